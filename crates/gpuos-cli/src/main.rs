@@ -1,0 +1,212 @@
+//! The `gpuos` command: run AArch64 Linux programs as GPU processes.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+use gpuos::host::Mount;
+use gpuos::machine::signal_name;
+use gpuos::{BackendKind, LaneStatus, Mode, RunConfig, RunError, RunReport};
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+mod demo;
+
+#[derive(Parser)]
+#[command(name = "gpuos", version, about = "Run unmodified AArch64 Linux programs as processes on the GPU")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BackendArg {
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Persistent,
+    Quantum,
+}
+
+#[derive(clap::Args, Clone)]
+struct RunOpts {
+    /// Execution backend: cuda when a GPU is present (auto), or force one.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendArg,
+    /// CUDA scheduling: one resident kernel (persistent) or bounded launches (quantum).
+    #[arg(long, value_enum, default_value = "persistent")]
+    mode: ModeArg,
+    /// Number of copies of the program to run; `{lane}` in an argument becomes the copy's index.
+    #[arg(long, default_value_t = 1)]
+    lanes: usize,
+    /// Make HOST visible at GUEST (read-only unless `:rw`): HOST:GUEST[:rw].
+    #[arg(long = "mount", value_name = "HOST:GUEST[:rw]")]
+    mounts: Vec<String>,
+    /// Print every syscall on stderr.
+    #[arg(long)]
+    strace: bool,
+    /// Stop each process after N guest instructions (it ends with SIGXCPU).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    max_insns: u64,
+    /// Keep every lane's stdout and stderr in DIR/lane-N.stdout and .stderr.
+    #[arg(long, value_name = "DIR")]
+    output_dir: Option<PathBuf>,
+    /// Host threads for the CPU backend (default: every core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Report backend details (compilation, caches, memory) on stderr.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run PROGRAM with ARGS, like `qemu-aarch64 PROGRAM ARGS...`.
+    Run {
+        #[command(flatten)]
+        opts: RunOpts,
+        /// The AArch64 Linux ELF executable.
+        program: PathBuf,
+        /// Arguments for the program.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Run the built-in demo program and report the backend and guest instructions per second.
+    Demo {
+        #[command(flatten)]
+        opts: RunOpts,
+    },
+}
+
+fn parse_mount(s: &str) -> Result<Mount, String> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let (host, guest, writable) = match parts.as_slice() {
+        [h, g] => (h, g, false),
+        [h, g, "rw"] => (h, g, true),
+        [h, g, "ro"] => (h, g, false),
+        _ => return Err(format!("bad --mount {s:?}: expected HOST:GUEST[:rw]")),
+    };
+    if !guest.starts_with('/') {
+        return Err(format!("bad --mount {s:?}: GUEST must be an absolute path"));
+    }
+    Ok(Mount { host: PathBuf::from(host), guest: PathBuf::from(guest), writable })
+}
+
+fn config(opts: &RunOpts, program: PathBuf, argv: Vec<OsString>) -> Result<RunConfig, String> {
+    let mut cfg = RunConfig::new(program, argv);
+    cfg.backend = match opts.backend {
+        BackendArg::Auto => BackendKind::Auto,
+        BackendArg::Cpu => BackendKind::Cpu,
+        BackendArg::Cuda => BackendKind::Cuda,
+    };
+    cfg.mode = match opts.mode {
+        ModeArg::Persistent => Mode::Persistent,
+        ModeArg::Quantum => Mode::Quantum,
+    };
+    if opts.lanes == 0 {
+        return Err("--lanes must be at least 1".into());
+    }
+    cfg.lanes = opts.lanes;
+    cfg.strace = opts.strace;
+    cfg.max_insns = opts.max_insns;
+    cfg.output_dir = opts.output_dir.clone();
+    cfg.verbose = opts.verbose;
+    cfg.threads = opts.threads;
+    cfg.mounts = opts.mounts.iter().map(|m| parse_mount(m)).collect::<Result<_, _>>()?;
+    Ok(cfg)
+}
+
+/// One stderr line per killed lane 0, then a summary when several lanes ran.
+fn report(program: &str, rep: &RunReport, verbose: bool) {
+    if let Some(l0) = rep.lanes.first() {
+        if let LaneStatus::Killed { signal, pc, addr, insn } = l0.status {
+            let name = signal_name(signal);
+            match signal {
+                4 => eprintln!("gpuos: {program} killed by {name} at pc={pc:#x} insn={insn:#010x} ({})", gpuos::tables::disassemble(insn)),
+                7 | 11 => eprintln!("gpuos: {program} killed by {name} at pc={pc:#x} addr={addr:#x}"),
+                _ => eprintln!("gpuos: {program} killed by {name} at pc={pc:#x}"),
+            }
+        }
+    }
+    if rep.lanes.len() > 1 || verbose {
+        let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
+        let mut by_out: BTreeMap<[u8; 32], usize> = BTreeMap::new();
+        for l in &rep.lanes {
+            let k = match l.status {
+                LaneStatus::Exited(c) => format!("exit {c}"),
+                LaneStatus::Killed { signal, .. } => format!("killed by {}", signal_name(signal)),
+            };
+            *by_status.entry(k).or_default() += 1;
+            *by_out.entry(l.stdout_hash).or_default() += 1;
+        }
+        let st: Vec<String> = by_status.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        eprintln!("gpuos: {} lanes on {} ({}): {}", rep.lanes.len(), rep.backend, rep.device, st.join(", "));
+        let outs: Vec<String> = by_out.iter().map(|(h, n)| format!("{n}x {}", hex8(h))).collect();
+        eprintln!("gpuos: {} distinct stdout (sha256 prefix): {}", by_out.len(), outs.join(", "));
+        let peak = rep.lanes.iter().map(|l| l.frames_private).max().unwrap_or(0);
+        eprintln!(
+            "gpuos: {} guest instructions in {:.3} s = {:.2} M instructions/s; memory: {} KiB shared image + up to {} KiB per process",
+            rep.instructions(),
+            rep.seconds,
+            rep.ips() / 1e6,
+            rep.template_frames * 4,
+            peak * 4
+        );
+    }
+}
+
+fn hex8(h: &[u8; 32]) -> String {
+    h[..6].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn exit_code(rep: &RunReport) -> i32 {
+    rep.lanes.first().map_or(1, |l| l.status.shell_status())
+}
+
+fn install_sigint() {
+    extern "C" fn on_sigint(_: libc::c_int) {
+        gpuos::backend::request_stop();
+    }
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t);
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    install_sigint();
+    let code = match cli.cmd {
+        Cmd::Run { opts, program, args } => {
+            let mut argv = vec![program.clone().into_os_string()];
+            argv.extend(args);
+            let cfg = match config(&opts, program.clone(), argv) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("gpuos: {e}");
+                    std::process::exit(2);
+                }
+            };
+            match gpuos::run(&cfg) {
+                Ok(rep) => {
+                    report(&program.display().to_string(), &rep, opts.verbose);
+                    exit_code(&rep)
+                }
+                Err(e) => fail(e),
+            }
+        }
+        Cmd::Demo { opts } => demo::run(&opts).unwrap_or_else(fail),
+    };
+    std::process::exit(code);
+}
+
+fn fail(e: RunError) -> i32 {
+    eprintln!("gpuos: {e}");
+    match &e {
+        RunError::Load(l) => l.exit_status(),
+        _ => 1,
+    }
+}

@@ -1,0 +1,216 @@
+//! Generator for the A64 decoder: reads the declarative decode tables
+//! (`kernel/a64/*.table`) and emits a C++ decision tree that calls one handler per
+//! entry, plus a Rust copy of the table (disassembler names, overlap test).
+
+use std::fmt::Write as _;
+
+/// One table line.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub name: String,
+    pub desc: String,
+    pub mask: u32,
+    pub value: u32,
+    /// Fields in order of first appearance: (letter, bit positions high to low).
+    pub fields: Vec<(char, Vec<u32>)>,
+    pub file: String,
+    pub line: usize,
+}
+
+/// Parse every table line of `text` (file name used in errors).
+pub fn parse(text: &str, file: &str) -> Result<Vec<Entry>, String> {
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut parts = line.split_whitespace();
+        let name = parts.next().unwrap_or_default().to_string();
+        let pattern = parts.next().unwrap_or_default().to_string();
+        let desc = parts.collect::<Vec<_>>().join(" ");
+        if pattern.len() != 32 {
+            return Err(format!("{file}:{}: pattern of {name} has {} bits, not 32", i + 1, pattern.len()));
+        }
+        let (mut mask, mut value) = (0u32, 0u32);
+        let mut fields: Vec<(char, Vec<u32>)> = Vec::new();
+        for (k, ch) in pattern.chars().enumerate() {
+            let bit = 31 - k as u32;
+            match ch {
+                '0' => mask |= 1 << bit,
+                '1' => {
+                    mask |= 1 << bit;
+                    value |= 1 << bit
+                }
+                '-' => {}
+                c if c.is_ascii_alphabetic() => match fields.iter_mut().find(|f| f.0 == c) {
+                    Some(f) => f.1.push(bit),
+                    None => fields.push((c, vec![bit])),
+                },
+                c => return Err(format!("{file}:{}: bad character {c:?} in pattern of {name}", i + 1)),
+            }
+        }
+        out.push(Entry { name, desc, mask, value, fields, file: file.to_string(), line: i + 1 });
+    }
+    Ok(out)
+}
+
+fn field_expr(bits: &[u32]) -> String {
+    // Group runs of consecutive bits.
+    let mut runs: Vec<(u32, u32)> = Vec::new();
+    for &b in bits {
+        match runs.last_mut() {
+            Some((_, lo)) if *lo == b + 1 => *lo = b,
+            _ => runs.push((b, b)),
+        }
+    }
+    let mut expr = String::new();
+    let mut shift_left: u32 = bits.len() as u32;
+    for (hi, lo) in runs {
+        let width = hi - lo + 1;
+        shift_left -= width;
+        let part = format!("BITS(insn, {hi}, {lo})");
+        let part = if shift_left > 0 { format!("({part} << {shift_left})") } else { part };
+        if !expr.is_empty() {
+            expr.push_str(" | ");
+        }
+        expr.push_str(&part);
+    }
+    if expr.contains('|') {
+        format!("({expr})")
+    } else {
+        expr
+    }
+}
+
+fn call(e: &Entry) -> String {
+    let mut s = format!("{}(c", e.name);
+    for (_, bits) in &e.fields {
+        s.push_str(", ");
+        s.push_str(&field_expr(bits));
+    }
+    s.push(')');
+    s
+}
+
+fn leaf(out: &mut String, ents: &[&Entry], ind: usize) {
+    let mut v: Vec<&Entry> = ents.to_vec();
+    v.sort_by_key(|e| std::cmp::Reverse(e.mask.count_ones()));
+    let pad = "    ".repeat(ind);
+    for e in v {
+        let _ = writeln!(
+            out,
+            "{pad}if ((insn & 0x{:08x}u) == 0x{:08x}u) {{ {}; return; }}  // {}",
+            e.mask,
+            e.value,
+            call(e),
+            e.name
+        );
+    }
+    let _ = writeln!(out, "{pad}undef(c); return;");
+}
+
+fn tree(out: &mut String, ents: &[&Entry], known: u32, ind: usize, depth: usize) {
+    if ents.len() <= 3 || depth > 16 {
+        leaf(out, ents, ind);
+        return;
+    }
+    let pad = "    ".repeat(ind);
+    let common = ents.iter().fold(!0u32, |m, e| m & e.mask) & !known;
+    if common != 0 {
+        // Switch on up to 5 of the bits every entry fixes (highest first).
+        let mut bits = Vec::new();
+        for b in (0..32).rev() {
+            if common & (1 << b) != 0 && bits.len() < 5 {
+                bits.push(b as u32);
+            }
+        }
+        let sel: u32 = bits.iter().fold(0, |m, b| m | 1 << b);
+        let mut expr = String::new();
+        for (i, b) in bits.iter().enumerate() {
+            if i > 0 {
+                expr.push_str(" | ");
+            }
+            let _ = write!(expr, "(((insn >> {b}) & 1u) << {})", bits.len() - 1 - i);
+        }
+        let _ = writeln!(out, "{pad}switch ({expr}) {{");
+        for v in 0..(1u32 << bits.len()) {
+            let mut want = 0u32;
+            for (i, b) in bits.iter().enumerate() {
+                if v & (1 << (bits.len() - 1 - i)) != 0 {
+                    want |= 1 << b;
+                }
+            }
+            let sub: Vec<&Entry> = ents.iter().copied().filter(|e| e.value & sel == want).collect();
+            if sub.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "{pad}case {v}: {{");
+            tree(out, &sub, known | sel, ind + 1, depth + 1);
+            let _ = writeln!(out, "{pad}}}");
+        }
+        let _ = writeln!(out, "{pad}default: undef(c); return;");
+        let _ = writeln!(out, "{pad}}}");
+        return;
+    }
+    // No bit common to all: split on the bit fixed in the most entries.
+    let mut best = (0usize, 0u32);
+    for b in 0..32u32 {
+        if known & (1 << b) != 0 {
+            continue;
+        }
+        let n = ents.iter().filter(|e| e.mask & (1 << b) != 0).count();
+        if n > best.0 {
+            best = (n, b);
+        }
+    }
+    let (n, b) = best;
+    let zero: Vec<&Entry> = ents.iter().copied().filter(|e| e.mask & (1 << b) == 0 || e.value & (1 << b) == 0).collect();
+    let one: Vec<&Entry> = ents.iter().copied().filter(|e| e.mask & (1 << b) == 0 || e.value & (1 << b) != 0).collect();
+    if n == 0 || zero.len() == ents.len() && one.len() == ents.len() {
+        leaf(out, ents, ind);
+        return;
+    }
+    let _ = writeln!(out, "{pad}if (insn & (1u << {b})) {{");
+    tree(out, &one, known | 1 << b, ind + 1, depth + 1);
+    let _ = writeln!(out, "{pad}}} else {{");
+    tree(out, &zero, known | 1 << b, ind + 1, depth + 1);
+    let _ = writeln!(out, "{pad}}}");
+}
+
+/// The C++ decoder: `a64_exec(Core&, u32)` decodes and runs one instruction.
+pub fn gen_cpp(ents: &[Entry]) -> String {
+    let mut out = String::new();
+    out.push_str("// Generated by crates/gpuos/build/decodegen.rs from kernel/a64/*.table. Do not edit.\n");
+    out.push_str("#pragma once\n\n");
+    out.push_str("GFN void a64_exec(Core& c, u32 insn) {\n");
+    let refs: Vec<&Entry> = ents.iter().collect();
+    tree(&mut out, &refs, 0, 1, 0);
+    out.push_str("}\n");
+    out
+}
+
+/// The Rust table: `(name, mask, value, description)`.
+pub fn gen_rust(ents: &[Entry]) -> String {
+    let mut out = String::from("/// The A64 decode table, generated from kernel/a64/*.table: (name, mask, value, description, fields).\n");
+    out.push_str("pub static A64_TABLE: &[A64Entry] = &[\n");
+    for e in ents {
+        let fields: Vec<String> = e
+            .fields
+            .iter()
+            .map(|(ch, bits)| format!("('{ch}', &[{}])", bits.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")))
+            .collect();
+        let _ = writeln!(
+            out,
+            "    A64Entry {{ name: {:?}, mask: 0x{:08x}, value: 0x{:08x}, desc: {:?}, fields: &[{}], source: {:?} }},",
+            e.name,
+            e.mask,
+            e.value,
+            e.desc,
+            fields.join(", "),
+            format!("{}:{}", e.file, e.line)
+        );
+    }
+    out.push_str("];\n");
+    out
+}

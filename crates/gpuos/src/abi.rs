@@ -1,0 +1,232 @@
+//! Types shared by the host and the execution core (kernel/).
+//!
+//! Every type here is `#[repr(C)]`; `build.rs` runs cbindgen over this file to produce
+//! `gpuos_abi.h`, which the C++ core includes. Pointers that the device dereferences are
+//! carried as `u64` so that the layout is the same for host and device.
+
+/// Size of a guest page and of a frame, in bytes (Linux AArch64 with 4 KiB granule).
+pub const PAGE_SIZE: u64 = 4096;
+
+/// Architectural state of one AArch64 guest thread.
+///
+/// Semantics of each field follow the Arm ARM (DDI 0487), chapter D1 "The AArch64
+/// Application Level Programmers' Model".
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct CpuState {
+    /// X0..X30 in `x[0..31]`; `x[31]` is SP (SP_EL0).
+    pub x: [u64; 32],
+    /// Program counter (address of the next instruction to execute).
+    pub pc: u64,
+    /// NZCV flags in bits 31..28, as read by `MRS Xt, NZCV`.
+    pub nzcv: u64,
+    /// V0..V31: `v[2n]` holds bits 63..0 of Vn, `v[2n+1]` bits 127..64.
+    pub v: [u64; 64],
+    /// FPCR (rounding mode in bits 23..22, FZ bit 24, DN bit 25).
+    pub fpcr: u64,
+    /// FPSR (cumulative exception flags, QC bit 27).
+    pub fpsr: u64,
+    /// TPIDR_EL0, the thread pointer.
+    pub tpidr_el0: u64,
+    /// Exclusive monitor: address marked by the last load-exclusive.
+    pub excl_addr: u64,
+    /// Exclusive monitor: access size in bytes of the marking load (0 = open state).
+    pub excl_size: u64,
+}
+
+/// `Proc::status`: slot unused.
+pub const PROC_FREE: u32 = 0;
+/// `Proc::status`: ready to execute instructions.
+pub const PROC_RUNNABLE: u32 = 1;
+/// `Proc::status`: waiting for the host to serve the lane's `SysReq`.
+pub const PROC_WAIT_HOST: u32 = 2;
+/// `Proc::status`: exited normally; `Proc::exit_code` holds the status.
+pub const PROC_EXITED: u32 = 3;
+/// `Proc::status`: killed by a signal; `Proc::signal` holds it.
+pub const PROC_KILLED: u32 = 4;
+
+/// One guest process (one lane).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct Proc {
+    /// Architectural state, saved while the lane is not executing.
+    pub cpu: CpuState,
+    /// One of the `PROC_*` values.
+    pub status: u32,
+    /// Exit status given to exit/exit_group (low 8 bits are what the parent sees).
+    pub exit_code: i32,
+    /// Signal number that killed the process (Linux numbering), 0 if none.
+    pub signal: i32,
+    /// Instruction word that raised SIGILL, or the signal's `si_code` detail.
+    pub fault_insn: u32,
+    /// PC of the instruction that faulted.
+    pub fault_pc: u64,
+    /// Faulting data address (SIGSEGV/SIGBUS).
+    pub fault_addr: u64,
+    /// Guest instructions retired.
+    pub insns: u64,
+    /// Stop when `insns` reaches this (0 = no limit); the process is killed with SIGXCPU.
+    pub max_insns: u64,
+    /// Frame index of the level-0 page table.
+    pub pt_root: u64,
+    /// Frames this process owns exclusively (page tables and private pages).
+    pub frames_private: u64,
+    /// Start of the heap (end of the highest ELF segment, page aligned).
+    pub brk_start: u64,
+    /// Current program break.
+    pub brk_cur: u64,
+    /// Next address handed out by mmap (allocation grows down from here).
+    pub mmap_top: u64,
+    /// Lowest address the mmap area may use.
+    pub mmap_floor: u64,
+    /// Process id (lane index + 1000).
+    pub pid: u32,
+    /// Parent process id.
+    pub ppid: u32,
+    /// Address given to set_tid_address.
+    pub clear_child_tid: u64,
+    /// Blocked signal mask (rt_sigprocmask).
+    pub sigmask: u64,
+    /// Bit n set: signal n+1 has a handler installed (recorded; delivery comes later).
+    pub sighandled: u64,
+    /// Bit n set: signal n+1 is ignored (SIG_IGN).
+    pub sigignored: u64,
+    /// Process name (prctl PR_SET_NAME), NUL-terminated.
+    pub comm: [u8; 16],
+    /// Lane index of this process.
+    pub lane: u32,
+    /// Non-zero when every syscall is reported to the host for `--strace`.
+    pub strace: u32,
+}
+
+/// A syscall request from a lane to the host, in host-visible memory.
+///
+/// Protocol: the lane fills `nr`, `args`, `in_len`, the input bytes in its buffer, then
+/// publishes by storing `seq = done + 1` (release). The host serves it, writes `ret`,
+/// `out_len` and the output bytes, then stores `done = seq` (release). The lane waits for
+/// `done == seq` (acquire).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SysReq {
+    /// Request sequence number, bumped by the lane for each request.
+    pub seq: u64,
+    /// Sequence number of the last request the host completed.
+    pub done: u64,
+    /// Syscall number (AArch64 Linux numbering).
+    pub nr: u64,
+    /// Arguments X0..X5, with lengths lowered to what fits in the buffer.
+    pub args: [u64; 6],
+    /// Result: value or negative errno.
+    pub ret: i64,
+    /// Bytes of input at the start of the lane's buffer.
+    pub in_len: u32,
+    /// Capacity of the output area, which starts at `out_off` in the buffer.
+    pub out_cap: u32,
+    /// Offset of the output area in the buffer.
+    pub out_off: u32,
+    /// Bytes of output the host produced.
+    pub out_len: u32,
+    /// `SYSREQ_*` flags.
+    pub flags: u32,
+    /// Lane index (for the ring consumer).
+    pub lane: u32,
+}
+
+/// `SysReq::flags`: the request is a host syscall to perform.
+pub const SYSREQ_CALL: u32 = 1;
+/// `SysReq::flags`: the device already performed the call; the host only logs it
+/// (`--strace`). `ret` holds the result.
+pub const SYSREQ_LOG: u32 = 2;
+/// `SysReq::flags`: the process ended; `args[0]` is the wait status (for host bookkeeping).
+pub const SYSREQ_EXIT: u32 = 4;
+
+/// Global state of one machine, as seen by the execution core.
+///
+/// All pointers are device addresses on the GPU and host addresses on the CPU backend.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MachineHdr {
+    /// Base of the frame pool (`nframes * PAGE_SIZE` bytes).
+    pub frames: u64,
+    /// Number of frames in the pool.
+    pub nframes: u64,
+    /// Frames `0..tmpl_frames` hold the image template: shared, never freed.
+    pub tmpl_frames: u64,
+    /// Per-frame reference counts (`u32[nframes]`).
+    pub refcnt: u64,
+    /// Free frame stack (`u32[nframes]`).
+    pub free_stack: u64,
+    /// Entries on the free stack.
+    pub free_top: u32,
+    /// Spin lock protecting `free_stack` and `free_top`.
+    pub free_lock: u32,
+    /// Frames never yet handed out start here (bump allocation).
+    pub bump: u64,
+    /// Process table (`Proc[nprocs]`).
+    pub procs: u64,
+    /// Number of processes.
+    pub nprocs: u64,
+    /// Requests (`SysReq[nprocs]`), host-visible memory.
+    pub reqs: u64,
+    /// Request buffers (`buf_size` bytes per lane), host-visible memory.
+    pub bufs: u64,
+    /// Bytes of buffer per lane.
+    pub buf_size: u64,
+    /// Level-0 page-table frame of the image template.
+    pub tmpl_root: u64,
+    /// Initial stack images: bytes (device memory).
+    pub stacks: u64,
+    /// Per-lane offset into `stacks` of that lane's stack image (`u64[nstacks + 1]`).
+    pub stack_offs: u64,
+    /// Number of stack images; lane `l` uses image `l % nstacks`.
+    pub nstacks: u64,
+    /// Highest address of the stack (exclusive); the image ends here.
+    pub stack_top: u64,
+    /// Size of the stack area reserved below `stack_top`.
+    pub stack_size: u64,
+    /// Initial PC of every process.
+    pub entry: u64,
+    /// Initial program break.
+    pub brk_start: u64,
+    /// Top of the mmap area.
+    pub mmap_top: u64,
+    /// Instruction limit per process (0 = none).
+    pub max_insns: u64,
+    /// Non-zero: every syscall is reported for `--strace`.
+    pub strace: u32,
+    /// Non-zero: the host asks every lane to stop (Ctrl-C).
+    pub stop: u32,
+    /// Submission ring (`Ring`), host-visible memory; 0 on the CPU backend.
+    pub ring: u64,
+}
+
+/// Submission ring from lanes to the host: a bounded multi-producer queue of lane
+/// indices with per-cell sequence numbers (D. Vyukov's bounded MPMC queue).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RingHdr {
+    /// Number of cells, a power of two.
+    pub capacity: u64,
+    /// Address of the `u64` counter of the next position producers reserve (fetch-add).
+    /// It lives in device memory on the GPU: only lanes touch it, and atomics across
+    /// PCIe are not guaranteed.
+    pub enq: u64,
+    /// Next position the consumer reads.
+    pub deq: u64,
+    /// Cells: `RingCell[capacity]`.
+    pub cells: u64,
+    /// Non-zero once the consumer is gone; producers stop waiting and fail.
+    pub closed: u32,
+    /// Padding to 8 bytes.
+    pub pad: u32,
+}
+
+/// One cell of the submission ring.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RingCell {
+    /// Sequence number: `pos` when free for the producer at `pos`, `pos + 1` when full.
+    pub seq: u64,
+    /// Payload: the lane index.
+    pub lane: u64,
+}

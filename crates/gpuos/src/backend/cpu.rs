@@ -1,0 +1,128 @@
+//! The CPU backend: the execution core compiled as host C++ (kernel/cpu_api.cpp), one
+//! process per lane, lanes spread over host threads. Host syscalls are served inline
+//! by the thread that runs the lane.
+
+use super::{finish_lane, stop_requested, CPU_BUF_SIZE};
+use crate::abi::{MachineHdr, Proc, SysReq};
+use crate::ffi;
+use crate::machine::{HostPool, LaneResult, Prepared, RunConfig, RunError, RunReport};
+use crate::mem::HostRegion;
+use crate::service;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Frames in the CPU backend's pool (address space only; 16 GiB).
+const CPU_POOL_FRAMES: u64 = 1 << 22;
+/// Instructions per call into the core between checks for Ctrl-C.
+const SLICE: u64 = 1 << 22;
+
+/// Raw machine pointer shared by the worker threads.
+#[derive(Clone, Copy)]
+struct MachinePtr(*mut MachineHdr);
+// SAFETY: the core synchronises the shared fields (frame allocator) with atomics and a
+// lock; each Proc, SysReq and buffer is touched by the one thread running that lane.
+unsafe impl Send for MachinePtr {}
+// SAFETY: as above.
+unsafe impl Sync for MachinePtr {}
+
+/// Run `cfg.lanes` copies of the prepared program on host threads.
+pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
+    let lanes = cfg.lanes.max(1);
+    let mut hdr = MachineHdr::default();
+    let _pool = HostPool::new(CPU_POOL_FRAMES, &mut hdr)?;
+    let tmpl_frames = prep.build_template(&mut hdr)?;
+    // SAFETY: Proc is plain old data (integers and arrays); all-zero is a valid value.
+    let mut procs: Vec<Proc> = vec![unsafe { std::mem::zeroed() }; lanes];
+    let mut reqs: Vec<SysReq> = vec![SysReq::default(); lanes];
+    let bufs = HostRegion::new(lanes * CPU_BUF_SIZE as usize).map_err(|e| RunError::Memory(e.to_string()))?;
+    let (blob, offs) = prep.stack_blob();
+    hdr.procs = procs.as_mut_ptr() as u64;
+    hdr.nprocs = lanes as u64;
+    hdr.reqs = reqs.as_mut_ptr() as u64;
+    hdr.bufs = bufs.addr();
+    hdr.buf_size = CPU_BUF_SIZE;
+    hdr.stacks = blob.as_ptr() as u64;
+    hdr.stack_offs = offs.as_ptr() as u64;
+    hdr.nstacks = prep.stacks.len() as u64;
+    hdr.max_insns = cfg.max_insns;
+    hdr.strace = cfg.strace as u32;
+    let m = MachinePtr(&mut hdr);
+    let threads = if cfg.threads > 0 { cfg.threads } else { std::thread::available_parallelism().map_or(1, |n| n.get()) };
+    let threads = threads.min(lanes);
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<LaneResult>>> = Mutex::new(vec![None; lanes]);
+    let stdout0: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+    let first_err: Mutex<Option<RunError>> = Mutex::new(None);
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let lane = next.fetch_add(1, Ordering::Relaxed);
+                if lane >= lanes {
+                    break;
+                }
+                match run_lane(cfg, prep, m, lane, &bufs) {
+                    Ok((r, out)) => {
+                        if lane == 0 {
+                            *stdout0.lock().unwrap() = out;
+                        }
+                        results.lock().unwrap()[lane] = Some(r);
+                    }
+                    Err(e) => {
+                        first_err.lock().unwrap().get_or_insert(e);
+                    }
+                }
+            });
+        }
+    });
+    let seconds = start.elapsed().as_secs_f64();
+    if let Some(e) = first_err.into_inner().unwrap() {
+        return Err(e);
+    }
+    let lanes_res: Vec<LaneResult> = results.into_inner().unwrap().into_iter().map(|r| r.expect("every lane ran")).collect();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "host CPU".into());
+    Ok(RunReport {
+        backend: "cpu".into(),
+        device: format!("{cpu} ({threads} threads)"),
+        lanes: lanes_res,
+        seconds,
+        template_frames: tmpl_frames,
+        stdout0: stdout0.into_inner().unwrap(),
+    })
+}
+
+/// Run one lane to its end, serving its host syscalls.
+fn run_lane(cfg: &RunConfig, prep: &Prepared, m: MachinePtr, lane: usize, bufs: &HostRegion) -> Result<(LaneResult, Vec<u8>), RunError> {
+    let mut host = prep.proc_host(cfg, lane)?;
+    let l = lane as u32;
+    // SAFETY: m points at a live MachineHdr whose arrays have `lanes` entries; this
+    // thread is the only one touching lane `l`'s Proc, SysReq and buffer.
+    unsafe {
+        let hdr = m.0;
+        ffi::gpuos_proc_start(hdr, l);
+        let proc_ptr = ((*hdr).procs as *mut Proc).add(lane);
+        let req_ptr = ((*hdr).reqs as *mut SysReq).add(lane);
+        let buf = std::slice::from_raw_parts_mut(bufs.ptr().add(lane * CPU_BUF_SIZE as usize), CPU_BUF_SIZE as usize);
+        loop {
+            match ffi::gpuos_proc_run(hdr, l, SLICE) {
+                ffi::RUN_HOSTWAIT => {
+                    let req = &mut *req_ptr;
+                    service::serve(req, buf, &mut host, cfg.strace);
+                    std::sync::atomic::fence(Ordering::Release);
+                    req.done = req.seq;
+                }
+                ffi::RUN_DONE => break,
+                _ => {}
+            }
+            if stop_requested() {
+                break;
+            }
+        }
+        bufs.discard(lane * CPU_BUF_SIZE as usize, CPU_BUF_SIZE as usize);
+        Ok(finish_lane(cfg, lane, &*proc_ptr, &mut host))
+    }
+}

@@ -1,0 +1,58 @@
+//! Execution backends: the CPU backend (host threads) and the CUDA backend (one GPU
+//! thread per process). Both run the same execution core (kernel/).
+
+pub mod cpu;
+pub mod cuda;
+
+use crate::abi::{Proc, PROC_EXITED, PROC_KILLED};
+use crate::host::ProcHost;
+use crate::machine::{sha256, LaneResult, LaneStatus, RunConfig};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set (by the CLI's SIGINT handler, say) to stop every running lane cleanly.
+pub static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Ask every backend to stop at the next opportunity.
+pub fn request_stop() {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// True once a stop was requested.
+pub fn stop_requested() -> bool {
+    STOP.load(Ordering::Relaxed)
+}
+
+/// Bytes of syscall buffer per lane on the CPU backend.
+pub const CPU_BUF_SIZE: u64 = 64 << 10;
+
+/// Collect a finished process's outcome and close its host side. Lane 0's captured
+/// output (when an output directory was asked for) is also written through.
+pub fn finish_lane(cfg: &RunConfig, lane: usize, p: &Proc, host: &mut ProcHost) -> (LaneResult, Vec<u8>) {
+    host.close_all();
+    let out = host.take_stdout();
+    let err = host.take_stderr();
+    if lane == 0 && cfg.passthrough && cfg.output_dir.is_some() {
+        let _ = std::io::stdout().write_all(&out);
+        let _ = std::io::stderr().write_all(&err);
+        if let Some(dir) = &cfg.output_dir {
+            let _ = std::fs::write(dir.join("lane-0.stdout"), &out);
+            let _ = std::fs::write(dir.join("lane-0.stderr"), &err);
+        }
+    }
+    let status = lane_status(p);
+    let res = LaneResult { status, insns: p.insns, stdout_hash: sha256(&out), frames_private: p.frames_private };
+    (res, out)
+}
+
+/// The status of an ended (or stopped) process.
+pub fn lane_status(p: &Proc) -> LaneStatus {
+    if p.status == PROC_EXITED {
+        LaneStatus::Exited(p.exit_code)
+    } else if p.status == PROC_KILLED {
+        LaneStatus::Killed { signal: p.signal, pc: p.fault_pc, addr: p.fault_addr, insn: p.fault_insn }
+    } else {
+        // Still running when the machine stopped (Ctrl-C): reported as SIGINT.
+        LaneStatus::Killed { signal: 2, pc: p.cpu.pc, addr: 0, insn: 0 }
+    }
+}

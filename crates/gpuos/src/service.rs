@@ -1,0 +1,149 @@
+//! Serving one lane's posted syscall request on the host: unmarshal the argument
+//! buffer (layout in docs/ARCHITECTURE.md, "Syscalls"), call the host services, write
+//! the result back, and print `--strace` lines.
+
+use crate::abi::{SysReq, SYSREQ_CALL};
+use crate::host::ProcHost;
+use crate::tables::{self, ArgKind};
+use std::io::Write;
+
+/// Serve `req` (whose input and output live in `buf`) for the process `host`.
+/// On return `req.ret` and `req.out_len` are set; the caller then publishes completion.
+pub fn serve(req: &mut SysReq, buf: &mut [u8], host: &mut ProcHost, strace: bool) {
+    let nr = req.nr;
+    let entry = tables::syscall(nr);
+    if req.flags & SYSREQ_CALL != 0 {
+        let in_len = (req.in_len as usize).min(buf.len());
+        let out_off = (req.out_off as usize).min(buf.len());
+        let out_end = (out_off + req.out_cap as usize).min(buf.len());
+        let (input, rest) = buf.split_at_mut(out_off);
+        let input = &input[..in_len.min(out_off)];
+        let out = &mut rest[..out_end - out_off];
+        let ins = split_inputs(entry, &req.args, input);
+        let ins_ref: [&[u8]; 6] = std::array::from_fn(|i| ins[i]);
+        let (ret, out_len) = host.syscall(nr, &req.args, &ins_ref, out);
+        req.ret = ret;
+        req.out_len = out_len.min(out.len()) as u32;
+        if strace {
+            trace_line(req, entry, &ins_ref);
+        }
+    } else if strace {
+        trace_line(req, entry, &[&[]; 6]);
+    }
+}
+
+/// Split the input area into the bytes of each in-argument (paths without their NUL).
+fn split_inputs<'a>(entry: Option<&tables::SysEntry>, args: &[u64; 6], input: &'a [u8]) -> [&'a [u8]; 6] {
+    let mut ins: [&[u8]; 6] = [&[]; 6];
+    let Some(e) = entry else { return ins };
+    let mut pos = 0usize;
+    for (i, &code) in e.args.iter().enumerate().take(6) {
+        let rest = &input[pos.min(input.len())..];
+        let take = match ArgKind::from_code(code) {
+            Some(ArgKind::Str) => {
+                let n = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+                ins[i] = &rest[..n];
+                pos += (n + 1).min(rest.len());
+                continue;
+            }
+            Some(ArgKind::InArg(k)) => args[k] as usize,
+            Some(ArgKind::InFix(k)) if args[i] != 0 => k,
+            Some(ArgKind::VecIn(_)) => rest.len(),
+            _ => continue,
+        };
+        let n = take.min(rest.len());
+        ins[i] = &rest[..n];
+        pos += n;
+    }
+    ins
+}
+
+/// Print one `--strace` line for a served or logged syscall, in the style of
+/// `qemu-aarch64 -strace`: `PID name(args) = result`.
+fn trace_line(req: &SysReq, entry: Option<&tables::SysEntry>, ins: &[&[u8]; 6]) {
+    let pid = 1000 + req.lane;
+    let line = match entry {
+        None => format!("{pid} unknown syscall {} = -1 errno=38 (ENOSYS)\n", req.nr),
+        Some(e) => {
+            let mut args = Vec::new();
+            for (i, &code) in e.args.iter().enumerate().take(6) {
+                let a = req.args[i];
+                args.push(match ArgKind::from_code(code) {
+                    Some(ArgKind::Int) => (a as i64).to_string(),
+                    Some(ArgKind::Fd) => (a as i32).to_string(),
+                    Some(ArgKind::Uint) => a.to_string(),
+                    Some(ArgKind::Oct) => format!("0{a:o}"),
+                    Some(ArgKind::Str) if !ins[i].is_empty() || a == 0 => {
+                        format!("{:?}", String::from_utf8_lossy(ins[i]))
+                    }
+                    Some(ArgKind::InArg(_)) if !ins[i].is_empty() => {
+                        let s = &ins[i][..ins[i].len().min(32)];
+                        let more = if ins[i].len() > 32 { "..." } else { "" };
+                        format!("{:?}{more}", String::from_utf8_lossy(s))
+                    }
+                    _ => format!("{a:#x}"),
+                });
+            }
+            let ret = if req.ret < 0 && req.ret > -4096 {
+                format!("-1 errno={} ({})", -req.ret, errno_name(-req.ret))
+            } else if matches!(e.name, "mmap" | "brk" | "mremap") {
+                format!("{:#x}", req.ret)
+            } else {
+                req.ret.to_string()
+            };
+            format!("{pid} {}({}) = {ret}\n", e.name, args.join(","))
+        }
+    };
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
+/// Linux errno names for traces.
+pub fn errno_name(e: i64) -> &'static str {
+    match e {
+        1 => "EPERM",
+        2 => "ENOENT",
+        3 => "ESRCH",
+        4 => "EINTR",
+        5 => "EIO",
+        9 => "EBADF",
+        10 => "ECHILD",
+        11 => "EAGAIN",
+        12 => "ENOMEM",
+        13 => "EACCES",
+        14 => "EFAULT",
+        17 => "EEXIST",
+        19 => "ENODEV",
+        20 => "ENOTDIR",
+        21 => "EISDIR",
+        22 => "EINVAL",
+        25 => "ENOTTY",
+        28 => "ENOSPC",
+        29 => "ESPIPE",
+        30 => "EROFS",
+        34 => "ERANGE",
+        36 => "ENAMETOOLONG",
+        38 => "ENOSYS",
+        39 => "ENOTEMPTY",
+        40 => "ELOOP",
+        _ => "?",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_paths_and_buffers() {
+        // renameat(f s f s): two paths.
+        let e = tables::syscall(38);
+        let input = b"old\0new\0";
+        let ins = split_inputs(e, &[0; 6], input);
+        assert_eq!(ins[1], b"old");
+        assert_eq!(ins[3], b"new");
+        // write(f i:2 u) with the length in args[2].
+        let e = tables::syscall(64);
+        let ins = split_inputs(e, &[1, 0x1000, 5, 0, 0, 0], b"hello");
+        assert_eq!(ins[1], b"hello");
+    }
+}

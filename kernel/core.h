@@ -1,0 +1,107 @@
+// The running lane: a local copy of one process's architectural state plus the
+// per-lane caches the interpreter needs. Handlers in a64/ take `Core& c`.
+#pragma once
+#include "rt.h"
+#include "gpuos_abi.h"
+
+// Linux signal numbers (asm-generic/signal.h).
+enum {
+    SIG_HUP = 1, SIG_INT = 2, SIG_QUIT = 3, SIG_ILL = 4, SIG_TRAP = 5, SIG_ABRT = 6,
+    SIG_BUS = 7, SIG_FPE = 8, SIG_KILL = 9, SIG_USR1 = 10, SIG_SEGV = 11, SIG_USR2 = 12,
+    SIG_PIPE = 13, SIG_ALRM = 14, SIG_TERM = 15, SIG_CHLD = 17, SIG_CONT = 18, SIG_STOP = 19,
+    SIG_XCPU = 24,
+};
+
+// Why the lane stopped executing instructions (Core::exc).
+enum Exc : u32 {
+    EXC_NONE = 0,
+    EXC_SVC = 1,      // SVC #0: a syscall
+    EXC_SIGNAL = 2,   // a synchronous signal (c.sig, c.fault_addr)
+    EXC_HOSTWAIT = 3, // the syscall was posted to the host; the lane waits
+    EXC_EXIT = 4,     // the process ended
+};
+
+// Per-lane translation cache: direct mapped on the virtual page number.
+#define TLB_ENTRIES 16
+struct TlbEntry {
+    u64 vpn;   // virtual page number + 1 (0 = invalid)
+    u8* host;  // pointer to the frame's first byte
+    u32 perm;  // PTE_R | PTE_W | PTE_X actually granted (W only when not COW)
+};
+
+struct Core {
+    CpuState s;      // architectural state (copied in and out of Proc)
+    u64 pc;          // address of the instruction being executed
+    u64 npc;         // address of the next instruction
+    u32 insn;        // the instruction word being executed
+    u32 exc;         // Exc: set to stop after the current instruction
+    i32 sig;         // signal for EXC_SIGNAL
+    u64 fault_addr;  // data address for SIGSEGV/SIGBUS
+    MachineHdr* m;   // machine globals
+    Proc* p;         // the process (for syscalls and memory management)
+    TlbEntry tlb[TLB_ENTRIES];
+    u64 code_vpn;    // page of the cached code pointer + 1 (0 = invalid)
+    const u8* code;  // host pointer to the current code page
+};
+
+// ---- general registers (Arm ARM: X[], SP[]; register 31 is XZR or SP by context) ----
+
+GFN u64 X(Core& c, u32 n) { return n == 31 ? 0 : c.s.x[n]; }
+GFN u32 W(Core& c, u32 n) { return (u32)X(c, n); }
+GFN u64 XSP(Core& c, u32 n) { return c.s.x[n]; }
+GFN void setX(Core& c, u32 n, u64 v) { if (n != 31) c.s.x[n] = v; }
+GFN void setW(Core& c, u32 n, u32 v) { if (n != 31) c.s.x[n] = v; }
+GFN void setXSP(Core& c, u32 n, u64 v) { c.s.x[n] = v; }
+/// Read register n as a 64-bit (sf=1) or 32-bit zero-extended (sf=0) value, XZR for 31.
+GFN u64 R(Core& c, u32 sf, u32 n) { return sf ? X(c, n) : (u64)W(c, n); }
+/// Write register n as 64-bit or 32-bit (zero-extended), XZR for 31.
+GFN void setR(Core& c, u32 sf, u32 n, u64 v) { setX(c, n, sf ? v : (u64)(u32)v); }
+
+// ---- flags ---------------------------------------------------------------------------
+
+#define NZCV_N (1ull << 31)
+#define NZCV_Z (1ull << 30)
+#define NZCV_C (1ull << 29)
+#define NZCV_V (1ull << 28)
+GFN bool flagN(Core& c) { return (c.s.nzcv & NZCV_N) != 0; }
+GFN bool flagZ(Core& c) { return (c.s.nzcv & NZCV_Z) != 0; }
+GFN bool flagC(Core& c) { return (c.s.nzcv & NZCV_C) != 0; }
+GFN bool flagV(Core& c) { return (c.s.nzcv & NZCV_V) != 0; }
+GFN void setNZCV(Core& c, bool n, bool z, bool cf, bool v) {
+    c.s.nzcv = (n ? NZCV_N : 0) | (z ? NZCV_Z : 0) | (cf ? NZCV_C : 0) | (v ? NZCV_V : 0);
+}
+/// ConditionHolds() from the Arm ARM (shared/functions/system/ConditionHolds).
+GFN bool cond_holds(Core& c, u32 cond) {
+    bool r;
+    switch (cond >> 1) {
+    case 0: r = flagZ(c); break;
+    case 1: r = flagC(c); break;
+    case 2: r = flagN(c); break;
+    case 3: r = flagV(c); break;
+    case 4: r = flagC(c) && !flagZ(c); break;
+    case 5: r = flagN(c) == flagV(c); break;
+    case 6: r = flagN(c) == flagV(c) && !flagZ(c); break;
+    default: r = true; break;
+    }
+    if ((cond & 1) && cond != 15) r = !r;
+    return r;
+}
+
+// ---- vector registers ------------------------------------------------------------------
+
+GFN u64 V_lo(Core& c, u32 n) { return c.s.v[2 * n]; }
+GFN u64 V_hi(Core& c, u32 n) { return c.s.v[2 * n + 1]; }
+GFN void setV(Core& c, u32 n, u64 lo, u64 hi) { c.s.v[2 * n] = lo; c.s.v[2 * n + 1] = hi; }
+
+// ---- exceptions ------------------------------------------------------------------------
+
+/// Raise a synchronous signal for the current instruction; the lane stops after it.
+GFN void raise_signal(Core& c, i32 sig, u64 addr) {
+    if (c.exc == EXC_NONE || c.exc == EXC_SVC) {
+        c.exc = EXC_SIGNAL;
+        c.sig = sig;
+        c.fault_addr = addr;
+    }
+}
+/// Unallocated or unimplemented encoding: SIGILL (Arm ARM: UNDEFINED).
+GFN void undef(Core& c) { raise_signal(c, SIG_ILL, c.pc); }

@@ -1,0 +1,37 @@
+// The CPU backend's entry points: the execution core compiled as host C++ and called
+// from Rust (crates/gpuos/src/backend/cpu.rs) through these extern "C" functions.
+#include "exec.h"
+#include "ring.h"
+#include "proc/template.h"
+
+extern "C" {
+
+u64 gpuos_tmpl_new(MachineHdr* m) { return tmpl_new(m); }
+bool gpuos_tmpl_map(MachineHdr* m, u64 root, u64 va, const u8* data, u64 filesz, u64 memsz, u64 perm) {
+    return tmpl_map(m, root, va, data, filesz, memsz, perm);
+}
+bool gpuos_tmpl_reserve(MachineHdr* m, u64 root, u64 va, u64 len, u64 perm) {
+    return tmpl_reserve(m, root, va, len, perm);
+}
+bool gpuos_proc_start(MachineHdr* m, u32 lane) { return proc_start(m, lane); }
+
+/// Run lane for up to budget instructions; first completes a served host request.
+/// Returns a RunResult.
+u32 gpuos_proc_run(MachineHdr* m, u32 lane, u64 budget) {
+    Proc* p = (Proc*)(uintptr_t)m->procs + lane;
+    if (p->status == PROC_EXITED || p->status == PROC_KILLED) return RUN_DONE;
+    Core c;
+    core_load(c, m, p);
+    if (p->status == PROC_WAIT_HOST) {
+        SysReq* r = lane_req(c);
+        if (load_acquire_u64(&r->done) != r->seq) return RUN_HOSTWAIT;
+        sys_complete_host(c);
+    }
+    return core_run(c, budget);
+}
+
+bool gpuos_ring_push(RingHdr* r, u64 lane) { return ring_push(r, lane); }
+bool gpuos_ring_pop(RingHdr* r, u64* lane) { return ring_pop(r, lane); }
+void gpuos_ring_init(RingHdr* r) { ring_init(r); }
+
+}  // extern "C"

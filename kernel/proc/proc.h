@@ -1,0 +1,84 @@
+// Process life cycle on the device: start a lane from the image template, end it.
+#pragma once
+#include "../mm/mm.h"
+
+/// Load a process's state into a Core for execution.
+GFN void core_load(Core& c, MachineHdr* m, Proc* p) {
+    c.s = p->cpu;
+    c.m = m;
+    c.p = p;
+    c.exc = EXC_NONE;
+    c.sig = 0;
+    c.fault_addr = 0;
+    tlb_flush(c);
+}
+GFN void core_save(Core& c) { c.p->cpu = c.s; }
+
+/// Release the process's memory.
+GFN void proc_release(Core& c) {
+    if (c.p->pt_root != NO_FRAME) pt_free_all(c.m, c.p->pt_root);
+    c.p->pt_root = NO_FRAME;  // frames_private keeps the last count, for the report
+    tlb_flush(c);
+}
+
+/// exit_group: end the process with status code.
+GFN void proc_exit(Core& c, i32 code) {
+    c.p->exit_code = code;
+    c.p->status = PROC_EXITED;
+    c.exc = EXC_EXIT;
+    proc_release(c);
+}
+
+/// Terminate the process by signal sig (default action), remembering where.
+GFN void proc_kill(Core& c, i32 sig, u64 addr) {
+    c.p->signal = sig;
+    c.p->fault_pc = c.pc;
+    c.p->fault_addr = addr;
+    c.p->fault_insn = c.insn;
+    c.p->status = PROC_KILLED;
+    c.exc = EXC_EXIT;
+    proc_release(c);
+}
+
+/// Start process `lane`: clone the template's page tables, copy in the initial stack
+/// image (argv, envp, auxv, built by the host so that it ends at stack_top), set SP and
+/// PC. Returns false when out of frames (the process is then killed with SIGKILL).
+GFN bool proc_start(MachineHdr* m, u32 lane) {
+    Proc* p = (Proc*)(uintptr_t)m->procs + lane;
+    rt_memset(p, 0, sizeof(Proc));
+    p->lane = lane;
+    p->pid = 1000 + lane;
+    p->ppid = 1;
+    p->strace = m->strace;
+    p->max_insns = m->max_insns;
+    p->brk_start = p->brk_cur = m->brk_start;
+    p->mmap_top = m->mmap_top;
+    p->mmap_floor = m->brk_start + (1ull << 30);  // keep 1 GiB for the heap
+    p->pt_root = NO_FRAME;
+    const char name[] = "gpuos-guest";
+    for (int i = 0; i < (int)sizeof(name); i++) p->comm[i] = (u8)name[i];
+    Core c;
+    core_load(c, m, p);
+    c.pc = m->entry;
+    c.insn = 0;
+    u64 root = pt_clone(m, m->tmpl_root, &p->frames_private);
+    p->pt_root = root;
+    if (root == NO_FRAME) {
+        p->signal = SIG_KILL;
+        p->status = PROC_KILLED;
+        return false;
+    }
+    u64 k = lane % m->nstacks;
+    const u64* offs = (const u64*)(uintptr_t)m->stack_offs;
+    u64 len = offs[k + 1] - offs[k];
+    u64 sp = m->stack_top - len;
+    if (!copy_to_guest(c, sp, (const u8*)(uintptr_t)m->stacks + offs[k], len)) {
+        proc_kill(c, SIG_KILL, sp);
+        return false;
+    }
+    c.s.x[31] = sp;
+    c.s.pc = m->entry;
+    p->status = PROC_RUNNABLE;
+    core_save(c);
+    return true;
+}

@@ -1,0 +1,41 @@
+// The image template: page tables and frames of a loaded ELF image, built once by the
+// host and shared by every process running it (read-only pages shared outright,
+// writable pages copied on first write).
+#pragma once
+#include "../mm/mm.h"
+
+/// A new, empty page-table root in the template.
+GFN u64 tmpl_new(MachineHdr* m) { return frame_alloc(m); }
+
+/// Map [va, va+memsz) with permissions perm, filled from data[0..filesz) and zeros
+/// after. Pages shared with an earlier segment keep their content and gain perm.
+/// Returns false when out of frames.
+GFN bool tmpl_map(MachineHdr* m, u64 root, u64 va, const u8* data, u64 filesz, u64 memsz, u64 perm) {
+    u64 start = va & ~(PAGE_SZ - 1);
+    u64 end = (va + memsz + PAGE_SZ - 1) & ~(PAGE_SZ - 1);
+    for (u64 a = start; a < end; a += PAGE_SZ) {
+        u64* e = pt_walk(m, root, a, true, 0);
+        if (!e) return false;
+        if (!(*e & PTE_P)) {
+            u64 f = frame_alloc(m);
+            if (f == NO_FRAME) return false;
+            *e = (f << 12) | PTE_P;
+        }
+        *e |= perm & PTE_PERM;
+        u8* page = frame_ptr(m, PTE_FRAME(*e));
+        u64 lo = a > va ? a : va;
+        u64 hi = a + PAGE_SZ < va + filesz ? a + PAGE_SZ : va + filesz;
+        if (hi > lo) rt_memcpy(page + (lo - a), data + (lo - va), hi - lo);
+    }
+    return true;
+}
+
+/// Reserve [va, va+len) as lazily allocated memory with permissions perm (the stack).
+GFN bool tmpl_reserve(MachineHdr* m, u64 root, u64 va, u64 len, u64 perm) {
+    for (u64 a = va; a < va + len; a += PAGE_SZ) {
+        u64* e = pt_walk(m, root, a, true, 0);
+        if (!e) return false;
+        *e = PTE_LAZY | (perm & PTE_PERM);
+    }
+    return true;
+}

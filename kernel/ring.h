@@ -1,0 +1,49 @@
+// Submission ring from lanes (producers) to the host (one consumer): D. Vyukov's bounded
+// queue with a sequence number per cell. A producer reserves a position with a
+// fetch-add on a counter only lanes touch (device memory on the GPU), waits until the
+// cell is free for that position, writes the payload, and publishes it by storing
+// seq = pos + 1 with release order. The consumer reads cells in order, and frees a cell
+// for the producer one lap later by storing seq = pos + capacity. Only plain loads and
+// stores with system-scope fences cross PCIe: no atomics on host memory.
+#pragma once
+#include "rt.h"
+#include "gpuos_abi.h"
+
+GFN RingCell* ring_cell(RingHdr* r, u64 pos) { return (RingCell*)(uintptr_t)r->cells + (pos & (r->capacity - 1)); }
+
+/// Publish `lane`. Waits while the ring is full; returns false when the consumer has
+/// closed the ring (it died or the machine is stopping).
+GFN bool ring_push(RingHdr* r, u64 lane) {
+    u64 pos = atomic_add_u64((u64*)(uintptr_t)r->enq, 1);
+    RingCell* cell = ring_cell(r, pos);
+    while (load_acquire_u64(&cell->seq) != pos) {
+        if (load_relaxed_u32(&r->closed)) return false;
+        cpu_relax();
+    }
+    cell->lane = lane;
+    store_release_u64(&cell->seq, pos + 1);
+    return true;
+}
+
+/// Take the next entry, if one is published (single consumer).
+GFN bool ring_pop(RingHdr* r, u64* lane) {
+    u64 pos = r->deq;
+    RingCell* cell = ring_cell(r, pos);
+    if (load_acquire_u64(&cell->seq) != pos + 1) return false;
+    *lane = cell->lane;
+    store_release_u64(&cell->seq, pos + r->capacity);
+    r->deq = pos + 1;
+    return true;
+}
+
+/// Prepare cells: cell i is free for position i.
+GFN void ring_init(RingHdr* r) {
+    for (u64 i = 0; i < r->capacity; i++) {
+        RingCell* cell = (RingCell*)(uintptr_t)r->cells + i;
+        cell->seq = i;
+        cell->lane = 0;
+    }
+    r->deq = 0;
+    r->closed = 0;
+    *(u64*)(uintptr_t)r->enq = 0;
+}

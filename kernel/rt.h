@@ -1,0 +1,142 @@
+// Portability layer: the same source compiles under NVRTC (device) and as host C++.
+//
+// Under NVRTC there is no C++ standard library, so everything the core needs (fixed-width
+// integers, bit tricks, float bit casts, atomics, math) is defined here once.
+#pragma once
+
+#if defined(__CUDACC__)
+#define GPUOS_DEVICE 1
+#define GFN __host__ __device__ __forceinline__
+#define GFN_NOINLINE __host__ __device__ __noinline__
+#else
+#define GPUOS_DEVICE 0
+#define GFN static inline __attribute__((always_inline))
+#define GFN_NOINLINE static __attribute__((noinline))
+#include <stdint.h>
+#include <string.h>
+#include <math.h>
+#include <fenv.h>
+#endif
+
+#if GPUOS_DEVICE && defined(__CUDACC_RTC__)
+typedef unsigned char uint8_t;
+typedef unsigned short uint16_t;
+typedef unsigned int uint32_t;
+typedef unsigned long long uint64_t;
+typedef signed char int8_t;
+typedef short int16_t;
+typedef int int32_t;
+typedef long long int64_t;
+typedef unsigned long long uintptr_t;
+#endif
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+typedef int8_t i8;
+typedef int16_t i16;
+typedef int32_t i32;
+typedef int64_t i64;
+typedef unsigned __int128 u128;
+typedef __int128 i128;
+
+// ---- bit manipulation ----------------------------------------------------------------
+
+/// Bits hi..lo (inclusive) of x, shifted down.
+GFN u32 BITS(u32 x, int hi, int lo) { return (x >> lo) & ((hi - lo == 31) ? 0xffffffffu : ((1u << (hi - lo + 1)) - 1)); }
+/// Sign-extend the low `bits` bits of x.
+GFN i64 sext(u64 x, int bits) { return (i64)(x << (64 - bits)) >> (64 - bits); }
+/// Mask of the low n bits (n in 0..64).
+GFN u64 ones(int n) { return n >= 64 ? ~0ull : ((1ull << n) - 1); }
+
+#if GPUOS_DEVICE
+GFN int clz64(u64 x) { return __clzll((long long)x); }
+GFN int clz32(u32 x) { return __clz((int)x); }
+GFN int popc64(u64 x) { return __popcll(x); }
+GFN u32 rbit32(u32 x) { return __brev(x); }
+GFN u64 rbit64(u64 x) { return __brevll(x); }
+#else
+GFN int clz64(u64 x) { return x ? __builtin_clzll(x) : 64; }
+GFN int clz32(u32 x) { return x ? __builtin_clz(x) : 32; }
+GFN int popc64(u64 x) { return __builtin_popcountll(x); }
+GFN u32 rbit32(u32 x) {
+    x = ((x >> 1) & 0x55555555u) | ((x & 0x55555555u) << 1);
+    x = ((x >> 2) & 0x33333333u) | ((x & 0x33333333u) << 2);
+    x = ((x >> 4) & 0x0f0f0f0fu) | ((x & 0x0f0f0f0fu) << 4);
+    return __builtin_bswap32(x);
+}
+GFN u64 rbit64(u64 x) { return ((u64)rbit32((u32)x) << 32) | rbit32((u32)(x >> 32)); }
+#endif
+GFN u16 bswap16(u16 x) { return (u16)((x >> 8) | (x << 8)); }
+GFN u32 bswap32(u32 x) { return (x >> 24) | ((x >> 8) & 0xff00u) | ((x << 8) & 0xff0000u) | (x << 24); }
+GFN u64 bswap64(u64 x) { return ((u64)bswap32((u32)x) << 32) | bswap32((u32)(x >> 32)); }
+
+// ---- float bit casts -----------------------------------------------------------------
+
+#if GPUOS_DEVICE
+GFN u32 f32_bits(float f) { return __float_as_uint(f); }
+GFN float bits_f32(u32 u) { return __uint_as_float(u); }
+GFN u64 f64_bits(double d) { return (u64)__double_as_longlong(d); }
+GFN double bits_f64(u64 u) { return __longlong_as_double((long long)u); }
+#else
+GFN u32 f32_bits(float f) { u32 u; memcpy(&u, &f, 4); return u; }
+GFN float bits_f32(u32 u) { float f; memcpy(&f, &u, 4); return f; }
+GFN u64 f64_bits(double d) { u64 u; memcpy(&u, &d, 8); return u; }
+GFN double bits_f64(u64 u) { double d; memcpy(&d, &u, 8); return d; }
+#endif
+
+// ---- memory helpers ------------------------------------------------------------------
+
+GFN void rt_memcpy(void* dst, const void* src, u64 n) {
+    u8* d = (u8*)dst;
+    const u8* s = (const u8*)src;
+    if ((((uintptr_t)d | (uintptr_t)s | n) & 7) == 0) {
+        for (u64 i = 0; i < n; i += 8) *(u64*)(d + i) = *(const u64*)(s + i);
+        return;
+    }
+    for (u64 i = 0; i < n; i++) d[i] = s[i];
+}
+GFN void rt_memset(void* dst, int v, u64 n) {
+    u8* d = (u8*)dst;
+    if ((((uintptr_t)d | n) & 7) == 0) {
+        u64 w = 0x0101010101010101ull * (u8)v;
+        for (u64 i = 0; i < n; i += 8) *(u64*)(d + i) = w;
+        return;
+    }
+    for (u64 i = 0; i < n; i++) d[i] = (u8)v;
+}
+
+// ---- atomics (system scope: visible to the host and to every lane) ------------------
+
+#if GPUOS_DEVICE
+GFN u32 atomic_cas_u32(u32* p, u32 expect, u32 desired) { return atomicCAS_system((unsigned int*)p, expect, desired); }
+GFN u64 atomic_add_u64(u64* p, u64 v) { return (u64)atomicAdd_system((unsigned long long*)p, (unsigned long long)v); }
+GFN u32 atomic_add_u32(u32* p, u32 v) { return atomicAdd_system((unsigned int*)p, v); }
+GFN u32 atomic_sub_u32(u32* p, u32 v) { return atomicSub_system((unsigned int*)p, v); }
+GFN void atomic_fence() { __threadfence_system(); }
+GFN u64 load_acquire_u64(const u64* p) { u64 v = *(volatile const u64*)p; __threadfence_system(); return v; }
+GFN void store_release_u64(u64* p, u64 v) { __threadfence_system(); *(volatile u64*)p = v; }
+GFN u32 load_relaxed_u32(const u32* p) { return *(volatile const u32*)p; }
+GFN void cpu_relax() { __nanosleep(100); }
+#else
+GFN u32 atomic_cas_u32(u32* p, u32 expect, u32 desired) { __atomic_compare_exchange_n(p, &expect, desired, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE); return expect; }
+GFN u64 atomic_add_u64(u64* p, u64 v) { return __atomic_fetch_add(p, v, __ATOMIC_ACQ_REL); }
+GFN u32 atomic_add_u32(u32* p, u32 v) { return __atomic_fetch_add(p, v, __ATOMIC_ACQ_REL); }
+GFN u32 atomic_sub_u32(u32* p, u32 v) { return __atomic_fetch_sub(p, v, __ATOMIC_ACQ_REL); }
+GFN void atomic_fence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+GFN u64 load_acquire_u64(const u64* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+GFN void store_release_u64(u64* p, u64 v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+GFN u32 load_relaxed_u32(const u32* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+GFN void cpu_relax() { __builtin_ia32_pause(); }
+#endif
+
+/// Spin lock (used only on rare paths: the frame free list).
+GFN void spin_lock(u32* l) {
+    while (atomic_cas_u32(l, 0, 1) != 0) cpu_relax();
+    atomic_fence();
+}
+GFN void spin_unlock(u32* l) {
+    atomic_fence();
+    atomic_cas_u32(l, 1, 0);
+}

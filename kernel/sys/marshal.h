@@ -1,0 +1,131 @@
+// Host syscalls: marshal the guest's arguments into the lane's request buffer, post the
+// request, and on completion copy the output back into guest memory.
+//
+// The buffer holds the in-arguments in argument order (paths NUL-terminated), then,
+// 8-byte aligned, the output area. The host sees the raw argument values, with lengths
+// lowered to what fits (a short read or write, which POSIX allows).
+#pragma once
+#include "../mm/mm.h"
+#include "errno.h"
+#include "syscall_kinds.gen.h"
+
+enum ArgKind : u32 {
+    AK_NONE = 0, AK_D = 1, AK_U = 2, AK_X = 3, AK_O = 4, AK_FD = 5, AK_PTR = 6,
+    AK_STR = 7, AK_IN_ARG = 8, AK_IN_FIX = 9, AK_OUT_ARG = 10, AK_OUT_FIX = 11,
+    AK_VIN = 12, AK_VOUT = 13,
+};
+#define MAX_PATH_BYTES 4096ull
+#define MAX_IOV 1024ull
+
+GFN SysReq* lane_req(Core& c) { return (SysReq*)(uintptr_t)c.m->reqs + c.p->lane; }
+GFN u8* lane_buf(Core& c) { return (u8*)(uintptr_t)c.m->bufs + (u64)c.p->lane * c.m->buf_size; }
+
+/// Gather (or size, when dst is 0) the iovec array at va with n entries, at most cap
+/// bytes. Returns the byte count or -1 on a bad address.
+GFN i64 iov_walk(Core& c, u64 va, u64 n, u8* dst, u64 cap, const u8* src_scatter) {
+    if (n > MAX_IOV) return -2;
+    u64 done = 0;
+    for (u64 k = 0; k < n && done < cap; k++) {
+        u64 iov[2];
+        if (!copy_from_guest(c, (u8*)iov, va + 16 * k, 16)) return -1;
+        u64 len = iov[1];
+        if (len > cap - done) len = cap - done;
+        if (dst && !copy_from_guest(c, dst + done, iov[0], len)) return -1;
+        if (src_scatter && !copy_to_guest(c, iov[0], src_scatter + done, len)) return -1;
+        done += len;
+    }
+    return (i64)done;
+}
+
+/// Post syscall nr to the host (flags SYSREQ_CALL or SYSREQ_LOG) and make the lane wait.
+GFN void sys_post_host(Core& c, u64 nr, u32 flags) {
+    SysReq* r = lane_req(c);
+    u8* buf = lane_buf(c);
+    u64 cap = c.m->buf_size;
+    u64 a[6];
+    for (int i = 0; i < 6; i++) a[i] = c.s.x[i];
+    u64 in = 0;
+    if (flags & SYSREQ_CALL) {
+        for (int i = 0; i < 6; i++) {
+            u32 k = sys_argkind(nr, i);
+            u32 kind = k >> 16, par = k & 0xffff;
+            if (kind == AK_STR) {
+                u64 room = cap - in > MAX_PATH_BYTES ? MAX_PATH_BYTES : cap - in;
+                i64 n = a[i] ? copy_str_from_guest(c, buf + in, a[i], room) : -1;
+                if (n == -1) { setX(c, 0, err(E_FAULT)); return; }
+                if (n < 0) { setX(c, 0, err(E_NAMETOOLONG)); return; }
+                in += (u64)n + 1;
+            } else if (kind == AK_IN_ARG) {
+                u64 room = in < cap / 2 ? cap / 2 - in : 0;  // keep room for an output area
+                u64 n = a[par] < room ? a[par] : room;
+                a[par] = n;
+                if (!copy_from_guest(c, buf + in, a[i], n)) { setX(c, 0, err(E_FAULT)); return; }
+                in += n;
+            } else if (kind == AK_IN_FIX) {
+                if (a[i] && !copy_from_guest(c, buf + in, a[i], par)) { setX(c, 0, err(E_FAULT)); return; }
+                if (a[i]) in += par;
+            } else if (kind == AK_VIN) {
+                i64 n = iov_walk(c, a[i], a[par], buf + in, in < cap / 2 ? cap / 2 - in : 0, 0);
+                if (n == -1) { setX(c, 0, err(E_FAULT)); return; }
+                if (n < 0) { setX(c, 0, err(E_INVAL)); return; }
+                in += (u64)n;
+            }
+        }
+    }
+    u64 off = (in + 7) & ~7ull;
+    u64 ocap = cap - off;
+    for (int i = 0; i < 6 && (flags & SYSREQ_CALL); i++) {
+        u32 k = sys_argkind(nr, i);
+        u32 kind = k >> 16, par = k & 0xffff;
+        if (kind == AK_OUT_ARG) {
+            if (a[par] < ocap) ocap = a[par];
+            a[par] = ocap;
+        } else if (kind == AK_OUT_FIX) {
+            ocap = a[i] ? (par < ocap ? par : ocap) : 0;
+        } else if (kind == AK_VOUT) {
+            i64 n = iov_walk(c, a[i], a[par], 0, ocap, 0);
+            if (n == -1) { setX(c, 0, err(E_FAULT)); return; }
+            if (n < 0) { setX(c, 0, err(E_INVAL)); return; }
+            ocap = (u64)n;
+        }
+    }
+    r->nr = nr;
+    for (int i = 0; i < 6; i++) r->args[i] = a[i];
+    r->ret = (i64)c.s.x[0];
+    r->in_len = (u32)in;
+    r->out_off = (u32)off;
+    r->out_cap = (u32)ocap;
+    r->out_len = 0;
+    r->flags = flags;
+    r->lane = c.p->lane;
+    store_release_u64(&r->seq, r->done + 1);
+    c.p->status = PROC_WAIT_HOST;
+    c.exc = EXC_HOSTWAIT;
+}
+
+/// The host completed the lane's request: copy the output to the guest, set X0.
+GFN void sys_complete_host(Core& c) {
+    SysReq* r = lane_req(c);
+    c.p->status = PROC_RUNNABLE;
+    if (!(r->flags & SYSREQ_CALL)) return;
+    i64 ret = r->ret;
+    u64 olen = r->out_len < r->out_cap ? r->out_len : r->out_cap;
+    const u8* out = lane_buf(c) + r->out_off;
+    u64 nr = r->nr;
+    for (int i = 0; i < 6 && olen; i++) {
+        u32 k = sys_argkind(nr, i);
+        u32 kind = k >> 16, par = k & 0xffff;
+        u64 ptr = c.s.x[i];
+        if ((kind == AK_OUT_ARG || kind == AK_OUT_FIX) && ptr) {
+            if (!copy_to_guest(c, ptr, out, olen) && ret >= 0) ret = -E_FAULT;
+        } else if (kind == AK_VOUT) {
+            if (iov_walk(c, ptr, c.s.x[par], 0, olen, out) < 0 && ret >= 0) ret = -E_FAULT;
+        }
+    }
+    setX(c, 0, (u64)ret);
+}
+
+/// After a device-served syscall: report it to the host when tracing.
+GFN void sys_after_device(Core& c, u64 nr) {
+    if (c.p->strace && c.exc == EXC_NONE) sys_post_host(c, nr, SYSREQ_LOG);
+}

@@ -1,0 +1,158 @@
+// Device-served process syscalls: exit, identity, signals (recorded; default actions),
+// scheduling, resource limits, uname, prctl. Semantics from the Linux man pages.
+#pragma once
+#include "../proc/proc.h"
+#include "errno.h"
+
+/// exit(2): this process has one thread, so exit ends the process like exit_group.
+GFN void sys_exit(Core& c) { proc_exit(c, (i32)(X(c, 0) & 0xff)); }
+/// exit_group(2).
+GFN void sys_exit_group(Core& c) { proc_exit(c, (i32)(X(c, 0) & 0xff)); }
+GFN void sys_set_tid_address(Core& c) { c.p->clear_child_tid = X(c, 0); setX(c, 0, c.p->pid); }
+GFN void sys_set_robust_list(Core& c) { setX(c, 0, X(c, 1) == 24 ? 0 : err(E_INVAL)); }
+GFN void sys_getpid(Core& c) { setX(c, 0, c.p->pid); }
+GFN void sys_gettid(Core& c) { setX(c, 0, c.p->pid); }
+GFN void sys_getppid(Core& c) { setX(c, 0, c.p->ppid); }
+GFN void sys_getpgid(Core& c) { setX(c, 0, c.p->pid); }
+GFN void sys_setsid(Core& c) { setX(c, 0, err(E_PERM)); }
+GFN void sys_sched_yield(Core& c) { setX(c, 0, 0); }
+GFN void sys_sched_setaffinity(Core& c) { setX(c, 0, 0); }
+/// sched_getaffinity(2): a process runs on one lane, which counts as one CPU.
+GFN void sys_sched_getaffinity(Core& c) {
+    u64 size = X(c, 1);
+    if (size < 8 || (size & 7)) { setX(c, 0, err(E_INVAL)); return; }
+    u64 mask = 1;
+    if (!copy_to_guest(c, X(c, 2), (const u8*)&mask, 8)) { setX(c, 0, err(E_FAULT)); return; }
+    setX(c, 0, 8);
+}
+/// rseq(2): not provided, as under qemu-aarch64; glibc then falls back.
+GFN void sys_rseq(Core& c) { setX(c, 0, err(E_NOSYS)); }
+/// futex(2) for a single-threaded process: a wait whose value matches would sleep
+/// forever, so it reports EAGAIN-free deadlock as an error; wakes find no waiters.
+GFN void sys_futex(Core& c) {
+    u32 op = (u32)X(c, 1) & 0x7f;
+    if (op == 1 /* FUTEX_WAKE */ || op == 10 /* FUTEX_WAKE_BITSET */) { setX(c, 0, 0); return; }
+    u32 v = (u32)ld32(c, X(c, 0));
+    if (c.exc) { c.exc = EXC_NONE; setX(c, 0, err(E_FAULT)); return; }
+    setX(c, 0, v != (u32)X(c, 2) ? err(E_AGAIN) : err(E_INVAL));
+}
+GFN void sys_wait4(Core& c) { setX(c, 0, err(E_CHILD)); }
+GFN void sys_pipe2(Core& c) { setX(c, 0, err(E_NOSYS)); }
+
+/// Default action of signal sig (signal(7)): true when it terminates the process.
+GFN bool sig_default_kills(i32 sig) {
+    return !(sig == SIG_CHLD || sig == SIG_CONT || sig == 23 /* SIGURG */ || sig == 28 /* SIGWINCH */ ||
+             sig == SIG_STOP || sig == 20 || sig == 21 || sig == 22);
+}
+/// A signal sent to this process: ignored, or its default action (handlers are
+/// recorded but not yet delivered; a handled signal also terminates).
+GFN void sig_send_self(Core& c, i32 sig) {
+    if (sig == 0) { setX(c, 0, 0); return; }
+    if (sig < 1 || sig > 64) { setX(c, 0, err(E_INVAL)); return; }
+    u64 bit = 1ull << (sig - 1);
+    setX(c, 0, 0);
+    if (sig != SIG_KILL && (c.p->sigignored & bit)) return;
+    if (!sig_default_kills(sig) && !(c.p->sighandled & bit)) return;
+    proc_kill(c, sig, 0);
+}
+GFN void sys_kill(Core& c) {
+    i64 pid = (i64)X(c, 0);
+    if (pid == c.p->pid || pid == 0 || pid == -1) sig_send_self(c, (i32)X(c, 1));
+    else setX(c, 0, err(E_SRCH));
+}
+GFN void sys_tkill(Core& c) {
+    if (X(c, 0) == c.p->pid) sig_send_self(c, (i32)X(c, 1));
+    else setX(c, 0, err(E_SRCH));
+}
+GFN void sys_tgkill(Core& c) {
+    if (X(c, 1) == c.p->pid) sig_send_self(c, (i32)X(c, 2));
+    else setX(c, 0, err(E_SRCH));
+}
+GFN void sys_sigaltstack(Core& c) {
+    if (X(c, 1)) {  // old stack: disabled
+        u64 ss[3] = {0, 2 /* SS_DISABLE */, 0};
+        if (!copy_to_guest(c, X(c, 1), (const u8*)ss, 24)) { setX(c, 0, err(E_FAULT)); return; }
+    }
+    setX(c, 0, 0);
+}
+/// rt_sigaction(2): record whether a handler is installed or the signal ignored.
+GFN void sys_rt_sigaction(Core& c) {
+    i32 sig = (i32)X(c, 0);
+    if (sig < 1 || sig > 64 || X(c, 3) != 8) { setX(c, 0, err(E_INVAL)); return; }
+    u64 bit = 1ull << (sig - 1);
+    if (X(c, 2)) {  // struct sigaction: handler, flags, restorer, mask (32 bytes)
+        u64 old[4] = {(c.p->sigignored & bit) ? 1ull : 0ull, 0, 0, 0};
+        if (!copy_to_guest(c, X(c, 2), (const u8*)old, 32)) { setX(c, 0, err(E_FAULT)); return; }
+    }
+    if (X(c, 1)) {
+        if (sig == SIG_KILL || sig == SIG_STOP) { setX(c, 0, err(E_INVAL)); return; }
+        u64 act[4];
+        if (!copy_from_guest(c, (u8*)act, X(c, 1), 32)) { setX(c, 0, err(E_FAULT)); return; }
+        c.p->sighandled &= ~bit;
+        c.p->sigignored &= ~bit;
+        if (act[0] == 1) c.p->sigignored |= bit;
+        else if (act[0] != 0) c.p->sighandled |= bit;
+    }
+    setX(c, 0, 0);
+}
+GFN void sys_rt_sigprocmask(Core& c) {
+    if (X(c, 3) != 8) { setX(c, 0, err(E_INVAL)); return; }
+    u64 old = c.p->sigmask;
+    if (X(c, 1)) {
+        u64 set = 0;
+        if (!copy_from_guest(c, (u8*)&set, X(c, 1), 8)) { setX(c, 0, err(E_FAULT)); return; }
+        u64 how = X(c, 0);
+        if (how == 0) c.p->sigmask |= set;
+        else if (how == 1) c.p->sigmask &= ~set;
+        else if (how == 2) c.p->sigmask = set;
+        else { setX(c, 0, err(E_INVAL)); return; }
+    }
+    if (X(c, 2) && !copy_to_guest(c, X(c, 2), (const u8*)&old, 8)) { setX(c, 0, err(E_FAULT)); return; }
+    setX(c, 0, 0);
+}
+
+/// uname(2): struct utsname, six fields of 65 bytes.
+GFN void sys_uname(Core& c) {
+    const char* f[6] = {"Linux", "gpuos", "6.1.0-gpuos", "#1 SMP PREEMPT gpuos", "aarch64", "(none)"};
+    u8 buf[6 * 65];
+    rt_memset(buf, 0, sizeof(buf));
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; f[i][j] && j < 64; j++) buf[i * 65 + j] = (u8)f[i][j];
+    setX(c, 0, copy_to_guest(c, X(c, 0), buf, sizeof(buf)) ? 0 : err(E_FAULT));
+}
+
+/// Limits reported by getrlimit/prlimit64: the stack is 8 MiB, the rest unlimited.
+GFN void rlimit_of(u32 res, u64* lim) {
+    lim[0] = lim[1] = ~0ull;
+    if (res == 3 /* RLIMIT_STACK */) lim[0] = 8ull << 20;
+    if (res == 7 /* RLIMIT_NOFILE */) { lim[0] = 1024; lim[1] = 4096; }
+}
+GFN void sys_getrlimit(Core& c) {
+    u64 lim[2];
+    rlimit_of((u32)X(c, 0), lim);
+    setX(c, 0, copy_to_guest(c, X(c, 1), (const u8*)lim, 16) ? 0 : err(E_FAULT));
+}
+GFN void sys_prlimit64(Core& c) {
+    if (X(c, 0) != 0 && X(c, 0) != c.p->pid) { setX(c, 0, err(E_SRCH)); return; }
+    u64 lim[2];
+    rlimit_of((u32)X(c, 1), lim);
+    if (X(c, 3) && !copy_to_guest(c, X(c, 3), (const u8*)lim, 16)) { setX(c, 0, err(E_FAULT)); return; }
+    setX(c, 0, 0);
+}
+
+/// prctl(2): PR_SET_NAME (15) and PR_GET_NAME (16); others EINVAL.
+GFN void sys_prctl(Core& c) {
+    u64 op = X(c, 0);
+    if (op == 15) {
+        u8 name[16];
+        i64 n = copy_str_from_guest(c, name, X(c, 1), 16);
+        if (n == -1) { setX(c, 0, err(E_FAULT)); return; }
+        name[15] = 0;
+        rt_memcpy(c.p->comm, name, 16);
+        setX(c, 0, 0);
+    } else if (op == 16) {
+        setX(c, 0, copy_to_guest(c, X(c, 1), c.p->comm, 16) ? 0 : err(E_FAULT));
+    } else {
+        setX(c, 0, err(E_INVAL));
+    }
+}
