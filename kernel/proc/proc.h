@@ -27,6 +27,7 @@ GFN void proc_exit(Core& c, i32 code) {
     c.p->status = PROC_EXITED;
     c.exc = EXC_EXIT;
     proc_release(c);
+    atomic_add_u64(&c.m->live, ~0ull);
 }
 
 /// Terminate the process by signal sig (default action), remembering where.
@@ -38,6 +39,7 @@ GFN void proc_kill(Core& c, i32 sig, u64 addr) {
     c.p->status = PROC_KILLED;
     c.exc = EXC_EXIT;
     proc_release(c);
+    atomic_add_u64(&c.m->live, ~0ull);
 }
 
 /// Start process `lane`: clone the template's page tables, copy in the initial stack
@@ -66,6 +68,7 @@ GFN bool proc_start(MachineHdr* m, u32 lane) {
     if (root == NO_FRAME) {
         p->signal = SIG_KILL;
         p->status = PROC_KILLED;
+        atomic_add_u64(&m->live, ~0ull);
         return false;
     }
     u64 k = lane % m->nstacks;

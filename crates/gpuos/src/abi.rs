@@ -196,8 +196,10 @@ pub struct MachineHdr {
     pub strace: u32,
     /// Non-zero: the host asks every lane to stop (Ctrl-C).
     pub stop: u32,
-    /// Submission ring (`Ring`), host-visible memory; 0 on the CPU backend.
+    /// Submission ring (`RingHdr`), host-visible memory; 0 on the CPU backend.
     pub ring: u64,
+    /// Processes not yet ended (decremented by each exit or kill).
+    pub live: u64,
 }
 
 /// Submission ring from lanes to the host: a bounded multi-producer queue of lane

@@ -21,9 +21,10 @@ pub const STACK_TOP: u64 = 0x7fff_f000_0000;
 pub const STACK_SIZE: u64 = 8 << 20;
 /// Top of the mmap area (it grows down from here).
 pub const MMAP_TOP: u64 = STACK_TOP - STACK_SIZE - (1 << 20);
-/// AT_HWCAP: exactly what the core implements: FP and ASIMD (arch/arm64 HWCAP_FP,
-/// HWCAP_ASIMD). glibc picks its string and atomic routines from this.
-pub const HWCAP: u64 = (1 << 0) | (1 << 1);
+/// AT_HWCAP: exactly what the core implements: FP, ASIMD and CRC32 (arch/arm64
+/// HWCAP_FP, HWCAP_ASIMD, HWCAP_CRC32). glibc picks its string and atomic routines
+/// from this, so no LSE atomics or SVE are advertised.
+pub const HWCAP: u64 = (1 << 0) | (1 << 1) | (1 << 7);
 
 /// Why a program cannot be loaded. Each message is one line for the user.
 #[derive(Debug, thiserror::Error)]

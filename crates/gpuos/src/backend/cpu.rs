@@ -47,6 +47,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     hdr.nstacks = prep.stacks.len() as u64;
     hdr.max_insns = cfg.max_insns;
     hdr.strace = cfg.strace as u32;
+    hdr.live = lanes as u64;
     let m = MachinePtr(&mut hdr);
     let threads = if cfg.threads > 0 { cfg.threads } else { std::thread::available_parallelism().map_or(1, |n| n.get()) };
     let threads = threads.min(lanes);

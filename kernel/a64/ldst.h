@@ -1,0 +1,244 @@
+// Loads and stores of general registers: single register (unsigned offset, unscaled,
+// pre/post-index, unprivileged, register offset, literal), pairs, exclusives with the
+// local exclusive monitor, load-acquire/store-release.
+// Arm ARM (DDI 0487) chapter C6, A64 base instructions.
+//
+// Writeback with Rn == Rt (CONSTRAINED UNPREDICTABLE): a store stores the value before
+// the writeback; a load writes the base back and then the loaded value (the load wins).
+// A faulting access leaves every register unchanged.
+#pragma once
+#include "../mm/mm.h"
+#include "a64_common.h"
+
+/// aarch64/instrs/memory/single-general: one access of 1 << size bytes at addr, then
+/// writeback of wbaddr to Rn (SP-capable) when wback.
+/// opc: 0 store, 1 load zero-extended, 2 load sign-extended to 64, 3 sign-extended to 32.
+GFN void gpr_access(Core& c, u32 size, u32 opc, u32 n, u32 t, u64 addr, bool wback, u64 wbaddr) {
+    int bytes = 1 << size;
+    if (opc == 0) {
+        mem_write(c, addr, bytes, X(c, t));
+        if (wback && !faulted(c)) setXSP(c, n, wbaddr);
+        return;
+    }
+    u64 v = mem_read(c, addr, bytes);
+    if (faulted(c)) return;
+    if (wback) setXSP(c, n, wbaddr);
+    if (opc == 2) v = (u64)sext(v, 8 * bytes);
+    else if (opc == 3) v = (u64)(u32)sext(v, 8 * bytes);
+    setX(c, t, v);
+}
+
+/// True when (size, opc) names a load or store (not PRFM, not unallocated):
+/// size=3 opc=2 is PRFM, size=3 opc=3 and size=2 opc=3 are unallocated.
+GFN bool gpr_is_access(u32 size, u32 opc) { return !(size == 3 && opc >= 2) && !(size == 2 && opc == 3); }
+/// size=3 opc=2: PRFM (prefetch: a no-op here).
+GFN bool gpr_is_prfm(u32 size, u32 opc) { return size == 3 && opc == 2; }
+
+/// Arm ARM LDR/STR/LDRB/.../LDRSW (immediate, unsigned offset): scaled imm12;
+/// PRFM (immediate).
+GFN void LDST_uimm(Core& c, u32 size, u32 opc, u32 imm12, u32 n, u32 t) {
+    if (gpr_is_prfm(size, opc)) return;
+    if (!gpr_is_access(size, opc)) { undef(c); return; }
+    gpr_access(c, size, opc, n, t, XSP(c, n) + ((u64)imm12 << size), false, 0);
+}
+
+/// Arm ARM LDUR/STUR/LDURB/.../LDURSW (unscaled immediate); PRFUM.
+GFN void LDST_unscaled(Core& c, u32 size, u32 opc, u32 imm9, u32 n, u32 t) {
+    if (gpr_is_prfm(size, opc)) return;
+    if (!gpr_is_access(size, opc)) { undef(c); return; }
+    gpr_access(c, size, opc, n, t, XSP(c, n) + (u64)sext(imm9, 9), false, 0);
+}
+
+/// Arm ARM LDTR/STTR/LDTRB/.../LDTRSW (unprivileged): at EL0 a normal access.
+GFN void LDST_unpriv(Core& c, u32 size, u32 opc, u32 imm9, u32 n, u32 t) {
+    if (!gpr_is_access(size, opc)) { undef(c); return; }
+    gpr_access(c, size, opc, n, t, XSP(c, n) + (u64)sext(imm9, 9), false, 0);
+}
+
+/// Arm ARM LDR/STR/... (immediate, post-index): access at Rn, then Rn += imm9.
+GFN void LDST_post(Core& c, u32 size, u32 opc, u32 imm9, u32 n, u32 t) {
+    if (!gpr_is_access(size, opc)) { undef(c); return; }
+    u64 base = XSP(c, n);
+    gpr_access(c, size, opc, n, t, base, true, base + (u64)sext(imm9, 9));
+}
+
+/// Arm ARM LDR/STR/... (immediate, pre-index): Rn += imm9, access at the new Rn.
+GFN void LDST_pre(Core& c, u32 size, u32 opc, u32 imm9, u32 n, u32 t) {
+    if (!gpr_is_access(size, opc)) { undef(c); return; }
+    u64 addr = XSP(c, n) + (u64)sext(imm9, 9);
+    gpr_access(c, size, opc, n, t, addr, true, addr);
+}
+
+/// Arm ARM LDR/STR/... (register): address = Rn + ExtendReg(Rm, option, S ? size : 0);
+/// option must be UXTW (010), LSL/UXTX (011), SXTW (110) or SXTX (111). PRFM
+/// (register).
+GFN void LDST_reg(Core& c, u32 size, u32 opc, u32 m, u32 option, u32 s, u32 n, u32 t) {
+    if (!(option & 2)) { undef(c); return; }
+    if (gpr_is_prfm(size, opc)) return;
+    if (!gpr_is_access(size, opc)) { undef(c); return; }
+    u64 off = extend_reg(X(c, m), option, s ? size : 0);
+    gpr_access(c, size, opc, n, t, XSP(c, n) + off, false, 0);
+}
+
+/// Arm ARM LDR (literal), LDRSW (literal), PRFM (literal).
+GFN void LDR_lit(Core& c, u32 opc, u32 imm19, u32 t) {
+    u64 addr = c.pc + ((u64)sext(imm19, 19) << 2);
+    switch (opc) {
+    case 0: gpr_access(c, 2, 1, 0, t, addr, false, 0); return;  // LDR Wt
+    case 1: gpr_access(c, 3, 1, 0, t, addr, false, 0); return;  // LDR Xt
+    case 2: gpr_access(c, 2, 2, 0, t, addr, false, 0); return;  // LDRSW
+    default: return;                                             // PRFM
+    }
+}
+
+/// aarch64/instrs/memory/pair/general: two registers of `bytes` (4 or 8) each.
+/// mode: 0 non-temporal offset (LDNP/STNP), 1 post-index, 2 signed offset, 3 pre-index.
+GFN void gpr_pair(Core& c, u32 bytes, bool sign, u32 mode, u32 load, u32 imm7, u32 t2, u32 n, u32 t) {
+    u64 base = XSP(c, n);
+    u64 wbaddr = base + ((u64)sext(imm7, 7) * bytes);
+    u64 addr = mode == 1 ? base : wbaddr;
+    bool wback = mode == 1 || mode == 3;
+    u64 a, b;
+    if (!load) {
+        a = X(c, t);
+        b = X(c, t2);
+        if (bytes == 4) {
+            mem_write(c, addr, 8, (a & 0xffffffffull) | (b << 32));
+        } else {
+            // Check the last page first so that a fault leaves memory unchanged.
+            if ((addr & (PAGE_SZ - 1)) + 16 > PAGE_SZ && !mm_translate(c, addr + 15, PTE_W)) return;
+            st64(c, addr, a);
+            if (!faulted(c)) st64(c, addr + 8, b);
+        }
+        if (wback && !faulted(c)) setXSP(c, n, wbaddr);
+        return;
+    }
+    if (bytes == 4) {
+        u64 v = mem_read(c, addr, 8);
+        a = v & 0xffffffffull;
+        b = v >> 32;
+        if (sign) { a = (u64)sext(a, 32); b = (u64)sext(b, 32); }
+    } else {
+        a = ld64(c, addr);
+        b = ld64(c, addr + 8);
+    }
+    if (faulted(c)) return;
+    if (wback) setXSP(c, n, wbaddr);
+    setX(c, t, a);
+    setX(c, t2, b);
+}
+
+/// Arm ARM STP, LDP, STNP, LDNP (general registers).
+GFN void LDSTP(Core& c, u32 sf, u32 mode, u32 load, u32 imm7, u32 t2, u32 n, u32 t) {
+    gpr_pair(c, sf ? 8 : 4, false, mode, load, imm7, t2, n, t);
+}
+
+/// Arm ARM LDPSW: two words, sign-extended (no non-temporal form).
+GFN void LDPSW(Core& c, u32 mode, u32 imm7, u32 t2, u32 n, u32 t) {
+    if (mode == 0) { undef(c); return; }
+    gpr_pair(c, 4, true, mode, 1, imm7, t2, n, t);
+}
+
+// ---- exclusives and acquire/release ---------------------------------------------------
+
+/// Exclusive and acquire/release accesses must be aligned to their size: SIGBUS.
+GFN bool check_align_bus(Core& c, u64 addr, u32 bytes) {
+    if (addr & (bytes - 1)) {
+        raise_signal(c, SIG_BUS, addr);
+        return false;
+    }
+    return true;
+}
+
+/// shared/functions/exclusive: AArch64.ExclusiveMonitorsPass for the local monitor
+/// only: passes iff the monitor holds exactly (addr, bytes); always clears it.
+GFN bool excl_pass(Core& c, u64 addr, u32 bytes) {
+    bool ok = c.s.excl_size == bytes && c.s.excl_addr == addr;
+    c.s.excl_addr = 0;
+    c.s.excl_size = 0;
+    return ok;
+}
+
+/// Arm ARM LDXRB/LDXRH/LDXR, LDAXRB/LDAXRH/LDAXR:
+/// load and mark (addr, size) in the local monitor. Acquire is implied (one lane).
+GFN void LDXR(Core& c, u32 size, u32 acquire, u32 n, u32 t) {
+    (void)acquire;
+    u64 addr = XSP(c, n);
+    u32 bytes = 1u << size;
+    if (!check_align_bus(c, addr, bytes)) return;
+    u64 v = mem_read(c, addr, (int)bytes);
+    if (faulted(c)) return;
+    c.s.excl_addr = addr;
+    c.s.excl_size = bytes;
+    setX(c, t, v);
+}
+
+/// Arm ARM STXRB/STXRH/STXR, STLXRB/STLXRH/STLXR: store iff the monitor
+/// passes; Ws = 0 on success, 1 on failure.
+GFN void STXR(Core& c, u32 size, u32 s, u32 release, u32 n, u32 t) {
+    (void)release;
+    u64 addr = XSP(c, n);
+    u32 bytes = 1u << size;
+    if (!check_align_bus(c, addr, bytes)) return;
+    u64 data = X(c, t);
+    if (!excl_pass(c, addr, bytes)) { setW(c, s, 1); return; }
+    mem_write(c, addr, (int)bytes, data);
+    if (faulted(c)) return;
+    setW(c, s, 0);
+}
+
+/// Arm ARM LDXP, LDAXP: a pair, aligned to its total size (8 or 16).
+GFN void LDXP(Core& c, u32 sf, u32 acquire, u32 t2, u32 n, u32 t) {
+    (void)acquire;
+    u64 addr = XSP(c, n);
+    u32 total = sf ? 16 : 8;
+    if (!check_align_bus(c, addr, total)) return;
+    u64 a, b;
+    if (sf) {
+        a = ld64(c, addr);
+        b = ld64(c, addr + 8);
+    } else {
+        u64 v = ld64(c, addr);
+        a = v & 0xffffffffull;
+        b = v >> 32;
+    }
+    if (faulted(c)) return;
+    c.s.excl_addr = addr;
+    c.s.excl_size = total;
+    setX(c, t, a);
+    setX(c, t2, b);
+}
+
+/// Arm ARM STXP, STLXP.
+GFN void STXP(Core& c, u32 sf, u32 s, u32 release, u32 t2, u32 n, u32 t) {
+    (void)release;
+    u64 addr = XSP(c, n);
+    u32 total = sf ? 16 : 8;
+    if (!check_align_bus(c, addr, total)) return;
+    u64 a = X(c, t), b = X(c, t2);
+    if (!excl_pass(c, addr, total)) { setW(c, s, 1); return; }
+    if (sf) {
+        st64(c, addr, a);  // 16-aligned: both halves lie in one page
+        if (!faulted(c)) st64(c, addr + 8, b);
+    } else {
+        st64(c, addr, (a & 0xffffffffull) | (b << 32));
+    }
+    if (faulted(c)) return;
+    setW(c, s, 0);
+}
+
+/// Arm ARM STLRB/STLRH/STLR: store-release (aligned).
+GFN void STLR(Core& c, u32 size, u32 n, u32 t) {
+    u64 addr = XSP(c, n);
+    if (!check_align_bus(c, addr, 1u << size)) return;
+    mem_write(c, addr, 1 << size, X(c, t));
+}
+
+/// Arm ARM LDARB/LDARH/LDAR: load-acquire (aligned).
+GFN void LDAR(Core& c, u32 size, u32 n, u32 t) {
+    u64 addr = XSP(c, n);
+    if (!check_align_bus(c, addr, 1u << size)) return;
+    u64 v = mem_read(c, addr, 1 << size);
+    if (faulted(c)) return;
+    setX(c, t, v);
+}
