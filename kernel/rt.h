@@ -8,10 +8,15 @@
 #define GPUOS_DEVICE 1
 #define GFN __host__ __device__ __forceinline__
 #define GFN_NOINLINE __host__ __device__ __noinline__
+// Instruction handlers: called from one site each (the generated decoder's switch);
+// kept out of line on the device so the interpreter loop stays a small function and
+// NVRTC compiles it in seconds rather than many minutes.
+#define HANDLER __host__ __device__ __noinline__
 #else
 #define GPUOS_DEVICE 0
 #define GFN static inline __attribute__((always_inline))
 #define GFN_NOINLINE static __attribute__((noinline))
+#define HANDLER static inline
 #include <stdint.h>
 #include <string.h>
 #include <math.h>

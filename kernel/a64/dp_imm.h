@@ -6,19 +6,19 @@
 #include "a64_common.h"
 
 /// Arm ARM ADR: Xd = PC + SignExtend(immhi:immlo).
-GFN void ADR(Core& c, u32 immlo, u32 immhi, u32 d) {
+HANDLER void ADR(Core& c, u32 immlo, u32 immhi, u32 d) {
     setX(c, d, c.pc + (u64)sext(((u64)immhi << 2) | immlo, 21));
 }
 
 /// Arm ARM ADRP: Xd = (PC AND NOT 0xfff) + SignExtend(immhi:immlo:Zeros(12)).
-GFN void ADRP(Core& c, u32 immlo, u32 immhi, u32 d) {
+HANDLER void ADRP(Core& c, u32 immlo, u32 immhi, u32 d) {
     u64 off = (u64)sext(((u64)immhi << 2) | immlo, 21) << 12;
     setX(c, d, (c.pc & ~0xfffull) + off);
 }
 
 /// Arm ARM ADD, ADDS, SUB, SUBS (immediate);
 /// shared/functions/integer/AddWithCarry. Rn is SP-capable; Rd is SP-capable unless S.
-GFN void ADDSUB_imm(Core& c, u32 sf, u32 op, u32 s, u32 sh, u32 imm12, u32 n, u32 d) {
+HANDLER void ADDSUB_imm(Core& c, u32 sf, u32 op, u32 s, u32 sh, u32 imm12, u32 n, u32 d) {
     u64 imm = (u64)imm12 << (sh ? 12 : 0);
     u64 x = XSP(c, n) & dmask(sf);
     u64 r = op ? add_with_carry(c, sf, x, ~imm, 1, s != 0) : add_with_carry(c, sf, x, imm, 0, s != 0);
@@ -28,7 +28,7 @@ GFN void ADDSUB_imm(Core& c, u32 sf, u32 op, u32 s, u32 sh, u32 imm12, u32 n, u3
 
 /// Arm ARM AND, ORR, EOR, ANDS (immediate);
 /// aarch64/instrs/integer/bitmasks/DecodeBitMasks. Rd is SP-capable unless ANDS.
-GFN void LOGIC_imm(Core& c, u32 sf, u32 opc, u32 N, u32 immr, u32 imms, u32 n, u32 d) {
+HANDLER void LOGIC_imm(Core& c, u32 sf, u32 opc, u32 N, u32 immr, u32 imms, u32 n, u32 d) {
     u64 imm, tmask;
     if (!sf && N) { undef(c); return; }
     if (!decode_bit_masks(N, imms, immr, true, sf ? 64 : 32, &imm, &tmask)) { undef(c); return; }
@@ -47,19 +47,19 @@ GFN void LOGIC_imm(Core& c, u32 sf, u32 opc, u32 N, u32 immr, u32 imms, u32 n, u
 }
 
 /// Arm ARM MOVN: Xd = NOT(imm16 << hw*16).
-GFN void MOVN(Core& c, u32 sf, u32 hw, u32 imm16, u32 d) {
+HANDLER void MOVN(Core& c, u32 sf, u32 hw, u32 imm16, u32 d) {
     if (!sf && (hw & 2)) { undef(c); return; }
     setR(c, sf, d, ~((u64)imm16 << (hw * 16)));
 }
 
 /// Arm ARM MOVZ: Xd = imm16 << hw*16.
-GFN void MOVZ(Core& c, u32 sf, u32 hw, u32 imm16, u32 d) {
+HANDLER void MOVZ(Core& c, u32 sf, u32 hw, u32 imm16, u32 d) {
     if (!sf && (hw & 2)) { undef(c); return; }
     setR(c, sf, d, (u64)imm16 << (hw * 16));
 }
 
 /// Arm ARM MOVK: insert imm16 at bit hw*16, keep the other bits of Xd.
-GFN void MOVK(Core& c, u32 sf, u32 hw, u32 imm16, u32 d) {
+HANDLER void MOVK(Core& c, u32 sf, u32 hw, u32 imm16, u32 d) {
     if (!sf && (hw & 2)) { undef(c); return; }
     u32 pos = hw * 16;
     setR(c, sf, d, (R(c, sf, d) & ~(0xffffull << pos)) | ((u64)imm16 << pos));
@@ -81,14 +81,14 @@ GFN void bitfield_op(Core& c, u32 sf, u32 N, u32 immr, u32 imms, u32 n, u32 d, b
 }
 
 /// Arm ARM SBFM.
-GFN void SBFM(Core& c, u32 sf, u32 N, u32 immr, u32 imms, u32 n, u32 d) { bitfield_op(c, sf, N, immr, imms, n, d, true, true); }
+HANDLER void SBFM(Core& c, u32 sf, u32 N, u32 immr, u32 imms, u32 n, u32 d) { bitfield_op(c, sf, N, immr, imms, n, d, true, true); }
 /// Arm ARM BFM.
-GFN void BFM(Core& c, u32 sf, u32 N, u32 immr, u32 imms, u32 n, u32 d) { bitfield_op(c, sf, N, immr, imms, n, d, false, false); }
+HANDLER void BFM(Core& c, u32 sf, u32 N, u32 immr, u32 imms, u32 n, u32 d) { bitfield_op(c, sf, N, immr, imms, n, d, false, false); }
 /// Arm ARM UBFM.
-GFN void UBFM(Core& c, u32 sf, u32 N, u32 immr, u32 imms, u32 n, u32 d) { bitfield_op(c, sf, N, immr, imms, n, d, true, false); }
+HANDLER void UBFM(Core& c, u32 sf, u32 N, u32 immr, u32 imms, u32 n, u32 d) { bitfield_op(c, sf, N, immr, imms, n, d, true, false); }
 
 /// Arm ARM EXTR: (Xn:Xm)<lsb+datasize-1:lsb>.
-GFN void EXTR(Core& c, u32 sf, u32 N, u32 m, u32 lsb, u32 n, u32 d) {
+HANDLER void EXTR(Core& c, u32 sf, u32 N, u32 m, u32 lsb, u32 n, u32 d) {
     if (sf != N || (!sf && (lsb & 0x20))) { undef(c); return; }
     if (sf) {
         u64 lo = X(c, m), hi = X(c, n);

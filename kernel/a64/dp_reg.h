@@ -7,7 +7,7 @@
 #include "a64_common.h"
 
 /// Arm ARM AND, BIC, ORR, ORN, EOR, EON, ANDS, BICS (shifted register).
-GFN void LOGIC_shift(Core& c, u32 sf, u32 opc, u32 shift, u32 N, u32 m, u32 imm6, u32 n, u32 d) {
+HANDLER void LOGIC_shift(Core& c, u32 sf, u32 opc, u32 shift, u32 N, u32 m, u32 imm6, u32 n, u32 d) {
     if (!sf && (imm6 & 0x20)) { undef(c); return; }
     u64 op2 = shift_reg(X(c, m), shift, imm6, sf);
     if (N) op2 = ~op2 & dmask(sf);
@@ -26,7 +26,7 @@ GFN void LOGIC_shift(Core& c, u32 sf, u32 opc, u32 shift, u32 N, u32 m, u32 imm6
 
 /// Arm ARM ADD, ADDS, SUB, SUBS (shifted register);
 /// shared/functions/integer/AddWithCarry. Shift type ROR (3) is reserved.
-GFN void ADDSUB_shift(Core& c, u32 sf, u32 op, u32 s, u32 shift, u32 m, u32 imm6, u32 n, u32 d) {
+HANDLER void ADDSUB_shift(Core& c, u32 sf, u32 op, u32 s, u32 shift, u32 m, u32 imm6, u32 n, u32 d) {
     if (shift == 3 || (!sf && (imm6 & 0x20))) { undef(c); return; }
     u64 op2 = shift_reg(X(c, m), shift, imm6, sf);
     u64 x = R(c, sf, n);
@@ -36,7 +36,7 @@ GFN void ADDSUB_shift(Core& c, u32 sf, u32 op, u32 s, u32 shift, u32 m, u32 imm6
 
 /// Arm ARM ADD, ADDS, SUB, SUBS (extended register);
 /// aarch64/instrs/extendreg/ExtendReg. Rn is SP-capable, Rd too unless S.
-GFN void ADDSUB_ext(Core& c, u32 sf, u32 op, u32 s, u32 m, u32 option, u32 imm3, u32 n, u32 d) {
+HANDLER void ADDSUB_ext(Core& c, u32 sf, u32 op, u32 s, u32 m, u32 option, u32 imm3, u32 n, u32 d) {
     if (imm3 > 4) { undef(c); return; }
     u64 op2 = extend_reg(X(c, m), option, imm3) & dmask(sf);
     u64 x = XSP(c, n) & dmask(sf);
@@ -46,7 +46,7 @@ GFN void ADDSUB_ext(Core& c, u32 sf, u32 op, u32 s, u32 m, u32 option, u32 imm3,
 }
 
 /// Arm ARM ADC, ADCS, SBC, SBCS.
-GFN void ADDSUB_carry(Core& c, u32 sf, u32 op, u32 s, u32 m, u32 n, u32 d) {
+HANDLER void ADDSUB_carry(Core& c, u32 sf, u32 op, u32 s, u32 m, u32 n, u32 d) {
     u64 y = R(c, sf, m);
     if (op) y = ~y;
     setR(c, sf, d, add_with_carry(c, sf, R(c, sf, n), y, flagC(c) ? 1 : 0, s != 0));
@@ -59,12 +59,12 @@ GFN void ccmp_op(Core& c, u32 sf, u32 op, u32 cond, u32 n, u32 nzcv, u64 op2) {
     else add_with_carry(c, sf, R(c, sf, n), op2, 0, true);
 }
 /// Arm ARM CCMN, CCMP (register).
-GFN void CCMP_reg(Core& c, u32 sf, u32 op, u32 m, u32 cond, u32 n, u32 nzcv) { ccmp_op(c, sf, op, cond, n, nzcv, R(c, sf, m)); }
+HANDLER void CCMP_reg(Core& c, u32 sf, u32 op, u32 m, u32 cond, u32 n, u32 nzcv) { ccmp_op(c, sf, op, cond, n, nzcv, R(c, sf, m)); }
 /// Arm ARM CCMN, CCMP (immediate).
-GFN void CCMP_imm(Core& c, u32 sf, u32 op, u32 imm5, u32 cond, u32 n, u32 nzcv) { ccmp_op(c, sf, op, cond, n, nzcv, imm5); }
+HANDLER void CCMP_imm(Core& c, u32 sf, u32 op, u32 imm5, u32 cond, u32 n, u32 nzcv) { ccmp_op(c, sf, op, cond, n, nzcv, imm5); }
 
 /// Arm ARM CSEL, CSINC, CSINV, CSNEG.
-GFN void CSEL(Core& c, u32 sf, u32 op, u32 m, u32 cond, u32 o2, u32 n, u32 d) {
+HANDLER void CSEL(Core& c, u32 sf, u32 op, u32 m, u32 cond, u32 o2, u32 n, u32 d) {
     u64 r;
     if (cond_holds(c, cond)) {
         r = X(c, n);
@@ -77,27 +77,27 @@ GFN void CSEL(Core& c, u32 sf, u32 op, u32 m, u32 cond, u32 o2, u32 n, u32 d) {
 }
 
 /// Arm ARM RBIT.
-GFN void RBIT(Core& c, u32 sf, u32 n, u32 d) {
+HANDLER void RBIT(Core& c, u32 sf, u32 n, u32 d) {
     setR(c, sf, d, sf ? rbit64(X(c, n)) : (u64)rbit32(W(c, n)));
 }
 /// Arm ARM REV16: swap the bytes of each halfword.
-GFN void REV16(Core& c, u32 sf, u32 n, u32 d) {
+HANDLER void REV16(Core& c, u32 sf, u32 n, u32 d) {
     u64 x = X(c, n);
     setR(c, sf, d, ((x >> 8) & 0x00ff00ff00ff00ffull) | ((x & 0x00ff00ff00ff00ffull) << 8));
 }
 /// Arm ARM REV32 (sf=1) / REV (sf=0): reverse the bytes of each word.
-GFN void REV32(Core& c, u32 sf, u32 n, u32 d) {
+HANDLER void REV32(Core& c, u32 sf, u32 n, u32 d) {
     u64 x = X(c, n);
     setR(c, sf, d, ((u64)bswap32((u32)(x >> 32)) << 32) | bswap32((u32)x));
 }
 /// Arm ARM REV (64-bit).
-GFN void REV64(Core& c, u32 n, u32 d) { setX(c, d, bswap64(X(c, n))); }
+HANDLER void REV64(Core& c, u32 n, u32 d) { setX(c, d, bswap64(X(c, n))); }
 /// Arm ARM CLZ.
-GFN void CLZ(Core& c, u32 sf, u32 n, u32 d) {
+HANDLER void CLZ(Core& c, u32 sf, u32 n, u32 d) {
     setR(c, sf, d, sf ? (u64)clz64(X(c, n)) : (u64)clz32(W(c, n)));
 }
 /// Arm ARM CLS; shared/functions/integer/CountLeadingSignBits.
-GFN void CLS(Core& c, u32 sf, u32 n, u32 d) {
+HANDLER void CLS(Core& c, u32 sf, u32 n, u32 d) {
     u64 x = X(c, n);
     if (sf) setX(c, d, (u64)(clz64((x >> 1) ^ (x & 0x7fffffffffffffffull)) - 1));
     else setW(c, d, (u32)(clz32(((u32)x >> 1) ^ ((u32)x & 0x7fffffffu)) - 1));
@@ -105,7 +105,7 @@ GFN void CLS(Core& c, u32 sf, u32 n, u32 d) {
 
 /// Arm ARM UDIV / SDIV. Division by zero gives 0; SDIV of the most
 /// negative value by -1 gives the most negative value (the quotient wraps).
-GFN void DIV(Core& c, u32 sf, u32 m, u32 is_signed, u32 n, u32 d) {
+HANDLER void DIV(Core& c, u32 sf, u32 m, u32 is_signed, u32 n, u32 d) {
     u64 a = R(c, sf, n), b = R(c, sf, m), r;
     if (b == 0) {
         r = 0;
@@ -123,14 +123,14 @@ GFN void DIV(Core& c, u32 sf, u32 m, u32 is_signed, u32 n, u32 d) {
 
 /// Arm ARM LSLV, LSRV, ASRV, RORV: shift by Rm mod
 /// datasize.
-GFN void SHIFTV(Core& c, u32 sf, u32 m, u32 type, u32 n, u32 d) {
+HANDLER void SHIFTV(Core& c, u32 sf, u32 m, u32 type, u32 n, u32 d) {
     u32 amount = (u32)(X(c, m) & (sf ? 63 : 31));
     setR(c, sf, d, shift_reg(X(c, n), type, amount, sf));
 }
 
 /// Arm ARM CRC32B/H/W/X, CRC32CB/H/W/X (reflected CRC-32 polynomial
 /// 0x04C11DB7 or CRC-32C 0x1EDC6F41, no pre/post inversion). sf must be 1 iff size=X.
-GFN void CRC32(Core& c, u32 sf, u32 m, u32 castagnoli, u32 sz, u32 n, u32 d) {
+HANDLER void CRC32(Core& c, u32 sf, u32 m, u32 castagnoli, u32 sz, u32 n, u32 d) {
     if ((sz == 3) != (sf != 0)) { undef(c); return; }
     u32 poly = castagnoli ? 0x82f63b78u : 0xedb88320u;  // bit-reversed polynomials
     u32 crc = W(c, n);
@@ -144,14 +144,14 @@ GFN void CRC32(Core& c, u32 sf, u32 m, u32 castagnoli, u32 sz, u32 n, u32 d) {
 }
 
 /// Arm ARM MADD, MSUB: Ra +/- Rn*Rm.
-GFN void MADD(Core& c, u32 sf, u32 m, u32 sub, u32 a, u32 n, u32 d) {
+HANDLER void MADD(Core& c, u32 sf, u32 m, u32 sub, u32 a, u32 n, u32 d) {
     u64 p = X(c, n) * X(c, m);
     setR(c, sf, d, sub ? X(c, a) - p : X(c, a) + p);
 }
 
 /// Arm ARM SMADDL, SMSUBL, UMADDL, UMSUBL:
 /// Xa +/- Wn*Wm with the 32-bit operands sign- (u=0) or zero-extended (u=1).
-GFN void MADDL(Core& c, u32 u, u32 m, u32 sub, u32 a, u32 n, u32 d) {
+HANDLER void MADDL(Core& c, u32 u, u32 m, u32 sub, u32 a, u32 n, u32 d) {
     u64 x = u ? (u64)W(c, n) : (u64)sext(W(c, n), 32);
     u64 y = u ? (u64)W(c, m) : (u64)sext(W(c, m), 32);
     u64 p = x * y;
@@ -159,7 +159,7 @@ GFN void MADDL(Core& c, u32 u, u32 m, u32 sub, u32 a, u32 n, u32 d) {
 }
 
 /// Arm ARM SMULH, UMULH: bits 127..64 of the 128-bit product.
-GFN void MULH(Core& c, u32 u, u32 m, u32 n, u32 d) {
+HANDLER void MULH(Core& c, u32 u, u32 m, u32 n, u32 d) {
     u64 x = X(c, n), y = X(c, m);
     u64 hi = umulh64(x, y);
     if (!u) {  // signed: correct the unsigned high half

@@ -36,34 +36,34 @@ GFN bool gpr_is_prfm(u32 size, u32 opc) { return size == 3 && opc == 2; }
 
 /// Arm ARM LDR/STR/LDRB/.../LDRSW (immediate, unsigned offset): scaled imm12;
 /// PRFM (immediate).
-GFN void LDST_uimm(Core& c, u32 size, u32 opc, u32 imm12, u32 n, u32 t) {
+HANDLER void LDST_uimm(Core& c, u32 size, u32 opc, u32 imm12, u32 n, u32 t) {
     if (gpr_is_prfm(size, opc)) return;
     if (!gpr_is_access(size, opc)) { undef(c); return; }
     gpr_access(c, size, opc, n, t, XSP(c, n) + ((u64)imm12 << size), false, 0);
 }
 
 /// Arm ARM LDUR/STUR/LDURB/.../LDURSW (unscaled immediate); PRFUM.
-GFN void LDST_unscaled(Core& c, u32 size, u32 opc, u32 imm9, u32 n, u32 t) {
+HANDLER void LDST_unscaled(Core& c, u32 size, u32 opc, u32 imm9, u32 n, u32 t) {
     if (gpr_is_prfm(size, opc)) return;
     if (!gpr_is_access(size, opc)) { undef(c); return; }
     gpr_access(c, size, opc, n, t, XSP(c, n) + (u64)sext(imm9, 9), false, 0);
 }
 
 /// Arm ARM LDTR/STTR/LDTRB/.../LDTRSW (unprivileged): at EL0 a normal access.
-GFN void LDST_unpriv(Core& c, u32 size, u32 opc, u32 imm9, u32 n, u32 t) {
+HANDLER void LDST_unpriv(Core& c, u32 size, u32 opc, u32 imm9, u32 n, u32 t) {
     if (!gpr_is_access(size, opc)) { undef(c); return; }
     gpr_access(c, size, opc, n, t, XSP(c, n) + (u64)sext(imm9, 9), false, 0);
 }
 
 /// Arm ARM LDR/STR/... (immediate, post-index): access at Rn, then Rn += imm9.
-GFN void LDST_post(Core& c, u32 size, u32 opc, u32 imm9, u32 n, u32 t) {
+HANDLER void LDST_post(Core& c, u32 size, u32 opc, u32 imm9, u32 n, u32 t) {
     if (!gpr_is_access(size, opc)) { undef(c); return; }
     u64 base = XSP(c, n);
     gpr_access(c, size, opc, n, t, base, true, base + (u64)sext(imm9, 9));
 }
 
 /// Arm ARM LDR/STR/... (immediate, pre-index): Rn += imm9, access at the new Rn.
-GFN void LDST_pre(Core& c, u32 size, u32 opc, u32 imm9, u32 n, u32 t) {
+HANDLER void LDST_pre(Core& c, u32 size, u32 opc, u32 imm9, u32 n, u32 t) {
     if (!gpr_is_access(size, opc)) { undef(c); return; }
     u64 addr = XSP(c, n) + (u64)sext(imm9, 9);
     gpr_access(c, size, opc, n, t, addr, true, addr);
@@ -72,7 +72,7 @@ GFN void LDST_pre(Core& c, u32 size, u32 opc, u32 imm9, u32 n, u32 t) {
 /// Arm ARM LDR/STR/... (register): address = Rn + ExtendReg(Rm, option, S ? size : 0);
 /// option must be UXTW (010), LSL/UXTX (011), SXTW (110) or SXTX (111). PRFM
 /// (register).
-GFN void LDST_reg(Core& c, u32 size, u32 opc, u32 m, u32 option, u32 s, u32 n, u32 t) {
+HANDLER void LDST_reg(Core& c, u32 size, u32 opc, u32 m, u32 option, u32 s, u32 n, u32 t) {
     if (!(option & 2)) { undef(c); return; }
     if (gpr_is_prfm(size, opc)) return;
     if (!gpr_is_access(size, opc)) { undef(c); return; }
@@ -81,7 +81,7 @@ GFN void LDST_reg(Core& c, u32 size, u32 opc, u32 m, u32 option, u32 s, u32 n, u
 }
 
 /// Arm ARM LDR (literal), LDRSW (literal), PRFM (literal).
-GFN void LDR_lit(Core& c, u32 opc, u32 imm19, u32 t) {
+HANDLER void LDR_lit(Core& c, u32 opc, u32 imm19, u32 t) {
     u64 addr = c.pc + ((u64)sext(imm19, 19) << 2);
     switch (opc) {
     case 0: gpr_access(c, 2, 1, 0, t, addr, false, 0); return;  // LDR Wt
@@ -129,12 +129,12 @@ GFN void gpr_pair(Core& c, u32 bytes, bool sign, u32 mode, u32 load, u32 imm7, u
 }
 
 /// Arm ARM STP, LDP, STNP, LDNP (general registers).
-GFN void LDSTP(Core& c, u32 sf, u32 mode, u32 load, u32 imm7, u32 t2, u32 n, u32 t) {
+HANDLER void LDSTP(Core& c, u32 sf, u32 mode, u32 load, u32 imm7, u32 t2, u32 n, u32 t) {
     gpr_pair(c, sf ? 8 : 4, false, mode, load, imm7, t2, n, t);
 }
 
 /// Arm ARM LDPSW: two words, sign-extended (no non-temporal form).
-GFN void LDPSW(Core& c, u32 mode, u32 imm7, u32 t2, u32 n, u32 t) {
+HANDLER void LDPSW(Core& c, u32 mode, u32 imm7, u32 t2, u32 n, u32 t) {
     if (mode == 0) { undef(c); return; }
     gpr_pair(c, 4, true, mode, 1, imm7, t2, n, t);
 }
@@ -161,7 +161,7 @@ GFN bool excl_pass(Core& c, u64 addr, u32 bytes) {
 
 /// Arm ARM LDXRB/LDXRH/LDXR, LDAXRB/LDAXRH/LDAXR:
 /// load and mark (addr, size) in the local monitor. Acquire is implied (one lane).
-GFN void LDXR(Core& c, u32 size, u32 acquire, u32 n, u32 t) {
+HANDLER void LDXR(Core& c, u32 size, u32 acquire, u32 n, u32 t) {
     (void)acquire;
     u64 addr = XSP(c, n);
     u32 bytes = 1u << size;
@@ -175,7 +175,7 @@ GFN void LDXR(Core& c, u32 size, u32 acquire, u32 n, u32 t) {
 
 /// Arm ARM STXRB/STXRH/STXR, STLXRB/STLXRH/STLXR: store iff the monitor
 /// passes; Ws = 0 on success, 1 on failure.
-GFN void STXR(Core& c, u32 size, u32 s, u32 release, u32 n, u32 t) {
+HANDLER void STXR(Core& c, u32 size, u32 s, u32 release, u32 n, u32 t) {
     (void)release;
     u64 addr = XSP(c, n);
     u32 bytes = 1u << size;
@@ -188,7 +188,7 @@ GFN void STXR(Core& c, u32 size, u32 s, u32 release, u32 n, u32 t) {
 }
 
 /// Arm ARM LDXP, LDAXP: a pair, aligned to its total size (8 or 16).
-GFN void LDXP(Core& c, u32 sf, u32 acquire, u32 t2, u32 n, u32 t) {
+HANDLER void LDXP(Core& c, u32 sf, u32 acquire, u32 t2, u32 n, u32 t) {
     (void)acquire;
     u64 addr = XSP(c, n);
     u32 total = sf ? 16 : 8;
@@ -210,7 +210,7 @@ GFN void LDXP(Core& c, u32 sf, u32 acquire, u32 t2, u32 n, u32 t) {
 }
 
 /// Arm ARM STXP, STLXP.
-GFN void STXP(Core& c, u32 sf, u32 s, u32 release, u32 t2, u32 n, u32 t) {
+HANDLER void STXP(Core& c, u32 sf, u32 s, u32 release, u32 t2, u32 n, u32 t) {
     (void)release;
     u64 addr = XSP(c, n);
     u32 total = sf ? 16 : 8;
@@ -228,14 +228,14 @@ GFN void STXP(Core& c, u32 sf, u32 s, u32 release, u32 t2, u32 n, u32 t) {
 }
 
 /// Arm ARM STLRB/STLRH/STLR: store-release (aligned).
-GFN void STLR(Core& c, u32 size, u32 n, u32 t) {
+HANDLER void STLR(Core& c, u32 size, u32 n, u32 t) {
     u64 addr = XSP(c, n);
     if (!check_align_bus(c, addr, 1u << size)) return;
     mem_write(c, addr, 1 << size, X(c, t));
 }
 
 /// Arm ARM LDARB/LDARH/LDAR: load-acquire (aligned).
-GFN void LDAR(Core& c, u32 size, u32 n, u32 t) {
+HANDLER void LDAR(Core& c, u32 size, u32 n, u32 t) {
     u64 addr = XSP(c, n);
     if (!check_align_bus(c, addr, 1u << size)) return;
     u64 v = mem_read(c, addr, 1 << size);

@@ -42,12 +42,12 @@ GFN u64 host_clock_ns(Core& c) {
 /// Arm ARM HINT space (NOP, YIELD, WFE, WFI, SEV, SEVL, ESB, PSB, CSDB,
 /// PACIASP/AUTIASP and the other PAuth hints, BTI, ...): all execute as NOP, which is
 /// what an Armv8.0 core does with them.
-GFN void HINT(Core& c, u32 crm, u32 op2) { (void)c; (void)crm; (void)op2; }
+HANDLER void HINT(Core& c, u32 crm, u32 op2) { (void)c; (void)crm; (void)op2; }
 
 /// Arm ARM CLREX, DSB, DMB, ISB.
 /// Lanes share no writable memory, so the barriers order nothing and are no-ops. ISB
 /// drops the cached code page so that new code is fetched afresh.
-GFN void BARRIER(Core& c, u32 crm, u32 op2) {
+HANDLER void BARRIER(Core& c, u32 crm, u32 op2) {
     (void)crm;
     switch (op2) {
     case 2: c.s.excl_addr = 0; c.s.excl_size = 0; return;  // CLREX: ClearExclusiveLocal
@@ -61,7 +61,7 @@ GFN void BARRIER(Core& c, u32 crm, u32 op2) {
 /// Arm ARM SYS: the EL0 cache maintenance operations. DC ZVA zeroes the
 /// aligned 64-byte block (a store: permission-checked). DC CVAC/CVAU/CVAP/CVADP/CIVAC
 /// and IC IVAU are no-ops (memory is coherent); IC IVAU also drops the code page cache.
-GFN void SYS(Core& c, u32 op1, u32 crn, u32 crm, u32 op2, u32 t) {
+HANDLER void SYS(Core& c, u32 op1, u32 crn, u32 crm, u32 op2, u32 t) {
     if (op1 != 3 || crn != 7 || op2 != 1) { undef(c); return; }
     switch (crm) {
     case 4: {  // DC ZVA
@@ -77,7 +77,7 @@ GFN void SYS(Core& c, u32 op1, u32 crn, u32 crm, u32 op2, u32 t) {
 
 /// Arm ARM MSR (register): NZCV, FPCR, FPSR, TPIDR_EL0. Everything else is
 /// UNDEFINED at EL0 (or read-only).
-GFN void MSR_reg(Core& c, u32 sr, u32 t) {
+HANDLER void MSR_reg(Core& c, u32 sr, u32 t) {
     u64 v = X(c, t);
     switch (sr) {
     case SYSREG(3, 3, 4, 2, 0): c.s.nzcv = v & 0xf0000000ull; return;
@@ -91,7 +91,7 @@ GFN void MSR_reg(Core& c, u32 sr, u32 t) {
 /// Arm ARM MRS. The ID register space (op0=3, op1=0, CRn=0, CRm=0 or 2..7) is
 /// emulated as Linux does (arch/arm64/kernel/cpufeature.c: emulate_sys_reg): MIDR,
 /// MPIDR, REVIDR (0), the tracked ID_AA64* registers, and 0 for the other ones.
-GFN void MRS(Core& c, u32 sr, u32 t) {
+HANDLER void MRS(Core& c, u32 sr, u32 t) {
     u64 v;
     switch (sr) {
     case SYSREG(3, 3, 4, 2, 0): v = c.s.nzcv & 0xf0000000ull; break;

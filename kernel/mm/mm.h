@@ -185,12 +185,11 @@ GFN u8* mm_fault_in(Core& c, u64 va, u64 acc) {
     return frame_ptr(m, PTE_FRAME(*e));
 }
 
-/// Translate va for an access of kind acc; returns the host/device pointer of the byte,
-/// or 0 after raising SIGSEGV.
-GFN u8* mm_translate(Core& c, u64 va, u64 acc) {
+/// TLB miss: walk the page table, fault the page in, fill the TLB entry. Kept out of
+/// line so that the fast path stays small at each of the many call sites.
+GFN_NOINLINE u8* mm_translate_slow(Core& c, u64 va, u64 acc) {
     u64 vpn = va >> PAGE_SHIFT;
     TlbEntry& t = c.tlb[vpn & (TLB_ENTRIES - 1)];
-    if (t.vpn == vpn + 1 && (t.perm & acc)) return t.host + (va & (PAGE_SZ - 1));
     u8* page = mm_fault_in(c, va, acc);
     if (!page) {
         raise_signal(c, SIG_SEGV, va);
@@ -202,6 +201,15 @@ GFN u8* mm_translate(Core& c, u64 va, u64 acc) {
     t.perm = (u32)(*e & PTE_PERM);
     if (*e & PTE_COW) t.perm &= ~(u32)PTE_W;
     return page + (va & (PAGE_SZ - 1));
+}
+
+/// Translate va for an access of kind acc; returns the host/device pointer of the byte,
+/// or 0 after raising SIGSEGV.
+GFN u8* mm_translate(Core& c, u64 va, u64 acc) {
+    u64 vpn = va >> PAGE_SHIFT;
+    TlbEntry& t = c.tlb[vpn & (TLB_ENTRIES - 1)];
+    if (t.vpn == vpn + 1 && (t.perm & acc)) return t.host + (va & (PAGE_SZ - 1));
+    return mm_translate_slow(c, va, acc);
 }
 
 // ---- guest loads and stores ------------------------------------------------------------
@@ -231,19 +239,32 @@ GFN void store_le(u8* p, int size, u64 v) {
     for (int i = 0; i < size; i++) { p[i] = (u8)v; v >>= 8; }
 }
 
-/// Read `size` (1, 2, 4, 8) bytes at va, little-endian. 0 after a fault.
-GFN u64 mem_read(Core& c, u64 va, int size) {
-    if ((va & (PAGE_SZ - 1)) + size <= PAGE_SZ) {
-        u8* p = mm_translate(c, va, PTE_R);
-        return p ? load_le(p, size) : 0;
-    }
-    u64 v = 0;  // crosses a page boundary: byte by byte
+/// A read that crosses a page boundary: byte by byte.
+GFN_NOINLINE u64 mem_read_cross(Core& c, u64 va, int size) {
+    u64 v = 0;
     for (int i = size - 1; i >= 0; i--) {
         u8* p = mm_translate(c, va + i, PTE_R);
         if (!p) return 0;
         v = (v << 8) | *p;
     }
     return v;
+}
+
+/// Read `size` (1, 2, 4, 8) bytes at va, little-endian. 0 after a fault.
+GFN u64 mem_read(Core& c, u64 va, int size) {
+    if ((va & (PAGE_SZ - 1)) + size <= PAGE_SZ) {
+        u8* p = mm_translate(c, va, PTE_R);
+        return p ? load_le(p, size) : 0;
+    }
+    return mem_read_cross(c, va, size);
+}
+
+/// A write that crosses a page boundary: check every page first, so no partial store.
+GFN_NOINLINE void mem_write_cross(Core& c, u64 va, int size, u64 v) {
+    for (int i = 0; i < size; i++) {  // check every page first: no partial store
+        if (!mm_translate(c, va + i, PTE_W)) return;
+    }
+    for (int i = 0; i < size; i++) { *mm_translate(c, va + i, PTE_W) = (u8)v; v >>= 8; }
 }
 
 /// Write `size` (1, 2, 4, 8) bytes at va, little-endian.
@@ -253,10 +274,7 @@ GFN void mem_write(Core& c, u64 va, int size, u64 v) {
         if (p) store_le(p, size, v);
         return;
     }
-    for (int i = 0; i < size; i++) {  // check every page first: no partial store
-        if (!mm_translate(c, va + i, PTE_W)) return;
-    }
-    for (int i = 0; i < size; i++) { *mm_translate(c, va + i, PTE_W) = (u8)v; v >>= 8; }
+    mem_write_cross(c, va, size, v);
 }
 
 GFN u64 ld8(Core& c, u64 va) { return mem_read(c, va, 1); }

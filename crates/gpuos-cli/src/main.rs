@@ -10,9 +10,14 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 mod demo;
+mod fuzz_cmd;
 
 #[derive(Parser)]
-#[command(name = "gpuos", version, about = "Run unmodified AArch64 Linux programs as processes on the GPU")]
+#[command(
+    name = "gpuos",
+    version,
+    about = "Run unmodified AArch64 Linux programs as processes on the GPU"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -79,6 +84,11 @@ enum Cmd {
         #[command(flatten)]
         opts: RunOpts,
     },
+    /// Differential instruction fuzzer: random instruction sequences under gpuos (CPU backend) and qemu-aarch64.
+    Fuzz {
+        #[command(flatten)]
+        opts: fuzz_cmd::FuzzOpts,
+    },
 }
 
 fn parse_mount(s: &str) -> Result<Mount, String> {
@@ -92,7 +102,11 @@ fn parse_mount(s: &str) -> Result<Mount, String> {
     if !guest.starts_with('/') {
         return Err(format!("bad --mount {s:?}: GUEST must be an absolute path"));
     }
-    Ok(Mount { host: PathBuf::from(host), guest: PathBuf::from(guest), writable })
+    Ok(Mount {
+        host: PathBuf::from(host),
+        guest: PathBuf::from(guest),
+        writable,
+    })
 }
 
 fn config(opts: &RunOpts, program: PathBuf, argv: Vec<OsString>) -> Result<RunConfig, String> {
@@ -115,18 +129,33 @@ fn config(opts: &RunOpts, program: PathBuf, argv: Vec<OsString>) -> Result<RunCo
     cfg.output_dir = opts.output_dir.clone();
     cfg.verbose = opts.verbose;
     cfg.threads = opts.threads;
-    cfg.mounts = opts.mounts.iter().map(|m| parse_mount(m)).collect::<Result<_, _>>()?;
+    cfg.mounts = opts
+        .mounts
+        .iter()
+        .map(|m| parse_mount(m))
+        .collect::<Result<_, _>>()?;
     Ok(cfg)
 }
 
 /// One stderr line per killed lane 0, then a summary when several lanes ran.
 fn report(program: &str, rep: &RunReport, verbose: bool) {
     if let Some(l0) = rep.lanes.first() {
-        if let LaneStatus::Killed { signal, pc, addr, insn } = l0.status {
+        if let LaneStatus::Killed {
+            signal,
+            pc,
+            addr,
+            insn,
+        } = l0.status
+        {
             let name = signal_name(signal);
             match signal {
-                4 => eprintln!("gpuos: {program} killed by {name} at pc={pc:#x} insn={insn:#010x} ({})", gpuos::tables::disassemble(insn)),
-                7 | 11 => eprintln!("gpuos: {program} killed by {name} at pc={pc:#x} addr={addr:#x}"),
+                4 => eprintln!(
+                    "gpuos: {program} killed by {name} at pc={pc:#x} insn={insn:#010x} ({})",
+                    gpuos::tables::disassemble(insn)
+                ),
+                7 | 11 => {
+                    eprintln!("gpuos: {program} killed by {name} at pc={pc:#x} addr={addr:#x}")
+                }
                 _ => eprintln!("gpuos: {program} killed by {name} at pc={pc:#x}"),
             }
         }
@@ -143,10 +172,28 @@ fn report(program: &str, rep: &RunReport, verbose: bool) {
             *by_out.entry(l.stdout_hash).or_default() += 1;
         }
         let st: Vec<String> = by_status.iter().map(|(k, n)| format!("{n} {k}")).collect();
-        eprintln!("gpuos: {} lanes on {} ({}): {}", rep.lanes.len(), rep.backend, rep.device, st.join(", "));
-        let outs: Vec<String> = by_out.iter().map(|(h, n)| format!("{n}x {}", hex8(h))).collect();
-        eprintln!("gpuos: {} distinct stdout (sha256 prefix): {}", by_out.len(), outs.join(", "));
-        let peak = rep.lanes.iter().map(|l| l.frames_private).max().unwrap_or(0);
+        eprintln!(
+            "gpuos: {} lanes on {} ({}): {}",
+            rep.lanes.len(),
+            rep.backend,
+            rep.device,
+            st.join(", ")
+        );
+        let outs: Vec<String> = by_out
+            .iter()
+            .map(|(h, n)| format!("{n}x {}", hex8(h)))
+            .collect();
+        eprintln!(
+            "gpuos: {} distinct stdout (sha256 prefix): {}",
+            by_out.len(),
+            outs.join(", ")
+        );
+        let peak = rep
+            .lanes
+            .iter()
+            .map(|l| l.frames_private)
+            .max()
+            .unwrap_or(0);
         eprintln!(
             "gpuos: {} guest instructions in {:.3} s = {:.2} M instructions/s; memory: {} KiB shared image + up to {} KiB per process",
             rep.instructions(),
@@ -172,7 +219,10 @@ fn install_sigint() {
     }
     // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
     unsafe {
-        libc::signal(libc::SIGINT, on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t);
+        libc::signal(
+            libc::SIGINT,
+            on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
     }
 }
 
@@ -180,7 +230,11 @@ fn main() {
     let cli = Cli::parse();
     install_sigint();
     let code = match cli.cmd {
-        Cmd::Run { opts, program, args } => {
+        Cmd::Run {
+            opts,
+            program,
+            args,
+        } => {
             let mut argv = vec![program.clone().into_os_string()];
             argv.extend(args);
             let cfg = match config(&opts, program.clone(), argv) {
@@ -199,6 +253,7 @@ fn main() {
             }
         }
         Cmd::Demo { opts } => demo::run(&opts).unwrap_or_else(fail),
+        Cmd::Fuzz { opts } => fuzz_cmd::run(&opts),
     };
     std::process::exit(code);
 }

@@ -15,9 +15,15 @@ pub struct Sys {
 /// Argument kind codes shared by C++ and Rust (kind << 16 | parameter).
 pub fn kind_code(k: &str) -> Result<u32, String> {
     let (base, param) = if let Some((b, p)) = k.split_once(':') {
-        (format!("{b}:"), p.parse::<u32>().map_err(|_| format!("bad kind {k}"))?)
+        (
+            format!("{b}:"),
+            p.parse::<u32>().map_err(|_| format!("bad kind {k}"))?,
+        )
     } else if let Some((b, p)) = k.split_once('=') {
-        (format!("{b}="), p.parse::<u32>().map_err(|_| format!("bad kind {k}"))?)
+        (
+            format!("{b}="),
+            p.parse::<u32>().map_err(|_| format!("bad kind {k}"))?,
+        )
     } else {
         (k.to_string(), 0)
     };
@@ -51,17 +57,29 @@ pub fn parse(text: &str) -> Result<Vec<Sys>, String> {
         if t.len() < 3 {
             return Err(format!("syscalls.table:{}: too few columns", i + 1));
         }
-        let nr = t[0].parse().map_err(|_| format!("syscalls.table:{}: bad number", i + 1))?;
+        let nr = t[0]
+            .parse()
+            .map_err(|_| format!("syscalls.table:{}: bad number", i + 1))?;
         let dev = match t[2] {
             "dev" => true,
             "host" => false,
-            w => return Err(format!("syscalls.table:{}: WHERE must be dev or host, not {w}", i + 1)),
+            w => {
+                return Err(format!(
+                    "syscalls.table:{}: WHERE must be dev or host, not {w}",
+                    i + 1
+                ))
+            }
         };
         let args: Vec<String> = t[3..].iter().map(|s| s.to_string()).collect();
         for a in &args {
             kind_code(a).map_err(|e| format!("syscalls.table:{}: {e}", i + 1))?;
         }
-        v.push(Sys { nr, name: t[1].to_string(), dev, args });
+        v.push(Sys {
+            nr,
+            name: t[1].to_string(),
+            dev,
+            args,
+        });
     }
     Ok(v)
 }
@@ -72,13 +90,26 @@ pub fn gen_cpp(v: &[Sys]) -> (String, String) {
     for s in v {
         let _ = writeln!(o, "#define SYS_{} {}", s.name, s.nr);
     }
-    o.push_str("\n/// Argument kind of argument i of syscall nr (kind << 16 | parameter), 0 = none.\n");
+    o.push_str(
+        "\n/// Argument kind of argument i of syscall nr (kind << 16 | parameter), 0 = none.\n",
+    );
     o.push_str("GFN u32 sys_argkind(u64 nr, int i) {\n    switch (nr) {\n");
     for s in v.iter().filter(|s| !s.dev) {
         let codes: Vec<String> = (0..6)
-            .map(|i| s.args.get(i).map(|a| kind_code(a).unwrap_or(0)).unwrap_or(0).to_string())
+            .map(|i| {
+                s.args
+                    .get(i)
+                    .map(|a| kind_code(a).unwrap_or(0))
+                    .unwrap_or(0)
+                    .to_string()
+            })
             .collect();
-        let _ = writeln!(o, "    case {}: {{ const u32 k[6] = {{{}}}; return k[i]; }}", s.nr, codes.join(", "));
+        let _ = writeln!(
+            o,
+            "    case {}: {{ const u32 k[6] = {{{}}}; return k[i]; }}",
+            s.nr,
+            codes.join(", ")
+        );
     }
     o.push_str("    default: return 0;\n    }\n}\n\n");
     let kinds = o;
@@ -89,7 +120,11 @@ pub fn gen_cpp(v: &[Sys]) -> (String, String) {
         if s.dev {
             let _ = writeln!(o, "    case {}: sys_{}(c); break;", s.nr, s.name);
         } else {
-            let _ = writeln!(o, "    case {}: sys_post_host(c, nr, SYSREQ_CALL); return;", s.nr);
+            let _ = writeln!(
+                o,
+                "    case {}: sys_post_host(c, nr, SYSREQ_CALL); return;",
+                s.nr
+            );
         }
     }
     o.push_str("    default: setX(c, 0, (u64)-38 /* ENOSYS */); break;\n    }\n    sys_after_device(c, nr);\n}\n");
@@ -99,7 +134,11 @@ pub fn gen_cpp(v: &[Sys]) -> (String, String) {
 pub fn gen_rust(v: &[Sys]) -> String {
     let mut o = String::from("/// The syscall table, generated from kernel/sys/syscalls.table.\npub static SYSCALLS: &[SysEntry] = &[\n");
     for s in v {
-        let codes: Vec<String> = s.args.iter().map(|a| kind_code(a).unwrap_or(0).to_string()).collect();
+        let codes: Vec<String> = s
+            .args
+            .iter()
+            .map(|a| kind_code(a).unwrap_or(0).to_string())
+            .collect();
         let _ = writeln!(
             o,
             "    SysEntry {{ nr: {}, name: {:?}, dev: {}, args: &[{}] }},",

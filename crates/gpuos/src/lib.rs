@@ -8,6 +8,7 @@
 pub mod abi;
 pub mod backend;
 pub mod ffi;
+pub mod fuzz;
 pub mod host;
 pub mod loader;
 pub mod machine;
@@ -33,7 +34,10 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport, RunError> {
             if backend::cuda::available() {
                 backend::cuda::run(cfg, &prep)
             } else {
-                eprintln!("gpuos: no usable CUDA GPU ({}); using the CPU backend", backend::cuda::why_unavailable());
+                eprintln!(
+                    "gpuos: no usable CUDA GPU ({}); using the CPU backend",
+                    backend::cuda::why_unavailable()
+                );
                 backend::cpu::run(cfg, &prep)
             }
         }

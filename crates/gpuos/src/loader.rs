@@ -118,7 +118,10 @@ fn machine_name(m: u16) -> &'static str {
 
 /// Read and check an executable. Errors: see [`LoadError`].
 pub fn load(path: &Path) -> Result<Image, LoadError> {
-    let data = std::fs::read(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+    let data = std::fs::read(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     parse(path, &data)
 }
 
@@ -131,17 +134,26 @@ pub fn parse(path: &Path, data: &[u8]) -> Result<Image, LoadError> {
     if data[4] != elf::ELFCLASS64 || data[5] != elf::ELFDATA2LSB {
         return Err(LoadError::WrongClass(p()));
     }
-    let hdr = elf::FileHeader64::<Endianness>::parse(data).map_err(|e| LoadError::Corrupt(p(), e.to_string()))?;
-    let endian = hdr.endian().map_err(|e| LoadError::Corrupt(p(), e.to_string()))?;
+    let hdr = elf::FileHeader64::<Endianness>::parse(data)
+        .map_err(|e| LoadError::Corrupt(p(), e.to_string()))?;
+    let endian = hdr
+        .endian()
+        .map_err(|e| LoadError::Corrupt(p(), e.to_string()))?;
     let machine = hdr.e_machine(endian);
     if machine != elf::EM_AARCH64 {
-        return Err(LoadError::WrongMachine { path: p(), machine, name: machine_name(machine) });
+        return Err(LoadError::WrongMachine {
+            path: p(),
+            machine,
+            name: machine_name(machine),
+        });
     }
     let etype = hdr.e_type(endian);
     if etype != elf::ET_EXEC && etype != elf::ET_DYN {
         return Err(LoadError::NotExecutable(p(), etype));
     }
-    let phdrs = hdr.program_headers(endian, data).map_err(|e| LoadError::Corrupt(p(), e.to_string()))?;
+    let phdrs = hdr
+        .program_headers(endian, data)
+        .map_err(|e| LoadError::Corrupt(p(), e.to_string()))?;
     if phdrs.iter().any(|ph| ph.p_type(endian) == elf::PT_INTERP) {
         return Err(LoadError::Dynamic(p()));
     }
@@ -154,21 +166,38 @@ pub fn parse(path: &Path, data: &[u8]) -> Result<Image, LoadError> {
         match ph.p_type(endian) {
             elf::PT_PHDR => phdr_addr = Some(ph.p_vaddr(endian) + bias),
             elf::PT_LOAD => {
-                let (off, filesz, memsz, vaddr) =
-                    (ph.p_offset(endian), ph.p_filesz(endian), ph.p_memsz(endian), ph.p_vaddr(endian));
+                let (off, filesz, memsz, vaddr) = (
+                    ph.p_offset(endian),
+                    ph.p_filesz(endian),
+                    ph.p_memsz(endian),
+                    ph.p_vaddr(endian),
+                );
                 let bytes = off
                     .checked_add(filesz)
                     .and_then(|e| data.get(off as usize..e as usize))
-                    .ok_or_else(|| LoadError::Corrupt(p(), format!("segment at offset {off:#x} runs past the end of the file")))?;
+                    .ok_or_else(|| {
+                        LoadError::Corrupt(
+                            p(),
+                            format!("segment at offset {off:#x} runs past the end of the file"),
+                        )
+                    })?;
                 let top = vaddr.checked_add(memsz).and_then(|t| t.checked_add(bias));
                 if memsz < filesz || top.is_none_or(|t| t > MMAP_TOP - (2 << 30)) {
-                    return Err(LoadError::Corrupt(p(), format!("bad segment at {vaddr:#x} (memsz {memsz:#x})")));
+                    return Err(LoadError::Corrupt(
+                        p(),
+                        format!("bad segment at {vaddr:#x} (memsz {memsz:#x})"),
+                    ));
                 }
                 if phdr_addr.is_none() && off <= phoff && phoff < off + filesz {
                     phdr_addr = Some(vaddr + bias + (phoff - off));
                 }
                 end = end.max(vaddr + bias + memsz);
-                segments.push(Segment { vaddr: vaddr + bias, data: bytes.to_vec(), memsz, flags: ph.p_flags(endian) });
+                segments.push(Segment {
+                    vaddr: vaddr + bias,
+                    data: bytes.to_vec(),
+                    memsz,
+                    flags: ph.p_flags(endian),
+                });
             }
             _ => {}
         }
@@ -177,8 +206,14 @@ pub fn parse(path: &Path, data: &[u8]) -> Result<Image, LoadError> {
         return Err(LoadError::Corrupt(p(), "no loadable segment".into()));
     }
     let entry = hdr.e_entry(endian) + bias;
-    if !segments.iter().any(|s| s.vaddr <= entry && entry < s.vaddr + s.memsz && s.flags & elf::PF_X != 0) {
-        return Err(LoadError::Corrupt(p(), format!("entry point {entry:#x} is not in an executable segment")));
+    if !segments
+        .iter()
+        .any(|s| s.vaddr <= entry && entry < s.vaddr + s.memsz && s.flags & elf::PF_X != 0)
+    {
+        return Err(LoadError::Corrupt(
+            p(),
+            format!("entry point {entry:#x} is not in an executable segment"),
+        ));
     }
     Ok(Image {
         path: path.to_path_buf(),
@@ -224,7 +259,13 @@ pub struct StackImage {
 /// Build the initial stack for `argv` and `envp` (Linux fs/binfmt_elf.c
 /// create_elf_tables). `execfn` is the program name as given (AT_EXECFN); `random` the
 /// 16 AT_RANDOM bytes.
-pub fn build_stack(img: &Image, argv: &[OsString], envp: &[OsString], execfn: &[u8], random: [u8; 16]) -> StackImage {
+pub fn build_stack(
+    img: &Image,
+    argv: &[OsString],
+    envp: &[OsString],
+    execfn: &[u8],
+    random: [u8; 16],
+) -> StackImage {
     // Strings area, filled from the top down; remember each string's address.
     let mut strings: Vec<u8> = Vec::new();
     let push_str = |s: &[u8], strings: &mut Vec<u8>| -> u64 {
@@ -236,8 +277,22 @@ pub fn build_stack(img: &Image, argv: &[OsString], envp: &[OsString], execfn: &[
     };
     push_str(b"", &mut strings); // end marker word region (NUL)
     let execfn_d = push_str(execfn, &mut strings);
-    let env_d: Vec<u64> = envp.iter().rev().map(|e| push_str(e.as_bytes(), &mut strings)).collect::<Vec<_>>().into_iter().rev().collect();
-    let arg_d: Vec<u64> = argv.iter().rev().map(|a| push_str(a.as_bytes(), &mut strings)).collect::<Vec<_>>().into_iter().rev().collect();
+    let env_d: Vec<u64> = envp
+        .iter()
+        .rev()
+        .map(|e| push_str(e.as_bytes(), &mut strings))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let arg_d: Vec<u64> = argv
+        .iter()
+        .rev()
+        .map(|a| push_str(a.as_bytes(), &mut strings))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     let platform_d = push_str(b"aarch64", &mut strings);
     let mut top_area = random.to_vec();
     top_area.extend_from_slice(&strings);
@@ -294,7 +349,14 @@ mod tests {
     use super::*;
 
     fn fake_image() -> Image {
-        Image { path: "p".into(), segments: vec![], entry: 0x400000, phdr: 0x400040, phnum: 4, brk: 0x500000 }
+        Image {
+            path: "p".into(),
+            segments: vec![],
+            entry: 0x400000,
+            phdr: 0x400040,
+            phnum: 4,
+            brk: 0x500000,
+        }
     }
 
     #[test]
@@ -338,13 +400,22 @@ mod tests {
 
     #[test]
     fn rejects_non_elf_and_truncated() {
-        assert!(matches!(parse(Path::new("x"), b"#!/bin/sh\n"), Err(LoadError::NotElf(_))));
+        assert!(matches!(
+            parse(Path::new("x"), b"#!/bin/sh\n"),
+            Err(LoadError::NotElf(_))
+        ));
         let mut h = vec![0u8; 20];
         h[..4].copy_from_slice(b"\x7fELF");
         h[4] = 2;
         h[5] = 1;
-        assert!(matches!(parse(Path::new("x"), &h), Err(LoadError::Corrupt(..))));
+        assert!(matches!(
+            parse(Path::new("x"), &h),
+            Err(LoadError::Corrupt(..))
+        ));
         h[4] = 1;
-        assert!(matches!(parse(Path::new("x"), &h), Err(LoadError::WrongClass(_))));
+        assert!(matches!(
+            parse(Path::new("x"), &h),
+            Err(LoadError::WrongClass(_))
+        ));
     }
 }

@@ -197,21 +197,33 @@ impl Prepared {
     /// Load the program and build what every backend needs.
     pub fn new(cfg: &RunConfig) -> Result<Prepared, RunError> {
         let image = loader::load(&cfg.program)?;
-        let per_lane = cfg.argv.iter().any(|a| a.as_bytes().windows(6).any(|w| w == b"{lane}"));
+        let per_lane = cfg
+            .argv
+            .iter()
+            .any(|a| a.as_bytes().windows(6).any(|w| w == b"{lane}"));
         let n = if per_lane { cfg.lanes.max(1) } else { 1 };
         let mut random = [0u8; 16];
         let _ = getrandom::getrandom(&mut random);
-        let execfn = cfg.argv.first().map(|a| a.as_bytes().to_vec()).unwrap_or_default();
+        let execfn = cfg
+            .argv
+            .first()
+            .map(|a| a.as_bytes().to_vec())
+            .unwrap_or_default();
         let stacks = (0..n)
             .map(|lane| {
-                let argv: Vec<OsString> = cfg.argv.iter().map(|a| substitute_lane(a, lane)).collect();
+                let argv: Vec<OsString> =
+                    cfg.argv.iter().map(|a| substitute_lane(a, lane)).collect();
                 loader::build_stack(&image, &argv, &cfg.envp, &execfn, random)
             })
             .collect();
         let cwd = std::env::current_dir()?;
         let exe = std::fs::canonicalize(&cfg.program).unwrap_or_else(|_| cfg.program.clone());
-        let sandbox = Sandbox::new(SandboxConfig { mounts: cfg.mounts.clone(), cwd, exe })
-            .map_err(|e| RunError::Sandbox(e.to_string()))?;
+        let sandbox = Sandbox::new(SandboxConfig {
+            mounts: cfg.mounts.clone(),
+            cwd,
+            exe,
+        })
+        .map_err(|e| RunError::Sandbox(e.to_string()))?;
         let stdin_bytes = if cfg.lanes > 1 || !cfg.passthrough {
             use std::io::{IsTerminal, Read};
             let mut v = Vec::new();
@@ -222,7 +234,12 @@ impl Prepared {
         } else {
             None
         };
-        Ok(Prepared { image, stacks, sandbox: Arc::new(sandbox), stdin_bytes })
+        Ok(Prepared {
+            image,
+            stacks,
+            sandbox: Arc::new(sandbox),
+            stdin_bytes,
+        })
     }
 
     /// Host services for process `lane`: lane 0 passes stdio through (when asked),
@@ -253,7 +270,12 @@ impl Prepared {
 
     /// Frames the template needs (an upper bound): the segments' pages plus tables.
     pub fn template_frames_bound(&self) -> u64 {
-        let pages: u64 = self.image.segments.iter().map(|s| (s.memsz + 2 * PAGE_SIZE) / PAGE_SIZE).sum();
+        let pages: u64 = self
+            .image
+            .segments
+            .iter()
+            .map(|s| (s.memsz + 2 * PAGE_SIZE) / PAGE_SIZE)
+            .sum();
         pages + 64
     }
 
@@ -278,12 +300,26 @@ impl Prepared {
                 if s.flags & object::elf::PF_X != 0 {
                     perm |= ffi::PTE_X | ffi::PTE_R;
                 }
-                if !ffi::gpuos_tmpl_map(m, root, s.vaddr, s.data.as_ptr(), s.data.len() as u64, s.memsz, perm) {
+                if !ffi::gpuos_tmpl_map(
+                    m,
+                    root,
+                    s.vaddr,
+                    s.data.as_ptr(),
+                    s.data.len() as u64,
+                    s.memsz,
+                    perm,
+                ) {
                     return Err(oom());
                 }
             }
             let stack_lo = loader::STACK_TOP - loader::STACK_SIZE;
-            if !ffi::gpuos_tmpl_reserve(m, root, stack_lo, loader::STACK_SIZE, ffi::PTE_R | ffi::PTE_W) {
+            if !ffi::gpuos_tmpl_reserve(
+                m,
+                root,
+                stack_lo,
+                loader::STACK_SIZE,
+                ffi::PTE_R | ffi::PTE_W,
+            ) {
                 return Err(oom());
             }
             m.tmpl_root = root;
@@ -350,7 +386,11 @@ impl HostPool {
         m.free_top = 0;
         m.free_lock = 0;
         m.bump = 0;
-        Ok(HostPool { frames, refcnt, free })
+        Ok(HostPool {
+            frames,
+            refcnt,
+            free,
+        })
     }
 }
 

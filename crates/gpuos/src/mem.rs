@@ -31,7 +31,10 @@ impl HostRegion {
         if p == libc::MAP_FAILED {
             return Err(std::io::Error::last_os_error());
         }
-        Ok(HostRegion { ptr: p as *mut u8, len })
+        Ok(HostRegion {
+            ptr: p as *mut u8,
+            len,
+        })
     }
     /// Base address.
     pub fn ptr(&self) -> *mut u8 {
@@ -53,7 +56,13 @@ impl HostRegion {
     pub fn discard(&self, off: usize, len: usize) {
         if off + len <= self.len && len > 0 {
             // SAFETY: the range lies inside this mapping.
-            unsafe { libc::madvise(self.ptr.add(off) as *mut libc::c_void, len, libc::MADV_DONTNEED) };
+            unsafe {
+                libc::madvise(
+                    self.ptr.add(off) as *mut libc::c_void,
+                    len,
+                    libc::MADV_DONTNEED,
+                )
+            };
         }
     }
 }

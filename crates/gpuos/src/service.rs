@@ -33,7 +33,11 @@ pub fn serve(req: &mut SysReq, buf: &mut [u8], host: &mut ProcHost, strace: bool
 }
 
 /// Split the input area into the bytes of each in-argument (paths without their NUL).
-fn split_inputs<'a>(entry: Option<&tables::SysEntry>, args: &[u64; 6], input: &'a [u8]) -> [&'a [u8]; 6] {
+fn split_inputs<'a>(
+    entry: Option<&tables::SysEntry>,
+    args: &[u64; 6],
+    input: &'a [u8],
+) -> [&'a [u8]; 6] {
     let mut ins: [&[u8]; 6] = [&[]; 6];
     let Some(e) = entry else { return ins };
     let mut pos = 0usize;

@@ -97,7 +97,10 @@ pub fn syscall(nr: u64) -> Option<&'static SysEntry> {
 
 /// The decode-table entry that matches `insn` (the most specific one), if any.
 pub fn decode(insn: u32) -> Option<&'static A64Entry> {
-    A64_TABLE.iter().filter(|e| insn & e.mask == e.value).max_by_key(|e| e.mask.count_ones())
+    A64_TABLE
+        .iter()
+        .filter(|e| insn & e.mask == e.value)
+        .max_by_key(|e| e.mask.count_ones())
 }
 
 /// A short disassembly: the entry name and its operand fields.
@@ -129,23 +132,40 @@ mod tests {
                 if a.value & common != b.value & common {
                     continue;
                 }
-                let strict = (a.mask & b.mask == b.mask || a.mask & b.mask == a.mask) && a.mask != b.mask;
+                let strict =
+                    (a.mask & b.mask == b.mask || a.mask & b.mask == a.mask) && a.mask != b.mask;
                 if !strict {
-                    bad.push(format!("{} ({}) and {} ({})", a.name, a.source, b.name, b.source));
+                    bad.push(format!(
+                        "{} ({}) and {} ({})",
+                        a.name, a.source, b.name, b.source
+                    ));
                 }
             }
         }
-        assert!(bad.is_empty(), "ambiguous decode-table overlaps:\n{}", bad.join("\n"));
+        assert!(
+            bad.is_empty(),
+            "ambiguous decode-table overlaps:\n{}",
+            bad.join("\n")
+        );
     }
 
     #[test]
     fn syscall_table_is_sorted_and_unique() {
         for w in SYSCALLS.windows(2) {
-            assert!(w[0].nr < w[1].nr, "{} and {} out of order", w[0].name, w[1].name);
+            assert!(
+                w[0].nr < w[1].nr,
+                "{} and {} out of order",
+                w[0].name,
+                w[1].name
+            );
         }
         for s in SYSCALLS {
             for &a in s.args {
-                assert!(ArgKind::from_code(a).is_some(), "{}: bad kind {a:#x}", s.name);
+                assert!(
+                    ArgKind::from_code(a).is_some(),
+                    "{}: bad kind {a:#x}",
+                    s.name
+                );
             }
         }
     }

@@ -35,7 +35,8 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     // SAFETY: Proc is plain old data (integers and arrays); all-zero is a valid value.
     let mut procs: Vec<Proc> = vec![unsafe { std::mem::zeroed() }; lanes];
     let mut reqs: Vec<SysReq> = vec![SysReq::default(); lanes];
-    let bufs = HostRegion::new(lanes * CPU_BUF_SIZE as usize).map_err(|e| RunError::Memory(e.to_string()))?;
+    let bufs = HostRegion::new(lanes * CPU_BUF_SIZE as usize)
+        .map_err(|e| RunError::Memory(e.to_string()))?;
     let (blob, offs) = prep.stack_blob();
     hdr.procs = procs.as_mut_ptr() as u64;
     hdr.nprocs = lanes as u64;
@@ -49,7 +50,11 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     hdr.strace = cfg.strace as u32;
     hdr.live = lanes as u64;
     let m = MachinePtr(&mut hdr);
-    let threads = if cfg.threads > 0 { cfg.threads } else { std::thread::available_parallelism().map_or(1, |n| n.get()) };
+    let threads = if cfg.threads > 0 {
+        cfg.threads
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    };
     let threads = threads.min(lanes);
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<LaneResult>>> = Mutex::new(vec![None; lanes]);
@@ -81,10 +86,19 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     if let Some(e) = first_err.into_inner().unwrap() {
         return Err(e);
     }
-    let lanes_res: Vec<LaneResult> = results.into_inner().unwrap().into_iter().map(|r| r.expect("every lane ran")).collect();
+    let lanes_res: Vec<LaneResult> = results
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.expect("every lane ran"))
+        .collect();
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "host CPU".into());
     Ok(RunReport {
         backend: "cpu".into(),
@@ -97,7 +111,13 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
 }
 
 /// Run one lane to its end, serving its host syscalls.
-fn run_lane(cfg: &RunConfig, prep: &Prepared, m: MachinePtr, lane: usize, bufs: &HostRegion) -> Result<(LaneResult, Vec<u8>), RunError> {
+fn run_lane(
+    cfg: &RunConfig,
+    prep: &Prepared,
+    m: MachinePtr,
+    lane: usize,
+    bufs: &HostRegion,
+) -> Result<(LaneResult, Vec<u8>), RunError> {
     let mut host = prep.proc_host(cfg, lane)?;
     let l = lane as u32;
     // SAFETY: m points at a live MachineHdr whose arrays have `lanes` entries; this
@@ -107,7 +127,10 @@ fn run_lane(cfg: &RunConfig, prep: &Prepared, m: MachinePtr, lane: usize, bufs: 
         ffi::gpuos_proc_start(hdr, l);
         let proc_ptr = ((*hdr).procs as *mut Proc).add(lane);
         let req_ptr = ((*hdr).reqs as *mut SysReq).add(lane);
-        let buf = std::slice::from_raw_parts_mut(bufs.ptr().add(lane * CPU_BUF_SIZE as usize), CPU_BUF_SIZE as usize);
+        let buf = std::slice::from_raw_parts_mut(
+            bufs.ptr().add(lane * CPU_BUF_SIZE as usize),
+            CPU_BUF_SIZE as usize,
+        );
         loop {
             match ffi::gpuos_proc_run(hdr, l, SLICE) {
                 ffi::RUN_HOSTWAIT => {

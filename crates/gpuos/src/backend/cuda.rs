@@ -69,7 +69,9 @@ struct DevBuf(sys::CUdeviceptr);
 impl DevBuf {
     fn new(bytes: usize) -> Result<DevBuf, RunError> {
         // SAFETY: plain device allocation; the pointer is owned by the returned value.
-        unsafe { cu::malloc_sync(bytes.max(8)) }.map(DevBuf).map_err(|e| err(&format!("allocating {bytes} bytes"), e))
+        unsafe { cu::malloc_sync(bytes.max(8)) }
+            .map(DevBuf)
+            .map_err(|e| err(&format!("allocating {bytes} bytes"), e))
     }
     fn upload<T>(&self, src: &[T]) -> Result<(), RunError> {
         // SAFETY: the allocation is at least as large as src (checked by the callers' sizing).
@@ -93,7 +95,8 @@ impl Pinned {
     fn new(len: usize) -> Result<Pinned, RunError> {
         let flags = sys::CU_MEMHOSTALLOC_DEVICEMAP | sys::CU_MEMHOSTALLOC_PORTABLE;
         // SAFETY: allocation call; the result is checked and zeroed before use.
-        let p = unsafe { cu::malloc_host(len.max(8), flags) }.map_err(|e| err(&format!("pinning {len} bytes"), e))?;
+        let p = unsafe { cu::malloc_host(len.max(8), flags) }
+            .map_err(|e| err(&format!("pinning {len} bytes"), e))?;
         // SAFETY: p points at len writable bytes.
         unsafe { std::ptr::write_bytes(p as *mut u8, 0, len) };
         Ok(Pinned { ptr: p as *mut u8 })
@@ -154,7 +157,10 @@ fn compile(arch: &str, verbose: bool) -> Result<Vec<u8>, RunError> {
         h.update(KERNEL_SRC.as_bytes());
         h.update(arch.as_bytes());
         h.update(format!("nvrtc {va}.{vb}").as_bytes());
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>()
+        h.finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     };
     let path = cache_dir().join(format!("core-{arch}-{}.cubin", &key[..24]));
     if let Ok(bin) = std::fs::read(&path) {
@@ -166,31 +172,52 @@ fn compile(arch: &str, verbose: bool) -> Result<Vec<u8>, RunError> {
     let t = Instant::now();
     use cudarc::nvrtc::{result as nv, sys as nvs};
     let src = CString::new(KERNEL_SRC).map_err(|e| err("kernel source", e))?;
-    let prog = nv::create_program(&src, Some(c"gpuos_core.cu")).map_err(|e| err("nvrtcCreateProgram", e))?;
-    let opts = [format!("--gpu-architecture={arch}"), "-std=c++17".into(), "-default-device".into(), "--device-int128".into()];
+    let prog = nv::create_program(&src, Some(c"gpuos_core.cu"))
+        .map_err(|e| err("nvrtcCreateProgram", e))?;
+    let opts = [
+        format!("--gpu-architecture={arch}"),
+        "-std=c++17".into(),
+        "-default-device".into(),
+        "--device-int128".into(),
+    ];
     // SAFETY: prog is a live program.
     let res = unsafe { nv::compile_program(prog, &opts) };
     if let Err(e) = res {
         // SAFETY: prog is live; the log is a C string.
         let log = unsafe { nv::get_program_log(prog) }.unwrap_or_default();
-        let log: Vec<u8> = log.iter().map(|&c| c as u8).take_while(|&c| c != 0).collect();
+        let log: Vec<u8> = log
+            .iter()
+            .map(|&c| c as u8)
+            .take_while(|&c| c != 0)
+            .collect();
         // SAFETY: destroyed once.
         unsafe {
             let _ = nv::destroy_program(prog);
         }
-        return Err(RunError::Backend(format!("NVRTC failed ({e}):\n{}", String::from_utf8_lossy(&log))));
+        return Err(RunError::Backend(format!(
+            "NVRTC failed ({e}):\n{}",
+            String::from_utf8_lossy(&log)
+        )));
     }
     let mut size = 0usize;
     // SAFETY: prog compiled; size then data.
     let bin = unsafe {
-        nvs::nvrtcGetCUBINSize(prog, &mut size).result().map_err(|e| err("nvrtcGetCUBINSize", e))?;
+        nvs::nvrtcGetCUBINSize(prog, &mut size)
+            .result()
+            .map_err(|e| err("nvrtcGetCUBINSize", e))?;
         let mut bin = vec![0u8; size];
-        nvs::nvrtcGetCUBIN(prog, bin.as_mut_ptr() as *mut std::ffi::c_char).result().map_err(|e| err("nvrtcGetCUBIN", e))?;
+        nvs::nvrtcGetCUBIN(prog, bin.as_mut_ptr() as *mut std::ffi::c_char)
+            .result()
+            .map_err(|e| err("nvrtcGetCUBIN", e))?;
         let _ = nv::destroy_program(prog);
         bin
     };
     if verbose {
-        eprintln!("gpuos: NVRTC {va}.{vb} compiled the core for {arch} in {:.2} s ({} KiB)", t.elapsed().as_secs_f64(), bin.len() / 1024);
+        eprintln!(
+            "gpuos: NVRTC {va}.{vb} compiled the core for {arch} in {:.2} s ({} KiB)",
+            t.elapsed().as_secs_f64(),
+            bin.len() / 1024
+        );
     }
     let _ = std::fs::create_dir_all(cache_dir());
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
@@ -203,42 +230,64 @@ fn compile(arch: &str, verbose: bool) -> Result<Vec<u8>, RunError> {
 fn load_module(bin: &[u8]) -> Result<Module, RunError> {
     // SAFETY: bin is a complete CUBIN image; function names exist in it (extern "C").
     unsafe {
-        let m = cu::module::load_data(bin.as_ptr() as *const c_void).map_err(|e| err("cuModuleLoadData", e))?;
-        let f = |n: &str| cu::module::get_function(m, CString::new(n).unwrap()).map_err(|e| err(n, e));
-        Ok(Module { start: f("gpuos_start")?, quantum: f("gpuos_quantum")?, persistent: f("gpuos_persistent")? })
+        let m = cu::module::load_data(bin.as_ptr() as *const c_void)
+            .map_err(|e| err("cuModuleLoadData", e))?;
+        let f =
+            |n: &str| cu::module::get_function(m, CString::new(n).unwrap()).map_err(|e| err(n, e));
+        Ok(Module {
+            start: f("gpuos_start")?,
+            quantum: f("gpuos_quantum")?,
+            persistent: f("gpuos_persistent")?,
+        })
     }
 }
 
 /// Device name, architecture, free memory.
 fn open_device() -> Result<(String, String, usize), RunError> {
     if let Some(why) = why_unavailable_inner() {
-        return Err(RunError::Backend(format!("the CUDA backend is not available: {why}")));
+        return Err(RunError::Backend(format!(
+            "the CUDA backend is not available: {why}"
+        )));
     }
     let dev = cu::device::get(0).map_err(|e| err("cuDeviceGet", e))?;
     // SAFETY: dev is valid; the primary context is retained for the process lifetime.
     unsafe {
         let ctx = cu::primary_ctx::retain(dev).map_err(|e| err("cuDevicePrimaryCtxRetain", e))?;
         cu::ctx::set_current(ctx).map_err(|e| err("cuCtxSetCurrent", e))?;
-        let major = cu::device::get_attribute(dev, sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)
-            .map_err(|e| err("attribute", e))?;
-        let minor = cu::device::get_attribute(dev, sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)
-            .map_err(|e| err("attribute", e))?;
+        let major = cu::device::get_attribute(
+            dev,
+            sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
+        )
+        .map_err(|e| err("attribute", e))?;
+        let minor = cu::device::get_attribute(
+            dev,
+            sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
+        )
+        .map_err(|e| err("attribute", e))?;
         let name = cu::device::get_name(dev).unwrap_or_else(|_| "CUDA device".into());
         let (free, _total) = cu::mem_get_info().map_err(|e| err("cuMemGetInfo", e))?;
         Ok((name, format!("sm_{major}{minor}"), free))
     }
 }
 
-fn launch(f: sys::CUfunction, lanes: usize, stream: sys::CUstream, params: &mut [*mut c_void]) -> Result<(), RunError> {
+fn launch(
+    f: sys::CUfunction,
+    lanes: usize,
+    stream: sys::CUstream,
+    params: &mut [*mut c_void],
+) -> Result<(), RunError> {
     let grid = lanes.div_ceil(BLOCK as usize) as u32;
     // SAFETY: params point at live values of the kernel's parameter types.
-    unsafe { cu::launch_kernel(f, (grid, 1, 1), (BLOCK, 1, 1), 0, stream, params) }.map_err(|e| err("cuLaunchKernel", e))
+    unsafe { cu::launch_kernel(f, (grid, 1, 1), (BLOCK, 1, 1), 0, stream, params) }
+        .map_err(|e| err("cuLaunchKernel", e))
 }
 
 fn sync(stream: sys::CUstream, what: &str) -> Result<(), RunError> {
     // SAFETY: stream is live.
     unsafe { cu::stream::synchronize(stream) }.map_err(|e| {
-        RunError::Backend(format!("CUDA error in {what}: {e} (a device-side fault of gpuos itself, not of a guest)"))
+        RunError::Backend(format!(
+            "CUDA error in {what}: {e} (a device-side fault of gpuos itself, not of a guest)"
+        ))
     })
 }
 
@@ -249,7 +298,11 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let t_compile = Instant::now();
     let module = load_module(&compile(&arch, cfg.verbose)?)?;
     if cfg.verbose {
-        eprintln!("gpuos: {name} ({arch}), {} MiB free; module ready in {:.2} s", free >> 20, t_compile.elapsed().as_secs_f64());
+        eprintln!(
+            "gpuos: {name} ({arch}), {} MiB free; module ready in {:.2} s",
+            free >> 20,
+            t_compile.elapsed().as_secs_f64()
+        );
     }
 
     // Template in a host staging pool, copied to the device pool's first frames.
@@ -280,14 +333,18 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let per_frame = PAGE_SIZE as usize + 8;
     let nframes = ((free_now.saturating_sub(reserve)) * 9 / 10 / per_frame) as u64;
     if nframes < tmpl_frames + 64 {
-        return Err(RunError::Memory(format!("only {} MiB of GPU memory free", free_now >> 20)));
+        return Err(RunError::Memory(format!(
+            "only {} MiB of GPU memory free",
+            free_now >> 20
+        )));
     }
     let frames = DevBuf::new((nframes * PAGE_SIZE) as usize)?;
     let refcnt = DevBuf::new((nframes * 4) as usize)?;
     let free_stack = DevBuf::new((nframes * 4) as usize)?;
     // SAFETY: copies the template's frames (host staging) into the device pool.
     unsafe {
-        let tbytes = std::slice::from_raw_parts(staging.frames.ptr(), (tmpl_frames * PAGE_SIZE) as usize);
+        let tbytes =
+            std::slice::from_raw_parts(staging.frames.ptr(), (tmpl_frames * PAGE_SIZE) as usize);
         cu::memcpy_htod_sync(frames.0, tbytes).map_err(|e| err("template copy", e))?;
     }
     drop(staging);
@@ -335,12 +392,21 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         );
     }
 
-    let mut hosts = (0..lanes).map(|l| prep.proc_host(cfg, l)).collect::<Result<Vec<_>, _>>()?;
-    let stream = cu::stream::create(cu::stream::StreamKind::NonBlocking).map_err(|e| err("stream", e))?;
-    let ctl = cu::stream::create(cu::stream::StreamKind::NonBlocking).map_err(|e| err("stream", e))?;
+    let mut hosts = (0..lanes)
+        .map(|l| prep.proc_host(cfg, l))
+        .collect::<Result<Vec<_>, _>>()?;
+    let stream =
+        cu::stream::create(cu::stream::StreamKind::NonBlocking).map_err(|e| err("stream", e))?;
+    let ctl =
+        cu::stream::create(cu::stream::StreamKind::NonBlocking).map_err(|e| err("stream", e))?;
     let mut mptr = mdev.0;
     let start = Instant::now();
-    launch(module.start, lanes, stream, &mut [&mut mptr as *mut u64 as *mut c_void])?;
+    launch(
+        module.start,
+        lanes,
+        stream,
+        &mut [&mut mptr as *mut u64 as *mut c_void],
+    )?;
     sync(stream, "process start")?;
 
     let serve_lane = |lane: usize, hosts: &mut Vec<crate::host::ProcHost>| {
@@ -348,7 +414,10 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         // the request and the lane's buffer until it stores done.
         unsafe {
             let req = &mut *(reqs.ptr as *mut SysReq).add(lane);
-            let buf = std::slice::from_raw_parts_mut(bufs.ptr.add(lane * buf_size as usize), buf_size as usize);
+            let buf = std::slice::from_raw_parts_mut(
+                bufs.ptr.add(lane * buf_size as usize),
+                buf_size as usize,
+            );
             service::serve(req, buf, &mut hosts[lane], cfg.strace);
             std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
             std::ptr::write_volatile(&mut req.done, req.seq);
@@ -359,9 +428,11 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         let one: u32 = 1;
         let off = std::mem::offset_of!(MachineHdr, stop) as u64;
         // SAFETY: writes the stop flag of the device MachineHdr on a separate stream.
-        unsafe { sys::cuMemcpyHtoDAsync_v2(mptr + off, &one as *const u32 as *const c_void, 4, ctl) }
-            .result()
-            .map_err(|e| err("stop flag", e))?;
+        unsafe {
+            sys::cuMemcpyHtoDAsync_v2(mptr + off, &one as *const u32 as *const c_void, 4, ctl)
+        }
+        .result()
+        .map_err(|e| err("stop flag", e))?;
         // SAFETY: ctl is live.
         unsafe { cu::stream::synchronize(ctl) }.map_err(|e| err("stop flag", e))
     };
@@ -369,7 +440,15 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     match cfg.mode {
         crate::machine::Mode::Persistent => {
             let mut slice = PERSISTENT_SLICE;
-            launch(module.persistent, lanes, stream, &mut [&mut mptr as *mut u64 as *mut c_void, &mut slice as *mut u64 as *mut c_void])?;
+            launch(
+                module.persistent,
+                lanes,
+                stream,
+                &mut [
+                    &mut mptr as *mut u64 as *mut c_void,
+                    &mut slice as *mut u64 as *mut c_void,
+                ],
+            )?;
             // SAFETY: ring is pinned host memory shared with the device.
             let r = unsafe { &mut *(ring.ptr as *mut RingHdr) };
             let mut idle = 0u32;
@@ -406,7 +485,15 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         crate::machine::Mode::Quantum => {
             let mut budget = QUANTUM;
             loop {
-                launch(module.quantum, lanes, stream, &mut [&mut mptr as *mut u64 as *mut c_void, &mut budget as *mut u64 as *mut c_void])?;
+                launch(
+                    module.quantum,
+                    lanes,
+                    stream,
+                    &mut [
+                        &mut mptr as *mut u64 as *mut c_void,
+                        &mut budget as *mut u64 as *mut c_void,
+                    ],
+                )?;
                 sync(stream, "quantum kernel")?;
                 for lane in 0..lanes {
                     // SAFETY: reading the lane's posted request header (pinned memory, kernel idle).
@@ -420,7 +507,8 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
                 }
                 let mut h = MachineHdr::default();
                 // SAFETY: reads the device MachineHdr back (kernel idle).
-                unsafe { cu::memcpy_dtoh_sync(std::slice::from_mut(&mut h), mdev.0) }.map_err(|e| err("read back", e))?;
+                unsafe { cu::memcpy_dtoh_sync(std::slice::from_mut(&mut h), mdev.0) }
+                    .map_err(|e| err("read back", e))?;
                 if h.live == 0 || stop_requested() {
                     break;
                 }
@@ -432,7 +520,8 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     // SAFETY: Proc is plain old data; all-zero is valid; then filled from the device.
     let mut procs_host: Vec<Proc> = vec![unsafe { std::mem::zeroed() }; lanes];
     // SAFETY: the device array has `lanes` entries; the kernel is done.
-    unsafe { cu::memcpy_dtoh_sync(&mut procs_host, procs.0) }.map_err(|e| err("read back processes", e))?;
+    unsafe { cu::memcpy_dtoh_sync(&mut procs_host, procs.0) }
+        .map_err(|e| err("read back processes", e))?;
     let mut results: Vec<LaneResult> = Vec::with_capacity(lanes);
     let mut stdout0 = Vec::new();
     for (lane, p) in procs_host.iter().enumerate() {
@@ -442,5 +531,12 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         }
         results.push(r);
     }
-    Ok(RunReport { backend: "cuda".into(), device: format!("{name} ({arch})"), lanes: results, seconds, template_frames: tmpl_frames, stdout0 })
+    Ok(RunReport {
+        backend: "cuda".into(),
+        device: format!("{name} ({arch})"),
+        lanes: results,
+        seconds,
+        template_frames: tmpl_frames,
+        stdout0,
+    })
 }

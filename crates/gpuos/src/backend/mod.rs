@@ -28,7 +28,12 @@ pub const CPU_BUF_SIZE: u64 = 64 << 10;
 
 /// Collect a finished process's outcome and close its host side. Lane 0's captured
 /// output (when an output directory was asked for) is also written through.
-pub fn finish_lane(cfg: &RunConfig, lane: usize, p: &Proc, host: &mut ProcHost) -> (LaneResult, Vec<u8>) {
+pub fn finish_lane(
+    cfg: &RunConfig,
+    lane: usize,
+    p: &Proc,
+    host: &mut ProcHost,
+) -> (LaneResult, Vec<u8>) {
     host.close_all();
     let out = host.take_stdout();
     let err = host.take_stderr();
@@ -41,7 +46,12 @@ pub fn finish_lane(cfg: &RunConfig, lane: usize, p: &Proc, host: &mut ProcHost) 
         }
     }
     let status = lane_status(p);
-    let res = LaneResult { status, insns: p.insns, stdout_hash: sha256(&out), frames_private: p.frames_private };
+    let res = LaneResult {
+        status,
+        insns: p.insns,
+        stdout_hash: sha256(&out),
+        frames_private: p.frames_private,
+    };
     (res, out)
 }
 
@@ -50,9 +60,19 @@ pub fn lane_status(p: &Proc) -> LaneStatus {
     if p.status == PROC_EXITED {
         LaneStatus::Exited(p.exit_code)
     } else if p.status == PROC_KILLED {
-        LaneStatus::Killed { signal: p.signal, pc: p.fault_pc, addr: p.fault_addr, insn: p.fault_insn }
+        LaneStatus::Killed {
+            signal: p.signal,
+            pc: p.fault_pc,
+            addr: p.fault_addr,
+            insn: p.fault_insn,
+        }
     } else {
         // Still running when the machine stopped (Ctrl-C): reported as SIGINT.
-        LaneStatus::Killed { signal: 2, pc: p.cpu.pc, addr: 0, insn: 0 }
+        LaneStatus::Killed {
+            signal: 2,
+            pc: p.cpu.pc,
+            addr: 0,
+            insn: 0,
+        }
     }
 }

@@ -1,0 +1,100 @@
+//! Linux errno numbers as the guest sees them (asm-generic/errno-base.h, errno.h) and THE
+//! one mapping from host errors to them.
+//!
+//! The host is Linux too, so the numbers usually coincide, but the mapping is written out
+//! through the host's libc constants so that it stays right on any host.
+
+use std::io;
+
+/// A guest errno (positive Linux number). Syscalls return its negation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Errno(pub i32);
+
+impl Errno {
+    /// The syscall return value for this error.
+    pub(crate) fn ret(self) -> i64 {
+        -(self.0 as i64)
+    }
+}
+
+macro_rules! errnos {
+    ($($name:ident = $num:expr),* $(,)?) => {
+        $( #[allow(dead_code)] pub(crate) const $name: Errno = Errno($num); )*
+        /// Host errno (libc value) -> guest errno.
+        pub(crate) fn from_host(e: i32) -> Errno {
+            $( if e == libc::$name { return $name; } )*
+            EIO
+        }
+    };
+}
+
+errnos! {
+    EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, E2BIG = 7,
+    ENOEXEC = 8, EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
+    EFAULT = 14, ENOTBLK = 15, EBUSY = 16, EEXIST = 17, EXDEV = 18, ENODEV = 19,
+    ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23, EMFILE = 24, ENOTTY = 25,
+    ETXTBSY = 26, EFBIG = 27, ENOSPC = 28, ESPIPE = 29, EROFS = 30, EMLINK = 31,
+    EPIPE = 32, EDOM = 33, ERANGE = 34, EDEADLK = 35, ENAMETOOLONG = 36, ENOLCK = 37,
+    ENOSYS = 38, ENOTEMPTY = 39, ELOOP = 40, ENOMSG = 42, EIDRM = 43, ENOSTR = 60,
+    ENODATA = 61, ETIME = 62, ENOSR = 63, EREMOTE = 66, ENOLINK = 67, EPROTO = 71,
+    EMULTIHOP = 72, EBADMSG = 74, EOVERFLOW = 75, EILSEQ = 84, EUSERS = 87,
+    ENOTSOCK = 88, EDESTADDRREQ = 89, EMSGSIZE = 90, EPROTOTYPE = 91, ENOPROTOOPT = 92,
+    EPROTONOSUPPORT = 93, ESOCKTNOSUPPORT = 94, EOPNOTSUPP = 95, EPFNOSUPPORT = 96,
+    EAFNOSUPPORT = 97, EADDRINUSE = 98, EADDRNOTAVAIL = 99, ENETDOWN = 100,
+    ENETUNREACH = 101, ENETRESET = 102, ECONNABORTED = 103, ECONNRESET = 104,
+    ENOBUFS = 105, EISCONN = 106, ENOTCONN = 107, ESHUTDOWN = 108, ETOOMANYREFS = 109,
+    ETIMEDOUT = 110, ECONNREFUSED = 111, EHOSTDOWN = 112, EHOSTUNREACH = 113,
+    EALREADY = 114, EINPROGRESS = 115, ESTALE = 116, EDQUOT = 122, ECANCELED = 125,
+    EOWNERDEAD = 130, ENOTRECOVERABLE = 131,
+}
+
+/// A host `std::io::Error` -> guest errno. Errors without an OS code map by kind.
+pub(crate) fn from_io(e: &io::Error) -> Errno {
+    if let Some(raw) = e.raw_os_error() {
+        return from_host(raw);
+    }
+    match e.kind() {
+        io::ErrorKind::NotFound => ENOENT,
+        io::ErrorKind::PermissionDenied => EACCES,
+        io::ErrorKind::AlreadyExists => EEXIST,
+        io::ErrorKind::InvalidInput => EINVAL,
+        io::ErrorKind::WouldBlock => EAGAIN,
+        io::ErrorKind::BrokenPipe => EPIPE,
+        io::ErrorKind::Interrupted => EINTR,
+        io::ErrorKind::Unsupported => EOPNOTSUPP,
+        io::ErrorKind::OutOfMemory => ENOMEM,
+        _ => EIO,
+    }
+}
+
+impl From<io::Error> for Errno {
+    fn from(e: io::Error) -> Errno {
+        from_io(&e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_host_errnos() {
+        assert_eq!(from_host(libc::ENOENT), ENOENT);
+        assert_eq!(from_host(libc::EROFS), EROFS);
+        assert_eq!(from_host(libc::ELOOP), ELOOP);
+        assert_eq!(from_host(libc::ENOTEMPTY), ENOTEMPTY);
+        assert_eq!(from_host(libc::EOPNOTSUPP), EOPNOTSUPP);
+        assert_eq!(from_host(99999), EIO);
+        assert_eq!(ENOENT.ret(), -2);
+    }
+
+    #[test]
+    fn maps_io_errors() {
+        assert_eq!(from_io(&io::Error::from_raw_os_error(libc::EACCES)), EACCES);
+        assert_eq!(
+            from_io(&io::Error::new(io::ErrorKind::NotFound, "x")),
+            ENOENT
+        );
+        assert_eq!(from_io(&io::Error::other("x")), EIO);
+    }
+}

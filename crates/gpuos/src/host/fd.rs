@@ -1,0 +1,317 @@
+//! A process's fd table: fd numbers -> shared open file descriptions.
+//!
+//! Like Linux, `dup` makes a second fd for the *same* open file description (sharing the
+//! offset and the status flags); `FD_CLOEXEC` belongs to the fd. Descriptions are kept in a
+//! slab with a reference count and dropped (closing the host fd) with their last fd.
+
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::PathBuf;
+
+use super::errno::{self, Errno};
+use super::stdio::{SinkState, SourceState};
+
+/// The most fds a guest process may hold (its RLIMIT_NOFILE).
+pub(crate) const MAX_FDS: usize = 1024;
+
+/// A host file or directory opened by the guest.
+#[derive(Debug)]
+pub(crate) struct HostFile {
+    pub fd: OwnedFd,
+    /// Canonical guest path it was opened by (for `*at` calls and `fchdir`).
+    pub guest: PathBuf,
+    /// The mount it lives in (None: reopened through /proc/self/fd of a stream).
+    pub mount: Option<usize>,
+    pub is_dir: bool,
+}
+
+/// What an open file description refers to.
+#[derive(Debug)]
+pub(crate) enum FileKind {
+    Host(HostFile),
+    Source(SourceState),
+    Sink(SinkState),
+}
+
+/// An open file description.
+#[derive(Debug)]
+pub(crate) struct OpenFile {
+    pub kind: FileKind,
+    /// Guest status flags (access mode, O_APPEND, O_NONBLOCK...) for the streams, whose
+    /// host fds are not the guest's to change.
+    pub flags: u32,
+}
+
+impl OpenFile {
+    /// The host fd behind it, if any.
+    pub(crate) fn host_fd(&self) -> Option<RawFd> {
+        match &self.kind {
+            FileKind::Host(h) => Some(h.fd.as_raw_fd()),
+            FileKind::Source(s) => s.host_fd(),
+            FileKind::Sink(s) => s.host_fd(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    ofd: usize,
+    cloexec: bool,
+}
+
+/// The fd table.
+#[derive(Debug, Default)]
+pub(crate) struct FdTable {
+    slots: Vec<Option<Slot>>,
+    files: Vec<Option<(OpenFile, usize)>>,
+}
+
+fn idx(fd: i32) -> Result<usize, Errno> {
+    usize::try_from(fd)
+        .ok()
+        .filter(|&f| f < MAX_FDS)
+        .ok_or(errno::EBADF)
+}
+
+impl FdTable {
+    pub(crate) fn new() -> FdTable {
+        FdTable::default()
+    }
+
+    fn slot(&self, fd: i32) -> Result<Slot, Errno> {
+        self.slots
+            .get(idx(fd)?)
+            .copied()
+            .flatten()
+            .ok_or(errno::EBADF)
+    }
+
+    fn lowest_free(&self, min: usize) -> Result<usize, Errno> {
+        (min..MAX_FDS)
+            .find(|&i| !matches!(self.slots.get(i), Some(Some(_))))
+            .ok_or(errno::EMFILE)
+    }
+
+    fn put(&mut self, i: usize, slot: Slot) {
+        if self.slots.len() <= i {
+            self.slots.resize(i + 1, None);
+        }
+        self.slots[i] = Some(slot);
+        if let Some(Some((_, refs))) = self.files.get_mut(slot.ofd) {
+            *refs += 1;
+        }
+    }
+
+    /// Install a new open file description at the lowest free fd >= `min`.
+    pub(crate) fn install(&mut self, f: OpenFile, min: usize, cloexec: bool) -> Result<i32, Errno> {
+        let i = self.lowest_free(min)?;
+        let ofd = match self.files.iter().position(Option::is_none) {
+            Some(o) => {
+                self.files[o] = Some((f, 0));
+                o
+            }
+            None => {
+                self.files.push(Some((f, 0)));
+                self.files.len() - 1
+            }
+        };
+        self.put(i, Slot { ofd, cloexec });
+        Ok(i as i32)
+    }
+
+    /// The open file description of `fd`.
+    pub(crate) fn get(&self, fd: i32) -> Result<&OpenFile, Errno> {
+        let s = self.slot(fd)?;
+        self.files
+            .get(s.ofd)
+            .and_then(Option::as_ref)
+            .map(|(f, _)| f)
+            .ok_or(errno::EBADF)
+    }
+
+    /// The open file description of `fd`, mutably.
+    pub(crate) fn get_mut(&mut self, fd: i32) -> Result<&mut OpenFile, Errno> {
+        let s = self.slot(fd)?;
+        self.files
+            .get_mut(s.ofd)
+            .and_then(Option::as_mut)
+            .map(|(f, _)| f)
+            .ok_or(errno::EBADF)
+    }
+
+    /// Close `fd`; returns the description if this was its last fd.
+    pub(crate) fn close(&mut self, fd: i32) -> Result<Option<OpenFile>, Errno> {
+        let s = self.slot(fd)?;
+        self.slots[fd as usize] = None;
+        let entry = self.files.get_mut(s.ofd).ok_or(errno::EBADF)?;
+        let last = match entry {
+            Some((_, refs)) => {
+                *refs -= 1;
+                *refs == 0
+            }
+            None => false,
+        };
+        Ok(if last {
+            entry.take().map(|(f, _)| f)
+        } else {
+            None
+        })
+    }
+
+    /// dup / F_DUPFD: a new fd >= `min` for the same description.
+    pub(crate) fn dup(&mut self, fd: i32, min: usize, cloexec: bool) -> Result<i32, Errno> {
+        let s = self.slot(fd)?;
+        if min >= MAX_FDS {
+            return Err(errno::EINVAL);
+        }
+        let i = self.lowest_free(min)?;
+        self.put(
+            i,
+            Slot {
+                ofd: s.ofd,
+                cloexec,
+            },
+        );
+        Ok(i as i32)
+    }
+
+    /// dup2/dup3: make `new` refer to `old`'s description, closing `new` first. Returns the
+    /// description `new` dropped, if it was its last fd.
+    pub(crate) fn dup_to(
+        &mut self,
+        old: i32,
+        new: i32,
+        cloexec: bool,
+    ) -> Result<Option<OpenFile>, Errno> {
+        let s = self.slot(old)?;
+        let n = idx(new)?;
+        let dropped = if self.slot(new).is_ok() {
+            self.close(new)?
+        } else {
+            None
+        };
+        self.put(
+            n,
+            Slot {
+                ofd: s.ofd,
+                cloexec,
+            },
+        );
+        Ok(dropped)
+    }
+
+    /// FD_CLOEXEC of `fd`.
+    pub(crate) fn cloexec(&self, fd: i32) -> Result<bool, Errno> {
+        Ok(self.slot(fd)?.cloexec)
+    }
+
+    /// Set FD_CLOEXEC of `fd`.
+    pub(crate) fn set_cloexec(&mut self, fd: i32, on: bool) -> Result<(), Errno> {
+        let i = idx(fd)?;
+        match self.slots.get_mut(i) {
+            Some(Some(s)) => {
+                s.cloexec = on;
+                Ok(())
+            }
+            _ => Err(errno::EBADF),
+        }
+    }
+
+    /// Close every fd; returns the descriptions that were dropped.
+    pub(crate) fn close_all(&mut self) -> Vec<OpenFile> {
+        self.slots.clear();
+        self.files.drain(..).flatten().map(|(f, _)| f).collect()
+    }
+
+    /// Every open fd (ascending).
+    #[allow(dead_code)]
+    pub(crate) fn open_fds(&self) -> Vec<i32> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.is_some())
+            .map(|(i, _)| i as i32)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    use crate::host::stdio::Source;
+
+    fn bytes(b: &[u8]) -> OpenFile {
+        OpenFile {
+            kind: FileKind::Source(SourceState::new(Source::Bytes(Arc::new(b.to_vec())))),
+            flags: 0,
+        }
+    }
+
+    fn read(t: &mut FdTable, fd: i32, n: usize) -> Vec<u8> {
+        let mut buf = vec![0; n];
+        let FileKind::Source(s) = &mut t.get_mut(fd).unwrap().kind else {
+            panic!()
+        };
+        let k = s.read(&mut buf).unwrap();
+        buf.truncate(k);
+        buf
+    }
+
+    #[test]
+    fn install_dup_close() {
+        let mut t = FdTable::new();
+        assert_eq!(t.install(bytes(b"abcdef"), 0, false), Ok(0));
+        assert_eq!(t.install(bytes(b"xyz"), 0, true), Ok(1));
+        assert_eq!(t.dup(0, 0, false), Ok(2));
+        assert_eq!(t.dup(0, 10, true), Ok(10));
+        assert_eq!(t.cloexec(10), Ok(true));
+        assert_eq!(t.cloexec(1), Ok(true));
+        // Dups share the offset.
+        assert_eq!(read(&mut t, 0, 2), b"ab");
+        assert_eq!(read(&mut t, 2, 2), b"cd");
+        assert_eq!(read(&mut t, 10, 9), b"ef");
+        // Closing one keeps the others.
+        assert!(t.close(0).unwrap().is_none());
+        assert!(t.close(2).unwrap().is_none());
+        assert_eq!(t.close(2).unwrap_err(), errno::EBADF);
+        assert!(t.close(10).unwrap().is_some());
+        assert_eq!(t.get(10).unwrap_err(), errno::EBADF);
+        // Lowest free fd is reused.
+        assert_eq!(t.install(bytes(b""), 0, false), Ok(0));
+        assert_eq!(t.get(-1).unwrap_err(), errno::EBADF);
+        assert_eq!(t.get(1 << 20).unwrap_err(), errno::EBADF);
+        assert_eq!(t.dup(1, MAX_FDS, false).unwrap_err(), errno::EINVAL);
+        assert_eq!(t.dup(5, 0, false).unwrap_err(), errno::EBADF);
+    }
+
+    #[test]
+    fn dup_to_replaces() {
+        let mut t = FdTable::new();
+        t.install(bytes(b"111"), 0, false).unwrap();
+        t.install(bytes(b"222"), 0, false).unwrap();
+        let dropped = t.dup_to(0, 1, true).unwrap();
+        assert!(dropped.is_some());
+        assert_eq!(read(&mut t, 1, 1), b"1");
+        assert_eq!(read(&mut t, 0, 5), b"11");
+        assert_eq!(t.cloexec(1), Ok(true));
+        assert!(t.dup_to(0, 7, false).unwrap().is_none());
+        assert_eq!(t.open_fds(), vec![0, 1, 7]);
+        assert_eq!(
+            t.dup_to(0, MAX_FDS as i32, false).unwrap_err(),
+            errno::EBADF
+        );
+        assert_eq!(t.close_all().len(), 1);
+        assert!(t.open_fds().is_empty());
+    }
+
+    #[test]
+    fn table_fills_up() {
+        let mut t = FdTable::new();
+        t.install(bytes(b""), 0, false).unwrap();
+        for _ in 1..MAX_FDS {
+            t.dup(0, 0, false).unwrap();
+        }
+        assert_eq!(t.dup(0, 0, false).unwrap_err(), errno::EMFILE);
+    }
+}

@@ -1,0 +1,1901 @@
+//! File syscalls: open/close/read/write/seek, stat family, directories, links, modes.
+
+use std::ffi::{CStr, CString};
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::errno::{self, Errno};
+use super::fd::{FileKind, HostFile, OpenFile, MAX_FDS};
+use super::fs::{HostPath, Resolved};
+use super::oflag::{self, *};
+use super::stat::{self, Stat, STATFS_SIZE, STATX_SIZE};
+use super::stdio::{SinkState, SourceState};
+use super::{ok, sys, ProcHost, Ret};
+
+pub(crate) const AT_FDCWD: i32 = -100;
+pub(crate) const AT_SYMLINK_NOFOLLOW: i32 = 0x100;
+pub(crate) const AT_REMOVEDIR: i32 = 0x200;
+pub(crate) const AT_EACCESS: i32 = 0x200;
+pub(crate) const AT_SYMLINK_FOLLOW: i32 = 0x400;
+pub(crate) const AT_NO_AUTOMOUNT: i32 = 0x800;
+pub(crate) const AT_EMPTY_PATH: i32 = 0x1000;
+pub(crate) const AT_STATX_SYNC_TYPE: i32 = 0x6000;
+
+const F_DUPFD: i32 = 0;
+const F_GETFD: i32 = 1;
+const F_SETFD: i32 = 2;
+const F_GETFL: i32 = 3;
+const F_SETFL: i32 = 4;
+const F_SETLK: i32 = 6;
+const F_SETLKW: i32 = 7;
+const F_OFD_SETLK: i32 = 37;
+const F_OFD_SETLKW: i32 = 38;
+const F_DUPFD_CLOEXEC: i32 = 1030;
+const F_GETPIPE_SZ: i32 = 1032;
+const FD_CLOEXEC: u64 = 1;
+
+const RENAME_NOREPLACE: u32 = 1;
+const RENAME_EXCHANGE: u32 = 2;
+
+/// Status flags F_SETFL may change.
+const SETFL_MASK: u32 = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | FASYNC;
+
+/// Inode numbers of the in-memory streams (stdin, stdout, stderr) in fstat.
+const STREAM_INO: [u64; 3] = [0x6770_0000, 0x6770_0001, 0x6770_0002];
+
+/// Character devices a guest may open (major, minor; minor None = any): the memory
+/// devices, /dev/tty and the pseudo-terminals. Other device nodes are EACCES.
+const ALLOWED_CHR: [(u32, Option<u32>); 7] = [
+    (1, Some(3)),
+    (1, Some(5)),
+    (1, Some(7)),
+    (1, Some(8)),
+    (1, Some(9)),
+    (5, Some(0)),
+    (136, None),
+];
+
+fn device_allowed(rdev: u64) -> bool {
+    let (ma, mi) = (stat::dev_major(rdev), stat::dev_minor(rdev));
+    ALLOWED_CHR
+        .iter()
+        .any(|&(a, b)| a == ma && (b.is_none() || b == Some(mi)))
+}
+
+fn is_type(mode: u32, t: u32) -> bool {
+    mode & libc::S_IFMT == t
+}
+
+/// The file status of a host fd.
+fn fstat_host(fd: i32) -> Result<Stat, Errno> {
+    sys::fstat(fd).map(|s| Stat::from(&s))
+}
+
+impl ProcHost {
+    // ---- helpers ----
+
+    /// The guest directory a relative path in `*at(dirfd, path)` starts from.
+    fn base(&self, dirfd: i32, path: &[u8]) -> Result<PathBuf, Errno> {
+        if path.first() == Some(&b'/') || dirfd == AT_FDCWD {
+            return Ok(self.cwd.clone());
+        }
+        match &self.fds.get(dirfd)?.kind {
+            FileKind::Host(h) if h.is_dir => Ok(h.guest.clone()),
+            _ => Err(errno::ENOTDIR),
+        }
+    }
+
+    fn is_ro(&self, mount: usize) -> bool {
+        !self.sb.writable(mount)
+    }
+
+    /// Read-only, for a file that may have no mount (then it is never written through).
+    fn is_ro_opt(&self, mount: Option<usize>) -> bool {
+        match mount {
+            Some(m) => self.is_ro(m),
+            None => true,
+        }
+    }
+
+    /// Install an open file description, honouring the fd limit.
+    fn install(&mut self, f: OpenFile, cloexec: bool) -> Ret {
+        self.fds.install(f, 0, cloexec).map(|fd| (fd as i64, 0))
+    }
+
+    /// The file status of an fd (streams included).
+    fn stat_fd(&self, fd: i32) -> Result<Stat, Errno> {
+        match &self.fds.get(fd)?.kind {
+            FileKind::Host(h) => fstat_host(h.fd.as_raw_fd()),
+            FileKind::Source(SourceState::Inherit) => fstat_host(0),
+            FileKind::Source(SourceState::Bytes { .. }) => Ok(stat::pipe_stat(STREAM_INO[0])),
+            FileKind::Source(SourceState::Null) => Ok(stat::null_stat()),
+            FileKind::Sink(SinkState::Capture(i)) => Ok(stat::pipe_stat(STREAM_INO[1 + *i])),
+            FileKind::Sink(s) => fstat_host(s.host_fd().ok_or(errno::EBADF)?),
+        }
+    }
+
+    // ---- open / close / dup / fcntl ----
+
+    pub(crate) fn sys_openat(&mut self, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Ret {
+        let creat = flags & O_CREAT != 0;
+        let follow = flags & O_NOFOLLOW == 0 && !(creat && flags & O_EXCL != 0);
+        let sb = Arc::clone(&self.sb);
+        match sb.resolve(&self.base(dirfd, path)?, path, follow)? {
+            Resolved::ProcExe => Err(errno::ELOOP),
+            Resolved::ProcFd(n) => self.reopen(n, flags),
+            Resolved::Host(h) => self.open_host(h, flags, mode),
+        }
+    }
+
+    fn open_host(&mut self, h: HostPath<'_>, flags: u32, mode: u32) -> Ret {
+        let acc = flags & O_ACCMODE;
+        let creat = flags & O_CREAT != 0;
+        let tmpfile = flags & O_TMPFILE == O_TMPFILE;
+        let path_only = flags & O_PATH != 0;
+        let writes = !path_only && (acc != O_RDONLY || flags & O_TRUNC != 0);
+        let ro = self.is_ro(h.mount);
+        let kind = h.kind();
+        let mut hflags = oflag::to_host(flags & !O_CLOEXEC) | libc::O_NOFOLLOW | libc::O_NOCTTY;
+        let mut created = false;
+        if tmpfile {
+            match kind {
+                0 => return Err(errno::ENOENT),
+                libc::S_IFDIR if ro => return Err(errno::EROFS),
+                libc::S_IFDIR => created = true,
+                _ => return Err(errno::ENOTDIR),
+            }
+        } else if h.stat.is_none() {
+            if !creat || path_only {
+                return Err(errno::ENOENT);
+            }
+            if h.trailing_slash || flags & O_DIRECTORY != 0 {
+                return Err(errno::EISDIR);
+            }
+            if ro {
+                return Err(errno::EROFS);
+            }
+            hflags |= libc::O_EXCL;
+            created = true;
+        } else {
+            let st = h.stat.unwrap_or_else(sys::zero_stat);
+            if creat && flags & O_EXCL != 0 {
+                return Err(errno::EEXIST);
+            }
+            if kind == libc::S_IFLNK && !path_only {
+                return Err(errno::ELOOP);
+            }
+            if kind == libc::S_IFDIR && (acc != O_RDONLY || creat) && !path_only {
+                return Err(errno::EISDIR);
+            }
+            if flags & O_DIRECTORY != 0 && kind != libc::S_IFDIR {
+                return Err(errno::ENOTDIR);
+            }
+            if !path_only {
+                match kind {
+                    libc::S_IFBLK => return Err(errno::EACCES),
+                    libc::S_IFCHR if !device_allowed(st.st_rdev) => return Err(errno::EACCES),
+                    libc::S_IFCHR => {}
+                    libc::S_IFIFO | libc::S_IFSOCK if ro => return Err(errno::EACCES),
+                    libc::S_IFIFO | libc::S_IFSOCK => {}
+                    _ if writes && ro => return Err(errno::EROFS),
+                    _ => {}
+                }
+            }
+            // The name exists: never let the host create anything.
+            hflags &= !(libc::O_CREAT | libc::O_EXCL);
+        }
+        let want = mode & 0o7777 & !self.umask;
+        let fd = sys::openat(h.dir.raw(), &h.name, hflags, want)?;
+        if created && want & self.sb.host_umask() != 0 {
+            let _ = sys::fchmod(fd.as_raw_fd(), want);
+        }
+        let is_dir = is_type(sys::fstat(fd.as_raw_fd())?.st_mode, libc::S_IFDIR);
+        let f = HostFile {
+            fd,
+            guest: h.guest,
+            mount: Some(h.mount),
+            is_dir,
+        };
+        self.install(
+            OpenFile {
+                kind: FileKind::Host(f),
+                flags: 0,
+            },
+            flags & O_CLOEXEC != 0,
+        )
+    }
+
+    /// open("/proc/self/fd/N"): a new description of the same file (streams: a dup).
+    fn reopen(&mut self, n: i32, flags: u32) -> Ret {
+        let cloexec = flags & O_CLOEXEC != 0;
+        let (hostfd, mount, guest, is_dir) = match &self.fds.get(n).map_err(|_| errno::ENOENT)?.kind
+        {
+            FileKind::Host(h) => (h.fd.as_raw_fd(), h.mount, h.guest.clone(), h.is_dir),
+            _ => return self.fds.dup(n, 0, cloexec).map(|fd| (fd as i64, 0)),
+        };
+        let st = sys::fstat(hostfd)?;
+        let acc = flags & O_ACCMODE;
+        let writes = flags & O_PATH == 0 && (acc != O_RDONLY || flags & O_TRUNC != 0);
+        let ro = self.is_ro_opt(mount);
+        let special = matches!(
+            st.st_mode & libc::S_IFMT,
+            libc::S_IFCHR | libc::S_IFIFO | libc::S_IFSOCK
+        );
+        if writes && ro && !special {
+            return Err(errno::EROFS);
+        }
+        let hflags =
+            oflag::to_host(flags & !(O_CLOEXEC | O_CREAT | O_EXCL | O_NOFOLLOW)) | libc::O_NOCTTY;
+        let p = CString::new(format!("/proc/self/fd/{hostfd}")).map_err(|_| errno::EINVAL)?;
+        // The magic link leads exactly to the inode this fd holds.
+        let fd = sys::openat(libc::AT_FDCWD, &p, hflags, 0)?;
+        let f = HostFile {
+            fd,
+            guest,
+            mount,
+            is_dir,
+        };
+        self.install(
+            OpenFile {
+                kind: FileKind::Host(f),
+                flags: 0,
+            },
+            cloexec,
+        )
+    }
+
+    pub(crate) fn sys_close(&mut self, fd: i32) -> Ret {
+        if let Some(mut f) = self.fds.close(fd)? {
+            if let FileKind::Sink(s) = &mut f.kind {
+                s.flush();
+            }
+        }
+        ok(0)
+    }
+
+    pub(crate) fn sys_dup(&mut self, fd: i32) -> Ret {
+        self.fds.dup(fd, 0, false).map(|f| (f as i64, 0))
+    }
+
+    pub(crate) fn sys_dup3(&mut self, old: i32, new: i32, flags: u32) -> Ret {
+        if flags & !O_CLOEXEC != 0 || old == new {
+            return Err(errno::EINVAL);
+        }
+        self.fds.get(old)?;
+        if let Some(mut f) = self.fds.dup_to(old, new, flags & O_CLOEXEC != 0)? {
+            if let FileKind::Sink(s) = &mut f.kind {
+                s.flush();
+            }
+        }
+        ok(new as i64)
+    }
+
+    pub(crate) fn sys_fcntl(&mut self, fd: i32, cmd: i32, arg: u64) -> Ret {
+        let f = self.fds.get(fd)?;
+        match cmd {
+            F_DUPFD | F_DUPFD_CLOEXEC => {
+                let min = usize::try_from(arg as i32).map_err(|_| errno::EINVAL)?;
+                if min >= MAX_FDS {
+                    return Err(errno::EINVAL);
+                }
+                self.fds
+                    .dup(fd, min, cmd == F_DUPFD_CLOEXEC)
+                    .map(|f| (f as i64, 0))
+            }
+            F_GETFD => ok(if self.fds.cloexec(fd)? {
+                FD_CLOEXEC as i64
+            } else {
+                0
+            }),
+            F_SETFD => {
+                self.fds.set_cloexec(fd, arg & FD_CLOEXEC != 0)?;
+                ok(0)
+            }
+            F_GETFL => match &f.kind {
+                FileKind::Host(h) => {
+                    let fl = sys::fcntl(h.fd.as_raw_fd(), libc::F_GETFL, 0)?;
+                    ok(oflag::to_guest(fl) as i64)
+                }
+                _ => ok(f.flags as i64),
+            },
+            F_SETFL => {
+                let arg = arg as u32;
+                let f = self.fds.get_mut(fd)?;
+                match &f.kind {
+                    FileKind::Host(h) => {
+                        let hfd = h.fd.as_raw_fd();
+                        let cur = sys::fcntl(hfd, libc::F_GETFL, 0)?;
+                        let keep = cur & !oflag::to_host(SETFL_MASK);
+                        sys::fcntl(
+                            hfd,
+                            libc::F_SETFL,
+                            (keep | oflag::to_host(arg & SETFL_MASK)) as i64,
+                        )?;
+                    }
+                    _ => f.flags = (f.flags & !SETFL_MASK) | (arg & SETFL_MASK),
+                }
+                ok(0)
+            }
+            // Record locks: one process per file in practice; granted without a lock.
+            F_SETLK | F_SETLKW | F_OFD_SETLK | F_OFD_SETLKW => ok(0),
+            F_GETPIPE_SZ => match &f.kind {
+                FileKind::Host(h) => {
+                    ok(sys::fcntl(h.fd.as_raw_fd(), libc::F_GETPIPE_SZ, 0)? as i64)
+                }
+                FileKind::Source(SourceState::Inherit) | FileKind::Sink(SinkState::Inherit(_)) => {
+                    let hfd = f.host_fd().ok_or(errno::EBADF)?;
+                    ok(sys::fcntl(hfd, libc::F_GETPIPE_SZ, 0)? as i64)
+                }
+                FileKind::Source(SourceState::Bytes { .. })
+                | FileKind::Sink(SinkState::Capture(_)) => ok(65536),
+                _ => Err(errno::EBADF),
+            },
+            _ => Err(errno::EINVAL),
+        }
+    }
+
+    // ---- read / write ----
+
+    /// read/readv/pread64 (`off` Some: at that offset, not moving the file offset).
+    pub(crate) fn sys_read(&mut self, fd: i32, buf: &mut [u8], off: Option<i64>) -> Ret {
+        if off.is_some_and(|o| o < 0) {
+            return Err(errno::EINVAL);
+        }
+        let f = self.fds.get_mut(fd)?;
+        let n = match (&mut f.kind, off) {
+            (FileKind::Host(h), None) => sys::read(h.fd.as_raw_fd(), buf)?,
+            (FileKind::Host(h), Some(o)) => sys::pread(h.fd.as_raw_fd(), buf, o)?,
+            (FileKind::Source(s), None) => s.read(buf)?,
+            (FileKind::Source(SourceState::Inherit), Some(o)) => sys::pread(0, buf, o)?,
+            (FileKind::Sink(SinkState::Capture(_)), _) => return Err(errno::EBADF),
+            (FileKind::Sink(s), None) => sys::read(s.host_fd().ok_or(errno::EBADF)?, buf)?,
+            (FileKind::Sink(s), Some(o)) => sys::pread(s.host_fd().ok_or(errno::EBADF)?, buf, o)?,
+            (FileKind::Source(_), Some(_)) => return Err(errno::ESPIPE),
+        };
+        Ok((n as i64, n))
+    }
+
+    /// write/writev/pwrite64.
+    pub(crate) fn sys_write(&mut self, fd: i32, data: &[u8], off: Option<i64>) -> Ret {
+        if off.is_some_and(|o| o < 0) {
+            return Err(errno::EINVAL);
+        }
+        let f = self.fds.get_mut(fd)?;
+        let n = match (&mut f.kind, off) {
+            (FileKind::Host(h), None) => sys::write(h.fd.as_raw_fd(), data)?,
+            (FileKind::Host(h), Some(o)) => sys::pwrite(h.fd.as_raw_fd(), data, o)?,
+            (FileKind::Sink(s @ SinkState::Capture(_)), None) => {
+                s.write(&mut self.captured, data)?
+            }
+            (FileKind::Sink(SinkState::Capture(_)), Some(_)) => return Err(errno::ESPIPE),
+            (FileKind::Sink(s), None) => s.write(&mut self.captured, data)?,
+            (FileKind::Sink(s), Some(o)) => sys::pwrite(s.host_fd().ok_or(errno::EBADF)?, data, o)?,
+            (FileKind::Source(SourceState::Inherit), None) => sys::write(0, data)?,
+            (FileKind::Source(SourceState::Inherit), Some(o)) => sys::pwrite(0, data, o)?,
+            (FileKind::Source(_), _) => return Err(errno::EBADF),
+        };
+        ok(n as i64)
+    }
+
+    pub(crate) fn sys_lseek(&mut self, fd: i32, off: i64, whence: i32) -> Ret {
+        if !(0..=4).contains(&whence) {
+            return Err(errno::EINVAL);
+        }
+        let f = self.fds.get(fd)?;
+        match &f.kind {
+            FileKind::Source(SourceState::Null) => ok(0),
+            FileKind::Source(SourceState::Bytes { .. }) | FileKind::Sink(SinkState::Capture(_)) => {
+                Err(errno::ESPIPE)
+            }
+            _ => ok(sys::lseek(f.host_fd().ok_or(errno::EBADF)?, off, whence)?),
+        }
+    }
+
+    pub(crate) fn sys_sendfile(&mut self, out_fd: i32, in_fd: i32, offp: u64, count: usize) -> Ret {
+        self.fds.get(out_fd)?;
+        self.fds.get(in_fd)?;
+        if offp != 0 {
+            // The offset lives in guest memory, which a `p` argument does not bring.
+            return Err(errno::ENOSYS);
+        }
+        let count = count.min(0x7fff_f000);
+        let mut buf = vec![0u8; count.min(1 << 16)];
+        let mut total = 0usize;
+        while total < count {
+            let want = (count - total).min(buf.len());
+            let n = match self.sys_read(in_fd, &mut buf[..want], None) {
+                Ok((n, _)) => n as usize,
+                Err(e) if total == 0 => return Err(e),
+                Err(_) => break,
+            };
+            if n == 0 {
+                break;
+            }
+            let mut done = 0;
+            while done < n {
+                match self.sys_write(out_fd, &buf[done..n], None) {
+                    Ok((0, _)) => break,
+                    Ok((w, _)) => done += w as usize,
+                    Err(e) if total + done == 0 => {
+                        let _ = self.sys_lseek(in_fd, -(n as i64), libc::SEEK_CUR);
+                        return Err(e);
+                    }
+                    Err(_) => break,
+                }
+            }
+            total += done;
+            if done < n {
+                let _ = self.sys_lseek(in_fd, -((n - done) as i64), libc::SEEK_CUR);
+                break;
+            }
+        }
+        ok(total as i64)
+    }
+
+    pub(crate) fn sys_getdents64(&mut self, fd: i32, buf: &mut [u8]) -> Ret {
+        match &self.fds.get(fd)?.kind {
+            FileKind::Host(h) => {
+                let n = sys::getdents64(h.fd.as_raw_fd(), buf)?;
+                Ok((n as i64, n))
+            }
+            _ => Err(errno::ENOTDIR),
+        }
+    }
+
+    pub(crate) fn sys_ftruncate(&mut self, fd: i32, len: i64) -> Ret {
+        if len < 0 {
+            return Err(errno::EINVAL);
+        }
+        match &self.fds.get(fd)?.kind {
+            FileKind::Host(h) => sys::ftruncate(h.fd.as_raw_fd(), len)?,
+            FileKind::Sink(SinkState::File(f)) => sys::ftruncate(f.as_raw_fd(), len)?,
+            _ => return Err(errno::EINVAL),
+        }
+        ok(0)
+    }
+
+    pub(crate) fn sys_fsync(&mut self, fd: i32, data_only: bool) -> Ret {
+        let f = self.fds.get(fd)?;
+        match &f.kind {
+            FileKind::Source(SourceState::Inherit) | FileKind::Sink(SinkState::Inherit(_)) => {
+                sys::fsync(f.host_fd().ok_or(errno::EINVAL)?, data_only)?
+            }
+            FileKind::Host(_) | FileKind::Sink(SinkState::File(_)) => {
+                sys::fsync(f.host_fd().ok_or(errno::EINVAL)?, data_only)?
+            }
+            _ => return Err(errno::EINVAL),
+        }
+        ok(0)
+    }
+
+    // ---- stat family ----
+
+    pub(crate) fn sys_fstat(&mut self, fd: i32, buf: u64, out: &mut [u8]) -> Ret {
+        let st = self.stat_fd(fd)?;
+        if buf == 0 {
+            return Err(errno::EFAULT);
+        }
+        Ok((0, st.encode(out)))
+    }
+
+    /// Resolve `*at(dirfd, path)` for the stat-like calls, AT_EMPTY_PATH included:
+    /// Err(fd) when the call is about an fd (AT_EMPTY_PATH or /proc/self/fd/N).
+    fn stat_target<'a>(
+        &self,
+        sb: &'a super::Sandbox,
+        dirfd: i32,
+        path: &[u8],
+        flags: i32,
+    ) -> Result<Result<HostPath<'a>, StatFd>, Errno> {
+        if path.is_empty() {
+            if flags & AT_EMPTY_PATH == 0 {
+                return Err(errno::ENOENT);
+            }
+            if dirfd != AT_FDCWD {
+                return Ok(Err(StatFd::Fd(dirfd)));
+            }
+        }
+        let p: &[u8] = if path.is_empty() { b"." } else { path };
+        let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+        match sb.resolve(&self.base(dirfd, p)?, p, follow)? {
+            Resolved::Host(h) if h.stat.is_none() => Err(errno::ENOENT),
+            Resolved::Host(h) => Ok(Ok(h)),
+            Resolved::ProcFd(n) if follow => Ok(Err(StatFd::Fd(n))),
+            Resolved::ProcFd(_) => Ok(Err(StatFd::Link(b"/proc/self/fd".len() as i64 + 8))),
+            Resolved::ProcExe => Ok(Err(StatFd::Link(sb.exe().as_os_str().len() as i64))),
+        }
+    }
+
+    /// A magic /proc link's lstat.
+    fn link_stat(size: i64) -> Stat {
+        let (_, uid, _, gid) = sys::ids();
+        Stat {
+            mode: libc::S_IFLNK | 0o777,
+            nlink: 1,
+            uid,
+            gid,
+            size,
+            blksize: 1024,
+            ..Stat::default()
+        }
+    }
+
+    pub(crate) fn sys_newfstatat(
+        &mut self,
+        dirfd: i32,
+        pathp: u64,
+        path: &[u8],
+        buf: u64,
+        flags: i32,
+        out: &mut [u8],
+    ) -> Ret {
+        if flags & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH) != 0 {
+            return Err(errno::EINVAL);
+        }
+        if pathp == 0 {
+            return Err(errno::EFAULT);
+        }
+        let sb = Arc::clone(&self.sb);
+        let st = match self.stat_target(&sb, dirfd, path, flags)? {
+            Ok(h) => Stat::from(&h.stat.unwrap_or_else(sys::zero_stat)),
+            Err(StatFd::Fd(fd)) => self.stat_fd(fd)?,
+            Err(StatFd::Link(size)) => Self::link_stat(size),
+        };
+        if buf == 0 {
+            return Err(errno::EFAULT);
+        }
+        Ok((0, st.encode(out)))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn sys_statx(
+        &mut self,
+        dirfd: i32,
+        pathp: u64,
+        path: &[u8],
+        flags: i32,
+        mask: u32,
+        buf: u64,
+        out: &mut [u8],
+    ) -> Ret {
+        if flags & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE)
+            != 0
+            || flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE
+            || mask & 0x8000_0000 != 0
+        {
+            return Err(errno::EINVAL);
+        }
+        if pathp == 0 {
+            return Err(errno::EFAULT);
+        }
+        let sb = Arc::clone(&self.sb);
+        let hflags = (flags & (AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE)) | libc::AT_SYMLINK_NOFOLLOW;
+        let mut b = [0u8; STATX_SIZE];
+        match self.stat_target(&sb, dirfd, path, flags)? {
+            Ok(h) => b = sys::statx(h.dir.raw(), &h.name, hflags, mask)?,
+            Err(StatFd::Fd(fd)) => match self.fds.get(fd)?.host_fd() {
+                Some(hfd)
+                    if !matches!(self.fds.get(fd)?.kind, FileKind::Source(SourceState::Null)) =>
+                {
+                    b = sys::statx(hfd, c"", hflags | libc::AT_EMPTY_PATH, mask)?
+                }
+                _ => {
+                    self.stat_fd(fd)?.encode_statx(&mut b);
+                }
+            },
+            Err(StatFd::Link(size)) => {
+                Self::link_stat(size).encode_statx(&mut b);
+            }
+        }
+        if buf == 0 {
+            return Err(errno::EFAULT);
+        }
+        let n = STATX_SIZE.min(out.len());
+        out[..n].copy_from_slice(&b[..n]);
+        Ok((0, n))
+    }
+
+    pub(crate) fn sys_statfs(&mut self, path: &[u8], buf: u64, out: &mut [u8]) -> Ret {
+        let sb = Arc::clone(&self.sb);
+        let b = match sb.resolve(&self.cwd, path, true)? {
+            Resolved::Host(h) => {
+                if h.stat.is_none() {
+                    return Err(errno::ENOENT);
+                }
+                let fd = sys::openat(h.dir.raw(), &h.name, libc::O_PATH | libc::O_NOFOLLOW, 0)?;
+                stat::guest_statfs(sys::fstatfs(fd.as_raw_fd())?, self.is_ro(h.mount))
+            }
+            Resolved::ProcFd(n) => self.statfs_fd(n)?,
+            Resolved::ProcExe => return Err(errno::ENOENT),
+        };
+        if buf == 0 {
+            return Err(errno::EFAULT);
+        }
+        let n = STATFS_SIZE.min(out.len());
+        out[..n].copy_from_slice(&b[..n]);
+        Ok((0, n))
+    }
+
+    fn statfs_fd(&self, fd: i32) -> Result<[u8; STATFS_SIZE], Errno> {
+        let f = self.fds.get(fd)?;
+        Ok(match &f.kind {
+            FileKind::Host(h) => {
+                let ro = self.is_ro_opt(h.mount);
+                stat::guest_statfs(sys::fstatfs(h.fd.as_raw_fd())?, ro)
+            }
+            FileKind::Source(SourceState::Inherit)
+            | FileKind::Sink(SinkState::Inherit(_) | SinkState::File(_)) => {
+                stat::guest_statfs(sys::fstatfs(f.host_fd().ok_or(errno::EBADF)?)?, false)
+            }
+            _ => stat::pipe_statfs(),
+        })
+    }
+
+    pub(crate) fn sys_fstatfs(&mut self, fd: i32, buf: u64, out: &mut [u8]) -> Ret {
+        let b = self.statfs_fd(fd)?;
+        if buf == 0 {
+            return Err(errno::EFAULT);
+        }
+        let n = STATFS_SIZE.min(out.len());
+        out[..n].copy_from_slice(&b[..n]);
+        Ok((0, n))
+    }
+
+    pub(crate) fn sys_readlinkat(
+        &mut self,
+        dirfd: i32,
+        path: &[u8],
+        bufsiz: i32,
+        out: &mut [u8],
+    ) -> Ret {
+        if bufsiz <= 0 {
+            return Err(errno::EINVAL);
+        }
+        let sb = Arc::clone(&self.sb);
+        let target: Vec<u8> = match sb.resolve(&self.base(dirfd, path)?, path, false)? {
+            Resolved::ProcExe => sb.exe().as_os_str().as_bytes().to_vec(),
+            Resolved::ProcFd(n) => self.fd_link(n)?,
+            Resolved::Host(h) => match h.kind() {
+                0 => return Err(errno::ENOENT),
+                libc::S_IFLNK => sys::readlinkat(h.dir.raw(), &h.name)?,
+                _ => return Err(errno::EINVAL),
+            },
+        };
+        let n = target.len().min(bufsiz as usize).min(out.len());
+        out[..n].copy_from_slice(&target[..n]);
+        Ok((n as i64, n))
+    }
+
+    /// What /proc/self/fd/N reads as.
+    fn fd_link(&self, n: i32) -> Result<Vec<u8>, Errno> {
+        let f = self.fds.get(n).map_err(|_| errno::ENOENT)?;
+        Ok(match &f.kind {
+            FileKind::Host(h) => h.guest.as_os_str().as_bytes().to_vec(),
+            FileKind::Source(SourceState::Null) => b"/dev/null".to_vec(),
+            FileKind::Source(SourceState::Bytes { .. }) => {
+                format!("pipe:[{}]", STREAM_INO[0]).into_bytes()
+            }
+            FileKind::Sink(SinkState::Capture(i)) => {
+                format!("pipe:[{}]", STREAM_INO[1 + i]).into_bytes()
+            }
+            _ => {
+                let hfd = f.host_fd().ok_or(errno::ENOENT)?;
+                let p = CString::new(format!("/proc/self/fd/{hfd}")).map_err(|_| errno::ENOENT)?;
+                sys::readlinkat(libc::AT_FDCWD, &p)?
+            }
+        })
+    }
+
+    // ---- directories and names ----
+
+    pub(crate) fn sys_getcwd(&mut self, out: &mut [u8], size: usize) -> Ret {
+        let mut b = self.cwd.as_os_str().as_bytes().to_vec();
+        b.push(0);
+        if size < b.len() || out.len() < b.len() {
+            return Err(errno::ERANGE);
+        }
+        out[..b.len()].copy_from_slice(&b);
+        Ok((b.len() as i64, b.len()))
+    }
+
+    pub(crate) fn sys_chdir(&mut self, path: &[u8]) -> Ret {
+        let sb = Arc::clone(&self.sb);
+        match sb.resolve(&self.cwd, path, true)? {
+            Resolved::Host(h) => {
+                match h.kind() {
+                    0 => return Err(errno::ENOENT),
+                    libc::S_IFDIR => {}
+                    _ => return Err(errno::ENOTDIR),
+                }
+                sys::faccessat(h.dir.raw(), &h.name, libc::X_OK, libc::AT_SYMLINK_NOFOLLOW)?;
+                self.cwd = h.guest;
+                ok(0)
+            }
+            Resolved::ProcFd(n) => self.sys_fchdir(n),
+            Resolved::ProcExe => Err(errno::ENOTDIR),
+        }
+    }
+
+    pub(crate) fn sys_fchdir(&mut self, fd: i32) -> Ret {
+        match &self.fds.get(fd)?.kind {
+            FileKind::Host(h) if h.is_dir => {
+                self.cwd = h.guest.clone();
+                ok(0)
+            }
+            _ => Err(errno::ENOTDIR),
+        }
+    }
+
+    /// Resolve a name about to be created or removed (final symlink not followed).
+    fn resolve_entry<'a>(
+        &self,
+        sb: &'a super::Sandbox,
+        dirfd: i32,
+        path: &[u8],
+    ) -> Result<HostPath<'a>, Errno> {
+        match sb.resolve(&self.base(dirfd, path)?, path, false)? {
+            Resolved::Host(h) => Ok(h),
+            _ => Err(errno::EACCES),
+        }
+    }
+
+    /// After creating `name` in `dir` with mode `want`, undo the host's umask.
+    fn fix_mode(&self, dir: i32, name: &CStr, want: u32) {
+        if want & self.sb.host_umask() != 0 {
+            if let Ok(fd) = sys::openat(dir, name, libc::O_PATH | libc::O_NOFOLLOW, 0) {
+                let _ = sys::chmod_opath(fd.as_raw_fd(), want);
+            }
+        }
+    }
+
+    pub(crate) fn sys_mkdirat(&mut self, dirfd: i32, path: &[u8], mode: u32) -> Ret {
+        let sb = Arc::clone(&self.sb);
+        let h = match sb.resolve(&self.base(dirfd, path)?, path, false)? {
+            Resolved::Host(h) => h,
+            _ => return Err(errno::EEXIST),
+        };
+        if h.stat.is_some() {
+            return Err(errno::EEXIST);
+        }
+        if self.is_ro(h.mount) {
+            return Err(errno::EROFS);
+        }
+        let want = mode & 0o7777 & !self.umask;
+        sys::mkdirat(h.dir.raw(), &h.name, want)?;
+        self.fix_mode(h.dir.raw(), &h.name, want);
+        ok(0)
+    }
+
+    pub(crate) fn sys_mknodat(&mut self, dirfd: i32, path: &[u8], mode: u32, _dev: u64) -> Ret {
+        let kind = mode & libc::S_IFMT;
+        let kind = if kind == 0 { libc::S_IFREG } else { kind };
+        match kind {
+            libc::S_IFREG | libc::S_IFIFO | libc::S_IFSOCK => {}
+            libc::S_IFCHR | libc::S_IFBLK => return Err(errno::EPERM),
+            _ => return Err(errno::EINVAL),
+        }
+        let sb = Arc::clone(&self.sb);
+        let h = self.resolve_entry(&sb, dirfd, path)?;
+        if h.stat.is_some() {
+            return Err(errno::EEXIST);
+        }
+        if self.is_ro(h.mount) {
+            return Err(errno::EROFS);
+        }
+        let want = mode & 0o7777 & !self.umask;
+        sys::mknodat(h.dir.raw(), &h.name, kind | want, 0)?;
+        self.fix_mode(h.dir.raw(), &h.name, want);
+        ok(0)
+    }
+
+    pub(crate) fn sys_unlinkat(&mut self, dirfd: i32, path: &[u8], flags: i32) -> Ret {
+        if flags & !AT_REMOVEDIR != 0 {
+            return Err(errno::EINVAL);
+        }
+        let rmdir = flags & AT_REMOVEDIR != 0;
+        let sb = Arc::clone(&self.sb);
+        let h = self.resolve_entry(&sb, dirfd, path)?;
+        if h.is_self() {
+            if !rmdir {
+                return Err(errno::EISDIR);
+            }
+            let last = path
+                .rsplit(|&b| b == b'/')
+                .find(|c| !c.is_empty())
+                .unwrap_or(b"/");
+            return Err(match last {
+                b"." => errno::EINVAL,
+                b".." => errno::ENOTEMPTY,
+                _ => errno::EBUSY,
+            });
+        }
+        let kind = h.kind();
+        if kind == 0 {
+            return Err(errno::ENOENT);
+        }
+        if rmdir && kind != libc::S_IFDIR {
+            return Err(errno::ENOTDIR);
+        }
+        if !rmdir && kind == libc::S_IFDIR {
+            return Err(errno::EISDIR);
+        }
+        if self.is_ro(h.mount) {
+            return Err(errno::EROFS);
+        }
+        sys::unlinkat(
+            h.dir.raw(),
+            &h.name,
+            if rmdir { libc::AT_REMOVEDIR } else { 0 },
+        )?;
+        ok(0)
+    }
+
+    pub(crate) fn sys_renameat2(
+        &mut self,
+        od: i32,
+        op: &[u8],
+        nd: i32,
+        np: &[u8],
+        flags: u32,
+    ) -> Ret {
+        if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE) != 0
+            || flags == RENAME_NOREPLACE | RENAME_EXCHANGE
+        {
+            return Err(errno::EINVAL);
+        }
+        let sb = Arc::clone(&self.sb);
+        let o = self.resolve_entry(&sb, od, op)?;
+        let n = self.resolve_entry(&sb, nd, np)?;
+        if o.stat.is_none() || (flags & RENAME_EXCHANGE != 0 && n.stat.is_none()) {
+            return Err(errno::ENOENT);
+        }
+        if o.is_self() || n.is_self() {
+            return Err(errno::EBUSY);
+        }
+        if o.mount != n.mount {
+            return Err(errno::EXDEV);
+        }
+        if self.is_ro(o.mount) {
+            return Err(errno::EROFS);
+        }
+        sys::renameat2(o.dir.raw(), &o.name, n.dir.raw(), &n.name, flags)?;
+        ok(0)
+    }
+
+    pub(crate) fn sys_linkat(&mut self, od: i32, op: &[u8], nd: i32, np: &[u8], flags: i32) -> Ret {
+        if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
+            return Err(errno::EINVAL);
+        }
+        if op.is_empty() {
+            // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH, which the guest does not have.
+            return Err(errno::ENOENT);
+        }
+        let sb = Arc::clone(&self.sb);
+        let o = match sb.resolve(&self.base(od, op)?, op, flags & AT_SYMLINK_FOLLOW != 0)? {
+            Resolved::Host(h) => h,
+            _ => return Err(errno::EXDEV),
+        };
+        let n = self.resolve_entry(&sb, nd, np)?;
+        match o.kind() {
+            0 => return Err(errno::ENOENT),
+            libc::S_IFDIR => return Err(errno::EPERM),
+            _ => {}
+        }
+        if n.stat.is_some() {
+            return Err(errno::EEXIST);
+        }
+        if o.mount != n.mount {
+            return Err(errno::EXDEV);
+        }
+        if self.is_ro(n.mount) {
+            return Err(errno::EROFS);
+        }
+        sys::linkat(o.dir.raw(), &o.name, n.dir.raw(), &n.name, 0)?;
+        ok(0)
+    }
+
+    pub(crate) fn sys_symlinkat(&mut self, target: &[u8], dirfd: i32, path: &[u8]) -> Ret {
+        if target.is_empty() {
+            return Err(errno::ENOENT);
+        }
+        if target.len() >= super::fs::PATH_MAX {
+            return Err(errno::ENAMETOOLONG);
+        }
+        let sb = Arc::clone(&self.sb);
+        let h = self.resolve_entry(&sb, dirfd, path)?;
+        if h.stat.is_some() {
+            return Err(errno::EEXIST);
+        }
+        if self.is_ro(h.mount) {
+            return Err(errno::EROFS);
+        }
+        let t = CString::new(target).map_err(|_| errno::EINVAL)?;
+        sys::symlinkat(&t, h.dir.raw(), &h.name)?;
+        ok(0)
+    }
+
+    pub(crate) fn sys_faccessat(&mut self, dirfd: i32, path: &[u8], mode: i32, flags: i32) -> Ret {
+        if mode & !7 != 0 || flags & !(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+            return Err(errno::EINVAL);
+        }
+        let sb = Arc::clone(&self.sb);
+        let h = match self.stat_target(&sb, dirfd, path, flags)? {
+            Ok(h) => h,
+            Err(StatFd::Fd(fd)) => {
+                let f = self.fds.get(fd)?;
+                if mode & libc::W_OK != 0 {
+                    if let FileKind::Host(HostFile { mount: Some(m), .. }) = &f.kind {
+                        let st = self.stat_fd(fd)?;
+                        let k = st.mode & libc::S_IFMT;
+                        if self.is_ro(*m)
+                            && matches!(k, libc::S_IFREG | libc::S_IFDIR | libc::S_IFLNK)
+                        {
+                            return Err(errno::EROFS);
+                        }
+                    }
+                }
+                return ok(0);
+            }
+            Err(StatFd::Link(_)) => return ok(0),
+        };
+        if mode & libc::W_OK != 0
+            && self.is_ro(h.mount)
+            && matches!(h.kind(), libc::S_IFREG | libc::S_IFDIR | libc::S_IFLNK)
+        {
+            return Err(errno::EROFS);
+        }
+        sys::faccessat(
+            h.dir.raw(),
+            &h.name,
+            mode,
+            libc::AT_SYMLINK_NOFOLLOW | (flags & AT_EACCESS),
+        )?;
+        ok(0)
+    }
+
+    pub(crate) fn sys_truncate(&mut self, path: &[u8], len: i64) -> Ret {
+        if len < 0 {
+            return Err(errno::EINVAL);
+        }
+        let sb = Arc::clone(&self.sb);
+        let h = match sb.resolve(&self.cwd, path, true)? {
+            Resolved::Host(h) => h,
+            _ => return Err(errno::EINVAL),
+        };
+        match h.kind() {
+            0 => return Err(errno::ENOENT),
+            libc::S_IFDIR => return Err(errno::EISDIR),
+            libc::S_IFREG => {}
+            _ => return Err(errno::EINVAL),
+        }
+        if self.is_ro(h.mount) {
+            return Err(errno::EROFS);
+        }
+        let fd = sys::openat(
+            h.dir.raw(),
+            &h.name,
+            libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY,
+            0,
+        )?;
+        sys::ftruncate(fd.as_raw_fd(), len)?;
+        ok(0)
+    }
+
+    // ---- modes, owners, times ----
+
+    /// The host fd and mount of a host file, for the fd-based metadata calls.
+    fn host_file(&self, fd: i32) -> Result<Option<(i32, bool)>, Errno> {
+        Ok(match &self.fds.get(fd)?.kind {
+            FileKind::Host(h) => Some((h.fd.as_raw_fd(), self.is_ro_opt(h.mount))),
+            // The streams are not the guest's to change: accepted, nothing done.
+            _ => None,
+        })
+    }
+
+    pub(crate) fn sys_fchmod(&mut self, fd: i32, mode: u32) -> Ret {
+        match self.host_file(fd)? {
+            Some((hfd, ro)) => {
+                if ro {
+                    return Err(errno::EROFS);
+                }
+                sys::fchmod(hfd, mode & 0o7777)?;
+                ok(0)
+            }
+            None => ok(0),
+        }
+    }
+
+    pub(crate) fn sys_fchmodat(&mut self, dirfd: i32, path: &[u8], mode: u32) -> Ret {
+        let sb = Arc::clone(&self.sb);
+        let h = match self.stat_target(&sb, dirfd, path, 0)? {
+            Ok(h) => h,
+            Err(StatFd::Fd(fd)) => return self.sys_fchmod(fd, mode),
+            Err(StatFd::Link(_)) => return Err(errno::EPERM),
+        };
+        if self.is_ro(h.mount) {
+            return Err(errno::EROFS);
+        }
+        let fd = sys::openat(h.dir.raw(), &h.name, libc::O_PATH | libc::O_NOFOLLOW, 0)?;
+        if is_type(sys::fstat(fd.as_raw_fd())?.st_mode, libc::S_IFLNK) {
+            return Err(errno::ELOOP);
+        }
+        sys::chmod_opath(fd.as_raw_fd(), mode & 0o7777)?;
+        ok(0)
+    }
+
+    pub(crate) fn sys_fchown(&mut self, fd: i32, uid: u32, gid: u32) -> Ret {
+        match self.host_file(fd)? {
+            Some((_, true)) => Err(errno::EROFS),
+            Some((hfd, false)) => {
+                sys::fchown(hfd, uid, gid)?;
+                ok(0)
+            }
+            None => ok(0),
+        }
+    }
+
+    pub(crate) fn sys_fchownat(
+        &mut self,
+        dirfd: i32,
+        path: &[u8],
+        uid: u32,
+        gid: u32,
+        flags: i32,
+    ) -> Ret {
+        if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+            return Err(errno::EINVAL);
+        }
+        let sb = Arc::clone(&self.sb);
+        let h = match self.stat_target(&sb, dirfd, path, flags)? {
+            Ok(h) => h,
+            Err(StatFd::Fd(fd)) => return self.sys_fchown(fd, uid, gid),
+            Err(StatFd::Link(_)) => return Err(errno::EPERM),
+        };
+        if self.is_ro(h.mount) {
+            return Err(errno::EROFS);
+        }
+        sys::fchownat(h.dir.raw(), &h.name, uid, gid, libc::AT_SYMLINK_NOFOLLOW)?;
+        ok(0)
+    }
+
+    pub(crate) fn sys_utimensat(
+        &mut self,
+        dirfd: i32,
+        pathp: u64,
+        path: &[u8],
+        timesp: u64,
+        times: &[u8],
+        flags: i32,
+    ) -> Ret {
+        const UTIME_NOW: i64 = (1 << 30) - 1;
+        const UTIME_OMIT: i64 = (1 << 30) - 2;
+        if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+            return Err(errno::EINVAL);
+        }
+        let ts = if timesp == 0 {
+            None
+        } else {
+            let t = times.get(..32).ok_or(errno::EFAULT)?;
+            let w = |i: usize| i64::from_le_bytes(t[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+            let ts = [
+                libc::timespec {
+                    tv_sec: w(0),
+                    tv_nsec: w(1),
+                },
+                libc::timespec {
+                    tv_sec: w(2),
+                    tv_nsec: w(3),
+                },
+            ];
+            for t in &ts {
+                if !(0..1_000_000_000).contains(&t.tv_nsec)
+                    && t.tv_nsec != UTIME_NOW
+                    && t.tv_nsec != UTIME_OMIT
+                {
+                    return Err(errno::EINVAL);
+                }
+            }
+            if ts.iter().all(|t| t.tv_nsec == UTIME_OMIT) {
+                return ok(0);
+            }
+            Some(ts)
+        };
+        // NULL path: the fd itself (futimens).
+        let fd_target = if pathp == 0 {
+            if dirfd == AT_FDCWD {
+                return Err(errno::EFAULT);
+            }
+            Some(dirfd)
+        } else {
+            None
+        };
+        let sb = Arc::clone(&self.sb);
+        let target = match fd_target {
+            Some(fd) => Err(StatFd::Fd(fd)),
+            None => self.stat_target(&sb, dirfd, path, flags)?,
+        };
+        match target {
+            Ok(h) => {
+                if self.is_ro(h.mount) {
+                    return Err(errno::EROFS);
+                }
+                sys::utimensat(
+                    h.dir.raw(),
+                    Some(&h.name),
+                    ts.as_ref(),
+                    libc::AT_SYMLINK_NOFOLLOW,
+                )?;
+            }
+            Err(StatFd::Fd(fd)) => match self.host_file(fd)? {
+                Some((_, true)) => return Err(errno::EROFS),
+                Some((hfd, false)) => sys::utimensat(hfd, None, ts.as_ref(), 0)?,
+                None => {}
+            },
+            Err(StatFd::Link(_)) => return Err(errno::EPERM),
+        }
+        ok(0)
+    }
+
+    pub(crate) fn sys_umask(&mut self, mask: u32) -> Ret {
+        let old = self.umask;
+        self.umask = mask & 0o777;
+        ok(old as i64)
+    }
+}
+
+/// A stat-like call that turned out to be about an fd, or about a magic /proc link.
+enum StatFd {
+    Fd(i32),
+    Link(i64),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::{nr, Mount, Sandbox, SandboxConfig, Sink, Source};
+    use std::path::Path;
+
+    /// A process over a tempdir (the cwd, writable) with `/` read-only.
+    struct T {
+        p: ProcHost,
+        dir: PathBuf,
+        _t: tempfile::TempDir,
+    }
+
+    const P: u64 = 0x1000; // any non-NULL guest pointer
+
+    impl T {
+        fn new() -> T {
+            let t = tempfile::tempdir().unwrap();
+            let dir = t.path().canonicalize().unwrap();
+            let sb = crate::host::fs::tests::default_sandbox(&dir);
+            let p = ProcHost::new(
+                sb,
+                Source::Bytes(Arc::new(b"input".to_vec())),
+                Sink::Capture(vec![]),
+                Sink::Capture(vec![]),
+            );
+            T { p, dir, _t: t }
+        }
+
+        fn with_sandbox(sb: Sandbox, t: tempfile::TempDir) -> T {
+            let dir = t.path().canonicalize().unwrap();
+            let p = ProcHost::new(
+                Arc::new(sb),
+                Source::Null,
+                Sink::Capture(vec![]),
+                Sink::Capture(vec![]),
+            );
+            T { p, dir, _t: t }
+        }
+
+        fn call(&mut self, nr: u64, args: [u64; 6], ins: [&[u8]; 6], cap: usize) -> (i64, Vec<u8>) {
+            let mut out = vec![0u8; cap];
+            let (r, n) = self.p.syscall(nr, &args, &ins, &mut out);
+            out.truncate(n);
+            (r, out)
+        }
+
+        fn open(&mut self, path: &str, flags: u32, mode: u32) -> i64 {
+            self.openat(AT_FDCWD, path, flags, mode)
+        }
+
+        fn openat(&mut self, dirfd: i32, path: &str, flags: u32, mode: u32) -> i64 {
+            let a = [dirfd as u32 as u64, P, flags as u64, mode as u64, 0, 0];
+            self.call(nr::OPENAT, a, [&[], path.as_bytes(), &[], &[], &[], &[]], 0)
+                .0
+        }
+
+        fn write(&mut self, fd: i64, data: &[u8]) -> i64 {
+            self.call(
+                nr::WRITE,
+                [fd as u64, P, data.len() as u64, 0, 0, 0],
+                [&[], data, &[], &[], &[], &[]],
+                0,
+            )
+            .0
+        }
+
+        fn read(&mut self, fd: i64, n: usize) -> (i64, Vec<u8>) {
+            self.call(nr::READ, [fd as u64, P, n as u64, 0, 0, 0], [&[]; 6], n)
+        }
+
+        fn path1(&mut self, nr: u64, path: &str, a2: u64, a3: u64) -> i64 {
+            let a = [AT_FDCWD as u32 as u64, P, a2, a3, 0, 0];
+            self.call(nr, a, [&[], path.as_bytes(), &[], &[], &[], &[]], 0)
+                .0
+        }
+
+        fn stat(&mut self, path: &str, flags: i32) -> (i64, Vec<u8>) {
+            let a = [AT_FDCWD as u32 as u64, P, P, flags as u64, 0, 0];
+            self.call(
+                nr::NEWFSTATAT,
+                a,
+                [&[], path.as_bytes(), &[], &[], &[], &[]],
+                128,
+            )
+        }
+
+        fn close(&mut self, fd: i64) -> i64 {
+            self.call(nr::CLOSE, [fd as u64, 0, 0, 0, 0, 0], [&[]; 6], 0)
+                .0
+        }
+    }
+
+    fn u64_at(b: &[u8], o: usize) -> u64 {
+        u64::from_le_bytes(b[o..o + 8].try_into().unwrap())
+    }
+    fn u32_at(b: &[u8], o: usize) -> u32 {
+        u32::from_le_bytes(b[o..o + 4].try_into().unwrap())
+    }
+
+    const EROFS: i64 = -30;
+    const ENOENT: i64 = -2;
+    const EBADF: i64 = -9;
+    const EEXIST: i64 = -17;
+
+    #[test]
+    fn open_write_seek_read() {
+        let mut t = T::new();
+        let fd = t.open("f.txt", O_CREAT | O_RDWR | O_TRUNC, 0o644);
+        assert_eq!(fd, 3);
+        assert_eq!(t.write(fd, b"hello world"), 11);
+        let (r, _) = t.call(nr::LSEEK, [fd as u64, 6, 0, 0, 0, 0], [&[]; 6], 0);
+        assert_eq!(r, 6);
+        assert_eq!(t.read(fd, 100), (5, b"world".to_vec()));
+        assert_eq!(t.read(fd, 100), (0, vec![]));
+        // pread/pwrite do not move the offset.
+        let (r, out) = t.call(nr::PREAD64, [fd as u64, P, 5, 0, 0, 0], [&[]; 6], 5);
+        assert_eq!((r, out.as_slice()), (5, &b"hello"[..]));
+        let (r, _) = t.call(
+            nr::PWRITE64,
+            [fd as u64, P, 1, 0, 0, 0],
+            [&[], b"J", &[], &[], &[], &[]],
+            0,
+        );
+        assert_eq!(r, 1);
+        assert_eq!(std::fs::read(t.dir.join("f.txt")).unwrap(), b"Jello world");
+        // fstat: 128 bytes, size and mode at the AArch64 offsets.
+        let (r, st) = t.call(nr::FSTAT, [fd as u64, P, 0, 0, 0, 0], [&[]; 6], 128);
+        assert_eq!((r, st.len()), (0, 128));
+        assert_eq!(u64_at(&st, 48), 11);
+        assert_eq!(u32_at(&st, 16), libc::S_IFREG | 0o644 & !t.p.umask);
+        // The guest umask is applied, not the host's.
+        t.call(nr::UMASK, [0, 0, 0, 0, 0, 0], [&[]; 6], 0);
+        let fd2 = t.open("g", O_CREAT | O_WRONLY, 0o666);
+        let (_, st) = t.call(nr::FSTAT, [fd2 as u64, P, 0, 0, 0, 0], [&[]; 6], 128);
+        assert_eq!(u32_at(&st, 16) & 0o7777, 0o666);
+        assert_eq!(t.close(fd), 0);
+        assert_eq!(t.close(fd), EBADF);
+        assert_eq!(t.read(fd, 1).0, EBADF);
+        // readv / writev use the gathered bytes.
+        let (r, _) = t.call(
+            nr::WRITEV,
+            [fd2 as u64, P, 2, 0, 0, 0],
+            [&[], b"abc", &[], &[], &[], &[]],
+            0,
+        );
+        assert_eq!(r, 3);
+        assert_eq!(
+            t.call(nr::WRITEV, [fd2 as u64, P, 5000, 0, 0, 0], [&[]; 6], 0)
+                .0,
+            -22
+        );
+        let fd3 = t.open("g", O_RDONLY, 0);
+        let (r, out) = t.call(nr::READV, [fd3 as u64, P, 2, 0, 0, 0], [&[]; 6], 2);
+        assert_eq!((r, out.as_slice()), (2, &b"ab"[..]));
+    }
+
+    #[test]
+    fn open_errors() {
+        let mut t = T::new();
+        assert_eq!(t.open("missing", O_RDONLY, 0), ENOENT);
+        assert_eq!(t.open("x/", O_CREAT | O_WRONLY, 0o644), -21);
+        std::fs::write(t.dir.join("e"), b"").unwrap();
+        assert_eq!(t.open("e", O_CREAT | O_EXCL | O_WRONLY, 0o644), EEXIST);
+        assert_eq!(t.open("e", O_RDONLY | O_DIRECTORY, 0), -20);
+        assert_eq!(t.open(".", O_WRONLY, 0), -21);
+        std::os::unix::fs::symlink("e", t.dir.join("l")).unwrap();
+        assert_eq!(t.open("l", O_RDONLY | O_NOFOLLOW, 0), -40);
+        assert!(t.open("l", O_RDONLY | O_NOFOLLOW | O_PATH, 0) >= 0);
+        assert!(t.open("l", O_RDONLY, 0) >= 0);
+        // A bad dirfd for a relative path; absolute paths ignore it.
+        assert_eq!(t.openat(77, "e", O_RDONLY, 0), EBADF);
+        assert!(t.openat(77, "/etc/passwd", O_RDONLY, 0) >= 0);
+        // Dirfd that is not a directory.
+        let fd = t.open("e", O_RDONLY, 0);
+        assert_eq!(t.openat(fd as i32, "x", O_RDONLY, 0), -20);
+        // NULL path.
+        let a = [AT_FDCWD as u32 as u64, 0, 0, 0, 0, 0];
+        assert_eq!(t.call(nr::OPENAT, a, [&[]; 6], 0).0, -14);
+        // Device policy.
+        assert!(t.open("/dev/null", O_WRONLY, 0) >= 0);
+        if let Ok(m) = std::fs::metadata("/dev/loop0") {
+            if std::os::unix::fs::FileTypeExt::is_block_device(&m.file_type()) {
+                assert_eq!(t.open("/dev/loop0", O_RDONLY, 0), -13);
+            }
+        }
+    }
+
+    #[test]
+    fn read_only_root_and_escapes() {
+        let mut t = T::new();
+        // The host filesystem reads, never writes.
+        let fd = t.open("/etc/passwd", O_RDONLY, 0);
+        assert!(fd >= 0);
+        assert!(t.read(fd, 10).0 > 0);
+        assert_eq!(t.open("/etc/passwd", O_WRONLY, 0), EROFS);
+        assert_eq!(t.open("/etc/passwd", O_RDONLY | O_TRUNC, 0), EROFS);
+        assert_eq!(
+            t.open("/etc/gpuos-test-new", O_CREAT | O_WRONLY, 0o644),
+            EROFS
+        );
+        assert!(t.open("/etc/passwd", O_RDONLY | O_CREAT, 0o644) >= 0);
+        // `..` out of the writable cwd mount lands in the read-only root.
+        let up = format!("../{}-escape", t.dir.file_name().unwrap().to_str().unwrap());
+        assert_eq!(t.open(&up, O_CREAT | O_WRONLY, 0o644), EROFS);
+        assert!(!t.dir.parent().unwrap().join(&up[3..]).exists());
+        assert_eq!(t.path1(nr::MKDIRAT, "../newdir", 0o755, 0), EROFS);
+        assert_eq!(t.path1(nr::MKDIRAT, "/etc", 0o755, 0), EEXIST);
+        assert_eq!(t.path1(nr::UNLINKAT, "/etc/passwd", 0, 0), EROFS);
+        assert_eq!(t.path1(nr::UNLINKAT, "/etc/no-such-file", 0, 0), ENOENT);
+        assert_eq!(
+            t.call(
+                nr::TRUNCATE,
+                [P, 0, 0, 0, 0, 0],
+                [b"/etc/passwd", &[], &[], &[], &[], &[]],
+                0
+            )
+            .0,
+            EROFS
+        );
+        assert_eq!(t.path1(nr::FCHMODAT, "/etc/passwd", 0o777, 0), EROFS);
+        // access(W_OK) on a read-only mount is EROFS; R_OK fine.
+        assert_eq!(t.path1(nr::FACCESSAT, "/etc/passwd", 2, 0), EROFS);
+        assert_eq!(t.path1(nr::FACCESSAT, "/etc/passwd", 4, 0), 0);
+        assert_eq!(t.path1(nr::FACCESSAT, "/nonexistent", 0, 0), ENOENT);
+        assert_eq!(t.path1(nr::FACCESSAT, ".", 2, 0), 0);
+        // A symlink inside the writable mount pointing at /etc/passwd resolves through the
+        // mount table: readable, not writable.
+        std::os::unix::fs::symlink("/etc/passwd", t.dir.join("pw")).unwrap();
+        assert!(t.open("pw", O_RDONLY, 0) >= 0);
+        assert_eq!(t.open("pw", O_WRONLY, 0), EROFS);
+        assert_eq!(t.open("pw", O_WRONLY | O_TRUNC, 0), EROFS);
+        // Removing the link itself is fine (it lives in the writable mount).
+        assert_eq!(t.path1(nr::UNLINKAT, "pw", 0, 0), 0);
+        // statfs says read-only for /, not for the cwd.
+        let (r, b) = t.call(
+            nr::STATFS,
+            [P, P, 0, 0, 0, 0],
+            [b"/", &[], &[], &[], &[], &[]],
+            120,
+        );
+        assert_eq!((r, b.len()), (0, 120));
+        assert_eq!(u64_at(&b, 80) & 1, 1);
+        let (r, b) = t.call(
+            nr::STATFS,
+            [P, P, 0, 0, 0, 0],
+            [b".", &[], &[], &[], &[], &[]],
+            120,
+        );
+        assert_eq!(r, 0);
+        assert_eq!(u64_at(&b, 80) & 1, 0);
+    }
+
+    #[test]
+    fn mount_only_tree_relative_symlink_fails() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().canonicalize().unwrap();
+        std::fs::create_dir(d.join("m")).unwrap();
+        std::fs::write(d.join("outside"), b"secret").unwrap();
+        std::os::unix::fs::symlink("../../..", d.join("m/up")).unwrap();
+        std::os::unix::fs::symlink("../outside", d.join("m/out")).unwrap();
+        let sb = Sandbox::new_exact(SandboxConfig {
+            mounts: vec![Mount {
+                host: d.join("m"),
+                guest: "/work".into(),
+                writable: true,
+            }],
+            cwd: "/work".into(),
+            exe: "/bin/true".into(),
+        })
+        .unwrap();
+        let mut t = T::with_sandbox(sb, t);
+        assert_eq!(t.open("up/etc/passwd", O_RDONLY, 0), ENOENT);
+        assert_eq!(t.open("out", O_RDONLY, 0), ENOENT);
+        assert_eq!(t.open("out", O_WRONLY | O_CREAT, 0o644), ENOENT);
+        assert_eq!(t.open("/work/../outside", O_RDONLY, 0), ENOENT);
+        assert!(t.dir.join("outside").exists());
+        assert_eq!(std::fs::read(t.dir.join("outside")).unwrap(), b"secret");
+        let fd = t.open("new", O_WRONLY | O_CREAT, 0o600);
+        assert!(fd >= 0);
+        assert!(t.dir.join("m/new").exists());
+        // getcwd reports the guest path.
+        let (r, out) = t.call(nr::GETCWD, [P, 100, 0, 0, 0, 0], [&[]; 6], 100);
+        assert_eq!((r, out.as_slice()), (6, &b"/work\0"[..]));
+        assert_eq!(t.call(nr::GETCWD, [P, 3, 0, 0, 0, 0], [&[]; 6], 100).0, -34);
+    }
+
+    #[test]
+    fn getdents_records() {
+        let mut t = T::new();
+        for n in ["a", "bb", "ccc"] {
+            std::fs::write(t.dir.join(n), b"").unwrap();
+        }
+        std::fs::create_dir(t.dir.join("sub")).unwrap();
+        let fd = t.open(".", O_RDONLY | O_DIRECTORY, 0);
+        let mut names = Vec::new();
+        // A small buffer so the listing takes several calls.
+        loop {
+            let (r, buf) = t.call(nr::GETDENTS64, [fd as u64, P, 64, 0, 0, 0], [&[]; 6], 64);
+            assert!(r >= 0, "{r}");
+            if r == 0 {
+                break;
+            }
+            let mut off = 0;
+            while off < buf.len() {
+                let reclen = u16::from_le_bytes([buf[off + 16], buf[off + 17]]) as usize;
+                let dtype = buf[off + 18];
+                let name = &buf[off + 19..off + reclen];
+                let name = &name[..name.iter().position(|&c| c == 0).unwrap()];
+                assert_eq!(reclen % 8, 0);
+                names.push((String::from_utf8(name.to_vec()).unwrap(), dtype));
+                off += reclen;
+            }
+        }
+        names.sort();
+        let want: Vec<(String, u8)> = [
+            (".", 4),
+            ("..", 4),
+            ("a", 8),
+            ("bb", 8),
+            ("ccc", 8),
+            ("sub", 4),
+        ]
+        .iter()
+        .map(|(n, d)| (n.to_string(), *d))
+        .collect();
+        assert_eq!(names, want);
+        // Rewind and read again in one go.
+        assert_eq!(
+            t.call(nr::LSEEK, [fd as u64, 0, 0, 0, 0, 0], [&[]; 6], 0).0,
+            0
+        );
+        let (r, _) = t.call(
+            nr::GETDENTS64,
+            [fd as u64, P, 4096, 0, 0, 0],
+            [&[]; 6],
+            4096,
+        );
+        assert!(r > 0);
+        // Too small for one record.
+        assert_eq!(
+            t.call(nr::LSEEK, [fd as u64, 0, 0, 0, 0, 0], [&[]; 6], 0).0,
+            0
+        );
+        assert_eq!(
+            t.call(nr::GETDENTS64, [fd as u64, P, 8, 0, 0, 0], [&[]; 6], 8)
+                .0,
+            -22
+        );
+        // Not a directory.
+        assert_eq!(
+            t.call(nr::GETDENTS64, [1, P, 64, 0, 0, 0], [&[]; 6], 64).0,
+            -20
+        );
+        // openat relative to the directory fd.
+        assert!(t.openat(fd as i32, "a", O_RDONLY, 0) >= 0);
+        assert!(t.openat(fd as i32, "sub/../bb", O_RDONLY, 0) >= 0);
+    }
+
+    #[test]
+    fn stat_calls() {
+        let mut t = T::new();
+        std::fs::write(t.dir.join("f"), b"12345").unwrap();
+        std::os::unix::fs::symlink("f", t.dir.join("l")).unwrap();
+        let (r, st) = t.stat("l", 0);
+        assert_eq!(r, 0);
+        assert_eq!(u64_at(&st, 48), 5);
+        let (r, st) = t.stat("l", AT_SYMLINK_NOFOLLOW);
+        assert_eq!(r, 0);
+        assert_eq!(u32_at(&st, 16) & libc::S_IFMT, libc::S_IFLNK);
+        assert_eq!(t.stat("nope", 0).0, ENOENT);
+        assert_eq!(t.stat("", 0).0, ENOENT);
+        let (r, st) = t.stat("", AT_EMPTY_PATH);
+        assert_eq!(r, 0);
+        assert_eq!(u32_at(&st, 16) & libc::S_IFMT, libc::S_IFDIR);
+        let host = std::fs::metadata(t.dir.join("f")).unwrap();
+        let (_, st) = t.stat("f", 0);
+        assert_eq!(u64_at(&st, 8), std::os::unix::fs::MetadataExt::ino(&host));
+        assert_eq!(u64_at(&st, 0), std::os::unix::fs::MetadataExt::dev(&host));
+        // statx.
+        let a = [AT_FDCWD as u32 as u64, P, 0, 0x7ff, P, 0];
+        let (r, sx) = t.call(nr::STATX, a, [&[], b"f", &[], &[], &[], &[]], 256);
+        assert_eq!((r, sx.len()), (0, 256));
+        assert_eq!(u64_at(&sx, 40), 5);
+        assert_eq!(u64_at(&sx, 32), std::os::unix::fs::MetadataExt::ino(&host));
+        // fstat of the streams: captured stdout is a pipe.
+        let (r, st) = t.call(nr::FSTAT, [1, P, 0, 0, 0, 0], [&[]; 6], 128);
+        assert_eq!(r, 0);
+        assert_eq!(u32_at(&st, 16) & libc::S_IFMT, libc::S_IFIFO);
+        let a = [1, P, AT_EMPTY_PATH as u64, 0x7ff, P, 0];
+        let (r, sx) = t.call(nr::STATX, a, [&[], b"", &[], &[], &[], &[]], 256);
+        assert_eq!(r, 0);
+        assert_eq!(
+            u16::from_le_bytes([sx[28], sx[29]]) as u32 & libc::S_IFMT,
+            libc::S_IFIFO
+        );
+        assert_eq!(
+            t.call(nr::FSTAT, [99, P, 0, 0, 0, 0], [&[]; 6], 128).0,
+            EBADF
+        );
+        // readlink.
+        let a = [AT_FDCWD as u32 as u64, P, P, 100, 0, 0];
+        let (r, out) = t.call(nr::READLINKAT, a, [&[], b"l", &[], &[], &[], &[]], 100);
+        assert_eq!((r, out.as_slice()), (1, &b"f"[..]));
+        assert_eq!(
+            t.call(nr::READLINKAT, a, [&[], b"f", &[], &[], &[], &[]], 100)
+                .0,
+            -22
+        );
+        let (r, out) = t.call(
+            nr::READLINKAT,
+            a,
+            [&[], b"/proc/self/exe", &[], &[], &[], &[]],
+            100,
+        );
+        assert_eq!((r, out.as_slice()), (9, &b"/bin/true"[..]));
+        let a2 = [AT_FDCWD as u32 as u64, P, P, 4, 0, 0];
+        let (r, out) = t.call(
+            nr::READLINKAT,
+            a2,
+            [&[], b"/proc/self/exe", &[], &[], &[], &[]],
+            100,
+        );
+        assert_eq!((r, out.as_slice()), (4, &b"/bin"[..]));
+        assert_eq!(t.stat("/proc/self/maps", 0).0, ENOENT);
+    }
+
+    #[test]
+    fn dirs_links_renames() {
+        let mut t = T::new();
+        assert_eq!(t.path1(nr::MKDIRAT, "d", 0o755, 0), 0);
+        assert_eq!(t.path1(nr::MKDIRAT, "d", 0o755, 0), EEXIST);
+        assert_eq!(t.path1(nr::MKDIRAT, "x/y", 0o755, 0), ENOENT);
+        let fd = t.open("d/f", O_CREAT | O_WRONLY, 0o644);
+        assert!(fd >= 0);
+        assert_eq!(t.path1(nr::UNLINKAT, "d", AT_REMOVEDIR as u64, 0), -39);
+        assert_eq!(t.path1(nr::UNLINKAT, "d", 0, 0), -21);
+        assert_eq!(t.path1(nr::UNLINKAT, "d/f", AT_REMOVEDIR as u64, 0), -20);
+        assert_eq!(t.path1(nr::UNLINKAT, ".", AT_REMOVEDIR as u64, 0), -22);
+        // rename within the mount, EXDEV across mounts, EROFS in the read-only one.
+        let a = [AT_FDCWD as u32 as u64, P, AT_FDCWD as u32 as u64, P, 0, 0];
+        assert_eq!(
+            t.call(nr::RENAMEAT, a, [&[], b"d/f", &[], b"d/g", &[], &[]], 0)
+                .0,
+            0
+        );
+        assert!(t.dir.join("d/g").exists());
+        assert_eq!(
+            t.call(
+                nr::RENAMEAT,
+                a,
+                [&[], b"d/g", &[], b"/tmp/gpuos-x", &[], &[]],
+                0
+            )
+            .0,
+            -18
+        );
+        assert_eq!(
+            t.call(nr::RENAMEAT, a, [&[], b"missing", &[], b"d/h", &[], &[]], 0)
+                .0,
+            ENOENT
+        );
+        let mut a2 = a;
+        a2[4] = 1; // RENAME_NOREPLACE
+        std::fs::write(t.dir.join("h"), b"").unwrap();
+        assert_eq!(
+            t.call(nr::RENAMEAT2, a2, [&[], b"d/g", &[], b"h", &[], &[]], 0)
+                .0,
+            EEXIST
+        );
+        a2[4] = 4; // RENAME_WHITEOUT
+        assert_eq!(
+            t.call(nr::RENAMEAT2, a2, [&[], b"d/g", &[], b"h2", &[], &[]], 0)
+                .0,
+            -22
+        );
+        // Hard links: fine inside, EXDEV from the read-only root.
+        let l = [AT_FDCWD as u32 as u64, P, AT_FDCWD as u32 as u64, P, 0, 0];
+        assert_eq!(
+            t.call(nr::LINKAT, l, [&[], b"h", &[], b"h.link", &[], &[]], 0)
+                .0,
+            0
+        );
+        assert_eq!(
+            t.call(
+                nr::LINKAT,
+                l,
+                [&[], b"/etc/passwd", &[], b"pw", &[], &[]],
+                0
+            )
+            .0,
+            -18
+        );
+        // Symlinks.
+        let s = [P, AT_FDCWD as u32 as u64, P, 0, 0, 0];
+        assert_eq!(
+            t.call(
+                nr::SYMLINKAT,
+                s,
+                [b"/etc/hostname", &[], b"sl", &[], &[], &[]],
+                0
+            )
+            .0,
+            0
+        );
+        assert_eq!(
+            t.call(nr::SYMLINKAT, s, [b"x", &[], b"/etc/sl", &[], &[], &[]], 0)
+                .0,
+            EROFS
+        );
+        // chdir / fchdir / getcwd.
+        assert_eq!(
+            t.call(
+                nr::CHDIR,
+                [P, 0, 0, 0, 0, 0],
+                [b"d", &[], &[], &[], &[], &[]],
+                0
+            )
+            .0,
+            0
+        );
+        let (_, cwd) = t.call(nr::GETCWD, [P, 4096, 0, 0, 0, 0], [&[]; 6], 4096);
+        assert_eq!(
+            cwd,
+            [t.dir.join("d").as_os_str().as_bytes(), b"\0"].concat()
+        );
+        assert_eq!(
+            t.call(
+                nr::CHDIR,
+                [P, 0, 0, 0, 0, 0],
+                [b"g", &[], &[], &[], &[], &[]],
+                0
+            )
+            .0,
+            -20
+        );
+        let root = t.open("/", O_RDONLY | O_DIRECTORY, 0);
+        assert_eq!(
+            t.call(nr::FCHDIR, [root as u64, 0, 0, 0, 0, 0], [&[]; 6], 0)
+                .0,
+            0
+        );
+        assert_eq!(
+            t.call(nr::GETCWD, [P, 4096, 0, 0, 0, 0], [&[]; 6], 4096).1,
+            b"/\0"
+        );
+        assert_eq!(t.call(nr::FCHDIR, [1, 0, 0, 0, 0, 0], [&[]; 6], 0).0, -20);
+    }
+
+    #[test]
+    fn modes_times_truncate() {
+        let mut t = T::new();
+        let fd = t.open("f", O_CREAT | O_RDWR, 0o600);
+        t.write(fd, b"0123456789");
+        assert_eq!(
+            t.call(nr::FTRUNCATE, [fd as u64, 4, 0, 0, 0, 0], [&[]; 6], 0)
+                .0,
+            0
+        );
+        assert_eq!(std::fs::metadata(t.dir.join("f")).unwrap().len(), 4);
+        assert_eq!(
+            t.call(
+                nr::TRUNCATE,
+                [P, 2, 0, 0, 0, 0],
+                [b"f", &[], &[], &[], &[], &[]],
+                0
+            )
+            .0,
+            0
+        );
+        assert_eq!(std::fs::metadata(t.dir.join("f")).unwrap().len(), 2);
+        assert_eq!(
+            t.call(nr::FCHMOD, [fd as u64, 0o640, 0, 0, 0, 0], [&[]; 6], 0)
+                .0,
+            0
+        );
+        let mode = |t: &T| {
+            std::os::unix::fs::PermissionsExt::mode(
+                &std::fs::metadata(t.dir.join("f")).unwrap().permissions(),
+            ) & 0o7777
+        };
+        assert_eq!(mode(&t), 0o640);
+        assert_eq!(t.path1(nr::FCHMODAT, "f", 0o604, 0), 0);
+        assert_eq!(mode(&t), 0o604);
+        // utimensat with explicit times.
+        let mut ts = [0u8; 32];
+        ts[..8].copy_from_slice(&1_000_000i64.to_le_bytes());
+        ts[16..24].copy_from_slice(&2_000_000i64.to_le_bytes());
+        let a = [AT_FDCWD as u32 as u64, P, P, 0, 0, 0];
+        assert_eq!(
+            t.call(nr::UTIMENSAT, a, [&[], b"f", &ts, &[], &[], &[]], 0)
+                .0,
+            0
+        );
+        let m = std::fs::metadata(t.dir.join("f")).unwrap();
+        assert_eq!(std::os::unix::fs::MetadataExt::mtime(&m), 2_000_000);
+        assert_eq!(std::os::unix::fs::MetadataExt::atime(&m), 1_000_000);
+        // NULL times = now; NULL path = the fd.
+        let a = [fd as u64, 0, 0, 0, 0, 0];
+        assert_eq!(t.call(nr::UTIMENSAT, a, [&[]; 6], 0).0, 0);
+        let m = std::fs::metadata(t.dir.join("f")).unwrap();
+        assert!(std::os::unix::fs::MetadataExt::mtime(&m) > 2_000_000);
+        assert_eq!(
+            t.call(
+                nr::UTIMENSAT,
+                [AT_FDCWD as u32 as u64, P, P, 0, 0, 0],
+                [&[], b"/etc/passwd", &ts, &[], &[], &[]],
+                0
+            )
+            .0,
+            EROFS
+        );
+        ts[8] = 0xff;
+        ts[9] = 0xff;
+        ts[10] = 0xff;
+        ts[11] = 0x7f;
+        assert_eq!(
+            t.call(
+                nr::UTIMENSAT,
+                [AT_FDCWD as u32 as u64, P, P, 0, 0, 0],
+                [&[], b"f", &ts, &[], &[], &[]],
+                0
+            )
+            .0,
+            -22
+        );
+    }
+
+    #[test]
+    fn stdio_streams() {
+        let mut t = T::new();
+        assert_eq!(t.read(0, 2), (2, b"in".to_vec()));
+        assert_eq!(t.write(1, b"out!"), 4);
+        assert_eq!(t.write(2, b"err"), 3);
+        // dup shares the stream; writing to stdin is EBADF.
+        let (d, _) = t.call(nr::DUP, [1, 0, 0, 0, 0, 0], [&[]; 6], 0);
+        assert_eq!(d, 3);
+        assert_eq!(t.write(d, b"+"), 1);
+        assert_eq!(t.write(0, b"x"), EBADF);
+        assert_eq!(t.read(1, 1).0, EBADF);
+        // dup3 over stderr: stderr now goes to stdout.
+        assert_eq!(
+            t.call(nr::DUP3, [1, 2, O_CLOEXEC as u64, 0, 0, 0], [&[]; 6], 0)
+                .0,
+            2
+        );
+        assert_eq!(t.write(2, b"#"), 1);
+        assert_eq!(t.call(nr::FCNTL, [2, 1, 0, 0, 0, 0], [&[]; 6], 0).0, 1);
+        assert_eq!(t.call(nr::DUP3, [1, 1, 0, 0, 0, 0], [&[]; 6], 0).0, -22);
+        assert_eq!(t.call(nr::FCNTL, [1, 0, 10, 0, 0, 0], [&[]; 6], 0).0, 10);
+        assert_eq!(
+            t.call(nr::FCNTL, [1, 3, 0, 0, 0, 0], [&[]; 6], 0).0,
+            O_WRONLY as i64
+        );
+        assert_eq!(
+            t.call(nr::FCNTL, [1, 4, O_NONBLOCK as u64, 0, 0, 0], [&[]; 6], 0)
+                .0,
+            0
+        );
+        assert_eq!(
+            t.call(nr::FCNTL, [1, 3, 0, 0, 0, 0], [&[]; 6], 0).0,
+            (O_WRONLY | O_NONBLOCK) as i64
+        );
+        assert_eq!(t.call(nr::LSEEK, [1, 0, 0, 0, 0, 0], [&[]; 6], 0).0, -29);
+        // ioctl on a pipe-like stream: not a tty.
+        assert_eq!(
+            t.call(nr::IOCTL, [1, 0x5401, P, 0, 0, 0], [&[]; 6], 64).0,
+            -25
+        );
+        let (r, out) = t.call(nr::IOCTL, [0, 0x541b, P, 0, 0, 0], [&[]; 6], 64);
+        assert_eq!((r, out.as_slice()), (0, &3i32.to_le_bytes()[..]));
+        assert_eq!(t.p.take_stdout(), b"out!+#");
+        assert_eq!(t.p.take_stderr(), b"err");
+        t.p.close_all();
+        assert_eq!(t.write(1, b"x"), EBADF);
+    }
+
+    #[test]
+    fn sendfile_and_proc_fd() {
+        let mut t = T::new();
+        std::fs::write(t.dir.join("src"), b"copy me please").unwrap();
+        let fd = t.open("src", O_RDONLY, 0);
+        let (r, _) = t.call(nr::SENDFILE, [1, fd as u64, 0, 7, 0, 0], [&[]; 6], 0);
+        assert_eq!(r, 7);
+        assert_eq!(
+            t.call(nr::SENDFILE, [1, fd as u64, 0, 100, 0, 0], [&[]; 6], 0)
+                .0,
+            7
+        );
+        assert_eq!(
+            t.call(nr::SENDFILE, [1, fd as u64, 0, 100, 0, 0], [&[]; 6], 0)
+                .0,
+            0
+        );
+        assert_eq!(t.p.take_stdout(), b"copy me please");
+        // /proc/self/fd/N and /dev/stdout reopen the guest's fds.
+        let o = t.open("/dev/stdout", O_WRONLY, 0);
+        assert!(o >= 0);
+        assert_eq!(t.write(o, b"via /dev/stdout"), 15);
+        assert_eq!(t.p.take_stdout(), b"via /dev/stdout");
+        let r2 = t.open(&format!("/proc/self/fd/{fd}"), O_RDONLY, 0);
+        assert!(r2 >= 0);
+        assert_eq!(t.read(r2, 4), (4, b"copy".to_vec()));
+        assert_eq!(t.open("/proc/self/fd/55", O_RDONLY, 0), ENOENT);
+        let a = [AT_FDCWD as u32 as u64, P, P, 100, 0, 0];
+        let p = format!("/proc/self/fd/{fd}");
+        let (r, out) = t.call(
+            nr::READLINKAT,
+            a,
+            [&[], p.as_bytes(), &[], &[], &[], &[]],
+            100,
+        );
+        assert_eq!(out, t.dir.join("src").as_os_str().as_bytes());
+        assert_eq!(r as usize, out.len());
+        // A read-only file cannot be reopened for writing through /proc/self/fd.
+        let ro = t.open("/etc/passwd", O_RDONLY, 0);
+        assert_eq!(t.open(&format!("/proc/self/fd/{ro}"), O_WRONLY, 0), EROFS);
+    }
+
+    #[test]
+    fn never_panics_on_garbage() {
+        let mut t = T::new();
+        let junk: [&[u8]; 6] = [
+            b"\xff\xfe/..//",
+            b"",
+            b"\0\0",
+            b"////",
+            b"../../../../",
+            b"a",
+        ];
+        for nr in 0..500u64 {
+            for args in [
+                [0u64; 6],
+                [u64::MAX; 6],
+                [P, P, P, P, P, P],
+                [3, P, 1 << 40, 5, P, 7],
+            ] {
+                if matches!(nr, nr::NANOSLEEP | nr::CLOCK_NANOSLEEP | nr::SYNC) {
+                    continue;
+                }
+                let mut out = vec![0u8; 300];
+                let (_, n) = t.p.syscall(nr, &args, &junk, &mut out);
+                assert!(n <= out.len());
+            }
+        }
+        let _ = Path::new("/");
+    }
+}

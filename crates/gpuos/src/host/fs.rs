@@ -1,0 +1,731 @@
+//! The sandbox: the guest's mount table and guest path resolution.
+//!
+//! The guest sees a namespace of mounts: each maps a guest directory onto a host directory,
+//! read-only or writable. By default ([`Sandbox::new`]) the host's `/` is mounted read-only
+//! at `/` and the working directory read-write at its own path; `--mount` entries come on
+//! top (a later entry at the same guest path replaces an earlier one).
+//!
+//! Resolution walks a guest path one component at a time in the *guest* namespace:
+//! - `.` and `..` are lexical on the already resolved (symlink-free) prefix, so `..` never
+//!   leaves the guest root and crosses mount boundaries like Linux bind mounts;
+//! - each component is looked up with `fstatat(parent_fd, name, AT_SYMLINK_NOFOLLOW)` and
+//!   directories are entered with `openat(parent_fd, name, O_PATH|O_DIRECTORY|O_NOFOLLOW)`,
+//!   starting from the mount roots (opened once through cap-std), so the host kernel never
+//!   follows a symlink or a `..` on the guest's behalf and nothing escapes a mount root;
+//! - symlinks are read and their target re-resolved as a guest path (absolute targets from
+//!   the guest root through the mount table: chroot semantics), at most 40 of them (ELOOP);
+//! - the host's `/proc` is hidden except `/proc/cpuinfo` and `/proc/meminfo`;
+//!   `/proc/self/exe` is the guest program and `/proc/self/fd/N` the guest's fd N.
+//!
+//! The result is a parent directory fd plus one final name: every operation then uses the
+//! `*at` calls with `AT_SYMLINK_NOFOLLOW`/`O_NOFOLLOW` on that pair, which cannot escape
+//! either, even if the host tree changes concurrently.
+
+use std::collections::VecDeque;
+use std::ffi::{CString, OsStr};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+use super::errno::{self, Errno};
+use super::{sys, HostError};
+
+/// Linux PATH_MAX: a path (with its NUL) longer than this is ENAMETOOLONG.
+pub(crate) const PATH_MAX: usize = 4096;
+/// Linux NAME_MAX.
+const NAME_MAX: usize = 255;
+/// Linux MAXSYMLINKS.
+const MAX_SYMLINKS: u32 = 40;
+
+/// One entry of the guest's mount table.
+#[derive(Clone, Debug)]
+pub struct Mount {
+    /// The host directory.
+    pub host: PathBuf,
+    /// Where the guest sees it (absolute).
+    pub guest: PathBuf,
+    /// Whether the guest may modify it.
+    pub writable: bool,
+}
+
+/// What a [`Sandbox`] is built from.
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+    /// Mounts added to the defaults (see [`Sandbox::new`]).
+    pub mounts: Vec<Mount>,
+    /// The guest's working directory at start (the host's working directory; absolute).
+    pub cwd: PathBuf,
+    /// Host path of the guest program (what `readlinkat("/proc/self/exe")` returns).
+    pub exe: PathBuf,
+}
+
+struct MountRoot {
+    guest: PathBuf,
+    host: PathBuf,
+    writable: bool,
+    dir: cap_std::fs::Dir,
+}
+
+/// The guest's mount table, shared by every process of a machine (`Arc<Sandbox>`).
+pub struct Sandbox {
+    mounts: Vec<MountRoot>,
+    cwd: PathBuf,
+    exe: PathBuf,
+    host_umask: u32,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut l = f.debug_list();
+        for m in &self.mounts {
+            l.entry(&(&m.guest, &m.host, m.writable));
+        }
+        l.finish()
+    }
+}
+
+/// Lexically normalize an absolute path (`.` dropped, `..` pops, never above `/`).
+pub(crate) fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in p.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+impl Sandbox {
+    /// The default sandbox: the host `/` read-only at `/`, `cfg.cwd` read-write at the same
+    /// path, then `cfg.mounts` (a later mount at the same guest path replaces an earlier).
+    pub fn new(cfg: SandboxConfig) -> Result<Sandbox, HostError> {
+        let mut mounts = vec![
+            Mount {
+                host: "/".into(),
+                guest: "/".into(),
+                writable: false,
+            },
+            Mount {
+                host: cfg.cwd.clone(),
+                guest: cfg.cwd.clone(),
+                writable: true,
+            },
+        ];
+        mounts.extend(cfg.mounts.iter().cloned());
+        Self::build(mounts, cfg)
+    }
+
+    /// A sandbox with exactly `cfg.mounts` and nothing else (no default `/` or cwd mount).
+    pub fn new_exact(cfg: SandboxConfig) -> Result<Sandbox, HostError> {
+        let mounts = cfg.mounts.clone();
+        Self::build(mounts, cfg)
+    }
+
+    fn build(list: Vec<Mount>, cfg: SandboxConfig) -> Result<Sandbox, HostError> {
+        if !cfg.cwd.is_absolute() {
+            return Err(HostError::CwdNotAbsolute(cfg.cwd));
+        }
+        let cwd = normalize(&cfg.cwd);
+        let exe = if cfg.exe.is_absolute() {
+            cfg.exe.clone()
+        } else {
+            cwd.join(&cfg.exe)
+        };
+        let mut mounts: Vec<MountRoot> = Vec::new();
+        for m in list {
+            if !m.guest.is_absolute() {
+                return Err(HostError::GuestNotAbsolute(m.guest));
+            }
+            let guest = normalize(&m.guest);
+            let host = std::fs::canonicalize(&m.host).map_err(|source| HostError::Mount {
+                host: m.host.clone(),
+                source,
+            })?;
+            if !host.is_dir() {
+                return Err(HostError::NotADirectory(m.host));
+            }
+            let dir = cap_std::fs::Dir::open_ambient_dir(&host, cap_std::ambient_authority())
+                .map_err(|source| HostError::Mount {
+                    host: m.host.clone(),
+                    source,
+                })?;
+            mounts.retain(|o| o.guest != guest);
+            mounts.push(MountRoot {
+                guest,
+                host,
+                writable: m.writable,
+                dir,
+            });
+        }
+        sys::raise_nofile_limit();
+        Ok(Sandbox {
+            mounts,
+            cwd,
+            exe,
+            host_umask: read_host_umask(),
+        })
+    }
+
+    /// The guest's working directory at start.
+    pub(crate) fn initial_cwd(&self) -> &Path {
+        &self.cwd
+    }
+
+    /// The guest program path (for /proc/self/exe).
+    pub(crate) fn exe(&self) -> &Path {
+        &self.exe
+    }
+
+    /// The host process's umask (the kernel applies it to files the host creates).
+    pub(crate) fn host_umask(&self) -> u32 {
+        self.host_umask
+    }
+
+    /// Whether mount `m` is writable.
+    pub(crate) fn writable(&self, m: usize) -> bool {
+        self.mounts.get(m).is_some_and(|m| m.writable)
+    }
+
+    fn mount_exact(&self, guest: &Path) -> Option<usize> {
+        self.mounts.iter().position(|m| m.guest == guest)
+    }
+
+    fn has_mount_below(&self, guest: &Path) -> bool {
+        self.mounts
+            .iter()
+            .any(|m| m.guest != guest && m.guest.starts_with(guest))
+    }
+
+    fn root_fd(&self, m: usize) -> BorrowedFd<'_> {
+        self.mounts[m].dir.as_fd()
+    }
+
+    fn root_level(&self) -> Level<'_> {
+        match self.mount_exact(Path::new("/")) {
+            Some(m) => Level {
+                name: Vec::new(),
+                fd: Some(DirRef::Mount(self.root_fd(m))),
+                mount: Some(m),
+                host: self.mounts[m].host.clone(),
+            },
+            None => Level {
+                name: Vec::new(),
+                fd: None,
+                mount: None,
+                host: PathBuf::new(),
+            },
+        }
+    }
+
+    /// Resolve the guest path `path` relative to the guest directory `base` (absolute,
+    /// canonical). `follow`: follow a symlink in the final component.
+    pub(crate) fn resolve(
+        &self,
+        base: &Path,
+        path: &[u8],
+        follow: bool,
+    ) -> Result<Resolved<'_>, Errno> {
+        if path.is_empty() {
+            return Err(errno::ENOENT);
+        }
+        if path.len() >= PATH_MAX {
+            return Err(errno::ENAMETOOLONG);
+        }
+        let trailing_slash = path.len() > 1 && path.ends_with(b"/");
+        let mut queue: VecDeque<Vec<u8>> = VecDeque::new();
+        if path[0] != b'/' {
+            queue.extend(split(base.as_os_str().as_bytes()));
+        }
+        queue.extend(split(path));
+        let mut stack: Vec<Level<'_>> = vec![self.root_level()];
+        let mut links = 0u32;
+
+        while let Some(c) = queue.pop_front() {
+            let is_last = queue.is_empty();
+            if c == b"." {
+                continue;
+            }
+            if c == b".." {
+                if stack.len() > 1 {
+                    stack.pop();
+                }
+                continue;
+            }
+            if c.len() > NAME_MAX {
+                return Err(errno::ENAMETOOLONG);
+            }
+            let child_guest = guest_of(&stack, Some(&c));
+
+            // The virtual /proc/self.
+            if stack.len() == 2 && stack[1].name == b"proc" && c == b"self" {
+                match queue.pop_front().as_deref() {
+                    Some(b"exe") => {
+                        if queue.is_empty() && !follow {
+                            return Ok(Resolved::ProcExe);
+                        }
+                        links += 1;
+                        if links > MAX_SYMLINKS {
+                            return Err(errno::ELOOP);
+                        }
+                        stack.truncate(1);
+                        for t in split(self.exe.as_os_str().as_bytes()).into_iter().rev() {
+                            queue.push_front(t);
+                        }
+                        continue;
+                    }
+                    Some(b"fd") => {
+                        let n = queue.pop_front().ok_or(errno::ENOENT)?;
+                        let fd = parse_fd(&n).ok_or(errno::ENOENT)?;
+                        if !queue.is_empty() {
+                            return Err(errno::ENOTDIR);
+                        }
+                        return Ok(Resolved::ProcFd(fd));
+                    }
+                    _ => return Err(errno::ENOENT),
+                }
+            }
+
+            // A mount point: enter its root whatever lies below it in the parent mount.
+            if let Some(m) = self.mount_exact(&child_guest) {
+                stack.push(Level {
+                    name: c,
+                    fd: Some(DirRef::Mount(self.root_fd(m))),
+                    mount: Some(m),
+                    host: self.mounts[m].host.clone(),
+                });
+                continue;
+            }
+
+            let top = stack.last().ok_or(errno::ENOENT)?;
+            let Some(dir) = &top.fd else {
+                // Outside every mount: only the way to a mount point exists.
+                if self.has_mount_below(&child_guest) {
+                    stack.push(Level {
+                        name: c,
+                        fd: None,
+                        mount: None,
+                        host: PathBuf::new(),
+                    });
+                    continue;
+                }
+                return Err(errno::ENOENT);
+            };
+            let host = top.host.join(OsStr::from_bytes(&c));
+            if proc_blocked(&host) {
+                return Err(errno::ENOENT);
+            }
+            let cname = CString::new(c.clone()).map_err(|_| errno::ENOENT)?;
+            let st = match sys::fstatat(dir.raw(), &cname, libc::AT_SYMLINK_NOFOLLOW) {
+                Ok(st) => Some(st),
+                Err(e) if e == errno::ENOENT && is_last => None,
+                Err(e) => return Err(e),
+            };
+            let mode = st.map_or(0, |s| s.st_mode & libc::S_IFMT);
+            if mode == libc::S_IFLNK && (!is_last || follow || trailing_slash) {
+                links += 1;
+                if links > MAX_SYMLINKS {
+                    return Err(errno::ELOOP);
+                }
+                let target = sys::readlinkat(dir.raw(), &cname)?;
+                if target.is_empty() {
+                    return Err(errno::ENOENT);
+                }
+                if target[0] == b'/' {
+                    stack.truncate(1);
+                }
+                for t in split(&target).into_iter().rev() {
+                    queue.push_front(t);
+                }
+                continue;
+            }
+            if is_last {
+                if trailing_slash && st.is_some() && mode != libc::S_IFDIR {
+                    return Err(errno::ENOTDIR);
+                }
+                let Some(Level {
+                    fd: Some(dir),
+                    mount: Some(mount),
+                    ..
+                }) = stack.pop()
+                else {
+                    return Err(errno::ENOENT);
+                };
+                return Ok(Resolved::Host(HostPath {
+                    dir,
+                    name: cname,
+                    mount,
+                    guest: child_guest,
+                    host,
+                    stat: st,
+                    trailing_slash,
+                }));
+            }
+            if mode != libc::S_IFDIR {
+                return Err(errno::ENOTDIR);
+            }
+            let fd = sys::openat(
+                dir.raw(),
+                &cname,
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+                0,
+            )?;
+            let mount = top.mount;
+            stack.push(Level {
+                name: c,
+                fd: Some(DirRef::Owned(fd)),
+                mount,
+                host,
+            });
+        }
+
+        // The path named a directory we hold (the root, a mount point, `.`, `..`).
+        let guest = guest_of(&stack, None);
+        let Some(Level {
+            fd: Some(dir),
+            mount: Some(mount),
+            host,
+            ..
+        }) = stack.pop()
+        else {
+            return Err(errno::ENOENT);
+        };
+        let st = sys::fstat(dir.raw())?;
+        Ok(Resolved::Host(HostPath {
+            dir,
+            name: CString::from(c"."),
+            mount,
+            guest,
+            host,
+            stat: Some(st),
+            trailing_slash,
+        }))
+    }
+}
+
+/// Read the host's umask without changing it (race-free, unlike umask(2)).
+fn read_host_umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
+}
+
+fn split(p: &[u8]) -> Vec<Vec<u8>> {
+    p.split(|&b| b == b'/')
+        .filter(|c| !c.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+fn parse_fd(s: &[u8]) -> Option<i32> {
+    if s.is_empty() || s.len() > 10 || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(s).ok()?.parse().ok()
+}
+
+/// Host paths under /proc are hidden but for a few harmless files.
+fn proc_blocked(host: &Path) -> bool {
+    host.starts_with("/proc")
+        && host != Path::new("/proc")
+        && host != Path::new("/proc/cpuinfo")
+        && host != Path::new("/proc/meminfo")
+}
+
+fn guest_of(stack: &[Level<'_>], extra: Option<&[u8]>) -> PathBuf {
+    let mut p = PathBuf::from("/");
+    for l in stack.iter().skip(1) {
+        p.push(OsStr::from_bytes(&l.name));
+    }
+    if let Some(e) = extra {
+        p.push(OsStr::from_bytes(e));
+    }
+    p
+}
+
+/// A directory fd: a mount root (borrowed from the sandbox) or one opened while walking.
+#[derive(Debug)]
+pub(crate) enum DirRef<'a> {
+    Owned(OwnedFd),
+    Mount(BorrowedFd<'a>),
+}
+
+impl DirRef<'_> {
+    /// The raw fd.
+    pub(crate) fn raw(&self) -> RawFd {
+        match self {
+            DirRef::Owned(f) => f.as_raw_fd(),
+            DirRef::Mount(f) => f.as_raw_fd(),
+        }
+    }
+}
+
+struct Level<'a> {
+    name: Vec<u8>,
+    fd: Option<DirRef<'a>>,
+    mount: Option<usize>,
+    host: PathBuf,
+}
+
+/// A resolved host path: a parent directory fd and one final name in it.
+#[derive(Debug)]
+pub(crate) struct HostPath<'a> {
+    /// The directory holding the final name.
+    pub dir: DirRef<'a>,
+    /// The final name (no slash), or "." when the path named `dir` itself.
+    pub name: CString,
+    /// The mount the final name lives in.
+    pub mount: usize,
+    /// Canonical guest path of the final name.
+    pub guest: PathBuf,
+    /// Host path of the final name (informational: never used to access it).
+    #[allow(dead_code)]
+    pub host: PathBuf,
+    /// lstat of the final name, None if it does not exist.
+    pub stat: Option<libc::stat>,
+    /// The guest path ended in '/'.
+    pub trailing_slash: bool,
+}
+
+impl HostPath<'_> {
+    /// The final name's file type bits (S_IFMT), 0 if it does not exist.
+    pub(crate) fn kind(&self) -> u32 {
+        self.stat.map_or(0, |s| s.st_mode & libc::S_IFMT)
+    }
+
+    /// The path named a directory itself (mount root, ".").
+    pub(crate) fn is_self(&self) -> bool {
+        self.name.as_bytes() == b"."
+    }
+}
+
+/// What a guest path resolved to (a transient value: its size does not matter).
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Resolved<'a> {
+    /// A host file (existing or not).
+    Host(HostPath<'a>),
+    /// `/proc/self/exe` itself (only when not following).
+    ProcExe,
+    /// `/proc/self/fd/N`.
+    ProcFd(i32),
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// A tempdir with a sandbox over it: `/` read-only and the tempdir read-write (as cwd).
+    pub(crate) fn default_sandbox(dir: &Path) -> Arc<Sandbox> {
+        Arc::new(
+            Sandbox::new(SandboxConfig {
+                mounts: vec![],
+                cwd: dir.to_path_buf(),
+                exe: "/bin/true".into(),
+            })
+            .unwrap(),
+        )
+    }
+
+    fn host<'a>(r: Resolved<'a>) -> HostPath<'a> {
+        match r {
+            Resolved::Host(h) => h,
+            other => panic!("not a host path: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn normalize_paths() {
+        assert_eq!(normalize(Path::new("/a/./b/../c")), PathBuf::from("/a/c"));
+        assert_eq!(normalize(Path::new("/../..")), PathBuf::from("/"));
+    }
+
+    #[test]
+    fn resolves_relative_and_dotdot() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().canonicalize().unwrap();
+        std::fs::create_dir(d.join("sub")).unwrap();
+        std::fs::write(d.join("sub/f"), b"x").unwrap();
+        let sb = default_sandbox(&d);
+        let h = host(sb.resolve(&d, b"sub/../sub/./f", true).unwrap());
+        assert_eq!(h.guest, d.join("sub/f"));
+        assert!(sb.writable(h.mount));
+        assert_eq!(h.kind(), libc::S_IFREG);
+        // `..` out of the cwd mount lands in the read-only root mount.
+        let h = host(sb.resolve(&d, b"..", true).unwrap());
+        assert!(!sb.writable(h.mount));
+        assert_eq!(h.guest, d.parent().unwrap());
+        // `..` above / stays at /.
+        let h = host(sb.resolve(&d, b"/../../etc/passwd", true).unwrap());
+        assert_eq!(h.guest, PathBuf::from("/etc/passwd"));
+        assert!(h.stat.is_some());
+        // Missing intermediate vs missing final.
+        assert_eq!(sb.resolve(&d, b"nope/x", true).unwrap_err(), errno::ENOENT);
+        assert!(host(sb.resolve(&d, b"nope", true).unwrap()).stat.is_none());
+        assert_eq!(
+            sb.resolve(&d, b"sub/f/x", true).unwrap_err(),
+            errno::ENOTDIR
+        );
+        assert_eq!(sb.resolve(&d, b"sub/f/", true).unwrap_err(), errno::ENOTDIR);
+        assert_eq!(sb.resolve(&d, b"", true).unwrap_err(), errno::ENOENT);
+        let long = vec![b'a'; 300];
+        assert_eq!(
+            sb.resolve(&d, &long, true).unwrap_err(),
+            errno::ENAMETOOLONG
+        );
+        let long = vec![b'a'; 5000];
+        assert_eq!(
+            sb.resolve(&d, &long, true).unwrap_err(),
+            errno::ENAMETOOLONG
+        );
+    }
+
+    #[test]
+    fn absolute_symlink_goes_through_mount_table() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().canonicalize().unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", d.join("pw")).unwrap();
+        // Mount the tempdir at /data only (plus the root read-only).
+        let sb = Sandbox::new_exact(SandboxConfig {
+            mounts: vec![
+                Mount {
+                    host: "/".into(),
+                    guest: "/".into(),
+                    writable: false,
+                },
+                Mount {
+                    host: d.clone(),
+                    guest: "/data".into(),
+                    writable: true,
+                },
+            ],
+            cwd: "/".into(),
+            exe: "/bin/true".into(),
+        })
+        .unwrap();
+        let h = host(sb.resolve(Path::new("/"), b"/data/pw", true).unwrap());
+        assert_eq!(h.guest, PathBuf::from("/etc/passwd"));
+        assert!(!sb.writable(h.mount));
+        // Not following: the link itself, in the writable mount.
+        let h = host(sb.resolve(Path::new("/"), b"/data/pw", false).unwrap());
+        assert_eq!(h.kind(), libc::S_IFLNK);
+        assert!(sb.writable(h.mount));
+    }
+
+    #[test]
+    fn symlinks_cannot_leave_a_mount_only_tree() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().canonicalize().unwrap();
+        std::fs::create_dir(d.join("inner")).unwrap();
+        std::fs::write(t.path().join("secret"), b"s").unwrap();
+        std::fs::create_dir(d.join("m")).unwrap();
+        let m = d.join("m");
+        std::os::unix::fs::symlink("../../../../../../..", m.join("up")).unwrap();
+        std::os::unix::fs::symlink("../secret", m.join("sec")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", m.join("abs")).unwrap();
+        std::os::unix::fs::symlink("loop", m.join("loop")).unwrap();
+        let sb = Sandbox::new_exact(SandboxConfig {
+            mounts: vec![Mount {
+                host: m.clone(),
+                guest: "/data".into(),
+                writable: true,
+            }],
+            cwd: "/data".into(),
+            exe: "/bin/true".into(),
+        })
+        .unwrap();
+        let base = Path::new("/data");
+        // Leaves to the guest root, which has no mount: nothing there.
+        assert_eq!(
+            sb.resolve(base, b"up/etc/passwd", true).unwrap_err(),
+            errno::ENOENT
+        );
+        assert_eq!(sb.resolve(base, b"up", true).unwrap_err(), errno::ENOENT);
+        // The host file next to the mount root is never reached.
+        assert_eq!(sb.resolve(base, b"sec", true).unwrap_err(), errno::ENOENT);
+        assert_eq!(sb.resolve(base, b"abs", true).unwrap_err(), errno::ENOENT);
+        assert_eq!(
+            sb.resolve(base, b"/etc/passwd", true).unwrap_err(),
+            errno::ENOENT
+        );
+        assert_eq!(
+            sb.resolve(base, b"../../secret", true).unwrap_err(),
+            errno::ENOENT
+        );
+        assert_eq!(sb.resolve(base, b"loop", true).unwrap_err(), errno::ELOOP);
+        // The way to the mount point exists, and the mount root resolves.
+        let h = host(sb.resolve(base, b"../data/./", true).unwrap());
+        assert!(h.is_self());
+        assert_eq!(h.guest, PathBuf::from("/data"));
+    }
+
+    #[test]
+    fn proc_is_hidden() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().canonicalize().unwrap();
+        let sb = default_sandbox(&d);
+        let r = |p: &[u8], f| sb.resolve(&d, p, f);
+        assert_eq!(r(b"/proc/1/environ", true).unwrap_err(), errno::ENOENT);
+        assert_eq!(r(b"/proc/self/environ", true).unwrap_err(), errno::ENOENT);
+        assert_eq!(r(b"/proc/self/root/etc", true).unwrap_err(), errno::ENOENT);
+        assert!(matches!(
+            r(b"/proc/self/exe", false).unwrap(),
+            Resolved::ProcExe
+        ));
+        assert!(matches!(
+            r(b"/proc/self/fd/7", false).unwrap(),
+            Resolved::ProcFd(7)
+        ));
+        assert!(matches!(
+            r(b"/dev/stdout", true).unwrap(),
+            Resolved::ProcFd(1)
+        ));
+        let h = host(r(b"/proc/self/exe", true).unwrap());
+        assert_eq!(
+            h.guest,
+            PathBuf::from("/bin/true")
+                .canonicalize()
+                .unwrap_or(h.guest.clone())
+        );
+        if Path::new("/proc/cpuinfo").exists() {
+            assert!(host(r(b"/proc/cpuinfo", true).unwrap()).stat.is_some());
+        }
+    }
+
+    #[test]
+    fn bad_mounts_are_errors() {
+        let cfg = |host: &str, guest: &str| SandboxConfig {
+            mounts: vec![Mount {
+                host: host.into(),
+                guest: guest.into(),
+                writable: false,
+            }],
+            cwd: "/".into(),
+            exe: "/bin/true".into(),
+        };
+        assert!(matches!(
+            Sandbox::new(cfg("/nonexistent-xyz", "/x")),
+            Err(HostError::Mount { .. })
+        ));
+        assert!(matches!(
+            Sandbox::new(cfg("/etc/passwd", "/x")),
+            Err(HostError::NotADirectory(_))
+        ));
+        assert!(matches!(
+            Sandbox::new(cfg("/etc", "rel")),
+            Err(HostError::GuestNotAbsolute(_))
+        ));
+        let mut c = cfg("/etc", "/x");
+        c.cwd = "rel".into();
+        assert!(matches!(Sandbox::new(c), Err(HostError::CwdNotAbsolute(_))));
+    }
+}

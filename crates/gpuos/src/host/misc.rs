@@ -1,0 +1,141 @@
+//! getrandom, sysinfo, ioctl (umask and the id calls are one-liners in the dispatcher).
+
+use std::os::fd::AsRawFd;
+
+use super::errno;
+use super::fd::FileKind;
+use super::stdio::SourceState;
+use super::{ok, sys, ProcHost, Ret};
+
+const GRND_NONBLOCK: u32 = 1;
+const GRND_RANDOM: u32 = 2;
+const GRND_INSECURE: u32 = 4;
+
+const TCGETS: u32 = 0x5401;
+const TIOCGWINSZ: u32 = 0x5413;
+const FIONREAD: u32 = 0x541b;
+/// sizeof the kernel's `struct termios` (the generic one, on x86-64 and AArch64 alike).
+const TERMIOS_SIZE: usize = 36;
+
+pub(crate) fn getrandom(buf: &mut [u8], flags: u32) -> Ret {
+    if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0
+        || flags & (GRND_RANDOM | GRND_INSECURE) == GRND_RANDOM | GRND_INSECURE
+    {
+        return Err(errno::EINVAL);
+    }
+    let n = buf.len().min(33_554_431);
+    if n == 0 {
+        return ok(0);
+    }
+    getrandom::getrandom(&mut buf[..n])
+        .map_err(|e| e.raw_os_error().map_or(errno::EIO, errno::from_host))?;
+    Ok((n as i64, n))
+}
+
+// The fields are C `unsigned long`: u64 here, but not on every host.
+#[allow(clippy::unnecessary_cast)]
+pub(crate) fn sysinfo(buf: u64, out: &mut [u8]) -> Ret {
+    let si = sys::sysinfo()?;
+    if buf == 0 || out.len() < 112 {
+        return Err(errno::EFAULT);
+    }
+    let mut b = [0u8; 112];
+    let words: [u64; 10] = [
+        si.uptime as u64,
+        si.loads[0] as u64,
+        si.loads[1] as u64,
+        si.loads[2] as u64,
+        si.totalram as u64,
+        si.freeram as u64,
+        si.sharedram as u64,
+        si.bufferram as u64,
+        si.totalswap as u64,
+        si.freeswap as u64,
+    ];
+    for (i, w) in words.iter().enumerate() {
+        b[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+    }
+    b[80..82].copy_from_slice(&si.procs.to_le_bytes());
+    b[88..96].copy_from_slice(&(si.totalhigh as u64).to_le_bytes());
+    b[96..104].copy_from_slice(&(si.freehigh as u64).to_le_bytes());
+    b[104..108].copy_from_slice(&si.mem_unit.to_le_bytes());
+    out[..112].copy_from_slice(&b);
+    Ok((0, 112))
+}
+
+impl ProcHost {
+    /// ioctl: only requests whose result is a small struct we can return (the argument's
+    /// input is not marshalled): TCGETS and TIOCGWINSZ on a real tty, FIONREAD.
+    pub(crate) fn sys_ioctl(&mut self, fd: i32, req: u32, argp: u64, out: &mut [u8]) -> Ret {
+        let f = self.fds.get(fd)?;
+        let (size, hreq) = match req {
+            TCGETS => (TERMIOS_SIZE, libc::TCGETS),
+            TIOCGWINSZ => (8, libc::TIOCGWINSZ),
+            FIONREAD => {
+                let n = match &f.kind {
+                    FileKind::Source(s @ (SourceState::Bytes { .. } | SourceState::Null)) => {
+                        s.available().unwrap_or(0) as i32
+                    }
+                    _ => {
+                        let hfd = f.host_fd().ok_or(errno::ENOTTY)?;
+                        let mut b = [0u8; 64];
+                        sys::ioctl_get(hfd, libc::FIONREAD, &mut b)?;
+                        i32::from_ne_bytes([b[0], b[1], b[2], b[3]])
+                    }
+                };
+                if argp == 0 || out.len() < 4 {
+                    return Err(errno::EFAULT);
+                }
+                out[..4].copy_from_slice(&n.to_le_bytes());
+                return Ok((0, 4));
+            }
+            _ => return Err(errno::ENOTTY),
+        };
+        let hfd = match &f.kind {
+            FileKind::Host(h) => h.fd.as_raw_fd(),
+            _ => f.host_fd().ok_or(errno::ENOTTY)?,
+        };
+        if !sys::isatty(hfd) {
+            return Err(errno::ENOTTY);
+        }
+        let mut b = [0u8; 64];
+        sys::ioctl_get(hfd, hreq, &mut b)?;
+        if argp == 0 || out.len() < size {
+            return Err(errno::EFAULT);
+        }
+        out[..size].copy_from_slice(&b[..size]);
+        Ok((0, size))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_bytes() {
+        let mut b = [0u8; 64];
+        assert_eq!(getrandom(&mut b, 0), Ok((64, 64)));
+        assert!(b.iter().any(|&x| x != 0));
+        assert_eq!(
+            getrandom(&mut b, GRND_NONBLOCK | GRND_INSECURE),
+            Ok((64, 64))
+        );
+        assert_eq!(getrandom(&mut b, 8), Err(errno::EINVAL));
+        assert_eq!(
+            getrandom(&mut b, GRND_RANDOM | GRND_INSECURE),
+            Err(errno::EINVAL)
+        );
+        assert_eq!(getrandom(&mut [], 0), Ok((0, 0)));
+    }
+
+    #[test]
+    fn sysinfo_layout() {
+        let mut out = [0u8; 112];
+        assert_eq!(sysinfo(1, &mut out), Ok((0, 112)));
+        let total = u64::from_le_bytes(out[32..40].try_into().unwrap());
+        let unit = u32::from_le_bytes(out[104..108].try_into().unwrap());
+        assert!(total * unit as u64 > 1 << 20);
+        assert_eq!(sysinfo(0, &mut out), Err(errno::EFAULT));
+    }
+}
