@@ -205,6 +205,54 @@ GFN float fp_i2f(u64 v, bool sgn, u32 rm) {
 
 // ---- Arm FP arithmetic on raw bits -------------------------------------------------------
 
+#if GPUOS_DEVICE
+GFN float rt_fma(float a, float b, float c) { return __fmaf_rn(a, b, c); }
+GFN double rt_fma(double a, double b, double c) { return __fma_rn(a, b, c); }
+GFN float rt_sqrt(float a) { return __fsqrt_rn(a); }
+GFN double rt_sqrt(double a) { return __dsqrt_rn(a); }
+#else
+GFN float rt_fma(float a, float b, float c) { return fmaf(a, b, c); }
+GFN double rt_fma(double a, double b, double c) { return fma(a, b, c); }
+GFN float rt_sqrt(float a) { return sqrtf(a); }
+GFN double rt_sqrt(double a) { return sqrt(a); }
+#endif
+
+/// True when the exact result of `a op b` (finite operands) is not representable, decided
+/// with round-to-nearest error-free transformations: TwoSum for add/sub, an FMA residual
+/// for mul, div and sqrt. Neither the host nor the GPU has readable exception flags that
+/// both share, so the core derives them (FPSR.IXC) from the operands.
+template <typename T>
+GFN bool fp_inexact(u32 op, T a, T b) {
+    switch (op) {
+    case FOP_ADD:
+    case FOP_SUB: {
+        T bb = op == FOP_SUB ? -b : b;
+        volatile T s = a + bb;
+        volatile T v = s - a;
+        T err = (a - (s - v)) + (bb - v);
+        return err != 0 || (s - s) != 0;  // second test: overflow to infinity
+    }
+    case FOP_MUL: { T p = a * b; return rt_fma(a, b, -p) != 0 || (p - p) != 0; }
+    case FOP_DIV: { T q = a / b; return rt_fma(q, b, -a) != 0 || (q - q) != 0; }
+    default: { T r = rt_sqrt(a); return rt_fma(r, r, -a) != 0; }
+    }
+}
+
+/// FPSR.IXC, OFC and UFC for an arithmetic result r of finite operands (Arm ARM
+/// FPRoundBase: overflow when the rounded magnitude exceeds the format, underflow when
+/// the result is tiny and inexact).
+GFN void fp_arith_flags(FPEnv& e, u32 op, u64 a, u64 b, u64 r, u32 sz) {
+    bool fin = !fp_is_inf(a, sz) && !fp_is_nan(a, sz) && (op == FOP_SQRT || (!fp_is_inf(b, sz) && !fp_is_nan(b, sz)));
+    if (!fin || fp_is_nan(r, sz) || (op == FOP_DIV && fp_is_zero(b, sz))) return;
+    bool inexact = sz == 2 ? fp_inexact<float>(op, bits_f32((u32)a), bits_f32((u32)b)) : fp_inexact<double>(op, bits_f64(a), bits_f64(b));
+    if (!inexact) return;
+    e.flags |= FPSR_IXC;
+    u64 mag = fp_abs(r, sz);
+    u64 maxfin = fp_expmask(sz) - 1;
+    if (mag >= maxfin) e.flags |= FPSR_OFC;  // rounded to infinity or to the largest finite value
+    if (mag < (fp_fracmask(sz) + 1)) e.flags |= FPSR_UFC;  // below the smallest normal
+}
+
 /// FPAdd/FPSub/FPMul/FPDiv (op = FOP_*) and FPSqrt (b ignored); sz 2 or 3.
 GFN_NOINLINE u64 fp_arith(FPEnv& e, u32 op, u64 a, u64 b, u32 sz) {
     a = fp_in(e, a, sz);
@@ -219,6 +267,7 @@ GFN_NOINLINE u64 fp_arith(FPEnv& e, u32 op, u64 a, u64 b, u32 sz) {
     u32 rm = fp_rmode(e);
     if (sz == 2) r = f32_bits(fp32_op(op, bits_f32((u32)a), bits_f32((u32)b), rm));
     else r = f64_bits(fp64_op(op, bits_f64(a), bits_f64(b), rm));
+    fp_arith_flags(e, op, a, b, r, sz);
     return fp_out(e, r, sz);
 }
 

@@ -35,6 +35,14 @@ typedef long long int64_t;
 typedef unsigned long long uintptr_t;
 #endif
 
+// Loops over whole pages or tables: never unrolled on the device (code size and
+// NVRTC compile time grow with every unrolled copy).
+#if GPUOS_DEVICE
+#define NO_UNROLL _Pragma("unroll 1")
+#else
+#define NO_UNROLL
+#endif
+
 typedef uint8_t u8;
 typedef uint16_t u16;
 typedef uint32_t u32;
@@ -97,19 +105,19 @@ GFN void rt_memcpy(void* dst, const void* src, u64 n) {
     u8* d = (u8*)dst;
     const u8* s = (const u8*)src;
     if ((((uintptr_t)d | (uintptr_t)s | n) & 7) == 0) {
-        for (u64 i = 0; i < n; i += 8) *(u64*)(d + i) = *(const u64*)(s + i);
+        NO_UNROLL for (u64 i = 0; i < n; i += 8) *(u64*)(d + i) = *(const u64*)(s + i);
         return;
     }
-    for (u64 i = 0; i < n; i++) d[i] = s[i];
+    NO_UNROLL for (u64 i = 0; i < n; i++) d[i] = s[i];
 }
 GFN void rt_memset(void* dst, int v, u64 n) {
     u8* d = (u8*)dst;
     if ((((uintptr_t)d | n) & 7) == 0) {
         u64 w = 0x0101010101010101ull * (u8)v;
-        for (u64 i = 0; i < n; i += 8) *(u64*)(d + i) = w;
+        NO_UNROLL for (u64 i = 0; i < n; i += 8) *(u64*)(d + i) = w;
         return;
     }
-    for (u64 i = 0; i < n; i++) d[i] = (u8)v;
+    NO_UNROLL for (u64 i = 0; i < n; i++) d[i] = (u8)v;
 }
 
 // ---- atomics (system scope: visible to the host and to every lane) ------------------

@@ -29,7 +29,7 @@ GFN u32* frame_refcnt(MachineHdr* m, u64 f) { return (u32*)(uintptr_t)m->refcnt 
 GFN bool frame_immortal(MachineHdr* m, u64 f) { return f < m->tmpl_frames; }
 
 /// Allocate one zeroed frame with reference count 1; NO_FRAME when the pool is empty.
-GFN u64 frame_alloc(MachineHdr* m) {
+GFN_NOINLINE u64 frame_alloc(MachineHdr* m) {
     u64 f = NO_FRAME;
     if (load_relaxed_u32(&m->free_top) != 0) {
         spin_lock(&m->free_lock);
@@ -50,7 +50,7 @@ GFN u64 frame_alloc(MachineHdr* m) {
 }
 
 /// Drop one reference; the frame returns to the pool when none remain.
-GFN void frame_unref(MachineHdr* m, u64 f) {
+GFN_NOINLINE void frame_unref(MachineHdr* m, u64 f) {
     if (frame_immortal(m, f)) return;
     if (atomic_sub_u32(frame_refcnt(m, f), 1) != 1) return;
     spin_lock(&m->free_lock);
@@ -63,7 +63,7 @@ GFN u32 pt_index(u64 va, int level) { return (u32)((va >> (39 - 9 * level)) & 51
 
 /// Find the leaf entry for va; with `create`, allocate missing tables (counted in
 /// `*private_frames`). Returns 0 when absent (or out of frames).
-GFN u64* pt_walk(MachineHdr* m, u64 root, u64 va, bool create, u64* private_frames) {
+GFN_NOINLINE u64* pt_walk(MachineHdr* m, u64 root, u64 va, bool create, u64* private_frames) {
     if (va >> VA_BITS) return 0;
     u64 t = root;
     for (int level = 0; level < 3; level++) {
@@ -81,18 +81,18 @@ GFN u64* pt_walk(MachineHdr* m, u64 root, u64 va, bool create, u64* private_fram
 }
 
 /// Release every frame reachable from the tables of `root` (the process exits).
-GFN void pt_free_all(MachineHdr* m, u64 root) {
+GFN_NOINLINE void pt_free_all(MachineHdr* m, u64 root) {
     u64* l0 = pt_table(m, root);
-    for (int i0 = 0; i0 < 512; i0++) {
+    NO_UNROLL for (int i0 = 0; i0 < 512; i0++) {
         if (!(l0[i0] & PTE_P)) continue;
         u64* l1 = pt_table(m, PTE_FRAME(l0[i0]));
-        for (int i1 = 0; i1 < 512; i1++) {
+        NO_UNROLL for (int i1 = 0; i1 < 512; i1++) {
             if (!(l1[i1] & PTE_P)) continue;
             u64* l2 = pt_table(m, PTE_FRAME(l1[i1]));
-            for (int i2 = 0; i2 < 512; i2++) {
+            NO_UNROLL for (int i2 = 0; i2 < 512; i2++) {
                 if (!(l2[i2] & PTE_P)) continue;
                 u64* l3 = pt_table(m, PTE_FRAME(l2[i2]));
-                for (int i3 = 0; i3 < 512; i3++)
+                NO_UNROLL for (int i3 = 0; i3 < 512; i3++)
                     if (l3[i3] & PTE_P) frame_unref(m, PTE_FRAME(l3[i3]));
                 frame_unref(m, PTE_FRAME(l2[i2]));
             }
@@ -106,13 +106,13 @@ GFN void pt_free_all(MachineHdr* m, u64 root) {
 /// Copy the page-table tree of `src_root` into fresh tables; leaf frames are shared
 /// (their entries must already carry COW where writable). Returns the new root or
 /// NO_FRAME. Interior tables are private to the new process.
-GFN u64 pt_clone(MachineHdr* m, u64 src_root, u64* private_frames) {
+GFN_NOINLINE u64 pt_clone(MachineHdr* m, u64 src_root, u64* private_frames) {
     u64 root = frame_alloc(m);
     if (root == NO_FRAME) return NO_FRAME;
     (*private_frames)++;
     u64* s0 = pt_table(m, src_root);
     u64* d0 = pt_table(m, root);
-    for (int i0 = 0; i0 < 512; i0++) {
+    NO_UNROLL for (int i0 = 0; i0 < 512; i0++) {
         if (!(s0[i0] & PTE_P)) continue;
         u64 f1 = frame_alloc(m);
         if (f1 == NO_FRAME) return NO_FRAME;
@@ -120,7 +120,7 @@ GFN u64 pt_clone(MachineHdr* m, u64 src_root, u64* private_frames) {
         d0[i0] = (f1 << 12) | PTE_P;
         u64* s1 = pt_table(m, PTE_FRAME(s0[i0]));
         u64* d1 = pt_table(m, f1);
-        for (int i1 = 0; i1 < 512; i1++) {
+        NO_UNROLL for (int i1 = 0; i1 < 512; i1++) {
             if (!(s1[i1] & PTE_P)) continue;
             u64 f2 = frame_alloc(m);
             if (f2 == NO_FRAME) return NO_FRAME;
@@ -128,7 +128,7 @@ GFN u64 pt_clone(MachineHdr* m, u64 src_root, u64* private_frames) {
             d1[i1] = (f2 << 12) | PTE_P;
             u64* s2 = pt_table(m, PTE_FRAME(s1[i1]));
             u64* d2 = pt_table(m, f2);
-            for (int i2 = 0; i2 < 512; i2++) {
+            NO_UNROLL for (int i2 = 0; i2 < 512; i2++) {
                 if (!(s2[i2] & PTE_P)) continue;
                 u64 f3 = frame_alloc(m);
                 if (f3 == NO_FRAME) return NO_FRAME;
@@ -136,11 +136,11 @@ GFN u64 pt_clone(MachineHdr* m, u64 src_root, u64* private_frames) {
                 d2[i2] = (f3 << 12) | PTE_P;
                 u64* s3 = pt_table(m, PTE_FRAME(s2[i2]));
                 u64* d3 = pt_table(m, f3);
-                for (int i3 = 0; i3 < 512; i3++) {
+                NO_UNROLL for (int i3 = 0; i3 < 512; i3++) {
                     u64 e = s3[i3];
-                    if ((e & PTE_P) && !frame_immortal(m, PTE_FRAME(e))) {
-                        atomic_add_u32(frame_refcnt(m, PTE_FRAME(e)), 1);
-                        if (e & PTE_W) e |= PTE_COW;
+                    if (e & PTE_P) {
+                        if (!frame_immortal(m, PTE_FRAME(e))) atomic_add_u32(frame_refcnt(m, PTE_FRAME(e)), 1);
+                        if (e & PTE_W) e |= PTE_COW;  // shared now: copy before writing
                     }
                     d3[i3] = e;
                 }
@@ -158,7 +158,7 @@ GFN void tlb_flush(Core& c) {
 /// Make the page at va accessible for `acc` (PTE_R, PTE_W or PTE_X): allocate lazy
 /// pages, break copy-on-write. Returns the frame pointer or 0 (no permission, unmapped,
 /// or out of frames).
-GFN u8* mm_fault_in(Core& c, u64 va, u64 acc) {
+GFN_NOINLINE u8* mm_fault_in(Core& c, u64 va, u64 acc) {
     MachineHdr* m = c.m;
     u64* e = pt_walk(m, c.p->pt_root, va, false, 0);
     if (!e || !(*e & (PTE_P | PTE_LAZY)) || !(*e & acc)) return 0;
@@ -309,7 +309,7 @@ GFN u32 fetch_insn(Core& c, u64 va) {
 // ---- bulk copies between guest memory and a flat buffer (syscall marshalling) -------
 
 /// Copy n bytes from guest va to dst. Returns false (no signal raised) on a bad address.
-GFN bool copy_from_guest(Core& c, u8* dst, u64 va, u64 n) {
+GFN_NOINLINE bool copy_from_guest(Core& c, u8* dst, u64 va, u64 n) {
     while (n) {
         u64 chunk = PAGE_SZ - (va & (PAGE_SZ - 1));
         if (chunk > n) chunk = n;
@@ -322,7 +322,7 @@ GFN bool copy_from_guest(Core& c, u8* dst, u64 va, u64 n) {
 }
 
 /// Copy n bytes from src to guest va. Returns false on a bad address.
-GFN bool copy_to_guest(Core& c, u64 va, const u8* src, u64 n) {
+GFN_NOINLINE bool copy_to_guest(Core& c, u64 va, const u8* src, u64 n) {
     bool ok = true;
     while (n) {
         u64 chunk = PAGE_SZ - (va & (PAGE_SZ - 1));
@@ -338,7 +338,7 @@ GFN bool copy_to_guest(Core& c, u64 va, const u8* src, u64 n) {
 
 /// Copy a NUL-terminated string (at most max bytes including the NUL). Returns its
 /// length without the NUL, -1 on a bad address, -2 when too long.
-GFN i64 copy_str_from_guest(Core& c, u8* dst, u64 va, u64 max) {
+GFN_NOINLINE i64 copy_str_from_guest(Core& c, u8* dst, u64 va, u64 max) {
     for (u64 i = 0; i < max; i++) {
         u8* p = mm_fault_in(c, va + i, PTE_R);
         if (!p) return -1;
@@ -353,8 +353,8 @@ GFN i64 copy_str_from_guest(Core& c, u8* dst, u64 va, u64 max) {
 
 /// Reserve [va, va+len) as lazily allocated anonymous memory with permissions `perm`,
 /// replacing whatever was mapped there. Returns false when out of frames.
-GFN bool mm_map_lazy(Core& c, u64 va, u64 len, u64 perm) {
-    for (u64 a = va; a < va + len; a += PAGE_SZ) {
+GFN_NOINLINE bool mm_map_lazy(Core& c, u64 va, u64 len, u64 perm) {
+    NO_UNROLL for (u64 a = va; a < va + len; a += PAGE_SZ) {
         u64* e = pt_walk(c.m, c.p->pt_root, a, true, &c.p->frames_private);
         if (!e) return false;
         if (*e & PTE_P) frame_unref(c.m, PTE_FRAME(*e));
@@ -365,8 +365,8 @@ GFN bool mm_map_lazy(Core& c, u64 va, u64 len, u64 perm) {
 }
 
 /// Remove the mappings of [va, va+len).
-GFN void mm_unmap(Core& c, u64 va, u64 len) {
-    for (u64 a = va; a < va + len; a += PAGE_SZ) {
+GFN_NOINLINE void mm_unmap(Core& c, u64 va, u64 len) {
+    NO_UNROLL for (u64 a = va; a < va + len; a += PAGE_SZ) {
         u64* e = pt_walk(c.m, c.p->pt_root, a, false, 0);
         if (!e) continue;
         if (*e & PTE_P) {
@@ -381,9 +381,9 @@ GFN void mm_unmap(Core& c, u64 va, u64 len) {
 
 /// Change the permissions of mapped pages in [va, va+len). Returns false if some page in
 /// the range is not mapped (mprotect's ENOMEM).
-GFN bool mm_protect(Core& c, u64 va, u64 len, u64 perm) {
+GFN_NOINLINE bool mm_protect(Core& c, u64 va, u64 len, u64 perm) {
     bool all = true;
-    for (u64 a = va; a < va + len; a += PAGE_SZ) {
+    NO_UNROLL for (u64 a = va; a < va + len; a += PAGE_SZ) {
         u64* e = pt_walk(c.m, c.p->pt_root, a, false, 0);
         if (!e || !(*e & (PTE_P | PTE_LAZY))) { all = false; continue; }
         *e = (*e & ~PTE_PERM) | (perm & PTE_PERM);
@@ -393,8 +393,8 @@ GFN bool mm_protect(Core& c, u64 va, u64 len, u64 perm) {
 }
 
 /// madvise(MADV_DONTNEED): drop the frames; the next touch sees zeros.
-GFN void mm_discard(Core& c, u64 va, u64 len) {
-    for (u64 a = va; a < va + len; a += PAGE_SZ) {
+GFN_NOINLINE void mm_discard(Core& c, u64 va, u64 len) {
+    NO_UNROLL for (u64 a = va; a < va + len; a += PAGE_SZ) {
         u64* e = pt_walk(c.m, c.p->pt_root, a, false, 0);
         if (!e || !(*e & PTE_P)) continue;
         u64 perm = *e & PTE_PERM;
@@ -407,8 +407,8 @@ GFN void mm_discard(Core& c, u64 va, u64 len) {
 }
 
 /// True when every page of [va, va+len) is unmapped.
-GFN bool mm_range_free(Core& c, u64 va, u64 len) {
-    for (u64 a = va; a < va + len; a += PAGE_SZ) {
+GFN_NOINLINE bool mm_range_free(Core& c, u64 va, u64 len) {
+    NO_UNROLL for (u64 a = va; a < va + len; a += PAGE_SZ) {
         u64* e = pt_walk(c.m, c.p->pt_root, a, false, 0);
         if (e && (*e & (PTE_P | PTE_LAZY))) return false;
     }

@@ -15,7 +15,7 @@ GFN void core_load(Core& c, MachineHdr* m, Proc* p) {
 GFN void core_save(Core& c) { c.p->cpu = c.s; }
 
 /// Release the process's memory.
-GFN void proc_release(Core& c) {
+GFN_NOINLINE void proc_release(Core& c) {
     if (c.p->pt_root != NO_FRAME) pt_free_all(c.m, c.p->pt_root);
     c.p->pt_root = NO_FRAME;  // frames_private keeps the last count, for the report
     tlb_flush(c);
@@ -45,7 +45,7 @@ GFN void proc_kill(Core& c, i32 sig, u64 addr) {
 /// Start process `lane`: clone the template's page tables, copy in the initial stack
 /// image (argv, envp, auxv, built by the host so that it ends at stack_top), set SP and
 /// PC. Returns false when out of frames (the process is then killed with SIGKILL).
-GFN bool proc_start(MachineHdr* m, u32 lane) {
+GFN_NOINLINE bool proc_start(MachineHdr* m, u32 lane) {
     Proc* p = (Proc*)(uintptr_t)m->procs + lane;
     rt_memset(p, 0, sizeof(Proc));
     p->lane = lane;

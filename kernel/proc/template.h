@@ -10,7 +10,7 @@ GFN u64 tmpl_new(MachineHdr* m) { return frame_alloc(m); }
 /// Map [va, va+memsz) with permissions perm, filled from data[0..filesz) and zeros
 /// after. Pages shared with an earlier segment keep their content and gain perm.
 /// Returns false when out of frames.
-GFN bool tmpl_map(MachineHdr* m, u64 root, u64 va, const u8* data, u64 filesz, u64 memsz, u64 perm) {
+GFN_NOINLINE bool tmpl_map(MachineHdr* m, u64 root, u64 va, const u8* data, u64 filesz, u64 memsz, u64 perm) {
     u64 start = va & ~(PAGE_SZ - 1);
     u64 end = (va + memsz + PAGE_SZ - 1) & ~(PAGE_SZ - 1);
     for (u64 a = start; a < end; a += PAGE_SZ) {
@@ -31,7 +31,7 @@ GFN bool tmpl_map(MachineHdr* m, u64 root, u64 va, const u8* data, u64 filesz, u
 }
 
 /// Reserve [va, va+len) as lazily allocated memory with permissions perm (the stack).
-GFN bool tmpl_reserve(MachineHdr* m, u64 root, u64 va, u64 len, u64 perm) {
+GFN_NOINLINE bool tmpl_reserve(MachineHdr* m, u64 root, u64 va, u64 len, u64 perm) {
     for (u64 a = va; a < va + len; a += PAGE_SZ) {
         u64* e = pt_walk(m, root, a, true, 0);
         if (!e) return false;

@@ -22,7 +22,7 @@ GFN u8* lane_buf(Core& c) { return (u8*)(uintptr_t)c.m->bufs + (u64)c.p->lane * 
 
 /// Gather (or size, when dst is 0) the iovec array at va with n entries, at most cap
 /// bytes. Returns the byte count or -1 on a bad address.
-GFN i64 iov_walk(Core& c, u64 va, u64 n, u8* dst, u64 cap, const u8* src_scatter) {
+GFN_NOINLINE i64 iov_walk(Core& c, u64 va, u64 n, u8* dst, u64 cap, const u8* src_scatter) {
     if (n > MAX_IOV) return -2;
     u64 done = 0;
     for (u64 k = 0; k < n && done < cap; k++) {
@@ -38,12 +38,13 @@ GFN i64 iov_walk(Core& c, u64 va, u64 n, u8* dst, u64 cap, const u8* src_scatter
 }
 
 /// Post syscall nr to the host (flags SYSREQ_CALL or SYSREQ_LOG) and make the lane wait.
-GFN void sys_post_host(Core& c, u64 nr, u32 flags) {
+/// `orig`, when given, holds the arguments as they were at the call (for SYSREQ_LOG).
+GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0) {
     SysReq* r = lane_req(c);
     u8* buf = lane_buf(c);
     u64 cap = c.m->buf_size;
     u64 a[6];
-    for (int i = 0; i < 6; i++) a[i] = c.s.x[i];
+    for (int i = 0; i < 6; i++) a[i] = orig ? orig[i] : c.s.x[i];
     u64 in = 0;
     if (flags & SYSREQ_CALL) {
         for (int i = 0; i < 6; i++) {
@@ -104,7 +105,7 @@ GFN void sys_post_host(Core& c, u64 nr, u32 flags) {
 }
 
 /// The host completed the lane's request: copy the output to the guest, set X0.
-GFN void sys_complete_host(Core& c) {
+GFN_NOINLINE void sys_complete_host(Core& c) {
     SysReq* r = lane_req(c);
     c.p->status = PROC_RUNNABLE;
     if (!(r->flags & SYSREQ_CALL)) return;
@@ -125,7 +126,9 @@ GFN void sys_complete_host(Core& c) {
     setX(c, 0, (u64)ret);
 }
 
-/// After a device-served syscall: report it to the host when tracing.
-GFN void sys_after_device(Core& c, u64 nr) {
-    if (c.p->strace && c.exc == EXC_NONE) sys_post_host(c, nr, SYSREQ_LOG);
+/// After a device-served syscall: report it to the host when tracing, with the
+/// arguments as they were at the call (`args`) and the result in X0.
+GFN void sys_after_device(Core& c, u64 nr, const u64* args) {
+    if (!c.p->strace || c.exc != EXC_NONE) return;
+    sys_post_host(c, nr, SYSREQ_LOG, args);
 }

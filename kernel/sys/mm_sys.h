@@ -23,7 +23,7 @@ GFN u64 prot_to_pte(u64 prot) {
 }
 
 /// brk(2): the raw syscall returns the new break, or the old one on failure.
-GFN void sys_brk(Core& c) {
+HANDLER void sys_brk(Core& c) {
     u64 want = X(c, 0);
     Proc* p = c.p;
     if (want < p->brk_start || want >= p->mmap_floor) { setX(c, 0, p->brk_cur); return; }
@@ -54,7 +54,7 @@ GFN u64 mmap_find(Core& c, u64 len) {
     return 0;
 }
 
-GFN void sys_mmap(Core& c) {
+HANDLER void sys_mmap(Core& c) {
     u64 addr = X(c, 0), len = X(c, 1), prot = X(c, 2), flags = X(c, 3);
     i64 fd = (i64)X(c, 4);
     if (len == 0 || (addr & (PAGE_SZ - 1)) || (X(c, 5) & (PAGE_SZ - 1))) { setX(c, 0, err(E_INVAL)); return; }
@@ -78,21 +78,21 @@ GFN void sys_mmap(Core& c) {
     setX(c, 0, addr);
 }
 
-GFN void sys_munmap(Core& c) {
+HANDLER void sys_munmap(Core& c) {
     u64 addr = X(c, 0), len = page_up(X(c, 1));
     if ((addr & (PAGE_SZ - 1)) || len == 0 || (addr + len) >> VA_BITS) { setX(c, 0, err(E_INVAL)); return; }
     mm_unmap(c, addr, len);
     setX(c, 0, 0);
 }
 
-GFN void sys_mprotect(Core& c) {
+HANDLER void sys_mprotect(Core& c) {
     u64 addr = X(c, 0), len = page_up(X(c, 1));
     if (addr & (PAGE_SZ - 1)) { setX(c, 0, err(E_INVAL)); return; }
     setX(c, 0, mm_protect(c, addr, len, prot_to_pte(X(c, 2))) ? 0 : err(E_NOMEM));
 }
 
 /// madvise(2): MADV_DONTNEED (4) drops private pages; other advice is accepted.
-GFN void sys_madvise(Core& c) {
+HANDLER void sys_madvise(Core& c) {
     u64 addr = X(c, 0), len = page_up(X(c, 1));
     if (addr & (PAGE_SZ - 1)) { setX(c, 0, err(E_INVAL)); return; }
     if (X(c, 2) == 4) mm_discard(c, addr, len);
@@ -101,7 +101,7 @@ GFN void sys_madvise(Core& c) {
 
 /// mremap(2): shrink in place, grow in place when the pages after are free, or move
 /// (MREMAP_MAYMOVE) by moving the page-table entries.
-GFN void sys_mremap(Core& c) {
+HANDLER void sys_mremap(Core& c) {
     u64 old = X(c, 0), olen = page_up(X(c, 1)), nlen = page_up(X(c, 2)), flags = X(c, 3);
     if ((old & (PAGE_SZ - 1)) || nlen == 0 || (flags & ~3ull)) { setX(c, 0, err(E_INVAL)); return; }
     u64* first = pt_walk(c.m, c.p->pt_root, old, false, 0);

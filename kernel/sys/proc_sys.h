@@ -5,20 +5,20 @@
 #include "errno.h"
 
 /// exit(2): this process has one thread, so exit ends the process like exit_group.
-GFN void sys_exit(Core& c) { proc_exit(c, (i32)(X(c, 0) & 0xff)); }
+HANDLER void sys_exit(Core& c) { proc_exit(c, (i32)(X(c, 0) & 0xff)); }
 /// exit_group(2).
-GFN void sys_exit_group(Core& c) { proc_exit(c, (i32)(X(c, 0) & 0xff)); }
-GFN void sys_set_tid_address(Core& c) { c.p->clear_child_tid = X(c, 0); setX(c, 0, c.p->pid); }
-GFN void sys_set_robust_list(Core& c) { setX(c, 0, X(c, 1) == 24 ? 0 : err(E_INVAL)); }
-GFN void sys_getpid(Core& c) { setX(c, 0, c.p->pid); }
-GFN void sys_gettid(Core& c) { setX(c, 0, c.p->pid); }
-GFN void sys_getppid(Core& c) { setX(c, 0, c.p->ppid); }
-GFN void sys_getpgid(Core& c) { setX(c, 0, c.p->pid); }
-GFN void sys_setsid(Core& c) { setX(c, 0, err(E_PERM)); }
-GFN void sys_sched_yield(Core& c) { setX(c, 0, 0); }
-GFN void sys_sched_setaffinity(Core& c) { setX(c, 0, 0); }
+HANDLER void sys_exit_group(Core& c) { proc_exit(c, (i32)(X(c, 0) & 0xff)); }
+HANDLER void sys_set_tid_address(Core& c) { c.p->clear_child_tid = X(c, 0); setX(c, 0, c.p->pid); }
+HANDLER void sys_set_robust_list(Core& c) { setX(c, 0, X(c, 1) == 24 ? 0 : err(E_INVAL)); }
+HANDLER void sys_getpid(Core& c) { setX(c, 0, c.p->pid); }
+HANDLER void sys_gettid(Core& c) { setX(c, 0, c.p->pid); }
+HANDLER void sys_getppid(Core& c) { setX(c, 0, c.p->ppid); }
+HANDLER void sys_getpgid(Core& c) { setX(c, 0, c.p->pid); }
+HANDLER void sys_setsid(Core& c) { setX(c, 0, err(E_PERM)); }
+HANDLER void sys_sched_yield(Core& c) { setX(c, 0, 0); }
+HANDLER void sys_sched_setaffinity(Core& c) { setX(c, 0, 0); }
 /// sched_getaffinity(2): a process runs on one lane, which counts as one CPU.
-GFN void sys_sched_getaffinity(Core& c) {
+HANDLER void sys_sched_getaffinity(Core& c) {
     u64 size = X(c, 1);
     if (size < 8 || (size & 7)) { setX(c, 0, err(E_INVAL)); return; }
     u64 mask = 1;
@@ -26,18 +26,17 @@ GFN void sys_sched_getaffinity(Core& c) {
     setX(c, 0, 8);
 }
 /// rseq(2): not provided, as under qemu-aarch64; glibc then falls back.
-GFN void sys_rseq(Core& c) { setX(c, 0, err(E_NOSYS)); }
+HANDLER void sys_rseq(Core& c) { setX(c, 0, err(E_NOSYS)); }
 /// futex(2) for a single-threaded process: a wait whose value matches would sleep
 /// forever, so it reports EAGAIN-free deadlock as an error; wakes find no waiters.
-GFN void sys_futex(Core& c) {
+HANDLER void sys_futex(Core& c) {
     u32 op = (u32)X(c, 1) & 0x7f;
     if (op == 1 /* FUTEX_WAKE */ || op == 10 /* FUTEX_WAKE_BITSET */) { setX(c, 0, 0); return; }
     u32 v = (u32)ld32(c, X(c, 0));
     if (c.exc) { c.exc = EXC_NONE; setX(c, 0, err(E_FAULT)); return; }
     setX(c, 0, v != (u32)X(c, 2) ? err(E_AGAIN) : err(E_INVAL));
 }
-GFN void sys_wait4(Core& c) { setX(c, 0, err(E_CHILD)); }
-GFN void sys_pipe2(Core& c) { setX(c, 0, err(E_NOSYS)); }
+HANDLER void sys_wait4(Core& c) { setX(c, 0, err(E_CHILD)); }
 
 /// Default action of signal sig (signal(7)): true when it terminates the process.
 GFN bool sig_default_kills(i32 sig) {
@@ -55,20 +54,20 @@ GFN void sig_send_self(Core& c, i32 sig) {
     if (!sig_default_kills(sig) && !(c.p->sighandled & bit)) return;
     proc_kill(c, sig, 0);
 }
-GFN void sys_kill(Core& c) {
+HANDLER void sys_kill(Core& c) {
     i64 pid = (i64)X(c, 0);
     if (pid == c.p->pid || pid == 0 || pid == -1) sig_send_self(c, (i32)X(c, 1));
     else setX(c, 0, err(E_SRCH));
 }
-GFN void sys_tkill(Core& c) {
+HANDLER void sys_tkill(Core& c) {
     if (X(c, 0) == c.p->pid) sig_send_self(c, (i32)X(c, 1));
     else setX(c, 0, err(E_SRCH));
 }
-GFN void sys_tgkill(Core& c) {
+HANDLER void sys_tgkill(Core& c) {
     if (X(c, 1) == c.p->pid) sig_send_self(c, (i32)X(c, 2));
     else setX(c, 0, err(E_SRCH));
 }
-GFN void sys_sigaltstack(Core& c) {
+HANDLER void sys_sigaltstack(Core& c) {
     if (X(c, 1)) {  // old stack: disabled
         u64 ss[3] = {0, 2 /* SS_DISABLE */, 0};
         if (!copy_to_guest(c, X(c, 1), (const u8*)ss, 24)) { setX(c, 0, err(E_FAULT)); return; }
@@ -76,7 +75,7 @@ GFN void sys_sigaltstack(Core& c) {
     setX(c, 0, 0);
 }
 /// rt_sigaction(2): record whether a handler is installed or the signal ignored.
-GFN void sys_rt_sigaction(Core& c) {
+HANDLER void sys_rt_sigaction(Core& c) {
     i32 sig = (i32)X(c, 0);
     if (sig < 1 || sig > 64 || X(c, 3) != 8) { setX(c, 0, err(E_INVAL)); return; }
     u64 bit = 1ull << (sig - 1);
@@ -95,7 +94,7 @@ GFN void sys_rt_sigaction(Core& c) {
     }
     setX(c, 0, 0);
 }
-GFN void sys_rt_sigprocmask(Core& c) {
+HANDLER void sys_rt_sigprocmask(Core& c) {
     if (X(c, 3) != 8) { setX(c, 0, err(E_INVAL)); return; }
     u64 old = c.p->sigmask;
     if (X(c, 1)) {
@@ -112,7 +111,7 @@ GFN void sys_rt_sigprocmask(Core& c) {
 }
 
 /// uname(2): struct utsname, six fields of 65 bytes.
-GFN void sys_uname(Core& c) {
+HANDLER void sys_uname(Core& c) {
     const char* f[6] = {"Linux", "gpuos", "6.1.0-gpuos", "#1 SMP PREEMPT gpuos", "aarch64", "(none)"};
     u8 buf[6 * 65];
     rt_memset(buf, 0, sizeof(buf));
@@ -127,12 +126,12 @@ GFN void rlimit_of(u32 res, u64* lim) {
     if (res == 3 /* RLIMIT_STACK */) lim[0] = 8ull << 20;
     if (res == 7 /* RLIMIT_NOFILE */) { lim[0] = 1024; lim[1] = 4096; }
 }
-GFN void sys_getrlimit(Core& c) {
+HANDLER void sys_getrlimit(Core& c) {
     u64 lim[2];
     rlimit_of((u32)X(c, 0), lim);
     setX(c, 0, copy_to_guest(c, X(c, 1), (const u8*)lim, 16) ? 0 : err(E_FAULT));
 }
-GFN void sys_prlimit64(Core& c) {
+HANDLER void sys_prlimit64(Core& c) {
     if (X(c, 0) != 0 && X(c, 0) != c.p->pid) { setX(c, 0, err(E_SRCH)); return; }
     u64 lim[2];
     rlimit_of((u32)X(c, 1), lim);
@@ -141,7 +140,7 @@ GFN void sys_prlimit64(Core& c) {
 }
 
 /// prctl(2): PR_SET_NAME (15) and PR_GET_NAME (16); others EINVAL.
-GFN void sys_prctl(Core& c) {
+HANDLER void sys_prctl(Core& c) {
     u64 op = X(c, 0);
     if (op == 15) {
         u8 name[16];

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+mod bench;
 mod demo;
 mod fuzz_cmd;
 
@@ -79,6 +80,13 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Compile the execution core for a GPU architecture into the on-disk cache (needs
+    /// only NVRTC, no GPU), so the first `run --backend cuda` starts warm.
+    CompileCore {
+        /// Target architecture, e.g. sm_90 for H100/H200.
+        #[arg(long, default_value = "sm_90")]
+        arch: String,
+    },
     /// Run the built-in demo program and report the backend and guest instructions per second.
     Demo {
         #[command(flatten)]
@@ -88,6 +96,12 @@ enum Cmd {
     Fuzz {
         #[command(flatten)]
         opts: fuzz_cmd::FuzzOpts,
+    },
+    /// Measure guest instructions/s, syscalls, memory and start-up on the benchmark
+    /// workloads, checked against qemu-aarch64 (docs/BENCHMARKS.md).
+    Bench {
+        #[command(flatten)]
+        opts: bench::BenchOpts,
     },
 }
 
@@ -169,7 +183,9 @@ fn report(program: &str, rep: &RunReport, verbose: bool) {
                 LaneStatus::Killed { signal, .. } => format!("killed by {}", signal_name(signal)),
             };
             *by_status.entry(k).or_default() += 1;
-            *by_out.entry(l.stdout_hash).or_default() += 1;
+            if let Some(h) = l.stdout_hash {
+                *by_out.entry(h).or_default() += 1;
+            }
         }
         let st: Vec<String> = by_status.iter().map(|(k, n)| format!("{n} {k}")).collect();
         eprintln!(
@@ -183,8 +199,12 @@ fn report(program: &str, rep: &RunReport, verbose: bool) {
             .iter()
             .map(|(h, n)| format!("{n}x {}", hex8(h)))
             .collect();
+        let note = match rep.lanes.first() {
+            Some(l) if l.stdout_hash.is_none() => " (lane 0 passed through, not counted)",
+            _ => "",
+        };
         eprintln!(
-            "gpuos: {} distinct stdout (sha256 prefix): {}",
+            "gpuos: {} distinct stdout{note} (sha256 prefix): {}",
             by_out.len(),
             outs.join(", ")
         );
@@ -252,8 +272,25 @@ fn main() {
                 Err(e) => fail(e),
             }
         }
+        Cmd::CompileCore { arch } => match gpuos::backend::cuda::precompile(&arch, true) {
+            Ok(n) => {
+                eprintln!(
+                    "gpuos: core compiled for {arch} ({} KiB) and cached",
+                    n / 1024
+                );
+                0
+            }
+            Err(e) => fail(e),
+        },
         Cmd::Demo { opts } => demo::run(&opts).unwrap_or_else(fail),
         Cmd::Fuzz { opts } => fuzz_cmd::run(&opts),
+        Cmd::Bench { opts } => match bench::run(&opts) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("gpuos bench: {e}");
+                1
+            }
+        },
     };
     std::process::exit(code);
 }

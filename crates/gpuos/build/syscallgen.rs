@@ -115,7 +115,7 @@ pub fn gen_cpp(v: &[Sys]) -> (String, String) {
     let kinds = o;
     let mut o = String::from("// Generated from kernel/sys/syscalls.table by crates/gpuos/build/syscallgen.rs.\n#pragma once\n\n");
     o.push_str("/// Serve syscall nr: device syscalls run here, host syscalls are posted.\n");
-    o.push_str("GFN void sys_dispatch_nr(Core& c, u64 nr) {\n    switch (nr) {\n");
+    o.push_str("GFN void sys_dispatch_nr(Core& c, u64 nr) {\n    u64 args[6];\n    for (int i = 0; i < 6; i++) args[i] = c.s.x[i];\n    switch (nr) {\n");
     for s in v {
         if s.dev {
             let _ = writeln!(o, "    case {}: sys_{}(c); break;", s.nr, s.name);
@@ -127,7 +127,7 @@ pub fn gen_cpp(v: &[Sys]) -> (String, String) {
             );
         }
     }
-    o.push_str("    default: setX(c, 0, (u64)-38 /* ENOSYS */); break;\n    }\n    sys_after_device(c, nr);\n}\n");
+    o.push_str("    default: setX(c, 0, (u64)-38 /* ENOSYS */); break;\n    }\n    sys_after_device(c, nr, args);\n}\n");
     (kinds, o)
 }
 

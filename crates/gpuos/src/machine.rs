@@ -127,8 +127,8 @@ pub struct LaneResult {
     pub status: LaneStatus,
     /// Guest instructions retired.
     pub insns: u64,
-    /// SHA-256 of its stdout (all lanes, captured or passed through).
-    pub stdout_hash: [u8; 32],
+    /// SHA-256 of its stdout; None when it was passed through uncaptured (lane 0).
+    pub stdout_hash: Option<[u8; 32]>,
     /// Frames it owned privately at its peak (page tables and written pages).
     pub frames_private: u64,
 }

@@ -227,6 +227,17 @@ fn compile(arch: &str, verbose: bool) -> Result<Vec<u8>, RunError> {
     Ok(bin)
 }
 
+/// Compile the core for `arch` (e.g. "sm_90") into the on-disk cache without a GPU
+/// (only NVRTC is needed), so that a later run starts warm. Returns the CUBIN size.
+/// Errors: NVRTC missing or failing.
+pub fn precompile(arch: &str, verbose: bool) -> Result<usize, RunError> {
+    // SAFETY: only probes whether the shared library can be opened.
+    if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+        return Err(RunError::Backend("libnvrtc not found".into()));
+    }
+    compile(arch, verbose).map(|b| b.len())
+}
+
 fn load_module(bin: &[u8]) -> Result<Module, RunError> {
     // SAFETY: bin is a complete CUBIN image; function names exist in it (extern "C").
     unsafe {
@@ -331,7 +342,10 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let (free_now, _) = cu::mem_get_info().map_err(|e| err("cuMemGetInfo", e))?;
     let reserve = 512usize << 20; // local memory for the lanes' stacks, driver needs
     let per_frame = PAGE_SIZE as usize + 8;
-    let nframes = ((free_now.saturating_sub(reserve)) * 9 / 10 / per_frame) as u64;
+    // Enough for every lane's likely peak (64 MiB each, at least 1 GiB), but never more
+    // than 90% of what is free, so that several gpuos processes can share one GPU.
+    let want = (lanes as u64 * 16384).max(262_144) + tmpl_frames;
+    let nframes = (((free_now.saturating_sub(reserve)) * 9 / 10 / per_frame) as u64).min(want);
     if nframes < tmpl_frames + 64 {
         return Err(RunError::Memory(format!(
             "only {} MiB of GPU memory free",

@@ -57,6 +57,7 @@ pub enum HostError {
 pub mod nr {
     pub const GETCWD: u64 = 17;
     pub const DUP: u64 = 23;
+    pub const PIPE2: u64 = 59;
     pub const DUP3: u64 = 24;
     pub const FCNTL: u64 = 25;
     pub const IOCTL: u64 = 29;
@@ -341,6 +342,7 @@ impl ProcHost {
         match nr {
             nr::GETCWD => self.sys_getcwd(out, a[1] as usize),
             nr::DUP => self.sys_dup(fd(0)),
+            nr::PIPE2 => self.sys_pipe2(out, uint(1)),
             nr::DUP3 => self.sys_dup3(fd(0), fd(1), uint(2)),
             nr::FCNTL => self.sys_fcntl(fd(0), int(1), a[2]),
             nr::IOCTL => self.sys_ioctl(fd(0), uint(1), a[2], out),

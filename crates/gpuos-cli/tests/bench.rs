@@ -1,0 +1,172 @@
+//! `gpuos bench`: the quick CPU run produces well-formed JSON, and a wrong result is
+//! refused. Needs the guest programs (tests/guest/build.sh) and qemu-aarch64.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn require_tools() {
+    let qemu = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("qemu-aarch64").is_file()))
+        || root().join(".deps/qemu-aarch64-static").is_file();
+    assert!(
+        qemu,
+        "qemu-aarch64 is required for the bench tests (apt-get install qemu-user, or scripts/fetch-deps.sh)"
+    );
+    for w in ["bench_int", "bench_fp", "bench_mem", "bench_sys"] {
+        let p = root().join("tests/guest/bin").join(w);
+        assert!(
+            p.is_file(),
+            "{} missing: run tests/guest/build.sh",
+            p.display()
+        );
+    }
+}
+
+fn bench(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_gpuos"))
+        .current_dir(root())
+        .arg("bench")
+        .args(args)
+        .output()
+        .expect("run gpuos bench")
+}
+
+fn num(v: &serde_json::Value, what: &str) -> f64 {
+    v.as_f64()
+        .unwrap_or_else(|| panic!("{what} is not a number: {v}"))
+}
+
+#[test]
+fn quick_cpu_json() {
+    require_tools();
+    let dir = std::env::temp_dir().join(format!("gpuos-bench-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("out.json");
+    let plot = dir.join("out.png");
+    let out = bench(&[
+        "--quick",
+        "--backend",
+        "cpu",
+        "--json",
+        json.to_str().unwrap(),
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "bench failed: {}\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(stdout.contains("workload"), "no table on stdout: {stdout}");
+    let png = std::fs::read(&plot).expect("plot written");
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json written")).expect("valid JSON");
+    let _ = std::fs::remove_dir_all(&dir);
+
+    for k in [
+        "device",
+        "backend",
+        "gpuos_commit",
+        "date",
+        "results",
+        "qemu",
+        "ratio",
+        "syscall",
+        "memory",
+        "startup",
+    ] {
+        assert!(doc.get(k).is_some(), "missing top-level {k}");
+    }
+    assert_eq!(doc["backend"], "cpu");
+    assert!(doc["driver"].is_null() && doc["cuda"].is_null());
+    assert!(!doc["gpuos_commit"].as_str().unwrap().is_empty());
+
+    let results = doc["results"].as_array().expect("results array");
+    assert!(!results.is_empty());
+    let mut per_lane: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut lanes_seen: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+    for r in results {
+        let w = r["workload"].as_str().expect("workload").to_string();
+        let lanes = r["lanes"].as_u64().expect("lanes");
+        assert!(lanes >= 1);
+        assert!(r["runs"].as_u64().expect("runs") >= 1);
+        let insns = r["guest_instructions"]
+            .as_u64()
+            .expect("guest_instructions");
+        assert!(insns > 0, "{w}: no instructions");
+        for k in ["seconds", "ips", "seconds_min", "seconds_max"] {
+            assert!(num(&r[k], k) > 0.0, "{w}: {k} not positive");
+        }
+        assert!(num(&r["seconds_min"], "min") <= num(&r["seconds"], "s"));
+        assert!(num(&r["seconds"], "s") <= num(&r["seconds_max"], "max"));
+        // The same workload retires the same instructions per process at every lane count.
+        assert_eq!(
+            insns % lanes,
+            0,
+            "{w}: instructions not a multiple of lanes"
+        );
+        let p = *per_lane.entry(w.clone()).or_insert(insns / lanes);
+        assert_eq!(
+            p,
+            insns / lanes,
+            "{w}: instructions per process differ across lane counts"
+        );
+        lanes_seen.entry(w).or_default().push(lanes);
+    }
+    for w in ["int", "fp", "mem", "sys"] {
+        let l = lanes_seen
+            .get(w)
+            .unwrap_or_else(|| panic!("no results for {w}"));
+        assert!(l.contains(&1), "{w}: no single-lane figure");
+    }
+    let q = &doc["qemu"];
+    assert!(q["cores"].as_u64().expect("qemu.cores") >= 1);
+    let per = q["per_workload"].as_object().expect("qemu.per_workload");
+    for (w, v) in per {
+        assert!(num(&v["runs_per_second"], "runs_per_second") > 0.0, "{w}");
+        assert!(num(&v["ips"], "ips") > 0.0, "{w}");
+        assert!(num(&doc["ratio"][w], "ratio") > 0.0, "{w}: ratio");
+    }
+    assert_eq!(per.len(), per_lane.len());
+    let sys = &doc["syscall"]["per_backend"]["cpu"];
+    assert!(num(&sys["p50_ns"], "p50") > 0.0);
+    assert!(num(&sys["p99_ns"], "p99") >= num(&sys["p50_ns"], "p50"));
+    let mem = doc["memory"].as_object().expect("memory");
+    for (k, v) in mem {
+        assert!(
+            v["peak_private_bytes_per_process"].as_u64().unwrap_or(0) > 0,
+            "{k}"
+        );
+        assert!(v["template_bytes"].as_u64().unwrap_or(0) > 0, "{k}");
+    }
+    assert!(num(&doc["startup"]["cpu"]["load_seconds"], "load") > 0.0);
+    assert_eq!(doc["startup"]["cpu"]["compile_cold_seconds"], "n/a");
+}
+
+#[test]
+fn wrong_result_is_refused() {
+    require_tools();
+    let out = bench(&[
+        "--quick",
+        "--backend",
+        "cpu",
+        "--workloads",
+        "int",
+        "--corrupt-check",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a wrong result was not refused");
+    assert!(stderr.contains("refused"), "no refusal message: {stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains("insns/s"),
+        "figures reported for a wrong result: {stdout}"
+    );
+}

@@ -1,0 +1,655 @@
+#!/usr/bin/env bash
+# Conformance: run guest programs under qemu-aarch64 (the oracle) and under
+# gpuos, and compare stdout byte for byte, the exit status, stderr (lines that
+# start with "qemu:" or "gpuos:" left out) and the file effects (the scratch
+# working directory's tree: types, modes, sizes, contents, link targets).
+#
+# Usage: scripts/conformance.sh --gpuos BIN [--backend cpu|cuda] [--mode M]
+#            [--qemu QEMU] [--lanes N] [--busybox PATH] [--bin-dir DIR]
+#            [--filter REGEX] [--exclude REGEX] [--timeout SECS] [--jobs N]
+#            [--no-stderr] [--keep] [--list]
+#
+#   --gpuos BIN      the gpuos binary (required unless --list)
+#   --backend B      passed as `run --backend B` (default: cpu)
+#   --mode M         passed as `run --mode M` (default: gpuos's own default)
+#   --qemu QEMU      qemu-aarch64 to use (default: $QEMU, qemu-aarch64 on PATH,
+#                    then .deps/qemu-aarch64-static); run with -cpu cortex-a57
+#   --lanes N        N>1: run gpuos with --lanes N --output-dir and check every
+#                    lane's stdout (and stderr) against qemu's; only the cases
+#                    marked lane-safe run (no stdin, no file writes)
+#   --busybox PATH   busybox-static for arm64 (default: .deps/busybox); its
+#                    cases are skipped when it is missing
+#   --bin-dir DIR    prebuilt guest programs (default: tests/guest/bin)
+#   --filter REGEX   only cases whose name matches (grep -E)
+#   --exclude REGEX  leave out cases whose name matches
+#   --timeout SECS   per run (default 120)
+#   --jobs N         cases run in parallel (default 1)
+#   --no-stderr      do not compare stderr
+#   --keep           keep the work directory (printed at the end)
+#   --list           list the cases and exit
+#
+# Each case runs in a fresh scratch directory (the same path for both sides,
+# so output that shows the working directory agrees), with a fixed environment
+# (env -i; see ENV below), umask 022, no core dumps and stdin from /dev/null
+# unless the case gives a file. Works without the cross compiler: it only needs
+# the prebuilt programs, busybox and a qemu-aarch64.
+#
+# Prints a table (case, status, qemu exit, gpuos exit, note), diff heads for
+# failures, and finally "conformance: P passed, F failed". Exit status 0 when
+# nothing failed, 1 when something did, 2 on bad usage.
+
+# shellcheck disable=SC2016 # the cases' single-quoted programs are for the guest
+set -u
+set -o pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+GPUOS=
+BACKEND=cpu
+MODE=
+QEMU_BIN=${QEMU:-}
+LANES=1
+BUSYBOX=$root/.deps/busybox
+BIN_DIR=$root/tests/guest/bin
+FILTER=
+EXCLUDE=
+TIMEOUT=120
+JOBS=1
+CMP_STDERR=1
+KEEP=0
+LIST=0
+
+usage() { sed -n '2,/^$/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+need() { [ "$#" -ge 2 ] || { echo "conformance.sh: $1 needs a value" >&2; exit 2; }; }
+while [ "$#" -gt 0 ]; do
+    case $1 in
+    --gpuos) need "$@"; GPUOS=$2; shift 2 ;;
+    --backend) need "$@"; BACKEND=$2; shift 2 ;;
+    --mode) need "$@"; MODE=$2; shift 2 ;;
+    --qemu) need "$@"; QEMU_BIN=$2; shift 2 ;;
+    --lanes) need "$@"; LANES=$2; shift 2 ;;
+    --busybox) need "$@"; BUSYBOX=$2; shift 2 ;;
+    --bin-dir) need "$@"; BIN_DIR=$2; shift 2 ;;
+    --filter) need "$@"; FILTER=$2; shift 2 ;;
+    --exclude) need "$@"; EXCLUDE=$2; shift 2 ;;
+    --timeout) need "$@"; TIMEOUT=$2; shift 2 ;;
+    --jobs) need "$@"; JOBS=$2; shift 2 ;;
+    --no-stderr) CMP_STDERR=0; shift ;;
+    --keep) KEEP=1; shift ;;
+    --list) LIST=1; shift ;;
+    -h | --help) usage ;;
+    *) echo "conformance.sh: unknown argument: $1" >&2; usage ;;
+    esac
+done
+
+abspath() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$PWD/$1" ;; esac; }
+case $LANES in '' | *[!0-9]*) echo "conformance.sh: --lanes needs a number" >&2; exit 2 ;; esac
+case $JOBS in '' | *[!0-9]* | 0) echo "conformance.sh: --jobs needs a positive number" >&2; exit 2 ;; esac
+case $TIMEOUT in '' | *[!0-9]* | 0) echo "conformance.sh: --timeout needs a positive number" >&2; exit 2 ;; esac
+
+# ---------------------------------------------------------------------------
+# Inputs created in each scratch directory before a run (same on both sides).
+
+FIXED_TIME='2021-03-04 05:06:07 UTC'
+
+setup_files() {
+    cat >words.txt <<'EOF'
+the quick brown fox
+jumps over the lazy dog
+alpha beta gamma delta
+Zebra zulu zero
+apple banana cherry
+abc def ghi
+quartz quiet queue
+hello world
+mississippi river
+The end
+EOF
+    cat >nums.txt <<'EOF'
+42
+7
+-3
+1000
+0.5
+19
+7
+-100
+3.25
+65536
+EOF
+    cat >table.txt <<'EOF'
+pear 12 green 0.75
+apple 7 red 1.20
+fig 30 purple 2.50
+banana 7 yellow 0.30
+cherry 150 red 4.00
+kiwi 12 brown 0.90
+date 30 brown 3.10
+EOF
+    cat >dup.txt <<'EOF'
+a
+a
+b
+c
+c
+c
+d
+a
+a
+EOF
+    cat >colon.txt <<'EOF'
+root:x:0:0:root:/root:/bin/sh
+daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
+user:x:1000:1000:A User,,,:/home/user:/bin/bash
+nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+EOF
+    printf 'the quick brown fox\njumps over the lazy cat\nalpha beta gamma delta\n' >words2.txt
+    # 256 bytes 0..255 then a short text tail.
+    local i oct=''
+    for i in $(seq 0 255); do oct="$oct\\$(printf '%03o' "$i")"; done
+    printf '%b' "$oct" >bin.dat
+    printf 'strings inside binary\n\001\002tail text here\n' >>bin.dat
+    printf 'aGVsbG8sIGJhc2U2NCB3b3JsZAo=\n' >encoded.b64
+    printf 'scale=20\n4*a(1)\ne(1)\nsqrt(2)\n2^100\n100/7\nl(10)\n-7%%3\n' >bc.in
+    printf 'dos\r\nline endings\r\n' >crlf.txt
+    printf '%s\n' \
+        'H4sICL9qQGACA3NhbXBsZS50eHQAlZVbVsMwDAX/WYWXYEm2E7MbHgEKoYGW0sLqeUTK/3z3zFF1' \
+        'Nb6Zd/spyXX6eJrS+2l395JuD8t5nx6WS3o+vb4d0/I5Hf5/nm++v9L98pjkav6jlFFlpYxRfaUK' \
+        '/IdtxSrDtK5YY5j5tAEG4ruNDGseZGfY6FeTDKPM2UFqicZEKIoU31CMXt0TFapL9wsKFSaMkUZN' \
+        'i4lQGh1jR6iNaaTaqd3x3qE5JcxRaE4pMZFWzOg7KjSnqqeq0Jw6+B0VmtPCHIXmtG0iNGfYdoTm' \
+        'DFuqtHLijgbN6WGOQXN6uGq0c3I8D6Olk+NFGm0diRKwSqs17LFGyag6g/qIRbvaiPs8soUCSY1v' \
+        'SKFfrfar0A/CYzgG3AgAAA==' | base64 -d >sample.txt.gz
+    mkdir -p tree/sub/deeper tree/empty
+    printf 'one\n' >tree/a.txt
+    printf 'two two\n' >tree/b.txt
+    printf 'three three three\n' >tree/sub/c.txt
+    printf 'data' >tree/sub/deeper/d.bin
+    printf '#!/bin/sh\necho hi\n' >tree/run.sh
+    chmod 755 tree/run.sh
+    chmod 600 tree/b.txt
+    ln -s a.txt tree/link-to-a
+    # Fixed times on everything (symlinks too), so ls -l, tar and gzip agree.
+    find . -exec touch -h -d "$FIXED_TIME" {} +
+    # A tarball made by the host's GNU tar, reproducibly (skipped without it).
+    mkdir extract
+    if tar --format=ustar --sort=name --mtime="$FIXED_TIME" --owner=0 --group=0 --numeric-owner \
+        -cf - tree 2>/dev/null | gzip -n -9 >tree.tar.gz 2>/dev/null; then :; else rm -f tree.tar.gz; fi
+    touch -h -d "$FIXED_TIME" extract tree.tar.gz . 2>/dev/null
+}
+
+# ---------------------------------------------------------------------------
+# The cases. add NAME FLAGS STDIN -- ARGV...
+#   FLAGS: comma list; "lanes": safe to run with --lanes (output independent of
+#          the lane, no stdin, no file writes); "files": needs setup_files;
+#          "nostderr": stderr not compared; "bb": a busybox case.
+#   STDIN: "-" for /dev/null, else a file in the scratch directory.
+#   ARGV:  @NAME is the guest program $BIN_DIR/NAME; @bb is busybox.
+#          {lane} is replaced by the lane index (qemu gets one run per lane;
+#          such cases run only with --lanes).
+
+C_NAME=()
+C_FLAGS=()
+C_STDIN=()
+C_ARGV=()
+add() {
+    local name=$1 flags=$2 stdin=$3
+    shift 3
+    [ "$1" = -- ] && shift
+    local argv='' a
+    for a in "$@"; do argv="$argv $(printf '%q' "$a")"; done
+    C_NAME+=("$name")
+    C_FLAGS+=("$flags")
+    C_STDIN+=("$stdin")
+    C_ARGV+=("$argv")
+}
+bb() { local name=$1 flags=$2 stdin=$3; shift 3; [ "$1" = -- ] && shift; add "bb-$name" "bb,files,$flags" "$stdin" -- @bb "$@"; }
+
+# Guest programs (tests/guest/*.c).
+add hello lanes - -- @hello "first arg" second '' 'with "quotes"'
+add hello-lane lanes - -- @hello 'lane={lane}' '{lane}'
+add int_arith lanes - -- @int_arith
+add fp_math lanes - -- @fp_math
+add neon lanes - -- @neon
+add setjmp lanes - -- @setjmp
+add malloc_stress lanes - -- @malloc_stress
+add atomics lanes - -- @atomics
+add strings lanes - -- @strings
+add fileio lanes - -- @fileio
+add signals lanes - -- @signals
+add syscalls lanes - -- @syscalls
+add compute lanes - -- @compute 2
+add demo lanes - -- @demo
+add crash_null lanes,nostderr - -- @crash_null
+add abort lanes,nostderr - -- @abort
+add asm-spin lanes - -- @spin 100000
+add exit-42 lanes - -- @exit_codes 42
+add exit-0 lanes - -- @exit_codes
+add exit-255 - - -- @exit_codes 255
+add exit-256 - - -- @exit_codes 256
+add exit-neg1 - - -- @exit_codes -1
+add exit-_exit - - -- @exit_codes _exit 3
+add exit-return - - -- @exit_codes return 7
+add exit-atexit - - -- @exit_codes atexit 9
+add exit-lane lanes - -- @exit_codes none '{lane}'
+
+# Busybox applets (Debian's busybox-static, arm64).
+bb echo lanes - -- echo hello world
+bb echo-e lanes - -- echo -e 'tab\there\nnewline \x41\0102 \\ end'
+bb printf lanes - -- printf '%5d|%-4s|%x|%o|%c|%.3f|%e|%g\n' 42 ab 255 8 xyz 3.14159 0.000123 1e20
+bb cat lanes - -- cat words.txt nums.txt
+bb cat-n - words.txt -- cat -n
+bb cat-missing lanes - -- cat words.txt missing.txt
+bb wc lanes - -- wc words.txt nums.txt table.txt bin.dat
+bb wc-l-stdin - words.txt -- wc -l
+bb head lanes - -- head -n 3 words.txt
+bb head-c lanes - -- head -c 50 table.txt
+bb tail lanes - -- tail -n 4 words.txt
+bb tail-c lanes - -- tail -c 25 words.txt
+bb sort lanes - -- sort words.txt
+bb sort-n lanes - -- sort -n nums.txt
+bb sort-rn lanes - -- sort -r -n nums.txt
+bb sort-k lanes - -- sort -k2,2n -k1,1 table.txt
+bb sort-k-r lanes - -- sort -k4 -r table.txt
+bb sort-u - dup.txt -- sort -u
+bb uniq-c lanes - -- uniq -c dup.txt
+bb uniq-d lanes - -- uniq -d dup.txt
+bb cut lanes - -- cut -d: -f1,3,7 colon.txt
+bb cut-c lanes - -- cut -c 2-6,9 words.txt
+bb tr - words.txt -- tr a-z A-Z
+bb tr-d - words.txt -- tr -d aeiou
+bb tr-s - dup.txt -- tr -s 'a\n' 'A\n'
+bb sed lanes - -- sed -e 's/o/0/g' -e '2d' -e '/alpha/a\appended line' words.txt
+bb sed-n lanes - -- sed -n -E 's/^([a-z]+) ([a-z]+).*/\2 \1/p' words.txt
+bb awk-sum lanes - -- awk '{ s += $2; n[$3]++ } END { printf "%d %d %.2f\n", s, NR, s / NR; print n["red"], n["brown"] }' table.txt
+bb awk-arith lanes - -- awk 'BEGIN { x = 1; for (i = 1; i <= 12; i++) { x = x * 3.7 + 1 / i; printf "%d %.6f %.6e %g %d %s\n", i, i / 7, x, 1 / (i * 3), int(i * 7 / 3), i % 5 } }'
+bb awk-fields lanes - -- awk -F: '$3 >= 1000 { print $1, length($5), toupper($7) } END { print NR }' colon.txt
+bb grep-E lanes - -- grep -E 'qu[a-z]+|^[A-Z]' words.txt
+bb grep-cvn lanes - -- grep -v -n -i 'the' words.txt
+bb grep-c lanes - -- grep -c o words.txt
+bb grep-none lanes - -- grep nomatch words.txt
+bb sha256sum lanes - -- sha256sum bin.dat words.txt sample.txt.gz
+bb sha1sum lanes - -- sha1sum bin.dat
+bb sha512sum lanes - -- sha512sum bin.dat words.txt
+bb md5sum lanes - -- md5sum bin.dat words.txt table.txt
+bb crc32 lanes - -- crc32 bin.dat words.txt
+bb sha3sum lanes - -- sha3sum bin.dat
+bb base64 lanes - -- base64 bin.dat
+bb base64-d lanes - -- base64 -d encoded.b64
+bb od lanes - -- od -A x -t x1 bin.dat
+bb od-c lanes - -- od -c words.txt
+bb od-t lanes - -- od -t d4 -t f8 -t u2 -N 64 bin.dat
+bb hexdump lanes - -- hexdump -C words.txt
+bb xxd lanes - -- xxd -g 4 bin.dat
+bb uuencode lanes - -- uuencode bin.dat name
+bb seq lanes - -- seq 1 3 40
+bb seq-w lanes - -- seq -w -s , 0 0.25 3
+bb expr lanes - -- expr 12345 '*' 6789 + 3
+bb expr-str lanes - -- expr substr mississippi 3 4
+bb expr-false lanes - -- expr 0 '&' 1
+bb factor lanes - -- factor 1234567890 600851475143 4294967297 1000000007 97 65536
+bb dc lanes - -- dc -e '2 64 ^ p 7 3 / p 20 k 2 v p 17 5 % p'
+bb bc - bc.in -- bc -l
+bb gzip - - -- gzip -9 words.txt
+bb gzip-k - - -- gzip -k -1 table.txt
+bb gzip-c lanes - -- gzip -c -n nums.txt
+bb gunzip - - -- gunzip sample.txt.gz
+bb gunzip-c lanes - -- gunzip -c sample.txt.gz
+bb zcat-stdin - sample.txt.gz -- zcat
+bb ls-l lanes - -- ls -l tree
+bb ls-lR lanes - -- ls -lnR tree
+bb ls-a lanes - -- ls -a -1 -F tree
+bb find lanes - -- find tree
+bb find-name lanes - -- find tree -name '*.txt' -type f
+bb find-size lanes - -- find tree -type f -size -2
+bb stat lanes - -- stat -c '%n %s %a %F' words.txt tree tree/run.sh tree/link-to-a
+bb date lanes - -- date -u -d @1700000000 '+%Y-%m-%d %H:%M:%S %a %j %s'
+bb cal lanes - -- cal 2 2024
+bb rev - words.txt -- rev
+bb nl lanes - -- nl -b a words.txt
+bb fold lanes - -- fold -w 9 words.txt
+bb paste lanes - -- paste -d '|' words.txt nums.txt
+bb tac lanes - -- tac words.txt
+bb diff lanes - -- diff words.txt words2.txt
+bb cmp lanes - -- cmp words.txt words2.txt
+bb strings lanes - -- strings bin.dat
+bb basename lanes - -- basename /usr/lib/libc.so.6 .6
+bb true lanes - -- true
+bb false lanes - -- false
+bb test lanes - -- test 3 -lt 4
+bb cp - - -- cp -p words.txt copy.txt
+bb mkdir-p - - -- mkdir -p a/b/c
+bb mv - - -- mv nums.txt tree/sub/moved.txt
+bb rm - - -- rm -r tree/sub
+bb ln-s - - -- ln -s words.txt link.txt
+bb truncate - - -- truncate -s 1000 table.txt
+bb dd - - -- dd if=bin.dat of=dd.out bs=7 count=5 skip=1 status=none
+bb dos2unix - - -- dos2unix crlf.txt
+bb unix2dos-stdin - words.txt -- unix2dos
+bb tar-c - - -- tar -cf out.tar tree words.txt
+bb tar-cv-stdout lanes - -- tar -cvf - tree
+bb tar-xzv - - -- tar -xzvf tree.tar.gz -C extract
+bb sh-arith lanes - -- sh -c 'i=0; s=0; while [ $i -lt 200 ]; do s=$((s + i * i)); i=$((i + 1)); done; echo "$s ${#s}"; x=abcdef; echo ${x#ab} ${x%ef} ${x:-d}; set -- a b c; echo $# "$@"'
+bb sh-pipe lanes - -- sh -c 'echo abc | tr a-c x-z; seq 5 | wc -l; echo done'
+bb sh-redir - - -- sh -c 'echo one >out.txt; echo two >>out.txt; cat out.txt; read x <out.txt; echo "read $x"'
+bb sh-exit lanes - -- sh -c 'exit 17'
+bb sh-subshell lanes - -- sh -c '(exit 3); echo $?; x=$(echo nested); echo $x'
+
+# ---------------------------------------------------------------------------
+
+if [ "$LIST" = 1 ]; then
+    for i in "${!C_NAME[@]}"; do
+        printf '%-16s %-20s %-14s%s\n' "${C_NAME[$i]}" "${C_FLAGS[$i]}" "${C_STDIN[$i]}" "${C_ARGV[$i]}"
+    done
+    echo "${#C_NAME[@]} cases"
+    exit 0
+fi
+
+[ -n "$GPUOS" ] || { echo "conformance.sh: --gpuos BIN is required" >&2; usage; }
+GPUOS=$(abspath "$GPUOS")
+[ -x "$GPUOS" ] || { echo "conformance.sh: $GPUOS is not executable" >&2; exit 2; }
+if [ -z "$QEMU_BIN" ]; then
+    if command -v qemu-aarch64 >/dev/null 2>&1; then
+        QEMU_BIN=$(command -v qemu-aarch64)
+    elif [ -x "$root/.deps/qemu-aarch64-static" ]; then
+        QEMU_BIN=$root/.deps/qemu-aarch64-static
+    elif command -v qemu-aarch64-static >/dev/null 2>&1; then
+        QEMU_BIN=$(command -v qemu-aarch64-static)
+    else
+        echo "conformance.sh: no qemu-aarch64 found (use --qemu, or scripts/fetch-deps.sh)" >&2
+        exit 2
+    fi
+fi
+case $QEMU_BIN in */*) QEMU_BIN=$(abspath "$QEMU_BIN") ;; *) QEMU_BIN=$(command -v "$QEMU_BIN") ;; esac
+[ -x "$QEMU_BIN" ] || { echo "conformance.sh: $QEMU_BIN is not executable" >&2; exit 2; }
+BIN_DIR=$(abspath "$BIN_DIR")
+BUSYBOX=$(abspath "$BUSYBOX")
+HAVE_BB=1
+if [ ! -x "$BUSYBOX" ]; then
+    HAVE_BB=0
+    echo "conformance.sh: warning: no busybox at $BUSYBOX: busybox cases skipped (scripts/fetch-deps.sh fetches it)" >&2
+fi
+HAVE_DIFF=1
+command -v diff >/dev/null 2>&1 || HAVE_DIFF=0
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/gpuos-conformance.XXXXXX")
+cleanup() { [ "$KEEP" = 1 ] || rm -rf "$work"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The environment both sides (and so the guest) see. Variables a GPU run may
+# need are passed through unchanged, to both sides alike.
+ENV=(PATH=/usr/local/bin:/usr/bin:/bin HOME="${HOME:-/}" TZ=UTC LC_ALL=C LANG=C
+    GPUOS_TEST_VAR='value with spaces = and ; symbols')
+while IFS= read -r v; do
+    case $v in
+    LD_LIBRARY_PATH=* | CUDA_* | NVIDIA_* | GPUOS_* | RUST_LOG=* | RUST_BACKTRACE=* | XDG_CACHE_HOME=* | TMPDIR=*)
+        case $v in GPUOS_TEST_VAR=*) ;; *) ENV+=("$v") ;; esac ;;
+    esac
+done < <(env | grep -E '^[A-Za-z_][A-Za-z0-9_]*=' || true)
+
+GPUOS_OPTS=(--backend "$BACKEND")
+[ -n "$MODE" ] && GPUOS_OPTS+=(--mode "$MODE")
+
+has_flag() { case ",$1," in *",$2,"*) return 0 ;; esac; return 1; }
+
+# Expand a case's argv into the array ARGV: the first word @bb is busybox,
+# @NAME is $BIN_DIR/NAME; {lane} is replaced by $2 unless $2 is "keep".
+expand_argv() {
+    local i=$1 lane=$2 a first=1
+    eval "local raw=(${C_ARGV[$i]})"
+    ARGV=()
+    # shellcheck disable=SC2154
+    for a in "${raw[@]}"; do
+        if [ "$first" = 1 ]; then
+            case $a in
+            @bb) a=$BUSYBOX ;;
+            @*) a=$BIN_DIR/${a#@} ;;
+            esac
+            first=0
+        fi
+        [ "$lane" != keep ] && a=${a//\{lane\}/$lane}
+        ARGV+=("$a")
+    done
+}
+# True when a case's arguments contain {lane}.
+is_perlane() {
+    local a
+    expand_argv "$1" keep
+    for a in "${ARGV[@]}"; do
+        case $a in *'{lane}'*) return 0 ;; esac
+    done
+    return 1
+}
+
+# run_side DIR STDIN CMD...: run in DIR/cwd (fresh, set up), leave stdout,
+# stderr, rc and tree (listing of the scratch directory afterwards) in DIR.
+# The scratch directory is $work/<case>/cwd on both sides: each side's run is
+# moved aside to DIR afterwards.
+prepare_cwd() {
+    local cwd=$1 flags=$2
+    rm -rf "$cwd"
+    mkdir -p "$cwd"
+    if has_flag "$flags" files; then (cd "$cwd" && umask 022 && setup_files); fi
+}
+tree_listing() {
+    (
+        cd "$1" || exit 1
+        find . -mindepth 1 -print0 | LC_ALL=C sort -z | while IFS= read -r -d '' p; do
+            if [ -L "$p" ]; then
+                printf 'l %s -> %s\n' "$p" "$(readlink "$p")"
+            elif [ -d "$p" ]; then
+                printf 'd %s %s\n' "$(stat -c %a "$p")" "$p"
+            elif [ -f "$p" ]; then
+                printf 'f %s %s %s\n' "$(stat -c '%a %s' "$p")" "$(cksum <"$p" | cut -d' ' -f1)" "$p"
+            else
+                printf 'o %s\n' "$p"
+            fi
+        done
+    )
+}
+run_side() {
+    local out=$1 cwd=$2 stdin=$3 flags=$4
+    shift 4
+    prepare_cwd "$cwd" "$flags"
+    local in=/dev/null
+    [ "$stdin" != - ] && in=$cwd/$stdin
+    (
+        cd "$cwd" || exit 99
+        ulimit -c 0
+        umask 022
+        # No exec: this subshell reports a guest killed by a signal (to
+        # /dev/null) and exits 128+signal like gpuos does.
+        env -i "${ENV[@]}" timeout -k 10 "$TIMEOUT" "$@" <"$in" >"$out.stdout" 2>"$out.stderr"
+    ) 2>/dev/null
+    echo $? >"$out.rc"
+    tree_listing "$cwd" >"$out.tree"
+    rm -rf "$cwd"
+}
+
+filtered_stderr() { grep -v -E '^(qemu|gpuos)[:-]' "$1" || true; }
+
+# diff_head LABEL A B: show the first lines of the difference.
+diff_head() {
+    echo "    --- $1 (qemu vs gpuos):"
+    if [ "$HAVE_DIFF" = 1 ]; then
+        diff -a -u "$2" "$3" | sed -n '3,22s/^/    /p'
+    else
+        echo "    qemu:"; head -n 8 "$2" | sed 's/^/      /'
+        echo "    gpuos:"; head -n 8 "$3" | sed 's/^/      /'
+    fi
+}
+
+# run_case I: runs case I; writes $work/report.I (table row + details) and
+# $work/status.I (PASS, FAIL or SKIP).
+run_case() {
+    local i=$1
+    local name=${C_NAME[$i]} flags=${C_FLAGS[$i]} stdin=${C_STDIN[$i]}
+    local d=$work/case.$i cwd rep=$work/report.$i
+    cwd=$work/c/$name
+    mkdir -p "$d" "$work/c"
+    local status=PASS note='' qrc=- grc=- details=''
+    local perlane=0
+    # {lane} cases: with --lanes, qemu runs once per lane with {lane} replaced
+    # by the lane's index; without, both sides get 0.
+    [ "$LANES" -gt 1 ] && is_perlane "$i" && perlane=1
+
+    if has_flag "$flags" bb && [ "$HAVE_BB" = 0 ]; then
+        status=SKIP note='no busybox'
+    elif [ "$LANES" -gt 1 ] && ! has_flag "$flags" lanes; then
+        status=SKIP note='not lane-safe'
+    else
+        expand_argv "$i" 0
+        if [ "${ARGV[0]}" != "$BUSYBOX" ] && [ ! -f "${ARGV[0]}" ]; then
+            status=FAIL note="missing ${ARGV[0]}"
+        fi
+    fi
+    if [ "$status" != PASS ]; then
+        printf '%s\n' "$status" >"$work/status.$i"
+        printf '%-22s %-5s %5s %5s  %s\n' "$name" "$status" - - "$note" >"$rep"
+        return
+    fi
+
+    # qemu: one run, or one per lane for {lane} cases.
+    local nq=1 l
+    [ "$perlane" = 1 ] && nq=$LANES
+    for ((l = 0; l < nq; l++)); do
+        expand_argv "$i" "$l"
+        run_side "$d/q$l" "$cwd" "$stdin" "$flags" "$QEMU_BIN" -cpu cortex-a57 "${ARGV[@]}"
+    done
+    qrc=$(cat "$d/q0.rc")
+
+    # gpuos
+    if [ "$LANES" -gt 1 ]; then
+        if [ "$perlane" = 1 ]; then expand_argv "$i" keep; else expand_argv "$i" 0; fi
+        mkdir -p "$d/lanes"
+        run_side "$d/g" "$cwd" "$stdin" "$flags" "$GPUOS" run "${GPUOS_OPTS[@]}" \
+            --lanes "$LANES" --output-dir "$d/lanes" "${ARGV[@]}"
+    else
+        expand_argv "$i" 0
+        run_side "$d/g" "$cwd" "$stdin" "$flags" "$GPUOS" run "${GPUOS_OPTS[@]}" "${ARGV[@]}"
+    fi
+    grc=$(cat "$d/g.rc")
+
+    local fails=()
+    if [ "$grc" = 124 ] || [ "$grc" = 137 ]; then fails+=("timeout"); fi
+    if [ "$qrc" != "$grc" ]; then
+        fails+=("exit status")
+        details+="    --- exit status: qemu $qrc, gpuos $grc"$'\n'
+        local gerr
+        gerr=$(sed -n '1,6s/^/    gpuos stderr: /p' "$d/g.stderr")
+        [ -n "$gerr" ] && details+="$gerr"$'\n'
+    fi
+    local cmp_err=$CMP_STDERR
+    has_flag "$flags" nostderr && cmp_err=0
+    if [ "$LANES" -gt 1 ]; then
+        if ! cmp -s "$d/q0.stdout" "$d/g.stdout"; then
+            fails+=("stdout (pass-through)")
+            details+="$(diff_head 'stdout of lane 0 passed through' "$d/q0.stdout" "$d/g.stdout")"$'\n'
+        fi
+        local bad_lanes='' bad_err=''
+        for ((l = 0; l < LANES; l++)); do
+            local q=0
+            [ "$perlane" = 1 ] && q=$l
+            local lo=$d/lanes/lane-$l.stdout le=$d/lanes/lane-$l.stderr
+            if [ ! -f "$lo" ] || ! cmp -s "$d/q$q.stdout" "$lo"; then
+                [ -z "$bad_lanes" ] && details+="$(diff_head "stdout of lane $l" "$d/q$q.stdout" "$([ -f "$lo" ] && echo "$lo" || echo /dev/null)")"$'\n'
+                bad_lanes+=" $l"
+            fi
+            if [ "$cmp_err" = 1 ]; then
+                filtered_stderr "$d/q$q.stderr" >"$d/qe"
+                if [ -f "$le" ]; then filtered_stderr "$le" >"$d/ge"; else : >"$d/ge"; fi
+                if ! cmp -s "$d/qe" "$d/ge"; then
+                    [ -z "$bad_err" ] && details+="$(diff_head "stderr of lane $l" "$d/qe" "$d/ge")"$'\n'
+                    bad_err+=" $l"
+                fi
+            fi
+        done
+        [ -n "$bad_lanes" ] && fails+=("stdout of lanes$bad_lanes")
+        [ -n "$bad_err" ] && fails+=("stderr of lanes$bad_err")
+    else
+        if ! cmp -s "$d/q0.stdout" "$d/g.stdout"; then
+            fails+=("stdout")
+            details+="$(diff_head stdout "$d/q0.stdout" "$d/g.stdout")"$'\n'
+        fi
+        if [ "$cmp_err" = 1 ]; then
+            filtered_stderr "$d/q0.stderr" >"$d/qe"
+            filtered_stderr "$d/g.stderr" >"$d/ge"
+            if ! cmp -s "$d/qe" "$d/ge"; then
+                fails+=("stderr")
+                details+="$(diff_head stderr "$d/qe" "$d/ge")"$'\n'
+            fi
+        fi
+    fi
+    if ! cmp -s "$d/q0.tree" "$d/g.tree"; then
+        fails+=("files")
+        details+="$(diff_head 'files (type mode size cksum path)' "$d/q0.tree" "$d/g.tree")"$'\n'
+    fi
+    if [ "${#fails[@]}" -gt 0 ]; then
+        status=FAIL
+        note=$(IFS=,; echo "${fails[*]}")
+        note="differs: ${note//,/, }"
+    fi
+    printf '%s\n' "$status" >"$work/status.$i"
+    {
+        printf '%-22s %-5s %5s %5s  %s\n' "$name" "$status" "$qrc" "$grc" "$note"
+        [ "$status" = FAIL ] && printf '%s' "$details"
+    } >"$rep"
+}
+
+# Select the cases.
+SEL=()
+for i in "${!C_NAME[@]}"; do
+    n=${C_NAME[$i]}
+    if [ -n "$FILTER" ] && ! printf '%s\n' "$n" | grep -q -E -- "$FILTER"; then continue; fi
+    if [ -n "$EXCLUDE" ] && printf '%s\n' "$n" | grep -q -E -- "$EXCLUDE"; then continue; fi
+    SEL+=("$i")
+done
+
+echo "conformance: gpuos=$GPUOS backend=$BACKEND${MODE:+ mode=$MODE} lanes=$LANES qemu=$QEMU_BIN"
+echo "conformance: ${#SEL[@]} cases, bin-dir=$BIN_DIR busybox=$([ "$HAVE_BB" = 1 ] && echo "$BUSYBOX" || echo none)"
+printf '%-22s %-5s %5s %5s  %s\n' CASE STATUS QEMU GPUOS NOTE
+
+if [ "$JOBS" -le 1 ]; then
+    for i in "${SEL[@]}"; do
+        run_case "$i"
+        cat "$work/report.$i"
+    done
+else
+    running=0
+    next_print=0
+    for i in "${SEL[@]}"; do
+        run_case "$i" &
+        running=$((running + 1))
+        if [ "$running" -ge "$JOBS" ]; then
+            wait -n 2>/dev/null || true
+            running=$((running - 1))
+        fi
+        # Print finished reports in order.
+        while [ "$next_print" -lt "${#SEL[@]}" ] && [ -f "$work/status.${SEL[$next_print]}" ]; do
+            cat "$work/report.${SEL[$next_print]}"
+            next_print=$((next_print + 1))
+        done
+    done
+    wait
+    while [ "$next_print" -lt "${#SEL[@]}" ]; do
+        cat "$work/report.${SEL[$next_print]}" 2>/dev/null || echo "${C_NAME[${SEL[$next_print]}]} (no report)"
+        next_print=$((next_print + 1))
+    done
+fi
+
+pass=0
+fail=0
+skip=0
+failed=()
+for i in "${SEL[@]}"; do
+    case $(cat "$work/status.$i" 2>/dev/null) in
+    PASS) pass=$((pass + 1)) ;;
+    SKIP) skip=$((skip + 1)) ;;
+    *) fail=$((fail + 1)); failed+=("${C_NAME[$i]}") ;;
+    esac
+done
+[ "$KEEP" = 1 ] && echo "conformance: work directory kept: $work"
+[ "$skip" -gt 0 ] && echo "conformance: $skip skipped"
+[ "$fail" -gt 0 ] && echo "conformance: failed: ${failed[*]}"
+echo "conformance: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

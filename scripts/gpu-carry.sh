@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Prepares the carry directory for scripts/gpu-check.sh on the build machine:
+# the release binary, the guest programs, busybox, a static qemu-aarch64 and the
+# core precompiled for sm_90 (H100/H200) with NVRTC from PyPI's
+# nvidia-cuda-nvrtc wheel, so the GPU machine spends no time compiling.
+#
+# Usage: scripts/gpu-carry.sh [CARRY_DIR]   (default .carry, git-ignored)
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+dir=${1:-.carry}
+scripts/fetch-deps.sh >/dev/null
+tests/guest/build.sh >/dev/null
+cargo build --release -q
+rm -rf "$dir" && mkdir -p "$dir/bin" "$dir/cache"
+cp target/release/gpuos "$dir/"
+cp tests/guest/bin/* "$dir/bin/"
+cp .deps/busybox .deps/qemu-aarch64-static "$dir/"
+nv=.deps/nvrtc
+if [ ! -e "$nv/nvidia/cu13/lib/libnvrtc.so.13" ]; then
+    mkdir -p "$nv"
+    python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.11 \
+        --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 -d "$nv" "nvidia-cuda-nvrtc==13.0.88"
+    (cd "$nv" && unzip -q -o ./*.whl)
+fi
+LD_LIBRARY_PATH="$root/$nv/nvidia/cu13/lib" GPUOS_CACHE_DIR="$root/$dir/cache" "$dir/gpuos" compile-core --arch sm_90
+du -sh "$dir"

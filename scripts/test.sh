@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The test command (README): installs what it needs, builds the guest test
+# programs and gpuos, runs the Rust tests, clippy and rustfmt, then the
+# conformance suite against qemu-aarch64 on the CPU backend, and its lanes
+# variant (--lanes 4, on a subset). Every step runs even when an earlier one
+# failed (except those that need a build that failed); a summary comes last and
+# the exit status is nonzero when any step failed.
+#
+# Environment:
+#   TEST_SKIP_DEPS=1            skip apt installs and scripts/fetch-deps.sh
+#   CONFORMANCE_JOBS=N          parallel conformance cases (default: nproc)
+#   CONFORMANCE_ARGS="..."      extra arguments for scripts/conformance.sh
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root" || exit 1
+
+jobs=${CONFORMANCE_JOBS:-$(nproc 2>/dev/null || echo 2)}
+read -r -a extra <<<"${CONFORMANCE_ARGS:-}"
+lanes_subset='^(hello|hello-lane|int_arith|fp_math|neon|setjmp|atomics|strings|fileio|signals|crash_null|exit-42|exit-lane|bb-(echo|printf|cat|sort-k|awk-sum|sha256sum|factor|ls-l|find))$'
+
+steps=()
+results=()
+failed=0
+step() {
+    local name=$1
+    shift
+    echo
+    echo "==== $name: $*"
+    local t0=$SECONDS rc
+    "$@"
+    rc=$?
+    steps+=("$name")
+    if [ "$rc" = 0 ]; then
+        results+=("ok ($((SECONDS - t0))s)")
+    else
+        results+=("FAILED, exit $rc ($((SECONDS - t0))s)")
+        failed=1
+    fi
+    return "$rc"
+}
+skip() {
+    steps+=("$1")
+    results+=("skipped: $2")
+    failed=1
+}
+
+if [ "${TEST_SKIP_DEPS:-0}" != 1 ]; then
+    step deps scripts/fetch-deps.sh
+fi
+guests_ok=0
+step guests tests/guest/build.sh && guests_ok=1
+build_ok=0
+step build cargo build --release && build_ok=1
+step test cargo test --release --workspace
+step clippy cargo clippy --workspace --all-targets -- -D warnings
+step fmt cargo fmt --all --check
+if [ "$build_ok" = 1 ] && [ "$guests_ok" = 1 ]; then
+    step conformance scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --jobs "$jobs" "${extra[@]}"
+    step conformance-lanes scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --lanes 4 \
+        --filter "$lanes_subset" --jobs "$jobs" "${extra[@]}"
+else
+    skip conformance "build or guests failed"
+    skip conformance-lanes "build or guests failed"
+fi
+
+echo
+echo "==== summary"
+for i in "${!steps[@]}"; do
+    printf '  %-18s %s\n' "${steps[$i]}" "${results[$i]}"
+done
+if [ "$failed" = 0 ]; then
+    echo "test.sh: all passed"
+else
+    echo "test.sh: FAILED"
+fi
+exit "$failed"

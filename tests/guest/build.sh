@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Build every tests/guest/*.c into tests/guest/bin/<name> as a static AArch64 ELF.
+# Idempotent: a program is rebuilt only when its source (or this script) is newer.
+# Then runs tests/guest/asm/build.sh (freestanding assembly programs) if present.
+# Usage: tests/guest/build.sh [-f]   (-f: rebuild everything)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CC=${CC:-aarch64-linux-gnu-gcc}
+CFLAGS=${CFLAGS:-"-static -O2 -Wall -Wextra -Wno-unused-parameter"}
+out=$here/bin
+force=0
+[ "${1:-}" = "-f" ] && force=1
+
+if ! command -v "$CC" >/dev/null 2>&1; then
+    echo "build.sh: $CC not found (apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross)" >&2
+    exit 1
+fi
+
+mkdir -p "$out"
+built=0
+up=0
+for src in "$here"/*.c; do
+    [ -e "$src" ] || continue
+    name=$(basename "$src" .c)
+    bin=$out/$name
+    if [ "$force" = 0 ] && [ -x "$bin" ] && [ "$bin" -nt "$src" ] && [ "$bin" -nt "${BASH_SOURCE[0]}" ]; then
+        up=$((up + 1))
+        continue
+    fi
+    # shellcheck disable=SC2086
+    "$CC" $CFLAGS -o "$bin.tmp" "$src" -lm
+    mv -f "$bin.tmp" "$bin"
+    built=$((built + 1))
+done
+echo "build.sh: $built built, $up up to date in $out"
+# Freestanding assembly programs (tests/guest/asm/*.S) have their own script.
+if [ -x "$here/asm/build.sh" ]; then
+    "$here/asm/build.sh"
+fi

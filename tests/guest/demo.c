@@ -1,0 +1,73 @@
+/* demo: the program `gpuos` runs when given no program (shipped prebuilt as
+ * crates/gpuos-cli/assets/demo.elf by scripts/build-demo.sh). It draws the
+ * Mandelbrot set in ASCII, counts primes with a sieve, and prints a checksum
+ * of everything it computed: some tens of millions of instructions, so the
+ * instructions-per-second figure means something, yet well under a second
+ * under qemu. Deterministic; exit status 0. */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define W 72
+#define H 24
+#define MAXIT 1000
+
+static uint32_t fnv = 2166136261u;
+static void mix(uint32_t v)
+{
+    for (int i = 0; i < 4; i++) { fnv ^= (v >> (8 * i)) & 0xff; fnv *= 16777619u; }
+}
+
+int main(void)
+{
+    static const char shades[] = " .:-=+*#%@";
+    printf("gpuos demo: an AArch64 Linux program, run by gpuos\n\n");
+    uint64_t iters = 0;
+    for (int y = 0; y < H; y++) {
+        char line[W + 1];
+        for (int x = 0; x < W; x++) {
+            /* Supersample 2x2 for a smoother picture (and more work). */
+            int sum = 0;
+            for (int s = 0; s < 4; s++) {
+                double cr = -2.2 + (x + 0.25 + 0.5 * (s & 1)) * 3.2 / W;
+                double ci = -1.2 + (y + 0.25 + 0.5 * (s >> 1)) * 2.4 / H;
+                double zr = 0, zi = 0;
+                int it = 0;
+                while (it < MAXIT && zr * zr + zi * zi <= 4.0) {
+                    double t = zr * zr - zi * zi + cr;
+                    zi = 2 * zr * zi + ci;
+                    zr = t;
+                    it++;
+                }
+                sum += it;
+                iters += (uint64_t)it;
+            }
+            static const int steps[] = { 3, 5, 7, 10, 14, 20, 32, 64, MAXIT };
+            int avg = sum / 4, k = 0;
+            while (k < 9 && avg >= steps[k]) k++;
+            line[x] = shades[k];
+            mix((uint32_t)sum);
+        }
+        line[W] = 0;
+        printf("%s\n", line);
+    }
+
+    enum { N = 2000000 };
+    static uint8_t composite[N + 1];
+    memset(composite, 0, sizeof composite);
+    for (uint32_t i = 2; (uint64_t)i * i <= N; i++)
+        if (!composite[i])
+            for (uint32_t j = i * i; j <= N; j += i) composite[j] = 1;
+    uint32_t count = 0, last = 0, twins = 0;
+    for (uint32_t i = 2; i <= N; i++)
+        if (!composite[i]) {
+            count++;
+            if (last && i - last == 2) twins++;
+            last = i;
+            mix(i);
+        }
+    printf("\nprimes below %d: %u (largest %u, %u twin pairs)\n", N, count, last, twins);
+    printf("mandelbrot iterations: %llu\n", (unsigned long long)iters);
+    printf("checksum: %08x\n", fnv);
+    return 0;
+}
