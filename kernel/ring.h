@@ -4,7 +4,9 @@
 // cell is free for that position, writes the payload, and publishes it by storing
 // seq = pos + 1 with release order. The consumer reads cells in order, and frees a cell
 // for the producer one lap later by storing seq = pos + capacity. Only plain loads and
-// stores with system-scope fences cross PCIe: no atomics on host memory.
+// stores with system-scope fences cross PCIe: no atomics on host memory. The capacity
+// must be a power of two and at least 2 (with one cell, "full" and "free for the next
+// lap" would be the same sequence number).
 #pragma once
 #include "rt.h"
 #include "gpuos_abi.h"

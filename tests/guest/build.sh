@@ -38,3 +38,7 @@ echo "build.sh: $built built, $up up to date in $out"
 if [ -x "$here/asm/build.sh" ]; then
     "$here/asm/build.sh"
 fi
+# A dynamically linked program, for the loader's bad-input test (gpuos refuses it).
+if [ ! -x "$out/hello_dyn" ] || [ "$out/hello_dyn" -ot "$here/hello.c" ]; then
+    "$CC" -O2 -o "$out/hello_dyn" "$here/hello.c"
+fi

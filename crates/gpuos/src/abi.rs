@@ -207,7 +207,7 @@ pub struct MachineHdr {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RingHdr {
-    /// Number of cells, a power of two.
+    /// Number of cells, a power of two, at least 2.
     pub capacity: u64,
     /// Address of the `u64` counter of the next position producers reserve (fetch-add).
     /// It lives in device memory on the GPU: only lanes touch it, and atomics across

@@ -38,7 +38,7 @@ impl Rng {
         Rng(seed ^ 0x6a09_e667_f3bc_c909)
     }
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -47,7 +47,7 @@ impl Rng {
     }
     /// A random number below `n` (n > 0).
     pub fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
+        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
     }
 }
 
@@ -126,7 +126,7 @@ pub fn entries(classes: &[Class]) -> Vec<&'static A64Entry> {
 pub fn random_insn(rng: &mut Rng, pool: &[&'static A64Entry], classes: &[Class]) -> u32 {
     loop {
         let e = pool[rng.below(pool.len() as u64) as usize];
-        let w = (rng.next() as u32 & !e.mask) | e.value;
+        let w = (rng.next_u64() as u32 & !e.mask) | e.value;
         match tables::decode(w) {
             Some(d) if !class_of(d).is_some_and(|c| classes.contains(&c)) => continue,
             _ => return w,
@@ -154,16 +154,16 @@ pub mod asm {
     }
     /// LDR Xt, [Xn, #off] (unsigned offset, multiple of 8).
     pub fn ldr_x(t: u32, n: u32, off: u32) -> u32 {
-        assert!(off % 8 == 0 && off / 8 < 4096);
+        assert!(off.is_multiple_of(8) && off / 8 < 4096);
         0xf940_0000 | (off / 8) << 10 | n << 5 | t
     }
     /// STR Xt, [Xn, #off].
     pub fn str_x(t: u32, n: u32, off: u32) -> u32 {
-        assert!(off % 8 == 0 && off / 8 < 4096);
+        assert!(off.is_multiple_of(8) && off / 8 < 4096);
         0xf900_0000 | (off / 8) << 10 | n << 5 | t
     }
     fn imm7(off: u32, scale: u32) -> u32 {
-        assert!(off % scale == 0 && off / scale < 64);
+        assert!(off.is_multiple_of(scale) && off / scale < 64);
         (off / scale) << 15
     }
     /// LDP Xt1, Xt2, [Xn, #off] (0 <= off <= 504).
@@ -430,10 +430,10 @@ fn random_int(rng: &mut Rng) -> u64 {
             0x7fff_ffff,
             0xffff_ffff_8000_0000,
         ][rng.below(9) as usize],
-        3 => rng.next() as u32 as u64,
-        4 => (rng.next() as u32 as i32) as u64,
-        5 => rng.next() & 0xffff,
-        _ => rng.next(),
+        3 => rng.next_u64() as u32 as u64,
+        4 => (rng.next_u64() as u32 as i32) as u64,
+        5 => rng.next_u64() & 0xffff,
+        _ => rng.next_u64(),
     }
 }
 
@@ -484,9 +484,9 @@ fn random_f64(rng: &mut Rng) -> u64 {
         rng.below(2048)
     };
     let mant = if rng.below(4) == 0 {
-        rng.next() & 0xf_0000_0000_0000
+        rng.next_u64() & 0xf_0000_0000_0000
     } else {
-        rng.next() & 0xf_ffff_ffff_ffff
+        rng.next_u64() & 0xf_ffff_ffff_ffff
     };
     sign | exp << 52 | mant
 }
@@ -499,9 +499,9 @@ fn random_f32(rng: &mut Rng) -> u32 {
         rng.below(256)
     } as u32;
     let mant = if rng.below(4) == 0 {
-        rng.next() as u32 & 0x70_0000
+        rng.next_u64() as u32 & 0x70_0000
     } else {
-        rng.next() as u32 & 0x7f_ffff
+        rng.next_u64() as u32 & 0x7f_ffff
     };
     sign | exp << 23 | mant
 }
@@ -513,7 +513,7 @@ fn random_half(rng: &mut Rng) -> u64 {
         3 => u64::from(F32_SPECIAL[rng.below(16) as usize]) | u64::from(random_f32(rng)) << 32,
         4 | 5 => u64::from(random_f32(rng)) | u64::from(random_f32(rng)) << 32,
         6 => random_int(rng),
-        _ => rng.next(),
+        _ => rng.next_u64(),
     }
 }
 
@@ -654,7 +654,7 @@ pub fn screen_program(cands: &[u32]) -> Vec<u8> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Exited with status 0 and wrote this register dump.
-    Dump(State),
+    Dump(Box<State>),
     /// Killed by SIGILL (qemu: the signal; gpuos: exit status 132).
     Sigill,
     /// Anything else: a description.
@@ -798,7 +798,7 @@ fn outcome(status: ExitStatus, stdout: &[u8], stderr: &str, is_gpuos: bool) -> O
     }
     if status.code() == Some(0) {
         if let Some(s) = State::from_bytes(stdout) {
-            return Outcome::Dump(s);
+            return Outcome::Dump(Box::new(s));
         }
         return Outcome::Other(format!(
             "exit 0 with {} bytes of output instead of {DUMP_SIZE}",

@@ -1,0 +1,373 @@
+//! Bad input and sandbox tests of the `gpuos` command (CPU backend).
+//!
+//! Every bad input must give one clear line on stderr and exit status 126 or 127 (as a
+//! shell does for a program it cannot execute or find), never a panic. Guest faults end
+//! the guest with 128+signal and a `killed by` line. The sandbox must refuse writes
+//! outside what was granted, including through `..` and symlinks.
+//!
+//! Needs the guest programs (`tests/guest/build.sh`) and busybox
+//! (`scripts/fetch-deps.sh`); `scripts/test.sh` provides both.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn guest(name: &str) -> PathBuf {
+    let p = root().join("tests/guest/bin").join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: run tests/guest/build.sh",
+        p.display()
+    );
+    p
+}
+
+fn busybox() -> PathBuf {
+    let p = root().join(".deps/busybox");
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/fetch-deps.sh",
+        p.display()
+    );
+    p
+}
+
+fn gpuos(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gpuos"))
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .expect("gpuos runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// One line, no panic or backtrace, the expected status.
+fn assert_refused(o: &Output, status: i32, needle: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(status), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "expected one line, got: {err}");
+    assert!(err.contains(needle), "expected {needle:?} in: {err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("gpuos-cli-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn run_file(name: &str, bytes: &[u8]) -> Output {
+    let d = tmp(name);
+    let f = d.join("prog");
+    std::fs::write(&f, bytes).unwrap();
+    let o = gpuos(&d, &["run", "--backend", "cpu", f.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&d);
+    o
+}
+
+#[test]
+fn missing_file_is_127() {
+    let o = gpuos(
+        &std::env::temp_dir(),
+        &["run", "--backend", "cpu", "/nonexistent/gpuos/prog"],
+    );
+    assert_refused(&o, 127, "cannot read");
+}
+
+#[test]
+fn not_an_elf_is_126() {
+    assert_refused(
+        &run_file("text", b"#!/bin/sh\necho hi\n"),
+        126,
+        "not an ELF",
+    );
+    assert_refused(&run_file("empty", b""), 126, "not an ELF");
+}
+
+#[test]
+fn truncated_and_corrupt_elf_are_126() {
+    let hello = std::fs::read(guest("hello")).unwrap();
+    assert_refused(&run_file("trunc", &hello[..200]), 126, "corrupt ELF");
+    assert_refused(&run_file("trunc64", &hello[..40]), 126, "corrupt ELF");
+    // Program headers pointing past the end of the file.
+    let mut bad = hello[..4096].to_vec();
+    bad[32..40].copy_from_slice(&0x7fff_ffffu64.to_le_bytes()); // e_phoff
+    assert_refused(&run_file("phoff", &bad), 126, "corrupt ELF");
+}
+
+#[test]
+fn wrong_architecture_is_126() {
+    // An x86-64 ELF: the test binary itself.
+    let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+    assert_refused(&run_file("x86", &me), 126, "x86-64");
+    // A 32-bit ELF header.
+    let mut h = std::fs::read(guest("hello")).unwrap();
+    h[4] = 1; // ELFCLASS32
+    assert_refused(&run_file("elf32", &h), 126, "32-bit");
+}
+
+#[test]
+fn dynamic_elf_is_126() {
+    let o = gpuos(
+        &std::env::temp_dir(),
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            guest("hello_dyn").to_str().unwrap(),
+        ],
+    );
+    assert_refused(&o, 126, "dynamically linked");
+}
+
+#[test]
+fn null_pointer_write_is_sigsegv_of_the_guest_only() {
+    let o = gpuos(
+        &std::env::temp_dir(),
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            guest("crash_null").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(128 + 11), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("killed by SIGSEGV at pc=0x") && err.contains("addr=0x0"),
+        "{err}"
+    );
+}
+
+#[test]
+fn undefined_instruction_is_sigill_with_pc_and_word() {
+    let o = gpuos(
+        &std::env::temp_dir(),
+        &["run", "--backend", "cpu", guest("undef").to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(128 + 4), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("killed by SIGILL at pc=0x") && err.contains("insn=0x00001234"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sigill_in_one_lane_leaves_the_others() {
+    // Lane 0 crashes in every copy here, so check that all lanes end the same way and
+    // the summary counts them: no lane takes the host or another lane down.
+    let o = gpuos(
+        &std::env::temp_dir(),
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            "--lanes",
+            "8",
+            guest("undef").to_str().unwrap(),
+        ],
+    );
+    assert!(stderr(&o).contains("8 killed by SIGILL"), "{}", stderr(&o));
+}
+
+#[test]
+fn unknown_syscall_is_enosys_and_traced() {
+    let o = gpuos(
+        &std::env::temp_dir(),
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            "--strace",
+            guest("nosys").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(38), "{}", stderr(&o));
+    assert!(stderr(&o).contains("unknown syscall 999"), "{}", stderr(&o));
+}
+
+#[test]
+fn abort_is_sigabrt() {
+    let o = gpuos(
+        &std::env::temp_dir(),
+        &["run", "--backend", "cpu", guest("abort").to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(128 + 6), "{}", stderr(&o));
+}
+
+#[test]
+fn max_insns_stops_the_guest() {
+    let o = gpuos(
+        &std::env::temp_dir(),
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            "--max-insns",
+            "1000",
+            guest("spin").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(128 + 24), "{}", stderr(&o));
+}
+
+#[test]
+fn sandbox_refuses_writes_outside_the_grant() {
+    let bb = busybox();
+    let work = tmp("sandbox-work");
+    let outside = tmp("sandbox-outside");
+    let secret = outside.join("secret.txt");
+    std::fs::write(&secret, "original\n").unwrap();
+    let bbs = bb.to_str().unwrap();
+    // Direct write to an absolute path outside the working directory.
+    let o = gpuos(
+        &work,
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            bbs,
+            "cp",
+            "/etc/hostname",
+            secret.to_str().unwrap(),
+        ],
+    );
+    assert_ne!(
+        o.status.code(),
+        Some(0),
+        "write outside the grant succeeded"
+    );
+    // Through `..` from the working directory.
+    let rel = format!(
+        "../{}/secret.txt",
+        outside.file_name().unwrap().to_str().unwrap()
+    );
+    let o = gpuos(
+        &work,
+        &["run", "--backend", "cpu", bbs, "cp", "/etc/hostname", &rel],
+    );
+    assert_ne!(o.status.code(), Some(0), "write through .. succeeded");
+    // Through a symlink inside the working directory (absolute and relative targets).
+    std::os::unix::fs::symlink(&secret, work.join("abs-link")).unwrap();
+    std::os::unix::fs::symlink(&rel, work.join("rel-link")).unwrap();
+    for link in ["abs-link", "rel-link"] {
+        let o = gpuos(
+            &work,
+            &["run", "--backend", "cpu", bbs, "cp", "/etc/hostname", link],
+        );
+        assert_ne!(o.status.code(), Some(0), "write through {link} succeeded");
+    }
+    // Deleting outside is refused too.
+    let o = gpuos(
+        &work,
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            bbs,
+            "rm",
+            "-f",
+            secret.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        o.status.code() != Some(0) || secret.exists(),
+        "delete outside the grant succeeded"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&secret).unwrap(),
+        "original\n",
+        "the file outside was changed"
+    );
+    // Reading is allowed (the host filesystem is visible read-only).
+    let o = gpuos(
+        &work,
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            bbs,
+            "cat",
+            secret.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "original\n");
+    // Writing in the working directory works.
+    let o = gpuos(
+        &work,
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            bbs,
+            "cp",
+            "/etc/hostname",
+            "copy.txt",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(work.join("copy.txt").exists());
+    // An explicit read-write mount grants writes there.
+    let m = format!("{}:/granted:rw", outside.display());
+    let o = gpuos(
+        &work,
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            "--mount",
+            &m,
+            bbs,
+            "cp",
+            "/etc/hostname",
+            "/granted/new.txt",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(outside.join("new.txt").exists());
+    let _ = std::fs::remove_dir_all(work);
+    let _ = std::fs::remove_dir_all(outside);
+}
+
+#[test]
+fn cuda_backend_without_gpu_fails_cleanly_and_auto_falls_back() {
+    let hello = guest("hello");
+    let o = gpuos(
+        &std::env::temp_dir(),
+        &["run", "--backend", "cuda", hello.to_str().unwrap()],
+    );
+    let auto = gpuos(
+        &std::env::temp_dir(),
+        &["run", "--backend", "auto", hello.to_str().unwrap()],
+    );
+    if gpuos::backend::cuda::available() {
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(stderr(&auto).is_empty(), "{}", stderr(&auto));
+    } else {
+        assert_eq!(o.status.code(), Some(1));
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("CUDA backend is not available"), "{err}");
+        assert_eq!(auto.status.code(), Some(0));
+        assert!(
+            stderr(&auto).contains("using the CPU backend"),
+            "{}",
+            stderr(&auto)
+        );
+    }
+    assert!(String::from_utf8_lossy(&auto.stdout).starts_with("Hello, world!"));
+}
