@@ -59,9 +59,10 @@ GFN u32 core_run(Core& c, u64 budget) {
             r = c.exc == EXC_HOSTWAIT ? RUN_HOSTWAIT : RUN_DONE;
             break;
         }
-        if (c.exc == EXC_SIGNAL) {
+        if (c.exc == EXC_SIGNAL) {  // a fault of this instruction: handler or default action
             n++;
-            proc_kill(c, c.sig, c.fault_addr);
+            sig_fault(c);
+            if (c.exc == EXC_NONE) continue;
         }
         r = RUN_DONE;
         break;

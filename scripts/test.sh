@@ -21,13 +21,10 @@ lanes_subset='^(hello|hello-lane|int_arith|fp_math|neon|setjmp|atomics|strings|f
 
 # Known gaps, left out of the conformance run until their features land (each case
 # still runs with `scripts/conformance.sh --filter NAME`):
-#   signals                 delivery of signals to guest handlers (rt_sigaction is
-#                           recorded and default actions are right; frames and
-#                           rt_sigreturn are not implemented yet)
 #   bb-zcat-stdin,
 #   bb-tar-xzv, bb-sh-*     need fork/exec/wait, which come with the GPU-resident
 #                           process model (the next stage of the process table)
-known_gaps='^(signals|bb-zcat-stdin|bb-tar-xzv|bb-sh-.*)$'
+known_gaps='^(bb-zcat-stdin|bb-tar-xzv|bb-sh-.*)$'
 
 steps=()
 results=()

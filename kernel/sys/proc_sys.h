@@ -3,6 +3,7 @@
 #pragma once
 #include "../proc/proc.h"
 #include "errno.h"
+#include "signal.h"
 
 /// exit(2): this process has one thread, so exit ends the process like exit_group.
 HANDLER void sys_exit(Core& c) { proc_exit(c, (i32)(X(c, 0) & 0xff)); }
@@ -37,78 +38,6 @@ HANDLER void sys_futex(Core& c) {
     setX(c, 0, v != (u32)X(c, 2) ? err(E_AGAIN) : err(E_INVAL));
 }
 HANDLER void sys_wait4(Core& c) { setX(c, 0, err(E_CHILD)); }
-
-/// Default action of signal sig (signal(7)): true when it terminates the process.
-GFN bool sig_default_kills(i32 sig) {
-    return !(sig == SIG_CHLD || sig == SIG_CONT || sig == 23 /* SIGURG */ || sig == 28 /* SIGWINCH */ ||
-             sig == SIG_STOP || sig == 20 || sig == 21 || sig == 22);
-}
-/// A signal sent to this process: ignored, or its default action (handlers are
-/// recorded but not yet delivered; a handled signal also terminates).
-GFN void sig_send_self(Core& c, i32 sig) {
-    if (sig == 0) { setX(c, 0, 0); return; }
-    if (sig < 1 || sig > 64) { setX(c, 0, err(E_INVAL)); return; }
-    u64 bit = 1ull << (sig - 1);
-    setX(c, 0, 0);
-    if (sig != SIG_KILL && (c.p->sigignored & bit)) return;
-    if (!sig_default_kills(sig) && !(c.p->sighandled & bit)) return;
-    proc_kill(c, sig, 0);
-}
-HANDLER void sys_kill(Core& c) {
-    i64 pid = (i64)X(c, 0);
-    if (pid == c.p->pid || pid == 0 || pid == -1) sig_send_self(c, (i32)X(c, 1));
-    else setX(c, 0, err(E_SRCH));
-}
-HANDLER void sys_tkill(Core& c) {
-    if (X(c, 0) == c.p->pid) sig_send_self(c, (i32)X(c, 1));
-    else setX(c, 0, err(E_SRCH));
-}
-HANDLER void sys_tgkill(Core& c) {
-    if (X(c, 1) == c.p->pid) sig_send_self(c, (i32)X(c, 2));
-    else setX(c, 0, err(E_SRCH));
-}
-HANDLER void sys_sigaltstack(Core& c) {
-    if (X(c, 1)) {  // old stack: disabled
-        u64 ss[3] = {0, 2 /* SS_DISABLE */, 0};
-        if (!copy_to_guest(c, X(c, 1), (const u8*)ss, 24)) { setX(c, 0, err(E_FAULT)); return; }
-    }
-    setX(c, 0, 0);
-}
-/// rt_sigaction(2): record whether a handler is installed or the signal ignored.
-HANDLER void sys_rt_sigaction(Core& c) {
-    i32 sig = (i32)X(c, 0);
-    if (sig < 1 || sig > 64 || X(c, 3) != 8) { setX(c, 0, err(E_INVAL)); return; }
-    u64 bit = 1ull << (sig - 1);
-    if (X(c, 2)) {  // struct sigaction: handler, flags, restorer, mask (32 bytes)
-        u64 old[4] = {(c.p->sigignored & bit) ? 1ull : 0ull, 0, 0, 0};
-        if (!copy_to_guest(c, X(c, 2), (const u8*)old, 32)) { setX(c, 0, err(E_FAULT)); return; }
-    }
-    if (X(c, 1)) {
-        if (sig == SIG_KILL || sig == SIG_STOP) { setX(c, 0, err(E_INVAL)); return; }
-        u64 act[4];
-        if (!copy_from_guest(c, (u8*)act, X(c, 1), 32)) { setX(c, 0, err(E_FAULT)); return; }
-        c.p->sighandled &= ~bit;
-        c.p->sigignored &= ~bit;
-        if (act[0] == 1) c.p->sigignored |= bit;
-        else if (act[0] != 0) c.p->sighandled |= bit;
-    }
-    setX(c, 0, 0);
-}
-HANDLER void sys_rt_sigprocmask(Core& c) {
-    if (X(c, 3) != 8) { setX(c, 0, err(E_INVAL)); return; }
-    u64 old = c.p->sigmask;
-    if (X(c, 1)) {
-        u64 set = 0;
-        if (!copy_from_guest(c, (u8*)&set, X(c, 1), 8)) { setX(c, 0, err(E_FAULT)); return; }
-        u64 how = X(c, 0);
-        if (how == 0) c.p->sigmask |= set;
-        else if (how == 1) c.p->sigmask &= ~set;
-        else if (how == 2) c.p->sigmask = set;
-        else { setX(c, 0, err(E_INVAL)); return; }
-    }
-    if (X(c, 2) && !copy_to_guest(c, X(c, 2), (const u8*)&old, 8)) { setX(c, 0, err(E_FAULT)); return; }
-    setX(c, 0, 0);
-}
 
 /// uname(2): struct utsname, six fields of 65 bytes.
 HANDLER void sys_uname(Core& c) {

@@ -87,16 +87,33 @@ pub struct Proc {
     pub clear_child_tid: u64,
     /// Blocked signal mask (rt_sigprocmask).
     pub sigmask: u64,
-    /// Bit n set: signal n+1 has a handler installed (recorded; delivery comes later).
-    pub sighandled: u64,
-    /// Bit n set: signal n+1 is ignored (SIG_IGN).
-    pub sigignored: u64,
+    /// Pending signals (bit n: signal n+1), raised while blocked.
+    pub sigpending: u64,
+    /// si_code of each pending signal.
+    pub sigcode: [i32; 64],
+    /// The disposition of each signal (rt_sigaction), index signal - 1.
+    pub sigact: [SigAction; 64],
     /// Process name (prctl PR_SET_NAME), NUL-terminated.
     pub comm: [u8; 16],
     /// Lane index of this process.
     pub lane: u32,
     /// Non-zero when every syscall is reported to the host for `--strace`.
     pub strace: u32,
+}
+
+/// A signal disposition, laid out as the kernel's `struct sigaction` for arm64
+/// (sigaction(2): handler or SIG_DFL 0 / SIG_IGN 1, SA_* flags, restorer, blocked mask).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SigAction {
+    /// sa_handler / sa_sigaction.
+    pub handler: u64,
+    /// SA_* flags.
+    pub flags: u64,
+    /// sa_restorer: where the handler returns (glibc's rt_sigreturn trampoline).
+    pub restorer: u64,
+    /// Signals blocked while the handler runs.
+    pub mask: u64,
 }
 
 /// A syscall request from a lane to the host, in host-visible memory.
@@ -200,6 +217,9 @@ pub struct MachineHdr {
     pub ring: u64,
     /// Processes not yet ended (decremented by each exit or kill).
     pub live: u64,
+    /// Address of the signal return trampoline (`mov x8, #139; svc #0`), the analog of
+    /// the vDSO's `__kernel_rt_sigreturn`, where handlers return without SA_RESTORER.
+    pub sigtramp: u64,
 }
 
 /// Submission ring from lanes to the host: a bounded multi-producer queue of lane

@@ -21,6 +21,11 @@ pub const STACK_TOP: u64 = 0x7fff_f000_0000;
 pub const STACK_SIZE: u64 = 8 << 20;
 /// Top of the mmap area (it grows down from here).
 pub const MMAP_TOP: u64 = STACK_TOP - STACK_SIZE - (1 << 20);
+/// The page holding the signal return trampoline (see `MachineHdr::sigtramp`).
+pub const SIGTRAMP: u64 = STACK_TOP + 0x1000;
+/// The trampoline: `mov x8, #139` (rt_sigreturn); `svc #0`.
+pub const SIGTRAMP_CODE: [u32; 2] = [0xd280_1168, 0xd400_0001];
+
 /// AT_HWCAP: exactly what the core implements: FP, ASIMD and CRC32 (arch/arm64
 /// HWCAP_FP, HWCAP_ASIMD, HWCAP_CRC32). glibc picks its string and atomic routines
 /// from this, so no LSE atomics or SVE are advertised.

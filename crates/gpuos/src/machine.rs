@@ -312,6 +312,22 @@ impl Prepared {
                     return Err(oom());
                 }
             }
+            let tramp: Vec<u8> = loader::SIGTRAMP_CODE
+                .iter()
+                .flat_map(|w| w.to_le_bytes())
+                .collect();
+            if !ffi::gpuos_tmpl_map(
+                m,
+                root,
+                loader::SIGTRAMP,
+                tramp.as_ptr(),
+                tramp.len() as u64,
+                4096,
+                ffi::PTE_R | ffi::PTE_X,
+            ) {
+                return Err(oom());
+            }
+            m.sigtramp = loader::SIGTRAMP;
             let stack_lo = loader::STACK_TOP - loader::STACK_SIZE;
             if !ffi::gpuos_tmpl_reserve(
                 m,
