@@ -371,3 +371,43 @@ fn cuda_backend_without_gpu_fails_cleanly_and_auto_falls_back() {
     }
     assert!(String::from_utf8_lossy(&auto.stdout).starts_with("Hello, world!"));
 }
+
+#[test]
+fn every_lane_reads_its_own_copy_of_stdin() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let d = tmp("stdin-lanes");
+    let out = d.join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gpuos"))
+        .current_dir(&d)
+        .args([
+            "run",
+            "--backend",
+            "cpu",
+            "--lanes",
+            "3",
+            "--output-dir",
+            out.to_str().unwrap(),
+            busybox().to_str().unwrap(),
+            "cat",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"one\ntwo\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "one\ntwo\n");
+    for lane in 0..3 {
+        let got = std::fs::read_to_string(out.join(format!("lane-{lane}.stdout"))).unwrap();
+        assert_eq!(got, "one\ntwo\n", "lane {lane}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}

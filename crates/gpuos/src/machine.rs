@@ -224,7 +224,9 @@ impl Prepared {
             exe,
         })
         .map_err(|e| RunError::Sandbox(e.to_string()))?;
-        let stdin_bytes = if cfg.lanes > 1 || !cfg.passthrough {
+        // Several copies each read their own copy of stdin; a run that does not pass
+        // stdio through (the bench) gives the guests an empty stdin instead.
+        let stdin_bytes = if cfg.lanes > 1 && cfg.passthrough {
             use std::io::{IsTerminal, Read};
             let mut v = Vec::new();
             if !std::io::stdin().is_terminal() {
@@ -248,9 +250,10 @@ impl Prepared {
     pub fn proc_host(&self, cfg: &RunConfig, lane: usize) -> Result<ProcHost, RunError> {
         let through = lane == 0 && cfg.passthrough && cfg.output_dir.is_none();
         let stdin = match (&self.stdin_bytes, through) {
-            (_, true) => Source::Inherit,
-            (Some(b), false) => Source::Bytes(b.clone()),
-            (None, false) => Source::Inherit,
+            (Some(b), _) => Source::Bytes(b.clone()), // read once, a copy per lane
+            (None, true) => Source::Inherit,
+            (None, false) if cfg.passthrough => Source::Inherit,
+            (None, false) => Source::Null,
         };
         let (out, err) = if through {
             (Sink::Inherit, Sink::Inherit)
