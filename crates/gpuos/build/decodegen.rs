@@ -147,12 +147,21 @@ fn tree(out: &mut String, ents: &[&Entry], known: u32, ind: usize, depth: usize)
             }
         }
         let sel: u32 = bits.iter().fold(0, |m, b| m | 1 << b);
+        // One shift and mask per run of adjacent bits (not one per bit): this
+        // expression is evaluated for every guest instruction.
         let mut expr = String::new();
-        for (i, b) in bits.iter().enumerate() {
-            if i > 0 {
+        let mut i = 0;
+        while i < bits.len() {
+            let mut j = i;
+            while j + 1 < bits.len() && bits[j + 1] + 1 == bits[j] {
+                j += 1;
+            }
+            let (lo, width, at) = (bits[j], j - i + 1, bits.len() - 1 - j);
+            if !expr.is_empty() {
                 expr.push_str(" | ");
             }
-            let _ = write!(expr, "(((insn >> {b}) & 1u) << {})", bits.len() - 1 - i);
+            let _ = write!(expr, "(((insn >> {lo}) & 0x{:x}u) << {at})", (1u32 << width) - 1);
+            i = j + 1;
         }
         let _ = writeln!(out, "{pad}switch ({expr}) {{");
         for v in 0..(1u32 << bits.len()) {
