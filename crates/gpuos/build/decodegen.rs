@@ -160,7 +160,11 @@ fn tree(out: &mut String, ents: &[&Entry], known: u32, ind: usize, depth: usize)
             if !expr.is_empty() {
                 expr.push_str(" | ");
             }
-            let _ = write!(expr, "(((insn >> {lo}) & 0x{:x}u) << {at})", (1u32 << width) - 1);
+            let _ = write!(
+                expr,
+                "(((insn >> {lo}) & 0x{:x}u) << {at})",
+                (1u32 << width) - 1
+            );
             i = j + 1;
         }
         let _ = writeln!(out, "{pad}switch ({expr}) {{");
