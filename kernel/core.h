@@ -40,6 +40,8 @@ struct Core {
     MachineHdr* m;   // machine globals
     Proc* p;         // the process (for syscalls and memory management)
     TlbEntry tlb[TLB_ENTRIES];
+    u64 sig_x0;      // X0 just before a signal handler was entered (for --strace)
+    u32 sig_entered; // a handler was entered during the current syscall
     u64 code_vpn;    // page of the cached code pointer + 1 (0 = invalid)
     const u8* code;  // host pointer to the current code page
 };

@@ -17,7 +17,10 @@ enum RunResult : u32 {
 };
 
 /// SVC #0: the syscall number is in X8, arguments in X0..X5, result in X0.
-GFN void sys_dispatch(Core& c) { sys_dispatch_nr(c, c.s.x[8]); }
+GFN void sys_dispatch(Core& c) {
+    c.sig_entered = 0;
+    sys_dispatch_nr(c, c.s.x[8]);
+}
 
 /// Execute up to `budget` instructions of the process loaded in `c`.
 GFN u32 core_run(Core& c, u64 budget) {

@@ -38,8 +38,9 @@ GFN_NOINLINE i64 iov_walk(Core& c, u64 va, u64 n, u8* dst, u64 cap, const u8* sr
 }
 
 /// Post syscall nr to the host (flags SYSREQ_CALL or SYSREQ_LOG) and make the lane wait.
-/// `orig`, when given, holds the arguments as they were at the call (for SYSREQ_LOG).
-GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0) {
+/// `orig`, when given, holds the arguments as they were at the call and `logret` the
+/// result (for SYSREQ_LOG).
+GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0, u64 logret = 0) {
     SysReq* r = lane_req(c);
     u8* buf = lane_buf(c);
     u64 cap = c.m->buf_size;
@@ -92,7 +93,7 @@ GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0)
     }
     r->nr = nr;
     for (int i = 0; i < 6; i++) r->args[i] = a[i];
-    r->ret = (i64)c.s.x[0];
+    r->ret = (i64)(orig ? logret : c.s.x[0]);
     r->in_len = (u32)in;
     r->out_off = (u32)off;
     r->out_cap = (u32)ocap;
@@ -129,6 +130,8 @@ GFN_NOINLINE void sys_complete_host(Core& c) {
 /// After a device-served syscall: report it to the host when tracing, with the
 /// arguments as they were at the call (`args`) and the result in X0.
 GFN void sys_after_device(Core& c, u64 nr, const u64* args) {
+    u64 ret = c.sig_entered ? c.sig_x0 : c.s.x[0];  // a handler entered: its X0 is not the result
+    c.sig_entered = 0;
     if (!c.p->strace || c.exc != EXC_NONE) return;
-    sys_post_host(c, nr, SYSREQ_LOG, args);
+    sys_post_host(c, nr, SYSREQ_LOG, args, ret);
 }

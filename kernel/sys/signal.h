@@ -78,6 +78,8 @@ GFN_NOINLINE bool sig_setup_frame(Core& c, i32 sig, i32 code, u64 addr) {
     // Enter the handler: X0 = signal, X1 = &siginfo, X2 = &ucontext, LR = restorer.
     c.p->sigmask |= act.mask | ((act.flags & SA_NODEFER) ? 0 : sig_bit(sig));
     c.p->sigmask &= ~(sig_bit(SIG_KILL) | sig_bit(SIG_STOP));
+    c.sig_x0 = c.s.x[0];
+    c.sig_entered = 1;
     c.s.x[0] = (u64)sig;
     c.s.x[1] = frame + SF_INFO;
     c.s.x[2] = frame + SF_UC;
