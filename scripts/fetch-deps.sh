@@ -81,7 +81,9 @@ if ! is_elf "$deps/busybox"; then
         apt_update
     fi
     work=$(download_extract busybox-static:arm64)
-    install -m 755 "$work/x/bin/busybox" "$deps/busybox"
+    # Install through a temporary name so an interrupted run never leaves a
+    # half-written file behind under the real name.
+    install -m 755 "$work/x/bin/busybox" "$deps/busybox.tmp" && mv -f "$deps/busybox.tmp" "$deps/busybox"
     rm -rf "$work"
 fi
 
@@ -93,10 +95,17 @@ if ! is_elf "$deps/qemu-aarch64-static"; then
         if [ -f "$c" ] && [ ! -L "$c" ]; then q=$c; break; fi
     done
     [ -n "$q" ] || { log "qemu-aarch64 not found in qemu-user-static"; exit 1; }
-    install -m 755 "$q" "$deps/qemu-aarch64-static"
+    install -m 755 "$q" "$deps/qemu-aarch64-static.tmp" && mv -f "$deps/qemu-aarch64-static.tmp" "$deps/qemu-aarch64-static"
     rm -rf "$work"
 fi
 
 is_elf "$deps/busybox" || { log "bad $deps/busybox"; exit 1; }
+# A truncated busybox (from an older, interrupted run) still starts with the ELF magic:
+# check that it runs, and fetch it again once if not.
+if ! "$deps/qemu-aarch64-static" "$deps/busybox" true >/dev/null 2>&1; then
+    log "$deps/busybox does not run; fetching it again"
+    rm -f "$deps/busybox"
+    exec "$0" "$@"
+fi
 "$deps/qemu-aarch64-static" --version >/dev/null || { log "bad $deps/qemu-aarch64-static"; exit 1; }
 log "ok: $deps/busybox, $deps/qemu-aarch64-static ($("$deps/qemu-aarch64-static" --version | head -n 1))"
