@@ -137,6 +137,30 @@ fn tree(out: &mut String, ents: &[&Entry], known: u32, ind: usize, depth: usize)
         return;
     }
     let pad = "    ".repeat(ind);
+    if depth == 0 {
+        // The root dispatches on op0, bits 28..25 (Arm ARM C4.1 "A64 instruction set
+        // encoding"), putting an entry that leaves some of them open in every case it
+        // matches: one 16-way jump instead of several levels of single-bit tests.
+        let sel = 0xfu32 << 25;
+        let _ = writeln!(out, "{pad}switch ((insn >> 25) & 0xfu) {{");
+        for v in 0..16u32 {
+            let want = v << 25;
+            let sub: Vec<&Entry> = ents
+                .iter()
+                .copied()
+                .filter(|e| e.value & e.mask & sel == want & e.mask & sel)
+                .collect();
+            if sub.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "{pad}case {v}: {{");
+            tree(out, &sub, known | sel, ind + 1, depth + 1);
+            let _ = writeln!(out, "{pad}}}");
+        }
+        let _ = writeln!(out, "{pad}default: undef(c); return;");
+        let _ = writeln!(out, "{pad}}}");
+        return;
+    }
     let common = ents.iter().fold(!0u32, |m, e| m & e.mask) & !known;
     if common != 0 {
         // Switch on up to 5 of the bits every entry fixes (highest first).
