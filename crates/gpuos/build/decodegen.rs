@@ -131,88 +131,84 @@ fn leaf(out: &mut String, ents: &[&Entry], ind: usize) {
     let _ = writeln!(out, "{pad}undef(c); return;");
 }
 
+/// Emit a switch on the selector `bits` (positions, highest first). Each case gets the
+/// entries whose fixed bits agree with its value; an entry that leaves a selector bit
+/// open goes into every case it matches.
+fn switch_on(
+    out: &mut String,
+    ents: &[&Entry],
+    bits: &[u32],
+    known: u32,
+    ind: usize,
+    depth: usize,
+) {
+    let pad = "    ".repeat(ind);
+    let sel: u32 = bits.iter().fold(0, |m, b| m | 1 << b);
+    // One shift and mask per run of adjacent bits (not one per bit): this expression
+    // is evaluated for every guest instruction.
+    let mut expr = String::new();
+    let mut i = 0;
+    while i < bits.len() {
+        let mut j = i;
+        while j + 1 < bits.len() && bits[j + 1] + 1 == bits[j] {
+            j += 1;
+        }
+        let (lo, width, at) = (bits[j], j - i + 1, bits.len() - 1 - j);
+        if !expr.is_empty() {
+            expr.push_str(" | ");
+        }
+        let _ = write!(
+            expr,
+            "(((insn >> {lo}) & 0x{:x}u) << {at})",
+            (1u32 << width) - 1
+        );
+        i = j + 1;
+    }
+    let _ = writeln!(out, "{pad}switch ({expr}) {{");
+    for v in 0..(1u32 << bits.len()) {
+        let mut want = 0u32;
+        for (i, b) in bits.iter().enumerate() {
+            if v & (1 << (bits.len() - 1 - i)) != 0 {
+                want |= 1 << b;
+            }
+        }
+        let sub: Vec<&Entry> = ents
+            .iter()
+            .copied()
+            .filter(|e| e.value & e.mask & sel == want & e.mask & sel)
+            .collect();
+        if sub.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "{pad}case {v}: {{");
+        tree(out, &sub, known | sel, ind + 1, depth + 1);
+        let _ = writeln!(out, "{pad}}}");
+    }
+    let _ = writeln!(out, "{pad}default: undef(c); return;");
+    let _ = writeln!(out, "{pad}}}");
+}
+
 fn tree(out: &mut String, ents: &[&Entry], known: u32, ind: usize, depth: usize) {
     if ents.len() <= 3 || depth > 16 {
         leaf(out, ents, ind);
         return;
     }
-    let pad = "    ".repeat(ind);
     if depth == 0 {
         // The root dispatches on op0, bits 28..25 (Arm ARM C4.1 "A64 instruction set
-        // encoding"), putting an entry that leaves some of them open in every case it
-        // matches: one 16-way jump instead of several levels of single-bit tests.
-        let sel = 0xfu32 << 25;
-        let _ = writeln!(out, "{pad}switch ((insn >> 25) & 0xfu) {{");
-        for v in 0..16u32 {
-            let want = v << 25;
-            let sub: Vec<&Entry> = ents
-                .iter()
-                .copied()
-                .filter(|e| e.value & e.mask & sel == want & e.mask & sel)
-                .collect();
-            if sub.is_empty() {
-                continue;
-            }
-            let _ = writeln!(out, "{pad}case {v}: {{");
-            tree(out, &sub, known | sel, ind + 1, depth + 1);
-            let _ = writeln!(out, "{pad}}}");
-        }
-        let _ = writeln!(out, "{pad}default: undef(c); return;");
-        let _ = writeln!(out, "{pad}}}");
+        // encoding"): one 16-way jump instead of several levels of single-bit tests.
+        switch_on(out, ents, &[28, 27, 26, 25], known, ind, depth);
         return;
     }
+    let pad = "    ".repeat(ind);
     let common = ents.iter().fold(!0u32, |m, e| m & e.mask) & !known;
     if common != 0 {
         // Switch on up to 5 of the bits every entry fixes (highest first).
-        let mut bits = Vec::new();
-        for b in (0..32).rev() {
-            if common & (1 << b) != 0 && bits.len() < 5 {
-                bits.push(b as u32);
-            }
-        }
-        let sel: u32 = bits.iter().fold(0, |m, b| m | 1 << b);
-        // One shift and mask per run of adjacent bits (not one per bit): this
-        // expression is evaluated for every guest instruction.
-        let mut expr = String::new();
-        let mut i = 0;
-        while i < bits.len() {
-            let mut j = i;
-            while j + 1 < bits.len() && bits[j + 1] + 1 == bits[j] {
-                j += 1;
-            }
-            let (lo, width, at) = (bits[j], j - i + 1, bits.len() - 1 - j);
-            if !expr.is_empty() {
-                expr.push_str(" | ");
-            }
-            let _ = write!(
-                expr,
-                "(((insn >> {lo}) & 0x{:x}u) << {at})",
-                (1u32 << width) - 1
-            );
-            i = j + 1;
-        }
-        let _ = writeln!(out, "{pad}switch ({expr}) {{");
-        for v in 0..(1u32 << bits.len()) {
-            let mut want = 0u32;
-            for (i, b) in bits.iter().enumerate() {
-                if v & (1 << (bits.len() - 1 - i)) != 0 {
-                    want |= 1 << b;
-                }
-            }
-            let sub: Vec<&Entry> = ents
-                .iter()
-                .copied()
-                .filter(|e| e.value & sel == want)
-                .collect();
-            if sub.is_empty() {
-                continue;
-            }
-            let _ = writeln!(out, "{pad}case {v}: {{");
-            tree(out, &sub, known | sel, ind + 1, depth + 1);
-            let _ = writeln!(out, "{pad}}}");
-        }
-        let _ = writeln!(out, "{pad}default: undef(c); return;");
-        let _ = writeln!(out, "{pad}}}");
+        let bits: Vec<u32> = (0..32u32)
+            .rev()
+            .filter(|b| common & (1 << b) != 0)
+            .take(5)
+            .collect();
+        switch_on(out, ents, &bits, known, ind, depth);
         return;
     }
     // No bit common to all: split on the bit fixed in the most entries.
