@@ -23,8 +23,7 @@ u32 gpuos_proc_run(MachineHdr* m, u32 lane, u64 budget) {
     Core c;
     core_load(c, m, p);
     if (p->status == PROC_WAIT_HOST) {
-        SysReq* r = lane_req(c);
-        if (load_acquire_u64(&r->done) != r->seq) return RUN_HOSTWAIT;
+        if (!host_req_done(c)) return RUN_HOSTWAIT;
         sys_complete_host(c);
     }
     return core_run(c, budget);

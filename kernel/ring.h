@@ -1,12 +1,20 @@
-// Submission ring from lanes (producers) to the host (one consumer): D. Vyukov's bounded
-// queue with a sequence number per cell. A producer reserves a position with a
-// fetch-add on a counter only lanes touch (device memory on the GPU), waits until the
-// cell is free for that position, writes the payload, and publishes it by storing
-// seq = pos + 1 with release order. The consumer reads cells in order, and frees a cell
-// for the producer one lap later by storing seq = pos + capacity. Only plain loads and
-// stores with system-scope fences cross PCIe: no atomics on host memory. The capacity
-// must be a power of two and at least 2 (with one cell, "full" and "free for the next
-// lap" would be the same sequence number).
+// Rings of lane indices: D. Vyukov's bounded queue with a sequence number per cell.
+// A producer reserves a position with a fetch-add on a counter only producers touch,
+// waits until the cell is free for that position, writes the payload, and publishes it
+// by storing seq = pos + 1 with release order. The one consumer reads cells in order,
+// and frees a cell for the producer one lap later by storing seq = pos + capacity. Only
+// plain loads and stores with system-scope fences cross PCIe: no atomics on memory of
+// the other side. The capacity must be a power of two and at least 2 (with one cell,
+// "full" and "free for the next lap" would be the same sequence number).
+//
+// Two rings use this code on the GPU:
+//  - submission: lanes produce (counter in device memory), a host thread consumes;
+//  - completion: host service threads produce (counter in host memory), one device
+//    warp consumes (kernel/cuda_main.cu, gpuos_poller).
+// Both hold at most one entry per lane, and their capacity is at least the number of
+// lanes, so a reserved cell is always free (`no_wait`): a cell of the previous lap that
+// is not yet consumed would mean `capacity` entries ahead of ours, one per waiting
+// lane, plus ours: more than there are lanes.
 #pragma once
 #include "rt.h"
 #include "gpuos_abi.h"
@@ -18,7 +26,7 @@ GFN RingCell* ring_cell(RingHdr* r, u64 pos) { return (RingCell*)(uintptr_t)r->c
 GFN bool ring_push(RingHdr* r, u64 lane) {
     u64 pos = atomic_add_u64((u64*)(uintptr_t)r->enq, 1);
     RingCell* cell = ring_cell(r, pos);
-    while (load_acquire_u64(&cell->seq) != pos) {
+    while (!r->no_wait && load_acquire_u64(&cell->seq) != pos) {
         if (load_relaxed_u32(&r->closed)) return false;
         cpu_relax();
     }

@@ -101,14 +101,30 @@ GFN double bits_f64(u64 u) { double d; memcpy(&d, &u, 8); return d; }
 
 // ---- memory helpers ------------------------------------------------------------------
 
+/// Copy n bytes. Loads are issued in groups of eight before their stores, so that a
+/// copy out of host memory (a syscall's answer, read across PCIe by a lane) keeps eight
+/// reads in flight instead of waiting a round trip for each.
 GFN void rt_memcpy(void* dst, const void* src, u64 n) {
     u8* d = (u8*)dst;
     const u8* s = (const u8*)src;
-    if ((((uintptr_t)d | (uintptr_t)s | n) & 7) == 0) {
-        NO_UNROLL for (u64 i = 0; i < n; i += 8) *(u64*)(d + i) = *(const u64*)(s + i);
-        return;
+    u64 i = 0;
+    if ((((uintptr_t)d | (uintptr_t)s) & 7) == 0) {
+        NO_UNROLL for (; i + 64 <= n; i += 64) {
+            const u64* q = (const u64*)(s + i);
+            u64 a0 = q[0], a1 = q[1], a2 = q[2], a3 = q[3], a4 = q[4], a5 = q[5], a6 = q[6], a7 = q[7];
+            u64* o = (u64*)(d + i);
+            o[0] = a0; o[1] = a1; o[2] = a2; o[3] = a3; o[4] = a4; o[5] = a5; o[6] = a6; o[7] = a7;
+        }
+        NO_UNROLL for (; i + 8 <= n; i += 8) *(u64*)(d + i) = *(const u64*)(s + i);
+    } else {
+        NO_UNROLL for (; i + 8 <= n; i += 8) {
+            u8 b0 = s[i], b1 = s[i + 1], b2 = s[i + 2], b3 = s[i + 3];
+            u8 b4 = s[i + 4], b5 = s[i + 5], b6 = s[i + 6], b7 = s[i + 7];
+            d[i] = b0; d[i + 1] = b1; d[i + 2] = b2; d[i + 3] = b3;
+            d[i + 4] = b4; d[i + 5] = b5; d[i + 6] = b6; d[i + 7] = b7;
+        }
     }
-    NO_UNROLL for (u64 i = 0; i < n; i++) d[i] = s[i];
+    NO_UNROLL for (; i < n; i++) d[i] = s[i];
 }
 GFN void rt_memset(void* dst, int v, u64 n) {
     u8* d = (u8*)dst;

@@ -100,10 +100,16 @@ GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0,
     r->out_len = 0;
     r->flags = flags;
     r->lane = c.p->lane;
-    store_release_u64(&r->seq, r->done + 1);
+    // The count lives in Proc (device memory): reading r->seq or r->done back would
+    // cost a round trip across PCIe.
+    c.p->req_seq++;
+    store_release_u64(&r->seq, c.p->req_seq);
     c.p->status = PROC_WAIT_HOST;
     c.exc = EXC_HOSTWAIT;
 }
+
+/// Whether the host has completed the lane's latest request (it stores `done = seq`).
+GFN bool host_req_done(Core& c) { return load_acquire_u64(&lane_req(c)->done) == c.p->req_seq; }
 
 /// The host completed the lane's request: copy the output to the guest, set X0.
 GFN_NOINLINE void sys_complete_host(Core& c) {

@@ -99,6 +99,12 @@ pub struct Proc {
     pub lane: u32,
     /// Non-zero when every syscall is reported to the host for `--strace`.
     pub strace: u32,
+    /// Host requests this process has posted; `SysReq::seq` of the latest one.
+    pub req_seq: u64,
+    /// Host requests completed, as counted on the device by the completion poller
+    /// (persistent mode on the GPU): the lane waits until it equals `req_seq`, reading
+    /// device memory instead of polling `SysReq::done` across PCIe.
+    pub host_done: u64,
 }
 
 /// A signal disposition, laid out as the kernel's `struct sigaction` for arm64
@@ -215,6 +221,11 @@ pub struct MachineHdr {
     pub stop: u32,
     /// Submission ring (`RingHdr`), host-visible memory; 0 on the CPU backend.
     pub ring: u64,
+    /// Completion ring (`RingHdr` in device memory, cells in host-visible memory): the
+    /// host pushes the lane of each served request, one device warp (the completion
+    /// poller) pops them and bumps `Proc::host_done`. 0 when lanes poll
+    /// `SysReq::done` themselves (quantum mode, CPU backend).
+    pub comp: u64,
     /// Processes not yet ended (decremented by each exit or kill).
     pub live: u64,
     /// Address of the signal return trampoline (`mov x8, #139; svc #0`), the analog of
@@ -239,8 +250,10 @@ pub struct RingHdr {
     pub cells: u64,
     /// Non-zero once the consumer is gone; producers stop waiting and fail.
     pub closed: u32,
-    /// Padding to 8 bytes.
-    pub pad: u32,
+    /// Non-zero when `capacity` is at least the number of entries that can ever be in
+    /// the ring at once (each producer has at most one in flight): a reserved cell is
+    /// then always free, and producers skip the wait for it (a read across PCIe).
+    pub no_wait: u32,
 }
 
 /// One cell of the submission ring.

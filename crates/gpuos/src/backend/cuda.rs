@@ -14,11 +14,14 @@
 use super::{finish_lane, stop_requested};
 use crate::abi::{MachineHdr, Proc, RingCell, RingHdr, SysReq, PAGE_SIZE};
 use crate::machine::{HostPool, LaneResult, Prepared, RunConfig, RunError, RunReport};
+use crate::host::ProcHost;
 use crate::service;
 use cudarc::driver::{result as cu, sys};
 use sha2::{Digest, Sha256};
 use std::ffi::{c_void, CString};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// The core as one CUDA C++ translation unit.
@@ -53,6 +56,12 @@ fn why_unavailable_inner() -> Option<String> {
     // SAFETY: as above.
     if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
         return Some("libnvrtc not found".into());
+    }
+    // The persistent kernel and the completion poller must run at the same time; with
+    // lazy loading (the default since CUDA 12.2) loading a kernel while another spins
+    // can wait on it forever. Load every kernel of the module when it is loaded.
+    if std::env::var_os("CUDA_MODULE_LOADING").is_none() {
+        std::env::set_var("CUDA_MODULE_LOADING", "EAGER");
     }
     if let Err(e) = cu::init() {
         return Some(format!("cuInit failed: {e}"));
@@ -125,6 +134,7 @@ struct Module {
     start: sys::CUfunction,
     quantum: sys::CUfunction,
     persistent: sys::CUfunction,
+    poller: sys::CUfunction,
 }
 
 fn cache_dir() -> PathBuf {
@@ -156,7 +166,7 @@ fn compile(arch: &str, verbose: bool) -> Result<Vec<u8>, RunError> {
         let mut h = Sha256::new();
         h.update(KERNEL_SRC.as_bytes());
         h.update(arch.as_bytes());
-        h.update(format!("nvrtc {va}.{vb}").as_bytes());
+        h.update(format!("nvrtc {va}.{vb} lineinfo").as_bytes());
         h.finalize()
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -179,6 +189,9 @@ fn compile(arch: &str, verbose: bool) -> Result<Vec<u8>, RunError> {
         "-std=c++17".into(),
         "-default-device".into(),
         "--device-int128".into(),
+        // Line tables only (no change to the code): lets Nsight Compute attribute
+        // samples to kernel/ source lines.
+        "--generate-line-info".into(),
     ];
     // SAFETY: prog is a live program.
     let res = unsafe { nv::compile_program(prog, &opts) };
@@ -249,6 +262,7 @@ fn load_module(bin: &[u8]) -> Result<Module, RunError> {
             start: f("gpuos_start")?,
             quantum: f("gpuos_quantum")?,
             persistent: f("gpuos_persistent")?,
+            poller: f("gpuos_poller")?,
         })
     }
 }
@@ -281,15 +295,25 @@ fn open_device() -> Result<(String, String, usize), RunError> {
     }
 }
 
+/// Launch `f` over `lanes` threads in blocks of BLOCK.
 fn launch(
     f: sys::CUfunction,
     lanes: usize,
     stream: sys::CUstream,
     params: &mut [*mut c_void],
 ) -> Result<(), RunError> {
-    let grid = lanes.div_ceil(BLOCK as usize) as u32;
+    launch_grid(f, lanes.div_ceil(BLOCK as usize) as u32, BLOCK, stream, params)
+}
+
+fn launch_grid(
+    f: sys::CUfunction,
+    grid: u32,
+    block: u32,
+    stream: sys::CUstream,
+    params: &mut [*mut c_void],
+) -> Result<(), RunError> {
     // SAFETY: params point at live values of the kernel's parameter types.
-    unsafe { cu::launch_kernel(f, (grid, 1, 1), (BLOCK, 1, 1), 0, stream, params) }
+    unsafe { cu::launch_kernel(f, (grid, 1, 1), (block, 1, 1), 0, stream, params) }
         .map_err(|e| err("cuLaunchKernel", e))
 }
 
@@ -300,6 +324,107 @@ fn sync(stream: sys::CUstream, what: &str) -> Result<(), RunError> {
             "CUDA error in {what}: {e} (a device-side fault of gpuos itself, not of a guest)"
         ))
     })
+}
+
+/// Host threads serving syscalls in persistent mode when `--threads` is not given.
+const SERVICE_THREADS: usize = 4;
+
+/// What the service threads share: pinned host memory laid out as in `abi`.
+#[derive(Clone, Copy)]
+struct Shared {
+    reqs: *mut SysReq,
+    bufs: *mut u8,
+    buf_size: usize,
+    /// Submission ring (lanes push, service threads pop under a lock).
+    sub: *mut RingHdr,
+    /// Completion ring, host view (service threads push, the device's poller pops).
+    comp: *mut RingHdr,
+    strace: bool,
+}
+// SAFETY: the pointers refer to pinned allocations that outlive the service threads.
+// A lane has at most one request in flight, so one thread at a time touches its SysReq
+// and buffer (from the pop of its lane index to the store of `done`); the rings are
+// built for concurrent producers, and their single consumer is serialised by a lock.
+unsafe impl Send for Shared {}
+// SAFETY: as above.
+unsafe impl Sync for Shared {}
+
+/// Serve lane's posted request and mark it done (`SysReq::done = seq`).
+fn serve_one(sh: Shared, hosts: &[Mutex<ProcHost>], lane: usize) {
+    let mut host = hosts[lane].lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: see `Shared`: this thread owns the lane's request until it stores done.
+    unsafe {
+        let req = &mut *sh.reqs.add(lane);
+        let buf = std::slice::from_raw_parts_mut(sh.bufs.add(lane * sh.buf_size), sh.buf_size);
+        service::serve(req, buf, &mut host, sh.strace);
+        std::sync::atomic::fence(Ordering::SeqCst);
+        std::ptr::write_volatile(&mut req.done, req.seq);
+    }
+}
+
+/// One service thread of persistent mode: pop a lane from the submission ring, serve
+/// it, push it to the completion ring; spin while idle, then yield, then nap.
+fn service_loop(
+    sh: Shared,
+    hosts: &[Mutex<ProcHost>],
+    pop_lock: &Mutex<()>,
+    finished: &AtomicBool,
+) {
+    let mut idle = 0u32;
+    loop {
+        let mut lane = 0u64;
+        let got = {
+            let _g = pop_lock.lock().unwrap_or_else(|e| e.into_inner());
+            // SAFETY: the ring's one consumer at a time (the lock).
+            unsafe { crate::ffi::gpuos_ring_pop(sh.sub, &mut lane) }
+        };
+        if got {
+            idle = 0;
+            let lane = lane as usize;
+            if lane < hosts.len() {
+                serve_one(sh, hosts, lane);
+                // SAFETY: host view of the completion ring; producers may run concurrently.
+                unsafe { crate::ffi::gpuos_ring_push(sh.comp, lane as u64) };
+            }
+            continue;
+        }
+        if finished.load(Ordering::Acquire) {
+            return;
+        }
+        idle = idle.saturating_add(1);
+        if idle < 20_000 {
+            std::hint::spin_loop();
+        } else if idle < 200_000 {
+            std::thread::yield_now();
+        } else {
+            std::thread::sleep(std::time::Duration::from_micros(20));
+        }
+    }
+}
+
+/// Wait for the persistent kernel to end, forwarding a stop request (Ctrl-C) to it.
+fn watch_kernel(
+    stream: sys::CUstream,
+    send_stop: &dyn Fn() -> Result<(), RunError>,
+) -> Result<(), RunError> {
+    let mut stop_sent = false;
+    loop {
+        // SAFETY: stream is live.
+        match unsafe { sys::cuStreamQuery(stream) } {
+            sys::CUresult::CUDA_SUCCESS => return Ok(()),
+            sys::CUresult::CUDA_ERROR_NOT_READY => {}
+            e => {
+                return Err(RunError::Backend(format!(
+                    "CUDA error in the persistent kernel: {e:?} (a device-side fault of gpuos itself, not of a guest)"
+                )))
+            }
+        }
+        if stop_requested() && !stop_sent {
+            send_stop()?;
+            stop_sent = true;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
 }
 
 /// Run `cfg.lanes` copies of the prepared program on the GPU.
@@ -389,11 +514,40 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         r.enq = enq.0;
         r.deq = 0;
         r.closed = 0;
+        r.no_wait = 1; // cap >= lanes, one request in flight per lane
         for i in 0..cap {
             (*(cells.ptr as *mut RingCell).add(i as usize)).seq = i;
         }
     }
     hdr.ring = ring.dev()?;
+    // Completion ring: host service threads push (counter in host memory), the device's
+    // poller warp pops (its header, with the read position, in device memory).
+    let comp_cells = Pinned::new(cap as usize * std::mem::size_of::<RingCell>())?;
+    let comp_enq = Box::new(0u64);
+    // SAFETY: comp_cells holds cap cells.
+    unsafe {
+        for i in 0..cap {
+            (*(comp_cells.ptr as *mut RingCell).add(i as usize)).seq = i;
+        }
+    }
+    let mut comp_host = Box::new(RingHdr {
+        capacity: cap,
+        enq: &*comp_enq as *const u64 as u64,
+        deq: 0,
+        cells: comp_cells.ptr as u64,
+        closed: 0,
+        no_wait: 1,
+    });
+    let comp_dev = DevBuf::new(std::mem::size_of::<RingHdr>())?;
+    comp_dev.upload(std::slice::from_ref(&RingHdr {
+        cells: comp_cells.dev()?,
+        enq: 0,
+        ..*comp_host
+    }))?;
+    hdr.comp = match cfg.mode {
+        crate::machine::Mode::Persistent => comp_dev.0,
+        crate::machine::Mode::Quantum => 0,
+    };
     let mdev = DevBuf::new(std::mem::size_of::<MachineHdr>())?;
     mdev.upload(std::slice::from_ref(&hdr))?;
     if cfg.verbose {
@@ -406,12 +560,14 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         );
     }
 
-    let mut hosts = (0..lanes)
-        .map(|l| prep.proc_host(cfg, l))
+    let hosts = (0..lanes)
+        .map(|l| prep.proc_host(cfg, l).map(Mutex::new))
         .collect::<Result<Vec<_>, _>>()?;
     let stream =
         cu::stream::create(cu::stream::StreamKind::NonBlocking).map_err(|e| err("stream", e))?;
     let ctl =
+        cu::stream::create(cu::stream::StreamKind::NonBlocking).map_err(|e| err("stream", e))?;
+    let poll_stream =
         cu::stream::create(cu::stream::StreamKind::NonBlocking).map_err(|e| err("stream", e))?;
     let mut mptr = mdev.0;
     let start = Instant::now();
@@ -423,27 +579,22 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     )?;
     sync(stream, "process start")?;
 
-    let serve_lane = |lane: usize, hosts: &mut Vec<crate::host::ProcHost>| {
-        // SAFETY: the lane published this request (seq != done) and waits; the host owns
-        // the request and the lane's buffer until it stores done.
-        unsafe {
-            let req = &mut *(reqs.ptr as *mut SysReq).add(lane);
-            let buf = std::slice::from_raw_parts_mut(
-                bufs.ptr.add(lane * buf_size as usize),
-                buf_size as usize,
-            );
-            service::serve(req, buf, &mut hosts[lane], cfg.strace);
-            std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
-            std::ptr::write_volatile(&mut req.done, req.seq);
-        }
+    let sh = Shared {
+        reqs: reqs.ptr as *mut SysReq,
+        bufs: bufs.ptr,
+        buf_size: buf_size as usize,
+        sub: ring.ptr as *mut RingHdr,
+        comp: &mut *comp_host as *mut RingHdr,
+        strace: cfg.strace,
     };
-    let mut stop_sent = false;
-    let send_stop = |mptr: u64| -> Result<(), RunError> {
+    let mdev_addr = mdev.0;
+    let send_stop = move || -> Result<(), RunError> {
         let one: u32 = 1;
         let off = std::mem::offset_of!(MachineHdr, stop) as u64;
-        // SAFETY: writes the stop flag of the device MachineHdr on a separate stream.
+        // SAFETY: writes the stop flag of the device MachineHdr on a separate stream,
+        // which runs while the kernels do.
         unsafe {
-            sys::cuMemcpyHtoDAsync_v2(mptr + off, &one as *const u32 as *const c_void, 4, ctl)
+            sys::cuMemcpyHtoDAsync_v2(mdev_addr + off, &one as *const u32 as *const c_void, 4, ctl)
         }
         .result()
         .map_err(|e| err("stop flag", e))?;
@@ -453,6 +604,15 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
 
     match cfg.mode {
         crate::machine::Mode::Persistent => {
+            // The poller first, so that its warp is resident before the lanes' blocks
+            // fill the GPU.
+            launch_grid(
+                module.poller,
+                1,
+                32,
+                poll_stream,
+                &mut [&mut mptr as *mut u64 as *mut c_void],
+            )?;
             let mut slice = PERSISTENT_SLICE;
             launch(
                 module.persistent,
@@ -463,38 +623,32 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
                     &mut slice as *mut u64 as *mut c_void,
                 ],
             )?;
-            // SAFETY: ring is pinned host memory shared with the device.
-            let r = unsafe { &mut *(ring.ptr as *mut RingHdr) };
-            let mut idle = 0u32;
-            loop {
-                let mut lane = 0u64;
-                // SAFETY: single consumer of the ring.
-                if unsafe { crate::ffi::gpuos_ring_pop(r, &mut lane) } {
-                    idle = 0;
-                    serve_lane(lane as usize, &mut hosts);
-                    continue;
-                }
-                // SAFETY: stream is live.
-                match unsafe { sys::cuStreamQuery(stream) } {
-                    sys::CUresult::CUDA_SUCCESS => break,
-                    sys::CUresult::CUDA_ERROR_NOT_READY => {}
-                    e => {
-                        r.closed = 1;
-                        return Err(RunError::Backend(format!(
-                            "CUDA error in the persistent kernel: {e:?} (a device-side fault of gpuos itself, not of a guest)"
-                        )));
-                    }
-                }
-                if stop_requested() && !stop_sent {
-                    send_stop(mptr)?;
-                    stop_sent = true;
-                }
-                idle += 1;
-                if idle > 1000 {
-                    std::thread::yield_now();
-                }
+            let nthreads = if cfg.threads > 0 {
+                cfg.threads
+            } else {
+                SERVICE_THREADS
             }
-            r.closed = 1;
+            .min(lanes);
+            let finished = AtomicBool::new(false);
+            let pop_lock = Mutex::new(());
+            let outcome = std::thread::scope(|s| {
+                for _ in 0..nthreads {
+                    s.spawn(|| service_loop(sh, &hosts, &pop_lock, &finished));
+                }
+                let r = watch_kernel(stream, &send_stop);
+                finished.store(true, Ordering::Release);
+                r
+            });
+            if let Err(e) = outcome {
+                // SAFETY: the submission ring header is pinned host memory; closing it
+                // releases producers that might still wait.
+                unsafe { std::ptr::write_volatile(&mut (*sh.sub).closed, 1) };
+                return Err(e);
+            }
+            // Every process has ended (the poller sees live == 0) or the run stops;
+            // raise the stop flag in any case so the poller cannot outlive the run.
+            send_stop()?;
+            sync(poll_stream, "the completion poller")?;
         }
         crate::machine::Mode::Quantum => {
             let mut budget = QUANTUM;
@@ -510,13 +664,14 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
                 )?;
                 sync(stream, "quantum kernel")?;
                 for lane in 0..lanes {
-                    // SAFETY: reading the lane's posted request header (pinned memory, kernel idle).
+                    // SAFETY: reading the lane's posted request header (pinned memory,
+                    // kernel idle).
                     let posted = unsafe {
-                        let req = &*(reqs.ptr as *const SysReq).add(lane);
+                        let req = &*sh.reqs.add(lane);
                         req.seq != req.done
                     };
                     if posted {
-                        serve_lane(lane, &mut hosts);
+                        serve_one(sh, &hosts, lane);
                     }
                 }
                 let mut h = MachineHdr::default();
@@ -538,8 +693,9 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         .map_err(|e| err("read back processes", e))?;
     let mut results: Vec<LaneResult> = Vec::with_capacity(lanes);
     let mut stdout0 = Vec::new();
-    for (lane, p) in procs_host.iter().enumerate() {
-        let (r, out) = finish_lane(cfg, lane, p, &mut hosts[lane]);
+    for ((lane, p), host) in procs_host.iter().enumerate().zip(hosts) {
+        let mut host = host.into_inner().unwrap_or_else(|e| e.into_inner());
+        let (r, out) = finish_lane(cfg, lane, p, &mut host);
         if lane == 0 {
             stdout0 = out;
         }
