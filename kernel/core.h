@@ -44,6 +44,7 @@ struct Core {
     u32 sig_entered; // a handler was entered during the current syscall
     u64 code_vpn;    // page of the cached code pointer + 1 (0 = invalid)
     const u8* code;  // host pointer to the current code page
+    u16* code_ids;   // decode-cache entries of the current code page, or 0 (MachineHdr::dcache)
 };
 
 // ---- general registers (Arm ARM: X[], SP[]; register 31 is XZR or SP by context) ----

@@ -22,6 +22,17 @@ GFN void sys_dispatch(Core& c) {
     sys_dispatch_nr(c, c.s.x[8]);
 }
 
+// Decode-cache entries are written by whichever lane decodes first; every writer
+// stores the same value, so a relaxed access is enough (atomic on the host, where
+// lanes are threads).
+#if GPUOS_DEVICE
+GFN u32 dcache_get(const u16* e) { return *(const volatile u16*)e; }
+GFN void dcache_put(u16* e, u32 id) { *(volatile u16*)e = (u16)id; }
+#else
+GFN u32 dcache_get(const u16* e) { return __atomic_load_n(e, __ATOMIC_RELAXED); }
+GFN void dcache_put(u16* e, u32 id) { __atomic_store_n(e, (u16)id, __ATOMIC_RELAXED); }
+#endif
+
 /// Execute up to `budget` instructions of the process loaded in `c`.
 GFN u32 core_run(Core& c, u64 budget) {
     u64 n = 0;
@@ -38,15 +49,24 @@ GFN u32 core_run(Core& c, u64 budget) {
     }
     u32 r = RUN_BUDGET;
     while (n < budget) {
-        c.pc = c.s.pc;
-        c.npc = c.pc + 4;
-        if (c.pc & 3) {  // PC alignment fault
-            c.insn = 0;
-            raise_signal(c, SIG_BUS, c.pc);
+        u64 pc = c.s.pc;
+        c.pc = pc;
+        c.npc = pc + 4;
+        c.insn = 0;
+        // Fast path: pc 4-aligned and on the current code page.
+        if ((c.code_vpn != (pc >> PAGE_SHIFT) + 1 || (pc & 3)) && !fetch_page(c, pc)) {
+            // c.exc is EXC_SIGNAL: handled below
         } else {
-            c.insn = fetch_insn(c, c.pc);
+            u32 slot = ((u32)pc & (u32)(PAGE_SZ - 1)) >> 2;
+            u32 insn = ((const u32*)c.code)[slot];
+            u32 id = c.code_ids ? dcache_get(c.code_ids + slot) : 0;
+            c.insn = insn;
+            if (id == 0) {  // not seen before (or no cache for this page): walk the tree
+                id = a64_decode_id(insn);
+                if (c.code_ids) dcache_put(c.code_ids + slot, id);
+            }
+            a64_exec_id(c, insn, id);
         }
-        if (c.exc == EXC_NONE) a64_exec(c, c.insn);
         if (c.exc == EXC_NONE) {
             c.s.pc = c.npc;
             n++;

@@ -294,16 +294,20 @@ GFN void st128(Core& c, u64 va, u64 lo, u64 hi) {
     st64(c, va + 8, hi);
 }
 
-/// Fetch the instruction at va (must be 4-aligned and executable).
-GFN u32 fetch_insn(Core& c, u64 va) {
-    u64 vpn = va >> PAGE_SHIFT;
-    if (c.code_vpn != vpn + 1) {
-        u8* p = mm_translate(c, va & ~(PAGE_SZ - 1), PTE_X);
-        if (!p) return 0;
-        c.code = p;
-        c.code_vpn = vpn + 1;
+/// Make the page of pc the current code page (c.code, c.code_ids). Returns false after
+/// raising SIGBUS (pc not 4-aligned) or SIGSEGV (not mapped executable).
+GFN_NOINLINE bool fetch_page(Core& c, u64 pc) {
+    if (pc & 3) {  // PC alignment fault
+        raise_signal(c, SIG_BUS, pc);
+        return false;
     }
-    return *(const u32*)(c.code + (va & (PAGE_SZ - 1)));
+    u8* p = mm_translate(c, pc & ~(PAGE_SZ - 1), PTE_X);
+    if (!p) return false;
+    c.code = p;
+    c.code_vpn = (pc >> PAGE_SHIFT) + 1;
+    u64 f = (u64)(p - (u8*)(uintptr_t)c.m->frames) >> PAGE_SHIFT;
+    c.code_ids = c.m->dcache && f < c.m->tmpl_frames ? (u16*)(uintptr_t)c.m->dcache + (f << (PAGE_SHIFT - 2)) : 0;
+    return true;
 }
 
 // ---- bulk copies between guest memory and a flat buffer (syscall marshalling) -------

@@ -221,6 +221,11 @@ pub struct MachineHdr {
     pub stop: u32,
     /// Submission ring (`RingHdr`), host-visible memory; 0 on the CPU backend.
     pub ring: u64,
+    /// Decode cache: a `u16` decode-table entry number (kernel/a64 tables, 1-based;
+    /// 0 = not decoded yet) for each instruction slot of each image-template frame,
+    /// `tmpl_frames * 1024` entries. Template frames are never written after loading
+    /// (writes go to copies), so an entry stays valid for the whole run. 0 = no cache.
+    pub dcache: u64,
     /// Completion ring (`RingHdr` in device memory, cells in host-visible memory): the
     /// host pushes the lane of each served request, one device warp (the completion
     /// poller) pops them and bumps `Proc::host_done`. 0 when lanes poll

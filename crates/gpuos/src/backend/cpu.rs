@@ -38,6 +38,10 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let bufs = HostRegion::new(lanes * CPU_BUF_SIZE as usize)
         .map_err(|e| RunError::Memory(e.to_string()))?;
     let (blob, offs) = prep.stack_blob();
+    let dcache: Vec<std::sync::atomic::AtomicU16> = (0..tmpl_frames * 1024)
+        .map(|_| std::sync::atomic::AtomicU16::new(0))
+        .collect();
+    hdr.dcache = dcache.as_ptr() as u64;
     hdr.procs = procs.as_mut_ptr() as u64;
     hdr.nprocs = lanes as u64;
     hdr.reqs = reqs.as_mut_ptr() as u64;

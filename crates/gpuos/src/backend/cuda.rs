@@ -494,6 +494,9 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     hdr.free_top = 0;
     hdr.free_lock = 0;
     hdr.bump = tmpl_frames;
+    let dcache = DevBuf::new((tmpl_frames * 1024 * 2) as usize)?;
+    dcache.upload(&vec![0u16; (tmpl_frames * 1024) as usize])?;
+    hdr.dcache = dcache.0;
     hdr.procs = procs.0;
     hdr.nprocs = lanes as u64;
     hdr.reqs = reqs.dev()?;
