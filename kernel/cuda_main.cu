@@ -5,6 +5,13 @@
 
 GFN u32 lane_id() { return blockIdx.x * blockDim.x + threadIdx.x; }
 
+// Lanes per block (BLOCK in crates/gpuos/src/backend/cuda.rs) and the blocks per
+// multiprocessor the register budget must allow: 4 x 128 threads leave each lane 128
+// registers (65536 per SM). Without the bound the compiler takes a few more and only
+// 3 blocks fit.
+#define LANES_PER_BLOCK 128
+#define MIN_BLOCKS_PER_SM 4
+
 /// Start every process: clone the template, copy in the initial stack.
 extern "C" __global__ void gpuos_start(MachineHdr* m) {
     u32 lane = lane_id();
@@ -34,7 +41,8 @@ __device__ bool wait_host(Core& c) {
 
 /// Quantum mode: run each runnable lane for `budget` instructions, then return; the host
 /// serves posted requests between launches.
-extern "C" __global__ void gpuos_quantum(MachineHdr* m, u64 budget) {
+extern "C" __global__ void __launch_bounds__(LANES_PER_BLOCK, MIN_BLOCKS_PER_SM)
+gpuos_quantum(MachineHdr* m, u64 budget) {
     u32 lane = lane_id();
     if (lane >= m->nprocs) return;
     Proc* p = (Proc*)(uintptr_t)m->procs + lane;
@@ -50,7 +58,8 @@ extern "C" __global__ void gpuos_quantum(MachineHdr* m, u64 budget) {
 
 /// Persistent mode: each lane runs its process to the end; host syscalls go through the
 /// submission ring and the lane waits for the completion while the others run on.
-extern "C" __global__ void gpuos_persistent(MachineHdr* m, u64 slice) {
+extern "C" __global__ void __launch_bounds__(LANES_PER_BLOCK, MIN_BLOCKS_PER_SM)
+gpuos_persistent(MachineHdr* m, u64 slice) {
     u32 lane = lane_id();
     if (lane >= m->nprocs) return;
     Proc* p = (Proc*)(uintptr_t)m->procs + lane;

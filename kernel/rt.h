@@ -12,11 +12,21 @@
 // kept out of line on the device so the interpreter loop stays a small function and
 // NVRTC compiles it in seconds rather than many minutes.
 #define HANDLER __host__ __device__ __noinline__
+// The handlers of the most frequent instructions (branches, moves, add/sub, logic,
+// loads and stores; see docs/BENCHMARKS.md): inlined into the dispatch switch when
+// the core is compiled with -DGPUOS_INLINE_HOT (GPUOS_NVRTC_OPTS), which saves a call,
+// its argument moves and the reconvergence around it per guest instruction.
+#ifdef GPUOS_INLINE_HOT
+#define HOT_HANDLER __host__ __device__ __forceinline__
+#else
+#define HOT_HANDLER HANDLER
+#endif
 #else
 #define GPUOS_DEVICE 0
 #define GFN static inline __attribute__((always_inline))
 #define GFN_NOINLINE static __attribute__((noinline))
 #define HANDLER static inline
+#define HOT_HANDLER static inline
 #include <stdint.h>
 #include <string.h>
 #include <math.h>

@@ -23,5 +23,15 @@ if [ ! -e "$nv/nvidia/cu13/lib/libnvrtc.so.13" ]; then
         --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 -d "$nv" "nvidia-cuda-nvrtc==13.0.88"
     (cd "$nv" && unzip -q -o ./*.whl)
 fi
-LD_LIBRARY_PATH="$root/$nv/nvidia/cu13/lib" GPUOS_CACHE_DIR="$root/$dir/cache" "$dir/gpuos" compile-core --arch sm_90
+# The core as gpuos runs it, plus the variants named in GPU_CARRY_VARIANTS (each a
+# GPUOS_NVRTC_OPTS value, ';'-separated) for measuring changes side by side. NVRTC
+# runs for each in parallel.
+IFS=';' read -r -a variants <<<"${GPU_CARRY_VARIANTS:-}"
+pids=()
+for v in "" "${variants[@]}"; do
+    LD_LIBRARY_PATH="$root/$nv/nvidia/cu13/lib" GPUOS_CACHE_DIR="$root/$dir/cache" GPUOS_NVRTC_OPTS="$v" \
+        "$dir/gpuos" compile-core --arch sm_90 &
+    pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || exit 1; done
 du -sh "$dir"

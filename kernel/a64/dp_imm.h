@@ -6,19 +6,19 @@
 #include "a64_common.h"
 
 /// Arm ARM ADR: Xd = PC + SignExtend(immhi:immlo).
-HANDLER void ADR(Core& c, u32 immlo, u32 immhi, u32 d) {
+HOT_HANDLER void ADR(Core& c, u32 immlo, u32 immhi, u32 d) {
     setX(c, d, c.pc + (u64)sext(((u64)immhi << 2) | immlo, 21));
 }
 
 /// Arm ARM ADRP: Xd = (PC AND NOT 0xfff) + SignExtend(immhi:immlo:Zeros(12)).
-HANDLER void ADRP(Core& c, u32 immlo, u32 immhi, u32 d) {
+HOT_HANDLER void ADRP(Core& c, u32 immlo, u32 immhi, u32 d) {
     u64 off = (u64)sext(((u64)immhi << 2) | immlo, 21) << 12;
     setX(c, d, (c.pc & ~0xfffull) + off);
 }
 
 /// Arm ARM ADD, ADDS, SUB, SUBS (immediate);
 /// shared/functions/integer/AddWithCarry. Rn is SP-capable; Rd is SP-capable unless S.
-HANDLER void ADDSUB_imm(Core& c, u32 sf, u32 op, u32 s, u32 sh, u32 imm12, u32 n, u32 d) {
+HOT_HANDLER void ADDSUB_imm(Core& c, u32 sf, u32 op, u32 s, u32 sh, u32 imm12, u32 n, u32 d) {
     u64 imm = (u64)imm12 << (sh ? 12 : 0);
     u64 x = XSP(c, n) & dmask(sf);
     u64 r = op ? add_with_carry(c, sf, x, ~imm, 1, s != 0) : add_with_carry(c, sf, x, imm, 0, s != 0);
@@ -47,19 +47,19 @@ HANDLER void LOGIC_imm(Core& c, u32 sf, u32 opc, u32 N, u32 immr, u32 imms, u32 
 }
 
 /// Arm ARM MOVN: Xd = NOT(imm16 << hw*16).
-HANDLER void MOVN(Core& c, u32 sf, u32 hw, u32 imm16, u32 d) {
+HOT_HANDLER void MOVN(Core& c, u32 sf, u32 hw, u32 imm16, u32 d) {
     if (!sf && (hw & 2)) { undef(c); return; }
     setR(c, sf, d, ~((u64)imm16 << (hw * 16)));
 }
 
 /// Arm ARM MOVZ: Xd = imm16 << hw*16.
-HANDLER void MOVZ(Core& c, u32 sf, u32 hw, u32 imm16, u32 d) {
+HOT_HANDLER void MOVZ(Core& c, u32 sf, u32 hw, u32 imm16, u32 d) {
     if (!sf && (hw & 2)) { undef(c); return; }
     setR(c, sf, d, (u64)imm16 << (hw * 16));
 }
 
 /// Arm ARM MOVK: insert imm16 at bit hw*16, keep the other bits of Xd.
-HANDLER void MOVK(Core& c, u32 sf, u32 hw, u32 imm16, u32 d) {
+HOT_HANDLER void MOVK(Core& c, u32 sf, u32 hw, u32 imm16, u32 d) {
     if (!sf && (hw & 2)) { undef(c); return; }
     u32 pos = hw * 16;
     setR(c, sf, d, (R(c, sf, d) & ~(0xffffull << pos)) | ((u64)imm16 << pos));

@@ -7,7 +7,7 @@
 #include "a64_common.h"
 
 /// Arm ARM AND, BIC, ORR, ORN, EOR, EON, ANDS, BICS (shifted register).
-HANDLER void LOGIC_shift(Core& c, u32 sf, u32 opc, u32 shift, u32 N, u32 m, u32 imm6, u32 n, u32 d) {
+HOT_HANDLER void LOGIC_shift(Core& c, u32 sf, u32 opc, u32 shift, u32 N, u32 m, u32 imm6, u32 n, u32 d) {
     if (!sf && (imm6 & 0x20)) { undef(c); return; }
     u64 op2 = shift_reg(X(c, m), shift, imm6, sf);
     if (N) op2 = ~op2 & dmask(sf);
@@ -26,7 +26,7 @@ HANDLER void LOGIC_shift(Core& c, u32 sf, u32 opc, u32 shift, u32 N, u32 m, u32 
 
 /// Arm ARM ADD, ADDS, SUB, SUBS (shifted register);
 /// shared/functions/integer/AddWithCarry. Shift type ROR (3) is reserved.
-HANDLER void ADDSUB_shift(Core& c, u32 sf, u32 op, u32 s, u32 shift, u32 m, u32 imm6, u32 n, u32 d) {
+HOT_HANDLER void ADDSUB_shift(Core& c, u32 sf, u32 op, u32 s, u32 shift, u32 m, u32 imm6, u32 n, u32 d) {
     if (shift == 3 || (!sf && (imm6 & 0x20))) { undef(c); return; }
     u64 op2 = shift_reg(X(c, m), shift, imm6, sf);
     u64 x = R(c, sf, n);
@@ -59,12 +59,12 @@ GFN void ccmp_op(Core& c, u32 sf, u32 op, u32 cond, u32 n, u32 nzcv, u64 op2) {
     else add_with_carry(c, sf, R(c, sf, n), op2, 0, true);
 }
 /// Arm ARM CCMN, CCMP (register).
-HANDLER void CCMP_reg(Core& c, u32 sf, u32 op, u32 m, u32 cond, u32 n, u32 nzcv) { ccmp_op(c, sf, op, cond, n, nzcv, R(c, sf, m)); }
+HOT_HANDLER void CCMP_reg(Core& c, u32 sf, u32 op, u32 m, u32 cond, u32 n, u32 nzcv) { ccmp_op(c, sf, op, cond, n, nzcv, R(c, sf, m)); }
 /// Arm ARM CCMN, CCMP (immediate).
-HANDLER void CCMP_imm(Core& c, u32 sf, u32 op, u32 imm5, u32 cond, u32 n, u32 nzcv) { ccmp_op(c, sf, op, cond, n, nzcv, imm5); }
+HOT_HANDLER void CCMP_imm(Core& c, u32 sf, u32 op, u32 imm5, u32 cond, u32 n, u32 nzcv) { ccmp_op(c, sf, op, cond, n, nzcv, imm5); }
 
 /// Arm ARM CSEL, CSINC, CSINV, CSNEG.
-HANDLER void CSEL(Core& c, u32 sf, u32 op, u32 m, u32 cond, u32 o2, u32 n, u32 d) {
+HOT_HANDLER void CSEL(Core& c, u32 sf, u32 op, u32 m, u32 cond, u32 o2, u32 n, u32 d) {
     u64 r;
     if (cond_holds(c, cond)) {
         r = X(c, n);

@@ -36,7 +36,7 @@ GFN bool gpr_is_prfm(u32 size, u32 opc) { return size == 3 && opc == 2; }
 
 /// Arm ARM LDR/STR/LDRB/.../LDRSW (immediate, unsigned offset): scaled imm12;
 /// PRFM (immediate).
-HANDLER void LDST_uimm(Core& c, u32 size, u32 opc, u32 imm12, u32 n, u32 t) {
+HOT_HANDLER void LDST_uimm(Core& c, u32 size, u32 opc, u32 imm12, u32 n, u32 t) {
     if (gpr_is_prfm(size, opc)) return;
     if (!gpr_is_access(size, opc)) { undef(c); return; }
     gpr_access(c, size, opc, n, t, XSP(c, n) + ((u64)imm12 << size), false, 0);
@@ -56,14 +56,14 @@ HANDLER void LDST_unpriv(Core& c, u32 size, u32 opc, u32 imm9, u32 n, u32 t) {
 }
 
 /// Arm ARM LDR/STR/... (immediate, post-index): access at Rn, then Rn += imm9.
-HANDLER void LDST_post(Core& c, u32 size, u32 opc, u32 imm9, u32 n, u32 t) {
+HOT_HANDLER void LDST_post(Core& c, u32 size, u32 opc, u32 imm9, u32 n, u32 t) {
     if (!gpr_is_access(size, opc)) { undef(c); return; }
     u64 base = XSP(c, n);
     gpr_access(c, size, opc, n, t, base, true, base + (u64)sext(imm9, 9));
 }
 
 /// Arm ARM LDR/STR/... (immediate, pre-index): Rn += imm9, access at the new Rn.
-HANDLER void LDST_pre(Core& c, u32 size, u32 opc, u32 imm9, u32 n, u32 t) {
+HOT_HANDLER void LDST_pre(Core& c, u32 size, u32 opc, u32 imm9, u32 n, u32 t) {
     if (!gpr_is_access(size, opc)) { undef(c); return; }
     u64 addr = XSP(c, n) + (u64)sext(imm9, 9);
     gpr_access(c, size, opc, n, t, addr, true, addr);
@@ -72,7 +72,7 @@ HANDLER void LDST_pre(Core& c, u32 size, u32 opc, u32 imm9, u32 n, u32 t) {
 /// Arm ARM LDR/STR/... (register): address = Rn + ExtendReg(Rm, option, S ? size : 0);
 /// option must be UXTW (010), LSL/UXTX (011), SXTW (110) or SXTX (111). PRFM
 /// (register).
-HANDLER void LDST_reg(Core& c, u32 size, u32 opc, u32 m, u32 option, u32 s, u32 n, u32 t) {
+HOT_HANDLER void LDST_reg(Core& c, u32 size, u32 opc, u32 m, u32 option, u32 s, u32 n, u32 t) {
     if (!(option & 2)) { undef(c); return; }
     if (gpr_is_prfm(size, opc)) return;
     if (!gpr_is_access(size, opc)) { undef(c); return; }
@@ -129,7 +129,7 @@ GFN void gpr_pair(Core& c, u32 bytes, bool sign, u32 mode, u32 load, u32 imm7, u
 }
 
 /// Arm ARM STP, LDP, STNP, LDNP (general registers).
-HANDLER void LDSTP(Core& c, u32 sf, u32 mode, u32 load, u32 imm7, u32 t2, u32 n, u32 t) {
+HOT_HANDLER void LDSTP(Core& c, u32 sf, u32 mode, u32 load, u32 imm7, u32 t2, u32 n, u32 t) {
     gpr_pair(c, sf ? 8 : 4, false, mode, load, imm7, t2, n, t);
 }
 

@@ -159,6 +159,16 @@ fn nvrtc_version() -> (i32, i32) {
     (a, b)
 }
 
+/// Extra NVRTC options from `GPUOS_NVRTC_OPTS` (space-separated), for measuring
+/// variants of the core (e.g. `-DGPUOS_INLINE_HOT`); part of the cache key.
+fn extra_opts() -> Vec<String> {
+    std::env::var("GPUOS_NVRTC_OPTS")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
 /// Compile the core for `arch` (e.g. "sm_90") with NVRTC, or take it from the cache.
 fn compile(arch: &str, verbose: bool) -> Result<Vec<u8>, RunError> {
     let (va, vb) = nvrtc_version();
@@ -167,6 +177,7 @@ fn compile(arch: &str, verbose: bool) -> Result<Vec<u8>, RunError> {
         h.update(KERNEL_SRC.as_bytes());
         h.update(arch.as_bytes());
         h.update(format!("nvrtc {va}.{vb} lineinfo").as_bytes());
+        h.update(extra_opts().join(" ").as_bytes());
         h.finalize()
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -184,7 +195,7 @@ fn compile(arch: &str, verbose: bool) -> Result<Vec<u8>, RunError> {
     let src = CString::new(KERNEL_SRC).map_err(|e| err("kernel source", e))?;
     let prog = nv::create_program(&src, Some(c"gpuos_core.cu"))
         .map_err(|e| err("nvrtcCreateProgram", e))?;
-    let opts = [
+    let mut opts = vec![
         format!("--gpu-architecture={arch}"),
         "-std=c++17".into(),
         "-default-device".into(),
@@ -193,6 +204,7 @@ fn compile(arch: &str, verbose: bool) -> Result<Vec<u8>, RunError> {
         // samples to kernel/ source lines.
         "--generate-line-info".into(),
     ];
+    opts.extend(extra_opts());
     // SAFETY: prog is a live program.
     let res = unsafe { nv::compile_program(prog, &opts) };
     if let Err(e) = res {
