@@ -28,8 +28,12 @@ __device__ bool wait_host(Core& c) {
     MachineHdr* m = c.m;
     Proc* p = c.p;
     u32 backoff = 32;
-    for (;;) {
-        bool done = m->comp ? *(volatile u64*)&p->host_done == p->req_seq : host_req_done(c);
+    for (u32 i = 1;; i++) {
+        // Every 1024th poll also reads SysReq::done itself, so that a lane never
+        // depends on the poller alone (a poller that could not run would otherwise
+        // stall every lane forever).
+        bool done = m->comp && (i & 1023) ? *(volatile u64*)&p->host_done == p->req_seq
+                                          : host_req_done(c);
         if (done) break;
         if (*(volatile u32*)&m->stop) return false;
         __nanosleep(backoff);

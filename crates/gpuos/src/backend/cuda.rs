@@ -268,8 +268,16 @@ fn load_module(bin: &[u8]) -> Result<Module, RunError> {
     unsafe {
         let m = cu::module::load_data(bin.as_ptr() as *const c_void)
             .map_err(|e| err("cuModuleLoadData", e))?;
-        let f =
-            |n: &str| cu::module::get_function(m, CString::new(n).unwrap()).map_err(|e| err(n, e));
+        // Load each kernel now (cuFuncLoad): under lazy loading a kernel is loaded at
+        // its first launch, which waits for the kernels already running, and the
+        // completion poller runs until the lanes' kernel ends: a deadlock.
+        let f = |n: &str| {
+            let f = cu::module::get_function(m, CString::new(n).unwrap()).map_err(|e| err(n, e))?;
+            sys::cuFuncLoad(f)
+                .result()
+                .map_err(|e| err(&format!("cuFuncLoad {n}"), e))?;
+            Ok::<_, RunError>(f)
+        };
         Ok(Module {
             start: f("gpuos_start")?,
             quantum: f("gpuos_quantum")?,
@@ -395,8 +403,11 @@ fn service_loop(
             let lane = lane as usize;
             if lane < hosts.len() {
                 serve_one(sh, hosts, lane);
-                // SAFETY: host view of the completion ring; producers may run concurrently.
-                unsafe { crate::ffi::gpuos_ring_push(sh.comp, lane as u64) };
+                if !sh.comp.is_null() {
+                    // SAFETY: host view of the completion ring; producers may run
+                    // concurrently.
+                    unsafe { crate::ffi::gpuos_ring_push(sh.comp, lane as u64) };
+                }
             }
             continue;
         }
@@ -418,9 +429,17 @@ fn service_loop(
 fn watch_kernel(
     stream: sys::CUstream,
     send_stop: &dyn Fn() -> Result<(), RunError>,
+    report: Option<&dyn Fn()>,
 ) -> Result<(), RunError> {
     let mut stop_sent = false;
+    let mut last = Instant::now();
     loop {
+        if let Some(report) = report {
+            if last.elapsed().as_secs() >= 1 {
+                report();
+                last = Instant::now();
+            }
+        }
         // SAFETY: stream is live.
         match unsafe { sys::cuStreamQuery(stream) } {
             sys::CUresult::CUDA_SUCCESS => return Ok(()),
@@ -559,10 +578,12 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         enq: 0,
         ..*comp_host
     }))?;
-    hdr.comp = match cfg.mode {
-        crate::machine::Mode::Persistent => comp_dev.0,
-        crate::machine::Mode::Quantum => 0,
-    };
+    // GPUOS_NO_POLLER=1: lanes poll SysReq::done across PCIe themselves (the design
+    // before the poller; kept to compare and to rule the poller out when debugging).
+    let use_poller = cfg.mode == crate::machine::Mode::Persistent
+        && std::env::var_os("GPUOS_NO_POLLER").is_none();
+    hdr.comp = if use_poller { comp_dev.0 } else { 0 };
+    let comp_enq_addr = &*comp_enq as *const u64 as usize;
     let mdev = DevBuf::new(std::mem::size_of::<MachineHdr>())?;
     mdev.upload(std::slice::from_ref(&hdr))?;
     if cfg.verbose {
@@ -599,7 +620,11 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         bufs: bufs.ptr,
         buf_size: buf_size as usize,
         sub: ring.ptr as *mut RingHdr,
-        comp: &mut *comp_host as *mut RingHdr,
+        comp: if use_poller {
+            &mut *comp_host as *mut RingHdr
+        } else {
+            std::ptr::null_mut()
+        },
         strace: cfg.strace,
     };
     let mdev_addr = mdev.0;
@@ -621,13 +646,15 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         crate::machine::Mode::Persistent => {
             // The poller first, so that its warp is resident before the lanes' blocks
             // fill the GPU.
-            launch_grid(
+            if use_poller {
+                launch_grid(
                 module.poller,
                 1,
                 32,
                 poll_stream,
                 &mut [&mut mptr as *mut u64 as *mut c_void],
             )?;
+            }
             let mut slice = PERSISTENT_SLICE;
             launch(
                 module.persistent,
@@ -650,7 +677,30 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
                 for _ in 0..nthreads {
                     s.spawn(|| service_loop(sh, &hosts, &pop_lock, &finished));
                 }
-                let r = watch_kernel(stream, &send_stop);
+                // GPUOS_DEBUG_RINGS=1: once a second, the rings' positions and lane
+                // 0's state, read while the kernels run (for diagnosing a stall).
+                let report = || {
+                    let mut h = MachineHdr::default();
+                    let mut cr = RingHdr::default();
+                    // SAFETY: Proc is plain old data.
+                    let mut p0: Proc = unsafe { std::mem::zeroed() };
+                    // SAFETY: device-to-host copies on the control stream, which runs
+                    // beside the kernels; the values may be a moment old.
+                    unsafe {
+                        let _ = cu::memcpy_dtoh_async(std::slice::from_mut(&mut h), mdev_addr, ctl);
+                        let _ = cu::memcpy_dtoh_async(std::slice::from_mut(&mut cr), comp_dev.0, ctl);
+                        let _ = cu::memcpy_dtoh_async(std::slice::from_mut(&mut p0), procs.0, ctl);
+                        let _ = cu::stream::synchronize(ctl);
+                    }
+                    // SAFETY: host views of the rings, read racily for the report only.
+                    let (sub_deq, comp_enq) = unsafe { ((*sh.sub).deq, *(comp_enq_addr as *const u64)) };
+                    eprintln!(
+                        "gpuos: rings: submission popped {sub_deq}; completions pushed {comp_enq}, polled {}; live {} stop {}; lane 0 status {} requests {} done {} insns {} pc {:#x}",
+                        cr.deq, h.live, h.stop, p0.status, p0.req_seq, p0.host_done, p0.insns, p0.cpu.pc
+                    );
+                };
+                let debug = std::env::var_os("GPUOS_DEBUG_RINGS").is_some();
+                let r = watch_kernel(stream, &send_stop, debug.then_some(&report as &dyn Fn()));
                 finished.store(true, Ordering::Release);
                 r
             });
