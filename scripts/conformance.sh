@@ -15,8 +15,13 @@
 #   --qemu QEMU      qemu-aarch64 to use (default: $QEMU, qemu-aarch64 on PATH,
 #                    then .deps/qemu-aarch64-static); run with -cpu cortex-a57
 #   --lanes N        N>1: run gpuos with --lanes N --output-dir and check every
-#                    lane's stdout (and stderr) against qemu's; only the cases
-#                    marked lane-safe run (no stdin, no file writes)
+#                    lane's stdout (and stderr) against qemu's, by sha256 of
+#                    each lane's files (one hashing pass, so N=100000 is fine;
+#                    a missing lane file fails); only the cases marked
+#                    lane-safe run (no stdin, no file writes). Cases with
+#                    {lane} need one qemu run per checked lane: up to 256 lanes
+#                    every lane is checked, above that a sample (lanes 0..63,
+#                    64 spread evenly and the last; the note says "sampled")
 #   --busybox PATH   busybox-static for arm64 (default: .deps/busybox); its
 #                    cases are skipped when it is missing
 #   --bin-dir DIR    prebuilt guest programs (default: tests/guest/bin)
@@ -86,6 +91,11 @@ abspath() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$PWD/$1" ;; e
 case $LANES in '' | *[!0-9]*) echo "conformance.sh: --lanes needs a number" >&2; exit 2 ;; esac
 case $JOBS in '' | *[!0-9]* | 0) echo "conformance.sh: --jobs needs a positive number" >&2; exit 2 ;; esac
 case $TIMEOUT in '' | *[!0-9]* | 0) echo "conformance.sh: --timeout needs a positive number" >&2; exit 2 ;; esac
+if [ "$LANES" -gt 1 ] && [ "$LIST" = 0 ]; then
+    for t in sha256sum xargs awk; do
+        command -v "$t" >/dev/null 2>&1 || { echo "conformance.sh: --lanes needs $t" >&2; exit 2; }
+    done
+fi
 
 # ---------------------------------------------------------------------------
 # Inputs created in each scratch directory before a run (same on both sides).
@@ -479,6 +489,86 @@ diff_head() {
     fi
 }
 
+# --- Lanes: every lane's files are hashed in one pass, not compared one by one.
+
+# With more lanes than this, {lane} cases check a sample of the lanes.
+SAMPLE_ALL=256
+# lane_sample N: the lanes a {lane} case runs qemu for and checks, ascending:
+# all N up to SAMPLE_ALL, else 0..63, 64 spread evenly and the last.
+lane_sample() {
+    local n=$1
+    if [ "$n" -le "$SAMPLE_ALL" ]; then
+        seq 0 $((n - 1))
+        return
+    fi
+    {
+        seq 0 63
+        awk -v n="$n" 'BEGIN { for (k = 1; k <= 64; k++) printf "%d\n", k * (n - 1) / 65 }'
+        echo $((n - 1))
+    } | sort -n -u
+}
+sha_of() { sha256sum | cut -d' ' -f1; }
+# lane_hashes DIR EXT: "LANE SHA256" for each DIR/lane-LANE.EXT (any order).
+lane_hashes() {
+    (
+        cd "$1" || exit 1
+        find . -maxdepth 1 -name "lane-*.$2" -print0 | xargs -0 -r sha256sum
+    ) | awk -v ext=".$2" '{ f = $2; sub(/^\.\/lane-/, "", f); sub(ext "$", "", f); print f, $1 }'
+}
+# lanes_note WHAT FILE: "WHAT of lanes 3 7" for the lane numbers in FILE, or
+# "WHAT of 5000 lanes: 0 1 ... 9 ..." with only the first ten when there are more.
+lanes_note() {
+    awk -v what="$1" '
+        { n++; if (n <= 10) first = first " " $1 }
+        END {
+            if (n <= 10) printf "%s of lanes%s\n", what, first
+            else printf "%s of %d lanes:%s ...\n", what, n, first
+        }' "$2"
+}
+# check_lanes D PERLANE CMP_ERR: compare gpuos's D/lanes/lane-L.{stdout,stderr}
+# with qemu's D/qQ.{stdout,stderr}, where Q is 0, or L itself for {lane}
+# cases (which check only the lanes qemu ran for, listed in D/qlanes). Leaves
+# the failing lanes, as "LANE Q" in check order, in D/bad.out and D/bad.err.
+check_lanes() {
+    local d=$1 perlane=$2 cmp_err=$3 q
+    # qemu's side: "Q stdout-sha filtered-stderr-sha raw-stderr-sha".
+    while IFS= read -r q; do
+        printf '%s %s %s %s\n' "$q" "$(sha_of <"$d/q$q.stdout")" \
+            "$(filtered_stderr "$d/q$q.stderr" | sha_of)" "$(sha_of <"$d/q$q.stderr")"
+    done <"$d/qlanes" >"$d/qhash"
+    lane_hashes "$d/lanes" stdout >"$d/ghash.out"
+    : >"$d/ghash.err"
+    [ "$cmp_err" = 1 ] && lane_hashes "$d/lanes" stderr >"$d/ghash.err"
+    # A lane's stderr matches when its raw sha is qemu's filtered or raw one
+    # (then filtering it changes nothing or gives qemu's filtered stderr);
+    # others ("x") are filtered, once per distinct raw sha, below.
+    awk -v n="$LANES" -v perlane="$perlane" -v cmp_err="$cmp_err" -v out="$d/bad.out" -v maybe="$d/maybe.err" '
+        FILENAME == ARGV[1] { qo[$1] = $2; qf[$1] = $3; qr[$1] = $4; order[++m] = $1; next }
+        FILENAME == ARGV[2] { go[$1] = $2; next }
+        FILENAME == ARGV[3] { ge[$1] = $2; next }
+        function check(l, q) {
+            if (!(l in go) || go[l] != qo[q]) print l, q > out
+            if (cmp_err != 1) return
+            if (!(l in ge)) print l, q, "missing" > maybe
+            else if (ge[l] != qf[q] && ge[l] != qr[q]) print l, q, ge[l] > maybe
+        }
+        END {
+            printf "" > out; printf "" > maybe
+            if (perlane == 1) { for (k = 1; k <= m; k++) check(order[k], order[k]) }
+            else { for (l = 0; l < n; l++) check(l, 0) }
+        }' "$d/qhash" "$d/ghash.out" "$d/ghash.err"
+    # Filter one stderr per distinct raw sha: "RAW-SHA FILTERED-SHA".
+    local l raw
+    : >"$d/filtered.err"
+    awk '$3 != "missing" && !seen[$3]++ { print $1, $3 }' "$d/maybe.err" | while read -r l raw; do
+        printf '%s %s\n' "$raw" "$(filtered_stderr "$d/lanes/lane-$l.stderr" | sha_of)"
+    done >"$d/filtered.err"
+    awk 'FILENAME == ARGV[1] { qf[$1] = $3; next }
+        FILENAME == ARGV[2] { f[$1] = $2; next }
+        $3 == "missing" || f[$3] != qf[$2] { print $1, $2 }' \
+        "$d/qhash" "$d/filtered.err" "$d/maybe.err" >"$d/bad.err"
+}
+
 # run_case I: runs case I; writes $work/report.I (table row + details) and
 # $work/status.I (PASS, FAIL or SKIP).
 run_case() {
@@ -487,7 +577,7 @@ run_case() {
     local d=$work/case.$i cwd rep=$work/report.$i
     cwd=$work/c/$name
     mkdir -p "$d" "$work/c"
-    local status=PASS note='' qrc=- grc=- details=''
+    local status=PASS note='' qrc=- grc=- details='' sampled=''
     local perlane=0
     # {lane} cases: with --lanes, qemu runs once per lane with {lane} replaced
     # by the lane's index; without, both sides get 0.
@@ -504,18 +594,19 @@ run_case() {
         fi
     fi
     if [ "$status" != PASS ]; then
-        printf '%s\n' "$status" >"$work/status.$i"
+        # The report before the status: the status file says the report is complete.
         printf '%-22s %-5s %5s %5s  %s\n' "$name" "$status" - - "$note" >"$rep"
+        printf '%s\n' "$status" >"$work/status.$i"
         return
     fi
 
-    # qemu: one run, or one per lane for {lane} cases.
-    local nq=1 l
-    [ "$perlane" = 1 ] && nq=$LANES
-    for ((l = 0; l < nq; l++)); do
+    # qemu: one run, or one per checked lane for {lane} cases.
+    local l
+    if [ "$perlane" = 1 ]; then lane_sample "$LANES" >"$d/qlanes"; else echo 0 >"$d/qlanes"; fi
+    while IFS= read -r l; do
         expand_argv "$i" "$l"
-        run_side "$d/q$l" "$cwd" "$stdin" "$flags" "$QEMU_BIN" -cpu cortex-a57 "${ARGV[@]}"
-    done
+        run_side "$d/q$l" "$cwd" "$stdin" "$flags" "$QEMU_BIN" -cpu cortex-a57 "${ARGV[@]}" </dev/null
+    done <"$d/qlanes"
     qrc=$(cat "$d/q0.rc")
 
     # gpuos
@@ -546,26 +637,26 @@ run_case() {
             fails+=("stdout (pass-through)")
             details+="$(diff_head 'stdout of lane 0 passed through' "$d/q0.stdout" "$d/g.stdout")"$'\n'
         fi
-        local bad_lanes='' bad_err=''
-        for ((l = 0; l < LANES; l++)); do
-            local q=0
-            [ "$perlane" = 1 ] && q=$l
-            local lo=$d/lanes/lane-$l.stdout le=$d/lanes/lane-$l.stderr
-            if [ ! -f "$lo" ] || ! cmp -s "$d/q$q.stdout" "$lo"; then
-                [ -z "$bad_lanes" ] && details+="$(diff_head "stdout of lane $l" "$d/q$q.stdout" "$([ -f "$lo" ] && echo "$lo" || echo /dev/null)")"$'\n'
-                bad_lanes+=" $l"
-            fi
-            if [ "$cmp_err" = 1 ]; then
-                filtered_stderr "$d/q$q.stderr" >"$d/qe"
-                if [ -f "$le" ]; then filtered_stderr "$le" >"$d/ge"; else : >"$d/ge"; fi
-                if ! cmp -s "$d/qe" "$d/ge"; then
-                    [ -z "$bad_err" ] && details+="$(diff_head "stderr of lane $l" "$d/qe" "$d/ge")"$'\n'
-                    bad_err+=" $l"
-                fi
-            fi
-        done
-        [ -n "$bad_lanes" ] && fails+=("stdout of lanes$bad_lanes")
-        [ -n "$bad_err" ] && fails+=("stderr of lanes$bad_err")
+        check_lanes "$d" "$perlane" "$cmp_err"
+        local q lo le
+        if [ -s "$d/bad.out" ]; then
+            read -r l q <"$d/bad.out"
+            lo=$d/lanes/lane-$l.stdout
+            [ -f "$lo" ] || lo=/dev/null
+            details+="$(diff_head "stdout of lane $l" "$d/q$q.stdout" "$lo")"$'\n'
+            fails+=("$(lanes_note stdout "$d/bad.out")")
+        fi
+        if [ -s "$d/bad.err" ]; then
+            read -r l q <"$d/bad.err"
+            le=$d/lanes/lane-$l.stderr
+            filtered_stderr "$d/q$q.stderr" >"$d/qe"
+            if [ -f "$le" ]; then filtered_stderr "$le" >"$d/ge"; else : >"$d/ge"; fi
+            details+="$(diff_head "stderr of lane $l$([ -f "$le" ] || echo ' (missing)')" "$d/qe" "$d/ge")"$'\n'
+            fails+=("$(lanes_note stderr "$d/bad.err")")
+        fi
+        [ "$perlane" = 1 ] && [ "$LANES" -gt "$SAMPLE_ALL" ] && sampled="sampled $(wc -l <"$d/qlanes") of $LANES lanes"
+        # Every lane's files are two inodes each: do not let them pile up.
+        [ "$KEEP" = 1 ] || rm -rf "$d/lanes"
     else
         if ! cmp -s "$d/q0.stdout" "$d/g.stdout"; then
             fails+=("stdout")
@@ -589,11 +680,12 @@ run_case() {
         note=$(IFS=,; echo "${fails[*]}")
         note="differs: ${note//,/, }"
     fi
-    printf '%s\n' "$status" >"$work/status.$i"
+    [ -n "$sampled" ] && note="${note:+$note; }$sampled"
     {
         printf '%-22s %-5s %5s %5s  %s\n' "$name" "$status" "$qrc" "$grc" "$note"
         [ "$status" = FAIL ] && printf '%s' "$details"
     } >"$rep"
+    printf '%s\n' "$status" >"$work/status.$i"
 }
 
 # Select the cases.

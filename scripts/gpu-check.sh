@@ -7,82 +7,368 @@
 #   busybox               Debian's busybox-static for arm64
 #   qemu-aarch64-static   the oracle, from Debian's qemu-user-static
 #   cache/                the core precompiled by `gpuos compile-core --arch sm_90`
-# Runs the conformance suite with --backend cuda in both modes, the lanes checks
-# (1000 and 100000 lanes), and the figures (single-lane and all-lanes guest
-# instructions per second, syscall round trip), then prints a table last.
 #
-# Usage: scripts/gpu-check.sh [CARRY_DIR] [--quick]
+# Usage: scripts/gpu-check.sh [CARRY_DIR] [--part PART] [--quick]
+#
+# PART (default all) picks what runs; one part fits one device command (its
+# steps share a budget of GPU_CHECK_BUDGET seconds, default 520, below the
+# 600 s limit of a command; a step cut off by the budget says so in its row):
+#   conformance  scripts/conformance.sh --backend cuda, every case (C programs
+#                and busybox applets), --jobs 4: --mode persistent (step
+#                conformance-persistent), then --mode quantum (conformance-quantum)
+#   lanes        lanes-1000: every lane-safe case at --lanes 1000 (persistent),
+#                then hello and bb-echo at --lanes 1000 in quantum mode;
+#                lanes-100000: the cheap cases (GPU_CHECK_BIG_FILTER less
+#                GPU_CHECK_BIG_EXCLUDE) at --lanes 100000 (persistent)
+#   figures      figures-runs: module start, single-lane guest instructions/s
+#                (int_arith; spin 3000000), all-lanes instructions/s (spin
+#                100000 at 1000 lanes, spin 10000 at 100000 lanes), hello at
+#                100000 lanes, syscall round trip (1 lane; 10000 lanes x 100
+#                getuid); figures-bench: `gpuos bench --backend cuda --quick
+#                --json` (bench.json, and a row per figure)
+#   all          conformance, lanes and figures, each with its own budget (so
+#                up to 3 x GPU_CHECK_BUDGET: more than one device command)
+# A part's steps run in that order, each given an equal share of what is left
+# of the budget (unused time passes on). A step name (conformance-persistent,
+# ..., figures-bench) runs that step alone with the whole budget: at 100000
+# lanes every case also writes and checks 200000 lane files, so the default
+# set may need lanes-100000 alone, or several calls with GPU_CHECK_BIG_FILTER.
+#
+# --quick: a short smoke run: conformance persistent on the C programs only;
+# lanes 1000 / 100000 on a handful of cases; the figures without the bench.
+#
+# Each step prints its rows as it goes ("[gpu-check] ..."); the script ends with
+# the table of every row of the steps that ran, also written to
+# $OUT/gpu-check-table.txt when OUT is set (rewritten after each row, so a run
+# killed from outside still leaves it). Logs go to $OUT (or /tmp/gpu-check).
+#
+# Environment:
+#   GPU_CHECK_TIMEOUT      seconds per gpuos run (conformance --timeout too); 60
+#   GPU_CHECK_BUDGET       seconds per part (or per step run alone); 520
+#   GPU_CHECK_BIG_FILTER   cases run at 100000 lanes (grep -E); default
+#       '^(hello|hello-lane|exit-lane|exit-42|exit-0|atomics|signals|syscalls|crash_null|abort|asm-spin|bb-.*)$'
+#   GPU_CHECK_BIG_EXCLUDE  left out of those; default '^bb-sh-arith$' (5 M guest
+#                          instructions per lane; the other busybox cases take
+#                          0.01-0.5 M, the C ones in the filter at most 0.9 M)
+#   GPU_CHECK_BACKEND      testing knob: the backend passed to gpuos (default
+#                          cuda); GPU_CHECK_BACKEND=cpu runs the whole flow on a
+#                          machine without a GPU (slowly), to test this script
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root" || exit 1
-dir=${1:-.carry}
+
+usage() { sed -n '2,/^set -uo/{/^set -uo/d;s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}" >&2; exit 2; }
+dir=
+part=all
 quick=0
-[ "${2:-}" = --quick ] && quick=1
+while [ "$#" -gt 0 ]; do
+    case $1 in
+    --part) [ "$#" -ge 2 ] || usage; part=$2; shift 2 ;;
+    --part=*) part=${1#--part=}; shift ;;
+    --quick) quick=1; shift ;;
+    -h | --help) usage ;;
+    -*) echo "gpu-check.sh: unknown option: $1" >&2; usage ;;
+    *) [ -z "$dir" ] || usage; dir=$1; shift ;;
+    esac
+done
+dir=${dir:-.carry}
+case $dir in /*) ;; *) dir=$root/$dir ;; esac
+
+steps_of() {
+    case $1 in
+    conformance) echo conformance-persistent conformance-quantum ;;
+    lanes) echo lanes-1000 lanes-100000 ;;
+    figures) echo figures-runs figures-bench ;;
+    *) echo "$1" ;;
+    esac
+}
+case $part in
+all) parts="conformance lanes figures" ;;
+conformance | lanes | figures) parts=$part ;;
+conformance-persistent | conformance-quantum | lanes-1000 | lanes-100000 | figures-runs | figures-bench) parts=$part ;;
+*) echo "gpu-check.sh: unknown part: $part" >&2; usage ;;
+esac
+
 G=$dir/gpuos
+B=${GPU_CHECK_BACKEND:-cuda}
+T=${GPU_CHECK_TIMEOUT:-60}
+BUDGET=${GPU_CHECK_BUDGET:-520}
+BIG_FILTER=${GPU_CHECK_BIG_FILTER:-'^(hello|hello-lane|exit-lane|exit-42|exit-0|atomics|signals|syscalls|crash_null|abort|asm-spin|bb-.*)$'}
+BIG_EXCLUDE=${GPU_CHECK_BIG_EXCLUDE-'^bb-sh-arith$'}
+for f in "$G" "$dir/qemu-aarch64-static"; do
+    [ -x "$f" ] || { echo "gpu-check.sh: $f missing (scripts/gpu-carry.sh makes the carry directory)" >&2; exit 2; }
+done
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}
-export GPUOS_CACHE_DIR=$root/$dir/cache
+export GPUOS_CACHE_DIR=$dir/cache
 out=${OUT:-/tmp/gpu-check}
 mkdir -p "$out"
+table=
+[ -n "${OUT:-}" ] && table=$OUT/gpu-check-table.txt
+gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)
+t_start=$SECONDS
+
 rows=()
-row() {
+heading() {
+    echo "==== gpu-check (${gpu:-no nvidia-smi}; backend $B; part $part$([ "$quick" = 1 ] && echo ', quick'); $((SECONDS - t_start)) s)"
+}
+save_table() { [ -z "$table" ] || { heading; printf '%s\n' "${rows[@]}"; } >"$table"; }
+row() { # label, value: a row of the table, printed now
     rows+=("$(printf '%-34s %s' "$1" "$2")")
     echo "[gpu-check] $(printf '%-34s %s' "$1" "$2")"
+    save_table
 }
-T=${GPU_CHECK_TIMEOUT:-60}
+line() { # a line under the last row (a FAIL line), printed now
+    rows+=("    $1")
+    echo "[gpu-check]     $1"
+    save_table
+}
+slug() { printf '%s' "$1" | tr -c 'A-Za-z0-9.' '-'; }
 
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1
-t0=$SECONDS
-if timeout 120 "$G" run --backend cuda -v "$dir/bin/hello" first second >"$out/hello.out" 2>"$out/hello.err"; then
-    row "start (module load)" "ok $((SECONDS - t0))s: $(grep -o 'cache hit\|compiled[^(]*' "$out/hello.err" | head -1)"
-else
-    row "start (module load)" "FAILED: $(tail -1 "$out/hello.err")"
-fi
-cat "$out/hello.err" | head -5
-
-big() { # label, lanes, args...
-    local label=$1 lanes=$2
+# bounded SECS LOG CMD...: CMD with stdout and stderr to LOG, in a session of
+# its own; after SECS seconds everything in that session is stopped (TERM,
+# then KILL), so no run outlives its budget. Status: CMD's, or 124 if cut off.
+session_pids() { # SID: the processes of session SID
+    local p s
+    for p in /proc/[0-9]*; do
+        read -r s 2>/dev/null <"$p/stat" || continue
+        s=${s##*) }
+        # shellcheck disable=SC2086 # split the fields after the command name
+        set -- $s
+        [ "${4:-}" = "$SID" ] && echo "${p#/proc/}"
+    done
+}
+kill_session() { # SID SIGNAL
+    local SID=$1 p
+    for p in $(session_pids); do kill -s "$2" "$p" 2>/dev/null; done
+}
+bounded() {
+    local secs=$1 log=$2
     shift 2
-    local log="$out/big-$lanes.log"
-    if timeout "$T" "$G" run --backend cuda --lanes "$lanes" "$@" >"$log.out" 2>"$log"; then :; fi
-    row "$label" "$(grep -o '[0-9]* lanes on cuda.*' "$log" | head -1 | cut -c1-90); $(grep -o '[0-9]* distinct stdout' "$log")"
-    row "  ips" "$(grep -o '[0-9.]* M instructions/s.*' "$log" | head -1)"
+    [ "$secs" -lt 1 ] && secs=1
+    if ! command -v setsid >/dev/null 2>&1; then
+        timeout -k 10 "$secs" "$@" >"$log" 2>&1 </dev/null
+        return
+    fi
+    setsid "$@" >"$log" 2>&1 </dev/null &
+    local pid=$! end=$((SECONDS + secs))
+    while kill -0 "$pid" 2>/dev/null; do
+        if [ "$SECONDS" -ge "$end" ]; then
+            kill_session "$pid" TERM
+            sleep 5
+            kill_session "$pid" KILL
+            wait "$pid" 2>/dev/null
+            return 124
+        fi
+        sleep 1
+    done
+    wait "$pid"
 }
-big "spin x100000 lanes" 100000 "$dir/bin/spin" 1000
-big "hello x100000 lanes" 100000 "$dir/bin/hello" x
-big "spin x1000 lanes (IPS)" 1000 "$dir/bin/spin" 100000
 
-# Single lane: 3M iterations of an 10-instruction loop.
-timeout "$T" "$G" run --backend cuda -v "$dir/bin/spin" 3000000 >/dev/null 2>"$out/single.log"
-row "single lane spin" "$(grep -o '[0-9.]* M instructions/s' "$out/single.log" | head -1)"
-# Syscall round trip: N host syscalls (getuid) in one lane; wall time / N.
-for n in 2000; do
+# conf LABEL SECS CONFORMANCE-ARGS...: one conformance run, bounded by SECS;
+# a row with the counts, then its FAIL lines.
+conf() {
+    local label=$1 secs=$2
+    shift 2
+    [ "$secs" -lt 1 ] && secs=1
+    local log rc
+    log=$out/conf-$(slug "$label").log
+    echo "[gpu-check] $label: scripts/conformance.sh $* (budget ${secs} s)"
+    # Its work directory in one of ours, removed even when the run is cut off
+    # (100000 lanes leave 200000 files).
+    local tmp
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check.XXXXXX")
+    TMPDIR=$tmp bounded "$secs" "$log" scripts/conformance.sh --gpuos "$G" --backend "$B" --bin-dir "$dir/bin" \
+        --busybox "$dir/busybox" --qemu "$dir/qemu-aarch64-static" --timeout "$T" --jobs 4 "$@"
+    rc=$?
+    rm -rf "$tmp"
+    local pass fail skip total
+    pass=$(grep -cE '^[^ ]+ +PASS ' "$log")
+    fail=$(grep -cE '^[^ ]+ +FAIL ' "$log")
+    skip=$(grep -cE '^[^ ]+ +SKIP ' "$log")
+    total=$(sed -n 's/^conformance: \([0-9]*\) cases.*/\1/p' "$log" | head -1)
+    if [ "$rc" = 124 ]; then
+        row "$label" "CUT OFF by its ${secs} s budget after $((pass + fail + skip)) of ${total:-?} cases: $pass passed, $fail failed, $skip skipped"
+    elif grep -q '^conformance: [0-9]* passed' "$log"; then
+        row "$label" "$pass passed, $fail failed, $skip skipped (of ${total:-?}; exit $rc)"
+    else
+        row "$label" "ERROR (exit $rc): $(tail -1 "$log")"
+    fi
+    local n=0 l
+    while IFS= read -r l; do
+        n=$((n + 1))
+        if [ "$n" -le 40 ]; then line "$(printf '%s' "$l" | cut -c1-160)"; fi
+    done < <(grep -E '^[^ ]+ +FAIL ' "$log")
+    [ "$n" -gt 40 ] && line "... $((n - 40)) more FAIL lines in $log"
+}
+
+# ---------------------------------------------------------------------------
+# Steps; each gets its deadline (SECONDS) as $1.
+
+step_conformance-persistent() {
+    if [ "$quick" = 1 ]; then
+        conf "conformance persistent (C only)" $(($1 - SECONDS)) --mode persistent --exclude '^bb-'
+    else
+        conf "conformance persistent" $(($1 - SECONDS)) --mode persistent
+    fi
+}
+step_conformance-quantum() {
+    if [ "$quick" = 1 ]; then
+        row "conformance quantum" "skipped (--quick)"
+        return
+    fi
+    conf "conformance quantum" $(($1 - SECONDS)) --mode quantum
+}
+step_lanes-1000() {
+    # The quantum runs get 60 s, or a quarter of a budget under 240 s.
+    local q=$((($1 - SECONDS) / 4))
+    [ "$q" -gt 60 ] && q=60
+    if [ "$quick" = 1 ]; then
+        conf "lanes 1000 persistent (smoke)" $(($1 - SECONDS - q)) --mode persistent --lanes 1000 \
+            --filter '^(hello|hello-lane|exit-lane|exit-42|bb-echo)$'
+    else
+        conf "lanes 1000 persistent" $(($1 - SECONDS - q)) --mode persistent --lanes 1000
+    fi
+    conf "lanes 1000 quantum (hello, bb-echo)" $(($1 - SECONDS)) --mode quantum --lanes 1000 \
+        --filter '^(hello|bb-echo)$'
+}
+step_lanes-100000() {
+    if [ "$quick" = 1 ]; then
+        conf "lanes 100000 persistent (smoke)" $(($1 - SECONDS)) --mode persistent --lanes 100000 \
+            --jobs 2 --filter '^(hello|bb-echo)$'
+    else
+        conf "lanes 100000 persistent" $(($1 - SECONDS)) --mode persistent --lanes 100000 \
+            --jobs 2 --filter "$BIG_FILTER" ${BIG_EXCLUDE:+--exclude "$BIG_EXCLUDE"}
+    fi
+}
+
+# run_fig LOG SECS ARGS...: one `gpuos run --backend B ARGS`, bounded by SECS
+# (and by the per-run timeout). Status: gpuos's.
+run_fig() {
+    local log=$1 secs=$2
+    shift 2
+    [ "$secs" -gt "$T" ] && secs=$T
+    [ "$secs" -lt 1 ] && secs=1
+    timeout -k 5 "$secs" "$G" run --backend "$B" "$@" >"$log.out" 2>"$log"
+}
+ips() { grep -o '= [^;]*instructions/s' "$1" | head -1 | cut -c3-; }
+lanes_summary() { # LOG RC: "N lanes on ...: counts; D distinct stdout"
+    local s
+    case $2 in
+    124 | 137) echo "TIMED OUT (limit $T s or the step's budget)"; return ;;
+    esac
+    s=$(grep -o '[0-9]* lanes on .*' "$1" | head -1 | cut -c1-90)
+    printf '%s; %s' "${s:-no summary (exit $2): $(tail -1 "$1" | cut -c1-80)}" "$(grep -o '[0-9]* distinct stdout' "$1" | head -1)"
+}
+step_figures-runs() {
+    local end=$1 t0 rc
+    t0=$SECONDS
+    if run_fig "$out/start.log" $((end - SECONDS)) -v "$dir/bin/hello" first second; then
+        row "start (module load)" "ok $((SECONDS - t0)) s: $(grep -o 'cache hit\|compiled[^(]*' "$out/start.log" | head -1)"
+    else
+        row "start (module load)" "FAILED: $(tail -1 "$out/start.log")"
+    fi
+    head -5 "$out/start.log"
+
+    # Single lane, compute-heavy.
+    run_fig "$out/single-int_arith.log" $((end - SECONDS)) -v "$dir/bin/int_arith"
+    rc=$?
+    row "single lane int_arith" "$(ips "$out/single-int_arith.log") (exit $rc)"
+    # 3M iterations of a 10-instruction loop.
+    run_fig "$out/single-spin.log" $((end - SECONDS)) -v "$dir/bin/spin" 3000000
+    rc=$?
+    row "single lane spin 3000000" "$(ips "$out/single-spin.log") (exit $rc)"
+
+    # All lanes.
+    local lanes args label log
+    for spec in "1000 spin 100000" "100000 spin 10000" "100000 hello x"; do
+        # shellcheck disable=SC2086 # the spec's words
+        set -- $spec
+        lanes=$1 label="$2 x$1 lanes"
+        args=("$dir/bin/$2" "${@:3}")
+        if [ "$quick" = 1 ] && [ "$lanes" -gt 1000 ] && [ "$2" = spin ]; then continue; fi
+        log=$out/lanes-$1-$2.log
+        run_fig "$log" $((end - SECONDS)) --lanes "$lanes" "${args[@]}"
+        rc=$?
+        row "$label (${args[*]:1})" "$(lanes_summary "$log" "$rc")"
+        [ -n "$(ips "$log")" ] && row "  ips" "$(ips "$log")"
+    done
+
+    # Syscall round trip: N host syscalls (getuid) in one lane; wall time / N,
+    # less the wall time of the same program with 0 calls.
+    local n=2000 s e f
     s=$(date +%s.%N)
-    timeout "$T" "$G" run --backend cuda "$dir/bin/sysloop" 0 >/dev/null 2>&1
+    run_fig "$out/sys0.log" $((end - SECONDS)) "$dir/bin/sysloop" 0
     e=$(date +%s.%N)
-    timeout "$T" "$G" run --backend cuda "$dir/bin/sysloop" $n >/dev/null 2>&1
+    run_fig "$out/sys$n.log" $((end - SECONDS)) "$dir/bin/sysloop" $n
+    rc=$?
     f=$(date +%s.%N)
-    row "syscall round trip (1 lane)" "$(python3 -c "print('%.2f' % ((($f - $e) - ($e - $s)) / $n * 1e6))") us per getuid (wall, incl. nothing else)"
-done
-timeout "$T" "$G" run --backend cuda --lanes 10000 "$dir/bin/sysloop" 100 >/dev/null 2>"$out/sys10k.log"
-row "10000 lanes x 100 getuid" "$(grep -o '[0-9.]* s = ' "$out/sys10k.log" | head -1)"
-
-conf() { # name, extra args...
-    local name=$1
-    shift
-    local log="$out/conf-$name.log"
-    timeout 400 scripts/conformance.sh --gpuos "$G" --backend cuda --bin-dir "$dir/bin" \
-        --busybox "$dir/busybox" --qemu "$dir/qemu-aarch64-static" --timeout $T --jobs 4 "$@" >"$log" 2>&1
-    row "$name" "$(grep -o 'conformance: .*' "$log" | tail -1)"
-    grep -E 'FAIL' "$log" | head -8
+    row "syscall round trip (1 lane)" "$(awk -v s="$s" -v e="$e" -v f="$f" -v n=$n \
+        'BEGIN { printf "%.2f", ((f - e) - (e - s)) / n * 1e6 }') us per getuid (wall; exit $rc)"
+    run_fig "$out/sys10k.log" $((end - SECONDS)) --lanes 10000 "$dir/bin/sysloop" 100
+    rc=$?
+    row "10000 lanes x 100 getuid" "$(grep -o '[0-9.]* s = ' "$out/sys10k.log" | head -1 | sed 's/ = $//') (exit $rc)"
 }
-if [ "$quick" = 1 ]; then
-    conf persistent --mode persistent --exclude '^bb-'
-else
-    conf persistent --mode persistent
-    conf quantum --mode quantum --exclude '^bb-'
-    conf lanes-1000 --mode persistent --lanes 1000 --filter '^(hello|hello-lane|int_arith|neon|strings|exit-42|asm-spin|bb-echo|bb-sha256sum)$'
-fi
+step_figures-bench() {
+    if [ "$quick" = 1 ]; then
+        row "bench --quick" "skipped (--quick)"
+        return
+    fi
+    local secs=$(($1 - SECONDS)) log=$out/bench.log rc
+    rm -f "$out/bench.json"
+    echo "[gpu-check] bench: $G bench --backend $B --quick --json $out/bench.json (budget ${secs} s)"
+    bounded "$secs" "$log" "$G" bench --backend "$B" --quick --json "$out/bench.json" \
+        --bin-dir "$dir/bin" --busybox "$dir/busybox" --qemu "$dir/qemu-aarch64-static"
+    rc=$?
+    if [ "$rc" = 124 ]; then
+        row "bench --quick" "CUT OFF by its $secs s budget (no JSON); log: $log"
+        return
+    elif [ ! -s "$out/bench.json" ]; then
+        row "bench --quick" "FAILED (exit $rc): $(grep -m1 -i 'refused\|error' "$log" || tail -1 "$log")"
+        return
+    fi
+    row "bench --quick" "ok (exit $rc): $out/bench.json"
+    command -v python3 >/dev/null 2>&1 || return
+    local l
+    while IFS= read -r l; do
+        row "  ${l%%|*}" "${l#*|}"
+    done < <(python3 - "$out/bench.json" <<'EOF' 2>/dev/null
+import json, sys
+d = json.load(open(sys.argv[1]))
+def si(x):
+    for u, k in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if x >= k:
+            return "%.2f %s" % (x / k, u)
+    return "%.0f" % x
+for r in d.get("results", []):
+    print("bench %s %s x%d|%s instructions/s (%.3f s)" % (r["workload"], r["backend"], r["lanes"], si(r["ips"]), r["seconds"]))
+for k, v in (d.get("syscall", {}).get("per_backend") or {}).items():
+    print("bench syscall %s|p50 %s ns, p99 %s ns" % (k, v.get("p50_ns"), v.get("p99_ns")))
+for k, v in (d.get("startup") or {}).items():
+    print("bench startup %s|load %s s, compile cold %s, warm %s" % (k, round(v.get("load_seconds", 0), 4), v.get("compile_cold_seconds"), v.get("compile_warm_seconds")))
+for n in d.get("notes", []):
+    print("bench note|%s" % n)
+EOF
+    )
+}
+
+# ---------------------------------------------------------------------------
+
+[ -n "$gpu" ] && echo "$gpu"
+# run_part PART-OR-STEP: its steps, each given an equal share of what is left
+# of the budget (a step that finishes early leaves its time to the next).
+run_part() {
+    local end=$((SECONDS + BUDGET)) n s
+    # shellcheck disable=SC2046 # the step names
+    set -- $(steps_of "$1")
+    n=$#
+    for s in "$@"; do
+        "step_$s" $((SECONDS + (end - SECONDS) / n))
+        n=$((n - 1))
+    done
+}
+for p in $parts; do run_part "$p"; done
 
 echo
-echo "==== gpu-check ($(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1), $((SECONDS - t0)) s)"
+heading
 printf '%s\n' "${rows[@]}"
+save_table
