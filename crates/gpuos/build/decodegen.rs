@@ -300,7 +300,9 @@ pub fn gen_cpp(ents: &[Entry]) -> String {
     }
     out.push_str("    default: undef(c); return;\n    }\n}\n\n");
     out.push_str("/// Decode and run one instruction.\n");
-    out.push_str("GFN void a64_exec(Core& c, u32 insn) { a64_exec_id(c, insn, a64_decode_id(insn)); }\n");
+    out.push_str(
+        "GFN void a64_exec(Core& c, u32 insn) { a64_exec_id(c, insn, a64_decode_id(insn)); }\n",
+    );
     out
 }
 

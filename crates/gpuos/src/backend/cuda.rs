@@ -13,8 +13,8 @@
 
 use super::{finish_lane, stop_requested};
 use crate::abi::{MachineHdr, Proc, RingCell, RingHdr, SysReq, PAGE_SIZE};
-use crate::machine::{HostPool, LaneResult, Prepared, RunConfig, RunError, RunReport};
 use crate::host::ProcHost;
+use crate::machine::{HostPool, LaneResult, Prepared, RunConfig, RunError, RunReport};
 use crate::service;
 use cudarc::driver::{result as cu, sys};
 use sha2::{Digest, Sha256};
@@ -322,7 +322,13 @@ fn launch(
     stream: sys::CUstream,
     params: &mut [*mut c_void],
 ) -> Result<(), RunError> {
-    launch_grid(f, lanes.div_ceil(BLOCK as usize) as u32, BLOCK, stream, params)
+    launch_grid(
+        f,
+        lanes.div_ceil(BLOCK as usize) as u32,
+        BLOCK,
+        stream,
+        params,
+    )
 }
 
 fn launch_grid(
@@ -648,12 +654,12 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
             // fill the GPU.
             if use_poller {
                 launch_grid(
-                module.poller,
-                1,
-                32,
-                poll_stream,
-                &mut [&mut mptr as *mut u64 as *mut c_void],
-            )?;
+                    module.poller,
+                    1,
+                    32,
+                    poll_stream,
+                    &mut [&mut mptr as *mut u64 as *mut c_void],
+                )?;
             }
             let mut slice = PERSISTENT_SLICE;
             launch(
@@ -688,12 +694,14 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
                     // beside the kernels; the values may be a moment old.
                     unsafe {
                         let _ = cu::memcpy_dtoh_async(std::slice::from_mut(&mut h), mdev_addr, ctl);
-                        let _ = cu::memcpy_dtoh_async(std::slice::from_mut(&mut cr), comp_dev.0, ctl);
+                        let _ =
+                            cu::memcpy_dtoh_async(std::slice::from_mut(&mut cr), comp_dev.0, ctl);
                         let _ = cu::memcpy_dtoh_async(std::slice::from_mut(&mut p0), procs.0, ctl);
                         let _ = cu::stream::synchronize(ctl);
                     }
                     // SAFETY: host views of the rings, read racily for the report only.
-                    let (sub_deq, comp_enq) = unsafe { ((*sh.sub).deq, *(comp_enq_addr as *const u64)) };
+                    let (sub_deq, comp_enq) =
+                        unsafe { ((*sh.sub).deq, *(comp_enq_addr as *const u64)) };
                     eprintln!(
                         "gpuos: rings: submission popped {sub_deq}; completions pushed {comp_enq}, polled {}; live {} stop {}; lane 0 status {} requests {} done {} insns {} pc {:#x}",
                         cr.deq, h.live, h.stop, p0.status, p0.req_seq, p0.host_done, p0.insns, p0.cpu.pc
