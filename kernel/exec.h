@@ -26,7 +26,10 @@ GFN void sys_dispatch(Core& c) {
 // stores the same value, so a relaxed access is enough (atomic on the host, where
 // lanes are threads).
 #if GPUOS_DEVICE
-GFN u32 dcache_get(const u16* e) { return *(const volatile u16*)e; }
+// A plain (L1-cached) load: a volatile one goes to L2 on every instruction, which cost
+// 13 % of single-lane speed on an H100 (docs/BENCHMARKS.md). A stale 0 only means
+// one more walk of the tree.
+GFN u32 dcache_get(const u16* e) { return *e; }
 GFN void dcache_put(u16* e, u32 id) { *(volatile u16*)e = (u16)id; }
 #else
 GFN u32 dcache_get(const u16* e) { return __atomic_load_n(e, __ATOMIC_RELAXED); }

@@ -170,12 +170,23 @@ GFN u32 load_relaxed_u32(const u32* p) { return __atomic_load_n(p, __ATOMIC_RELA
 GFN void cpu_relax() { __builtin_ia32_pause(); }
 #endif
 
-/// Spin lock (used only on rare paths: the frame free list).
+// Device-scope atomics and fences: for data that only lanes touch while kernels run
+// (the frame pool). A system-scope fence also waits for the lane's writes across PCIe
+// to land, which a lock around device memory does not need.
+#if GPUOS_DEVICE
+GFN u32 atomic_cas_u32_dev(u32* p, u32 expect, u32 desired) { return atomicCAS((unsigned int*)p, expect, desired); }
+GFN void atomic_fence_dev() { __threadfence(); }
+#else
+GFN u32 atomic_cas_u32_dev(u32* p, u32 expect, u32 desired) { return atomic_cas_u32(p, expect, desired); }
+GFN void atomic_fence_dev() { atomic_fence(); }
+#endif
+
+/// Spin lock over device memory (the frame free list).
 GFN void spin_lock(u32* l) {
-    while (atomic_cas_u32(l, 0, 1) != 0) cpu_relax();
-    atomic_fence();
+    while (atomic_cas_u32_dev(l, 0, 1) != 0) cpu_relax();
+    atomic_fence_dev();
 }
 GFN void spin_unlock(u32* l) {
-    atomic_fence();
-    atomic_cas_u32(l, 1, 0);
+    atomic_fence_dev();
+    atomic_cas_u32_dev(l, 1, 0);
 }

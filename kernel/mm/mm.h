@@ -49,13 +49,37 @@ GFN_NOINLINE u64 frame_alloc(MachineHdr* m) {
     return f;
 }
 
-/// Drop one reference; the frame returns to the pool when none remain.
-GFN_NOINLINE void frame_unref(MachineHdr* m, u64 f) {
+/// Frames whose last reference is gone, returned to the pool together: one lock
+/// acquisition per FREE_BATCH frames when a process ends (many lanes end at once).
+#define FREE_BATCH 32
+struct FreeBatch {
+    u32 f[FREE_BATCH];
+    u32 n;
+};
+
+GFN_NOINLINE void free_batch_flush(MachineHdr* m, FreeBatch& b) {
+    if (!b.n) return;
+    spin_lock(&m->free_lock);
+    u32* stack = (u32*)(uintptr_t)m->free_stack;
+    NO_UNROLL for (u32 i = 0; i < b.n; i++) stack[m->free_top++] = b.f[i];
+    spin_unlock(&m->free_lock);
+    b.n = 0;
+}
+
+/// Drop one reference; when none remain, the frame goes into the batch `b`.
+GFN void frame_unref_into(MachineHdr* m, FreeBatch& b, u64 f) {
     if (frame_immortal(m, f)) return;
     if (atomic_sub_u32(frame_refcnt(m, f), 1) != 1) return;
-    spin_lock(&m->free_lock);
-    ((u32*)(uintptr_t)m->free_stack)[m->free_top++] = (u32)f;
-    spin_unlock(&m->free_lock);
+    b.f[b.n++] = (u32)f;
+    if (b.n == FREE_BATCH) free_batch_flush(m, b);
+}
+
+/// Drop one reference; the frame returns to the pool when none remain.
+GFN_NOINLINE void frame_unref(MachineHdr* m, u64 f) {
+    FreeBatch b;
+    b.n = 0;
+    frame_unref_into(m, b, f);
+    free_batch_flush(m, b);
 }
 
 GFN u64* pt_table(MachineHdr* m, u64 f) { return (u64*)frame_ptr(m, f); }
@@ -82,6 +106,8 @@ GFN_NOINLINE u64* pt_walk(MachineHdr* m, u64 root, u64 va, bool create, u64* pri
 
 /// Release every frame reachable from the tables of `root` (the process exits).
 GFN_NOINLINE void pt_free_all(MachineHdr* m, u64 root) {
+    FreeBatch b;
+    b.n = 0;
     u64* l0 = pt_table(m, root);
     NO_UNROLL for (int i0 = 0; i0 < 512; i0++) {
         if (!(l0[i0] & PTE_P)) continue;
@@ -93,14 +119,15 @@ GFN_NOINLINE void pt_free_all(MachineHdr* m, u64 root) {
                 if (!(l2[i2] & PTE_P)) continue;
                 u64* l3 = pt_table(m, PTE_FRAME(l2[i2]));
                 NO_UNROLL for (int i3 = 0; i3 < 512; i3++)
-                    if (l3[i3] & PTE_P) frame_unref(m, PTE_FRAME(l3[i3]));
-                frame_unref(m, PTE_FRAME(l2[i2]));
+                    if (l3[i3] & PTE_P) frame_unref_into(m, b, PTE_FRAME(l3[i3]));
+                frame_unref_into(m, b, PTE_FRAME(l2[i2]));
             }
-            frame_unref(m, PTE_FRAME(l1[i1]));
+            frame_unref_into(m, b, PTE_FRAME(l1[i1]));
         }
-        frame_unref(m, PTE_FRAME(l0[i0]));
+        frame_unref_into(m, b, PTE_FRAME(l0[i0]));
     }
-    frame_unref(m, root);
+    frame_unref_into(m, b, root);
+    free_batch_flush(m, b);
 }
 
 /// Copy the page-table tree of `src_root` into fresh tables; leaf frames are shared

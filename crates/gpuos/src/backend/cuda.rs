@@ -297,6 +297,12 @@ fn open_device() -> Result<(String, String, usize), RunError> {
     let dev = cu::device::get(0).map_err(|e| err("cuDeviceGet", e))?;
     // SAFETY: dev is valid; the primary context is retained for the process lifetime.
     unsafe {
+        // Keep local memory at its high-water mark after a launch (see the sizing
+        // launches in `run`); failing to set it only costs that guarantee.
+        let _ = sys::cuDevicePrimaryCtxSetFlags_v2(
+            dev,
+            sys::CUctx_flags::CU_CTX_LMEM_RESIZE_TO_MAX as u32,
+        );
         let ctx = cu::primary_ctx::retain(dev).map_err(|e| err("cuDevicePrimaryCtxRetain", e))?;
         cu::ctx::set_current(ctx).map_err(|e| err("cuCtxSetCurrent", e))?;
         let major = cu::device::get_attribute(
@@ -611,6 +617,44 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         cu::stream::create(cu::stream::StreamKind::NonBlocking).map_err(|e| err("stream", e))?;
     let poll_stream =
         cu::stream::create(cu::stream::StreamKind::NonBlocking).map_err(|e| err("stream", e))?;
+    // Size the context's local memory for the lanes' kernel now, while the GPU is idle:
+    // growing it at a launch waits for the running kernels, and the completion poller,
+    // launched first, runs until the lanes' kernel ends. One empty launch of each
+    // kernel (no processes, nothing live) does the growing.
+    {
+        let idle_hdr = DevBuf::new(std::mem::size_of::<MachineHdr>())?;
+        idle_hdr.upload(std::slice::from_ref(&MachineHdr::default()))?;
+        let mut ip = idle_hdr.0;
+        let mut zero = 0u64;
+        launch_grid(
+            module.persistent,
+            1,
+            BLOCK,
+            stream,
+            &mut [
+                &mut ip as *mut u64 as *mut c_void,
+                &mut zero as *mut u64 as *mut c_void,
+            ],
+        )?;
+        launch_grid(
+            module.quantum,
+            1,
+            BLOCK,
+            stream,
+            &mut [
+                &mut ip as *mut u64 as *mut c_void,
+                &mut zero as *mut u64 as *mut c_void,
+            ],
+        )?;
+        launch_grid(
+            module.poller,
+            1,
+            32,
+            stream,
+            &mut [&mut ip as *mut u64 as *mut c_void],
+        )?;
+        sync(stream, "sizing local memory")?;
+    }
     let mut mptr = mdev.0;
     let start = Instant::now();
     launch(
