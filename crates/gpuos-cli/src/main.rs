@@ -246,9 +246,27 @@ fn install_sigint() {
     }
 }
 
+/// Raise the soft limit on open files to the hard limit (getrlimit(2)): on the CUDA
+/// backend every lane's host state, with its `--output-dir` files, exists at once, so
+/// 100,000 lanes hold 200,000 open files.
+fn raise_nofile_limit() {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain syscalls on a local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 && r.rlim_cur < r.rlim_max {
+            r.rlim_cur = r.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+        }
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
     install_sigint();
+    raise_nofile_limit();
     let code = match cli.cmd {
         Cmd::Run {
             opts,
