@@ -626,26 +626,13 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         idle_hdr.upload(std::slice::from_ref(&MachineHdr::default()))?;
         let mut ip = idle_hdr.0;
         let mut zero = 0u64;
-        launch_grid(
-            module.persistent,
-            1,
-            BLOCK,
-            stream,
-            &mut [
+        for f in [module.persistent, module.quantum] {
+            let mut params = [
                 &mut ip as *mut u64 as *mut c_void,
                 &mut zero as *mut u64 as *mut c_void,
-            ],
-        )?;
-        launch_grid(
-            module.quantum,
-            1,
-            BLOCK,
-            stream,
-            &mut [
-                &mut ip as *mut u64 as *mut c_void,
-                &mut zero as *mut u64 as *mut c_void,
-            ],
-        )?;
+            ];
+            launch_grid(f, 1, BLOCK, stream, &mut params)?;
+        }
         launch_grid(
             module.poller,
             1,
