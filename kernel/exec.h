@@ -56,10 +56,10 @@ GFN u32 core_run(Core& c, u64 budget) {
         c.pc = pc;
         c.npc = pc + 4;
         c.insn = 0;
-        // Fast path: pc 4-aligned and on the current code page.
-        if ((c.code_vpn != (pc >> PAGE_SHIFT) + 1 || (pc & 3)) && !fetch_page(c, pc)) {
-            // c.exc is EXC_SIGNAL: handled below
-        } else {
+        // Fast path: pc 4-aligned and on the current code page. Otherwise fetch_page
+        // makes its page current, or raises SIGBUS/SIGSEGV (c.exc, handled below).
+        bool on_page = c.code_vpn == (pc >> PAGE_SHIFT) + 1 && !(pc & 3);
+        if (on_page || fetch_page(c, pc)) {
             u32 slot = ((u32)pc & (u32)(PAGE_SZ - 1)) >> 2;
             u32 insn = ((const u32*)c.code)[slot];
             u32 id = c.code_ids ? dcache_get(c.code_ids + slot) : 0;
