@@ -349,6 +349,26 @@ fn launch_grid(
         .map_err(|e| err("cuLaunchKernel", e))
 }
 
+/// Launch one of the lanes' kernels, `(MachineHdr* m, u64 n)`: n is the instruction
+/// slice (persistent) or budget (quantum), over `lanes` threads.
+fn launch_lanes(
+    f: sys::CUfunction,
+    lanes: usize,
+    stream: sys::CUstream,
+    mut m: u64,
+    mut n: u64,
+) -> Result<(), RunError> {
+    launch(
+        f,
+        lanes,
+        stream,
+        &mut [
+            &mut m as *mut u64 as *mut c_void,
+            &mut n as *mut u64 as *mut c_void,
+        ],
+    )
+}
+
 fn sync(stream: sys::CUstream, what: &str) -> Result<(), RunError> {
     // SAFETY: stream is live.
     unsafe { cu::stream::synchronize(stream) }.map_err(|e| {
@@ -625,13 +645,8 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         let idle_hdr = DevBuf::new(std::mem::size_of::<MachineHdr>())?;
         idle_hdr.upload(std::slice::from_ref(&MachineHdr::default()))?;
         let mut ip = idle_hdr.0;
-        let mut zero = 0u64;
         for f in [module.persistent, module.quantum] {
-            let mut params = [
-                &mut ip as *mut u64 as *mut c_void,
-                &mut zero as *mut u64 as *mut c_void,
-            ];
-            launch_grid(f, 1, BLOCK, stream, &mut params)?;
+            launch_lanes(f, 1, stream, ip, 0)?;
         }
         launch_grid(
             module.poller,
@@ -692,16 +707,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
                     &mut [&mut mptr as *mut u64 as *mut c_void],
                 )?;
             }
-            let mut slice = PERSISTENT_SLICE;
-            launch(
-                module.persistent,
-                lanes,
-                stream,
-                &mut [
-                    &mut mptr as *mut u64 as *mut c_void,
-                    &mut slice as *mut u64 as *mut c_void,
-                ],
-            )?;
+            launch_lanes(module.persistent, lanes, stream, mptr, PERSISTENT_SLICE)?;
             let nthreads = if cfg.threads > 0 {
                 cfg.threads
             } else {
@@ -755,17 +761,8 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
             sync(poll_stream, "the completion poller")?;
         }
         crate::machine::Mode::Quantum => {
-            let mut budget = QUANTUM;
             loop {
-                launch(
-                    module.quantum,
-                    lanes,
-                    stream,
-                    &mut [
-                        &mut mptr as *mut u64 as *mut c_void,
-                        &mut budget as *mut u64 as *mut c_void,
-                    ],
-                )?;
+                launch_lanes(module.quantum, lanes, stream, mptr, QUANTUM)?;
                 sync(stream, "quantum kernel")?;
                 for lane in 0..lanes {
                     // SAFETY: reading the lane's posted request header (pinned memory,
