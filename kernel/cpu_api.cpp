@@ -29,8 +29,25 @@ u32 gpuos_proc_run(MachineHdr* m, u32 lane, u64 budget) {
     return core_run(c, budget);
 }
 
+u64 gpuos_frame_alloc(MachineHdr* m) { return frame_alloc(m); }
+void gpuos_frame_shard_set(u32 shard) { tls_frame_shard = shard + 1; }
+/// Drop one reference to each of the n frames, freeing them in batches as an exiting
+/// process does.
+void gpuos_frames_unref(MachineHdr* m, const u64* f, u64 n) {
+    FreeBatch b;
+    b.n = 0;
+    for (u64 i = 0; i < n; i++) frame_unref_into(m, b, f[i]);
+    free_batch_flush(m, b);
+}
+
 bool gpuos_ring_push(RingHdr* r, u64 lane) { return ring_push(r, lane); }
+bool gpuos_ring_push_result(RingHdr* r, u64 lane, u64 ret, u64 out_len) {
+    return ring_push_result(r, lane, ret, out_len);
+}
 bool gpuos_ring_pop(RingHdr* r, u64* lane) { return ring_pop(r, lane); }
+bool gpuos_ring_pop_result(RingHdr* r, u64* lane, u64* ret, u64* out_len) {
+    return ring_pop(r, lane, ret, out_len);
+}
 void gpuos_ring_init(RingHdr* r) { ring_init(r); }
 
 }  // extern "C"

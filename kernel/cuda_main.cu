@@ -19,12 +19,15 @@ extern "C" __global__ void gpuos_start(MachineHdr* m) {
 }
 
 /// Longest sleep between two polls of a waiting lane, in nanoseconds.
-#define WAIT_BACKOFF_MAX 2048u
+#define WAIT_BACKOFF_MAX 1024u
 
 /// Wait until the host completed this lane's latest request, or the machine stops.
 /// With the completion poller running (m->comp), the lane watches its own counter in
-/// device memory (an L2 read); otherwise it reads SysReq::done across PCIe.
-__device__ bool wait_host(Core& c) {
+/// device memory (an L2 read); otherwise it reads SysReq::done across PCIe. `*polled`
+/// tells whether the poller delivered the completion: then the result is in the Proc
+/// (host_ret, host_out_len, written before host_done was bumped) and
+/// sys_complete_host reads no host memory but the output bytes.
+__device__ bool wait_host(Core& c, bool* polled) {
     MachineHdr* m = c.m;
     Proc* p = c.p;
     u32 backoff = 32;
@@ -32,14 +35,19 @@ __device__ bool wait_host(Core& c) {
         // Every 1024th poll also reads SysReq::done itself, so that a lane never
         // depends on the poller alone (a poller that could not run would otherwise
         // stall every lane forever).
-        bool done = m->comp && (i & 1023) ? *(volatile u64*)&p->host_done == p->req_seq
-                                          : host_req_done(c);
-        if (done) break;
+        bool via_poller = m->comp && (i & 1023);
+        bool done = via_poller ? *(volatile u64*)&p->host_done == p->req_seq : host_req_done(c);
+        if (done) {
+            *polled = via_poller;
+            break;
+        }
         if (*(volatile u32*)&m->stop) return false;
         __nanosleep(backoff);
         if (backoff < WAIT_BACKOFF_MAX) backoff *= 2;
     }
-    atomic_fence();  // acquire: the host's answer (in host memory) is read after this
+    // Acquire: the answer (the poller's Proc::host_ret/host_out_len, the host's SysReq
+    // and output bytes) is read after this.
+    atomic_fence();
     return true;
 }
 
@@ -72,8 +80,9 @@ gpuos_persistent(MachineHdr* m, u64 slice) {
     core_load(c, m, p);
     while (p->status == PROC_RUNNABLE || p->status == PROC_WAIT_HOST) {
         if (p->status == PROC_WAIT_HOST) {
-            if (!wait_host(c)) break;
-            sys_complete_host(c);
+            bool polled = false;
+            if (!wait_host(c, &polled)) break;
+            sys_complete_host(c, polled);
         }
         if (*(volatile u32*)&m->stop) break;
         c.exc = EXC_NONE;
@@ -89,15 +98,30 @@ gpuos_persistent(MachineHdr* m, u64 slice) {
 #define POLL_BACKOFF_MAX 512u
 
 /// The completion poller: one warp, launched before gpuos_persistent on its own stream,
-/// that consumes the completion ring (m->comp) in batches of up to 32 and bumps each
-/// completed lane's Proc::host_done. One warp reading 32 cells in one go replaces every
-/// waiting lane polling host memory across PCIe. Ends when no process is left or the
+/// that consumes the completion ring (m->comp) in batches of up to 32, stores each
+/// completed request's result and output length in its lane's Proc (host_ret,
+/// host_out_len) and then bumps the lane's Proc::host_done. One warp reading 32 cells
+/// in one go replaces every waiting lane polling host memory across PCIe, and the lane
+/// then completes its request from device memory. Ends when no process is left or the
 /// machine stops.
+///
+/// Memory order: a host service thread writes the cell's lane, ret and out_len, then
+/// stores seq = pos + 1 with release order (kernel/ring.h); the poller reads seq,
+/// fences (system scope), reads the payload, stores host_ret/host_out_len, fences
+/// (device scope), bumps host_done; the lane sees host_done == req_seq, fences, reads
+/// host_ret/host_out_len (wait_host, sys_complete_host).
 extern "C" __global__ void gpuos_poller(MachineHdr* m) {
     RingHdr* r = (RingHdr*)(uintptr_t)m->comp;
     Proc* procs = (Proc*)(uintptr_t)m->procs;
     u32 t = threadIdx.x & 31;
     u32 backoff = 0;
+    // With no_wait (always so for this ring: capacity >= lanes, one completion in flight
+    // per lane) no producer ever reads a cell's seq to wait for it, so the cells are not
+    // handed back: that saves a write across PCIe and two system fences per batch. The
+    // readiness test below stays exact: a consumed cell keeps pos + 1, which is
+    // pos' + 1 - capacity for the position pos' = pos + capacity that next uses it, and
+    // can never equal pos' + 1.
+    bool hand_back = !r->no_wait;
     for (;;) {
         if (*(volatile u64*)&m->live == 0 || *(volatile u32*)&m->stop) return;
         u64 pos = *(volatile u64*)&r->deq + t;
@@ -112,11 +136,27 @@ extern "C" __global__ void gpuos_poller(MachineHdr* m) {
         }
         backoff = 0;
         atomic_fence();  // acquire: each cell's payload is read after its sequence number
-        u64 lane = t < n ? *(volatile u64*)&cell->lane : 0;
-        atomic_fence();  // the payload is read before the cell is handed back
-        if (t < n) *(volatile u64*)&cell->seq = pos + r->capacity;
-        // The hand-back reaches host memory before the lane can run and post again.
-        atomic_fence();
+        u64 lane = ~0ull, ret = 0, out_len = 0;  // ~0: no entry (matches no real lane)
+        if (t < n) {
+            lane = *(volatile u64*)&cell->lane;
+            ret = *(volatile u64*)&cell->ret;
+            out_len = *(volatile u64*)&cell->out_len;
+        }
+        if (hand_back) {
+            atomic_fence();  // the payload is read before the cell is handed back
+            if (t < n) *(volatile u64*)&cell->seq = pos + r->capacity;
+            // The hand-back reaches host memory before the lane can run and post again.
+            atomic_fence();
+        }
+        // One lane twice in a batch (possible only when the lane completed a request
+        // through its own poll of SysReq::done before this warp got to it, then posted
+        // the next): only its later entry, in ring order, stores the result.
+        u32 peers = __match_any_sync(0xffffffffu, lane);
+        if (t < n && (peers >> t) == 1u) {
+            *(volatile u64*)&procs[lane].host_ret = ret;
+            *(volatile u64*)&procs[lane].host_out_len = out_len;
+        }
+        atomic_fence_dev();  // the result is visible before the count that announces it
         if (t < n) atomicAdd((unsigned long long*)&procs[lane].host_done, 1ull);
         __syncwarp();
         if (t == 0) *(volatile u64*)&r->deq = pos + n;

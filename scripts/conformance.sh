@@ -7,7 +7,7 @@
 # Usage: scripts/conformance.sh --gpuos BIN [--backend cpu|cuda] [--mode M]
 #            [--qemu QEMU] [--lanes N] [--busybox PATH] [--bin-dir DIR]
 #            [--filter REGEX] [--exclude REGEX] [--timeout SECS] [--jobs N]
-#            [--no-stderr] [--keep] [--list]
+#            [--skip-known-gaps] [--no-stderr] [--keep] [--list]
 #
 #   --gpuos BIN      the gpuos binary (required unless --list)
 #   --backend B      passed as `run --backend B` (default: cpu)
@@ -29,6 +29,8 @@
 #   --exclude REGEX  leave out cases whose name matches
 #   --timeout SECS   per run (default 120)
 #   --jobs N         cases run in parallel (default 1)
+#   --skip-known-gaps  report the cases of KNOWN_GAPS (below) as SKIP with the
+#                    reason instead of running them
 #   --no-stderr      do not compare stderr
 #   --keep           keep the work directory (printed at the end)
 #   --list           list the cases and exit
@@ -58,6 +60,12 @@ BUSYBOX=$root/.deps/busybox
 BIN_DIR=$root/tests/guest/bin
 FILTER=
 EXCLUDE=
+# Cases that fail on every backend for want of a feature gpuos lacks: busybox
+# forks a child for sh pipelines, redirections and subshells, and for the
+# decompressor of zcat and tar -z. fork/wait/execve are not implemented.
+KNOWN_GAPS='^(bb-zcat-stdin|bb-tar-xzv|bb-sh-pipe|bb-sh-redir|bb-sh-subshell)$'
+KNOWN_GAPS_WHY='known gap: needs fork (not implemented)'
+SKIP_GAPS=0
 TIMEOUT=120
 JOBS=1
 CMP_STDERR=1
@@ -79,6 +87,7 @@ while [ "$#" -gt 0 ]; do
     --exclude) need "$@"; EXCLUDE=$2; shift 2 ;;
     --timeout) need "$@"; TIMEOUT=$2; shift 2 ;;
     --jobs) need "$@"; JOBS=$2; shift 2 ;;
+    --skip-known-gaps) SKIP_GAPS=1; shift ;;
     --no-stderr) CMP_STDERR=0; shift ;;
     --keep) KEEP=1; shift ;;
     --list) LIST=1; shift ;;
@@ -583,7 +592,9 @@ run_case() {
     # by the lane's index; without, both sides get 0.
     [ "$LANES" -gt 1 ] && is_perlane "$i" && perlane=1
 
-    if has_flag "$flags" bb && [ "$HAVE_BB" = 0 ]; then
+    if [ "$SKIP_GAPS" = 1 ] && printf '%s\n' "$name" | grep -q -E -- "$KNOWN_GAPS"; then
+        status=SKIP note=$KNOWN_GAPS_WHY
+    elif has_flag "$flags" bb && [ "$HAVE_BB" = 0 ]; then
         status=SKIP note='no busybox'
     elif [ "$LANES" -gt 1 ] && ! has_flag "$flags" lanes; then
         status=SKIP note='not lane-safe'

@@ -28,29 +28,81 @@ GFN u32* frame_refcnt(MachineHdr* m, u64 f) { return (u32*)(uintptr_t)m->refcnt 
 /// Frames of the image template are shared by every process and never freed.
 GFN bool frame_immortal(MachineHdr* m, u64 f) { return f < m->tmpl_frames; }
 
+// ---- the frame pool ------------------------------------------------------------------
+// Frames never handed out are taken from `bump` (one atomic add). Freed frames go onto
+// FREE_SHARDS lock-free stacks (Treiber stacks with a change counter in the head against
+// ABA), linked through their own first 4 bytes. Lane n uses list n mod FREE_SHARDS: at
+// 100,000 lanes a single locked list was the bottleneck of the whole GPU (lanes of a
+// warp spinning on a lock that one of them held, docs/BENCHMARKS.md), and a lock-free
+// list never waits for a thread that the scheduler does not run.
+
+GFN u64* free_head(MachineHdr* m, u32 shard) { return (u64*)(uintptr_t)m->free_heads + shard; }
+/// The link word of a free frame: index + 1 of the next free frame, 0 at the end.
+GFN u32* free_link(MachineHdr* m, u64 f) { return (u32*)frame_ptr(m, f); }
+
+#ifndef __CUDA_ARCH__
+/// Host only: list + 1 this thread uses first, 0 for one derived from the thread (set by
+/// the frame pool's tests, so that threads contend for one list).
+static __thread u32 tls_frame_shard;
+#endif
+/// The free list this thread uses first: lanes of a warp land on different lists.
+GFN u32 frame_shard() {
+#ifdef __CUDA_ARCH__
+    return (blockIdx.x * blockDim.x + threadIdx.x) & (u32)(FREE_SHARDS - 1);
+#else
+    if (tls_frame_shard) return tls_frame_shard - 1;
+    static __thread u8 tls_marker;  // distinct per host thread
+    return (u32)((((uintptr_t)&tls_marker) >> 4) * 2654435761u >> 7) & (u32)(FREE_SHARDS - 1);
+#endif
+}
+
+/// Push the chain first..last (already linked through free_link) onto list `shard`.
+GFN_NOINLINE void free_list_push(MachineHdr* m, u32 shard, u64 first, u64 last) {
+    u64* h = free_head(m, shard);
+    for (;;) {
+        u64 old = *(volatile u64*)h;
+        *(volatile u32*)free_link(m, last) = (u32)old;
+        atomic_fence_dev();  // release: the link is visible before the head names it
+        u64 head = (((old >> 32) + 1) << 32) | (first + 1);
+        if (atomic_cas_u64_dev(h, old, head) == old) return;
+    }
+}
+
+/// Pop one frame from list `shard`; NO_FRAME when it is empty.
+GFN_NOINLINE u64 free_list_pop(MachineHdr* m, u32 shard) {
+    u64* h = free_head(m, shard);
+    for (;;) {
+        u64 old = *(volatile u64*)h;
+        u32 top = (u32)old;
+        if (top == 0) return NO_FRAME;
+        atomic_fence_dev();  // acquire: the link is read after the head that named it
+        // If another thread takes `top` meanwhile, this link may be stale, but the head
+        // has changed (its counter too), so the exchange fails and we retry.
+        u32 next = *(volatile u32*)free_link(m, top - 1);
+        u64 head = (((old >> 32) + 1) << 32) | next;
+        if (atomic_cas_u64_dev(h, old, head) == old) return top - 1;
+    }
+}
+
 /// Allocate one zeroed frame with reference count 1; NO_FRAME when the pool is empty.
+/// Order: this thread's list, never-used frames, then the other lists.
 GFN_NOINLINE u64 frame_alloc(MachineHdr* m) {
-    u64 f = NO_FRAME;
-    if (load_relaxed_u32(&m->free_top) != 0) {
-        spin_lock(&m->free_lock);
-        if (m->free_top != 0) {
-            m->free_top--;
-            f = ((u32*)(uintptr_t)m->free_stack)[m->free_top];
-        }
-        spin_unlock(&m->free_lock);
-    }
-    if (f == NO_FRAME) {
+    u32 shard = frame_shard();
+    u64 f = free_list_pop(m, shard);
+    if (f == NO_FRAME && load_relaxed_u64(&m->bump) < m->nframes) {
         u64 b = atomic_add_u64(&m->bump, 1);
-        if (b >= m->nframes) return NO_FRAME;
-        f = b;
+        if (b < m->nframes) f = b;
     }
+    NO_UNROLL for (u32 i = 1; f == NO_FRAME && i < FREE_SHARDS; i++)
+        f = free_list_pop(m, (shard + i) & (u32)(FREE_SHARDS - 1));
+    if (f == NO_FRAME) return NO_FRAME;
     *frame_refcnt(m, f) = 1;
     rt_memset(frame_ptr(m, f), 0, PAGE_SZ);
     return f;
 }
 
-/// Frames whose last reference is gone, returned to the pool together: one lock
-/// acquisition per FREE_BATCH frames when a process ends (many lanes end at once).
+/// Frames whose last reference is gone, returned to the pool together: one list
+/// operation per FREE_BATCH frames when a process ends.
 #define FREE_BATCH 32
 struct FreeBatch {
     u32 f[FREE_BATCH];
@@ -59,10 +111,8 @@ struct FreeBatch {
 
 GFN_NOINLINE void free_batch_flush(MachineHdr* m, FreeBatch& b) {
     if (!b.n) return;
-    spin_lock(&m->free_lock);
-    u32* stack = (u32*)(uintptr_t)m->free_stack;
-    NO_UNROLL for (u32 i = 0; i < b.n; i++) stack[m->free_top++] = b.f[i];
-    spin_unlock(&m->free_lock);
+    NO_UNROLL for (u32 i = 0; i + 1 < b.n; i++) *(volatile u32*)free_link(m, b.f[i]) = b.f[i + 1] + 1;
+    free_list_push(m, frame_shard(), b.f[0], b.f[b.n - 1]);
     b.n = 0;
 }
 

@@ -100,6 +100,12 @@ GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0,
     r->out_len = 0;
     r->flags = flags;
     r->lane = c.p->lane;
+    // Device copies of what sys_complete_host needs of the request: when the completion
+    // poller delivers the result, completing reads nothing of the SysReq.
+    c.p->req_nr = nr;
+    c.p->req_flags = flags;
+    c.p->req_out_off = (u32)off;
+    c.p->req_out_cap = (u32)ocap;
     // The count lives in Proc (device memory): reading r->seq or r->done back would
     // cost a round trip across PCIe.
     c.p->req_seq++;
@@ -112,14 +118,34 @@ GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0,
 GFN bool host_req_done(Core& c) { return load_acquire_u64(&lane_req(c)->done) == c.p->req_seq; }
 
 /// The host completed the lane's request: copy the output to the guest, set X0.
-GFN_NOINLINE void sys_complete_host(Core& c) {
-    SysReq* r = lane_req(c);
-    c.p->status = PROC_RUNNABLE;
-    if (!(r->flags & SYSREQ_CALL)) return;
-    i64 ret = r->ret;
-    u64 olen = r->out_len < r->out_cap ? r->out_len : r->out_cap;
-    const u8* out = lane_buf(c) + r->out_off;
-    u64 nr = r->nr;
+/// `polled`: the completion poller delivered it (the lane saw `Proc::host_done ==
+/// req_seq`, then fenced), so the result and output length are in `Proc::host_ret` and
+/// `host_out_len`, and the rest is taken from the lane's own copies in the Proc: no read
+/// of host memory but the output bytes. Otherwise (quantum mode, the CPU backend, or
+/// the lane's own poll of `SysReq::done` saw the completion first) everything comes
+/// from the SysReq.
+GFN_NOINLINE void sys_complete_host(Core& c, bool polled = false) {
+    Proc* p = c.p;
+    p->status = PROC_RUNNABLE;
+    i64 ret;
+    u64 olen, ooff, nr;
+    if (polled) {
+        if (!(p->req_flags & SYSREQ_CALL)) return;
+        // Written by the poller warp: volatile, so never from a stale L1 line.
+        ret = (i64)*(volatile u64*)&p->host_ret;
+        u64 hlen = *(volatile u64*)&p->host_out_len;
+        olen = hlen < p->req_out_cap ? hlen : p->req_out_cap;
+        ooff = p->req_out_off;
+        nr = p->req_nr;
+    } else {
+        SysReq* r = lane_req(c);
+        if (!(r->flags & SYSREQ_CALL)) return;
+        ret = r->ret;
+        olen = r->out_len < r->out_cap ? r->out_len : r->out_cap;
+        ooff = r->out_off;
+        nr = r->nr;
+    }
+    const u8* out = lane_buf(c) + ooff;
     for (int i = 0; i < 6 && olen; i++) {
         u32 k = sys_argkind(nr, i);
         u32 kind = k >> 16, par = k & 0xffff;

@@ -6,6 +6,10 @@
 
 /// Size of a guest page and of a frame, in bytes (Linux AArch64 with 4 KiB granule).
 pub const PAGE_SIZE: u64 = 4096;
+/// Free-frame lists (`MachineHdr::free_heads`); a power of two. Lane n frees into and
+/// allocates from list n mod FREE_SHARDS first, so the lanes of a warp (and of the GPU)
+/// spread over many list heads instead of contending for one.
+pub const FREE_SHARDS: u64 = 256;
 
 /// Architectural state of one AArch64 guest thread.
 ///
@@ -105,6 +109,24 @@ pub struct Proc {
     /// (persistent mode on the GPU): the lane waits until it equals `req_seq`, reading
     /// device memory instead of polling `SysReq::done` across PCIe.
     pub host_done: u64,
+    /// Result (`SysReq::ret`, an i64) of the latest request the completion poller
+    /// delivered; the poller writes it before it bumps `host_done`, so it is this
+    /// request's once `host_done == req_seq`.
+    pub host_ret: u64,
+    /// Output bytes (`SysReq::out_len`) of that request, delivered as `host_ret`.
+    pub host_out_len: u64,
+    /// Device copy of `SysReq::nr` of the latest request: with the copies below, a
+    /// lane completing a request the poller delivered reads no host memory but the
+    /// output bytes.
+    pub req_nr: u64,
+    /// Device copy of `SysReq::flags` of the latest request.
+    pub req_flags: u32,
+    /// Device copy of `SysReq::out_off` of the latest request.
+    pub req_out_off: u32,
+    /// Device copy of `SysReq::out_cap` of the latest request.
+    pub req_out_cap: u32,
+    /// Padding to a multiple of 8 bytes (unused).
+    pub req_pad: u32,
 }
 
 /// A signal disposition, laid out as the kernel's `struct sigaction` for arm64
@@ -177,12 +199,10 @@ pub struct MachineHdr {
     pub tmpl_frames: u64,
     /// Per-frame reference counts (`u32[nframes]`).
     pub refcnt: u64,
-    /// Free frame stack (`u32[nframes]`).
-    pub free_stack: u64,
-    /// Entries on the free stack.
-    pub free_top: u32,
-    /// Spin lock protecting `free_stack` and `free_top`.
-    pub free_lock: u32,
+    /// Free frames: `u64[FREE_SHARDS]` heads of lock-free stacks (kernel/mm/mm.h). A
+    /// head is `tag << 32 | (frame index + 1)`, 0 when empty; the tag counts every
+    /// change (against ABA); free frames are linked through their first 4 bytes.
+    pub free_heads: u64,
     /// Frames never yet handed out start here (bump allocation).
     pub bump: u64,
     /// Process table (`Proc[nprocs]`).
@@ -227,8 +247,9 @@ pub struct MachineHdr {
     /// (writes go to copies), so an entry stays valid for the whole run. 0 = no cache.
     pub dcache: u64,
     /// Completion ring (`RingHdr` in device memory, cells in host-visible memory): the
-    /// host pushes the lane of each served request, one device warp (the completion
-    /// poller) pops them and bumps `Proc::host_done`. 0 when lanes poll
+    /// host pushes the lane, result and output length of each served request, one
+    /// device warp (the completion poller) pops them, stores the result in the lane's
+    /// `Proc::host_ret` and `host_out_len` and bumps `Proc::host_done`. 0 when lanes poll
     /// `SysReq::done` themselves (quantum mode, CPU backend).
     pub comp: u64,
     /// Processes not yet ended (decremented by each exit or kill).
@@ -261,7 +282,7 @@ pub struct RingHdr {
     pub no_wait: u32,
 }
 
-/// One cell of the submission ring.
+/// One cell of a ring (submission or completion).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RingCell {
@@ -269,4 +290,9 @@ pub struct RingCell {
     pub seq: u64,
     /// Payload: the lane index.
     pub lane: u64,
+    /// Completion ring only: the served request's result (`SysReq::ret`, an i64).
+    /// The submission ring leaves it alone.
+    pub ret: u64,
+    /// Completion ring only: bytes of output in the lane's buffer (`SysReq::out_len`).
+    pub out_len: u64,
 }

@@ -22,10 +22,30 @@ extern "C" {
     pub fn gpuos_proc_start(m: *mut MachineHdr, lane: u32) -> bool;
     /// Run process `lane` for up to `budget` instructions; returns a `RunResult`.
     pub fn gpuos_proc_run(m: *mut MachineHdr, lane: u32, budget: u64) -> u32;
+    /// Allocate one zeroed frame from the pool (kernel/mm/mm.h `frame_alloc`); its index,
+    /// or `u64::MAX` when the pool is empty.
+    pub fn gpuos_frame_alloc(m: *mut MachineHdr) -> u64;
+    /// Make this host thread allocate from and free into list `shard` first (tests).
+    pub fn gpuos_frame_shard_set(shard: u32);
+    /// Drop one reference to each of the `n` frames at `f`, in batches as at exit.
+    pub fn gpuos_frames_unref(m: *mut MachineHdr, f: *const u64, n: u64);
     /// Producer side of the submission ring (kernel/ring.h).
     pub fn gpuos_ring_push(r: *mut RingHdr, lane: u64) -> bool;
+    /// Producer side of the completion ring (kernel/ring.h `ring_push_result`): publish
+    /// `lane` with its served request's result `ret` (an i64 as u64) and `out_len`, the
+    /// bytes of output in the lane's buffer. Returns false when the ring is closed.
+    pub fn gpuos_ring_push_result(r: *mut RingHdr, lane: u64, ret: u64, out_len: u64) -> bool;
     /// Consumer side of the submission ring.
     pub fn gpuos_ring_pop(r: *mut RingHdr, lane: *mut u64) -> bool;
+    /// Consumer side with the payload of `gpuos_ring_push_result` (on the GPU the
+    /// completion ring's consumer is the poller warp in kernel/cuda_main.cu; this one
+    /// is for tests).
+    pub fn gpuos_ring_pop_result(
+        r: *mut RingHdr,
+        lane: *mut u64,
+        ret: *mut u64,
+        out_len: *mut u64,
+    ) -> bool;
     /// Reset the ring's cells and counters.
     pub fn gpuos_ring_init(r: *mut RingHdr);
 }
@@ -43,8 +63,8 @@ pub const PTE_W: u64 = 4;
 /// Executable.
 pub const PTE_X: u64 = 8;
 
-/// The submission ring's protocol, exercised on the host with the same C++ code the
-/// device runs (kernel/ring.h).
+/// The rings' protocol, exercised on the host with the same C++ code the device runs
+/// (kernel/ring.h).
 #[cfg(test)]
 mod ring_tests {
     use super::*;
@@ -102,6 +122,99 @@ mod ring_tests {
             }
             assert_eq!(pop(&r), None);
         }
+    }
+
+    fn pop_result(r: &Ring) -> Option<(u64, u64, u64)> {
+        let (mut lane, mut ret, mut out_len) = (0, 0, 0);
+        // SAFETY: single consumer in each test.
+        unsafe { gpuos_ring_pop_result(hdr(r), &mut lane, &mut ret, &mut out_len) }
+            .then_some((lane, ret, out_len))
+    }
+
+    /// The completion ring's payload (lane, result, output length) arrives intact and in
+    /// order across many laps, with negative results (errnos) and entries of every
+    /// lap in every cell.
+    #[test]
+    fn results_arrive_intact_through_wrap_around() {
+        let r = ring(4);
+        let ret = |k: u64| {
+            if k.is_multiple_of(3) {
+                -(k as i64) as u64
+            } else {
+                k * 1000 + 7
+            }
+        };
+        let mut k = 0u64;
+        for lap in 0..25u64 {
+            let n = 1 + lap % 4; // 1..=4 entries: fills the ring, and shifts the phase
+            for i in 0..n {
+                // SAFETY: live ring, never more than its capacity in it.
+                assert!(unsafe {
+                    gpuos_ring_push_result(hdr(&r), k + i, ret(k + i), (k + i) % 4097)
+                });
+            }
+            for i in 0..n {
+                let (lane, got, out_len) = pop_result(&r).expect("entry lost");
+                assert_eq!(lane, k + i);
+                assert_eq!(got, ret(k + i));
+                assert_eq!(out_len, (k + i) % 4097);
+            }
+            assert_eq!(pop_result(&r), None);
+            k += n;
+        }
+    }
+
+    /// As the CUDA backend uses the completion ring (`no_wait`, one entry in flight per
+    /// producer): concurrent producers' results reach the consumer with their lane.
+    #[test]
+    fn concurrent_results_stay_with_their_entry() {
+        use std::sync::atomic::AtomicU64;
+        let producers = 8usize;
+        let r = ring(8);
+        // SAFETY: set before any producer starts.
+        unsafe { (*hdr(&r)).no_wait = 1 };
+        let answered: Arc<Vec<AtomicU64>> =
+            Arc::new((0..producers).map(|_| AtomicU64::new(0)).collect());
+        let rounds = 3000u64;
+        let handles: Vec<_> = (0..producers)
+            .map(|p| {
+                let (r, answered) = (r.clone(), answered.clone());
+                std::thread::spawn(move || {
+                    for i in 0..rounds {
+                        let (lane, ret) = ((p as u64) << 32 | i, -((p as i64) << 20 | i as i64));
+                        // SAFETY: live ring; this producer has nothing else in flight.
+                        assert!(unsafe {
+                            gpuos_ring_push_result(hdr(&r), lane, ret as u64, !lane)
+                        });
+                        while answered[p].load(Ordering::Acquire) != i + 1 {
+                            std::hint::spin_loop();
+                        }
+                    }
+                })
+            })
+            .collect();
+        let mut next = vec![0u64; producers];
+        for _ in 0..producers as u64 * rounds {
+            let (lane, ret, out_len) = loop {
+                if let Some(v) = pop_result(&r) {
+                    break v;
+                }
+            };
+            let (p, i) = ((lane >> 32) as usize, lane & 0xffff_ffff);
+            assert_eq!(i, next[p], "producer {p}: entry out of order or lost");
+            assert_eq!(
+                ret as i64,
+                -((p as i64) << 20 | i as i64),
+                "result of {p}/{i}"
+            );
+            assert_eq!(out_len, !lane, "output length of {p}/{i}");
+            next[p] += 1;
+            answered[p].store(i + 1, Ordering::Release);
+        }
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(pop_result(&r), None);
     }
 
     #[test]
@@ -227,5 +340,105 @@ mod ring_tests {
         // SAFETY: `closed` is read by producers with relaxed loads.
         unsafe { std::ptr::write_volatile(&mut (*hdr(&r)).closed, 1) };
         assert!(!t.join().unwrap(), "push succeeded on a closed ring");
+    }
+}
+
+/// The frame pool's lock-free free lists (kernel/mm/mm.h), exercised on the host by
+/// many threads with the same C++ code the device runs.
+#[cfg(test)]
+mod frame_pool_tests {
+    use super::*;
+    use crate::abi::PAGE_SIZE;
+    use crate::machine::HostPool;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    struct Pool {
+        hdr: Box<MachineHdr>,
+        _mem: HostPool,
+    }
+    #[derive(Clone, Copy)]
+    struct Hdr(*mut MachineHdr);
+    // SAFETY: the pool's shared state is only touched through the core's atomics.
+    unsafe impl Send for Hdr {}
+    // SAFETY: as above.
+    unsafe impl Sync for Hdr {}
+
+    fn pool(nframes: u64) -> Pool {
+        let mut hdr = Box::new(MachineHdr::default());
+        let mem = HostPool::new(nframes, &mut hdr).expect("host pool");
+        Pool { hdr, _mem: mem }
+    }
+    fn frame(m: Hdr, f: u64) -> *mut u64 {
+        // SAFETY: reads the frames base of a live header.
+        unsafe { ((*m.0).frames + f * PAGE_SIZE) as *mut u64 }
+    }
+
+    #[test]
+    fn frames_are_never_handed_out_twice_and_none_is_lost() {
+        const NFRAMES: u64 = 3000;
+        const THREADS: u64 = 8;
+        let mut p = pool(NFRAMES);
+        let m = Hdr(&mut *p.hdr);
+        let owner: Vec<AtomicU32> = (0..NFRAMES).map(|_| AtomicU32::new(0)).collect();
+        std::thread::scope(|s| {
+            for t in 0..THREADS {
+                let owner = &owner;
+                s.spawn(move || {
+                    // Two lists for eight threads: pops and pushes race on each head.
+                    // SAFETY: sets a thread-local.
+                    unsafe { gpuos_frame_shard_set(t as u32 % 2) };
+                    let mut held = Vec::new();
+                    for round in 0..1500u64 {
+                        let want = 1 + (round * 7 + t * 13) % 45;
+                        for _ in 0..want {
+                            // SAFETY: m is a live pool.
+                            let f = unsafe { gpuos_frame_alloc(m.0) };
+                            if f == u64::MAX {
+                                break; // the other threads hold the rest
+                            }
+                            assert!(f < NFRAMES);
+                            let prev = owner[f as usize].swap(t as u32 + 1, Ordering::AcqRel);
+                            assert_eq!(
+                                prev,
+                                0,
+                                "frame {f} handed out while thread {} held it",
+                                prev as i64 - 1
+                            );
+                            // SAFETY: the frame is ours until we free it.
+                            unsafe {
+                                let w = frame(m, f);
+                                assert!((0..512).all(|i| *w.add(i) == 0), "frame {f} not zeroed");
+                                for i in 0..512 {
+                                    *w.add(i) = (t << 32) | f;
+                                }
+                            }
+                            held.push(f);
+                        }
+                        for &f in &held {
+                            let w = frame(m, f);
+                            // SAFETY: the frame is ours until we free it.
+                            assert!((0..512).all(|i| unsafe { *w.add(i) } == (t << 32) | f));
+                            owner[f as usize].store(0, Ordering::Release);
+                        }
+                        // SAFETY: m is live; each frame has one reference, ours.
+                        unsafe { gpuos_frames_unref(m.0, held.as_ptr(), held.len() as u64) };
+                        held.clear();
+                    }
+                });
+            }
+        });
+        // Every frame is free again, exactly once: the pool hands out each index once.
+        let mut seen = vec![false; NFRAMES as usize];
+        for _ in 0..NFRAMES {
+            // SAFETY: m is live; no other thread runs.
+            let f = unsafe { gpuos_frame_alloc(m.0) };
+            assert!(f < NFRAMES, "pool ran dry early");
+            assert!(
+                !std::mem::replace(&mut seen[f as usize], true),
+                "frame {f} twice"
+            );
+        }
+        // SAFETY: as above.
+        assert_eq!(unsafe { gpuos_frame_alloc(m.0) }, u64::MAX);
     }
 }

@@ -2,7 +2,7 @@
 //! the preparation both backends share (loading the image, building its template and
 //! the initial stacks, the per-process host services).
 
-use crate::abi::{MachineHdr, PAGE_SIZE};
+use crate::abi::{MachineHdr, FREE_SHARDS, PAGE_SIZE};
 use crate::ffi;
 use crate::host::{Mount, ProcHost, Sandbox, SandboxConfig, Sink, Source};
 use crate::loader::{self, Image, LoadError, StackImage};
@@ -286,7 +286,7 @@ impl Prepared {
     /// and fill the layout fields of `m`. Returns the number of frames used.
     pub fn build_template(&self, m: &mut MachineHdr) -> Result<u64, RunError> {
         let oom = || RunError::Memory("frame pool too small for the program image".into());
-        // SAFETY: m describes host memory of nframes frames with refcnt/free_stack arrays.
+        // SAFETY: m describes host memory of nframes frames with refcnt and free_heads arrays.
         unsafe {
             let root = ffi::gpuos_tmpl_new(m);
             if root == u64::MAX {
@@ -387,7 +387,7 @@ pub struct HostPool {
     pub frames: HostRegion,
     /// Reference counts.
     pub refcnt: HostRegion,
-    /// Free stack.
+    /// Free-list heads (`u64[FREE_SHARDS]`).
     pub free: HostRegion,
 }
 
@@ -397,13 +397,11 @@ impl HostPool {
         let err = |e: std::io::Error| RunError::Memory(e.to_string());
         let frames = HostRegion::new((nframes * PAGE_SIZE) as usize).map_err(err)?;
         let refcnt = HostRegion::new((nframes * 4) as usize).map_err(err)?;
-        let free = HostRegion::new((nframes * 4) as usize).map_err(err)?;
+        let free = HostRegion::new((FREE_SHARDS * 8) as usize).map_err(err)?;
         m.frames = frames.addr();
         m.nframes = nframes;
         m.refcnt = refcnt.addr();
-        m.free_stack = free.addr();
-        m.free_top = 0;
-        m.free_lock = 0;
+        m.free_heads = free.addr(); // zeroed: every list empty
         m.bump = 0;
         Ok(HostPool {
             frames,

@@ -12,7 +12,7 @@
 //! the host serves what was posted and relaunches.
 
 use super::{finish_lane, stop_requested};
-use crate::abi::{MachineHdr, Proc, RingCell, RingHdr, SysReq, PAGE_SIZE};
+use crate::abi::{MachineHdr, Proc, RingCell, RingHdr, SysReq, FREE_SHARDS, PAGE_SIZE};
 use crate::host::ProcHost;
 use crate::machine::{HostPool, LaneResult, Prepared, RunConfig, RunError, RunReport};
 use crate::service;
@@ -160,7 +160,7 @@ fn nvrtc_version() -> (i32, i32) {
 }
 
 /// Extra NVRTC options from `GPUOS_NVRTC_OPTS` (space-separated), for measuring
-/// variants of the core (e.g. `-DGPUOS_INLINE_HOT`); part of the cache key.
+/// variants of the core (e.g. `-DGPUOS_OUTLINE_HOT`); part of the cache key.
 fn extra_opts() -> Vec<String> {
     std::env::var("GPUOS_NVRTC_OPTS")
         .unwrap_or_default()
@@ -401,21 +401,26 @@ unsafe impl Send for Shared {}
 // SAFETY: as above.
 unsafe impl Sync for Shared {}
 
-/// Serve lane's posted request and mark it done (`SysReq::done = seq`).
-fn serve_one(sh: Shared, hosts: &[Mutex<ProcHost>], lane: usize) {
+/// Serve lane's posted request and mark it done (`SysReq::done = seq`). Returns the
+/// request's result and output length (`SysReq::ret`, `out_len`), read before `done`
+/// is stored: after it the lane may post its next request into the same `SysReq`.
+fn serve_one(sh: Shared, hosts: &[Mutex<ProcHost>], lane: usize) -> (i64, u32) {
     let mut host = hosts[lane].lock().unwrap_or_else(|e| e.into_inner());
     // SAFETY: see `Shared`: this thread owns the lane's request until it stores done.
     unsafe {
         let req = &mut *sh.reqs.add(lane);
         let buf = std::slice::from_raw_parts_mut(sh.bufs.add(lane * sh.buf_size), sh.buf_size);
         service::serve(req, buf, &mut host, sh.strace);
+        let result = (req.ret, req.out_len);
         std::sync::atomic::fence(Ordering::SeqCst);
         std::ptr::write_volatile(&mut req.done, req.seq);
+        result
     }
 }
 
 /// One service thread of persistent mode: pop a lane from the submission ring, serve
-/// it, push it to the completion ring; spin while idle, then yield, then nap.
+/// it, push it with its result and output length to the completion ring (the poller
+/// hands those to the lane in device memory); spin while idle, then yield, then nap.
 fn service_loop(
     sh: Shared,
     hosts: &[Mutex<ProcHost>],
@@ -434,11 +439,18 @@ fn service_loop(
             idle = 0;
             let lane = lane as usize;
             if lane < hosts.len() {
-                serve_one(sh, hosts, lane);
+                let (ret, out_len) = serve_one(sh, hosts, lane);
                 if !sh.comp.is_null() {
                     // SAFETY: host view of the completion ring; producers may run
                     // concurrently.
-                    unsafe { crate::ffi::gpuos_ring_push(sh.comp, lane as u64) };
+                    unsafe {
+                        crate::ffi::gpuos_ring_push_result(
+                            sh.comp,
+                            lane as u64,
+                            ret as u64,
+                            out_len as u64,
+                        )
+                    };
                 }
             }
             continue;
@@ -493,6 +505,7 @@ fn watch_kernel(
 /// Run `cfg.lanes` copies of the prepared program on the GPU.
 pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let lanes = cfg.lanes.max(1);
+    let t_setup = Instant::now();
     let (name, arch, free) = open_device()?;
     let t_compile = Instant::now();
     let module = load_module(&compile(&arch, cfg.verbose)?)?;
@@ -542,7 +555,9 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     }
     let frames = DevBuf::new((nframes * PAGE_SIZE) as usize)?;
     let refcnt = DevBuf::new((nframes * 4) as usize)?;
-    let free_stack = DevBuf::new((nframes * 4) as usize)?;
+    let free_heads = DevBuf::new((FREE_SHARDS * 8) as usize)?;
+    // Every list empty.
+    free_heads.upload(&[0u64; FREE_SHARDS as usize])?;
     // SAFETY: copies the template's frames (host staging) into the device pool.
     unsafe {
         let tbytes =
@@ -553,9 +568,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     hdr.frames = frames.0;
     hdr.nframes = nframes;
     hdr.refcnt = refcnt.0;
-    hdr.free_stack = free_stack.0;
-    hdr.free_top = 0;
-    hdr.free_lock = 0;
+    hdr.free_heads = free_heads.0;
     hdr.bump = tmpl_frames;
     let dcache = DevBuf::new((tmpl_frames * 1024 * 2) as usize)?;
     dcache.upload(&vec![0u16; (tmpl_frames * 1024) as usize])?;
@@ -659,6 +672,12 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     }
     let mut mptr = mdev.0;
     let start = Instant::now();
+    if cfg.verbose {
+        eprintln!(
+            "gpuos: host set-up {:.3} s (device, module, buffers, {lanes} lanes' host state)",
+            t_setup.elapsed().as_secs_f64()
+        );
+    }
     launch(
         module.start,
         lanes,
@@ -666,6 +685,12 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         &mut [&mut mptr as *mut u64 as *mut c_void],
     )?;
     sync(stream, "process start")?;
+    if cfg.verbose {
+        eprintln!(
+            "gpuos: process start (gpuos_start) {:.3} s",
+            start.elapsed().as_secs_f64()
+        );
+    }
 
     let sh = Shared {
         reqs: reqs.ptr as *mut SysReq,
@@ -787,6 +812,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     }
     sync(stream, "the kernel")?;
     let seconds = start.elapsed().as_secs_f64();
+    let t_results = Instant::now();
     // SAFETY: Proc is plain old data; all-zero is valid; then filled from the device.
     let mut procs_host: Vec<Proc> = vec![unsafe { std::mem::zeroed() }; lanes];
     // SAFETY: the device array has `lanes` entries; the kernel is done.
@@ -801,6 +827,12 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
             stdout0 = out;
         }
         results.push(r);
+    }
+    if cfg.verbose {
+        eprintln!(
+            "gpuos: start and run {seconds:.3} s; results read back and lanes' files closed in {:.3} s",
+            t_results.elapsed().as_secs_f64()
+        );
     }
     Ok(RunReport {
         backend: "cuda".into(),
