@@ -26,7 +26,8 @@
 #                100000 at 1000 lanes, spin 10000 at 100000 lanes), hello at
 #                100000 lanes, syscall round trip (1 lane; 10000 lanes x 100
 #                getuid); figures-bench: `gpuos bench --backend cuda --quick
-#                --json` (bench.json, and a row per figure)
+#                --json` with GPU_CHECK_BENCH_ARGS (default: lanes 1 to 100000,
+#                no cold NVRTC compile) (bench.json, and a row per figure)
 #   all          conformance, lanes and figures, each with its own budget (so
 #                up to 3 x GPU_CHECK_BUDGET: more than one device command)
 # A part's steps run in that order, each given an equal share of what is left
@@ -54,6 +55,8 @@
 #   GPU_CHECK_BIG_EXCLUDE  left out of those; default '^bb-sh-arith$' (5 M guest
 #                          instructions per lane; the other busybox cases take
 #                          0.01-0.5 M, the C ones in the filter at most 0.9 M)
+#   GPU_CHECK_BENCH_ARGS   extra `gpuos bench` arguments of figures-bench; default
+#                          '--lanes 1,32,1024,10000,100000 --skip-cold-compile'
 #   GPU_CHECK_BACKEND      testing knob: the backend passed to gpuos (default
 #                          cuda); GPU_CHECK_BACKEND=cpu runs the whole flow on a
 #                          machine without a GPU (slowly), to test this script
@@ -109,6 +112,7 @@ mkdir -p "$out"
 table=
 [ -n "${OUT:-}" ] && table=$OUT/gpu-check-table.txt
 gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)
+gpu_mib=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits 2>/dev/null | head -1)
 t_start=$SECONDS
 
 rows=()
@@ -181,7 +185,12 @@ conf() {
     # (100000 lanes leave 200000 files).
     local tmp
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check.XXXXXX")
-    TMPDIR=$tmp bounded "$secs" "$log" scripts/conformance.sh --gpuos "$G" --backend "$B" --bin-dir "$dir/bin" \
+    # The parallel jobs share the GPU: each gets its part of the memory for its
+    # frame pool (gpuos would otherwise size its pool for 64 MiB per lane).
+    local jobs=4 a
+    for a in "$@"; do case $a in --jobs) jobs= ;; *) [ -z "$jobs" ] && jobs=$a ;; esac; done
+    local pool=${GPU_CHECK_POOL_MIB:-$((${gpu_mib:-16000} * 8 / 10 / ${jobs:-4}))}
+    GPUOS_POOL_MIB=$pool TMPDIR=$tmp bounded "$secs" "$log" scripts/conformance.sh --gpuos "$G" --backend "$B" --bin-dir "$dir/bin" \
         --busybox "$dir/busybox" --qemu "$dir/qemu-aarch64-static" --timeout "$T" --jobs 4 --skip-known-gaps "$@"
     rc=$?
     rm -rf "$tmp"
@@ -319,8 +328,10 @@ step_figures-bench() {
     fi
     local secs=$(($1 - SECONDS)) log=$out/bench.log rc
     rm -f "$out/bench.json"
-    echo "[gpu-check] bench: $G bench --backend $B --quick --json $out/bench.json (budget ${secs} s)"
-    bounded "$secs" "$log" "$G" bench --backend "$B" --quick --json "$out/bench.json" \
+    # shellcheck disable=SC2086 # GPU_CHECK_BENCH_ARGS is a list of words
+    set -- --quick --json "$out/bench.json" ${GPU_CHECK_BENCH_ARGS-'--lanes 1,32,1024,10000,100000 --skip-cold-compile'}
+    echo "[gpu-check] bench: $G bench --backend $B $* (budget ${secs} s)"
+    bounded "$secs" "$log" "$G" bench --backend "$B" "$@" \
         --bin-dir "$dir/bin" --busybox "$dir/busybox" --qemu "$dir/qemu-aarch64-static"
     rc=$?
     if [ "$rc" = 124 ]; then

@@ -258,11 +258,12 @@ impl Prepared {
         let (out, err) = if through {
             (Sink::Inherit, Sink::Inherit)
         } else if let Some(dir) = &cfg.output_dir {
-            let o = std::fs::File::create(dir.join(format!("lane-{lane}.stdout")))?;
-            let e = std::fs::File::create(dir.join(format!("lane-{lane}.stderr")))?;
-            if lane == 0 && cfg.passthrough {
+            if (lane == 0 && cfg.passthrough) || !lane_files_fit(cfg.lanes) {
+                // Written to the directory when the process ends (finish_lane).
                 (Sink::Capture(Vec::new()), Sink::Capture(Vec::new()))
             } else {
+                let o = std::fs::File::create(dir.join(format!("lane-{lane}.stdout")))?;
+                let e = std::fs::File::create(dir.join(format!("lane-{lane}.stderr")))?;
                 (Sink::File(o), Sink::File(e))
             }
         } else {
@@ -389,6 +390,24 @@ pub struct HostPool {
     pub refcnt: HostRegion,
     /// Free-list heads (`u64[FREE_SHARDS]`).
     pub free: HostRegion,
+}
+
+/// Whether every lane's `--output-dir` files can stay open for the whole run: two per
+/// lane, within the open-file limit (getrlimit(2) RLIMIT_NOFILE, soft) less a reserve
+/// for the guests' own files. When they cannot (100,000 lanes against a limit of 20,000
+/// on the GPU machine), each lane's stdout and stderr are kept in memory, as without
+/// `--output-dir`, and written to its files when it ends: the guest then sees a pipe,
+/// not a regular file, on fd 1 and 2.
+pub fn lane_files_fit(lanes: usize) -> bool {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills a local struct.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } != 0 {
+        return false;
+    }
+    (lanes as u64).saturating_mul(2).saturating_add(1024) <= r.rlim_cur
 }
 
 impl HostPool {

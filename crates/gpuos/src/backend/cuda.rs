@@ -545,7 +545,15 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let per_frame = PAGE_SIZE as usize + 8;
     // Enough for every lane's likely peak (64 MiB each, at least 1 GiB), but never more
     // than 90% of what is free, so that several gpuos processes can share one GPU.
-    let want = (lanes as u64 * 16384).max(262_144) + tmpl_frames;
+    // GPUOS_POOL_MIB sets the pool's size instead (several gpuos runs sharing one GPU,
+    // as the conformance script's parallel jobs do).
+    let want = match std::env::var("GPUOS_POOL_MIB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        Some(mib) => (mib << 20) / PAGE_SIZE,
+        None => (lanes as u64 * 16384).max(262_144) + tmpl_frames,
+    };
     let nframes = (((free_now.saturating_sub(reserve)) * 9 / 10 / per_frame) as u64).min(want);
     if nframes < tmpl_frames + 64 {
         return Err(RunError::Memory(format!(

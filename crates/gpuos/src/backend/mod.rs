@@ -6,7 +6,7 @@ pub mod cuda;
 
 use crate::abi::{Proc, PROC_EXITED, PROC_KILLED};
 use crate::host::ProcHost;
-use crate::machine::{sha256, LaneResult, LaneStatus, RunConfig};
+use crate::machine::{lane_files_fit, sha256, LaneResult, LaneStatus, RunConfig};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -26,8 +26,9 @@ pub fn stop_requested() -> bool {
 /// Bytes of syscall buffer per lane on the CPU backend.
 pub const CPU_BUF_SIZE: u64 = 64 << 10;
 
-/// Collect a finished process's outcome and close its host side. Lane 0's captured
-/// output (when an output directory was asked for) is also written through.
+/// Collect a finished process's outcome and close its host side. Captured output that
+/// belongs in the output directory (lane 0's when passed through, every lane's when the
+/// lanes' files do not fit the open-file limit) is written there now.
 pub fn finish_lane(
     cfg: &RunConfig,
     lane: usize,
@@ -37,12 +38,16 @@ pub fn finish_lane(
     host.close_all();
     let out = host.take_stdout();
     let err = host.take_stderr();
-    if lane == 0 && cfg.passthrough && cfg.output_dir.is_some() {
-        let _ = std::io::stdout().write_all(&out);
-        let _ = std::io::stderr().write_all(&err);
-        if let Some(dir) = &cfg.output_dir {
-            let _ = std::fs::write(dir.join("lane-0.stdout"), &out);
-            let _ = std::fs::write(dir.join("lane-0.stderr"), &err);
+    if let Some(dir) = &cfg.output_dir {
+        let lane0_through = lane == 0 && cfg.passthrough;
+        if lane0_through {
+            let _ = std::io::stdout().write_all(&out);
+            let _ = std::io::stderr().write_all(&err);
+        }
+        // Captured rather than written as it went (see `lane_files_fit`).
+        if lane0_through || !lane_files_fit(cfg.lanes) {
+            let _ = std::fs::write(dir.join(format!("lane-{lane}.stdout")), &out);
+            let _ = std::fs::write(dir.join(format!("lane-{lane}.stderr")), &err);
         }
     }
     let status = lane_status(p);
