@@ -155,6 +155,7 @@ extern "C" __global__ void gpuos_poller(MachineHdr* m) {
         if (t < n && (peers >> t) == 1u) {
             *(volatile u64*)&procs[lane].host_ret = ret;
             *(volatile u64*)&procs[lane].host_out_len = out_len;
+            procs[lane].rt_poller_ns += now_ns() - *(volatile u64*)&procs[lane].rt_posted_at;
         }
         atomic_fence_dev();  // the result is visible before the count that announces it
         if (t < n) atomicAdd((unsigned long long*)&procs[lane].host_done, 1ull);

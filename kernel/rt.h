@@ -32,6 +32,7 @@
 #include <string.h>
 #include <math.h>
 #include <fenv.h>
+#include <time.h>
 #endif
 
 #if GPUOS_DEVICE && defined(__CUDACC_RTC__)
@@ -160,6 +161,12 @@ GFN void store_release_u64(u64* p, u64 v) { __threadfence_system(); *(volatile u
 GFN u32 load_relaxed_u32(const u32* p) { return *(volatile const u32*)p; }
 GFN u64 load_relaxed_u64(const u64* p) { return *(volatile const u64*)p; }
 GFN void cpu_relax() { __nanosleep(100); }
+/// A clock in nanoseconds for timing (the GPU's global timer; CLOCK_MONOTONIC on the host).
+GFN u64 now_ns() {
+    u64 t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    return t;
+}
 #else
 GFN u32 atomic_cas_u32(u32* p, u32 expect, u32 desired) { __atomic_compare_exchange_n(p, &expect, desired, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE); return expect; }
 GFN u64 atomic_add_u64(u64* p, u64 v) { return __atomic_fetch_add(p, v, __ATOMIC_ACQ_REL); }
@@ -171,6 +178,11 @@ GFN void store_release_u64(u64* p, u64 v) { __atomic_store_n(p, v, __ATOMIC_RELE
 GFN u32 load_relaxed_u32(const u32* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 GFN u64 load_relaxed_u64(const u64* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 GFN void cpu_relax() { __builtin_ia32_pause(); }
+GFN u64 now_ns() {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (u64)ts.tv_sec * 1000000000ull + (u64)ts.tv_nsec;
+}
 #endif
 
 // Device-scope atomics and fences: for data that only lanes touch while kernels run

@@ -612,13 +612,14 @@ run_case() {
     fi
 
     # qemu: one run, or one per checked lane for {lane} cases.
-    local l
+    local l t_q=$SECONDS t_g t_c
     if [ "$perlane" = 1 ]; then lane_sample "$LANES" >"$d/qlanes"; else echo 0 >"$d/qlanes"; fi
     while IFS= read -r l; do
         expand_argv "$i" "$l"
         run_side "$d/q$l" "$cwd" "$stdin" "$flags" "$QEMU_BIN" -cpu cortex-a57 "${ARGV[@]}" </dev/null
     done <"$d/qlanes"
     qrc=$(cat "$d/q0.rc")
+    t_g=$SECONDS
 
     # gpuos
     if [ "$LANES" -gt 1 ]; then
@@ -631,6 +632,7 @@ run_case() {
         run_side "$d/g" "$cwd" "$stdin" "$flags" "$GPUOS" run "${GPUOS_OPTS[@]}" "${ARGV[@]}"
     fi
     grc=$(cat "$d/g.rc")
+    t_c=$SECONDS
 
     local fails=()
     if [ "$grc" = 124 ] || [ "$grc" = 137 ]; then fails+=("timeout"); fi
@@ -692,6 +694,8 @@ run_case() {
         note="differs: ${note//,/, }"
     fi
     [ -n "$sampled" ] && note="${note:+$note; }$sampled"
+    # With many lanes, where the case's time went (whole seconds).
+    [ "$LANES" -gt 1 ] && note="${note:+$note; }qemu $((t_g - t_q)) s, gpuos $((t_c - t_g)) s, check $((SECONDS - t_c)) s"
     {
         printf '%-22s %-5s %5s %5s  %s\n' "$name" "$status" "$qrc" "$grc" "$note"
         [ "$status" = FAIL ] && printf '%s' "$details"

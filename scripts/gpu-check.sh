@@ -26,8 +26,9 @@
 #                100000 at 1000 lanes, spin 10000 at 100000 lanes), hello at
 #                100000 lanes, syscall round trip (1 lane; 10000 lanes x 100
 #                getuid); figures-bench: `gpuos bench --backend cuda --quick
-#                --json` with GPU_CHECK_BENCH_ARGS (default: lanes 1 to 100000,
-#                no cold NVRTC compile) (bench.json, and a row per figure)
+#                --json` with GPU_CHECK_BENCH_ARGS (default: the tiny workloads
+#                at lanes 1 to 100000, no cold NVRTC compile) (bench.json, and a
+#                row per figure)
 #   all          conformance, lanes and figures, each with its own budget (so
 #                up to 3 x GPU_CHECK_BUDGET: more than one device command)
 # A part's steps run in that order, each given an equal share of what is left
@@ -35,6 +36,8 @@
 # ..., figures-bench) runs that step alone with the whole budget: at 100000
 # lanes every case also writes and checks 200000 lane files, so the default
 # set may need lanes-100000 alone, or several calls with GPU_CHECK_BIG_FILTER.
+# Cases run one at a time in the lanes steps (processes time-slice the GPU);
+# each case's row ends with where its time went (qemu, gpuos, check).
 #
 # --quick: a short smoke run: conformance persistent on the C programs only;
 # lanes 1000 / 100000 on a handful of cases; the figures without the bench.
@@ -42,7 +45,10 @@
 # Each step prints its rows as it goes ("[gpu-check] ..."); the script ends with
 # the table of every row of the steps that ran, also written to
 # $OUT/gpu-check-table.txt when OUT is set (rewritten after each row, so a run
-# killed from outside still leaves it). Logs go to $OUT (or /tmp/gpu-check).
+# killed from outside still leaves it). Logs go to $GPU_CHECK_LOGS (default
+# /tmp/gpu-check); with OUT set they are also packed into one file,
+# $OUT/gpu-check-logs.tar.gz, after every step (the device tool brings back a
+# limited number of files), and the bench's JSON is copied to $OUT/bench.json.
 #
 # Environment:
 #   GPU_CHECK_TIMEOUT      seconds per gpuos run (conformance --timeout too); 240
@@ -50,13 +56,20 @@
 #                          take 50-75 M guest instructions, and the GPU is shared
 #                          by the --jobs 4 runs)
 #   GPU_CHECK_BUDGET       seconds per part (or per step run alone); 520
-#   GPU_CHECK_BIG_FILTER   cases run at 100000 lanes (grep -E); default
-#       '^(hello|hello-lane|exit-lane|exit-42|exit-0|atomics|signals|syscalls|crash_null|abort|asm-spin|bb-.*)$'
+#   GPU_CHECK_BIG_FILTER   cases run at 100000 lanes (grep -E); default the C
+#       programs hello, hello-lane, exit-lane, exit-42, exit-0, atomics, signals,
+#       syscalls, crash_null, abort, asm-spin and eleven busybox applets (echo,
+#       printf, cat, wc, sort, sed, awk-sum, grep-E, sha256sum, ls-l, find): a case
+#       at 100000 lanes takes 10-20 s of writing and hashing 200000 lane files, so
+#       every case ('.*') needs more than one device command
 #   GPU_CHECK_BIG_EXCLUDE  left out of those; default '^bb-sh-arith$' (5 M guest
 #                          instructions per lane; the other busybox cases take
 #                          0.01-0.5 M, the C ones in the filter at most 0.9 M)
 #   GPU_CHECK_BENCH_ARGS   extra `gpuos bench` arguments of figures-bench; default
-#                          '--lanes 1,32,1024,10000,100000 --skip-cold-compile'
+#                          '--tiny --lanes 1,32,1024,10000,100000 --skip-cold-compile'
+#                          (--quick's workloads at 100000 lanes take minutes each)
+#   GPU_CHECK_SMOKE        1 (default): first run hello in both modes and stop at
+#                          once if either fails; 0 skips that probe
 #   GPU_CHECK_BACKEND      testing knob: the backend passed to gpuos (default
 #                          cuda); GPU_CHECK_BACKEND=cpu runs the whole flow on a
 #                          machine without a GPU (slowly), to test this script
@@ -100,17 +113,23 @@ G=$dir/gpuos
 B=${GPU_CHECK_BACKEND:-cuda}
 T=${GPU_CHECK_TIMEOUT:-240}
 BUDGET=${GPU_CHECK_BUDGET:-520}
-BIG_FILTER=${GPU_CHECK_BIG_FILTER:-'^(hello|hello-lane|exit-lane|exit-42|exit-0|atomics|signals|syscalls|crash_null|abort|asm-spin|bb-.*)$'}
+BIG_FILTER=${GPU_CHECK_BIG_FILTER:-'^(hello|hello-lane|exit-lane|exit-42|exit-0|atomics|signals|syscalls|crash_null|abort|asm-spin|bb-(echo|printf|cat|wc|sort|sed|awk-sum|grep-E|sha256sum|ls-l|find))$'}
 BIG_EXCLUDE=${GPU_CHECK_BIG_EXCLUDE-'^bb-sh-arith$'}
 for f in "$G" "$dir/qemu-aarch64-static"; do
     [ -x "$f" ] || { echo "gpu-check.sh: $f missing (scripts/gpu-carry.sh makes the carry directory)" >&2; exit 2; }
 done
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}
 export GPUOS_CACHE_DIR=$dir/cache
-out=${OUT:-/tmp/gpu-check}
+out=${GPU_CHECK_LOGS:-/tmp/gpu-check}
 mkdir -p "$out"
+pack_logs() { # the logs, as one file under $OUT
+    [ -n "${OUT:-}" ] || return 0
+    tar -czf "$OUT/gpu-check-logs.tar.gz" -C "$out" . 2>/dev/null
+    [ -s "$out/bench.json" ] && cp "$out/bench.json" "$OUT/bench.json"
+    return 0
+}
 table=
-[ -n "${OUT:-}" ] && table=$OUT/gpu-check-table.txt
+[ -n "${OUT:-}" ] && mkdir -p "$OUT" && table=$OUT/gpu-check-table.txt
 gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)
 gpu_mib=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits 2>/dev/null | head -1)
 t_start=$SECONDS
@@ -235,22 +254,24 @@ step_lanes-1000() {
     # The quantum runs get 60 s, or a quarter of a budget under 240 s.
     local q=$((($1 - SECONDS) / 4))
     [ "$q" -gt 60 ] && q=60
+    # One case at a time: processes on one GPU time-slice, and a persistent kernel
+    # holds its slice even while its lanes wait for the host.
     if [ "$quick" = 1 ]; then
         conf "lanes 1000 persistent (smoke)" $(($1 - SECONDS - q)) --mode persistent --lanes 1000 \
-            --filter '^(hello|hello-lane|exit-lane|exit-42|bb-echo)$'
+            --jobs 1 --filter '^(hello|hello-lane|exit-lane|exit-42|bb-echo)$'
     else
-        conf "lanes 1000 persistent" $(($1 - SECONDS - q)) --mode persistent --lanes 1000
+        conf "lanes 1000 persistent" $(($1 - SECONDS - q)) --mode persistent --lanes 1000 --jobs 1
     fi
     conf "lanes 1000 quantum (hello, bb-echo)" $(($1 - SECONDS)) --mode quantum --lanes 1000 \
-        --filter '^(hello|bb-echo)$'
+        --jobs 1 --filter '^(hello|bb-echo)$'
 }
 step_lanes-100000() {
     if [ "$quick" = 1 ]; then
         conf "lanes 100000 persistent (smoke)" $(($1 - SECONDS)) --mode persistent --lanes 100000 \
-            --jobs 2 --filter '^(hello|bb-echo)$'
+            --jobs 1 --filter '^(hello|bb-echo)$'
     else
         conf "lanes 100000 persistent" $(($1 - SECONDS)) --mode persistent --lanes 100000 \
-            --jobs 2 --filter "$BIG_FILTER" ${BIG_EXCLUDE:+--exclude "$BIG_EXCLUDE"}
+            --jobs 1 --filter "$BIG_FILTER" ${BIG_EXCLUDE:+--exclude "$BIG_EXCLUDE"}
     fi
 }
 
@@ -328,8 +349,9 @@ step_figures-bench() {
     fi
     local secs=$(($1 - SECONDS)) log=$out/bench.log rc
     rm -f "$out/bench.json"
+    local bench_args=${GPU_CHECK_BENCH_ARGS-"--tiny --lanes 1,32,1024,10000,100000 --skip-cold-compile"}
     # shellcheck disable=SC2086 # GPU_CHECK_BENCH_ARGS is a list of words
-    set -- --quick --json "$out/bench.json" ${GPU_CHECK_BENCH_ARGS-'--lanes 1,32,1024,10000,100000 --skip-cold-compile'}
+    set -- --quick --json "$out/bench.json" $bench_args
     echo "[gpu-check] bench: $G bench --backend $B $* (budget ${secs} s)"
     bounded "$secs" "$log" "$G" bench --backend "$B" "$@" \
         --bin-dir "$dir/bin" --busybox "$dir/busybox" --qemu "$dir/qemu-aarch64-static"
@@ -369,6 +391,24 @@ EOF
 # ---------------------------------------------------------------------------
 
 [ -n "$gpu" ] && echo "$gpu"
+
+# Smoke probe first (GPU_CHECK_SMOKE=0 skips it): hello in both modes, 30 s each.
+# A broken core or machine then costs a minute, not the whole budget of a part.
+if [ "${GPU_CHECK_SMOKE:-1}" = 1 ]; then
+    "$dir/qemu-aarch64-static" "$dir/bin/hello" >"$out/smoke.ref" 2>/dev/null
+    for m in persistent quantum; do
+        timeout -k 5 30 "$G" run --backend "$B" --mode "$m" -v "$dir/bin/hello" >"$out/smoke-$m.out" 2>"$out/smoke-$m.log"
+        rc=$?
+        if [ "$rc" != 0 ] || ! cmp -s "$out/smoke.ref" "$out/smoke-$m.out"; then
+            row "smoke ($m, hello)" "FAILED (exit $rc): $(grep -v '^gpuos: [0-9]* \|cache hit' "$out/smoke-$m.log" | tail -1 | cut -c1-120); nothing else run"
+            pack_logs
+            heading
+            printf '%s\n' "${rows[@]}"
+            exit 1
+        fi
+    done
+    row "smoke (hello, both modes)" "ok"
+fi
 # run_part PART-OR-STEP: its steps, each given an equal share of what is left
 # of the budget (a step that finishes early leaves its time to the next).
 run_part() {
@@ -379,6 +419,7 @@ run_part() {
     for s in "$@"; do
         "step_$s" $((SECONDS + (end - SECONDS) / n))
         n=$((n - 1))
+        pack_logs
     done
 }
 for p in $parts; do run_part "$p"; done

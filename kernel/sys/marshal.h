@@ -41,6 +41,7 @@ GFN_NOINLINE i64 iov_walk(Core& c, u64 va, u64 n, u8* dst, u64 cap, const u8* sr
 /// `orig`, when given, holds the arguments as they were at the call and `logret` the
 /// result (for SYSREQ_LOG).
 GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0, u64 logret = 0) {
+    u64 t_entry = now_ns();
     SysReq* r = lane_req(c);
     u8* buf = lane_buf(c);
     u64 cap = c.m->buf_size;
@@ -110,6 +111,9 @@ GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0,
     // cost a round trip across PCIe.
     c.p->req_seq++;
     store_release_u64(&r->seq, c.p->req_seq);
+    u64 t_posted = now_ns();
+    c.p->rt_posted_at = t_posted;
+    c.p->rt_post_ns += t_posted - t_entry;
     c.p->status = PROC_WAIT_HOST;
     c.exc = EXC_HOSTWAIT;
 }
@@ -124,7 +128,7 @@ GFN bool host_req_done(Core& c) { return load_acquire_u64(&lane_req(c)->done) ==
 /// of host memory but the output bytes. Otherwise (quantum mode, the CPU backend, or
 /// the lane's own poll of `SysReq::done` saw the completion first) everything comes
 /// from the SysReq.
-GFN_NOINLINE void sys_complete_host(Core& c, bool polled = false) {
+GFN void sys_complete_request(Core& c, bool polled) {
     Proc* p = c.p;
     p->status = PROC_RUNNABLE;
     i64 ret;
@@ -157,6 +161,17 @@ GFN_NOINLINE void sys_complete_host(Core& c, bool polled = false) {
         }
     }
     setX(c, 0, (u64)ret);
+}
+
+/// Complete the lane's request (sys_complete_request), timing the round trip's last
+/// stages in the Proc (rt_* fields, reported by `gpuos run -v` on the GPU).
+GFN_NOINLINE void sys_complete_host(Core& c, bool polled = false) {
+    u64 t_wake = now_ns();
+    sys_complete_request(c, polled);
+    Proc* p = c.p;
+    p->rt_wake_ns += t_wake - p->rt_posted_at;
+    p->rt_complete_ns += now_ns() - t_wake;
+    p->rt_count++;
 }
 
 /// After a device-served syscall: report it to the host when tracing, with the

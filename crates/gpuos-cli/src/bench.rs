@@ -36,6 +36,10 @@ pub struct BenchOpts {
     /// Small workloads, fewer lane counts, one repeat (well under a minute on the CPU backend).
     #[arg(long)]
     quick: bool,
+    /// Like --quick with workloads a tenth of its size or less (about 1 M guest
+    /// instructions per process), for lane sweeps to 100,000 on a GPU within minutes.
+    #[arg(long)]
+    tiny: bool,
     /// Backends to measure (comma-separated: cpu,cuda measures both).
     #[arg(long, value_enum, value_delimiter = ',', default_value = "auto")]
     backend: Vec<BenchBackend>,
@@ -344,7 +348,7 @@ fn fmt_si(x: f64) -> String {
 
 /// Run the bench; Err is printed by the caller and gives a nonzero exit status.
 pub fn run(o: &BenchOpts) -> Result<(), String> {
-    let quick = o.quick;
+    let quick = o.quick || o.tiny;
     let repeats = o.repeats.unwrap_or(if quick { 1 } else { 3 }).max(1);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let commit = command_line("git", &["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into());
@@ -395,7 +399,9 @@ pub fn run(o: &BenchOpts) -> Result<(), String> {
     // Workloads.
     let bin_dir = absolute(&o.bin_dir);
     let prog = |n: &str| bin_dir.join(n);
-    let (int_it, fp_steps, mem_args, sys_it, bb_bytes) = if quick {
+    let (int_it, fp_steps, mem_args, sys_it, bb_bytes) = if o.tiny {
+        (20, 2_000, ["1", "1"], 300, 32 << 10)
+    } else if quick {
         (200, 20_000, ["1", "8"], 3000, 256 << 10)
     } else {
         (2000, 200_000, ["2", "64"], 20_000, 16 << 20)
@@ -417,8 +423,14 @@ pub fn run(o: &BenchOpts) -> Result<(), String> {
             name: "mem",
             program: prog("bench_mem"),
             args: mem_args.iter().map(|s| s.to_string()).collect(),
-            // 64 MiB per process (quick: 8 MiB): at most 64 GiB (32 GiB) in all.
-            max_lanes: if quick { 4096 } else { 1024 },
+            // 64 MiB per process (quick: 8 MiB, tiny: 1 MiB): at most 64 GiB (32, 10).
+            max_lanes: if o.tiny {
+                10_000
+            } else if quick {
+                4096
+            } else {
+                1024
+            },
         },
         Workload {
             name: "sys",
@@ -651,7 +663,7 @@ fn measure(
                     "ips_max": total_insns as f64 / smin.max(1e-9),
                     "wall_seconds": wall,
                 }));
-                rows.push([
+                let row = [
                     w.name.to_string(),
                     bname.to_string(),
                     lanes.to_string(),
@@ -660,7 +672,16 @@ fn measure(
                     format!("{:.3}..{:.3}", smin, smax),
                     fmt_si(ips),
                     fmt_si(ips / lanes as f64),
-                ]);
+                ];
+                // Each figure as soon as it is measured (above the progress bar, or as
+                // a line on stderr), so that a run cut off early still reports it.
+                let line = format!("gpuos bench: measured: {}", row.join(" "));
+                if std::io::stderr().is_terminal() {
+                    pb.println(line);
+                } else {
+                    eprintln!("{line}");
+                }
+                rows.push(row);
             }
             let per_proc = mem_peak_frames * 4096;
             let fit = if b == BackendKind::Cpu {
@@ -867,6 +888,7 @@ fn measure(
         "driver": driver,
         "cuda": cuda_version,
         "quick": quick,
+        "tiny": o.tiny,
         "repeats": repeats,
         "results": results,
         "qemu": {

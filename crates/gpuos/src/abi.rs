@@ -127,6 +127,19 @@ pub struct Proc {
     pub req_out_cap: u32,
     /// Padding to a multiple of 8 bytes (unused).
     pub req_pad: u32,
+    /// Round-trip timing of host requests, on the device's clock (ns; `now_ns` in
+    /// kernel/rt.h): when the latest request was posted (its SysReq written).
+    pub rt_posted_at: u64,
+    /// Requests timed (completed by this process).
+    pub rt_count: u64,
+    /// Sum over requests of the time to marshal and post (sys_post_host).
+    pub rt_post_ns: u64,
+    /// Sum of posted -> the completion poller saw the completion (GPU persistent mode).
+    pub rt_poller_ns: u64,
+    /// Sum of posted -> the lane resumed with the completion.
+    pub rt_wake_ns: u64,
+    /// Sum of the time to complete (copy the output to the guest, set X0).
+    pub rt_complete_ns: u64,
 }
 
 /// A signal disposition, laid out as the kernel's `struct sigaction` for arm64

@@ -20,7 +20,7 @@ use cudarc::driver::{result as cu, sys};
 use sha2::{Digest, Sha256};
 use std::ffi::{c_void, CString};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -426,19 +426,28 @@ fn service_loop(
     hosts: &[Mutex<ProcHost>],
     pop_lock: &Mutex<()>,
     finished: &AtomicBool,
+    serve_ns: &AtomicU64,
 ) {
     let mut idle = 0u32;
     loop {
         let mut lane = 0u64;
-        let got = {
-            let _g = pop_lock.lock().unwrap_or_else(|e| e.into_inner());
+        // try_lock: a thread that finds the lock taken leaves the polling to its holder
+        // and spins on, instead of sleeping in the mutex and waking late.
+        let got = match pop_lock.try_lock() {
             // SAFETY: the ring's one consumer at a time (the lock).
-            unsafe { crate::ffi::gpuos_ring_pop(sh.sub, &mut lane) }
+            Ok(_g) => unsafe { crate::ffi::gpuos_ring_pop(sh.sub, &mut lane) },
+            Err(std::sync::TryLockError::Poisoned(p)) => {
+                let _g = p.into_inner();
+                // SAFETY: as above.
+                unsafe { crate::ffi::gpuos_ring_pop(sh.sub, &mut lane) }
+            }
+            Err(std::sync::TryLockError::WouldBlock) => false,
         };
         if got {
             idle = 0;
             let lane = lane as usize;
             if lane < hosts.len() {
+                let t = Instant::now();
                 let (ret, out_len) = serve_one(sh, hosts, lane);
                 if !sh.comp.is_null() {
                     // SAFETY: host view of the completion ring; producers may run
@@ -452,6 +461,7 @@ fn service_loop(
                         )
                     };
                 }
+                serve_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
             }
             continue;
         }
@@ -467,6 +477,26 @@ fn service_loop(
             std::thread::sleep(std::time::Duration::from_micros(20));
         }
     }
+}
+
+/// `-v`: where the host requests' round trips went, as means over every request of
+/// every lane, from the device-clock stamps each Proc keeps (`rt_*`: marshal and post;
+/// posted -> the completion poller saw the completion; posted -> the lane resumed;
+/// complete) and the service threads' serve time (pop -> completion pushed).
+fn report_round_trips(procs: &[Proc], serve_ns: u64) {
+    let n: u64 = procs.iter().map(|p| p.rt_count).sum();
+    if n == 0 {
+        return;
+    }
+    let mean = |f: fn(&Proc) -> u64| procs.iter().map(f).sum::<u64>() as f64 / n as f64 / 1e3;
+    eprintln!(
+        "gpuos: {n} host requests, mean us (device clock): post {:.2}, posted -> poller saw completion {:.2}, posted -> lane resumed {:.2}, complete {:.2}; host serve (pop -> completion pushed) {:.2}",
+        mean(|p| p.rt_post_ns),
+        mean(|p| p.rt_poller_ns),
+        mean(|p| p.rt_wake_ns),
+        mean(|p| p.rt_complete_ns),
+        serve_ns as f64 / n as f64 / 1e3,
+    );
 }
 
 /// Wait for the persistent kernel to end, forwarding a stop request (Ctrl-C) to it.
@@ -727,6 +757,8 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         unsafe { cu::stream::synchronize(ctl) }.map_err(|e| err("stop flag", e))
     };
 
+    // Host time spent serving requests (pop to completion push), for the timing report.
+    let serve_ns = AtomicU64::new(0);
     match cfg.mode {
         crate::machine::Mode::Persistent => {
             // The poller first, so that its warp is resident before the lanes' blocks
@@ -751,7 +783,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
             let pop_lock = Mutex::new(());
             let outcome = std::thread::scope(|s| {
                 for _ in 0..nthreads {
-                    s.spawn(|| service_loop(sh, &hosts, &pop_lock, &finished));
+                    s.spawn(|| service_loop(sh, &hosts, &pop_lock, &finished, &serve_ns));
                 }
                 // GPUOS_DEBUG_RINGS=1: once a second, the rings' positions and lane
                 // 0's state, read while the kernels run (for diagnosing a stall).
@@ -805,7 +837,9 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
                         req.seq != req.done
                     };
                     if posted {
+                        let t = Instant::now();
                         serve_one(sh, &hosts, lane);
+                        serve_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
                     }
                 }
                 let mut h = MachineHdr::default();
@@ -826,6 +860,9 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     // SAFETY: the device array has `lanes` entries; the kernel is done.
     unsafe { cu::memcpy_dtoh_sync(&mut procs_host, procs.0) }
         .map_err(|e| err("read back processes", e))?;
+    if cfg.verbose {
+        report_round_trips(&procs_host, serve_ns.load(Ordering::Relaxed));
+    }
     let mut results: Vec<LaneResult> = Vec::with_capacity(lanes);
     let mut stdout0 = Vec::new();
     for ((lane, p), host) in procs_host.iter().enumerate().zip(hosts) {
