@@ -9,8 +9,12 @@ GFN u32 lane_id() { return blockIdx.x * blockDim.x + threadIdx.x; }
 // multiprocessor the register budget must allow: 4 x 128 threads leave each lane 128
 // registers (65536 per SM). Without the bound the compiler takes a few more and only
 // 3 blocks fit.
+// -DMIN_BLOCKS_PER_SM=N (GPUOS_NVRTC_OPTS) trades registers for resident warps, to
+// measure whether more warps per SM hide more latency than the spills cost.
 #define LANES_PER_BLOCK 128
+#ifndef MIN_BLOCKS_PER_SM
 #define MIN_BLOCKS_PER_SM 4
+#endif
 
 /// Start every process: clone the template, copy in the initial stack.
 extern "C" __global__ void gpuos_start(MachineHdr* m) {

@@ -380,6 +380,17 @@ fn sync(stream: sys::CUstream, what: &str) -> Result<(), RunError> {
 
 /// Host threads serving syscalls in persistent mode when `--threads` is not given.
 const SERVICE_THREADS: usize = 4;
+/// Most submission-ring entries a service thread takes per acquisition of the pop lock
+/// (`GPUOS_POP_BATCH`, 1 to 16, sets fewer: default 4).
+const POP_BATCH: usize = 16;
+
+fn pop_batch() -> usize {
+    std::env::var("GPUOS_POP_BATCH")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(4)
+        .clamp(1, POP_BATCH)
+}
 
 /// What the service threads share: pinned host memory laid out as in `abi`.
 #[derive(Clone, Copy)]
@@ -429,22 +440,32 @@ fn service_loop(
     serve_ns: &AtomicU64,
 ) {
     let mut idle = 0u32;
+    let mut batch = [0u64; POP_BATCH];
+    let most = pop_batch();
+    // Up to `most` entries per lock acquisition (served outside the lock).
+    let pop_all = |batch: &mut [u64; POP_BATCH]| {
+        let mut n = 0;
+        // SAFETY: the ring's one consumer at a time (the caller holds the lock).
+        while n < most && unsafe { crate::ffi::gpuos_ring_pop(sh.sub, &mut batch[n]) } {
+            n += 1;
+        }
+        n
+    };
     loop {
-        let mut lane = 0u64;
         // try_lock: a thread that finds the lock taken leaves the polling to its holder
         // and spins on, instead of sleeping in the mutex and waking late.
         let got = match pop_lock.try_lock() {
-            // SAFETY: the ring's one consumer at a time (the lock).
-            Ok(_g) => unsafe { crate::ffi::gpuos_ring_pop(sh.sub, &mut lane) },
+            Ok(_g) => pop_all(&mut batch),
             Err(std::sync::TryLockError::Poisoned(p)) => {
                 let _g = p.into_inner();
-                // SAFETY: as above.
-                unsafe { crate::ffi::gpuos_ring_pop(sh.sub, &mut lane) }
+                pop_all(&mut batch)
             }
-            Err(std::sync::TryLockError::WouldBlock) => false,
+            Err(std::sync::TryLockError::WouldBlock) => 0,
         };
-        if got {
+        if got > 0 {
             idle = 0;
+        }
+        for &lane in &batch[..got] {
             let lane = lane as usize;
             if lane < hosts.len() {
                 let t = Instant::now();
@@ -463,6 +484,8 @@ fn service_loop(
                 }
                 serve_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
             }
+        }
+        if got > 0 {
             continue;
         }
         if finished.load(Ordering::Acquire) {
