@@ -7,7 +7,7 @@
 # Usage: scripts/conformance.sh --gpuos BIN [--backend cpu|cuda] [--mode M]
 #            [--qemu QEMU] [--lanes N] [--busybox PATH] [--bin-dir DIR]
 #            [--filter REGEX] [--exclude REGEX] [--timeout SECS] [--jobs N]
-#            [--skip-known-gaps] [--no-stderr] [--keep] [--list]
+#            [--skip-known-gaps] [--serial-gpuos] [--no-stderr] [--keep] [--list]
 #
 #   --gpuos BIN      the gpuos binary (required unless --list)
 #   --backend B      passed as `run --backend B` (default: cpu)
@@ -31,6 +31,9 @@
 #   --jobs N         cases run in parallel (default 1)
 #   --skip-known-gaps  report the cases of KNOWN_GAPS (below) as SKIP with the
 #                    reason instead of running them
+#   --serial-gpuos   with --jobs, run one gpuos at a time (flock) while qemu
+#                    runs and the checks go on in parallel: processes on one GPU
+#                    time-slice it, so parallel gpuos runs only slow each other
 #   --no-stderr      do not compare stderr
 #   --keep           keep the work directory (printed at the end)
 #   --list           list the cases and exit
@@ -66,6 +69,7 @@ EXCLUDE=
 KNOWN_GAPS='^(bb-zcat-stdin|bb-tar-xzv|bb-sh-pipe|bb-sh-redir|bb-sh-subshell)$'
 KNOWN_GAPS_WHY='known gap: needs fork (not implemented)'
 SKIP_GAPS=0
+SERIAL_GPUOS=0
 TIMEOUT=120
 JOBS=1
 CMP_STDERR=1
@@ -88,6 +92,7 @@ while [ "$#" -gt 0 ]; do
     --timeout) need "$@"; TIMEOUT=$2; shift 2 ;;
     --jobs) need "$@"; JOBS=$2; shift 2 ;;
     --skip-known-gaps) SKIP_GAPS=1; shift ;;
+    --serial-gpuos) SERIAL_GPUOS=1; shift ;;
     --no-stderr) CMP_STDERR=0; shift ;;
     --keep) KEEP=1; shift ;;
     --list) LIST=1; shift ;;
@@ -104,6 +109,11 @@ if [ "$LANES" -gt 1 ] && [ "$LIST" = 0 ]; then
     for t in sha256sum xargs awk; do
         command -v "$t" >/dev/null 2>&1 || { echo "conformance.sh: --lanes needs $t" >&2; exit 2; }
     done
+fi
+
+if [ "$SERIAL_GPUOS" = 1 ] && ! command -v flock >/dev/null 2>&1; then
+    echo "conformance.sh: --serial-gpuos needs flock (util-linux)" >&2
+    exit 2
 fi
 
 # ---------------------------------------------------------------------------
@@ -472,13 +482,16 @@ run_side() {
     prepare_cwd "$cwd" "$flags"
     local in=/dev/null
     [ "$stdin" != - ] && in=$cwd/$stdin
+    # --serial-gpuos: gpuos waits for the lock before its timeout starts.
+    local lock=()
+    [ "$SERIAL_GPUOS" = 1 ] && [ "$1" = "$GPUOS" ] && lock=(flock "$work/gpuos.lock")
     (
         cd "$cwd" || exit 99
         ulimit -c 0
         umask 022
         # No exec: this subshell reports a guest killed by a signal (to
         # /dev/null) and exits 128+signal like gpuos does.
-        env -i "${ENV[@]}" timeout -k 10 "$TIMEOUT" "$@" <"$in" >"$out.stdout" 2>"$out.stderr"
+        "${lock[@]}" env -i "${ENV[@]}" timeout -k 10 "$TIMEOUT" "$@" <"$in" >"$out.stdout" 2>"$out.stderr"
     ) 2>/dev/null
     echo $? >"$out.rc"
     tree_listing "$cwd" >"$out.tree"

@@ -36,8 +36,9 @@
 # ..., figures-bench) runs that step alone with the whole budget: at 100000
 # lanes every case also writes and checks 200000 lane files, so the default
 # set may need lanes-100000 alone, or several calls with GPU_CHECK_BIG_FILTER.
-# Cases run one at a time in the lanes steps (processes time-slice the GPU);
-# each case's row ends with where its time went (qemu, gpuos, check).
+# Cases run four at a time (two at 100000 lanes) but gpuos one at a time
+# (conformance.sh --serial-gpuos: processes time-slice the GPU); in the lanes
+# steps each case's row ends with where its time went (qemu, gpuos, check).
 #
 # --quick: a short smoke run: conformance persistent on the C programs only;
 # lanes 1000 / 100000 on a handful of cases; the figures without the bench.
@@ -53,8 +54,9 @@
 # Environment:
 #   GPU_CHECK_TIMEOUT      seconds per gpuos run (conformance --timeout too); 240
 #                          (the heaviest single-lane cases, malloc_stress and demo,
-#                          take 50-75 M guest instructions, and the GPU is shared
-#                          by the --jobs 4 runs)
+#                          take 50-75 M guest instructions: 30-45 s at 1.7 M/s)
+#   GPU_CHECK_POOL_MIB     frame pool of each gpuos run (GPUOS_POOL_MIB); default 80 %
+#                          of the GPU's memory
 #   GPU_CHECK_BUDGET       seconds per part (or per step run alone); 520
 #   GPU_CHECK_BIG_FILTER   cases run at 100000 lanes (grep -E); default the C
 #       programs hello, hello-lane, exit-lane, exit-42, exit-0, atomics, signals,
@@ -204,13 +206,12 @@ conf() {
     # (100000 lanes leave 200000 files).
     local tmp
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check.XXXXXX")
-    # The parallel jobs share the GPU: each gets its part of the memory for its
-    # frame pool (gpuos would otherwise size its pool for 64 MiB per lane).
-    local jobs=4 a
-    for a in "$@"; do case $a in --jobs) jobs= ;; *) [ -z "$jobs" ] && jobs=$a ;; esac; done
-    local pool=${GPU_CHECK_POOL_MIB:-$((${gpu_mib:-16000} * 8 / 10 / ${jobs:-4}))}
+    # Four cases at a time, but one gpuos at a time (--serial-gpuos): processes on
+    # one GPU time-slice it, and a persistent kernel keeps its slice while its lanes
+    # wait for the host. The one gpuos may take 80 % of the GPU's memory.
+    local pool=${GPU_CHECK_POOL_MIB:-$((${gpu_mib:-16000} * 8 / 10))}
     GPUOS_POOL_MIB=$pool TMPDIR=$tmp bounded "$secs" "$log" scripts/conformance.sh --gpuos "$G" --backend "$B" --bin-dir "$dir/bin" \
-        --busybox "$dir/busybox" --qemu "$dir/qemu-aarch64-static" --timeout "$T" --jobs 4 --skip-known-gaps "$@"
+        --busybox "$dir/busybox" --qemu "$dir/qemu-aarch64-static" --timeout "$T" --jobs 4 --serial-gpuos --skip-known-gaps "$@"
     rc=$?
     rm -rf "$tmp"
     local pass fail skip total
@@ -254,24 +255,22 @@ step_lanes-1000() {
     # The quantum runs get 60 s, or a quarter of a budget under 240 s.
     local q=$((($1 - SECONDS) / 4))
     [ "$q" -gt 60 ] && q=60
-    # One case at a time: processes on one GPU time-slice, and a persistent kernel
-    # holds its slice even while its lanes wait for the host.
     if [ "$quick" = 1 ]; then
         conf "lanes 1000 persistent (smoke)" $(($1 - SECONDS - q)) --mode persistent --lanes 1000 \
-            --jobs 1 --filter '^(hello|hello-lane|exit-lane|exit-42|bb-echo)$'
+            --filter '^(hello|hello-lane|exit-lane|exit-42|bb-echo)$'
     else
-        conf "lanes 1000 persistent" $(($1 - SECONDS - q)) --mode persistent --lanes 1000 --jobs 1
+        conf "lanes 1000 persistent" $(($1 - SECONDS - q)) --mode persistent --lanes 1000
     fi
     conf "lanes 1000 quantum (hello, bb-echo)" $(($1 - SECONDS)) --mode quantum --lanes 1000 \
-        --jobs 1 --filter '^(hello|bb-echo)$'
+        --filter '^(hello|bb-echo)$'
 }
 step_lanes-100000() {
     if [ "$quick" = 1 ]; then
         conf "lanes 100000 persistent (smoke)" $(($1 - SECONDS)) --mode persistent --lanes 100000 \
-            --jobs 1 --filter '^(hello|bb-echo)$'
+            --jobs 2 --filter '^(hello|bb-echo)$'
     else
         conf "lanes 100000 persistent" $(($1 - SECONDS)) --mode persistent --lanes 100000 \
-            --jobs 1 --filter "$BIG_FILTER" ${BIG_EXCLUDE:+--exclude "$BIG_EXCLUDE"}
+            --jobs 2 --filter "$BIG_FILTER" ${BIG_EXCLUDE:+--exclude "$BIG_EXCLUDE"}
     fi
 }
 
