@@ -14,10 +14,15 @@
 //    warp consumes (kernel/cuda_main.cu, gpuos_poller). Its cells also carry the
 //    served request's result and output length (ring_push_result), which the poller
 //    hands to the lane in device memory: the lane then reads nothing of its SysReq.
-// Both hold at most one entry per lane, and their capacity is at least the number of
-// lanes, so a reserved cell is always free (`no_wait`): a cell of the previous lap that
-// is not yet consumed would mean `capacity` entries ahead of ours, one per waiting
-// lane, plus ours: more than there are lanes.
+// The submission ring holds at most one entry per lane, and its capacity is at least
+// the number of lanes, so a reserved cell is always free (`no_wait`): a cell of the
+// previous lap that is not yet consumed would mean `capacity` entries ahead of ours,
+// more than there are lanes. The completion ring has two cells per lane: a lane whose
+// own poll of SysReq::done (wait_host's fallback) saw a completion before the poller
+// did may post and be answered again while its first entry waits. More than one such
+// entry per lane needs the poller stalled for milliseconds while the host serves on;
+// a lapped cell would then stop the poller, and lanes would finish through their own
+// (slow, every 1024th) polls.
 // With `no_wait` no producer ever reads `seq` to wait, so the consumer of such a ring
 // may skip handing cells back (gpuos_poller does, saving a write across PCIe and two
 // system fences): the readiness test `seq == pos + 1` stays exact, because a cell not

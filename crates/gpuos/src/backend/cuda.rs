@@ -661,17 +661,21 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     }
     hdr.ring = ring.dev()?;
     // Completion ring: host service threads push (counter in host memory), the device's
-    // poller warp pops (its header, with the read position, in device memory).
-    let comp_cells = Pinned::new(cap as usize * std::mem::size_of::<RingCell>())?;
+    // poller warp pops (its header, with the read position, in device memory). Twice the
+    // submission ring's cells: a lane that saw its completion through its own poll of
+    // SysReq::done (wait_host's fallback) may post and be answered again before the
+    // poller consumed the first entry, so a lane can have two entries here.
+    let comp_cap = 2 * cap;
+    let comp_cells = Pinned::new(comp_cap as usize * std::mem::size_of::<RingCell>())?;
     let comp_enq = Box::new(0u64);
-    // SAFETY: comp_cells holds cap cells.
+    // SAFETY: comp_cells holds comp_cap cells.
     unsafe {
-        for i in 0..cap {
+        for i in 0..comp_cap {
             (*(comp_cells.ptr as *mut RingCell).add(i as usize)).seq = i;
         }
     }
     let mut comp_host = Box::new(RingHdr {
-        capacity: cap,
+        capacity: comp_cap,
         enq: &*comp_enq as *const u64 as u64,
         deq: 0,
         cells: comp_cells.ptr as u64,
