@@ -378,7 +378,8 @@ def si(x):
 for r in d.get("results", []):
     print("bench %s %s x%d|%s instructions/s (%.3f s)" % (r["workload"], r["backend"], r["lanes"], si(r["ips"]), r["seconds"]))
 for k, v in (d.get("syscall", {}).get("per_backend") or {}).items():
-    print("bench syscall %s|p50 %s ns, p99 %s ns" % (k, v.get("p50_ns"), v.get("p99_ns")))
+    b = v.get("busy") or {}
+    print("bench syscall %s|p50 %s ns, p99 %s ns; %s lanes busy: p50 %s ns, p99 %s ns" % (k, v.get("p50_ns"), v.get("p99_ns"), b.get("lanes"), b.get("p50_ns"), b.get("p99_ns")))
 for k, v in (d.get("startup") or {}).items():
     print("bench startup %s|load %s s, compile cold %s, warm %s" % (k, round(v.get("load_seconds", 0), 4), v.get("compile_cold_seconds"), v.get("compile_warm_seconds")))
 for n in d.get("notes", []):

@@ -7,7 +7,11 @@
  * With argv[2] = "timing", it also brackets each syscall with clock_gettime and prints
  * on stderr the guest-measured p50/p99 nanoseconds of one syscall (the bracket, which
  * includes one clock_gettime round trip) and of a bare clock_gettime pair:
- * "bench_sys timing samples=K p50_ns=.. p99_ns=.. clock_p50_ns=.. clock_p99_ns=..". */
+ * "bench_sys timing samples=K p50_ns=.. p99_ns=.. clock_p50_ns=.. clock_p99_ns=..".
+ * With argv[3] = "busy" and argv[4] = the lane index (gpuos's {lane}), every lane but
+ * lane 0 first computes for a while (about 2,000 instructions per iteration, no
+ * syscalls), so that lane 0's round trips are timed with the other lanes busy; then it
+ * does the same work as lane 0 and prints the same stdout. */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +24,19 @@ static int64_t now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Keeps the busy loop's result alive. */
+volatile uint64_t busy_sink;
+
+static void busy(long iters) {
+    uint64_t x = 88172645463325252ull;
+    for (long i = 0; i < iters * 300; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    busy_sink = x;
 }
 
 static int cmp64(const void *a, const void *b) {
@@ -35,6 +52,10 @@ static int64_t pct(int64_t *v, long n, int p) {
 int main(int argc, char **argv) {
     long iters = argc > 1 ? atol(argv[1]) : 1000;
     int timing = argc > 2 && strcmp(argv[2], "timing") == 0;
+    if (argc > 4 && strcmp(argv[3], "busy") == 0 && atol(argv[4]) != 0) {
+        timing = 0;  /* only lane 0 times */
+        busy(iters);
+    }
     char name[32] = "bench_sys.00000000.tmp";
     unsigned pid = (unsigned)getpid();
     for (int k = 0; k < 8; k++) name[10 + k] = "0123456789abcdef"[(pid >> (28 - 4 * k)) & 15];

@@ -242,6 +242,9 @@ struct Checked {
     per_lane_insns: u64,
 }
 
+/// Run workload `w` (with `extra` arguments) on `lanes` lanes and check it: every lane
+/// exits 0 with the qemu reference's stdout, and (unless `mixed`, where lanes do
+/// different work by design) every lane retires the same number of instructions.
 fn gpuos_run(
     w: &Workload,
     backend: BackendKind,
@@ -249,6 +252,7 @@ fn gpuos_run(
     reference: &[u8],
     extra: &[&str],
     output_dir: Option<&Path>,
+    mixed: bool,
 ) -> Result<Checked, String> {
     let mut argv: Vec<OsString> = vec![w.program.clone().into_os_string()];
     argv.extend(w.args.iter().map(OsString::from));
@@ -296,7 +300,11 @@ fn gpuos_run(
         return refuse(format!("lane {i} stdout differs from the qemu reference"));
     }
     let per_lane_insns = report.lanes[0].insns;
-    if let Some(i) = report.lanes.iter().position(|l| l.insns != per_lane_insns) {
+    if let Some(i) = report
+        .lanes
+        .iter()
+        .position(|l| !mixed && l.insns != per_lane_insns)
+    {
         return refuse(format!(
             "lane {i} retired {} instructions, lane 0 {per_lane_insns}",
             report.lanes[i].insns
@@ -539,7 +547,7 @@ fn measure(
                 .count();
             steps += (n * repeats) as u64;
         }
-        steps += repeats as u64; // syscall timing
+        steps += 2 * repeats as u64; // syscall timing, idle and busy
     }
     let pb = ProgressBar::with_draw_target(
         Some(steps),
@@ -602,7 +610,7 @@ fn measure(
                 let mut walls = Vec::new();
                 let mut total_insns = 0u64;
                 for _ in 0..repeats {
-                    let c = gpuos_run(w, b, lanes, &refs[wi], &[], None)?;
+                    let c = gpuos_run(w, b, lanes, &refs[wi], &[], None, false)?;
                     pb.inc(1);
                     if per_lane_insns[wi] == 0 {
                         per_lane_insns[wi] = c.per_lane_insns;
@@ -714,32 +722,59 @@ fn measure(
         // Syscall round trip: bench_sys in timing mode, guest-measured.
         if let Some(w) = workloads.iter().find(|w| w.name == "sys") {
             let wi = workloads.iter().position(|x| x.name == "sys").unwrap_or(0);
-            let mut p50 = Vec::new();
-            let mut p99 = Vec::new();
-            let mut c50 = Vec::new();
-            let mut c99 = Vec::new();
+            // Idle: one lane. Busy: lane 0 times while every other lane computes
+            // (bench_sys's busy mode), 1024 lanes on a GPU, one per core on the CPU.
+            let busy_lanes = if b == BackendKind::Cpu {
+                cores.max(2)
+            } else {
+                w.max_lanes.min(1024)
+            };
+            let mut figs: [Vec<Value>; 2] = [Vec::new(), Vec::new()];
             for r in 0..repeats {
-                pb.set_message(format!("{bname} syscall timing"));
-                let dir = tmp.join(format!("timing-{bname}-{r}"));
-                let c = gpuos_run(w, b, 1, &refs[wi], &["timing"], Some(&dir))?;
-                pb.inc(1);
-                let err = std::fs::read(dir.join("lane-0.stderr")).unwrap_or_default();
-                let _ = std::fs::remove_dir_all(&dir);
-                drop(c);
-                let t =
-                    timing_figures(&err).ok_or("bench_sys printed no timing line under gpuos")?;
-                p50.push(t["p50_ns"].as_f64().unwrap_or(0.0));
-                p99.push(t["p99_ns"].as_f64().unwrap_or(0.0));
-                c50.push(t["clock_gettime_p50_ns"].as_f64().unwrap_or(0.0));
-                c99.push(t["clock_gettime_p99_ns"].as_f64().unwrap_or(0.0));
+                for (k, lanes) in [(0, 1), (1, busy_lanes)] {
+                    pb.set_message(format!(
+                        "{bname} syscall timing, {}",
+                        if k == 0 { "idle" } else { "busy" }
+                    ));
+                    let dir = tmp.join(format!("timing-{bname}-{r}-{k}"));
+                    let extra: &[&str] = if k == 0 {
+                        &["timing"]
+                    } else {
+                        &["timing", "busy", "{lane}"]
+                    };
+                    let c = gpuos_run(w, b, lanes, &refs[wi], extra, Some(&dir), k == 1)?;
+                    pb.inc(1);
+                    let err = std::fs::read(dir.join("lane-0.stderr")).unwrap_or_default();
+                    let _ = std::fs::remove_dir_all(&dir);
+                    drop(c);
+                    figs[k].push(
+                        timing_figures(&err)
+                            .ok_or("bench_sys printed no timing line under gpuos")?,
+                    );
+                }
             }
+            let median = |v: &[Value], key: &str| {
+                stats(
+                    &v.iter()
+                        .map(|t| t[key].as_f64().unwrap_or(0.0))
+                        .collect::<Vec<_>>(),
+                )
+                .0
+            };
+            let [idle, busy] = &figs;
             syscall.insert(
                 bname.to_string(),
                 json!({
-                    "p50_ns": stats(&p50).0,
-                    "p99_ns": stats(&p99).0,
-                    "clock_gettime_p50_ns": stats(&c50).0,
-                    "clock_gettime_p99_ns": stats(&c99).0,
+                    "p50_ns": median(idle, "p50_ns"),
+                    "p99_ns": median(idle, "p99_ns"),
+                    "clock_gettime_p50_ns": median(idle, "clock_gettime_p50_ns"),
+                    "clock_gettime_p99_ns": median(idle, "clock_gettime_p99_ns"),
+                    "busy": {
+                        "lanes": busy_lanes,
+                        "p50_ns": median(busy, "p50_ns"),
+                        "p99_ns": median(busy, "p99_ns"),
+                        "note": "lane 0 times its syscalls while every other lane computes (bench_sys N timing busy {lane})",
+                    },
                     "runs": repeats,
                     "path": if b == BackendKind::Cpu {
                         "function call into the host services on the running thread (no ring)"
@@ -977,8 +1012,9 @@ fn print_table(doc: &Value, rows: &[[String; 8]]) {
     if let Some(m) = doc["syscall"]["per_backend"].as_object() {
         for (k, v) in m {
             println!(
-                "syscall round trip ({k}, guest-measured): p50 {} ns, p99 {} ns; clock_gettime p50 {} ns, p99 {} ns",
-                v["p50_ns"], v["p99_ns"], v["clock_gettime_p50_ns"], v["clock_gettime_p99_ns"]
+                "syscall round trip ({k}, guest-measured): p50 {} ns, p99 {} ns; clock_gettime p50 {} ns, p99 {} ns; with {} lanes busy: p50 {} ns, p99 {} ns",
+                v["p50_ns"], v["p99_ns"], v["clock_gettime_p50_ns"], v["clock_gettime_p99_ns"],
+                v["busy"]["lanes"], v["busy"]["p50_ns"], v["busy"]["p99_ns"]
             );
         }
     }

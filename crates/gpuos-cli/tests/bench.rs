@@ -138,6 +138,10 @@ fn quick_cpu_json() {
     let sys = &doc["syscall"]["per_backend"]["cpu"];
     assert!(num(&sys["p50_ns"], "p50") > 0.0);
     assert!(num(&sys["p99_ns"], "p99") >= num(&sys["p50_ns"], "p50"));
+    let busy = &sys["busy"];
+    assert!(num(&busy["lanes"], "busy lanes") >= 2.0);
+    assert!(num(&busy["p50_ns"], "busy p50") > 0.0);
+    assert!(num(&busy["p99_ns"], "busy p99") >= num(&busy["p50_ns"], "busy p50"));
     let mem = doc["memory"].as_object().expect("memory");
     for (k, v) in mem {
         assert!(
