@@ -4,6 +4,41 @@
 #include "rt.h"
 #include "gpuos_abi.h"
 
+#ifndef __CUDA_ARCH__
+/// Host only: the lane this thread is running (set by kernel/cpu_api.cpp), for reports.
+static __thread u64 tls_lane;
+#endif
+/// The lane (process index) the calling thread runs: on the GPU, its thread index.
+GFN u64 current_lane() {
+#ifdef __CUDA_ARCH__
+    return (u64)blockIdx.x * blockDim.x + threadIdx.x;
+#else
+    return tls_lane;
+#endif
+}
+
+/// Stop on a broken invariant of gpuos itself (never a guest's doing: guests get
+/// signals). On the GPU the first detecting lane fills the MachineHdr's PanicRecord in
+/// host memory, then traps, which ends the kernel with a CUDA error; the host names
+/// the lane and the cause. On the host, report and abort.
+GFN_NOINLINE void gpuos_panic(MachineHdr* m, u32 code, u64 arg) {
+    PanicRecord* r = (PanicRecord*)(uintptr_t)m->panic;
+#ifdef __CUDA_ARCH__
+    if (r && atomicCAS_system((unsigned int*)&r->set, 0u, 1u) == 0u) {
+        *(volatile u32*)&r->code = code;
+        *(volatile u64*)&r->lane = current_lane();
+        *(volatile u64*)&r->arg = arg;
+        __threadfence_system();
+    }
+    __trap();
+#else
+    (void)r;
+    fprintf(stderr, "gpuos: internal error %u (value %llu) in lane %llu: a bug of gpuos, not of the guest\n",
+            code, (unsigned long long)arg, (unsigned long long)current_lane());
+    abort();
+#endif
+}
+
 // Linux signal numbers (asm-generic/signal.h).
 enum {
     SIG_HUP = 1, SIG_INT = 2, SIG_QUIT = 3, SIG_ILL = 4, SIG_TRAP = 5, SIG_ABRT = 6,

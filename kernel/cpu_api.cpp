@@ -13,11 +13,15 @@ bool gpuos_tmpl_map(MachineHdr* m, u64 root, u64 va, const u8* data, u64 filesz,
 bool gpuos_tmpl_reserve(MachineHdr* m, u64 root, u64 va, u64 len, u64 perm) {
     return tmpl_reserve(m, root, va, len, perm);
 }
-bool gpuos_proc_start(MachineHdr* m, u32 lane) { return proc_start(m, lane); }
+bool gpuos_proc_start(MachineHdr* m, u32 lane) {
+    tls_lane = lane;
+    return proc_start(m, lane);
+}
 
 /// Run lane for up to budget instructions; first completes a served host request.
 /// Returns a RunResult.
 u32 gpuos_proc_run(MachineHdr* m, u32 lane, u64 budget) {
+    tls_lane = lane;
     Proc* p = (Proc*)(uintptr_t)m->procs + lane;
     if (p->status == PROC_EXITED || p->status == PROC_KILLED) return RUN_DONE;
     Core c;

@@ -33,6 +33,8 @@
 #include <math.h>
 #include <fenv.h>
 #include <time.h>
+#include <stdio.h>
+#include <stdlib.h>
 #endif
 
 #if GPUOS_DEVICE && defined(__CUDACC_RTC__)

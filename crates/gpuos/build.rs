@@ -41,6 +41,7 @@ fn main() {
                 "MachineHdr",
                 "RingHdr",
                 "RingCell",
+                "PanicRecord",
             ]
             .iter()
             .map(|s| s.to_string())

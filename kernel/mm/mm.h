@@ -23,7 +23,13 @@
 #define VA_BITS 48
 #define NO_FRAME 0xffffffffffffffffull
 
-GFN u8* frame_ptr(MachineHdr* m, u64 f) { return (u8*)(uintptr_t)m->frames + (f << PAGE_SHIFT); }
+/// The frame's first byte. A frame index beyond the pool is gpuos's own bug (page tables
+/// hold only indices it allocated): stop with a PanicRecord rather than touch memory
+/// outside the pool.
+GFN u8* frame_ptr(MachineHdr* m, u64 f) {
+    if (f >= m->nframes) gpuos_panic(m, PANIC_FRAME_RANGE, f);
+    return (u8*)(uintptr_t)m->frames + (f << PAGE_SHIFT);
+}
 GFN u32* frame_refcnt(MachineHdr* m, u64 f) { return (u32*)(uintptr_t)m->refcnt + f; }
 /// Frames of the image template are shared by every process and never freed.
 GFN bool frame_immortal(MachineHdr* m, u64 f) { return f < m->tmpl_frames; }
@@ -119,7 +125,9 @@ GFN_NOINLINE void free_batch_flush(MachineHdr* m, FreeBatch& b) {
 /// Drop one reference; when none remain, the frame goes into the batch `b`.
 GFN void frame_unref_into(MachineHdr* m, FreeBatch& b, u64 f) {
     if (frame_immortal(m, f)) return;
-    if (atomic_sub_u32(frame_refcnt(m, f), 1) != 1) return;
+    u32 before = atomic_sub_u32(frame_refcnt(m, f), 1);
+    if (before == 0) gpuos_panic(m, PANIC_REFCNT, f);
+    if (before != 1) return;
     b.f[b.n++] = (u32)f;
     if (b.n == FREE_BATCH) free_batch_flush(m, b);
 }

@@ -270,7 +270,31 @@ pub struct MachineHdr {
     /// Address of the signal return trampoline (`mov x8, #139; svc #0`), the analog of
     /// the vDSO's `__kernel_rt_sigreturn`, where handlers return without SA_RESTORER.
     pub sigtramp: u64,
+    /// `PanicRecord` in host memory (pinned, device-mapped on the GPU), or 0.
+    pub panic: u64,
 }
+
+/// An internal error of gpuos itself (a broken invariant, never a guest's doing),
+/// recorded by the first lane that detects one before it stops the kernel (`__trap`).
+/// It lives in host memory, so the host can still read it after the fault has made the
+/// CUDA context unusable, and name the lane in its error.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PanicRecord {
+    /// Non-zero once recorded (the first detector wins).
+    pub set: u32,
+    /// What broke: a `PANIC_*` code.
+    pub code: u32,
+    /// The lane (process index) that detected it.
+    pub lane: u64,
+    /// The offending value (a frame index).
+    pub arg: u64,
+}
+
+/// `PanicRecord::code`: a frame index beyond the frame pool (a corrupt page table).
+pub const PANIC_FRAME_RANGE: u32 = 1;
+/// `PanicRecord::code`: a frame's reference count dropped below zero.
+pub const PANIC_REFCNT: u32 = 2;
 
 /// Submission ring from lanes to the host: a bounded multi-producer queue of lane
 /// indices with per-cell sequence numbers (D. Vyukov's bounded MPMC queue).

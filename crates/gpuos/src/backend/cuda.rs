@@ -12,7 +12,10 @@
 //! the host serves what was posted and relaunches.
 
 use super::{finish_lane, stop_requested};
-use crate::abi::{MachineHdr, Proc, RingCell, RingHdr, SysReq, FREE_SHARDS, PAGE_SIZE};
+use crate::abi::{
+    MachineHdr, PanicRecord, Proc, RingCell, RingHdr, SysReq, FREE_SHARDS, PAGE_SIZE,
+    PANIC_FRAME_RANGE, PANIC_REFCNT,
+};
 use crate::host::ProcHost;
 use crate::machine::{HostPool, LaneResult, Prepared, RunConfig, RunError, RunReport};
 use crate::service;
@@ -502,6 +505,26 @@ fn service_loop(
     }
 }
 
+/// A kernel's error, with the lane and the cause when a lane recorded an internal error
+/// (`PanicRecord`, kernel/core.h `gpuos_panic`) before it trapped.
+fn with_panic(e: RunError, rec: *const PanicRecord) -> RunError {
+    // SAFETY: rec points at a live pinned PanicRecord; the kernel has failed, so no lane
+    // writes it any more.
+    let r = unsafe { std::ptr::read_volatile(rec) };
+    let RunError::Backend(msg) = e else { return e };
+    if r.set == 0 {
+        return RunError::Backend(format!(
+            "{msg}; no gpuos check fired before it, so the lane is not known"
+        ));
+    }
+    let what = match r.code {
+        PANIC_FRAME_RANGE => format!("frame index {} beyond the frame pool", r.arg),
+        PANIC_REFCNT => format!("the reference count of frame {} went below zero", r.arg),
+        c => format!("internal error {c} (value {})", r.arg),
+    };
+    RunError::Backend(format!("{msg}; lane {} stopped the kernel: {what}", r.lane))
+}
+
 /// `-v`: where the host requests' round trips went, as means over every request of
 /// every lane, from the device-clock stamps each Proc keeps (`rt_*`: marshal and post;
 /// posted -> the completion poller saw the completion; posted -> the lane resumed;
@@ -693,6 +716,12 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let use_poller = cfg.mode == crate::machine::Mode::Persistent
         && std::env::var_os("GPUOS_NO_POLLER").is_none();
     hdr.comp = if use_poller { comp_dev.0 } else { 0 };
+    // Where a lane records an internal error before it traps (host memory: readable
+    // after the fault has made the context unusable).
+    let panic_rec = Pinned::new(std::mem::size_of::<PanicRecord>())?;
+    hdr.panic = panic_rec.dev()?;
+    let panic_ptr = panic_rec.ptr as *const PanicRecord;
+    let explain = |e: RunError| with_panic(e, panic_ptr);
     let comp_enq_addr = &*comp_enq as *const u64 as usize;
     let mdev = DevBuf::new(std::mem::size_of::<MachineHdr>())?;
     mdev.upload(std::slice::from_ref(&hdr))?;
@@ -749,7 +778,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         stream,
         &mut [&mut mptr as *mut u64 as *mut c_void],
     )?;
-    sync(stream, "process start")?;
+    sync(stream, "process start").map_err(explain)?;
     if cfg.verbose {
         eprintln!(
             "gpuos: process start (gpuos_start) {:.3} s",
@@ -845,7 +874,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
                 // SAFETY: the submission ring header is pinned host memory; closing it
                 // releases producers that might still wait.
                 unsafe { std::ptr::write_volatile(&mut (*sh.sub).closed, 1) };
-                return Err(e);
+                return Err(explain(e));
             }
             // Every process has ended (the poller sees live == 0) or the run stops;
             // raise the stop flag in any case so the poller cannot outlive the run.
@@ -855,7 +884,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         crate::machine::Mode::Quantum => {
             loop {
                 launch_lanes(module.quantum, lanes, stream, mptr, QUANTUM)?;
-                sync(stream, "quantum kernel")?;
+                sync(stream, "quantum kernel").map_err(explain)?;
                 for lane in 0..lanes {
                     // SAFETY: reading the lane's posted request header (pinned memory,
                     // kernel idle).
@@ -879,7 +908,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
             }
         }
     }
-    sync(stream, "the kernel")?;
+    sync(stream, "the kernel").map_err(explain)?;
     let seconds = start.elapsed().as_secs_f64();
     let t_results = Instant::now();
     // SAFETY: Proc is plain old data; all-zero is valid; then filled from the device.
@@ -914,4 +943,34 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         template_frames: tmpl_frames,
         stdout0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_errors_name_the_lane_that_recorded_an_internal_error() {
+        let fault =
+            || RunError::Backend("CUDA error in the kernel: unspecified launch failure".into());
+        let mut rec = PanicRecord::default();
+        let msg = with_panic(fault(), &rec).to_string();
+        assert!(msg.contains("unspecified launch failure"), "{msg}");
+        assert!(msg.contains("lane is not known"), "{msg}");
+        rec = PanicRecord {
+            set: 1,
+            code: PANIC_FRAME_RANGE,
+            lane: 4711,
+            arg: 1 << 40,
+        };
+        let msg = with_panic(fault(), &rec).to_string();
+        assert!(msg.contains("lane 4711 stopped the kernel"), "{msg}");
+        assert!(
+            msg.contains(&format!("frame index {}", 1u64 << 40)),
+            "{msg}"
+        );
+        rec.code = PANIC_REFCNT;
+        let msg = with_panic(fault(), &rec).to_string();
+        assert!(msg.contains("reference count of frame"), "{msg}");
+    }
 }
