@@ -24,7 +24,9 @@
 #   figures      figures-runs: module start, single-lane guest instructions/s
 #                (int_arith; spin 3000000), all-lanes instructions/s (spin
 #                100000 at 1000 lanes, spin 10000 at 100000 lanes), hello at
-#                100000 lanes, syscall round trip (1 lane; 10000 lanes x 100
+#                100000 lanes, syscall round trip (1 lane, sysloop 20000 less
+#                sysloop 0 in gpuos's execution time, with and without the
+#                completion poller, and the -v stage means; 10000 lanes x 100
 #                getuid); figures-bench: `gpuos bench --backend cuda --quick
 #                --json` with GPU_CHECK_BENCH_ARGS (default: the tiny workloads
 #                at lanes 1 to 100000, no cold NVRTC compile) (bench.json, and a
@@ -326,17 +328,23 @@ step_figures-runs() {
         [ -n "$(ips "$log")" ] && row "  ips" "$(ips "$log")"
     done
 
-    # Syscall round trip: N host syscalls (getuid) in one lane; wall time / N,
-    # less the wall time of the same program with 0 calls.
-    local n=2000 s e f
-    s=$(date +%s.%N)
-    run_fig "$out/sys0.log" $((end - SECONDS)) "$dir/bin/sysloop" 0
-    e=$(date +%s.%N)
-    run_fig "$out/sys$n.log" $((end - SECONDS)) "$dir/bin/sysloop" $n
-    rc=$?
-    f=$(date +%s.%N)
-    row "syscall round trip (1 lane)" "$(awk -v s="$s" -v e="$e" -v f="$f" -v n=$n \
-        'BEGIN { printf "%.2f", ((f - e) - (e - s)) / n * 1e6 }') us per getuid (wall; exit $rc)"
+    # Syscall round trip: N host syscalls (getuid) in one lane: gpuos's execution
+    # time (kernel start to end, not the process's wall time) less that of the same
+    # program with 0 calls, / N; with and without the completion poller. -v adds
+    # the device-clock stage means.
+    local n=20000 t0 tn label env
+    for label in poller no-poller; do
+        env=()
+        [ "$label" = no-poller ] && env=(GPUOS_NO_POLLER=1)
+        env "${env[@]}" timeout -k 5 "$T" "$G" run --backend "$B" -v "$dir/bin/sysloop" 0 >/dev/null 2>"$out/sys0-$label.log"
+        env "${env[@]}" timeout -k 5 "$T" "$G" run --backend "$B" -v "$dir/bin/sysloop" $n >/dev/null 2>"$out/sys$n-$label.log"
+        rc=$?
+        t0=$(sed -n 's/.* guest instructions in \([0-9.]*\) s = .*/\1/p' "$out/sys0-$label.log" | head -1)
+        tn=$(sed -n 's/.* guest instructions in \([0-9.]*\) s = .*/\1/p' "$out/sys$n-$label.log" | head -1)
+        row "syscall round trip, 1 lane ($label)" "$(awk -v a="${t0:-0}" -v b="${tn:-0}" -v n=$n \
+            'BEGIN { printf "%.2f", (b - a) / n * 1e6 }') us per getuid (execution time; exit $rc)"
+        [ "$label" = poller ] && row "  stages" "$(grep -o '[0-9]* host requests, mean us.*' "$out/sys$n-$label.log" | head -1 | cut -c1-170)"
+    done
     run_fig "$out/sys10k.log" $((end - SECONDS)) --lanes 10000 "$dir/bin/sysloop" 100
     rc=$?
     row "10000 lanes x 100 getuid" "$(grep -o '[0-9.]* s = ' "$out/sys10k.log" | head -1 | sed 's/ = $//') (exit $rc)"
