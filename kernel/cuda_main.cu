@@ -119,8 +119,8 @@ extern "C" __global__ void gpuos_poller(MachineHdr* m) {
     Proc* procs = (Proc*)(uintptr_t)m->procs;
     u32 t = threadIdx.x & 31;
     u32 backoff = 0;
-    // With no_wait (always so for this ring: capacity >= lanes, one completion in flight
-    // per lane) no producer ever reads a cell's seq to wait for it, so the cells are not
+    // With no_wait (always so for this ring: two cells per lane, see kernel/ring.h) no
+    // producer ever reads a cell's seq to wait for it, so the cells are not
     // handed back: that saves a write across PCIe and two system fences per batch. The
     // readiness test below stays exact: a consumed cell keeps pos + 1, which is
     // pos' + 1 - capacity for the position pos' = pos + capacity that next uses it, and
