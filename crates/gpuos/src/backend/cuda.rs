@@ -133,11 +133,49 @@ impl Drop for Pinned {
 }
 
 /// The compiled module and its kernels.
+/// The loaded core and its kernels; unloaded when dropped, so that a process that runs
+/// many times (`gpuos bench`) does not pile up copies of it in GPU memory.
 struct Module {
+    handle: sys::CUmodule,
     start: sys::CUfunction,
     quantum: sys::CUfunction,
     persistent: sys::CUfunction,
     poller: sys::CUfunction,
+}
+impl Drop for Module {
+    fn drop(&mut self) {
+        // SAFETY: loaded by cuModuleLoadData and unloaded once; every launch from it
+        // has ended (run synchronises, or the context has failed).
+        unsafe {
+            let _ = sys::cuModuleUnload(self.handle);
+        }
+    }
+}
+
+/// Streams of one run, destroyed when dropped (work still queued on one completes
+/// first, as cuStreamDestroy documents).
+struct Streams(Vec<sys::CUstream>);
+impl Streams {
+    fn new(n: usize) -> Result<Streams, RunError> {
+        let mut v = Streams(Vec::with_capacity(n));
+        for _ in 0..n {
+            v.0.push(
+                cu::stream::create(cu::stream::StreamKind::NonBlocking)
+                    .map_err(|e| err("stream", e))?,
+            );
+        }
+        Ok(v)
+    }
+}
+impl Drop for Streams {
+    fn drop(&mut self) {
+        for &s in &self.0 {
+            // SAFETY: created by cuStreamCreate, destroyed once.
+            unsafe {
+                let _ = sys::cuStreamDestroy_v2(s);
+            }
+        }
+    }
 }
 
 fn cache_dir() -> PathBuf {
@@ -281,12 +319,27 @@ fn load_module(bin: &[u8]) -> Result<Module, RunError> {
                 .map_err(|e| err(&format!("cuFuncLoad {n}"), e))?;
             Ok::<_, RunError>(f)
         };
-        Ok(Module {
-            start: f("gpuos_start")?,
-            quantum: f("gpuos_quantum")?,
-            persistent: f("gpuos_persistent")?,
-            poller: f("gpuos_poller")?,
-        })
+        let kernels = || -> Result<[sys::CUfunction; 4], RunError> {
+            Ok([
+                f("gpuos_start")?,
+                f("gpuos_quantum")?,
+                f("gpuos_persistent")?,
+                f("gpuos_poller")?,
+            ])
+        };
+        match kernels() {
+            Ok([start, quantum, persistent, poller]) => Ok(Module {
+                handle: m,
+                start,
+                quantum,
+                persistent,
+                poller,
+            }),
+            Err(e) => {
+                let _ = sys::cuModuleUnload(m);
+                Err(e)
+            }
+        }
     }
 }
 
@@ -738,12 +791,9 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let hosts = (0..lanes)
         .map(|l| prep.proc_host(cfg, l).map(Mutex::new))
         .collect::<Result<Vec<_>, _>>()?;
-    let stream =
-        cu::stream::create(cu::stream::StreamKind::NonBlocking).map_err(|e| err("stream", e))?;
-    let ctl =
-        cu::stream::create(cu::stream::StreamKind::NonBlocking).map_err(|e| err("stream", e))?;
-    let poll_stream =
-        cu::stream::create(cu::stream::StreamKind::NonBlocking).map_err(|e| err("stream", e))?;
+    // The lanes' kernels; stop-flag writes and debug reads beside them; the poller.
+    let streams = Streams::new(3)?;
+    let (stream, ctl, poll_stream) = (streams.0[0], streams.0[1], streams.0[2]);
     // Size the context's local memory for the lanes' kernel now, while the GPU is idle:
     // growing it at a launch waits for the running kernels, and the completion poller,
     // launched first, runs until the lanes' kernel ends. One empty launch of each
@@ -828,7 +878,11 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
                     &mut [&mut mptr as *mut u64 as *mut c_void],
                 )?;
             }
-            launch_lanes(module.persistent, lanes, stream, mptr, PERSISTENT_SLICE)?;
+            if let Err(e) = launch_lanes(module.persistent, lanes, stream, mptr, PERSISTENT_SLICE) {
+                // The poller would otherwise wait for lanes that never start.
+                let _ = send_stop();
+                return Err(e);
+            }
             let nthreads = if cfg.threads > 0 {
                 cfg.threads
             } else {
