@@ -11,7 +11,7 @@
 //! mode the kernel runs every lane for a bounded number of instructions and returns;
 //! the host serves what was posted and relaunches.
 
-use super::{finish_lane, stop_requested};
+use super::{finish_lane, map_in_order, stop_requested};
 use crate::abi::{
     MachineHdr, PanicRecord, Proc, RingCell, RingHdr, SysReq, FREE_SHARDS, PAGE_SIZE,
     PANIC_FRAME_RANGE, PANIC_REFCNT,
@@ -973,15 +973,26 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     if cfg.verbose {
         report_round_trips(&procs_host, serve_ns.load(Ordering::Relaxed));
     }
+    // Every lane's outcome, its output hashed and (with --output-dir) written: spread
+    // over the host's cores (100,000 lanes can mean 200,000 files).
+    let finished = map_in_order(hosts, |lane, host| {
+        let mut host = host.into_inner().unwrap_or_else(|e| e.into_inner());
+        let (r, out) = finish_lane(cfg, lane, &procs_host[lane], &mut host);
+        (r, if lane == 0 { out } else { Vec::new() })
+    });
     let mut results: Vec<LaneResult> = Vec::with_capacity(lanes);
     let mut stdout0 = Vec::new();
-    for ((lane, p), host) in procs_host.iter().enumerate().zip(hosts) {
-        let mut host = host.into_inner().unwrap_or_else(|e| e.into_inner());
-        let (r, out) = finish_lane(cfg, lane, p, &mut host);
-        if lane == 0 {
+    for (r, out) in finished {
+        if results.is_empty() {
             stdout0 = out;
         }
         results.push(r);
+    }
+    if results.len() != lanes {
+        return Err(RunError::Backend(format!(
+            "lost the results of {} lanes while reading them back",
+            lanes - results.len()
+        )));
     }
     if cfg.verbose {
         eprintln!(

@@ -26,6 +26,44 @@ pub fn stop_requested() -> bool {
 /// Bytes of syscall buffer per lane on the CPU backend.
 pub const CPU_BUF_SIZE: u64 = 64 << 10;
 
+/// `f(index, item)` for every item, on up to one thread per core (a thread for every
+/// 1024 items at most), results in item order. An item whose thread panicked is
+/// missing from the result.
+pub fn map_in_order<T: Send, R: Send>(items: Vec<T>, f: impl Fn(usize, T) -> R + Sync) -> Vec<R> {
+    let n = items.len();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |c| c.get())
+        .min(n.div_ceil(1024))
+        .max(1);
+    let chunk = n.div_ceil(workers).max(1);
+    let mut parts: Vec<Vec<T>> = Vec::with_capacity(workers);
+    let mut rest = items;
+    while rest.len() > chunk {
+        let tail = rest.split_off(chunk);
+        parts.push(std::mem::replace(&mut rest, tail));
+    }
+    parts.push(rest);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .enumerate()
+            .map(|(k, part)| {
+                s.spawn(move || {
+                    part.into_iter()
+                        .enumerate()
+                        .map(|(i, t)| f(k * chunk + i, t))
+                        .collect::<Vec<R>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
 /// Collect a finished process's outcome and close its host side. Captured output that
 /// belongs in the output directory (lane 0's when passed through, every lane's when the
 /// lanes' files do not fit the open-file limit) is written there now.
@@ -80,6 +118,24 @@ pub fn lane_status(p: &Proc) -> LaneStatus {
             pc: p.cpu.pc,
             addr: 0,
             insn: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::map_in_order;
+
+    #[test]
+    fn map_in_order_keeps_order_and_indices() {
+        for n in [0usize, 1, 2, 1023, 1024, 1025, 5000, 100_003] {
+            let items: Vec<u64> = (0..n as u64).map(|i| i * 7 + 3).collect();
+            let out = map_in_order(items, |i, v| (i, v));
+            assert_eq!(out.len(), n);
+            for (k, &(i, v)) in out.iter().enumerate() {
+                assert_eq!(i, k);
+                assert_eq!(v, k as u64 * 7 + 3);
+            }
         }
     }
 }
