@@ -2,13 +2,13 @@
 //! process per lane, lanes spread over host threads. Host syscalls are served inline
 //! by the thread that runs the lane.
 
-use super::{finish_lane, stop_requested, CPU_BUF_SIZE};
+use super::{finish_lane, report_round_trips, stop_requested, CPU_BUF_SIZE};
 use crate::abi::{MachineHdr, Proc, SysReq};
 use crate::ffi;
 use crate::machine::{HostPool, LaneResult, Prepared, RunConfig, RunError, RunReport};
 use crate::mem::HostRegion;
 use crate::service;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -64,6 +64,8 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let results: Mutex<Vec<Option<LaneResult>>> = Mutex::new(vec![None; lanes]);
     let stdout0: Mutex<Vec<u8>> = Mutex::new(Vec::new());
     let first_err: Mutex<Option<RunError>> = Mutex::new(None);
+    // Host time serving requests, for `-v`'s round-trip report.
+    let serve_ns = AtomicU64::new(0);
     let start = Instant::now();
     std::thread::scope(|s| {
         for _ in 0..threads {
@@ -72,7 +74,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
                 if lane >= lanes {
                     break;
                 }
-                match run_lane(cfg, prep, m, lane, &bufs) {
+                match run_lane(cfg, prep, m, lane, &bufs, &serve_ns) {
                     Ok((r, out)) => {
                         if lane == 0 {
                             *stdout0.lock().unwrap() = out;
@@ -89,6 +91,9 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let seconds = start.elapsed().as_secs_f64();
     if let Some(e) = first_err.into_inner().unwrap() {
         return Err(e);
+    }
+    if cfg.verbose {
+        report_round_trips(&procs, serve_ns.load(Ordering::Relaxed));
     }
     let lanes_res: Vec<LaneResult> = results
         .into_inner()
@@ -121,6 +126,7 @@ fn run_lane(
     m: MachinePtr,
     lane: usize,
     bufs: &HostRegion,
+    serve_ns: &AtomicU64,
 ) -> Result<(LaneResult, Vec<u8>), RunError> {
     let mut host = prep.proc_host(cfg, lane)?;
     let l = lane as u32;
@@ -139,7 +145,9 @@ fn run_lane(
             match ffi::gpuos_proc_run(hdr, l, SLICE) {
                 ffi::RUN_HOSTWAIT => {
                     let req = &mut *req_ptr;
+                    let t = Instant::now();
                     service::serve(req, buf, &mut host, cfg.strace);
+                    serve_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
                     std::sync::atomic::fence(Ordering::Release);
                     req.done = req.seq;
                 }

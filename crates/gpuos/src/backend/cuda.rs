@@ -11,7 +11,7 @@
 //! mode the kernel runs every lane for a bounded number of instructions and returns;
 //! the host serves what was posted and relaunches.
 
-use super::{finish_lane, map_in_order, stop_requested};
+use super::{finish_lane, map_in_order, report_round_trips, stop_requested};
 use crate::abi::{
     MachineHdr, PanicRecord, Proc, RingCell, RingHdr, SysReq, FREE_SHARDS, PAGE_SIZE,
     PANIC_FRAME_RANGE, PANIC_REFCNT,
@@ -576,26 +576,6 @@ fn with_panic(e: RunError, rec: *const PanicRecord) -> RunError {
         c => format!("internal error {c} (value {})", r.arg),
     };
     RunError::Backend(format!("{msg}; lane {} stopped the kernel: {what}", r.lane))
-}
-
-/// `-v`: where the host requests' round trips went, as means over every request of
-/// every lane, from the device-clock stamps each Proc keeps (`rt_*`: marshal and post;
-/// posted -> the completion poller saw the completion; posted -> the lane resumed;
-/// complete) and the service threads' serve time (pop -> completion pushed).
-fn report_round_trips(procs: &[Proc], serve_ns: u64) {
-    let n: u64 = procs.iter().map(|p| p.rt_count).sum();
-    if n == 0 {
-        return;
-    }
-    let mean = |f: fn(&Proc) -> u64| procs.iter().map(f).sum::<u64>() as f64 / n as f64 / 1e3;
-    eprintln!(
-        "gpuos: {n} host requests, mean us (device clock): post {:.2}, posted -> poller saw completion {:.2}, posted -> lane resumed {:.2}, complete {:.2}; host serve (pop -> completion pushed) {:.2}",
-        mean(|p| p.rt_post_ns),
-        mean(|p| p.rt_poller_ns),
-        mean(|p| p.rt_wake_ns),
-        mean(|p| p.rt_complete_ns),
-        serve_ns as f64 / n as f64 / 1e3,
-    );
 }
 
 /// Wait for the persistent kernel to end, forwarding a stop request (Ctrl-C) to it.

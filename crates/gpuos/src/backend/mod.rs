@@ -26,6 +26,26 @@ pub fn stop_requested() -> bool {
 /// Bytes of syscall buffer per lane on the CPU backend.
 pub const CPU_BUF_SIZE: u64 = 64 << 10;
 
+/// `-v`: where the host requests' round trips went, as means over every request of
+/// every lane, from the stamps each Proc keeps on the core's clock (`rt_*`: marshal and
+/// post; posted -> the completion poller saw the completion (GPU persistent mode only);
+/// posted -> the lane resumed; complete) and the host's serve time (`serve_ns`, in all).
+pub fn report_round_trips(procs: &[Proc], serve_ns: u64) {
+    let n: u64 = procs.iter().map(|p| p.rt_count).sum();
+    if n == 0 {
+        return;
+    }
+    let mean = |f: fn(&Proc) -> u64| procs.iter().map(f).sum::<u64>() as f64 / n as f64 / 1e3;
+    eprintln!(
+        "gpuos: {n} host requests, mean us: post {:.2}, posted -> poller saw completion {:.2}, posted -> lane resumed {:.2}, complete {:.2}; host serve {:.2}",
+        mean(|p| p.rt_post_ns),
+        mean(|p| p.rt_poller_ns),
+        mean(|p| p.rt_wake_ns),
+        mean(|p| p.rt_complete_ns),
+        serve_ns as f64 / n as f64 / 1e3,
+    );
+}
+
 /// `f(index, item)` for every item, on up to one thread per core (a thread for every
 /// 1024 items at most), results in item order. An item whose thread panicked is
 /// missing from the result.
