@@ -1198,28 +1198,22 @@ mod plot {
         if all.is_empty() {
             return Err("no figures to plot".into());
         }
-        let lx0 = all
-            .iter()
-            .map(|p| p.0.log10())
-            .fold(f64::MAX, f64::min)
-            .floor();
-        let lx1 = all
-            .iter()
-            .map(|p| p.0.log10())
-            .fold(f64::MIN, f64::max)
-            .ceil()
-            .max(lx0 + 1.0);
-        let ly0 = all
-            .iter()
-            .map(|p| p.1.log10())
-            .fold(f64::MAX, f64::min)
-            .floor();
-        let ly1 = all
-            .iter()
-            .map(|p| p.1.log10())
-            .fold(f64::MIN, f64::max)
-            .ceil()
-            .max(ly0 + 1.0);
+        // Decades spanned by the x (lanes) and y (instructions/s) values, at least one.
+        let decades = |v: &dyn Fn(&(f64, f64)) -> f64| {
+            let lo = all
+                .iter()
+                .map(|p| v(p).log10())
+                .fold(f64::MAX, f64::min)
+                .floor();
+            let hi = all
+                .iter()
+                .map(|p| v(p).log10())
+                .fold(f64::MIN, f64::max)
+                .ceil();
+            (lo, hi.max(lo + 1.0))
+        };
+        let (lx0, lx1) = decades(&|p| p.0);
+        let (ly0, ly1) = decades(&|p| p.1);
         let px = |x: f64| L + ((x.log10() - lx0) / (lx1 - lx0) * (W - L - R) as f64) as i32;
         let py = |y: f64| H - B - ((y.log10() - ly0) / (ly1 - ly0) * (H - T - B) as f64) as i32;
 

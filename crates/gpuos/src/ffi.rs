@@ -164,59 +164,6 @@ mod ring_tests {
         }
     }
 
-    /// As the CUDA backend uses the completion ring (`no_wait`, one entry in flight per
-    /// producer): concurrent producers' results reach the consumer with their lane.
-    #[test]
-    fn concurrent_results_stay_with_their_entry() {
-        use std::sync::atomic::AtomicU64;
-        let producers = 8usize;
-        let r = ring(8);
-        // SAFETY: set before any producer starts.
-        unsafe { (*hdr(&r)).no_wait = 1 };
-        let answered: Arc<Vec<AtomicU64>> =
-            Arc::new((0..producers).map(|_| AtomicU64::new(0)).collect());
-        let rounds = 3000u64;
-        let handles: Vec<_> = (0..producers)
-            .map(|p| {
-                let (r, answered) = (r.clone(), answered.clone());
-                std::thread::spawn(move || {
-                    for i in 0..rounds {
-                        let (lane, ret) = ((p as u64) << 32 | i, -((p as i64) << 20 | i as i64));
-                        // SAFETY: live ring; this producer has nothing else in flight.
-                        assert!(unsafe {
-                            gpuos_ring_push_result(hdr(&r), lane, ret as u64, !lane)
-                        });
-                        while answered[p].load(Ordering::Acquire) != i + 1 {
-                            std::hint::spin_loop();
-                        }
-                    }
-                })
-            })
-            .collect();
-        let mut next = vec![0u64; producers];
-        for _ in 0..producers as u64 * rounds {
-            let (lane, ret, out_len) = loop {
-                if let Some(v) = pop_result(&r) {
-                    break v;
-                }
-            };
-            let (p, i) = ((lane >> 32) as usize, lane & 0xffff_ffff);
-            assert_eq!(i, next[p], "producer {p}: entry out of order or lost");
-            assert_eq!(
-                ret as i64,
-                -((p as i64) << 20 | i as i64),
-                "result of {p}/{i}"
-            );
-            assert_eq!(out_len, !lane, "output length of {p}/{i}");
-            next[p] += 1;
-            answered[p].store(i + 1, Ordering::Release);
-        }
-        for h in handles {
-            h.join().unwrap();
-        }
-        assert_eq!(pop_result(&r), None);
-    }
-
     #[test]
     fn full_ring_blocks_the_producer_until_the_consumer_frees_a_cell() {
         let r = ring(2);
@@ -282,24 +229,32 @@ mod ring_tests {
     /// The rings of the CUDA backend (`no_wait`): capacity at least the number of
     /// producers, each with one entry in flight that it re-posts only after the
     /// consumer answered it (a lane's request, a lane's completion). Every entry
-    /// arrives once, in each producer's order, across many laps of the ring.
-    #[test]
-    fn no_wait_ring_with_one_entry_in_flight_per_producer() {
+    /// arrives once, in each producer's order, across many laps of the ring; with
+    /// `with_result` (the completion ring's `ring_push_result`), with its own result and
+    /// output length.
+    fn one_entry_in_flight_per_producer(producers: usize, rounds: u64, with_result: bool) {
         use std::sync::atomic::AtomicU64;
-        let producers = 16usize;
-        let r = ring(16);
+        let r = ring(producers as u64);
         // SAFETY: set before any producer starts.
         unsafe { (*hdr(&r)).no_wait = 1 };
         let answered: Arc<Vec<AtomicU64>> =
             Arc::new((0..producers).map(|_| AtomicU64::new(0)).collect());
-        let rounds = 2000u64;
+        let result_of = |p: usize, i: u64| -((p as i64) << 20 | i as i64);
         let handles: Vec<_> = (0..producers)
             .map(|p| {
                 let (r, answered) = (r.clone(), answered.clone());
                 std::thread::spawn(move || {
                     for i in 0..rounds {
+                        let lane = (p as u64) << 32 | i;
                         // SAFETY: live ring; this producer has nothing else in flight.
-                        assert!(unsafe { gpuos_ring_push(hdr(&r), (p as u64) << 32 | i) });
+                        let pushed = unsafe {
+                            if with_result {
+                                gpuos_ring_push_result(hdr(&r), lane, result_of(p, i) as u64, !lane)
+                            } else {
+                                gpuos_ring_push(hdr(&r), lane)
+                            }
+                        };
+                        assert!(pushed);
                         while answered[p].load(Ordering::Acquire) != i + 1 {
                             std::hint::spin_loop();
                         }
@@ -309,13 +264,22 @@ mod ring_tests {
             .collect();
         let mut next = vec![0u64; producers];
         for _ in 0..producers as u64 * rounds {
-            let v = loop {
-                if let Some(v) = pop(&r) {
+            let (lane, ret, out_len) = loop {
+                let got = if with_result {
+                    pop_result(&r)
+                } else {
+                    pop(&r).map(|v| (v, 0, 0))
+                };
+                if let Some(v) = got {
                     break v;
                 }
             };
-            let (p, i) = ((v >> 32) as usize, v & 0xffff_ffff);
+            let (p, i) = ((lane >> 32) as usize, lane & 0xffff_ffff);
             assert_eq!(i, next[p], "producer {p}: entry out of order or lost");
+            if with_result {
+                assert_eq!(ret as i64, result_of(p, i), "result of {p}/{i}");
+                assert_eq!(out_len, !lane, "output length of {p}/{i}");
+            }
             next[p] += 1;
             answered[p].store(i + 1, Ordering::Release);
         }
@@ -323,6 +287,18 @@ mod ring_tests {
             h.join().unwrap();
         }
         assert_eq!(pop(&r), None);
+    }
+
+    #[test]
+    fn no_wait_ring_with_one_entry_in_flight_per_producer() {
+        one_entry_in_flight_per_producer(16, 2000, false);
+    }
+
+    /// The completion ring: concurrent producers' results reach the consumer with their
+    /// lane.
+    #[test]
+    fn concurrent_results_stay_with_their_entry() {
+        one_entry_in_flight_per_producer(8, 3000, true);
     }
 
     #[test]
