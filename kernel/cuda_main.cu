@@ -72,14 +72,49 @@ gpuos_quantum(MachineHdr* m, u64 budget) {
     core_run(c, budget);
 }
 
+/// One look, without waiting, at whether the host completed this lane's latest request
+/// (the `i`-th look since the lane started). With the completion poller running
+/// (m->comp) the lane reads its own counter in device memory (an L2 read), except every
+/// 1024th look, which reads SysReq::done across PCIe itself, so that a lane never
+/// depends on the poller alone. `*polled` tells whether the poller delivered the
+/// completion (see wait_host).
+__device__ bool host_done_now(Core& c, u32 i, bool* polled) {
+    bool via_poller = c.m->comp && (i & 1023);
+    bool done = via_poller ? *(volatile u64*)&c.p->host_done == c.p->req_seq : host_req_done(c);
+    if (!done) return false;
+    *polled = via_poller;
+    atomic_fence();  // acquire: the answer is read after this
+    return true;
+}
+
+/// How long, in nanoseconds, the lanes of a warp that are ready to run wait for the
+/// warp's other live lanes to get their host requests answered, so that all of them
+/// run the next stretch together (GATHER_NS in GPUOS_NVRTC_OPTS overrides it). Above
+/// the round trip (about 20 us), below what a lane blocked in a slow host call (a
+/// sleep, a read of a terminal) should cost the others per request.
+#ifndef GATHER_NS
+#define GATHER_NS 50000u
+#endif
+
 /// Persistent mode: each lane runs its process to the end; host syscalls go through the
 /// submission ring and the lane waits for the completion while the others run on.
+///
+/// The lanes of a warp run together (converged): a warp executes one instruction
+/// stream for all its lanes at once, so 32 copies of a program in step cost what one
+/// costs, while lanes that drift apart are executed one after another. Copies of one
+/// program drift apart at every host syscall, whose answers come back at different
+/// times. So the warp decides together (votes over all 32 threads, the ended ones
+/// included) and runs its ready lanes only when every live lane is ready, or when the
+/// ready ones have waited GATHER_NS for the rest. Lanes whose programs really differ
+/// lose at most that wait per request. -DGPUOS_INDEPENDENT_LANES is the former loop,
+/// where each lane runs as soon as its own answer is in, for comparison.
 extern "C" __global__ void __launch_bounds__(LANES_PER_BLOCK, MIN_BLOCKS_PER_SM)
 gpuos_persistent(MachineHdr* m, u64 slice) {
     u32 lane = lane_id();
+    RingHdr* ring = (RingHdr*)(uintptr_t)m->ring;
+#ifdef GPUOS_INDEPENDENT_LANES
     if (lane >= m->nprocs) return;
     Proc* p = (Proc*)(uintptr_t)m->procs + lane;
-    RingHdr* ring = (RingHdr*)(uintptr_t)m->ring;
     Core c;
     core_load(c, m, p);
     while (p->status == PROC_RUNNABLE || p->status == PROC_WAIT_HOST) {
@@ -96,6 +131,45 @@ gpuos_persistent(MachineHdr* m, u64 slice) {
         }
     }
     core_save(c);
+#else
+    const u32 all = 0xffffffffu;
+    bool mine = lane < m->nprocs;  // threads past the last process only vote
+    Proc* p = (Proc*)(uintptr_t)m->procs + (mine ? lane : 0);
+    Core c;
+    if (mine) core_load(c, m, p);
+    bool quit = false;  // this lane's ring was closed: it leaves with the warp's next vote
+    u32 looks = 0, backoff = 32;
+    u64 gather_from = 0;
+    for (;;) {
+        bool alive = mine && !quit && (p->status == PROC_RUNNABLE || p->status == PROC_WAIT_HOST);
+        if (alive && p->status == PROC_WAIT_HOST) {
+            bool polled = false;
+            if (host_done_now(c, ++looks, &polled)) sys_complete_host(c, polled);
+        }
+        bool ready = alive && p->status == PROC_RUNNABLE;
+        u32 alive_mask = __ballot_sync(all, alive);
+        u32 ready_mask = __ballot_sync(all, ready);
+        if (alive_mask == 0 || __any_sync(all, *(volatile u32*)&m->stop != 0)) break;
+        bool go = ready_mask == alive_mask;
+        if (!go && ready_mask) {
+            u64 now = __shfl_sync(all, now_ns(), 0);  // one clock for the whole warp
+            if (gather_from == 0) gather_from = now;
+            go = now - gather_from >= GATHER_NS;
+        }
+        if (!go) {
+            __nanosleep(backoff);
+            if (backoff < WAIT_BACKOFF_MAX) backoff *= 2;
+            continue;
+        }
+        backoff = 32;
+        gather_from = 0;
+        if (ready) {
+            c.exc = EXC_NONE;
+            if (core_run(c, slice) == RUN_HOSTWAIT && !ring_push(ring, lane)) quit = true;
+        }
+    }
+    if (mine) core_save(c);
+#endif
 }
 
 /// Longest sleep of the completion poller between two empty polls, in nanoseconds.
