@@ -18,7 +18,10 @@
 #                    lane's stdout (and stderr) against qemu's, by sha256 of
 #                    each lane's files (one hashing pass, so N=100000 is fine;
 #                    a missing lane file fails); only the cases marked
-#                    lane-safe run (no stdin, no file writes). Cases with
+#                    lane-safe run: those that write no files (every lane
+#                    runs in the one working directory, so lanes writing the
+#                    same file race, as parallel qemu processes would); stdin
+#                    is fine (each lane reads its own copy). Cases with
 #                    {lane} need one qemu run per checked lane: up to 256 lanes
 #                    every lane is checked, above that a sample (lanes 0..63,
 #                    64 spread evenly and the last; the note says "sampled")
@@ -256,12 +259,12 @@ add abort lanes,nostderr - -- @abort
 add asm-spin lanes - -- @spin 100000
 add exit-42 lanes - -- @exit_codes 42
 add exit-0 lanes - -- @exit_codes
-add exit-255 - - -- @exit_codes 255
-add exit-256 - - -- @exit_codes 256
-add exit-neg1 - - -- @exit_codes -1
-add exit-_exit - - -- @exit_codes _exit 3
-add exit-return - - -- @exit_codes return 7
-add exit-atexit - - -- @exit_codes atexit 9
+add exit-255 lanes - -- @exit_codes 255
+add exit-256 lanes - -- @exit_codes 256
+add exit-neg1 lanes - -- @exit_codes -1
+add exit-_exit lanes - -- @exit_codes _exit 3
+add exit-return lanes - -- @exit_codes return 7
+add exit-atexit lanes - -- @exit_codes atexit 9
 add exit-lane lanes - -- @exit_codes none '{lane}'
 
 # Busybox applets (Debian's busybox-static, arm64).
@@ -269,10 +272,10 @@ bb echo lanes - -- echo hello world
 bb echo-e lanes - -- echo -e 'tab\there\nnewline \x41\0102 \\ end'
 bb printf lanes - -- printf '%5d|%-4s|%x|%o|%c|%.3f|%e|%g\n' 42 ab 255 8 xyz 3.14159 0.000123 1e20
 bb cat lanes - -- cat words.txt nums.txt
-bb cat-n - words.txt -- cat -n
+bb cat-n lanes words.txt -- cat -n
 bb cat-missing lanes - -- cat words.txt missing.txt
 bb wc lanes - -- wc words.txt nums.txt table.txt bin.dat
-bb wc-l-stdin - words.txt -- wc -l
+bb wc-l-stdin lanes words.txt -- wc -l
 bb head lanes - -- head -n 3 words.txt
 bb head-c lanes - -- head -c 50 table.txt
 bb tail lanes - -- tail -n 4 words.txt
@@ -282,14 +285,14 @@ bb sort-n lanes - -- sort -n nums.txt
 bb sort-rn lanes - -- sort -r -n nums.txt
 bb sort-k lanes - -- sort -k2,2n -k1,1 table.txt
 bb sort-k-r lanes - -- sort -k4 -r table.txt
-bb sort-u - dup.txt -- sort -u
+bb sort-u lanes dup.txt -- sort -u
 bb uniq-c lanes - -- uniq -c dup.txt
 bb uniq-d lanes - -- uniq -d dup.txt
 bb cut lanes - -- cut -d: -f1,3,7 colon.txt
 bb cut-c lanes - -- cut -c 2-6,9 words.txt
-bb tr - words.txt -- tr a-z A-Z
-bb tr-d - words.txt -- tr -d aeiou
-bb tr-s - dup.txt -- tr -s 'a\n' 'A\n'
+bb tr lanes words.txt -- tr a-z A-Z
+bb tr-d lanes words.txt -- tr -d aeiou
+bb tr-s lanes dup.txt -- tr -s 'a\n' 'A\n'
 bb sed lanes - -- sed -e 's/o/0/g' -e '2d' -e '/alpha/a\appended line' words.txt
 bb sed-n lanes - -- sed -n -E 's/^([a-z]+) ([a-z]+).*/\2 \1/p' words.txt
 bb awk-sum lanes - -- awk '{ s += $2; n[$3]++ } END { printf "%d %d %.2f\n", s, NR, s / NR; print n["red"], n["brown"] }' table.txt
@@ -320,7 +323,7 @@ bb expr-str lanes - -- expr substr mississippi 3 4
 bb expr-false lanes - -- expr 0 '&' 1
 bb factor lanes - -- factor 1234567890 600851475143 4294967297 1000000007 97 65536
 bb dc lanes - -- dc -e '2 64 ^ p 7 3 / p 20 k 2 v p 17 5 % p'
-bb bc - bc.in -- bc -l
+bb bc lanes bc.in -- bc -l
 bb gzip - - -- gzip -9 words.txt
 bb gzip-k - - -- gzip -k -1 table.txt
 bb gzip-c lanes - -- gzip -c -n nums.txt
@@ -336,7 +339,7 @@ bb find-size lanes - -- find tree -type f -size -2
 bb stat lanes - -- stat -c '%n %s %a %F' words.txt tree tree/run.sh tree/link-to-a
 bb date lanes - -- date -u -d @1700000000 '+%Y-%m-%d %H:%M:%S %a %j %s'
 bb cal lanes - -- cal 2 2024
-bb rev - words.txt -- rev
+bb rev lanes words.txt -- rev
 bb nl lanes - -- nl -b a words.txt
 bb fold lanes - -- fold -w 9 words.txt
 bb paste lanes - -- paste -d '|' words.txt nums.txt
@@ -356,7 +359,7 @@ bb ln-s - - -- ln -s words.txt link.txt
 bb truncate - - -- truncate -s 1000 table.txt
 bb dd - - -- dd if=bin.dat of=dd.out bs=7 count=5 skip=1 status=none
 bb dos2unix - - -- dos2unix crlf.txt
-bb unix2dos-stdin - words.txt -- unix2dos
+bb unix2dos-stdin lanes words.txt -- unix2dos
 bb tar-c - - -- tar -cf out.tar tree words.txt
 bb tar-cv-stdout lanes - -- tar -cvf - tree
 bb tar-xzv - - -- tar -xzvf tree.tar.gz -C extract

@@ -411,3 +411,34 @@ fn every_lane_reads_its_own_copy_of_stdin() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// When the host process runs out of file descriptors (every lane's open files are
+/// descriptors of the one gpuos process), the guest gets EMFILE as open(2) describes,
+/// never gpuos's internal retry code (errno 513) nor a crash.
+#[test]
+fn host_out_of_descriptors_gives_the_guest_emfile() {
+    let d = tmp("emfile");
+    let f = d.join("f.txt");
+    std::fs::write(&f, "x\n").unwrap();
+    let f = f.to_str().unwrap();
+    let script = format!("exec 3<{f} 4<{f} 5<{f} 6<{f} 7<{f} 8<{f}; echo opened");
+    let o = Command::new("/bin/sh")
+        .current_dir(&d)
+        .arg("-c")
+        .arg("ulimit -n 9 && exec \"$@\"")
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_gpuos"))
+        .args(["run", "--backend", "cpu"])
+        .arg(busybox())
+        .args(["sh", "-c", &script])
+        .output()
+        .expect("gpuos runs");
+    let _ = std::fs::remove_dir_all(&d);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "stderr: {err}");
+    assert!(err.contains("Too many open files"), "stderr: {err}");
+    assert!(
+        !err.contains("513") && !err.contains("panicked"),
+        "stderr: {err}"
+    );
+}

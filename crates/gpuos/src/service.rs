@@ -7,9 +7,31 @@ use crate::host::ProcHost;
 use crate::tables::{self, ArgKind};
 use std::io::Write;
 
+/// What [`serve`] did with a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Served {
+    /// `req.ret` and `req.out_len` are set; the caller publishes the completion.
+    Done,
+    /// The host process is out of file descriptors (not the guest: see
+    /// `host::errno::EHOSTFD`) and the caller allowed deferral: nothing was done, no
+    /// `--strace` line printed; serve the request again later (after other lanes
+    /// closed descriptors), with `defer` false once it has waited long enough.
+    Deferred,
+}
+
+/// How long a request may wait for host file descriptors before the guest gets EMFILE.
+pub const HOST_FD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Serve `req` (whose input and output live in `buf`) for the process `host`.
-/// On return `req.ret` and `req.out_len` are set; the caller then publishes completion.
-pub fn serve(req: &mut SysReq, buf: &mut [u8], host: &mut ProcHost, strace: bool) {
+/// `defer`: whether the caller can serve the request again later when the host itself
+/// is out of file descriptors; without it the guest gets EMFILE at once.
+pub fn serve(
+    req: &mut SysReq,
+    buf: &mut [u8],
+    host: &mut ProcHost,
+    strace: bool,
+    defer: bool,
+) -> Served {
     let nr = req.nr;
     let entry = tables::syscall(nr);
     if req.flags & SYSREQ_CALL != 0 {
@@ -21,7 +43,13 @@ pub fn serve(req: &mut SysReq, buf: &mut [u8], host: &mut ProcHost, strace: bool
         let out = &mut rest[..out_end - out_off];
         let ins = split_inputs(entry, &req.args, input);
         let ins_ref: [&[u8]; 6] = std::array::from_fn(|i| ins[i]);
-        let (ret, out_len) = host.syscall(nr, &req.args, &ins_ref, out);
+        let (mut ret, out_len) = host.syscall(nr, &req.args, &ins_ref, out);
+        if ret == crate::host::errno::EHOSTFD.ret() {
+            if defer {
+                return Served::Deferred;
+            }
+            ret = crate::host::errno::EMFILE.ret();
+        }
         req.ret = ret;
         req.out_len = out_len.min(out.len()) as u32;
         if strace {
@@ -30,6 +58,7 @@ pub fn serve(req: &mut SysReq, buf: &mut [u8], host: &mut ProcHost, strace: bool
     } else if strace {
         trace_line(req, entry, &[&[]; 6]);
     }
+    Served::Done
 }
 
 /// Split the input area into the bytes of each in-argument (paths without their NUL).

@@ -146,7 +146,9 @@ fn run_lane(
                 ffi::RUN_HOSTWAIT => {
                     let req = &mut *req_ptr;
                     let t = Instant::now();
-                    service::serve(req, buf, &mut host, cfg.strace);
+                    // One lane per thread at a time: no deferral (the lane would wait
+                    // for descriptors that only lanes of this same thread could close).
+                    service::serve(req, buf, &mut host, cfg.strace, false);
                     serve_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
                     std::sync::atomic::fence(Ordering::Release);
                     req.done = req.seq;

@@ -471,17 +471,66 @@ unsafe impl Sync for Shared {}
 /// Serve lane's posted request and mark it done (`SysReq::done = seq`). Returns the
 /// request's result and output length (`SysReq::ret`, `out_len`), read before `done`
 /// is stored: after it the lane may post its next request into the same `SysReq`.
-fn serve_one(sh: Shared, hosts: &[Mutex<ProcHost>], lane: usize) -> (i64, u32) {
+/// With `defer`, a request that found the host out of file descriptors is left
+/// undone (None): the caller serves it again later (`service::Served::Deferred`).
+fn serve_one(
+    sh: Shared,
+    hosts: &[Mutex<ProcHost>],
+    lane: usize,
+    defer: bool,
+) -> Option<(i64, u32)> {
     let mut host = hosts[lane].lock().unwrap_or_else(|e| e.into_inner());
     // SAFETY: see `Shared`: this thread owns the lane's request until it stores done.
     unsafe {
         let req = &mut *sh.reqs.add(lane);
         let buf = std::slice::from_raw_parts_mut(sh.bufs.add(lane * sh.buf_size), sh.buf_size);
-        service::serve(req, buf, &mut host, sh.strace);
+        if service::serve(req, buf, &mut host, sh.strace, defer) == service::Served::Deferred {
+            return None;
+        }
         let result = (req.ret, req.out_len);
         std::sync::atomic::fence(Ordering::SeqCst);
         std::ptr::write_volatile(&mut req.done, req.seq);
-        result
+        Some(result)
+    }
+}
+
+/// Requests that found the host out of file descriptors, with when they first did: each
+/// is served again, oldest first, as long as that succeeds (descriptors came free), and
+/// given EMFILE after `service::HOST_FD_WAIT`.
+#[derive(Default)]
+struct Deferred(std::collections::VecDeque<(usize, Instant)>);
+
+impl Deferred {
+    /// Serve `lane` (not deferred before); None when it has to wait (it is queued).
+    fn serve(&mut self, sh: Shared, hosts: &[Mutex<ProcHost>], lane: usize) -> Option<(i64, u32)> {
+        let r = serve_one(sh, hosts, lane, true);
+        if r.is_none() {
+            self.0.push_back((lane, Instant::now()));
+        }
+        r
+    }
+
+    /// Serve waiting requests again, oldest first, until one still finds no descriptor
+    /// (at most `most`); `done` gets each completed lane with its result.
+    fn retry(
+        &mut self,
+        sh: Shared,
+        hosts: &[Mutex<ProcHost>],
+        most: usize,
+        mut done: impl FnMut(usize, (i64, u32)),
+    ) {
+        for _ in 0..most {
+            let Some(&(lane, since)) = self.0.front() else {
+                return;
+            };
+            match serve_one(sh, hosts, lane, since.elapsed() < service::HOST_FD_WAIT) {
+                Some(r) => {
+                    self.0.pop_front();
+                    done(lane, r);
+                }
+                None => return,
+            }
+        }
     }
 }
 
@@ -496,6 +545,7 @@ fn service_loop(
     serve_ns: &AtomicU64,
 ) {
     let mut idle = 0u32;
+    let mut deferred = Deferred::default();
     let mut batch = [0u64; POP_BATCH];
     let most = pop_batch();
     // Up to `most` entries per lock acquisition (served outside the lock).
@@ -521,26 +571,31 @@ fn service_loop(
         if got > 0 {
             idle = 0;
         }
+        let complete = |lane: usize, (ret, out_len): (i64, u32)| {
+            if !sh.comp.is_null() {
+                // SAFETY: host view of the completion ring; producers may run
+                // concurrently.
+                unsafe {
+                    crate::ffi::gpuos_ring_push_result(
+                        sh.comp,
+                        lane as u64,
+                        ret as u64,
+                        out_len as u64,
+                    )
+                };
+            }
+        };
         for &lane in &batch[..got] {
             let lane = lane as usize;
             if lane < hosts.len() {
                 let t = Instant::now();
-                let (ret, out_len) = serve_one(sh, hosts, lane);
-                if !sh.comp.is_null() {
-                    // SAFETY: host view of the completion ring; producers may run
-                    // concurrently.
-                    unsafe {
-                        crate::ffi::gpuos_ring_push_result(
-                            sh.comp,
-                            lane as u64,
-                            ret as u64,
-                            out_len as u64,
-                        )
-                    };
+                if let Some(r) = deferred.serve(sh, hosts, lane) {
+                    complete(lane, r);
                 }
                 serve_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
             }
         }
+        deferred.retry(sh, hosts, 64, complete);
         if got > 0 {
             continue;
         }
@@ -548,7 +603,7 @@ fn service_loop(
             return;
         }
         idle = idle.saturating_add(1);
-        if idle < 20_000 {
+        if idle < 20_000 || !deferred.0.is_empty() {
             std::hint::spin_loop();
         } else if idle < 200_000 {
             std::thread::yield_now();
@@ -916,6 +971,8 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
             sync(poll_stream, "the completion poller")?;
         }
         crate::machine::Mode::Quantum => {
+            // Lanes whose request waits for host file descriptors, with since when.
+            let mut waiting: std::collections::HashMap<usize, Instant> = Default::default();
             loop {
                 launch_lanes(module.quantum, lanes, stream, mptr, QUANTUM)?;
                 sync(stream, "quantum kernel").map_err(explain)?;
@@ -927,8 +984,16 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
                         req.seq != req.done
                     };
                     if posted {
+                        // A request that finds the host out of file descriptors stays
+                        // posted and is served again after the next launch.
                         let t = Instant::now();
-                        serve_one(sh, &hosts, lane);
+                        let since = waiting.get(&lane).copied();
+                        let defer = since.is_none_or(|s| s.elapsed() < service::HOST_FD_WAIT);
+                        if serve_one(sh, &hosts, lane, defer).is_none() {
+                            waiting.entry(lane).or_insert(t);
+                        } else if since.is_some() {
+                            waiting.remove(&lane);
+                        }
                         serve_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
                     }
                 }

@@ -20,8 +20,12 @@ impl Errno {
 macro_rules! errnos {
     ($($name:ident = $num:expr),* $(,)?) => {
         $( #[allow(dead_code)] pub(crate) const $name: Errno = Errno($num); )*
-        /// Host errno (libc value) -> guest errno.
+        /// Host errno (libc value) -> guest errno. The host process running out of
+        /// descriptors (EMFILE, ENFILE) is not the guest's doing: it is [`EHOSTFD`].
         pub(crate) fn from_host(e: i32) -> Errno {
+            if e == libc::EMFILE || e == libc::ENFILE {
+                return EHOSTFD;
+            }
             $( if e == libc::$name { return $name; } )*
             EIO
         }
@@ -47,6 +51,15 @@ errnos! {
     EALREADY = 114, EINPROGRESS = 115, ESTALE = 116, EDQUOT = 122, ECANCELED = 125,
     EOWNERDEAD = 130, ENOTRECOVERABLE = 131,
 }
+
+/// Internal, never returned to a guest: the host process itself is out of file
+/// descriptors (its EMFILE or ENFILE), while the guest is within its own limit. Every
+/// lane's open files are host descriptors of one process, so 100,000 lanes that each
+/// hold a pipe need 200,000 of them, more than a host allows (20,000 on the GPU
+/// machine). The request is served again once other lanes have closed theirs
+/// ([`crate::service::serve`]); only after a long wait does the guest get EMFILE.
+/// The number is Linux's ERESTARTNOINTR, which also never reaches user space.
+pub(crate) const EHOSTFD: Errno = Errno(513);
 
 /// A host `std::io::Error` -> guest errno. Errors without an OS code map by kind.
 pub(crate) fn from_io(e: &io::Error) -> Errno {

@@ -10,7 +10,7 @@
 //! `stat` (guest struct layouts), `time`, `misc`, `stdio`, `errno` (the one host-to-guest
 //! errno mapping), `sys` (the libc wrappers, where all `unsafe` is).
 
-mod errno;
+pub(crate) mod errno;
 mod fd;
 mod file;
 mod fs;
