@@ -12,6 +12,9 @@ use std::io::Write;
 pub enum Served {
     /// `req.ret` and `req.out_len` are set; the caller publishes the completion.
     Done,
+    /// As `Done`, but the request was a sleep that the thread deferred
+    /// (`host::time::defer_sleeps_on_this_thread`): publish the completion at this time.
+    WakeAt(std::time::Instant),
     /// The host process is out of file descriptors (not the guest: see
     /// `host::errno::EHOSTFD`) and the caller allowed deferral: nothing was done, no
     /// `--strace` line printed; serve the request again later (after other lanes
@@ -51,9 +54,13 @@ pub fn serve(
             ret = crate::host::errno::EMFILE.ret();
         }
         req.ret = ret;
+        let wake = crate::host::time::take_wake();
         req.out_len = out_len.min(out.len()) as u32;
         if strace {
             trace_line(req, entry, &ins_ref);
+        }
+        if let Some(t) = wake {
+            return Served::WakeAt(t);
         }
     } else if strace {
         trace_line(req, entry, &[&[]; 6]);

@@ -148,7 +148,13 @@ fn run_lane(
                     let t = Instant::now();
                     // One lane per thread at a time: no deferral (the lane would wait
                     // for descriptors that only lanes of this same thread could close).
-                    service::serve(req, buf, &mut host, cfg.strace, false);
+                    if let service::Served::WakeAt(w) =
+                        service::serve(req, buf, &mut host, cfg.strace, false)
+                    {
+                        // Not expected here (this thread does not defer sleeps), but a
+                        // sleep is a sleep.
+                        std::thread::sleep(w.saturating_duration_since(Instant::now()));
+                    }
                     serve_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
                     std::sync::atomic::fence(Ordering::Release);
                     req.done = req.seq;

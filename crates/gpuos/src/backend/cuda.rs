@@ -468,69 +468,123 @@ unsafe impl Send for Shared {}
 // SAFETY: as above.
 unsafe impl Sync for Shared {}
 
-/// Serve lane's posted request and mark it done (`SysReq::done = seq`). Returns the
-/// request's result and output length (`SysReq::ret`, `out_len`), read before `done`
-/// is stored: after it the lane may post its next request into the same `SysReq`.
-/// With `defer`, a request that found the host out of file descriptors is left
-/// undone (None): the caller serves it again later (`service::Served::Deferred`).
-fn serve_one(
-    sh: Shared,
-    hosts: &[Mutex<ProcHost>],
-    lane: usize,
-    defer: bool,
-) -> Option<(i64, u32)> {
-    let mut host = hosts[lane].lock().unwrap_or_else(|e| e.into_inner());
-    // SAFETY: see `Shared`: this thread owns the lane's request until it stores done.
-    unsafe {
-        let req = &mut *sh.reqs.add(lane);
-        let buf = std::slice::from_raw_parts_mut(sh.bufs.add(lane * sh.buf_size), sh.buf_size);
-        if service::serve(req, buf, &mut host, sh.strace, defer) == service::Served::Deferred {
-            return None;
-        }
-        let result = (req.ret, req.out_len);
-        std::sync::atomic::fence(Ordering::SeqCst);
-        std::ptr::write_volatile(&mut req.done, req.seq);
-        Some(result)
+/// Turns deferred sleeps off again for the calling thread when dropped.
+struct DeferSleepsOff;
+impl Drop for DeferSleepsOff {
+    fn drop(&mut self) {
+        crate::host::time::defer_sleeps_on_this_thread(false);
     }
 }
 
-/// Requests that found the host out of file descriptors, with when they first did: each
-/// is served again, oldest first, as long as that succeeds (descriptors came free), and
-/// given EMFILE after `service::HOST_FD_WAIT`.
-#[derive(Default)]
-struct Deferred(std::collections::VecDeque<(usize, Instant)>);
+/// What became of a lane's posted request (`serve_one`).
+enum Outcome {
+    /// Served and published (`SysReq::done = seq`): the result and output length
+    /// (`SysReq::ret`, `out_len`), read before `done` was stored, since after it the
+    /// lane may post its next request into the same `SysReq`.
+    Done((i64, u32)),
+    /// The host is out of file descriptors: nothing done; serve it again later.
+    Retry,
+    /// A sleep, served: publish it (`publish`) at this time.
+    WakeAt(Instant),
+}
 
-impl Deferred {
-    /// Serve `lane` (not deferred before); None when it has to wait (it is queued).
+/// Serve lane's posted request and, unless it is a deferred sleep, publish it.
+/// `defer`: a request that finds the host out of file descriptors may be left undone
+/// (`service::Served::Deferred`).
+fn serve_one(sh: Shared, hosts: &[Mutex<ProcHost>], lane: usize, defer: bool) -> Outcome {
+    let mut host = hosts[lane].lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: see `Shared`: this thread owns the lane's request until it stores done.
+    let served = unsafe {
+        let req = &mut *sh.reqs.add(lane);
+        let buf = std::slice::from_raw_parts_mut(sh.bufs.add(lane * sh.buf_size), sh.buf_size);
+        service::serve(req, buf, &mut host, sh.strace, defer)
+    };
+    match served {
+        service::Served::Done => Outcome::Done(publish(sh, lane)),
+        service::Served::Deferred => Outcome::Retry,
+        service::Served::WakeAt(t) => Outcome::WakeAt(t),
+    }
+}
+
+/// Mark lane's served request done (`SysReq::done = seq`); returns its result and
+/// output length, read before.
+fn publish(sh: Shared, lane: usize) -> (i64, u32) {
+    // SAFETY: see `Shared`: this thread owns the lane's request until it stores done.
+    unsafe {
+        let req = &mut *sh.reqs.add(lane);
+        let result = (req.ret, req.out_len);
+        std::sync::atomic::fence(Ordering::SeqCst);
+        std::ptr::write_volatile(&mut req.done, req.seq);
+        result
+    }
+}
+
+/// Requests a service thread holds back: those that found the host out of file
+/// descriptors, with when they first did (each is served again, oldest first, as long
+/// as that succeeds, and given EMFILE after `service::HOST_FD_WAIT`), and sleeps,
+/// served and published when due.
+#[derive(Default)]
+struct Held {
+    retry: std::collections::VecDeque<(usize, Instant)>,
+    sleeping: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, usize)>>,
+}
+
+impl Held {
+    /// Serve `lane`'s new request; its result when it is published now.
     fn serve(&mut self, sh: Shared, hosts: &[Mutex<ProcHost>], lane: usize) -> Option<(i64, u32)> {
-        let r = serve_one(sh, hosts, lane, true);
-        if r.is_none() {
-            self.0.push_back((lane, Instant::now()));
-        }
-        r
+        self.outcome(lane, Instant::now(), serve_one(sh, hosts, lane, true))
     }
 
-    /// Serve waiting requests again, oldest first, until one still finds no descriptor
-    /// (at most `most`); `done` gets each completed lane with its result.
-    fn retry(
+    fn outcome(&mut self, lane: usize, since: Instant, o: Outcome) -> Option<(i64, u32)> {
+        match o {
+            Outcome::Done(r) => Some(r),
+            Outcome::Retry => {
+                self.retry.push_back((lane, since));
+                None
+            }
+            Outcome::WakeAt(t) => {
+                self.sleeping.push(std::cmp::Reverse((t, lane)));
+                None
+            }
+        }
+    }
+
+    /// Publish the sleeps that are due, then serve waiting requests again, oldest
+    /// first, until one still finds no descriptor (at most `most`); `done` gets each
+    /// published lane with its result.
+    fn release(
         &mut self,
         sh: Shared,
         hosts: &[Mutex<ProcHost>],
         most: usize,
         mut done: impl FnMut(usize, (i64, u32)),
     ) {
+        let now = Instant::now();
+        while let Some(&std::cmp::Reverse((t, lane))) = self.sleeping.peek() {
+            if t > now {
+                break;
+            }
+            self.sleeping.pop();
+            done(lane, publish(sh, lane));
+        }
         for _ in 0..most {
-            let Some(&(lane, since)) = self.0.front() else {
+            let Some((lane, since)) = self.retry.pop_front() else {
                 return;
             };
-            match serve_one(sh, hosts, lane, since.elapsed() < service::HOST_FD_WAIT) {
-                Some(r) => {
-                    self.0.pop_front();
-                    done(lane, r);
-                }
-                None => return,
+            let o = serve_one(sh, hosts, lane, since.elapsed() < service::HOST_FD_WAIT);
+            let still = matches!(o, Outcome::Retry);
+            if still {
+                self.retry.push_front((lane, since));
+                return;
+            }
+            if let Some(r) = self.outcome(lane, since, o) {
+                done(lane, r);
             }
         }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.retry.is_empty() && self.sleeping.is_empty()
     }
 }
 
@@ -545,7 +599,8 @@ fn service_loop(
     serve_ns: &AtomicU64,
 ) {
     let mut idle = 0u32;
-    let mut deferred = Deferred::default();
+    let mut held = Held::default();
+    crate::host::time::defer_sleeps_on_this_thread(true);
     let mut batch = [0u64; POP_BATCH];
     let most = pop_batch();
     // Up to `most` entries per lock acquisition (served outside the lock).
@@ -589,13 +644,13 @@ fn service_loop(
             let lane = lane as usize;
             if lane < hosts.len() {
                 let t = Instant::now();
-                if let Some(r) = deferred.serve(sh, hosts, lane) {
+                if let Some(r) = held.serve(sh, hosts, lane) {
                     complete(lane, r);
                 }
                 serve_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
             }
         }
-        deferred.retry(sh, hosts, 64, complete);
+        held.release(sh, hosts, 64, complete);
         if got > 0 {
             continue;
         }
@@ -603,7 +658,7 @@ fn service_loop(
             return;
         }
         idle = idle.saturating_add(1);
-        if idle < 20_000 || !deferred.0.is_empty() {
+        if idle < 20_000 || !held.is_empty() {
             std::hint::spin_loop();
         } else if idle < 200_000 {
             std::thread::yield_now();
@@ -971,8 +1026,12 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
             sync(poll_stream, "the completion poller")?;
         }
         crate::machine::Mode::Quantum => {
-            // Lanes whose request waits for host file descriptors, with since when.
+            // Lanes whose request waits for host file descriptors, with since when;
+            // lanes asleep, with when they wake.
             let mut waiting: std::collections::HashMap<usize, Instant> = Default::default();
+            let mut sleeping: std::collections::HashMap<usize, Instant> = Default::default();
+            crate::host::time::defer_sleeps_on_this_thread(true);
+            let _sleep_again = DeferSleepsOff;
             loop {
                 launch_lanes(module.quantum, lanes, stream, mptr, QUANTUM)?;
                 sync(stream, "quantum kernel").map_err(explain)?;
@@ -983,19 +1042,34 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
                         let req = &*sh.reqs.add(lane);
                         req.seq != req.done
                     };
-                    if posted {
-                        // A request that finds the host out of file descriptors stays
-                        // posted and is served again after the next launch.
-                        let t = Instant::now();
-                        let since = waiting.get(&lane).copied();
-                        let defer = since.is_none_or(|s| s.elapsed() < service::HOST_FD_WAIT);
-                        if serve_one(sh, &hosts, lane, defer).is_none() {
-                            waiting.entry(lane).or_insert(t);
-                        } else if since.is_some() {
-                            waiting.remove(&lane);
-                        }
-                        serve_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                    if !posted {
+                        continue;
                     }
+                    // A sleep is published when due; a request that finds the host out
+                    // of file descriptors stays posted and is served again after the
+                    // next launch.
+                    let t = Instant::now();
+                    if let Some(&wake) = sleeping.get(&lane) {
+                        if wake <= t {
+                            sleeping.remove(&lane);
+                            publish(sh, lane);
+                        }
+                        continue;
+                    }
+                    let since = waiting.get(&lane).copied();
+                    let defer = since.is_none_or(|s| s.elapsed() < service::HOST_FD_WAIT);
+                    match serve_one(sh, &hosts, lane, defer) {
+                        Outcome::Retry => {
+                            waiting.entry(lane).or_insert(t);
+                        }
+                        o => {
+                            waiting.remove(&lane);
+                            if let Outcome::WakeAt(w) = o {
+                                sleeping.insert(lane, w);
+                            }
+                        }
+                    }
+                    serve_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
                 }
                 let mut h = MachineHdr::default();
                 // SAFETY: reads the device MachineHdr back (kernel idle).

@@ -18,7 +18,7 @@ mod misc;
 mod stat;
 mod stdio;
 mod sys;
-mod time;
+pub(crate) mod time;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -5,6 +5,45 @@
 
 use super::errno::{self, Errno};
 use super::{ok, sys, Ret};
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+thread_local! {
+    /// Set on a thread that serves many processes (the CUDA backend's service threads):
+    /// there a sleep is not slept, which would hold up every other lane's requests
+    /// behind it (100,000 lanes sleeping 2 ms each are 50 s for four threads), but
+    /// noted as a wake-up time ([`take_wake`]); the thread completes the request when
+    /// it is due and serves others meanwhile.
+    static DEFER_SLEEPS: Cell<bool> = const { Cell::new(false) };
+    /// The wake-up time of the sleep just served on this thread, if it was deferred.
+    static WAKE_AT: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Make sleeps served on the calling thread deferred, or slept again (see
+/// `DEFER_SLEEPS`).
+pub fn defer_sleeps_on_this_thread(on: bool) {
+    DEFER_SLEEPS.with(|d| d.set(on));
+}
+
+/// The wake-up time of the sleep the last request on this thread asked for, when it
+/// was deferred; the request's completion must not be published before it.
+pub fn take_wake() -> Option<Instant> {
+    WAKE_AT.with(|w| w.take())
+}
+
+/// Sleep until `deadline` on host clock `clk`, or, on a thread that defers sleeps, note
+/// when that will be and return at once.
+fn sleep_until(clk: i32, deadline: &libc::timespec) -> Result<(), Errno> {
+    if !DEFER_SLEEPS.with(|d| d.get()) {
+        return sys::sleep_until(clk, deadline);
+    }
+    let now = sys::clock_gettime(clk)?;
+    let ns = (deadline.tv_sec as i128 - now.tv_sec as i128) * 1_000_000_000
+        + (deadline.tv_nsec as i128 - now.tv_nsec as i128);
+    let left = Duration::from_nanos(ns.clamp(0, u64::MAX as i128) as u64);
+    WAKE_AT.with(|w| w.set(Some(Instant::now() + left)));
+    Ok(())
+}
 
 const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
 const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
@@ -81,14 +120,15 @@ pub(crate) fn gettimeofday(tv: u64, out: &mut [u8]) -> Ret {
     Ok((0, put_timespec(out, ts.tv_sec, ts.tv_nsec / 1000)))
 }
 
-/// nanosleep: really sleeps (the serving thread), uninterrupted, so `rem` is never written.
+/// nanosleep: sleeps (or defers, see `DEFER_SLEEPS`), uninterrupted, so `rem` is never
+/// written.
 pub(crate) fn nanosleep(req: u64, reqb: &[u8]) -> Ret {
     if req == 0 {
         return Err(errno::EFAULT);
     }
     let d = get_timespec(reqb)?;
     let now = sys::clock_gettime(libc::CLOCK_MONOTONIC)?;
-    sys::sleep_until(libc::CLOCK_MONOTONIC, &add(now, d))?;
+    sleep_until(libc::CLOCK_MONOTONIC, &add(now, d))?;
     ok(0)
 }
 
@@ -114,7 +154,7 @@ pub(crate) fn clock_nanosleep(clk: i32, flags: i32, req: u64, reqb: &[u8]) -> Re
     } else {
         add(sys::clock_gettime(hclk)?, d)
     };
-    sys::sleep_until(hclk, &deadline)?;
+    sleep_until(hclk, &deadline)?;
     ok(0)
 }
 
@@ -230,5 +270,44 @@ mod tests {
             "maxrss"
         );
         assert_eq!(getrusage(5, 1, &mut out), Err(errno::EINVAL));
+    }
+}
+
+#[cfg(test)]
+mod deferred_sleep_tests {
+    use super::*;
+
+    /// On a thread that defers sleeps, nanosleep and clock_nanosleep (relative and
+    /// absolute) return at once with the wake-up time; afterwards sleeps sleep again.
+    #[test]
+    fn deferred_sleeps_return_their_wake_up_time() {
+        std::thread::spawn(|| {
+            let mut req = [0u8; 16];
+            req[..8].copy_from_slice(&1i64.to_le_bytes()); // 1 s
+            defer_sleeps_on_this_thread(true);
+            let t0 = Instant::now();
+            assert_eq!(nanosleep(1, &req), Ok((0, 0)));
+            assert!(t0.elapsed() < Duration::from_millis(500));
+            let w = take_wake().expect("a wake-up time");
+            assert!(
+                w >= t0 + Duration::from_millis(990)
+                    && w <= Instant::now() + Duration::from_secs(1)
+            );
+            assert_eq!(take_wake(), None);
+            assert_eq!(clock_nanosleep(1, 0, 1, &req), Ok((0, 0)));
+            assert!(take_wake().is_some());
+            // An absolute deadline in the past wakes at once.
+            assert_eq!(clock_nanosleep(1, TIMER_ABSTIME, 1, &req), Ok((0, 0)));
+            assert!(take_wake().expect("a wake-up time") <= Instant::now());
+            defer_sleeps_on_this_thread(false);
+            req[..8].copy_from_slice(&0i64.to_le_bytes());
+            req[8..].copy_from_slice(&20_000_000i64.to_le_bytes());
+            let t0 = Instant::now();
+            assert_eq!(nanosleep(1, &req), Ok((0, 0)));
+            assert!(t0.elapsed() >= Duration::from_millis(20));
+            assert_eq!(take_wake(), None);
+        })
+        .join()
+        .unwrap();
     }
 }
