@@ -507,12 +507,25 @@ pub fn run(o: &BenchOpts) -> Result<(), String> {
     Ok(())
 }
 
-fn lane_counts(o: &BenchOpts, quick: bool, b: BackendKind, cores: usize) -> Vec<usize> {
+/// The lane counts to measure: `--lanes`, or per backend: on CUDA 1, 32, 1024, 10,000,
+/// 100,000 and `resident` (all lanes the GPU runs at once; `--quick` without `--tiny`:
+/// 1, 32, 1024), on the CPU 1x, 2x, 4x the cores (`--quick`: 1, cores).
+fn lane_counts(
+    o: &BenchOpts,
+    quick: bool,
+    b: BackendKind,
+    cores: usize,
+    resident: Option<usize>,
+) -> Vec<usize> {
     let mut v = if !o.lanes.is_empty() {
         o.lanes.clone()
     } else {
-        match (b, quick) {
-            (BackendKind::Cuda, false) => vec![1, 32, 1024, 10_000, 100_000],
+        match (b, quick && !o.tiny) {
+            (BackendKind::Cuda, false) => {
+                let mut v = vec![1, 32, 1024, 10_000, 100_000];
+                v.extend(resident);
+                v
+            }
             (BackendKind::Cuda, true) => vec![1, 32, 1024],
             (_, false) => vec![1, cores, 2 * cores, 4 * cores],
             (_, true) => vec![1, cores],
@@ -537,11 +550,23 @@ fn measure(
     mut notes: Vec<String>,
     tmp: &Path,
 ) -> Result<Value, String> {
+    // All lanes the GPU runs at once: a lane count of its own ("the most that fit").
+    let resident = if backends.contains(&BackendKind::Cuda) {
+        match gpuos::backend::cuda::resident_lanes() {
+            Ok(n) => Some(n),
+            Err(e) => {
+                notes.push(format!("resident lane count unknown: {e}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
     // Plan, for the progress bar.
     let mut steps = workloads.len() as u64 * (1 + repeats as u64); // references + qemu
     for &b in backends {
         for w in workloads {
-            let n = lane_counts(o, quick, b, cores)
+            let n = lane_counts(o, quick, b, cores, resident)
                 .iter()
                 .filter(|&&l| l <= w.max_lanes)
                 .count();
@@ -600,7 +625,7 @@ fn measure(
 
     for &b in backends {
         let bname = backend_name(b);
-        let counts = lane_counts(o, quick, b, cores);
+        let counts = lane_counts(o, quick, b, cores, resident);
         for (wi, w) in workloads.iter().enumerate() {
             let mut mem_peak_frames = 0u64;
             let mut tmpl_frames = 0u64;
@@ -925,6 +950,7 @@ fn measure(
         "quick": quick,
         "tiny": o.tiny,
         "repeats": repeats,
+        "resident_lanes": resident,
         "results": results,
         "qemu": {
             "binary": qemu.display().to_string(),

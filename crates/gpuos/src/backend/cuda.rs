@@ -377,6 +377,37 @@ fn open_device() -> Result<(String, String, usize), RunError> {
     }
 }
 
+/// How many lanes the GPU runs at once: multiprocessors x the persistent kernel's
+/// resident blocks per multiprocessor (`cuOccupancyMaxActiveBlocksPerMultiprocessor`,
+/// which accounts for its registers) x BLOCK lanes: 67,584 on an H100 SXM (132 x 4 x
+/// 128). More lanes still run, in blocks that start as earlier ones end.
+///
+/// Errors: no usable GPU, or the core cannot be compiled or loaded.
+pub fn resident_lanes() -> Result<usize, RunError> {
+    let (_, arch, _) = open_device()?;
+    let module = load_module(&compile(&arch, false)?)?;
+    let dev = cu::device::get(0).map_err(|e| err("cuDeviceGet", e))?;
+    // SAFETY: dev is valid and its primary context current (open_device); the module
+    // lives until the end of this function.
+    unsafe {
+        let sms = cu::device::get_attribute(
+            dev,
+            sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
+        )
+        .map_err(|e| err("attribute", e))?;
+        let mut blocks = 0i32;
+        sys::cuOccupancyMaxActiveBlocksPerMultiprocessor(
+            &mut blocks,
+            module.persistent,
+            BLOCK as i32,
+            0,
+        )
+        .result()
+        .map_err(|e| err("cuOccupancyMaxActiveBlocksPerMultiprocessor", e))?;
+        Ok(sms.max(0) as usize * blocks.max(0) as usize * BLOCK as usize)
+    }
+}
+
 /// Launch `f` over `lanes` threads in blocks of BLOCK.
 fn launch(
     f: sys::CUfunction,
