@@ -1,6 +1,7 @@
-// The CUDA backend's kernels: the execution core compiled by NVRTC. One guest process
-// per GPU thread (lane). See crates/gpuos/src/backend/cuda.rs for the host side.
-#include "exec.h"
+// The CUDA backend's kernels: the execution core compiled by NVRTC. One GPU thread
+// (lane) per family of guest processes: the lane's first process and its descendants,
+// run in turn by the family scheduler (kernel/proc/sched.h). See crates/gpuos/src/backend/cuda.rs for the host side.
+#include "proc/sched.h"
 #include "ring.h"
 
 GFN u32 lane_id() { return blockIdx.x * blockDim.x + threadIdx.x; }
@@ -16,7 +17,7 @@ GFN u32 lane_id() { return blockIdx.x * blockDim.x + threadIdx.x; }
 #define MIN_BLOCKS_PER_SM 4
 #endif
 
-/// Start every process: clone the template, copy in the initial stack.
+/// Start every lane's first process: clone the template, copy in the initial stack.
 extern "C" __global__ void gpuos_start(MachineHdr* m) {
     u32 lane = lane_id();
     if (lane < m->nprocs) proc_start(m, lane);
@@ -28,19 +29,17 @@ extern "C" __global__ void gpuos_start(MachineHdr* m) {
 /// Wait until the host completed this lane's latest request, or the machine stops.
 /// With the completion poller running (m->comp), the lane watches its own counter in
 /// device memory (an L2 read); otherwise it reads SysReq::done across PCIe. `*polled`
-/// tells whether the poller delivered the completion: then the result is in the Proc
-/// (host_ret, host_out_len, written before host_done was bumped) and
+/// tells whether the poller delivered the completion: then the result is in the lane's
+/// first Proc (host_ret, host_out_len, written before host_done was bumped) and
 /// sys_complete_host reads no host memory but the output bytes.
-__device__ bool wait_host(Core& c, bool* polled) {
-    MachineHdr* m = c.m;
-    Proc* p = c.p;
+__device__ bool wait_host(MachineHdr* m, Proc* lp, bool* polled) {
     u32 backoff = 32;
     for (u32 i = 1;; i++) {
         // Every 1024th poll also reads SysReq::done itself, so that a lane never
         // depends on the poller alone (a poller that could not run would otherwise
         // stall every lane forever).
         bool via_poller = m->comp && (i & 1023);
-        bool done = via_poller ? *(volatile u64*)&p->host_done == p->req_seq : host_req_done(c);
+        bool done = via_poller ? *(volatile u64*)&lp->host_done == lp->req_seq : host_req_done(m, lp);
         if (done) {
             *polled = via_poller;
             break;
@@ -55,47 +54,60 @@ __device__ bool wait_host(Core& c, bool* polled) {
     return true;
 }
 
-/// Quantum mode: run each runnable lane for `budget` instructions, then return; the host
-/// serves posted requests between launches.
+/// Longest sleep of a lane whose whole family is blocked, between two retries, in
+/// nanoseconds (the blocked syscalls run again after each sleep).
+#define IDLE_BACKOFF_MAX 262144u
+
+/// Quantum mode: run each lane's family for about `budget` instructions, then return;
+/// the host serves posted requests between launches.
 extern "C" __global__ void __launch_bounds__(LANES_PER_BLOCK, MIN_BLOCKS_PER_SM)
 gpuos_quantum(MachineHdr* m, u64 budget) {
     u32 lane = lane_id();
     if (lane >= m->nprocs) return;
-    Proc* p = (Proc*)(uintptr_t)m->procs + lane;
-    if (p->status != PROC_RUNNABLE && p->status != PROC_WAIT_HOST) return;
+    Proc* lp = proc_at(m, lane);
     Core c;
-    core_load(c, m, p);
-    if (p->status == PROC_WAIT_HOST) {
-        if (!host_req_done(c)) return;
-        sys_complete_host(c);
+    // A few slices, so that a member that blocks at once leaves the rest of the quantum
+    // to the others.
+    for (int k = 0; k < 4; k++) {
+        if (lp->req_open) {
+            if (!host_req_done(m, lp)) return;
+            lane_complete(c, m, lane, false);
+        }
+        u32 r = lane_run(c, m, lane, budget);
+        if (r != LANE_BUDGET) return;
     }
-    core_run(c, budget);
 }
 
-/// Persistent mode: each lane runs its process to the end; host syscalls go through the
+/// Persistent mode: each lane runs its family to the end; host syscalls go through the
 /// submission ring and the lane waits for the completion while the others run on.
 extern "C" __global__ void __launch_bounds__(LANES_PER_BLOCK, MIN_BLOCKS_PER_SM)
 gpuos_persistent(MachineHdr* m, u64 slice) {
     u32 lane = lane_id();
     if (lane >= m->nprocs) return;
-    Proc* p = (Proc*)(uintptr_t)m->procs + lane;
+    Proc* lp = proc_at(m, lane);
     RingHdr* ring = (RingHdr*)(uintptr_t)m->ring;
     Core c;
-    core_load(c, m, p);
-    while (p->status == PROC_RUNNABLE || p->status == PROC_WAIT_HOST) {
-        if (p->status == PROC_WAIT_HOST) {
+    u32 idle = 0;
+    for (;;) {
+        if (lp->req_open) {
             bool polled = false;
-            if (!wait_host(c, &polled)) break;
-            sys_complete_host(c, polled);
+            if (!wait_host(m, lp, &polled)) break;
+            lane_complete(c, m, lane, polled);
         }
         if (*(volatile u32*)&m->stop) break;
-        c.exc = EXC_NONE;
-        u32 res = core_run(c, slice);
-        if (res == RUN_HOSTWAIT) {
-            if (!ring_push(ring, lane)) break;
+        u64 progress = lp->progress;
+        u32 res = lane_run(c, m, lane, slice);
+        if (res == LANE_DONE) break;
+        if (res == LANE_HOSTWAIT && !ring_push(ring, lane)) break;
+        if (res == LANE_IDLE) {
+            // The whole family is blocked: sleep, longer each time nothing moves (a
+            // pipe's other end may be the host's), then let the blocked calls retry.
+            idle = idle ? (idle < IDLE_BACKOFF_MAX ? idle * 2 : idle) : 1024;
+            __nanosleep(idle);
+        } else if (lp->progress != progress) {
+            idle = 0;
         }
     }
-    core_save(c);
 }
 
 /// Longest sleep of the completion poller between two empty polls, in nanoseconds.

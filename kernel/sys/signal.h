@@ -135,6 +135,20 @@ GFN void sig_fault(Core& c) {
     if (!sig_setup_frame(c, sig, code, addr)) proc_kill(c, SIG_SEGV, addr);
 }
 
+/// A signal that the process's own syscall raised (SIGPIPE from a write to a pipe with
+/// no reader, pipe(7)), after the syscall's result is in X0: pending while blocked,
+/// else delivered now (a handler returns to after the SVC).
+GFN void sig_raise_sync(Core& c, i32 sig) {
+    if (c.p->sigmask & sig_bit(sig)) {
+        c.p->sigpending |= sig_bit(sig);
+        c.p->sigcode[sig - 1] = SI_USER;
+        return;
+    }
+    c.pc = c.s.pc - 4;  // the SVC, for a report of the default action
+    c.insn = 0;
+    sig_deliver(c, sig, SI_USER, 0);
+}
+
 /// A signal this process sends itself (kill, tkill, tgkill): pending while blocked.
 GFN void sig_send_self(Core& c, i32 sig, i32 code) {
     if (sig == 0) { setX(c, 0, 0); return; }
