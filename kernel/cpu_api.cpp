@@ -24,6 +24,7 @@ u32 gpuos_lane_run(MachineHdr* m, u32 lane, u64 budget) {
     tls_lane = lane;
     Proc* lp = proc_at(m, lane);
     Core c;
+    c.p = 0;  // nothing loaded (core_resume)
     if (lp->req_open) {
         if (!host_req_done(m, lp)) return LANE_HOSTWAIT;
         lane_complete(c, m, lane, false);

@@ -66,6 +66,7 @@ gpuos_quantum(MachineHdr* m, u64 budget) {
     if (lane >= m->nprocs) return;
     Proc* lp = proc_at(m, lane);
     Core c;
+    c.p = 0;
     // A few slices, so that a member that blocks at once leaves the rest of the quantum
     // to the others.
     for (int k = 0; k < 4; k++) {
@@ -87,6 +88,7 @@ gpuos_persistent(MachineHdr* m, u64 slice) {
     Proc* lp = proc_at(m, lane);
     RingHdr* ring = (RingHdr*)(uintptr_t)m->ring;
     Core c;
+    c.p = 0;  // nothing loaded yet (core_resume)
     u32 idle = 0;
     for (;;) {
         if (lp->req_open) {

@@ -19,6 +19,22 @@ enum LaneResult : u32 {
     LANE_IDLE = 3,     // nothing runnable; blocked members will retry: back off, call again
 };
 
+/// Make q the process loaded in c. A full load (TLB flushed) unless c still holds q,
+/// the last process it ran (its state saved back, nothing else run since): a lone
+/// process keeps its TLB across its host requests, as before families. Callers set
+/// `c.p = 0` before c's first use, and `sched_end` clears it when a process ends (its
+/// slot may come back as a new process).
+GFN void core_resume(Core& c, MachineHdr* m, Proc* q) {
+    if (c.p == q && c.m == m) {
+        c.exc = EXC_NONE;
+        c.sig = 0;
+        c.fault_addr = 0;
+        c.sig_entered = 0;
+        return;
+    }
+    core_load(c, m, q);
+}
+
 /// Make every retry-blocked member runnable (it runs its syscall again). Returns how
 /// many.
 GFN_NOINLINE u32 sched_wake_retry(MachineHdr* m, Proc* lp) {
@@ -89,8 +105,10 @@ GFN_NOINLINE u32 sched_end(Core& c, Proc* lp, Proc* q) {
         r->in_len = r->out_off = r->out_cap = r->out_len = 0;
         r->flags = SYSREQ_EXIT;
         sys_publish(c, SYS_exit_group, SYSREQ_EXIT, 0, 0, now_ns(), false);
+        c.p = 0;
         return LANE_HOSTWAIT;
     }
+    c.p = 0;
     sched_end_finish(c.m, lp, q);
     return LANE_BUDGET;
 }
@@ -106,7 +124,7 @@ GFN_NOINLINE void lane_complete(Core& c, MachineHdr* m, u32 lane, bool polled) {
         if (q->end_pending == 2) sched_end_finish(m, lp, q);
         return;
     }
-    core_load(c, m, q);
+    core_resume(c, m, q);
     u64 nr = lp->req_nr;
     bool call = (lp->req_flags & SYSREQ_CALL) != 0;
     sys_complete_host(c, polled);
@@ -143,7 +161,7 @@ GFN_NOINLINE u32 lane_run(Core& c, MachineHdr* m, u32 lane, u64 budget) {
         return LANE_IDLE;
     }
     lp->fam_cur = q->slot;
-    core_load(c, m, q);
+    core_resume(c, m, q);
     u64 before = q->insns;
     u32 r = core_run(c, budget);
     if (q->insns - before > 1) lp->progress++;

@@ -6,7 +6,7 @@
 //! fds, so that pipe readers see EOF).
 
 use crate::abi::{SysReq, SYSREQ_CALL, SYSREQ_EXIT, SYSRET_RETRY};
-use crate::host::{ExecTarget, ProcHost};
+use crate::host::{ExecTarget, ProcHost, Sink, Source};
 use crate::loader;
 use crate::machine::{Prepared, RunConfig, RunError};
 use crate::service;
@@ -28,10 +28,10 @@ const ENOEXEC: i64 = -8;
 /// E2BIG: the new stack does not fit the request buffer.
 const E2BIG: i64 = -7;
 
-/// Child slots when `RunConfig::child_slots` is 0: four per lane, at least 64, at most
-/// 8192 (a Proc is about 3.5 KiB of device memory).
+/// Child slots when `RunConfig::child_slots` is 0: 32 per lane, at least 1024, at most
+/// 65536 (a Proc is about 3.5 KiB: 224 MiB of device memory at most).
 pub fn default_child_slots(lanes: usize) -> usize {
-    (lanes.saturating_mul(4)).clamp(64, 8192)
+    (lanes.saturating_mul(32)).clamp(1024, 65536)
 }
 
 /// Every process slot's host state.
@@ -86,13 +86,19 @@ impl<'a> Procs<'a> {
         self.host(lane).and_then(|mut g| g.take())
     }
 
-    /// Every lane's first process's host state, in lane order (after the run).
-    pub fn into_lanes(self) -> Vec<Option<ProcHost>> {
+    /// Every lane's first process's host state, in lane order (after the run; one
+    /// never started gets an empty one).
+    pub fn into_lanes(self) -> Vec<ProcHost> {
         let lanes = self.lanes;
+        let sb = self.prep.sandbox.clone();
         self.hosts
             .into_iter()
             .take(lanes)
-            .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+            .map(|m| {
+                m.into_inner().unwrap_or_else(|e| e.into_inner()).unwrap_or_else(|| {
+                    ProcHost::new(sb.clone(), Source::Null, Sink::Capture(Vec::new()), Sink::Capture(Vec::new()))
+                })
+            })
             .collect()
     }
 

@@ -16,9 +16,8 @@ use crate::abi::{
     MachineHdr, PanicRecord, Proc, RingCell, RingHdr, SysReq, FREE_SHARDS, PAGE_SIZE,
     PANIC_FRAME_RANGE, PANIC_REFCNT,
 };
-use crate::host::ProcHost;
 use crate::machine::{HostPool, LaneResult, Prepared, RunConfig, RunError, RunReport};
-use crate::service;
+use crate::procs::Procs;
 use cudarc::driver::{result as cu, sys};
 use sha2::{Digest, Sha256};
 use std::ffi::{c_void, CString};
@@ -454,6 +453,8 @@ struct Shared {
     reqs: *mut SysReq,
     bufs: *mut u8,
     buf_size: usize,
+    /// Number of lanes (ring entries are lane indices).
+    lanes: usize,
     /// Submission ring (lanes push, service threads pop under a lock).
     sub: *mut RingHdr,
     /// Completion ring, host view (service threads push, the device's poller pops).
@@ -468,16 +469,16 @@ unsafe impl Send for Shared {}
 // SAFETY: as above.
 unsafe impl Sync for Shared {}
 
-/// Serve lane's posted request and mark it done (`SysReq::done = seq`). Returns the
-/// request's result and output length (`SysReq::ret`, `out_len`), read before `done`
-/// is stored: after it the lane may post its next request into the same `SysReq`.
-fn serve_one(sh: Shared, hosts: &[Mutex<ProcHost>], lane: usize) -> (i64, u32) {
-    let mut host = hosts[lane].lock().unwrap_or_else(|e| e.into_inner());
+/// Serve lane's posted request (made by whichever process of its family `SysReq::slot`
+/// names) and mark it done (`SysReq::done = seq`). Returns the request's result and
+/// output length (`SysReq::ret`, `out_len`), read before `done` is stored: after it the
+/// lane may post its next request into the same `SysReq`.
+fn serve_one(sh: Shared, hosts: &Procs<'_>, lane: usize) -> (i64, u32) {
     // SAFETY: see `Shared`: this thread owns the lane's request until it stores done.
     unsafe {
         let req = &mut *sh.reqs.add(lane);
         let buf = std::slice::from_raw_parts_mut(sh.bufs.add(lane * sh.buf_size), sh.buf_size);
-        service::serve(req, buf, &mut host, sh.strace);
+        hosts.serve(req, buf, sh.strace);
         let result = (req.ret, req.out_len);
         std::sync::atomic::fence(Ordering::SeqCst);
         std::ptr::write_volatile(&mut req.done, req.seq);
@@ -490,7 +491,7 @@ fn serve_one(sh: Shared, hosts: &[Mutex<ProcHost>], lane: usize) -> (i64, u32) {
 /// hands those to the lane in device memory); spin while idle, then yield, then nap.
 fn service_loop(
     sh: Shared,
-    hosts: &[Mutex<ProcHost>],
+    hosts: &Procs<'_>,
     pop_lock: &Mutex<()>,
     finished: &AtomicBool,
     serve_ns: &AtomicU64,
@@ -523,7 +524,7 @@ fn service_loop(
         }
         for &lane in &batch[..got] {
             let lane = lane as usize;
-            if lane < hosts.len() {
+            if lane < sh.lanes {
                 let t = Instant::now();
                 let (ret, out_len) = serve_one(sh, hosts, lane);
                 if !sh.comp.is_null() {
@@ -614,6 +615,7 @@ fn watch_kernel(
 /// Run `cfg.lanes` copies of the prepared program on the GPU.
 pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let lanes = cfg.lanes.max(1);
+    let slots = lanes + cfg.children();
     let t_setup = Instant::now();
     let (name, arch, free) = open_device()?;
     let t_compile = Instant::now();
@@ -641,8 +643,9 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let enq = DevBuf::new(8)?;
     enq.upload(&[0u64])?;
 
-    // Device memory: processes, stacks, then the frame pool from what is left.
-    let procs = DevBuf::new(lanes * std::mem::size_of::<Proc>())?;
+    // Device memory: processes (every lane's first, then the pool for children),
+    // stacks, then the frame pool from what is left.
+    let procs = DevBuf::new(slots * std::mem::size_of::<Proc>())?;
     let (blob, offs) = prep.stack_blob();
     let stacks = DevBuf::new(blob.len())?;
     stacks.upload(&blob)?;
@@ -692,6 +695,8 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     hdr.dcache = dcache.0;
     hdr.procs = procs.0;
     hdr.nprocs = lanes as u64;
+    hdr.nslots = slots as u64;
+    hdr.slot_bump = lanes as u64;
     hdr.reqs = reqs.dev()?;
     hdr.bufs = bufs.dev()?;
     hdr.buf_size = buf_size;
@@ -768,9 +773,10 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         );
     }
 
-    let hosts = (0..lanes)
-        .map(|l| prep.proc_host(cfg, l).map(Mutex::new))
-        .collect::<Result<Vec<_>, _>>()?;
+    let hosts = Procs::new(cfg, prep, lanes, slots - lanes);
+    for l in 0..lanes {
+        hosts.start_lane(l)?;
+    }
     // The lanes' kernels; stop-flag writes and debug reads beside them; the poller.
     let streams = Streams::new(3)?;
     let (stream, ctl, poll_stream) = (streams.0[0], streams.0[1], streams.0[2]);
@@ -820,6 +826,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         reqs: reqs.ptr as *mut SysReq,
         bufs: bufs.ptr,
         buf_size: buf_size as usize,
+        lanes,
         sub: ring.ptr as *mut RingHdr,
         comp: if use_poller {
             &mut *comp_host as *mut RingHdr
@@ -955,8 +962,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     }
     // Every lane's outcome, its output hashed and (with --output-dir) written: spread
     // over the host's cores (100,000 lanes can mean 200,000 files).
-    let finished = map_in_order(hosts, |lane, host| {
-        let mut host = host.into_inner().unwrap_or_else(|e| e.into_inner());
+    let finished = map_in_order(hosts.into_lanes(), |lane, mut host| {
         let (r, out) = finish_lane(cfg, lane, &procs_host[lane], &mut host);
         (r, if lane == 0 { out } else { Vec::new() })
     });
