@@ -95,9 +95,16 @@ impl<'a> Procs<'a> {
             .into_iter()
             .take(lanes)
             .map(|m| {
-                m.into_inner().unwrap_or_else(|e| e.into_inner()).unwrap_or_else(|| {
-                    ProcHost::new(sb.clone(), Source::Null, Sink::Capture(Vec::new()), Sink::Capture(Vec::new()))
-                })
+                m.into_inner()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .unwrap_or_else(|| {
+                        ProcHost::new(
+                            sb.clone(),
+                            Source::Null,
+                            Sink::Capture(Vec::new()),
+                            Sink::Capture(Vec::new()),
+                        )
+                    })
             })
             .collect()
     }
@@ -196,12 +203,22 @@ impl<'a> Procs<'a> {
         let (ret, out_len) = if strs.len() < argc + envc {
             (-22, 0)
         } else {
-            self.exec_stack(req.slot as usize, &path, &strs[..argc], &strs[argc..], req, buf)
+            self.exec_stack(
+                req.slot as usize,
+                &path,
+                &strs[..argc],
+                &strs[argc..],
+                req,
+                buf,
+            )
         };
         req.ret = ret;
         req.out_len = out_len as u32;
         if strace {
-            let args: Vec<&[u8]> = strs[..argc.min(strs.len())].iter().map(|s| &s[..]).collect();
+            let args: Vec<&[u8]> = strs[..argc.min(strs.len())]
+                .iter()
+                .map(|s| &s[..])
+                .collect();
             service::trace_execve(req, &path, &args);
         }
     }

@@ -59,7 +59,12 @@ impl ProcHost {
         let n = sys::pread(hfd, &mut hdr, 0)?;
         let machine = u16::from_le_bytes([hdr[18], hdr[19]]);
         // ELFCLASS64, little-endian, AArch64.
-        if n == hdr.len() && hdr[..4] == *b"\x7fELF" && hdr[4] == 2 && hdr[5] == 1 && machine == EM_AARCH64 {
+        if n == hdr.len()
+            && hdr[..4] == *b"\x7fELF"
+            && hdr[4] == 2
+            && hdr[5] == 1
+            && machine == EM_AARCH64
+        {
             Ok(ExecTarget::Aarch64 {
                 dev: st.st_dev,
                 ino: st.st_ino,

@@ -166,7 +166,12 @@ impl FdTable {
 
     /// dup2/dup3: make `new` refer to `old`'s description, closing `new` first. Returns the
     /// description `new` dropped, if it was its last fd.
-    pub(crate) fn dup_to(&mut self, old: i32, new: i32, cloexec: bool) -> Result<Option<Desc>, Errno> {
+    pub(crate) fn dup_to(
+        &mut self,
+        old: i32,
+        new: i32,
+        cloexec: bool,
+    ) -> Result<Option<Desc>, Errno> {
         let ofd = self.slot(old)?.ofd.clone();
         let n = idx(new)?;
         let dropped = if self.slot(new).is_ok() {

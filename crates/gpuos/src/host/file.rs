@@ -223,7 +223,9 @@ impl ProcHost {
     fn reopen(&mut self, n: i32, flags: u32) -> Ret {
         let cloexec = flags & O_CLOEXEC != 0;
         let host = match &self.fds.get(n).map_err(|_| errno::ENOENT)?.kind {
-            FileKind::Host(h) => Some((h.fd.as_raw_fd(), h.mount, h.guest.clone(), h.is_dir, h.pipe)),
+            FileKind::Host(h) => {
+                Some((h.fd.as_raw_fd(), h.mount, h.guest.clone(), h.is_dir, h.pipe))
+            }
             _ => None,
         };
         let Some((hostfd, mount, guest, is_dir, pipe)) = host else {
@@ -255,7 +257,11 @@ impl ProcHost {
             is_dir,
             pipe,
         };
-        let gflags = if pipe { flags & (O_ACCMODE | O_NONBLOCK) } else { 0 };
+        let gflags = if pipe {
+            flags & (O_ACCMODE | O_NONBLOCK)
+        } else {
+            0
+        };
         self.install(
             OpenFile {
                 kind: FileKind::Host(f),
@@ -407,7 +413,9 @@ impl ProcHost {
         let mut f = self.fds.get_mut(fd)?;
         let flags = f.flags;
         let n = match (&mut f.kind, off) {
-            (FileKind::Host(h), None) if h.pipe => would_block(sys::read(h.fd.as_raw_fd(), buf), flags)?,
+            (FileKind::Host(h), None) if h.pipe => {
+                would_block(sys::read(h.fd.as_raw_fd(), buf), flags)?
+            }
             (FileKind::Host(h), None) => sys::read(h.fd.as_raw_fd(), buf)?,
             (FileKind::Host(h), Some(o)) => sys::pread(h.fd.as_raw_fd(), buf, o)?,
             (FileKind::Source(s), None) => s.read(buf)?,
@@ -429,7 +437,9 @@ impl ProcHost {
         let flags = f.flags;
         let mut cap = self.captured.lock().unwrap_or_else(|e| e.into_inner());
         let n = match (&mut f.kind, off) {
-            (FileKind::Host(h), None) if h.pipe => would_block(sys::write(h.fd.as_raw_fd(), data), flags)?,
+            (FileKind::Host(h), None) if h.pipe => {
+                would_block(sys::write(h.fd.as_raw_fd(), data), flags)?
+            }
             (FileKind::Host(h), None) => sys::write(h.fd.as_raw_fd(), data)?,
             (FileKind::Host(h), Some(o)) => sys::pwrite(h.fd.as_raw_fd(), data, o)?,
             (FileKind::Sink(SinkState::Capture(_)), Some(_)) => return Err(errno::ESPIPE),
@@ -638,12 +648,15 @@ impl ProcHost {
         let mut b = [0u8; STATX_SIZE];
         match self.stat_target(&sb, dirfd, path, flags)? {
             Ok(h) => b = sys::statx(h.dir.raw(), &h.name, hflags, mask)?,
-            Err(StatFd::Fd(fd)) => match self.fds.get(fd)?.host_fd() {
-                Some(hfd)
-                    if !matches!(self.fds.get(fd)?.kind, FileKind::Source(SourceState::Null)) =>
-                {
-                    b = sys::statx(hfd, c"", hflags | libc::AT_EMPTY_PATH, mask)?
-                }
+            Err(StatFd::Fd(fd)) => match {
+                // The description is unlocked again before stat_fd below locks it.
+                let f = self.fds.get(fd)?;
+                (
+                    f.host_fd(),
+                    matches!(f.kind, FileKind::Source(SourceState::Null)),
+                )
+            } {
+                (Some(hfd), false) => b = sys::statx(hfd, c"", hflags | libc::AT_EMPTY_PATH, mask)?,
                 _ => {
                     self.stat_fd(fd)?.encode_statx(&mut b);
                 }
@@ -987,16 +1000,15 @@ impl ProcHost {
         let h = match self.stat_target(&sb, dirfd, path, flags)? {
             Ok(h) => h,
             Err(StatFd::Fd(fd)) => {
-                let f = self.fds.get(fd)?;
-                if mode & libc::W_OK != 0 {
-                    if let FileKind::Host(HostFile { mount: Some(m), .. }) = &f.kind {
-                        let st = self.stat_fd(fd)?;
-                        let k = st.mode & libc::S_IFMT;
-                        if self.is_ro(*m)
-                            && matches!(k, libc::S_IFREG | libc::S_IFDIR | libc::S_IFLNK)
-                        {
-                            return Err(errno::EROFS);
-                        }
+                let mount = match &self.fds.get(fd)?.kind {
+                    FileKind::Host(HostFile { mount: Some(m), .. }) => Some(*m),
+                    _ => None,
+                };
+                if let (true, Some(m)) = (mode & libc::W_OK != 0, mount) {
+                    let st = self.stat_fd(fd)?;
+                    let k = st.mode & libc::S_IFMT;
+                    if self.is_ro(m) && matches!(k, libc::S_IFREG | libc::S_IFDIR | libc::S_IFLNK) {
+                        return Err(errno::EROFS);
                     }
                 }
                 return ok(0);
@@ -1840,6 +1852,64 @@ mod tests {
             .0,
             -22
         );
+    }
+
+    #[test]
+    fn pipes_block_by_retry_and_end_like_linux() {
+        use crate::abi::SYSRET_RETRY;
+        let mut t = T::new();
+        let (r, out) = t.call(nr::PIPE2, [0x1000, 0, 0, 0, 0, 0], [&[]; 6], 8);
+        assert_eq!(r, 0);
+        let rd = i32::from_le_bytes(out[..4].try_into().unwrap()) as i64;
+        let wr = i32::from_le_bytes(out[4..8].try_into().unwrap()) as i64;
+        // An empty pipe on a blocking guest fd: retried by the device, not blocking here.
+        assert_eq!(t.read(rd, 4).0, SYSRET_RETRY);
+        // The guest's O_NONBLOCK: EAGAIN, and F_GETFL shows what the guest set.
+        assert_eq!(
+            t.call(nr::FCNTL, [rd as u64, 3, 0, 0, 0, 0], [&[]; 6], 0).0,
+            O_RDONLY as i64
+        );
+        t.call(
+            nr::FCNTL,
+            [rd as u64, 4, O_NONBLOCK as u64, 0, 0, 0],
+            [&[]; 6],
+            0,
+        );
+        assert_eq!(
+            t.call(nr::FCNTL, [rd as u64, 3, 0, 0, 0, 0], [&[]; 6], 0).0,
+            (O_RDONLY | O_NONBLOCK) as i64
+        );
+        assert_eq!(t.read(rd, 4).0, -11);
+        // A forked child shares the descriptions: the pipe ends at EOF only when both
+        // processes' write ends are closed.
+        let mut child = t.p.fork();
+        assert_eq!(t.write(wr, b"abc"), 3);
+        assert_eq!(t.close(wr), 0);
+        assert_eq!(t.read(rd, 8), (3, b"abc".to_vec()));
+        assert_eq!(t.read(rd, 8).0, -11);
+        child.close_all();
+        assert_eq!(t.read(rd, 8), (0, vec![]));
+        // No reader left: EPIPE (the device raises SIGPIPE).
+        let (_, out) = t.call(nr::PIPE2, [0x1000, 0, 0, 0, 0, 0], [&[]; 6], 8);
+        let rd2 = i32::from_le_bytes(out[..4].try_into().unwrap()) as i64;
+        let wr2 = i32::from_le_bytes(out[4..8].try_into().unwrap()) as i64;
+        assert_eq!(t.close(rd2), 0);
+        assert_eq!(t.write(wr2, b"x"), -32);
+    }
+
+    #[test]
+    fn exec_closes_cloexec_fds_only() {
+        let mut t = T::new();
+        let (_, out) = t.call(
+            nr::PIPE2,
+            [0x1000, O_CLOEXEC as u64, 0, 0, 0, 0],
+            [&[]; 6],
+            8,
+        );
+        let ce = i32::from_le_bytes(out[..4].try_into().unwrap()) as u64;
+        t.p.close_on_exec();
+        assert_eq!(t.call(nr::FCNTL, [ce, 1, 0, 0, 0, 0], [&[]; 6], 0).0, -9);
+        assert_eq!(t.call(nr::FCNTL, [1, 1, 0, 0, 0, 0], [&[]; 6], 0).0, 0);
     }
 
     #[test]

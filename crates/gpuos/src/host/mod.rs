@@ -25,8 +25,8 @@ mod time;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-pub use fs::{Mount, Sandbox, SandboxConfig};
 pub use exec::ExecTarget;
+pub use fs::{Mount, Sandbox, SandboxConfig};
 pub use stdio::{Sink, Source};
 
 use errno::Errno;

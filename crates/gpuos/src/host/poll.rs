@@ -45,11 +45,17 @@ impl ProcHost {
             };
             match &f.kind {
                 // In-memory streams are always ready (data or end of file; room).
-                FileKind::Source(SourceState::Bytes { .. } | SourceState::Null) => revents[i] = events & POLLIN,
+                FileKind::Source(SourceState::Bytes { .. } | SourceState::Null) => {
+                    revents[i] = events & POLLIN
+                }
                 FileKind::Sink(SinkState::Capture(_)) => revents[i] = events & POLLOUT,
                 _ => match f.host_fd() {
                     Some(h) => {
-                        host.push(libc::pollfd { fd: h, events, revents: 0 });
+                        host.push(libc::pollfd {
+                            fd: h,
+                            events,
+                            revents: 0,
+                        });
                         which.push(i);
                     }
                     None => revents[i] = POLLNVAL,

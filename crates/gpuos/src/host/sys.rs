@@ -238,7 +238,9 @@ pub(crate) fn write(fd: RawFd, buf: &[u8]) -> Result<usize, Errno> {
 /// poll(fds, timeout_ms).
 pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> Result<usize, Errno> {
     // SAFETY: `fds` is valid for `fds.len()` entries.
-    cvt_ssize(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) as isize })
+    cvt_ssize(unsafe {
+        libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) as isize
+    })
 }
 
 /// pread(fd, buf, off).
