@@ -97,14 +97,8 @@ GFN_NOINLINE void sched_end_finish(MachineHdr* m, Proc* lp, Proc* q) {
 GFN_NOINLINE u32 sched_end(Core& c, Proc* lp, Proc* q) {
     q->end_pending = 2;  // being handled
     if (lp->forked) {
-        SysReq* r = lane_req(c);
-        r->nr = SYS_exit_group;
-        r->args[0] = proc_wait_status(q);
-        for (int i = 1; i < 6; i++) r->args[i] = 0;
-        r->ret = 0;
-        r->in_len = r->out_off = r->out_cap = r->out_len = 0;
-        r->flags = SYSREQ_EXIT;
-        sys_publish(c, SYS_exit_group, SYSREQ_EXIT, 0, 0, now_ns(), false);
+        u64 a[6] = {proc_wait_status(q), 0, 0, 0, 0, 0};
+        sys_publish(c, SYS_exit_group, SYSREQ_EXIT, a, 0, 0, 0, 0, now_ns(), false);
         c.p = 0;
         return LANE_HOSTWAIT;
     }

@@ -24,13 +24,23 @@ enum ArgKind : u32 {
 GFN SysReq* lane_req(Core& c) { return (SysReq*)(uintptr_t)c.m->reqs + c.p->lane; }
 GFN u8* lane_buf(Core& c) { return (u8*)(uintptr_t)c.m->bufs + (u64)c.p->lane * c.m->buf_size; }
 
-/// Publish the request already written to the lane's SysReq (nr, args, lengths,
-/// flags): who posted it, the device copies completion needs, the sequence number.
+/// Write request nr to the lane's SysReq (args, result for SYSREQ_LOG, `in` bytes of
+/// input already in the buffer, the output area at `off` of `ocap` bytes) and publish
+/// it: who posted it, the device copies completion needs, the sequence number.
 /// `wait`: the posting process waits (PROC_WAIT_HOST); false for the notice of an
 /// ended process (kernel/proc/sched.h), whose status stays.
-GFN void sys_publish(Core& c, u64 nr, u32 flags, u64 off, u64 ocap, u64 t_entry, bool wait) {
+GFN_NOINLINE void sys_publish(Core& c, u64 nr, u32 flags, const u64* args, i64 ret, u64 in, u64 off, u64 ocap,
+                              u64 t_entry, bool wait) {
     SysReq* r = lane_req(c);
     Proc* lp = lane_proc(c.m, c.p);
+    r->nr = nr;
+    for (int i = 0; i < 6; i++) r->args[i] = args[i];
+    r->ret = ret;
+    r->in_len = (u32)in;
+    r->out_off = (u32)off;
+    r->out_cap = (u32)ocap;
+    r->out_len = 0;
+    r->flags = flags;
     r->lane = c.p->lane;
     r->slot = c.p->slot;
     r->pid = c.p->pid;
@@ -75,7 +85,6 @@ GFN_NOINLINE i64 iov_walk(Core& c, u64 va, u64 n, u8* dst, u64 cap, const u8* sr
 /// result (for SYSREQ_LOG).
 GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0, u64 logret = 0) {
     u64 t_entry = now_ns();
-    SysReq* r = lane_req(c);
     u8* buf = lane_buf(c);
     u64 cap = c.m->buf_size;
     u64 a[6];
@@ -125,15 +134,7 @@ GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0,
             ocap = (u64)n;
         }
     }
-    r->nr = nr;
-    for (int i = 0; i < 6; i++) r->args[i] = a[i];
-    r->ret = (i64)(orig ? logret : c.s.x[0]);
-    r->in_len = (u32)in;
-    r->out_off = (u32)off;
-    r->out_cap = (u32)ocap;
-    r->out_len = 0;
-    r->flags = flags;
-    sys_publish(c, nr, flags, off, ocap, t_entry, true);
+    sys_publish(c, nr, flags, a, (i64)(orig ? logret : c.s.x[0]), in, off, ocap, t_entry, true);
 }
 
 /// Whether the host has completed the lane's latest request (it stores `done = seq`).

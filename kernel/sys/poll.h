@@ -25,17 +25,8 @@ HANDLER void sys_ppoll(Core& c) {
         timeout = (u64)ts[0] * 1000000000ull + (u64)ts[1];
     }
     u64 off = (bytes + 7) & ~7ull;
-    SysReq* r = lane_req(c);
-    r->nr = SYS_ppoll;
-    for (int i = 0; i < 5; i++) r->args[i] = c.s.x[i];
-    r->args[5] = timeout;
-    r->ret = 0;
-    r->in_len = (u32)bytes;
-    r->out_off = (u32)off;
-    r->out_cap = (u32)bytes;
-    r->out_len = 0;
-    r->flags = SYSREQ_CALL;
-    sys_publish(c, SYS_ppoll, SYSREQ_CALL, off, bytes, t, true);
+    u64 a[6] = {c.s.x[0], c.s.x[1], c.s.x[2], c.s.x[3], c.s.x[4], timeout};
+    sys_publish(c, SYS_ppoll, SYSREQ_CALL, a, 0, bytes, off, bytes, t, true);
 }
 
 /// The host answered a ppoll: copy the pollfd array with its revents back.

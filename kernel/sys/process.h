@@ -94,18 +94,8 @@ HANDLER void sys_clone(Core& c) {
     atomic_add_u64(&m->live, 1);
     // The host copies the fd table (fds share their open file descriptions, as after
     // fork(2)) into the child's slot; args[5] tells it the slot and the pid.
-    u64 t = now_ns();
-    SysReq* r = lane_req(c);
-    r->nr = SYS_clone;
-    for (int i = 0; i < 5; i++) r->args[i] = c.s.x[i];
-    r->args[5] = (u64)s | ((u64)pid << 32);
-    r->ret = 0;
-    r->in_len = 0;
-    r->out_off = 0;
-    r->out_cap = 0;
-    r->out_len = 0;
-    r->flags = SYSREQ_CALL;
-    sys_publish(c, SYS_clone, SYSREQ_CALL, 0, 0, t, true);
+    u64 a[6] = {flags, stack, ptid, tls, ctid, (u64)s | ((u64)pid << 32)};
+    sys_publish(c, SYS_clone, SYSREQ_CALL, a, 0, 0, 0, 0, now_ns(), true);
 }
 
 /// The host served the parent's clone (its result, the child's pid or -errno, is in
@@ -172,19 +162,8 @@ HANDLER void sys_execve(Core& c) {
         }
     }
     u64 off = (in + 7) & ~7ull;
-    SysReq* r = lane_req(c);
-    r->nr = SYS_execve;
-    for (int i = 0; i < 3; i++) r->args[i] = c.s.x[i];
-    r->args[3] = count[0];
-    r->args[4] = count[1];
-    r->args[5] = 0;
-    r->ret = 0;
-    r->in_len = (u32)in;
-    r->out_off = (u32)off;
-    r->out_cap = (u32)(cap - off);
-    r->out_len = 0;
-    r->flags = SYSREQ_CALL;
-    sys_publish(c, SYS_execve, SYSREQ_CALL, off, cap - off, t, true);
+    u64 a[6] = {c.s.x[0], c.s.x[1], c.s.x[2], count[0], count[1], 0};
+    sys_publish(c, SYS_execve, SYSREQ_CALL, a, 0, in, off, cap - off, t, true);
 }
 
 /// The host accepted an execve: the new stack image is in the output area. Replace the
