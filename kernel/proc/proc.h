@@ -22,14 +22,14 @@ GFN_NOINLINE void proc_release(Core& c) {
     tlb_flush(c);
 }
 
-/// Mark the process ended (its status already set): free its memory, count it out,
-/// and leave the rest (telling the host, its parent and children) to the lane's family
-/// scheduler (kernel/proc/sched.h, `sched_end`), which runs outside the interpreter.
+/// Mark the process ended (its status already set) and free its memory; the rest
+/// (telling the host, its parent and children, counting it out of `live`) is left to
+/// the lane's family scheduler (kernel/proc/sched.h, `sched_end`), which runs outside
+/// the interpreter.
 GFN void proc_end(Core& c) {
     c.p->end_pending = 1;
     c.exc = EXC_EXIT;
     proc_release(c);
-    atomic_add_u64(&c.m->live, ~0ull);
 }
 
 /// exit_group: end the process with status code.

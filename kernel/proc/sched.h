@@ -65,13 +65,17 @@ GFN_NOINLINE void sched_free_orphans(MachineHdr* m, Proc* lp) {
     }
 }
 
-/// The end of q is fully handled (the host closed its fds, when told): its children
+/// The end of q is fully handled (the host closed its fds, when told): it no longer
+/// counts as live; its children
 /// become orphans (ppid 1, as if reparented to init; they run on), a vfork parent runs
 /// on, a parent waiting in wait4 runs its wait again; q is freed at once when nobody
 /// will reap it (no parent, or one ignoring SIGCHLD or with SA_NOCLDWAIT).
 GFN_NOINLINE void sched_end_finish(MachineHdr* m, Proc* lp, Proc* q) {
     q->end_pending = 0;
     lp->progress++;
+    // Counted out only now: the completion poller runs while `live` is non-zero, and
+    // the host's notice of this end had to come back through it.
+    atomic_add_u64(&m->live, ~0ull);
     Proc* r = proc_at(m, q->fam_next);
     NO_UNROLL for (u64 i = 0; r != q && i < m->nslots; i++) {
         if (r->parent == q->slot) {

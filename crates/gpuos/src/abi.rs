@@ -322,7 +322,8 @@ pub struct MachineHdr {
     /// `Proc::host_ret` and `host_out_len` and bumps `Proc::host_done`. 0 when lanes poll
     /// `SysReq::done` themselves (quantum mode, CPU backend).
     pub comp: u64,
-    /// Processes not yet ended (decremented by each exit or kill).
+    /// Processes not yet ended: one per lane at the start, one more per fork, one less
+    /// when the family scheduler has handled an end (kernel/proc/sched.h).
     pub live: u64,
     /// Address of the signal return trampoline (`mov x8, #139; svc #0`), the analog of
     /// the vDSO's `__kernel_rt_sigreturn`, where handlers return without SA_RESTORER.

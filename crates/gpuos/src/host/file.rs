@@ -648,19 +648,22 @@ impl ProcHost {
         let mut b = [0u8; STATX_SIZE];
         match self.stat_target(&sb, dirfd, path, flags)? {
             Ok(h) => b = sys::statx(h.dir.raw(), &h.name, hflags, mask)?,
-            Err(StatFd::Fd(fd)) => match {
+            Err(StatFd::Fd(fd)) => {
                 // The description is unlocked again before stat_fd below locks it.
-                let f = self.fds.get(fd)?;
-                (
-                    f.host_fd(),
-                    matches!(f.kind, FileKind::Source(SourceState::Null)),
-                )
-            } {
-                (Some(hfd), false) => b = sys::statx(hfd, c"", hflags | libc::AT_EMPTY_PATH, mask)?,
-                _ => {
-                    self.stat_fd(fd)?.encode_statx(&mut b);
+                let (hfd, null) = {
+                    let f = self.fds.get(fd)?;
+                    let null = matches!(f.kind, FileKind::Source(SourceState::Null));
+                    (f.host_fd(), null)
+                };
+                match (hfd, null) {
+                    (Some(hfd), false) => {
+                        b = sys::statx(hfd, c"", hflags | libc::AT_EMPTY_PATH, mask)?
+                    }
+                    _ => {
+                        self.stat_fd(fd)?.encode_statx(&mut b);
+                    }
                 }
-            },
+            }
             Err(StatFd::Link(size)) => {
                 Self::link_stat(size).encode_statx(&mut b);
             }
