@@ -35,13 +35,13 @@ GFN void core_resume(Core& c, MachineHdr* m, Proc* q) {
     core_load(c, m, q);
 }
 
-/// Make every retry-blocked member runnable (it runs its syscall again). Returns how
-/// many.
-GFN_NOINLINE u32 sched_wake_retry(MachineHdr* m, Proc* lp) {
+/// Make every member blocked on `kind` (BLOCK_RETRY or BLOCK_WAIT) runnable: it runs
+/// its syscall again. Returns how many.
+GFN_NOINLINE u32 sched_wake(MachineHdr* m, Proc* lp, u32 kind) {
     u32 n = 0;
     Proc* q = lp;
     NO_UNROLL for (u64 i = 0; i < m->nslots; i++) {
-        if (q->status == PROC_BLOCKED && q->block == BLOCK_RETRY) {
+        if (q->status == PROC_BLOCKED && q->block == kind) {
             q->status = PROC_RUNNABLE;
             n++;
         }
@@ -89,8 +89,10 @@ GFN_NOINLINE void sched_end_finish(MachineHdr* m, Proc* lp, Proc* q) {
         Proc* parent = proc_at(m, q->parent);
         const SigAction& a = parent->sigact[SIG_CHLD - 1];
         if (a.handler == 1 || (a.flags & SA_NOCLDWAIT)) q->parent = NO_SLOT;
+        else if (a.handler > 1) sig_post(parent, SIG_CHLD, 1 /* CLD_EXITED */);  // a handler: deliver
     }
-    sched_wake_retry(m, lp);
+    sched_wake(m, lp, BLOCK_WAIT);
+    sched_wake(m, lp, BLOCK_RETRY);
     sched_free_orphans(m, lp);
 }
 
@@ -130,7 +132,7 @@ GFN_NOINLINE void lane_complete(Core& c, MachineHdr* m, u32 lane, bool polled) {
         if (nr == SYS_clone) fork_complete(c);
         else if (nr == SYS_execve && c.s.x[0] == 0) exec_complete(c);
         else if (nr == SYS_ppoll && (i64)c.s.x[0] >= 0) poll_complete(c);
-        sched_wake_retry(m, lp);  // what blocked another member may have changed
+        sched_wake(m, lp, BLOCK_RETRY);  // what blocked another member may have changed
     }
     core_save(c);
 }
@@ -155,11 +157,18 @@ GFN_NOINLINE u32 lane_run(Core& c, MachineHdr* m, u32 lane, u64 budget) {
     }
     if (!found) {
         if (!live) return LANE_DONE;
-        sched_wake_retry(m, lp);
+        sched_wake(m, lp, BLOCK_RETRY);
         return LANE_IDLE;
     }
     lp->fam_cur = q->slot;
     core_resume(c, m, q);
+    if (q->sigpending & ~q->sigmask) {  // sent by another member (kill, SIGCHLD)
+        c.pc = c.s.pc;
+        c.insn = 0;
+        sig_deliver_pending(c);
+        core_save(c);
+        if (q->end_pending == 1) return sched_end(c, lp, q);
+    }
     u64 before = q->insns;
     u32 r = core_run(c, budget);
     if (q->insns - before > 1) lp->progress++;

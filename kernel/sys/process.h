@@ -238,7 +238,7 @@ HANDLER void sys_wait4(Core& c) {
     if (!zombie) {
         if (opt & WAIT_NOHANG) { setX(c, 0, 0); return; }
         me->status = PROC_BLOCKED;
-        me->block = BLOCK_RETRY;
+        me->block = BLOCK_WAIT;
         c.s.pc = c.pc;  // run the SVC again when woken
         c.exc = EXC_YIELD;
         return;

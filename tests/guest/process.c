@@ -17,6 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+static volatile int sigchld_count;
+static void on_sigchld(int sig) { sigchld_count += sig == SIGCHLD; }
+
 static void say(const char* s) { (void)!write(1, s, strlen(s)); }
 
 static void status_line(const char* what, int st) {
@@ -229,7 +232,29 @@ int main(int argc, char** argv) {
         close(ce[1]);
     }
 
-    // 9. exec of something that is not a program.
+    // 9. kill(2) of a child blocked reading a pipe; SIGCHLD to a handler.
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigchld;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGCHLD, &sa, 0);
+    if (pipe(p)) return 1;
+    c = fork();
+    if (c == 0) {
+        char x;
+        close(p[1]);
+        (void)!read(p[0], &x, 1);
+        _exit(1);
+    }
+    close(p[0]);
+    printf("kill a blocked child: %d\n", kill(c, SIGTERM));
+    waitpid(c, &st, 0);
+    status_line("child 5", st);
+    close(p[1]);
+    printf("SIGCHLD handler ran: %d\n", sigchld_count > 0);
+    signal(SIGCHLD, SIG_DFL);
+
+    // 10. exec of something that is not a program.
     c = fork();
     if (c == 0) {
         char* av[] = {"words", 0};

@@ -56,10 +56,14 @@ pub const PROC_BLOCKED: u32 = 5;
 pub const PROC_NEW: u32 = 6;
 
 /// `Proc::block`: the syscall is re-executed when the process is next scheduled (a
-/// wait4 with no zombie yet; a pipe read or write the host found would block).
+/// pipe read or write or a ppoll the host found would block); woken after any host
+/// call of its family completes, or when the whole family is blocked.
 pub const BLOCK_RETRY: u32 = 1;
 /// `Proc::block`: a vfork parent, until its child (`Proc::vfork_child`) execs or ends.
 pub const BLOCK_VFORK: u32 = 2;
+/// `Proc::block`: wait4 found no zombie yet; the call is re-executed after a member of
+/// the family has ended (or a signal arrived).
+pub const BLOCK_WAIT: u32 = 3;
 /// No process slot (`Proc::parent` of a lane's first process or of an orphan).
 pub const NO_SLOT: u32 = 0xFFFF_FFFF;
 /// `SysReq::ret` from the host: the call would block and the guest's descriptor is
