@@ -54,6 +54,7 @@ enum Exc : u32 {
     EXC_SIGNAL = 2,   // a synchronous signal (c.sig, c.fault_addr)
     EXC_HOSTWAIT = 3, // the syscall was posted to the host; the lane waits
     EXC_EXIT = 4,     // the process ended
+    EXC_YIELD = 5,    // back to the family scheduler (blocked, forked, exec'd): see Proc::status
 };
 
 // Per-lane translation cache: direct mapped on the virtual page number.

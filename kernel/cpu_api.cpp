@@ -1,6 +1,6 @@
 // The CPU backend's entry points: the execution core compiled as host C++ and called
 // from Rust (crates/gpuos/src/backend/cpu.rs) through these extern "C" functions.
-#include "exec.h"
+#include "proc/sched.h"
 #include "ring.h"
 #include "proc/template.h"
 
@@ -18,19 +18,18 @@ bool gpuos_proc_start(MachineHdr* m, u32 lane) {
     return proc_start(m, lane);
 }
 
-/// Run lane for up to budget instructions; first completes a served host request.
-/// Returns a RunResult.
-u32 gpuos_proc_run(MachineHdr* m, u32 lane, u64 budget) {
+/// Run lane's family for one slice (kernel/proc/sched.h); first completes the lane's
+/// served host request. Returns a LaneResult.
+u32 gpuos_lane_run(MachineHdr* m, u32 lane, u64 budget) {
     tls_lane = lane;
-    Proc* p = (Proc*)(uintptr_t)m->procs + lane;
-    if (p->status == PROC_EXITED || p->status == PROC_KILLED) return RUN_DONE;
+    Proc* lp = proc_at(m, lane);
     Core c;
-    core_load(c, m, p);
-    if (p->status == PROC_WAIT_HOST) {
-        if (!host_req_done(c)) return RUN_HOSTWAIT;
-        sys_complete_host(c);
+    c.p = 0;  // nothing loaded (core_resume)
+    if (lp->req_open) {
+        if (!host_req_done(m, lp)) return LANE_HOSTWAIT;
+        lane_complete(c, m, lane, false);
     }
-    return core_run(c, budget);
+    return lane_run(c, m, lane, budget);
 }
 
 u64 gpuos_frame_alloc(MachineHdr* m) { return frame_alloc(m); }

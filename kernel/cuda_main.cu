@@ -1,6 +1,7 @@
-// The CUDA backend's kernels: the execution core compiled by NVRTC. One guest process
-// per GPU thread (lane). See crates/gpuos/src/backend/cuda.rs for the host side.
-#include "exec.h"
+// The CUDA backend's kernels: the execution core compiled by NVRTC. One GPU thread
+// (lane) per family of guest processes: the lane's first process and its descendants,
+// run in turn by the family scheduler (kernel/proc/sched.h). See crates/gpuos/src/backend/cuda.rs for the host side.
+#include "proc/sched.h"
 #include "ring.h"
 
 GFN u32 lane_id() { return blockIdx.x * blockDim.x + threadIdx.x; }
@@ -16,7 +17,7 @@ GFN u32 lane_id() { return blockIdx.x * blockDim.x + threadIdx.x; }
 #define MIN_BLOCKS_PER_SM 4
 #endif
 
-/// Start every process: clone the template, copy in the initial stack.
+/// Start every lane's first process: clone the template, copy in the initial stack.
 extern "C" __global__ void gpuos_start(MachineHdr* m) {
     u32 lane = lane_id();
     if (lane < m->nprocs) proc_start(m, lane);
@@ -28,19 +29,17 @@ extern "C" __global__ void gpuos_start(MachineHdr* m) {
 /// Wait until the host completed this lane's latest request, or the machine stops.
 /// With the completion poller running (m->comp), the lane watches its own counter in
 /// device memory (an L2 read); otherwise it reads SysReq::done across PCIe. `*polled`
-/// tells whether the poller delivered the completion: then the result is in the Proc
-/// (host_ret, host_out_len, written before host_done was bumped) and
+/// tells whether the poller delivered the completion: then the result is in the lane's
+/// first Proc (host_ret, host_out_len, written before host_done was bumped) and
 /// sys_complete_host reads no host memory but the output bytes.
-__device__ bool wait_host(Core& c, bool* polled) {
-    MachineHdr* m = c.m;
-    Proc* p = c.p;
+__device__ bool wait_host(MachineHdr* m, Proc* lp, bool* polled) {
     u32 backoff = 32;
     for (u32 i = 1;; i++) {
         // Every 1024th poll also reads SysReq::done itself, so that a lane never
         // depends on the poller alone (a poller that could not run would otherwise
         // stall every lane forever).
         bool via_poller = m->comp && (i & 1023);
-        bool done = via_poller ? *(volatile u64*)&p->host_done == p->req_seq : host_req_done(c);
+        bool done = via_poller ? *(volatile u64*)&lp->host_done == lp->req_seq : host_req_done(m, lp);
         if (done) {
             *polled = via_poller;
             break;
@@ -55,32 +54,40 @@ __device__ bool wait_host(Core& c, bool* polled) {
     return true;
 }
 
-/// Quantum mode: run each runnable lane for `budget` instructions, then return; the host
-/// serves posted requests between launches.
+/// Longest sleep of a lane whose whole family is blocked, between two retries, in
+/// nanoseconds (the blocked syscalls run again after each sleep).
+#define IDLE_BACKOFF_MAX 262144u
+
+/// Quantum mode: run each lane's family for about `budget` instructions, then return;
+/// the host serves posted requests between launches.
 extern "C" __global__ void __launch_bounds__(LANES_PER_BLOCK, MIN_BLOCKS_PER_SM)
 gpuos_quantum(MachineHdr* m, u64 budget) {
     u32 lane = lane_id();
     if (lane >= m->nprocs) return;
-    Proc* p = (Proc*)(uintptr_t)m->procs + lane;
-    if (p->status != PROC_RUNNABLE && p->status != PROC_WAIT_HOST) return;
+    Proc* lp = proc_at(m, lane);
     Core c;
-    core_load(c, m, p);
-    if (p->status == PROC_WAIT_HOST) {
-        if (!host_req_done(c)) return;
-        sys_complete_host(c);
+    c.p = 0;
+    // A few slices, so that a member that blocks at once leaves the rest of the quantum
+    // to the others.
+    for (int k = 0; k < 4; k++) {
+        if (lp->req_open) {
+            if (!host_req_done(m, lp)) return;
+            lane_complete(c, m, lane, false);
+        }
+        u32 r = lane_run(c, m, lane, budget);
+        if (r != LANE_BUDGET) return;
     }
-    core_run(c, budget);
 }
 
-/// One look, without waiting, at whether the host completed this lane's latest request
+/// One look, without waiting, at whether the host completed the lane's latest request
 /// (the `i`-th look since the lane started). With the completion poller running
 /// (m->comp) the lane reads its own counter in device memory (an L2 read), except every
 /// 1024th look, which reads SysReq::done across PCIe itself, so that a lane never
 /// depends on the poller alone. `*polled` tells whether the poller delivered the
 /// completion (see wait_host).
-__device__ bool host_done_now(Core& c, u32 i, bool* polled) {
-    bool via_poller = c.m->comp && (i & 1023);
-    bool done = via_poller ? *(volatile u64*)&c.p->host_done == c.p->req_seq : host_req_done(c);
+__device__ bool host_done_now(MachineHdr* m, Proc* lp, u32 i, bool* polled) {
+    bool via_poller = m->comp && (i & 1023);
+    bool done = via_poller ? *(volatile u64*)&lp->host_done == lp->req_seq : host_req_done(m, lp);
     if (!done) return false;
     *polled = via_poller;
     atomic_fence();  // acquire: the answer is read after this
@@ -96,7 +103,19 @@ __device__ bool host_done_now(Core& c, u32 i, bool* polled) {
 #define GATHER_NS 50000u
 #endif
 
-/// Persistent mode: each lane runs its process to the end; host syscalls go through the
+/// After a slice in which the lane's whole family was blocked: sleep, longer each time
+/// nothing moves (a pipe's other end may be the host's), so that the blocked calls
+/// retry after it. `idle` is the lane's current back-off.
+__device__ void family_idle(Proc* lp, u32 res, u64 progress, u32* idle) {
+    if (res == LANE_IDLE) {
+        *idle = *idle ? (*idle < IDLE_BACKOFF_MAX ? *idle * 2 : *idle) : 1024;
+        __nanosleep(*idle);
+    } else if (lp->progress != progress) {
+        *idle = 0;
+    }
+}
+
+/// Persistent mode: each lane runs its family to the end; host syscalls go through the
 /// submission ring and the lane waits for the completion while the others run on.
 ///
 /// The lanes of a warp run together (converged): a warp executes one instruction
@@ -112,45 +131,42 @@ extern "C" __global__ void __launch_bounds__(LANES_PER_BLOCK, MIN_BLOCKS_PER_SM)
 gpuos_persistent(MachineHdr* m, u64 slice) {
     u32 lane = lane_id();
     RingHdr* ring = (RingHdr*)(uintptr_t)m->ring;
+    Core c;
+    c.p = 0;  // nothing loaded yet (core_resume)
+    u32 idle = 0;
 #ifdef GPUOS_INDEPENDENT_LANES
     if (lane >= m->nprocs) return;
-    Proc* p = (Proc*)(uintptr_t)m->procs + lane;
-    Core c;
-    core_load(c, m, p);
-    while (p->status == PROC_RUNNABLE || p->status == PROC_WAIT_HOST) {
-        if (p->status == PROC_WAIT_HOST) {
+    Proc* lp = proc_at(m, lane);
+    for (;;) {
+        if (lp->req_open) {
             bool polled = false;
-            if (!wait_host(c, &polled)) break;
-            sys_complete_host(c, polled);
+            if (!wait_host(m, lp, &polled)) break;
+            lane_complete(c, m, lane, polled);
         }
         if (*(volatile u32*)&m->stop) break;
-        c.exc = EXC_NONE;
-        u32 res = core_run(c, slice);
-        if (res == RUN_HOSTWAIT) {
-            if (!ring_push(ring, lane)) break;
-        }
+        u64 progress = lp->progress;
+        u32 res = lane_run(c, m, lane, slice);
+        if (res == LANE_DONE) break;
+        if (res == LANE_HOSTWAIT && !ring_push(ring, lane)) break;
+        family_idle(lp, res, progress, &idle);
     }
-    core_save(c);
 #else
     const u32 all = 0xffffffffu;
-    bool mine = lane < m->nprocs;  // threads past the last process only vote
-    Proc* p = (Proc*)(uintptr_t)m->procs + (mine ? lane : 0);
-    Core c;
-    if (mine) core_load(c, m, p);
-    bool quit = false;  // this lane's ring was closed: it leaves with the warp's next vote
+    bool live = lane < m->nprocs;  // threads past the last lane only vote
+    Proc* lp = proc_at(m, live ? lane : 0);
     u32 looks = 0, backoff = 32;
     u64 gather_from = 0;
     for (;;) {
-        bool alive = mine && !quit && (p->status == PROC_RUNNABLE || p->status == PROC_WAIT_HOST);
-        if (alive && p->status == PROC_WAIT_HOST) {
+        bool ready = live;
+        if (live && lp->req_open) {
             bool polled = false;
-            if (host_done_now(c, ++looks, &polled)) sys_complete_host(c, polled);
+            ready = host_done_now(m, lp, ++looks, &polled);
+            if (ready) lane_complete(c, m, lane, polled);
         }
-        bool ready = alive && p->status == PROC_RUNNABLE;
-        u32 alive_mask = __ballot_sync(all, alive);
+        u32 live_mask = __ballot_sync(all, live);
         u32 ready_mask = __ballot_sync(all, ready);
-        if (alive_mask == 0 || __any_sync(all, *(volatile u32*)&m->stop != 0)) break;
-        bool go = ready_mask == alive_mask;
+        if (live_mask == 0 || __any_sync(all, *(volatile u32*)&m->stop != 0)) break;
+        bool go = ready_mask == live_mask;
         if (!go && ready_mask) {
             u64 now = __shfl_sync(all, now_ns(), 0);  // one clock for the whole warp
             if (gather_from == 0) gather_from = now;
@@ -164,11 +180,12 @@ gpuos_persistent(MachineHdr* m, u64 slice) {
         backoff = 32;
         gather_from = 0;
         if (ready) {
-            c.exc = EXC_NONE;
-            if (core_run(c, slice) == RUN_HOSTWAIT && !ring_push(ring, lane)) quit = true;
+            u64 progress = lp->progress;
+            u32 res = lane_run(c, m, lane, slice);
+            if (res == LANE_DONE || (res == LANE_HOSTWAIT && !ring_push(ring, lane))) live = false;
+            else family_idle(lp, res, progress, &idle);
         }
     }
-    if (mine) core_save(c);
 #endif
 }
 

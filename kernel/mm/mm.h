@@ -188,27 +188,31 @@ GFN_NOINLINE void pt_free_all(MachineHdr* m, u64 root) {
     free_batch_flush(m, b);
 }
 
-/// Copy the page-table tree of `src_root` into fresh tables; leaf frames are shared
-/// (their entries must already carry COW where writable). Returns the new root or
-/// NO_FRAME. Interior tables are private to the new process.
-GFN_NOINLINE u64 pt_clone(MachineHdr* m, u64 src_root, u64* private_frames) {
+/// Copy the page-table tree of `src_root` into fresh tables; leaf frames are shared and
+/// their writable entries marked COW in the copy. With `share_src` (fork(2): the source
+/// is a running process, not the immortal template) the source's writable entries are
+/// marked COW too, so that neither side writes the shared frame; the caller flushes the
+/// source's TLB. Returns the new root, or NO_FRAME when out of frames (whatever was
+/// copied so far is released again). Interior tables are private to the new process.
+GFN_NOINLINE u64 pt_clone(MachineHdr* m, u64 src_root, u64* private_frames, bool share_src = false) {
     u64 root = frame_alloc(m);
     if (root == NO_FRAME) return NO_FRAME;
     (*private_frames)++;
+    bool ok = true;
     u64* s0 = pt_table(m, src_root);
     u64* d0 = pt_table(m, root);
-    NO_UNROLL for (int i0 = 0; i0 < 512; i0++) {
+    NO_UNROLL for (int i0 = 0; ok && i0 < 512; i0++) {
         if (!(s0[i0] & PTE_P)) continue;
         u64 f1 = frame_alloc(m);
-        if (f1 == NO_FRAME) return NO_FRAME;
+        if (f1 == NO_FRAME) { ok = false; break; }
         (*private_frames)++;
         d0[i0] = (f1 << 12) | PTE_P;
         u64* s1 = pt_table(m, PTE_FRAME(s0[i0]));
         u64* d1 = pt_table(m, f1);
-        NO_UNROLL for (int i1 = 0; i1 < 512; i1++) {
+        NO_UNROLL for (int i1 = 0; ok && i1 < 512; i1++) {
             if (!(s1[i1] & PTE_P)) continue;
             u64 f2 = frame_alloc(m);
-            if (f2 == NO_FRAME) return NO_FRAME;
+            if (f2 == NO_FRAME) { ok = false; break; }
             (*private_frames)++;
             d1[i1] = (f2 << 12) | PTE_P;
             u64* s2 = pt_table(m, PTE_FRAME(s1[i1]));
@@ -216,7 +220,7 @@ GFN_NOINLINE u64 pt_clone(MachineHdr* m, u64 src_root, u64* private_frames) {
             NO_UNROLL for (int i2 = 0; i2 < 512; i2++) {
                 if (!(s2[i2] & PTE_P)) continue;
                 u64 f3 = frame_alloc(m);
-                if (f3 == NO_FRAME) return NO_FRAME;
+                if (f3 == NO_FRAME) { ok = false; break; }
                 (*private_frames)++;
                 d2[i2] = (f3 << 12) | PTE_P;
                 u64* s3 = pt_table(m, PTE_FRAME(s2[i2]));
@@ -226,11 +230,16 @@ GFN_NOINLINE u64 pt_clone(MachineHdr* m, u64 src_root, u64* private_frames) {
                     if (e & PTE_P) {
                         if (!frame_immortal(m, PTE_FRAME(e))) atomic_add_u32(frame_refcnt(m, PTE_FRAME(e)), 1);
                         if (e & PTE_W) e |= PTE_COW;  // shared now: copy before writing
+                        if (share_src) s3[i3] = e;
                     }
                     d3[i3] = e;
                 }
             }
         }
+    }
+    if (!ok) {
+        pt_free_all(m, root);  // the partial copy is a consistent tree
+        return NO_FRAME;
     }
     return root;
 }

@@ -22,13 +22,21 @@ GFN_NOINLINE void proc_release(Core& c) {
     tlb_flush(c);
 }
 
+/// Mark the process ended (its status already set) and free its memory; the rest
+/// (telling the host, its parent and children, counting it out of `live`) is left to
+/// the lane's family scheduler (kernel/proc/sched.h, `sched_end`), which runs outside
+/// the interpreter.
+GFN void proc_end(Core& c) {
+    c.p->end_pending = 1;
+    c.exc = EXC_EXIT;
+    proc_release(c);
+}
+
 /// exit_group: end the process with status code.
 GFN void proc_exit(Core& c, i32 code) {
     c.p->exit_code = code;
     c.p->status = PROC_EXITED;
-    c.exc = EXC_EXIT;
-    proc_release(c);
-    atomic_add_u64(&c.m->live, ~0ull);
+    proc_end(c);
 }
 
 /// Terminate the process by signal sig (default action), remembering where.
@@ -38,10 +46,13 @@ GFN void proc_kill(Core& c, i32 sig, u64 addr) {
     c.p->fault_addr = addr;
     c.p->fault_insn = c.insn;
     c.p->status = PROC_KILLED;
-    c.exc = EXC_EXIT;
-    proc_release(c);
-    atomic_add_u64(&c.m->live, ~0ull);
+    proc_end(c);
 }
+
+/// The process in slot s.
+GFN Proc* proc_at(MachineHdr* m, u32 s) { return (Proc*)(uintptr_t)m->procs + s; }
+/// The first process of the lane that runs p: it holds the lane's per-request fields.
+GFN Proc* lane_proc(MachineHdr* m, Proc* p) { return proc_at(m, p->lane); }
 
 /// Start process `lane`: clone the template's page tables, copy in the initial stack
 /// image (argv, envp, auxv, built by the host so that it ends at stack_top), set SP and
@@ -50,6 +61,10 @@ GFN_NOINLINE bool proc_start(MachineHdr* m, u32 lane) {
     Proc* p = (Proc*)(uintptr_t)m->procs + lane;
     rt_memset(p, 0, sizeof(Proc));
     p->lane = lane;
+    p->slot = lane;
+    p->parent = NO_SLOT;
+    p->fam_next = lane;  // a family of one
+    p->fam_cur = lane;
     p->pid = 1000 + lane;
     p->ppid = 1;
     p->strace = m->strace;

@@ -6,7 +6,7 @@ enum {
     E_AGAIN = 11, E_NOMEM = 12, E_ACCES = 13, E_FAULT = 14, E_EXIST = 17, E_NOTDIR = 20,
     E_ISDIR = 21, E_INVAL = 22, E_MFILE = 24, E_NOTTY = 25, E_FBIG = 27, E_NOSPC = 28,
     E_SPIPE = 29, E_ROFS = 30, E_PIPE = 32, E_RANGE = 34, E_NAMETOOLONG = 36, E_NOSYS = 38,
-    E_NODEV = 19,
+    E_NODEV = 19, E_2BIG = 7, E_NOEXEC = 8,
 };
 
 /// Negated errno as the u64 a syscall returns in X0.

@@ -7,6 +7,7 @@
 #pragma once
 #include "../mm/mm.h"
 #include "errno.h"
+#include "signal.h"
 #include "syscall_kinds.gen.h"
 
 enum ArgKind : u32 {
@@ -17,8 +18,50 @@ enum ArgKind : u32 {
 #define MAX_PATH_BYTES 4096ull
 #define MAX_IOV 1024ull
 
+// A lane has one SysReq and one buffer, and at most one request in flight, whichever
+// member of its family posted it: the sequence numbers and device copies of the
+// request live in the lane's first process (`lp` below, `lane_proc`).
 GFN SysReq* lane_req(Core& c) { return (SysReq*)(uintptr_t)c.m->reqs + c.p->lane; }
 GFN u8* lane_buf(Core& c) { return (u8*)(uintptr_t)c.m->bufs + (u64)c.p->lane * c.m->buf_size; }
+
+/// Write request nr to the lane's SysReq (args, result for SYSREQ_LOG, `in` bytes of
+/// input already in the buffer, the output area at `off` of `ocap` bytes) and publish
+/// it: who posted it, the device copies completion needs, the sequence number.
+/// `wait`: the posting process waits (PROC_WAIT_HOST); false for the notice of an
+/// ended process (kernel/proc/sched.h), whose status stays.
+GFN_NOINLINE void sys_publish(Core& c, u64 nr, u32 flags, const u64* args, i64 ret, u64 in, u64 off, u64 ocap,
+                              u64 t_entry, bool wait) {
+    SysReq* r = lane_req(c);
+    Proc* lp = lane_proc(c.m, c.p);
+    r->nr = nr;
+    for (int i = 0; i < 6; i++) r->args[i] = args[i];
+    r->ret = ret;
+    r->in_len = (u32)in;
+    r->out_off = (u32)off;
+    r->out_cap = (u32)ocap;
+    r->out_len = 0;
+    r->flags = flags;
+    r->lane = c.p->lane;
+    r->slot = c.p->slot;
+    r->pid = c.p->pid;
+    // Device copies of what sys_complete_host needs of the request: when the completion
+    // poller delivers the result, completing reads nothing of the SysReq.
+    lp->req_nr = nr;
+    lp->req_flags = flags;
+    lp->req_out_off = (u32)off;
+    lp->req_out_cap = (u32)ocap;
+    lp->req_slot = c.p->slot;
+    lp->req_open = 1;
+    // The count lives in Proc (device memory): reading r->seq or r->done back would
+    // cost a round trip across PCIe.
+    lp->req_seq++;
+    store_release_u64(&r->seq, lp->req_seq);
+    u64 t_posted = now_ns();
+    lp->rt_posted_at = t_posted;
+    lp->rt_post_ns += t_posted - t_entry;
+    if (wait) c.p->status = PROC_WAIT_HOST;
+    c.exc = EXC_HOSTWAIT;
+}
 
 /// Gather (or size, when dst is 0) the iovec array at va with n entries, at most cap
 /// bytes. Returns the byte count or -1 on a bad address.
@@ -42,7 +85,6 @@ GFN_NOINLINE i64 iov_walk(Core& c, u64 va, u64 n, u8* dst, u64 cap, const u8* sr
 /// result (for SYSREQ_LOG).
 GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0, u64 logret = 0) {
     u64 t_entry = now_ns();
-    SysReq* r = lane_req(c);
     u8* buf = lane_buf(c);
     u64 cap = c.m->buf_size;
     u64 a[6];
@@ -92,34 +134,14 @@ GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0,
             ocap = (u64)n;
         }
     }
-    r->nr = nr;
-    for (int i = 0; i < 6; i++) r->args[i] = a[i];
-    r->ret = (i64)(orig ? logret : c.s.x[0]);
-    r->in_len = (u32)in;
-    r->out_off = (u32)off;
-    r->out_cap = (u32)ocap;
-    r->out_len = 0;
-    r->flags = flags;
-    r->lane = c.p->lane;
-    // Device copies of what sys_complete_host needs of the request: when the completion
-    // poller delivers the result, completing reads nothing of the SysReq.
-    c.p->req_nr = nr;
-    c.p->req_flags = flags;
-    c.p->req_out_off = (u32)off;
-    c.p->req_out_cap = (u32)ocap;
-    // The count lives in Proc (device memory): reading r->seq or r->done back would
-    // cost a round trip across PCIe.
-    c.p->req_seq++;
-    store_release_u64(&r->seq, c.p->req_seq);
-    u64 t_posted = now_ns();
-    c.p->rt_posted_at = t_posted;
-    c.p->rt_post_ns += t_posted - t_entry;
-    c.p->status = PROC_WAIT_HOST;
-    c.exc = EXC_HOSTWAIT;
+    sys_publish(c, nr, flags, a, (i64)(orig ? logret : c.s.x[0]), in, off, ocap, t_entry, true);
 }
 
 /// Whether the host has completed the lane's latest request (it stores `done = seq`).
-GFN bool host_req_done(Core& c) { return load_acquire_u64(&lane_req(c)->done) == c.p->req_seq; }
+GFN bool host_req_done(MachineHdr* m, Proc* lp) {
+    SysReq* r = (SysReq*)(uintptr_t)m->reqs + lp->slot;
+    return load_acquire_u64(&r->done) == lp->req_seq;
+}
 
 /// The host completed the lane's request: copy the output to the guest, set X0.
 /// `polled`: the completion poller delivered it (the lane saw `Proc::host_done ==
@@ -129,8 +151,8 @@ GFN bool host_req_done(Core& c) { return load_acquire_u64(&lane_req(c)->done) ==
 /// the lane's own poll of `SysReq::done` saw the completion first) everything comes
 /// from the SysReq.
 GFN void sys_complete_request(Core& c, bool polled) {
-    Proc* p = c.p;
-    p->status = PROC_RUNNABLE;
+    Proc* p = lane_proc(c.m, c.p);
+    c.p->status = PROC_RUNNABLE;
     i64 ret;
     u64 olen, ooff, nr;
     if (polled) {
@@ -149,6 +171,13 @@ GFN void sys_complete_request(Core& c, bool polled) {
         ooff = r->out_off;
         nr = r->nr;
     }
+    if (ret == SYSRET_RETRY) {  // would block: park, and run the SVC again later
+        c.p->status = PROC_BLOCKED;
+        c.p->block = BLOCK_RETRY;
+        c.s.pc -= 4;
+        return;
+    }
+    p->progress++;
     const u8* out = lane_buf(c) + ooff;
     for (int i = 0; i < 6 && olen; i++) {
         u32 k = sys_argkind(nr, i);
@@ -161,6 +190,10 @@ GFN void sys_complete_request(Core& c, bool polled) {
         }
     }
     setX(c, 0, (u64)ret);
+    // pipe(7): writing to a pipe whose read ends are all closed raises SIGPIPE (the host
+    // ignores its own and gets EPIPE, which the guest also sees when it survives).
+    if (ret == -E_PIPE && (nr == SYS_write || nr == SYS_writev || nr == SYS_pwrite64 || nr == SYS_sendfile))
+        sig_raise_sync(c, SIG_PIPE);
 }
 
 /// Complete the lane's request (sys_complete_request), timing the round trip's last
@@ -168,7 +201,7 @@ GFN void sys_complete_request(Core& c, bool polled) {
 GFN_NOINLINE void sys_complete_host(Core& c, bool polled = false) {
     u64 t_wake = now_ns();
     sys_complete_request(c, polled);
-    Proc* p = c.p;
+    Proc* p = lane_proc(c.m, c.p);
     p->rt_wake_ns += t_wake - p->rt_posted_at;
     p->rt_complete_ns += now_ns() - t_wake;
     p->rt_count++;

@@ -1,9 +1,11 @@
-// Device-served process syscalls: exit, identity, signals (recorded; default actions),
+// Device-served process syscalls: exit, identity (clone, execve, wait4: process.h), signals (recorded; default actions),
 // scheduling, resource limits, uname, prctl. Semantics from the Linux man pages.
 #pragma once
 #include "../proc/proc.h"
 #include "errno.h"
 #include "signal.h"
+#include "process.h"
+#include "poll.h"
 
 /// exit(2): this process has one thread, so exit ends the process like exit_group.
 HANDLER void sys_exit(Core& c) { proc_exit(c, (i32)(X(c, 0) & 0xff)); }
@@ -37,7 +39,6 @@ HANDLER void sys_futex(Core& c) {
     if (c.exc) { c.exc = EXC_NONE; setX(c, 0, err(E_FAULT)); return; }
     setX(c, 0, v != (u32)X(c, 2) ? err(E_AGAIN) : err(E_INVAL));
 }
-HANDLER void sys_wait4(Core& c) { setX(c, 0, err(E_CHILD)); }
 
 /// uname(2): struct utsname, six fields of 65 bytes.
 HANDLER void sys_uname(Core& c) {

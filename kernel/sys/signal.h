@@ -135,6 +135,20 @@ GFN void sig_fault(Core& c) {
     if (!sig_setup_frame(c, sig, code, addr)) proc_kill(c, SIG_SEGV, addr);
 }
 
+/// A signal that the process's own syscall raised (SIGPIPE from a write to a pipe with
+/// no reader, pipe(7)), after the syscall's result is in X0: pending while blocked,
+/// else delivered now (a handler returns to after the SVC).
+GFN void sig_raise_sync(Core& c, i32 sig) {
+    if (c.p->sigmask & sig_bit(sig)) {
+        c.p->sigpending |= sig_bit(sig);
+        c.p->sigcode[sig - 1] = SI_USER;
+        return;
+    }
+    c.pc = c.s.pc - 4;  // the SVC, for a report of the default action
+    c.insn = 0;
+    sig_deliver(c, sig, SI_USER, 0);
+}
+
 /// A signal this process sends itself (kill, tkill, tgkill): pending while blocked.
 GFN void sig_send_self(Core& c, i32 sig, i32 code) {
     if (sig == 0) { setX(c, 0, 0); return; }
@@ -148,10 +162,41 @@ GFN void sig_send_self(Core& c, i32 sig, i32 code) {
     sig_deliver(c, sig, code, 0);
 }
 
+/// Make signal sig pending in process q, another member of the caller's family (it is
+/// delivered when q next runs): discarded when q ignores it or its default is to ignore
+/// it; a blocked q runs again (its syscall restarts after a handler, as with
+/// SA_RESTART).
+GFN void sig_post(Proc* q, i32 sig, i32 code) {
+    u64 h = q->sigact[sig - 1].handler;
+    bool kill = sig == SIG_KILL || sig == SIG_STOP;
+    if (!kill && (h == 1 || (h == 0 && !sig_default_kills(sig)))) return;
+    q->sigpending |= sig_bit(sig);
+    q->sigcode[sig - 1] = code;
+    if (q->status == PROC_BLOCKED && q->block != BLOCK_VFORK && (kill || !(q->sigmask & sig_bit(sig))))
+        q->status = PROC_RUNNABLE;
+}
+
+/// The live member of c's family with process id pid, or 0.
+GFN_NOINLINE Proc* family_find(Core& c, u32 pid) {
+    Proc* q = (Proc*)(uintptr_t)c.m->procs + c.p->fam_next;
+    NO_UNROLL for (u64 i = 0; q != c.p && i < c.m->nslots; i++) {
+        if (q->pid == pid && q->status != PROC_EXITED && q->status != PROC_KILLED && q->status != PROC_NEW) return q;
+        q = (Proc*)(uintptr_t)c.m->procs + q->fam_next;
+    }
+    return 0;
+}
+
+/// kill(2): to itself (pid 0 and -1 count as itself), or to another process of its
+/// family (the processes it can see); others: ESRCH.
 HANDLER void sys_kill(Core& c) {
     i64 pid = (i64)X(c, 0);
-    if (pid == c.p->pid || pid == 0 || pid == -1) sig_send_self(c, (i32)X(c, 1), SI_USER);
-    else setX(c, 0, err(E_SRCH));
+    i32 sig = (i32)X(c, 1);
+    if (pid == c.p->pid || pid == 0 || pid == -1) { sig_send_self(c, sig, SI_USER); return; }
+    Proc* q = pid > 0 ? family_find(c, (u32)pid) : 0;
+    if (!q) { setX(c, 0, err(E_SRCH)); return; }
+    if (sig < 0 || sig > 64) { setX(c, 0, err(E_INVAL)); return; }
+    if (sig) sig_post(q, sig, SI_USER);
+    setX(c, 0, 0);
 }
 HANDLER void sys_tkill(Core& c) {
     if (X(c, 0) == c.p->pid) sig_send_self(c, (i32)X(c, 1), SI_TKILL);

@@ -63,6 +63,10 @@ struct RunOpts {
     /// Host threads for the CPU backend (default: every core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Process slots for forked children, shared by all lanes (default: 32 per lane,
+    /// at least 1024, at most 65536); fork fails with EAGAIN when none is free.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    child_slots: usize,
     /// Report backend details (compilation, caches, memory) on stderr.
     #[arg(long, short)]
     verbose: bool,
@@ -143,6 +147,7 @@ fn config(opts: &RunOpts, program: PathBuf, argv: Vec<OsString>) -> Result<RunCo
     cfg.output_dir = opts.output_dir.clone();
     cfg.verbose = opts.verbose;
     cfg.threads = opts.threads;
+    cfg.child_slots = opts.child_slots;
     cfg.mounts = opts
         .mounts
         .iter()

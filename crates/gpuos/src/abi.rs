@@ -48,8 +48,34 @@ pub const PROC_WAIT_HOST: u32 = 2;
 pub const PROC_EXITED: u32 = 3;
 /// `Proc::status`: killed by a signal; `Proc::signal` holds it.
 pub const PROC_KILLED: u32 = 4;
+/// `Proc::status`: blocked; the lane's family scheduler (kernel/proc/sched.h) runs the
+/// other members of the family meanwhile. `Proc::block` says on what.
+pub const PROC_BLOCKED: u32 = 5;
+/// `Proc::status`: a forked child whose parent's clone is still being served by the host
+/// (its fd table copied); not runnable yet.
+pub const PROC_NEW: u32 = 6;
 
-/// One guest process (one lane).
+/// `Proc::block`: the syscall is re-executed when the process is next scheduled (a
+/// pipe read or write or a ppoll the host found would block); woken after any host
+/// call of its family completes, or when the whole family is blocked.
+pub const BLOCK_RETRY: u32 = 1;
+/// `Proc::block`: a vfork parent, until its child (`Proc::vfork_child`) execs or ends.
+pub const BLOCK_VFORK: u32 = 2;
+/// `Proc::block`: wait4 found no zombie yet; the call is re-executed after a member of
+/// the family has ended (or a signal arrived).
+pub const BLOCK_WAIT: u32 = 3;
+/// No process slot (`Proc::parent` of a lane's first process or of an orphan).
+pub const NO_SLOT: u32 = 0xFFFF_FFFF;
+/// `SysReq::ret` from the host: the call would block and the guest's descriptor is
+/// blocking; the device parks the process (`BLOCK_RETRY`) and re-executes the syscall
+/// later. Never a guest-visible value.
+pub const SYSRET_RETRY: i64 = -1_099_511_627_776;
+
+/// One guest process. Slots `0..lanes` hold each lane's first process (slot == lane);
+/// the slots after them are a shared pool for forked children (`MachineHdr::nslots`).
+/// The per-request fields (`req_*`, `host_*`, `rt_*`) are used in the lane's first
+/// process only: a lane has at most one host request in flight, whichever member of
+/// its family posted it (`req_slot`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct Proc {
@@ -83,7 +109,8 @@ pub struct Proc {
     pub mmap_top: u64,
     /// Lowest address the mmap area may use.
     pub mmap_floor: u64,
-    /// Process id (lane index + 1000).
+    /// Process id: 1000 + lane for a lane's first process, then unique numbers after
+    /// 1000 + lanes for children (`MachineHdr::next_pid`).
     pub pid: u32,
     /// Parent process id.
     pub ppid: u32,
@@ -99,7 +126,7 @@ pub struct Proc {
     pub sigact: [SigAction; 64],
     /// Process name (prctl PR_SET_NAME), NUL-terminated.
     pub comm: [u8; 16],
-    /// Lane index of this process.
+    /// The lane that runs this process (its family's lane).
     pub lane: u32,
     /// Non-zero when every syscall is reported to the host for `--strace`.
     pub strace: u32,
@@ -140,6 +167,36 @@ pub struct Proc {
     pub rt_wake_ns: u64,
     /// Sum of the time to complete (copy the output to the guest, set X0).
     pub rt_complete_ns: u64,
+    /// This process's slot (index in the process table).
+    pub slot: u32,
+    /// The parent's slot, `NO_SLOT` for a lane's first process and for orphans (whose
+    /// parent ended: `ppid` is then 1).
+    pub parent: u32,
+    /// Next member of the lane's family (a circular list through every process the lane
+    /// runs); in a free slot, the next free slot + 1 (0 = none).
+    pub fam_next: u32,
+    /// Lane's first process only: the member the family scheduler runs next.
+    pub fam_cur: u32,
+    /// Lane's first process only: the slot whose host request is in flight.
+    pub req_slot: u32,
+    /// Lane's first process only: non-zero while a host request is in flight.
+    pub req_open: u32,
+    /// What a `PROC_BLOCKED` process waits for (`BLOCK_*`).
+    pub block: u32,
+    /// A vfork parent: the child it waits for; a vfork child: its parent + 1 until it
+    /// execs or ends (0 = none).
+    pub vfork: u32,
+    /// Non-zero once the process ended and the scheduler has not yet handled its end
+    /// (host notice, parent, orphans).
+    pub end_pending: u32,
+    /// Lane's first process only: non-zero once the family had a second member, so that
+    /// ends are told to the host (which closes the member's fds: pipe EOF).
+    pub forked: u32,
+    /// Lane's first process only: instructions of the family's members that ended.
+    pub family_insns: u64,
+    /// Lane's first process only: counts events that may unblock a member (for the
+    /// idle back-off).
+    pub progress: u64,
 }
 
 /// A signal disposition, laid out as the kernel's `struct sigaction` for arm64
@@ -188,6 +245,10 @@ pub struct SysReq {
     pub flags: u32,
     /// Lane index (for the ring consumer).
     pub lane: u32,
+    /// Process slot that posted the request (whose host state serves it).
+    pub slot: u32,
+    /// Its process id (for `--strace`).
+    pub pid: u32,
 }
 
 /// `SysReq::flags`: the request is a host syscall to perform.
@@ -265,13 +326,23 @@ pub struct MachineHdr {
     /// `Proc::host_ret` and `host_out_len` and bumps `Proc::host_done`. 0 when lanes poll
     /// `SysReq::done` themselves (quantum mode, CPU backend).
     pub comp: u64,
-    /// Processes not yet ended (decremented by each exit or kill).
+    /// Processes not yet ended: one per lane at the start, one more per fork, one less
+    /// when the family scheduler has handled an end (kernel/proc/sched.h).
     pub live: u64,
     /// Address of the signal return trampoline (`mov x8, #139; svc #0`), the analog of
     /// the vDSO's `__kernel_rt_sigreturn`, where handlers return without SA_RESTORER.
     pub sigtramp: u64,
     /// `PanicRecord` in host memory (pinned, device-mapped on the GPU), or 0.
     pub panic: u64,
+    /// Process slots in `procs`: `nprocs` lanes' first processes, then the child pool.
+    pub nslots: u64,
+    /// Free child slots: a lock-free stack, `tag << 32 | (slot + 1)` (0 = empty), linked
+    /// through `Proc::fam_next`.
+    pub slot_free: u64,
+    /// Child slots never yet used start here (bump allocation, from `nprocs`).
+    pub slot_bump: u64,
+    /// Next child process id.
+    pub next_pid: u64,
 }
 
 /// An internal error of gpuos itself (a broken invariant, never a guest's doing),

@@ -18,10 +18,12 @@ extern "C" {
     ) -> bool;
     /// Reserve lazily allocated memory in the template (the stack).
     pub fn gpuos_tmpl_reserve(m: *mut MachineHdr, root: u64, va: u64, len: u64, perm: u64) -> bool;
-    /// Start process `lane` from the template (kernel/proc/proc.h `proc_start`).
+    /// Start lane `lane`'s first process from the template (kernel/proc/proc.h
+    /// `proc_start`).
     pub fn gpuos_proc_start(m: *mut MachineHdr, lane: u32) -> bool;
-    /// Run process `lane` for up to `budget` instructions; returns a `RunResult`.
-    pub fn gpuos_proc_run(m: *mut MachineHdr, lane: u32, budget: u64) -> u32;
+    /// Run lane `lane`'s family for a slice of up to `budget` instructions, first
+    /// completing its served host request (kernel/proc/sched.h); returns a `LANE_*`.
+    pub fn gpuos_lane_run(m: *mut MachineHdr, lane: u32, budget: u64) -> u32;
     /// Allocate one zeroed frame from the pool (kernel/mm/mm.h `frame_alloc`); its index,
     /// or `u64::MAX` when the pool is empty.
     pub fn gpuos_frame_alloc(m: *mut MachineHdr) -> u64;
@@ -50,12 +52,15 @@ extern "C" {
     pub fn gpuos_ring_init(r: *mut RingHdr);
 }
 
-/// `gpuos_proc_run` result: the budget ran out.
-pub const RUN_BUDGET: u32 = 0;
-/// `gpuos_proc_run` result: a host request is posted.
-pub const RUN_HOSTWAIT: u32 = 1;
-/// `gpuos_proc_run` result: the process ended.
-pub const RUN_DONE: u32 = 2;
+/// `gpuos_lane_run` result: a slice ran; call again.
+pub const LANE_BUDGET: u32 = 0;
+/// `gpuos_lane_run` result: a host request is posted (the lane's `SysReq`).
+pub const LANE_HOSTWAIT: u32 = 1;
+/// `gpuos_lane_run` result: every process of the lane's family has ended.
+pub const LANE_DONE: u32 = 2;
+/// `gpuos_lane_run` result: every live process of the family is blocked; back off,
+/// then call again (the blocked calls are retried).
+pub const LANE_IDLE: u32 = 3;
 /// PTE permission bits (kernel/mm/mm.h).
 pub const PTE_R: u64 = 2;
 /// Writable.

@@ -13,6 +13,7 @@ pub mod host;
 pub mod loader;
 pub mod machine;
 pub mod mem;
+pub mod procs;
 pub mod service;
 pub mod tables;
 

@@ -42,7 +42,8 @@ pub struct RunConfig {
     pub argv: Vec<OsString>,
     /// Environment strings `NAME=value`.
     pub envp: Vec<OsString>,
-    /// Number of copies to run (processes), at least 1.
+    /// Number of copies to run (lanes, each running its first process and the
+    /// processes it forks), at least 1.
     pub lanes: usize,
     /// Stop each process after this many guest instructions (0 = no limit).
     pub max_insns: u64,
@@ -62,9 +63,21 @@ pub struct RunConfig {
     pub passthrough: bool,
     /// Host threads for the CPU backend (0 = every core).
     pub threads: usize,
+    /// Process slots for forked children, shared by all lanes (0 = the default,
+    /// `procs::default_child_slots`); fork fails with EAGAIN when none is free.
+    pub child_slots: usize,
 }
 
 impl RunConfig {
+    /// Child process slots for this run (`child_slots`, or the default for the lanes).
+    pub fn children(&self) -> usize {
+        if self.child_slots > 0 {
+            self.child_slots
+        } else {
+            crate::procs::default_child_slots(self.lanes.max(1))
+        }
+    }
+
     /// A configuration running `program` with `argv` once, with the host environment.
     pub fn new(program: impl Into<PathBuf>, argv: Vec<OsString>) -> RunConfig {
         RunConfig {
@@ -88,6 +101,7 @@ impl RunConfig {
             verbose: false,
             passthrough: true,
             threads: 0,
+            child_slots: 0,
         }
     }
 }

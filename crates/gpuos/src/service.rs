@@ -2,7 +2,7 @@
 //! buffer (layout in docs/ARCHITECTURE.md, "Syscalls"), call the host services, write
 //! the result back, and print `--strace` lines.
 
-use crate::abi::{SysReq, SYSREQ_CALL};
+use crate::abi::{SysReq, SYSREQ_CALL, SYSRET_RETRY};
 use crate::host::ProcHost;
 use crate::tables::{self, ArgKind};
 use std::io::Write;
@@ -56,7 +56,8 @@ pub fn serve(
         req.ret = ret;
         let wake = crate::host::time::take_wake();
         req.out_len = out_len.min(out.len()) as u32;
-        if strace {
+        // A call that would block is run again later: traced when it completes.
+        if strace && ret != SYSRET_RETRY {
             trace_line(req, entry, &ins_ref);
         }
         if let Some(t) = wake {
@@ -98,10 +99,43 @@ fn split_inputs<'a>(
     ins
 }
 
+/// Print the `--strace` line of a request served outside [`serve`] (clone).
+pub fn trace(req: &SysReq, ins: &[&[u8]; 6]) {
+    trace_line(req, tables::syscall(req.nr), ins);
+}
+
+/// Print the `--strace` line of an execve: `PID execve("path",{"argv0",...,NULL}) = r`.
+pub fn trace_execve(req: &SysReq, path: &[u8], argv: &[&[u8]]) {
+    let mut args: Vec<String> = argv
+        .iter()
+        .map(|a| format!("{:?}", String::from_utf8_lossy(a)))
+        .collect();
+    args.push("NULL".into());
+    let line = format!(
+        "{} execve({:?},{{{}}}) = {}\n",
+        req.pid,
+        String::from_utf8_lossy(path),
+        args.join(","),
+        ret_text(req.ret, "execve")
+    );
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
+/// A result as `--strace` shows it.
+fn ret_text(ret: i64, name: &str) -> String {
+    if ret < 0 && ret > -4096 {
+        format!("-1 errno={} ({})", -ret, errno_name(-ret))
+    } else if matches!(name, "mmap" | "brk" | "mremap") {
+        format!("{ret:#x}")
+    } else {
+        ret.to_string()
+    }
+}
+
 /// Print one `--strace` line for a served or logged syscall, in the style of
 /// `qemu-aarch64 -strace`: `PID name(args) = result`.
 fn trace_line(req: &SysReq, entry: Option<&tables::SysEntry>, ins: &[&[u8]; 6]) {
-    let pid = 1000 + req.lane;
+    let pid = req.pid;
     let line = match entry {
         None => format!("{pid} unknown syscall {} = -1 errno=38 (ENOSYS)\n", req.nr),
         Some(e) => {
@@ -124,13 +158,7 @@ fn trace_line(req: &SysReq, entry: Option<&tables::SysEntry>, ins: &[&[u8]; 6]) 
                     _ => format!("{a:#x}"),
                 });
             }
-            let ret = if req.ret < 0 && req.ret > -4096 {
-                format!("-1 errno={} ({})", -req.ret, errno_name(-req.ret))
-            } else if matches!(e.name, "mmap" | "brk" | "mremap") {
-                format!("{:#x}", req.ret)
-            } else {
-                req.ret.to_string()
-            };
+            let ret = ret_text(req.ret, e.name);
             format!("{pid} {}({}) = {ret}\n", e.name, args.join(","))
         }
     };
@@ -143,6 +171,8 @@ pub fn errno_name(e: i64) -> &'static str {
         1 => "EPERM",
         2 => "ENOENT",
         3 => "ESRCH",
+        7 => "E2BIG",
+        8 => "ENOEXEC",
         4 => "EINTR",
         5 => "EIO",
         9 => "EBADF",
@@ -160,6 +190,7 @@ pub fn errno_name(e: i64) -> &'static str {
         28 => "ENOSPC",
         29 => "ESPIPE",
         30 => "EROFS",
+        32 => "EPIPE",
         34 => "ERANGE",
         36 => "ENAMETOOLONG",
         38 => "ENOSYS",

@@ -1,12 +1,14 @@
 //! The CPU backend: the execution core compiled as host C++ (kernel/cpu_api.cpp), one
-//! process per lane, lanes spread over host threads. Host syscalls are served inline
-//! by the thread that runs the lane.
+//! family of processes per lane (its first process and the children it forks, run in
+//! turn by kernel/proc/sched.h), lanes spread over host threads. Host syscalls are
+//! served inline by the thread that runs the lane.
 
 use super::{finish_lane, report_round_trips, stop_requested, CPU_BUF_SIZE};
 use crate::abi::{MachineHdr, Proc, SysReq};
 use crate::ffi;
 use crate::machine::{HostPool, LaneResult, Prepared, RunConfig, RunError, RunReport};
 use crate::mem::HostRegion;
+use crate::procs::Procs;
 use crate::service;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -20,8 +22,9 @@ const SLICE: u64 = 1 << 22;
 /// Raw machine pointer shared by the worker threads.
 #[derive(Clone, Copy)]
 struct MachinePtr(*mut MachineHdr);
-// SAFETY: the core synchronises the shared fields (frame allocator) with atomics and a
-// lock; each Proc, SysReq and buffer is touched by the one thread running that lane.
+// SAFETY: the core synchronises the shared fields (frame allocator, the pool of child
+// slots) with atomics; each Proc, SysReq and buffer is touched by the one thread running
+// the lane whose family holds it.
 unsafe impl Send for MachinePtr {}
 // SAFETY: as above.
 unsafe impl Sync for MachinePtr {}
@@ -29,11 +32,12 @@ unsafe impl Sync for MachinePtr {}
 /// Run `cfg.lanes` copies of the prepared program on host threads.
 pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let lanes = cfg.lanes.max(1);
+    let slots = lanes + cfg.children();
     let mut hdr = MachineHdr::default();
     let _pool = HostPool::new(CPU_POOL_FRAMES, &mut hdr)?;
     let tmpl_frames = prep.build_template(&mut hdr)?;
     // SAFETY: Proc is plain old data (integers and arrays); all-zero is a valid value.
-    let mut procs: Vec<Proc> = vec![unsafe { std::mem::zeroed() }; lanes];
+    let mut procs: Vec<Proc> = vec![unsafe { std::mem::zeroed() }; slots];
     let mut reqs: Vec<SysReq> = vec![SysReq::default(); lanes];
     let bufs = HostRegion::new(lanes * CPU_BUF_SIZE as usize)
         .map_err(|e| RunError::Memory(e.to_string()))?;
@@ -44,6 +48,8 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     hdr.dcache = dcache.as_ptr() as u64;
     hdr.procs = procs.as_mut_ptr() as u64;
     hdr.nprocs = lanes as u64;
+    hdr.nslots = slots as u64;
+    hdr.slot_bump = lanes as u64;
     hdr.reqs = reqs.as_mut_ptr() as u64;
     hdr.bufs = bufs.addr();
     hdr.buf_size = CPU_BUF_SIZE;
@@ -66,6 +72,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let first_err: Mutex<Option<RunError>> = Mutex::new(None);
     // Host time serving requests, for `-v`'s round-trip report.
     let serve_ns = AtomicU64::new(0);
+    let hosts = Procs::new(cfg, prep, lanes, slots - lanes);
     let start = Instant::now();
     std::thread::scope(|s| {
         for _ in 0..threads {
@@ -74,7 +81,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
                 if lane >= lanes {
                     break;
                 }
-                match run_lane(cfg, prep, m, lane, &bufs, &serve_ns) {
+                match run_lane(cfg, &hosts, m, lane, &bufs, &serve_ns) {
                     Ok((r, out)) => {
                         if lane == 0 {
                             *stdout0.lock().unwrap() = out;
@@ -93,7 +100,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         return Err(e);
     }
     if cfg.verbose {
-        report_round_trips(&procs, serve_ns.load(Ordering::Relaxed));
+        report_round_trips(&procs[..lanes], serve_ns.load(Ordering::Relaxed));
     }
     let lanes_res: Vec<LaneResult> = results
         .into_inner()
@@ -119,19 +126,24 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     })
 }
 
-/// Run one lane to its end, serving its host syscalls.
+/// Longest sleep of a lane whose whole family is blocked (a pipe with nobody to move
+/// it yet), in microseconds.
+const IDLE_SLEEP_MAX_US: u64 = 1000;
+
+/// Run one lane's family to its end, serving its host syscalls.
 fn run_lane(
     cfg: &RunConfig,
-    prep: &Prepared,
+    hosts: &Procs<'_>,
     m: MachinePtr,
     lane: usize,
     bufs: &HostRegion,
     serve_ns: &AtomicU64,
 ) -> Result<(LaneResult, Vec<u8>), RunError> {
-    let mut host = prep.proc_host(cfg, lane)?;
+    hosts.start_lane(lane)?;
     let l = lane as u32;
-    // SAFETY: m points at a live MachineHdr whose arrays have `lanes` entries; this
-    // thread is the only one touching lane `l`'s Proc, SysReq and buffer.
+    // SAFETY: m points at a live MachineHdr whose arrays have `lanes` entries (Procs:
+    // `nslots`); this thread is the only one touching lane `l`'s first Proc, SysReq and
+    // buffer.
     unsafe {
         let hdr = m.0;
         ffi::gpuos_proc_start(hdr, l);
@@ -141,16 +153,16 @@ fn run_lane(
             bufs.ptr().add(lane * CPU_BUF_SIZE as usize),
             CPU_BUF_SIZE as usize,
         );
+        let mut idle_us = 0u64;
         loop {
-            match ffi::gpuos_proc_run(hdr, l, SLICE) {
-                ffi::RUN_HOSTWAIT => {
+            let progress = (*proc_ptr).progress;
+            match ffi::gpuos_lane_run(hdr, l, SLICE) {
+                ffi::LANE_HOSTWAIT => {
                     let req = &mut *req_ptr;
                     let t = Instant::now();
-                    // One lane per thread at a time: no deferral (the lane would wait
-                    // for descriptors that only lanes of this same thread could close).
-                    if let service::Served::WakeAt(w) =
-                        service::serve(req, buf, &mut host, cfg.strace, false)
-                    {
+                    // Lanes of this thread run one after another: no deferral (a lane
+                    // would wait for descriptors only lanes of this thread could close).
+                    if let service::Served::WakeAt(w) = hosts.serve(req, buf, cfg.strace, false) {
                         // Not expected here (this thread does not defer sleeps), but a
                         // sleep is a sleep.
                         std::thread::sleep(w.saturating_duration_since(Instant::now()));
@@ -159,14 +171,25 @@ fn run_lane(
                     std::sync::atomic::fence(Ordering::Release);
                     req.done = req.seq;
                 }
-                ffi::RUN_DONE => break,
+                ffi::LANE_DONE => break,
+                ffi::LANE_IDLE => {
+                    // The whole family is blocked: sleep, longer while nothing moves.
+                    idle_us = (idle_us * 2).clamp(10, IDLE_SLEEP_MAX_US);
+                    std::thread::sleep(std::time::Duration::from_micros(idle_us));
+                }
                 _ => {}
+            }
+            if (*proc_ptr).progress != progress {
+                idle_us = 0;
             }
             if stop_requested() {
                 break;
             }
         }
         bufs.discard(lane * CPU_BUF_SIZE as usize, CPU_BUF_SIZE as usize);
+        let mut host = hosts
+            .take_lane(lane)
+            .ok_or_else(|| RunError::Backend(format!("lane {lane} lost its host state")))?;
         Ok(finish_lane(cfg, lane, &*proc_ptr, &mut host))
     }
 }

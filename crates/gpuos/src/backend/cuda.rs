@@ -16,8 +16,8 @@ use crate::abi::{
     MachineHdr, PanicRecord, Proc, RingCell, RingHdr, SysReq, FREE_SHARDS, PAGE_SIZE,
     PANIC_FRAME_RANGE, PANIC_REFCNT,
 };
-use crate::host::ProcHost;
 use crate::machine::{HostPool, LaneResult, Prepared, RunConfig, RunError, RunReport};
+use crate::procs::Procs;
 use crate::service;
 use cudarc::driver::{result as cu, sys};
 use sha2::{Digest, Sha256};
@@ -485,6 +485,8 @@ struct Shared {
     reqs: *mut SysReq,
     bufs: *mut u8,
     buf_size: usize,
+    /// Number of lanes (ring entries are lane indices).
+    lanes: usize,
     /// Submission ring (lanes push, service threads pop under a lock).
     sub: *mut RingHdr,
     /// Completion ring, host view (service threads push, the device's poller pops).
@@ -519,16 +521,15 @@ enum Outcome {
     WakeAt(Instant),
 }
 
-/// Serve lane's posted request and, unless it is a deferred sleep, publish it.
-/// `defer`: a request that finds the host out of file descriptors may be left undone
-/// (`service::Served::Deferred`).
-fn serve_one(sh: Shared, hosts: &[Mutex<ProcHost>], lane: usize, defer: bool) -> Outcome {
-    let mut host = hosts[lane].lock().unwrap_or_else(|e| e.into_inner());
+/// Serve lane's posted request (made by whichever process of its family `SysReq::slot`
+/// names) and, unless it is a deferred sleep, publish it. `defer`: a request that finds
+/// the host out of file descriptors may be left undone (`service::Served::Deferred`).
+fn serve_one(sh: Shared, hosts: &Procs<'_>, lane: usize, defer: bool) -> Outcome {
     // SAFETY: see `Shared`: this thread owns the lane's request until it stores done.
     let served = unsafe {
         let req = &mut *sh.reqs.add(lane);
         let buf = std::slice::from_raw_parts_mut(sh.bufs.add(lane * sh.buf_size), sh.buf_size);
-        service::serve(req, buf, &mut host, sh.strace, defer)
+        hosts.serve(req, buf, sh.strace, defer)
     };
     match served {
         service::Served::Done => Outcome::Done(publish(sh, lane)),
@@ -562,7 +563,7 @@ struct Held {
 
 impl Held {
     /// Serve `lane`'s new request; its result when it is published now.
-    fn serve(&mut self, sh: Shared, hosts: &[Mutex<ProcHost>], lane: usize) -> Option<(i64, u32)> {
+    fn serve(&mut self, sh: Shared, hosts: &Procs<'_>, lane: usize) -> Option<(i64, u32)> {
         self.outcome(lane, Instant::now(), serve_one(sh, hosts, lane, true))
     }
 
@@ -586,7 +587,7 @@ impl Held {
     fn release(
         &mut self,
         sh: Shared,
-        hosts: &[Mutex<ProcHost>],
+        hosts: &Procs<'_>,
         most: usize,
         mut done: impl FnMut(usize, (i64, u32)),
     ) {
@@ -624,7 +625,7 @@ impl Held {
 /// hands those to the lane in device memory); spin while idle, then yield, then nap.
 fn service_loop(
     sh: Shared,
-    hosts: &[Mutex<ProcHost>],
+    hosts: &Procs<'_>,
     pop_lock: &Mutex<()>,
     finished: &AtomicBool,
     serve_ns: &AtomicU64,
@@ -673,7 +674,7 @@ fn service_loop(
         };
         for &lane in &batch[..got] {
             let lane = lane as usize;
-            if lane < hosts.len() {
+            if lane < sh.lanes {
                 let t = Instant::now();
                 if let Some(r) = held.serve(sh, hosts, lane) {
                     complete(lane, r);
@@ -755,6 +756,7 @@ fn watch_kernel(
 /// Run `cfg.lanes` copies of the prepared program on the GPU.
 pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let lanes = cfg.lanes.max(1);
+    let slots = lanes + cfg.children();
     let t_setup = Instant::now();
     let (name, arch, free) = open_device()?;
     let t_compile = Instant::now();
@@ -782,8 +784,9 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let enq = DevBuf::new(8)?;
     enq.upload(&[0u64])?;
 
-    // Device memory: processes, stacks, then the frame pool from what is left.
-    let procs = DevBuf::new(lanes * std::mem::size_of::<Proc>())?;
+    // Device memory: processes (every lane's first, then the pool for children),
+    // stacks, then the frame pool from what is left.
+    let procs = DevBuf::new(slots * std::mem::size_of::<Proc>())?;
     let (blob, offs) = prep.stack_blob();
     let stacks = DevBuf::new(blob.len())?;
     stacks.upload(&blob)?;
@@ -833,6 +836,8 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     hdr.dcache = dcache.0;
     hdr.procs = procs.0;
     hdr.nprocs = lanes as u64;
+    hdr.nslots = slots as u64;
+    hdr.slot_bump = lanes as u64;
     hdr.reqs = reqs.dev()?;
     hdr.bufs = bufs.dev()?;
     hdr.buf_size = buf_size;
@@ -909,9 +914,10 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         );
     }
 
-    let hosts = (0..lanes)
-        .map(|l| prep.proc_host(cfg, l).map(Mutex::new))
-        .collect::<Result<Vec<_>, _>>()?;
+    let hosts = Procs::new(cfg, prep, lanes, slots - lanes);
+    for l in 0..lanes {
+        hosts.start_lane(l)?;
+    }
     // The lanes' kernels; stop-flag writes and debug reads beside them; the poller.
     let streams = Streams::new(3)?;
     let (stream, ctl, poll_stream) = (streams.0[0], streams.0[1], streams.0[2]);
@@ -961,6 +967,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         reqs: reqs.ptr as *mut SysReq,
         bufs: bufs.ptr,
         buf_size: buf_size as usize,
+        lanes,
         sub: ring.ptr as *mut RingHdr,
         comp: if use_poller {
             &mut *comp_host as *mut RingHdr
@@ -1125,8 +1132,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     }
     // Every lane's outcome, its output hashed and (with --output-dir) written: spread
     // over the host's cores (100,000 lanes can mean 200,000 files).
-    let finished = map_in_order(hosts, |lane, host| {
-        let mut host = host.into_inner().unwrap_or_else(|e| e.into_inner());
+    let finished = map_in_order(hosts.into_lanes(), |lane, mut host| {
         let (r, out) = finish_lane(cfg, lane, &procs_host[lane], &mut host);
         (r, if lane == 0 { out } else { Vec::new() })
     });

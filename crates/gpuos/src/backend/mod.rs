@@ -84,7 +84,8 @@ pub fn map_in_order<T: Send, R: Send>(items: Vec<T>, f: impl Fn(usize, T) -> R +
     })
 }
 
-/// Collect a finished process's outcome and close its host side. Captured output that
+/// Collect a finished lane's outcome (its first process's status; the instructions of
+/// its whole family) and close its host side. Captured output that
 /// belongs in the output directory (lane 0's when passed through, every lane's when the
 /// lanes' files do not fit the open-file limit) is written there now.
 pub fn finish_lane(
@@ -113,7 +114,7 @@ pub fn finish_lane(
     let captured = !(lane == 0 && cfg.passthrough && cfg.output_dir.is_none());
     let res = LaneResult {
         status,
-        insns: p.insns,
+        insns: p.insns + p.family_insns,
         stdout_hash: captured.then(|| sha256(&out)),
         frames_private: p.frames_private,
     };

@@ -10,9 +10,17 @@ use std::io;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Errno(pub i32);
 
+/// Not an errno: the call would block on a blocking guest fd (an empty or full pipe);
+/// the device parks the process and runs the call again later
+/// ([`crate::abi::SYSRET_RETRY`]).
+pub(crate) const RETRY: Errno = Errno(i32::MIN);
+
 impl Errno {
     /// The syscall return value for this error.
     pub(crate) fn ret(self) -> i64 {
+        if self == RETRY {
+            return crate::abi::SYSRET_RETRY;
+        }
         -(self.0 as i64)
     }
 }

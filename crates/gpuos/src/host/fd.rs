@@ -1,11 +1,13 @@
 //! A process's fd table: fd numbers -> shared open file descriptions.
 //!
 //! Like Linux, `dup` makes a second fd for the *same* open file description (sharing the
-//! offset and the status flags); `FD_CLOEXEC` belongs to the fd. Descriptions are kept in a
-//! slab with a reference count and dropped (closing the host fd) with their last fd.
+//! offset and the status flags); `FD_CLOEXEC` belongs to the fd. Descriptions are
+//! reference counted (`Arc`) across every process's table, as fork(2) shares them, and
+//! dropped (closing the host fd: pipe readers then see EOF) with their last fd.
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::errno::{self, Errno};
 use super::stdio::{SinkState, SourceState};
@@ -22,6 +24,11 @@ pub(crate) struct HostFile {
     /// The mount it lives in (None: reopened through /proc/self/fd of a stream).
     pub mount: Option<usize>,
     pub is_dir: bool,
+    /// A pipe end made by pipe2: the host fd is always non-blocking (a read of an empty
+    /// pipe must not block a host service thread); the guest's O_NONBLOCK is kept in
+    /// `OpenFile::flags` and a call that would block on a blocking guest fd is retried
+    /// by the device (`SYSRET_RETRY`).
+    pub pipe: bool,
 }
 
 /// What an open file description refers to.
@@ -52,9 +59,19 @@ impl OpenFile {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
+/// An open file description, shared by every fd (of any process) that refers to it:
+/// dup'd fds and, after fork, the parent's and the child's fds. The host fd behind it
+/// closes when the last reference goes.
+pub(crate) type Desc = Arc<Mutex<OpenFile>>;
+
+/// Lock a description (a panic while it was held does not make it unusable).
+pub(crate) fn lock(d: &Desc) -> MutexGuard<'_, OpenFile> {
+    d.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[derive(Clone, Debug)]
 struct Slot {
-    ofd: usize,
+    ofd: Desc,
     cloexec: bool,
 }
 
@@ -62,7 +79,6 @@ struct Slot {
 #[derive(Debug, Default)]
 pub(crate) struct FdTable {
     slots: Vec<Option<Slot>>,
-    files: Vec<Option<(OpenFile, usize)>>,
 }
 
 fn idx(fd: i32) -> Result<usize, Errno> {
@@ -72,16 +88,20 @@ fn idx(fd: i32) -> Result<usize, Errno> {
         .ok_or(errno::EBADF)
 }
 
+/// The description if this was its last reference (for a final flush).
+fn last(d: Desc) -> Option<Desc> {
+    (Arc::strong_count(&d) == 1).then_some(d)
+}
+
 impl FdTable {
     pub(crate) fn new() -> FdTable {
         FdTable::default()
     }
 
-    fn slot(&self, fd: i32) -> Result<Slot, Errno> {
+    fn slot(&self, fd: i32) -> Result<&Slot, Errno> {
         self.slots
             .get(idx(fd)?)
-            .copied()
-            .flatten()
+            .and_then(Option::as_ref)
             .ok_or(errno::EBADF)
     }
 
@@ -96,81 +116,51 @@ impl FdTable {
             self.slots.resize(i + 1, None);
         }
         self.slots[i] = Some(slot);
-        if let Some(Some((_, refs))) = self.files.get_mut(slot.ofd) {
-            *refs += 1;
-        }
     }
 
     /// Install a new open file description at the lowest free fd >= `min`.
     pub(crate) fn install(&mut self, f: OpenFile, min: usize, cloexec: bool) -> Result<i32, Errno> {
         let i = self.lowest_free(min)?;
-        let ofd = match self.files.iter().position(Option::is_none) {
-            Some(o) => {
-                self.files[o] = Some((f, 0));
-                o
-            }
-            None => {
-                self.files.push(Some((f, 0)));
-                self.files.len() - 1
-            }
-        };
-        self.put(i, Slot { ofd, cloexec });
+        self.put(
+            i,
+            Slot {
+                ofd: Arc::new(Mutex::new(f)),
+                cloexec,
+            },
+        );
         Ok(i as i32)
     }
 
-    /// The open file description of `fd`.
-    pub(crate) fn get(&self, fd: i32) -> Result<&OpenFile, Errno> {
-        let s = self.slot(fd)?;
-        self.files
-            .get(s.ofd)
-            .and_then(Option::as_ref)
-            .map(|(f, _)| f)
-            .ok_or(errno::EBADF)
+    /// The open file description of `fd`, locked.
+    pub(crate) fn get(&self, fd: i32) -> Result<MutexGuard<'_, OpenFile>, Errno> {
+        Ok(lock(&self.slot(fd)?.ofd))
     }
 
-    /// The open file description of `fd`, mutably.
-    pub(crate) fn get_mut(&mut self, fd: i32) -> Result<&mut OpenFile, Errno> {
-        let s = self.slot(fd)?;
-        self.files
-            .get_mut(s.ofd)
-            .and_then(Option::as_mut)
-            .map(|(f, _)| f)
-            .ok_or(errno::EBADF)
+    /// The open file description of `fd`, locked (for changes).
+    pub(crate) fn get_mut(&mut self, fd: i32) -> Result<MutexGuard<'_, OpenFile>, Errno> {
+        Ok(lock(&self.slot(fd)?.ofd))
     }
 
-    /// Close `fd`; returns the description if this was its last fd.
-    pub(crate) fn close(&mut self, fd: i32) -> Result<Option<OpenFile>, Errno> {
-        let s = self.slot(fd)?;
-        self.slots[fd as usize] = None;
-        let entry = self.files.get_mut(s.ofd).ok_or(errno::EBADF)?;
-        let last = match entry {
-            Some((_, refs)) => {
-                *refs -= 1;
-                *refs == 0
-            }
-            None => false,
-        };
-        Ok(if last {
-            entry.take().map(|(f, _)| f)
-        } else {
-            None
-        })
+    /// The description of `fd` itself (to hold it while the table changes).
+    pub(crate) fn desc(&self, fd: i32) -> Result<Desc, Errno> {
+        Ok(self.slot(fd)?.ofd.clone())
+    }
+
+    /// Close `fd`; returns the description if this was its last fd anywhere.
+    pub(crate) fn close(&mut self, fd: i32) -> Result<Option<Desc>, Errno> {
+        self.slot(fd)?;
+        let s = self.slots[fd as usize].take().ok_or(errno::EBADF)?;
+        Ok(last(s.ofd))
     }
 
     /// dup / F_DUPFD: a new fd >= `min` for the same description.
     pub(crate) fn dup(&mut self, fd: i32, min: usize, cloexec: bool) -> Result<i32, Errno> {
-        let s = self.slot(fd)?;
+        let ofd = self.slot(fd)?.ofd.clone();
         if min >= MAX_FDS {
             return Err(errno::EINVAL);
         }
         let i = self.lowest_free(min)?;
-        self.put(
-            i,
-            Slot {
-                ofd: s.ofd,
-                cloexec,
-            },
-        );
+        self.put(i, Slot { ofd, cloexec });
         Ok(i as i32)
     }
 
@@ -181,21 +171,15 @@ impl FdTable {
         old: i32,
         new: i32,
         cloexec: bool,
-    ) -> Result<Option<OpenFile>, Errno> {
-        let s = self.slot(old)?;
+    ) -> Result<Option<Desc>, Errno> {
+        let ofd = self.slot(old)?.ofd.clone();
         let n = idx(new)?;
         let dropped = if self.slot(new).is_ok() {
             self.close(new)?
         } else {
             None
         };
-        self.put(
-            n,
-            Slot {
-                ofd: s.ofd,
-                cloexec,
-            },
-        );
+        self.put(n, Slot { ofd, cloexec });
         Ok(dropped)
     }
 
@@ -216,10 +200,40 @@ impl FdTable {
         }
     }
 
-    /// Close every fd; returns the descriptions that were dropped.
-    pub(crate) fn close_all(&mut self) -> Vec<OpenFile> {
-        self.slots.clear();
-        self.files.drain(..).flatten().map(|(f, _)| f).collect()
+    /// Close every fd; returns the descriptions that were dropped for good.
+    pub(crate) fn close_all(&mut self) -> Vec<Desc> {
+        let all: Vec<Desc> = self.slots.drain(..).flatten().map(|s| s.ofd).collect();
+        // A description held by several fds of this table is last once they are all gone.
+        let mut out: Vec<Desc> = Vec::new();
+        for d in all {
+            if !out.iter().any(|o| Arc::ptr_eq(o, &d)) {
+                out.push(d);
+            }
+        }
+        out.into_iter()
+            .filter(|d| Arc::strong_count(d) == 1)
+            .collect()
+    }
+
+    /// execve(2): close every fd marked close-on-exec; returns the descriptions dropped
+    /// for good.
+    pub(crate) fn close_on_exec(&mut self) -> Vec<Desc> {
+        let mut out = Vec::new();
+        for s in self.slots.iter_mut() {
+            if s.as_ref().is_some_and(|s| s.cloexec) {
+                if let Some(d) = s.take().and_then(|s| last(s.ofd)) {
+                    out.push(d);
+                }
+            }
+        }
+        out
+    }
+
+    /// fork(2): the child's table, every fd sharing the parent's description.
+    pub(crate) fn fork(&self) -> FdTable {
+        FdTable {
+            slots: self.slots.clone(),
+        }
     }
 
     /// Every open fd (ascending).
@@ -237,7 +251,6 @@ impl FdTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     use crate::host::stdio::Source;
 
@@ -250,7 +263,8 @@ mod tests {
 
     fn read(t: &mut FdTable, fd: i32, n: usize) -> Vec<u8> {
         let mut buf = vec![0; n];
-        let FileKind::Source(s) = &mut t.get_mut(fd).unwrap().kind else {
+        let mut g = t.get_mut(fd).unwrap();
+        let FileKind::Source(s) = &mut g.kind else {
             panic!()
         };
         let k = s.read(&mut buf).unwrap();

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::errno::{self, Errno};
-use super::fd::{FileKind, HostFile, OpenFile, MAX_FDS};
+use super::fd::{self, FileKind, HostFile, OpenFile, MAX_FDS};
 use super::fs::{HostPath, Resolved};
 use super::oflag::{self, *};
 use super::stat::{self, Stat, STATFS_SIZE, STATX_SIZE};
@@ -71,6 +71,17 @@ fn is_type(mode: u32, t: u32) -> bool {
 /// The file status of a host fd.
 fn fstat_host(fd: i32) -> Result<Stat, Errno> {
     sys::fstat(fd).map(|s| Stat::from(&s))
+}
+
+/// A pipe read or write on the non-blocking host fd: EAGAIN becomes RETRY (the device
+/// parks the process and runs the call again) unless the guest set O_NONBLOCK
+/// (pipe(7): a blocking read of an empty pipe waits for data or EOF, a blocking write
+/// to a full one waits for room).
+fn would_block(r: Result<usize, Errno>, guest_flags: u32) -> Result<usize, Errno> {
+    match r {
+        Err(e) if e == errno::EAGAIN && guest_flags & O_NONBLOCK == 0 => Err(errno::RETRY),
+        r => r,
+    }
 }
 
 impl ProcHost {
@@ -197,6 +208,7 @@ impl ProcHost {
             guest: h.guest,
             mount: Some(h.mount),
             is_dir,
+            pipe: false,
         };
         self.install(
             OpenFile {
@@ -210,10 +222,14 @@ impl ProcHost {
     /// open("/proc/self/fd/N"): a new description of the same file (streams: a dup).
     fn reopen(&mut self, n: i32, flags: u32) -> Ret {
         let cloexec = flags & O_CLOEXEC != 0;
-        let (hostfd, mount, guest, is_dir) = match &self.fds.get(n).map_err(|_| errno::ENOENT)?.kind
-        {
-            FileKind::Host(h) => (h.fd.as_raw_fd(), h.mount, h.guest.clone(), h.is_dir),
-            _ => return self.fds.dup(n, 0, cloexec).map(|fd| (fd as i64, 0)),
+        let host = match &self.fds.get(n).map_err(|_| errno::ENOENT)?.kind {
+            FileKind::Host(h) => {
+                Some((h.fd.as_raw_fd(), h.mount, h.guest.clone(), h.is_dir, h.pipe))
+            }
+            _ => None,
+        };
+        let Some((hostfd, mount, guest, is_dir, pipe)) = host else {
+            return self.fds.dup(n, 0, cloexec).map(|fd| (fd as i64, 0));
         };
         let st = sys::fstat(hostfd)?;
         let acc = flags & O_ACCMODE;
@@ -226,8 +242,11 @@ impl ProcHost {
         if writes && ro && !special {
             return Err(errno::EROFS);
         }
-        let hflags =
+        let mut hflags =
             oflag::to_host(flags & !(O_CLOEXEC | O_CREAT | O_EXCL | O_NOFOLLOW)) | libc::O_NOCTTY;
+        if pipe {
+            hflags |= libc::O_NONBLOCK;
+        }
         let p = CString::new(format!("/proc/self/fd/{hostfd}")).map_err(|_| errno::EINVAL)?;
         // The magic link leads exactly to the inode this fd holds.
         let fd = sys::openat(libc::AT_FDCWD, &p, hflags, 0)?;
@@ -236,19 +255,25 @@ impl ProcHost {
             guest,
             mount,
             is_dir,
+            pipe,
+        };
+        let gflags = if pipe {
+            flags & (O_ACCMODE | O_NONBLOCK)
+        } else {
+            0
         };
         self.install(
             OpenFile {
                 kind: FileKind::Host(f),
-                flags: 0,
+                flags: gflags,
             },
             cloexec,
         )
     }
 
     pub(crate) fn sys_close(&mut self, fd: i32) -> Ret {
-        if let Some(mut f) = self.fds.close(fd)? {
-            if let FileKind::Sink(s) = &mut f.kind {
+        if let Some(d) = self.fds.close(fd)? {
+            if let FileKind::Sink(s) = &mut fd::lock(&d).kind {
                 s.flush();
             }
         }
@@ -256,6 +281,7 @@ impl ProcHost {
     }
 
     /// pipe2(2): a host pipe whose ends become two guest fds; `out` receives int[2].
+    /// The host ends are non-blocking whatever the guest asked (see `HostFile::pipe`).
     pub(crate) fn sys_pipe2(&mut self, out: &mut [u8], flags: u32) -> Ret {
         if flags & !(O_CLOEXEC | O_NONBLOCK) != 0 {
             return Err(errno::EINVAL);
@@ -263,13 +289,14 @@ impl ProcHost {
         if out.len() < 8 {
             return Err(errno::EFAULT);
         }
-        let (r, w) = super::sys::pipe(flags & O_NONBLOCK != 0)?;
+        let (r, w) = super::sys::pipe(true)?;
         let end = |fd, acc| OpenFile {
             kind: FileKind::Host(HostFile {
                 fd,
                 guest: PathBuf::from("pipe:"),
                 mount: None,
                 is_dir: false,
+                pipe: true,
             }),
             flags: acc | (flags & O_NONBLOCK),
         };
@@ -295,9 +322,9 @@ impl ProcHost {
         if flags & !O_CLOEXEC != 0 || old == new {
             return Err(errno::EINVAL);
         }
-        self.fds.get(old)?;
-        if let Some(mut f) = self.fds.dup_to(old, new, flags & O_CLOEXEC != 0)? {
-            if let FileKind::Sink(s) = &mut f.kind {
+        self.fds.desc(old)?;
+        if let Some(d) = self.fds.dup_to(old, new, flags & O_CLOEXEC != 0)? {
+            if let FileKind::Sink(s) = &mut fd::lock(&d).kind {
                 s.flush();
             }
         }
@@ -305,7 +332,8 @@ impl ProcHost {
     }
 
     pub(crate) fn sys_fcntl(&mut self, fd: i32, cmd: i32, arg: u64) -> Ret {
-        let f = self.fds.get(fd)?;
+        let d = self.fds.desc(fd)?;
+        let mut f = fd::lock(&d);
         match cmd {
             F_DUPFD | F_DUPFD_CLOEXEC => {
                 let min = usize::try_from(arg as i32).map_err(|_| errno::EINVAL)?;
@@ -326,6 +354,11 @@ impl ProcHost {
                 ok(0)
             }
             F_GETFL => match &f.kind {
+                FileKind::Host(h) if h.pipe => {
+                    let fl = sys::fcntl(h.fd.as_raw_fd(), libc::F_GETFL, 0)?;
+                    let host = oflag::to_guest(fl) & !oflag::O_NONBLOCK;
+                    ok((host | (f.flags & O_NONBLOCK)) as i64)
+                }
                 FileKind::Host(h) => {
                     let fl = sys::fcntl(h.fd.as_raw_fd(), libc::F_GETFL, 0)?;
                     ok(oflag::to_guest(fl) as i64)
@@ -334,8 +367,10 @@ impl ProcHost {
             },
             F_SETFL => {
                 let arg = arg as u32;
-                let f = self.fds.get_mut(fd)?;
                 match &f.kind {
+                    FileKind::Host(h) if h.pipe => {
+                        f.flags = (f.flags & !SETFL_MASK) | (arg & SETFL_MASK);
+                    }
                     FileKind::Host(h) => {
                         let hfd = h.fd.as_raw_fd();
                         let cur = sys::fcntl(hfd, libc::F_GETFL, 0)?;
@@ -375,8 +410,12 @@ impl ProcHost {
         if off.is_some_and(|o| o < 0) {
             return Err(errno::EINVAL);
         }
-        let f = self.fds.get_mut(fd)?;
+        let mut f = self.fds.get_mut(fd)?;
+        let flags = f.flags;
         let n = match (&mut f.kind, off) {
+            (FileKind::Host(h), None) if h.pipe => {
+                would_block(sys::read(h.fd.as_raw_fd(), buf), flags)?
+            }
             (FileKind::Host(h), None) => sys::read(h.fd.as_raw_fd(), buf)?,
             (FileKind::Host(h), Some(o)) => sys::pread(h.fd.as_raw_fd(), buf, o)?,
             (FileKind::Source(s), None) => s.read(buf)?,
@@ -394,15 +433,17 @@ impl ProcHost {
         if off.is_some_and(|o| o < 0) {
             return Err(errno::EINVAL);
         }
-        let f = self.fds.get_mut(fd)?;
+        let mut f = self.fds.get_mut(fd)?;
+        let flags = f.flags;
+        let mut cap = self.captured.lock().unwrap_or_else(|e| e.into_inner());
         let n = match (&mut f.kind, off) {
+            (FileKind::Host(h), None) if h.pipe => {
+                would_block(sys::write(h.fd.as_raw_fd(), data), flags)?
+            }
             (FileKind::Host(h), None) => sys::write(h.fd.as_raw_fd(), data)?,
             (FileKind::Host(h), Some(o)) => sys::pwrite(h.fd.as_raw_fd(), data, o)?,
-            (FileKind::Sink(s @ SinkState::Capture(_)), None) => {
-                s.write(&mut self.captured, data)?
-            }
             (FileKind::Sink(SinkState::Capture(_)), Some(_)) => return Err(errno::ESPIPE),
-            (FileKind::Sink(s), None) => s.write(&mut self.captured, data)?,
+            (FileKind::Sink(s), None) => s.write(&mut cap, data)?,
             (FileKind::Sink(s), Some(o)) => sys::pwrite(s.host_fd().ok_or(errno::EBADF)?, data, o)?,
             (FileKind::Source(SourceState::Inherit), None) => sys::write(0, data)?,
             (FileKind::Source(SourceState::Inherit), Some(o)) => sys::pwrite(0, data, o)?,
@@ -426,8 +467,8 @@ impl ProcHost {
     }
 
     pub(crate) fn sys_sendfile(&mut self, out_fd: i32, in_fd: i32, offp: u64, count: usize) -> Ret {
-        self.fds.get(out_fd)?;
-        self.fds.get(in_fd)?;
+        self.fds.desc(out_fd)?;
+        self.fds.desc(in_fd)?;
         if offp != 0 {
             // The offset lives in guest memory, which a `p` argument does not bring.
             return Err(errno::ENOSYS);
@@ -607,16 +648,22 @@ impl ProcHost {
         let mut b = [0u8; STATX_SIZE];
         match self.stat_target(&sb, dirfd, path, flags)? {
             Ok(h) => b = sys::statx(h.dir.raw(), &h.name, hflags, mask)?,
-            Err(StatFd::Fd(fd)) => match self.fds.get(fd)?.host_fd() {
-                Some(hfd)
-                    if !matches!(self.fds.get(fd)?.kind, FileKind::Source(SourceState::Null)) =>
-                {
-                    b = sys::statx(hfd, c"", hflags | libc::AT_EMPTY_PATH, mask)?
+            Err(StatFd::Fd(fd)) => {
+                // The description is unlocked again before stat_fd below locks it.
+                let (hfd, null) = {
+                    let f = self.fds.get(fd)?;
+                    let null = matches!(f.kind, FileKind::Source(SourceState::Null));
+                    (f.host_fd(), null)
+                };
+                match (hfd, null) {
+                    (Some(hfd), false) => {
+                        b = sys::statx(hfd, c"", hflags | libc::AT_EMPTY_PATH, mask)?
+                    }
+                    _ => {
+                        self.stat_fd(fd)?.encode_statx(&mut b);
+                    }
                 }
-                _ => {
-                    self.stat_fd(fd)?.encode_statx(&mut b);
-                }
-            },
+            }
             Err(StatFd::Link(size)) => {
                 Self::link_stat(size).encode_statx(&mut b);
             }
@@ -956,16 +1003,15 @@ impl ProcHost {
         let h = match self.stat_target(&sb, dirfd, path, flags)? {
             Ok(h) => h,
             Err(StatFd::Fd(fd)) => {
-                let f = self.fds.get(fd)?;
-                if mode & libc::W_OK != 0 {
-                    if let FileKind::Host(HostFile { mount: Some(m), .. }) = &f.kind {
-                        let st = self.stat_fd(fd)?;
-                        let k = st.mode & libc::S_IFMT;
-                        if self.is_ro(*m)
-                            && matches!(k, libc::S_IFREG | libc::S_IFDIR | libc::S_IFLNK)
-                        {
-                            return Err(errno::EROFS);
-                        }
+                let mount = match &self.fds.get(fd)?.kind {
+                    FileKind::Host(HostFile { mount: Some(m), .. }) => Some(*m),
+                    _ => None,
+                };
+                if let (true, Some(m)) = (mode & libc::W_OK != 0, mount) {
+                    let st = self.stat_fd(fd)?;
+                    let k = st.mode & libc::S_IFMT;
+                    if self.is_ro(m) && matches!(k, libc::S_IFREG | libc::S_IFDIR | libc::S_IFLNK) {
+                        return Err(errno::EROFS);
                     }
                 }
                 return ok(0);
@@ -1809,6 +1855,64 @@ mod tests {
             .0,
             -22
         );
+    }
+
+    #[test]
+    fn pipes_block_by_retry_and_end_like_linux() {
+        use crate::abi::SYSRET_RETRY;
+        let mut t = T::new();
+        let (r, out) = t.call(nr::PIPE2, [0x1000, 0, 0, 0, 0, 0], [&[]; 6], 8);
+        assert_eq!(r, 0);
+        let rd = i32::from_le_bytes(out[..4].try_into().unwrap()) as i64;
+        let wr = i32::from_le_bytes(out[4..8].try_into().unwrap()) as i64;
+        // An empty pipe on a blocking guest fd: retried by the device, not blocking here.
+        assert_eq!(t.read(rd, 4).0, SYSRET_RETRY);
+        // The guest's O_NONBLOCK: EAGAIN, and F_GETFL shows what the guest set.
+        assert_eq!(
+            t.call(nr::FCNTL, [rd as u64, 3, 0, 0, 0, 0], [&[]; 6], 0).0,
+            O_RDONLY as i64
+        );
+        t.call(
+            nr::FCNTL,
+            [rd as u64, 4, O_NONBLOCK as u64, 0, 0, 0],
+            [&[]; 6],
+            0,
+        );
+        assert_eq!(
+            t.call(nr::FCNTL, [rd as u64, 3, 0, 0, 0, 0], [&[]; 6], 0).0,
+            (O_RDONLY | O_NONBLOCK) as i64
+        );
+        assert_eq!(t.read(rd, 4).0, -11);
+        // A forked child shares the descriptions: the pipe ends at EOF only when both
+        // processes' write ends are closed.
+        let mut child = t.p.fork();
+        assert_eq!(t.write(wr, b"abc"), 3);
+        assert_eq!(t.close(wr), 0);
+        assert_eq!(t.read(rd, 8), (3, b"abc".to_vec()));
+        assert_eq!(t.read(rd, 8).0, -11);
+        child.close_all();
+        assert_eq!(t.read(rd, 8), (0, vec![]));
+        // No reader left: EPIPE (the device raises SIGPIPE).
+        let (_, out) = t.call(nr::PIPE2, [0x1000, 0, 0, 0, 0, 0], [&[]; 6], 8);
+        let rd2 = i32::from_le_bytes(out[..4].try_into().unwrap()) as i64;
+        let wr2 = i32::from_le_bytes(out[4..8].try_into().unwrap()) as i64;
+        assert_eq!(t.close(rd2), 0);
+        assert_eq!(t.write(wr2, b"x"), -32);
+    }
+
+    #[test]
+    fn exec_closes_cloexec_fds_only() {
+        let mut t = T::new();
+        let (_, out) = t.call(
+            nr::PIPE2,
+            [0x1000, O_CLOEXEC as u64, 0, 0, 0, 0],
+            [&[]; 6],
+            8,
+        );
+        let ce = i32::from_le_bytes(out[..4].try_into().unwrap()) as u64;
+        t.p.close_on_exec();
+        assert_eq!(t.call(nr::FCNTL, [ce, 1, 0, 0, 0, 0], [&[]; 6], 0).0, -9);
+        assert_eq!(t.call(nr::FCNTL, [1, 1, 0, 0, 0, 0], [&[]; 6], 0).0, 0);
     }
 
     #[test]

@@ -11,18 +11,21 @@
 //! errno mapping), `sys` (the libc wrappers, where all `unsafe` is).
 
 pub(crate) mod errno;
+mod exec;
 mod fd;
 mod file;
 mod fs;
 mod misc;
+mod poll;
 mod stat;
 mod stdio;
 mod sys;
 pub(crate) mod time;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
+pub use exec::ExecTarget;
 pub use fs::{Mount, Sandbox, SandboxConfig};
 pub use stdio::{Sink, Source};
 
@@ -205,7 +208,9 @@ pub struct ProcHost {
     fds: FdTable,
     cwd: PathBuf,
     umask: u32,
-    captured: [Vec<u8>; 2],
+    /// Captured stdout and stderr, shared by the whole family (the lane's output is
+    /// what any of its processes writes to the captured streams).
+    captured: Arc<Mutex<[Vec<u8>; 2]>>,
 }
 
 impl std::fmt::Debug for ProcHost {
@@ -222,6 +227,15 @@ impl std::fmt::Debug for ProcHost {
 fn stream_flags(host: Option<i32>, default: u32) -> u32 {
     host.and_then(|fd| sys::fcntl(fd, libc::F_GETFL, 0).ok())
         .map_or(default, |fl| oflag::to_guest(fl) & !oflag::O_LARGEFILE)
+}
+
+/// Flush the sinks among descriptions closed for good.
+fn flush_all(ds: Vec<fd::Desc>) {
+    for d in ds {
+        if let FileKind::Sink(s) = &mut fd::lock(&d).kind {
+            s.flush();
+        }
+    }
 }
 
 /// The result of one handler: (return value, bytes of output).
@@ -273,27 +287,45 @@ impl ProcHost {
             fds,
             cwd,
             umask,
-            captured,
+            captured: Arc::new(Mutex::new(captured)),
         }
+    }
+
+    /// fork(2): the child's host side: a copy of the fd table whose fds share the
+    /// parent's open file descriptions (offsets, status flags), the same working
+    /// directory and umask, and the family's captured streams.
+    pub fn fork(&self) -> ProcHost {
+        ProcHost {
+            sb: self.sb.clone(),
+            fds: self.fds.fork(),
+            cwd: self.cwd.clone(),
+            umask: self.umask,
+            captured: self.captured.clone(),
+        }
+    }
+
+    /// execve(2): close the fds marked close-on-exec.
+    pub fn close_on_exec(&mut self) {
+        flush_all(self.fds.close_on_exec());
+    }
+
+    fn captured(&self) -> MutexGuard<'_, [Vec<u8>; 2]> {
+        self.captured.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Captured stdout (for [`Sink::Capture`]), taken out.
     pub fn take_stdout(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.captured[0])
+        std::mem::take(&mut self.captured()[0])
     }
 
     /// Captured stderr (for [`Sink::Capture`]), taken out.
     pub fn take_stderr(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.captured[1])
+        std::mem::take(&mut self.captured()[1])
     }
 
     /// Close every fd, flushing files (process exit).
     pub fn close_all(&mut self) {
-        for mut f in self.fds.close_all() {
-            if let FileKind::Sink(s) = &mut f.kind {
-                s.flush();
-            }
-        }
+        flush_all(self.fds.close_all());
     }
 
     /// The guest's working directory.

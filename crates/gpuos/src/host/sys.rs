@@ -235,6 +235,14 @@ pub(crate) fn write(fd: RawFd, buf: &[u8]) -> Result<usize, Errno> {
     cvt_ssize(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) })
 }
 
+/// poll(fds, timeout_ms).
+pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> Result<usize, Errno> {
+    // SAFETY: `fds` is valid for `fds.len()` entries.
+    cvt_ssize(unsafe {
+        libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) as isize
+    })
+}
+
 /// pread(fd, buf, off).
 pub(crate) fn pread(fd: RawFd, buf: &mut [u8], off: i64) -> Result<usize, Errno> {
     // SAFETY: `buf` is valid for `buf.len()` bytes.

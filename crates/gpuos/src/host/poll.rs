@@ -1,0 +1,88 @@
+//! ppoll(2) over a process's fds (the device gathers the pollfd array; kernel/sys/poll.h).
+
+use super::errno::{self, Errno};
+use super::fd::FileKind;
+use super::stdio::{SinkState, SourceState};
+use super::{sys, ProcHost};
+
+const POLLIN: i16 = 0x1;
+const POLLOUT: i16 = 0x4;
+const POLLNVAL: i16 = 0x20;
+/// The longest a poll with a timeout waits in the host, in ms: a service thread must
+/// not sleep long, so a longer timeout ends early (reported as a timeout).
+const MAX_WAIT_MS: u64 = 100;
+
+impl ProcHost {
+    /// ppoll: `fds` holds the guest's `struct pollfd` array; `timeout_ns` is `u64::MAX`
+    /// for none. Writes the array with `revents` set to `out` and returns the number of
+    /// ready entries, or `SYSRET_RETRY` (as an error) when none is ready and there is
+    /// no timeout: the device blocks the process and polls again later.
+    pub fn ppoll(&mut self, fds: &[u8], timeout_ns: u64, out: &mut [u8]) -> (i64, usize) {
+        match self.ppoll_inner(fds, timeout_ns, out) {
+            Ok(n) => (n as i64, fds.len().min(out.len())),
+            Err(e) => (e.ret(), 0),
+        }
+    }
+
+    fn ppoll_inner(&mut self, fds: &[u8], timeout_ns: u64, out: &mut [u8]) -> Result<usize, Errno> {
+        if out.len() < fds.len() {
+            return Err(errno::EINVAL);
+        }
+        let n = fds.len() / 8;
+        // Host fds to ask the host, with the entry each belongs to.
+        let mut host: Vec<libc::pollfd> = Vec::new();
+        let mut which: Vec<usize> = Vec::new();
+        let mut revents = vec![0i16; n];
+        for (i, e) in fds.chunks_exact(8).enumerate() {
+            let fd = i32::from_le_bytes([e[0], e[1], e[2], e[3]]);
+            let events = i16::from_le_bytes([e[4], e[5]]);
+            if fd < 0 {
+                continue;
+            }
+            let Ok(f) = self.fds.get(fd) else {
+                revents[i] = POLLNVAL;
+                continue;
+            };
+            match &f.kind {
+                // In-memory streams are always ready (data or end of file; room).
+                FileKind::Source(SourceState::Bytes { .. } | SourceState::Null) => {
+                    revents[i] = events & POLLIN
+                }
+                FileKind::Sink(SinkState::Capture(_)) => revents[i] = events & POLLOUT,
+                _ => match f.host_fd() {
+                    Some(h) => {
+                        host.push(libc::pollfd {
+                            fd: h,
+                            events,
+                            revents: 0,
+                        });
+                        which.push(i);
+                    }
+                    None => revents[i] = POLLNVAL,
+                },
+            }
+        }
+        let ready = |revents: &[i16]| revents.iter().filter(|&&r| r != 0).count();
+        let mut wait_ms = 0i32;
+        loop {
+            if !host.is_empty() {
+                sys::poll(&mut host, wait_ms)?;
+                for (p, &i) in host.iter().zip(&which) {
+                    revents[i] = p.revents;
+                }
+            }
+            if ready(&revents) > 0 || wait_ms > 0 || timeout_ns == 0 {
+                break;
+            }
+            if timeout_ns == u64::MAX {
+                return Err(errno::RETRY);
+            }
+            wait_ms = (timeout_ns / 1_000_000).clamp(1, MAX_WAIT_MS) as i32;
+        }
+        out[..fds.len()].copy_from_slice(fds);
+        for (i, r) in revents.iter().enumerate() {
+            out[8 * i + 6..8 * i + 8].copy_from_slice(&r.to_le_bytes());
+        }
+        Ok(ready(&revents))
+    }
+}

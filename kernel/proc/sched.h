@@ -1,0 +1,180 @@
+// The family scheduler: one lane runs its family (its first process and every
+// descendant, kernel/proc/family.h) in turn on its one GPU thread. Each call of
+// `lane_run` picks the next runnable member round robin and runs it for a slice; a
+// member that blocks (wait4 with no zombie yet, a pipe the host found would block, a
+// vfork parent) is parked, and the others run. A lane has at most one host request in
+// flight, whoever posted it: the backends' loops wait for it and then call
+// `lane_complete`. When nothing is runnable but something is blocked, `lane_run` makes
+// the retry-blocked members runnable again and reports LANE_IDLE, and the backend backs
+// off before the next call (their syscalls then run again). The lane is done when
+// every member has ended; its result is its first process's.
+#pragma once
+#include "../exec.h"
+
+/// Result of `lane_run`.
+enum LaneResult : u32 {
+    LANE_BUDGET = 0,   // ran a slice; call again
+    LANE_HOSTWAIT = 1, // a host request was posted (the lane's SysReq); wait, then lane_complete
+    LANE_DONE = 2,     // every member of the family has ended
+    LANE_IDLE = 3,     // nothing runnable; blocked members will retry: back off, call again
+};
+
+/// Make q the process loaded in c. A full load (TLB flushed) unless c still holds q,
+/// the last process it ran (its state saved back, nothing else run since): a lone
+/// process keeps its TLB across its host requests, as before families. Callers set
+/// `c.p = 0` before c's first use, and `sched_end` clears it when a process ends (its
+/// slot may come back as a new process).
+GFN void core_resume(Core& c, MachineHdr* m, Proc* q) {
+    if (c.p == q && c.m == m) {
+        c.exc = EXC_NONE;
+        c.sig = 0;
+        c.fault_addr = 0;
+        c.sig_entered = 0;
+        return;
+    }
+    core_load(c, m, q);
+}
+
+/// Make every member blocked on `kind` (BLOCK_RETRY or BLOCK_WAIT) runnable: it runs
+/// its syscall again. Returns how many.
+GFN_NOINLINE u32 sched_wake(MachineHdr* m, Proc* lp, u32 kind) {
+    u32 n = 0;
+    Proc* q = lp;
+    NO_UNROLL for (u64 i = 0; i < m->nslots; i++) {
+        if (q->status == PROC_BLOCKED && q->block == kind) {
+            q->status = PROC_RUNNABLE;
+            n++;
+        }
+        q = proc_at(m, q->fam_next);
+        if (q == lp) break;
+    }
+    return n;
+}
+
+/// Free the family's ended orphans (no parent left to reap them: init would).
+GFN_NOINLINE void sched_free_orphans(MachineHdr* m, Proc* lp) {
+    Proc* prev = lp;
+    NO_UNROLL for (u64 i = 0; i < m->nslots; i++) {
+        Proc* q = proc_at(m, prev->fam_next);
+        if (q == lp) break;
+        if (q->parent == NO_SLOT && proc_ended(q) && !q->end_pending) {
+            fam_release(m, lp, q);  // prev's link now skips q
+        } else {
+            prev = q;
+        }
+    }
+}
+
+/// The end of q is fully handled (the host closed its fds, when told): it no longer
+/// counts as live; its children
+/// become orphans (ppid 1, as if reparented to init; they run on), a vfork parent runs
+/// on, a parent waiting in wait4 runs its wait again; q is freed at once when nobody
+/// will reap it (no parent, or one ignoring SIGCHLD or with SA_NOCLDWAIT).
+GFN_NOINLINE void sched_end_finish(MachineHdr* m, Proc* lp, Proc* q) {
+    q->end_pending = 0;
+    lp->progress++;
+    // Counted out only now: the completion poller runs while `live` is non-zero, and
+    // the host's notice of this end had to come back through it.
+    atomic_add_u64(&m->live, ~0ull);
+    Proc* r = proc_at(m, q->fam_next);
+    NO_UNROLL for (u64 i = 0; r != q && i < m->nslots; i++) {
+        if (r->parent == q->slot) {
+            r->parent = NO_SLOT;
+            r->ppid = 1;
+        }
+        r = proc_at(m, r->fam_next);
+    }
+    vfork_release(m, q);
+    if (q->parent != NO_SLOT) {
+        Proc* parent = proc_at(m, q->parent);
+        const SigAction& a = parent->sigact[SIG_CHLD - 1];
+        if (a.handler == 1 || (a.flags & SA_NOCLDWAIT)) q->parent = NO_SLOT;
+        else if (a.handler > 1) sig_post(parent, SIG_CHLD, 1 /* CLD_EXITED */);  // a handler: deliver
+    }
+    sched_wake(m, lp, BLOCK_WAIT);
+    sched_wake(m, lp, BLOCK_RETRY);
+    sched_free_orphans(m, lp);
+}
+
+/// Member q (loaded in c) has ended: tell the host, once the family has more than one
+/// member (it closes q's fds, so that pipe readers see EOF; a lone first process's fds
+/// are closed when the lane ends), then finish. Returns LANE_HOSTWAIT when a notice was
+/// posted.
+GFN_NOINLINE u32 sched_end(Core& c, Proc* lp, Proc* q) {
+    q->end_pending = 2;  // being handled
+    if (lp->forked) {
+        u64 a[6] = {proc_wait_status(q), 0, 0, 0, 0, 0};
+        sys_publish(c, SYS_exit_group, SYSREQ_EXIT, a, 0, 0, 0, 0, now_ns(), false);
+        c.p = 0;
+        return LANE_HOSTWAIT;
+    }
+    c.p = 0;
+    sched_end_finish(c.m, lp, q);
+    return LANE_BUDGET;
+}
+
+/// The lane's host request has completed (the backend waited for it): finish it for
+/// the member that posted it (result, output, and clone's or execve's device part), or
+/// finish the end of the member the request was a notice about.
+GFN_NOINLINE void lane_complete(Core& c, MachineHdr* m, u32 lane, bool polled) {
+    Proc* lp = proc_at(m, lane);
+    lp->req_open = 0;
+    Proc* q = proc_at(m, lp->req_slot);
+    if (q->status != PROC_WAIT_HOST) {
+        if (q->end_pending == 2) sched_end_finish(m, lp, q);
+        return;
+    }
+    core_resume(c, m, q);
+    u64 nr = lp->req_nr;
+    bool call = (lp->req_flags & SYSREQ_CALL) != 0;
+    sys_complete_host(c, polled);
+    if (q->status == PROC_RUNNABLE && call) {
+        if (nr == SYS_clone) fork_complete(c);
+        else if (nr == SYS_execve && c.s.x[0] == 0) exec_complete(c);
+        else if (nr == SYS_ppoll && (i64)c.s.x[0] >= 0) poll_complete(c);
+        sched_wake(m, lp, BLOCK_RETRY);  // what blocked another member may have changed
+    }
+    core_save(c);
+}
+
+/// Run the lane's family for one slice (see the top of this file).
+GFN_NOINLINE u32 lane_run(Core& c, MachineHdr* m, u32 lane, u64 budget) {
+    Proc* lp = proc_at(m, lane);
+    if (lp->req_open) return LANE_HOSTWAIT;
+    Proc* cur = proc_at(m, lp->fam_cur);
+    if (cur->end_pending == 1) {  // ended while completing a request (SIGPIPE, exec)
+        core_load(c, m, cur);
+        return sched_end(c, lp, cur);
+    }
+    Proc* q = cur;
+    bool live = false;
+    bool found = false;
+    NO_UNROLL for (u64 i = 0; i < m->nslots; i++) {
+        if (q->status == PROC_RUNNABLE) { found = true; break; }
+        if (q->status == PROC_BLOCKED || q->status == PROC_NEW || q->status == PROC_WAIT_HOST) live = true;
+        q = proc_at(m, q->fam_next);
+        if (q == cur) break;
+    }
+    if (!found) {
+        if (!live) return LANE_DONE;
+        sched_wake(m, lp, BLOCK_RETRY);
+        return LANE_IDLE;
+    }
+    lp->fam_cur = q->slot;
+    core_resume(c, m, q);
+    if (q->sigpending & ~q->sigmask) {  // sent by another member (kill, SIGCHLD)
+        c.pc = c.s.pc;
+        c.insn = 0;
+        sig_deliver_pending(c);
+        core_save(c);
+        if (q->end_pending == 1) return sched_end(c, lp, q);
+    }
+    u64 before = q->insns;
+    u32 r = core_run(c, budget);
+    if (q->insns - before > 1) lp->progress++;
+    if (q->end_pending == 1) return sched_end(c, lp, q);
+    if (r == RUN_HOSTWAIT) return LANE_HOSTWAIT;
+    lp->fam_cur = q->fam_next;  // round robin
+    return LANE_BUDGET;
+}
+

@@ -1,0 +1,255 @@
+// Device-served process syscalls that create, replace and reap processes: clone (fork
+// and vfork), execve, wait4. A child runs on its parent's lane (kernel/proc/family.h,
+// kernel/proc/sched.h). Semantics from fork(2), vfork(2), clone(2), execve(2), wait4(2).
+//
+// clone and execve each have a device part (here: the new process, the gathered
+// arguments) and a host part (the fd table copied to the child's slot; the new stack
+// built by the loader, close-on-exec fds closed), posted as a host request; the device
+// finishes the call when that request completes (`fork_complete`, `exec_complete`,
+// called by the scheduler).
+#pragma once
+#include "../proc/family.h"
+#include "marshal.h"
+#include "signal.h"
+
+#define CLONE_VM 0x100ull
+#define CLONE_VFORK 0x4000ull
+#define CLONE_THREAD 0x10000ull
+#define CLONE_SETTLS 0x80000ull
+#define CLONE_PARENT_SETTID 0x100000ull
+#define CLONE_CHILD_CLEARTID 0x200000ull
+#define CLONE_CHILD_SETTID 0x1000000ull
+#define CSIGNAL 0xffull
+/// The clone flags gpuos provides: fork's and vfork's (glibc's fork() is clone(
+/// CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD), vfork() clone(CLONE_VM |
+/// CLONE_VFORK | SIGCHLD)), with a new stack and TLS allowed (posix_spawn).
+#define CLONE_SUPPORTED (CSIGNAL | CLONE_VM | CLONE_VFORK | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID)
+
+#define WAIT_NOHANG 1u
+#define WAIT_OPTIONS (1u | 2u | 8u | 0x20000000u | 0x40000000u | 0x80000000u)
+#define SA_NOCLDWAIT 2ull
+/// execve: the most argv plus envp strings gathered.
+#define EXEC_MAX_STRINGS 4096u
+
+/// clone(2), as fork(2) or vfork(2). The child gets a copy-on-write copy of the address
+/// space (pt_clone with share_src), the CPU state with X0 = 0 (SP = `stack` when given),
+/// the signal dispositions and mask (no pending signals), the brk and mmap bookkeeping,
+/// and a new pid; it joins the parent's family, not runnable until the host has copied
+/// the fd table into its slot (the posted request; `fork_complete`).
+///
+/// vfork (CLONE_VM | CLONE_VFORK) is fork plus suspending the parent until the child
+/// execs or ends: the child runs in a copy of the memory, not in the parent's, which is
+/// right for children that only exec or _exit (what vfork(2) allows them). Threads
+/// (CLONE_VM without CLONE_VFORK, CLONE_THREAD) are not provided: ENOSYS; other flags
+/// (namespaces, CLONE_FILES, CLONE_FS...): EINVAL.
+HANDLER void sys_clone(Core& c) {
+    MachineHdr* m = c.m;
+    u64 flags = X(c, 0), stack = X(c, 1), ptid = X(c, 2), tls = X(c, 3), ctid = X(c, 4);
+    if ((flags & CLONE_THREAD) || ((flags & CLONE_VM) && !(flags & CLONE_VFORK))) { setX(c, 0, err(E_NOSYS)); return; }
+    if (flags & ~CLONE_SUPPORTED) { setX(c, 0, err(E_INVAL)); return; }
+    u32 s = slot_alloc(m);
+    if (s == NO_SLOT) { setX(c, 0, err(E_AGAIN)); return; }
+    Proc* p = c.p;
+    Proc* q = proc_at(m, s);
+    u32 pid = (u32)(1000 + m->nprocs + atomic_add_u64(&m->next_pid, 1));
+    // CLONE_CHILD_SETTID writes the child's memory: write the parent's before the copy
+    // is taken, then put the parent's value back (which makes that page the parent's own).
+    u32 saved = 0;
+    bool settid = (flags & CLONE_CHILD_SETTID) && copy_from_guest(c, (u8*)&saved, ctid, 4) &&
+                  copy_to_guest(c, ctid, (const u8*)&pid, 4);
+    rt_memcpy(q, p, sizeof(Proc));
+    q->frames_private = 0;
+    u64 root = pt_clone(m, p->pt_root, &q->frames_private, true);
+    tlb_flush(c);  // the parent's writable pages are copy-on-write now
+    if (settid) copy_to_guest(c, ctid, (const u8*)&saved, 4);
+    if (root == NO_FRAME) {
+        slot_free(m, s);
+        setX(c, 0, err(E_NOMEM));
+        return;
+    }
+    if (flags & CLONE_PARENT_SETTID) copy_to_guest(c, ptid, (const u8*)&pid, 4);
+    q->cpu = c.s;
+    q->cpu.x[0] = 0;
+    if (stack) q->cpu.x[31] = stack;
+    if (flags & CLONE_SETTLS) q->cpu.tpidr_el0 = tls;
+    q->pt_root = root;
+    q->status = PROC_NEW;
+    q->slot = s;
+    q->parent = p->slot;
+    q->pid = pid;
+    q->ppid = p->pid;
+    q->insns = 0;
+    q->sigpending = 0;
+    q->clear_child_tid = (flags & CLONE_CHILD_CLEARTID) ? ctid : 0;
+    q->vfork = (flags & CLONE_VFORK) ? p->slot + 1 : 0;
+    q->block = 0;
+    q->end_pending = 0;
+    q->forked = 0;
+    q->family_insns = 0;
+    q->progress = 0;
+    q->req_open = 0;
+    q->rt_count = q->rt_post_ns = q->rt_poller_ns = q->rt_wake_ns = q->rt_complete_ns = 0;
+    fam_insert(p, q);
+    lane_proc(m, p)->forked = 1;
+    atomic_add_u64(&m->live, 1);
+    // The host copies the fd table (fds share their open file descriptions, as after
+    // fork(2)) into the child's slot; args[5] tells it the slot and the pid.
+    u64 a[6] = {flags, stack, ptid, tls, ctid, (u64)s | ((u64)pid << 32)};
+    sys_publish(c, SYS_clone, SYSREQ_CALL, a, 0, 0, 0, 0, now_ns(), true);
+}
+
+/// The host served the parent's clone (its result, the child's pid or -errno, is in
+/// X0): make the child runnable, and a vfork parent wait for it; or undo the child.
+GFN_NOINLINE void fork_complete(Core& c) {
+    MachineHdr* m = c.m;
+    u32 s = (u32)*(volatile u64*)&lane_req(c)->args[5];
+    if (s >= m->nslots) return;
+    Proc* q = proc_at(m, s);
+    if (q->status != PROC_NEW) return;
+    if ((i64)c.s.x[0] < 0) {
+        Proc* lp = lane_proc(m, c.p);
+        pt_free_all(m, q->pt_root);
+        q->pt_root = NO_FRAME;
+        q->insns = 0;
+        fam_release(m, lp, q);
+        atomic_add_u64(&m->live, ~0ull);
+        return;
+    }
+    q->status = PROC_RUNNABLE;
+    if (q->vfork) {
+        c.p->status = PROC_BLOCKED;
+        c.p->block = BLOCK_VFORK;
+    }
+}
+
+/// A vfork child execs or ends: its parent runs on.
+GFN void vfork_release(MachineHdr* m, Proc* q) {
+    if (!q->vfork) return;
+    Proc* parent = proc_at(m, q->vfork - 1);
+    q->vfork = 0;
+    if (parent->status == PROC_BLOCKED && parent->block == BLOCK_VFORK) parent->status = PROC_RUNNABLE;
+}
+
+/// execve(2): gather the path, argv and envp strings into the lane's buffer (path,
+/// then each string NUL-terminated; args[3] = argc, args[4] = envc) and post them. The
+/// host checks the file (the run's own image: executed; another AArch64 program: ENOSYS,
+/// gpuos runs one image per run; anything else: ENOEXEC, as Linux for an unknown
+/// format), closes the close-on-exec fds and builds the new initial stack as the loader
+/// does (argv, envp, auxv), returned in the output area. On success `exec_complete`
+/// replaces the image.
+HANDLER void sys_execve(Core& c) {
+    u64 t = now_ns();
+    u8* buf = lane_buf(c);
+    u64 cap = c.m->buf_size;
+    u64 in = 0;
+    i64 n = copy_str_from_guest(c, buf, X(c, 0), cap < MAX_PATH_BYTES ? cap : MAX_PATH_BYTES);
+    if (n == -1) { setX(c, 0, err(E_FAULT)); return; }
+    if (n < 0) { setX(c, 0, err(E_NAMETOOLONG)); return; }
+    in = (u64)n + 1;
+    u64 count[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        u64 vec = X(c, 1 + k);
+        NO_UNROLL for (u32 i = 0; vec; i++) {
+            u64 ptr = 0;
+            if (!copy_from_guest(c, (u8*)&ptr, vec + 8ull * i, 8)) { setX(c, 0, err(E_FAULT)); return; }
+            if (!ptr) break;
+            if (count[0] + count[1] >= EXEC_MAX_STRINGS || in >= cap / 2) { setX(c, 0, err(E_2BIG)); return; }
+            i64 len = copy_str_from_guest(c, buf + in, ptr, cap / 2 - in);
+            if (len == -1) { setX(c, 0, err(E_FAULT)); return; }
+            if (len < 0) { setX(c, 0, err(E_2BIG)); return; }
+            in += (u64)len + 1;
+            count[k]++;
+        }
+    }
+    u64 off = (in + 7) & ~7ull;
+    u64 a[6] = {c.s.x[0], c.s.x[1], c.s.x[2], count[0], count[1], 0};
+    sys_publish(c, SYS_execve, SYSREQ_CALL, a, 0, in, off, cap - off, t, true);
+}
+
+/// The host accepted an execve: the new stack image is in the output area. Replace the
+/// address space with a fresh copy of the image template, copy the stack in so that it
+/// ends at the stack top, reset the registers (SP, PC = entry), signal handlers (to
+/// default; ignored signals stay ignored; the mask and pending set stay), brk and mmap
+/// bookkeeping, as execve(2) says. A vfork parent runs on.
+GFN_NOINLINE void exec_complete(Core& c) {
+    MachineHdr* m = c.m;
+    Proc* p = c.p;
+    Proc* lp = lane_proc(m, p);
+    SysReq* r = lane_req(c);
+    u64 len = *(volatile u32*)&r->out_len;
+    u64 cap = lp->req_out_cap;
+    if (len > cap) len = cap;
+    u64 fp = 0;
+    u64 root = pt_clone(m, m->tmpl_root, &fp);
+    if (root == NO_FRAME || len == 0) {
+        if (root != NO_FRAME) pt_free_all(m, root);
+        setX(c, 0, err(E_NOMEM));
+        return;
+    }
+    pt_free_all(m, p->pt_root);
+    p->pt_root = root;
+    p->frames_private = fp;
+    tlb_flush(c);
+    u64 sp = m->stack_top - len;
+    rt_memset(&c.s, 0, sizeof(CpuState));
+    c.pc = m->entry;
+    c.insn = 0;
+    if (!copy_to_guest(c, sp, lane_buf(c) + lp->req_out_off, len)) {
+        proc_kill(c, SIG_KILL, sp);
+        return;
+    }
+    c.s.x[31] = sp;
+    c.s.pc = m->entry;
+    NO_UNROLL for (int i = 0; i < 64; i++) {
+        u64 h = p->sigact[i].handler;
+        rt_memset(&p->sigact[i], 0, sizeof(SigAction));
+        if (h == 1) p->sigact[i].handler = 1;  // SIG_IGN survives execve
+    }
+    p->brk_start = p->brk_cur = m->brk_start;
+    p->mmap_top = m->mmap_top;
+    p->mmap_floor = m->brk_start + (1ull << 30);
+    p->clear_child_tid = 0;
+    vfork_release(m, p);
+}
+
+/// wait4(2): reap an ended child (pid -1: any; pid > 0: that one; 0 and < -1, process
+/// groups, count as any: a family is one group), writing its status (exit code << 8,
+/// or the signal number) and a zeroed rusage. No child: ECHILD; none ended yet: 0 with
+/// WAIT_NOHANG, else the caller blocks (the SVC runs again when the scheduler next picks
+/// it, after a member of the family ended or made a host call).
+HANDLER void sys_wait4(Core& c) {
+    MachineHdr* m = c.m;
+    i32 pid = (i32)X(c, 0);
+    u64 st = X(c, 1), ru = X(c, 3);
+    u32 opt = (u32)X(c, 2);
+    if (opt & ~WAIT_OPTIONS) { setX(c, 0, err(E_INVAL)); return; }
+    Proc* me = c.p;
+    Proc* zombie = 0;
+    bool any = false;
+    Proc* q = proc_at(m, me->fam_next);
+    NO_UNROLL for (u64 i = 0; q != me && i < m->nslots; i++) {
+        if (q->parent == me->slot && (pid <= 0 || q->pid == (u32)pid)) {
+            any = true;
+            if (proc_ended(q) && !q->end_pending) { zombie = q; break; }
+        }
+        q = proc_at(m, q->fam_next);
+    }
+    if (!any) { setX(c, 0, err(E_CHILD)); return; }
+    if (!zombie) {
+        if (opt & WAIT_NOHANG) { setX(c, 0, 0); return; }
+        me->status = PROC_BLOCKED;
+        me->block = BLOCK_WAIT;
+        c.s.pc = c.pc;  // run the SVC again when woken
+        c.exc = EXC_YIELD;
+        return;
+    }
+    u32 status = proc_wait_status(zombie);
+    if (st && !copy_to_guest(c, st, (const u8*)&status, 4)) { setX(c, 0, err(E_FAULT)); return; }
+    if (ru) {
+        u8 zero[144];
+        rt_memset(zero, 0, sizeof(zero));
+        if (!copy_to_guest(c, ru, zero, sizeof(zero))) { setX(c, 0, err(E_FAULT)); return; }
+    }
+    setX(c, 0, zombie->pid);
+    fam_release(m, lane_proc(m, me), zombie);
+}
