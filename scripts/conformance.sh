@@ -327,7 +327,7 @@ bb gzip-k - - -- gzip -k -1 table.txt
 bb gzip-c lanes - -- gzip -c -n nums.txt
 bb gunzip - - -- gunzip sample.txt.gz
 bb gunzip-c lanes - -- gunzip -c sample.txt.gz
-bb zcat-stdin - sample.txt.gz -- zcat
+bb zcat-stdin lanes sample.txt.gz -- zcat
 bb ls-l lanes - -- ls -l tree
 bb ls-lR lanes - -- ls -lnR tree
 bb ls-a lanes - -- ls -a -1 -F tree

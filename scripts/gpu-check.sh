@@ -14,7 +14,7 @@
 # steps share a budget of GPU_CHECK_BUDGET seconds, default 520, below the
 # 600 s limit of a command; a step cut off by the budget says so in its row):
 #   conformance  scripts/conformance.sh --backend cuda, every case (C programs
-#                and busybox applets; the known gaps, which need fork, are
+#                and busybox applets; known gaps, none at present, would be
 #                counted as skipped), --jobs 4: --mode persistent (step
 #                conformance-persistent), then --mode quantum (conformance-quantum)
 #   lanes        lanes-1000: every lane-safe case at --lanes 1000 (persistent),
