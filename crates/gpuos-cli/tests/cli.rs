@@ -409,6 +409,15 @@ fn every_lane_reads_its_own_copy_of_stdin() {
         let got = std::fs::read_to_string(out.join(format!("lane-{lane}.stdout"))).unwrap();
         assert_eq!(got, "one\ntwo\n", "lane {lane}");
     }
+    // The summary counts the lanes by their real output, also where it went to the
+    // lanes' files as they ran (not the empty capture).
+    let h = gpuos::machine::sha256(b"one\ntwo\n");
+    let prefix: String = h[..6].iter().map(|b| format!("{b:02x}")).collect();
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("1 distinct stdout (sha256 prefix): 3x {prefix}")),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&d);
 }
 

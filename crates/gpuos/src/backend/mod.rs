@@ -110,12 +110,19 @@ pub fn finish_lane(
         }
     }
     let status = lane_status(p);
-    // Lane 0 passed straight through is not captured, so it has no hash.
+    // Lane 0 passed straight through is not captured, so it has no hash; a lane whose
+    // stdout went to its file as it ran is hashed from that file (now flushed).
     let captured = !(lane == 0 && cfg.passthrough && cfg.output_dir.is_none());
+    let in_file = match &cfg.output_dir {
+        Some(dir) if !(lane == 0 && cfg.passthrough) && lane_files_fit(cfg.lanes) => {
+            Some(std::fs::read(dir.join(format!("lane-{lane}.stdout"))).unwrap_or_default())
+        }
+        _ => None,
+    };
     let res = LaneResult {
         status,
         insns: p.insns + p.family_insns,
-        stdout_hash: captured.then(|| sha256(&out)),
+        stdout_hash: captured.then(|| sha256(in_file.as_deref().unwrap_or(&out))),
         frames_private: p.frames_private,
     };
     (res, out)
