@@ -131,7 +131,10 @@ GFN_NOINLINE void lane_complete(Core& c, MachineHdr* m, u32 lane, bool polled) {
     if (q->status == PROC_RUNNABLE && call) {
         if (nr == SYS_clone) fork_complete(c);
         else if (nr == SYS_execve && c.s.x[0] == 0) exec_complete(c);
-        else if (nr == SYS_ppoll && (i64)c.s.x[0] >= 0) poll_complete(c);
+        else if (nr == SYS_ppoll) {
+            q->poll_deadline = 0;  // the call is over (kernel/sys/poll.h)
+            if ((i64)c.s.x[0] >= 0) poll_complete(c);
+        }
         sched_wake(m, lp, BLOCK_RETRY);  // what blocked another member may have changed
     }
     core_save(c);

@@ -1,6 +1,9 @@
 // ppoll(2), served by the host over the process's fds; a poll with nothing ready and
-// no timeout blocks the process (the host answers SYSRET_RETRY and the call runs again
+// time left blocks the process (the host answers SYSRET_RETRY and the call runs again
 // when the family scheduler next picks it, pipe(7) style), so no host thread waits.
+// A finite timeout becomes a deadline on the device clock at the first attempt
+// (Proc::poll_deadline), kept across the attempts and cleared when the call completes
+// (lane_complete); once it has passed, the host polls once and the call returns.
 #pragma once
 #include "marshal.h"
 
@@ -13,16 +16,21 @@
 HANDLER void sys_ppoll(Core& c) {
     u64 t = now_ns();
     u64 nfds = X(c, 1);
+    u64 deadline = c.p->poll_deadline;
+    c.p->poll_deadline = 0;  // set again below while the call may still block
     if (nfds > POLL_MAX_FDS) { setX(c, 0, err(E_INVAL)); return; }
     u64 bytes = nfds * 8;
     u8* buf = lane_buf(c);
     if (bytes && !copy_from_guest(c, buf, X(c, 0), bytes)) { setX(c, 0, err(E_FAULT)); return; }
-    u64 timeout = ~0ull;
+    u64 timeout = ~0ull;  // for the host: ~0 = block while nothing is ready, 0 = poll once
     if (X(c, 2)) {
         i64 ts[2];
         if (!copy_from_guest(c, (u8*)ts, X(c, 2), 16)) { setX(c, 0, err(E_FAULT)); return; }
         if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000) { setX(c, 0, err(E_INVAL)); return; }
-        timeout = (u64)ts[0] * 1000000000ull + (u64)ts[1];
+        u64 ns = (u64)ts[0] * 1000000000ull + (u64)ts[1];
+        if (deadline == 0) deadline = t + ns;  // the first attempt
+        if (ns > 0 && t < deadline) c.p->poll_deadline = deadline;  // time left: may block
+        else timeout = 0;
     }
     u64 off = (bytes + 7) & ~7ull;
     u64 a[6] = {c.s.x[0], c.s.x[1], c.s.x[2], c.s.x[3], c.s.x[4], timeout};

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static volatile int sigchld_count;
@@ -173,6 +174,34 @@ int main(int argc, char** argv) {
     pf.fd = p[1];
     pf.events = POLLOUT;
     printf("poll write end: %d\n", poll(&pf, 1, 0));
+    close(p[0]);
+    close(p[1]);
+    waitpid(c, &st, 0);
+
+    // 5b. poll with a finite timeout: it waits its whole timeout when nothing comes, and
+    // returns as soon as a child writes when something does.
+    if (pipe(p)) return 1;
+    struct timespec t0, t1;
+    pf.fd = p[0];
+    pf.events = POLLIN;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    r = poll(&pf, 1, 150);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long waited_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    printf("poll 150 ms, nothing written: %d, waited >= 150 ms: %d\n", r, waited_ms >= 150);
+    c = fork();
+    if (c == 0) {
+        struct timespec d = {0, 200 * 1000000};
+        nanosleep(&d, NULL);
+        (void)!write(p[1], "late", 4);
+        _exit(0);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    r = poll(&pf, 1, 5000);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    waited_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    printf("poll 5 s, child writes after 200 ms: %d revents POLLIN %d, before the timeout: %d\n", r,
+           (pf.revents & POLLIN) != 0, waited_ms < 5000);
     close(p[0]);
     close(p[1]);
     waitpid(c, &st, 0);

@@ -197,6 +197,10 @@ pub struct Proc {
     /// Lane's first process only: counts events that may unblock a member (for the
     /// idle back-off).
     pub progress: u64,
+    /// While a ppoll with a finite timeout is blocked: when it times out, on the device
+    /// clock (`now_ns`, ns); 0 otherwise. Each blocked attempt runs the call again, so
+    /// the timeout is kept here rather than restarted (kernel/sys/poll.h).
+    pub poll_deadline: u64,
 }
 
 /// A signal disposition, laid out as the kernel's `struct sigaction` for arm64

@@ -8,15 +8,15 @@ use super::{sys, ProcHost};
 const POLLIN: i16 = 0x1;
 const POLLOUT: i16 = 0x4;
 const POLLNVAL: i16 = 0x20;
-/// The longest a poll with a timeout waits in the host, in ms: a service thread must
-/// not sleep long, so a longer timeout ends early (reported as a timeout).
-const MAX_WAIT_MS: u64 = 100;
 
 impl ProcHost {
-    /// ppoll: `fds` holds the guest's `struct pollfd` array; `timeout_ns` is `u64::MAX`
-    /// for none. Writes the array with `revents` set to `out` and returns the number of
-    /// ready entries, or `SYSRET_RETRY` (as an error) when none is ready and there is
-    /// no timeout: the device blocks the process and polls again later.
+    /// ppoll: `fds` holds the guest's `struct pollfd` array; `timeout_ns` is 0 to poll
+    /// once, anything else (the device sends `u64::MAX`) to block while nothing is
+    /// ready. Writes the array with `revents` set to `out` and returns the number of
+    /// ready entries, or `SYSRET_RETRY` (as an error) when none is ready and the call
+    /// may block: the device parks the process and polls again later, keeping a finite
+    /// timeout as its own deadline (kernel/sys/poll.h). The host never waits here: a
+    /// service thread serves many lanes.
     pub fn ppoll(&mut self, fds: &[u8], timeout_ns: u64, out: &mut [u8]) -> (i64, usize) {
         match self.ppoll_inner(fds, timeout_ns, out) {
             Ok(n) => (n as i64, fds.len().min(out.len())),
@@ -62,27 +62,19 @@ impl ProcHost {
                 },
             }
         }
-        let ready = |revents: &[i16]| revents.iter().filter(|&&r| r != 0).count();
-        let mut wait_ms = 0i32;
-        loop {
-            if !host.is_empty() {
-                sys::poll(&mut host, wait_ms)?;
-                for (p, &i) in host.iter().zip(&which) {
-                    revents[i] = p.revents;
-                }
+        if !host.is_empty() {
+            sys::poll(&mut host, 0)?;
+            for (p, &i) in host.iter().zip(&which) {
+                revents[i] = p.revents;
             }
-            if ready(&revents) > 0 || wait_ms > 0 || timeout_ns == 0 {
-                break;
-            }
-            if timeout_ns == u64::MAX {
-                return Err(errno::RETRY);
-            }
-            wait_ms = (timeout_ns / 1_000_000).clamp(1, MAX_WAIT_MS) as i32;
+        }
+        if timeout_ns != 0 && revents.iter().all(|&r| r == 0) {
+            return Err(errno::RETRY);
         }
         out[..fds.len()].copy_from_slice(fds);
         for (i, r) in revents.iter().enumerate() {
             out[8 * i + 6..8 * i + 8].copy_from_slice(&r.to_le_bytes());
         }
-        Ok(ready(&revents))
+        Ok(revents.iter().filter(|&&r| r != 0).count())
     }
 }
