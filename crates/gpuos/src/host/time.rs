@@ -271,11 +271,6 @@ mod tests {
         );
         assert_eq!(getrusage(5, 1, &mut out), Err(errno::EINVAL));
     }
-}
-
-#[cfg(test)]
-mod deferred_sleep_tests {
-    use super::*;
 
     /// On a thread that defers sleeps, nanosleep and clock_nanosleep (relative and
     /// absolute) return at once with the wake-up time; afterwards sleeps sleep again.
