@@ -5,7 +5,8 @@
 # working directory's tree: types, modes, sizes, contents, link targets).
 #
 # Usage: scripts/conformance.sh --gpuos BIN [--backend cpu|cuda] [--mode M]
-#            [--qemu QEMU] [--lanes N] [--busybox PATH] [--bin-dir DIR]
+#            [--qemu QEMU] [--lanes N] [--lane-check report|files]
+#            [--busybox PATH] [--bin-dir DIR]
 #            [--filter REGEX] [--exclude REGEX] [--timeout SECS] [--jobs N]
 #            [--skip-known-gaps] [--serial-gpuos] [--no-stderr] [--keep] [--list]
 #
@@ -14,10 +15,9 @@
 #   --mode M         passed as `run --mode M` (default: gpuos's own default)
 #   --qemu QEMU      qemu-aarch64 to use (default: $QEMU, qemu-aarch64 on PATH,
 #                    then .deps/qemu-aarch64-static); run with -cpu cortex-a57
-#   --lanes N        N>1: run gpuos with --lanes N --output-dir and check every
-#                    lane's stdout (and stderr) against qemu's, by sha256 of
-#                    each lane's files (one hashing pass, so N=100000 is fine;
-#                    a missing lane file fails); only the cases marked
+#   --lanes N        N>1: run gpuos with --lanes N and check every lane's exit
+#                    status, stdout and stderr against qemu's, by sha256 (see
+#                    --lane-check; a missing lane fails); only the cases marked
 #                    lane-safe run: those that write no files (every lane
 #                    runs in the one working directory, so lanes writing the
 #                    same file race, as parallel qemu processes would); stdin
@@ -25,6 +25,13 @@
 #                    {lane} need one qemu run per checked lane: up to 256 lanes
 #                    every lane is checked, above that a sample (lanes 0..63,
 #                    64 spread evenly and the last; the note says "sampled")
+#   --lane-check HOW how --lanes gets the lanes' outcomes: "report" (default):
+#                    gpuos's --lane-report, one line per lane with its exit
+#                    status and the sha256 of its stdout and stderr (no lane
+#                    files; a failing lane's row shows the hashes, lane 0's
+#                    output is diffed); "files": --output-dir, every lane's
+#                    files hashed (200,000 files at 100,000 lanes), a failing
+#                    lane's output diffed, exit statuses of lane 0 only
 #   --busybox PATH   busybox-static for arm64 (default: .deps/busybox); its
 #                    cases are skipped when it is missing
 #   --bin-dir DIR    prebuilt guest programs (default: tests/guest/bin)
@@ -62,6 +69,7 @@ BACKEND=cpu
 MODE=
 QEMU_BIN=${QEMU:-}
 LANES=1
+LANE_CHECK=report
 BUSYBOX=$root/.deps/busybox
 BIN_DIR=$root/tests/guest/bin
 FILTER=
@@ -88,6 +96,7 @@ while [ "$#" -gt 0 ]; do
     --mode) need "$@"; MODE=$2; shift 2 ;;
     --qemu) need "$@"; QEMU_BIN=$2; shift 2 ;;
     --lanes) need "$@"; LANES=$2; shift 2 ;;
+    --lane-check) need "$@"; LANE_CHECK=$2; shift 2 ;;
     --busybox) need "$@"; BUSYBOX=$2; shift 2 ;;
     --bin-dir) need "$@"; BIN_DIR=$2; shift 2 ;;
     --filter) need "$@"; FILTER=$2; shift 2 ;;
@@ -106,6 +115,7 @@ done
 
 abspath() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$PWD/$1" ;; esac; }
 case $LANES in '' | *[!0-9]*) echo "conformance.sh: --lanes needs a number" >&2; exit 2 ;; esac
+case $LANE_CHECK in report | files) ;; *) echo "conformance.sh: --lane-check is report or files" >&2; exit 2 ;; esac
 case $JOBS in '' | *[!0-9]* | 0) echo "conformance.sh: --jobs needs a positive number" >&2; exit 2 ;; esac
 case $TIMEOUT in '' | *[!0-9]* | 0) echo "conformance.sh: --timeout needs a positive number" >&2; exit 2 ;; esac
 if [ "$LANES" -gt 1 ] && [ "$LIST" = 0 ]; then
@@ -609,6 +619,38 @@ check_lanes() {
         "$d/qhash" "$d/filtered.err" "$d/maybe.err" >"$d/bad.err"
 }
 
+# check_report D PERLANE CMP_ERR: like check_lanes, from gpuos's --lane-report
+# D/lanes.tsv (lane, status, signal, stdout sha, bytes, stderr sha, bytes, ...)
+# instead of lane files: a lane's stderr matches when its sha is qemu's raw
+# or filtered one (a lane's stderr holds only what its guest wrote). Also
+# checks every lane's exit status (D/bad.rc: "LANE Q GPUOS-STATUS").
+check_report() {
+    local d=$1 perlane=$2 cmp_err=$3 q
+    while IFS= read -r q; do
+        printf '%s %s %s %s %s\n' "$q" "$(sha_of <"$d/q$q.stdout")" \
+            "$(filtered_stderr "$d/q$q.stderr" | sha_of)" "$(sha_of <"$d/q$q.stderr")" \
+            "$(cat "$d/q$q.rc")"
+    done <"$d/qlanes" >"$d/qhash"
+    awk -v n="$LANES" -v perlane="$perlane" -v cmp_err="$cmp_err" \
+        -v out="$d/bad.out" -v err="$d/bad.err" -v rc="$d/bad.rc" '
+        FILENAME == ARGV[1] { qo[$1] = $2; qf[$1] = $3; qr[$1] = $4; qs[$1] = $5; order[++m] = $1; next }
+        FNR > 1 { gs[$1] = $2; go[$1] = $4; ge[$1] = $6; next }
+        function check(l, q) {
+            if (!(l in go)) { print l, q > out; print l, q > err; print l, q, "missing" > rc; return }
+            if (go[l] != qo[q]) print l, q > out
+            if (cmp_err == 1 && ge[l] != qf[q] && ge[l] != qr[q]) print l, q > err
+            if (gs[l] != qs[q]) print l, q, gs[l] > rc
+        }
+        END {
+            printf "" > out; printf "" > err; printf "" > rc
+            if (perlane == 1) { for (k = 1; k <= m; k++) check(order[k], order[k]) }
+            else { for (l = 0; l < n; l++) check(l, 0) }
+        }' "$d/qhash" "$d/lanes.tsv"
+}
+
+# report_row D L: lane L's row of D/lanes.tsv, for a failure's details.
+report_row() { awk -v l="$2" 'FNR > 1 && $1 == l { print; exit }' "$1/lanes.tsv"; }
+
 # run_case I: runs case I; writes $work/report.I (table row + details) and
 # $work/status.I (PASS, FAIL or SKIP).
 run_case() {
@@ -655,9 +697,10 @@ run_case() {
     # gpuos
     if [ "$LANES" -gt 1 ]; then
         if [ "$perlane" = 1 ]; then expand_argv "$i" keep; else expand_argv "$i" 0; fi
-        mkdir -p "$d/lanes"
+        local lane_out=(--lane-report "$d/lanes.tsv")
+        if [ "$LANE_CHECK" = files ]; then mkdir -p "$d/lanes"; lane_out=(--output-dir "$d/lanes"); fi
         run_side "$d/g" "$cwd" "$stdin" "$flags" "$GPUOS" run "${GPUOS_OPTS[@]}" \
-            --lanes "$LANES" --output-dir "$d/lanes" "${ARGV[@]}"
+            --lanes "$LANES" "${lane_out[@]}" "${ARGV[@]}"
     else
         expand_argv "$i" 0
         run_side "$d/g" "$cwd" "$stdin" "$flags" "$GPUOS" run "${GPUOS_OPTS[@]}" "${ARGV[@]}"
@@ -681,16 +724,35 @@ run_case() {
             fails+=("stdout (pass-through)")
             details+="$(diff_head 'stdout of lane 0 passed through' "$d/q0.stdout" "$d/g.stdout")"$'\n'
         fi
-        check_lanes "$d" "$perlane" "$cmp_err"
         local q lo le
-        if [ -s "$d/bad.out" ]; then
+        if [ "$LANE_CHECK" = report ]; then
+            check_report "$d" "$perlane" "$cmp_err"
+            local what g
+            for what in out err; do
+                [ -s "$d/bad.$what" ] || continue
+                read -r l q <"$d/bad.$what"
+                g=$(report_row "$d" "$l")
+                details+="    --- std$what of lane $l differs from qemu's (sha256 $(awk -v q="$q" -v w="$what" '$1 == q { print (w == "out" ? $2 : $3) }' "$d/qhash")):"$'\n'
+                details+="    gpuos lane report: ${g:-(no row)}"$'\n'
+                fails+=("$(lanes_note "std$what" "$d/bad.$what")")
+            done
+            if [ -s "$d/bad.rc" ]; then
+                local s
+                read -r l q s <"$d/bad.rc"
+                details+="    --- exit status of lane $l: qemu $(cat "$d/q$q.rc"), gpuos $s"$'\n'
+                fails+=("$(lanes_note 'exit status' "$d/bad.rc")")
+            fi
+        else
+            check_lanes "$d" "$perlane" "$cmp_err"
+        fi
+        if [ "$LANE_CHECK" = files ] && [ -s "$d/bad.out" ]; then
             read -r l q <"$d/bad.out"
             lo=$d/lanes/lane-$l.stdout
             [ -f "$lo" ] || lo=/dev/null
             details+="$(diff_head "stdout of lane $l" "$d/q$q.stdout" "$lo")"$'\n'
             fails+=("$(lanes_note stdout "$d/bad.out")")
         fi
-        if [ -s "$d/bad.err" ]; then
+        if [ "$LANE_CHECK" = files ] && [ -s "$d/bad.err" ]; then
             read -r l q <"$d/bad.err"
             le=$d/lanes/lane-$l.stderr
             filtered_stderr "$d/q$q.stderr" >"$d/qe"

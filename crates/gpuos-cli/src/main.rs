@@ -12,6 +12,7 @@ use std::path::PathBuf;
 mod bench;
 mod demo;
 mod fuzz_cmd;
+mod lane_report;
 
 #[derive(Parser)]
 #[command(
@@ -60,6 +61,11 @@ struct RunOpts {
     /// Keep every lane's stdout and stderr in DIR/lane-N.stdout and .stderr.
     #[arg(long, value_name = "DIR")]
     output_dir: Option<PathBuf>,
+    /// Write one line per lane to PATH: its exit status, signal, the SHA-256 and size
+    /// of its stdout and stderr, and its guest instructions (tab-separated, with a
+    /// header). Lane 0's output is then printed when it ends, not as it goes.
+    #[arg(long, value_name = "PATH")]
+    lane_report: Option<PathBuf>,
     /// Host threads for the CPU backend (default: every core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
@@ -145,6 +151,7 @@ fn config(opts: &RunOpts, program: PathBuf, argv: Vec<OsString>) -> Result<RunCo
     cfg.strace = opts.strace;
     cfg.max_insns = opts.max_insns;
     cfg.output_dir = opts.output_dir.clone();
+    cfg.hash_every_lane = opts.lane_report.is_some();
     cfg.verbose = opts.verbose;
     cfg.threads = opts.threads;
     cfg.child_slots = opts.child_slots;
@@ -230,6 +237,17 @@ fn report(program: &str, rep: &RunReport, verbose: bool) {
     }
 }
 
+/// With `--lane-report PATH`, write the lanes' table there (see [`lane_report`]).
+fn write_lane_report(opts: &RunOpts, rep: &RunReport) -> Result<(), RunError> {
+    let Some(path) = &opts.lane_report else {
+        return Ok(());
+    };
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    lane_report::write(&mut f, &rep.lanes)?;
+    f.into_inner().map_err(|e| e.into_error())?;
+    Ok(())
+}
+
 fn hex8(h: &[u8; 32]) -> String {
     h[..6].iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -290,7 +308,10 @@ fn main() {
             match gpuos::run(&cfg) {
                 Ok(rep) => {
                     report(&program.display().to_string(), &rep, opts.verbose);
-                    exit_code(&rep)
+                    match write_lane_report(&opts, &rep) {
+                        Ok(()) => exit_code(&rep),
+                        Err(e) => fail(e),
+                    }
                 }
                 Err(e) => fail(e),
             }

@@ -451,3 +451,70 @@ fn host_out_of_descriptors_gives_the_guest_emfile() {
         "stderr: {err}"
     );
 }
+
+/// `--lane-report` lists every lane, lane 0 included, with its shell status and the
+/// SHA-256 and size of what it wrote; lane 0's output still reaches stdout.
+#[test]
+fn lane_report_hashes_every_lane() {
+    let d = tmp("lane-report");
+    let report = d.join("lanes.tsv");
+    let o = gpuos(
+        &d,
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            "--lanes",
+            "3",
+            "--lane-report",
+            report.to_str().unwrap(),
+            busybox().to_str().unwrap(),
+            "sh",
+            "-c",
+            "echo out-{lane}; echo err >&2; test {lane} != 2 || kill -SEGV $$; exit {lane}",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "out-0\n");
+    let text = std::fs::read_to_string(&report).unwrap();
+    let rows: Vec<Vec<String>> = text
+        .lines()
+        .map(|l| l.split('\t').map(String::from).collect())
+        .collect();
+    assert_eq!(rows.len(), 4, "{text}");
+    assert_eq!(
+        rows[0][..7],
+        [
+            "lane",
+            "status",
+            "signal",
+            "stdout_sha256",
+            "stdout_bytes",
+            "stderr_sha256",
+            "stderr_bytes"
+        ]
+    );
+    let hex = |b: &[u8]| -> String {
+        gpuos::machine::sha256(b)
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect()
+    };
+    for lane in 0..3usize {
+        let out = format!("out-{lane}\n");
+        let (status, signal) = if lane == 2 {
+            ("139", "SIGSEGV")
+        } else {
+            (if lane == 0 { "0" } else { "1" }, "-")
+        };
+        assert_eq!(rows[lane + 1][0], lane.to_string());
+        assert_eq!(rows[lane + 1][1], status, "{text}");
+        assert_eq!(rows[lane + 1][2], signal, "{text}");
+        assert_eq!(rows[lane + 1][3], hex(out.as_bytes()), "{text}");
+        assert_eq!(rows[lane + 1][4], out.len().to_string());
+        assert_eq!(rows[lane + 1][5], hex(b"err\n"), "{text}");
+        assert_eq!(rows[lane + 1][6], "4");
+        assert!(rows[lane + 1][7].parse::<u64>().unwrap() > 0, "{text}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -61,6 +61,11 @@ pub struct RunConfig {
     pub verbose: bool,
     /// Lane 0's stdout/stderr go to the real stdout/stderr (else captured).
     pub passthrough: bool,
+    /// Hash every lane's stdout and stderr, lane 0's included
+    /// ([`LaneResult::stdout_hash`], [`LaneResult::stderr_hash`]): lane 0's output is
+    /// then captured and written to the real stdout/stderr when its process ends,
+    /// rather than as it goes (as with `output_dir`).
+    pub hash_every_lane: bool,
     /// Host threads for the CPU backend (0 = every core).
     pub threads: usize,
     /// Process slots for forked children, shared by all lanes (0 = the default,
@@ -69,6 +74,12 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
+    /// Whether lane 0's stdio goes to the real stdout/stderr as it runs (uncaptured,
+    /// so unhashed): passed through, with no output directory and no hash of every lane.
+    pub fn lane0_live(&self) -> bool {
+        self.passthrough && self.output_dir.is_none() && !self.hash_every_lane
+    }
+
     /// Child process slots for this run (`child_slots`, or the default for the lanes).
     pub fn children(&self) -> usize {
         if self.child_slots > 0 {
@@ -100,6 +111,7 @@ impl RunConfig {
             mode: Mode::Persistent,
             verbose: false,
             passthrough: true,
+            hash_every_lane: false,
             threads: 0,
             child_slots: 0,
         }
@@ -143,6 +155,12 @@ pub struct LaneResult {
     pub insns: u64,
     /// SHA-256 of its stdout; None when it was passed through uncaptured (lane 0).
     pub stdout_hash: Option<[u8; 32]>,
+    /// SHA-256 of its stderr; None when it was passed through uncaptured (lane 0).
+    pub stderr_hash: Option<[u8; 32]>,
+    /// Bytes it wrote to stdout and to stderr (0 when passed through uncaptured).
+    pub stdout_bytes: u64,
+    /// See `stdout_bytes`.
+    pub stderr_bytes: u64,
     /// Frames it owned privately at its peak (page tables and written pages).
     pub frames_private: u64,
 }
@@ -262,7 +280,7 @@ impl Prepared {
     /// others read the shared stdin bytes and have their output captured or written to
     /// the output directory.
     pub fn proc_host(&self, cfg: &RunConfig, lane: usize) -> Result<ProcHost, RunError> {
-        let through = lane == 0 && cfg.passthrough && cfg.output_dir.is_none();
+        let through = lane == 0 && cfg.lane0_live();
         let stdin = match (&self.stdin_bytes, through) {
             (Some(b), _) => Source::Bytes(b.clone()), // read once, a copy per lane
             (None, true) => Source::Inherit,

@@ -97,32 +97,38 @@ pub fn finish_lane(
     host.close_all();
     let out = host.take_stdout();
     let err = host.take_stderr();
+    let live = lane == 0 && cfg.lane0_live();
+    // Lane 0 passed through but captured (output directory, or every lane hashed):
+    // its output reaches the real stdout/stderr now.
+    let lane0_late = lane == 0 && cfg.passthrough && !live;
+    if lane0_late {
+        let _ = std::io::stdout().write_all(&out);
+        let _ = std::io::stderr().write_all(&err);
+    }
+    // A lane whose output went to its files as it ran is hashed from those files (now
+    // flushed); captured output that belongs in the directory is written there now.
+    let mut from_files = None;
     if let Some(dir) = &cfg.output_dir {
-        let lane0_through = lane == 0 && cfg.passthrough;
-        if lane0_through {
-            let _ = std::io::stdout().write_all(&out);
-            let _ = std::io::stderr().write_all(&err);
-        }
-        // Captured rather than written as it went (see `lane_files_fit`).
-        if lane0_through || !lane_files_fit(cfg.lanes) {
-            let _ = std::fs::write(dir.join(format!("lane-{lane}.stdout")), &out);
-            let _ = std::fs::write(dir.join(format!("lane-{lane}.stderr")), &err);
+        let path = |ext: &str| dir.join(format!("lane-{lane}.{ext}"));
+        if lane0_late || !lane_files_fit(cfg.lanes) {
+            let _ = std::fs::write(path("stdout"), &out);
+            let _ = std::fs::write(path("stderr"), &err);
+        } else {
+            let read = |ext: &str| std::fs::read(path(ext)).unwrap_or_default();
+            from_files = Some((read("stdout"), read("stderr")));
         }
     }
-    let status = lane_status(p);
-    // Lane 0 passed straight through is not captured, so it has no hash; a lane whose
-    // stdout went to its file as it ran is hashed from that file (now flushed).
-    let captured = !(lane == 0 && cfg.passthrough && cfg.output_dir.is_none());
-    let in_file = match &cfg.output_dir {
-        Some(dir) if !(lane == 0 && cfg.passthrough) && lane_files_fit(cfg.lanes) => {
-            Some(std::fs::read(dir.join(format!("lane-{lane}.stdout"))).unwrap_or_default())
-        }
-        _ => None,
+    let (o, e) = match &from_files {
+        Some((o, e)) => (o.as_slice(), e.as_slice()),
+        None => (out.as_slice(), err.as_slice()),
     };
     let res = LaneResult {
-        status,
+        status: lane_status(p),
         insns: p.insns + p.family_insns,
-        stdout_hash: captured.then(|| sha256(in_file.as_deref().unwrap_or(&out))),
+        stdout_hash: (!live).then(|| sha256(o)),
+        stderr_hash: (!live).then(|| sha256(e)),
+        stdout_bytes: o.len() as u64,
+        stderr_bytes: e.len() as u64,
         frames_private: p.frames_private,
     };
     (res, out)
