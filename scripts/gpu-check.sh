@@ -19,8 +19,13 @@
 #                conformance-persistent), then --mode quantum (conformance-quantum)
 #   lanes        lanes-1000: every lane-safe case at --lanes 1000 (persistent),
 #                then hello and bb-echo at --lanes 1000 in quantum mode;
-#                lanes-100000: the cheap cases (GPU_CHECK_BIG_FILTER less
-#                GPU_CHECK_BIG_EXCLUDE) at --lanes 100000 (persistent)
+#                lanes-100000: every lane-safe case of at most about 1 M guest
+#                instructions per lane (all but GPU_CHECK_HEAVY and the cases of
+#                GPU_CHECK_MOST) at --lanes 100000 (persistent)
+#   lanes-heavy  lanes-100000-heavy: the cases of GPU_CHECK_HEAVY (2-13 M guest
+#                instructions per lane) at --lanes 100000; lanes-most: each case
+#                of GPU_CHECK_MOST at the most lanes that fit (memory or process
+#                slots), one conformance run each
 #   figures      figures-runs: module start, single-lane guest instructions/s
 #                (int_arith; spin 3000000), all-lanes instructions/s (spin
 #                100000 at 1000 lanes, spin 10000 at 100000 lanes), hello at
@@ -31,13 +36,14 @@
 #                --json` with GPU_CHECK_BENCH_ARGS (default: the tiny workloads
 #                at lanes 1 to 100000, no cold NVRTC compile) (bench.json, and a
 #                row per figure)
-#   all          conformance, lanes and figures, each with its own budget (so
-#                up to 3 x GPU_CHECK_BUDGET: more than one device command)
+#   all          conformance, lanes, lanes-heavy and figures, each with its own
+#                budget (so up to 4 x GPU_CHECK_BUDGET: more than one device command)
 # A part's steps run in that order, each given an equal share of what is left
 # of the budget (unused time passes on). A step name (conformance-persistent,
-# ..., figures-bench) runs that step alone with the whole budget: at 100000
-# lanes every case also writes and checks 200000 lane files, so the default
-# set may need lanes-100000 alone, or several calls with GPU_CHECK_BIG_FILTER.
+# ..., figures-bench) runs that step alone with the whole budget (lanes-100000
+# may need that; split it further with GPU_CHECK_BIG_FILTER). The lanes steps
+# check every lane's exit status, stdout and stderr from gpuos's --lane-report
+# (conformance.sh --lane-check report), not from lane files.
 # Cases run four at a time (two at 100000 lanes) but gpuos one at a time
 # (conformance.sh --serial-gpuos: processes time-slice the GPU); in the lanes
 # steps each case's row ends with where its time went (qemu, gpuos, check).
@@ -60,15 +66,17 @@
 #   GPU_CHECK_POOL_MIB     frame pool of each gpuos run (GPUOS_POOL_MIB); default 80 %
 #                          of the GPU's memory
 #   GPU_CHECK_BUDGET       seconds per part (or per step run alone); 520
-#   GPU_CHECK_BIG_FILTER   cases run at 100000 lanes (grep -E); default the C
-#       programs hello, hello-lane, exit-lane, exit-42, exit-0, atomics, signals,
-#       syscalls, crash_null, abort, asm-spin and eleven busybox applets (echo,
-#       printf, cat, wc, sort, sed, awk-sum, grep-E, sha256sum, ls-l, find): a case
-#       at 100000 lanes takes 10-20 s of writing and hashing 200000 lane files, so
-#       every case ('.*') needs more than one device command
-#   GPU_CHECK_BIG_EXCLUDE  left out of those; default '^bb-sh-arith$' (5 M guest
-#                          instructions per lane; the other busybox cases take
-#                          0.01-0.5 M, the C ones in the filter at most 0.9 M)
+#   GPU_CHECK_HEAVY        the lane-safe cases of 2 M guest instructions per lane or
+#                          more that fit 100000 lanes (grep -E): neon, setjmp, bb-bc,
+#                          fp_math, bb-sh-arith, int_arith, compute, strings (0.2-1.3
+#                          T instructions each at 100000 lanes)
+#   GPU_CHECK_MOST         "CASE=LANES ..." for cases that do not fit 100000 lanes:
+#                          malloc_stress=10000 (8.4 MiB per process), demo=40000 (2 MiB
+#                          per process, 50 M instructions), process=3000 (20 children
+#                          each at once: 63,000 of the 65,536 child slots),
+#                          bb-sh-pipe=20000 and bb-sh-subshell=20000 (up to 3 children)
+#   GPU_CHECK_BIG_FILTER   (lanes-100000) further restrict its cases (grep -E)
+#   GPU_CHECK_BIG_EXCLUDE  (lanes-100000) leave out these cases too (grep -E)
 #   GPU_CHECK_BENCH_ARGS   extra `gpuos bench` arguments of figures-bench; default
 #                          '--tiny --lanes 1,32,1024,10000,100000 --skip-cold-compile'
 #                          (--quick's workloads at 100000 lanes take minutes each)
@@ -102,14 +110,15 @@ steps_of() {
     case $1 in
     conformance) echo conformance-persistent conformance-quantum ;;
     lanes) echo lanes-1000 lanes-100000 ;;
+    lanes-heavy) echo lanes-100000-heavy lanes-most ;;
     figures) echo figures-runs figures-bench ;;
     *) echo "$1" ;;
     esac
 }
 case $part in
-all) parts="conformance lanes figures" ;;
-conformance | lanes | figures) parts=$part ;;
-conformance-persistent | conformance-quantum | lanes-1000 | lanes-100000 | figures-runs | figures-bench) parts=$part ;;
+all) parts="conformance lanes lanes-heavy figures" ;;
+conformance | lanes | lanes-heavy | figures) parts=$part ;;
+conformance-persistent | conformance-quantum | lanes-1000 | lanes-100000 | lanes-100000-heavy | lanes-most | figures-runs | figures-bench) parts=$part ;;
 *) echo "gpu-check.sh: unknown part: $part" >&2; usage ;;
 esac
 
@@ -117,8 +126,10 @@ G=$dir/gpuos
 B=${GPU_CHECK_BACKEND:-cuda}
 T=${GPU_CHECK_TIMEOUT:-240}
 BUDGET=${GPU_CHECK_BUDGET:-520}
-BIG_FILTER=${GPU_CHECK_BIG_FILTER:-'^(hello|hello-lane|exit-lane|exit-42|exit-0|atomics|signals|syscalls|crash_null|abort|asm-spin|bb-(echo|printf|cat|wc|sort|sed|awk-sum|grep-E|sha256sum|ls-l|find))$'}
-BIG_EXCLUDE=${GPU_CHECK_BIG_EXCLUDE-'^bb-sh-arith$'}
+HEAVY=${GPU_CHECK_HEAVY:-'^(neon|setjmp|bb-bc|fp_math|bb-sh-arith|int_arith|compute|strings)$'}
+MOST=${GPU_CHECK_MOST:-'malloc_stress=10000 demo=40000 process=3000 bb-sh-pipe=20000 bb-sh-subshell=20000'}
+BIG_FILTER=${GPU_CHECK_BIG_FILTER:-}
+BIG_EXCLUDE=${GPU_CHECK_BIG_EXCLUDE:-}
 for f in "$G" "$dir/qemu-aarch64-static"; do
     [ -x "$f" ] || { echo "gpu-check.sh: $f missing (scripts/gpu-carry.sh makes the carry directory)" >&2; exit 2; }
 done
@@ -205,7 +216,7 @@ conf() {
     log=$out/conf-$(slug "$label").log
     echo "[gpu-check] $label: scripts/conformance.sh $* (budget ${secs} s)"
     # Its work directory in one of ours, removed even when the run is cut off
-    # (100000 lanes leave 200000 files).
+    # (with --lane-check files, 100000 lanes leave 200000 files).
     local tmp
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check.XXXXXX")
     # Four cases at a time, but one gpuos at a time (--serial-gpuos): processes on
@@ -266,14 +277,39 @@ step_lanes-1000() {
     conf "lanes 1000 quantum (hello, bb-echo)" $(($1 - SECONDS)) --mode quantum --lanes 1000 \
         --filter '^(hello|bb-echo)$'
 }
+# The cases of GPU_CHECK_MOST, as one regex.
+most_names() {
+    local w r=
+    for w in $MOST; do r+="${r:+|}${w%%=*}"; done
+    printf '^(%s)$' "$r"
+}
 step_lanes-100000() {
     if [ "$quick" = 1 ]; then
         conf "lanes 100000 persistent (smoke)" $(($1 - SECONDS)) --mode persistent --lanes 100000 \
             --jobs 2 --filter '^(hello|bb-echo)$'
-    else
-        conf "lanes 100000 persistent" $(($1 - SECONDS)) --mode persistent --lanes 100000 \
-            --jobs 2 --filter "$BIG_FILTER" ${BIG_EXCLUDE:+--exclude "$BIG_EXCLUDE"}
+        return
     fi
+    local ex
+    ex="$HEAVY|$(most_names)${BIG_EXCLUDE:+|$BIG_EXCLUDE}"
+    conf "lanes 100000 persistent" $(($1 - SECONDS)) --mode persistent --lanes 100000 \
+        --jobs 2 ${BIG_FILTER:+--filter "$BIG_FILTER"} --exclude "$ex"
+}
+step_lanes-100000-heavy() {
+    conf "lanes 100000 persistent, heavy" $(($1 - SECONDS)) --mode persistent --lanes 100000 \
+        --jobs 2 --filter "$HEAVY"
+}
+step_lanes-most() {
+    local w n
+    # shellcheck disable=SC2086 # the words of MOST
+    set -- "$1" $MOST
+    n=$(($# - 1))
+    local end=$1
+    shift
+    for w in "$@"; do
+        conf "lanes ${w#*=} persistent, ${w%%=*}" $(((end - SECONDS) / n)) --mode persistent \
+            --lanes "${w#*=}" --filter "^${w%%=*}\$"
+        n=$((n - 1))
+    done
 }
 
 # run_fig LOG SECS ARGS...: one `gpuos run --backend B ARGS`, bounded by SECS
