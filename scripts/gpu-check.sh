@@ -71,8 +71,9 @@
 #                          fp_math, bb-sh-arith, int_arith, compute, strings (0.2-1.3
 #                          T instructions each at 100000 lanes)
 #   GPU_CHECK_MOST         "CASE=LANES ..." for cases that do not fit 100000 lanes:
-#                          malloc_stress=10000 (8.4 MiB per process), demo=40000 (2 MiB
-#                          per process, 50 M instructions), process=3000 (20 children
+#                          malloc_stress=6000 (8.4 MiB per process), demo=25000 (2 MiB
+#                          per process; both sized for the 64 GiB pool of an H100),
+#                          process=3000 (20 children
 #                          each at once: 63,000 of the 65,536 child slots),
 #                          bb-sh-pipe=20000 and bb-sh-subshell=20000 (up to 3 children)
 #   GPU_CHECK_BIG_FILTER   (lanes-100000) further restrict its cases (grep -E)
@@ -127,7 +128,7 @@ B=${GPU_CHECK_BACKEND:-cuda}
 T=${GPU_CHECK_TIMEOUT:-240}
 BUDGET=${GPU_CHECK_BUDGET:-520}
 HEAVY=${GPU_CHECK_HEAVY:-'^(neon|setjmp|bb-bc|fp_math|bb-sh-arith|int_arith|compute|strings)$'}
-MOST=${GPU_CHECK_MOST:-'malloc_stress=10000 demo=40000 process=3000 bb-sh-pipe=20000 bb-sh-subshell=20000'}
+MOST=${GPU_CHECK_MOST:-'malloc_stress=6000 demo=25000 process=3000 bb-sh-pipe=20000 bb-sh-subshell=20000'}
 BIG_FILTER=${GPU_CHECK_BIG_FILTER:-}
 BIG_EXCLUDE=${GPU_CHECK_BIG_EXCLUDE:-}
 for f in "$G" "$dir/qemu-aarch64-static"; do
