@@ -137,7 +137,8 @@ done
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}
 export GPUOS_CACHE_DIR=$dir/cache
 out=${GPU_CHECK_LOGS:-/tmp/gpu-check}
-mkdir -p "$out"
+# Fresh each run: a machine kept warm between device commands keeps /tmp.
+rm -rf "$out" && mkdir -p "$out"
 pack_logs() { # the logs, as one file under $OUT
     [ -n "${OUT:-}" ] || return 0
     tar -czf "$OUT/gpu-check-logs.tar.gz" -C "$out" . 2>/dev/null
