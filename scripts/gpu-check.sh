@@ -75,7 +75,11 @@
 #                          per process; both sized for the 64 GiB pool of an H100),
 #                          process=3000 (20 children
 #                          each at once: 63,000 of the 65,536 child slots),
-#                          bb-sh-pipe=20000 and bb-sh-subshell=20000 (up to 3 children)
+#                          bb-sh-pipe=20000 and bb-sh-subshell=20000 (up to 3 children),
+#                          fileio=10000 (about 250 host file syscalls per lane, fsync,
+#                          renames and directory scans in the one working directory:
+#                          at 100000 lanes the host's filesystem, not the GPU, took
+#                          over 240 s)
 #   GPU_CHECK_BIG_FILTER   (lanes-100000) further restrict its cases (grep -E)
 #   GPU_CHECK_BIG_EXCLUDE  (lanes-100000) leave out these cases too (grep -E)
 #   GPU_CHECK_BENCH_ARGS   extra `gpuos bench` arguments of figures-bench; default
@@ -128,7 +132,7 @@ B=${GPU_CHECK_BACKEND:-cuda}
 T=${GPU_CHECK_TIMEOUT:-240}
 BUDGET=${GPU_CHECK_BUDGET:-520}
 HEAVY=${GPU_CHECK_HEAVY:-'^(neon|setjmp|bb-bc|fp_math|bb-sh-arith|int_arith|compute|strings)$'}
-MOST=${GPU_CHECK_MOST:-'malloc_stress=6000 demo=25000 process=3000 bb-sh-pipe=20000 bb-sh-subshell=20000'}
+MOST=${GPU_CHECK_MOST:-'malloc_stress=6000 demo=25000 process=3000 bb-sh-pipe=20000 bb-sh-subshell=20000 fileio=10000'}
 BIG_FILTER=${GPU_CHECK_BIG_FILTER:-}
 BIG_EXCLUDE=${GPU_CHECK_BIG_EXCLUDE:-}
 for f in "$G" "$dir/qemu-aarch64-static"; do
