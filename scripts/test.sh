@@ -65,11 +65,12 @@ if [ "$build_ok" = 1 ] && [ "$guests_ok" = 1 ]; then
         --skip-known-gaps "${extra[@]}"
     step conformance-lanes scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --lanes 4 \
         --filter "$lanes_subset" --skip-known-gaps --jobs "$jobs" "${extra[@]}"
-    # The same under an open-file limit (soft and hard: gpuos raises soft to hard) too
+    # The same under an open-file limit (soft and hard: gpuos raises soft to hard, and
+    # with GPUOS_NOFILE_KEEP=1 not the hard one even where it could) too
     # small for two files per lane (60 lanes, 96 files): each lane's output is then kept
     # in memory and written when it ends (machine::lane_files_fit; the CUDA backend
     # holds every lane's files at once, so 100,000 lanes need this path).
-    step conformance-lanes-captured bash -c 'ulimit -n 96 && exec "$@"' _ \
+    step conformance-lanes-captured env GPUOS_NOFILE_KEEP=1 bash -c 'ulimit -n 96 && exec "$@"' _ \
         scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --lanes 60 --lane-check files \
         --filter '^(hello|hello-lane|exit-lane|process|bb-echo|bb-cat|bb-sh-pipe)$' --jobs "$jobs" "${extra[@]}"
 else

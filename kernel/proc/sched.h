@@ -96,21 +96,16 @@ GFN_NOINLINE void sched_end_finish(MachineHdr* m, Proc* lp, Proc* q) {
     sched_free_orphans(m, lp);
 }
 
-/// Member q (loaded in c) has ended: tell the host, once the family has more than one
-/// member (it closes q's fds, so that pipe readers see EOF; a lone first process's fds
-/// are closed when the lane ends), then finish. Returns LANE_HOSTWAIT when a notice was
-/// posted.
-GFN_NOINLINE u32 sched_end(Core& c, Proc* lp, Proc* q) {
+/// Member q (loaded in c) has ended: tell the host, which closes q's fds (pipe readers
+/// see EOF; the files go back to the host's limited supply at once: 100,000 lanes that
+/// each end with a file open would otherwise hold 100,000 host descriptors until the
+/// run ends), then finish when the notice is answered. Returns LANE_HOSTWAIT.
+GFN_NOINLINE u32 sched_end(Core& c, Proc* q) {
     q->end_pending = 2;  // being handled
-    if (lp->forked) {
-        u64 a[6] = {proc_wait_status(q), 0, 0, 0, 0, 0};
-        sys_publish(c, SYS_exit_group, SYSREQ_EXIT, a, 0, 0, 0, 0, now_ns(), false);
-        c.p = 0;
-        return LANE_HOSTWAIT;
-    }
+    u64 a[6] = {proc_wait_status(q), 0, 0, 0, 0, 0};
+    sys_publish(c, SYS_exit_group, SYSREQ_EXIT, a, 0, 0, 0, 0, now_ns(), false);
     c.p = 0;
-    sched_end_finish(c.m, lp, q);
-    return LANE_BUDGET;
+    return LANE_HOSTWAIT;
 }
 
 /// The lane's host request has completed (the backend waited for it): finish it for
@@ -147,7 +142,7 @@ GFN_NOINLINE u32 lane_run(Core& c, MachineHdr* m, u32 lane, u64 budget) {
     Proc* cur = proc_at(m, lp->fam_cur);
     if (cur->end_pending == 1) {  // ended while completing a request (SIGPIPE, exec)
         core_load(c, m, cur);
-        return sched_end(c, lp, cur);
+        return sched_end(c, cur);
     }
     Proc* q = cur;
     bool live = false;
@@ -170,12 +165,12 @@ GFN_NOINLINE u32 lane_run(Core& c, MachineHdr* m, u32 lane, u64 budget) {
         c.insn = 0;
         sig_deliver_pending(c);
         core_save(c);
-        if (q->end_pending == 1) return sched_end(c, lp, q);
+        if (q->end_pending == 1) return sched_end(c, q);
     }
     u64 before = q->insns;
     u32 r = core_run(c, budget);
     if (q->insns - before > 1) lp->progress++;
-    if (q->end_pending == 1) return sched_end(c, lp, q);
+    if (q->end_pending == 1) return sched_end(c, q);
     if (r == RUN_HOSTWAIT) return LANE_HOSTWAIT;
     lp->fam_cur = q->fam_next;  // round robin
     return LANE_BUDGET;

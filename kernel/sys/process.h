@@ -84,13 +84,11 @@ HANDLER void sys_clone(Core& c) {
     q->vfork = (flags & CLONE_VFORK) ? p->slot + 1 : 0;
     q->block = 0;
     q->end_pending = 0;
-    q->forked = 0;
     q->family_insns = 0;
     q->progress = 0;
     q->req_open = 0;
     q->rt_count = q->rt_post_ns = q->rt_poller_ns = q->rt_wake_ns = q->rt_complete_ns = 0;
     fam_insert(p, q);
-    lane_proc(m, p)->forked = 1;
     atomic_add_u64(&m->live, 1);
     // The host copies the fd table (fds share their open file descriptions, as after
     // fork(2)) into the child's slot; args[5] tells it the slot and the pid.

@@ -269,17 +269,37 @@ fn install_sigint() {
     }
 }
 
-/// Raise the soft limit on open files to the hard limit (getrlimit(2)): on the CUDA
-/// backend every lane's host state, with its `--output-dir` files, exists at once, so
-/// 100,000 lanes hold 200,000 open files.
+/// Raise the limit on open files as far as allowed (getrlimit(2), setrlimit(2)): on the
+/// CUDA backend every lane's host state, with its `--output-dir` files, exists at once,
+/// so 100,000 lanes hold 200,000 open files, and guests' own files come on top. First
+/// both limits to the kernel's ceiling (/proc/sys/fs/nr_open; needs CAP_SYS_RESOURCE,
+/// and not with GPUOS_NOFILE_KEEP=1, which the tests of the out-of-descriptors paths
+/// set), else the soft limit to the hard one.
 fn raise_nofile_limit() {
     let mut r = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
-    // SAFETY: plain syscalls on a local struct.
+    let keep = std::env::var_os("GPUOS_NOFILE_KEEP").is_some_and(|v| v == "1");
+    let ceiling = std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()
+        .and_then(|s| s.trim().parse::<libc::rlim_t>().ok())
+        .filter(|_| !keep);
+    // SAFETY: plain syscalls on local structs.
     unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 && r.rlim_cur < r.rlim_max {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) != 0 {
+            return;
+        }
+        if let Some(c) = ceiling.filter(|&c| c > r.rlim_max) {
+            let up = libc::rlimit {
+                rlim_cur: c,
+                rlim_max: c,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &up) == 0 {
+                return;
+            }
+        }
+        if r.rlim_cur < r.rlim_max {
             r.rlim_cur = r.rlim_max;
             let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &r);
         }

@@ -435,6 +435,7 @@ fn host_out_of_descriptors_gives_the_guest_emfile() {
         .current_dir(&d)
         .arg("-c")
         .arg("ulimit -n 9 && exec \"$@\"")
+        .env("GPUOS_NOFILE_KEEP", "1")
         .arg("sh")
         .arg(env!("CARGO_BIN_EXE_gpuos"))
         .args(["run", "--backend", "cpu"])
@@ -517,4 +518,51 @@ fn lane_report_hashes_every_lane() {
         assert!(rows[lane + 1][7].parse::<u64>().unwrap() > 0, "{text}");
     }
     let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A process that ends with files still open gives their host descriptors back when it
+/// ends, not when the run does: 200 lanes that each leave two files open fit a limit of
+/// 64 open files (each would otherwise keep two until all 200 had ended, and the later
+/// ones would get EMFILE). On this backend a lane's host state also ends with the lane;
+/// on CUDA, where every lane's host state lives until the run ends, it is the end
+/// notice every process posts (kernel/proc/sched.h, `sched_end`), which gpu-check's
+/// 100,000-lane runs of bb-base64, bb-cmp and bb-find exercise.
+#[test]
+fn ended_processes_give_back_their_host_descriptors() {
+    let d = tmp("fd-leak");
+    std::fs::write(d.join("f.txt"), "x\n").unwrap();
+    let report = d.join("lanes.tsv");
+    let o = Command::new("/bin/sh")
+        .current_dir(&d)
+        .arg("-c")
+        .arg("ulimit -n 64 && exec \"$@\"")
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_gpuos"))
+        .env("GPUOS_NOFILE_KEEP", "1")
+        .args(["run", "--backend", "cpu", "--lanes", "200", "--lane-report"])
+        .arg(&report)
+        .arg(busybox())
+        .args(["sh", "-c", "exec 3<f.txt 4<f.txt; echo opened"])
+        .output()
+        .expect("gpuos runs");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "stderr: {err}");
+    let text = std::fs::read_to_string(&report).unwrap();
+    let _ = std::fs::remove_dir_all(&d);
+    let want = gpuos::machine::sha256(b"opened\n");
+    let want: String = want.iter().map(|b| format!("{b:02x}")).collect();
+    let bad: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .filter(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            f[1] != "0" || f[3] != want
+        })
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{} lanes failed, e.g. {:?}; stderr: {err}",
+        bad.len(),
+        bad.first()
+    );
 }

@@ -189,9 +189,6 @@ pub struct Proc {
     /// Non-zero once the process ended and the scheduler has not yet handled its end
     /// (host notice, parent, orphans).
     pub end_pending: u32,
-    /// Lane's first process only: non-zero once the family had a second member, so that
-    /// ends are told to the host (which closes the member's fds: pipe EOF).
-    pub forked: u32,
     /// Lane's first process only: instructions of the family's members that ended.
     pub family_insns: u64,
     /// Lane's first process only: counts events that may unblock a member (for the

@@ -22,8 +22,37 @@ pub enum Served {
     Deferred,
 }
 
-/// How long a request may wait for host file descriptors before the guest gets EMFILE.
+/// How long requests may wait for host file descriptors with none of them getting one
+/// before the guest gets EMFILE (see [`fd_wait_over`]).
 pub const HOST_FD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The host's start of time for [`FD_PROGRESS_NS`].
+static FD_EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+/// When (ns since `FD_EPOCH`) a request that had waited for a host descriptor last got
+/// one: while descriptors keep coming free, a long queue drains instead of failing.
+static FD_PROGRESS_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn fd_clock_ns() -> u64 {
+    FD_EPOCH
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_nanos() as u64
+}
+
+/// A request held for a host descriptor since `since` has just got one (or failed for
+/// another reason): the queue is moving.
+pub fn note_fd_progress() {
+    FD_PROGRESS_NS.fetch_max(fd_clock_ns(), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether a request held for a host descriptor since `since` should now fail with
+/// EMFILE: it has waited `HOST_FD_WAIT`, and so long no held request got a descriptor
+/// (every holder is itself waiting for one more: nothing will free any).
+pub fn fd_wait_over(since: std::time::Instant) -> bool {
+    let last = FD_PROGRESS_NS.load(std::sync::atomic::Ordering::Relaxed);
+    let idle = std::time::Duration::from_nanos(fd_clock_ns().saturating_sub(last));
+    since.elapsed() >= HOST_FD_WAIT && idle >= HOST_FD_WAIT
+}
 
 /// Serve `req` (whose input and output live in `buf`) for the process `host`.
 /// `defer`: whether the caller can serve the request again later when the host itself

@@ -553,7 +553,7 @@ fn publish(sh: Shared, lane: usize) -> (i64, u32) {
 
 /// Requests a service thread holds back: those that found the host out of file
 /// descriptors, with when they first did (each is served again, oldest first, as long
-/// as that succeeds, and given EMFILE after `service::HOST_FD_WAIT`), and sleeps,
+/// as that succeeds, and given EMFILE once `service::fd_wait_over`), and sleeps,
 /// served and published when due.
 #[derive(Default)]
 struct Held {
@@ -603,11 +603,14 @@ impl Held {
             let Some((lane, since)) = self.retry.pop_front() else {
                 return;
             };
-            let o = serve_one(sh, hosts, lane, since.elapsed() < service::HOST_FD_WAIT);
-            let still = matches!(o, Outcome::Retry);
-            if still {
+            let defer = !service::fd_wait_over(since);
+            let o = serve_one(sh, hosts, lane, defer);
+            if matches!(o, Outcome::Retry) {
                 self.retry.push_front((lane, since));
                 return;
+            }
+            if defer {
+                service::note_fd_progress(); // it got its descriptor, not EMFILE
             }
             if let Some(r) = self.outcome(lane, since, o) {
                 done(lane, r);
@@ -1095,13 +1098,15 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
                         continue;
                     }
                     let since = waiting.get(&lane).copied();
-                    let defer = since.is_none_or(|s| s.elapsed() < service::HOST_FD_WAIT);
+                    let defer = since.is_none_or(|s| !service::fd_wait_over(s));
                     match serve_one(sh, &hosts, lane, defer) {
                         Outcome::Retry => {
                             waiting.entry(lane).or_insert(t);
                         }
                         o => {
-                            waiting.remove(&lane);
+                            if waiting.remove(&lane).is_some() && defer {
+                                service::note_fd_progress(); // not EMFILE
+                            }
                             if let Outcome::WakeAt(w) = o {
                                 sleeping.insert(lane, w);
                             }
