@@ -23,9 +23,9 @@
 #                instructions per lane (all but GPU_CHECK_HEAVY and the cases of
 #                GPU_CHECK_MOST) at --lanes 100000 (persistent)
 #   lanes-heavy  lanes-100000-heavy: the cases of GPU_CHECK_HEAVY (2-13 M guest
-#                instructions per lane) at --lanes 100000; lanes-most: each case
-#                of GPU_CHECK_MOST at the most lanes that fit (memory or process
-#                slots), one conformance run each
+#                instructions per lane) at --lanes 100000
+#   lanes-most   each case of GPU_CHECK_MOST at the most lanes that fit (memory,
+#                process slots or the host's descriptors), one conformance run each
 #   figures      figures-runs: module start, single-lane guest instructions/s
 #                (int_arith; spin 3000000), all-lanes instructions/s (spin
 #                100000 at 1000 lanes, spin 10000 at 100000 lanes), hello at
@@ -36,8 +36,9 @@
 #                --json` with GPU_CHECK_BENCH_ARGS (default: the tiny workloads
 #                at lanes 1 to 100000, no cold NVRTC compile) (bench.json, and a
 #                row per figure)
-#   all          conformance, lanes, lanes-heavy and figures, each with its own
-#                budget (so up to 4 x GPU_CHECK_BUDGET: more than one device command)
+#   all          conformance, lanes, lanes-heavy, lanes-most and figures, each with
+#                its own budget (so up to 5 x GPU_CHECK_BUDGET: more than one device
+#                command)
 # A part's steps run in that order, each given an equal share of what is left
 # of the budget (unused time passes on). A step name (conformance-persistent,
 # ..., figures-bench) runs that step alone with the whole budget (lanes-100000
@@ -67,19 +68,31 @@
 #                          of the GPU's memory
 #   GPU_CHECK_BUDGET       seconds per part (or per step run alone); 520
 #   GPU_CHECK_HEAVY        the lane-safe cases of 2 M guest instructions per lane or
-#                          more that fit 100000 lanes (grep -E): neon, setjmp, bb-bc,
-#                          fp_math, bb-sh-arith, int_arith, compute, strings (0.2-1.3
-#                          T instructions each at 100000 lanes)
-#   GPU_CHECK_MOST         "CASE=LANES ..." for cases that do not fit 100000 lanes:
-#                          malloc_stress=6000 (8.4 MiB per process), demo=25000 (2 MiB
-#                          per process; both sized for the 64 GiB pool of an H100),
-#                          process=3000 (20 children
-#                          each at once: 63,000 of the 65,536 child slots),
-#                          bb-sh-pipe=20000 and bb-sh-subshell=20000 (up to 3 children),
+#                          more that fit 100000 lanes (grep -E): neon, bb-bc, fp_math,
+#                          bb-sh-arith, int_arith, compute, strings (0.2-1.3 T
+#                          instructions each at 100000 lanes)
+#   GPU_CHECK_MOST         "CASE=LANES ..." for the cases that do not fit 100000 lanes,
+#                          run in this order (the cheap first: each gets an equal share
+#                          of what is left of the budget, unused time passes on):
+#                          process=3000 (20 children each at once: 63,000 of the
+#                          65,536 child slots); the cases bound by the host's
+#                          descriptors (20,000 on the device machine, a hard limit
+#                          there; every guest fd of a file, directory or pipe is a host
+#                          fd, and copies of a program run in step, so when they all
+#                          hold some and want more, none can go on): bb-sh-pipe=4000
+#                          and bb-sh-subshell=4000 (pipes: 2 host fds each),
+#                          bb-find=4000, bb-find-name=4000, bb-find-size=4000 (a
+#                          directory fd per level), bb-ls-l=4000, bb-ls-lR=4000,
+#                          bb-ls-a=4000, bb-paste=8000 (two files at once);
 #                          fileio=10000 (about 250 host file syscalls per lane, fsync,
 #                          renames and directory scans in the one working directory:
 #                          at 100000 lanes the host's filesystem, not the GPU, took
-#                          over 240 s)
+#                          over 240 s); setjmp=15000 (3.2 MiB of stack per process:
+#                          at 100000 lanes the 115 GiB pool of an H200 ran out and the
+#                          stack growth of 65,815 lanes ended in SIGSEGV);
+#                          malloc_stress=6000 (8.4 MiB per process) and demo=25000 (2
+#                          MiB per process, 50 M instructions; both sized for the 64
+#                          GiB pool of an H100)
 #   GPU_CHECK_BIG_FILTER   (lanes-100000) further restrict its cases (grep -E)
 #   GPU_CHECK_BIG_EXCLUDE  (lanes-100000) leave out these cases too (grep -E)
 #   GPU_CHECK_BENCH_ARGS   extra `gpuos bench` arguments of figures-bench; default
@@ -115,14 +128,14 @@ steps_of() {
     case $1 in
     conformance) echo conformance-persistent conformance-quantum ;;
     lanes) echo lanes-1000 lanes-100000 ;;
-    lanes-heavy) echo lanes-100000-heavy lanes-most ;;
+    lanes-heavy) echo lanes-100000-heavy ;;
     figures) echo figures-runs figures-bench ;;
     *) echo "$1" ;;
     esac
 }
 case $part in
-all) parts="conformance lanes lanes-heavy figures" ;;
-conformance | lanes | lanes-heavy | figures) parts=$part ;;
+all) parts="conformance lanes lanes-heavy lanes-most figures" ;;
+conformance | lanes | lanes-heavy | lanes-most | figures) parts=$part ;;
 conformance-persistent | conformance-quantum | lanes-1000 | lanes-100000 | lanes-100000-heavy | lanes-most | figures-runs | figures-bench) parts=$part ;;
 *) echo "gpu-check.sh: unknown part: $part" >&2; usage ;;
 esac
@@ -131,8 +144,8 @@ G=$dir/gpuos
 B=${GPU_CHECK_BACKEND:-cuda}
 T=${GPU_CHECK_TIMEOUT:-240}
 BUDGET=${GPU_CHECK_BUDGET:-520}
-HEAVY=${GPU_CHECK_HEAVY:-'^(neon|setjmp|bb-bc|fp_math|bb-sh-arith|int_arith|compute|strings)$'}
-MOST=${GPU_CHECK_MOST:-'malloc_stress=6000 demo=25000 process=3000 bb-sh-pipe=20000 bb-sh-subshell=20000 fileio=10000'}
+HEAVY=${GPU_CHECK_HEAVY:-'^(neon|bb-bc|fp_math|bb-sh-arith|int_arith|compute|strings)$'}
+MOST=${GPU_CHECK_MOST:-'process=3000 bb-sh-pipe=4000 bb-sh-subshell=4000 bb-find=4000 bb-find-name=4000 bb-find-size=4000 bb-ls-l=4000 bb-ls-lR=4000 bb-ls-a=4000 bb-paste=8000 fileio=10000 setjmp=15000 malloc_stress=6000 demo=25000'}
 BIG_FILTER=${GPU_CHECK_BIG_FILTER:-}
 BIG_EXCLUDE=${GPU_CHECK_BIG_EXCLUDE:-}
 for f in "$G" "$dir/qemu-aarch64-static"; do
