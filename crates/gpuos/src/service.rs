@@ -39,8 +39,8 @@ fn fd_clock_ns() -> u64 {
         .as_nanos() as u64
 }
 
-/// A request held for a host descriptor since `since` has just got one (or failed for
-/// another reason): the queue is moving.
+/// A request that was held for a host descriptor has just been served before its wait
+/// was over (it got its descriptor, or failed for a reason of its own): the queue moves.
 pub fn note_fd_progress() {
     FD_PROGRESS_NS.fetch_max(fd_clock_ns(), std::sync::atomic::Ordering::Relaxed);
 }
