@@ -70,12 +70,15 @@ if [ "$build_ok" = 1 ] && [ "$guests_ok" = 1 ]; then
     # small for two files per lane (60 lanes, 96 files): each lane's output is then kept
     # in memory and written when it ends (machine::lane_files_fit; the CUDA backend
     # holds every lane's files at once, so 100,000 lanes need this path).
+    # The lanes check must be able to fail: a spoilt lane report is caught.
+    step conformance-selftest scripts/conformance-selftest.sh target/release/gpuos
     step conformance-lanes-captured env GPUOS_NOFILE_KEEP=1 bash -c 'ulimit -n 96 && exec "$@"' _ \
         scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --lanes 60 --lane-check files \
         --filter '^(hello|hello-lane|exit-lane|process|bb-echo|bb-cat|bb-sh-pipe)$' --jobs "$jobs" "${extra[@]}"
 else
     skip conformance "build or guests failed"
     skip conformance-lanes "build or guests failed"
+    skip conformance-selftest "build or guests failed"
     skip conformance-lanes-captured "build or guests failed"
 fi
 

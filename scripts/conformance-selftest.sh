@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Checks that conformance.sh's lanes check can fail: runs it with a gpuos wrapper
+# that spoils one lane's row of the lane report (its stdout hash, its stderr hash,
+# its exit status, or drops the row) and expects each to be reported as that failure.
+# A check that passes whatever gpuos does would be worthless.
+#
+# Usage: scripts/conformance-selftest.sh GPUOS   (the real binary; CPU backend)
+# shellcheck disable=SC2016 # the wrapper's and awk's code is meant literally
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+gpuos=${1:?usage: conformance-selftest.sh GPUOS}
+case $gpuos in /*) ;; *) gpuos=$PWD/$gpuos ;; esac
+work=$(mktemp -d "${TMPDIR:-/tmp}/conformance-selftest.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# wrapper SPOIL: write $work/gpuos, the real gpuos followed by the awk program SPOIL
+# applied to the lane report (written into the wrapper: conformance.sh runs gpuos
+# with a fixed environment).
+wrapper() {
+    {
+        echo '#!/usr/bin/env bash'
+        echo 'rep='
+        echo 'args=("$@")'
+        echo 'for ((i = 0; i < ${#args[@]}; i++)); do [ "${args[$i]}" = --lane-report ] && rep=${args[$((i + 1))]}; done'
+        printf '%q "$@"\n' "$gpuos"
+        echo 'rc=$?'
+        printf 'if [ -n "$rep" ] && [ -f "$rep" ]; then awk -F"\t" -v OFS="\t" %q "$rep" >"$rep.x" && mv "$rep.x" "$rep"; fi\n' "$1"
+        echo 'exit $rc'
+    } >"$work/gpuos"
+    chmod +x "$work/gpuos"
+}
+run_case() { # SPOIL: conformance.sh's output for the one case
+    wrapper "$1"
+    "$root/scripts/conformance.sh" --gpuos "$work/gpuos" --backend cpu --lanes 3 --filter '^bb-cat-missing$' 2>&1
+}
+
+fails=0
+# expect NAME SPOIL WANT: the case must FAIL with WANT in its row.
+expect() {
+    local name=$1 spoil=$2 want=$3 out
+    out=$(run_case "$spoil")
+    if printf '%s\n' "$out" | grep -E '^bb-cat-missing +FAIL ' | grep -qF "$want"; then
+        echo "selftest: $name: reported ($want)"
+    else
+        echo "selftest: $name: NOT reported as \"$want\":"
+        printf '%s\n' "$out" | sed 's/^/    /' | head -20
+        fails=$((fails + 1))
+    fi
+}
+expect 'stdout hash of lane 1' 'NR == 3 { $4 = "00" $4 } { print }' 'stdout of lanes 1'
+expect 'stderr hash of lane 2' 'NR == 4 { $6 = "ff" } { print }' 'stderr of lanes 2'
+expect 'exit status of lane 1' 'NR == 3 { $2 = 7 } { print }' 'exit status of lanes 1'
+expect 'missing lane 2' 'NR != 4 { print }' 'stdout of lanes 2'
+# And the unspoilt run passes.
+if run_case '{ print }' >"$work/ok.log"; then
+    echo "selftest: unspoilt run: passed"
+else
+    echo "selftest: unspoilt run FAILED:"
+    sed 's/^/    /' "$work/ok.log" | head -20
+    fails=$((fails + 1))
+fi
+[ "$fails" = 0 ] && echo "selftest: all reported" || echo "selftest: $fails not reported"
+[ "$fails" = 0 ]
