@@ -136,7 +136,7 @@ steps_of() {
 case $part in
 all) parts="conformance lanes lanes-heavy lanes-most figures" ;;
 conformance | lanes | lanes-heavy | lanes-most | figures) parts=$part ;;
-conformance-persistent | conformance-quantum | lanes-1000 | lanes-100000 | lanes-100000-heavy | lanes-most | figures-runs | figures-bench) parts=$part ;;
+conformance-persistent | conformance-quantum | lanes-1000 | lanes-100000 | lanes-100000-heavy | figures-runs | figures-bench) parts=$part ;;
 *) echo "gpu-check.sh: unknown part: $part" >&2; usage ;;
 esac
 
