@@ -74,7 +74,7 @@
 #   GPU_CHECK_MOST         "CASE=LANES ..." for the cases that do not fit 100000 lanes,
 #                          run in this order (the cheap first: each gets an equal share
 #                          of what is left of the budget, unused time passes on):
-#                          process=3000 (20 children each at once: 63,000 of the
+#                          process=3000 (20 children each at once: 60,000 of the
 #                          65,536 child slots); the cases bound by the host's
 #                          descriptors (20,000 on the device machine, a hard limit
 #                          there; every guest fd of a file, directory or pipe is a host
