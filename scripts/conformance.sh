@@ -262,6 +262,7 @@ add syscalls lanes - -- @syscalls
 add compute lanes - -- @compute 2
 add demo lanes - -- @demo
 add process lanes - -- @process
+add fdmany lanes - -- @fdmany
 add crash_null lanes,nostderr - -- @crash_null
 add abort lanes,nostderr - -- @abort
 add asm-spin lanes - -- @spin 100000

@@ -70,7 +70,8 @@ struct RunOpts {
     #[arg(long, default_value_t = 0)]
     threads: usize,
     /// Process slots for forked children, shared by all lanes (default: 32 per lane,
-    /// at least 1024, at most 65536); fork fails with EAGAIN when none is free.
+    /// at least 1024, at most 65536, but at least 4 per lane); fork fails with EAGAIN
+    /// when none is free.
     #[arg(long, value_name = "N", default_value_t = 0)]
     child_slots: usize,
     /// Report backend details (compilation, caches, memory) on stderr.

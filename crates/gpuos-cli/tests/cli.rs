@@ -421,16 +421,17 @@ fn every_lane_reads_its_own_copy_of_stdin() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
-/// When the host process runs out of file descriptors (every lane's open files are
-/// descriptors of the one gpuos process), the guest gets EMFILE as open(2) describes,
-/// never gpuos's internal retry code (errno 513) nor a crash.
+/// When the host process runs out of file descriptors (every file a lane opens for
+/// writing is a descriptor of the one gpuos process; read-only opens of one file share
+/// one), the guest gets EMFILE as open(2) describes, never gpuos's internal retry code
+/// (errno 513) nor a crash.
 #[test]
 fn host_out_of_descriptors_gives_the_guest_emfile() {
     let d = tmp("emfile");
     let f = d.join("f.txt");
     std::fs::write(&f, "x\n").unwrap();
     let f = f.to_str().unwrap();
-    let script = format!("exec 3<{f} 4<{f} 5<{f} 6<{f} 7<{f} 8<{f}; echo opened");
+    let script = format!("exec 3>>{f} 4>>{f} 5>>{f} 6>>{f} 7>>{f} 8>>{f}; echo opened");
     let o = Command::new("/bin/sh")
         .current_dir(&d)
         .arg("-c")
@@ -521,12 +522,12 @@ fn lane_report_hashes_every_lane() {
 }
 
 /// A process that ends with files still open gives their host descriptors back when it
-/// ends, not when the run does: 200 lanes that each leave two files open fit a limit of
-/// 64 open files (each would otherwise keep two until all 200 had ended, and the later
-/// ones would get EMFILE). On this backend a lane's host state also ends with the lane;
+/// ends, not when the run does: 200 lanes that each leave two files open for writing
+/// (such opens share no descriptor) fit a limit of 64 open files (each would otherwise
+/// keep two until all 200 had ended, and the later ones would get EMFILE). On this backend a lane's host state also ends with the lane;
 /// on CUDA, where every lane's host state lives until the run ends, it is the end
 /// notice every process posts (kernel/proc/sched.h, `sched_end`), which gpu-check's
-/// 100,000-lane runs of bb-base64, bb-cmp and bb-find exercise.
+/// 100,000-lane runs of cases that write files exercise.
 #[test]
 fn ended_processes_give_back_their_host_descriptors() {
     let d = tmp("fd-leak");
@@ -542,7 +543,7 @@ fn ended_processes_give_back_their_host_descriptors() {
         .args(["run", "--backend", "cpu", "--lanes", "200", "--lane-report"])
         .arg(&report)
         .arg(busybox())
-        .args(["sh", "-c", "exec 3<f.txt 4<f.txt; echo opened"])
+        .args(["sh", "-c", "exec 3>>f.txt 4>>f.txt; echo opened"])
         .output()
         .expect("gpuos runs");
     let err = stderr(&o);
@@ -565,4 +566,71 @@ fn ended_processes_give_back_their_host_descriptors() {
         bad.len(),
         bad.first()
     );
+}
+
+/// The qemu-aarch64 oracle: $QEMU, then qemu-aarch64 on PATH, then
+/// .deps/qemu-aarch64-static (as scripts/conformance.sh looks for it).
+fn qemu() -> PathBuf {
+    if let Some(q) = std::env::var_os("QEMU") {
+        return PathBuf::from(q);
+    }
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join("qemu-aarch64"))
+        .find(|p| p.is_file());
+    let p = on_path.unwrap_or_else(|| root().join(".deps/qemu-aarch64-static"));
+    assert!(
+        p.exists(),
+        "no qemu-aarch64: apt-get install qemu-user, or run scripts/fetch-deps.sh"
+    );
+    p
+}
+
+/// Guest fds need no host descriptor each: fdmany holds 800 fds at once (one file
+/// opened 300 times, a directory 200 times, 150 pipes) in each of 5 lanes, while gpuos
+/// may open only 40 files. Read-only opens share one host descriptor per file
+/// (host/shared.rs) and pipes live in gpuos's memory (host/pipe.rs); before, the first
+/// lane got EMFILE at its 17th open. Every lane's output and status must be qemu's.
+#[test]
+fn guest_fds_do_not_use_up_host_descriptors() {
+    let prog = guest("fdmany");
+    let want = Command::new(qemu()).arg(&prog).output().expect("qemu runs");
+    assert_eq!(want.status.code(), Some(0), "qemu: {}", stderr(&want));
+    let d = tmp("fd-share");
+    let report = d.join("lanes.tsv");
+    let o = Command::new("/bin/sh")
+        .current_dir(&d)
+        .arg("-c")
+        .arg("ulimit -n 40 && exec \"$@\"")
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_gpuos"))
+        .env("GPUOS_NOFILE_KEEP", "1")
+        .args(["run", "--backend", "cpu", "--lanes", "5", "--lane-report"])
+        .arg(&report)
+        .arg(&prog)
+        .output()
+        .expect("gpuos runs");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "stderr: {err}");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&want.stdout),
+        "lane 0's output"
+    );
+    let text = std::fs::read_to_string(&report).unwrap();
+    let _ = std::fs::remove_dir_all(&d);
+    let sha: String = gpuos::machine::sha256(&want.stdout)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert_eq!(rows.len(), 5, "{text}");
+    for r in rows {
+        assert_eq!((r[1], r[3]), ("0", sha.as_str()), "lane {}: {text}", r[0]);
+    }
 }

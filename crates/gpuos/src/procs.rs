@@ -29,9 +29,14 @@ const ENOEXEC: i64 = -8;
 const E2BIG: i64 = -7;
 
 /// Child slots when `RunConfig::child_slots` is 0: 32 per lane, at least 1024, at most
-/// 65536 (a Proc is about 3.5 KiB: 224 MiB of device memory at most).
+/// 65536, but never fewer than 4 per lane (up to 2^20 slots), so that every copy of a
+/// shell can run a pipeline in a command substitution (three children at once) at
+/// 100,000 lanes. A Proc is about 3.5 KiB of device memory: 1.4 GiB at 100,000 lanes.
 pub fn default_child_slots(lanes: usize) -> usize {
-    (lanes.saturating_mul(32)).clamp(1024, 65536)
+    let per_lane_floor = lanes.saturating_mul(4).min(1 << 20);
+    (lanes.saturating_mul(32))
+        .clamp(1024, 65536)
+        .max(per_lane_floor)
 }
 
 /// Every process slot's host state.

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::errno::{self, Errno};
+use super::pipe::PipeEnd;
+use super::shared::DirList;
 use super::stdio::{SinkState, SourceState};
 
 /// The most fds a guest process may hold (its RLIMIT_NOFILE).
@@ -18,23 +20,51 @@ pub(crate) const MAX_FDS: usize = 1024;
 /// A host file or directory opened by the guest.
 #[derive(Debug)]
 pub(crate) struct HostFile {
-    pub fd: OwnedFd,
+    /// The host descriptor: the description's own, or (`off` Some) one shared with
+    /// every read-only open of the same file (host/shared.rs).
+    pub fd: Arc<OwnedFd>,
     /// Canonical guest path it was opened by (for `*at` calls and `fchdir`).
     pub guest: PathBuf,
     /// The mount it lives in (None: reopened through /proc/self/fd of a stream).
     pub mount: Option<usize>,
     pub is_dir: bool,
-    /// A pipe end made by pipe2: the host fd is always non-blocking (a read of an empty
-    /// pipe must not block a host service thread); the guest's O_NONBLOCK is kept in
-    /// `OpenFile::flags` and a call that would block on a blocking guest fd is retried
-    /// by the device (`SYSRET_RETRY`).
-    pub pipe: bool,
+    /// Some: `fd` is shared, and this is the description's file offset, kept here
+    /// (reads are preads at it); the guest's status flags are then in
+    /// `OpenFile::flags`. None: the host fd's own offset and flags are the guest's.
+    pub off: Option<u64>,
+    /// A directory's entries, read whole at the first getdents64 (host/shared.rs).
+    pub dir: Option<DirList>,
+}
+
+impl HostFile {
+    /// A host file: `shared` when `fd` is a shared descriptor (the offset is then kept
+    /// here), `path_only` for an O_PATH open (no offset, no listing: the host fd's own
+    /// EBADF answers reads, seeks and getdents64).
+    pub(crate) fn new(
+        fd: Arc<OwnedFd>,
+        guest: PathBuf,
+        mount: Option<usize>,
+        is_dir: bool,
+        shared: bool,
+        path_only: bool,
+    ) -> Self {
+        HostFile {
+            fd,
+            guest,
+            mount,
+            is_dir,
+            off: (shared && !path_only).then_some(0),
+            dir: (is_dir && !path_only).then(DirList::default),
+        }
+    }
 }
 
 /// What an open file description refers to.
 #[derive(Debug)]
 pub(crate) enum FileKind {
     Host(HostFile),
+    /// An end of a pipe kept in gpuos's memory (host/pipe.rs).
+    Pipe(PipeEnd),
     Source(SourceState),
     Sink(SinkState),
 }
@@ -43,8 +73,9 @@ pub(crate) enum FileKind {
 #[derive(Debug)]
 pub(crate) struct OpenFile {
     pub kind: FileKind,
-    /// Guest status flags (access mode, O_APPEND, O_NONBLOCK...) for the streams, whose
-    /// host fds are not the guest's to change.
+    /// Guest status flags (access mode, O_APPEND, O_NONBLOCK...) for the streams and
+    /// pipes, whose host fds are not the guest's to change (or who have none), and for
+    /// host files on a shared descriptor.
     pub flags: u32,
 }
 
@@ -53,6 +84,7 @@ impl OpenFile {
     pub(crate) fn host_fd(&self) -> Option<RawFd> {
         match &self.kind {
             FileKind::Host(h) => Some(h.fd.as_raw_fd()),
+            FileKind::Pipe(_) => None,
             FileKind::Source(s) => s.host_fd(),
             FileKind::Sink(s) => s.host_fd(),
         }

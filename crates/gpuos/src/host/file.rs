@@ -10,6 +10,8 @@ use super::errno::{self, Errno};
 use super::fd::{self, FileKind, HostFile, OpenFile, MAX_FDS};
 use super::fs::{HostPath, Resolved};
 use super::oflag::{self, *};
+use super::pipe::{self, PIPE_CAPACITY};
+use super::shared;
 use super::stat::{self, Stat, STATFS_SIZE, STATX_SIZE};
 use super::stdio::{SinkState, SourceState};
 use super::{ok, sys, ProcHost, Ret};
@@ -68,20 +70,17 @@ fn is_type(mode: u32, t: u32) -> bool {
     mode & libc::S_IFMT == t
 }
 
+/// The status flags F_GETFL gives the guest for a host fd whose host flags are `host`,
+/// opened with guest flags `asked`. gpuos opens with O_NOFOLLOW for its own safety: it
+/// shows only if the guest asked. O_LARGEFILE never shows, as under qemu-aarch64 (whose
+/// flag table maps the host's O_LARGEFILE, 0 in an x86-64 libc, to nothing).
+fn guest_status(host: i32, asked: u32) -> u32 {
+    (oflag::to_guest(host) & !(O_LARGEFILE | O_NOFOLLOW)) | (asked & O_NOFOLLOW)
+}
+
 /// The file status of a host fd.
 fn fstat_host(fd: i32) -> Result<Stat, Errno> {
     sys::fstat(fd).map(|s| Stat::from(&s))
-}
-
-/// A pipe read or write on the non-blocking host fd: EAGAIN becomes RETRY (the device
-/// parks the process and runs the call again) unless the guest set O_NONBLOCK
-/// (pipe(7): a blocking read of an empty pipe waits for data or EOF, a blocking write
-/// to a full one waits for room).
-fn would_block(r: Result<usize, Errno>, guest_flags: u32) -> Result<usize, Errno> {
-    match r {
-        Err(e) if e == errno::EAGAIN && guest_flags & O_NONBLOCK == 0 => Err(errno::RETRY),
-        r => r,
-    }
 }
 
 impl ProcHost {
@@ -119,6 +118,7 @@ impl ProcHost {
     fn stat_fd(&self, fd: i32) -> Result<Stat, Errno> {
         match &self.fds.get(fd)?.kind {
             FileKind::Host(h) => fstat_host(h.fd.as_raw_fd()),
+            FileKind::Pipe(p) => Ok(stat::pipe_stat(p.ino())),
             FileKind::Source(SourceState::Inherit) => fstat_host(0),
             FileKind::Source(SourceState::Bytes { .. }) => Ok(stat::pipe_stat(STREAM_INO[0])),
             FileKind::Source(SourceState::Null) => Ok(stat::null_stat()),
@@ -202,18 +202,25 @@ impl ProcHost {
         if created && want & self.sb.host_umask() != 0 {
             let _ = sys::fchmod(fd.as_raw_fd(), want);
         }
-        let is_dir = is_type(sys::fstat(fd.as_raw_fd())?.st_mode, libc::S_IFDIR);
-        let f = HostFile {
-            fd,
-            guest: h.guest,
-            mount: Some(h.mount),
-            is_dir,
-            pipe: false,
+        let st = sys::fstat(fd.as_raw_fd())?;
+        let is_dir = is_type(st.st_mode, libc::S_IFDIR);
+        // A file opened without writing is read through a descriptor shared by every
+        // such open of it (host/shared.rs): the guest's status flags are kept here then.
+        let share = !writes
+            && !created
+            && flags & O_DIRECT == 0
+            && (is_dir || is_type(st.st_mode, libc::S_IFREG));
+        let (fd, gflags) = if share {
+            let gflags = guest_status(sys::fcntl(fd.as_raw_fd(), libc::F_GETFL, 0)?, flags);
+            (self.sb.shared_fds().share(fd, &st, hflags), gflags)
+        } else {
+            (Arc::new(fd), flags & O_NOFOLLOW)
         };
+        let f = HostFile::new(fd, h.guest, Some(h.mount), is_dir, share, path_only);
         self.install(
             OpenFile {
                 kind: FileKind::Host(f),
-                flags: 0,
+                flags: gflags,
             },
             flags & O_CLOEXEC != 0,
         )
@@ -222,17 +229,29 @@ impl ProcHost {
     /// open("/proc/self/fd/N"): a new description of the same file (streams: a dup).
     fn reopen(&mut self, n: i32, flags: u32) -> Ret {
         let cloexec = flags & O_CLOEXEC != 0;
+        let acc = flags & O_ACCMODE;
+        let mut pipe_end = None;
         let host = match &self.fds.get(n).map_err(|_| errno::ENOENT)?.kind {
-            FileKind::Host(h) => {
-                Some((h.fd.as_raw_fd(), h.mount, h.guest.clone(), h.is_dir, h.pipe))
+            FileKind::Host(h) => Some((h.fd.as_raw_fd(), h.mount, h.guest.clone(), h.is_dir)),
+            FileKind::Pipe(p) => {
+                // A new description of the same pipe, reading and/or writing as asked
+                // (fifo(7); the open does not wait for the other end here).
+                pipe_end = Some(p.reopen(acc != O_WRONLY, acc != O_RDONLY));
+                None
             }
             _ => None,
         };
-        let Some((hostfd, mount, guest, is_dir, pipe)) = host else {
+        if let Some(end) = pipe_end {
+            let f = OpenFile {
+                kind: FileKind::Pipe(end),
+                flags: flags & (O_ACCMODE | O_NONBLOCK),
+            };
+            return self.install(f, cloexec);
+        }
+        let Some((hostfd, mount, guest, is_dir)) = host else {
             return self.fds.dup(n, 0, cloexec).map(|fd| (fd as i64, 0));
         };
         let st = sys::fstat(hostfd)?;
-        let acc = flags & O_ACCMODE;
         let writes = flags & O_PATH == 0 && (acc != O_RDONLY || flags & O_TRUNC != 0);
         let ro = self.is_ro_opt(mount);
         let special = matches!(
@@ -242,30 +261,17 @@ impl ProcHost {
         if writes && ro && !special {
             return Err(errno::EROFS);
         }
-        let mut hflags =
+        let hflags =
             oflag::to_host(flags & !(O_CLOEXEC | O_CREAT | O_EXCL | O_NOFOLLOW)) | libc::O_NOCTTY;
-        if pipe {
-            hflags |= libc::O_NONBLOCK;
-        }
         let p = CString::new(format!("/proc/self/fd/{hostfd}")).map_err(|_| errno::EINVAL)?;
         // The magic link leads exactly to the inode this fd holds.
         let fd = sys::openat(libc::AT_FDCWD, &p, hflags, 0)?;
-        let f = HostFile {
-            fd,
-            guest,
-            mount,
-            is_dir,
-            pipe,
-        };
-        let gflags = if pipe {
-            flags & (O_ACCMODE | O_NONBLOCK)
-        } else {
-            0
-        };
+        let path_only = flags & O_PATH != 0;
+        let f = HostFile::new(Arc::new(fd), guest, mount, is_dir, false, path_only);
         self.install(
             OpenFile {
                 kind: FileKind::Host(f),
-                flags: gflags,
+                flags: 0, // the open follows the magic link: no O_NOFOLLOW to show
             },
             cloexec,
         )
@@ -280,8 +286,8 @@ impl ProcHost {
         ok(0)
     }
 
-    /// pipe2(2): a host pipe whose ends become two guest fds; `out` receives int[2].
-    /// The host ends are non-blocking whatever the guest asked (see `HostFile::pipe`).
+    /// pipe2(2): a pipe kept in gpuos's memory (host/pipe.rs) whose ends become two
+    /// guest fds; `out` receives int[2]. No host descriptor is used.
     pub(crate) fn sys_pipe2(&mut self, out: &mut [u8], flags: u32) -> Ret {
         if flags & !(O_CLOEXEC | O_NONBLOCK) != 0 {
             return Err(errno::EINVAL);
@@ -289,15 +295,9 @@ impl ProcHost {
         if out.len() < 8 {
             return Err(errno::EFAULT);
         }
-        let (r, w) = super::sys::pipe(true)?;
-        let end = |fd, acc| OpenFile {
-            kind: FileKind::Host(HostFile {
-                fd,
-                guest: PathBuf::from("pipe:"),
-                mount: None,
-                is_dir: false,
-                pipe: true,
-            }),
+        let (r, w) = pipe::new_pipe();
+        let end = |end, acc| OpenFile {
+            kind: FileKind::Pipe(end),
             flags: acc | (flags & O_NONBLOCK),
         };
         let cloexec = flags & O_CLOEXEC != 0;
@@ -354,24 +354,16 @@ impl ProcHost {
                 ok(0)
             }
             F_GETFL => match &f.kind {
-                FileKind::Host(h) if h.pipe => {
+                FileKind::Host(h) if h.off.is_none() => {
                     let fl = sys::fcntl(h.fd.as_raw_fd(), libc::F_GETFL, 0)?;
-                    let host = oflag::to_guest(fl) & !oflag::O_NONBLOCK;
-                    ok((host | (f.flags & O_NONBLOCK)) as i64)
-                }
-                FileKind::Host(h) => {
-                    let fl = sys::fcntl(h.fd.as_raw_fd(), libc::F_GETFL, 0)?;
-                    ok(oflag::to_guest(fl) as i64)
+                    ok(guest_status(fl, f.flags) as i64)
                 }
                 _ => ok(f.flags as i64),
             },
             F_SETFL => {
                 let arg = arg as u32;
                 match &f.kind {
-                    FileKind::Host(h) if h.pipe => {
-                        f.flags = (f.flags & !SETFL_MASK) | (arg & SETFL_MASK);
-                    }
-                    FileKind::Host(h) => {
+                    FileKind::Host(h) if h.off.is_none() => {
                         let hfd = h.fd.as_raw_fd();
                         let cur = sys::fcntl(hfd, libc::F_GETFL, 0)?;
                         let keep = cur & !oflag::to_host(SETFL_MASK);
@@ -388,6 +380,7 @@ impl ProcHost {
             // Record locks: one process per file in practice; granted without a lock.
             F_SETLK | F_SETLKW | F_OFD_SETLK | F_OFD_SETLKW => ok(0),
             F_GETPIPE_SZ => match &f.kind {
+                FileKind::Pipe(_) => ok(PIPE_CAPACITY as i64),
                 FileKind::Host(h) => {
                     ok(sys::fcntl(h.fd.as_raw_fd(), libc::F_GETPIPE_SZ, 0)? as i64)
                 }
@@ -413,10 +406,25 @@ impl ProcHost {
         let mut f = self.fds.get_mut(fd)?;
         let flags = f.flags;
         let n = match (&mut f.kind, off) {
-            (FileKind::Host(h), None) if h.pipe => {
-                would_block(sys::read(h.fd.as_raw_fd(), buf), flags)?
-            }
-            (FileKind::Host(h), None) => sys::read(h.fd.as_raw_fd(), buf)?,
+            (FileKind::Pipe(p), None) => p.read(buf, flags)?,
+            (FileKind::Pipe(_), Some(_)) => return Err(errno::ESPIPE),
+            // A directory is read at its getdents64 position, so the host's checks of
+            // that position answer as for the guest's own descriptor (EISDIR; EINVAL
+            // once a hashed directory's offset is past what a file may have).
+            (
+                FileKind::Host(HostFile {
+                    fd, dir: Some(d), ..
+                }),
+                None,
+            ) => sys::pread(fd.as_raw_fd(), buf, d.pos())?,
+            (FileKind::Host(h), None) => match h.off {
+                Some(at) => {
+                    let n = sys::pread(h.fd.as_raw_fd(), buf, at as i64)?;
+                    h.off = Some(at + n as u64);
+                    n
+                }
+                None => sys::read(h.fd.as_raw_fd(), buf)?,
+            },
             (FileKind::Host(h), Some(o)) => sys::pread(h.fd.as_raw_fd(), buf, o)?,
             (FileKind::Source(s), None) => s.read(buf)?,
             (FileKind::Source(SourceState::Inherit), Some(o)) => sys::pread(0, buf, o)?,
@@ -437,9 +445,9 @@ impl ProcHost {
         let flags = f.flags;
         let mut cap = self.captured.lock().unwrap_or_else(|e| e.into_inner());
         let n = match (&mut f.kind, off) {
-            (FileKind::Host(h), None) if h.pipe => {
-                would_block(sys::write(h.fd.as_raw_fd(), data), flags)?
-            }
+            (FileKind::Pipe(p), None) => p.write(data, flags)?,
+            (FileKind::Pipe(_), Some(_)) => return Err(errno::ESPIPE),
+            // On a shared descriptor (opened read-only) the host answers EBADF.
             (FileKind::Host(h), None) => sys::write(h.fd.as_raw_fd(), data)?,
             (FileKind::Host(h), Some(o)) => sys::pwrite(h.fd.as_raw_fd(), data, o)?,
             (FileKind::Sink(SinkState::Capture(_)), Some(_)) => return Err(errno::ESPIPE),
@@ -456,11 +464,20 @@ impl ProcHost {
         if !(0..=4).contains(&whence) {
             return Err(errno::EINVAL);
         }
-        let f = self.fds.get(fd)?;
-        match &f.kind {
+        let mut f = self.fds.get_mut(fd)?;
+        match &mut f.kind {
             FileKind::Source(SourceState::Null) => ok(0),
-            FileKind::Source(SourceState::Bytes { .. }) | FileKind::Sink(SinkState::Capture(_)) => {
-                Err(errno::ESPIPE)
+            FileKind::Source(SourceState::Bytes { .. })
+            | FileKind::Sink(SinkState::Capture(_))
+            | FileKind::Pipe(_) => Err(errno::ESPIPE),
+            FileKind::Host(HostFile {
+                fd, dir: Some(d), ..
+            }) => ok(d.seek(fd, off, whence)?),
+            FileKind::Host(HostFile {
+                fd, off: Some(at), ..
+            }) => {
+                *at = shared::seek(fd, *at, off, whence)?;
+                ok(*at as i64)
             }
             _ => ok(sys::lseek(f.host_fd().ok_or(errno::EBADF)?, off, whence)?),
         }
@@ -508,13 +525,15 @@ impl ProcHost {
     }
 
     pub(crate) fn sys_getdents64(&mut self, fd: i32, buf: &mut [u8]) -> Ret {
-        match &self.fds.get(fd)?.kind {
-            FileKind::Host(h) => {
-                let n = sys::getdents64(h.fd.as_raw_fd(), buf)?;
-                Ok((n as i64, n))
-            }
-            _ => Err(errno::ENOTDIR),
-        }
+        let mut f = self.fds.get_mut(fd)?;
+        let n = match &mut f.kind {
+            FileKind::Host(HostFile {
+                fd, dir: Some(d), ..
+            }) => d.getdents(fd, buf)?,
+            FileKind::Host(h) => sys::getdents64(h.fd.as_raw_fd(), buf)?,
+            _ => return Err(errno::ENOTDIR),
+        };
+        Ok((n as i64, n))
     }
 
     pub(crate) fn sys_ftruncate(&mut self, fd: i32, len: i64) -> Ret {
@@ -752,6 +771,7 @@ impl ProcHost {
         let f = self.fds.get(n).map_err(|_| errno::ENOENT)?;
         Ok(match &f.kind {
             FileKind::Host(h) => h.guest.as_os_str().as_bytes().to_vec(),
+            FileKind::Pipe(p) => format!("pipe:[{}]", p.ino()).into_bytes(),
             FileKind::Source(SourceState::Null) => b"/dev/null".to_vec(),
             FileKind::Source(SourceState::Bytes { .. }) => {
                 format!("pipe:[{}]", STREAM_INO[0]).into_bytes()

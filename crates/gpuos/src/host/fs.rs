@@ -72,6 +72,8 @@ pub struct Sandbox {
     cwd: PathBuf,
     exe: PathBuf,
     host_umask: u32,
+    /// Host descriptors shared by every read-only open of a file, across all lanes.
+    shared: super::shared::SharedFds,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -167,6 +169,7 @@ impl Sandbox {
             cwd,
             exe,
             host_umask: read_host_umask(),
+            shared: Default::default(),
         })
     }
 
@@ -183,6 +186,11 @@ impl Sandbox {
     /// The host process's umask (the kernel applies it to files the host creates).
     pub(crate) fn host_umask(&self) -> u32 {
         self.host_umask
+    }
+
+    /// The host descriptors shared by read-only opens (host/shared.rs).
+    pub(crate) fn shared_fds(&self) -> &super::shared::SharedFds {
+        &self.shared
     }
 
     /// Whether mount `m` is writable.

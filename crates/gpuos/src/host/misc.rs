@@ -76,6 +76,13 @@ impl ProcHost {
                     FileKind::Source(s @ (SourceState::Bytes { .. } | SourceState::Null)) => {
                         s.available().unwrap_or(0) as i32
                     }
+                    FileKind::Pipe(p) => p.available().min(i32::MAX as usize) as i32,
+                    // A shared descriptor's own offset is not the description's.
+                    FileKind::Host(h) if h.off.is_some() && !h.is_dir => {
+                        let size = sys::fstat(h.fd.as_raw_fd())?.st_size.max(0) as u64;
+                        let left = size.saturating_sub(h.off.unwrap_or(0));
+                        left.min(i32::MAX as u64) as i32
+                    }
                     _ => {
                         let hfd = f.host_fd().ok_or(errno::ENOTTY)?;
                         let mut b = [0u8; 64];

@@ -7,7 +7,8 @@
 //! with the sandbox's rules on top: writes outside writable mounts fail with `EROFS`.
 //!
 //! Files: `fs` (mounts, path resolution), `file` (file syscalls), `fd` (fd table),
-//! `stat` (guest struct layouts), `time`, `misc`, `stdio`, `errno` (the one host-to-guest
+//! `pipe` (pipes in gpuos's memory), `shared` (host descriptors shared by read-only
+//! opens, directory listings), `stat` (guest struct layouts), `time`, `misc`, `stdio`, `errno` (the one host-to-guest
 //! errno mapping), `sys` (the libc wrappers, where all `unsafe` is).
 
 pub(crate) mod errno;
@@ -16,7 +17,9 @@ mod fd;
 mod file;
 mod fs;
 mod misc;
+mod pipe;
 mod poll;
+mod shared;
 mod stat;
 mod stdio;
 mod sys;

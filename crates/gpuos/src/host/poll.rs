@@ -49,6 +49,7 @@ impl ProcHost {
                     revents[i] = events & POLLIN
                 }
                 FileKind::Sink(SinkState::Capture(_)) => revents[i] = events & POLLOUT,
+                FileKind::Pipe(p) => revents[i] = p.poll(events),
                 _ => match f.host_fd() {
                     Some(h) => {
                         host.push(libc::pollfd {

@@ -437,15 +437,3 @@ pub(crate) fn raise_nofile_limit() {
         }
     }
 }
-
-/// pipe2(flags): a host pipe, both ends close-on-exec on the host side.
-pub(crate) fn pipe(nonblock: bool) -> Result<(OwnedFd, OwnedFd), Errno> {
-    let mut fds = [0i32; 2];
-    let flags = libc::O_CLOEXEC | if nonblock { libc::O_NONBLOCK } else { 0 };
-    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), flags) } != 0 {
-        return Err(last_errno());
-    }
-    // SAFETY: pipe2 succeeded, so both fds are open and owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}

@@ -1,0 +1,271 @@
+//! Pipes kept in gpuos's memory: pipe2(2) makes no host descriptor.
+//!
+//! Why not host pipes: every guest fd that is a host fd counts against the one gpuos
+//! process's open-file limit (20,000 on the device machine, a hard limit there). Copies
+//! of a shell run in step, so at 10,000 lanes all of them hold their pipes at once and
+//! the next `pipe2` of every lane waits for descriptors that never come back. A pipe
+//! here is a bounded byte queue shared by its ends; it never blocks a host service
+//! thread: a read of an empty pipe or a write to a full one on a blocking guest fd is
+//! `RETRY` (the device parks the process and runs the call again later), as the host
+//! pipes were.
+//!
+//! Semantics follow pipe(7): capacity 65,536 bytes; writes of at most PIPE_BUF (4,096)
+//! bytes are atomic; a read of an empty pipe with no writer left is end of file; a write
+//! with no reader left is EPIPE (the device raises SIGPIPE, kernel/sys/marshal.h).
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::errno::{self, Errno};
+use super::oflag::O_NONBLOCK;
+
+/// The capacity of a pipe in bytes (pipe(7): 16 pages since Linux 2.6.11).
+pub(crate) const PIPE_CAPACITY: usize = 65536;
+/// Writes of at most this many bytes are atomic (pipe(7), PIPE_BUF).
+pub(crate) const PIPE_BUF: usize = 4096;
+
+const POLLIN: i16 = 0x1;
+const POLLOUT: i16 = 0x4;
+const POLLERR: i16 = 0x8;
+const POLLHUP: i16 = 0x10;
+
+/// Inode numbers for fstat and `/proc/self/fd` links ("pipe:[N]"): unique per pipe.
+static NEXT_INO: AtomicU64 = AtomicU64::new(0x7069_0000);
+
+#[derive(Debug)]
+struct Buffer {
+    data: VecDeque<u8>,
+    /// Open file descriptions that may read (write): when none is left, readers see
+    /// end of file (writers see EPIPE).
+    readers: usize,
+    writers: usize,
+}
+
+/// One pipe, shared by all its ends.
+#[derive(Debug)]
+struct Pipe {
+    buf: Mutex<Buffer>,
+    ino: u64,
+}
+
+impl Pipe {
+    fn lock(&self) -> MutexGuard<'_, Buffer> {
+        self.buf.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One open file description of a pipe: the read end, the write end, or (an O_RDWR
+/// reopen through `/proc/self/fd`) both. It counts as a reader and/or writer until it
+/// is dropped, which happens with the description's last fd in any process.
+#[derive(Debug)]
+pub(crate) struct PipeEnd {
+    pipe: Arc<Pipe>,
+    read: bool,
+    write: bool,
+}
+
+/// A new pipe: (read end, write end).
+pub(crate) fn new_pipe() -> (PipeEnd, PipeEnd) {
+    let pipe = Arc::new(Pipe {
+        buf: Mutex::new(Buffer {
+            data: VecDeque::new(),
+            readers: 0,
+            writers: 0,
+        }),
+        ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+    });
+    (
+        PipeEnd::attach(&pipe, true, false),
+        PipeEnd::attach(&pipe, false, true),
+    )
+}
+
+/// EAGAIN for a guest O_NONBLOCK fd, else RETRY (the device waits and asks again).
+fn wait_or_again(guest_flags: u32) -> Errno {
+    if guest_flags & O_NONBLOCK != 0 {
+        errno::EAGAIN
+    } else {
+        errno::RETRY
+    }
+}
+
+impl PipeEnd {
+    fn attach(pipe: &Arc<Pipe>, read: bool, write: bool) -> PipeEnd {
+        let mut b = pipe.lock();
+        b.readers += read as usize;
+        b.writers += write as usize;
+        drop(b);
+        PipeEnd {
+            pipe: Arc::clone(pipe),
+            read,
+            write,
+        }
+    }
+
+    /// A new description of the same pipe (open("/proc/self/fd/N")), reading and/or
+    /// writing as asked.
+    pub(crate) fn reopen(&self, read: bool, write: bool) -> PipeEnd {
+        PipeEnd::attach(&self.pipe, read, write)
+    }
+
+    /// The pipe's inode number.
+    pub(crate) fn ino(&self) -> u64 {
+        self.pipe.ino
+    }
+
+    /// Bytes waiting to be read (FIONREAD).
+    pub(crate) fn available(&self) -> usize {
+        self.pipe.lock().data.len()
+    }
+
+    /// read(2): up to `buf.len()` bytes. Errors: EBADF (a write end), EAGAIN or RETRY
+    /// (empty with a writer left; see [`wait_or_again`]).
+    pub(crate) fn read(&self, buf: &mut [u8], guest_flags: u32) -> Result<usize, Errno> {
+        if !self.read {
+            return Err(errno::EBADF);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let mut b = self.pipe.lock();
+        if b.data.is_empty() {
+            return if b.writers == 0 {
+                Ok(0)
+            } else {
+                Err(wait_or_again(guest_flags))
+            };
+        }
+        let n = buf.len().min(b.data.len());
+        for (d, s) in buf.iter_mut().zip(b.data.drain(..n)) {
+            *d = s;
+        }
+        Ok(n)
+    }
+
+    /// write(2): all of `data` if at most PIPE_BUF bytes (or nothing), else as much as
+    /// fits. Errors: EBADF (a read end), EPIPE (no reader left), EAGAIN or RETRY (no
+    /// room).
+    pub(crate) fn write(&self, data: &[u8], guest_flags: u32) -> Result<usize, Errno> {
+        if !self.write {
+            return Err(errno::EBADF);
+        }
+        let mut b = self.pipe.lock();
+        if b.readers == 0 {
+            return Err(errno::EPIPE);
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let room = PIPE_CAPACITY - b.data.len();
+        let n = if data.len() <= PIPE_BUF {
+            if room < data.len() {
+                0
+            } else {
+                data.len()
+            }
+        } else {
+            room.min(data.len())
+        };
+        if n == 0 {
+            return Err(wait_or_again(guest_flags));
+        }
+        b.data.extend(&data[..n]);
+        Ok(n)
+    }
+
+    /// poll(2) revents for `events` (fs/pipe.c pipe_poll): readable with data, POLLHUP
+    /// once no writer is left; writable with PIPE_BUF bytes of room, POLLERR once no
+    /// reader is left.
+    pub(crate) fn poll(&self, events: i16) -> i16 {
+        let b = self.pipe.lock();
+        let mut r = 0;
+        if self.read {
+            if !b.data.is_empty() {
+                r |= POLLIN & events;
+            }
+            if b.writers == 0 {
+                r |= POLLHUP;
+            }
+        }
+        if self.write {
+            if PIPE_CAPACITY - b.data.len() >= PIPE_BUF {
+                r |= POLLOUT & events;
+            }
+            if b.readers == 0 {
+                r |= POLLERR;
+            }
+        }
+        r
+    }
+}
+
+impl Drop for PipeEnd {
+    fn drop(&mut self) {
+        let mut b = self.pipe.lock();
+        b.readers -= self.read as usize;
+        b.writers -= self.write as usize;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_flow_and_end_of_file() {
+        let (r, w) = new_pipe();
+        let mut buf = [0u8; 8];
+        assert_eq!(r.read(&mut buf, 0), Err(errno::RETRY));
+        assert_eq!(r.read(&mut buf, O_NONBLOCK), Err(errno::EAGAIN));
+        assert_eq!(w.write(b"hello", 0), Ok(5));
+        assert_eq!(r.available(), 5);
+        assert_eq!(r.read(&mut buf[..3], 0), Ok(3));
+        assert_eq!(&buf[..3], b"hel");
+        assert_eq!(r.read(&mut buf, 0), Ok(2));
+        assert_eq!(&buf[..2], b"lo");
+        assert_eq!(r.read(&mut buf, 0), Err(errno::RETRY));
+        assert_eq!(r.write(b"x", 0), Err(errno::EBADF));
+        assert_eq!(w.read(&mut buf, 0), Err(errno::EBADF));
+        drop(w);
+        assert_eq!(r.read(&mut buf, 0), Ok(0));
+        assert_eq!(r.poll(POLLIN), POLLHUP);
+    }
+
+    #[test]
+    fn capacity_and_atomic_writes() {
+        let (r, w) = new_pipe();
+        let big = vec![7u8; PIPE_CAPACITY + 100];
+        // A write larger than PIPE_BUF is partial when the pipe fills.
+        assert_eq!(w.write(&big, 0), Ok(PIPE_CAPACITY));
+        assert_eq!(w.write(b"x", 0), Err(errno::RETRY));
+        assert_eq!(w.write(b"x", O_NONBLOCK), Err(errno::EAGAIN));
+        assert_eq!(w.poll(POLLOUT), 0);
+        let mut buf = vec![0u8; 100];
+        assert_eq!(r.read(&mut buf, 0), Ok(100));
+        // 100 bytes of room: a PIPE_BUF-sized write is all or nothing.
+        assert_eq!(w.write(&[1u8; PIPE_BUF], 0), Err(errno::RETRY));
+        assert_eq!(w.write(&[1u8; 100], 0), Ok(100));
+        assert_eq!(r.poll(POLLIN | POLLOUT), POLLIN);
+    }
+
+    #[test]
+    fn no_reader_is_epipe_and_reopen_counts() {
+        let (r, w) = new_pipe();
+        let r2 = r.reopen(true, false);
+        drop(r);
+        assert_eq!(w.write(b"a", 0), Ok(1));
+        drop(r2);
+        assert_eq!(w.write(b"a", 0), Err(errno::EPIPE));
+        assert_eq!(w.poll(POLLOUT), POLLOUT | POLLERR);
+        let both = w.reopen(true, true);
+        assert_eq!(both.ino(), w.ino());
+        let mut buf = [0u8; 4];
+        assert_eq!(both.read(&mut buf, 0), Ok(1));
+        // Its own write end keeps the pipe from end of file.
+        drop(w);
+        assert_eq!(both.read(&mut buf, 0), Err(errno::RETRY));
+        let (other, _) = new_pipe();
+        assert_ne!(other.ino(), both.ino());
+    }
+}
