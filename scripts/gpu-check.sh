@@ -90,6 +90,8 @@
 #                          directories or pipes at once (bb-find, bb-ls-l, bb-paste,
 #                          bb-sh-pipe...) run at 100000 lanes: read-only opens share
 #                          one host descriptor per file and pipes use none
+#   GPU_CHECK_MID_FILTER   (lanes-1000) only these cases at 1000 lanes (grep -E), to
+#                          split the step over two device commands
 #   GPU_CHECK_BIG_FILTER   (lanes-100000) further restrict its cases (grep -E)
 #   GPU_CHECK_BIG_EXCLUDE  (lanes-100000) leave out these cases too (grep -E)
 #   GPU_CHECK_BENCH_ARGS   extra `gpuos bench` arguments of figures-bench; default
@@ -144,6 +146,7 @@ BUDGET=${GPU_CHECK_BUDGET:-520}
 HEAVY=${GPU_CHECK_HEAVY:-'^(neon|bb-bc|fp_math|bb-sh-arith|int_arith|compute|strings)$'}
 MOST=${GPU_CHECK_MOST:-'process=10000 fdmany=20000 fileio=10000 setjmp=15000 malloc_stress=6000 demo=25000'}
 BIG_FILTER=${GPU_CHECK_BIG_FILTER:-}
+MID_FILTER=${GPU_CHECK_MID_FILTER:-}
 BIG_EXCLUDE=${GPU_CHECK_BIG_EXCLUDE:-}
 for f in "$G" "$dir/qemu-aarch64-static"; do
     [ -x "$f" ] || { echo "gpu-check.sh: $f missing (scripts/gpu-carry.sh makes the carry directory)" >&2; exit 2; }
@@ -288,7 +291,8 @@ step_lanes-1000() {
         conf "lanes 1000 persistent (smoke)" $(($1 - SECONDS - q)) --mode persistent --lanes 1000 \
             --filter '^(hello|hello-lane|exit-lane|exit-42|bb-echo)$'
     else
-        conf "lanes 1000 persistent" $(($1 - SECONDS - q)) --mode persistent --lanes 1000
+        conf "lanes 1000 persistent" $(($1 - SECONDS - q)) --mode persistent --lanes 1000 \
+            ${MID_FILTER:+--filter "$MID_FILTER"}
     fi
     conf "lanes 1000 quantum (hello, bb-echo)" $(($1 - SECONDS)) --mode quantum --lanes 1000 \
         --filter '^(hello|bb-echo)$'
