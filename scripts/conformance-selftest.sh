@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks that conformance.sh's lanes check can fail: runs it with a gpuos wrapper
 # that spoils one lane's row of the lane report (its stdout hash, its stderr hash,
-# its exit status, or drops the row) and expects each to be reported as that failure.
+# its exit status, or drops the row), or one lane's files in a case run in lane
+# directories, and expects each to be reported as that failure.
 # A check that passes whatever gpuos does would be worthless.
 #
 # Usage: scripts/conformance-selftest.sh GPUOS   (the real binary; CPU backend)
@@ -13,9 +14,10 @@ case $gpuos in /*) ;; *) gpuos=$PWD/$gpuos ;; esac
 work=$(mktemp -d "${TMPDIR:-/tmp}/conformance-selftest.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# wrapper SPOIL: write $work/gpuos, the real gpuos followed by the awk program SPOIL
-# applied to the lane report (written into the wrapper: conformance.sh runs gpuos
-# with a fixed environment).
+# wrapper SPOIL [AFTER]: write $work/gpuos, the real gpuos followed by the awk
+# program SPOIL applied to the lane report and the shell command AFTER run in its
+# working directory (written into the wrapper: conformance.sh runs gpuos with a
+# fixed environment).
 wrapper() {
     {
         echo '#!/usr/bin/env bash'
@@ -25,21 +27,23 @@ wrapper() {
         printf '%q "$@"\n' "$gpuos"
         echo 'rc=$?'
         printf 'if [ -n "$rep" ] && [ -f "$rep" ]; then awk -F"\t" -v OFS="\t" %q "$rep" >"$rep.x" && mv "$rep.x" "$rep"; fi\n' "$1"
+        echo "${2:-}"
         echo 'exit $rc'
     } >"$work/gpuos"
     chmod +x "$work/gpuos"
 }
-run_case() { # SPOIL: conformance.sh's output for the one case
-    wrapper "$1"
-    "$root/scripts/conformance.sh" --gpuos "$work/gpuos" --backend cpu --lanes 3 --filter '^bb-cat-missing$' 2>&1
+run_case() { # SPOIL [CASE [AFTER]]: conformance.sh's output for the one case
+    wrapper "$1" "${3:-}"
+    "$root/scripts/conformance.sh" --gpuos "$work/gpuos" --backend cpu --lanes 3 --filter "^${2:-bb-cat-missing}\$" 2>&1
 }
 
 fails=0
-# expect NAME SPOIL WANT: the case must FAIL with WANT in its row.
+# expect NAME SPOIL WANT [CASE [AFTER]]: the case (default bb-cat-missing) must
+# FAIL with WANT in its row.
 expect() {
-    local name=$1 spoil=$2 want=$3 out
-    out=$(run_case "$spoil")
-    if printf '%s\n' "$out" | grep -E '^bb-cat-missing +FAIL ' | grep -qF "$want"; then
+    local name=$1 spoil=$2 want=$3 case=${4:-bb-cat-missing} out
+    out=$(run_case "$spoil" "$case" "${5:-}")
+    if printf '%s\n' "$out" | grep -E "^$case +FAIL " | grep -qF "$want"; then
         echo "selftest: $name: reported ($want)"
     else
         echo "selftest: $name: NOT reported as \"$want\":"
@@ -51,6 +55,9 @@ expect 'stdout hash of lane 1' 'NR == 3 { $4 = "00" $4 } { print }' 'stdout of l
 expect 'stderr hash of lane 2' 'NR == 4 { $6 = "ff" } { print }' 'stderr of lanes 2'
 expect 'exit status of lane 1' 'NR == 3 { $2 = 7 } { print }' 'exit status of lanes 1'
 expect 'missing lane 2' 'NR != 4 { print }' 'stdout of lanes 2'
+# A case that writes files runs each lane in its own directory (--lane-dir).
+expect 'a file of lane 1' '{ print }' 'files of lanes 1' bb-cp 'echo x >>lane-1/copy.txt'
+expect 'an extra file in lane 2' '{ print }' 'files of lanes 2' bb-cp ': >lane-2/extra'
 # And the unspoilt run passes.
 if run_case '{ print }' >"$work/ok.log"; then
     echo "selftest: unspoilt run: passed"

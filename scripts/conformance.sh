@@ -17,11 +17,13 @@
 #                    then .deps/qemu-aarch64-static); run with -cpu cortex-a57
 #   --lanes N        N>1: run gpuos with --lanes N and check every lane's exit
 #                    status, stdout and stderr against qemu's, by sha256 (see
-#                    --lane-check; a missing lane fails); only the cases marked
-#                    lane-safe run: those that write no files (every lane
-#                    runs in the one working directory, so lanes writing the
-#                    same file race, as parallel qemu processes would); stdin
-#                    is fine (each lane reads its own copy). Cases with
+#                    --lane-check; a missing lane fails). The cases marked
+#                    lane-safe (they write no files) run with every lane in the
+#                    one working directory; stdin is fine (each lane reads its
+#                    own copy). The cases that write files run at up to
+#                    --lane-dir-lanes lanes with gpuos's --lane-dir: each lane
+#                    in its own copy of the scratch directory, whose file
+#                    effects must each be qemu's. Cases with
 #                    {lane} need one qemu run per checked lane: up to 256 lanes
 #                    every lane is checked, above that a sample (lanes 0..63,
 #                    64 spread evenly and the last; the note says "sampled")
@@ -32,6 +34,9 @@
 #                    output is diffed); "files": --output-dir, every lane's
 #                    files hashed (200,000 files at 100,000 lanes), a failing
 #                    lane's output diffed, exit statuses of lane 0 only
+#   --lane-dir-lanes N  with --lanes, the most lanes a case that writes files
+#                    runs at (default 1000: each lane's scratch copy is made and
+#                    listed by the script, a few ms per lane)
 #   --busybox PATH   busybox-static for arm64 (default: .deps/busybox); its
 #                    cases are skipped when it is missing
 #   --bin-dir DIR    prebuilt guest programs (default: tests/guest/bin)
@@ -70,6 +75,7 @@ MODE=
 QEMU_BIN=${QEMU:-}
 LANES=1
 LANE_CHECK=report
+LANE_DIR_LANES=1000
 BUSYBOX=$root/.deps/busybox
 BIN_DIR=$root/tests/guest/bin
 FILTER=
@@ -97,6 +103,7 @@ while [ "$#" -gt 0 ]; do
     --qemu) need "$@"; QEMU_BIN=$2; shift 2 ;;
     --lanes) need "$@"; LANES=$2; shift 2 ;;
     --lane-check) need "$@"; LANE_CHECK=$2; shift 2 ;;
+    --lane-dir-lanes) need "$@"; LANE_DIR_LANES=$2; shift 2 ;;
     --busybox) need "$@"; BUSYBOX=$2; shift 2 ;;
     --bin-dir) need "$@"; BIN_DIR=$2; shift 2 ;;
     --filter) need "$@"; FILTER=$2; shift 2 ;;
@@ -422,7 +429,13 @@ HAVE_DIFF=1
 command -v diff >/dev/null 2>&1 || HAVE_DIFF=0
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/gpuos-conformance.XXXXXX")
-cleanup() { [ "$KEEP" = 1 ] || rm -rf "$work"; }
+# The lane directories' copies go to memory where it can be had: thousands of
+# small files a case, which a disk's filesystem makes ten times slower.
+lane_tmp=$work/lanedirs
+if [ "$LANES" -gt 1 ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
+    lane_tmp=$(mktemp -d /dev/shm/gpuos-conformance.XXXXXX) || lane_tmp=$work/lanedirs
+fi
+cleanup() { [ "$KEEP" = 1 ] || rm -rf "$work" "$lane_tmp"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -527,6 +540,73 @@ run_side() {
     rm -rf "$cwd"
 }
 
+# run_lanedirs OUT ROOT STDIN FLAGS N CMD...: as run_side, for a run with
+# --lane-dir 'lane-{lane}' from ROOT: each of the N lanes gets its own copy of the
+# scratch directory, ROOT/lane-L; their trees go to OUT.trees (lane_trees). The
+# lanes' directories are not at qemu's path, so a case whose output shows its
+# working directory cannot run this way.
+run_lanedirs() {
+    local out=$1 root=$2 stdin=$3 flags=$4 n=$5 l=0
+    shift 5
+    prepare_cwd "$root.tmpl" "$flags"
+    rm -rf "$root" && mkdir -p "$root"
+    if command -v python3 >/dev/null 2>&1; then
+        # One process for every copy (a cp per lane costs milliseconds each).
+        python3 -c 'import shutil, sys
+for l in range(int(sys.argv[3])):
+    shutil.copytree(sys.argv[1], "%s/lane-%d" % (sys.argv[2], l), symlinks=True)' "$root.tmpl" "$root" "$n"
+    else
+        while [ "$l" -lt "$n" ]; do
+            cp -a "$root.tmpl" "$root/lane-$l"
+            l=$((l + 1))
+        done
+    fi
+    local in=/dev/null
+    [ "$stdin" != - ] && in=$root.tmpl/$stdin
+    local lock=()
+    [ "$SERIAL_GPUOS" = 1 ] && lock=(flock "$work/gpuos.lock")
+    (
+        cd "$root" || exit 99
+        ulimit -c 0
+        umask 022
+        "${lock[@]}" env -i "${ENV[@]}" timeout -k 10 "$TIMEOUT" "$@" <"$in" >"$out.stdout" 2>"$out.stderr"
+    ) 2>/dev/null
+    echo $? >"$out.rc"
+    lane_trees "$root" >"$out.trees"
+    rm -rf "$root" "$root.tmpl"
+}
+# lane_trees ROOT: tree_listing's lines for every ROOT/lane-L, as
+# "L<TAB>PATH<TAB>LINE" sorted by lane and path (one find and one batched cksum
+# for all lanes, not a stat and a cksum per file).
+lane_trees() {
+    (
+        cd "$1" || exit 1
+        find . -mindepth 2 -type f -print0 | xargs -0 -r cksum | sed 's/^/c /'
+        find . -mindepth 2 -printf 'e %y %m %s %p\t%l\n'
+    ) | awk '
+        $1 == "c" { p = $0; sub(/^c [0-9]+ [0-9]+ /, "", p); crc[p] = $2; next }
+        {
+            rest = $0; sub(/^e [^ ]+ [^ ]+ [^ ]+ /, "", rest)
+            t = index(rest, "\t"); p = substr(rest, 1, t - 1); target = substr(rest, t + 1)
+            lane = p; sub(/^\.\/lane-/, "", lane); sub(/\/.*/, "", lane)
+            rel = p; sub(/^\.\/lane-[0-9]+/, ".", rel)
+            if ($2 == "l") line = "l " rel " -> " target
+            else if ($2 == "d") line = "d " $3 " " rel
+            else if ($2 == "f") line = "f " $3 " " $4 " " crc[p] " " rel
+            else line = "o " rel
+            print lane "\t" rel "\t" line
+        }' | LC_ALL=C sort -t "$(printf '\t')" -k1,1n -k2,2
+}
+# check_trees QTREE TREES N BAD: the lanes 0..N-1 whose tree (in TREES, from
+# lane_trees) is not qemu's (QTREE, from tree_listing), one per line, to BAD.
+check_trees() {
+    awk -F '\t' -v n="$3" -v bad="$4" '
+        FILENAME == ARGV[1] { want = want $0 "\n"; next }
+        { got[$1] = got[$1] $3 "\n" }
+        END { printf "" > bad; for (l = 0; l < n; l++) if (got[l] != want) print l > bad }
+    ' "$1" "$2"
+}
+
 filtered_stderr() { grep -v -E '^(qemu|gpuos)[:-]' "$1" || true; }
 
 # diff_head LABEL A B: show the first lines of the difference.
@@ -593,7 +673,7 @@ check_lanes() {
     # A lane's stderr matches when its raw sha is qemu's filtered or raw one
     # (then filtering it changes nothing or gives qemu's filtered stderr);
     # others ("x") are filtered, once per distinct raw sha, below.
-    awk -v n="$LANES" -v perlane="$perlane" -v cmp_err="$cmp_err" -v out="$d/bad.out" -v maybe="$d/maybe.err" '
+    awk -v n="${CHECK_N:-$LANES}" -v perlane="$perlane" -v cmp_err="$cmp_err" -v out="$d/bad.out" -v maybe="$d/maybe.err" '
         FILENAME == ARGV[1] { qo[$1] = $2; qf[$1] = $3; qr[$1] = $4; order[++m] = $1; next }
         FILENAME == ARGV[2] { go[$1] = $2; next }
         FILENAME == ARGV[3] { ge[$1] = $2; next }
@@ -632,7 +712,7 @@ check_report() {
             "$(filtered_stderr "$d/q$q.stderr" | sha_of)" "$(sha_of <"$d/q$q.stderr")" \
             "$(cat "$d/q$q.rc")"
     done <"$d/qlanes" >"$d/qhash"
-    awk -v n="$LANES" -v perlane="$perlane" -v cmp_err="$cmp_err" \
+    awk -v n="${CHECK_N:-$LANES}" -v perlane="$perlane" -v cmp_err="$cmp_err" \
         -v out="$d/bad.out" -v err="$d/bad.err" -v rc="$d/bad.rc" '
         FILENAME == ARGV[1] { qo[$1] = $2; qf[$1] = $3; qr[$1] = $4; qs[$1] = $5; order[++m] = $1; next }
         FNR > 1 { gs[$1] = $2; go[$1] = $4; ge[$1] = $6; next }
@@ -661,7 +741,9 @@ run_case() {
     cwd=$work/c/$name
     mkdir -p "$d" "$work/c"
     local status=PASS note='' qrc=- grc=- details='' sampled=''
-    local perlane=0
+    local perlane=0 ldirs=0 nl=$LANES
+    # The lanes the checks expect (fewer for a case run in lane directories).
+    local CHECK_N=$LANES
     # {lane} cases: with --lanes, qemu runs once per lane with {lane} replaced
     # by the lane's index; without, both sides get 0.
     [ "$LANES" -gt 1 ] && is_perlane "$i" && perlane=1
@@ -670,9 +752,15 @@ run_case() {
         status=SKIP note=$KNOWN_GAPS_WHY
     elif has_flag "$flags" bb && [ "$HAVE_BB" = 0 ]; then
         status=SKIP note='no busybox'
-    elif [ "$LANES" -gt 1 ] && ! has_flag "$flags" lanes; then
+    elif [ "$LANES" -gt 1 ] && ! has_flag "$flags" lanes && ! has_flag "$flags" files; then
         status=SKIP note='not lane-safe'
     else
+        # Cases that write files: each lane in its own copy of the scratch directory.
+        if [ "$LANES" -gt 1 ] && ! has_flag "$flags" lanes; then
+            ldirs=1
+            [ "$nl" -gt "$LANE_DIR_LANES" ] && nl=$LANE_DIR_LANES
+            CHECK_N=$nl
+        fi
         expand_argv "$i" 0
         if [ "${ARGV[0]}" != "$BUSYBOX" ] && [ ! -f "${ARGV[0]}" ]; then
             status=FAIL note="missing ${ARGV[0]}"
@@ -700,8 +788,13 @@ run_case() {
         if [ "$perlane" = 1 ]; then expand_argv "$i" keep; else expand_argv "$i" 0; fi
         local lane_out=(--lane-report "$d/lanes.tsv")
         if [ "$LANE_CHECK" = files ]; then mkdir -p "$d/lanes"; lane_out=(--output-dir "$d/lanes"); fi
-        run_side "$d/g" "$cwd" "$stdin" "$flags" "$GPUOS" run "${GPUOS_OPTS[@]}" \
-            --lanes "$LANES" "${lane_out[@]}" "${ARGV[@]}"
+        if [ "$ldirs" = 1 ]; then
+            run_lanedirs "$d/g" "$lane_tmp/$name" "$stdin" "$flags" "$nl" "$GPUOS" run "${GPUOS_OPTS[@]}" \
+                --lanes "$nl" --lane-dir 'lane-{lane}' "${lane_out[@]}" "${ARGV[@]}"
+        else
+            run_side "$d/g" "$cwd" "$stdin" "$flags" "$GPUOS" run "${GPUOS_OPTS[@]}" \
+                --lanes "$LANES" "${lane_out[@]}" "${ARGV[@]}"
+        fi
     else
         expand_argv "$i" 0
         run_side "$d/g" "$cwd" "$stdin" "$flags" "$GPUOS" run "${GPUOS_OPTS[@]}" "${ARGV[@]}"
@@ -778,7 +871,16 @@ run_case() {
             fi
         fi
     fi
-    if ! cmp -s "$d/q0.tree" "$d/g.tree"; then
+    if [ "$ldirs" = 1 ]; then
+        check_trees "$d/q0.tree" "$d/g.trees" "$nl" "$d/bad.tree"
+        if [ -s "$d/bad.tree" ]; then
+            read -r l <"$d/bad.tree"
+            awk -F '\t' -v l="$l" '$1 == l { print $3 }' "$d/g.trees" >"$d/g.tree"
+            details+="$(diff_head "files of lane $l (type mode size cksum path)" "$d/q0.tree" "$d/g.tree")"$'\n'
+            fails+=("$(lanes_note files "$d/bad.tree")")
+        fi
+        sampled="in lane directories, $nl lanes"
+    elif ! cmp -s "$d/q0.tree" "$d/g.tree"; then
         fails+=("files")
         details+="$(diff_head 'files (type mode size cksum path)' "$d/q0.tree" "$d/g.tree")"$'\n'
     fi

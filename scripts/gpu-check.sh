@@ -24,6 +24,10 @@
 #                GPU_CHECK_MOST) at --lanes 100000 (persistent)
 #   lanes-heavy  lanes-100000-heavy: the cases of GPU_CHECK_HEAVY (2-13 M guest
 #                instructions per lane) at --lanes 100000
+#   lanes-dirs   the cases that write files (not lane-safe in one directory) at
+#                GPU_CHECK_DIR_LANES lanes, each lane in its own copy of the
+#                scratch directory (gpuos --lane-dir; conformance.sh
+#                --lane-dir-lanes); at 1000 lanes they also run in lanes-1000
 #   lanes-most   each case of GPU_CHECK_MOST at the most lanes that fit (memory,
 #                process slots or the host's descriptors), one conformance run each
 #   figures      figures-runs: module start, single-lane guest instructions/s
@@ -36,9 +40,9 @@
 #                --json` with GPU_CHECK_BENCH_ARGS (default: the tiny workloads
 #                at lanes 1 to 100000, no cold NVRTC compile) (bench.json, and a
 #                row per figure)
-#   all          conformance, lanes, lanes-heavy, lanes-most and figures, each with
-#                its own budget (so up to 5 x GPU_CHECK_BUDGET: more than one device
-#                command)
+#   all          conformance, lanes, lanes-heavy, lanes-dirs, lanes-most and
+#                figures, each with its own budget (so up to 6 x GPU_CHECK_BUDGET:
+#                more than one device command)
 # A part's steps run in that order, each given an equal share of what is left
 # of the budget (unused time passes on). A step name (conformance-persistent,
 # ..., figures-bench) runs that step alone with the whole budget (lanes-100000
@@ -91,6 +95,9 @@
 #                          directories or pipes at once (bb-find, bb-ls-l, bb-paste,
 #                          bb-sh-pipe...) run at 100000 lanes: read-only opens share
 #                          one host descriptor per file and pipes use none
+#   GPU_CHECK_DIR_LANES    lanes of the lanes-dirs step; 10000 (the script copies and
+#                          lists every lane's directory: 10,000 copies of 25 files
+#                          take seconds, 100,000 would take minutes per case)
 #   GPU_CHECK_MID_FILTER   (lanes-1000) only these cases at 1000 lanes (grep -E), to
 #                          split the step over two device commands
 #   GPU_CHECK_BIG_FILTER   (lanes-100000) further restrict its cases (grep -E)
@@ -134,8 +141,8 @@ steps_of() {
     esac
 }
 case $part in
-all) parts="conformance lanes lanes-heavy lanes-most figures" ;;
-conformance | lanes | lanes-heavy | lanes-most | figures) parts=$part ;;
+all) parts="conformance lanes lanes-heavy lanes-dirs lanes-most figures" ;;
+conformance | lanes | lanes-heavy | lanes-dirs | lanes-most | figures) parts=$part ;;
 conformance-persistent | conformance-quantum | lanes-1000 | lanes-100000 | lanes-100000-heavy | figures-runs | figures-bench) parts=$part ;;
 *) echo "gpu-check.sh: unknown part: $part" >&2; usage ;;
 esac
@@ -148,6 +155,7 @@ HEAVY=${GPU_CHECK_HEAVY:-'^(neon|bb-bc|fp_math|bb-sh-arith|int_arith|compute|str
 MOST=${GPU_CHECK_MOST:-'process=10000 fdmany=2000 fileio=10000 setjmp=15000 malloc_stress=6000 demo=25000'}
 BIG_FILTER=${GPU_CHECK_BIG_FILTER:-}
 MID_FILTER=${GPU_CHECK_MID_FILTER:-}
+DIR_LANES=${GPU_CHECK_DIR_LANES:-10000}
 BIG_EXCLUDE=${GPU_CHECK_BIG_EXCLUDE:-}
 for f in "$G" "$dir/qemu-aarch64-static"; do
     [ -x "$f" ] || { echo "gpu-check.sh: $f missing (scripts/gpu-carry.sh makes the carry directory)" >&2; exit 2; }
@@ -311,9 +319,18 @@ step_lanes-100000() {
         return
     fi
     local ex
-    ex="$HEAVY|$(most_names)${BIG_EXCLUDE:+|$BIG_EXCLUDE}"
+    ex="$HEAVY|$(most_names)|$(dir_names)${BIG_EXCLUDE:+|$BIG_EXCLUDE}"
     conf "lanes 100000 persistent" $(($1 - SECONDS)) --mode persistent --lanes 100000 \
         --jobs 2 ${BIG_FILTER:+--filter "$BIG_FILTER"} --exclude "$ex"
+}
+# The cases that write files (not marked lane-safe), as one regex.
+dir_names() {
+    scripts/conformance.sh --list | awk '$2 !~ /(^|,)lanes(,|$)/ && NF > 2 { r = r (r ? "|" : "") $1 }
+        END { printf "^(%s)$", r }'
+}
+step_lanes-dirs() {
+    conf "lanes $DIR_LANES persistent, in lane directories" $(($1 - SECONDS)) --mode persistent \
+        --lanes "$DIR_LANES" --lane-dir-lanes "$DIR_LANES" --jobs 2 --filter "$(dir_names)"
 }
 step_lanes-100000-heavy() {
     conf "lanes 100000 persistent, heavy" $(($1 - SECONDS)) --mode persistent --lanes 100000 \

@@ -61,6 +61,11 @@ struct RunOpts {
     /// Keep every lane's stdout and stderr in DIR/lane-N.stdout and .stderr.
     #[arg(long, value_name = "DIR")]
     output_dir: Option<PathBuf>,
+    /// Start each lane in its own working directory, DIR with {lane} replaced by the
+    /// lane's index (e.g. runs/{lane}); relative to the working directory and inside
+    /// it; created if missing. Copies that write files then do not share them.
+    #[arg(long, value_name = "DIR")]
+    lane_dir: Option<std::ffi::OsString>,
     /// Write one line per lane to PATH: its exit status, signal, the SHA-256 and size
     /// of its stdout and stderr, and its guest instructions (tab-separated, with a
     /// header). Lane 0's output is then printed when it ends, not as it goes.
@@ -152,6 +157,7 @@ fn config(opts: &RunOpts, program: PathBuf, argv: Vec<OsString>) -> Result<RunCo
     cfg.strace = opts.strace;
     cfg.max_insns = opts.max_insns;
     cfg.output_dir = opts.output_dir.clone();
+    cfg.lane_dir = opts.lane_dir.clone();
     cfg.hash_every_lane = opts.lane_report.is_some();
     cfg.verbose = opts.verbose;
     cfg.threads = opts.threads;

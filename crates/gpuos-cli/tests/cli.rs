@@ -634,3 +634,52 @@ fn guest_fds_do_not_use_up_host_descriptors() {
         assert_eq!((r[1], r[3]), ("0", sha.as_str()), "lane {}: {text}", r[0]);
     }
 }
+
+/// `--lane-dir` starts each lane in its own directory below the working directory, so
+/// copies that write the same file names keep their own; a pattern that leaves the
+/// working directory is refused with one line before anything runs.
+#[test]
+fn lane_dirs_keep_each_lanes_files() {
+    let d = tmp("lane-dir");
+    std::fs::write(d.join("in.txt"), "input\n").unwrap();
+    let o = gpuos(
+        &d,
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            "--lanes",
+            "4",
+            "--lane-dir",
+            "runs/{lane}",
+            busybox().to_str().unwrap(),
+            "sh",
+            "-c",
+            "echo lane {lane} >out.txt; read x <../../in.txt; echo $x >>out.txt; pwd",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    for lane in 0..4 {
+        let got = std::fs::read_to_string(d.join(format!("runs/{lane}/out.txt"))).unwrap();
+        assert_eq!(got, format!("lane {lane}\ninput\n"));
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim_end(),
+        d.join("runs/0").canonicalize().unwrap().to_str().unwrap()
+    );
+    assert!(!d.join("out.txt").exists());
+    let o = gpuos(
+        &d,
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            "--lane-dir",
+            "../elsewhere-{lane}",
+            busybox().to_str().unwrap(),
+            "true",
+        ],
+    );
+    assert_refused(&o, 1, "below the working directory");
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -53,6 +53,11 @@ pub struct RunConfig {
     pub mounts: Vec<Mount>,
     /// Keep every lane's stdout and stderr as `DIR/lane-N.stdout|stderr`.
     pub output_dir: Option<PathBuf>,
+    /// Each lane's own working directory: this path with `{lane}` replaced by the
+    /// lane's index, relative to the working directory and inside it (so in its
+    /// writable mount), created if missing. None: every lane starts in the working
+    /// directory. See [`Prepared::lane_cwd`].
+    pub lane_dir: Option<OsString>,
     /// Backend choice.
     pub backend: BackendKind,
     /// CUDA scheduling mode.
@@ -107,6 +112,7 @@ impl RunConfig {
             strace: false,
             mounts: Vec::new(),
             output_dir: None,
+            lane_dir: None,
             backend: BackendKind::Auto,
             mode: Mode::Persistent,
             verbose: false,
@@ -268,12 +274,16 @@ impl Prepared {
         } else {
             None
         };
-        Ok(Prepared {
+        let prep = Prepared {
             image,
             stacks,
             sandbox: Arc::new(sandbox),
             stdin_bytes,
-        })
+        };
+        // A bad --lane-dir is refused before anything runs (lanes make theirs as they
+        // start).
+        prep.lane_cwd(cfg, 0)?;
+        Ok(prep)
     }
 
     /// Host services for process `lane`: lane 0 passes stdio through (when asked),
@@ -301,7 +311,32 @@ impl Prepared {
         } else {
             (Sink::Capture(Vec::new()), Sink::Capture(Vec::new()))
         };
-        Ok(ProcHost::new(self.sandbox.clone(), stdin, out, err))
+        let host = ProcHost::new(self.sandbox.clone(), stdin, out, err);
+        Ok(match self.lane_cwd(cfg, lane)? {
+            Some(dir) => host.with_cwd(dir),
+            None => host,
+        })
+    }
+
+    /// Lane `lane`'s working directory under `RunConfig::lane_dir`, created if missing
+    /// (`mkdir -p`). The working directory is mounted at its own path, so the host path
+    /// is also the guest's. Errors: the pattern is absolute or leaves the working
+    /// directory (`RunError::Sandbox`), the directory cannot be made (`RunError::Io`).
+    pub fn lane_cwd(&self, cfg: &RunConfig, lane: usize) -> Result<Option<PathBuf>, RunError> {
+        let Some(pattern) = &cfg.lane_dir else {
+            return Ok(None);
+        };
+        let rel = PathBuf::from(substitute_lane(pattern, lane));
+        let cwd = self.sandbox.initial_cwd();
+        let dir = crate::host::normalize(&cwd.join(&rel));
+        if rel.is_absolute() || !dir.starts_with(cwd) || dir == cwd {
+            return Err(RunError::Sandbox(format!(
+                "--lane-dir {}: must be a directory below the working directory",
+                rel.display()
+            )));
+        }
+        std::fs::create_dir_all(&dir)?;
+        Ok(Some(dir))
     }
 
     /// Frames the template needs (an upper bound): the segments' pages plus tables.

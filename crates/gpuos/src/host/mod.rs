@@ -29,6 +29,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use exec::ExecTarget;
+pub(crate) use fs::normalize;
 pub use fs::{Mount, Sandbox, SandboxConfig};
 pub use stdio::{Sink, Source};
 
@@ -292,6 +293,13 @@ impl ProcHost {
             umask,
             captured: Arc::new(Mutex::new(captured)),
         }
+    }
+
+    /// The same process starting in the guest directory `cwd` instead (an absolute,
+    /// normalized path; `RunConfig::lane_dir`).
+    pub fn with_cwd(mut self, cwd: PathBuf) -> ProcHost {
+        self.cwd = cwd;
+        self
     }
 
     /// fork(2): the child's host side: a copy of the fd table whose fds share the
