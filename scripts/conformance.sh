@@ -492,10 +492,6 @@ is_perlane() {
     return 1
 }
 
-# run_side DIR STDIN CMD...: run in DIR/cwd (fresh, set up), leave stdout,
-# stderr, rc and tree (listing of the scratch directory afterwards) in DIR.
-# The scratch directory is $work/<case>/cwd on both sides: each side's run is
-# moved aside to DIR afterwards.
 prepare_cwd() {
     local cwd=$1 flags=$2
     rm -rf "$cwd"
@@ -518,17 +514,29 @@ tree_listing() {
         done
     )
 }
+# run_side OUT CWD STDIN FLAGS CMD...: CMD in a fresh scratch directory CWD (set
+# up as FLAGS say), with stdin from the scratch file STDIN ("-": /dev/null);
+# OUT.stdout, .stderr, .rc and .tree (the scratch directory's listing after).
 run_side() {
     local out=$1 cwd=$2 stdin=$3 flags=$4
     shift 4
     prepare_cwd "$cwd" "$flags"
     local in=/dev/null
     [ "$stdin" != - ] && in=$cwd/$stdin
+    run_in "$out" "$cwd" "$in" "$@"
+    tree_listing "$cwd" >"$out.tree"
+    rm -rf "$cwd"
+}
+# run_in OUT DIR IN CMD...: CMD in DIR with stdin from IN, the fixed environment,
+# umask 022 and no core dumps; OUT.stdout, OUT.stderr and OUT.rc.
+run_in() {
+    local out=$1 dir=$2 in=$3
+    shift 3
     # --serial-gpuos: gpuos waits for the lock before its timeout starts.
     local lock=()
     [ "$SERIAL_GPUOS" = 1 ] && [ "$1" = "$GPUOS" ] && lock=(flock "$work/gpuos.lock")
     (
-        cd "$cwd" || exit 99
+        cd "$dir" || exit 99
         ulimit -c 0
         umask 022
         # No exec: this subshell reports a guest killed by a signal (to
@@ -536,44 +544,31 @@ run_side() {
         "${lock[@]}" env -i "${ENV[@]}" timeout -k 10 "$TIMEOUT" "$@" <"$in" >"$out.stdout" 2>"$out.stderr"
     ) 2>/dev/null
     echo $? >"$out.rc"
-    tree_listing "$cwd" >"$out.tree"
-    rm -rf "$cwd"
 }
-
-# run_lanedirs OUT ROOT STDIN FLAGS N CMD...: as run_side, for a run with
-# --lane-dir 'lane-{lane}' from ROOT: each of the N lanes gets its own copy of the
-# scratch directory, ROOT/lane-L; their trees go to OUT.trees (lane_trees). The
+# lane_copies ROOT FLAGS N: the scratch directory made once (ROOT/tmpl) and copied
+# to ROOT/q (qemu's) and ROOT/lanes/lane-0 .. lane-N-1 (gpuos --lane-dir
+# 'lane-{lane}' from ROOT/lanes), all the same way on one filesystem: the order
+# of a directory's entries depends on the filesystem and on the order they were
+# made (tar -c and find show it), so qemu's copy is made as the lanes' are. The
 # lanes' directories are not at qemu's path, so a case whose output shows its
 # working directory cannot run this way.
-run_lanedirs() {
-    local out=$1 root=$2 stdin=$3 flags=$4 n=$5 l=0
-    shift 5
-    prepare_cwd "$root.tmpl" "$flags"
-    rm -rf "$root" && mkdir -p "$root"
+lane_copies() {
+    local root=$1 flags=$2 n=$3 l=0
+    rm -rf "$root" && mkdir -p "$root/lanes"
+    prepare_cwd "$root/tmpl" "$flags"
     if command -v python3 >/dev/null 2>&1; then
         # One process for every copy (a cp per lane costs milliseconds each).
         python3 -c 'import shutil, sys
+shutil.copytree(sys.argv[1], sys.argv[2] + "/q", symlinks=True)
 for l in range(int(sys.argv[3])):
-    shutil.copytree(sys.argv[1], "%s/lane-%d" % (sys.argv[2], l), symlinks=True)' "$root.tmpl" "$root" "$n"
+    shutil.copytree(sys.argv[1], "%s/lanes/lane-%d" % (sys.argv[2], l), symlinks=True)' "$root/tmpl" "$root" "$n"
     else
+        cp -a "$root/tmpl" "$root/q"
         while [ "$l" -lt "$n" ]; do
-            cp -a "$root.tmpl" "$root/lane-$l"
+            cp -a "$root/tmpl" "$root/lanes/lane-$l"
             l=$((l + 1))
         done
     fi
-    local in=/dev/null
-    [ "$stdin" != - ] && in=$root.tmpl/$stdin
-    local lock=()
-    [ "$SERIAL_GPUOS" = 1 ] && lock=(flock "$work/gpuos.lock")
-    (
-        cd "$root" || exit 99
-        ulimit -c 0
-        umask 022
-        "${lock[@]}" env -i "${ENV[@]}" timeout -k 10 "$TIMEOUT" "$@" <"$in" >"$out.stdout" 2>"$out.stderr"
-    ) 2>/dev/null
-    echo $? >"$out.rc"
-    lane_trees "$root" >"$out.trees"
-    rm -rf "$root" "$root.tmpl"
 }
 # lane_trees ROOT: tree_listing's lines for every ROOT/lane-L, as
 # "L<TAB>PATH<TAB>LINE" sorted by lane and path (one find and one batched cksum
@@ -776,7 +771,15 @@ run_case() {
     # qemu: one run, or one per checked lane for {lane} cases.
     local l t_q=$SECONDS t_g t_c
     if [ "$perlane" = 1 ]; then lane_sample "$LANES" >"$d/qlanes"; else echo 0 >"$d/qlanes"; fi
-    while IFS= read -r l; do
+    local lroot=$lane_tmp/$name lin=/dev/null
+    if [ "$ldirs" = 1 ]; then
+        lane_copies "$lroot" "$flags" "$nl"
+        [ "$stdin" != - ] && lin=$lroot/tmpl/$stdin
+        expand_argv "$i" 0
+        run_in "$d/q0" "$lroot/q" "$lin" "$QEMU_BIN" -cpu cortex-a57 "${ARGV[@]}"
+        tree_listing "$lroot/q" >"$d/q0.tree"
+    fi
+    while [ "$ldirs" = 0 ] && IFS= read -r l; do
         expand_argv "$i" "$l"
         run_side "$d/q$l" "$cwd" "$stdin" "$flags" "$QEMU_BIN" -cpu cortex-a57 "${ARGV[@]}" </dev/null
     done <"$d/qlanes"
@@ -789,8 +792,10 @@ run_case() {
         local lane_out=(--lane-report "$d/lanes.tsv")
         if [ "$LANE_CHECK" = files ]; then mkdir -p "$d/lanes"; lane_out=(--output-dir "$d/lanes"); fi
         if [ "$ldirs" = 1 ]; then
-            run_lanedirs "$d/g" "$lane_tmp/$name" "$stdin" "$flags" "$nl" "$GPUOS" run "${GPUOS_OPTS[@]}" \
+            run_in "$d/g" "$lroot/lanes" "$lin" "$GPUOS" run "${GPUOS_OPTS[@]}" \
                 --lanes "$nl" --lane-dir 'lane-{lane}' "${lane_out[@]}" "${ARGV[@]}"
+            lane_trees "$lroot/lanes" >"$d/g.trees"
+            rm -rf "$lroot"
         else
             run_side "$d/g" "$cwd" "$stdin" "$flags" "$GPUOS" run "${GPUOS_OPTS[@]}" \
                 --lanes "$LANES" "${lane_out[@]}" "${ARGV[@]}"
