@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::errno::{self, Errno};
 use super::pipe::PipeEnd;
-use super::shared::DirList;
+use super::shared::DirStream;
 use super::stdio::{SinkState, SourceState};
 
 /// The most fds a guest process may hold (its RLIMIT_NOFILE).
@@ -32,8 +32,9 @@ pub(crate) struct HostFile {
     /// (reads are preads at it); the guest's status flags are then in
     /// `OpenFile::flags`. None: the host fd's own offset and flags are the guest's.
     pub off: Option<u64>,
-    /// A directory's entries, read whole at the first getdents64 (host/shared.rs).
-    pub dir: Option<DirList>,
+    /// A directory stream's position (host/shared.rs): getdents64 and lseek reopen the
+    /// directory for the call.
+    pub dir: Option<DirStream>,
 }
 
 impl HostFile {
@@ -54,7 +55,7 @@ impl HostFile {
             mount,
             is_dir,
             off: (shared && !path_only).then_some(0),
-            dir: (is_dir && !path_only).then(DirList::default),
+            dir: (is_dir && !path_only).then(DirStream::default),
         }
     }
 }

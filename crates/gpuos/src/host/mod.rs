@@ -8,8 +8,9 @@
 //!
 //! Files: `fs` (mounts, path resolution), `file` (file syscalls), `fd` (fd table),
 //! `pipe` (pipes in gpuos's memory), `shared` (host descriptors shared by read-only
-//! opens, directory listings), `stat` (guest struct layouts), `time`, `misc`, `stdio`, `errno` (the one host-to-guest
-//! errno mapping), `sys` (the libc wrappers, where all `unsafe` is).
+//! opens, directory streams), `stat` (guest struct layouts), `time`, `misc`, `stdio`,
+//! `errno` (the one host-to-guest errno mapping), `sys` (the libc wrappers, where all
+//! `unsafe` is).
 
 pub(crate) mod errno;
 mod exec;

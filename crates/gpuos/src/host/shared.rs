@@ -1,5 +1,5 @@
-//! Host descriptors shared by every read-only open of the same file, and directory
-//! listings read whole.
+//! Host descriptors shared by every read-only open of the same file or directory, and
+//! directory streams that hold no descriptor of their own.
 //!
 //! Why: every guest fd that holds a host fd counts against the one gpuos process's
 //! open-file limit (20,000 on the device machine, a hard limit there). Copies of a
@@ -93,7 +93,7 @@ pub(crate) fn seek(fd: &OwnedFd, cur: u64, off: i64, whence: i32) -> Result<u64,
 /// would cost 100,000 lanes, each holding its directory streams at once, the whole
 /// directory each.
 #[derive(Debug, Default)]
-pub(crate) struct DirList {
+pub(crate) struct DirStream {
     /// The directory offset: 0 at the start, then the host's (a d_off cookie).
     pos: i64,
 }
@@ -112,7 +112,7 @@ fn reopen_dir(dir: &OwnedFd) -> Result<OwnedFd, Errno> {
     )
 }
 
-impl DirList {
+impl DirStream {
     /// The directory offset (telldir's answer; where a read of the directory is).
     pub(crate) fn pos(&self) -> i64 {
         self.pos
@@ -199,7 +199,7 @@ mod tests {
 
     /// The records from the position to the end, 200 bytes per getdents64, with the
     /// position after each call pushed to `cookies`.
-    fn to_end(l: &mut DirList, d: &OwnedFd, cookies: &mut Vec<i64>) -> Vec<u8> {
+    fn to_end(l: &mut DirStream, d: &OwnedFd, cookies: &mut Vec<i64>) -> Vec<u8> {
         let mut all = Vec::new();
         let mut buf = [0u8; 200];
         loop {
@@ -219,7 +219,7 @@ mod tests {
             std::fs::write(t.path().join(format!("entry-with-a-long-name-{i:02}")), b"").unwrap();
         }
         let d = open_dir(t.path());
-        let mut l = DirList::default();
+        let mut l = DirStream::default();
         let mut buf = [0u8; 200];
         let mut cookies = Vec::new();
         let all = to_end(&mut l, &d, &mut cookies);
