@@ -683,3 +683,45 @@ fn lane_dirs_keep_each_lanes_files() {
     assert_refused(&o, 1, "below the working directory");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Files of a lane's own share no host descriptor with other lanes: one shell holding
+/// 60 different files open at once, under a limit of 40 open files, gets through only
+/// because gpuos closes the idle shared descriptors and reopens them by path when used
+/// (`SharedFds::park_idle`). Its output must be qemu's.
+#[test]
+fn idle_host_descriptors_are_closed_and_reopened() {
+    let d = tmp("fd-park");
+    let mut opens = String::new();
+    let mut reads = String::new();
+    for i in 0..60 {
+        std::fs::write(d.join(format!("f{i}")), format!("line of file {i}\n")).unwrap();
+        opens += &format!(" {}<f{i}", i + 3);
+        reads += &format!(" read x <&{}; echo $x;", i + 3);
+    }
+    let script = format!("exec{opens};{reads}");
+    let want = Command::new(qemu())
+        .current_dir(&d)
+        .arg(busybox())
+        .args(["sh", "-c", &script])
+        .output()
+        .expect("qemu runs");
+    assert_eq!(want.status.code(), Some(0), "qemu: {}", stderr(&want));
+    let o = Command::new("/bin/sh")
+        .current_dir(&d)
+        .arg("-c")
+        .arg("ulimit -n 40 && exec \"$@\"")
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_gpuos"))
+        .env("GPUOS_NOFILE_KEEP", "1")
+        .args(["run", "--backend", "cpu"])
+        .arg(busybox())
+        .args(["sh", "-c", &script])
+        .output()
+        .expect("gpuos runs");
+    let _ = std::fs::remove_dir_all(&d);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&want.stdout)
+    );
+}

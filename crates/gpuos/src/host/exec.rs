@@ -50,7 +50,8 @@ impl ProcHost {
         let FileKind::Host(h) = &f.kind else {
             return Err(errno::EACCES);
         };
-        let hfd = h.fd.as_raw_fd();
+        let held = h.fd()?;
+        let hfd = held.as_raw_fd();
         let st = sys::fstat(hfd)?;
         if st.st_mode & libc::S_IFMT != libc::S_IFREG || st.st_mode & 0o111 == 0 {
             return Err(errno::EACCES);

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::errno::{self, Errno};
 use super::pipe::PipeEnd;
-use super::shared::DirStream;
+use super::shared::{DirStream, SharedFd};
 use super::stdio::{SinkState, SourceState};
 
 /// The most fds a guest process may hold (its RLIMIT_NOFILE).
@@ -20,9 +20,9 @@ pub(crate) const MAX_FDS: usize = 1024;
 /// A host file or directory opened by the guest.
 #[derive(Debug)]
 pub(crate) struct HostFile {
-    /// The host descriptor: the description's own, or (`off` Some) one shared with
-    /// every read-only open of the same file (host/shared.rs).
-    pub fd: Arc<OwnedFd>,
+    /// The host descriptor: the description's own, or one shared with every read-only
+    /// open of the same file (host/shared.rs); use [`HostFile::fd`].
+    pub hfd: HostFd,
     /// Canonical guest path it was opened by (for `*at` calls and `fchdir`).
     pub guest: PathBuf,
     /// The mount it lives in (None: reopened through /proc/self/fd of a stream).
@@ -37,25 +37,66 @@ pub(crate) struct HostFile {
     pub dir: Option<DirStream>,
 }
 
+/// A host file's descriptor.
+#[derive(Debug)]
+pub(crate) enum HostFd {
+    /// The description's own.
+    Own(Arc<OwnedFd>),
+    /// Shared by the read-only opens of the file; closed while idle when the host runs
+    /// short, and reopened on use.
+    Shared(Arc<SharedFd>),
+}
+
 impl HostFile {
-    /// A host file: `shared` when `fd` is a shared descriptor (the offset is then kept
-    /// here), `path_only` for an O_PATH open (no offset, no listing: the host fd's own
-    /// EBADF answers reads, seeks and getdents64).
+    /// A host file: a shared descriptor keeps the offset here, `path_only` is an
+    /// O_PATH open (no offset, no listing: the host fd's own EBADF answers reads, seeks
+    /// and getdents64).
     pub(crate) fn new(
-        fd: Arc<OwnedFd>,
+        hfd: HostFd,
         guest: PathBuf,
         mount: Option<usize>,
         is_dir: bool,
-        shared: bool,
         path_only: bool,
     ) -> Self {
+        let shared = matches!(hfd, HostFd::Shared(_));
         HostFile {
-            fd,
+            hfd,
             guest,
             mount,
             is_dir,
             off: (shared && !path_only).then_some(0),
             dir: (is_dir && !path_only).then(DirStream::default),
+        }
+    }
+
+    /// The open host descriptor (a parked shared one is reopened). Keep the `Arc` while
+    /// its raw fd is in use. Errors: see [`SharedFd::get`].
+    pub(crate) fn fd(&self) -> Result<Arc<OwnedFd>, Errno> {
+        self.hfd.get()
+    }
+}
+
+impl HostFd {
+    /// The open host descriptor; see [`HostFile::fd`].
+    pub(crate) fn get(&self) -> Result<Arc<OwnedFd>, Errno> {
+        match self {
+            HostFd::Own(fd) => Ok(Arc::clone(fd)),
+            HostFd::Shared(s) => s.get(),
+        }
+    }
+}
+
+/// A host descriptor in use: held open (a file's) or borrowed (a stream's).
+pub(crate) enum FdRef {
+    Held(Arc<OwnedFd>),
+    Raw(RawFd),
+}
+
+impl FdRef {
+    pub(crate) fn raw(&self) -> RawFd {
+        match self {
+            FdRef::Held(fd) => fd.as_raw_fd(),
+            FdRef::Raw(fd) => *fd,
         }
     }
 }
@@ -81,14 +122,15 @@ pub(crate) struct OpenFile {
 }
 
 impl OpenFile {
-    /// The host fd behind it, if any.
-    pub(crate) fn host_fd(&self) -> Option<RawFd> {
-        match &self.kind {
-            FileKind::Host(h) => Some(h.fd.as_raw_fd()),
+    /// The host fd behind it, if any (kept open while the `FdRef` lives). Errors: a
+    /// parked shared descriptor that cannot be reopened ([`SharedFd::get`]).
+    pub(crate) fn host_fd(&self) -> Result<Option<FdRef>, Errno> {
+        Ok(match &self.kind {
+            FileKind::Host(h) => Some(FdRef::Held(h.fd()?)),
             FileKind::Pipe(_) => None,
-            FileKind::Source(s) => s.host_fd(),
-            FileKind::Sink(s) => s.host_fd(),
-        }
+            FileKind::Source(s) => s.host_fd().map(FdRef::Raw),
+            FileKind::Sink(s) => s.host_fd().map(FdRef::Raw),
+        })
     }
 }
 

@@ -1,13 +1,13 @@
 //! File syscalls: open/close/read/write/seek, stat family, directories, links, modes.
 
 use std::ffi::{CStr, CString};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::errno::{self, Errno};
-use super::fd::{self, FileKind, HostFile, OpenFile, MAX_FDS};
+use super::fd::{self, FileKind, HostFd, HostFile, OpenFile, MAX_FDS};
 use super::fs::{HostPath, Resolved};
 use super::oflag::{self, *};
 use super::pipe::{self, PIPE_CAPACITY};
@@ -117,7 +117,7 @@ impl ProcHost {
     /// The file status of an fd (streams included).
     fn stat_fd(&self, fd: i32) -> Result<Stat, Errno> {
         match &self.fds.get(fd)?.kind {
-            FileKind::Host(h) => fstat_host(h.fd.as_raw_fd()),
+            FileKind::Host(h) => fstat_host(h.fd()?.as_raw_fd()),
             FileKind::Pipe(p) => Ok(stat::pipe_stat(p.ino())),
             FileKind::Source(SourceState::Inherit) => fstat_host(0),
             FileKind::Source(SourceState::Bytes { .. }) => Ok(stat::pipe_stat(STREAM_INO[0])),
@@ -210,13 +210,15 @@ impl ProcHost {
             && !created
             && flags & O_DIRECT == 0
             && (is_dir || is_type(st.st_mode, libc::S_IFREG));
-        let (fd, gflags) = if share {
+        let (hfd, gflags) = if share {
             let gflags = guest_status(sys::fcntl(fd.as_raw_fd(), libc::F_GETFL, 0)?, flags);
-            (self.sb.shared_fds().share(fd, &st, hflags), gflags)
+            let shared = self.sb.shared_fds();
+            let fd = shared.share(&self.sb, fd, &st, hflags, h.guest.clone());
+            (HostFd::Shared(fd), gflags)
         } else {
-            (Arc::new(fd), flags & O_NOFOLLOW)
+            (HostFd::Own(Arc::new(fd)), flags & O_NOFOLLOW)
         };
-        let f = HostFile::new(fd, h.guest, Some(h.mount), is_dir, share, path_only);
+        let f = HostFile::new(hfd, h.guest, Some(h.mount), is_dir, path_only);
         self.install(
             OpenFile {
                 kind: FileKind::Host(f),
@@ -232,7 +234,7 @@ impl ProcHost {
         let acc = flags & O_ACCMODE;
         let mut pipe_end = None;
         let host = match &self.fds.get(n).map_err(|_| errno::ENOENT)?.kind {
-            FileKind::Host(h) => Some((h.fd.as_raw_fd(), h.mount, h.guest.clone(), h.is_dir)),
+            FileKind::Host(h) => Some((h.fd()?, h.mount, h.guest.clone(), h.is_dir)),
             FileKind::Pipe(p) => {
                 // A new description of the same pipe, reading and/or writing as asked
                 // (fifo(7); the open does not wait for the other end here).
@@ -248,9 +250,10 @@ impl ProcHost {
             };
             return self.install(f, cloexec);
         }
-        let Some((hostfd, mount, guest, is_dir)) = host else {
+        let Some((held, mount, guest, is_dir)) = host else {
             return self.fds.dup(n, 0, cloexec).map(|fd| (fd as i64, 0));
         };
+        let hostfd = held.as_raw_fd();
         let st = sys::fstat(hostfd)?;
         let writes = flags & O_PATH == 0 && (acc != O_RDONLY || flags & O_TRUNC != 0);
         let ro = self.is_ro_opt(mount);
@@ -267,7 +270,7 @@ impl ProcHost {
         // The magic link leads exactly to the inode this fd holds.
         let fd = sys::openat(libc::AT_FDCWD, &p, hflags, 0)?;
         let path_only = flags & O_PATH != 0;
-        let f = HostFile::new(Arc::new(fd), guest, mount, is_dir, false, path_only);
+        let f = HostFile::new(HostFd::Own(Arc::new(fd)), guest, mount, is_dir, path_only);
         self.install(
             OpenFile {
                 kind: FileKind::Host(f),
@@ -355,7 +358,7 @@ impl ProcHost {
             }
             F_GETFL => match &f.kind {
                 FileKind::Host(h) if h.off.is_none() => {
-                    let fl = sys::fcntl(h.fd.as_raw_fd(), libc::F_GETFL, 0)?;
+                    let fl = sys::fcntl(h.fd()?.as_raw_fd(), libc::F_GETFL, 0)?;
                     ok(guest_status(fl, f.flags) as i64)
                 }
                 _ => ok(f.flags as i64),
@@ -364,7 +367,8 @@ impl ProcHost {
                 let arg = arg as u32;
                 match &f.kind {
                     FileKind::Host(h) if h.off.is_none() => {
-                        let hfd = h.fd.as_raw_fd();
+                        let held = h.fd()?;
+                        let hfd = held.as_raw_fd();
                         let cur = sys::fcntl(hfd, libc::F_GETFL, 0)?;
                         let keep = cur & !oflag::to_host(SETFL_MASK);
                         sys::fcntl(
@@ -382,11 +386,11 @@ impl ProcHost {
             F_GETPIPE_SZ => match &f.kind {
                 FileKind::Pipe(_) => ok(PIPE_CAPACITY as i64),
                 FileKind::Host(h) => {
-                    ok(sys::fcntl(h.fd.as_raw_fd(), libc::F_GETPIPE_SZ, 0)? as i64)
+                    ok(sys::fcntl(h.fd()?.as_raw_fd(), libc::F_GETPIPE_SZ, 0)? as i64)
                 }
                 FileKind::Source(SourceState::Inherit) | FileKind::Sink(SinkState::Inherit(_)) => {
-                    let hfd = f.host_fd().ok_or(errno::EBADF)?;
-                    ok(sys::fcntl(hfd, libc::F_GETPIPE_SZ, 0)? as i64)
+                    let hfd = f.host_fd()?.ok_or(errno::EBADF)?;
+                    ok(sys::fcntl(hfd.raw(), libc::F_GETPIPE_SZ, 0)? as i64)
                 }
                 FileKind::Source(SourceState::Bytes { .. })
                 | FileKind::Sink(SinkState::Capture(_)) => ok(65536),
@@ -413,19 +417,19 @@ impl ProcHost {
             // once a hashed directory's offset is past what a file may have).
             (
                 FileKind::Host(HostFile {
-                    fd, dir: Some(d), ..
+                    hfd, dir: Some(d), ..
                 }),
                 None,
-            ) => sys::pread(fd.as_raw_fd(), buf, d.pos())?,
+            ) => sys::pread(hfd.get()?.as_raw_fd(), buf, d.pos())?,
             (FileKind::Host(h), None) => match h.off {
                 Some(at) => {
-                    let n = sys::pread(h.fd.as_raw_fd(), buf, at as i64)?;
+                    let n = sys::pread(h.fd()?.as_raw_fd(), buf, at as i64)?;
                     h.off = Some(at + n as u64);
                     n
                 }
-                None => sys::read(h.fd.as_raw_fd(), buf)?,
+                None => sys::read(h.fd()?.as_raw_fd(), buf)?,
             },
-            (FileKind::Host(h), Some(o)) => sys::pread(h.fd.as_raw_fd(), buf, o)?,
+            (FileKind::Host(h), Some(o)) => sys::pread(h.fd()?.as_raw_fd(), buf, o)?,
             (FileKind::Source(s), None) => s.read(buf)?,
             (FileKind::Source(SourceState::Inherit), Some(o)) => sys::pread(0, buf, o)?,
             (FileKind::Sink(SinkState::Capture(_)), _) => return Err(errno::EBADF),
@@ -448,8 +452,8 @@ impl ProcHost {
             (FileKind::Pipe(p), None) => p.write(data, flags)?,
             (FileKind::Pipe(_), Some(_)) => return Err(errno::ESPIPE),
             // On a shared descriptor (opened read-only) the host answers EBADF.
-            (FileKind::Host(h), None) => sys::write(h.fd.as_raw_fd(), data)?,
-            (FileKind::Host(h), Some(o)) => sys::pwrite(h.fd.as_raw_fd(), data, o)?,
+            (FileKind::Host(h), None) => sys::write(h.fd()?.as_raw_fd(), data)?,
+            (FileKind::Host(h), Some(o)) => sys::pwrite(h.fd()?.as_raw_fd(), data, o)?,
             (FileKind::Sink(SinkState::Capture(_)), Some(_)) => return Err(errno::ESPIPE),
             (FileKind::Sink(s), None) => s.write(&mut cap, data)?,
             (FileKind::Sink(s), Some(o)) => sys::pwrite(s.host_fd().ok_or(errno::EBADF)?, data, o)?,
@@ -471,15 +475,19 @@ impl ProcHost {
             | FileKind::Sink(SinkState::Capture(_))
             | FileKind::Pipe(_) => Err(errno::ESPIPE),
             FileKind::Host(HostFile {
-                fd, dir: Some(d), ..
-            }) => ok(d.seek(fd, off, whence)?),
+                hfd, dir: Some(d), ..
+            }) => ok(d.seek(&*hfd.get()?, off, whence)?),
             FileKind::Host(HostFile {
-                fd, off: Some(at), ..
+                hfd, off: Some(at), ..
             }) => {
-                *at = shared::seek(fd, *at, off, whence)?;
+                *at = shared::seek(&*hfd.get()?, *at, off, whence)?;
                 ok(*at as i64)
             }
-            _ => ok(sys::lseek(f.host_fd().ok_or(errno::EBADF)?, off, whence)?),
+            _ => ok(sys::lseek(
+                f.host_fd()?.ok_or(errno::EBADF)?.raw(),
+                off,
+                whence,
+            )?),
         }
     }
 
@@ -528,9 +536,9 @@ impl ProcHost {
         let mut f = self.fds.get_mut(fd)?;
         let n = match &mut f.kind {
             FileKind::Host(HostFile {
-                fd, dir: Some(d), ..
-            }) => d.getdents(fd, buf)?,
-            FileKind::Host(h) => sys::getdents64(h.fd.as_raw_fd(), buf)?,
+                hfd, dir: Some(d), ..
+            }) => d.getdents(&*hfd.get()?, buf)?,
+            FileKind::Host(h) => sys::getdents64(h.fd()?.as_raw_fd(), buf)?,
             _ => return Err(errno::ENOTDIR),
         };
         Ok((n as i64, n))
@@ -541,7 +549,7 @@ impl ProcHost {
             return Err(errno::EINVAL);
         }
         match &self.fds.get(fd)?.kind {
-            FileKind::Host(h) => sys::ftruncate(h.fd.as_raw_fd(), len)?,
+            FileKind::Host(h) => sys::ftruncate(h.fd()?.as_raw_fd(), len)?,
             FileKind::Sink(SinkState::File(f)) => sys::ftruncate(f.as_raw_fd(), len)?,
             _ => return Err(errno::EINVAL),
         }
@@ -552,10 +560,10 @@ impl ProcHost {
         let f = self.fds.get(fd)?;
         match &f.kind {
             FileKind::Source(SourceState::Inherit) | FileKind::Sink(SinkState::Inherit(_)) => {
-                sys::fsync(f.host_fd().ok_or(errno::EINVAL)?, data_only)?
+                sys::fsync(f.host_fd()?.ok_or(errno::EINVAL)?.raw(), data_only)?
             }
             FileKind::Host(_) | FileKind::Sink(SinkState::File(_)) => {
-                sys::fsync(f.host_fd().ok_or(errno::EINVAL)?, data_only)?
+                sys::fsync(f.host_fd()?.ok_or(errno::EINVAL)?.raw(), data_only)?
             }
             _ => return Err(errno::EINVAL),
         }
@@ -672,11 +680,11 @@ impl ProcHost {
                 let (hfd, null) = {
                     let f = self.fds.get(fd)?;
                     let null = matches!(f.kind, FileKind::Source(SourceState::Null));
-                    (f.host_fd(), null)
+                    (f.host_fd()?, null)
                 };
                 match (hfd, null) {
                     (Some(hfd), false) => {
-                        b = sys::statx(hfd, c"", hflags | libc::AT_EMPTY_PATH, mask)?
+                        b = sys::statx(hfd.raw(), c"", hflags | libc::AT_EMPTY_PATH, mask)?
                     }
                     _ => {
                         self.stat_fd(fd)?.encode_statx(&mut b);
@@ -721,12 +729,13 @@ impl ProcHost {
         Ok(match &f.kind {
             FileKind::Host(h) => {
                 let ro = self.is_ro_opt(h.mount);
-                stat::guest_statfs(sys::fstatfs(h.fd.as_raw_fd())?, ro)
+                stat::guest_statfs(sys::fstatfs(h.fd()?.as_raw_fd())?, ro)
             }
             FileKind::Source(SourceState::Inherit)
-            | FileKind::Sink(SinkState::Inherit(_) | SinkState::File(_)) => {
-                stat::guest_statfs(sys::fstatfs(f.host_fd().ok_or(errno::EBADF)?)?, false)
-            }
+            | FileKind::Sink(SinkState::Inherit(_) | SinkState::File(_)) => stat::guest_statfs(
+                sys::fstatfs(f.host_fd()?.ok_or(errno::EBADF)?.raw())?,
+                false,
+            ),
             _ => stat::pipe_statfs(),
         })
     }
@@ -780,8 +789,9 @@ impl ProcHost {
                 format!("pipe:[{}]", STREAM_INO[1 + i]).into_bytes()
             }
             _ => {
-                let hfd = f.host_fd().ok_or(errno::ENOENT)?;
-                let p = CString::new(format!("/proc/self/fd/{hfd}")).map_err(|_| errno::ENOENT)?;
+                let held = f.host_fd()?.ok_or(errno::ENOENT)?;
+                let p = CString::new(format!("/proc/self/fd/{}", held.raw()))
+                    .map_err(|_| errno::ENOENT)?;
                 sys::readlinkat(libc::AT_FDCWD, &p)?
             }
         })
@@ -1083,10 +1093,11 @@ impl ProcHost {
 
     // ---- modes, owners, times ----
 
-    /// The host fd and mount of a host file, for the fd-based metadata calls.
-    fn host_file(&self, fd: i32) -> Result<Option<(i32, bool)>, Errno> {
+    /// The host fd (held open) and whether its mount is read-only, of a host file, for
+    /// the fd-based metadata calls.
+    fn host_file(&self, fd: i32) -> Result<Option<(Arc<OwnedFd>, bool)>, Errno> {
         Ok(match &self.fds.get(fd)?.kind {
-            FileKind::Host(h) => Some((h.fd.as_raw_fd(), self.is_ro_opt(h.mount))),
+            FileKind::Host(h) => Some((h.fd()?, self.is_ro_opt(h.mount))),
             // The streams are not the guest's to change: accepted, nothing done.
             _ => None,
         })
@@ -1098,7 +1109,7 @@ impl ProcHost {
                 if ro {
                     return Err(errno::EROFS);
                 }
-                sys::fchmod(hfd, mode & 0o7777)?;
+                sys::fchmod(hfd.as_raw_fd(), mode & 0o7777)?;
                 ok(0)
             }
             None => ok(0),
@@ -1127,7 +1138,7 @@ impl ProcHost {
         match self.host_file(fd)? {
             Some((_, true)) => Err(errno::EROFS),
             Some((hfd, false)) => {
-                sys::fchown(hfd, uid, gid)?;
+                sys::fchown(hfd.as_raw_fd(), uid, gid)?;
                 ok(0)
             }
             None => ok(0),
@@ -1228,7 +1239,7 @@ impl ProcHost {
             }
             Err(StatFd::Fd(fd)) => match self.host_file(fd)? {
                 Some((_, true)) => return Err(errno::EROFS),
-                Some((hfd, false)) => sys::utimensat(hfd, None, ts.as_ref(), 0)?,
+                Some((hfd, false)) => sys::utimensat(hfd.as_raw_fd(), None, ts.as_ref(), 0)?,
                 None => {}
             },
             Err(StatFd::Link(_)) => return Err(errno::EPERM),

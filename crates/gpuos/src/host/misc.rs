@@ -79,14 +79,14 @@ impl ProcHost {
                     FileKind::Pipe(p) => p.available().min(i32::MAX as usize) as i32,
                     // A shared descriptor's own offset is not the description's.
                     FileKind::Host(h) if h.off.is_some() && !h.is_dir => {
-                        let size = sys::fstat(h.fd.as_raw_fd())?.st_size.max(0) as u64;
+                        let size = sys::fstat(h.fd()?.as_raw_fd())?.st_size.max(0) as u64;
                         let left = size.saturating_sub(h.off.unwrap_or(0));
                         left.min(i32::MAX as u64) as i32
                     }
                     _ => {
-                        let hfd = f.host_fd().ok_or(errno::ENOTTY)?;
+                        let hfd = f.host_fd()?.ok_or(errno::ENOTTY)?;
                         let mut b = [0u8; 64];
-                        sys::ioctl_get(hfd, libc::FIONREAD, &mut b)?;
+                        sys::ioctl_get(hfd.raw(), libc::FIONREAD, &mut b)?;
                         i32::from_ne_bytes([b[0], b[1], b[2], b[3]])
                     }
                 };
@@ -98,10 +98,8 @@ impl ProcHost {
             }
             _ => return Err(errno::ENOTTY),
         };
-        let hfd = match &f.kind {
-            FileKind::Host(h) => h.fd.as_raw_fd(),
-            _ => f.host_fd().ok_or(errno::ENOTTY)?,
-        };
+        let held = f.host_fd()?.ok_or(errno::ENOTTY)?;
+        let hfd = held.raw();
         if !sys::isatty(hfd) {
             return Err(errno::ENOTTY);
         }

@@ -358,9 +358,16 @@ impl ProcHost {
         ins: &[&[u8]; 6],
         out: &mut [u8],
     ) -> (i64, usize) {
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.dispatch(nr, args, ins, out)
         }));
+        // The host is out of descriptors: close the shared ones idle longest and try
+        // once more (a call that fails for want of a descriptor has had no effect).
+        if matches!(r, Ok(Err(e)) if e == errno::EHOSTFD) && self.sb.shared_fds().park_idle() > 0 {
+            r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.dispatch(nr, args, ins, out)
+            }));
+        }
         match r {
             Ok(Ok((v, n))) => (v, n.min(out.len())),
             Ok(Err(e)) => (e.ret(), 0),

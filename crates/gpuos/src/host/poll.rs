@@ -32,6 +32,7 @@ impl ProcHost {
         // Host fds to ask the host, with the entry each belongs to.
         let mut host: Vec<libc::pollfd> = Vec::new();
         let mut which: Vec<usize> = Vec::new();
+        let mut held = Vec::new();
         let mut revents = vec![0i16; n];
         for (i, e) in fds.chunks_exact(8).enumerate() {
             let fd = i32::from_le_bytes([e[0], e[1], e[2], e[3]]);
@@ -51,15 +52,16 @@ impl ProcHost {
                 FileKind::Sink(SinkState::Capture(_)) => revents[i] = events & POLLOUT,
                 FileKind::Pipe(p) => revents[i] = p.poll(events),
                 _ => match f.host_fd() {
-                    Some(h) => {
+                    Ok(Some(h)) => {
                         host.push(libc::pollfd {
-                            fd: h,
+                            fd: h.raw(),
                             events,
                             revents: 0,
                         });
                         which.push(i);
+                        held.push(h); // open until the poll is done
                     }
-                    None => revents[i] = POLLNVAL,
+                    Ok(None) | Err(_) => revents[i] = POLLNVAL,
                 },
             }
         }

@@ -19,13 +19,82 @@
 
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use super::errno::{self, Errno};
+use super::fs::{Resolved, Sandbox};
 use super::sys;
 
 /// (st_dev, st_ino, host open flags).
 type Key = (u64, u64, i32);
+
+/// The use clock of [`SharedFd::used`]: which shared descriptor was used least lately.
+static USE_CLOCK: AtomicU64 = AtomicU64::new(0);
+
+/// A host descriptor shared by the read-only opens of one file or directory. When the
+/// host runs out of descriptors, gpuos closes (parks) the ones idle longest
+/// ([`SharedFds::park_idle`]); the next use reopens it by its guest path and checks that
+/// the path still names the same file (device and inode).
+#[derive(Debug)]
+pub(crate) struct SharedFd {
+    fd: Mutex<Option<Arc<OwnedFd>>>,
+    key: Key,
+    /// Canonical guest path it was opened by.
+    guest: PathBuf,
+    sb: Weak<Sandbox>,
+    /// USE_CLOCK at the last use.
+    used: AtomicU64,
+}
+
+impl SharedFd {
+    /// The open host descriptor, reopened if it was parked. Hold the `Arc` while the
+    /// raw descriptor is in use: a parked descriptor closes when its last `Arc` goes.
+    /// Errors: the host's (EMFILE...) and ESTALE when the guest path no longer names
+    /// the file (renamed or removed while parked).
+    pub(crate) fn get(&self) -> Result<Arc<OwnedFd>, Errno> {
+        self.used
+            .store(USE_CLOCK.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+        let mut g = self.fd.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(fd) = g.as_ref() {
+            return Ok(Arc::clone(fd));
+        }
+        let fd = Arc::new(self.reopen()?);
+        *g = Some(Arc::clone(&fd));
+        Ok(fd)
+    }
+
+    fn reopen(&self) -> Result<OwnedFd, Errno> {
+        let sb = self.sb.upgrade().ok_or(errno::ESTALE)?;
+        let path = self.guest.as_os_str().as_bytes();
+        let Resolved::Host(h) = sb.resolve(Path::new("/"), path, false)? else {
+            return Err(errno::ESTALE);
+        };
+        let same = |st: &libc::stat| (st.st_dev, st.st_ino) == (self.key.0, self.key.1);
+        if !h.stat.as_ref().is_some_and(same) {
+            return Err(errno::ESTALE);
+        }
+        let fd = sys::openat(h.dir.raw(), &h.name, self.key.2, 0)?;
+        if !same(&sys::fstat(fd.as_raw_fd())?) {
+            return Err(errno::ESTALE);
+        }
+        Ok(fd)
+    }
+
+    /// Close the descriptor if it is open and not in use; whether it was.
+    fn park(&self) -> bool {
+        let Ok(mut g) = self.fd.try_lock() else {
+            return false;
+        };
+        if g.as_ref().is_some_and(|fd| Arc::strong_count(fd) == 1) {
+            *g = None;
+            return true;
+        }
+        false
+    }
+}
 
 /// The shared descriptors of one sandbox (all lanes of a run).
 #[derive(Debug, Default)]
@@ -35,36 +104,77 @@ pub(crate) struct SharedFds {
 
 #[derive(Debug, Default)]
 struct Table {
-    fds: HashMap<Key, Weak<OwnedFd>>,
+    fds: HashMap<Key, Weak<SharedFd>>,
     /// Prune dead entries when the table grows past this (twice the live count at the
     /// last prune), so the sweep costs O(1) per insert on average.
     prune_at: usize,
 }
 
 impl SharedFds {
-    /// The shared descriptor of the file `fd` (opened with host flags `hflags`) is open
-    /// on: an equal one already shared (then `fd` is closed now), or `fd` itself, now
-    /// shared.
-    pub(crate) fn share(&self, fd: OwnedFd, st: &libc::stat, hflags: i32) -> Arc<OwnedFd> {
+    /// The shared descriptor of the file `fd` (opened by the guest path `guest` with
+    /// host flags `hflags`) is open on: an equal one already shared (then `fd` is closed
+    /// now), or `fd` itself, now shared. `sb` is the sandbox this table belongs to, for
+    /// reopening by path.
+    pub(crate) fn share(
+        &self,
+        sb: &Arc<Sandbox>,
+        fd: OwnedFd,
+        st: &libc::stat,
+        hflags: i32,
+        guest: PathBuf,
+    ) -> Arc<SharedFd> {
         let key = (st.st_dev, st.st_ino, hflags);
         let mut t = self.map.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(live) = t.fds.get(&key).and_then(Weak::upgrade) {
             return live;
         }
-        let fd = Arc::new(fd);
-        t.fds.insert(key, Arc::downgrade(&fd));
+        let shared = Arc::new(SharedFd {
+            fd: Mutex::new(Some(Arc::new(fd))),
+            key,
+            guest,
+            sb: Arc::downgrade(sb),
+            used: AtomicU64::new(USE_CLOCK.fetch_add(1, Ordering::Relaxed)),
+        });
+        t.fds.insert(key, Arc::downgrade(&shared));
         if t.fds.len() > t.prune_at {
             t.fds.retain(|_, w| w.strong_count() > 0);
             t.prune_at = (2 * t.fds.len()).max(64);
         }
-        fd
+        shared
+    }
+
+    /// The host is out of descriptors: close the shared ones idle longest (an eighth of
+    /// those open, at least 16), skipping any in use. Returns how many were closed.
+    pub(crate) fn park_idle(&self) -> usize {
+        let mut open: Vec<(u64, Arc<SharedFd>)> = {
+            let t = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            t.fds
+                .values()
+                .filter_map(Weak::upgrade)
+                .map(|s| (s.used.load(Ordering::Relaxed), s))
+                .collect()
+        };
+        open.sort_unstable_by_key(|(used, _)| *used);
+        let want = (open.len() / 8).max(16);
+        let mut parked = 0;
+        for (_, s) in &open {
+            if parked == want {
+                break;
+            }
+            parked += s.park() as usize;
+        }
+        parked
     }
 
     /// How many shared descriptors are open.
     #[cfg(test)]
     pub(crate) fn live(&self) -> usize {
         let t = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        t.fds.values().filter(|w| w.strong_count() > 0).count()
+        t.fds
+            .values()
+            .filter_map(Weak::upgrade)
+            .filter(|s| s.fd.lock().is_ok_and(|g| g.is_some()))
+            .count()
     }
 }
 
@@ -170,31 +280,62 @@ mod tests {
     #[test]
     fn one_descriptor_per_file_and_flags() {
         let t = tempfile::tempdir().unwrap();
-        let p = t.path().join("f");
+        let dir = t.path().canonicalize().unwrap();
+        let p = dir.join("f");
         std::fs::write(&p, b"0123456789").unwrap();
-        let s = SharedFds::default();
-        let open = || -> (OwnedFd, libc::stat) {
+        let sb = crate::host::fs::tests::default_sandbox(&dir);
+        let s = sb.shared_fds();
+        let share = |hflags: i32| {
             let f: OwnedFd = std::fs::File::open(&p).unwrap().into();
             let st = sys::fstat(f.as_raw_fd()).unwrap();
-            (f, st)
+            s.share(&sb, f, &st, hflags, p.clone())
         };
-        let (a, st) = open();
-        let a = s.share(a, &st, libc::O_RDONLY);
-        let (b, st) = open();
-        let b = s.share(b, &st, libc::O_RDONLY);
+        let (a, b) = (share(libc::O_RDONLY), share(libc::O_RDONLY));
         assert!(Arc::ptr_eq(&a, &b));
-        let (c, st) = open();
-        let c = s.share(c, &st, libc::O_RDONLY | libc::O_NOATIME);
+        let c = share(libc::O_RDONLY | libc::O_NOATIME);
         assert!(!Arc::ptr_eq(&a, &c));
         assert_eq!(s.live(), 2);
         drop((a, b, c));
         assert_eq!(s.live(), 0);
-        let (d, st) = open();
-        let d = s.share(d, &st, libc::O_RDONLY);
+        let d = share(libc::O_RDONLY).get().unwrap();
         assert_eq!(seek(&d, 4, 2, libc::SEEK_CUR), Ok(6));
         assert_eq!(seek(&d, 4, -3, libc::SEEK_END), Ok(7));
         assert_eq!(seek(&d, 4, -5, libc::SEEK_CUR), Err(errno::EINVAL));
         assert_eq!(seek(&d, 0, 1, 9), Err(errno::EINVAL));
+    }
+
+    #[test]
+    fn idle_descriptors_park_and_reopen_by_path() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().canonicalize().unwrap();
+        let sb = crate::host::fs::tests::default_sandbox(&dir);
+        let s = sb.shared_fds();
+        let open = |name: &str| {
+            let p = dir.join(name);
+            std::fs::write(&p, name).unwrap();
+            let f: OwnedFd = std::fs::File::open(&p).unwrap().into();
+            let st = sys::fstat(f.as_raw_fd()).unwrap();
+            s.share(&sb, f, &st, libc::O_RDONLY | libc::O_CLOEXEC, p)
+        };
+        let files: Vec<Arc<SharedFd>> = (0..20).map(|i| open(&format!("f{i}"))).collect();
+        // The one in use stays open; the others idle longest go first.
+        let busy = files[0].get().unwrap();
+        files[19].get().unwrap();
+        assert_eq!(s.park_idle(), 16);
+        assert_eq!(s.live(), 4);
+        assert!(files[0].fd.lock().unwrap().is_some());
+        assert!(files[19].fd.lock().unwrap().is_some());
+        drop(busy);
+        // A parked one reopens on use: the same file.
+        let mut buf = [0u8; 8];
+        let n = sys::pread(files[5].get().unwrap().as_raw_fd(), &mut buf, 0).unwrap();
+        assert_eq!(&buf[..n], b"f5");
+        // Renamed while parked: the path no longer names it.
+        assert_eq!(s.park_idle(), 5);
+        std::fs::rename(dir.join("f7"), dir.join("moved")).unwrap();
+        assert_eq!(files[7].get().unwrap_err(), errno::ESTALE);
+        std::fs::write(dir.join("f7"), b"another").unwrap();
+        assert_eq!(files[7].get().unwrap_err(), errno::ESTALE);
     }
 
     /// The records from the position to the end, 200 bytes per getdents64, with the
