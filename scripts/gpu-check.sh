@@ -25,7 +25,7 @@
 #   lanes-heavy  lanes-100000-heavy: the cases of GPU_CHECK_HEAVY (2-13 M guest
 #                instructions per lane) at --lanes 100000
 #   lanes-dirs   the cases that write files (not lane-safe in one directory) at
-#                GPU_CHECK_DIR_LANES (5000) lanes, each lane in its own copy of the
+#                GPU_CHECK_DIR_LANES (10000) lanes, each lane in its own copy of the
 #                scratch directory (gpuos --lane-dir; conformance.sh
 #                --lane-dir-lanes); at 1000 lanes they also run in lanes-1000
 #   lanes-most   each case of GPU_CHECK_MOST at the most lanes that fit (memory,
@@ -95,11 +95,12 @@
 #                          directories or pipes at once (bb-find, bb-ls-l, bb-paste,
 #                          bb-sh-pipe...) run at 100000 lanes: read-only opens share
 #                          one host descriptor per file and pipes use none
-#   GPU_CHECK_DIR_LANES    lanes of the lanes-dirs step; 5000: every lane's files are
-#                          its own, so no read-only open shares a host descriptor
-#                          with another lane's, and rm -r (3 directories open at
-#                          once) and tar -c (up to 4 files) need that many of the
-#                          host's 20,000 per lane; at 10,000 lanes they got EMFILE
+#   GPU_CHECK_DIR_LANES    lanes of the lanes-dirs step; 10000: every lane's files are
+#                          its own, so no open shares a host descriptor with another
+#                          lane's. Read-only ones are closed while idle when the host
+#                          runs short and reopened on use, but a file open for writing
+#                          keeps its descriptor: tar -c holds its archive, so at 20,000
+#                          lanes the host's 20,000 would not do
 #   GPU_CHECK_MID_FILTER   (lanes-1000) only these cases at 1000 lanes (grep -E), to
 #                          split the step over two device commands
 #   GPU_CHECK_BIG_FILTER   (lanes-100000) further restrict its cases (grep -E)
@@ -157,7 +158,7 @@ HEAVY=${GPU_CHECK_HEAVY:-'^(neon|bb-bc|fp_math|bb-sh-arith|int_arith|compute|str
 MOST=${GPU_CHECK_MOST:-'process=10000 fdmany=2000 fileio=10000 setjmp=15000 malloc_stress=6000 demo=25000'}
 BIG_FILTER=${GPU_CHECK_BIG_FILTER:-}
 MID_FILTER=${GPU_CHECK_MID_FILTER:-}
-DIR_LANES=${GPU_CHECK_DIR_LANES:-5000}
+DIR_LANES=${GPU_CHECK_DIR_LANES:-10000}
 BIG_EXCLUDE=${GPU_CHECK_BIG_EXCLUDE:-}
 for f in "$G" "$dir/qemu-aarch64-static"; do
     [ -x "$f" ] || { echo "gpu-check.sh: $f missing (scripts/gpu-carry.sh makes the carry directory)" >&2; exit 2; }
