@@ -46,6 +46,20 @@ fn gpuos(cwd: &Path, args: &[&str]) -> Output {
         .expect("gpuos runs")
 }
 
+/// A `gpuos` command in `cwd` under an open-file limit of `nofile` (soft and hard;
+/// gpuos told to keep it, GPUOS_NOFILE_KEEP=1), for the tests of the out-of-descriptors
+/// paths; the caller adds gpuos's arguments.
+fn gpuos_limited(cwd: &Path, nofile: u32) -> Command {
+    let mut c = Command::new("/bin/sh");
+    c.current_dir(cwd)
+        .arg("-c")
+        .arg(format!("ulimit -n {nofile} && exec \"$@\""))
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_gpuos"))
+        .env("GPUOS_NOFILE_KEEP", "1");
+    c
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -432,13 +446,7 @@ fn host_out_of_descriptors_gives_the_guest_emfile() {
     std::fs::write(&f, "x\n").unwrap();
     let f = f.to_str().unwrap();
     let script = format!("exec 3>>{f} 4>>{f} 5>>{f} 6>>{f} 7>>{f} 8>>{f}; echo opened");
-    let o = Command::new("/bin/sh")
-        .current_dir(&d)
-        .arg("-c")
-        .arg("ulimit -n 9 && exec \"$@\"")
-        .env("GPUOS_NOFILE_KEEP", "1")
-        .arg("sh")
-        .arg(env!("CARGO_BIN_EXE_gpuos"))
+    let o = gpuos_limited(&d, 9)
         .args(["run", "--backend", "cpu"])
         .arg(busybox())
         .args(["sh", "-c", &script])
@@ -533,13 +541,7 @@ fn ended_processes_give_back_their_host_descriptors() {
     let d = tmp("fd-leak");
     std::fs::write(d.join("f.txt"), "x\n").unwrap();
     let report = d.join("lanes.tsv");
-    let o = Command::new("/bin/sh")
-        .current_dir(&d)
-        .arg("-c")
-        .arg("ulimit -n 64 && exec \"$@\"")
-        .arg("sh")
-        .arg(env!("CARGO_BIN_EXE_gpuos"))
-        .env("GPUOS_NOFILE_KEEP", "1")
+    let o = gpuos_limited(&d, 64)
         .args(["run", "--backend", "cpu", "--lanes", "200", "--lane-report"])
         .arg(&report)
         .arg(busybox())
@@ -599,13 +601,7 @@ fn guest_fds_do_not_use_up_host_descriptors() {
     assert_eq!(want.status.code(), Some(0), "qemu: {}", stderr(&want));
     let d = tmp("fd-share");
     let report = d.join("lanes.tsv");
-    let o = Command::new("/bin/sh")
-        .current_dir(&d)
-        .arg("-c")
-        .arg("ulimit -n 40 && exec \"$@\"")
-        .arg("sh")
-        .arg(env!("CARGO_BIN_EXE_gpuos"))
-        .env("GPUOS_NOFILE_KEEP", "1")
+    let o = gpuos_limited(&d, 40)
         .args(["run", "--backend", "cpu", "--lanes", "5", "--lane-report"])
         .arg(&report)
         .arg(&prog)
@@ -706,13 +702,7 @@ fn idle_host_descriptors_are_closed_and_reopened() {
         .output()
         .expect("qemu runs");
     assert_eq!(want.status.code(), Some(0), "qemu: {}", stderr(&want));
-    let o = Command::new("/bin/sh")
-        .current_dir(&d)
-        .arg("-c")
-        .arg("ulimit -n 40 && exec \"$@\"")
-        .arg("sh")
-        .arg(env!("CARGO_BIN_EXE_gpuos"))
-        .env("GPUOS_NOFILE_KEEP", "1")
+    let o = gpuos_limited(&d, 40)
         .args(["run", "--backend", "cpu"])
         .arg(busybox())
         .args(["sh", "-c", &script])
