@@ -95,12 +95,12 @@
 #                          directories or pipes at once (bb-find, bb-ls-l, bb-paste,
 #                          bb-sh-pipe...) run at 100000 lanes: read-only opens share
 #                          one host descriptor per file and pipes use none
-#   GPU_CHECK_DIR_LANES    lanes of the lanes-dirs step; 10000: every lane's files are
-#                          its own, so no open shares a host descriptor with another
-#                          lane's. Read-only ones are closed while idle when the host
-#                          runs short and reopened on use, but a file open for writing
-#                          keeps its descriptor: tar -c holds its archive, so at 20,000
-#                          lanes the host's 20,000 would not do
+#   GPU_CHECK_DIR_LANES    lanes of the lanes-dirs step; 10000 (the script copies and
+#                          lists every lane's directory: about 10 s a case at 10,000
+#                          lanes). Every lane's files are its own, so they share no host
+#                          descriptor; gpuos closes idle ones when the host runs short
+#                          and reopens them on use (50,000 lanes of tar -c, rm -r and sh
+#                          redirections passed against the host's 20,000)
 #   GPU_CHECK_MID_FILTER   (lanes-1000) only these cases at 1000 lanes (grep -E), to
 #                          split the step over two device commands
 #   GPU_CHECK_BIG_FILTER   (lanes-100000) further restrict its cases (grep -E)

@@ -435,17 +435,15 @@ fn every_lane_reads_its_own_copy_of_stdin() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
-/// When the host process runs out of file descriptors (every file a lane opens for
-/// writing is a descriptor of the one gpuos process; read-only opens of one file share
-/// one), the guest gets EMFILE as open(2) describes, never gpuos's internal retry code
-/// (errno 513) nor a crash.
+/// When the host process runs out of file descriptors and none can be closed while
+/// idle (a device such as /dev/null has no path to be reopened by; regular files and
+/// directories do), the guest gets EMFILE as open(2) describes, never gpuos's internal
+/// retry code (errno 513) nor a crash.
 #[test]
 fn host_out_of_descriptors_gives_the_guest_emfile() {
     let d = tmp("emfile");
-    let f = d.join("f.txt");
-    std::fs::write(&f, "x\n").unwrap();
-    let f = f.to_str().unwrap();
-    let script = format!("exec 3>>{f} 4>>{f} 5>>{f} 6>>{f} 7>>{f} 8>>{f}; echo opened");
+    let f = "/dev/null";
+    let script = format!("exec 3>{f} 4>{f} 5>{f} 6>{f} 7>{f} 8>{f}; echo opened");
     let o = gpuos_limited(&d, 9)
         .args(["run", "--backend", "cpu"])
         .arg(busybox())
@@ -530,22 +528,22 @@ fn lane_report_hashes_every_lane() {
 }
 
 /// A process that ends with files still open gives their host descriptors back when it
-/// ends, not when the run does: 200 lanes that each leave two files open for writing
-/// (such opens share no descriptor) fit a limit of 64 open files (each would otherwise
-/// keep two until all 200 had ended, and the later ones would get EMFILE). On this backend a lane's host state also ends with the lane;
+/// ends, not when the run does: 200 lanes that each leave /dev/null open twice (a
+/// device: its descriptors can be neither shared nor closed while idle) fit a limit of
+/// 64 open files (each would otherwise keep two until all 200 had ended, and the later
+/// ones would get EMFILE). On this backend a lane's host state also ends with the lane;
 /// on CUDA, where every lane's host state lives until the run ends, it is the end
 /// notice every process posts (kernel/proc/sched.h, `sched_end`), which gpu-check's
 /// 100,000-lane runs of cases that write files exercise.
 #[test]
 fn ended_processes_give_back_their_host_descriptors() {
     let d = tmp("fd-leak");
-    std::fs::write(d.join("f.txt"), "x\n").unwrap();
     let report = d.join("lanes.tsv");
     let o = gpuos_limited(&d, 64)
         .args(["run", "--backend", "cpu", "--lanes", "200", "--lane-report"])
         .arg(&report)
         .arg(busybox())
-        .args(["sh", "-c", "exec 3>>f.txt 4>>f.txt; echo opened"])
+        .args(["sh", "-c", "exec 3>/dev/null 4>/dev/null; echo opened"])
         .output()
         .expect("gpuos runs");
     let err = stderr(&o);
@@ -714,4 +712,47 @@ fn idle_host_descriptors_are_closed_and_reopened() {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&want.stdout)
     );
+}
+
+/// The same for files open for writing: one shell holding 60 files it writes, under a
+/// limit of 40, writes each twice with all the others written in between; a parked
+/// file comes back at its offset. The files must be what qemu writes.
+#[test]
+fn parked_files_open_for_writing_keep_their_offsets() {
+    let mut opens = String::new();
+    let mut writes = String::new();
+    for i in 0..60 {
+        opens += &format!(" {}>g{i}", i + 3);
+        writes += &format!(" echo \"$w {i}\" >&{};", i + 3);
+    }
+    let script = format!("exec{opens}; for w in one two; do{writes} done");
+    let run = |name: &str, limited: bool| -> (Output, Vec<String>) {
+        let d = tmp(name);
+        let o = if limited {
+            gpuos_limited(&d, 40)
+                .args(["run", "--backend", "cpu"])
+                .arg(busybox())
+                .args(["sh", "-c", &script])
+                .output()
+                .expect("gpuos runs")
+        } else {
+            Command::new(qemu())
+                .current_dir(&d)
+                .arg(busybox())
+                .args(["sh", "-c", &script])
+                .output()
+                .expect("qemu runs")
+        };
+        let files = (0..60)
+            .map(|i| std::fs::read_to_string(d.join(format!("g{i}"))).unwrap_or_default())
+            .collect();
+        let _ = std::fs::remove_dir_all(&d);
+        (o, files)
+    };
+    let (q, want) = run("fd-park-w-qemu", false);
+    assert_eq!(q.status.code(), Some(0), "qemu: {}", stderr(&q));
+    assert_eq!(want[7], "one 7\ntwo 7\n");
+    let (o, got) = run("fd-park-w", true);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert_eq!(got, want);
 }

@@ -45,6 +45,9 @@ pub(crate) enum HostFd {
     /// Shared by the read-only opens of the file; closed while idle when the host runs
     /// short, and reopened on use.
     Shared(Arc<SharedFd>),
+    /// The description's own (a regular file opened for writing), parked and reopened
+    /// likewise, its offset and status flags kept across.
+    Private(Arc<SharedFd>),
 }
 
 impl HostFile {
@@ -81,7 +84,7 @@ impl HostFd {
     pub(crate) fn get(&self) -> Result<Arc<OwnedFd>, Errno> {
         match self {
             HostFd::Own(fd) => Ok(Arc::clone(fd)),
-            HostFd::Shared(s) => s.get(),
+            HostFd::Shared(s) | HostFd::Private(s) => s.get(),
         }
     }
 }

@@ -215,6 +215,11 @@ impl ProcHost {
             let shared = self.sb.shared_fds();
             let fd = shared.share(&self.sb, fd, &st, hflags, h.guest.clone());
             (HostFd::Shared(fd), gflags)
+        } else if !tmpfile && is_type(st.st_mode, libc::S_IFREG) {
+            // Named, so it can be reopened after being parked.
+            let shared = self.sb.shared_fds();
+            let fd = shared.private(&self.sb, fd, &st, hflags, h.guest.clone());
+            (HostFd::Private(fd), flags & O_NOFOLLOW)
         } else {
             (HostFd::Own(Arc::new(fd)), flags & O_NOFOLLOW)
         };

@@ -34,19 +34,30 @@ type Key = (u64, u64, i32);
 /// The use clock of [`SharedFd::used`]: which shared descriptor was used least lately.
 static USE_CLOCK: AtomicU64 = AtomicU64::new(0);
 
-/// A host descriptor shared by the read-only opens of one file or directory. When the
-/// host runs out of descriptors, gpuos closes (parks) the ones idle longest
+/// A host descriptor shared by the read-only opens of one file or directory, or a
+/// regular file's own (`private`: opened for writing, one open file description). When
+/// the host runs out of descriptors, gpuos closes (parks) the ones idle longest
 /// ([`SharedFds::park_idle`]); the next use reopens it by its guest path and checks that
-/// the path still names the same file (device and inode).
+/// the path still names the same file (device and inode). A private one keeps its file
+/// offset and status flags across (they live in the host descriptor).
 #[derive(Debug)]
 pub(crate) struct SharedFd {
-    fd: Mutex<Option<Arc<OwnedFd>>>,
+    fd: Mutex<Slot>,
+    private: bool,
     key: Key,
     /// Canonical guest path it was opened by.
     guest: PathBuf,
     sb: Weak<Sandbox>,
     /// USE_CLOCK at the last use.
     used: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    fd: Option<Arc<OwnedFd>>,
+    /// A parked private descriptor's file offset and status flags (F_GETFL).
+    pos: i64,
+    status: i32,
 }
 
 impl SharedFd {
@@ -58,11 +69,17 @@ impl SharedFd {
         self.used
             .store(USE_CLOCK.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
         let mut g = self.fd.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(fd) = g.as_ref() {
+        if let Some(fd) = g.fd.as_ref() {
             return Ok(Arc::clone(fd));
         }
-        let fd = Arc::new(self.reopen()?);
-        *g = Some(Arc::clone(&fd));
+        let fd = self.reopen()?;
+        if self.private {
+            let raw = fd.as_raw_fd();
+            sys::fcntl(raw, libc::F_SETFL, g.status as i64)?;
+            sys::lseek(raw, g.pos, libc::SEEK_SET)?;
+        }
+        let fd = Arc::new(fd);
+        g.fd = Some(Arc::clone(&fd));
         Ok(fd)
     }
 
@@ -76,23 +93,40 @@ impl SharedFd {
         if !h.stat.as_ref().is_some_and(same) {
             return Err(errno::ESTALE);
         }
-        let fd = sys::openat(h.dir.raw(), &h.name, self.key.2, 0)?;
+        // Reopened, never created or truncated again.
+        let flags = self.key.2 & !(libc::O_CREAT | libc::O_EXCL | libc::O_TRUNC);
+        let fd = sys::openat(h.dir.raw(), &h.name, flags, 0)?;
         if !same(&sys::fstat(fd.as_raw_fd())?) {
             return Err(errno::ESTALE);
         }
         Ok(fd)
     }
 
-    /// Close the descriptor if it is open and not in use; whether it was.
+    /// Close the descriptor if it is open and not in use; whether it was. A private
+    /// one whose file has no name left (unlinked) stays open: it could not be reopened.
     fn park(&self) -> bool {
         let Ok(mut g) = self.fd.try_lock() else {
             return false;
         };
-        if g.as_ref().is_some_and(|fd| Arc::strong_count(fd) == 1) {
-            *g = None;
-            return true;
+        let Some(fd) = g.fd.as_ref().filter(|fd| Arc::strong_count(fd) == 1) else {
+            return false;
+        };
+        if self.private {
+            let raw = fd.as_raw_fd();
+            let (Ok(st), Ok(pos), Ok(status)) = (
+                sys::fstat(raw),
+                sys::lseek(raw, 0, libc::SEEK_CUR),
+                sys::fcntl(raw, libc::F_GETFL, 0),
+            ) else {
+                return false;
+            };
+            if st.st_nlink == 0 {
+                return false;
+            }
+            (g.pos, g.status) = (pos, status);
         }
-        false
+        g.fd = None;
+        true
     }
 }
 
@@ -105,8 +139,9 @@ pub(crate) struct SharedFds {
 #[derive(Debug, Default)]
 struct Table {
     fds: HashMap<Key, Weak<SharedFd>>,
-    /// Prune dead entries when the table grows past this (twice the live count at the
-    /// last prune), so the sweep costs O(1) per insert on average.
+    /// The private ones (not shared, so not in `fds`), for parking.
+    private: Vec<Weak<SharedFd>>,
+    /// See [`Table::prune`].
     prune_at: usize,
 }
 
@@ -129,18 +164,46 @@ impl SharedFds {
             return live;
         }
         let shared = Arc::new(SharedFd {
-            fd: Mutex::new(Some(Arc::new(fd))),
+            fd: Mutex::new(Slot {
+                fd: Some(Arc::new(fd)),
+                ..Slot::default()
+            }),
+            private: false,
             key,
             guest,
             sb: Arc::downgrade(sb),
             used: AtomicU64::new(USE_CLOCK.fetch_add(1, Ordering::Relaxed)),
         });
         t.fds.insert(key, Arc::downgrade(&shared));
-        if t.fds.len() > t.prune_at {
-            t.fds.retain(|_, w| w.strong_count() > 0);
-            t.prune_at = (2 * t.fds.len()).max(64);
-        }
+        t.prune();
         shared
+    }
+
+    /// A regular file's own descriptor (opened for writing by the guest path `guest`
+    /// with host flags `hflags`), registered for parking.
+    pub(crate) fn private(
+        &self,
+        sb: &Arc<Sandbox>,
+        fd: OwnedFd,
+        st: &libc::stat,
+        hflags: i32,
+        guest: PathBuf,
+    ) -> Arc<SharedFd> {
+        let own = Arc::new(SharedFd {
+            fd: Mutex::new(Slot {
+                fd: Some(Arc::new(fd)),
+                ..Slot::default()
+            }),
+            private: true,
+            key: (st.st_dev, st.st_ino, hflags),
+            guest,
+            sb: Arc::downgrade(sb),
+            used: AtomicU64::new(USE_CLOCK.fetch_add(1, Ordering::Relaxed)),
+        });
+        let mut t = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        t.private.push(Arc::downgrade(&own));
+        t.prune();
+        own
     }
 
     /// The host is out of descriptors: close the shared ones idle longest (an eighth of
@@ -150,6 +213,7 @@ impl SharedFds {
             let t = self.map.lock().unwrap_or_else(|e| e.into_inner());
             t.fds
                 .values()
+                .chain(&t.private)
                 .filter_map(Weak::upgrade)
                 .map(|s| (s.used.load(Ordering::Relaxed), s))
                 .collect()
@@ -172,9 +236,22 @@ impl SharedFds {
         let t = self.map.lock().unwrap_or_else(|e| e.into_inner());
         t.fds
             .values()
+            .chain(&t.private)
             .filter_map(Weak::upgrade)
-            .filter(|s| s.fd.lock().is_ok_and(|g| g.is_some()))
+            .filter(|s| s.fd.lock().is_ok_and(|g| g.fd.is_some()))
             .count()
+    }
+}
+
+impl Table {
+    /// Drop dead entries when the table has grown past `prune_at` (then twice the live
+    /// count), so the sweep costs O(1) per insert on average.
+    fn prune(&mut self) {
+        if self.fds.len() + self.private.len() > self.prune_at {
+            self.fds.retain(|_, w| w.strong_count() > 0);
+            self.private.retain(|w| w.strong_count() > 0);
+            self.prune_at = (2 * (self.fds.len() + self.private.len())).max(64);
+        }
     }
 }
 
@@ -323,8 +400,8 @@ mod tests {
         files[19].get().unwrap();
         assert_eq!(s.park_idle(), 16);
         assert_eq!(s.live(), 4);
-        assert!(files[0].fd.lock().unwrap().is_some());
-        assert!(files[19].fd.lock().unwrap().is_some());
+        assert!(files[0].fd.lock().unwrap().fd.is_some());
+        assert!(files[19].fd.lock().unwrap().fd.is_some());
         drop(busy);
         // A parked one reopens on use: the same file.
         let mut buf = [0u8; 8];
@@ -336,6 +413,41 @@ mod tests {
         assert_eq!(files[7].get().unwrap_err(), errno::ESTALE);
         std::fs::write(dir.join("f7"), b"another").unwrap();
         assert_eq!(files[7].get().unwrap_err(), errno::ESTALE);
+    }
+
+    #[test]
+    fn a_private_descriptor_keeps_its_offset_and_flags_across_parking() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().canonicalize().unwrap();
+        let sb = crate::host::fs::tests::default_sandbox(&dir);
+        let s = sb.shared_fds();
+        let p = dir.join("out");
+        let hflags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC;
+        let fd = sys::openat(libc::AT_FDCWD, &c_path(&p), hflags, 0o644).unwrap();
+        let st = sys::fstat(fd.as_raw_fd()).unwrap();
+        let f = s.private(&sb, fd, &st, hflags, p.clone());
+        let write = |b: &[u8]| sys::write(f.get().unwrap().as_raw_fd(), b).unwrap();
+        write(b"abc");
+        sys::fcntl(
+            f.get().unwrap().as_raw_fd(),
+            libc::F_SETFL,
+            libc::O_APPEND as i64,
+        )
+        .unwrap();
+        assert_eq!(s.park_idle(), 1);
+        // Reopened without O_TRUNC, at the same offset, with O_APPEND still set.
+        let fl = sys::fcntl(f.get().unwrap().as_raw_fd(), libc::F_GETFL, 0).unwrap();
+        assert_ne!(fl & libc::O_APPEND, 0);
+        write(b"def");
+        assert_eq!(std::fs::read(&p).unwrap(), b"abcdef");
+        // Unlinked: it could not be reopened, so it is not parked.
+        std::fs::remove_file(&p).unwrap();
+        assert_eq!(s.park_idle(), 0);
+        write(b"g");
+    }
+
+    fn c_path(p: &Path) -> std::ffi::CString {
+        std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap()
     }
 
     /// The records from the position to the end, 200 bytes per getdents64, with the
