@@ -213,12 +213,12 @@ impl ProcHost {
         let (hfd, gflags) = if share {
             let gflags = guest_status(sys::fcntl(fd.as_raw_fd(), libc::F_GETFL, 0)?, flags);
             let shared = self.sb.shared_fds();
-            let fd = shared.share(&self.sb, fd, &st, hflags, h.guest.clone());
+            let fd = shared.share(&self.sb, fd, &st, hflags, (h.guest.clone(), h.host.clone()));
             (HostFd::Shared(fd), gflags)
         } else if !tmpfile && is_type(st.st_mode, libc::S_IFREG) {
             // Named, so it can be reopened after being parked.
             let shared = self.sb.shared_fds();
-            let fd = shared.private(&self.sb, fd, &st, hflags, h.guest.clone());
+            let fd = shared.private(&self.sb, fd, &st, hflags, (h.guest.clone(), h.host.clone()));
             (HostFd::Private(fd), flags & O_NOFOLLOW)
         } else {
             (HostFd::Own(Arc::new(fd)), flags & O_NOFOLLOW)
@@ -938,6 +938,8 @@ impl ProcHost {
         if self.is_ro(h.mount) {
             return Err(errno::EROFS);
         }
+        // Parked descriptors are reopened by path: not after their name is gone.
+        sb.shared_fds().unpark_under(&h.guest);
         sys::unlinkat(
             h.dir.raw(),
             &h.name,
@@ -974,6 +976,9 @@ impl ProcHost {
         if self.is_ro(o.mount) {
             return Err(errno::EROFS);
         }
+        // Parked descriptors are reopened by path: not after their name has moved.
+        sb.shared_fds().unpark_under(&o.guest);
+        sb.shared_fds().unpark_under(&n.guest);
         sys::renameat2(o.dir.raw(), &o.name, n.dir.raw(), &n.name, flags)?;
         ok(0)
     }
@@ -1934,6 +1939,28 @@ mod tests {
         let wr2 = i32::from_le_bytes(out[4..8].try_into().unwrap()) as i64;
         assert_eq!(t.close(rd2), 0);
         assert_eq!(t.write(wr2, b"x"), -32);
+    }
+
+    #[test]
+    fn parked_files_survive_the_guests_renames_and_unlinks() {
+        let mut t = T::new();
+        std::fs::write(t.dir.join("a"), b"0123456789").unwrap();
+        let r = t.open("a", O_RDONLY, 0);
+        assert_eq!(t.read(r, 2), (2, b"01".to_vec()));
+        let w = t.open("w", O_WRONLY | O_CREAT, 0o644);
+        assert_eq!(t.write(w, b"ab"), 2);
+        assert!(t.p.sb.shared_fds().park_idle() >= 2);
+        // The guest renames one and unlinks the other while they are parked: both are
+        // reopened first, and go on as on Linux.
+        let a = [AT_FDCWD as u32 as u64, P, AT_FDCWD as u32 as u64, P, 0, 0];
+        let (rc, _) = t.call(nr::RENAMEAT, a, [&[], b"a", &[], b"b", &[], &[]], 0);
+        assert_eq!(rc, 0);
+        assert_eq!(t.path1(nr::UNLINKAT, "w", 0, 0), 0);
+        assert_eq!(t.read(r, 3), (3, b"234".to_vec()));
+        assert_eq!(t.write(w, b"cd"), 2);
+        // Neither can be parked again: no path names them now.
+        assert_eq!(t.p.sb.shared_fds().park_idle(), 0);
+        assert_eq!(t.read(r, 9), (5, b"56789".to_vec()));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use super::errno::{self, Errno};
@@ -34,6 +34,10 @@ type Key = (u64, u64, i32);
 /// The use clock of [`SharedFd::used`]: which shared descriptor was used least lately.
 static USE_CLOCK: AtomicU64 = AtomicU64::new(0);
 
+/// Descriptors parked now, in this process (so that a rename or unlink with none
+/// parked costs nothing: [`SharedFds::unpark_under`]).
+static PARKED: AtomicUsize = AtomicUsize::new(0);
+
 /// A host descriptor shared by the read-only opens of one file or directory, or a
 /// regular file's own (`private`: opened for writing, one open file description). When
 /// the host runs out of descriptors, gpuos closes (parks) the ones idle longest
@@ -45,8 +49,11 @@ pub(crate) struct SharedFd {
     fd: Mutex<Slot>,
     private: bool,
     key: Key,
-    /// Canonical guest path it was opened by.
+    /// Canonical guest path it was opened by (reopened by it, through the sandbox).
     guest: PathBuf,
+    /// Its host path, only to check with an lstat (no descriptor needed, as there is
+    /// none to spare when parking) that the guest path still names the file.
+    host: PathBuf,
     sb: Weak<Sandbox>,
     /// USE_CLOCK at the last use.
     used: AtomicU64,
@@ -64,7 +71,8 @@ impl SharedFd {
     /// The open host descriptor, reopened if it was parked. Hold the `Arc` while the
     /// raw descriptor is in use: a parked descriptor closes when its last `Arc` goes.
     /// Errors: the host's (EMFILE...) and ESTALE when the guest path no longer names
-    /// the file (renamed or removed while parked).
+    /// the file (renamed or removed while parked, by something other than the guests,
+    /// whose renames and unlinks reopen first: [`SharedFds::unpark_under`]).
     pub(crate) fn get(&self) -> Result<Arc<OwnedFd>, Errno> {
         self.used
             .store(USE_CLOCK.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
@@ -80,7 +88,20 @@ impl SharedFd {
         }
         let fd = Arc::new(fd);
         g.fd = Some(Arc::clone(&fd));
+        PARKED.fetch_sub(1, Ordering::Relaxed);
         Ok(fd)
+    }
+
+    /// Whether `st` is this file.
+    fn is(&self, st: &libc::stat) -> bool {
+        (st.st_dev, st.st_ino) == (self.key.0, self.key.1)
+    }
+
+    /// Whether the path still names this file (so it could be reopened by it).
+    fn named(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::symlink_metadata(&self.host)
+            .is_ok_and(|m| (m.dev(), m.ino()) == (self.key.0, self.key.1))
     }
 
     fn reopen(&self) -> Result<OwnedFd, Errno> {
@@ -89,7 +110,7 @@ impl SharedFd {
         let Resolved::Host(h) = sb.resolve(Path::new("/"), path, false)? else {
             return Err(errno::ESTALE);
         };
-        let same = |st: &libc::stat| (st.st_dev, st.st_ino) == (self.key.0, self.key.1);
+        let same = |st: &libc::stat| self.is(st);
         if !h.stat.as_ref().is_some_and(same) {
             return Err(errno::ESTALE);
         }
@@ -102,8 +123,9 @@ impl SharedFd {
         Ok(fd)
     }
 
-    /// Close the descriptor if it is open and not in use; whether it was. A private
-    /// one whose file has no name left (unlinked) stays open: it could not be reopened.
+    /// Close the descriptor if it is open and not in use; whether it was. One that
+    /// its guest path no longer names (renamed, or unlinked) stays open: it could not
+    /// be reopened.
     fn park(&self) -> bool {
         let Ok(mut g) = self.fd.try_lock() else {
             return false;
@@ -111,21 +133,21 @@ impl SharedFd {
         let Some(fd) = g.fd.as_ref().filter(|fd| Arc::strong_count(fd) == 1) else {
             return false;
         };
+        let raw = fd.as_raw_fd();
+        if !sys::fstat(raw).is_ok_and(|st| st.st_nlink > 0) || !self.named() {
+            return false;
+        }
         if self.private {
-            let raw = fd.as_raw_fd();
-            let (Ok(st), Ok(pos), Ok(status)) = (
-                sys::fstat(raw),
+            let (Ok(pos), Ok(status)) = (
                 sys::lseek(raw, 0, libc::SEEK_CUR),
                 sys::fcntl(raw, libc::F_GETFL, 0),
             ) else {
                 return false;
             };
-            if st.st_nlink == 0 {
-                return false;
-            }
             (g.pos, g.status) = (pos, status);
         }
         g.fd = None;
+        PARKED.fetch_add(1, Ordering::Relaxed);
         true
     }
 }
@@ -146,8 +168,8 @@ struct Table {
 }
 
 impl SharedFds {
-    /// The shared descriptor of the file `fd` (opened by the guest path `guest` with
-    /// host flags `hflags`) is open on: an equal one already shared (then `fd` is closed
+    /// The shared descriptor of the file `fd` (opened by the guest path `guest`, host
+    /// path `host`, with host flags `hflags`) is open on: an equal one already shared (then `fd` is closed
     /// now), or `fd` itself, now shared. `sb` is the sandbox this table belongs to, for
     /// reopening by path.
     pub(crate) fn share(
@@ -156,7 +178,7 @@ impl SharedFds {
         fd: OwnedFd,
         st: &libc::stat,
         hflags: i32,
-        guest: PathBuf,
+        (guest, host): (PathBuf, PathBuf),
     ) -> Arc<SharedFd> {
         let key = (st.st_dev, st.st_ino, hflags);
         let mut t = self.map.lock().unwrap_or_else(|e| e.into_inner());
@@ -171,6 +193,7 @@ impl SharedFds {
             private: false,
             key,
             guest,
+            host,
             sb: Arc::downgrade(sb),
             used: AtomicU64::new(USE_CLOCK.fetch_add(1, Ordering::Relaxed)),
         });
@@ -179,15 +202,15 @@ impl SharedFds {
         shared
     }
 
-    /// A regular file's own descriptor (opened for writing by the guest path `guest`
-    /// with host flags `hflags`), registered for parking.
+    /// A regular file's own descriptor (opened for writing by the guest path `guest`,
+    /// host path `host`, with host flags `hflags`), registered for parking.
     pub(crate) fn private(
         &self,
         sb: &Arc<Sandbox>,
         fd: OwnedFd,
         st: &libc::stat,
         hflags: i32,
-        guest: PathBuf,
+        (guest, host): (PathBuf, PathBuf),
     ) -> Arc<SharedFd> {
         let own = Arc::new(SharedFd {
             fd: Mutex::new(Slot {
@@ -197,6 +220,7 @@ impl SharedFds {
             private: true,
             key: (st.st_dev, st.st_ino, hflags),
             guest,
+            host,
             sb: Arc::downgrade(sb),
             used: AtomicU64::new(USE_CLOCK.fetch_add(1, Ordering::Relaxed)),
         });
@@ -228,6 +252,29 @@ impl SharedFds {
             parked += s.park() as usize;
         }
         parked
+    }
+
+    /// Before the name `path` (and what is below it) is renamed, replaced or removed:
+    /// reopen the parked descriptors opened by such a path while it still names their
+    /// files, so that they do not need it later (a descriptor whose path no longer
+    /// names its file is not parked again). Nothing to do, and no cost, when none is
+    /// parked.
+    pub(crate) fn unpark_under(&self, path: &Path) {
+        if PARKED.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let under: Vec<Arc<SharedFd>> = {
+            let t = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            t.fds
+                .values()
+                .chain(&t.private)
+                .filter_map(Weak::upgrade)
+                .filter(|s| s.guest.starts_with(path))
+                .collect()
+        };
+        for s in under {
+            let _ = s.get();
+        }
     }
 
     /// How many shared descriptors are open.
@@ -365,7 +412,7 @@ mod tests {
         let share = |hflags: i32| {
             let f: OwnedFd = std::fs::File::open(&p).unwrap().into();
             let st = sys::fstat(f.as_raw_fd()).unwrap();
-            s.share(&sb, f, &st, hflags, p.clone())
+            s.share(&sb, f, &st, hflags, (p.clone(), p.clone()))
         };
         let (a, b) = (share(libc::O_RDONLY), share(libc::O_RDONLY));
         assert!(Arc::ptr_eq(&a, &b));
@@ -392,7 +439,13 @@ mod tests {
             std::fs::write(&p, name).unwrap();
             let f: OwnedFd = std::fs::File::open(&p).unwrap().into();
             let st = sys::fstat(f.as_raw_fd()).unwrap();
-            s.share(&sb, f, &st, libc::O_RDONLY | libc::O_CLOEXEC, p)
+            s.share(
+                &sb,
+                f,
+                &st,
+                libc::O_RDONLY | libc::O_CLOEXEC,
+                (p.clone(), p),
+            )
         };
         let files: Vec<Arc<SharedFd>> = (0..20).map(|i| open(&format!("f{i}"))).collect();
         // The one in use stays open; the others idle longest go first.
@@ -425,7 +478,7 @@ mod tests {
         let hflags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC;
         let fd = sys::openat(libc::AT_FDCWD, &c_path(&p), hflags, 0o644).unwrap();
         let st = sys::fstat(fd.as_raw_fd()).unwrap();
-        let f = s.private(&sb, fd, &st, hflags, p.clone());
+        let f = s.private(&sb, fd, &st, hflags, (p.clone(), p.clone()));
         let write = |b: &[u8]| sys::write(f.get().unwrap().as_raw_fd(), b).unwrap();
         write(b"abc");
         sys::fcntl(
