@@ -494,8 +494,8 @@ pub(crate) struct HostPath<'a> {
     pub mount: usize,
     /// Canonical guest path of the final name.
     pub guest: PathBuf,
-    /// Host path of the final name: never used to access it (only to lstat it when
-    /// parking a descriptor, host/shared.rs).
+    /// Host path of the final name (informational: never used to access it).
+    #[allow(dead_code)]
     pub host: PathBuf,
     /// lstat of the final name, None if it does not exist.
     pub stat: Option<libc::stat>,

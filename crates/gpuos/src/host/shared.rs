@@ -17,11 +17,11 @@
 //! number cannot name another file while the shared descriptor exists; a dead entry is
 //! replaced.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use super::errno::{self, Errno};
@@ -51,9 +51,9 @@ pub(crate) struct SharedFd {
     key: Key,
     /// Canonical guest path it was opened by (reopened by it, through the sandbox).
     guest: PathBuf,
-    /// Its host path, only to check with an lstat (no descriptor needed, as there is
-    /// none to spare when parking) that the guest path still names the file.
-    host: PathBuf,
+    /// Never parked again: a guest renamed or removed a name at or above `guest`, so the
+    /// path may no longer lead to the file ([`SharedFds::unpark_under`]).
+    pinned: AtomicBool,
     sb: Weak<Sandbox>,
     /// USE_CLOCK at the last use.
     used: AtomicU64,
@@ -97,13 +97,6 @@ impl SharedFd {
         (st.st_dev, st.st_ino) == (self.key.0, self.key.1)
     }
 
-    /// Whether the path still names this file (so it could be reopened by it).
-    fn named(&self) -> bool {
-        use std::os::unix::fs::MetadataExt;
-        std::fs::symlink_metadata(&self.host)
-            .is_ok_and(|m| (m.dev(), m.ino()) == (self.key.0, self.key.1))
-    }
-
     fn reopen(&self) -> Result<OwnedFd, Errno> {
         let sb = self.sb.upgrade().ok_or(errno::ESTALE)?;
         let path = self.guest.as_os_str().as_bytes();
@@ -124,9 +117,12 @@ impl SharedFd {
     }
 
     /// Close the descriptor if it is open and not in use; whether it was. One that
-    /// its guest path no longer names (renamed, or unlinked) stays open: it could not
-    /// be reopened.
+    /// its guest path may no longer name (renamed, or unlinked) stays open: it could
+    /// not be reopened.
     fn park(&self) -> bool {
+        if self.pinned.load(Ordering::Relaxed) {
+            return false;
+        }
         let Ok(mut g) = self.fd.try_lock() else {
             return false;
         };
@@ -134,16 +130,19 @@ impl SharedFd {
             return false;
         };
         let raw = fd.as_raw_fd();
-        if !sys::fstat(raw).is_ok_and(|st| st.st_nlink > 0) || !self.named() {
-            return false;
-        }
         if self.private {
-            let (Ok(pos), Ok(status)) = (
+            // Its data would be lost with it if its last name is gone (removed by
+            // something other than the guests, which pin what they remove).
+            let (Ok(st), Ok(pos), Ok(status)) = (
+                sys::fstat(raw),
                 sys::lseek(raw, 0, libc::SEEK_CUR),
                 sys::fcntl(raw, libc::F_GETFL, 0),
             ) else {
                 return false;
             };
+            if st.st_nlink == 0 {
+                return false;
+            }
             (g.pos, g.status) = (pos, status);
         }
         g.fd = None;
@@ -163,13 +162,16 @@ struct Table {
     fds: HashMap<Key, Weak<SharedFd>>,
     /// The private ones (not shared, so not in `fds`), for parking.
     private: Vec<Weak<SharedFd>>,
+    /// Every one by the guest path it was opened by (the names below a directory sort
+    /// right after it), for [`SharedFds::unpark_under`].
+    by_path: BTreeMap<PathBuf, Vec<Weak<SharedFd>>>,
     /// See [`Table::prune`].
     prune_at: usize,
 }
 
 impl SharedFds {
-    /// The shared descriptor of the file `fd` (opened by the guest path `guest`, host
-    /// path `host`, with host flags `hflags`) is open on: an equal one already shared (then `fd` is closed
+    /// The shared descriptor of the file `fd` (opened by the guest path `guest` with
+    /// host flags `hflags`) is open on: an equal one already shared (then `fd` is closed
     /// now), or `fd` itself, now shared. `sb` is the sandbox this table belongs to, for
     /// reopening by path.
     pub(crate) fn share(
@@ -178,7 +180,7 @@ impl SharedFds {
         fd: OwnedFd,
         st: &libc::stat,
         hflags: i32,
-        (guest, host): (PathBuf, PathBuf),
+        guest: PathBuf,
     ) -> Arc<SharedFd> {
         let key = (st.st_dev, st.st_ino, hflags);
         let mut t = self.map.lock().unwrap_or_else(|e| e.into_inner());
@@ -193,24 +195,25 @@ impl SharedFds {
             private: false,
             key,
             guest,
-            host,
+            pinned: AtomicBool::new(false),
             sb: Arc::downgrade(sb),
             used: AtomicU64::new(USE_CLOCK.fetch_add(1, Ordering::Relaxed)),
         });
         t.fds.insert(key, Arc::downgrade(&shared));
+        t.index(&shared);
         t.prune();
         shared
     }
 
-    /// A regular file's own descriptor (opened for writing by the guest path `guest`,
-    /// host path `host`, with host flags `hflags`), registered for parking.
+    /// A regular file's own descriptor (opened for writing by the guest path `guest`
+    /// with host flags `hflags`), registered for parking.
     pub(crate) fn private(
         &self,
         sb: &Arc<Sandbox>,
         fd: OwnedFd,
         st: &libc::stat,
         hflags: i32,
-        (guest, host): (PathBuf, PathBuf),
+        guest: PathBuf,
     ) -> Arc<SharedFd> {
         let own = Arc::new(SharedFd {
             fd: Mutex::new(Slot {
@@ -220,12 +223,13 @@ impl SharedFds {
             private: true,
             key: (st.st_dev, st.st_ino, hflags),
             guest,
-            host,
+            pinned: AtomicBool::new(false),
             sb: Arc::downgrade(sb),
             used: AtomicU64::new(USE_CLOCK.fetch_add(1, Ordering::Relaxed)),
         });
         let mut t = self.map.lock().unwrap_or_else(|e| e.into_inner());
         t.private.push(Arc::downgrade(&own));
+        t.index(&own);
         t.prune();
         own
     }
@@ -254,26 +258,24 @@ impl SharedFds {
         parked
     }
 
-    /// Before the name `path` (and what is below it) is renamed, replaced or removed:
-    /// reopen the parked descriptors opened by such a path while it still names their
-    /// files, so that they do not need it later (a descriptor whose path no longer
-    /// names its file is not parked again). Nothing to do, and no cost, when none is
-    /// parked.
+    /// Before the name `path` (and what is below it) is renamed, replaced or removed by
+    /// a guest: the descriptors opened by such a path are pinned (never parked again:
+    /// the path may not lead to their files any more), and the parked ones among them
+    /// reopened while it still does. A lookup in the path index, so cheap.
     pub(crate) fn unpark_under(&self, path: &Path) {
-        if PARKED.load(Ordering::Relaxed) == 0 {
-            return;
-        }
         let under: Vec<Arc<SharedFd>> = {
             let t = self.map.lock().unwrap_or_else(|e| e.into_inner());
-            t.fds
-                .values()
-                .chain(&t.private)
-                .filter_map(Weak::upgrade)
-                .filter(|s| s.guest.starts_with(path))
+            t.by_path
+                .range(path.to_path_buf()..)
+                .take_while(|(p, _)| p.starts_with(path))
+                .flat_map(|(_, v)| v.iter().filter_map(Weak::upgrade))
                 .collect()
         };
         for s in under {
-            let _ = s.get();
+            s.pinned.store(true, Ordering::Relaxed);
+            if PARKED.load(Ordering::Relaxed) > 0 {
+                let _ = s.get();
+            }
         }
     }
 
@@ -291,12 +293,22 @@ impl SharedFds {
 }
 
 impl Table {
+    fn index(&mut self, s: &Arc<SharedFd>) {
+        let at = self.by_path.entry(s.guest.clone()).or_default();
+        at.retain(|w| w.strong_count() > 0);
+        at.push(Arc::downgrade(s));
+    }
+
     /// Drop dead entries when the table has grown past `prune_at` (then twice the live
     /// count), so the sweep costs O(1) per insert on average.
     fn prune(&mut self) {
         if self.fds.len() + self.private.len() > self.prune_at {
             self.fds.retain(|_, w| w.strong_count() > 0);
             self.private.retain(|w| w.strong_count() > 0);
+            self.by_path.retain(|_, v| {
+                v.retain(|w| w.strong_count() > 0);
+                !v.is_empty()
+            });
             self.prune_at = (2 * (self.fds.len() + self.private.len())).max(64);
         }
     }
@@ -412,7 +424,7 @@ mod tests {
         let share = |hflags: i32| {
             let f: OwnedFd = std::fs::File::open(&p).unwrap().into();
             let st = sys::fstat(f.as_raw_fd()).unwrap();
-            s.share(&sb, f, &st, hflags, (p.clone(), p.clone()))
+            s.share(&sb, f, &st, hflags, p.clone())
         };
         let (a, b) = (share(libc::O_RDONLY), share(libc::O_RDONLY));
         assert!(Arc::ptr_eq(&a, &b));
@@ -439,13 +451,7 @@ mod tests {
             std::fs::write(&p, name).unwrap();
             let f: OwnedFd = std::fs::File::open(&p).unwrap().into();
             let st = sys::fstat(f.as_raw_fd()).unwrap();
-            s.share(
-                &sb,
-                f,
-                &st,
-                libc::O_RDONLY | libc::O_CLOEXEC,
-                (p.clone(), p),
-            )
+            s.share(&sb, f, &st, libc::O_RDONLY | libc::O_CLOEXEC, p)
         };
         let files: Vec<Arc<SharedFd>> = (0..20).map(|i| open(&format!("f{i}"))).collect();
         // The one in use stays open; the others idle longest go first.
@@ -478,7 +484,7 @@ mod tests {
         let hflags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC;
         let fd = sys::openat(libc::AT_FDCWD, &c_path(&p), hflags, 0o644).unwrap();
         let st = sys::fstat(fd.as_raw_fd()).unwrap();
-        let f = s.private(&sb, fd, &st, hflags, (p.clone(), p.clone()));
+        let f = s.private(&sb, fd, &st, hflags, p.clone());
         let write = |b: &[u8]| sys::write(f.get().unwrap().as_raw_fd(), b).unwrap();
         write(b"abc");
         sys::fcntl(
