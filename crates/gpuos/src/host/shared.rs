@@ -68,6 +68,21 @@ struct Slot {
 }
 
 impl SharedFd {
+    fn new(sb: &Arc<Sandbox>, fd: OwnedFd, key: Key, guest: PathBuf, private: bool) -> Arc<Self> {
+        Arc::new(SharedFd {
+            fd: Mutex::new(Slot {
+                fd: Some(Arc::new(fd)),
+                ..Slot::default()
+            }),
+            private,
+            key,
+            guest,
+            pinned: AtomicBool::new(false),
+            sb: Arc::downgrade(sb),
+            used: AtomicU64::new(USE_CLOCK.fetch_add(1, Ordering::Relaxed)),
+        })
+    }
+
     /// The open host descriptor, reopened if it was parked. Hold the `Arc` while the
     /// raw descriptor is in use: a parked descriptor closes when its last `Arc` goes.
     /// Errors: the host's (EMFILE...) and ESTALE when the guest path no longer names
@@ -187,18 +202,7 @@ impl SharedFds {
         if let Some(live) = t.fds.get(&key).and_then(Weak::upgrade) {
             return live;
         }
-        let shared = Arc::new(SharedFd {
-            fd: Mutex::new(Slot {
-                fd: Some(Arc::new(fd)),
-                ..Slot::default()
-            }),
-            private: false,
-            key,
-            guest,
-            pinned: AtomicBool::new(false),
-            sb: Arc::downgrade(sb),
-            used: AtomicU64::new(USE_CLOCK.fetch_add(1, Ordering::Relaxed)),
-        });
+        let shared = SharedFd::new(sb, fd, key, guest, false);
         t.fds.insert(key, Arc::downgrade(&shared));
         t.index(&shared);
         t.prune();
@@ -215,18 +219,7 @@ impl SharedFds {
         hflags: i32,
         guest: PathBuf,
     ) -> Arc<SharedFd> {
-        let own = Arc::new(SharedFd {
-            fd: Mutex::new(Slot {
-                fd: Some(Arc::new(fd)),
-                ..Slot::default()
-            }),
-            private: true,
-            key: (st.st_dev, st.st_ino, hflags),
-            guest,
-            pinned: AtomicBool::new(false),
-            sb: Arc::downgrade(sb),
-            used: AtomicU64::new(USE_CLOCK.fetch_add(1, Ordering::Relaxed)),
-        });
+        let own = SharedFd::new(sb, fd, (st.st_dev, st.st_ino, hflags), guest, true);
         let mut t = self.map.lock().unwrap_or_else(|e| e.into_inner());
         t.private.push(Arc::downgrade(&own));
         t.index(&own);
