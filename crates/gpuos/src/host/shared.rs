@@ -166,6 +166,15 @@ impl SharedFd {
     }
 }
 
+impl Drop for SharedFd {
+    fn drop(&mut self) {
+        let g = self.fd.get_mut().unwrap_or_else(|e| e.into_inner());
+        if g.fd.is_none() {
+            PARKED.fetch_sub(1, Ordering::Relaxed); // closed while parked
+        }
+    }
+}
+
 /// The shared descriptors of one sandbox (all lanes of a run).
 #[derive(Debug, Default)]
 pub(crate) struct SharedFds {
