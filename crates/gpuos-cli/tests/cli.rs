@@ -60,6 +60,16 @@ fn gpuos_limited(cwd: &Path, nofile: u32) -> Command {
     c
 }
 
+/// Busybox `sh -c SCRIPT` on the CPU backend under an open-file limit of `nofile`.
+fn limited_sh(cwd: &Path, nofile: u32, script: &str) -> Output {
+    gpuos_limited(cwd, nofile)
+        .args(["run", "--backend", "cpu"])
+        .arg(busybox())
+        .args(["sh", "-c", script])
+        .output()
+        .expect("gpuos runs")
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -444,12 +454,7 @@ fn host_out_of_descriptors_gives_the_guest_emfile() {
     let d = tmp("emfile");
     let f = "/dev/null";
     let script = format!("exec 3>{f} 4>{f} 5>{f} 6>{f} 7>{f} 8>{f}; echo opened");
-    let o = gpuos_limited(&d, 9)
-        .args(["run", "--backend", "cpu"])
-        .arg(busybox())
-        .args(["sh", "-c", &script])
-        .output()
-        .expect("gpuos runs");
+    let o = limited_sh(&d, 9, &script);
     let _ = std::fs::remove_dir_all(&d);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "stderr: {err}");
@@ -700,12 +705,7 @@ fn idle_host_descriptors_are_closed_and_reopened() {
         .output()
         .expect("qemu runs");
     assert_eq!(want.status.code(), Some(0), "qemu: {}", stderr(&want));
-    let o = gpuos_limited(&d, 40)
-        .args(["run", "--backend", "cpu"])
-        .arg(busybox())
-        .args(["sh", "-c", &script])
-        .output()
-        .expect("gpuos runs");
+    let o = limited_sh(&d, 40, &script);
     let _ = std::fs::remove_dir_all(&d);
     assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
     assert_eq!(
@@ -729,12 +729,7 @@ fn parked_files_open_for_writing_keep_their_offsets() {
     let run = |name: &str, limited: bool| -> (Output, Vec<String>) {
         let d = tmp(name);
         let o = if limited {
-            gpuos_limited(&d, 40)
-                .args(["run", "--backend", "cpu"])
-                .arg(busybox())
-                .args(["sh", "-c", &script])
-                .output()
-                .expect("gpuos runs")
+            limited_sh(&d, 40, &script)
         } else {
             Command::new(qemu())
                 .current_dir(&d)

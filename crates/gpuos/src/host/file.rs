@@ -213,12 +213,12 @@ impl ProcHost {
         let (hfd, gflags) = if share {
             let gflags = guest_status(sys::fcntl(fd.as_raw_fd(), libc::F_GETFL, 0)?, flags);
             let shared = self.sb.shared_fds();
-            let fd = shared.share(&self.sb, fd, &st, hflags, h.guest.clone());
+            let fd = shared.register(&self.sb, (fd, &st), hflags, h.guest.clone(), false);
             (HostFd::Shared(fd), gflags)
         } else if !tmpfile && is_type(st.st_mode, libc::S_IFREG) {
             // Named, so it can be reopened after being parked.
             let shared = self.sb.shared_fds();
-            let fd = shared.private(&self.sb, fd, &st, hflags, h.guest.clone());
+            let fd = shared.register(&self.sb, (fd, &st), hflags, h.guest.clone(), true);
             (HostFd::Private(fd), flags & O_NOFOLLOW)
         } else {
             (HostFd::Own(Arc::new(fd)), flags & O_NOFOLLOW)

@@ -194,46 +194,35 @@ struct Table {
 }
 
 impl SharedFds {
-    /// The shared descriptor of the file `fd` (opened by the guest path `guest` with
-    /// host flags `hflags`) is open on: an equal one already shared (then `fd` is closed
-    /// now), or `fd` itself, now shared. `sb` is the sandbox this table belongs to, for
-    /// reopening by path.
-    pub(crate) fn share(
+    /// Register the host descriptor `fd` of a file opened by the guest path `guest` with
+    /// host flags `hflags`, for parking. Shared (`private` false): the one of an equal
+    /// open already registered is returned instead (and `fd` is closed now). Private: a
+    /// regular file's own, opened for writing. `sb` is the sandbox this table belongs
+    /// to, for reopening by path.
+    pub(crate) fn register(
         &self,
         sb: &Arc<Sandbox>,
-        fd: OwnedFd,
-        st: &libc::stat,
+        (fd, st): (OwnedFd, &libc::stat),
         hflags: i32,
         guest: PathBuf,
+        private: bool,
     ) -> Arc<SharedFd> {
         let key = (st.st_dev, st.st_ino, hflags);
         let mut t = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(live) = t.fds.get(&key).and_then(Weak::upgrade) {
-            return live;
+        if !private {
+            if let Some(live) = t.fds.get(&key).and_then(Weak::upgrade) {
+                return live;
+            }
         }
-        let shared = SharedFd::new(sb, fd, key, guest, false);
-        t.fds.insert(key, Arc::downgrade(&shared));
-        t.index(&shared);
+        let new = SharedFd::new(sb, fd, key, guest, private);
+        if private {
+            t.private.push(Arc::downgrade(&new));
+        } else {
+            t.fds.insert(key, Arc::downgrade(&new));
+        }
+        t.index(&new);
         t.prune();
-        shared
-    }
-
-    /// A regular file's own descriptor (opened for writing by the guest path `guest`
-    /// with host flags `hflags`), registered for parking.
-    pub(crate) fn private(
-        &self,
-        sb: &Arc<Sandbox>,
-        fd: OwnedFd,
-        st: &libc::stat,
-        hflags: i32,
-        guest: PathBuf,
-    ) -> Arc<SharedFd> {
-        let own = SharedFd::new(sb, fd, (st.st_dev, st.st_ino, hflags), guest, true);
-        let mut t = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        t.private.push(Arc::downgrade(&own));
-        t.index(&own);
-        t.prune();
-        own
+        new
     }
 
     /// The host is out of descriptors: close the shared ones idle longest (an eighth of
@@ -426,7 +415,7 @@ mod tests {
         let share = |hflags: i32| {
             let f: OwnedFd = std::fs::File::open(&p).unwrap().into();
             let st = sys::fstat(f.as_raw_fd()).unwrap();
-            s.share(&sb, f, &st, hflags, p.clone())
+            s.register(&sb, (f, &st), hflags, p.clone(), false)
         };
         let (a, b) = (share(libc::O_RDONLY), share(libc::O_RDONLY));
         assert!(Arc::ptr_eq(&a, &b));
@@ -453,7 +442,7 @@ mod tests {
             std::fs::write(&p, name).unwrap();
             let f: OwnedFd = std::fs::File::open(&p).unwrap().into();
             let st = sys::fstat(f.as_raw_fd()).unwrap();
-            s.share(&sb, f, &st, libc::O_RDONLY | libc::O_CLOEXEC, p)
+            s.register(&sb, (f, &st), libc::O_RDONLY | libc::O_CLOEXEC, p, false)
         };
         let files: Vec<Arc<SharedFd>> = (0..20).map(|i| open(&format!("f{i}"))).collect();
         // The one in use stays open; the others idle longest go first.
@@ -486,7 +475,7 @@ mod tests {
         let hflags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC;
         let fd = sys::openat(libc::AT_FDCWD, &c_path(&p), hflags, 0o644).unwrap();
         let st = sys::fstat(fd.as_raw_fd()).unwrap();
-        let f = s.private(&sb, fd, &st, hflags, p.clone());
+        let f = s.register(&sb, (fd, &st), hflags, p.clone(), true);
         let write = |b: &[u8]| sys::write(f.get().unwrap().as_raw_fd(), b).unwrap();
         write(b"abc");
         sys::fcntl(
