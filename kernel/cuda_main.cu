@@ -17,6 +17,10 @@ GFN u32 lane_id() { return blockIdx.x * blockDim.x + threadIdx.x; }
 #define MIN_BLOCKS_PER_SM 4
 #endif
 
+/// Read the device clock once into `*out`: the host brackets this kernel with its own
+/// clock to measure the offsets the device clocks use (backend/clock.rs).
+extern "C" __global__ void gpuos_clock(u64* out) { *out = now_ns(); }
+
 /// Start every lane's first process: clone the template, copy in the initial stack.
 extern "C" __global__ void gpuos_start(MachineHdr* m) {
     u32 lane = lane_id();

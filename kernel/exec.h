@@ -6,6 +6,7 @@
 #include "sys/marshal.h"
 #include "sys/proc_sys.h"
 #include "sys/mm_sys.h"
+#include "sys/time_sys.h"
 #include "syscall_dispatch.gen.h"
 #include "a64_decode.gen.h"
 

@@ -266,6 +266,7 @@ add strings lanes - -- @strings
 add fileio lanes - -- @fileio
 add signals lanes - -- @signals
 add syscalls lanes - -- @syscalls
+add clocks lanes - -- @clocks
 add compute lanes - -- @compute 2
 add demo lanes - -- @demo
 add process lanes - -- @process

@@ -6,7 +6,7 @@
  * returned what was written and the file had the expected size.
  * With argv[2] = "timing", it also brackets each syscall with clock_gettime and prints
  * on stderr the guest-measured p50/p99 nanoseconds of one syscall (the bracket, which
- * includes one clock_gettime round trip) and of a bare clock_gettime pair:
+ * includes a clock_gettime, served on the device) and of a bare clock_gettime pair:
  * "bench_sys timing samples=K p50_ns=.. p99_ns=.. clock_p50_ns=.. clock_p99_ns=..".
  * With argv[3] = "busy" and argv[4] = the lane index (gpuos's {lane}), every lane but
  * lane 0 first computes for a while (about 2,000 instructions per iteration, no

@@ -966,7 +966,7 @@ fn measure(
             "lanes": ratio_basis,
         },
         "syscall": {
-            "method": "guest-measured: bench_sys in timing mode brackets each write/lseek/read with clock_gettime; p50/p99 over every call of one run (so each sample includes one clock_gettime round trip), median over runs; clock_gettime_* = back-to-back clock_gettime pairs",
+            "method": "guest-measured: bench_sys in timing mode brackets each write/lseek/read with clock_gettime; p50/p99 over every call of one run, median over runs (clock_gettime is served on the device, kernel/sys/time_sys.h, so a sample is the call's own round trip plus a device clock read); clock_gettime_* = back-to-back clock_gettime pairs",
             "per_backend": syscall,
         },
         "memory": memory,

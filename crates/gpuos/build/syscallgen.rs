@@ -8,7 +8,11 @@ use std::fmt::Write as _;
 pub struct Sys {
     pub nr: u32,
     pub name: String,
+    /// The device runs `sys_NAME` first (WHERE `dev` or `split`).
     pub dev: bool,
+    /// The host serves it, or part of it: the marshaller needs its argument kinds
+    /// (WHERE `host` or `split`; a `split` handler posts the cases it leaves to the host).
+    pub host: bool,
     pub args: Vec<String>,
 }
 
@@ -60,12 +64,13 @@ pub fn parse(text: &str) -> Result<Vec<Sys>, String> {
         let nr = t[0]
             .parse()
             .map_err(|_| format!("syscalls.table:{}: bad number", i + 1))?;
-        let dev = match t[2] {
-            "dev" => true,
-            "host" => false,
+        let (dev, host) = match t[2] {
+            "dev" => (true, false),
+            "host" => (false, true),
+            "split" => (true, true),
             w => {
                 return Err(format!(
-                    "syscalls.table:{}: WHERE must be dev or host, not {w}",
+                    "syscalls.table:{}: WHERE must be dev, host or split, not {w}",
                     i + 1
                 ))
             }
@@ -78,6 +83,7 @@ pub fn parse(text: &str) -> Result<Vec<Sys>, String> {
             nr,
             name: t[1].to_string(),
             dev,
+            host,
             args,
         });
     }
@@ -94,7 +100,7 @@ pub fn gen_cpp(v: &[Sys]) -> (String, String) {
         "\n/// Argument kind of argument i of syscall nr (kind << 16 | parameter), 0 = none.\n",
     );
     o.push_str("GFN u32 sys_argkind(u64 nr, int i) {\n    switch (nr) {\n");
-    for s in v.iter().filter(|s| !s.dev) {
+    for s in v.iter().filter(|s| s.host) {
         let codes: Vec<String> = (0..6)
             .map(|i| {
                 s.args

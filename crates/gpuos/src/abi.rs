@@ -344,6 +344,14 @@ pub struct MachineHdr {
     pub slot_bump: u64,
     /// Next child process id.
     pub next_pid: u64,
+    /// Nanoseconds to add to the device clock (`now_ns`: the GPU's global timer, or
+    /// CLOCK_MONOTONIC on the CPU backend) for CLOCK_MONOTONIC, measured by the host at
+    /// the start of the run (kernel/sys/time_sys.h serves the clocks on the device).
+    pub clock_mono_off: i64,
+    /// The same for CLOCK_REALTIME.
+    pub clock_real_off: i64,
+    /// The same for CLOCK_BOOTTIME.
+    pub clock_boot_off: i64,
 }
 
 /// An internal error of gpuos itself (a broken invariant, never a guest's doing),

@@ -59,6 +59,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     hdr.max_insns = cfg.max_insns;
     hdr.strace = cfg.strace as u32;
     hdr.live = lanes as u64;
+    super::clock::ClockOffsets::for_host_clock().apply(&mut hdr);
     let m = MachinePtr(&mut hdr);
     let threads = if cfg.threads > 0 {
         cfg.threads

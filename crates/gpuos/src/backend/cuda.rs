@@ -11,6 +11,7 @@
 //! mode the kernel runs every lane for a bounded number of instructions and returns;
 //! the host serves what was posted and relaunches.
 
+use super::clock::ClockOffsets;
 use super::{finish_lane, map_in_order, report_round_trips, stop_requested};
 use crate::abi::{
     MachineHdr, PanicRecord, Proc, RingCell, RingHdr, SysReq, FREE_SHARDS, PAGE_SIZE,
@@ -141,6 +142,7 @@ struct Module {
     quantum: sys::CUfunction,
     persistent: sys::CUfunction,
     poller: sys::CUfunction,
+    clock: sys::CUfunction,
 }
 impl Drop for Module {
     fn drop(&mut self) {
@@ -319,21 +321,23 @@ fn load_module(bin: &[u8]) -> Result<Module, RunError> {
                 .map_err(|e| err(&format!("cuFuncLoad {n}"), e))?;
             Ok::<_, RunError>(f)
         };
-        let kernels = || -> Result<[sys::CUfunction; 4], RunError> {
+        let kernels = || -> Result<[sys::CUfunction; 5], RunError> {
             Ok([
                 f("gpuos_start")?,
                 f("gpuos_quantum")?,
                 f("gpuos_persistent")?,
                 f("gpuos_poller")?,
+                f("gpuos_clock")?,
             ])
         };
         match kernels() {
-            Ok([start, quantum, persistent, poller]) => Ok(Module {
+            Ok([start, quantum, persistent, poller, clock]) => Ok(Module {
                 handle: m,
                 start,
                 quantum,
                 persistent,
                 poller,
+                clock,
             }),
             Err(e) => {
                 let _ = sys::cuModuleUnload(m);
@@ -454,6 +458,26 @@ fn launch_lanes(
             &mut n as *mut u64 as *mut c_void,
         ],
     )
+}
+
+/// The device clocks' offsets (backend/clock.rs), measured with the `gpuos_clock`
+/// kernel on the null stream before any other kernel runs.
+fn device_clock_offsets(module: &Module) -> Result<ClockOffsets, RunError> {
+    let out = DevBuf::new(8)?;
+    ClockOffsets::measure(5, || {
+        let mut p = out.0;
+        launch_grid(
+            module.clock,
+            1,
+            1,
+            std::ptr::null_mut(),
+            &mut [&mut p as *mut u64 as *mut c_void],
+        )?;
+        let mut t = [0u64];
+        // SAFETY: `out` holds one u64; the copy on the null stream follows the launch.
+        unsafe { cu::memcpy_dtoh_sync(&mut t, out.0) }.map_err(|e| err("clock probe", e))?;
+        Ok(t[0])
+    })
 }
 
 fn sync(stream: sys::CUstream, what: &str) -> Result<(), RunError> {
@@ -905,6 +929,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let panic_ptr = panic_rec.ptr as *const PanicRecord;
     let explain = |e: RunError| with_panic(e, panic_ptr);
     let comp_enq_addr = &*comp_enq as *const u64 as usize;
+    device_clock_offsets(&module)?.apply(&mut hdr);
     let mdev = DevBuf::new(std::mem::size_of::<MachineHdr>())?;
     mdev.upload(std::slice::from_ref(&hdr))?;
     if cfg.verbose {

@@ -1,6 +1,7 @@
 //! Execution backends: the CPU backend (host threads) and the CUDA backend (one GPU
 //! thread per process). Both run the same execution core (kernel/).
 
+mod clock;
 pub mod cpu;
 pub mod cuda;
 

@@ -113,7 +113,6 @@ pub mod nr {
     pub const TIMES: u64 = 153;
     pub const GETRUSAGE: u64 = 165;
     pub const UMASK: u64 = 166;
-    pub const GETTIMEOFDAY: u64 = 169;
     pub const GETUID: u64 = 174;
     pub const GETEUID: u64 = 175;
     pub const GETGID: u64 = 176;
@@ -451,7 +450,6 @@ impl ProcHost {
             nr::CLOCK_NANOSLEEP => time::clock_nanosleep(int(0), int(1), a[2], ins[2]),
             nr::TIMES => time::times(a[0], out),
             nr::GETRUSAGE => time::getrusage(int(0), a[1], out),
-            nr::GETTIMEOFDAY => time::gettimeofday(a[0], out),
             nr::UMASK => self.sys_umask(uint(0)),
             nr::GETUID => ok(sys::ids().0 as i64),
             nr::GETEUID => ok(sys::ids().1 as i64),

@@ -1,4 +1,5 @@
-//! Clocks, sleeps and resource usage, passed through to the host.
+//! Clocks, sleeps and resource usage, passed through to the host (the wall and
+//! monotonic clocks and gettimeofday are served on the device: kernel/sys/time_sys.h).
 //!
 //! `times`, `getrusage` and the CPU-time clocks report the host process (the whole
 //! machine, or the serving thread for the per-thread ones), as qemu reports itself.
@@ -110,14 +111,6 @@ pub(crate) fn clock_getres(clk: i32, tp: u64, out: &mut [u8]) -> Ret {
         return ok(0);
     }
     Ok((0, put_timespec(out, ts.tv_sec, ts.tv_nsec)))
-}
-
-pub(crate) fn gettimeofday(tv: u64, out: &mut [u8]) -> Ret {
-    if tv == 0 {
-        return ok(0);
-    }
-    let ts = sys::clock_gettime(libc::CLOCK_REALTIME)?;
-    Ok((0, put_timespec(out, ts.tv_sec, ts.tv_nsec / 1000)))
 }
 
 /// nanosleep: sleeps (or defers, see `DEFER_SLEEPS`), uninterrupted, so `rem` is never
@@ -236,9 +229,6 @@ mod tests {
         assert_eq!(clock_getres(1, 0, &mut out), Ok((0, 0)));
         assert_eq!(clock_getres(1, 1, &mut out), Ok((0, 16)));
         assert_eq!(ts(&out).0, 0);
-        assert_eq!(gettimeofday(1, &mut out), Ok((0, 16)));
-        assert!(ts(&out).1 < 1_000_000);
-        assert_eq!(gettimeofday(0, &mut out), Ok((0, 0)));
     }
 
     #[test]
