@@ -269,6 +269,8 @@ add syscalls lanes - -- @syscalls
 add clocks lanes - -- @clocks
 add compute lanes - -- @compute 2
 add demo lanes - -- @demo
+add demo-zoom lanes - -- @demo zoom 31415
+add demo-zoom-lane lanes - -- @demo zoom '{lane}'
 add process lanes - -- @process
 add fdmany lanes - -- @fdmany
 add crash_null lanes,nostderr - -- @crash_null

@@ -1,11 +1,14 @@
-/* demo: the program `gpuos` runs when given no program (shipped prebuilt as
- * crates/gpuos-cli/assets/demo.elf by scripts/build-demo.sh). It draws the
- * Mandelbrot set in ASCII, counts primes with a sieve, and prints a checksum
- * of everything it computed: some tens of millions of instructions, so the
- * instructions-per-second figure means something, yet well under a second
- * under qemu. Deterministic; exit status 0. */
+/* demo: the program `gpuos demo` runs (shipped prebuilt as
+ * crates/gpuos-cli/assets/demo.elf by scripts/build-demo.sh). With no
+ * arguments it draws the Mandelbrot set in ASCII, counts primes with a sieve,
+ * and prints a checksum of everything it computed: some tens of millions of
+ * instructions, so the instructions-per-second figure means something, yet well
+ * under a second under qemu. With `zoom FRAME` it draws frame FRAME of a zoom
+ * into the set (about a million instructions): on a GPU the demo runs one
+ * frame per lane. Deterministic; exit status 0 (2 on bad arguments). */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define W 72
@@ -18,9 +21,49 @@ static void mix(uint32_t v)
     for (int i = 0; i < 4; i++) { fnv ^= (v >> (8 * i)) & 0xff; fnv *= 16777619u; }
 }
 
-int main(void)
+/* Frame `frame` of a zoom towards a point on the set's boundary: each frame is
+ * 1/1.0002 the size of the one before, so neighbouring frames (neighbouring lanes
+ * of a warp) take nearly the same path through the code. */
+static int zoom(long frame)
+{
+    enum { ZW = 36, ZH = 12, ZIT = 256 };
+    static const char shades[] = " .:-=+*#%@";
+    double scale = 3.0, cx = -0.743643887037151, cy = 0.131825904205330;
+    for (long i = 0; i < frame % 40000; i++) scale /= 1.0002;
+    uint64_t iters = 0;
+    printf("zoom frame %ld (width %.3g)\n", frame, scale);
+    for (int y = 0; y < ZH; y++) {
+        char line[ZW + 1];
+        for (int x = 0; x < ZW; x++) {
+            double cr = cx + (x - ZW / 2 + 0.5) * scale / ZW;
+            double ci = cy + (y - ZH / 2 + 0.5) * scale * 0.8 / ZH;
+            double zr = 0, zi = 0;
+            int it = 0;
+            while (it < ZIT && zr * zr + zi * zi <= 4.0) {
+                double t = zr * zr - zi * zi + cr;
+                zi = 2 * zr * zi + ci;
+                zr = t;
+                it++;
+            }
+            iters += (uint64_t)it;
+            line[x] = shades[it >= ZIT ? 9 : (it * 9) / ZIT];
+            mix((uint32_t)it);
+        }
+        line[ZW] = 0;
+        printf("%s\n", line);
+    }
+    printf("iterations: %llu checksum: %08x\n", (unsigned long long)iters, fnv);
+    return 0;
+}
+
+int main(int argc, char **argv)
 {
     static const char shades[] = " .:-=+*#%@";
+    if (argc == 3 && strcmp(argv[1], "zoom") == 0) return zoom(strtol(argv[2], 0, 10));
+    if (argc != 1) {
+        fprintf(stderr, "usage: demo [zoom FRAME]\n");
+        return 2;
+    }
     printf("gpuos demo: an AArch64 Linux program, run by gpuos\n\n");
     uint64_t iters = 0;
     for (int y = 0; y < H; y++) {

@@ -19,10 +19,26 @@ pub mod tables;
 
 pub use machine::{BackendKind, LaneResult, LaneStatus, Mode, RunConfig, RunError, RunReport};
 
+/// Lanes a GPU lane interprets about as fast as one host core: a lane of the
+/// interpreter runs about 1.5 M guest instructions/s on an H200, a host core about
+/// 150 M/s on the CPU backend (docs/BENCHMARKS.md).
+const LANES_PER_HOST_CORE: usize = 100;
+
+fn host_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The fewest lanes for which `--backend auto` picks the GPU: below it, the host's
+/// cores running the CPU backend finish the same work sooner.
+pub fn gpu_wins_from() -> usize {
+    host_cores() * LANES_PER_HOST_CORE
+}
+
 /// Load `cfg.program` and run `cfg.lanes` copies of it on the chosen backend.
 ///
-/// `BackendKind::Auto` picks CUDA when a usable GPU is present and otherwise falls back
-/// to the CPU backend with a one-line notice on stderr. Errors: [`RunError`].
+/// `BackendKind::Auto` picks CUDA when a usable GPU is present and the run has enough
+/// lanes to win there ([`gpu_wins_from`]); otherwise the CPU backend, with a one-line
+/// notice on stderr saying why. Errors: [`RunError`].
 pub fn run(cfg: &RunConfig) -> Result<RunReport, RunError> {
     let prep = machine::Prepared::new(cfg)?;
     if let Some(dir) = &cfg.output_dir {
@@ -32,8 +48,16 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport, RunError> {
         BackendKind::Cpu => backend::cpu::run(cfg, &prep),
         BackendKind::Cuda => backend::cuda::run(cfg, &prep),
         BackendKind::Auto => {
-            if backend::cuda::available() {
+            let from = gpu_wins_from();
+            if backend::cuda::available() && cfg.lanes >= from {
                 backend::cuda::run(cfg, &prep)
+            } else if backend::cuda::available() {
+                eprintln!(
+                    "gpuos: {} lane(s) run faster on the CPU backend ({} host cores) than on the GPU below {from} lanes; --backend cuda uses the GPU",
+                    cfg.lanes,
+                    host_cores()
+                );
+                backend::cpu::run(cfg, &prep)
             } else {
                 eprintln!(
                     "gpuos: no usable CUDA GPU ({}); using the CPU backend",
