@@ -21,6 +21,20 @@ static void mix(uint32_t v)
     for (int i = 0; i < 4; i++) { fnv ^= (v >> (8 * i)) & 0xff; fnv *= 16777619u; }
 }
 
+/* Iterations of z = z^2 + c from 0 before |z| > 2, at most maxit. */
+static int escape(double cr, double ci, int maxit)
+{
+    double zr = 0, zi = 0;
+    int it = 0;
+    while (it < maxit && zr * zr + zi * zi <= 4.0) {
+        double t = zr * zr - zi * zi + cr;
+        zi = 2 * zr * zi + ci;
+        zr = t;
+        it++;
+    }
+    return it;
+}
+
 /* Frame `frame` of a zoom towards a point on the set's boundary: each frame is
  * 1/1.0002 the size of the one before, so neighbouring frames (neighbouring lanes
  * of a warp) take nearly the same path through the code. */
@@ -37,14 +51,7 @@ static int zoom(long frame)
         for (int x = 0; x < ZW; x++) {
             double cr = cx + (x - ZW / 2 + 0.5) * scale / ZW;
             double ci = cy + (y - ZH / 2 + 0.5) * scale * 0.8 / ZH;
-            double zr = 0, zi = 0;
-            int it = 0;
-            while (it < ZIT && zr * zr + zi * zi <= 4.0) {
-                double t = zr * zr - zi * zi + cr;
-                zi = 2 * zr * zi + ci;
-                zr = t;
-                it++;
-            }
+            int it = escape(cr, ci, ZIT);
             iters += (uint64_t)it;
             line[x] = shades[it >= ZIT ? 9 : (it * 9) / ZIT];
             mix((uint32_t)it);
@@ -74,14 +81,7 @@ int main(int argc, char **argv)
             for (int s = 0; s < 4; s++) {
                 double cr = -2.2 + (x + 0.25 + 0.5 * (s & 1)) * 3.2 / W;
                 double ci = -1.2 + (y + 0.25 + 0.5 * (s >> 1)) * 2.4 / H;
-                double zr = 0, zi = 0;
-                int it = 0;
-                while (it < MAXIT && zr * zr + zi * zi <= 4.0) {
-                    double t = zr * zr - zi * zi + cr;
-                    zi = 2 * zr * zi + ci;
-                    zr = t;
-                    it++;
-                }
+                int it = escape(cr, ci, MAXIT);
                 sum += it;
                 iters += (uint64_t)it;
             }
