@@ -63,7 +63,7 @@ pub struct BenchOpts {
     /// Lane counts to measure (comma-separated), instead of the defaults.
     #[arg(long, value_name = "N,N,...", value_delimiter = ',')]
     lanes: Vec<usize>,
-    /// Only these workloads (comma-separated: int,fp,mem,sys,busybox).
+    /// Only these workloads (comma-separated: int,int-div,fp,mem,sys,busybox).
     #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
     workloads: Vec<String>,
     /// GPU architecture for the compile-time measurement (CUDA).
@@ -85,6 +85,23 @@ struct Workload {
     args: Vec<String>,
     /// Largest lane count worth running (memory-bound workloads).
     max_lanes: usize,
+    /// Each lane (and each qemu process) gets a seed of its own, its index, as one more
+    /// argument, so that lanes take different paths through the program (a sweep);
+    /// else every lane runs the same arguments.
+    divergent: bool,
+}
+
+impl Workload {
+    /// Its arguments after the program name, for lane (or qemu process) `lane`: `args`,
+    /// then for a divergent workload the lane's seed: `lane`, or with None `{lane}`,
+    /// which gpuos replaces by each lane's index.
+    fn argv_tail(&self, lane: Option<usize>) -> Vec<String> {
+        let mut v = self.args.clone();
+        if self.divergent {
+            v.push(lane.map_or("{lane}".into(), |l| l.to_string()));
+        }
+        v
+    }
 }
 
 /// What the measurement reads: the options and what [`run`] chose from them.
@@ -102,6 +119,8 @@ struct Plan<'a> {
     workloads: Vec<Workload>,
     /// The temporary working directory of every run.
     tmp: PathBuf,
+    /// All lanes the GPU runs at once (when CUDA is measured and it is known).
+    resident: Option<usize>,
 }
 
 /// Median, min, max of some samples.
@@ -183,6 +202,7 @@ pub fn run(o: &BenchOpts) -> Result<(), String> {
         quick,
         repeats,
         cores,
+        resident: resident_lanes(&backends, &mut notes),
         backends,
         qemu,
         workloads,
@@ -278,12 +298,21 @@ fn workloads(
             program: prog("bench_int"),
             args: vec![int_it.to_string()],
             max_lanes: usize::MAX,
+            divergent: false,
+        },
+        Workload {
+            name: "int-div",
+            program: prog("bench_int"),
+            args: vec![int_it.to_string()],
+            max_lanes: usize::MAX,
+            divergent: true,
         },
         Workload {
             name: "fp",
             program: prog("bench_fp"),
             args: vec![fp_steps.to_string()],
             max_lanes: usize::MAX,
+            divergent: false,
         },
         Workload {
             name: "mem",
@@ -297,6 +326,7 @@ fn workloads(
             } else {
                 1024
             },
+            divergent: false,
         },
         Workload {
             name: "sys",
@@ -305,6 +335,7 @@ fn workloads(
             // 4 host syscalls per iteration: 1024 lanes already make 12 M (quick) or
             // 80 M requests, more than the host serves in a few seconds.
             max_lanes: 1024,
+            divergent: false,
         },
     ];
     for w in &workloads {
@@ -324,6 +355,7 @@ fn workloads(
             args: vec!["sha256sum".into(), "data.bin".into()],
             // Every lane reads the whole file through the host.
             max_lanes: if quick { 10_000 } else { 1024 },
+            divergent: false,
         });
     } else {
         let n = format!(
@@ -336,38 +368,50 @@ fn workloads(
     if !o.workloads.is_empty() {
         workloads.retain(|w| o.workloads.iter().any(|n| n == w.name));
         if workloads.is_empty() {
-            return Err("--workloads selects nothing (int, fp, mem, sys, busybox)".into());
+            return Err("--workloads selects nothing (int, int-div, fp, mem, sys, busybox)".into());
         }
     }
     Ok(workloads)
 }
 
-/// The lane counts to measure: `--lanes`, or per backend: on CUDA 1, 32, 1024, 10,000,
-/// 100,000 and `resident` (all lanes the GPU runs at once; `--quick` without `--tiny`:
-/// 1, 32, 1024), on the CPU 1x, 2x, 4x the cores (`--quick`: 1, cores).
-fn lane_counts(
-    o: &BenchOpts,
-    quick: bool,
-    b: BackendKind,
-    cores: usize,
-    resident: Option<usize>,
-) -> Vec<usize> {
-    let mut v = if !o.lanes.is_empty() {
-        o.lanes.clone()
-    } else {
-        match (b, quick && !o.tiny) {
-            (BackendKind::Cuda, false) => {
-                let mut v = vec![1, 32, 1024, 10_000, 100_000];
-                v.extend(resident);
-                v
-            }
-            (BackendKind::Cuda, true) => vec![1, 32, 1024],
-            (_, false) => vec![1, cores, 2 * cores, 4 * cores],
-            (_, true) => vec![1, cores],
+/// All lanes the GPU runs at once when CUDA is measured (a note when unknown).
+fn resident_lanes(backends: &[BackendKind], notes: &mut Vec<String>) -> Option<usize> {
+    if !backends.contains(&BackendKind::Cuda) {
+        return None;
+    }
+    match gpuos::backend::cuda::resident_lanes() {
+        Ok(n) => Some(n),
+        Err(e) => {
+            notes.push(format!("resident lane count unknown: {e}"));
+            None
         }
-    };
-    v.retain(|&n| n > 0);
-    v.sort_unstable();
-    v.dedup();
-    v
+    }
+}
+
+impl Plan<'_> {
+    /// The lane counts to measure workload `w` at on backend `b`, those up to its
+    /// `max_lanes`: `--lanes`, or on CUDA 1, 32, 1024, 10,000, 100,000 and `resident`
+    /// (all lanes the GPU runs at once; `--quick` without `--tiny`: 1, 32, 1024), on
+    /// the CPU 1x, 2x, 4x the cores (`--quick` without `--tiny`: 1, cores).
+    fn lane_counts(&self, b: BackendKind, w: &Workload) -> Vec<usize> {
+        let (o, cores) = (self.o, self.cores);
+        let mut v = if !o.lanes.is_empty() {
+            o.lanes.clone()
+        } else {
+            match (b, self.quick && !o.tiny) {
+                (BackendKind::Cuda, false) => {
+                    let mut v = vec![1, 32, 1024, 10_000, 100_000];
+                    v.extend(self.resident);
+                    v
+                }
+                (BackendKind::Cuda, true) => vec![1, 32, 1024],
+                (_, false) => vec![1, cores, 2 * cores, 4 * cores],
+                (_, true) => vec![1, cores],
+            }
+        };
+        v.retain(|&n| n > 0 && n <= w.max_lanes);
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
 }

@@ -2,27 +2,30 @@
 //! workload's throughput at each lane count, the syscall round trip and the start-up,
 //! gathered into [`Figures`] for `report`.
 
-use super::gate::{gpuos_run, qemu_once, qemu_parallel, Checked};
-use super::{backend_name, lane_counts, report, stats, Plan, Workload};
+use super::gate::{
+    checked_lanes, gpuos_run, qemu_once, qemu_parallel, qemu_references, Expected, Reference,
+};
+use super::{backend_name, report, stats, Plan, Workload};
 use gpuos::machine::{HostPool, Prepared};
-use gpuos::{BackendKind, RunConfig};
+use gpuos::{BackendKind, RunConfig, RunReport};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 use std::time::Instant;
 
 /// Frames in the CPU backend's pool (crates/gpuos/src/backend/cpu.rs, CPU_POOL_FRAMES).
 const CPU_POOL_FRAMES: u64 = 1 << 22;
 
-/// One line of the table: workload, backend, lanes, guest instructions, seconds,
-/// min..max, instructions/s, instructions/s per lane.
-pub(super) type Row = [String; 8];
+/// One line of the table: workload, backend, lanes, guest instructions, instructions
+/// per lane (min..max for a divergent workload), seconds, min..max, instructions/s,
+/// instructions/s per lane.
+pub(super) type Row = [String; 9];
 
 /// The qemu side: each workload's reference stdout and the parallel comparison.
 pub(super) struct QemuSide {
-    /// Reference stdout per workload.
-    pub refs: Vec<Vec<u8>>,
+    /// What the lanes must print, per workload.
+    pub refs: Vec<Expected>,
     /// Seconds of the single reference run per workload.
     pub single: Vec<f64>,
     /// Wall seconds of `cores` parallel processes per workload: median, min, max.
@@ -34,8 +37,9 @@ pub(super) struct Figures {
     /// One JSON object per (backend, workload, lane count).
     pub results: Vec<Value>,
     pub rows: Vec<Row>,
-    /// Guest instructions per process per workload (0 until measured).
-    pub per_lane_insns: Vec<u64>,
+    /// Guest instructions each lane retired, by lane index, per workload (as many
+    /// lanes as the largest run so far; a lane runs the same arguments in every run).
+    pub lane_insns: Vec<Vec<u64>>,
     /// The device of the last run (GPU name or host CPU).
     pub device: String,
     /// "backend/workload" -> memory figures.
@@ -47,6 +51,19 @@ pub(super) struct Figures {
     /// gpuos runs/s (wall) and lane count per (backend, workload): the ratio's basis.
     pub gpuos_rps: BTreeMap<(&'static str, usize), (f64, usize)>,
     pub notes: Vec<String>,
+}
+
+/// What the runs of one lane count gave.
+#[derive(Default)]
+struct Repeats {
+    /// Execution seconds of each run.
+    secs: Vec<f64>,
+    /// Wall seconds of each `gpuos::run` call.
+    walls: Vec<f64>,
+    /// Instructions each lane retired (the same in every run).
+    insns: Vec<u64>,
+    /// Lanes whose stdout was compared with a qemu reference.
+    stdout_checked: usize,
 }
 
 /// Peak private frames of one process and the template's frames, over a workload's runs.
@@ -63,17 +80,16 @@ struct Meter<'a> {
 }
 
 /// Take every figure of the plan and report them (table on stdout); the JSON document.
-pub(super) fn measure(p: &Plan, commit: &str, mut notes: Vec<String>) -> Result<Value, String> {
-    let resident = resident_lanes(&p.backends, &mut notes);
+pub(super) fn measure(p: &Plan, commit: &str, notes: Vec<String>) -> Result<Value, String> {
     let m = Meter {
         p,
-        pb: progress_bar(p, resident),
+        pb: progress_bar(p),
     };
     let q = m.qemu_side()?;
     let mut f = Figures {
         results: Vec::new(),
         rows: Vec::new(),
-        per_lane_insns: vec![0; p.workloads.len()],
+        lane_insns: vec![Vec::new(); p.workloads.len()],
         device: report::host_cpu(),
         memory: Map::new(),
         syscall: Map::new(),
@@ -82,47 +98,25 @@ pub(super) fn measure(p: &Plan, commit: &str, mut notes: Vec<String>) -> Result<
         notes,
     };
     for &b in &p.backends {
-        let counts = lane_counts(p.o, p.quick, b, p.cores, resident);
         for (wi, w) in p.workloads.iter().enumerate() {
-            let counts: Vec<usize> = counts
-                .iter()
-                .copied()
-                .filter(|&l| l <= w.max_lanes)
-                .collect();
-            m.throughput(b, wi, &counts, &q.refs[wi], &mut f)?;
+            m.throughput(b, wi, &p.lane_counts(b, w), &q.refs[wi], &mut f)?;
         }
         m.syscall_round_trip(b, &q.refs, &mut f)?;
         m.startup(b, &mut f)?;
     }
     m.pb.finish_and_clear();
-    let doc = report::document(p, commit, resident, &q, &f);
+    let doc = report::document(p, commit, &q, &f);
     report::print_table(&doc, &f.rows);
     Ok(doc)
 }
 
-/// All lanes the GPU runs at once when CUDA is measured (a note when unknown).
-fn resident_lanes(backends: &[BackendKind], notes: &mut Vec<String>) -> Option<usize> {
-    if !backends.contains(&BackendKind::Cuda) {
-        return None;
-    }
-    match gpuos::backend::cuda::resident_lanes() {
-        Ok(n) => Some(n),
-        Err(e) => {
-            notes.push(format!("resident lane count unknown: {e}"));
-            None
-        }
-    }
-}
-
 /// A progress bar over every run the plan makes (drawn only on a terminal).
-fn progress_bar(p: &Plan, resident: Option<usize>) -> ProgressBar {
+fn progress_bar(p: &Plan) -> ProgressBar {
     let repeats = p.repeats as u64;
     let mut steps = p.workloads.len() as u64 * (1 + repeats); // references + qemu
     for &b in &p.backends {
-        let counts = lane_counts(p.o, p.quick, b, p.cores, resident);
         for w in &p.workloads {
-            let n = counts.iter().filter(|&&l| l <= w.max_lanes).count() as u64;
-            steps += n * repeats;
+            steps += p.lane_counts(b, w).len() as u64 * repeats;
         }
         steps += 2 * repeats; // syscall timing, idle and busy
     }
@@ -143,7 +137,9 @@ fn progress_bar(p: &Plan, resident: Option<usize>) -> ProgressBar {
 
 impl Meter<'_> {
     /// References and the qemu comparison: per workload one reference run (timed
-    /// alone), then `repeats` times `cores` qemu processes at once.
+    /// alone; a divergent workload's with seed 0, then those of the other seeds its
+    /// checks and the comparison need, `cores` at a time), then `repeats` times `cores`
+    /// qemu processes at once.
     fn qemu_side(&self) -> Result<QemuSide, String> {
         let (p, pb, cores) = (self.p, &self.pb, self.p.cores);
         let mut q = QemuSide {
@@ -154,23 +150,47 @@ impl Meter<'_> {
         for w in &p.workloads {
             pb.set_message(format!("qemu reference: {}", w.name));
             let t = Instant::now();
-            let (mut out, _) = qemu_once(&p.qemu, w, &[])?;
+            let out = qemu_once(&p.qemu, w, 0)?;
             q.single.push(t.elapsed().as_secs_f64());
+            let mut expected = if w.divergent {
+                let lanes: Vec<usize> = self.reference_lanes(w).into_iter().skip(1).collect();
+                let mut m = qemu_references(&p.qemu, w, &lanes, cores)?;
+                m.insert(0, out);
+                Expected::PerLane(m.into_iter().map(|(l, o)| (l, Reference::new(o))).collect())
+            } else {
+                Expected::Same(Reference::new(out))
+            };
             pb.inc(1);
             pb.set_message(format!("qemu x{cores}: {}", w.name));
             let mut walls = Vec::new();
             for _ in 0..p.repeats {
-                walls.push(qemu_parallel(&p.qemu, w, cores, &out)?);
+                walls.push(qemu_parallel(&p.qemu, w, cores, &expected)?);
                 pb.inc(1);
             }
             q.wall.push(stats(&walls));
             if p.o.corrupt_check {
-                // Testing aid: a reference no correct run can match.
-                out.extend_from_slice(b"corrupted reference\n");
+                // Testing aid: a reference no correct run can match, the last lane's
+                // of the largest run (each lane's, for a convergent workload).
+                let last = p.backends.iter().flat_map(|&b| p.lane_counts(b, w)).max();
+                expected.corrupt(last.unwrap_or(1) - 1);
             }
-            q.refs.push(out);
+            q.refs.push(expected);
         }
         Ok(q)
+    }
+
+    /// The lanes of divergent workload `w` that need a qemu reference: those
+    /// `checked_lanes` picks at every lane count measured, and the qemu comparison's
+    /// processes 0..cores (lane 0 first).
+    fn reference_lanes(&self, w: &Workload) -> BTreeSet<usize> {
+        let p = self.p;
+        let mut s: BTreeSet<usize> = (0..p.cores).collect();
+        for &b in &p.backends {
+            for n in p.lane_counts(b, w) {
+                s.extend(checked_lanes(n));
+            }
+        }
+        s
     }
 
     /// Workload `wi` on backend `b` at each of `counts` lanes: a result and a table row
@@ -180,12 +200,12 @@ impl Meter<'_> {
         b: BackendKind,
         wi: usize,
         counts: &[usize],
-        reference: &[u8],
+        expected: &Expected,
         f: &mut Figures,
     ) -> Result<(), String> {
         let mut frames = Frames::default();
         for &lanes in counts {
-            self.lane_count(b, wi, lanes, reference, f, &mut frames)?;
+            self.lane_count(b, wi, lanes, expected, f, &mut frames)?;
         }
         let w = &self.p.workloads[wi];
         let fig = memory_figure(b, counts, &frames);
@@ -194,31 +214,31 @@ impl Meter<'_> {
         Ok(())
     }
 
-    /// Workload `wi` on backend `b` with `lanes` lanes, `repeats` times: its result
-    /// (median, min, max seconds) and table row; the frames and the single-lane run
-    /// overhead on the way.
+    /// Workload `wi` on backend `b` with `lanes` lanes, `repeats` times: each run
+    /// checked, each lane's instructions recorded (a lane whose count changes from run
+    /// to run is refused), the device, the frames and the single-lane run overhead on
+    /// the way; then its figure.
     fn lane_count(
         &self,
         b: BackendKind,
         wi: usize,
         lanes: usize,
-        reference: &[u8],
+        expected: &Expected,
         f: &mut Figures,
         frames: &mut Frames,
     ) -> Result<(), String> {
-        let (p, w, bname) = (self.p, &self.p.workloads[wi], backend_name(b));
+        let (w, bname) = (&self.p.workloads[wi], backend_name(b));
         self.pb.set_message(format!("{bname} {} x{lanes}", w.name));
-        let mut secs = Vec::new();
-        let mut walls = Vec::new();
-        let mut total_insns = 0u64;
-        for _ in 0..p.repeats {
-            let c = gpuos_run(w, b, lanes, reference, &[], None, false)?;
+        let mut r = Repeats::default();
+        for _ in 0..self.p.repeats {
+            let c = gpuos_run(w, b, lanes, expected, &[], None, false)?;
             self.pb.inc(1);
-            record_insns(&mut f.per_lane_insns[wi], w, &c)?;
-            total_insns = c.report.instructions();
+            record_insns(&mut f.lane_insns[wi], w, &c.report)?;
+            r.insns = c.report.lanes.iter().map(|l| l.insns).collect();
+            r.stdout_checked = c.stdout_checked;
             f.device = c.report.device.clone();
-            secs.push(c.report.seconds);
-            walls.push(c.wall);
+            r.secs.push(c.report.seconds);
+            r.walls.push(c.wall);
             let peak = c.report.lanes.iter().map(|l| l.frames_private).max();
             frames.peak_private = frames.peak_private.max(peak.unwrap_or(0));
             frames.template = c.report.template_frames;
@@ -229,31 +249,51 @@ impl Meter<'_> {
                     .insert(key, json!({"run_overhead_seconds": overhead}));
             }
         }
-        let (s, smin, smax) = stats(&secs);
-        let (wall, _, _) = stats(&walls);
-        let ips = total_insns as f64 / s.max(1e-9);
+        self.figure(b, wi, lanes, &r, f);
+        Ok(())
+    }
+
+    /// The result (median, min, max seconds; instructions per lane) and table row of
+    /// workload `wi`'s runs `r` on backend `b` with `lanes` lanes.
+    fn figure(&self, b: BackendKind, wi: usize, lanes: usize, r: &Repeats, f: &mut Figures) {
+        let (p, w, bname) = (self.p, &self.p.workloads[wi], backend_name(b));
+        let (s, smin, smax) = stats(&r.secs);
+        let (wall, _, _) = stats(&r.walls);
+        let total = r.insns.iter().sum::<u64>();
+        let (imin, imax) = (r.insns.iter().min(), r.insns.iter().max());
+        let (imin, imax) = (imin.copied().unwrap_or(0), imax.copied().unwrap_or(0));
+        let ips = total as f64 / s.max(1e-9);
         ratio_basis(f, b, wi, lanes, lanes as f64 / wall.max(1e-9), p.cores);
         f.results.push(json!({
             "workload": w.name,
             "backend": bname,
-            "args": w.args,
+            "args": w.argv_tail(None),
+            "divergent": w.divergent,
             "lanes": lanes,
             "runs": p.repeats,
-            "guest_instructions": total_insns,
-            "instructions_per_lane": total_insns / lanes as u64,
+            "guest_instructions": total,
+            "instructions_per_lane": total / lanes as u64,
+            "instructions_per_lane_min": imin,
+            "instructions_per_lane_max": imax,
+            "stdout_checked_lanes": r.stdout_checked,
             "seconds": s,
             "seconds_min": smin,
             "seconds_max": smax,
             "ips": ips,
-            "ips_min": total_insns as f64 / smax.max(1e-9),
-            "ips_max": total_insns as f64 / smin.max(1e-9),
+            "ips_min": total as f64 / smax.max(1e-9),
+            "ips_max": total as f64 / smin.max(1e-9),
             "wall_seconds": wall,
         }));
         let row = [
             w.name.to_string(),
             bname.to_string(),
             lanes.to_string(),
-            total_insns.to_string(),
+            total.to_string(),
+            if imin == imax {
+                imin.to_string()
+            } else {
+                format!("{imin}..{imax}")
+            },
             format!("{s:.3}"),
             format!("{:.3}..{:.3}", smin, smax),
             report::fmt_si(ips),
@@ -261,7 +301,6 @@ impl Meter<'_> {
         ];
         self.announce(&row);
         f.rows.push(row);
-        Ok(())
     }
 
     /// Each figure as soon as it is measured (above the progress bar, or as a line on
@@ -280,7 +319,7 @@ impl Meter<'_> {
     fn syscall_round_trip(
         &self,
         b: BackendKind,
-        refs: &[Vec<u8>],
+        refs: &[Expected],
         f: &mut Figures,
     ) -> Result<(), String> {
         let p = self.p;
@@ -333,7 +372,7 @@ impl Meter<'_> {
         &self,
         b: BackendKind,
         w: &Workload,
-        reference: &[u8],
+        expected: &Expected,
         busy_lanes: usize,
     ) -> Result<[Vec<Value>; 2], String> {
         let bname = backend_name(b);
@@ -350,7 +389,7 @@ impl Meter<'_> {
                 } else {
                     &["timing", "busy", "{lane}"]
                 };
-                let c = gpuos_run(w, b, lanes, reference, extra, Some(&dir), k == 1)?;
+                let c = gpuos_run(w, b, lanes, expected, extra, Some(&dir), k == 1)?;
                 self.pb.inc(1);
                 let err = std::fs::read(dir.join("lane-0.stderr")).unwrap_or_default();
                 let _ = std::fs::remove_dir_all(&dir);
@@ -449,16 +488,21 @@ impl Meter<'_> {
     }
 }
 
-/// Record the instructions per process of a checked run of `w` in `known` (0: none
-/// yet), refusing a count that differs from an earlier run's.
-fn record_insns(known: &mut u64, w: &Workload, c: &Checked) -> Result<(), String> {
-    if *known == 0 {
-        *known = c.per_lane_insns;
-    } else if *known != c.per_lane_insns {
-        return Err(format!(
-            "refused: {} retired {} instructions per process in one run and {} in another",
-            w.name, c.per_lane_insns, known
-        ));
+/// Record the instructions each lane of a checked run of `w` retired in `known` (by
+/// lane index), refusing a lane that retired a different count in an earlier run: a
+/// lane runs the same program with the same arguments in every run.
+fn record_insns(known: &mut Vec<u64>, w: &Workload, report: &RunReport) -> Result<(), String> {
+    for (i, l) in report.lanes.iter().enumerate() {
+        match known.get(i) {
+            Some(&k) if k != l.insns => {
+                return Err(format!(
+                    "refused: {} lane {i} retired {} instructions in one run and {k} in another",
+                    w.name, l.insns
+                ))
+            }
+            Some(_) => {}
+            None => known.push(l.insns),
+        }
     }
     Ok(())
 }

@@ -96,30 +96,63 @@ fn text_width(s: &str, scale: i32) -> i32 {
     s.chars().count() as i32 * 4 * scale
 }
 
-/// Curves: per backend, aggregate IPS of the whole suite at each lane count (sum of
-/// guest instructions over sum of seconds of every workload run at that count);
-/// qemu at 1 process and at `cores` processes.
+/// A curve: its legend and its (lanes, instructions/s) points.
+type Curve = (String, Vec<(f64, f64)>);
+
+/// The workloads drawn on their own beside the suite: one program run convergent (every
+/// lane the same arguments) and divergent (a seed per lane), to show what divergence
+/// costs.
+const DIVERGENCE_PAIR: [&str; 2] = ["int", "int-div"];
+
+/// Draw the curves of a bench document into a PNG at `path`: per backend, aggregate
+/// IPS of the whole suite at each lane count (sum of guest instructions over sum of
+/// seconds of every workload run at that count) and the IPS of [`DIVERGENCE_PAIR`];
+/// qemu's suite at 1 process and at `cores` processes.
 pub fn draw(doc: &Value, path: &Path) -> Result<(), String> {
-    let mut curves: BTreeMap<String, BTreeMap<u64, (f64, f64)>> = BTreeMap::new();
+    let mut pts = gpuos_curves(doc);
+    pts.push(("qemu".into(), qemu_curve(doc)));
+    render(&pts, path)
+}
+
+/// Guest instructions and seconds summed per lane count.
+type Sums = BTreeMap<u64, (f64, f64)>;
+
+/// Per backend: the suite's aggregate IPS, then each of [`DIVERGENCE_PAIR`]'s.
+fn gpuos_curves(doc: &Value) -> Vec<Curve> {
+    // (backend, workload or "" for the suite) -> sums.
+    let mut sums: BTreeMap<(String, &str), Sums> = BTreeMap::new();
     for r in doc["results"].as_array().into_iter().flatten() {
-        let b = r["backend"].as_str().unwrap_or("?").to_string();
+        let b = r["backend"].as_str().unwrap_or("?");
         let lanes = r["lanes"].as_u64().unwrap_or(1);
-        let e = curves.entry(b).or_default().entry(lanes).or_default();
-        e.0 += r["guest_instructions"].as_f64().unwrap_or(0.0);
-        e.1 += r["seconds"].as_f64().unwrap_or(0.0);
+        let w = r["workload"].as_str().unwrap_or("");
+        let own = DIVERGENCE_PAIR.iter().find(|&&p| p == w);
+        for key in std::iter::once("").chain(own.copied()) {
+            let e = sums.entry((b.to_string(), key)).or_default();
+            let e = e.entry(lanes).or_default();
+            e.0 += r["guest_instructions"].as_f64().unwrap_or(0.0);
+            e.1 += r["seconds"].as_f64().unwrap_or(0.0);
+        }
     }
-    let mut pts: Vec<(String, Vec<(f64, f64)>)> = curves
-        .into_iter()
-        .map(|(b, m)| {
-            (
-                format!("gpuos {b}"),
-                m.into_iter()
-                    .filter(|(_, (i, s))| *i > 0.0 && *s > 0.0)
-                    .map(|(l, (i, s))| (l as f64, i / s))
-                    .collect(),
-            )
+    sums.into_iter()
+        .map(|((b, w), m)| {
+            let name = if w.is_empty() {
+                format!("gpuos {b}")
+            } else {
+                format!("gpuos {b} {w}")
+            };
+            let p = m
+                .into_iter()
+                .filter(|(_, (i, s))| *i > 0.0 && *s > 0.0)
+                .map(|(l, (i, s))| (l as f64, i / s))
+                .collect();
+            (name, p)
         })
-        .collect();
+        .collect()
+}
+
+/// qemu's suite IPS at 1 process (the single reference runs) and at `cores`
+/// processes (the parallel comparison).
+fn qemu_curve(doc: &Value) -> Vec<(f64, f64)> {
     let cores = doc["qemu"]["cores"].as_f64().unwrap_or(1.0);
     let (mut qi, mut qs, mut q1i, mut q1s) = (0.0, 0.0, 0.0, 0.0);
     for v in doc["qemu"]["per_workload"]
@@ -144,28 +177,32 @@ pub fn draw(doc: &Value, path: &Path) -> Result<(), String> {
     if qs > 0.0 && cores > 1.0 {
         q.push((cores, qi / qs));
     }
-    pts.push(("qemu".into(), q));
+    q
+}
 
+/// Decades spanned by `v` of the points, at least one: (floor, ceil) of log10.
+fn decades(all: &[(f64, f64)], v: impl Fn(&(f64, f64)) -> f64) -> (f64, f64) {
+    let lo = all
+        .iter()
+        .map(|p| v(p).log10())
+        .fold(f64::MAX, f64::min)
+        .floor();
+    let hi = all
+        .iter()
+        .map(|p| v(p).log10())
+        .fold(f64::MIN, f64::max)
+        .ceil();
+    (lo, hi.max(lo + 1.0))
+}
+
+/// Log-log axes, grid, titles and the curves with their legend.
+fn render(pts: &[Curve], path: &Path) -> Result<(), String> {
     let all: Vec<(f64, f64)> = pts.iter().flat_map(|(_, p)| p.iter().copied()).collect();
     if all.is_empty() {
         return Err("no figures to plot".into());
     }
-    // Decades spanned by the x (lanes) and y (instructions/s) values, at least one.
-    let decades = |v: &dyn Fn(&(f64, f64)) -> f64| {
-        let lo = all
-            .iter()
-            .map(|p| v(p).log10())
-            .fold(f64::MAX, f64::min)
-            .floor();
-        let hi = all
-            .iter()
-            .map(|p| v(p).log10())
-            .fold(f64::MIN, f64::max)
-            .ceil();
-        (lo, hi.max(lo + 1.0))
-    };
-    let (lx0, lx1) = decades(&|p| p.0);
-    let (ly0, ly1) = decades(&|p| p.1);
+    let (lx0, lx1) = decades(&all, |p| p.0);
+    let (ly0, ly1) = decades(&all, |p| p.1);
     let px = |x: f64| L + ((x.log10() - lx0) / (lx1 - lx0) * (W - L - R) as f64) as i32;
     let py = |y: f64| H - B - ((y.log10() - ly0) / (ly1 - ly0) * (H - T - B) as f64) as i32;
 
@@ -208,6 +245,10 @@ pub fn draw(doc: &Value, path: &Path) -> Result<(), String> {
         RGBColor(214, 39, 40),
         RGBColor(44, 160, 44),
         RGBColor(148, 103, 189),
+        RGBColor(255, 127, 14),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(23, 190, 207),
     ];
     for (i, (name, p)) in pts.iter().enumerate() {
         let c = colors[i % colors.len()];

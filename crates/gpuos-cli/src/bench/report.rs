@@ -8,13 +8,7 @@ use std::process::{Command, Stdio};
 
 /// The JSON document (docs/BENCHMARKS.md, "JSON") of the figures `f` and the qemu side
 /// `q` of plan `p`.
-pub(super) fn document(
-    p: &Plan,
-    commit: &str,
-    resident: Option<usize>,
-    q: &QemuSide,
-    f: &Figures,
-) -> Value {
+pub(super) fn document(p: &Plan, commit: &str, q: &QemuSide, f: &Figures) -> Value {
     let qemu = qemu_figures(p, q, f);
     let (driver, cuda_version) = gpu_versions(p.backends.contains(&BackendKind::Cuda));
     json!({
@@ -28,13 +22,13 @@ pub(super) fn document(
         "quick": p.quick,
         "tiny": p.o.tiny,
         "repeats": p.repeats,
-        "resident_lanes": resident,
+        "resident_lanes": p.resident,
         "results": f.results,
         "qemu": {
             "binary": p.qemu.display().to_string(),
             "cpu": "cortex-a57",
             "cores": p.cores,
-            "method": "N = cores qemu processes started at once, each running the workload once; runs/s = N / wall seconds for all (median of repeats); ips = guest instructions per run as counted by gpuos x runs/s",
+            "method": "N = cores qemu processes started at once, each running the workload once (a divergent workload: process k with seed k, like gpuos's lane k); runs/s = N / wall seconds for all (median of repeats); ips = guest instructions per run as counted by gpuos (a divergent workload: the mean over lanes 0..N-1) x runs/s",
             "per_workload": qemu.per_workload,
         },
         "ratio": qemu.ratio,
@@ -73,17 +67,23 @@ fn qemu_figures(p: &Plan, q: &QemuSide, f: &Figures) -> QemuFigures {
     for (wi, w) in p.workloads.iter().enumerate() {
         let (wall, wmin, wmax) = q.wall[wi];
         let rps = p.cores as f64 / wall.max(1e-9);
-        let insns = f.per_lane_insns[wi] as f64;
+        // Instructions per run: gpuos's count for the lanes that ran what the N
+        // processes ran (lanes 0..N-1, the same arguments), their mean.
+        let known = &f.lane_insns[wi];
+        let same = &known[..known.len().min(p.cores)];
+        let insns = same.iter().sum::<u64>() as f64 / same.len().max(1) as f64;
+        let insns0 = known.first().copied().unwrap_or(0) as f64;
         r.per_workload.insert(
             w.name.to_string(),
             json!({
+                "divergent": w.divergent,
                 "runs_per_second": rps,
                 "ips": insns * rps,
                 "seconds": wall,
                 "seconds_min": wmin,
                 "seconds_max": wmax,
                 "single_run_seconds": q.single[wi],
-                "single_run_ips": insns / q.single[wi].max(1e-9),
+                "single_run_ips": insns0 / q.single[wi].max(1e-9),
             }),
         );
         for &b in &p.backends {
@@ -204,6 +204,7 @@ pub(super) fn print_table(doc: &Value, rows: &[Row]) {
         "backend",
         "lanes",
         "guest insns",
+        "insns/lane",
         "seconds",
         "min..max",
         "insns/s",
@@ -234,6 +235,16 @@ pub(super) fn print_table(doc: &Value, rows: &[Row]) {
         line(&r.iter().map(String::as_str).collect::<Vec<_>>());
     }
     let q = &doc["qemu"];
+    let divergent: Vec<&str> = (q["per_workload"].as_object().into_iter().flatten())
+        .filter(|(_, v)| v["divergent"] == true)
+        .map(|(k, _)| k.as_str())
+        .collect();
+    if !divergent.is_empty() {
+        println!(
+            "divergent ({}): lane k and qemu process k run with seed k; stdout checked against qemu for every lane up to 256 lanes, for a sample above",
+            divergent.join(", ")
+        );
+    }
     println!(
         "\nqemu-aarch64 (-cpu cortex-a57), {} parallel processes:",
         q["cores"]
