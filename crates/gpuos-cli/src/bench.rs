@@ -1,9 +1,10 @@
 //! `gpuos bench`: the measurement instrument.
 //!
-//! Runs the benchmark workloads (tests/guest/bench_*.c and a busybox job) on the chosen
-//! backends at several lane counts, checks every run against the reference output of
-//! `qemu-aarch64 -cpu cortex-a57` (a run whose lane output or exit status differs is
-//! refused: the bench stops with an error and reports no figure), runs the same
+//! Runs the benchmark workloads (tests/guest/bench_*.c and a busybox job; all but
+//! int-div convergent, every lane the same arguments, int-div with a seed per lane) on
+//! the chosen backends at several lane counts, checks every run against the reference
+//! output of `qemu-aarch64 -cpu cortex-a57` (a run whose lane output or exit status
+//! differs is refused: the bench stops with an error and reports no figure), runs the same
 //! workloads as parallel qemu processes for comparison, and reports guest instructions
 //! per second, syscall round trips, memory and start-up times as a table, JSON and an
 //! optional log-log plot.
