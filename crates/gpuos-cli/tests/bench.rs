@@ -1,4 +1,5 @@
-//! `gpuos bench`: the quick CPU run produces well-formed JSON, and a wrong result is
+//! `gpuos bench`: the quick CPU run produces well-formed JSON, a divergent workload's
+//! lanes are each checked against qemu with their own seed, and a wrong result is
 //! refused. Needs the guest programs (tests/guest/build.sh) and qemu-aarch64.
 
 use std::path::{Path, PathBuf};
@@ -106,7 +107,31 @@ fn quick_cpu_json() {
         }
         assert!(num(&r["seconds_min"], "min") <= num(&r["seconds"], "s"));
         assert!(num(&r["seconds"], "s") <= num(&r["seconds_max"], "max"));
+        let (min, mean, max) = (
+            r["instructions_per_lane_min"].as_u64().expect("min"),
+            r["instructions_per_lane"].as_u64().expect("per lane"),
+            r["instructions_per_lane_max"].as_u64().expect("max"),
+        );
+        assert!(min <= mean && mean <= max, "{w}: {min} {mean} {max}");
+        // Up to 256 lanes every lane's stdout is compared with qemu's.
+        let checked = r["stdout_checked_lanes"]
+            .as_u64()
+            .expect("stdout_checked_lanes");
+        assert!(
+            checked == lanes || (lanes > 256 && checked < lanes),
+            "{w}: {checked}"
+        );
+        let divergent = r["divergent"].as_bool().expect("divergent");
+        assert_eq!(divergent, w == "int-div", "{w}: divergent");
+        assert_eq!(doc["qemu"]["per_workload"][&w]["divergent"], divergent);
+        if divergent {
+            // A seed per lane: its lanes' counts differ, so only their bounds hold.
+            assert_eq!(r["args"].as_array().unwrap().last().unwrap(), "{lane}");
+            lanes_seen.entry(w).or_default().push(lanes);
+            continue;
+        }
         // The same workload retires the same instructions per process at every lane count.
+        assert_eq!(min, max, "{w}: lanes retired different instruction counts");
         assert_eq!(
             insns % lanes,
             0,
@@ -120,7 +145,7 @@ fn quick_cpu_json() {
         );
         lanes_seen.entry(w).or_default().push(lanes);
     }
-    for w in ["int", "fp", "mem", "sys"] {
+    for w in ["int", "int-div", "fp", "mem", "sys"] {
         let l = lanes_seen
             .get(w)
             .unwrap_or_else(|| panic!("no results for {w}"));
@@ -134,7 +159,11 @@ fn quick_cpu_json() {
         assert!(num(&v["ips"], "ips") > 0.0, "{w}");
         assert!(num(&doc["ratio"][w], "ratio") > 0.0, "{w}: ratio");
     }
-    assert_eq!(per.len(), per_lane.len());
+    assert_eq!(
+        per.len(),
+        per_lane.len() + 1,
+        "qemu figures: the workloads and int-div"
+    );
     let sys = &doc["syscall"]["per_backend"]["cpu"];
     assert!(num(&sys["p50_ns"], "p50") > 0.0);
     assert!(num(&sys["p99_ns"], "p99") >= num(&sys["p50_ns"], "p50"));
@@ -168,6 +197,69 @@ fn wrong_result_is_refused() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "a wrong result was not refused");
     assert!(stderr.contains("refused"), "no refusal message: {stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains("insns/s"),
+        "figures reported for a wrong result: {stdout}"
+    );
+}
+
+/// `gpuos bench --tiny --backend cpu --workloads int-div --lanes 3` plus `extra`.
+fn int_div(extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "--tiny",
+        "--backend",
+        "cpu",
+        "--workloads",
+        "int-div",
+        "--lanes",
+        "3",
+    ];
+    args.extend_from_slice(extra);
+    bench(&args)
+}
+
+#[test]
+fn divergent_lanes_pass_their_own_seeds_check() {
+    require_tools();
+    let json = std::env::temp_dir().join(format!("gpuos-bench-div-{}.json", std::process::id()));
+    let out = int_div(&["--json", json.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "int-div refused: {stderr}");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json written")).expect("valid JSON");
+    let _ = std::fs::remove_file(&json);
+    let results = doc["results"].as_array().expect("results");
+    assert_eq!(results.len(), 1);
+    let r = &results[0];
+    assert_eq!(r["workload"], "int-div");
+    assert_eq!(r["divergent"], true);
+    assert_eq!(r["lanes"], 3);
+    assert_eq!(r["stdout_checked_lanes"], 3);
+    // Each lane's data differs, and with it the paths it takes: the counts differ.
+    let (min, max) = (
+        r["instructions_per_lane_min"].as_u64().unwrap(),
+        r["instructions_per_lane_max"].as_u64().unwrap(),
+    );
+    assert!(min < max, "lanes with different seeds retired {min}..{max}");
+    // The same order of work as the convergent workload: within 1 %.
+    assert!((max - min) * 100 < min, "{min}..{max}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("int-div"), "no int-div row: {stdout}");
+}
+
+#[test]
+fn divergent_wrong_lane_is_refused() {
+    require_tools();
+    // --corrupt-check alters the reference of the last lane only (lane 2): lanes 0 and
+    // 1 match theirs, so the refusal shows that lane 2 is compared with its own seed's.
+    let out = int_div(&["--corrupt-check"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a wrong lane was not refused");
+    assert!(
+        stderr.contains("refused: int-div") && stderr.contains("lane 2 stdout differs"),
+        "no refusal of lane 2: {stderr}"
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         !stdout.contains("insns/s"),
