@@ -73,16 +73,19 @@ GFN_NOINLINE bool proc_start(MachineHdr* m, u32 lane) {
     p->mmap_top = m->mmap_top;
     p->mmap_floor = m->brk_start + (1ull << 30);  // keep 1 GiB for the heap
     p->pt_root = NO_FRAME;
+    p->rss_limit = m->rss_limit;
+    p->as_limit = p->as_limit_max = m->as_limit ? m->as_limit : ~0ull;
     const char name[] = "gpuos-guest";
     for (int i = 0; i < (int)sizeof(name); i++) p->comm[i] = (u8)name[i];
     Core c;
     core_load(c, m, p);
     c.pc = m->entry;
     c.insn = 0;
-    u64 root = pt_clone(m, m->tmpl_root, &p->frames_private);
+    u64 root = pt_clone(m, m->tmpl_root, p);
     p->pt_root = root;
     if (root == NO_FRAME) {
         p->signal = SIG_KILL;
+        p->kill_cause = p->oom;
         p->status = PROC_KILLED;
         atomic_add_u64(&m->live, ~0ull);
         return false;
@@ -92,6 +95,7 @@ GFN_NOINLINE bool proc_start(MachineHdr* m, u32 lane) {
     u64 len = offs[k + 1] - offs[k];
     u64 sp = m->stack_top - len;
     if (!copy_to_guest(c, sp, (const u8*)(uintptr_t)m->stacks + offs[k], len)) {
+        p->kill_cause = p->oom;
         proc_kill(c, SIG_KILL, sp);
         return false;
     }

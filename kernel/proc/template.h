@@ -30,12 +30,14 @@ GFN_NOINLINE bool tmpl_map(MachineHdr* m, u64 root, u64 va, const u8* data, u64 
     return true;
 }
 
-/// Reserve [va, va+len) as lazily allocated memory with permissions perm (the stack).
+/// Reserve [va, va+len) as lazily allocated memory with permissions perm (the stack):
+/// whole aligned spans as interior reservations (kernel/mm/mm.h, `pt_range`).
 GFN_NOINLINE bool tmpl_reserve(MachineHdr* m, u64 root, u64 va, u64 len, u64 perm) {
-    for (u64 a = va; a < va + len; a += PAGE_SZ) {
-        u64* e = pt_walk(m, root, a, true, 0);
-        if (!e) return false;
-        *e = PTE_LAZY | (perm & PTE_PERM);
-    }
-    return true;
+    if ((va | len) & (PAGE_SZ - 1) || (va + len) >> VA_BITS) return false;
+    RangeWalk w;
+    w.op = RANGE_MAP_LAZY;
+    w.perm = perm & PTE_PERM;
+    w.p = 0;
+    pt_range(m, root, va, va + len, w);
+    return w.ok;
 }
