@@ -282,6 +282,12 @@ add exit-_exit lanes - -- @exit_codes _exit 3
 add exit-return lanes - -- @exit_codes return 7
 add exit-atexit lanes - -- @exit_codes atexit 9
 add exit-lane lanes - -- @exit_codes none '{lane}'
+# Hostile memory use (tests/guest/hostile_mem.c): writes to the image's own pages made
+# writable must stay the writer's (with --lanes, lane 0 writes and the others must not
+# see it); huge ranges must be answered at once.
+add hostile_mem-prot lanes - -- @hostile_mem prot
+add hostile_mem-lane lanes - -- @hostile_mem lane '{lane}'
+add hostile_mem-huge lanes - -- @hostile_mem huge
 
 # Busybox applets (Debian's busybox-static, arm64).
 bb echo lanes - -- echo hello world

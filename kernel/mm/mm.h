@@ -375,6 +375,9 @@ GFN_NOINLINE u8* mm_fault_in(Core& c, u64 va, u64 acc) {
             rt_memcpy(frame_ptr(m, f), frame_ptr(m, old), PAGE_SZ);
             *e = (f << 12) | (*e & PTE_PERM) | PTE_P;
             frame_unref(m, old);
+            // Code on this page now runs from the copy (decoded afresh: the decode
+            // cache covers template frames only).
+            if (c.code_vpn == (va >> PAGE_SHIFT) + 1) c.code_vpn = 0;
         }
     }
     return frame_ptr(m, PTE_FRAME(*e));
