@@ -13,6 +13,9 @@
  *                          every page, then report; a process over its memory limit gets
  *                          ENOMEM or is killed.
  *   hostile_mem work       an innocent neighbour: a few MiB of malloc'd work.
+ *   hostile_mem neighbour L ARG   lane 0 is "hog ARG", the others "work".
+ *   hostile_mem rlimit     RLIMIT_AS: shown, lowered, enforced on mmap/brk/mremap, not
+ *                          to be raised above the hard limit.
  * Output is independent of addresses, so it compares byte for byte with qemu-aarch64.
  */
 #define _GNU_SOURCE
@@ -242,6 +245,42 @@ static int mode_work(void) {
     return 0;
 }
 
+static void show_as(const char *when) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) != 0) {
+        printf("%s: getrlimit %s\n", when, err_name(errno));
+        return;
+    }
+    printf("%s: RLIMIT_AS soft ", when);
+    if (rl.rlim_cur == RLIM_INFINITY) printf("unlimited"); else printf("%lu", (unsigned long)rl.rlim_cur);
+    printf(" hard ");
+    if (rl.rlim_max == RLIM_INFINITY) printf("unlimited\n"); else printf("%lu\n", (unsigned long)rl.rlim_max);
+}
+
+static int mode_rlimit(void) {
+    show_as("start");
+    struct rlimit rl = {64ul << 20, 96ul << 20};
+    printf("setrlimit(64M, 96M): %s\n", res(setrlimit(RLIMIT_AS, &rl)));
+    show_as("lowered");
+    void *big = mmap(NULL, 128ul << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    printf("mmap 128M: %s\n", big == MAP_FAILED ? err_name(errno) : "ok");
+    void *small = mmap(NULL, 16ul << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    printf("mmap 16M: %s\n", small == MAP_FAILED ? err_name(errno) : "ok");
+    void *grown = small == MAP_FAILED ? MAP_FAILED : mremap(small, 16ul << 20, 128ul << 20, MREMAP_MAYMOVE);
+    printf("mremap 16M -> 128M: %s\n", grown == MAP_FAILED ? err_name(errno) : "ok");
+    unsigned long cur = syscall(SYS_brk, 0);
+    printf("brk +100M refused: %s\n", syscall(SYS_brk, cur + (100ul << 20)) == (long)cur ? "yes" : "no");
+    struct rlimit up = {96ul << 20, 1ul << 40};
+    printf("setrlimit(hard 1T): %s\n", res(setrlimit(RLIMIT_AS, &up)));
+    struct rlimit bad = {96ul << 20, 64ul << 20};
+    printf("setrlimit(soft > hard): %s\n", res(setrlimit(RLIMIT_AS, &bad)));
+    struct rlimit old, lower = {32ul << 20, 32ul << 20};
+    printf("prlimit(32M): %s\n", res(prlimit(0, RLIMIT_AS, &lower, &old)));
+    printf("prlimit old soft %luM hard %luM\n", (unsigned long)old.rlim_cur >> 20, (unsigned long)old.rlim_max >> 20);
+    show_as("end");
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc >= 2 && strcmp(argv[1], "prot") == 0) return mode_prot();
@@ -249,6 +288,8 @@ int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "huge") == 0) return mode_huge(argc >= 3 ? atoi(argv[2]) : 36);
     if (argc >= 3 && strcmp(argv[1], "hog") == 0) return mode_hog(argv[2]);
     if (argc >= 2 && strcmp(argv[1], "work") == 0) return mode_work();
-    fprintf(stderr, "usage: hostile_mem prot | lane L | huge [S] | hog MIB|malloc | work\n");
+    if (argc >= 4 && strcmp(argv[1], "neighbour") == 0) return atoi(argv[2]) == 0 ? mode_hog(argv[3]) : mode_work();
+    if (argc >= 2 && strcmp(argv[1], "rlimit") == 0) return mode_rlimit();
+    fprintf(stderr, "usage: hostile_mem prot | lane L | huge [S] | hog MIB|malloc | work | neighbour L ARG | rlimit\n");
     return 2;
 }
