@@ -15,10 +15,24 @@ GFN void core_load(Core& c, MachineHdr* m, Proc* p) {
 }
 GFN void core_save(Core& c) { c.p->cpu = c.s; }
 
-/// Release the process's memory.
+/// Release the process's memory. On the host (the CPU backend, which the tests run),
+/// the frames released and the pages unmapped must be exactly what `frames_private` and
+/// `vm_pages` counted (the resident and address-space limits rest on them); a
+/// difference is gpuos's bug (PANIC_ACCOUNT).
 GFN_NOINLINE void proc_release(Core& c) {
-    if (c.p->pt_root != NO_FRAME) pt_free_all(c.m, c.p->pt_root);
-    c.p->pt_root = NO_FRAME;  // frames_private keeps the last count, for the report
+    Proc* p = c.p;
+    if (p->pt_root != NO_FRAME) {
+        u64 frames = p->frames_private, pages = 0;
+        FreeBatch b;
+        b.n = 0;
+        pt_free_tree(c.m, p->pt_root, 0, b, p, &pages);
+        free_batch_flush(c.m, b);
+#ifndef __CUDA_ARCH__
+        if (p->frames_private != 0 || pages != p->vm_pages) gpuos_panic(c.m, PANIC_ACCOUNT, p->frames_private);
+#endif
+        p->frames_private = frames;  // the last count, for the report
+    }
+    p->pt_root = NO_FRAME;
     tlb_flush(c);
 }
 

@@ -396,6 +396,9 @@ pub struct PanicRecord {
 pub const PANIC_FRAME_RANGE: u32 = 1;
 /// `PanicRecord::code`: a frame's reference count dropped below zero.
 pub const PANIC_REFCNT: u32 = 2;
+/// `PanicRecord::code`: a process's resident or mapped-page count did not match its
+/// page tables when it ended (checked on the host only; kernel/proc/proc.h).
+pub const PANIC_ACCOUNT: u32 = 3;
 
 /// Submission ring from lanes to the host: a bounded multi-producer queue of lane
 /// indices with per-cell sequence numbers (D. Vyukov's bounded MPMC queue).

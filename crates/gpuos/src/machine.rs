@@ -476,7 +476,7 @@ pub fn kill_cause_text(cause: u32, rss_limit: u64) -> Option<String> {
 /// Bytes as `N GiB`, `N MiB`, `N KiB` when a whole multiple, else `N bytes`.
 pub fn human_bytes(b: u64) -> String {
     for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
-        if b >= 1 << shift && b % (1 << shift) == 0 {
+        if b >= 1 << shift && b.is_multiple_of(1 << shift) {
             return format!("{} {unit}", b >> shift);
         }
     }
