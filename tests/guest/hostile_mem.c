@@ -164,6 +164,18 @@ static int mode_huge(int shift) {
     for (unsigned i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) p[offs[i]] = (unsigned char)(i + 1);
     for (unsigned i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) sum += p[offs[i]] * (i + 1);
     printf("touched: sum %u, untouched byte %d\n", sum, p[(1ul << 33) + 7]);
+    /* fork copies the reservation: the child sees the touched pages and zeros, and its
+     * writes stay its own. */
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        p[1ul << 34] = 3;
+        p[0] = 4;
+        _exit(p[1ul << 34] + p[0] + p[(1ul << 35) + 12345] + p[(1ul << 34) + 4096]);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    printf("fork: child saw %d, parent sees %d %d\n", WEXITSTATUS(st), p[1ul << 34], p[0]);
     printf("mprotect(half, R): %s\n", res(mprotect(p + (1ul << 35), 1ul << 35, PROT_READ)));
     printf("read after: %d %d\n", p[(1ul << 35) + 12345], p[T36 - 1]);
     printf("mprotect(all, RW): %s\n", res(mprotect(p, T36, PROT_READ | PROT_WRITE)));
