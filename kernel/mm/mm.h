@@ -237,7 +237,7 @@ GFN_NOINLINE void pt_free_tree(MachineHdr* m, u64 table, int level, FreeBatch& b
     int d = level;
     tab[d] = table;
     idx[d] = 0;
-    NO_UNROLL while (d >= level) {
+    NO_UNROLL for (; d >= level;) {
         if (idx[d] == 512) {  // this table is done: release it, back to its parent
             frame_release_into(m, b, p, tab[d]);
             d--;
@@ -304,7 +304,7 @@ GFN_NOINLINE u64 pt_clone(MachineHdr* m, u64 src_root, Proc* p, bool share_src =
     idx[0] = 0;
     int d = 0;
     bool ok = true;
-    NO_UNROLL while (d >= 0 && ok) {
+    NO_UNROLL for (; d >= 0 && ok;) {
         if (idx[d] == 512) {
             d--;
             if (d >= 0) idx[d]++;
@@ -656,7 +656,7 @@ GFN_NOINLINE void pt_range(MachineHdr* m, u64 root, u64 va, u64 end, RangeWalk& 
     w.ok = true;
     w.b.n = 0;
     u64 a = va;
-    NO_UNROLL while (a < end && w.ok) {
+    NO_UNROLL for (; a < end && w.ok;) {
         u64 t = root;
         NO_UNROLL for (int level = 0;; level++) {
             u64* tab = pt_table(m, t);
@@ -750,7 +750,7 @@ GFN void mm_discard(Core& c, u64 va, u64 len) { mm_range(c, RANGE_DISCARD, va, l
 /// none is: a walk down from hi that skips absent spans whole.
 GFN_NOINLINE u64 pt_highest_mapped(MachineHdr* m, u64 root, u64 lo, u64 hi) {
     u64 a = hi;  // everything in [a, hi) is unmapped
-    NO_UNROLL while (a > lo) {
+    NO_UNROLL for (; a > lo;) {
         u64 x = a - 1;
         u64 t = root;
         NO_UNROLL for (int level = 0;; level++) {

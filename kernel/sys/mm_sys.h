@@ -60,7 +60,7 @@ HANDLER void sys_brk(Core& c) {
 GFN_NOINLINE u64 mmap_find_below(Core& c, u64 top, u64 len) {
     u64 floor = c.p->mmap_floor;
     u64 end = top;
-    NO_UNROLL while (end >= floor && end - floor >= len) {
+    NO_UNROLL for (; end >= floor && end - floor >= len;) {
         u64 a = end - len;
         u64 used = pt_highest_mapped(c.m, c.p->pt_root, a, end);
         if (used == NO_FRAME) return a;
@@ -142,7 +142,7 @@ GFN_NOINLINE u64 mm_move(Core& c, u64 from, u64 len, u64 to) {
     MachineHdr* m = c.m;
     Proc* p = c.p;
     u64 a = from, end = from + len;
-    NO_UNROLL while (a < end) {
+    NO_UNROLL for (; a < end;) {
         int level;
         u64* s = pt_lookup(m, p->pt_root, a, &level);
         u64 span = 1ull << pt_span_shift(level);
