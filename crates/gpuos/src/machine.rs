@@ -602,3 +602,47 @@ pub fn signal_name(sig: i32) -> String {
     };
     n.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_bytes_takes_suffixes_and_refuses_the_rest() {
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert_eq!(parse_bytes("64K"), Ok(64 << 10));
+        assert_eq!(parse_bytes("32M"), Ok(32 << 20));
+        assert_eq!(parse_bytes("2g"), Ok(2 << 30));
+        assert_eq!(parse_bytes("1GiB"), Ok(1 << 30));
+        for bad in [
+            "",
+            "M",
+            "0",
+            "12Q",
+            "-1M",
+            "99999999999999999999G",
+            "20000000000G",
+        ] {
+            assert!(parse_bytes(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn default_limits_share_the_pool_and_leave_rlimit_as_unlimited() {
+        let mut cfg = RunConfig::new("prog", Vec::new());
+        cfg.lanes = 4;
+        let mut m = MachineHdr::default();
+        mem_limits(&cfg, &mut m, 16384 + 100, 100);
+        assert_eq!((m.rss_limit, m.as_limit), (4096, 0));
+        cfg.mem_per_process = 32 << 20;
+        mem_limits(&cfg, &mut m, 16384 + 100, 100);
+        assert_eq!((m.rss_limit, m.as_limit), (8192, 32 << 20));
+        assert_eq!(human_bytes(32 << 20), "32 MiB");
+        assert_eq!(human_bytes(15864 << 10), "15864 KiB");
+        assert_eq!(
+            kill_cause_text(crate::abi::OOM_RESIDENT, 64 << 20).as_deref(),
+            Some("out of memory: resident limit 64 MiB reached")
+        );
+        assert_eq!(kill_cause_text(0, 64 << 20), None);
+    }
+}
