@@ -285,6 +285,13 @@ add exit-_exit lanes - -- @exit_codes _exit 3
 add exit-return lanes - -- @exit_codes return 7
 add exit-atexit lanes - -- @exit_codes atexit 9
 add exit-lane lanes - -- @exit_codes none '{lane}'
+# Hostile memory use (tests/guest/hostile_mem*.c): writes to the image's own pages made
+# writable must stay the writer's (with --lanes, lane 0 writes and the others must not
+# see it); huge ranges must be answered at once; a 3 GiB .bss costs what is touched.
+add hostile_mem-prot lanes - -- @hostile_mem prot
+add hostile_mem-lane lanes - -- @hostile_mem lane '{lane}'
+add hostile_mem-huge lanes - -- @hostile_mem huge
+add hostile_mem-bss lanes - -- @hostile_mem_bss
 
 # Busybox applets (Debian's busybox-static, arm64).
 bb echo lanes - -- echo hello world

@@ -18,7 +18,7 @@ cd "$root" || exit 1
 
 jobs=${CONFORMANCE_JOBS:-$(nproc 2>/dev/null || echo 2)}
 read -r -a extra <<<"${CONFORMANCE_ARGS:-}"
-lanes_subset='^(hello|hello-lane|int_arith|fp_math|neon|setjmp|atomics|strings|fileio|signals|process|fdmany|crash_null|exit-42|exit-lane|bb-(echo|printf|cat|sort-k|awk-sum|sha256sum|factor|ls-l|find|sh-pipe|sh-subshell|cp|mv|tar-xzv|sh-redir|gzip))$'
+lanes_subset='^(hello|hello-lane|hostile_mem-lane|hostile_mem-prot|int_arith|fp_math|neon|setjmp|atomics|strings|fileio|signals|process|fdmany|crash_null|exit-42|exit-lane|bb-(echo|printf|cat|sort-k|awk-sum|sha256sum|factor|ls-l|find|sh-pipe|sh-subshell|cp|mv|tar-xzv|sh-redir|gzip))$'
 
 # Known gaps (KNOWN_GAPS in scripts/conformance.sh) are left out of the conformance
 # run until their features land; there are none at present (fork, exec, wait and

@@ -6,7 +6,16 @@
 // pages, like Linux AArch64 with 4 KiB granule). Leaf entry format:
 //   bit 0 P (frame present), 1 R, 2 W, 3 X, 4 COW (copy before writing), 5 LAZY
 //   (reserved: a zero frame is allocated on first touch), bits 12..51 frame index.
-// Interior entries: bit 0 P, bits 12..51 frame index of the next-level table.
+// Interior entries: bit 0 P, bits 12..51 frame index of the next-level table; or, with
+// P clear, LAZY plus R/W/X: every page of the entry's span (2 MiB, 1 GiB, 512 GiB) is
+// reserved with those permissions, so a huge lazy mapping costs no tables until a page
+// of it is touched or part of it changed (then the entry is split into a table of
+// entries reserving the same, one level down; see "mapping ranges" below).
+//
+// Each process's resident set (`Proc::frames_private`: its tables and the pool frames
+// they map) is bounded by `Proc::rss_limit`; a page fault that needs a frame beyond it,
+// or finds the pool empty, kills that process (SIGKILL, `Proc::kill_cause`), never
+// another.
 #pragma once
 #include "../core.h"
 
@@ -142,100 +151,180 @@ GFN_NOINLINE void frame_unref(MachineHdr* m, u64 f) {
 
 GFN u64* pt_table(MachineHdr* m, u64 f) { return (u64*)frame_ptr(m, f); }
 GFN u32 pt_index(u64 va, int level) { return (u32)((va >> (39 - 9 * level)) & 511); }
+/// log2 of the bytes one entry of a level-`level` table covers: 512 GiB, 1 GiB, 2 MiB, 4 KiB.
+GFN u32 pt_span_shift(int level) { return (u32)(39 - 9 * level); }
+/// True when the entry maps something: a present page, a lazy page, or (interior
+/// entries) a lazy reservation of its whole span. Tables (P in an interior entry) are
+/// not mappings themselves.
+GFN bool pte_mapped(u64 e) { return (e & (PTE_P | PTE_LAZY)) != 0; }
 
-/// Find the leaf entry for va; with `create`, allocate missing tables (counted in
-/// `*private_frames`). Returns 0 when absent (or out of frames).
-GFN_NOINLINE u64* pt_walk(MachineHdr* m, u64 root, u64 va, bool create, u64* private_frames) {
+/// Allocate a frame charged to process p (0: the image template, charged to nobody):
+/// refused when p has reached its resident limit (`Proc::rss_limit`) or the pool is
+/// empty; `p->oom` then says which. Returns NO_FRAME on refusal.
+GFN_NOINLINE u64 frame_alloc_for(MachineHdr* m, Proc* p) {
+    if (p && p->rss_limit && p->frames_private >= p->rss_limit) {
+        p->oom = OOM_RESIDENT;
+        return NO_FRAME;
+    }
+    u64 f = frame_alloc(m);
+    if (f == NO_FRAME) {
+        if (p) p->oom = OOM_POOL;
+        return NO_FRAME;
+    }
+    if (p) p->frames_private++;
+    return f;
+}
+
+/// Drop p's reference to a frame its tables mapped (a leaf) or held (a table), into the
+/// batch `b`; the frame no longer counts to p's resident set.
+GFN void frame_release_into(MachineHdr* m, FreeBatch& b, Proc* p, u64 f) {
+    if (p && !frame_immortal(m, f)) p->frames_private--;
+    frame_unref_into(m, b, f);
+}
+
+/// Give the interior entry *e a table of its own, charged to p: a lazy reservation is
+/// split into 512 entries reserving the same permissions one level down; an empty
+/// entry gets an empty table. Returns false when no frame is to be had.
+GFN_NOINLINE bool pt_split(MachineHdr* m, u64* e, Proc* p) {
+    u64 f = frame_alloc_for(m, p);
+    if (f == NO_FRAME) return false;
+    if (*e & PTE_LAZY) {
+        u64* t = pt_table(m, f);
+        NO_UNROLL for (int i = 0; i < 512; i++) t[i] = *e;
+    }
+    *e = (f << 12) | PTE_P;
+    return true;
+}
+
+/// The entry that maps va: a leaf (`*level` 3) or an interior lazy reservation or empty
+/// interior entry (`*level` < 3); 0 when va is beyond the address space.
+GFN_NOINLINE u64* pt_lookup(MachineHdr* m, u64 root, u64 va, int* level) {
+    if (va >> VA_BITS) return 0;
+    u64 t = root;
+    for (int l = 0;; l++) {
+        u64* e = pt_table(m, t) + pt_index(va, l);
+        if (l == 3 || !(*e & PTE_P)) {
+            *level = l;
+            return e;
+        }
+        t = PTE_FRAME(*e);
+    }
+}
+
+/// Find the leaf entry for va. With `create`, allocate missing tables and split lazy
+/// reservations on the way (charged to p, see `frame_alloc_for`); without, return 0
+/// where no leaf table exists. Returns 0 when absent (or out of frames).
+GFN_NOINLINE u64* pt_walk(MachineHdr* m, u64 root, u64 va, bool create, Proc* p) {
     if (va >> VA_BITS) return 0;
     u64 t = root;
     for (int level = 0; level < 3; level++) {
         u64* e = pt_table(m, t) + pt_index(va, level);
         if (!(*e & PTE_P)) {
-            if (!create) return 0;
-            u64 f = frame_alloc(m);
-            if (f == NO_FRAME) return 0;
-            if (private_frames) (*private_frames)++;
-            *e = (f << 12) | PTE_P;
+            if (!create || !pt_split(m, e, p)) return 0;
         }
         t = PTE_FRAME(*e);
     }
     return pt_table(m, t) + pt_index(va, 3);
 }
 
+/// Release the table `table` of level `level` and everything below it into the batch
+/// `b` (frames released for p, see `frame_release_into`; p 0: nobody's). Adds the
+/// pages it mapped to `*pages` when given. Iterative, with an explicit path of at most
+/// four tables.
+GFN_NOINLINE void pt_free_tree(MachineHdr* m, u64 table, int level, FreeBatch& b, Proc* p, u64* pages) {
+    u64 tab[4];
+    u32 idx[4];
+    int d = level;
+    tab[d] = table;
+    idx[d] = 0;
+    NO_UNROLL for (; d >= level;) {
+        if (idx[d] == 512) {  // this table is done: release it, back to its parent
+            frame_release_into(m, b, p, tab[d]);
+            d--;
+            if (d >= level) idx[d]++;
+            continue;
+        }
+        u64 e = pt_table(m, tab[d])[idx[d]];
+        if (d < 3 && (e & PTE_P)) {
+            tab[d + 1] = PTE_FRAME(e);
+            idx[d + 1] = 0;
+            d++;
+            continue;
+        }
+        if (pages && pte_mapped(e)) *pages += 1ull << (pt_span_shift(d) - PAGE_SHIFT);
+        if (d == 3 && (e & PTE_P)) frame_release_into(m, b, p, PTE_FRAME(e));
+        idx[d]++;
+    }
+}
+
 /// Release every frame reachable from the tables of `root` (the process exits).
 GFN_NOINLINE void pt_free_all(MachineHdr* m, u64 root) {
     FreeBatch b;
     b.n = 0;
-    u64* l0 = pt_table(m, root);
-    NO_UNROLL for (int i0 = 0; i0 < 512; i0++) {
-        if (!(l0[i0] & PTE_P)) continue;
-        u64* l1 = pt_table(m, PTE_FRAME(l0[i0]));
-        NO_UNROLL for (int i1 = 0; i1 < 512; i1++) {
-            if (!(l1[i1] & PTE_P)) continue;
-            u64* l2 = pt_table(m, PTE_FRAME(l1[i1]));
-            NO_UNROLL for (int i2 = 0; i2 < 512; i2++) {
-                if (!(l2[i2] & PTE_P)) continue;
-                u64* l3 = pt_table(m, PTE_FRAME(l2[i2]));
-                NO_UNROLL for (int i3 = 0; i3 < 512; i3++)
-                    if (l3[i3] & PTE_P) frame_unref_into(m, b, PTE_FRAME(l3[i3]));
-                frame_unref_into(m, b, PTE_FRAME(l2[i2]));
-            }
-            frame_unref_into(m, b, PTE_FRAME(l1[i1]));
-        }
-        frame_unref_into(m, b, PTE_FRAME(l0[i0]));
-    }
-    frame_unref_into(m, b, root);
+    pt_free_tree(m, root, 0, b, 0, 0);
     free_batch_flush(m, b);
 }
 
-/// Copy the page-table tree of `src_root` into fresh tables; leaf frames are shared and
-/// their writable entries marked COW in the copy. With `share_src` (fork(2): the source
-/// is a running process, not the immortal template) the source's writable entries are
-/// marked COW too, so that neither side writes the shared frame; the caller flushes the
-/// source's TLB. Returns the new root, or NO_FRAME when out of frames (whatever was
-/// copied so far is released again). Interior tables are private to the new process.
-GFN_NOINLINE u64 pt_clone(MachineHdr* m, u64 src_root, u64* private_frames, bool share_src = false) {
-    u64 root = frame_alloc(m);
-    if (root == NO_FRAME) return NO_FRAME;
-    (*private_frames)++;
-    bool ok = true;
-    u64* s0 = pt_table(m, src_root);
-    u64* d0 = pt_table(m, root);
-    NO_UNROLL for (int i0 = 0; ok && i0 < 512; i0++) {
-        if (!(s0[i0] & PTE_P)) continue;
-        u64 f1 = frame_alloc(m);
-        if (f1 == NO_FRAME) { ok = false; break; }
-        (*private_frames)++;
-        d0[i0] = (f1 << 12) | PTE_P;
-        u64* s1 = pt_table(m, PTE_FRAME(s0[i0]));
-        u64* d1 = pt_table(m, f1);
-        NO_UNROLL for (int i1 = 0; ok && i1 < 512; i1++) {
-            if (!(s1[i1] & PTE_P)) continue;
-            u64 f2 = frame_alloc(m);
-            if (f2 == NO_FRAME) { ok = false; break; }
-            (*private_frames)++;
-            d1[i1] = (f2 << 12) | PTE_P;
-            u64* s2 = pt_table(m, PTE_FRAME(s1[i1]));
-            u64* d2 = pt_table(m, f2);
-            NO_UNROLL for (int i2 = 0; i2 < 512; i2++) {
-                if (!(s2[i2] & PTE_P)) continue;
-                u64 f3 = frame_alloc(m);
-                if (f3 == NO_FRAME) { ok = false; break; }
-                (*private_frames)++;
-                d2[i2] = (f3 << 12) | PTE_P;
-                u64* s3 = pt_table(m, PTE_FRAME(s2[i2]));
-                u64* d3 = pt_table(m, f3);
-                NO_UNROLL for (int i3 = 0; i3 < 512; i3++) {
-                    u64 e = s3[i3];
-                    if (e & PTE_P) {
-                        if (!frame_immortal(m, PTE_FRAME(e))) atomic_add_u32(frame_refcnt(m, PTE_FRAME(e)), 1);
-                        if (e & PTE_W) e |= PTE_COW;  // shared now: copy before writing
-                        if (share_src) s3[i3] = e;
-                    }
-                    d3[i3] = e;
-                }
-            }
+/// Copy entry s of a level-`level` table that is not a table itself into the copy
+/// being built for p: a present page is shared (one more reference; made COW where
+/// writable, in the source too with `share_src`), a lazy page or reservation is copied
+/// as it is. Counts the copy's resident frames and mapped pages.
+GFN void pt_clone_entry(MachineHdr* m, u64* s, u64* d, int level, Proc* p, bool share_src) {
+    u64 e = *s;
+    if (pte_mapped(e)) p->vm_pages += 1ull << (pt_span_shift(level) - PAGE_SHIFT);
+    if (e & PTE_P) {
+        u64 f = PTE_FRAME(e);
+        if (!frame_immortal(m, f)) {
+            atomic_add_u32(frame_refcnt(m, f), 1);
+            p->frames_private++;
         }
+        if (e & PTE_W) e |= PTE_COW;  // shared now: copy before writing
+        if (share_src) *s = e;
+    }
+    *d = e;
+}
+
+/// Copy the page-table tree of `src_root` into fresh tables for process p (its
+/// `frames_private` and `vm_pages` grow by what the copy holds and maps); leaf frames
+/// are shared and their writable entries marked COW in the copy, lazy reservations are
+/// copied as they are. With `share_src` (fork(2): the source is a running process, not
+/// the immortal template) the source's writable entries are marked COW too, so that
+/// neither side writes the shared frame; the caller flushes the source's TLB. Returns
+/// the new root, or NO_FRAME when the pool is out of frames (whatever was copied so far
+/// is released again). Interior tables are private to the new process. The resident
+/// limit is not applied: the copy shares its pages (fork(2) does not fail on RSS).
+GFN_NOINLINE u64 pt_clone(MachineHdr* m, u64 src_root, Proc* p, bool share_src = false) {
+    u64 root = frame_alloc(m);
+    if (root == NO_FRAME) { p->oom = OOM_POOL; return NO_FRAME; }
+    p->frames_private++;
+    u64 st[4], dt[4];
+    u32 idx[4];
+    st[0] = src_root;
+    dt[0] = root;
+    idx[0] = 0;
+    int d = 0;
+    bool ok = true;
+    NO_UNROLL for (; d >= 0 && ok;) {
+        if (idx[d] == 512) {
+            d--;
+            if (d >= 0) idx[d]++;
+            continue;
+        }
+        u64* s = pt_table(m, st[d]) + idx[d];
+        u64* t = pt_table(m, dt[d]) + idx[d];
+        if (d < 3 && (*s & PTE_P)) {
+            u64 f = frame_alloc(m);
+            if (f == NO_FRAME) { p->oom = OOM_POOL; ok = false; break; }
+            p->frames_private++;
+            *t = (f << 12) | PTE_P;
+            st[d + 1] = PTE_FRAME(*s);
+            dt[d + 1] = f;
+            idx[d + 1] = 0;
+            d++;
+            continue;
+        }
+        pt_clone_entry(m, s, t, d, p, share_src);
+        idx[d]++;
     }
     if (!ok) {
         pt_free_all(m, root);  // the partial copy is a consistent tree
@@ -249,18 +338,25 @@ GFN void tlb_flush(Core& c) {
     c.code_vpn = 0;
 }
 
-/// Make the page at va accessible for `acc` (PTE_R, PTE_W or PTE_X): allocate lazy
-/// pages, break copy-on-write. Returns the frame pointer or 0 (no permission, unmapped,
-/// or out of frames).
+/// Make the page at va accessible for `acc` (PTE_R, PTE_W or PTE_X): split a lazy
+/// reservation down to the page, allocate lazy pages, break copy-on-write. Returns the
+/// frame pointer or 0: no permission or unmapped (`p->oom` 0), or no frame to be had
+/// (`p->oom` says why: the process's resident limit or the pool).
 GFN_NOINLINE u8* mm_fault_in(Core& c, u64 va, u64 acc) {
     MachineHdr* m = c.m;
-    u64* e = pt_walk(m, c.p->pt_root, va, false, 0);
-    if (!e || !(*e & (PTE_P | PTE_LAZY)) || !(*e & acc)) return 0;
+    Proc* p = c.p;
+    p->oom = 0;
+    int level;
+    u64* e = pt_lookup(m, p->pt_root, va, &level);
+    if (!e || !pte_mapped(*e) || !(*e & acc)) return 0;
+    if (level < 3) {  // inside a lazy reservation: tables down to the page
+        e = pt_walk(m, p->pt_root, va, true, p);
+        if (!e) return 0;
+    }
     if (!(*e & PTE_P)) {
         // LAZY: first touch of reserved anonymous memory.
-        u64 f = frame_alloc(m);
+        u64 f = frame_alloc_for(m, p);
         if (f == NO_FRAME) return 0;
-        c.p->frames_private++;
         *e = (f << 12) | (*e & PTE_PERM) | PTE_P;
     }
     if (acc == PTE_W && (*e & PTE_COW)) {
@@ -268,15 +364,35 @@ GFN_NOINLINE u8* mm_fault_in(Core& c, u64 va, u64 acc) {
         if (!frame_immortal(m, old) && load_relaxed_u32(frame_refcnt(m, old)) == 1) {
             *e &= ~PTE_COW;  // last user: take the frame over
         } else {
-            u64 f = frame_alloc(m);
-            if (f == NO_FRAME) return 0;
+            // The copy takes the shared frame's place in this process's resident set.
+            bool counted = !frame_immortal(m, old);
+            if (counted) p->frames_private--;
+            u64 f = frame_alloc_for(m, p);
+            if (f == NO_FRAME) {
+                if (counted) p->frames_private++;
+                return 0;
+            }
             rt_memcpy(frame_ptr(m, f), frame_ptr(m, old), PAGE_SZ);
-            c.p->frames_private++;
             *e = (f << 12) | (*e & PTE_PERM) | PTE_P;
             frame_unref(m, old);
+            // Code on this page now runs from the copy (decoded afresh: the decode
+            // cache covers template frames only).
+            if (c.code_vpn == (va >> PAGE_SHIFT) + 1) c.code_vpn = 0;
         }
     }
     return frame_ptr(m, PTE_FRAME(*e));
+}
+
+/// A fault-in failed at va: SIGKILL when for want of a frame (the process reached its
+/// resident limit, or the pool is exhausted: the one that asks is killed, as by Linux's
+/// OOM killer, and `Proc::kill_cause` says why), else SIGSEGV.
+GFN_NOINLINE void mm_fault_failed(Core& c, u64 va) {
+    if (c.p->oom) {
+        c.p->kill_cause = c.p->oom;
+        raise_signal(c, SIG_KILL, va);
+    } else {
+        raise_signal(c, SIG_SEGV, va);
+    }
 }
 
 /// TLB miss: walk the page table, fault the page in, fill the TLB entry. Kept out of
@@ -286,7 +402,7 @@ GFN_NOINLINE u8* mm_translate_slow(Core& c, u64 va, u64 acc) {
     TlbEntry& t = c.tlb[vpn & (TLB_ENTRIES - 1)];
     u8* page = mm_fault_in(c, va, acc);
     if (!page) {
-        raise_signal(c, SIG_SEGV, va);
+        mm_fault_failed(c, va);
         return 0;
     }
     u64* e = pt_walk(c.m, c.p->pt_root, va, false, 0);
@@ -298,7 +414,7 @@ GFN_NOINLINE u8* mm_translate_slow(Core& c, u64 va, u64 acc) {
 }
 
 /// Translate va for an access of kind acc; returns the host/device pointer of the byte,
-/// or 0 after raising SIGSEGV.
+/// or 0 after raising SIGSEGV (SIGKILL when out of memory).
 GFN u8* mm_translate(Core& c, u64 va, u64 acc) {
     u64 vpn = va >> PAGE_SHIFT;
     TlbEntry& t = c.tlb[vpn & (TLB_ENTRIES - 1)];
@@ -406,13 +522,22 @@ GFN_NOINLINE bool fetch_page(Core& c, u64 pc) {
 
 // ---- bulk copies between guest memory and a flat buffer (syscall marshalling) -------
 
-/// Copy n bytes from guest va to dst. Returns false (no signal raised) on a bad address.
+/// A copy between guest memory and a buffer could not fault in va: for want of a frame,
+/// the process is killed (SIGKILL, as `mm_fault_failed`); a bad address raises nothing
+/// (the syscall returns EFAULT). Returns false.
+GFN_NOINLINE bool mm_copy_failed(Core& c, u64 va) {
+    if (c.p->oom) mm_fault_failed(c, va);
+    return false;
+}
+
+/// Copy n bytes from guest va to dst. Returns false on a bad address (no signal raised)
+/// or when out of memory (the process is killed).
 GFN_NOINLINE bool copy_from_guest(Core& c, u8* dst, u64 va, u64 n) {
     while (n) {
         u64 chunk = PAGE_SZ - (va & (PAGE_SZ - 1));
         if (chunk > n) chunk = n;
         u8* p = mm_fault_in(c, va, PTE_R);
-        if (!p) return false;
+        if (!p) return mm_copy_failed(c, va);
         rt_memcpy(dst, p + (va & (PAGE_SZ - 1)), chunk);
         dst += chunk; va += chunk; n -= chunk;
     }
@@ -426,7 +551,7 @@ GFN_NOINLINE bool copy_to_guest(Core& c, u64 va, const u8* src, u64 n) {
         u64 chunk = PAGE_SZ - (va & (PAGE_SZ - 1));
         if (chunk > n) chunk = n;
         u8* p = mm_fault_in(c, va, PTE_W);
-        if (!p) { ok = false; break; }
+        if (!p) { ok = mm_copy_failed(c, va); break; }
         rt_memcpy(p + (va & (PAGE_SZ - 1)), src, chunk);
         src += chunk; va += chunk; n -= chunk;
     }
@@ -439,7 +564,7 @@ GFN_NOINLINE bool copy_to_guest(Core& c, u64 va, const u8* src, u64 n) {
 GFN_NOINLINE i64 copy_str_from_guest(Core& c, u8* dst, u64 va, u64 max) {
     for (u64 i = 0; i < max; i++) {
         u8* p = mm_fault_in(c, va + i, PTE_R);
-        if (!p) return -1;
+        if (!p) { mm_copy_failed(c, va + i); return -1; }
         u8 b = p[(va + i) & (PAGE_SZ - 1)];
         dst[i] = b;
         if (b == 0) return (i64)i;
@@ -447,68 +572,201 @@ GFN_NOINLINE i64 copy_str_from_guest(Core& c, u8* dst, u64 va, u64 max) {
     return -2;
 }
 
-// ---- mapping ranges (mmap, munmap, mprotect, brk, loader) -------------------------------
+// ---- mapping ranges (mmap, munmap, mprotect, madvise, brk, the template) ---------------
+// One walker over the page tables of [va, end): it visits each entry whose span meets
+// the range at the highest level where the entry is not a table, so an absent or lazily
+// reserved 512 GiB, 1 GiB or 2 MiB span costs one step, and an operation costs steps in
+// proportion to the tables it touches, not to the pages in the range. An interior entry
+// may hold a lazy reservation (PTE_LAZY and permissions, no P: every page of its span is
+// reserved so); the walker splits one into a table only where an operation changes part
+// of its span, and frees the tables under a span that an operation replaces whole.
+
+/// What `pt_range` does to [va, end).
+enum RangeOp : u32 {
+    RANGE_MAP_LAZY = 0,  // reserve with permissions `perm`, replacing what was mapped
+    RANGE_UNMAP = 1,     // remove every mapping
+    RANGE_PROTECT = 2,   // set the permissions of what is mapped to `perm`
+    RANGE_DISCARD = 3,   // drop present pages' frames (they read as zeros again)
+    RANGE_COUNT = 4,     // change nothing
+};
+
+struct RangeWalk {
+    u32 op;     // a RangeOp
+    u64 perm;   // PTE_R | PTE_W | PTE_X for RANGE_MAP_LAZY and RANGE_PROTECT
+    Proc* p;    // charged for tables, and for the frames released (0: the template)
+    u64 pages;  // out: pages of the range that were mapped before the operation
+    bool ok;    // out: false when a table could not be had (`p->oom` says why)
+    FreeBatch b;
+};
+
+/// The leaf entry *e gets permissions `perm`. Adding write permission to a present page
+/// whose frame is shared (an image-template frame, or one a forked relative also maps)
+/// makes it copy-on-write: the next write copies it (mm_fault_in), as Linux does, so
+/// the other processes never see the write, and template frames, whose decoded
+/// instructions are cached, are never written.
+GFN void pte_protect(MachineHdr* m, u64* e, u64 perm) {
+    u64 n = (*e & ~PTE_PERM) | perm;
+    if ((n & PTE_P) && (perm & PTE_W) && !(n & PTE_COW)) {
+        u64 f = PTE_FRAME(n);
+        if (frame_immortal(m, f) || load_relaxed_u32(frame_refcnt(m, f)) > 1) n |= PTE_COW;
+    }
+    *e = n;
+}
+
+/// Whether the operation, meeting the non-table interior entry e on part of its span
+/// only, needs a table there (split a lazy reservation, or a new table to map into).
+GFN bool range_needs_table(const RangeWalk& w, u64 e) {
+    switch (w.op) {
+    case RANGE_MAP_LAZY: return !(e & PTE_LAZY) || (e & PTE_PERM) != w.perm;
+    case RANGE_UNMAP: return (e & PTE_LAZY) != 0;
+    case RANGE_PROTECT: return (e & PTE_LAZY) && (e & PTE_PERM) != w.perm;
+    default: return false;
+    }
+}
+
+/// Apply the operation to the entry *e (a leaf, or an interior entry that is not a
+/// table), `pages` of whose span lie in the range; `whole`: its whole span does.
+GFN void range_entry(MachineHdr* m, u64* e, u64 pages, bool whole, RangeWalk& w) {
+    u64 v = *e;
+    if (pte_mapped(v)) w.pages += pages;
+    switch (w.op) {
+    case RANGE_MAP_LAZY:
+    case RANGE_UNMAP:
+        if (!whole) return;  // partial: a lazy reservation already as asked, or empty
+        if (v & PTE_P) frame_release_into(m, w.b, w.p, PTE_FRAME(v));
+        *e = w.op == RANGE_UNMAP ? 0 : PTE_LAZY | w.perm;
+        return;
+    case RANGE_PROTECT:
+        if (pte_mapped(v)) pte_protect(m, e, w.perm);
+        return;
+    case RANGE_DISCARD:
+        if (v & PTE_P) {
+            frame_release_into(m, w.b, w.p, PTE_FRAME(v));
+            *e = PTE_LAZY | (v & PTE_PERM);
+        }
+        return;
+    default: return;
+    }
+}
+
+/// Run the operation `w` over [va, end) (page aligned, end <= 2^48) of the tables at
+/// `root`. The caller flushes the TLB when it changed something.
+GFN_NOINLINE void pt_range(MachineHdr* m, u64 root, u64 va, u64 end, RangeWalk& w) {
+    w.pages = 0;
+    w.ok = true;
+    w.b.n = 0;
+    u64 a = va;
+    NO_UNROLL for (; a < end && w.ok;) {
+        u64 t = root;
+        NO_UNROLL for (int level = 0;; level++) {
+            u64* tab = pt_table(m, t);
+            u64* e = tab + pt_index(a, level);
+            u64 span = 1ull << pt_span_shift(level);
+            u64 next = (a & ~(span - 1)) + span;
+            bool whole = (a & (span - 1)) == 0 && next <= end;
+            if (level == 3) {  // the leaf table: every page of the range in it
+                u64 table_end = (a | ((512ull << PAGE_SHIFT) - 1)) + 1;
+                u64 stop = end < table_end ? end : table_end;
+                NO_UNROLL for (; a < stop; a += PAGE_SZ) range_entry(m, tab + pt_index(a, 3), 1, true, w);
+                break;
+            }
+            if (*e & PTE_P) {
+                if (whole && (w.op == RANGE_MAP_LAZY || w.op == RANGE_UNMAP)) {
+                    // The whole span goes: its tables with it.
+                    pt_free_tree(m, PTE_FRAME(*e), level + 1, w.b, w.p, &w.pages);
+                    *e = w.op == RANGE_UNMAP ? 0 : PTE_LAZY | w.perm;
+                    a = next;
+                    break;
+                }
+                t = PTE_FRAME(*e);
+                continue;
+            }
+            if (!whole && range_needs_table(w, *e)) {
+                if (!pt_split(m, e, w.p)) { w.ok = false; break; }
+                t = PTE_FRAME(*e);
+                continue;
+            }
+            u64 stop = end < next ? end : next;
+            range_entry(m, e, (stop - a) >> PAGE_SHIFT, whole, w);
+            a = next;
+            break;
+        }
+    }
+    free_batch_flush(m, w.b);
+}
+
+/// Run operation `op` (permissions `perm`) over [va, va+len) of c's process. Returns
+/// the walk (its `pages` and `ok`).
+GFN_NOINLINE RangeWalk mm_range(Core& c, u32 op, u64 va, u64 len, u64 perm) {
+    RangeWalk w;
+    w.op = op;
+    w.perm = perm & PTE_PERM;
+    w.p = c.p;
+    pt_range(c.m, c.p->pt_root, va, va + len, w);
+    if (op != RANGE_COUNT) tlb_flush(c);
+    return w;
+}
+
+/// Pages mapped (present or reserved) in [va, va+len).
+GFN u64 mm_mapped_pages(Core& c, u64 va, u64 len) { return mm_range(c, RANGE_COUNT, va, len, 0).pages; }
+
+/// True when every page of [va, va+len) is unmapped.
+GFN bool mm_range_free(Core& c, u64 va, u64 len) { return mm_mapped_pages(c, va, len) == 0; }
+
+/// Remove the mappings of [va, va+len). Returns false when a lazy reservation that
+/// straddles an end could not be split (no frame for the table).
+GFN_NOINLINE bool mm_unmap(Core& c, u64 va, u64 len) {
+    RangeWalk w = mm_range(c, RANGE_UNMAP, va, len, 0);
+    c.p->vm_pages -= w.pages;
+    return w.ok;
+}
 
 /// Reserve [va, va+len) as lazily allocated anonymous memory with permissions `perm`,
-/// replacing whatever was mapped there. Returns false when out of frames.
+/// replacing whatever was mapped there. Returns false when out of frames for tables
+/// (the range is then left unmapped).
 GFN_NOINLINE bool mm_map_lazy(Core& c, u64 va, u64 len, u64 perm) {
-    NO_UNROLL for (u64 a = va; a < va + len; a += PAGE_SZ) {
-        u64* e = pt_walk(c.m, c.p->pt_root, a, true, &c.p->frames_private);
-        if (!e) return false;
-        if (*e & PTE_P) frame_unref(c.m, PTE_FRAME(*e));
-        *e = PTE_LAZY | (perm & PTE_PERM);
+    u64 before = mm_mapped_pages(c, va, len);
+    if (mm_range(c, RANGE_MAP_LAZY, va, len, perm).ok) {
+        c.p->vm_pages += (len >> PAGE_SHIFT) - before;
+        return true;
     }
-    tlb_flush(c);
-    return true;
+    mm_range(c, RANGE_UNMAP, va, len, 0);
+    c.p->vm_pages -= before;
+    return false;
 }
 
-/// Remove the mappings of [va, va+len).
-GFN_NOINLINE void mm_unmap(Core& c, u64 va, u64 len) {
-    NO_UNROLL for (u64 a = va; a < va + len; a += PAGE_SZ) {
-        u64* e = pt_walk(c.m, c.p->pt_root, a, false, 0);
-        if (!e) continue;
-        if (*e & PTE_P) {
-            u64 f = PTE_FRAME(*e);
-            if (!frame_immortal(c.m, f) && load_relaxed_u32(frame_refcnt(c.m, f)) == 1) c.p->frames_private--;
-            frame_unref(c.m, f);
-        }
-        *e = 0;
-    }
-    tlb_flush(c);
-}
-
-/// Change the permissions of mapped pages in [va, va+len). Returns false if some page in
-/// the range is not mapped (mprotect's ENOMEM).
+/// Change the permissions of the pages in [va, va+len). Returns false, changing
+/// nothing, when some page of the range is not mapped (mprotect's ENOMEM; qemu checks
+/// the whole range first too), or when a reservation could not be split.
 GFN_NOINLINE bool mm_protect(Core& c, u64 va, u64 len, u64 perm) {
-    bool all = true;
-    NO_UNROLL for (u64 a = va; a < va + len; a += PAGE_SZ) {
-        u64* e = pt_walk(c.m, c.p->pt_root, a, false, 0);
-        if (!e || !(*e & (PTE_P | PTE_LAZY))) { all = false; continue; }
-        *e = (*e & ~PTE_PERM) | (perm & PTE_PERM);
-    }
-    tlb_flush(c);
-    return all;
+    if (mm_mapped_pages(c, va, len) != len >> PAGE_SHIFT) return false;
+    return mm_range(c, RANGE_PROTECT, va, len, perm).ok;
 }
 
 /// madvise(MADV_DONTNEED): drop the frames; the next touch sees zeros.
-GFN_NOINLINE void mm_discard(Core& c, u64 va, u64 len) {
-    NO_UNROLL for (u64 a = va; a < va + len; a += PAGE_SZ) {
-        u64* e = pt_walk(c.m, c.p->pt_root, a, false, 0);
-        if (!e || !(*e & PTE_P)) continue;
-        u64 perm = *e & PTE_PERM;
-        u64 f = PTE_FRAME(*e);
-        if (!frame_immortal(c.m, f) && load_relaxed_u32(frame_refcnt(c.m, f)) == 1) c.p->frames_private--;
-        frame_unref(c.m, f);
-        *e = PTE_LAZY | perm;
-    }
-    tlb_flush(c);
-}
+GFN void mm_discard(Core& c, u64 va, u64 len) { mm_range(c, RANGE_DISCARD, va, len, 0); }
 
-/// True when every page of [va, va+len) is unmapped.
-GFN_NOINLINE bool mm_range_free(Core& c, u64 va, u64 len) {
-    NO_UNROLL for (u64 a = va; a < va + len; a += PAGE_SZ) {
-        u64* e = pt_walk(c.m, c.p->pt_root, a, false, 0);
-        if (e && (*e & (PTE_P | PTE_LAZY))) return false;
+/// The start of the highest mapped page in [lo, hi) (page aligned), or NO_FRAME when
+/// none is: a walk down from hi that skips absent spans whole.
+GFN_NOINLINE u64 pt_highest_mapped(MachineHdr* m, u64 root, u64 lo, u64 hi) {
+    u64 a = hi;  // everything in [a, hi) is unmapped
+    NO_UNROLL for (; a > lo;) {
+        u64 x = a - 1;
+        u64 t = root;
+        NO_UNROLL for (int level = 0;; level++) {
+            u64* e = pt_table(m, t) + pt_index(x, level);
+            u64 base = x & ~((1ull << pt_span_shift(level)) - 1);
+            if (level < 3 && (*e & PTE_P)) {
+                t = PTE_FRAME(*e);
+                continue;
+            }
+            if (pte_mapped(*e)) {
+                u64 page = x & ~(PAGE_SZ - 1);
+                return page >= lo ? page : NO_FRAME;
+            }
+            a = base;
+            break;
+        }
     }
-    return true;
+    return NO_FRAME;
 }

@@ -15,10 +15,24 @@ GFN void core_load(Core& c, MachineHdr* m, Proc* p) {
 }
 GFN void core_save(Core& c) { c.p->cpu = c.s; }
 
-/// Release the process's memory.
+/// Release the process's memory. On the host (the CPU backend, which the tests run),
+/// the frames released and the pages unmapped must be exactly what `frames_private` and
+/// `vm_pages` counted (the resident and address-space limits rest on them); a
+/// difference is gpuos's bug (PANIC_ACCOUNT).
 GFN_NOINLINE void proc_release(Core& c) {
-    if (c.p->pt_root != NO_FRAME) pt_free_all(c.m, c.p->pt_root);
-    c.p->pt_root = NO_FRAME;  // frames_private keeps the last count, for the report
+    Proc* p = c.p;
+    if (p->pt_root != NO_FRAME) {
+        u64 frames = p->frames_private, pages = 0;
+        FreeBatch b;
+        b.n = 0;
+        pt_free_tree(c.m, p->pt_root, 0, b, p, &pages);
+        free_batch_flush(c.m, b);
+#ifndef __CUDA_ARCH__
+        if (p->frames_private != 0 || pages != p->vm_pages) gpuos_panic(c.m, PANIC_ACCOUNT, p->frames_private);
+#endif
+        p->frames_private = frames;  // the last count, for the report
+    }
+    p->pt_root = NO_FRAME;
     tlb_flush(c);
 }
 
@@ -73,16 +87,19 @@ GFN_NOINLINE bool proc_start(MachineHdr* m, u32 lane) {
     p->mmap_top = m->mmap_top;
     p->mmap_floor = m->brk_start + (1ull << 30);  // keep 1 GiB for the heap
     p->pt_root = NO_FRAME;
+    p->rss_limit = m->rss_limit;
+    p->as_limit = p->as_limit_max = m->as_limit ? m->as_limit : ~0ull;
     const char name[] = "gpuos-guest";
     for (int i = 0; i < (int)sizeof(name); i++) p->comm[i] = (u8)name[i];
     Core c;
     core_load(c, m, p);
     c.pc = m->entry;
     c.insn = 0;
-    u64 root = pt_clone(m, m->tmpl_root, &p->frames_private);
+    u64 root = pt_clone(m, m->tmpl_root, p);
     p->pt_root = root;
     if (root == NO_FRAME) {
         p->signal = SIG_KILL;
+        p->kill_cause = p->oom;
         p->status = PROC_KILLED;
         atomic_add_u64(&m->live, ~0ull);
         return false;
@@ -92,6 +109,7 @@ GFN_NOINLINE bool proc_start(MachineHdr* m, u32 lane) {
     u64 len = offs[k + 1] - offs[k];
     u64 sp = m->stack_top - len;
     if (!copy_to_guest(c, sp, (const u8*)(uintptr_t)m->stacks + offs[k], len)) {
+        p->kill_cause = p->oom;
         proc_kill(c, SIG_KILL, sp);
         return false;
     }

@@ -22,36 +22,60 @@ GFN u64 prot_to_pte(u64 prot) {
     return e;
 }
 
-/// brk(2): the raw syscall returns the new break, or the old one on failure.
+/// page_up(x) would overflow (a length no mapping can have).
+GFN bool len_too_big(u64 x) { return x > ~0ull - PAGE_SZ; }
+
+/// Whether mapping `add` more pages keeps c's process within its RLIMIT_AS
+/// (`Proc::as_limit`), as Linux's may_expand_vm.
+GFN bool mm_may_expand(Core& c, u64 add) {
+    Proc* p = c.p;
+    return p->as_limit == ~0ull || p->vm_pages + add <= (p->as_limit >> PAGE_SHIFT);
+}
+
+/// brk(2): the raw syscall returns the new break, or the old one on failure (the new
+/// pages would overlap a mapping, exceed RLIMIT_AS, or need frames not to be had).
 HANDLER void sys_brk(Core& c) {
     u64 want = X(c, 0);
     Proc* p = c.p;
     if (want < p->brk_start || want >= p->mmap_floor) { setX(c, 0, p->brk_cur); return; }
     u64 old_end = page_up(p->brk_cur), new_end = page_up(want);
     if (new_end > old_end) {
-        if (!mm_range_free(c, old_end, new_end - old_end) || !mm_map_lazy(c, old_end, new_end - old_end, PTE_R | PTE_W)) {
+        u64 n = new_end - old_end;
+        if (!mm_range_free(c, old_end, n) || !mm_may_expand(c, n >> PAGE_SHIFT) ||
+            !mm_map_lazy(c, old_end, n, PTE_R | PTE_W)) {
             setX(c, 0, p->brk_cur);
             return;
         }
-    } else if (new_end < old_end) {
-        mm_unmap(c, new_end, old_end - new_end);
+    } else if (new_end < old_end && !mm_unmap(c, new_end, old_end - new_end)) {
+        setX(c, 0, p->brk_cur);
+        return;
     }
     p->brk_cur = want;
     setX(c, 0, want);
 }
 
-/// Find a free range of len bytes below the mmap top (top-down, first fit).
-GFN u64 mmap_find(Core& c, u64 len) {
-    u64 a = (c.p->mmap_top - len) & ~(PAGE_SZ - 1);
-    while (a >= c.p->mmap_floor) {
-        if (mm_range_free(c, a, len)) {
-            if (a < c.p->mmap_top) c.p->mmap_top = a;
-            return a;
-        }
-        if (a < c.p->mmap_floor + len) break;
-        a -= len;
+/// Find a free range of len bytes in [mmap_floor, top), the highest one (top-down, first
+/// fit): each probe walks the tables of the candidate range down from its top and, at
+/// the highest mapped page, moves the candidate below it. 0 when none.
+GFN_NOINLINE u64 mmap_find_below(Core& c, u64 top, u64 len) {
+    u64 floor = c.p->mmap_floor;
+    u64 end = top;
+    NO_UNROLL for (; end >= floor && end - floor >= len;) {
+        u64 a = end - len;
+        u64 used = pt_highest_mapped(c.m, c.p->pt_root, a, end);
+        if (used == NO_FRAME) return a;
+        end = used;
     }
     return 0;
+}
+
+/// Find a free range of len bytes for mmap: below the last one handed out first (the
+/// area grows down), then anywhere below the top of the mmap area.
+GFN u64 mmap_find(Core& c, u64 len) {
+    u64 a = mmap_find_below(c, c.p->mmap_top, len);
+    if (!a && c.p->mmap_top < c.m->mmap_top) a = mmap_find_below(c, c.m->mmap_top, len);
+    if (a && a < c.p->mmap_top) c.p->mmap_top = a;
+    return a;
 }
 
 HANDLER void sys_mmap(Core& c) {
@@ -64,13 +88,17 @@ HANDLER void sys_mmap(Core& c) {
         setX(c, 0, err(E_NODEV));  // file mappings are not provided yet
         return;
     }
+    if (len_too_big(len)) { setX(c, 0, err(E_NOMEM)); return; }
     len = page_up(len);
     if (len > (1ull << 46)) { setX(c, 0, err(E_NOMEM)); return; }
+    u64 replaced = 0;  // pages of an old mapping that MAP_FIXED replaces
     if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
         if ((addr + len) >> VA_BITS) { setX(c, 0, err(E_NOMEM)); return; }
-        if ((flags & MAP_FIXED_NOREPLACE) && !mm_range_free(c, addr, len)) { setX(c, 0, err(E_EXIST)); return; }
-        mm_unmap(c, addr, len);
-    } else {
+        replaced = mm_mapped_pages(c, addr, len);
+        if ((flags & MAP_FIXED_NOREPLACE) && replaced) { setX(c, 0, err(E_EXIST)); return; }
+    }
+    if (!mm_may_expand(c, (len >> PAGE_SHIFT) - replaced)) { setX(c, 0, err(E_NOMEM)); return; }
+    if (!(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE))) {
         addr = mmap_find(c, len);
         if (!addr) { setX(c, 0, err(E_NOMEM)); return; }
     }
@@ -79,53 +107,112 @@ HANDLER void sys_mmap(Core& c) {
 }
 
 HANDLER void sys_munmap(Core& c) {
-    u64 addr = X(c, 0), len = page_up(X(c, 1));
-    if ((addr & (PAGE_SZ - 1)) || len == 0 || (addr + len) >> VA_BITS) { setX(c, 0, err(E_INVAL)); return; }
-    mm_unmap(c, addr, len);
-    setX(c, 0, 0);
+    u64 addr = X(c, 0), len = X(c, 1);
+    if ((addr & (PAGE_SZ - 1)) || len == 0 || len_too_big(len)) { setX(c, 0, err(E_INVAL)); return; }
+    len = page_up(len);
+    if ((addr + len) >> VA_BITS) { setX(c, 0, err(E_INVAL)); return; }
+    setX(c, 0, mm_unmap(c, addr, len) ? 0 : err(E_NOMEM));
 }
 
+/// mprotect(2): ENOMEM, changing nothing, when part of the range is not mapped.
 HANDLER void sys_mprotect(Core& c) {
-    u64 addr = X(c, 0), len = page_up(X(c, 1));
+    u64 addr = X(c, 0), len = X(c, 1);
     if (addr & (PAGE_SZ - 1)) { setX(c, 0, err(E_INVAL)); return; }
+    if (len_too_big(len)) { setX(c, 0, err(E_NOMEM)); return; }
+    len = page_up(len);
+    if ((addr + len) >> VA_BITS) { setX(c, 0, err(E_NOMEM)); return; }
     setX(c, 0, mm_protect(c, addr, len, prot_to_pte(X(c, 2))) ? 0 : err(E_NOMEM));
 }
 
 /// madvise(2): MADV_DONTNEED (4) drops private pages; other advice is accepted.
 HANDLER void sys_madvise(Core& c) {
-    u64 addr = X(c, 0), len = page_up(X(c, 1));
-    if (addr & (PAGE_SZ - 1)) { setX(c, 0, err(E_INVAL)); return; }
+    u64 addr = X(c, 0), len = X(c, 1);
+    if ((addr & (PAGE_SZ - 1)) || len_too_big(len)) { setX(c, 0, err(E_INVAL)); return; }
+    len = page_up(len);
+    if ((addr + len) >> VA_BITS) { setX(c, 0, err(E_INVAL)); return; }
     if (X(c, 2) == 4) mm_discard(c, addr, len);
     setX(c, 0, 0);
 }
 
+/// Move the mappings of [from, from+len) to [to, to+len) (a free range): present and
+/// lazy pages entry by entry, lazy reservations of whole spans as reservations (the
+/// source keeps those; the caller unmaps it). Returns the bytes moved: len, or less
+/// when a table for the destination could not be had.
+GFN_NOINLINE u64 mm_move(Core& c, u64 from, u64 len, u64 to) {
+    MachineHdr* m = c.m;
+    Proc* p = c.p;
+    u64 a = from, end = from + len;
+    NO_UNROLL for (; a < end;) {
+        int level;
+        u64* s = pt_lookup(m, p->pt_root, a, &level);
+        u64 span = 1ull << pt_span_shift(level);
+        u64 stop = (a & ~(span - 1)) + span;
+        if (stop > end) stop = end;
+        if (pte_mapped(*s)) {
+            if (level < 3) {
+                RangeWalk w;
+                w.op = RANGE_MAP_LAZY;
+                w.perm = *s & PTE_PERM;
+                w.p = p;
+                pt_range(m, p->pt_root, to + (a - from), to + (stop - from), w);
+                if (!w.ok) return a - from;
+            } else {
+                u64* d = pt_walk(m, p->pt_root, to + (a - from), true, p);
+                if (!d) return a - from;
+                *d = *s;
+                *s = 0;
+            }
+        }
+        a = stop;
+    }
+    return len;
+}
+
 /// mremap(2): shrink in place, grow in place when the pages after are free, or move
-/// (MREMAP_MAYMOVE) by moving the page-table entries.
+/// (MREMAP_MAYMOVE) by moving the page-table entries. The old range must be mapped
+/// (EFAULT); growing is bounded by RLIMIT_AS (ENOMEM).
 HANDLER void sys_mremap(Core& c) {
-    u64 old = X(c, 0), olen = page_up(X(c, 1)), nlen = page_up(X(c, 2)), flags = X(c, 3);
-    if ((old & (PAGE_SZ - 1)) || nlen == 0 || (flags & ~3ull)) { setX(c, 0, err(E_INVAL)); return; }
-    u64* first = pt_walk(c.m, c.p->pt_root, old, false, 0);
-    if (!first || !(*first & (PTE_P | PTE_LAZY))) { setX(c, 0, err(14 /* EFAULT */)); return; }
-    u64 perm = *first & PTE_PERM;
+    u64 old = X(c, 0), olen = X(c, 1), nlen = X(c, 2), flags = X(c, 3);
+    if ((old & (PAGE_SZ - 1)) || nlen == 0 || (flags & ~3ull) || len_too_big(olen) || len_too_big(nlen)) {
+        setX(c, 0, err(E_INVAL));
+        return;
+    }
+    olen = page_up(olen);
+    nlen = page_up(nlen);
+    if (olen == 0) { setX(c, 0, err(E_INVAL)); return; }  // only shared mappings may be duplicated
+    if ((old + olen) >> VA_BITS || mm_mapped_pages(c, old, olen) != olen >> PAGE_SHIFT) {
+        setX(c, 0, err(E_FAULT));
+        return;
+    }
+    int level;
+    u64 perm = *pt_lookup(c.m, c.p->pt_root, old, &level) & PTE_PERM;
     if (nlen <= olen) {
-        mm_unmap(c, old + nlen, olen - nlen);
+        if (nlen < olen && !mm_unmap(c, old + nlen, olen - nlen)) { setX(c, 0, err(E_NOMEM)); return; }
         setX(c, 0, old);
         return;
     }
-    if (mm_range_free(c, old + olen, nlen - olen) && ((old + nlen) >> VA_BITS) == 0 &&
-        !(old + nlen > c.p->mmap_floor && old < c.p->brk_cur)) {
+    if (nlen > (1ull << 46) || !mm_may_expand(c, (nlen - olen) >> PAGE_SHIFT)) { setX(c, 0, err(E_NOMEM)); return; }
+    if (((old + nlen) >> VA_BITS) == 0 && !(old + nlen > c.p->mmap_floor && old < c.p->brk_cur) &&
+        mm_range_free(c, old + olen, nlen - olen)) {
         if (!mm_map_lazy(c, old + olen, nlen - olen, perm)) { setX(c, 0, err(E_NOMEM)); return; }
         setX(c, 0, old);
         return;
     }
     if (!(flags & 1)) { setX(c, 0, err(E_NOMEM)); return; }
     u64 dst = mmap_find(c, nlen);
-    if (!dst || !mm_map_lazy(c, dst, nlen, perm)) { setX(c, 0, err(E_NOMEM)); return; }
-    for (u64 off = 0; off < olen; off += PAGE_SZ) {
-        u64* s = pt_walk(c.m, c.p->pt_root, old + off, false, 0);
-        u64* d = pt_walk(c.m, c.p->pt_root, dst + off, true, &c.p->frames_private);
-        if (s && d) { *d = *s; *s = 0; }
+    if (!dst) { setX(c, 0, err(E_NOMEM)); return; }
+    u64 vm = c.p->vm_pages;
+    u64 moved = mm_move(c, old, olen, dst);
+    bool ok = moved == olen && mm_map_lazy(c, dst + olen, nlen - olen, perm);
+    if (!ok) {
+        mm_move(c, dst, moved, old);  // back where they were: the old tables still exist
+        mm_range(c, RANGE_UNMAP, dst, nlen, 0);
+        c.p->vm_pages = vm;
+        setX(c, 0, err(E_NOMEM));
+        return;
     }
+    mm_range(c, RANGE_UNMAP, old, olen, 0);
+    c.p->vm_pages = vm + ((nlen - olen) >> PAGE_SHIFT);
     tlb_flush(c);
     setX(c, 0, dst);
 }

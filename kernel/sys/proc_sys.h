@@ -50,22 +50,66 @@ HANDLER void sys_uname(Core& c) {
     setX(c, 0, copy_to_guest(c, X(c, 0), buf, sizeof(buf)) ? 0 : err(E_FAULT));
 }
 
-/// Limits reported by getrlimit/prlimit64: the stack is 8 MiB, the rest unlimited.
-GFN void rlimit_of(u32 res, u64* lim) {
+#define RLIMIT_STACK 3
+#define RLIMIT_NOFILE 7
+#define RLIMIT_AS 9
+#define RLIM_NLIMITS 16
+
+/// Limits reported by getrlimit/prlimit64: RLIMIT_AS is the process's own
+/// (`Proc::as_limit`, `as_limit_max`: gpuos's --mem-per-process, or unlimited), the
+/// stack is 8 MiB, open files 1024/4096, the rest unlimited.
+GFN void rlimit_of(Proc* p, u32 res, u64* lim) {
     lim[0] = lim[1] = ~0ull;
-    if (res == 3 /* RLIMIT_STACK */) lim[0] = 8ull << 20;
-    if (res == 7 /* RLIMIT_NOFILE */) { lim[0] = 1024; lim[1] = 4096; }
+    if (res == RLIMIT_STACK) lim[0] = 8ull << 20;
+    if (res == RLIMIT_NOFILE) { lim[0] = 1024; lim[1] = 4096; }
+    if (res == RLIMIT_AS) { lim[0] = p->as_limit; lim[1] = p->as_limit_max; }
 }
+
+/// Set limits `lim` (soft, hard) of resource res, as setrlimit(2): EINVAL for an unknown
+/// resource or soft > hard, EPERM for a hard limit above the current one (gpuos's
+/// limits are not the guest's to raise). RLIMIT_AS is kept and enforced (mmap, brk,
+/// mremap); the others are accepted within their reported limits and not kept. Returns
+/// 0 or -errno.
+GFN i64 rlimit_set(Proc* p, u32 res, const u64* lim) {
+    if (res >= RLIM_NLIMITS || lim[0] > lim[1]) return err(E_INVAL);
+    u64 cur[2];
+    rlimit_of(p, res, cur);
+    if (lim[1] > cur[1]) return err(E_PERM);
+    if (res == RLIMIT_AS) {
+        p->as_limit = lim[0];
+        p->as_limit_max = lim[1];
+    }
+    return 0;
+}
+
+/// getrlimit(2).
 HANDLER void sys_getrlimit(Core& c) {
     u64 lim[2];
-    rlimit_of((u32)X(c, 0), lim);
+    if (X(c, 0) >= RLIM_NLIMITS) { setX(c, 0, err(E_INVAL)); return; }
+    rlimit_of(c.p, (u32)X(c, 0), lim);
     setX(c, 0, copy_to_guest(c, X(c, 1), (const u8*)lim, 16) ? 0 : err(E_FAULT));
 }
+
+/// setrlimit(2) (see `rlimit_set`).
+HANDLER void sys_setrlimit(Core& c) {
+    u64 lim[2];
+    if (!copy_from_guest(c, (u8*)lim, X(c, 1), 16)) { setX(c, 0, err(E_FAULT)); return; }
+    setX(c, 0, rlimit_set(c.p, (u32)X(c, 0), lim));
+}
+
+/// prlimit64(2) on the caller itself (pid 0 or its own): the old limits, then the new.
 HANDLER void sys_prlimit64(Core& c) {
     if (X(c, 0) != 0 && X(c, 0) != c.p->pid) { setX(c, 0, err(E_SRCH)); return; }
-    u64 lim[2];
-    rlimit_of((u32)X(c, 1), lim);
-    if (X(c, 3) && !copy_to_guest(c, X(c, 3), (const u8*)lim, 16)) { setX(c, 0, err(E_FAULT)); return; }
+    u32 res = (u32)X(c, 1);
+    if (X(c, 1) >= RLIM_NLIMITS) { setX(c, 0, err(E_INVAL)); return; }
+    u64 old[2], lim[2];
+    rlimit_of(c.p, res, old);
+    if (X(c, 2)) {
+        if (!copy_from_guest(c, (u8*)lim, X(c, 2), 16)) { setX(c, 0, err(E_FAULT)); return; }
+        i64 r = rlimit_set(c.p, res, lim);
+        if (r) { setX(c, 0, r); return; }
+    }
+    if (X(c, 3) && !copy_to_guest(c, X(c, 3), (const u8*)old, 16)) { setX(c, 0, err(E_FAULT)); return; }
     setX(c, 0, 0);
 }
 

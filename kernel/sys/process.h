@@ -59,7 +59,8 @@ HANDLER void sys_clone(Core& c) {
                   copy_to_guest(c, ctid, (const u8*)&pid, 4);
     rt_memcpy(q, p, sizeof(Proc));
     q->frames_private = 0;
-    u64 root = pt_clone(m, p->pt_root, &q->frames_private, true);
+    q->vm_pages = 0;
+    u64 root = pt_clone(m, p->pt_root, q, true);
     tlb_flush(c);  // the parent's writable pages are copy-on-write now
     if (settid) copy_to_guest(c, ctid, (const u8*)&saved, 4);
     if (root == NO_FRAME) {
@@ -177,22 +178,26 @@ GFN_NOINLINE void exec_complete(Core& c) {
     u64 len = *(volatile u32*)&r->out_len;
     u64 cap = lp->req_out_cap;
     if (len > cap) len = cap;
-    u64 fp = 0;
-    u64 root = pt_clone(m, m->tmpl_root, &fp);
+    // The new image is counted from nothing: the old one is released below.
+    u64 old_frames = p->frames_private, old_vm = p->vm_pages;
+    p->frames_private = p->vm_pages = 0;
+    u64 root = pt_clone(m, m->tmpl_root, p);
     if (root == NO_FRAME || len == 0) {
         if (root != NO_FRAME) pt_free_all(m, root);
+        p->frames_private = old_frames;
+        p->vm_pages = old_vm;
         setX(c, 0, err(E_NOMEM));
         return;
     }
     pt_free_all(m, p->pt_root);
     p->pt_root = root;
-    p->frames_private = fp;
     tlb_flush(c);
     u64 sp = m->stack_top - len;
     rt_memset(&c.s, 0, sizeof(CpuState));
     c.pc = m->entry;
     c.insn = 0;
     if (!copy_to_guest(c, sp, lane_buf(c) + lp->req_out_off, len)) {
+        p->kill_cause = p->oom;
         proc_kill(c, SIG_KILL, sp);
         return;
     }

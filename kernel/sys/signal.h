@@ -91,6 +91,12 @@ GFN_NOINLINE bool sig_setup_frame(Core& c, i32 sig, i32 code, u64 addr) {
     return true;
 }
 
+/// The signal frame could not be written: killed with SIGSEGV, or with SIGKILL when
+/// for want of memory (`Proc::kill_cause` set by the failed copy).
+GFN void sig_frame_failed(Core& c, u64 addr) {
+    proc_kill(c, c.exc == EXC_SIGNAL && c.sig == SIG_KILL ? SIG_KILL : SIG_SEGV, addr);
+}
+
 /// Deliver sig now: ignore it, take its default action, or run the handler.
 GFN void sig_deliver(Core& c, i32 sig, i32 code, u64 addr) {
     u64 h = c.p->sigact[sig - 1].handler;
@@ -99,7 +105,7 @@ GFN void sig_deliver(Core& c, i32 sig, i32 code, u64 addr) {
         if (sig_default_kills(sig)) proc_kill(c, sig, addr);
         return;
     }
-    if (!sig_setup_frame(c, sig, code, addr)) proc_kill(c, SIG_SEGV, c.s.x[31]);
+    if (!sig_setup_frame(c, sig, code, addr)) sig_frame_failed(c, c.s.x[31]);
 }
 
 /// Deliver every pending signal that is no longer blocked (lowest number first).
@@ -128,11 +134,12 @@ GFN void sig_fault(Core& c) {
     }
     i32 code = 1;  // SEGV_MAPERR, BUS_ADRALN, ILL_ILLOPC, TRAP_BRKPT
     if (sig == SIG_SEGV) {
-        u64* e = pt_walk(c.m, c.p->pt_root, addr, false, 0);
-        if (e && (*e & (PTE_P | PTE_LAZY))) code = SEGV_ACCERR;
+        int level;
+        u64* e = pt_lookup(c.m, c.p->pt_root, addr, &level);
+        if (e && pte_mapped(*e)) code = SEGV_ACCERR;
     }
     if (sig == SIG_ILL) addr = c.pc;
-    if (!sig_setup_frame(c, sig, code, addr)) proc_kill(c, SIG_SEGV, addr);
+    if (!sig_setup_frame(c, sig, code, addr)) sig_frame_failed(c, addr);
 }
 
 /// A signal that the process's own syscall raised (SIGPIPE from a write to a pipe with

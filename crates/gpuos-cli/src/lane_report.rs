@@ -84,6 +84,7 @@ mod tests {
             pc: 0x400000,
             addr: 0,
             insn: 0,
+            cause: 0,
         };
         let lanes = [
             lane(LaneStatus::Exited(3), Some(b"abc")),

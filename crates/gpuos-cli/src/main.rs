@@ -79,6 +79,12 @@ struct RunOpts {
     /// when none is free.
     #[arg(long, value_name = "N", default_value_t = 0)]
     child_slots: usize,
+    /// Memory limit of each process: its resident set (a page fault beyond it kills the
+    /// process with SIGKILL) and its RLIMIT_AS (mmap, brk, mremap beyond it fail with
+    /// ENOMEM). BYTES takes a K, M or G suffix. Default: no RLIMIT_AS, and a resident
+    /// limit of the lanes' fair share of the frame pool.
+    #[arg(long, value_name = "BYTES", value_parser = gpuos::machine::parse_bytes)]
+    mem_per_process: Option<u64>,
     /// Report backend details (compilation, caches, memory) on stderr.
     #[arg(long, short)]
     verbose: bool,
@@ -162,6 +168,7 @@ fn config(opts: &RunOpts, program: PathBuf, argv: Vec<OsString>) -> Result<RunCo
     cfg.verbose = opts.verbose;
     cfg.threads = opts.threads;
     cfg.child_slots = opts.child_slots;
+    cfg.mem_per_process = opts.mem_per_process.unwrap_or(0);
     cfg.mounts = opts
         .mounts
         .iter()
@@ -178,9 +185,14 @@ fn report(program: &str, rep: &RunReport, verbose: bool) {
             pc,
             addr,
             insn,
+            cause,
         } = l0.status
         {
             let name = signal_name(signal);
+            if let Some(why) = gpuos::machine::kill_cause_text(cause, rep.rss_limit) {
+                eprintln!("gpuos: {program} killed by {name} ({why})");
+                return report_summary(rep, verbose);
+            }
             match signal {
                 4 => eprintln!(
                     "gpuos: {program} killed by {name} at pc={pc:#x} insn={insn:#010x} ({})",
@@ -193,6 +205,12 @@ fn report(program: &str, rep: &RunReport, verbose: bool) {
             }
         }
     }
+    report_summary(rep, verbose);
+}
+
+/// The summary of a run of several lanes (or with -v): lanes per status and per stdout,
+/// instructions, memory.
+fn report_summary(rep: &RunReport, verbose: bool) {
     if rep.lanes.len() > 1 || verbose {
         let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
         let mut by_out: BTreeMap<[u8; 32], usize> = BTreeMap::new();

@@ -751,3 +751,291 @@ fn parked_files_open_for_writing_keep_their_offsets() {
     assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
     assert_eq!(got, want);
 }
+
+/// `hostile_mem` (tests/guest/hostile_mem.c) under gpuos with `args` (gpuos's options,
+/// then the guest's), in its own scratch directory, with `env` set.
+fn hostile_mem(name: &str, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let d = tmp(name);
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gpuos"));
+    c.current_dir(&d).args(["run", "--backend", "cpu"]);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let o = c.args(args).output().expect("gpuos runs");
+    let _ = std::fs::remove_dir_all(&d);
+    o
+}
+
+/// Lanes 1.. of a `--lane-report` table: each must have qemu's exit status and stdout
+/// (`want`: the innocent neighbour under qemu-aarch64).
+fn assert_innocent_lanes(report: &str, lanes: usize, want: &Output) {
+    let sha: String = gpuos::machine::sha256(&want.stdout)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let status = want.status.code().unwrap().to_string();
+    let rows: Vec<Vec<&str>> = report
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert_eq!(rows.len(), lanes, "{report}");
+    for r in &rows[1..] {
+        assert_eq!(
+            (r[1], r[3]),
+            (status.as_str(), sha.as_str()),
+            "lane {}: {report}",
+            r[0]
+        );
+    }
+}
+
+/// A memory hog in lane 0 beside 7 innocent lanes, each process limited to 32 MiB: the
+/// hog's mallocs, and its mmap of more than the limit, fail with ENOMEM (RLIMIT_AS);
+/// every innocent lane's status and output are qemu's.
+#[test]
+fn memory_hog_gets_enomem_and_leaves_its_neighbours() {
+    let prog = guest("hostile_mem");
+    let want = Command::new(qemu())
+        .arg(&prog)
+        .args(["neighbour", "1", "malloc"])
+        .output()
+        .expect("qemu runs");
+    assert_eq!(want.status.code(), Some(0), "qemu: {}", stderr(&want));
+    for (hog, says) in [("malloc", "hog: malloc failed"), ("64", "hog: mmap ENOMEM")] {
+        let d = tmp("hog-enomem");
+        let report = d.join("lanes.tsv");
+        let o = gpuos(
+            &d,
+            &[
+                "run",
+                "--backend",
+                "cpu",
+                "--lanes",
+                "8",
+                "--mem-per-process",
+                "32M",
+                "--lane-report",
+                report.to_str().unwrap(),
+                prog.to_str().unwrap(),
+                "neighbour",
+                "{lane}",
+                hog,
+            ],
+        );
+        let text = std::fs::read_to_string(&report).unwrap_or_default();
+        let _ = std::fs::remove_dir_all(&d);
+        assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stdout).starts_with(says),
+            "hog {hog}: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        assert_innocent_lanes(&text, 8, &want);
+    }
+}
+
+/// A hog that touches more than its share of a small frame pool (64 MiB, 4 lanes, the
+/// default limit: a fair share of the pool each) is the one killed, with SIGKILL and
+/// the cause on stderr; its neighbours run as under qemu.
+#[test]
+fn memory_hog_in_a_small_pool_is_the_one_killed() {
+    let prog = guest("hostile_mem");
+    let want = Command::new(qemu())
+        .arg(&prog)
+        .args(["neighbour", "1", "256"])
+        .output()
+        .expect("qemu runs");
+    let d = tmp("hog-kill");
+    let report = d.join("lanes.tsv");
+    let o = Command::new(env!("CARGO_BIN_EXE_gpuos"))
+        .current_dir(&d)
+        .env("GPUOS_POOL_MIB", "64")
+        .args(["run", "--backend", "cpu", "--lanes", "4", "--lane-report"])
+        .arg(&report)
+        .arg(&prog)
+        .args(["neighbour", "{lane}", "256"])
+        .output()
+        .expect("gpuos runs");
+    let text = std::fs::read_to_string(&report).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&d);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(137), "stderr: {err}");
+    assert!(
+        err.contains("killed by SIGKILL (out of memory: resident limit ")
+            && err.contains("reached)"),
+        "{err}"
+    );
+    assert!(
+        text.lines().nth(1).unwrap_or("").contains("SIGKILL"),
+        "{text}"
+    );
+    assert_innocent_lanes(&text, 4, &want);
+}
+
+/// When the frame pool itself runs out (a 16 MiB pool, a limit above it), the process
+/// whose page fault finds no frame is killed, and the message says so.
+#[test]
+fn frame_pool_exhaustion_kills_the_process_that_asks() {
+    let o = hostile_mem(
+        "pool-out",
+        &[("GPUOS_POOL_MIB", "16")],
+        &[
+            "--mem-per-process",
+            "1G",
+            guest("hostile_mem").to_str().unwrap(),
+            "hog",
+            "256",
+        ],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(137), "stderr: {err}");
+    assert!(
+        err.contains("killed by SIGKILL (out of memory: frame pool exhausted)"),
+        "{err}"
+    );
+}
+
+/// mprotect of 2^47 bytes, munmap and madvise of 2^46, a 64 GiB mmap with a few pages
+/// touched, mremap to 16 GiB, huge brk: every answer is qemu's (qemu's munmap takes time
+/// per page, so it answers the same program with 2^36 for 2^46: the output does not
+/// show the size), under --max-insns, well within the bound (a hang detector, not a
+/// timing test: before, mprotect of 2^47 bytes ran for minutes).
+#[test]
+fn huge_ranges_are_answered_at_once() {
+    let prog = guest("hostile_mem");
+    let want = Command::new(qemu())
+        .arg(&prog)
+        .args(["huge", "36"])
+        .output()
+        .expect("qemu runs");
+    assert_eq!(want.status.code(), Some(0), "qemu: {}", stderr(&want));
+    let t = std::time::Instant::now();
+    let o = hostile_mem(
+        "huge",
+        &[],
+        &[
+            "--max-insns",
+            "50000000",
+            prog.to_str().unwrap(),
+            "huge",
+            "46",
+        ],
+    );
+    assert!(t.elapsed().as_secs() < 20, "took {:?}", t.elapsed());
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&want.stdout)
+    );
+}
+
+/// RLIMIT_AS is the process's --mem-per-process (unlimited by default, as on Linux);
+/// the guest may lower it (setrlimit, prlimit64), which mmap, mremap and brk then obey
+/// with ENOMEM, but not raise its hard limit (EPERM), as setrlimit(2) says. (qemu-user
+/// ignores setrlimit of RLIMIT_AS, so it cannot be the oracle here.)
+#[test]
+fn rlimit_as_is_the_limit_and_the_guest_may_lower_it() {
+    let prog = guest("hostile_mem");
+    let o = hostile_mem(
+        "rlimit",
+        &[],
+        &[
+            "--mem-per-process",
+            "200M",
+            prog.to_str().unwrap(),
+            "rlimit",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for line in [
+        "start: RLIMIT_AS soft 209715200 hard 209715200",
+        "lowered: RLIMIT_AS soft 67108864 hard 100663296",
+        "mmap 128M: ENOMEM",
+        "mmap 16M: ok",
+        "mremap 16M -> 128M: ENOMEM",
+        "brk +100M refused: yes",
+        "setrlimit(hard 1T): EPERM",
+        "setrlimit(soft > hard): EINVAL",
+        "prlimit old soft 64M hard 96M",
+        "end: RLIMIT_AS soft 33554432 hard 33554432",
+    ] {
+        assert!(
+            out.lines().any(|l| l == line),
+            "{line:?} missing in:\n{out}"
+        );
+    }
+    let o = hostile_mem("rlimit-default", &[], &[prog.to_str().unwrap(), "rlimit"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .starts_with("start: RLIMIT_AS soft unlimited hard unlimited"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
+
+/// --mem-per-process takes K, M and G suffixes; a bad size is refused with one line.
+#[test]
+fn mem_per_process_sizes() {
+    let prog = guest("hostile_mem");
+    for (size, want) in [
+        ("48M", "50331648"),
+        ("49152K", "50331648"),
+        ("1G", "1073741824"),
+    ] {
+        let o = hostile_mem(
+            "mem-size",
+            &[],
+            &["--mem-per-process", size, prog.to_str().unwrap(), "rlimit"],
+        );
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            out.starts_with(&format!("start: RLIMIT_AS soft {want} hard {want}")),
+            "{size}: {out}"
+        );
+    }
+    let o = gpuos(
+        &std::env::temp_dir(),
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            "--mem-per-process",
+            "12Q",
+            prog.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("bad size"), "{}", stderr(&o));
+}
+
+/// A PT_GNU_RELRO of 2^46 bytes: glibc's start-up mprotects it read-only, which must
+/// answer ENOMEM at once (the range is not mapped), so glibc reports it and exits 127,
+/// as on Linux. (Before, that mprotect walked 2^34 pages; qemu-aarch64 still does, for
+/// minutes, so it cannot be the oracle here.)
+#[test]
+fn huge_relro_is_refused_at_once() {
+    let mut elf = std::fs::read(guest("hello")).unwrap();
+    let u16_at = |b: &[u8], o: usize| u16::from_le_bytes([b[o], b[o + 1]]) as usize;
+    let phoff = u64::from_le_bytes(elf[0x20..0x28].try_into().unwrap()) as usize;
+    let (size, count) = (u16_at(&elf, 0x36), u16_at(&elf, 0x38));
+    let relro = (0..count)
+        .map(|i| phoff + i * size)
+        .find(|&o| u32::from_le_bytes(elf[o..o + 4].try_into().unwrap()) == 0x6474_e552)
+        .expect("hello has a PT_GNU_RELRO");
+    elf[relro + 0x28..relro + 0x30].copy_from_slice(&(1u64 << 46).to_le_bytes());
+    let d = tmp("relro");
+    let prog = d.join("hello_relro");
+    std::fs::write(&prog, &elf).unwrap();
+    let t = std::time::Instant::now();
+    let o = gpuos(&d, &["run", "--backend", "cpu", prog.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&d);
+    assert!(t.elapsed().as_secs() < 20, "took {:?}", t.elapsed());
+    assert_eq!(o.status.code(), Some(127), "stderr: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot apply additional memory protection after relocation"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -99,7 +99,9 @@ pub struct Proc {
     pub max_insns: u64,
     /// Frame index of the level-0 page table.
     pub pt_root: u64,
-    /// Frames this process owns exclusively (page tables and private pages).
+    /// Frames charged to this process, its resident set: its page tables and the pool
+    /// frames its tables map (a frame shared with a forked relative counts to each, as
+    /// in Linux's RSS; the image template's frames count to none). kernel/mm/mm.h.
     pub frames_private: u64,
     /// Start of the heap (end of the highest ELF segment, page aligned).
     pub brk_start: u64,
@@ -198,7 +200,30 @@ pub struct Proc {
     /// clock (`now_ns`, ns); 0 otherwise. Each blocked attempt runs the call again, so
     /// the timeout is kept here rather than restarted (kernel/sys/poll.h).
     pub poll_deadline: u64,
+    /// Resident limit in frames (`frames_private` may not grow past it; 0 = none): a
+    /// page fault that needs a frame beyond it kills the process (SIGKILL, `kill_cause`
+    /// `OOM_RESIDENT`), a mapping call that needs one fails with ENOMEM.
+    pub rss_limit: u64,
+    /// RLIMIT_AS, soft, in bytes (`u64::MAX`: unlimited): mmap, brk and mremap that
+    /// would map more fail with ENOMEM (getrlimit(2)); the guest may lower it.
+    pub as_limit: u64,
+    /// RLIMIT_AS, hard, in bytes: the guest may lower it, never raise it.
+    pub as_limit_max: u64,
+    /// Pages of address space mapped (present or reserved), counted against `as_limit`.
+    pub vm_pages: u64,
+    /// Why this process's latest frame allocation failed: `OOM_RESIDENT`, `OOM_POOL`,
+    /// or 0.
+    pub oom: u32,
+    /// Why the process was killed, when gpuos killed it for want of memory (`OOM_*`,
+    /// with `signal` SIGKILL); 0 otherwise.
+    pub kill_cause: u32,
 }
+
+/// `Proc::oom`, `Proc::kill_cause`: the process reached its resident limit
+/// (`Proc::rss_limit`).
+pub const OOM_RESIDENT: u32 = 1;
+/// `Proc::oom`, `Proc::kill_cause`: the machine's frame pool was exhausted.
+pub const OOM_POOL: u32 = 2;
 
 /// A signal disposition, laid out as the kernel's `struct sigaction` for arm64
 /// (sigaction(2): handler or SIG_DFL 0 / SIG_IGN 1, SA_* flags, restorer, blocked mask).
@@ -352,6 +377,10 @@ pub struct MachineHdr {
     pub clock_real_off: i64,
     /// The same for CLOCK_BOOTTIME.
     pub clock_boot_off: i64,
+    /// Every process's resident limit in frames (`Proc::rss_limit`; 0 = none).
+    pub rss_limit: u64,
+    /// Every process's initial RLIMIT_AS, soft and hard, in bytes (0 = unlimited).
+    pub as_limit: u64,
 }
 
 /// An internal error of gpuos itself (a broken invariant, never a guest's doing),
@@ -375,6 +404,9 @@ pub struct PanicRecord {
 pub const PANIC_FRAME_RANGE: u32 = 1;
 /// `PanicRecord::code`: a frame's reference count dropped below zero.
 pub const PANIC_REFCNT: u32 = 2;
+/// `PanicRecord::code`: a process's resident or mapped-page count did not match its
+/// page tables when it ended (checked on the host only; kernel/proc/proc.h).
+pub const PANIC_ACCOUNT: u32 = 3;
 
 /// Submission ring from lanes to the host: a bounded multi-producer queue of lane
 /// indices with per-cell sequence numbers (D. Vyukov's bounded MPMC queue).

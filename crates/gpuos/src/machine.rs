@@ -76,6 +76,9 @@ pub struct RunConfig {
     /// Process slots for forked children, shared by all lanes (0 = the default,
     /// `procs::default_child_slots`); fork fails with EAGAIN when none is free.
     pub child_slots: usize,
+    /// Per-process memory limit in bytes (0 = the default, [`mem_limits`]): the
+    /// resident limit and RLIMIT_AS (soft and hard) of every process.
+    pub mem_per_process: u64,
 }
 
 impl RunConfig {
@@ -120,6 +123,7 @@ impl RunConfig {
             hash_every_lane: false,
             threads: 0,
             child_slots: 0,
+            mem_per_process: 0,
         }
     }
 }
@@ -139,6 +143,9 @@ pub enum LaneStatus {
         addr: u64,
         /// Instruction word (SIGILL).
         insn: u32,
+        /// Why gpuos killed it, when for want of memory (`abi::OOM_RESIDENT`,
+        /// `abi::OOM_POOL`; see [`kill_cause_text`]); 0 otherwise.
+        cause: u32,
     },
 }
 
@@ -186,6 +193,8 @@ pub struct RunReport {
     pub template_frames: u64,
     /// Captured stdout of lane 0 when it was not passed through.
     pub stdout0: Vec<u8>,
+    /// Every process's resident limit, in bytes (0 = none).
+    pub rss_limit: u64,
 }
 
 impl RunReport {
@@ -432,6 +441,74 @@ impl Prepared {
     }
 }
 
+/// The per-process memory limits of a run whose frame pool has `nframes` frames, of
+/// which `tmpl_frames` hold the image template, set in `m` (`MachineHdr::rss_limit` in
+/// frames, `as_limit` in bytes). With `--mem-per-process BYTES` both are BYTES. By
+/// default the resident limit is the lanes' fair share of the pool, (nframes -
+/// tmpl_frames) / lanes frames, so that no lane's first process can take the frames
+/// its neighbours need (children of a family have shares of their own), and RLIMIT_AS
+/// is unlimited, as on Linux: lazy reservations cost no frames until touched.
+pub fn mem_limits(cfg: &RunConfig, m: &mut MachineHdr, nframes: u64, tmpl_frames: u64) {
+    let lanes = cfg.lanes.max(1) as u64;
+    if cfg.mem_per_process > 0 {
+        m.rss_limit = cfg.mem_per_process.div_ceil(PAGE_SIZE).max(1);
+        m.as_limit = cfg.mem_per_process;
+    } else {
+        m.rss_limit = (nframes.saturating_sub(tmpl_frames) / lanes).max(1);
+        m.as_limit = 0;
+    }
+}
+
+/// The words `gpuos run` adds to a kill message for a process gpuos killed for want of
+/// memory (`LaneStatus::Killed::cause`), given the resident limit in bytes; None for
+/// other kills.
+pub fn kill_cause_text(cause: u32, rss_limit: u64) -> Option<String> {
+    match cause {
+        crate::abi::OOM_RESIDENT => Some(format!(
+            "out of memory: resident limit {} reached",
+            human_bytes(rss_limit)
+        )),
+        crate::abi::OOM_POOL => Some("out of memory: frame pool exhausted".into()),
+        _ => None,
+    }
+}
+
+/// Bytes as `N GiB`, `N MiB`, `N KiB` when a whole multiple, else `N bytes`.
+pub fn human_bytes(b: u64) -> String {
+    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if b >= 1 << shift && b.is_multiple_of(1 << shift) {
+            return format!("{} {unit}", b >> shift);
+        }
+    }
+    format!("{b} bytes")
+}
+
+/// Parse a byte count with an optional K, M or G suffix (powers of 1024; `KiB`, `MB`
+/// and the like are accepted too): `64M` is 67108864. Errors: not a number, zero, or
+/// too large.
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t.find(|ch: char| !ch.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(digits);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("bad size {s:?}: expected a number of bytes, e.g. 64M"))?;
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        _ => return Err(format!("bad size {s:?}: the suffix is K, M or G")),
+    };
+    let v = n
+        .checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("bad size {s:?}: too large"))?;
+    if v == 0 {
+        return Err(format!("bad size {s:?}: must be more than 0"));
+    }
+    Ok(v)
+}
+
 /// Replace `{lane}` in an argument by the lane index.
 pub fn substitute_lane(arg: &OsString, lane: usize) -> OsString {
     let b = arg.as_bytes();
@@ -524,4 +601,48 @@ pub fn signal_name(sig: i32) -> String {
         _ => return format!("signal {sig}"),
     };
     n.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_bytes_takes_suffixes_and_refuses_the_rest() {
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert_eq!(parse_bytes("64K"), Ok(64 << 10));
+        assert_eq!(parse_bytes("32M"), Ok(32 << 20));
+        assert_eq!(parse_bytes("2g"), Ok(2 << 30));
+        assert_eq!(parse_bytes("1GiB"), Ok(1 << 30));
+        for bad in [
+            "",
+            "M",
+            "0",
+            "12Q",
+            "-1M",
+            "99999999999999999999G",
+            "20000000000G",
+        ] {
+            assert!(parse_bytes(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn default_limits_share_the_pool_and_leave_rlimit_as_unlimited() {
+        let mut cfg = RunConfig::new("prog", Vec::new());
+        cfg.lanes = 4;
+        let mut m = MachineHdr::default();
+        mem_limits(&cfg, &mut m, 16384 + 100, 100);
+        assert_eq!((m.rss_limit, m.as_limit), (4096, 0));
+        cfg.mem_per_process = 32 << 20;
+        mem_limits(&cfg, &mut m, 16384 + 100, 100);
+        assert_eq!((m.rss_limit, m.as_limit), (8192, 32 << 20));
+        assert_eq!(human_bytes(32 << 20), "32 MiB");
+        assert_eq!(human_bytes(15864 << 10), "15864 KiB");
+        assert_eq!(
+            kill_cause_text(crate::abi::OOM_RESIDENT, 64 << 20).as_deref(),
+            Some("out of memory: resident limit 64 MiB reached")
+        );
+        assert_eq!(kill_cause_text(0, 64 << 20), None);
+    }
 }

@@ -14,8 +14,18 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// Frames in the CPU backend's pool (address space only; 16 GiB).
+/// Frames in the CPU backend's pool (address space only; 16 GiB), unless
+/// `GPUOS_POOL_MIB` sets its size (as on the GPU; at least 1 MiB).
 const CPU_POOL_FRAMES: u64 = 1 << 22;
+
+/// Frames of the CPU backend's pool: `GPUOS_POOL_MIB` MiB, else [`CPU_POOL_FRAMES`].
+fn cpu_pool_frames() -> u64 {
+    std::env::var("GPUOS_POOL_MIB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&mib| mib > 0)
+        .map_or(CPU_POOL_FRAMES, |mib| (mib << 20) / crate::abi::PAGE_SIZE)
+}
 /// Instructions per call into the core between checks for Ctrl-C.
 const SLICE: u64 = 1 << 22;
 
@@ -34,8 +44,10 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let lanes = cfg.lanes.max(1);
     let slots = lanes + cfg.children();
     let mut hdr = MachineHdr::default();
-    let _pool = HostPool::new(CPU_POOL_FRAMES, &mut hdr)?;
+    let nframes = cpu_pool_frames();
+    let _pool = HostPool::new(nframes, &mut hdr)?;
     let tmpl_frames = prep.build_template(&mut hdr)?;
+    crate::machine::mem_limits(cfg, &mut hdr, nframes, tmpl_frames);
     // SAFETY: Proc is plain old data (integers and arrays); all-zero is a valid value.
     let mut procs: Vec<Proc> = vec![unsafe { std::mem::zeroed() }; slots];
     let mut reqs: Vec<SysReq> = vec![SysReq::default(); lanes];
@@ -124,6 +136,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         seconds,
         template_frames: tmpl_frames,
         stdout0: stdout0.into_inner().unwrap(),
+        rss_limit: hdr.rss_limit * crate::abi::PAGE_SIZE,
     })
 }
 

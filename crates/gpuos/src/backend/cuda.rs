@@ -875,6 +875,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     hdr.strace = cfg.strace as u32;
     hdr.stop = 0;
     hdr.live = lanes as u64;
+    crate::machine::mem_limits(cfg, &mut hdr, nframes, tmpl_frames);
     // SAFETY: ring and cells are pinned host memory of the right sizes.
     unsafe {
         let r = &mut *(ring.ptr as *mut RingHdr);
@@ -1193,6 +1194,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         seconds,
         template_frames: tmpl_frames,
         stdout0,
+        rss_limit: hdr.rss_limit * PAGE_SIZE,
     })
 }
 

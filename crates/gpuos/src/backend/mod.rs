@@ -145,6 +145,7 @@ pub fn lane_status(p: &Proc) -> LaneStatus {
             pc: p.fault_pc,
             addr: p.fault_addr,
             insn: p.fault_insn,
+            cause: p.kill_cause,
         }
     } else {
         // Still running when the machine stopped (Ctrl-C): reported as SIGINT.
@@ -153,6 +154,7 @@ pub fn lane_status(p: &Proc) -> LaneStatus {
             pc: p.cpu.pc,
             addr: 0,
             insn: 0,
+            cause: 0,
         }
     }
 }
