@@ -1,41 +1,52 @@
 // The image template: page tables and frames of a loaded ELF image, built once by the
 // host and shared by every process running it (read-only pages shared outright,
 // writable pages copied on first write).
+//
+// Segments are mapped in program-header order and a later one replaces the pages it
+// shares with an earlier one, as Linux's mmap(MAP_FIXED) does when fs/binfmt_elf.c maps
+// them; a page's frame is reused, so overlapping or duplicated segments never take more
+// frames than the pages they cover.
 #pragma once
 #include "../mm/mm.h"
 
 /// A new, empty page-table root in the template.
 GFN u64 tmpl_new(MachineHdr* m) { return frame_alloc(m); }
 
-/// Map [va, va+memsz) with permissions perm, filled from data[0..filesz) and zeros
-/// after. Pages shared with an earlier segment keep their content and gain perm.
-/// Returns false when out of frames.
-GFN_NOINLINE bool tmpl_map(MachineHdr* m, u64 root, u64 va, const u8* data, u64 filesz, u64 memsz, u64 perm) {
-    u64 start = va & ~(PAGE_SZ - 1);
-    u64 end = (va + memsz + PAGE_SZ - 1) & ~(PAGE_SZ - 1);
-    for (u64 a = start; a < end; a += PAGE_SZ) {
+/// Map the pages [va, va+size) (va and size page aligned) with permissions perm, filled
+/// from data[0..len) and with zeros after (len <= size), replacing whatever was mapped
+/// there. Returns false when out of frames.
+GFN_NOINLINE bool tmpl_map(MachineHdr* m, u64 root, u64 va, const u8* data, u64 len, u64 size, u64 perm) {
+    NO_UNROLL for (u64 a = va; a < va + size; a += PAGE_SZ) {
         u64* e = pt_walk(m, root, a, true, 0);
         if (!e) return false;
         if (!(*e & PTE_P)) {
-            u64 f = frame_alloc(m);
+            u64 f = frame_alloc(m);  // zeroed
             if (f == NO_FRAME) return false;
             *e = (f << 12) | PTE_P;
+        } else {
+            rt_memset(frame_ptr(m, PTE_FRAME(*e)), 0, PAGE_SZ);
         }
-        *e |= perm & PTE_PERM;
-        u8* page = frame_ptr(m, PTE_FRAME(*e));
-        u64 lo = a > va ? a : va;
-        u64 hi = a + PAGE_SZ < va + filesz ? a + PAGE_SZ : va + filesz;
-        if (hi > lo) rt_memcpy(page + (lo - a), data + (lo - va), hi - lo);
+        *e = (*e & ~(PTE_PERM | PTE_LAZY)) | (perm & PTE_PERM);
+        u64 off = a - va;
+        if (off < len) rt_memcpy(frame_ptr(m, PTE_FRAME(*e)), data + off, len - off < PAGE_SZ ? len - off : PAGE_SZ);
     }
     return true;
 }
 
-/// Reserve [va, va+len) as lazily allocated memory with permissions perm (the stack).
+/// Reserve [va, va+len) (page aligned) as zero-filled memory with permissions perm,
+/// allocated on first touch (PTE_LAZY: the stack, a segment's .bss), replacing whatever
+/// was mapped there: a page already backed by a frame keeps it, zeroed, rather than
+/// leaving a frame of the template unused. Returns false when out of frames (tables).
 GFN_NOINLINE bool tmpl_reserve(MachineHdr* m, u64 root, u64 va, u64 len, u64 perm) {
-    for (u64 a = va; a < va + len; a += PAGE_SZ) {
+    NO_UNROLL for (u64 a = va; a < va + len; a += PAGE_SZ) {
         u64* e = pt_walk(m, root, a, true, 0);
         if (!e) return false;
-        *e = PTE_LAZY | (perm & PTE_PERM);
+        if (*e & PTE_P) {
+            rt_memset(frame_ptr(m, PTE_FRAME(*e)), 0, PAGE_SZ);
+            *e = (*e & ~PTE_PERM) | (perm & PTE_PERM);
+        } else {
+            *e = PTE_LAZY | (perm & PTE_PERM);
+        }
     }
     return true;
 }
