@@ -350,6 +350,10 @@ impl Prepared {
     /// and fill the layout fields of `m`. Returns the number of frames used.
     pub fn build_template(&self, m: &mut MachineHdr) -> Result<u64, RunError> {
         let oom = || RunError::Memory("frame pool too small for the program image".into());
+        // While the template is built every frame counts as the template's (immortal):
+        // a frame that a later segment's mapping replaces is left unused, never put on a
+        // free list below `tmpl_frames`, where a process could take it as its own.
+        m.tmpl_frames = u64::MAX;
         // SAFETY: m describes host memory of nframes frames with refcnt and free_heads arrays.
         unsafe {
             let root = ffi::gpuos_tmpl_new(m);
