@@ -4,8 +4,10 @@
 //
 // Segments are mapped in program-header order and a later one replaces the pages it
 // shares with an earlier one, as Linux's mmap(MAP_FIXED) does when fs/binfmt_elf.c maps
-// them; a page's frame is reused, so overlapping or duplicated segments never take more
-// frames than the pages they cover.
+// them. A later segment's file pages reuse a page's frame, so duplicated segments take
+// no more frames than one; a .bss (tmpl_reserve) over a page with a frame leaves that
+// frame unused (the host builds the template with every frame immortal: nothing goes
+// onto a free list), at most one per file page of the earlier segments.
 #pragma once
 #include "../mm/mm.h"
 
@@ -33,20 +35,12 @@ GFN_NOINLINE bool tmpl_map(MachineHdr* m, u64 root, u64 va, const u8* data, u64 
     return true;
 }
 
-/// Reserve [va, va+len) (page aligned) as zero-filled memory with permissions perm,
-/// allocated on first touch (PTE_LAZY: the stack, a segment's .bss), replacing whatever
-/// was mapped there: a page already backed by a frame keeps it, zeroed, rather than
-/// leaving a frame of the template unused. Returns false when out of frames (tables).
+/// Reserve [va, va+len) as lazily allocated memory with permissions perm (the stack).
 GFN_NOINLINE bool tmpl_reserve(MachineHdr* m, u64 root, u64 va, u64 len, u64 perm) {
-    NO_UNROLL for (u64 a = va; a < va + len; a += PAGE_SZ) {
+    for (u64 a = va; a < va + len; a += PAGE_SZ) {
         u64* e = pt_walk(m, root, a, true, 0);
         if (!e) return false;
-        if (*e & PTE_P) {
-            rt_memset(frame_ptr(m, PTE_FRAME(*e)), 0, PAGE_SZ);
-            *e = (*e & ~PTE_PERM) | (perm & PTE_PERM);
-        } else {
-            *e = PTE_LAZY | (perm & PTE_PERM);
-        }
+        *e = PTE_LAZY | (perm & PTE_PERM);
     }
     return true;
 }

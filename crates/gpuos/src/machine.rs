@@ -349,6 +349,21 @@ impl Prepared {
     /// Build the template's page tables and frames in the pool of `m` (host memory),
     /// and fill the layout fields of `m`. Returns the number of frames used.
     pub fn build_template(&self, m: &mut MachineHdr) -> Result<u64, RunError> {
+        /// Page permissions for ELF segment flags (PF_R, PF_W, PF_X); AArch64 has no
+        /// write-only or execute-only user pages here, so W and X imply R.
+        fn pte_perm(flags: u32) -> u64 {
+            let mut perm = 0;
+            if flags & object::elf::PF_R != 0 {
+                perm |= ffi::PTE_R;
+            }
+            if flags & object::elf::PF_W != 0 {
+                perm |= ffi::PTE_W | ffi::PTE_R;
+            }
+            if flags & object::elf::PF_X != 0 {
+                perm |= ffi::PTE_X | ffi::PTE_R;
+            }
+            perm
+        }
         let oom = || RunError::Memory("frame pool too small for the program image".into());
         // While the template is built every frame counts as the template's (immortal):
         // a frame that a later segment's mapping replaces is left unused, never put on a
@@ -433,22 +448,6 @@ impl Prepared {
         }
         (blob, offs)
     }
-}
-
-/// Page permissions for ELF segment flags (PF_R, PF_W, PF_X); AArch64 has no
-/// write-only or execute-only user pages here, so W and X imply R.
-fn pte_perm(flags: u32) -> u64 {
-    let mut perm = 0;
-    if flags & object::elf::PF_R != 0 {
-        perm |= ffi::PTE_R;
-    }
-    if flags & object::elf::PF_W != 0 {
-        perm |= ffi::PTE_W | ffi::PTE_R;
-    }
-    if flags & object::elf::PF_X != 0 {
-        perm |= ffi::PTE_X | ffi::PTE_R;
-    }
-    perm
 }
 
 /// Replace `{lane}` in an argument by the lane index.
