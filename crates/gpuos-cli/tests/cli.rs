@@ -768,6 +768,10 @@ struct Measured {
 fn run_measured(cmd: &mut Command, limit: std::time::Duration) -> Measured {
     use std::io::Read;
     use std::process::Stdio;
+    #[expect(
+        clippy::zombie_processes,
+        reason = "reaped below by wait4(2), for its rusage"
+    )]
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
