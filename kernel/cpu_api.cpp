@@ -7,8 +7,8 @@
 extern "C" {
 
 u64 gpuos_tmpl_new(MachineHdr* m) { return tmpl_new(m); }
-bool gpuos_tmpl_map(MachineHdr* m, u64 root, u64 va, const u8* data, u64 filesz, u64 memsz, u64 perm) {
-    return tmpl_map(m, root, va, data, filesz, memsz, perm);
+bool gpuos_tmpl_map(MachineHdr* m, u64 root, u64 va, const u8* data, u64 len, u64 size, u64 perm) {
+    return tmpl_map(m, root, va, data, len, size, perm);
 }
 bool gpuos_tmpl_reserve(MachineHdr* m, u64 root, u64 va, u64 len, u64 perm) {
     return tmpl_reserve(m, root, va, len, perm);

@@ -3,7 +3,8 @@
 # programs and gpuos, runs the Rust tests, clippy and rustfmt, then the
 # conformance suite against qemu-aarch64 on the CPU backend, and its lanes
 # variant (--lanes 4 on a subset, checked by gpuos's lane report; --lanes 60 with
-# the lanes' files under a small open-file limit). Every step runs even when an earlier one
+# the lanes' files under a small open-file limit), and the ELF loader's mutation
+# fuzzer (2,000 mutants). Every step runs even when an earlier one
 # failed (except those that need a build that failed); a summary comes last and
 # the exit status is nonzero when any step failed.
 #
@@ -75,11 +76,16 @@ if [ "$build_ok" = 1 ] && [ "$guests_ok" = 1 ]; then
     step conformance-lanes-captured env GPUOS_NOFILE_KEEP=1 bash -c 'ulimit -n 96 && exec "$@"' _ \
         scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --lanes 60 --lane-check files \
         --filter '^(hello|hello-lane|exit-lane|process|bb-echo|bb-cat|bb-sh-pipe)$' --jobs "$jobs" "${extra[@]}"
+    # The ELF loader's mutation fuzzer: 2,000 mutants (fixed seed) of a static, a
+    # static-PIE and busybox; none may panic, hang or pass 512 MiB of host memory.
+    step fuzz-elf target/release/gpuos fuzz --elf --seed 1 --count 2000 --jobs 2 --max-insns 20000 \
+        --timeout 20 --keep target/fuzz-elf-bad tests/guest/bin/hello tests/guest/bin/hello_pie .deps/busybox
 else
     skip conformance "build or guests failed"
     skip conformance-lanes "build or guests failed"
     skip conformance-selftest "build or guests failed"
     skip conformance-lanes-captured "build or guests failed"
+    skip fuzz-elf "build or guests failed"
 fi
 
 echo

@@ -42,3 +42,8 @@ fi
 if [ ! -x "$out/hello_dyn" ] || [ "$out/hello_dyn" -ot "$here/hello.c" ]; then
     "$CC" -O2 -o "$out/hello_dyn" "$here/hello.c"
 fi
+# A static-PIE program (ET_DYN, no interpreter: placed at the loader's PIE base), for
+# the loader's tests and the ELF fuzzer's seeds.
+if [ ! -x "$out/hello_pie" ] || [ "$out/hello_pie" -ot "$here/hello.c" ]; then
+    "$CC" -O2 -static-pie -o "$out/hello_pie" "$here/hello.c"
+fi

@@ -1,4 +1,5 @@
-//! `gpuos fuzz`: the differential instruction fuzzer (gpuos vs qemu-aarch64).
+//! `gpuos fuzz`: the differential instruction fuzzer (gpuos vs qemu-aarch64), and with
+//! `--elf` the ELF loader's mutation fuzzer (`fuzz_elf`).
 
 use gpuos::fuzz::{self, Class, Config};
 use std::path::PathBuf;
@@ -21,11 +22,12 @@ pub struct FuzzOpts {
     /// The reference emulator.
     #[arg(long, value_name = "PATH", default_value = "qemu-aarch64")]
     qemu: PathBuf,
-    /// Keep the generated ELF files in DIR.
+    /// Keep the generated ELF files in DIR (with --elf: the bad mutants; default
+    /// fuzz-elf-bad).
     #[arg(long, value_name = "DIR")]
     keep: Option<PathBuf>,
     /// Parallel jobs (default: every core).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, visible_alias = "jobs", default_value_t = 0)]
     threads: usize,
     /// Encodings that qemu rejects to run alone, expecting SIGILL (default: count/4).
     #[arg(long, value_name = "N")]
@@ -38,11 +40,34 @@ pub struct FuzzOpts {
     /// Print each mismatch as it is found and progress details.
     #[arg(long, short)]
     verbose: bool,
+    /// Fuzz the ELF loader instead: run mutants of static AArch64 binaries (FILES and
+    /// --seeds-dir) under `gpuos run --backend cpu`; no run may panic, hang or pass the
+    /// memory bound.
+    #[arg(long)]
+    elf: bool,
+    /// With --elf: every file in DIR is a binary to mutate too.
+    #[arg(long, value_name = "DIR", requires = "elf")]
+    seeds_dir: Option<PathBuf>,
+    /// With --elf: each mutant's guest instruction bound (`gpuos run --max-insns`).
+    #[arg(long, value_name = "N", default_value_t = 100_000, requires = "elf")]
+    max_insns: u64,
+    /// With --elf: each mutant's wall-clock bound, in seconds.
+    #[arg(long, value_name = "S", default_value_t = 10.0, requires = "elf")]
+    timeout: f64,
+    /// With --elf: each mutant's host memory bound (gpuos's peak RSS), in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 512, requires = "elf")]
+    rss_limit: u64,
+    /// With --elf: the binaries to mutate.
+    #[arg(value_name = "FILES", requires = "elf")]
+    files: Vec<PathBuf>,
 }
 
 /// Run the fuzzer; the exit status is 0 when every test matched, 1 on mismatches, 2
 /// when the fuzzer could not run.
 pub fn run(o: &FuzzOpts) -> i32 {
+    if o.elf {
+        return run_elf(o);
+    }
     let classes = match Class::parse_list(&o.class) {
         Ok(c) => c,
         Err(e) => {
@@ -54,12 +79,8 @@ pub fn run(o: &FuzzOpts) -> i32 {
         eprintln!("gpuos fuzz: --count and --len must be at least 1");
         return 2;
     }
-    let gpuos = match std::env::current_exe() {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("gpuos fuzz: cannot find the gpuos executable: {e}");
-            return 2;
-        }
+    let Some(gpuos) = gpuos_exe() else {
+        return 2;
     };
     let cfg = Config {
         seed: o.seed,
@@ -112,4 +133,57 @@ pub fn run(o: &FuzzOpts) -> i32 {
         );
         1
     }
+}
+
+/// This gpuos executable, which runs the tests.
+fn gpuos_exe() -> Option<PathBuf> {
+    std::env::current_exe()
+        .map_err(|e| eprintln!("gpuos fuzz: cannot find the gpuos executable: {e}"))
+        .ok()
+}
+
+/// `gpuos fuzz --elf`: the seeds are FILES and the files of --seeds-dir (sorted).
+fn run_elf(o: &FuzzOpts) -> i32 {
+    let mut seeds = o.files.clone();
+    if let Some(dir) = &o.seeds_dir {
+        let listed: std::io::Result<Vec<PathBuf>> =
+            std::fs::read_dir(dir).and_then(|d| d.map(|e| e.map(|e| e.path())).collect());
+        match listed {
+            Ok(mut v) => {
+                v.retain(|p| p.is_file());
+                v.sort();
+                seeds.extend(v);
+            }
+            Err(e) => {
+                eprintln!("gpuos fuzz --elf: {}: {e}", dir.display());
+                return 2;
+            }
+        }
+    }
+    if !(o.timeout > 0.0 && o.timeout < 1e6) {
+        eprintln!("gpuos fuzz --elf: --timeout must be a positive number of seconds");
+        return 2;
+    }
+    let Some(gpuos) = gpuos_exe() else {
+        return 2;
+    };
+    let jobs = if o.threads > 0 {
+        o.threads
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    };
+    crate::fuzz_elf::run(&crate::fuzz_elf::ElfFuzz {
+        seed: o.seed,
+        count: o.count,
+        seeds,
+        jobs,
+        max_insns: o.max_insns,
+        timeout: std::time::Duration::from_secs_f64(o.timeout),
+        rss_limit_kib: o.rss_limit << 10,
+        keep: o
+            .keep
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("fuzz-elf-bad")),
+        gpuos,
+    })
 }

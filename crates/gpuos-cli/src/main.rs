@@ -12,6 +12,7 @@ use std::path::PathBuf;
 mod bench;
 mod demo;
 mod fuzz_cmd;
+mod fuzz_elf;
 mod lane_report;
 
 #[derive(Parser)]
@@ -114,7 +115,7 @@ enum Cmd {
         #[command(flatten)]
         opts: RunOpts,
     },
-    /// Differential instruction fuzzer: random instruction sequences under gpuos (CPU backend) and qemu-aarch64.
+    /// Differential instruction fuzzer: random instruction sequences under gpuos (CPU backend) and qemu-aarch64; with --elf, the ELF loader's mutation fuzzer.
     Fuzz {
         #[command(flatten)]
         opts: fuzz_cmd::FuzzOpts,

@@ -1039,3 +1039,255 @@ fn huge_relro_is_refused_at_once() {
         stderr(&o)
     );
 }
+
+// ---- the loader: bounded memory and time on hostile ELF files --------------------------
+
+/// How a bounded run ended: exit status, stdout, stderr, peak RSS in KiB.
+struct Measured {
+    status: Option<i32>,
+    stdout: Vec<u8>,
+    stderr: String,
+    rss_kib: u64,
+}
+
+/// Run `cmd` with stdout and stderr captured and no stdin; fail the test when it runs
+/// longer than `limit` (it is killed). The peak RSS is the child's own (wait4(2)'s
+/// rusage), not that of the other tests' children.
+fn run_measured(cmd: &mut Command, limit: std::time::Duration) -> Measured {
+    use std::io::Read;
+    use std::process::Stdio;
+    #[expect(
+        clippy::zombie_processes,
+        reason = "reaped below by wait4(2), for its rusage"
+    )]
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let pid = child.id() as libc::pid_t;
+    let t0 = std::time::Instant::now();
+    let (mut status, mut killed) = (0, false);
+    // SAFETY: rusage is plain old data.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is this test's child, reaped only here; the locals outlive the call.
+    while unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) } != pid {
+        if t0.elapsed() > limit && !killed {
+            // SAFETY: the child is not reaped yet, so the pid is still its own.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            killed = true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(!killed, "still running after {limit:?}: killed");
+    Measured {
+        status: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+        rss_kib: ru.ru_maxrss as u64,
+    }
+}
+
+/// `gpuos run --backend cpu PROG` in `cwd`, measured, within 30 s.
+fn gpuos_measured(cwd: &Path, prog: &Path, extra: &[&str]) -> Measured {
+    run_measured(
+        Command::new(env!("CARGO_BIN_EXE_gpuos"))
+            .current_dir(cwd)
+            .args(["run", "--backend", "cpu"])
+            .args(extra)
+            .arg(prog),
+        std::time::Duration::from_secs(30),
+    )
+}
+
+/// A refusal as `assert_refused` wants it, quick and small.
+fn assert_refused_small(m: &Measured, needle: &str) {
+    assert_eq!(m.status, Some(126), "stderr: {}", m.stderr);
+    assert_eq!(m.stderr.lines().count(), 1, "{}", m.stderr);
+    assert!(
+        m.stderr.contains(needle),
+        "expected {needle:?} in: {}",
+        m.stderr
+    );
+    assert!(m.rss_kib < 64 << 10, "peak RSS {} KiB", m.rss_kib);
+}
+
+/// Write an executable file (qemu-aarch64, like execve(2), wants execute permission).
+fn write_prog(path: &Path, bytes: &[u8]) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, bytes).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// The same program under qemu-aarch64: (stdout, exit status).
+fn qemu_output(cwd: &Path, prog: &Path) -> (Vec<u8>, Option<i32>) {
+    let o = Command::new(qemu())
+        .current_dir(cwd)
+        .arg(prog)
+        .output()
+        .expect("qemu runs");
+    (o.stdout, o.status.code())
+}
+
+/// Offset of program header `i` of an ELF64 file.
+fn phdr(elf: &[u8], i: usize) -> usize {
+    u64::from_le_bytes(elf[32..40].try_into().unwrap()) as usize + 56 * i
+}
+
+fn get64(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+fn put64(b: &mut [u8], at: usize, v: u64) {
+    b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+/// The index of hello's writable PT_LOAD (the data and .bss).
+fn data_load(elf: &[u8]) -> usize {
+    let n = u16::from_le_bytes([elf[56], elf[57]]) as usize;
+    (0..n)
+        .find(|&i| elf[phdr(elf, i)] == 1 && elf[phdr(elf, i) + 4] & 2 != 0)
+        .expect("a writable PT_LOAD")
+}
+
+/// `gpuos run PROGRAM` on a file that is not regular is refused at once (execve(2):
+/// EACCES), as a shell refuses it: /dev/zero was read until the host ran out of memory,
+/// and a FIFO made gpuos wait for a writer.
+#[test]
+fn special_files_are_refused_quickly() {
+    let d = tmp("special");
+    let m = gpuos_measured(&d, Path::new("/dev/zero"), &[]);
+    assert_refused_small(&m, "cannot execute a character device");
+    let fifo = d.join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: c is a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    assert_refused_small(&gpuos_measured(&d, &fifo, &[]), "cannot execute a FIFO");
+    assert_refused_small(&gpuos_measured(&d, &d, &[]), "cannot execute a directory");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A .bss of 3 GiB costs nothing until touched (the loader zeroed frames for all of it):
+/// hello runs as under qemu in a small RSS. Sizes past what gpuos loads, or past the
+/// address space, are refused with the reason.
+#[test]
+fn huge_p_memsz_is_lazy_or_refused() {
+    let d = tmp("memsz");
+    let mut elf = std::fs::read(guest("hello")).unwrap();
+    let memsz = phdr(&elf, data_load(&elf)) + 40;
+    let grown = get64(&elf, memsz) + (3 << 30);
+    put64(&mut elf, memsz, grown);
+    let prog = d.join("hello-3g");
+    write_prog(&prog, &elf);
+    let m = gpuos_measured(&d, &prog, &[]);
+    assert_eq!((m.stdout, m.status), qemu_output(&d, &prog), "{}", m.stderr);
+    assert!(m.rss_kib < 64 << 10, "peak RSS {} KiB", m.rss_kib);
+
+    put64(&mut elf, memsz, 1 << 40);
+    write_prog(&prog, &elf);
+    let m = gpuos_measured(&d, &prog, &[]);
+    assert_refused_small(&m, "the program's segments need 1048577 MiB of memory");
+    put64(&mut elf, memsz, u64::MAX - 0xfff);
+    write_prog(&prog, &elf);
+    assert_refused_small(&gpuos_measured(&d, &prog, &[]), "beyond the program area");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// hello with `k` more copies of its writable PT_LOAD, of type `ptype` (PT_LOAD: 1,
+/// or PT_NULL: 0 for a table of the same size without them). The new program header table
+/// goes into the file's gap after the text segment's bytes, which grows to cover it
+/// (so that the program finds its headers through AT_PHDR), or at the end of the file
+/// when it does not fit there.
+fn hello_with_load_copies(k: usize, ptype: u8) -> Vec<u8> {
+    let mut elf = std::fs::read(guest("hello")).unwrap();
+    let n = u16::from_le_bytes([elf[56], elf[57]]) as usize;
+    let mut table = elf[phdr(&elf, 0)..phdr(&elf, n)].to_vec();
+    let data = phdr(&elf, data_load(&elf));
+    for _ in 0..k {
+        table.extend_from_slice(&elf[data..data + 56]);
+        let copy = table.len() - 56;
+        table[copy] = ptype;
+    }
+    let text = phdr(&elf, 0);
+    let gap = (get64(&elf, text + 32) as usize).next_multiple_of(8);
+    let at = if gap + table.len() <= get64(&elf, data + 8) as usize {
+        let size = (gap + table.len()) as u64;
+        put64(&mut table, 32, size);
+        put64(&mut table, 40, size);
+        elf[gap..gap + table.len()].copy_from_slice(&table);
+        gap
+    } else {
+        let at = elf.len().next_multiple_of(8);
+        elf.resize(at, 0);
+        elf.extend_from_slice(&table);
+        at
+    };
+    put64(&mut elf, 32, at as u64);
+    elf[56..58].copy_from_slice(&((n + k) as u16).to_le_bytes());
+    elf
+}
+
+/// Duplicated PT_LOADs: within Linux's 73 program headers each copy maps the same pages
+/// again, replacing them (mmap(MAP_FIXED)), so the program runs as under qemu and the
+/// image template is no larger than without the copies; 2,000 of them are refused as
+/// Linux refuses them, at once and in little memory (they cost 2 GiB before).
+#[test]
+fn duplicated_pt_loads_take_no_more_memory() {
+    let d = tmp("dups");
+    let template_kib = |m: &Measured| -> String {
+        let line = m.stderr.lines().find(|l| l.contains("shared image"));
+        let words = line.unwrap_or_else(|| panic!("no memory line in: {}", m.stderr));
+        words
+            .split("memory: ")
+            .nth(1)
+            .unwrap()
+            .split(" KiB")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    // The same file with PT_NULL copies (its text segment grown alike).
+    let prog = d.join("hello-table");
+    write_prog(&prog, &hello_with_load_copies(67, 0));
+    let one = gpuos_measured(&d, &prog, &["-v"]);
+    assert_eq!(one.status, Some(0), "{}", one.stderr);
+    let prog = d.join("hello-dups");
+    write_prog(&prog, &hello_with_load_copies(67, 1));
+    let m = gpuos_measured(&d, &prog, &["-v"]);
+    assert_eq!(
+        (m.stdout.clone(), m.status),
+        qemu_output(&d, &prog),
+        "{}",
+        m.stderr
+    );
+    assert_eq!(template_kib(&m), template_kib(&one));
+    assert!(m.rss_kib < 64 << 10, "peak RSS {} KiB", m.rss_kib);
+
+    write_prog(&prog, &hello_with_load_copies(2000, 1));
+    let m = gpuos_measured(&d, &prog, &[]);
+    assert_refused_small(&m, "e_phnum 2006");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A static-PIE program (ET_DYN without an interpreter) runs as under qemu.
+#[test]
+fn static_pie_runs_as_under_qemu() {
+    let d = tmp("pie");
+    let prog = guest("hello_pie");
+    let m = gpuos_measured(&d, &prog, &[]);
+    assert_eq!((m.stdout, m.status), qemu_output(&d, &prog), "{}", m.stderr);
+    let _ = std::fs::remove_dir_all(&d);
+}

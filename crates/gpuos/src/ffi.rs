@@ -6,17 +6,18 @@ use crate::abi::{MachineHdr, RingHdr};
 extern "C" {
     /// New empty page-table root in the template; `u64::MAX` when out of frames.
     pub fn gpuos_tmpl_new(m: *mut MachineHdr) -> u64;
-    /// Map a segment into the template (see kernel/proc/template.h `tmpl_map`).
+    /// Map the pages `[va, va + size)` into the template, filled from `data[..len]` and
+    /// zeros after (see kernel/proc/template.h `tmpl_map`).
     pub fn gpuos_tmpl_map(
         m: *mut MachineHdr,
         root: u64,
         va: u64,
         data: *const u8,
-        filesz: u64,
-        memsz: u64,
+        len: u64,
+        size: u64,
         perm: u64,
     ) -> bool;
-    /// Reserve lazily allocated memory in the template (the stack).
+    /// Reserve lazily allocated, zero-filled memory in the template (the stack, a .bss).
     pub fn gpuos_tmpl_reserve(m: *mut MachineHdr, root: u64, va: u64, len: u64, perm: u64) -> bool;
     /// Start lane `lane`'s first process from the template (kernel/proc/proc.h
     /// `proc_start`).

@@ -1141,14 +1141,15 @@ mod tests {
         let seg = &img.segments[0];
         assert_eq!(seg.vaddr, BASE);
         assert_eq!(seg.flags, 7);
-        assert_eq!(seg.data.len() as u64, seg.memsz);
+        assert_eq!(seg.filesz, seg.memsz);
+        let data = img.segment_bytes(seg).expect("segment bytes");
         assert_eq!(img.entry, code_addr(DUMP_SIZE));
         // The data area holds the initial state.
-        let d = &seg.data[DATA_OFF as usize..DATA_OFF as usize + DUMP_SIZE];
+        let d = &data[DATA_OFF as usize..DATA_OFF as usize + DUMP_SIZE];
         assert_eq!(State::from_bytes(d).as_ref(), Some(&init));
         // The first instructions build the data address.
         let e = (img.entry - BASE) as usize;
-        let w0 = u32::from_le_bytes(seg.data[e..e + 4].try_into().unwrap());
+        let w0 = u32::from_le_bytes(data[e..e + 4].try_into().unwrap());
         assert_eq!(w0, asm::movz(0, (BASE + DATA_OFF) as u32 & 0xffff, 0));
 
         let scr = screen_program(&[0xffff_ffff, 0x8b02_0020]);

@@ -5,13 +5,23 @@
 //! `create_elf_tables()` (fs/binfmt_elf.c) lays it out: argc, argv pointers, NULL, envp
 //! pointers, NULL, auxv pairs ending with AT_NULL, then the strings and AT_RANDOM bytes
 //! above; SP 16-byte aligned at argc.
+//!
+//! Loading reads the ELF header, the program headers and, when the template is built,
+//! the segments' file pages, in pieces ([`Image::map_segments`]): never the whole file,
+//! and never memory for a header's sizes. It refuses what Linux's `load_elf_binary()`
+//! refuses (a file that is not regular, a bad program header table, a PT_LOAD with
+//! p_filesz > p_memsz, file bytes past the end of the file, p_offset and p_vaddr not
+//! congruent modulo the page size, addresses past the program area) and images whose
+//! segments need more than [`MAX_IMAGE_BYTES`] of memory.
 
+use crate::abi::PAGE_SIZE;
 use object::elf;
-use object::read::elf::{FileHeader, ProgramHeader};
-use object::Endianness;
 use std::ffi::OsString;
+use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Where a static-PIE executable is placed (page aligned, like Linux's ELF_ET_DYN_BASE).
 pub const PIE_BASE: u64 = 0x5555_5550_0000;
@@ -21,7 +31,24 @@ pub const STACK_TOP: u64 = 0x7fff_f000_0000;
 pub const STACK_SIZE: u64 = 8 << 20;
 /// Top of the mmap area (it grows down from here).
 pub const MMAP_TOP: u64 = STACK_TOP - STACK_SIZE - (1 << 20);
-/// The page holding the signal return trampoline (see `MachineHdr::sigtramp`).
+/// The end of the program area: segments end at or below it (relocated), leaving 2 GiB
+/// below [`MMAP_TOP`] for the heap and mappings (Linux: TASK_SIZE, the 48-bit VA).
+pub const IMAGE_TOP: u64 = MMAP_TOP - (2 << 30);
+/// The most memory the PT_LOAD segments may take together, in bytes: the sum of their
+/// page-rounded spans. A .bss costs no frame until touched, but the template's page
+/// tables for it are built when loading (one table per 2 MiB), so an image is bounded
+/// as Linux bounds an exec's memory by its overcommit policy.
+pub const MAX_IMAGE_BYTES: u64 = 4 << 30;
+/// The program header table's largest size, in bytes: Linux's `load_elf_phdrs()` reads
+/// at most ELF_MIN_ALIGN (the 4 KiB page) of them, so at most 73 headers.
+pub const MAX_PHDRS_BYTES: u64 = 4096;
+/// sizeof(Elf64_Phdr).
+const PHENT: u64 = 56;
+/// sizeof(Elf64_Ehdr).
+const EHDR: usize = 64;
+/// File pages read at once when building the template, in bytes.
+const PIECE: u64 = 1 << 20;
+/// The signal return trampoline's page (see `MachineHdr::sigtramp`).
 pub const SIGTRAMP: u64 = STACK_TOP + 0x1000;
 /// The trampoline: `mov x8, #139` (rt_sigreturn); `svc #0`.
 pub const SIGTRAMP_CODE: [u32; 2] = [0xd280_1168, 0xd400_0001];
@@ -41,6 +68,14 @@ pub enum LoadError {
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
+    },
+    /// A directory, FIFO, device or socket: execve(2) fails with EACCES.
+    #[error("{path}: cannot execute {kind}: not a regular file")]
+    NotRegular {
+        /// The program path.
+        path: PathBuf,
+        /// What it is ("a directory", "a FIFO"...).
+        kind: &'static str,
     },
     /// Not an ELF file at all.
     #[error("{0}: not an ELF executable")]
@@ -64,6 +99,9 @@ pub enum LoadError {
     /// Needs a dynamic linker.
     #[error("{0}: dynamically linked programs are not supported yet (link with -static)")]
     Dynamic(PathBuf),
+    /// The segments need more than [`MAX_IMAGE_BYTES`].
+    #[error("{0}: the program's segments need {1} MiB of memory; gpuos loads at most {max} MiB", max = MAX_IMAGE_BYTES >> 20)]
+    TooLarge(PathBuf, u64),
     /// Malformed headers or segments.
     #[error("{0}: corrupt ELF: {1}")]
     Corrupt(PathBuf, String),
@@ -79,25 +117,129 @@ impl LoadError {
     }
 }
 
-/// One PT_LOAD segment, already relocated by the load bias.
-#[derive(Clone, Debug)]
+fn page_down(a: u64) -> u64 {
+    a & !(PAGE_SIZE - 1)
+}
+
+fn page_up(a: u64) -> u64 {
+    page_down(a + PAGE_SIZE - 1)
+}
+
+/// One PT_LOAD segment (p_memsz > 0), relocated by the load bias, checked: its file
+/// bytes lie in the file and its pages below [`IMAGE_TOP`].
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Segment {
-    /// Guest virtual address of the first byte.
+    /// Guest virtual address of the first byte (p_vaddr + bias).
     pub vaddr: u64,
-    /// File bytes (filesz of them).
-    pub data: Vec<u8>,
-    /// Size in memory (>= data.len(); the rest is zero).
+    /// File offset of the first byte (p_offset).
+    pub offset: u64,
+    /// Bytes from the file (p_filesz).
+    pub filesz: u64,
+    /// Size in memory (p_memsz >= p_filesz; the rest is zero).
     pub memsz: u64,
     /// PF_R | PF_W | PF_X.
     pub flags: u32,
 }
 
-/// A loaded executable image.
+impl Segment {
+    /// First page's address.
+    pub fn start(&self) -> u64 {
+        page_down(self.vaddr)
+    }
+    /// End of the pages mapped from the file (`start()` when p_filesz is 0).
+    pub fn file_end(&self) -> u64 {
+        if self.filesz == 0 {
+            self.start()
+        } else {
+            page_up(self.vaddr + self.filesz)
+        }
+    }
+    /// End of the last page.
+    pub fn end(&self) -> u64 {
+        page_up(self.vaddr + self.memsz)
+    }
+    /// File offset of the first page.
+    fn page_offset(&self) -> u64 {
+        page_down(self.offset)
+    }
+    /// Where the file's bytes end in the file-backed pages (zeros follow): at p_filesz
+    /// when a .bss follows (Linux zeroes the rest of that page, `padzero()`), else at the
+    /// end of the last page or of the file, as mmap(2) of the file maps it.
+    fn file_limit(&self, file_len: u64) -> u64 {
+        if self.memsz > self.filesz {
+            self.vaddr + self.filesz
+        } else {
+            self.file_end()
+                .min(self.start() + (file_len - self.page_offset()))
+        }
+    }
+}
+
+/// What one step of loading places in the address space ([`Image::map_segments`]).
+#[derive(Debug)]
+pub enum Mapping<'a> {
+    /// The pages `[va, va + size)` (page aligned) with `bytes` at `va` and zeros after,
+    /// replacing what was there.
+    Pages {
+        /// First page.
+        va: u64,
+        /// Contents (at most `size` bytes).
+        bytes: &'a [u8],
+        /// Bytes of pages.
+        size: u64,
+        /// PF_R | PF_W | PF_X.
+        flags: u32,
+    },
+    /// Zero-filled pages `[va, va + len)` (page aligned), allocated on first touch,
+    /// replacing what was there.
+    Zero {
+        /// First page.
+        va: u64,
+        /// Bytes of pages.
+        len: u64,
+        /// PF_R | PF_W | PF_X.
+        flags: u32,
+    },
+}
+
+/// Where the program's bytes are read from.
+#[derive(Clone, Debug)]
+enum Source {
+    File(Arc<File>),
+    Bytes(Arc<[u8]>),
+}
+
+impl Source {
+    fn len(&self) -> std::io::Result<u64> {
+        match self {
+            Source::File(f) => Ok(f.metadata()?.len()),
+            Source::Bytes(b) => Ok(b.len() as u64),
+        }
+    }
+
+    /// Fill `buf` from offset `off` (pread(2)); UnexpectedEof when the file is shorter.
+    fn read_at(&self, buf: &mut [u8], off: u64) -> std::io::Result<()> {
+        match self {
+            Source::File(f) => f.read_exact_at(buf, off),
+            Source::Bytes(b) => {
+                let s = usize::try_from(off)
+                    .ok()
+                    .and_then(|o| b.get(o..o.checked_add(buf.len())?))
+                    .ok_or(std::io::ErrorKind::UnexpectedEof)?;
+                buf.copy_from_slice(s);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A checked executable: its segments and what the initial stack tells the program.
 #[derive(Clone, Debug)]
 pub struct Image {
     /// Host path of the program.
     pub path: PathBuf,
-    /// Segments to map.
+    /// PT_LOAD segments to map, in program-header order (a later one replaces the pages
+    /// it shares with an earlier one).
     pub segments: Vec<Segment>,
     /// Entry point (relocated).
     pub entry: u64,
@@ -107,6 +249,10 @@ pub struct Image {
     pub phnum: u64,
     /// Initial program break: page-aligned end of the highest segment.
     pub brk: u64,
+    /// The file, read again when the segments are mapped.
+    source: Source,
+    /// The file's size when it was checked, in bytes.
+    file_len: u64,
 }
 
 fn machine_name(m: u16) -> &'static str {
@@ -121,113 +267,349 @@ fn machine_name(m: u16) -> &'static str {
     }
 }
 
-/// Read and check an executable. Errors: see [`LoadError`].
+/// Open and check an executable: a regular file (execve(2): EACCES for anything else,
+/// which gpuos reports before opening, so that a FIFO cannot block it) with valid ELF
+/// headers. Reads the headers only. Errors: see [`LoadError`].
 pub fn load(path: &Path) -> Result<Image, LoadError> {
-    let data = std::fs::read(path).map_err(|source| LoadError::Io {
+    let io = |source| LoadError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    parse(path, &data)
+    };
+    check_regular(path, &std::fs::metadata(path).map_err(io)?)?;
+    // O_NONBLOCK: should the path become a FIFO after the check, open does not wait
+    // for a writer; the check on the open file then refuses it.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(io)?;
+    check_regular(path, &file.metadata().map_err(io)?)?;
+    read_image(path, Source::File(Arc::new(file)))
 }
 
-/// Parse an executable already in memory.
+fn check_regular(path: &Path, meta: &std::fs::Metadata) -> Result<(), LoadError> {
+    let t = meta.file_type();
+    let kind = if t.is_file() {
+        return Ok(());
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "this file type"
+    };
+    Err(LoadError::NotRegular {
+        path: path.to_path_buf(),
+        kind,
+    })
+}
+
+/// Check an executable already in memory (as [`load`] does a file).
 pub fn parse(path: &Path, data: &[u8]) -> Result<Image, LoadError> {
-    let p = || path.to_path_buf();
-    if data.len() < 16 || &data[..4] != b"\x7fELF" {
-        return Err(LoadError::NotElf(p()));
+    read_image(path, Source::Bytes(Arc::from(data)))
+}
+
+/// The fields of the ELF header that loading uses.
+struct Ehdr {
+    etype: u16,
+    entry: u64,
+    phoff: u64,
+    phnum: u16,
+}
+
+fn le16(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+fn le32(b: &[u8], at: usize) -> u32 {
+    let mut w = [0; 4];
+    w.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(w)
+}
+
+fn le64(b: &[u8], at: usize) -> u64 {
+    let mut w = [0; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+impl Ehdr {
+    /// Check the first (at most 64) bytes of the file as Linux's `load_elf_binary()`
+    /// and `load_elf_phdrs()` do: magic, class, machine, type, e_phentsize, e_phnum.
+    fn check(path: &Path, b: &[u8]) -> Result<Ehdr, LoadError> {
+        let p = || path.to_path_buf();
+        if b.len() < 16 || b[..4] != elf::ELFMAG {
+            return Err(LoadError::NotElf(p()));
+        }
+        if b[4] != elf::ELFCLASS64 || b[5] != elf::ELFDATA2LSB {
+            return Err(LoadError::WrongClass(p()));
+        }
+        if b.len() < EHDR {
+            let why = format!("the ELF header is cut short ({} of {EHDR} bytes)", b.len());
+            return Err(LoadError::Corrupt(p(), why));
+        }
+        let machine = le16(b, 18);
+        if machine != elf::EM_AARCH64 {
+            return Err(LoadError::WrongMachine {
+                path: p(),
+                machine,
+                name: machine_name(machine),
+            });
+        }
+        let etype = le16(b, 16);
+        if etype != elf::ET_EXEC && etype != elf::ET_DYN {
+            return Err(LoadError::NotExecutable(p(), etype));
+        }
+        let phentsize = le16(b, 54);
+        if u64::from(phentsize) != PHENT {
+            let why = format!("e_phentsize {phentsize}, not {PHENT} (sizeof(Elf64_Phdr))");
+            return Err(LoadError::Corrupt(p(), why));
+        }
+        let phnum = le16(b, 56);
+        if phnum == 0 || u64::from(phnum) * PHENT > MAX_PHDRS_BYTES {
+            let why = format!(
+                "e_phnum {phnum}: 1 to {} program headers are loaded (at most {MAX_PHDRS_BYTES} bytes, as Linux)",
+                MAX_PHDRS_BYTES / PHENT
+            );
+            return Err(LoadError::Corrupt(p(), why));
+        }
+        Ok(Ehdr {
+            etype,
+            entry: le64(b, 24),
+            phoff: le64(b, 32),
+            phnum,
+        })
     }
-    if data[4] != elf::ELFCLASS64 || data[5] != elf::ELFDATA2LSB {
-        return Err(LoadError::WrongClass(p()));
+}
+
+/// The fields of a program header that loading uses.
+struct Phdr {
+    ptype: u32,
+    flags: u32,
+    offset: u64,
+    vaddr: u64,
+    filesz: u64,
+    memsz: u64,
+}
+
+impl Phdr {
+    fn from_bytes(b: &[u8]) -> Phdr {
+        Phdr {
+            ptype: le32(b, 0),
+            flags: le32(b, 4),
+            offset: le64(b, 8),
+            vaddr: le64(b, 16),
+            filesz: le64(b, 32),
+            memsz: le64(b, 40),
+        }
     }
-    let hdr = elf::FileHeader64::<Endianness>::parse(data)
-        .map_err(|e| LoadError::Corrupt(p(), e.to_string()))?;
-    let endian = hdr
-        .endian()
-        .map_err(|e| LoadError::Corrupt(p(), e.to_string()))?;
-    let machine = hdr.e_machine(endian);
-    if machine != elf::EM_AARCH64 {
-        return Err(LoadError::WrongMachine {
-            path: p(),
-            machine,
-            name: machine_name(machine),
-        });
+
+    /// The segment of a PT_LOAD, checked as `load_elf_binary()` and mmap(2) check it;
+    /// None when p_memsz is 0 (nothing is mapped).
+    fn segment(&self, bias: u64, file_len: u64) -> Result<Option<Segment>, String> {
+        let (va, off, filesz, memsz) = (self.vaddr, self.offset, self.filesz, self.memsz);
+        if filesz > memsz {
+            return Err(format!(
+                "PT_LOAD at {va:#x}: p_filesz {filesz:#x} exceeds p_memsz {memsz:#x}"
+            ));
+        }
+        if memsz == 0 {
+            return Ok(None);
+        }
+        if filesz > 0 {
+            if (off ^ va) & (PAGE_SIZE - 1) != 0 {
+                return Err(format!(
+                    "PT_LOAD at {va:#x}: p_offset {off:#x} is not congruent to p_vaddr modulo the page size"
+                ));
+            }
+            if off.checked_add(filesz).is_none_or(|end| end > file_len) {
+                return Err(format!(
+                    "PT_LOAD at {va:#x}: {filesz:#x} bytes at offset {off:#x} run past the end of the file ({file_len} bytes)"
+                ));
+            }
+        }
+        let Some(vaddr) = va
+            .checked_add(bias)
+            .filter(|v| v.checked_add(memsz).is_some_and(|end| end <= IMAGE_TOP))
+        else {
+            return Err(format!(
+                "PT_LOAD at {va:#x} ({memsz:#x} bytes) ends beyond the program area (up to {IMAGE_TOP:#x})"
+            ));
+        };
+        Ok(Some(Segment {
+            vaddr,
+            offset: off,
+            filesz,
+            memsz,
+            flags: self.flags,
+        }))
     }
-    let etype = hdr.e_type(endian);
-    if etype != elf::ET_EXEC && etype != elf::ET_DYN {
-        return Err(LoadError::NotExecutable(p(), etype));
+}
+
+/// Read the headers from `source` and check the image.
+fn read_image(path: &Path, source: Source) -> Result<Image, LoadError> {
+    let io = |source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let corrupt = |why: String| LoadError::Corrupt(path.to_path_buf(), why);
+    let file_len = source.len().map_err(io)?;
+    let mut head = [0u8; EHDR];
+    let head = &mut head[..file_len.min(EHDR as u64) as usize];
+    source.read_at(head, 0).map_err(io)?;
+    let eh = Ehdr::check(path, head)?;
+    let table = u64::from(eh.phnum) * PHENT;
+    if eh.phoff.checked_add(table).is_none_or(|end| end > file_len) {
+        return Err(corrupt(format!(
+            "the program headers at offset {:#x} run past the end of the file ({file_len} bytes)",
+            eh.phoff
+        )));
     }
-    let phdrs = hdr
-        .program_headers(endian, data)
-        .map_err(|e| LoadError::Corrupt(p(), e.to_string()))?;
-    if phdrs.iter().any(|ph| ph.p_type(endian) == elf::PT_INTERP) {
-        return Err(LoadError::Dynamic(p()));
+    let mut raw = vec![0u8; table as usize];
+    source.read_at(&mut raw, eh.phoff).map_err(io)?;
+    let phdrs: Vec<Phdr> = raw
+        .chunks_exact(PHENT as usize)
+        .map(Phdr::from_bytes)
+        .collect();
+    if phdrs.iter().any(|ph| ph.ptype == elf::PT_INTERP) {
+        return Err(LoadError::Dynamic(path.to_path_buf()));
     }
-    let bias = if etype == elf::ET_DYN { PIE_BASE } else { 0 };
-    let phoff = hdr.e_phoff(endian);
+    let bias = if eh.etype == elf::ET_DYN { PIE_BASE } else { 0 };
     let mut segments = Vec::new();
     let mut phdr_addr = None;
-    let mut end = 0u64;
-    for ph in phdrs {
-        match ph.p_type(endian) {
-            elf::PT_PHDR => phdr_addr = Some(ph.p_vaddr(endian) + bias),
+    for ph in &phdrs {
+        match ph.ptype {
+            elf::PT_PHDR => {
+                phdr_addr = phdr_addr.or(Some(ph.vaddr.wrapping_add(bias)));
+            }
             elf::PT_LOAD => {
-                let (off, filesz, memsz, vaddr) = (
-                    ph.p_offset(endian),
-                    ph.p_filesz(endian),
-                    ph.p_memsz(endian),
-                    ph.p_vaddr(endian),
-                );
-                let bytes = off
-                    .checked_add(filesz)
-                    .and_then(|e| data.get(off as usize..e as usize))
-                    .ok_or_else(|| {
-                        LoadError::Corrupt(
-                            p(),
-                            format!("segment at offset {off:#x} runs past the end of the file"),
-                        )
-                    })?;
-                let top = vaddr.checked_add(memsz).and_then(|t| t.checked_add(bias));
-                if memsz < filesz || top.is_none_or(|t| t > MMAP_TOP - (2 << 30)) {
-                    return Err(LoadError::Corrupt(
-                        p(),
-                        format!("bad segment at {vaddr:#x} (memsz {memsz:#x})"),
-                    ));
+                let Some(s) = ph.segment(bias, file_len).map_err(corrupt)? else {
+                    continue;
+                };
+                if phdr_addr.is_none() && s.offset <= eh.phoff && eh.phoff - s.offset < s.filesz {
+                    phdr_addr = Some(s.vaddr + (eh.phoff - s.offset));
                 }
-                if phdr_addr.is_none() && off <= phoff && phoff < off + filesz {
-                    phdr_addr = Some(vaddr + bias + (phoff - off));
-                }
-                end = end.max(vaddr + bias + memsz);
-                segments.push(Segment {
-                    vaddr: vaddr + bias,
-                    data: bytes.to_vec(),
-                    memsz,
-                    flags: ph.p_flags(endian),
-                });
+                segments.push(s);
             }
             _ => {}
         }
     }
     if segments.is_empty() {
-        return Err(LoadError::Corrupt(p(), "no loadable segment".into()));
+        return Err(corrupt("no loadable segment".into()));
     }
-    let entry = hdr.e_entry(endian) + bias;
-    if !segments
-        .iter()
-        .any(|s| s.vaddr <= entry && entry < s.vaddr + s.memsz && s.flags & elf::PF_X != 0)
-    {
-        return Err(LoadError::Corrupt(
-            p(),
-            format!("entry point {entry:#x} is not in an executable segment"),
+    // At most 73 segments below 2^47 each: the sum cannot overflow.
+    let need: u64 = segments.iter().map(|s| s.end() - s.start()).sum();
+    if need > MAX_IMAGE_BYTES {
+        return Err(LoadError::TooLarge(
+            path.to_path_buf(),
+            need.div_ceil(1 << 20),
         ));
     }
+    let entry = eh.entry.wrapping_add(bias);
+    if !segments
+        .iter()
+        .any(|s| s.vaddr <= entry && entry - s.vaddr < s.memsz && s.flags & elf::PF_X != 0)
+    {
+        return Err(corrupt(format!(
+            "entry point {entry:#x} is not in an executable segment"
+        )));
+    }
+    let brk = segments.iter().map(Segment::end).max().unwrap_or(0);
     Ok(Image {
         path: path.to_path_buf(),
         segments,
         entry,
         phdr: phdr_addr.unwrap_or(0),
-        phnum: phdrs.len() as u64,
-        brk: (end + 0xfff) & !0xfff,
+        phnum: u64::from(eh.phnum),
+        brk,
+        source,
+        file_len,
     })
+}
+
+/// Page tables covering [lo, hi) at most need: one per 2 MiB, 1 GiB and 512 GiB
+/// spanned (the last-level, middle and upper tables).
+fn tables_bound(lo: u64, hi: u64) -> u64 {
+    if hi <= lo {
+        return 0;
+    }
+    [21, 30, 39]
+        .iter()
+        .map(|&shift| ((hi - 1) >> shift) - (lo >> shift) + 1)
+        .sum()
+}
+
+impl Image {
+    /// Frames that the segments can take in the image template, at most: their
+    /// file-backed pages and the page tables for all their pages (a .bss takes tables
+    /// only, its pages being allocated on first touch).
+    pub fn frames_bound(&self) -> u64 {
+        self.segments
+            .iter()
+            .map(|s| (s.file_end() - s.start()) / PAGE_SIZE + tables_bound(s.start(), s.end()))
+            .sum()
+    }
+
+    /// Place the segments, in program-header order, as Linux's `load_elf_binary()` does
+    /// (fs/binfmt_elf.c `elf_load()`): the file pages from the page of p_offset (mmap(2)
+    /// of the file; bytes past the end of the file read as zeros), the rest of the last
+    /// file page zeroed when a .bss follows (`padzero()`), then the .bss pages as
+    /// zero-filled memory (`vm_brk_flags()`). File pages are read in pieces of
+    /// [`PIECE`] bytes, so loading holds no more than one piece of the file. Errors: the
+    /// file can no longer be read ([`LoadError::Io`]), or what `map` returns.
+    pub fn map_segments<E: From<LoadError>>(
+        &self,
+        mut map: impl FnMut(Mapping<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut buf = Vec::new();
+        for s in &self.segments {
+            let limit = s.file_limit(self.file_len);
+            let mut va = s.start();
+            while va < s.file_end() {
+                let size = (s.file_end() - va).min(PIECE);
+                buf.resize(limit.min(va + size).saturating_sub(va) as usize, 0);
+                self.source
+                    .read_at(&mut buf, s.page_offset() + (va - s.start()))
+                    .map_err(|source| LoadError::Io {
+                        path: self.path.clone(),
+                        source,
+                    })?;
+                map(Mapping::Pages {
+                    va,
+                    bytes: &buf,
+                    size,
+                    flags: s.flags,
+                })?;
+                va += size;
+            }
+            if s.end() > s.file_end() {
+                map(Mapping::Zero {
+                    va: s.file_end(),
+                    len: s.end() - s.file_end(),
+                    flags: s.flags,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The p_filesz bytes of segment `s` from the file.
+    pub fn segment_bytes(&self, s: &Segment) -> Result<Vec<u8>, LoadError> {
+        let mut v = vec![0u8; s.filesz as usize];
+        self.source
+            .read_at(&mut v, s.offset)
+            .map_err(|source| LoadError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        Ok(v)
+    }
 }
 
 // auxv types (include/uapi/linux/auxvec.h, arch/arm64/include/uapi/asm/auxvec.h).
@@ -361,6 +743,8 @@ mod tests {
             phdr: 0x400040,
             phnum: 4,
             brk: 0x500000,
+            source: Source::Bytes(Arc::from(&[][..])),
+            file_len: 0,
         }
     }
 
@@ -422,5 +806,184 @@ mod tests {
             parse(Path::new("x"), &h),
             Err(LoadError::WrongClass(_))
         ));
+    }
+
+    /// A program header: p_type, p_flags, p_offset, p_vaddr, p_filesz, p_memsz.
+    type Ph = (u32, u32, u64, u64, u64, u64);
+
+    /// An ELF of `len` bytes (byte i of the file is `i as u8` after the headers), with
+    /// these program headers at offset 64 and the entry at `entry`.
+    fn elf(etype: u16, entry: u64, phdrs: &[Ph], len: usize) -> Vec<u8> {
+        let mut f: Vec<u8> = (0..len).map(|i| i as u8).collect();
+        f[..64].fill(0);
+        f[..4].copy_from_slice(&elf::ELFMAG);
+        f[4] = elf::ELFCLASS64;
+        f[5] = elf::ELFDATA2LSB;
+        f[6] = 1;
+        f[16..18].copy_from_slice(&etype.to_le_bytes());
+        f[18..20].copy_from_slice(&elf::EM_AARCH64.to_le_bytes());
+        f[24..32].copy_from_slice(&entry.to_le_bytes());
+        f[32..40].copy_from_slice(&64u64.to_le_bytes());
+        f[52..54].copy_from_slice(&64u16.to_le_bytes());
+        f[54..56].copy_from_slice(&56u16.to_le_bytes());
+        f[56..58].copy_from_slice(&(phdrs.len() as u16).to_le_bytes());
+        for (i, &(t, fl, off, va, filesz, memsz)) in phdrs.iter().enumerate() {
+            let mut ph = [0u8; 56];
+            ph[0..4].copy_from_slice(&t.to_le_bytes());
+            ph[4..8].copy_from_slice(&fl.to_le_bytes());
+            for (at, v) in [
+                (8, off),
+                (16, va),
+                (24, va),
+                (32, filesz),
+                (40, memsz),
+                (48, 4096),
+            ] {
+                ph[at..at + 8].copy_from_slice(&v.to_le_bytes());
+            }
+            f[64 + 56 * i..120 + 56 * i].copy_from_slice(&ph);
+        }
+        f
+    }
+
+    /// A PT_LOAD: p_flags, p_offset, p_vaddr, p_filesz, p_memsz.
+    const fn pt_load(flags: u32, off: u64, va: u64, filesz: u64, memsz: u64) -> Ph {
+        (elf::PT_LOAD, flags, off, va, filesz, memsz)
+    }
+
+    const RX: u32 = elf::PF_R | elf::PF_X;
+    const TEXT: Ph = pt_load(RX, 0, 0x40_0000, 0x1800, 0x1800);
+
+    fn corrupt(phdrs: &[Ph], len: usize) -> String {
+        match parse(Path::new("x"), &elf(elf::ET_EXEC, 0x40_0100, phdrs, len)) {
+            Err(LoadError::Corrupt(_, why)) => why,
+            other => panic!("expected a corrupt ELF, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn refuses_what_linux_refuses() {
+        let data = |off, va, filesz, memsz| pt_load(elf::PF_R | elf::PF_W, off, va, filesz, memsz);
+        let why = corrupt(&[TEXT, data(0x1000, 0x60_0000, 0x200, 0x100)], 0x2000);
+        assert!(why.contains("exceeds p_memsz"), "{why}");
+        let why = corrupt(&[TEXT, data(0x1010, 0x60_0000, 0x200, 0x400)], 0x2000);
+        assert!(why.contains("not congruent"), "{why}");
+        let why = corrupt(&[TEXT, data(0x1000, 0x60_0000, 0x1001, 0x2000)], 0x2000);
+        assert!(why.contains("past the end of the file"), "{why}");
+        let why = corrupt(
+            &[
+                TEXT,
+                data(u64::MAX - 0xfff, 0x60_0000 - 0x1000, 0x2000, 0x2000),
+            ],
+            0x2000,
+        );
+        assert!(why.contains("past the end of the file"), "{why}");
+        let why = corrupt(
+            &[TEXT, data(0x1000, u64::MAX - 0xfff, 0x10, 0x2000)],
+            0x2000,
+        );
+        assert!(why.contains("beyond the program area"), "{why}");
+        let why = corrupt(
+            &[TEXT, data(0x1000, IMAGE_TOP - 0x1000, 0x10, 0x1001)],
+            0x2000,
+        );
+        assert!(why.contains("beyond the program area"), "{why}");
+        // Linux's limit on the program header table: 73 headers of 56 bytes in 4 KiB.
+        let many = vec![TEXT; 74];
+        let why = corrupt(&many, 0x2000);
+        assert!(why.contains("e_phnum 74"), "{why}");
+        assert!(parse(
+            Path::new("x"),
+            &elf(elf::ET_EXEC, 0x40_0100, &many[..73], 0x2000)
+        )
+        .is_ok());
+        let mut f = elf(elf::ET_EXEC, 0x40_0100, &[TEXT], 0x2000);
+        f[54] = 64; // e_phentsize
+        assert!(
+            matches!(parse(Path::new("x"), &f), Err(LoadError::Corrupt(_, w)) if w.contains("e_phentsize 64"))
+        );
+        // A .bss of 1 TiB: refused, not allocated.
+        let r = parse(
+            Path::new("x"),
+            &elf(
+                elf::ET_EXEC,
+                0x40_0100,
+                &[TEXT, data(0x1000, 0x60_0000, 0x10, 1 << 40)],
+                0x2000,
+            ),
+        );
+        assert!(
+            matches!(r, Err(LoadError::TooLarge(_, mib)) if mib == (1 << 20) + 1),
+            "{r:?}"
+        );
+    }
+
+    /// Collect what map_segments places: (va, bytes, size) for file pages, (va, len) as
+    /// zero pages (bytes empty, size = len).
+    fn mappings(img: &Image) -> Vec<(u64, Vec<u8>, u64, bool)> {
+        let mut v = Vec::new();
+        img.map_segments(|m| {
+            v.push(match m {
+                Mapping::Pages {
+                    va, bytes, size, ..
+                } => (va, bytes.to_vec(), size, false),
+                Mapping::Zero { va, len, .. } => (va, Vec::new(), len, true),
+            });
+            Ok::<(), LoadError>(())
+        })
+        .unwrap();
+        v
+    }
+
+    #[test]
+    fn bss_is_zero_pages_and_file_pages_are_mmap_pages() {
+        // Data at file 0x1810 / va 0x60_0810: 0x100 file bytes, 3 MiB in memory.
+        let data = pt_load(elf::PF_R | elf::PF_W, 0x1810, 0x60_0810, 0x100, 3 << 20);
+        let f = elf(elf::ET_EXEC, 0x40_0100, &[TEXT, data], 0x2000);
+        let img = parse(Path::new("x"), &f).unwrap();
+        let m = mappings(&img);
+        assert_eq!(m.len(), 3, "{m:?}");
+        // Text: its last page holds the file's bytes up to the end of the page (no .bss).
+        assert_eq!((m[0].0, m[0].2, m[0].3), (0x40_0000, 0x2000, false));
+        assert_eq!(m[0].1, f[..0x2000]);
+        // Data: the page of p_offset from its start, zero after p_filesz (padzero).
+        assert_eq!((m[1].0, m[1].2, m[1].3), (0x60_0000, 0x1000, false));
+        assert_eq!(m[1].1, f[0x1000..0x1910]);
+        // The .bss: zero pages, taken on first touch.
+        assert_eq!((m[2].0, m[2].2, m[2].3), (0x60_1000, 3 << 20, true));
+        assert_eq!(img.brk, 0x60_0000 + (3 << 20) + 0x1000);
+        assert_eq!(img.phdr, 0x40_0040);
+        // Page tables for 3 MiB + a page, not frames for it.
+        assert_eq!(img.frames_bound(), 2 + 3 + 1 + (2 + 1 + 1));
+    }
+
+    #[test]
+    fn a_file_page_past_the_end_of_the_file_reads_zeros() {
+        let text = pt_load(RX, 0, 0x40_0000, 0x1100, 0x1100);
+        let f = elf(elf::ET_EXEC, 0x40_0100, &[text], 0x1100);
+        let m = mappings(&parse(Path::new("x"), &f).unwrap());
+        assert_eq!((m[0].0, m[0].2), (0x40_0000, 0x2000));
+        assert_eq!(m[0].1, f);
+    }
+
+    #[test]
+    fn static_pie_is_placed_at_the_pie_base() {
+        let text = pt_load(RX, 0, 0, 0x1000, 0x1000);
+        let img = parse(Path::new("x"), &elf(elf::ET_DYN, 0x100, &[text], 0x1000)).unwrap();
+        assert_eq!(img.entry, PIE_BASE + 0x100);
+        assert_eq!(img.segments[0].vaddr, PIE_BASE);
+        assert_eq!(img.phdr, PIE_BASE + 64);
+    }
+
+    #[test]
+    fn special_files_are_refused_before_opening() {
+        for (path, what) in [("/dev/zero", "a character device"), ("/", "a directory")] {
+            match load(Path::new(path)) {
+                Err(e @ LoadError::NotRegular { kind, .. }) if kind == what => {
+                    assert_eq!(e.exit_status(), 126)
+                }
+                other => panic!("{path}: {other:?}"),
+            }
+        }
     }
 }

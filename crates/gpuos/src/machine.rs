@@ -348,50 +348,68 @@ impl Prepared {
         Ok(Some(dir))
     }
 
-    /// Frames the template needs (an upper bound): the segments' pages plus tables.
+    /// Frames the template needs (an upper bound): the segments' file pages and page
+    /// tables (`Image::frames_bound`), plus the root, the stack's and the signal
+    /// trampoline's tables and page. Not the .bss: its pages are lazily allocated.
     pub fn template_frames_bound(&self) -> u64 {
-        let pages: u64 = self
-            .image
-            .segments
-            .iter()
-            .map(|s| (s.memsz + 2 * PAGE_SIZE) / PAGE_SIZE)
-            .sum();
-        pages + 64
+        self.image.frames_bound() + 64
     }
 
     /// Build the template's page tables and frames in the pool of `m` (host memory),
     /// and fill the layout fields of `m`. Returns the number of frames used.
     pub fn build_template(&self, m: &mut MachineHdr) -> Result<u64, RunError> {
+        /// Page permissions for ELF segment flags (PF_R, PF_W, PF_X); AArch64 has no
+        /// write-only or execute-only user pages here, so W and X imply R.
+        fn pte_perm(flags: u32) -> u64 {
+            let mut perm = 0;
+            if flags & object::elf::PF_R != 0 {
+                perm |= ffi::PTE_R;
+            }
+            if flags & object::elf::PF_W != 0 {
+                perm |= ffi::PTE_W | ffi::PTE_R;
+            }
+            if flags & object::elf::PF_X != 0 {
+                perm |= ffi::PTE_X | ffi::PTE_R;
+            }
+            perm
+        }
         let oom = || RunError::Memory("frame pool too small for the program image".into());
+        // While the template is built every frame counts as the template's (immortal):
+        // a frame that a later segment's mapping replaces is left unused, never put on a
+        // free list below `tmpl_frames`, where a process could take it as its own.
+        m.tmpl_frames = u64::MAX;
         // SAFETY: m describes host memory of nframes frames with refcnt and free_heads arrays.
         unsafe {
             let root = ffi::gpuos_tmpl_new(m);
             if root == u64::MAX {
                 return Err(oom());
             }
-            for s in &self.image.segments {
-                let mut perm = 0;
-                if s.flags & object::elf::PF_R != 0 {
-                    perm |= ffi::PTE_R;
+            self.image.map_segments(|map| {
+                let done = match map {
+                    loader::Mapping::Pages {
+                        va,
+                        bytes,
+                        size,
+                        flags,
+                    } => ffi::gpuos_tmpl_map(
+                        m,
+                        root,
+                        va,
+                        bytes.as_ptr(),
+                        bytes.len() as u64,
+                        size,
+                        pte_perm(flags),
+                    ),
+                    loader::Mapping::Zero { va, len, flags } => {
+                        ffi::gpuos_tmpl_reserve(m, root, va, len, pte_perm(flags))
+                    }
+                };
+                if done {
+                    Ok(())
+                } else {
+                    Err(oom())
                 }
-                if s.flags & object::elf::PF_W != 0 {
-                    perm |= ffi::PTE_W | ffi::PTE_R;
-                }
-                if s.flags & object::elf::PF_X != 0 {
-                    perm |= ffi::PTE_X | ffi::PTE_R;
-                }
-                if !ffi::gpuos_tmpl_map(
-                    m,
-                    root,
-                    s.vaddr,
-                    s.data.as_ptr(),
-                    s.data.len() as u64,
-                    s.memsz,
-                    perm,
-                ) {
-                    return Err(oom());
-                }
-            }
+            })?;
             let tramp: Vec<u8> = loader::SIGTRAMP_CODE
                 .iter()
                 .flat_map(|w| w.to_le_bytes())
