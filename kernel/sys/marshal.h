@@ -174,6 +174,7 @@ GFN void sys_complete_request(Core& c, bool polled) {
     if (ret == SYSRET_RETRY) {  // would block: park, and run the SVC again later
         c.p->status = PROC_BLOCKED;
         c.p->block = BLOCK_RETRY;
+        p->retry_blocked++;
         c.s.pc -= 4;
         return;
     }
