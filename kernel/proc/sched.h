@@ -158,6 +158,7 @@ GFN_NOINLINE u32 lane_run(Core& c, MachineHdr* m, u32 lane, u64 budget) {
     lp->fam_cur = q->slot;
     core_resume(c, m, q);
     if (q->sigpending & ~q->sigmask) {  // sent by another member (kill, SIGCHLD)
+        io_interrupt(c);  // a write parked part way returns its count
         c.pc = c.s.pc;
         c.insn = 0;
         sig_deliver_pending(c);
