@@ -8,6 +8,9 @@
 //             read() and then a loop, and reports what it got
 //   crash N   write N bytes to crash.bin in one call, then die by SIGSEGV: the file
 //             must hold them all
+//   signal N  one write of N bytes into a pipe nobody reads: it blocks once the pipe
+//             is full (65,536 bytes), and a signal with a handler then ends it with
+//             the bytes written so far (write(2)), not with EINTR or a restart
 // Compared with qemu-aarch64 (stdout, status, file effects) by scripts/conformance.sh.
 #include <fcntl.h>
 #include <signal.h>
@@ -121,12 +124,45 @@ static int pipe_mode(size_t n) {
     return 0;
 }
 
+static volatile int got_usr1;
+static void on_usr1(int sig) { got_usr1 = sig; }
+
+static int signal_mode(size_t n) {
+    int p[2];
+    if (pipe(p)) return 4;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, 0);
+    pid_t parent = getpid();
+    unsigned char* w = pattern(n, 6);
+    pid_t c = fork();
+    if (c == 0) {
+        close(p[1]);
+        usleep(200000);  // the parent is blocked in its write by now
+        kill(parent, SIGUSR1);
+        _exit(0);
+    }
+    long wrote = (long)write(p[1], w, n);
+    printf("write into a full pipe, interrupted: %ld (handler ran: %s)\n", wrote, got_usr1 ? "yes" : "no");
+    int st = 0;
+    waitpid(c, &st, 0);
+    unsigned char* r = malloc(n);
+    long got = 0, k;
+    fcntl(p[0], F_SETFL, O_NONBLOCK);
+    while ((k = (long)read(p[0], r + got, n - (size_t)got)) > 0) got += k;
+    printf("pipe held %ld bytes, %s\n", got, got == wrote && !memcmp(r, w, (size_t)got) ? "the ones written" : "WRONG");
+    return 0;
+}
+
 int main(int argc, char** argv) {
     if (argc < 3) return 2;
     size_t n = strtoul(argv[2], 0, 0);
     setvbuf(stdout, 0, _IONBF, 0);
     if (!strcmp(argv[1], "file")) return file_mode(n);
     if (!strcmp(argv[1], "pipe")) return pipe_mode(n);
+    if (!strcmp(argv[1], "signal")) return signal_mode(n);
     if (!strcmp(argv[1], "stdout")) {
         unsigned char* w = pattern(n, 4);
         long got = (long)write(1, w, n);
