@@ -75,12 +75,12 @@ pub fn serve(
         let out = &mut rest[..out_end - out_off];
         let ins = split_inputs(entry, &req.args, input);
         let ins_ref: [&[u8]; 6] = std::array::from_fn(|i| ins[i]);
-        let (mut ret, out_len) =
-            if req.flags & SYSREQ_NOWAIT != 0 && !read_ready(host, req.args[0]) {
-                (0, 0) // a later chunk of a read that would wait: the call has its bytes
-            } else {
-                host.syscall(nr, &req.args, &ins_ref, out)
-            };
+        let (mut ret, out_len) = if req.flags & SYSREQ_NOWAIT != 0 && !read_ready(host, req.args[0])
+        {
+            (0, 0) // a later chunk of a read that would wait: the call has its bytes
+        } else {
+            host.syscall(nr, &req.args, &ins_ref, out)
+        };
         if ret == crate::host::errno::EHOSTFD.ret() {
             if defer {
                 return Served::Deferred;
