@@ -300,9 +300,10 @@ GFN void sys_complete_request(Core& c, bool polled) {
 /// stages in the Proc (rt_* fields, reported by `gpuos run -v` on the GPU).
 GFN_NOINLINE void sys_complete_host(Core& c, bool polled = false) {
     u64 t_wake = now_ns();
-    sys_complete_request(c, polled);
     Proc* p = lane_proc(c.m, c.p);
-    p->rt_wake_ns += t_wake - p->rt_posted_at;
+    u64 posted = p->rt_posted_at;  // completing may post the call's next chunk
+    sys_complete_request(c, polled);
+    p->rt_wake_ns += t_wake - posted;
     p->rt_complete_ns += now_ns() - t_wake;
     p->rt_count++;
 }
