@@ -158,7 +158,10 @@ GFN_NOINLINE u32 lane_run(Core& c, MachineHdr* m, u32 lane, u64 budget) {
     lp->fam_cur = q->slot;
     core_resume(c, m, q);
     if (q->sigpending & ~q->sigmask) {  // sent by another member (kill, SIGCHLD)
-        io_interrupt(c);  // a write parked part way returns its count
+        if (io_interrupt(c)) {  // a write parked part way returns its count, logged first
+            core_save(c);
+            return LANE_HOSTWAIT;
+        }
         c.pc = c.s.pc;
         c.insn = 0;
         sig_deliver_pending(c);

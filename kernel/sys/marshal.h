@@ -213,13 +213,19 @@ GFN_NOINLINE bool io_next(Core& c, u64 nr, i64* ret, u64 room) {
 
 /// A write parked while its pipe was full, with `Proc::io_done` bytes already written,
 /// is interrupted by a signal that will run a handler: it returns the bytes written,
-/// as write(2) says, instead of restarting (the PC moves past the SVC). Returns whether
-/// it did.
-GFN bool io_interrupt(Core& c) {
+/// as write(2) says, instead of restarting (the PC moves past the SVC). With --strace
+/// the call is logged first: returns true when that log is posted (the signal is
+/// delivered when the process next runs).
+GFN_NOINLINE bool io_interrupt(Core& c) {
     if (!c.p->io_done) return false;
-    setX(c, 0, c.p->io_done);
+    u64 args[6];
+    for (int i = 0; i < 6; i++) args[i] = c.s.x[i];
+    u64 ret = c.p->io_done;
+    setX(c, 0, ret);
     c.p->io_done = 0;
     c.s.pc += 4;
+    if (!c.p->strace) return false;
+    sys_post_host(c, c.s.x[8], SYSREQ_LOG, args, ret);
     return true;
 }
 
