@@ -44,6 +44,31 @@ GFN_NOINLINE void slot_free(MachineHdr* m, u32 s) {
     }
 }
 
+/// Children's pids stay below Linux's PID_MAX_LIMIT (4,194,304 on 64-bit), which
+/// programs may take as the bound of a pid; past it a slot's pids start again.
+#define PID_LIMIT 4194304ull
+
+/// The pid of the next process in child slot s, whose last occupant had pid `old` (or
+/// none: then `old` is whatever the slot's memory held). A child's pid names its slot,
+/// `1000 + nprocs + (slot - nprocs)` modulo the number of child slots, and each new
+/// occupant of a slot gets the last one's pid plus that number: unique among the
+/// processes that exist (a slot holds one at a time), found by `pid_slot` in O(1).
+GFN u32 pid_for_slot(MachineHdr* m, u32 s, u32 old) {
+    u64 base = 1000 + m->nprocs, children = m->nslots - m->nprocs, idx = s - m->nprocs;
+    if (old >= base && (old - base) % children == idx && old + children < PID_LIMIT) return (u32)(old + children);
+    return (u32)(base + idx);
+}
+
+/// The slot a process with this pid occupies if it exists (the caller checks that the
+/// slot's process has the pid), or NO_SLOT.
+GFN u32 pid_slot(MachineHdr* m, u32 pid) {
+    if (pid < 1000) return NO_SLOT;
+    u64 base = 1000 + m->nprocs, children = m->nslots - m->nprocs;
+    if (pid < base) return pid - 1000;  // a lane's first process
+    if (!children) return NO_SLOT;
+    return (u32)(m->nprocs + (pid - base) % children);
+}
+
 /// True when p has ended (exited or killed).
 GFN bool proc_ended(const Proc* p) { return p->status == PROC_EXITED || p->status == PROC_KILLED; }
 

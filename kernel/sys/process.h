@@ -51,7 +51,7 @@ HANDLER void sys_clone(Core& c) {
     if (s == NO_SLOT) { setX(c, 0, err(E_AGAIN)); return; }
     Proc* p = c.p;
     Proc* q = proc_at(m, s);
-    u32 pid = (u32)(1000 + m->nprocs + atomic_add_u64(&m->next_pid, 1));
+    u32 pid = pid_for_slot(m, s, q->pid);
     // CLONE_CHILD_SETTID writes the child's memory: write the parent's before the copy
     // is taken, then put the parent's value back (which makes that page the parent's own).
     u32 saved = 0;
@@ -227,17 +227,22 @@ HANDLER void sys_wait4(Core& c) {
     Proc* me = c.p;
     Proc* zombie = 0;
     bool any = false;
-    // The caller's children, oldest first (Linux's do_wait walks them so): O(children).
-    u32 first = me->kids;
-    Proc* q = first != NO_SLOT ? proc_at(m, first) : me;
-    NO_UNROLL for (u64 i = 0; first != NO_SLOT && i < m->nslots; i++) {
-        if (pid <= 0 || q->pid == (u32)pid) {
+    if (pid > 0) {  // that child, found by its pid at once
+        u32 s = pid_slot(m, (u32)pid);
+        Proc* q = s != NO_SLOT ? proc_at(m, s) : 0;
+        if (q && q->status != PROC_FREE && q->pid == (u32)pid && q->parent == me->slot) {
+            any = true;
+            if (proc_ended(q) && !q->end_pending) zombie = q;
+        }
+    } else {  // the caller's children, oldest first (Linux's do_wait walks them so)
+        u32 first = me->kids;
+        Proc* q = first != NO_SLOT ? proc_at(m, first) : me;
+        NO_UNROLL for (u64 i = 0; first != NO_SLOT && i < m->nslots; i++) {
             any = true;
             if (proc_ended(q) && !q->end_pending) { zombie = q; break; }
-            if (pid > 0) break;
+            q = proc_at(m, q->sib_next);
+            if (q->slot == first) break;
         }
-        q = proc_at(m, q->sib_next);
-        if (q->slot == first) break;
     }
     if (!any) { setX(c, 0, err(E_CHILD)); return; }
     if (!zombie) {

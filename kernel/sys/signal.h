@@ -6,7 +6,7 @@
 // installed and the signal is not blocked; otherwise their default action ends the
 // process, as Linux's force_sig_fault does.
 #pragma once
-#include "../proc/proc.h"
+#include "../proc/family.h"
 #include "errno.h"
 
 #define SA_NODEFER 0x40000000ull
@@ -181,14 +181,13 @@ GFN bool sig_reachable(const Proc* q) {
     return q->status != PROC_EXITED && q->status != PROC_KILLED && q->status != PROC_NEW && q->status != PROC_FREE;
 }
 
-/// The live member of c's family with process id pid, or 0.
+/// The live member of c's family other than c's process with process id pid, or 0:
+/// found at once, a pid names its slot (kernel/proc/family.h, `pid_slot`).
 GFN_NOINLINE Proc* family_find(Core& c, u32 pid) {
-    Proc* q = (Proc*)(uintptr_t)c.m->procs + c.p->fam_next;
-    NO_UNROLL for (u64 i = 0; q != c.p && i < c.m->nslots; i++) {
-        if (q->pid == pid && sig_reachable(q)) return q;
-        q = (Proc*)(uintptr_t)c.m->procs + q->fam_next;
-    }
-    return 0;
+    u32 s = pid_slot(c.m, pid);
+    if (s == NO_SLOT || s >= c.m->nslots) return 0;
+    Proc* q = proc_at(c.m, s);
+    return q != c.p && q->pid == pid && q->lane == c.p->lane && sig_reachable(q) ? q : 0;
 }
 
 /// Post sig to every live member of c's family other than the caller (sig 0: none is

@@ -3,7 +3,8 @@
 // checking that every pid comes back exactly once with its status. The family holds
 // N + 1 processes at its largest, so fork, wait and the scheduler's handling of
 // ends must not cost in proportion to the family's size (docs/BENCHMARKS.md).
-// Optional argv[2] "order": reap with waitpid(pid) in fork order instead of -1.
+// Optional argv[2] "order" / "reverse": reap with waitpid(pid) in fork order, or
+// newest first, instead of -1.
 // Compared with qemu-aarch64 by crates/gpuos-cli/tests/cli.rs.
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 int main(int argc, char** argv) {
     int n = argc > 1 ? atoi(argv[1]) : 2000;
     int in_order = argc > 2 && !strcmp(argv[2], "order");
+    int reverse = argc > 2 && !strcmp(argv[2], "reverse");
     if (n < 1 || n > 1000000) return 2;
     // pid -> fork index, an open-addressing table (a scan per reap would make the
     // guest itself quadratic).
@@ -42,7 +44,7 @@ int main(int argc, char** argv) {
     int reaped = 0, bad = 0;
     for (int k = 0; k < n; k++) {
         int st = 0;
-        pid_t w = waitpid(in_order ? pids[k] : -1, &st, 0);
+        pid_t w = waitpid(in_order ? pids[k] : reverse ? pids[n - 1 - k] : -1, &st, 0);
         if (w < 0) {
             printf("wait %d failed: %s\n", k, strerror(errno));
             return 5;

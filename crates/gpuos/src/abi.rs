@@ -109,8 +109,10 @@ pub struct Proc {
     pub mmap_top: u64,
     /// Lowest address the mmap area may use.
     pub mmap_floor: u64,
-    /// Process id: 1000 + lane for a lane's first process, then unique numbers after
-    /// 1000 + lanes for children (`MachineHdr::next_pid`).
+    /// Process id: 1000 + lane for a lane's first process; a child's names its slot:
+    /// 1000 + lanes + (slot - lanes), plus the number of child slots for each earlier
+    /// occupant of the slot (kernel/proc/family.h `pid_for_slot`), so wait4 and kill
+    /// find a process by pid at once. Unique among the processes that exist.
     pub pid: u32,
     /// Parent process id.
     pub ppid: u32,
@@ -372,8 +374,6 @@ pub struct MachineHdr {
     pub slot_free: u64,
     /// Child slots never yet used start here (bump allocation, from `nprocs`).
     pub slot_bump: u64,
-    /// Next child process id.
-    pub next_pid: u64,
 }
 
 /// An internal error of gpuos itself (a broken invariant, never a guest's doing),
