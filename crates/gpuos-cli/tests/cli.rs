@@ -840,3 +840,46 @@ fn many_children_fork_and_wait() {
         );
     }
 }
+
+/// A write or read larger than the request buffer takes several host requests, but
+/// `--strace` shows one line per guest call, with the guest's own arguments and the
+/// call's total (kernel/sys/marshal.h logs the whole call when its last chunk is done).
+#[test]
+fn strace_shows_one_line_per_large_call() {
+    let d = tmp("strace-large");
+    let prog = guest("hostile_io");
+    let o = gpuos(
+        &d,
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            "--strace",
+            prog.to_str().unwrap(),
+            "file",
+            "300000",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    let calls = |name: &str| -> Vec<&str> {
+        err.lines()
+            .filter(|l| l.split(' ').nth(1).is_some_and(|c| c.starts_with(name)))
+            .collect()
+    };
+    let big_writes: Vec<&str> = calls("write(3,")
+        .into_iter()
+        .filter(|l| l.contains(",300000) = "))
+        .collect();
+    assert_eq!(big_writes.len(), 1, "{err}");
+    assert!(big_writes[0].ends_with(",300000) = 300000"), "{err}");
+    assert!(big_writes[0].contains("\"..."), "{err}");
+    let reads = calls("read(3,");
+    assert_eq!(reads.len(), 2, "{err}");
+    assert!(reads[0].ends_with(",304096) = 300000"), "{err}");
+    assert!(
+        calls("pwrite64(3,")[0].ends_with(",300000,12345) = 300000"),
+        "{err}"
+    );
+    assert!(calls("writev(3,")[0].ends_with(",4) = 300000"), "{err}");
+}
