@@ -753,8 +753,10 @@ fn parked_files_open_for_writing_keep_their_offsets() {
 }
 
 /// `unshare` arguments that run a command in a PID namespace of its own (with a user
-/// namespace when not root), or None where none can be made. kill(-1) under qemu is the
-/// host's: outside such a namespace it would signal every process of the user.
+/// namespace when not root) and, through `setsid`, in a session and process group of
+/// its own, not as the namespace's init; None where that cannot be made. kill(-1) and
+/// kill(0) under qemu are the host's: outside such a namespace and group they would
+/// signal every process of the user, or the test's own process group.
 fn pid_namespace() -> Option<Vec<&'static str>> {
     let tries: [&[&'static str]; 2] = [
         &["--pid", "--fork", "--kill-child"],
@@ -766,18 +768,23 @@ fn pid_namespace() -> Option<Vec<&'static str>> {
             "--kill-child",
         ],
     ];
-    tries.into_iter().map(|t| t.to_vec()).find(|t| {
-        Command::new("unshare")
-            .args(t)
-            .arg("true")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
+    let wrap = ["sh", "-c", "setsid \"$@\"; exit $?", "sh"];
+    tries
+        .into_iter()
+        .map(|t| t.iter().chain(&wrap).copied().collect::<Vec<_>>())
+        .find(|t| {
+            Command::new("unshare")
+                .args(t)
+                .arg("true")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
 }
 
 /// kill(-1, SIGTERM) spares the caller (kill(2); Linux's kill_something_info skips it)
 /// and reaches its children: one dies by it, one runs its handler, one ignores it.
-/// Before, gpuos sent it to the caller alone, which died. qemu runs in a PID namespace
+/// Before, gpuos sent it to the caller alone, which died. kill(0) and kill(-pgid) reach
+/// the children and the caller. qemu runs in a PID namespace
 /// of its own; where none can be made, gpuos's output is checked by itself.
 #[test]
 fn kill_minus_one_spares_the_caller() {
