@@ -3,7 +3,10 @@
 //
 // The buffer holds the in-arguments in argument order (paths NUL-terminated), then,
 // 8-byte aligned, the output area. The host sees the raw argument values, with lengths
-// lowered to what fits (a short read or write, which POSIX allows).
+// lowered to what fits in one request. The read and write family (`io_kind`) moves the
+// rest in further requests, chunk after chunk, before the call returns (`io_next`):
+// POSIX lets a regular file's read or write be short only at its end, on a full disk or
+// a signal, and a program that writes a buffer once would lose the rest.
 #pragma once
 #include "../mm/mm.h"
 #include "errno.h"
