@@ -181,13 +181,15 @@ GFN bool sig_reachable(const Proc* q) {
     return q->status != PROC_EXITED && q->status != PROC_KILLED && q->status != PROC_NEW && q->status != PROC_FREE;
 }
 
-/// The live member of c's family other than c's process with process id pid, or 0:
-/// found at once, a pid names its slot (kernel/proc/family.h, `pid_slot`).
+/// The member of c's family other than c's process with process id pid, a zombie
+/// included, or 0: found at once, a pid names its slot (kernel/proc/family.h,
+/// `pid_slot`).
 GFN_NOINLINE Proc* family_find(Core& c, u32 pid) {
     u32 s = pid_slot(c.m, pid);
     if (s == NO_SLOT || s >= c.m->nslots) return 0;
     Proc* q = proc_at(c.m, s);
-    return q != c.p && q->pid == pid && q->lane == c.p->lane && sig_reachable(q) ? q : 0;
+    bool exists = q->status != PROC_FREE && q->status != PROC_NEW;
+    return q != c.p && q->pid == pid && q->lane == c.p->lane && exists ? q : 0;
 }
 
 /// Post sig to every live member of c's family other than the caller (sig 0: none is
@@ -206,7 +208,8 @@ GFN_NOINLINE u32 family_post_others(Core& c, i32 sig) {
 }
 
 /// kill(2) within the caller's family (the processes it can see; a family is one
-/// process group): pid > 0 that process (others: ESRCH); 0, or -pgid where pgid is a
+/// process group): pid > 0 that process (a zombie: 0, nothing sent, as Linux; others:
+/// ESRCH); 0, or -pgid where pgid is a
 /// member's pid (getpgid reports each process as its group's leader), the whole family,
 /// the caller included, last; -1 every member but the caller (kill(2): "except for
 /// process 1 (init)", and Linux's kill_something_info also skips the caller), ESRCH
@@ -219,7 +222,7 @@ HANDLER void sys_kill(Core& c) {
     if (pid > 0) {
         Proc* q = family_find(c, (u32)pid);
         if (!q) { setX(c, 0, err(E_SRCH)); return; }
-        if (sig) sig_post(q, sig, SI_USER);
+        if (sig && sig_reachable(q)) sig_post(q, sig, SI_USER);  // a zombie takes none
         setX(c, 0, 0);
         return;
     }
