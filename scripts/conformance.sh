@@ -292,6 +292,17 @@ add hostile_mem-prot lanes - -- @hostile_mem prot
 add hostile_mem-lane lanes - -- @hostile_mem lane '{lane}'
 add hostile_mem-huge lanes - -- @hostile_mem huge
 add hostile_mem-bss lanes - -- @hostile_mem_bss
+# One read or write of megabytes moves it all (tests/guest/hostile_io.c); crash: the
+# file a write made before the guest died holds every byte. Not lane-safe: megabytes
+# of memory and output per lane.
+add io-file-1m - - -- @hostile_io file 1048576
+add io-file-3m1 - - -- @hostile_io file 3145729
+add io-stdout-1m - - -- @hostile_io stdout 1048576
+add io-stdout-3m1 - - -- @hostile_io stdout 3145729
+add io-pipe-1m - - -- @hostile_io pipe 1048576
+add io-pipe-3m1 - - -- @hostile_io pipe 3145729
+add io-crash-1m nostderr - -- @hostile_io crash 1048576
+add io-signal - - -- @hostile_io signal 1048576
 
 # Busybox applets (Debian's busybox-static, arm64).
 bb echo lanes - -- echo hello world

@@ -4,8 +4,11 @@
 // lane l's first process, the rest are a pool shared by every lane for forked
 // children. A lane runs a *family*: its first process and all its descendants, linked
 // into a circular list through `Proc::fam_next`, run in turn on the lane's one GPU
-// thread (kernel/proc/sched.h). Only that thread touches the family's links, so they
-// need no atomics; the pool of free slots is a lock-free stack shared by all lanes.
+// thread (kernel/proc/sched.h). Each process also heads a list of its children (`kids`,
+// `sib_next`, `sib_prev`), so fork, wait4, an end and a reap cost O(1) or O(children),
+// never a walk of the whole family (16,384 children took 46 s with such walks;
+// docs/BENCHMARKS.md). Only the lane's thread touches these links, so they need no
+// atomics; the pool of free slots is a lock-free stack shared by all lanes.
 #pragma once
 #include "proc.h"
 
@@ -41,34 +44,85 @@ GFN_NOINLINE void slot_free(MachineHdr* m, u32 s) {
     }
 }
 
+/// Children's pids stay below Linux's PID_MAX_LIMIT (4,194,304 on 64-bit), which
+/// programs may take as the bound of a pid; past it a slot's pids start again.
+#define PID_LIMIT 4194304ull
+
+/// The pid of the next process in child slot s, whose last occupant had pid `old` (or
+/// none: then `old` is whatever the slot's memory held). A child's pid names its slot,
+/// `1000 + nprocs + (slot - nprocs)` modulo the number of child slots, and each new
+/// occupant of a slot gets the last one's pid plus that number: unique among the
+/// processes that exist (a slot holds one at a time), found by `pid_slot` in O(1).
+GFN u32 pid_for_slot(MachineHdr* m, u32 s, u32 old) {
+    u64 base = 1000 + m->nprocs, children = m->nslots - m->nprocs, idx = s - m->nprocs;
+    if (old >= base && (old - base) % children == idx && old + children < PID_LIMIT) return (u32)(old + children);
+    return (u32)(base + idx);
+}
+
+/// The slot a process with this pid occupies if it exists (the caller checks that the
+/// slot's process has the pid), or NO_SLOT.
+GFN u32 pid_slot(MachineHdr* m, u32 pid) {
+    if (pid < 1000) return NO_SLOT;
+    u64 base = 1000 + m->nprocs, children = m->nslots - m->nprocs;
+    if (pid < base) return pid - 1000;  // a lane's first process
+    if (!children) return NO_SLOT;
+    return (u32)(m->nprocs + (pid - base) % children);
+}
+
 /// True when p has ended (exited or killed).
 GFN bool proc_ended(const Proc* p) { return p->status == PROC_EXITED || p->status == PROC_KILLED; }
 
-/// The member before q in its family's circular list.
-GFN_NOINLINE Proc* fam_prev(MachineHdr* m, Proc* q) {
-    Proc* prev = q;
-    NO_UNROLL for (u64 i = 0; i < m->nslots; i++) {
-        Proc* n = proc_at(m, prev->fam_next);
-        if (n == q) return prev;
-        prev = n;
+/// Insert child into parent's family (after the parent) and at the end of the parent's
+/// children (fork order, as Linux keeps them). O(1).
+GFN void fam_insert(MachineHdr* m, Proc* parent, Proc* child) {
+    Proc* next = proc_at(m, parent->fam_next);
+    child->fam_next = next->slot;
+    child->fam_prev = parent->slot;
+    next->fam_prev = child->slot;
+    parent->fam_next = child->slot;
+    child->kids = NO_SLOT;
+    if (parent->kids == NO_SLOT) {
+        parent->kids = child->sib_next = child->sib_prev = child->slot;
+        return;
     }
-    return q;  // a broken list: unreachable
+    Proc* first = proc_at(m, parent->kids);
+    Proc* last = proc_at(m, first->sib_prev);
+    child->sib_next = first->slot;
+    child->sib_prev = last->slot;
+    last->sib_next = child->slot;
+    first->sib_prev = child->slot;
 }
 
-/// Take ended child q out of the family `lp` leads and free its slot; its instructions
-/// count to the lane.
+/// Take q out of its family's circular list (its end is handled, or its fork failed):
+/// the scheduler no longer sees it; the family's current member moves on (NO_SLOT once
+/// the list is empty). O(1).
+GFN void fam_unlink(MachineHdr* m, Proc* lp, Proc* q) {
+    Proc* prev = proc_at(m, q->fam_prev);
+    Proc* next = proc_at(m, q->fam_next);
+    if (lp->fam_cur == q->slot) lp->fam_cur = next == q ? NO_SLOT : next->slot;
+    prev->fam_next = next->slot;
+    next->fam_prev = prev->slot;
+    q->fam_next = q->fam_prev = q->slot;
+}
+
+/// Take q out of its parent's children list. O(1).
+GFN void kid_remove(MachineHdr* m, Proc* parent, Proc* q) {
+    if (q->sib_next == q->slot) {
+        parent->kids = NO_SLOT;
+        return;
+    }
+    Proc* next = proc_at(m, q->sib_next);
+    proc_at(m, q->sib_prev)->sib_next = next->slot;
+    next->sib_prev = q->sib_prev;
+    if (parent->kids == q->slot) parent->kids = next->slot;
+}
+
+/// Free the slot of child q, which is out of the family's list (reaped, or nobody will
+/// reap it): out of its parent's children; its instructions count to the lane. O(1).
 GFN_NOINLINE void fam_release(MachineHdr* m, Proc* lp, Proc* q) {
-    Proc* prev = fam_prev(m, q);
-    prev->fam_next = q->fam_next;
-    if (lp->fam_cur == q->slot) lp->fam_cur = q->fam_next;
+    if (q->parent != NO_SLOT) kid_remove(m, proc_at(m, q->parent), q);
     lp->family_insns += q->insns;
     slot_free(m, q->slot);
-}
-
-/// Insert child into parent's family, after the parent.
-GFN void fam_insert(Proc* parent, Proc* child) {
-    child->fam_next = parent->fam_next;
-    parent->fam_next = child->slot;
 }
 
 /// The Linux wait status of an ended process (wait4(2): exit code << 8, or the signal).

@@ -77,8 +77,9 @@ GFN_NOINLINE bool proc_start(MachineHdr* m, u32 lane) {
     p->lane = lane;
     p->slot = lane;
     p->parent = NO_SLOT;
-    p->fam_next = lane;  // a family of one
+    p->fam_next = p->fam_prev = lane;  // a family of one
     p->fam_cur = lane;
+    p->kids = NO_SLOT;
     p->pid = 1000 + lane;
     p->ppid = 1;
     p->strace = m->strace;

@@ -35,65 +35,61 @@ GFN void core_resume(Core& c, MachineHdr* m, Proc* q) {
     core_load(c, m, q);
 }
 
-/// Make every member blocked on `kind` (BLOCK_RETRY or BLOCK_WAIT) runnable: it runs
-/// its syscall again. Returns how many.
-GFN_NOINLINE u32 sched_wake(MachineHdr* m, Proc* lp, u32 kind) {
-    u32 n = 0;
-    Proc* q = lp;
+/// Make every member parked with BLOCK_RETRY runnable: each runs its syscall again.
+/// Walks the family only when a member may be parked so (`Proc::retry_blocked`, which
+/// a signal's wake-up leaves as an over-estimate: harmless).
+GFN_NOINLINE void sched_wake_retry(MachineHdr* m, Proc* lp) {
+    if (!lp->retry_blocked || lp->fam_cur == NO_SLOT) return;
+    lp->retry_blocked = 0;
+    Proc* start = proc_at(m, lp->fam_cur);
+    Proc* q = start;
     NO_UNROLL for (u64 i = 0; i < m->nslots; i++) {
-        if (q->status == PROC_BLOCKED && q->block == kind) {
-            q->status = PROC_RUNNABLE;
-            n++;
-        }
+        if (q->status == PROC_BLOCKED && q->block == BLOCK_RETRY) q->status = PROC_RUNNABLE;
         q = proc_at(m, q->fam_next);
-        if (q == lp) break;
+        if (q == start) break;
     }
-    return n;
 }
 
-/// Free the family's ended orphans (no parent left to reap them: init would).
-GFN_NOINLINE void sched_free_orphans(MachineHdr* m, Proc* lp) {
-    Proc* prev = lp;
-    NO_UNROLL for (u64 i = 0; i < m->nslots; i++) {
-        Proc* q = proc_at(m, prev->fam_next);
-        if (q == lp) break;
-        if (q->parent == NO_SLOT && proc_ended(q) && !q->end_pending) {
-            fam_release(m, lp, q);  // prev's link now skips q
-        } else {
-            prev = q;
-        }
+/// q's children become orphans (ppid 1, as if reparented to init; they run on), and
+/// those already ended, whom nobody will reap now, are freed. O(children).
+GFN_NOINLINE void sched_orphan_kids(MachineHdr* m, Proc* lp, Proc* q) {
+    u32 first = q->kids;
+    q->kids = NO_SLOT;
+    u32 k = first;
+    NO_UNROLL for (u64 i = 0; first != NO_SLOT && i < m->nslots; i++) {
+        Proc* r = proc_at(m, k);
+        k = r->sib_next;
+        r->parent = NO_SLOT;
+        r->ppid = 1;
+        if (proc_ended(r) && !r->end_pending) fam_release(m, lp, r);
+        if (k == first) break;
     }
 }
 
 /// The end of q is fully handled (the host closed its fds, when told): it no longer
-/// counts as live; its children
-/// become orphans (ppid 1, as if reparented to init; they run on), a vfork parent runs
-/// on, a parent waiting in wait4 runs its wait again; q is freed at once when nobody
-/// will reap it (no parent, or one ignoring SIGCHLD or with SA_NOCLDWAIT).
+/// counts as live and leaves the family's list; its children become orphans, a vfork
+/// parent runs on, a parent waiting in wait4 runs its wait again; q is freed at once
+/// when nobody will reap it (no parent, or one ignoring SIGCHLD or with SA_NOCLDWAIT),
+/// else it stays, a zombie, in its parent's children list until reaped. O(children).
 GFN_NOINLINE void sched_end_finish(MachineHdr* m, Proc* lp, Proc* q) {
     q->end_pending = 0;
     lp->progress++;
     // Counted out only now: the completion poller runs while `live` is non-zero, and
     // the host's notice of this end had to come back through it.
     atomic_add_u64(&m->live, ~0ull);
-    Proc* r = proc_at(m, q->fam_next);
-    NO_UNROLL for (u64 i = 0; r != q && i < m->nslots; i++) {
-        if (r->parent == q->slot) {
-            r->parent = NO_SLOT;
-            r->ppid = 1;
-        }
-        r = proc_at(m, r->fam_next);
-    }
+    fam_unlink(m, lp, q);
+    sched_orphan_kids(m, lp, q);
     vfork_release(m, q);
     if (q->parent != NO_SLOT) {
         Proc* parent = proc_at(m, q->parent);
+        if (parent->status == PROC_BLOCKED && parent->block == BLOCK_WAIT) parent->status = PROC_RUNNABLE;
         const SigAction& a = parent->sigact[SIG_CHLD - 1];
-        if (a.handler == 1 || (a.flags & SA_NOCLDWAIT)) q->parent = NO_SLOT;
+        if (a.handler == 1 || (a.flags & SA_NOCLDWAIT)) fam_release(m, lp, q);
         else if (a.handler > 1) sig_post(parent, SIG_CHLD, 1 /* CLD_EXITED */);  // a handler: deliver
+    } else if (q != lp) {
+        fam_release(m, lp, q);  // an orphan: nobody reaps it (init would)
     }
-    sched_wake(m, lp, BLOCK_WAIT);
-    sched_wake(m, lp, BLOCK_RETRY);
-    sched_free_orphans(m, lp);
+    sched_wake_retry(m, lp);
 }
 
 /// Member q (loaded in c) has ended: tell the host, which closes q's fds (pipe readers
@@ -130,8 +126,10 @@ GFN_NOINLINE void lane_complete(Core& c, MachineHdr* m, u32 lane, bool polled) {
             q->poll_deadline = 0;  // the call is over (kernel/sys/poll.h)
             if ((i64)c.s.x[0] >= 0) poll_complete(c);
         }
-        sched_wake(m, lp, BLOCK_RETRY);  // what blocked another member may have changed
     }
+    // What blocked another member may have changed: the call is done, or one chunk of
+    // it (the next is posted: PROC_WAIT_HOST), but not when it was parked.
+    if (call && q->status != PROC_BLOCKED) sched_wake_retry(m, lp);
     core_save(c);
 }
 
@@ -139,28 +137,31 @@ GFN_NOINLINE void lane_complete(Core& c, MachineHdr* m, u32 lane, bool polled) {
 GFN_NOINLINE u32 lane_run(Core& c, MachineHdr* m, u32 lane, u64 budget) {
     Proc* lp = proc_at(m, lane);
     if (lp->req_open) return LANE_HOSTWAIT;
+    if (lp->fam_cur == NO_SLOT) return LANE_DONE;  // every member's end is handled
     Proc* cur = proc_at(m, lp->fam_cur);
     if (cur->end_pending == 1) {  // ended while completing a request (SIGPIPE, exec)
         core_load(c, m, cur);
         return sched_end(c, cur);
     }
+    // The family's list holds the members whose end is not handled yet: find one to run.
     Proc* q = cur;
-    bool live = false;
     bool found = false;
     NO_UNROLL for (u64 i = 0; i < m->nslots; i++) {
         if (q->status == PROC_RUNNABLE) { found = true; break; }
-        if (q->status == PROC_BLOCKED || q->status == PROC_NEW || q->status == PROC_WAIT_HOST) live = true;
         q = proc_at(m, q->fam_next);
         if (q == cur) break;
     }
     if (!found) {
-        if (!live) return LANE_DONE;
-        sched_wake(m, lp, BLOCK_RETRY);
+        sched_wake_retry(m, lp);
         return LANE_IDLE;
     }
     lp->fam_cur = q->slot;
     core_resume(c, m, q);
     if (q->sigpending & ~q->sigmask) {  // sent by another member (kill, SIGCHLD)
+        if (io_interrupt(c)) {  // a write parked part way returns its count, logged first
+            core_save(c);
+            return LANE_HOSTWAIT;
+        }
         c.pc = c.s.pc;
         c.insn = 0;
         sig_deliver_pending(c);

@@ -3,7 +3,10 @@
 //
 // The buffer holds the in-arguments in argument order (paths NUL-terminated), then,
 // 8-byte aligned, the output area. The host sees the raw argument values, with lengths
-// lowered to what fits (a short read or write, which POSIX allows).
+// lowered to what fits in one request. The read and write family (`io_kind`) moves the
+// rest in further requests, chunk after chunk, before the call returns (`io_next`):
+// POSIX lets a regular file's read or write be short only at its end, on a full disk or
+// a signal, and a program that writes a buffer once would lose the rest.
 #pragma once
 #include "../mm/mm.h"
 #include "errno.h"
@@ -64,25 +67,46 @@ GFN_NOINLINE void sys_publish(Core& c, u64 nr, u32 flags, const u64* args, i64 r
 }
 
 /// Gather (or size, when dst is 0) the iovec array at va with n entries, at most cap
-/// bytes. Returns the byte count or -1 on a bad address.
-GFN_NOINLINE i64 iov_walk(Core& c, u64 va, u64 n, u8* dst, u64 cap, const u8* src_scatter) {
+/// bytes, leaving out the first `skip` bytes (moved by earlier chunks). Returns the
+/// byte count, -1 on a bad address, -2 for too many entries.
+GFN_NOINLINE i64 iov_walk(Core& c, u64 va, u64 n, u8* dst, u64 cap, const u8* src_scatter, u64 skip = 0) {
     if (n > MAX_IOV) return -2;
     u64 done = 0;
     for (u64 k = 0; k < n && done < cap; k++) {
         u64 iov[2];
         if (!copy_from_guest(c, (u8*)iov, va + 16 * k, 16)) return -1;
-        u64 len = iov[1];
+        u64 base = iov[0], len = iov[1];
+        u64 gone = skip < len ? skip : len;
+        skip -= gone;
+        base += gone;
+        len -= gone;
         if (len > cap - done) len = cap - done;
-        if (dst && !copy_from_guest(c, dst + done, iov[0], len)) return -1;
-        if (src_scatter && !copy_to_guest(c, iov[0], src_scatter + done, len)) return -1;
+        if (dst && !copy_from_guest(c, dst + done, base, len)) return -1;
+        if (src_scatter && !copy_to_guest(c, base, src_scatter + done, len)) return -1;
         done += len;
     }
     return (i64)done;
 }
 
+/// Read and write family syscalls: a call may move more than one request buffer holds.
+enum IoKind : u32 { IO_NONE = 0, IO_READ = 1, IO_WRITE = 2 };
+GFN u32 io_kind(u64 nr) {
+    if (nr == SYS_read || nr == SYS_pread64 || nr == SYS_readv) return IO_READ;
+    if (nr == SYS_write || nr == SYS_pwrite64 || nr == SYS_writev) return IO_WRITE;
+    return IO_NONE;
+}
+/// Bytes of a write's buffer that a `--strace` log of the whole call carries, one more
+/// than the trace shows (so it adds "...").
+#define IO_LOG_PREVIEW 33ull
+
 /// Post syscall nr to the host (flags SYSREQ_CALL or SYSREQ_LOG) and make the lane wait.
 /// `orig`, when given, holds the arguments as they were at the call and `logret` the
 /// result (for SYSREQ_LOG).
+///
+/// A read or write family call (`io_kind`) continues after the `Proc::io_done` bytes
+/// its earlier requests moved: the buffer pointer, the count, the iovec position and
+/// (pread64, pwrite64) the file offset advance by that much. With `--strace` its
+/// requests are quiet and the whole call is logged when it ends (`io_finish`).
 GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0, u64 logret = 0) {
     u64 t_entry = now_ns();
     u8* buf = lane_buf(c);
@@ -90,6 +114,27 @@ GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0,
     u64 a[6];
     for (int i = 0; i < 6; i++) a[i] = orig ? orig[i] : c.s.x[i];
     u64 in = 0;
+    u32 io = io_kind(nr);
+    u64 done = (flags & SYSREQ_CALL) && io ? c.p->io_done : 0;
+    if ((flags & SYSREQ_CALL) && io) {
+        if (c.p->strace) flags |= SYSREQ_QUIET;
+        if (io == IO_READ && done) flags |= SYSREQ_NOWAIT;
+        if (nr == SYS_pread64 || nr == SYS_pwrite64) a[3] += done;
+    }
+    // In-data may fill the buffer when the call has no output area.
+    u64 in_cap = cap;
+    for (int i = 0; i < 6; i++) {
+        u32 kind = sys_argkind(nr, i) >> 16;
+        if (kind == AK_OUT_ARG || kind == AK_OUT_FIX || kind == AK_VOUT) in_cap = cap / 2;
+    }
+    if (flags & SYSREQ_LOG) {  // a write's log shows its first bytes
+        for (int i = 0; i < 6; i++) {
+            u32 k = sys_argkind(nr, i);
+            if (k >> 16 != AK_IN_ARG || !a[i]) continue;
+            u64 n = a[k & 0xffff] < IO_LOG_PREVIEW ? a[k & 0xffff] : IO_LOG_PREVIEW;
+            if (copy_from_guest(c, buf + in, a[i], n)) in += n;
+        }
+    }
     if (flags & SYSREQ_CALL) {
         for (int i = 0; i < 6; i++) {
             u32 k = sys_argkind(nr, i);
@@ -101,8 +146,9 @@ GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0,
                 if (n < 0) { setX(c, 0, err(E_NAMETOOLONG)); return; }
                 in += (u64)n + 1;
             } else if (kind == AK_IN_ARG) {
-                u64 room = in < cap / 2 ? cap / 2 - in : 0;  // keep room for an output area
-                u64 n = a[par] < room ? a[par] : room;
+                u64 room = in < in_cap ? in_cap - in : 0;  // keep room for an output area
+                a[i] += done;
+                u64 n = a[par] - done < room ? a[par] - done : room;
                 a[par] = n;
                 if (!copy_from_guest(c, buf + in, a[i], n)) { setX(c, 0, err(E_FAULT)); return; }
                 in += n;
@@ -110,7 +156,7 @@ GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0,
                 if (a[i] && !copy_from_guest(c, buf + in, a[i], par)) { setX(c, 0, err(E_FAULT)); return; }
                 if (a[i]) in += par;
             } else if (kind == AK_VIN) {
-                i64 n = iov_walk(c, a[i], a[par], buf + in, in < cap / 2 ? cap / 2 - in : 0, 0);
+                i64 n = iov_walk(c, a[i], a[par], buf + in, in < in_cap ? in_cap - in : 0, 0, done);
                 if (n == -1) { setX(c, 0, err(E_FAULT)); return; }
                 if (n < 0) { setX(c, 0, err(E_INVAL)); return; }
                 in += (u64)n;
@@ -123,18 +169,67 @@ GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0,
         u32 k = sys_argkind(nr, i);
         u32 kind = k >> 16, par = k & 0xffff;
         if (kind == AK_OUT_ARG) {
-            if (a[par] < ocap) ocap = a[par];
+            if (a[par] - done < ocap) ocap = a[par] - done;
             a[par] = ocap;
         } else if (kind == AK_OUT_FIX) {
             ocap = a[i] ? (par < ocap ? par : ocap) : 0;
         } else if (kind == AK_VOUT) {
-            i64 n = iov_walk(c, a[i], a[par], 0, ocap, 0);
+            i64 n = iov_walk(c, a[i], a[par], 0, ocap, 0, done);
             if (n == -1) { setX(c, 0, err(E_FAULT)); return; }
             if (n < 0) { setX(c, 0, err(E_INVAL)); return; }
             ocap = (u64)n;
         }
     }
     sys_publish(c, nr, flags, a, (i64)(orig ? logret : c.s.x[0]), in, off, ocap, t_entry, true);
+}
+
+/// The total bytes of a read or write family call: its count, or its iovecs' sum.
+GFN u64 io_total(Core& c, u64 nr) {
+    if (nr != SYS_readv && nr != SYS_writev) return c.s.x[2];
+    i64 n = iov_walk(c, c.s.x[1], c.s.x[2], 0, ~0ull, 0);
+    return n < 0 ? 0 : (u64)n;
+}
+
+/// One chunk of a read or write family call (c's process) is done with result *ret,
+/// which had room for `room` bytes of output. Counts its bytes in `Proc::io_done`, and
+/// when the call has more to move posts the next chunk and returns true. Else ends the
+/// call: *ret becomes the bytes moved in all, or the chunk's error (or 0) when none were,
+/// as read(2) and write(2) return. A write goes on after a short chunk (the next one
+/// fails, blocks on a full pipe, or moves more: a blocking write moves everything,
+/// pipe(7)); a read goes on only after a full chunk, and its later chunks never wait
+/// (SYSREQ_NOWAIT): a read returns what is at hand once it has some bytes.
+GFN_NOINLINE bool io_next(Core& c, u64 nr, i64* ret, u64 room) {
+    Proc* p = c.p;
+    i64 r = *ret;
+    if (r > 0) p->io_done += (u64)r;
+    bool more = r > 0 && p->io_done < io_total(c, nr) && (io_kind(nr) == IO_WRITE || (u64)r == room);
+    if (more) {
+        sys_post_host(c, nr, SYSREQ_CALL);
+        if (p->status == PROC_WAIT_HOST) return true;
+        // The next chunk's buffer is not readable or writable: the call returns the
+        // bytes it moved (below).
+    }
+    if (p->io_done) *ret = (i64)p->io_done;
+    p->io_done = 0;
+    return false;
+}
+
+/// A write parked while its pipe was full, with `Proc::io_done` bytes already written,
+/// is interrupted by a signal that will run a handler: it returns the bytes written,
+/// as write(2) says, instead of restarting (the PC moves past the SVC). With --strace
+/// the call is logged first: returns true when that log is posted (the signal is
+/// delivered when the process next runs).
+GFN_NOINLINE bool io_interrupt(Core& c) {
+    if (!c.p->io_done) return false;
+    u64 args[6];
+    for (int i = 0; i < 6; i++) args[i] = c.s.x[i];
+    u64 ret = c.p->io_done;
+    setX(c, 0, ret);
+    c.p->io_done = 0;
+    c.s.pc += 4;
+    if (!c.p->strace) return false;
+    sys_post_host(c, c.s.x[8], SYSREQ_LOG, args, ret);
+    return true;
 }
 
 /// Whether the host has completed the lane's latest request (it stores `done = seq`).
@@ -171,11 +266,18 @@ GFN void sys_complete_request(Core& c, bool polled) {
         ooff = r->out_off;
         nr = r->nr;
     }
-    if (ret == SYSRET_RETRY) {  // would block: park, and run the SVC again later
-        c.p->status = PROC_BLOCKED;
-        c.p->block = BLOCK_RETRY;
-        c.s.pc -= 4;
-        return;
+    u32 io = io_kind(nr);
+    u64 done = io ? c.p->io_done : 0;
+    if (ret == SYSRET_RETRY) {
+        // A later chunk of a read would wait: the call returns what it has (read(2)).
+        if (io == IO_READ && done) ret = 0;
+        else {  // would block: park, and run the SVC again later (a write keeps io_done)
+            c.p->status = PROC_BLOCKED;
+            c.p->block = BLOCK_RETRY;
+            p->retry_blocked++;
+            c.s.pc -= 4;
+            return;
+        }
     }
     p->progress++;
     const u8* out = lane_buf(c) + ooff;
@@ -184,15 +286,22 @@ GFN void sys_complete_request(Core& c, bool polled) {
         u32 kind = k >> 16, par = k & 0xffff;
         u64 ptr = c.s.x[i];
         if ((kind == AK_OUT_ARG || kind == AK_OUT_FIX) && ptr) {
-            if (!copy_to_guest(c, ptr, out, olen) && ret >= 0) ret = -E_FAULT;
+            if (!copy_to_guest(c, ptr + done, out, olen) && ret >= 0) ret = -E_FAULT;
         } else if (kind == AK_VOUT) {
-            if (iov_walk(c, ptr, c.s.x[par], 0, olen, out) < 0 && ret >= 0) ret = -E_FAULT;
+            if (iov_walk(c, ptr, c.s.x[par], 0, olen, out, done) < 0 && ret >= 0) ret = -E_FAULT;
         }
     }
+    i64 chunk = ret;
+    if (io && io_next(c, nr, &ret, p->req_out_cap)) return;  // the next chunk is posted
+    u64 args[6];
+    for (int i = 0; i < 6; i++) args[i] = c.s.x[i];
     setX(c, 0, (u64)ret);
+    // With --strace the chunks were quiet: log the whole call, with its own arguments.
+    if (io && c.p->strace) sys_post_host(c, nr, SYSREQ_LOG, args, (u64)ret);
     // pipe(7): writing to a pipe whose read ends are all closed raises SIGPIPE (the host
-    // ignores its own and gets EPIPE, which the guest also sees when it survives).
-    if (ret == -E_PIPE && (nr == SYS_write || nr == SYS_writev || nr == SYS_pwrite64 || nr == SYS_sendfile))
+    // ignores its own and gets EPIPE, which the guest also sees when it survives, or the
+    // bytes written before; Linux's pipe_write raises it then too).
+    if (chunk == -E_PIPE && (nr == SYS_write || nr == SYS_writev || nr == SYS_pwrite64 || nr == SYS_sendfile))
         sig_raise_sync(c, SIG_PIPE);
 }
 
@@ -200,9 +309,10 @@ GFN void sys_complete_request(Core& c, bool polled) {
 /// stages in the Proc (rt_* fields, reported by `gpuos run -v` on the GPU).
 GFN_NOINLINE void sys_complete_host(Core& c, bool polled = false) {
     u64 t_wake = now_ns();
-    sys_complete_request(c, polled);
     Proc* p = lane_proc(c.m, c.p);
-    p->rt_wake_ns += t_wake - p->rt_posted_at;
+    u64 posted = p->rt_posted_at;  // completing may post the call's next chunk
+    sys_complete_request(c, polled);
+    p->rt_wake_ns += t_wake - posted;
     p->rt_complete_ns += now_ns() - t_wake;
     p->rt_count++;
 }

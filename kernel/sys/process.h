@@ -51,7 +51,7 @@ HANDLER void sys_clone(Core& c) {
     if (s == NO_SLOT) { setX(c, 0, err(E_AGAIN)); return; }
     Proc* p = c.p;
     Proc* q = proc_at(m, s);
-    u32 pid = (u32)(1000 + m->nprocs + atomic_add_u64(&m->next_pid, 1));
+    u32 pid = pid_for_slot(m, s, q->pid);
     // CLONE_CHILD_SETTID writes the child's memory: write the parent's before the copy
     // is taken, then put the parent's value back (which makes that page the parent's own).
     u32 saved = 0;
@@ -88,8 +88,10 @@ HANDLER void sys_clone(Core& c) {
     q->family_insns = 0;
     q->progress = 0;
     q->req_open = 0;
+    q->io_done = 0;
+    q->retry_blocked = 0;
     q->rt_count = q->rt_post_ns = q->rt_poller_ns = q->rt_wake_ns = q->rt_complete_ns = 0;
-    fam_insert(p, q);
+    fam_insert(m, p, q);
     atomic_add_u64(&m->live, 1);
     // The host copies the fd table (fds share their open file descriptions, as after
     // fork(2)) into the child's slot; args[5] tells it the slot and the pid.
@@ -110,6 +112,7 @@ GFN_NOINLINE void fork_complete(Core& c) {
         pt_free_all(m, q->pt_root);
         q->pt_root = NO_FRAME;
         q->insns = 0;
+        fam_unlink(m, lp, q);
         fam_release(m, lp, q);
         atomic_add_u64(&m->live, ~0ull);
         return;
@@ -215,8 +218,8 @@ GFN_NOINLINE void exec_complete(Core& c) {
     vfork_release(m, p);
 }
 
-/// wait4(2): reap an ended child (pid -1: any; pid > 0: that one; 0 and < -1, process
-/// groups, count as any: a family is one group), writing its status (exit code << 8,
+/// wait4(2): reap an ended child (pid -1: any, the oldest first, as Linux; pid > 0: that
+/// one; 0 and < -1, process groups, count as any: a family is one group), writing its status (exit code << 8,
 /// or the signal number) and a zeroed rusage. No child: ECHILD; none ended yet: 0 with
 /// WAIT_NOHANG, else the caller blocks (the SVC runs again when the scheduler next picks
 /// it, after a member of the family ended or made a host call).
@@ -229,13 +232,22 @@ HANDLER void sys_wait4(Core& c) {
     Proc* me = c.p;
     Proc* zombie = 0;
     bool any = false;
-    Proc* q = proc_at(m, me->fam_next);
-    NO_UNROLL for (u64 i = 0; q != me && i < m->nslots; i++) {
-        if (q->parent == me->slot && (pid <= 0 || q->pid == (u32)pid)) {
+    if (pid > 0) {  // that child, found by its pid at once
+        u32 s = pid_slot(m, (u32)pid);
+        Proc* q = s != NO_SLOT ? proc_at(m, s) : 0;
+        if (q && q->status != PROC_FREE && q->pid == (u32)pid && q->parent == me->slot) {
+            any = true;
+            if (proc_ended(q) && !q->end_pending) zombie = q;
+        }
+    } else {  // the caller's children, oldest first (Linux's do_wait walks them so)
+        u32 first = me->kids;
+        Proc* q = first != NO_SLOT ? proc_at(m, first) : me;
+        NO_UNROLL for (u64 i = 0; first != NO_SLOT && i < m->nslots; i++) {
             any = true;
             if (proc_ended(q) && !q->end_pending) { zombie = q; break; }
+            q = proc_at(m, q->sib_next);
+            if (q->slot == first) break;
         }
-        q = proc_at(m, q->fam_next);
     }
     if (!any) { setX(c, 0, err(E_CHILD)); return; }
     if (!zombie) {

@@ -6,7 +6,7 @@
 // installed and the signal is not blocked; otherwise their default action ends the
 // process, as Linux's force_sig_fault does.
 #pragma once
-#include "../proc/proc.h"
+#include "../proc/family.h"
 #include "errno.h"
 
 #define SA_NODEFER 0x40000000ull
@@ -183,27 +183,64 @@ GFN void sig_post(Proc* q, i32 sig, i32 code) {
         q->status = PROC_RUNNABLE;
 }
 
-/// The live member of c's family with process id pid, or 0.
-GFN_NOINLINE Proc* family_find(Core& c, u32 pid) {
-    Proc* q = (Proc*)(uintptr_t)c.m->procs + c.p->fam_next;
-    NO_UNROLL for (u64 i = 0; q != c.p && i < c.m->nslots; i++) {
-        if (q->pid == pid && q->status != PROC_EXITED && q->status != PROC_KILLED && q->status != PROC_NEW) return q;
-        q = (Proc*)(uintptr_t)c.m->procs + q->fam_next;
-    }
-    return 0;
+/// Whether q is a live member that signals can reach (not ended, not still being forked).
+GFN bool sig_reachable(const Proc* q) {
+    return q->status != PROC_EXITED && q->status != PROC_KILLED && q->status != PROC_NEW && q->status != PROC_FREE;
 }
 
-/// kill(2): to itself (pid 0 and -1 count as itself), or to another process of its
-/// family (the processes it can see); others: ESRCH.
+/// The member of c's family other than c's process with process id pid, a zombie
+/// included, or 0: found at once, a pid names its slot (kernel/proc/family.h,
+/// `pid_slot`).
+GFN_NOINLINE Proc* family_find(Core& c, u32 pid) {
+    u32 s = pid_slot(c.m, pid);
+    if (s == NO_SLOT || s >= c.m->nslots) return 0;
+    Proc* q = proc_at(c.m, s);
+    bool exists = q->status != PROC_FREE && q->status != PROC_NEW;
+    return q != c.p && q->pid == pid && q->lane == c.p->lane && exists ? q : 0;
+}
+
+/// Post sig to every live member of c's family other than the caller (sig 0: none is
+/// signalled). Returns how many there are.
+GFN_NOINLINE u32 family_post_others(Core& c, i32 sig) {
+    u32 n = 0;
+    Proc* q = (Proc*)(uintptr_t)c.m->procs + c.p->fam_next;
+    NO_UNROLL for (u64 i = 0; q != c.p && i < c.m->nslots; i++) {
+        if (sig_reachable(q)) {
+            if (sig) sig_post(q, sig, SI_USER);
+            n++;
+        }
+        q = (Proc*)(uintptr_t)c.m->procs + q->fam_next;
+    }
+    return n;
+}
+
+/// kill(2) within the caller's family (the processes it can see; a family is one
+/// process group): pid > 0 that process (a zombie: 0, nothing sent, as Linux; others:
+/// ESRCH); 0, or -pgid where pgid is a
+/// member's pid (getpgid reports each process as its group's leader), the whole family,
+/// the caller included, last; -1 every member but the caller (kill(2): "except for
+/// process 1 (init)", and Linux's kill_something_info also skips the caller), ESRCH
+/// when there is none.
 HANDLER void sys_kill(Core& c) {
-    i64 pid = (i64)X(c, 0);
+    i32 pid = (i32)X(c, 0);  // pid_t: the upper half of X0 is not the caller's
     i32 sig = (i32)X(c, 1);
-    if (pid == c.p->pid || pid == 0 || pid == -1) { sig_send_self(c, sig, SI_USER); return; }
-    Proc* q = pid > 0 ? family_find(c, (u32)pid) : 0;
-    if (!q) { setX(c, 0, err(E_SRCH)); return; }
     if (sig < 0 || sig > 64) { setX(c, 0, err(E_INVAL)); return; }
-    if (sig) sig_post(q, sig, SI_USER);
-    setX(c, 0, 0);
+    if (pid > 0 && (u32)pid == c.p->pid) { sig_send_self(c, sig, SI_USER); return; }
+    if (pid > 0) {
+        Proc* q = family_find(c, (u32)pid);
+        if (!q) { setX(c, 0, err(E_SRCH)); return; }
+        if (sig && sig_reachable(q)) sig_post(q, sig, SI_USER);  // a zombie takes none
+        setX(c, 0, 0);
+        return;
+    }
+    if (pid == -1) {
+        setX(c, 0, family_post_others(c, sig) ? 0 : err(E_SRCH));
+        return;
+    }
+    u32 pgid = 0u - (u32)pid;
+    if (pid < -1 && pgid != c.p->pid && !family_find(c, pgid)) { setX(c, 0, err(E_SRCH)); return; }
+    family_post_others(c, sig);
+    sig_send_self(c, sig, SI_USER);
 }
 HANDLER void sys_tkill(Core& c) {
     if (X(c, 0) == c.p->pid) sig_send_self(c, (i32)X(c, 1), SI_TKILL);

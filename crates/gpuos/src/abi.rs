@@ -111,8 +111,10 @@ pub struct Proc {
     pub mmap_top: u64,
     /// Lowest address the mmap area may use.
     pub mmap_floor: u64,
-    /// Process id: 1000 + lane for a lane's first process, then unique numbers after
-    /// 1000 + lanes for children (`MachineHdr::next_pid`).
+    /// Process id: 1000 + lane for a lane's first process; a child's names its slot:
+    /// 1000 + lanes + (slot - lanes), plus the number of child slots for each earlier
+    /// occupant of the slot (kernel/proc/family.h `pid_for_slot`), so wait4 and kill
+    /// find a process by pid at once. Unique among the processes that exist.
     pub pid: u32,
     /// Parent process id.
     pub ppid: u32,
@@ -217,6 +219,29 @@ pub struct Proc {
     /// Why the process was killed, when gpuos killed it for want of memory (`OOM_*`,
     /// with `signal` SIGKILL); 0 otherwise.
     pub kill_cause: u32,
+    /// Bytes a read or write family syscall (read, write, pread64, pwrite64, readv,
+    /// writev) has moved so far in earlier host requests: one call larger than the
+    /// request buffer is served in successive chunks, and a blocking pipe write that
+    /// waits keeps its progress here across the parked retries (kernel/sys/marshal.h).
+    /// 0 between calls.
+    pub io_done: u64,
+    /// The previous member of the family's circular list (`fam_next`'s reverse), so a
+    /// member leaves it in O(1). The list holds the members whose end is not yet
+    /// handled; an ended child waiting to be reaped is only in its parent's children.
+    pub fam_prev: u32,
+    /// First child (in fork order) not yet reaped, `NO_SLOT` if none: with `sib_next`
+    /// and `sib_prev` a circular list of the process's children, so wait4 and the end
+    /// of a parent look at its children only (kernel/proc/family.h).
+    pub kids: u32,
+    /// Next sibling in the parent's children list.
+    pub sib_next: u32,
+    /// Previous sibling in the parent's children list (the first child's is the last).
+    pub sib_prev: u32,
+    /// Lane's first process only: members parked with `BLOCK_RETRY`; the family's
+    /// retry wake-ups walk the family only when there is one.
+    pub retry_blocked: u32,
+    /// Padding to a multiple of 8 bytes (unused).
+    pub fam_pad: u32,
 }
 
 /// `Proc::oom`, `Proc::kill_cause`: the process reached its resident limit
@@ -284,6 +309,13 @@ pub const SYSREQ_CALL: u32 = 1;
 pub const SYSREQ_LOG: u32 = 2;
 /// `SysReq::flags`: the process ended; `args[0]` is the wait status (for host bookkeeping).
 pub const SYSREQ_EXIT: u32 = 4;
+/// `SysReq::flags` with `SYSREQ_CALL`: a later chunk of a read (kernel/sys/marshal.h):
+/// serve it only if it need not wait (data or end of file at hand), else answer 0 bytes,
+/// as read(2) returns what it has once some bytes were read.
+pub const SYSREQ_NOWAIT: u32 = 8;
+/// `SysReq::flags` with `SYSREQ_CALL`: print no `--strace` line; the device logs the
+/// whole call (`SYSREQ_LOG`) when its last chunk is done.
+pub const SYSREQ_QUIET: u32 = 16;
 
 /// Global state of one machine, as seen by the execution core.
 ///
@@ -367,8 +399,6 @@ pub struct MachineHdr {
     pub slot_free: u64,
     /// Child slots never yet used start here (bump allocation, from `nprocs`).
     pub slot_bump: u64,
-    /// Next child process id.
-    pub next_pid: u64,
     /// Nanoseconds to add to the device clock (`now_ns`: the GPU's global timer, or
     /// CLOCK_MONOTONIC on the CPU backend) for CLOCK_MONOTONIC, measured by the host at
     /// the start of the run (kernel/sys/time_sys.h serves the clocks on the device).

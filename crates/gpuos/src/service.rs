@@ -2,7 +2,7 @@
 //! buffer (layout in docs/ARCHITECTURE.md, "Syscalls"), call the host services, write
 //! the result back, and print `--strace` lines.
 
-use crate::abi::{SysReq, SYSREQ_CALL, SYSRET_RETRY};
+use crate::abi::{SysReq, SYSREQ_CALL, SYSREQ_NOWAIT, SYSREQ_QUIET, SYSRET_RETRY};
 use crate::host::ProcHost;
 use crate::tables::{self, ArgKind};
 use std::io::Write;
@@ -75,7 +75,12 @@ pub fn serve(
         let out = &mut rest[..out_end - out_off];
         let ins = split_inputs(entry, &req.args, input);
         let ins_ref: [&[u8]; 6] = std::array::from_fn(|i| ins[i]);
-        let (mut ret, out_len) = host.syscall(nr, &req.args, &ins_ref, out);
+        let (mut ret, out_len) = if req.flags & SYSREQ_NOWAIT != 0 && !read_ready(host, req.args[0])
+        {
+            (0, 0) // a later chunk of a read that would wait: the call has its bytes
+        } else {
+            host.syscall(nr, &req.args, &ins_ref, out)
+        };
         if ret == crate::host::errno::EHOSTFD.ret() {
             if defer {
                 return Served::Deferred;
@@ -85,17 +90,32 @@ pub fn serve(
         req.ret = ret;
         let wake = crate::host::time::take_wake();
         req.out_len = out_len.min(out.len()) as u32;
-        // A call that would block is run again later: traced when it completes.
-        if strace && ret != SYSRET_RETRY {
+        // A call that would block is run again later: traced when it completes. A quiet
+        // one (a chunk of a larger read or write) is logged whole by the device.
+        if strace && ret != SYSRET_RETRY && req.flags & SYSREQ_QUIET == 0 {
             trace_line(req, entry, &ins_ref);
         }
         if let Some(t) = wake {
             return Served::WakeAt(t);
         }
     } else if strace {
-        trace_line(req, entry, &[&[]; 6]);
+        // A logged host call may carry the first bytes of its in-buffer (a write's).
+        let input = &buf[..(req.in_len as usize).min(buf.len())];
+        trace_line(req, entry, &split_inputs(entry, &req.args, input));
     }
     Served::Done
+}
+
+/// Whether a read of guest fd `fd` would return at once (data, end of file, or an
+/// error), asked as ppoll(2) with a zero timeout does: the later chunks of a large read
+/// (`SYSREQ_NOWAIT`) must not wait for a terminal or a pipe.
+fn read_ready(host: &mut ProcHost, fd: u64) -> bool {
+    const POLLIN: i16 = 0x1;
+    let mut pollfd = [0u8; 8];
+    pollfd[..4].copy_from_slice(&(fd as i32).to_le_bytes());
+    pollfd[4..6].copy_from_slice(&POLLIN.to_le_bytes());
+    let mut out = [0u8; 8];
+    host.ppoll(&pollfd, 0, &mut out).0 > 0
 }
 
 /// Split the input area into the bytes of each in-argument (paths without their NUL).
