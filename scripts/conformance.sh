@@ -282,6 +282,11 @@ add exit-_exit lanes - -- @exit_codes _exit 3
 add exit-return lanes - -- @exit_codes return 7
 add exit-atexit lanes - -- @exit_codes atexit 9
 add exit-lane lanes - -- @exit_codes none '{lane}'
+# Host-side corners (issue 12): futimens (utimensat with a NULL path), sendfile with a
+# bad offset pointer, forked children whose sleeps overlap.
+add hostile-futimens - - -- @hostile_host futimens
+add hostile-sendfile - - -- @hostile_host sendfile
+add hostile-sleepkids lanes - -- @hostile_host sleepkids 8 300
 
 # Busybox applets (Debian's busybox-static, arm64).
 bb echo lanes - -- echo hello world

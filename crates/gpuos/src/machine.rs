@@ -4,6 +4,7 @@
 
 use crate::abi::{MachineHdr, FREE_SHARDS, PAGE_SIZE};
 use crate::ffi;
+use crate::host::output::{LaneFile, OutStream};
 use crate::host::{Mount, ProcHost, Sandbox, SandboxConfig, Sink, Source};
 use crate::loader::{self, Image, LoadError, StackImage};
 use crate::mem::HostRegion;
@@ -68,8 +69,8 @@ pub struct RunConfig {
     pub passthrough: bool,
     /// Hash every lane's stdout and stderr, lane 0's included
     /// ([`LaneResult::stdout_hash`], [`LaneResult::stderr_hash`]): lane 0's output is
-    /// then captured and written to the real stdout/stderr when its process ends,
-    /// rather than as it goes (as with `output_dir`).
+    /// then streamed to the real stdout/stderr and hashed on the way (as with
+    /// `output_dir`); its guest sees a pipe on fd 1 and 2.
     pub hash_every_lane: bool,
     /// Host threads for the CPU backend (0 = every core).
     pub threads: usize,
@@ -184,7 +185,8 @@ pub struct RunReport {
     pub seconds: f64,
     /// Frames of the shared image template.
     pub template_frames: u64,
-    /// Captured stdout of lane 0 when it was not passed through.
+    /// Lane 0's stdout when it was not passed through (its first [`STDOUT0_KEEP`]
+    /// bytes; the hash covers it all).
     pub stdout0: Vec<u8>,
 }
 
@@ -214,9 +216,30 @@ pub enum RunError {
     /// The backend failed (no GPU, CUDA error...).
     #[error("{0}")]
     Backend(String),
-    /// An I/O error on the host side (output directory...).
+    /// An I/O error on the host side.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// An I/O error on a path the user gave (an option's).
+    #[error("{what} {}: {source}", path.display())]
+    Path {
+        /// The option, e.g. `--output-dir`.
+        what: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl RunError {
+    /// The error `source` of option `what`'s path `path`.
+    pub fn at(what: &'static str, path: &std::path::Path, source: std::io::Error) -> RunError {
+        RunError::Path {
+            what,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
 }
 
 /// Loaded program, template-ready, with the stack images of every lane.
@@ -280,6 +303,9 @@ impl Prepared {
             sandbox: Arc::new(sandbox),
             stdin_bytes,
         };
+        if let Some(dir) = &cfg.output_dir {
+            check_dir("--output-dir", dir)?;
+        }
         // A bad --lane-dir is refused before anything runs (lanes make theirs as they
         // start).
         prep.lane_cwd(cfg, 0)?;
@@ -287,8 +313,8 @@ impl Prepared {
     }
 
     /// Host services for process `lane`: lane 0 passes stdio through (when asked),
-    /// others read the shared stdin bytes and have their output captured or written to
-    /// the output directory.
+    /// others read the shared stdin bytes and have their output streamed: hashed, and
+    /// written to the output directory as it comes ([`crate::host::output`]).
     pub fn proc_host(&self, cfg: &RunConfig, lane: usize) -> Result<ProcHost, RunError> {
         let through = lane == 0 && cfg.lane0_live();
         let stdin = match (&self.stdin_bytes, through) {
@@ -299,23 +325,44 @@ impl Prepared {
         };
         let (out, err) = if through {
             (Sink::Inherit, Sink::Inherit)
-        } else if let Some(dir) = &cfg.output_dir {
-            if (lane == 0 && cfg.passthrough) || !lane_files_fit(cfg.lanes) {
-                // Written to the directory when the process ends (finish_lane).
-                (Sink::Capture(Vec::new()), Sink::Capture(Vec::new()))
-            } else {
-                let o = std::fs::File::create(dir.join(format!("lane-{lane}.stdout")))?;
-                let e = std::fs::File::create(dir.join(format!("lane-{lane}.stderr")))?;
-                (Sink::File(o), Sink::File(e))
-            }
+        } else if let Some(dir) = cfg.output_dir.as_ref().filter(|_| lane_sees_files(cfg, lane)) {
+            let file = |ext: &str| {
+                let path = dir.join(format!("lane-{lane}.{ext}"));
+                std::fs::File::create(&path).map_err(|e| RunError::at("--output-dir", &path, e))
+            };
+            (Sink::File(file("stdout")?), Sink::File(file("stderr")?))
         } else {
-            (Sink::Capture(Vec::new()), Sink::Capture(Vec::new()))
+            (self.lane_stream(cfg, lane, 1)?, self.lane_stream(cfg, lane, 2)?)
         };
         let host = ProcHost::new(self.sandbox.clone(), stdin, out, err);
         Ok(match self.lane_cwd(cfg, lane)? {
             Some(dir) => host.with_cwd(dir),
             None => host,
         })
+    }
+
+    /// Lane `lane`'s stdout (`fd` 1) or stderr (2) as a stream: hashed; lane 0's
+    /// echoed to gpuos's own fd as it comes (when passed through) or its stdout's first
+    /// [`STDOUT0_KEEP`] bytes kept ([`RunReport::stdout0`]); written to its
+    /// `--output-dir` file, held open when every lane's files fit the open-file limit,
+    /// else through a small buffer.
+    fn lane_stream(&self, cfg: &RunConfig, lane: usize, fd: i32) -> Result<Sink, RunError> {
+        let mut s = OutStream::hashed();
+        if lane == 0 && cfg.passthrough {
+            s = s.echo(fd);
+        } else if lane == 0 && fd == 1 {
+            s = s.keep(STDOUT0_KEEP);
+        }
+        if let Some(dir) = &cfg.output_dir {
+            let ext = if fd == 1 { "stdout" } else { "stderr" };
+            let path = dir.join(format!("lane-{lane}.{ext}"));
+            s = s.to_file(if lane_files_fit(cfg.lanes) {
+                LaneFile::open(path.clone()).map_err(|e| RunError::at("--output-dir", &path, e))?
+            } else {
+                LaneFile::buffered(path, lane_file_buffer(cfg.lanes))
+            });
+        }
+        Ok(Sink::Stream(s))
     }
 
     /// Lane `lane`'s working directory under `RunConfig::lane_dir`, created if missing
@@ -432,6 +479,19 @@ impl Prepared {
     }
 }
 
+/// `path` (option `what`'s) must be a directory. Errors: RunError::Path naming it.
+fn check_dir(what: &'static str, path: &std::path::Path) -> Result<(), RunError> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(RunError::at(
+            what,
+            path,
+            std::io::Error::from_raw_os_error(libc::ENOTDIR),
+        )),
+        Err(e) => Err(RunError::at(what, path, e)),
+    }
+}
+
 /// Replace `{lane}` in an argument by the lane index.
 pub fn substitute_lane(arg: &OsString, lane: usize) -> OsString {
     let b = arg.as_bytes();
@@ -459,12 +519,31 @@ pub struct HostPool {
     pub free: HostRegion,
 }
 
+/// Bytes of lane 0's stdout kept in memory for [`RunReport::stdout0`] when it is not
+/// passed through (a library caller's check of a small output: `gpuos bench`).
+pub const STDOUT0_KEEP: usize = 16 << 20;
+
+/// Whether lane `lane`'s guest sees its `--output-dir` files themselves on fd 1 and 2
+/// (regular files, held open for the whole run): when every lane's files fit
+/// ([`lane_files_fit`]), except lane 0 when it is passed through (its output also goes
+/// to gpuos's own stdout and stderr, through a stream).
+pub fn lane_sees_files(cfg: &RunConfig, lane: usize) -> bool {
+    cfg.output_dir.is_some() && !(lane == 0 && cfg.passthrough) && lane_files_fit(cfg.lanes)
+}
+
+/// Bytes a `--output-dir` stream buffers when the files are opened for each write
+/// ([`LaneFile::buffered`]): 256 MiB over every lane's two streams, 4 to 64 KiB each.
+fn lane_file_buffer(lanes: usize) -> usize {
+    ((256usize << 20) / lanes.max(1) / 2).clamp(4 << 10, 64 << 10)
+}
+
 /// Whether every lane's `--output-dir` files can stay open for the whole run: two per
 /// lane, within the open-file limit (getrlimit(2) RLIMIT_NOFILE, soft) less a reserve
 /// for the guests' own files. When they cannot (100,000 lanes against a limit of 20,000
-/// on the GPU machine), each lane's stdout and stderr are kept in memory, as without
-/// `--output-dir`, and written to its files when it ends: the guest then sees a pipe,
-/// not a regular file, on fd 1 and 2.
+/// on the GPU machine), each lane's stdout and stderr are streams whose files are
+/// opened, appended to and closed whenever a small buffer fills and when the lane ends
+/// ([`LaneFile::buffered`]): the guest then sees a pipe, not a regular file, on fd 1
+/// and 2.
 pub fn lane_files_fit(lanes: usize) -> bool {
     let mut r = libc::rlimit {
         rlim_cur: 0,

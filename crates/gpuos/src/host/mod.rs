@@ -18,6 +18,7 @@ mod fd;
 mod file;
 mod fs;
 mod misc;
+pub mod output;
 mod pipe;
 mod poll;
 mod shared;
@@ -213,9 +214,9 @@ pub struct ProcHost {
     fds: FdTable,
     cwd: PathBuf,
     umask: u32,
-    /// Captured stdout and stderr, shared by the whole family (the lane's output is
-    /// what any of its processes writes to the captured streams).
-    captured: Arc<Mutex<[Vec<u8>; 2]>>,
+    /// The streamed stdout and stderr ([`Sink::Stream`]), shared by the whole family
+    /// (the lane's output is what any of its processes writes to them).
+    streams: Arc<Mutex<[output::OutStream; 2]>>,
 }
 
 impl std::fmt::Debug for ProcHost {
@@ -254,7 +255,7 @@ fn ok(v: i64) -> Ret {
 impl ProcHost {
     /// A new process's host side with the given standard streams.
     pub fn new(sandbox: Arc<Sandbox>, stdin: Source, stdout: Sink, stderr: Sink) -> ProcHost {
-        let mut captured = [Vec::new(), Vec::new()];
+        let mut streams: [output::OutStream; 2] = Default::default();
         let mut fds = FdTable::new();
         let src = SourceState::new(stdin);
         let flags = stream_flags(src.host_fd(), oflag::O_RDONLY);
@@ -269,8 +270,8 @@ impl ProcHost {
         for (i, sink) in [stdout, stderr].into_iter().enumerate() {
             let st = match sink {
                 Sink::Inherit => SinkState::Inherit(i as i32 + 1),
-                Sink::Capture(v) => {
-                    captured[i] = v;
+                Sink::Stream(s) => {
+                    streams[i] = s;
                     SinkState::Capture(i)
                 }
                 Sink::File(f) => SinkState::File(f),
@@ -292,7 +293,7 @@ impl ProcHost {
             fds,
             cwd,
             umask,
-            captured: Arc::new(Mutex::new(captured)),
+            streams: Arc::new(Mutex::new(streams)),
         }
     }
 
@@ -305,14 +306,14 @@ impl ProcHost {
 
     /// fork(2): the child's host side: a copy of the fd table whose fds share the
     /// parent's open file descriptions (offsets, status flags), the same working
-    /// directory and umask, and the family's captured streams.
+    /// directory and umask, and the family's streams.
     pub fn fork(&self) -> ProcHost {
         ProcHost {
             sb: self.sb.clone(),
             fds: self.fds.fork(),
             cwd: self.cwd.clone(),
             umask: self.umask,
-            captured: self.captured.clone(),
+            streams: self.streams.clone(),
         }
     }
 
@@ -321,18 +322,28 @@ impl ProcHost {
         flush_all(self.fds.close_on_exec());
     }
 
-    fn captured(&self) -> MutexGuard<'_, [Vec<u8>; 2]> {
-        self.captured.lock().unwrap_or_else(|e| e.into_inner())
+    fn streams(&self) -> MutexGuard<'_, [output::OutStream; 2]> {
+        self.streams.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Captured stdout (for [`Sink::Capture`]), taken out.
-    pub fn take_stdout(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.captured()[0])
+    /// The family's streamed stdout and stderr ([`Sink::Stream`]) at the lane's end:
+    /// their files written out, their hashes, sizes and kept bytes, each with its
+    /// file's error, naming it ([`output::OutStream::finish`]).
+    pub fn finish_streams(&mut self) -> [(output::StreamEnd, std::io::Result<()>); 2] {
+        let mut s = self.streams();
+        [s[0].finish(), s[1].finish()]
     }
 
-    /// Captured stderr (for [`Sink::Capture`]), taken out.
-    pub fn take_stderr(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.captured()[1])
+    /// The stdout kept so far ([`Sink::kept`]), taken out (tests).
+    #[cfg(test)]
+    pub(crate) fn take_stdout(&mut self) -> Vec<u8> {
+        self.streams()[0].finish().0.kept
+    }
+
+    /// The stderr kept so far ([`Sink::kept`]), taken out (tests).
+    #[cfg(test)]
+    pub(crate) fn take_stderr(&mut self) -> Vec<u8> {
+        self.streams()[1].finish().0.kept
     }
 
     /// Close every fd, flushing files (process exit).
@@ -514,8 +525,8 @@ mod tests {
         let mut p = ProcHost::new(
             sb,
             Source::Null,
-            Sink::Capture(vec![]),
-            Sink::Capture(vec![]),
+            Sink::kept(),
+            Sink::kept(),
         );
         let mut out = [0u8; 8];
         assert_eq!(p.syscall(9999, &[0; 6], &[&[]; 6], &mut out), (-38, 0));

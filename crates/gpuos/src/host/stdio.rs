@@ -5,6 +5,7 @@ use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
 use super::errno::{self, Errno};
+use super::output::OutStream;
 use super::sys;
 
 /// Where a guest's stdout or stderr goes.
@@ -12,10 +13,19 @@ use super::sys;
 pub enum Sink {
     /// The host's own fd 1 (stdout) or 2 (stderr).
     Inherit,
-    /// Kept in memory (initial contents included); see `ProcHost::take_stdout`.
-    Capture(Vec<u8>),
+    /// Streamed as it is written: hashed, and kept, echoed or written to a file as
+    /// the stream says; the guest sees a pipe. Shared by the process's family.
+    Stream(OutStream),
     /// Appended to a host file.
     File(std::fs::File),
+}
+
+impl Sink {
+    /// A stream kept in memory in full (tests, small library runs); see
+    /// [`OutStream::keep`].
+    pub fn kept() -> Sink {
+        Sink::Stream(OutStream::hashed().keep(usize::MAX))
+    }
 }
 
 /// Where a guest's stdin comes from.
@@ -34,7 +44,7 @@ pub enum Source {
 pub(crate) enum SinkState {
     /// Host fd 1 or 2.
     Inherit(i32),
-    /// Index into the process's capture buffers (0 stdout, 1 stderr).
+    /// Index into the family's streams (0 stdout, 1 stderr).
     Capture(usize),
     /// A host file.
     File(std::fs::File),
@@ -98,15 +108,12 @@ impl SinkState {
 
     pub(crate) fn write(
         &mut self,
-        captured: &mut [Vec<u8>; 2],
+        streams: &mut [OutStream; 2],
         buf: &[u8],
     ) -> Result<usize, Errno> {
         match self {
             SinkState::Inherit(fd) => sys::write(*fd, buf),
-            SinkState::Capture(i) => {
-                captured[*i].extend_from_slice(buf);
-                Ok(buf.len())
-            }
+            SinkState::Capture(i) => streams[*i].write(buf),
             SinkState::File(f) => f.write(buf).map_err(errno::Errno::from),
         }
     }
@@ -137,11 +144,11 @@ mod tests {
 
     #[test]
     fn capture_sink_appends() {
-        let mut cap = [Vec::new(), Vec::new()];
+        let mut cap = [OutStream::hashed().keep(9), OutStream::hashed().keep(9)];
         let mut s = SinkState::Capture(1);
         assert_eq!(s.write(&mut cap, b"ab"), Ok(2));
         assert_eq!(s.write(&mut cap, b"c"), Ok(1));
-        assert_eq!(cap[1], b"abc");
-        assert!(cap[0].is_empty());
+        assert_eq!(cap[1].finish().0.kept, b"abc");
+        assert_eq!(cap[0].finish().0.bytes, 0);
     }
 }
