@@ -28,6 +28,7 @@ mod sys;
 pub(crate) mod time;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use exec::ExecTarget;
@@ -217,6 +218,13 @@ pub struct ProcHost {
     /// The streamed stdout and stderr ([`Sink::Stream`]), shared by the whole family
     /// (the lane's output is what any of its processes writes to them).
     streams: Arc<Mutex<[output::OutStream; 2]>>,
+    /// How many of the family's processes have not ended (shared by the family).
+    family: Arc<AtomicUsize>,
+    /// Whether this process counts in `family` (until `close_all`, its end).
+    alive: bool,
+    /// A sleep in progress answered RETRY ([`ProcHost::sys_sleep`]): the call (number
+    /// and arguments) and when it is due.
+    sleep: Option<((u64, [u64; 4]), std::time::Instant)>,
 }
 
 impl std::fmt::Debug for ProcHost {
@@ -294,6 +302,9 @@ impl ProcHost {
             cwd,
             umask,
             streams: Arc::new(Mutex::new(streams)),
+            family: Arc::new(AtomicUsize::new(1)),
+            alive: true,
+            sleep: None,
         }
     }
 
@@ -314,6 +325,12 @@ impl ProcHost {
             cwd: self.cwd.clone(),
             umask: self.umask,
             streams: self.streams.clone(),
+            family: {
+                self.family.fetch_add(1, Ordering::Relaxed);
+                self.family.clone()
+            },
+            alive: true,
+            sleep: None,
         }
     }
 
@@ -346,8 +363,12 @@ impl ProcHost {
         self.streams()[1].finish().0.kept
     }
 
-    /// Close every fd, flushing files (process exit).
+    /// Close every fd, flushing files (process exit); the process no longer counts in
+    /// its family.
     pub fn close_all(&mut self) {
+        if std::mem::take(&mut self.alive) {
+            self.family.fetch_sub(1, Ordering::Relaxed);
+        }
         flush_all(self.fds.close_all());
     }
 
@@ -456,10 +477,13 @@ impl ProcHost {
             nr::FSYNC => self.sys_fsync(fd(0), false),
             nr::FDATASYNC => self.sys_fsync(fd(0), true),
             nr::UTIMENSAT => self.sys_utimensat(fd(0), a[1], ins[1], a[2], ins[2], int(3)),
-            nr::NANOSLEEP => time::nanosleep(a[0], ins[0]),
+            nr::NANOSLEEP => self.sys_sleep(nr, a, time::nanosleep_deadline(a[0], ins[0])?),
             nr::CLOCK_GETTIME => time::clock_gettime(int(0), a[1], out),
             nr::CLOCK_GETRES => time::clock_getres(int(0), a[1], out),
-            nr::CLOCK_NANOSLEEP => time::clock_nanosleep(int(0), int(1), a[2], ins[2]),
+            nr::CLOCK_NANOSLEEP => {
+                let d = time::clock_nanosleep_deadline(int(0), int(1), a[2], ins[2])?;
+                self.sys_sleep(nr, a, d)
+            }
             nr::TIMES => time::times(a[0], out),
             nr::GETRUSAGE => time::getrusage(int(0), a[1], out),
             nr::GETTIMEOFDAY => time::gettimeofday(a[0], out),
@@ -472,6 +496,40 @@ impl ProcHost {
             nr::GETRANDOM => misc::getrandom(&mut out[..cap(1)], uint(2)),
             _ => Err(errno::ENOSYS),
         }
+    }
+}
+
+impl ProcHost {
+    /// nanosleep/clock_nanosleep until `deadline`. A process with others in its family
+    /// must not hold them up: the lane runs its family on one thread (and has one host
+    /// request in flight), so a sleep served by waiting would run eight forked
+    /// children's one-second sleeps one after another. Such a sleep answers RETRY
+    /// until it is due: the device parks the process and runs the others, and runs
+    /// the call again later (its first deadline kept, keyed by the call's arguments, as
+    /// `Proc::poll_deadline` for ppoll). A lone process sleeps as the thread serving it
+    /// decides (`time::sleep_until`: waits, or the wake-up time is noted).
+    fn sys_sleep(&mut self, nr: u64, a: &[u64; 6], deadline: time::Deadline) -> Ret {
+        let key = (nr, [a[0], a[1], a[2], a[3]]);
+        if self.family_size() <= 1 {
+            self.sleep = None;
+            time::sleep_until(deadline)?;
+            return ok(0);
+        }
+        let due = match self.sleep {
+            Some((k, due)) if k == key => due,
+            _ => time::instant_of(deadline)?,
+        };
+        if std::time::Instant::now() < due {
+            self.sleep = Some((key, due));
+            return Err(errno::RETRY);
+        }
+        self.sleep = None;
+        ok(0)
+    }
+
+    /// The processes of this one's family that have not ended (itself included).
+    fn family_size(&self) -> usize {
+        self.family.load(Ordering::Relaxed)
     }
 }
 
@@ -516,6 +574,35 @@ mod tests {
         fn send<T: Send>() {}
         send_sync::<Sandbox>();
         send::<ProcHost>();
+    }
+
+    /// A lone process's sleep is slept; with a forked child alive, the parent's sleep
+    /// answers RETRY (the family runs on) until its first deadline, then 0.
+    #[test]
+    fn sleeps_in_a_family_do_not_hold_it_up() {
+        let t = tempfile::tempdir().unwrap();
+        let sb = fs::tests::default_sandbox(&t.path().canonicalize().unwrap());
+        let mut p = ProcHost::new(sb, Source::Null, Sink::kept(), Sink::kept());
+        let mut req = [0u8; 16];
+        req[8..].copy_from_slice(&50_000_000i64.to_le_bytes()); // 50 ms
+        let args = [0x1000, 0, 0, 0, 0, 0];
+        let ins: [&[u8]; 6] = [&req, &[], &[], &[], &[], &[]];
+        let t0 = std::time::Instant::now();
+        assert_eq!(p.syscall(nr::NANOSLEEP, &args, &ins, &mut []), (0, 0));
+        assert!(t0.elapsed() >= std::time::Duration::from_millis(50));
+        let mut child = p.fork();
+        let t0 = std::time::Instant::now();
+        let retry = (crate::abi::SYSRET_RETRY, 0);
+        assert_eq!(p.syscall(nr::NANOSLEEP, &args, &ins, &mut []), retry);
+        assert!(t0.elapsed() < std::time::Duration::from_millis(40));
+        assert_eq!(p.syscall(nr::NANOSLEEP, &args, &ins, &mut []), retry);
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        assert_eq!(p.syscall(nr::NANOSLEEP, &args, &ins, &mut []), (0, 0));
+        // The child has ended: the parent is alone again and sleeps.
+        child.close_all();
+        let t0 = std::time::Instant::now();
+        assert_eq!(p.syscall(nr::NANOSLEEP, &args, &ins, &mut []), (0, 0));
+        assert!(t0.elapsed() >= std::time::Duration::from_millis(50));
     }
 
     #[test]
