@@ -42,7 +42,8 @@ fn hex(h: &Option<[u8; 32]>) -> String {
 /// Errors: those of `w`.
 pub fn write(w: &mut impl Write, lanes: &[LaneResult]) -> std::io::Result<()> {
     writeln!(w, "{}", COLUMNS.join("\t"))?;
-    for (i, l) in lanes.iter().enumerate() {
+    // A run stopped by a signal has rows only for the lanes that ended.
+    for (i, l) in lanes.iter().enumerate().filter(|(_, l)| !l.stopped) {
         let signal = match l.status {
             LaneStatus::Exited(_) => "-".to_string(),
             LaneStatus::Killed { signal, .. } => signal_name(signal),
@@ -68,6 +69,7 @@ mod tests {
     fn lane(status: LaneStatus, out: Option<&[u8]>) -> LaneResult {
         LaneResult {
             status,
+            stopped: false,
             insns: 99,
             stdout_hash: out.map(gpuos::machine::sha256),
             stderr_hash: out.map(|_| gpuos::machine::sha256(b"")),

@@ -158,6 +158,9 @@ impl LaneStatus {
 pub struct LaneResult {
     /// How it ended.
     pub status: LaneStatus,
+    /// It had not ended when the run was stopped (SIGINT, SIGTERM); `status` then
+    /// says killed by that signal.
+    pub stopped: bool,
     /// Guest instructions retired.
     pub insns: u64,
     /// SHA-256 of its stdout; None when it was passed through uncaptured (lane 0).
@@ -185,6 +188,9 @@ pub struct RunReport {
     pub seconds: f64,
     /// Frames of the shared image template.
     pub template_frames: u64,
+    /// The signal that stopped the run before every lane ended (SIGINT, SIGTERM; see
+    /// `backend::request_stop`), if one did.
+    pub interrupted: Option<i32>,
     /// Lane 0's stdout when it was not passed through (its first [`STDOUT0_KEEP`]
     /// bytes; the hash covers it all).
     pub stdout0: Vec<u8>,
@@ -194,6 +200,10 @@ impl RunReport {
     /// Total guest instructions.
     pub fn instructions(&self) -> u64 {
         self.lanes.iter().map(|l| l.insns).sum()
+    }
+    /// Lanes that had not ended when the run was stopped.
+    pub fn stopped(&self) -> usize {
+        self.lanes.iter().filter(|l| l.stopped).count()
     }
     /// Guest instructions per second.
     pub fn ips(&self) -> f64 {

@@ -1168,6 +1168,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         seconds,
         template_frames: tmpl_frames,
         stdout0,
+        interrupted: super::stop_signal(),
     })
 }
 

@@ -8,19 +8,42 @@ use crate::abi::{Proc, PROC_EXITED, PROC_KILLED};
 use crate::host::ProcHost;
 use crate::host::output::hash_file;
 use crate::machine::{lane_sees_files, LaneResult, LaneStatus, RunConfig};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 
-/// Set (by the CLI's SIGINT handler, say) to stop every running lane cleanly.
-pub static STOP: AtomicBool = AtomicBool::new(false);
+/// The signal that asked every running lane to stop (the CLI's SIGINT and SIGTERM
+/// handlers set it), or 0.
+static STOP: AtomicI32 = AtomicI32::new(0);
 
-/// Ask every backend to stop at the next opportunity.
-pub fn request_stop() {
-    STOP.store(true, Ordering::SeqCst);
+/// Ask every backend to stop at the next opportunity (within a second: sleeping lanes
+/// and reads of gpuos's own stdin included), because of signal `sig`. Only stores to
+/// an atomic: safe in a signal handler.
+pub fn request_stop(sig: i32) {
+    let _ = STOP.compare_exchange(0, sig.max(1), Ordering::SeqCst, Ordering::SeqCst);
 }
 
 /// True once a stop was requested.
 pub fn stop_requested() -> bool {
-    STOP.load(Ordering::Relaxed)
+    STOP.load(Ordering::Relaxed) != 0
+}
+
+/// The signal a stop was requested for ([`request_stop`]), if one was.
+pub fn stop_signal() -> Option<i32> {
+    Some(STOP.load(Ordering::Relaxed)).filter(|&s| s != 0)
+}
+
+/// Wait until `t`, in pieces, giving up early when a stop is requested. Returns whether
+/// `t` was reached.
+pub fn sleep_until_or_stop(t: std::time::Instant) -> bool {
+    loop {
+        if stop_requested() {
+            return false;
+        }
+        let left = t.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        std::thread::sleep(left.min(std::time::Duration::from_millis(20)));
+    }
 }
 
 /// Bytes of syscall buffer per lane on the CPU backend.
@@ -113,6 +136,7 @@ pub fn finish_lane(
     let live = lane == 0 && cfg.lane0_live();
     let res = LaneResult {
         status: lane_status(p),
+        stopped: lane_stopped(p),
         insns: p.insns + p.family_insns,
         stdout_hash: (!live).then_some(ends[0].0),
         stderr_hash: (!live).then_some(ends[1].0),
@@ -121,6 +145,30 @@ pub fn finish_lane(
         frames_private: p.frames_private,
     };
     (res, out.kept)
+}
+
+/// Whether the process was still running when the run was stopped.
+pub fn lane_stopped(p: &Proc) -> bool {
+    p.status != PROC_EXITED && p.status != PROC_KILLED
+}
+
+/// The result of a lane that never started: the run was stopped first.
+pub fn lane_not_started() -> LaneResult {
+    LaneResult {
+        status: LaneStatus::Killed {
+            signal: stop_signal().unwrap_or(2),
+            pc: 0,
+            addr: 0,
+            insn: 0,
+        },
+        stopped: true,
+        insns: 0,
+        stdout_hash: None,
+        stderr_hash: None,
+        stdout_bytes: 0,
+        stderr_bytes: 0,
+        frames_private: 0,
+    }
 }
 
 /// The status of an ended (or stopped) process.
@@ -135,9 +183,10 @@ pub fn lane_status(p: &Proc) -> LaneStatus {
             insn: p.fault_insn,
         }
     } else {
-        // Still running when the machine stopped (Ctrl-C): reported as SIGINT.
+        // Still running when the run was stopped: reported as killed by the signal
+        // that stopped it (SIGINT, SIGTERM).
         LaneStatus::Killed {
-            signal: 2,
+            signal: stop_signal().unwrap_or(2),
             pc: p.cpu.pc,
             addr: 0,
             insn: 0,

@@ -74,7 +74,10 @@ impl SourceState {
 
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> Result<usize, Errno> {
         match self {
-            SourceState::Inherit => sys::read(0, buf),
+            SourceState::Inherit => {
+                wait_readable(0)?;
+                sys::read(0, buf)
+            }
             SourceState::Bytes { data, pos } => {
                 let rest = data.get(*pos..).unwrap_or(&[]);
                 let n = rest.len().min(buf.len());
@@ -92,6 +95,32 @@ impl SourceState {
             SourceState::Bytes { data, pos } => Some(data.len().saturating_sub(*pos)),
             SourceState::Null => Some(0),
             SourceState::Inherit => None,
+        }
+    }
+}
+
+/// Wait until host fd `fd` (gpuos's own stdin) is readable, at its end or in error,
+/// looking again every 100 ms, so that a read nobody answers (a terminal) does not hold
+/// up a stop of the run (SIGINT, SIGTERM; `backend::request_stop`). A non-blocking fd
+/// is not waited for. Errors: EINTR once a stop is requested (the lane is ending).
+fn wait_readable(fd: i32) -> Result<(), Errno> {
+    if sys::fcntl(fd, libc::F_GETFL, 0).is_ok_and(|fl| fl & libc::O_NONBLOCK != 0) {
+        return Ok(());
+    }
+    loop {
+        if crate::backend::stop_requested() {
+            return Err(errno::EINTR);
+        }
+        let mut p = [libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        match sys::poll(&mut p, 100) {
+            Ok(0) => {}
+            Err(e) if e == errno::EINTR => {}
+            // Readable, or an error the read itself will report.
+            _ => return Ok(()),
         }
     }
 }
