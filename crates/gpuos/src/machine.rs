@@ -376,9 +376,11 @@ impl Prepared {
     }
 
     /// Lane `lane`'s working directory under `RunConfig::lane_dir`, created if missing
-    /// (`mkdir -p`). The working directory is mounted at its own path, so the host path
-    /// is also the guest's. Errors: the pattern is absolute or leaves the working
-    /// directory (`RunError::Sandbox`), the directory cannot be made (`RunError::Io`).
+    /// (`mkdir -p`) through the sandbox, never following a symlink
+    /// (`Sandbox::make_dir_below_cwd`). The working directory is mounted at its own
+    /// path, so the host path is also the guest's. Errors (`RunError::Sandbox`, naming
+    /// the path): the pattern is absolute or leaves the working directory, a component
+    /// is a symlink or not a directory, the directory cannot be made.
     pub fn lane_cwd(&self, cfg: &RunConfig, lane: usize) -> Result<Option<PathBuf>, RunError> {
         let Some(pattern) = &cfg.lane_dir else {
             return Ok(None);
@@ -392,8 +394,12 @@ impl Prepared {
                 rel.display()
             )));
         }
-        std::fs::create_dir_all(&dir)?;
-        Ok(Some(dir))
+        let rel = dir.strip_prefix(cwd).unwrap_or(&rel).to_path_buf();
+        let made = self
+            .sandbox
+            .make_dir_below_cwd(&rel)
+            .map_err(|e| RunError::Sandbox(format!("--lane-dir {}: {e}", rel.display())))?;
+        Ok(Some(made))
     }
 
     /// Frames the template needs (an upper bound): the segments' pages plus tables.

@@ -229,6 +229,49 @@ impl Sandbox {
         }
     }
 
+    /// `mkdir -p` of the directory `rel` below the working directory (`rel` relative and
+    /// normalized, without `..`), in the working directory's mount, never following a
+    /// symlink: each component is made (mkdirat) if missing and entered with
+    /// O_NOFOLLOW from the one before, starting at the mount's root, so a symlink
+    /// planted by an earlier run's guest (`runs -> /elsewhere`) cannot take the
+    /// creation outside, even if it appears while this runs. Returns the directory's
+    /// host path (also its guest path: the working directory is mounted at its own
+    /// path). Errors: a component that is a symlink or not a directory, naming it;
+    /// those of mkdirat and openat.
+    pub(crate) fn make_dir_below_cwd(&self, rel: &Path) -> Result<PathBuf, String> {
+        let m = self
+            .mount_exact(&self.cwd)
+            .ok_or_else(|| "the working directory is not mounted".to_string())?;
+        let mut dir: Option<OwnedFd> = None;
+        let mut done = PathBuf::new();
+        for c in rel.components() {
+            let Component::Normal(name) = c else {
+                return Err(format!("{}: not a plain relative path", rel.display()));
+            };
+            done.push(name);
+            let at = dir.as_ref().map_or(self.root_fd(m).as_raw_fd(), |d| d.as_raw_fd());
+            let cname = CString::new(name.as_bytes()).map_err(|_| "a NUL in the path")?;
+            let why = |e: Errno| {
+                let link = sys::fstatat(at, &cname, libc::AT_SYMLINK_NOFOLLOW)
+                    .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK);
+                let what = match e {
+                    _ if link => "is a symbolic link (not followed)".to_string(),
+                    e if e == errno::ENOTDIR => "is not a directory".to_string(),
+                    e => std::io::Error::from_raw_os_error(e.0).to_string(),
+                };
+                format!("{} {what}", done.display())
+            };
+            match sys::mkdirat(at, &cname, 0o777) {
+                Ok(()) => {}
+                Err(e) if e == errno::EEXIST => {}
+                Err(e) => return Err(why(e)),
+            }
+            let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+            dir = Some(sys::openat(at, &cname, flags, 0).map_err(why)?);
+        }
+        Ok(self.cwd.join(rel))
+    }
+
     /// Resolve the guest path `path` relative to the guest directory `base` (absolute,
     /// canonical). `follow`: follow a symlink in the final component.
     pub(crate) fn resolve(
@@ -549,6 +592,32 @@ pub(crate) mod tests {
             Resolved::Host(h) => h,
             other => panic!("not a host path: {other:?}"),
         }
+    }
+
+    /// `--lane-dir`'s directories: made below the working directory, an existing one
+    /// reused, a symlink at any level refused by name and nothing made beyond it.
+    #[test]
+    fn lane_dirs_are_made_without_following_symlinks() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().canonicalize().unwrap();
+        let work = d.join("work");
+        let outside = d.join("outside");
+        std::fs::create_dir_all(&work).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        let sb = default_sandbox(&work);
+        assert_eq!(sb.make_dir_below_cwd(Path::new("runs/0")).unwrap(), work.join("runs/0"));
+        assert!(work.join("runs/0").is_dir());
+        assert_eq!(sb.make_dir_below_cwd(Path::new("runs/0")).unwrap(), work.join("runs/0"));
+        std::os::unix::fs::symlink(&outside, work.join("runs/1")).unwrap();
+        let e = sb.make_dir_below_cwd(Path::new("runs/1/x")).unwrap_err();
+        assert_eq!(e, "runs/1 is a symbolic link (not followed)");
+        std::os::unix::fs::symlink("../outside", work.join("top")).unwrap();
+        let e = sb.make_dir_below_cwd(Path::new("top/2")).unwrap_err();
+        assert_eq!(e, "top is a symbolic link (not followed)");
+        std::fs::write(work.join("file"), b"").unwrap();
+        let e = sb.make_dir_below_cwd(Path::new("file/3")).unwrap_err();
+        assert_eq!(e, "file is not a directory");
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
     }
 
     #[test]
