@@ -52,6 +52,11 @@ struct RunOpts {
     /// Make HOST visible at GUEST (read-only unless `:rw`): HOST:GUEST[:rw].
     #[arg(long = "mount", value_name = "HOST:GUEST[:rw]")]
     mounts: Vec<String>,
+    /// Hide host PATH (a file or a directory) from the guest: it sees ENOENT for it and
+    /// everything below it (guests otherwise read what the invoking user can).
+    /// Repeatable.
+    #[arg(long = "hide", value_name = "PATH")]
+    hide: Vec<PathBuf>,
     /// Print every syscall on stderr.
     #[arg(long)]
     strace: bool,
@@ -157,6 +162,7 @@ fn config(opts: &RunOpts, program: PathBuf, argv: Vec<OsString>) -> Result<RunCo
     cfg.strace = opts.strace;
     cfg.max_insns = opts.max_insns;
     cfg.output_dir = opts.output_dir.clone();
+    cfg.hide = opts.hide.clone();
     cfg.lane_dir = opts.lane_dir.clone();
     cfg.hash_every_lane = opts.lane_report.is_some();
     cfg.verbose = opts.verbose;

@@ -52,6 +52,9 @@ pub struct RunConfig {
     pub strace: bool,
     /// Extra mounts (the working directory is always mounted read-write).
     pub mounts: Vec<Mount>,
+    /// Host paths the guest must not see (`--hide`): ENOENT for each and everything
+    /// below it (`host::SandboxConfig::hide`).
+    pub hide: Vec<PathBuf>,
     /// Keep every lane's stdout and stderr as `DIR/lane-N.stdout|stderr`.
     pub output_dir: Option<PathBuf>,
     /// Each lane's own working directory: this path with `{lane}` replaced by the
@@ -112,6 +115,7 @@ impl RunConfig {
             max_insns: 0,
             strace: false,
             mounts: Vec::new(),
+            hide: Vec::new(),
             output_dir: None,
             lane_dir: None,
             backend: BackendKind::Auto,
@@ -293,6 +297,7 @@ impl Prepared {
             mounts: cfg.mounts.clone(),
             cwd,
             exe,
+            hide: cfg.hide.clone(),
         })
         .map_err(|e| RunError::Sandbox(e.to_string()))?;
         // Several copies each read their own copy of stdin; a run that does not pass
@@ -335,14 +340,21 @@ impl Prepared {
         };
         let (out, err) = if through {
             (Sink::Inherit, Sink::Inherit)
-        } else if let Some(dir) = cfg.output_dir.as_ref().filter(|_| lane_sees_files(cfg, lane)) {
+        } else if let Some(dir) = cfg
+            .output_dir
+            .as_ref()
+            .filter(|_| lane_sees_files(cfg, lane))
+        {
             let file = |ext: &str| {
                 let path = dir.join(format!("lane-{lane}.{ext}"));
                 std::fs::File::create(&path).map_err(|e| RunError::at("--output-dir", &path, e))
             };
             (Sink::File(file("stdout")?), Sink::File(file("stderr")?))
         } else {
-            (self.lane_stream(cfg, lane, 1)?, self.lane_stream(cfg, lane, 2)?)
+            (
+                self.lane_stream(cfg, lane, 1)?,
+                self.lane_stream(cfg, lane, 2)?,
+            )
         };
         let host = ProcHost::new(self.sandbox.clone(), stdin, out, err);
         Ok(match self.lane_cwd(cfg, lane)? {

@@ -5,8 +5,8 @@ pub mod cpu;
 pub mod cuda;
 
 use crate::abi::{Proc, PROC_EXITED, PROC_KILLED};
-use crate::host::ProcHost;
 use crate::host::output::hash_file;
+use crate::host::ProcHost;
 use crate::machine::{lane_sees_files, LaneResult, LaneStatus, RunConfig};
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -125,7 +125,11 @@ pub fn finish_lane(
         eprintln!("gpuos: lane {lane}: {e}");
     }
     let mut ends = [(out.sha256, out.bytes), (err.sha256, err.bytes)];
-    if let Some(dir) = cfg.output_dir.as_ref().filter(|_| lane_sees_files(cfg, lane)) {
+    if let Some(dir) = cfg
+        .output_dir
+        .as_ref()
+        .filter(|_| lane_sees_files(cfg, lane))
+    {
         for (k, ext) in ["stdout", "stderr"].into_iter().enumerate() {
             match hash_file(&dir.join(format!("lane-{lane}.{ext}"))) {
                 Ok(h) => ends[k] = h,

@@ -57,6 +57,9 @@ pub struct SandboxConfig {
     pub cwd: PathBuf,
     /// Host path of the guest program (what `readlinkat("/proc/self/exe")` returns).
     pub exe: PathBuf,
+    /// Host paths hidden from the guest (`--hide`): it sees ENOENT for each and
+    /// everything below it, wherever it is reached from (see [`Sandbox::new`]).
+    pub hide: Vec<PathBuf>,
 }
 
 struct MountRoot {
@@ -72,6 +75,8 @@ pub struct Sandbox {
     cwd: PathBuf,
     exe: PathBuf,
     host_umask: u32,
+    /// Hidden host paths (canonical; `SandboxConfig::hide`).
+    hidden: Vec<PathBuf>,
     /// Host descriptors shared by every read-only open of a file, across all lanes.
     shared: super::shared::SharedFds,
 }
@@ -163,11 +168,22 @@ impl Sandbox {
                 dir,
             });
         }
+        let hidden = cfg
+            .hide
+            .iter()
+            .map(|h| {
+                std::fs::canonicalize(h).map_err(|source| HostError::Hide {
+                    path: h.clone(),
+                    source,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         sys::raise_nofile_limit();
         Ok(Sandbox {
             mounts,
             cwd,
             exe,
+            hidden,
             host_umask: read_host_umask(),
             shared: Default::default(),
         })
@@ -196,6 +212,14 @@ impl Sandbox {
     /// Whether mount `m` is writable.
     pub(crate) fn writable(&self, m: usize) -> bool {
         self.mounts.get(m).is_some_and(|m| m.writable)
+    }
+
+    /// Whether the host path `host` (symlink-free: resolution builds it component by
+    /// component) is at or below a `--hide` path. Hiding is by name: a hard link to a
+    /// hidden file from elsewhere, or a `--mount` of a directory below a hidden one,
+    /// stays visible.
+    fn is_hidden(&self, host: &Path) -> bool {
+        self.hidden.iter().any(|h| host.starts_with(h))
     }
 
     fn mount_exact(&self, guest: &Path) -> Option<usize> {
@@ -249,7 +273,9 @@ impl Sandbox {
                 return Err(format!("{}: not a plain relative path", rel.display()));
             };
             done.push(name);
-            let at = dir.as_ref().map_or(self.root_fd(m).as_raw_fd(), |d| d.as_raw_fd());
+            let at = dir
+                .as_ref()
+                .map_or(self.root_fd(m).as_raw_fd(), |d| d.as_raw_fd());
             let cname = CString::new(name.as_bytes()).map_err(|_| "a NUL in the path")?;
             let why = |e: Errno| {
                 let link = sys::fstatat(at, &cname, libc::AT_SYMLINK_NOFOLLOW)
@@ -366,7 +392,7 @@ impl Sandbox {
                 return Err(errno::ENOENT);
             };
             let host = top.host.join(OsStr::from_bytes(&c));
-            if proc_blocked(&host) {
+            if proc_blocked(&host) || self.is_hidden(&host) {
                 return Err(errno::ENOENT);
             }
             let cname = CString::new(c.clone()).map_err(|_| errno::ENOENT)?;
@@ -582,6 +608,7 @@ pub(crate) mod tests {
                 mounts: vec![],
                 cwd: dir.to_path_buf(),
                 exe: "/bin/true".into(),
+                hide: vec![],
             })
             .unwrap(),
         )
@@ -605,9 +632,15 @@ pub(crate) mod tests {
         std::fs::create_dir_all(&work).unwrap();
         std::fs::create_dir_all(&outside).unwrap();
         let sb = default_sandbox(&work);
-        assert_eq!(sb.make_dir_below_cwd(Path::new("runs/0")).unwrap(), work.join("runs/0"));
+        assert_eq!(
+            sb.make_dir_below_cwd(Path::new("runs/0")).unwrap(),
+            work.join("runs/0")
+        );
         assert!(work.join("runs/0").is_dir());
-        assert_eq!(sb.make_dir_below_cwd(Path::new("runs/0")).unwrap(), work.join("runs/0"));
+        assert_eq!(
+            sb.make_dir_below_cwd(Path::new("runs/0")).unwrap(),
+            work.join("runs/0")
+        );
         std::os::unix::fs::symlink(&outside, work.join("runs/1")).unwrap();
         let e = sb.make_dir_below_cwd(Path::new("runs/1/x")).unwrap_err();
         assert_eq!(e, "runs/1 is a symbolic link (not followed)");
@@ -687,6 +720,7 @@ pub(crate) mod tests {
             ],
             cwd: "/".into(),
             exe: "/bin/true".into(),
+            hide: vec![],
         })
         .unwrap();
         let h = host(sb.resolve(Path::new("/"), b"/data/pw", true).unwrap());
@@ -718,6 +752,7 @@ pub(crate) mod tests {
             }],
             cwd: "/data".into(),
             exe: "/bin/true".into(),
+            hide: vec![],
         })
         .unwrap();
         let base = Path::new("/data");
@@ -788,6 +823,7 @@ pub(crate) mod tests {
             }],
             cwd: "/".into(),
             exe: "/bin/true".into(),
+            hide: vec![],
         };
         assert!(matches!(
             Sandbox::new(cfg("/nonexistent-xyz", "/x")),

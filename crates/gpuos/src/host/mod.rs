@@ -57,6 +57,14 @@ pub enum HostError {
     /// A mount's guest path is relative.
     #[error("mount point {0} is not an absolute path")]
     GuestNotAbsolute(PathBuf),
+    /// A `--hide` path does not exist (or cannot be resolved).
+    #[error("cannot hide {path}: {source}", path = path.display())]
+    Hide {
+        /// The host path given.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The working directory is relative.
     #[error("working directory {0} is not an absolute path")]
     CwdNotAbsolute(PathBuf),
@@ -609,12 +617,7 @@ mod tests {
     fn unknown_syscall_is_enosys() {
         let t = tempfile::tempdir().unwrap();
         let sb = fs::tests::default_sandbox(&t.path().canonicalize().unwrap());
-        let mut p = ProcHost::new(
-            sb,
-            Source::Null,
-            Sink::kept(),
-            Sink::kept(),
-        );
+        let mut p = ProcHost::new(sb, Source::Null, Sink::kept(), Sink::kept());
         let mut out = [0u8; 8];
         assert_eq!(p.syscall(9999, &[0; 6], &[&[]; 6], &mut out), (-38, 0));
         assert_eq!(p.syscall(nr::PPOLL, &[0; 6], &[&[]; 6], &mut out), (-38, 0));

@@ -292,7 +292,9 @@ mod tests {
     fn errors_name_the_file() {
         let t = tempfile::tempdir().unwrap();
         let path = t.path().join("missing-dir/lane-0.stdout");
-        let e = LaneFile::open(path.clone()).err().expect("no such directory");
+        let e = LaneFile::open(path.clone())
+            .err()
+            .expect("no such directory");
         assert!(e.to_string().contains("missing-dir/lane-0.stdout"), "{e}");
         let mut s = OutStream::hashed().to_file(LaneFile::buffered(path, 4));
         assert_eq!(s.write(b"12"), Ok(2));
