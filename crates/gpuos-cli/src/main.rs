@@ -347,10 +347,11 @@ fn main() {
             match gpuos::run(&cfg) {
                 Ok(rep) => {
                     if let Some(sig) = rep.interrupted {
+                        let n = rep.stopped();
+                        let lanes = if n == 1 { "lane" } else { "lanes" };
                         eprintln!(
-                            "gpuos: interrupted by {}; {} lanes stopped",
-                            signal_name(sig),
-                            rep.stopped()
+                            "gpuos: interrupted by {}; {n} {lanes} stopped",
+                            signal_name(sig)
                         );
                     } else {
                         report(&program.display().to_string(), &rep, opts.verbose);

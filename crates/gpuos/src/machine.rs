@@ -303,11 +303,12 @@ impl Prepared {
         // Several copies each read their own copy of stdin; a run that does not pass
         // stdio through (the bench) gives the guests an empty stdin instead.
         let stdin_bytes = if cfg.lanes > 1 && cfg.passthrough {
-            use std::io::{IsTerminal, Read};
-            let mut v = Vec::new();
-            if !std::io::stdin().is_terminal() {
-                let _ = std::io::stdin().read_to_end(&mut v);
-            }
+            use std::io::IsTerminal;
+            let v = if std::io::stdin().is_terminal() {
+                Vec::new()
+            } else {
+                crate::host::read_host_stdin()
+            };
             Some(Arc::new(v))
         } else {
             None

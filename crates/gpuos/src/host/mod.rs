@@ -34,6 +34,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub use exec::ExecTarget;
 pub(crate) use fs::normalize;
 pub use fs::{Mount, Sandbox, SandboxConfig};
+pub(crate) use stdio::read_host_stdin;
 pub use stdio::{Sink, Source};
 
 use errno::Errno;

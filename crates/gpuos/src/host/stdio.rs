@@ -125,6 +125,26 @@ fn wait_readable(fd: i32) -> Result<(), Errno> {
     }
 }
 
+/// All of gpuos's own stdin (fd 0) until its end, for the copies every lane reads
+/// (`Prepared::stdin_bytes`); cut short, with what came so far, when a stop of the run
+/// is requested (a pipe nobody closes must not hold up SIGINT).
+pub(crate) fn read_host_stdin() -> Vec<u8> {
+    let mut v = Vec::new();
+    let mut buf = vec![0u8; 64 << 10];
+    while wait_readable(0).is_ok() {
+        match sys::read(0, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => v.extend_from_slice(&buf[..n]),
+            Err(e) if e == errno::EINTR => {}
+            Err(e) if e == errno::EAGAIN => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            Err(_) => break,
+        }
+    }
+    v
+}
+
 impl SinkState {
     /// The host fd behind it, if any.
     pub(crate) fn host_fd(&self) -> Option<i32> {
