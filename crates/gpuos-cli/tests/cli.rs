@@ -769,6 +769,8 @@ fn bigout(mib: usize) -> Vec<u8> {
 /// rusage, ru_maxrss: the largest of the process and the children it waited for).
 /// A forked child's count starts from its parent's size at the fork (Linux keeps the
 /// high-water mark across exec), so the caller must not be large yet.
+// The child is reaped by wait4, which std's `wait` cannot give the rusage of.
+#[allow(clippy::zombie_processes)]
 fn run_measured(cmd: &mut Command) -> (Option<i32>, i64) {
     let child = cmd.spawn().expect("gpuos runs");
     let mut status = 0;

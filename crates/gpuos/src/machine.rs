@@ -385,7 +385,7 @@ impl Prepared {
                 LaneFile::buffered(path, lane_file_buffer(cfg.lanes))
             });
         }
-        Ok(Sink::Stream(s))
+        Ok(Sink::Stream(Box::new(s)))
     }
 
     /// Lane `lane`'s working directory under `RunConfig::lane_dir`, created if missing

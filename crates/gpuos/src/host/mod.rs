@@ -288,7 +288,7 @@ impl ProcHost {
             let st = match sink {
                 Sink::Inherit => SinkState::Inherit(i as i32 + 1),
                 Sink::Stream(s) => {
-                    streams[i] = s;
+                    streams[i] = *s;
                     SinkState::Capture(i)
                 }
                 Sink::File(f) => SinkState::File(f),

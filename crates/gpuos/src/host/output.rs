@@ -301,7 +301,7 @@ mod tests {
         assert_eq!(s.write(b"345"), Err(errno::ENOENT));
         let (end, res) = s.finish();
         assert_eq!(end.bytes, 2);
-        let e = res.err().expect("no such directory");
+        let e = res.expect_err("no such directory");
         assert!(e.to_string().contains("missing-dir/lane-0.stdout"), "{e}");
     }
 }

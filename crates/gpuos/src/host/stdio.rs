@@ -15,7 +15,7 @@ pub enum Sink {
     Inherit,
     /// Streamed as it is written: hashed, and kept, echoed or written to a file as
     /// the stream says; the guest sees a pipe. Shared by the process's family.
-    Stream(OutStream),
+    Stream(Box<OutStream>),
     /// Appended to a host file.
     File(std::fs::File),
 }
@@ -24,7 +24,7 @@ impl Sink {
     /// A stream kept in memory in full (tests, small library runs); see
     /// [`OutStream::keep`].
     pub fn kept() -> Sink {
-        Sink::Stream(OutStream::hashed().keep(usize::MAX))
+        Sink::Stream(Box::new(OutStream::hashed().keep(usize::MAX)))
     }
 }
 
