@@ -13,7 +13,8 @@
 //! `status` is what a shell would see (the exit code, or 128 + the signal number, as
 //! wait(2)'s WIFSIGNALED status is shown by sh); `signal` is the killing signal's name or
 //! `-`. A hash is `-` where the stream was passed through uncaptured (never, since the
-//! option makes every lane captured; kept for library callers that do not).
+//! option makes every lane captured; kept for library callers that do not). A run
+//! stopped by SIGINT or SIGTERM has rows only for the lanes that ended.
 
 use gpuos::machine::signal_name;
 use gpuos::{LaneResult, LaneStatus};

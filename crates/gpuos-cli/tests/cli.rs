@@ -1079,6 +1079,7 @@ fn hide_keeps_a_host_subtree_from_the_guest() {
         ],
     );
     assert_refused(&o, 1, "cannot hide no-such");
+    std::fs::write(work.join("file"), "").unwrap();
     let o = gpuos(
         &work,
         &[
@@ -1086,11 +1087,52 @@ fn hide_keeps_a_host_subtree_from_the_guest() {
             "--backend",
             "cpu",
             "--output-dir",
-            "no-such-dir",
+            "file/out",
             bb.to_str().unwrap(),
             "true",
         ],
     );
-    assert_refused(&o, 1, "--output-dir no-such-dir: No such file or directory");
+    assert_refused(&o, 1, "--output-dir file/out: ");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// The guest races itself: a forked child renames directory `d` and a symlink to a
+/// hidden `outside` back and forth 2000 times while the parent creates and reads files
+/// beneath `d`. Nothing appears outside and the hidden secret is never read.
+#[test]
+fn guest_rename_race_between_a_directory_and_a_symlink_stays_inside() {
+    let d = tmp("guest-race");
+    let work = d.join("work");
+    let outside = d.join("outside");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("secret"), "secret\n").unwrap();
+    let out = outside.to_str().unwrap();
+    let prog = guest("hostile_host");
+    let o = gpuos(
+        &work,
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            "--hide",
+            out,
+            prog.to_str().unwrap(),
+            "race",
+            "2000",
+            out,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.starts_with("race: ") && text.ends_with(" created beneath d, 0 reads of the secret\n"),
+        "{text}"
+    );
+    let names: Vec<_> = std::fs::read_dir(&outside)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["secret"], "created outside");
     let _ = std::fs::remove_dir_all(&d);
 }

@@ -24,10 +24,10 @@ pub use machine::{BackendKind, LaneResult, LaneStatus, Mode, RunConfig, RunError
 /// `BackendKind::Auto` picks CUDA when a usable GPU is present and otherwise falls back
 /// to the CPU backend with a one-line notice on stderr. Errors: [`RunError`].
 pub fn run(cfg: &RunConfig) -> Result<RunReport, RunError> {
-    let prep = machine::Prepared::new(cfg)?;
     if let Some(dir) = &cfg.output_dir {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).map_err(|e| RunError::at("--output-dir", dir, e))?;
     }
+    let prep = machine::Prepared::new(cfg)?;
     match cfg.backend {
         BackendKind::Cpu => backend::cpu::run(cfg, &prep),
         BackendKind::Cuda => backend::cuda::run(cfg, &prep),

@@ -319,9 +319,6 @@ impl Prepared {
             sandbox: Arc::new(sandbox),
             stdin_bytes,
         };
-        if let Some(dir) = &cfg.output_dir {
-            check_dir("--output-dir", dir)?;
-        }
         // A bad --lane-dir is refused before anything runs (lanes make theirs as they
         // start).
         prep.lane_cwd(cfg, 0)?;
@@ -505,19 +502,6 @@ impl Prepared {
             offs.push(blob.len() as u64);
         }
         (blob, offs)
-    }
-}
-
-/// `path` (option `what`'s) must be a directory. Errors: RunError::Path naming it.
-fn check_dir(what: &'static str, path: &std::path::Path) -> Result<(), RunError> {
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => Err(RunError::at(
-            what,
-            path,
-            std::io::Error::from_raw_os_error(libc::ENOTDIR),
-        )),
-        Err(e) => Err(RunError::at(what, path, e)),
     }
 }
 
