@@ -104,4 +104,23 @@ mod tests {
         assert_eq!(rows[1], ["0", "3", "-", abc, "3", empty, "0", "99"]);
         assert_eq!(rows[2], ["1", "139", "SIGSEGV", "-", "0", "-", "0", "99"]);
     }
+
+    #[test]
+    fn a_stopped_run_has_rows_only_for_the_lanes_that_ended() {
+        let mut stopped = lane(LaneStatus::Exited(0), Some(b"partial"));
+        stopped.stopped = true;
+        let lanes = [
+            stopped.clone(),
+            lane(LaneStatus::Exited(4), Some(b"done")),
+            stopped,
+        ];
+        let mut v = Vec::new();
+        write(&mut v, &lanes).unwrap();
+        let text = String::from_utf8(v).unwrap();
+        let first: Vec<&str> = text
+            .lines()
+            .map(|l| l.split('\t').next().unwrap())
+            .collect();
+        assert_eq!(first, ["lane", "1"], "{text}");
+    }
 }
