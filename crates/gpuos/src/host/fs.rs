@@ -14,6 +14,9 @@
 //!   follows a symlink or a `..` on the guest's behalf and nothing escapes a mount root;
 //! - symlinks are read and their target re-resolved as a guest path (absolute targets from
 //!   the guest root through the mount table: chroot semantics), at most 40 of them (ELOOP);
+//! - host paths given with `--hide` (`SandboxConfig::hide`) are ENOENT, as is everything
+//!   below them: each step's host path is checked, so no way in (absolute, `..`, a
+//!   symlink) reaches them; a directory listing still shows the name;
 //! - the host's `/proc` is hidden except `/proc/cpuinfo` and `/proc/meminfo`;
 //!   `/proc/self/exe` is the guest program and `/proc/self/fd/N` the guest's fd N.
 //!
