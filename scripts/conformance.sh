@@ -303,6 +303,11 @@ add io-pipe-1m - - -- @hostile_io pipe 1048576
 add io-pipe-3m1 - - -- @hostile_io pipe 3145729
 add io-crash-1m nostderr - -- @hostile_io crash 1048576
 add io-signal - - -- @hostile_io signal 1048576
+# Host-side corners (issue 12): futimens (utimensat with a NULL path), sendfile with a
+# bad offset pointer, forked children whose sleeps overlap.
+add hostile-futimens - - -- @hostile_host futimens
+add hostile-sendfile - - -- @hostile_host sendfile
+add hostile-sleepkids lanes - -- @hostile_host sleepkids 8 300
 
 # Busybox applets (Debian's busybox-static, arm64).
 bb echo lanes - -- echo hello world

@@ -141,6 +141,7 @@ GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0,
             u32 kind = k >> 16, par = k & 0xffff;
             if (kind == AK_STR) {
                 u64 room = cap - in > MAX_PATH_BYTES ? MAX_PATH_BYTES : cap - in;
+                if (!a[i] && par && room) { buf[in++] = 0; continue; }  // `sn`: NULL allowed (utimensat)
                 i64 n = a[i] ? copy_str_from_guest(c, buf + in, a[i], room) : -1;
                 if (n == -1) { setX(c, 0, err(E_FAULT)); return; }
                 if (n < 0) { setX(c, 0, err(E_NAMETOOLONG)); return; }

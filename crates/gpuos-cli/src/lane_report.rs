@@ -13,7 +13,8 @@
 //! `status` is what a shell would see (the exit code, or 128 + the signal number, as
 //! wait(2)'s WIFSIGNALED status is shown by sh); `signal` is the killing signal's name or
 //! `-`. A hash is `-` where the stream was passed through uncaptured (never, since the
-//! option makes every lane captured; kept for library callers that do not).
+//! option makes every lane captured; kept for library callers that do not). A run
+//! stopped by SIGINT or SIGTERM has rows only for the lanes that ended.
 
 use gpuos::machine::signal_name;
 use gpuos::{LaneResult, LaneStatus};
@@ -42,7 +43,8 @@ fn hex(h: &Option<[u8; 32]>) -> String {
 /// Errors: those of `w`.
 pub fn write(w: &mut impl Write, lanes: &[LaneResult]) -> std::io::Result<()> {
     writeln!(w, "{}", COLUMNS.join("\t"))?;
-    for (i, l) in lanes.iter().enumerate() {
+    // A run stopped by a signal has rows only for the lanes that ended.
+    for (i, l) in lanes.iter().enumerate().filter(|(_, l)| !l.stopped) {
         let signal = match l.status {
             LaneStatus::Exited(_) => "-".to_string(),
             LaneStatus::Killed { signal, .. } => signal_name(signal),
@@ -68,6 +70,7 @@ mod tests {
     fn lane(status: LaneStatus, out: Option<&[u8]>) -> LaneResult {
         LaneResult {
             status,
+            stopped: false,
             insns: 99,
             stdout_hash: out.map(gpuos::machine::sha256),
             stderr_hash: out.map(|_| gpuos::machine::sha256(b"")),
@@ -101,5 +104,24 @@ mod tests {
         let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
         assert_eq!(rows[1], ["0", "3", "-", abc, "3", empty, "0", "99"]);
         assert_eq!(rows[2], ["1", "139", "SIGSEGV", "-", "0", "-", "0", "99"]);
+    }
+
+    #[test]
+    fn a_stopped_run_has_rows_only_for_the_lanes_that_ended() {
+        let mut stopped = lane(LaneStatus::Exited(0), Some(b"partial"));
+        stopped.stopped = true;
+        let lanes = [
+            stopped.clone(),
+            lane(LaneStatus::Exited(4), Some(b"done")),
+            stopped,
+        ];
+        let mut v = Vec::new();
+        write(&mut v, &lanes).unwrap();
+        let text = String::from_utf8(v).unwrap();
+        let first: Vec<&str> = text
+            .lines()
+            .map(|l| l.split('\t').next().unwrap())
+            .collect();
+        assert_eq!(first, ["lane", "1"], "{text}");
     }
 }

@@ -53,6 +53,11 @@ struct RunOpts {
     /// Make HOST visible at GUEST (read-only unless `:rw`): HOST:GUEST[:rw].
     #[arg(long = "mount", value_name = "HOST:GUEST[:rw]")]
     mounts: Vec<String>,
+    /// Hide host PATH (a file or a directory) from the guest: it sees ENOENT for it and
+    /// everything below it (guests otherwise read what the invoking user can).
+    /// Repeatable.
+    #[arg(long = "hide", value_name = "PATH")]
+    hide: Vec<PathBuf>,
     /// Print every syscall on stderr.
     #[arg(long)]
     strace: bool,
@@ -164,6 +169,7 @@ fn config(opts: &RunOpts, program: PathBuf, argv: Vec<OsString>) -> Result<RunCo
     cfg.strace = opts.strace;
     cfg.max_insns = opts.max_insns;
     cfg.output_dir = opts.output_dir.clone();
+    cfg.hide = opts.hide.clone();
     cfg.lane_dir = opts.lane_dir.clone();
     cfg.hash_every_lane = opts.lane_report.is_some();
     cfg.verbose = opts.verbose;
@@ -282,16 +288,22 @@ fn exit_code(rep: &RunReport) -> i32 {
     rep.lanes.first().map_or(1, |l| l.status.shell_status())
 }
 
-fn install_sigint() {
-    extern "C" fn on_sigint(_: libc::c_int) {
-        gpuos::backend::request_stop();
-    }
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        libc::signal(
-            libc::SIGINT,
-            on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t,
-        );
+/// SIGINT and SIGTERM stop the run (`gpuos::backend::request_stop`): every lane stops
+/// within a second, what the guests wrote is written out, one line says so, and gpuos
+/// exits with 128 + the signal, as a shell reports a program the signal ended. A second
+/// such signal, while the first is being handled, ends gpuos at once with that status.
+fn install_stop_signals() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let pending = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [SIGINT, SIGTERM] {
+        // Registered first, so it runs before the flag is set by the same signal: it
+        // exits only when an earlier signal has set it.
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, pending.clone());
+        let _ = signal_hook::flag::register(sig, pending.clone());
+        // SAFETY: the action only stores to an atomic, which is async-signal-safe.
+        let _ = unsafe {
+            signal_hook::low_level::register(sig, move || gpuos::backend::request_stop(sig))
+        };
     }
 }
 
@@ -334,7 +346,7 @@ fn raise_nofile_limit() {
 
 fn main() {
     let cli = Cli::parse();
-    install_sigint();
+    install_stop_signals();
     raise_nofile_limit();
     let code = match cli.cmd {
         Cmd::Run {
@@ -353,10 +365,20 @@ fn main() {
             };
             match gpuos::run(&cfg) {
                 Ok(rep) => {
-                    report(&program.display().to_string(), &rep, opts.verbose);
-                    match write_lane_report(&opts, &rep) {
-                        Ok(()) => exit_code(&rep),
-                        Err(e) => fail(e),
+                    if let Some(sig) = rep.interrupted {
+                        let n = rep.stopped();
+                        let lanes = if n == 1 { "lane" } else { "lanes" };
+                        eprintln!(
+                            "gpuos: interrupted by {}; {n} {lanes} stopped",
+                            signal_name(sig)
+                        );
+                    } else {
+                        report(&program.display().to_string(), &rep, opts.verbose);
+                    }
+                    match (write_lane_report(&opts, &rep), rep.interrupted) {
+                        (Err(e), _) => fail(e),
+                        (Ok(()), Some(sig)) => 128 + sig,
+                        (Ok(()), None) => exit_code(&rep),
                     }
                 }
                 Err(e) => fail(e),

@@ -1430,3 +1430,372 @@ fn strace_shows_one_line_per_large_call() {
     );
     assert!(calls("writev(3,")[0].ends_with(",4) = 300000"), "{err}");
 }
+
+/// `hostile_host bigout MIB`'s stdout (tests/guest/hostile_host.c): 64 KiB blocks of
+/// a-z, each block's first byte its index mod 10 in ASCII.
+fn bigout(mib: usize) -> Vec<u8> {
+    let block: Vec<u8> = (0..65536).map(|i| b'a' + (i % 26) as u8).collect();
+    let mut v = Vec::with_capacity(mib << 20);
+    for k in 0..mib * 16 {
+        v.extend_from_slice(&block);
+        let at = v.len() - block.len();
+        v[at] = b'0' + (k % 10) as u8;
+    }
+    v
+}
+
+/// Output is streamed, not held: two lanes writing 200 MiB each to stdout, with
+/// `--lane-report` and `--output-dir`, keep gpuos under 100 MiB of resident memory
+/// (it once kept every lane's output until the lane ended: 400 MiB and more), with the
+/// files held open and, under a limit of 512 open files (two files per lane do not fit
+/// with the reserve, `machine::lane_files_fit`), written through a small buffer. Files,
+/// hashes and sizes are the known content's, which is qemu's output.
+#[test]
+fn streamed_output_keeps_host_memory_bounded() {
+    const MIB: usize = 200;
+    let prog = guest("hostile_host");
+    let q = Command::new(qemu())
+        .args([prog.as_os_str(), "bigout".as_ref(), "1".as_ref()])
+        .output()
+        .expect("qemu runs");
+    assert_eq!(q.stdout, bigout(1), "the known content is qemu's");
+    // Both runs first, while this process is small (a forked child's peak RSS starts
+    // from its parent's size at the fork).
+    let runs: Vec<(bool, PathBuf, Option<i32>, i64)> = [false, true]
+        .into_iter()
+        .map(|limited| {
+            let d = tmp(&format!("bigout-{limited}"));
+            let mut cmd = if limited {
+                gpuos_limited(&d, 512)
+            } else {
+                let mut c = Command::new(env!("CARGO_BIN_EXE_gpuos"));
+                c.current_dir(&d);
+                c
+            };
+            cmd.args(["run", "--backend", "cpu", "--lanes", "2", "--threads", "2"])
+                .args(["--lane-report", "lanes.tsv", "--output-dir", "."])
+                .arg(&prog)
+                .args(["bigout", &MIB.to_string()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            let m = run_measured(&mut cmd, std::time::Duration::from_secs(600));
+            let (code, maxrss_kib) = (m.status, m.rss_kib as i64);
+            (limited, d, code, maxrss_kib)
+        })
+        .collect();
+    let want = bigout(MIB);
+    let sha = hex(&gpuos::machine::sha256(&want));
+    for (limited, d, code, maxrss_kib) in runs {
+        assert_eq!(code, Some(0), "limited {limited}");
+        assert!(
+            maxrss_kib < 100 << 10,
+            "gpuos peaked at {maxrss_kib} KiB (limited {limited})"
+        );
+        let text = std::fs::read_to_string(d.join("lanes.tsv")).unwrap();
+        for lane in 0..2 {
+            let row: Vec<&str> = text.lines().nth(lane + 1).unwrap().split('\t').collect();
+            assert_eq!((row[3], row[4]), (sha.as_str(), "209715200"), "{text}");
+            let f = std::fs::read(d.join(format!("lane-{lane}.stdout"))).unwrap();
+            assert!(f == want, "lane {lane}'s file (limited {limited})");
+            let err = std::fs::metadata(d.join(format!("lane-{lane}.stderr"))).unwrap();
+            assert_eq!(err.len(), 0);
+        }
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
+
+fn hex(h: &[u8]) -> String {
+    h.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SIGINT and SIGTERM stop a run within a second whatever its guests do (sleep alone,
+/// sleep in forked children, read gpuos's own stdin that nobody writes, or before they
+/// start, while gpuos reads the stdin every lane gets a copy of): one line, exit 130 or
+/// 143, and what they wrote before is in the output files.
+#[test]
+fn sigint_and_sigterm_stop_the_run_promptly() {
+    let prog = guest("hostile_host");
+    let bb = busybox();
+    let sh = |script: &'static str| -> Vec<std::ffi::OsString> {
+        vec![bb.clone().into(), "sh".into(), "-c".into(), script.into()]
+    };
+    let mut sleep = vec![prog.clone().into_os_string()];
+    sleep.extend(["sleep".into(), "30".into()]);
+    // (name, argv, lanes, whether the guests print a first line)
+    let cases = [
+        ("sleep", sleep.clone(), 2, true),
+        (
+            "family",
+            sh("echo before sleeping; sleep 30 & sleep 30; wait"),
+            2,
+            true,
+        ),
+        ("stdin", sh("echo before sleeping; cat"), 1, true),
+        ("slurp", sleep, 2, false),
+    ];
+    for (name, argv, lanes, prints) in &cases {
+        for (sig, sig_name) in [(libc::SIGINT, "SIGINT"), (libc::SIGTERM, "SIGTERM")] {
+            let d = tmp(&format!("signal-{name}-{sig}"));
+            let mut child = Command::new(env!("CARGO_BIN_EXE_gpuos"))
+                .current_dir(&d)
+                .args([
+                    "run",
+                    "--backend",
+                    "cpu",
+                    "--threads",
+                    "2",
+                    "--output-dir",
+                    ".",
+                ])
+                .arg("--lanes")
+                .arg(lanes.to_string())
+                .args(argv)
+                .stdin(if *lanes == 1 || !*prints {
+                    std::process::Stdio::piped() // held open, never written
+                } else {
+                    std::process::Stdio::null()
+                })
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("gpuos runs");
+            let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+            if *prints {
+                let mut line = String::new();
+                std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+                assert_eq!(line, "before sleeping\n", "{name}");
+                // Every lane has started (its file has its first line).
+                for lane in 0..*lanes {
+                    let f = d.join(format!("lane-{lane}.stdout"));
+                    let t = std::time::Instant::now();
+                    while std::fs::read(&f).map_or(0, |b| b.len()) == 0 {
+                        assert!(
+                            t.elapsed().as_secs() < 20,
+                            "{name}: lane {lane} did not start"
+                        );
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            // SAFETY: signals our own child.
+            assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+            let t = std::time::Instant::now();
+            let status = loop {
+                if let Some(s) = child.try_wait().unwrap() {
+                    break s;
+                }
+                if t.elapsed().as_secs() >= 10 {
+                    let _ = child.kill();
+                    panic!("{name}: {sig_name} did not stop gpuos");
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            };
+            let took = t.elapsed();
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            assert_eq!(status.code(), Some(128 + sig), "{name}: {err}");
+            assert!(took.as_millis() < 1500, "{name}: {sig_name} took {took:?}");
+            let plural = if *lanes == 1 { "lane" } else { "lanes" };
+            assert_eq!(
+                err,
+                format!("gpuos: interrupted by {sig_name}; {lanes} {plural} stopped\n"),
+                "{name}"
+            );
+            for lane in (0..*lanes).filter(|_| *prints) {
+                let f = std::fs::read_to_string(d.join(format!("lane-{lane}.stdout"))).unwrap();
+                assert_eq!(f, "before sleeping\n", "{name}: lane {lane}");
+            }
+            let _ = std::fs::remove_dir_all(&d);
+        }
+    }
+}
+
+/// A guest of one run plants `runs -> ../outside`; the next run with `--lane-dir
+/// 'runs/{lane}'` must not create its lane directories there: refused with one line
+/// naming the symlink, nothing made outside, nothing run.
+#[test]
+fn lane_dir_does_not_follow_a_planted_symlink() {
+    let d = tmp("lane-dir-link");
+    let work = d.join("work");
+    let outside = d.join("outside");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    let bb = busybox();
+    let bbs = bb.to_str().unwrap();
+    let o = gpuos(
+        &work,
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            bbs,
+            "ln",
+            "-s",
+            "../outside",
+            "runs",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for pattern in ["runs/{lane}", "runs/x/{lane}"] {
+        let o = gpuos(
+            &work,
+            &[
+                "run",
+                "--backend",
+                "cpu",
+                "--lanes",
+                "3",
+                "--lane-dir",
+                pattern,
+                bbs,
+                "sh",
+                "-c",
+                "echo ran >ran.txt",
+            ],
+        );
+        assert_refused(&o, 1, "runs is a symbolic link (not followed)");
+        assert!(stderr(&o).contains("--lane-dir runs/"), "{}", stderr(&o));
+        assert_eq!(
+            std::fs::read_dir(&outside).unwrap().count(),
+            0,
+            "made outside"
+        );
+    }
+    // A planted link deeper down: the lanes before it ran, its own is refused.
+    std::fs::remove_file(work.join("runs")).unwrap();
+    std::fs::create_dir(work.join("runs")).unwrap();
+    std::os::unix::fs::symlink(&outside, work.join("runs/1")).unwrap();
+    let o = gpuos(
+        &work,
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            "--lanes",
+            "2",
+            "--threads",
+            "1",
+            "--lane-dir",
+            "runs/{lane}",
+            bbs,
+            "sh",
+            "-c",
+            "echo ran >ran.txt",
+        ],
+    );
+    assert_refused(&o, 1, "runs/1 is a symbolic link (not followed)");
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "made outside"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// `--hide PATH`: the guest gets ENOENT for the subtree, also through `..` and a
+/// symlink it makes; a --hide path that does not exist is refused with one line.
+#[test]
+fn hide_keeps_a_host_subtree_from_the_guest() {
+    let d = tmp("hide");
+    let work = d.join("work");
+    let secret = d.join("secret");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::create_dir_all(&secret).unwrap();
+    std::fs::write(secret.join("key"), "s3cr3t\n").unwrap();
+    let bb = busybox();
+    let script = "cat ../secret/key; ln -s ../secret l; cat l/key; ls ../secret; \
+                  cd ../secret; echo visible: ../*";
+    let o = gpuos(
+        &work,
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            "--hide",
+            secret.to_str().unwrap(),
+            bb.to_str().unwrap(),
+            "sh",
+            "-c",
+            script,
+        ],
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = stderr(&o);
+    assert!(
+        !out.contains("s3cr3t") && !err.contains("s3cr3t"),
+        "{out}{err}"
+    );
+    assert_eq!(err.matches("No such file or directory").count(), 4, "{err}");
+    // Hidden by name: its parent still lists it.
+    assert_eq!(out, "visible: ../secret ../work\n");
+    let o = gpuos(
+        &work,
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            "--hide",
+            "no-such",
+            bb.to_str().unwrap(),
+            "true",
+        ],
+    );
+    assert_refused(&o, 1, "cannot hide no-such");
+    std::fs::write(work.join("file"), "").unwrap();
+    let o = gpuos(
+        &work,
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            "--output-dir",
+            "file/out",
+            bb.to_str().unwrap(),
+            "true",
+        ],
+    );
+    assert_refused(&o, 1, "--output-dir file/out: ");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// The guest races itself: a forked child renames directory `d` and a symlink to a
+/// hidden `outside` back and forth 2000 times while the parent creates and reads files
+/// beneath `d`. Nothing appears outside and the hidden secret is never read.
+#[test]
+fn guest_rename_race_between_a_directory_and_a_symlink_stays_inside() {
+    let d = tmp("guest-race");
+    let work = d.join("work");
+    let outside = d.join("outside");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("secret"), "secret\n").unwrap();
+    let out = outside.to_str().unwrap();
+    let prog = guest("hostile_host");
+    let o = gpuos(
+        &work,
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            "--hide",
+            out,
+            prog.to_str().unwrap(),
+            "race",
+            "2000",
+            out,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.starts_with("race: ") && text.ends_with(" created beneath d, 0 reads of the secret\n"),
+        "{text}"
+    );
+    let names: Vec<_> = std::fs::read_dir(&outside)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["secret"], "created outside");
+    let _ = std::fs::remove_dir_all(&d);
+}

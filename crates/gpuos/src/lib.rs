@@ -40,10 +40,10 @@ pub fn gpu_wins_from() -> usize {
 /// lanes to win there ([`gpu_wins_from`]); otherwise the CPU backend, with a one-line
 /// notice on stderr saying why. Errors: [`RunError`].
 pub fn run(cfg: &RunConfig) -> Result<RunReport, RunError> {
-    let prep = machine::Prepared::new(cfg)?;
     if let Some(dir) = &cfg.output_dir {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).map_err(|e| RunError::at("--output-dir", dir, e))?;
     }
+    let prep = machine::Prepared::new(cfg)?;
     match cfg.backend {
         BackendKind::Cpu => backend::cpu::run(cfg, &prep),
         BackendKind::Cuda => backend::cuda::run(cfg, &prep),

@@ -4,6 +4,7 @@
 
 use crate::abi::{MachineHdr, FREE_SHARDS, PAGE_SIZE};
 use crate::ffi;
+use crate::host::output::{LaneFile, OutStream};
 use crate::host::{Mount, ProcHost, Sandbox, SandboxConfig, Sink, Source};
 use crate::loader::{self, Image, LoadError, StackImage};
 use crate::mem::HostRegion;
@@ -51,6 +52,9 @@ pub struct RunConfig {
     pub strace: bool,
     /// Extra mounts (the working directory is always mounted read-write).
     pub mounts: Vec<Mount>,
+    /// Host paths the guest must not see (`--hide`): ENOENT for each and everything
+    /// below it (`host::SandboxConfig::hide`).
+    pub hide: Vec<PathBuf>,
     /// Keep every lane's stdout and stderr as `DIR/lane-N.stdout|stderr`.
     pub output_dir: Option<PathBuf>,
     /// Each lane's own working directory: this path with `{lane}` replaced by the
@@ -68,8 +72,8 @@ pub struct RunConfig {
     pub passthrough: bool,
     /// Hash every lane's stdout and stderr, lane 0's included
     /// ([`LaneResult::stdout_hash`], [`LaneResult::stderr_hash`]): lane 0's output is
-    /// then captured and written to the real stdout/stderr when its process ends,
-    /// rather than as it goes (as with `output_dir`).
+    /// then streamed to the real stdout/stderr and hashed on the way (as with
+    /// `output_dir`); its guest sees a pipe on fd 1 and 2.
     pub hash_every_lane: bool,
     /// Host threads for the CPU backend (0 = every core).
     pub threads: usize,
@@ -114,6 +118,7 @@ impl RunConfig {
             max_insns: 0,
             strace: false,
             mounts: Vec::new(),
+            hide: Vec::new(),
             output_dir: None,
             lane_dir: None,
             backend: BackendKind::Auto,
@@ -164,6 +169,9 @@ impl LaneStatus {
 pub struct LaneResult {
     /// How it ended.
     pub status: LaneStatus,
+    /// It had not ended when the run was stopped (SIGINT, SIGTERM); `status` then
+    /// says killed by that signal.
+    pub stopped: bool,
     /// Guest instructions retired.
     pub insns: u64,
     /// SHA-256 of its stdout; None when it was passed through uncaptured (lane 0).
@@ -191,7 +199,11 @@ pub struct RunReport {
     pub seconds: f64,
     /// Frames of the shared image template.
     pub template_frames: u64,
-    /// Captured stdout of lane 0 when it was not passed through.
+    /// The signal that stopped the run before every lane ended (SIGINT, SIGTERM; see
+    /// `backend::request_stop`), if one did.
+    pub interrupted: Option<i32>,
+    /// Lane 0's stdout when it was not passed through (its first [`STDOUT0_KEEP`]
+    /// bytes; the hash covers it all).
     pub stdout0: Vec<u8>,
     /// Every process's resident limit, in bytes (0 = none).
     pub rss_limit: u64,
@@ -201,6 +213,10 @@ impl RunReport {
     /// Total guest instructions.
     pub fn instructions(&self) -> u64 {
         self.lanes.iter().map(|l| l.insns).sum()
+    }
+    /// Lanes that had not ended when the run was stopped.
+    pub fn stopped(&self) -> usize {
+        self.lanes.iter().filter(|l| l.stopped).count()
     }
     /// Guest instructions per second.
     pub fn ips(&self) -> f64 {
@@ -223,9 +239,30 @@ pub enum RunError {
     /// The backend failed (no GPU, CUDA error...).
     #[error("{0}")]
     Backend(String),
-    /// An I/O error on the host side (output directory...).
+    /// An I/O error on the host side.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// An I/O error on a path the user gave (an option's).
+    #[error("{what} {}: {source}", path.display())]
+    Path {
+        /// The option, e.g. `--output-dir`.
+        what: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl RunError {
+    /// The error `source` of option `what`'s path `path`.
+    pub fn at(what: &'static str, path: &std::path::Path, source: std::io::Error) -> RunError {
+        RunError::Path {
+            what,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
 }
 
 /// Loaded program, template-ready, with the stack images of every lane.
@@ -269,16 +306,18 @@ impl Prepared {
             mounts: cfg.mounts.clone(),
             cwd,
             exe,
+            hide: cfg.hide.clone(),
         })
         .map_err(|e| RunError::Sandbox(e.to_string()))?;
         // Several copies each read their own copy of stdin; a run that does not pass
         // stdio through (the bench) gives the guests an empty stdin instead.
         let stdin_bytes = if cfg.lanes > 1 && cfg.passthrough {
-            use std::io::{IsTerminal, Read};
-            let mut v = Vec::new();
-            if !std::io::stdin().is_terminal() {
-                let _ = std::io::stdin().read_to_end(&mut v);
-            }
+            use std::io::IsTerminal;
+            let v = if std::io::stdin().is_terminal() {
+                Vec::new()
+            } else {
+                crate::host::read_host_stdin()
+            };
             Some(Arc::new(v))
         } else {
             None
@@ -296,8 +335,8 @@ impl Prepared {
     }
 
     /// Host services for process `lane`: lane 0 passes stdio through (when asked),
-    /// others read the shared stdin bytes and have their output captured or written to
-    /// the output directory.
+    /// others read the shared stdin bytes and have their output streamed: hashed, and
+    /// written to the output directory as it comes ([`crate::host::output`]).
     pub fn proc_host(&self, cfg: &RunConfig, lane: usize) -> Result<ProcHost, RunError> {
         let through = lane == 0 && cfg.lane0_live();
         let stdin = match (&self.stdin_bytes, through) {
@@ -308,17 +347,21 @@ impl Prepared {
         };
         let (out, err) = if through {
             (Sink::Inherit, Sink::Inherit)
-        } else if let Some(dir) = &cfg.output_dir {
-            if (lane == 0 && cfg.passthrough) || !lane_files_fit(cfg.lanes) {
-                // Written to the directory when the process ends (finish_lane).
-                (Sink::Capture(Vec::new()), Sink::Capture(Vec::new()))
-            } else {
-                let o = std::fs::File::create(dir.join(format!("lane-{lane}.stdout")))?;
-                let e = std::fs::File::create(dir.join(format!("lane-{lane}.stderr")))?;
-                (Sink::File(o), Sink::File(e))
-            }
+        } else if let Some(dir) = cfg
+            .output_dir
+            .as_ref()
+            .filter(|_| lane_sees_files(cfg, lane))
+        {
+            let file = |ext: &str| {
+                let path = dir.join(format!("lane-{lane}.{ext}"));
+                std::fs::File::create(&path).map_err(|e| RunError::at("--output-dir", &path, e))
+            };
+            (Sink::File(file("stdout")?), Sink::File(file("stderr")?))
         } else {
-            (Sink::Capture(Vec::new()), Sink::Capture(Vec::new()))
+            (
+                self.lane_stream(cfg, lane, 1)?,
+                self.lane_stream(cfg, lane, 2)?,
+            )
         };
         let host = ProcHost::new(self.sandbox.clone(), stdin, out, err);
         Ok(match self.lane_cwd(cfg, lane)? {
@@ -327,10 +370,36 @@ impl Prepared {
         })
     }
 
+    /// Lane `lane`'s stdout (`fd` 1) or stderr (2) as a stream: hashed; lane 0's
+    /// echoed to gpuos's own fd as it comes (when passed through) or its stdout's first
+    /// [`STDOUT0_KEEP`] bytes kept ([`RunReport::stdout0`]); written to its
+    /// `--output-dir` file, held open when every lane's files fit the open-file limit,
+    /// else through a small buffer.
+    fn lane_stream(&self, cfg: &RunConfig, lane: usize, fd: i32) -> Result<Sink, RunError> {
+        let mut s = OutStream::hashed();
+        if lane == 0 && cfg.passthrough {
+            s = s.echo(fd);
+        } else if lane == 0 && fd == 1 {
+            s = s.keep(STDOUT0_KEEP);
+        }
+        if let Some(dir) = &cfg.output_dir {
+            let ext = if fd == 1 { "stdout" } else { "stderr" };
+            let path = dir.join(format!("lane-{lane}.{ext}"));
+            s = s.to_file(if lane_files_fit(cfg.lanes) {
+                LaneFile::open(path.clone()).map_err(|e| RunError::at("--output-dir", &path, e))?
+            } else {
+                LaneFile::buffered(path, lane_file_buffer(cfg.lanes))
+            });
+        }
+        Ok(Sink::Stream(Box::new(s)))
+    }
+
     /// Lane `lane`'s working directory under `RunConfig::lane_dir`, created if missing
-    /// (`mkdir -p`). The working directory is mounted at its own path, so the host path
-    /// is also the guest's. Errors: the pattern is absolute or leaves the working
-    /// directory (`RunError::Sandbox`), the directory cannot be made (`RunError::Io`).
+    /// (`mkdir -p`) through the sandbox, never following a symlink
+    /// (`Sandbox::make_dir_below_cwd`). The working directory is mounted at its own
+    /// path, so the host path is also the guest's. Errors (`RunError::Sandbox`, naming
+    /// the path): the pattern is absolute or leaves the working directory, a component
+    /// is a symlink or not a directory, the directory cannot be made.
     pub fn lane_cwd(&self, cfg: &RunConfig, lane: usize) -> Result<Option<PathBuf>, RunError> {
         let Some(pattern) = &cfg.lane_dir else {
             return Ok(None);
@@ -344,8 +413,12 @@ impl Prepared {
                 rel.display()
             )));
         }
-        std::fs::create_dir_all(&dir)?;
-        Ok(Some(dir))
+        let rel = dir.strip_prefix(cwd).unwrap_or(&rel).to_path_buf();
+        let made = self
+            .sandbox
+            .make_dir_below_cwd(&rel)
+            .map_err(|e| RunError::Sandbox(format!("--lane-dir {}: {e}", rel.display())))?;
+        Ok(Some(made))
     }
 
     /// Frames the template needs (an upper bound): the segments' file pages and page
@@ -554,12 +627,31 @@ pub struct HostPool {
     pub free: HostRegion,
 }
 
+/// Bytes of lane 0's stdout kept in memory for [`RunReport::stdout0`] when it is not
+/// passed through (a library caller's check of a small output: `gpuos bench`).
+pub const STDOUT0_KEEP: usize = 16 << 20;
+
+/// Whether lane `lane`'s guest sees its `--output-dir` files themselves on fd 1 and 2
+/// (regular files, held open for the whole run): when every lane's files fit
+/// ([`lane_files_fit`]), except lane 0 when it is passed through (its output also goes
+/// to gpuos's own stdout and stderr, through a stream).
+pub fn lane_sees_files(cfg: &RunConfig, lane: usize) -> bool {
+    cfg.output_dir.is_some() && !(lane == 0 && cfg.passthrough) && lane_files_fit(cfg.lanes)
+}
+
+/// Bytes a `--output-dir` stream buffers when the files are opened for each write
+/// ([`LaneFile::buffered`]): 256 MiB over every lane's two streams, 4 to 64 KiB each.
+fn lane_file_buffer(lanes: usize) -> usize {
+    ((256usize << 20) / lanes.max(1) / 2).clamp(4 << 10, 64 << 10)
+}
+
 /// Whether every lane's `--output-dir` files can stay open for the whole run: two per
 /// lane, within the open-file limit (getrlimit(2) RLIMIT_NOFILE, soft) less a reserve
 /// for the guests' own files. When they cannot (100,000 lanes against a limit of 20,000
-/// on the GPU machine), each lane's stdout and stderr are kept in memory, as without
-/// `--output-dir`, and written to its files when it ends: the guest then sees a pipe,
-/// not a regular file, on fd 1 and 2.
+/// on the GPU machine), each lane's stdout and stderr are streams whose files are
+/// opened, appended to and closed whenever a small buffer fills and when the lane ends
+/// ([`LaneFile::buffered`]): the guest then sees a pipe, not a regular file, on fd 1
+/// and 2.
 pub fn lane_files_fit(lanes: usize) -> bool {
     let mut r = libc::rlimit {
         rlim_cur: 0,

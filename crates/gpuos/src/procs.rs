@@ -106,8 +106,8 @@ impl<'a> Procs<'a> {
                         ProcHost::new(
                             sb.clone(),
                             Source::Null,
-                            Sink::Capture(Vec::new()),
-                            Sink::Capture(Vec::new()),
+                            Sink::Stream(Box::default()),
+                            Sink::Stream(Box::default()),
                         )
                     })
             })

@@ -3,7 +3,10 @@
 //! turn by kernel/proc/sched.h), lanes spread over host threads. Host syscalls are
 //! served inline by the thread that runs the lane.
 
-use super::{finish_lane, report_round_trips, stop_requested, CPU_BUF_SIZE};
+use super::{
+    finish_lane, lane_not_started, report_round_trips, sleep_until_or_stop, stop_requested,
+    stop_signal, CPU_BUF_SIZE,
+};
 use crate::abi::{MachineHdr, Proc, SysReq};
 use crate::ffi;
 use crate::machine::{HostPool, LaneResult, Prepared, RunConfig, RunError, RunReport};
@@ -91,7 +94,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         for _ in 0..threads {
             s.spawn(|| loop {
                 let lane = next.fetch_add(1, Ordering::Relaxed);
-                if lane >= lanes {
+                if lane >= lanes || stop_requested() {
                     break;
                 }
                 match run_lane(cfg, &hosts, m, lane, &bufs, &serve_ns) {
@@ -119,7 +122,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         .into_inner()
         .unwrap()
         .into_iter()
-        .map(|r| r.expect("every lane ran"))
+        .map(|r| r.unwrap_or_else(lane_not_started))
         .collect();
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -137,6 +140,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         template_frames: tmpl_frames,
         stdout0: stdout0.into_inner().unwrap(),
         rss_limit: hdr.rss_limit * crate::abi::PAGE_SIZE,
+        interrupted: stop_signal(),
     })
 }
 
@@ -168,18 +172,22 @@ fn run_lane(
             CPU_BUF_SIZE as usize,
         );
         let mut idle_us = 0u64;
+        // Sleeps are served as wake-up times and waited for here, so that a stop
+        // (SIGINT, SIGTERM) ends them.
+        crate::host::time::defer_sleeps_on_this_thread(true);
         loop {
             let progress = (*proc_ptr).progress;
             match ffi::gpuos_lane_run(hdr, l, SLICE) {
                 ffi::LANE_HOSTWAIT => {
                     let req = &mut *req_ptr;
                     let t = Instant::now();
-                    // Lanes of this thread run one after another: no deferral (a lane
-                    // would wait for descriptors only lanes of this thread could close).
+                    // Lanes of this thread run one after another: no deferral for
+                    // descriptors (a lane would wait for descriptors only lanes of this
+                    // thread could close). A sleep is waited for here, unless stopped.
                     if let service::Served::WakeAt(w) = hosts.serve(req, buf, cfg.strace, false) {
-                        // Not expected here (this thread does not defer sleeps), but a
-                        // sleep is a sleep.
-                        std::thread::sleep(w.saturating_duration_since(Instant::now()));
+                        if !sleep_until_or_stop(w) {
+                            break;
+                        }
                     }
                     serve_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
                     std::sync::atomic::fence(Ordering::Release);
@@ -200,6 +208,7 @@ fn run_lane(
                 break;
             }
         }
+        crate::host::time::defer_sleeps_on_this_thread(false);
         bufs.discard(lane * CPU_BUF_SIZE as usize, CPU_BUF_SIZE as usize);
         let mut host = hosts
             .take_lane(lane)

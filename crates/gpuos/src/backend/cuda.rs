@@ -1195,6 +1195,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         template_frames: tmpl_frames,
         stdout0,
         rss_limit: hdr.rss_limit * PAGE_SIZE,
+        interrupted: super::stop_signal(),
     })
 }
 

@@ -6,22 +6,45 @@ pub mod cpu;
 pub mod cuda;
 
 use crate::abi::{Proc, PROC_EXITED, PROC_KILLED};
+use crate::host::output::hash_file;
 use crate::host::ProcHost;
-use crate::machine::{lane_files_fit, sha256, LaneResult, LaneStatus, RunConfig};
-use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
+use crate::machine::{lane_sees_files, LaneResult, LaneStatus, RunConfig};
+use std::sync::atomic::{AtomicI32, Ordering};
 
-/// Set (by the CLI's SIGINT handler, say) to stop every running lane cleanly.
-pub static STOP: AtomicBool = AtomicBool::new(false);
+/// The signal that asked every running lane to stop (the CLI's SIGINT and SIGTERM
+/// handlers set it), or 0.
+static STOP: AtomicI32 = AtomicI32::new(0);
 
-/// Ask every backend to stop at the next opportunity.
-pub fn request_stop() {
-    STOP.store(true, Ordering::SeqCst);
+/// Ask every backend to stop at the next opportunity (within a second: sleeping lanes
+/// and reads of gpuos's own stdin included), because of signal `sig`. Only stores to
+/// an atomic: safe in a signal handler.
+pub fn request_stop(sig: i32) {
+    let _ = STOP.compare_exchange(0, sig.max(1), Ordering::SeqCst, Ordering::SeqCst);
 }
 
 /// True once a stop was requested.
 pub fn stop_requested() -> bool {
-    STOP.load(Ordering::Relaxed)
+    STOP.load(Ordering::Relaxed) != 0
+}
+
+/// The signal a stop was requested for ([`request_stop`]), if one was.
+pub fn stop_signal() -> Option<i32> {
+    Some(STOP.load(Ordering::Relaxed)).filter(|&s| s != 0)
+}
+
+/// Wait until `t`, in pieces, giving up early when a stop is requested. Returns whether
+/// `t` was reached.
+pub fn sleep_until_or_stop(t: std::time::Instant) -> bool {
+    loop {
+        if stop_requested() {
+            return false;
+        }
+        let left = t.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        std::thread::sleep(left.min(std::time::Duration::from_millis(20)));
+    }
 }
 
 /// Bytes of syscall buffer per lane on the CPU backend.
@@ -86,9 +109,11 @@ pub fn map_in_order<T: Send, R: Send>(items: Vec<T>, f: impl Fn(usize, T) -> R +
 }
 
 /// Collect a finished lane's outcome (its first process's status; the instructions of
-/// its whole family) and close its host side. Captured output that
-/// belongs in the output directory (lane 0's when passed through, every lane's when the
-/// lanes' files do not fit the open-file limit) is written there now.
+/// its whole family) and close its host side: its streams' files are written out and
+/// their hashes taken; a lane whose guest saw its `--output-dir` files themselves
+/// (`machine::lane_sees_files`) is hashed from those files, read in pieces. Returns
+/// the outcome and the stdout bytes kept (lane 0's, when not passed through). A file
+/// that cannot be written or read is reported on stderr, naming it.
 pub fn finish_lane(
     cfg: &RunConfig,
     lane: usize,
@@ -96,43 +121,60 @@ pub fn finish_lane(
     host: &mut ProcHost,
 ) -> (LaneResult, Vec<u8>) {
     host.close_all();
-    let out = host.take_stdout();
-    let err = host.take_stderr();
-    let live = lane == 0 && cfg.lane0_live();
-    // Lane 0 passed through but captured (output directory, or every lane hashed):
-    // its output reaches the real stdout/stderr now.
-    let lane0_late = lane == 0 && cfg.passthrough && !live;
-    if lane0_late {
-        let _ = std::io::stdout().write_all(&out);
-        let _ = std::io::stderr().write_all(&err);
+    let [(out, out_res), (err, err_res)] = host.finish_streams();
+    for e in [out_res.err(), err_res.err()].into_iter().flatten() {
+        eprintln!("gpuos: lane {lane}: {e}");
     }
-    // A lane whose output went to its files as it ran is hashed from those files (now
-    // flushed); captured output that belongs in the directory is written there now.
-    let mut from_files = None;
-    if let Some(dir) = &cfg.output_dir {
-        let path = |ext: &str| dir.join(format!("lane-{lane}.{ext}"));
-        if lane0_late || !lane_files_fit(cfg.lanes) {
-            let _ = std::fs::write(path("stdout"), &out);
-            let _ = std::fs::write(path("stderr"), &err);
-        } else {
-            let read = |ext: &str| std::fs::read(path(ext)).unwrap_or_default();
-            from_files = Some((read("stdout"), read("stderr")));
+    let mut ends = [(out.sha256, out.bytes), (err.sha256, err.bytes)];
+    if let Some(dir) = cfg
+        .output_dir
+        .as_ref()
+        .filter(|_| lane_sees_files(cfg, lane))
+    {
+        for (k, ext) in ["stdout", "stderr"].into_iter().enumerate() {
+            match hash_file(&dir.join(format!("lane-{lane}.{ext}"))) {
+                Ok(h) => ends[k] = h,
+                Err(e) => eprintln!("gpuos: lane {lane}: {e}"),
+            }
         }
     }
-    let (o, e) = match &from_files {
-        Some((o, e)) => (o.as_slice(), e.as_slice()),
-        None => (out.as_slice(), err.as_slice()),
-    };
+    let live = lane == 0 && cfg.lane0_live();
     let res = LaneResult {
         status: lane_status(p),
+        stopped: lane_stopped(p),
         insns: p.insns + p.family_insns,
-        stdout_hash: (!live).then(|| sha256(o)),
-        stderr_hash: (!live).then(|| sha256(e)),
-        stdout_bytes: o.len() as u64,
-        stderr_bytes: e.len() as u64,
+        stdout_hash: (!live).then_some(ends[0].0),
+        stderr_hash: (!live).then_some(ends[1].0),
+        stdout_bytes: if live { 0 } else { ends[0].1 },
+        stderr_bytes: if live { 0 } else { ends[1].1 },
         frames_private: p.frames_private,
     };
-    (res, out)
+    (res, out.kept)
+}
+
+/// Whether the process was still running when the run was stopped.
+pub fn lane_stopped(p: &Proc) -> bool {
+    p.status != PROC_EXITED && p.status != PROC_KILLED
+}
+
+/// The result of a lane that never started: the run was stopped first.
+pub fn lane_not_started() -> LaneResult {
+    LaneResult {
+        status: LaneStatus::Killed {
+            signal: stop_signal().unwrap_or(2),
+            pc: 0,
+            addr: 0,
+            insn: 0,
+            cause: 0,
+        },
+        stopped: true,
+        insns: 0,
+        stdout_hash: None,
+        stderr_hash: None,
+        stdout_bytes: 0,
+        stderr_bytes: 0,
+        frames_private: 0,
+    }
 }
 
 /// The status of an ended (or stopped) process.
@@ -148,9 +190,10 @@ pub fn lane_status(p: &Proc) -> LaneStatus {
             cause: p.kill_cause,
         }
     } else {
-        // Still running when the machine stopped (Ctrl-C): reported as SIGINT.
+        // Still running when the run was stopped: reported as killed by the signal
+        // that stopped it (SIGINT, SIGTERM).
         LaneStatus::Killed {
-            signal: 2,
+            signal: stop_signal().unwrap_or(2),
             pc: p.cpu.pc,
             addr: 0,
             insn: 0,

@@ -14,6 +14,9 @@
 //!   follows a symlink or a `..` on the guest's behalf and nothing escapes a mount root;
 //! - symlinks are read and their target re-resolved as a guest path (absolute targets from
 //!   the guest root through the mount table: chroot semantics), at most 40 of them (ELOOP);
+//! - host paths given with `--hide` (`SandboxConfig::hide`) are ENOENT, as is everything
+//!   below them: each step's host path is checked, so no way in (absolute, `..`, a
+//!   symlink) reaches them; a directory listing still shows the name;
 //! - the host's `/proc` is hidden except `/proc/cpuinfo` and `/proc/meminfo`;
 //!   `/proc/self/exe` is the guest program and `/proc/self/fd/N` the guest's fd N.
 //!
@@ -57,6 +60,9 @@ pub struct SandboxConfig {
     pub cwd: PathBuf,
     /// Host path of the guest program (what `readlinkat("/proc/self/exe")` returns).
     pub exe: PathBuf,
+    /// Host paths hidden from the guest (`--hide`): it sees ENOENT for each and
+    /// everything below it, wherever it is reached from (see [`Sandbox::new`]).
+    pub hide: Vec<PathBuf>,
 }
 
 struct MountRoot {
@@ -72,6 +78,8 @@ pub struct Sandbox {
     cwd: PathBuf,
     exe: PathBuf,
     host_umask: u32,
+    /// Hidden host paths (canonical; `SandboxConfig::hide`).
+    hidden: Vec<PathBuf>,
     /// Host descriptors shared by every read-only open of a file, across all lanes.
     shared: super::shared::SharedFds,
 }
@@ -163,11 +171,22 @@ impl Sandbox {
                 dir,
             });
         }
+        let hidden = cfg
+            .hide
+            .iter()
+            .map(|h| {
+                std::fs::canonicalize(h).map_err(|source| HostError::Hide {
+                    path: h.clone(),
+                    source,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         sys::raise_nofile_limit();
         Ok(Sandbox {
             mounts,
             cwd,
             exe,
+            hidden,
             host_umask: read_host_umask(),
             shared: Default::default(),
         })
@@ -196,6 +215,14 @@ impl Sandbox {
     /// Whether mount `m` is writable.
     pub(crate) fn writable(&self, m: usize) -> bool {
         self.mounts.get(m).is_some_and(|m| m.writable)
+    }
+
+    /// Whether the host path `host` (symlink-free: resolution builds it component by
+    /// component) is at or below a `--hide` path. Hiding is by name: a hard link to a
+    /// hidden file from elsewhere, or a `--mount` of a directory below a hidden one,
+    /// stays visible.
+    fn is_hidden(&self, host: &Path) -> bool {
+        self.hidden.iter().any(|h| host.starts_with(h))
     }
 
     fn mount_exact(&self, guest: &Path) -> Option<usize> {
@@ -227,6 +254,51 @@ impl Sandbox {
                 host: PathBuf::new(),
             },
         }
+    }
+
+    /// `mkdir -p` of the directory `rel` below the working directory (`rel` relative and
+    /// normalized, without `..`), in the working directory's mount, never following a
+    /// symlink: each component is made (mkdirat) if missing and entered with
+    /// O_NOFOLLOW from the one before, starting at the mount's root, so a symlink
+    /// planted by an earlier run's guest (`runs -> /elsewhere`) cannot take the
+    /// creation outside, even if it appears while this runs. Returns the directory's
+    /// host path (also its guest path: the working directory is mounted at its own
+    /// path). Errors: a component that is a symlink or not a directory, naming it;
+    /// those of mkdirat and openat.
+    pub(crate) fn make_dir_below_cwd(&self, rel: &Path) -> Result<PathBuf, String> {
+        let m = self
+            .mount_exact(&self.cwd)
+            .ok_or_else(|| "the working directory is not mounted".to_string())?;
+        let mut dir: Option<OwnedFd> = None;
+        let mut done = PathBuf::new();
+        for c in rel.components() {
+            let Component::Normal(name) = c else {
+                return Err(format!("{}: not a plain relative path", rel.display()));
+            };
+            done.push(name);
+            let at = dir
+                .as_ref()
+                .map_or(self.root_fd(m).as_raw_fd(), |d| d.as_raw_fd());
+            let cname = CString::new(name.as_bytes()).map_err(|_| "a NUL in the path")?;
+            let why = |e: Errno| {
+                let link = sys::fstatat(at, &cname, libc::AT_SYMLINK_NOFOLLOW)
+                    .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK);
+                let what = match e {
+                    _ if link => "is a symbolic link (not followed)".to_string(),
+                    e if e == errno::ENOTDIR => "is not a directory".to_string(),
+                    e => std::io::Error::from_raw_os_error(e.0).to_string(),
+                };
+                format!("{} {what}", done.display())
+            };
+            match sys::mkdirat(at, &cname, 0o777) {
+                Ok(()) => {}
+                Err(e) if e == errno::EEXIST => {}
+                Err(e) => return Err(why(e)),
+            }
+            let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+            dir = Some(sys::openat(at, &cname, flags, 0).map_err(why)?);
+        }
+        Ok(self.cwd.join(rel))
     }
 
     /// Resolve the guest path `path` relative to the guest directory `base` (absolute,
@@ -323,7 +395,7 @@ impl Sandbox {
                 return Err(errno::ENOENT);
             };
             let host = top.host.join(OsStr::from_bytes(&c));
-            if proc_blocked(&host) {
+            if proc_blocked(&host) || self.is_hidden(&host) {
                 return Err(errno::ENOENT);
             }
             let cname = CString::new(c.clone()).map_err(|_| errno::ENOENT)?;
@@ -539,6 +611,7 @@ pub(crate) mod tests {
                 mounts: vec![],
                 cwd: dir.to_path_buf(),
                 exe: "/bin/true".into(),
+                hide: vec![],
             })
             .unwrap(),
         )
@@ -549,6 +622,38 @@ pub(crate) mod tests {
             Resolved::Host(h) => h,
             other => panic!("not a host path: {other:?}"),
         }
+    }
+
+    /// `--lane-dir`'s directories: made below the working directory, an existing one
+    /// reused, a symlink at any level refused by name and nothing made beyond it.
+    #[test]
+    fn lane_dirs_are_made_without_following_symlinks() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().canonicalize().unwrap();
+        let work = d.join("work");
+        let outside = d.join("outside");
+        std::fs::create_dir_all(&work).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        let sb = default_sandbox(&work);
+        assert_eq!(
+            sb.make_dir_below_cwd(Path::new("runs/0")).unwrap(),
+            work.join("runs/0")
+        );
+        assert!(work.join("runs/0").is_dir());
+        assert_eq!(
+            sb.make_dir_below_cwd(Path::new("runs/0")).unwrap(),
+            work.join("runs/0")
+        );
+        std::os::unix::fs::symlink(&outside, work.join("runs/1")).unwrap();
+        let e = sb.make_dir_below_cwd(Path::new("runs/1/x")).unwrap_err();
+        assert_eq!(e, "runs/1 is a symbolic link (not followed)");
+        std::os::unix::fs::symlink("../outside", work.join("top")).unwrap();
+        let e = sb.make_dir_below_cwd(Path::new("top/2")).unwrap_err();
+        assert_eq!(e, "top is a symbolic link (not followed)");
+        std::fs::write(work.join("file"), b"").unwrap();
+        let e = sb.make_dir_below_cwd(Path::new("file/3")).unwrap_err();
+        assert_eq!(e, "file is not a directory");
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
     }
 
     #[test]
@@ -618,6 +723,7 @@ pub(crate) mod tests {
             ],
             cwd: "/".into(),
             exe: "/bin/true".into(),
+            hide: vec![],
         })
         .unwrap();
         let h = host(sb.resolve(Path::new("/"), b"/data/pw", true).unwrap());
@@ -649,6 +755,7 @@ pub(crate) mod tests {
             }],
             cwd: "/data".into(),
             exe: "/bin/true".into(),
+            hide: vec![],
         })
         .unwrap();
         let base = Path::new("/data");
@@ -719,6 +826,7 @@ pub(crate) mod tests {
             }],
             cwd: "/".into(),
             exe: "/bin/true".into(),
+            hide: vec![],
         };
         assert!(matches!(
             Sandbox::new(cfg("/nonexistent-xyz", "/x")),

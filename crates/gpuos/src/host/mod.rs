@@ -18,6 +18,7 @@ mod fd;
 mod file;
 mod fs;
 mod misc;
+pub mod output;
 mod pipe;
 mod poll;
 mod shared;
@@ -27,11 +28,13 @@ mod sys;
 pub(crate) mod time;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use exec::ExecTarget;
 pub(crate) use fs::normalize;
 pub use fs::{Mount, Sandbox, SandboxConfig};
+pub(crate) use stdio::read_host_stdin;
 pub use stdio::{Sink, Source};
 
 use errno::Errno;
@@ -55,6 +58,14 @@ pub enum HostError {
     /// A mount's guest path is relative.
     #[error("mount point {0} is not an absolute path")]
     GuestNotAbsolute(PathBuf),
+    /// A `--hide` path does not exist (or cannot be resolved).
+    #[error("cannot hide {path}: {source}", path = path.display())]
+    Hide {
+        /// The host path given.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The working directory is relative.
     #[error("working directory {0} is not an absolute path")]
     CwdNotAbsolute(PathBuf),
@@ -212,9 +223,16 @@ pub struct ProcHost {
     fds: FdTable,
     cwd: PathBuf,
     umask: u32,
-    /// Captured stdout and stderr, shared by the whole family (the lane's output is
-    /// what any of its processes writes to the captured streams).
-    captured: Arc<Mutex<[Vec<u8>; 2]>>,
+    /// The streamed stdout and stderr ([`Sink::Stream`]), shared by the whole family
+    /// (the lane's output is what any of its processes writes to them).
+    streams: Arc<Mutex<[output::OutStream; 2]>>,
+    /// How many of the family's processes have not ended (shared by the family).
+    family: Arc<AtomicUsize>,
+    /// Whether this process counts in `family` (until `close_all`, its end).
+    alive: bool,
+    /// A sleep in progress answered RETRY ([`ProcHost::sys_sleep`]): the call (number
+    /// and arguments) and when it is due.
+    sleep: Option<((u64, [u64; 4]), std::time::Instant)>,
 }
 
 impl std::fmt::Debug for ProcHost {
@@ -253,7 +271,7 @@ fn ok(v: i64) -> Ret {
 impl ProcHost {
     /// A new process's host side with the given standard streams.
     pub fn new(sandbox: Arc<Sandbox>, stdin: Source, stdout: Sink, stderr: Sink) -> ProcHost {
-        let mut captured = [Vec::new(), Vec::new()];
+        let mut streams: [output::OutStream; 2] = Default::default();
         let mut fds = FdTable::new();
         let src = SourceState::new(stdin);
         let flags = stream_flags(src.host_fd(), oflag::O_RDONLY);
@@ -268,8 +286,8 @@ impl ProcHost {
         for (i, sink) in [stdout, stderr].into_iter().enumerate() {
             let st = match sink {
                 Sink::Inherit => SinkState::Inherit(i as i32 + 1),
-                Sink::Capture(v) => {
-                    captured[i] = v;
+                Sink::Stream(s) => {
+                    streams[i] = *s;
                     SinkState::Capture(i)
                 }
                 Sink::File(f) => SinkState::File(f),
@@ -291,7 +309,10 @@ impl ProcHost {
             fds,
             cwd,
             umask,
-            captured: Arc::new(Mutex::new(captured)),
+            streams: Arc::new(Mutex::new(streams)),
+            family: Arc::new(AtomicUsize::new(1)),
+            alive: true,
+            sleep: None,
         }
     }
 
@@ -304,14 +325,20 @@ impl ProcHost {
 
     /// fork(2): the child's host side: a copy of the fd table whose fds share the
     /// parent's open file descriptions (offsets, status flags), the same working
-    /// directory and umask, and the family's captured streams.
+    /// directory and umask, and the family's streams.
     pub fn fork(&self) -> ProcHost {
         ProcHost {
             sb: self.sb.clone(),
             fds: self.fds.fork(),
             cwd: self.cwd.clone(),
             umask: self.umask,
-            captured: self.captured.clone(),
+            streams: self.streams.clone(),
+            family: {
+                self.family.fetch_add(1, Ordering::Relaxed);
+                self.family.clone()
+            },
+            alive: true,
+            sleep: None,
         }
     }
 
@@ -320,22 +347,36 @@ impl ProcHost {
         flush_all(self.fds.close_on_exec());
     }
 
-    fn captured(&self) -> MutexGuard<'_, [Vec<u8>; 2]> {
-        self.captured.lock().unwrap_or_else(|e| e.into_inner())
+    fn streams(&self) -> MutexGuard<'_, [output::OutStream; 2]> {
+        self.streams.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Captured stdout (for [`Sink::Capture`]), taken out.
-    pub fn take_stdout(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.captured()[0])
+    /// The family's streamed stdout and stderr ([`Sink::Stream`]) at the lane's end:
+    /// their files written out, their hashes, sizes and kept bytes, each with its
+    /// file's error, naming it ([`output::OutStream::finish`]).
+    pub fn finish_streams(&mut self) -> [(output::StreamEnd, std::io::Result<()>); 2] {
+        let mut s = self.streams();
+        [s[0].finish(), s[1].finish()]
     }
 
-    /// Captured stderr (for [`Sink::Capture`]), taken out.
-    pub fn take_stderr(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.captured()[1])
+    /// The stdout kept so far ([`Sink::kept`]), taken out (tests).
+    #[cfg(test)]
+    pub(crate) fn take_stdout(&mut self) -> Vec<u8> {
+        self.streams()[0].finish().0.kept
     }
 
-    /// Close every fd, flushing files (process exit).
+    /// The stderr kept so far ([`Sink::kept`]), taken out (tests).
+    #[cfg(test)]
+    pub(crate) fn take_stderr(&mut self) -> Vec<u8> {
+        self.streams()[1].finish().0.kept
+    }
+
+    /// Close every fd, flushing files (process exit); the process no longer counts in
+    /// its family.
     pub fn close_all(&mut self) {
+        if std::mem::take(&mut self.alive) {
+            self.family.fetch_sub(1, Ordering::Relaxed);
+        }
         flush_all(self.fds.close_all());
     }
 
@@ -444,10 +485,13 @@ impl ProcHost {
             nr::FSYNC => self.sys_fsync(fd(0), false),
             nr::FDATASYNC => self.sys_fsync(fd(0), true),
             nr::UTIMENSAT => self.sys_utimensat(fd(0), a[1], ins[1], a[2], ins[2], int(3)),
-            nr::NANOSLEEP => time::nanosleep(a[0], ins[0]),
+            nr::NANOSLEEP => self.sys_sleep(nr, a, time::nanosleep_deadline(a[0], ins[0])?),
             nr::CLOCK_GETTIME => time::clock_gettime(int(0), a[1], out),
             nr::CLOCK_GETRES => time::clock_getres(int(0), a[1], out),
-            nr::CLOCK_NANOSLEEP => time::clock_nanosleep(int(0), int(1), a[2], ins[2]),
+            nr::CLOCK_NANOSLEEP => {
+                let d = time::clock_nanosleep_deadline(int(0), int(1), a[2], ins[2])?;
+                self.sys_sleep(nr, a, d)
+            }
             nr::TIMES => time::times(a[0], out),
             nr::GETRUSAGE => time::getrusage(int(0), a[1], out),
             nr::UMASK => self.sys_umask(uint(0)),
@@ -459,6 +503,40 @@ impl ProcHost {
             nr::GETRANDOM => misc::getrandom(&mut out[..cap(1)], uint(2)),
             _ => Err(errno::ENOSYS),
         }
+    }
+}
+
+impl ProcHost {
+    /// nanosleep/clock_nanosleep until `deadline`. A process with others in its family
+    /// must not hold them up: the lane runs its family on one thread (and has one host
+    /// request in flight), so a sleep served by waiting would run eight forked
+    /// children's one-second sleeps one after another. Such a sleep answers RETRY
+    /// until it is due: the device parks the process and runs the others, and runs
+    /// the call again later (its first deadline kept, keyed by the call's arguments, as
+    /// `Proc::poll_deadline` for ppoll). A lone process sleeps as the thread serving it
+    /// decides (`time::sleep_until`: waits, or the wake-up time is noted).
+    fn sys_sleep(&mut self, nr: u64, a: &[u64; 6], deadline: time::Deadline) -> Ret {
+        let key = (nr, [a[0], a[1], a[2], a[3]]);
+        if self.family_size() <= 1 {
+            self.sleep = None;
+            time::sleep_until(deadline)?;
+            return ok(0);
+        }
+        let due = match self.sleep {
+            Some((k, due)) if k == key => due,
+            _ => time::instant_of(deadline)?,
+        };
+        if std::time::Instant::now() < due {
+            self.sleep = Some((key, due));
+            return Err(errno::RETRY);
+        }
+        self.sleep = None;
+        ok(0)
+    }
+
+    /// The processes of this one's family that have not ended (itself included).
+    fn family_size(&self) -> usize {
+        self.family.load(Ordering::Relaxed)
     }
 }
 
@@ -505,16 +583,40 @@ mod tests {
         send::<ProcHost>();
     }
 
+    /// A lone process's sleep is slept; with a forked child alive, the parent's sleep
+    /// answers RETRY (the family runs on) until its first deadline, then 0.
+    #[test]
+    fn sleeps_in_a_family_do_not_hold_it_up() {
+        let t = tempfile::tempdir().unwrap();
+        let sb = fs::tests::default_sandbox(&t.path().canonicalize().unwrap());
+        let mut p = ProcHost::new(sb, Source::Null, Sink::kept(), Sink::kept());
+        let mut req = [0u8; 16];
+        req[8..].copy_from_slice(&50_000_000i64.to_le_bytes()); // 50 ms
+        let args = [0x1000, 0, 0, 0, 0, 0];
+        let ins: [&[u8]; 6] = [&req, &[], &[], &[], &[], &[]];
+        let t0 = std::time::Instant::now();
+        assert_eq!(p.syscall(nr::NANOSLEEP, &args, &ins, &mut []), (0, 0));
+        assert!(t0.elapsed() >= std::time::Duration::from_millis(50));
+        let mut child = p.fork();
+        let t0 = std::time::Instant::now();
+        let retry = (crate::abi::SYSRET_RETRY, 0);
+        assert_eq!(p.syscall(nr::NANOSLEEP, &args, &ins, &mut []), retry);
+        assert!(t0.elapsed() < std::time::Duration::from_millis(40));
+        assert_eq!(p.syscall(nr::NANOSLEEP, &args, &ins, &mut []), retry);
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        assert_eq!(p.syscall(nr::NANOSLEEP, &args, &ins, &mut []), (0, 0));
+        // The child has ended: the parent is alone again and sleeps.
+        child.close_all();
+        let t0 = std::time::Instant::now();
+        assert_eq!(p.syscall(nr::NANOSLEEP, &args, &ins, &mut []), (0, 0));
+        assert!(t0.elapsed() >= std::time::Duration::from_millis(50));
+    }
+
     #[test]
     fn unknown_syscall_is_enosys() {
         let t = tempfile::tempdir().unwrap();
         let sb = fs::tests::default_sandbox(&t.path().canonicalize().unwrap());
-        let mut p = ProcHost::new(
-            sb,
-            Source::Null,
-            Sink::Capture(vec![]),
-            Sink::Capture(vec![]),
-        );
+        let mut p = ProcHost::new(sb, Source::Null, Sink::kept(), Sink::kept());
         let mut out = [0u8; 8];
         assert_eq!(p.syscall(9999, &[0; 6], &[&[]; 6], &mut out), (-38, 0));
         assert_eq!(p.syscall(nr::PPOLL, &[0; 6], &[&[]; 6], &mut out), (-38, 0));

@@ -5,6 +5,7 @@ use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
 use super::errno::{self, Errno};
+use super::output::OutStream;
 use super::sys;
 
 /// Where a guest's stdout or stderr goes.
@@ -12,10 +13,19 @@ use super::sys;
 pub enum Sink {
     /// The host's own fd 1 (stdout) or 2 (stderr).
     Inherit,
-    /// Kept in memory (initial contents included); see `ProcHost::take_stdout`.
-    Capture(Vec<u8>),
+    /// Streamed as it is written: hashed, and kept, echoed or written to a file as
+    /// the stream says; the guest sees a pipe. Shared by the process's family.
+    Stream(Box<OutStream>),
     /// Appended to a host file.
     File(std::fs::File),
+}
+
+impl Sink {
+    /// A stream kept in memory in full (tests, small library runs); see
+    /// [`OutStream::keep`].
+    pub fn kept() -> Sink {
+        Sink::Stream(Box::new(OutStream::hashed().keep(usize::MAX)))
+    }
 }
 
 /// Where a guest's stdin comes from.
@@ -34,7 +44,7 @@ pub enum Source {
 pub(crate) enum SinkState {
     /// Host fd 1 or 2.
     Inherit(i32),
-    /// Index into the process's capture buffers (0 stdout, 1 stderr).
+    /// Index into the family's streams (0 stdout, 1 stderr).
     Capture(usize),
     /// A host file.
     File(std::fs::File),
@@ -64,7 +74,10 @@ impl SourceState {
 
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> Result<usize, Errno> {
         match self {
-            SourceState::Inherit => sys::read(0, buf),
+            SourceState::Inherit => {
+                wait_readable(0)?;
+                sys::read(0, buf)
+            }
             SourceState::Bytes { data, pos } => {
                 let rest = data.get(*pos..).unwrap_or(&[]);
                 let n = rest.len().min(buf.len());
@@ -86,6 +99,52 @@ impl SourceState {
     }
 }
 
+/// Wait until host fd `fd` (gpuos's own stdin) is readable, at its end or in error,
+/// looking again every 100 ms, so that a read nobody answers (a terminal) does not hold
+/// up a stop of the run (SIGINT, SIGTERM; `backend::request_stop`). A non-blocking fd
+/// is not waited for. Errors: EINTR once a stop is requested (the lane is ending).
+fn wait_readable(fd: i32) -> Result<(), Errno> {
+    if sys::fcntl(fd, libc::F_GETFL, 0).is_ok_and(|fl| fl & libc::O_NONBLOCK != 0) {
+        return Ok(());
+    }
+    loop {
+        if crate::backend::stop_requested() {
+            return Err(errno::EINTR);
+        }
+        let mut p = [libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        match sys::poll(&mut p, 100) {
+            Ok(0) => {}
+            Err(e) if e == errno::EINTR => {}
+            // Readable, or an error the read itself will report.
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// All of gpuos's own stdin (fd 0) until its end, for the copies every lane reads
+/// (`Prepared::stdin_bytes`); cut short, with what came so far, when a stop of the run
+/// is requested (a pipe nobody closes must not hold up SIGINT).
+pub(crate) fn read_host_stdin() -> Vec<u8> {
+    let mut v = Vec::new();
+    let mut buf = vec![0u8; 64 << 10];
+    while wait_readable(0).is_ok() {
+        match sys::read(0, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => v.extend_from_slice(&buf[..n]),
+            Err(e) if e == errno::EINTR => {}
+            Err(e) if e == errno::EAGAIN => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            Err(_) => break,
+        }
+    }
+    v
+}
+
 impl SinkState {
     /// The host fd behind it, if any.
     pub(crate) fn host_fd(&self) -> Option<i32> {
@@ -98,15 +157,12 @@ impl SinkState {
 
     pub(crate) fn write(
         &mut self,
-        captured: &mut [Vec<u8>; 2],
+        streams: &mut [OutStream; 2],
         buf: &[u8],
     ) -> Result<usize, Errno> {
         match self {
             SinkState::Inherit(fd) => sys::write(*fd, buf),
-            SinkState::Capture(i) => {
-                captured[*i].extend_from_slice(buf);
-                Ok(buf.len())
-            }
+            SinkState::Capture(i) => streams[*i].write(buf),
             SinkState::File(f) => f.write(buf).map_err(errno::Errno::from),
         }
     }
@@ -137,11 +193,11 @@ mod tests {
 
     #[test]
     fn capture_sink_appends() {
-        let mut cap = [Vec::new(), Vec::new()];
+        let mut cap = [OutStream::hashed().keep(9), OutStream::hashed().keep(9)];
         let mut s = SinkState::Capture(1);
         assert_eq!(s.write(&mut cap, b"ab"), Ok(2));
         assert_eq!(s.write(&mut cap, b"c"), Ok(1));
-        assert_eq!(cap[1], b"abc");
-        assert!(cap[0].is_empty());
+        assert_eq!(cap[1].finish().0.kept, b"abc");
+        assert_eq!(cap[0].finish().0.bytes, 0);
     }
 }

@@ -32,18 +32,26 @@ pub fn take_wake() -> Option<Instant> {
     WAKE_AT.with(|w| w.take())
 }
 
+/// A sleep's end: host clock and absolute time on it.
+pub(crate) type Deadline = (i32, libc::timespec);
+
 /// Sleep until `deadline` on host clock `clk`, or, on a thread that defers sleeps, note
 /// when that will be and return at once.
-fn sleep_until(clk: i32, deadline: &libc::timespec) -> Result<(), Errno> {
+pub(crate) fn sleep_until((clk, deadline): Deadline) -> Result<(), Errno> {
     if !DEFER_SLEEPS.with(|d| d.get()) {
-        return sys::sleep_until(clk, deadline);
+        return sys::sleep_until(clk, &deadline);
     }
+    let at = instant_of((clk, deadline))?;
+    WAKE_AT.with(|w| w.set(Some(at)));
+    Ok(())
+}
+
+/// When `deadline` comes, on the monotonic `Instant` clock (now, if it has passed).
+pub(crate) fn instant_of((clk, deadline): Deadline) -> Result<Instant, Errno> {
     let now = sys::clock_gettime(clk)?;
     let ns = (deadline.tv_sec as i128 - now.tv_sec as i128) * 1_000_000_000
         + (deadline.tv_nsec as i128 - now.tv_nsec as i128);
-    let left = Duration::from_nanos(ns.clamp(0, u64::MAX as i128) as u64);
-    WAKE_AT.with(|w| w.set(Some(Instant::now() + left)));
-    Ok(())
+    Ok(Instant::now() + Duration::from_nanos(ns.clamp(0, u64::MAX as i128) as u64))
 }
 
 const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
@@ -115,17 +123,38 @@ pub(crate) fn clock_getres(clk: i32, tp: u64, out: &mut [u8]) -> Ret {
 
 /// nanosleep: sleeps (or defers, see `DEFER_SLEEPS`), uninterrupted, so `rem` is never
 /// written.
+#[cfg(test)]
 pub(crate) fn nanosleep(req: u64, reqb: &[u8]) -> Ret {
+    sleep_until(nanosleep_deadline(req, reqb)?)?;
+    ok(0)
+}
+
+/// nanosleep(2)'s end, from its arguments. Errors: EFAULT (NULL), EINVAL (a bad
+/// timespec), as nanosleep(2).
+pub(crate) fn nanosleep_deadline(req: u64, reqb: &[u8]) -> Result<Deadline, Errno> {
     if req == 0 {
         return Err(errno::EFAULT);
     }
     let d = get_timespec(reqb)?;
     let now = sys::clock_gettime(libc::CLOCK_MONOTONIC)?;
-    sleep_until(libc::CLOCK_MONOTONIC, &add(now, d))?;
+    Ok((libc::CLOCK_MONOTONIC, add(now, d)))
+}
+
+/// clock_nanosleep: as [`nanosleep`].
+#[cfg(test)]
+pub(crate) fn clock_nanosleep(clk: i32, flags: i32, req: u64, reqb: &[u8]) -> Ret {
+    sleep_until(clock_nanosleep_deadline(clk, flags, req, reqb)?)?;
     ok(0)
 }
 
-pub(crate) fn clock_nanosleep(clk: i32, flags: i32, req: u64, reqb: &[u8]) -> Ret {
+/// clock_nanosleep(2)'s end, from its arguments. Errors as clock_nanosleep(2): EINVAL
+/// (a bad clock or timespec), EOPNOTSUPP (the process CPU clock), EFAULT (NULL).
+pub(crate) fn clock_nanosleep_deadline(
+    clk: i32,
+    flags: i32,
+    req: u64,
+    reqb: &[u8],
+) -> Result<Deadline, Errno> {
     match clk {
         0 | 1 | 7 | 8 | 9 | 11 => {}
         CLOCK_PROCESS_CPUTIME_ID => return Err(errno::EOPNOTSUPP),
@@ -147,8 +176,7 @@ pub(crate) fn clock_nanosleep(clk: i32, flags: i32, req: u64, reqb: &[u8]) -> Re
     } else {
         add(sys::clock_gettime(hclk)?, d)
     };
-    sleep_until(hclk, &deadline)?;
-    ok(0)
+    Ok((hclk, deadline))
 }
 
 pub(crate) fn times(buf: u64, out: &mut [u8]) -> Ret {
