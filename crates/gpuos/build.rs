@@ -110,6 +110,17 @@ fn main() {
         &mut src,
     );
     fs::write(out.join("kernel_amalgamated.cu"), src).unwrap();
+
+    // 6. The prelude of a tier-2 translation compiled on the host (src/translate/).
+    let mut seen = HashSet::new();
+    let mut src = String::new();
+    amalgamate(
+        &kernel.join("tier2/unit.h"),
+        &[kernel.clone(), out.clone()],
+        &mut seen,
+        &mut src,
+    );
+    fs::write(out.join("t2_prelude.cpp"), src).unwrap();
 }
 
 /// Inline `#include "..."` directives recursively (each file once), so NVRTC gets one

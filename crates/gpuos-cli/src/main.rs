@@ -79,6 +79,12 @@ struct RunOpts {
     /// when none is free.
     #[arg(long, value_name = "N", default_value_t = 0)]
     child_slots: usize,
+    /// Tier 2 (CPU backend; the GPU backend interprets for now): translate the image's
+    /// hot code to C++ compiled by the host compiler, cached on disk. never; auto
+    /// (blocks entered 1000 times, when a compiler is installed); always (every block
+    /// entered, also at the end of the run for the next run of the image).
+    #[arg(long, value_name = "WHEN", default_value = "never")]
+    translate: String,
     /// Report backend details (compilation, caches, memory) on stderr.
     #[arg(long, short)]
     verbose: bool,
@@ -162,6 +168,7 @@ fn config(opts: &RunOpts, program: PathBuf, argv: Vec<OsString>) -> Result<RunCo
     cfg.verbose = opts.verbose;
     cfg.threads = opts.threads;
     cfg.child_slots = opts.child_slots;
+    cfg.translate = opts.translate.parse()?;
     cfg.mounts = opts
         .mounts
         .iter()

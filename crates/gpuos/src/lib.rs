@@ -16,6 +16,7 @@ pub mod mem;
 pub mod procs;
 pub mod service;
 pub mod tables;
+pub mod translate;
 
 pub use machine::{BackendKind, LaneResult, LaneStatus, Mode, RunConfig, RunError, RunReport};
 

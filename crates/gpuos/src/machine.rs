@@ -76,6 +76,8 @@ pub struct RunConfig {
     /// Process slots for forked children, shared by all lanes (0 = the default,
     /// `procs::default_child_slots`); fork fails with EAGAIN when none is free.
     pub child_slots: usize,
+    /// Tier 2: translate the image's hot code (docs/ARCHITECTURE.md, "Tier 2").
+    pub translate: crate::translate::Translate,
 }
 
 impl RunConfig {
@@ -120,6 +122,7 @@ impl RunConfig {
             hash_every_lane: false,
             threads: 0,
             child_slots: 0,
+            translate: crate::translate::Translate::default(),
         }
     }
 }
