@@ -95,9 +95,10 @@ GFN u32 core_run(Core& c, u64 budget) {
                     n += k - 1;  // the last one raised c.exc: handled below, as interpreted
                     goto exc;
                 }
-                // Not at the start of a call: a slice may end anywhere, and its first
-                // instruction is a block boundary of this run only.
-                if (t2c && n) t2_count(c, t2c, slot);
+                // Also the first instruction of a call: the program's entry, after a
+                // host syscall or a signal. After a slice that ran out of budget it
+                // counts a boundary of this run only, once per slice.
+                if (t2c) t2_count(c, t2c, slot);
             }
             u32 insn = ((const u32*)c.code)[slot];
             u32 id = c.code_ids ? dcache_get(c.code_ids + slot) : 0;
