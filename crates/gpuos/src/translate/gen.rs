@@ -124,8 +124,9 @@ fn gen_block(out: &mut String, b: &Block) {
 }
 
 /// The generated source of a translation: one function per block and the dispatcher,
-/// `t2_enter` in a core built with its translation (GPUOS_TIER2 on the device) or the
-/// exported `gpuos_t2_enter` of a host shared object, plus the list of block starts
+/// `t2_enter` in a core built with its translation (`-DGPUOS_TIER2=1`, the source in
+/// place of exec.h's `// @GPUOS_T2_BLOCKS@` line: the GPU's way) or else the exported
+/// `gpuos_t2_enter` of a host shared object, with the list of block starts
 /// (`gpuos_t2_starts`, `gpuos_t2_nstarts`) that the host reads back from a cached
 /// translation. `blocks` sorted by start, starts unique.
 pub fn gen_source(blocks: &[Block]) -> String {
@@ -136,7 +137,7 @@ pub fn gen_source(blocks: &[Block]) -> String {
         gen_block(&mut out, b);
     }
     out.push_str(
-        "#if GPUOS_DEVICE\nGFN_NOINLINE u32 t2_enter(Core& c, u64 left) {\n#else\nextern \"C\" u32 gpuos_t2_enter(Core& c, u64 left) {\n#endif\n",
+        "#if GPUOS_TIER2\nGFN_NOINLINE u32 t2_enter(Core& c, u64 left) {\n#else\nextern \"C\" u32 gpuos_t2_enter(Core& c, u64 left) {\n#endif\n",
     );
     out.push_str("    u64 frame = t2_code_frame(c);\n    switch (c.pc) {\n");
     for b in blocks {
@@ -150,7 +151,7 @@ pub fn gen_source(blocks: &[Block]) -> String {
         );
     }
     out.push_str("    default: return 0u;\n    }\n}\n");
-    out.push_str("#if !GPUOS_DEVICE\nextern \"C\" const u64 gpuos_t2_starts[] = {");
+    out.push_str("#if !GPUOS_TIER2\nextern \"C\" const u64 gpuos_t2_starts[] = {");
     for b in blocks {
         let _ = write!(out, "0x{:x}ull, ", b.start);
     }
