@@ -7,11 +7,12 @@
 
 /// A translation's entry (the generated dispatcher). If a translated block starts at
 /// c.pc on the current code page (the same template frame it was translated from) and
-/// holds at most `left` instructions, run it and return the instructions it executed
-/// (> 0); otherwise return 0 and change nothing. After a block, either c.exc is
-/// EXC_NONE, every returned instruction retired and c.s.pc is the next PC; or the last
-/// returned instruction (at c.pc = c.s.pc, with c.npc and c.insn set) raised c.exc and
-/// the ones before it retired: exactly the state `a64_exec_id` leaves for the run loop.
+/// holds at most `left` instructions, run it, then the blocks that follow on the same
+/// page while the budget covers them, and return the instructions executed (> 0);
+/// otherwise return 0 and change nothing. Afterwards either c.exc is EXC_NONE, every
+/// returned instruction retired and c.s.pc is the next PC; or the last returned
+/// instruction (at c.pc = c.s.pc, with c.npc and c.insn set) raised c.exc and the ones
+/// before it retired: exactly the state `a64_exec_id` leaves for the run loop.
 typedef u32 (*T2EnterFn)(Core& c, u64 left);
 
 /// Whether insn is a conditional branch (B.cond, CBZ/CBNZ, TBZ/TBNZ): the next
@@ -36,3 +37,10 @@ GFN void t2_count(Core& c, u32* counts, u32 slot) {
 GFN u64 t2_code_frame(Core& c) {
     return (u64)(c.code_ids - (const u16*)(uintptr_t)c.m->dcache) >> (PAGE_SHIFT - 2);
 }
+
+/// Constant tables of a translation (its block-start hash): device memory on the GPU.
+#if GPUOS_DEVICE
+#define T2_DATA static __device__ const
+#else
+#define T2_DATA static const
+#endif

@@ -123,6 +123,51 @@ fn gen_block(out: &mut String, b: &Block) {
     );
 }
 
+/// Multiplier of the block-start hash (2^64 / golden ratio).
+const HASH_MUL: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// `t2_find(pc)`: the block number (1-based, in `blocks` order) starting at pc, or 0:
+/// an open-addressing table of the starts (linear probing, at most half full; 1 marks
+/// an empty slot, never a start since starts are 4-aligned).
+fn gen_find(out: &mut String, blocks: &[Block]) {
+    let bits = (2 * blocks.len())
+        .next_power_of_two()
+        .trailing_zeros()
+        .max(1);
+    let size = 1usize << bits;
+    let mut keys = vec![1u64; size];
+    let mut vals = vec![0u32; size];
+    for (i, b) in blocks.iter().enumerate() {
+        let mut h = ((b.start >> 2).wrapping_mul(HASH_MUL) >> (64 - bits)) as usize;
+        while keys[h] != 1 {
+            h = (h + 1) & (size - 1);
+        }
+        keys[h] = b.start;
+        vals[h] = i as u32 + 1;
+    }
+    let list = |v: &mut dyn Iterator<Item = String>| v.collect::<Vec<_>>().join(",");
+    let _ = writeln!(
+        out,
+        "T2_DATA u64 t2_keys[{size}] = {{{}}};\nT2_DATA u32 t2_vals[{size}] = {{{}}};",
+        list(&mut keys.iter().map(|k| format!("0x{k:x}ull"))),
+        list(&mut vals.iter().map(|v| v.to_string()))
+    );
+    let _ = writeln!(
+        out,
+        "GFN u32 t2_find(u64 pc) {{
+    u32 h = (u32)(((pc >> 2) * 0x{HASH_MUL:x}ull) >> {});
+    NO_UNROLL for (;;) {{
+        u64 k = t2_keys[h];
+        if (k == pc) return t2_vals[h];
+        if (k == 1) return 0;
+        h = (h + 1) & {}u;
+    }}
+}}",
+        64 - bits,
+        size - 1
+    );
+}
+
 /// The generated source of a translation: one function per block and the dispatcher,
 /// `t2_enter` in a core built with its translation (`-DGPUOS_TIER2=1`, the source in
 /// place of exec.h's `// @GPUOS_T2_BLOCKS@` line: the GPU's way) or else the exported
@@ -136,21 +181,34 @@ pub fn gen_source(blocks: &[Block]) -> String {
     for b in blocks {
         gen_block(&mut out, b);
     }
+    gen_find(&mut out, blocks);
     out.push_str(
         "#if GPUOS_TIER2\nGFN_NOINLINE u32 t2_enter(Core& c, u64 left) {\n#else\nextern \"C\" u32 gpuos_t2_enter(Core& c, u64 left) {\n#endif\n",
     );
-    out.push_str("    u64 frame = t2_code_frame(c);\n    switch (c.pc) {\n");
-    for b in blocks {
+    out.push_str("    u64 frame = t2_code_frame(c);\n    u32 done = 0;\n    NO_UNROLL for (;;) {\n        u32 k;\n        switch (t2_find(c.pc)) {\n");
+    for (i, b) in blocks.iter().enumerate() {
         let _ = writeln!(
             out,
-            "    case 0x{:x}ull: return frame == {}u && left >= {}u ? t2_b_{:x}(c) : 0u;",
-            b.start,
+            "        case {}u: if (frame != {}u || left - done < {}u) return done; k = t2_b_{:x}(c); break;",
+            i + 1,
             b.frame,
             b.insns.len(),
             b.start
         );
     }
-    out.push_str("    default: return 0u;\n    }\n}\n");
+    out.push_str(
+        "        default: return done;
+        }
+        done += k;
+        // Chain to the next block while no exception stopped this one and the next PC
+        // is on the same code page, still current (the run loop's own fast-path test).
+        u64 pc = c.s.pc;
+        if (c.exc != EXC_NONE || c.code_vpn != (pc >> PAGE_SHIFT) + 1 || (pc & 3)) return done;
+        c.pc = pc;
+    }
+}
+",
+    );
     out.push_str("#if !GPUOS_TIER2\nextern \"C\" const u64 gpuos_t2_starts[] = {");
     for b in blocks {
         let _ = write!(out, "0x{:x}ull, ", b.start);
@@ -217,6 +275,11 @@ mod tests {
             "{src}"
         );
         assert!(src.contains("RET(c, 30u)"), "{src}");
-        assert!(src.contains("case 0x400000ull: return frame == 3u && left >= 2u"));
+        assert!(
+            src.contains(
+                "case 1u: if (frame != 3u || left - done < 2u) return done; k = t2_b_400000(c);"
+            ),
+            "{src}"
+        );
     }
 }
