@@ -13,6 +13,12 @@ bool gpuos_tmpl_map(MachineHdr* m, u64 root, u64 va, const u8* data, u64 len, u6
 bool gpuos_tmpl_reserve(MachineHdr* m, u64 root, u64 va, u64 len, u64 perm) {
     return tmpl_reserve(m, root, va, len, perm);
 }
+/// The template frame mapped at va (its page table entry's frame), or ~0 when none: the
+/// tier-2 translator's key from code address to decode-cache and profile slots.
+u64 gpuos_tmpl_frame(MachineHdr* m, u64 va) {
+    u64* e = pt_walk(m, m->tmpl_root, va, false, 0);
+    return e && (*e & PTE_P) ? PTE_FRAME(*e) : ~0ull;
+}
 bool gpuos_proc_start(MachineHdr* m, u32 lane) {
     tls_lane = lane;
     return proc_start(m, lane);

@@ -9,6 +9,14 @@
 #include "sys/time_sys.h"
 #include "syscall_dispatch.gen.h"
 #include "a64_decode.gen.h"
+#include "tier2/tier2.h"
+// A core built with its translation compiled in (the GPU's tier 2: with -DGPUOS_TIER2=1,
+// the generated blocks and `t2_enter` of crates/gpuos/src/translate/gen.rs replace the
+// marker line below in the amalgamated source); the CPU backend loads its translation
+// as a shared object instead and calls it through MachineHdr::t2_enter.
+#if GPUOS_TIER2
+// @GPUOS_T2_BLOCKS@
+#endif
 
 /// Run result of `core_run`.
 enum RunResult : u32 {
@@ -52,6 +60,14 @@ GFN u32 core_run(Core& c, u64 budget) {
         }
     }
     u32 r = RUN_BUDGET;
+    // Tier 2: the profile, the translation (if any) and whether the next instruction
+    // starts a block (after a branch, a conditional branch, a syscall, a signal or a block).
+    u32* t2c = (u32*)(uintptr_t)c.m->t2_counts;
+#if !GPUOS_DEVICE
+    T2EnterFn t2 = (T2EnterFn)(uintptr_t)__atomic_load_n(&c.m->t2_enter, __ATOMIC_ACQUIRE);
+#endif
+    bool entry = true;
+    u64 n2 = 0;  // instructions run translated
     while (n < budget) {
         u64 pc = c.s.pc;
         c.pc = pc;
@@ -62,6 +78,28 @@ GFN u32 core_run(Core& c, u64 budget) {
         bool on_page = c.code_vpn == (pc >> PAGE_SHIFT) + 1 && !(pc & 3);
         if (on_page || fetch_page(c, pc)) {
             u32 slot = ((u32)pc & (u32)(PAGE_SZ - 1)) >> 2;
+            if (entry && c.code_ids) {
+#if GPUOS_TIER2
+                u32 k = t2_enter(c, budget - n);
+#elif !GPUOS_DEVICE
+                u32 k = t2 ? t2(c, budget - n) : 0;
+#else
+                u32 k = 0;
+#endif
+                if (k) {
+                    n2 += k;
+                    if (c.exc == EXC_NONE) {
+                        n += k;
+                        continue;
+                    }
+                    n += k - 1;  // the last one raised c.exc: handled below, as interpreted
+                    goto exc;
+                }
+                // Also the first instruction of a call: the program's entry, after a
+                // host syscall or a signal. After a slice that ran out of budget it
+                // counts a boundary of this run only, once per slice.
+                if (t2c) t2_count(c, t2c, slot);
+            }
             u32 insn = ((const u32*)c.code)[slot];
             u32 id = c.code_ids ? dcache_get(c.code_ids + slot) : 0;
             c.insn = insn;
@@ -70,12 +108,15 @@ GFN u32 core_run(Core& c, u64 budget) {
                 if (c.code_ids) dcache_put(c.code_ids + slot, id);
             }
             a64_exec_id(c, insn, id);
+            entry = t2c && (c.npc != pc + 4 || t2_cond_branch(insn));
         }
         if (c.exc == EXC_NONE) {
             c.s.pc = c.npc;
             n++;
             continue;
         }
+    exc:
+        entry = true;
         if (c.exc == EXC_SVC) {
             c.s.pc = c.npc;
             n++;
@@ -95,6 +136,7 @@ GFN u32 core_run(Core& c, u64 budget) {
         break;
     }
     c.p->insns += n;
+    if (n2) atomic_add_u64(&c.m->t2_insns, n2);
     if (r != RUN_DONE) core_save(c);
     else c.p->cpu = c.s;
     return r;

@@ -26,8 +26,15 @@
 #define GPUOS_DEVICE 0
 #define GFN static inline __attribute__((always_inline))
 #define GFN_NOINLINE static __attribute__((noinline))
+#ifdef GPUOS_T2_UNIT
+// A tier-2 translation compiled on the host (crates/gpuos/src/translate/): every handler
+// is inlined into the block functions, so guest registers stay in host registers
+// within a block.
+#define HANDLER static inline __attribute__((always_inline))
+#else
 #define HANDLER static inline
-#define HOT_HANDLER static inline
+#endif
+#define HOT_HANDLER HANDLER
 #include <stdint.h>
 #include <string.h>
 #include <math.h>

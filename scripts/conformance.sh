@@ -5,7 +5,7 @@
 # working directory's tree: types, modes, sizes, contents, link targets).
 #
 # Usage: scripts/conformance.sh --gpuos BIN [--backend cpu|cuda] [--mode M]
-#            [--qemu QEMU] [--lanes N] [--lane-check report|files]
+#            [--translate WHEN] [--qemu QEMU] [--lanes N] [--lane-check report|files]
 #            [--busybox PATH] [--bin-dir DIR]
 #            [--filter REGEX] [--exclude REGEX] [--timeout SECS] [--jobs N]
 #            [--skip-known-gaps] [--serial-gpuos] [--no-stderr] [--keep] [--list]
@@ -13,6 +13,11 @@
 #   --gpuos BIN      the gpuos binary (required unless --list)
 #   --backend B      passed as `run --backend B` (default: cpu)
 #   --mode M         passed as `run --mode M` (default: gpuos's own default)
+#   --translate WHEN passed as `run --translate WHEN` (tier 2). With "always",
+#                    gpuos runs each case twice, first to profile it and fill the
+#                    translation cache, then the run that is compared, which starts
+#                    with every block the first one entered translated (single
+#                    lane; set GPUOS_CACHE_DIR to keep the cache apart)
 #   --qemu QEMU      qemu-aarch64 to use (default: $QEMU, qemu-aarch64 on PATH,
 #                    then .deps/qemu-aarch64-static); run with -cpu cortex-a57
 #   --lanes N        N>1: run gpuos with --lanes N and check every lane's exit
@@ -72,6 +77,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 GPUOS=
 BACKEND=cpu
 MODE=
+TRANSLATE=
 QEMU_BIN=${QEMU:-}
 LANES=1
 LANE_CHECK=report
@@ -100,6 +106,7 @@ while [ "$#" -gt 0 ]; do
     --gpuos) need "$@"; GPUOS=$2; shift 2 ;;
     --backend) need "$@"; BACKEND=$2; shift 2 ;;
     --mode) need "$@"; MODE=$2; shift 2 ;;
+    --translate) need "$@"; TRANSLATE=$2; shift 2 ;;
     --qemu) need "$@"; QEMU_BIN=$2; shift 2 ;;
     --lanes) need "$@"; LANES=$2; shift 2 ;;
     --lane-check) need "$@"; LANE_CHECK=$2; shift 2 ;;
@@ -486,6 +493,7 @@ done < <(env | grep -E '^[A-Za-z_][A-Za-z0-9_]*=' || true)
 
 GPUOS_OPTS=(--backend "$BACKEND")
 [ -n "$MODE" ] && GPUOS_OPTS+=(--mode "$MODE")
+[ -n "$TRANSLATE" ] && GPUOS_OPTS+=(--translate "$TRANSLATE")
 
 has_flag() { case ",$1," in *",$2,"*) return 0 ;; esac; return 1; }
 
@@ -828,6 +836,9 @@ run_case() {
         fi
     else
         expand_argv "$i" 0
+        # --translate always: a first run profiles the case and caches its translation.
+        [ "$TRANSLATE" = always ] &&
+            run_side "$d/gwarm" "$cwd" "$stdin" "$flags" "$GPUOS" run "${GPUOS_OPTS[@]}" "${ARGV[@]}"
         run_side "$d/g" "$cwd" "$stdin" "$flags" "$GPUOS" run "${GPUOS_OPTS[@]}" "${ARGV[@]}"
     fi
     grc=$(cat "$d/g.rc")

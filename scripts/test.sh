@@ -3,8 +3,9 @@
 # programs and gpuos, runs the Rust tests, clippy and rustfmt, then the
 # conformance suite against qemu-aarch64 on the CPU backend, and its lanes
 # variant (--lanes 4 on a subset, checked by gpuos's lane report; --lanes 60 with
-# the lanes' files under a small open-file limit), and the ELF loader's mutation
-# fuzzer (2,000 mutants). Every step runs even when an earlier one
+# the lanes' files under a small open-file limit), the ELF loader's mutation
+# fuzzer (2,000 mutants) and a subset through tier 2 (--translate always). Every
+# step runs even when an earlier one
 # failed (except those that need a build that failed); a summary comes last and
 # the exit status is nonzero when any step failed.
 #
@@ -19,6 +20,7 @@ cd "$root" || exit 1
 
 jobs=${CONFORMANCE_JOBS:-$(nproc 2>/dev/null || echo 2)}
 read -r -a extra <<<"${CONFORMANCE_ARGS:-}"
+translate_subset='^(hello|signals|process|crash_null|exit-42|setjmp)$'
 lanes_subset='^(hello|hello-lane|hostile_mem-lane|hostile_mem-prot|int_arith|fp_math|neon|setjmp|atomics|strings|fileio|signals|process|fdmany|crash_null|exit-42|exit-lane|bb-(echo|printf|cat|sort-k|awk-sum|sha256sum|factor|ls-l|find|sh-pipe|sh-subshell|cp|mv|tar-xzv|sh-redir|gzip))$'
 
 # Known gaps (KNOWN_GAPS in scripts/conformance.sh) are left out of the conformance
@@ -73,6 +75,11 @@ if [ "$build_ok" = 1 ] && [ "$guests_ok" = 1 ]; then
     # holds every lane's files at once, so 100,000 lanes need this path).
     # The lanes check must be able to fail: a spoilt lane report is caught.
     step conformance-selftest scripts/conformance-selftest.sh target/release/gpuos
+    # Tier 2 (--translate always: each case profiled, then run fully translated) on a
+    # subset small enough for CI's compile time, with a translation cache of its own.
+    step conformance-translate bash -c 'd=$(mktemp -d) && GPUOS_CACHE_DIR=$d "$@"; rc=$?; rm -rf "$d"; exit $rc' _ \
+        scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --translate always \
+        --filter "$translate_subset" --jobs "$jobs" "${extra[@]}"
     step conformance-lanes-captured env GPUOS_NOFILE_KEEP=1 bash -c 'ulimit -n 96 && exec "$@"' _ \
         scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --lanes 60 --lane-check files \
         --filter '^(hello|hello-lane|exit-lane|process|bb-echo|bb-cat|bb-sh-pipe)$' --jobs "$jobs" "${extra[@]}"
@@ -84,6 +91,7 @@ else
     skip conformance "build or guests failed"
     skip conformance-lanes "build or guests failed"
     skip conformance-selftest "build or guests failed"
+    skip conformance-translate "build or guests failed"
     skip conformance-lanes-captured "build or guests failed"
     skip fuzz-elf "build or guests failed"
 fi

@@ -101,15 +101,26 @@ fn main() {
         .compile("gpuos_core");
 
     // 5. One translation unit for NVRTC.
-    let mut seen = HashSet::new();
-    let mut src = String::new();
-    amalgamate(
+    amalgamate_into(
         &kernel.join("cuda_main.cu"),
         &[kernel.clone(), out.clone()],
-        &mut seen,
-        &mut src,
+        &out.join("kernel_amalgamated.cu"),
     );
-    fs::write(out.join("kernel_amalgamated.cu"), src).unwrap();
+
+    // 6. The prelude of a tier-2 translation compiled on the host (src/translate/).
+    amalgamate_into(
+        &kernel.join("tier2/unit.h"),
+        &[kernel.clone(), out.clone()],
+        &out.join("t2_prelude.cpp"),
+    );
+}
+
+/// Write the amalgamation of `entry` (see [`amalgamate`]) to `dest`.
+fn amalgamate_into(entry: &Path, dirs: &[PathBuf], dest: &Path) {
+    let mut seen = HashSet::new();
+    let mut src = String::new();
+    amalgamate(entry, dirs, &mut seen, &mut src);
+    fs::write(dest, src).unwrap();
 }
 
 /// Inline `#include "..."` directives recursively (each file once), so NVRTC gets one

@@ -60,6 +60,11 @@ pub struct FuzzOpts {
     /// With --elf: the binaries to mutate.
     #[arg(value_name = "FILES", requires = "elf")]
     files: Vec<PathBuf>,
+    /// Run gpuos through the translation tier: `always` runs each program twice with
+    /// `--translate always` (profile, then compared fully translated); `never` (default)
+    /// interprets.
+    #[arg(long, value_name = "WHEN", default_value = "never")]
+    translate: String,
 }
 
 /// Run the fuzzer; the exit status is 0 when every test matched, 1 on mismatches, 2
@@ -95,6 +100,14 @@ pub fn run(o: &FuzzOpts) -> i32 {
         fpsr_ignore: if o.strict { 0 } else { fuzz::FPSR_UNTRACKED },
         strict: o.strict,
         verbose: o.verbose,
+        translate: match o.translate.as_str() {
+            "never" => false,
+            "always" => true,
+            t => {
+                eprintln!("gpuos fuzz: --translate is never or always, not {t:?}");
+                return 2;
+            }
+        },
     };
     let rep = match fuzz::run(&cfg) {
         Ok(r) => r,
@@ -124,6 +137,12 @@ pub fn run(o: &FuzzOpts) -> i32 {
         rep.screened,
         rep.seconds
     );
+    if cfg.translate {
+        println!(
+            "gpuos fuzz: {} of {} guest instructions ran translated",
+            rep.translated, rep.insns
+        );
+    }
     if rep.failures.is_empty() {
         0
     } else {

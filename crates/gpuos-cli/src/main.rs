@@ -91,6 +91,12 @@ struct RunOpts {
     /// limit of the lanes' fair share of the frame pool.
     #[arg(long, value_name = "BYTES", value_parser = gpuos::machine::parse_bytes)]
     mem_per_process: Option<u64>,
+    /// Tier 2 (CPU backend; the GPU backend interprets for now): translate the image's
+    /// hot code to C++ compiled by the host compiler, cached on disk. never; auto
+    /// (blocks entered 1000 times, when a compiler is installed); always (every block
+    /// entered, also at the end of the run for the next run of the image).
+    #[arg(long, value_name = "WHEN", default_value = "never")]
+    translate: String,
     /// Report backend details (compilation, caches, memory) on stderr.
     #[arg(long, short)]
     verbose: bool,
@@ -176,6 +182,7 @@ fn config(opts: &RunOpts, program: PathBuf, argv: Vec<OsString>) -> Result<RunCo
     cfg.threads = opts.threads;
     cfg.child_slots = opts.child_slots;
     cfg.mem_per_process = opts.mem_per_process.unwrap_or(0);
+    cfg.translate = opts.translate.parse()?;
     cfg.mounts = opts
         .mounts
         .iter()

@@ -15,6 +15,11 @@ fn qemu() -> String {
 }
 
 fn fuzz(class: &str, seed: u64, count: usize) {
+    fuzz_with(class, seed, count, "never");
+}
+
+/// `gpuos fuzz` with `--translate when`; returns its stdout.
+fn fuzz_with(class: &str, seed: u64, count: usize, when: &str) -> String {
     let q = qemu();
     let out = Command::new(env!("CARGO_BIN_EXE_gpuos"))
         .args([
@@ -27,6 +32,8 @@ fn fuzz(class: &str, seed: u64, count: usize) {
             &count.to_string(),
             "--len",
             "8",
+            "--translate",
+            when,
         ])
         .arg("--qemu")
         .arg(&q)
@@ -43,6 +50,23 @@ fn fuzz(class: &str, seed: u64, count: usize) {
         stdout.contains(" 0 mismatches"),
         "unexpected summary: {stdout}"
     );
+    stdout.into_owned()
+}
+
+/// The sequences through tier 2: each program's second run starts with its blocks
+/// translated, and most of its instructions must run so.
+#[test]
+fn fuzz_int_translated() {
+    let out = fuzz_with("int,fp", 4, 24, "always");
+    let line = out
+        .lines()
+        .find(|l| l.contains("guest instructions ran translated"))
+        .unwrap_or_else(|| panic!("no translated share in: {out}"));
+    let nums: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert!(nums.len() == 2 && nums[0] * 2 > nums[1], "{line}");
 }
 
 #[test]

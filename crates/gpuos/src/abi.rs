@@ -411,6 +411,19 @@ pub struct MachineHdr {
     pub rss_limit: u64,
     /// Every process's initial RLIMIT_AS, soft and hard, in bytes (0 = unlimited).
     pub as_limit: u64,
+    /// Tier 2 profile (docs/ARCHITECTURE.md, "Tier 2"): one `u32` per instruction slot of
+    /// each image-template frame, parallel to `dcache`, counting how often the
+    /// interpreter entered a block at that slot (after a branch, a syscall or a block).
+    /// Shared by all lanes of the image; counts are relaxed and may lose increments.
+    /// 0 = no profiling (`--translate never`).
+    pub t2_counts: u64,
+    /// Tier 2 on the CPU backend: the host address of the loaded translation's
+    /// `gpuos_t2_enter` (kernel/tier2/tier2.h), or 0 for none. Replaced at any time by
+    /// the host (a newer translation); the core reads it once per call. Unused on the GPU,
+    /// where the translation is compiled into the core.
+    pub t2_enter: u64,
+    /// Guest instructions retired inside translated blocks, summed over lanes.
+    pub t2_insns: u64,
 }
 
 /// An internal error of gpuos itself (a broken invariant, never a guest's doing),

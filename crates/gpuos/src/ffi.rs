@@ -19,6 +19,8 @@ extern "C" {
     ) -> bool;
     /// Reserve lazily allocated, zero-filled memory in the template (the stack, a .bss).
     pub fn gpuos_tmpl_reserve(m: *mut MachineHdr, root: u64, va: u64, len: u64, perm: u64) -> bool;
+    /// The template frame mapped at `va`, or `u64::MAX` (kernel/cpu_api.cpp).
+    pub fn gpuos_tmpl_frame(m: *mut MachineHdr, va: u64) -> u64;
     /// Start lane `lane`'s first process from the template (kernel/proc/proc.h
     /// `proc_start`).
     pub fn gpuos_proc_start(m: *mut MachineHdr, lane: u32) -> bool;

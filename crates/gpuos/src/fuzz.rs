@@ -690,6 +690,10 @@ pub struct Config {
     pub strict: bool,
     /// Print progress on stderr.
     pub verbose: bool,
+    /// Run gpuos through the translation tier (`--translate always`): each program runs
+    /// twice, the first run profiling it and caching its translation, the second, which
+    /// is compared, starting with every block the first entered translated.
+    pub translate: bool,
 }
 
 /// FPSR cumulative flags that gpuos does not track for FP arithmetic: OFC, UFC, IXC.
@@ -722,6 +726,11 @@ pub struct Report {
     pub rejected: usize,
     /// Mismatches.
     pub failures: Vec<Failure>,
+    /// With `translate`: guest instructions of the compared gpuos runs, and how many of
+    /// them ran translated (from `--verbose`'s tier-2 line).
+    pub insns: u64,
+    /// See `insns`.
+    pub translated: u64,
     /// Wall-clock seconds.
     pub seconds: f64,
 }
@@ -815,6 +824,20 @@ fn outcome(status: ExitStatus, stdout: &[u8], stderr: &str, is_gpuos: bool) -> O
 struct Runner<'a> {
     cfg: &'a Config,
     dir: PathBuf,
+    /// Guest instructions of the compared translated runs, and those run translated.
+    insns: AtomicUsize,
+    translated: AtomicUsize,
+}
+
+/// From `gpuos run --verbose`'s tier-2 line ("... P% of N guest instructions ran
+/// translated"): (instructions run translated, all instructions), rounded.
+fn translated_share(stderr: &str) -> Option<(u64, u64)> {
+    let l = stderr.lines().find(|l| l.starts_with("gpuos: tier 2:"))?;
+    let mut w = l.split_whitespace().rev().skip(4);
+    let n: u64 = w.next()?.parse().ok()?;
+    w.next(); // "of"
+    let pct: f64 = w.next()?.trim_end_matches('%').parse().ok()?;
+    Some(((pct / 100.0 * n as f64).round() as u64, n))
 }
 
 impl Runner<'_> {
@@ -831,7 +854,7 @@ impl Runner<'_> {
         )
     }
 
-    fn gpuos(&self, elf: &Path) -> Result<(ExitStatus, Vec<u8>, String), String> {
+    fn gpuos_cmd(&self, elf: &Path, translate: bool) -> Command {
         let mut cmd = Command::new(&self.cfg.gpuos);
         cmd.arg("run")
             .arg("--backend")
@@ -839,14 +862,37 @@ impl Runner<'_> {
             .arg("--threads")
             .arg("1")
             .arg("--max-insns")
-            .arg("100000")
-            .arg(elf);
-        cmd.current_dir(&self.dir);
-        run_cmd(
-            cmd,
-            &elf.with_extension("gpuos.out"),
-            Duration::from_secs(60),
-        )
+            .arg("100000");
+        if translate {
+            // The translations of throw-away programs go to the fuzzer's own directory.
+            cmd.arg("--translate")
+                .arg("always")
+                .arg("--verbose")
+                .env("GPUOS_CACHE_DIR", self.dir.join("cache"));
+        }
+        cmd.arg(elf).current_dir(&self.dir);
+        cmd
+    }
+
+    fn gpuos(&self, elf: &Path) -> Result<(ExitStatus, Vec<u8>, String), String> {
+        let out = elf.with_extension("gpuos.out");
+        if self.cfg.translate {
+            // The profiling run; its translation lands in the cache for the next one.
+            run_cmd(self.gpuos_cmd(elf, true), &out, Duration::from_secs(120))?;
+            let (st, o, e) = run_cmd(self.gpuos_cmd(elf, true), &out, Duration::from_secs(120))?;
+            if let Some((t, n)) = translated_share(&e) {
+                self.insns.fetch_add(n as usize, Ordering::Relaxed);
+                self.translated.fetch_add(t as usize, Ordering::Relaxed);
+            }
+            // Without the verbose lines, so that a failure shows gpuos's own last words.
+            let e: String = e
+                .lines()
+                .filter(|l| !l.starts_with("gpuos: "))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            return Ok((st, o, e));
+        }
+        run_cmd(self.gpuos_cmd(elf, false), &out, Duration::from_secs(60))
     }
 
     /// Run one program under both; (qemu, gpuos).
@@ -987,6 +1033,8 @@ pub fn run(cfg: &Config) -> Result<Report, String> {
     let runner = Runner {
         cfg,
         dir: dir.clone(),
+        insns: AtomicUsize::new(0),
+        translated: AtomicUsize::new(0),
     };
     let threads = if cfg.threads == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -999,6 +1047,8 @@ pub fn run(cfg: &Config) -> Result<Report, String> {
     }
     let mut rep = result?;
     rep.seconds = start.elapsed().as_secs_f64();
+    rep.insns = runner.insns.load(Ordering::Relaxed) as u64;
+    rep.translated = runner.translated.load(Ordering::Relaxed) as u64;
     Ok(rep)
 }
 

@@ -16,6 +16,7 @@ pub mod mem;
 pub mod procs;
 pub mod service;
 pub mod tables;
+pub mod translate;
 
 pub use machine::{BackendKind, LaneResult, LaneStatus, Mode, RunConfig, RunError, RunReport};
 
@@ -44,13 +45,19 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport, RunError> {
         std::fs::create_dir_all(dir).map_err(|e| RunError::at("--output-dir", dir, e))?;
     }
     let prep = machine::Prepared::new(cfg)?;
+    let cuda = |cfg: &RunConfig, prep: &machine::Prepared| {
+        if cfg.translate != translate::Translate::Never {
+            eprintln!("gpuos: --translate: tier 2 runs on the CPU backend only so far; the GPU interprets");
+        }
+        backend::cuda::run(cfg, prep)
+    };
     match cfg.backend {
         BackendKind::Cpu => backend::cpu::run(cfg, &prep),
-        BackendKind::Cuda => backend::cuda::run(cfg, &prep),
+        BackendKind::Cuda => cuda(cfg, &prep),
         BackendKind::Auto => {
             let from = gpu_wins_from();
             if backend::cuda::available() && cfg.lanes >= from {
-                backend::cuda::run(cfg, &prep)
+                cuda(cfg, &prep)
             } else if backend::cuda::available() {
                 eprintln!(
                     "gpuos: {} lane(s) run faster on the CPU backend ({} host cores) than on the GPU below {from} lanes; --backend cuda uses the GPU",

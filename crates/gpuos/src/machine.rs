@@ -83,6 +83,8 @@ pub struct RunConfig {
     /// Per-process memory limit in bytes (0 = the default, [`mem_limits`]): the
     /// resident limit and RLIMIT_AS (soft and hard) of every process.
     pub mem_per_process: u64,
+    /// Tier 2: translate the image's hot code (docs/ARCHITECTURE.md, "Tier 2").
+    pub translate: crate::translate::Translate,
 }
 
 impl RunConfig {
@@ -129,6 +131,7 @@ impl RunConfig {
             threads: 0,
             child_slots: 0,
             mem_per_process: 0,
+            translate: crate::translate::Translate::default(),
         }
     }
 }

@@ -42,6 +42,13 @@ unsafe impl Send for MachinePtr {}
 // SAFETY: as above.
 unsafe impl Sync for MachinePtr {}
 
+impl MachinePtr {
+    /// The pointer (a method, so that closures capture the whole Send + Sync value).
+    fn get(self) -> *mut MachineHdr {
+        self.0
+    }
+}
+
 /// Run `cfg.lanes` copies of the prepared program on host threads.
 pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let lanes = cfg.lanes.max(1);
@@ -75,6 +82,9 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     hdr.strace = cfg.strace as u32;
     hdr.live = lanes as u64;
     super::clock::ClockOffsets::for_host_clock().apply(&mut hdr);
+    let t2 = crate::translate::Tier2::new(cfg.translate, prep, &mut hdr, cfg.verbose)?;
+    let lanes_done = std::sync::atomic::AtomicBool::new(false);
+    let lanes_end: Mutex<Option<std::time::Duration>> = Mutex::new(None);
     let m = MachinePtr(&mut hdr);
     let threads = if cfg.threads > 0 {
         cfg.threads
@@ -91,27 +101,49 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let hosts = Procs::new(cfg, prep, lanes, slots - lanes);
     let start = Instant::now();
     std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let lane = next.fetch_add(1, Ordering::Relaxed);
-                if lane >= lanes || stop_requested() {
-                    break;
-                }
-                match run_lane(cfg, &hosts, m, lane, &bufs, &serve_ns) {
-                    Ok((r, out)) => {
-                        if lane == 0 {
-                            *stdout0.lock().unwrap() = out;
+        if let Some(t2) = &t2 {
+            let lanes_done = &lanes_done;
+            s.spawn(move || t2.background(m.get(), lanes_done));
+        }
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| loop {
+                    let lane = next.fetch_add(1, Ordering::Relaxed);
+                    if lane >= lanes || stop_requested() {
+                        break;
+                    }
+                    match run_lane(cfg, &hosts, m, lane, &bufs, &serve_ns) {
+                        Ok((r, out)) => {
+                            if lane == 0 {
+                                *stdout0.lock().unwrap() = out;
+                            }
+                            results.lock().unwrap()[lane] = Some(r);
                         }
-                        results.lock().unwrap()[lane] = Some(r);
+                        Err(e) => {
+                            first_err.lock().unwrap().get_or_insert(e);
+                        }
                     }
-                    Err(e) => {
-                        first_err.lock().unwrap().get_or_insert(e);
-                    }
-                }
-            });
+                })
+            })
+            .collect();
+        // Join the lanes before the scope does, to stop the background translator.
+        let panics: Vec<_> = workers.into_iter().filter_map(|w| w.join().err()).collect();
+        *lanes_end.lock().unwrap() = Some(start.elapsed());
+        lanes_done.store(true, Ordering::Relaxed);
+        if let Some(p) = panics.into_iter().next() {
+            std::panic::resume_unwind(p);
         }
     });
-    let seconds = start.elapsed().as_secs_f64();
+    // The lanes' time, without the end of an abandoned background compile.
+    let seconds = lanes_end
+        .into_inner()
+        .unwrap()
+        .unwrap_or_else(|| start.elapsed())
+        .as_secs_f64();
+    let t2_stats = match &t2 {
+        Some(t2) => Some(t2.finish(m.get())?),
+        None => None,
+    };
     if let Some(e) = first_err.into_inner().unwrap() {
         return Err(e);
     }
@@ -124,6 +156,10 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         .into_iter()
         .map(|r| r.unwrap_or_else(lane_not_started))
         .collect();
+    if let (Some(st), true) = (t2_stats, cfg.verbose) {
+        let total: u64 = lanes_res.iter().map(|l| l.insns).sum();
+        crate::translate::report(&st, hdr.t2_insns, total);
+    }
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {

@@ -180,7 +180,7 @@ impl Drop for Streams {
     }
 }
 
-fn cache_dir() -> PathBuf {
+pub(crate) fn cache_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("GPUOS_CACHE_DIR") {
         return PathBuf::from(d);
     }

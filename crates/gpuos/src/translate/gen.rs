@@ -1,0 +1,285 @@
+//! Block discovery and C++ generation for tier 2 (docs/ARCHITECTURE.md, "Tier 2").
+//!
+//! A block is a run of guest instructions of the image's text from a start address
+//! the interpreter's profile found hot, up to and including the first instruction that
+//! may change the flow of control or the code cache (every entry of
+//! kernel/a64/branch.table, BARRIER and SYS), the end of its 4 KiB page, or
+//! [`MAX_BLOCK`] instructions; an unallocated encoding ends it before itself (the
+//! interpreter raises SIGILL there). The generated C++ calls the decode table's own
+//! handlers with constant operand fields, in order: no instruction has a second
+//! implementation.
+
+use crate::tables;
+use std::fmt::Write as _;
+
+/// Most instructions in one block (bounds code size and the budget check's granularity).
+pub const MAX_BLOCK: usize = 64;
+
+/// One executable segment of the image: its address and file bytes (what the template
+/// frames hold; the rest of the segment is zero).
+#[derive(Clone, Copy, Debug)]
+pub struct Code<'a> {
+    /// Guest virtual address of `bytes[0]`.
+    pub vaddr: u64,
+    /// The segment's file bytes.
+    pub bytes: &'a [u8],
+}
+
+/// One basic block to translate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Block {
+    /// Guest address of the first instruction.
+    pub start: u64,
+    /// The template frame holding the block's page (the dispatcher checks it, since a
+    /// template frame may be mapped elsewhere by mremap).
+    pub frame: u64,
+    /// The instruction words.
+    pub insns: Vec<u32>,
+}
+
+/// Whether an instruction of decode entry `e` ends a block after itself.
+fn ends_block(e: &tables::A64Entry) -> bool {
+    e.source.starts_with("kernel/a64/branch.table") || e.name == "BARRIER" || e.name == "SYS"
+}
+
+/// Whether the block's last instruction is a branch (or SVC, BRK): the run loop then
+/// goes where it leads, not to the next address.
+pub fn ends_in_branch(b: &Block) -> bool {
+    b.insns
+        .last()
+        .and_then(|&w| tables::decode(w))
+        .is_some_and(|e| e.source.starts_with("kernel/a64/branch.table"))
+}
+
+/// The instruction word at `va`, if some segment's file bytes hold it.
+fn word_at(code: &[Code], va: u64) -> Option<u32> {
+    code.iter().find_map(|s| {
+        let off = va.checked_sub(s.vaddr)? as usize;
+        let b = s.bytes.get(off..off.checked_add(4)?)?;
+        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    })
+}
+
+/// The block starting at `start` (4-aligned) on template frame `frame`, or None when
+/// its first instruction is not in the text or has no decode entry.
+pub fn find_block(code: &[Code], start: u64, frame: u64) -> Option<Block> {
+    if start & 3 != 0 {
+        return None;
+    }
+    let page_end = (start | 0xfff) + 1;
+    let mut insns = Vec::new();
+    let mut va = start;
+    while va < page_end && insns.len() < MAX_BLOCK {
+        let Some(w) = word_at(code, va) else { break };
+        let Some(e) = tables::decode(w) else { break };
+        insns.push(w);
+        if ends_block(e) {
+            break;
+        }
+        va += 4;
+    }
+    (!insns.is_empty()).then_some(Block {
+        start,
+        frame,
+        insns,
+    })
+}
+
+/// The value of an operand field: its bits of insn, high to low.
+fn field(insn: u32, bits: &[u32]) -> u32 {
+    bits.iter().fold(0u32, |v, &b| v << 1 | (insn >> b & 1))
+}
+
+/// The handler call for insn (which has a decode entry).
+fn call(insn: u32) -> String {
+    let e = tables::decode(insn).expect("blocks hold decodable instructions");
+    let mut s = format!("{}(c", e.name);
+    for (_, bits) in e.fields {
+        let _ = write!(s, ", {}u", field(insn, bits));
+    }
+    s.push(')');
+    s
+}
+
+/// The C++ of one block: `t2_b_<start>(Core&)`, returning the instructions it executed
+/// with the state `T2EnterFn` describes (kernel/tier2/tier2.h).
+fn gen_block(out: &mut String, b: &Block) {
+    let _ = writeln!(out, "GFN_NOINLINE u32 t2_b_{:x}(Core& c) {{", b.start);
+    for (i, &w) in b.insns.iter().enumerate() {
+        let pc = b.start + 4 * i as u64;
+        let _ = writeln!(
+            out,
+            "    c.pc = 0x{pc:x}ull; c.npc = 0x{:x}ull; c.insn = 0x{w:08x}u;\n    {};  // {}\n    if (c.exc != EXC_NONE) {{ c.s.pc = 0x{pc:x}ull; return {}u; }}",
+            pc + 4,
+            call(w),
+            tables::disassemble(w),
+            i + 1
+        );
+    }
+    let _ = writeln!(
+        out,
+        "    c.s.pc = c.npc;\n    return {}u;\n}}",
+        b.insns.len()
+    );
+}
+
+/// Multiplier of the block-start hash (2^64 / golden ratio).
+const HASH_MUL: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// `t2_find(pc)`: the block number (1-based, in `blocks` order) starting at pc, or 0:
+/// an open-addressing table of the starts (linear probing, at most half full; 1 marks
+/// an empty slot, never a start since starts are 4-aligned).
+fn gen_find(out: &mut String, blocks: &[Block]) {
+    let bits = (2 * blocks.len())
+        .next_power_of_two()
+        .trailing_zeros()
+        .max(1);
+    let size = 1usize << bits;
+    let mut keys = vec![1u64; size];
+    let mut vals = vec![0u32; size];
+    for (i, b) in blocks.iter().enumerate() {
+        let mut h = ((b.start >> 2).wrapping_mul(HASH_MUL) >> (64 - bits)) as usize;
+        while keys[h] != 1 {
+            h = (h + 1) & (size - 1);
+        }
+        keys[h] = b.start;
+        vals[h] = i as u32 + 1;
+    }
+    let list = |v: &mut dyn Iterator<Item = String>| v.collect::<Vec<_>>().join(",");
+    let _ = writeln!(
+        out,
+        "T2_DATA u64 t2_keys[{size}] = {{{}}};\nT2_DATA u32 t2_vals[{size}] = {{{}}};",
+        list(&mut keys.iter().map(|k| format!("0x{k:x}ull"))),
+        list(&mut vals.iter().map(|v| v.to_string()))
+    );
+    let _ = writeln!(
+        out,
+        "GFN u32 t2_find(u64 pc) {{
+    u32 h = (u32)(((pc >> 2) * 0x{HASH_MUL:x}ull) >> {});
+    NO_UNROLL for (;;) {{
+        u64 k = t2_keys[h];
+        if (k == pc) return t2_vals[h];
+        if (k == 1) return 0;
+        h = (h + 1) & {}u;
+    }}
+}}",
+        64 - bits,
+        size - 1
+    );
+}
+
+/// The generated source of a translation: one function per block and the dispatcher,
+/// `t2_enter` in a core built with its translation (`-DGPUOS_TIER2=1`, the source in
+/// place of exec.h's `// @GPUOS_T2_BLOCKS@` line: the GPU's way) or else the exported
+/// `gpuos_t2_enter` of a host shared object, with the list of block starts
+/// (`gpuos_t2_starts`, `gpuos_t2_nstarts`) that the host reads back from a cached
+/// translation. `blocks` sorted by start, starts unique.
+pub fn gen_source(blocks: &[Block]) -> String {
+    let mut out = String::from(
+        "// Generated by crates/gpuos/src/translate/gen.rs: tier-2 blocks of one image.\n",
+    );
+    for b in blocks {
+        gen_block(&mut out, b);
+    }
+    gen_find(&mut out, blocks);
+    out.push_str(
+        "#if GPUOS_TIER2\nGFN_NOINLINE u32 t2_enter(Core& c, u64 left) {\n#else\nextern \"C\" u32 gpuos_t2_enter(Core& c, u64 left) {\n#endif\n",
+    );
+    out.push_str("    u64 frame = t2_code_frame(c);\n    u32 done = 0;\n    NO_UNROLL for (;;) {\n        u32 k;\n        switch (t2_find(c.pc)) {\n");
+    for (i, b) in blocks.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "        case {}u: if (frame != {}u || left - done < {}u) return done; k = t2_b_{:x}(c); break;",
+            i + 1,
+            b.frame,
+            b.insns.len(),
+            b.start
+        );
+    }
+    out.push_str(
+        "        default: return done;
+        }
+        done += k;
+        // Chain to the next block while no exception stopped this one and the next PC
+        // is on the same code page, still current (the run loop's own fast-path test).
+        u64 pc = c.s.pc;
+        if (c.exc != EXC_NONE || c.code_vpn != (pc >> PAGE_SHIFT) + 1 || (pc & 3)) return done;
+        c.pc = pc;
+    }
+}
+",
+    );
+    out.push_str("#if !GPUOS_TIER2\nextern \"C\" const u64 gpuos_t2_starts[] = {");
+    for b in blocks {
+        let _ = write!(out, "0x{:x}ull, ", b.start);
+    }
+    let _ = writeln!(
+        out,
+        "0}};\nextern \"C\" const u64 gpuos_t2_nstarts = {};\n#endif",
+        blocks.len()
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOP: u32 = 0xd503201f;
+    const RET: u32 = 0xd65f03c0;
+    const ADD_X0_X0_1: u32 = 0x91000400;
+
+    fn words(w: &[u32]) -> Vec<u8> {
+        w.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn a_block_ends_after_its_branch() {
+        let text = words(&[ADD_X0_X0_1, NOP, RET, ADD_X0_X0_1]);
+        let code = [Code {
+            vaddr: 0x400000,
+            bytes: &text,
+        }];
+        let b = find_block(&code, 0x400000, 7).unwrap();
+        assert_eq!(b.insns, vec![ADD_X0_X0_1, NOP, RET]);
+        let b = find_block(&code, 0x40000c, 7).unwrap();
+        assert_eq!(b.insns, vec![ADD_X0_X0_1]); // the text ends
+    }
+
+    #[test]
+    fn a_block_ends_before_an_unallocated_word_and_at_its_page() {
+        let text = words(&[ADD_X0_X0_1, 0, RET]);
+        let code = [Code {
+            vaddr: 0x400ffc,
+            bytes: &text,
+        }];
+        assert_eq!(
+            find_block(&code, 0x400ffc, 1).unwrap().insns,
+            vec![ADD_X0_X0_1]
+        );
+        assert_eq!(find_block(&code, 0x401000, 1), None); // UDF #0: interpreted
+        assert_eq!(find_block(&code, 0x401004, 1).unwrap().insns, vec![RET]);
+        assert_eq!(find_block(&code, 0x401002, 1), None);
+    }
+
+    #[test]
+    fn the_source_calls_the_handlers_with_constant_fields() {
+        let b = Block {
+            start: 0x400000,
+            frame: 3,
+            insns: vec![ADD_X0_X0_1, RET],
+        };
+        let src = gen_source(&[b]);
+        assert!(
+            src.contains("ADDSUB_imm(c, 1u, 0u, 0u, 0u, 1u, 0u, 0u)"),
+            "{src}"
+        );
+        assert!(src.contains("RET(c, 30u)"), "{src}");
+        assert!(
+            src.contains(
+                "case 1u: if (frame != 3u || left - done < 2u) return done; k = t2_b_400000(c);"
+            ),
+            "{src}"
+        );
+    }
+}

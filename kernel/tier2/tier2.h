@@ -1,0 +1,46 @@
+// Tier 2, the interpreter's side: profile counts at block entries and the call into a
+// translation (docs/ARCHITECTURE.md, "Tier 2"). The translation itself is generated C++
+// (crates/gpuos/src/translate/): one function per guest basic block calling the decode
+// table's handlers with constant fields, and `t2_enter`, its dispatcher.
+#pragma once
+#include "../mm/mm.h"
+
+/// A translation's entry (the generated dispatcher). If a translated block starts at
+/// c.pc on the current code page (the same template frame it was translated from) and
+/// holds at most `left` instructions, run it, then the blocks that follow on the same
+/// page while the budget covers them, and return the instructions executed (> 0);
+/// otherwise return 0 and change nothing. Afterwards either c.exc is EXC_NONE, every
+/// returned instruction retired and c.s.pc is the next PC; or the last returned
+/// instruction (at c.pc = c.s.pc, with c.npc and c.insn set) raised c.exc and the ones
+/// before it retired: exactly the state `a64_exec_id` leaves for the run loop.
+typedef u32 (*T2EnterFn)(Core& c, u64 left);
+
+/// Whether insn is a conditional branch (B.cond, CBZ/CBNZ, TBZ/TBNZ): the next
+/// instruction starts a block even when the branch is not taken.
+GFN bool t2_cond_branch(u32 insn) {
+    return (insn & 0x7c000000u) == 0x34000000u || (insn & 0xff000010u) == 0x54000000u;
+}
+
+/// Count one entry at `slot` of the current code page (a template frame) in the
+/// image's profile. Relaxed and not atomic as a whole: two lanes may lose an increment,
+/// which only delays a translation.
+GFN void t2_count(Core& c, u32* counts, u32 slot) {
+    u32* e = counts + (c.code_ids - (const u16*)(uintptr_t)c.m->dcache) + slot;
+#if GPUOS_DEVICE
+    *e = *e + 1;
+#else
+    __atomic_store_n(e, __atomic_load_n(e, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+#endif
+}
+
+/// The template frame holding the current code page (code_ids != 0).
+GFN u64 t2_code_frame(Core& c) {
+    return (u64)(c.code_ids - (const u16*)(uintptr_t)c.m->dcache) >> (PAGE_SHIFT - 2);
+}
+
+/// Constant tables of a translation (its block-start hash): device memory on the GPU.
+#if GPUOS_DEVICE
+#define T2_DATA static __device__ const
+#else
+#define T2_DATA static const
+#endif
