@@ -1056,10 +1056,6 @@ struct Measured {
 fn run_measured(cmd: &mut Command, limit: std::time::Duration) -> Measured {
     use std::io::Read;
     use std::process::Stdio;
-    #[expect(
-        clippy::zombie_processes,
-        reason = "reaped below by wait4(2), for its rusage"
-    )]
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -1078,7 +1074,22 @@ fn run_measured(cmd: &mut Command, limit: std::time::Duration) -> Measured {
         let _ = err.read_to_string(&mut s);
         s
     });
+    let (status, rss_kib) = wait_measured(child, limit);
+    Measured {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+        rss_kib,
+    }
+}
+
+/// Wait for `child`, killing it and failing the test once it has run longer than
+/// `limit`; its exit status and peak RSS in KiB (wait4(2)'s rusage: the child's own, and
+/// a forked child's count starts from its parent's size at the fork).
+fn wait_measured(child: std::process::Child, limit: std::time::Duration) -> (Option<i32>, u64) {
     let pid = child.id() as libc::pid_t;
+    // Reaped below by wait4(2), for its rusage, which std's `wait` cannot give.
+    std::mem::forget(child);
     let t0 = std::time::Instant::now();
     let (mut status, mut killed) = (0, false);
     // SAFETY: rusage is plain old data.
@@ -1093,12 +1104,10 @@ fn run_measured(cmd: &mut Command, limit: std::time::Duration) -> Measured {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     assert!(!killed, "still running after {limit:?}: killed");
-    Measured {
-        status: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-        rss_kib: ru.ru_maxrss as u64,
-    }
+    (
+        libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        ru.ru_maxrss as u64,
+    )
 }
 
 /// `gpuos run --backend cpu PROG` in `cwd`, measured, within 30 s.
@@ -1461,7 +1470,7 @@ fn streamed_output_keeps_host_memory_bounded() {
     assert_eq!(q.stdout, bigout(1), "the known content is qemu's");
     // Both runs first, while this process is small (a forked child's peak RSS starts
     // from its parent's size at the fork).
-    let runs: Vec<(bool, PathBuf, Option<i32>, i64)> = [false, true]
+    let runs: Vec<(bool, PathBuf, Option<i32>, u64)> = [false, true]
         .into_iter()
         .map(|limited| {
             let d = tmp(&format!("bigout-{limited}"));
@@ -1478,8 +1487,8 @@ fn streamed_output_keeps_host_memory_bounded() {
                 .args(["bigout", &MIB.to_string()])
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null());
-            let m = run_measured(&mut cmd, std::time::Duration::from_secs(600));
-            let (code, maxrss_kib) = (m.status, m.rss_kib as i64);
+            let child = cmd.spawn().expect("gpuos runs");
+            let (code, maxrss_kib) = wait_measured(child, std::time::Duration::from_secs(600));
             (limited, d, code, maxrss_kib)
         })
         .collect();
