@@ -333,7 +333,7 @@ mod ring_tests {
 mod frame_pool_tests {
     use super::*;
     use crate::abi::PAGE_SIZE;
-    use crate::machine::HostPool;
+    use crate::layout::HostPool;
     use std::sync::atomic::{AtomicU32, Ordering};
 
     struct Pool {

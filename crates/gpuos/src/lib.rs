@@ -10,6 +10,7 @@ pub mod backend;
 pub mod ffi;
 pub mod fuzz;
 pub mod host;
+pub mod layout;
 pub mod loader;
 pub mod machine;
 pub mod mem;

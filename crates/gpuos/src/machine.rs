@@ -2,12 +2,11 @@
 //! the preparation both backends share (loading the image, building its template and
 //! the initial stacks, the per-process host services).
 
-use crate::abi::{MachineHdr, FREE_SHARDS, PAGE_SIZE};
+use crate::abi::MachineHdr;
 use crate::ffi;
 use crate::host::output::{LaneFile, OutStream};
 use crate::host::{Mount, ProcHost, Sandbox, SandboxConfig, Sink, Source};
 use crate::loader::{self, Image, LoadError, StackImage};
-use crate::mem::HostRegion;
 use sha2::{Digest, Sha256};
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -535,24 +534,6 @@ impl Prepared {
     }
 }
 
-/// The per-process memory limits of a run whose frame pool has `nframes` frames, of
-/// which `tmpl_frames` hold the image template, set in `m` (`MachineHdr::rss_limit` in
-/// frames, `as_limit` in bytes). With `--mem-per-process BYTES` both are BYTES. By
-/// default the resident limit is the lanes' fair share of the pool, (nframes -
-/// tmpl_frames) / lanes frames, so that no lane's first process can take the frames
-/// its neighbours need (children of a family have shares of their own), and RLIMIT_AS
-/// is unlimited, as on Linux: lazy reservations cost no frames until touched.
-pub fn mem_limits(cfg: &RunConfig, m: &mut MachineHdr, nframes: u64, tmpl_frames: u64) {
-    let lanes = cfg.lanes.max(1) as u64;
-    if cfg.mem_per_process > 0 {
-        m.rss_limit = cfg.mem_per_process.div_ceil(PAGE_SIZE).max(1);
-        m.as_limit = cfg.mem_per_process;
-    } else {
-        m.rss_limit = (nframes.saturating_sub(tmpl_frames) / lanes).max(1);
-        m.as_limit = 0;
-    }
-}
-
 /// The words `gpuos run` adds to a kill message for a process gpuos killed for want of
 /// memory (`LaneStatus::Killed::cause`), given the resident limit in bytes; None for
 /// other kills.
@@ -620,16 +601,6 @@ pub fn substitute_lane(arg: &OsString, lane: usize) -> OsString {
     OsString::from_vec(out)
 }
 
-/// Reserve a host frame pool for `nframes` frames and point `m` at it.
-pub struct HostPool {
-    /// Frame bytes.
-    pub frames: HostRegion,
-    /// Reference counts.
-    pub refcnt: HostRegion,
-    /// Free-list heads (`u64[FREE_SHARDS]`).
-    pub free: HostRegion,
-}
-
 /// Bytes of lane 0's stdout kept in memory for [`RunReport::stdout0`] when it is not
 /// passed through (a library caller's check of a small output: `gpuos bench`).
 pub const STDOUT0_KEEP: usize = 16 << 20;
@@ -667,26 +638,6 @@ pub fn lane_files_fit(lanes: usize) -> bool {
     (lanes as u64).saturating_mul(2).saturating_add(1024) <= r.rlim_cur
 }
 
-impl HostPool {
-    /// Reserve the pool (address space only; pages appear when touched).
-    pub fn new(nframes: u64, m: &mut MachineHdr) -> Result<HostPool, RunError> {
-        let err = |e: std::io::Error| RunError::Memory(e.to_string());
-        let frames = HostRegion::new((nframes * PAGE_SIZE) as usize).map_err(err)?;
-        let refcnt = HostRegion::new((nframes * 4) as usize).map_err(err)?;
-        let free = HostRegion::new((FREE_SHARDS * 8) as usize).map_err(err)?;
-        m.frames = frames.addr();
-        m.nframes = nframes;
-        m.refcnt = refcnt.addr();
-        m.free_heads = free.addr(); // zeroed: every list empty
-        m.bump = 0;
-        Ok(HostPool {
-            frames,
-            refcnt,
-            free,
-        })
-    }
-}
-
 /// SHA-256 of a byte string.
 pub fn sha256(b: &[u8]) -> [u8; 32] {
     Sha256::digest(b).into()
@@ -719,6 +670,7 @@ pub fn signal_name(sig: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layout::mem_limits;
 
     #[test]
     fn parse_bytes_takes_suffixes_and_refuses_the_rest() {

@@ -6,7 +6,8 @@ use super::gate::{
     checked_lanes, gpuos_run, qemu_once, qemu_parallel, qemu_references, Expected, Reference,
 };
 use super::{backend_name, report, stats, Plan, Workload};
-use gpuos::machine::{HostPool, Prepared};
+use gpuos::layout::Template;
+use gpuos::machine::Prepared;
 use gpuos::{BackendKind, RunConfig, RunReport};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map, Value};
@@ -414,12 +415,9 @@ impl Meter<'_> {
         let prep = Prepared::new(&cfg).map_err(|e| e.to_string())?;
         let load = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let mut hdr = gpuos::abi::MachineHdr::default();
-        let pool =
-            HostPool::new(prep.template_frames_bound(), &mut hdr).map_err(|e| e.to_string())?;
-        prep.build_template(&mut hdr).map_err(|e| e.to_string())?;
+        let template = Template::staged(&prep).map_err(|e| e.to_string())?;
         let tmpl = t.elapsed().as_secs_f64();
-        drop(pool);
+        drop(template);
         let (cold, warm) = self.compile_times(b, &mut f.notes);
         let mut s = Map::new();
         s.insert("load_seconds".into(), json!(load));

@@ -5,11 +5,12 @@
 
 use super::{
     finish_lane, lane_not_started, report_round_trips, sleep_until_or_stop, stop_requested,
-    stop_signal, CPU_BUF_SIZE,
+    stop_signal,
 };
 use crate::abi::{MachineHdr, Proc, SysReq};
 use crate::ffi;
-use crate::machine::{HostPool, LaneResult, Prepared, RunConfig, RunError, RunReport};
+use crate::layout::{MachineArrays, MachineLayout, Template};
+use crate::machine::{LaneResult, Prepared, RunConfig, RunError, RunReport};
 use crate::mem::HostRegion;
 use crate::procs::Procs;
 use crate::service;
@@ -17,18 +18,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// Frames in the CPU backend's pool (address space only; 16 GiB), unless
-/// `GPUOS_POOL_MIB` sets its size (as on the GPU; at least 1 MiB).
-const CPU_POOL_FRAMES: u64 = 1 << 22;
-
-/// Frames of the CPU backend's pool: `GPUOS_POOL_MIB` MiB, else [`CPU_POOL_FRAMES`].
-fn cpu_pool_frames() -> u64 {
-    std::env::var("GPUOS_POOL_MIB")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .filter(|&mib| mib > 0)
-        .map_or(CPU_POOL_FRAMES, |mib| (mib << 20) / crate::abi::PAGE_SIZE)
-}
 /// Instructions per call into the core between checks for Ctrl-C.
 const SLICE: u64 = 1 << 22;
 
@@ -51,36 +40,31 @@ impl MachinePtr {
 
 /// Run `cfg.lanes` copies of the prepared program on host threads.
 pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
-    let lanes = cfg.lanes.max(1);
-    let slots = lanes + cfg.children();
-    let mut hdr = MachineHdr::default();
-    let nframes = cpu_pool_frames();
-    let _pool = HostPool::new(nframes, &mut hdr)?;
-    let tmpl_frames = prep.build_template(&mut hdr)?;
-    crate::machine::mem_limits(cfg, &mut hdr, nframes, tmpl_frames);
+    let layout = MachineLayout::cpu(cfg);
+    let (lanes, slots) = (layout.lanes, layout.slots);
+    let Template {
+        mut hdr,
+        pool: _pool,
+        frames: tmpl_frames,
+    } = Template::build(prep, MachineLayout::cpu_pool_frames())?;
     // SAFETY: Proc is plain old data (integers and arrays); all-zero is a valid value.
     let mut procs: Vec<Proc> = vec![unsafe { std::mem::zeroed() }; slots];
     let mut reqs: Vec<SysReq> = vec![SysReq::default(); lanes];
-    let bufs = HostRegion::new(lanes * CPU_BUF_SIZE as usize)
+    let bufs = HostRegion::new(lanes * layout.buf_size as usize)
         .map_err(|e| RunError::Memory(e.to_string()))?;
     let (blob, offs) = prep.stack_blob();
-    let dcache: Vec<std::sync::atomic::AtomicU16> = (0..tmpl_frames * 1024)
+    let dcache: Vec<std::sync::atomic::AtomicU16> = (0..MachineLayout::dcache_entries(tmpl_frames))
         .map(|_| std::sync::atomic::AtomicU16::new(0))
         .collect();
-    hdr.dcache = dcache.as_ptr() as u64;
-    hdr.procs = procs.as_mut_ptr() as u64;
-    hdr.nprocs = lanes as u64;
-    hdr.nslots = slots as u64;
-    hdr.slot_bump = lanes as u64;
-    hdr.reqs = reqs.as_mut_ptr() as u64;
-    hdr.bufs = bufs.addr();
-    hdr.buf_size = CPU_BUF_SIZE;
-    hdr.stacks = blob.as_ptr() as u64;
-    hdr.stack_offs = offs.as_ptr() as u64;
-    hdr.nstacks = prep.stacks.len() as u64;
-    hdr.max_insns = cfg.max_insns;
-    hdr.strace = cfg.strace as u32;
-    hdr.live = lanes as u64;
+    let arrays = MachineArrays {
+        procs: procs.as_mut_ptr() as u64,
+        reqs: reqs.as_mut_ptr() as u64,
+        bufs: bufs.addr(),
+        stacks: blob.as_ptr() as u64,
+        stack_offs: offs.as_ptr() as u64,
+        dcache: dcache.as_ptr() as u64,
+    };
+    layout.fill(cfg, prep, &arrays, &mut hdr);
     super::clock::ClockOffsets::for_host_clock().apply(&mut hdr);
     let t2 = crate::translate::Tier2::new(cfg.translate, prep, &mut hdr, cfg.verbose)?;
     let lanes_done = std::sync::atomic::AtomicBool::new(false);
@@ -112,7 +96,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
                     if lane >= lanes || stop_requested() {
                         break;
                     }
-                    match run_lane(cfg, &hosts, m, lane, &bufs, &serve_ns) {
+                    match run_lane(cfg, &hosts, m, lane, (&bufs, layout.buf_size), &serve_ns) {
                         Ok((r, out)) => {
                             if lane == 0 {
                                 *stdout0.lock().unwrap() = out;
@@ -190,9 +174,10 @@ fn run_lane(
     hosts: &Procs<'_>,
     m: MachinePtr,
     lane: usize,
-    bufs: &HostRegion,
+    (bufs, buf_size): (&HostRegion, u64),
     serve_ns: &AtomicU64,
 ) -> Result<(LaneResult, Vec<u8>), RunError> {
+    let buf_size = buf_size as usize;
     hosts.start_lane(lane)?;
     let l = lane as u32;
     // SAFETY: m points at a live MachineHdr whose arrays have `lanes` entries (Procs:
@@ -203,10 +188,7 @@ fn run_lane(
         ffi::gpuos_proc_start(hdr, l);
         let proc_ptr = ((*hdr).procs as *mut Proc).add(lane);
         let req_ptr = ((*hdr).reqs as *mut SysReq).add(lane);
-        let buf = std::slice::from_raw_parts_mut(
-            bufs.ptr().add(lane * CPU_BUF_SIZE as usize),
-            CPU_BUF_SIZE as usize,
-        );
+        let buf = std::slice::from_raw_parts_mut(bufs.ptr().add(lane * buf_size), buf_size);
         let mut idle_us = 0u64;
         // Sleeps are served as wake-up times and waited for here, so that a stop
         // (SIGINT, SIGTERM) ends them.
@@ -245,7 +227,7 @@ fn run_lane(
             }
         }
         crate::host::time::defer_sleeps_on_this_thread(false);
-        bufs.discard(lane * CPU_BUF_SIZE as usize, CPU_BUF_SIZE as usize);
+        bufs.discard(lane * buf_size, buf_size);
         let mut host = hosts
             .take_lane(lane)
             .ok_or_else(|| RunError::Backend(format!("lane {lane} lost its host state")))?;

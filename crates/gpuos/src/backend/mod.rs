@@ -47,9 +47,6 @@ pub fn sleep_until_or_stop(t: std::time::Instant) -> bool {
     }
 }
 
-/// Bytes of syscall buffer per lane on the CPU backend.
-pub const CPU_BUF_SIZE: u64 = 64 << 10;
-
 /// `-v`: where the host requests' round trips went, as means over every request of
 /// every lane, from the stamps each Proc keeps on the core's clock (`rt_*`: marshal and
 /// post; posted -> the completion poller saw the completion (GPU persistent mode only);

@@ -14,7 +14,8 @@ use crate::abi::{
     MachineHdr, PanicRecord, Proc, RingCell, RingHdr, SysReq, FREE_SHARDS, PAGE_SIZE,
 };
 use crate::backend::{finish_lane, map_in_order, report_round_trips, stop_requested};
-use crate::machine::{HostPool, LaneResult, Prepared, RunConfig, RunError, RunReport};
+use crate::layout::{MachineArrays, MachineLayout, Template};
+use crate::machine::{LaneResult, Prepared, RunConfig, RunError, RunReport};
 use crate::procs::Procs;
 use crate::service;
 use cudarc::driver::{result as cu, sys};
@@ -25,8 +26,7 @@ use std::time::Instant;
 
 /// Run `cfg.lanes` copies of the prepared program on the GPU.
 pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
-    let lanes = cfg.lanes.max(1);
-    let slots = lanes + cfg.children();
+    let layout = MachineLayout::gpu(cfg);
     let t_setup = Instant::now();
     let (name, arch, free) = open_device()?;
     let t_compile = Instant::now();
@@ -38,9 +38,9 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
             t_compile.elapsed().as_secs_f64()
         );
     }
-    let mut m = DeviceMachine::new(cfg, prep, &module, lanes, slots)?;
-    let hosts = Procs::new(cfg, prep, lanes, slots - lanes);
-    for l in 0..lanes {
+    let mut m = DeviceMachine::new(cfg, prep, &module, &layout)?;
+    let hosts = Procs::new(cfg, prep, layout.lanes, layout.slots - layout.lanes);
+    for l in 0..layout.lanes {
         hosts.start_lane(l)?;
     }
     // The lanes' kernels; stop-flag writes and debug reads beside them; the poller.
@@ -170,100 +170,62 @@ fn submission_ring(lanes: usize) -> Result<(Pinned, Pinned, DevBuf, u64), RunErr
     Ok((ring, cells, enq, cap))
 }
 
-/// Frames of the device's pool: enough for every lane's likely peak (64 MiB each, at
-/// least 1 GiB) beside the template's `tmpl_frames`, but never more than 90% of what is
-/// free, so that several gpuos processes can share one GPU. `GPUOS_POOL_MIB` sets the
-/// pool's size instead (several gpuos runs sharing one GPU, as the conformance script's
-/// parallel jobs do).
-fn pool_frames(lanes: usize, tmpl_frames: u64) -> Result<u64, RunError> {
-    // SAFETY: query only.
-    let (free_now, _) = cu::mem_get_info().map_err(|e| err("cuMemGetInfo", e))?;
-    let reserve = 512usize << 20; // local memory for the lanes' stacks, driver needs
-    let per_frame = PAGE_SIZE as usize + 8;
-    let want = match std::env::var("GPUOS_POOL_MIB")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        Some(mib) => (mib << 20) / PAGE_SIZE,
-        None => (lanes as u64 * 16384).max(262_144) + tmpl_frames,
-    };
-    let nframes = (((free_now.saturating_sub(reserve)) * 9 / 10 / per_frame) as u64).min(want);
-    if nframes < tmpl_frames + 64 {
-        return Err(RunError::Memory(format!(
-            "only {} MiB of GPU memory free",
-            free_now >> 20
-        )));
-    }
-    Ok(nframes)
-}
-
 impl DeviceMachine {
-    /// Build the machine for `lanes` lanes and `slots` process slots: the template (built
-    /// in a host staging pool, copied to the device pool's first frames), the request
-    /// area, the rings, the stacks, the frame pool; the header uploaded last.
+    /// Build the machine of `layout`: the template (built in a host staging pool, copied
+    /// to the device pool's first frames), the request area, the rings, the stacks, the
+    /// frame pool ([`MachineLayout::gpu_pool_frames`]); the header uploaded last.
     fn new(
         cfg: &RunConfig,
         prep: &Prepared,
         module: &Module,
-        lanes: usize,
-        slots: usize,
+        layout: &MachineLayout,
     ) -> Result<DeviceMachine, RunError> {
-        let mut hdr = MachineHdr::default();
-        let staging = HostPool::new(prep.template_frames_bound(), &mut hdr)?;
-        let tmpl_frames = prep.build_template(&mut hdr)?;
-
-        // Host-visible request area: buffers sized so that all lanes fit in about 2 GiB.
-        let buf_size: u64 = ((2u64 << 30) / lanes as u64).clamp(16 << 10, 64 << 10) & !4095;
-        let reqs = Pinned::new(lanes * std::mem::size_of::<SysReq>())?;
-        let bufs = Pinned::new(lanes * buf_size as usize)?;
+        let lanes = layout.lanes;
+        let staging = Template::staged(prep)?;
+        let (mut hdr, tmpl_frames) = (staging.hdr, staging.frames);
+        let (reqs, bufs) = (
+            Pinned::new(lanes * std::mem::size_of::<SysReq>())?,
+            Pinned::new(lanes * layout.buf_size as usize)?,
+        );
         let (ring, cells, enq, cap) = submission_ring(lanes)?;
 
         // Device memory: processes (every lane's first, then the pool for children),
         // stacks, then the frame pool from what is left.
-        let procs = DevBuf::new(slots * std::mem::size_of::<Proc>())?;
+        let procs = DevBuf::new(layout.slots * std::mem::size_of::<Proc>())?;
         let (blob, offs) = prep.stack_blob();
         let stacks = DevBuf::new(blob.len())?;
         stacks.upload(&blob)?;
         let stack_offs = DevBuf::new(offs.len() * 8)?;
         stack_offs.upload(&offs)?;
-        let nframes = pool_frames(lanes, tmpl_frames)?;
+        // SAFETY: query only.
+        let (free_now, _) = cu::mem_get_info().map_err(|e| err("cuMemGetInfo", e))?;
+        let nframes = layout.gpu_pool_frames(tmpl_frames, free_now)?;
         let frames = DevBuf::new((nframes * PAGE_SIZE) as usize)?;
         let refcnt = DevBuf::new((nframes * 4) as usize)?;
         let free_heads = DevBuf::new((FREE_SHARDS * 8) as usize)?;
         // Every list empty.
         free_heads.upload(&[0u64; FREE_SHARDS as usize])?;
         // SAFETY: copies the template's frames (host staging) into the device pool.
-        unsafe {
-            let tbytes = std::slice::from_raw_parts(
-                staging.frames.ptr(),
-                (tmpl_frames * PAGE_SIZE) as usize,
-            );
-            cu::memcpy_htod_sync(frames.0, tbytes).map_err(|e| err("template copy", e))?;
-        }
+        unsafe { cu::memcpy_htod_sync(frames.0, staging.bytes()) }
+            .map_err(|e| err("template copy", e))?;
         drop(staging);
         hdr.frames = frames.0;
         hdr.nframes = nframes;
         hdr.refcnt = refcnt.0;
         hdr.free_heads = free_heads.0;
         hdr.bump = tmpl_frames;
-        let dcache = DevBuf::new((tmpl_frames * 1024 * 2) as usize)?;
-        dcache.upload(&vec![0u16; (tmpl_frames * 1024) as usize])?;
-        hdr.dcache = dcache.0;
-        hdr.procs = procs.0;
-        hdr.nprocs = lanes as u64;
-        hdr.nslots = slots as u64;
-        hdr.slot_bump = lanes as u64;
-        hdr.reqs = reqs.dev()?;
-        hdr.bufs = bufs.dev()?;
-        hdr.buf_size = buf_size;
-        hdr.stacks = stacks.0;
-        hdr.stack_offs = stack_offs.0;
-        hdr.nstacks = prep.stacks.len() as u64;
-        hdr.max_insns = cfg.max_insns;
-        hdr.strace = cfg.strace as u32;
-        hdr.stop = 0;
-        hdr.live = lanes as u64;
-        crate::machine::mem_limits(cfg, &mut hdr, nframes, tmpl_frames);
+        let dcache_len = MachineLayout::dcache_entries(tmpl_frames);
+        let dcache = DevBuf::new(dcache_len * 2)?;
+        dcache.upload(&vec![0u16; dcache_len])?;
+        let arrays = MachineArrays {
+            procs: procs.0,
+            reqs: reqs.dev()?,
+            bufs: bufs.dev()?,
+            stacks: stacks.0,
+            stack_offs: stack_offs.0,
+            dcache: dcache.0,
+        };
+        layout.fill(cfg, prep, &arrays, &mut hdr);
         // SAFETY: ring and cells are pinned host memory of the right sizes.
         unsafe {
             let r = &mut *(ring.ptr as *mut RingHdr);
@@ -300,7 +262,7 @@ impl DeviceMachine {
                 (nframes * PAGE_SIZE) >> 20,
                 nframes,
                 tmpl_frames * 4,
-                buf_size >> 10
+                layout.buf_size >> 10
             );
         }
         Ok(DeviceMachine {
@@ -309,7 +271,7 @@ impl DeviceMachine {
             tmpl_frames,
             reqs,
             bufs,
-            buf_size,
+            buf_size: layout.buf_size,
             ring,
             _cells: cells,
             _enq: enq,

@@ -1,0 +1,222 @@
+//! The machine every backend builds, in one place: how many lanes and process slots, the
+//! request buffers' and the frame pools' sizes, the image template staged in a host
+//! pool, and the `MachineHdr` fields that follow from them. The backends differ only in
+//! where the arrays live (host memory on the CPU, device and pinned memory on the GPU)
+//! and in the clocks' offsets.
+
+use crate::abi::{MachineHdr, FREE_SHARDS, PAGE_SIZE};
+use crate::machine::{Prepared, RunConfig, RunError};
+use crate::mem::HostRegion;
+
+/// Frames in the CPU backend's pool (address space only; 16 GiB), unless
+/// `GPUOS_POOL_MIB` sets its size.
+const CPU_POOL_FRAMES: u64 = 1 << 22;
+
+/// Bytes of syscall buffer per lane on the CPU backend.
+pub const CPU_BUF_SIZE: u64 = 64 << 10;
+
+/// Bytes the GPU keeps free for the lanes' local memory (their stacks) and the driver.
+const GPU_RESERVE: usize = 512 << 20;
+
+/// `GPUOS_POOL_MIB`: the frame pool's size in MiB when set (several gpuos runs sharing
+/// one GPU, as the conformance script's parallel jobs do).
+fn pool_mib() -> Option<u64> {
+    std::env::var("GPUOS_POOL_MIB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
+/// The shape of one run's machine.
+#[derive(Clone, Copy, Debug)]
+pub struct MachineLayout {
+    /// Lanes (each lane's first process has the slot of the lane's index).
+    pub lanes: usize,
+    /// Process slots: the lanes' first processes, then the pool for children.
+    pub slots: usize,
+    /// Bytes of request buffer per lane.
+    pub buf_size: u64,
+}
+
+/// Where a backend put the machine's arrays, as addresses the core dereferences.
+pub struct MachineArrays {
+    /// `Proc[slots]`.
+    pub procs: u64,
+    /// `SysReq[lanes]`.
+    pub reqs: u64,
+    /// `lanes` request buffers of `buf_size` bytes.
+    pub bufs: u64,
+    /// The stack images, concatenated ([`Prepared::stack_blob`]).
+    pub stacks: u64,
+    /// Their offsets (`nstacks + 1` entries).
+    pub stack_offs: u64,
+    /// The decode cache: [`MachineLayout::dcache_entries`] `u16`s.
+    pub dcache: u64,
+}
+
+impl MachineLayout {
+    /// The layout of `cfg`'s run with request buffers of `buf_size` bytes.
+    pub fn new(cfg: &RunConfig, buf_size: u64) -> MachineLayout {
+        let lanes = cfg.lanes.max(1);
+        MachineLayout {
+            lanes,
+            slots: lanes + cfg.children(),
+            buf_size,
+        }
+    }
+
+    /// The CPU backend's layout: [`CPU_BUF_SIZE`] per lane.
+    pub fn cpu(cfg: &RunConfig) -> MachineLayout {
+        MachineLayout::new(cfg, CPU_BUF_SIZE)
+    }
+
+    /// The GPU's layout: request buffers (pinned host memory) sized so that all lanes'
+    /// fit in about 2 GiB, 16 to 64 KiB each, whole pages.
+    pub fn gpu(cfg: &RunConfig) -> MachineLayout {
+        let lanes = cfg.lanes.max(1) as u64;
+        MachineLayout::new(
+            cfg,
+            ((2u64 << 30) / lanes).clamp(16 << 10, 64 << 10) & !4095,
+        )
+    }
+
+    /// Frames of the CPU backend's pool: `GPUOS_POOL_MIB` MiB (at least 1 MiB), else
+    /// [`CPU_POOL_FRAMES`].
+    pub fn cpu_pool_frames() -> u64 {
+        pool_mib()
+            .filter(|&mib| mib > 0)
+            .map_or(CPU_POOL_FRAMES, |mib| (mib << 20) / PAGE_SIZE)
+    }
+
+    /// Frames of the GPU's pool when `free` bytes of device memory are free: enough for
+    /// every lane's likely peak (64 MiB each, at least 1 GiB) beside the template's
+    /// `tmpl_frames`, but never more than 90% of what is free less [`GPU_RESERVE`], so
+    /// that several gpuos processes can share one GPU; `GPUOS_POOL_MIB` sets the size
+    /// instead. Errors: [`RunError::Memory`] when fewer than the template's frames and 64
+    /// more fit.
+    pub fn gpu_pool_frames(&self, tmpl_frames: u64, free: usize) -> Result<u64, RunError> {
+        let per_frame = PAGE_SIZE as usize + 8;
+        let want = match pool_mib() {
+            Some(mib) => (mib << 20) / PAGE_SIZE,
+            None => (self.lanes as u64 * 16384).max(262_144) + tmpl_frames,
+        };
+        let nframes = ((free.saturating_sub(GPU_RESERVE) * 9 / 10 / per_frame) as u64).min(want);
+        if nframes < tmpl_frames + 64 {
+            return Err(RunError::Memory(format!(
+                "only {} MiB of GPU memory free",
+                free >> 20
+            )));
+        }
+        Ok(nframes)
+    }
+
+    /// Entries (`u16`) of the decode cache for a template of `tmpl_frames` frames: one
+    /// per instruction slot of each frame.
+    pub fn dcache_entries(tmpl_frames: u64) -> usize {
+        (tmpl_frames * 1024) as usize
+    }
+
+    /// Fill the fields of `hdr` that every backend sets alike: the arrays, the lanes and
+    /// slots, the limits of `cfg` (instructions, memory: [`mem_limits`] for the pool
+    /// and template `hdr` already describes), `--strace`, every lane live.
+    pub fn fill(&self, cfg: &RunConfig, prep: &Prepared, a: &MachineArrays, hdr: &mut MachineHdr) {
+        hdr.dcache = a.dcache;
+        hdr.procs = a.procs;
+        hdr.nprocs = self.lanes as u64;
+        hdr.nslots = self.slots as u64;
+        hdr.slot_bump = self.lanes as u64;
+        hdr.reqs = a.reqs;
+        hdr.bufs = a.bufs;
+        hdr.buf_size = self.buf_size;
+        hdr.stacks = a.stacks;
+        hdr.stack_offs = a.stack_offs;
+        hdr.nstacks = prep.stacks.len() as u64;
+        hdr.max_insns = cfg.max_insns;
+        hdr.strace = cfg.strace as u32;
+        hdr.stop = 0;
+        hdr.live = self.lanes as u64;
+        mem_limits(cfg, hdr, hdr.nframes, hdr.tmpl_frames);
+    }
+}
+
+/// The image template built in a host frame pool, with the header that describes both.
+pub struct Template {
+    /// The header: the pool's fields and the template's (`MachineHdr::tmpl_root`, ...).
+    pub hdr: MachineHdr,
+    /// The pool whose first frames hold the template.
+    pub pool: HostPool,
+    /// Frames the template uses.
+    pub frames: u64,
+}
+
+impl Template {
+    /// Build `prep`'s template in a new host pool of `nframes` frames.
+    pub fn build(prep: &Prepared, nframes: u64) -> Result<Template, RunError> {
+        let mut hdr = MachineHdr::default();
+        let pool = HostPool::new(nframes, &mut hdr)?;
+        let frames = prep.build_template(&mut hdr)?;
+        Ok(Template { hdr, pool, frames })
+    }
+
+    /// Build `prep`'s template in a pool just large enough (a staging pool, to copy
+    /// elsewhere: the GPU's pool; or to time the build: `gpuos bench`).
+    pub fn staged(prep: &Prepared) -> Result<Template, RunError> {
+        Template::build(prep, prep.template_frames_bound())
+    }
+
+    /// The template's frames, as bytes.
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: the pool's first `frames` frames are mapped and were written by the
+        // template's build.
+        unsafe {
+            std::slice::from_raw_parts(self.pool.frames.ptr(), (self.frames * PAGE_SIZE) as usize)
+        }
+    }
+}
+
+/// The per-process memory limits of a run whose frame pool has `nframes` frames, of
+/// which `tmpl_frames` hold the image template, set in `m` (`MachineHdr::rss_limit` in
+/// frames, `as_limit` in bytes). With `--mem-per-process BYTES` both are BYTES. By
+/// default the resident limit is the lanes' fair share of the pool, (nframes -
+/// tmpl_frames) / lanes frames, so that no lane's first process can take the frames
+/// its neighbours need (children of a family have shares of their own), and RLIMIT_AS
+/// is unlimited, as on Linux: lazy reservations cost no frames until touched.
+pub fn mem_limits(cfg: &RunConfig, m: &mut MachineHdr, nframes: u64, tmpl_frames: u64) {
+    let lanes = cfg.lanes.max(1) as u64;
+    if cfg.mem_per_process > 0 {
+        m.rss_limit = cfg.mem_per_process.div_ceil(PAGE_SIZE).max(1);
+        m.as_limit = cfg.mem_per_process;
+    } else {
+        m.rss_limit = (nframes.saturating_sub(tmpl_frames) / lanes).max(1);
+        m.as_limit = 0;
+    }
+}
+
+/// Reserve a host frame pool for `nframes` frames and point `m` at it.
+pub struct HostPool {
+    /// Frame bytes.
+    pub frames: HostRegion,
+    /// Reference counts.
+    pub refcnt: HostRegion,
+    /// Free-list heads (`u64[FREE_SHARDS]`).
+    pub free: HostRegion,
+}
+
+impl HostPool {
+    /// Reserve the pool (address space only; pages appear when touched).
+    pub fn new(nframes: u64, m: &mut MachineHdr) -> Result<HostPool, RunError> {
+        let err = |e: std::io::Error| RunError::Memory(e.to_string());
+        let frames = HostRegion::new((nframes * PAGE_SIZE) as usize).map_err(err)?;
+        let refcnt = HostRegion::new((nframes * 4) as usize).map_err(err)?;
+        let free = HostRegion::new((FREE_SHARDS * 8) as usize).map_err(err)?;
+        m.frames = frames.addr();
+        m.nframes = nframes;
+        m.refcnt = refcnt.addr();
+        m.free_heads = free.addr(); // zeroed: every list empty
+        m.bump = 0;
+        Ok(HostPool {
+            frames,
+            refcnt,
+            free,
+        })
+    }
+}
