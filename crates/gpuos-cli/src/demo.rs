@@ -40,7 +40,7 @@ pub fn run(opts: &RunOpts) -> Result<i32, RunError> {
 
 /// The whole program in `opts.lanes` lanes (one by default) of the chosen backend.
 fn on_cpu(opts: &RunOpts, path: &Path) -> Result<i32, RunError> {
-    let cfg = config(opts, path.to_path_buf(), vec!["demo".into()]).map_err(RunError::Backend)?;
+    let cfg = config(opts, path.to_path_buf(), vec!["demo".into()]).map_err(RunError::Config)?;
     let rep = gpuos::run(&cfg)?;
     report("demo", &rep, opts.verbose);
     eprintln!(
@@ -63,7 +63,7 @@ fn on_gpu(opts: &RunOpts, path: &Path) -> Result<i32, RunError> {
         gpuos::backend::cuda::resident_lanes()?
     };
     let argv = vec!["demo".into(), "zoom".into(), "{lane}".into()];
-    let mut cfg = config(opts, path.to_path_buf(), argv).map_err(RunError::Backend)?;
+    let mut cfg = config(opts, path.to_path_buf(), argv).map_err(RunError::Config)?;
     cfg.backend = gpuos::BackendKind::Cuda;
     cfg.lanes = lanes;
     let gpu = gpuos::run(&cfg)?;

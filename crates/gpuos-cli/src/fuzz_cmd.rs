@@ -1,7 +1,7 @@
 //! `gpuos fuzz`: the differential instruction fuzzer (gpuos vs qemu-aarch64), and with
 //! `--elf` the ELF loader's mutation fuzzer (`fuzz_elf`).
 
-use gpuos::fuzz::{self, Class, Config};
+use gpuos_dev::fuzz::{self, Class, Config};
 use std::path::PathBuf;
 
 /// Options of `gpuos fuzz`.

@@ -8,7 +8,7 @@
 //! are bounded, so gpuos itself would be stuck), or take more host memory than the bound
 //! (the child's peak RSS from wait4(2)'s rusage). The same seed gives the same mutants.
 
-use gpuos::fuzz::Rng;
+use gpuos_dev::fuzz::Rng;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

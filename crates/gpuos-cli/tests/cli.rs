@@ -538,7 +538,7 @@ fn lane_report_hashes_every_lane() {
 /// 64 open files (each would otherwise keep two until all 200 had ended, and the later
 /// ones would get EMFILE). On this backend a lane's host state also ends with the lane;
 /// on CUDA, where every lane's host state lives until the run ends, it is the end
-/// notice every process posts (kernel/proc/sched.h, `sched_end`), which gpu-check's
+/// notice every process posts (kernel/sched.h, `sched_end`), which gpu-check's
 /// 100,000-lane runs of cases that write files exercise.
 #[test]
 fn ended_processes_give_back_their_host_descriptors() {
@@ -1457,7 +1457,7 @@ fn bigout(mib: usize) -> Vec<u8> {
 /// `--lane-report` and `--output-dir`, keep gpuos under 100 MiB of resident memory
 /// (it once kept every lane's output until the lane ended: 400 MiB and more), with the
 /// files held open and, under a limit of 512 open files (two files per lane do not fit
-/// with the reserve, `machine::lane_files_fit`), written through a small buffer. Files,
+/// with the reserve, `lane::lane_files_fit`), written through a small buffer. Files,
 /// hashes and sizes are the known content's, which is qemu's output.
 #[test]
 fn streamed_output_keeps_host_memory_bounded() {

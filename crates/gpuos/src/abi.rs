@@ -3,6 +3,10 @@
 //! Every type here is `#[repr(C)]`; `build.rs` runs cbindgen over this file to produce
 //! `gpuos_abi.h`, which the C++ core includes. Pointers that the device dereferences are
 //! carried as `u64` so that the layout is the same for host and device.
+//!
+//! Every constant here reaches the core through the generated header; the host itself
+//! reads only some of them, hence no dead-code warnings.
+#![allow(dead_code)]
 
 /// Size of a guest page and of a frame, in bytes (Linux AArch64 with 4 KiB granule).
 pub const PAGE_SIZE: u64 = 4096;
@@ -48,7 +52,7 @@ pub const PROC_WAIT_HOST: u32 = 2;
 pub const PROC_EXITED: u32 = 3;
 /// `Proc::status`: killed by a signal; `Proc::signal` holds it.
 pub const PROC_KILLED: u32 = 4;
-/// `Proc::status`: blocked; the lane's family scheduler (kernel/proc/sched.h) runs the
+/// `Proc::status`: blocked; the lane's family scheduler (kernel/sched.h) runs the
 /// other members of the family meanwhile. `Proc::block` says on what.
 pub const PROC_BLOCKED: u32 = 5;
 /// `Proc::status`: a forked child whose parent's clone is still being served by the host
@@ -385,7 +389,7 @@ pub struct MachineHdr {
     /// `SysReq::done` themselves (quantum mode, CPU backend).
     pub comp: u64,
     /// Processes not yet ended: one per lane at the start, one more per fork, one less
-    /// when the family scheduler has handled an end (kernel/proc/sched.h).
+    /// when the family scheduler has handled an end (kernel/sched.h).
     pub live: u64,
     /// Address of the signal return trampoline (`mov x8, #139; svc #0`), the analog of
     /// the vDSO's `__kernel_rt_sigreturn`, where handlers return without SA_RESTORER.

@@ -25,8 +25,19 @@ extern "C" {
     /// `proc_start`).
     pub fn gpuos_proc_start(m: *mut MachineHdr, lane: u32) -> bool;
     /// Run lane `lane`'s family for a slice of up to `budget` instructions, first
-    /// completing its served host request (kernel/proc/sched.h); returns a `LANE_*`.
+    /// completing its served host request (kernel/sched.h); returns a `LANE_*`.
     pub fn gpuos_lane_run(m: *mut MachineHdr, lane: u32, budget: u64) -> u32;
+    /// Producer side of the completion ring (kernel/ring.h `ring_push_result`): publish
+    /// `lane` with its served request's result `ret` (an i64 as u64) and `out_len`, the
+    /// bytes of output in the lane's buffer. Returns false when the ring is closed.
+    pub fn gpuos_ring_push_result(r: *mut RingHdr, lane: u64, ret: u64, out_len: u64) -> bool;
+    /// Consumer side of the submission ring.
+    pub fn gpuos_ring_pop(r: *mut RingHdr, lane: *mut u64) -> bool;
+}
+
+// Entry points only the tests below call.
+#[cfg(test)]
+extern "C" {
     /// Allocate one zeroed frame from the pool (kernel/mm/mm.h `frame_alloc`); its index,
     /// or `u64::MAX` when the pool is empty.
     pub fn gpuos_frame_alloc(m: *mut MachineHdr) -> u64;
@@ -36,12 +47,6 @@ extern "C" {
     pub fn gpuos_frames_unref(m: *mut MachineHdr, f: *const u64, n: u64);
     /// Producer side of the submission ring (kernel/ring.h).
     pub fn gpuos_ring_push(r: *mut RingHdr, lane: u64) -> bool;
-    /// Producer side of the completion ring (kernel/ring.h `ring_push_result`): publish
-    /// `lane` with its served request's result `ret` (an i64 as u64) and `out_len`, the
-    /// bytes of output in the lane's buffer. Returns false when the ring is closed.
-    pub fn gpuos_ring_push_result(r: *mut RingHdr, lane: u64, ret: u64, out_len: u64) -> bool;
-    /// Consumer side of the submission ring.
-    pub fn gpuos_ring_pop(r: *mut RingHdr, lane: *mut u64) -> bool;
     /// Consumer side with the payload of `gpuos_ring_push_result` (on the GPU the
     /// completion ring's consumer is the poller warp in kernel/cuda_main.cu; this one
     /// is for tests).
@@ -55,7 +60,9 @@ extern "C" {
     pub fn gpuos_ring_init(r: *mut RingHdr);
 }
 
-/// `gpuos_lane_run` result: a slice ran; call again.
+/// `gpuos_lane_run` result: a slice ran; call again (the CPU backend does so for every
+/// value it does not name).
+#[allow(dead_code)]
 pub const LANE_BUDGET: u32 = 0;
 /// `gpuos_lane_run` result: a host request is posted (the lane's `SysReq`).
 pub const LANE_HOSTWAIT: u32 = 1;

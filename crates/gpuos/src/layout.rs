@@ -5,8 +5,9 @@
 //! and in the clocks' offsets.
 
 use crate::abi::{MachineHdr, FREE_SHARDS, PAGE_SIZE};
-use crate::machine::{Prepared, RunConfig, RunError};
+use crate::machine::{MemoryError, RunConfig, RunError};
 use crate::mem::HostRegion;
+use crate::prepare::Prepared;
 
 /// Frames in the CPU backend's pool (address space only; 16 GiB), unless
 /// `GPUOS_POOL_MIB` sets its size.
@@ -101,10 +102,7 @@ impl MachineLayout {
         };
         let nframes = ((free.saturating_sub(GPU_RESERVE) * 9 / 10 / per_frame) as u64).min(want);
         if nframes < tmpl_frames + 64 {
-            return Err(RunError::Memory(format!(
-                "only {} MiB of GPU memory free",
-                free >> 20
-            )));
+            return Err(MemoryError::GpuFree(free).into());
         }
         Ok(nframes)
     }
@@ -204,7 +202,7 @@ pub struct HostPool {
 impl HostPool {
     /// Reserve the pool (address space only; pages appear when touched).
     pub fn new(nframes: u64, m: &mut MachineHdr) -> Result<HostPool, RunError> {
-        let err = |e: std::io::Error| RunError::Memory(e.to_string());
+        let err = MemoryError::Reserve;
         let frames = HostRegion::new((nframes * PAGE_SIZE) as usize).map_err(err)?;
         let refcnt = HostRegion::new((nframes * 4) as usize).map_err(err)?;
         let free = HostRegion::new((FREE_SHARDS * 8) as usize).map_err(err)?;

@@ -5,19 +5,21 @@
 //! device-side syscalls on the GPU, and the host serving files, clocks and stdio. The
 //! same core also runs on host threads (the CPU backend). Entry point: [`run`].
 
-pub mod abi;
+mod abi;
 pub mod backend;
-pub mod ffi;
-pub mod fuzz;
+mod ffi;
 pub mod host;
+mod lane;
 pub mod layout;
 pub mod loader;
 pub mod machine;
-pub mod mem;
+mod mem;
+pub mod prepare;
 pub mod procs;
-pub mod service;
+mod service;
+mod stop;
 pub mod tables;
-pub mod translate;
+mod translate;
 
 pub use machine::{BackendKind, LaneResult, LaneStatus, Mode, RunConfig, RunError, RunReport};
 
@@ -45,8 +47,8 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport, RunError> {
     if let Some(dir) = &cfg.output_dir {
         std::fs::create_dir_all(dir).map_err(|e| RunError::at("--output-dir", dir, e))?;
     }
-    let prep = machine::Prepared::new(cfg)?;
-    let cuda = |cfg: &RunConfig, prep: &machine::Prepared| {
+    let prep = prepare::Prepared::new(cfg)?;
+    let cuda = |cfg: &RunConfig, prep: &prepare::Prepared| {
         if cfg.translate != translate::Translate::Never {
             eprintln!("gpuos: --translate: tier 2 runs on the CPU backend only so far; the GPU interprets");
         }

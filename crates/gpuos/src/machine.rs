@@ -1,17 +1,13 @@
 //! The Machine API: what to run ([`RunConfig`]), what happened ([`RunReport`]), and
-//! the preparation both backends share (loading the image, building its template and
-//! the initial stacks, the per-process host services).
+//! the errors of a run, and the small helpers that describe them.
 
-use crate::abi::MachineHdr;
-use crate::ffi;
-use crate::host::output::{LaneFile, OutStream};
-use crate::host::{Mount, ProcHost, Sandbox, SandboxConfig, Sink, Source};
-use crate::loader::{self, Image, LoadError, StackImage};
+use crate::host::{HostError, Mount};
+use crate::loader::LoadError;
 use sha2::{Digest, Sha256};
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::str::FromStr;
 
 /// Which execution backend runs the lanes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +27,35 @@ pub enum Mode {
     Persistent,
     /// Bounded launches; the host serves syscalls between them.
     Quantum,
+}
+
+/// `gpuos run --translate`: whether the image's hot code is translated (tier 2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Translate {
+    /// Interpret only (the default until tier 2 runs on the GPU backend too).
+    #[default]
+    Never,
+    /// Translate blocks entered `translate::AUTO_THRESHOLD` times, in the background, when a
+    /// C++ compiler is installed; otherwise interpret.
+    Auto,
+    /// Translate every block entered at all: in the background while the run goes on,
+    /// and at its end whatever is still new, so that the next run of the image starts
+    /// with all of it translated. Errors without a C++ compiler.
+    Always,
+}
+
+impl FromStr for Translate {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Translate, String> {
+        match s {
+            "never" => Ok(Translate::Never),
+            "auto" => Ok(Translate::Auto),
+            "always" => Ok(Translate::Always),
+            _ => Err(format!(
+                "--translate must be auto, never or always, not {s:?}"
+            )),
+        }
+    }
 }
 
 /// Everything needed to run a program in one or more lanes.
@@ -83,7 +108,7 @@ pub struct RunConfig {
     /// resident limit and RLIMIT_AS (soft and hard) of every process.
     pub mem_per_process: u64,
     /// Tier 2: translate the image's hot code (docs/ARCHITECTURE.md, "Tier 2").
-    pub translate: crate::translate::Translate,
+    pub translate: Translate,
 }
 
 impl RunConfig {
@@ -130,7 +155,7 @@ impl RunConfig {
             threads: 0,
             child_slots: 0,
             mem_per_process: 0,
-            translate: crate::translate::Translate::default(),
+            translate: Translate::default(),
         }
     }
 }
@@ -234,13 +259,16 @@ pub enum RunError {
     Load(#[from] LoadError),
     /// The sandbox configuration is invalid.
     #[error("sandbox: {0}")]
-    Sandbox(String),
+    Sandbox(#[from] SandboxError),
     /// Memory for the machine could not be reserved.
     #[error("out of memory: {0}")]
-    Memory(String),
+    Memory(#[from] MemoryError),
     /// The backend failed (no GPU, CUDA error...).
     #[error("{0}")]
-    Backend(String),
+    Backend(#[from] BackendError),
+    /// The options of the run do not fit together (a front end's check, its message).
+    #[error("{0}")]
+    Config(String),
     /// An I/O error on the host side.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -256,6 +284,96 @@ pub enum RunError {
     },
 }
 
+/// Why the sandbox could not be set up ([`RunError::Sandbox`]).
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// A mount or a hidden path is unusable.
+    #[error(transparent)]
+    Setup(#[from] HostError),
+    /// `--lane-dir` names no directory below the working directory.
+    #[error("--lane-dir {}: must be a directory below the working directory", .0.display())]
+    LaneDirOutside(PathBuf),
+    /// `--lane-dir`'s directory could not be made.
+    #[error("--lane-dir {}: {why}", path.display())]
+    LaneDir {
+        /// The directory, relative to the working directory.
+        path: PathBuf,
+        /// Why (the host's words).
+        why: String,
+    },
+}
+
+/// Why memory for the machine could not be reserved ([`RunError::Memory`]).
+#[derive(Debug, thiserror::Error)]
+pub enum MemoryError {
+    /// The image template does not fit the frame pool.
+    #[error("frame pool too small for the program image")]
+    TemplateTooLarge,
+    /// Too little GPU memory is free for the template and a minimal pool; the free bytes.
+    #[error("only {} MiB of GPU memory free", .0 >> 20)]
+    GpuFree(usize),
+    /// The host refused to reserve address space (mmap(2)).
+    #[error(transparent)]
+    Reserve(#[from] std::io::Error),
+}
+
+/// Why a backend failed ([`RunError::Backend`]).
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// A CUDA driver or NVRTC call failed: the call (or what it did) and the error.
+    #[error("CUDA: {what}: {detail}")]
+    Cuda {
+        /// The call or its purpose.
+        what: String,
+        /// The driver's error.
+        detail: String,
+    },
+    /// The CUDA backend cannot run here.
+    #[error("the CUDA backend is not available: {0}")]
+    Unavailable(String),
+    /// NVRTC's library is missing.
+    #[error("libnvrtc not found")]
+    NoNvrtc,
+    /// NVRTC could not compile the core.
+    #[error("NVRTC failed ({code}):\n{log}")]
+    Nvrtc {
+        /// NVRTC's result.
+        code: String,
+        /// The compile log.
+        log: String,
+    },
+    /// A kernel of gpuos faulted on the device.
+    #[error(
+        "CUDA error in {what}: {detail} (a device-side fault of gpuos itself, not of a guest)"
+    )]
+    Fault {
+        /// The kernel or step.
+        what: String,
+        /// The driver's error.
+        detail: String,
+    },
+    /// A kernel fault with what the lanes recorded before it (`PanicRecord`).
+    #[error("{fault}; {cause}")]
+    Explained {
+        /// The fault.
+        fault: Box<BackendError>,
+        /// Which lane stopped the kernel and why, or that none is known.
+        cause: String,
+    },
+    /// Lanes' results went missing while they were read back.
+    #[error("lost the results of {0} lanes while reading them back")]
+    ResultsLost(usize),
+    /// A lane's host side went missing.
+    #[error("lane {0} lost its host state")]
+    LaneLost(usize),
+    /// `--translate always` without a C++ compiler.
+    #[error("--translate always needs a C++ compiler (c++, or $GPUOS_CXX)")]
+    NoCompiler,
+    /// Tier 2's compiler failed.
+    #[error("tier 2: {0}")]
+    Tier2(String),
+}
+
 impl RunError {
     /// The error `source` of option `what`'s path `path`.
     pub fn at(what: &'static str, path: &std::path::Path, source: std::io::Error) -> RunError {
@@ -264,273 +382,6 @@ impl RunError {
             path: path.to_path_buf(),
             source,
         }
-    }
-}
-
-/// Loaded program, template-ready, with the stack images of every lane.
-pub struct Prepared {
-    /// The ELF image.
-    pub image: Image,
-    /// Stack images; lane `l` uses `stacks[l % stacks.len()]`.
-    pub stacks: Vec<StackImage>,
-    /// The sandbox shared by all lanes.
-    pub sandbox: Arc<Sandbox>,
-    /// stdin contents for lanes other than a passed-through lane 0.
-    pub stdin_bytes: Option<Arc<Vec<u8>>>,
-}
-
-impl Prepared {
-    /// Load the program and build what every backend needs.
-    pub fn new(cfg: &RunConfig) -> Result<Prepared, RunError> {
-        let image = loader::load(&cfg.program)?;
-        let per_lane = cfg
-            .argv
-            .iter()
-            .any(|a| a.as_bytes().windows(6).any(|w| w == b"{lane}"));
-        let n = if per_lane { cfg.lanes.max(1) } else { 1 };
-        let mut random = [0u8; 16];
-        let _ = getrandom::getrandom(&mut random);
-        let execfn = cfg
-            .argv
-            .first()
-            .map(|a| a.as_bytes().to_vec())
-            .unwrap_or_default();
-        let stacks = (0..n)
-            .map(|lane| {
-                let argv: Vec<OsString> =
-                    cfg.argv.iter().map(|a| substitute_lane(a, lane)).collect();
-                loader::build_stack(&image, &argv, &cfg.envp, &execfn, random)
-            })
-            .collect();
-        let cwd = std::env::current_dir()?;
-        let exe = std::fs::canonicalize(&cfg.program).unwrap_or_else(|_| cfg.program.clone());
-        let sandbox = Sandbox::new(SandboxConfig {
-            mounts: cfg.mounts.clone(),
-            cwd,
-            exe,
-            hide: cfg.hide.clone(),
-        })
-        .map_err(|e| RunError::Sandbox(e.to_string()))?;
-        // Several copies each read their own copy of stdin; a run that does not pass
-        // stdio through (the bench) gives the guests an empty stdin instead.
-        let stdin_bytes = if cfg.lanes > 1 && cfg.passthrough {
-            use std::io::IsTerminal;
-            let v = if std::io::stdin().is_terminal() {
-                Vec::new()
-            } else {
-                crate::host::read_host_stdin()
-            };
-            Some(Arc::new(v))
-        } else {
-            None
-        };
-        let prep = Prepared {
-            image,
-            stacks,
-            sandbox: Arc::new(sandbox),
-            stdin_bytes,
-        };
-        // A bad --lane-dir is refused before anything runs (lanes make theirs as they
-        // start).
-        prep.lane_cwd(cfg, 0)?;
-        Ok(prep)
-    }
-
-    /// Host services for process `lane`: lane 0 passes stdio through (when asked),
-    /// others read the shared stdin bytes and have their output streamed: hashed, and
-    /// written to the output directory as it comes ([`crate::host::output`]).
-    pub fn proc_host(&self, cfg: &RunConfig, lane: usize) -> Result<ProcHost, RunError> {
-        let through = lane == 0 && cfg.lane0_live();
-        let stdin = match (&self.stdin_bytes, through) {
-            (Some(b), _) => Source::Bytes(b.clone()), // read once, a copy per lane
-            (None, true) => Source::Inherit,
-            (None, false) if cfg.passthrough => Source::Inherit,
-            (None, false) => Source::Null,
-        };
-        let (out, err) = if through {
-            (Sink::Inherit, Sink::Inherit)
-        } else if let Some(dir) = cfg
-            .output_dir
-            .as_ref()
-            .filter(|_| lane_sees_files(cfg, lane))
-        {
-            let file = |ext: &str| {
-                let path = dir.join(format!("lane-{lane}.{ext}"));
-                std::fs::File::create(&path).map_err(|e| RunError::at("--output-dir", &path, e))
-            };
-            (Sink::File(file("stdout")?), Sink::File(file("stderr")?))
-        } else {
-            (
-                self.lane_stream(cfg, lane, 1)?,
-                self.lane_stream(cfg, lane, 2)?,
-            )
-        };
-        let host = ProcHost::new(self.sandbox.clone(), stdin, out, err);
-        Ok(match self.lane_cwd(cfg, lane)? {
-            Some(dir) => host.with_cwd(dir),
-            None => host,
-        })
-    }
-
-    /// Lane `lane`'s stdout (`fd` 1) or stderr (2) as a stream: hashed; lane 0's
-    /// echoed to gpuos's own fd as it comes (when passed through) or its stdout's first
-    /// [`STDOUT0_KEEP`] bytes kept ([`RunReport::stdout0`]); written to its
-    /// `--output-dir` file, held open when every lane's files fit the open-file limit,
-    /// else through a small buffer.
-    fn lane_stream(&self, cfg: &RunConfig, lane: usize, fd: i32) -> Result<Sink, RunError> {
-        let mut s = OutStream::hashed();
-        if lane == 0 && cfg.passthrough {
-            s = s.echo(fd);
-        } else if lane == 0 && fd == 1 {
-            s = s.keep(STDOUT0_KEEP);
-        }
-        if let Some(dir) = &cfg.output_dir {
-            let ext = if fd == 1 { "stdout" } else { "stderr" };
-            let path = dir.join(format!("lane-{lane}.{ext}"));
-            s = s.to_file(if lane_files_fit(cfg.lanes) {
-                LaneFile::open(path.clone()).map_err(|e| RunError::at("--output-dir", &path, e))?
-            } else {
-                LaneFile::buffered(path, lane_file_buffer(cfg.lanes))
-            });
-        }
-        Ok(Sink::Stream(Box::new(s)))
-    }
-
-    /// Lane `lane`'s working directory under `RunConfig::lane_dir`, created if missing
-    /// (`mkdir -p`) through the sandbox, never following a symlink
-    /// (`Sandbox::make_dir_below_cwd`). The working directory is mounted at its own
-    /// path, so the host path is also the guest's. Errors (`RunError::Sandbox`, naming
-    /// the path): the pattern is absolute or leaves the working directory, a component
-    /// is a symlink or not a directory, the directory cannot be made.
-    pub fn lane_cwd(&self, cfg: &RunConfig, lane: usize) -> Result<Option<PathBuf>, RunError> {
-        let Some(pattern) = &cfg.lane_dir else {
-            return Ok(None);
-        };
-        let rel = PathBuf::from(substitute_lane(pattern, lane));
-        let cwd = self.sandbox.initial_cwd();
-        let dir = crate::host::normalize(&cwd.join(&rel));
-        if rel.is_absolute() || !dir.starts_with(cwd) || dir == cwd {
-            return Err(RunError::Sandbox(format!(
-                "--lane-dir {}: must be a directory below the working directory",
-                rel.display()
-            )));
-        }
-        let rel = dir.strip_prefix(cwd).unwrap_or(&rel).to_path_buf();
-        let made = self
-            .sandbox
-            .make_dir_below_cwd(&rel)
-            .map_err(|e| RunError::Sandbox(format!("--lane-dir {}: {e}", rel.display())))?;
-        Ok(Some(made))
-    }
-
-    /// Frames the template needs (an upper bound): the segments' file pages and page
-    /// tables (`Image::frames_bound`), plus the root, the stack's and the signal
-    /// trampoline's tables and page. Not the .bss: its pages are lazily allocated.
-    pub fn template_frames_bound(&self) -> u64 {
-        self.image.frames_bound() + 64
-    }
-
-    /// Build the template's page tables and frames in the pool of `m` (host memory),
-    /// and fill the layout fields of `m`. Returns the number of frames used.
-    pub fn build_template(&self, m: &mut MachineHdr) -> Result<u64, RunError> {
-        /// Page permissions for ELF segment flags (PF_R, PF_W, PF_X); AArch64 has no
-        /// write-only or execute-only user pages here, so W and X imply R.
-        fn pte_perm(flags: u32) -> u64 {
-            let mut perm = 0;
-            if flags & object::elf::PF_R != 0 {
-                perm |= ffi::PTE_R;
-            }
-            if flags & object::elf::PF_W != 0 {
-                perm |= ffi::PTE_W | ffi::PTE_R;
-            }
-            if flags & object::elf::PF_X != 0 {
-                perm |= ffi::PTE_X | ffi::PTE_R;
-            }
-            perm
-        }
-        let oom = || RunError::Memory("frame pool too small for the program image".into());
-        // While the template is built every frame counts as the template's (immortal):
-        // a frame that a later segment's mapping replaces is left unused, never put on a
-        // free list below `tmpl_frames`, where a process could take it as its own.
-        m.tmpl_frames = u64::MAX;
-        // SAFETY: m describes host memory of nframes frames with refcnt and free_heads arrays.
-        unsafe {
-            let root = ffi::gpuos_tmpl_new(m);
-            if root == u64::MAX {
-                return Err(oom());
-            }
-            self.image.map_segments(|map| {
-                let done = match map {
-                    loader::Mapping::Pages {
-                        va,
-                        bytes,
-                        size,
-                        flags,
-                    } => ffi::gpuos_tmpl_map(
-                        m,
-                        root,
-                        va,
-                        bytes.as_ptr(),
-                        bytes.len() as u64,
-                        size,
-                        pte_perm(flags),
-                    ),
-                    loader::Mapping::Zero { va, len, flags } => {
-                        ffi::gpuos_tmpl_reserve(m, root, va, len, pte_perm(flags))
-                    }
-                };
-                if done {
-                    Ok(())
-                } else {
-                    Err(oom())
-                }
-            })?;
-            let tramp: Vec<u8> = loader::SIGTRAMP_CODE
-                .iter()
-                .flat_map(|w| w.to_le_bytes())
-                .collect();
-            if !ffi::gpuos_tmpl_map(
-                m,
-                root,
-                loader::SIGTRAMP,
-                tramp.as_ptr(),
-                tramp.len() as u64,
-                4096,
-                ffi::PTE_R | ffi::PTE_X,
-            ) {
-                return Err(oom());
-            }
-            m.sigtramp = loader::SIGTRAMP;
-            let stack_lo = loader::STACK_TOP - loader::STACK_SIZE;
-            if !ffi::gpuos_tmpl_reserve(
-                m,
-                root,
-                stack_lo,
-                loader::STACK_SIZE,
-                ffi::PTE_R | ffi::PTE_W,
-            ) {
-                return Err(oom());
-            }
-            m.tmpl_root = root;
-        }
-        m.tmpl_frames = m.bump;
-        m.stack_top = loader::STACK_TOP;
-        m.stack_size = loader::STACK_SIZE;
-        m.entry = self.image.entry;
-        m.brk_start = self.image.brk;
-        m.mmap_top = loader::MMAP_TOP;
-        Ok(m.bump)
-    }
-
-    /// The stack images concatenated, with offsets (`nstacks + 1` entries).
-    pub fn stack_blob(&self) -> (Vec<u8>, Vec<u64>) {
-        let mut blob = Vec::new();
-        let mut offs = vec![0u64];
-        for s in &self.stacks {
-            blob.extend_from_slice(&s.bytes);
-            offs.push(blob.len() as u64);
-        }
-        (blob, offs)
     }
 }
 
@@ -584,58 +435,19 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
     Ok(v)
 }
 
-/// Replace `{lane}` in an argument by the lane index.
-pub fn substitute_lane(arg: &OsString, lane: usize) -> OsString {
-    let b = arg.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i..].starts_with(b"{lane}") {
-            out.extend_from_slice(lane.to_string().as_bytes());
-            i += 6;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
+/// Where gpuos caches what it compiles (the CUDA core's CUBINs, tier 2's translations):
+/// `GPUOS_CACHE_DIR`, else `$XDG_CACHE_HOME/gpuos`, else `~/.cache/gpuos`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("GPUOS_CACHE_DIR") {
+        return PathBuf::from(d);
     }
-    OsString::from_vec(out)
-}
-
-/// Bytes of lane 0's stdout kept in memory for [`RunReport::stdout0`] when it is not
-/// passed through (a library caller's check of a small output: `gpuos bench`).
-pub const STDOUT0_KEEP: usize = 16 << 20;
-
-/// Whether lane `lane`'s guest sees its `--output-dir` files themselves on fd 1 and 2
-/// (regular files, held open for the whole run): when every lane's files fit
-/// ([`lane_files_fit`]), except lane 0 when it is passed through (its output also goes
-/// to gpuos's own stdout and stderr, through a stream).
-pub fn lane_sees_files(cfg: &RunConfig, lane: usize) -> bool {
-    cfg.output_dir.is_some() && !(lane == 0 && cfg.passthrough) && lane_files_fit(cfg.lanes)
-}
-
-/// Bytes a `--output-dir` stream buffers when the files are opened for each write
-/// ([`LaneFile::buffered`]): 256 MiB over every lane's two streams, 4 to 64 KiB each.
-fn lane_file_buffer(lanes: usize) -> usize {
-    ((256usize << 20) / lanes.max(1) / 2).clamp(4 << 10, 64 << 10)
-}
-
-/// Whether every lane's `--output-dir` files can stay open for the whole run: two per
-/// lane, within the open-file limit (getrlimit(2) RLIMIT_NOFILE, soft) less a reserve
-/// for the guests' own files. When they cannot (100,000 lanes against a limit of 20,000
-/// on the GPU machine), each lane's stdout and stderr are streams whose files are
-/// opened, appended to and closed whenever a small buffer fills and when the lane ends
-/// ([`LaneFile::buffered`]): the guest then sees a pipe, not a regular file, on fd 1
-/// and 2.
-pub fn lane_files_fit(lanes: usize) -> bool {
-    let mut r = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit fills a local struct.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } != 0 {
-        return false;
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(d).join("gpuos");
     }
-    (lanes as u64).saturating_mul(2).saturating_add(1024) <= r.rlim_cur
+    match std::env::var_os("HOME") {
+        Some(h) => PathBuf::from(h).join(".cache/gpuos"),
+        None => std::env::temp_dir().join("gpuos-cache"),
+    }
 }
 
 /// SHA-256 of a byte string.
@@ -670,6 +482,7 @@ pub fn signal_name(sig: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::abi::MachineHdr;
     use crate::layout::mem_limits;
 
     #[test]

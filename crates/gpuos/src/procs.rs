@@ -8,7 +8,8 @@
 use crate::abi::{SysReq, SYSREQ_CALL, SYSREQ_EXIT, SYSRET_RETRY};
 use crate::host::{ExecTarget, ProcHost, Sink, Source};
 use crate::loader;
-use crate::machine::{Prepared, RunConfig, RunError};
+use crate::machine::{RunConfig, RunError};
+use crate::prepare::Prepared;
 use crate::service;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;

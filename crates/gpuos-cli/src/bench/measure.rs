@@ -7,7 +7,7 @@ use super::gate::{
 };
 use super::{backend_name, report, stats, Plan, Workload};
 use gpuos::layout::Template;
-use gpuos::machine::Prepared;
+use gpuos::prepare::Prepared;
 use gpuos::{BackendKind, RunConfig, RunReport};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map, Value};

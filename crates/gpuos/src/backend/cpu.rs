@@ -1,17 +1,16 @@
 //! The CPU backend: the execution core compiled as host C++ (kernel/cpu_api.cpp), one
 //! family of processes per lane (its first process and the children it forks, run in
-//! turn by kernel/proc/sched.h), lanes spread over host threads. Host syscalls are
+//! turn by kernel/sched.h), lanes spread over host threads. Host syscalls are
 //! served inline by the thread that runs the lane.
 
-use super::{
-    finish_lane, lane_not_started, report_round_trips, sleep_until_or_stop, stop_requested,
-    stop_signal,
-};
+use super::{report_round_trips, sleep_until_or_stop, stop_requested, stop_signal};
 use crate::abi::{MachineHdr, Proc, SysReq};
 use crate::ffi;
+use crate::lane::{finish_lane, lane_not_started};
 use crate::layout::{MachineArrays, MachineLayout, Template};
-use crate::machine::{LaneResult, Prepared, RunConfig, RunError, RunReport};
+use crate::machine::{BackendError, LaneResult, MemoryError, RunConfig, RunError, RunReport};
 use crate::mem::HostRegion;
+use crate::prepare::Prepared;
 use crate::procs::Procs;
 use crate::service;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -50,8 +49,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     // SAFETY: Proc is plain old data (integers and arrays); all-zero is a valid value.
     let mut procs: Vec<Proc> = vec![unsafe { std::mem::zeroed() }; slots];
     let mut reqs: Vec<SysReq> = vec![SysReq::default(); lanes];
-    let bufs = HostRegion::new(lanes * layout.buf_size as usize)
-        .map_err(|e| RunError::Memory(e.to_string()))?;
+    let bufs = HostRegion::new(lanes * layout.buf_size as usize).map_err(MemoryError::Reserve)?;
     let (blob, offs) = prep.stack_blob();
     let dcache: Vec<std::sync::atomic::AtomicU16> = (0..MachineLayout::dcache_entries(tmpl_frames))
         .map(|_| std::sync::atomic::AtomicU16::new(0))
@@ -228,9 +226,7 @@ fn run_lane(
         }
         crate::host::time::defer_sleeps_on_this_thread(false);
         bufs.discard(lane * buf_size, buf_size);
-        let mut host = hosts
-            .take_lane(lane)
-            .ok_or_else(|| RunError::Backend(format!("lane {lane} lost its host state")))?;
+        let mut host = hosts.take_lane(lane).ok_or(BackendError::LaneLost(lane))?;
         Ok(finish_lane(cfg, lane, &*proc_ptr, &mut host))
     }
 }

@@ -84,6 +84,24 @@ pub struct Sandbox {
     shared: super::shared::SharedFds,
 }
 
+impl super::shared::Reopen for Sandbox {
+    fn reopen(
+        &self,
+        guest: &Path,
+        flags: i32,
+        is_same: &dyn Fn(&libc::stat) -> bool,
+    ) -> Result<OwnedFd, Errno> {
+        let path = guest.as_os_str().as_bytes();
+        let Resolved::Host(h) = self.resolve(Path::new("/"), path, false)? else {
+            return Err(errno::ESTALE);
+        };
+        if !h.stat.as_ref().is_some_and(is_same) {
+            return Err(errno::ESTALE);
+        }
+        sys::openat(h.dir.raw(), &h.name, flags, 0)
+    }
+}
+
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut l = f.debug_list();
@@ -342,30 +360,16 @@ impl Sandbox {
 
             // The virtual /proc/self.
             if stack.len() == 2 && stack[1].name == b"proc" && c == b"self" {
-                match queue.pop_front().as_deref() {
-                    Some(b"exe") => {
-                        if queue.is_empty() && !follow {
-                            return Ok(Resolved::ProcExe);
-                        }
+                match self.proc_self(&mut queue, follow)? {
+                    Some(r) => return Ok(r),
+                    None => {
                         links += 1;
                         if links > MAX_SYMLINKS {
                             return Err(errno::ELOOP);
                         }
                         stack.truncate(1);
-                        for t in split(self.exe.as_os_str().as_bytes()).into_iter().rev() {
-                            queue.push_front(t);
-                        }
                         continue;
                     }
-                    Some(b"fd") => {
-                        let n = queue.pop_front().ok_or(errno::ENOENT)?;
-                        let fd = parse_fd(&n).ok_or(errno::ENOENT)?;
-                        if !queue.is_empty() {
-                            return Err(errno::ENOTDIR);
-                        }
-                        return Ok(Resolved::ProcFd(fd));
-                    }
-                    _ => return Err(errno::ENOENT),
                 }
             }
 
@@ -462,27 +466,38 @@ impl Sandbox {
             });
         }
 
-        // The path named a directory we hold (the root, a mount point, `.`, `..`).
-        let guest = guest_of(&stack, None);
-        let Some(Level {
-            fd: Some(dir),
-            mount: Some(mount),
-            host,
-            ..
-        }) = stack.pop()
-        else {
-            return Err(errno::ENOENT);
-        };
-        let st = sys::fstat(dir.raw())?;
-        Ok(Resolved::Host(HostPath {
-            dir,
-            name: CString::from(c"."),
-            mount,
-            guest,
-            host,
-            stat: Some(st),
-            trailing_slash,
-        }))
+        held_dir(stack, trailing_slash)
+    }
+
+    /// The rest of a path below the virtual /proc/self, taken from `queue`: /proc/self/fd/N
+    /// and, unless followed, /proc/self/exe resolve here (`Some`); a followed
+    /// /proc/self/exe is a symlink to the executable, whose components are put back in
+    /// front of `queue` (`None`: the caller counts the link and restarts from the root).
+    fn proc_self(
+        &self,
+        queue: &mut VecDeque<Vec<u8>>,
+        follow: bool,
+    ) -> Result<Option<Resolved<'_>>, Errno> {
+        match queue.pop_front().as_deref() {
+            Some(b"exe") => {
+                if queue.is_empty() && !follow {
+                    return Ok(Some(Resolved::ProcExe));
+                }
+                for t in split(self.exe.as_os_str().as_bytes()).into_iter().rev() {
+                    queue.push_front(t);
+                }
+                Ok(None)
+            }
+            Some(b"fd") => {
+                let n = queue.pop_front().ok_or(errno::ENOENT)?;
+                let fd = parse_fd(&n).ok_or(errno::ENOENT)?;
+                if !queue.is_empty() {
+                    return Err(errno::ENOTDIR);
+                }
+                Ok(Some(Resolved::ProcFd(fd)))
+            }
+            _ => Err(errno::ENOENT),
+        }
     }
 }
 
@@ -553,6 +568,31 @@ struct Level<'a> {
     fd: Option<DirRef<'a>>,
     mount: Option<usize>,
     host: PathBuf,
+}
+
+/// The end of a path that named a directory the walk holds (the root, a mount point,
+/// `.`, `..`): the top of `stack`, as "." in itself.
+fn held_dir(mut stack: Vec<Level<'_>>, trailing_slash: bool) -> Result<Resolved<'_>, Errno> {
+    let guest = guest_of(&stack, None);
+    let Some(Level {
+        fd: Some(dir),
+        mount: Some(mount),
+        host,
+        ..
+    }) = stack.pop()
+    else {
+        return Err(errno::ENOENT);
+    };
+    let st = sys::fstat(dir.raw())?;
+    Ok(Resolved::Host(HostPath {
+        dir,
+        name: CString::from(c"."),
+        mount,
+        guest,
+        host,
+        stat: Some(st),
+        trailing_slash,
+    }))
 }
 
 /// A resolved host path: a parent directory fd and one final name in it.

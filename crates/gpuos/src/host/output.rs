@@ -5,7 +5,7 @@
 //! once took 4 GiB of the host, when output was kept until the lane ended.
 //!
 //! A `--output-dir` file is either held open for the whole run or, when two files per
-//! lane do not fit the open-file limit (`machine::lane_files_fit`: 100,000 lanes
+//! lane do not fit the open-file limit (`lane::lane_files_fit`: 100,000 lanes
 //! against 20,000 descriptors), a [`LaneFile`] with a bounded buffer that is written
 //! by opening the file, appending and closing it again whenever the buffer fills, and
 //! when the lane ends.

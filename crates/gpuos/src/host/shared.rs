@@ -19,13 +19,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use super::errno::{self, Errno};
-use super::fs::{Resolved, Sandbox};
 use super::sys;
 
 /// (st_dev, st_ino, host open flags).
@@ -54,7 +52,8 @@ pub(crate) struct SharedFd {
     /// Never parked again: a guest renamed or removed a name at or above `guest`, so the
     /// path may no longer lead to the file ([`SharedFds::unpark_under`]).
     pinned: AtomicBool,
-    sb: Weak<Sandbox>,
+    /// What reopens it (the sandbox whose table it is in).
+    sb: Weak<dyn Reopen>,
     /// USE_CLOCK at the last use.
     used: AtomicU64,
 }
@@ -68,7 +67,13 @@ struct Slot {
 }
 
 impl SharedFd {
-    fn new(sb: &Arc<Sandbox>, fd: OwnedFd, key: Key, guest: PathBuf, private: bool) -> Arc<Self> {
+    fn new(
+        sb: Weak<dyn Reopen>,
+        fd: OwnedFd,
+        key: Key,
+        guest: PathBuf,
+        private: bool,
+    ) -> Arc<Self> {
         Arc::new(SharedFd {
             fd: Mutex::new(Slot {
                 fd: Some(Arc::new(fd)),
@@ -78,7 +83,7 @@ impl SharedFd {
             key,
             guest,
             pinned: AtomicBool::new(false),
-            sb: Arc::downgrade(sb),
+            sb,
             used: AtomicU64::new(USE_CLOCK.fetch_add(1, Ordering::Relaxed)),
         })
     }
@@ -114,18 +119,10 @@ impl SharedFd {
 
     fn reopen(&self) -> Result<OwnedFd, Errno> {
         let sb = self.sb.upgrade().ok_or(errno::ESTALE)?;
-        let path = self.guest.as_os_str().as_bytes();
-        let Resolved::Host(h) = sb.resolve(Path::new("/"), path, false)? else {
-            return Err(errno::ESTALE);
-        };
-        let same = |st: &libc::stat| self.is(st);
-        if !h.stat.as_ref().is_some_and(same) {
-            return Err(errno::ESTALE);
-        }
         // Reopened, never created or truncated again.
         let flags = self.key.2 & !(libc::O_CREAT | libc::O_EXCL | libc::O_TRUNC);
-        let fd = sys::openat(h.dir.raw(), &h.name, flags, 0)?;
-        if !same(&sys::fstat(fd.as_raw_fd())?) {
+        let fd = sb.reopen(&self.guest, flags, &|st| self.is(st))?;
+        if !self.is(&sys::fstat(fd.as_raw_fd())?) {
             return Err(errno::ESTALE);
         }
         Ok(fd)
@@ -175,6 +172,21 @@ impl Drop for SharedFd {
     }
 }
 
+/// What reopens a parked descriptor by the guest path it was opened by: the sandbox
+/// (host/fs.rs), which resolves guest paths; held weakly, so that a descriptor outliving
+/// its sandbox fails with ESTALE.
+pub(crate) trait Reopen: Send + Sync {
+    /// Open `guest` (a canonical guest path) again with host open flags `flags`, if it
+    /// still names a file that `is_same` accepts (by its stat). Errors: the host's;
+    /// ESTALE when the path names another file or none.
+    fn reopen(
+        &self,
+        guest: &Path,
+        flags: i32,
+        is_same: &dyn Fn(&libc::stat) -> bool,
+    ) -> Result<OwnedFd, Errno>;
+}
+
 /// The shared descriptors of one sandbox (all lanes of a run).
 #[derive(Debug, Default)]
 pub(crate) struct SharedFds {
@@ -201,7 +213,7 @@ impl SharedFds {
     /// to, for reopening by path.
     pub(crate) fn register(
         &self,
-        sb: &Arc<Sandbox>,
+        sb: &Arc<impl Reopen + 'static>,
         (fd, st): (OwnedFd, &libc::stat),
         hflags: i32,
         guest: PathBuf,
@@ -214,6 +226,7 @@ impl SharedFds {
                 return live;
             }
         }
+        let sb: Weak<dyn Reopen> = Arc::downgrade(sb) as Weak<_>;
         let new = SharedFd::new(sb, fd, key, guest, private);
         if private {
             t.private.push(Arc::downgrade(&new));
@@ -382,6 +395,7 @@ impl DirStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::ffi::OsStrExt;
 
     fn open_dir(p: &std::path::Path) -> OwnedFd {
         std::fs::File::open(p).unwrap().into()

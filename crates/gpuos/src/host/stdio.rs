@@ -108,7 +108,7 @@ fn wait_readable(fd: i32) -> Result<(), Errno> {
         return Ok(());
     }
     loop {
-        if crate::backend::stop_requested() {
+        if crate::stop::stop_requested() {
             return Err(errno::EINTR);
         }
         let mut p = [libc::pollfd {

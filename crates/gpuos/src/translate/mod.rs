@@ -12,45 +12,18 @@ pub mod gen;
 
 use crate::abi::MachineHdr;
 use crate::ffi;
-use crate::machine::{Prepared, RunError};
+use crate::machine::{BackendError, RunError};
+use crate::prepare::Prepared;
 use gen::{Block, Code};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// `gpuos run --translate`: whether the image's hot code is translated (tier 2).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Translate {
-    /// Interpret only (the default until tier 2 runs on the GPU backend too).
-    #[default]
-    Never,
-    /// Translate blocks entered [`AUTO_THRESHOLD`] times, in the background, when a
-    /// C++ compiler is installed; otherwise interpret.
-    Auto,
-    /// Translate every block entered at all: in the background while the run goes on,
-    /// and at its end whatever is still new, so that the next run of the image starts
-    /// with all of it translated. Errors without a C++ compiler.
-    Always,
-}
-
-impl FromStr for Translate {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Translate, String> {
-        match s {
-            "never" => Ok(Translate::Never),
-            "auto" => Ok(Translate::Auto),
-            "always" => Ok(Translate::Always),
-            _ => Err(format!(
-                "--translate must be auto, never or always, not {s:?}"
-            )),
-        }
-    }
-}
+pub use crate::machine::Translate;
 
 /// Entries of a block start before `--translate auto` translates it.
 pub const AUTO_THRESHOLD: u32 = 1000;
@@ -155,9 +128,7 @@ impl Tier2 {
         }
         let Some((cxx, cxx_id)) = compiler() else {
             if mode == Translate::Always {
-                return Err(RunError::Backend(
-                    "--translate always needs a C++ compiler (c++, or $GPUOS_CXX)".into(),
-                ));
+                return Err(BackendError::NoCompiler.into());
             }
             if verbose {
                 eprintln!("gpuos: tier 2: no C++ compiler (c++, or $GPUOS_CXX): interpreting");
@@ -224,7 +195,7 @@ impl Tier2 {
             mode,
             cxx,
             key,
-            dir: crate::backend::cuda::cache_dir().join("t2"),
+            dir: crate::machine::cache_dir().join("t2"),
             code,
             counts,
             pages,
@@ -471,7 +442,7 @@ impl Tier2 {
     pub fn finish(&self, m: *mut MachineHdr) -> Result<Stats, RunError> {
         if self.mode == Translate::Always {
             self.extend(m, 1, None)
-                .map_err(|e| RunError::Backend(format!("tier 2: {e}")))?;
+                .map_err(|e| BackendError::Tier2(e.to_string()))?;
         }
         Ok(self.state.lock().unwrap().stats.clone())
     }

@@ -1,11 +1,11 @@
 //! Compiling the core with NVRTC and the on-disk CUBIN cache; loading it as a module.
 
 use super::err;
-use crate::machine::RunError;
+use crate::machine::cache_dir;
+use crate::machine::{BackendError, RunError};
 use cudarc::driver::{result as cu, sys};
 use sha2::{Digest, Sha256};
 use std::ffi::{c_void, CString};
-use std::path::PathBuf;
 use std::time::Instant;
 
 /// The core as one CUDA C++ translation unit.
@@ -28,19 +28,6 @@ impl Drop for Module {
         unsafe {
             let _ = sys::cuModuleUnload(self.handle);
         }
-    }
-}
-
-pub(crate) fn cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("GPUOS_CACHE_DIR") {
-        return PathBuf::from(d);
-    }
-    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
-        return PathBuf::from(d).join("gpuos");
-    }
-    match std::env::var_os("HOME") {
-        Some(h) => PathBuf::from(h).join(".cache/gpuos"),
-        None => std::env::temp_dir().join("gpuos-cache"),
     }
 }
 
@@ -113,10 +100,11 @@ pub(super) fn compile(arch: &str, verbose: bool) -> Result<Vec<u8>, RunError> {
         unsafe {
             let _ = nv::destroy_program(prog);
         }
-        return Err(RunError::Backend(format!(
-            "NVRTC failed ({e}):\n{}",
-            String::from_utf8_lossy(&log)
-        )));
+        return Err(BackendError::Nvrtc {
+            code: e.to_string(),
+            log: String::from_utf8_lossy(&log).into_owned(),
+        }
+        .into());
     }
     let mut size = 0usize;
     // SAFETY: prog compiled; size then data.
@@ -152,7 +140,7 @@ pub(super) fn compile(arch: &str, verbose: bool) -> Result<Vec<u8>, RunError> {
 pub fn precompile(arch: &str, verbose: bool) -> Result<usize, RunError> {
     // SAFETY: only probes whether the shared library can be opened.
     if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
-        return Err(RunError::Backend("libnvrtc not found".into()));
+        return Err(BackendError::NoNvrtc.into());
     }
     compile(arch, verbose).map(|b| b.len())
 }

@@ -6,7 +6,7 @@ use super::{err, BLOCK};
 use crate::abi::{PanicRecord, PANIC_FRAME_RANGE, PANIC_REFCNT};
 use crate::backend::clock::ClockOffsets;
 use crate::backend::stop_requested;
-use crate::machine::RunError;
+use crate::machine::{BackendError, RunError};
 use cudarc::driver::{result as cu, sys};
 use std::ffi::c_void;
 use std::time::Instant;
@@ -82,9 +82,11 @@ pub(super) fn device_clock_offsets(module: &Module) -> Result<ClockOffsets, RunE
 pub(super) fn sync(stream: sys::CUstream, what: &str) -> Result<(), RunError> {
     // SAFETY: stream is live.
     unsafe { cu::stream::synchronize(stream) }.map_err(|e| {
-        RunError::Backend(format!(
-            "CUDA error in {what}: {e} (a device-side fault of gpuos itself, not of a guest)"
-        ))
+        BackendError::Fault {
+            what: what.into(),
+            detail: e.to_string(),
+        }
+        .into()
     })
 }
 
@@ -94,18 +96,24 @@ pub(super) fn with_panic(e: RunError, rec: *const PanicRecord) -> RunError {
     // SAFETY: rec points at a live pinned PanicRecord; the kernel has failed, so no lane
     // writes it any more.
     let r = unsafe { std::ptr::read_volatile(rec) };
-    let RunError::Backend(msg) = e else { return e };
-    if r.set == 0 {
-        return RunError::Backend(format!(
-            "{msg}; no gpuos check fired before it, so the lane is not known"
-        ));
-    }
-    let what = match r.code {
-        PANIC_FRAME_RANGE => format!("frame index {} beyond the frame pool", r.arg),
-        PANIC_REFCNT => format!("the reference count of frame {} went below zero", r.arg),
-        c => format!("internal error {c} (value {})", r.arg),
+    let RunError::Backend(fault) = e else {
+        return e;
     };
-    RunError::Backend(format!("{msg}; lane {} stopped the kernel: {what}", r.lane))
+    let cause = if r.set == 0 {
+        "no gpuos check fired before it, so the lane is not known".to_string()
+    } else {
+        let what = match r.code {
+            PANIC_FRAME_RANGE => format!("frame index {} beyond the frame pool", r.arg),
+            PANIC_REFCNT => format!("the reference count of frame {} went below zero", r.arg),
+            c => format!("internal error {c} (value {})", r.arg),
+        };
+        format!("lane {} stopped the kernel: {what}", r.lane)
+    };
+    BackendError::Explained {
+        fault: Box::new(fault),
+        cause,
+    }
+    .into()
 }
 
 /// Wait for the persistent kernel to end, forwarding a stop request (Ctrl-C) to it.
@@ -128,9 +136,11 @@ pub(super) fn watch_kernel(
             sys::CUresult::CUDA_SUCCESS => return Ok(()),
             sys::CUresult::CUDA_ERROR_NOT_READY => {}
             e => {
-                return Err(RunError::Backend(format!(
-                    "CUDA error in the persistent kernel: {e:?} (a device-side fault of gpuos itself, not of a guest)"
-                )))
+                return Err(BackendError::Fault {
+                    what: "the persistent kernel".into(),
+                    detail: format!("{e:?}"),
+                }
+                .into())
             }
         }
         if stop_requested() && !stop_sent {
@@ -147,8 +157,12 @@ mod tests {
 
     #[test]
     fn kernel_errors_name_the_lane_that_recorded_an_internal_error() {
-        let fault =
-            || RunError::Backend("CUDA error in the kernel: unspecified launch failure".into());
+        let fault = || {
+            RunError::from(BackendError::Fault {
+                what: "the kernel".into(),
+                detail: "unspecified launch failure".into(),
+            })
+        };
         let mut rec = PanicRecord::default();
         let msg = with_panic(fault(), &rec).to_string();
         assert!(msg.contains("unspecified launch failure"), "{msg}");

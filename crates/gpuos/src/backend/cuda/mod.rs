@@ -17,10 +17,9 @@ mod memory;
 mod run;
 mod service;
 
-use crate::machine::RunError;
+use crate::machine::{BackendError, RunError};
 use cudarc::driver::{result as cu, sys};
 
-pub(crate) use compile::cache_dir;
 pub use compile::precompile;
 pub use run::run;
 
@@ -33,7 +32,11 @@ const QUANTUM: u64 = 1 << 16;
 
 /// A CUDA call's error as a run error naming the call.
 fn err(what: &str, e: impl std::fmt::Display) -> RunError {
-    RunError::Backend(format!("CUDA: {what}: {e}"))
+    BackendError::Cuda {
+        what: what.into(),
+        detail: e.to_string(),
+    }
+    .into()
 }
 
 /// Whether the CUDA driver and NVRTC libraries are present and a device answers.
@@ -74,9 +77,7 @@ fn why_unavailable_inner() -> Option<String> {
 /// Device name, architecture, free memory.
 fn open_device() -> Result<(String, String, usize), RunError> {
     if let Some(why) = why_unavailable_inner() {
-        return Err(RunError::Backend(format!(
-            "the CUDA backend is not available: {why}"
-        )));
+        return Err(BackendError::Unavailable(why).into());
     }
     let dev = cu::device::get(0).map_err(|e| err("cuDeviceGet", e))?;
     // SAFETY: dev is valid; the primary context is retained for the process lifetime.

@@ -13,9 +13,11 @@ use super::{err, open_device, PERSISTENT_SLICE, QUANTUM};
 use crate::abi::{
     MachineHdr, PanicRecord, Proc, RingCell, RingHdr, SysReq, FREE_SHARDS, PAGE_SIZE,
 };
-use crate::backend::{finish_lane, map_in_order, report_round_trips, stop_requested};
+use crate::backend::{map_in_order, report_round_trips, stop_requested};
+use crate::lane::finish_lane;
 use crate::layout::{MachineArrays, MachineLayout, Template};
-use crate::machine::{LaneResult, Prepared, RunConfig, RunError, RunReport};
+use crate::machine::{BackendError, LaneResult, RunConfig, RunError, RunReport};
+use crate::prepare::Prepared;
 use crate::procs::Procs;
 use crate::service;
 use cudarc::driver::{result as cu, sys};
@@ -584,10 +586,7 @@ fn collect(
         results.push(r);
     }
     if results.len() != lanes {
-        return Err(RunError::Backend(format!(
-            "lost the results of {} lanes while reading them back",
-            lanes - results.len()
-        )));
+        return Err(BackendError::ResultsLost(lanes - results.len()).into());
     }
     if cfg.verbose {
         eprintln!(

@@ -9,14 +9,14 @@
 //! `qemu-aarch64 -cpu cortex-a57` and `gpuos run --backend cpu` run the file and their
 //! stdout bytes are compared.
 //!
-//! Instructions come from [`crate::tables::A64_TABLE`]: a random entry of the chosen
+//! Instructions come from [`gpuos::tables::A64_TABLE`]: a random entry of the chosen
 //! classes with its operand and don't-care bits random. Random fields often land on
 //! unallocated encodings, so candidates are first *screened* under qemu (a program
 //! with a SIGILL handler that skips and records each faulting instruction): the ones
 //! qemu accepts form the sequences; a sample of the ones it rejects run alone, and gpuos
 //! must then die with SIGILL too (exit status 132).
 
-use crate::tables::{self, A64Entry};
+use gpuos::tables::{self, A64Entry};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -1186,7 +1186,7 @@ mod tests {
         let mut rng = Rng::new(7);
         let init = State::random(&mut rng, true);
         let elf = test_program(&init, &[0x8b02_0020]); // add x0, x1, x2
-        let img = crate::loader::parse(Path::new("fuzz.elf"), &elf).expect("parse");
+        let img = gpuos::loader::parse(Path::new("fuzz.elf"), &elf).expect("parse");
         assert_eq!(img.segments.len(), 1);
         let seg = &img.segments[0];
         assert_eq!(seg.vaddr, BASE);
@@ -1203,7 +1203,7 @@ mod tests {
         assert_eq!(w0, asm::movz(0, (BASE + DATA_OFF) as u32 & 0xffff, 0));
 
         let scr = screen_program(&[0xffff_ffff, 0x8b02_0020]);
-        let img = crate::loader::parse(Path::new("screen.elf"), &scr).expect("parse");
+        let img = gpuos::loader::parse(Path::new("screen.elf"), &scr).expect("parse");
         assert!(img.entry > BASE + DATA_OFF);
     }
 

@@ -1,0 +1,4 @@
+//! gpuos's development tools, kept out of the library: the differential instruction
+//! fuzzer ([`fuzz`]), which `gpuos fuzz` runs.
+
+pub mod fuzz;
