@@ -1,6 +1,6 @@
 // The CPU backend's entry points: the execution core compiled as host C++ and called
 // from Rust (crates/gpuos/src/backend/cpu.rs) through these extern "C" functions.
-#include "proc/sched.h"
+#include "sched.h"
 #include "ring.h"
 #include "proc/template.h"
 
@@ -24,7 +24,7 @@ bool gpuos_proc_start(MachineHdr* m, u32 lane) {
     return proc_start(m, lane);
 }
 
-/// Run lane's family for one slice (kernel/proc/sched.h); first completes the lane's
+/// Run lane's family for one slice (kernel/sched.h); first completes the lane's
 /// served host request. Returns a LaneResult.
 u32 gpuos_lane_run(MachineHdr* m, u32 lane, u64 budget) {
     tls_lane = lane;

@@ -1,8 +1,8 @@
 // The CUDA backend's kernels: the execution core compiled by NVRTC. One GPU thread
 // (lane) per family of guest processes: the lane's first process and its descendants,
-// run in turn by the family scheduler (kernel/proc/sched.h). See
+// run in turn by the family scheduler (kernel/sched.h). See
 // crates/gpuos/src/backend/cuda/ for the host side.
-#include "proc/sched.h"
+#include "sched.h"
 #include "ring.h"
 
 GFN u32 lane_id() { return blockIdx.x * blockDim.x + threadIdx.x; }

@@ -9,7 +9,7 @@
 // off before the next call (their syscalls then run again). The lane is done when
 // every member has ended; its result is its first process's.
 #pragma once
-#include "../exec.h"
+#include "exec.h"
 
 /// Result of `lane_run`.
 enum LaneResult : u32 {

@@ -4,7 +4,7 @@
 // lane l's first process, the rest are a pool shared by every lane for forked
 // children. A lane runs a *family*: its first process and all its descendants, linked
 // into a circular list through `Proc::fam_next`, run in turn on the lane's one GPU
-// thread (kernel/proc/sched.h). Each process also heads a list of its children (`kids`,
+// thread (kernel/sched.h). Each process also heads a list of its children (`kids`,
 // `sib_next`, `sib_prev`), so fork, wait4, an end and a reap cost O(1) or O(children),
 // never a walk of the whole family (16,384 children took 46 s with such walks;
 // docs/BENCHMARKS.md). Only the lane's thread touches these links, so they need no

@@ -38,7 +38,7 @@ GFN_NOINLINE void proc_release(Core& c) {
 
 /// Mark the process ended (its status already set) and free its memory; the rest
 /// (telling the host, its parent and children, counting it out of `live`) is left to
-/// the lane's family scheduler (kernel/proc/sched.h, `sched_end`), which runs outside
+/// the lane's family scheduler (kernel/sched.h, `sched_end`), which runs outside
 /// the interpreter.
 GFN void proc_end(Core& c) {
     c.p->end_pending = 1;

@@ -31,7 +31,7 @@ GFN u8* lane_buf(Core& c) { return (u8*)(uintptr_t)c.m->bufs + (u64)c.p->lane * 
 /// input already in the buffer, the output area at `off` of `ocap` bytes) and publish
 /// it: who posted it, the device copies completion needs, the sequence number.
 /// `wait`: the posting process waits (PROC_WAIT_HOST); false for the notice of an
-/// ended process (kernel/proc/sched.h), whose status stays.
+/// ended process (kernel/sched.h), whose status stays.
 GFN_NOINLINE void sys_publish(Core& c, u64 nr, u32 flags, const u64* args, i64 ret, u64 in, u64 off, u64 ocap,
                               u64 t_entry, bool wait) {
     SysReq* r = lane_req(c);

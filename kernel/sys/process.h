@@ -1,6 +1,6 @@
 // Device-served process syscalls that create, replace and reap processes: clone (fork
 // and vfork), execve, wait4. A child runs on its parent's lane (kernel/proc/family.h,
-// kernel/proc/sched.h). Semantics from fork(2), vfork(2), clone(2), execve(2), wait4(2).
+// kernel/sched.h). Semantics from fork(2), vfork(2), clone(2), execve(2), wait4(2).
 //
 // clone and execve each have a device part (here: the new process, the gathered
 // arguments) and a host part (the fd table copied to the child's slot; the new stack
