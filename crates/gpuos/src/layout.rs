@@ -81,7 +81,7 @@ impl MachineLayout {
     }
 
     /// Frames of the CPU backend's pool: `GPUOS_POOL_MIB` MiB (at least 1 MiB), else
-    /// [`CPU_POOL_FRAMES`].
+    /// `CPU_POOL_FRAMES` (16 GiB).
     pub fn cpu_pool_frames() -> u64 {
         pool_mib()
             .filter(|&mib| mib > 0)
@@ -90,10 +90,10 @@ impl MachineLayout {
 
     /// Frames of the GPU's pool when `free` bytes of device memory are free: enough for
     /// every lane's likely peak (64 MiB each, at least 1 GiB) beside the template's
-    /// `tmpl_frames`, but never more than 90% of what is free less [`GPU_RESERVE`], so
-    /// that several gpuos processes can share one GPU; `GPUOS_POOL_MIB` sets the size
-    /// instead. Errors: [`RunError::Memory`] when fewer than the template's frames and 64
-    /// more fit.
+    /// `tmpl_frames`, but never more than 90% of what is free less `GPU_RESERVE` (512
+    /// MiB), so that several gpuos processes can share one GPU; `GPUOS_POOL_MIB` sets the
+    /// size instead. Errors: [`RunError::Memory`] when fewer than the template's frames
+    /// and 64 more fit.
     pub fn gpu_pool_frames(&self, tmpl_frames: u64, free: usize) -> Result<u64, RunError> {
         let per_frame = PAGE_SIZE as usize + 8;
         let want = match pool_mib() {

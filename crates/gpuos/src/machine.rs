@@ -84,7 +84,7 @@ pub struct RunConfig {
     /// Each lane's own working directory: this path with `{lane}` replaced by the
     /// lane's index, relative to the working directory and inside it (so in its
     /// writable mount), created if missing. None: every lane starts in the working
-    /// directory. See [`Prepared::lane_cwd`].
+    /// directory. See [`crate::prepare::Prepared::lane_cwd`].
     pub lane_dir: Option<OsString>,
     /// Backend choice.
     pub backend: BackendKind,
@@ -104,7 +104,7 @@ pub struct RunConfig {
     /// Process slots for forked children, shared by all lanes (0 = the default,
     /// `procs::default_child_slots`); fork fails with EAGAIN when none is free.
     pub child_slots: usize,
-    /// Per-process memory limit in bytes (0 = the default, [`mem_limits`]): the
+    /// Per-process memory limit in bytes (0 = the default, [`crate::layout::mem_limits`]): the
     /// resident limit and RLIMIT_AS (soft and hard) of every process.
     pub mem_per_process: u64,
     /// Tier 2: translate the image's hot code (docs/ARCHITECTURE.md, "Tier 2").
@@ -229,7 +229,7 @@ pub struct RunReport {
     /// The signal that stopped the run before every lane ended (SIGINT, SIGTERM; see
     /// `backend::request_stop`), if one did.
     pub interrupted: Option<i32>,
-    /// Lane 0's stdout when it was not passed through (its first [`STDOUT0_KEEP`]
+    /// Lane 0's stdout when it was not passed through (its first `lane::STDOUT0_KEEP`
     /// bytes; the hash covers it all).
     pub stdout0: Vec<u8>,
     /// Every process's resident limit, in bytes (0 = none).
