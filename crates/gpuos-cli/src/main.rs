@@ -222,6 +222,9 @@ fn report(program: &str, rep: &RunReport, verbose: bool) {
     report_summary(rep, verbose);
 }
 
+/// Distinct stdouts the summary names, most common first.
+const SUMMARY_OUTPUTS: usize = 8;
+
 /// The summary of a run of several lanes (or with -v): lanes per status and per stdout,
 /// instructions, memory.
 fn report_summary(rep: &RunReport, verbose: bool) {
@@ -246,10 +249,21 @@ fn report_summary(rep: &RunReport, verbose: bool) {
             rep.device,
             st.join(", ")
         );
-        let outs: Vec<String> = by_out
+        // The most common first; one line whatever the lane count (every lane's hash is
+        // in --lane-report).
+        let mut common: Vec<(&[u8; 32], &usize)> = by_out.iter().collect();
+        common.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let mut outs: Vec<String> = common
             .iter()
+            .take(SUMMARY_OUTPUTS)
             .map(|(h, n)| format!("{n}x {}", hex8(h)))
             .collect();
+        if common.len() > SUMMARY_OUTPUTS {
+            outs.push(format!(
+                "and {} more (see --lane-report)",
+                common.len() - SUMMARY_OUTPUTS
+            ));
+        }
         let note = match rep.lanes.first() {
             Some(l) if l.stdout_hash.is_none() => " (lane 0 passed through, not counted)",
             _ => "",
