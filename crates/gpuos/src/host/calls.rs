@@ -294,6 +294,13 @@ impl HostCalls for ProcHost {
     fn sysinfo(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         misc::sysinfo(c.a[0], c.out)
     }
+    /// syncfs(2): flushes every filesystem, as sync(2) does (a superset of the one the
+    /// fd is on); EBADF for a fd that is not open.
+    fn syncfs(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        drop(self.fds.get(c.fd(0))?);
+        sys::sync();
+        ok(0)
+    }
     fn renameat2(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_renameat2(c.fd(0), c.path(1)?, c.fd(2), c.path(3)?, c.uint(4))
     }
