@@ -262,7 +262,7 @@ pub fn gen_cpp(v: &[Sys]) -> (String, String) {
             );
         }
     }
-    o.push_str("    default: setX(c, 0, (u64)-38 /* ENOSYS */); break;\n    }\n    sys_after_device(c, nr, args);\n}\n");
+    o.push_str("    default: setX(c, 0, err(E_NOSYS)); break;\n    }\n    sys_after_device(c, nr, args);\n}\n");
     (kinds, o)
 }
 
