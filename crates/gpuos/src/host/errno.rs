@@ -54,7 +54,7 @@ include!(concat!(env!("OUT_DIR"), "/errno_table.rs"));
 /// lane's open files are host descriptors of one process, so 100,000 lanes that each
 /// hold a pipe need 200,000 of them, more than a host allows (20,000 on the GPU
 /// machine). The request is served again once other lanes have closed theirs
-/// ([`crate::service::serve`]); only after a long wait does the guest get EMFILE.
+/// (`service::policy`); only after a long wait does the guest get EMFILE.
 /// The number is Linux's ERESTARTNOINTR, which also never reaches user space.
 pub(crate) const EHOSTFD: Errno = Errno(513);
 

@@ -2,11 +2,13 @@
 //! `kernel/sys/syscalls.table`): files through the sandbox, clocks, randomness, ids.
 //!
 //! A [`Sandbox`] (the mount table) is shared by every process; each guest process has a
-//! [`ProcHost`] (fd table, working directory, umask) whose [`ProcHost::syscall`] serves one
+//! [`ProcHost`] (fd table, working directory, umask) whose [`ProcHost::call`] serves one
 //! marshalled request. Results follow Linux (and so what `qemu-aarch64` gives a program),
 //! with the sandbox's rules on top: writes outside writable mounts fail with `EROFS`.
 //!
-//! Files: `fs` (mounts, path resolution), `file` (file syscalls), `fd` (fd table),
+//! Files: `calls` (one function per host syscall, named by it, dispatched by the
+//! generated match; [`Outcome`]), `fs` (mounts, path resolution), `file` (file
+//! syscalls), `fd` (fd table),
 //! `pipe` (pipes in gpuos's memory), `shared` (host descriptors shared by read-only
 //! opens, directory streams), `stat` (guest struct layouts), `time`, `misc`, `stdio`,
 //! `errno` (the one host-to-guest errno mapping), `sys` (the libc wrappers, where all
