@@ -340,12 +340,19 @@ impl ProcHost {
         ins: &[&[u8]; 6],
         out: &mut [u8],
     ) -> Outcome {
-        let mut o = self.call_once(nr, args, ins, out);
-        // The host is out of descriptors: close the shared ones idle longest and try
-        // once more (a call that fails for want of a descriptor has had no effect).
-        if o == Outcome::NeedHostFd && self.sb.shared_fds().park_idle() > 0 {
-            o = self.call_once(nr, args, ins, out);
-        }
+        let o = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            calls::dispatch(
+                self,
+                nr,
+                &mut calls::Call {
+                    nr,
+                    a: args,
+                    ins,
+                    out,
+                },
+            )
+        }))
+        .unwrap_or(errno::EIO.into());
         match o {
             Outcome::Done { ret, out_len } => Outcome::Done {
                 ret,
@@ -355,11 +362,11 @@ impl ProcHost {
         }
     }
 
-    fn call_once(&mut self, nr: u64, a: &[u64; 6], ins: &[&[u8]; 6], out: &mut [u8]) -> Outcome {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            calls::dispatch(self, nr, &mut calls::Call { nr, a, ins, out })
-        }))
-        .unwrap_or(errno::EIO.into())
+    /// Close the host descriptors of read-only opens idle longest, shared by every
+    /// process (`shared::SharedFds::park_idle`; they reopen on their next use). Returns
+    /// how many were closed.
+    pub(crate) fn park_idle_fds(&self) -> usize {
+        self.sb.shared_fds().park_idle()
     }
 
     /// [`ProcHost::call`] as a thread that serves one process would: a sleep is slept

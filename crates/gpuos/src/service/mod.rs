@@ -115,7 +115,7 @@ impl Procs<'_> {
             // A later chunk of a read that would wait: the call has its bytes.
             return Outcome::Done { ret: 0, out_len: 0 };
         }
-        h.call(req.nr, &req.args, ins, out)
+        policy::call(h, req.nr, &req.args, ins, out)
     }
 }
 

@@ -3,7 +3,9 @@
 //! CPU backend's lane threads, the CUDA backend's service threads in persistent mode
 //! and its host loop in quantum mode).
 //!
-//! A thread that serves many lanes ([`Held`]) must not block on one: a sleep
+//! A call that finds the host out of descriptors first closes the shared descriptors
+//! idle longest and tries once more ([`call`]). A thread that serves many lanes
+//! ([`Held`]) must not block on one: a sleep
 //! ([`Served::At`]) is published when due, and a request that found the host process
 //! out of descriptors ([`Served::NeedHostFd`]) is served again, oldest first, as other
 //! lanes close theirs; the guest gets EMFILE only once no held request got a
@@ -14,6 +16,7 @@
 
 use super::{Procs, Served};
 use crate::abi::SysReq;
+use crate::host::{Outcome, ProcHost};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -61,6 +64,23 @@ impl FdWaits {
         let idle = Duration::from_nanos(self.now_ns().saturating_sub(last));
         since.elapsed() >= HOST_FD_WAIT && idle >= HOST_FD_WAIT
     }
+}
+
+/// Serve one call for the process `h` ([`ProcHost::call`]): when the host is out of
+/// descriptors, close the shared ones idle longest and try once more (a call that
+/// fails for want of a descriptor has had no effect).
+pub(super) fn call(
+    h: &mut ProcHost,
+    nr: u64,
+    args: &[u64; 6],
+    ins: &[&[u8]; 6],
+    out: &mut [u8],
+) -> Outcome {
+    let o = h.call(nr, args, ins, out);
+    if o == Outcome::NeedHostFd && h.park_idle_fds() > 0 {
+        return h.call(nr, args, ins, out);
+    }
+    o
 }
 
 /// Serve `req` (input and output in `buf`) on a thread that runs its lanes one after
