@@ -96,6 +96,20 @@ mod tests {
         );
     }
 
+    /// The generated numbers name the table's rows; `sn` decodes as a path with its
+    /// NULL-allowed parameter.
+    #[test]
+    fn syscall_numbers_and_kinds_are_the_table_s() {
+        assert_eq!(syscall(nr::OPENAT).map(|s| s.name), Some("openat"));
+        assert_eq!(syscall(nr::SYNCFS).map(|s| s.name), Some("syncfs"));
+        assert_eq!(syscall(nr::CLONE).map(|s| s.dev), Some(true));
+        let utimensat = syscall(nr::UTIMENSAT).unwrap();
+        assert_eq!(utimensat.args[1], 7 << 16 | 1);
+        assert_eq!(ArgKind::from_code(utimensat.args[1]), Some(ArgKind::Str));
+        assert_eq!(ArgKind::from_code(10 << 16 | 2), Some(ArgKind::OutArg(2)));
+        assert_eq!(ArgKind::from_code(14 << 16), None);
+    }
+
     #[test]
     fn syscall_table_is_sorted_and_unique() {
         for w in SYSCALLS.windows(2) {

@@ -207,14 +207,24 @@ mod tests {
         assert!(h.is_empty());
     }
 
+    /// A held request fails with EMFILE only once it has waited HOST_FD_WAIT and no
+    /// held request got a descriptor for as long.
     #[test]
     fn fd_waits_end_only_without_progress() {
-        let fds = FdWaits::default();
-        assert!(!fds.over(Instant::now()));
-        let long_ago = Instant::now().checked_sub(HOST_FD_WAIT * 2);
-        if let Some(t) = long_ago {
-            // The epoch is now: no progress for less than HOST_FD_WAIT.
-            assert!(!fds.over(t));
-        }
+        let now = Instant::now();
+        let long_ago = now
+            .checked_sub(HOST_FD_WAIT * 2)
+            .expect("the monotonic clock is older than 20 s");
+        let fds = FdWaits {
+            epoch: long_ago,
+            progress_ns: AtomicU64::new(0),
+        };
+        assert!(!fds.over(now), "a request just held");
+        assert!(fds.over(long_ago), "held 20 s, no progress for 20 s");
+        fds.note_progress();
+        assert!(
+            !fds.over(long_ago),
+            "another held request just got a descriptor"
+        );
     }
 }
