@@ -105,17 +105,13 @@ impl Procs<'_> {
 
     /// A call for the posting process's [`ProcHost`] (`host::calls`).
     fn host_call(&self, req: &SysReq, ins: &[&[u8]; 6], out: &mut [u8]) -> Outcome {
-        let Some(mut g) = self.host(req.slot as usize) else {
-            return errno::ENOSYS.into();
-        };
-        let Some(h) = g.as_mut() else {
-            return errno::ENOSYS.into();
-        };
-        if req.flags & SYSREQ_NOWAIT != 0 && !read_ready(h, req.args[0]) {
-            // A later chunk of a read that would wait: the call has its bytes.
-            return Outcome::Done { ret: 0, out_len: 0 };
-        }
-        policy::call(h, req.nr, &req.args, ins, out)
+        self.with_host(req.slot as usize, |h| {
+            if req.flags & SYSREQ_NOWAIT != 0 && !read_ready(h, req.args[0]) {
+                // A later chunk of a read that would wait: the call has its bytes.
+                return Outcome::Done { ret: 0, out_len: 0 };
+            }
+            policy::call(h, req.nr, &req.args, ins, out)
+        })
     }
 }
 

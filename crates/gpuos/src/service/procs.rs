@@ -114,7 +114,11 @@ impl<'a> Procs<'a> {
 
     /// The process in `slot` gets `f` applied to its host state; ENOSYS when the slot
     /// has none.
-    fn with_host(&self, slot: usize, f: impl FnOnce(&mut ProcHost) -> Outcome) -> Outcome {
+    pub(super) fn with_host(
+        &self,
+        slot: usize,
+        f: impl FnOnce(&mut ProcHost) -> Outcome,
+    ) -> Outcome {
         match self.host(slot).as_deref_mut() {
             Some(Some(h)) => f(h),
             _ => errno::ENOSYS.into(),
