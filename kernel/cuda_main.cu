@@ -1,12 +1,13 @@
 // The CUDA backend's kernels: the execution core compiled by NVRTC. One GPU thread
 // (lane) per family of guest processes: the lane's first process and its descendants,
-// run in turn by the family scheduler (kernel/proc/sched.h). See crates/gpuos/src/backend/cuda.rs for the host side.
+// run in turn by the family scheduler (kernel/proc/sched.h). See
+// crates/gpuos/src/backend/cuda/ for the host side.
 #include "proc/sched.h"
 #include "ring.h"
 
 GFN u32 lane_id() { return blockIdx.x * blockDim.x + threadIdx.x; }
 
-// Lanes per block (BLOCK in crates/gpuos/src/backend/cuda.rs) and the blocks per
+// Lanes per block (BLOCK in crates/gpuos/src/backend/cuda/mod.rs) and the blocks per
 // multiprocessor the register budget must allow: 4 x 128 threads leave each lane 128
 // registers (65536 per SM). Without the bound the compiler takes a few more and only
 // 3 blocks fit.

@@ -13,7 +13,6 @@ pub mod host;
 pub mod loader;
 pub mod machine;
 pub mod mem;
-pub mod procs;
 pub mod service;
 pub mod tables;
 pub mod translate;

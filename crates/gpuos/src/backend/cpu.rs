@@ -11,8 +11,7 @@ use crate::abi::{MachineHdr, Proc, SysReq};
 use crate::ffi;
 use crate::machine::{HostPool, LaneResult, Prepared, RunConfig, RunError, RunReport};
 use crate::mem::HostRegion;
-use crate::procs::Procs;
-use crate::service;
+use crate::service::{policy, Procs};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -208,19 +207,16 @@ fn run_lane(
             CPU_BUF_SIZE as usize,
         );
         let mut idle_us = 0u64;
-        // Sleeps are served as wake-up times and waited for here, so that a stop
-        // (SIGINT, SIGTERM) ends them.
-        crate::host::time::defer_sleeps_on_this_thread(true);
         loop {
             let progress = (*proc_ptr).progress;
             match ffi::gpuos_lane_run(hdr, l, SLICE) {
                 ffi::LANE_HOSTWAIT => {
                     let req = &mut *req_ptr;
                     let t = Instant::now();
-                    // Lanes of this thread run one after another: no deferral for
-                    // descriptors (a lane would wait for descriptors only lanes of this
-                    // thread could close). A sleep is waited for here, unless stopped.
-                    if let service::Served::WakeAt(w) = hosts.serve(req, buf, cfg.strace, false) {
+                    // Lanes of this thread run one after another (`policy`): a sleep
+                    // is waited for here, in pieces, so that a stop (SIGINT, SIGTERM)
+                    // ends it.
+                    if let Some(w) = policy::serve_inline(hosts, req, buf, cfg.strace) {
                         if !sleep_until_or_stop(w) {
                             break;
                         }
@@ -244,7 +240,6 @@ fn run_lane(
                 break;
             }
         }
-        crate::host::time::defer_sleeps_on_this_thread(false);
         bufs.discard(lane * CPU_BUF_SIZE as usize, CPU_BUF_SIZE as usize);
         let mut host = hosts
             .take_lane(lane)

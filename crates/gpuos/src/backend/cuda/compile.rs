@@ -1,0 +1,199 @@
+//! Compiling the core with NVRTC and the on-disk CUBIN cache; loading it as a module.
+
+use super::err;
+use crate::machine::RunError;
+use cudarc::driver::{result as cu, sys};
+use sha2::{Digest, Sha256};
+use std::ffi::{c_void, CString};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// The core as one CUDA C++ translation unit.
+static KERNEL_SRC: &str = include_str!(concat!(env!("OUT_DIR"), "/kernel_amalgamated.cu"));
+
+/// The loaded core and its kernels; unloaded when dropped, so that a process that runs
+/// many times (`gpuos bench`) does not pile up copies of it in GPU memory.
+pub(super) struct Module {
+    handle: sys::CUmodule,
+    pub(super) start: sys::CUfunction,
+    pub(super) quantum: sys::CUfunction,
+    pub(super) persistent: sys::CUfunction,
+    pub(super) poller: sys::CUfunction,
+    pub(super) clock: sys::CUfunction,
+}
+impl Drop for Module {
+    fn drop(&mut self) {
+        // SAFETY: loaded by cuModuleLoadData and unloaded once; every launch from it
+        // has ended (run synchronises, or the context has failed).
+        unsafe {
+            let _ = sys::cuModuleUnload(self.handle);
+        }
+    }
+}
+
+pub(crate) fn cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("GPUOS_CACHE_DIR") {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(d).join("gpuos");
+    }
+    match std::env::var_os("HOME") {
+        Some(h) => PathBuf::from(h).join(".cache/gpuos"),
+        None => std::env::temp_dir().join("gpuos-cache"),
+    }
+}
+
+fn nvrtc_version() -> (i32, i32) {
+    let (mut a, mut b) = (0, 0);
+    // SAFETY: writes two ints.
+    unsafe {
+        let _ = cudarc::nvrtc::sys::nvrtcVersion(&mut a, &mut b);
+    }
+    (a, b)
+}
+
+/// Extra NVRTC options from `GPUOS_NVRTC_OPTS` (space-separated), for measuring
+/// variants of the core (e.g. `-DGPUOS_OUTLINE_HOT`); part of the cache key.
+fn extra_opts() -> Vec<String> {
+    std::env::var("GPUOS_NVRTC_OPTS")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
+/// Compile the core for `arch` (e.g. "sm_90") with NVRTC, or take it from the cache.
+pub(super) fn compile(arch: &str, verbose: bool) -> Result<Vec<u8>, RunError> {
+    let (va, vb) = nvrtc_version();
+    let key = {
+        let mut h = Sha256::new();
+        h.update(KERNEL_SRC.as_bytes());
+        h.update(arch.as_bytes());
+        h.update(format!("nvrtc {va}.{vb} lineinfo").as_bytes());
+        h.update(extra_opts().join(" ").as_bytes());
+        h.finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let path = cache_dir().join(format!("core-{arch}-{}.cubin", &key[..24]));
+    if let Ok(bin) = std::fs::read(&path) {
+        if verbose {
+            eprintln!("gpuos: CUDA module cache hit {}", path.display());
+        }
+        return Ok(bin);
+    }
+    let t = Instant::now();
+    use cudarc::nvrtc::{result as nv, sys as nvs};
+    let src = CString::new(KERNEL_SRC).map_err(|e| err("kernel source", e))?;
+    let prog = nv::create_program(&src, Some(c"gpuos_core.cu"))
+        .map_err(|e| err("nvrtcCreateProgram", e))?;
+    let mut opts = vec![
+        format!("--gpu-architecture={arch}"),
+        "-std=c++17".into(),
+        "-default-device".into(),
+        "--device-int128".into(),
+        // Line tables only (no change to the code): lets Nsight Compute attribute
+        // samples to kernel/ source lines.
+        "--generate-line-info".into(),
+    ];
+    opts.extend(extra_opts());
+    // SAFETY: prog is a live program.
+    let res = unsafe { nv::compile_program(prog, &opts) };
+    if let Err(e) = res {
+        // SAFETY: prog is live; the log is a C string.
+        let log = unsafe { nv::get_program_log(prog) }.unwrap_or_default();
+        let log: Vec<u8> = log
+            .iter()
+            .map(|&c| c as u8)
+            .take_while(|&c| c != 0)
+            .collect();
+        // SAFETY: destroyed once.
+        unsafe {
+            let _ = nv::destroy_program(prog);
+        }
+        return Err(RunError::Backend(format!(
+            "NVRTC failed ({e}):\n{}",
+            String::from_utf8_lossy(&log)
+        )));
+    }
+    let mut size = 0usize;
+    // SAFETY: prog compiled; size then data.
+    let bin = unsafe {
+        nvs::nvrtcGetCUBINSize(prog, &mut size)
+            .result()
+            .map_err(|e| err("nvrtcGetCUBINSize", e))?;
+        let mut bin = vec![0u8; size];
+        nvs::nvrtcGetCUBIN(prog, bin.as_mut_ptr() as *mut std::ffi::c_char)
+            .result()
+            .map_err(|e| err("nvrtcGetCUBIN", e))?;
+        let _ = nv::destroy_program(prog);
+        bin
+    };
+    if verbose {
+        eprintln!(
+            "gpuos: NVRTC {va}.{vb} compiled the core for {arch} in {:.2} s ({} KiB)",
+            t.elapsed().as_secs_f64(),
+            bin.len() / 1024
+        );
+    }
+    let _ = std::fs::create_dir_all(cache_dir());
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    if std::fs::write(&tmp, &bin).is_ok() {
+        let _ = std::fs::rename(&tmp, &path);
+    }
+    Ok(bin)
+}
+
+/// Compile the core for `arch` (e.g. "sm_90") into the on-disk cache without a GPU
+/// (only NVRTC is needed), so that a later run starts warm. Returns the CUBIN size.
+/// Errors: NVRTC missing or failing.
+pub fn precompile(arch: &str, verbose: bool) -> Result<usize, RunError> {
+    // SAFETY: only probes whether the shared library can be opened.
+    if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+        return Err(RunError::Backend("libnvrtc not found".into()));
+    }
+    compile(arch, verbose).map(|b| b.len())
+}
+
+pub(super) fn load_module(bin: &[u8]) -> Result<Module, RunError> {
+    // SAFETY: bin is a complete CUBIN image; function names exist in it (extern "C").
+    unsafe {
+        let m = cu::module::load_data(bin.as_ptr() as *const c_void)
+            .map_err(|e| err("cuModuleLoadData", e))?;
+        // Load each kernel now (cuFuncLoad): under lazy loading a kernel is loaded at
+        // its first launch, which waits for the kernels already running, and the
+        // completion poller runs until the lanes' kernel ends: a deadlock.
+        let f = |n: &str| {
+            let f = cu::module::get_function(m, CString::new(n).unwrap()).map_err(|e| err(n, e))?;
+            sys::cuFuncLoad(f)
+                .result()
+                .map_err(|e| err(&format!("cuFuncLoad {n}"), e))?;
+            Ok::<_, RunError>(f)
+        };
+        let kernels = || -> Result<[sys::CUfunction; 5], RunError> {
+            Ok([
+                f("gpuos_start")?,
+                f("gpuos_quantum")?,
+                f("gpuos_persistent")?,
+                f("gpuos_poller")?,
+                f("gpuos_clock")?,
+            ])
+        };
+        match kernels() {
+            Ok([start, quantum, persistent, poller, clock]) => Ok(Module {
+                handle: m,
+                start,
+                quantum,
+                persistent,
+                poller,
+                clock,
+            }),
+            Err(e) => {
+                let _ = sys::cuModuleUnload(m);
+                Err(e)
+            }
+        }
+    }
+}

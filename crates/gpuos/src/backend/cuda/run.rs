@@ -1,0 +1,625 @@
+//! One run on the GPU, in steps: set up the machine in device and pinned memory
+//! ([`DeviceMachine::new`]), start the processes ([`start_processes`]), drain the lanes'
+//! requests until every process has ended ([`drain_persistent`], [`drain_quantum`]),
+//! collect the lanes' results ([`collect`]).
+
+use super::compile::{compile, load_module, Module};
+use super::launch::{launch, launch_grid, launch_lanes, sync, watch_kernel, with_panic};
+use super::memory::{DevBuf, Pinned, Streams};
+use super::service::{publish, serve_one, service_loop, Shared, SERVICE_THREADS};
+use super::{err, open_device, PERSISTENT_SLICE, QUANTUM};
+use crate::abi::{
+    MachineHdr, PanicRecord, Proc, RingCell, RingHdr, SysReq, FREE_SHARDS, PAGE_SIZE,
+};
+use crate::backend::{finish_lane, map_in_order, report_round_trips, stop_requested};
+use crate::machine::{HostPool, LaneResult, Prepared, RunConfig, RunError, RunReport};
+use crate::service::policy::Held;
+use crate::service::Procs;
+use cudarc::driver::{result as cu, sys};
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Run `cfg.lanes` copies of the prepared program on the GPU.
+pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
+    let lanes = cfg.lanes.max(1);
+    let slots = lanes + cfg.children();
+    let t_setup = Instant::now();
+    let (name, arch, free) = open_device()?;
+    let t_compile = Instant::now();
+    let module = load_module(&compile(&arch, cfg.verbose)?)?;
+    if cfg.verbose {
+        eprintln!(
+            "gpuos: {name} ({arch}), {} MiB free; module ready in {:.2} s",
+            free >> 20,
+            t_compile.elapsed().as_secs_f64()
+        );
+    }
+    let mut m = DeviceMachine::new(cfg, prep, &module, lanes, slots)?;
+    let hosts = Procs::new(cfg, prep, lanes, slots - lanes);
+    for l in 0..lanes {
+        hosts.start_lane(l)?;
+    }
+    // The lanes' kernels; stop-flag writes and debug reads beside them; the poller.
+    let streams = Streams::new(3)?;
+    let (stream, ctl, poll_stream) = (streams.0[0], streams.0[1], streams.0[2]);
+    let start = start_processes(cfg, &module, &m, stream, t_setup)?;
+    let sh = m.shared(cfg.strace);
+    let stop = StopFlag {
+        mdev: m.mdev.0,
+        ctl,
+    };
+    // Host time spent serving requests (pop to completion push), for the timing report.
+    let serve_ns = AtomicU64::new(0);
+    let lanes_run = LanesRun {
+        module: &module,
+        m: &m,
+        hosts: &hosts,
+        sh,
+        stream,
+        serve_ns: &serve_ns,
+    };
+    match cfg.mode {
+        crate::machine::Mode::Persistent => {
+            drain_persistent(cfg, &lanes_run, &stop, poll_stream)?;
+        }
+        crate::machine::Mode::Quantum => drain_quantum(&lanes_run)?,
+    }
+    sync(stream, "the kernel").map_err(|e| m.explain(e))?;
+    let seconds = start.elapsed().as_secs_f64();
+    let serve_ns = serve_ns.load(Ordering::Relaxed);
+    collect(
+        cfg,
+        &m,
+        hosts,
+        seconds,
+        serve_ns,
+        format!("{name} ({arch})"),
+    )
+}
+
+/// The machine of one run in device and pinned host memory, freed when dropped: the
+/// `MachineHdr` and everything it points at.
+struct DeviceMachine {
+    hdr: MachineHdr,
+    lanes: usize,
+    /// Frames of the image template (the pool's first).
+    tmpl_frames: u64,
+    /// Per-lane request headers and buffers (pinned, device-mapped).
+    reqs: Pinned,
+    bufs: Pinned,
+    buf_size: u64,
+    /// The submission ring: its header and cells pinned, its enqueue counter on the
+    /// device.
+    ring: Pinned,
+    _cells: Pinned,
+    _enq: DevBuf,
+    /// Every process slot (every lane's first, then the pool for children).
+    procs: DevBuf,
+    _stacks: DevBuf,
+    _stack_offs: DevBuf,
+    _frames: DevBuf,
+    _refcnt: DevBuf,
+    _free_heads: DevBuf,
+    _dcache: DevBuf,
+    comp: CompletionRing,
+    /// Whether the completion poller runs (else lanes poll `SysReq::done`).
+    use_poller: bool,
+    /// Where a lane records an internal error before it traps.
+    panic_rec: Pinned,
+    /// The device's copy of `hdr`.
+    mdev: DevBuf,
+}
+
+/// The completion ring: host service threads push (counter in host memory), the
+/// device's poller warp pops (its header, with the read position, in device memory).
+struct CompletionRing {
+    _cells: Pinned,
+    /// The enqueue counter the host view points at.
+    enq: Box<u64>,
+    /// The host's view of the ring.
+    host: Box<RingHdr>,
+    /// The device's view.
+    dev: DevBuf,
+}
+
+impl CompletionRing {
+    /// A ring of `cap` cells.
+    fn new(cap: u64) -> Result<CompletionRing, RunError> {
+        let cells = Pinned::new(cap as usize * std::mem::size_of::<RingCell>())?;
+        let enq = Box::new(0u64);
+        // SAFETY: cells holds cap cells.
+        unsafe {
+            for i in 0..cap {
+                (*(cells.ptr as *mut RingCell).add(i as usize)).seq = i;
+            }
+        }
+        let host = Box::new(RingHdr {
+            capacity: cap,
+            enq: &*enq as *const u64 as u64,
+            deq: 0,
+            cells: cells.ptr as u64,
+            closed: 0,
+            no_wait: 1,
+        });
+        let dev = DevBuf::new(std::mem::size_of::<RingHdr>())?;
+        dev.upload(std::slice::from_ref(&RingHdr {
+            cells: cells.dev()?,
+            enq: 0,
+            ..*host
+        }))?;
+        Ok(CompletionRing {
+            _cells: cells,
+            enq,
+            host,
+            dev,
+        })
+    }
+}
+
+/// The submission ring for `lanes` lanes: header, cells, device enqueue counter.
+fn submission_ring(lanes: usize) -> Result<(Pinned, Pinned, DevBuf, u64), RunError> {
+    let cap = (lanes as u64).next_power_of_two().max(64);
+    let cells = Pinned::new(cap as usize * std::mem::size_of::<RingCell>())?;
+    let ring = Pinned::new(std::mem::size_of::<RingHdr>())?;
+    let enq = DevBuf::new(8)?;
+    enq.upload(&[0u64])?;
+    Ok((ring, cells, enq, cap))
+}
+
+/// Frames of the device's pool: enough for every lane's likely peak (64 MiB each, at
+/// least 1 GiB) beside the template's `tmpl_frames`, but never more than 90% of what is
+/// free, so that several gpuos processes can share one GPU. `GPUOS_POOL_MIB` sets the
+/// pool's size instead (several gpuos runs sharing one GPU, as the conformance script's
+/// parallel jobs do).
+fn pool_frames(lanes: usize, tmpl_frames: u64) -> Result<u64, RunError> {
+    // SAFETY: query only.
+    let (free_now, _) = cu::mem_get_info().map_err(|e| err("cuMemGetInfo", e))?;
+    let reserve = 512usize << 20; // local memory for the lanes' stacks, driver needs
+    let per_frame = PAGE_SIZE as usize + 8;
+    let want = match std::env::var("GPUOS_POOL_MIB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        Some(mib) => (mib << 20) / PAGE_SIZE,
+        None => (lanes as u64 * 16384).max(262_144) + tmpl_frames,
+    };
+    let nframes = (((free_now.saturating_sub(reserve)) * 9 / 10 / per_frame) as u64).min(want);
+    if nframes < tmpl_frames + 64 {
+        return Err(RunError::Memory(format!(
+            "only {} MiB of GPU memory free",
+            free_now >> 20
+        )));
+    }
+    Ok(nframes)
+}
+
+impl DeviceMachine {
+    /// Build the machine for `lanes` lanes and `slots` process slots: the template (built
+    /// in a host staging pool, copied to the device pool's first frames), the request
+    /// area, the rings, the stacks, the frame pool; the header uploaded last.
+    fn new(
+        cfg: &RunConfig,
+        prep: &Prepared,
+        module: &Module,
+        lanes: usize,
+        slots: usize,
+    ) -> Result<DeviceMachine, RunError> {
+        let mut hdr = MachineHdr::default();
+        let staging = HostPool::new(prep.template_frames_bound(), &mut hdr)?;
+        let tmpl_frames = prep.build_template(&mut hdr)?;
+
+        // Host-visible request area: buffers sized so that all lanes fit in about 2 GiB.
+        let buf_size: u64 = ((2u64 << 30) / lanes as u64).clamp(16 << 10, 64 << 10) & !4095;
+        let reqs = Pinned::new(lanes * std::mem::size_of::<SysReq>())?;
+        let bufs = Pinned::new(lanes * buf_size as usize)?;
+        let (ring, cells, enq, cap) = submission_ring(lanes)?;
+
+        // Device memory: processes (every lane's first, then the pool for children),
+        // stacks, then the frame pool from what is left.
+        let procs = DevBuf::new(slots * std::mem::size_of::<Proc>())?;
+        let (blob, offs) = prep.stack_blob();
+        let stacks = DevBuf::new(blob.len())?;
+        stacks.upload(&blob)?;
+        let stack_offs = DevBuf::new(offs.len() * 8)?;
+        stack_offs.upload(&offs)?;
+        let nframes = pool_frames(lanes, tmpl_frames)?;
+        let frames = DevBuf::new((nframes * PAGE_SIZE) as usize)?;
+        let refcnt = DevBuf::new((nframes * 4) as usize)?;
+        let free_heads = DevBuf::new((FREE_SHARDS * 8) as usize)?;
+        // Every list empty.
+        free_heads.upload(&[0u64; FREE_SHARDS as usize])?;
+        // SAFETY: copies the template's frames (host staging) into the device pool.
+        unsafe {
+            let tbytes = std::slice::from_raw_parts(
+                staging.frames.ptr(),
+                (tmpl_frames * PAGE_SIZE) as usize,
+            );
+            cu::memcpy_htod_sync(frames.0, tbytes).map_err(|e| err("template copy", e))?;
+        }
+        drop(staging);
+        hdr.frames = frames.0;
+        hdr.nframes = nframes;
+        hdr.refcnt = refcnt.0;
+        hdr.free_heads = free_heads.0;
+        hdr.bump = tmpl_frames;
+        let dcache = DevBuf::new((tmpl_frames * 1024 * 2) as usize)?;
+        dcache.upload(&vec![0u16; (tmpl_frames * 1024) as usize])?;
+        hdr.dcache = dcache.0;
+        hdr.procs = procs.0;
+        hdr.nprocs = lanes as u64;
+        hdr.nslots = slots as u64;
+        hdr.slot_bump = lanes as u64;
+        hdr.reqs = reqs.dev()?;
+        hdr.bufs = bufs.dev()?;
+        hdr.buf_size = buf_size;
+        hdr.stacks = stacks.0;
+        hdr.stack_offs = stack_offs.0;
+        hdr.nstacks = prep.stacks.len() as u64;
+        hdr.max_insns = cfg.max_insns;
+        hdr.strace = cfg.strace as u32;
+        hdr.stop = 0;
+        hdr.live = lanes as u64;
+        crate::machine::mem_limits(cfg, &mut hdr, nframes, tmpl_frames);
+        // SAFETY: ring and cells are pinned host memory of the right sizes.
+        unsafe {
+            let r = &mut *(ring.ptr as *mut RingHdr);
+            r.capacity = cap;
+            r.cells = cells.dev()?;
+            r.enq = enq.0;
+            r.deq = 0;
+            r.closed = 0;
+            r.no_wait = 1; // cap >= lanes, one request in flight per lane
+            for i in 0..cap {
+                (*(cells.ptr as *mut RingCell).add(i as usize)).seq = i;
+            }
+        }
+        hdr.ring = ring.dev()?;
+        // Twice the submission ring's cells: a lane that saw its completion through its
+        // own poll of SysReq::done (wait_host's fallback) may post and be answered again
+        // before the poller consumed the first entry, so a lane can have two entries here.
+        let comp = CompletionRing::new(2 * cap)?;
+        // GPUOS_NO_POLLER=1: lanes poll SysReq::done across PCIe themselves (the design
+        // before the poller; kept to compare and to rule the poller out when debugging).
+        let use_poller = cfg.mode == crate::machine::Mode::Persistent
+            && std::env::var_os("GPUOS_NO_POLLER").is_none();
+        hdr.comp = if use_poller { comp.dev.0 } else { 0 };
+        // Where a lane records an internal error before it traps (host memory: readable
+        // after the fault has made the context unusable).
+        let panic_rec = Pinned::new(std::mem::size_of::<PanicRecord>())?;
+        hdr.panic = panic_rec.dev()?;
+        super::launch::device_clock_offsets(module)?.apply(&mut hdr);
+        let mdev = DevBuf::new(std::mem::size_of::<MachineHdr>())?;
+        mdev.upload(std::slice::from_ref(&hdr))?;
+        if cfg.verbose {
+            eprintln!(
+                "gpuos: {lanes} lanes; frame pool {} MiB ({} frames), image template {} KiB, request buffers {} KiB per lane",
+                (nframes * PAGE_SIZE) >> 20,
+                nframes,
+                tmpl_frames * 4,
+                buf_size >> 10
+            );
+        }
+        Ok(DeviceMachine {
+            hdr,
+            lanes,
+            tmpl_frames,
+            reqs,
+            bufs,
+            buf_size,
+            ring,
+            _cells: cells,
+            _enq: enq,
+            procs,
+            _stacks: stacks,
+            _stack_offs: stack_offs,
+            _frames: frames,
+            _refcnt: refcnt,
+            _free_heads: free_heads,
+            _dcache: dcache,
+            comp,
+            use_poller,
+            panic_rec,
+            mdev,
+        })
+    }
+
+    /// A kernel's error, with the lane and cause a lane recorded before it trapped.
+    fn explain(&self, e: RunError) -> RunError {
+        with_panic(e, self.panic_rec.ptr as *const PanicRecord)
+    }
+
+    /// What the service threads share (pointers into this machine's pinned memory).
+    fn shared(&mut self, strace: bool) -> Shared {
+        Shared {
+            reqs: self.reqs.ptr as *mut SysReq,
+            bufs: self.bufs.ptr,
+            buf_size: self.buf_size as usize,
+            lanes: self.lanes,
+            sub: self.ring.ptr as *mut RingHdr,
+            comp: if self.use_poller {
+                &mut *self.comp.host as *mut RingHdr
+            } else {
+                std::ptr::null_mut()
+            },
+            strace,
+        }
+    }
+}
+
+/// Size the context's local memory for the lanes' kernel and start every lane's first
+/// process (`gpuos_start`); returns when the processes started (the run's clock).
+fn start_processes(
+    cfg: &RunConfig,
+    module: &Module,
+    m: &DeviceMachine,
+    stream: sys::CUstream,
+    t_setup: Instant,
+) -> Result<Instant, RunError> {
+    // Size the context's local memory for the lanes' kernel now, while the GPU is idle:
+    // growing it at a launch waits for the running kernels, and the completion poller,
+    // launched first, runs until the lanes' kernel ends. One empty launch of each
+    // kernel (no processes, nothing live) does the growing.
+    {
+        let idle_hdr = DevBuf::new(std::mem::size_of::<MachineHdr>())?;
+        idle_hdr.upload(std::slice::from_ref(&MachineHdr::default()))?;
+        let mut ip = idle_hdr.0;
+        for f in [module.persistent, module.quantum] {
+            launch_lanes(f, 1, stream, ip, 0)?;
+        }
+        launch_grid(
+            module.poller,
+            1,
+            32,
+            stream,
+            &mut [&mut ip as *mut u64 as *mut c_void],
+        )?;
+        sync(stream, "sizing local memory")?;
+    }
+    let mut mptr = m.mdev.0;
+    let start = Instant::now();
+    if cfg.verbose {
+        eprintln!(
+            "gpuos: host set-up {:.3} s (device, module, buffers, {} lanes' host state)",
+            t_setup.elapsed().as_secs_f64(),
+            m.lanes
+        );
+    }
+    launch(
+        module.start,
+        m.lanes,
+        stream,
+        &mut [&mut mptr as *mut u64 as *mut c_void],
+    )?;
+    sync(stream, "process start").map_err(|e| m.explain(e))?;
+    if cfg.verbose {
+        eprintln!(
+            "gpuos: process start (gpuos_start) {:.3} s",
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(start)
+}
+
+/// The stop flag of the device's `MachineHdr`, written on the control stream.
+struct StopFlag {
+    /// Device address of the `MachineHdr`.
+    mdev: u64,
+    /// The control stream, which runs beside the kernels.
+    ctl: sys::CUstream,
+}
+
+impl StopFlag {
+    /// Raise the flag: every lane stops at its next check, the poller once none runs.
+    fn send(&self) -> Result<(), RunError> {
+        let one: u32 = 1;
+        let off = std::mem::offset_of!(MachineHdr, stop) as u64;
+        // SAFETY: writes the stop flag of the device MachineHdr on a separate stream,
+        // which runs while the kernels do.
+        unsafe {
+            sys::cuMemcpyHtoDAsync_v2(
+                self.mdev + off,
+                &one as *const u32 as *const c_void,
+                4,
+                self.ctl,
+            )
+        }
+        .result()
+        .map_err(|e| err("stop flag", e))?;
+        // SAFETY: ctl is live.
+        unsafe { cu::stream::synchronize(self.ctl) }.map_err(|e| err("stop flag", e))
+    }
+}
+
+/// What draining the lanes' requests works with.
+struct LanesRun<'a> {
+    module: &'a Module,
+    m: &'a DeviceMachine,
+    hosts: &'a Procs<'a>,
+    sh: Shared,
+    /// The lanes' stream.
+    stream: sys::CUstream,
+    /// Host time spent serving requests.
+    serve_ns: &'a AtomicU64,
+}
+
+/// Persistent mode: launch the poller and the lanes' kernel once, serve the rings on
+/// service threads until the kernel ends, then stop the poller.
+fn drain_persistent(
+    cfg: &RunConfig,
+    r: &LanesRun<'_>,
+    stop: &StopFlag,
+    poll_stream: sys::CUstream,
+) -> Result<(), RunError> {
+    let (module, m, sh) = (r.module, r.m, r.sh);
+    let mut mptr = m.mdev.0;
+    // The poller first, so that its warp is resident before the lanes' blocks fill the
+    // GPU.
+    if m.use_poller {
+        launch_grid(
+            module.poller,
+            1,
+            32,
+            poll_stream,
+            &mut [&mut mptr as *mut u64 as *mut c_void],
+        )?;
+    }
+    if let Err(e) = launch_lanes(module.persistent, m.lanes, r.stream, mptr, PERSISTENT_SLICE) {
+        // The poller would otherwise wait for lanes that never start.
+        let _ = stop.send();
+        return Err(e);
+    }
+    let nthreads = if cfg.threads > 0 {
+        cfg.threads
+    } else {
+        SERVICE_THREADS
+    }
+    .min(m.lanes);
+    let finished = AtomicBool::new(false);
+    let pop_lock = Mutex::new(());
+    let outcome = std::thread::scope(|s| {
+        for _ in 0..nthreads {
+            s.spawn(|| service_loop(sh, r.hosts, &pop_lock, &finished, r.serve_ns));
+        }
+        let report = || report_rings(m, stop.ctl, sh);
+        let debug = std::env::var_os("GPUOS_DEBUG_RINGS").is_some();
+        let send_stop = || stop.send();
+        let res = watch_kernel(r.stream, &send_stop, debug.then_some(&report as &dyn Fn()));
+        finished.store(true, Ordering::Release);
+        res
+    });
+    if let Err(e) = outcome {
+        // SAFETY: the submission ring header is pinned host memory; closing it
+        // releases producers that might still wait.
+        unsafe { std::ptr::write_volatile(&mut (*sh.sub).closed, 1) };
+        return Err(m.explain(e));
+    }
+    // Every process has ended (the poller sees live == 0) or the run stops; raise the
+    // stop flag in any case so the poller cannot outlive the run.
+    stop.send()?;
+    sync(poll_stream, "the completion poller")
+}
+
+/// GPUOS_DEBUG_RINGS=1: once a second, the rings' positions and lane 0's state, read
+/// while the kernels run (for diagnosing a stall).
+fn report_rings(m: &DeviceMachine, ctl: sys::CUstream, sh: Shared) {
+    let mut h = MachineHdr::default();
+    let mut cr = RingHdr::default();
+    // SAFETY: Proc is plain old data.
+    let mut p0: Proc = unsafe { std::mem::zeroed() };
+    // SAFETY: device-to-host copies on the control stream, which runs beside the
+    // kernels; the values may be a moment old.
+    unsafe {
+        let _ = cu::memcpy_dtoh_async(std::slice::from_mut(&mut h), m.mdev.0, ctl);
+        let _ = cu::memcpy_dtoh_async(std::slice::from_mut(&mut cr), m.comp.dev.0, ctl);
+        let _ = cu::memcpy_dtoh_async(std::slice::from_mut(&mut p0), m.procs.0, ctl);
+        let _ = cu::stream::synchronize(ctl);
+    }
+    let comp_enq_addr = &*m.comp.enq as *const u64;
+    // SAFETY: host views of the rings, read racily for the report only.
+    let (sub_deq, comp_enq) = unsafe { ((*sh.sub).deq, *comp_enq_addr) };
+    eprintln!(
+        "gpuos: rings: submission popped {sub_deq}; completions pushed {comp_enq}, polled {}; live {} stop {}; lane 0 status {} requests {} done {} insns {} pc {:#x}",
+        cr.deq, h.live, h.stop, p0.status, p0.req_seq, p0.host_done, p0.insns, p0.cpu.pc
+    );
+}
+
+/// Quantum mode: launch the lanes for a bounded number of instructions, serve what they
+/// posted, relaunch, until no process is live or a stop is requested.
+fn drain_quantum(r: &LanesRun<'_>) -> Result<(), RunError> {
+    let (m, sh) = (r.m, r.sh);
+    // Sleeps and requests waiting for host descriptors stay posted, held
+    // (`service::policy`): published when due, served again after the next launch.
+    let mut held = Held::default();
+    let serve = |lane, may_hold| serve_one(sh, r.hosts, lane, may_hold);
+    let done = |lane| {
+        publish(sh, lane);
+    };
+    loop {
+        launch_lanes(r.module.quantum, m.lanes, r.stream, m.mdev.0, QUANTUM)?;
+        sync(r.stream, "quantum kernel").map_err(|e| m.explain(e))?;
+        for lane in 0..m.lanes {
+            // SAFETY: reading the lane's posted request header (pinned memory, kernel
+            // idle).
+            let posted = unsafe {
+                let req = &*sh.reqs.add(lane);
+                req.seq != req.done
+            };
+            if !posted || held.holds(lane) {
+                continue;
+            }
+            let t = Instant::now();
+            if held.admit(lane, t, serve(lane, true)) {
+                done(lane);
+            }
+            r.serve_ns
+                .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        }
+        held.release(r.hosts.fd_waits(), usize::MAX, serve, done);
+        let mut h = MachineHdr::default();
+        // SAFETY: reads the device MachineHdr back (kernel idle).
+        unsafe { cu::memcpy_dtoh_sync(std::slice::from_mut(&mut h), m.mdev.0) }
+            .map_err(|e| err("read back", e))?;
+        if h.live == 0 || stop_requested() {
+            return Ok(());
+        }
+    }
+}
+
+/// Read the lanes' processes back and finish every lane (its outcome, its output hashed
+/// and, with --output-dir, written).
+fn collect(
+    cfg: &RunConfig,
+    m: &DeviceMachine,
+    hosts: Procs<'_>,
+    seconds: f64,
+    serve_ns: u64,
+    device: String,
+) -> Result<RunReport, RunError> {
+    let lanes = m.lanes;
+    let t_results = Instant::now();
+    // SAFETY: Proc is plain old data; all-zero is valid; then filled from the device.
+    let mut procs_host: Vec<Proc> = vec![unsafe { std::mem::zeroed() }; lanes];
+    // SAFETY: the device array has `lanes` entries; the kernel is done.
+    unsafe { cu::memcpy_dtoh_sync(&mut procs_host, m.procs.0) }
+        .map_err(|e| err("read back processes", e))?;
+    if cfg.verbose {
+        report_round_trips(&procs_host, serve_ns);
+    }
+    // Spread over the host's cores (100,000 lanes can mean 200,000 files).
+    let finished = map_in_order(hosts.into_lanes(), |lane, mut host| {
+        let (r, out) = finish_lane(cfg, lane, &procs_host[lane], &mut host);
+        (r, if lane == 0 { out } else { Vec::new() })
+    });
+    let mut results: Vec<LaneResult> = Vec::with_capacity(lanes);
+    let mut stdout0 = Vec::new();
+    for (r, out) in finished {
+        if results.is_empty() {
+            stdout0 = out;
+        }
+        results.push(r);
+    }
+    if results.len() != lanes {
+        return Err(RunError::Backend(format!(
+            "lost the results of {} lanes while reading them back",
+            lanes - results.len()
+        )));
+    }
+    if cfg.verbose {
+        eprintln!(
+            "gpuos: start and run {seconds:.3} s; results read back and lanes' files closed in {:.3} s",
+            t_results.elapsed().as_secs_f64()
+        );
+    }
+    Ok(RunReport {
+        backend: "cuda".into(),
+        device,
+        lanes: results,
+        seconds,
+        template_frames: m.tmpl_frames,
+        stdout0,
+        rss_limit: m.hdr.rss_limit * PAGE_SIZE,
+        interrupted: crate::backend::stop_signal(),
+    })
+}

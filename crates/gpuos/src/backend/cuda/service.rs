@@ -1,0 +1,153 @@
+//! The host's side of the rings: the threads that serve the lanes' requests in
+//! persistent mode, and serving and publishing one lane's request (both modes).
+
+use crate::abi::{RingHdr, SysReq};
+use crate::service::policy::Held;
+use crate::service::{Procs, Served};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Host threads serving syscalls in persistent mode when `--threads` is not given.
+pub(super) const SERVICE_THREADS: usize = 4;
+/// Most submission-ring entries a service thread takes per acquisition of the pop lock
+/// (`GPUOS_POP_BATCH`, 1 to 16, sets fewer: default 4).
+const POP_BATCH: usize = 16;
+
+fn pop_batch() -> usize {
+    std::env::var("GPUOS_POP_BATCH")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(4)
+        .clamp(1, POP_BATCH)
+}
+
+/// What the service threads share: pinned host memory laid out as in `abi`.
+#[derive(Clone, Copy)]
+pub(super) struct Shared {
+    pub(super) reqs: *mut SysReq,
+    pub(super) bufs: *mut u8,
+    pub(super) buf_size: usize,
+    /// Number of lanes (ring entries are lane indices).
+    pub(super) lanes: usize,
+    /// Submission ring (lanes push, service threads pop under a lock).
+    pub(super) sub: *mut RingHdr,
+    /// Completion ring, host view (service threads push, the device's poller pops).
+    pub(super) comp: *mut RingHdr,
+    pub(super) strace: bool,
+}
+// SAFETY: the pointers refer to pinned allocations that outlive the service threads.
+// A lane has at most one request in flight, so one thread at a time touches its SysReq
+// and buffer (from the pop of its lane index to the store of `done`); the rings are
+// built for concurrent producers, and their single consumer is serialised by a lock.
+unsafe impl Send for Shared {}
+// SAFETY: as above.
+unsafe impl Sync for Shared {}
+
+/// Serve lane's posted request (made by whichever process of its family `SysReq::slot`
+/// names), without publishing it. `may_hold`: a request that finds the host out of file
+/// descriptors may be left undone (`Served::NeedHostFd`; `service::policy`).
+pub(super) fn serve_one(sh: Shared, hosts: &Procs<'_>, lane: usize, may_hold: bool) -> Served {
+    // SAFETY: see `Shared`: this thread owns the lane's request until it stores done.
+    unsafe {
+        let req = &mut *sh.reqs.add(lane);
+        let buf = std::slice::from_raw_parts_mut(sh.bufs.add(lane * sh.buf_size), sh.buf_size);
+        hosts.serve(req, buf, sh.strace, may_hold)
+    }
+}
+
+/// Mark lane's served request done (`SysReq::done = seq`); returns its result and
+/// output length, read before.
+pub(super) fn publish(sh: Shared, lane: usize) -> (i64, u32) {
+    // SAFETY: see `Shared`: this thread owns the lane's request until it stores done.
+    unsafe {
+        let req = &mut *sh.reqs.add(lane);
+        let result = (req.ret, req.out_len);
+        std::sync::atomic::fence(Ordering::SeqCst);
+        std::ptr::write_volatile(&mut req.done, req.seq);
+        result
+    }
+}
+
+/// One service thread of persistent mode: pop a lane from the submission ring, serve
+/// it, push it with its result and output length to the completion ring (the poller
+/// hands those to the lane in device memory); spin while idle, then yield, then nap.
+pub(super) fn service_loop(
+    sh: Shared,
+    hosts: &Procs<'_>,
+    pop_lock: &Mutex<()>,
+    finished: &AtomicBool,
+    serve_ns: &AtomicU64,
+) {
+    let mut idle = 0u32;
+    // Sleeps and requests waiting for host descriptors, held back (`service::policy`).
+    let mut held = Held::default();
+    let mut batch = [0u64; POP_BATCH];
+    let most = pop_batch();
+    // Up to `most` entries per lock acquisition (served outside the lock).
+    let pop_all = |batch: &mut [u64; POP_BATCH]| {
+        let mut n = 0;
+        // SAFETY: the ring's one consumer at a time (the caller holds the lock).
+        while n < most && unsafe { crate::ffi::gpuos_ring_pop(sh.sub, &mut batch[n]) } {
+            n += 1;
+        }
+        n
+    };
+    loop {
+        // try_lock: a thread that finds the lock taken leaves the polling to its holder
+        // and spins on, instead of sleeping in the mutex and waking late.
+        let got = match pop_lock.try_lock() {
+            Ok(_g) => pop_all(&mut batch),
+            Err(std::sync::TryLockError::Poisoned(p)) => {
+                let _g = p.into_inner();
+                pop_all(&mut batch)
+            }
+            Err(std::sync::TryLockError::WouldBlock) => 0,
+        };
+        if got > 0 {
+            idle = 0;
+        }
+        // Publish lane's request and push it with its result to the completion ring.
+        let complete = |lane: usize| {
+            let (ret, out_len) = publish(sh, lane);
+            if !sh.comp.is_null() {
+                // SAFETY: host view of the completion ring; producers may run
+                // concurrently.
+                unsafe {
+                    crate::ffi::gpuos_ring_push_result(
+                        sh.comp,
+                        lane as u64,
+                        ret as u64,
+                        out_len as u64,
+                    )
+                };
+            }
+        };
+        for &lane in &batch[..got] {
+            let lane = lane as usize;
+            if lane < sh.lanes {
+                let t = Instant::now();
+                if held.admit(lane, t, serve_one(sh, hosts, lane, true)) {
+                    complete(lane);
+                }
+                serve_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            }
+        }
+        let serve = |lane, may_hold| serve_one(sh, hosts, lane, may_hold);
+        held.release(hosts.fd_waits(), 64, serve, complete);
+        if got > 0 {
+            continue;
+        }
+        if finished.load(Ordering::Acquire) {
+            return;
+        }
+        idle = idle.saturating_add(1);
+        if idle < 20_000 || !held.is_empty() {
+            std::hint::spin_loop();
+        } else if idle < 200_000 {
+            std::thread::yield_now();
+        } else {
+            std::thread::sleep(std::time::Duration::from_micros(20));
+        }
+    }
+}
