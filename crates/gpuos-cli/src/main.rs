@@ -108,11 +108,11 @@ enum Cmd {
     Run {
         #[command(flatten)]
         opts: RunOpts,
-        /// The AArch64 Linux ELF executable.
-        program: PathBuf,
-        /// Arguments for the program.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<OsString>,
+        /// The AArch64 Linux ELF executable, then its arguments. As with qemu-user,
+        /// gpuos's options come before PROGRAM: everything from PROGRAM on is the
+        /// guest's (`gpuos run prog -v` passes `-v` to prog).
+        #[arg(value_name = "PROGRAM [ARGS]", required = true, num_args = 1.., trailing_var_arg = true)]
+        command: Vec<OsString>,
     },
     /// Compile the execution core for a GPU architecture into the on-disk cache (needs
     /// only NVRTC, no GPU), so the first `run --backend cuda` starts warm.
@@ -370,13 +370,9 @@ fn main() {
     install_stop_signals();
     raise_nofile_limit();
     let code = match cli.cmd {
-        Cmd::Run {
-            opts,
-            program,
-            args,
-        } => {
-            let mut argv = vec![program.clone().into_os_string()];
-            argv.extend(args);
+        Cmd::Run { opts, command } => {
+            let program = PathBuf::from(&command[0]);
+            let argv = command;
             let cfg = match config(&opts, program.clone(), argv) {
                 Ok(c) => c,
                 Err(e) => {

@@ -1843,3 +1843,47 @@ fn guest_rename_race_between_a_directory_and_a_symlink_stays_inside() {
     assert_eq!(names, ["secret"], "created outside");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Everything after PROGRAM is the guest's, as with qemu-user: gpuos's own options
+/// (`-v`, `--strace`, `-h`, `--lanes`) after it go to the program unread, and before it
+/// they are still gpuos's.
+#[test]
+fn options_after_program_belong_to_the_guest() {
+    let d = tmp("after-program");
+    let bb = busybox();
+    let args = ["echo", "-v", "--strace", "-h", "--lanes", "2", "--"];
+    let want = Command::new(qemu())
+        .arg(&bb)
+        .args(args)
+        .output()
+        .expect("qemu runs");
+    let mut cmd = vec!["run", "--backend", "cpu", bb.to_str().unwrap()];
+    cmd.extend(args);
+    let o = gpuos(&d, &cmd);
+    assert_eq!(o.status.code(), want.status.code(), "{}", stderr(&o));
+    assert_eq!(o.stdout, want.stdout, "{}", stderr(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&want.stdout),
+        "-v --strace -h --lanes 2 --\n"
+    );
+    assert!(
+        stderr(&o).is_empty(),
+        "gpuos read an option: {}",
+        stderr(&o)
+    );
+    // Before PROGRAM, --strace is gpuos's.
+    let o = gpuos(
+        &d,
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            "--strace",
+            bb.to_str().unwrap(),
+            "true",
+        ],
+    );
+    let _ = std::fs::remove_dir_all(&d);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1000 getuid() = "), "{}", stderr(&o));
+}
