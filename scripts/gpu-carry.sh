@@ -9,6 +9,13 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 dir=${1:-.carry}
+# An absolute CARRY_DIR stays absolute (the cache goes inside it, never under the repo).
+case $dir in /*) ;; *) dir=$root/$dir ;; esac
+# It is emptied first: never the repository or a directory holding one.
+if [ "$(cd "$dir" 2>/dev/null && pwd)" = "$root" ] || [ -e "$dir/.git" ]; then
+    echo "gpu-carry.sh: $dir holds a repository; give a directory of its own" >&2
+    exit 2
+fi
 scripts/fetch-deps.sh >/dev/null
 tests/guest/build.sh >/dev/null
 cargo build --release -q
@@ -29,7 +36,7 @@ fi
 IFS=';' read -r -a variants <<<"${GPU_CARRY_VARIANTS:-}"
 pids=()
 for v in "" "${variants[@]}"; do
-    LD_LIBRARY_PATH="$root/$nv/nvidia/cu13/lib" GPUOS_CACHE_DIR="$root/$dir/cache" GPUOS_NVRTC_OPTS="$v" \
+    LD_LIBRARY_PATH="$root/$nv/nvidia/cu13/lib" GPUOS_CACHE_DIR="$dir/cache" GPUOS_NVRTC_OPTS="$v" \
         "$dir/gpuos" compile-core --arch sm_90 &
     pids+=($!)
 done

@@ -76,13 +76,28 @@ fn main() {
     fs::write(out.join("a64_decode.gen.h"), decodegen::gen_cpp(&entries)).unwrap();
     fs::write(out.join("a64_table.rs"), decodegen::gen_rust(&entries)).unwrap();
 
-    // 3. Syscall table.
+    // 3. Syscall and errno tables.
     let sys_text = fs::read_to_string(kernel.join("sys/syscalls.table")).unwrap();
     let sys = syscallgen::parse(&sys_text).unwrap_or_else(|e| panic!("{e}"));
     let (kinds, dispatch) = syscallgen::gen_cpp(&sys);
     fs::write(out.join("syscall_kinds.gen.h"), kinds).unwrap();
     fs::write(out.join("syscall_dispatch.gen.h"), dispatch).unwrap();
     fs::write(out.join("syscalls_table.rs"), syscallgen::gen_rust(&sys)).unwrap();
+    fs::write(
+        out.join("syscall_host.rs"),
+        syscallgen::gen_host_dispatch(&sys),
+    )
+    .unwrap();
+    fs::write(
+        out.join("syscall_proc.rs"),
+        syscallgen::gen_proc_dispatch(&sys),
+    )
+    .unwrap();
+    let errno_text = fs::read_to_string(kernel.join("sys/errno.table")).unwrap();
+    let errnos = syscallgen::parse_errnos(&errno_text).unwrap_or_else(|e| panic!("{e}"));
+    let (errno_h, errno_rs) = syscallgen::gen_errnos(&errnos);
+    fs::write(out.join("errno.gen.h"), errno_h).unwrap();
+    fs::write(out.join("errno_table.rs"), errno_rs).unwrap();
 
     // 4. CPU backend: the core compiled as host C++.
     cc::Build::new()

@@ -11,13 +11,8 @@
 #include "../mm/mm.h"
 #include "errno.h"
 #include "signal.h"
-#include "syscall_kinds.gen.h"
+#include "syscall_kinds.gen.h"  // enum ArgKind (AK_*), sys_argkind
 
-enum ArgKind : u32 {
-    AK_NONE = 0, AK_D = 1, AK_U = 2, AK_X = 3, AK_O = 4, AK_FD = 5, AK_PTR = 6,
-    AK_STR = 7, AK_IN_ARG = 8, AK_IN_FIX = 9, AK_OUT_ARG = 10, AK_OUT_FIX = 11,
-    AK_VIN = 12, AK_VOUT = 13,
-};
 #define MAX_PATH_BYTES 4096ull
 #define MAX_IOV 1024ull
 

@@ -3,7 +3,7 @@
  * clock_gettime monotonicity, nanosleep, getrandom lengths, sched_yield,
  * getrlimit(RLIMIT_STACK) sanity, prctl name, sysinfo sanity, umask round trip,
  * write/writev to stdout with partial buffers, isatty on a pipe/file, fcntl
- * flags, and errno for bad arguments. Exits 0 when the self-checks pass. */
+ * flags, syncfs, and errno for bad arguments. Exits 0 when the self-checks pass. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -89,6 +89,10 @@ int main(void)
     printf("write(bad buf): %zd EFAULT=%d\n", write(1, (void *)eight, 4), errno == EFAULT);
     errno = 0;
     printf("open(\"\"): %d ENOENT=%d\n", open("", O_RDONLY), errno == ENOENT);
+    // syncfs(2): 0 for an open fd (the filesystem it is on is flushed), EBADF else.
+    printf("syncfs(stdout): %d\n", syncfs(1));
+    errno = 0;
+    printf("syncfs(99): %d EBADF=%d\n", syncfs(99), errno == EBADF);
     errno = 0;
     printf("unknown syscall: %ld ENOSYS=%d\n", syscall(4000), errno == ENOSYS);
     printf("syscalls: %s (%d failures)\n", failures ? "FAIL" : "ok", failures);

@@ -108,11 +108,11 @@ enum Cmd {
     Run {
         #[command(flatten)]
         opts: RunOpts,
-        /// The AArch64 Linux ELF executable.
-        program: PathBuf,
-        /// Arguments for the program.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<OsString>,
+        /// The AArch64 Linux ELF executable, then its arguments. As with qemu-user,
+        /// gpuos's options come before PROGRAM: everything from PROGRAM on is the
+        /// guest's (`gpuos run prog -v` passes `-v` to prog).
+        #[arg(value_name = "PROGRAM [ARGS]", required = true, num_args = 1.., trailing_var_arg = true)]
+        command: Vec<OsString>,
     },
     /// Compile the execution core for a GPU architecture into the on-disk cache (needs
     /// only NVRTC, no GPU), so the first `run --backend cuda` starts warm.
@@ -222,6 +222,9 @@ fn report(program: &str, rep: &RunReport, verbose: bool) {
     report_summary(rep, verbose);
 }
 
+/// Distinct stdouts the summary names, most common first.
+const SUMMARY_OUTPUTS: usize = 8;
+
 /// The summary of a run of several lanes (or with -v): lanes per status and per stdout,
 /// instructions, memory.
 fn report_summary(rep: &RunReport, verbose: bool) {
@@ -246,10 +249,21 @@ fn report_summary(rep: &RunReport, verbose: bool) {
             rep.device,
             st.join(", ")
         );
-        let outs: Vec<String> = by_out
+        // The most common first; one line whatever the lane count (every lane's hash is
+        // in --lane-report).
+        let mut common: Vec<(&[u8; 32], &usize)> = by_out.iter().collect();
+        common.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let mut outs: Vec<String> = common
             .iter()
+            .take(SUMMARY_OUTPUTS)
             .map(|(h, n)| format!("{n}x {}", hex8(h)))
             .collect();
+        if common.len() > SUMMARY_OUTPUTS {
+            outs.push(format!(
+                "and {} more (see --lane-report)",
+                common.len() - SUMMARY_OUTPUTS
+            ));
+        }
         let note = match rep.lanes.first() {
             Some(l) if l.stdout_hash.is_none() => " (lane 0 passed through, not counted)",
             _ => "",
@@ -356,13 +370,9 @@ fn main() {
     install_stop_signals();
     raise_nofile_limit();
     let code = match cli.cmd {
-        Cmd::Run {
-            opts,
-            program,
-            args,
-        } => {
-            let mut argv = vec![program.clone().into_os_string()];
-            argv.extend(args);
+        Cmd::Run { opts, command } => {
+            let program = PathBuf::from(&command[0]);
+            let argv = command;
             let cfg = match config(&opts, program.clone(), argv) {
                 Ok(c) => c,
                 Err(e) => {

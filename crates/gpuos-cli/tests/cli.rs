@@ -445,6 +445,41 @@ fn every_lane_reads_its_own_copy_of_stdin() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
+/// The summary names at most eight distinct stdouts, most common first, however many
+/// lanes differ (a sweep of 67,584 lanes printed 67,584 hashes on one line): 20 lanes of
+/// `exit_codes none {lane}` print 19 distinct outputs (lane 0 passed through).
+#[test]
+fn summary_of_many_distinct_outputs_is_one_short_line() {
+    let d = tmp("distinct");
+    let prog = guest("exit_codes");
+    let o = gpuos(
+        &d,
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            "--lanes",
+            "20",
+            prog.to_str().unwrap(),
+            "none",
+            "{lane}",
+        ],
+    );
+    let _ = std::fs::remove_dir_all(&d);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    let line = err
+        .lines()
+        .find(|l| l.contains("distinct stdout"))
+        .expect("a summary line");
+    assert!(line.starts_with("gpuos: 19 distinct stdout"), "{line}");
+    assert_eq!(line.matches("1x ").count(), 8, "{line}");
+    assert!(
+        line.ends_with(", and 11 more (see --lane-report)"),
+        "{line}"
+    );
+}
+
 /// When the host process runs out of file descriptors and none can be closed while
 /// idle (a device such as /dev/null has no path to be reopened by; regular files and
 /// directories do), the guest gets EMFILE as open(2) describes, never gpuos's internal
@@ -1807,4 +1842,48 @@ fn guest_rename_race_between_a_directory_and_a_symlink_stays_inside() {
         .collect();
     assert_eq!(names, ["secret"], "created outside");
     let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Everything after PROGRAM is the guest's, as with qemu-user: gpuos's own options
+/// (`-v`, `--strace`, `-h`, `--lanes`) after it go to the program unread, and before it
+/// they are still gpuos's.
+#[test]
+fn options_after_program_belong_to_the_guest() {
+    let d = tmp("after-program");
+    let bb = busybox();
+    let args = ["echo", "-v", "--strace", "-h", "--lanes", "2", "--"];
+    let want = Command::new(qemu())
+        .arg(&bb)
+        .args(args)
+        .output()
+        .expect("qemu runs");
+    let mut cmd = vec!["run", "--backend", "cpu", bb.to_str().unwrap()];
+    cmd.extend(args);
+    let o = gpuos(&d, &cmd);
+    assert_eq!(o.status.code(), want.status.code(), "{}", stderr(&o));
+    assert_eq!(o.stdout, want.stdout, "{}", stderr(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&want.stdout),
+        "-v --strace -h --lanes 2 --\n"
+    );
+    assert!(
+        stderr(&o).is_empty(),
+        "gpuos read an option: {}",
+        stderr(&o)
+    );
+    // Before PROGRAM, --strace is gpuos's.
+    let o = gpuos(
+        &d,
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            "--strace",
+            bb.to_str().unwrap(),
+            "true",
+        ],
+    );
+    let _ = std::fs::remove_dir_all(&d);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1000 getuid() = "), "{}", stderr(&o));
 }

@@ -1,56 +1,174 @@
-//! Generator for the syscall table (`kernel/sys/syscalls.table`): the device
-//! dispatcher and argument kinds (C++) and the host's copy for marshalling and
-//! `--strace` (Rust).
+//! Generator for the syscall table (`kernel/sys/syscalls.table`) and the errno table
+//! (`kernel/sys/errno.table`): the device dispatcher, argument kinds and errnos (C++),
+//! and the host's side (Rust): the syscall numbers, the table for marshalling and
+//! `--strace`, the argument kinds, the dispatch of host and process calls to one
+//! function each, named by the syscall, and the guest errnos with their names.
 
 use std::fmt::Write as _;
+
+/// Who serves a syscall (the WHERE column).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Where {
+    /// The device alone (`sys_NAME(Core&)`, kernel/sys/*.h).
+    Dev,
+    /// The host alone: the device marshals by the row's argument kinds and posts it;
+    /// the host's `HostCalls::NAME` serves it.
+    Host,
+    /// The device first (`sys_NAME`), which posts what it leaves to the host,
+    /// marshalled by the row's argument kinds, for `HostCalls::NAME` (clock_gettime).
+    Split,
+    /// A process call: the device half (`sys_NAME`) marshals its own request and the
+    /// host half, `ProcCalls::NAME` in the service, works on the process table
+    /// (clone, execve) or on the request whole (ppoll).
+    Proc,
+}
 
 /// One syscall line.
 pub struct Sys {
     pub nr: u32,
     pub name: String,
-    /// The device runs `sys_NAME` first (WHERE `dev` or `split`).
-    pub dev: bool,
-    /// The host serves it, or part of it: the marshaller needs its argument kinds
-    /// (WHERE `host` or `split`; a `split` handler posts the cases it leaves to the host).
-    pub host: bool,
+    pub at: Where,
     pub args: Vec<String>,
 }
 
+impl Sys {
+    /// The device runs `sys_NAME` first.
+    fn dev(&self) -> bool {
+        self.at != Where::Host
+    }
+
+    /// The device marshals it by its argument kinds for a host function.
+    fn marshalled(&self) -> bool {
+        matches!(self.at, Where::Host | Where::Split)
+    }
+}
+
+/// One argument kind: its spelling in the table, its code, its C++ enumerator and its
+/// Rust `ArgKind` variant (with a parameter when the spelling ends in `:` or `=`).
+struct Kind {
+    spell: &'static str,
+    code: u32,
+    cpp: &'static str,
+    rust: &'static str,
+    doc: &'static str,
+}
+
+/// The argument kinds, THE list for C++ (`enum ArgKind`) and Rust (`tables::ArgKind`).
+const KINDS: &[Kind] = &[
+    Kind {
+        spell: "d",
+        code: 1,
+        cpp: "AK_D",
+        rust: "Int",
+        doc: "Signed integer.",
+    },
+    Kind {
+        spell: "u",
+        code: 2,
+        cpp: "AK_U",
+        rust: "Uint",
+        doc: "Unsigned integer.",
+    },
+    Kind {
+        spell: "x",
+        code: 3,
+        cpp: "AK_X",
+        rust: "Hex",
+        doc: "Hexadecimal flags.",
+    },
+    Kind {
+        spell: "o",
+        code: 4,
+        cpp: "AK_O",
+        rust: "Oct",
+        doc: "Octal mode.",
+    },
+    Kind {
+        spell: "f",
+        code: 5,
+        cpp: "AK_FD",
+        rust: "Fd",
+        doc: "File descriptor.",
+    },
+    Kind {
+        spell: "p",
+        code: 6,
+        cpp: "AK_PTR",
+        rust: "Ptr",
+        doc: "Pointer, not dereferenced.",
+    },
+    Kind {
+        spell: "s",
+        code: 7,
+        cpp: "AK_STR",
+        rust: "Str",
+        doc: "In: NUL-terminated path (parameter 1: NULL allowed, `sn`).",
+    },
+    Kind {
+        spell: "i:",
+        code: 8,
+        cpp: "AK_IN_ARG",
+        rust: "InArg",
+        doc: "In: buffer whose length is argument N.",
+    },
+    Kind {
+        spell: "i=",
+        code: 9,
+        cpp: "AK_IN_FIX",
+        rust: "InFix",
+        doc: "In: buffer of K bytes.",
+    },
+    Kind {
+        spell: "o:",
+        code: 10,
+        cpp: "AK_OUT_ARG",
+        rust: "OutArg",
+        doc: "Out: buffer of capacity argument N.",
+    },
+    Kind {
+        spell: "o=",
+        code: 11,
+        cpp: "AK_OUT_FIX",
+        rust: "OutFix",
+        doc: "Out: buffer of K bytes.",
+    },
+    Kind {
+        spell: "vi:",
+        code: 12,
+        cpp: "AK_VIN",
+        rust: "VecIn",
+        doc: "In: iovec array with argument N entries.",
+    },
+    Kind {
+        spell: "vo:",
+        code: 13,
+        cpp: "AK_VOUT",
+        rust: "VecOut",
+        doc: "Out: iovec array with argument N entries.",
+    },
+];
+
 /// Argument kind codes shared by C++ and Rust (kind << 16 | parameter).
 pub fn kind_code(k: &str) -> Result<u32, String> {
-    let (base, param) = if let Some((b, p)) = k.split_once(':') {
-        (
-            format!("{b}:"),
-            p.parse::<u32>().map_err(|_| format!("bad kind {k}"))?,
-        )
-    } else if let Some((b, p)) = k.split_once('=') {
-        (
-            format!("{b}="),
-            p.parse::<u32>().map_err(|_| format!("bad kind {k}"))?,
-        )
-    } else {
-        (k.to_string(), 0)
+    // A path that may be NULL (utimensat's: futimens passes NULL and a fd): the
+    // device sends an empty string, the host sees the NULL pointer in args.
+    if k == "sn" {
+        return Ok(7 << 16 | 1);
+    }
+    let (base, param) = match k.find([':', '=']) {
+        Some(i) => (
+            &k[..=i],
+            k[i + 1..]
+                .parse::<u32>()
+                .map_err(|_| format!("bad kind {k}"))?,
+        ),
+        None => (k, 0),
     };
-    let code = match base.as_str() {
-        "d" => 1,
-        "u" => 2,
-        "x" => 3,
-        "o" => 4,
-        "f" => 5,
-        "p" => 6,
-        "s" => 7,
-        // A path that may be NULL (utimensat's: futimens passes NULL and a fd): the
-        // device sends an empty string, the host sees the NULL pointer in args.
-        "sn" => return Ok(7 << 16 | 1),
-        "i:" => 8,
-        "i=" => 9,
-        "o:" => 10,
-        "o=" => 11,
-        "vi:" => 12,
-        "vo:" => 13,
-        _ => return Err(format!("unknown argument kind {k}")),
-    };
-    Ok(code << 16 | param)
+    KINDS
+        .iter()
+        .find(|d| d.spell == base)
+        .map(|d| d.code << 16 | param)
+        .ok_or_else(|| format!("unknown argument kind {k}"))
 }
 
 pub fn parse(text: &str) -> Result<Vec<Sys>, String> {
@@ -67,13 +185,14 @@ pub fn parse(text: &str) -> Result<Vec<Sys>, String> {
         let nr = t[0]
             .parse()
             .map_err(|_| format!("syscalls.table:{}: bad number", i + 1))?;
-        let (dev, host) = match t[2] {
-            "dev" => (true, false),
-            "host" => (false, true),
-            "split" => (true, true),
+        let at = match t[2] {
+            "dev" => Where::Dev,
+            "host" => Where::Host,
+            "split" => Where::Split,
+            "proc" => Where::Proc,
             w => {
                 return Err(format!(
-                    "syscalls.table:{}: WHERE must be dev, host or split, not {w}",
+                    "syscalls.table:{}: WHERE must be dev, host, split or proc, not {w}",
                     i + 1
                 ))
             }
@@ -85,17 +204,24 @@ pub fn parse(text: &str) -> Result<Vec<Sys>, String> {
         v.push(Sys {
             nr,
             name: t[1].to_string(),
-            dev,
-            host,
+            at,
             args,
         });
     }
     Ok(v)
 }
 
+const CPP_HEAD: &str =
+    "// Generated from kernel/sys/syscalls.table by crates/gpuos/build/syscallgen.rs.\n#pragma once\n\n";
+
 /// Two headers: the argument kinds (needed by the marshaller) and the dispatcher.
 pub fn gen_cpp(v: &[Sys]) -> (String, String) {
-    let mut o = String::from("// Generated from kernel/sys/syscalls.table by crates/gpuos/build/syscallgen.rs.\n#pragma once\n\n");
+    let mut o = String::from(CPP_HEAD);
+    o.push_str("/// Argument kinds (kind << 16 | parameter in `sys_argkind`).\nenum ArgKind : u32 {\n    AK_NONE = 0,\n");
+    for k in KINDS {
+        let _ = writeln!(o, "    {} = {},", k.cpp, k.code);
+    }
+    o.push_str("};\n\n");
     for s in v {
         let _ = writeln!(o, "#define SYS_{} {}", s.name, s.nr);
     }
@@ -103,7 +229,7 @@ pub fn gen_cpp(v: &[Sys]) -> (String, String) {
         "\n/// Argument kind of argument i of syscall nr (kind << 16 | parameter), 0 = none.\n",
     );
     o.push_str("GFN u32 sys_argkind(u64 nr, int i) {\n    switch (nr) {\n");
-    for s in v.iter().filter(|s| s.host) {
+    for s in v.iter().filter(|s| s.marshalled()) {
         let codes: Vec<String> = (0..6)
             .map(|i| {
                 s.args
@@ -122,11 +248,11 @@ pub fn gen_cpp(v: &[Sys]) -> (String, String) {
     }
     o.push_str("    default: return 0;\n    }\n}\n\n");
     let kinds = o;
-    let mut o = String::from("// Generated from kernel/sys/syscalls.table by crates/gpuos/build/syscallgen.rs.\n#pragma once\n\n");
+    let mut o = String::from(CPP_HEAD);
     o.push_str("/// Serve syscall nr: device syscalls run here, host syscalls are posted.\n");
     o.push_str("GFN void sys_dispatch_nr(Core& c, u64 nr) {\n    u64 args[6];\n    for (int i = 0; i < 6; i++) args[i] = c.s.x[i];\n    switch (nr) {\n");
     for s in v {
-        if s.dev {
+        if s.dev() {
             let _ = writeln!(o, "    case {}: sys_{}(c); break;", s.nr, s.name);
         } else {
             let _ = writeln!(
@@ -136,10 +262,12 @@ pub fn gen_cpp(v: &[Sys]) -> (String, String) {
             );
         }
     }
-    o.push_str("    default: setX(c, 0, (u64)-38 /* ENOSYS */); break;\n    }\n    sys_after_device(c, nr, args);\n}\n");
+    o.push_str("    default: setX(c, 0, err(E_NOSYS)); break;\n    }\n    sys_after_device(c, nr, args);\n}\n");
     (kinds, o)
 }
 
+/// The Rust table (`tables::SYSCALLS`), the argument kinds (`tables::ArgKind`) and the
+/// syscall numbers (`tables::nr`).
 pub fn gen_rust(v: &[Sys]) -> String {
     let mut o = String::from("/// The syscall table, generated from kernel/sys/syscalls.table.\npub static SYSCALLS: &[SysEntry] = &[\n");
     for s in v {
@@ -153,10 +281,127 @@ pub fn gen_rust(v: &[Sys]) -> String {
             "    SysEntry {{ nr: {}, name: {:?}, dev: {}, args: &[{}] }},",
             s.nr,
             s.name,
-            s.dev,
+            s.dev(),
             codes.join(", ")
         );
     }
-    o.push_str("];\n");
+    o.push_str("];\n\n");
+    o.push_str("/// Argument kinds of the syscall table (docs/ARCHITECTURE.md, \"Syscalls\").\n#[derive(Clone, Copy, Debug, PartialEq, Eq)]\npub enum ArgKind {\n");
+    for k in KINDS {
+        let param = if k.spell.ends_with([':', '=']) {
+            "(usize)"
+        } else {
+            ""
+        };
+        let _ = writeln!(o, "    /// {}\n    {}{param},", k.doc, k.rust);
+    }
+    o.push_str("}\n\nimpl ArgKind {\n    /// Decode a table code.\n    pub fn from_code(code: u32) -> Option<ArgKind> {\n        let _p = (code & 0xffff) as usize;\n        Some(match code >> 16 {\n");
+    for k in KINDS {
+        let param = if k.spell.ends_with([':', '=']) {
+            "(_p)"
+        } else {
+            ""
+        };
+        let _ = writeln!(o, "            {} => ArgKind::{}{param},", k.code, k.rust);
+    }
+    o.push_str("            _ => return None,\n        })\n    }\n}\n\n");
+    o.push_str("/// Syscall numbers (AArch64, asm-generic) of every syscall in the table.\n#[allow(missing_docs)]\npub mod nr {\n");
+    for s in v {
+        let _ = writeln!(
+            o,
+            "    pub const {}: u64 = {};",
+            s.name.to_uppercase(),
+            s.nr
+        );
+    }
+    o.push_str("}\n");
     o
+}
+
+/// The host's dispatch (included in `host/calls.rs`): the trait `HostCalls` with one
+/// function per `host` or `split` row, named by the syscall, and `dispatch`, the match
+/// that calls them.
+pub fn gen_host_dispatch(v: &[Sys]) -> String {
+    let rows: Vec<&Sys> = v.iter().filter(|s| s.marshalled()).collect();
+    let mut o = String::from(
+        "// Generated from kernel/sys/syscalls.table by crates/gpuos/build/syscallgen.rs.\n\n",
+    );
+    o.push_str("/// The host syscalls (WHERE `host` or `split`): one function each, named by the\n/// syscall, serving one marshalled request ([`Call`]).\npub(crate) trait HostCalls {\n");
+    for s in &rows {
+        let _ = writeln!(
+            o,
+            "    /// {}(2), syscall {}.\n    fn {}(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno>;",
+            s.name, s.nr, s.name
+        );
+    }
+    o.push_str("}\n\n/// Serve host syscall `nr` by its [`HostCalls`] function; ENOSYS for any other.\npub(crate) fn dispatch<H: HostCalls>(h: &mut H, nr: u64, c: &mut Call<'_>) -> Outcome {\n    match nr {\n");
+    for s in &rows {
+        let _ = writeln!(
+            o,
+            "        {} => outcome(HostCalls::{}(h, c)),",
+            s.nr, s.name
+        );
+    }
+    o.push_str("        _ => errno::ENOSYS.into(),\n    }\n}\n");
+    o
+}
+
+/// The service's process calls (included in `service/mod.rs`): the trait `ProcCalls`
+/// with one function per `proc` row, named by the syscall, and `dispatch_proc`.
+pub fn gen_proc_dispatch(v: &[Sys]) -> String {
+    let rows: Vec<&Sys> = v.iter().filter(|s| s.at == Where::Proc).collect();
+    let mut o = String::from(
+        "// Generated from kernel/sys/syscalls.table by crates/gpuos/build/syscallgen.rs.\n\n",
+    );
+    o.push_str("/// The host halves of the process calls (WHERE `proc`): one function each, named\n/// by the syscall, given the request whole ([`Request`]).\npub(crate) trait ProcCalls {\n");
+    for s in &rows {
+        let _ = writeln!(
+            o,
+            "    /// {}(2), syscall {}.\n    fn {}(&self, r: &mut Request<'_>) -> Outcome;",
+            s.name, s.nr, s.name
+        );
+    }
+    o.push_str("}\n\n/// Serve process call `nr` by its [`ProcCalls`] function; `None` when `nr` is not one.\npub(crate) fn dispatch_proc<P: ProcCalls>(p: &P, nr: u64, r: &mut Request<'_>) -> Option<Outcome> {\n    match nr {\n");
+    for s in &rows {
+        let _ = writeln!(o, "        {} => Some(ProcCalls::{}(p, r)),", s.nr, s.name);
+    }
+    o.push_str("        _ => None,\n    }\n}\n");
+    o
+}
+
+/// The errno table: (NAME, number) pairs.
+pub fn parse_errnos(text: &str) -> Result<Vec<(String, u32)>, String> {
+    let mut v = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let t: Vec<&str> = line.split_whitespace().collect();
+        match t[..] {
+            [name, num] if name.starts_with('E') => v.push((
+                name.to_string(),
+                num.parse()
+                    .map_err(|_| format!("errno.table:{}: bad number", i + 1))?,
+            )),
+            _ => return Err(format!("errno.table:{}: want NAME NUMBER", i + 1)),
+        }
+    }
+    Ok(v)
+}
+
+/// The errnos for C++ (`E_NOENT`: the name without its leading E) and Rust (the
+/// `errnos!` invocation of host/errno.rs: constants, the host mapping and the names).
+pub fn gen_errnos(v: &[(String, u32)]) -> (String, String) {
+    let mut c = String::from("// Generated from kernel/sys/errno.table by crates/gpuos/build/syscallgen.rs.\n#pragma once\n\nenum {\n");
+    for (name, num) in v {
+        let _ = writeln!(c, "    E_{} = {num},", &name[1..]);
+    }
+    c.push_str("};\n");
+    let mut r = String::from("// Generated from kernel/sys/errno.table by crates/gpuos/build/syscallgen.rs.\nerrnos! {\n");
+    for (name, num) in v {
+        let _ = writeln!(r, "    {name} = {num},");
+    }
+    r.push_str("}\n");
+    (c, r)
 }

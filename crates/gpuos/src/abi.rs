@@ -75,6 +75,17 @@ pub const NO_SLOT: u32 = 0xFFFF_FFFF;
 /// later. Never a guest-visible value.
 pub const SYSRET_RETRY: i64 = -1_099_511_627_776;
 
+/// Child slots when `RunConfig::child_slots` is 0: 32 per lane, at least 1024, at most
+/// 65536, but never fewer than 4 per lane (up to 2^20 slots), so that every copy of a
+/// shell can run a pipeline in a command substitution (three children at once) at
+/// 100,000 lanes. A Proc is about 3.5 KiB of device memory: 1.4 GiB at 100,000 lanes.
+pub fn default_child_slots(lanes: usize) -> usize {
+    let per_lane_floor = lanes.saturating_mul(4).min(1 << 20);
+    (lanes.saturating_mul(32))
+        .clamp(1024, 65536)
+        .max(per_lane_floor)
+}
+
 /// One guest process. Slots `0..lanes` hold each lane's first process (slot == lane);
 /// the slots after them are a shared pool for forked children (`MachineHdr::nslots`).
 /// The per-request fields (`req_*`, `host_*`, `rt_*`) are used in the lane's first

@@ -15,7 +15,6 @@ pub mod loader;
 pub mod machine;
 mod mem;
 pub mod prepare;
-pub mod procs;
 mod service;
 mod stop;
 pub mod tables;

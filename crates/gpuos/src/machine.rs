@@ -102,7 +102,7 @@ pub struct RunConfig {
     /// Host threads for the CPU backend (0 = every core).
     pub threads: usize,
     /// Process slots for forked children, shared by all lanes (0 = the default,
-    /// `procs::default_child_slots`); fork fails with EAGAIN when none is free.
+    /// `abi::default_child_slots`); fork fails with EAGAIN when none is free.
     pub child_slots: usize,
     /// Per-process memory limit in bytes (0 = the default, [`crate::layout::mem_limits`]): the
     /// resident limit and RLIMIT_AS (soft and hard) of every process.
@@ -123,7 +123,7 @@ impl RunConfig {
         if self.child_slots > 0 {
             self.child_slots
         } else {
-            crate::procs::default_child_slots(self.lanes.max(1))
+            crate::abi::default_child_slots(self.lanes.max(1))
         }
     }
 

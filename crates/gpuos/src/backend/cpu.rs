@@ -11,8 +11,7 @@ use crate::layout::{MachineArrays, MachineLayout, Template};
 use crate::machine::{BackendError, LaneResult, MemoryError, RunConfig, RunError, RunReport};
 use crate::mem::HostRegion;
 use crate::prepare::Prepared;
-use crate::procs::Procs;
-use crate::service;
+use crate::service::{policy, Procs};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -188,19 +187,16 @@ fn run_lane(
         let req_ptr = ((*hdr).reqs as *mut SysReq).add(lane);
         let buf = std::slice::from_raw_parts_mut(bufs.ptr().add(lane * buf_size), buf_size);
         let mut idle_us = 0u64;
-        // Sleeps are served as wake-up times and waited for here, so that a stop
-        // (SIGINT, SIGTERM) ends them.
-        crate::host::time::defer_sleeps_on_this_thread(true);
         loop {
             let progress = (*proc_ptr).progress;
             match ffi::gpuos_lane_run(hdr, l, SLICE) {
                 ffi::LANE_HOSTWAIT => {
                     let req = &mut *req_ptr;
                     let t = Instant::now();
-                    // Lanes of this thread run one after another: no deferral for
-                    // descriptors (a lane would wait for descriptors only lanes of this
-                    // thread could close). A sleep is waited for here, unless stopped.
-                    if let service::Served::WakeAt(w) = hosts.serve(req, buf, cfg.strace, false) {
+                    // Lanes of this thread run one after another (`policy`): a sleep
+                    // is waited for here, in pieces, so that a stop (SIGINT, SIGTERM)
+                    // ends it.
+                    if let Some(w) = policy::serve_inline(hosts, req, buf, cfg.strace) {
                         if !sleep_until_or_stop(w) {
                             break;
                         }
@@ -224,7 +220,6 @@ fn run_lane(
                 break;
             }
         }
-        crate::host::time::defer_sleeps_on_this_thread(false);
         bufs.discard(lane * buf_size, buf_size);
         let mut host = hosts.take_lane(lane).ok_or(BackendError::LaneLost(lane))?;
         Ok(finish_lane(cfg, lane, &*proc_ptr, &mut host))

@@ -37,35 +37,24 @@ macro_rules! errnos {
             $( if e == libc::$name { return $name; } )*
             EIO
         }
+        /// The Linux name of guest errno `e` (`ENOENT`), for `--strace`.
+        pub(crate) fn name(e: i64) -> Option<&'static str> {
+            $( if e == $num { return Some(stringify!($name)); } )*
+            None
+        }
     };
 }
 
-errnos! {
-    EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, E2BIG = 7,
-    ENOEXEC = 8, EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
-    EFAULT = 14, ENOTBLK = 15, EBUSY = 16, EEXIST = 17, EXDEV = 18, ENODEV = 19,
-    ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23, EMFILE = 24, ENOTTY = 25,
-    ETXTBSY = 26, EFBIG = 27, ENOSPC = 28, ESPIPE = 29, EROFS = 30, EMLINK = 31,
-    EPIPE = 32, EDOM = 33, ERANGE = 34, EDEADLK = 35, ENAMETOOLONG = 36, ENOLCK = 37,
-    ENOSYS = 38, ENOTEMPTY = 39, ELOOP = 40, ENOMSG = 42, EIDRM = 43, ENOSTR = 60,
-    ENODATA = 61, ETIME = 62, ENOSR = 63, EREMOTE = 66, ENOLINK = 67, EPROTO = 71,
-    EMULTIHOP = 72, EBADMSG = 74, EOVERFLOW = 75, EILSEQ = 84, EUSERS = 87,
-    ENOTSOCK = 88, EDESTADDRREQ = 89, EMSGSIZE = 90, EPROTOTYPE = 91, ENOPROTOOPT = 92,
-    EPROTONOSUPPORT = 93, ESOCKTNOSUPPORT = 94, EOPNOTSUPP = 95, EPFNOSUPPORT = 96,
-    EAFNOSUPPORT = 97, EADDRINUSE = 98, EADDRNOTAVAIL = 99, ENETDOWN = 100,
-    ENETUNREACH = 101, ENETRESET = 102, ECONNABORTED = 103, ECONNRESET = 104,
-    ENOBUFS = 105, EISCONN = 106, ENOTCONN = 107, ESHUTDOWN = 108, ETOOMANYREFS = 109,
-    ETIMEDOUT = 110, ECONNREFUSED = 111, EHOSTDOWN = 112, EHOSTUNREACH = 113,
-    EALREADY = 114, EINPROGRESS = 115, ESTALE = 116, EDQUOT = 122, ECANCELED = 125,
-    EOWNERDEAD = 130, ENOTRECOVERABLE = 131,
-}
+// The errnos of kernel/sys/errno.table (the device's kernel/sys/errno.h is generated
+// from it too).
+include!(concat!(env!("OUT_DIR"), "/errno_table.rs"));
 
 /// Internal, never returned to a guest: the host process itself is out of file
 /// descriptors (its EMFILE or ENFILE), while the guest is within its own limit. Every
 /// lane's open files are host descriptors of one process, so 100,000 lanes that each
 /// hold a pipe need 200,000 of them, more than a host allows (20,000 on the GPU
 /// machine). The request is served again once other lanes have closed theirs
-/// ([`crate::service::serve`]); only after a long wait does the guest get EMFILE.
+/// (`service::policy`); only after a long wait does the guest get EMFILE.
 /// The number is Linux's ERESTARTNOINTR, which also never reaches user space.
 pub(crate) const EHOSTFD: Errno = Errno(513);
 

@@ -2,16 +2,19 @@
 //! `kernel/sys/syscalls.table`): files through the sandbox, clocks, randomness, ids.
 //!
 //! A [`Sandbox`] (the mount table) is shared by every process; each guest process has a
-//! [`ProcHost`] (fd table, working directory, umask) whose [`ProcHost::syscall`] serves one
+//! [`ProcHost`] (fd table, working directory, umask) whose [`ProcHost::call`] serves one
 //! marshalled request. Results follow Linux (and so what `qemu-aarch64` gives a program),
 //! with the sandbox's rules on top: writes outside writable mounts fail with `EROFS`.
 //!
-//! Files: `fs` (mounts, path resolution), `file` (file syscalls), `fd` (fd table),
+//! Files: `calls` (one function per host syscall, named by it, dispatched by the
+//! generated match; [`Outcome`]), `fs` (mounts, path resolution), `file` (file
+//! syscalls), `fd` (fd table),
 //! `pipe` (pipes in gpuos's memory), `shared` (host descriptors shared by read-only
 //! opens, directory streams), `stat` (guest struct layouts), `time`, `misc`, `stdio`,
 //! `errno` (the one host-to-guest errno mapping), `sys` (the libc wrappers, where all
 //! `unsafe` is).
 
+mod calls;
 pub(crate) mod errno;
 mod exec;
 mod fd;
@@ -31,6 +34,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+pub use calls::Outcome;
 pub use exec::ExecTarget;
 pub(crate) use fs::normalize;
 pub use fs::{Mount, Sandbox, SandboxConfig};
@@ -71,69 +75,7 @@ pub enum HostError {
     CwdNotAbsolute(PathBuf),
 }
 
-/// Syscall numbers (AArch64, asm-generic) of the host-served syscalls.
-#[allow(missing_docs)]
-pub mod nr {
-    pub const GETCWD: u64 = 17;
-    pub const DUP: u64 = 23;
-    pub const PIPE2: u64 = 59;
-    pub const DUP3: u64 = 24;
-    pub const FCNTL: u64 = 25;
-    pub const IOCTL: u64 = 29;
-    pub const MKNODAT: u64 = 33;
-    pub const MKDIRAT: u64 = 34;
-    pub const UNLINKAT: u64 = 35;
-    pub const SYMLINKAT: u64 = 36;
-    pub const LINKAT: u64 = 37;
-    pub const RENAMEAT: u64 = 38;
-    pub const STATFS: u64 = 43;
-    pub const FSTATFS: u64 = 44;
-    pub const TRUNCATE: u64 = 45;
-    pub const FTRUNCATE: u64 = 46;
-    pub const FACCESSAT: u64 = 48;
-    pub const CHDIR: u64 = 49;
-    pub const FCHDIR: u64 = 50;
-    pub const FCHMOD: u64 = 52;
-    pub const FCHMODAT: u64 = 53;
-    pub const FCHOWNAT: u64 = 54;
-    pub const FCHOWN: u64 = 55;
-    pub const OPENAT: u64 = 56;
-    pub const CLOSE: u64 = 57;
-    pub const GETDENTS64: u64 = 61;
-    pub const LSEEK: u64 = 62;
-    pub const READ: u64 = 63;
-    pub const WRITE: u64 = 64;
-    pub const READV: u64 = 65;
-    pub const WRITEV: u64 = 66;
-    pub const PREAD64: u64 = 67;
-    pub const PWRITE64: u64 = 68;
-    pub const SENDFILE: u64 = 71;
-    pub const PSELECT6: u64 = 72;
-    pub const PPOLL: u64 = 73;
-    pub const READLINKAT: u64 = 78;
-    pub const NEWFSTATAT: u64 = 79;
-    pub const FSTAT: u64 = 80;
-    pub const SYNC: u64 = 81;
-    pub const FSYNC: u64 = 82;
-    pub const FDATASYNC: u64 = 83;
-    pub const UTIMENSAT: u64 = 88;
-    pub const NANOSLEEP: u64 = 101;
-    pub const CLOCK_GETTIME: u64 = 113;
-    pub const CLOCK_GETRES: u64 = 114;
-    pub const CLOCK_NANOSLEEP: u64 = 115;
-    pub const TIMES: u64 = 153;
-    pub const GETRUSAGE: u64 = 165;
-    pub const UMASK: u64 = 166;
-    pub const GETUID: u64 = 174;
-    pub const GETEUID: u64 = 175;
-    pub const GETGID: u64 = 176;
-    pub const GETEGID: u64 = 177;
-    pub const SYSINFO: u64 = 179;
-    pub const RENAMEAT2: u64 = 276;
-    pub const GETRANDOM: u64 = 278;
-    pub const STATX: u64 = 291;
-    pub const FACCESSAT2: u64 = 439;
-}
+pub use crate::tables::nr;
 
 /// Guest open(2) flags (AArch64 values).
 #[allow(dead_code)]
@@ -385,123 +327,67 @@ impl ProcHost {
         &self.cwd
     }
 
-    /// Serve one host syscall.
+    /// Serve one host syscall by its function (`calls`, [`Outcome`]).
     ///
     /// `args` are the raw guest arguments (pointers kept so NULL is visible, lengths already
     /// lowered to fit), `ins[k]` the input bytes of argument k (path strings without their
-    /// NUL; empty for other arguments), `out` the output area. Returns the syscall's value
-    /// (a negative Linux errno on failure) and how many bytes of `out` go back to the guest.
-    pub fn syscall(
+    /// NUL; empty for other arguments), `out` the output area. A done call's output
+    /// length is at most `out.len()`; a panic in a host function is EIO.
+    pub(crate) fn call(
+        &mut self,
+        nr: u64,
+        args: &[u64; 6],
+        ins: &[&[u8]; 6],
+        out: &mut [u8],
+    ) -> Outcome {
+        let o = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            calls::dispatch(
+                self,
+                nr,
+                &mut calls::Call {
+                    nr,
+                    a: args,
+                    ins,
+                    out,
+                },
+            )
+        }))
+        .unwrap_or(errno::EIO.into());
+        match o {
+            Outcome::Done { ret, out_len } => Outcome::Done {
+                ret,
+                out_len: out_len.min(out.len()),
+            },
+            o => o,
+        }
+    }
+
+    /// Close the host descriptors of read-only opens idle longest, shared by every
+    /// process (`shared::SharedFds::park_idle`; they reopen on their next use). Returns
+    /// how many were closed.
+    pub(crate) fn park_idle_fds(&self) -> usize {
+        self.sb.shared_fds().park_idle()
+    }
+
+    /// [`ProcHost::call`] as a thread that serves one process would: a sleep is slept
+    /// here; returns the syscall's value (`SYSRET_RETRY` for a call that would block;
+    /// EHOSTFD's for one that found the host out of descriptors) and the output length.
+    #[cfg(test)]
+    pub(crate) fn syscall(
         &mut self,
         nr: u64,
         args: &[u64; 6],
         ins: &[&[u8]; 6],
         out: &mut [u8],
     ) -> (i64, usize) {
-        let mut r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.dispatch(nr, args, ins, out)
-        }));
-        // The host is out of descriptors: close the shared ones idle longest and try
-        // once more (a call that fails for want of a descriptor has had no effect).
-        if matches!(r, Ok(Err(e)) if e == errno::EHOSTFD) && self.sb.shared_fds().park_idle() > 0 {
-            r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                self.dispatch(nr, args, ins, out)
-            }));
-        }
-        match r {
-            Ok(Ok((v, n))) => (v, n.min(out.len())),
-            Ok(Err(e)) => (e.ret(), 0),
-            Err(_) => (errno::EIO.ret(), 0),
-        }
-    }
-
-    fn dispatch(&mut self, nr: u64, a: &[u64; 6], ins: &[&[u8]; 6], out: &mut [u8]) -> Ret {
-        // Arguments of C type int are the low 32 bits of the register.
-        let fd = |k: usize| a[k] as i32;
-        let int = |k: usize| a[k] as i32;
-        let uint = |k: usize| a[k] as u32;
-        let path = |k: usize| {
-            if a[k] == 0 {
-                Err(errno::EFAULT)
-            } else {
-                Ok(ins[k])
+        match self.call(nr, args, ins, out) {
+            Outcome::Done { ret, out_len } => (ret, out_len),
+            Outcome::Retry => (crate::abi::SYSRET_RETRY, 0),
+            Outcome::SleepUntil(t) => {
+                std::thread::sleep(t.saturating_duration_since(std::time::Instant::now()));
+                (0, 0)
             }
-        };
-        // An out buffer of args[k] bytes (already lowered to the output area).
-        let olen = out.len();
-        let cap = |k: usize| usize::try_from(a[k]).unwrap_or(usize::MAX).min(olen);
-        match nr {
-            nr::GETCWD => self.sys_getcwd(out, a[1] as usize),
-            nr::DUP => self.sys_dup(fd(0)),
-            nr::PIPE2 => self.sys_pipe2(out, uint(1)),
-            nr::DUP3 => self.sys_dup3(fd(0), fd(1), uint(2)),
-            nr::FCNTL => self.sys_fcntl(fd(0), int(1), a[2]),
-            nr::IOCTL => self.sys_ioctl(fd(0), uint(1), a[2], out),
-            nr::MKNODAT => self.sys_mknodat(fd(0), path(1)?, uint(2), a[3]),
-            nr::MKDIRAT => self.sys_mkdirat(fd(0), path(1)?, uint(2)),
-            nr::UNLINKAT => self.sys_unlinkat(fd(0), path(1)?, int(2)),
-            nr::SYMLINKAT => self.sys_symlinkat(path(0)?, fd(1), path(2)?),
-            nr::LINKAT => self.sys_linkat(fd(0), path(1)?, fd(2), path(3)?, int(4)),
-            nr::RENAMEAT => self.sys_renameat2(fd(0), path(1)?, fd(2), path(3)?, 0),
-            nr::RENAMEAT2 => self.sys_renameat2(fd(0), path(1)?, fd(2), path(3)?, uint(4)),
-            nr::STATFS => self.sys_statfs(path(0)?, a[1], out),
-            nr::FSTATFS => self.sys_fstatfs(fd(0), a[1], out),
-            nr::TRUNCATE => self.sys_truncate(path(0)?, a[1] as i64),
-            nr::FTRUNCATE => self.sys_ftruncate(fd(0), a[1] as i64),
-            nr::FACCESSAT => self.sys_faccessat(fd(0), path(1)?, int(2), 0),
-            nr::FACCESSAT2 => self.sys_faccessat(fd(0), path(1)?, int(2), int(3)),
-            nr::CHDIR => self.sys_chdir(path(0)?),
-            nr::FCHDIR => self.sys_fchdir(fd(0)),
-            nr::FCHMOD => self.sys_fchmod(fd(0), uint(1)),
-            nr::FCHMODAT => self.sys_fchmodat(fd(0), path(1)?, uint(2)),
-            nr::FCHOWNAT => self.sys_fchownat(fd(0), path(1)?, uint(2), uint(3), int(4)),
-            nr::FCHOWN => self.sys_fchown(fd(0), uint(1), uint(2)),
-            nr::OPENAT => self.sys_openat(fd(0), path(1)?, uint(2), uint(3)),
-            nr::CLOSE => self.sys_close(fd(0)),
-            nr::GETDENTS64 => self.sys_getdents64(fd(0), &mut out[..cap(2)]),
-            nr::LSEEK => self.sys_lseek(fd(0), a[1] as i64, int(2)),
-            nr::READ => self.sys_read(fd(0), &mut out[..cap(2)], None),
-            nr::WRITE => self.sys_write(fd(0), ins[1], None),
-            nr::READV => {
-                check_iovcnt(a[2])?;
-                self.sys_read(fd(0), out, None)
-            }
-            nr::WRITEV => {
-                check_iovcnt(a[2])?;
-                self.sys_write(fd(0), ins[1], None)
-            }
-            nr::PREAD64 => self.sys_read(fd(0), &mut out[..cap(2)], Some(a[3] as i64)),
-            nr::PWRITE64 => self.sys_write(fd(0), ins[1], Some(a[3] as i64)),
-            nr::SENDFILE => self.sys_sendfile(fd(0), fd(1), a[2], a[3] as usize),
-            nr::PSELECT6 | nr::PPOLL => Err(errno::ENOSYS),
-            nr::READLINKAT => self.sys_readlinkat(fd(0), path(1)?, int(3), out),
-            nr::NEWFSTATAT => self.sys_newfstatat(fd(0), a[1], ins[1], a[2], int(3), out),
-            nr::FSTAT => self.sys_fstat(fd(0), a[1], out),
-            nr::STATX => self.sys_statx(fd(0), a[1], ins[1], int(2), uint(3), a[4], out),
-            nr::SYNC => {
-                sys::sync();
-                ok(0)
-            }
-            nr::FSYNC => self.sys_fsync(fd(0), false),
-            nr::FDATASYNC => self.sys_fsync(fd(0), true),
-            nr::UTIMENSAT => self.sys_utimensat(fd(0), a[1], ins[1], a[2], ins[2], int(3)),
-            nr::NANOSLEEP => self.sys_sleep(nr, a, time::nanosleep_deadline(a[0], ins[0])?),
-            nr::CLOCK_GETTIME => time::clock_gettime(int(0), a[1], out),
-            nr::CLOCK_GETRES => time::clock_getres(int(0), a[1], out),
-            nr::CLOCK_NANOSLEEP => {
-                let d = time::clock_nanosleep_deadline(int(0), int(1), a[2], ins[2])?;
-                self.sys_sleep(nr, a, d)
-            }
-            nr::TIMES => time::times(a[0], out),
-            nr::GETRUSAGE => time::getrusage(int(0), a[1], out),
-            nr::UMASK => self.sys_umask(uint(0)),
-            nr::GETUID => ok(sys::ids().0 as i64),
-            nr::GETEUID => ok(sys::ids().1 as i64),
-            nr::GETGID => ok(sys::ids().2 as i64),
-            nr::GETEGID => ok(sys::ids().3 as i64),
-            nr::SYSINFO => misc::sysinfo(a[0], out),
-            nr::GETRANDOM => misc::getrandom(&mut out[..cap(1)], uint(2)),
-            _ => Err(errno::ENOSYS),
+            Outcome::NeedHostFd => (errno::EHOSTFD.ret(), 0),
         }
     }
 }
@@ -513,14 +399,18 @@ impl ProcHost {
     /// children's one-second sleeps one after another. Such a sleep answers RETRY
     /// until it is due: the device parks the process and runs the others, and runs
     /// the call again later (its first deadline kept, keyed by the call's arguments, as
-    /// `Proc::poll_deadline` for ppoll). A lone process sleeps as the thread serving it
-    /// decides (`time::sleep_until`: waits, or the wake-up time is noted).
-    fn sys_sleep(&mut self, nr: u64, a: &[u64; 6], deadline: time::Deadline) -> Ret {
-        let key = (nr, [a[0], a[1], a[2], a[3]]);
+    /// `Proc::poll_deadline` for ppoll). A lone process's sleep is done at the deadline
+    /// ([`Outcome::SleepUntil`]): the one serving it decides how to wait.
+    fn sys_sleep(
+        &mut self,
+        c: &calls::Call<'_>,
+        deadline: time::Deadline,
+    ) -> Result<Outcome, Errno> {
+        let a = c.a;
+        let key = (c.nr, [a[0], a[1], a[2], a[3]]);
         if self.family_size() <= 1 {
             self.sleep = None;
-            time::sleep_until(deadline)?;
-            return ok(0);
+            return Ok(Outcome::SleepUntil(time::instant_of(deadline)?));
         }
         let due = match self.sleep {
             Some((k, due)) if k == key => due,
@@ -528,25 +418,16 @@ impl ProcHost {
         };
         if std::time::Instant::now() < due {
             self.sleep = Some((key, due));
-            return Err(errno::RETRY);
+            return Ok(Outcome::Retry);
         }
         self.sleep = None;
-        ok(0)
+        Ok(Outcome::Done { ret: 0, out_len: 0 })
     }
 
     /// The processes of this one's family that have not ended (itself included).
     fn family_size(&self) -> usize {
         self.family.load(Ordering::Relaxed)
     }
-}
-
-/// readv/writev: iovcnt must be 0..=IOV_MAX.
-fn check_iovcnt(n: u64) -> Result<(), Errno> {
-    let n = n as i32;
-    if !(0..=1024).contains(&n) {
-        return Err(errno::EINVAL);
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -610,6 +491,35 @@ mod tests {
         let t0 = std::time::Instant::now();
         assert_eq!(p.syscall(nr::NANOSLEEP, &args, &ins, &mut []), (0, 0));
         assert!(t0.elapsed() >= std::time::Duration::from_millis(50));
+    }
+
+    /// A lone process's nanosleep and clock_nanosleep (relative and absolute) are done
+    /// at once with their wake-up time ([`Outcome::SleepUntil`]), not slept.
+    #[test]
+    fn sleeps_return_their_wake_up_time() {
+        use std::time::{Duration, Instant};
+        let t = tempfile::tempdir().unwrap();
+        let sb = fs::tests::default_sandbox(&t.path().canonicalize().unwrap());
+        let mut p = ProcHost::new(sb, Source::Null, Sink::kept(), Sink::kept());
+        let mut req = [0u8; 16];
+        req[..8].copy_from_slice(&1i64.to_le_bytes()); // 1 s
+        let ins: [&[u8]; 6] = [&req, &[], &[], &[], &[], &[]];
+        let t0 = Instant::now();
+        let Outcome::SleepUntil(w) = p.call(nr::NANOSLEEP, &[1, 0, 0, 0, 0, 0], &ins, &mut [])
+        else {
+            panic!("nanosleep: no wake-up time");
+        };
+        assert!(t0.elapsed() < Duration::from_millis(500));
+        assert!(
+            w >= t0 + Duration::from_millis(990) && w <= Instant::now() + Duration::from_secs(1)
+        );
+        // clock_nanosleep(CLOCK_MONOTONIC, 0 or TIMER_ABSTIME, req, NULL).
+        let ins2: [&[u8]; 6] = [&[], &[], &req, &[], &[], &[]];
+        let rel = p.call(nr::CLOCK_NANOSLEEP, &[1, 0, 1, 0, 0, 0], &ins2, &mut []);
+        assert!(matches!(rel, Outcome::SleepUntil(w) if w > Instant::now()));
+        // An absolute deadline in the past wakes at once.
+        let abs = p.call(nr::CLOCK_NANOSLEEP, &[1, 1, 1, 0, 0, 0], &ins2, &mut []);
+        assert!(matches!(abs, Outcome::SleepUntil(w) if w <= Instant::now()));
     }
 
     #[test]

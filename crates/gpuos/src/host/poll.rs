@@ -1,9 +1,10 @@
 //! ppoll(2) over a process's fds (the device gathers the pollfd array; kernel/sys/poll.h).
 
+use super::calls::outcome;
 use super::errno::{self, Errno};
 use super::fd::FileKind;
 use super::stdio::{SinkState, SourceState};
-use super::{sys, ProcHost};
+use super::{sys, Outcome, ProcHost};
 
 const POLLIN: i16 = 0x1;
 const POLLOUT: i16 = 0x4;
@@ -13,15 +14,12 @@ impl ProcHost {
     /// ppoll: `fds` holds the guest's `struct pollfd` array; `timeout_ns` is 0 to poll
     /// once, anything else (the device sends `u64::MAX`) to block while nothing is
     /// ready. Writes the array with `revents` set to `out` and returns the number of
-    /// ready entries, or `SYSRET_RETRY` (as an error) when none is ready and the call
-    /// may block: the device parks the process and polls again later, keeping a finite
+    /// ready entries, or [`Outcome::Retry`] when none is ready and the call may block: the device parks the process and polls again later, keeping a finite
     /// timeout as its own deadline (kernel/sys/poll.h). The host never waits here: a
     /// service thread serves many lanes.
-    pub fn ppoll(&mut self, fds: &[u8], timeout_ns: u64, out: &mut [u8]) -> (i64, usize) {
-        match self.ppoll_inner(fds, timeout_ns, out) {
-            Ok(n) => (n as i64, fds.len().min(out.len())),
-            Err(e) => (e.ret(), 0),
-        }
+    pub fn ppoll(&mut self, fds: &[u8], timeout_ns: u64, out: &mut [u8]) -> Outcome {
+        let r = self.ppoll_inner(fds, timeout_ns, out);
+        outcome(r.map(|n| (n as i64, fds.len().min(out.len()))))
     }
 
     fn ppoll_inner(&mut self, fds: &[u8], timeout_ns: u64, out: &mut [u8]) -> Result<usize, Errno> {

@@ -361,6 +361,7 @@ pub(crate) fn clock_getres(clk: i32) -> Result<libc::timespec, Errno> {
 }
 
 /// clock_nanosleep with an absolute deadline, retried on EINTR.
+#[cfg(test)]
 pub(crate) fn sleep_until(clk: i32, deadline: &libc::timespec) -> Result<(), Errno> {
     loop {
         // SAFETY: `deadline` is valid; the remaining-time pointer may be NULL for

@@ -6,44 +6,16 @@
 
 use super::errno::{self, Errno};
 use super::{ok, sys, Ret};
-use std::cell::Cell;
 use std::time::{Duration, Instant};
-
-thread_local! {
-    /// Set on a thread that serves many processes (the CUDA backend's service threads):
-    /// there a sleep is not slept, which would hold up every other lane's requests
-    /// behind it (100,000 lanes sleeping 2 ms each are 50 s for four threads), but
-    /// noted as a wake-up time ([`take_wake`]); the thread completes the request when
-    /// it is due and serves others meanwhile.
-    static DEFER_SLEEPS: Cell<bool> = const { Cell::new(false) };
-    /// The wake-up time of the sleep just served on this thread, if it was deferred.
-    static WAKE_AT: Cell<Option<Instant>> = const { Cell::new(None) };
-}
-
-/// Make sleeps served on the calling thread deferred, or slept again (see
-/// `DEFER_SLEEPS`).
-pub fn defer_sleeps_on_this_thread(on: bool) {
-    DEFER_SLEEPS.with(|d| d.set(on));
-}
-
-/// The wake-up time of the sleep the last request on this thread asked for, when it
-/// was deferred; the request's completion must not be published before it.
-pub fn take_wake() -> Option<Instant> {
-    WAKE_AT.with(|w| w.take())
-}
 
 /// A sleep's end: host clock and absolute time on it.
 pub(crate) type Deadline = (i32, libc::timespec);
 
-/// Sleep until `deadline` on host clock `clk`, or, on a thread that defers sleeps, note
-/// when that will be and return at once.
-pub(crate) fn sleep_until((clk, deadline): Deadline) -> Result<(), Errno> {
-    if !DEFER_SLEEPS.with(|d| d.get()) {
-        return sys::sleep_until(clk, &deadline);
-    }
-    let at = instant_of((clk, deadline))?;
-    WAKE_AT.with(|w| w.set(Some(at)));
-    Ok(())
+/// Sleep until `deadline` on host clock `clk` (the tests' blocking sleeps; a served
+/// sleep is an `Outcome::SleepUntil`).
+#[cfg(test)]
+fn sleep_until((clk, deadline): Deadline) -> Result<(), Errno> {
+    sys::sleep_until(clk, &deadline)
 }
 
 /// When `deadline` comes, on the monotonic `Instant` clock (now, if it has passed).
@@ -121,8 +93,7 @@ pub(crate) fn clock_getres(clk: i32, tp: u64, out: &mut [u8]) -> Ret {
     Ok((0, put_timespec(out, ts.tv_sec, ts.tv_nsec)))
 }
 
-/// nanosleep: sleeps (or defers, see `DEFER_SLEEPS`), uninterrupted, so `rem` is never
-/// written.
+/// nanosleep, slept here, uninterrupted, so `rem` is never written.
 #[cfg(test)]
 pub(crate) fn nanosleep(req: u64, reqb: &[u8]) -> Ret {
     sleep_until(nanosleep_deadline(req, reqb)?)?;
@@ -288,39 +259,5 @@ mod tests {
             "maxrss"
         );
         assert_eq!(getrusage(5, 1, &mut out), Err(errno::EINVAL));
-    }
-
-    /// On a thread that defers sleeps, nanosleep and clock_nanosleep (relative and
-    /// absolute) return at once with the wake-up time; afterwards sleeps sleep again.
-    #[test]
-    fn deferred_sleeps_return_their_wake_up_time() {
-        std::thread::spawn(|| {
-            let mut req = [0u8; 16];
-            req[..8].copy_from_slice(&1i64.to_le_bytes()); // 1 s
-            defer_sleeps_on_this_thread(true);
-            let t0 = Instant::now();
-            assert_eq!(nanosleep(1, &req), Ok((0, 0)));
-            assert!(t0.elapsed() < Duration::from_millis(500));
-            let w = take_wake().expect("a wake-up time");
-            assert!(
-                w >= t0 + Duration::from_millis(990)
-                    && w <= Instant::now() + Duration::from_secs(1)
-            );
-            assert_eq!(take_wake(), None);
-            assert_eq!(clock_nanosleep(1, 0, 1, &req), Ok((0, 0)));
-            assert!(take_wake().is_some());
-            // An absolute deadline in the past wakes at once.
-            assert_eq!(clock_nanosleep(1, TIMER_ABSTIME, 1, &req), Ok((0, 0)));
-            assert!(take_wake().expect("a wake-up time") <= Instant::now());
-            defer_sleeps_on_this_thread(false);
-            req[..8].copy_from_slice(&0i64.to_le_bytes());
-            req[8..].copy_from_slice(&20_000_000i64.to_le_bytes());
-            let t0 = Instant::now();
-            assert_eq!(nanosleep(1, &req), Ok((0, 0)));
-            assert!(t0.elapsed() >= Duration::from_millis(20));
-            assert_eq!(take_wake(), None);
-        })
-        .join()
-        .unwrap();
     }
 }

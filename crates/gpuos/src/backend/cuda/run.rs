@@ -6,9 +6,7 @@
 use super::compile::{compile, load_module, Module};
 use super::launch::{launch, launch_grid, launch_lanes, sync, watch_kernel, with_panic};
 use super::memory::{DevBuf, Pinned, Streams};
-use super::service::{
-    publish, serve_one, service_loop, DeferSleepsOff, Outcome, Shared, SERVICE_THREADS,
-};
+use super::service::{publish, serve_one, service_loop, Shared, SERVICE_THREADS};
 use super::{err, open_device, PERSISTENT_SLICE, QUANTUM};
 use crate::abi::{
     MachineHdr, PanicRecord, Proc, RingCell, RingHdr, SysReq, FREE_SHARDS, PAGE_SIZE,
@@ -18,8 +16,8 @@ use crate::lane::finish_lane;
 use crate::layout::{MachineArrays, MachineLayout, Template};
 use crate::machine::{BackendError, LaneResult, RunConfig, RunError, RunReport};
 use crate::prepare::Prepared;
-use crate::procs::Procs;
-use crate::service;
+use crate::service::policy::Held;
+use crate::service::Procs;
 use cudarc::driver::{result as cu, sys};
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -495,12 +493,13 @@ fn report_rings(m: &DeviceMachine, ctl: sys::CUstream, sh: Shared) {
 /// posted, relaunch, until no process is live or a stop is requested.
 fn drain_quantum(r: &LanesRun<'_>) -> Result<(), RunError> {
     let (m, sh) = (r.m, r.sh);
-    // Lanes whose request waits for host file descriptors, with since when; lanes
-    // asleep, with when they wake.
-    let mut waiting: std::collections::HashMap<usize, Instant> = Default::default();
-    let mut sleeping: std::collections::HashMap<usize, Instant> = Default::default();
-    crate::host::time::defer_sleeps_on_this_thread(true);
-    let _sleep_again = DeferSleepsOff;
+    // Sleeps and requests waiting for host descriptors stay posted, held
+    // (`service::policy`): published when due, served again after the next launch.
+    let mut held = Held::default();
+    let serve = |lane, may_hold| serve_one(sh, r.hosts, lane, may_hold);
+    let done = |lane| {
+        publish(sh, lane);
+    };
     loop {
         launch_lanes(r.module.quantum, m.lanes, r.stream, m.mdev.0, QUANTUM)?;
         sync(r.stream, "quantum kernel").map_err(|e| m.explain(e))?;
@@ -511,37 +510,17 @@ fn drain_quantum(r: &LanesRun<'_>) -> Result<(), RunError> {
                 let req = &*sh.reqs.add(lane);
                 req.seq != req.done
             };
-            if !posted {
+            if !posted || held.holds(lane) {
                 continue;
             }
-            // A sleep is published when due; a request that finds the host out of file
-            // descriptors stays posted and is served again after the next launch.
             let t = Instant::now();
-            if let Some(&wake) = sleeping.get(&lane) {
-                if wake <= t {
-                    sleeping.remove(&lane);
-                    publish(sh, lane);
-                }
-                continue;
-            }
-            let since = waiting.get(&lane).copied();
-            let defer = since.is_none_or(|s| !service::fd_wait_over(s));
-            match serve_one(sh, r.hosts, lane, defer) {
-                Outcome::Retry => {
-                    waiting.entry(lane).or_insert(t);
-                }
-                o => {
-                    if waiting.remove(&lane).is_some() && defer {
-                        service::note_fd_progress(); // not EMFILE
-                    }
-                    if let Outcome::WakeAt(w) = o {
-                        sleeping.insert(lane, w);
-                    }
-                }
+            if held.admit(lane, t, serve(lane, true)) {
+                done(lane);
             }
             r.serve_ns
                 .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
         }
+        held.release(r.hosts.fd_waits(), usize::MAX, serve, done);
         let mut h = MachineHdr::default();
         // SAFETY: reads the device MachineHdr back (kernel idle).
         unsafe { cu::memcpy_dtoh_sync(std::slice::from_mut(&mut h), m.mdev.0) }

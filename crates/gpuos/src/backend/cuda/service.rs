@@ -2,8 +2,8 @@
 //! persistent mode, and serving and publishing one lane's request (both modes).
 
 use crate::abi::{RingHdr, SysReq};
-use crate::procs::Procs;
-use crate::service;
+use crate::service::policy::Held;
+use crate::service::{Procs, Served};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -44,40 +44,15 @@ unsafe impl Send for Shared {}
 // SAFETY: as above.
 unsafe impl Sync for Shared {}
 
-/// Turns deferred sleeps off again for the calling thread when dropped.
-pub(super) struct DeferSleepsOff;
-impl Drop for DeferSleepsOff {
-    fn drop(&mut self) {
-        crate::host::time::defer_sleeps_on_this_thread(false);
-    }
-}
-
-/// What became of a lane's posted request (`serve_one`).
-pub(super) enum Outcome {
-    /// Served and published (`SysReq::done = seq`): the result and output length
-    /// (`SysReq::ret`, `out_len`), read before `done` was stored, since after it the
-    /// lane may post its next request into the same `SysReq`.
-    Done((i64, u32)),
-    /// The host is out of file descriptors: nothing done; serve it again later.
-    Retry,
-    /// A sleep, served: publish it (`publish`) at this time.
-    WakeAt(Instant),
-}
-
 /// Serve lane's posted request (made by whichever process of its family `SysReq::slot`
-/// names) and, unless it is a deferred sleep, publish it. `defer`: a request that finds
-/// the host out of file descriptors may be left undone (`service::Served::Deferred`).
-pub(super) fn serve_one(sh: Shared, hosts: &Procs<'_>, lane: usize, defer: bool) -> Outcome {
+/// names), without publishing it. `may_hold`: a request that finds the host out of file
+/// descriptors may be left undone (`Served::NeedHostFd`; `service::policy`).
+pub(super) fn serve_one(sh: Shared, hosts: &Procs<'_>, lane: usize, may_hold: bool) -> Served {
     // SAFETY: see `Shared`: this thread owns the lane's request until it stores done.
-    let served = unsafe {
+    unsafe {
         let req = &mut *sh.reqs.add(lane);
         let buf = std::slice::from_raw_parts_mut(sh.bufs.add(lane * sh.buf_size), sh.buf_size);
-        hosts.serve(req, buf, sh.strace, defer)
-    };
-    match served {
-        service::Served::Done => Outcome::Done(publish(sh, lane)),
-        service::Served::Deferred => Outcome::Retry,
-        service::Served::WakeAt(t) => Outcome::WakeAt(t),
+        hosts.serve(req, buf, sh.strace, may_hold)
     }
 }
 
@@ -94,78 +69,6 @@ pub(super) fn publish(sh: Shared, lane: usize) -> (i64, u32) {
     }
 }
 
-/// Requests a service thread holds back: those that found the host out of file
-/// descriptors, with when they first did (each is served again, oldest first, as long
-/// as that succeeds, and given EMFILE once `service::fd_wait_over`), and sleeps,
-/// served and published when due.
-#[derive(Default)]
-struct Held {
-    retry: std::collections::VecDeque<(usize, Instant)>,
-    sleeping: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, usize)>>,
-}
-
-impl Held {
-    /// Serve `lane`'s new request; its result when it is published now.
-    fn serve(&mut self, sh: Shared, hosts: &Procs<'_>, lane: usize) -> Option<(i64, u32)> {
-        self.outcome(lane, Instant::now(), serve_one(sh, hosts, lane, true))
-    }
-
-    fn outcome(&mut self, lane: usize, since: Instant, o: Outcome) -> Option<(i64, u32)> {
-        match o {
-            Outcome::Done(r) => Some(r),
-            Outcome::Retry => {
-                self.retry.push_back((lane, since));
-                None
-            }
-            Outcome::WakeAt(t) => {
-                self.sleeping.push(std::cmp::Reverse((t, lane)));
-                None
-            }
-        }
-    }
-
-    /// Publish the sleeps that are due, then serve waiting requests again, oldest
-    /// first, until one still finds no descriptor (at most `most`); `done` gets each
-    /// published lane with its result.
-    fn release(
-        &mut self,
-        sh: Shared,
-        hosts: &Procs<'_>,
-        most: usize,
-        mut done: impl FnMut(usize, (i64, u32)),
-    ) {
-        let now = Instant::now();
-        while let Some(&std::cmp::Reverse((t, lane))) = self.sleeping.peek() {
-            if t > now {
-                break;
-            }
-            self.sleeping.pop();
-            done(lane, publish(sh, lane));
-        }
-        for _ in 0..most {
-            let Some((lane, since)) = self.retry.pop_front() else {
-                return;
-            };
-            let defer = !service::fd_wait_over(since);
-            let o = serve_one(sh, hosts, lane, defer);
-            if matches!(o, Outcome::Retry) {
-                self.retry.push_front((lane, since));
-                return;
-            }
-            if defer {
-                service::note_fd_progress(); // it got its descriptor, not EMFILE
-            }
-            if let Some(r) = self.outcome(lane, since, o) {
-                done(lane, r);
-            }
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.retry.is_empty() && self.sleeping.is_empty()
-    }
-}
-
 /// One service thread of persistent mode: pop a lane from the submission ring, serve
 /// it, push it with its result and output length to the completion ring (the poller
 /// hands those to the lane in device memory); spin while idle, then yield, then nap.
@@ -177,8 +80,8 @@ pub(super) fn service_loop(
     serve_ns: &AtomicU64,
 ) {
     let mut idle = 0u32;
+    // Sleeps and requests waiting for host descriptors, held back (`service::policy`).
     let mut held = Held::default();
-    crate::host::time::defer_sleeps_on_this_thread(true);
     let mut batch = [0u64; POP_BATCH];
     let most = pop_batch();
     // Up to `most` entries per lock acquisition (served outside the lock).
@@ -204,7 +107,9 @@ pub(super) fn service_loop(
         if got > 0 {
             idle = 0;
         }
-        let complete = |lane: usize, (ret, out_len): (i64, u32)| {
+        // Publish lane's request and push it with its result to the completion ring.
+        let complete = |lane: usize| {
+            let (ret, out_len) = publish(sh, lane);
             if !sh.comp.is_null() {
                 // SAFETY: host view of the completion ring; producers may run
                 // concurrently.
@@ -222,13 +127,14 @@ pub(super) fn service_loop(
             let lane = lane as usize;
             if lane < sh.lanes {
                 let t = Instant::now();
-                if let Some(r) = held.serve(sh, hosts, lane) {
-                    complete(lane, r);
+                if held.admit(lane, t, serve_one(sh, hosts, lane, true)) {
+                    complete(lane);
                 }
                 serve_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
             }
         }
-        held.release(sh, hosts, 64, complete);
+        let serve = |lane, may_hold| serve_one(sh, hosts, lane, may_hold);
+        held.release(hosts.fd_waits(), 64, serve, complete);
         if got > 0 {
             continue;
         }

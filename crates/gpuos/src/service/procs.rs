@@ -1,0 +1,211 @@
+//! The host side of the process model: one [`ProcHost`] per process slot (a lane's
+//! first process, or a forked child in the shared pool; kernel/proc/family.h), and the
+//! host halves of the process calls (WHERE `proc` in kernel/sys/syscalls.table,
+//! [`ProcCalls`]): clone (copy the fd table into the child's slot), execve (check the
+//! file, close close-on-exec fds, build the new initial stack as the loader does),
+//! ppoll (over the process's fds), and the notice that a process ended (close its fds,
+//! so that pipe readers see EOF).
+
+use super::policy::FdWaits;
+use super::{trace, ProcCalls, Request};
+use crate::host::{errno, ExecTarget, Outcome, ProcHost, Sink, Source};
+use crate::loader;
+use crate::machine::{RunConfig, RunError};
+use crate::prepare::Prepared;
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+use std::os::unix::fs::MetadataExt;
+use std::sync::{Mutex, MutexGuard};
+
+/// Every process slot's host state.
+pub struct Procs<'a> {
+    hosts: Vec<Mutex<Option<ProcHost>>>,
+    lanes: usize,
+    cfg: &'a RunConfig,
+    prep: &'a Prepared,
+    /// Host device and inode of the run's program: execve of it re-executes the image.
+    exe: Option<(u64, u64)>,
+    /// The requests held for host descriptors: their progress (`policy`).
+    fd_waits: FdWaits,
+}
+
+impl<'a> Procs<'a> {
+    /// Slots for `lanes` lanes' first processes and `children` children; no host state
+    /// yet (see [`Procs::start_lane`]).
+    pub fn new(cfg: &'a RunConfig, prep: &'a Prepared, lanes: usize, children: usize) -> Procs<'a> {
+        let exe = std::fs::metadata(&prep.image.path)
+            .ok()
+            .map(|m| (m.dev(), m.ino()));
+        Procs {
+            hosts: (0..lanes + children).map(|_| Mutex::new(None)).collect(),
+            lanes,
+            cfg,
+            prep,
+            exe,
+            fd_waits: FdWaits::default(),
+        }
+    }
+
+    /// The progress of requests held for host descriptors, shared by the threads
+    /// serving this run ([`super::policy::Held::release`]).
+    pub fn fd_waits(&self) -> &FdWaits {
+        &self.fd_waits
+    }
+
+    /// Number of slots.
+    pub fn slots(&self) -> usize {
+        self.hosts.len()
+    }
+
+    pub(super) fn host(&self, slot: usize) -> Option<MutexGuard<'_, Option<ProcHost>>> {
+        self.hosts
+            .get(slot)
+            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Create lane `lane`'s first process's host state (its stdio per the run's
+    /// configuration).
+    pub fn start_lane(&self, lane: usize) -> Result<(), RunError> {
+        let h = self.prep.proc_host(self.cfg, lane)?;
+        if let Some(mut g) = self.host(lane) {
+            *g = Some(h);
+        }
+        Ok(())
+    }
+
+    /// Take lane `lane`'s first process's host state out (when the lane has ended).
+    pub fn take_lane(&self, lane: usize) -> Option<ProcHost> {
+        self.host(lane).and_then(|mut g| g.take())
+    }
+
+    /// Every lane's first process's host state, in lane order (after the run; one
+    /// never started gets an empty one).
+    pub fn into_lanes(self) -> Vec<ProcHost> {
+        let lanes = self.lanes;
+        let sb = self.prep.sandbox.clone();
+        self.hosts
+            .into_iter()
+            .take(lanes)
+            .map(|m| {
+                m.into_inner()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .unwrap_or_else(|| {
+                        ProcHost::new(
+                            sb.clone(),
+                            Source::Null,
+                            Sink::Stream(Box::default()),
+                            Sink::Stream(Box::default()),
+                        )
+                    })
+            })
+            .collect()
+    }
+
+    /// A process ended: close its fds (its descriptions close with their last fd,
+    /// anywhere); a child's host state goes (a lane's first keeps its captured output).
+    pub(super) fn end(&self, slot: usize) {
+        let Some(mut g) = self.host(slot) else { return };
+        if let Some(h) = g.as_mut() {
+            h.close_all();
+        }
+        if slot >= self.lanes {
+            *g = None;
+        }
+    }
+
+    /// The process in `slot` gets `f` applied to its host state; ENOSYS when the slot
+    /// has none.
+    pub(super) fn with_host(
+        &self,
+        slot: usize,
+        f: impl FnOnce(&mut ProcHost) -> Outcome,
+    ) -> Outcome {
+        match self.host(slot).as_deref_mut() {
+            Some(Some(h)) => f(h),
+            _ => errno::ENOSYS.into(),
+        }
+    }
+
+    /// execve's new initial stack for `r`'s process, in `r.out`; its length.
+    fn exec_stack(
+        &self,
+        r: &mut Request<'_>,
+        path: &[u8],
+        argv: &[Vec<u8>],
+        envp: &[Vec<u8>],
+    ) -> Outcome {
+        let exe = self.exe;
+        let prep = self.prep;
+        let out = &mut *r.out;
+        self.with_host(r.slot, |h| {
+            match h.exec_target(path) {
+                Err(e) => return (e, 0).into(),
+                Ok(ExecTarget::Foreign) => return errno::ENOEXEC.into(),
+                // Only the run's own image is executed: another AArch64 program is
+                // ENOSYS.
+                Ok(ExecTarget::Aarch64 { dev, ino }) if Some((dev, ino)) != exe => {
+                    return errno::ENOSYS.into()
+                }
+                Ok(_) => {}
+            }
+            let os = |v: &[Vec<u8>]| -> Vec<OsString> {
+                v.iter().map(|s| OsString::from_vec(s.clone())).collect()
+            };
+            let mut random = [0u8; 16];
+            let _ = getrandom::getrandom(&mut random);
+            let st = loader::build_stack(&prep.image, &os(argv), &os(envp), path, random);
+            // E2BIG: the new stack does not fit the request buffer.
+            let Some(dst) = out.get_mut(..st.bytes.len()) else {
+                return errno::E2BIG.into();
+            };
+            dst.copy_from_slice(&st.bytes);
+            h.close_on_exec();
+            (0, st.bytes.len()).into()
+        })
+    }
+}
+
+impl ProcCalls for Procs<'_> {
+    /// clone: the child's host state, a fork of the parent's, in the child's slot
+    /// (args[5]: slot | pid << 32). Returns the child's pid; EINVAL for a slot that
+    /// is not a child's.
+    fn clone(&self, r: &mut Request<'_>) -> Outcome {
+        let parent = r.slot;
+        let child = (r.args[5] & 0xffff_ffff) as usize;
+        let pid = (r.args[5] >> 32) as i64;
+        if child == parent || child >= self.hosts.len() {
+            return errno::EINVAL.into();
+        }
+        let forked = match self.host(parent).as_deref() {
+            Some(Some(h)) => h.fork(),
+            _ => return errno::EINVAL.into(),
+        };
+        match self.host(child) {
+            Some(mut g) => *g = Some(forked),
+            None => return errno::EINVAL.into(),
+        }
+        (pid, 0).into()
+    }
+
+    /// execve: the input holds the path, then args[3] argv and args[4] envp strings,
+    /// each NUL-terminated (kernel/sys/process.h). Executes only the run's own image:
+    /// the new initial stack goes back in the output area.
+    fn execve(&self, r: &mut Request<'_>) -> Outcome {
+        let mut parts = r.input.split(|&b| b == 0);
+        let path = parts.next().unwrap_or(&[]).to_vec();
+        let argc = r.args[3] as usize;
+        let envc = r.args[4] as usize;
+        let strs: Vec<Vec<u8>> = parts.take(argc + envc).map(|s| s.to_vec()).collect();
+        r.trace_args = Some(trace::execve_args(&path, &strs[..argc.min(strs.len())]));
+        if strs.len() < argc + envc {
+            return errno::EINVAL.into();
+        }
+        self.exec_stack(r, &path, &strs[..argc], &strs[argc..])
+    }
+
+    /// ppoll: the input is the pollfd array, args[5] the timeout (kernel/sys/poll.h).
+    fn ppoll(&self, r: &mut Request<'_>) -> Outcome {
+        let (input, timeout, out) = (r.input, r.args[5], &mut *r.out);
+        self.with_host(r.slot, |h| h.ppoll(input, timeout, out))
+    }
+}
