@@ -52,11 +52,6 @@ impl<'a> Procs<'a> {
         &self.fd_waits
     }
 
-    /// Number of slots.
-    pub fn slots(&self) -> usize {
-        self.hosts.len()
-    }
-
     pub(super) fn host(&self, slot: usize) -> Option<MutexGuard<'_, Option<ProcHost>>> {
         self.hosts
             .get(slot)
