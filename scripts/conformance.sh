@@ -273,6 +273,14 @@ add strings lanes - -- @strings
 add fileio lanes - -- @fileio
 add signals lanes - -- @signals
 add syscalls lanes - -- @syscalls
+# tests/guest/syscalls2.c: one case per section (the calls of issue 15 item 7).
+add syscalls2-flock - - -- @syscalls2 flock
+add syscalls2-fadvise - - -- @syscalls2 fadvise
+add syscalls2-close_range lanes - -- @syscalls2 close_range
+add syscalls2-memfd lanes - -- @syscalls2 memfd
+add syscalls2-preadv - - -- @syscalls2 preadv
+add syscalls2-groups lanes - -- @syscalls2 groups
+add syscalls2-xattr - - -- @syscalls2 xattr
 add clocks lanes - -- @clocks
 add compute lanes - -- @compute 2
 add demo lanes - -- @demo

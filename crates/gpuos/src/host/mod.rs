@@ -20,6 +20,7 @@ mod exec;
 mod fd;
 mod file;
 mod fs;
+mod fsops;
 mod misc;
 pub mod output;
 mod pipe;

