@@ -281,6 +281,10 @@ add syscalls2-memfd lanes - -- @syscalls2 memfd
 add syscalls2-preadv - - -- @syscalls2 preadv
 add syscalls2-groups lanes - -- @syscalls2 groups
 add syscalls2-xattr - - -- @syscalls2 xattr
+add syscalls2-pgid lanes - -- @syscalls2 pgid
+add syscalls2-priority lanes - -- @syscalls2 priority
+add syscalls2-mm lanes - -- @syscalls2 mm
+add syscalls2-waitid lanes - -- @syscalls2 waitid
 add clocks lanes - -- @clocks
 add compute lanes - -- @compute 2
 add demo lanes - -- @demo

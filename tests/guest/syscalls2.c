@@ -73,9 +73,10 @@ static void test_flock(void)
     }
     sleep_ms(50);
     printf("parent: unlocking\n");
-    SHOW(flock(a, LOCK_UN));
+    int r = flock(a, LOCK_UN);
     int st;
     CHECK(waitpid(c, &st, 0) == c && WIFEXITED(st));
+    printf("parent: flock(LOCK_UN) was %d\n", r); /* after the child's line */
     close(a);
     close(b);
 }
@@ -269,6 +270,160 @@ static void test_xattr(void)
     close(fd);
 }
 
+
+static void test_pgid_sid(void)
+{
+    printf("-- setpgid, getsid\n");
+    SHOW(setpgid(0, 0));
+    printf("getpgid(0) == getpid(): %d\n", getpgid(0) == getpid());
+    SHOW(setpgid(getpid(), 0));
+    SHOW(setpgid(0, getpid()));
+    SHOW(setpgid(0, -1));
+    SHOW(setpgid(-1, 0));
+    SHOW(setpgid(1 << 30, 0));
+    pid_t sid = getsid(0);
+    printf("getsid(0) > 0: %d, == getsid(getpid()): %d\n", sid > 0, getsid(getpid()) == sid);
+    SHOW(getsid(1 << 30));
+    int p[2];
+    CHECK(pipe(p) == 0);
+    pid_t c = fork();
+    if (c == 0) {
+        char x;
+        close(p[1]);
+        read(p[0], &x, 1);
+        _exit(0);
+    }
+    printf("child's session is ours: %d\n", getsid(c) == sid);
+    SHOW(setpgid(c, c));
+    printf("getpgid(child) == child: %d\n", getpgid(c) == c);
+    close(p[1]);
+    int st;
+    CHECK(waitpid(c, &st, 0) == c);
+    close(p[0]);
+}
+
+static void test_priority(void)
+{
+    printf("-- getpriority, setpriority\n");
+    errno = 0;
+    int p0 = getpriority(PRIO_PROCESS, 0);
+    CHECK(errno == 0);
+    printf("raw getpriority is 20 - nice: %d\n", syscall(SYS_getpriority, PRIO_PROCESS, 0) == 20 - p0);
+    SHOW(setpriority(PRIO_PROCESS, 0, p0 + 5));
+    printf("nice - start: %d\n", getpriority(PRIO_PROCESS, 0) - p0);
+    printf("by pid: %d\n", getpriority(PRIO_PROCESS, getpid()) - p0);
+    /* (PRIO_PGRP is left out: qemu's own threads, at the old nice, are in the group.) */
+    pid_t c = fork();
+    if (c == 0) {
+        printf("child inherits: %d\n", getpriority(PRIO_PROCESS, 0) - p0);
+        _exit(0);
+    }
+    int st;
+    CHECK(waitpid(c, &st, 0) == c);
+    SHOW(setpriority(PRIO_PROCESS, 0, 100));
+    printf("clamped to 19: %d\n", getpriority(PRIO_PROCESS, 0) == 19);
+    errno = 0;
+    int r = setpriority(PRIO_PROCESS, 0, p0);
+    /* Raising needs privilege: root may, others get EACCES (same answer for both). */
+    printf("raise back: %s\n", r == 0 ? (geteuid() == 0 ? "ok as root" : "ok?") : (geteuid() != 0 && errno == EACCES ? "EACCES as non-root" : strerrorname_np(errno)));
+    SHOW(getpriority(5, 0));
+    SHOW(setpriority(5, 0, 0));
+    SHOW(getpriority(PRIO_PROCESS, 1 << 30));
+    SHOW(setpriority(PRIO_PROCESS, 1 << 30, 0));
+}
+
+static void test_mm(void)
+{
+    printf("-- mlock, munlock, msync, mincore\n");
+    long pg = sysconf(_SC_PAGESIZE);
+    unsigned char *m = mmap(NULL, 8 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(m != MAP_FAILED);
+    CHECK(munmap(m + 6 * pg, pg) == 0); /* a hole at page 6 */
+    m[0] = 1;
+    m[2 * pg + 5] = 1;
+    m[5 * pg] = 1;
+    unsigned char vec[8];
+    memset(vec, 9, sizeof vec);
+    SHOW(mincore(m, 6 * pg, vec));
+    printf("resident:");
+    for (int i = 0; i < 6; i++) printf(" %d", vec[i] & 1);
+    printf("\n");
+    SHOW(mincore(m, 5 * pg + 1, vec));
+    SHOW(mincore(m + 1, pg, vec));
+    SHOW(mincore(m, 8 * pg, vec));
+    printf("before the hole:");
+    for (int i = 0; i < 6; i++) printf(" %d", vec[i] & 1);
+    printf("\n");
+    SHOW(mincore(m, 0, vec));
+    SHOW(mincore(m, pg, NULL));
+    SHOW(msync(m, 2 * pg, MS_SYNC));
+    SHOW(msync(m, 2 * pg, MS_ASYNC | MS_INVALIDATE));
+    SHOW(msync(m + 1, pg, MS_SYNC));
+    SHOW(msync(m, pg, MS_SYNC | MS_ASYNC));
+    SHOW(msync(m, pg, 0x40));
+    SHOW(msync(m, 8 * pg, MS_SYNC));
+    SHOW(msync(m + 6 * pg, 0, MS_SYNC));
+    SHOW(mlock(m, 2 * pg));
+    SHOW(munlock(m, 2 * pg));
+    SHOW(mlock(m + 1, 10));
+    SHOW(munlock(m + 1, 10));
+    SHOW(mlock(m, 8 * pg));
+    SHOW(munlock(m + 6 * pg, pg));
+    SHOW(mlock(m, 0));
+    CHECK(munmap(m, 6 * pg) == 0);
+    CHECK(munmap(m + 7 * pg, pg) == 0);
+}
+
+static void show_siginfo(const char *what, int r, const siginfo_t *si, pid_t expect)
+{
+    if (r == -1) printf("%s: -1 %s\n", what, strerrorname_np(errno));
+    else
+        /* With WNOHANG and nothing to report the rest is the implementation's (waitid(2)). */
+        printf("%s: %d signo %d code %d pid %s uid==getuid %d status %d\n", what, r, si->si_signo, si->si_code,
+               si->si_pid == 0 ? "0" : si->si_pid == expect ? "child" : "other", si->si_uid == getuid(),
+               si->si_pid ? si->si_status : 0);
+}
+#define WAITID(what, idtype, id, opt, expect) do { siginfo_t si; memset(&si, 0x55, sizeof si); errno = 0; int r_ = waitid(idtype, id, &si, opt); show_siginfo(what, r_, &si, expect); } while (0)
+
+static void test_waitid(void)
+{
+    printf("-- waitid\n");
+    WAITID("no children", P_ALL, 0, WEXITED, 0);
+    pid_t a = fork();
+    if (a == 0) _exit(7);
+    WAITID("P_PID WEXITED|WNOWAIT", P_PID, a, WEXITED | WNOWAIT, a);
+    WAITID("P_PID WEXITED", P_PID, a, WEXITED, a);
+    WAITID("reaped", P_PID, a, WEXITED, a);
+    int p[2];
+    CHECK(pipe(p) == 0);
+    pid_t b = fork();
+    if (b == 0) {
+        char x;
+        close(p[1]);
+        read(p[0], &x, 1);
+        _exit(3);
+    }
+    WAITID("P_ALL WNOHANG running", P_ALL, 0, WEXITED | WNOHANG, b);
+    close(p[1]);
+    WAITID("P_ALL blocks", P_ALL, 0, WEXITED, b);
+    close(p[0]);
+    pid_t k = fork();
+    if (k == 0) {
+        for (;;) pause();
+    }
+    kill(k, SIGKILL);
+    WAITID("P_PGID killed", P_PGID, 0, WEXITED, k);
+    WAITID("no options", P_ALL, 0, 0, 0);
+    WAITID("bad idtype", 7, 0, WEXITED, 0);
+    WAITID("P_PID 0", P_PID, 0, WEXITED, 0);
+    WAITID("P_PGID -1", P_PGID, -1, WEXITED, 0);
+    WAITID("bad option", P_ALL, 0, WEXITED | 0x100, 0);
+    pid_t s = fork();
+    if (s == 0) _exit(0);
+    WAITID("WSTOPPED only, WNOHANG", P_PID, s, WSTOPPED | WNOHANG, s);
+    WAITID("then WEXITED", P_PID, s, WEXITED, s);
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -280,6 +435,10 @@ static const struct {
     { "preadv", test_preadv },
     { "groups", test_groups },
     { "xattr", test_xattr },
+    { "pgid", test_pgid_sid },
+    { "priority", test_priority },
+    { "mm", test_mm },
+    { "waitid", test_waitid },
 };
 
 /* Usage: syscalls2 [SECTION...] (default: every section). */

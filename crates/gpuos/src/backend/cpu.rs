@@ -79,6 +79,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     hdr.nstacks = prep.stacks.len() as u64;
     hdr.max_insns = cfg.max_insns;
     hdr.strace = cfg.strace as u32;
+    (hdr.uid, hdr.euid) = crate::host::host_ids();
     hdr.live = lanes as u64;
     super::clock::ClockOffsets::for_host_clock().apply(&mut hdr);
     let t2 = crate::translate::Tier2::new(cfg.translate, prep, &mut hdr, cfg.verbose)?;

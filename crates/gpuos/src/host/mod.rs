@@ -203,6 +203,13 @@ fn flush_all(ds: Vec<fd::Desc>) {
     }
 }
 
+/// The host's real and effective user ids, which the guest's processes have
+/// (`MachineHdr::uid`, `euid`).
+pub(crate) fn host_ids() -> (u32, u32) {
+    let (uid, euid, _, _) = sys::ids();
+    (uid, euid)
+}
+
 /// The result of one handler: (return value, bytes of output).
 type Ret = Result<(i64, usize), Errno>;
 

@@ -259,6 +259,7 @@ impl DeviceMachine {
         hdr.nstacks = prep.stacks.len() as u64;
         hdr.max_insns = cfg.max_insns;
         hdr.strace = cfg.strace as u32;
+        (hdr.uid, hdr.euid) = crate::host::host_ids();
         hdr.stop = 0;
         hdr.live = lanes as u64;
         crate::machine::mem_limits(cfg, &mut hdr, nframes, tmpl_frames);
