@@ -424,6 +424,86 @@ static void test_waitid(void)
     WAITID("then WEXITED", P_PID, s, WEXITED, s);
 }
 
+static long long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
+
+static void test_select(void)
+{
+    printf("-- pselect6 (select, pselect)\n");
+    int p[2];
+    CHECK(pipe(p) == 0);
+    fd_set r, w, e;
+    struct timeval zero = { 0, 0 };
+    FD_ZERO(&r);
+    FD_SET(p[0], &r);
+    SHOW(select(p[0] + 1, &r, NULL, NULL, &zero));
+    printf("empty pipe readable: %d\n", FD_ISSET(p[0], &r));
+    CHECK(write(p[1], "x", 1) == 1);
+    FD_ZERO(&r);
+    FD_SET(p[0], &r);
+    SHOW(select(p[0] + 1, &r, NULL, NULL, &zero));
+    printf("readable: %d\n", FD_ISSET(p[0], &r));
+    FD_ZERO(&r);
+    FD_ZERO(&w);
+    FD_ZERO(&e);
+    FD_SET(p[0], &r);
+    FD_SET(p[1], &r);
+    FD_SET(p[0], &w);
+    FD_SET(p[1], &w);
+    FD_SET(p[0], &e);
+    int n = p[1] + 1;
+    SHOW(select(n, &r, &w, &e, &zero));
+    printf("r %d%d w %d%d e %d\n", FD_ISSET(p[0], &r), FD_ISSET(p[1], &r), FD_ISSET(p[0], &w), FD_ISSET(p[1], &w),
+           FD_ISSET(p[0], &e));
+    struct timespec ts0 = { 0, 0 };
+    FD_ZERO(&r);
+    FD_SET(p[0], &r);
+    SHOW(pselect(p[0] + 1, &r, NULL, NULL, &ts0, NULL));
+    FD_ZERO(&r);
+    FD_SET(50, &r);
+    SHOW(select(51, &r, NULL, NULL, &zero));
+    volatile int minus1 = -1;
+    SHOW(select(minus1, NULL, NULL, NULL, &zero));
+    struct timeval bad = { 0, -1 };
+    SHOW(select(0, NULL, NULL, NULL, &bad));
+    /* A ready descriptor answers at once; the timeout keeps the time left. */
+    struct timeval five = { 5, 0 };
+    FD_ZERO(&r);
+    FD_SET(p[0], &r);
+    SHOW(select(p[0] + 1, &r, NULL, NULL, &five));
+    printf("time left in (4s, 5s]: %d\n", five.tv_sec == 4 || (five.tv_sec == 5 && five.tv_usec == 0));
+    long long t = now_ms();
+    struct timeval ms30 = { 0, 30000 };
+    SHOW(select(0, NULL, NULL, NULL, &ms30));
+    printf("timeout waited >= 30 ms: %d, left 0: %d\n", now_ms() - t >= 30, ms30.tv_sec == 0 && ms30.tv_usec == 0);
+    char c;
+    CHECK(read(p[0], &c, 1) == 1);
+    /* Blocking until another process writes. */
+    pid_t k = fork();
+    if (k == 0) {
+        sleep_ms(30);
+        write(p[1], "y", 1);
+        _exit(0);
+    }
+    FD_ZERO(&r);
+    FD_SET(p[0], &r);
+    SHOW(select(p[0] + 1, &r, NULL, NULL, NULL));
+    printf("readable after the write: %d\n", FD_ISSET(p[0], &r));
+    int st;
+    CHECK(waitpid(k, &st, 0) == k);
+    CHECK(read(p[0], &c, 1) == 1);
+    close(p[1]);
+    FD_ZERO(&r);
+    FD_SET(p[0], &r);
+    SHOW(select(p[0] + 1, &r, NULL, NULL, NULL));
+    printf("end of file readable: %d\n", FD_ISSET(p[0], &r));
+    close(p[0]);
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -439,6 +519,7 @@ static const struct {
     { "priority", test_priority },
     { "mm", test_mm },
     { "waitid", test_waitid },
+    { "select", test_select },
 };
 
 /* Usage: syscalls2 [SECTION...] (default: every section). */

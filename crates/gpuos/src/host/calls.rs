@@ -281,10 +281,6 @@ impl HostCalls for ProcHost {
         check_iovcnt(c.a[2])?;
         self.sys_write(c.fd(0), c.ins[1], rwv2_offset(c)?)
     }
-    /// Not served: ENOSYS (programs fall back to ppoll or poll).
-    fn pselect6(&mut self, _c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
-        Err::<Outcome, _>(errno::ENOSYS)
-    }
     fn readlinkat(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_readlinkat(c.fd(0), c.path(1)?, c.int(3), c.out)
     }
