@@ -222,6 +222,19 @@ GFN_NOINLINE bool io_next(Core& c, u64 nr, i64* ret, u64 room) {
     return false;
 }
 
+/// copy_file_range(2) moved n > 0 bytes: the offsets the guest gave (args 1 and 3,
+/// loff_t*, sent to the host as `i=8`) advance by n, as the kernel writes them back:
+/// the marshalling has no in-out arguments. EFAULT when one cannot be written.
+GFN_NOINLINE void copy_range_complete(Core& c, u64 n) {
+    NO_UNROLL for (int k = 1; k <= 3; k += 2) {
+        u64 va = c.s.x[k], off = 0;
+        if (!va) continue;
+        bool ok = copy_from_guest(c, (u8*)&off, va, 8);
+        off += n;
+        if (!ok || !copy_to_guest(c, va, (const u8*)&off, 8)) { setX(c, 0, err(E_FAULT)); return; }
+    }
+}
+
 /// A write parked while its pipe was full, with `Proc::io_done` bytes already written,
 /// is interrupted by a signal that will run a handler: it returns the bytes written,
 /// as write(2) says, instead of restarting (the PC moves past the SVC). With --strace

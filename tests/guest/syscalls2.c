@@ -504,6 +504,53 @@ static void test_select(void)
     close(p[0]);
 }
 
+static void test_copy_range(void)
+{
+    printf("-- copy_file_range\n");
+    int src = open("cfsrc", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    unsigned char buf[10000];
+    for (int i = 0; i < 10000; i++) buf[i] = (unsigned char)(i * 13 + (i >> 8));
+    CHECK(write(src, buf, sizeof buf) == (ssize_t)sizeof buf);
+    close(src);
+    int in = open("cfsrc", O_RDONLY), in2 = open("cfsrc", O_RDONLY);
+    int out = open("cfdst", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    CHECK(in >= 0 && in2 >= 0 && out >= 0);
+    SHOW(copy_file_range(in, NULL, out, NULL, 4000, 0));
+    SHOW(lseek(in, 0, SEEK_CUR));
+    SHOW(lseek(in2, 0, SEEK_CUR));
+    SHOW(lseek(out, 0, SEEK_CUR));
+    loff_t oi = 100, oo = 8000;
+    SHOW(copy_file_range(in, &oi, out, &oo, 500, 0));
+    printf("offsets now %lld %lld, file offsets %lld %lld\n", (long long)oi, (long long)oo,
+           (long long)lseek(in, 0, SEEK_CUR), (long long)lseek(out, 0, SEEK_CUR));
+    oi = 9990;
+    SHOW(copy_file_range(in, &oi, out, NULL, 100, 0));
+    printf("in offset %lld\n", (long long)oi);
+    oi = 10000;
+    SHOW(copy_file_range(in, &oi, out, NULL, 100, 0));
+    SHOW(copy_file_range(in2, NULL, out, &oo, 100000, 0));
+    printf("out offset %lld, in2 at %lld\n", (long long)oo, (long long)lseek(in2, 0, SEEK_CUR));
+    SHOW(copy_file_range(in, NULL, out, NULL, 10, 1));
+    SHOW(copy_file_range(99, NULL, out, NULL, 10, 0));
+    SHOW(copy_file_range(in, NULL, in2, NULL, 10, 0));
+    oi = -1;
+    SHOW(copy_file_range(in, &oi, out, NULL, 10, 0));
+    int app = open("cfdst", O_WRONLY | O_APPEND);
+    SHOW(copy_file_range(in, NULL, app, NULL, 10, 0));
+    close(app);
+    int d = open(".", O_RDONLY | O_DIRECTORY);
+    SHOW(copy_file_range(d, NULL, out, NULL, 10, 0));
+    close(d);
+    struct stat st;
+    CHECK(fstat(out, &st) == 0);
+    unsigned char got[20000];
+    ssize_t n = pread(out, got, sizeof got, 0);
+    printf("dst size %lld read %zd sum %08x\n", (long long)st.st_size, n, sum(got, n > 0 ? n : 0));
+    close(in);
+    close(in2);
+    close(out);
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -520,6 +567,7 @@ static const struct {
     { "mm", test_mm },
     { "waitid", test_waitid },
     { "select", test_select },
+    { "copy_range", test_copy_range },
 };
 
 /* Usage: syscalls2 [SECTION...] (default: every section). */

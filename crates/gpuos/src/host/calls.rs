@@ -385,6 +385,18 @@ impl HostCalls for ProcHost {
         let (a, ins) = (c.a, c.ins);
         self.sys_statx(c.fd(0), a[1], ins[1], c.int(2), c.uint(3), a[4], c.out)
     }
+    fn copy_file_range(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        let off = |k: usize| -> Result<Option<i64>, Errno> {
+            match (c.a[k], c.ins[k]) {
+                (0, _) => Ok(None),
+                (_, b) => Ok(Some(i64::from_le_bytes(
+                    b.try_into().map_err(|_| errno::EFAULT)?,
+                ))),
+            }
+        };
+        let (oi, oo) = (off(1)?, off(3)?);
+        self.sys_copy_file_range(c.fd(0), oi, c.fd(2), oo, c.a[4] as usize, c.uint(5))
+    }
     fn close_range(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_close_range(c.uint(0), c.uint(1), c.uint(2))
     }

@@ -159,6 +159,61 @@ impl ProcHost {
     }
 }
 
+/// Most bytes one copy_file_range moves: a host service thread serves many lanes, and
+/// the call may return fewer bytes than asked (callers loop).
+const COPY_RANGE_MAX: usize = 64 << 20;
+
+impl ProcHost {
+    /// copy_file_range(2) between two host files, by the host's own call: `off_in`,
+    /// `off_out` are the guest's offsets (None: the descriptions' own, which move; the
+    /// device advances the guest's when given, kernel/sys/marshal.h). At most
+    /// COPY_RANGE_MAX bytes a call. EINVAL when either end is not a host file (gpuos's
+    /// pipes, captured streams); EISDIR for a directory; the host's errors otherwise
+    /// (EBADF for the wrong access mode or O_APPEND, EINVAL for flags or overlap, EXDEV).
+    pub(crate) fn sys_copy_file_range(
+        &mut self,
+        fd_in: i32,
+        off_in: Option<i64>,
+        fd_out: i32,
+        off_out: Option<i64>,
+        len: usize,
+        flags: u32,
+    ) -> Ret {
+        let (hin, kept_in) = self.copy_range_end(fd_in)?;
+        let (hout, kept_out) = self.copy_range_end(fd_out)?;
+        let mut oi = off_in.or(kept_in.map(|o| o as i64));
+        let mut oo = off_out.or(kept_out.map(|o| o as i64));
+        let len = len.min(COPY_RANGE_MAX);
+        let n = sys::copy_file_range(
+            hin.as_raw_fd(),
+            oi.as_mut(),
+            hout.as_raw_fd(),
+            oo.as_mut(),
+            len,
+            flags,
+        )?;
+        // A description that keeps its own offset (a shared descriptor) moves it here.
+        for (fd, given, kept) in [(fd_in, off_in, kept_in), (fd_out, off_out, kept_out)] {
+            if let (None, Some(at)) = (given, kept) {
+                if let FileKind::Host(h) = &mut self.fds.get_mut(fd)?.kind {
+                    h.off = Some(at + n as u64);
+                }
+            }
+        }
+        ok(n as i64)
+    }
+
+    /// One end of a copy_file_range: its host descriptor and the offset its description
+    /// keeps (Some for a shared descriptor, see `HostFile::off`).
+    fn copy_range_end(&self, fd: i32) -> Result<(Arc<std::os::fd::OwnedFd>, Option<u64>), Errno> {
+        match &self.fds.get(fd)?.kind {
+            FileKind::Host(h) if h.is_dir => Err(errno::EISDIR),
+            FileKind::Host(h) => Ok((h.fd()?, h.off)),
+            _ => Err(errno::EINVAL),
+        }
+    }
+}
+
 /// An extended attribute name must have 1 to 255 bytes: ERANGE otherwise.
 fn check_xattr_name(name: &[u8]) -> Result<(), Errno> {
     if name.is_empty() || name.len() > XATTR_NAME_MAX {

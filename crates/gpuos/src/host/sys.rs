@@ -476,3 +476,19 @@ pub(crate) fn groups(max: usize) -> Result<Vec<u32>, Errno> {
     g.truncate(n as usize);
     Ok(g)
 }
+
+/// copy_file_range(fd_in, off_in, fd_out, off_out, len, flags); an offset `Some` is
+/// used and advanced there, `None` is the descriptor's own.
+pub(crate) fn copy_file_range(
+    fd_in: RawFd,
+    off_in: Option<&mut i64>,
+    fd_out: RawFd,
+    off_out: Option<&mut i64>,
+    len: usize,
+    flags: u32,
+) -> Result<usize, Errno> {
+    let pi = off_in.map_or(std::ptr::null_mut(), |o| o as *mut i64);
+    let po = off_out.map_or(std::ptr::null_mut(), |o| o as *mut i64);
+    // SAFETY: the offsets are null or valid in/out pointers for the call's duration.
+    cvt_ssize(unsafe { libc::copy_file_range(fd_in, pi, fd_out, po, len, flags) })
+}
