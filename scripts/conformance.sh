@@ -287,6 +287,7 @@ add syscalls2-mm lanes - -- @syscalls2 mm
 add syscalls2-waitid lanes - -- @syscalls2 waitid
 add syscalls2-select lanes - -- @syscalls2 select
 add syscalls2-copy_range - - -- @syscalls2 copy_range
+add syscalls2-splice - - -- @syscalls2 splice
 add clocks lanes - -- @clocks
 add compute lanes - -- @compute 2
 add demo lanes - -- @demo

@@ -222,10 +222,10 @@ GFN_NOINLINE bool io_next(Core& c, u64 nr, i64* ret, u64 room) {
     return false;
 }
 
-/// copy_file_range(2) moved n > 0 bytes: the offsets the guest gave (args 1 and 3,
+/// copy_file_range(2) or splice(2) moved n > 0 bytes: the offsets the guest gave (args 1 and 3,
 /// loff_t*, sent to the host as `i=8`) advance by n, as the kernel writes them back:
 /// the marshalling has no in-out arguments. EFAULT when one cannot be written.
-GFN_NOINLINE void copy_range_complete(Core& c, u64 n) {
+GFN_NOINLINE void io_offsets_complete(Core& c, u64 n) {
     NO_UNROLL for (int k = 1; k <= 3; k += 2) {
         u64 va = c.s.x[k], off = 0;
         if (!va) continue;

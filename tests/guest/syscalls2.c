@@ -551,6 +551,63 @@ static void test_copy_range(void)
     close(out);
 }
 
+static void test_splice(void)
+{
+    printf("-- splice\n");
+    int src = open("spsrc", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    CHECK(write(src, "0123456789abcdef", 16) == 16);
+    CHECK(lseek(src, 0, SEEK_SET) == 0);
+    int out = open("spout", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    int p[2], q[2];
+    CHECK(pipe(p) == 0 && pipe(q) == 0);
+    loff_t off = 4;
+    SHOW(splice(src, &off, p[1], NULL, 6, 0));
+    printf("offset %lld, file offset %lld\n", (long long)off, (long long)lseek(src, 0, SEEK_CUR));
+    SHOW(splice(src, NULL, p[1], NULL, 3, 0));
+    SHOW(lseek(src, 0, SEEK_CUR));
+    SHOW(splice(p[0], NULL, out, NULL, 100, 0));
+    loff_t oo = 100;
+    SHOW(splice(p[0], NULL, out, &oo, 5, SPLICE_F_NONBLOCK));
+    SHOW(splice(src, NULL, out, NULL, 5, 0));
+    SHOW(splice(p[0], &off, out, NULL, 5, 0));
+    SHOW(splice(src, NULL, p[1], NULL, 5, 0x100));
+    SHOW(splice(99, NULL, p[1], NULL, 5, 0));
+    SHOW(splice(src, NULL, p[1], NULL, 0, 0));
+    CHECK(write(p[1], "hello", 5) == 5);
+    SHOW(splice(p[0], NULL, q[1], NULL, 100, 0));
+    char buf[64] = { 0 };
+    SHOW(read(q[0], buf, sizeof buf - 1));
+    printf("through two pipes: %s\n", buf);
+    int ro = open("spsrc", O_RDONLY);
+    CHECK(write(p[1], "x", 1) == 1);
+    SHOW(splice(p[0], NULL, ro, NULL, 1, 0));
+    SHOW(read(p[0], buf, 1));
+    close(ro);
+    /* An empty pipe makes splice wait for a writer. */
+    pid_t k = fork();
+    if (k == 0) {
+        sleep_ms(30);
+        write(p[1], "abc", 3);
+        _exit(0);
+    }
+    oo = 200;
+    SHOW(splice(p[0], NULL, out, &oo, 100, 0));
+    int st;
+    CHECK(waitpid(k, &st, 0) == k);
+    signal(SIGPIPE, SIG_IGN);
+    close(q[0]);
+    SHOW(splice(src, NULL, q[1], NULL, 5, 0));
+    signal(SIGPIPE, SIG_DFL);
+    memset(buf, 0, sizeof buf);
+    ssize_t n = pread(out, buf, 9, 0);
+    printf("out starts: %.*s, size %lld\n", (int)n, buf, (long long)lseek(out, 0, SEEK_END));
+    close(p[0]);
+    close(p[1]);
+    close(q[1]);
+    close(src);
+    close(out);
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -568,6 +625,7 @@ static const struct {
     { "waitid", test_waitid },
     { "select", test_select },
     { "copy_range", test_copy_range },
+    { "splice", test_splice },
 };
 
 /* Usage: syscalls2 [SECTION...] (default: every section). */

@@ -8,6 +8,7 @@
 //! converts to one; errors are errnos.
 
 use super::errno::{self, Errno};
+use super::fsops::Transfer;
 use super::{misc, ok, sys, time, ProcHost};
 use std::time::Instant;
 
@@ -100,6 +101,28 @@ impl<'a> Call<'a> {
         } else {
             Ok(self.ins[k])
         }
+    }
+
+    /// copy_file_range's and splice's arguments (fd_in, off_in, fd_out, off_out, len,
+    /// flags; the offsets `i=8`).
+    pub fn transfer(&self) -> Result<Transfer, Errno> {
+        Ok(Transfer {
+            fd_in: self.fd(0),
+            off_in: self.loff(1)?,
+            fd_out: self.fd(2),
+            off_out: self.loff(3)?,
+            len: self.a[4] as usize,
+            flags: self.uint(5),
+        })
+    }
+
+    /// Argument k, a `loff_t *` sent as `i=8`: the offset, None for a NULL pointer.
+    pub fn loff(&self, k: usize) -> Result<Option<i64>, Errno> {
+        if self.a[k] == 0 {
+            return Ok(None);
+        }
+        let b: [u8; 8] = self.ins[k].try_into().map_err(|_| errno::EFAULT)?;
+        Ok(Some(i64::from_le_bytes(b)))
     }
 
     /// The output area, up to args[k] bytes (an out buffer whose capacity is argument
@@ -386,16 +409,10 @@ impl HostCalls for ProcHost {
         self.sys_statx(c.fd(0), a[1], ins[1], c.int(2), c.uint(3), a[4], c.out)
     }
     fn copy_file_range(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
-        let off = |k: usize| -> Result<Option<i64>, Errno> {
-            match (c.a[k], c.ins[k]) {
-                (0, _) => Ok(None),
-                (_, b) => Ok(Some(i64::from_le_bytes(
-                    b.try_into().map_err(|_| errno::EFAULT)?,
-                ))),
-            }
-        };
-        let (oi, oo) = (off(1)?, off(3)?);
-        self.sys_copy_file_range(c.fd(0), oi, c.fd(2), oo, c.a[4] as usize, c.uint(5))
+        self.sys_copy_file_range(c.transfer()?)
+    }
+    fn splice(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_splice(c.transfer()?)
     }
     fn close_range(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_close_range(c.uint(0), c.uint(1), c.uint(2))

@@ -1,5 +1,5 @@
 //! Descriptor and file calls beyond open/read/write: flock, fadvise64, fallocate,
-//! close_range, memfd_create and the extended-attribute reads. Semantics from their
+//! close_range, memfd_create, copy_file_range, splice and the extended-attribute reads. Semantics from their
 //! Linux man pages; each is a `host` row of kernel/sys/syscalls.table whose
 //! `HostCalls` function (host/calls.rs) calls the one here.
 
@@ -10,9 +10,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::errno::{self, Errno};
-use super::fd::{FileKind, HostFd, HostFile, OpenFile};
+use super::fd::{self, FileKind, HostFd, HostFile, OpenFile};
 use super::file::{AT_FDCWD, AT_SYMLINK_NOFOLLOW};
-use super::oflag::O_RDWR;
+use super::oflag::{O_NONBLOCK, O_RDWR};
+use super::pipe::PIPE_CAPACITY;
 use super::{ok, sys, ProcHost, Ret};
 
 const LOCK_SH: i32 = 1;
@@ -159,6 +160,18 @@ impl ProcHost {
     }
 }
 
+/// The arguments of copy_file_range(2) and splice(2): from `fd_in` (at `off_in`, the
+/// guest's `loff_t`, or None for the descriptor's own offset) to `fd_out` (likewise),
+/// at most `len` bytes, with the call's flags.
+pub(crate) struct Transfer {
+    pub fd_in: i32,
+    pub off_in: Option<i64>,
+    pub fd_out: i32,
+    pub off_out: Option<i64>,
+    pub len: usize,
+    pub flags: u32,
+}
+
 /// Most bytes one copy_file_range moves: a host service thread serves many lanes, and
 /// the call may return fewer bytes than asked (callers loop).
 const COPY_RANGE_MAX: usize = 64 << 20;
@@ -170,30 +183,25 @@ impl ProcHost {
     /// COPY_RANGE_MAX bytes a call. EINVAL when either end is not a host file (gpuos's
     /// pipes, captured streams); EISDIR for a directory; the host's errors otherwise
     /// (EBADF for the wrong access mode or O_APPEND, EINVAL for flags or overlap, EXDEV).
-    pub(crate) fn sys_copy_file_range(
-        &mut self,
-        fd_in: i32,
-        off_in: Option<i64>,
-        fd_out: i32,
-        off_out: Option<i64>,
-        len: usize,
-        flags: u32,
-    ) -> Ret {
-        let (hin, kept_in) = self.copy_range_end(fd_in)?;
-        let (hout, kept_out) = self.copy_range_end(fd_out)?;
-        let mut oi = off_in.or(kept_in.map(|o| o as i64));
-        let mut oo = off_out.or(kept_out.map(|o| o as i64));
-        let len = len.min(COPY_RANGE_MAX);
+    pub(crate) fn sys_copy_file_range(&mut self, t: Transfer) -> Ret {
+        let (hin, kept_in) = self.copy_range_end(t.fd_in)?;
+        let (hout, kept_out) = self.copy_range_end(t.fd_out)?;
+        let mut oi = t.off_in.or(kept_in.map(|o| o as i64));
+        let mut oo = t.off_out.or(kept_out.map(|o| o as i64));
+        let len = t.len.min(COPY_RANGE_MAX);
         let n = sys::copy_file_range(
             hin.as_raw_fd(),
             oi.as_mut(),
             hout.as_raw_fd(),
             oo.as_mut(),
             len,
-            flags,
+            t.flags,
         )?;
         // A description that keeps its own offset (a shared descriptor) moves it here.
-        for (fd, given, kept) in [(fd_in, off_in, kept_in), (fd_out, off_out, kept_out)] {
+        for (fd, given, kept) in [
+            (t.fd_in, t.off_in, kept_in),
+            (t.fd_out, t.off_out, kept_out),
+        ] {
             if let (None, Some(at)) = (given, kept) {
                 if let FileKind::Host(h) = &mut self.fds.get_mut(fd)?.kind {
                     h.off = Some(at + n as u64);
@@ -211,6 +219,69 @@ impl ProcHost {
             FileKind::Host(h) => Ok((h.fd()?, h.off)),
             _ => Err(errno::EINVAL),
         }
+    }
+}
+
+const SPLICE_F_NONBLOCK: u32 = 2;
+/// SPLICE_F_MOVE, SPLICE_F_NONBLOCK, SPLICE_F_MORE, SPLICE_F_GIFT.
+const SPLICE_FLAGS: u32 = 15;
+/// Most bytes one splice moves: a pipe's capacity.
+const SPLICE_MAX: usize = PIPE_CAPACITY;
+
+impl ProcHost {
+    /// splice(2) with gpuos's pipes (kept in its memory, host/pipe.rs): from a pipe to
+    /// any fd, or from any fd into a pipe, at most what the pipe holds or has room for,
+    /// so nothing read is left unwritten. An empty source pipe or a full destination
+    /// pipe waits (RETRY: the process is parked) unless SPLICE_F_NONBLOCK or the pipe's
+    /// O_NONBLOCK says EAGAIN. `off_in`, `off_out`: the guest's offsets for a non-pipe
+    /// end (the device advances them); ESPIPE for an offset on a pipe, EINVAL when
+    /// neither end is a pipe or for unknown flags; EBADF, EPIPE as read and write. No
+    /// SIGPIPE is raised.
+    pub(crate) fn sys_splice(&mut self, t: Transfer) -> Ret {
+        let (din, dout) = (self.fds.desc(t.fd_in)?, self.fds.desc(t.fd_out)?);
+        let pipe_flags = |d: &fd::Desc| {
+            let g = fd::lock(d);
+            matches!(g.kind, FileKind::Pipe(_)).then_some(g.flags)
+        };
+        let (fin, fout) = (pipe_flags(&din), pipe_flags(&dout));
+        if t.flags & !SPLICE_FLAGS != 0 || (fin.is_none() && fout.is_none()) {
+            return Err(errno::EINVAL);
+        }
+        if (fin.is_some() && t.off_in.is_some()) || (fout.is_some() && t.off_out.is_some()) {
+            return Err(errno::ESPIPE);
+        }
+        let nonblock = |f: u32| {
+            if t.flags & SPLICE_F_NONBLOCK != 0 {
+                f | O_NONBLOCK
+            } else {
+                f
+            }
+        };
+        let mut n = t.len.min(SPLICE_MAX);
+        if n == 0 {
+            return ok(0);
+        }
+        if let (Some(f), FileKind::Pipe(w)) = (fout, &fd::lock(&dout).kind) {
+            n = n.min(w.room(nonblock(f))?);
+        }
+        let mut buf = vec![0u8; n];
+        let got = match fin {
+            Some(f) => {
+                self.sys_write(t.fd_out, &[], t.off_out)?; // EBADF before anything is taken
+                match &fd::lock(&din).kind {
+                    FileKind::Pipe(r) => r.read(&mut buf, nonblock(f))?,
+                    _ => return Err(errno::EBADF),
+                }
+            }
+            None => self.sys_read(t.fd_in, &mut buf, t.off_in)?.0 as usize,
+        };
+        if let Some(f) = fout {
+            return match &fd::lock(&dout).kind {
+                FileKind::Pipe(w) => ok(w.write(&buf[..got], nonblock(f))? as i64),
+                _ => Err(errno::EBADF),
+            };
+        }
+        self.sys_write(t.fd_out, &buf[..got], t.off_out)
     }
 }
 
