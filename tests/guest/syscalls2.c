@@ -1,9 +1,10 @@
 /* syscalls2: the syscalls that real programs need beyond the basics (issue 15 item 7),
  * each with its success and error cases: flock, fadvise64, fallocate, close_range,
  * memfd_create, preadv/pwritev and their *2 forms, getgroups, the xattr reads,
- * setpgid/getsid, getpriority/setpriority, mlock/munlock, msync, mincore, waitid and
- * pselect6. Prints results that qemu-aarch64 and gpuos must agree on (no pids, no
- * times). Writes its files in the working directory. Exits 0 when the self-checks pass. */
+ * setpgid/getsid, getpriority/setpriority, mlock/munlock, msync, mincore, waitid,
+ * pselect6, copy_file_range and splice. Prints results that qemu-aarch64 and gpuos must
+ * agree on (no pids, no times). Writes its files in the working directory. Usage:
+ * syscalls2 [SECTION...]. Exits 0 when the self-checks pass. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
