@@ -122,9 +122,12 @@ GFN_NOINLINE void lane_complete(Core& c, MachineHdr* m, u32 lane, bool polled) {
     if (q->status == PROC_RUNNABLE && call) {
         if (nr == SYS_clone) fork_complete(c);
         else if (nr == SYS_execve && c.s.x[0] == 0) exec_complete(c);
-        else if (nr == SYS_ppoll) {
+        else if ((nr == SYS_copy_file_range || nr == SYS_splice) && (i64)c.s.x[0] > 0) io_offsets_complete(c, c.s.x[0]);
+        else if (nr == SYS_ppoll || nr == SYS_pselect6) {
+            u64 deadline = q->poll_deadline;
             q->poll_deadline = 0;  // the call is over (kernel/sys/poll.h)
-            if ((i64)c.s.x[0] >= 0) poll_complete(c);
+            if ((i64)c.s.x[0] >= 0 && nr == SYS_ppoll) poll_complete(c);
+            if ((i64)c.s.x[0] >= 0 && nr == SYS_pselect6) select_complete(c, deadline);
         }
     }
     // What blocked another member may have changed: the call is done, or one chunk of

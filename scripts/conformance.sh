@@ -273,6 +273,21 @@ add strings lanes - -- @strings
 add fileio lanes - -- @fileio
 add signals lanes - -- @signals
 add syscalls lanes - -- @syscalls
+# tests/guest/syscalls2.c: one case per section (the calls of issue 15 item 7).
+add syscalls2-flock - - -- @syscalls2 flock
+add syscalls2-fadvise - - -- @syscalls2 fadvise
+add syscalls2-close_range lanes - -- @syscalls2 close_range
+add syscalls2-memfd lanes - -- @syscalls2 memfd
+add syscalls2-preadv - - -- @syscalls2 preadv
+add syscalls2-groups lanes - -- @syscalls2 groups
+add syscalls2-xattr - - -- @syscalls2 xattr
+add syscalls2-pgid lanes - -- @syscalls2 pgid
+add syscalls2-priority lanes - -- @syscalls2 priority
+add syscalls2-mm lanes - -- @syscalls2 mm
+add syscalls2-waitid lanes - -- @syscalls2 waitid
+add syscalls2-select lanes - -- @syscalls2 select
+add syscalls2-copy_range - - -- @syscalls2 copy_range
+add syscalls2-splice - - -- @syscalls2 splice
 add clocks lanes - -- @clocks
 add compute lanes - -- @compute 2
 add demo lanes - -- @demo

@@ -86,9 +86,21 @@ GFN_NOINLINE i64 iov_walk(Core& c, u64 va, u64 n, u8* dst, u64 cap, const u8* sr
 /// Read and write family syscalls: a call may move more than one request buffer holds.
 enum IoKind : u32 { IO_NONE = 0, IO_READ = 1, IO_WRITE = 2 };
 GFN u32 io_kind(u64 nr) {
-    if (nr == SYS_read || nr == SYS_pread64 || nr == SYS_readv) return IO_READ;
-    if (nr == SYS_write || nr == SYS_pwrite64 || nr == SYS_writev) return IO_WRITE;
+    if (nr == SYS_read || nr == SYS_pread64 || nr == SYS_readv || nr == SYS_preadv || nr == SYS_preadv2) return IO_READ;
+    if (nr == SYS_write || nr == SYS_pwrite64 || nr == SYS_writev || nr == SYS_pwritev || nr == SYS_pwritev2)
+        return IO_WRITE;
     return IO_NONE;
+}
+/// Whether the read or write family call nr moves an iovec array (args[1], args[2]).
+GFN bool io_vectored(u64 nr) {
+    return nr == SYS_readv || nr == SYS_writev || nr == SYS_preadv || nr == SYS_pwritev || nr == SYS_preadv2 ||
+           nr == SYS_pwritev2;
+}
+/// Whether the read or write family call nr has a file offset (args[3]); -1 (preadv2,
+/// pwritev2) is the file's own, which the host moves.
+GFN bool io_positioned(u64 nr) {
+    return nr == SYS_pread64 || nr == SYS_pwrite64 || nr == SYS_preadv || nr == SYS_pwritev || nr == SYS_preadv2 ||
+           nr == SYS_pwritev2;
 }
 /// Bytes of a write's buffer that a `--strace` log of the whole call carries, one more
 /// than the trace shows (so it adds "...").
@@ -114,7 +126,7 @@ GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0,
     if ((flags & SYSREQ_CALL) && io) {
         if (c.p->strace) flags |= SYSREQ_QUIET;
         if (io == IO_READ && done) flags |= SYSREQ_NOWAIT;
-        if (nr == SYS_pread64 || nr == SYS_pwrite64) a[3] += done;
+        if (io_positioned(nr) && (i64)a[3] != -1) a[3] += done;
     }
     // In-data may fill the buffer when the call has no output area.
     u64 in_cap = cap;
@@ -181,7 +193,7 @@ GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0,
 
 /// The total bytes of a read or write family call: its count, or its iovecs' sum.
 GFN u64 io_total(Core& c, u64 nr) {
-    if (nr != SYS_readv && nr != SYS_writev) return c.s.x[2];
+    if (!io_vectored(nr)) return c.s.x[2];
     i64 n = iov_walk(c, c.s.x[1], c.s.x[2], 0, ~0ull, 0);
     return n < 0 ? 0 : (u64)n;
 }
@@ -208,6 +220,19 @@ GFN_NOINLINE bool io_next(Core& c, u64 nr, i64* ret, u64 room) {
     if (p->io_done) *ret = (i64)p->io_done;
     p->io_done = 0;
     return false;
+}
+
+/// copy_file_range(2) or splice(2) moved n > 0 bytes: the offsets the guest gave (args 1 and 3,
+/// loff_t*, sent to the host as `i=8`) advance by n, as the kernel writes them back:
+/// the marshalling has no in-out arguments. EFAULT when one cannot be written.
+GFN_NOINLINE void io_offsets_complete(Core& c, u64 n) {
+    NO_UNROLL for (int k = 1; k <= 3; k += 2) {
+        u64 va = c.s.x[k], off = 0;
+        if (!va) continue;
+        bool ok = copy_from_guest(c, (u8*)&off, va, 8);
+        off += n;
+        if (!ok || !copy_to_guest(c, va, (const u8*)&off, 8)) { setX(c, 0, err(E_FAULT)); return; }
+    }
 }
 
 /// A write parked while its pipe was full, with `Proc::io_done` bytes already written,
@@ -297,7 +322,7 @@ GFN void sys_complete_request(Core& c, bool polled) {
     // pipe(7): writing to a pipe whose read ends are all closed raises SIGPIPE (the host
     // ignores its own and gets EPIPE, which the guest also sees when it survives, or the
     // bytes written before; Linux's pipe_write raises it then too).
-    if (chunk == -E_PIPE && (nr == SYS_write || nr == SYS_writev || nr == SYS_pwrite64 || nr == SYS_sendfile))
+    if (chunk == -E_PIPE && (io_kind(nr) == IO_WRITE || nr == SYS_sendfile))
         sig_raise_sync(c, SIG_PIPE);
 }
 

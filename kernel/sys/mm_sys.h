@@ -134,6 +134,85 @@ HANDLER void sys_madvise(Core& c) {
     setX(c, 0, 0);
 }
 
+/// Whether every page of [va, va+len) (page aligned) is mapped, present or reserved:
+/// what Linux's calls on existing mappings require (else ENOMEM).
+GFN bool mm_range_mapped(Core& c, u64 va, u64 len) {
+    if ((va + len) >> VA_BITS) return false;
+    return mm_mapped_pages(c, va, len) == len >> PAGE_SHIFT;
+}
+
+/// mlock(2), munlock(2): accepted once the range, rounded out to pages, is mapped
+/// (ENOMEM otherwise, EINVAL when it wraps). gpuos never swaps, so every page is as
+/// good as locked; the pages are not faulted in (mincore(2) still reports the ones not
+/// touched) and RLIMIT_MEMLOCK is not counted.
+GFN u64 mlock_check(Core& c) {
+    u64 addr = X(c, 0), len = X(c, 1);
+    u64 start = addr & ~(PAGE_SZ - 1);
+    if (len_too_big(len + (addr - start))) return err(E_INVAL);
+    len = page_up(len + (addr - start));
+    if (start + len < start) return err(E_INVAL);
+    if (len == 0) return 0;
+    return mm_range_mapped(c, start, len) ? 0 : err(E_NOMEM);
+}
+HANDLER void sys_mlock(Core& c) { setX(c, 0, mlock_check(c)); }
+HANDLER void sys_munlock(Core& c) { setX(c, 0, mlock_check(c)); }
+
+#define MS_ASYNC 1ull
+#define MS_INVALIDATE 2ull
+#define MS_SYNC 4ull
+
+/// msync(2): anonymous memory has no file to write back: 0 once the checks pass
+/// (EINVAL for unknown flags, MS_ASYNC with MS_SYNC, or an unaligned address; ENOMEM
+/// when part of the range is not mapped).
+HANDLER void sys_msync(Core& c) {
+    u64 addr = X(c, 0), len = X(c, 1), flags = X(c, 2);
+    if ((flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) || (addr & (PAGE_SZ - 1)) ||
+        ((flags & MS_ASYNC) && (flags & MS_SYNC))) {
+        setX(c, 0, err(E_INVAL));
+        return;
+    }
+    if (len_too_big(len)) { setX(c, 0, err(E_NOMEM)); return; }
+    len = page_up(len);
+    setX(c, 0, len == 0 || mm_range_mapped(c, addr, len) ? 0 : err(E_NOMEM));
+}
+
+/// Bytes of mincore's vector gathered before each copy to the guest.
+#define MINCORE_CHUNK 256u
+
+/// mincore(2): one byte per page of [addr, addr+len), 1 when the page is resident
+/// (present in the process's page tables), 0 when it is mapped but not yet touched
+/// (a lazy page or reservation). EINVAL for an unaligned address, ENOMEM when a page
+/// is not mapped (the bytes before it are written, as Linux does), EFAULT when the
+/// vector cannot be written.
+HANDLER void sys_mincore(Core& c) {
+    u64 addr = X(c, 0), len = X(c, 1), vec = X(c, 2);
+    if (addr & (PAGE_SZ - 1)) { setX(c, 0, err(E_INVAL)); return; }
+    if (len_too_big(len) || ((addr + page_up(len)) >> VA_BITS)) { setX(c, 0, err(E_NOMEM)); return; }
+    u64 end = addr + page_up(len);
+    u8 buf[MINCORE_CHUNK];
+    u32 n = 0;
+    u64 ret = 0;
+    NO_UNROLL for (u64 a = addr; a < end && !ret;) {
+        int level = 3;
+        u64* e = pt_lookup(c.m, c.p->pt_root, a, &level);
+        u64 span = 1ull << pt_span_shift(level);
+        u64 next = (a & ~(span - 1)) + span;
+        if (next > end) next = end;
+        if (!e || !pte_mapped(*e)) { ret = err(E_NOMEM); break; }
+        u8 resident = level == 3 && (*e & PTE_P) ? 1 : 0;
+        NO_UNROLL for (; a < next; a += PAGE_SZ) {
+            buf[n++] = resident;
+            if (n == MINCORE_CHUNK) {
+                if (!copy_to_guest(c, vec, buf, n)) { ret = err(E_FAULT); n = 0; break; }
+                vec += n;
+                n = 0;
+            }
+        }
+    }
+    if (n && !copy_to_guest(c, vec, buf, n) && !ret) ret = err(E_FAULT);
+    setX(c, 0, ret);
+}
+
 /// Move the mappings of [from, from+len) to [to, to+len) (a free range): present and
 /// lazy pages entry by entry, lazy reservations of whole spans as reservations (the
 /// source keeps those; the caller unmaps it). Returns the bytes moved: len, or less

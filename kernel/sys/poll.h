@@ -13,6 +13,24 @@
 /// ppoll(2): the pollfd array goes to the host as input (args[5] = the timeout in ns,
 /// ~0 for none); the host returns the array with revents set, which `poll_complete`
 /// copies back. The signal mask argument is ignored (signals are not asynchronous here).
+/// The host's timeout for a poll whose guest timespec is at `ts_va` (0: none): ~0 to
+/// block while nothing is ready, 0 to poll once. A finite timeout becomes a deadline
+/// at the first attempt (`deadline`, the value `Proc::poll_deadline` had, 0 at the
+/// first) and stays in `Proc::poll_deadline` while there is time left. Returns false
+/// (X0 set: EFAULT, EINVAL) for a bad timespec.
+GFN bool poll_timeout(Core& c, u64 ts_va, u64 t, u64 deadline, u64* timeout) {
+    *timeout = ~0ull;
+    if (!ts_va) return true;
+    i64 ts[2];
+    if (!copy_from_guest(c, (u8*)ts, ts_va, 16)) { setX(c, 0, err(E_FAULT)); return false; }
+    if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000) { setX(c, 0, err(E_INVAL)); return false; }
+    u64 ns = (u64)ts[0] * 1000000000ull + (u64)ts[1];
+    if (deadline == 0) deadline = t + ns;  // the first attempt
+    if (ns > 0 && t < deadline) c.p->poll_deadline = deadline;  // time left: may block
+    else *timeout = 0;
+    return true;
+}
+
 HANDLER void sys_ppoll(Core& c) {
     u64 t = now_ns();
     u64 nfds = X(c, 1);
@@ -22,16 +40,8 @@ HANDLER void sys_ppoll(Core& c) {
     u64 bytes = nfds * 8;
     u8* buf = lane_buf(c);
     if (bytes && !copy_from_guest(c, buf, X(c, 0), bytes)) { setX(c, 0, err(E_FAULT)); return; }
-    u64 timeout = ~0ull;  // for the host: ~0 = block while nothing is ready, 0 = poll once
-    if (X(c, 2)) {
-        i64 ts[2];
-        if (!copy_from_guest(c, (u8*)ts, X(c, 2), 16)) { setX(c, 0, err(E_FAULT)); return; }
-        if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000) { setX(c, 0, err(E_INVAL)); return; }
-        u64 ns = (u64)ts[0] * 1000000000ull + (u64)ts[1];
-        if (deadline == 0) deadline = t + ns;  // the first attempt
-        if (ns > 0 && t < deadline) c.p->poll_deadline = deadline;  // time left: may block
-        else timeout = 0;
-    }
+    u64 timeout;
+    if (!poll_timeout(c, X(c, 2), t, deadline, &timeout)) return;
     u64 off = (bytes + 7) & ~7ull;
     u64 a[6] = {c.s.x[0], c.s.x[1], c.s.x[2], c.s.x[3], c.s.x[4], timeout};
     sys_publish(c, SYS_ppoll, SYSREQ_CALL, a, 0, bytes, off, bytes, t, true);
@@ -45,4 +55,99 @@ GFN_NOINLINE void poll_complete(Core& c) {
     if (len > lp->req_out_cap) len = lp->req_out_cap;
     u64 va = *(volatile u64*)&r->args[0];
     if (len && !copy_to_guest(c, va, lane_buf(c) + lp->req_out_off, len)) setX(c, 0, err(E_FAULT));
+}
+
+#define POLLIN 1
+#define POLLPRI 2
+#define POLLOUT 4
+#define POLLERR 8
+#define POLLHUP 16
+#define POLLNVAL 32
+/// The most descriptors a select may name (FD_SETSIZE); a larger nfds counts as this.
+#define SELECT_MAX_FDS 1024u
+#define SELECT_WORDS (SELECT_MAX_FDS / 64)
+
+/// Read select's three fd sets (readfds, writefds, exceptfds: args 1 to 3, NULL for
+/// none) of nfds bits into `sets` (zero where NULL). Returns false on EFAULT.
+GFN bool select_sets_in(Core& c, u32 nfds, u64 (*sets)[SELECT_WORDS]) {
+    u64 bytes = (u64)(nfds + 63) / 64 * 8;
+    NO_UNROLL for (int k = 0; k < 3; k++) {
+        rt_memset(sets[k], 0, sizeof(sets[k]));
+        if (X(c, 1 + k) && !copy_from_guest(c, (u8*)sets[k], X(c, 1 + k), bytes)) return false;
+    }
+    return true;
+}
+
+/// pselect6(2), served as ppoll: the descriptors in the sets become a pollfd array
+/// (readfds asks POLLIN, writefds POLLOUT, exceptfds POLLPRI) for the host's ppoll; the
+/// answer becomes the sets again (`select_complete`). The timeout is ppoll's; the
+/// signal mask argument is ignored, as ppoll's. EINVAL for a negative nfds or more than
+/// POLL_MAX_FDS descriptors in the sets; nfds above FD_SETSIZE counts as FD_SETSIZE.
+HANDLER void sys_pselect6(Core& c) {
+    u64 t = now_ns();
+    i32 n = (i32)X(c, 0);
+    u64 deadline = c.p->poll_deadline;
+    c.p->poll_deadline = 0;
+    if (n < 0) { setX(c, 0, err(E_INVAL)); return; }
+    u32 nfds = (u32)n < SELECT_MAX_FDS ? (u32)n : SELECT_MAX_FDS;
+    u64 sets[3][SELECT_WORDS];
+    if (!select_sets_in(c, nfds, sets)) { setX(c, 0, err(E_FAULT)); return; }
+    u8* buf = lane_buf(c);
+    u64 count = 0;
+    NO_UNROLL for (u32 fd = 0; fd < nfds; fd++) {
+        u64 bit = 1ull << (fd & 63);
+        u32 w = fd >> 6;
+        i16 ev = (sets[0][w] & bit ? POLLIN : 0) | (sets[1][w] & bit ? POLLOUT : 0) | (sets[2][w] & bit ? POLLPRI : 0);
+        if (!ev) continue;
+        if (count == POLL_MAX_FDS) { setX(c, 0, err(E_INVAL)); return; }
+        i32 pfd[2] = {(i32)fd, (i32)(u16)ev};  // struct pollfd: fd, events, revents 0
+        rt_memcpy(buf + count * 8, pfd, 8);
+        count++;
+    }
+    u64 timeout;
+    if (!poll_timeout(c, X(c, 4), t, deadline, &timeout)) return;
+    u64 bytes = count * 8, off = (bytes + 7) & ~7ull;
+    u64 a[6] = {c.s.x[0], c.s.x[1], c.s.x[2], c.s.x[3], c.s.x[4], timeout};
+    sys_publish(c, SYS_pselect6, SYSREQ_CALL, a, 0, bytes, off, bytes, t, true);
+}
+
+/// The host answered a pselect6 (X0 its ppoll count): write the sets of the ready
+/// descriptors back (a descriptor counts once per set it is ready in, as select(2)
+/// counts), X0 the total; EBADF when a descriptor in the sets is not open. The
+/// timeout, when given, gets the time that was left (`deadline`: the call's
+/// `Proc::poll_deadline`, 0 when it did not block), as Linux's pselect6 writes it.
+GFN_NOINLINE void select_complete(Core& c, u64 deadline) {
+    SysReq* r = lane_req(c);
+    Proc* lp = lane_proc(c.m, c.p);
+    u64 len = *(volatile u32*)&r->out_len;
+    if (len > lp->req_out_cap) len = lp->req_out_cap;
+    i32 n = (i32)*(volatile u64*)&r->args[0];
+    u32 nfds = (u32)n < SELECT_MAX_FDS ? (u32)n : SELECT_MAX_FDS;
+    u64 sets[3][SELECT_WORDS];
+    rt_memset(sets, 0, sizeof(sets));
+    const u8* out = lane_buf(c) + lp->req_out_off;
+    u64 ready = 0;
+    NO_UNROLL for (u64 i = 0; i + 8 <= len; i += 8) {
+        i32 fd;
+        i16 ev[2];
+        rt_memcpy(&fd, out + i, 4);
+        rt_memcpy(ev, out + i + 4, 4);
+        if (ev[1] & POLLNVAL) { setX(c, 0, err(E_BADF)); return; }
+        if (fd < 0 || (u32)fd >= nfds) continue;
+        u64 bit = 1ull << (fd & 63);
+        u32 w = (u32)fd >> 6;
+        i16 want[3] = {POLLIN | POLLHUP | POLLERR, POLLOUT | POLLERR, POLLPRI};
+        i16 asked[3] = {POLLIN, POLLOUT, POLLPRI};
+        NO_UNROLL for (int k = 0; k < 3; k++)
+            if ((ev[0] & asked[k]) && (ev[1] & want[k])) { sets[k][w] |= bit; ready++; }
+    }
+    u64 bytes = (u64)(nfds + 63) / 64 * 8;
+    NO_UNROLL for (int k = 0; k < 3; k++)
+        if (X(c, 1 + k) && !copy_to_guest(c, X(c, 1 + k), (const u8*)sets[k], bytes)) { setX(c, 0, err(E_FAULT)); return; }
+    if (X(c, 4)) {
+        u64 now = now_ns(), left = deadline > now ? deadline - now : 0;
+        i64 ts[2] = {(i64)(left / 1000000000ull), (i64)(left % 1000000000ull)};
+        if (!copy_to_guest(c, X(c, 4), (const u8*)ts, 16)) { setX(c, 0, err(E_FAULT)); return; }
+    }
+    setX(c, 0, ready);
 }

@@ -16,8 +16,84 @@ HANDLER void sys_set_robust_list(Core& c) { setX(c, 0, X(c, 1) == 24 ? 0 : err(E
 HANDLER void sys_getpid(Core& c) { setX(c, 0, c.p->pid); }
 HANDLER void sys_gettid(Core& c) { setX(c, 0, c.p->pid); }
 HANDLER void sys_getppid(Core& c) { setX(c, 0, c.p->ppid); }
-HANDLER void sys_getpgid(Core& c) { setX(c, 0, c.p->pid); }
 HANDLER void sys_setsid(Core& c) { setX(c, 0, err(E_PERM)); }
+
+/// The process pid names, for the calls that take a pid (0: the caller): the caller or
+/// a member of its family (kernel/sys/signal.h `family_find`), or 0 (ESRCH).
+GFN Proc* proc_named(Core& c, i32 pid) {
+    if (pid == 0 || (u32)pid == c.p->pid) return c.p;
+    return pid > 0 ? family_find(c, (u32)pid) : 0;
+}
+
+/// getpgid(2): each process leads its own process group (setpgid), so its group id is
+/// its pid (pid 0: the caller's); ESRCH for a pid that names no member of the family.
+HANDLER void sys_getpgid(Core& c) {
+    Proc* q = proc_named(c, (i32)X(c, 0));
+    setX(c, 0, q ? q->pid : err(E_SRCH));
+}
+
+/// getsid(2): a family is one session, led by the lane's first process (setsid(2)
+/// answers EPERM, as to a process group leader): its pid for the caller or any member
+/// (pid 0: the caller); ESRCH for a pid that names none.
+HANDLER void sys_getsid(Core& c) {
+    Proc* q = proc_named(c, (i32)X(c, 0));
+    setX(c, 0, q ? lane_proc(c.m, q)->pid : err(E_SRCH));
+}
+
+/// setpgid(2) in the process model where each process leads its own group (getpgid
+/// reports its pid): making a process (the caller or a child; pid 0: the caller) the
+/// leader of its own group (pgid 0 or its pid) is done already: 0. Joining another
+/// group would change what getpgid reports: EPERM, as for a group that does not exist.
+/// EINVAL for a negative pid or pgid; ESRCH for a pid that is neither the caller nor a
+/// child.
+HANDLER void sys_setpgid(Core& c) {
+    i32 pid = (i32)X(c, 0), pgid = (i32)X(c, 1);
+    if (pid < 0 || pgid < 0) { setX(c, 0, err(E_INVAL)); return; }
+    Proc* q = proc_named(c, pid);
+    if (!q || (q != c.p && q->parent != c.p->slot)) { setX(c, 0, err(E_SRCH)); return; }
+    setX(c, 0, pgid == 0 || (u32)pgid == q->pid ? 0 : err(E_PERM));
+}
+
+#define PRIO_PROCESS 0
+#define PRIO_PGRP 1
+#define PRIO_USER 2
+#define NICE_MIN (-20)
+#define NICE_MAX 19
+
+/// The process a get/setpriority(2) (which, who) names: PRIO_PROCESS who is a pid,
+/// PRIO_PGRP a group (each process leads its own: its pid), PRIO_USER a user id (the
+/// caller's, or 0 for it, names the caller: its family's processes share it). Sets *e
+/// to EINVAL for an unknown which, ESRCH when none matches.
+GFN Proc* prio_target(Core& c, u64 which, i32 who, u64* e) {
+    Proc* q = 0;
+    if (which == PRIO_PROCESS || which == PRIO_PGRP) q = proc_named(c, who);
+    else if (which == PRIO_USER) q = who == 0 || (u32)who == c.m->uid ? c.p : 0;
+    else { *e = err(E_INVAL); return 0; }
+    if (!q || proc_ended(q)) *e = err(E_SRCH);
+    return *e ? 0 : q;
+}
+
+/// getpriority(2): the raw syscall's value, 20 - nice (1 to 40; glibc returns the nice
+/// value). Errors: see `prio_target`.
+HANDLER void sys_getpriority(Core& c) {
+    u64 e = 0;
+    Proc* q = prio_target(c, X(c, 0), (i32)X(c, 1), &e);
+    setX(c, 0, q ? (u64)(i64)(20 - q->nice) : e);
+}
+
+/// setpriority(2): the nice value, clamped to -20..19. Lowering it (raising the
+/// priority) needs privilege: EACCES unless the guest runs as root (`MachineHdr::euid`;
+/// Linux's CAP_SYS_NICE). Errors: see `prio_target`.
+HANDLER void sys_setpriority(Core& c) {
+    u64 e = 0;
+    Proc* q = prio_target(c, X(c, 0), (i32)X(c, 1), &e);
+    if (!q) { setX(c, 0, e); return; }
+    i32 nice = (i32)X(c, 2);
+    nice = nice < NICE_MIN ? NICE_MIN : nice > NICE_MAX ? NICE_MAX : nice;
+    if (nice < q->nice && c.m->euid != 0) { setX(c, 0, err(E_ACCES)); return; }
+    q->nice = nice;
+    setX(c, 0, 0);
+}
 HANDLER void sys_sched_yield(Core& c) { setX(c, 0, 0); }
 HANDLER void sys_sched_setaffinity(Core& c) { setX(c, 0, 0); }
 /// sched_getaffinity(2): a process runs on one lane, which counts as one CPU.

@@ -218,11 +218,55 @@ GFN_NOINLINE void exec_complete(Core& c) {
     vfork_release(m, p);
 }
 
+/// The ended child a wait call may reap: pid > 0 that child, else any child, the
+/// oldest first (Linux's do_wait walks them so). Returns false when there is no such
+/// child (ECHILD); *zombie is the one that ended, 0 when none has yet.
+GFN_NOINLINE bool wait_find(Core& c, i32 pid, Proc** zombie) {
+    MachineHdr* m = c.m;
+    Proc* me = c.p;
+    *zombie = 0;
+    bool any = false;
+    if (pid > 0) {  // that child, found by its pid at once
+        u32 s = pid_slot(m, (u32)pid);
+        Proc* q = s != NO_SLOT ? proc_at(m, s) : 0;
+        if (q && q->status != PROC_FREE && q->pid == (u32)pid && q->parent == me->slot) {
+            any = true;
+            if (proc_ended(q) && !q->end_pending) *zombie = q;
+        }
+    } else {  // the caller's children, oldest first
+        u32 first = me->kids;
+        Proc* q = first != NO_SLOT ? proc_at(m, first) : me;
+        NO_UNROLL for (u64 i = 0; first != NO_SLOT && i < m->nslots; i++) {
+            any = true;
+            if (proc_ended(q) && !q->end_pending) { *zombie = q; break; }
+            q = proc_at(m, q->sib_next);
+            if (q->slot == first) break;
+        }
+    }
+    return any;
+}
+
+/// Write a zeroed struct rusage (144 bytes) at va: gpuos keeps no per-child usage.
+GFN bool wait_rusage(Core& c, u64 va) {
+    u8 zero[144];
+    rt_memset(zero, 0, sizeof(zero));
+    return copy_to_guest(c, va, zero, sizeof(zero));
+}
+
+/// A wait call found no ended child and may block: the caller waits (the SVC runs
+/// again when the scheduler next picks it, after a member of the family ended or made
+/// a host call).
+GFN void wait_block(Core& c) {
+    c.p->status = PROC_BLOCKED;
+    c.p->block = BLOCK_WAIT;
+    c.s.pc = c.pc;  // run the SVC again when woken
+    c.exc = EXC_YIELD;
+}
+
 /// wait4(2): reap an ended child (pid -1: any, the oldest first, as Linux; pid > 0: that
 /// one; 0 and < -1, process groups, count as any: a family is one group), writing its status (exit code << 8,
 /// or the signal number) and a zeroed rusage. No child: ECHILD; none ended yet: 0 with
-/// WAIT_NOHANG, else the caller blocks (the SVC runs again when the scheduler next picks
-/// it, after a member of the family ended or made a host call).
+/// WAIT_NOHANG, else the caller blocks (`wait_block`).
 HANDLER void sys_wait4(Core& c) {
     MachineHdr* m = c.m;
     i32 pid = (i32)X(c, 0);
@@ -231,40 +275,67 @@ HANDLER void sys_wait4(Core& c) {
     if (opt & ~WAIT_OPTIONS) { setX(c, 0, err(E_INVAL)); return; }
     Proc* me = c.p;
     Proc* zombie = 0;
-    bool any = false;
-    if (pid > 0) {  // that child, found by its pid at once
-        u32 s = pid_slot(m, (u32)pid);
-        Proc* q = s != NO_SLOT ? proc_at(m, s) : 0;
-        if (q && q->status != PROC_FREE && q->pid == (u32)pid && q->parent == me->slot) {
-            any = true;
-            if (proc_ended(q) && !q->end_pending) zombie = q;
-        }
-    } else {  // the caller's children, oldest first (Linux's do_wait walks them so)
-        u32 first = me->kids;
-        Proc* q = first != NO_SLOT ? proc_at(m, first) : me;
-        NO_UNROLL for (u64 i = 0; first != NO_SLOT && i < m->nslots; i++) {
-            any = true;
-            if (proc_ended(q) && !q->end_pending) { zombie = q; break; }
-            q = proc_at(m, q->sib_next);
-            if (q->slot == first) break;
-        }
-    }
-    if (!any) { setX(c, 0, err(E_CHILD)); return; }
+    if (!wait_find(c, pid, &zombie)) { setX(c, 0, err(E_CHILD)); return; }
     if (!zombie) {
         if (opt & WAIT_NOHANG) { setX(c, 0, 0); return; }
-        me->status = PROC_BLOCKED;
-        me->block = BLOCK_WAIT;
-        c.s.pc = c.pc;  // run the SVC again when woken
-        c.exc = EXC_YIELD;
+        wait_block(c);
         return;
     }
     u32 status = proc_wait_status(zombie);
     if (st && !copy_to_guest(c, st, (const u8*)&status, 4)) { setX(c, 0, err(E_FAULT)); return; }
-    if (ru) {
-        u8 zero[144];
-        rt_memset(zero, 0, sizeof(zero));
-        if (!copy_to_guest(c, ru, zero, sizeof(zero))) { setX(c, 0, err(E_FAULT)); return; }
-    }
+    if (ru && !wait_rusage(c, ru)) { setX(c, 0, err(E_FAULT)); return; }
     setX(c, 0, zombie->pid);
     fam_release(m, lane_proc(m, me), zombie);
+}
+
+#define P_ALL 0
+#define P_PID 1
+#define P_PGID 2
+#define WAIT_STOPPED 2u
+#define WAIT_EXITED 4u
+#define WAIT_CONTINUED 8u
+#define WAIT_NOWAIT 0x1000000u
+#define CLD_EXITED 1
+#define CLD_KILLED 2
+
+/// waitid(2): wait for a child to end, P_PID (that child; id > 0), P_ALL or P_PGID
+/// (any child: a family is one group; id >= 0), with WEXITED required (WSTOPPED and
+/// WCONTINUED find nothing: no process stops), WNOHANG and WNOWAIT (the child stays
+/// reapable). The siginfo gets si_signo SIGCHLD, si_code CLD_EXITED (si_status the
+/// exit code) or CLD_KILLED (the signal), si_pid, si_uid; with WNOHANG and no ended
+/// child they are all 0, as Linux writes them. rusage, when given, is zeroed. EINVAL
+/// for an unknown idtype or option; ECHILD when there is no such child.
+HANDLER void sys_waitid(Core& c) {
+    MachineHdr* m = c.m;
+    u32 idtype = (u32)X(c, 0), opt = (u32)X(c, 3);
+    i32 id = (i32)X(c, 1);
+    u64 info = X(c, 2), ru = X(c, 4);
+    u32 known = WAIT_NOHANG | WAIT_STOPPED | WAIT_EXITED | WAIT_CONTINUED | WAIT_NOWAIT | 0xe0000000u;
+    bool bad_id = idtype == P_PID ? id <= 0 : idtype == P_PGID ? id < 0 : idtype != P_ALL;
+    if ((opt & ~known) || !(opt & (WAIT_EXITED | WAIT_STOPPED | WAIT_CONTINUED)) || bad_id) {
+        setX(c, 0, err(E_INVAL));
+        return;
+    }
+    Proc* zombie = 0;
+    if (!wait_find(c, idtype == P_PID ? id : -1, &zombie)) { setX(c, 0, err(E_CHILD)); return; }
+    if (zombie && !(opt & WAIT_EXITED)) zombie = 0;  // only stops or continues wanted
+    if (!zombie && !(opt & WAIT_NOHANG)) { wait_block(c); return; }
+    i32 si[6] = {0, 0, 0, 0, 0, 0};  // signo, errno, code, pid, uid, status
+    if (zombie) {
+        bool exited = zombie->status == PROC_EXITED;
+        si[0] = SIG_CHLD;
+        si[2] = exited ? CLD_EXITED : CLD_KILLED;
+        si[3] = (i32)zombie->pid;
+        si[4] = (i32)m->uid;
+        si[5] = exited ? (zombie->exit_code & 0xff) : zombie->signal;
+    }
+    // arm64 siginfo: si_signo, si_errno, si_code at 0, 4, 8; si_pid, si_uid, si_status
+    // at 16, 20, 24.
+    if (zombie && ru && !wait_rusage(c, ru)) { setX(c, 0, err(E_FAULT)); return; }
+    if (info && (!copy_to_guest(c, info, (const u8*)si, 12) || !copy_to_guest(c, info + 16, (const u8*)(si + 3), 12))) {
+        setX(c, 0, err(E_FAULT));
+        return;
+    }
+    setX(c, 0, 0);
+    if (zombie && !(opt & WAIT_NOWAIT)) fam_release(m, lane_proc(m, c.p), zombie);
 }

@@ -255,8 +255,9 @@ pub struct Proc {
     /// Lane's first process only: members parked with `BLOCK_RETRY`; the family's
     /// retry wake-ups walk the family only when there is one.
     pub retry_blocked: u32,
-    /// Padding to a multiple of 8 bytes (unused).
-    pub fam_pad: u32,
+    /// The nice value, -20 (most favourable) to 19, of getpriority(2)/setpriority(2);
+    /// inherited by fork, kept across execve. 0 at the start. Not used for scheduling.
+    pub nice: i32,
 }
 
 /// `Proc::oom`, `Proc::kill_cause`: the process reached its resident limit
@@ -439,6 +440,12 @@ pub struct MachineHdr {
     pub t2_enter: u64,
     /// Guest instructions retired inside translated blocks, summed over lanes.
     pub t2_insns: u64,
+    /// The host's real user id, which the guest's processes have (getuid(2) answers it
+    /// from the host; the device reports it in waitid's siginfo).
+    pub uid: u32,
+    /// The host's effective user id: 0 gives the guest's processes the privileges
+    /// Linux gives root where the device checks them (setpriority(2) raising priority).
+    pub euid: u32,
 }
 
 /// An internal error of gpuos itself (a broken invariant, never a guest's doing),

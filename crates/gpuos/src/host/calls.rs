@@ -8,6 +8,7 @@
 //! converts to one; errors are errnos.
 
 use super::errno::{self, Errno};
+use super::fsops::Transfer;
 use super::{misc, ok, sys, time, ProcHost};
 use std::time::Instant;
 
@@ -102,6 +103,28 @@ impl<'a> Call<'a> {
         }
     }
 
+    /// copy_file_range's and splice's arguments (fd_in, off_in, fd_out, off_out, len,
+    /// flags; the offsets `i=8`).
+    pub fn transfer(&self) -> Result<Transfer, Errno> {
+        Ok(Transfer {
+            fd_in: self.fd(0),
+            off_in: self.loff(1)?,
+            fd_out: self.fd(2),
+            off_out: self.loff(3)?,
+            len: self.a[4] as usize,
+            flags: self.uint(5),
+        })
+    }
+
+    /// Argument k, a `loff_t *` sent as `i=8`: the offset, None for a NULL pointer.
+    pub fn loff(&self, k: usize) -> Result<Option<i64>, Errno> {
+        if self.a[k] == 0 {
+            return Ok(None);
+        }
+        let b: [u8; 8] = self.ins[k].try_into().map_err(|_| errno::EFAULT)?;
+        Ok(Some(i64::from_le_bytes(b)))
+    }
+
     /// The output area, up to args[k] bytes (an out buffer whose capacity is argument
     /// k; the device already lowered it to the area).
     pub fn out_upto(&mut self, k: usize) -> &mut [u8] {
@@ -113,6 +136,16 @@ impl<'a> Call<'a> {
 
 include!(concat!(env!("OUT_DIR"), "/syscall_host.rs"));
 
+/// preadv2/pwritev2: the offset (-1: the file's own, as readv/writev) once the flags
+/// (RWF_*) are 0; gpuos offers none of them: EOPNOTSUPP.
+fn rwv2_offset(c: &Call<'_>) -> Result<Option<i64>, Errno> {
+    if c.a[5] != 0 {
+        return Err(errno::EOPNOTSUPP);
+    }
+    let off = c.a[3] as i64;
+    Ok((off != -1).then_some(off))
+}
+
 /// readv/writev: iovcnt must be 0..=IOV_MAX.
 fn check_iovcnt(n: u64) -> Result<(), Errno> {
     let n = n as i32;
@@ -123,6 +156,24 @@ fn check_iovcnt(n: u64) -> Result<(), Errno> {
 }
 
 impl HostCalls for ProcHost {
+    fn getxattr(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_getxattr(c.path(0)?, c.path(1)?, false)
+    }
+    fn lgetxattr(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_getxattr(c.path(0)?, c.path(1)?, true)
+    }
+    fn fgetxattr(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_fgetxattr(c.fd(0), c.path(1)?)
+    }
+    fn listxattr(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_listxattr(c.path(0)?, false)
+    }
+    fn llistxattr(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_listxattr(c.path(0)?, true)
+    }
+    fn flistxattr(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_flistxattr(c.fd(0))
+    }
     fn getcwd(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_getcwd(c.out, c.a[1] as usize)
     }
@@ -137,6 +188,9 @@ impl HostCalls for ProcHost {
     }
     fn ioctl(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_ioctl(c.fd(0), c.uint(1), c.a[2], c.out)
+    }
+    fn flock(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_flock(c.fd(0), c.int(1))
     }
     fn mknodat(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_mknodat(c.fd(0), c.path(1)?, c.uint(2), c.a[3])
@@ -167,6 +221,9 @@ impl HostCalls for ProcHost {
     }
     fn ftruncate(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_ftruncate(c.fd(0), c.a[1] as i64)
+    }
+    fn fallocate(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_fallocate(c.fd(0), c.int(1), c.a[2] as i64, c.a[3] as i64)
     }
     fn faccessat(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_faccessat(c.fd(0), c.path(1)?, c.int(2), 0)
@@ -230,9 +287,22 @@ impl HostCalls for ProcHost {
     fn sendfile(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_sendfile(c.fd(0), c.fd(1), c.a[2], c.a[3] as usize)
     }
-    /// Not served: ENOSYS (programs fall back to ppoll or poll).
-    fn pselect6(&mut self, _c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
-        Err::<Outcome, _>(errno::ENOSYS)
+    fn preadv(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        check_iovcnt(c.a[2])?;
+        self.sys_read(c.fd(0), c.out, Some(c.a[3] as i64))
+    }
+    fn pwritev(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        check_iovcnt(c.a[2])?;
+        self.sys_write(c.fd(0), c.ins[1], Some(c.a[3] as i64))
+    }
+    fn preadv2(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        check_iovcnt(c.a[2])?;
+        let off = rwv2_offset(c)?;
+        self.sys_read(c.fd(0), c.out, off)
+    }
+    fn pwritev2(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        check_iovcnt(c.a[2])?;
+        self.sys_write(c.fd(0), c.ins[1], rwv2_offset(c)?)
     }
     fn readlinkat(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_readlinkat(c.fd(0), c.path(1)?, c.int(3), c.out)
@@ -291,6 +361,25 @@ impl HostCalls for ProcHost {
     fn getegid(&mut self, _c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         ok(sys::ids().3 as i64)
     }
+    /// getgroups(2): the host's supplementary groups (as getuid answers the host's
+    /// uid), at most the 64 the output area holds. size 0: their number; EINVAL for a
+    /// negative size or one below their number.
+    fn getgroups(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        let size = c.int(0);
+        let max = c.out.len() / 4;
+        let mut g = sys::groups(65536)?;
+        g.truncate(max);
+        if size < 0 || (size != 0 && (size as usize) < g.len()) {
+            return Err(errno::EINVAL);
+        }
+        if size == 0 {
+            return ok(g.len() as i64);
+        }
+        for (i, id) in g.iter().enumerate() {
+            c.out[i * 4..i * 4 + 4].copy_from_slice(&id.to_le_bytes());
+        }
+        Ok((g.len() as i64, g.len() * 4))
+    }
     fn sysinfo(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         misc::sysinfo(c.a[0], c.out)
     }
@@ -304,6 +393,13 @@ impl HostCalls for ProcHost {
     fn renameat2(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_renameat2(c.fd(0), c.path(1)?, c.fd(2), c.path(3)?, c.uint(4))
     }
+    fn fadvise64(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        let (off, len) = (c.a[1] as i64, c.a[2] as i64);
+        self.sys_fadvise64(c.fd(0), off, len, c.int(3))
+    }
+    fn memfd_create(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_memfd_create(c.path(0)?, c.uint(1))
+    }
     fn getrandom(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         let flags = c.uint(2);
         misc::getrandom(c.out_upto(1), flags)
@@ -311,6 +407,15 @@ impl HostCalls for ProcHost {
     fn statx(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         let (a, ins) = (c.a, c.ins);
         self.sys_statx(c.fd(0), a[1], ins[1], c.int(2), c.uint(3), a[4], c.out)
+    }
+    fn copy_file_range(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_copy_file_range(c.transfer()?)
+    }
+    fn splice(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_splice(c.transfer()?)
+    }
+    fn close_range(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_close_range(c.uint(0), c.uint(1), c.uint(2))
     }
     fn faccessat2(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_faccessat(c.fd(0), c.path(1)?, c.int(2), c.int(3))

@@ -20,6 +20,7 @@ mod exec;
 mod fd;
 mod file;
 mod fs;
+mod fsops;
 mod misc;
 pub mod output;
 mod pipe;
@@ -200,6 +201,13 @@ fn flush_all(ds: Vec<fd::Desc>) {
             s.flush();
         }
     }
+}
+
+/// The host's real and effective user ids, which the guest's processes have
+/// (`MachineHdr::uid`, `euid`).
+pub(crate) fn host_ids() -> (u32, u32) {
+    let (uid, euid, _, _) = sys::ids();
+    (uid, euid)
 }
 
 /// The result of one handler: (return value, bytes of output).

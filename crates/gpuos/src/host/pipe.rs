@@ -119,6 +119,20 @@ impl PipeEnd {
         self.pipe.lock().data.len()
     }
 
+    /// Bytes a write could add now (splice(2) moves no more than fit). Errors as
+    /// [`PipeEnd::write`]'s: EBADF, EPIPE, EAGAIN or RETRY when there is no room.
+    pub(crate) fn room(&self, guest_flags: u32) -> Result<usize, Errno> {
+        if !self.write {
+            return Err(errno::EBADF);
+        }
+        let b = self.pipe.lock();
+        match PIPE_CAPACITY - b.data.len() {
+            _ if b.readers == 0 => Err(errno::EPIPE),
+            0 => Err(wait_or_again(guest_flags)),
+            room => Ok(room),
+        }
+    }
+
     /// read(2): up to `buf.len()` bytes. Errors: EBADF (a write end), EAGAIN or RETRY
     /// (empty with a writer left; see [`wait_or_again`]).
     pub(crate) fn read(&self, buf: &mut [u8], guest_flags: u32) -> Result<usize, Errno> {

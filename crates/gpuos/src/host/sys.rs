@@ -438,3 +438,57 @@ pub(crate) fn raise_nofile_limit() {
         }
     }
 }
+
+/// flock(fd, op).
+pub(crate) fn flock(fd: RawFd, op: i32) -> Result<(), Errno> {
+    // SAFETY: plain syscall on an fd.
+    cvt(unsafe { libc::flock(fd, op) }).map(drop)
+}
+
+/// posix_fadvise(fd, off, len, advice): returns the error number rather than setting errno.
+pub(crate) fn fadvise(fd: RawFd, off: i64, len: i64, advice: i32) -> Result<(), Errno> {
+    // SAFETY: plain syscall on an fd.
+    match unsafe { libc::posix_fadvise(fd, off, len, advice) } {
+        0 => Ok(()),
+        e => Err(errno::from_io(&std::io::Error::from_raw_os_error(e))),
+    }
+}
+
+/// fallocate(fd, mode, off, len).
+pub(crate) fn fallocate(fd: RawFd, mode: i32, off: i64, len: i64) -> Result<(), Errno> {
+    // SAFETY: plain syscall on an fd.
+    cvt(unsafe { libc::fallocate(fd, mode, off, len) }).map(drop)
+}
+
+/// memfd_create(name, MFD_CLOEXEC | flags): an anonymous host file.
+pub(crate) fn memfd_create(name: &CStr, flags: u32) -> Result<OwnedFd, Errno> {
+    // SAFETY: `name` is NUL-terminated.
+    let fd = cvt(unsafe { libc::memfd_create(name.as_ptr(), flags | libc::MFD_CLOEXEC) })?;
+    // SAFETY: `fd` was just returned by memfd_create and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// The host's supplementary group ids (getgroups(2)), at most `max`; EINVAL when it has more.
+pub(crate) fn groups(max: usize) -> Result<Vec<u32>, Errno> {
+    let mut g = vec![0 as libc::gid_t; max];
+    // SAFETY: `g` holds `max` gid_t.
+    let n = cvt(unsafe { libc::getgroups(max as libc::c_int, g.as_mut_ptr()) })?;
+    g.truncate(n as usize);
+    Ok(g)
+}
+
+/// copy_file_range(fd_in, off_in, fd_out, off_out, len, flags); an offset `Some` is
+/// used and advanced there, `None` is the descriptor's own.
+pub(crate) fn copy_file_range(
+    fd_in: RawFd,
+    off_in: Option<&mut i64>,
+    fd_out: RawFd,
+    off_out: Option<&mut i64>,
+    len: usize,
+    flags: u32,
+) -> Result<usize, Errno> {
+    let pi = off_in.map_or(std::ptr::null_mut(), |o| o as *mut i64);
+    let po = off_out.map_or(std::ptr::null_mut(), |o| o as *mut i64);
+    // SAFETY: the offsets are null or valid in/out pointers for the call's duration.
+    cvt_ssize(unsafe { libc::copy_file_range(fd_in, pi, fd_out, po, len, flags) })
+}

@@ -3,7 +3,7 @@
 //! host halves of the process calls (WHERE `proc` in kernel/sys/syscalls.table,
 //! [`ProcCalls`]): clone (copy the fd table into the child's slot), execve (check the
 //! file, close close-on-exec fds, build the new initial stack as the loader does),
-//! ppoll (over the process's fds), and the notice that a process ended (close its fds,
+//! ppoll and pselect6 (over the process's fds), and the notice that a process ended (close its fds,
 //! so that pipe readers see EOF).
 
 use super::policy::FdWaits;
@@ -202,5 +202,11 @@ impl ProcCalls for Procs<'_> {
     fn ppoll(&self, r: &mut Request<'_>) -> Outcome {
         let (input, timeout, out) = (r.input, r.args[5], &mut *r.out);
         self.with_host(r.slot, |h| h.ppoll(input, timeout, out))
+    }
+
+    /// pselect6: served as ppoll; the device made the sets a pollfd array and makes the
+    /// answer sets again (kernel/sys/poll.h).
+    fn pselect6(&self, r: &mut Request<'_>) -> Outcome {
+        self.ppoll(r)
     }
 }
