@@ -16,7 +16,12 @@
 #   conformance  scripts/conformance.sh --backend cuda, every case (C programs
 #                and busybox applets; known gaps, none at present, would be
 #                counted as skipped), --jobs 4: --mode persistent (step
-#                conformance-persistent), then --mode quantum (conformance-quantum)
+#                conformance-persistent), then --mode quantum (conformance-quantum).
+#                At one lane the 146 cases take about 455 s of the H200 in each
+#                mode (the demo-zoom cases and malloc_stress run tens of seconds at
+#                1.5 M instructions/s), so run the two steps as two device commands
+#                (--part conformance-persistent, --part conformance-quantum, each
+#                with GPU_CHECK_BUDGET=560); the part cuts each off at half
 #   lanes        lanes-1000: every lane-safe case at --lanes 1000 (persistent),
 #                then hello and bb-echo at --lanes 1000 in quantum mode;
 #                lanes-100000: every lane-safe case of at most about 1 M guest
