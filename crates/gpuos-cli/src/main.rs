@@ -58,6 +58,13 @@ struct RunOpts {
     /// Repeatable.
     #[arg(long = "hide", value_name = "PATH")]
     hide: Vec<PathBuf>,
+    /// Look up absolute paths the guest opens or stats in DIR first, read-only, and on
+    /// the host when DIR has no such entry, like qemu-user's `-L DIR` (QEMU_LD_PREFIX);
+    /// symlinks in DIR name guest paths (they cannot leave it). PROGRAM itself and
+    /// relative paths are not looked up in DIR. Default: $GPUOS_SYSROOT when set and not
+    /// empty (as QEMU_LD_PREFIX).
+    #[arg(long, short = 'L', value_name = "DIR")]
+    sysroot: Option<PathBuf>,
     /// Print every syscall on stderr.
     #[arg(long)]
     strace: bool,
@@ -176,6 +183,11 @@ fn config(opts: &RunOpts, program: PathBuf, argv: Vec<OsString>) -> Result<RunCo
     cfg.max_insns = opts.max_insns;
     cfg.output_dir = opts.output_dir.clone();
     cfg.hide = opts.hide.clone();
+    cfg.sysroot = opts.sysroot.clone().or_else(|| {
+        std::env::var_os("GPUOS_SYSROOT")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+    });
     cfg.lane_dir = opts.lane_dir.clone();
     cfg.hash_every_lane = opts.lane_report.is_some();
     cfg.verbose = opts.verbose;

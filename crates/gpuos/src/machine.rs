@@ -79,6 +79,9 @@ pub struct RunConfig {
     /// Host paths the guest must not see (`--hide`): ENOENT for each and everything
     /// below it (`host::SandboxConfig::hide`).
     pub hide: Vec<PathBuf>,
+    /// Absolute guest paths name this directory's entries first, read-only
+    /// (`--sysroot`, qemu-user's `-L`; `host::SandboxConfig::sysroot`).
+    pub sysroot: Option<PathBuf>,
     /// Keep every lane's stdout and stderr as `DIR/lane-N.stdout|stderr`.
     pub output_dir: Option<PathBuf>,
     /// Each lane's own working directory: this path with `{lane}` replaced by the
@@ -145,6 +148,7 @@ impl RunConfig {
             strace: false,
             mounts: Vec::new(),
             hide: Vec::new(),
+            sysroot: None,
             output_dir: None,
             lane_dir: None,
             backend: BackendKind::Auto,

@@ -56,6 +56,7 @@ impl Prepared {
             cwd,
             exe,
             hide: cfg.hide.clone(),
+            sysroot: cfg.sysroot.clone(),
         })
         .map_err(SandboxError::Setup)?;
         // Several copies each read their own copy of stdin; a run that does not pass

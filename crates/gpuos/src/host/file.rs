@@ -1539,6 +1539,7 @@ mod tests {
             cwd: "/work".into(),
             exe: "/bin/true".into(),
             hide: vec![],
+            sysroot: None,
         })
         .unwrap();
         let mut t = T::with_sandbox(sb, t);
@@ -1574,6 +1575,7 @@ mod tests {
             } else {
                 vec![]
             },
+            sysroot: None,
         })
         .unwrap();
         let mut t = T::with_sandbox(sb, t);

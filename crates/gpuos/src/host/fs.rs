@@ -63,13 +63,43 @@ pub struct SandboxConfig {
     /// Host paths hidden from the guest (`--hide`): it sees ENOENT for each and
     /// everything below it, wherever it is reached from (see [`Sandbox::new`]).
     pub hide: Vec<PathBuf>,
+    /// A directory whose entries absolute guest paths name first, read-only
+    /// (`--sysroot`, qemu-user's `-L`; see [`Sandbox::resolve`]). None, or the host
+    /// `/`, is no sysroot.
+    pub sysroot: Option<PathBuf>,
 }
+
+/// The mount index of files found in the sysroot: no entry of the mount table, so
+/// never writable (EROFS).
+const SYSROOT_MOUNT: usize = usize::MAX;
 
 struct MountRoot {
     guest: PathBuf,
     host: PathBuf,
     writable: bool,
     dir: cap_std::fs::Dir,
+}
+
+impl MountRoot {
+    /// Open the host directory `host` as a mount root seen at `guest`.
+    fn open(host: &Path, guest: PathBuf, writable: bool) -> Result<MountRoot, HostError> {
+        let failed = |source| HostError::Mount {
+            host: host.to_path_buf(),
+            source,
+        };
+        let canonical = std::fs::canonicalize(host).map_err(failed)?;
+        if !canonical.is_dir() {
+            return Err(HostError::NotADirectory(host.to_path_buf()));
+        }
+        let dir = cap_std::fs::Dir::open_ambient_dir(&canonical, cap_std::ambient_authority())
+            .map_err(failed)?;
+        Ok(MountRoot {
+            guest,
+            host: canonical,
+            writable,
+            dir,
+        })
+    }
 }
 
 /// The guest's mount table, shared by every process of a machine (`Arc<Sandbox>`).
@@ -80,6 +110,8 @@ pub struct Sandbox {
     host_umask: u32,
     /// Hidden host paths (canonical; `SandboxConfig::hide`).
     hidden: Vec<PathBuf>,
+    /// The sysroot's root (`SandboxConfig::sysroot`).
+    sysroot: Option<MountRoot>,
     /// Host descriptors shared by every read-only open of a file, across all lanes.
     shared: super::shared::SharedFds,
 }
@@ -168,27 +200,15 @@ impl Sandbox {
             if !m.guest.is_absolute() {
                 return Err(HostError::GuestNotAbsolute(m.guest));
             }
-            let guest = normalize(&m.guest);
-            let host = std::fs::canonicalize(&m.host).map_err(|source| HostError::Mount {
-                host: m.host.clone(),
-                source,
-            })?;
-            if !host.is_dir() {
-                return Err(HostError::NotADirectory(m.host));
-            }
-            let dir = cap_std::fs::Dir::open_ambient_dir(&host, cap_std::ambient_authority())
-                .map_err(|source| HostError::Mount {
-                    host: m.host.clone(),
-                    source,
-                })?;
-            mounts.retain(|o| o.guest != guest);
-            mounts.push(MountRoot {
-                guest,
-                host,
-                writable: m.writable,
-                dir,
-            });
+            let root = MountRoot::open(&m.host, normalize(&m.guest), m.writable)?;
+            mounts.retain(|o| o.guest != root.guest);
+            mounts.push(root);
         }
+        let sysroot = match &cfg.sysroot {
+            Some(d) => Some(MountRoot::open(d, "/".into(), false)?),
+            None => None,
+        }
+        .filter(|s| s.host != Path::new("/"));
         let hidden = cfg
             .hide
             .iter()
@@ -205,6 +225,7 @@ impl Sandbox {
             cwd,
             exe,
             hidden,
+            sysroot,
             host_umask: read_host_umask(),
             shared: Default::default(),
         })
@@ -321,6 +342,11 @@ impl Sandbox {
 
     /// Resolve the guest path `path` relative to the guest directory `base` (absolute,
     /// canonical). `follow`: follow a symlink in the final component.
+    ///
+    /// With a sysroot, an absolute path (and a symlink's target, which is a guest path
+    /// again) is looked up in the sysroot first and in the mount table when the sysroot
+    /// has no such entry, as qemu-user's `-L` (its `path()`, util/path.c); a relative
+    /// path is not redirected (qemu: relative to the host working directory).
     pub(crate) fn resolve(
         &self,
         base: &Path,
@@ -333,14 +359,59 @@ impl Sandbox {
         if path.len() >= PATH_MAX {
             return Err(errno::ENAMETOOLONG);
         }
-        let trailing_slash = path.len() > 1 && path.ends_with(b"/");
+        let mut walk = Walk {
+            follow,
+            trailing_slash: path.len() > 1 && path.ends_with(b"/"),
+            links: 0,
+        };
+        let mut absolute = path[0] == b'/';
         let mut queue: VecDeque<Vec<u8>> = VecDeque::new();
-        if path[0] != b'/' {
+        if !absolute {
             queue.extend(split(base.as_os_str().as_bytes()));
         }
         queue.extend(split(path));
-        let mut stack: Vec<Level<'_>> = vec![self.root_level()];
-        let mut links = 0u32;
+        loop {
+            if absolute && self.sysroot.is_some() {
+                match self.walk(&mut walk, queue.clone(), true) {
+                    Ok(Step::Found(r)) => return Ok(r),
+                    Ok(Step::Restart(q)) => {
+                        queue = q;
+                        continue;
+                    }
+                    // Not in the sysroot (or not usable there): the mount table.
+                    Err(_) => {}
+                }
+            }
+            match self.walk(&mut walk, queue, false)? {
+                Step::Found(r) => return Ok(r),
+                Step::Restart(q) => {
+                    queue = q;
+                    absolute = true;
+                }
+            }
+        }
+    }
+
+    /// One walk of the components in `queue` from the guest root: in the sysroot
+    /// (`in_sysroot`; any failure, a missing final name included, means "not in the
+    /// sysroot") or through the mount table. A symlink whose target is to be looked up
+    /// sysroot-first again ends the walk with the rest of the path as a new absolute
+    /// guest path ([`Step::Restart`]).
+    fn walk(
+        &self,
+        w: &mut Walk,
+        mut queue: VecDeque<Vec<u8>>,
+        in_sysroot: bool,
+    ) -> Result<Step<'_>, Errno> {
+        let mut stack: Vec<Level<'_>> = vec![match (&self.sysroot, in_sysroot) {
+            (Some(s), true) => Level {
+                name: Vec::new(),
+                fd: Some(DirRef::Mount(s.dir.as_fd())),
+                mount: Some(SYSROOT_MOUNT),
+                host: s.host.clone(),
+            },
+            _ => self.root_level(),
+        }];
 
         while let Some(c) = queue.pop_front() {
             let is_last = queue.is_empty();
@@ -359,22 +430,23 @@ impl Sandbox {
             let child_guest = guest_of(&stack, Some(&c));
 
             // The virtual /proc/self.
-            if stack.len() == 2 && stack[1].name == b"proc" && c == b"self" {
-                match self.proc_self(&mut queue, follow)? {
-                    Some(r) => return Ok(r),
+            if !in_sysroot && stack.len() == 2 && stack[1].name == b"proc" && c == b"self" {
+                match self.proc_self(&mut queue, w.follow)? {
+                    Some(r) => return Ok(Step::Found(r)),
                     None => {
-                        links += 1;
-                        if links > MAX_SYMLINKS {
-                            return Err(errno::ELOOP);
-                        }
+                        w.count_link()?;
                         stack.truncate(1);
                         continue;
                     }
                 }
             }
 
-            // A mount point: enter its root whatever lies below it in the parent mount.
+            // A mount point: enter its root whatever lies below it in the parent mount
+            // (a mount also hides what the sysroot has at its path).
             if let Some(m) = self.mount_exact(&child_guest) {
+                if in_sysroot {
+                    return Err(errno::ENOENT);
+                }
                 stack.push(Level {
                     name: c,
                     fd: Some(DirRef::Mount(self.root_fd(m))),
@@ -405,18 +477,25 @@ impl Sandbox {
             let cname = CString::new(c.clone()).map_err(|_| errno::ENOENT)?;
             let st = match sys::fstatat(dir.raw(), &cname, libc::AT_SYMLINK_NOFOLLOW) {
                 Ok(st) => Some(st),
-                Err(e) if e == errno::ENOENT && is_last => None,
+                Err(e) if e == errno::ENOENT && is_last && !in_sysroot => None,
                 Err(e) => return Err(e),
             };
             let mode = st.map_or(0, |s| s.st_mode & libc::S_IFMT);
-            if mode == libc::S_IFLNK && (!is_last || follow || trailing_slash) {
-                links += 1;
-                if links > MAX_SYMLINKS {
-                    return Err(errno::ELOOP);
-                }
+            if mode == libc::S_IFLNK && (!is_last || w.follow || w.trailing_slash) {
+                w.count_link()?;
                 let target = sys::readlinkat(dir.raw(), &cname)?;
                 if target.is_empty() {
                     return Err(errno::ENOENT);
+                }
+                if in_sysroot || (target[0] == b'/' && self.sysroot.is_some()) {
+                    // The target is a guest path: looked up sysroot-first again.
+                    let mut next: VecDeque<Vec<u8>> = VecDeque::new();
+                    if target[0] != b'/' {
+                        next.extend(split(guest_of(&stack, None).as_os_str().as_bytes()));
+                    }
+                    next.extend(split(&target));
+                    next.extend(queue);
+                    return Ok(Step::Restart(next));
                 }
                 if target[0] == b'/' {
                     stack.truncate(1);
@@ -427,7 +506,7 @@ impl Sandbox {
                 continue;
             }
             if is_last {
-                if trailing_slash && st.is_some() && mode != libc::S_IFDIR {
+                if w.trailing_slash && st.is_some() && mode != libc::S_IFDIR {
                     return Err(errno::ENOTDIR);
                 }
                 let Some(Level {
@@ -438,15 +517,15 @@ impl Sandbox {
                 else {
                     return Err(errno::ENOENT);
                 };
-                return Ok(Resolved::Host(HostPath {
+                return Ok(Step::Found(Resolved::Host(HostPath {
                     dir,
                     name: cname,
                     mount,
                     guest: child_guest,
                     host,
                     stat: st,
-                    trailing_slash,
-                }));
+                    trailing_slash: w.trailing_slash,
+                })));
             }
             if mode != libc::S_IFDIR {
                 return Err(errno::ENOTDIR);
@@ -466,7 +545,7 @@ impl Sandbox {
             });
         }
 
-        held_dir(stack, trailing_slash)
+        held_dir(stack, w.trailing_slash).map(Step::Found)
     }
 
     /// The rest of a path below the virtual /proc/self, taken from `queue`: /proc/self/fd/N
@@ -563,6 +642,35 @@ impl DirRef<'_> {
     }
 }
 
+/// The state of one resolution that lasts across its walks.
+struct Walk {
+    /// Follow a symlink in the final component.
+    follow: bool,
+    /// The guest path ended in '/'.
+    trailing_slash: bool,
+    /// Symlinks followed so far.
+    links: u32,
+}
+
+impl Walk {
+    /// Count one followed symlink: ELOOP past Linux's MAXSYMLINKS.
+    fn count_link(&mut self) -> Result<(), Errno> {
+        self.links += 1;
+        if self.links > MAX_SYMLINKS {
+            return Err(errno::ELOOP);
+        }
+        Ok(())
+    }
+}
+
+/// How one walk of a resolution ended.
+enum Step<'a> {
+    /// The path's end.
+    Found(Resolved<'a>),
+    /// A symlink's target, with the rest of the path: a new absolute guest path.
+    Restart(VecDeque<Vec<u8>>),
+}
+
 struct Level<'a> {
     name: Vec<u8>,
     fd: Option<DirRef<'a>>,
@@ -652,6 +760,7 @@ pub(crate) mod tests {
                 cwd: dir.to_path_buf(),
                 exe: "/bin/true".into(),
                 hide: vec![],
+                sysroot: None,
             })
             .unwrap(),
         )
@@ -764,6 +873,7 @@ pub(crate) mod tests {
             cwd: "/".into(),
             exe: "/bin/true".into(),
             hide: vec![],
+            sysroot: None,
         })
         .unwrap();
         let h = host(sb.resolve(Path::new("/"), b"/data/pw", true).unwrap());
@@ -796,6 +906,7 @@ pub(crate) mod tests {
             cwd: "/data".into(),
             exe: "/bin/true".into(),
             hide: vec![],
+            sysroot: None,
         })
         .unwrap();
         let base = Path::new("/data");
@@ -867,6 +978,7 @@ pub(crate) mod tests {
             cwd: "/".into(),
             exe: "/bin/true".into(),
             hide: vec![],
+            sysroot: None,
         };
         assert!(matches!(
             Sandbox::new(cfg("/nonexistent-xyz", "/x")),
@@ -883,5 +995,62 @@ pub(crate) mod tests {
         let mut c = cfg("/etc", "/x");
         c.cwd = "rel".into();
         assert!(matches!(Sandbox::new(c), Err(HostError::CwdNotAbsolute(_))));
+    }
+
+    /// A sysroot: absolute paths find its entries first, read-only; what it lacks is
+    /// the host's; a relative path is not redirected; its symlinks name guest paths
+    /// (an absolute target is looked up sysroot-first again, `..` stops at its root),
+    /// so none reaches the host directory beside it.
+    #[test]
+    fn sysroot_entries_come_first_and_stay_inside() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().canonicalize().unwrap();
+        let sr = d.join("sysroot");
+        std::fs::create_dir_all(sr.join("etc")).unwrap();
+        std::fs::create_dir(d.join("work")).unwrap();
+        std::fs::write(sr.join("etc/probe"), b"in").unwrap();
+        std::fs::write(d.join("beside"), b"host").unwrap();
+        std::os::unix::fs::symlink("/etc/probe", sr.join("etc/abs")).unwrap();
+        std::os::unix::fs::symlink("../../../../../../beside", sr.join("etc/up")).unwrap();
+        let beside = format!("/..{}", d.join("beside").display());
+        std::os::unix::fs::symlink(&beside, sr.join("etc/up-abs")).unwrap();
+        let sb = Sandbox::new(SandboxConfig {
+            mounts: vec![],
+            cwd: d.join("work"),
+            exe: "/bin/true".into(),
+            hide: vec![],
+            sysroot: Some(sr.clone()),
+        })
+        .unwrap();
+        let work = d.join("work");
+        for p in [&b"/etc/probe"[..], b"/etc/abs", b"/etc/./abs"] {
+            let h = host(sb.resolve(&work, p, true).unwrap());
+            assert_eq!(h.guest, PathBuf::from("/etc/probe"), "{p:?}");
+            assert_eq!(h.kind(), libc::S_IFREG);
+            assert!(!sb.writable(h.mount));
+        }
+        // Not following: the link itself, in the sysroot.
+        let h = host(sb.resolve(&work, b"/etc/abs", false).unwrap());
+        assert_eq!(h.kind(), libc::S_IFLNK);
+        // `..` stops at the guest root: /beside is in neither.
+        let h = host(sb.resolve(&work, b"/etc/up", true).unwrap());
+        assert_eq!(h.guest, PathBuf::from("/beside"));
+        assert!(h.stat.is_none());
+        // An absolute target is a guest path: the host file, found through the mounts.
+        let h = host(sb.resolve(&work, b"/etc/up-abs", true).unwrap());
+        assert_eq!(h.guest, d.join("beside"));
+        // Missing from the sysroot: the host's (here /etc/passwd, a new name in the
+        // writable working directory).
+        let h = host(sb.resolve(&work, b"/etc/passwd", true).unwrap());
+        assert!(h.stat.is_some());
+        assert_eq!(h.host, PathBuf::from("/etc/passwd"));
+        let new = work.join("new");
+        let h = host(sb.resolve(&work, new.as_os_str().as_bytes(), true).unwrap());
+        assert!(h.stat.is_none() && sb.writable(h.mount));
+        // The root is the sysroot's; a relative path is not redirected.
+        let h = host(sb.resolve(&work, b"/", true).unwrap());
+        assert_eq!(h.host, sr);
+        let r = sb.resolve(Path::new("/"), b"etc/probe", true).unwrap();
+        assert!(host(r).stat.is_none());
     }
 }
