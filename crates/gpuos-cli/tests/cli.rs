@@ -1887,3 +1887,108 @@ fn options_after_program_belong_to_the_guest() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("1000 getuid() = "), "{}", stderr(&o));
 }
+
+/// `--sysroot DIR`, `-L DIR` and `GPUOS_SYSROOT=DIR` give busybox what `qemu-aarch64
+/// -L DIR` gives it, byte for byte with the exit status: absolute paths name DIR's
+/// entries first (a file, a directory listing, the root, a relative symlink, an
+/// absolute symlink to a host file) and the host's where DIR has none; a path relative
+/// to the working directory is not redirected, nor is PROGRAM.
+#[test]
+fn sysroot_is_looked_up_first_as_qemu_l() {
+    let bb = busybox();
+    let d = tmp("sysroot");
+    let sr = d.join("sysroot");
+    std::fs::create_dir_all(sr.join("etc")).unwrap();
+    std::fs::create_dir_all(sr.join("usr/lib")).unwrap();
+    std::fs::write(sr.join("etc/gpuos-sysroot-probe"), "from the sysroot\n").unwrap();
+    std::fs::write(sr.join("usr/lib/lib.so"), "a library\n").unwrap();
+    std::os::unix::fs::symlink("usr/lib", sr.join("lib")).unwrap();
+    std::os::unix::fs::symlink("gpuos-sysroot-probe", sr.join("etc/rel-link")).unwrap();
+    let host_only = d.join("host-only");
+    std::fs::write(&host_only, "only on the host\n").unwrap();
+    std::os::unix::fs::symlink(&host_only, sr.join("etc/abs-link")).unwrap();
+    let host_only = host_only.to_str().unwrap();
+    let cases: &[&[&str]] = &[
+        &["cat", "/etc/gpuos-sysroot-probe"],
+        &["cat", "/etc/rel-link"],
+        &["cat", "/etc/abs-link"],
+        &["cat", "/lib/lib.so"],
+        &["readlink", "/etc/rel-link"],
+        &["stat", "-c", "%n %s %F", "/etc/gpuos-sysroot-probe", "/lib"],
+        &["ls", "/", "/etc", "/lib/"],
+        &["cat", host_only],
+        &["head", "-c", "5", "/etc/passwd"],
+        &["cat", "etc/gpuos-sysroot-probe"],
+        &["cat", "/etc/gpuos-sysroot-missing"],
+    ];
+    let sysroot = sr.to_str().unwrap();
+    for (i, args) in cases.iter().enumerate() {
+        let want = Command::new(qemu())
+            .current_dir(&d)
+            .args(["-L", sysroot])
+            .arg(&bb)
+            .args(*args)
+            .output()
+            .expect("qemu runs");
+        let run = |opts: &[&str], env: Option<&str>| {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_gpuos"));
+            c.current_dir(&d)
+                .args(["run", "--backend", "cpu"])
+                .args(opts);
+            if let Some(e) = env {
+                c.env("GPUOS_SYSROOT", e);
+            }
+            c.arg(&bb).args(*args).output().expect("gpuos runs")
+        };
+        // Every way to name it, the last one only on some of the cases (time).
+        let mut ways = vec![("--sysroot", run(&["--sysroot", sysroot], None))];
+        if i % 3 == 0 {
+            ways.push(("-L", run(&["-L", sysroot], None)));
+            ways.push(("GPUOS_SYSROOT", run(&[], Some(sysroot))));
+        }
+        for (how, o) in ways {
+            assert_eq!(
+                (o.status.code(), &o.stdout, stderr(&o)),
+                (want.status.code(), &want.stdout, stderr(&want)),
+                "{how} {args:?}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// The sysroot is read-only: writing, creating or removing there is EROFS, and it
+/// stays as it was.
+#[test]
+fn sysroot_is_read_only() {
+    let bb = busybox();
+    let d = tmp("sysroot-ro");
+    let sr = d.join("sysroot");
+    std::fs::create_dir_all(sr.join("etc")).unwrap();
+    std::fs::write(sr.join("etc/probe"), "kept\n").unwrap();
+    let sysroot = sr.to_str().unwrap();
+    let bbs = bb.to_str().unwrap();
+    for args in [
+        &["touch", "/etc/probe"][..],
+        &["rm", "/etc/probe"],
+        &["cp", "/etc/probe", "/etc/copy"],
+        &["mkdir", "/etc/dir"],
+    ] {
+        let mut cmd = vec!["run", "--backend", "cpu", "-L", sysroot, bbs];
+        cmd.extend(args);
+        let o = gpuos(&d, &cmd);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("Read-only file system"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(sr.join("etc"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["probe"]);
+    assert_eq!(std::fs::read(sr.join("etc/probe")).unwrap(), b"kept\n");
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::errno::{self, Errno};
 use super::fd::{self, FileKind, HostFd, HostFile, OpenFile, MAX_FDS};
-use super::fs::{HostPath, Resolved};
+use super::fs::{HostPath, Resolved, Sandbox};
 use super::oflag::{self, *};
 use super::pipe::{self, PIPE_CAPACITY};
 use super::shared;
@@ -86,15 +86,31 @@ fn fstat_host(fd: i32) -> Result<Stat, Errno> {
 impl ProcHost {
     // ---- helpers ----
 
-    /// The guest directory a relative path in `*at(dirfd, path)` starts from.
-    fn base(&self, dirfd: i32, path: &[u8]) -> Result<PathBuf, Errno> {
+    /// The guest directory a relative path in `*at(dirfd, path)` starts from, and
+    /// whether it is a directory of the sysroot (then the path is looked up there first,
+    /// as qemu-user's host `openat` on the directory's host fd does).
+    fn base(&self, dirfd: i32, path: &[u8]) -> Result<(PathBuf, bool), Errno> {
         if path.first() == Some(&b'/') || dirfd == AT_FDCWD {
-            return Ok(self.cwd.clone());
+            return Ok((self.cwd.clone(), false));
         }
         match &self.fds.get(dirfd)?.kind {
-            FileKind::Host(h) if h.is_dir => Ok(h.guest.clone()),
+            FileKind::Host(h) if h.is_dir => {
+                Ok((h.guest.clone(), h.mount.is_some_and(Sandbox::is_sysroot)))
+            }
             _ => Err(errno::ENOTDIR),
         }
+    }
+
+    /// Resolve `path` of `*at(dirfd, path)` in `sb` (the process's sandbox).
+    fn resolve_at<'s>(
+        &self,
+        sb: &'s Sandbox,
+        dirfd: i32,
+        path: &[u8],
+        follow: bool,
+    ) -> Result<Resolved<'s>, Errno> {
+        let (base, in_sysroot) = self.base(dirfd, path)?;
+        sb.resolve_from(&base, in_sysroot, path, follow)
     }
 
     fn is_ro(&self, mount: usize) -> bool {
@@ -133,7 +149,7 @@ impl ProcHost {
         let creat = flags & O_CREAT != 0;
         let follow = flags & O_NOFOLLOW == 0 && !(creat && flags & O_EXCL != 0);
         let sb = Arc::clone(&self.sb);
-        match sb.resolve(&self.base(dirfd, path)?, path, follow)? {
+        match self.resolve_at(&sb, dirfd, path, follow)? {
             Resolved::ProcExe => Err(errno::ELOOP),
             Resolved::ProcFd(n) => self.reopen(n, flags),
             Resolved::Host(h) => self.open_host(h, flags, mode),
@@ -608,7 +624,7 @@ impl ProcHost {
         }
         let p: &[u8] = if path.is_empty() { b"." } else { path };
         let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
-        match sb.resolve(&self.base(dirfd, p)?, p, follow)? {
+        match self.resolve_at(sb, dirfd, p, follow)? {
             Resolved::Host(h) if h.stat.is_none() => Err(errno::ENOENT),
             Resolved::Host(h) => Ok(Ok(h)),
             Resolved::ProcFd(n) if follow => Ok(Err(StatFd::Fd(n))),
@@ -770,7 +786,7 @@ impl ProcHost {
             return Err(errno::EINVAL);
         }
         let sb = Arc::clone(&self.sb);
-        let target: Vec<u8> = match sb.resolve(&self.base(dirfd, path)?, path, false)? {
+        let target: Vec<u8> = match self.resolve_at(&sb, dirfd, path, false)? {
             Resolved::ProcExe => sb.exe().as_os_str().as_bytes().to_vec(),
             Resolved::ProcFd(n) => self.fd_link(n)?,
             Resolved::Host(h) => match h.kind() {
@@ -853,7 +869,7 @@ impl ProcHost {
         dirfd: i32,
         path: &[u8],
     ) -> Result<HostPath<'a>, Errno> {
-        match sb.resolve(&self.base(dirfd, path)?, path, false)? {
+        match self.resolve_at(sb, dirfd, path, false)? {
             Resolved::Host(h) => Ok(h),
             _ => Err(errno::EACCES),
         }
@@ -870,7 +886,7 @@ impl ProcHost {
 
     pub(crate) fn sys_mkdirat(&mut self, dirfd: i32, path: &[u8], mode: u32) -> Ret {
         let sb = Arc::clone(&self.sb);
-        let h = match sb.resolve(&self.base(dirfd, path)?, path, false)? {
+        let h = match self.resolve_at(&sb, dirfd, path, false)? {
             Resolved::Host(h) => h,
             _ => return Err(errno::EEXIST),
         };
@@ -996,7 +1012,7 @@ impl ProcHost {
             return Err(errno::ENOENT);
         }
         let sb = Arc::clone(&self.sb);
-        let o = match sb.resolve(&self.base(od, op)?, op, flags & AT_SYMLINK_FOLLOW != 0)? {
+        let o = match self.resolve_at(&sb, od, op, flags & AT_SYMLINK_FOLLOW != 0)? {
             Resolved::Host(h) => h,
             _ => return Err(errno::EXDEV),
         };
@@ -2227,5 +2243,42 @@ mod tests {
             }
         }
         let _ = Path::new("/");
+    }
+
+    /// A directory fd opened in the sysroot looks names up there first (qemu-user's
+    /// openat on the directory's host fd finds DIR's entry), while the same name
+    /// relative to the working directory is not redirected; the sysroot is read-only.
+    #[test]
+    fn openat_from_a_sysroot_directory_reads_the_sysroot() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().canonicalize().unwrap();
+        let sr = d.join("sysroot");
+        std::fs::create_dir_all(sr.join("etc")).unwrap();
+        std::fs::write(sr.join("etc/gpuos-probe"), b"in the sysroot").unwrap();
+        let sb = Sandbox::new(SandboxConfig {
+            mounts: vec![],
+            cwd: d.clone(),
+            exe: "/bin/true".into(),
+            hide: vec![],
+            sysroot: Some(sr.clone()),
+        })
+        .unwrap();
+        let mut t = T::with_sandbox(sb, t);
+        let etc = t.open("/etc", O_DIRECTORY, 0);
+        assert!(etc >= 0, "{etc}");
+        let fd = t.openat(etc as i32, "gpuos-probe", 0, 0);
+        assert!(fd >= 0, "{fd}");
+        assert_eq!(t.read(fd, 64).1, b"in the sysroot");
+        // Relative to the working directory: not redirected.
+        assert_eq!(t.open("etc/gpuos-probe", 0, 0), -(libc::ENOENT as i64));
+        // Read-only: writing, creating and removing there are EROFS.
+        let erofs = -(libc::EROFS as i64);
+        assert_eq!(t.open("/etc/gpuos-probe", O_WRONLY, 0), erofs);
+        assert_eq!(
+            t.openat(etc as i32, "new", O_CREAT | O_WRONLY, 0o644),
+            erofs
+        );
+        assert_eq!(t.path1(nr::UNLINKAT, "/etc/gpuos-probe", 0, 0), erofs);
+        assert!(sr.join("etc/gpuos-probe").exists() && !sr.join("etc/new").exists());
     }
 }

@@ -17,6 +17,9 @@
 //! - host paths given with `--hide` (`SandboxConfig::hide`) are ENOENT, as is everything
 //!   below them: each step's host path is checked, so no way in (absolute, `..`, a
 //!   symlink) reaches them; a directory listing still shows the name;
+//! - with a sysroot (`SandboxConfig::sysroot`, `--sysroot`/`-L` as qemu-user's), an
+//!   absolute path is walked in it first, read-only, and through the mounts where it has
+//!   no such entry; its symlinks name guest paths, looked up sysroot-first again;
 //! - the host's `/proc` is hidden except `/proc/cpuinfo` and `/proc/meminfo`;
 //!   `/proc/self/exe` is the guest program and `/proc/self/fd/N` the guest's fd N.
 //!
@@ -251,6 +254,11 @@ impl Sandbox {
         &self.shared
     }
 
+    /// Whether mount index `m` (`HostPath::mount`) is the sysroot's.
+    pub(crate) fn is_sysroot(m: usize) -> bool {
+        m == SYSROOT_MOUNT
+    }
+
     /// Whether mount `m` is writable.
     pub(crate) fn writable(&self, m: usize) -> bool {
         self.mounts.get(m).is_some_and(|m| m.writable)
@@ -353,6 +361,18 @@ impl Sandbox {
         path: &[u8],
         follow: bool,
     ) -> Result<Resolved<'_>, Errno> {
+        self.resolve_from(base, false, path, follow)
+    }
+
+    /// [`Sandbox::resolve`], where a relative `path` is looked up sysroot-first too when
+    /// `base_in_sysroot` (`base` is a directory the guest holds open in the sysroot).
+    pub(crate) fn resolve_from(
+        &self,
+        base: &Path,
+        base_in_sysroot: bool,
+        path: &[u8],
+        follow: bool,
+    ) -> Result<Resolved<'_>, Errno> {
         if path.is_empty() {
             return Err(errno::ENOENT);
         }
@@ -364,12 +384,12 @@ impl Sandbox {
             trailing_slash: path.len() > 1 && path.ends_with(b"/"),
             links: 0,
         };
-        let mut absolute = path[0] == b'/';
         let mut queue: VecDeque<Vec<u8>> = VecDeque::new();
-        if !absolute {
+        if path[0] != b'/' {
             queue.extend(split(base.as_os_str().as_bytes()));
         }
         queue.extend(split(path));
+        let mut absolute = path[0] == b'/' || base_in_sysroot;
         loop {
             if absolute && self.sysroot.is_some() {
                 match self.walk(&mut walk, queue.clone(), true) {
@@ -663,7 +683,8 @@ impl Walk {
     }
 }
 
-/// How one walk of a resolution ended.
+/// How one walk of a resolution ended (a transient value, as `Resolved`).
+#[allow(clippy::large_enum_variant)]
 enum Step<'a> {
     /// The path's end.
     Found(Resolved<'a>),
