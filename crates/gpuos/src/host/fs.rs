@@ -208,7 +208,16 @@ impl Sandbox {
             mounts.push(root);
         }
         let sysroot = match &cfg.sysroot {
-            Some(d) => Some(MountRoot::open(d, "/".into(), false)?),
+            Some(d) => Some(MountRoot::open(d, "/".into(), false).map_err(|e| {
+                let source = match e {
+                    HostError::Mount { source, .. } => source,
+                    _ => std::io::Error::from_raw_os_error(libc::ENOTDIR),
+                };
+                HostError::Sysroot {
+                    path: d.clone(),
+                    source,
+                }
+            })?),
             None => None,
         }
         .filter(|s| s.host != Path::new("/"));
@@ -1016,6 +1025,19 @@ pub(crate) mod tests {
         let mut c = cfg("/etc", "/x");
         c.cwd = "rel".into();
         assert!(matches!(Sandbox::new(c), Err(HostError::CwdNotAbsolute(_))));
+        for (dir, e) in [
+            ("/nonexistent-xyz", libc::ENOENT),
+            ("/etc/passwd", libc::ENOTDIR),
+        ] {
+            let mut c = cfg("/etc", "/x");
+            c.sysroot = Some(dir.into());
+            match Sandbox::new(c) {
+                Err(HostError::Sysroot { source, .. }) => {
+                    assert_eq!(source.raw_os_error(), Some(e), "{dir}")
+                }
+                other => panic!("{dir}: {other:?}"),
+            }
+        }
     }
 
     /// A sysroot: absolute paths find its entries first, read-only; what it lacks is

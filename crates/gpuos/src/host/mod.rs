@@ -71,6 +71,14 @@ pub enum HostError {
         /// Why.
         source: std::io::Error,
     },
+    /// The sysroot cannot be used: missing, not a directory, unreadable.
+    #[error("cannot use sysroot {path}: {source}", path = path.display())]
+    Sysroot {
+        /// The directory given.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The working directory is relative.
     #[error("working directory {0} is not an absolute path")]
     CwdNotAbsolute(PathBuf),
