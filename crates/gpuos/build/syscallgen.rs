@@ -318,55 +318,75 @@ pub fn gen_rust(v: &[Sys]) -> String {
     o
 }
 
+/// One generated dispatcher: a trait with one function per row, named by the syscall,
+/// and the match over syscall numbers that calls them.
+struct Dispatcher<'a> {
+    /// The trait's doc comment and declaration line (without the brace).
+    trait_head: &'a str,
+    /// The function signature after `fn NAME`.
+    sig: &'a str,
+    /// The dispatch function's doc comment and signature (without the brace).
+    fn_head: &'a str,
+    /// The match arm's value for a row: `{}` stands for the syscall's name.
+    arm: &'a str,
+    /// The value of the match's default arm.
+    fallback: &'a str,
+}
+
+impl Dispatcher<'_> {
+    fn gen(&self, rows: &[&Sys]) -> String {
+        let mut o = String::from(
+            "// Generated from kernel/sys/syscalls.table by crates/gpuos/build/syscallgen.rs.\n\n",
+        );
+        let _ = writeln!(o, "{} {{", self.trait_head);
+        for s in rows {
+            let _ = writeln!(
+                o,
+                "    /// {}(2), syscall {}.\n    fn {}{};",
+                s.name, s.nr, s.name, self.sig
+            );
+        }
+        let _ = writeln!(o, "}}\n\n{} {{\n    match nr {{", self.fn_head);
+        for s in rows {
+            let _ = writeln!(
+                o,
+                "        {} => {},",
+                s.nr,
+                self.arm.replace("{}", &s.name)
+            );
+        }
+        let _ = writeln!(o, "        _ => {},\n    }}\n}}", self.fallback);
+        o
+    }
+}
+
 /// The host's dispatch (included in `host/calls.rs`): the trait `HostCalls` with one
 /// function per `host` or `split` row, named by the syscall, and `dispatch`, the match
 /// that calls them.
 pub fn gen_host_dispatch(v: &[Sys]) -> String {
     let rows: Vec<&Sys> = v.iter().filter(|s| s.marshalled()).collect();
-    let mut o = String::from(
-        "// Generated from kernel/sys/syscalls.table by crates/gpuos/build/syscallgen.rs.\n\n",
-    );
-    o.push_str("/// The host syscalls (WHERE `host` or `split`): one function each, named by the\n/// syscall, serving one marshalled request ([`Call`]).\npub(crate) trait HostCalls {\n");
-    for s in &rows {
-        let _ = writeln!(
-            o,
-            "    /// {}(2), syscall {}.\n    fn {}(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno>;",
-            s.name, s.nr, s.name
-        );
+    Dispatcher {
+        trait_head: "/// The host syscalls (WHERE `host` or `split`): one function each, named by the\n/// syscall, serving one marshalled request ([`Call`]).\npub(crate) trait HostCalls",
+        sig: "(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno>",
+        fn_head: "/// Serve host syscall `nr` by its [`HostCalls`] function; ENOSYS for any other.\npub(crate) fn dispatch<H: HostCalls>(h: &mut H, nr: u64, c: &mut Call<'_>) -> Outcome",
+        arm: "outcome(HostCalls::{}(h, c))",
+        fallback: "errno::ENOSYS.into()",
     }
-    o.push_str("}\n\n/// Serve host syscall `nr` by its [`HostCalls`] function; ENOSYS for any other.\npub(crate) fn dispatch<H: HostCalls>(h: &mut H, nr: u64, c: &mut Call<'_>) -> Outcome {\n    match nr {\n");
-    for s in &rows {
-        let _ = writeln!(
-            o,
-            "        {} => outcome(HostCalls::{}(h, c)),",
-            s.nr, s.name
-        );
-    }
-    o.push_str("        _ => errno::ENOSYS.into(),\n    }\n}\n");
-    o
+    .gen(&rows)
 }
 
 /// The service's process calls (included in `service/mod.rs`): the trait `ProcCalls`
 /// with one function per `proc` row, named by the syscall, and `dispatch_proc`.
 pub fn gen_proc_dispatch(v: &[Sys]) -> String {
     let rows: Vec<&Sys> = v.iter().filter(|s| s.at == Where::Proc).collect();
-    let mut o = String::from(
-        "// Generated from kernel/sys/syscalls.table by crates/gpuos/build/syscallgen.rs.\n\n",
-    );
-    o.push_str("/// The host halves of the process calls (WHERE `proc`): one function each, named\n/// by the syscall, given the request whole ([`Request`]).\npub(crate) trait ProcCalls {\n");
-    for s in &rows {
-        let _ = writeln!(
-            o,
-            "    /// {}(2), syscall {}.\n    fn {}(&self, r: &mut Request<'_>) -> Outcome;",
-            s.name, s.nr, s.name
-        );
+    Dispatcher {
+        trait_head: "/// The host halves of the process calls (WHERE `proc`): one function each, named\n/// by the syscall, given the request whole ([`Request`]).\npub(crate) trait ProcCalls",
+        sig: "(&self, r: &mut Request<'_>) -> Outcome",
+        fn_head: "/// Serve process call `nr` by its [`ProcCalls`] function; `None` when `nr` is not one.\npub(crate) fn dispatch_proc<P: ProcCalls>(p: &P, nr: u64, r: &mut Request<'_>) -> Option<Outcome>",
+        arm: "Some(ProcCalls::{}(p, r))",
+        fallback: "None",
     }
-    o.push_str("}\n\n/// Serve process call `nr` by its [`ProcCalls`] function; `None` when `nr` is not one.\npub(crate) fn dispatch_proc<P: ProcCalls>(p: &P, nr: u64, r: &mut Request<'_>) -> Option<Outcome> {\n    match nr {\n");
-    for s in &rows {
-        let _ = writeln!(o, "        {} => Some(ProcCalls::{}(p, r)),", s.nr, s.name);
-    }
-    o.push_str("        _ => None,\n    }\n}\n");
-    o
+    .gen(&rows)
 }
 
 /// The errno table: (NAME, number) pairs.
