@@ -288,6 +288,12 @@ add syscalls2-waitid lanes - -- @syscalls2 waitid
 add syscalls2-select lanes - -- @syscalls2 select
 add syscalls2-copy_range - - -- @syscalls2 copy_range
 add syscalls2-splice - - -- @syscalls2 splice
+# tests/guest/mmapfile.c: mmap(2) of files through the device's page cache.
+add mmapfile-private files - -- @mmapfile private
+add mmapfile-cow files - -- @mmapfile cow
+add mmapfile-fixed files - -- @mmapfile fixed
+add mmapfile-large files - -- @mmapfile large
+add mmapfile-errors files - -- @mmapfile errors
 add clocks lanes - -- @clocks
 add compute lanes - -- @compute 2
 add demo lanes - -- @demo

@@ -1,4 +1,4 @@
-// Device-served memory syscalls: brk, mmap (anonymous), munmap, mremap, mprotect,
+// Device-served memory syscalls: brk, mmap (a file's: mm_file.h), munmap, mremap, mprotect,
 // madvise. Semantics from brk(2), mmap(2), mremap(2), mprotect(2), madvise(2).
 #pragma once
 #include "../mm/mm.h"
@@ -78,32 +78,45 @@ GFN u64 mmap_find(Core& c, u64 len) {
     return a;
 }
 
-HANDLER void sys_mmap(Core& c) {
-    u64 addr = X(c, 0), len = X(c, 1), prot = X(c, 2), flags = X(c, 3);
-    i64 fd = (i64)X(c, 4);
-    if (len == 0 || (addr & (PAGE_SZ - 1)) || (X(c, 5) & (PAGE_SZ - 1))) { setX(c, 0, err(E_INVAL)); return; }
-    if (!(flags & (MAP_SHARED | MAP_PRIVATE))) { setX(c, 0, err(E_INVAL)); return; }
-    if (!(flags & MAP_ANONYMOUS)) {
-        (void)fd;
-        setX(c, 0, err(E_NODEV));  // file mappings are not provided yet
-        return;
-    }
-    if (len_too_big(len)) { setX(c, 0, err(E_NOMEM)); return; }
-    len = page_up(len);
-    if (len > (1ull << 46)) { setX(c, 0, err(E_NOMEM)); return; }
+/// mmap(2)'s checks of its arguments that need no file: 0, or the error.
+GFN u64 mmap_check(u64 addr, u64 len, u64 flags, u64 off) {
+    if (len == 0 || (addr & (PAGE_SZ - 1)) || (off & (PAGE_SZ - 1))) return err(E_INVAL);
+    if (!(flags & (MAP_SHARED | MAP_PRIVATE))) return err(E_INVAL);
+    if (len_too_big(len) || page_up(len) > (1ull << 46)) return err(E_NOMEM);
+    return 0;
+}
+
+/// Place and reserve a mapping of len bytes (page aligned) with permissions perm (PTE
+/// bits): at addr with MAP_FIXED (replacing what is there) or MAP_FIXED_NOREPLACE
+/// (EEXIST when something is), else where mmap_find finds room. Its pages are lazy
+/// (zero-filled on first touch). Returns the address, or ENOMEM (no room, RLIMIT_AS,
+/// no frames for the tables).
+GFN_NOINLINE u64 mmap_place(Core& c, u64 addr, u64 len, u64 flags, u64 perm) {
     u64 replaced = 0;  // pages of an old mapping that MAP_FIXED replaces
     if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
-        if ((addr + len) >> VA_BITS) { setX(c, 0, err(E_NOMEM)); return; }
+        if ((addr + len) >> VA_BITS) return err(E_NOMEM);
         replaced = mm_mapped_pages(c, addr, len);
-        if ((flags & MAP_FIXED_NOREPLACE) && replaced) { setX(c, 0, err(E_EXIST)); return; }
+        if ((flags & MAP_FIXED_NOREPLACE) && replaced) return err(E_EXIST);
     }
-    if (!mm_may_expand(c, (len >> PAGE_SHIFT) - replaced)) { setX(c, 0, err(E_NOMEM)); return; }
+    if (!mm_may_expand(c, (len >> PAGE_SHIFT) - replaced)) return err(E_NOMEM);
     if (!(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE))) {
         addr = mmap_find(c, len);
-        if (!addr) { setX(c, 0, err(E_NOMEM)); return; }
+        if (!addr) return err(E_NOMEM);
     }
-    if (!mm_map_lazy(c, addr, len, prot_to_pte(prot))) { setX(c, 0, err(E_NOMEM)); return; }
-    setX(c, 0, addr);
+    if (!mm_map_lazy(c, addr, len, perm)) return err(E_NOMEM);
+    return addr;
+}
+
+GFN_NOINLINE void mmap_file_start(Core& c);
+
+/// mmap(2): anonymous mappings here; a file's (kernel/sys/mm_file.h) asks the host
+/// about the file first.
+HANDLER void sys_mmap(Core& c) {
+    u64 addr = X(c, 0), len = X(c, 1), prot = X(c, 2), flags = X(c, 3);
+    u64 e = mmap_check(addr, len, flags, X(c, 5));
+    if (e) { setX(c, 0, e); return; }
+    if (!(flags & MAP_ANONYMOUS)) { mmap_file_start(c); return; }
+    setX(c, 0, mmap_place(c, addr, page_up(len), flags, prot_to_pte(prot)));
 }
 
 HANDLER void sys_munmap(Core& c) {
@@ -295,3 +308,5 @@ HANDLER void sys_mremap(Core& c) {
     tlb_flush(c);
     setX(c, 0, dst);
 }
+
+#include "mm_file.h"

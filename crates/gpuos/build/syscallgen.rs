@@ -21,6 +21,11 @@ pub enum Where {
     /// host half, `ProcCalls::NAME` in the service, works on the process table
     /// (clone, execve) or on the request whole (ppoll).
     Proc,
+    /// A request of gpuos's own kernel, never a guest's syscall (the guest's SVC with
+    /// this number answers ENOSYS): device code posts it, marshalled by the row's
+    /// argument kinds, for `HostCalls::NAME` (file mappings: gpuos_file_map,
+    /// gpuos_file_read). Its output stays in the request buffer for the device.
+    Kernel,
 }
 
 /// One syscall line.
@@ -34,12 +39,12 @@ pub struct Sys {
 impl Sys {
     /// The device runs `sys_NAME` first.
     fn dev(&self) -> bool {
-        self.at != Where::Host
+        !matches!(self.at, Where::Host | Where::Kernel)
     }
 
     /// The device marshals it by its argument kinds for a host function.
     fn marshalled(&self) -> bool {
-        matches!(self.at, Where::Host | Where::Split)
+        matches!(self.at, Where::Host | Where::Split | Where::Kernel)
     }
 }
 
@@ -190,9 +195,10 @@ pub fn parse(text: &str) -> Result<Vec<Sys>, String> {
             "host" => Where::Host,
             "split" => Where::Split,
             "proc" => Where::Proc,
+            "kernel" => Where::Kernel,
             w => {
                 return Err(format!(
-                    "syscalls.table:{}: WHERE must be dev, host, split or proc, not {w}",
+                    "syscalls.table:{}: WHERE must be dev, host, split, proc or kernel, not {w}",
                     i + 1
                 ))
             }
@@ -251,7 +257,7 @@ pub fn gen_cpp(v: &[Sys]) -> (String, String) {
     let mut o = String::from(CPP_HEAD);
     o.push_str("/// Serve syscall nr: device syscalls run here, host syscalls are posted.\n");
     o.push_str("GFN void sys_dispatch_nr(Core& c, u64 nr) {\n    u64 args[6];\n    for (int i = 0; i < 6; i++) args[i] = c.s.x[i];\n    switch (nr) {\n");
-    for s in v {
+    for s in v.iter().filter(|s| s.at != Where::Kernel) {
         if s.dev() {
             let _ = writeln!(o, "    case {}: sys_{}(c); break;", s.nr, s.name);
         } else {

@@ -258,6 +258,17 @@ pub struct Proc {
     /// The nice value, -20 (most favourable) to 19, of getpriority(2)/setpriority(2);
     /// inherited by fork, kept across execve. 0 at the start. Not used for scheduling.
     pub nice: i32,
+    /// A file mapping in progress (mmap(2) with a file, kernel/sys/mm_file.h): the
+    /// guest's six mmap arguments, kept across its host requests.
+    pub fm_args: [u64; 6],
+    /// The mapped file's identity (host/mapfile.rs), 0 while none is known.
+    pub fm_file: u64,
+    /// The mapped file's size in bytes.
+    pub fm_size: u64,
+    /// The mapping's address, once placed.
+    pub fm_addr: u64,
+    /// Pages of the mapping filled so far.
+    pub fm_next: u64,
 }
 
 /// `Proc::oom`, `Proc::kill_cause`: the process reached its resident limit
@@ -446,6 +457,12 @@ pub struct MachineHdr {
     /// The host's effective user id: 0 gives the guest's processes the privileges
     /// Linux gives root where the device checks them (setpriority(2) raising priority).
     pub euid: u32,
+    /// The page cache (kernel/mm/pcache.h): `pcache_mask + 1` entries of two u64s
+    /// (key, frame + 1), zeroed at the start; file pages read from the host once and
+    /// shared by every process and lane that maps them.
+    pub pcache: u64,
+    /// Entries of the page cache minus one (a power of two minus one).
+    pub pcache_mask: u64,
 }
 
 /// An internal error of gpuos itself (a broken invariant, never a guest's doing),

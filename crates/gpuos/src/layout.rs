@@ -52,6 +52,8 @@ pub struct MachineArrays {
     pub stack_offs: u64,
     /// The decode cache: [`MachineLayout::dcache_entries`] `u16`s.
     pub dcache: u64,
+    /// The page cache, zeroed: [`MachineLayout::pcache_entries`] entries of 16 bytes.
+    pub pcache: u64,
 }
 
 impl MachineLayout {
@@ -113,11 +115,21 @@ impl MachineLayout {
         (tmpl_frames * 1024) as usize
     }
 
+    /// Entries (16 bytes each) of the page cache (kernel/mm/pcache.h) for a pool of
+    /// `nframes` frames: a power of two, about one for every four frames of the pool
+    /// (a full table only stops caching: pages then stay private to their mapping),
+    /// from 4,096 to 4 Mi (64 MiB).
+    pub fn pcache_entries(nframes: u64) -> usize {
+        (nframes / 4).clamp(4096, 1 << 22).next_power_of_two() as usize
+    }
+
     /// Fill the fields of `hdr` that every backend sets alike: the arrays, the lanes and
     /// slots, the limits of `cfg` (instructions, memory: [`mem_limits`] for the pool
     /// and template `hdr` already describes), `--strace`, every lane live.
     pub fn fill(&self, cfg: &RunConfig, prep: &Prepared, a: &MachineArrays, hdr: &mut MachineHdr) {
         hdr.dcache = a.dcache;
+        hdr.pcache = a.pcache;
+        hdr.pcache_mask = MachineLayout::pcache_entries(hdr.nframes) as u64 - 1;
         hdr.procs = a.procs;
         hdr.nprocs = self.lanes as u64;
         hdr.nslots = self.slots as u64;

@@ -53,7 +53,10 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let dcache: Vec<std::sync::atomic::AtomicU16> = (0..MachineLayout::dcache_entries(tmpl_frames))
         .map(|_| std::sync::atomic::AtomicU16::new(0))
         .collect();
+    let pcache = HostRegion::new(MachineLayout::pcache_entries(hdr.nframes) * 16)
+        .map_err(MemoryError::Reserve)?;
     let arrays = MachineArrays {
+        pcache: pcache.addr(),
         procs: procs.as_mut_ptr() as u64,
         reqs: reqs.as_mut_ptr() as u64,
         bufs: bufs.addr(),

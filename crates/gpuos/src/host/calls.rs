@@ -420,4 +420,10 @@ impl HostCalls for ProcHost {
     fn faccessat2(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_faccessat(c.fd(0), c.path(1)?, c.int(2), c.int(3))
     }
+    fn gpuos_file_map(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_gpuos_file_map(c.fd(0), c.a[1], c.a[2], c.out)
+    }
+    fn gpuos_file_read(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_gpuos_file_read(c.a[0], c.a[1], c.a[2], c.out)
+    }
 }

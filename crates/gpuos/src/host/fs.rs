@@ -117,6 +117,8 @@ pub struct Sandbox {
     sysroot: Option<MountRoot>,
     /// Host descriptors shared by every read-only open of a file, across all lanes.
     shared: super::shared::SharedFds,
+    /// The identities of mapped files (host/mapfile.rs), across all lanes.
+    mapped: super::mapfile::MappedFiles,
 }
 
 impl super::shared::Reopen for Sandbox {
@@ -240,6 +242,7 @@ impl Sandbox {
             sysroot,
             host_umask: read_host_umask(),
             shared: Default::default(),
+            mapped: Default::default(),
         })
     }
 
@@ -256,6 +259,11 @@ impl Sandbox {
     /// The host process's umask (the kernel applies it to files the host creates).
     pub(crate) fn host_umask(&self) -> u32 {
         self.host_umask
+    }
+
+    /// The identities of mapped files (host/mapfile.rs).
+    pub(crate) fn mapped_files(&self) -> &super::mapfile::MappedFiles {
+        &self.mapped
     }
 
     /// The host descriptors shared by read-only opens (host/shared.rs).

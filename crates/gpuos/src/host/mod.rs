@@ -21,6 +21,7 @@ mod fd;
 mod file;
 mod fs;
 mod fsops;
+mod mapfile;
 mod misc;
 pub mod output;
 mod pipe;

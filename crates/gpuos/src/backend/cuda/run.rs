@@ -104,6 +104,8 @@ struct DeviceMachine {
     _frames: DevBuf,
     _refcnt: DevBuf,
     _free_heads: DevBuf,
+    /// The page cache (kernel/mm/pcache.h).
+    _pcache: DevBuf,
     _dcache: DevBuf,
     comp: CompletionRing,
     /// Whether the completion poller runs (else lanes poll `SysReq::done`).
@@ -217,7 +219,10 @@ impl DeviceMachine {
         let dcache_len = MachineLayout::dcache_entries(tmpl_frames);
         let dcache = DevBuf::new(dcache_len * 2)?;
         dcache.upload(&vec![0u16; dcache_len])?;
+        let pcache = DevBuf::new(MachineLayout::pcache_entries(nframes) * 16)?;
+        pcache.upload(&vec![0u64; MachineLayout::pcache_entries(nframes) * 2])?;
         let arrays = MachineArrays {
+            pcache: pcache.0,
             procs: procs.0,
             reqs: reqs.dev()?,
             bufs: bufs.dev()?,
@@ -282,6 +287,7 @@ impl DeviceMachine {
             _refcnt: refcnt,
             _free_heads: free_heads,
             _dcache: dcache,
+            _pcache: pcache,
             comp,
             use_poller,
             panic_rec,

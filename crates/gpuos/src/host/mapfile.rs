@@ -1,0 +1,154 @@
+//! The host half of file mappings (mmap(2) with a file; the device half is
+//! kernel/sys/mm_file.h): a mapped file's *identity*, by which the device's page cache
+//! (kernel/mm/pcache.h) shares the file's pages among every process and lane that maps
+//! it, and the page reads that fill the cache.
+//!
+//! An identity stands for one version of one file: the same device, inode, size and
+//! modification time give the same id, in any lane, through any descriptor; a file
+//! changed since (written, truncated) gets a new id, so no mapping made afterwards sees
+//! the old pages. The registry keeps a host descriptor of each identity to read its pages
+//! from (pread: no file offset is touched); ids are never reused within a run.
+
+use super::errno::{self, Errno};
+use super::fd::{FileKind, OpenFile};
+use super::{oflag, sys, ProcHost, Ret};
+use std::collections::HashMap;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::{Arc, Mutex};
+
+/// mmap(2) flags and protections the host checks (asm-generic/mman-common.h).
+const MAP_SHARED: u64 = 0x01;
+const MAP_SHARED_VALIDATE: u64 = 0x03;
+const PROT_WRITE: u64 = 0x2;
+
+/// Page size of the guest (bytes).
+const PAGE: u64 = 4096;
+
+/// At most this many distinct file versions are mapped in one run (ids 1..=MAX_FILES);
+/// more: ENFILE, as a system out of file structures.
+const MAX_FILES: usize = 1 << 20;
+
+/// What identifies one version of a file.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    dev: u64,
+    ino: u64,
+    size: i64,
+    mtime: (i64, u64),
+}
+
+#[derive(Default)]
+struct Inner {
+    ids: HashMap<Key, u32>,
+    /// Index id - 1: the descriptor pages are read from.
+    files: Vec<Arc<OwnedFd>>,
+}
+
+/// The registry of mapped file identities, one per run (shared by every lane's
+/// processes through the sandbox).
+#[derive(Default)]
+pub(crate) struct MappedFiles {
+    inner: Mutex<Inner>,
+}
+
+impl MappedFiles {
+    /// The id of the version of the file open on `fd` described by `st`, registering it
+    /// (keeping `fd`) when new.
+    fn identify(&self, key: Key, fd: &Arc<OwnedFd>) -> Result<u32, Errno> {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&id) = g.ids.get(&key) {
+            return Ok(id);
+        }
+        if g.files.len() >= MAX_FILES {
+            return Err(errno::ENFILE);
+        }
+        g.files.push(fd.clone());
+        let id = g.files.len() as u32;
+        g.ids.insert(key, id);
+        Ok(id)
+    }
+
+    /// The descriptor of identity `id`; EINVAL for an id never handed out.
+    fn file(&self, id: u64) -> Result<Arc<OwnedFd>, Errno> {
+        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let i = usize::try_from(id).ok().and_then(|i| i.checked_sub(1));
+        i.and_then(|i| g.files.get(i)).cloned().ok_or(errno::EINVAL)
+    }
+}
+
+/// The guest's access mode (`O_RDONLY`, `O_WRONLY`, `O_RDWR`) of a host file
+/// description: its own host flags for a private descriptor, the recorded guest flags
+/// for a shared one (`shared`). EBADF for an O_PATH descriptor, as mmap(2) on Linux.
+fn access_mode(f: &OpenFile, fd: &OwnedFd, shared: bool) -> Result<u32, Errno> {
+    let host = sys::fcntl(fd.as_raw_fd(), libc::F_GETFL, 0)?;
+    if host & libc::O_PATH != 0 {
+        return Err(errno::EBADF);
+    }
+    let flags = if shared { f.flags } else { oflag::to_guest(host) };
+    Ok(flags & oflag::O_ACCMODE)
+}
+
+impl ProcHost {
+    /// The file half of mmap(2) (`gpuos_file_map`, posted by the device before it maps
+    /// anything): check that the guest's `fd` may be mapped with `prot` and `flags` and
+    /// return the file version's identity (a positive id) with its size in bytes (8
+    /// bytes, little endian, in `out`). Errors as mmap(2): EBADF (not open, or an
+    /// O_PATH descriptor), EACCES (not open for reading; MAP_SHARED with PROT_WRITE
+    /// without O_RDWR), ENODEV (not a regular file: pipes, terminals, directories,
+    /// gpuos's captured streams).
+    pub(crate) fn sys_gpuos_file_map(
+        &mut self,
+        fd: i32,
+        prot: u64,
+        flags: u64,
+        out: &mut [u8],
+    ) -> Ret {
+        let f = self.fds.get(fd)?;
+        let FileKind::Host(h) = &f.kind else {
+            return Err(errno::ENODEV);
+        };
+        let hfd = h.fd()?;
+        let mode = access_mode(&f, &hfd, h.off.is_some())?;
+        let st = sys::fstat(hfd.as_raw_fd())?;
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            return Err(errno::ENODEV);
+        }
+        if mode == oflag::O_WRONLY {
+            return Err(errno::EACCES);
+        }
+        let shared = matches!(flags & MAP_SHARED_VALIDATE, MAP_SHARED | MAP_SHARED_VALIDATE);
+        if shared && prot & PROT_WRITE != 0 && mode != oflag::O_RDWR {
+            return Err(errno::EACCES);
+        }
+        let key = Key {
+            dev: st.st_dev,
+            ino: st.st_ino,
+            size: st.st_size,
+            mtime: (st.st_mtime, st.st_mtime_nsec as u64),
+        };
+        let id = self.sb.mapped_files().identify(key, &hfd)?;
+        let size = (st.st_size.max(0) as u64).to_le_bytes();
+        let n = out.len().min(8);
+        out[..n].copy_from_slice(&size[..n]);
+        Ok((i64::from(id), n))
+    }
+
+    /// Read pages for the device's page cache (`gpuos_file_read`): up to `npages`
+    /// pages of file identity `id` from page `page` on, as many as the output area
+    /// holds; bytes past the end of the file are not sent (the device zeroes them).
+    /// Returns the bytes read. EINVAL for an unknown id; the host's read errors.
+    pub(crate) fn sys_gpuos_file_read(&mut self, id: u64, page: u64, npages: u64, out: &mut [u8]) -> Ret {
+        let file = self.sb.mapped_files().file(id)?;
+        let want = npages.saturating_mul(PAGE).min(out.len() as u64) as usize;
+        let off = i64::try_from(page.saturating_mul(PAGE)).map_err(|_| errno::EINVAL)?;
+        let mut done = 0;
+        while done < want {
+            let n = sys::pread(file.as_raw_fd(), &mut out[done..want], off + done as i64)?;
+            if n == 0 {
+                break;
+            }
+            done += n;
+        }
+        Ok((done as i64, done))
+    }
+}

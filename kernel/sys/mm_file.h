@@ -1,0 +1,154 @@
+// mmap(2) of a file, through the page cache (kernel/mm/pcache.h).
+//
+// The call takes several host requests, as a large read does (Proc::fm_* keep its
+// progress; the process waits, PROC_WAIT_HOST, its family runs on):
+//  1. `gpuos_file_map(fd, prot, flags)`: the host checks the descriptor (EBADF, EACCES,
+//     ENODEV, as mmap(2)) and names the file's version (an identity, host/mapfile.rs)
+//     and its size. Nothing is mapped before, so a refused call changes nothing.
+//  2. The mapping is placed and reserved as an anonymous one is (mmap_place), then each
+//     page that holds file bytes gets the page cache's frame for it; runs of pages the
+//     cache lacks are read with `gpuos_file_read(id, page, n)` (up to a request
+//     buffer's worth), put into fresh frames (the bytes past the end of the file
+//     zeroed) and cached for every other process and lane.
+// A page wholly past the end of the file stays an anonymous zero page (Linux raises
+// SIGBUS on touching it). MAP_PRIVATE pages that may be written are copy-on-write
+// (the cache's frame is shared), so the file and the other mappings never see the
+// writes. MAP_SHARED mappings are coherent among the processes that map the file (one
+// frame), but writes to them would not reach the file: a writable MAP_SHARED file
+// mapping is refused (ENODEV) rather than silently losing what is written to it.
+#pragma once
+#include "marshal.h"
+#include "../mm/pcache.h"
+
+/// Finish the mmap with ret (the address or an error) and log it under --strace.
+GFN_NOINLINE void mmap_file_finish(Core& c, u64 ret) {
+    Proc* p = c.p;
+    p->fm_file = 0;
+    setX(c, 0, ret);
+    if (p->strace) sys_post_host(c, SYS_mmap, SYSREQ_LOG, p->fm_args, ret);
+}
+
+/// Post one of the file mapping's host requests (quiet under --strace: the mmap is
+/// logged once, when it ends).
+GFN void mmap_file_post(Core& c, u64 nr, u64 a0, u64 a1, u64 a2) {
+    u64 a[6] = {a0, a1, a2, 0, 0, 0};
+    sys_post_host(c, nr, SYSREQ_CALL | (c.p->strace ? SYSREQ_QUIET : 0), a);
+}
+
+/// The file page shown at page i of the mapping in progress, or ~0 when that page is
+/// wholly past the end of the file.
+GFN u64 mmap_file_page(Proc* p, u64 i) {
+    u64 fp = (p->fm_args[5] >> PAGE_SHIFT) + i;
+    return fp < page_up(p->fm_size) >> PAGE_SHIFT ? fp : ~0ull;
+}
+
+/// Map frame f at va (a lazy page of the reservation) for the mapping in progress,
+/// taking a reference to it: read-only or shared as asked, copy-on-write when private
+/// and writable. False when a table or the resident limit is wanting.
+GFN_NOINLINE bool mmap_file_install(Core& c, u64 va, u64 f) {
+    Proc* p = c.p;
+    if (p->rss_limit && p->frames_private >= p->rss_limit) return false;
+    u64* e = pt_walk(c.m, p->pt_root, va, true, p);
+    if (!e) return false;
+    u64 perm = prot_to_pte(p->fm_args[2]);
+    atomic_add_u32(frame_refcnt(c.m, f), 1);
+    p->frames_private++;
+    *e = (f << 12) | PTE_P | perm | ((perm & PTE_W) ? PTE_COW : 0);
+    return true;
+}
+
+/// Give page i of the mapping frame f, freshly read (reference count 1): cache it for
+/// everyone (or take the frame another lane cached first), then map it. False as
+/// mmap_file_install.
+GFN_NOINLINE bool mmap_file_fresh(Core& c, u64 i, u64 f) {
+    Proc* p = c.p;
+    u64 cached = pcache_insert(c.m, pcache_key(p->fm_file, mmap_file_page(p, i)), f);
+    u64 use = cached == NO_FRAME ? f : cached;
+    bool ok = mmap_file_install(c, p->fm_addr + (i << PAGE_SHIFT), use);
+    if (use != f || cached == NO_FRAME) frame_unref(c.m, f);  // not the cache's: ours goes
+    return ok;
+}
+
+/// Go on filling the mapping from page fm_next: map the cached pages, and post a read
+/// for the next run of pages the cache lacks; finish when every file page is mapped.
+GFN_NOINLINE void mmap_file_fill(Core& c) {
+    Proc* p = c.p;
+    u64 n = page_up(p->fm_args[1]) >> PAGE_SHIFT;
+    u64 room = c.m->buf_size >> PAGE_SHIFT;
+    NO_UNROLL for (; p->fm_next < n; p->fm_next++) {
+        u64 fp = mmap_file_page(p, p->fm_next);
+        if (fp == ~0ull) break;  // the rest is past the end of the file
+        u64 f = pcache_find(c.m, pcache_key(p->fm_file, fp));
+        if (f == NO_FRAME) {
+            u64 run = 1;
+            NO_UNROLL while (run < room && p->fm_next + run < n && mmap_file_page(p, p->fm_next + run) != ~0ull &&
+                             pcache_find(c.m, pcache_key(p->fm_file, fp + run)) == NO_FRAME)
+                run++;
+            mmap_file_post(c, SYS_gpuos_file_read, p->fm_file, fp, run);
+            return;
+        }
+        if (!mmap_file_install(c, p->fm_addr + (p->fm_next << PAGE_SHIFT), f)) {
+            mm_unmap(c, p->fm_addr, n << PAGE_SHIFT);
+            mmap_file_finish(c, err(E_NOMEM));
+            return;
+        }
+    }
+    tlb_flush(c);
+    mmap_file_finish(c, p->fm_addr);
+}
+
+/// The pages read for the mapping (`got` bytes in `data`, from page fm_next on): fresh
+/// frames, cached and mapped. False when no frame is to be had.
+GFN_NOINLINE bool mmap_file_take(Core& c, const u8* data, u64 got) {
+    Proc* p = c.p;
+    NO_UNROLL for (u64 off = 0; off < got; off += PAGE_SZ, p->fm_next++) {
+        u64 f = frame_alloc(c.m);  // zeroed: bytes past the end of the file read as 0
+        if (f == NO_FRAME) return false;
+        rt_memcpy(frame_ptr(c.m, f), data + off, got - off < PAGE_SZ ? got - off : PAGE_SZ);
+        if (!mmap_file_fresh(c, p->fm_next, f)) return false;
+    }
+    return true;
+}
+
+/// mmap(2) with a file (the arguments checked as for any mapping): keep the arguments
+/// and ask the host about the file.
+GFN_NOINLINE void mmap_file_start(Core& c) {
+    Proc* p = c.p;
+    for (int i = 0; i < 6; i++) p->fm_args[i] = c.s.x[i];
+    p->fm_file = 0;
+    p->fm_next = 0;
+    mmap_file_post(c, SYS_gpuos_file_map, X(c, 4), X(c, 2), X(c, 3));
+}
+
+/// A host request of the mapping in progress completed with X0 = its result (after
+/// sys_complete_host): place the mapping once the file is known, take the pages read,
+/// and go on.
+GFN_NOINLINE void mmap_file_complete(Core& c, u64 nr) {
+    Proc* p = c.p;
+    i64 ret = (i64)c.s.x[0];
+    const u8* out = lane_buf(c) + lane_proc(c.m, p)->req_out_off;
+    if (nr == SYS_gpuos_file_read && ret == 0) {  // the file shrank since: zeros from here
+        tlb_flush(c);
+        mmap_file_finish(c, p->fm_addr);
+        return;
+    }
+    if (ret < 0) {
+        if (nr == SYS_gpuos_file_read) mm_unmap(c, p->fm_addr, page_up(p->fm_args[1]));
+        mmap_file_finish(c, (u64)ret);
+        return;
+    }
+    if (nr == SYS_gpuos_file_map) {
+        u64 flags = p->fm_args[3];
+        if ((flags & MAP_SHARED) && (p->fm_args[2] & PROT_WRITE)) { mmap_file_finish(c, err(E_NODEV)); return; }
+        p->fm_file = (u64)ret;
+        p->fm_size = load_le(out, 8);
+        u64 a = mmap_place(c, p->fm_args[0], page_up(p->fm_args[1]), flags, prot_to_pte(p->fm_args[2]));
+        if ((i64)a < 0) { mmap_file_finish(c, a); return; }
+        p->fm_addr = a;
+    } else if (!mmap_file_take(c, out, (u64)ret)) {
+        mm_unmap(c, p->fm_addr, page_up(p->fm_args[1]));
+        mmap_file_finish(c, err(E_NOMEM));
+        return;
+    }
+    mmap_file_fill(c);
+}
