@@ -20,19 +20,22 @@
 #include "marshal.h"
 #include "../mm/pcache.h"
 
-/// Finish the mmap with ret (the address or an error) and log it under --strace.
+/// Finish the mmap with ret (the address or an error) and log it under --strace; for an
+/// execve's segment, keep ret in `fm_addr` for the plan's loop (kernel/sys/exec_image.h).
 GFN_NOINLINE void mmap_file_finish(Core& c, u64 ret) {
     Proc* p = c.p;
     p->fm_file = 0;
+    if (p->fm_plan_off) { p->fm_addr = ret; return; }
     setX(c, 0, ret);
     if (p->strace) sys_post_host(c, SYS_mmap, SYSREQ_LOG, p->fm_args, ret);
 }
 
-/// Post one of the file mapping's host requests (quiet under --strace: the mmap is
-/// logged once, when it ends).
+/// Post one of the file mapping's host requests, answered at `fm_out_off` of the
+/// lane's buffer (quiet under --strace: the mmap is logged once, when it ends).
 GFN void mmap_file_post(Core& c, u64 nr, u64 a0, u64 a1, u64 a2) {
     u64 a[6] = {a0, a1, a2, 0, 0, 0};
-    sys_post_host(c, nr, SYSREQ_CALL | (c.p->strace ? SYSREQ_QUIET : 0), a);
+    u64 off = c.p->fm_out_off;
+    sys_publish(c, nr, SYSREQ_CALL | (c.p->strace ? SYSREQ_QUIET : 0), a, 0, 0, off, c.m->buf_size - off, now_ns(), true);
 }
 
 /// The file page shown at page i of the mapping in progress, or ~0 when that page is
@@ -74,7 +77,7 @@ GFN_NOINLINE bool mmap_file_fresh(Core& c, u64 i, u64 f) {
 GFN_NOINLINE void mmap_file_fill(Core& c) {
     Proc* p = c.p;
     u64 n = page_up(p->fm_args[1]) >> PAGE_SHIFT;
-    u64 room = c.m->buf_size >> PAGE_SHIFT;
+    u64 room = (c.m->buf_size - p->fm_out_off) >> PAGE_SHIFT;
     NO_UNROLL for (; p->fm_next < n; p->fm_next++) {
         u64 fp = mmap_file_page(p, p->fm_next);
         if (fp == ~0ull) break;  // the rest is past the end of the file
@@ -117,6 +120,8 @@ GFN_NOINLINE void mmap_file_start(Core& c) {
     for (int i = 0; i < 6; i++) p->fm_args[i] = c.s.x[i];
     p->fm_file = 0;
     p->fm_next = 0;
+    p->fm_out_off = 0;
+    p->fm_plan_off = 0;
     mmap_file_post(c, SYS_gpuos_file_map, X(c, 4), X(c, 2), X(c, 3));
 }
 
@@ -152,3 +157,5 @@ GFN_NOINLINE void mmap_file_complete(Core& c, u64 nr) {
     }
     mmap_file_fill(c);
 }
+
+#include "exec_image.h"

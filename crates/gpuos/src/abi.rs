@@ -269,6 +269,14 @@ pub struct Proc {
     pub fm_addr: u64,
     /// Pages of the mapping filled so far.
     pub fm_next: u64,
+    /// Where in the lane's request buffer the mapping's page reads are answered: 0 for
+    /// a guest's mmap, after the load plan for an execve (kernel/sys/exec_image.h).
+    pub fm_out_off: u64,
+    /// An execve's load plan in the lane's request buffer (its offset), while its
+    /// segments are mapped one after the other; 0 for a guest's mmap.
+    pub fm_plan_off: u64,
+    /// The plan's segment being mapped.
+    pub fm_seg: u64,
 }
 
 /// `Proc::oom`, `Proc::kill_cause`: the process reached its resident limit

@@ -159,7 +159,7 @@ impl Segment {
         page_up(self.vaddr + self.memsz)
     }
     /// File offset of the first page.
-    fn page_offset(&self) -> u64 {
+    pub fn page_offset(&self) -> u64 {
         page_down(self.offset)
     }
     /// Where the file's bytes end in the file-backed pages (zeros follow): at p_filesz

@@ -52,8 +52,7 @@ pub(crate) struct MappedFiles {
 }
 
 impl MappedFiles {
-    /// The id of the version of the file open on `fd` described by `st`, registering it
-    /// (keeping `fd`) when new.
+    /// The id of the file version `key`, registering it (keeping `fd`) when new.
     fn identify(&self, key: Key, fd: &Arc<OwnedFd>) -> Result<u32, Errno> {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(&id) = g.ids.get(&key) {
@@ -66,6 +65,19 @@ impl MappedFiles {
         let id = g.files.len() as u32;
         g.ids.insert(key, id);
         Ok(id)
+    }
+
+    /// The identity (a positive id) and size in bytes of the version of the file open
+    /// on `fd` whose status is `st`, registering it when new. ENFILE when a run has
+    /// mapped too many.
+    pub(crate) fn identify_file(&self, st: &libc::stat, fd: &Arc<OwnedFd>) -> Result<(u32, u64), Errno> {
+        let key = Key {
+            dev: st.st_dev,
+            ino: st.st_ino,
+            size: st.st_size,
+            mtime: (st.st_mtime, st.st_mtime_nsec as u64),
+        };
+        Ok((self.identify(key, fd)?, st.st_size.max(0) as u64))
     }
 
     /// The descriptor of identity `id`; EINVAL for an id never handed out.
@@ -120,14 +132,8 @@ impl ProcHost {
         if shared && prot & PROT_WRITE != 0 && mode != oflag::O_RDWR {
             return Err(errno::EACCES);
         }
-        let key = Key {
-            dev: st.st_dev,
-            ino: st.st_ino,
-            size: st.st_size,
-            mtime: (st.st_mtime, st.st_mtime_nsec as u64),
-        };
-        let id = self.sb.mapped_files().identify(key, &hfd)?;
-        let size = (st.st_size.max(0) as u64).to_le_bytes();
+        let (id, size) = self.sb.mapped_files().identify_file(&st, &hfd)?;
+        let size = size.to_le_bytes();
         let n = out.len().min(8);
         out[..n].copy_from_slice(&size[..n]);
         Ok((i64::from(id), n))
