@@ -1992,3 +1992,54 @@ fn sysroot_is_read_only() {
     assert_eq!(std::fs::read(sr.join("etc/probe")).unwrap(), b"kept\n");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// execve of programs other than the run's own image (a busybox shell running the
+/// static guests, a `#!` script with an interpreter argument, a script whose
+/// interpreter is a script) and its errors: the shell's output must be what
+/// qemu-aarch64 gives for each program run on its own, put together as the shell puts
+/// it (qemu-user cannot be the whole oracle here: without binfmt_misc its guest's
+/// execve of an AArch64 program fails on an x86 host).
+#[test]
+fn execve_runs_other_programs_and_scripts() {
+    let bb = busybox();
+    let d = tmp("exec-other");
+    let bbs = bb.to_str().unwrap();
+    let hello = guest("hello");
+    let exit = guest("exit_codes");
+    let (hello, exit) = (hello.to_str().unwrap(), exit.to_str().unwrap());
+    std::fs::write(d.join("s.sh"), format!("#!{bbs} sh\necho \"script: $0 $*\"\n{hello} from-script\n")).unwrap();
+    std::fs::write(d.join("s2.sh"), format!("#!{}/s.sh\n", d.display())).unwrap();
+    std::fs::write(d.join("noexec.sh"), "#!/bin/sh\n").unwrap();
+    std::fs::write(d.join("empty.sh"), "#!\n").unwrap();
+    for f in ["s.sh", "s2.sh", "empty.sh"] {
+        std::fs::set_permissions(d.join(f), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    let script = format!(
+        "{hello} x 'y z'; echo rc=$?; {exit} 42; echo rc=$?; ./s.sh p q; echo rc=$?; \
+         ./s2.sh r; echo rc=$?; ./noexec.sh; echo rc=$?; env ./empty.sh; echo rc=$?; ./missing; echo rc=$?"
+    );
+    let o = gpuos(&d, &["run", "--backend", "cpu", bbs, "sh", "-c", &script]);
+    let q = |args: &[&str]| -> String {
+        let o = Command::new(qemu()).current_dir(&d).args(args).output().expect("qemu runs");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let mut want = q(&[hello, "x", "y z"]);
+    want += "rc=0\n";
+    want += &q(&[exit, "42"]);
+    want += "rc=42\n";
+    want += "script: ./s.sh p q\n";
+    want += &q(&[hello, "from-script"]);
+    want += "rc=0\n";
+    // s2.sh runs s.sh as its interpreter: argv is s.sh, then the script, then "r".
+    want += &format!("script: {}/s.sh ./s2.sh r\n", d.display());
+    want += &q(&[hello, "from-script"]);
+    want += "rc=0\n";
+    // (`env`, not the shell, for empty.sh: a shell runs a file that execve refuses with
+    // ENOEXEC as a script of its own.)
+    want += "rc=126\nrc=126\nrc=127\n";
+    assert_eq!(String::from_utf8_lossy(&o.stdout), want, "stderr: {}", stderr(&o));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("noexec.sh: Permission denied"), "{err}");
+    assert!(err.contains("'./empty.sh': Exec format error"), "{err}");
+}
