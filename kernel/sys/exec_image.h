@@ -6,14 +6,15 @@
 // from the host once.
 //
 // The plan, in the output area of the execve request (u64 words): the segment count,
-// the entry point, the initial break, the stack image's length; then per segment
+// the entry point, the initial break, the stack image's length, the top of the mmap
+// area (below a dynamic program's interpreter); then per segment
 // EXEC_SEG_WORDS words (below); then the stack image (argv, envp, auxv, built by the
 // host's loader so that it ends at the stack top). The plan stays in the lane's buffer
 // while the segments are mapped; their page reads are answered after it (`fm_out_off`).
 #pragma once
 #include "mm_file.h"
 
-#define EXEC_PLAN_HDR 4u
+#define EXEC_PLAN_HDR 5u
 #define EXEC_SEG_WORDS 8u
 #define EXEC_MAX_SEGS 64u
 // Per segment: the file's identity and size, the first page, the end of the file-backed
@@ -159,7 +160,7 @@ GFN_NOINLINE void exec_plan_start(Core& c) {
         if (h == 1) p->sigact[i].handler = 1;  // SIG_IGN survives execve
     }
     p->brk_start = p->brk_cur = w[2];
-    p->mmap_top = m->mmap_top;
+    p->mmap_top = w[4] && w[4] < m->mmap_top ? w[4] : m->mmap_top;
     p->mmap_floor = w[2] + (1ull << 30);
     p->clear_child_tid = 0;
     exec_map_segments(c);

@@ -17,7 +17,7 @@ use crate::loader::{self, LoadError};
 const BINPRM_BUF_SIZE: usize = 256;
 
 /// Words of the load plan's header and of each segment (kernel/sys/exec_image.h).
-const PLAN_HDR_WORDS: usize = 4;
+const PLAN_HDR_WORDS: usize = 5;
 const PLAN_SEG_WORDS: usize = 8;
 /// The most segments a plan holds (kernel/sys/exec_image.h, EXEC_MAX_SEGS).
 const PLAN_MAX_SEGS: usize = 64;
@@ -143,7 +143,8 @@ impl ProcHost {
 
     /// The load plan of the AArch64 program at `path` (resolved like open(2)) for the
     /// device's execve (kernel/sys/exec_image.h), written to `out`: the header (segment
-    /// count, entry, initial break, stack image length), the segments (file identity and
+    /// count, entry, initial break, stack image length, top of the mmap area or 0 for the
+    /// default), the segments (file identity and
     /// size, first page, end of the file pages, file offset of the first page, PROT_*
     /// bits, end of the file bytes, end of memory) and the initial stack for `argv` and
     /// `envp` (AT_EXECFN `execfn`). Returns its length. Errors: the lookup's, ENOEXEC for
@@ -182,7 +183,7 @@ impl ProcHost {
             return Err(errno::ENOEXEC);
         }
         let (id, size) = self.sb.mapped_files().identify_file(&st, &held)?;
-        let mut w: Vec<u64> = vec![img.segments.len() as u64, img.entry, img.brk, 0];
+        let mut w: Vec<u64> = vec![img.segments.len() as u64, img.entry, img.brk, 0, 0];
         for s in &img.segments {
             let prot = ((s.flags & 4) >> 2) as u64 | (s.flags & 2) as u64 | (((s.flags & 1) as u64) << 2);
             w.extend_from_slice(&[
