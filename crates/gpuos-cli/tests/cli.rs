@@ -2007,12 +2007,20 @@ fn execve_runs_other_programs_and_scripts() {
     let hello = guest("hello");
     let exit = guest("exit_codes");
     let (hello, exit) = (hello.to_str().unwrap(), exit.to_str().unwrap());
-    std::fs::write(d.join("s.sh"), format!("#!{bbs} sh\necho \"script: $0 $*\"\n{hello} from-script\n")).unwrap();
+    std::fs::write(
+        d.join("s.sh"),
+        format!("#!{bbs} sh\necho \"script: $0 $*\"\n{hello} from-script\n"),
+    )
+    .unwrap();
     std::fs::write(d.join("s2.sh"), format!("#!{}/s.sh\n", d.display())).unwrap();
     std::fs::write(d.join("noexec.sh"), "#!/bin/sh\n").unwrap();
     std::fs::write(d.join("empty.sh"), "#!\n").unwrap();
     for f in ["s.sh", "s2.sh", "empty.sh"] {
-        std::fs::set_permissions(d.join(f), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(
+            d.join(f),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
     }
     let script = format!(
         "{hello} x 'y z'; echo rc=$?; {exit} 42; echo rc=$?; ./s.sh p q; echo rc=$?; \
@@ -2020,7 +2028,11 @@ fn execve_runs_other_programs_and_scripts() {
     );
     let o = gpuos(&d, &["run", "--backend", "cpu", bbs, "sh", "-c", &script]);
     let q = |args: &[&str]| -> String {
-        let o = Command::new(qemu()).current_dir(&d).args(args).output().expect("qemu runs");
+        let o = Command::new(qemu())
+            .current_dir(&d)
+            .args(args)
+            .output()
+            .expect("qemu runs");
         String::from_utf8_lossy(&o.stdout).into_owned()
     };
     let mut want = q(&[hello, "x", "y z"]);
@@ -2037,9 +2049,33 @@ fn execve_runs_other_programs_and_scripts() {
     // (`env`, not the shell, for empty.sh: a shell runs a file that execve refuses with
     // ENOEXEC as a script of its own.)
     want += "rc=126\nrc=126\nrc=127\n";
-    assert_eq!(String::from_utf8_lossy(&o.stdout), want, "stderr: {}", stderr(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        want,
+        "stderr: {}",
+        stderr(&o)
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("noexec.sh: Permission denied"), "{err}");
     assert!(err.contains("'./empty.sh': Exec format error"), "{err}");
+}
+
+/// After an execve of another program, `/proc/self/exe` names that program (as Linux's
+/// does: the file the process runs), and executing `/proc/self/exe` runs it again; an
+/// execve of the run's own program names it again.
+#[test]
+fn proc_self_exe_follows_execve() {
+    let d = tmp("exe-follows");
+    let probe = guest("exe_probe");
+    let bb = busybox();
+    let (probe, bb) = (probe.to_str().unwrap(), bb.to_str().unwrap());
+    let script = format!("readlink /proc/self/exe; exec {probe}");
+    let o = gpuos(
+        &d,
+        &["run", "--backend", "cpu", probe, bb, "sh", "-c", &script],
+    );
+    let want = format!("exe: {probe}\n{bb}\nexe: {probe}\n");
+    assert_eq!(String::from_utf8_lossy(&o.stdout), want, "{}", stderr(&o));
+    assert!(o.status.success(), "{}", stderr(&o));
 }

@@ -185,7 +185,8 @@ impl ProcHost {
         let (id, size) = self.sb.mapped_files().identify_file(&st, &held)?;
         let mut w: Vec<u64> = vec![img.segments.len() as u64, img.entry, img.brk, 0, 0];
         for s in &img.segments {
-            let prot = ((s.flags & 4) >> 2) as u64 | (s.flags & 2) as u64 | (((s.flags & 1) as u64) << 2);
+            let prot =
+                ((s.flags & 4) >> 2) as u64 | (s.flags & 2) as u64 | (((s.flags & 1) as u64) << 2);
             w.extend_from_slice(&[
                 u64::from(id),
                 size,
@@ -197,7 +198,10 @@ impl ProcHost {
                 s.end(),
             ]);
         }
-        debug_assert_eq!(w.len(), PLAN_HDR_WORDS + PLAN_SEG_WORDS * img.segments.len());
+        debug_assert_eq!(
+            w.len(),
+            PLAN_HDR_WORDS + PLAN_SEG_WORDS * img.segments.len()
+        );
         let mut random = [0u8; 16];
         let _ = getrandom::getrandom(&mut random);
         let stack = loader::build_stack(&img, argv, envp, execfn, random);

@@ -110,7 +110,7 @@ impl ProcHost {
         follow: bool,
     ) -> Result<Resolved<'s>, Errno> {
         let (base, in_sysroot) = self.base(dirfd, path)?;
-        sb.resolve_from(&base, in_sysroot, path, follow)
+        sb.resolve_from(&base, in_sysroot, path, follow, self.exe.as_deref())
     }
 
     fn is_ro(&self, mount: usize) -> bool {
@@ -629,7 +629,9 @@ impl ProcHost {
             Resolved::Host(h) => Ok(Ok(h)),
             Resolved::ProcFd(n) if follow => Ok(Err(StatFd::Fd(n))),
             Resolved::ProcFd(_) => Ok(Err(StatFd::Link(b"/proc/self/fd".len() as i64 + 8))),
-            Resolved::ProcExe => Ok(Err(StatFd::Link(sb.exe().as_os_str().len() as i64))),
+            Resolved::ProcExe => Ok(Err(
+                StatFd::Link(self.exe_path(sb).as_os_str().len() as i64),
+            )),
         }
     }
 
@@ -787,7 +789,7 @@ impl ProcHost {
         }
         let sb = Arc::clone(&self.sb);
         let target: Vec<u8> = match self.resolve_at(&sb, dirfd, path, false)? {
-            Resolved::ProcExe => sb.exe().as_os_str().as_bytes().to_vec(),
+            Resolved::ProcExe => self.exe_path(&sb).as_os_str().as_bytes().to_vec(),
             Resolved::ProcFd(n) => self.fd_link(n)?,
             Resolved::Host(h) => match h.kind() {
                 0 => return Err(errno::ENOENT),

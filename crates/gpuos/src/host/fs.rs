@@ -378,17 +378,20 @@ impl Sandbox {
         path: &[u8],
         follow: bool,
     ) -> Result<Resolved<'_>, Errno> {
-        self.resolve_from(base, false, path, follow)
+        self.resolve_from(base, false, path, follow, None)
     }
 
     /// [`Sandbox::resolve`], where a relative `path` is looked up sysroot-first too when
-    /// `base_in_sysroot` (`base` is a directory the guest holds open in the sysroot).
+    /// `base_in_sysroot` (`base` is a directory the guest holds open in the sysroot), and
+    /// a followed `/proc/self/exe` leads to `exe` when given (the guest path of the
+    /// program a process exec'd) instead of the run's program.
     pub(crate) fn resolve_from(
         &self,
         base: &Path,
         base_in_sysroot: bool,
         path: &[u8],
         follow: bool,
+        exe: Option<&Path>,
     ) -> Result<Resolved<'_>, Errno> {
         if path.is_empty() {
             return Err(errno::ENOENT);
@@ -397,6 +400,7 @@ impl Sandbox {
             return Err(errno::ENAMETOOLONG);
         }
         let mut walk = Walk {
+            exe: exe.map(Path::to_path_buf),
             follow,
             trailing_slash: path.len() > 1 && path.ends_with(b"/"),
             links: 0,
@@ -468,7 +472,7 @@ impl Sandbox {
 
             // The virtual /proc/self.
             if !in_sysroot && stack.len() == 2 && stack[1].name == b"proc" && c == b"self" {
-                match self.proc_self(&mut queue, w.follow)? {
+                match self.proc_self(&mut queue, w.follow, w.exe.as_deref())? {
                     Some(r) => return Ok(Step::Found(r)),
                     None => {
                         w.count_link()?;
@@ -593,13 +597,15 @@ impl Sandbox {
         &self,
         queue: &mut VecDeque<Vec<u8>>,
         follow: bool,
+        exe: Option<&Path>,
     ) -> Result<Option<Resolved<'_>>, Errno> {
         match queue.pop_front().as_deref() {
             Some(b"exe") => {
                 if queue.is_empty() && !follow {
                     return Ok(Some(Resolved::ProcExe));
                 }
-                for t in split(self.exe.as_os_str().as_bytes()).into_iter().rev() {
+                let exe = exe.unwrap_or(&self.exe);
+                for t in split(exe.as_os_str().as_bytes()).into_iter().rev() {
                     queue.push_front(t);
                 }
                 Ok(None)
@@ -681,6 +687,8 @@ impl DirRef<'_> {
 
 /// The state of one resolution that lasts across its walks.
 struct Walk {
+    /// Where a followed `/proc/self/exe` leads, if not to the run's program.
+    exe: Option<PathBuf>,
     /// Follow a symlink in the final component.
     follow: bool,
     /// The guest path ended in '/'.

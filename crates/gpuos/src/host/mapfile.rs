@@ -70,7 +70,11 @@ impl MappedFiles {
     /// The identity (a positive id) and size in bytes of the version of the file open
     /// on `fd` whose status is `st`, registering it when new. ENFILE when a run has
     /// mapped too many.
-    pub(crate) fn identify_file(&self, st: &libc::stat, fd: &Arc<OwnedFd>) -> Result<(u32, u64), Errno> {
+    pub(crate) fn identify_file(
+        &self,
+        st: &libc::stat,
+        fd: &Arc<OwnedFd>,
+    ) -> Result<(u32, u64), Errno> {
         let key = Key {
             dev: st.st_dev,
             ino: st.st_ino,
@@ -96,7 +100,11 @@ fn access_mode(f: &OpenFile, fd: &OwnedFd, shared: bool) -> Result<u32, Errno> {
     if host & libc::O_PATH != 0 {
         return Err(errno::EBADF);
     }
-    let flags = if shared { f.flags } else { oflag::to_guest(host) };
+    let flags = if shared {
+        f.flags
+    } else {
+        oflag::to_guest(host)
+    };
     Ok(flags & oflag::O_ACCMODE)
 }
 
@@ -128,7 +136,10 @@ impl ProcHost {
         if mode == oflag::O_WRONLY {
             return Err(errno::EACCES);
         }
-        let shared = matches!(flags & MAP_SHARED_VALIDATE, MAP_SHARED | MAP_SHARED_VALIDATE);
+        let shared = matches!(
+            flags & MAP_SHARED_VALIDATE,
+            MAP_SHARED | MAP_SHARED_VALIDATE
+        );
         if shared && prot & PROT_WRITE != 0 && mode != oflag::O_RDWR {
             return Err(errno::EACCES);
         }
@@ -143,7 +154,13 @@ impl ProcHost {
     /// pages of file identity `id` from page `page` on, as many as the output area
     /// holds; bytes past the end of the file are not sent (the device zeroes them).
     /// Returns the bytes read. EINVAL for an unknown id; the host's read errors.
-    pub(crate) fn sys_gpuos_file_read(&mut self, id: u64, page: u64, npages: u64, out: &mut [u8]) -> Ret {
+    pub(crate) fn sys_gpuos_file_read(
+        &mut self,
+        id: u64,
+        page: u64,
+        npages: u64,
+        out: &mut [u8],
+    ) -> Ret {
         let file = self.sb.mapped_files().file(id)?;
         let want = npages.saturating_mul(PAGE).min(out.len() as u64) as usize;
         let off = i64::try_from(page.saturating_mul(PAGE)).map_err(|_| errno::EINVAL)?;

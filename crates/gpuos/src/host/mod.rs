@@ -185,6 +185,9 @@ pub struct ProcHost {
     /// A sleep in progress answered RETRY ([`ProcHost::sys_sleep`]): the call (number
     /// and arguments) and when it is due.
     sleep: Option<((u64, [u64; 4]), std::time::Instant)>,
+    /// The guest path of the program the process runs since an execve of a program other
+    /// than the run's own (what `/proc/self/exe` names); None: the run's program.
+    exe: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for ProcHost {
@@ -272,6 +275,7 @@ impl ProcHost {
             family: Arc::new(AtomicUsize::new(1)),
             alive: true,
             sleep: None,
+            exe: None,
         }
     }
 
@@ -298,7 +302,35 @@ impl ProcHost {
             },
             alive: true,
             sleep: None,
+            exe: self.exe.clone(),
         }
+    }
+
+    /// The program `/proc/self/exe` names for this process (see [`ProcHost::set_exe`]).
+    pub(crate) fn exe_path<'a>(&'a self, sb: &'a Sandbox) -> &'a std::path::Path {
+        self.exe.as_deref().unwrap_or(sb.exe())
+    }
+
+    /// After an execve: the process runs the program at guest path `exe` (made
+    /// absolute from the working directory, `.` and `..` taken lexically), or the run's
+    /// own program (None).
+    pub(crate) fn set_exe(&mut self, exe: Option<&[u8]>) {
+        self.exe = exe.map(|e| {
+            let mut out = PathBuf::from("/");
+            let joined = self
+                .cwd
+                .join(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(e));
+            for c in joined.components() {
+                match c {
+                    std::path::Component::ParentDir => {
+                        out.pop();
+                    }
+                    std::path::Component::Normal(n) => out.push(n),
+                    _ => {}
+                }
+            }
+            out
+        });
     }
 
     /// execve(2): close the fds marked close-on-exec.

@@ -161,6 +161,7 @@ impl<'a> Procs<'a> {
                     return match h.exec_plan(&file, &argv, &envp, path, out) {
                         Ok(n) => {
                             h.close_on_exec();
+                            h.set_exe(Some(&file));
                             (1, n).into()
                         }
                         Err(e) => e.into(),
@@ -175,6 +176,7 @@ impl<'a> Procs<'a> {
                 };
                 dst.copy_from_slice(&st.bytes);
                 h.close_on_exec();
+                h.set_exe(None);
                 return (0, st.bytes.len()).into();
             }
             errno::ELOOP.into()
