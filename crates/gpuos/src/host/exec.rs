@@ -1,12 +1,15 @@
 //! execve(2) and fork(2) on the host side of one process: what the file to execute is
 //! (through the sandbox, as open would find it), and the fd table's part of both.
 
+use std::fs::File;
 use std::os::fd::AsRawFd;
+use std::path::Path;
 
 use super::errno::{self, Errno};
 use super::fd::FileKind;
+use super::fs::Resolved;
 use super::oflag::O_RDONLY;
-use super::{sys, ProcHost};
+use super::{sys, ProcHost, Sandbox};
 
 /// ELF machine number of AArch64 (EM_AARCH64).
 const EM_AARCH64: u16 = 183;
@@ -53,9 +56,7 @@ impl ProcHost {
         let held = h.fd()?;
         let hfd = held.as_raw_fd();
         let st = sys::fstat(hfd)?;
-        if st.st_mode & libc::S_IFMT != libc::S_IFREG || st.st_mode & 0o111 == 0 {
-            return Err(errno::EACCES);
-        }
+        may_exec(&st)?;
         let mut hdr = [0u8; 20];
         let n = sys::pread(hfd, &mut hdr, 0)?;
         let machine = u16::from_le_bytes([hdr[18], hdr[19]]);
@@ -73,5 +74,38 @@ impl ProcHost {
         } else {
             Ok(ExecTarget::Foreign)
         }
+    }
+}
+
+/// Linux's execve(2) permission checks on a file: EACCES unless it is a regular file
+/// with an execute bit (`may_open()` with MAY_EXEC; gpuos reads with its own
+/// credentials, so any execute bit counts).
+fn may_exec(st: &libc::stat) -> Result<(), Errno> {
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG || st.st_mode & 0o111 == 0 {
+        return Err(errno::EACCES);
+    }
+    Ok(())
+}
+
+impl Sandbox {
+    /// Open the guest path `path` for execution as Linux's `open_exec()` (fs/exec.c)
+    /// opens a program interpreter: looked up as the guest's open(2) would from the
+    /// guest directory `cwd` (an absolute path in the sysroot first, symlinks
+    /// followed), then opened read-only (O_NONBLOCK: a FIFO put there meanwhile does not
+    /// block). Errors: those of the lookup (ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG...),
+    /// EACCES for a file that is not regular or has no execute bit, those of open(2).
+    pub(crate) fn open_exec(&self, cwd: &Path, path: &[u8]) -> Result<File, Errno> {
+        // /proc/self/fd/N: no process, so no descriptors, at load time.
+        let Resolved::Host(h) = self.resolve(cwd, path, true)? else {
+            return Err(errno::ENOENT);
+        };
+        may_exec(&h.stat.ok_or(errno::ENOENT)?)?;
+        if h.trailing_slash {
+            return Err(errno::ENOTDIR);
+        }
+        let flags = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOFOLLOW;
+        let fd = sys::openat(h.dir.raw(), &h.name, flags, 0)?;
+        may_exec(&sys::fstat(fd.as_raw_fd())?)?;
+        Ok(File::from(fd))
     }
 }
