@@ -1265,6 +1265,287 @@ mod tests {
         assert_eq!(img.phdr, PIE_BASE + 64);
     }
 
+    /// A PT_INTERP naming `name` (NUL included) at file offset 0x800.
+    fn with_interp(etype: u16, entry: u64, loads: &[Ph], name: &[u8], len: usize) -> Vec<u8> {
+        let mut phdrs = vec![(
+            elf::PT_INTERP,
+            elf::PF_R,
+            0x800,
+            0x800,
+            name.len() as u64,
+            0,
+        )];
+        phdrs.extend_from_slice(loads);
+        let mut f = elf(etype, entry, &phdrs, len);
+        f[0x800..0x800 + name.len()].copy_from_slice(name);
+        f
+    }
+
+    /// The PT_INTERP entry as Linux's `load_elf_binary()` checks it (ENOEXEC for 2 >
+    /// p_filesz > PATH_MAX or no NUL at its end; qemu-aarch64 exits 255 for each):
+    /// the path up to its first NUL, the first PT_INTERP only.
+    #[test]
+    fn pt_interp_is_checked_as_linux() {
+        let text = pt_load(RX, 0, 0x40_0000, 0x2000, 0x2000);
+        let prog = |name: &[u8]| {
+            parse(
+                Path::new("p"),
+                &with_interp(elf::ET_EXEC, 0x40_0100, &[text], name, 0x2000),
+            )
+        };
+        assert_eq!(
+            prog(b"/lib/ld.so\0").unwrap().interp.as_deref(),
+            Some(&b"/lib/ld.so"[..])
+        );
+        assert_eq!(
+            prog(b"/lib/a\0/b\0").unwrap().interp.as_deref(),
+            Some(&b"/lib/a"[..])
+        );
+        // Two bytes is the least Linux takes: an empty path, which open finds nowhere.
+        assert_eq!(prog(b"\0\0").unwrap().interp.as_deref(), Some(&b""[..]));
+        for (name, why) in [
+            (&b"\0"[..], "p_filesz 1"),
+            (&b"/lib/ld.so"[..], "not NUL-terminated"),
+            (&[b'/'; 4097][..], "p_filesz 4097"),
+        ] {
+            let mut name = name.to_vec();
+            if name.len() == 4097 {
+                name[4096] = 0;
+            }
+            let len = 0x800 + name.len().max(0x1800);
+            let e = parse(
+                Path::new("p"),
+                &with_interp(elf::ET_EXEC, 0x40_0100, &[text], &name, len),
+            );
+            match e {
+                Err(e @ LoadError::BadInterp(_, _)) => {
+                    assert!(e.to_string().contains(why), "{e}");
+                    assert_eq!(e.exit_status(), 255);
+                }
+                other => panic!("{why}: {other:?}"),
+            }
+        }
+        let mut f = with_interp(elf::ET_EXEC, 0x40_0100, &[text], b"/lib/ld.so\0", 0x2000);
+        f[64 + 8..64 + 16].copy_from_slice(&0x1ffcu64.to_le_bytes()); // p_offset
+        let e = parse(Path::new("p"), &f).unwrap_err();
+        assert!(
+            matches!(e, LoadError::BadInterp(_, ref w) if w.contains("past the end of the file")),
+            "{e}"
+        );
+        // PATH_MAX bytes exactly are taken.
+        let mut name = vec![b'/'; 4096];
+        name[4095] = 0;
+        let img = parse(
+            Path::new("p"),
+            &with_interp(elf::ET_EXEC, 0x40_0100, &[text], &name, 0x2000),
+        )
+        .unwrap();
+        assert_eq!(img.interp.map(|i| i.len()), Some(4095));
+    }
+
+    /// A sandbox over `dir` (its working directory) with `dir/sysroot` as the sysroot.
+    fn sysroot_sandbox(dir: &Path) -> Sandbox {
+        std::fs::create_dir_all(dir.join("sysroot/lib")).unwrap();
+        Sandbox::new(crate::host::SandboxConfig {
+            mounts: vec![],
+            cwd: dir.to_path_buf(),
+            exe: "/bin/true".into(),
+            hide: vec![],
+            sysroot: Some(dir.join("sysroot")),
+        })
+        .unwrap()
+    }
+
+    /// Write an executable file.
+    fn put_exe(path: &Path, bytes: &[u8]) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(path, bytes).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// An ET_DYN interpreter (like ld.so: text at 0, data after it, entry in the text).
+    fn interp_file() -> Vec<u8> {
+        elf(
+            elf::ET_DYN,
+            0x120,
+            &[
+                pt_load(RX, 0, 0, 0x1800, 0x1800),
+                pt_load(elf::PF_R | elf::PF_W, 0x1800, 0x11800, 0x100, 0x3000),
+            ],
+            0x2000,
+        )
+    }
+
+    /// A program naming `name` as its interpreter.
+    fn dyn_program(name: &[u8]) -> Image {
+        let text = pt_load(RX, 0, 0x40_0000, 0x2000, 0x2000);
+        let data = pt_load(elf::PF_R | elf::PF_W, 0x1000, 0x61_0000, 0x100, 0x5000);
+        parse(
+            Path::new("prog"),
+            &with_interp(elf::ET_EXEC, 0x40_0100, &[text, data], name, 0x2000),
+        )
+        .unwrap()
+    }
+
+    /// The interpreter is found through the sandbox, the sysroot first, and placed as
+    /// Linux's `load_elf_binary()` places it: an ET_DYN one at the top of the mmap
+    /// area, whose start moves below it; execution starts at its entry; the stack tells
+    /// it AT_BASE, and the program's AT_PHDR, AT_PHNUM and AT_ENTRY; the break follows
+    /// the program.
+    #[test]
+    fn the_interpreter_is_found_in_the_sysroot_and_placed_at_the_top_of_the_mmap_area() {
+        let d = tempfile::tempdir().unwrap();
+        let sb = sysroot_sandbox(d.path());
+        put_exe(&d.path().join("sysroot/lib/ld.so"), &interp_file());
+        let prog = dyn_program(b"/lib/ld.so\0");
+        let exec = Exec::new(prog, &sb, d.path()).unwrap();
+        let interp = exec.interp.as_ref().unwrap();
+        assert_eq!(interp.path, Path::new("/lib/ld.so"));
+        assert_eq!(interp.interp, None);
+        // Its span, 0x15000 bytes (the .bss's last page included), ends at MMAP_TOP.
+        let base = MMAP_TOP - 0x15000;
+        assert_eq!(interp.bias, base);
+        assert_eq!(exec.base(), base);
+        assert_eq!(interp.segments[0].vaddr, base);
+        assert_eq!(interp.segments[1].end(), MMAP_TOP);
+        assert_eq!(exec.mmap_top(), base);
+        assert_eq!(exec.entry(), base + 0x120);
+        assert_eq!(exec.brk(), 0x61_5000);
+        assert_eq!(
+            exec.frames_bound(),
+            exec.program.frames_bound() + interp.frames_bound()
+        );
+        // The template gets the program's pages, then the interpreter's.
+        let mut firsts = Vec::new();
+        exec.map_segments(|m| {
+            if let Mapping::Pages { va, .. } = m {
+                firsts.push(va);
+            }
+            Ok::<(), LoadError>(())
+        })
+        .unwrap();
+        assert_eq!(firsts, [0x40_0000, 0x61_0000, base, base + 0x11000]);
+        // The auxv: AT_BASE, and AT_PHDR/AT_PHNUM/AT_ENTRY of the program.
+        let st = build_stack(&exec, &["prog".into()], &[], b"prog", [0; 16]);
+        let auxv = auxv_of(&st);
+        assert_eq!(auxv[&AT_BASE], base);
+        assert_eq!(auxv[&AT_ENTRY], 0x40_0100);
+        assert_eq!(auxv[&AT_PHDR], 0x40_0040);
+        assert_eq!(auxv[&AT_PHNUM], 3);
+        assert_eq!(auxv[&AT_PHENT], 56);
+    }
+
+    /// The auxv pairs of an initial stack (argc, argv, NULL, envp, NULL, auxv).
+    fn auxv_of(st: &StackImage) -> std::collections::HashMap<u64, u64> {
+        let word = |i: usize| u64::from_le_bytes(st.bytes[i * 8..i * 8 + 8].try_into().unwrap());
+        let mut i = word(0) as usize + 2;
+        while word(i) != 0 {
+            i += 1;
+        }
+        let mut m = std::collections::HashMap::new();
+        i += 1;
+        while word(i) != AT_NULL {
+            m.insert(word(i), word(i + 1));
+            i += 2;
+        }
+        m
+    }
+
+    /// An ET_EXEC interpreter stays at its addresses (AT_BASE 0, as Linux's
+    /// `load_elf_interp()` gives it) and leaves the mmap area alone; a static program
+    /// has AT_BASE 0 and starts at its own entry. A relative PT_INTERP is looked up
+    /// from the working directory, and not in the sysroot.
+    #[test]
+    fn an_et_exec_interpreter_stays_at_its_addresses() {
+        let d = tempfile::tempdir().unwrap();
+        let sb = sysroot_sandbox(d.path());
+        let text = pt_load(RX, 0, 0x1000_0000, 0x1000, 0x1000);
+        put_exe(
+            &d.path().join("ld-exec"),
+            &elf(elf::ET_EXEC, 0x1000_0010, &[text], 0x1000),
+        );
+        let exec = Exec::new(dyn_program(b"ld-exec\0"), &sb, d.path()).unwrap();
+        assert_eq!(
+            (exec.base(), exec.entry(), exec.mmap_top()),
+            (0, 0x1000_0010, MMAP_TOP)
+        );
+        let text = pt_load(RX, 0, 0x40_0000, 0x2000, 0x2000);
+        let prog = parse(
+            Path::new("p"),
+            &elf(elf::ET_EXEC, 0x40_0100, &[text], 0x2000),
+        )
+        .unwrap();
+        let exec = Exec::new(prog, &sb, d.path()).unwrap();
+        assert!(exec.interp.is_none());
+        assert_eq!(
+            (exec.base(), exec.entry(), exec.mmap_top()),
+            (0, 0x40_0100, MMAP_TOP)
+        );
+    }
+
+    /// What Linux's execve(2) and qemu-aarch64 refuse of an interpreter: one that
+    /// cannot be opened (ENOENT; EACCES for a directory or a file without execute
+    /// permission), that is not ELF or not AArch64 (Linux: ELIBBAD); each exits 255, as
+    /// qemu-aarch64. One with a PT_INTERP of its own loads, that PT_INTERP ignored.
+    #[test]
+    fn interpreters_linux_refuses_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let sb = sysroot_sandbox(d.path());
+        let lib = d.path().join("sysroot/lib");
+        put_exe(&lib.join("text"), b"#!/bin/sh\n");
+        put_exe(&d.path().join("text"), b"#!/bin/sh\n");
+        let mut x86 = interp_file();
+        x86[18..20].copy_from_slice(&elf::EM_X86_64.to_le_bytes());
+        put_exe(&lib.join("x86"), &x86);
+        std::fs::write(lib.join("noexec"), interp_file()).unwrap();
+        std::fs::set_permissions(lib.join("noexec"), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+        let text = pt_load(RX, 0, 0, 0x1000, 0x1000);
+        put_exe(
+            &lib.join("nested"),
+            &with_interp(elf::ET_DYN, 0x10, &[text], b"/nonexistent\0", 0x1000),
+        );
+        let load = |name: &[u8]| Exec::new(dyn_program(name), &sb, d.path());
+        let os = |e: &LoadError| match e {
+            LoadError::InterpOpen { source, .. } => source.raw_os_error(),
+            _ => None,
+        };
+        for (name, errno) in [
+            (&b"/lib/missing\0"[..], libc::ENOENT),
+            (b"/lib\0", libc::EACCES),
+            (b"/lib/noexec\0", libc::EACCES),
+            (b"text/\0", libc::ENOTDIR),
+        ] {
+            let e = load(name).unwrap_err();
+            assert_eq!(os(&e), Some(errno), "{e}");
+            assert_eq!(e.exit_status(), 255);
+            let name = String::from_utf8_lossy(&name[..name.len() - 1]);
+            let want = format!("prog: cannot open its interpreter {name}: ");
+            assert!(e.to_string().starts_with(&want), "{e}");
+        }
+        let e = load(b"/lib/text\0").unwrap_err();
+        assert!(
+            matches!(&e, LoadError::Interp { source, .. } if matches!(**source, LoadError::NotElf(_))),
+            "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "prog: interpreter /lib/text: not an ELF executable"
+        );
+        assert_eq!(e.exit_status(), 255);
+        let e = load(b"/lib/x86\0").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("/lib/x86: ELF for machine 62 (x86-64)"),
+            "{e}"
+        );
+        assert_eq!(e.exit_status(), 255);
+        let exec = load(b"/lib/nested\0").unwrap();
+        assert_eq!(exec.interp.as_ref().map(|i| i.interp.clone()), Some(None));
+        assert_eq!(exec.entry(), MMAP_TOP - 0x1000 + 0x10);
+    }
+
     #[test]
     fn special_files_are_refused_before_opening() {
         for (path, what) in [("/dev/zero", "a character device"), ("/", "a directory")] {
