@@ -1471,7 +1471,7 @@ fn huge_p_memsz_is_lazy_or_refused() {
     put64(&mut elf, memsz, 1 << 40);
     write_prog(&prog, &elf);
     let m = gpuos_measured(&d, &prog, &[]);
-    assert_refused_small(&m, "the program's segments need 1048577 MiB of memory");
+    assert_refused_small(&m, "the segments need 1048577 MiB of memory");
     put64(&mut elf, memsz, u64::MAX - 0xfff);
     write_prog(&prog, &elf);
     assert_refused_small(&gpuos_measured(&d, &prog, &[]), "beyond the program area");
