@@ -6,7 +6,7 @@
 #
 # Usage: scripts/conformance.sh --gpuos BIN [--backend cpu|cuda] [--mode M]
 #            [--translate WHEN] [--qemu QEMU] [--lanes N] [--lane-check report|files]
-#            [--busybox PATH] [--bin-dir DIR]
+#            [--busybox PATH] [--bin-dir DIR] [--sysroot DIR]
 #            [--filter REGEX] [--exclude REGEX] [--timeout SECS] [--jobs N]
 #            [--skip-known-gaps] [--serial-gpuos] [--no-stderr] [--keep] [--list]
 #
@@ -45,6 +45,10 @@
 #   --busybox PATH   busybox-static for arm64 (default: .deps/busybox); its
 #                    cases are skipped when it is missing
 #   --bin-dir DIR    prebuilt guest programs (default: tests/guest/bin)
+#   --sysroot DIR    AArch64 libraries for the dynamically linked cases (flag
+#                    "sysroot"), given to both sides as -L DIR (default:
+#                    /usr/aarch64-linux-gnu when it has lib/ld-linux-aarch64.so.1,
+#                    the cross toolchain's); those cases are skipped without one
 #   --filter REGEX   only cases whose name matches (grep -E)
 #   --exclude REGEX  leave out cases whose name matches
 #   --timeout SECS   per run (default 120)
@@ -84,13 +88,17 @@ LANE_CHECK=report
 LANE_DIR_LANES=1000
 BUSYBOX=$root/.deps/busybox
 BIN_DIR=$root/tests/guest/bin
+SYSROOT=
+[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] && SYSROOT=/usr/aarch64-linux-gnu
 FILTER=
 EXCLUDE=
 # Cases that fail on every backend for want of a feature gpuos lacks, as a regex
-# (empty: none at present). They are reported as SKIP with KNOWN_GAPS_WHY under
-# --skip-known-gaps and still run with --filter.
-KNOWN_GAPS=''
-KNOWN_GAPS_WHY='known gap'
+# (empty: none). They are reported as SKIP with KNOWN_GAPS_WHY under
+# --skip-known-gaps and still run with --filter. The dynamically linked programs
+# need file-backed mmap: glibc's ld.so maps libc.so.6 (and, run directly, the
+# program) from its file descriptor.
+KNOWN_GAPS='^dyn-(hello|ld-so)'
+KNOWN_GAPS_WHY='known gap: file-backed mmap (ld.so maps libc.so.6)'
 SKIP_GAPS=0
 SERIAL_GPUOS=0
 TIMEOUT=120
@@ -113,6 +121,7 @@ while [ "$#" -gt 0 ]; do
     --lane-dir-lanes) need "$@"; LANE_DIR_LANES=$2; shift 2 ;;
     --busybox) need "$@"; BUSYBOX=$2; shift 2 ;;
     --bin-dir) need "$@"; BIN_DIR=$2; shift 2 ;;
+    --sysroot) need "$@"; SYSROOT=$2; shift 2 ;;
     --filter) need "$@"; FILTER=$2; shift 2 ;;
     --exclude) need "$@"; EXCLUDE=$2; shift 2 ;;
     --timeout) need "$@"; TIMEOUT=$2; shift 2 ;;
@@ -237,11 +246,15 @@ EOF
 # The cases. add NAME FLAGS STDIN -- ARGV...
 #   FLAGS: comma list; "lanes": safe to run with --lanes (output independent of
 #          the lane, no stdin, no file writes); "files": needs setup_files;
-#          "nostderr": stderr not compared; "bb": a busybox case.
+#          "nostderr": stderr not compared; "bb": a busybox case; "sysroot":
+#          both sides get -L SYSROOT (--sysroot); "tramp": both sides get -L
+#          with a sysroot whose /lib/ld-gpuos-tramp.so.1 is $BIN_DIR/ld_tramp
+#          (the interpreter tests/guest/build.sh's *_interp programs name).
 #   STDIN: "-" for /dev/null, else a file in the scratch directory.
-#   ARGV:  @NAME is the guest program $BIN_DIR/NAME; @bb is busybox.
-#          {lane} is replaced by the lane index (qemu gets one run per lane;
-#          such cases run only with --lanes).
+#   ARGV:  @NAME is the guest program $BIN_DIR/NAME; @bb is busybox; any
+#          argument @bin/NAME is $BIN_DIR/NAME and @sysroot/PATH is
+#          SYSROOT/PATH. {lane} is replaced by the lane index (qemu gets one
+#          run per lane; such cases run only with --lanes).
 
 C_NAME=()
 C_FLAGS=()
@@ -336,6 +349,14 @@ add io-signal - - -- @hostile_io signal 1048576
 add hostile-futimens - - -- @hostile_host futimens
 add hostile-sendfile - - -- @hostile_host sendfile
 add hostile-sleepkids lanes - -- @hostile_host sleepkids 8 300
+# Dynamically linked programs: the interpreter (PT_INTERP) found in the sysroot
+# and started with the auxv that tells it where the program is (tests/guest/auxv.c
+# prints what must hold wherever qemu and gpuos put them); glibc's ld.so, named by
+# the program or run as the program.
+add dyn-auxv lanes,tramp - -- @auxv_interp one two
+add dyn-auxv-pie lanes,tramp - -- @auxv_pie_interp
+add dyn-hello lanes,sysroot - -- @hello_dyn "first arg" second
+add dyn-ld-so lanes,sysroot - -- @sysroot/lib/ld-linux-aarch64.so.1 @bin/hello_dyn arg
 
 # Busybox applets (Debian's busybox-static, arm64).
 bb echo lanes - -- echo hello world
@@ -474,6 +495,7 @@ case $QEMU_BIN in */*) QEMU_BIN=$(abspath "$QEMU_BIN") ;; *) QEMU_BIN=$(command 
 [ -x "$QEMU_BIN" ] || { echo "conformance.sh: $QEMU_BIN is not executable" >&2; exit 2; }
 BIN_DIR=$(abspath "$BIN_DIR")
 BUSYBOX=$(abspath "$BUSYBOX")
+[ -n "$SYSROOT" ] && SYSROOT=$(abspath "$SYSROOT")
 HAVE_BB=1
 if [ ! -x "$BUSYBOX" ]; then
     HAVE_BB=0
@@ -501,6 +523,12 @@ mkdir -p "$BB_WRAP_DIR"
 printf '#!/bin/sh\nexec %q -cpu cortex-a57 %q "$@"\n' "$QEMU_BIN" "$BUSYBOX" >"$BB_WRAP_DIR/busybox"
 chmod 755 "$BB_WRAP_DIR/busybox"
 
+# The sysroot of the "tramp" cases: the smallest interpreter where the programs
+# built to use it look for it.
+TRAMP_ROOT=$work/tramproot
+mkdir -p "$TRAMP_ROOT/lib"
+[ -f "$BIN_DIR/ld_tramp" ] && cp "$BIN_DIR/ld_tramp" "$TRAMP_ROOT/lib/ld-gpuos-tramp.so.1"
+
 # The environment both sides (and so the guest) see. Variables a GPU run may
 # need are passed through unchanged, to both sides alike.
 ENV=(PATH="$BB_WRAP_DIR":/usr/local/bin:/usr/bin:/bin HOME="${HOME:-/}" TZ=UTC LC_ALL=C LANG=C
@@ -519,13 +547,18 @@ GPUOS_OPTS=(--backend "$BACKEND")
 has_flag() { case ",$1," in *",$2,"*) return 0 ;; esac; return 1; }
 
 # Expand a case's argv into the array ARGV: the first word @bb is busybox,
-# @NAME is $BIN_DIR/NAME; {lane} is replaced by $2 unless $2 is "keep".
+# @NAME is $BIN_DIR/NAME; any word @bin/NAME is $BIN_DIR/NAME, @sysroot/PATH is
+# $SYSROOT/PATH; {lane} is replaced by $2 unless $2 is "keep".
 expand_argv() {
     local i=$1 lane=$2 a first=1
     eval "local raw=(${C_ARGV[$i]})"
     ARGV=()
     # shellcheck disable=SC2154
     for a in "${raw[@]}"; do
+        case $a in
+        @bin/*) a=$BIN_DIR/${a#@bin/} ;;
+        @sysroot/*) a=$SYSROOT/${a#@sysroot/} ;;
+        esac
         if [ "$first" = 1 ]; then
             case $a in
             @bb) a=$BUSYBOX ;;
@@ -794,6 +827,10 @@ run_case() {
     local perlane=0 ldirs=0 nl=$LANES
     # The lanes the checks expect (fewer for a case run in lane directories).
     local CHECK_N=$LANES
+    # Both sides' sysroot option (qemu's -L, gpuos's the same).
+    local lopt=()
+    has_flag "$flags" sysroot && lopt=(-L "$SYSROOT")
+    has_flag "$flags" tramp && lopt=(-L "$TRAMP_ROOT")
     # {lane} cases: with --lanes, qemu runs once per lane with {lane} replaced
     # by the lane's index; without, both sides get 0.
     [ "$LANES" -gt 1 ] && is_perlane "$i" && perlane=1
@@ -802,6 +839,8 @@ run_case() {
         status=SKIP note=$KNOWN_GAPS_WHY
     elif has_flag "$flags" bb && [ "$HAVE_BB" = 0 ]; then
         status=SKIP note='no busybox'
+    elif has_flag "$flags" sysroot && [ -z "$SYSROOT" ]; then
+        status=SKIP note='no sysroot (--sysroot DIR)'
     elif [ "$LANES" -gt 1 ] && ! has_flag "$flags" lanes && ! has_flag "$flags" files; then
         status=SKIP note='not lane-safe'
     else
@@ -831,12 +870,12 @@ run_case() {
         lane_copies "$lroot" "$flags" "$nl"
         [ "$stdin" != - ] && lin=$lroot/tmpl/$stdin
         expand_argv "$i" 0
-        run_in "$d/q0" "$lroot/q" "$lin" "$QEMU_BIN" -cpu cortex-a57 "${ARGV[@]}"
+        run_in "$d/q0" "$lroot/q" "$lin" "$QEMU_BIN" -cpu cortex-a57 "${lopt[@]}" "${ARGV[@]}"
         tree_listing "$lroot/q" >"$d/q0.tree"
     fi
     while [ "$ldirs" = 0 ] && IFS= read -r l; do
         expand_argv "$i" "$l"
-        run_side "$d/q$l" "$cwd" "$stdin" "$flags" "$QEMU_BIN" -cpu cortex-a57 "${ARGV[@]}" </dev/null
+        run_side "$d/q$l" "$cwd" "$stdin" "$flags" "$QEMU_BIN" -cpu cortex-a57 "${lopt[@]}" "${ARGV[@]}" </dev/null
     done <"$d/qlanes"
     qrc=$(cat "$d/q0.rc")
     t_g=$SECONDS
@@ -847,20 +886,20 @@ run_case() {
         local lane_out=(--lane-report "$d/lanes.tsv")
         if [ "$LANE_CHECK" = files ]; then mkdir -p "$d/lanes"; lane_out=(--output-dir "$d/lanes"); fi
         if [ "$ldirs" = 1 ]; then
-            run_in "$d/g" "$lroot/lanes" "$lin" "$GPUOS" run "${GPUOS_OPTS[@]}" \
+            run_in "$d/g" "$lroot/lanes" "$lin" "$GPUOS" run "${GPUOS_OPTS[@]}" "${lopt[@]}" \
                 --lanes "$nl" --lane-dir 'lane-{lane}' "${lane_out[@]}" "${ARGV[@]}"
             lane_trees "$lroot/lanes" >"$d/g.trees"
             rm -rf "$lroot"
         else
-            run_side "$d/g" "$cwd" "$stdin" "$flags" "$GPUOS" run "${GPUOS_OPTS[@]}" \
+            run_side "$d/g" "$cwd" "$stdin" "$flags" "$GPUOS" run "${GPUOS_OPTS[@]}" "${lopt[@]}" \
                 --lanes "$LANES" "${lane_out[@]}" "${ARGV[@]}"
         fi
     else
         expand_argv "$i" 0
         # --translate always: a first run profiles the case and caches its translation.
         [ "$TRANSLATE" = always ] &&
-            run_side "$d/gwarm" "$cwd" "$stdin" "$flags" "$GPUOS" run "${GPUOS_OPTS[@]}" "${ARGV[@]}"
-        run_side "$d/g" "$cwd" "$stdin" "$flags" "$GPUOS" run "${GPUOS_OPTS[@]}" "${ARGV[@]}"
+            run_side "$d/gwarm" "$cwd" "$stdin" "$flags" "$GPUOS" run "${GPUOS_OPTS[@]}" "${lopt[@]}" "${ARGV[@]}"
+        run_side "$d/g" "$cwd" "$stdin" "$flags" "$GPUOS" run "${GPUOS_OPTS[@]}" "${lopt[@]}" "${ARGV[@]}"
     fi
     grc=$(cat "$d/g.rc")
     t_c=$SECONDS

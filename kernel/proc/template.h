@@ -1,6 +1,7 @@
-// The image template: page tables and frames of a loaded ELF image, built once by the
-// host and shared by every process running it (read-only pages shared outright,
-// writable pages copied on first write).
+// The image template: page tables and frames of a loaded ELF image (the program's
+// segments, then its interpreter's when it is dynamically linked, the signal trampoline
+// and the stack; prepare.rs), built once by the host and shared by every process running
+// it (read-only pages shared outright, writable pages copied on first write).
 //
 // Segments are mapped in program-header order and a later one replaces the pages it
 // shares with an earlier one, as Linux's mmap(MAP_FIXED) does when fs/binfmt_elf.c maps

@@ -38,9 +38,26 @@ echo "build.sh: $built built, $up up to date in $out"
 if [ -x "$here/asm/build.sh" ]; then
     "$here/asm/build.sh"
 fi
-# A dynamically linked program, for the loader's bad-input test (gpuos refuses it).
+# A dynamically linked program (PT_INTERP /lib/ld-linux-aarch64.so.1, libc.so.6): runs
+# with a sysroot that has them (-L /usr/aarch64-linux-gnu, the cross toolchain's).
 if [ ! -x "$out/hello_dyn" ] || [ "$out/hello_dyn" -ot "$here/hello.c" ]; then
     "$CC" -O2 -o "$out/hello_dyn" "$here/hello.c"
+fi
+# The smallest interpreter (ET_DYN; ld_tramp_interp names an interpreter of its own),
+# and the auxv program static and static-PIE with a PT_INTERP naming it: they run with
+# a sysroot holding ld_tramp as $TRAMP (the loader's CLI tests and conformance cases
+# make one).
+TRAMP=/lib/ld-gpuos-tramp.so.1
+newer() { [ ! -x "$1" ] || [ "$1" -ot "$2" ] || [ "$1" -ot "${BASH_SOURCE[0]}" ]; }
+if newer "$out/ld_tramp" "$here/ld_tramp.S"; then
+    "$CC" -nostdlib -shared -Wl,-e,_start -o "$out/ld_tramp" "$here/ld_tramp.S"
+    "$CC" -nostdlib -shared -Wl,-e,_start -DWITH_INTERP -o "$out/ld_tramp_interp" "$here/ld_tramp.S"
+fi
+if newer "$out/auxv_interp" "$here/auxv.c"; then
+    # shellcheck disable=SC2086
+    "$CC" $CFLAGS -DINTERP="\"$TRAMP\"" -o "$out/auxv_interp" "$here/auxv.c"
+    # shellcheck disable=SC2086
+    "$CC" ${CFLAGS/-static/-static-pie} -DINTERP="\"$TRAMP\"" -o "$out/auxv_pie_interp" "$here/auxv.c"
 fi
 # A static-PIE program (ET_DYN, no interpreter: placed at the loader's PIE base), for
 # the loader's tests and the ELF fuzzer's seeds.

@@ -43,7 +43,8 @@ pub struct ElfFuzz {
 enum Outcome {
     /// The guest ran and exited.
     Exited,
-    /// gpuos refused the program (one `gpuos:` line, exit status 126, 127 or 1).
+    /// gpuos refused the program (one `gpuos:` line, exit status 126, 127, 1, or 255
+    /// for an interpreter it cannot load).
     Refused,
     /// The guest was killed by a signal (128+signal and a `killed by` line).
     GuestSignal,
@@ -321,7 +322,7 @@ fn classify(status: i32, stderr: &str, timed_out: bool, over_memory: bool) -> Ou
         Outcome::Memory
     } else if stderr.contains(" killed by ") {
         Outcome::GuestSignal
-    } else if matches!(libc::WEXITSTATUS(status), 1 | 126 | 127)
+    } else if matches!(libc::WEXITSTATUS(status), 1 | 126 | 127 | 255)
         && stderr.lines().count() == 1
         && stderr.starts_with("gpuos: ")
     {
@@ -669,6 +670,15 @@ mod tests {
         assert_eq!(classify(exit(0), "", false, false), Outcome::Exited);
         assert_eq!(
             classify(exit(126), "gpuos: x: corrupt ELF: y\n", false, false),
+            Outcome::Refused
+        );
+        assert_eq!(
+            classify(
+                exit(255),
+                "gpuos: x: invalid PT_INTERP entry: y\n",
+                false,
+                false
+            ),
             Outcome::Refused
         );
         assert_eq!(

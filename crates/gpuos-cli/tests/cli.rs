@@ -143,18 +143,246 @@ fn wrong_architecture_is_126() {
     assert_refused(&run_file("elf32", &h), 126, "32-bit");
 }
 
+/// `prog` with its PT_INTERP (the first) replaced by `entry`, appended at the end of
+/// the file, of `filesz` bytes (`entry.len()` when None).
+fn with_interp(prog: &[u8], entry: &[u8], filesz: Option<u64>) -> Vec<u8> {
+    let mut f = prog.to_vec();
+    let n = u16::from_le_bytes([f[56], f[57]]) as usize;
+    let i = (0..n).find(|&i| f[phdr(&f, i)] == 3).expect("a PT_INTERP");
+    let at = f.len() as u64;
+    f.extend_from_slice(entry);
+    let ph = phdr(&f, i);
+    for (off, v) in [(8, at), (16, at), (24, at)] {
+        put64(&mut f, ph + off, v);
+    }
+    let size = filesz.unwrap_or(entry.len() as u64);
+    put64(&mut f, ph + 32, size);
+    put64(&mut f, ph + 40, size);
+    f
+}
+
+/// A dynamically linked program whose interpreter cannot be used exits as under
+/// `qemu-aarch64 -L SYSROOT` (255, qemu's status for any interpreter it cannot load),
+/// with one `gpuos:` line saying why: the PT_INTERP entry (Linux's bounds: 2 to
+/// PATH_MAX bytes, NUL-terminated, in the file), the interpreter's lookup in the
+/// sysroot (missing, relative, a directory) and its format (not ELF, x86-64).
 #[test]
-fn dynamic_elf_is_126() {
+fn dynamic_program_without_a_usable_interpreter_exits_as_qemu() {
+    let d = tmp("interp-errors");
+    let sr = d.join("sysroot");
+    std::fs::create_dir_all(sr.join("lib")).unwrap();
+    let exe = |path: &Path, bytes: &[u8]| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(path, bytes).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    exe(&sr.join("lib/notelf"), b"not an ELF file\n");
+    exe(
+        &sr.join("lib/x86"),
+        &std::fs::read(std::env::current_exe().unwrap()).unwrap(),
+    );
+    let hello = std::fs::read(guest("hello_dyn")).unwrap();
+    let long = [&[b'/'; 4096][..], b"\0"].concat();
+    let cases: &[(&str, Vec<u8>, &str)] = &[
+        (
+            "missing",
+            with_interp(&hello, b"/lib/nope.so\0", None),
+            "cannot open its interpreter /lib/nope.so: No such file or directory",
+        ),
+        (
+            "relative",
+            with_interp(&hello, b"ld.so\0", None),
+            "cannot open its interpreter ld.so: No such file or directory",
+        ),
+        (
+            "dir",
+            with_interp(&hello, b"/lib\0", None),
+            "cannot open its interpreter /lib: Permission denied",
+        ),
+        (
+            "notelf",
+            with_interp(&hello, b"/lib/notelf\0", None),
+            "interpreter /lib/notelf: not an ELF executable",
+        ),
+        (
+            "x86",
+            with_interp(&hello, b"/lib/x86\0", None),
+            "interpreter /lib/x86: ELF for machine 62 (x86-64)",
+        ),
+        (
+            "no-nul",
+            with_interp(&hello, b"/lib/ld-linux-aarch64.so.1", None),
+            "invalid PT_INTERP entry: the path is not NUL-terminated",
+        ),
+        (
+            "empty",
+            with_interp(&hello, b"\0x", None),
+            "invalid PT_INTERP entry: the path is not NUL-terminated",
+        ),
+        (
+            "too-long",
+            with_interp(&hello, &long, None),
+            "invalid PT_INTERP entry: p_filesz 4097",
+        ),
+        (
+            "past-eof",
+            with_interp(&hello, b"/lib/x\0", Some(4000)),
+            "invalid PT_INTERP entry: 4000 bytes",
+        ),
+    ];
+    let sysroot = sr.to_str().unwrap();
+    for (name, bytes, needle) in cases {
+        let prog = d.join(name);
+        exe(&prog, bytes);
+        let want = Command::new(qemu())
+            .current_dir(&d)
+            .args(["-L", sysroot])
+            .arg(&prog)
+            .output()
+            .expect("qemu runs");
+        let o = gpuos(
+            &d,
+            &[
+                "run",
+                "--backend",
+                "cpu",
+                "-L",
+                sysroot,
+                prog.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(
+            want.status.code(),
+            Some(255),
+            "qemu {name}: {}",
+            stderr(&want)
+        );
+        assert_refused(&o, 255, needle);
+    }
+    // No sysroot, no interpreter on this host: the line says how to give one.
+    if !Path::new("/lib/ld-linux-aarch64.so.1").exists() {
+        let o = gpuos(
+            &d,
+            &[
+                "run",
+                "--backend",
+                "cpu",
+                guest("hello_dyn").to_str().unwrap(),
+            ],
+        );
+        assert_refused(&o, 255, "(AArch64 libraries: --sysroot DIR)");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A sysroot whose `/lib/ld-gpuos-tramp.so.1` is `interp` (the interpreter the auxv
+/// programs name, tests/guest/build.sh).
+fn tramp_sysroot(d: &Path, interp: &str) -> PathBuf {
+    let sr = d.join("sysroot");
+    std::fs::create_dir_all(sr.join("lib")).unwrap();
+    std::fs::copy(guest(interp), sr.join("lib/ld-gpuos-tramp.so.1")).unwrap();
+    sr
+}
+
+/// A program with an interpreter starts in the interpreter, which the initial stack
+/// tells what qemu-aarch64's tells it: AT_BASE (its ELF header, page aligned, apart
+/// from the program), AT_ENTRY (the program's _start), AT_PHDR and AT_PHNUM (the
+/// program's headers), with the break after the program. The interpreter
+/// (tests/guest/ld_tramp.S) jumps to AT_ENTRY; the program (tests/guest/auxv.c,
+/// static and static-PIE with a PT_INTERP) prints these relations, which must be
+/// qemu's byte for byte. An interpreter's own PT_INTERP is ignored, as by Linux and
+/// qemu.
+#[test]
+fn dynamic_program_starts_in_its_interpreter_with_qemus_auxv() {
+    let d = tmp("interp-auxv");
+    for interp in ["ld_tramp", "ld_tramp_interp"] {
+        let sr = tramp_sysroot(&d, interp);
+        let sysroot = sr.to_str().unwrap();
+        for prog in ["auxv", "auxv_interp", "auxv_pie_interp"] {
+            let p = guest(prog);
+            let want = Command::new(qemu())
+                .current_dir(&d)
+                .args(["-L", sysroot])
+                .arg(&p)
+                .args(["one", "two"])
+                .output()
+                .expect("qemu runs");
+            let o = gpuos(
+                &d,
+                &[
+                    "run",
+                    "--backend",
+                    "cpu",
+                    "-L",
+                    sysroot,
+                    p.to_str().unwrap(),
+                    "one",
+                    "two",
+                ],
+            );
+            let out = String::from_utf8_lossy(&o.stdout);
+            assert_eq!(
+                (o.status.code(), out.as_ref(), stderr(&o)),
+                (
+                    want.status.code(),
+                    String::from_utf8_lossy(&want.stdout).as_ref(),
+                    String::new()
+                ),
+                "{prog} with {interp}"
+            );
+            let base = if prog == "auxv" { 0 } else { 1 };
+            assert!(out.contains(&format!("AT_BASE given: {base}\n")), "{out}");
+            assert!(out.contains("AT_PHDR is the program headers: 1\n"), "{out}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// glibc's `ld-linux-aarch64.so.1` starts as hello_dyn's interpreter from the sysroot
+/// the cross toolchain installs (`-L /usr/aarch64-linux-gnu`): its first calls (brk,
+/// then libc.so.6 found in the sysroot and its ELF header read) are traced. The rest
+/// needs file-backed mmap (the conformance case dyn-hello compares it with qemu).
+#[test]
+fn glibc_ld_so_starts_from_the_sysroot() {
+    let sr = Path::new("/usr/aarch64-linux-gnu");
+    if !sr.join("lib/ld-linux-aarch64.so.1").exists() {
+        eprintln!(
+            "skipped: no {}/lib/ld-linux-aarch64.so.1 (libc6-arm64-cross)",
+            sr.display()
+        );
+        return;
+    }
     let o = gpuos(
         &std::env::temp_dir(),
         &[
             "run",
             "--backend",
             "cpu",
+            "--strace",
+            "-L",
+            sr.to_str().unwrap(),
             guest("hello_dyn").to_str().unwrap(),
         ],
     );
-    assert_refused(&o, 126, "dynamically linked");
+    let err = stderr(&o);
+    let calls: Vec<&str> = err
+        .lines()
+        .filter_map(|l| l.strip_prefix("1000 "))
+        .collect();
+    assert!(
+        calls
+            .first()
+            .is_some_and(|c| c.starts_with("brk(0x0) = 0x")),
+        "{err}"
+    );
+    let libc = calls
+        .iter()
+        .position(|c| c.starts_with("openat(-100,\"/lib/libc.so.6\"") && c.ends_with(") = 3"))
+        .unwrap_or_else(|| panic!("libc.so.6 not opened: {err}"));
+    assert!(
+        calls[libc + 1].starts_with("read(3,") && calls[libc + 1].ends_with(",832) = 832"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -1243,7 +1471,7 @@ fn huge_p_memsz_is_lazy_or_refused() {
     put64(&mut elf, memsz, 1 << 40);
     write_prog(&prog, &elf);
     let m = gpuos_measured(&d, &prog, &[]);
-    assert_refused_small(&m, "the program's segments need 1048577 MiB of memory");
+    assert_refused_small(&m, "the segments need 1048577 MiB of memory");
     put64(&mut elf, memsz, u64::MAX - 0xfff);
     write_prog(&prog, &elf);
     assert_refused_small(&gpuos_measured(&d, &prog, &[]), "beyond the program area");

@@ -1,20 +1,32 @@
 //! ELF loading and the initial process stack.
 //!
-//! Accepts static and static-PIE ELF64 AArch64 executables (System V gABI, "ELF-64
-//! Object File Format"; AArch64 ELF ABI) and builds the initial stack exactly as Linux's
-//! `create_elf_tables()` (fs/binfmt_elf.c) lays it out: argc, argv pointers, NULL, envp
+//! Accepts ELF64 AArch64 executables (System V gABI, "ELF-64 Object File Format";
+//! AArch64 ELF ABI): static, static-PIE and dynamically linked ones, whose program
+//! interpreter (PT_INTERP, `ld-linux-aarch64.so.1`) is loaded beside them as Linux's
+//! `load_elf_binary()` does (fs/binfmt_elf.c; [`Exec`]). It builds the initial stack
+//! exactly as Linux's `create_elf_tables()` lays it out: argc, argv pointers, NULL, envp
 //! pointers, NULL, auxv pairs ending with AT_NULL, then the strings and AT_RANDOM bytes
 //! above; SP 16-byte aligned at argc.
+//!
+//! The address space ([`Exec`]): an ET_EXEC program at its own addresses, an ET_DYN one
+//! (PIE) at [`PIE_BASE`]; an ET_DYN interpreter at the top of the mmap area, ending at
+//! [`MMAP_TOP`], where Linux's first mmap of the new process puts it
+//! (`arch_get_unmapped_area_topdown()`), with the mmap area starting below it; the
+//! program break after the program's segments, not the interpreter's; the stack below
+//! [`STACK_TOP`]. Every base is fixed, so runs are reproducible (Linux randomises them).
 //!
 //! Loading reads the ELF header, the program headers and, when the template is built,
 //! the segments' file pages, in pieces ([`Image::map_segments`]): never the whole file,
 //! and never memory for a header's sizes. It refuses what Linux's `load_elf_binary()`
 //! refuses (a file that is not regular, a bad program header table, a PT_LOAD with
 //! p_filesz > p_memsz, file bytes past the end of the file, p_offset and p_vaddr not
-//! congruent modulo the page size, addresses past the program area) and images whose
-//! segments need more than [`MAX_IMAGE_BYTES`] of memory.
+//! congruent modulo the page size, addresses past the program area, a PT_INTERP entry
+//! of fewer than 2 or more than PATH_MAX bytes or not NUL-terminated, an interpreter
+//! that is not an AArch64 ELF executable) and images whose segments need more than
+//! [`MAX_IMAGE_BYTES`] of memory.
 
 use crate::abi::PAGE_SIZE;
+use crate::host::Sandbox;
 use object::elf;
 use std::ffi::OsString;
 use std::fs::File;
@@ -39,6 +51,12 @@ pub const IMAGE_TOP: u64 = MMAP_TOP - (2 << 30);
 /// tables for it are built when loading (one table per 2 MiB), so an image is bounded
 /// as Linux bounds an exec's memory by its overcommit policy.
 pub const MAX_IMAGE_BYTES: u64 = 4 << 30;
+/// The most address space an ET_DYN interpreter's segments may span, in bytes: it is
+/// placed between [`IMAGE_TOP`] and [`MMAP_TOP`] (2 GiB; `ld-linux-aarch64.so.1` spans
+/// about 200 KiB), clear of the program area.
+pub const MAX_INTERP_SPAN: u64 = MMAP_TOP - IMAGE_TOP;
+/// Linux PATH_MAX: the largest PT_INTERP entry, NUL included (`load_elf_binary()`).
+const PATH_MAX: u64 = 4096;
 /// The program header table's largest size, in bytes: Linux's `load_elf_phdrs()` reads
 /// at most ELF_MIN_ALIGN (the 4 KiB page) of them, so at most 73 headers.
 pub const MAX_PHDRS_BYTES: u64 = 4096;
@@ -96,22 +114,58 @@ pub enum LoadError {
     /// Not an executable (relocatable object, core file...).
     #[error("{0}: not an executable (e_type {1})")]
     NotExecutable(PathBuf, u16),
-    /// Needs a dynamic linker.
-    #[error("{0}: dynamically linked programs are not supported yet (link with -static)")]
-    Dynamic(PathBuf),
-    /// The segments need more than [`MAX_IMAGE_BYTES`].
-    #[error("{0}: the program's segments need {1} MiB of memory; gpuos loads at most {max} MiB", max = MAX_IMAGE_BYTES >> 20)]
-    TooLarge(PathBuf, u64),
+    /// The PT_INTERP entry is unusable: fewer than 2 or more than PATH_MAX bytes, past
+    /// the end of the file, or not NUL-terminated (Linux: ENOEXEC; qemu-aarch64:
+    /// "Invalid PT_INTERP entry").
+    #[error("{0}: invalid PT_INTERP entry: {1}")]
+    BadInterp(PathBuf, String),
+    /// The interpreter cannot be opened in the sandbox (ENOENT, EACCES for a file that
+    /// is not a regular executable one, ...), as execve(2) fails.
+    #[error("{program}: cannot open its interpreter {interp}: {source}{hint}", hint = if source.kind() == std::io::ErrorKind::NotFound { " (AArch64 libraries: --sysroot DIR)" } else { "" })]
+    InterpOpen {
+        /// The program path.
+        program: PathBuf,
+        /// The interpreter, as PT_INTERP names it (a guest path).
+        interp: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The interpreter is not an AArch64 ELF executable, or its headers are bad (Linux:
+    /// ELIBBAD or EINVAL).
+    #[error("{program}: interpreter {source}")]
+    Interp {
+        /// The program path.
+        program: PathBuf,
+        /// What is wrong with the interpreter (which it names by its guest path).
+        source: Box<LoadError>,
+    },
+    /// The segments need more than `max` bytes of memory ([`MAX_IMAGE_BYTES`]; an ET_DYN
+    /// interpreter's span: [`MAX_INTERP_SPAN`]).
+    #[error("{path}: the segments need {mib} MiB of memory; gpuos loads at most {} MiB", max >> 20)]
+    TooLarge {
+        /// The file's path.
+        path: PathBuf,
+        /// What they need, in MiB (rounded up).
+        mib: u64,
+        /// The limit, in bytes.
+        max: u64,
+    },
     /// Malformed headers or segments.
     #[error("{0}: corrupt ELF: {1}")]
     Corrupt(PathBuf, String),
 }
 
 impl LoadError {
-    /// The exit status the CLI reports (127: not found, 126: cannot execute), as a shell does.
+    /// The exit status the CLI reports: for the program, as a shell does (127: not
+    /// found, 126: cannot execute); for its interpreter (PT_INTERP), 255, as
+    /// qemu-aarch64 exits for any interpreter it cannot load (`exit(-1)` in
+    /// linux-user/elfload.c).
     pub fn exit_status(&self) -> i32 {
         match self {
             LoadError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => 127,
+            LoadError::BadInterp(..) | LoadError::InterpOpen { .. } | LoadError::Interp { .. } => {
+                255
+            }
             _ => 126,
         }
     }
@@ -157,6 +211,21 @@ impl Segment {
     /// End of the last page.
     pub fn end(&self) -> u64 {
         page_up(self.vaddr + self.memsz)
+    }
+    /// mmap(2)'s PROT_READ (1) | PROT_WRITE (2) | PROT_EXEC (4) for the segment's
+    /// p_flags (PF_X 1, PF_W 2, PF_R 4), as binfmt_elf's `make_prot()`.
+    pub fn prot(&self) -> u32 {
+        let mut prot = 0;
+        if self.flags & elf::PF_R != 0 {
+            prot |= 1;
+        }
+        if self.flags & elf::PF_W != 0 {
+            prot |= 2;
+        }
+        if self.flags & elf::PF_X != 0 {
+            prot |= 4;
+        }
+        prot
     }
     /// File offset of the first page.
     pub fn page_offset(&self) -> u64 {
@@ -233,22 +302,30 @@ impl Source {
     }
 }
 
-/// A checked executable: its segments and what the initial stack tells the program.
+/// One checked ELF file, placed: a program or its interpreter.
 #[derive(Clone, Debug)]
 pub struct Image {
-    /// Host path of the program.
+    /// Host path of the file (for an interpreter, its guest path: what PT_INTERP names).
     pub path: PathBuf,
     /// PT_LOAD segments to map, in program-header order (a later one replaces the pages
     /// it shares with an earlier one).
     pub segments: Vec<Segment>,
-    /// Entry point (relocated).
+    /// The load bias added to every p_vaddr: 0 for ET_EXEC, the base chosen for ET_DYN
+    /// ([`PIE_BASE`] for a program; for an interpreter, AT_BASE).
+    pub bias: u64,
+    /// Entry point (e_entry + bias).
     pub entry: u64,
-    /// Address of the program headers in guest memory (AT_PHDR).
+    /// Address of the program headers in guest memory (AT_PHDR), as binfmt_elf
+    /// computes it: in the last PT_LOAD whose file bytes hold e_phoff; 0 when none does.
     pub phdr: u64,
     /// Number of program headers (AT_PHNUM).
     pub phnum: u64,
     /// Initial program break: page-aligned end of the highest segment.
     pub brk: u64,
+    /// The interpreter a program asks for (PT_INTERP, up to its first NUL: a guest
+    /// path); None for a static program and for an interpreter (whose own PT_INTERP
+    /// Linux and qemu ignore).
+    pub interp: Option<Vec<u8>>,
     /// The file, read again when the segments are mapped.
     source: Source,
     /// The file's size when it was checked, in bytes.
@@ -283,8 +360,18 @@ pub fn load(path: &Path) -> Result<Image, LoadError> {
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
         .map_err(io)?;
+    load_file(path, file)
+}
+
+/// Check a program already open as `file` (execve(2) of a file the guest named; `path`
+/// names it in messages), as [`load`] does. Errors: see [`LoadError`].
+pub fn load_file(path: &Path, file: File) -> Result<Image, LoadError> {
+    let io = |source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     check_regular(path, &file.metadata().map_err(io)?)?;
-    read_image(path, Source::File(Arc::new(file)))
+    read_image(path, Source::File(Arc::new(file)), Role::Program)
 }
 
 fn check_regular(path: &Path, meta: &std::fs::Metadata) -> Result<(), LoadError> {
@@ -312,7 +399,18 @@ fn check_regular(path: &Path, meta: &std::fs::Metadata) -> Result<(), LoadError>
 
 /// Check an executable already in memory (as [`load`] does a file).
 pub fn parse(path: &Path, data: &[u8]) -> Result<Image, LoadError> {
-    read_image(path, Source::Bytes(Arc::from(data)))
+    read_image(path, Source::Bytes(Arc::from(data)), Role::Program)
+}
+
+/// What a file is loaded as: it decides where an ET_DYN file goes and whether its
+/// PT_INTERP is followed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// The program execve(2) names: ET_DYN at [`PIE_BASE`], PT_INTERP followed.
+    Program,
+    /// Its interpreter: ET_DYN at the top of the mmap area (see [`interp_bias`]),
+    /// PT_INTERP ignored (as Linux's `load_elf_interp()`).
+    Interpreter,
 }
 
 /// The fields of the ELF header that loading uses.
@@ -410,9 +508,10 @@ impl Phdr {
         }
     }
 
-    /// The segment of a PT_LOAD, checked as `load_elf_binary()` and mmap(2) check it;
-    /// None when p_memsz is 0 (nothing is mapped).
-    fn segment(&self, bias: u64, file_len: u64) -> Result<Option<Segment>, String> {
+    /// The segment of a PT_LOAD, checked as `load_elf_binary()` and mmap(2) check it,
+    /// relocated by `bias` and ending at or below `top`; None when p_memsz is 0 (nothing
+    /// is mapped).
+    fn segment(&self, bias: u64, file_len: u64, top: u64) -> Result<Option<Segment>, String> {
         let (va, off, filesz, memsz) = (self.vaddr, self.offset, self.filesz, self.memsz);
         if filesz > memsz {
             return Err(format!(
@@ -436,10 +535,10 @@ impl Phdr {
         }
         let Some(vaddr) = va
             .checked_add(bias)
-            .filter(|v| v.checked_add(memsz).is_some_and(|end| end <= IMAGE_TOP))
+            .filter(|v| v.checked_add(memsz).is_some_and(|end| end <= top))
         else {
             return Err(format!(
-                "PT_LOAD at {va:#x} ({memsz:#x} bytes) ends beyond the program area (up to {IMAGE_TOP:#x})"
+                "PT_LOAD at {va:#x} ({memsz:#x} bytes) ends beyond the program area (up to {top:#x})"
             ));
         };
         Ok(Some(Segment {
@@ -452,8 +551,90 @@ impl Phdr {
     }
 }
 
-/// Read the headers from `source` and check the image.
-fn read_image(path: &Path, source: Source) -> Result<Image, LoadError> {
+/// Where an ET_DYN interpreter goes: its segments' span (from the first page of the
+/// lowest to the end of the highest, Linux's `total_mapping_size()`) placed to end at
+/// [`MMAP_TOP`], page aligned, as Linux's first top-down mmap of the new process places
+/// it. Returns the load bias, or why the segments cannot be placed so: a span over
+/// [`MAX_INTERP_SPAN`] ([`LoadError::TooLarge`]), or addresses that do not fit
+/// ([`LoadError::Corrupt`]).
+fn interp_bias(path: &Path, phdrs: &[Phdr]) -> Result<u64, LoadError> {
+    let loads = || {
+        phdrs
+            .iter()
+            .filter(|ph| ph.ptype == elf::PT_LOAD && ph.memsz > 0)
+    };
+    let lo = loads().map(|ph| page_down(ph.vaddr)).min().unwrap_or(0);
+    let Some(hi) = loads()
+        .map(|ph| {
+            ph.vaddr
+                .checked_add(ph.memsz)
+                .and_then(|e| e.checked_add(PAGE_SIZE - 1))
+        })
+        .try_fold(lo, |hi, end| end.map(|e| hi.max(page_down(e))))
+    else {
+        return Err(LoadError::Corrupt(
+            path.to_path_buf(),
+            "a PT_LOAD ends past the end of the address space".into(),
+        ));
+    };
+    let span = hi - lo;
+    if span > MAX_INTERP_SPAN {
+        return Err(LoadError::TooLarge {
+            path: path.to_path_buf(),
+            mib: span.div_ceil(1 << 20),
+            max: MAX_INTERP_SPAN,
+        });
+    }
+    let base = MMAP_TOP - span;
+    if lo > base {
+        return Err(LoadError::Corrupt(
+            path.to_path_buf(),
+            format!(
+                "an ET_DYN interpreter's lowest PT_LOAD at {lo:#x} cannot be placed at {base:#x}"
+            ),
+        ));
+    }
+    Ok(base - lo)
+}
+
+/// The program's PT_INTERP entry, checked as Linux's `load_elf_binary()` checks it
+/// (p_filesz from 2 to PATH_MAX, its bytes in the file, NUL-terminated): the path up
+/// to its first NUL. Errors: [`LoadError::BadInterp`], [`LoadError::Io`].
+fn interp_entry(
+    path: &Path,
+    source: &Source,
+    ph: &Phdr,
+    file_len: u64,
+) -> Result<Vec<u8>, LoadError> {
+    let bad = |why: String| LoadError::BadInterp(path.to_path_buf(), why);
+    let (off, len) = (ph.offset, ph.filesz);
+    if !(2..=PATH_MAX).contains(&len) {
+        return Err(bad(format!(
+            "p_filesz {len}: Linux takes 2 to {PATH_MAX} bytes (PATH_MAX)"
+        )));
+    }
+    if off.checked_add(len).is_none_or(|end| end > file_len) {
+        return Err(bad(format!(
+            "{len} bytes at offset {off:#x} run past the end of the file ({file_len} bytes)"
+        )));
+    }
+    let mut name = vec![0u8; len as usize];
+    source
+        .read_at(&mut name, off)
+        .map_err(|source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if name.last() != Some(&0) {
+        return Err(bad("the path is not NUL-terminated".into()));
+    }
+    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+    name.truncate(end);
+    Ok(name)
+}
+
+/// Read the headers from `source` and check the image, placed as `role` says.
+fn read_image(path: &Path, source: Source, role: Role) -> Result<Image, LoadError> {
     let io = |source| LoadError::Io {
         path: path.to_path_buf(),
         source,
@@ -477,27 +658,20 @@ fn read_image(path: &Path, source: Source) -> Result<Image, LoadError> {
         .chunks_exact(PHENT as usize)
         .map(Phdr::from_bytes)
         .collect();
-    if phdrs.iter().any(|ph| ph.ptype == elf::PT_INTERP) {
-        return Err(LoadError::Dynamic(path.to_path_buf()));
-    }
-    let bias = if eh.etype == elf::ET_DYN { PIE_BASE } else { 0 };
+    // Linux follows the first PT_INTERP only.
+    let interp = match phdrs.iter().find(|ph| ph.ptype == elf::PT_INTERP) {
+        Some(ph) if role == Role::Program => Some(interp_entry(path, &source, ph, file_len)?),
+        _ => None,
+    };
+    let (bias, top) = match (eh.etype, role) {
+        (elf::ET_DYN, Role::Program) => (PIE_BASE, IMAGE_TOP),
+        (elf::ET_DYN, Role::Interpreter) => (interp_bias(path, &phdrs)?, MMAP_TOP),
+        _ => (0, IMAGE_TOP),
+    };
     let mut segments = Vec::new();
-    let mut phdr_addr = None;
-    for ph in &phdrs {
-        match ph.ptype {
-            elf::PT_PHDR => {
-                phdr_addr = phdr_addr.or(Some(ph.vaddr.wrapping_add(bias)));
-            }
-            elf::PT_LOAD => {
-                let Some(s) = ph.segment(bias, file_len).map_err(corrupt)? else {
-                    continue;
-                };
-                if phdr_addr.is_none() && s.offset <= eh.phoff && eh.phoff - s.offset < s.filesz {
-                    phdr_addr = Some(s.vaddr + (eh.phoff - s.offset));
-                }
-                segments.push(s);
-            }
-            _ => {}
+    for ph in phdrs.iter().filter(|ph| ph.ptype == elf::PT_LOAD) {
+        if let Some(s) = ph.segment(bias, file_len, top).map_err(corrupt)? {
+            segments.push(s);
         }
     }
     if segments.is_empty() {
@@ -506,10 +680,11 @@ fn read_image(path: &Path, source: Source) -> Result<Image, LoadError> {
     // At most 73 segments below 2^47 each: the sum cannot overflow.
     let need: u64 = segments.iter().map(|s| s.end() - s.start()).sum();
     if need > MAX_IMAGE_BYTES {
-        return Err(LoadError::TooLarge(
-            path.to_path_buf(),
-            need.div_ceil(1 << 20),
-        ));
+        return Err(LoadError::TooLarge {
+            path: path.to_path_buf(),
+            mib: need.div_ceil(1 << 20),
+            max: MAX_IMAGE_BYTES,
+        });
     }
     let entry = eh.entry.wrapping_add(bias);
     if !segments
@@ -520,14 +695,22 @@ fn read_image(path: &Path, source: Source) -> Result<Image, LoadError> {
             "entry point {entry:#x} is not in an executable segment"
         )));
     }
+    // binfmt_elf: the last PT_LOAD whose file bytes hold e_phoff maps the table.
+    let phdr = segments
+        .iter()
+        .rev()
+        .find(|s| s.offset <= eh.phoff && eh.phoff - s.offset < s.filesz)
+        .map_or(0, |s| s.vaddr + (eh.phoff - s.offset));
     let brk = segments.iter().map(Segment::end).max().unwrap_or(0);
     Ok(Image {
         path: path.to_path_buf(),
         segments,
+        bias,
         entry,
-        phdr: phdr_addr.unwrap_or(0),
+        phdr,
         phnum: u64::from(eh.phnum),
         brk,
+        interp,
         source,
         file_len,
     })
@@ -543,6 +726,18 @@ fn tables_bound(lo: u64, hi: u64) -> u64 {
         .iter()
         .map(|&shift| ((hi - 1) >> shift) - (lo >> shift) + 1)
         .sum()
+}
+
+impl Image {
+    /// The open file the image was checked from (None for one parsed from bytes): what
+    /// its pages are read from, kept open so that a rename or unlink meanwhile does not
+    /// change them.
+    pub fn file(&self) -> Option<&Arc<File>> {
+        match &self.source {
+            Source::File(f) => Some(f),
+            Source::Bytes(_) => None,
+        }
+    }
 }
 
 impl Image {
@@ -612,6 +807,106 @@ impl Image {
     }
 }
 
+/// What execve(2) loads: the program and, for a dynamically linked one, its
+/// interpreter, placed in one address space (see the module's documentation), as
+/// Linux's `load_elf_binary()` does. Execution starts at the interpreter's entry when
+/// there is one; the initial stack ([`build_stack`]) tells it where the program is
+/// (AT_PHDR, AT_PHNUM, AT_ENTRY) and where it was itself loaded (AT_BASE).
+#[derive(Clone, Debug)]
+pub struct Exec {
+    /// The program.
+    pub program: Image,
+    /// Its interpreter (PT_INTERP), when it has one.
+    pub interp: Option<Image>,
+}
+
+impl Exec {
+    /// Load `program`'s interpreter, if it names one: the path of its PT_INTERP is
+    /// looked up in `sandbox` as the guest's open(2) would look it up from the working
+    /// directory `cwd` (so a `--sysroot` is searched first; a relative path is relative
+    /// to `cwd`), opened as Linux's `open_exec()` (a regular file with execute
+    /// permission) and checked as an executable whose ET_DYN segments go at the top of
+    /// the mmap area ([`interp_bias`]); its own PT_INTERP is ignored, as Linux does.
+    /// Errors (exit status 255, as qemu-aarch64's): [`LoadError::InterpOpen`] (the
+    /// errno of the lookup or open), [`LoadError::Interp`] (the file is not an AArch64
+    /// ELF executable, or its headers are bad).
+    pub fn new(program: Image, sandbox: &Sandbox, cwd: &Path) -> Result<Exec, LoadError> {
+        let Some(name) = &program.interp else {
+            return Ok(Exec {
+                program,
+                interp: None,
+            });
+        };
+        let guest = PathBuf::from(std::ffi::OsStr::from_bytes(name));
+        let file = sandbox
+            .open_exec(cwd, name)
+            .map_err(|e| LoadError::InterpOpen {
+                program: program.path.clone(),
+                interp: guest.clone(),
+                source: std::io::Error::from_raw_os_error(e.0),
+            })?;
+        let interp =
+            read_image(&guest, Source::File(Arc::new(file)), Role::Interpreter).map_err(|e| {
+                LoadError::Interp {
+                    program: program.path.clone(),
+                    source: Box::new(e),
+                }
+            })?;
+        Ok(Exec {
+            program,
+            interp: Some(interp),
+        })
+    }
+
+    /// The images in the order they are mapped: the program, then its interpreter.
+    pub fn images(&self) -> impl Iterator<Item = &Image> {
+        std::iter::once(&self.program).chain(self.interp.as_ref())
+    }
+
+    /// Where execution starts: the interpreter's entry point, else the program's.
+    pub fn entry(&self) -> u64 {
+        self.interp.as_ref().unwrap_or(&self.program).entry
+    }
+
+    /// The initial program break: after the program's segments (not the
+    /// interpreter's), as Linux's `mm->start_brk`.
+    pub fn brk(&self) -> u64 {
+        self.program.brk
+    }
+
+    /// AT_BASE: the interpreter's load bias (0 without one, or for an ET_EXEC one).
+    pub fn base(&self) -> u64 {
+        self.interp.as_ref().map_or(0, |i| i.bias)
+    }
+
+    /// The top of the mmap area (exclusive): [`MMAP_TOP`], or the first page of an
+    /// interpreter placed there, so that mappings go below it as Linux's do.
+    pub fn mmap_top(&self) -> u64 {
+        self.interp
+            .iter()
+            .flat_map(|i| &i.segments)
+            .map(Segment::start)
+            .filter(|&a| a >= IMAGE_TOP)
+            .fold(MMAP_TOP, u64::min)
+    }
+
+    /// Frames the segments of both images take in the template, at most
+    /// ([`Image::frames_bound`]).
+    pub fn frames_bound(&self) -> u64 {
+        self.images().map(Image::frames_bound).sum()
+    }
+
+    /// Place every image's segments ([`Image::map_segments`]): the program's, then the
+    /// interpreter's, which replace any pages they share (Linux maps an ET_EXEC
+    /// interpreter with MAP_FIXED).
+    pub fn map_segments<E: From<LoadError>>(
+        &self,
+        mut map: impl FnMut(Mapping<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.images().try_for_each(|img| img.map_segments(&mut map))
+    }
+}
+
 // auxv types (include/uapi/linux/auxvec.h, arch/arm64/include/uapi/asm/auxvec.h).
 const AT_NULL: u64 = 0;
 const AT_PHDR: u64 = 3;
@@ -643,11 +938,12 @@ pub struct StackImage {
     pub bytes: Vec<u8>,
 }
 
-/// Build the initial stack for `argv` and `envp` (Linux fs/binfmt_elf.c
+/// Build the initial stack of `exec` for `argv` and `envp` (Linux fs/binfmt_elf.c
 /// create_elf_tables). `execfn` is the program name as given (AT_EXECFN); `random` the
-/// 16 AT_RANDOM bytes.
+/// 16 AT_RANDOM bytes. AT_PHDR, AT_PHNUM and AT_ENTRY describe the program, AT_BASE
+/// the interpreter's load bias (0 without one).
 pub fn build_stack(
-    img: &Image,
+    exec: &Exec,
     argv: &[OsString],
     envp: &[OsString],
     execfn: &[u8],
@@ -693,12 +989,12 @@ pub fn build_stack(
         (AT_HWCAP, HWCAP),
         (AT_PAGESZ, 4096),
         (AT_CLKTCK, 100),
-        (AT_PHDR, img.phdr),
-        (AT_PHENT, 56),
-        (AT_PHNUM, img.phnum),
-        (AT_BASE, 0),
+        (AT_PHDR, exec.program.phdr),
+        (AT_PHENT, PHENT),
+        (AT_PHNUM, exec.program.phnum),
+        (AT_BASE, exec.base()),
         (AT_FLAGS, 0),
-        (AT_ENTRY, img.entry),
+        (AT_ENTRY, exec.program.entry),
         (AT_UID, uid),
         (AT_EUID, euid),
         (AT_GID, gid),
@@ -739,10 +1035,12 @@ mod tests {
         Image {
             path: "p".into(),
             segments: vec![],
+            bias: 0,
             entry: 0x400000,
             phdr: 0x400040,
             phnum: 4,
             brk: 0x500000,
+            interp: None,
             source: Source::Bytes(Arc::from(&[][..])),
             file_len: 0,
         }
@@ -752,7 +1050,11 @@ mod tests {
     fn stack_layout_matches_linux() {
         let argv: Vec<OsString> = vec!["prog".into(), "arg one".into()];
         let envp: Vec<OsString> = vec!["A=1".into()];
-        let st = build_stack(&fake_image(), &argv, &envp, b"prog", [7; 16]);
+        let exec = Exec {
+            program: fake_image(),
+            interp: None,
+        };
+        let st = build_stack(&exec, &argv, &envp, b"prog", [7; 16]);
         assert_eq!(st.sp % 16, 0);
         assert_eq!(st.sp + st.bytes.len() as u64, STACK_TOP);
         let word = |i: usize| u64::from_le_bytes(st.bytes[i * 8..i * 8 + 8].try_into().unwrap());
@@ -913,7 +1215,7 @@ mod tests {
             ),
         );
         assert!(
-            matches!(r, Err(LoadError::TooLarge(_, mib)) if mib == (1 << 20) + 1),
+            matches!(r, Err(LoadError::TooLarge { mib, .. }) if mib == (1 << 20) + 1),
             "{r:?}"
         );
     }
@@ -973,6 +1275,287 @@ mod tests {
         assert_eq!(img.entry, PIE_BASE + 0x100);
         assert_eq!(img.segments[0].vaddr, PIE_BASE);
         assert_eq!(img.phdr, PIE_BASE + 64);
+    }
+
+    /// A PT_INTERP naming `name` (NUL included) at file offset 0x800.
+    fn with_interp(etype: u16, entry: u64, loads: &[Ph], name: &[u8], len: usize) -> Vec<u8> {
+        let mut phdrs = vec![(
+            elf::PT_INTERP,
+            elf::PF_R,
+            0x800,
+            0x800,
+            name.len() as u64,
+            0,
+        )];
+        phdrs.extend_from_slice(loads);
+        let mut f = elf(etype, entry, &phdrs, len);
+        f[0x800..0x800 + name.len()].copy_from_slice(name);
+        f
+    }
+
+    /// The PT_INTERP entry as Linux's `load_elf_binary()` checks it (ENOEXEC for 2 >
+    /// p_filesz > PATH_MAX or no NUL at its end; qemu-aarch64 exits 255 for each):
+    /// the path up to its first NUL, the first PT_INTERP only.
+    #[test]
+    fn pt_interp_is_checked_as_linux() {
+        let text = pt_load(RX, 0, 0x40_0000, 0x2000, 0x2000);
+        let prog = |name: &[u8]| {
+            parse(
+                Path::new("p"),
+                &with_interp(elf::ET_EXEC, 0x40_0100, &[text], name, 0x2000),
+            )
+        };
+        assert_eq!(
+            prog(b"/lib/ld.so\0").unwrap().interp.as_deref(),
+            Some(&b"/lib/ld.so"[..])
+        );
+        assert_eq!(
+            prog(b"/lib/a\0/b\0").unwrap().interp.as_deref(),
+            Some(&b"/lib/a"[..])
+        );
+        // Two bytes is the least Linux takes: an empty path, which open finds nowhere.
+        assert_eq!(prog(b"\0\0").unwrap().interp.as_deref(), Some(&b""[..]));
+        for (name, why) in [
+            (&b"\0"[..], "p_filesz 1"),
+            (&b"/lib/ld.so"[..], "not NUL-terminated"),
+            (&[b'/'; 4097][..], "p_filesz 4097"),
+        ] {
+            let mut name = name.to_vec();
+            if name.len() == 4097 {
+                name[4096] = 0;
+            }
+            let len = 0x800 + name.len().max(0x1800);
+            let e = parse(
+                Path::new("p"),
+                &with_interp(elf::ET_EXEC, 0x40_0100, &[text], &name, len),
+            );
+            match e {
+                Err(e @ LoadError::BadInterp(_, _)) => {
+                    assert!(e.to_string().contains(why), "{e}");
+                    assert_eq!(e.exit_status(), 255);
+                }
+                other => panic!("{why}: {other:?}"),
+            }
+        }
+        let mut f = with_interp(elf::ET_EXEC, 0x40_0100, &[text], b"/lib/ld.so\0", 0x2000);
+        f[64 + 8..64 + 16].copy_from_slice(&0x1ffcu64.to_le_bytes()); // p_offset
+        let e = parse(Path::new("p"), &f).unwrap_err();
+        assert!(
+            matches!(e, LoadError::BadInterp(_, ref w) if w.contains("past the end of the file")),
+            "{e}"
+        );
+        // PATH_MAX bytes exactly are taken.
+        let mut name = vec![b'/'; 4096];
+        name[4095] = 0;
+        let img = parse(
+            Path::new("p"),
+            &with_interp(elf::ET_EXEC, 0x40_0100, &[text], &name, 0x2000),
+        )
+        .unwrap();
+        assert_eq!(img.interp.map(|i| i.len()), Some(4095));
+    }
+
+    /// A sandbox over `dir` (its working directory) with `dir/sysroot` as the sysroot.
+    fn sysroot_sandbox(dir: &Path) -> Sandbox {
+        std::fs::create_dir_all(dir.join("sysroot/lib")).unwrap();
+        Sandbox::new(crate::host::SandboxConfig {
+            mounts: vec![],
+            cwd: dir.to_path_buf(),
+            exe: "/bin/true".into(),
+            hide: vec![],
+            sysroot: Some(dir.join("sysroot")),
+        })
+        .unwrap()
+    }
+
+    /// Write an executable file.
+    fn put_exe(path: &Path, bytes: &[u8]) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(path, bytes).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// An ET_DYN interpreter (like ld.so: text at 0, data after it, entry in the text).
+    fn interp_file() -> Vec<u8> {
+        elf(
+            elf::ET_DYN,
+            0x120,
+            &[
+                pt_load(RX, 0, 0, 0x1800, 0x1800),
+                pt_load(elf::PF_R | elf::PF_W, 0x1800, 0x11800, 0x100, 0x3000),
+            ],
+            0x2000,
+        )
+    }
+
+    /// A program naming `name` as its interpreter.
+    fn dyn_program(name: &[u8]) -> Image {
+        let text = pt_load(RX, 0, 0x40_0000, 0x2000, 0x2000);
+        let data = pt_load(elf::PF_R | elf::PF_W, 0x1000, 0x61_0000, 0x100, 0x5000);
+        parse(
+            Path::new("prog"),
+            &with_interp(elf::ET_EXEC, 0x40_0100, &[text, data], name, 0x2000),
+        )
+        .unwrap()
+    }
+
+    /// The interpreter is found through the sandbox, the sysroot first, and placed as
+    /// Linux's `load_elf_binary()` places it: an ET_DYN one at the top of the mmap
+    /// area, whose start moves below it; execution starts at its entry; the stack tells
+    /// it AT_BASE, and the program's AT_PHDR, AT_PHNUM and AT_ENTRY; the break follows
+    /// the program.
+    #[test]
+    fn the_interpreter_is_found_in_the_sysroot_and_placed_at_the_top_of_the_mmap_area() {
+        let d = tempfile::tempdir().unwrap();
+        let sb = sysroot_sandbox(d.path());
+        put_exe(&d.path().join("sysroot/lib/ld.so"), &interp_file());
+        let prog = dyn_program(b"/lib/ld.so\0");
+        let exec = Exec::new(prog, &sb, d.path()).unwrap();
+        let interp = exec.interp.as_ref().unwrap();
+        assert_eq!(interp.path, Path::new("/lib/ld.so"));
+        assert_eq!(interp.interp, None);
+        // Its span, 0x15000 bytes (the .bss's last page included), ends at MMAP_TOP.
+        let base = MMAP_TOP - 0x15000;
+        assert_eq!(interp.bias, base);
+        assert_eq!(exec.base(), base);
+        assert_eq!(interp.segments[0].vaddr, base);
+        assert_eq!(interp.segments[1].end(), MMAP_TOP);
+        assert_eq!(exec.mmap_top(), base);
+        assert_eq!(exec.entry(), base + 0x120);
+        assert_eq!(exec.brk(), 0x61_5000);
+        assert_eq!(
+            exec.frames_bound(),
+            exec.program.frames_bound() + interp.frames_bound()
+        );
+        // The template gets the program's pages, then the interpreter's.
+        let mut firsts = Vec::new();
+        exec.map_segments(|m| {
+            if let Mapping::Pages { va, .. } = m {
+                firsts.push(va);
+            }
+            Ok::<(), LoadError>(())
+        })
+        .unwrap();
+        assert_eq!(firsts, [0x40_0000, 0x61_0000, base, base + 0x11000]);
+        // The auxv: AT_BASE, and AT_PHDR/AT_PHNUM/AT_ENTRY of the program.
+        let st = build_stack(&exec, &["prog".into()], &[], b"prog", [0; 16]);
+        let auxv = auxv_of(&st);
+        assert_eq!(auxv[&AT_BASE], base);
+        assert_eq!(auxv[&AT_ENTRY], 0x40_0100);
+        assert_eq!(auxv[&AT_PHDR], 0x40_0040);
+        assert_eq!(auxv[&AT_PHNUM], 3);
+        assert_eq!(auxv[&AT_PHENT], 56);
+    }
+
+    /// The auxv pairs of an initial stack (argc, argv, NULL, envp, NULL, auxv).
+    fn auxv_of(st: &StackImage) -> std::collections::HashMap<u64, u64> {
+        let word = |i: usize| u64::from_le_bytes(st.bytes[i * 8..i * 8 + 8].try_into().unwrap());
+        let mut i = word(0) as usize + 2;
+        while word(i) != 0 {
+            i += 1;
+        }
+        let mut m = std::collections::HashMap::new();
+        i += 1;
+        while word(i) != AT_NULL {
+            m.insert(word(i), word(i + 1));
+            i += 2;
+        }
+        m
+    }
+
+    /// An ET_EXEC interpreter stays at its addresses (AT_BASE 0, as Linux's
+    /// `load_elf_interp()` gives it) and leaves the mmap area alone; a static program
+    /// has AT_BASE 0 and starts at its own entry. A relative PT_INTERP is looked up
+    /// from the working directory, and not in the sysroot.
+    #[test]
+    fn an_et_exec_interpreter_stays_at_its_addresses() {
+        let d = tempfile::tempdir().unwrap();
+        let sb = sysroot_sandbox(d.path());
+        let text = pt_load(RX, 0, 0x1000_0000, 0x1000, 0x1000);
+        put_exe(
+            &d.path().join("ld-exec"),
+            &elf(elf::ET_EXEC, 0x1000_0010, &[text], 0x1000),
+        );
+        let exec = Exec::new(dyn_program(b"ld-exec\0"), &sb, d.path()).unwrap();
+        assert_eq!(
+            (exec.base(), exec.entry(), exec.mmap_top()),
+            (0, 0x1000_0010, MMAP_TOP)
+        );
+        let text = pt_load(RX, 0, 0x40_0000, 0x2000, 0x2000);
+        let prog = parse(
+            Path::new("p"),
+            &elf(elf::ET_EXEC, 0x40_0100, &[text], 0x2000),
+        )
+        .unwrap();
+        let exec = Exec::new(prog, &sb, d.path()).unwrap();
+        assert!(exec.interp.is_none());
+        assert_eq!(
+            (exec.base(), exec.entry(), exec.mmap_top()),
+            (0, 0x40_0100, MMAP_TOP)
+        );
+    }
+
+    /// What Linux's execve(2) and qemu-aarch64 refuse of an interpreter: one that
+    /// cannot be opened (ENOENT; EACCES for a directory or a file without execute
+    /// permission), that is not ELF or not AArch64 (Linux: ELIBBAD); each exits 255, as
+    /// qemu-aarch64. One with a PT_INTERP of its own loads, that PT_INTERP ignored.
+    #[test]
+    fn interpreters_linux_refuses_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let sb = sysroot_sandbox(d.path());
+        let lib = d.path().join("sysroot/lib");
+        put_exe(&lib.join("text"), b"#!/bin/sh\n");
+        put_exe(&d.path().join("text"), b"#!/bin/sh\n");
+        let mut x86 = interp_file();
+        x86[18..20].copy_from_slice(&elf::EM_X86_64.to_le_bytes());
+        put_exe(&lib.join("x86"), &x86);
+        std::fs::write(lib.join("noexec"), interp_file()).unwrap();
+        std::fs::set_permissions(lib.join("noexec"), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+        let text = pt_load(RX, 0, 0, 0x1000, 0x1000);
+        put_exe(
+            &lib.join("nested"),
+            &with_interp(elf::ET_DYN, 0x10, &[text], b"/nonexistent\0", 0x1000),
+        );
+        let load = |name: &[u8]| Exec::new(dyn_program(name), &sb, d.path());
+        let os = |e: &LoadError| match e {
+            LoadError::InterpOpen { source, .. } => source.raw_os_error(),
+            _ => None,
+        };
+        for (name, errno) in [
+            (&b"/lib/missing\0"[..], libc::ENOENT),
+            (b"/lib\0", libc::EACCES),
+            (b"/lib/noexec\0", libc::EACCES),
+            (b"text/\0", libc::ENOTDIR),
+        ] {
+            let e = load(name).unwrap_err();
+            assert_eq!(os(&e), Some(errno), "{e}");
+            assert_eq!(e.exit_status(), 255);
+            let name = String::from_utf8_lossy(&name[..name.len() - 1]);
+            let want = format!("prog: cannot open its interpreter {name}: ");
+            assert!(e.to_string().starts_with(&want), "{e}");
+        }
+        let e = load(b"/lib/text\0").unwrap_err();
+        assert!(
+            matches!(&e, LoadError::Interp { source, .. } if matches!(**source, LoadError::NotElf(_))),
+            "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "prog: interpreter /lib/text: not an ELF executable"
+        );
+        assert_eq!(e.exit_status(), 255);
+        let e = load(b"/lib/x86\0").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("/lib/x86: ELF for machine 62 (x86-64)"),
+            "{e}"
+        );
+        assert_eq!(e.exit_status(), 255);
+        let exec = load(b"/lib/nested\0").unwrap();
+        assert_eq!(exec.interp.as_ref().map(|i| i.interp.clone()), Some(None));
+        assert_eq!(exec.entry(), MMAP_TOP - 0x1000 + 0x10);
     }
 
     #[test]

@@ -1,13 +1,14 @@
-//! Preparing a run, shared by every backend: loading the image, the initial stacks of
-//! every lane, the sandbox and stdin, building the image template into a frame pool,
-//! and each lane's host side (its descriptors, streams and working directory).
+//! Preparing a run, shared by every backend: loading the program and its interpreter,
+//! the initial stacks of every lane, the sandbox and stdin, building the image
+//! template into a frame pool, and each lane's host side (its descriptors, streams and
+//! working directory).
 
 use crate::abi::MachineHdr;
 use crate::ffi;
 use crate::host::output::{LaneFile, OutStream};
 use crate::host::{ProcHost, Sandbox, SandboxConfig, Sink, Source};
 use crate::lane::{lane_file_buffer, lane_files_fit, lane_sees_files, STDOUT0_KEEP};
-use crate::loader::{self, Image, StackImage};
+use crate::loader::{self, Exec, StackImage};
 use crate::machine::{MemoryError, RunConfig, RunError, SandboxError};
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -16,8 +17,8 @@ use std::sync::Arc;
 
 /// Loaded program, template-ready, with the stack images of every lane.
 pub struct Prepared {
-    /// The ELF image.
-    pub image: Image,
+    /// The program and its interpreter.
+    pub exec: Exec,
     /// Stack images; lane `l` uses `stacks[l % stacks.len()]`.
     pub stacks: Vec<StackImage>,
     /// The sandbox shared by all lanes.
@@ -27,9 +28,21 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Load the program and build what every backend needs.
+    /// Load the program (a host path) and its interpreter (looked up in the sandbox,
+    /// from the working directory), and build what every backend needs.
     pub fn new(cfg: &RunConfig) -> Result<Prepared, RunError> {
-        let image = loader::load(&cfg.program)?;
+        let program = loader::load(&cfg.program)?;
+        let cwd = std::env::current_dir()?;
+        let exe = std::fs::canonicalize(&cfg.program).unwrap_or_else(|_| cfg.program.clone());
+        let sandbox = Sandbox::new(SandboxConfig {
+            mounts: cfg.mounts.clone(),
+            cwd,
+            exe,
+            hide: cfg.hide.clone(),
+            sysroot: cfg.sysroot.clone(),
+        })
+        .map_err(SandboxError::Setup)?;
+        let exec = Exec::new(program, &sandbox, sandbox.initial_cwd())?;
         let per_lane = cfg
             .argv
             .iter()
@@ -46,19 +59,9 @@ impl Prepared {
             .map(|lane| {
                 let argv: Vec<OsString> =
                     cfg.argv.iter().map(|a| substitute_lane(a, lane)).collect();
-                loader::build_stack(&image, &argv, &cfg.envp, &execfn, random)
+                loader::build_stack(&exec, &argv, &cfg.envp, &execfn, random)
             })
             .collect();
-        let cwd = std::env::current_dir()?;
-        let exe = std::fs::canonicalize(&cfg.program).unwrap_or_else(|_| cfg.program.clone());
-        let sandbox = Sandbox::new(SandboxConfig {
-            mounts: cfg.mounts.clone(),
-            cwd,
-            exe,
-            hide: cfg.hide.clone(),
-            sysroot: cfg.sysroot.clone(),
-        })
-        .map_err(SandboxError::Setup)?;
         // Several copies each read their own copy of stdin; a run that does not pass
         // stdio through (the bench) gives the guests an empty stdin instead.
         let stdin_bytes = if cfg.lanes > 1 && cfg.passthrough {
@@ -73,7 +76,7 @@ impl Prepared {
             None
         };
         let prep = Prepared {
-            image,
+            exec,
             stacks,
             sandbox: Arc::new(sandbox),
             stdin_bytes,
@@ -171,15 +174,19 @@ impl Prepared {
         Ok(Some(made))
     }
 
-    /// Frames the template needs (an upper bound): the segments' file pages and page
-    /// tables (`Image::frames_bound`), plus the root, the stack's and the signal
-    /// trampoline's tables and page. Not the .bss: its pages are lazily allocated.
+    /// Frames the template needs (an upper bound): the program's and the interpreter's
+    /// file pages and page tables (`Exec::frames_bound`), plus the root, the stack's
+    /// and the signal trampoline's tables and page. Not the .bss: its pages are lazily
+    /// allocated.
     pub fn template_frames_bound(&self) -> u64 {
-        self.image.frames_bound() + 64
+        self.exec.frames_bound() + 64
     }
 
-    /// Build the template's page tables and frames in the pool of `m` (host memory),
-    /// and fill the layout fields of `m`. Returns the number of frames used.
+    /// Build the template's page tables and frames in the pool of `m` (host memory):
+    /// the program's segments, then the interpreter's, the signal trampoline and the
+    /// stack; and fill the layout fields of `m` (the entry is the interpreter's when
+    /// there is one, the break after the program, the mmap area below the
+    /// interpreter). Returns the number of frames used.
     pub fn build_template(&self, m: &mut MachineHdr) -> Result<u64, RunError> {
         /// Page permissions for ELF segment flags (PF_R, PF_W, PF_X); AArch64 has no
         /// write-only or execute-only user pages here, so W and X imply R.
@@ -207,7 +214,7 @@ impl Prepared {
             if root == u64::MAX {
                 return Err(oom());
             }
-            self.image.map_segments(|map| {
+            self.exec.map_segments(|map| {
                 let done = match map {
                     loader::Mapping::Pages {
                         va,
@@ -264,9 +271,9 @@ impl Prepared {
         m.tmpl_frames = m.bump;
         m.stack_top = loader::STACK_TOP;
         m.stack_size = loader::STACK_SIZE;
-        m.entry = self.image.entry;
-        m.brk_start = self.image.brk;
-        m.mmap_top = loader::MMAP_TOP;
+        m.entry = self.exec.entry();
+        m.brk_start = self.exec.brk();
+        m.mmap_top = self.exec.mmap_top();
         Ok(m.bump)
     }
 

@@ -4,13 +4,16 @@
 //! table's part of both.
 
 use std::ffi::OsString;
+use std::fs::File;
 use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use super::errno::{self, Errno};
 use super::fd::FileKind;
+use super::fs::Resolved;
 use super::oflag::O_RDONLY;
-use super::{sys, ProcHost};
+use super::{sys, ProcHost, Sandbox};
 use crate::loader::{self, LoadError};
 
 /// Bytes of a `#!` line Linux reads (BINPRM_BUF_SIZE, fs/binfmt_script.c).
@@ -83,7 +86,9 @@ fn load_errno(e: &LoadError) -> Errno {
     match e {
         LoadError::Io { .. } => errno::EIO,
         LoadError::NotRegular { .. } => errno::EACCES,
-        LoadError::TooLarge(..) => errno::ENOMEM,
+        LoadError::TooLarge { .. } => errno::ENOMEM,
+        LoadError::InterpOpen { source, .. } => errno::from_io(source),
+        LoadError::Interp { .. } => errno::ELIBBAD,
         _ => errno::ENOEXEC,
     }
 }
@@ -115,9 +120,7 @@ impl ProcHost {
         let held = h.fd()?;
         let hfd = held.as_raw_fd();
         let st = sys::fstat(hfd)?;
-        if st.st_mode & libc::S_IFMT != libc::S_IFREG || st.st_mode & 0o111 == 0 {
-            return Err(errno::EACCES);
-        }
+        may_exec(&st)?;
         let mut head = [0u8; BINPRM_BUF_SIZE];
         let n = sys::pread(hfd, &mut head, 0)?;
         if head[..n].starts_with(b"#!") {
@@ -175,36 +178,36 @@ impl ProcHost {
         let FileKind::Host(h) = &f.kind else {
             return Err(errno::EACCES);
         };
-        let held = h.fd()?;
-        let st = sys::fstat(held.as_raw_fd())?;
-        let proc_path = format!("/proc/self/fd/{}", held.as_raw_fd());
-        let img = loader::load(Path::new(&proc_path)).map_err(|e| load_errno(&e))?;
-        if img.segments.len() > PLAN_MAX_SEGS {
+        let file = File::from(h.fd()?.try_clone().map_err(|e| errno::from_io(&e))?);
+        let name = Path::new(std::ffi::OsStr::from_bytes(execfn));
+        let img = loader::load_file(name, file).map_err(|e| load_errno(&e))?;
+        let exec = loader::Exec::new(img, &self.sb, &self.cwd).map_err(|e| load_errno(&e))?;
+        let nseg: usize = exec.images().map(|i| i.segments.len()).sum();
+        if nseg > PLAN_MAX_SEGS {
             return Err(errno::ENOEXEC);
         }
-        let (id, size) = self.sb.mapped_files().identify_file(&st, &held)?;
-        let mut w: Vec<u64> = vec![img.segments.len() as u64, img.entry, img.brk, 0, 0];
-        for s in &img.segments {
-            let prot =
-                ((s.flags & 4) >> 2) as u64 | (s.flags & 2) as u64 | (((s.flags & 1) as u64) << 2);
-            w.extend_from_slice(&[
-                u64::from(id),
-                size,
-                s.start(),
-                s.file_end(),
-                s.page_offset(),
-                prot,
-                s.vaddr + s.filesz,
-                s.end(),
-            ]);
+        let mut w: Vec<u64> = vec![nseg as u64, exec.entry(), exec.brk(), 0, exec.mmap_top()];
+        for img in exec.images() {
+            let file = img.file().ok_or(errno::EIO)?;
+            let st = sys::fstat(file.as_raw_fd())?;
+            let (id, size) = self.sb.mapped_files().identify_file(&st, file.clone())?;
+            for s in &img.segments {
+                w.extend_from_slice(&[
+                    u64::from(id),
+                    size,
+                    s.start(),
+                    s.file_end(),
+                    s.page_offset(),
+                    u64::from(s.prot()),
+                    s.vaddr + s.filesz,
+                    s.end(),
+                ]);
+            }
         }
-        debug_assert_eq!(
-            w.len(),
-            PLAN_HDR_WORDS + PLAN_SEG_WORDS * img.segments.len()
-        );
+        debug_assert_eq!(w.len(), PLAN_HDR_WORDS + PLAN_SEG_WORDS * nseg);
         let mut random = [0u8; 16];
         let _ = getrandom::getrandom(&mut random);
-        let stack = loader::build_stack(&img, argv, envp, execfn, random);
+        let stack = loader::build_stack(&exec, argv, envp, execfn, random);
         w[3] = stack.bytes.len() as u64;
         let plan_len = w.len() * 8;
         let total = plan_len + stack.bytes.len();
@@ -214,5 +217,38 @@ impl ProcHost {
         }
         dst[plan_len..].copy_from_slice(&stack.bytes);
         Ok(total)
+    }
+}
+
+/// Linux's execve(2) permission checks on a file: EACCES unless it is a regular file
+/// with an execute bit (`may_open()` with MAY_EXEC; gpuos reads with its own
+/// credentials, so any execute bit counts).
+fn may_exec(st: &libc::stat) -> Result<(), Errno> {
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG || st.st_mode & 0o111 == 0 {
+        return Err(errno::EACCES);
+    }
+    Ok(())
+}
+
+impl Sandbox {
+    /// Open the guest path `path` for execution as Linux's `open_exec()` (fs/exec.c)
+    /// opens a program interpreter: looked up as the guest's open(2) would from the
+    /// guest directory `cwd` (an absolute path in the sysroot first, symlinks
+    /// followed), then opened read-only (O_NONBLOCK: a FIFO put there meanwhile does not
+    /// block). Errors: those of the lookup (ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG...),
+    /// EACCES for a file that is not regular or has no execute bit, those of open(2).
+    pub(crate) fn open_exec(&self, cwd: &Path, path: &[u8]) -> Result<File, Errno> {
+        // /proc/self/fd/N: no process, so no descriptors, at load time.
+        let Resolved::Host(h) = self.resolve(cwd, path, true)? else {
+            return Err(errno::ENOENT);
+        };
+        may_exec(&h.stat.ok_or(errno::ENOENT)?)?;
+        if h.trailing_slash {
+            return Err(errno::ENOTDIR);
+        }
+        let flags = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOFOLLOW;
+        let fd = sys::openat(h.dir.raw(), &h.name, flags, 0)?;
+        may_exec(&sys::fstat(fd.as_raw_fd())?)?;
+        Ok(File::from(fd))
     }
 }

@@ -28,6 +28,10 @@ const PAGE: u64 = 4096;
 /// more: ENFILE, as a system out of file structures.
 const MAX_FILES: usize = 1 << 20;
 
+/// A descriptor kept open to read a file's pages from (a guest file's host descriptor,
+/// or the file the loader checked a program from).
+type Held = Arc<dyn AsRawFd + Send + Sync>;
+
 /// What identifies one version of a file.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct Key {
@@ -41,7 +45,7 @@ struct Key {
 struct Inner {
     ids: HashMap<Key, u32>,
     /// Index id - 1: the descriptor pages are read from.
-    files: Vec<Arc<OwnedFd>>,
+    files: Vec<Held>,
 }
 
 /// The registry of mapped file identities, one per run (shared by every lane's
@@ -53,7 +57,7 @@ pub(crate) struct MappedFiles {
 
 impl MappedFiles {
     /// The id of the file version `key`, registering it (keeping `fd`) when new.
-    fn identify(&self, key: Key, fd: &Arc<OwnedFd>) -> Result<u32, Errno> {
+    fn identify(&self, key: Key, fd: Held) -> Result<u32, Errno> {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(&id) = g.ids.get(&key) {
             return Ok(id);
@@ -61,7 +65,7 @@ impl MappedFiles {
         if g.files.len() >= MAX_FILES {
             return Err(errno::ENFILE);
         }
-        g.files.push(fd.clone());
+        g.files.push(fd);
         let id = g.files.len() as u32;
         g.ids.insert(key, id);
         Ok(id)
@@ -73,7 +77,7 @@ impl MappedFiles {
     pub(crate) fn identify_file(
         &self,
         st: &libc::stat,
-        fd: &Arc<OwnedFd>,
+        fd: Held,
     ) -> Result<(u32, u64), Errno> {
         let key = Key {
             dev: st.st_dev,
@@ -85,7 +89,7 @@ impl MappedFiles {
     }
 
     /// The descriptor of identity `id`; EINVAL for an id never handed out.
-    fn file(&self, id: u64) -> Result<Arc<OwnedFd>, Errno> {
+    fn file(&self, id: u64) -> Result<Held, Errno> {
         let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let i = usize::try_from(id).ok().and_then(|i| i.checked_sub(1));
         i.and_then(|i| g.files.get(i)).cloned().ok_or(errno::EINVAL)
@@ -143,7 +147,7 @@ impl ProcHost {
         if shared && prot & PROT_WRITE != 0 && mode != oflag::O_RDWR {
             return Err(errno::EACCES);
         }
-        let (id, size) = self.sb.mapped_files().identify_file(&st, &hfd)?;
+        let (id, size) = self.sb.mapped_files().identify_file(&st, hfd.clone())?;
         let size = size.to_le_bytes();
         let n = out.len().min(8);
         out[..n].copy_from_slice(&size[..n]);

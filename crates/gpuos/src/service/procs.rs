@@ -33,7 +33,7 @@ impl<'a> Procs<'a> {
     /// Slots for `lanes` lanes' first processes and `children` children; no host state
     /// yet (see [`Procs::start_lane`]).
     pub fn new(cfg: &'a RunConfig, prep: &'a Prepared, lanes: usize, children: usize) -> Procs<'a> {
-        let exe = std::fs::metadata(&prep.image.path)
+        let exe = std::fs::metadata(&prep.exec.program.path)
             .ok()
             .map(|m| (m.dev(), m.ino()));
         Procs {
@@ -169,7 +169,7 @@ impl<'a> Procs<'a> {
                 }
                 let mut random = [0u8; 16];
                 let _ = getrandom::getrandom(&mut random);
-                let st = loader::build_stack(&prep.image, &argv, &envp, path, random);
+                let st = loader::build_stack(&prep.exec, &argv, &envp, path, random);
                 // E2BIG: the new stack does not fit the request buffer.
                 let Some(dst) = out.get_mut(..st.bytes.len()) else {
                     return errno::E2BIG.into();

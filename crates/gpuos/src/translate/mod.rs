@@ -135,29 +135,23 @@ impl Tier2 {
             }
             return Ok(None);
         };
-        // Every segment's file bytes: the executable ones are translated, all of them
-        // name the translation in the cache.
+        // Every segment's file bytes (the program's and its interpreter's): the
+        // executable ones are translated, all of them name the translation in the cache.
+        let segments: Vec<&crate::loader::Segment> =
+            prep.exec.images().flat_map(|i| &i.segments).collect();
         let bytes: Vec<Vec<u8>> = prep
-            .image
-            .segments
-            .iter()
-            .map(|s| prep.image.segment_bytes(s))
+            .exec
+            .images()
+            .flat_map(|i| i.segments.iter().map(move |s| i.segment_bytes(s)))
             .collect::<Result<_, _>>()?;
-        let code: Vec<(u64, Vec<u8>)> = prep
-            .image
-            .segments
+        let code: Vec<(u64, Vec<u8>)> = segments
             .iter()
             .zip(&bytes)
             .filter(|(s, _)| s.flags & object::elf::PF_X != 0)
             .map(|(s, b)| (s.vaddr, b.clone()))
             .collect();
         let mut pages = Vec::new();
-        for s in prep
-            .image
-            .segments
-            .iter()
-            .filter(|s| s.flags & object::elf::PF_X != 0)
-        {
+        for s in segments.iter().filter(|s| s.flags & object::elf::PF_X != 0) {
             let mut va = s.vaddr & !0xfff;
             while va < s.vaddr + s.memsz {
                 // SAFETY: m is the run's machine with its template built.
@@ -173,8 +167,8 @@ impl Tier2 {
             h.update(PRELUDE.as_bytes());
             h.update(CXX_FLAGS.join(" ").as_bytes());
             h.update(cxx_id.as_bytes());
-            h.update(prep.image.entry.to_le_bytes());
-            for (s, b) in prep.image.segments.iter().zip(&bytes) {
+            h.update(prep.exec.entry().to_le_bytes());
+            for (s, b) in segments.iter().zip(&bytes) {
                 h.update(s.vaddr.to_le_bytes());
                 h.update(s.memsz.to_le_bytes());
                 h.update(s.flags.to_le_bytes());
