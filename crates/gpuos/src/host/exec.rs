@@ -50,6 +50,22 @@ pub enum ExecTarget {
     Foreign,
 }
 
+/// Scripts whose interpreter is a script are followed this deep (Linux: 4 levels of
+/// binfmt rewriting, then ELOOP).
+pub(crate) const EXEC_MAX_SCRIPT_DEPTH: usize = 4;
+
+/// What an execve runs ([`ProcHost::exec_resolve`]).
+#[derive(Clone, Debug)]
+pub(crate) struct Resolve {
+    /// The program's path as the guest names it (a script's interpreter's, for a
+    /// script).
+    pub file: Vec<u8>,
+    /// Its argv.
+    pub argv: Vec<Vec<u8>>,
+    /// Its host device and inode.
+    pub id: (u64, u64),
+}
+
 /// The interpreter line of a file whose first bytes are `head` (starting with `#!`),
 /// as fs/binfmt_script.c reads it: ENOEXEC when the line names no interpreter or does
 /// not end within BINPRM_BUF_SIZE bytes while the name would be cut.
@@ -94,14 +110,40 @@ fn load_errno(e: &LoadError) -> Errno {
 }
 
 impl ProcHost {
+    /// What execve(2) of `path` with `argv` runs: the AArch64 program's path (as the
+    /// guest names it), its argv, and its host device and inode. A `#!` script becomes
+    /// its interpreter with argv = the interpreter, its argument, the script's path, the
+    /// script's arguments after argv[0] (fs/binfmt_script.c); an interpreter that is a
+    /// script is followed [`EXEC_MAX_SCRIPT_DEPTH`] levels deep, then ELOOP. Errors:
+    /// those of [`ProcHost::exec_target`], ENOEXEC for another format or machine.
+    pub(crate) fn exec_resolve(&mut self, path: &[u8], argv: &[Vec<u8>]) -> Result<Resolve, Errno> {
+        let (mut file, mut argv) = (path.to_vec(), argv.to_vec());
+        for _ in 0..=EXEC_MAX_SCRIPT_DEPTH {
+            match self.exec_target(&file)? {
+                ExecTarget::Foreign => return Err(errno::ENOEXEC),
+                ExecTarget::Script { interp, arg } => {
+                    let mut v = vec![interp.clone()];
+                    v.extend(arg);
+                    v.push(file.clone());
+                    v.extend(argv.iter().skip(1).cloned());
+                    (file, argv) = (interp, v);
+                }
+                ExecTarget::Aarch64 { dev, ino } => {
+                    return Ok(Resolve {
+                        file,
+                        argv,
+                        id: (dev, ino),
+                    })
+                }
+            }
+        }
+        Err(errno::ELOOP)
+    }
+
     /// execve(2)'s checks of `path`, resolved like open(2) in the sandbox: ENOENT and
     /// friends from the lookup, EACCES for a directory or a file without execute
     /// permission, then the file's format.
-    pub fn exec_target(&mut self, path: &[u8]) -> Result<ExecTarget, i64> {
-        self.exec_target_inner(path).map_err(Errno::ret)
-    }
-
-    fn exec_target_inner(&mut self, path: &[u8]) -> Result<ExecTarget, Errno> {
+    pub(crate) fn exec_target(&mut self, path: &[u8]) -> Result<ExecTarget, Errno> {
         if path.is_empty() {
             return Err(errno::ENOENT);
         }

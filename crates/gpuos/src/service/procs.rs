@@ -8,7 +8,7 @@
 
 use super::policy::FdWaits;
 use super::{trace, ProcCalls, Request};
-use crate::host::{errno, ExecTarget, Outcome, ProcHost, Sink, Source};
+use crate::host::{errno, Outcome, ProcHost, Sink, Source};
 use crate::loader;
 use crate::machine::{RunConfig, RunError};
 use crate::prepare::Prepared;
@@ -136,57 +136,36 @@ impl<'a> Procs<'a> {
             v.iter().map(|s| OsString::from_vec(s.clone())).collect()
         };
         self.with_host(r.slot, |h| {
-            let (mut file, mut argv) = (path.to_vec(), argv.to_vec());
-            // A script names its interpreter, which may be a script too: Linux follows
-            // at most BINPRM's depth (ELOOP beyond), fs/binfmt_script.c.
-            for _ in 0..=EXEC_MAX_SCRIPT_DEPTH {
-                let same = match h.exec_target(&file) {
-                    Err(e) => return (e, 0).into(),
-                    Ok(ExecTarget::Foreign) => return errno::ENOEXEC.into(),
-                    Ok(ExecTarget::Script { interp, arg }) => {
-                        // argv: the interpreter, its argument, the script's path, then
-                        // the script's own arguments after argv[0].
-                        let mut v = vec![interp.clone()];
-                        v.extend(arg);
-                        v.push(file.clone());
-                        v.extend(argv.iter().skip(1).cloned());
-                        (file, argv) = (interp, v);
-                        continue;
+            let run = match h.exec_resolve(path, argv) {
+                Ok(r) => r,
+                Err(e) => return e.into(),
+            };
+            let (argv, envp) = (os(&run.argv), os(envp));
+            if Some(run.id) != exe {
+                // Another program: its load plan, mapped by the device (X0 = 1).
+                return match h.exec_plan(&run.file, &argv, &envp, path, out) {
+                    Ok(n) => {
+                        h.close_on_exec();
+                        h.set_exe(Some(&run.file));
+                        (1, n).into()
                     }
-                    Ok(ExecTarget::Aarch64 { dev, ino }) => Some((dev, ino)) == exe,
+                    Err(e) => e.into(),
                 };
-                let (argv, envp) = (os(&argv), os(envp));
-                if !same {
-                    // Another program: its load plan, mapped by the device (X0 = 1).
-                    return match h.exec_plan(&file, &argv, &envp, path, out) {
-                        Ok(n) => {
-                            h.close_on_exec();
-                            h.set_exe(Some(&file));
-                            (1, n).into()
-                        }
-                        Err(e) => e.into(),
-                    };
-                }
-                let mut random = [0u8; 16];
-                let _ = getrandom::getrandom(&mut random);
-                let st = loader::build_stack(&prep.exec, &argv, &envp, path, random);
-                // E2BIG: the new stack does not fit the request buffer.
-                let Some(dst) = out.get_mut(..st.bytes.len()) else {
-                    return errno::E2BIG.into();
-                };
-                dst.copy_from_slice(&st.bytes);
-                h.close_on_exec();
-                h.set_exe(None);
-                return (0, st.bytes.len()).into();
             }
-            errno::ELOOP.into()
+            let mut random = [0u8; 16];
+            let _ = getrandom::getrandom(&mut random);
+            let st = loader::build_stack(&prep.exec, &argv, &envp, path, random);
+            // E2BIG: the new stack does not fit the request buffer.
+            let Some(dst) = out.get_mut(..st.bytes.len()) else {
+                return errno::E2BIG.into();
+            };
+            dst.copy_from_slice(&st.bytes);
+            h.close_on_exec();
+            h.set_exe(None);
+            (0, st.bytes.len()).into()
         })
     }
 }
-
-/// Scripts whose interpreter is a script are followed this deep (Linux: 4 levels of
-/// binfmt rewriting, then ELOOP).
-const EXEC_MAX_SCRIPT_DEPTH: usize = 4;
 
 impl ProcCalls for Procs<'_> {
     /// clone: the child's host state, a fork of the parent's, in the child's slot
