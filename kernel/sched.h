@@ -162,6 +162,12 @@ GFN_NOINLINE u32 lane_run(Core& c, MachineHdr* m, u32 lane, u64 budget) {
     }
     lp->fam_cur = q->slot;
     core_resume(c, m, q);
+    if (q->fm_seg == EXEC_START) {  // a job of another program: map it first
+        exec_start(c);
+        core_save(c);
+        if (q->end_pending == 1) return sched_end(c, q);
+        if (q->status == PROC_WAIT_HOST) return LANE_HOSTWAIT;
+    }
     if (q->sigpending & ~q->sigmask) {  // sent by another member (kill, SIGCHLD)
         if (io_interrupt(c)) {  // a write parked part way returns its count, logged first
             core_save(c);

@@ -68,6 +68,13 @@ GFN Proc* proc_at(MachineHdr* m, u32 s) { return (Proc*)(uintptr_t)m->procs + s;
 /// The first process of the lane that runs p: it holds the lane's per-request fields.
 GFN Proc* lane_proc(MachineHdr* m, Proc* p) { return proc_at(m, p->lane); }
 
+/// The first word of a lane's start image that is a load plan (a job of another program
+/// than the template's, `gpuos run --jobs`) rather than a stack image: "GPUOSPLN".
+#define START_PLAN_MAGIC 0x4e4c50534f555047ull
+/// `Proc::fm_seg` of a first process whose load plan is still to be mapped
+/// (kernel/sys/exec_image.h, `exec_start`).
+#define EXEC_START (~0ull - 1)
+
 /// Start process `lane`: clone the template's page tables, copy in the initial stack
 /// image (argv, envp, auxv, built by the host so that it ends at stack_top), set SP and
 /// PC. Returns false when out of frames (the process is then killed with SIGKILL).
@@ -108,8 +115,16 @@ GFN_NOINLINE bool proc_start(MachineHdr* m, u32 lane) {
     u64 k = lane % m->nstacks;
     const u64* offs = (const u64*)(uintptr_t)m->stack_offs;
     u64 len = offs[k + 1] - offs[k];
+    const u8* start = (const u8*)(uintptr_t)m->stacks + offs[k];
+    if (len >= 8 && load_le(start, 8) == START_PLAN_MAGIC) {
+        // Another program: the scheduler maps its plan when the lane first runs.
+        p->fm_seg = EXEC_START;
+        p->status = PROC_RUNNABLE;
+        core_save(c);
+        return true;
+    }
     u64 sp = m->stack_top - len;
-    if (!copy_to_guest(c, sp, (const u8*)(uintptr_t)m->stacks + offs[k], len)) {
+    if (!copy_to_guest(c, sp, start, len)) {
         p->kill_cause = p->oom;
         proc_kill(c, SIG_KILL, sp);
         return false;

@@ -103,20 +103,15 @@ GFN_NOINLINE void mmap_file_completed(Core& c, u64 nr) {
     if (c.p->fm_plan_off && c.p->status != PROC_WAIT_HOST && !c.p->end_pending) exec_map_segments(c);
 }
 
-/// The host accepted an execve of another program (X0 = 1 from the host): its load plan
-/// is in the output area. Past the checks, the old address space goes (a failure after
+/// Begin an execve of another program from its load plan, `len` bytes at `off` of the
+/// lane's buffer (the host's answer to an execve, or a job's start image). Past the checks, the old address space goes (a failure after
 /// that kills the process); the new one gets the stack (reserved, the image copied in so
 /// that it ends at the stack top), the signal trampoline page, the registers (SP, PC =
 /// entry), default signal handlers (ignored ones stay ignored), brk and mmap
 /// bookkeeping, as execve(2) says; then its segments are mapped. A vfork parent runs on.
-GFN_NOINLINE void exec_plan_start(Core& c) {
+GFN_NOINLINE bool exec_plan_begin(Core& c, u64 off, u64 len) {
     MachineHdr* m = c.m;
     Proc* p = c.p;
-    Proc* lp = lane_proc(m, p);
-    SysReq* r = lane_req(c);
-    u64 len = *(volatile u32*)&r->out_len;
-    if (len > lp->req_out_cap) len = lp->req_out_cap;
-    u64 off = lp->req_out_off;
     const u64* w = (const u64*)(lane_buf(c) + off);
     u64 nseg = len >= EXEC_PLAN_HDR * 8 ? w[0] : 0, stack_len = len >= EXEC_PLAN_HDR * 8 ? w[3] : 0;
     u64 plan = (EXEC_PLAN_HDR + nseg * EXEC_SEG_WORDS) * 8;
@@ -124,7 +119,7 @@ GFN_NOINLINE void exec_plan_start(Core& c) {
     if (!nseg || nseg > EXEC_MAX_SEGS || plan + stack_len > len || stack_len > m->stack_size || root == NO_FRAME) {
         if (root != NO_FRAME) frame_unref(m, root);
         setX(c, 0, err(E_NOMEM));
-        return;
+        return false;
     }
     // The point of no return.
     pt_free_all(m, p->pt_root);
@@ -146,7 +141,7 @@ GFN_NOINLINE void exec_plan_start(Core& c) {
     if (!mm_map_lazy(c, m->stack_top - m->stack_size, m->stack_size, PTE_R | PTE_W) || (tramp && !mine) ||
         !copy_to_guest(c, sp, (const u8*)w + plan, stack_len)) {
         exec_kill(c);
-        return;
+        return true;
     }
     if (mine) {
         *mine = *tramp;  // a template frame: immortal, shared by every process
@@ -164,4 +159,33 @@ GFN_NOINLINE void exec_plan_start(Core& c) {
     p->mmap_floor = w[2] + (1ull << 30);
     p->clear_child_tid = 0;
     exec_map_segments(c);
+    return true;
+}
+
+/// The host accepted an execve of another program (X0 = 1 from the host): its load plan
+/// is in the output area.
+GFN_NOINLINE void exec_plan_start(Core& c) {
+    Proc* lp = lane_proc(c.m, c.p);
+    u64 len = *(volatile u32*)&lane_req(c)->out_len;
+    exec_plan_begin(c, lp->req_out_off, len < lp->req_out_cap ? len : lp->req_out_cap);
+}
+
+/// A job's first process whose program is not the template's (`EXEC_START`, set by
+/// proc_start): copy its start image's plan into the lane's buffer (after a first word
+/// left free: a plan's offset is never 0) and map it as an execve would. A plan that
+/// does not fit or cannot be begun kills the process with SIGKILL (the host made it to
+/// fit: gpuos's bug, not the guest's).
+GFN_NOINLINE void exec_start(Core& c) {
+    MachineHdr* m = c.m;
+    Proc* p = c.p;
+    u64 k = p->lane % m->nstacks;
+    const u64* offs = (const u64*)(uintptr_t)m->stack_offs;
+    u64 len = offs[k + 1] - offs[k] - 8;
+    p->fm_seg = 0;
+    if (len + 8 > m->buf_size) {
+        proc_kill(c, SIG_KILL, 0);
+        return;
+    }
+    rt_memcpy(lane_buf(c) + 8, (const u8*)(uintptr_t)m->stacks + offs[k] + 8, len);
+    if (!exec_plan_begin(c, 8, len)) proc_kill(c, SIG_KILL, 0);
 }

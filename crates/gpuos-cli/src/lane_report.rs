@@ -14,10 +14,12 @@
 //! wait(2)'s WIFSIGNALED status is shown by sh); `signal` is the killing signal's name or
 //! `-`. A hash is `-` where the stream was passed through uncaptured (never, since the
 //! option makes every lane captured; kept for library callers that do not). A run
-//! stopped by SIGINT or SIGTERM has rows only for the lanes that ended.
+//! stopped by SIGINT or SIGTERM has rows only for the lanes that ended. A job list
+//! (`--jobs`) adds a last column, `job`: the lane's command line as written (tabs shown
+//! as spaces).
 
 use gpuos::machine::signal_name;
-use gpuos::{LaneResult, LaneStatus};
+use gpuos::{Job, LaneResult, LaneStatus};
 use std::io::Write;
 
 /// The header line's columns.
@@ -39,19 +41,24 @@ fn hex(h: &Option<[u8; 32]>) -> String {
     }
 }
 
-/// Write the header and one line per lane of `lanes` (index = lane number) to `w`.
-/// Errors: those of `w`.
-pub fn write(w: &mut impl Write, lanes: &[LaneResult]) -> std::io::Result<()> {
-    writeln!(w, "{}", COLUMNS.join("\t"))?;
+/// Write the header and one line per lane of `lanes` (index = lane number) to `w`,
+/// with each lane's job of `jobs` (a job list's; empty for none). Errors: those of `w`.
+pub fn write(w: &mut impl Write, lanes: &[LaneResult], jobs: &[Job]) -> std::io::Result<()> {
+    let job_col = if jobs.is_empty() { "" } else { "\tjob" };
+    writeln!(w, "{}{job_col}", COLUMNS.join("\t"))?;
     // A run stopped by a signal has rows only for the lanes that ended.
     for (i, l) in lanes.iter().enumerate().filter(|(_, l)| !l.stopped) {
         let signal = match l.status {
             LaneStatus::Exited(_) => "-".to_string(),
             LaneStatus::Killed { signal, .. } => signal_name(signal),
         };
+        let job = jobs
+            .get(i)
+            .map(|j| format!("\t{}", j.line.replace('\t', " ")))
+            .unwrap_or_default();
         writeln!(
             w,
-            "{i}\t{}\t{signal}\t{}\t{}\t{}\t{}\t{}",
+            "{i}\t{}\t{signal}\t{}\t{}\t{}\t{}\t{}{job}",
             l.status.shell_status(),
             hex(&l.stdout_hash),
             l.stdout_bytes,
@@ -94,7 +101,7 @@ mod tests {
             lane(killed, None),
         ];
         let mut v = Vec::new();
-        write(&mut v, &lanes).unwrap();
+        write(&mut v, &lanes, &[]).unwrap();
         let text = String::from_utf8(v).unwrap();
         let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
         assert_eq!(rows.len(), 3);
@@ -116,7 +123,7 @@ mod tests {
             stopped,
         ];
         let mut v = Vec::new();
-        write(&mut v, &lanes).unwrap();
+        write(&mut v, &lanes, &[]).unwrap();
         let text = String::from_utf8(v).unwrap();
         let first: Vec<&str> = text
             .lines()

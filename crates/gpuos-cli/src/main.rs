@@ -4,7 +4,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use gpuos::host::Mount;
 use gpuos::machine::signal_name;
-use gpuos::{BackendKind, LaneStatus, Mode, RunConfig, RunError, RunReport};
+use gpuos::{BackendKind, Job, LaneStatus, Mode, RunConfig, RunError, RunReport};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -50,6 +50,15 @@ struct RunOpts {
     /// Number of copies of the program to run; `{lane}` in an argument becomes the copy's index.
     #[arg(long, default_value_t = 1)]
     lanes: usize,
+    /// Run a job list instead of PROGRAM: one command line per line of FILE, each on a
+    /// lane of its own as its own process tree (words split as by a shell, without
+    /// expansions; a first `-C DIR` runs it in DIR, below the working directory,
+    /// created if missing; `{lane}` becomes the job's lane; blank lines and `#`
+    /// comments skipped). Programs are looked up as execve(2) looks them up (the
+    /// sysroot first for absolute paths). The exit status is the first failing job's,
+    /// else 0; --lane-report names each lane's job.
+    #[arg(long, value_name = "FILE", conflicts_with = "lanes")]
+    jobs: Option<PathBuf>,
     /// Make HOST visible at GUEST (read-only unless `:rw`): HOST:GUEST[:rw].
     #[arg(long = "mount", value_name = "HOST:GUEST[:rw]")]
     mounts: Vec<String>,
@@ -118,7 +127,7 @@ enum Cmd {
         /// The AArch64 Linux ELF executable, then its arguments. As with qemu-user,
         /// gpuos's options come before PROGRAM: everything from PROGRAM on is the
         /// guest's (`gpuos run prog -v` passes `-v` to prog).
-        #[arg(value_name = "PROGRAM [ARGS]", required = true, num_args = 1.., trailing_var_arg = true)]
+        #[arg(value_name = "PROGRAM [ARGS]", required_unless_present = "jobs", num_args = 1.., trailing_var_arg = true)]
         command: Vec<OsString>,
     },
     /// Compile the execution core for a GPU architecture into the on-disk cache (needs
@@ -303,12 +312,12 @@ fn report_summary(rep: &RunReport, verbose: bool) {
 }
 
 /// With `--lane-report PATH`, write the lanes' table there (see [`lane_report`]).
-fn write_lane_report(opts: &RunOpts, rep: &RunReport) -> Result<(), RunError> {
+fn write_lane_report(opts: &RunOpts, rep: &RunReport, jobs: &[Job]) -> Result<(), RunError> {
     let Some(path) = &opts.lane_report else {
         return Ok(());
     };
     let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
-    lane_report::write(&mut f, &rep.lanes)?;
+    lane_report::write(&mut f, &rep.lanes, jobs)?;
     f.into_inner().map_err(|e| e.into_error())?;
     Ok(())
 }
@@ -319,6 +328,32 @@ fn hex8(h: &[u8; 32]) -> String {
 
 fn exit_code(rep: &RunReport) -> i32 {
     rep.lanes.first().map_or(1, |l| l.status.shell_status())
+}
+
+/// A job list's exit status: the first failing job's (in lane order), else 0.
+fn jobs_exit_code(rep: &RunReport) -> i32 {
+    rep.lanes
+        .iter()
+        .map(|l| l.status.shell_status())
+        .find(|&s| s != 0)
+        .unwrap_or(0)
+}
+
+/// The run's configuration: PROGRAM and its arguments, or the job list of `--jobs`.
+fn run_config(opts: &RunOpts, command: Vec<OsString>) -> Result<RunConfig, String> {
+    let Some(file) = &opts.jobs else {
+        return config(opts, PathBuf::from(&command[0]), command);
+    };
+    if !command.is_empty() {
+        return Err("--jobs FILE runs the job list: no PROGRAM".into());
+    }
+    let text =
+        std::fs::read_to_string(file).map_err(|e| format!("--jobs {}: {e}", file.display()))?;
+    let jobs = Job::parse_list(&text).map_err(|e| format!("--jobs {}: {e}", file.display()))?;
+    let mut cfg = config(opts, PathBuf::from(&jobs[0].argv[0]), jobs[0].argv.clone())?;
+    cfg.lanes = jobs.len();
+    cfg.jobs = jobs;
+    Ok(cfg)
 }
 
 /// SIGINT and SIGTERM stop the run (`gpuos::backend::request_stop`): every lane stops
@@ -383,15 +418,14 @@ fn main() {
     raise_nofile_limit();
     let code = match cli.cmd {
         Cmd::Run { opts, command } => {
-            let program = PathBuf::from(&command[0]);
-            let argv = command;
-            let cfg = match config(&opts, program.clone(), argv) {
+            let cfg = match run_config(&opts, command) {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("gpuos: {e}");
                     std::process::exit(2);
                 }
             };
+            let program = cfg.program.clone();
             match gpuos::run(&cfg) {
                 Ok(rep) => {
                     if let Some(sig) = rep.interrupted {
@@ -404,9 +438,10 @@ fn main() {
                     } else {
                         report(&program.display().to_string(), &rep, opts.verbose);
                     }
-                    match (write_lane_report(&opts, &rep), rep.interrupted) {
+                    match (write_lane_report(&opts, &rep, &cfg.jobs), rep.interrupted) {
                         (Err(e), _) => fail(e),
                         (Ok(()), Some(sig)) => 128 + sig,
+                        (Ok(()), None) if !cfg.jobs.is_empty() => jobs_exit_code(&rep),
                         (Ok(()), None) => exit_code(&rep),
                     }
                 }

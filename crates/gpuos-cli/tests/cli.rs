@@ -2307,3 +2307,91 @@ fn proc_self_exe_follows_execve() {
     assert_eq!(String::from_utf8_lossy(&o.stdout), want, "{}", stderr(&o));
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// `--jobs FILE`: each line runs on a lane of its own (different programs, quoting, a
+/// `-C DIR` working directory made below the working directory, `{lane}`); each lane's
+/// stdout is what qemu-aarch64 prints for that command line, its status qemu's, the lane
+/// report names the job, and gpuos exits with the first failing job's status.
+#[test]
+fn jobs_run_different_programs_one_per_lane() {
+    let d = tmp("jobs");
+    let (hello, exit, bb) = (guest("hello"), guest("exit_codes"), busybox());
+    let (hello, exit, bb) = (
+        hello.to_str().unwrap(),
+        exit.to_str().unwrap(),
+        bb.to_str().unwrap(),
+    );
+    let jobs: [(&str, Vec<&str>, Option<&str>); 5] = [
+        ("first 'two words'", vec![hello, "first", "two words"], None),
+        ("7", vec![exit, "7"], None),
+        (
+            "sh -c 'pwd; echo x > f.txt'",
+            vec![bb, "sh", "-c", "pwd; echo x > f.txt"],
+            Some("runs/2"),
+        ),
+        ("lane={lane}", vec![hello, "lane=3"], None),
+        ("echo \"a  b\" c", vec![bb, "echo", "a  b", "c"], None),
+    ];
+    let mut text = String::from("# jobs\n\n");
+    for (rest, argv, dir) in &jobs {
+        let c = dir.map(|_| "-C runs/{lane} ").unwrap_or("");
+        text += &format!("{c}{} {rest}\n", argv[0]);
+    }
+    std::fs::write(d.join("jobs.txt"), &text).unwrap();
+    let o = gpuos(
+        &d,
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            "--jobs",
+            "jobs.txt",
+            "--output-dir",
+            "out",
+            "--lane-report",
+            "rep.tsv",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
+    let rep = std::fs::read_to_string(d.join("rep.tsv")).unwrap();
+    let rows: Vec<Vec<&str>> = rep.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows[0].last(), Some(&"job"));
+    for (lane, (_, argv, dir)) in jobs.iter().enumerate() {
+        let cwd = dir.map_or(d.clone(), |p| d.join(p));
+        let mut q = Command::new(qemu());
+        q.current_dir(&cwd).args(argv);
+        let want = q.output().expect("qemu runs");
+        let got = std::fs::read(d.join(format!("out/lane-{lane}.stdout"))).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(&want.stdout),
+            "lane {lane}"
+        );
+        let row = &rows[lane + 1];
+        assert_eq!(
+            row[1],
+            want.status.code().unwrap().to_string(),
+            "lane {lane}: {row:?}"
+        );
+        assert_eq!(
+            row[8],
+            text.lines()
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .nth(lane)
+                .unwrap()
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(d.join("runs/2/f.txt")).unwrap(),
+        "x\n"
+    );
+    // A job that cannot run is named, before anything runs.
+    std::fs::write(d.join("bad.txt"), format!("{hello}\n./missing arg\n")).unwrap();
+    let o = gpuos(&d, &["run", "--backend", "cpu", "--jobs", "bad.txt"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("job 2 (./missing arg): cannot execute ./missing: ENOENT"),
+        "{}",
+        stderr(&o)
+    );
+}

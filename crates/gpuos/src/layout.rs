@@ -16,6 +16,10 @@ const CPU_POOL_FRAMES: u64 = 1 << 22;
 /// Bytes of syscall buffer per lane on the CPU backend.
 pub const CPU_BUF_SIZE: u64 = 64 << 10;
 
+/// The smallest syscall buffer of a lane on any backend: what a lane's start image that
+/// is a load plan (`gpuos run --jobs`) must fit in.
+pub const MIN_BUF_SIZE: u64 = 16 << 10;
+
 /// Bytes the GPU keeps free for the lanes' local memory (their stacks) and the driver.
 const GPU_RESERVE: usize = 512 << 20;
 
@@ -78,7 +82,7 @@ impl MachineLayout {
         let lanes = cfg.lanes.max(1) as u64;
         MachineLayout::new(
             cfg,
-            ((2u64 << 30) / lanes).clamp(16 << 10, 64 << 10) & !4095,
+            ((2u64 << 30) / lanes).clamp(MIN_BUF_SIZE, 64 << 10) & !4095,
         )
     }
 

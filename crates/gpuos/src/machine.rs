@@ -89,6 +89,10 @@ pub struct RunConfig {
     /// writable mount), created if missing. None: every lane starts in the working
     /// directory. See [`crate::prepare::Prepared::lane_cwd`].
     pub lane_dir: Option<OsString>,
+    /// A job list (`--jobs FILE`): lane i runs job i, its own command line as its own
+    /// process tree; `program` and `argv` are then unused and `lanes` is the number of
+    /// jobs. Empty: every lane runs `program` with `argv`.
+    pub jobs: Vec<Job>,
     /// Backend choice.
     pub backend: BackendKind,
     /// CUDA scheduling mode.
@@ -112,6 +116,65 @@ pub struct RunConfig {
     pub mem_per_process: u64,
     /// Tier 2: translate the image's hot code (docs/ARCHITECTURE.md, "Tier 2").
     pub translate: Translate,
+}
+
+/// One job of a job list (`gpuos run --jobs FILE`): a command line run on a lane of its
+/// own, as if an init process had exec'd it there.
+#[derive(Clone, Debug, Default)]
+pub struct Job {
+    /// The program (a guest path, looked up as execve(2) looks it up: the sysroot
+    /// first for an absolute path, relative to `cwd` otherwise; a `#!` script runs its
+    /// interpreter) and its arguments, argv[0] first.
+    pub argv: Vec<OsString>,
+    /// Its working directory (relative to the run's, inside it, created if missing),
+    /// or None for the run's.
+    pub cwd: Option<OsString>,
+    /// The line as written, for the lane report.
+    pub line: String,
+}
+
+impl Job {
+    /// Parse a job list: one job per line, its words split as a POSIX shell splits
+    /// them (quotes and backslashes; no expansions); a first word `-C DIR` sets its
+    /// working directory (as make's and git's); blank lines and lines starting with `#`
+    /// are skipped. `{lane}` in any word becomes the job's lane index. Errors name the
+    /// line.
+    pub fn parse_list(text: &str) -> Result<Vec<Job>, String> {
+        let mut jobs = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let t = line.trim();
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            let lane = jobs.len();
+            let words =
+                shlex::split(t).ok_or_else(|| format!("line {}: unbalanced quotes", n + 1))?;
+            let mut words: Vec<OsString> = words
+                .into_iter()
+                .map(|w| crate::prepare::substitute_lane(&OsString::from(w), lane))
+                .collect();
+            let mut cwd = None;
+            if words.first().is_some_and(|w| w == "-C") {
+                if words.len() < 3 {
+                    return Err(format!("line {}: -C DIR and a command", n + 1));
+                }
+                cwd = Some(words.remove(1));
+                words.remove(0);
+            }
+            if words.is_empty() {
+                return Err(format!("line {}: no command", n + 1));
+            }
+            jobs.push(Job {
+                argv: words,
+                cwd,
+                line: t.to_string(),
+            });
+        }
+        if jobs.is_empty() {
+            return Err("no jobs".to_string());
+        }
+        Ok(jobs)
+    }
 }
 
 impl RunConfig {
@@ -151,6 +214,7 @@ impl RunConfig {
             sysroot: None,
             output_dir: None,
             lane_dir: None,
+            jobs: Vec::new(),
             backend: BackendKind::Auto,
             mode: Mode::Persistent,
             verbose: false,

@@ -15,12 +15,33 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// How a lane's first process starts.
+pub enum LaneStart {
+    /// From the image template, with this initial stack.
+    Stack(StackImage),
+    /// Another program (a job of `--jobs`): its load plan and stack
+    /// (kernel/sys/exec_image.h), mapped by the device as an execve's.
+    Plan(Vec<u8>),
+}
+
+/// The first word of a [`LaneStart::Plan`]'s start image (kernel/proc/proc.h,
+/// START_PLAN_MAGIC: "GPUOSPLN").
+const START_PLAN_MAGIC: u64 = 0x4e4c_5053_4f55_5047;
+
+/// A job's lane: its working directory and program (`--jobs`).
+struct JobLane {
+    cwd: Option<PathBuf>,
+    exe: Vec<u8>,
+}
+
 /// Loaded program, template-ready, with the stack images of every lane.
 pub struct Prepared {
     /// The program and its interpreter.
     pub exec: Exec,
-    /// Stack images; lane `l` uses `stacks[l % stacks.len()]`.
-    pub stacks: Vec<StackImage>,
+    /// Start images; lane `l` uses `stacks[l % stacks.len()]`.
+    pub stacks: Vec<LaneStart>,
+    /// Per lane, for a job list (`RunConfig::jobs`); empty otherwise.
+    jobs: Vec<JobLane>,
     /// The sandbox shared by all lanes.
     pub sandbox: Arc<Sandbox>,
     /// stdin contents for lanes other than a passed-through lane 0.
@@ -31,6 +52,9 @@ impl Prepared {
     /// Load the program (a host path) and its interpreter (looked up in the sandbox,
     /// from the working directory), and build what every backend needs.
     pub fn new(cfg: &RunConfig) -> Result<Prepared, RunError> {
+        if !cfg.jobs.is_empty() {
+            return Prepared::for_jobs(cfg);
+        }
         let program = loader::load(&cfg.program)?;
         let cwd = std::env::current_dir()?;
         let exe = std::fs::canonicalize(&cfg.program).unwrap_or_else(|_| cfg.program.clone());
@@ -59,32 +83,110 @@ impl Prepared {
             .map(|lane| {
                 let argv: Vec<OsString> =
                     cfg.argv.iter().map(|a| substitute_lane(a, lane)).collect();
-                loader::build_stack(&exec, &argv, &cfg.envp, &execfn, random)
+                LaneStart::Stack(loader::build_stack(
+                    &exec, &argv, &cfg.envp, &execfn, random,
+                ))
             })
             .collect();
-        // Several copies each read their own copy of stdin; a run that does not pass
-        // stdio through (the bench) gives the guests an empty stdin instead.
-        let stdin_bytes = if cfg.lanes > 1 && cfg.passthrough {
-            use std::io::IsTerminal;
-            let v = if std::io::stdin().is_terminal() {
-                Vec::new()
-            } else {
-                crate::host::read_host_stdin()
-            };
-            Some(Arc::new(v))
-        } else {
-            None
-        };
         let prep = Prepared {
             exec,
             stacks,
+            jobs: Vec::new(),
             sandbox: Arc::new(sandbox),
-            stdin_bytes,
+            stdin_bytes: stdin_bytes(cfg),
         };
         // A bad --lane-dir is refused before anything runs (lanes make theirs as they
         // start).
         prep.lane_cwd(cfg, 0)?;
         Ok(prep)
+    }
+
+    /// A job list (`RunConfig::jobs`): lane i runs job i. Each job's program is looked
+    /// up as execve(2) looks it up, from the job's working directory (the sysroot first
+    /// for an absolute path; a `#!` script runs its interpreter). The first job's
+    /// program is the image template: the lanes of jobs that run the same file start
+    /// from it, the others from a load plan that the device maps as an execve's
+    /// (kernel/sys/exec_image.h), so every job shares only the file pages it has in
+    /// common with others. Errors name the job's line.
+    fn for_jobs(cfg: &RunConfig) -> Result<Prepared, RunError> {
+        let cwd = std::env::current_dir()?;
+        let sandbox = Arc::new(
+            Sandbox::new(SandboxConfig {
+                mounts: cfg.mounts.clone(),
+                cwd: cwd.clone(),
+                exe: cwd.join(&cfg.jobs[0].argv[0]),
+                hide: cfg.hide.clone(),
+                sysroot: cfg.sysroot.clone(),
+            })
+            .map_err(SandboxError::Setup)?,
+        );
+        let bytes =
+            |v: &[OsString]| -> Vec<Vec<u8>> { v.iter().map(|a| a.as_bytes().to_vec()).collect() };
+        let os = |v: &[Vec<u8>]| -> Vec<OsString> {
+            v.iter().map(|a| OsString::from_vec(a.clone())).collect()
+        };
+        let mut random = [0u8; 16];
+        let _ = getrandom::getrandom(&mut random);
+        let mut template: Option<(Exec, (u64, u64))> = None;
+        let mut stacks = Vec::with_capacity(cfg.jobs.len());
+        let mut jobs = Vec::with_capacity(cfg.jobs.len());
+        for (lane, job) in cfg.jobs.iter().enumerate() {
+            let fail =
+                |why: String| RunError::Config(format!("job {} ({}): {why}", lane + 1, job.line));
+            let dir = match &job.cwd {
+                Some(p) => Some(lane_dir(&sandbox, p, lane).map_err(|e| fail(e.to_string()))?),
+                None => None,
+            };
+            let mut h = ProcHost::new(sandbox.clone(), Source::Null, Sink::kept(), Sink::kept());
+            if let Some(d) = &dir {
+                h = h.with_cwd(d.clone());
+            }
+            let argv0 = job.argv[0].as_bytes();
+            let cannot = |e: crate::host::errno::Errno| {
+                fail(format!(
+                    "cannot execute {}: {}",
+                    job.argv[0].to_string_lossy(),
+                    crate::host::errno::name(i64::from(e.0)).unwrap_or("error")
+                ))
+            };
+            let run = h.exec_resolve(argv0, &bytes(&job.argv)).map_err(cannot)?;
+            let (argv, execfn) = (os(&run.argv), argv0);
+            if template.is_none() {
+                let file = h.open_program(&run.file).map_err(cannot)?;
+                let name = PathBuf::from(OsString::from_vec(run.file.clone()));
+                let program = loader::load_file(&name, file)?;
+                let base = dir.clone().unwrap_or_else(|| cwd.clone());
+                template = Some((Exec::new(program, &sandbox, &base)?, run.id));
+            }
+            let Some((exec, id)) = &template else {
+                unreachable!()
+            };
+            let start = if run.id == *id {
+                LaneStart::Stack(loader::build_stack(exec, &argv, &cfg.envp, execfn, random))
+            } else {
+                let mut out = vec![0u8; (crate::layout::MIN_BUF_SIZE - 8) as usize];
+                let n = h
+                    .exec_plan(&run.file, &argv, &cfg.envp, execfn, &mut out)
+                    .map_err(cannot)?;
+                out.truncate(n);
+                LaneStart::Plan(out)
+            };
+            stacks.push(start);
+            jobs.push(JobLane {
+                cwd: dir,
+                exe: run.file,
+            });
+        }
+        let Some((exec, _)) = template else {
+            return Err(RunError::Config("no jobs".into()));
+        };
+        Ok(Prepared {
+            exec,
+            stacks,
+            jobs,
+            sandbox,
+            stdin_bytes: stdin_bytes(cfg),
+        })
     }
 
     /// Host services for process `lane`: lane 0 passes stdio through (when asked),
@@ -116,7 +218,14 @@ impl Prepared {
                 self.lane_stream(cfg, lane, 2)?,
             )
         };
-        let host = ProcHost::new(self.sandbox.clone(), stdin, out, err);
+        let mut host = ProcHost::new(self.sandbox.clone(), stdin, out, err);
+        if let Some(job) = self.jobs.get(lane) {
+            if let Some(dir) = &job.cwd {
+                host = host.with_cwd(dir.clone());
+            }
+            host.set_exe(Some(&job.exe));
+            return Ok(host);
+        }
         Ok(match self.lane_cwd(cfg, lane)? {
             Some(dir) => host.with_cwd(dir),
             None => host,
@@ -157,21 +266,7 @@ impl Prepared {
         let Some(pattern) = &cfg.lane_dir else {
             return Ok(None);
         };
-        let rel = PathBuf::from(substitute_lane(pattern, lane));
-        let cwd = self.sandbox.initial_cwd();
-        let dir = crate::host::normalize(&cwd.join(&rel));
-        if rel.is_absolute() || !dir.starts_with(cwd) || dir == cwd {
-            return Err(SandboxError::LaneDirOutside(rel).into());
-        }
-        let rel = dir.strip_prefix(cwd).unwrap_or(&rel).to_path_buf();
-        let made = self
-            .sandbox
-            .make_dir_below_cwd(&rel)
-            .map_err(|why| SandboxError::LaneDir {
-                path: rel.clone(),
-                why,
-            })?;
-        Ok(Some(made))
+        lane_dir(&self.sandbox, pattern, lane).map(Some)
     }
 
     /// Frames the template needs (an upper bound): the program's and the interpreter's
@@ -282,10 +377,52 @@ impl Prepared {
         let mut blob = Vec::new();
         let mut offs = vec![0u64];
         for s in &self.stacks {
-            blob.extend_from_slice(&s.bytes);
+            match s {
+                LaneStart::Stack(st) => blob.extend_from_slice(&st.bytes),
+                LaneStart::Plan(plan) => {
+                    blob.extend_from_slice(&START_PLAN_MAGIC.to_le_bytes());
+                    blob.extend_from_slice(plan.as_slice());
+                }
+            }
             offs.push(blob.len() as u64);
         }
         (blob, offs)
+    }
+}
+
+/// The directory `pattern` with `{lane}` replaced by `lane`, below the sandbox's
+/// working directory, created if missing (see [`Prepared::lane_cwd`]).
+fn lane_dir(sandbox: &Sandbox, pattern: &OsString, lane: usize) -> Result<PathBuf, RunError> {
+    let rel = PathBuf::from(substitute_lane(pattern, lane));
+    let cwd = sandbox.initial_cwd();
+    let dir = crate::host::normalize(&cwd.join(&rel));
+    if rel.is_absolute() || !dir.starts_with(cwd) || dir == cwd {
+        return Err(SandboxError::LaneDirOutside(rel).into());
+    }
+    let rel = dir.strip_prefix(cwd).unwrap_or(&rel).to_path_buf();
+    sandbox.make_dir_below_cwd(&rel).map_err(|why| {
+        SandboxError::LaneDir {
+            path: rel.clone(),
+            why,
+        }
+        .into()
+    })
+}
+
+/// stdin contents for lanes other than a passed-through lane 0: several copies each
+/// read their own copy of stdin; a run that does not pass stdio through (the bench)
+/// gives the guests an empty stdin instead.
+fn stdin_bytes(cfg: &RunConfig) -> Option<Arc<Vec<u8>>> {
+    if cfg.lanes > 1 && cfg.passthrough {
+        use std::io::IsTerminal;
+        let v = if std::io::stdin().is_terminal() {
+            Vec::new()
+        } else {
+            crate::host::read_host_stdin()
+        };
+        Some(Arc::new(v))
+    } else {
+        None
     }
 }
 

@@ -194,6 +194,20 @@ impl ProcHost {
     /// bits, end of the file bytes, end of memory) and the initial stack for `argv` and
     /// `envp` (AT_EXECFN `execfn`). Returns its length. Errors: the lookup's, ENOEXEC for
     /// what the loader refuses, E2BIG when the plan does not fit `out`.
+    /// The program at `path` (resolved like open(2)), opened read-only for the loader.
+    pub(crate) fn open_program(&mut self, path: &[u8]) -> Result<File, Errno> {
+        let (fd, _) = self.sys_openat(super::file::AT_FDCWD, path, O_RDONLY, 0)?;
+        let fd = fd as i32;
+        let file = match &self.fds.get(fd)?.kind {
+            FileKind::Host(h) => h
+                .fd()
+                .and_then(|h| h.try_clone().map_err(|e| errno::from_io(&e))),
+            _ => Err(errno::EACCES),
+        };
+        let _ = self.sys_close(fd);
+        Ok(File::from(file?))
+    }
+
     pub(crate) fn exec_plan(
         &mut self,
         path: &[u8],
@@ -202,25 +216,18 @@ impl ProcHost {
         execfn: &[u8],
         out: &mut [u8],
     ) -> Result<usize, Errno> {
-        let (fd, _) = self.sys_openat(super::file::AT_FDCWD, path, O_RDONLY, 0)?;
-        let r = self.exec_plan_fd(fd as i32, argv, envp, execfn, out);
-        let _ = self.sys_close(fd as i32);
-        r
+        let file = self.open_program(path)?;
+        self.exec_plan_file(file, argv, envp, execfn, out)
     }
 
-    fn exec_plan_fd(
+    fn exec_plan_file(
         &self,
-        fd: i32,
+        file: File,
         argv: &[OsString],
         envp: &[OsString],
         execfn: &[u8],
         out: &mut [u8],
     ) -> Result<usize, Errno> {
-        let f = self.fds.get(fd)?;
-        let FileKind::Host(h) = &f.kind else {
-            return Err(errno::EACCES);
-        };
-        let file = File::from(h.fd()?.try_clone().map_err(|e| errno::from_io(&e))?);
         let name = Path::new(std::ffi::OsStr::from_bytes(execfn));
         let img = loader::load_file(name, file).map_err(|e| load_errno(&e))?;
         let exec = loader::Exec::new(img, &self.sb, &self.cwd).map_err(|e| load_errno(&e))?;

@@ -74,11 +74,7 @@ impl MappedFiles {
     /// The identity (a positive id) and size in bytes of the version of the file open
     /// on `fd` whose status is `st`, registering it when new. ENFILE when a run has
     /// mapped too many.
-    pub(crate) fn identify_file(
-        &self,
-        st: &libc::stat,
-        fd: Held,
-    ) -> Result<(u32, u64), Errno> {
+    pub(crate) fn identify_file(&self, st: &libc::stat, fd: Held) -> Result<(u32, u64), Errno> {
         let key = Key {
             dev: st.st_dev,
             ino: st.st_ino,
