@@ -55,9 +55,16 @@ impl Prepared {
         if !cfg.jobs.is_empty() {
             return Prepared::for_jobs(cfg);
         }
-        let program = loader::load(&cfg.program)?;
         let cwd = std::env::current_dir()?;
-        let exe = std::fs::canonicalize(&cfg.program).unwrap_or_else(|_| cfg.program.clone());
+        // With a sysroot, an absolute PROGRAM is looked up as the guest's execve would
+        // look it up (the sysroot first): `--sysroot DIR /usr/bin/python3` runs DIR's
+        // python3 with argv[0] /usr/bin/python3 (qemu-user's -L would run the host's).
+        let in_sandbox = cfg.sysroot.is_some() && cfg.program.is_absolute();
+        let exe = if in_sandbox {
+            cfg.program.clone()
+        } else {
+            std::fs::canonicalize(&cfg.program).unwrap_or_else(|_| cfg.program.clone())
+        };
         let sandbox = Sandbox::new(SandboxConfig {
             mounts: cfg.mounts.clone(),
             cwd,
@@ -66,6 +73,17 @@ impl Prepared {
             sysroot: cfg.sysroot.clone(),
         })
         .map_err(SandboxError::Setup)?;
+        let program = if in_sandbox {
+            let file = sandbox
+                .open_exec(sandbox.initial_cwd(), cfg.program.as_os_str().as_bytes())
+                .map_err(|e| loader::LoadError::Io {
+                    path: cfg.program.clone(),
+                    source: std::io::Error::from_raw_os_error(e.0),
+                })?;
+            loader::load_file(&cfg.program, file)?
+        } else {
+            loader::load(&cfg.program)?
+        };
         let exec = Exec::new(program, &sandbox, sandbox.initial_cwd())?;
         let per_lane = cfg
             .argv
