@@ -38,9 +38,18 @@ echo "build.sh: $built built, $up up to date in $out"
 if [ -x "$here/asm/build.sh" ]; then
     "$here/asm/build.sh"
 fi
+# stale SRC BIN...: a BIN is missing or older than SRC or this script.
+stale() {
+    local src=$1 bin
+    shift
+    for bin in "$@"; do
+        if [ ! -x "$bin" ] || [ "$bin" -ot "$src" ] || [ "$bin" -ot "${BASH_SOURCE[0]}" ]; then return 0; fi
+    done
+    return 1
+}
 # A dynamically linked program (PT_INTERP /lib/ld-linux-aarch64.so.1, libc.so.6): runs
 # with a sysroot that has them (-L /usr/aarch64-linux-gnu, the cross toolchain's).
-if [ ! -x "$out/hello_dyn" ] || [ "$out/hello_dyn" -ot "$here/hello.c" ]; then
+if stale "$here/hello.c" "$out/hello_dyn"; then
     "$CC" -O2 -o "$out/hello_dyn" "$here/hello.c"
 fi
 # The smallest interpreter (ET_DYN; ld_tramp_interp names an interpreter of its own),
@@ -48,12 +57,11 @@ fi
 # a sysroot holding ld_tramp as $TRAMP (the loader's CLI tests and conformance cases
 # make one).
 TRAMP=/lib/ld-gpuos-tramp.so.1
-newer() { [ ! -x "$1" ] || [ "$1" -ot "$2" ] || [ "$1" -ot "${BASH_SOURCE[0]}" ]; }
-if newer "$out/ld_tramp" "$here/ld_tramp.S"; then
+if stale "$here/ld_tramp.S" "$out/ld_tramp" "$out/ld_tramp_interp"; then
     "$CC" -nostdlib -shared -Wl,-e,_start -o "$out/ld_tramp" "$here/ld_tramp.S"
     "$CC" -nostdlib -shared -Wl,-e,_start -DWITH_INTERP -o "$out/ld_tramp_interp" "$here/ld_tramp.S"
 fi
-if newer "$out/auxv_interp" "$here/auxv.c"; then
+if stale "$here/auxv.c" "$out/auxv_interp" "$out/auxv_pie_interp"; then
     # shellcheck disable=SC2086
     "$CC" $CFLAGS -DINTERP="\"$TRAMP\"" -o "$out/auxv_interp" "$here/auxv.c"
     # shellcheck disable=SC2086
@@ -61,6 +69,6 @@ if newer "$out/auxv_interp" "$here/auxv.c"; then
 fi
 # A static-PIE program (ET_DYN, no interpreter: placed at the loader's PIE base), for
 # the loader's tests and the ELF fuzzer's seeds.
-if [ ! -x "$out/hello_pie" ] || [ "$out/hello_pie" -ot "$here/hello.c" ]; then
+if stale "$here/hello.c" "$out/hello_pie"; then
     "$CC" -O2 -static-pie -o "$out/hello_pie" "$here/hello.c"
 fi

@@ -15,6 +15,13 @@
 //! program break after the program's segments, not the interpreter's; the stack below
 //! [`STACK_TOP`]. Every base is fixed, so runs are reproducible (Linux randomises them).
 //!
+//! The API, for the run's program and for execve(2) of another: [`Exec::from_file`]
+//! (or [`load`] / [`load_file`] then [`Exec::new`]) checks a program and its
+//! interpreter and gives both images' checked segments ([`Segment`]: vaddr, offset,
+//! filesz, memsz, [`Segment::prot`]), their biases and entry points, the program break
+//! and the mmap area's top; [`Exec::map_segments`] places their pages; [`build_stack`]
+//! builds the initial stack (argv, envp, auxv) for them.
+//!
 //! Loading reads the ELF header, the program headers and, when the template is built,
 //! the segments' file pages, in pieces ([`Image::map_segments`]): never the whole file,
 //! and never memory for a header's sizes. It refuses what Linux's `load_elf_binary()`
@@ -858,6 +865,17 @@ impl Exec {
         })
     }
 
+    /// Check the program open as `file` ([`load_file`]: execve(2) of a file the guest
+    /// named, `path` naming it in messages) and load its interpreter ([`Exec::new`]).
+    pub fn from_file(
+        path: &Path,
+        file: File,
+        sandbox: &Sandbox,
+        cwd: &Path,
+    ) -> Result<Exec, LoadError> {
+        Exec::new(load_file(path, file)?, sandbox, cwd)
+    }
+
     /// The images in the order they are mapped: the program, then its interpreter.
     pub fn images(&self) -> impl Iterator<Item = &Image> {
         std::iter::once(&self.program).chain(self.interp.as_ref())
@@ -1388,15 +1406,16 @@ mod tests {
         )
     }
 
-    /// A program naming `name` as its interpreter.
-    fn dyn_program(name: &[u8]) -> Image {
+    /// A program naming `name` as its interpreter (text and a data segment with a .bss).
+    fn dyn_program_file(name: &[u8]) -> Vec<u8> {
         let text = pt_load(RX, 0, 0x40_0000, 0x2000, 0x2000);
         let data = pt_load(elf::PF_R | elf::PF_W, 0x1000, 0x61_0000, 0x100, 0x5000);
-        parse(
-            Path::new("prog"),
-            &with_interp(elf::ET_EXEC, 0x40_0100, &[text, data], name, 0x2000),
-        )
-        .unwrap()
+        with_interp(elf::ET_EXEC, 0x40_0100, &[text, data], name, 0x2000)
+    }
+
+    /// [`dyn_program_file`], checked.
+    fn dyn_program(name: &[u8]) -> Image {
+        parse(Path::new("prog"), &dyn_program_file(name)).unwrap()
     }
 
     /// The interpreter is found through the sandbox, the sysroot first, and placed as
@@ -1409,8 +1428,10 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let sb = sysroot_sandbox(d.path());
         put_exe(&d.path().join("sysroot/lib/ld.so"), &interp_file());
-        let prog = dyn_program(b"/lib/ld.so\0");
-        let exec = Exec::new(prog, &sb, d.path()).unwrap();
+        // The program as execve(2) has it: a file opened in the sandbox.
+        put_exe(&d.path().join("prog"), &dyn_program_file(b"/lib/ld.so\0"));
+        let file = sb.open_exec(d.path(), b"prog").unwrap();
+        let exec = Exec::from_file(Path::new("prog"), file, &sb, d.path()).unwrap();
         let interp = exec.interp.as_ref().unwrap();
         assert_eq!(interp.path, Path::new("/lib/ld.so"));
         assert_eq!(interp.interp, None);
