@@ -13,7 +13,8 @@
 #
 # Usage:
 #   deb-oracle.sh setup QEMU OWNER
-#       Registers QEMU (a static qemu-aarch64) with binfmt_misc, mounting it at
+#       Registers QEMU (a static qemu-aarch64: it runs inside the guest's root,
+#       without the host's libraries) with binfmt_misc, mounting it at
 #       /proc/sys/fs/binfmt_misc when it is not mounted (left mounted). Prints the
 #       registration's name, gpuos-aarch64-OWNER (OWNER: the pid of the caller,
 #       which tears it down), and exits 0, or prints why it cannot and exits 3
@@ -76,6 +77,10 @@ cmd_setup() {
     local qemu why name
     qemu=$(readlink -f "$1") || die "no $1"
     [ -x "$qemu" ] || die "$qemu is not executable"
+    # Run inside the guest's root, where the host's libraries are not.
+    if LC_ALL=C readelf -l "$qemu" 2>/dev/null | grep -q 'program interpreter'; then
+        die "$qemu is dynamically linked: binfmt_misc needs a static qemu-aarch64 (qemu-user-static)"
+    fi
     why=$(binfmt_ready) || { echo "binfmt_misc unavailable: $why"; exit 3; }
     remove_stale
     case $2 in '' | *[!0-9]*) die "OWNER is a pid: $2" ;; esac
@@ -195,12 +200,12 @@ cmd_exec() {
     [ -n "$qemu" ] || die "exec needs --qemu"
     # The guest gets the environment this script was started with.
     mapfile -d '' genv </proc/$$/environ
-    if REGISTERED=$("$self" setup "$qemu" $$); then
+    if REGISTERED=$("$self" setup "$qemu" $$ 2>&1); then
         trap '"$self" teardown "$REGISTERED"' EXIT
         trap 'exit 130' INT TERM
         env -i "${genv[@]}" "$self" run --cwd "$PWD" "${rest[@]}"
     else
-        echo "deb-oracle.sh: $REGISTERED; running under qemu -L, which runs what the guest execs on the host" >&2
+        echo "deb-oracle.sh: ${REGISTERED#deb-oracle.sh: }; running under qemu -L, which runs what the guest execs on the host" >&2
         env -i "${genv[@]}" "$self" run --cwd "$PWD" --qemu "$qemu" "${rest[@]}"
     fi
 }
