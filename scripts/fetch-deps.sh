@@ -254,6 +254,8 @@ build_sysroot() {
     hash=$(sysroot_recipe | sha256sum | cut -d' ' -f1)
     if [ "$(cat "$sysroot/.complete" 2>/dev/null)" = "$hash" ]; then return 0; fi
     ensure_arm64
+    # arm64 added before, but its package lists never fetched.
+    apt-cache show --no-all-versions libc6:arm64 >/dev/null 2>&1 || apt_update
     local names debs stage=$deps/sysroot.new deb
     names=$(sysroot_closure) || return 1
     # shellcheck disable=SC2086 # one name a word
