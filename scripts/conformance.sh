@@ -324,6 +324,7 @@ add syscalls2-waitid lanes - -- @syscalls2 waitid
 add syscalls2-select lanes - -- @syscalls2 select
 add syscalls2-copy_range - - -- @syscalls2 copy_range
 add syscalls2-splice - - -- @syscalls2 splice
+add syscalls2-sock lanes - -- @syscalls2 sock
 # tests/guest/mmapfile.c: mmap(2) of files through the device's page cache.
 add mmapfile-private files - -- @mmapfile private
 add mmapfile-cow files - -- @mmapfile cow

@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -611,6 +612,23 @@ static void test_splice(void)
     close(out);
 }
 
+static void test_sock(void)
+{
+    printf("-- getsockname, getpeername on what is not a socket\n");
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    int fd = open(".", O_RDONLY | O_DIRECTORY);
+    SHOW(getpeername(fd, (struct sockaddr *)&sa, &len));
+    SHOW(getsockname(fd, (struct sockaddr *)&sa, &len));
+    SHOW(getpeername(99, (struct sockaddr *)&sa, &len));
+    int p[2];
+    CHECK(pipe(p) == 0);
+    SHOW(getsockname(p[0], (struct sockaddr *)&sa, &len));
+    close(p[0]);
+    close(p[1]);
+    close(fd);
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -629,6 +647,7 @@ static const struct {
     { "select", test_select },
     { "copy_range", test_copy_range },
     { "splice", test_splice },
+    { "sock", test_sock },
 };
 
 /* Usage: syscalls2 [SECTION...] (default: every section). */

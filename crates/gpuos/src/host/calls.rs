@@ -426,4 +426,10 @@ impl HostCalls for ProcHost {
     fn gpuos_file_read(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_gpuos_file_read(c.a[0], c.a[1], c.a[2], c.out)
     }
+    fn getsockname(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_not_a_socket(c.fd(0))
+    }
+    fn getpeername(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_not_a_socket(c.fd(0))
+    }
 }
