@@ -1152,7 +1152,15 @@ impl ProcHost {
         let sb = Arc::clone(&self.sb);
         let h = match self.stat_target(&sb, dirfd, path, 0)? {
             Ok(h) => h,
-            Err(StatFd::Fd(fd)) => return self.sys_fchmod(fd, mode),
+            // /proc/self/fd/N: the file itself, also for an O_PATH descriptor (whose
+            // fchmod(2) is EBADF), as Linux follows the magic link to the inode.
+            Err(StatFd::Fd(fd)) => {
+                return match self.host_file(fd)? {
+                    Some((_, true)) => Err(errno::EROFS),
+                    Some((hfd, false)) => sys::chmod_opath(hfd.as_raw_fd(), mode & 0o7777).map(|()| (0, 0)),
+                    None => ok(0),
+                }
+            }
             Err(StatFd::Link(_)) => return Err(errno::EPERM),
         };
         if self.is_ro(h.mount) {
