@@ -503,11 +503,8 @@ bb sh-subshell lanes - -- sh -c '(exit 3); echo $?; x=$(busybox echo nested | bu
 #   deb NAME FLAGS STDIN -- PROGRAM ARGS...   (the case deb-NAME)
 
 # The deb cases gpuos cannot pass yet, as a regex of names: under --skip-known-gaps
-# a difference from qemu is reported as GAP. All of them until gpuos runs
-# dynamically linked programs (PT_INTERP, file-backed mmap) and execs other programs
-# (issue 15); narrow it as those land (the exec cases are those with flag "exec":
-# `scripts/conformance.sh --list | grep exec`).
-DEB_GAPS='^deb-'
+# a difference from qemu is reported as GAP. Empty: every deb case must pass.
+DEB_GAPS=''
 
 # How the deb cases' oracle runs this time (deb_setup): binfmt, fallback, or empty
 # (no sysroot: the cases are left out); the binfmt_misc registration to remove.

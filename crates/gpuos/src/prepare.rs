@@ -6,7 +6,7 @@
 use crate::abi::MachineHdr;
 use crate::ffi;
 use crate::host::output::{LaneFile, OutStream};
-use crate::host::{ProcHost, Sandbox, SandboxConfig, Sink, Source};
+use crate::host::{Mount, ProcHost, Sandbox, SandboxConfig, Sink, Source};
 use crate::lane::{lane_file_buffer, lane_files_fit, lane_sees_files, STDOUT0_KEEP};
 use crate::loader::{self, Exec, StackImage};
 use crate::machine::{MemoryError, RunConfig, RunError, SandboxError};
@@ -46,6 +46,70 @@ pub struct Prepared {
     pub sandbox: Arc<Sandbox>,
     /// stdin contents for lanes other than a passed-through lane 0.
     pub stdin_bytes: Option<Arc<Vec<u8>>>,
+    /// The run's private /tmp, when it has one ([`PrivateTmp`]).
+    _tmp: Option<PrivateTmp>,
+}
+
+/// With a sysroot, the guests' /tmp is a directory of their own, writable, made for the
+/// run (in the host's temporary directory) and removed with everything in it when the
+/// run ends, as a container's tmpfs: a system root's /tmp is where its programs put
+/// their scratch files (`sort`, `tac`, python's tempfile), and the host's /tmp is
+/// neither theirs to write nor to see. A `--mount` at /tmp takes its place.
+struct PrivateTmp(PathBuf);
+
+impl PrivateTmp {
+    /// The run's /tmp and its mount, for `cfg` (None: no sysroot, or a mount at /tmp).
+    /// The working directory and the mounts below /tmp stay where they are: their
+    /// parent directories are made in the private /tmp, so that the guest's path walk
+    /// reaches them.
+    fn for_run(
+        cfg: &RunConfig,
+        cwd: &std::path::Path,
+    ) -> Result<Option<(PrivateTmp, Mount)>, RunError> {
+        let tmp = std::path::Path::new("/tmp");
+        if cfg.sysroot.is_none() || cfg.mounts.iter().any(|m| m.guest == tmp) {
+            return Ok(None);
+        }
+        let mut r = [0u8; 8];
+        let _ = getrandom::getrandom(&mut r);
+        let name = format!(
+            "gpuos-tmp-{}-{:016x}",
+            std::process::id(),
+            u64::from_le_bytes(r)
+        );
+        let dir = std::env::temp_dir().join(name);
+        std::fs::create_dir(&dir).map_err(|e| RunError::at("private /tmp", &dir, e))?;
+        let below = cfg.mounts.iter().map(|m| m.guest.as_path()).chain([cwd]);
+        for rel in below.filter_map(|g| g.strip_prefix(tmp).ok()) {
+            std::fs::create_dir_all(dir.join(rel))
+                .map_err(|e| RunError::at("private /tmp", &dir, e))?;
+        }
+        let mount = Mount {
+            host: dir.clone(),
+            guest: tmp.to_path_buf(),
+            writable: true,
+        };
+        Ok(Some((PrivateTmp(dir), mount)))
+    }
+}
+
+impl Drop for PrivateTmp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The run's mounts: `cfg`'s and its private /tmp ([`PrivateTmp`]).
+fn run_mounts(
+    cfg: &RunConfig,
+    cwd: &std::path::Path,
+) -> Result<(Vec<Mount>, Option<PrivateTmp>), RunError> {
+    let mut mounts = cfg.mounts.clone();
+    let tmp = PrivateTmp::for_run(cfg, cwd)?.map(|(t, m)| {
+        mounts.push(m);
+        t
+    });
+    Ok((mounts, tmp))
 }
 
 impl Prepared {
@@ -65,8 +129,9 @@ impl Prepared {
         } else {
             std::fs::canonicalize(&cfg.program).unwrap_or_else(|_| cfg.program.clone())
         };
+        let (mounts, tmp) = run_mounts(cfg, &cwd)?;
         let sandbox = Sandbox::new(SandboxConfig {
-            mounts: cfg.mounts.clone(),
+            mounts,
             cwd,
             exe,
             hide: cfg.hide.clone(),
@@ -112,6 +177,7 @@ impl Prepared {
             jobs: Vec::new(),
             sandbox: Arc::new(sandbox),
             stdin_bytes: stdin_bytes(cfg),
+            _tmp: tmp,
         };
         // A bad --lane-dir is refused before anything runs (lanes make theirs as they
         // start).
@@ -128,9 +194,10 @@ impl Prepared {
     /// common with others. Errors name the job's line.
     fn for_jobs(cfg: &RunConfig) -> Result<Prepared, RunError> {
         let cwd = std::env::current_dir()?;
+        let (mounts, tmp) = run_mounts(cfg, &cwd)?;
         let sandbox = Arc::new(
             Sandbox::new(SandboxConfig {
-                mounts: cfg.mounts.clone(),
+                mounts,
                 cwd: cwd.clone(),
                 exe: cwd.join(&cfg.jobs[0].argv[0]),
                 hide: cfg.hide.clone(),
@@ -204,6 +271,7 @@ impl Prepared {
             jobs,
             sandbox,
             stdin_bytes: stdin_bytes(cfg),
+            _tmp: tmp,
         })
     }
 

@@ -1157,7 +1157,9 @@ impl ProcHost {
             Err(StatFd::Fd(fd)) => {
                 return match self.host_file(fd)? {
                     Some((_, true)) => Err(errno::EROFS),
-                    Some((hfd, false)) => sys::chmod_opath(hfd.as_raw_fd(), mode & 0o7777).map(|()| (0, 0)),
+                    Some((hfd, false)) => {
+                        sys::chmod_opath(hfd.as_raw_fd(), mode & 0o7777).map(|()| (0, 0))
+                    }
                     None => ok(0),
                 }
             }

@@ -412,7 +412,7 @@ impl Sandbox {
         queue.extend(split(path));
         let mut absolute = path[0] == b'/' || base_in_sysroot;
         loop {
-            if absolute && self.sysroot.is_some() {
+            if absolute && self.sysroot.is_some() && !host_only(&queue) {
                 match self.walk(&mut walk, queue.clone(), true) {
                     Ok(Step::Found(r)) => return Ok(r),
                     Ok(Step::Restart(q)) => {
@@ -682,6 +682,21 @@ impl DirRef<'_> {
             DirRef::Owned(f) => f.as_raw_fd(),
             DirRef::Mount(f) => f.as_raw_fd(),
         }
+    }
+}
+
+/// Whether the absolute guest path of `queue` (its components) lies in a directory a
+/// sysroot never shadows: /tmp, /var/tmp (the host's scratch space: a Debian root has
+/// empty ones, read-only here, where `tac` and `sort` put their temporary files) and
+/// /dev (the host's devices). They are looked up on the host only.
+fn host_only(queue: &VecDeque<Vec<u8>>) -> bool {
+    let mut it = queue.iter().filter(|c| c.as_slice() != b".");
+    let first = it.next().map(Vec::as_slice);
+    let second = it.next().map(Vec::as_slice);
+    match (first, second) {
+        (Some(b"tmp"), _) | (Some(b"dev"), _) => true,
+        (Some(b"var"), Some(b"tmp")) => true,
+        _ => false,
     }
 }
 
