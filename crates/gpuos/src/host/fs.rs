@@ -693,11 +693,10 @@ fn host_only(queue: &VecDeque<Vec<u8>>) -> bool {
     let mut it = queue.iter().filter(|c| c.as_slice() != b".");
     let first = it.next().map(Vec::as_slice);
     let second = it.next().map(Vec::as_slice);
-    match (first, second) {
-        (Some(b"tmp"), _) | (Some(b"dev"), _) => true,
-        (Some(b"var"), Some(b"tmp")) => true,
-        _ => false,
-    }
+    matches!(
+        (first, second),
+        (Some(b"tmp" | b"dev"), _) | (Some(b"var"), Some(b"tmp"))
+    )
 }
 
 /// The state of one resolution that lasts across its walks.
