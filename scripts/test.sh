@@ -83,8 +83,14 @@ if [ "$build_ok" = 1 ] && [ "$guests_ok" = 1 ]; then
     if [ -d .deps/sysroot ]; then
         step conformance-deb scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --jobs "$jobs" \
             --filter '^deb-' --skip-known-gaps "${extra[@]}"
+        # 8 lanes of dynamically linked programs at once: one page cache, filled by
+        # lanes racing for the same pages of libc and python3.
+        step conformance-deb-lanes scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --lanes 8 \
+            --filter '^deb-(py-json|py-hashlib|perl-regex|sqlite-sql|gawk-math|grep-P|lua|bc-l)$' \
+            --skip-known-gaps --jobs "$jobs" "${extra[@]}"
     else
         left_out conformance-deb "no .deps/sysroot (scripts/fetch-deps.sh builds it)"
+        left_out conformance-deb-lanes "no .deps/sysroot"
     fi
     step conformance-lanes scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --lanes 4 \
         --filter "$lanes_subset" --skip-known-gaps --jobs "$jobs" "${extra[@]}"
@@ -110,6 +116,7 @@ if [ "$build_ok" = 1 ] && [ "$guests_ok" = 1 ]; then
 else
     skip conformance "build or guests failed"
     skip conformance-deb "build or guests failed"
+    skip conformance-deb-lanes "build or guests failed"
     skip conformance-lanes "build or guests failed"
     skip conformance-selftest "build or guests failed"
     skip conformance-translate "build or guests failed"
