@@ -191,16 +191,4 @@ static const struct {
     { "errors", test_errors },
 };
 
-/* Usage: mmapfile [SECTION...] (default: every section). */
-int main(int argc, char **argv)
-{
-    setvbuf(stdout, NULL, _IONBF, 0); /* every printf is a write(): order with children */
-    unsigned n = sizeof sections / sizeof sections[0];
-    for (unsigned i = 0; i < n; i++) {
-        int want = argc < 2;
-        for (int a = 1; a < argc; a++) want |= strcmp(argv[a], sections[i].name) == 0;
-        if (want) sections[i].run();
-    }
-    printf("failures: %d\n", failures);
-    return failures != 0;
-}
+#include "sections.h"
