@@ -78,6 +78,7 @@ struct Core {
     TlbEntry tlb[TLB_ENTRIES];
     u64 sig_x0;      // X0 just before a signal handler was entered (for --strace)
     u32 sig_entered; // a handler was entered during the current syscall
+    u32 bus;         // the last failed fault-in touched a page past a mapped file's end
     u64 code_vpn;    // page of the cached code pointer + 1 (0 = invalid)
     const u8* code;  // host pointer to the current code page
     u16* code_ids;   // decode-cache entries of the current code page, or 0 (MachineHdr::dcache)

@@ -331,6 +331,7 @@ add mmapfile-cow files - -- @mmapfile cow
 add mmapfile-fixed files - -- @mmapfile fixed
 add mmapfile-large files - -- @mmapfile large
 add mmapfile-errors files - -- @mmapfile errors
+add mmapfile-sigbus files - -- @mmapfile sigbus
 add clocks lanes - -- @clocks
 add compute lanes - -- @compute 2
 add demo lanes - -- @demo
@@ -547,7 +548,7 @@ deb_teardown() {
 # deb_case NAME: run_case's settings for a deb case (its locals GPUOS_OPTS and ENV):
 # gpuos gets --sysroot, the guest a Debian PATH; whether NAME is a gap (gap=1).
 deb_case() {
-    GPUOS_OPTS+=(--sysroot "$SYSROOT")
+    GPUOS_OPTS+=(--sysroot "$SYSROOT" --private-tmp)
     local k
     for k in "${!ENV[@]}"; do
         case ${ENV[$k]} in PATH=*) ENV[$k]=PATH=/usr/local/bin:/usr/bin:/bin ;; esac

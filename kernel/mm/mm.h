@@ -27,6 +27,9 @@
 #define PTE_X 8ull
 #define PTE_COW 16ull
 #define PTE_LAZY 32ull
+/// With LAZY: pages of a file mapping wholly past the end of the file; touching one
+/// raises SIGBUS (mmap(2)). Kept by splits, fork and mprotect; any new mapping clears it.
+#define PTE_BUS 64ull
 #define PTE_PERM (PTE_R | PTE_W | PTE_X)
 #define PTE_FRAME(e) (((e) >> 12) & 0xffffffffffull)
 #define VA_BITS 48
@@ -346,9 +349,14 @@ GFN_NOINLINE u8* mm_fault_in(Core& c, u64 va, u64 acc) {
     MachineHdr* m = c.m;
     Proc* p = c.p;
     p->oom = 0;
+    c.bus = 0;
     int level;
     u64* e = pt_lookup(m, p->pt_root, va, &level);
     if (!e || !pte_mapped(*e) || !(*e & acc)) return 0;
+    if (*e & PTE_BUS) {  // past the end of a mapped file
+        c.bus = 1;
+        return 0;
+    }
     if (level < 3) {  // inside a lazy reservation: tables down to the page
         e = pt_walk(m, p->pt_root, va, true, p);
         if (!e) return 0;
@@ -387,7 +395,9 @@ GFN_NOINLINE u8* mm_fault_in(Core& c, u64 va, u64 acc) {
 /// resident limit, or the pool is exhausted: the one that asks is killed, as by Linux's
 /// OOM killer, and `Proc::kill_cause` says why), else SIGSEGV.
 GFN_NOINLINE void mm_fault_failed(Core& c, u64 va) {
-    if (c.p->oom) {
+    if (c.bus) {
+        raise_signal(c, SIG_BUS, va);
+    } else if (c.p->oom) {
         c.p->kill_cause = c.p->oom;
         raise_signal(c, SIG_KILL, va);
     } else {
@@ -700,7 +710,7 @@ GFN_NOINLINE void pt_range(MachineHdr* m, u64 root, u64 va, u64 end, RangeWalk& 
 GFN_NOINLINE RangeWalk mm_range(Core& c, u32 op, u64 va, u64 len, u64 perm) {
     RangeWalk w;
     w.op = op;
-    w.perm = perm & PTE_PERM;
+    w.perm = perm & (PTE_PERM | PTE_BUS);
     w.p = c.p;
     pt_range(c.m, c.p->pt_root, va, va + len, w);
     if (op != RANGE_COUNT) tlb_flush(c);

@@ -10,8 +10,8 @@
 //     cache lacks are read with `gpuos_file_read(id, page, n)` (up to a request
 //     buffer's worth), put into fresh frames (the bytes past the end of the file
 //     zeroed) and cached for every other process and lane.
-// A page wholly past the end of the file stays an anonymous zero page (Linux raises
-// SIGBUS on touching it). MAP_PRIVATE pages that may be written are copy-on-write
+// A page wholly past the end of the file raises SIGBUS when touched, as on Linux
+// (PTE_BUS). MAP_PRIVATE pages that may be written are copy-on-write
 // (the cache's frame is shared), so the file and the other mappings never see the
 // writes. MAP_SHARED mappings are coherent among the processes that map the file (one
 // frame), but writes to them would not reach the file: a writable MAP_SHARED file
@@ -80,7 +80,15 @@ GFN_NOINLINE void mmap_file_fill(Core& c) {
     u64 room = (c.m->buf_size - p->fm_out_off) >> PAGE_SHIFT;
     NO_UNROLL for (; p->fm_next < n; p->fm_next++) {
         u64 fp = mmap_file_page(p, p->fm_next);
-        if (fp == ~0ull) break;  // the rest is past the end of the file
+        if (fp == ~0ull) {  // the rest is past the end of the file: SIGBUS on touch
+            u64 at = p->fm_addr + (p->fm_next << PAGE_SHIFT);
+            if (!mm_map_lazy(c, at, (n - p->fm_next) << PAGE_SHIFT, prot_to_pte(p->fm_args[2]) | PTE_BUS)) {
+                mm_unmap(c, p->fm_addr, n << PAGE_SHIFT);
+                mmap_file_finish(c, err(E_NOMEM));
+                return;
+            }
+            break;
+        }
         u64 f = pcache_find(c.m, pcache_key(p->fm_file, fp));
         if (f == NO_FRAME) {
             u64 run = 1;

@@ -7,6 +7,8 @@
  * self-checks pass. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -180,6 +182,53 @@ static void test_errors(void)
     close(path);
 }
 
+static sigjmp_buf bus_jump;
+static volatile int bus_signal;
+static void on_fault(int sig) { bus_signal = sig; siglongjmp(bus_jump, 1); }
+
+/* Which signal reading p[off] raises (0: none). */
+static int touch(const volatile unsigned char *p, size_t off)
+{
+    bus_signal = 0;
+    if (!sigsetjmp(bus_jump, 1)) (void)p[off];
+    return bus_signal;
+}
+
+static void test_sigbus(void)
+{
+    printf("-- past the end of the file\n");
+    make_file("m6", 5000);
+    int fd = open("m6", O_RDONLY);
+    signal(SIGBUS, on_fault);
+    signal(SIGSEGV, on_fault);
+    unsigned char *p = MAP(mmap(NULL, 4 * 4096, PROT_READ, MAP_PRIVATE, fd, 0));
+    if (p == MAP_FAILED) return;
+    printf("in the file: %d, rest of its last page: %d\n", touch(p, 4999), touch(p, 8191));
+    printf("the page after: %d, the last page: %d\n", touch(p, 8192), touch(p, 4 * 4096 - 1));
+    int pf[2];
+    CHECK(pipe(pf) == 0);
+    errno = 0;
+    printf("write(2) from there: %zd %s\n", write(pf[1], p + 8192, 10), strerrorname_np(errno));
+    unsigned char *a = MAP(mmap(p + 8192, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0));
+    printf("anonymous over it: %d, the next still: %d\n", touch(a, 0), touch(p, 3 * 4096));
+    CHECK(mprotect(p + 3 * 4096, 4096, PROT_NONE) == 0);
+    printf("PROT_NONE past the end: %d\n", touch(p, 3 * 4096));
+    pid_t c = fork();
+    if (c == 0) _exit(touch(p, 3 * 4096 + 8) == 0 ? 0 : 3);
+    CHECK(mprotect(p + 3 * 4096, 4096, PROT_READ) == 0);
+    pid_t c2 = fork();
+    if (c2 == 0) _exit(touch(p, 3 * 4096 + 8));
+    int st, st2;
+    waitpid(c, &st, 0);
+    waitpid(c2, &st2, 0);
+    printf("child of a fork: %d %d\n", WEXITSTATUS(st), WEXITSTATUS(st2));
+    signal(SIGBUS, SIG_DFL);
+    signal(SIGSEGV, SIG_DFL);
+    close(pf[0]);
+    close(pf[1]);
+    close(fd);
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -189,6 +238,7 @@ static const struct {
     { "fixed", test_fixed },
     { "large", test_large },
     { "errors", test_errors },
+    { "sigbus", test_sigbus },
 };
 
 #include "sections.h"

@@ -74,6 +74,12 @@ struct RunOpts {
     /// empty (as QEMU_LD_PREFIX).
     #[arg(long, short = 'L', value_name = "DIR")]
     sysroot: Option<PathBuf>,
+    /// Give the guests a /tmp of their own, writable, made for the run and removed at
+    /// its end, as a container's: where a system root's programs (sort, tac, python's
+    /// tempfile) write scratch files. The host's /tmp is then hidden from the guests but
+    /// for the working directory and mounts below it.
+    #[arg(long)]
+    private_tmp: bool,
     /// Print every syscall on stderr.
     #[arg(long)]
     strace: bool,
@@ -198,6 +204,7 @@ fn config(opts: &RunOpts, program: PathBuf, argv: Vec<OsString>) -> Result<RunCo
             .map(PathBuf::from)
     });
     cfg.lane_dir = opts.lane_dir.clone();
+    cfg.private_tmp = opts.private_tmp;
     cfg.hash_every_lane = opts.lane_report.is_some();
     cfg.verbose = opts.verbose;
     cfg.threads = opts.threads;

@@ -93,6 +93,10 @@ pub struct RunConfig {
     /// process tree; `program` and `argv` are then unused and `lanes` is the number of
     /// jobs. Empty: every lane runs `program` with `argv`.
     pub jobs: Vec<Job>,
+    /// Give the guests a /tmp of their own, writable, made for the run and removed at
+    /// its end (`--private-tmp`; see [`crate::prepare`]): what a system root's programs
+    /// expect of /tmp (`sort`, `tac`, python's tempfile), without writing the host's.
+    pub private_tmp: bool,
     /// Backend choice.
     pub backend: BackendKind,
     /// CUDA scheduling mode.
@@ -215,6 +219,7 @@ impl RunConfig {
             output_dir: None,
             lane_dir: None,
             jobs: Vec::new(),
+            private_tmp: false,
             backend: BackendKind::Auto,
             mode: Mode::Persistent,
             verbose: false,

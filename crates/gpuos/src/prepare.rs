@@ -50,15 +50,16 @@ pub struct Prepared {
     _tmp: Option<PrivateTmp>,
 }
 
-/// With a sysroot, the guests' /tmp is a directory of their own, writable, made for the
-/// run (in the host's temporary directory) and removed with everything in it when the
-/// run ends, as a container's tmpfs: a system root's /tmp is where its programs put
-/// their scratch files (`sort`, `tac`, python's tempfile), and the host's /tmp is
-/// neither theirs to write nor to see. A `--mount` at /tmp takes its place.
+/// With `--private-tmp`, the guests' /tmp is a directory of their own, writable, made
+/// for the run (in the host's temporary directory) and removed with everything in it
+/// when the run ends, as a container's tmpfs: a system root's /tmp is where its
+/// programs put their scratch files (`sort`, `tac`, python's tempfile), and the host's
+/// /tmp is then neither theirs to write nor to see (paths below it other than the
+/// working directory and mounts are hidden). A `--mount` at /tmp takes its place.
 struct PrivateTmp(PathBuf);
 
 impl PrivateTmp {
-    /// The run's /tmp and its mount, for `cfg` (None: no sysroot, or a mount at /tmp).
+    /// The run's /tmp and its mount, for `cfg` (None: not asked for, or a mount at /tmp).
     /// The working directory and the mounts below /tmp stay where they are: their
     /// parent directories are made in the private /tmp, so that the guest's path walk
     /// reaches them.
@@ -67,7 +68,7 @@ impl PrivateTmp {
         cwd: &std::path::Path,
     ) -> Result<Option<(PrivateTmp, Mount)>, RunError> {
         let tmp = std::path::Path::new("/tmp");
-        if cfg.sysroot.is_none() || cfg.mounts.iter().any(|m| m.guest == tmp) {
+        if !cfg.private_tmp || cfg.mounts.iter().any(|m| m.guest == tmp) {
             return Ok(None);
         }
         let mut r = [0u8; 8];
