@@ -147,17 +147,7 @@ GFN_NOINLINE bool exec_plan_begin(Core& c, u64 off, u64 len) {
         *mine = *tramp;  // a template frame: immortal, shared by every process
         p->vm_pages++;
     }
-    c.s.x[31] = sp;
-    c.s.pc = w[1];
-    NO_UNROLL for (int i = 0; i < 64; i++) {
-        u64 h = p->sigact[i].handler;
-        rt_memset(&p->sigact[i], 0, sizeof(SigAction));
-        if (h == 1) p->sigact[i].handler = 1;  // SIG_IGN survives execve
-    }
-    p->brk_start = p->brk_cur = w[2];
-    p->mmap_top = w[4] && w[4] < m->mmap_top ? w[4] : m->mmap_top;
-    p->mmap_floor = w[2] + (1ull << 30);
-    p->clear_child_tid = 0;
+    exec_new_state(c, sp, w[1], w[2], w[4] && w[4] < m->mmap_top ? w[4] : m->mmap_top);
     exec_map_segments(c);
     return true;
 }

@@ -168,6 +168,25 @@ HANDLER void sys_execve(Core& c) {
     sys_publish(c, SYS_execve, SYSREQ_CALL, a, 0, in, off, cap - off, t, true);
 }
 
+/// What execve(2) leaves of a process for its new program: SP and PC, default signal
+/// handlers (ignored signals stay ignored; the mask and pending set stay), the break at
+/// `brk` with the mmap area below `mmap_top` (1 GiB kept above the break for the heap),
+/// no clear_child_tid.
+GFN_NOINLINE void exec_new_state(Core& c, u64 sp, u64 entry, u64 brk, u64 mmap_top) {
+    Proc* p = c.p;
+    c.s.x[31] = sp;
+    c.s.pc = entry;
+    NO_UNROLL for (int i = 0; i < 64; i++) {
+        u64 h = p->sigact[i].handler;
+        rt_memset(&p->sigact[i], 0, sizeof(SigAction));
+        if (h == 1) p->sigact[i].handler = 1;  // SIG_IGN survives execve
+    }
+    p->brk_start = p->brk_cur = brk;
+    p->mmap_top = mmap_top;
+    p->mmap_floor = brk + (1ull << 30);
+    p->clear_child_tid = 0;
+}
+
 /// The host accepted an execve: the new stack image is in the output area. Replace the
 /// address space with a fresh copy of the image template, copy the stack in so that it
 /// ends at the stack top, reset the registers (SP, PC = entry), signal handlers (to
@@ -204,17 +223,7 @@ GFN_NOINLINE void exec_complete(Core& c) {
         proc_kill(c, SIG_KILL, sp);
         return;
     }
-    c.s.x[31] = sp;
-    c.s.pc = m->entry;
-    NO_UNROLL for (int i = 0; i < 64; i++) {
-        u64 h = p->sigact[i].handler;
-        rt_memset(&p->sigact[i], 0, sizeof(SigAction));
-        if (h == 1) p->sigact[i].handler = 1;  // SIG_IGN survives execve
-    }
-    p->brk_start = p->brk_cur = m->brk_start;
-    p->mmap_top = m->mmap_top;
-    p->mmap_floor = m->brk_start + (1ull << 30);
-    p->clear_child_tid = 0;
+    exec_new_state(c, sp, m->entry, m->brk_start, m->mmap_top);
     vfork_release(m, p);
 }
 
