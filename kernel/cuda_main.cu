@@ -166,7 +166,17 @@ gpuos_persistent(MachineHdr* m, u64 slice) {
         if (live && lp->req_open) {
             bool polled = false;
             ready = host_done_now(m, lp, ++looks, &polled);
-            if (ready) lane_complete(c, m, lane, polled);
+            if (ready) {
+                lane_complete(c, m, lane, polled);
+                // A call of several requests (a file mapping's reads, a large write's
+                // chunks, an execve's plan) posted its next one while completing: send
+                // it now. Left for lane_run, it would wait unsent while this lane waits
+                // for the warp's others, and they for it.
+                if (lp->req_open) {
+                    ready = false;
+                    if (!ring_push(ring, lane)) live = false;
+                }
+            }
         }
         u32 live_mask = __ballot_sync(all, live);
         u32 ready_mask = __ballot_sync(all, ready);
