@@ -41,4 +41,21 @@ for v in "" "${variants[@]}"; do
     pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p" || exit 1; done
+# Tier 2: GPU translations (into the carried cache) of the command lines in
+# GPU_CARRY_TRANSLATE ('|'-separated; each a program of bin/ or an absolute path, with
+# its arguments), profiled here on the CPU backend and compiled by NVRTC (`gpuos run
+# --translate auto --translate-for sm_90`: the blocks entered 1000 times or more;
+# NVRTC takes about a third of a second per block on top of the core), so that GPU runs of those programs
+# (`--translate auto` or `always`) start translated. About two minutes each on two cores.
+IFS='|' read -r -a t2jobs <<<"${GPU_CARRY_TRANSLATE:-}"
+pids=()
+for job in "${t2jobs[@]}"; do
+    read -r -a argv <<<"$job"
+    [ "${#argv[@]}" -gt 0 ] || continue
+    case ${argv[0]} in /*) ;; *) argv[0]=$dir/bin/${argv[0]} ;; esac
+    (cd "$(mktemp -d)" && LD_LIBRARY_PATH="$root/$nv/nvidia/cu13/lib" GPUOS_CACHE_DIR="$dir/cache" \
+        "$dir/gpuos" run --backend cpu --translate auto --translate-for sm_90 "${argv[@]}" >/dev/null) &
+    pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || exit 1; done
 du -sh "$dir"

@@ -113,12 +113,19 @@ struct RunOpts {
     /// limit of the lanes' fair share of the frame pool.
     #[arg(long, value_name = "BYTES", value_parser = gpuos::machine::parse_bytes)]
     mem_per_process: Option<u64>,
-    /// Tier 2 (CPU backend; the GPU backend interprets for now): translate the image's
-    /// hot code to C++ compiled by the host compiler, cached on disk. never; auto
-    /// (blocks entered 1000 times, when a compiler is installed); always (every block
+    /// Tier 2: translate the image's hot code, cached on disk: on the CPU backend to
+    /// C++ compiled by the host compiler, on the GPU into a copy of the core compiled by
+    /// NVRTC and swapped in while the lanes run. never; auto (blocks entered 1000
+    /// times; on the CPU backend when a compiler is installed); always (every block
     /// entered, also at the end of the run for the next run of the image).
     #[arg(long, value_name = "WHEN", default_value = "never")]
     translate: String,
+    /// With --backend cpu and --translate: build the translation for this GPU
+    /// architecture (e.g. sm_90) instead, with NVRTC, into the cache (GPUOS_CACHE_DIR),
+    /// so that a GPU run of the same program starts translated; the lanes here are
+    /// interpreted. For preparing a GPU machine without spending its time compiling.
+    #[arg(long, value_name = "ARCH")]
+    translate_for: Option<String>,
     /// Report backend details (compilation, caches, memory) on stderr.
     #[arg(long, short)]
     verbose: bool,
@@ -211,6 +218,7 @@ fn config(opts: &RunOpts, program: PathBuf, argv: Vec<OsString>) -> Result<RunCo
     cfg.child_slots = opts.child_slots;
     cfg.mem_per_process = opts.mem_per_process.unwrap_or(0);
     cfg.translate = opts.translate.parse()?;
+    cfg.translate_for = opts.translate_for.clone();
     cfg.mounts = opts
         .mounts
         .iter()

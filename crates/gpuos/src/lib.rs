@@ -47,12 +47,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport, RunError> {
         std::fs::create_dir_all(dir).map_err(|e| RunError::at("--output-dir", dir, e))?;
     }
     let prep = prepare::Prepared::new(cfg)?;
-    let cuda = |cfg: &RunConfig, prep: &prepare::Prepared| {
-        if cfg.translate != translate::Translate::Never {
-            eprintln!("gpuos: --translate: tier 2 runs on the CPU backend only so far; the GPU interprets");
-        }
-        backend::cuda::run(cfg, prep)
-    };
+    let cuda = |cfg: &RunConfig, prep: &prepare::Prepared| backend::cuda::run(cfg, prep);
     match cfg.backend {
         BackendKind::Cpu => backend::cpu::run(cfg, &prep),
         BackendKind::Cuda => cuda(cfg, &prep),

@@ -120,6 +120,11 @@ pub struct RunConfig {
     pub mem_per_process: u64,
     /// Tier 2: translate the image's hot code (docs/ARCHITECTURE.md, "Tier 2").
     pub translate: Translate,
+    /// Tier 2 on the CPU backend builds its translation for this GPU architecture
+    /// ("sm_90") instead of the host: NVRTC compiles the core with the blocks the run
+    /// entered into the cache, where a GPU run of the image finds it (`gpuos run
+    /// --translate-for`).
+    pub translate_for: Option<String>,
 }
 
 /// One job of a job list (`gpuos run --jobs FILE`): a command line run on a lane of its
@@ -229,6 +234,7 @@ impl RunConfig {
             child_slots: 0,
             mem_per_process: 0,
             translate: Translate::default(),
+            translate_for: None,
         }
     }
 }

@@ -66,7 +66,13 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     };
     layout.fill(cfg, prep, &arrays, &mut hdr);
     super::clock::ClockOffsets::for_host_clock().apply(&mut hdr);
-    let t2 = crate::translate::Tier2::new(cfg.translate, prep, &mut hdr, cfg.verbose)?;
+    let t2 = crate::translate::Tier2::new(
+        cfg.translate,
+        prep,
+        &mut hdr,
+        cfg.translate_for.as_deref(),
+        cfg.verbose,
+    )?;
     let lanes_done = std::sync::atomic::AtomicBool::new(false);
     let lanes_end: Mutex<Option<std::time::Duration>> = Mutex::new(None);
     let m = MachinePtr(&mut hdr);
@@ -85,7 +91,9 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let hosts = Procs::new(cfg, prep, lanes, slots - lanes);
     let start = Instant::now();
     std::thread::scope(|s| {
-        if let Some(t2) = &t2 {
+        // A translation for a GPU (--translate-for) is built once, at the end: NVRTC
+        // cannot be interrupted, and the lanes here never run it.
+        if let (Some(t2), None) = (&t2, &cfg.translate_for) {
             let lanes_done = &lanes_done;
             s.spawn(move || t2.background(m.get(), lanes_done));
         }

@@ -5,8 +5,9 @@
 //! and, on the CPU backend, compiles the source with the host C++ compiler into a shared
 //! object, cached on disk by the image's content, the core's source and the compiler,
 //! and publishes its entry (`MachineHdr::t2_enter`), which lanes pick up at their next
-//! slice. The GPU backend is to compile the same generated source into its core with
-//! NVRTC (docs/ARCHITECTURE.md says how).
+//! slice; on the GPU backend, compiles the core again with the same generated source in
+//! it (NVRTC, `-DGPUOS_TIER2=1`) into a CUBIN, cached likewise, which the backend swaps
+//! in at a safe point ([`Tier2::take_cubin`]).
 
 pub mod gen;
 
@@ -29,6 +30,9 @@ pub use crate::machine::Translate;
 pub const AUTO_THRESHOLD: u32 = 1000;
 /// How often the background translator looks at the profile.
 const POLL: Duration = Duration::from_millis(100);
+/// The same on the GPU, where a compile takes a minute or two (the whole core): a
+/// first look after the program's start-up has had time to show its hot code.
+const POLL_GPU: Duration = Duration::from_secs(2);
 /// Options of every compile (part of the cache key).
 const CXX_FLAGS: &[&str] = &[
     "-std=c++17",
@@ -60,6 +64,35 @@ fn compiler() -> Option<(String, String)> {
     Some((cxx, id))
 }
 
+/// Where a translation runs, and so how it is built and loaded.
+pub enum Target {
+    /// The CPU backend: a shared object built by the host C++ compiler, loaded with
+    /// libloading and called through `MachineHdr::t2_enter`.
+    Host {
+        /// The compiler's command.
+        cxx: String,
+    },
+    /// A GPU of compute capability `arch` ("sm_90"): the core rebuilt by NVRTC with the
+    /// blocks compiled in (a CUBIN); the backend launches its kernels instead of the
+    /// plain core's.
+    Gpu {
+        /// The NVRTC architecture.
+        arch: String,
+    },
+}
+
+/// The profile's counters (one `u32` per template instruction slot).
+enum Profile {
+    /// CPU backend: in host memory, counted by the lanes' threads.
+    Host(Vec<AtomicU32>),
+    /// GPU: in device memory; the function copies them into the slice, or returns false
+    /// once the run has ended (the memory is gone).
+    Device(ProfileReader),
+}
+
+/// Reads a GPU run's profile counters into the slice (see [`Profile::Device`]).
+pub type ProfileReader = Box<dyn Fn(&mut [u32]) -> bool + Send + Sync>;
+
 /// What a run's translator did, for `--verbose`.
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
@@ -71,6 +104,8 @@ pub struct Stats {
     pub compiles: u32,
     /// Wall seconds spent compiling.
     pub compile_s: f64,
+    /// GPU: translated cores swapped in while the lanes ran.
+    pub swaps: u32,
 }
 
 struct State {
@@ -80,27 +115,32 @@ struct State {
     rejected: BTreeSet<u64>,
     /// Every translation loaded in this run: lanes may still run any of them.
     libs: Vec<libloading::Library>,
-    stats: Stats,
     /// A compile failed: no more attempts in this run.
     failed: Option<String>,
     /// Number of the next compile of this run (unique file names).
     seq: u32,
+    /// GPU: the newest translated core not yet taken by the backend.
+    cubin: Option<Vec<u8>>,
 }
 
-/// The translator of one run on the CPU backend.
+/// The translator of one run.
 pub struct Tier2 {
     mode: Translate,
-    cxx: String,
+    target: Target,
     /// Cache file stem: image, core source and compiler.
     key: String,
     dir: PathBuf,
     /// The image's executable segments (address, file bytes).
-    code: Vec<(u64, Vec<u8>)>,
+    code: CodeSegments,
     /// Profile: one counter per template instruction slot (`MachineHdr::t2_counts`).
-    counts: Vec<AtomicU32>,
+    counts: Profile,
+    /// Length of the profile (template frames x 1024).
+    ncounts: usize,
     /// (template frame, page address) of every executable page of the image.
     pages: Vec<(u64, u64)>,
     state: Mutex<State>,
+    /// What it did; apart from `state`, which a compile holds for its whole length.
+    stats: Mutex<Stats>,
 }
 
 /// Publish a translation's entry to the lanes (read once per slice by kernel/exec.h).
@@ -112,110 +152,252 @@ unsafe fn publish(m: *mut MachineHdr, entry: u64) {
     unsafe { AtomicU64::from_ptr(&raw mut (*m).t2_enter).store(entry, Ordering::Release) };
 }
 
+/// Executable segments: (guest address, file bytes).
+type CodeSegments = Vec<(u64, Vec<u8>)>;
+
+/// A GPU run's side of its translator: where the profile is and what the translation
+/// is compiled into.
+pub struct GpuProfile {
+    /// The NVRTC architecture ("sm_90").
+    pub arch: String,
+    /// What names the core (`backend::cuda::core_key`).
+    pub core_key: String,
+    /// (template frame, page address) of the image's executable pages ([`code_pages`]).
+    pub pages: Vec<(u64, u64)>,
+    /// Counters of the profile: the template's frames x 1024.
+    pub ncounts: usize,
+    /// Copies them from device memory.
+    pub read: ProfileReader,
+}
+
+/// The image's executable segments (address, file bytes) and the SHA-256 of everything
+/// that names it (entry, every segment's address, size, flags and bytes), for cache keys.
+fn image_code(prep: &Prepared) -> Result<(CodeSegments, Sha256), RunError> {
+    let segments: Vec<&crate::loader::Segment> =
+        prep.exec.images().flat_map(|i| &i.segments).collect();
+    let bytes: Vec<Vec<u8>> = prep
+        .exec
+        .images()
+        .flat_map(|i| i.segments.iter().map(move |s| i.segment_bytes(s)))
+        .collect::<Result<_, _>>()?;
+    let mut h = Sha256::new();
+    // The generator's own source: a translation made by another version of it may
+    // differ.
+    h.update(include_str!("gen.rs").as_bytes());
+    h.update(prep.exec.entry().to_le_bytes());
+    for (s, b) in segments.iter().zip(&bytes) {
+        h.update(s.vaddr.to_le_bytes());
+        h.update(s.memsz.to_le_bytes());
+        h.update(s.flags.to_le_bytes());
+        h.update((b.len() as u64).to_le_bytes());
+        h.update(b);
+    }
+    let code = segments
+        .iter()
+        .zip(bytes)
+        .filter(|(s, _)| s.flags & object::elf::PF_X != 0)
+        .map(|(s, b)| (s.vaddr, b))
+        .collect();
+    Ok((code, h))
+}
+
+/// (template frame, page address) of every executable page of the image, looked up in
+/// the template of `m` (built in host memory: the CPU backend's, or the GPU backend's
+/// staging copy before it goes to the device).
+pub fn code_pages(prep: &Prepared, m: &MachineHdr) -> Vec<(u64, u64)> {
+    let mut pages = Vec::new();
+    let m = m as *const MachineHdr as *mut MachineHdr;
+    for s in prep
+        .exec
+        .images()
+        .flat_map(|i| &i.segments)
+        .filter(|s| s.flags & object::elf::PF_X != 0)
+    {
+        let mut va = s.vaddr & !0xfff;
+        while va < s.vaddr + s.memsz {
+            // SAFETY: m is a machine with its template built in host memory; the walk
+            // only reads it.
+            let f = unsafe { ffi::gpuos_tmpl_frame(m, va) };
+            // SAFETY: as above.
+            if f < unsafe { (*m).tmpl_frames } {
+                pages.push((f, va));
+            }
+            va += 0x1000;
+        }
+    }
+    pages
+}
+
+/// Complete an image's key for a GPU translation: the core it is compiled into.
+fn gpu_key(h: &mut Sha256, core_key: &str) {
+    h.update(b"tier 2 on the GPU");
+    h.update(core_key.as_bytes());
+}
+
+/// The first 12 bytes of a digest in hex: a cache file's stem.
+fn stem(h: Sha256) -> String {
+    h.finalize()
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 impl Tier2 {
-    /// Set up translation for a run whose template is built in `m` (`tmpl_frames`
-    /// frames): the profile, and a cached translation when there is one. None for
-    /// `--translate never`, or `auto` without a compiler. Errors: `always` without a
-    /// C++ compiler.
+    /// Set up translation for a run on the CPU backend whose template is built in `m`
+    /// (`tmpl_frames` frames): the profile, and a cached translation when there is one.
+    /// With `gpu_arch` the translation is built for that GPU instead (NVRTC, into the
+    /// cache, for a later GPU run of the image; the lanes here stay interpreted). None
+    /// for `--translate never`, or `auto` without a compiler. Errors: `always` without
+    /// a C++ compiler.
     pub fn new(
         mode: Translate,
         prep: &Prepared,
         m: &mut MachineHdr,
+        gpu_arch: Option<&str>,
         verbose: bool,
     ) -> Result<Option<Tier2>, RunError> {
         if mode == Translate::Never {
             return Ok(None);
         }
-        let Some((cxx, cxx_id)) = compiler() else {
-            if mode == Translate::Always {
-                return Err(BackendError::NoCompiler.into());
+        let (code, mut h) = image_code(prep)?;
+        let target = match gpu_arch {
+            Some(arch) => {
+                gpu_key(&mut h, &crate::backend::cuda::core_key(arch));
+                Target::Gpu { arch: arch.into() }
             }
-            if verbose {
-                eprintln!("gpuos: tier 2: no C++ compiler (c++, or $GPUOS_CXX): interpreting");
+            None => {
+                let Some((cxx, cxx_id)) = compiler() else {
+                    if mode == Translate::Always {
+                        return Err(BackendError::NoCompiler.into());
+                    }
+                    if verbose {
+                        eprintln!(
+                            "gpuos: tier 2: no C++ compiler (c++, or $GPUOS_CXX): interpreting"
+                        );
+                    }
+                    return Ok(None);
+                };
+                h.update(PRELUDE.as_bytes());
+                h.update(CXX_FLAGS.join(" ").as_bytes());
+                h.update(cxx_id.as_bytes());
+                Target::Host { cxx }
             }
-            return Ok(None);
         };
-        // Every segment's file bytes (the program's and its interpreter's): the
-        // executable ones are translated, all of them name the translation in the cache.
-        let segments: Vec<&crate::loader::Segment> =
-            prep.exec.images().flat_map(|i| &i.segments).collect();
-        let bytes: Vec<Vec<u8>> = prep
-            .exec
-            .images()
-            .flat_map(|i| i.segments.iter().map(move |s| i.segment_bytes(s)))
-            .collect::<Result<_, _>>()?;
-        let code: Vec<(u64, Vec<u8>)> = segments
-            .iter()
-            .zip(&bytes)
-            .filter(|(s, _)| s.flags & object::elf::PF_X != 0)
-            .map(|(s, b)| (s.vaddr, b.clone()))
-            .collect();
-        let mut pages = Vec::new();
-        for s in segments.iter().filter(|s| s.flags & object::elf::PF_X != 0) {
-            let mut va = s.vaddr & !0xfff;
-            while va < s.vaddr + s.memsz {
-                // SAFETY: m is the run's machine with its template built.
-                let f = unsafe { ffi::gpuos_tmpl_frame(m, va) };
-                if f < m.tmpl_frames {
-                    pages.push((f, va));
-                }
-                va += 0x1000;
-            }
-        }
-        let key = {
-            let mut h = Sha256::new();
-            h.update(PRELUDE.as_bytes());
-            h.update(CXX_FLAGS.join(" ").as_bytes());
-            h.update(cxx_id.as_bytes());
-            h.update(prep.exec.entry().to_le_bytes());
-            for (s, b) in segments.iter().zip(&bytes) {
-                h.update(s.vaddr.to_le_bytes());
-                h.update(s.memsz.to_le_bytes());
-                h.update(s.flags.to_le_bytes());
-                h.update((b.len() as u64).to_le_bytes());
-                h.update(b);
-            }
-            let d = h.finalize();
-            d.iter()
-                .take(12)
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        };
-        let counts: Vec<AtomicU32> = (0..m.tmpl_frames * 1024)
-            .map(|_| AtomicU32::new(0))
-            .collect();
+        let ncounts = (m.tmpl_frames * 1024) as usize;
+        let counts: Vec<AtomicU32> = (0..ncounts).map(|_| AtomicU32::new(0)).collect();
         m.t2_counts = counts.as_ptr() as u64;
-        let t = Tier2 {
+        let gpu = gpu_arch.is_some();
+        let t = Tier2::with(
             mode,
-            cxx,
-            key,
-            dir: crate::machine::cache_dir().join("t2"),
+            target,
+            stem(h),
             code,
-            counts,
-            pages,
-            state: Mutex::new(State {
-                starts: BTreeSet::new(),
-                rejected: BTreeSet::new(),
-                libs: Vec::new(),
-                stats: Stats::default(),
-                failed: None,
-                seq: 0,
-            }),
-        };
-        let cached = t.dir.join(format!("{}.so", t.key));
-        if cached.exists() {
-            let mut st = t.state.lock().unwrap();
-            match t.load(&mut st, &cached, m) {
-                Ok(()) => st.stats.cache_hit = true,
-                Err(e) if verbose => eprintln!("gpuos: tier 2: cached {}: {e}", cached.display()),
-                Err(_) => {}
-            }
+            Profile::Host(counts),
+            ncounts,
+            code_pages(prep, m),
+        );
+        if !gpu {
+            t.load_cached(m, verbose);
         }
         Ok(Some(t))
     }
 
-    /// Load the shared object at `path`, publish its entry and take its block starts.
+    /// Set up translation for a GPU run (`gpu` says where its profile is). A cached
+    /// translated core, if any, is ready at once ([`Tier2::take_cubin`]). None for
+    /// `--translate never`.
+    pub fn new_gpu(
+        mode: Translate,
+        prep: &Prepared,
+        gpu: GpuProfile,
+        verbose: bool,
+    ) -> Result<Option<Tier2>, RunError> {
+        if mode == Translate::Never {
+            return Ok(None);
+        }
+        let (code, mut h) = image_code(prep)?;
+        gpu_key(&mut h, &gpu.core_key);
+        let t = Tier2::with(
+            mode,
+            Target::Gpu { arch: gpu.arch },
+            stem(h),
+            code,
+            Profile::Device(gpu.read),
+            gpu.ncounts,
+            gpu.pages,
+        );
+        t.load_cached(std::ptr::null_mut(), verbose);
+        Ok(Some(t))
+    }
+
+    fn with(
+        mode: Translate,
+        target: Target,
+        key: String,
+        code: CodeSegments,
+        counts: Profile,
+        ncounts: usize,
+        pages: Vec<(u64, u64)>,
+    ) -> Tier2 {
+        Tier2 {
+            mode,
+            target,
+            key,
+            dir: crate::machine::cache_dir().join("t2"),
+            code,
+            counts,
+            ncounts,
+            pages,
+            stats: Mutex::new(Stats::default()),
+            state: Mutex::new(State {
+                starts: BTreeSet::new(),
+                rejected: BTreeSet::new(),
+                libs: Vec::new(),
+                failed: None,
+                seq: 0,
+                cubin: None,
+            }),
+        }
+    }
+
+    /// The file extension of this target's translations.
+    fn ext(&self) -> &'static str {
+        match self.target {
+            Target::Host { .. } => "so",
+            Target::Gpu { .. } => "cubin",
+        }
+    }
+
+    /// Load the cached translation of the image, if there is one.
+    fn load_cached(&self, m: *mut MachineHdr, verbose: bool) {
+        let cached = self.dir.join(format!("{}.{}", self.key, self.ext()));
+        if !cached.exists() {
+            return;
+        }
+        let mut st = self.state.lock().unwrap();
+        match self.load(&mut st, &cached, m) {
+            Ok(()) => self.stats.lock().unwrap().cache_hit = true,
+            Err(e) if verbose => eprintln!("gpuos: tier 2: cached {}: {e}", cached.display()),
+            Err(_) => {}
+        }
+    }
+
+    /// Load the translation at `path`, take its block starts and publish it: on the
+    /// host, load the shared object and store its entry in `m`; on the GPU, keep the
+    /// CUBIN for [`Tier2::take_cubin`] (its starts are in the `.starts` file beside it).
     fn load(&self, st: &mut State, path: &Path, m: *mut MachineHdr) -> Result<(), String> {
+        if let Target::Gpu { .. } = self.target {
+            let cubin = std::fs::read(path).map_err(|e| e.to_string())?;
+            let starts = std::fs::read_to_string(path.with_extension("starts"))
+                .map_err(|e| format!("its block starts: {e}"))?;
+            st.starts = starts
+                .split_whitespace()
+                .map(|w| u64::from_str_radix(w, 16).map_err(|e| e.to_string()))
+                .collect::<Result<_, _>>()?;
+            self.stats.lock().unwrap().blocks = st.starts.len();
+            st.cubin = Some(cubin);
+            return Ok(());
+        }
         // SAFETY: a translation of this image and this core (the key says so); its
         // initialisers only define constant tables.
         unsafe {
@@ -233,20 +415,53 @@ impl Tier2 {
                 .iter()
                 .copied()
                 .collect();
-            st.stats.blocks = n as usize;
+            self.stats.lock().unwrap().blocks = n as usize;
             st.libs.push(lib);
             publish(m, entry);
         }
         Ok(())
     }
 
+    /// GPU: the newest translated core, once, to be swapped in by the backend at its
+    /// next safe point (a quantum boundary, or a stop and relaunch of the persistent
+    /// kernel); counts the swap.
+    pub fn take_cubin(&self) -> Option<Vec<u8>> {
+        // Never waits for a compile in progress (it holds the state).
+        let mut st = self.state.try_lock().ok()?;
+        let c = st.cubin.take();
+        if c.is_some() {
+            self.stats.lock().unwrap().swaps += 1;
+        }
+        c
+    }
+
+    /// Whether a translated core waits for [`Tier2::take_cubin`] (does not block on a
+    /// compile in progress: false then).
+    pub fn cubin_ready(&self) -> bool {
+        self.state.try_lock().is_ok_and(|st| st.cubin.is_some())
+    }
+
+    /// The profile's counters now, or None once the run has ended (GPU).
+    fn snapshot(&self) -> Option<Vec<u32>> {
+        match &self.counts {
+            Profile::Host(c) => Some(c.iter().map(|c| c.load(Ordering::Relaxed)).collect()),
+            Profile::Device(read) => {
+                let mut v = vec![0u32; self.ncounts];
+                read(&mut v).then_some(v)
+            }
+        }
+    }
+
     /// Block starts entered at least `threshold` times and not translated yet.
     fn hot(&self, st: &State, threshold: u32) -> Vec<u64> {
+        let Some(counts) = self.snapshot() else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         for &(f, va) in &self.pages {
             let base = (f * 1024) as usize;
             for slot in 0..1024u64 {
-                if self.counts[base + slot as usize].load(Ordering::Relaxed) >= threshold {
+                if counts.get(base + slot as usize).copied().unwrap_or(0) >= threshold {
                     let pc = va + slot * 4;
                     if !st.starts.contains(&pc) && !st.rejected.contains(&pc) {
                         out.push(pc);
@@ -307,9 +522,14 @@ impl Tier2 {
             return Ok(false); // only rejected starts were new
         }
         let t = Instant::now();
-        let res = self.compile(&mut st, &gen::gen_source(&blocks), cancel);
-        st.stats.compiles += 1;
-        st.stats.compile_s += t.elapsed().as_secs_f64();
+        let starts: Vec<u64> = blocks.iter().map(|b| b.start).collect();
+        let hot = |name: &str| PRELUDE.contains(&format!("HOT_HANDLER void {name}("));
+        let res = self.compile(&mut st, &gen::gen_source(&blocks, &hot), &starts, cancel);
+        {
+            let mut stats = self.stats.lock().unwrap();
+            stats.compiles += 1;
+            stats.compile_s += t.elapsed().as_secs_f64();
+        }
         let so = match res {
             Ok(Some(so)) => so,
             Ok(None) => return Ok(false), // cancelled
@@ -329,24 +549,110 @@ impl Tier2 {
         }
     }
 
-    /// Compile prelude + `blocks` into a shared object of its own name (a library
-    /// loaded by path once per process); returns its path, or None when `cancel` was
-    /// set first (the compiler is killed).
+    /// Compile `blocks` (the generated source of `starts`) into a translation file of
+    /// its own name; returns its path, or None when `cancel` was set first.
     fn compile(
         &self,
         st: &mut State,
         blocks: &str,
+        starts: &[u64],
         cancel: Option<&AtomicBool>,
     ) -> Result<Option<PathBuf>, String> {
         std::fs::create_dir_all(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
         st.seq += 1;
         let stem = format!("{}-{}-{}", self.key, std::process::id(), st.seq);
+        match &self.target {
+            Target::Host { cxx } => self.compile_host(cxx, &stem, blocks, cancel),
+            Target::Gpu { arch } => self.compile_gpu(arch, &stem, blocks, starts, cancel),
+        }
+    }
+
+    /// Compile the core with `blocks` for the GPU `arch` in a child process (forked:
+    /// NVRTC cannot be interrupted, and a process that exits while NVRTC runs in one of
+    /// its threads can crash in NVRTC's static destructors). The child stores the CUBIN
+    /// and its block starts under the image's key itself and exits; the parent waits
+    /// for it and returns that path, or None when `cancel` was set first: the child
+    /// then finishes for the cache on its own, and the next run of the image starts
+    /// translated.
+    fn compile_gpu(
+        &self,
+        arch: &str,
+        stem: &str,
+        blocks: &str,
+        starts: &[u64],
+        cancel: Option<&AtomicBool>,
+    ) -> Result<Option<PathBuf>, String> {
+        let tmp = self.dir.join(format!("{stem}.cubin"));
+        if std::env::var_os("GPUOS_T2_KEEP_SOURCE").is_some() {
+            let _ = std::fs::write(tmp.with_extension("cu"), blocks);
+        }
+        let list: String = starts.iter().map(|s| format!("{s:x}\n")).collect();
+        let errf = tmp.with_extension("err");
+        // SAFETY: the child only compiles (NVRTC, no CUDA driver call), writes files
+        // and leaves with _exit, running no destructor or atexit handler of the parent.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(format!("fork: {}", std::io::Error::last_os_error()));
+        }
+        if pid == 0 {
+            let code = match crate::backend::cuda::compile_translated(arch, blocks) {
+                Ok(cubin) => {
+                    let stored = std::fs::write(tmp.with_extension("starts"), &list)
+                        .and_then(|()| std::fs::write(&tmp, cubin))
+                        .is_ok()
+                        && self.store_gpu(&tmp);
+                    if stored {
+                        0
+                    } else {
+                        2
+                    }
+                }
+                Err(e) => {
+                    let _ = std::fs::write(&errf, e);
+                    1
+                }
+            };
+            // SAFETY: ends the child at once (see above).
+            unsafe { libc::_exit(code) }
+        }
+        loop {
+            let mut status = 0;
+            // SAFETY: waits for our own child without blocking.
+            let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            if r == pid {
+                if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+                    return Ok(Some(self.dir.join(format!("{}.cubin", self.key))));
+                }
+                let err = std::fs::read_to_string(&errf).unwrap_or_default();
+                let _ = std::fs::remove_file(&errf);
+                return Err(format!("NVRTC (child process, status {status:#x}): {err}"));
+            }
+            if r < 0 {
+                return Err(format!("waitpid: {}", std::io::Error::last_os_error()));
+            }
+            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                return Ok(None);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Compile prelude + `blocks` with the host compiler into a shared object named
+    /// `stem` (a library is loaded by path once per process); returns its path, or None
+    /// when `cancel` was set first (the compiler is killed).
+    fn compile_host(
+        &self,
+        cxx: &str,
+        stem: &str,
+        blocks: &str,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<Option<PathBuf>, String> {
         let src = self.dir.join(format!("{stem}.cpp"));
         let so = self.dir.join(format!("{stem}.so"));
         std::fs::write(&src, format!("{PRELUDE}\n{blocks}"))
             .map_err(|e| format!("{}: {e}", src.display()))?;
         let errf = self.dir.join(format!("{stem}.err"));
-        let mut child = Command::new(&self.cxx)
+        let mut child = Command::new(cxx)
             .args(CXX_FLAGS)
             .arg("-x")
             .arg("c++")
@@ -357,7 +663,7 @@ impl Tier2 {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&errf).map_err(|e| format!("{}: {e}", errf.display()))?)
             .spawn()
-            .map_err(|e| format!("{}: {e}", self.cxx))?;
+            .map_err(|e| format!("{cxx}: {e}"))?;
         let status = loop {
             if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
                 break Some(s);
@@ -388,20 +694,35 @@ impl Tier2 {
                 .into_iter()
                 .rev()
                 .collect();
-            return Err(format!("{} failed ({status}):\n{tail}", self.cxx));
+            return Err(format!("{cxx} failed ({status}):\n{tail}"));
         }
         Ok(Some(so))
     }
 
-    /// Make `so` the image's cached translation (atomically replacing an older one) and
-    /// remove its own name.
+    /// Make the shared object `so` the image's cached translation (atomically
+    /// replacing an older one) and remove its own name. (A GPU translation is stored by
+    /// its compiling child: [`Tier2::store_gpu`].)
     fn store(&self, so: &Path) {
+        if matches!(self.target, Target::Gpu { .. }) {
+            return;
+        }
         let cached = self.dir.join(format!("{}.so", self.key));
         let tmp = so.with_extension("tmp");
         if std::fs::copy(so, &tmp).is_ok() {
             let _ = std::fs::rename(&tmp, &cached);
         }
         let _ = std::fs::remove_file(so);
+    }
+
+    /// Store the CUBIN `file` and its `.starts` list under the image's key (renames,
+    /// starts first: a reader that finds a CUBIN finds its list); whether both went.
+    fn store_gpu(&self, file: &Path) -> bool {
+        [
+            ("starts", file.with_extension("starts")),
+            ("cubin", file.to_path_buf()),
+        ]
+        .iter()
+        .all(|(e, f)| std::fs::rename(f, self.dir.join(format!("{}.{e}", self.key))).is_ok())
     }
 
     /// The background translator: until `done`, look at the profile every [`POLL`] and
@@ -412,7 +733,11 @@ impl Tier2 {
         let mut last = Instant::now();
         while !done.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(5));
-            if last.elapsed() < POLL {
+            let poll = match self.target {
+                Target::Host { .. } => POLL,
+                Target::Gpu { .. } => POLL_GPU,
+            };
+            if last.elapsed() < poll {
                 continue;
             }
             last = Instant::now();
@@ -421,6 +746,14 @@ impl Tier2 {
                 return;
             }
         }
+    }
+
+    /// The GPU's background translator: [`Tier2::background`] on a thread of its own,
+    /// not joined, since an NVRTC compile cannot be interrupted: one still running when
+    /// the run ends (`done`) completes for the cache and the thread ends.
+    pub fn spawn_background(self: &std::sync::Arc<Self>, done: std::sync::Arc<AtomicBool>) {
+        let t = self.clone();
+        std::thread::spawn(move || t.background(std::ptr::null_mut(), &done));
     }
 
     fn threshold(&self) -> u32 {
@@ -434,11 +767,17 @@ impl Tier2 {
     /// translated, for the next run of the image (the cache). Returns the run's stats.
     /// Errors: the compiler failed.
     pub fn finish(&self, m: *mut MachineHdr) -> Result<Stats, RunError> {
-        if self.mode == Translate::Always {
-            self.extend(m, 1, None)
+        // A GPU translation built on the CPU backend (--translate-for) is built here
+        // only, with the mode's threshold.
+        let built_here =
+            matches!(self.target, Target::Gpu { .. }) && matches!(self.counts, Profile::Host(_));
+        if self.mode == Translate::Always || built_here {
+            self.extend(m, self.threshold(), None)
                 .map_err(|e| BackendError::Tier2(e.to_string()))?;
         }
-        Ok(self.state.lock().unwrap().stats.clone())
+        // Not the state: a GPU translator's compile may still hold it (it goes on for the
+        // cache without this run).
+        Ok(self.stats.lock().unwrap().clone())
     }
 }
 
@@ -446,11 +785,12 @@ impl Tier2 {
 /// of the `total` guest instructions that ran translated (`translated`).
 pub fn report(st: &Stats, translated: u64, total: u64) {
     eprintln!(
-        "gpuos: tier 2: {} blocks translated (cache {}), {} compiles in {:.2} s, {:.1}% of {} guest instructions ran translated",
+        "gpuos: tier 2: {} blocks translated (cache {}), {} compiles in {:.2} s,{} {:.1}% of {} guest instructions ran translated",
         st.blocks,
         if st.cache_hit { "hit" } else { "miss" },
         st.compiles,
         st.compile_s,
+        if st.swaps > 0 { format!(" {} translated cores swapped in,", st.swaps) } else { String::new() },
         if total > 0 { translated as f64 * 100.0 / total as f64 } else { 0.0 },
         total
     );

@@ -50,20 +50,27 @@ fn extra_opts() -> Vec<String> {
         .collect()
 }
 
+/// What names a compiled core: the SHA-256 (hex) of its source, the architecture, the
+/// NVRTC version and the extra options. Tier 2's GPU translations add it to their keys.
+pub fn core_key(arch: &str) -> String {
+    let (va, vb) = nvrtc_version();
+    let mut h = Sha256::new();
+    h.update(KERNEL_SRC.as_bytes());
+    h.update(arch.as_bytes());
+    h.update(format!("nvrtc {va}.{vb} lineinfo").as_bytes());
+    h.update(extra_opts().join(" ").as_bytes());
+    h.finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+}
+
+/// The line of kernel/exec.h that a translation's blocks replace (GPUOS_TIER2).
+const T2_MARKER: &str = "// @GPUOS_T2_BLOCKS@";
+
 /// Compile the core for `arch` (e.g. "sm_90") with NVRTC, or take it from the cache.
 pub(super) fn compile(arch: &str, verbose: bool) -> Result<Vec<u8>, RunError> {
-    let (va, vb) = nvrtc_version();
-    let key = {
-        let mut h = Sha256::new();
-        h.update(KERNEL_SRC.as_bytes());
-        h.update(arch.as_bytes());
-        h.update(format!("nvrtc {va}.{vb} lineinfo").as_bytes());
-        h.update(extra_opts().join(" ").as_bytes());
-        h.finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    };
+    let key = core_key(arch);
     let path = cache_dir().join(format!("core-{arch}-{}.cubin", &key[..24]));
     if let Ok(bin) = std::fs::read(&path) {
         if verbose {
@@ -72,8 +79,44 @@ pub(super) fn compile(arch: &str, verbose: bool) -> Result<Vec<u8>, RunError> {
         return Ok(bin);
     }
     let t = Instant::now();
+    let bin = nvrtc(KERNEL_SRC, arch, &[])?;
+    if verbose {
+        let (va, vb) = nvrtc_version();
+        eprintln!(
+            "gpuos: NVRTC {va}.{vb} compiled the core for {arch} in {:.2} s ({} KiB)",
+            t.elapsed().as_secs_f64(),
+            bin.len() / 1024
+        );
+    }
+    let _ = std::fs::create_dir_all(cache_dir());
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    if std::fs::write(&tmp, &bin).is_ok() {
+        let _ = std::fs::rename(&tmp, &path);
+    }
+    Ok(bin)
+}
+
+/// The core for `arch` with a tier-2 translation compiled in: `blocks` (the source of
+/// crates/gpuos/src/translate/gen.rs) in place of exec.h's marker line, built with
+/// `-DGPUOS_TIER2=1`. Errors: NVRTC missing or failing, as text (the translator
+/// reports it).
+pub fn compile_translated(arch: &str, blocks: &str) -> Result<Vec<u8>, String> {
+    // SAFETY: only probes whether the shared library can be opened.
+    if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+        return Err("libnvrtc not found".into());
+    }
+    if !KERNEL_SRC.contains(T2_MARKER) {
+        return Err("the core's source has no tier-2 marker".into());
+    }
+    let src = KERNEL_SRC.replacen(T2_MARKER, blocks, 1);
+    nvrtc(&src, arch, &["-DGPUOS_TIER2=1".into()]).map_err(|e| e.to_string())
+}
+
+/// Compile `src` for `arch` with NVRTC (the core's options, `GPUOS_NVRTC_OPTS`, then
+/// `more`) into a CUBIN.
+fn nvrtc(src: &str, arch: &str, more: &[String]) -> Result<Vec<u8>, RunError> {
     use cudarc::nvrtc::{result as nv, sys as nvs};
-    let src = CString::new(KERNEL_SRC).map_err(|e| err("kernel source", e))?;
+    let src = CString::new(src).map_err(|e| err("kernel source", e))?;
     let prog = nv::create_program(&src, Some(c"gpuos_core.cu"))
         .map_err(|e| err("nvrtcCreateProgram", e))?;
     let mut opts = vec![
@@ -86,6 +129,7 @@ pub(super) fn compile(arch: &str, verbose: bool) -> Result<Vec<u8>, RunError> {
         "--generate-line-info".into(),
     ];
     opts.extend(extra_opts());
+    opts.extend(more.iter().cloned());
     // SAFETY: prog is a live program.
     let res = unsafe { nv::compile_program(prog, &opts) };
     if let Err(e) = res {
@@ -119,18 +163,6 @@ pub(super) fn compile(arch: &str, verbose: bool) -> Result<Vec<u8>, RunError> {
         let _ = nv::destroy_program(prog);
         bin
     };
-    if verbose {
-        eprintln!(
-            "gpuos: NVRTC {va}.{vb} compiled the core for {arch} in {:.2} s ({} KiB)",
-            t.elapsed().as_secs_f64(),
-            bin.len() / 1024
-        );
-    }
-    let _ = std::fs::create_dir_all(cache_dir());
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    if std::fs::write(&tmp, &bin).is_ok() {
-        let _ = std::fs::rename(&tmp, &path);
-    }
     Ok(bin)
 }
 

@@ -116,12 +116,15 @@ pub(super) fn with_panic(e: RunError, rec: *const PanicRecord) -> RunError {
     .into()
 }
 
-/// Wait for the persistent kernel to end, forwarding a stop request (Ctrl-C) to it.
+/// Wait for the persistent kernel to end, forwarding a stop request (Ctrl-C) to it;
+/// returns false when it ended, true as soon as `swap` says to stop it for another core
+/// (it is still running then).
 pub(super) fn watch_kernel(
     stream: sys::CUstream,
     send_stop: &dyn Fn() -> Result<(), RunError>,
     report: Option<&dyn Fn()>,
-) -> Result<(), RunError> {
+    swap: Option<&dyn Fn() -> bool>,
+) -> Result<bool, RunError> {
     let mut stop_sent = false;
     let mut last = Instant::now();
     loop {
@@ -133,7 +136,7 @@ pub(super) fn watch_kernel(
         }
         // SAFETY: stream is live.
         match unsafe { sys::cuStreamQuery(stream) } {
-            sys::CUresult::CUDA_SUCCESS => return Ok(()),
+            sys::CUresult::CUDA_SUCCESS => return Ok(false),
             sys::CUresult::CUDA_ERROR_NOT_READY => {}
             e => {
                 return Err(BackendError::Fault {
@@ -142,6 +145,9 @@ pub(super) fn watch_kernel(
                 }
                 .into())
             }
+        }
+        if swap.is_some_and(|f| f()) {
+            return Ok(true);
         }
         if stop_requested() && !stop_sent {
             send_stop()?;

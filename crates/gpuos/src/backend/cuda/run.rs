@@ -14,14 +14,17 @@ use crate::abi::{
 use crate::backend::{map_in_order, report_round_trips, stop_requested};
 use crate::lane::finish_lane;
 use crate::layout::{MachineArrays, MachineLayout, Template};
+use crate::machine::Translate;
 use crate::machine::{BackendError, LaneResult, RunConfig, RunError, RunReport};
 use crate::prepare::Prepared;
 use crate::service::policy::Held;
 use crate::service::Procs;
+use crate::translate::{GpuProfile, ProfileReader, Tier2};
 use cudarc::driver::{result as cu, sys};
+use std::cell::RefCell;
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Run `cfg.lanes` copies of the prepared program on the GPU.
@@ -39,6 +42,10 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         );
     }
     let mut m = DeviceMachine::new(cfg, prep, &module, &layout)?;
+    let t2 = Tier2Run::new(cfg, prep, &m, &arch)?;
+    let cores = Cores::new(module);
+    // A cached translation: the lanes start translated.
+    t2.swap_in(&cores, cfg.verbose)?;
     let hosts = Procs::new(cfg, prep, layout.lanes, layout.slots - layout.lanes);
     for l in 0..layout.lanes {
         hosts.start_lane(l)?;
@@ -46,7 +53,8 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     // The lanes' kernels; stop-flag writes and debug reads beside them; the poller.
     let streams = Streams::new(3)?;
     let (stream, ctl, poll_stream) = (streams.0[0], streams.0[1], streams.0[2]);
-    let start = start_processes(cfg, &module, &m, stream, t_setup)?;
+    let start = start_processes(cfg, &cores.current(), &m, stream, t_setup)?;
+    t2.start();
     let sh = m.shared(cfg.strace);
     let stop = StopFlag {
         mdev: m.mdev.0,
@@ -55,30 +63,196 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     // Host time spent serving requests (pop to completion push), for the timing report.
     let serve_ns = AtomicU64::new(0);
     let lanes_run = LanesRun {
-        module: &module,
+        cores: &cores,
+        t2: &t2,
         m: &m,
         hosts: &hosts,
         sh,
         stream,
         serve_ns: &serve_ns,
+        verbose: cfg.verbose,
     };
-    match cfg.mode {
-        crate::machine::Mode::Persistent => {
-            drain_persistent(cfg, &lanes_run, &stop, poll_stream)?;
-        }
-        crate::machine::Mode::Quantum => drain_quantum(&lanes_run)?,
-    }
+    let drained = match cfg.mode {
+        crate::machine::Mode::Persistent => drain_persistent(cfg, &lanes_run, &stop, poll_stream),
+        crate::machine::Mode::Quantum => drain_quantum(&lanes_run),
+    };
+    let lanes_end = start.elapsed();
+    let t2_stats = t2.finish(drained.is_ok());
+    drained?;
     sync(stream, "the kernel").map_err(|e| m.explain(e))?;
-    let seconds = start.elapsed().as_secs_f64();
+    // The lanes' time, without tier 2's compile at the end of an `always` run.
+    let seconds = lanes_end.as_secs_f64();
     let serve_ns = serve_ns.load(Ordering::Relaxed);
-    collect(
+    let report = collect(
         cfg,
         &m,
         hosts,
         seconds,
         serve_ns,
         format!("{name} ({arch})"),
-    )
+    )?;
+    if let (Some(st), true) = (t2_stats?, cfg.verbose) {
+        let mut h = MachineHdr::default();
+        // SAFETY: reads the device MachineHdr back (every kernel has ended).
+        unsafe { cu::memcpy_dtoh_sync(std::slice::from_mut(&mut h), m.mdev.0) }
+            .map_err(|e| err("read back", e))?;
+        let total: u64 = report.lanes.iter().map(|l| l.insns).sum();
+        crate::translate::report(&st, h.t2_insns, total);
+    }
+    Ok(report)
+}
+
+/// The cores of one run: the plain one, then each translated core swapped in (tier 2);
+/// the newest runs the lanes. Every one stays loaded until the run ends.
+struct Cores(RefCell<Vec<Module>>);
+
+impl Cores {
+    fn new(first: Module) -> Cores {
+        Cores(RefCell::new(vec![first]))
+    }
+    fn current(&self) -> std::cell::Ref<'_, Module> {
+        std::cell::Ref::map(self.0.borrow(), |v| v.last().expect("a core"))
+    }
+    fn push(&self, m: Module) {
+        self.0.borrow_mut().push(m);
+    }
+}
+
+/// Tier 2 of a GPU run (docs/ARCHITECTURE.md, "Tier 2"): the profile in device
+/// memory, the background translator, and the translated cores it hands over.
+struct Tier2Run {
+    t2: Option<Arc<Tier2>>,
+    /// Whether the profile's device memory may still be read (cleared before it is
+    /// freed; the translator's thread may outlive the run).
+    alive: Arc<Mutex<bool>>,
+    /// Tells the background translator that the run has ended.
+    done: Arc<AtomicBool>,
+    /// A testing knob, `GPUOS_T2_SWAP_AFTER_MS`: no translated core (not even a cached
+    /// one) is swapped in before this time, so that a short run exercises the swap of
+    /// the running kernels without waiting for NVRTC.
+    hold_until: Option<Instant>,
+}
+
+/// A CUDA context handed to the translator's thread.
+struct SendCtx(sys::CUcontext);
+// SAFETY: a context handle may be made current on any thread (cuCtxSetCurrent).
+unsafe impl Send for SendCtx {}
+// SAFETY: as above; the handle itself is never mutated.
+unsafe impl Sync for SendCtx {}
+impl SendCtx {
+    fn get(&self) -> sys::CUcontext {
+        self.0
+    }
+}
+
+impl Tier2Run {
+    fn new(
+        cfg: &RunConfig,
+        prep: &Prepared,
+        m: &DeviceMachine,
+        arch: &str,
+    ) -> Result<Tier2Run, RunError> {
+        let alive = Arc::new(Mutex::new(true));
+        let done = Arc::new(AtomicBool::new(false));
+        let hold_until = std::env::var("GPUOS_T2_SWAP_AFTER_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(|ms| Instant::now() + std::time::Duration::from_millis(ms));
+        let Some(counts) = &m.t2_counts else {
+            return Ok(Tier2Run {
+                t2: None,
+                alive,
+                done,
+                hold_until,
+            });
+        };
+        let ncounts = (m.tmpl_frames * 1024) as usize;
+        let mut ctx: sys::CUcontext = std::ptr::null_mut();
+        // SAFETY: writes the calling thread's current context (set by open_device).
+        unsafe { sys::cuCtxGetCurrent(&mut ctx) }
+            .result()
+            .map_err(|e| err("cuCtxGetCurrent", e))?;
+        let ctx = SendCtx(ctx);
+        let (dptr, live) = (counts.0, alive.clone());
+        let read: ProfileReader = Box::new(move |out: &mut [u32]| {
+            let live = live.lock().unwrap();
+            if !*live || out.len() != ncounts {
+                return false;
+            }
+            // SAFETY: the profile holds ncounts u32 and is not freed while `live` is
+            // held true; a synchronous copy on the null stream, which does not wait
+            // for the lanes' non-blocking streams.
+            unsafe {
+                sys::cuCtxSetCurrent(ctx.get()).result().is_ok()
+                    && sys::cuMemcpyDtoH_v2(out.as_mut_ptr() as *mut c_void, dptr, ncounts * 4)
+                        .result()
+                        .is_ok()
+            }
+        });
+        let gpu = GpuProfile {
+            arch: arch.into(),
+            core_key: crate::backend::cuda::core_key(arch),
+            pages: m.t2_pages.clone(),
+            ncounts,
+            read,
+        };
+        let t2 = Tier2::new_gpu(cfg.translate, prep, gpu, cfg.verbose)?;
+        Ok(Tier2Run {
+            t2: t2.map(Arc::new),
+            alive,
+            done,
+            hold_until,
+        })
+    }
+
+    /// Start the background translator.
+    fn start(&self) {
+        if let Some(t2) = &self.t2 {
+            t2.spawn_background(self.done.clone());
+        }
+    }
+
+    /// Whether a translated core waits to be swapped in.
+    fn ready(&self) -> bool {
+        !self.held() && self.t2.as_ref().is_some_and(|t| t.cubin_ready())
+    }
+
+    fn held(&self) -> bool {
+        self.hold_until.is_some_and(|t| Instant::now() < t)
+    }
+
+    /// Load the newest translated core, if one is ready, as the run's current core;
+    /// returns whether it did.
+    fn swap_in(&self, cores: &Cores, verbose: bool) -> Result<bool, RunError> {
+        if self.held() {
+            return Ok(false);
+        }
+        let Some(bin) = self.t2.as_ref().and_then(|t| t.take_cubin()) else {
+            return Ok(false);
+        };
+        let t = Instant::now();
+        cores.push(load_module(&bin)?);
+        if verbose {
+            eprintln!(
+                "gpuos: tier 2: translated core ({} KiB) loaded in {:.3} s",
+                bin.len() >> 10,
+                t.elapsed().as_secs_f64()
+            );
+        }
+        Ok(true)
+    }
+
+    /// The run has ended: with `always` (and a run that went well) translate what was
+    /// entered, for the next run; then stop the translator and retire the profile.
+    fn finish(&self, ok: bool) -> Result<Option<crate::translate::Stats>, RunError> {
+        let st = match &self.t2 {
+            Some(t2) if ok => Some(t2.finish(std::ptr::null_mut())),
+            _ => None,
+        };
+        self.done.store(true, Ordering::Relaxed);
+        *self.alive.lock().unwrap() = false;
+        st.transpose()
+    }
 }
 
 /// The machine of one run in device and pinned host memory, freed when dropped: the
@@ -107,6 +281,10 @@ struct DeviceMachine {
     /// The page cache (kernel/mm/pcache.h).
     _pcache: DevBuf,
     _dcache: DevBuf,
+    /// Tier 2's profile (`MachineHdr::t2_counts`), when the run translates.
+    t2_counts: Option<DevBuf>,
+    /// (template frame, page address) of the image's executable pages.
+    t2_pages: Vec<(u64, u64)>,
     comp: CompletionRing,
     /// Whether the completion poller runs (else lanes poll `SysReq::done`).
     use_poller: bool,
@@ -185,6 +363,12 @@ impl DeviceMachine {
         let lanes = layout.lanes;
         let staging = Template::staged(prep)?;
         let (mut hdr, tmpl_frames) = (staging.hdr, staging.frames);
+        // Read while the template is in host memory.
+        let t2_pages = if cfg.translate == Translate::Never {
+            Vec::new()
+        } else {
+            crate::translate::code_pages(prep, &hdr)
+        };
         let (reqs, bufs) = (
             Pinned::new(lanes * std::mem::size_of::<SysReq>())?,
             Pinned::new(lanes * layout.buf_size as usize)?,
@@ -219,6 +403,14 @@ impl DeviceMachine {
         let dcache_len = MachineLayout::dcache_entries(tmpl_frames);
         let dcache = DevBuf::new(dcache_len * 2)?;
         dcache.upload(&vec![0u16; dcache_len])?;
+        let t2_counts = if cfg.translate == Translate::Never {
+            None
+        } else {
+            let c = DevBuf::new(dcache_len * 4)?;
+            c.upload(&vec![0u32; dcache_len])?;
+            hdr.t2_counts = c.0;
+            Some(c)
+        };
         let pcache = DevBuf::new(MachineLayout::pcache_entries(nframes) * 16)?;
         pcache.upload(&vec![0u64; MachineLayout::pcache_entries(nframes) * 2])?;
         let arrays = MachineArrays {
@@ -287,6 +479,8 @@ impl DeviceMachine {
             _refcnt: refcnt,
             _free_heads: free_heads,
             _dcache: dcache,
+            t2_counts,
+            t2_pages,
             _pcache: pcache,
             comp,
             use_poller,
@@ -331,22 +525,7 @@ fn start_processes(
     // growing it at a launch waits for the running kernels, and the completion poller,
     // launched first, runs until the lanes' kernel ends. One empty launch of each
     // kernel (no processes, nothing live) does the growing.
-    {
-        let idle_hdr = DevBuf::new(std::mem::size_of::<MachineHdr>())?;
-        idle_hdr.upload(std::slice::from_ref(&MachineHdr::default()))?;
-        let mut ip = idle_hdr.0;
-        for f in [module.persistent, module.quantum] {
-            launch_lanes(f, 1, stream, ip, 0)?;
-        }
-        launch_grid(
-            module.poller,
-            1,
-            32,
-            stream,
-            &mut [&mut ip as *mut u64 as *mut c_void],
-        )?;
-        sync(stream, "sizing local memory")?;
-    }
+    size_local_memory(module, stream)?;
     let mut mptr = m.mdev.0;
     let start = Instant::now();
     if cfg.verbose {
@@ -372,6 +551,25 @@ fn start_processes(
     Ok(start)
 }
 
+/// Size the context's local memory for the kernels of `module` while nothing runs: one
+/// empty launch of each (no processes, nothing live).
+fn size_local_memory(module: &Module, stream: sys::CUstream) -> Result<(), RunError> {
+    let idle_hdr = DevBuf::new(std::mem::size_of::<MachineHdr>())?;
+    idle_hdr.upload(std::slice::from_ref(&MachineHdr::default()))?;
+    let mut ip = idle_hdr.0;
+    for f in [module.persistent, module.quantum] {
+        launch_lanes(f, 1, stream, ip, 0)?;
+    }
+    launch_grid(
+        module.poller,
+        1,
+        32,
+        stream,
+        &mut [&mut ip as *mut u64 as *mut c_void],
+    )?;
+    sync(stream, "sizing local memory")
+}
+
 /// The stop flag of the device's `MachineHdr`, written on the control stream.
 struct StopFlag {
     /// Device address of the `MachineHdr`.
@@ -383,7 +581,16 @@ struct StopFlag {
 impl StopFlag {
     /// Raise the flag: every lane stops at its next check, the poller once none runs.
     fn send(&self) -> Result<(), RunError> {
-        let one: u32 = 1;
+        self.write(1)
+    }
+
+    /// Lower it again, before the kernels are relaunched (tier 2's swap).
+    fn clear(&self) -> Result<(), RunError> {
+        self.write(0)
+    }
+
+    fn write(&self, v: u32) -> Result<(), RunError> {
+        let one: u32 = v;
         let off = std::mem::offset_of!(MachineHdr, stop) as u64;
         // SAFETY: writes the stop flag of the device MachineHdr on a separate stream,
         // which runs while the kernels do.
@@ -404,7 +611,9 @@ impl StopFlag {
 
 /// What draining the lanes' requests works with.
 struct LanesRun<'a> {
-    module: &'a Module,
+    /// The cores; the newest runs the lanes.
+    cores: &'a Cores,
+    t2: &'a Tier2Run,
     m: &'a DeviceMachine,
     hosts: &'a Procs<'a>,
     sh: Shared,
@@ -412,34 +621,21 @@ struct LanesRun<'a> {
     stream: sys::CUstream,
     /// Host time spent serving requests.
     serve_ns: &'a AtomicU64,
+    verbose: bool,
 }
 
-/// Persistent mode: launch the poller and the lanes' kernel once, serve the rings on
-/// service threads until the kernel ends, then stop the poller.
+/// Persistent mode: launch the poller and the lanes' kernel, serve the rings on service
+/// threads until the kernel ends, then stop the poller. When tier 2 has a translated
+/// core ready, both kernels are stopped (every lane leaves its state in its Procs at a
+/// slice boundary; requests in flight are answered meanwhile and picked up later) and
+/// relaunched from the new core.
 fn drain_persistent(
     cfg: &RunConfig,
     r: &LanesRun<'_>,
     stop: &StopFlag,
     poll_stream: sys::CUstream,
 ) -> Result<(), RunError> {
-    let (module, m, sh) = (r.module, r.m, r.sh);
-    let mut mptr = m.mdev.0;
-    // The poller first, so that its warp is resident before the lanes' blocks fill the
-    // GPU.
-    if m.use_poller {
-        launch_grid(
-            module.poller,
-            1,
-            32,
-            poll_stream,
-            &mut [&mut mptr as *mut u64 as *mut c_void],
-        )?;
-    }
-    if let Err(e) = launch_lanes(module.persistent, m.lanes, r.stream, mptr, PERSISTENT_SLICE) {
-        // The poller would otherwise wait for lanes that never start.
-        let _ = stop.send();
-        return Err(e);
-    }
+    let (m, sh) = (r.m, r.sh);
     let nthreads = if cfg.threads > 0 {
         cfg.threads
     } else {
@@ -452,10 +648,7 @@ fn drain_persistent(
         for _ in 0..nthreads {
             s.spawn(|| service_loop(sh, r.hosts, &pop_lock, &finished, r.serve_ns));
         }
-        let report = || report_rings(m, stop.ctl, sh);
-        let debug = std::env::var_os("GPUOS_DEBUG_RINGS").is_some();
-        let send_stop = || stop.send();
-        let res = watch_kernel(r.stream, &send_stop, debug.then_some(&report as &dyn Fn()));
+        let res = persistent_launches(r, stop, poll_stream);
         finished.store(true, Ordering::Release);
         res
     });
@@ -469,6 +662,73 @@ fn drain_persistent(
     // stop flag in any case so the poller cannot outlive the run.
     stop.send()?;
     sync(poll_stream, "the completion poller")
+}
+
+/// Launch the poller and the lanes' kernel from the current core and watch them; again
+/// from a translated core whenever tier 2 has one ready, until the lanes' kernel ends
+/// with no core to swap in.
+fn persistent_launches(
+    r: &LanesRun<'_>,
+    stop: &StopFlag,
+    poll_stream: sys::CUstream,
+) -> Result<(), RunError> {
+    let m = r.m;
+    let mut mptr = m.mdev.0;
+    loop {
+        let (poller, persistent) = {
+            let k = r.cores.current();
+            (k.poller, k.persistent)
+        };
+        // The poller first, so that its warp is resident before the lanes' blocks fill
+        // the GPU.
+        if m.use_poller {
+            launch_grid(
+                poller,
+                1,
+                32,
+                poll_stream,
+                &mut [&mut mptr as *mut u64 as *mut c_void],
+            )?;
+        }
+        if let Err(e) = launch_lanes(persistent, m.lanes, r.stream, mptr, PERSISTENT_SLICE) {
+            // The poller would otherwise wait for lanes that never start.
+            let _ = stop.send();
+            return Err(e);
+        }
+        let report = || report_rings(m, stop.ctl, r.sh);
+        let debug = std::env::var_os("GPUOS_DEBUG_RINGS").is_some();
+        let send_stop = || stop.send();
+        let swap = || r.t2.ready() && !stop_requested();
+        let swapping = watch_kernel(
+            r.stream,
+            &send_stop,
+            debug.then_some(&report as &dyn Fn()),
+            Some(&swap),
+        )?;
+        if !swapping {
+            return Ok(());
+        }
+        // Stop both kernels, swap, and go on from the Procs unless everything ended.
+        stop.send()?;
+        sync(r.stream, "the kernel").map_err(|e| m.explain(e))?;
+        sync(poll_stream, "the completion poller")?;
+        if read_hdr(m)?.live == 0 || stop_requested() {
+            return Ok(());
+        }
+        r.t2.swap_in(r.cores, r.verbose)?;
+        stop.clear()?;
+        size_local_memory(&r.cores.current(), r.stream)?;
+    }
+}
+
+/// The device's MachineHdr, read back.
+fn read_hdr(m: &DeviceMachine) -> Result<MachineHdr, RunError> {
+    let mut h = MachineHdr::default();
+    // SAFETY: a device-to-host copy of the MachineHdr on the null stream, which the
+    // non-blocking streams of the kernels do not wait for.
+    unsafe { cu::memcpy_dtoh_sync(std::slice::from_mut(&mut h), m.mdev.0) }
+        .map_err(|e| err("read back", e))?;
+    Ok(h)
 }
 
 /// GPUOS_DEBUG_RINGS=1: once a second, the rings' positions and lane 0's state, read
@@ -507,7 +767,10 @@ fn drain_quantum(r: &LanesRun<'_>) -> Result<(), RunError> {
         publish(sh, lane);
     };
     loop {
-        launch_lanes(r.module.quantum, m.lanes, r.stream, m.mdev.0, QUANTUM)?;
+        // A translated core takes over at the quantum boundary.
+        r.t2.swap_in(r.cores, r.verbose)?;
+        let quantum = r.cores.current().quantum;
+        launch_lanes(quantum, m.lanes, r.stream, m.mdev.0, QUANTUM)?;
         sync(r.stream, "quantum kernel").map_err(|e| m.explain(e))?;
         for lane in 0..m.lanes {
             // SAFETY: reading the lane's posted request header (pinned memory, kernel
@@ -527,11 +790,7 @@ fn drain_quantum(r: &LanesRun<'_>) -> Result<(), RunError> {
                 .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
         }
         held.release(r.hosts.fd_waits(), usize::MAX, serve, done);
-        let mut h = MachineHdr::default();
-        // SAFETY: reads the device MachineHdr back (kernel idle).
-        unsafe { cu::memcpy_dtoh_sync(std::slice::from_mut(&mut h), m.mdev.0) }
-            .map_err(|e| err("read back", e))?;
-        if h.live == 0 || stop_requested() {
+        if read_hdr(m)?.live == 0 || stop_requested() {
             return Ok(());
         }
     }

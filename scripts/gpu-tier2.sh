@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Tier 2 on the GPU, in one device command (docs/ARCHITECTURE.md, "Tier 2"): runs on
+# the device machine from a carry made by
+#   GPU_CARRY_TRANSLATE='/path/coremark 0x0 0x0 0x66 20 7 1 2000|int_arith|strings' \
+#       scripts/gpu-carry.sh .carry && cp /path/coremark .carry/bin/
+# whose cache holds the GPU translations of those programs (built on the CPU backend
+# with --translate-for sm_90), so nothing is compiled here.
+#
+# Usage: scripts/gpu-tier2.sh [CARRY_DIR] [PART...]   (PART: correct, swap, fast;
+# default all three)
+#
+# 1. correct: the translated programs against qemu (scripts/conformance.sh --translate
+#    auto: the runs start from the cached translation) at 1 lane in persistent and
+#    quantum mode and at 1000 lanes;
+# 2. swap: the same cases with GPUOS_T2_SWAP_AFTER_MS=300, so the translated core
+#    replaces the running interpreter part way (the persistent kernel stopped and
+#    relaunched; the next quantum);
+# 3. fast: CoreMark (if bin/coremark is there) and int_arith interpreted and
+#    translated side by side, at 1 lane and at many, with gpuos -v's figures.
+# Prints a table; with OUT set, also $OUT/gpu-tier2.txt and the logs.
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root" || exit 1
+dir=${1:-.carry}
+shift || true
+parts=${*:-correct swap fast}
+want() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
+case $dir in /*) ;; *) dir=$root/$dir ;; esac
+G=$dir/gpuos
+export GPUOS_CACHE_DIR=$dir/cache
+out=${OUT:-/tmp/gpu-tier2}
+mkdir -p "$out"
+table=$out/gpu-tier2.txt
+: >"$table"
+row() { printf '%-34s %s\n' "$1" "$2" | tee -a "$table"; }
+
+conf() {
+    local label=$1
+    shift
+    local log=$out/conf-$label.log
+    timeout 200 scripts/conformance.sh --gpuos "$G" --backend cuda --bin-dir "$dir/bin" \
+        --busybox "$dir/busybox" --qemu "$dir/qemu-aarch64-static" --timeout 120 \
+        --translate auto --filter '^(int_arith|strings)$' "$@" >"$log" 2>&1
+    row "$label" "$(grep -E '^conformance: [0-9]+ passed' "$log" || echo "no result (see $log)")"
+    grep -E ' FAIL ' "$log" | head -5
+}
+
+if want correct; then
+    conf correct-persistent --mode persistent
+    conf correct-quantum --mode quantum
+    conf correct-1000-lanes --mode persistent --lanes 1000 --lane-check report
+fi
+if want swap; then
+    GPUOS_T2_SWAP_AFTER_MS=300 conf swap-persistent --mode persistent
+    GPUOS_T2_SWAP_AFTER_MS=300 conf swap-quantum --mode quantum
+fi
+want fast || { cat "$table"; exit 0; }
+
+# fast LABEL LANES PROGRAM ARGS...: interpreted, then translated; gpuos -v's rate and
+# tier 2's share, and the stdout of lane 0 compared. LANES "jobs:FILE" runs the job
+# list FILE instead (one lane per line).
+fast() {
+    local label=$1 lanes=$2
+    shift 2
+    local t how
+    case $lanes in jobs:*) how=(--jobs "${lanes#jobs:}") ;; *) how=(--lanes "$lanes") ;; esac
+    for t in never auto; do
+        "$G" run --backend cuda "${how[@]}" --translate "$t" -v "$@" \
+            >"$out/fast-$label-$t.out" 2>"$out/fast-$label-$t.err"
+        local rate share
+        rate=$(grep -oE '[0-9]+ guest instructions in [0-9.]+ s = [0-9.]+ [MG] instructions/s' "$out/fast-$label-$t.err")
+        share=$(grep -oE '[0-9.]+% of [0-9]+ guest instructions ran translated' "$out/fast-$label-$t.err")
+        row "$label $t" "${rate:-failed} ${share:+($share)}"
+    done
+    # CoreMark prints its own timing: compare the lines that do not depend on it.
+    if diff <(grep -vE 'Total ticks|Total time|Iterations/Sec|secs' "$out/fast-$label-never.out") \
+        <(grep -vE 'Total ticks|Total time|Iterations/Sec|secs' "$out/fast-$label-auto.out") >/dev/null; then
+        row "$label output" "same interpreted and translated"
+    else
+        row "$label output" "DIFFERS (see $out/fast-$label-*.out)"
+    fi
+}
+
+if [ -x "$dir/bin/coremark" ]; then
+    fast coremark-1 1 "$dir/bin/coremark" 0x0 0x0 0x66 20 7 1 2000
+    fast coremark-16384 16384 "$dir/bin/coremark" 0x0 0x0 0x66 20 7 1 2000
+    # A different seed per lane (a real sweep): the lanes' paths diverge.
+    for i in $(seq 0 16383); do echo "$dir/bin/coremark 0x0 0x0 0x$i 20 7 1 2000"; done >"$out/jobs-coremark.txt"
+    fast coremark-seeds-16384 "jobs:$out/jobs-coremark.txt"
+fi
+fast int_arith-1 1 "$dir/bin/int_arith"
+fast int_arith-10000 10000 "$dir/bin/int_arith"
+echo "--- table"
+cat "$table"
