@@ -553,7 +553,7 @@ deb_case() {
     for k in "${!ENV[@]}"; do
         case ${ENV[$k]} in PATH=*) ENV[$k]=PATH=/usr/local/bin:/usr/bin:/bin ;; esac
     done
-    [ "$SKIP_GAPS" = 1 ] && printf '%s\n' "$1" | grep -q -E -- "$DEB_GAPS" && gap=1
+    [ "$SKIP_GAPS" = 1 ] && [ -n "$DEB_GAPS" ] && printf '%s\n' "$1" | grep -q -E -- "$DEB_GAPS" && gap=1
     return 0
 }
 # oracle_argv DEB DIR: the oracle's command line (before the case's argv) in ORACLE:

@@ -9,6 +9,7 @@
 //! handlers with constant operand fields, in order: no instruction has a second
 //! implementation.
 
+use super::emit::{self, Flow, Regs};
 use crate::tables;
 use std::fmt::Write as _;
 
@@ -90,38 +91,65 @@ fn field(insn: u32, bits: &[u32]) -> u32 {
     bits.iter().fold(0u32, |v, &b| v << 1 | (insn >> b & 1))
 }
 
-/// The handler call for insn (which has a decode entry), through its `T2H_` name
-/// ([`gen_wrappers`]).
-fn call(insn: u32) -> String {
+/// The operand fields of insn (which has a decode entry), in its handler's parameter
+/// order, and the entry.
+fn fields(insn: u32) -> (&'static tables::A64Entry, Vec<u32>) {
     let e = tables::decode(insn).expect("blocks hold decodable instructions");
-    let mut s = format!("T2H_{}(c", e.name);
-    for (_, bits) in e.fields {
-        let _ = write!(s, ", {}u", field(insn, bits));
-    }
-    s.push(')');
-    s
+    (
+        e,
+        e.fields.iter().map(|(_, bits)| field(insn, bits)).collect(),
+    )
 }
 
 /// The C++ of one block: `t2_b_<start>(Core&)`, returning the instructions it executed
-/// with the state `T2EnterFn` describes (kernel/tier2/tier2.h).
+/// with the state `T2EnterFn` describes (kernel/tier2/tier2.h). The frequent
+/// instructions are direct code over registers held in locals ([`emit`]); the others
+/// call their handler (through its `T2H_` name), with the registers written back
+/// before and read again after, `c.pc`, `c.npc` and `c.insn` set as the run loop sets
+/// them, and an exception checked after.
 fn gen_block(out: &mut String, b: &Block) {
-    let _ = writeln!(out, "GFN_NOINLINE u32 t2_b_{:x}(Core& c) {{", b.start);
+    let mut body = String::new();
+    let mut regs = Regs::default();
+    let mut flow = Flow::Next;
+    let n = b.insns.len();
     for (i, &w) in b.insns.iter().enumerate() {
         let pc = b.start + 4 * i as u64;
+        let (e, f) = fields(w);
+        let _ = writeln!(body, "    // {:x}: {}", pc, tables::disassemble(w));
+        if let Some(fl) = emit::emit(&mut body, &mut regs, e.name, &f, pc, i + 1 == n) {
+            flow = fl;
+            continue;
+        }
+        flow = Flow::Next;
+        regs.flush(&mut body);
+        let args: String = f.iter().map(|v| format!(", {v}u")).collect();
         let _ = writeln!(
-            out,
-            "    c.pc = 0x{pc:x}ull; c.npc = 0x{:x}ull; c.insn = 0x{w:08x}u;\n    {};  // {}\n    if (c.exc != EXC_NONE) {{ c.s.pc = 0x{pc:x}ull; return {}u; }}",
+            body,
+            "    c.pc = 0x{pc:x}ull; c.npc = 0x{:x}ull; c.insn = 0x{w:08x}u;\n    T2H_{}(c{args});\n    if (c.exc != EXC_NONE) {{ c.s.pc = 0x{pc:x}ull; return {}u; }}",
             pc + 4,
-            call(w),
-            tables::disassemble(w),
+            e.name,
             i + 1
         );
+        regs.forget();
+        if i + 1 == n {
+            // A handler's branch left its target in c.npc.
+            let _ = writeln!(body, "    c.s.pc = c.npc;");
+            flow = Flow::Branch;
+        }
     }
-    let _ = writeln!(
-        out,
-        "    c.s.pc = c.npc;\n    return {}u;\n}}",
-        b.insns.len()
-    );
+    if let Flow::Next = flow {
+        regs.flush(&mut body);
+        let _ = writeln!(body, "    c.s.pc = 0x{:x}ull;", b.start + 4 * n as u64);
+    }
+    let _ = writeln!(out, "GFN_NOINLINE u32 t2_b_{:x}(Core& c) {{", b.start);
+    let locals: Vec<String> = (0..32)
+        .filter(|r| regs.used & (1 << r) != 0)
+        .map(|r| format!("r{r}"))
+        .chain(["rt".to_string()])
+        .collect();
+    let _ = writeln!(out, "    u64 {};\n    (void)rt;", locals.join(", "));
+    out.push_str(&body);
+    let _ = writeln!(out, "    return {n}u;\n}}");
 }
 
 /// The names the blocks call the handlers by. The interpreter inlines the frequent
@@ -295,25 +323,26 @@ mod tests {
 
     #[test]
     fn the_source_calls_the_handlers_with_constant_fields() {
+        const LDR_X1_X0: u32 = 0xf9400001;
         let b = Block {
             start: 0x400000,
             frame: 3,
-            insns: vec![ADD_X0_X0_1, RET],
+            insns: vec![ADD_X0_X0_1, LDR_X1_X0, RET],
         };
-        let src = gen_source(&[b], &|n| n == "ADDSUB_imm");
+        let src = gen_source(&[b], &|n| n == "LDST_uimm");
+        // ADD is direct code over a local, written back before the load's handler.
+        assert!(src.contains("r0 = c.s.x[0];"), "{src}");
+        assert!(src.contains("c.s.x[0] = r0;"), "{src}");
         assert!(
-            src.contains("T2H_ADDSUB_imm(c, 1u, 0u, 0u, 0u, 1u, 0u, 0u)"),
+            src.contains("T2H_LDST_uimm(c, 3u, 1u, 0u, 0u, 1u)"),
             "{src}"
         );
-        assert!(
-            src.contains("void t2w_ADDSUB_imm(Core& c, u32 a0,"),
-            "{src}"
-        );
-        assert!(src.contains("T2H_RET(c, 30u)"), "{src}");
-        assert!(src.contains("#define T2H_RET RET\n"), "{src}");
+        assert!(src.contains("void t2w_LDST_uimm(Core& c, u32 a0,"), "{src}");
+        // RET ends the block as direct code: the PC from X30, read after the call.
+        assert!(src.contains("r30 = c.s.x[30];\n    c.s.pc = r30;"), "{src}");
         assert!(
             src.contains(
-                "case 1u: if (frame != 3u || left - done < 2u) return done; k = t2_b_400000(c);"
+                "case 1u: if (frame != 3u || left - done < 3u) return done; k = t2_b_400000(c);"
             ),
             "{src}"
         );

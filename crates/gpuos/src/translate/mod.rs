@@ -9,6 +9,7 @@
 //! it (NVRTC, `-DGPUOS_TIER2=1`) into a CUBIN, cached likewise, which the backend swaps
 //! in at a safe point ([`Tier2::take_cubin`]).
 
+pub mod emit;
 pub mod gen;
 
 use crate::abi::MachineHdr;
