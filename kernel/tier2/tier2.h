@@ -44,3 +44,15 @@ GFN u64 t2_code_frame(Core& c) {
 #else
 #define T2_DATA static const
 #endif
+
+/// Tier 2's fast path of a guest load or store (crates/gpuos/src/translate/emit.rs):
+/// the pointer to `bytes` bytes at va when the soft TLB already holds va's page with
+/// permission `acc` (PTE_R or PTE_W) and the access stays on that page, else 0 with
+/// nothing changed; the block then runs the instruction's handler, which takes
+/// mm_translate's slow path and raises any fault. The fast path of mm_translate.
+GFN u8* t2_tlb_hit(Core& c, u64 va, u32 bytes, u64 acc) {
+    if ((va & (PAGE_SZ - 1)) + bytes > PAGE_SZ) return 0;
+    u64 vpn = va >> PAGE_SHIFT;
+    TlbEntry& t = c.tlb[vpn & (TLB_ENTRIES - 1)];
+    return t.vpn == vpn + 1 && (t.perm & acc) ? t.host + (va & (PAGE_SZ - 1)) : 0;
+}

@@ -57,7 +57,7 @@ fn fuzz_with(class: &str, seed: u64, count: usize, when: &str) -> String {
 /// translated, and most of its instructions must run so.
 #[test]
 fn fuzz_int_translated() {
-    let out = fuzz_with("int,fp", 4, 24, "always");
+    let out = fuzz_with("int,fp", 4, 40, "always");
     let line = out
         .lines()
         .find(|l| l.contains("guest instructions ran translated"))

@@ -89,6 +89,198 @@ impl Regs {
     pub fn forget(&mut self) {
         self.loaded = 0;
     }
+
+    /// A slow path beside a fast one that leaves this state: write the changed
+    /// registers back (as they were before the fast path), run `call`, then read every
+    /// register the fast path leaves in a local again, so that both paths end in the
+    /// same state (registers the fast path marks changed only get written back once
+    /// more, unchanged).
+    fn slow_path(&self, out: &mut String, dirty_before: u32, call: &str) {
+        for n in 0..32 {
+            if dirty_before & (1 << n) != 0 {
+                let _ = writeln!(out, "        c.s.x[{n}] = r{n};");
+            }
+        }
+        for line in call.lines() {
+            let _ = writeln!(out, "    {line}");
+        }
+        for n in 0..32 {
+            if self.loaded & (1 << n) != 0 {
+                let _ = writeln!(out, "        r{n} = c.s.x[{n}];");
+            }
+        }
+    }
+}
+
+/// Whether (size, opc) of a single-register access is a load or store (not PRFM, not
+/// unallocated): `gpr_is_access` in kernel/a64/ldst.h.
+fn gpr_is_access(size: u32, opc: u32) -> bool {
+    !((size == 3 && opc >= 2) || (size == 2 && opc == 3))
+}
+
+/// Addressing of a single-register access: offset, pre-index or post-index.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Offset,
+    Pre,
+    Post,
+}
+
+/// A load or store with the soft TLB's fast path inline: `t2_tlb_hit` (kernel/tier2/
+/// tier2.h) gives the page's pointer when the TLB holds it with the permission and the
+/// access stays on the page, and the access is done over the locals; otherwise the
+/// instruction's handler (`call`) runs it from the register file, with its slow path
+/// and faults. `access` emits the fast path's body (with `p` the pointer and `a` the
+/// address) and returns nothing; `bytes` is the span checked.
+fn with_fast_path(
+    out: &mut String,
+    regs: &mut Regs,
+    call: &str,
+    prelude: &str,
+    bytes: u32,
+    store: bool,
+    access: impl FnOnce(&mut String, &mut Regs),
+) {
+    let dirty_before = regs.dirty;
+    let mut fast = String::new();
+    access(&mut fast, regs);
+    let acc = if store { "PTE_W" } else { "PTE_R" };
+    let _ = writeln!(
+        out,
+        "    {{ {prelude}u8* p = t2_tlb_hit(c, a, {bytes}u, {acc});\n    if (p) {{"
+    );
+    for line in fast.lines() {
+        let _ = writeln!(out, "    {line}");
+    }
+    let _ = writeln!(out, "    }} else {{");
+    regs.slow_path(out, dirty_before, call);
+    let _ = writeln!(out, "    }} }}");
+}
+
+/// LDR/STR (one general register; `gpr_access` in ldst.h) of 1 << size bytes at
+/// Rn + off (`Offset`, `Pre`: with writeback) or at Rn (`Post`: Rn + off written back).
+#[allow(clippy::too_many_arguments)]
+fn single(
+    out: &mut String,
+    regs: &mut Regs,
+    call: &str,
+    size: u32,
+    opc: u32,
+    n: u32,
+    t: u32,
+    off: &str,
+    mode: Mode,
+) -> Option<Flow> {
+    if !gpr_is_access(size, opc) {
+        return None;
+    }
+    let bytes = 1u32 << size;
+    let base = regs.get(out, n);
+    let value = (opc == 0).then(|| regs.x(out, t));
+    let addr = if mode == Mode::Post {
+        base.clone()
+    } else {
+        format!("{base} + {off}")
+    };
+    let wb = match mode {
+        Mode::Offset => String::new(),
+        Mode::Pre => "u64 w = a; ".into(),
+        Mode::Post => format!("u64 w = {base} + {off}; "),
+    };
+    let prelude = format!("u64 a = {addr}; {wb}");
+    with_fast_path(out, regs, call, &prelude, bytes, opc == 0, |f, regs| {
+        if let Some(v) = value {
+            let _ = writeln!(f, "    store_le(p, {bytes}, {v});");
+            if mode != Mode::Offset {
+                regs.set(f, n, "w");
+            }
+            return;
+        }
+        let bits = 8 * bytes;
+        let v = match opc {
+            2 => format!("(u64)sext(load_le(p, {bytes}), {bits})"),
+            3 => format!("(u64)(u32)sext(load_le(p, {bytes}), {bits})"),
+            _ => format!("load_le(p, {bytes})"),
+        };
+        let _ = writeln!(f, "    rt = {v};");
+        // Writeback first: with Rn == Rt the load wins (ldst.h's choice).
+        if mode != Mode::Offset {
+            regs.set(f, n, "w");
+        }
+        if t != 31 {
+            regs.set(f, t, "rt");
+        }
+    });
+    Some(Flow::Next)
+}
+
+/// LDP/STP/LDNP/STNP of general registers (`gpr_pair` in ldst.h): mode 0 offset
+/// (non-temporal), 1 post-index, 2 offset, 3 pre-index.
+#[allow(clippy::too_many_arguments)]
+fn pair(
+    out: &mut String,
+    regs: &mut Regs,
+    call: &str,
+    sf: u32,
+    mode: u32,
+    load: u32,
+    imm7: u32,
+    t2: u32,
+    n: u32,
+    t: u32,
+) -> Option<Flow> {
+    let bytes: u32 = if sf == 1 { 8 } else { 4 };
+    let off = ((((imm7 as i64) << 57) >> 57) * bytes as i64) as u64;
+    let base = regs.get(out, n);
+    let values = (load == 0).then(|| (regs.x(out, t), regs.x(out, t2)));
+    let wb_expr = format!("{base} + 0x{off:x}ull");
+    let addr = if mode == 1 { base.clone() } else { "w".into() };
+    let prelude = format!("u64 w = {wb_expr}; u64 a = {addr}; ");
+    let wback = mode == 1 || mode == 3;
+    with_fast_path(
+        out,
+        regs,
+        call,
+        &prelude,
+        2 * bytes,
+        load == 0,
+        |f, regs| {
+            if let Some((a, b)) = values {
+                if bytes == 4 {
+                    let _ = writeln!(
+                        f,
+                        "    store_le(p, 8, ({a} & 0xffffffffull) | ({b} << 32));"
+                    );
+                } else {
+                    let _ = writeln!(f, "    store_le(p, 8, {a}); store_le(p + 8, 8, {b});");
+                }
+                if wback {
+                    regs.set(f, n, "w");
+                }
+                return;
+            }
+            if bytes == 4 {
+                let _ = writeln!(f, "    rt = load_le(p, 8);");
+            }
+            let (va, vb) = if bytes == 4 {
+                ("rt & 0xffffffffull", "rt >> 32")
+            } else {
+                ("load_le(p, 8)", "load_le(p + 8, 8)")
+            };
+            let _ = writeln!(f, "    {{ u64 va = {va}, vb = {vb};");
+            if wback {
+                regs.set(f, n, "w");
+            }
+            if t != 31 {
+                regs.set(f, t, "va");
+            }
+            if t2 != 31 {
+                regs.set(f, t2, "vb");
+            }
+            let _ = writeln!(f, "    }}");
+        },
+    );
+    Some(Flow::Next)
 }
 
 /// `dmask(sf)` as a C++ constant.
@@ -116,7 +308,8 @@ pub enum Flow {
 /// The direct code of instruction `name` at `pc` with operand fields `f` (in the
 /// handler's parameter order), or None to call the handler. Branches are emitted
 /// only as a block's last instruction (`last`), where they write the registers back
-/// and set `c.s.pc`.
+/// and set `c.s.pc`. `call` is the instruction's handler call (with its exception
+/// check), for the slow paths of loads and stores.
 pub fn emit(
     out: &mut String,
     regs: &mut Regs,
@@ -124,6 +317,7 @@ pub fn emit(
     f: &[u32],
     pc: u64,
     last: bool,
+    call: &str,
 ) -> Option<Flow> {
     let next = pc.wrapping_add(4);
     let target = |imm: u32, bits: u32| pc.wrapping_add(offset(imm, bits) as u64);
@@ -213,6 +407,86 @@ pub fn emit(
             regs.set_r(out, sf, d, &format!("cond_holds(c, {cond}u) ? {xn} : {xm}"));
             Some(Flow::Next)
         }
+        // Loads and stores: the TLB's fast path inline, the handler for the rest.
+        ("LDST_uimm", &[size, opc, imm12, n, t]) => single(
+            out,
+            regs,
+            call,
+            size,
+            opc,
+            n,
+            t,
+            &format!("0x{:x}ull", (imm12 as u64) << size),
+            Mode::Offset,
+        ),
+        ("LDST_unscaled", &[size, opc, imm9, n, t]) => {
+            let off = format!("0x{:x}ull", (((imm9 as i64) << 55) >> 55) as u64);
+            single(out, regs, call, size, opc, n, t, &off, Mode::Offset)
+        }
+        // Register offset: option must be UXTW, LSL, SXTW or SXTX (bit 1 set).
+        ("LDST_reg", &[size, opc, m, option, s, n, t]) if option & 2 != 0 => {
+            let shift = if s == 1 { size } else { 0 };
+            let off = format!("extend_reg({}, {option}u, {shift}u)", regs.x(out, m));
+            single(out, regs, call, size, opc, n, t, &off, Mode::Offset)
+        }
+        ("LDST_pre" | "LDST_post", &[size, opc, imm9, n, t]) => {
+            let off = format!("0x{:x}ull", (((imm9 as i64) << 55) >> 55) as u64);
+            let mode = if name == "LDST_pre" {
+                Mode::Pre
+            } else {
+                Mode::Post
+            };
+            single(out, regs, call, size, opc, n, t, &off, mode)
+        }
+        ("LDSTP", &[sf, mode, load, imm7, t2, n, t]) => {
+            pair(out, regs, call, sf, mode, load, imm7, t2, n, t)
+        }
+        // ADR, ADRP: PC-relative constants (register 31 is XZR: nothing).
+        ("ADR" | "ADRP", &[immlo, immhi, d]) => {
+            let imm = ((((immhi as i64) << 2 | immlo as i64) << 43) >> 43) as u64;
+            let v = if name == "ADR" {
+                pc.wrapping_add(imm)
+            } else {
+                (pc & !0xfff).wrapping_add(imm << 12)
+            };
+            if d != 31 {
+                regs.set(out, d, &format!("0x{v:x}ull"));
+            }
+            Some(Flow::Next)
+        }
+        // MADD, MSUB (MUL, MNEG).
+        ("MADD", &[sf, m, sub, a, n, d]) => {
+            let p = format!("({} * {})", regs.x(out, n), regs.x(out, m));
+            let xa = regs.x(out, a);
+            let op = if sub == 1 { "-" } else { "+" };
+            regs.set_r(out, sf, d, &format!("{xa} {op} {p}"));
+            Some(Flow::Next)
+        }
+        // SBFM, BFM, UBFM (`bitfield_op`): with sf == N and, for 32 bits, immr and
+        // imms below 32 (else the handler's SIGILL), DecodeBitMasks cannot fail (its
+        // length is 6, or 5 from NOT(imms) with bit 5 clear).
+        ("SBFM" | "BFM" | "UBFM", &[sf, nn, immr, imms, n, d])
+            if sf == nn && (sf == 1 || (immr | imms) & 0x20 == 0) =>
+        {
+            let ds = if sf == 1 { 64 } else { 32 };
+            let dst = if name == "BFM" {
+                regs.r(out, sf, d)
+            } else {
+                "0ull".into()
+            };
+            let src = regs.r(out, sf, n);
+            let top = if name == "SBFM" {
+                format!("((({src} >> {imms}) & 1) ? {} : 0ull)", mask(sf))
+            } else {
+                "dst".into()
+            };
+            let _ = writeln!(
+                out,
+                "    {{ u64 wm, tm; decode_bit_masks({nn}u, {imms}u, {immr}u, false, {ds}u, &wm, &tm);\n      u64 dst = {dst}; u64 bot = (dst & ~wm) | (ror_n({src}, {immr}u, {ds}u) & wm);\n      rt = ({top} & ~tm) | (bot & tm); }}"
+            );
+            regs.set_r(out, sf, d, "rt");
+            Some(Flow::Next)
+        }
         _ if !last => None,
         // Branches, as the block's last instruction.
         ("B", &[imm26]) => {
@@ -280,6 +554,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_load_has_the_tlb_fast_path_and_the_handler_beside_it() {
+        let (mut out, mut r) = (String::new(), Regs::default());
+        // LDR X1, [X0, #8]
+        emit(
+            &mut out,
+            &mut r,
+            "LDST_uimm",
+            &[3, 1, 1, 0, 1],
+            0x1000,
+            false,
+            "CALL;",
+        )
+        .unwrap();
+        assert!(
+            out.contains("u64 a = r0 + 0x8ull; u8* p = t2_tlb_hit(c, a, 8u, PTE_R);"),
+            "{out}"
+        );
+        assert!(out.contains("rt = load_le(p, 8);"), "{out}");
+        // The slow path reads the locals the fast path leaves back after the call.
+        let slow = &out[out.find("} else {").unwrap()..];
+        assert!(
+            slow.contains("CALL;") && slow.contains("r1 = c.s.x[1];"),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn registers_stay_in_locals_until_written_back() {
         let mut out = String::new();
         let mut r = Regs::default();
@@ -291,6 +592,7 @@ mod tests {
             &[1, 0, 0, 0, 1, 1, 0],
             0x1000,
             false,
+            "",
         )
         .unwrap();
         emit(
@@ -300,6 +602,7 @@ mod tests {
             &[1, 0, 0, 0, 2, 0, 0],
             0x1004,
             false,
+            "",
         )
         .unwrap();
         assert_eq!(out.matches("c.s.x[1]").count(), 1, "{out}");
@@ -311,25 +614,35 @@ mod tests {
     #[test]
     fn reserved_encodings_and_mid_block_branches_go_to_the_handler() {
         let (mut out, mut r) = (String::new(), Regs::default());
-        assert!(emit(&mut out, &mut r, "MOVZ", &[0, 2, 1, 0], 0, false).is_none());
+        assert!(emit(&mut out, &mut r, "MOVZ", &[0, 2, 1, 0], 0, false, "").is_none());
         assert!(emit(
             &mut out,
             &mut r,
             "ADDSUB_shift",
             &[1, 0, 0, 3, 1, 0, 2, 3],
             0,
-            false
+            false,
+            ""
         )
         .is_none());
-        assert!(emit(&mut out, &mut r, "B", &[4], 0, false).is_none());
-        assert!(emit(&mut out, &mut r, "B", &[4], 0, true).is_some());
+        assert!(emit(&mut out, &mut r, "B", &[4], 0, false, "").is_none());
+        assert!(emit(&mut out, &mut r, "B", &[4], 0, true, "").is_some());
     }
 
     #[test]
     fn branch_targets_are_sign_extended() {
         let (mut out, mut r) = (String::new(), Regs::default());
         // B.NE .-4 (imm19 = all ones).
-        emit(&mut out, &mut r, "B_cond", &[0x7ffff, 1], 0x400010, true).unwrap();
+        emit(
+            &mut out,
+            &mut r,
+            "B_cond",
+            &[0x7ffff, 1],
+            0x400010,
+            true,
+            "",
+        )
+        .unwrap();
         assert!(out.contains("? 0x40000cull : 0x400014ull"), "{out}");
     }
 }

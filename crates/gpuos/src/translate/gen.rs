@@ -116,20 +116,20 @@ fn gen_block(out: &mut String, b: &Block) {
         let pc = b.start + 4 * i as u64;
         let (e, f) = fields(w);
         let _ = writeln!(body, "    // {:x}: {}", pc, tables::disassemble(w));
-        if let Some(fl) = emit::emit(&mut body, &mut regs, e.name, &f, pc, i + 1 == n) {
-            flow = fl;
-            continue;
-        }
-        flow = Flow::Next;
-        regs.flush(&mut body);
         let args: String = f.iter().map(|v| format!(", {v}u")).collect();
-        let _ = writeln!(
-            body,
+        let call = format!(
             "    c.pc = 0x{pc:x}ull; c.npc = 0x{:x}ull; c.insn = 0x{w:08x}u;\n    T2H_{}(c{args});\n    if (c.exc != EXC_NONE) {{ c.s.pc = 0x{pc:x}ull; return {}u; }}",
             pc + 4,
             e.name,
             i + 1
         );
+        if let Some(fl) = emit::emit(&mut body, &mut regs, e.name, &f, pc, i + 1 == n, &call) {
+            flow = fl;
+            continue;
+        }
+        flow = Flow::Next;
+        regs.flush(&mut body);
+        let _ = writeln!(body, "{call}");
         regs.forget();
         if i + 1 == n {
             // A handler's branch left its target in c.npc.
@@ -330,7 +330,8 @@ mod tests {
             insns: vec![ADD_X0_X0_1, LDR_X1_X0, RET],
         };
         let src = gen_source(&[b], &|n| n == "LDST_uimm");
-        // ADD is direct code over a local, written back before the load's handler.
+        // ADD is direct code over a local; the load has the TLB's fast path, with its
+        // handler on the slow path after the local is written back.
         assert!(src.contains("r0 = c.s.x[0];"), "{src}");
         assert!(src.contains("c.s.x[0] = r0;"), "{src}");
         assert!(
@@ -338,8 +339,9 @@ mod tests {
             "{src}"
         );
         assert!(src.contains("void t2w_LDST_uimm(Core& c, u32 a0,"), "{src}");
-        // RET ends the block as direct code: the PC from X30, read after the call.
-        assert!(src.contains("r30 = c.s.x[30];\n    c.s.pc = r30;"), "{src}");
+        // RET ends the block as direct code: the loaded X1 written back, the PC from X30.
+        assert!(src.contains("r30 = c.s.x[30];"), "{src}");
+        assert!(src.contains("c.s.x[1] = r1;\n    c.s.pc = r30;"), "{src}");
         assert!(
             src.contains(
                 "case 1u: if (frame != 3u || left - done < 3u) return done; k = t2_b_400000(c);"
