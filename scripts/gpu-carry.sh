@@ -5,6 +5,7 @@
 # nvidia-cuda-nvrtc wheel, so the GPU machine spends no time compiling.
 #
 # Usage: scripts/gpu-carry.sh [CARRY_DIR]   (default .carry, git-ignored)
+# Environment: GPU_CARRY_VARIANTS, GPU_CARRY_TRANSLATE, GPU_CARRY_BINS (below).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -21,7 +22,13 @@ tests/guest/build.sh >/dev/null
 cargo build --release -q
 rm -rf "$dir" && mkdir -p "$dir/bin" "$dir/cache"
 strip -o "$dir/gpuos" target/release/gpuos  # debug info stays here: the carry limit is 64 MiB
-cp tests/guest/bin/* "$dir/bin/"
+# GPU_CARRY_BINS (space-separated names of tests/guest/bin) carries only those
+# programs: the carry limit is 64 MiB, and each GPU translation adds about 9 MB.
+if [ -n "${GPU_CARRY_BINS:-}" ]; then
+    for b in $GPU_CARRY_BINS; do cp "tests/guest/bin/$b" "$dir/bin/"; done
+else
+    cp tests/guest/bin/* "$dir/bin/"
+fi
 cp .deps/busybox .deps/qemu-aarch64-static "$dir/"
 nv=.deps/nvrtc
 if [ ! -e "$nv/nvidia/cu13/lib/libnvrtc.so.13" ]; then
