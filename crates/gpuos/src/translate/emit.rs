@@ -230,7 +230,7 @@ fn pair(
     t: u32,
 ) -> Option<Flow> {
     let bytes: u32 = if sf == 1 { 8 } else { 4 };
-    let off = ((((imm7 as i64) << 57) >> 57) * bytes as i64) as u64;
+    let off = sext(imm7 as u64, 7).wrapping_mul(bytes as u64);
     let base = regs.get(out, n);
     let values = (load == 0).then(|| (regs.x(out, t), regs.x(out, t2)));
     let wb_expr = format!("{base} + 0x{off:x}ull");
@@ -292,9 +292,9 @@ fn mask(sf: u32) -> &'static str {
     }
 }
 
-/// A sign-extended branch offset of `bits` bits, in bytes.
-fn offset(imm: u32, bits: u32) -> i64 {
-    (((imm as i64) << (64 - bits)) >> (64 - bits)) << 2
+/// The low `bits` bits of v, sign-extended (the Arm ARM's SignExtend).
+fn sext(v: u64, bits: u32) -> u64 {
+    (((v << (64 - bits)) as i64) >> (64 - bits)) as u64
 }
 
 /// What the direct code of a block's last instruction did with the PC.
@@ -320,7 +320,7 @@ pub fn emit(
     call: &str,
 ) -> Option<Flow> {
     let next = pc.wrapping_add(4);
-    let target = |imm: u32, bits: u32| pc.wrapping_add(offset(imm, bits) as u64);
+    let target = |imm: u32, bits: u32| pc.wrapping_add(sext(imm as u64, bits) << 2);
     match (name, f) {
         // ADDSUB_imm: Rn SP-capable; Rd SP-capable unless S.
         ("ADDSUB_imm", &[sf, op, s, sh, imm12, n, d]) => {
@@ -420,7 +420,7 @@ pub fn emit(
             Mode::Offset,
         ),
         ("LDST_unscaled", &[size, opc, imm9, n, t]) => {
-            let off = format!("0x{:x}ull", (((imm9 as i64) << 55) >> 55) as u64);
+            let off = format!("0x{:x}ull", sext(imm9 as u64, 9));
             single(out, regs, call, size, opc, n, t, &off, Mode::Offset)
         }
         // Register offset: option must be UXTW, LSL, SXTW or SXTX (bit 1 set).
@@ -430,7 +430,7 @@ pub fn emit(
             single(out, regs, call, size, opc, n, t, &off, Mode::Offset)
         }
         ("LDST_pre" | "LDST_post", &[size, opc, imm9, n, t]) => {
-            let off = format!("0x{:x}ull", (((imm9 as i64) << 55) >> 55) as u64);
+            let off = format!("0x{:x}ull", sext(imm9 as u64, 9));
             let mode = if name == "LDST_pre" {
                 Mode::Pre
             } else {
@@ -443,7 +443,7 @@ pub fn emit(
         }
         // ADR, ADRP: PC-relative constants (register 31 is XZR: nothing).
         ("ADR" | "ADRP", &[immlo, immhi, d]) => {
-            let imm = ((((immhi as i64) << 2 | immlo as i64) << 43) >> 43) as u64;
+            let imm = sext((immhi as u64) << 2 | immlo as u64, 21);
             let v = if name == "ADR" {
                 pc.wrapping_add(imm)
             } else {
