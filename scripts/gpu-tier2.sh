@@ -64,8 +64,8 @@ fast() {
     shift 2
     local t how
     case $lanes in jobs:*) how=(--jobs "${lanes#jobs:}") ;; *) how=(--lanes "$lanes") ;; esac
-    for t in never auto; do
-        "$G" run --backend cuda "${how[@]}" --translate "$t" -v "$@" \
+    for t in ${T2_MODES:-never auto}; do
+        timeout "${T2_TIMEOUT:-150}" "$G" run --backend cuda "${how[@]}" --translate "$t" -v "$@" \
             >"$out/fast-$label-$t.out" 2>"$out/fast-$label-$t.err"
         local rate share
         rate=$(grep -oE '[0-9]+ guest instructions in [0-9.]+ s = [0-9.]+ [MG] instructions/s' "$out/fast-$label-$t.err")
@@ -83,10 +83,26 @@ fast() {
 
 if [ -x "$dir/bin/coremark" ]; then
     fast coremark-1 1 "$dir/bin/coremark" 0x0 0x0 0x66 20 7 1 2000
-    fast coremark-16384 16384 "$dir/bin/coremark" 0x0 0x0 0x66 20 7 1 2000
+    for n in ${T2_LANES:-16384}; do
+        fast "coremark-$n" "$n" "$dir/bin/coremark" 0x0 0x0 0x66 20 7 1 2000
+    done
     # A different seed per lane (a real sweep): the lanes' paths diverge.
-    for i in $(seq 0 16383); do echo "$dir/bin/coremark 0x0 0x0 0x$i 20 7 1 2000"; done >"$out/jobs-coremark.txt"
-    fast coremark-seeds-16384 "jobs:$out/jobs-coremark.txt"
+    n=${T2_SEEDS:-16384}
+    for i in $(seq 0 $((n - 1))); do echo "$dir/bin/coremark 0x0 0x0 0x$i 20 7 1 2000"; done >"$out/jobs-coremark.txt"
+    fast "coremark-seeds-$n" "jobs:$out/jobs-coremark.txt"
+    # qemu-aarch64 on every host core, the same program: 64 processes of 4000
+    # iterations (the performance seeds, then a seed each), iterations/s.
+    q=$dir/qemu-aarch64-static
+    if [ -x "$q" ]; then
+        for how in same seeds; do
+            t0=$(date +%s.%N)
+            seq 0 63 | xargs -P "$(nproc)" -I{} sh -c \
+                "if [ $how = same ]; then s=0x66; else s=0x{}; fi; $q $dir/bin/coremark 0x0 0x0 \$s 4000 7 1 2000 >/dev/null"
+            t1=$(date +%s.%N)
+            row "qemu coremark-$how $(nproc) cores" \
+                "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "64 x 4000 iterations in %.2f s = %.0f iterations/s", b - a, 256000 / (b - a) }')"
+        done
+    fi
 fi
 fast int_arith-1 1 "$dir/bin/int_arith"
 fast int_arith-10000 10000 "$dir/bin/int_arith"

@@ -56,3 +56,20 @@ GFN u8* t2_tlb_hit(Core& c, u64 va, u32 bytes, u64 acc) {
     TlbEntry& t = c.tlb[vpn & (TLB_ENTRIES - 1)];
     return t.vpn == vpn + 1 && (t.perm & acc) ? t.host + (va & (PAGE_SZ - 1)) : 0;
 }
+
+/// Make the page of pc current (c.code, c.code_vpn, c.code_ids) for a translation's
+/// jump to another page, when pc is 4-aligned and the soft TLB already holds its page
+/// executable on a template frame (the only frames with translations). Else false with
+/// nothing changed: the translation returns and the run loop's fetch_page takes the
+/// slow path (a TLB miss, a fault, code outside the image).
+GFN bool t2_code_page(Core& c, u64 pc) {
+    if (pc & 3) return false;
+    u8* p = t2_tlb_hit(c, pc & ~(u64)(PAGE_SZ - 1), PAGE_SZ, PTE_X);
+    if (!p || !c.m->dcache) return false;
+    u64 f = (u64)(p - (u8*)(uintptr_t)c.m->frames) >> PAGE_SHIFT;
+    if (f >= c.m->tmpl_frames) return false;
+    c.code = p;
+    c.code_vpn = (pc >> PAGE_SHIFT) + 1;
+    c.code_ids = (u16*)(uintptr_t)c.m->dcache + (f << (PAGE_SHIFT - 2));
+    return true;
+}

@@ -14,18 +14,32 @@
 
 use std::fmt::Write as _;
 
-/// The guest registers of one block held in locals: which hold the current value
-/// (`loaded`) and which differ from the register file (`dirty`); bit n for Xn, bit 31
-/// for SP.
-#[derive(Default)]
+/// The guest registers of a translation held in locals: which hold the current value
+/// (`loaded`) and which may differ from the register file (`dirty`); bit n for Xn, bit
+/// 31 for SP.
+#[derive(Default, Clone)]
 pub struct Regs {
     loaded: u32,
     dirty: u32,
-    /// Every local used (declared at the top of the block's function).
+    /// Every local used (declared and loaded at the translation's entry).
     pub used: u32,
+    /// Every local written (stored back at the translation's exits).
+    pub written: u32,
 }
 
 impl Regs {
+    /// The state at a block's start inside a translation whose blocks use the locals
+    /// `used` and write `written`: every used register is in its local (loaded at the
+    /// entry), and any written one may differ from the register file.
+    pub fn region(used: u32, written: u32) -> Regs {
+        Regs {
+            loaded: used,
+            dirty: written,
+            used,
+            written,
+        }
+    }
+
     /// The local holding register n (31: SP), loaded first if need be.
     fn get(&mut self, out: &mut String, n: u32) -> String {
         if self.loaded & (1 << n) == 0 {
@@ -61,6 +75,7 @@ impl Regs {
         self.loaded |= 1 << n;
         self.dirty |= 1 << n;
         self.used |= 1 << n;
+        self.written |= 1 << n;
     }
 
     /// `setR`: X[n] = expr as 64 or 32 bits (zero-extended); register 31 discards it
@@ -74,42 +89,75 @@ impl Regs {
             self.set(out, n, &format!("(u64)(u32)({expr})"));
         }
     }
+}
 
-    /// Write the changed registers back to the register file.
-    pub fn flush(&mut self, out: &mut String) {
-        for n in 0..32 {
-            if self.dirty & (1 << n) != 0 {
-                let _ = writeln!(out, "    c.s.x[{n}] = r{n};");
-            }
+/// The handler call of one instruction: the fallback for instructions without direct
+/// code and the slow path of loads and stores.
+pub struct Call {
+    /// `c.pc`, `c.npc` and `c.insn` set as the run loop sets them, and the call.
+    pub invoke: String,
+    /// The registers the handler may read or write (bit n: Xn, bit 31: SP): every
+    /// operand field's value below 32, and X30 for BL/BLR. A handler touches no other
+    /// general register (SVC, BRK and faults stop the translation: their registers are
+    /// written back on the way out).
+    pub regs: u32,
+    /// The instruction's guest address.
+    pub pc: u64,
+    /// Its position in its block, from 1: the instructions an exception it raises
+    /// returns as executed in the block.
+    pub k: usize,
+}
+
+impl Call {
+    /// The call over registers in locals: the dirty ones it may read written back,
+    /// the call, on an exception the exit (`goto t2_exc`: every other written local
+    /// stored, this instruction the last counted), then the ones it may have written
+    /// read again.
+    fn emit(&self, out: &mut String, regs: &mut Regs, indent: &str) {
+        let store = regs.dirty & self.regs;
+        for n in (0..32).filter(|n| store & (1 << n) != 0) {
+            let _ = writeln!(out, "{indent}c.s.x[{n}] = r{n};");
         }
-        self.dirty = 0;
+        regs.dirty &= !store;
+        for line in self.invoke.lines() {
+            let _ = writeln!(out, "{indent}{line}");
+        }
+        let _ = writeln!(
+            out,
+            "{indent}if (c.exc != EXC_NONE) {{ xk = {}u; xskip = 0x{:x}u; xpc = 0x{:x}ull; goto t2_exc; }}",
+            self.k, self.regs, self.pc
+        );
+        let load = regs.loaded & self.regs;
+        for n in (0..32).filter(|n| load & (1 << n) != 0) {
+            let _ = writeln!(out, "{indent}r{n} = c.s.x[{n}];");
+        }
     }
 
-    /// After a handler call: it may have changed any register.
-    pub fn forget(&mut self) {
-        self.loaded = 0;
+    /// The call as a block's instruction (no direct code).
+    pub fn emit_inline(&self, out: &mut String, regs: &mut Regs) {
+        self.emit(out, regs, "    ");
     }
 
-    /// A slow path beside a fast one that leaves this state: write the changed
-    /// registers back (as they were before the fast path), run `call`, then read every
-    /// register the fast path leaves in a local again, so that both paths end in the
-    /// same state (registers the fast path marks changed only get written back once
-    /// more, unchanged).
-    fn slow_path(&self, out: &mut String, dirty_before: u32, call: &str) {
-        for n in 0..32 {
-            if dirty_before & (1 << n) != 0 {
-                let _ = writeln!(out, "        c.s.x[{n}] = r{n};");
-            }
-        }
-        for line in call.lines() {
-            let _ = writeln!(out, "    {line}");
-        }
-        for n in 0..32 {
-            if self.loaded & (1 << n) != 0 {
-                let _ = writeln!(out, "        r{n} = c.s.x[{n}];");
-            }
-        }
+    /// The call as the slow path beside a fast one (the branch not taken of an `if`):
+    /// from the registers' state before the fast path (`before`) to the one the fast
+    /// path leaves in `regs` (every local it sets is one of the handler's registers,
+    /// read again after the call).
+    fn slow_path(&self, out: &mut String, regs: &mut Regs, before: &Regs) {
+        let after = regs.clone();
+        let mut slow = before.clone();
+        slow.loaded = after.loaded;
+        self.emit(out, &mut slow, "        ");
+        *regs = after;
+        regs.used |= slow.used;
     }
+}
+
+/// Where a block's branch goes: a constant address or a C++ expression.
+pub enum Target<'a> {
+    /// A known address (direct branches, the address after a block).
+    Const(u64),
+    /// A value known at run time (BR, BLR, RET).
+    Dyn(&'a str),
 }
 
 /// Whether (size, opc) of a single-register access is a load or store (not PRFM, not
@@ -135,13 +183,13 @@ enum Mode {
 fn with_fast_path(
     out: &mut String,
     regs: &mut Regs,
-    call: &str,
+    call: &Call,
     prelude: &str,
     bytes: u32,
     store: bool,
     access: impl FnOnce(&mut String, &mut Regs),
 ) {
-    let dirty_before = regs.dirty;
+    let before = regs.clone();
     let mut fast = String::new();
     access(&mut fast, regs);
     let acc = if store { "PTE_W" } else { "PTE_R" };
@@ -153,7 +201,7 @@ fn with_fast_path(
         let _ = writeln!(out, "    {line}");
     }
     let _ = writeln!(out, "    }} else {{");
-    regs.slow_path(out, dirty_before, call);
+    call.slow_path(out, regs, &before);
     let _ = writeln!(out, "    }} }}");
 }
 
@@ -163,7 +211,7 @@ fn with_fast_path(
 fn single(
     out: &mut String,
     regs: &mut Regs,
-    call: &str,
+    call: &Call,
     size: u32,
     opc: u32,
     n: u32,
@@ -220,7 +268,7 @@ fn single(
 fn pair(
     out: &mut String,
     regs: &mut Regs,
-    call: &str,
+    call: &Call,
     sf: u32,
     mode: u32,
     load: u32,
@@ -301,15 +349,16 @@ fn sext(v: u64, bits: u32) -> u64 {
 pub enum Flow {
     /// Not a branch: the block goes on (or ends) at the next instruction.
     Next,
-    /// A branch: it set `c.s.pc` itself (after writing the registers back).
+    /// A branch: its code ends in the jumps `jump` gave for its targets.
     Branch,
 }
 
 /// The direct code of instruction `name` at `pc` with operand fields `f` (in the
 /// handler's parameter order), or None to call the handler. Branches are emitted
-/// only as a block's last instruction (`last`), where they write the registers back
-/// and set `c.s.pc`. `call` is the instruction's handler call (with its exception
-/// check), for the slow paths of loads and stores.
+/// only as a block's last instruction (`last`), ending in `jump(target)` for each
+/// target (C++ that counts the block and goes there). `call` is the instruction's
+/// handler call, for the slow paths of loads and stores.
+#[allow(clippy::too_many_arguments)]
 pub fn emit(
     out: &mut String,
     regs: &mut Regs,
@@ -317,7 +366,8 @@ pub fn emit(
     f: &[u32],
     pc: u64,
     last: bool,
-    call: &str,
+    call: &Call,
+    jump: &dyn Fn(Target) -> String,
 ) -> Option<Flow> {
     let next = pc.wrapping_add(4);
     let target = |imm: u32, bits: u32| pc.wrapping_add(sext(imm as u64, bits) << 2);
@@ -490,50 +540,31 @@ pub fn emit(
         _ if !last => None,
         // Branches, as the block's last instruction.
         ("B", &[imm26]) => {
-            regs.flush(out);
-            let _ = writeln!(out, "    c.s.pc = 0x{:x}ull;", target(imm26, 26));
+            let _ = writeln!(out, "    {}", jump(Target::Const(target(imm26, 26))));
             Some(Flow::Branch)
         }
         ("BL", &[imm26]) => {
             regs.set(out, 30, &format!("0x{next:x}ull"));
-            regs.flush(out);
-            let _ = writeln!(out, "    c.s.pc = 0x{:x}ull;", target(imm26, 26));
+            let _ = writeln!(out, "    {}", jump(Target::Const(target(imm26, 26))));
             Some(Flow::Branch)
         }
         ("B_cond", &[imm19, cond]) => {
-            regs.flush(out);
-            let _ = writeln!(
-                out,
-                "    c.s.pc = cond_holds(c, {cond}u) ? 0x{:x}ull : 0x{next:x}ull;",
-                target(imm19, 19)
-            );
-            Some(Flow::Branch)
+            let cond = format!("cond_holds(c, {cond}u)");
+            two_way(out, &cond, target(imm19, 19), next, jump)
         }
         ("CBZ", &[sf, nonzero, imm19, t]) => {
             let v = regs.r(out, sf, t);
-            regs.flush(out);
-            let _ = writeln!(
-                out,
-                "    c.s.pc = (({v} == 0) != {}) ? 0x{:x}ull : 0x{next:x}ull;",
-                nonzero == 1,
-                target(imm19, 19)
-            );
-            Some(Flow::Branch)
+            let cond = format!("(({v} == 0) != {})", nonzero == 1);
+            two_way(out, &cond, target(imm19, 19), next, jump)
         }
         ("TBZ", &[bit, nonzero, imm14, t]) => {
             let v = regs.x(out, t);
-            regs.flush(out);
-            let _ = writeln!(
-                out,
-                "    c.s.pc = (((u32)({v} >> {bit}) & 1u) == {nonzero}u) ? 0x{:x}ull : 0x{next:x}ull;",
-                target(imm14, 14)
-            );
-            Some(Flow::Branch)
+            let cond = format!("(((u32)({v} >> {bit}) & 1u) == {nonzero}u)");
+            two_way(out, &cond, target(imm14, 14), next, jump)
         }
         ("BR" | "RET", &[n]) => {
             let v = regs.x(out, n);
-            regs.flush(out);
-            let _ = writeln!(out, "    c.s.pc = {v};");
+            let _ = writeln!(out, "    {}", jump(Target::Dyn(&v)));
             Some(Flow::Branch)
         }
         ("BLR", &[n]) => {
@@ -541,108 +572,120 @@ pub fn emit(
             let v = regs.x(out, n);
             let _ = writeln!(out, "    {{ u64 target = {v};");
             regs.set(out, 30, &format!("0x{next:x}ull"));
-            regs.flush(out);
-            let _ = writeln!(out, "    c.s.pc = target; }}");
+            let _ = writeln!(out, "    {} }}", jump(Target::Dyn("target")));
             Some(Flow::Branch)
         }
         _ => None,
     }
 }
 
+/// A conditional branch: to `taken` when `cond` holds, else to `next`.
+fn two_way(
+    out: &mut String,
+    cond: &str,
+    taken: u64,
+    next: u64,
+    jump: &dyn Fn(Target) -> String,
+) -> Option<Flow> {
+    let _ = writeln!(
+        out,
+        "    if ({cond}) {{ {} }}\n    {}",
+        jump(Target::Const(taken)),
+        jump(Target::Const(next))
+    );
+    Some(Flow::Branch)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A handler call for instruction `k` at pc touching `regs`.
+    fn call(regs: u32) -> Call {
+        Call {
+            invoke: "CALL;".into(),
+            regs,
+            pc: 0x1000,
+            k: 1,
+        }
+    }
+
+    /// Jumps as gen.rs writes them: a constant target by address, the rest by value.
+    fn jump(t: Target) -> String {
+        match t {
+            Target::Const(a) => format!("JUMP 0x{a:x};"),
+            Target::Dyn(e) => format!("JUMP {e};"),
+        }
+    }
+
+    fn run(r: &mut Regs, name: &str, f: &[u32], pc: u64, last: bool) -> (String, bool) {
+        let mut out = String::new();
+        let c = call(f.iter().filter(|&&v| v < 32).fold(0, |m, &v| m | 1 << v));
+        let some = emit(&mut out, r, name, f, pc, last, &c, &jump).is_some();
+        (out, some)
+    }
+
     #[test]
     fn a_load_has_the_tlb_fast_path_and_the_handler_beside_it() {
-        let (mut out, mut r) = (String::new(), Regs::default());
+        let mut r = Regs::default();
         // LDR X1, [X0, #8]
-        emit(
-            &mut out,
-            &mut r,
-            "LDST_uimm",
-            &[3, 1, 1, 0, 1],
-            0x1000,
-            false,
-            "CALL;",
-        )
-        .unwrap();
+        let (out, _) = run(&mut r, "LDST_uimm", &[3, 1, 1, 0, 1], 0x1000, false);
         assert!(
             out.contains("u64 a = r0 + 0x8ull; u8* p = t2_tlb_hit(c, a, 8u, PTE_R);"),
             "{out}"
         );
         assert!(out.contains("rt = load_le(p, 8);"), "{out}");
-        // The slow path reads the locals the fast path leaves back after the call.
+        // The slow path reads the locals the fast path leaves back after the call, and
+        // an exception in it leaves through t2_exc with the handler's registers.
         let slow = &out[out.find("} else {").unwrap()..];
         assert!(
             slow.contains("CALL;") && slow.contains("r1 = c.s.x[1];"),
             "{out}"
         );
+        assert!(slow.contains("xk = 1u; xskip = 0xb"), "{out}");
     }
 
     #[test]
-    fn registers_stay_in_locals_until_written_back() {
-        let mut out = String::new();
+    fn registers_stay_in_locals_and_a_call_writes_back_only_its_own() {
         let mut r = Regs::default();
         // ADD X0, X1, #1 then ADD X0, X0, #2: X1 loaded once, X0 never read back.
-        emit(
-            &mut out,
-            &mut r,
-            "ADDSUB_imm",
-            &[1, 0, 0, 0, 1, 1, 0],
-            0x1000,
-            false,
-            "",
-        )
-        .unwrap();
-        emit(
-            &mut out,
-            &mut r,
-            "ADDSUB_imm",
-            &[1, 0, 0, 0, 2, 0, 0],
-            0x1004,
-            false,
-            "",
-        )
-        .unwrap();
+        let (a, _) = run(&mut r, "ADDSUB_imm", &[1, 0, 0, 0, 1, 1, 0], 0x1000, false);
+        let (b, _) = run(&mut r, "ADDSUB_imm", &[1, 0, 0, 0, 2, 0, 0], 0x1004, false);
+        let out = a + &b;
         assert_eq!(out.matches("c.s.x[1]").count(), 1, "{out}");
         assert!(!out.contains("c.s.x[0]"), "{out}");
-        r.flush(&mut out);
-        assert!(out.ends_with("    c.s.x[0] = r0;\n"), "{out}");
+        assert_eq!(r.written, 1);
+        // A handler of X0 and X2 only: X0 written back before it, read again after.
+        let mut out = String::new();
+        call(0b101).emit_inline(&mut out, &mut r);
+        assert!(out.starts_with("    c.s.x[0] = r0;\n    CALL;\n"), "{out}");
+        assert!(out.ends_with("    r0 = c.s.x[0];\n"), "{out}");
+        assert!(!out.contains("x[1]"), "{out}");
     }
 
     #[test]
     fn reserved_encodings_and_mid_block_branches_go_to_the_handler() {
-        let (mut out, mut r) = (String::new(), Regs::default());
-        assert!(emit(&mut out, &mut r, "MOVZ", &[0, 2, 1, 0], 0, false, "").is_none());
-        assert!(emit(
-            &mut out,
-            &mut r,
-            "ADDSUB_shift",
-            &[1, 0, 0, 3, 1, 0, 2, 3],
-            0,
-            false,
-            ""
-        )
-        .is_none());
-        assert!(emit(&mut out, &mut r, "B", &[4], 0, false, "").is_none());
-        assert!(emit(&mut out, &mut r, "B", &[4], 0, true, "").is_some());
+        let mut r = Regs::default();
+        assert!(!run(&mut r, "MOVZ", &[0, 2, 1, 0], 0, false).1);
+        assert!(!run(&mut r, "ADDSUB_shift", &[1, 0, 0, 3, 1, 0, 2, 3], 0, false).1);
+        assert!(!run(&mut r, "B", &[4], 0, false).1);
+        assert!(run(&mut r, "B", &[4], 0, true).1);
     }
 
     #[test]
-    fn branch_targets_are_sign_extended() {
-        let (mut out, mut r) = (String::new(), Regs::default());
+    fn branches_end_in_jumps_to_sign_extended_targets() {
+        let mut r = Regs::default();
         // B.NE .-4 (imm19 = all ones).
-        emit(
-            &mut out,
-            &mut r,
-            "B_cond",
-            &[0x7ffff, 1],
-            0x400010,
-            true,
-            "",
-        )
-        .unwrap();
-        assert!(out.contains("? 0x40000cull : 0x400014ull"), "{out}");
+        let (out, _) = run(&mut r, "B_cond", &[0x7ffff, 1], 0x400010, true);
+        assert!(
+            out.contains("if (cond_holds(c, 1u)) { JUMP 0x40000c; }\n    JUMP 0x400014;"),
+            "{out}"
+        );
+        // BLR X30: the target read before X30 is written.
+        let (out, _) = run(&mut r, "BLR", &[30], 0x400010, true);
+        assert!(
+            out.contains("u64 target = r30;\n    r30 = 0x400014ull;\n    JUMP target;"),
+            "{out}"
+        );
     }
 }

@@ -101,55 +101,73 @@ fn fields(insn: u32) -> (&'static tables::A64Entry, Vec<u32>) {
     )
 }
 
-/// The C++ of one block: `t2_b_<start>(Core&)`, returning the instructions it executed
-/// with the state `T2EnterFn` describes (kernel/tier2/tier2.h). The frequent
-/// instructions are direct code over registers held in locals ([`emit`]); the others
-/// call their handler (through its `T2H_` name), with the registers written back
-/// before and read again after, `c.pc`, `c.npc` and `c.insn` set as the run loop sets
-/// them, and an exception checked after.
-fn gen_block(out: &mut String, b: &Block) {
-    let mut body = String::new();
-    let mut regs = Regs::default();
-    let mut flow = Flow::Next;
+/// The registers an instruction's handler may read or write: its operand fields'
+/// values below 32 (register numbers, and small immediates, harmlessly), and X30 for
+/// the branches with link.
+fn handler_regs(name: &str, f: &[u32]) -> u32 {
+    let link = if matches!(name, "BL" | "BLR") {
+        1 << 30
+    } else {
+        0
+    };
+    f.iter().filter(|&&v| v < 32).fold(link, |m, &v| m | 1 << v)
+}
+
+/// The C++ of block `b` inside the translation's `t2_enter` (label `b_<start>`, see
+/// [`gen_source`]): the budget check, the instructions, then the jump to the next
+/// block. The frequent instructions are direct code over the registers in locals
+/// ([`emit`]); the others call their handler (through its `T2H_` name) with the
+/// registers it may use written back before and read again after, `c.pc`, `c.npc` and
+/// `c.insn` set as the run loop sets them, and an exception checked after. `regs` is
+/// the state at the block's start; `jump(target)` the C++ that goes on at a constant
+/// target (`count` first adds the block's instructions to `done`).
+fn gen_block(out: &mut String, b: &Block, regs: &mut Regs, local: &dyn Fn(u64) -> Option<u64>) {
     let n = b.insns.len();
+    let _ = writeln!(
+        out,
+        "b_{:x}:\n    if (left - done < {n}u) {{ pc = 0x{:x}ull; goto t2_out; }}",
+        b.start, b.start
+    );
+    let count = format!("done += {n}u;");
+    let jump = |t: emit::Target| match t {
+        emit::Target::Const(t) => match local(t) {
+            Some(l) => format!("{{ {count} goto b_{l:x}; }}"),
+            None => format!("{{ {count} pc = 0x{t:x}ull; goto t2_chain; }}"),
+        },
+        emit::Target::Dyn(e) => format!("{{ {count} pc = {e}; goto t2_chain; }}"),
+    };
+    let mut flow = Flow::Next;
     for (i, &w) in b.insns.iter().enumerate() {
         let pc = b.start + 4 * i as u64;
         let (e, f) = fields(w);
-        let _ = writeln!(body, "    // {:x}: {}", pc, tables::disassemble(w));
+        let _ = writeln!(out, "    // {:x}: {}", pc, tables::disassemble(w));
         let args: String = f.iter().map(|v| format!(", {v}u")).collect();
-        let call = format!(
-            "    c.pc = 0x{pc:x}ull; c.npc = 0x{:x}ull; c.insn = 0x{w:08x}u;\n    T2H_{}(c{args});\n    if (c.exc != EXC_NONE) {{ c.s.pc = 0x{pc:x}ull; return {}u; }}",
-            pc + 4,
-            e.name,
-            i + 1
-        );
-        if let Some(fl) = emit::emit(&mut body, &mut regs, e.name, &f, pc, i + 1 == n, &call) {
+        let call = emit::Call {
+            invoke: format!(
+                "c.pc = 0x{pc:x}ull; c.npc = 0x{:x}ull; c.insn = 0x{w:08x}u;\nT2H_{}(c{args});",
+                pc + 4,
+                e.name
+            ),
+            regs: handler_regs(e.name, &f),
+            pc,
+            k: i + 1,
+        };
+        if let Some(fl) = emit::emit(out, regs, e.name, &f, pc, i + 1 == n, &call, &jump) {
             flow = fl;
             continue;
         }
         flow = Flow::Next;
-        regs.flush(&mut body);
-        let _ = writeln!(body, "{call}");
-        regs.forget();
+        call.emit_inline(out, regs);
         if i + 1 == n {
             // A handler's branch left its target in c.npc.
-            let _ = writeln!(body, "    c.s.pc = c.npc;");
+            let _ = writeln!(out, "    {}", jump(emit::Target::Dyn("c.npc")));
             flow = Flow::Branch;
         }
     }
     if let Flow::Next = flow {
-        regs.flush(&mut body);
-        let _ = writeln!(body, "    c.s.pc = 0x{:x}ull;", b.start + 4 * n as u64);
+        let next = b.start + 4 * n as u64;
+        let _ = writeln!(out, "    {}", jump(emit::Target::Const(next)));
     }
-    let _ = writeln!(out, "GFN_NOINLINE u32 t2_b_{:x}(Core& c) {{", b.start);
-    let locals: Vec<String> = (0..32)
-        .filter(|r| regs.used & (1 << r) != 0)
-        .map(|r| format!("r{r}"))
-        .chain(["rt".to_string()])
-        .collect();
-    let _ = writeln!(out, "    u64 {};\n    (void)rt;", locals.join(", "));
-    out.push_str(&body);
-    let _ = writeln!(out, "    return {n}u;\n}}");
 }
 
 /// The names the blocks call the handlers by. The interpreter inlines the frequent
@@ -225,50 +243,86 @@ fn gen_find(out: &mut String, blocks: &[Block]) {
     );
 }
 
-/// The generated source of a translation: one function per block and the dispatcher,
-/// `t2_enter` in a core built with its translation (`-DGPUOS_TIER2=1`, the source in
-/// place of exec.h's `// @GPUOS_T2_BLOCKS@` line: the GPU's way) or else the exported
-/// `gpuos_t2_enter` of a host shared object, with the list of block starts
-/// (`gpuos_t2_starts`, `gpuos_t2_nstarts`) that the host reads back from a cached
-/// translation. `blocks` sorted by start, starts unique.
-/// `hot` says whether a handler is a `HOT_HANDLER` (see [`gen_wrappers`]).
+/// Most blocks in one region function: the C++ compilers' time grows faster than
+/// the size of a function (one function of 1,129 blocks took GCC 219 s), so a
+/// translation is split into regions of neighbouring blocks.
+pub const REGION_BLOCKS: usize = 40;
+
+/// The generated source of a translation: `t2_enter` in a core built with its
+/// translation (`-DGPUOS_TIER2=1`, the source in place of exec.h's
+/// `// @GPUOS_T2_BLOCKS@` line: the GPU's way) or else the exported `gpuos_t2_enter`
+/// of a host shared object, with the list of block starts (`gpuos_t2_starts`,
+/// `gpuos_t2_nstarts`) that the host reads back from a cached translation. `blocks`
+/// sorted by start, starts unique. `hot` says whether a handler is a `HOT_HANDLER`
+/// (see [`gen_wrappers`]).
+///
+/// The blocks are grouped into regions of at most [`REGION_BLOCKS`] neighbouring
+/// blocks, each one function (`t2_r<N>`), so that the guest registers stay in locals
+/// (GPU registers) from block to block of a region: loaded at its entry, stored at
+/// its exits. A block jumps straight to its successor when that is in the region on
+/// the same page (`goto`); other targets go through the region's `t2_chain`, which
+/// makes a target on another page current through the soft TLB (`t2_code_page`) and
+/// finds its block by `t2_find`: in the region, a jump; in another, a return to
+/// `t2_enter`, which calls that region. The translation returns to the run loop when
+/// the budget cannot cover the next block, at an instruction that raised an exception
+/// (`t2_exc`), or at a target without a block.
 pub fn gen_source(blocks: &[Block], hot: &dyn Fn(&str) -> bool) -> String {
     let mut out = String::from(
         "// Generated by crates/gpuos/src/translate/gen.rs: tier-2 blocks of one image.\n",
     );
     gen_wrappers(&mut out, blocks, hot);
-    for b in blocks {
-        gen_block(&mut out, b);
-    }
     gen_find(&mut out, blocks);
-    out.push_str(
-        "#if GPUOS_TIER2\nGFN_NOINLINE u32 t2_enter(Core& c, u64 left) {\n#else\nextern \"C\" u32 gpuos_t2_enter(Core& c, u64 left) {\n#endif\n",
+    let rb = REGION_BLOCKS;
+    let regions: Vec<&[Block]> = blocks.chunks(rb).collect();
+    let list = |v: &mut dyn Iterator<Item = String>| v.collect::<Vec<_>>().join(",");
+    let _ = writeln!(
+        out,
+        "T2_DATA u64 t2_frames[{}] = {{{}}};\nT2_DATA u16 t2_regions[{}] = {{{}}};",
+        blocks.len(),
+        list(&mut blocks.iter().map(|b| format!("{}u", b.frame))),
+        blocks.len(),
+        list(&mut (0..blocks.len()).map(|i| (i / rb).to_string()))
     );
-    out.push_str("    u64 frame = t2_code_frame(c);\n    u32 done = 0;\n    NO_UNROLL for (;;) {\n        u32 k;\n        switch (t2_find(c.pc)) {\n");
-    for (i, b) in blocks.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "        case {}u: if (frame != {}u || left - done < {}u) return done; k = t2_b_{:x}(c); break;",
-            i + 1,
-            b.frame,
-            b.insns.len(),
-            b.start
-        );
-    }
     out.push_str(
-        "        default: return done;
-        }
-        done += k;
-        // Chain to the next block while no exception stopped this one and the next PC
-        // is on the same code page, still current (the run loop's own fast-path test).
-        u64 pc = c.s.pc;
-        if (c.exc != EXC_NONE || c.code_vpn != (pc >> PAGE_SHIFT) + 1 || (pc & 3)) return done;
-        c.pc = pc;
-    }
+        "/// The block (1-based) starting at pc on the current code page, or 0.
+GFN u32 t2_block_at(Core& c, u64 pc) {
+    u32 k = t2_find(pc);
+    return k && t2_frames[k - 1] == t2_code_frame(c) ? k : 0;
 }
 ",
     );
-    out.push_str("#if !GPUOS_TIER2\nextern \"C\" const u64 gpuos_t2_starts[] = {");
+    for (r, region) in regions.iter().enumerate() {
+        gen_region(&mut out, r, r * rb, region);
+    }
+    out.push_str(
+        "#if GPUOS_TIER2\nGFN_NOINLINE u32 t2_enter(Core& c, u64 left) {\n#else\nextern \"C\" u32 gpuos_t2_enter(Core& c, u64 left) {\n#endif\n",
+    );
+    out.push_str(
+        "    u64 done = 0;
+    u32 k = t2_block_at(c, c.s.pc);
+    NO_UNROLL while (k) {
+        bool on;
+        switch (t2_regions[k - 1]) {
+",
+    );
+    for r in 0..regions.len() {
+        let _ = writeln!(
+            out,
+            "        case {r}: on = t2_r{r}(c, left, done, k); break;"
+        );
+    }
+    out.push_str(
+        "        default: on = false;
+        }
+        if (!on) break;
+        // A region's block jumped to a block of another region (c.s.pc, current page).
+        k = t2_block_at(c, c.s.pc);
+    }
+    return (u32)done;
+}
+#if !GPUOS_TIER2
+extern \"C\" const u64 gpuos_t2_starts[] = {",
+    );
     for b in blocks {
         let _ = write!(out, "0x{:x}ull, ", b.start);
     }
@@ -278,6 +332,86 @@ pub fn gen_source(blocks: &[Block], hot: &dyn Fn(&str) -> bool) -> String {
         blocks.len()
     );
     out
+}
+
+/// Region `r`: the function `t2_r<r>(c, left, done, k)` over `blocks` (numbers
+/// `first + 1`..), starting at block k (of this region, its frame checked). It runs
+/// blocks while they jump to blocks of the region, adds what they executed to `done`,
+/// and returns true when the next block is another region's (c.s.pc on the current
+/// code page), false to return to the run loop.
+fn gen_region(out: &mut String, r: usize, first: usize, blocks: &[Block]) {
+    let local = |b: &Block| {
+        let (start, frame) = (b.start, b.frame);
+        move |t: u64| {
+            blocks
+                .binary_search_by_key(&t, |x| x.start)
+                .ok()
+                .filter(|&i| blocks[i].frame == frame && t >> 12 == start >> 12)
+                .map(|_| t)
+        }
+    };
+    // The registers the blocks use and write: a first pass over their code.
+    let (mut used, mut written) = (0u32, 0u32);
+    for b in blocks {
+        let mut regs = Regs::default();
+        gen_block(&mut String::new(), b, &mut regs, &local(b));
+        used |= regs.used;
+        written |= regs.written;
+    }
+    let _ = writeln!(
+        out,
+        "GFN_NOINLINE bool t2_r{r}(Core& c, u64 left, u64& done, u32 k) {{"
+    );
+    for n in (0..32).filter(|n| used & (1 << n) != 0) {
+        let _ = writeln!(out, "    u64 r{n} = c.s.x[{n}];");
+    }
+    out.push_str(
+        "    u64 rt = 0, pc = c.s.pc, xpc = 0;
+    u32 xk = 0, xskip = 0;
+    (void)rt;
+t2_dispatch:
+    switch (k) {
+",
+    );
+    for (i, b) in blocks.iter().enumerate() {
+        let _ = writeln!(out, "    case {}u: goto b_{:x};", first + i + 1, b.start);
+    }
+    let store: String = (0..32)
+        .filter(|n| written & (1 << n) != 0)
+        .map(|n| format!(" c.s.x[{n}] = r{n};"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "    default: goto t2_out;
+    }}
+t2_chain:
+    // pc: the target of a block's jump.
+    if ((pc & 3) == 0 && (c.code_vpn == (pc >> PAGE_SHIFT) + 1 || t2_code_page(c, pc))) {{
+        k = t2_block_at(c, pc);
+        if (k && t2_regions[k - 1] == {r}) goto t2_dispatch;
+        c.s.pc = pc;
+        if (k) {{{store} return true; }}
+    }}
+    // Fall through: no block there."
+    );
+    let body = {
+        let mut body = String::new();
+        for b in blocks {
+            gen_block(&mut body, b, &mut Regs::region(used, written), &local(b));
+        }
+        body
+    };
+    let _ = writeln!(
+        out,
+        "t2_out:\n    c.s.pc = pc;\n   {store}\n    return false;"
+    );
+    out.push_str("t2_exc:\n");
+    for n in (0..32).filter(|n| written & (1 << n) != 0) {
+        let _ = writeln!(out, "    if (!(xskip & (1u << {n}))) c.s.x[{n}] = r{n};");
+    }
+    out.push_str("    c.s.pc = xpc;\n    done += xk;\n    return false;\n");
+    out.push_str(&body);
+    out.push_str("}\n");
 }
 
 #[cfg(test)]
@@ -330,22 +464,48 @@ mod tests {
             insns: vec![ADD_X0_X0_1, LDR_X1_X0, RET],
         };
         let src = gen_source(&[b], &|n| n == "LDST_uimm");
-        // ADD is direct code over a local; the load has the TLB's fast path, with its
-        // handler on the slow path after the local is written back.
-        assert!(src.contains("r0 = c.s.x[0];"), "{src}");
+        // ADD is direct code over a local loaded at the region's entry; the load has
+        // the TLB's fast path, with its handler on the slow path after the registers it
+        // uses are written back.
+        assert!(src.contains("u64 r0 = c.s.x[0];"), "{src}");
         assert!(src.contains("c.s.x[0] = r0;"), "{src}");
         assert!(
             src.contains("T2H_LDST_uimm(c, 3u, 1u, 0u, 0u, 1u)"),
             "{src}"
         );
         assert!(src.contains("void t2w_LDST_uimm(Core& c, u32 a0,"), "{src}");
-        // RET ends the block as direct code: the loaded X1 written back, the PC from X30.
-        assert!(src.contains("r30 = c.s.x[30];"), "{src}");
-        assert!(src.contains("c.s.x[1] = r1;\n    c.s.pc = r30;"), "{src}");
+        // RET ends the block as direct code: counted, then to the chain with X30.
+        assert!(src.contains("u64 r30 = c.s.x[30];"), "{src}");
         assert!(
-            src.contains(
-                "case 1u: if (frame != 3u || left - done < 3u) return done; k = t2_b_400000(c);"
-            ),
+            src.contains("{ done += 3u; pc = r30; goto t2_chain; }"),
+            "{src}"
+        );
+        assert!(src.contains("if (left - done < 3u) { pc = 0x400000ull; goto t2_out; }"));
+    }
+
+    #[test]
+    fn blocks_of_a_region_on_one_page_jump_straight_to_each_other() {
+        const B_BACK_8: u32 = 0x17fffffe; // B .-8
+        let a = Block {
+            start: 0x400000,
+            frame: 3,
+            insns: vec![ADD_X0_X0_1, RET],
+        };
+        let b = Block {
+            start: 0x400008,
+            frame: 3,
+            insns: vec![B_BACK_8],
+        };
+        // Another page: reached through the chain, not a jump.
+        let far = Block {
+            start: 0x401000,
+            frame: 4,
+            insns: vec![B_BACK_8],
+        };
+        let src = gen_source(&[a, b, far], &|_| false);
+        assert!(src.contains("{ done += 1u; goto b_400000; }"), "{src}");
+        assert!(
+            src.contains("{ done += 1u; pc = 0x400ff8ull; goto t2_chain; }"),
             "{src}"
         );
     }
