@@ -107,25 +107,32 @@ GFN bool flagN(Core& c) { return (c.s.nzcv & NZCV_N) != 0; }
 GFN bool flagZ(Core& c) { return (c.s.nzcv & NZCV_Z) != 0; }
 GFN bool flagC(Core& c) { return (c.s.nzcv & NZCV_C) != 0; }
 GFN bool flagV(Core& c) { return (c.s.nzcv & NZCV_V) != 0; }
-GFN void setNZCV(Core& c, bool n, bool z, bool cf, bool v) {
-    c.s.nzcv = (n ? NZCV_N : 0) | (z ? NZCV_Z : 0) | (cf ? NZCV_C : 0) | (v ? NZCV_V : 0);
+/// The NZCV word (bits 31..28, as `MRS Xt, NZCV` reads it) of four flags.
+GFN u64 nzcv_word(bool n, bool z, bool cf, bool v) {
+    return (n ? NZCV_N : 0) | (z ? NZCV_Z : 0) | (cf ? NZCV_C : 0) | (v ? NZCV_V : 0);
 }
-/// ConditionHolds() from the Arm ARM (shared/functions/system/ConditionHolds).
-GFN bool cond_holds(Core& c, u32 cond) {
+GFN void setNZCV(Core& c, bool n, bool z, bool cf, bool v) { c.s.nzcv = nzcv_word(n, z, cf, v); }
+/// ConditionHolds() from the Arm ARM (shared/functions/system/ConditionHolds) over an
+/// NZCV word (tier 2 keeps one in a local).
+GFN bool cond_holds_w(u64 nzcv, u32 cond) {
+    bool n = (nzcv & NZCV_N) != 0, z = (nzcv & NZCV_Z) != 0;
+    bool cf = (nzcv & NZCV_C) != 0, v = (nzcv & NZCV_V) != 0;
     bool r;
     switch (cond >> 1) {
-    case 0: r = flagZ(c); break;
-    case 1: r = flagC(c); break;
-    case 2: r = flagN(c); break;
-    case 3: r = flagV(c); break;
-    case 4: r = flagC(c) && !flagZ(c); break;
-    case 5: r = flagN(c) == flagV(c); break;
-    case 6: r = flagN(c) == flagV(c) && !flagZ(c); break;
+    case 0: r = z; break;
+    case 1: r = cf; break;
+    case 2: r = n; break;
+    case 3: r = v; break;
+    case 4: r = cf && !z; break;
+    case 5: r = n == v; break;
+    case 6: r = n == v && !z; break;
     default: r = true; break;
     }
     if ((cond & 1) && cond != 15) r = !r;
     return r;
 }
+/// ConditionHolds() over the flags of c.
+GFN bool cond_holds(Core& c, u32 cond) { return cond_holds_w(c.s.nzcv, cond); }
 
 // ---- vector registers ------------------------------------------------------------------
 

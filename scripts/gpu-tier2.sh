@@ -86,18 +86,19 @@ if [ -x "$dir/bin/coremark" ]; then
     for n in ${T2_LANES:-16384}; do
         fast "coremark-$n" "$n" "$dir/bin/coremark" 0x0 0x0 0x66 20 7 1 2000
     done
-    # A different seed per lane (a real sweep): the lanes' paths diverge.
+    # A different seed per lane (a real sweep): the lanes' paths diverge. seed1 (the
+    # list's and the matrix's data) varies; seed3 would scale the work with its value.
     n=${T2_SEEDS:-16384}
-    for i in $(seq 0 $((n - 1))); do echo "$dir/bin/coremark 0x0 0x0 0x$i 20 7 1 2000"; done >"$out/jobs-coremark.txt"
+    for i in $(seq 0 $((n - 1))); do echo "$dir/bin/coremark 0x$i 0x0 0x66 20 7 1 2000"; done >"$out/jobs-coremark.txt"
     fast "coremark-seeds-$n" "jobs:$out/jobs-coremark.txt"
     # qemu-aarch64 on every host core, the same program: 64 processes of 4000
-    # iterations (the performance seeds, then a seed each), iterations/s.
+    # iterations (the performance seeds, then a seed1 each), iterations/s.
     q=$dir/qemu-aarch64-static
     if [ -x "$q" ]; then
         for how in same seeds; do
             t0=$(date +%s.%N)
             seq 0 63 | xargs -P "$(nproc)" -I{} sh -c \
-                "if [ $how = same ]; then s=0x66; else s=0x{}; fi; $q $dir/bin/coremark 0x0 0x0 \$s 4000 7 1 2000 >/dev/null"
+                "if [ $how = same ]; then s=0x0; else s=0x{}; fi; $q $dir/bin/coremark \$s 0x0 0x66 4000 7 1 2000 >/dev/null"
             t1=$(date +%s.%N)
             row "qemu coremark-$how $(nproc) cores" \
                 "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "64 x 4000 iterations in %.2f s = %.0f iterations/s", b - a, 256000 / (b - a) }')"

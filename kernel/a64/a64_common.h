@@ -12,25 +12,29 @@ GFN u64 dmask(u32 sf) { return sf ? ~0ull : 0xffffffffull; }
 GFN bool faulted(Core& c) { return c.exc == EXC_SIGNAL; }
 
 /// shared/functions/integer/AddWithCarry: x + y + carry over 64 (sf=1) or 32 bits;
-/// sets NZCV when setflags. Returns the (zero-extended) result.
-GFN u64 add_with_carry(Core& c, u32 sf, u64 x, u64 y, u32 carry, bool setflags) {
+/// writes the NZCV word to *nzcv unless nzcv is null. Returns the (zero-extended) result.
+GFN u64 add_with_carry_w(u32 sf, u64 x, u64 y, u32 carry, u64* nzcv) {
     if (sf) {
         u64 r = x + y + carry;
-        if (setflags) {
+        if (nzcv) {
             bool cf = carry ? (r <= x) : (r < x);
             bool vf = ((~(x ^ y) & (x ^ r)) >> 63) != 0;
-            setNZCV(c, (r >> 63) != 0, r == 0, cf, vf);
+            *nzcv = nzcv_word((r >> 63) != 0, r == 0, cf, vf);
         }
         return r;
     }
     u32 x32 = (u32)x, y32 = (u32)y;
     u64 wide = (u64)x32 + y32 + carry;
     u32 r = (u32)wide;
-    if (setflags) {
+    if (nzcv) {
         bool vf = ((~(x32 ^ y32) & (x32 ^ r)) >> 31) != 0;
-        setNZCV(c, (r >> 31) != 0, r == 0, (wide >> 32) != 0, vf);
+        *nzcv = nzcv_word((r >> 31) != 0, r == 0, (wide >> 32) != 0, vf);
     }
     return r;
+}
+/// AddWithCarry with the flags written to c when setflags.
+GFN u64 add_with_carry(Core& c, u32 sf, u64 x, u64 y, u32 carry, bool setflags) {
+    return add_with_carry_w(sf, x, y, carry, setflags ? &c.s.nzcv : (u64*)0);
 }
 
 /// Bits 127..64 of the unsigned 128-bit product x * y (no __int128 needed on the device:

@@ -1,37 +1,63 @@
-//! Tier 2's direct code for the most frequent instructions: within a block, guest
-//! registers live in C++ locals (`rN`, GPU or host registers) instead of the Core's
-//! register file in memory, and these instructions are generated as expressions over
-//! them rather than as handler calls. Every other instruction is still its handler's
-//! call (the registers it may read or write are written back before it and read again
-//! after it). The expressions call the same Arm ARM helpers as the handlers
-//! (kernel/a64/a64_common.h: `add_with_carry`, `shift_reg`, `cond_holds`, `setNZCV`),
-//! and each emitter below mirrors its handler (the comment names it), so the semantics
-//! stay in one place; the differential fuzzer and the conformance suite run translated
-//! to hold them equal.
+//! Tier 2's direct code for the most frequent instructions: within a region, guest
+//! registers and the NZCV flags live in C++ locals (`rN`, `nz`: GPU or host registers)
+//! instead of the Core in memory, and these instructions are generated as expressions
+//! over them rather than as handler calls. Every other instruction is still its
+//! handler's call (the state it may read or write is written back before it and read
+//! again after it). The expressions call the same Arm ARM helpers as the handlers
+//! (kernel/a64/a64_common.h, core.h: `add_with_carry_w`, `shift_reg`, `cond_holds_w`,
+//! `nzcv_word`), and each emitter below mirrors its handler (the comment names it), so
+//! the semantics stay in one place; the differential fuzzer and the conformance suite
+//! run translated to hold them equal.
 //!
 //! An encoding a handler would refuse (SIGILL for a reserved field value) is left to
 //! the handler: direct code never raises.
 
 use std::fmt::Write as _;
 
-/// The guest registers of a translation held in locals: which hold the current value
-/// (`loaded`) and which may differ from the register file (`dirty`); bit n for Xn, bit
-/// 31 for SP.
+/// Bit of the NZCV flags in the masks of [`Regs`] (the local `nz`, home `c.s.nzcv`).
+pub const NZCV: u32 = 32;
+
+/// The C++ local holding state n: `rN` for Xn (n = 31: SP), `nz` for the flags.
+pub fn local(n: u32) -> String {
+    if n == NZCV {
+        "nz".into()
+    } else {
+        format!("r{n}")
+    }
+}
+
+/// Where state n lives in the Core: `c.s.x[n]`, or `c.s.nzcv` for the flags.
+pub fn home(n: u32) -> String {
+    if n == NZCV {
+        "c.s.nzcv".into()
+    } else {
+        format!("c.s.x[{n}]")
+    }
+}
+
+/// The states of mask `m`, in order.
+pub fn each(m: u64) -> impl Iterator<Item = u32> {
+    (0..=NZCV).filter(move |n| m & (1 << n) != 0)
+}
+
+/// The guest state of a translation held in locals: which hold the current value
+/// (`loaded`) and which may differ from the Core (`dirty`); bit n for Xn, bit 31 for
+/// SP, bit [`NZCV`] for the flags.
 #[derive(Default, Clone)]
 pub struct Regs {
-    loaded: u32,
-    dirty: u32,
+    loaded: u64,
+    dirty: u64,
     /// Every local used (declared and loaded at the translation's entry).
-    pub used: u32,
+    pub used: u64,
     /// Every local written (stored back at the translation's exits).
-    pub written: u32,
+    pub written: u64,
 }
 
 impl Regs {
     /// The state at a block's start inside a translation whose blocks use the locals
     /// `used` and write `written`: every used register is in its local (loaded at the
     /// entry), and any written one may differ from the register file.
-    pub fn region(used: u32, written: u32) -> Regs {
+    pub fn region(used: u64, written: u64) -> Regs {
         Regs {
             loaded: used,
             dirty: written,
@@ -43,11 +69,29 @@ impl Regs {
     /// The local holding register n (31: SP), loaded first if need be.
     fn get(&mut self, out: &mut String, n: u32) -> String {
         if self.loaded & (1 << n) == 0 {
-            let _ = writeln!(out, "    r{n} = c.s.x[{n}];");
+            let _ = writeln!(out, "    {} = {};", local(n), home(n));
             self.loaded |= 1 << n;
             self.used |= 1 << n;
         }
-        format!("r{n}")
+        local(n)
+    }
+
+    /// The flags' local, for reading.
+    fn flags(&mut self, out: &mut String) -> String {
+        self.get(out, NZCV)
+    }
+
+    /// The flags' local, about to be written (by `add_with_carry_w(..., &nz)`).
+    fn set_flags(&mut self) -> String {
+        self.mark(NZCV);
+        local(NZCV)
+    }
+
+    fn mark(&mut self, n: u32) {
+        self.loaded |= 1 << n;
+        self.dirty |= 1 << n;
+        self.used |= 1 << n;
+        self.written |= 1 << n;
     }
 
     /// Arm ARM X[n]: register 31 reads as zero.
@@ -72,10 +116,7 @@ impl Regs {
     /// Register n (31: SP) becomes `expr`.
     fn set(&mut self, out: &mut String, n: u32, expr: &str) {
         let _ = writeln!(out, "    r{n} = {expr};");
-        self.loaded |= 1 << n;
-        self.dirty |= 1 << n;
-        self.used |= 1 << n;
-        self.written |= 1 << n;
+        self.mark(n);
     }
 
     /// `setR`: X[n] = expr as 64 or 32 bits (zero-extended); register 31 discards it
@@ -96,11 +137,11 @@ impl Regs {
 pub struct Call {
     /// `c.pc`, `c.npc` and `c.insn` set as the run loop sets them, and the call.
     pub invoke: String,
-    /// The registers the handler may read or write (bit n: Xn, bit 31: SP): every
-    /// operand field's value below 32, and X30 for BL/BLR. A handler touches no other
-    /// general register (SVC, BRK and faults stop the translation: their registers are
-    /// written back on the way out).
-    pub regs: u32,
+    /// The state the handler may read or write (bit n: Xn, bit 31: SP, bit [`NZCV`]:
+    /// the flags, for every handler): every operand field's value below 32, and X30
+    /// for BL/BLR. A handler touches no other general register (SVC, BRK and faults
+    /// stop the translation: their registers are written back on the way out).
+    pub regs: u64,
     /// The instruction's guest address.
     pub pc: u64,
     /// Its position in its block, from 1: the instructions an exception it raises
@@ -115,8 +156,8 @@ impl Call {
     /// read again.
     fn emit(&self, out: &mut String, regs: &mut Regs, indent: &str) {
         let store = regs.dirty & self.regs;
-        for n in (0..32).filter(|n| store & (1 << n) != 0) {
-            let _ = writeln!(out, "{indent}c.s.x[{n}] = r{n};");
+        for n in each(store) {
+            let _ = writeln!(out, "{indent}{} = {};", home(n), local(n));
         }
         regs.dirty &= !store;
         for line in self.invoke.lines() {
@@ -124,12 +165,14 @@ impl Call {
         }
         let _ = writeln!(
             out,
-            "{indent}if (c.exc != EXC_NONE) {{ xk = {}u; xskip = 0x{:x}u; xpc = 0x{:x}ull; goto t2_exc; }}",
+            "{indent}if (c.exc != EXC_NONE) {{ xk = {}u; xskip = 0x{:x}ull; xpc = 0x{:x}ull; goto t2_exc; }}",
             self.k, self.regs, self.pc
         );
+        // The handler may have changed a mapping or the soft TLB.
+        let _ = writeln!(out, "{indent}tlb_s.vpn = tlb_d.vpn = 0;");
         let load = regs.loaded & self.regs;
-        for n in (0..32).filter(|n| load & (1 << n) != 0) {
-            let _ = writeln!(out, "{indent}r{n} = c.s.x[{n}];");
+        for n in each(load) {
+            let _ = writeln!(out, "{indent}{} = {};", local(n), home(n));
         }
     }
 
@@ -174,16 +217,20 @@ enum Mode {
     Post,
 }
 
-/// A load or store with the soft TLB's fast path inline: `t2_tlb_hit` (kernel/tier2/
-/// tier2.h) gives the page's pointer when the TLB holds it with the permission and the
-/// access stays on the page, and the access is done over the locals; otherwise the
-/// instruction's handler (`call`) runs it from the register file, with its slow path
-/// and faults. `access` emits the fast path's body (with `p` the pointer and `a` the
-/// address) and returns nothing; `bytes` is the span checked.
+/// A load or store with the soft TLB's fast path inline: `t2_tlb_hit_r` (kernel/tier2/
+/// tier2.h) gives the page's pointer when the region's own entry for accesses based on
+/// SP (`tlb_s`) or on another register (`tlb_d`), or else the soft TLB, holds it with
+/// the permission and the access stays on the page, and the access is done over the
+/// locals; otherwise the instruction's handler (`call`) runs it from the register file,
+/// with its slow path and faults. `access` emits the fast path's body (with `p` the
+/// pointer and `a` the address) and returns nothing; `bytes` is the span checked;
+/// `base` the base register.
+#[allow(clippy::too_many_arguments)]
 fn with_fast_path(
     out: &mut String,
     regs: &mut Regs,
     call: &Call,
+    base: u32,
     prelude: &str,
     bytes: u32,
     store: bool,
@@ -193,9 +240,10 @@ fn with_fast_path(
     let mut fast = String::new();
     access(&mut fast, regs);
     let acc = if store { "PTE_W" } else { "PTE_R" };
+    let tlb = if base == 31 { "tlb_s" } else { "tlb_d" };
     let _ = writeln!(
         out,
-        "    {{ {prelude}u8* p = t2_tlb_hit(c, a, {bytes}u, {acc});\n    if (p) {{"
+        "    {{ {prelude}u8* p = t2_tlb_hit_r(c, {tlb}, a, {bytes}u, {acc});\n    if (p) {{"
     );
     for line in fast.lines() {
         let _ = writeln!(out, "    {line}");
@@ -236,7 +284,7 @@ fn single(
         Mode::Post => format!("u64 w = {base} + {off}; "),
     };
     let prelude = format!("u64 a = {addr}; {wb}");
-    with_fast_path(out, regs, call, &prelude, bytes, opc == 0, |f, regs| {
+    with_fast_path(out, regs, call, n, &prelude, bytes, opc == 0, |f, regs| {
         if let Some(v) = value {
             let _ = writeln!(f, "    store_le(p, {bytes}, {v});");
             if mode != Mode::Offset {
@@ -289,6 +337,7 @@ fn pair(
         out,
         regs,
         call,
+        n,
         &prelude,
         2 * bytes,
         load == 0,
@@ -377,10 +426,12 @@ pub fn emit(
             let imm = (imm12 as u64) << if sh == 1 { 12 } else { 0 };
             let x = format!("({} & {})", regs.get(out, n), mask(sf));
             let (y, carry) = if op == 1 { (!imm, 1) } else { (imm, 0) };
-            let r = format!(
-                "add_with_carry(c, {sf}u, {x}, 0x{y:x}ull, {carry}u, {})",
-                s == 1
-            );
+            let nz = if s == 1 {
+                format!("&{}", regs.set_flags())
+            } else {
+                "0".into()
+            };
+            let r = format!("add_with_carry_w({sf}u, {x}, 0x{y:x}ull, {carry}u, {nz})");
             if s == 1 {
                 regs.set_r(out, sf, d, &r);
             } else {
@@ -394,10 +445,15 @@ pub fn emit(
         {
             let op2 = format!("shift_reg({}, {shift}u, {imm6}u, {sf}u)", regs.x(out, m));
             let x = regs.r(out, sf, n);
-            let r = if op == 1 {
-                format!("add_with_carry(c, {sf}u, {x}, ~{op2}, 1u, {})", s == 1)
+            let nz = if s == 1 {
+                format!("&{}", regs.set_flags())
             } else {
-                format!("add_with_carry(c, {sf}u, {x}, {op2}, 0u, {})", s == 1)
+                "0".into()
+            };
+            let r = if op == 1 {
+                format!("add_with_carry_w({sf}u, {x}, ~{op2}, 1u, {nz})")
+            } else {
+                format!("add_with_carry_w({sf}u, {x}, {op2}, 0u, {nz})")
             };
             regs.set_r(out, sf, d, &r);
             Some(Flow::Next)
@@ -412,9 +468,10 @@ pub fn emit(
             let op = ["&", "|", "^", "&"][opc as usize];
             if opc == 3 {
                 let top = if sf == 1 { 63 } else { 31 };
+                let nz = regs.set_flags();
                 let _ = writeln!(
                     out,
-                    "    rt = {x} {op} {op2};\n    setNZCV(c, ((rt >> {top}) & 1) != 0, rt == 0, false, false);"
+                    "    rt = {x} {op} {op2};\n    {nz} = nzcv_word(((rt >> {top}) & 1) != 0, rt == 0, false, false);"
                 );
                 regs.set_r(out, sf, d, "rt");
             } else {
@@ -454,7 +511,13 @@ pub fn emit(
             if o2 == 1 {
                 xm = format!("({xm} + 1)");
             }
-            regs.set_r(out, sf, d, &format!("cond_holds(c, {cond}u) ? {xn} : {xm}"));
+            let nz = regs.flags(out);
+            regs.set_r(
+                out,
+                sf,
+                d,
+                &format!("cond_holds_w({nz}, {cond}u) ? {xn} : {xm}"),
+            );
             Some(Flow::Next)
         }
         // Loads and stores: the TLB's fast path inline, the handler for the rest.
@@ -549,7 +612,7 @@ pub fn emit(
             Some(Flow::Branch)
         }
         ("B_cond", &[imm19, cond]) => {
-            let cond = format!("cond_holds(c, {cond}u)");
+            let cond = format!("cond_holds_w({}, {cond}u)", regs.flags(out));
             two_way(out, &cond, target(imm19, 19), next, jump)
         }
         ("CBZ", &[sf, nonzero, imm19, t]) => {
@@ -601,7 +664,7 @@ mod tests {
     use super::*;
 
     /// A handler call for instruction `k` at pc touching `regs`.
-    fn call(regs: u32) -> Call {
+    fn call(regs: u64) -> Call {
         Call {
             invoke: "CALL;".into(),
             regs,
@@ -620,7 +683,7 @@ mod tests {
 
     fn run(r: &mut Regs, name: &str, f: &[u32], pc: u64, last: bool) -> (String, bool) {
         let mut out = String::new();
-        let c = call(f.iter().filter(|&&v| v < 32).fold(0, |m, &v| m | 1 << v));
+        let c = call(f.iter().filter(|&&v| v < 32).fold(0, |m, &v| m | 1 << v) | 1 << NZCV);
         let some = emit(&mut out, r, name, f, pc, last, &c, &jump).is_some();
         (out, some)
     }
@@ -631,7 +694,7 @@ mod tests {
         // LDR X1, [X0, #8]
         let (out, _) = run(&mut r, "LDST_uimm", &[3, 1, 1, 0, 1], 0x1000, false);
         assert!(
-            out.contains("u64 a = r0 + 0x8ull; u8* p = t2_tlb_hit(c, a, 8u, PTE_R);"),
+            out.contains("u64 a = r0 + 0x8ull; u8* p = t2_tlb_hit_r(c, tlb_d, a, 8u, PTE_R);"),
             "{out}"
         );
         assert!(out.contains("rt = load_le(p, 8);"), "{out}");
@@ -642,7 +705,7 @@ mod tests {
             slow.contains("CALL;") && slow.contains("r1 = c.s.x[1];"),
             "{out}"
         );
-        assert!(slow.contains("xk = 1u; xskip = 0xb"), "{out}");
+        assert!(slow.contains("xk = 1u; xskip = 0x10000000bull"), "{out}");
     }
 
     #[test]
@@ -678,7 +741,7 @@ mod tests {
         // B.NE .-4 (imm19 = all ones).
         let (out, _) = run(&mut r, "B_cond", &[0x7ffff, 1], 0x400010, true);
         assert!(
-            out.contains("if (cond_holds(c, 1u)) { JUMP 0x40000c; }\n    JUMP 0x400014;"),
+            out.contains("if (cond_holds_w(nz, 1u)) { JUMP 0x40000c; }\n    JUMP 0x400014;"),
             "{out}"
         );
         // BLR X30: the target read before X30 is written.

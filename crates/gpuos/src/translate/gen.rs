@@ -9,7 +9,7 @@
 //! handlers with constant operand fields, in order: no instruction has a second
 //! implementation.
 
-use super::emit::{self, Flow, Regs};
+use super::emit::{self, each, home, local as state_local, Flow, Regs, NZCV};
 use crate::tables;
 use std::fmt::Write as _;
 
@@ -101,16 +101,18 @@ fn fields(insn: u32) -> (&'static tables::A64Entry, Vec<u32>) {
     )
 }
 
-/// The registers an instruction's handler may read or write: its operand fields'
-/// values below 32 (register numbers, and small immediates, harmlessly), and X30 for
-/// the branches with link.
-fn handler_regs(name: &str, f: &[u32]) -> u32 {
+/// The state an instruction's handler may read or write: its operand fields' values
+/// below 32 (register numbers, and small immediates, harmlessly), X30 for the branches
+/// with link, and the flags.
+fn handler_regs(name: &str, f: &[u32]) -> u64 {
     let link = if matches!(name, "BL" | "BLR") {
         1 << 30
     } else {
         0
     };
-    f.iter().filter(|&&v| v < 32).fold(link, |m, &v| m | 1 << v)
+    f.iter()
+        .filter(|&&v| v < 32)
+        .fold(link | 1 << NZCV, |m, &v| m | 1 << v)
 }
 
 /// The C++ of block `b` inside the translation's `t2_enter` (label `b_<start>`, see
@@ -351,7 +353,7 @@ fn gen_region(out: &mut String, r: usize, first: usize, blocks: &[Block]) {
         }
     };
     // The registers the blocks use and write: a first pass over their code.
-    let (mut used, mut written) = (0u32, 0u32);
+    let (mut used, mut written) = (0u64, 0u64);
     for b in blocks {
         let mut regs = Regs::default();
         gen_block(&mut String::new(), b, &mut regs, &local(b));
@@ -362,13 +364,14 @@ fn gen_region(out: &mut String, r: usize, first: usize, blocks: &[Block]) {
         out,
         "GFN_NOINLINE bool t2_r{r}(Core& c, u64 left, u64& done, u32 k) {{"
     );
-    for n in (0..32).filter(|n| used & (1 << n) != 0) {
-        let _ = writeln!(out, "    u64 r{n} = c.s.x[{n}];");
+    for n in each(used) {
+        let _ = writeln!(out, "    u64 {} = {};", state_local(n), home(n));
     }
     out.push_str(
-        "    u64 rt = 0, pc = c.s.pc, xpc = 0;
-    u32 xk = 0, xskip = 0;
-    (void)rt;
+        "    u64 rt = 0, pc = c.s.pc, xpc = 0, xskip = 0;
+    u32 xk = 0;
+    T2Tlb1 tlb_s = {0, 0, 0}, tlb_d = {0, 0, 0};
+    (void)rt; (void)tlb_s; (void)tlb_d;
 t2_dispatch:
     switch (k) {
 ",
@@ -376,9 +379,8 @@ t2_dispatch:
     for (i, b) in blocks.iter().enumerate() {
         let _ = writeln!(out, "    case {}u: goto b_{:x};", first + i + 1, b.start);
     }
-    let store: String = (0..32)
-        .filter(|n| written & (1 << n) != 0)
-        .map(|n| format!(" c.s.x[{n}] = r{n};"))
+    let store: String = each(written)
+        .map(|n| format!(" {} = {};", home(n), state_local(n)))
         .collect();
     let _ = writeln!(
         out,
@@ -406,8 +408,13 @@ t2_chain:
         "t2_out:\n    c.s.pc = pc;\n   {store}\n    return false;"
     );
     out.push_str("t2_exc:\n");
-    for n in (0..32).filter(|n| written & (1 << n) != 0) {
-        let _ = writeln!(out, "    if (!(xskip & (1u << {n}))) c.s.x[{n}] = r{n};");
+    for n in each(written) {
+        let _ = writeln!(
+            out,
+            "    if (!((xskip >> {n}) & 1)) {} = {};",
+            home(n),
+            state_local(n)
+        );
     }
     out.push_str("    c.s.pc = xpc;\n    done += xk;\n    return false;\n");
     out.push_str(&body);
