@@ -24,7 +24,7 @@ cd "$root" || exit 1
 
 jobs=${CONFORMANCE_JOBS:-$(nproc 2>/dev/null || echo 2)}
 read -r -a extra <<<"${CONFORMANCE_ARGS:-}"
-translate_subset='^(hello|signals|process|crash_null|exit-42|setjmp)$'
+translate_subset='^(hello|signals|process|crash_null|exit-42|setjmp|hostile_mem-prot)$'
 lanes_subset='^(hello|hello-lane|hostile_mem-lane|hostile_mem-prot|int_arith|fp_math|neon|setjmp|atomics|strings|fileio|signals|process|fdmany|crash_null|exit-42|exit-lane|bb-(echo|printf|cat|sort-k|awk-sum|sha256sum|factor|ls-l|find|sh-pipe|sh-subshell|cp|mv|tar-xzv|sh-redir|gzip))$'
 
 # Known gaps (KNOWN_GAPS in scripts/conformance.sh) are left out of the conformance

@@ -74,6 +74,11 @@ pub struct BenchOpts {
     /// GPU machine's time); the warm-cache start is still measured.
     #[arg(long)]
     skip_cold_compile: bool,
+    /// Tier 2 in every gpuos run: never (the interpreter), auto or always, as `gpuos
+    /// run --translate`; each figure gives the share of instructions that ran
+    /// translated. A translation comes from the cache or is built during the runs.
+    #[arg(long, value_name = "WHEN", default_value = "never")]
+    translate: String,
     /// Testing aid: compare against a deliberately altered reference (must be refused).
     #[arg(long, hide = true)]
     corrupt_check: bool,
@@ -122,6 +127,8 @@ struct Plan<'a> {
     tmp: PathBuf,
     /// All lanes the GPU runs at once (when CUDA is measured and it is known).
     resident: Option<usize>,
+    /// `--translate`.
+    translate: gpuos::machine::Translate,
 }
 
 /// Median, min, max of some samples.
@@ -198,8 +205,10 @@ pub fn run(o: &BenchOpts) -> Result<(), String> {
     // Every run happens in the temporary directory (the guests' writable cwd).
     let cwd0 = std::env::current_dir().map_err(|e| e.to_string())?;
     std::env::set_current_dir(&tmp).map_err(|e| e.to_string())?;
+    let translate = o.translate.parse()?;
     let plan = Plan {
         o,
+        translate,
         quick,
         repeats,
         cores,

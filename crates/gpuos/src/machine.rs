@@ -313,6 +313,9 @@ pub struct RunReport {
     pub stdout0: Vec<u8>,
     /// Every process's resident limit, in bytes (0 = none).
     pub rss_limit: u64,
+    /// Guest instructions that ran translated (tier 2; 0 without a translation), of
+    /// [`RunReport::instructions`].
+    pub translated: u64,
 }
 
 impl RunReport {

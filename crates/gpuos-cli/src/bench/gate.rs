@@ -3,6 +3,7 @@
 
 use super::Workload;
 use gpuos::machine::sha256;
+use gpuos::machine::Translate;
 use gpuos::{BackendKind, LaneStatus, RunConfig, RunReport};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
@@ -186,19 +187,29 @@ pub(super) struct Checked {
     pub stdout_checked: usize,
 }
 
-/// Run workload `w` (with `extra` arguments) on `lanes` lanes and check it: every lane
-/// exits 0, every lane `expected` holds prints its reference, and (unless `mixed`,
-/// where lanes do different work by design, or `w` is divergent) every lane retires
-/// the same number of instructions.
+/// How [`gpuos_run`] runs a workload.
+pub(super) struct How<'a> {
+    /// Arguments after the workload's own.
+    pub extra: &'a [&'a str],
+    /// Each lane's stdout and stderr go to files there (`--lane-dir`).
+    pub output_dir: Option<&'a Path>,
+    /// Lanes do different work by design: their instruction counts may differ.
+    pub mixed: bool,
+    /// Tier 2 (`bench --translate`).
+    pub translate: Translate,
+}
+
+/// Run workload `w` on `lanes` lanes as `how` says and check it: every lane exits 0,
+/// every lane `expected` holds prints its reference, and (unless `how.mixed` or `w` is
+/// divergent) every lane retires the same number of instructions.
 pub(super) fn gpuos_run(
     w: &Workload,
     backend: BackendKind,
     lanes: usize,
     expected: &Expected,
-    extra: &[&str],
-    output_dir: Option<&Path>,
-    mixed: bool,
+    how: &How,
 ) -> Result<Checked, String> {
+    let (extra, output_dir, mixed) = (how.extra, how.output_dir, how.mixed);
     let mut argv: Vec<OsString> = vec![w.program.clone().into_os_string()];
     argv.extend(w.argv_tail(None).into_iter().map(OsString::from));
     argv.extend(extra.iter().map(OsString::from));
@@ -208,6 +219,7 @@ pub(super) fn gpuos_run(
     cfg.passthrough = false;
     cfg.hash_every_lane = true;
     cfg.output_dir = output_dir.map(Path::to_path_buf);
+    cfg.translate = how.translate;
     let t = Instant::now();
     let report = gpuos::run(&cfg).map_err(|e| format!("{}: gpuos: {e}", w.name))?;
     let wall = t.elapsed().as_secs_f64();

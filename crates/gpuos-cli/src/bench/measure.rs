@@ -3,7 +3,7 @@
 //! gathered into [`Figures`] for `report`.
 
 use super::gate::{
-    checked_lanes, gpuos_run, qemu_once, qemu_parallel, qemu_references, Expected, Reference,
+    checked_lanes, gpuos_run, qemu_once, qemu_parallel, qemu_references, Expected, How, Reference,
 };
 use super::{backend_name, report, stats, Plan, Workload};
 use gpuos::layout::Template;
@@ -21,7 +21,7 @@ const CPU_POOL_FRAMES: u64 = 1 << 22;
 /// One line of the table: workload, backend, lanes, guest instructions, instructions
 /// per lane (min..max for a divergent workload), seconds, min..max, instructions/s,
 /// instructions/s per lane.
-pub(super) type Row = [String; 9];
+pub(super) type Row = [String; 10];
 
 /// The qemu side: each workload's reference stdout and the parallel comparison.
 pub(super) struct QemuSide {
@@ -65,6 +65,8 @@ struct Repeats {
     insns: Vec<u64>,
     /// Lanes whose stdout was compared with a qemu reference.
     stdout_checked: usize,
+    /// Instructions that ran translated, of the last run.
+    translated: u64,
 }
 
 /// Peak private frames of one process and the template's frames, over a workload's runs.
@@ -232,11 +234,18 @@ impl Meter<'_> {
         self.pb.set_message(format!("{bname} {} x{lanes}", w.name));
         let mut r = Repeats::default();
         for _ in 0..self.p.repeats {
-            let c = gpuos_run(w, b, lanes, expected, &[], None, false)?;
+            let how = How {
+                extra: &[],
+                output_dir: None,
+                mixed: false,
+                translate: self.p.translate,
+            };
+            let c = gpuos_run(w, b, lanes, expected, &how)?;
             self.pb.inc(1);
             record_insns(&mut f.lane_insns[wi], w, &c.report)?;
             r.insns = c.report.lanes.iter().map(|l| l.insns).collect();
             r.stdout_checked = c.stdout_checked;
+            r.translated = c.report.translated;
             f.device = c.report.device.clone();
             r.secs.push(c.report.seconds);
             r.walls.push(c.wall);
@@ -264,6 +273,7 @@ impl Meter<'_> {
         let (imin, imax) = (r.insns.iter().min(), r.insns.iter().max());
         let (imin, imax) = (imin.copied().unwrap_or(0), imax.copied().unwrap_or(0));
         let ips = total as f64 / s.max(1e-9);
+        let share = r.translated as f64 / total.max(1) as f64;
         ratio_basis(f, b, wi, lanes, lanes as f64 / wall.max(1e-9), p.cores);
         f.results.push(json!({
             "workload": w.name,
@@ -284,6 +294,8 @@ impl Meter<'_> {
             "ips_min": total as f64 / smax.max(1e-9),
             "ips_max": total as f64 / smin.max(1e-9),
             "wall_seconds": wall,
+            "translate": p.o.translate,
+            "translated_share": share,
         }));
         let row = [
             w.name.to_string(),
@@ -299,6 +311,7 @@ impl Meter<'_> {
             format!("{:.3}..{:.3}", smin, smax),
             report::fmt_si(ips),
             report::fmt_si(ips / lanes as f64),
+            format!("{:.1}%", 100.0 * share),
         ];
         self.announce(&row);
         f.rows.push(row);
@@ -390,7 +403,13 @@ impl Meter<'_> {
                 } else {
                     &["timing", "busy", "{lane}"]
                 };
-                let c = gpuos_run(w, b, lanes, expected, extra, Some(&dir), k == 1)?;
+                let how = How {
+                    extra,
+                    output_dir: Some(&dir),
+                    mixed: k == 1,
+                    translate: self.p.translate,
+                };
+                let c = gpuos_run(w, b, lanes, expected, &how)?;
                 self.pb.inc(1);
                 let err = std::fs::read(dir.join("lane-0.stderr")).unwrap_or_default();
                 let _ = std::fs::remove_dir_all(&dir);

@@ -209,6 +209,7 @@ pub(super) fn print_table(doc: &Value, rows: &[Row]) {
         "min..max",
         "insns/s",
         "per lane/s",
+        "translated",
     ];
     let mut w = head.map(str::len);
     for r in rows {

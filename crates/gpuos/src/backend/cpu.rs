@@ -169,6 +169,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         stdout0: stdout0.into_inner().unwrap(),
         rss_limit: hdr.rss_limit * crate::abi::PAGE_SIZE,
         interrupted: stop_signal(),
+        translated: hdr.t2_insns,
     })
 }
 

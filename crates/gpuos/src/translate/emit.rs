@@ -51,6 +51,9 @@ pub struct Regs {
     pub used: u64,
     /// Every local written (stored back at the translation's exits).
     pub written: u64,
+    /// A handler call was emitted (it may have changed the mapping of the code page:
+    /// copy-on-write of a written code page, IC IVAU, ISB clear `c.code_vpn`).
+    pub called: bool,
 }
 
 impl Regs {
@@ -63,6 +66,7 @@ impl Regs {
             dirty: written,
             used,
             written,
+            called: false,
         }
     }
 
@@ -155,6 +159,7 @@ impl Call {
     /// stored, this instruction the last counted), then the ones it may have written
     /// read again.
     fn emit(&self, out: &mut String, regs: &mut Regs, indent: &str) {
+        regs.called = true;
         let store = regs.dirty & self.regs;
         for n in each(store) {
             let _ = writeln!(out, "{indent}{} = {};", home(n), local(n));
@@ -192,6 +197,7 @@ impl Call {
         self.emit(out, &mut slow, "        ");
         *regs = after;
         regs.used |= slow.used;
+        regs.called = true;
     }
 }
 

@@ -131,12 +131,22 @@ fn gen_block(out: &mut String, b: &Block, regs: &mut Regs, local: &dyn Fn(u64) -
         b.start, b.start
     );
     let count = format!("done += {n}u;");
-    let jump = |t: emit::Target| match t {
+    // After a handler call the code page may no longer be the template frame (a
+    // store's copy-on-write of it, IC IVAU): a jump on the page then checks that it is
+    // still current, as the run loop does.
+    let called = std::cell::Cell::new(false);
+    let jump = |t: emit::Target| {
+        match t {
         emit::Target::Const(t) => match local(t) {
-            Some(l) => format!("{{ {count} goto b_{l:x}; }}"),
+            Some(l) if !called.get() => format!("{{ {count} goto b_{l:x}; }}"),
+            Some(l) => format!(
+                "{{ {count} if (c.code_vpn == 0x{:x}ull) goto b_{l:x}; pc = 0x{t:x}ull; goto t2_chain; }}",
+                (t >> 12) + 1
+            ),
             None => format!("{{ {count} pc = 0x{t:x}ull; goto t2_chain; }}"),
         },
         emit::Target::Dyn(e) => format!("{{ {count} pc = {e}; goto t2_chain; }}"),
+    }
     };
     let mut flow = Flow::Next;
     for (i, &w) in b.insns.iter().enumerate() {
@@ -154,6 +164,7 @@ fn gen_block(out: &mut String, b: &Block, regs: &mut Regs, local: &dyn Fn(u64) -
             pc,
             k: i + 1,
         };
+        called.set(regs.called);
         if let Some(fl) = emit::emit(out, regs, e.name, &f, pc, i + 1 == n, &call, &jump) {
             flow = fl;
             continue;
@@ -167,6 +178,7 @@ fn gen_block(out: &mut String, b: &Block, regs: &mut Regs, local: &dyn Fn(u64) -
         }
     }
     if let Flow::Next = flow {
+        called.set(regs.called);
         let next = b.start + 4 * n as u64;
         let _ = writeln!(out, "    {}", jump(emit::Target::Const(next)));
     }

@@ -83,7 +83,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     // The lanes' time, without tier 2's compile at the end of an `always` run.
     let seconds = lanes_end.as_secs_f64();
     let serve_ns = serve_ns.load(Ordering::Relaxed);
-    let report = collect(
+    let mut report = collect(
         cfg,
         &m,
         hosts,
@@ -91,13 +91,15 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         serve_ns,
         format!("{name} ({arch})"),
     )?;
-    if let (Some(st), true) = (t2_stats?, cfg.verbose) {
+    if let Some(st) = t2_stats? {
         let mut h = MachineHdr::default();
         // SAFETY: reads the device MachineHdr back (every kernel has ended).
         unsafe { cu::memcpy_dtoh_sync(std::slice::from_mut(&mut h), m.mdev.0) }
             .map_err(|e| err("read back", e))?;
-        let total: u64 = report.lanes.iter().map(|l| l.insns).sum();
-        crate::translate::report(&st, h.t2_insns, total);
+        report.translated = h.t2_insns;
+        if cfg.verbose {
+            crate::translate::report(&st, h.t2_insns, report.instructions());
+        }
     }
     Ok(report)
 }
@@ -847,5 +849,6 @@ fn collect(
         stdout0,
         rss_limit: m.hdr.rss_limit * PAGE_SIZE,
         interrupted: crate::backend::stop_signal(),
+        translated: 0,
     })
 }
