@@ -123,31 +123,18 @@ fn handler_regs(name: &str, f: &[u32]) -> u64 {
 /// `c.insn` set as the run loop sets them, and an exception checked after. `regs` is
 /// the state at the block's start; `jump(target)` the C++ that goes on at a constant
 /// target (`count` first adds the block's instructions to `done`).
-fn gen_block(out: &mut String, b: &Block, regs: &mut Regs, local: &dyn Fn(u64) -> Option<u64>) {
+fn gen_block(out: &mut String, b: &Block, regs: &mut Regs, local: &dyn Fn(u64) -> bool) {
     let n = b.insns.len();
     let _ = writeln!(
         out,
         "b_{:x}:\n    if (left - done < {n}u) {{ pc = 0x{:x}ull; goto t2_out; }}",
         b.start, b.start
     );
-    let count = format!("done += {n}u;");
     // After a handler call the code page may no longer be the template frame (a
     // store's copy-on-write of it, IC IVAU): a jump on the page then checks that it is
     // still current, as the run loop does.
     let called = std::cell::Cell::new(false);
-    let jump = |t: emit::Target| {
-        match t {
-        emit::Target::Const(t) => match local(t) {
-            Some(l) if !called.get() => format!("{{ {count} goto b_{l:x}; }}"),
-            Some(l) => format!(
-                "{{ {count} if (c.code_vpn == 0x{:x}ull) goto b_{l:x}; pc = 0x{t:x}ull; goto t2_chain; }}",
-                (t >> 12) + 1
-            ),
-            None => format!("{{ {count} pc = 0x{t:x}ull; goto t2_chain; }}"),
-        },
-        emit::Target::Dyn(e) => format!("{{ {count} pc = {e}; goto t2_chain; }}"),
-    }
-    };
+    let jump = |t: emit::Target| jump_code(n, t, local, called.get());
     let mut flow = Flow::Next;
     for (i, &w) in b.insns.iter().enumerate() {
         let pc = b.start + 4 * i as u64;
@@ -181,6 +168,23 @@ fn gen_block(out: &mut String, b: &Block, regs: &mut Regs, local: &dyn Fn(u64) -
         called.set(regs.called);
         let next = b.start + 4 * n as u64;
         let _ = writeln!(out, "    {}", jump(emit::Target::Const(next)));
+    }
+}
+
+/// The C++ that ends a block of `n` instructions at target `t`: the block counted,
+/// then `goto` its label when the target is a block of the region on the same page
+/// (`local`), checking first that the page is still current when the block `called` a
+/// handler, else through `t2_chain`.
+fn jump_code(n: usize, t: emit::Target, local: &dyn Fn(u64) -> bool, called: bool) -> String {
+    let count = format!("done += {n}u;");
+    match t {
+        emit::Target::Const(t) if local(t) && !called => format!("{{ {count} goto b_{t:x}; }}"),
+        emit::Target::Const(t) if local(t) => {
+            let page = (t >> 12) + 1;
+            format!("{{ {count} if (c.code_vpn == 0x{page:x}ull) goto b_{t:x}; pc = 0x{t:x}ull; goto t2_chain; }}")
+        }
+        emit::Target::Const(t) => format!("{{ {count} pc = 0x{t:x}ull; goto t2_chain; }}"),
+        emit::Target::Dyn(e) => format!("{{ {count} pc = {e}; goto t2_chain; }}"),
     }
 }
 
@@ -357,11 +361,10 @@ fn gen_region(out: &mut String, r: usize, first: usize, blocks: &[Block]) {
     let local = |b: &Block| {
         let (start, frame) = (b.start, b.frame);
         move |t: u64| {
-            blocks
-                .binary_search_by_key(&t, |x| x.start)
-                .ok()
-                .filter(|&i| blocks[i].frame == frame && t >> 12 == start >> 12)
-                .map(|_| t)
+            t >> 12 == start >> 12
+                && blocks
+                    .binary_search_by_key(&t, |x| x.start)
+                    .is_ok_and(|i| blocks[i].frame == frame)
         }
     };
     // The registers the blocks use and write: a first pass over their code.
