@@ -514,6 +514,20 @@ GFN void st128(Core& c, u64 va, u64 lo, u64 hi) {
     st64(c, va + 8, hi);
 }
 
+/// The decode-cache entries of the code page at frame pointer p: the template frame's
+/// (MachineHdr::dcache), or 0 for any other frame (private copies are decoded afresh).
+GFN u16* code_ids_of(Core& c, const u8* p) {
+    u64 f = (u64)(p - (u8*)(uintptr_t)c.m->frames) >> PAGE_SHIFT;
+    return c.m->dcache && f < c.m->tmpl_frames ? (u16*)(uintptr_t)c.m->dcache + (f << (PAGE_SHIFT - 2)) : 0;
+}
+
+/// Make p (the frame holding pc's page) the current code page.
+GFN void set_code_page(Core& c, u64 pc, u8* p) {
+    c.code = p;
+    c.code_vpn = (pc >> PAGE_SHIFT) + 1;
+    c.code_ids = code_ids_of(c, p);
+}
+
 /// Make the page of pc the current code page (c.code, c.code_ids). Returns false after
 /// raising SIGBUS (pc not 4-aligned) or SIGSEGV (not mapped executable).
 GFN_NOINLINE bool fetch_page(Core& c, u64 pc) {
@@ -523,10 +537,7 @@ GFN_NOINLINE bool fetch_page(Core& c, u64 pc) {
     }
     u8* p = mm_translate(c, pc & ~(PAGE_SZ - 1), PTE_X);
     if (!p) return false;
-    c.code = p;
-    c.code_vpn = (pc >> PAGE_SHIFT) + 1;
-    u64 f = (u64)(p - (u8*)(uintptr_t)c.m->frames) >> PAGE_SHIFT;
-    c.code_ids = c.m->dcache && f < c.m->tmpl_frames ? (u16*)(uintptr_t)c.m->dcache + (f << (PAGE_SHIFT - 2)) : 0;
+    set_code_page(c, pc, p);
     return true;
 }
 

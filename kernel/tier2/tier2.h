@@ -65,34 +65,20 @@ GFN u8* t2_tlb_hit(Core& c, u64 va, u32 bytes, u64 acc) {
 GFN bool t2_code_page(Core& c, u64 pc) {
     if (pc & 3) return false;
     u8* p = t2_tlb_hit(c, pc & ~(u64)(PAGE_SZ - 1), PAGE_SZ, PTE_X);
-    if (!p || !c.m->dcache) return false;
-    u64 f = (u64)(p - (u8*)(uintptr_t)c.m->frames) >> PAGE_SHIFT;
-    if (f >= c.m->tmpl_frames) return false;
-    c.code = p;
-    c.code_vpn = (pc >> PAGE_SHIFT) + 1;
-    c.code_ids = (u16*)(uintptr_t)c.m->dcache + (f << (PAGE_SHIFT - 2));
+    if (!p || !code_ids_of(c, p)) return false;
+    set_code_page(c, pc, p);
     return true;
 }
 
-/// A translation region's own TLB entry, held in registers: the last page an access of
-/// one kind (SP-based or not) hit in the soft TLB. Valid until the next handler call,
-/// the only code of a region that can change a mapping or the soft TLB (syscalls,
-/// signals and other lanes' work happen outside it).
-struct T2Tlb1 {
-    u64 vpn;   // virtual page number + 1 (0 = invalid)
-    u8* host;  // the frame's first byte
-    u64 perm;  // PTE_R | PTE_W | PTE_X granted
-};
-
-/// `t2_tlb_hit` through the region's entry `r` first; a soft-TLB hit refills it.
-GFN u8* t2_tlb_hit_r(Core& c, T2Tlb1& r, u64 va, u32 bytes, u64 acc) {
-    if ((va & (PAGE_SZ - 1)) + bytes > PAGE_SZ) return 0;
-    u64 vpn = va >> PAGE_SHIFT;
-    if (r.vpn == vpn + 1 && (r.perm & acc)) return r.host + (va & (PAGE_SZ - 1));
-    TlbEntry& t = c.tlb[vpn & (TLB_ENTRIES - 1)];
-    if (t.vpn != vpn + 1 || !(t.perm & acc)) return 0;
-    r.vpn = t.vpn;
-    r.host = t.host;
-    r.perm = t.perm;
-    return t.host + (va & (PAGE_SZ - 1));
+/// `t2_tlb_hit` through a translation region's own soft-TLB entry `r` first, held in
+/// registers: the last page an access of one kind (SP-based or not) hit in the soft
+/// TLB, which a hit there refills. Valid until the next handler call, the only code of
+/// a region that can change a mapping or the soft TLB (syscalls, signals and other
+/// lanes' work happen outside it).
+GFN u8* t2_tlb_hit_r(Core& c, TlbEntry& r, u64 va, u32 bytes, u64 acc) {
+    u64 vpn = va >> PAGE_SHIFT, off = va & (PAGE_SZ - 1);
+    if (r.vpn == vpn + 1 && (r.perm & acc) && off + bytes <= PAGE_SZ) return r.host + off;
+    u8* p = t2_tlb_hit(c, va, bytes, acc);
+    if (p) r = c.tlb[vpn & (TLB_ENTRIES - 1)];
+    return p;
 }

@@ -385,7 +385,7 @@ fn gen_region(out: &mut String, r: usize, first: usize, blocks: &[Block]) {
     out.push_str(
         "    u64 rt = 0, pc = c.s.pc, xpc = 0, xskip = 0;
     u32 xk = 0;
-    T2Tlb1 tlb_s = {0, 0, 0}, tlb_d = {0, 0, 0};
+    TlbEntry tlb_s = {0, 0, 0}, tlb_d = {0, 0, 0};
     (void)rt; (void)tlb_s; (void)tlb_d;
 t2_dispatch:
     switch (k) {
