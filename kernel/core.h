@@ -61,8 +61,9 @@ enum Exc : u32 {
 #define TLB_ENTRIES 16
 struct TlbEntry {
     u64 vpn;   // virtual page number + 1 (0 = invalid)
-    u8* host;  // pointer to the frame's first byte
+    u8* host;  // the frame's first byte or word (frame_base in mm.h)
     u32 perm;  // PTE_R | PTE_W | PTE_X actually granted (W only when not COW)
+    u32 il;    // the frame is interleaved (page_at in mm.h finds its bytes)
 };
 
 struct Core {
@@ -80,7 +81,8 @@ struct Core {
     u32 sig_entered; // a handler was entered during the current syscall
     u32 bus;         // the last failed fault-in touched a page past a mapped file's end
     u64 code_vpn;    // page of the cached code pointer + 1 (0 = invalid)
-    const u8* code;  // host pointer to the current code page
+    const u8* code;  // host pointer to the current code page (frame_base)
+    u32 code_il;     // ... whose frame is interleaved
     u16* code_ids;   // decode-cache entries of the current code page, or 0 (MachineHdr::dcache)
 };
 

@@ -38,7 +38,18 @@ u32 gpuos_lane_run(MachineHdr* m, u32 lane, u64 budget) {
     return lane_run(c, m, lane, budget);
 }
 
+/// DecodeBitMasks for tier 2's translator (crates/gpuos/src/translate/emit.rs), which
+/// makes the masks of logical immediates and bitfield moves constants of the code.
+bool gpuos_decode_bit_masks(u32 n, u32 imms, u32 immr, bool immediate, u32 datasize, u64* wmask, u64* tmask) {
+    return decode_bit_masks(n, imms, immr, immediate, datasize, wmask, tmask);
+}
+
 u64 gpuos_frame_alloc(MachineHdr* m) { return frame_alloc(m); }
+u64 gpuos_il_alloc(MachineHdr* m, u32 lane, u64 vpn) { return il_alloc(m, lane, vpn); }
+bool gpuos_frame_il(MachineHdr* m, u64 f) { return frame_il(m, f); }
+void gpuos_page_copy(MachineHdr* m, u64 f, u64 off, u8* buf, u64 n, bool to_page) {
+    page_copy(m, f, off, buf, n, to_page);
+}
 void gpuos_frame_shard_set(u32 shard) { tls_frame_shard = shard + 1; }
 /// Drop one reference to each of the n frames, freeing them in batches as an exiting
 /// process does.

@@ -100,7 +100,7 @@ GFN u32 core_run(Core& c, u64 budget) {
                 // counts a boundary of this run only, once per slice.
                 if (t2c) t2_count(c, t2c, slot);
             }
-            u32 insn = ((const u32*)c.code)[slot];
+            u32 insn = *(const u32*)page_at((u8*)c.code, c.code_il, (u64)slot * 4);
             u32 id = c.code_ids ? dcache_get(c.code_ids + slot) : 0;
             c.insn = insn;
             if (id == 0) {  // not seen before (or no cache for this page): walk the tree

@@ -201,11 +201,15 @@ GFN u64 now_ns() {
 GFN u64 atomic_cas_u64_dev(u64* p, u64 expect, u64 desired) {
     return (u64)atomicCAS((unsigned long long*)p, (unsigned long long)expect, (unsigned long long)desired);
 }
+GFN u32 atomic_cas_u32_dev(u32* p, u32 expect, u32 desired) { return atomicCAS((unsigned int*)p, expect, desired); }
+GFN u32 atomic_or_u32_dev(u32* p, u32 v) { return atomicOr((unsigned int*)p, v); }
 GFN void atomic_fence_dev() { __threadfence(); }
 #else
 GFN u64 atomic_cas_u64_dev(u64* p, u64 expect, u64 desired) {
     __atomic_compare_exchange_n(p, &expect, desired, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
     return expect;
 }
+GFN u32 atomic_cas_u32_dev(u32* p, u32 expect, u32 desired) { return atomic_cas_u32(p, expect, desired); }
+GFN u32 atomic_or_u32_dev(u32* p, u32 v) { return __atomic_fetch_or(p, v, __ATOMIC_ACQ_REL); }
 GFN void atomic_fence_dev() { atomic_fence(); }
 #endif

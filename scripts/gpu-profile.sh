@@ -7,7 +7,13 @@
 #   <name>.details.txt      every section's table (ncu --page details)
 #   <name>.sass.csv.gz      per-SASS-instruction samples and counters (--page source)
 #
+# Also prints the registers and stack (spill) bytes of the kernels and of tier 2's
+# region functions in every CUBIN of the cache (cuobjdump -res-usage).
+#
 # Usage: scripts/gpu-profile.sh [CARRY_DIR] [PROGRAM [LANES [ARGS...]]]
+# PROGRAM: a name under CARRY_DIR/bin or a path. Env: PROF_TRANSLATE (--translate,
+# default never), PROF_SECTIONS (ncu sections instead of --set full: fewer replays),
+# PROF_SKIP (launches skipped, default 2), PROF_TIMEOUT (seconds, default 300).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root" || exit 1
@@ -20,12 +26,34 @@ export GPUOS_CACHE_DIR=$root/$dir/cache
 export PATH=$PATH:/usr/local/cuda/bin:/opt/nvidia/nsight-compute/2025.3.1
 out=${OUT:-/tmp/gpu-profile}
 mkdir -p "$out"
-name=$prog-$lanes
-ncu --clock-control none --set full --import-source yes -k regex:gpuos_quantum \
-    --launch-skip 2 --launch-count 1 -f -o "$out/$name" \
-    "$dir/gpuos" run --backend cuda --mode quantum --lanes "$lanes" "$dir/bin/$prog" "$@" \
+case $prog in */*) path=$prog ;; *) path=$dir/bin/$prog ;; esac
+t=${PROF_TRANSLATE:-never}
+name=$(basename "$prog")-$lanes-$t
+for f in "$root/$dir"/cache/*.cubin "$root/$dir"/cache/t2/*.cubin; do
+    cuobjdump -res-usage "$f" 2>/dev/null | awk -v file="$(basename "$f")" '
+        /Function/ { name = $2; sub(":$", "", name) }
+        /REG:/ {
+            reg = stack = 0
+            for (i = 1; i <= NF; i++) {
+                if ($i ~ /^REG:/) { split($i, a, ":"); reg = a[2] }
+                if ($i ~ /^STACK:/) { split($i, a, ":"); stack = a[2] }
+            }
+            if (name ~ /^t2_r[0-9]+/) { n++; if (reg > mr) mr = reg; if (stack > ms) ms = stack; sr += reg; ss += stack }
+            else if (name ~ /gpuos_(quantum|persistent)$/) printf "%s %s: REG %d STACK %d\n", file, name, reg, stack
+        }
+        END { if (n) printf "%s: %d region functions: REG max %d mean %.0f, STACK max %d mean %.0f\n", file, n, mr, sr / n, ms, ss / n }'
+done
+if [ -n "${PROF_SECTIONS:-}" ]; then
+    what=()
+    for s in $PROF_SECTIONS; do what+=(--section "$s"); done
+else
+    what=(--set full --import-source yes)
+fi
+timeout "${PROF_TIMEOUT:-300}" ncu --clock-control none "${what[@]}" -k regex:gpuos_quantum \
+    --launch-skip "${PROF_SKIP:-2}" --launch-count 1 -f -o "$out/$name" \
+    "$dir/gpuos" run --backend cuda --mode quantum --lanes "$lanes" --translate "$t" "$path" "$@" \
     >"$out/$name.run.txt" 2>&1
 tail -3 "$out/$name.run.txt"
 ncu -i "$out/$name.ncu-rep" --page details >"$out/$name.details.txt" 2>&1
 ncu -i "$out/$name.ncu-rep" --page source --csv --print-source sass 2>&1 | gzip >"$out/$name.sass.csv.gz"
-grep -E "Duration|Registers Per|Achieved Occupancy|Executed Ipc A|Local Memory|L1/TEX Hit|Warp Cycles Per Issued|No Eligible" "$out/$name.details.txt" | head -20
+grep -E "Duration|Registers Per|Achieved Occupancy|Theoretical Occupancy|Executed Ipc A|Local Memory|L1/TEX Hit|L2 Hit|DRAM Throughput|Memory Throughput|Mem Busy|Max Bandwidth|Warp Cycles Per Issued|No Eligible|Block Limit" "$out/$name.details.txt" | head -40

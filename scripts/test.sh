@@ -2,7 +2,8 @@
 # The test command (README): installs what it needs, builds the guest test
 # programs and gpuos, runs the Rust tests, clippy and rustfmt, then the
 # conformance suite against qemu-aarch64 on the CPU backend, and its lanes
-# variant (--lanes 4 on a subset, checked by gpuos's lane report; --lanes 60 with
+# variant (--lanes 4 on a subset with interleaved frames, checked by gpuos's lane
+# report; --lanes 60 with
 # the lanes' files under a small open-file limit), the ELF loader's mutation
 # fuzzer (2,000 mutants), a subset through tier 2 (--translate always), and the
 # deb-* cases: programs of the Debian arm64 sysroot that scripts/fetch-deps.sh
@@ -92,7 +93,9 @@ if [ "$build_ok" = 1 ] && [ "$guests_ok" = 1 ]; then
         left_out conformance-deb "no .deps/sysroot (scripts/fetch-deps.sh builds it)"
         left_out conformance-deb-lanes "no .deps/sysroot"
     fi
-    step conformance-lanes scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --lanes 4 \
+    # With interleaved frames at any lane count (GPUOS_INTERLEAVE=always: on by default
+    # only from 32 lanes), so that their paths run on the CPU backend too.
+    step conformance-lanes env GPUOS_INTERLEAVE=always scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --lanes 4 \
         --filter "$lanes_subset" --skip-known-gaps --jobs "$jobs" "${extra[@]}"
     # The same under an open-file limit (soft and hard: gpuos raises soft to hard, and
     # with GPUOS_NOFILE_KEEP=1 not the hard one even where it could) too
@@ -103,7 +106,8 @@ if [ "$build_ok" = 1 ] && [ "$guests_ok" = 1 ]; then
     step conformance-selftest scripts/conformance-selftest.sh target/release/gpuos
     # Tier 2 (--translate always: each case profiled, then run fully translated) on a
     # subset small enough for CI's compile time, with a translation cache of its own.
-    step conformance-translate bash -c 'd=$(mktemp -d) && GPUOS_CACHE_DIR=$d "$@"; rc=$?; rm -rf "$d"; exit $rc' _ \
+    # Interleaved frames too, so that the translations' fast paths meet them.
+    step conformance-translate env GPUOS_INTERLEAVE=always bash -c 'd=$(mktemp -d) && GPUOS_CACHE_DIR=$d "$@"; rc=$?; rm -rf "$d"; exit $rc' _ \
         scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --translate always \
         --filter "$translate_subset" --jobs "$jobs" "${extra[@]}"
     step conformance-lanes-captured env GPUOS_NOFILE_KEEP=1 bash -c 'ulimit -n 96 && exec "$@"' _ \

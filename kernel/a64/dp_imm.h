@@ -88,13 +88,12 @@ HANDLER void BFM(Core& c, u32 sf, u32 N, u32 immr, u32 imms, u32 n, u32 d) { bit
 HANDLER void UBFM(Core& c, u32 sf, u32 N, u32 immr, u32 imms, u32 n, u32 d) { bitfield_op(c, sf, N, immr, imms, n, d, true, false); }
 
 /// Arm ARM EXTR: (Xn:Xm)<lsb+datasize-1:lsb>.
+/// EXTR's value: bits lsb.. of hi:lo (X[n]:X[m]), of 64 or 32 bits (sf).
+GFN u64 extr_value(u32 sf, u64 hi, u64 lo, u32 lsb) {
+    if (sf) return lsb ? (lo >> lsb) | (hi << (64 - lsb)) : lo;
+    return (u32)((((u64)(u32)hi << 32) | (u32)lo) >> lsb);
+}
 HANDLER void EXTR(Core& c, u32 sf, u32 N, u32 m, u32 lsb, u32 n, u32 d) {
     if (sf != N || (!sf && (lsb & 0x20))) { undef(c); return; }
-    if (sf) {
-        u64 lo = X(c, m), hi = X(c, n);
-        setX(c, d, lsb ? (lo >> lsb) | (hi << (64 - lsb)) : lo);
-    } else {
-        u64 cat = ((u64)W(c, n) << 32) | W(c, m);
-        setW(c, d, (u32)(cat >> lsb));
-    }
+    setX(c, d, extr_value(sf, X(c, n), X(c, m), lsb));
 }

@@ -52,11 +52,17 @@ HANDLER void ADDSUB_carry(Core& c, u32 sf, u32 op, u32 s, u32 m, u32 n, u32 d) {
     setR(c, sf, d, add_with_carry(c, sf, R(c, sf, n), y, flagC(c) ? 1 : 0, s != 0));
 }
 
-/// Shared body of CCMN/CCMP: if cond holds, flags of Rn +/- op2, else flags = nzcv.
+/// CCMN/CCMP's flags from the flags `nz` before: if cond holds, those of x +/- op2
+/// (op 1: CCMP), else the instruction's `nzcv` field. (Tier 2 calls it on its locals.)
+GFN u64 ccmp_nzcv(u64 nz, u32 sf, u32 op, u32 cond, u64 x, u64 op2, u32 nzcv) {
+    if (!cond_holds_w(nz, cond)) return (u64)nzcv << 28;
+    u64 f = 0;
+    add_with_carry_w(sf, x, op ? ~op2 : op2, op, &f);
+    return f;
+}
+/// Shared body of CCMN/CCMP.
 GFN void ccmp_op(Core& c, u32 sf, u32 op, u32 cond, u32 n, u32 nzcv, u64 op2) {
-    if (!cond_holds(c, cond)) { c.s.nzcv = (u64)nzcv << 28; return; }
-    if (op) add_with_carry(c, sf, R(c, sf, n), ~op2, 1, true);
-    else add_with_carry(c, sf, R(c, sf, n), op2, 0, true);
+    c.s.nzcv = ccmp_nzcv(c.s.nzcv, sf, op, cond, R(c, sf, n), op2, nzcv);
 }
 /// Arm ARM CCMN, CCMP (register).
 HOT_HANDLER void CCMP_reg(Core& c, u32 sf, u32 op, u32 m, u32 cond, u32 n, u32 nzcv) { ccmp_op(c, sf, op, cond, n, nzcv, R(c, sf, m)); }
@@ -105,20 +111,15 @@ HANDLER void CLS(Core& c, u32 sf, u32 n, u32 d) {
 
 /// Arm ARM UDIV / SDIV. Division by zero gives 0; SDIV of the most
 /// negative value by -1 gives the most negative value (the quotient wraps).
+GFN u64 div_value(u32 sf, u32 is_signed, u64 a, u64 b) {
+    if (b == 0) return 0;
+    if (!is_signed) return a / b;
+    if (sf) return a == 0x8000000000000000ull && b == ~0ull ? a : (u64)((i64)a / (i64)b);
+    if (a == 0x80000000ull && b == 0xffffffffull) return a;
+    return (u64)(u32)((i32)(u32)a / (i32)(u32)b);
+}
 HANDLER void DIV(Core& c, u32 sf, u32 m, u32 is_signed, u32 n, u32 d) {
-    u64 a = R(c, sf, n), b = R(c, sf, m), r;
-    if (b == 0) {
-        r = 0;
-    } else if (!is_signed) {
-        r = a / b;
-    } else if (sf) {
-        if (a == 0x8000000000000000ull && b == ~0ull) r = a;
-        else r = (u64)((i64)a / (i64)b);
-    } else {
-        if (a == 0x80000000ull && b == 0xffffffffull) r = a;
-        else r = (u64)(u32)((i32)(u32)a / (i32)(u32)b);
-    }
-    setR(c, sf, d, r);
+    setR(c, sf, d, div_value(sf, is_signed, R(c, sf, n), R(c, sf, m)));
 }
 
 /// Arm ARM LSLV, LSRV, ASRV, RORV: shift by Rm mod
@@ -151,20 +152,25 @@ HANDLER void MADD(Core& c, u32 sf, u32 m, u32 sub, u32 a, u32 n, u32 d) {
 
 /// Arm ARM SMADDL, SMSUBL, UMADDL, UMSUBL:
 /// Xa +/- Wn*Wm with the 32-bit operands sign- (u=0) or zero-extended (u=1).
+/// The product of SMADDL/UMADDL and friends: the low words of xn and xm, sign- or
+/// zero-extended (u), multiplied.
+GFN u64 mull_value(u32 u, u64 xn, u64 xm) {
+    u64 x = u ? (u64)(u32)xn : (u64)sext((u32)xn, 32);
+    u64 y = u ? (u64)(u32)xm : (u64)sext((u32)xm, 32);
+    return x * y;
+}
 HANDLER void MADDL(Core& c, u32 u, u32 m, u32 sub, u32 a, u32 n, u32 d) {
-    u64 x = u ? (u64)W(c, n) : (u64)sext(W(c, n), 32);
-    u64 y = u ? (u64)W(c, m) : (u64)sext(W(c, m), 32);
-    u64 p = x * y;
+    u64 p = mull_value(u, X(c, n), X(c, m));
     setX(c, d, sub ? X(c, a) - p : X(c, a) + p);
 }
 
 /// Arm ARM SMULH, UMULH: bits 127..64 of the 128-bit product.
-HANDLER void MULH(Core& c, u32 u, u32 m, u32 n, u32 d) {
-    u64 x = X(c, n), y = X(c, m);
+GFN u64 mulh_value(u32 u, u64 x, u64 y) {
     u64 hi = umulh64(x, y);
     if (!u) {  // signed: correct the unsigned high half
         if ((i64)x < 0) hi -= y;
         if ((i64)y < 0) hi -= x;
     }
-    setX(c, d, hi);
+    return hi;
 }
+HANDLER void MULH(Core& c, u32 u, u32 m, u32 n, u32 d) { setX(c, d, mulh_value(u, X(c, n), X(c, m))); }

@@ -46,6 +46,102 @@ GFN u32* frame_refcnt(MachineHdr* m, u64 f) { return (u32*)(uintptr_t)m->refcnt 
 /// Frames of the image template are shared by every process and never freed.
 GFN bool frame_immortal(MachineHdr* m, u64 f) { return f < m->tmpl_frames; }
 
+// ---- interleaved frames --------------------------------------------------------------
+// The lanes of a warp run one instruction stream, so their guest accesses come 32 at a
+// time, and copies of one program access the same guest address. With each lane's page
+// in a frame of its own, those 32 accesses touch 32 cache lines; native CoreMark on the
+// H200 runs 4.5 times faster with the data of a warp's threads interleaved word by word
+// (issue 14). So where the pool allows, a lane's private pages (anonymous memory,
+// copy-on-write copies) go in interleaved frames: a group of IL_GROUP frames whose
+// memory holds 8-byte words of its frames in turn (column k, frame `first + k`: word i
+// of its page at byte i * IL_ROW + k * IL_WORD of the group), and lane l takes column
+// l mod IL_GROUP of the group its warp uses for that guest page (the placement hints,
+// MachineHdr::il_slots). An access within one 8-byte word is one access; a longer one
+// goes byte by byte. Page tables, the template, the page cache and files' pages stay in
+// contiguous frames (frame_ptr), taken from the bottom of the pool; groups are taken
+// from its top (MachineHdr::bump).
+
+#define IL_WORD 8ull
+#define IL_ROW (IL_GROUP * IL_WORD)
+/// The reference count of an interleaved frame on its column's free list (0: never
+/// used since its group was made, free for its column's lane through the hints).
+#define IL_FREE 0xffffffffu
+#define BUMP_UP(w) ((w) & 0xffffffffull)
+#define BUMP_DOWN(w) ((w) >> 32)
+
+/// Whether frame f is a column of an interleaved group.
+GFN bool frame_il(MachineHdr* m, u64 f) {
+    const u32* map = (const u32*)(uintptr_t)m->il_map;
+    if (!map) return false;
+    u64 g = f / IL_GROUP;
+    return (load_relaxed_u32(map + g / 32) >> (g % 32)) & 1;
+}
+
+/// Where frame f's page starts (`il`: frame_il(m, f)): its first byte, or for an
+/// interleaved frame its first word; page_at gives the others. A frame index beyond
+/// the pool is gpuos's own bug (see frame_ptr).
+GFN u8* frame_base(MachineHdr* m, u64 f, bool il) {
+    if (f >= m->nframes) gpuos_panic(m, PANIC_FRAME_RANGE, f);
+    u8* pool = (u8*)(uintptr_t)m->frames;
+    if (!il) return pool + (f << PAGE_SHIFT);
+    return pool + ((f & ~((u64)IL_GROUP - 1)) << PAGE_SHIFT) + (f & ((u64)IL_GROUP - 1)) * IL_WORD;
+}
+
+/// Byte `off` (< PAGE_SZ) of the page that starts at `base` (frame_base).
+GFN u8* page_at(u8* base, bool il, u64 off) {
+    return base + (il ? off / IL_WORD * IL_ROW + off % IL_WORD : off);
+}
+
+/// Whether bytes [off, off + n) of such a page are one run of memory from page_at(off):
+/// within the page, and for an interleaved frame within one word.
+GFN bool page_run(bool il, u64 off, u64 n) {
+    return il ? off % IL_WORD + n <= IL_WORD : off + n <= PAGE_SZ;
+}
+
+/// Word i (0..511) of frame f's page.
+GFN u64* frame_word(MachineHdr* m, u64 f, u64 i) {
+    bool il = frame_il(m, f);
+    return (u64*)page_at(frame_base(m, f, il), il, i * 8);
+}
+
+/// Fill frame f's page with zeros.
+GFN_NOINLINE void frame_zero(MachineHdr* m, u64 f) {
+    bool il = frame_il(m, f);
+    u8* b = frame_base(m, f, il);
+    if (!il) {
+        rt_memset(b, 0, PAGE_SZ);
+        return;
+    }
+    NO_UNROLL for (u64 i = 0; i < PAGE_SZ / 8; i++) *(u64*)(b + i * IL_ROW) = 0;
+}
+
+/// Copy frame s's page into frame d's (either layout).
+GFN_NOINLINE void frame_copy(MachineHdr* m, u64 d, u64 s) {
+    bool dil = frame_il(m, d), sil = frame_il(m, s);
+    u8 *db = frame_base(m, d, dil), *sb = frame_base(m, s, sil);
+    if (!dil && !sil) {
+        rt_memcpy(db, sb, PAGE_SZ);
+        return;
+    }
+    NO_UNROLL for (u64 i = 0; i < PAGE_SZ / 8; i++)
+        *(u64*)page_at(db, dil, i * 8) = *(const u64*)page_at(sb, sil, i * 8);
+}
+
+/// Copy n bytes at offset off of frame f's page to dst (`to_page` false) or from dst
+/// into the page (`to_page` true); off + n <= PAGE_SZ.
+GFN_NOINLINE void page_copy(MachineHdr* m, u64 f, u64 off, u8* dst, u64 n, bool to_page) {
+    bool il = frame_il(m, f);
+    u8* b = frame_base(m, f, il);
+    NO_UNROLL while (n) {
+        u64 k = il ? IL_WORD - off % IL_WORD : n;
+        if (k > n) k = n;
+        u8* p = page_at(b, il, off);
+        if (to_page) rt_memcpy(p, dst, k);
+        else rt_memcpy(dst, p, k);
+        dst += k, off += k, n -= k;
+    }
+}
+
 // ---- the frame pool ------------------------------------------------------------------
 // Frames never handed out are taken from `bump` (one atomic add). Freed frames go onto
 // FREE_SHARDS lock-free stacks (Treiber stacks with a change counter in the head against
@@ -56,7 +152,7 @@ GFN bool frame_immortal(MachineHdr* m, u64 f) { return f < m->tmpl_frames; }
 
 GFN u64* free_head(MachineHdr* m, u32 shard) { return (u64*)(uintptr_t)m->free_heads + shard; }
 /// The link word of a free frame: index + 1 of the next free frame, 0 at the end.
-GFN u32* free_link(MachineHdr* m, u64 f) { return (u32*)frame_ptr(m, f); }
+GFN u32* free_link(MachineHdr* m, u64 f) { return (u32*)frame_word(m, f, 0); }
 
 #ifndef __CUDA_ARCH__
 /// Host only: list + 1 this thread uses first, 0 for one derived from the thread (set by
@@ -107,9 +203,14 @@ GFN_NOINLINE u64 free_list_pop(MachineHdr* m, u32 shard) {
 GFN_NOINLINE u64 frame_alloc(MachineHdr* m) {
     u32 shard = frame_shard();
     u64 f = free_list_pop(m, shard);
-    if (f == NO_FRAME && load_relaxed_u64(&m->bump) < m->nframes) {
-        u64 b = atomic_add_u64(&m->bump, 1);
-        if (b < m->nframes) f = b;
+    if (f == NO_FRAME) {
+        // Below the interleaved groups, which come down from the top (il_group_alloc).
+        u64 limit = m->il_map ? m->nframes & ~((u64)IL_GROUP - 1) : m->nframes;
+        u64 w = load_relaxed_u64(&m->bump);
+        if (BUMP_UP(w) + BUMP_DOWN(w) < limit) {
+            w = atomic_add_u64(&m->bump, 1);
+            if (BUMP_UP(w) + BUMP_DOWN(w) < limit) f = BUMP_UP(w);
+        }
     }
     NO_UNROLL for (u32 i = 1; f == NO_FRAME && i < FREE_SHARDS; i++)
         f = free_list_pop(m, (shard + i) & (u32)(FREE_SHARDS - 1));
@@ -134,9 +235,26 @@ GFN_NOINLINE void free_batch_flush(MachineHdr* m, FreeBatch& b) {
     b.n = 0;
 }
 
+/// Drop one reference to the interleaved frame f; when none remain, it goes onto its
+/// column's free list (marked IL_FREE, so that the placement hints do not hand it out).
+GFN_NOINLINE void il_unref(MachineHdr* m, u64 f) {
+    u32* rc = frame_refcnt(m, f);
+    for (;;) {
+        u32 v = load_relaxed_u32(rc);
+        if (v == 0 || v == IL_FREE) gpuos_panic(m, PANIC_REFCNT, f);
+        if (atomic_cas_u32_dev(rc, v, v == 1 ? IL_FREE : v - 1) != v) continue;
+        if (v == 1) free_list_push(m, (u32)(FREE_SHARDS + f % IL_GROUP), f, f);
+        return;
+    }
+}
+
 /// Drop one reference; when none remain, the frame goes into the batch `b`.
 GFN void frame_unref_into(MachineHdr* m, FreeBatch& b, u64 f) {
     if (frame_immortal(m, f)) return;
+    if (frame_il(m, f)) {
+        il_unref(m, f);
+        return;
+    }
     u32 before = atomic_sub_u32(frame_refcnt(m, f), 1);
     if (before == 0) gpuos_panic(m, PANIC_REFCNT, f);
     if (before != 1) return;
@@ -161,15 +279,92 @@ GFN u32 pt_span_shift(int level) { return (u32)(39 - 9 * level); }
 /// not mappings themselves.
 GFN bool pte_mapped(u64 e) { return (e & (PTE_P | PTE_LAZY)) != 0; }
 
+/// A fresh interleaved group: its first frame, or NO_FRAME when groups would take more
+/// than three quarters of the pool (the rest stays for contiguous frames: tables, files)
+/// or the pool is exhausted. The reference count of column k is bit k of `cols`.
+GFN_NOINLINE u64 il_group_alloc(MachineHdr* m, u32 cols) {
+    u64 top = m->nframes & ~((u64)IL_GROUP - 1);
+    u64 w = load_relaxed_u64(&m->bump);
+    if (BUMP_UP(w) + BUMP_DOWN(w) + IL_GROUP > top - top / 4) return NO_FRAME;
+    w = atomic_add_u64(&m->bump, (u64)IL_GROUP << 32);
+    if (BUMP_UP(w) + BUMP_DOWN(w) + IL_GROUP > top) return NO_FRAME;
+    u64 first = top - BUMP_DOWN(w) - IL_GROUP;
+    NO_UNROLL for (u64 k = 0; k < IL_GROUP; k++) *frame_refcnt(m, first + k) = (cols >> k) & 1;
+    u64 g = first / IL_GROUP;
+    atomic_or_u32_dev((u32*)(uintptr_t)m->il_map + g / 32, 1u << (g % 32));
+    return first;
+}
+
+/// The placement hint of the warp of `lane` for guest page vpn.
+GFN u64* il_slot(MachineHdr* m, u32 lane, u64 vpn) {
+    u64 h = (vpn * 0x9e3779b97f4a7c15ull) >> 58;  // 64 = IL_SLOTS hints per warp
+    return (u64*)(uintptr_t)m->il_slots + (u64)(lane / IL_GROUP) * IL_SLOTS + h % IL_SLOTS;
+}
+
+/// An interleaved frame for guest page vpn of a process on `lane`, zeroed, with
+/// reference count 1: column lane mod IL_GROUP of the group the warp's hint names for
+/// vpn when that column is unused, else a free one of that column, else one of a new
+/// group (which the hint then names). NO_FRAME when interleaving is off or no group is
+/// to be had. A hint is only a hint: losing a race for it costs locality, not safety.
+/// On the GPU the lanes of a warp that need a new group for the same page at the same
+/// time (copies of one program fault together) share one, made by the first of them;
+/// a lane's column is then its lane index in the warp (lanes are thread indices).
+GFN_NOINLINE u64 il_alloc(MachineHdr* m, u32 lane, u64 vpn) {
+    if (!m->il_slots) return NO_FRAME;
+    u64 col = lane % IL_GROUP;
+    u64* slot = il_slot(m, lane, vpn);
+    u64 e = *(volatile u64*)slot;
+    u64 f = NO_FRAME;
+    if (e && (e & ((1ull << 36) - 1)) == vpn) {
+        atomic_fence_dev();  // acquire: the group's counts are read after its hint
+        u64 cand = ((e >> 36) - 1) * IL_GROUP + col;
+        if (atomic_cas_u32_dev(frame_refcnt(m, cand), 0, 1) == 0) f = cand;
+    }
+    if (f == NO_FRAME) {
+        f = free_list_pop(m, (u32)(FREE_SHARDS + col));
+        if (f != NO_FRAME) *frame_refcnt(m, f) = 1;
+    }
+    if (f == NO_FRAME) {
+        u64 first = NO_FRAME;
+#if GPUOS_DEVICE
+        u32 peers = __match_any_sync(__activemask(), vpn);
+        u32 leader = __ffs(peers) - 1;
+        bool lead = (threadIdx.x & 31) == leader;
+        if (lead) {
+            first = il_group_alloc(m, peers);
+            if (first != NO_FRAME) {
+                atomic_fence_dev();  // release: the counts and the bitmap before the hint
+                atomic_cas_u64_dev(slot, e, ((first / IL_GROUP + 1) << 36) | vpn);
+            }
+        }
+        __syncwarp(peers);
+        first = __shfl_sync(peers, first, leader);
+#else
+        first = il_group_alloc(m, 1u << col);
+        if (first != NO_FRAME) {
+            atomic_fence_dev();  // release: the counts and the bitmap before the hint
+            atomic_cas_u64_dev(slot, e, ((first / IL_GROUP + 1) << 36) | vpn);
+        }
+#endif
+        if (first == NO_FRAME) return NO_FRAME;
+        f = first + col;
+    }
+    frame_zero(m, f);
+    return f;
+}
+
 /// Allocate a frame charged to process p (0: the image template, charged to nobody):
 /// refused when p has reached its resident limit (`Proc::rss_limit`) or the pool is
-/// empty; `p->oom` then says which. Returns NO_FRAME on refusal.
-GFN_NOINLINE u64 frame_alloc_for(MachineHdr* m, Proc* p) {
+/// empty; `p->oom` then says which. Returns NO_FRAME on refusal. With a guest page
+/// `vpn` (not NO_FRAME), the frame is for that page of p's and interleaved where it can
+/// be (il_alloc); else contiguous.
+GFN_NOINLINE u64 frame_alloc_for(MachineHdr* m, Proc* p, u64 vpn = NO_FRAME) {
     if (p && p->rss_limit && p->frames_private >= p->rss_limit) {
         p->oom = OOM_RESIDENT;
         return NO_FRAME;
     }
-    u64 f = frame_alloc(m);
+    u64 f = p && vpn != NO_FRAME ? il_alloc(m, p->lane, vpn) : NO_FRAME;
+    if (f == NO_FRAME) f = frame_alloc(m);
     if (f == NO_FRAME) {
         if (p) p->oom = OOM_POOL;
         return NO_FRAME;
@@ -343,28 +538,28 @@ GFN void tlb_flush(Core& c) {
 
 /// Make the page at va accessible for `acc` (PTE_R, PTE_W or PTE_X): split a lazy
 /// reservation down to the page, allocate lazy pages, break copy-on-write. Returns the
-/// frame pointer or 0: no permission or unmapped (`p->oom` 0), or no frame to be had
-/// (`p->oom` says why: the process's resident limit or the pool).
-GFN_NOINLINE u8* mm_fault_in(Core& c, u64 va, u64 acc) {
+/// page's frame or NO_FRAME: no permission or unmapped (`p->oom` 0), or no frame to be
+/// had (`p->oom` says why: the process's resident limit or the pool).
+GFN_NOINLINE u64 mm_fault_in(Core& c, u64 va, u64 acc) {
     MachineHdr* m = c.m;
     Proc* p = c.p;
     p->oom = 0;
     c.bus = 0;
     int level;
     u64* e = pt_lookup(m, p->pt_root, va, &level);
-    if (!e || !pte_mapped(*e) || !(*e & acc)) return 0;
+    if (!e || !pte_mapped(*e) || !(*e & acc)) return NO_FRAME;
     if (*e & PTE_BUS) {  // past the end of a mapped file
         c.bus = 1;
-        return 0;
+        return NO_FRAME;
     }
     if (level < 3) {  // inside a lazy reservation: tables down to the page
         e = pt_walk(m, p->pt_root, va, true, p);
-        if (!e) return 0;
+        if (!e) return NO_FRAME;
     }
     if (!(*e & PTE_P)) {
         // LAZY: first touch of reserved anonymous memory.
-        u64 f = frame_alloc_for(m, p);
-        if (f == NO_FRAME) return 0;
+        u64 f = frame_alloc_for(m, p, va >> PAGE_SHIFT);
+        if (f == NO_FRAME) return NO_FRAME;
         *e = (f << 12) | (*e & PTE_PERM) | PTE_P;
     }
     if (acc == PTE_W && (*e & PTE_COW)) {
@@ -375,12 +570,12 @@ GFN_NOINLINE u8* mm_fault_in(Core& c, u64 va, u64 acc) {
             // The copy takes the shared frame's place in this process's resident set.
             bool counted = !frame_immortal(m, old);
             if (counted) p->frames_private--;
-            u64 f = frame_alloc_for(m, p);
+            u64 f = frame_alloc_for(m, p, va >> PAGE_SHIFT);
             if (f == NO_FRAME) {
                 if (counted) p->frames_private++;
-                return 0;
+                return NO_FRAME;
             }
-            rt_memcpy(frame_ptr(m, f), frame_ptr(m, old), PAGE_SZ);
+            frame_copy(m, f, old);
             *e = (f << 12) | (*e & PTE_PERM) | PTE_P;
             frame_unref(m, old);
             // Code on this page now runs from the copy (decoded afresh: the decode
@@ -388,7 +583,7 @@ GFN_NOINLINE u8* mm_fault_in(Core& c, u64 va, u64 acc) {
             if (c.code_vpn == (va >> PAGE_SHIFT) + 1) c.code_vpn = 0;
         }
     }
-    return frame_ptr(m, PTE_FRAME(*e));
+    return PTE_FRAME(*e);
 }
 
 /// A fault-in failed at va: SIGKILL when for want of a frame (the process reached its
@@ -410,17 +605,18 @@ GFN_NOINLINE void mm_fault_failed(Core& c, u64 va) {
 GFN_NOINLINE u8* mm_translate_slow(Core& c, u64 va, u64 acc) {
     u64 vpn = va >> PAGE_SHIFT;
     TlbEntry& t = c.tlb[vpn & (TLB_ENTRIES - 1)];
-    u8* page = mm_fault_in(c, va, acc);
-    if (!page) {
+    u64 f = mm_fault_in(c, va, acc);
+    if (f == NO_FRAME) {
         mm_fault_failed(c, va);
         return 0;
     }
     u64* e = pt_walk(c.m, c.p->pt_root, va, false, 0);
     t.vpn = vpn + 1;
-    t.host = page;
+    t.il = frame_il(c.m, f);
+    t.host = frame_base(c.m, f, t.il);
     t.perm = (u32)(*e & PTE_PERM);
     if (*e & PTE_COW) t.perm &= ~(u32)PTE_W;
-    return page + (va & (PAGE_SZ - 1));
+    return page_at(t.host, t.il, va & (PAGE_SZ - 1));
 }
 
 /// Translate va for an access of kind acc; returns the host/device pointer of the byte,
@@ -428,7 +624,7 @@ GFN_NOINLINE u8* mm_translate_slow(Core& c, u64 va, u64 acc) {
 GFN u8* mm_translate(Core& c, u64 va, u64 acc) {
     u64 vpn = va >> PAGE_SHIFT;
     TlbEntry& t = c.tlb[vpn & (TLB_ENTRIES - 1)];
-    if (t.vpn == vpn + 1 && (t.perm & acc)) return t.host + (va & (PAGE_SZ - 1));
+    if (t.vpn == vpn + 1 && (t.perm & acc)) return page_at(t.host, t.il, va & (PAGE_SZ - 1));
     return mm_translate_slow(c, va, acc);
 }
 
@@ -470,13 +666,24 @@ GFN_NOINLINE u64 mem_read_cross(Core& c, u64 va, int size) {
     return v;
 }
 
-/// Read `size` (1, 2, 4, 8) bytes at va, little-endian. 0 after a fault.
-GFN u64 mem_read(Core& c, u64 va, int size) {
-    if ((va & (PAGE_SZ - 1)) + size <= PAGE_SZ) {
+/// mem_read after a soft-TLB miss, or for bytes that are not one run of memory (across
+/// pages, or across words of an interleaved frame).
+GFN_NOINLINE u64 mem_read_slow(Core& c, u64 va, int size) {
+    u64 off = va & (PAGE_SZ - 1);
+    if (off + size <= PAGE_SZ) {
         u8* p = mm_translate(c, va, PTE_R);
-        return p ? load_le(p, size) : 0;
+        if (!p) return 0;
+        if (page_run(c.tlb[(va >> PAGE_SHIFT) & (TLB_ENTRIES - 1)].il, off, size)) return load_le(p, size);
     }
     return mem_read_cross(c, va, size);
+}
+
+/// Read `size` (1, 2, 4, 8) bytes at va, little-endian. 0 after a fault.
+GFN u64 mem_read(Core& c, u64 va, int size) {
+    u64 vpn = va >> PAGE_SHIFT, off = va & (PAGE_SZ - 1);
+    TlbEntry& t = c.tlb[vpn & (TLB_ENTRIES - 1)];
+    if (t.vpn == vpn + 1 && (t.perm & PTE_R) && page_run(t.il, off, size)) return load_le(page_at(t.host, t.il, off), size);
+    return mem_read_slow(c, va, size);
 }
 
 /// A write that crosses a page boundary: check every page first, so no partial store.
@@ -487,14 +694,29 @@ GFN_NOINLINE void mem_write_cross(Core& c, u64 va, int size, u64 v) {
     for (int i = 0; i < size; i++) { *mm_translate(c, va + i, PTE_W) = (u8)v; v >>= 8; }
 }
 
-/// Write `size` (1, 2, 4, 8) bytes at va, little-endian.
-GFN void mem_write(Core& c, u64 va, int size, u64 v) {
-    if ((va & (PAGE_SZ - 1)) + size <= PAGE_SZ) {
+/// mem_write after a soft-TLB miss, or for bytes that are not one run of memory.
+GFN_NOINLINE void mem_write_slow(Core& c, u64 va, int size, u64 v) {
+    u64 off = va & (PAGE_SZ - 1);
+    if (off + size <= PAGE_SZ) {
         u8* p = mm_translate(c, va, PTE_W);
-        if (p) store_le(p, size, v);
-        return;
+        if (!p) return;
+        if (page_run(c.tlb[(va >> PAGE_SHIFT) & (TLB_ENTRIES - 1)].il, off, size)) {
+            store_le(p, size, v);
+            return;
+        }
     }
     mem_write_cross(c, va, size, v);
+}
+
+/// Write `size` (1, 2, 4, 8) bytes at va, little-endian.
+GFN void mem_write(Core& c, u64 va, int size, u64 v) {
+    u64 vpn = va >> PAGE_SHIFT, off = va & (PAGE_SZ - 1);
+    TlbEntry& t = c.tlb[vpn & (TLB_ENTRIES - 1)];
+    if (t.vpn == vpn + 1 && (t.perm & PTE_W) && page_run(t.il, off, size)) {
+        store_le(page_at(t.host, t.il, off), size, v);
+        return;
+    }
+    mem_write_slow(c, va, size, v);
 }
 
 GFN u64 ld8(Core& c, u64 va) { return mem_read(c, va, 1); }
@@ -514,16 +736,19 @@ GFN void st128(Core& c, u64 va, u64 lo, u64 hi) {
     st64(c, va + 8, hi);
 }
 
-/// The decode-cache entries of the code page at frame pointer p: the template frame's
-/// (MachineHdr::dcache), or 0 for any other frame (private copies are decoded afresh).
+/// The decode-cache entries of the code page at frame pointer p (frame_base): the
+/// template frame's (MachineHdr::dcache), or 0 for any other frame (private copies,
+/// contiguous or interleaved, are decoded afresh).
 GFN u16* code_ids_of(Core& c, const u8* p) {
     u64 f = (u64)(p - (u8*)(uintptr_t)c.m->frames) >> PAGE_SHIFT;
     return c.m->dcache && f < c.m->tmpl_frames ? (u16*)(uintptr_t)c.m->dcache + (f << (PAGE_SHIFT - 2)) : 0;
 }
 
-/// Make p (the frame holding pc's page) the current code page.
-GFN void set_code_page(Core& c, u64 pc, u8* p) {
+/// Make p (frame_base of the frame holding pc's page; `il`: interleaved) the current
+/// code page.
+GFN void set_code_page(Core& c, u64 pc, u8* p, bool il) {
     c.code = p;
+    c.code_il = il;
     c.code_vpn = (pc >> PAGE_SHIFT) + 1;
     c.code_ids = code_ids_of(c, p);
 }
@@ -537,7 +762,7 @@ GFN_NOINLINE bool fetch_page(Core& c, u64 pc) {
     }
     u8* p = mm_translate(c, pc & ~(PAGE_SZ - 1), PTE_X);
     if (!p) return false;
-    set_code_page(c, pc, p);
+    set_code_page(c, pc, p, c.tlb[(pc >> PAGE_SHIFT) & (TLB_ENTRIES - 1)].il);
     return true;
 }
 
@@ -557,9 +782,9 @@ GFN_NOINLINE bool copy_from_guest(Core& c, u8* dst, u64 va, u64 n) {
     while (n) {
         u64 chunk = PAGE_SZ - (va & (PAGE_SZ - 1));
         if (chunk > n) chunk = n;
-        u8* p = mm_fault_in(c, va, PTE_R);
-        if (!p) return mm_copy_failed(c, va);
-        rt_memcpy(dst, p + (va & (PAGE_SZ - 1)), chunk);
+        u64 f = mm_fault_in(c, va, PTE_R);
+        if (f == NO_FRAME) return mm_copy_failed(c, va);
+        page_copy(c.m, f, va & (PAGE_SZ - 1), dst, chunk, false);
         dst += chunk; va += chunk; n -= chunk;
     }
     return true;
@@ -571,9 +796,9 @@ GFN_NOINLINE bool copy_to_guest(Core& c, u64 va, const u8* src, u64 n) {
     while (n) {
         u64 chunk = PAGE_SZ - (va & (PAGE_SZ - 1));
         if (chunk > n) chunk = n;
-        u8* p = mm_fault_in(c, va, PTE_W);
-        if (!p) { ok = mm_copy_failed(c, va); break; }
-        rt_memcpy(p + (va & (PAGE_SZ - 1)), src, chunk);
+        u64 f = mm_fault_in(c, va, PTE_W);
+        if (f == NO_FRAME) { ok = mm_copy_failed(c, va); break; }
+        page_copy(c.m, f, va & (PAGE_SZ - 1), (u8*)src, chunk, true);
         src += chunk; va += chunk; n -= chunk;
     }
     tlb_flush(c);  // COW may have moved pages
@@ -584,9 +809,10 @@ GFN_NOINLINE bool copy_to_guest(Core& c, u64 va, const u8* src, u64 n) {
 /// length without the NUL, -1 on a bad address, -2 when too long.
 GFN_NOINLINE i64 copy_str_from_guest(Core& c, u8* dst, u64 va, u64 max) {
     for (u64 i = 0; i < max; i++) {
-        u8* p = mm_fault_in(c, va + i, PTE_R);
-        if (!p) { mm_copy_failed(c, va + i); return -1; }
-        u8 b = p[(va + i) & (PAGE_SZ - 1)];
+        u64 f = mm_fault_in(c, va + i, PTE_R);
+        if (f == NO_FRAME) { mm_copy_failed(c, va + i); return -1; }
+        u8 b;
+        page_copy(c.m, f, (va + i) & (PAGE_SZ - 1), &b, 1, false);
         dst[i] = b;
         if (b == 0) return (i64)i;
     }

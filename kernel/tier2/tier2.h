@@ -45,17 +45,28 @@ GFN u64 t2_code_frame(Core& c) {
 #define T2_DATA static const
 #endif
 
+/// Whether a translation may access `bytes` bytes at page offset off in one go: one run
+/// of memory (page_run), or on an interleaved frame also 16 bytes from an 8-aligned
+/// offset, as two words (the second at t2_word2): the pairs of X registers that every
+/// function's prologue and epilogue store and load.
+GFN bool t2_run(bool il, u64 off, u32 bytes) {
+    return page_run(il, off, bytes) || (il && bytes == 16 && off % IL_WORD == 0);
+}
+
 /// Tier 2's fast path of a guest load or store (crates/gpuos/src/translate/emit.rs):
 /// the pointer to `bytes` bytes at va when the soft TLB already holds va's page with
-/// permission `acc` (PTE_R or PTE_W) and the access stays on that page, else 0 with
+/// permission `acc` (PTE_R or PTE_W) and the access stays in one run (t2_run), else 0 with
 /// nothing changed; the block then runs the instruction's handler, which takes
 /// mm_translate's slow path and raises any fault. The fast path of mm_translate.
 GFN u8* t2_tlb_hit(Core& c, u64 va, u32 bytes, u64 acc) {
-    if ((va & (PAGE_SZ - 1)) + bytes > PAGE_SZ) return 0;
-    u64 vpn = va >> PAGE_SHIFT;
+    u64 vpn = va >> PAGE_SHIFT, off = va & (PAGE_SZ - 1);
     TlbEntry& t = c.tlb[vpn & (TLB_ENTRIES - 1)];
-    return t.vpn == vpn + 1 && (t.perm & acc) ? t.host + (va & (PAGE_SZ - 1)) : 0;
+    return t.vpn == vpn + 1 && (t.perm & acc) && t2_run(t.il, off, bytes) ? page_at(t.host, t.il, off) : 0;
 }
+
+/// The second 8-byte word of a 16-byte access whose first is at p, on the page of the
+/// entry `r` that gave p (t2_run: 8-aligned on an interleaved frame).
+GFN u8* t2_word2(const TlbEntry& r, u8* p) { return p + (r.il ? IL_ROW : 8); }
 
 /// Make the page of pc current (c.code, c.code_vpn, c.code_ids) for a translation's
 /// jump to another page, when pc is 4-aligned and the soft TLB already holds its page
@@ -66,7 +77,7 @@ GFN bool t2_code_page(Core& c, u64 pc) {
     if (pc & 3) return false;
     u8* p = t2_tlb_hit(c, pc & ~(u64)(PAGE_SZ - 1), PAGE_SZ, PTE_X);
     if (!p || !code_ids_of(c, p)) return false;
-    set_code_page(c, pc, p);
+    set_code_page(c, pc, p, false);  // template frames: contiguous
     return true;
 }
 
@@ -77,7 +88,7 @@ GFN bool t2_code_page(Core& c, u64 pc) {
 /// lanes' work happen outside it).
 GFN u8* t2_tlb_hit_r(Core& c, TlbEntry& r, u64 va, u32 bytes, u64 acc) {
     u64 vpn = va >> PAGE_SHIFT, off = va & (PAGE_SZ - 1);
-    if (r.vpn == vpn + 1 && (r.perm & acc) && off + bytes <= PAGE_SZ) return r.host + off;
+    if (r.vpn == vpn + 1 && (r.perm & acc) && t2_run(r.il, off, bytes)) return page_at(r.host, r.il, off);
     u8* p = t2_tlb_hit(c, va, bytes, acc);
     if (p) r = c.tlb[vpn & (TLB_ENTRIES - 1)];
     return p;

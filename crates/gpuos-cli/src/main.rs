@@ -316,12 +316,13 @@ fn report_summary(rep: &RunReport, verbose: bool) {
             .max()
             .unwrap_or(0);
         eprintln!(
-            "gpuos: {} guest instructions in {:.3} s = {:.2} M instructions/s; memory: {} KiB shared image + up to {} KiB per process",
+            "gpuos: {} guest instructions in {:.3} s = {:.2} M instructions/s; memory: {} KiB shared image + up to {} KiB per process; {} interleaved groups",
             rep.instructions(),
             rep.seconds,
             rep.ips() / 1e6,
             rep.template_frames * 4,
-            peak * 4
+            peak * 4,
+            rep.interleaved_groups
         );
     }
 }

@@ -14,6 +14,17 @@ pub const PAGE_SIZE: u64 = 4096;
 /// allocates from list n mod FREE_SHARDS first, so the lanes of a warp (and of the GPU)
 /// spread over many list heads instead of contending for one.
 pub const FREE_SHARDS: u64 = 256;
+/// Frames of one interleaved group (kernel/mm/mm.h, "interleaved frames"): a warp's
+/// lanes. Column k of a group is frame `first + k`, whose bytes lie in 8-byte words
+/// every `IL_GROUP * 8` bytes of the group's memory, so that the same guest address of
+/// the warp's 32 lanes falls in neighbouring words.
+pub const IL_GROUP: u64 = 32;
+/// Placement hints per warp (`MachineHdr::il_slots`): the group a warp's lanes last
+/// put a given guest page in.
+pub const IL_SLOTS: u64 = 64;
+/// Heads in `MachineHdr::free_heads`: `FREE_SHARDS` lists of contiguous frames, then
+/// one list of free interleaved frames per column.
+pub const FREE_HEADS: u64 = FREE_SHARDS + IL_GROUP;
 
 /// Architectural state of one AArch64 guest thread.
 ///
@@ -366,11 +377,13 @@ pub struct MachineHdr {
     pub tmpl_frames: u64,
     /// Per-frame reference counts (`u32[nframes]`).
     pub refcnt: u64,
-    /// Free frames: `u64[FREE_SHARDS]` heads of lock-free stacks (kernel/mm/mm.h). A
+    /// Free frames: `u64[FREE_HEADS]` heads of lock-free stacks (kernel/mm/mm.h). A
     /// head is `tag << 32 | (frame index + 1)`, 0 when empty; the tag counts every
     /// change (against ABA); free frames are linked through their first 4 bytes.
     pub free_heads: u64,
-    /// Frames never yet handed out start here (bump allocation).
+    /// Frames never yet handed out: the low 32 bits count those taken from the bottom
+    /// of the pool (contiguous frames, the template's first), the high 32 bits those
+    /// taken from the top in groups of `IL_GROUP` (interleaved frames).
     pub bump: u64,
     /// Process table (`Proc[nprocs]`).
     pub procs: u64,
@@ -471,6 +484,14 @@ pub struct MachineHdr {
     pub pcache: u64,
     /// Entries of the page cache minus one (a power of two minus one).
     pub pcache_mask: u64,
+    /// Interleaved frames (kernel/mm/mm.h): a bitmap (`u32` words) of the pool's groups
+    /// of `IL_GROUP` frames, bit set for a group handed out interleaved; 0 when the run
+    /// has no interleaved frames (all frames contiguous).
+    pub il_map: u64,
+    /// Placement hints, `IL_SLOTS` `u64`s per warp of lanes (lane / `IL_GROUP`),
+    /// zeroed at the start: `(group + 1) << 36 | vpn`, a group where the warp's lanes
+    /// put guest page `vpn` (36 bits of a 48-bit address space).
+    pub il_slots: u64,
 }
 
 /// An internal error of gpuos itself (a broken invariant, never a guest's doing),

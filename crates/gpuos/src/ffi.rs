@@ -33,6 +33,17 @@ extern "C" {
     pub fn gpuos_ring_push_result(r: *mut RingHdr, lane: u64, ret: u64, out_len: u64) -> bool;
     /// Consumer side of the submission ring.
     pub fn gpuos_ring_pop(r: *mut RingHdr, lane: *mut u64) -> bool;
+    /// The Arm ARM's DecodeBitMasks (kernel/a64/a64_common.h `decode_bit_masks`):
+    /// false for a reserved encoding, else the masks in `wmask` and `tmask`.
+    pub fn gpuos_decode_bit_masks(
+        n: u32,
+        imms: u32,
+        immr: u32,
+        immediate: bool,
+        datasize: u32,
+        wmask: *mut u64,
+        tmask: *mut u64,
+    ) -> bool;
 }
 
 // Entry points only the tests below call.
@@ -41,6 +52,21 @@ extern "C" {
     /// Allocate one zeroed frame from the pool (kernel/mm/mm.h `frame_alloc`); its index,
     /// or `u64::MAX` when the pool is empty.
     pub fn gpuos_frame_alloc(m: *mut MachineHdr) -> u64;
+    /// An interleaved frame for guest page `vpn` of a process on `lane` (kernel/mm/mm.h
+    /// `il_alloc`), zeroed; `u64::MAX` when interleaving is off or no group is left.
+    pub fn gpuos_il_alloc(m: *mut MachineHdr, lane: u32, vpn: u64) -> u64;
+    /// Whether frame `f` is a column of an interleaved group.
+    pub fn gpuos_frame_il(m: *mut MachineHdr, f: u64) -> bool;
+    /// Copy `n` bytes at page offset `off` of frame `f` to `buf`, or from it with
+    /// `to_page` (either layout; `page_copy`).
+    pub fn gpuos_page_copy(
+        m: *mut MachineHdr,
+        f: u64,
+        off: u64,
+        buf: *mut u8,
+        n: u64,
+        to_page: bool,
+    );
     /// Make this host thread allocate from and free into list `shard` first (tests).
     pub fn gpuos_frame_shard_set(shard: u32);
     /// Drop one reference to each of the `n` frames at `f`, in batches as at exit.
@@ -431,5 +457,104 @@ mod frame_pool_tests {
         }
         // SAFETY: as above.
         assert_eq!(unsafe { gpuos_frame_alloc(m.0) }, u64::MAX);
+    }
+
+    /// A pool with interleaved frames for `lanes` lanes (the bitmap and the hints).
+    fn il_pool(nframes: u64, lanes: u64) -> (Pool, Vec<u32>, Vec<u64>) {
+        let mut p = pool(nframes);
+        let mut map = vec![0u32; crate::layout::MachineLayout::il_map_words(nframes)];
+        let mut slots =
+            vec![0u64; (lanes.div_ceil(crate::abi::IL_GROUP) * crate::abi::IL_SLOTS) as usize];
+        p.hdr.il_map = map.as_mut_ptr() as u64;
+        p.hdr.il_slots = slots.as_mut_ptr() as u64;
+        (p, map, slots)
+    }
+
+    fn page_bytes(m: Hdr, f: u64) -> Vec<u8> {
+        let mut v = vec![0u8; PAGE_SIZE as usize];
+        // SAFETY: f is a frame of the live pool; v holds a page.
+        unsafe { gpuos_page_copy(m.0, f, 0, v.as_mut_ptr(), PAGE_SIZE, false) };
+        v
+    }
+
+    /// Interleaved frames: the lanes of a warp put one guest page in columns of one
+    /// group (lane mod 32), their bytes never overlap each other's or any contiguous
+    /// frame's, and frees are reused.
+    #[test]
+    fn interleaved_frames_share_groups_by_page_and_never_overlap() {
+        const NFRAMES: u64 = 4096;
+        const LANES: u64 = 64;
+        let (mut p, _map, _slots) = il_pool(NFRAMES, LANES);
+        let m = Hdr(&mut *p.hdr);
+        // Lane-major: every lane faults pages 0x400..0x408 in turn.
+        let mut frames = vec![vec![0u64; 8]; LANES as usize];
+        for (l, fl) in frames.iter_mut().enumerate() {
+            for (k, f) in fl.iter_mut().enumerate() {
+                // SAFETY: m is a live pool with interleaving on.
+                *f = unsafe { gpuos_il_alloc(m.0, l as u32, 0x400 + k as u64) };
+                assert_ne!(*f, u64::MAX);
+                // SAFETY: as above.
+                assert!(unsafe { gpuos_frame_il(m.0, *f) });
+                assert_eq!(*f % 32, l as u64 % 32, "lane {l} not in its column");
+            }
+        }
+        for (l, fl) in frames.iter().enumerate() {
+            let warp0 = &frames[l - l % 32];
+            for (k, f) in fl.iter().enumerate() {
+                assert_eq!(f / 32, warp0[k] / 32, "page {k}: lane {l} in another group");
+                assert_ne!(
+                    f / 32,
+                    frames[(l + 32) % 64][k] / 32,
+                    "two warps share a group"
+                );
+            }
+        }
+        // Contiguous frames come from below every group.
+        // SAFETY: m is live.
+        let c = unsafe { gpuos_frame_alloc(m.0) };
+        assert!(c < frames.iter().flatten().min().copied().unwrap());
+        // SAFETY: m is live.
+        assert!(!unsafe { gpuos_frame_il(m.0, c) });
+        // Each page holds its own bytes: write a pattern to all, unaligned runs included.
+        for (l, fl) in frames.iter().enumerate() {
+            for (k, &f) in fl.iter().enumerate() {
+                assert!(
+                    page_bytes(m, f).iter().all(|&b| b == 0),
+                    "frame {f} not zeroed"
+                );
+                let pat: Vec<u8> = (0..PAGE_SIZE)
+                    .map(|i| (i as usize * 7 + l * 31 + k) as u8)
+                    .collect();
+                for (off, n) in [(0u64, 3u64), (3, 1000), (1003, 5), (1008, 3088)] {
+                    let mut chunk = pat[off as usize..(off + n) as usize].to_vec();
+                    // SAFETY: f is ours; the chunk lies in the page.
+                    unsafe { gpuos_page_copy(m.0, f, off, chunk.as_mut_ptr(), n, true) };
+                }
+            }
+        }
+        // SAFETY: c is ours.
+        unsafe { std::ptr::write_bytes(frame(m, c) as *mut u8, 0xee, PAGE_SIZE as usize) };
+        for (l, fl) in frames.iter().enumerate() {
+            for (k, &f) in fl.iter().enumerate() {
+                let want: Vec<u8> = (0..PAGE_SIZE)
+                    .map(|i| (i as usize * 7 + l * 31 + k) as u8)
+                    .collect();
+                assert!(
+                    page_bytes(m, f) == want,
+                    "lane {l} page {k}: bytes overwritten"
+                );
+            }
+        }
+        // A freed frame goes back to its column: the same lane gets it again, zeroed.
+        let f = frames[5][3];
+        // SAFETY: one reference, ours.
+        unsafe { gpuos_frames_unref(m.0, &f, 1) };
+        // SAFETY: m is live.
+        let g = unsafe { gpuos_il_alloc(m.0, 5, 0x999) };
+        assert_eq!(g, f, "the freed column was not reused");
+        assert!(
+            page_bytes(m, g).iter().all(|&b| b == 0),
+            "reused frame not zeroed"
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! where the arrays live (host memory on the CPU, device and pinned memory on the GPU)
 //! and in the clocks' offsets.
 
-use crate::abi::{MachineHdr, FREE_SHARDS, PAGE_SIZE};
+use crate::abi::{MachineHdr, FREE_HEADS, IL_GROUP, IL_SLOTS, PAGE_SIZE};
 use crate::machine::{MemoryError, RunConfig, RunError};
 use crate::mem::HostRegion;
 use crate::prepare::Prepared;
@@ -58,6 +58,11 @@ pub struct MachineArrays {
     pub dcache: u64,
     /// The page cache, zeroed: [`MachineLayout::pcache_entries`] entries of 16 bytes.
     pub pcache: u64,
+    /// The interleaved groups' bitmap, zeroed: [`MachineLayout::il_map_words`] `u32`s;
+    /// 0 without interleaved frames ([`MachineLayout::interleave`]).
+    pub il_map: u64,
+    /// The placement hints, zeroed: [`MachineLayout::il_slot_count`] `u64`s (0 likewise).
+    pub il_slots: u64,
 }
 
 impl MachineLayout {
@@ -127,12 +132,39 @@ impl MachineLayout {
         (nframes / 4).clamp(4096, 1 << 22).next_power_of_two() as usize
     }
 
+    /// Whether the lanes' private pages go in interleaved frames (kernel/mm/mm.h,
+    /// "interleaved frames"): by default (`GPUOS_INTERLEAVE` unset or `auto`) on the
+    /// GPU (`gpu`) when there is at least a warp's worth of lanes, as fewer would gain
+    /// nothing and spread each page of theirs over a whole group's memory, and never on
+    /// the CPU, whose threads have no warps to coalesce; `GPUOS_INTERLEAVE=0` never (to
+    /// compare), `always` on either backend at any lane count (to test the layout's
+    /// paths on the CPU backend).
+    pub fn interleave(&self, gpu: bool) -> bool {
+        match std::env::var("GPUOS_INTERLEAVE").as_deref() {
+            Ok("0") => false,
+            Ok("always") => true,
+            _ => gpu && self.lanes as u64 >= IL_GROUP,
+        }
+    }
+
+    /// `u32` words of the interleaved groups' bitmap of a pool of `nframes` frames.
+    pub fn il_map_words(nframes: u64) -> usize {
+        nframes.div_ceil(IL_GROUP).div_ceil(32) as usize
+    }
+
+    /// Placement hints (`u64`): [`IL_SLOTS`] per warp of lanes.
+    pub fn il_slot_count(&self) -> usize {
+        ((self.lanes as u64).div_ceil(IL_GROUP) * IL_SLOTS) as usize
+    }
+
     /// Fill the fields of `hdr` that every backend sets alike: the arrays, the lanes and
     /// slots, the limits of `cfg` (instructions, memory: [`mem_limits`] for the pool
     /// and template `hdr` already describes), `--strace`, every lane live.
     pub fn fill(&self, cfg: &RunConfig, prep: &Prepared, a: &MachineArrays, hdr: &mut MachineHdr) {
         hdr.dcache = a.dcache;
         hdr.pcache = a.pcache;
+        hdr.il_map = a.il_map;
+        hdr.il_slots = a.il_slots;
         hdr.pcache_mask = MachineLayout::pcache_entries(hdr.nframes) as u64 - 1;
         hdr.procs = a.procs;
         hdr.nprocs = self.lanes as u64;
@@ -151,6 +183,12 @@ impl MachineLayout {
         hdr.live = self.lanes as u64;
         mem_limits(cfg, hdr, hdr.nframes, hdr.tmpl_frames);
     }
+}
+
+/// Groups of interleaved frames that the machine of `hdr` made so far: the frames
+/// taken from the top of its pool (`MachineHdr::bump`'s high half), in groups.
+pub fn interleaved_groups(hdr: &MachineHdr) -> u64 {
+    (hdr.bump >> 32) / IL_GROUP
 }
 
 /// The image template built in a host frame pool, with the header that describes both.
@@ -212,7 +250,7 @@ pub struct HostPool {
     pub frames: HostRegion,
     /// Reference counts.
     pub refcnt: HostRegion,
-    /// Free-list heads (`u64[FREE_SHARDS]`).
+    /// Free-list heads (`u64[FREE_HEADS]`).
     pub free: HostRegion,
 }
 
@@ -222,7 +260,7 @@ impl HostPool {
         let err = MemoryError::Reserve;
         let frames = HostRegion::new((nframes * PAGE_SIZE) as usize).map_err(err)?;
         let refcnt = HostRegion::new((nframes * 4) as usize).map_err(err)?;
-        let free = HostRegion::new((FREE_SHARDS * 8) as usize).map_err(err)?;
+        let free = HostRegion::new((FREE_HEADS * 8) as usize).map_err(err)?;
         m.frames = frames.addr();
         m.nframes = nframes;
         m.refcnt = refcnt.addr();

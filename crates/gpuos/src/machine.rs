@@ -316,6 +316,9 @@ pub struct RunReport {
     /// Guest instructions that ran translated (tier 2; 0 without a translation), of
     /// [`RunReport::instructions`].
     pub translated: u64,
+    /// Groups of interleaved frames the run made (kernel/mm/mm.h; each holds one page
+    /// of up to `IL_GROUP` lanes of a warp); 0 when its frames were all contiguous.
+    pub interleaved_groups: u64,
 }
 
 impl RunReport {

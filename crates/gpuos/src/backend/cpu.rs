@@ -55,8 +55,19 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         .collect();
     let pcache = HostRegion::new(MachineLayout::pcache_entries(hdr.nframes) * 16)
         .map_err(MemoryError::Reserve)?;
+    let il = layout.interleave(false);
+    let il_map = HostRegion::new(if il {
+        MachineLayout::il_map_words(hdr.nframes) * 4
+    } else {
+        1
+    })
+    .map_err(MemoryError::Reserve)?;
+    let il_slots = HostRegion::new(if il { layout.il_slot_count() * 8 } else { 1 })
+        .map_err(MemoryError::Reserve)?;
     let arrays = MachineArrays {
         pcache: pcache.addr(),
+        il_map: if il { il_map.addr() } else { 0 },
+        il_slots: if il { il_slots.addr() } else { 0 },
         procs: procs.as_mut_ptr() as u64,
         reqs: reqs.as_mut_ptr() as u64,
         bufs: bufs.addr(),
@@ -170,6 +181,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         rss_limit: hdr.rss_limit * crate::abi::PAGE_SIZE,
         interrupted: stop_signal(),
         translated: hdr.t2_insns,
+        interleaved_groups: crate::layout::interleaved_groups(&hdr),
     })
 }
 

@@ -246,7 +246,7 @@ fn with_fast_path(
     let mut fast = String::new();
     access(&mut fast, regs);
     let acc = if store { "PTE_W" } else { "PTE_R" };
-    let tlb = if base == 31 { "tlb_s" } else { "tlb_d" };
+    let tlb = tlb_of(base);
     let _ = writeln!(
         out,
         "    {{ {prelude}u8* p = t2_tlb_hit_r(c, {tlb}, a, {bytes}u, {acc});\n    if (p) {{"
@@ -257,6 +257,16 @@ fn with_fast_path(
     let _ = writeln!(out, "    }} else {{");
     call.slow_path(out, regs, &before);
     let _ = writeln!(out, "    }} }}");
+}
+
+/// The region's soft-TLB entry (kernel/tier2/tier2.h, `t2_tlb_hit_r`) for accesses
+/// based on register `base`: SP-based ones have their own.
+fn tlb_of(base: u32) -> &'static str {
+    if base == 31 {
+        "tlb_s"
+    } else {
+        "tlb_d"
+    }
 }
 
 /// LDR/STR (one general register; `gpr_access` in ldst.h) of 1 << size bytes at
@@ -339,6 +349,8 @@ fn pair(
     let addr = if mode == 1 { base.clone() } else { "w".into() };
     let prelude = format!("u64 w = {wb_expr}; u64 a = {addr}; ");
     let wback = mode == 1 || mode == 3;
+    let tlb = tlb_of(n);
+    let second = format!("load_le(t2_word2({tlb}, p), 8)");
     with_fast_path(
         out,
         regs,
@@ -355,7 +367,10 @@ fn pair(
                         "    store_le(p, 8, ({a} & 0xffffffffull) | ({b} << 32));"
                     );
                 } else {
-                    let _ = writeln!(f, "    store_le(p, 8, {a}); store_le(p + 8, 8, {b});");
+                    let _ = writeln!(
+                        f,
+                        "    store_le(p, 8, {a}); store_le(t2_word2({tlb}, p), 8, {b});"
+                    );
                 }
                 if wback {
                     regs.set(f, n, "w");
@@ -368,7 +383,7 @@ fn pair(
             let (va, vb) = if bytes == 4 {
                 ("rt & 0xffffffffull", "rt >> 32")
             } else {
-                ("load_le(p, 8)", "load_le(p + 8, 8)")
+                ("load_le(p, 8)", second.as_str())
             };
             let _ = writeln!(f, "    {{ u64 va = {va}, vb = {vb};");
             if wback {
@@ -385,6 +400,61 @@ fn pair(
     );
     Some(Flow::Next)
 }
+
+/// DecodeBitMasks of an encoding (the core's own, `decode_bit_masks`): (wmask,
+/// tmask), or None for a reserved one (the handler then raises SIGILL).
+fn bit_masks(nn: u32, imms: u32, immr: u32, immediate: bool, datasize: u32) -> Option<(u64, u64)> {
+    let (mut w, mut t) = (0u64, 0u64);
+    // SAFETY: a pure function of its arguments; writes the two masks.
+    let ok = unsafe {
+        crate::ffi::gpuos_decode_bit_masks(nn, imms, immr, immediate, datasize, &mut w, &mut t)
+    };
+    ok.then_some((w, t))
+}
+
+/// AddWithCarry of an ADD or SUB (op 1: x + NOT(y) + 1) of registers, setting the
+/// flags' local when `s` (ADDS, SUBS).
+fn add_sub(regs: &mut Regs, sf: u32, op: u32, s: u32, x: &str, y: &str) -> String {
+    let nz = if s == 1 {
+        format!("&{}", regs.set_flags())
+    } else {
+        "0".into()
+    };
+    if op == 1 {
+        format!("add_with_carry_w({sf}u, {x}, ~{y}, 1u, {nz})")
+    } else {
+        format!("add_with_carry_w({sf}u, {x}, {y}, 0u, {nz})")
+    }
+}
+
+/// Rd = x AND/ORR/EOR/ANDS y (opc 0-3); ANDS (and BICS, TST) also sets N and Z from
+/// the result and clears C and V. `sp`: register 31 is SP (the immediate forms but
+/// ANDS, `setXSP`), else XZR.
+#[allow(clippy::too_many_arguments)]
+fn logic(out: &mut String, regs: &mut Regs, sf: u32, opc: u32, d: u32, x: &str, y: &str, sp: bool) {
+    let op = ["&", "|", "^", "&"][opc as usize];
+    if opc != 3 {
+        let v = format!("{x} {op} {y}");
+        if sp {
+            regs.set(out, d, &v);
+        } else {
+            regs.set_r(out, sf, d, &v);
+        }
+        return;
+    }
+    let top = if sf == 1 { 63 } else { 31 };
+    let nz = regs.set_flags();
+    let _ = writeln!(
+        out,
+        "    rt = {x} & {y};\n    {nz} = nzcv_word(((rt >> {top}) & 1) != 0, rt == 0, false, false);"
+    );
+    regs.set_r(out, sf, d, "rt");
+}
+
+/// MRS's system register field (`SYSREG` in kernel/a64/system.h: o0:op1:CRn:CRm:op2)
+/// of TPIDR_EL0 (3, 3, 13, 0, 2) and NZCV (3, 3, 4, 2, 0).
+const SYSREG_TPIDR_EL0: u32 = 1 << 14 | 3 << 11 | 13 << 7 | 2;
+const SYSREG_NZCV: u32 = 1 << 14 | 3 << 11 | 4 << 7 | 2 << 3;
 
 /// `dmask(sf)` as a C++ constant.
 fn mask(sf: u32) -> &'static str {
@@ -451,16 +521,7 @@ pub fn emit(
         {
             let op2 = format!("shift_reg({}, {shift}u, {imm6}u, {sf}u)", regs.x(out, m));
             let x = regs.r(out, sf, n);
-            let nz = if s == 1 {
-                format!("&{}", regs.set_flags())
-            } else {
-                "0".into()
-            };
-            let r = if op == 1 {
-                format!("add_with_carry_w({sf}u, {x}, ~{op2}, 1u, {nz})")
-            } else {
-                format!("add_with_carry_w({sf}u, {x}, {op2}, 0u, {nz})")
-            };
+            let r = add_sub(regs, sf, op, s, &x, &op2);
             regs.set_r(out, sf, d, &r);
             Some(Flow::Next)
         }
@@ -471,18 +532,140 @@ pub fn emit(
                 op2 = format!("(~{op2} & {})", mask(sf));
             }
             let x = regs.r(out, sf, n);
-            let op = ["&", "|", "^", "&"][opc as usize];
-            if opc == 3 {
-                let top = if sf == 1 { 63 } else { 31 };
-                let nz = regs.set_flags();
-                let _ = writeln!(
-                    out,
-                    "    rt = {x} {op} {op2};\n    {nz} = nzcv_word(((rt >> {top}) & 1) != 0, rt == 0, false, false);"
-                );
-                regs.set_r(out, sf, d, "rt");
+            logic(out, regs, sf, opc, d, &x, &op2, false);
+            Some(Flow::Next)
+        }
+        // LOGIC_imm: AND, ORR, EOR, ANDS (immediate), the mask a constant; Rd is
+        // SP-capable unless ANDS (setXSP).
+        ("LOGIC_imm", &[sf, opc, nn, immr, imms, n, d]) if sf == 1 || nn == 0 => {
+            let (imm, _) = bit_masks(nn, imms, immr, true, if sf == 1 { 64 } else { 32 })?;
+            let x = regs.r(out, sf, n);
+            logic(out, regs, sf, opc, d, &x, &format!("0x{imm:x}ull"), true);
+            Some(Flow::Next)
+        }
+        // ADDSUB_ext: Rn and (unless S) Rd SP-capable; shifts above 4 reserved.
+        ("ADDSUB_ext", &[sf, op, s, m, option, imm3, n, d]) if imm3 <= 4 => {
+            let m_ = mask(sf);
+            let op2 = format!(
+                "(extend_reg({}, {option}u, {imm3}u) & {m_})",
+                regs.x(out, m)
+            );
+            let x = format!("({} & {m_})", regs.get(out, n));
+            let r = add_sub(regs, sf, op, s, &x, &op2);
+            if s == 1 {
+                regs.set_r(out, sf, d, &r);
             } else {
-                regs.set_r(out, sf, d, &format!("{x} {op} {op2}"));
+                regs.set(out, d, &format!("{r} & {m_}"));
             }
+            Some(Flow::Next)
+        }
+        // ADC, ADCS, SBC, SBCS: the carry in from the flags' local.
+        ("ADDSUB_carry", &[sf, op, s, m, n, d]) => {
+            let mut y = regs.r(out, sf, m);
+            if op == 1 {
+                y = format!("~{y}");
+            }
+            let x = regs.r(out, sf, n);
+            let carry = format!("(u32)(({} >> 29) & 1)", regs.flags(out));
+            let nz = if s == 1 {
+                format!("&{}", regs.set_flags())
+            } else {
+                "0".into()
+            };
+            regs.set_r(
+                out,
+                sf,
+                d,
+                &format!("add_with_carry_w({sf}u, {x}, {y}, {carry}, {nz})"),
+            );
+            Some(Flow::Next)
+        }
+        // CCMN, CCMP (`ccmp_nzcv`, the handlers' own).
+        ("CCMP_reg" | "CCMP_imm", &[sf, op, mi, cond, n, nzcv]) => {
+            let y = if name == "CCMP_reg" {
+                regs.r(out, sf, mi)
+            } else {
+                format!("{mi}ull")
+            };
+            let x = regs.r(out, sf, n);
+            let old = regs.flags(out);
+            let nz = regs.set_flags();
+            let _ = writeln!(
+                out,
+                "    {nz} = ccmp_nzcv({old}, {sf}u, {op}u, {cond}u, {x}, {y}, {nzcv}u);"
+            );
+            Some(Flow::Next)
+        }
+        // LSLV, LSRV, ASRV, RORV: the amount is Rm mod the data size.
+        ("SHIFTV", &[sf, m, ty, n, d]) => {
+            let amount = format!(
+                "(u32)({} & {})",
+                regs.x(out, m),
+                if sf == 1 { 63 } else { 31 }
+            );
+            let v = format!("shift_reg({}, {ty}u, {amount}, {sf}u)", regs.x(out, n));
+            regs.set_r(out, sf, d, &v);
+            Some(Flow::Next)
+        }
+        // CLZ, RBIT: the core's 64- or 32-bit helper (rt.h).
+        ("CLZ" | "RBIT", &[sf, n, d]) => {
+            let (wide, narrow) = if name == "CLZ" {
+                ("(u64)clz64(", "(u64)clz32((u32)")
+            } else {
+                ("rbit64(", "(u64)rbit32((u32)")
+            };
+            let f = if sf == 1 { wide } else { narrow };
+            let v = format!("{f}{})", regs.x(out, n));
+            regs.set_r(out, sf, d, &v);
+            Some(Flow::Next)
+        }
+        ("REV64", &[n, d]) => {
+            let v = format!("bswap64({})", regs.x(out, n));
+            regs.set_r(out, 1, d, &v);
+            Some(Flow::Next)
+        }
+        // UDIV, SDIV; SMADDL and friends; SMULH, UMULH; EXTR (the handlers' own
+        // value functions).
+        ("DIV", &[sf, m, signed, n, d]) => {
+            let v = format!(
+                "div_value({sf}u, {signed}u, {}, {})",
+                regs.r(out, sf, n),
+                regs.r(out, sf, m)
+            );
+            regs.set_r(out, sf, d, &v);
+            Some(Flow::Next)
+        }
+        ("MADDL", &[u, m, sub, a, n, d]) => {
+            let p = format!("mull_value({u}u, {}, {})", regs.x(out, n), regs.x(out, m));
+            let op = if sub == 1 { "-" } else { "+" };
+            let v = format!("{} {op} {p}", regs.x(out, a));
+            regs.set_r(out, 1, d, &v);
+            Some(Flow::Next)
+        }
+        ("MULH", &[u, m, n, d]) => {
+            let v = format!("mulh_value({u}u, {}, {})", regs.x(out, n), regs.x(out, m));
+            regs.set_r(out, 1, d, &v);
+            Some(Flow::Next)
+        }
+        ("EXTR", &[sf, nn, m, lsb, n, d]) if sf == nn && (sf == 1 || lsb & 0x20 == 0) => {
+            let v = format!(
+                "extr_value({sf}u, {}, {}, {lsb}u)",
+                regs.x(out, n),
+                regs.x(out, m)
+            );
+            regs.set_r(out, 1, d, &v);
+            Some(Flow::Next)
+        }
+        // The hint space (NOP, BTI, PACIASP, ...) executes as NOP (`HINT`).
+        ("HINT", _) => Some(Flow::Next),
+        // MRS of TPIDR_EL0 (thread pointer reads) and NZCV (the flags' local).
+        ("MRS", &[sr, t]) if sr == SYSREG_TPIDR_EL0 || sr == SYSREG_NZCV => {
+            let v = if sr == SYSREG_NZCV {
+                format!("({} & 0xf0000000ull)", regs.flags(out))
+            } else {
+                "c.s.tpidr_el0".into()
+            };
+            regs.set_r(out, 1, t, &v);
             Some(Flow::Next)
         }
         // MOVZ, MOVN, MOVK: hw 2 and 3 are reserved for 32 bits.
@@ -588,6 +771,7 @@ pub fn emit(
             if sf == nn && (sf == 1 || (immr | imms) & 0x20 == 0) =>
         {
             let ds = if sf == 1 { 64 } else { 32 };
+            let (wm, tm) = bit_masks(nn, imms, immr, false, ds)?;
             let dst = if name == "BFM" {
                 regs.r(out, sf, d)
             } else {
@@ -601,7 +785,7 @@ pub fn emit(
             };
             let _ = writeln!(
                 out,
-                "    {{ u64 wm, tm; decode_bit_masks({nn}u, {imms}u, {immr}u, false, {ds}u, &wm, &tm);\n      u64 dst = {dst}; u64 bot = (dst & ~wm) | (ror_n({src}, {immr}u, {ds}u) & wm);\n      rt = ({top} & ~tm) | (bot & tm); }}"
+                "    {{ const u64 wm = 0x{wm:x}ull, tm = 0x{tm:x}ull;\n      u64 dst = {dst}; u64 bot = (dst & ~wm) | (ror_n({src}, {immr}u, {ds}u) & wm);\n      rt = ({top} & ~tm) | (bot & tm); }}"
             );
             regs.set_r(out, sf, d, "rt");
             Some(Flow::Next)
@@ -730,6 +914,29 @@ mod tests {
         assert!(out.starts_with("    c.s.x[0] = r0;\n    CALL;\n"), "{out}");
         assert!(out.ends_with("    r0 = c.s.x[0];\n"), "{out}");
         assert!(!out.contains("x[1]"), "{out}");
+    }
+
+    #[test]
+    fn logical_immediates_and_bitfields_have_constant_masks() {
+        let mut r = Regs::default();
+        // AND W0, W1, #0xff (N 0, immr 0, imms 7): the mask is a constant.
+        let (out, some) = run(&mut r, "LOGIC_imm", &[0, 0, 0, 0, 7, 1, 0], 0, false);
+        assert!(
+            some && out.contains("r0 = (u64)(u32)r1 & 0xffull;"),
+            "{out}"
+        );
+        // ORR X0, X1, #0x5555555555555555 (N 0, immr 0, imms 0b111100).
+        let (out, _) = run(&mut r, "LOGIC_imm", &[1, 1, 0, 0, 0x3c, 1, 0], 0, false);
+        assert!(out.contains("r0 = r1 | 0x5555555555555555ull;"), "{out}");
+        // N:imms all ones is reserved: the handler raises SIGILL.
+        assert!(!run(&mut r, "LOGIC_imm", &[1, 0, 1, 0, 0x3f, 1, 0], 0, false).1);
+        // LSR W0, W1, #1 (UBFM W0, W1, #1, #31): no DecodeBitMasks at run time.
+        let (out, some) = run(&mut r, "UBFM", &[0, 0, 1, 31, 1, 0], 0, false);
+        assert!(
+            some && out.contains("wm = 0xffffffffull, tm = 0x7fffffffull"),
+            "{out}"
+        );
+        assert!(!out.contains("decode_bit_masks"), "{out}");
     }
 
     #[test]

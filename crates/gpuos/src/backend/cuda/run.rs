@@ -8,9 +8,7 @@ use super::launch::{launch, launch_grid, launch_lanes, sync, watch_kernel, with_
 use super::memory::{DevBuf, Pinned, Streams};
 use super::service::{publish, serve_one, service_loop, Shared, SERVICE_THREADS};
 use super::{err, open_device, PERSISTENT_SLICE, QUANTUM};
-use crate::abi::{
-    MachineHdr, PanicRecord, Proc, RingCell, RingHdr, SysReq, FREE_SHARDS, PAGE_SIZE,
-};
+use crate::abi::{MachineHdr, PanicRecord, Proc, RingCell, RingHdr, SysReq, FREE_HEADS, PAGE_SIZE};
 use crate::backend::{map_in_order, report_round_trips, stop_requested};
 use crate::lane::finish_lane;
 use crate::layout::{MachineArrays, MachineLayout, Template};
@@ -91,11 +89,12 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         serve_ns,
         format!("{name} ({arch})"),
     )?;
+    let mut h = MachineHdr::default();
+    // SAFETY: reads the device MachineHdr back (every kernel has ended).
+    unsafe { cu::memcpy_dtoh_sync(std::slice::from_mut(&mut h), m.mdev.0) }
+        .map_err(|e| err("read back", e))?;
+    report.interleaved_groups = crate::layout::interleaved_groups(&h);
     if let Some(st) = t2_stats? {
-        let mut h = MachineHdr::default();
-        // SAFETY: reads the device MachineHdr back (every kernel has ended).
-        unsafe { cu::memcpy_dtoh_sync(std::slice::from_mut(&mut h), m.mdev.0) }
-            .map_err(|e| err("read back", e))?;
         report.translated = h.t2_insns;
         if cfg.verbose {
             crate::translate::report(&st, h.t2_insns, report.instructions());
@@ -280,6 +279,8 @@ struct DeviceMachine {
     _frames: DevBuf,
     _refcnt: DevBuf,
     _free_heads: DevBuf,
+    /// The interleaved groups' bitmap and the placement hints (MachineHdr::il_map, il_slots).
+    _il: (DevBuf, DevBuf),
     /// The page cache (kernel/mm/pcache.h).
     _pcache: DevBuf,
     _dcache: DevBuf,
@@ -390,9 +391,9 @@ impl DeviceMachine {
         let nframes = layout.gpu_pool_frames(tmpl_frames, free_now)?;
         let frames = DevBuf::new((nframes * PAGE_SIZE) as usize)?;
         let refcnt = DevBuf::new((nframes * 4) as usize)?;
-        let free_heads = DevBuf::new((FREE_SHARDS * 8) as usize)?;
+        let free_heads = DevBuf::new((FREE_HEADS * 8) as usize)?;
         // Every list empty.
-        free_heads.upload(&[0u64; FREE_SHARDS as usize])?;
+        free_heads.upload(&[0u64; FREE_HEADS as usize])?;
         // SAFETY: copies the template's frames (host staging) into the device pool.
         unsafe { cu::memcpy_htod_sync(frames.0, staging.bytes()) }
             .map_err(|e| err("template copy", e))?;
@@ -415,8 +416,18 @@ impl DeviceMachine {
         };
         let pcache = DevBuf::new(MachineLayout::pcache_entries(nframes) * 16)?;
         pcache.upload(&vec![0u64; MachineLayout::pcache_entries(nframes) * 2])?;
+        // Interleaved frames: the groups' bitmap and the warps' placement hints, zeroed.
+        let il = layout.interleave(true);
+        let il_map = DevBuf::new(MachineLayout::il_map_words(nframes).max(1) * 4)?;
+        let il_slots = DevBuf::new(layout.il_slot_count().max(1) * 8)?;
+        if il {
+            il_map.upload(&vec![0u32; MachineLayout::il_map_words(nframes)])?;
+            il_slots.upload(&vec![0u64; layout.il_slot_count()])?;
+        }
         let arrays = MachineArrays {
             pcache: pcache.0,
+            il_map: if il { il_map.0 } else { 0 },
+            il_slots: if il { il_slots.0 } else { 0 },
             procs: procs.0,
             reqs: reqs.dev()?,
             bufs: bufs.dev()?,
@@ -484,6 +495,7 @@ impl DeviceMachine {
             t2_counts,
             t2_pages,
             _pcache: pcache,
+            _il: (il_map, il_slots),
             comp,
             use_poller,
             panic_rec,
@@ -850,5 +862,6 @@ fn collect(
         rss_limit: m.hdr.rss_limit * PAGE_SIZE,
         interrupted: crate::backend::stop_signal(),
         translated: 0,
+        interleaved_groups: 0,
     })
 }
