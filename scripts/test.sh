@@ -106,10 +106,13 @@ if [ "$build_ok" = 1 ] && [ "$guests_ok" = 1 ]; then
     step conformance-selftest scripts/conformance-selftest.sh target/release/gpuos
     # Tier 2 (--translate always: each case profiled, then run fully translated) on a
     # subset small enough for CI's compile time, with a translation cache of its own.
+    # Each run may end with a g++ compile of the image's blocks (60-80 s for about
+    # 1,000 blocks on a quiet 2-core machine, twice that with two cases at once), so
+    # the runs get 400 s instead of 120.
     # Interleaved frames too, so that the translations' fast paths meet them.
     step conformance-translate env GPUOS_INTERLEAVE=always bash -c 'd=$(mktemp -d) && GPUOS_CACHE_DIR=$d "$@"; rc=$?; rm -rf "$d"; exit $rc' _ \
         scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --translate always \
-        --filter "$translate_subset" --jobs "$jobs" "${extra[@]}"
+        --filter "$translate_subset" --timeout 400 --jobs "$jobs" "${extra[@]}"
     step conformance-lanes-captured env GPUOS_NOFILE_KEEP=1 bash -c 'ulimit -n 96 && exec "$@"' _ \
         scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --lanes 60 --lane-check files \
         --filter '^(hello|hello-lane|exit-lane|process|bb-echo|bb-cat|bb-sh-pipe)$' --jobs "$jobs" "${extra[@]}"

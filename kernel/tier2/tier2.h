@@ -47,10 +47,10 @@ GFN u64 t2_code_frame(Core& c) {
 
 /// Whether a translation may access `bytes` bytes at page offset off in one go: one run
 /// of memory (page_run), or on an interleaved frame also 16 bytes from an 8-aligned
-/// offset, as two words (the second at t2_word2): the pairs of X registers that every
-/// function's prologue and epilogue store and load.
+/// offset within the page, as two words (the second at t2_word2): the pairs of X
+/// registers that every function's prologue and epilogue store and load.
 GFN bool t2_run(bool il, u64 off, u32 bytes) {
-    return page_run(il, off, bytes) || (il && bytes == 16 && off % IL_WORD == 0);
+    return page_run(il, off, bytes) || (il && bytes == 16 && off % IL_WORD == 0 && off + 16 <= PAGE_SZ);
 }
 
 /// Tier 2's fast path of a guest load or store (crates/gpuos/src/translate/emit.rs):
