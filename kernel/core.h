@@ -75,7 +75,8 @@ struct Core {
     i32 sig;         // signal for EXC_SIGNAL
     u64 fault_addr;  // data address for SIGSEGV/SIGBUS
     MachineHdr* m;   // machine globals
-    Proc* p;         // the process (for syscalls and memory management)
+    Proc* p;         // the process or thread running (its registers, signals, syscalls)
+    Proc* mm;        // its thread group's leader: the address space, dispositions, host state
     TlbEntry tlb[TLB_ENTRIES];
     u64 sig_x0;      // X0 just before a signal handler was entered (for --strace)
     u32 sig_entered; // a handler was entered during the current syscall

@@ -66,6 +66,29 @@ GFN_NOINLINE void sched_orphan_kids(MachineHdr* m, Proc* lp, Proc* q) {
     }
 }
 
+/// If process g's ITIMER_REAL is due (setitimer(2); `*now`, the device clock, read once
+/// per scan), post SIGALRM to it and re-arm an interval timer (missed periods are not
+/// signalled twice: one SIGALRM is pending at most).
+GFN_NOINLINE void itimer_due(MachineHdr* m, Proc* g, u64* now) {
+    if (!*now) *now = now_ns();
+    if (*now < g->itimer_at) return;
+    u64 next = g->itimer_interval ? g->itimer_at + g->itimer_interval : 0;
+    if (next && next <= *now) next = *now + g->itimer_interval;
+    g->itimer_at = next;
+    sig_post_process(m, g, SIG_ALRM, SI_KERNEL);
+}
+
+/// A child of thread group g ended: its threads blocked in wait4 or waitid run their
+/// wait again (any thread of a process may wait for its children). O(family).
+GFN_NOINLINE void sched_wake_waiters(MachineHdr* m, Proc* g) {
+    Proc* q = g;
+    NO_UNROLL for (u64 i = 0; i < m->nslots; i++) {
+        if (q->tg_slot == g->slot && q->status == PROC_BLOCKED && q->block == BLOCK_WAIT) q->status = PROC_RUNNABLE;
+        q = proc_at(m, q->fam_next);
+        if (q == g) break;
+    }
+}
+
 /// The end of q is fully handled (the host closed its fds, when told): it no longer
 /// counts as live and leaves the family's list; its children become orphans, a vfork
 /// parent runs on, a parent waiting in wait4 runs its wait again; q is freed at once
@@ -81,11 +104,11 @@ GFN_NOINLINE void sched_end_finish(MachineHdr* m, Proc* lp, Proc* q) {
     sched_orphan_kids(m, lp, q);
     vfork_release(m, q);
     if (q->parent != NO_SLOT) {
-        Proc* parent = proc_at(m, q->parent);
-        if (parent->status == PROC_BLOCKED && parent->block == BLOCK_WAIT) parent->status = PROC_RUNNABLE;
+        Proc* parent = proc_at(m, q->parent);  // a thread group's leader
+        sched_wake_waiters(m, parent);
         const SigAction& a = parent->sigact[SIG_CHLD - 1];
         if (a.handler == 1 || (a.flags & SA_NOCLDWAIT)) fam_release(m, lp, q);
-        else if (a.handler > 1) sig_post(parent, SIG_CHLD, 1 /* CLD_EXITED */);  // a handler: deliver
+        else if (a.handler > 1) sig_post_process(m, parent, SIG_CHLD, 1 /* CLD_EXITED */);  // a handler: deliver
     } else if (q != lp) {
         fam_release(m, lp, q);  // an orphan: nobody reaps it (init would)
     }
@@ -97,6 +120,11 @@ GFN_NOINLINE void sched_end_finish(MachineHdr* m, Proc* lp, Proc* q) {
 /// each end with a file open would otherwise hold 100,000 host descriptors until the
 /// run ends), then finish when the notice is answered. Returns LANE_HOSTWAIT.
 GFN_NOINLINE u32 sched_end(Core& c, Proc* q) {
+    if (proc_is_thread(q)) {  // a thread: nobody reaps it, the host keeps its group's state
+        thread_drop(c.m, lane_proc(c.m, q), q);
+        c.p = 0;
+        return LANE_BUDGET;
+    }
     q->end_pending = 2;  // being handled
     u64 a[6] = {proc_wait_status(q), 0, 0, 0, 0, 0};
     sys_publish(c, SYS_exit_group, SYSREQ_EXIT, a, 0, 0, 0, 0, now_ns(), false);
@@ -148,11 +176,29 @@ GFN_NOINLINE u32 lane_run(Core& c, MachineHdr* m, u32 lane, u64 budget) {
         core_load(c, m, cur);
         return sched_end(c, cur);
     }
-    // The family's list holds the members whose end is not handled yet: find one to run.
+    // The family's list holds the members whose end is not handled yet: find one to run
+    // (or a thread group's leader whose group ended while another thread ran, or a
+    // futex wait whose time is up).
     Proc* q = cur;
     bool found = false;
+    u64 now = 0;
     NO_UNROLL for (u64 i = 0; i < m->nslots; i++) {
+        if (q->itimer_at) itimer_due(m, q, &now);
         if (q->status == PROC_RUNNABLE) { found = true; break; }
+        if (q->end_pending == 1) {
+            lp->fam_cur = q->slot;
+            core_load(c, m, q);
+            return sched_end(c, q);
+        }
+        bool timed = q->block == BLOCK_FUTEX || q->block == BLOCK_SIGWAIT;
+        if (q->status == PROC_BLOCKED && timed && q->block_deadline) {
+            if (!now) now = now_ns();
+            if (now >= q->block_deadline) {
+                block_resume(q, err(q->block == BLOCK_FUTEX ? E_TIMEDOUT : E_AGAIN));
+                found = true;
+                break;
+            }
+        }
         q = proc_at(m, q->fam_next);
         if (q == cur) break;
     }
@@ -168,7 +214,7 @@ GFN_NOINLINE u32 lane_run(Core& c, MachineHdr* m, u32 lane, u64 budget) {
         if (q->end_pending == 1) return sched_end(c, q);
         if (q->status == PROC_WAIT_HOST) return LANE_HOSTWAIT;
     }
-    if (q->sigpending & ~q->sigmask) {  // sent by another member (kill, SIGCHLD)
+    if ((q->sigpending | proc_leader(m, q)->sigpending_shared) & ~q->sigmask) {  // sent by another member (kill, SIGCHLD)
         if (io_interrupt(c)) {  // a write parked part way returns its count, logged first
             core_save(c);
             return LANE_HOSTWAIT;
@@ -185,6 +231,10 @@ GFN_NOINLINE u32 lane_run(Core& c, MachineHdr* m, u32 lane, u64 budget) {
     if (q->end_pending == 1) return sched_end(c, q);
     if (r == RUN_HOSTWAIT) return LANE_HOSTWAIT;
     lp->fam_cur = q->fam_next;  // round robin
+    // Another member may run before q runs again and store to what q reserved with a
+    // load-exclusive: q's reservation goes, as Linux clears the monitor when it switches
+    // tasks (its next store-exclusive fails and the guest's loop loads again).
+    if (q->fam_next != q->slot) q->cpu.excl_addr = q->cpu.excl_size = 0;
     return LANE_BUDGET;
 }
 

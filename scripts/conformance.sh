@@ -309,6 +309,12 @@ add strings lanes - -- @strings
 add fileio lanes - -- @fileio
 add signals lanes - -- @signals
 add syscalls lanes - -- @syscalls
+# tests/guest/threads.c: pthreads (issue 16), one case per section.
+for t in create mutex cond barrier tls once_key detach_sem churn kill cancel fork exit_thread exit_group gettid futex altstack sigwait; do
+    add "threads-$t" lanes - -- @threads "$t"
+done
+# tests/guest/omp/openmp.c: OpenMP with a team of four (libgomp).
+add openmp lanes - -- @openmp
 # tests/guest/syscalls2.c: one case per section (the calls of issue 15 item 7).
 add syscalls2-flock - - -- @syscalls2 flock
 add syscalls2-fadvise - - -- @syscalls2 fadvise
@@ -680,6 +686,26 @@ r = subprocess.run(["sort", "-r", "words.txt"], capture_output=True, text=True);
 print(subprocess.run(["sh", "-c", "exit 5"]).returncode, subprocess.check_output("echo $((6 * 7)) | tr 4 X", shell=True))
 print(os.system("uname -m"), subprocess.run(["gawk", "BEGIN { print 2 ^ 10 }"], stdout=subprocess.PIPE).stdout)'
 
+deb py-threading lanes - -- $PY -c 'import threading, queue, concurrent.futures as cf
+lock = threading.Lock(); total = [0]
+def add(n):
+    for i in range(n):
+        with lock: total[0] += i
+ts = [threading.Thread(target=add, args=(2000,)) for _ in range(4)]; [t.start() for t in ts]; [t.join() for t in ts]
+q = queue.Queue(maxsize=3); out = []
+def prod():
+    for i in range(50): q.put(i)
+    q.put(None)
+def cons():
+    while (x := q.get()) is not None: out.append(x * x)
+a = threading.Thread(target=prod); b = threading.Thread(target=cons); a.start(); b.start(); a.join(); b.join()
+with cf.ThreadPoolExecutor(max_workers=4) as ex: pool = list(ex.map(lambda k: sum(range(k)), [10, 100, 1000, 10000]))
+loc = threading.local(); res = {}; ev = threading.Event()
+def tl(k):
+    loc.v = k * 7; ev.wait(); res[k] = loc.v
+ts = [threading.Thread(target=tl, args=(k,)) for k in range(3)]; [t.start() for t in ts]; ev.set(); [t.join() for t in ts]
+print("locked", total[0], "queue", len(out), sum(out), "pool", pool, "local", sorted(res.items()), threading.active_count())'
+
 # perl (perl-base): one-liners.
 deb perl-print lanes - -- /usr/bin/perl -e 'my %h = (pear => 12, fig => 30, kiwi => 12); for (sort { $h{$b} <=> $h{$a} || $a cmp $b } keys %h) { printf "%-5s %3d %s\n", $_, $h{$_}, "*" x ($h{$_} / 6) }
 print join(",", map { $_ ** 2 } 1 .. 10), "\n", 2 ** 0.5, " ", 10 / 3, " ", int(-7 / 2), " ", -7 % 3, " ", 1e21, " ", 0.1 + 0.2, "\n";
@@ -713,6 +739,9 @@ deb bash-missing-cmd lanes,rc=127 - -- $BASH_ -c 'echo start; nosuchcommand arg;
 deb bash-syntax lanes,rc=2 - -- $BASH_ -c 'echo ok; if then fi'
 deb bash-pipeline exec - -- $BASH_ -c 'tr -s " " "\n" <words.txt | tr A-Z a-z | sort | uniq -c | sort -k1,1nr -k2 | head -n 5; seq 1 20 | paste -sd+ | bc
 cut -d: -f1,7 colon.txt | sort -t: -k2 | sed "s/:/ -> /"; join <(sort words.txt) <(sort words2.txt) | wc -l'
+# xz's multi-threaded mode (-T4, small blocks: four encoder threads and a pool).
+deb xz-threads exec - -- $BASH_ -c 'seq 1 6000 | xz -T4 --block-size=4KiB -6 -c > n.xz; xz -l --robot n.xz | cut -f1-5 | head -n 3
+xz -T4 -dc n.xz | md5sum; xz -T4 -tv n.xz 2>&1 | tail -n 1; cat n.xz | md5sum'
 deb bash-coreutils exec - -- $BASH_ -c 'wc -l words.txt nums.txt; sort -n nums.txt | head -n 3; sort -g nums.txt | tail -n 2; head -c 20 bin.dat | od -An -tx1
 sha256sum words.txt table.txt; md5sum bin.dat; b2sum -l 128 words.txt; expr 6 \* 7; basename /a/b/c.txt .txt; dirname /a/b/c.txt; factor 600851475143 97
 printf "%s\n" b a c | sort -r | tac | nl; echo "hello world" | fold -w 4; date -u -d @1700000000 "+%F %T %a %j"; seq -w 8 11 | paste -sd,

@@ -26,7 +26,7 @@ cd "$root" || exit 1
 jobs=${CONFORMANCE_JOBS:-$(nproc 2>/dev/null || echo 2)}
 read -r -a extra <<<"${CONFORMANCE_ARGS:-}"
 translate_subset='^(hello|signals|process|crash_null|exit-42|setjmp|hostile_mem-prot)$'
-lanes_subset='^(hello|hello-lane|hostile_mem-lane|hostile_mem-prot|int_arith|fp_math|neon|setjmp|atomics|strings|fileio|signals|process|fdmany|crash_null|exit-42|exit-lane|bb-(echo|printf|cat|sort-k|awk-sum|sha256sum|factor|ls-l|find|sh-pipe|sh-subshell|cp|mv|tar-xzv|sh-redir|gzip))$'
+lanes_subset='^(hello|hello-lane|hostile_mem-lane|hostile_mem-prot|int_arith|fp_math|neon|setjmp|atomics|strings|fileio|signals|process|fdmany|crash_null|exit-42|exit-lane|threads-[a-z_]+|bb-(echo|printf|cat|sort-k|awk-sum|sha256sum|factor|ls-l|find|sh-pipe|sh-subshell|cp|mv|tar-xzv|sh-redir|gzip))$'
 
 # Known gaps (KNOWN_GAPS in scripts/conformance.sh) are left out of the conformance
 # run until their features land; there are none at present (fork, exec, wait and
@@ -97,11 +97,10 @@ if [ "$build_ok" = 1 ] && [ "$guests_ok" = 1 ]; then
     # only from 32 lanes), so that their paths run on the CPU backend too.
     step conformance-lanes env GPUOS_INTERLEAVE=always scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --lanes 4 \
         --filter "$lanes_subset" --skip-known-gaps --jobs "$jobs" "${extra[@]}"
-    # The same under an open-file limit (soft and hard: gpuos raises soft to hard, and
-    # with GPUOS_NOFILE_KEEP=1 not the hard one even where it could) too
-    # small for two files per lane (60 lanes, 96 files): each lane's output is then kept
-    # in memory and written when it ends (machine::lane_files_fit; the CUDA backend
-    # holds every lane's files at once, so 100,000 lanes need this path).
+    # Threads at 100 lanes (issue 16): every lane's process makes and ends its own
+    # threads from the shared slot pool, at once.
+    step conformance-threads-lanes scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --lanes 100 \
+        --filter '^threads-' --skip-known-gaps --jobs "$jobs" "${extra[@]}"
     # The lanes check must be able to fail: a spoilt lane report is caught.
     step conformance-selftest scripts/conformance-selftest.sh target/release/gpuos
     # Tier 2 (--translate always: each case profiled, then run fully translated) on a
@@ -113,6 +112,11 @@ if [ "$build_ok" = 1 ] && [ "$guests_ok" = 1 ]; then
     step conformance-translate env GPUOS_INTERLEAVE=always bash -c 'd=$(mktemp -d) && GPUOS_CACHE_DIR=$d "$@"; rc=$?; rm -rf "$d"; exit $rc' _ \
         scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --translate always \
         --filter "$translate_subset" --timeout 400 --jobs "$jobs" "${extra[@]}"
+    # Lanes under an open-file limit (soft and hard: gpuos raises soft to hard, and
+    # with GPUOS_NOFILE_KEEP=1 not the hard one even where it could) too
+    # small for two files per lane (60 lanes, 96 files): each lane's output is then kept
+    # in memory and written when it ends (machine::lane_files_fit; the CUDA backend
+    # holds every lane's files at once, so 100,000 lanes need this path).
     step conformance-lanes-captured env GPUOS_NOFILE_KEEP=1 bash -c 'ulimit -n 96 && exec "$@"' _ \
         scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --lanes 60 --lane-check files \
         --filter '^(hello|hello-lane|exit-lane|process|bb-echo|bb-cat|bb-sh-pipe)$' --jobs "$jobs" "${extra[@]}"
@@ -125,6 +129,7 @@ else
     skip conformance-deb "build or guests failed"
     skip conformance-deb-lanes "build or guests failed"
     skip conformance-lanes "build or guests failed"
+    skip conformance-threads-lanes "build or guests failed"
     skip conformance-selftest "build or guests failed"
     skip conformance-translate "build or guests failed"
     skip conformance-lanes-captured "build or guests failed"

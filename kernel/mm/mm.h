@@ -542,7 +542,7 @@ GFN void tlb_flush(Core& c) {
 /// had (`p->oom` says why: the process's resident limit or the pool).
 GFN_NOINLINE u64 mm_fault_in(Core& c, u64 va, u64 acc) {
     MachineHdr* m = c.m;
-    Proc* p = c.p;
+    Proc* p = c.mm;
     p->oom = 0;
     c.bus = 0;
     int level;
@@ -592,8 +592,8 @@ GFN_NOINLINE u64 mm_fault_in(Core& c, u64 va, u64 acc) {
 GFN_NOINLINE void mm_fault_failed(Core& c, u64 va) {
     if (c.bus) {
         raise_signal(c, SIG_BUS, va);
-    } else if (c.p->oom) {
-        c.p->kill_cause = c.p->oom;
+    } else if (c.mm->oom) {
+        c.p->kill_cause = c.mm->oom;
         raise_signal(c, SIG_KILL, va);
     } else {
         raise_signal(c, SIG_SEGV, va);
@@ -610,7 +610,7 @@ GFN_NOINLINE u8* mm_translate_slow(Core& c, u64 va, u64 acc) {
         mm_fault_failed(c, va);
         return 0;
     }
-    u64* e = pt_walk(c.m, c.p->pt_root, va, false, 0);
+    u64* e = pt_walk(c.m, c.mm->pt_root, va, false, 0);
     t.vpn = vpn + 1;
     t.il = frame_il(c.m, f);
     t.host = frame_base(c.m, f, t.il);
@@ -772,7 +772,7 @@ GFN_NOINLINE bool fetch_page(Core& c, u64 pc) {
 /// the process is killed (SIGKILL, as `mm_fault_failed`); a bad address raises nothing
 /// (the syscall returns EFAULT). Returns false.
 GFN_NOINLINE bool mm_copy_failed(Core& c, u64 va) {
-    if (c.p->oom) mm_fault_failed(c, va);
+    if (c.mm->oom) mm_fault_failed(c, va);
     return false;
 }
 
@@ -948,8 +948,8 @@ GFN_NOINLINE RangeWalk mm_range(Core& c, u32 op, u64 va, u64 len, u64 perm) {
     RangeWalk w;
     w.op = op;
     w.perm = perm & (PTE_PERM | PTE_BUS);
-    w.p = c.p;
-    pt_range(c.m, c.p->pt_root, va, va + len, w);
+    w.p = c.mm;
+    pt_range(c.m, c.mm->pt_root, va, va + len, w);
     if (op != RANGE_COUNT) tlb_flush(c);
     return w;
 }
@@ -964,7 +964,7 @@ GFN bool mm_range_free(Core& c, u64 va, u64 len) { return mm_mapped_pages(c, va,
 /// straddles an end could not be split (no frame for the table).
 GFN_NOINLINE bool mm_unmap(Core& c, u64 va, u64 len) {
     RangeWalk w = mm_range(c, RANGE_UNMAP, va, len, 0);
-    c.p->vm_pages -= w.pages;
+    c.mm->vm_pages -= w.pages;
     return w.ok;
 }
 
@@ -974,11 +974,11 @@ GFN_NOINLINE bool mm_unmap(Core& c, u64 va, u64 len) {
 GFN_NOINLINE bool mm_map_lazy(Core& c, u64 va, u64 len, u64 perm) {
     u64 before = mm_mapped_pages(c, va, len);
     if (mm_range(c, RANGE_MAP_LAZY, va, len, perm).ok) {
-        c.p->vm_pages += (len >> PAGE_SHIFT) - before;
+        c.mm->vm_pages += (len >> PAGE_SHIFT) - before;
         return true;
     }
     mm_range(c, RANGE_UNMAP, va, len, 0);
-    c.p->vm_pages -= before;
+    c.mm->vm_pages -= before;
     return false;
 }
 

@@ -72,14 +72,20 @@ GFN u32 pid_slot(MachineHdr* m, u32 pid) {
 /// True when p has ended (exited or killed).
 GFN bool proc_ended(const Proc* p) { return p->status == PROC_EXITED || p->status == PROC_KILLED; }
 
-/// Insert child into parent's family (after the parent) and at the end of the parent's
-/// children (fork order, as Linux keeps them). O(1).
-GFN void fam_insert(MachineHdr* m, Proc* parent, Proc* child) {
-    Proc* next = proc_at(m, parent->fam_next);
-    child->fam_next = next->slot;
-    child->fam_prev = parent->slot;
-    next->fam_prev = child->slot;
-    parent->fam_next = child->slot;
+/// Link q into the family's circular list after member p (it runs after p). O(1).
+GFN void fam_link(MachineHdr* m, Proc* p, Proc* q) {
+    Proc* next = proc_at(m, p->fam_next);
+    q->fam_next = next->slot;
+    q->fam_prev = p->slot;
+    next->fam_prev = q->slot;
+    p->fam_next = q->slot;
+}
+
+/// A new child: into the family after p (the thread that forked it) and at the end of
+/// its parent's children (fork order, as Linux keeps them; the parent is p's thread
+/// group, whose leader is `parent`). O(1).
+GFN void fam_insert(MachineHdr* m, Proc* p, Proc* parent, Proc* child) {
+    fam_link(m, p, child);
     child->kids = NO_SLOT;
     if (parent->kids == NO_SLOT) {
         parent->kids = child->sib_next = child->sib_prev = child->slot;

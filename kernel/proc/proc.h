@@ -7,6 +7,7 @@ GFN void core_load(Core& c, MachineHdr* m, Proc* p) {
     c.s = p->cpu;
     c.m = m;
     c.p = p;
+    c.mm = (Proc*)(uintptr_t)m->procs + p->tg_slot;
     c.exc = EXC_NONE;
     c.sig = 0;
     c.fault_addr = 0;
@@ -15,58 +16,14 @@ GFN void core_load(Core& c, MachineHdr* m, Proc* p) {
 }
 GFN void core_save(Core& c) { c.p->cpu = c.s; }
 
-/// Release the process's memory. On the host (the CPU backend, which the tests run),
-/// the frames released and the pages unmapped must be exactly what `frames_private` and
-/// `vm_pages` counted (the resident and address-space limits rest on them); a
-/// difference is gpuos's bug (PANIC_ACCOUNT).
-GFN_NOINLINE void proc_release(Core& c) {
-    Proc* p = c.p;
-    if (p->pt_root != NO_FRAME) {
-        u64 frames = p->frames_private, pages = 0;
-        FreeBatch b;
-        b.n = 0;
-        pt_free_tree(c.m, p->pt_root, 0, b, p, &pages);
-        free_batch_flush(c.m, b);
-#ifndef __CUDA_ARCH__
-        if (p->frames_private != 0 || pages != p->vm_pages) gpuos_panic(c.m, PANIC_ACCOUNT, p->frames_private);
-#endif
-        p->frames_private = frames;  // the last count, for the report
-    }
-    p->pt_root = NO_FRAME;
-    tlb_flush(c);
-}
-
-/// Mark the process ended (its status already set) and free its memory; the rest
-/// (telling the host, its parent and children, counting it out of `live`) is left to
-/// the lane's family scheduler (kernel/sched.h, `sched_end`), which runs outside
-/// the interpreter.
-GFN void proc_end(Core& c) {
-    c.p->end_pending = 1;
-    c.exc = EXC_EXIT;
-    proc_release(c);
-}
-
-/// exit_group: end the process with status code.
-GFN void proc_exit(Core& c, i32 code) {
-    c.p->exit_code = code;
-    c.p->status = PROC_EXITED;
-    proc_end(c);
-}
-
-/// Terminate the process by signal sig (default action), remembering where.
-GFN void proc_kill(Core& c, i32 sig, u64 addr) {
-    c.p->signal = sig;
-    c.p->fault_pc = c.pc;
-    c.p->fault_addr = addr;
-    c.p->fault_insn = c.insn;
-    c.p->status = PROC_KILLED;
-    proc_end(c);
-}
-
 /// The process in slot s.
 GFN Proc* proc_at(MachineHdr* m, u32 s) { return (Proc*)(uintptr_t)m->procs + s; }
 /// The first process of the lane that runs p: it holds the lane's per-request fields.
 GFN Proc* lane_proc(MachineHdr* m, Proc* p) { return proc_at(m, p->lane); }
+
+// The ends of processes and of thread groups (proc_end, proc_exit, proc_kill) work on
+// the family: kernel/proc/thread.h, which needs the two functions above.
+#include "thread.h"
 
 /// The first word of a lane's start image that is a load plan (a job of another program
 /// than the template's, `gpuos run --jobs`) rather than a stack image: "GPUOSPLN".
@@ -86,6 +43,8 @@ GFN_NOINLINE bool proc_start(MachineHdr* m, u32 lane) {
     p->parent = NO_SLOT;
     p->fam_next = p->fam_prev = lane;  // a family of one
     p->fam_cur = lane;
+    p->tg_slot = lane;
+    p->tg_threads = 1;
     p->kids = NO_SLOT;
     p->pid = 1000 + lane;
     p->ppid = 1;

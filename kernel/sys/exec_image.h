@@ -32,8 +32,8 @@ GFN const u64* exec_seg(Core& c, u64 i) { return exec_plan(c) + EXEC_PLAN_HDR + 
 GFN_NOINLINE void exec_kill(Core& c) {
     Proc* p = c.p;
     p->fm_plan_off = p->fm_out_off = 0;
-    if (p->oom) {
-        p->kill_cause = p->oom;
+    if (c.mm->oom) {
+        p->kill_cause = c.mm->oom;
         proc_kill(c, SIG_KILL, 0);
     } else {
         proc_kill(c, SIG_SEGV, 0);
@@ -121,7 +121,9 @@ GFN_NOINLINE bool exec_plan_begin(Core& c, u64 off, u64 len) {
         setX(c, 0, err(E_NOMEM));
         return false;
     }
-    // The point of no return.
+    // The point of no return: the caller is the process's one thread from here.
+    thread_exec_takeover(c);
+    p = c.p;
     pt_free_all(m, p->pt_root);
     p->pt_root = root;
     p->frames_private = 1;

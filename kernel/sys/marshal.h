@@ -38,9 +38,11 @@ GFN_NOINLINE void sys_publish(Core& c, u64 nr, u32 flags, const u64* args, i64 r
     r->out_off = (u32)off;
     r->out_cap = (u32)ocap;
     r->out_len = 0;
-    r->flags = flags;
+    // A lane with other members to run cannot wait on the host for one of them (a sleep
+    // answers RETRY then, crates/gpuos/src/host/mod.rs).
+    r->flags = flags | (c.p->fam_next != c.p->slot ? SYSREQ_SHARED : 0);
     r->lane = c.p->lane;
-    r->slot = c.p->slot;
+    r->slot = c.p->tg_slot;  // a thread's calls are its process's (fds, cwd): its leader's host state
     r->pid = c.p->pid;
     // Device copies of what sys_complete_host needs of the request: when the completion
     // poller delivers the result, completing reads nothing of the SysReq.

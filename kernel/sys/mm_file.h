@@ -50,12 +50,13 @@ GFN u64 mmap_file_page(Proc* p, u64 i) {
 /// and writable. False when a table or the resident limit is wanting.
 GFN_NOINLINE bool mmap_file_install(Core& c, u64 va, u64 f) {
     Proc* p = c.p;
-    if (p->rss_limit && p->frames_private >= p->rss_limit) return false;
-    u64* e = pt_walk(c.m, p->pt_root, va, true, p);
+    Proc* g = c.mm;
+    if (g->rss_limit && g->frames_private >= g->rss_limit) return false;
+    u64* e = pt_walk(c.m, g->pt_root, va, true, g);
     if (!e) return false;
     u64 perm = prot_to_pte(p->fm_args[2]);
     atomic_add_u32(frame_refcnt(c.m, f), 1);
-    p->frames_private++;
+    g->frames_private++;
     *e = (f << 12) | PTE_P | perm | ((perm & PTE_W) ? PTE_COW : 0);
     return true;
 }

@@ -28,7 +28,7 @@ GFN bool len_too_big(u64 x) { return x > ~0ull - PAGE_SZ; }
 /// Whether mapping `add` more pages keeps c's process within its RLIMIT_AS
 /// (`Proc::as_limit`), as Linux's may_expand_vm.
 GFN bool mm_may_expand(Core& c, u64 add) {
-    Proc* p = c.p;
+    Proc* p = c.mm;
     return p->as_limit == ~0ull || p->vm_pages + add <= (p->as_limit >> PAGE_SHIFT);
 }
 
@@ -36,7 +36,7 @@ GFN bool mm_may_expand(Core& c, u64 add) {
 /// pages would overlap a mapping, exceed RLIMIT_AS, or need frames not to be had).
 HANDLER void sys_brk(Core& c) {
     u64 want = X(c, 0);
-    Proc* p = c.p;
+    Proc* p = c.mm;
     if (want < p->brk_start || want >= p->mmap_floor) { setX(c, 0, p->brk_cur); return; }
     u64 old_end = page_up(p->brk_cur), new_end = page_up(want);
     if (new_end > old_end) {
@@ -58,11 +58,11 @@ HANDLER void sys_brk(Core& c) {
 /// fit): each probe walks the tables of the candidate range down from its top and, at
 /// the highest mapped page, moves the candidate below it. 0 when none.
 GFN_NOINLINE u64 mmap_find_below(Core& c, u64 top, u64 len) {
-    u64 floor = c.p->mmap_floor;
+    u64 floor = c.mm->mmap_floor;
     u64 end = top;
     NO_UNROLL for (; end >= floor && end - floor >= len;) {
         u64 a = end - len;
-        u64 used = pt_highest_mapped(c.m, c.p->pt_root, a, end);
+        u64 used = pt_highest_mapped(c.m, c.mm->pt_root, a, end);
         if (used == NO_FRAME) return a;
         end = used;
     }
@@ -72,9 +72,9 @@ GFN_NOINLINE u64 mmap_find_below(Core& c, u64 top, u64 len) {
 /// Find a free range of len bytes for mmap: below the last one handed out first (the
 /// area grows down), then anywhere below the top of the mmap area.
 GFN u64 mmap_find(Core& c, u64 len) {
-    u64 a = mmap_find_below(c, c.p->mmap_top, len);
-    if (!a && c.p->mmap_top < c.m->mmap_top) a = mmap_find_below(c, c.m->mmap_top, len);
-    if (a && a < c.p->mmap_top) c.p->mmap_top = a;
+    u64 a = mmap_find_below(c, c.mm->mmap_top, len);
+    if (!a && c.mm->mmap_top < c.m->mmap_top) a = mmap_find_below(c, c.m->mmap_top, len);
+    if (a && a < c.mm->mmap_top) c.mm->mmap_top = a;
     return a;
 }
 
@@ -207,7 +207,7 @@ HANDLER void sys_mincore(Core& c) {
     u64 ret = 0;
     NO_UNROLL for (u64 a = addr; a < end && !ret;) {
         int level = 3;
-        u64* e = pt_lookup(c.m, c.p->pt_root, a, &level);
+        u64* e = pt_lookup(c.m, c.mm->pt_root, a, &level);
         u64 span = 1ull << pt_span_shift(level);
         u64 next = (a & ~(span - 1)) + span;
         if (next > end) next = end;
@@ -232,7 +232,7 @@ HANDLER void sys_mincore(Core& c) {
 /// when a table for the destination could not be had.
 GFN_NOINLINE u64 mm_move(Core& c, u64 from, u64 len, u64 to) {
     MachineHdr* m = c.m;
-    Proc* p = c.p;
+    Proc* p = c.mm;
     u64 a = from, end = from + len;
     NO_UNROLL for (; a < end;) {
         int level;
@@ -277,14 +277,14 @@ HANDLER void sys_mremap(Core& c) {
         return;
     }
     int level;
-    u64 perm = *pt_lookup(c.m, c.p->pt_root, old, &level) & PTE_PERM;
+    u64 perm = *pt_lookup(c.m, c.mm->pt_root, old, &level) & PTE_PERM;
     if (nlen <= olen) {
         if (nlen < olen && !mm_unmap(c, old + nlen, olen - nlen)) { setX(c, 0, err(E_NOMEM)); return; }
         setX(c, 0, old);
         return;
     }
     if (nlen > (1ull << 46) || !mm_may_expand(c, (nlen - olen) >> PAGE_SHIFT)) { setX(c, 0, err(E_NOMEM)); return; }
-    if (((old + nlen) >> VA_BITS) == 0 && !(old + nlen > c.p->mmap_floor && old < c.p->brk_cur) &&
+    if (((old + nlen) >> VA_BITS) == 0 && !(old + nlen > c.mm->mmap_floor && old < c.mm->brk_cur) &&
         mm_range_free(c, old + olen, nlen - olen)) {
         if (!mm_map_lazy(c, old + olen, nlen - olen, perm)) { setX(c, 0, err(E_NOMEM)); return; }
         setX(c, 0, old);
@@ -293,18 +293,18 @@ HANDLER void sys_mremap(Core& c) {
     if (!(flags & 1)) { setX(c, 0, err(E_NOMEM)); return; }
     u64 dst = mmap_find(c, nlen);
     if (!dst) { setX(c, 0, err(E_NOMEM)); return; }
-    u64 vm = c.p->vm_pages;
+    u64 vm = c.mm->vm_pages;
     u64 moved = mm_move(c, old, olen, dst);
     bool ok = moved == olen && mm_map_lazy(c, dst + olen, nlen - olen, perm);
     if (!ok) {
         mm_move(c, dst, moved, old);  // back where they were: the old tables still exist
         mm_range(c, RANGE_UNMAP, dst, nlen, 0);
-        c.p->vm_pages = vm;
+        c.mm->vm_pages = vm;
         setX(c, 0, err(E_NOMEM));
         return;
     }
     mm_range(c, RANGE_UNMAP, old, olen, 0);
-    c.p->vm_pages = vm + ((nlen - olen) >> PAGE_SHIFT);
+    c.mm->vm_pages = vm + ((nlen - olen) >> PAGE_SHIFT);
     tlb_flush(c);
     setX(c, 0, dst);
 }

@@ -6,22 +6,50 @@
 #include "signal.h"
 #include "process.h"
 #include "poll.h"
+#include "futex.h"
 
-/// exit(2): this process has one thread, so exit ends the process like exit_group.
-HANDLER void sys_exit(Core& c) { proc_exit(c, (i32)(X(c, 0) & 0xff)); }
-/// exit_group(2).
+/// exit(2): the calling thread ends (kernel/proc/thread.h, `thread_exit`); the last
+/// thread's exit ends the process, with the status the leader's own exit gave when the
+/// leader ended first (as Linux reports a group that ends without exit_group).
+HANDLER void sys_exit(Core& c) {
+    i32 code = (i32)(X(c, 0) & 0xff);
+    if (c.mm->tg_threads > 1) {
+        thread_exit(c, code);
+        return;
+    }
+    proc_exit(c, c.p == c.mm ? code : c.mm->exit_code);
+}
+/// exit_group(2): every thread of the process ends.
 HANDLER void sys_exit_group(Core& c) { proc_exit(c, (i32)(X(c, 0) & 0xff)); }
 HANDLER void sys_set_tid_address(Core& c) { c.p->clear_child_tid = X(c, 0); setX(c, 0, c.p->pid); }
-HANDLER void sys_set_robust_list(Core& c) { setX(c, 0, X(c, 1) == 24 ? 0 : err(E_INVAL)); }
-HANDLER void sys_getpid(Core& c) { setX(c, 0, c.p->pid); }
+/// set_robust_list(2): the thread's robust futex list head (struct robust_list_head,
+/// 24 bytes), walked when it ends (`thread_end_futexes`).
+HANDLER void sys_set_robust_list(Core& c) {
+    if (X(c, 1) != 24) { setX(c, 0, err(E_INVAL)); return; }
+    c.p->robust_list = X(c, 0);
+    setX(c, 0, 0);
+}
+/// get_robust_list(2) of thread pid (0: the caller) of the family: its head and 24.
+HANDLER void sys_get_robust_list(Core& c) {
+    Proc* q = (i32)X(c, 0) == 0 ? c.p : family_find_tid(c, (u32)X(c, 0));
+    if (!q || !sig_takes(q)) { setX(c, 0, err(E_SRCH)); return; }
+    u64 len = 24;
+    if (!copy_to_guest(c, X(c, 1), (const u8*)&q->robust_list, 8) || !copy_to_guest(c, X(c, 2), (const u8*)&len, 8)) {
+        setX(c, 0, err(E_FAULT));
+        return;
+    }
+    setX(c, 0, 0);
+}
+/// getpid(2): the process's id, its thread group leader's; gettid(2): the thread's own.
+HANDLER void sys_getpid(Core& c) { setX(c, 0, c.mm->pid); }
 HANDLER void sys_gettid(Core& c) { setX(c, 0, c.p->pid); }
-HANDLER void sys_getppid(Core& c) { setX(c, 0, c.p->ppid); }
+HANDLER void sys_getppid(Core& c) { setX(c, 0, c.mm->ppid); }
 HANDLER void sys_setsid(Core& c) { setX(c, 0, err(E_PERM)); }
 
 /// The process pid names, for the calls that take a pid (0: the caller): the caller or
 /// a member of its family (kernel/sys/signal.h `family_find`), or 0 (ESRCH).
 GFN Proc* proc_named(Core& c, i32 pid) {
-    if (pid == 0 || (u32)pid == c.p->pid) return c.p;
+    if (pid == 0 || (u32)pid == c.mm->pid) return c.mm;
     return pid > 0 ? family_find(c, (u32)pid) : 0;
 }
 
@@ -50,7 +78,7 @@ HANDLER void sys_setpgid(Core& c) {
     i32 pid = (i32)X(c, 0), pgid = (i32)X(c, 1);
     if (pid < 0 || pgid < 0) { setX(c, 0, err(E_INVAL)); return; }
     Proc* q = proc_named(c, pid);
-    if (!q || (q != c.p && q->parent != c.p->slot)) { setX(c, 0, err(E_SRCH)); return; }
+    if (!q || (q != c.mm && q->parent != c.mm->slot)) { setX(c, 0, err(E_SRCH)); return; }
     setX(c, 0, pgid == 0 || (u32)pgid == q->pid ? 0 : err(E_PERM));
 }
 
@@ -67,7 +95,7 @@ HANDLER void sys_setpgid(Core& c) {
 GFN Proc* prio_target(Core& c, u64 which, i32 who, u64* e) {
     Proc* q = 0;
     if (which == PRIO_PROCESS || which == PRIO_PGRP) q = proc_named(c, who);
-    else if (which == PRIO_USER) q = who == 0 || (u32)who == c.m->uid ? c.p : 0;
+    else if (which == PRIO_USER) q = who == 0 || (u32)who == c.m->uid ? c.mm : 0;
     else { *e = err(E_INVAL); return 0; }
     if (!q || proc_ended(q)) *e = err(E_SRCH);
     return *e ? 0 : q;
@@ -94,7 +122,12 @@ HANDLER void sys_setpriority(Core& c) {
     q->nice = nice;
     setX(c, 0, 0);
 }
-HANDLER void sys_sched_yield(Core& c) { setX(c, 0, 0); }
+/// sched_yield(2): the lane runs another member of its family (a thread spinning on a
+/// lock lets its holder run).
+HANDLER void sys_sched_yield(Core& c) {
+    setX(c, 0, 0);
+    if (c.p->fam_next != c.p->slot) c.exc = EXC_YIELD;
+}
 HANDLER void sys_sched_setaffinity(Core& c) { setX(c, 0, 0); }
 /// sched_getaffinity(2): a process runs on one lane, which counts as one CPU.
 HANDLER void sys_sched_getaffinity(Core& c) {
@@ -106,16 +139,6 @@ HANDLER void sys_sched_getaffinity(Core& c) {
 }
 /// rseq(2): not provided, as under qemu-aarch64; glibc then falls back.
 HANDLER void sys_rseq(Core& c) { setX(c, 0, err(E_NOSYS)); }
-/// futex(2) for a single-threaded process: a wait whose value matches would sleep
-/// forever, so it reports EAGAIN-free deadlock as an error; wakes find no waiters.
-HANDLER void sys_futex(Core& c) {
-    u32 op = (u32)X(c, 1) & 0x7f;
-    if (op == 1 /* FUTEX_WAKE */ || op == 10 /* FUTEX_WAKE_BITSET */) { setX(c, 0, 0); return; }
-    u32 v = (u32)ld32(c, X(c, 0));
-    if (c.exc) { c.exc = EXC_NONE; setX(c, 0, err(E_FAULT)); return; }
-    setX(c, 0, v != (u32)X(c, 2) ? err(E_AGAIN) : err(E_INVAL));
-}
-
 /// uname(2): struct utsname, six fields of 65 bytes.
 HANDLER void sys_uname(Core& c) {
     const char* f[6] = {"Linux", "gpuos", "6.1.0-gpuos", "#1 SMP PREEMPT gpuos", "aarch64", "(none)"};
@@ -162,7 +185,7 @@ GFN i64 rlimit_set(Proc* p, u32 res, const u64* lim) {
 HANDLER void sys_getrlimit(Core& c) {
     u64 lim[2];
     if (X(c, 0) >= RLIM_NLIMITS) { setX(c, 0, err(E_INVAL)); return; }
-    rlimit_of(c.p, (u32)X(c, 0), lim);
+    rlimit_of(c.mm, (u32)X(c, 0), lim);
     setX(c, 0, copy_to_guest(c, X(c, 1), (const u8*)lim, 16) ? 0 : err(E_FAULT));
 }
 
@@ -170,19 +193,19 @@ HANDLER void sys_getrlimit(Core& c) {
 HANDLER void sys_setrlimit(Core& c) {
     u64 lim[2];
     if (!copy_from_guest(c, (u8*)lim, X(c, 1), 16)) { setX(c, 0, err(E_FAULT)); return; }
-    setX(c, 0, rlimit_set(c.p, (u32)X(c, 0), lim));
+    setX(c, 0, rlimit_set(c.mm, (u32)X(c, 0), lim));
 }
 
 /// prlimit64(2) on the caller itself (pid 0 or its own): the old limits, then the new.
 HANDLER void sys_prlimit64(Core& c) {
-    if (X(c, 0) != 0 && X(c, 0) != c.p->pid) { setX(c, 0, err(E_SRCH)); return; }
+    if (X(c, 0) != 0 && X(c, 0) != c.mm->pid) { setX(c, 0, err(E_SRCH)); return; }
     u32 res = (u32)X(c, 1);
     if (X(c, 1) >= RLIM_NLIMITS) { setX(c, 0, err(E_INVAL)); return; }
     u64 old[2], lim[2];
-    rlimit_of(c.p, res, old);
+    rlimit_of(c.mm, res, old);
     if (X(c, 2)) {
         if (!copy_from_guest(c, (u8*)lim, X(c, 2), 16)) { setX(c, 0, err(E_FAULT)); return; }
-        i64 r = rlimit_set(c.p, res, lim);
+        i64 r = rlimit_set(c.mm, res, lim);
         if (r) { setX(c, 0, r); return; }
     }
     if (X(c, 3) && !copy_to_guest(c, X(c, 3), (const u8*)old, 16)) { setX(c, 0, err(E_FAULT)); return; }

@@ -12,44 +12,40 @@
 #include "marshal.h"
 #include "signal.h"
 
-#define CLONE_VM 0x100ull
-#define CLONE_VFORK 0x4000ull
-#define CLONE_THREAD 0x10000ull
-#define CLONE_SETTLS 0x80000ull
-#define CLONE_PARENT_SETTID 0x100000ull
-#define CLONE_CHILD_CLEARTID 0x200000ull
-#define CLONE_CHILD_SETTID 0x1000000ull
-#define CSIGNAL 0xffull
-/// The clone flags gpuos provides: fork's and vfork's (glibc's fork() is clone(
-/// CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD), vfork() clone(CLONE_VM |
-/// CLONE_VFORK | SIGCHLD)), with a new stack and TLS allowed (posix_spawn).
-#define CLONE_SUPPORTED (CSIGNAL | CLONE_VM | CLONE_VFORK | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID)
-
 #define WAIT_NOHANG 1u
 #define WAIT_OPTIONS (1u | 2u | 8u | 0x20000000u | 0x40000000u | 0x80000000u)
 #define SA_NOCLDWAIT 2ull
 /// execve: the most argv plus envp strings gathered.
 #define EXEC_MAX_STRINGS 4096u
 
-/// clone(2), as fork(2) or vfork(2). The child gets a copy-on-write copy of the address
-/// space (pt_clone with share_src), the CPU state with X0 = 0 (SP = `stack` when given),
-/// the signal dispositions and mask (no pending signals), the brk and mmap bookkeeping,
-/// and a new pid; it joins the parent's family, not runnable until the host has copied
-/// the fd table into its slot (the posted request; `fork_complete`).
+/// clone(2) and clone3(2): a thread (CLONE_THREAD, kernel/proc/thread.h), or a process
+/// as fork(2) or vfork(2). The child process gets a copy-on-write copy of the address
+/// space (pt_clone with share_src), the CPU state with X0 = 0 (SP = `stack` when
+/// given), the signal dispositions and mask (no pending signals), the brk and mmap
+/// bookkeeping, and a new pid; it joins the family as a child of the caller's thread
+/// group, not runnable until the host has copied the fd table into its slot (the
+/// posted request; `fork_complete`).
 ///
 /// vfork (CLONE_VM | CLONE_VFORK) is fork plus suspending the parent until the child
 /// execs or ends: the child runs in a copy of the memory, not in the parent's, which is
-/// right for children that only exec or _exit (what vfork(2) allows them). Threads
-/// (CLONE_VM without CLONE_VFORK, CLONE_THREAD) are not provided: ENOSYS; other flags
-/// (namespaces, CLONE_FILES, CLONE_FS...): EINVAL.
-HANDLER void sys_clone(Core& c) {
+/// right for children that only exec or _exit (what vfork(2) allows them). A process
+/// sharing the caller's memory without being its thread (CLONE_VM alone) is not
+/// provided: EINVAL, as for namespaces and the other flags gpuos does not have.
+GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64 ctid) {
     MachineHdr* m = c.m;
-    u64 flags = X(c, 0), stack = X(c, 1), ptid = X(c, 2), tls = X(c, 3), ctid = X(c, 4);
-    if ((flags & CLONE_THREAD) || ((flags & CLONE_VM) && !(flags & CLONE_VFORK))) { setX(c, 0, err(E_NOSYS)); return; }
-    if (flags & ~CLONE_SUPPORTED) { setX(c, 0, err(E_INVAL)); return; }
+    if (flags & CLONE_THREAD) {
+        if ((flags & CLONE_THREAD_NEEDS) != CLONE_THREAD_NEEDS || (flags & ~CLONE_THREAD_SUPPORTED)) {
+            setX(c, 0, err(E_INVAL));
+            return;
+        }
+        setX(c, 0, thread_create(c, flags, stack, ptid, tls, ctid));
+        return;
+    }
+    if (((flags & CLONE_VM) && !(flags & CLONE_VFORK)) || (flags & ~CLONE_SUPPORTED)) { setX(c, 0, err(E_INVAL)); return; }
     u32 s = slot_alloc(m);
     if (s == NO_SLOT) { setX(c, 0, err(E_AGAIN)); return; }
     Proc* p = c.p;
+    Proc* g = c.mm;
     Proc* q = proc_at(m, s);
     u32 pid = pid_for_slot(m, s, q->pid);
     // CLONE_CHILD_SETTID writes the child's memory: write the parent's before the copy
@@ -57,10 +53,13 @@ HANDLER void sys_clone(Core& c) {
     u32 saved = 0;
     bool settid = (flags & CLONE_CHILD_SETTID) && copy_from_guest(c, (u8*)&saved, ctid, 4) &&
                   copy_to_guest(c, ctid, (const u8*)&pid, 4);
+    // The calling thread's state, with what its group shares (address space bookkeeping,
+    // dispositions) from the leader: the child is a process of one thread.
     rt_memcpy(q, p, sizeof(Proc));
+    if (g != p) proc_copy_shared(q, g);
     q->frames_private = 0;
     q->vm_pages = 0;
-    u64 root = pt_clone(m, p->pt_root, q, true);
+    u64 root = pt_clone(m, g->pt_root, q, true);
     tlb_flush(c);  // the parent's writable pages are copy-on-write now
     if (settid) copy_to_guest(c, ctid, (const u8*)&saved, 4);
     if (root == NO_FRAME) {
@@ -69,34 +68,45 @@ HANDLER void sys_clone(Core& c) {
         return;
     }
     if (flags & CLONE_PARENT_SETTID) copy_to_guest(c, ptid, (const u8*)&pid, 4);
-    q->cpu = c.s;
-    q->cpu.x[0] = 0;
-    if (stack) q->cpu.x[31] = stack;
-    if (flags & CLONE_SETTLS) q->cpu.tpidr_el0 = tls;
+    proc_fresh_task(q, c, s, pid, flags, stack, tls, ctid);
     q->pt_root = root;
     q->status = PROC_NEW;
-    q->slot = s;
-    q->parent = p->slot;
-    q->pid = pid;
-    q->ppid = p->pid;
-    q->insns = 0;
-    q->sigpending = 0;
-    q->clear_child_tid = (flags & CLONE_CHILD_CLEARTID) ? ctid : 0;
+    q->tg_slot = s;
+    q->tg_threads = 1;
+    q->parent = g->slot;
+    q->ppid = g->pid;
     q->vfork = (flags & CLONE_VFORK) ? p->slot + 1 : 0;
-    q->block = 0;
-    q->end_pending = 0;
-    q->family_insns = 0;
-    q->progress = 0;
-    q->req_open = 0;
-    q->io_done = 0;
-    q->retry_blocked = 0;
-    q->rt_count = q->rt_post_ns = q->rt_poller_ns = q->rt_wake_ns = q->rt_complete_ns = 0;
-    fam_insert(m, p, q);
+    fam_insert(m, p, g, q);
     atomic_add_u64(&m->live, 1);
     // The host copies the fd table (fds share their open file descriptions, as after
     // fork(2)) into the child's slot; args[5] tells it the slot and the pid.
     u64 a[6] = {flags, stack, ptid, tls, ctid, (u64)s | ((u64)pid << 32)};
     sys_publish(c, SYS_clone, SYSREQ_CALL, a, 0, 0, 0, 0, now_ns(), true);
+}
+
+/// clone(2): arm64's argument order (flags, stack, parent_tid, tls, child_tid).
+HANDLER void sys_clone(Core& c) { clone_do(c, X(c, 0), X(c, 1), X(c, 2), X(c, 3), X(c, 4)); }
+
+/// clone3(2): struct clone_args (flags, pidfd, child_tid, parent_tid, exit_signal,
+/// stack, stack_size, tls, set_tid, set_tid_size, cgroup; u64 each) of `size` bytes (at
+/// least CLONE_ARGS_SIZE_VER0, 64; bytes past what gpuos knows must be zero: E2BIG).
+/// The child's SP is stack + stack_size. CLONE_PIDFD, set_tid and cgroup: EINVAL.
+HANDLER void sys_clone3(Core& c) {
+    u64 size = X(c, 1);
+    u64 a[11];
+    rt_memset(a, 0, sizeof(a));
+    if (size < 64 || size > PAGE_SZ) { setX(c, 0, err(E_INVAL)); return; }
+    if (!copy_from_guest(c, (u8*)a, X(c, 0), size < sizeof(a) ? size : sizeof(a))) { setX(c, 0, err(E_FAULT)); return; }
+    NO_UNROLL for (u64 off = sizeof(a); off < size; off += 8) {
+        u64 extra = 0;
+        if (!copy_from_guest(c, (u8*)&extra, X(c, 0) + off, size - off < 8 ? size - off : 8)) { setX(c, 0, err(E_FAULT)); return; }
+        if (extra) { setX(c, 0, err(E_2BIG)); return; }
+    }
+    u64 flags = a[0], exit_signal = a[4], stack = a[5], stack_size = a[6];
+    bool bad = (flags & (CSIGNAL | CLONE_PIDFD)) || exit_signal > 64 || a[8] || a[9] || a[10] ||
+               ((stack == 0) != (stack_size == 0));
+    if (bad) { setX(c, 0, err(E_INVAL)); return; }
+    clone_do(c, flags | exit_signal, stack ? stack + stack_size : 0, a[3], a[7], a[2]);
 }
 
 /// The host served the parent's clone (its result, the child's pid or -errno, is in
@@ -171,9 +181,9 @@ HANDLER void sys_execve(Core& c) {
 /// What execve(2) leaves of a process for its new program: SP and PC, default signal
 /// handlers (ignored signals stay ignored; the mask and pending set stay), the break at
 /// `brk` with the mmap area below `mmap_top` (1 GiB kept above the break for the heap),
-/// no clear_child_tid.
+/// no clear_child_tid, no alternate signal stack.
 GFN_NOINLINE void exec_new_state(Core& c, u64 sp, u64 entry, u64 brk, u64 mmap_top) {
-    Proc* p = c.p;
+    Proc* p = c.mm;  // the caller, the process's one thread since the point of no return
     c.s.x[31] = sp;
     c.s.pc = entry;
     NO_UNROLL for (int i = 0; i < 64; i++) {
@@ -184,7 +194,8 @@ GFN_NOINLINE void exec_new_state(Core& c, u64 sp, u64 entry, u64 brk, u64 mmap_t
     p->brk_start = p->brk_cur = brk;
     p->mmap_top = mmap_top;
     p->mmap_floor = brk + (1ull << 30);
-    p->clear_child_tid = 0;
+    c.p->clear_child_tid = 0;
+    c.p->sas_sp = c.p->sas_size = c.p->sas_flags = 0;
 }
 
 /// The host accepted an execve: the new stack image is in the output area. Replace the
@@ -200,6 +211,10 @@ GFN_NOINLINE void exec_complete(Core& c) {
     u64 len = *(volatile u32*)&r->out_len;
     u64 cap = lp->req_out_cap;
     if (len > cap) len = cap;
+    // The caller is the process's one thread from here (other threads end even if the
+    // new image cannot be had: gpuos runs out of frames for it only when the pool is).
+    thread_exec_takeover(c);
+    p = c.p;
     // The new image is counted from nothing: the old one is released below.
     u64 old_frames = p->frames_private, old_vm = p->vm_pages;
     p->frames_private = p->vm_pages = 0;
@@ -232,7 +247,7 @@ GFN_NOINLINE void exec_complete(Core& c) {
 /// child (ECHILD); *zombie is the one that ended, 0 when none has yet.
 GFN_NOINLINE bool wait_find(Core& c, i32 pid, Proc** zombie) {
     MachineHdr* m = c.m;
-    Proc* me = c.p;
+    Proc* me = c.mm;  // any thread waits for the process's children
     *zombie = 0;
     bool any = false;
     if (pid > 0) {  // that child, found by its pid at once

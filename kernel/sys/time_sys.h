@@ -60,3 +60,54 @@ HANDLER void sys_gettimeofday(Core& c) {
     if (X(c, 1) && !copy_to_guest(c, X(c, 1), (const u8*)tz, 8)) { setX(c, 0, err(E_FAULT)); return; }
     setX(c, 0, 0);
 }
+
+#define ITIMER_REAL 0
+#define ITIMER_VIRTUAL 1
+#define ITIMER_PROF 2
+
+/// A struct timeval {tv_sec, tv_usec} as nanoseconds, or false for a bad one.
+GFN bool timeval_ns(const i64* tv, u64* ns) {
+    if (tv[0] < 0 || tv[1] < 0 || tv[1] >= 1000000) return false;
+    *ns = (u64)tv[0] * 1000000000ull + (u64)tv[1] * 1000ull;
+    return true;
+}
+
+/// ITIMER_REAL of c's process as struct itimerval {it_interval, it_value} (timevals):
+/// the interval and the time left, 0 when disarmed.
+GFN void itimer_value(Core& c, i64* v) {
+    Proc* g = c.mm;
+    u64 now = now_ns();
+    u64 left = g->itimer_at > now ? g->itimer_at - now : (g->itimer_at ? 1000 : 0);
+    split_ns(g->itimer_interval, 1000, v);
+    split_ns(left, 1000, v + 2);
+    if (g->itimer_at && v[2] == 0 && v[3] == 0) v[3] = 1;  // armed: never reads as 0
+}
+
+/// getitimer(2): ITIMER_REAL, kept on the device (the family scheduler posts SIGALRM,
+/// kernel/sched.h `itimer_due`). The CPU-time timers, ITIMER_VIRTUAL and ITIMER_PROF,
+/// are not kept: EINVAL, as for an unknown timer.
+HANDLER void sys_getitimer(Core& c) {
+    if (X(c, 0) != ITIMER_REAL) { setX(c, 0, err(E_INVAL)); return; }
+    i64 v[4];
+    itimer_value(c, v);
+    setX(c, 0, copy_to_guest(c, X(c, 1), (const u8*)v, 32) ? 0 : err(E_FAULT));
+}
+
+/// setitimer(2) of ITIMER_REAL (alarm(3) is setitimer in glibc): arm it to fire after
+/// it_value and then every it_interval (a zero value disarms it); the old setting goes
+/// to X2 when given. The timer belongs to the process (its leader), survives execve and
+/// is not inherited by fork. EINVAL for another timer or a bad timeval.
+HANDLER void sys_setitimer(Core& c) {
+    if (X(c, 0) != ITIMER_REAL) { setX(c, 0, err(E_INVAL)); return; }
+    i64 nv[4], old[4];
+    u64 interval = 0, value = 0;
+    if (X(c, 1)) {
+        if (!copy_from_guest(c, (u8*)nv, X(c, 1), 32)) { setX(c, 0, err(E_FAULT)); return; }
+        if (!timeval_ns(nv, &interval) || !timeval_ns(nv + 2, &value)) { setX(c, 0, err(E_INVAL)); return; }
+    }
+    itimer_value(c, old);
+    if (X(c, 2) && !copy_to_guest(c, X(c, 2), (const u8*)old, 32)) { setX(c, 0, err(E_FAULT)); return; }
+    c.mm->itimer_at = value ? now_ns() + value : 0;
+    c.mm->itimer_interval = value ? interval : 0;
+    setX(c, 0, 0);
+}

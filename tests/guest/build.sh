@@ -47,6 +47,13 @@ stale() {
     done
     return 1
 }
+# OpenMP (GCC's libgomp, static: its dlopen warning is libgomp's offloading plugin
+# loader, never called here).
+if stale "$here/omp/openmp.c" "$out/openmp"; then
+    # shellcheck disable=SC2086
+    "$CC" $CFLAGS -fopenmp -o "$out/openmp.tmp" "$here/omp/openmp.c" 2>&1 | grep -v -e "dlopen" -e "goacc_profiling" >&2 || true
+    mv -f "$out/openmp.tmp" "$out/openmp"
+fi
 # A dynamically linked program (PT_INTERP /lib/ld-linux-aarch64.so.1, libc.so.6): runs
 # with a sysroot that has them (-L /usr/aarch64-linux-gnu, the cross toolchain's).
 if stale "$here/hello.c" "$out/hello_dyn"; then

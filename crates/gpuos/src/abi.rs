@@ -79,6 +79,19 @@ pub const BLOCK_VFORK: u32 = 2;
 /// `Proc::block`: wait4 found no zombie yet; the call is re-executed after a member of
 /// the family has ended (or a signal arrived).
 pub const BLOCK_WAIT: u32 = 3;
+/// `Proc::block`: a futex wait (`Proc::futex_uaddr`), until a FUTEX_WAKE of the word,
+/// its timeout, or a signal.
+pub const BLOCK_FUTEX: u32 = 4;
+/// `Proc::block`: a thread group's leader that called exit(2) while other threads of the
+/// group run: never runnable again; it ends, and is reported to its parent, with the
+/// group's last thread (kernel/proc/thread.h).
+pub const BLOCK_GROUP: u32 = 5;
+/// `Proc::block`: rt_sigsuspend(2), until a signal it does not block is delivered (its
+/// handler runs, then the call returns EINTR).
+pub const BLOCK_SIGSUSPEND: u32 = 6;
+/// `Proc::block`: rt_sigtimedwait(2), until a signal of `Proc::sigwait_set` is pending
+/// (the call runs again and takes it), its deadline (EAGAIN) or another signal.
+pub const BLOCK_SIGWAIT: u32 = 7;
 /// No process slot (`Proc::parent` of a lane's first process or of an orphan).
 pub const NO_SLOT: u32 = 0xFFFF_FFFF;
 /// `SysReq::ret` from the host: the call would block and the guest's descriptor is
@@ -288,6 +301,53 @@ pub struct Proc {
     pub fm_plan_off: u64,
     /// The plan's segment being mapped.
     pub fm_seg: u64,
+    /// The slot of the thread group's leader (clone(2) CLONE_THREAD): the process whose
+    /// address space (`pt_root`, `frames_private`, `vm_pages`, the brk and mmap fields,
+    /// the limits), signal dispositions (`sigact`) and host state (fds, cwd) every
+    /// thread of the group uses (kernel/proc/thread.h). A process's own slot.
+    pub tg_slot: u32,
+    /// Leader only: the threads of the group that have not ended (the leader included
+    /// until it calls exit(2)); 1 for a process without threads.
+    pub tg_threads: u32,
+    /// While blocked with `BLOCK_FUTEX`: the futex word's address (futex(2)).
+    pub futex_uaddr: u64,
+    /// While blocked with `BLOCK_FUTEX`: the waiter's bitset (FUTEX_WAIT_BITSET; all
+    /// ones for FUTEX_WAIT).
+    pub futex_bitset: u32,
+    /// Leader only: non-zero once the group ends as a whole (exit_group(2), or a signal
+    /// whose action ends the process): the other threads end when next scheduled.
+    pub tg_ending: u32,
+    /// While a futex wait or an rt_sigtimedwait with a timeout is blocked
+    /// (`BLOCK_FUTEX`, `BLOCK_SIGWAIT`): when it times out, on the device clock
+    /// (`now_ns`, ns); 0 otherwise. Kept across the wait's re-executions.
+    pub block_deadline: u64,
+    /// The robust futex list head set_robust_list(2) registered (0: none); its entries
+    /// are released when the thread ends (futex(2) "robust futexes").
+    pub robust_list: u64,
+    /// The alternate signal stack (sigaltstack(2)): its lowest address, 0 when none.
+    pub sas_sp: u64,
+    /// Its size in bytes (0: none).
+    pub sas_size: u64,
+    /// SS_AUTODISARM when given; the rest of the state is `sas_size` (SS_DISABLE when 0)
+    /// and whether SP is on the stack (SS_ONSTACK).
+    pub sas_flags: u32,
+    /// Non-zero while `saved_sigmask` is the mask to restore when the next signal
+    /// handler returns (rt_sigsuspend(2) runs with a temporary mask).
+    pub restore_sigmask: u32,
+    /// rt_sigsuspend's caller's own mask, kept while its temporary one is in force.
+    pub saved_sigmask: u64,
+    /// While blocked with `BLOCK_SIGWAIT`: the signals rt_sigtimedwait(2) waits for.
+    pub sigwait_set: u64,
+    /// Process (leader) only: when ITIMER_REAL next fires (setitimer(2), alarm(2)), on
+    /// the device clock (ns); 0 when disarmed. The family scheduler posts SIGALRM.
+    pub itimer_at: u64,
+    /// Process (leader) only: ITIMER_REAL's interval (ns); 0 for a one-shot timer.
+    pub itimer_interval: u64,
+    /// Process (leader) only: signals sent to the process that every thread blocked when
+    /// they came (Linux's shared pending set): the first thread to unblock one, or to
+    /// wait for it in rt_sigtimedwait, takes it. Their si_codes are in the leader's
+    /// `sigcode`.
+    pub sigpending_shared: u64,
 }
 
 /// `Proc::oom`, `Proc::kill_cause`: the process reached its resident limit
@@ -342,9 +402,10 @@ pub struct SysReq {
     pub flags: u32,
     /// Lane index (for the ring consumer).
     pub lane: u32,
-    /// Process slot that posted the request (whose host state serves it).
+    /// Process slot whose host state serves the request: the posting thread's group
+    /// leader (`Proc::tg_slot`).
     pub slot: u32,
-    /// Its process id (for `--strace`).
+    /// The posting thread's id (for `--strace`, and to tell threads' sleeps apart).
     pub pid: u32,
 }
 
@@ -362,6 +423,10 @@ pub const SYSREQ_NOWAIT: u32 = 8;
 /// `SysReq::flags` with `SYSREQ_CALL`: print no `--strace` line; the device logs the
 /// whole call (`SYSREQ_LOG`) when its last chunk is done.
 pub const SYSREQ_QUIET: u32 = 16;
+/// `SysReq::flags`, set by the device: the posting thread's lane has other members of
+/// its family to run (threads, forked processes), so a call must not make the lane wait
+/// on the host: a sleep answers RETRY until it is due (`host::ProcHost::sys_sleep`).
+pub const SYSREQ_SHARED: u32 = 32;
 
 /// Global state of one machine, as seen by the execution core.
 ///

@@ -182,13 +182,31 @@ pub struct ProcHost {
     family: Arc<AtomicUsize>,
     /// Whether this process counts in `family` (until `close_all`, its end).
     alive: bool,
-    /// A sleep in progress answered RETRY ([`ProcHost::sys_sleep`]): the call (number
-    /// and arguments) and when it is due.
-    sleep: Option<((u64, [u64; 4]), std::time::Instant)>,
+    /// The sleeps in progress answered RETRY ([`ProcHost::sys_sleep`]), one per thread
+    /// of the process that sleeps: its id, the call (number and arguments) and when it
+    /// is due. At most [`SLEEPS_KEPT`].
+    sleeps: Vec<Sleep>,
+    /// The request being served: the posting thread's id and whether its lane runs
+    /// other members of its family ([`ProcHost::set_caller`]).
+    caller: (u32, bool),
     /// The guest path of the program the process runs since an execve of a program other
     /// than the run's own (what `/proc/self/exe` names); None: the run's program.
     exe: Option<PathBuf>,
 }
+
+/// A sleep answered RETRY, kept until it is due ([`ProcHost::sys_sleep`]).
+#[derive(Clone, Copy, Debug)]
+struct Sleep {
+    /// The sleeping thread.
+    tid: u32,
+    /// The call: its number and first four arguments.
+    call: (u64, [u64; 4]),
+    /// When it is done.
+    due: std::time::Instant,
+}
+
+/// The most sleeps in progress a process keeps (one per sleeping thread).
+const SLEEPS_KEPT: usize = 1024;
 
 impl std::fmt::Debug for ProcHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -274,7 +292,8 @@ impl ProcHost {
             streams: Arc::new(Mutex::new(streams)),
             family: Arc::new(AtomicUsize::new(1)),
             alive: true,
-            sleep: None,
+            sleeps: Vec::new(),
+            caller: (0, false),
             exe: None,
         }
     }
@@ -301,7 +320,8 @@ impl ProcHost {
                 self.family.clone()
             },
             alive: true,
-            sleep: None,
+            sleeps: Vec::new(),
+            caller: (0, false),
             exe: self.exe.clone(),
         }
     }
@@ -442,35 +462,53 @@ impl ProcHost {
 }
 
 impl ProcHost {
+    /// Who posts the request about to be served: thread `tid` of this process, whose
+    /// lane has other members of its family to run when `shared` (`abi::SYSREQ_SHARED`).
+    pub(crate) fn set_caller(&mut self, tid: u32, shared: bool) {
+        self.caller = (tid, shared);
+    }
+
     /// nanosleep/clock_nanosleep until `deadline`. A process with others in its family
-    /// must not hold them up: the lane runs its family on one thread (and has one host
-    /// request in flight), so a sleep served by waiting would run eight forked
-    /// children's one-second sleeps one after another. Such a sleep answers RETRY
-    /// until it is due: the device parks the process and runs the others, and runs
-    /// the call again later (its first deadline kept, keyed by the call's arguments, as
-    /// `Proc::poll_deadline` for ppoll). A lone process's sleep is done at the deadline
-    /// ([`Outcome::SleepUntil`]): the one serving it decides how to wait.
+    /// (or a thread with other threads) must not hold them up: the lane runs its family
+    /// on one thread (and has one host request in flight), so a sleep served by waiting
+    /// would run eight forked children's one-second sleeps one after another. Such a
+    /// sleep answers RETRY until it is due: the device parks the thread and runs the
+    /// others, and runs the call again later (its first deadline kept, keyed by the
+    /// thread and the call's arguments, as `Proc::poll_deadline` for ppoll). A lone
+    /// thread's sleep is done at the deadline ([`Outcome::SleepUntil`]): the one
+    /// serving it decides how to wait.
     fn sys_sleep(
         &mut self,
         c: &calls::Call<'_>,
         deadline: time::Deadline,
     ) -> Result<Outcome, Errno> {
         let a = c.a;
+        let (tid, shared) = self.caller;
         let key = (c.nr, [a[0], a[1], a[2], a[3]]);
-        if self.family_size() <= 1 {
-            self.sleep = None;
+        let at = self.sleeps.iter().position(|s| s.tid == tid);
+        let kept = at.map(|i| self.sleeps.swap_remove(i));
+        if self.family_size() <= 1 && !shared {
             return Ok(Outcome::SleepUntil(time::instant_of(deadline)?));
         }
-        let due = match self.sleep {
-            Some((k, due)) if k == key => due,
+        let due = match kept {
+            Some(s) if s.call == key => s.due,
             _ => time::instant_of(deadline)?,
         };
-        if std::time::Instant::now() < due {
-            self.sleep = Some((key, due));
-            return Ok(Outcome::Retry);
+        if std::time::Instant::now() >= due {
+            return Ok(Outcome::Done { ret: 0, out_len: 0 });
         }
-        self.sleep = None;
-        Ok(Outcome::Done { ret: 0, out_len: 0 })
+        if self.sleeps.len() >= SLEEPS_KEPT {
+            // A thread that ended while it slept leaves its entry: the one due first goes.
+            if let Some(i) = (0..self.sleeps.len()).min_by_key(|&i| self.sleeps[i].due) {
+                self.sleeps.swap_remove(i);
+            }
+        }
+        self.sleeps.push(Sleep {
+            tid,
+            call: key,
+            due,
+        });
+        Ok(Outcome::Retry)
     }
 
     /// The processes of this one's family that have not ended (itself included).

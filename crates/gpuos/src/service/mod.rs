@@ -14,7 +14,9 @@ mod trace;
 
 pub use procs::Procs;
 
-use crate::abi::{SysReq, SYSREQ_CALL, SYSREQ_EXIT, SYSREQ_NOWAIT, SYSREQ_QUIET, SYSRET_RETRY};
+use crate::abi::{
+    SysReq, SYSREQ_CALL, SYSREQ_EXIT, SYSREQ_NOWAIT, SYSREQ_QUIET, SYSREQ_SHARED, SYSRET_RETRY,
+};
 use crate::host::errno;
 use crate::host::{Outcome, ProcHost};
 use crate::tables::{self, ArgKind};
@@ -106,6 +108,7 @@ impl Procs<'_> {
     /// A call for the posting process's [`ProcHost`] (`host::calls`).
     fn host_call(&self, req: &SysReq, ins: &[&[u8]; 6], out: &mut [u8]) -> Outcome {
         self.with_host(req.slot as usize, |h| {
+            h.set_caller(req.pid, req.flags & SYSREQ_SHARED != 0);
             if req.flags & SYSREQ_NOWAIT != 0 && !read_ready(h, req.args[0]) {
                 // A later chunk of a read that would wait: the call has its bytes.
                 return Outcome::Done { ret: 0, out_len: 0 };
