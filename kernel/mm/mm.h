@@ -35,13 +35,6 @@
 #define VA_BITS 48
 #define NO_FRAME 0xffffffffffffffffull
 
-/// The frame's first byte. A frame index beyond the pool is gpuos's own bug (page tables
-/// hold only indices it allocated): stop with a PanicRecord rather than touch memory
-/// outside the pool.
-GFN u8* frame_ptr(MachineHdr* m, u64 f) {
-    if (f >= m->nframes) gpuos_panic(m, PANIC_FRAME_RANGE, f);
-    return (u8*)(uintptr_t)m->frames + (f << PAGE_SHIFT);
-}
 GFN u32* frame_refcnt(MachineHdr* m, u64 f) { return (u32*)(uintptr_t)m->refcnt + f; }
 /// Frames of the image template are shared by every process and never freed.
 GFN bool frame_immortal(MachineHdr* m, u64 f) { return f < m->tmpl_frames; }
@@ -79,13 +72,17 @@ GFN bool frame_il(MachineHdr* m, u64 f) {
 
 /// Where frame f's page starts (`il`: frame_il(m, f)): its first byte, or for an
 /// interleaved frame its first word; page_at gives the others. A frame index beyond
-/// the pool is gpuos's own bug (see frame_ptr).
+/// the pool is gpuos's own bug (page tables hold only indices it allocated): stop with
+/// a PanicRecord rather than touch memory outside the pool.
 GFN u8* frame_base(MachineHdr* m, u64 f, bool il) {
     if (f >= m->nframes) gpuos_panic(m, PANIC_FRAME_RANGE, f);
     u8* pool = (u8*)(uintptr_t)m->frames;
     if (!il) return pool + (f << PAGE_SHIFT);
     return pool + ((f & ~((u64)IL_GROUP - 1)) << PAGE_SHIFT) + (f & ((u64)IL_GROUP - 1)) * IL_WORD;
 }
+
+/// The first byte of contiguous frame f (tables, the template, the page cache).
+GFN u8* frame_ptr(MachineHdr* m, u64 f) { return frame_base(m, f, false); }
 
 /// Byte `off` (< PAGE_SZ) of the page that starts at `base` (frame_base).
 GFN u8* page_at(u8* base, bool il, u64 off) {
@@ -301,6 +298,13 @@ GFN u64* il_slot(MachineHdr* m, u32 lane, u64 vpn) {
     return (u64*)(uintptr_t)m->il_slots + (u64)(lane / IL_GROUP) * IL_SLOTS + h % IL_SLOTS;
 }
 
+/// Make the hint at `slot` (which held `seen`) name the new group at frame `first` for
+/// guest page vpn, once the group's counts and bitmap are visible.
+GFN void il_publish(u64* slot, u64 seen, u64 first, u64 vpn) {
+    atomic_fence_dev();  // release: the counts and the bitmap before the hint
+    atomic_cas_u64_dev(slot, seen, ((first / IL_GROUP + 1) << 36) | vpn);
+}
+
 /// An interleaved frame for guest page vpn of a process on `lane`, zeroed, with
 /// reference count 1: column lane mod IL_GROUP of the group the warp's hint names for
 /// vpn when that column is unused, else a free one of that column, else one of a new
@@ -332,19 +336,13 @@ GFN_NOINLINE u64 il_alloc(MachineHdr* m, u32 lane, u64 vpn) {
         bool lead = (threadIdx.x & 31) == leader;
         if (lead) {
             first = il_group_alloc(m, peers);
-            if (first != NO_FRAME) {
-                atomic_fence_dev();  // release: the counts and the bitmap before the hint
-                atomic_cas_u64_dev(slot, e, ((first / IL_GROUP + 1) << 36) | vpn);
-            }
+            if (first != NO_FRAME) il_publish(slot, e, first, vpn);
         }
         __syncwarp(peers);
         first = __shfl_sync(peers, first, leader);
 #else
         first = il_group_alloc(m, 1u << col);
-        if (first != NO_FRAME) {
-            atomic_fence_dev();  // release: the counts and the bitmap before the hint
-            atomic_cas_u64_dev(slot, e, ((first / IL_GROUP + 1) << 36) | vpn);
-        }
+        if (first != NO_FRAME) il_publish(slot, e, first, vpn);
 #endif
         if (first == NO_FRAME) return NO_FRAME;
         f = first + col;

@@ -64,7 +64,7 @@ pub struct BenchOpts {
     /// Lane counts to measure (comma-separated), instead of the defaults.
     #[arg(long, value_name = "N,N,...", value_delimiter = ',')]
     lanes: Vec<usize>,
-    /// Only these workloads (comma-separated: int,int-div,fp,mem,sys,busybox).
+    /// Only these workloads (comma-separated: int,int-div,fp,mem,sys,spawn,busybox).
     #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
     workloads: Vec<String>,
     /// GPU architecture for the compile-time measurement (CUDA).
@@ -295,12 +295,12 @@ fn workloads(
 ) -> Result<Vec<Workload>, String> {
     let bin_dir = absolute(&o.bin_dir);
     let prog = |n: &str| bin_dir.join(n);
-    let (int_it, fp_steps, mem_args, sys_it, bb_bytes) = if o.tiny {
-        (20, 2_000, ["1", "1"], 300, 32 << 10)
+    let (int_it, fp_steps, mem_args, sys_it, bb_bytes, spawn_rounds) = if o.tiny {
+        (20, 2_000, ["1", "1"], 300, 32 << 10, 5)
     } else if quick {
-        (200, 20_000, ["1", "8"], 3000, 256 << 10)
+        (200, 20_000, ["1", "8"], 3000, 256 << 10, 50)
     } else {
-        (2000, 200_000, ["2", "64"], 20_000, 16 << 20)
+        (2000, 200_000, ["2", "64"], 20_000, 16 << 20, 500)
     };
     let mut workloads = vec![
         Workload {
@@ -347,6 +347,16 @@ fn workloads(
             max_lanes: 1024,
             divergent: false,
         },
+        Workload {
+            // Thread spawns (8 threads a round, made and joined on the device):
+            // spawns/s = lanes * 8 * rounds / time.
+            name: "spawn",
+            program: prog("bench_spawn"),
+            args: vec![spawn_rounds.to_string()],
+            // Each lane holds up to 8 thread slots of the shared pool at once.
+            max_lanes: 8192,
+            divergent: false,
+        },
     ];
     for w in &workloads {
         if !w.program.is_file() {
@@ -378,7 +388,9 @@ fn workloads(
     if !o.workloads.is_empty() {
         workloads.retain(|w| o.workloads.iter().any(|n| n == w.name));
         if workloads.is_empty() {
-            return Err("--workloads selects nothing (int, int-div, fp, mem, sys, busybox)".into());
+            return Err(
+                "--workloads selects nothing (int, int-div, fp, mem, sys, spawn, busybox)".into(),
+            );
         }
     }
     Ok(workloads)

@@ -426,6 +426,9 @@ impl HostCalls for ProcHost {
     fn gpuos_file_read(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_gpuos_file_read(c.a[0], c.a[1], c.a[2], c.out)
     }
+    fn gpuos_open_bytes(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.open_bytes(c.path(0)?, c.ins[1], c.uint(3))
+    }
     fn getsockname(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_not_a_socket(c.fd(0))
     }

@@ -146,6 +146,12 @@ impl ProcHost {
     // ---- open / close / dup / fcntl ----
 
     pub(crate) fn sys_openat(&mut self, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Ret {
+        if path == b"/proc/cpuinfo" {
+            if flags & O_ACCMODE != O_RDONLY || flags & O_CREAT != 0 {
+                return Err(errno::EACCES);
+            }
+            return self.open_cpuinfo(flags);
+        }
         let creat = flags & O_CREAT != 0;
         let follow = flags & O_NOFOLLOW == 0 && !(creat && flags & O_EXCL != 0);
         let sb = Arc::clone(&self.sb);

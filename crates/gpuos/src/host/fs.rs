@@ -21,7 +21,10 @@
 //!   absolute path is walked in it first, read-only, and through the mounts where it has
 //!   no such entry; its symlinks name guest paths, looked up sysroot-first again;
 //! - the host's `/proc` is hidden except `/proc/cpuinfo` and `/proc/meminfo`;
-//!   `/proc/self/exe` is the guest program and `/proc/self/fd/N` the guest's fd N.
+//!   `/proc/self/exe` is the guest program and `/proc/self/fd/N` the guest's fd N. An
+//!   open of `/proc/cpuinfo` reads an arm64 one (`ProcHost::open_cpuinfo`), and of
+//!   `/proc/self/status` or `/proc/self/maps` the guest's own, written by the device
+//!   (kernel/sys/procfs.h).
 //!
 //! The result is a parent directory fd plus one final name: every operation then uses the
 //! `*at` calls with `AT_SYMLINK_NOFOLLOW`/`O_NOFOLLOW` on that pair, which cannot escape

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::errno::{self, Errno};
 use super::fd::{self, FileKind, HostFd, HostFile, OpenFile};
 use super::file::{AT_FDCWD, AT_SYMLINK_NOFOLLOW};
-use super::oflag::{O_NONBLOCK, O_RDWR};
+use super::oflag::{O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_RDWR};
 use super::pipe::PIPE_CAPACITY;
 use super::{ok, sys, ProcHost, Ret};
 
@@ -129,6 +129,37 @@ impl ProcHost {
             flags: O_RDWR,
         };
         ok(self.fds.install(f, 0, flags & MFD_CLOEXEC != 0)? as i64)
+    }
+
+    /// A read-only file holding `data`, open at offset 0 as the guest's `path`: a host
+    /// memfd, so it reads, seeks, stats and maps as a regular file. The device's
+    /// `gpuos_open_bytes` (kernel/sys/procfs.h: the guest's /proc/self/status and maps,
+    /// written on the device) and /proc/cpuinfo use it; `flags` are the guest's open
+    /// flags (O_CLOEXEC is kept).
+    pub(crate) fn open_bytes(&mut self, path: &[u8], data: &[u8], flags: u32) -> Ret {
+        use std::io::{Seek, Write};
+        let hfd = sys::memfd_create(c"gpuos-proc", 0)?;
+        let mut f = std::fs::File::from(hfd);
+        f.write_all(data)
+            .and_then(|_| f.rewind())
+            .map_err(|e| errno::from_io(&e))?;
+        let guest = PathBuf::from(OsString::from_vec(path.to_vec()));
+        let file = HostFile::new(HostFd::Own(Arc::new(f.into())), guest, None, false, false);
+        let f = OpenFile {
+            kind: FileKind::Host(file),
+            flags: O_RDONLY,
+        };
+        ok(self.fds.install(f, 0, flags & O_CLOEXEC != 0)? as i64)
+    }
+
+    /// open of /proc/cpuinfo: what an arm64 Linux shows (arch/arm64/kernel/cpuinfo.c),
+    /// one processor (a process runs on one lane, as sched_getaffinity(2) reports) with
+    /// the features AT_HWCAP gives (loader::HWCAP: fp, asimd, crc32) and an implementer
+    /// and part that name no real core. Not the host's, an x86 machine's.
+    pub(crate) fn open_cpuinfo(&mut self, flags: u32) -> Ret {
+        const CPUINFO: &[u8] = b"processor\t: 0\nBogoMIPS\t: 2000.00\nFeatures\t: fp asimd crc32 cpuid\n\
+CPU implementer\t: 0x00\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0x000\nCPU revision\t: 0\n\n";
+        self.open_bytes(b"/proc/cpuinfo", CPUINFO, flags)
     }
 
     /// getxattr(2), lgetxattr (`nofollow`): gpuos's files have no extended attributes,

@@ -1,0 +1,246 @@
+// The guest's own /proc files, written on the device where the process's state lives:
+// /proc/self/status and /proc/self/maps (also under /proc/thread-self and /proc/PID for
+// the caller's process or another process of its family). openat(2) of one of them
+// (flags read-only) gathers the text into the lane's buffer and posts
+// `gpuos_open_bytes`, for which the host opens a read-only file holding it (a memfd:
+// a regular file to read, seek, stat or map, as Linux's are seq_files read once). Every
+// other open goes to the host as before. The formats are proc(5)'s, Linux 6.1's fields
+// that gpuos keeps; a mapping's file is not recorded, so file mappings show no path.
+#pragma once
+#include "marshal.h"
+#include "signal.h"
+
+/// Text being written into a buffer of `cap` bytes; `n` counts past the end when it
+/// overflows (the text is then cut at `cap`).
+struct TextBuf {
+    u8* p;
+    u64 n, cap;
+};
+GFN void tb_ch(TextBuf& b, u8 ch) {
+    if (b.n < b.cap) b.p[b.n] = ch;
+    b.n++;
+}
+GFN void tb_str(TextBuf& b, const char* s) {
+    NO_UNROLL for (; *s; s++) tb_ch(b, (u8)*s);
+}
+/// v in decimal.
+GFN void tb_dec(TextBuf& b, u64 v) {
+    u8 d[20];
+    int k = 0;
+    do {
+        d[k++] = (u8)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    NO_UNROLL while (k) tb_ch(b, d[--k]);
+}
+/// v in lower-case hex, at least `width` digits (zero-padded).
+GFN void tb_hex(TextBuf& b, u64 v, int width) {
+    u8 d[16];
+    int k = 0;
+    do {
+        d[k++] = (u8)"0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    NO_UNROLL for (; k < width; width--) tb_ch(b, '0');
+    NO_UNROLL while (k) tb_ch(b, d[--k]);
+}
+/// "Name:\t" v "\n", the /proc/PID/status line of a number.
+GFN void tb_field(TextBuf& b, const char* name, u64 v, const char* unit = "") {
+    tb_str(b, name);
+    tb_str(b, ":\t");
+    tb_dec(b, v);
+    tb_str(b, unit);
+    tb_ch(b, '\n');
+}
+/// A signal set line of status: 16 hex digits.
+GFN void tb_sigset(TextBuf& b, const char* name, u64 set) {
+    tb_str(b, name);
+    tb_str(b, ":\t");
+    tb_hex(b, set, 16);
+    tb_ch(b, '\n');
+}
+
+/// Which /proc file a path names.
+enum ProcFile : u32 { PROCF_NONE = 0, PROCF_STATUS = 1, PROCF_MAPS = 2 };
+
+/// Whether s starts with prefix; *rest is what follows.
+GFN bool str_skip(const u8* s, const char* prefix, const u8** rest) {
+    NO_UNROLL for (; *prefix; prefix++, s++)
+        if (*s != (u8)*prefix) return false;
+    *rest = s;
+    return true;
+}
+
+/// The file a guest path names, and the thread it is about (*who): "/proc/self/F",
+/// "/proc/thread-self/F" or "/proc/PID/F" with PID the caller's process or another
+/// process of its family, F "status" or "maps". PROCF_NONE for anything else.
+GFN_NOINLINE u32 procfs_lookup(Core& c, const u8* path, Proc** who) {
+    const u8* r;
+    if (!str_skip(path, "/proc/", &r)) return PROCF_NONE;
+    const u8* f;
+    if (str_skip(r, "self/", &f)) {
+        *who = c.mm;
+    } else if (str_skip(r, "thread-self/", &f)) {
+        *who = c.p;
+    } else {
+        u64 pid = 0;
+        NO_UNROLL for (; *r >= '0' && *r <= '9' && pid < 0x80000000ull; r++) pid = pid * 10 + (*r - '0');
+        if (*r != '/' || pid == 0) return PROCF_NONE;
+        f = r + 1;
+        *who = pid == c.mm->pid ? c.mm : family_find(c, (u32)pid);
+        if (!*who || !sig_reachable(*who)) return PROCF_NONE;
+    }
+    const u8* end;
+    if (str_skip(f, "status", &end) && *end == 0) return PROCF_STATUS;
+    if (str_skip(f, "maps", &end) && *end == 0) return PROCF_MAPS;
+    return PROCF_NONE;
+}
+
+/// /proc/PID/status of thread q (proc(5)): name, state, ids (no Gid or Groups line: the
+/// host answers those), memory (VmSize from the pages mapped, VmRSS from the frames
+/// charged), threads, signal sets (SigIgn and SigCgt from the process's dispositions),
+/// and one allowed CPU (the lane).
+GFN_NOINLINE void procfs_status(Core& c, Proc* q, TextBuf& b) {
+    Proc* g = proc_leader(c.m, q);
+    tb_str(b, "Name:\t");
+    NO_UNROLL for (int i = 0; i < 15 && q->comm[i]; i++) tb_ch(b, q->comm[i]);
+    tb_str(b, "\nState:\t");
+    tb_str(b, q == c.p ? "R (running)\n" : "S (sleeping)\n");
+    tb_field(b, "Tgid", g->pid);
+    tb_field(b, "Ngid", 0);
+    tb_field(b, "Pid", q->pid);
+    tb_field(b, "PPid", g->ppid);
+    tb_field(b, "TracerPid", 0);
+    tb_str(b, "Uid:");
+    for (int i = 0; i < 4; i++) {
+        tb_ch(b, '\t');
+        tb_dec(b, i == 0 ? c.m->uid : c.m->euid);
+    }
+    tb_ch(b, '\n');
+    tb_field(b, "VmSize", g->vm_pages * (PAGE_SZ / 1024), " kB");
+    tb_field(b, "VmRSS", g->frames_private * (PAGE_SZ / 1024), " kB");
+    tb_field(b, "Threads", g->tg_threads ? g->tg_threads : 1);
+    tb_sigset(b, "SigPnd", q->sigpending);
+    tb_sigset(b, "ShdPnd", g->sigpending_shared);
+    tb_sigset(b, "SigBlk", q->sigmask);
+    u64 ign = 0, cgt = 0;
+    NO_UNROLL for (int i = 0; i < 64; i++) {
+        if (g->sigact[i].handler == 1) ign |= 1ull << i;
+        if (g->sigact[i].handler > 1) cgt |= 1ull << i;
+    }
+    tb_sigset(b, "SigIgn", ign);
+    tb_sigset(b, "SigCgt", cgt);
+    tb_str(b, "Cpus_allowed:\t1\nCpus_allowed_list:\t0\n");
+    tb_field(b, "voluntary_ctxt_switches", 0);
+    tb_field(b, "nonvoluntary_ctxt_switches", 0);
+}
+
+/// The first mapped range at or above a in the tables at root: its start (>= a), end
+/// and permissions (a lazy reservation or page, present or not). False when none.
+GFN_NOINLINE bool pt_next_mapped(MachineHdr* m, u64 root, u64 a, u64* lo, u64* hi, u64* perm) {
+    NO_UNROLL while (a < (1ull << VA_BITS)) {
+        u64 t = root;
+        NO_UNROLL for (int level = 0;; level++) {
+            u64* e = pt_table(m, t) + pt_index(a, level);
+            u64 span = 1ull << pt_span_shift(level);
+            u64 base = a & ~(span - 1);
+            if (level < 3 && (*e & PTE_P)) {
+                t = PTE_FRAME(*e);
+                continue;
+            }
+            if (pte_mapped(*e)) {
+                *lo = a;
+                *hi = base + span;
+                *perm = *e & PTE_PERM;
+                return true;
+            }
+            a = base + span;
+            break;
+        }
+    }
+    return false;
+}
+
+/// One line of maps (proc(5)): "lo-hi perms offset dev inode", then the name padded to
+/// column 73 as Linux's show_map_vma pads it.
+GFN void procfs_map_line(TextBuf& b, u64 lo, u64 hi, u64 perm, const char* name) {
+    u64 start = b.n;
+    tb_hex(b, lo, 8);
+    tb_ch(b, '-');
+    tb_hex(b, hi, 8);
+    tb_ch(b, ' ');
+    tb_ch(b, (perm & PTE_R) ? 'r' : '-');
+    tb_ch(b, (perm & PTE_W) ? 'w' : '-');
+    tb_ch(b, (perm & PTE_X) ? 'x' : '-');
+    tb_str(b, "p 00000000 00:00 0 ");
+    if (*name) {
+        NO_UNROLL while (b.n - start < 73) tb_ch(b, ' ');
+        tb_str(b, name);
+    }
+    tb_ch(b, '\n');
+}
+
+/// /proc/PID/maps of process g: its mapped ranges merged where contiguous with the same
+/// permissions, the heap ("[heap]", the brk area), the stack ("[stack]") and the signal
+/// trampoline page ("[vdso]", the vDSO's place on Linux) named.
+GFN_NOINLINE void procfs_maps(Core& c, Proc* g, TextBuf& b) {
+    MachineHdr* m = c.m;
+    if (g->pt_root == NO_FRAME) return;
+    u64 a = 0, lo = 0, hi = 0, perm = 0;
+    u64 run_lo = 0, run_hi = 0, run_perm = 0;
+    bool have = false;
+    u64 heap_lo = page_up(g->brk_start), stack_lo = m->stack_top - m->stack_size;
+    NO_UNROLL for (u64 guard = 0; guard < (1ull << 36); guard++) {
+        bool more = pt_next_mapped(m, g->pt_root, a, &lo, &hi, &perm);
+        // A new line where the permissions or the kind of area change, or at a gap.
+        bool split = !more || lo != run_hi || perm != run_perm || lo == heap_lo || lo == stack_lo ||
+                     lo == m->sigtramp || run_hi == m->sigtramp + PAGE_SZ;
+        if (have && split) {
+            const char* name = run_lo == m->sigtramp ? "[vdso]"
+                               : run_lo >= stack_lo && run_hi <= m->stack_top ? "[stack]"
+                               : run_lo >= heap_lo && run_hi <= page_up(g->brk_cur) && run_lo < run_hi ? "[heap]"
+                                                                                                     : "";
+            procfs_map_line(b, run_lo, run_hi, run_perm, name);
+            have = false;
+        }
+        if (!more) break;
+        if (!have) {
+            run_lo = lo;
+            run_perm = perm;
+            have = true;
+        }
+        run_hi = hi;
+        a = hi;
+    }
+}
+
+/// openat(2) (`split`): the caller's /proc files are written here (see the top of this
+/// file); every other path goes to the host. Writing to them: EACCES, as their mode
+/// (0444) gives.
+HANDLER void sys_openat(Core& c) {
+    u8 path[40];
+    i64 n = copy_str_from_guest(c, path, X(c, 1), sizeof(path));
+    Proc* who = 0;
+    u32 kind = n > 0 ? procfs_lookup(c, path, &who) : PROCF_NONE;
+    if (kind == PROCF_NONE) {
+        sys_post_host(c, SYS_openat, SYSREQ_CALL);
+        return;
+    }
+    u32 flags = (u32)X(c, 2);
+    if ((flags & 3) != 0 || (flags & 0100 /* O_CREAT */)) { setX(c, 0, err(E_ACCES)); return; }
+    u64 t = now_ns();
+    u8* buf = lane_buf(c);
+    u64 cap = c.m->buf_size;
+    u64 plen = (u64)n + 1 < sizeof(path) ? (u64)n + 1 : sizeof(path);  // with its NUL
+    NO_UNROLL for (u64 i = 0; i < plen; i++) buf[i] = path[i];
+    TextBuf b;
+    b.p = buf + plen;
+    b.n = 0;
+    b.cap = cap / 2 - plen;  // half the buffer stays for the output area
+    if (kind == PROCF_STATUS) procfs_status(c, who, b);
+    else procfs_maps(c, proc_leader(c.m, who), b);
+    u64 len = b.n < b.cap ? b.n : b.cap;
+    u64 in = plen + len, off = (in + 7) & ~7ull;
+    u64 a[6] = {X(c, 1), 0, len, flags, 0, 0};
+    sys_publish(c, SYS_gpuos_open_bytes, SYSREQ_CALL, a, 0, in, off, cap - off, t, true);
+}
