@@ -153,10 +153,11 @@ GFN_NOINLINE void lane_complete(Core& c, MachineHdr* m, u32 lane, bool polled) {
         else if (nr == SYS_execve && c.s.x[0] == 1) exec_plan_start(c);
         else if (nr == SYS_gpuos_file_map || nr == SYS_gpuos_file_read) mmap_file_completed(c, nr);
         else if ((nr == SYS_copy_file_range || nr == SYS_splice) && (i64)c.s.x[0] > 0) io_offsets_complete(c, c.s.x[0]);
-        else if (nr == SYS_ppoll || nr == SYS_pselect6) {
+        else if (nr == SYS_ppoll || nr == SYS_pselect6 || nr == SYS_epoll_pwait || nr == SYS_epoll_pwait2) {
             u64 deadline = q->poll_deadline;
             q->poll_deadline = 0;  // the call is over (kernel/sys/poll.h)
-            if ((i64)c.s.x[0] >= 0 && nr == SYS_ppoll) poll_complete(c);
+            if ((i64)c.s.x[0] >= 0 && nr == SYS_ppoll) poll_complete(c, 0);
+            if ((i64)c.s.x[0] >= 0 && nr != SYS_ppoll && nr != SYS_pselect6) poll_complete(c, 1);
             if ((i64)c.s.x[0] >= 0 && nr == SYS_pselect6) select_complete(c, deadline);
         }
     }

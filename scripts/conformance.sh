@@ -313,6 +313,8 @@ add syscalls lanes - -- @syscalls
 for t in create mutex cond barrier tls once_key detach_sem churn kill cancel fork exit_thread exit_group gettid futex altstack sigwait; do
     add "threads-$t" lanes - -- @threads "$t"
 done
+# tests/guest/epoll.c: epoll over pipes (level, edge, one-shot, errors, blocking).
+add epoll lanes - -- @epoll
 # tests/guest/procfs.c: the guest's /proc/self/status and maps (issue 15).
 add procfs lanes - -- @procfs
 # tests/guest/omp/openmp.c: OpenMP with a team of four (libgomp).

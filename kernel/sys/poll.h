@@ -47,15 +47,49 @@ HANDLER void sys_ppoll(Core& c) {
     sys_publish(c, SYS_ppoll, SYSREQ_CALL, a, 0, bytes, off, bytes, t, true);
 }
 
-/// The host answered a ppoll: copy the pollfd array with its revents back.
-GFN_NOINLINE void poll_complete(Core& c) {
+/// The host answered a ppoll (`arg` 0: the pollfd array with its revents) or an
+/// epoll_pwait (`arg` 1: the ready events): copy its output to the guest's array.
+GFN_NOINLINE void poll_complete(Core& c, int arg) {
     SysReq* r = lane_req(c);
     Proc* lp = lane_proc(c.m, c.p);
     u64 len = *(volatile u32*)&r->out_len;
     if (len > lp->req_out_cap) len = lp->req_out_cap;
-    u64 va = *(volatile u64*)&r->args[0];
+    u64 va = *(volatile u64*)&r->args[arg];
     if (len && !copy_to_guest(c, va, lane_buf(c) + lp->req_out_off, len)) setX(c, 0, err(E_FAULT));
 }
+
+/// Size of arm64's struct epoll_event (u32 events, padding, u64 data).
+#define EPOLL_EVENT_SIZE 16ull
+
+/// epoll_pwait(2) and epoll_pwait2(2) (`ts_va`: its timespec; `ms`: epoll_pwait's
+/// timeout in milliseconds, -1 for none): the host polls the instance's list
+/// (crates/gpuos/src/host/epoll.rs) and answers the ready events, or RETRY while none
+/// is and time is left, as for ppoll (the deadline in `Proc::poll_deadline`). maxevents
+/// is lowered to what the output area holds; EINVAL when it is not positive. The
+/// signal mask argument is ignored, as ppoll's.
+GFN_NOINLINE void epoll_wait_post(Core& c, u64 nr, i64 ms, u64 ts_va) {
+    u64 t = now_ns();
+    u64 deadline = c.p->poll_deadline;
+    c.p->poll_deadline = 0;
+    i32 maxev = (i32)X(c, 2);
+    if (maxev <= 0) { setX(c, 0, err(E_INVAL)); return; }
+    u64 timeout = ~0ull;
+    if (nr == SYS_epoll_pwait2) {
+        if (!poll_timeout(c, ts_va, t, deadline, &timeout)) return;
+    } else if (ms == 0) {
+        timeout = 0;
+    } else if (ms > 0) {
+        if (deadline == 0) deadline = t + (u64)ms * 1000000ull;
+        if (t < deadline) c.p->poll_deadline = deadline;
+        else timeout = 0;
+    }
+    u64 cap = c.m->buf_size / EPOLL_EVENT_SIZE * EPOLL_EVENT_SIZE;
+    u64 n = (u64)maxev < cap / EPOLL_EVENT_SIZE ? (u64)maxev : cap / EPOLL_EVENT_SIZE;
+    u64 a[6] = {c.s.x[0], c.s.x[1], n, c.s.x[3], c.s.x[4], timeout};
+    sys_publish(c, nr, SYSREQ_CALL, a, 0, 0, 0, n * EPOLL_EVENT_SIZE, t, true);
+}
+HANDLER void sys_epoll_pwait(Core& c) { epoll_wait_post(c, SYS_epoll_pwait, (i64)(i32)X(c, 3), 0); }
+HANDLER void sys_epoll_pwait2(Core& c) { epoll_wait_post(c, SYS_epoll_pwait2, 0, X(c, 3)); }
 
 #define POLLIN 1
 #define POLLPRI 2

@@ -426,6 +426,12 @@ impl HostCalls for ProcHost {
     fn gpuos_file_read(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_gpuos_file_read(c.a[0], c.a[1], c.a[2], c.out)
     }
+    fn epoll_create1(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_epoll_create1(c.uint(0))
+    }
+    fn epoll_ctl(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_epoll_ctl(c.fd(0), c.a[1], c.fd(2), c.ins[3])
+    }
     fn gpuos_open_bytes(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.open_bytes(c.path(0)?, c.ins[1], c.uint(3))
     }

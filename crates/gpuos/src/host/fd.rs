@@ -37,6 +37,18 @@ pub(crate) struct HostFile {
     pub dir: Option<DirStream>,
 }
 
+impl HostFile {
+    /// Whether it is a regular file or a directory (which poll(2) always finds ready,
+    /// so epoll_ctl(2) refuses them with EPERM).
+    pub(crate) fn is_regular_or_dir(&self) -> Result<bool, Errno> {
+        if self.is_dir {
+            return Ok(true);
+        }
+        let st = super::sys::fstat(self.fd()?.as_raw_fd())?;
+        Ok(st.st_mode & libc::S_IFMT == libc::S_IFREG)
+    }
+}
+
 /// A host file's descriptor.
 #[derive(Debug)]
 pub(crate) enum HostFd {
@@ -112,6 +124,8 @@ pub(crate) enum FileKind {
     Pipe(PipeEnd),
     Source(SourceState),
     Sink(SinkState),
+    /// An epoll instance's interest list (host/epoll.rs).
+    Epoll(super::epoll::EpollRef),
 }
 
 /// An open file description.
@@ -130,7 +144,7 @@ impl OpenFile {
     pub(crate) fn host_fd(&self) -> Result<Option<FdRef>, Errno> {
         Ok(match &self.kind {
             FileKind::Host(h) => Some(FdRef::Held(h.fd()?)),
-            FileKind::Pipe(_) => None,
+            FileKind::Pipe(_) | FileKind::Epoll(_) => None,
             FileKind::Source(s) => s.host_fd().map(FdRef::Raw),
             FileKind::Sink(s) => s.host_fd().map(FdRef::Raw),
         })

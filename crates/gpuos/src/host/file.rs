@@ -140,6 +140,7 @@ impl ProcHost {
             FileKind::Source(SourceState::Null) => Ok(stat::null_stat()),
             FileKind::Sink(SinkState::Capture(i)) => Ok(stat::pipe_stat(STREAM_INO[1 + *i])),
             FileKind::Sink(s) => fstat_host(s.host_fd().ok_or(errno::EBADF)?),
+            FileKind::Epoll(_) => Ok(stat::anon_stat()),
         }
     }
 
@@ -463,6 +464,7 @@ impl ProcHost {
             (FileKind::Sink(s), None) => sys::read(s.host_fd().ok_or(errno::EBADF)?, buf)?,
             (FileKind::Sink(s), Some(o)) => sys::pread(s.host_fd().ok_or(errno::EBADF)?, buf, o)?,
             (FileKind::Source(_), Some(_)) => return Err(errno::ESPIPE),
+            (FileKind::Epoll(_), _) => return Err(errno::EINVAL),
         };
         Ok((n as i64, n))
     }
@@ -489,6 +491,7 @@ impl ProcHost {
             (FileKind::Source(SourceState::Inherit), None) => sys::write(0, data)?,
             (FileKind::Source(SourceState::Inherit), Some(o)) => sys::pwrite(0, data, o)?,
             (FileKind::Source(_), _) => return Err(errno::EBADF),
+            (FileKind::Epoll(_), _) => return Err(errno::EINVAL),
         };
         ok(n as i64)
     }

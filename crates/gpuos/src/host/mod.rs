@@ -15,6 +15,7 @@
 //! `unsafe` is).
 
 mod calls;
+mod epoll;
 pub(crate) mod errno;
 mod exec;
 mod fd;

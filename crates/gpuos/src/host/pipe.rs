@@ -40,6 +40,9 @@ struct Buffer {
     /// end of file (writers see EPIPE).
     readers: usize,
     writers: usize,
+    /// Writes and reads that moved bytes so far: what edge-triggered epoll takes for a
+    /// new event ([`PipeEnd::activity`]).
+    moves: u64,
 }
 
 /// One pipe, shared by all its ends.
@@ -72,6 +75,7 @@ pub(crate) fn new_pipe() -> (PipeEnd, PipeEnd) {
             data: VecDeque::new(),
             readers: 0,
             writers: 0,
+            moves: 0,
         }),
         ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
     });
@@ -114,6 +118,12 @@ impl PipeEnd {
         self.pipe.ino
     }
 
+    /// How many writes and reads have moved bytes through the pipe: a change is a new
+    /// arrival (or new room) for edge-triggered epoll.
+    pub(crate) fn activity(&self) -> u64 {
+        self.pipe.lock().moves
+    }
+
     /// Bytes waiting to be read (FIONREAD).
     pub(crate) fn available(&self) -> usize {
         self.pipe.lock().data.len()
@@ -154,6 +164,7 @@ impl PipeEnd {
         for (d, s) in buf.iter_mut().zip(b.data.drain(..n)) {
             *d = s;
         }
+        b.moves += 1;
         Ok(n)
     }
 
@@ -185,6 +196,7 @@ impl PipeEnd {
             return Err(wait_or_again(guest_flags));
         }
         b.data.extend(&data[..n]);
+        b.moves += 1;
         Ok(n)
     }
 

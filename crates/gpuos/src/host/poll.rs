@@ -22,7 +22,13 @@ impl ProcHost {
         outcome(r.map(|n| (n as i64, fds.len().min(out.len()))))
     }
 
-    fn ppoll_inner(&mut self, fds: &[u8], timeout_ns: u64, out: &mut [u8]) -> Result<usize, Errno> {
+    /// [`ProcHost::ppoll`]'s work: the number of ready entries (also for epoll's waits).
+    pub(super) fn ppoll_inner(
+        &mut self,
+        fds: &[u8],
+        timeout_ns: u64,
+        out: &mut [u8],
+    ) -> Result<usize, Errno> {
         if out.len() < fds.len() {
             return Err(errno::EINVAL);
         }

@@ -147,6 +147,22 @@ pub(crate) fn pipe_stat(ino: u64) -> Stat {
     }
 }
 
+/// The status of an anonymous-inode file (an epoll instance): Linux's anon_inodefs,
+/// mode 0600 with no file type.
+pub(crate) fn anon_stat() -> Stat {
+    let (_, euid, _, egid) = super::sys::ids();
+    Stat {
+        dev: makedev(0, 15),
+        ino: 1,
+        mode: 0o600,
+        nlink: 1,
+        uid: euid,
+        gid: egid,
+        blksize: 4096,
+        ..Stat::default()
+    }
+}
+
 /// The status of a null stdin: /dev/null.
 pub(crate) fn null_stat() -> Stat {
     Stat {

@@ -211,6 +211,19 @@ impl ProcCalls for Procs<'_> {
         self.with_host(r.slot, |h| h.ppoll(input, timeout, out))
     }
 
+    /// epoll_pwait: args[0] the epoll fd, args[2] the most events (lowered by the device
+    /// to what the output area holds), args[5] the timeout as ppoll's (kernel/sys/poll.h).
+    fn epoll_pwait(&self, r: &mut Request<'_>) -> Outcome {
+        let (epfd, max, timeout, out) =
+            (r.args[0] as i32, r.args[2] as usize, r.args[5], &mut *r.out);
+        self.with_host(r.slot, |h| h.epoll_wait(epfd, max, timeout, out))
+    }
+
+    /// epoll_pwait2: as epoll_pwait (the device made its timespec a timeout).
+    fn epoll_pwait2(&self, r: &mut Request<'_>) -> Outcome {
+        self.epoll_pwait(r)
+    }
+
     /// pselect6: served as ppoll; the device made the sets a pollfd array and makes the
     /// answer sets again (kernel/sys/poll.h).
     fn pselect6(&self, r: &mut Request<'_>) -> Outcome {
