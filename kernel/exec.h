@@ -8,6 +8,7 @@
 #include "sys/mm_sys.h"
 #include "sys/time_sys.h"
 #include "sys/procfs.h"
+#include "sys/ioctl.h"
 #include "syscall_dispatch.gen.h"
 #include "a64_decode.gen.h"
 #include "tier2/tier2.h"

@@ -710,6 +710,23 @@ def tl(k):
 ts = [threading.Thread(target=tl, args=(k,)) for k in range(3)]; [t.start() for t in ts]; ev.set(); [t.join() for t in ts]
 print("locked", total[0], "queue", len(out), sum(out), "pool", pool, "local", sorted(res.items()), threading.active_count())'
 
+# asyncio: its event loop on epoll, woken through a socketpair, with a thread pool.
+deb py-asyncio lanes - -- $PY -c 'import asyncio
+async def worker(q, out):
+    while (item := await q.get()) is not None:
+        await asyncio.sleep(0.001 * (item % 3)); out.append(item * item); q.task_done()
+    q.task_done()
+async def main():
+    q = asyncio.Queue(); out = []; ws = [asyncio.create_task(worker(q, out)) for _ in range(3)]
+    for i in range(12): await q.put(i)
+    for _ in ws: await q.put(None)
+    await q.join(); await asyncio.gather(*ws); print("squares", sorted(out))
+    print("executor", await asyncio.get_running_loop().run_in_executor(None, sum, range(1000)))
+    try: await asyncio.wait_for(asyncio.sleep(5), timeout=0.02)
+    except asyncio.TimeoutError: print("timeout")
+    ev = asyncio.Event(); asyncio.get_running_loop().call_later(0.01, ev.set); await ev.wait(); print("event")
+asyncio.run(main())'
+
 # perl (perl-base): one-liners.
 deb perl-print lanes - -- /usr/bin/perl -e 'my %h = (pear => 12, fig => 30, kiwi => 12); for (sort { $h{$b} <=> $h{$a} || $a cmp $b } keys %h) { printf "%-5s %3d %s\n", $_, $h{$_}, "*" x ($h{$_} / 6) }
 print join(",", map { $_ ** 2 } 1 .. 10), "\n", 2 ** 0.5, " ", 10 / 3, " ", int(-7 / 2), " ", -7 % 3, " ", 1e21, " ", 0.1 + 0.2, "\n";

@@ -1,6 +1,8 @@
 /* epoll: epoll_create1, epoll_ctl and epoll_pwait over pipes (level- and edge-triggered,
  * one-shot, hang-up), their errors, a timeout, and a wait that blocks until another
- * thread writes. Prints the results, which are the same on any Linux. */
+ * thread writes; then an AF_UNIX socketpair (send/recv, FIONBIO, shutdown, options)
+ * watched by epoll, as asyncio's self-pipe is. Prints the results, which are the same
+ * on any Linux. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -140,6 +144,38 @@ int main(void)
     close(p[1]);
     show_wait(ep, 0, "write end closed");
     close(p[0]);
+
+    /* A socketpair. */
+    int sv[2];
+    printf("socketpair: %d\n", socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+    int on = 1, type = 0;
+    socklen_t len = sizeof type;
+    printf("FIONBIO: %d, O_NONBLOCK now %d\n", ioctl(sv[0], FIONBIO, &on), (fcntl(sv[0], F_GETFL) & O_NONBLOCK) != 0);
+    printf("SO_TYPE: %d %d\n", getsockopt(sv[0], SOL_SOCKET, SO_TYPE, &type, &len), type);
+    errno = 0;
+    ssize_t k = recv(sv[0], buf, sizeof buf, 0);
+    printf("recv on empty, non-blocking: %zd %s\n", k, errno == EAGAIN ? "EAGAIN" : strerror(errno));
+    e.events = EPOLLIN;
+    e.data.u64 = 666;
+    epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &e);
+    show_wait(ep, 0, "socket, nothing sent");
+    printf("send: %zd\n", send(sv[1], "ping", 4, 0));
+    show_wait(ep, 0, "socket, after a send");
+    k = recv(sv[0], buf, sizeof buf, 0);
+    printf("recv: %zd %.4s\n", k, buf);
+    printf("write back: %zd, read: %zd\n", write(sv[0], "pong!", 5), read(sv[1], buf, sizeof buf));
+    printf("shutdown write: %d\n", shutdown(sv[1], SHUT_WR));
+    show_wait(ep, 0, "socket, peer shut down");
+    printf("recv after the peer's shutdown: %zd\n", recv(sv[0], buf, sizeof buf, 0));
+    errno = 0;
+    k = send(sv[1], "x", 1, MSG_NOSIGNAL);
+    printf("send after shutdown: %zd %s\n", k, errno == EPIPE ? "EPIPE" : strerror(errno));
+    errno = 0;
+    k = send(p[0] >= 0 ? 0 : 0, "x", 1, MSG_NOSIGNAL);
+    printf("send on a non-socket: %zd %s\n", k, errno == ENOTSOCK ? "ENOTSOCK" : strerror(errno));
+    errno = 0;
+    printf("socketpair AF_INET: %d %s\n", socketpair(AF_INET, SOCK_STREAM, 0, sv),
+           errno == EOPNOTSUPP || errno == EAFNOSUPPORT ? "unsupported" : strerror(errno));
     close(ep);
     return 0;
 }

@@ -436,9 +436,29 @@ impl HostCalls for ProcHost {
         self.open_bytes(c.path(0)?, c.ins[1], c.uint(3))
     }
     fn getsockname(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
-        self.sys_not_a_socket(c.fd(0))
+        self.sys_sockname(c.fd(0), c.out)
     }
     fn getpeername(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
-        self.sys_not_a_socket(c.fd(0))
+        self.sys_sockname(c.fd(0), c.out)
+    }
+    fn socketpair(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_socketpair(c.a[0], c.a[1], c.a[2], c.out)
+    }
+    fn sendto(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_sendto(c.fd(0), c.ins[1], c.a[3], c.a[4])
+    }
+    fn recvfrom(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        let (fd, msg) = (c.fd(0), c.a[3]);
+        self.sys_recvfrom(fd, c.out_upto(2), msg)
+    }
+    fn setsockopt(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_setsockopt(c.fd(0), c.int(1), c.int(2))
+    }
+    fn getsockopt(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        let (fd, level, name) = (c.fd(0), c.int(1), c.int(2));
+        self.sys_getsockopt(fd, level, name, c.out)
+    }
+    fn shutdown(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_shutdown(c.fd(0), c.a[1])
     }
 }

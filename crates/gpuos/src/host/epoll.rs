@@ -5,9 +5,9 @@
 //! ([`ProcHost::ppoll`]) and answers RETRY when nothing is ready and it may block: the
 //! device parks the thread and asks again later, so no host thread waits.
 //!
-//! Differences from Linux, kept small: the list is keyed by fd number (Linux keys it by
-//! the description behind the fd, so a dup'd and closed fd stays listed there; here an
-//! entry whose fd is closed reports nothing); EPOLLET reports what was not ready at the
+//! Differences from Linux, kept small: an entry is its fd number and the description it
+//! named (Linux keys it by the description alone, so an fd dup'd and then closed stays
+//! listed there; here the entry goes once its number no longer names that description); EPOLLET reports what was not ready at the
 //! previous wait, and, for gpuos's in-memory pipes, everything ready after bytes moved
 //! since (a new arrival); for a host fd that stayed ready Linux also reports a new
 //! arrival, which a consumer that drains each fd to EAGAIN, as edge-triggered use
@@ -18,7 +18,7 @@ use super::errno::{self, Errno};
 use super::fd::{FileKind, OpenFile};
 use super::stdio::SourceState;
 use super::{Outcome, ProcHost};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 const EPOLL_CTL_ADD: u64 = 1;
 const EPOLL_CTL_DEL: u64 = 2;
@@ -39,7 +39,7 @@ const EPOLL_CLOEXEC: u32 = 0o2000000;
 pub(crate) const EVENT_SIZE: usize = 16;
 
 /// One entry of an interest list.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Interest {
     fd: i32,
     /// EPOLL* events asked for, with the EPOLLET/EPOLLONESHOT flags.
@@ -51,11 +51,15 @@ struct Interest {
     mark: u64,
     /// EPOLLONESHOT: reported once; off until EPOLL_CTL_MOD.
     spent: bool,
+    /// The description `fd` named when it was added: an entry whose fd has since been
+    /// closed (or names another description) is gone, as Linux drops a registration
+    /// when its description closes.
+    desc: Weak<Mutex<OpenFile>>,
 }
 
 impl Interest {
     /// A new (or changed) entry: nothing seen or reported yet.
-    fn new(fd: i32, events: u32, data: u64) -> Interest {
+    fn new(fd: i32, events: u32, data: u64, desc: Weak<Mutex<OpenFile>>) -> Interest {
         Interest {
             fd,
             events,
@@ -63,6 +67,7 @@ impl Interest {
             seen: 0,
             mark: 0,
             spent: false,
+            desc,
         }
     }
 }
@@ -137,12 +142,14 @@ impl ProcHost {
             let data = u64::from_le_bytes(e[8..16].try_into().map_err(|_| errno::EFAULT)?);
             Some((events & !EPOLLWAKEUP, data))
         };
+        let desc = Arc::downgrade(&self.fds.desc(fd)?);
+        self.epoll_prune(&set);
         let mut s = lock(&set);
         let at = s.list.iter().position(|i| i.fd == fd);
         match (op, at, ev) {
             (EPOLL_CTL_ADD, Some(_), _) => Err(errno::EEXIST),
             (EPOLL_CTL_ADD, None, Some((events, data))) => {
-                s.list.push(Interest::new(fd, events, data));
+                s.list.push(Interest::new(fd, events, data, desc));
                 Ok((0, 0))
             }
             (EPOLL_CTL_MOD | EPOLL_CTL_DEL, None, _) => Err(errno::ENOENT),
@@ -150,7 +157,7 @@ impl ProcHost {
                 Err(errno::EINVAL)
             }
             (EPOLL_CTL_MOD, Some(i), Some((events, data))) => {
-                s.list[i] = Interest::new(fd, events, data);
+                s.list[i] = Interest::new(fd, events, data, desc);
                 Ok((0, 0))
             }
             (EPOLL_CTL_DEL, Some(i), _) => {
@@ -161,6 +168,22 @@ impl ProcHost {
         }
     }
 
+    /// Drop the entries of `set` whose fd no longer names the description it was added
+    /// with (closed, or its number reused).
+    fn epoll_prune(&self, set: &EpollRef) {
+        let live: Vec<bool> = lock(set)
+            .list
+            .iter()
+            .map(|e| {
+                self.fds
+                    .desc(e.fd)
+                    .is_ok_and(|d| Weak::ptr_eq(&e.desc, &Arc::downgrade(&d)))
+            })
+            .collect();
+        let mut it = live.iter();
+        lock(set).list.retain(|_| *it.next().unwrap_or(&false));
+    }
+
     /// The activity mark of `fd` for edge-triggered waits: an in-memory pipe's moves;
     /// 0 for others (whose edges are readiness changes alone).
     fn activity(&self, fd: i32) -> u64 {
@@ -169,6 +192,10 @@ impl ProcHost {
                 kind: FileKind::Pipe(p),
                 ..
             }) => p.activity(),
+            Ok(OpenFile {
+                kind: FileKind::Sock(k),
+                ..
+            }) => k.activity(),
             _ => 0,
         }
     }
@@ -238,6 +265,7 @@ impl ProcHost {
             return Err(errno::EINVAL);
         }
         let set = self.epoll_of(epfd)?;
+        self.epoll_prune(&set);
         let list: Vec<Interest> = lock(&set).list.clone();
         let asked: Vec<(i32, u32)> = list.iter().map(|e| (e.fd, e.events)).collect();
         let ready = self.readiness(&asked, 0)?;

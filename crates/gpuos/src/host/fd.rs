@@ -126,6 +126,8 @@ pub(crate) enum FileKind {
     Sink(SinkState),
     /// An epoll instance's interest list (host/epoll.rs).
     Epoll(super::epoll::EpollRef),
+    /// One end of a socketpair(2) (host/pipe.rs, host/sock.rs).
+    Sock(super::pipe::SockEnd),
 }
 
 /// An open file description.
@@ -144,7 +146,7 @@ impl OpenFile {
     pub(crate) fn host_fd(&self) -> Result<Option<FdRef>, Errno> {
         Ok(match &self.kind {
             FileKind::Host(h) => Some(FdRef::Held(h.fd()?)),
-            FileKind::Pipe(_) | FileKind::Epoll(_) => None,
+            FileKind::Pipe(_) | FileKind::Epoll(_) | FileKind::Sock(_) => None,
             FileKind::Source(s) => s.host_fd().map(FdRef::Raw),
             FileKind::Sink(s) => s.host_fd().map(FdRef::Raw),
         })

@@ -141,6 +141,7 @@ impl ProcHost {
             FileKind::Sink(SinkState::Capture(i)) => Ok(stat::pipe_stat(STREAM_INO[1 + *i])),
             FileKind::Sink(s) => fstat_host(s.host_fd().ok_or(errno::EBADF)?),
             FileKind::Epoll(_) => Ok(stat::anon_stat()),
+            FileKind::Sock(k) => Ok(stat::sock_stat(k.ino())),
         }
     }
 
@@ -465,6 +466,8 @@ impl ProcHost {
             (FileKind::Sink(s), Some(o)) => sys::pread(s.host_fd().ok_or(errno::EBADF)?, buf, o)?,
             (FileKind::Source(_), Some(_)) => return Err(errno::ESPIPE),
             (FileKind::Epoll(_), _) => return Err(errno::EINVAL),
+            (FileKind::Sock(k), None) => k.read(buf, flags)?,
+            (FileKind::Sock(_), Some(_)) => return Err(errno::ESPIPE),
         };
         Ok((n as i64, n))
     }
@@ -492,6 +495,8 @@ impl ProcHost {
             (FileKind::Source(SourceState::Inherit), Some(o)) => sys::pwrite(0, data, o)?,
             (FileKind::Source(_), _) => return Err(errno::EBADF),
             (FileKind::Epoll(_), _) => return Err(errno::EINVAL),
+            (FileKind::Sock(k), None) => k.write(data, flags)?,
+            (FileKind::Sock(_), Some(_)) => return Err(errno::ESPIPE),
         };
         ok(n as i64)
     }
@@ -505,7 +510,8 @@ impl ProcHost {
             FileKind::Source(SourceState::Null) => ok(0),
             FileKind::Source(SourceState::Bytes { .. })
             | FileKind::Sink(SinkState::Capture(_))
-            | FileKind::Pipe(_) => Err(errno::ESPIPE),
+            | FileKind::Pipe(_)
+            | FileKind::Sock(_) => Err(errno::ESPIPE),
             FileKind::Host(HostFile {
                 hfd, dir: Some(d), ..
             }) => ok(d.seek(&*hfd.get()?, off, whence)?),
@@ -817,6 +823,8 @@ impl ProcHost {
         Ok(match &f.kind {
             FileKind::Host(h) => h.guest.as_os_str().as_bytes().to_vec(),
             FileKind::Pipe(p) => format!("pipe:[{}]", p.ino()).into_bytes(),
+            FileKind::Sock(k) => format!("socket:[{}]", k.ino()).into_bytes(),
+            FileKind::Epoll(_) => b"anon_inode:[eventpoll]".to_vec(),
             FileKind::Source(SourceState::Null) => b"/dev/null".to_vec(),
             FileKind::Source(SourceState::Bytes { .. }) => {
                 format!("pipe:[{}]", STREAM_INO[0]).into_bytes()

@@ -52,14 +52,6 @@ impl ProcHost {
         }
     }
 
-    /// getsockname(2), getpeername(2): gpuos gives the guest no sockets, so every open
-    /// descriptor answers ENOTSOCK (bash asks getpeername of its stdin whether it runs
-    /// from a network connection, and sources ~/.bashrc if so); EBADF when not open.
-    pub(crate) fn sys_not_a_socket(&mut self, fd: i32) -> Ret {
-        drop(self.fds.get(fd)?);
-        Err(errno::ENOTSOCK)
-    }
-
     /// fadvise64(2): the host's advice call on the description's host file (its checks
     /// are Linux's: EINVAL for unknown advice or a negative length); gpuos's pipes and
     /// captured streams: ESPIPE. EBADF for a fd that is not open.

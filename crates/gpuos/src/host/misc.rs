@@ -14,6 +14,8 @@ const GRND_INSECURE: u32 = 4;
 const TCGETS: u32 = 0x5401;
 const TIOCGWINSZ: u32 = 0x5413;
 const FIONREAD: u32 = 0x541b;
+/// ioctl FIONBIO: set or clear O_NONBLOCK (the device passes the int's value).
+const FIONBIO: u32 = 0x5421;
 /// sizeof the kernel's `struct termios` (the generic one, on x86-64 and AArch64 alike).
 const TERMIOS_SIZE: usize = 36;
 
@@ -65,18 +67,24 @@ pub(crate) fn sysinfo(buf: u64, out: &mut [u8]) -> Ret {
 
 impl ProcHost {
     /// ioctl: only requests whose result is a small struct we can return (the argument's
-    /// input is not marshalled): TCGETS and TIOCGWINSZ on a real tty, FIONREAD.
+    /// input is not marshalled): TCGETS and TIOCGWINSZ on a real tty, FIONREAD; and
+    /// FIONBIO, whose int the device passes as `argp` (kernel/sys/ioctl.h).
     pub(crate) fn sys_ioctl(&mut self, fd: i32, req: u32, argp: u64, out: &mut [u8]) -> Ret {
         let f = self.fds.get(fd)?;
         let (size, hreq) = match req {
             TCGETS => (TERMIOS_SIZE, libc::TCGETS),
             TIOCGWINSZ => (8, libc::TIOCGWINSZ),
+            FIONBIO => {
+                drop(f);
+                return self.sys_fionbio(fd, argp != 0);
+            }
             FIONREAD => {
                 let n = match &f.kind {
                     FileKind::Source(s @ (SourceState::Bytes { .. } | SourceState::Null)) => {
                         s.available().unwrap_or(0) as i32
                     }
                     FileKind::Pipe(p) => p.available().min(i32::MAX as usize) as i32,
+                    FileKind::Sock(k) => k.available().min(i32::MAX as usize) as i32,
                     // A shared descriptor's own offset is not the description's.
                     FileKind::Host(h) if h.off.is_some() && !h.is_dir => {
                         let size = sys::fstat(h.fd()?.as_raw_fd())?.st_size.max(0) as u64;

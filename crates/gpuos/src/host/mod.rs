@@ -28,6 +28,7 @@ pub mod output;
 mod pipe;
 mod poll;
 mod shared;
+mod sock;
 mod stat;
 mod stdio;
 mod sys;

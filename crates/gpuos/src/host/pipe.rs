@@ -1,4 +1,5 @@
-//! Pipes kept in gpuos's memory: pipe2(2) makes no host descriptor.
+//! Pipes kept in gpuos's memory: pipe2(2) makes no host descriptor, nor does
+//! socketpair(2) (two pipes, [`SockEnd`]).
 //!
 //! Why not host pipes: every guest fd that is a host fd counts against the one gpuos
 //! process's open-file limit (20,000 on the device machine, a hard limit there). Copies
@@ -231,6 +232,103 @@ impl Drop for PipeEnd {
         let mut b = self.pipe.lock();
         b.readers -= self.read as usize;
         b.writers -= self.write as usize;
+    }
+}
+
+/// One end of a connected pair of AF_UNIX stream sockets (socketpair(2)): two pipes,
+/// one each way. `rx` reads what the peer writes, `tx` writes what it reads; shutdown(2)
+/// drops one or both (the peer then reads end of file, or its writes get EPIPE).
+#[derive(Debug)]
+pub(crate) struct SockEnd {
+    rx: Option<PipeEnd>,
+    tx: Option<PipeEnd>,
+    ino: u64,
+}
+
+/// A connected pair of stream sockets.
+pub(crate) fn new_sock_pair() -> (SockEnd, SockEnd) {
+    let (a_rx, b_tx) = new_pipe();
+    let (b_rx, a_tx) = new_pipe();
+    let ino = NEXT_INO.fetch_add(1, Ordering::Relaxed);
+    (
+        SockEnd {
+            rx: Some(a_rx),
+            tx: Some(a_tx),
+            ino,
+        },
+        SockEnd {
+            rx: Some(b_rx),
+            tx: Some(b_tx),
+            ino: ino + 1,
+        },
+    )
+}
+
+impl SockEnd {
+    /// Its inode number ("socket:[N]").
+    pub(crate) fn ino(&self) -> u64 {
+        self.ino
+    }
+
+    /// recv(2)/read(2): end of file once the peer is gone or this end shut down for
+    /// reading; else as a pipe's read (EAGAIN or RETRY while empty).
+    pub(crate) fn read(&self, buf: &mut [u8], guest_flags: u32) -> Result<usize, Errno> {
+        self.rx.as_ref().map_or(Ok(0), |r| r.read(buf, guest_flags))
+    }
+
+    /// send(2)/write(2): EPIPE once this end shut down for writing or the peer is gone.
+    pub(crate) fn write(&self, data: &[u8], guest_flags: u32) -> Result<usize, Errno> {
+        self.tx
+            .as_ref()
+            .map_or(Err(errno::EPIPE), |w| w.write(data, guest_flags))
+    }
+
+    /// shutdown(2): SHUT_RD (0), SHUT_WR (1) or SHUT_RDWR (2); EINVAL otherwise.
+    pub(crate) fn shutdown(&mut self, how: u64) -> Result<(), Errno> {
+        match how {
+            0 => self.rx = None,
+            1 => self.tx = None,
+            2 => (self.rx, self.tx) = (None, None),
+            _ => return Err(errno::EINVAL),
+        }
+        Ok(())
+    }
+
+    /// Bytes waiting to be read (FIONREAD).
+    pub(crate) fn available(&self) -> usize {
+        self.rx.as_ref().map_or(0, PipeEnd::available)
+    }
+
+    /// poll(2) revents (net/unix/af_unix.c unix_poll): readable with data or once the
+    /// peer can send no more (end of file), writable with room while the peer reads,
+    /// POLLHUP when neither way is open.
+    pub(crate) fn poll(&self, events: i16) -> i16 {
+        let mut r = 0;
+        let (mut rx_open, mut tx_open) = (false, false);
+        if let Some(p) = &self.rx {
+            let b = p.pipe.lock();
+            rx_open = b.writers > 0;
+            if !b.data.is_empty() || !rx_open {
+                r |= POLLIN & events;
+            }
+        }
+        if let Some(p) = &self.tx {
+            let b = p.pipe.lock();
+            tx_open = b.readers > 0;
+            if PIPE_CAPACITY - b.data.len() >= PIPE_BUF || !tx_open {
+                r |= POLLOUT & events;
+            }
+        }
+        if !rx_open && !tx_open {
+            r |= POLLHUP;
+        }
+        r
+    }
+
+    /// Bytes moved either way so far (edge-triggered epoll's new events).
+    pub(crate) fn activity(&self) -> u64 {
+        self.rx.as_ref().map_or(0, PipeEnd::activity)
+            + self.tx.as_ref().map_or(0, PipeEnd::activity)
     }
 }
 

@@ -163,6 +163,16 @@ pub(crate) fn anon_stat() -> Stat {
     }
 }
 
+/// The status of a socket (sockfs): S_IFSOCK, mode 0777.
+pub(crate) fn sock_stat(ino: u64) -> Stat {
+    Stat {
+        mode: libc::S_IFSOCK | 0o777,
+        dev: makedev(0, 8),
+        ino,
+        ..anon_stat()
+    }
+}
+
 /// The status of a null stdin: /dev/null.
 pub(crate) fn null_stat() -> Stat {
     Stat {
