@@ -1,16 +1,18 @@
 /* epoll: epoll_create1, epoll_ctl and epoll_pwait over pipes (level- and edge-triggered,
  * one-shot, hang-up), their errors, a timeout, and a wait that blocks until another
  * thread writes; then an AF_UNIX socketpair (send/recv, FIONBIO, shutdown, options)
- * watched by epoll, as asyncio's self-pipe is. Prints the results, which are the same
+ * watched by epoll, as asyncio's self-pipe is, and eventfd counters. Prints the results, which are the same
  * on any Linux. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -176,6 +178,32 @@ int main(void)
     errno = 0;
     printf("socketpair AF_INET: %d %s\n", socketpair(AF_INET, SOCK_STREAM, 0, sv),
            errno == EOPNOTSUPP || errno == EAFNOSUPPORT ? "unsupported" : strerror(errno));
+
+    /* eventfd: a counter, and a semaphore. */
+    int ev = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    uint64_t v = 0;
+    errno = 0;
+    k = read(ev, &v, 8);
+    printf("eventfd read at 0: %zd %s\n", k, errno == EAGAIN ? "EAGAIN" : strerror(errno));
+    e.events = EPOLLIN;
+    e.data.u64 = 777;
+    epoll_ctl(ep, EPOLL_CTL_ADD, ev, &e);
+    show_wait(ep, 0, "eventfd at 0");
+    v = 3;
+    printf("eventfd write 3: %zd\n", write(ev, &v, 8));
+    v = 4;
+    printf("eventfd write 4: %zd\n", write(ev, &v, 8));
+    show_wait(ep, 0, "eventfd at 7");
+    printf("eventfd read: %zd, %llu\n", read(ev, &v, 8), (unsigned long long)v);
+    errno = 0;
+    k = read(ev, &v, 4);
+    printf("eventfd short read: %zd %s\n", k, errno == EINVAL ? "EINVAL" : strerror(errno));
+    int sem = eventfd(2, EFD_SEMAPHORE | EFD_NONBLOCK);
+    uint64_t a = 0, b = 0, c = 0;
+    ssize_t r1 = read(sem, &a, 8), r2 = read(sem, &b, 8), r3 = read(sem, &c, 8);
+    printf("semaphore reads: %zd %llu, %zd %llu, %zd\n", r1, (unsigned long long)a, r2, (unsigned long long)b, r3);
+    close(sem);
+    close(ev);
     close(ep);
     return 0;
 }

@@ -441,6 +441,9 @@ impl HostCalls for ProcHost {
     fn getpeername(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_sockname(c.fd(0), c.out)
     }
+    fn eventfd2(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_eventfd2(c.a[0], c.uint(1))
+    }
     fn socketpair(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_socketpair(c.a[0], c.a[1], c.a[2], c.out)
     }

@@ -196,6 +196,10 @@ impl ProcHost {
                 kind: FileKind::Sock(k),
                 ..
             }) => k.activity(),
+            Ok(OpenFile {
+                kind: FileKind::Event(e),
+                ..
+            }) => e.activity(),
             _ => 0,
         }
     }

@@ -128,6 +128,8 @@ pub(crate) enum FileKind {
     Epoll(super::epoll::EpollRef),
     /// One end of a socketpair(2) (host/pipe.rs, host/sock.rs).
     Sock(super::pipe::SockEnd),
+    /// An eventfd(2) counter (host/pipe.rs).
+    Event(super::pipe::EventCounter),
 }
 
 /// An open file description.
@@ -146,7 +148,7 @@ impl OpenFile {
     pub(crate) fn host_fd(&self) -> Result<Option<FdRef>, Errno> {
         Ok(match &self.kind {
             FileKind::Host(h) => Some(FdRef::Held(h.fd()?)),
-            FileKind::Pipe(_) | FileKind::Epoll(_) | FileKind::Sock(_) => None,
+            FileKind::Pipe(_) | FileKind::Epoll(_) | FileKind::Sock(_) | FileKind::Event(_) => None,
             FileKind::Source(s) => s.host_fd().map(FdRef::Raw),
             FileKind::Sink(s) => s.host_fd().map(FdRef::Raw),
         })

@@ -142,6 +142,10 @@ impl ProcHost {
             FileKind::Sink(s) => fstat_host(s.host_fd().ok_or(errno::EBADF)?),
             FileKind::Epoll(_) => Ok(stat::anon_stat()),
             FileKind::Sock(k) => Ok(stat::sock_stat(k.ino())),
+            FileKind::Event(e) => Ok(Stat {
+                ino: e.ino(),
+                ..stat::anon_stat()
+            }),
         }
     }
 
@@ -468,6 +472,8 @@ impl ProcHost {
             (FileKind::Epoll(_), _) => return Err(errno::EINVAL),
             (FileKind::Sock(k), None) => k.read(buf, flags)?,
             (FileKind::Sock(_), Some(_)) => return Err(errno::ESPIPE),
+            (FileKind::Event(e), None) => e.read(buf, flags)?,
+            (FileKind::Event(_), Some(_)) => return Err(errno::ESPIPE),
         };
         Ok((n as i64, n))
     }
@@ -497,6 +503,8 @@ impl ProcHost {
             (FileKind::Epoll(_), _) => return Err(errno::EINVAL),
             (FileKind::Sock(k), None) => k.write(data, flags)?,
             (FileKind::Sock(_), Some(_)) => return Err(errno::ESPIPE),
+            (FileKind::Event(e), None) => e.write(data, flags)?,
+            (FileKind::Event(_), Some(_)) => return Err(errno::ESPIPE),
         };
         ok(n as i64)
     }
@@ -511,7 +519,8 @@ impl ProcHost {
             FileKind::Source(SourceState::Bytes { .. })
             | FileKind::Sink(SinkState::Capture(_))
             | FileKind::Pipe(_)
-            | FileKind::Sock(_) => Err(errno::ESPIPE),
+            | FileKind::Sock(_)
+            | FileKind::Event(_) => Err(errno::ESPIPE),
             FileKind::Host(HostFile {
                 hfd, dir: Some(d), ..
             }) => ok(d.seek(&*hfd.get()?, off, whence)?),
@@ -825,6 +834,7 @@ impl ProcHost {
             FileKind::Pipe(p) => format!("pipe:[{}]", p.ino()).into_bytes(),
             FileKind::Sock(k) => format!("socket:[{}]", k.ino()).into_bytes(),
             FileKind::Epoll(_) => b"anon_inode:[eventpoll]".to_vec(),
+            FileKind::Event(_) => b"anon_inode:[eventfd]".to_vec(),
             FileKind::Source(SourceState::Null) => b"/dev/null".to_vec(),
             FileKind::Source(SourceState::Bytes { .. }) => {
                 format!("pipe:[{}]", STREAM_INO[0]).into_bytes()

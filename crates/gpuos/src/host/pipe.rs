@@ -1,5 +1,5 @@
 //! Pipes kept in gpuos's memory: pipe2(2) makes no host descriptor, nor does
-//! socketpair(2) (two pipes, [`SockEnd`]).
+//! socketpair(2) (two pipes, [`SockEnd`]) or eventfd(2) ([`EventCounter`]).
 //!
 //! Why not host pipes: every guest fd that is a host fd counts against the one gpuos
 //! process's open-file limit (20,000 on the device machine, a hard limit there). Copies
@@ -329,6 +329,87 @@ impl SockEnd {
     pub(crate) fn activity(&self) -> u64 {
         self.rx.as_ref().map_or(0, PipeEnd::activity)
             + self.tx.as_ref().map_or(0, PipeEnd::activity)
+    }
+}
+
+/// An eventfd(2) counter (a description of its own, shared by its fds).
+#[derive(Debug)]
+pub(crate) struct EventCounter {
+    count: u64,
+    /// EFD_SEMAPHORE: a read takes 1, not the whole count.
+    semaphore: bool,
+    /// Reads and writes that changed the count (edge-triggered epoll's new events).
+    moves: u64,
+    ino: u64,
+}
+
+/// The largest count an eventfd holds (a write that would pass it waits).
+const EVENTFD_MAX: u64 = u64::MAX - 1;
+
+impl EventCounter {
+    /// A counter starting at `init`.
+    pub(crate) fn new(init: u64, semaphore: bool) -> EventCounter {
+        EventCounter {
+            count: init,
+            semaphore,
+            moves: 0,
+            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// Its inode number ("anon_inode:[eventfd]" has one too).
+    pub(crate) fn ino(&self) -> u64 {
+        self.ino
+    }
+
+    /// read(2): the count (or 1 with EFD_SEMAPHORE) as 8 bytes, which it then lowers;
+    /// EINVAL for a buffer under 8 bytes; EAGAIN or RETRY while the count is 0.
+    pub(crate) fn read(&mut self, buf: &mut [u8], guest_flags: u32) -> Result<usize, Errno> {
+        let out = buf.get_mut(..8).ok_or(errno::EINVAL)?;
+        if self.count == 0 {
+            return Err(wait_or_again(guest_flags));
+        }
+        let v = if self.semaphore { 1 } else { self.count };
+        self.count -= v;
+        self.moves += 1;
+        out.copy_from_slice(&v.to_le_bytes());
+        Ok(8)
+    }
+
+    /// write(2): add the 8-byte value; EINVAL for a short buffer or u64::MAX; EAGAIN or
+    /// RETRY while it would pass the largest count.
+    pub(crate) fn write(&mut self, data: &[u8], guest_flags: u32) -> Result<usize, Errno> {
+        let b: [u8; 8] = data
+            .get(..8)
+            .and_then(|d| d.try_into().ok())
+            .ok_or(errno::EINVAL)?;
+        let v = u64::from_le_bytes(b);
+        if v == u64::MAX {
+            return Err(errno::EINVAL);
+        }
+        if v > EVENTFD_MAX - self.count {
+            return Err(wait_or_again(guest_flags));
+        }
+        self.count += v;
+        self.moves += 1;
+        Ok(8)
+    }
+
+    /// poll(2): readable while the count is not 0, writable while 1 more fits.
+    pub(crate) fn poll(&self, events: i16) -> i16 {
+        let mut r = 0;
+        if self.count > 0 {
+            r |= POLLIN & events;
+        }
+        if self.count < EVENTFD_MAX {
+            r |= POLLOUT & events;
+        }
+        r
+    }
+
+    /// Reads and writes so far.
+    pub(crate) fn activity(&self) -> u64 {
+        self.moves
     }
 }
 

@@ -56,6 +56,7 @@ impl ProcHost {
                 FileKind::Sink(SinkState::Capture(_)) => revents[i] = events & POLLOUT,
                 FileKind::Pipe(p) => revents[i] = p.poll(events),
                 FileKind::Sock(k) => revents[i] = k.poll(events),
+                FileKind::Event(e) => revents[i] = e.poll(events),
                 _ => match f.host_fd() {
                     Ok(Some(h)) => {
                         host.push(libc::pollfd {

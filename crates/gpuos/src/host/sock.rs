@@ -1,12 +1,13 @@
 //! Sockets: AF_UNIX stream pairs (socketpair(2)) kept in gpuos's memory ([`SockEnd`],
-//! two pipes), with send/recv, shutdown, their names and options. gpuos has no network:
+//! two pipes), with send/recv, shutdown, their names and options; and eventfd(2)
+//! counters, the other in-memory descriptor event loops wake each other with. gpuos has no network:
 //! socket(2) itself is not provided. Semantics: socketpair(2), send(2), recv(2),
 //! shutdown(2), getsockopt(2), unix(7).
 
 use super::errno;
 use super::fd::{FileKind, OpenFile};
-use super::oflag::{O_NONBLOCK, O_RDWR};
-use super::pipe::{new_sock_pair, PIPE_CAPACITY};
+use super::oflag::{O_CLOEXEC, O_NONBLOCK, O_RDWR};
+use super::pipe::{new_sock_pair, EventCounter, PIPE_CAPACITY};
 use super::{ProcHost, Ret};
 
 const AF_UNIX: u64 = 1;
@@ -168,6 +169,24 @@ impl ProcHost {
             (SOL_SOCKET, SO_SNDBUF | SO_RCVBUF) => Ok((0, 0)),
             _ => Err(errno::ENOPROTOOPT),
         }
+    }
+
+    /// eventfd2(2): a counter starting at `init`, with EFD_SEMAPHORE (1), EFD_NONBLOCK and
+    /// EFD_CLOEXEC; EINVAL for other flags.
+    pub(crate) fn sys_eventfd2(&mut self, init: u64, flags: u32) -> Ret {
+        const EFD_SEMAPHORE: u32 = 1;
+        if flags & !(EFD_SEMAPHORE | O_NONBLOCK | O_CLOEXEC) != 0 {
+            return Err(errno::EINVAL);
+        }
+        let kind = FileKind::Event(EventCounter::new(
+            init & 0xffff_ffff,
+            flags & EFD_SEMAPHORE != 0,
+        ));
+        let f = OpenFile {
+            kind,
+            flags: O_RDWR | (flags & O_NONBLOCK),
+        };
+        Ok((self.fds.install(f, 0, flags & O_CLOEXEC != 0)? as i64, 0))
     }
 
     /// ioctl FIONBIO (the device passes the int's value): O_NONBLOCK on or off, as
