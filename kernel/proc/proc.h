@@ -56,8 +56,7 @@ GFN_NOINLINE bool proc_start(MachineHdr* m, u32 lane) {
     p->pt_root = NO_FRAME;
     p->rss_limit = m->rss_limit;
     p->as_limit = p->as_limit_max = m->as_limit ? m->as_limit : ~0ull;
-    const char name[] = "gpuos-guest";
-    for (int i = 0; i < (int)sizeof(name); i++) p->comm[i] = (u8)name[i];
+    rt_memcpy(p->comm, m->comm, sizeof(p->comm));  // the program file's name
     Core c;
     core_load(c, m, p);
     c.pc = m->entry;

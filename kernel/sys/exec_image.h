@@ -159,7 +159,8 @@ GFN_NOINLINE bool exec_plan_begin(Core& c, u64 off, u64 len) {
 GFN_NOINLINE void exec_plan_start(Core& c) {
     Proc* lp = lane_proc(c.m, c.p);
     u64 len = *(volatile u32*)&lane_req(c)->out_len;
-    exec_plan_begin(c, lp->req_out_off, len < lp->req_out_cap ? len : lp->req_out_cap);
+    if (exec_plan_begin(c, lp->req_out_off, len < lp->req_out_cap ? len : lp->req_out_cap))
+        comm_from_path(c.p, lane_buf(c), lp->req_out_off);  // the path the call gathered
 }
 
 /// A job's first process whose program is not the template's (`EXEC_START`, set by

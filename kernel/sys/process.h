@@ -178,6 +178,16 @@ HANDLER void sys_execve(Core& c) {
     sys_publish(c, SYS_execve, SYSREQ_CALL, a, 0, in, off, cap - off, t, true);
 }
 
+/// The process takes the name of the file it executes (Linux's comm: the last
+/// component of `path`, NUL-terminated, its first 15 bytes), as execve(2) sets it.
+GFN void comm_from_path(Proc* p, const u8* path, u64 max) {
+    u64 start = 0, n = 0;
+    NO_UNROLL for (; n < max && path[n]; n++)
+        if (path[n] == '/') start = n + 1;
+    rt_memset(p->comm, 0, sizeof(p->comm));
+    NO_UNROLL for (u64 i = 0; i < 15 && start + i < n; i++) p->comm[i] = path[start + i];
+}
+
 /// What execve(2) leaves of a process for its new program: SP and PC, default signal
 /// handlers (ignored signals stay ignored; the mask and pending set stay), the break at
 /// `brk` with the mmap area below `mmap_top` (1 GiB kept above the break for the heap),
@@ -239,6 +249,7 @@ GFN_NOINLINE void exec_complete(Core& c) {
         return;
     }
     exec_new_state(c, sp, m->entry, m->brk_start, m->mmap_top);
+    comm_from_path(p, lane_buf(c), lp->req_out_off);  // the path the call gathered
     vfork_release(m, p);
 }
 

@@ -1,5 +1,5 @@
 // The guest's own /proc files, written on the device where the process's state lives:
-// /proc/self/status and /proc/self/maps (also under /proc/thread-self and /proc/PID for
+// /proc/self/status, /proc/self/maps and /proc/self/comm (also under /proc/thread-self and /proc/PID for
 // the caller's process or another process of its family). openat(2) of one of them
 // (flags read-only) gathers the text into the lane's buffer and posts
 // `gpuos_open_bytes`, for which the host opens a read-only file holding it (a memfd:
@@ -61,7 +61,7 @@ GFN void tb_sigset(TextBuf& b, const char* name, u64 set) {
 }
 
 /// Which /proc file a path names.
-enum ProcFile : u32 { PROCF_NONE = 0, PROCF_STATUS = 1, PROCF_MAPS = 2 };
+enum ProcFile : u32 { PROCF_NONE = 0, PROCF_STATUS = 1, PROCF_MAPS = 2, PROCF_COMM = 3 };
 
 /// Whether s starts with prefix; *rest is what follows.
 GFN bool str_skip(const u8* s, const char* prefix, const u8** rest) {
@@ -73,7 +73,7 @@ GFN bool str_skip(const u8* s, const char* prefix, const u8** rest) {
 
 /// The file a guest path names, and the thread it is about (*who): "/proc/self/F",
 /// "/proc/thread-self/F" or "/proc/PID/F" with PID the caller's process or another
-/// process of its family, F "status" or "maps". PROCF_NONE for anything else.
+/// process of its family, F "status", "maps" or "comm". PROCF_NONE for anything else.
 GFN_NOINLINE u32 procfs_lookup(Core& c, const u8* path, Proc** who) {
     const u8* r;
     if (!str_skip(path, "/proc/", &r)) return PROCF_NONE;
@@ -93,6 +93,7 @@ GFN_NOINLINE u32 procfs_lookup(Core& c, const u8* path, Proc** who) {
     const u8* end;
     if (str_skip(f, "status", &end) && *end == 0) return PROCF_STATUS;
     if (str_skip(f, "maps", &end) && *end == 0) return PROCF_MAPS;
+    if (str_skip(f, "comm", &end) && *end == 0) return PROCF_COMM;
     return PROCF_NONE;
 }
 
@@ -133,6 +134,12 @@ GFN_NOINLINE void procfs_status(Core& c, Proc* q, TextBuf& b) {
     tb_str(b, "Cpus_allowed:\t1\nCpus_allowed_list:\t0\n");
     tb_field(b, "voluntary_ctxt_switches", 0);
     tb_field(b, "nonvoluntary_ctxt_switches", 0);
+}
+
+/// /proc/PID/comm: the thread's name and a newline.
+GFN void procfs_comm(Proc* q, TextBuf& b) {
+    NO_UNROLL for (int i = 0; i < 15 && q->comm[i]; i++) tb_ch(b, q->comm[i]);
+    tb_ch(b, '\n');
 }
 
 /// The first mapped range at or above a in the tables at root: its start (>= a), end
@@ -238,7 +245,8 @@ HANDLER void sys_openat(Core& c) {
     b.n = 0;
     b.cap = cap / 2 - plen;  // half the buffer stays for the output area
     if (kind == PROCF_STATUS) procfs_status(c, who, b);
-    else procfs_maps(c, proc_leader(c.m, who), b);
+    else if (kind == PROCF_MAPS) procfs_maps(c, proc_leader(c.m, who), b);
+    else procfs_comm(who, b);
     u64 len = b.n < b.cap ? b.n : b.cap;
     u64 in = plen + len, off = (in + 7) & ~7ull;
     u64 a[6] = {X(c, 1), 0, len, flags, 0, 0};

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -102,6 +103,20 @@ int main(void)
     pthread_attr_getstack(&a, &addr, &sz);
     printf("pthread_getattr_np: %d, the stack holds a local: %s\n", r,
            yesno((char *)&local >= (char *)addr && (char *)&local < (char *)addr + sz));
+
+    /* comm is the name prctl gives and sets. */
+    char name[17] = { 0 }, comm[32] = { 0 };
+    prctl(PR_GET_NAME, name);
+    FILE *cf = fopen("/proc/self/comm", "r");
+    if (cf && fgets(comm, sizeof comm, cf)) comm[strcspn(comm, "\n")] = 0;
+    if (cf) fclose(cf);
+    printf("comm: the name prctl gives: %s\n", yesno(strcmp(name, comm) == 0));
+    prctl(PR_SET_NAME, "renamed-thread");
+    cf = fopen("/proc/thread-self/comm", "r");
+    memset(comm, 0, sizeof comm);
+    if (cf && fgets(comm, sizeof comm, cf)) comm[strcspn(comm, "\n")] = 0;
+    if (cf) fclose(cf);
+    printf("comm: after PR_SET_NAME: %s\n", comm);
 
     /* (Opening maps for writing is EACCES on Linux; qemu-aarch64 7.2 allows it.) */
     int fd = open("/proc/self/status", O_RDONLY);

@@ -557,6 +557,10 @@ pub struct MachineHdr {
     /// zeroed at the start: `(group + 1) << 36 | vpn`, a group where the warp's lanes
     /// put guest page `vpn` (36 bits of a 48-bit address space).
     pub il_slots: u64,
+    /// The name a process of the run's program starts with (`Proc::comm`: the program
+    /// file's name, at most 15 bytes, NUL-padded), as Linux names a process after the
+    /// file it executes.
+    pub comm: [u8; 16],
 }
 
 /// An internal error of gpuos itself (a broken invariant, never a guest's doing),

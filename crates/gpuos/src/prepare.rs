@@ -454,6 +454,7 @@ impl Prepared {
         m.stack_top = loader::STACK_TOP;
         m.stack_size = loader::STACK_SIZE;
         m.entry = self.exec.entry();
+        m.comm = comm_of(&self.exec.program.path);
         m.brk_start = self.exec.brk();
         m.mmap_top = self.exec.mmap_top();
         Ok(m.bump)
@@ -528,4 +529,17 @@ pub fn substitute_lane(arg: &OsString, lane: usize) -> OsString {
         }
     }
     OsString::from_vec(out)
+}
+
+/// A process's name for the program file at `path` (Linux's comm: the file name's first
+/// 15 bytes, NUL-padded; "gpuos-guest" for a path without one).
+fn comm_of(path: &std::path::Path) -> [u8; 16] {
+    use std::os::unix::ffi::OsStrExt;
+    let name = path
+        .file_name()
+        .map_or(&b"gpuos-guest"[..], |n| n.as_bytes());
+    let mut c = [0u8; 16];
+    let n = name.len().min(15);
+    c[..n].copy_from_slice(&name[..n]);
+    c
 }
