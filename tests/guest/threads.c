@@ -649,6 +649,21 @@ static void sec_futex(void)
     printf("futex: WAIT_BITSET with bitset 0: %ld %s\n", rc, errname(rc));
     CHECK(rc == -1 && errno == EINVAL);
 
+    /* WAKE_OP: *uaddr2 += 5 (old value compared with 0), no waiters to wake. */
+    int word2 = 7;
+    rc = futex(&word, FUTEX_WAKE_OP_PRIVATE, 1, (const struct timespec *)1, &word2,
+               FUTEX_OP(FUTEX_OP_ADD, 5, FUTEX_OP_CMP_EQ, 0));
+    printf("futex: WAKE_OP add 5: %ld, word2 %d\n", rc, word2);
+    rc = futex(&word, FUTEX_WAKE_OP_PRIVATE, 1, (const struct timespec *)1, &word2,
+               FUTEX_OP(FUTEX_OP_OR, 4, FUTEX_OP_CMP_GT, 0) | (FUTEX_OP_OPARG_SHIFT << 28));
+    printf("futex: WAKE_OP or 1<<4: %ld, word2 %d\n", rc, word2);
+    /* CMP_REQUEUE: EAGAIN when the word is not val3; with no waiters, 0. */
+    errno = 0;
+    rc = futex(&word, FUTEX_CMP_REQUEUE_PRIVATE, 1, (const struct timespec *)1, &word2, word + 1);
+    printf("futex: CMP_REQUEUE with a stale value: %ld %s\n", rc, errname(rc));
+    rc = futex(&word, FUTEX_CMP_REQUEUE_PRIVATE, 1, (const struct timespec *)1, &word2, word);
+    printf("futex: CMP_REQUEUE, nobody waiting: %ld\n", rc);
+
     /* A waiter blocked in the kernel: wake it (word unchanged) until a wake finds it
      * (returns 1), so a real sleep and wake happen; it waits again; then set the word
      * and wake until it is done. */
