@@ -31,9 +31,30 @@ GFN_NOINLINE u32 slot_alloc(MachineHdr* m) {
     return s < m->nslots ? (u32)s : NO_SLOT;
 }
 
-/// Return child slot s to the pool (its process has been reaped).
+/// A child slot for the family of lane lp (a fork, a vfork, a thread), or NO_SLOT: the
+/// pool is exhausted, or it is nearly so (7/8 in use) and the family already holds its
+/// fair share (the pool divided among the lanes, at least 4), so that the last slots
+/// stay for lanes under theirs: one lane's fork bomb or thread storm cannot leave the
+/// others without (as RLIMIT_NPROC bounds one user). fork and clone then fail with
+/// EAGAIN. Slots a lane holds are counted in `Proc::slots_held` of its first process.
+GFN_NOINLINE u32 slot_take(MachineHdr* m, Proc* lp) {
+    u64 pool = m->nslots - m->nprocs;
+    u64 fair = m->nprocs ? pool / m->nprocs : pool;
+    if (fair < 4) fair = 4;
+    if (lp->slots_held >= fair && load_relaxed_u64(&m->slots_used) * 8 >= pool * 7) return NO_SLOT;
+    u32 s = slot_alloc(m);
+    if (s == NO_SLOT) return NO_SLOT;
+    lp->slots_held++;
+    atomic_add_u64(&m->slots_used, 1);
+    return s;
+}
+
+/// Return child slot s to the pool (its process has been reaped); its lane holds one
+/// slot fewer.
 GFN_NOINLINE void slot_free(MachineHdr* m, u32 s) {
     Proc* p = proc_at(m, s);
+    proc_at(m, p->lane)->slots_held--;
+    atomic_add_u64(&m->slots_used, ~0ull);
     p->status = PROC_FREE;
     for (;;) {
         u64 old = load_relaxed_u64(&m->slot_free);

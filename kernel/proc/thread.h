@@ -190,6 +190,7 @@ GFN void proc_fresh_task(Proc* q, Core& c, u32 s, u32 pid, u64 flags, u64 stack,
     q->sigwait_set = 0;
     q->itimer_at = q->itimer_interval = 0;  // fork(2): the child's timers are disarmed
     q->sigpending_shared = 0;
+    q->slots_held = 0;  // counted in the lane's first process only
     q->fm_file = q->fm_plan_off = 0;
     q->rt_count = q->rt_post_ns = q->rt_poller_ns = q->rt_wake_ns = q->rt_complete_ns = 0;
 }
@@ -217,12 +218,12 @@ GFN void proc_copy_shared(Proc* q, const Proc* g) {
 /// group's host state is its leader's). Its tid names its slot as a child's pid does
 /// (`pid_for_slot`); CLONE_PARENT_SETTID and CLONE_CHILD_SETTID store it (the memory is
 /// shared). It inherits the signal mask, nothing pending. Returns the tid, or -EAGAIN
-/// when no slot is free (as Linux at RLIMIT_NPROC).
+/// when no slot is to be had (`slot_take`; as Linux at RLIMIT_NPROC).
 GFN_NOINLINE i64 thread_create(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64 ctid) {
     MachineHdr* m = c.m;
     Proc* p = c.p;
     Proc* g = c.mm;
-    u32 s = slot_alloc(m);
+    u32 s = slot_take(m, lane_proc(m, p));
     if (s == NO_SLOT) return err(E_AGAIN);
     Proc* q = proc_at(m, s);
     u32 tid = pid_for_slot(m, s, q->pid);

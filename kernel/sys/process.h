@@ -42,7 +42,7 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
         return;
     }
     if (((flags & CLONE_VM) && !(flags & CLONE_VFORK)) || (flags & ~CLONE_SUPPORTED)) { setX(c, 0, err(E_INVAL)); return; }
-    u32 s = slot_alloc(m);
+    u32 s = slot_take(m, lane_proc(m, c.p));
     if (s == NO_SLOT) { setX(c, 0, err(E_AGAIN)); return; }
     Proc* p = c.p;
     Proc* g = c.mm;

@@ -1660,6 +1660,51 @@ fn many_children_fork_and_wait() {
     }
 }
 
+/// One lane's many children cannot take every child slot from the others: with 64
+/// slots for two lanes, lane 0 wants all 64 at once and gets EAGAIN once 7/8 of the
+/// pool is in use and it holds more than its fair share of 32 (its fork fails, its
+/// status 4), whatever lane 1 does; lane 1's eight children always find slots, its
+/// output qemu's (kernel/proc/family.h `slot_take`).
+#[test]
+fn one_lane_cannot_take_every_child_slot() {
+    let prog = guest("hostile_proc_fork");
+    let p = prog.to_str().unwrap();
+    let d = tmp("slot-share");
+    std::fs::write(d.join("jobs.txt"), format!("{p} 64\n{p} 8\n")).unwrap();
+    let o = gpuos(
+        &d,
+        &[
+            "run",
+            "--backend",
+            "cpu",
+            "--child-slots",
+            "64",
+            "--jobs",
+            "jobs.txt",
+            "--output-dir",
+            "out",
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "lane 0 took every slot: {}",
+        stderr(&o)
+    );
+    let want = Command::new(qemu())
+        .args([p, "8"])
+        .output()
+        .expect("qemu runs");
+    assert_eq!(want.status.code(), Some(0));
+    let got = std::fs::read(d.join("out/lane-1.stdout")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&want.stdout),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// A write or read larger than the request buffer takes several host requests, but
 /// `--strace` shows one line per guest call, with the guest's own arguments and the
 /// call's total (kernel/sys/marshal.h logs the whole call when its last chunk is done).

@@ -343,6 +343,9 @@ pub struct Proc {
     pub itimer_at: u64,
     /// Process (leader) only: ITIMER_REAL's interval (ns); 0 for a one-shot timer.
     pub itimer_interval: u64,
+    /// Lane's first process only: the child slots (processes and threads) its family
+    /// holds (kernel/proc/family.h `slot_take`).
+    pub slots_held: u64,
     /// Process (leader) only: signals sent to the process that every thread blocked when
     /// they came (Linux's shared pending set): the first thread to unblock one, or to
     /// wait for it in rt_sigtimedwait, takes it. Their si_codes are in the leader's
@@ -512,6 +515,9 @@ pub struct MachineHdr {
     pub slot_free: u64,
     /// Child slots never yet used start here (bump allocation, from `nprocs`).
     pub slot_bump: u64,
+    /// Child slots in use (taken and not yet returned), for the fair-share rule of
+    /// kernel/proc/family.h `slot_take`.
+    pub slots_used: u64,
     /// Nanoseconds to add to the device clock (`now_ns`: the GPU's global timer, or
     /// CLOCK_MONOTONIC on the CPU backend) for CLOCK_MONOTONIC, measured by the host at
     /// the start of the run (kernel/sys/time_sys.h serves the clocks on the device).
