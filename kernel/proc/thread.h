@@ -119,7 +119,6 @@ GFN_NOINLINE void group_end(Core& c) {
     }
     thread_drop_others(c);
     g->tg_threads = 0;
-    g->tg_ending = 1;
     g->end_pending = 1;
     p->end_pending = 1;  // a thread: dropped by the scheduler (`sched_end`)
     c.exc = EXC_EXIT;
@@ -185,7 +184,6 @@ GFN void proc_fresh_task(Proc* q, Core& c, u32 s, u32 pid, u64 flags, u64 stack,
     q->futex_uaddr = q->block_deadline = 0;
     q->futex_bitset = 0;
     q->robust_list = 0;
-    q->tg_ending = 0;
     q->restore_sigmask = 0;
     q->sigwait_set = 0;
     q->itimer_at = q->itimer_interval = 0;  // fork(2): the child's timers are disarmed

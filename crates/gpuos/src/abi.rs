@@ -314,9 +314,8 @@ pub struct Proc {
     /// While blocked with `BLOCK_FUTEX`: the waiter's bitset (FUTEX_WAIT_BITSET; all
     /// ones for FUTEX_WAIT).
     pub futex_bitset: u32,
-    /// Leader only: non-zero once the group ends as a whole (exit_group(2), or a signal
-    /// whose action ends the process): the other threads end when next scheduled.
-    pub tg_ending: u32,
+    /// Padding to a multiple of 8 bytes (unused).
+    pub futex_pad: u32,
     /// While a futex wait or an rt_sigtimedwait with a timeout is blocked
     /// (`BLOCK_FUTEX`, `BLOCK_SIGWAIT`): when it times out, on the device clock
     /// (`now_ns`, ns); 0 otherwise. Kept across the wait's re-executions.
