@@ -196,6 +196,9 @@ GFN_NOINLINE u32 lane_run(Core& c, MachineHdr* m, u32 lane, u64 budget) {
             if (!now) now = now_ns();
             if (now >= q->block_deadline) {
                 block_resume(q, err(q->block == BLOCK_FUTEX ? E_TIMEDOUT : E_AGAIN));
+                // Its saved registers changed (the result, the PC past the SVC): a Core
+                // still holding q (the persistent kernel's, when q ran last) reloads them.
+                if (c.p == q) c.p = 0;
                 found = true;
                 break;
             }
