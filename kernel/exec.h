@@ -68,9 +68,22 @@ GFN u32 core_run(Core& c, u64 budget) {
 #if !GPUOS_DEVICE
     T2EnterFn t2 = (T2EnterFn)(uintptr_t)__atomic_load_n(&c.m->t2_enter, __ATOMIC_ACQUIRE);
 #endif
-    bool entry = true;
+    bool entry = true, stop = false;
     u64 n2 = 0;  // instructions run translated
-    while (n < budget) {
+    // The lanes of a warp that run together here (`mask`) meet at the top of every
+    // step; of those whose programs went different ways, the ones at the lowest PC
+    // step first while the others wait, so that lanes behind catch up with the ones
+    // ahead and run with them again (thread frontiers; tier 2's regions do the same
+    // between blocks, crates/gpuos/src/translate/gen.rs). Without it, lanes that part
+    // (a different seed each) stay apart for the rest of the slice and the warp runs
+    // their paths one after another. A lane that stops passes the meeting too.
+    u32 mask = T2_ACTIVE();
+    (void)mask;  // constant votes on the host
+    for (;;) {
+        bool stay = n < budget && !stop;
+        mask = T2_BALLOT(mask, stay);
+        if (!stay) break;
+        if (T2_MIN(mask, (u32)(c.s.pc >> 2)) != (u32)(c.s.pc >> 2)) continue;
         u64 pc = c.s.pc;
         c.pc = pc;
         c.npc = pc + 4;
@@ -125,9 +138,10 @@ GFN u32 core_run(Core& c, u64 budget) {
             c.exc = EXC_NONE;
             sys_dispatch(c);
             if (c.exc == EXC_NONE) continue;
-            if (c.exc == EXC_SIGNAL) { proc_kill(c, c.sig, c.fault_addr); r = RUN_DONE; break; }
+            if (c.exc == EXC_SIGNAL) { proc_kill(c, c.sig, c.fault_addr); r = RUN_DONE; stop = true; continue; }
             r = c.exc == EXC_HOSTWAIT ? RUN_HOSTWAIT : RUN_DONE;
-            break;
+            stop = true;
+            continue;
         }
         if (c.exc == EXC_SIGNAL) {  // a fault of this instruction: handler or default action
             n++;
@@ -135,7 +149,7 @@ GFN u32 core_run(Core& c, u64 budget) {
             if (c.exc == EXC_NONE) continue;
         }
         r = RUN_DONE;
-        break;
+        stop = true;
     }
     c.p->insns += n;
     if (n2) atomic_add_u64(&c.m->t2_insns, n2);

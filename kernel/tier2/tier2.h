@@ -45,6 +45,37 @@ GFN u64 t2_code_frame(Core& c) {
 #define T2_DATA static const
 #endif
 
+/// Warp votes of the meeting points where lanes whose paths parted come together again,
+/// the furthest behind first (core_run in kernel/exec.h; a translation's regions,
+/// crates/gpuos/src/translate/gen.rs gen_region; docs/ARCHITECTURE.md, "Lanes whose
+/// paths part"): the lanes executing together now (`T2_ACTIVE`), the lanes of `m`
+/// whose p holds (`T2_BALLOT`: every lane of m must reach it, the point where they
+/// meet again), the least v over m (`T2_MIN`), and whether every lane of m is here
+/// (`T2_TOGETHER`: its jumps may then stay direct). CUDA Programming Guide, "Warp Vote
+/// Functions" and "Warp Reduce Functions" (__reduce_min_sync: compute capability 8.0
+/// and up; before that each lane counts as the least, and the scheduler only gathers).
+/// On the host a lane runs alone: constants. `-DGPUOS_T2_NO_SCHED` gives the GPU the
+/// constants too (jumps always direct, no scheduler: the former code, to measure).
+#if GPUOS_DEVICE && !defined(GPUOS_T2_NO_SCHED)
+#define T2_ACTIVE() __activemask()
+#define T2_BALLOT(m, p) __ballot_sync((m), (p))
+#define T2_TOGETHER(m) (__activemask() == (m))
+#if __CUDA_ARCH__ >= 800
+#define T2_MIN(m, v) __reduce_min_sync((m), (v))
+#else
+#define T2_MIN(m, v) (v)
+#endif
+#else
+#define T2_ACTIVE() 1u
+#define T2_BALLOT(m, p) ((p) ? 1u : 0u)
+#ifdef GPUOS_T2_FORCE_SCHED  // testing aid: every jump of a region through its scheduler
+#define T2_TOGETHER(m) false
+#else
+#define T2_TOGETHER(m) true
+#endif
+#define T2_MIN(m, v) (v)
+#endif
+
 /// Whether a translation may access `bytes` bytes at page offset off in one go: one run
 /// of memory (page_run), or on an interleaved frame also 16 bytes from an 8-aligned
 /// offset within the page, as two words (the second at t2_word2): the pairs of X

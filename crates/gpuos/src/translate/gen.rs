@@ -123,7 +123,7 @@ fn handler_regs(name: &str, f: &[u32]) -> u64 {
 /// `c.insn` set as the run loop sets them, and an exception checked after. `regs` is
 /// the state at the block's start; `jump(target)` the C++ that goes on at a constant
 /// target (`count` first adds the block's instructions to `done`).
-fn gen_block(out: &mut String, b: &Block, regs: &mut Regs, local: &dyn Fn(u64) -> bool) {
+fn gen_block(out: &mut String, b: &Block, regs: &mut Regs, local: &dyn Fn(u64) -> Option<usize>) {
     let n = b.insns.len();
     let _ = writeln!(
         out,
@@ -172,18 +172,30 @@ fn gen_block(out: &mut String, b: &Block, regs: &mut Regs, local: &dyn Fn(u64) -
 }
 
 /// The C++ that ends a block of `n` instructions at target `t`: the block counted,
-/// then `goto` its label when the target is a block of the region on the same page
-/// (`local`), checking first that the page is still current when the block `called` a
-/// handler, else through `t2_chain`.
-fn jump_code(n: usize, t: emit::Target, local: &dyn Fn(u64) -> bool, called: bool) -> String {
+/// then `goto` its label when the target is block number `k` of the region on the
+/// same page (`local`) and the lanes that run the region together are all here
+/// (`T2_TOGETHER`), checking first that the page is still current when the block
+/// `called` a handler; when they are not all here (their branches went different
+/// ways), the region's scheduler (`t2_next`) with `k` set; other targets through
+/// `t2_chain`.
+fn jump_code(
+    n: usize,
+    t: emit::Target,
+    local: &dyn Fn(u64) -> Option<usize>,
+    called: bool,
+) -> String {
     let count = format!("done += {n}u;");
     match t {
-        emit::Target::Const(t) if local(t) && !called => format!("{{ {count} goto b_{t:x}; }}"),
-        emit::Target::Const(t) if local(t) => {
-            let page = (t >> 12) + 1;
-            format!("{{ {count} if (c.code_vpn == 0x{page:x}ull) goto b_{t:x}; pc = 0x{t:x}ull; goto t2_chain; }}")
-        }
-        emit::Target::Const(t) => format!("{{ {count} pc = 0x{t:x}ull; goto t2_chain; }}"),
+        emit::Target::Const(t) => match local(t) {
+            Some(k) if !called => format!(
+                "{{ {count} if (T2_TOGETHER(mask)) goto b_{t:x}; k = {k}u; goto t2_next; }}"
+            ),
+            Some(k) => {
+                let page = (t >> 12) + 1;
+                format!("{{ {count} if (c.code_vpn == 0x{page:x}ull) {{ if (T2_TOGETHER(mask)) goto b_{t:x}; k = {k}u; goto t2_next; }} pc = 0x{t:x}ull; goto t2_chain; }}")
+            }
+            None => format!("{{ {count} pc = 0x{t:x}ull; goto t2_chain; }}"),
+        },
         emit::Target::Dyn(e) => format!("{{ {count} pc = {e}; goto t2_chain; }}"),
     }
 }
@@ -317,10 +329,16 @@ GFN u32 t2_block_at(Core& c, u64 pc) {
     );
     out.push_str(
         "    u64 done = 0;
-    u32 k = t2_block_at(c, c.s.pc);
-    NO_UNROLL while (k) {
+    u32 k = t2_block_at(c, c.s.pc), mask = T2_ACTIVE();
+    // The lanes that entered together meet here after each region (see gen_region):
+    // those in the lowest-numbered region run it while the others wait.
+    NO_UNROLL for (;;) {
+        mask = T2_BALLOT(mask, k != 0);
+        if (!k) break;
+        u32 r = t2_regions[k - 1];
+        if (r != T2_MIN(mask, r)) continue;
         bool on;
-        switch (t2_regions[k - 1]) {
+        switch (r) {
 ",
     );
     for r in 0..regions.len() {
@@ -332,9 +350,8 @@ GFN u32 t2_block_at(Core& c, u64 pc) {
     out.push_str(
         "        default: on = false;
         }
-        if (!on) break;
-        // A region's block jumped to a block of another region (c.s.pc, current page).
-        k = t2_block_at(c, c.s.pc);
+        // on: a region's block jumped to a block of another region (c.s.pc, current page).
+        k = on ? t2_block_at(c, c.s.pc) : 0;
     }
     return (u32)done;
 }
@@ -357,14 +374,27 @@ extern \"C\" const u64 gpuos_t2_starts[] = {",
 /// blocks while they jump to blocks of the region, adds what they executed to `done`,
 /// and returns true when the next block is another region's (c.s.pc on the current
 /// code page), false to return to the run loop.
+///
+/// The lanes of a warp that enter together (`mask`) go from block to block by `goto`
+/// while they stay together. When their branches part, each lane's next block number
+/// goes to the scheduler `t2_next`, where they all meet (a warp vote over `mask`): the
+/// lanes whose next block is the lowest run it together while the others wait, so
+/// lanes that fell behind (in a loop's earlier iterations, or on a longer path) catch
+/// up with the ones ahead, instead of the warp running each lane's path after the
+/// other's for the rest of the region (thread frontiers: blocks are numbered in address
+/// order, and code runs mostly forward). A lane that leaves the region passes the
+/// scheduler too (k = 0; `xr` says how it leaves), so the vote always names the lanes
+/// still inside. On the host (one lane) the votes are constants and the scheduler is
+/// never taken.
 fn gen_region(out: &mut String, r: usize, first: usize, blocks: &[Block]) {
     let local = |b: &Block| {
         let (start, frame) = (b.start, b.frame);
         move |t: u64| {
-            t >> 12 == start >> 12
-                && blocks
-                    .binary_search_by_key(&t, |x| x.start)
-                    .is_ok_and(|i| blocks[i].frame == frame)
+            if t >> 12 != start >> 12 {
+                return None;
+            }
+            let i = blocks.binary_search_by_key(&t, |x| x.start).ok()?;
+            (blocks[i].frame == frame).then_some(first + i + 1)
         }
     };
     // The registers the blocks use and write: a first pass over their code.
@@ -384,10 +414,15 @@ fn gen_region(out: &mut String, r: usize, first: usize, blocks: &[Block]) {
     }
     out.push_str(
         "    u64 rt = 0, pc = c.s.pc, xpc = 0, xskip = 0;
-    u32 xk = 0;
+    u32 xk = 0, xr = 0, mask = T2_ACTIVE();
     TlbEntry tlb_s = {0, 0, 0}, tlb_d = {0, 0, 0};
     (void)rt; (void)tlb_s; (void)tlb_d;
-t2_dispatch:
+t2_next:
+    // k: this lane's next block of the region, or 0 when it leaves (xr: 0 to the run
+    // loop at pc, 1 to another region's block at pc, 2 at an exception).
+    mask = T2_BALLOT(mask, k != 0);
+    if (!k) goto t2_leave;
+    if (k != T2_MIN(mask, k)) goto t2_next;
     switch (k) {
 ",
     );
@@ -405,11 +440,22 @@ t2_chain:
     // pc: the target of a block's jump.
     if ((pc & 3) == 0 && (c.code_vpn == (pc >> PAGE_SHIFT) + 1 || t2_code_page(c, pc))) {{
         k = t2_block_at(c, pc);
-        if (k && t2_regions[k - 1] == {r}) goto t2_dispatch;
-        c.s.pc = pc;
-        if (k) {{{store} return true; }}
+        if (k && t2_regions[k - 1] == {r}) goto t2_next;
+        if (k) {{ xr = 1; k = 0; goto t2_next; }}
     }}
-    // Fall through: no block there."
+    // Fall through: no block there.
+t2_out:
+    xr = 0; k = 0;
+    goto t2_next;
+t2_exc:
+    xr = 2; k = 0;
+    goto t2_next;
+t2_leave:
+    if (xr != 2) {{
+        c.s.pc = pc;
+       {store}
+        return xr == 1;
+    }}"
     );
     let body = {
         let mut body = String::new();
@@ -418,11 +464,6 @@ t2_chain:
         }
         body
     };
-    let _ = writeln!(
-        out,
-        "t2_out:\n    c.s.pc = pc;\n   {store}\n    return false;"
-    );
-    out.push_str("t2_exc:\n");
     for n in each(written) {
         let _ = writeln!(
             out,
@@ -525,7 +566,12 @@ mod tests {
             insns: vec![B_BACK_8],
         };
         let src = gen_source(&[a, b, far], &|_| false);
-        assert!(src.contains("{ done += 1u; goto b_400000; }"), "{src}");
+        assert!(
+            src.contains(
+                "{ done += 1u; if (T2_TOGETHER(mask)) goto b_400000; k = 1u; goto t2_next; }"
+            ),
+            "{src}"
+        );
         assert!(
             src.contains("{ done += 1u; pc = 0x400ff8ull; goto t2_chain; }"),
             "{src}"
