@@ -46,6 +46,17 @@ const CXX_FLAGS: &[&str] = &[
     "-shared",
     "-fPIC",
 ];
+/// Extra options of every host compile from `GPUOS_T2_CXXFLAGS` (space-separated; part
+/// of the cache key): testing aids such as `-DGPUOS_T2_FORCE_SCHED`, which sends every
+/// jump of a region through its warp scheduler (kernel/tier2/tier2.h), the path that a
+/// lone host lane never takes otherwise.
+fn extra_cxx_flags() -> Vec<String> {
+    std::env::var("GPUOS_T2_CXXFLAGS")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
 /// The handlers and what they use, amalgamated by build.rs from kernel/tier2/unit.h.
 const PRELUDE: &str = include_str!(concat!(env!("OUT_DIR"), "/t2_prelude.cpp"));
 
@@ -281,6 +292,7 @@ impl Tier2 {
                 };
                 h.update(PRELUDE.as_bytes());
                 h.update(CXX_FLAGS.join(" ").as_bytes());
+                h.update(extra_cxx_flags().join(" ").as_bytes());
                 h.update(cxx_id.as_bytes());
                 Target::Host { cxx }
             }
@@ -655,6 +667,7 @@ impl Tier2 {
         let errf = self.dir.join(format!("{stem}.err"));
         let mut child = Command::new(cxx)
             .args(CXX_FLAGS)
+            .args(extra_cxx_flags())
             .arg("-x")
             .arg("c++")
             .arg(&src)
