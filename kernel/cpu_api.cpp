@@ -19,18 +19,26 @@ u64 gpuos_tmpl_frame(MachineHdr* m, u64 va) {
     u64* e = pt_walk(m, m->tmpl_root, va, false, 0);
     return e && (*e & PTE_P) ? PTE_FRAME(*e) : ~0ull;
 }
+/// The Core of the lane this host thread runs, kept from slice to slice as the
+/// persistent kernel keeps each GPU lane's (a thread runs one lane from
+/// gpuos_proc_start to its end: backend/cpu.rs run_lane), so that what holds on the GPU
+/// holds here: a process whose saved state changes while a Core still holds it must be
+/// reloaded (core_resume), which a fresh Core per slice would hide.
+static __thread Core tls_core;
+
 bool gpuos_proc_start(MachineHdr* m, u32 lane) {
     tls_lane = lane;
+    tls_core.p = 0;  // nothing loaded (core_resume)
     return proc_start(m, lane);
 }
 
 /// Run lane's family for one slice (kernel/sched.h); first completes the lane's
-/// served host request. Returns a LaneResult.
+/// served host request. Returns a LaneResult. The lane's gpuos_proc_start ran on this
+/// thread.
 u32 gpuos_lane_run(MachineHdr* m, u32 lane, u64 budget) {
     tls_lane = lane;
     Proc* lp = proc_at(m, lane);
-    Core c;
-    c.p = 0;  // nothing loaded (core_resume)
+    Core& c = tls_core;
     if (lp->req_open) {
         if (!host_req_done(m, lp)) return LANE_HOSTWAIT;
         lane_complete(c, m, lane, false);

@@ -108,10 +108,8 @@ if [ "$build_ok" = 1 ] && [ "$guests_ok" = 1 ]; then
     # Each run may end with a g++ compile of the image's blocks (60-80 s for about
     # 1,000 blocks on a quiet 2-core machine, twice that with two cases at once), so
     # the runs get 400 s instead of 120.
-    # Interleaved frames too, so that the translations' fast paths meet them. Every
-    # jump of a region goes through its warp scheduler (GPUOS_T2_FORCE_SCHED: the path
-    # a GPU warp takes when its lanes part, never taken by a lone host lane otherwise).
-    step conformance-translate env GPUOS_INTERLEAVE=always GPUOS_T2_CXXFLAGS=-DGPUOS_T2_FORCE_SCHED bash -c 'd=$(mktemp -d) && GPUOS_CACHE_DIR=$d "$@"; rc=$?; rm -rf "$d"; exit $rc' _ \
+    # Interleaved frames too, so that the translations' fast paths meet them.
+    step conformance-translate env GPUOS_INTERLEAVE=always bash -c 'd=$(mktemp -d) && GPUOS_CACHE_DIR=$d "$@"; rc=$?; rm -rf "$d"; exit $rc' _ \
         scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --translate always \
         --filter "$translate_subset" --timeout 400 --jobs "$jobs" "${extra[@]}"
     # Lanes under an open-file limit (soft and hard: gpuos raises soft to hard, and
