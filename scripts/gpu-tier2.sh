@@ -6,8 +6,8 @@
 # whose cache holds the GPU translations of those programs (built on the CPU backend
 # with --translate-for sm_90), so nothing is compiled here.
 #
-# Usage: scripts/gpu-tier2.sh [CARRY_DIR] [PART...]   (PART: correct, swap, fast;
-# default all three)
+# Usage: scripts/gpu-tier2.sh [CARRY_DIR] [PART...]   (PART: correct, swap, fast,
+# diverge; default the first three)
 #
 # 1. correct: the translated programs against qemu (scripts/conformance.sh --translate
 #    auto: the runs start from the cached translation) at 1 lane in persistent and
@@ -16,7 +16,10 @@
 #    replaces the running interpreter part way (the persistent kernel stopped and
 #    relaunched; the next quantum);
 # 3. fast: CoreMark (if bin/coremark is there) and int_arith interpreted and
-#    translated side by side, at 1 lane and at many, with gpuos -v's figures.
+#    translated side by side, at 1 lane and at many, with gpuos -v's figures;
+# 4. diverge: CoreMark (bin/coremark) translated with a seed1 per lane (T2_DIV_LANES
+#    lanes, default 1024, 4 iterations: lanes whose paths part, the warp scheduler's
+#    case), every lane's output against qemu with the same seed.
 # Env: T2_LANES (lane counts), T2_SEEDS (lanes of the divergent run), T2_MODES
 # (--translate values), T2_TIMEOUT (s per run), T2_QEMU=0 (no qemu figures);
 # GPUOS_INTERLEAVE passes through (0: every frame contiguous, to compare).
@@ -52,6 +55,23 @@ if want correct; then
     conf correct-persistent --mode persistent
     conf correct-quantum --mode quantum
     conf correct-1000-lanes --mode persistent --lanes 1000 --lane-check report
+fi
+if want diverge && [ -x "$dir/bin/coremark" ]; then
+    n=${T2_DIV_LANES:-1024}
+    cm=$dir/bin/coremark
+    for i in $(seq 0 $((n - 1))); do echo "$cm 0x$i 0x0 0x66 4 7 1 2000"; done >"$out/jobs-div.txt"
+    rm -rf "$out/div" "$out/divq" && mkdir -p "$out/div" "$out/divq"
+    timeout "${T2_TIMEOUT:-150}" "$G" run --backend cuda --jobs "$out/jobs-div.txt" --translate auto -v \
+        --output-dir "$out/div" >/dev/null 2>"$out/div.err"
+    rc=$?
+    seq 0 $((n - 1)) | xargs -P "$(nproc)" -I{} sh -c "$dir/qemu-aarch64-static $cm 0x{} 0x0 0x66 4 7 1 2000 >$out/divq/{}.out"
+    timing='Total ticks|Total time|Iterations/Sec|secs'
+    bad=0
+    for i in $(seq 0 $((n - 1))); do
+        diff <(grep -vE "$timing" "$out/divq/$i.out") <(grep -vE "$timing" "$out/div/lane-$i.stdout" 2>/dev/null) \
+            >/dev/null || bad=$((bad + 1))
+    done
+    row "diverge $n lanes" "gpuos rc=$rc, $((n - bad)) of $n lanes equal to qemu $(grep -oE '[0-9.]+% of [0-9]+ guest instructions ran translated' "$out/div.err")"
 fi
 if want swap; then
     GPUOS_T2_SWAP_AFTER_MS=300 conf swap-persistent --mode persistent
