@@ -76,6 +76,21 @@ GFN u64 t2_code_frame(Core& c) {
 #define T2_MIN(m, v) (v)
 #endif
 
+/// A region's jump to its block `label`, number `kk` (gen.rs jump_code): a `goto` while
+/// every lane of the region's `mask` is here, else through the scheduler. Where the
+/// scheduler is never taken (the host, -DGPUOS_T2_NO_SCHED) a plain `goto`, so that the
+/// compiler never sees the scheduler's paths: g++ took about twice as long over
+/// regions whose every jump could also go to `t2_next`.
+/// `T2_SCHED`: whether the regions' scheduler is compiled in at all (the exits then
+/// pass `t2_next`); without it a region is the plain graph of gotos and returns.
+#if (GPUOS_DEVICE && !defined(GPUOS_T2_NO_SCHED)) || defined(GPUOS_T2_FORCE_SCHED)
+#define T2_SCHED 1
+#define T2_GOTO(label, kk) { if (T2_TOGETHER(mask)) goto label; k = (kk); goto t2_next; }
+#else
+#define T2_SCHED 0
+#define T2_GOTO(label, kk) goto label;
+#endif
+
 /// Whether a translation may access `bytes` bytes at page offset off in one go: one run
 /// of memory (page_run), or on an interleaved frame also 16 bytes from an 8-aligned
 /// offset within the page, as two words (the second at t2_word2): the pairs of X

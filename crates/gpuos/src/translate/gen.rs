@@ -187,12 +187,10 @@ fn jump_code(
     let count = format!("done += {n}u;");
     match t {
         emit::Target::Const(t) => match local(t) {
-            Some(k) if !called => format!(
-                "{{ {count} if (T2_TOGETHER(mask)) goto b_{t:x}; k = {k}u; goto t2_next; }}"
-            ),
+            Some(k) if !called => format!("{{ {count} T2_GOTO(b_{t:x}, {k}u) }}"),
             Some(k) => {
                 let page = (t >> 12) + 1;
-                format!("{{ {count} if (c.code_vpn == 0x{page:x}ull) {{ if (T2_TOGETHER(mask)) goto b_{t:x}; k = {k}u; goto t2_next; }} pc = 0x{t:x}ull; goto t2_chain; }}")
+                format!("{{ {count} if (c.code_vpn == 0x{page:x}ull) T2_GOTO(b_{t:x}, {k}u) pc = 0x{t:x}ull; goto t2_chain; }}")
             }
             None => format!("{{ {count} pc = 0x{t:x}ull; goto t2_chain; }}"),
         },
@@ -418,11 +416,13 @@ fn gen_region(out: &mut String, r: usize, first: usize, blocks: &[Block]) {
     TlbEntry tlb_s = {0, 0, 0}, tlb_d = {0, 0, 0};
     (void)rt; (void)tlb_s; (void)tlb_d;
 t2_next:
+#if T2_SCHED
     // k: this lane's next block of the region, or 0 when it leaves (xr: 0 to the run
     // loop at pc, 1 to another region's block at pc, 2 at an exception).
     mask = T2_BALLOT(mask, k != 0);
     if (!k) goto t2_leave;
     if (k != T2_MIN(mask, k)) goto t2_next;
+#endif
     switch (k) {
 ",
     );
@@ -441,21 +441,29 @@ t2_chain:
     if ((pc & 3) == 0 && (c.code_vpn == (pc >> PAGE_SHIFT) + 1 || t2_code_page(c, pc))) {{
         k = t2_block_at(c, pc);
         if (k && t2_regions[k - 1] == {r}) goto t2_next;
-        if (k) {{ xr = 1; k = 0; goto t2_next; }}
+        if (k) {{ xr = 1; goto t2_exit; }}
     }}
     // Fall through: no block there.
 t2_out:
-    xr = 0; k = 0;
+    xr = 0;
+t2_exit:
+#if T2_SCHED
+    k = 0;
     goto t2_next;
 t2_exc:
     xr = 2; k = 0;
     goto t2_next;
 t2_leave:
     if (xr != 2) {{
+#endif
         c.s.pc = pc;
        {store}
         return xr == 1;
-    }}"
+#if T2_SCHED
+    }}
+#else
+t2_exc:
+#endif"
     );
     let body = {
         let mut body = String::new();
@@ -567,9 +575,7 @@ mod tests {
         };
         let src = gen_source(&[a, b, far], &|_| false);
         assert!(
-            src.contains(
-                "{ done += 1u; if (T2_TOGETHER(mask)) goto b_400000; k = 1u; goto t2_next; }"
-            ),
+            src.contains("{ done += 1u; T2_GOTO(b_400000, 1u) }"),
             "{src}"
         );
         assert!(
