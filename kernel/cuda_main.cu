@@ -108,6 +108,30 @@ __device__ bool host_done_now(MachineHdr* m, Proc* lp, u32 i, bool* polled) {
 #define GATHER_NS 50000u
 #endif
 
+/// Longest wait of gather_wait, in nanoseconds.
+#ifndef GATHER_MAX_NS
+#define GATHER_MAX_NS 20000000u
+#endif
+
+/// How long the ready lanes of a warp wait for its other live lanes' host answers (all
+/// lanes of the warp call it together; `rtt`: how long this lane waited for the answer
+/// that made it ready, in nanoseconds, or 0): GATHER_NS, or as long as the slowest of
+/// them waited, up to GATHER_MAX_NS. A warp's lanes post their requests together, so when
+/// the host is busy (tens of thousands of lanes asking at once, each answer taking
+/// milliseconds) their answers come back spread over about a round trip, far longer
+/// than GATHER_NS; lanes that ran on without the rest would split the warp, and the
+/// late ones would wait a whole slice for it. A lane blocked in a slow call (a sleep,
+/// a read of a terminal) still costs the others at most GATHER_NS after a quick answer.
+__device__ u64 gather_wait(u64 rtt) {
+    u32 us = (u32)min(rtt / 1000, (u64)GATHER_MAX_NS / 1000);
+#if __CUDA_ARCH__ >= 800
+    us = __reduce_max_sync(0xffffffffu, us);
+#else
+    for (u32 d = 16; d; d >>= 1) us = max(us, __shfl_xor_sync(0xffffffffu, us, d));
+#endif
+    return max((u64)GATHER_NS, (u64)us * 1000);
+}
+
 /// After a slice in which the lane's whole family was blocked: sleep, longer each time
 /// nothing moves (a pipe's other end may be the host's), so that the blocked calls
 /// retry after it. `idle` is the lane's current back-off.
@@ -160,13 +184,16 @@ gpuos_persistent(MachineHdr* m, u64 slice) {
     bool live = lane < m->nprocs;  // threads past the last lane only vote
     Proc* lp = proc_at(m, live ? lane : 0);
     u32 looks = 0, backoff = 32;
-    u64 gather_from = 0;
+    u64 gather_from = 0, gather_ns = GATHER_NS, rtt = 0;
     for (;;) {
         bool ready = live;
         if (live && lp->req_open) {
             bool polled = false;
             ready = host_done_now(m, lp, ++looks, &polled);
             if (ready) {
+                u64 posted = *(volatile u64*)&lp->rt_posted_at;  // completing may post again
+                u64 t = now_ns();
+                rtt = t > posted ? t - posted : 0;
                 lane_complete(c, m, lane, polled);
                 // A call of several requests (a file mapping's reads, a large write's
                 // chunks, an execve's plan) posted its next one while completing: send
@@ -184,8 +211,11 @@ gpuos_persistent(MachineHdr* m, u64 slice) {
         bool go = ready_mask == live_mask;
         if (!go && ready_mask) {
             u64 now = __shfl_sync(all, now_ns(), 0);  // one clock for the whole warp
-            if (gather_from == 0) gather_from = now;
-            go = now - gather_from >= GATHER_NS;
+            if (gather_from == 0) {
+                gather_from = now;
+                gather_ns = gather_wait(rtt);
+            }
+            go = now - gather_from >= gather_ns;
         }
         if (!go) {
             __nanosleep(backoff);
@@ -194,6 +224,7 @@ gpuos_persistent(MachineHdr* m, u64 slice) {
         }
         backoff = 32;
         gather_from = 0;
+        rtt = 0;
         if (ready) {
             u64 progress = lp->progress;
             u32 res = lane_run(c, m, lane, slice);

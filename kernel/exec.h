@@ -47,6 +47,33 @@ GFN u32 dcache_get(const u16* e) { return __atomic_load_n(e, __ATOMIC_RELAXED); 
 GFN void dcache_put(u16* e, u32 id) { __atomic_store_n(e, (u16)id, __ATOMIC_RELAXED); }
 #endif
 
+/// Whether this lane takes the next step of core_run now, where the lanes of `mask`
+/// meet (see core_run): the lanes at the least PC step first. When those enter the
+/// translation (tier 2), every lane of mask waiting at the start of a translated block
+/// enters with them, whatever its PC: the translation's own meeting points (the least
+/// region, then the least block first) let the lanes behind catch up inside it. Without
+/// that, a lane waiting here at a block start is passed by the others inside the
+/// translated code, which only return at its exits: the two groups leapfrog at every
+/// exit and never run together again (a warp split by host answers that came back at
+/// different times ran CoreMark at a third of the speed of a converged one). `entry`:
+/// the lane's next instruction starts a block. Costs nothing while all are together.
+GFN bool step_now(Core& c, u32 mask, bool entry) {
+    u32 pcw = (u32)(c.s.pc >> 2), least = T2_MIN(mask, pcw);
+    bool lead = pcw == least;
+#if GPUOS_TIER2
+    if (T2_BALLOT(mask, lead) != mask) {
+        u64 pc = c.s.pc;
+        bool here = entry && c.code_ids && !(pc & 3) && c.code_vpn == (pc >> PAGE_SHIFT) + 1 && t2_block_at(c, pc);
+        // A lane at the least PC enters the translation; every lane that can, joins it.
+        if (T2_BALLOT(mask, lead && here)) return here;
+    }
+#else
+    (void)c;
+    (void)entry;
+#endif
+    return lead;
+}
+
 /// Execute up to `budget` instructions of the process loaded in `c`.
 GFN u32 core_run(Core& c, u64 budget) {
     u64 n = 0;
@@ -83,7 +110,7 @@ GFN u32 core_run(Core& c, u64 budget) {
         bool stay = n < budget && !stop;
         mask = T2_BALLOT(mask, stay);
         if (!stay) break;
-        if (T2_MIN(mask, (u32)(c.s.pc >> 2)) != (u32)(c.s.pc >> 2)) continue;
+        if (!step_now(c, mask, entry)) continue;
         u64 pc = c.s.pc;
         c.pc = pc;
         c.npc = pc + 4;
