@@ -226,6 +226,10 @@ gpuos_persistent(MachineHdr* m, u64 slice) {
         gather_from = 0;
         rtt = 0;
         if (ready) {
+            // Together into the slice: the votes above leave the warp converged only as
+            // far as the compiler's reconvergence points do, and core_run's meeting
+            // points take the lanes that enter together (__activemask) as the group.
+            __syncwarp(ready_mask);
             u64 progress = lp->progress;
             u32 res = lane_run(c, m, lane, slice);
             if (res == LANE_DONE || (res == LANE_HOSTWAIT && !ring_push(ring, lane))) live = false;

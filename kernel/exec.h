@@ -74,6 +74,21 @@ GFN bool step_now(Core& c, u32 mask, bool entry) {
     return lead;
 }
 
+/// Count the lanes `mask` (the calling lanes of a warp, together) as one group that
+/// entered the run loop (MachineHdr::run_groups, run_group_lanes; `gpuos run -v`
+/// reports the mean): how well the warps stay together. The GPU only.
+GFN void count_group(MachineHdr* m, u32 mask) {
+#if GPUOS_DEVICE
+    if ((u32)(__ffs(mask) - 1) == (threadIdx.x & 31)) {
+        atomic_add_u64(&m->run_groups, 1);
+        atomic_add_u64(&m->run_group_lanes, (u64)__popc(mask));
+    }
+#else
+    (void)m;
+    (void)mask;
+#endif
+}
+
 /// Execute up to `budget` instructions of the process loaded in `c`.
 GFN u32 core_run(Core& c, u64 budget) {
     u64 n = 0;
@@ -106,6 +121,7 @@ GFN u32 core_run(Core& c, u64 budget) {
     // their paths one after another. A lane that stops passes the meeting too.
     u32 mask = T2_ACTIVE();
     (void)mask;  // constant votes on the host
+    count_group(c.m, mask);
     for (;;) {
         bool stay = n < budget && !stop;
         mask = T2_BALLOT(mask, stay);

@@ -542,6 +542,14 @@ pub struct MachineHdr {
     pub t2_enter: u64,
     /// Guest instructions retired inside translated blocks, summed over lanes.
     pub t2_insns: u64,
+    /// Warp groups that entered the run loop (`core_run`) on the GPU: each call counts
+    /// once per set of lanes of a warp executing it together (`__activemask()`), and
+    /// `run_group_lanes` sums those sets' sizes. Their ratio, in 1..=32, says how well
+    /// a warp's lanes stay together between slices and host calls (32: the whole warp
+    /// each time). Zero on the CPU backend.
+    pub run_groups: u64,
+    /// See `run_groups`.
+    pub run_group_lanes: u64,
     /// The host's real user id, which the guest's processes have (getuid(2) answers it
     /// from the host; the device reports it in waitid's siginfo).
     pub uid: u32,

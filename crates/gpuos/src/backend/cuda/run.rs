@@ -94,6 +94,13 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     unsafe { cu::memcpy_dtoh_sync(std::slice::from_mut(&mut h), m.mdev.0) }
         .map_err(|e| err("read back", e))?;
     report.interleaved_groups = crate::layout::interleaved_groups(&h);
+    if cfg.verbose && h.run_groups > 0 {
+        eprintln!(
+            "gpuos: warps entered the run loop {} times, {:.1} lanes together on average",
+            h.run_groups,
+            h.run_group_lanes as f64 / h.run_groups as f64
+        );
+    }
     if let Some(st) = t2_stats? {
         report.translated = h.t2_insns;
         if cfg.verbose {
