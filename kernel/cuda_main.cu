@@ -120,8 +120,10 @@ __device__ bool host_done_now(MachineHdr* m, Proc* lp, u32 i, bool* polled) {
 /// the host is busy (tens of thousands of lanes asking at once, each answer taking
 /// milliseconds) their answers come back spread over about a round trip, far longer
 /// than GATHER_NS; lanes that ran on without the rest would split the warp, and the
-/// late ones would wait a whole slice for it. A lane blocked in a slow call (a sleep,
-/// a read of a terminal) still costs the others at most GATHER_NS after a quick answer.
+/// late ones would wait a whole slice for it. This bound applies while one of the
+/// lanes not ready waits in a call that may block (host_call_may_block); otherwise they
+/// wait up to GATHER_QUICK_NS. A lane blocked in a slow call (a sleep, a read of a
+/// terminal) still costs the others at most GATHER_NS after a quick answer.
 __device__ u64 gather_wait(u64 rtt) {
     u32 us = (u32)min(rtt / 1000, (u64)GATHER_MAX_NS / 1000);
 #if __CUDA_ARCH__ >= 800
@@ -130,6 +132,35 @@ __device__ u64 gather_wait(u64 rtt) {
     for (u32 d = 16; d; d >>= 1) us = max(us, __shfl_xor_sync(0xffffffffu, us, d));
 #endif
     return max((u64)GATHER_NS, (u64)us * 1000);
+}
+
+/// How long a warp's ready lanes wait for the others when every one of those waits for
+/// a host call that comes back by itself in bounded time (`!host_call_may_block`): the
+/// host is then only busy, and at 65,536 lanes it answers a burst of requests over
+/// tens of milliseconds.
+#ifndef GATHER_QUICK_NS
+#define GATHER_QUICK_NS 200000000u
+#endif
+
+/// Whether host call `nr` (AArch64 numbering, or one of gpuos's own requests from 4096)
+/// may wait for something outside the process: another process, a peer, a terminal, a
+/// timer (reads and writes of pipes, sockets and terminals, polls, sleeps, locks). The
+/// others (file metadata, opens, reads of regular files by gpuos's own requests, ...)
+/// come back as soon as the host serves them.
+__device__ bool host_call_may_block(u64 nr) {
+    switch (nr) {
+    case 22: case 441:                  // epoll_pwait, epoll_pwait2
+    case 25: case 32:                   // fcntl (F_SETLKW), flock
+    case 63: case 64: case 65: case 66: // read, write, readv, writev
+    case 71: case 76: case 77:          // sendfile, splice, tee
+    case 72: case 73:                   // pselect6, ppoll
+    case 101: case 115:                 // nanosleep, clock_nanosleep
+    case 202: case 203: case 242:       // accept, connect, accept4
+    case 206: case 207: case 211: case 212: case 243: case 269:  // send/recv
+        return true;
+    default:
+        return false;
+    }
 }
 
 /// After a slice in which the lane's whole family was blocked: sleep, longer each time
@@ -215,7 +246,9 @@ gpuos_persistent(MachineHdr* m, u64 slice) {
                 gather_from = now;
                 gather_ns = gather_wait(rtt);
             }
-            go = now - gather_from >= gather_ns;
+            // The lanes not ready are live and wait for a host call.
+            bool slow = live && !ready && host_call_may_block(lp->req_nr);
+            go = now - gather_from >= (__any_sync(all, slow) ? gather_ns : (u64)GATHER_QUICK_NS);
         }
         if (!go) {
             __nanosleep(backoff);

@@ -56,13 +56,18 @@ for p in "${pids[@]}"; do wait "$p" || exit 1; done
 # (`--translate auto` or `always`) start translated. About two minutes each on two cores.
 IFS='|' read -r -a t2jobs <<<"${GPU_CARRY_TRANSLATE:-}"
 pids=()
+# Each also for every variant of GPU_CARRY_VARIANTS (the translation is compiled into
+# a copy of the core, so a variant needs its own).
 for job in "${t2jobs[@]}"; do
     read -r -a argv <<<"$job"
     [ "${#argv[@]}" -gt 0 ] || continue
     case ${argv[0]} in /*) ;; *) argv[0]=$dir/bin/${argv[0]} ;; esac
-    (cd "$(mktemp -d)" && LD_LIBRARY_PATH="$root/$nv/nvidia/cu13/lib" GPUOS_CACHE_DIR="$dir/cache" \
-        "$dir/gpuos" run --backend cpu --translate auto --translate-for sm_90 "${argv[@]}" >/dev/null) &
-    pids+=($!)
+    for v in "" "${variants[@]}"; do
+        (cd "$(mktemp -d)" && LD_LIBRARY_PATH="$root/$nv/nvidia/cu13/lib" GPUOS_CACHE_DIR="$dir/cache" \
+            GPUOS_NVRTC_OPTS="$v" "$dir/gpuos" run --backend cpu --translate auto --translate-for sm_90 \
+            "${argv[@]}" >/dev/null) &
+        pids+=($!)
+    done
 done
 for p in "${pids[@]}"; do wait "$p" || exit 1; done
 du -sh "$dir"

@@ -21,7 +21,8 @@
 #    lanes, default 1024, 4 iterations: lanes whose paths part, the warp scheduler's
 #    case), every lane's output against qemu with the same seed.
 # Env: T2_LANES (lane counts), T2_SEEDS (lanes of the divergent run), T2_MODES
-# (--translate values), T2_TIMEOUT (s per run), T2_QEMU=0 (no qemu figures);
+# (--translate values), T2_RUN_MODE (--mode of the fast part: persistent, the default,
+# or quantum), T2_TIMEOUT (s per run), T2_QEMU=0 (no qemu figures);
 # GPUOS_INTERLEAVE passes through (0: every frame contiguous, to compare).
 # Prints a table; with OUT set, also $OUT/gpu-tier2.txt and the logs.
 set -uo pipefail
@@ -88,13 +89,14 @@ fast() {
     local t how
     case $lanes in jobs:*) how=(--jobs "${lanes#jobs:}") ;; *) how=(--lanes "$lanes") ;; esac
     for t in ${T2_MODES:-never auto}; do
-        timeout "${T2_TIMEOUT:-150}" "$G" run --backend cuda "${how[@]}" --translate "$t" -v "$@" \
+        timeout "${T2_TIMEOUT:-150}" "$G" run --backend cuda ${T2_RUN_MODE:+--mode "$T2_RUN_MODE"} "${how[@]}" --translate "$t" -v "$@" \
             >"$out/fast-$label-$t.out" 2>"$out/fast-$label-$t.err"
         local rate share
         rate=$(grep -oE '[0-9]+ guest instructions in [0-9.]+ s = [0-9.]+ [MG] instructions/s' "$out/fast-$label-$t.err")
         share=$(grep -oE '[0-9.]+% of [0-9]+ guest instructions ran translated' "$out/fast-$label-$t.err")
         groups=$(grep -oE '[0-9]+ interleaved groups' "$out/fast-$label-$t.err")
-        row "$label $t" "${rate:-failed} ${share:+($share)} ${groups:+[$groups]}"
+        together=$(grep -oE '[0-9.]+ lanes together on average' "$out/fast-$label-$t.err")
+        row "$label $t" "${rate:-failed} ${share:+($share)} ${groups:+[$groups]} ${together:+[$together]}"
     done
     # CoreMark prints its own timing, and whether the run lasted 10 s: compare the
     # lines that do not depend on it.

@@ -91,6 +91,20 @@ GFN u64 t2_code_frame(Core& c) {
 #define T2_GOTO(label, kk) goto label;
 #endif
 
+/// `T2_FRONTIER` (`-DGPUOS_T2_FRONTIER`, the GPU; off by default until measured): one
+/// frontier for the whole warp. When some of the lanes in a region leave it (for
+/// another region or the run loop), the others leave too, at the start of their next
+/// block, and when some leave the translation, all do: the lanes meet again where the
+/// least region (`t2_enter`) or the least PC (`core_run`) runs first. Without it, the
+/// lanes still inside run on ahead while the ones that left wait, and groups of a warp
+/// that parted can pass each other at every exit without meeting. The cost: a region's
+/// registers stored and loaded again at each such exit, only while lanes are apart.
+#if T2_SCHED && defined(GPUOS_T2_FRONTIER)
+#define T2_FRONTIER 1
+#else
+#define T2_FRONTIER 0
+#endif
+
 /// Whether a translation may access `bytes` bytes at page offset off in one go: one run
 /// of memory (page_run), or on an interleaved frame also 16 bytes from an 8-aligned
 /// offset within the page, as two words (the second at t2_word2): the pairs of X

@@ -305,11 +305,13 @@ pub fn gen_source(blocks: &[Block], hot: &dyn Fn(&str) -> bool) -> String {
     let list = |v: &mut dyn Iterator<Item = String>| v.collect::<Vec<_>>().join(",");
     let _ = writeln!(
         out,
-        "T2_DATA u64 t2_frames[{}] = {{{}}};\nT2_DATA u16 t2_regions[{}] = {{{}}};",
+        "T2_DATA u64 t2_frames[{}] = {{{}}};\nT2_DATA u16 t2_regions[{}] = {{{}}};\n#if T2_FRONTIER\nT2_DATA u64 t2_pcs[{}] = {{{}}};\n#endif",
         blocks.len(),
         list(&mut blocks.iter().map(|b| format!("{}u", b.frame))),
         blocks.len(),
-        list(&mut (0..blocks.len()).map(|i| (i / rb).to_string()))
+        list(&mut (0..blocks.len()).map(|i| (i / rb).to_string())),
+        blocks.len(),
+        list(&mut blocks.iter().map(|b| format!("0x{:x}ull", b.start)))
     );
     out.push_str(
         "/// The block (1-based) starting at pc on the current code page, or 0.
@@ -331,7 +333,12 @@ GFN u32 t2_block_at(Core& c, u64 pc) {
     // The lanes that entered together meet here after each region (see gen_region):
     // those in the lowest-numbered region run it while the others wait.
     NO_UNROLL for (;;) {
-        mask = T2_BALLOT(mask, k != 0);
+        u32 in = T2_BALLOT(mask, k != 0);
+#if T2_FRONTIER
+        // A lane went back to the run loop: the others follow (see tier2.h).
+        if (in != mask) break;
+#endif
+        mask = in;
         if (!k) break;
         u32 r = t2_regions[k - 1];
         if (r != T2_MIN(mask, r)) continue;
@@ -419,7 +426,14 @@ t2_next:
 #if T2_SCHED
     // k: this lane's next block of the region, or 0 when it leaves (xr: 0 to the run
     // loop at pc, 1 to another region's block at pc, 2 at an exception).
-    mask = T2_BALLOT(mask, k != 0);
+    {
+        u32 in = T2_BALLOT(mask, k != 0);
+#if T2_FRONTIER
+        // Lanes left: the others leave too, at their next block (see tier2.h).
+        if (in != mask && k) { pc = t2_pcs[k - 1]; xr = 1; goto t2_leave; }
+#endif
+        mask = in;
+    }
     if (!k) goto t2_leave;
     if (k != T2_MIN(mask, k)) goto t2_next;
 #endif
