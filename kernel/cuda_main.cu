@@ -142,21 +142,18 @@ __device__ u64 gather_wait(u64 rtt) {
 #define GATHER_QUICK_NS 200000000u
 #endif
 
-/// Whether host call `nr` (AArch64 numbering, or one of gpuos's own requests from 4096)
-/// may wait for something outside the process: another process, a peer, a terminal, a
-/// timer (reads and writes of pipes, sockets and terminals, polls, sleeps, locks). The
-/// others (file metadata, opens, reads of regular files by gpuos's own requests, ...)
-/// come back as soon as the host serves them.
+/// Whether host call `nr` (a syscall of kernel/sys/syscalls.table, or one of gpuos's own
+/// requests) may wait for something outside the process: another process, a peer, a
+/// terminal, a timer (reads and writes of pipes, sockets and terminals, polls, sleeps,
+/// locks). The others (file metadata, opens, gpuos's own requests, ...) come back as
+/// soon as the host serves them.
 __device__ bool host_call_may_block(u64 nr) {
     switch (nr) {
-    case 22: case 441:                  // epoll_pwait, epoll_pwait2
-    case 25: case 32:                   // fcntl (F_SETLKW), flock
-    case 63: case 64: case 65: case 66: // read, write, readv, writev
-    case 71: case 76: case 77:          // sendfile, splice, tee
-    case 72: case 73:                   // pselect6, ppoll
-    case 101: case 115:                 // nanosleep, clock_nanosleep
-    case 202: case 203: case 242:       // accept, connect, accept4
-    case 206: case 207: case 211: case 212: case 243: case 269:  // send/recv
+    case SYS_read: case SYS_write: case SYS_readv: case SYS_writev:
+    case SYS_sendfile: case SYS_splice: case SYS_sendto: case SYS_recvfrom:
+    case SYS_pselect6: case SYS_ppoll: case SYS_epoll_pwait: case SYS_epoll_pwait2:
+    case SYS_nanosleep: case SYS_clock_nanosleep:
+    case SYS_fcntl: case SYS_flock:  // F_SETLKW, LOCK_EX
         return true;
     default:
         return false;
