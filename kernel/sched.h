@@ -149,8 +149,8 @@ GFN_NOINLINE void lane_complete(Core& c, MachineHdr* m, u32 lane, bool polled) {
     sys_complete_host(c, polled);
     if (q->status == PROC_RUNNABLE && call) {
         if (nr == SYS_clone) fork_complete(c);
-        else if (nr == SYS_execve && c.s.x[0] == 0) exec_complete(c);
-        else if (nr == SYS_execve && c.s.x[0] == 1) exec_plan_start(c);
+        else if ((nr == SYS_execve || nr == SYS_execveat) && c.s.x[0] == 0) exec_complete(c);
+        else if ((nr == SYS_execve || nr == SYS_execveat) && c.s.x[0] == 1) exec_plan_start(c);
         else if (nr == SYS_gpuos_file_map || nr == SYS_gpuos_file_read) mmap_file_completed(c, nr);
         else if ((nr == SYS_copy_file_range || nr == SYS_splice) && (i64)c.s.x[0] > 0) io_offsets_complete(c, c.s.x[0]);
         else if (nr == SYS_ppoll || nr == SYS_pselect6 || nr == SYS_epoll_pwait || nr == SYS_epoll_pwait2) {

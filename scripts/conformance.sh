@@ -272,7 +272,10 @@ EOF
 #          "nostderr": stderr not compared; "bb": a busybox case; "cross":
 #          both sides get -L CROSS_ROOT (--cross-root); "tramp": both sides get -L
 #          with a sysroot whose /lib/ld-gpuos-tramp.so.1 is $BIN_DIR/ld_tramp
-#          (the interpreter tests/guest/build.sh's *_interp programs name).
+#          (the interpreter tests/guest/build.sh's *_interp programs name);
+#          "native": the oracle is the host kernel running the program's host build
+#          ($BIN_DIR/native/NAME, tests/guest/build.sh), for syscalls that
+#          qemu-aarch64 7.2 does not implement (openat2, execveat).
 #   STDIN: "-" for /dev/null, else a file in the scratch directory.
 #   ARGV:  @NAME is the guest program $BIN_DIR/NAME; @bb is busybox; any
 #          argument @bin/NAME is $BIN_DIR/NAME and @cross/PATH is
@@ -342,6 +345,9 @@ add mmapfile-fixed files - -- @mmapfile fixed
 add mmapfile-large files - -- @mmapfile large
 add mmapfile-errors files - -- @mmapfile errors
 add mmapfile-sigbus files - -- @mmapfile sigbus
+# tests/guest/openat2.c, execveat.c: checked against the host kernel (flag native).
+add openat2 native,files - -- @openat2
+add execveat native,files - -- @execveat
 add clocks lanes - -- @clocks
 add compute lanes - -- @compute 2
 add demo lanes - -- @demo
@@ -566,10 +572,16 @@ deb_case() {
     [ "$SKIP_GAPS" = 1 ] && [ -n "$DEB_GAPS" ] && printf '%s\n' "$1" | grep -q -E -- "$DEB_GAPS" && gap=1
     return 0
 }
-# oracle_argv DEB DIR: the oracle's command line (before the case's argv) in ORACLE:
-# qemu-aarch64, or for a deb case (DEB=1) deb-oracle.sh running in DIR.
+# oracle_argv DEB DIR [FLAGS]: the oracle's command line (before the case's argv) in
+# ORACLE: qemu-aarch64, the host itself for a case flagged "native", or for a deb case
+# (DEB=1) deb-oracle.sh running in DIR.
 oracle_argv() {
-    if [ "$1" = 0 ]; then
+    if [ "$1" = 0 ] && has_flag "${3:-}" native; then
+        # The host kernel itself runs the program's host build (ARGV[0] made
+        # $BIN_DIR/native/NAME): qemu-aarch64 7.2 answers ENOSYS to what it tests.
+        ORACLE=()
+        ARGV[0]=$BIN_DIR/native/$(basename "${ARGV[0]}")
+    elif [ "$1" = 0 ]; then
         ORACLE=("$QEMU_BIN" -cpu cortex-a57)
     elif [ "$DEB_ORACLE" = binfmt ]; then
         ORACLE=("$root/scripts/deb-oracle.sh" run --sysroot "$SYSROOT" --cwd "$2" --)
@@ -1274,13 +1286,13 @@ run_case() {
         lane_copies "$lroot" "$flags" "$nl"
         [ "$stdin" != - ] && lin=$lroot/tmpl/$stdin
         expand_argv "$i" 0
-        oracle_argv "$deb" "$lroot/q"
+        oracle_argv "$deb" "$lroot/q" "$flags"
         run_in "$d/q0" "$lroot/q" "$lin" "${ORACLE[@]}" "${lopt[@]}" "${ARGV[@]}"
         tree_listing "$lroot/q" >"$d/q0.tree"
     fi
     while [ "$ldirs" = 0 ] && IFS= read -r l; do
         expand_argv "$i" "$l"
-        oracle_argv "$deb" "$cwd"
+        oracle_argv "$deb" "$cwd" "$flags"
         run_side "$d/q$l" "$cwd" "$stdin" "$flags" "${ORACLE[@]}" "${lopt[@]}" "${ARGV[@]}" </dev/null
     done <"$d/qlanes"
     qrc=$(cat "$d/q0.rc")
@@ -1303,7 +1315,7 @@ run_case() {
     elif [ "$SELF_CHECK" = 1 ]; then
         # The oracle against itself: what differs between two runs is not deterministic.
         expand_argv "$i" 0
-        oracle_argv "$deb" "$cwd"
+        oracle_argv "$deb" "$cwd" "$flags"
         run_side "$d/g" "$cwd" "$stdin" "$flags" "${ORACLE[@]}" "${ARGV[@]}"
     else
         expand_argv "$i" 0

@@ -142,25 +142,36 @@ GFN void vfork_release(MachineHdr* m, Proc* q) {
     if (parent->status == PROC_BLOCKED && parent->block == BLOCK_VFORK) parent->status = PROC_RUNNABLE;
 }
 
+GFN_NOINLINE void exec_gather(Core& c, u64 nr, int first);
+
 /// execve(2): gather the path, argv and envp strings into the lane's buffer (path,
 /// then each string NUL-terminated; args[3] = argc, args[4] = envc) and post them. The
-/// host checks the file (the run's own image: executed; another AArch64 program: ENOSYS,
-/// gpuos runs one image per run; anything else: ENOEXEC, as Linux for an unknown
-/// format), closes the close-on-exec fds and builds the new initial stack as the loader
-/// does (argv, envp, auxv), returned in the output area. On success `exec_complete`
-/// replaces the image.
-HANDLER void sys_execve(Core& c) {
+/// host checks the file (the run's own image: X0 = 0 and the new stack; another AArch64
+/// program: X0 = 1 and its load plan, kernel/sys/exec_image.h; anything else: ENOEXEC,
+/// as Linux for an unknown format), closes the close-on-exec fds and builds the new
+/// initial stack as the loader does (argv, envp, auxv), returned in the output area. On
+/// success `exec_complete` or `exec_plan_start` replaces the image.
+HANDLER void sys_execve(Core& c) { exec_gather(c, SYS_execve, 0); }
+
+/// execveat(2): as execve, the path looked up from the directory fd X0 (AT_FDCWD: the
+/// working directory; with AT_EMPTY_PATH and an empty path, the file X0 itself), argv
+/// X2, envp X3, flags X4; the host gets args[0] = dirfd and args[5] = flags.
+HANDLER void sys_execveat(Core& c) { exec_gather(c, SYS_execveat, 1); }
+
+/// execve's and execveat's device part: the path (register `first`), argv and envp
+/// (the two registers after it) gathered into the lane's buffer and posted as call `nr`.
+GFN_NOINLINE void exec_gather(Core& c, u64 nr, int first) {
     u64 t = now_ns();
     u8* buf = lane_buf(c);
     u64 cap = c.m->buf_size;
     u64 in = 0;
-    i64 n = copy_str_from_guest(c, buf, X(c, 0), cap < MAX_PATH_BYTES ? cap : MAX_PATH_BYTES);
+    i64 n = copy_str_from_guest(c, buf, X(c, first), cap < MAX_PATH_BYTES ? cap : MAX_PATH_BYTES);
     if (n == -1) { setX(c, 0, err(E_FAULT)); return; }
     if (n < 0) { setX(c, 0, err(E_NAMETOOLONG)); return; }
     in = (u64)n + 1;
     u64 count[2] = {0, 0};
     for (int k = 0; k < 2; k++) {
-        u64 vec = X(c, 1 + k);
+        u64 vec = X(c, first + 1 + k);
         NO_UNROLL for (u32 i = 0; vec; i++) {
             u64 ptr = 0;
             if (!copy_from_guest(c, (u8*)&ptr, vec + 8ull * i, 8)) { setX(c, 0, err(E_FAULT)); return; }
@@ -174,8 +185,8 @@ HANDLER void sys_execve(Core& c) {
         }
     }
     u64 off = (in + 7) & ~7ull;
-    u64 a[6] = {c.s.x[0], c.s.x[1], c.s.x[2], count[0], count[1], 0};
-    sys_publish(c, SYS_execve, SYSREQ_CALL, a, 0, in, off, cap - off, t, true);
+    u64 a[6] = {c.s.x[0], c.s.x[1], c.s.x[2], count[0], count[1], first ? c.s.x[4] : 0};
+    sys_publish(c, nr, SYSREQ_CALL, a, 0, in, off, cap - off, t, true);
 }
 
 /// The process takes the name of the file it executes (Linux's comm: the last

@@ -221,20 +221,44 @@ GFN_NOINLINE void procfs_maps(Core& c, Proc* g, TextBuf& b) {
     }
 }
 
+GFN_NOINLINE bool procfs_open(Core& c, u32 flags);
+
 /// openat(2) (`split`): the caller's /proc files are written here (see the top of this
 /// file); every other path goes to the host. Writing to them: EACCES, as their mode
 /// (0444) gives.
 HANDLER void sys_openat(Core& c) {
+    if (!procfs_open(c, (u32)X(c, 2))) sys_post_host(c, SYS_openat, SYSREQ_CALL);
+}
+
+/// struct open_how's size (include/uapi/linux/openat2.h: flags, mode, resolve) and the
+/// most bytes of it openat2(2) takes (PAGE_SIZE, else E2BIG).
+#define OPEN_HOW_SIZE 24u
+#define OPEN_HOW_MAX 4096u
+
+/// openat2(2): the size of struct open_how checked here (EINVAL below the first
+/// version's 24 bytes, E2BIG past a page), the device's /proc files opened as openat
+/// opens them when no RESOLVE_* flag is asked, the rest served by the host (which
+/// checks the flags and the bytes past the struct it knows).
+HANDLER void sys_openat2(Core& c) {
+    u64 size = X(c, 3);
+    if (size < OPEN_HOW_SIZE) { setX(c, 0, err(E_INVAL)); return; }
+    if (size > OPEN_HOW_MAX) { setX(c, 0, err(E_2BIG)); return; }
+    u64 how[3];
+    if (!copy_from_guest(c, (u8*)how, X(c, 2), sizeof how)) { setX(c, 0, err(E_FAULT)); return; }
+    bool plain = how[1] == 0 && how[2] == 0 && !(how[0] >> 32) && size == OPEN_HOW_SIZE;
+    if (!plain || !procfs_open(c, (u32)how[0])) sys_post_host(c, SYS_openat2, SYSREQ_CALL);
+}
+
+/// open of the device's /proc files (the path X1, open flags `flags`): written into the
+/// lane's buffer and posted as `gpuos_open_bytes`. False when the path is not one of
+/// them (the caller posts the call to the host).
+GFN_NOINLINE bool procfs_open(Core& c, u32 flags) {
     u8 path[40];
     i64 n = copy_str_from_guest(c, path, X(c, 1), sizeof(path));
     Proc* who = 0;
     u32 kind = n > 0 ? procfs_lookup(c, path, &who) : PROCF_NONE;
-    if (kind == PROCF_NONE) {
-        sys_post_host(c, SYS_openat, SYSREQ_CALL);
-        return;
-    }
-    u32 flags = (u32)X(c, 2);
-    if ((flags & 3) != 0 || (flags & 0100 /* O_CREAT */)) { setX(c, 0, err(E_ACCES)); return; }
+    if (kind == PROCF_NONE) return false;
+    if ((flags & 3) != 0 || (flags & 0100 /* O_CREAT */)) { setX(c, 0, err(E_ACCES)); return true; }
     u64 t = now_ns();
     u8* buf = lane_buf(c);
     u64 cap = c.m->buf_size;
@@ -251,4 +275,5 @@ HANDLER void sys_openat(Core& c) {
     u64 in = plen + len, off = (in + 7) & ~7ull;
     u64 a[6] = {X(c, 1), 0, len, flags, 0, 0};
     sys_publish(c, SYS_gpuos_open_bytes, SYSREQ_CALL, a, 0, in, off, cap - off, t, true);
+    return true;
 }

@@ -252,7 +252,7 @@ impl Prepared {
             } else {
                 let mut out = vec![0u8; (crate::layout::MIN_BUF_SIZE - 8) as usize];
                 let n = h
-                    .exec_plan(&run.file, &argv, &cfg.envp, execfn, &mut out)
+                    .exec_plan(run.at, &run.file, &argv, &cfg.envp, execfn, &mut out)
                     .map_err(cannot)?;
                 out.truncate(n);
                 LaneStart::Plan(out)

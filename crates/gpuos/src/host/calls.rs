@@ -249,6 +249,9 @@ impl HostCalls for ProcHost {
     fn openat(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_openat(c.fd(0), c.path(1)?, c.uint(2), c.uint(3))
     }
+    fn openat2(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_openat2(c.fd(0), c.path(1)?, c.ins[2])
+    }
     fn close(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_close(c.fd(0))
     }

@@ -11,8 +11,9 @@ use std::path::Path;
 
 use super::errno::{self, Errno};
 use super::fd::FileKind;
+use super::file::AT_FDCWD;
 use super::fs::Resolved;
-use super::oflag::O_RDONLY;
+use super::oflag::{O_NOFOLLOW, O_RDONLY};
 use super::{sys, ProcHost, Sandbox};
 use crate::loader::{self, LoadError};
 
@@ -54,12 +55,52 @@ pub enum ExecTarget {
 /// binfmt rewriting, then ELOOP).
 pub(crate) const EXEC_MAX_SCRIPT_DEPTH: usize = 4;
 
+/// Where execve(2) or execveat(2) looks its file up: the directory fd of a relative
+/// path (AT_FDCWD: the working directory), and whether a symlink as the final component
+/// is refused (execveat's AT_SYMLINK_NOFOLLOW: ELOOP). An empty path (execveat's
+/// AT_EMPTY_PATH) names the file `dirfd` itself.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ExecAt {
+    /// The directory fd, or the file itself for an empty path.
+    pub dirfd: i32,
+    /// AT_SYMLINK_NOFOLLOW.
+    pub nofollow: bool,
+    /// AT_EMPTY_PATH: an empty path names `dirfd` (else ENOENT).
+    pub empty_path: bool,
+}
+
+impl ExecAt {
+    /// execve(2)'s: from the working directory, symlinks followed.
+    pub(crate) const CWD: ExecAt = ExecAt {
+        dirfd: AT_FDCWD,
+        nofollow: false,
+        empty_path: false,
+    };
+
+    /// The name Linux gives the program (bprm->filename: AT_EXECFN, a script's path in
+    /// its interpreter's argv): `path` itself when absolute or from the working
+    /// directory, else `/dev/fd/N` or `/dev/fd/N/path` (fs/exec.c alloc_bprm).
+    pub(crate) fn filename(&self, path: &[u8]) -> Vec<u8> {
+        if self.dirfd == AT_FDCWD || path.first() == Some(&b'/') {
+            return path.to_vec();
+        }
+        let mut f = format!("/dev/fd/{}", self.dirfd).into_bytes();
+        if !path.is_empty() {
+            f.push(b'/');
+            f.extend_from_slice(path);
+        }
+        f
+    }
+}
+
 /// What an execve runs ([`ProcHost::exec_resolve`]).
 #[derive(Clone, Debug)]
 pub(crate) struct Resolve {
     /// The program's path as the guest names it (a script's interpreter's, for a
     /// script).
     pub file: Vec<u8>,
+    /// Where `file` is looked up from.
+    pub at: ExecAt,
     /// Its argv.
     pub argv: Vec<Vec<u8>>,
     /// Its host device and inode.
@@ -117,20 +158,37 @@ impl ProcHost {
     /// script is followed [`EXEC_MAX_SCRIPT_DEPTH`] levels deep, then ELOOP. Errors:
     /// those of [`ProcHost::exec_target`], ENOEXEC for another format or machine.
     pub(crate) fn exec_resolve(&mut self, path: &[u8], argv: &[Vec<u8>]) -> Result<Resolve, Errno> {
-        let (mut file, mut argv) = (path.to_vec(), argv.to_vec());
+        self.exec_resolve_at(ExecAt::CWD, path, argv)
+    }
+
+    /// [`ProcHost::exec_resolve`] of execveat(2): `path` looked up from `at`. A script
+    /// reached through a close-on-exec directory fd (or that fd itself) cannot be read
+    /// by its interpreter: ENOENT, as Linux (BINPRM_FLAGS_PATH_INACCESSIBLE).
+    pub(crate) fn exec_resolve_at(
+        &mut self,
+        at: ExecAt,
+        path: &[u8],
+        argv: &[Vec<u8>],
+    ) -> Result<Resolve, Errno> {
+        let (mut file, mut argv, mut at) = (path.to_vec(), argv.to_vec(), at);
+        let inaccessible = at.dirfd != AT_FDCWD
+            && path.first() != Some(&b'/')
+            && self.fds.cloexec(at.dirfd).unwrap_or(false);
         for _ in 0..=EXEC_MAX_SCRIPT_DEPTH {
-            match self.exec_target(&file)? {
+            match self.exec_target(at, &file)? {
                 ExecTarget::Foreign => return Err(errno::ENOEXEC),
+                ExecTarget::Script { .. } if inaccessible => return Err(errno::ENOENT),
                 ExecTarget::Script { interp, arg } => {
                     let mut v = vec![interp.clone()];
                     v.extend(arg);
-                    v.push(file.clone());
+                    v.push(at.filename(&file));
                     v.extend(argv.iter().skip(1).cloned());
-                    (file, argv) = (interp, v);
+                    (file, argv, at) = (interp, v, ExecAt::CWD);
                 }
                 ExecTarget::Aarch64 { dev, ino } => {
                     return Ok(Resolve {
                         file,
+                        at,
                         argv,
                         id: (dev, ino),
                     })
@@ -140,15 +198,33 @@ impl ProcHost {
         Err(errno::ELOOP)
     }
 
-    /// execve(2)'s checks of `path`, resolved like open(2) in the sandbox: ENOENT and
-    /// friends from the lookup, EACCES for a directory or a file without execute
-    /// permission, then the file's format.
-    pub(crate) fn exec_target(&mut self, path: &[u8]) -> Result<ExecTarget, Errno> {
-        if path.is_empty() {
+    /// Open the file execve(2) or execveat(2) names, read-only: `path` from `at`, or
+    /// for an empty path (AT_EMPTY_PATH) the file `at.dirfd` itself, opened anew
+    /// through /proc/self/fd (an O_PATH descriptor will do, as on Linux). Returns the
+    /// guest fd.
+    fn exec_open(&mut self, at: ExecAt, path: &[u8]) -> Result<i32, Errno> {
+        let (dirfd, path, flags) = if !path.is_empty() {
+            let nofollow = if at.nofollow { O_NOFOLLOW } else { 0 };
+            (at.dirfd, path.to_vec(), O_RDONLY | nofollow)
+        } else if at.dirfd == AT_FDCWD {
+            (AT_FDCWD, b".".to_vec(), O_RDONLY)
+        } else {
+            drop(self.fds.get(at.dirfd)?);
+            let p = format!("/proc/self/fd/{}", at.dirfd).into_bytes();
+            (AT_FDCWD, p, O_RDONLY)
+        };
+        let (fd, _) = self.sys_openat(dirfd, &path, flags, 0)?;
+        Ok(fd as i32)
+    }
+
+    /// execve(2)'s checks of `path` (from `at`), resolved like open(2) in the sandbox:
+    /// ENOENT and friends from the lookup, EACCES for a directory or a file without
+    /// execute permission, then the file's format.
+    pub(crate) fn exec_target(&mut self, at: ExecAt, path: &[u8]) -> Result<ExecTarget, Errno> {
+        if path.is_empty() && !at.empty_path {
             return Err(errno::ENOENT);
         }
-        let (fd, _) = self.sys_openat(super::file::AT_FDCWD, path, O_RDONLY, 0)?;
-        let fd = fd as i32;
+        let fd = self.exec_open(at, path)?;
         let r = self.exec_inspect(fd);
         let _ = self.sys_close(fd);
         r
@@ -186,18 +262,14 @@ impl ProcHost {
         }
     }
 
-    /// The load plan of the AArch64 program at `path` (resolved like open(2)) for the
-    /// device's execve (kernel/sys/exec_image.h), written to `out`: the header (segment
-    /// count, entry, initial break, stack image length, top of the mmap area or 0 for the
-    /// default), the segments (file identity and
-    /// size, first page, end of the file pages, file offset of the first page, PROT_*
-    /// bits, end of the file bytes, end of memory) and the initial stack for `argv` and
-    /// `envp` (AT_EXECFN `execfn`). Returns its length. Errors: the lookup's, ENOEXEC for
-    /// what the loader refuses, E2BIG when the plan does not fit `out`.
     /// The program at `path` (resolved like open(2)), opened read-only for the loader.
     pub(crate) fn open_program(&mut self, path: &[u8]) -> Result<File, Errno> {
-        let (fd, _) = self.sys_openat(super::file::AT_FDCWD, path, O_RDONLY, 0)?;
-        let fd = fd as i32;
+        self.open_program_at(ExecAt::CWD, path)
+    }
+
+    /// [`ProcHost::open_program`] of `path` looked up from `at`.
+    pub(crate) fn open_program_at(&mut self, at: ExecAt, path: &[u8]) -> Result<File, Errno> {
+        let fd = self.exec_open(at, path)?;
         let file = match &self.fds.get(fd)?.kind {
             FileKind::Host(h) => h
                 .fd()
@@ -208,15 +280,24 @@ impl ProcHost {
         Ok(File::from(file?))
     }
 
+    /// The load plan of the AArch64 program at `path` (resolved like open(2) from `at`) for the
+    /// device's execve (kernel/sys/exec_image.h), written to `out`: the header (segment
+    /// count, entry, initial break, stack image length, top of the mmap area or 0 for the
+    /// default), the segments (file identity and
+    /// size, first page, end of the file pages, file offset of the first page, PROT_*
+    /// bits, end of the file bytes, end of memory) and the initial stack for `argv` and
+    /// `envp` (AT_EXECFN `execfn`). Returns its length. Errors: the lookup's, ENOEXEC for
+    /// what the loader refuses, E2BIG when the plan does not fit `out`.
     pub(crate) fn exec_plan(
         &mut self,
+        at: ExecAt,
         path: &[u8],
         argv: &[OsString],
         envp: &[OsString],
         execfn: &[u8],
         out: &mut [u8],
     ) -> Result<usize, Errno> {
-        let file = self.open_program(path)?;
+        let file = self.open_program_at(at, path)?;
         self.exec_plan_file(file, argv, envp, execfn, out)
     }
 

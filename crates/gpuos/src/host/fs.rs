@@ -31,7 +31,7 @@
 //! either, even if the host tree changes concurrently.
 
 use std::collections::VecDeque;
-use std::ffi::{CString, OsStr};
+use std::ffi::{CStr, CString, OsStr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
@@ -45,6 +45,39 @@ pub(crate) const PATH_MAX: usize = 4096;
 const NAME_MAX: usize = 255;
 /// Linux MAXSYMLINKS.
 const MAX_SYMLINKS: u32 = 40;
+
+/// openat2(2)'s `resolve` flags (include/uapi/linux/openat2.h).
+pub(crate) const RESOLVE_NO_XDEV: u64 = 0x01;
+pub(crate) const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub(crate) const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+pub(crate) const RESOLVE_BENEATH: u64 = 0x08;
+pub(crate) const RESOLVE_IN_ROOT: u64 = 0x10;
+
+/// The restrictions of one lookup (openat2(2)'s `resolve`); the default: none.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ResolveHow {
+    /// RESOLVE_* flags.
+    pub flags: u64,
+    /// With RESOLVE_NO_XDEV: the host mount id of the lookup's directory.
+    pub xdev_mnt: Option<u64>,
+}
+
+/// The host mount id (statx's stx_mnt_id) of `name` in `dir`, or of `dir` itself when
+/// `name` is empty; symlinks not followed.
+pub(crate) fn mount_id(dir: RawFd, name: &CStr) -> Result<u64, Errno> {
+    const STATX_MNT_ID: u32 = 0x1000;
+    const STX_MNT_ID_OFF: usize = 144;
+    let flags = libc::AT_SYMLINK_NOFOLLOW
+        | if name.is_empty() {
+            libc::AT_EMPTY_PATH
+        } else {
+            0
+        };
+    let b = sys::statx(dir, name, flags, STATX_MNT_ID)?;
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[STX_MNT_ID_OFF..STX_MNT_ID_OFF + 8]);
+    Ok(u64::from_le_bytes(w))
+}
 
 /// One entry of the guest's mount table.
 #[derive(Clone, Debug)]
@@ -381,13 +414,19 @@ impl Sandbox {
         path: &[u8],
         follow: bool,
     ) -> Result<Resolved<'_>, Errno> {
-        self.resolve_from(base, false, path, follow, None)
+        self.resolve_from(base, false, path, follow, None, ResolveHow::default())
     }
 
     /// [`Sandbox::resolve`], where a relative `path` is looked up sysroot-first too when
     /// `base_in_sysroot` (`base` is a directory the guest holds open in the sysroot), and
     /// a followed `/proc/self/exe` leads to `exe` when given (the guest path of the
-    /// program a process exec'd) instead of the run's program.
+    /// program a process exec'd) instead of the run's program, under openat2(2)'s
+    /// restrictions `how` (RESOLVE_*; none by default): symlinks or magic links refused
+    /// (ELOOP), the lookup kept below `base` (RESOLVE_BENEATH: EXDEV for an absolute
+    /// path or symlink or a `..` above it) or with `base` as its root
+    /// (RESOLVE_IN_ROOT), or on `base`'s host mount (RESOLVE_NO_XDEV: EXDEV). `base` is
+    /// the guest path of the lookup's directory (dirfd's, or the working directory),
+    /// whose components the walk takes first.
     pub(crate) fn resolve_from(
         &self,
         base: &Path,
@@ -395,6 +434,7 @@ impl Sandbox {
         path: &[u8],
         follow: bool,
         exe: Option<&Path>,
+        how: ResolveHow,
     ) -> Result<Resolved<'_>, Errno> {
         if path.is_empty() {
             return Err(errno::ENOENT);
@@ -402,18 +442,30 @@ impl Sandbox {
         if path.len() >= PATH_MAX {
             return Err(errno::ENAMETOOLONG);
         }
+        if path[0] == b'/' && how.flags & RESOLVE_BENEATH != 0 {
+            return Err(errno::EXDEV);
+        }
+        // RESOLVE_IN_ROOT: an absolute path starts at `base`, as a relative one does.
+        let relative = path[0] != b'/' || how.flags & RESOLVE_IN_ROOT != 0;
+        let base_comps = split(base.as_os_str().as_bytes());
+        let scoped = how.flags & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0;
         let mut walk = Walk {
             exe: exe.map(Path::to_path_buf),
             follow,
             trailing_slash: path.len() > 1 && path.ends_with(b"/"),
             links: 0,
+            how: how.flags,
+            floor: if scoped { base_comps.len() + 1 } else { 0 },
+            xdev: how.xdev_mnt,
+            check_from: if relative { base_comps.len() + 1 } else { 1 },
+            base: base_comps.clone(),
         };
         let mut queue: VecDeque<Vec<u8>> = VecDeque::new();
-        if path[0] != b'/' {
-            queue.extend(split(base.as_os_str().as_bytes()));
+        if relative {
+            queue.extend(base_comps);
         }
         queue.extend(split(path));
-        let mut absolute = path[0] == b'/' || base_in_sysroot;
+        let mut absolute = !relative || base_in_sysroot;
         loop {
             if absolute && self.sysroot.is_some() && !host_only(&queue) {
                 match self.walk(&mut walk, queue.clone(), true) {
@@ -456,6 +508,7 @@ impl Sandbox {
             },
             _ => self.root_level(),
         }];
+        w.xdev_check(&stack)?;
 
         while let Some(c) = queue.pop_front() {
             let is_last = queue.is_empty();
@@ -463,8 +516,17 @@ impl Sandbox {
                 continue;
             }
             if c == b".." {
+                if stack.len() <= w.floor {
+                    // At the scope's root: RESOLVE_BENEATH refuses to leave it,
+                    // RESOLVE_IN_ROOT stays there (as `..` at `/`).
+                    if w.how & RESOLVE_BENEATH != 0 {
+                        return Err(errno::EXDEV);
+                    }
+                    continue;
+                }
                 if stack.len() > 1 {
                     stack.pop();
+                    w.xdev_check(&stack)?;
                 }
                 continue;
             }
@@ -475,6 +537,7 @@ impl Sandbox {
 
             // The virtual /proc/self.
             if !in_sysroot && stack.len() == 2 && stack[1].name == b"proc" && c == b"self" {
+                w.proc_self_allowed(&queue)?;
                 match self.proc_self(&mut queue, w.follow, w.exe.as_deref())? {
                     Some(r) => return Ok(Step::Found(r)),
                     None => {
@@ -497,6 +560,7 @@ impl Sandbox {
                     mount: Some(m),
                     host: self.mounts[m].host.clone(),
                 });
+                w.xdev_check(&stack)?;
                 continue;
             }
 
@@ -526,23 +590,40 @@ impl Sandbox {
             };
             let mode = st.map_or(0, |s| s.st_mode & libc::S_IFMT);
             if mode == libc::S_IFLNK && (!is_last || w.follow || w.trailing_slash) {
+                if w.how & RESOLVE_NO_SYMLINKS != 0 {
+                    return Err(errno::ELOOP);
+                }
                 w.count_link()?;
                 let target = sys::readlinkat(dir.raw(), &cname)?;
                 if target.is_empty() {
                     return Err(errno::ENOENT);
                 }
-                if in_sysroot || (target[0] == b'/' && self.sysroot.is_some()) {
+                let abs = target[0] == b'/';
+                if abs && w.how & RESOLVE_BENEATH != 0 {
+                    return Err(errno::EXDEV);
+                }
+                // RESOLVE_IN_ROOT: an absolute target starts again at the scope's root.
+                let in_root = abs && w.how & RESOLVE_IN_ROOT != 0;
+                if in_sysroot || (abs && self.sysroot.is_some()) {
                     // The target is a guest path: looked up sysroot-first again.
                     let mut next: VecDeque<Vec<u8>> = VecDeque::new();
-                    if target[0] != b'/' {
+                    if !abs {
                         next.extend(split(guest_of(&stack, None).as_os_str().as_bytes()));
+                    } else if in_root {
+                        next.extend(w.base.iter().cloned());
+                    } else {
+                        w.check_from = 1;
                     }
                     next.extend(split(&target));
                     next.extend(queue);
                     return Ok(Step::Restart(next));
                 }
-                if target[0] == b'/' {
+                if in_root {
+                    stack.truncate(w.floor);
+                } else if abs {
                     stack.truncate(1);
+                    w.check_from = 1;
+                    w.xdev_check(&stack)?;
                 }
                 for t in split(&target).into_iter().rev() {
                     queue.push_front(t);
@@ -552,6 +633,9 @@ impl Sandbox {
             if is_last {
                 if w.trailing_slash && st.is_some() && mode != libc::S_IFDIR {
                     return Err(errno::ENOTDIR);
+                }
+                if st.is_some() {
+                    w.xdev_check_name(stack.len() + 1, dir.raw(), &cname)?;
                 }
                 let Some(Level {
                     fd: Some(dir),
@@ -587,6 +671,7 @@ impl Sandbox {
                 mount,
                 host,
             });
+            w.xdev_check(&stack)?;
         }
 
         held_dir(stack, w.trailing_slash).map(Step::Found)
@@ -712,9 +797,66 @@ struct Walk {
     trailing_slash: bool,
     /// Symlinks followed so far.
     links: u32,
+    /// openat2(2)'s RESOLVE_* flags.
+    how: u64,
+    /// RESOLVE_BENEATH and RESOLVE_IN_ROOT: the depth of the walk's stack at the
+    /// scope's root (`..` does not go above it); 0 without a scope.
+    floor: usize,
+    /// RESOLVE_NO_XDEV: the host mount id every directory and the final name must be on.
+    xdev: Option<u64>,
+    /// RESOLVE_NO_XDEV: stack depths below this (the way to the lookup's directory) are
+    /// not checked.
+    check_from: usize,
+    /// The components of the lookup's directory (RESOLVE_IN_ROOT's root).
+    base: Vec<Vec<u8>>,
 }
 
 impl Walk {
+    /// RESOLVE_NO_XDEV: the directory on top of `stack` must be on the lookup's mount.
+    fn xdev_check(&self, stack: &[Level<'_>]) -> Result<(), Errno> {
+        if self.xdev.is_none() || stack.len() < self.check_from {
+            return Ok(());
+        }
+        match stack.last().and_then(|l| l.fd.as_ref()) {
+            Some(fd) => self.xdev_check_name(stack.len(), fd.raw(), c""),
+            None => Ok(()),
+        }
+    }
+
+    /// RESOLVE_NO_XDEV: `name` in `dir` (the directory itself when empty), at stack
+    /// depth `depth`, must be on the lookup's mount (EXDEV).
+    fn xdev_check_name(&self, depth: usize, dir: RawFd, name: &CStr) -> Result<(), Errno> {
+        let Some(want) = self.xdev else { return Ok(()) };
+        if depth < self.check_from {
+            return Ok(());
+        }
+        if mount_id(dir, name)? != want {
+            return Err(errno::EXDEV);
+        }
+        Ok(())
+    }
+
+    /// The virtual /proc/self is a symlink and what lies below it (`fd/N`, a followed
+    /// `exe`) magic links: ELOOP under RESOLVE_NO_SYMLINKS or RESOLVE_NO_MAGICLINKS,
+    /// EXDEV under RESOLVE_NO_XDEV (another mount) or a scope, as Linux's nd_jump_link.
+    fn proc_self_allowed(&self, rest: &VecDeque<Vec<u8>>) -> Result<(), Errno> {
+        if self.how & RESOLVE_NO_SYMLINKS != 0 {
+            return Err(errno::ELOOP);
+        }
+        let magic = match rest.front().map(Vec::as_slice) {
+            Some(b"fd") => true,
+            Some(b"exe") => rest.len() > 1 || self.follow,
+            _ => false,
+        };
+        if magic && self.how & RESOLVE_NO_MAGICLINKS != 0 {
+            return Err(errno::ELOOP);
+        }
+        if magic && self.how & (RESOLVE_NO_XDEV | RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0 {
+            return Err(errno::EXDEV);
+        }
+        Ok(())
+    }
+
     /// Count one followed symlink: ELOOP past Linux's MAXSYMLINKS.
     fn count_link(&mut self) -> Result<(), Errno> {
         self.links += 1;

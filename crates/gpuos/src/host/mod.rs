@@ -39,6 +39,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use calls::Outcome;
+pub(crate) use exec::ExecAt;
 pub use exec::ExecTarget;
 pub(crate) use fs::normalize;
 pub use fs::{Mount, Sandbox, SandboxConfig};

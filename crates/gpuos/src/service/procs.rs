@@ -8,7 +8,7 @@
 
 use super::policy::FdWaits;
 use super::{trace, ProcCalls, Request};
-use crate::host::{errno, Outcome, ProcHost, Sink, Source};
+use crate::host::{errno, ExecAt, Outcome, ProcHost, Sink, Source};
 use crate::loader;
 use crate::machine::{RunConfig, RunError};
 use crate::prepare::Prepared;
@@ -125,6 +125,7 @@ impl<'a> Procs<'a> {
     fn exec_stack(
         &self,
         r: &mut Request<'_>,
+        at: ExecAt,
         path: &[u8],
         argv: &[Vec<u8>],
         envp: &[Vec<u8>],
@@ -136,14 +137,16 @@ impl<'a> Procs<'a> {
             v.iter().map(|s| OsString::from_vec(s.clone())).collect()
         };
         self.with_host(r.slot, |h| {
-            let run = match h.exec_resolve(path, argv) {
+            let run = match h.exec_resolve_at(at, path, argv) {
                 Ok(r) => r,
                 Err(e) => return e.into(),
             };
             let (argv, envp) = (os(&run.argv), os(envp));
+            // AT_EXECFN: the name execve(2) was given (execveat's /dev/fd/N...).
+            let execfn = at.filename(path);
             if Some(run.id) != exe {
                 // Another program: its load plan, mapped by the device (X0 = 1).
-                return match h.exec_plan(&run.file, &argv, &envp, path, out) {
+                return match h.exec_plan(run.at, &run.file, &argv, &envp, &execfn, out) {
                     Ok(n) => {
                         h.close_on_exec();
                         h.set_exe(Some(&run.file));
@@ -154,7 +157,7 @@ impl<'a> Procs<'a> {
             }
             let mut random = [0u8; 16];
             let _ = getrandom::getrandom(&mut random);
-            let st = loader::build_stack(&prep.exec, &argv, &envp, path, random);
+            let st = loader::build_stack(&prep.exec, &argv, &envp, &execfn, random);
             // E2BIG: the new stack does not fit the request buffer.
             let Some(dst) = out.get_mut(..st.bytes.len()) else {
                 return errno::E2BIG.into();
@@ -202,7 +205,37 @@ impl ProcCalls for Procs<'_> {
         if strs.len() < argc + envc {
             return errno::EINVAL.into();
         }
-        self.exec_stack(r, &path, &strs[..argc], &strs[argc..])
+        self.exec_stack(r, ExecAt::CWD, &path, &strs[..argc], &strs[argc..])
+    }
+
+    /// execveat: as execve, with args[0] the directory fd and args[5] the flags
+    /// (AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW; others: EINVAL; an empty path without
+    /// AT_EMPTY_PATH: ENOENT, which Linux finds first), kernel/sys/process.h.
+    fn execveat(&self, r: &mut Request<'_>) -> Outcome {
+        const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+        const AT_EMPTY_PATH: u64 = 0x1000;
+        let mut parts = r.input.split(|&b| b == 0);
+        let path = parts.next().unwrap_or(&[]).to_vec();
+        let argc = r.args[3] as usize;
+        let envc = r.args[4] as usize;
+        let flags = r.args[5];
+        let strs: Vec<Vec<u8>> = parts.take(argc + envc).map(|s| s.to_vec()).collect();
+        r.trace_args = Some(trace::execve_args(&path, &strs[..argc.min(strs.len())]));
+        if strs.len() < argc + envc {
+            return errno::EINVAL.into();
+        }
+        if path.is_empty() && flags & AT_EMPTY_PATH == 0 {
+            return errno::ENOENT.into();
+        }
+        if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+            return errno::EINVAL.into();
+        }
+        let at = ExecAt {
+            dirfd: r.args[0] as i32,
+            nofollow: flags & AT_SYMLINK_NOFOLLOW != 0,
+            empty_path: flags & AT_EMPTY_PATH != 0,
+        };
+        self.exec_stack(r, at, &path, &strs[..argc], &strs[argc..])
     }
 
     /// ppoll: the input is the pollfd array, args[5] the timeout (kernel/sys/poll.h).
