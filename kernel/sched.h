@@ -125,6 +125,21 @@ GFN_NOINLINE u32 sched_end(Core& c, Proc* q) {
         c.p = 0;
         return LANE_BUDGET;
     }
+    if (q->shm_mapped && q->pt_root != NO_FRAME) {
+        // Its MAP_SHARED pages reach their files before anyone sees it ended: one run
+        // posted at a time (end_pending 3; lane_complete comes back here), then the
+        // address space goes (kernel/sys/mm_shared.h).
+        if (q->end_pending != 3) {
+            q->end_pending = 3;
+            q->wb_lo = 0;
+            q->wb_hi = WB_ALL;
+        }
+        if (wb_post(c, false)) {
+            c.p = 0;
+            return LANE_HOSTWAIT;
+        }
+        proc_release(c);
+    }
     q->end_pending = 2;  // being handled
     u64 a[6] = {proc_wait_status(q), 0, 0, 0, 0, 0};
     sys_publish(c, SYS_exit_group, SYSREQ_EXIT, a, 0, 0, 0, 0, now_ns(), false);
@@ -141,6 +156,11 @@ GFN_NOINLINE void lane_complete(Core& c, MachineHdr* m, u32 lane, bool polled) {
     Proc* q = proc_at(m, lp->req_slot);
     if (q->status != PROC_WAIT_HOST) {
         if (q->end_pending == 2) sched_end_finish(m, lp, q);
+        if (q->end_pending == 3) {  // an ended process's write-back: the next run, or its end
+            core_load(c, m, q);
+            wb_done(c, *(volatile i64*)&lane_req(c)->ret);
+            sched_end(c, q);
+        }
         return;
     }
     core_resume(c, m, q);
@@ -152,6 +172,7 @@ GFN_NOINLINE void lane_complete(Core& c, MachineHdr* m, u32 lane, bool polled) {
         else if ((nr == SYS_execve || nr == SYS_execveat) && c.s.x[0] == 0) exec_complete(c);
         else if ((nr == SYS_execve || nr == SYS_execveat) && c.s.x[0] == 1) exec_plan_start(c);
         else if (nr == SYS_gpuos_file_map || nr == SYS_gpuos_file_read) mmap_file_completed(c, nr);
+        else if (nr == SYS_gpuos_file_write) wb_complete(c);
         else if ((nr == SYS_copy_file_range || nr == SYS_splice) && (i64)c.s.x[0] > 0) io_offsets_complete(c, c.s.x[0]);
         else if (nr == SYS_ppoll || nr == SYS_pselect6 || nr == SYS_epoll_pwait || nr == SYS_epoll_pwait2) {
             u64 deadline = q->poll_deadline;

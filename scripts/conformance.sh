@@ -345,6 +345,10 @@ add mmapfile-fixed files - -- @mmapfile fixed
 add mmapfile-large files - -- @mmapfile large
 add mmapfile-errors files - -- @mmapfile errors
 add mmapfile-sigbus files - -- @mmapfile sigbus
+# tests/guest/mmapshared.c: writable MAP_SHARED file mappings and their write-back.
+for t in msync fork end eof errors; do
+    add "mmapshared-$t" files - -- @mmapshared "$t"
+done
 # tests/guest/openat2.c, execveat.c: checked against the host kernel (flag native).
 add openat2 native,files - -- @openat2
 add execveat native,files - -- @execveat

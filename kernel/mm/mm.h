@@ -30,6 +30,12 @@
 /// With LAZY: pages of a file mapping wholly past the end of the file; touching one
 /// raises SIGBUS (mmap(2)). Kept by splits, fork and mprotect; any new mapping clears it.
 #define PTE_BUS 64ull
+// A page of a MAP_SHARED file mapping (kernel/sys/mm_shared.h): its frame is the page
+// cache's frame of the file's shared identity, written in place, never copied on write.
+// COW on such a page means "writable but clean": the first write faults and sets DIRTY
+// instead of copying; write-back clears DIRTY and sets COW again.
+#define PTE_SHARED 128ull
+#define PTE_DIRTY 256ull
 #define PTE_PERM (PTE_R | PTE_W | PTE_X)
 #define PTE_FRAME(e) (((e) >> 12) & 0xffffffffffull)
 #define VA_BITS 48
@@ -474,7 +480,7 @@ GFN void pt_clone_entry(MachineHdr* m, u64* s, u64* d, int level, Proc* p, bool 
             atomic_add_u32(frame_refcnt(m, f), 1);
             p->frames_private++;
         }
-        if (e & PTE_W) e |= PTE_COW;  // shared now: copy before writing
+        if ((e & PTE_W) && !(e & PTE_SHARED)) e |= PTE_COW;  // shared now: copy before writing
         if (share_src) *s = e;
     }
     *d = e;
@@ -560,7 +566,9 @@ GFN_NOINLINE u64 mm_fault_in(Core& c, u64 va, u64 acc) {
         if (f == NO_FRAME) return NO_FRAME;
         *e = (f << 12) | (*e & PTE_PERM) | PTE_P;
     }
-    if (acc == PTE_W && (*e & PTE_COW)) {
+    if (acc == PTE_W && (*e & PTE_COW) && (*e & PTE_SHARED)) {
+        *e = (*e & ~PTE_COW) | PTE_DIRTY;  // a shared file page: dirty, to be written back
+    } else if (acc == PTE_W && (*e & PTE_COW)) {
         u64 old = PTE_FRAME(*e);
         if (!frame_immortal(m, old) && load_relaxed_u32(frame_refcnt(m, old)) == 1) {
             *e &= ~PTE_COW;  // last user: take the frame over
@@ -851,6 +859,11 @@ struct RangeWalk {
 /// instructions are cached, are never written.
 GFN void pte_protect(MachineHdr* m, u64* e, u64 perm) {
     u64 n = (*e & ~PTE_PERM) | perm;
+    if (n & PTE_SHARED) {  // a MAP_SHARED file page: writable in place, clean until written
+        if ((perm & PTE_W) && !(n & PTE_DIRTY)) n |= PTE_COW;
+        *e = n;
+        return;
+    }
     if ((n & PTE_P) && (perm & PTE_W) && !(n & PTE_COW)) {
         u64 f = PTE_FRAME(n);
         if (frame_immortal(m, f) || load_relaxed_u32(frame_refcnt(m, f)) > 1) n |= PTE_COW;
@@ -885,7 +898,9 @@ GFN void range_entry(MachineHdr* m, u64* e, u64 pages, bool whole, RangeWalk& w)
         if (pte_mapped(v)) pte_protect(m, e, w.perm);
         return;
     case RANGE_DISCARD:
-        if (v & PTE_P) {
+        // A MAP_SHARED file page stays: its bytes are the file's, not zeros (Linux
+        // drops the mapping and the next touch finds the same page in the page cache).
+        if ((v & PTE_P) && !(v & PTE_SHARED)) {
             frame_release_into(m, w.b, w.p, PTE_FRAME(v));
             *e = PTE_LAZY | (v & PTE_PERM);
         }

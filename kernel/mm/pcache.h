@@ -19,6 +19,11 @@ struct PcacheEntry {
     u64 frame;
 };
 
+/// Keys with this bit are reverse entries: frame f of a MAP_SHARED page -> the key of its
+/// (shared identity, page), for write-back (kernel/sys/mm_shared.h). Forward keys stay
+/// below 2^52 (identities below 2^20).
+#define PCACHE_RMAP (1ull << 63)
+
 /// Probes before a lookup or an insert gives up (the table is kept far from full).
 #define PCACHE_PROBES 64
 /// Spins waiting for another lane to publish the frame of a key it claimed.

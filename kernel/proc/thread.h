@@ -122,7 +122,7 @@ GFN_NOINLINE void group_end(Core& c) {
     g->end_pending = 1;
     p->end_pending = 1;  // a thread: dropped by the scheduler (`sched_end`)
     c.exc = EXC_EXIT;
-    proc_release(c);
+    if (!g->shm_mapped) proc_release(c);  // else after the write-back (`sched_end`)
 }
 
 /// Mark c's process ended (its status already set) and free its memory; the rest
@@ -136,7 +136,9 @@ GFN void proc_end(Core& c) {
     }
     c.p->end_pending = 1;
     c.exc = EXC_EXIT;
-    proc_release(c);
+    // With shared file mappings, the scheduler writes their dirty pages back before it
+    // releases the address space (`sched_end`, kernel/sys/mm_shared.h).
+    if (!c.mm->shm_mapped) proc_release(c);
 }
 
 /// exit_group: end the process with status code.

@@ -126,6 +126,7 @@ GFN_NOINLINE bool exec_plan_begin(Core& c, u64 off, u64 len) {
     p = c.p;
     pt_free_all(m, p->pt_root);
     p->pt_root = root;
+    p->shm_mapped = 0;
     p->frames_private = 1;
     p->vm_pages = 0;
     tlb_flush(c);

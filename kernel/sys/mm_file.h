@@ -13,9 +13,10 @@
 // A page wholly past the end of the file raises SIGBUS when touched, as on Linux
 // (PTE_BUS). MAP_PRIVATE pages that may be written are copy-on-write
 // (the cache's frame is shared), so the file and the other mappings never see the
-// writes. MAP_SHARED mappings are coherent among the processes that map the file (one
-// frame), but writes to them would not reach the file: a writable MAP_SHARED file
-// mapping is refused (ENODEV) rather than silently losing what is written to it.
+// writes. MAP_SHARED mappings get the frames of the file's *shared* identity (the host
+// names one per file, kept across gpuos's own write-backs), one frame per page for every
+// process and lane that maps the file shared, written in place (PTE_SHARED) and
+// written back to the file (kernel/sys/mm_shared.h).
 #pragma once
 #include "marshal.h"
 #include "../mm/pcache.h"
@@ -38,6 +39,9 @@ GFN void mmap_file_post(Core& c, u64 nr, u64 a0, u64 a1, u64 a2) {
     sys_publish(c, nr, SYSREQ_CALL | (c.p->strace ? SYSREQ_QUIET : 0), a, 0, 0, off, c.m->buf_size - off, now_ns(), true);
 }
 
+/// The mapping in progress is MAP_SHARED (of a file's shared identity, kernel/sys/mm_shared.h).
+GFN bool mmap_file_shared(Proc* p) { return (p->fm_args[3] & MAP_SHARED) != 0 && !p->fm_plan_off; }
+
 /// The file page shown at page i of the mapping in progress, or ~0 when that page is
 /// wholly past the end of the file.
 GFN u64 mmap_file_page(Proc* p, u64 i) {
@@ -57,7 +61,9 @@ GFN_NOINLINE bool mmap_file_install(Core& c, u64 va, u64 f) {
     u64 perm = prot_to_pte(p->fm_args[2]);
     atomic_add_u32(frame_refcnt(c.m, f), 1);
     g->frames_private++;
-    *e = (f << 12) | PTE_P | perm | ((perm & PTE_W) ? PTE_COW : 0);
+    // Private: copy-on-write. Shared: written in place, COW meaning "clean" (mm.h).
+    u64 shared = mmap_file_shared(p) ? PTE_SHARED : 0;
+    *e = (f << 12) | PTE_P | perm | shared | ((perm & PTE_W) ? PTE_COW : 0);
     return true;
 }
 
@@ -66,7 +72,17 @@ GFN_NOINLINE bool mmap_file_install(Core& c, u64 va, u64 f) {
 /// mmap_file_install.
 GFN_NOINLINE bool mmap_file_fresh(Core& c, u64 i, u64 f) {
     Proc* p = c.p;
-    u64 cached = pcache_insert(c.m, pcache_key(p->fm_file, mmap_file_page(p, i)), f);
+    u64 key = pcache_key(p->fm_file, mmap_file_page(p, i));
+    u64 cached = pcache_insert(c.m, key, f);
+    if (mmap_file_shared(p)) {
+        // A shared mapping's page must be the one frame every mapper writes, and its
+        // write-back must find the page it holds (the reverse entry): without room in
+        // the cache for both, the mapping cannot be made.
+        if (cached == NO_FRAME || (cached == f && pcache_insert(c.m, PCACHE_RMAP | f, key) != key)) {
+            if (cached == NO_FRAME) frame_unref(c.m, f);
+            return false;
+        }
+    }
     u64 use = cached == NO_FRAME ? f : cached;
     bool ok = mmap_file_install(c, p->fm_addr + (i << PAGE_SHIFT), use);
     if (use != f || cached == NO_FRAME) frame_unref(c.m, f);  // not the cache's: ours goes
@@ -153,7 +169,7 @@ GFN_NOINLINE void mmap_file_complete(Core& c, u64 nr) {
     }
     if (nr == SYS_gpuos_file_map) {
         u64 flags = p->fm_args[3];
-        if ((flags & MAP_SHARED) && (p->fm_args[2] & PROT_WRITE)) { mmap_file_finish(c, err(E_NODEV)); return; }
+        if (flags & MAP_SHARED) c.mm->shm_mapped = 1;  // write-back looks for dirty pages now
         p->fm_file = (u64)ret;
         p->fm_size = load_le(out, 8);
         u64 a = mmap_place(c, p->fm_args[0], page_up(p->fm_args[1]), flags, prot_to_pte(p->fm_args[2]));
@@ -167,4 +183,5 @@ GFN_NOINLINE void mmap_file_complete(Core& c, u64 nr) {
     mmap_file_fill(c);
 }
 
+#include "mm_shared.h"
 #include "exec_image.h"

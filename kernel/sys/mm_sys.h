@@ -107,14 +107,28 @@ GFN_NOINLINE u64 mmap_place(Core& c, u64 addr, u64 len, u64 flags, u64 perm) {
     return addr;
 }
 
+/// The top of the address space: "everything" for a write-back's range.
+#define WB_ALL (1ull << VA_BITS)
+
 GFN_NOINLINE void mmap_file_start(Core& c);
+GFN_NOINLINE bool wb_begin(Core& c, u64 lo, u64 hi);
+
+/// Before [addr, addr+len) (page aligned) is unmapped or replaced: write back its dirty
+/// MAP_SHARED pages (kernel/sys/mm_shared.h). True when writes were posted: the SVC
+/// runs again once they are done.
+GFN bool mm_writeback_first(Core& c, u64 addr, u64 len) {
+    if (addr >= WB_ALL || len >= WB_ALL) return false;
+    u64 end = addr + len < WB_ALL ? addr + len : WB_ALL;
+    return wb_begin(c, addr, end);
+}
 
 /// mmap(2): anonymous mappings here; a file's (kernel/sys/mm_file.h) asks the host
-/// about the file first.
+/// about the file first. MAP_FIXED writes back the shared pages it replaces first.
 HANDLER void sys_mmap(Core& c) {
     u64 addr = X(c, 0), len = X(c, 1), prot = X(c, 2), flags = X(c, 3);
     u64 e = mmap_check(addr, len, flags, X(c, 5));
     if (e) { setX(c, 0, e); return; }
+    if ((flags & MAP_FIXED) && mm_writeback_first(c, addr, page_up(len))) return;
     if (!(flags & MAP_ANONYMOUS)) { mmap_file_start(c); return; }
     setX(c, 0, mmap_place(c, addr, page_up(len), flags, prot_to_pte(prot)));
 }
@@ -124,6 +138,7 @@ HANDLER void sys_munmap(Core& c) {
     if ((addr & (PAGE_SZ - 1)) || len == 0 || len_too_big(len)) { setX(c, 0, err(E_INVAL)); return; }
     len = page_up(len);
     if ((addr + len) >> VA_BITS) { setX(c, 0, err(E_INVAL)); return; }
+    if (mm_writeback_first(c, addr, len)) return;
     setX(c, 0, mm_unmap(c, addr, len) ? 0 : err(E_NOMEM));
 }
 
@@ -174,9 +189,12 @@ HANDLER void sys_munlock(Core& c) { setX(c, 0, mlock_check(c)); }
 #define MS_INVALIDATE 2ull
 #define MS_SYNC 4ull
 
-/// msync(2): anonymous memory has no file to write back: 0 once the checks pass
-/// (EINVAL for unknown flags, MS_ASYNC with MS_SYNC, or an unaligned address; ENOMEM
-/// when part of the range is not mapped).
+/// msync(2): once the checks pass (EINVAL for unknown flags, MS_ASYNC with MS_SYNC, or
+/// an unaligned address; ENOMEM when part of the range is not mapped), MS_SYNC and
+/// MS_ASYNC write the range's dirty MAP_SHARED pages back to their files
+/// (kernel/sys/mm_shared.h) before returning, so that read(2) sees them as Linux's
+/// shared page cache would; EIO when a write-back failed since the last msync.
+/// Anonymous memory has nothing to write back.
 HANDLER void sys_msync(Core& c) {
     u64 addr = X(c, 0), len = X(c, 1), flags = X(c, 2);
     if ((flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) || (addr & (PAGE_SZ - 1)) ||
@@ -186,7 +204,11 @@ HANDLER void sys_msync(Core& c) {
     }
     if (len_too_big(len)) { setX(c, 0, err(E_NOMEM)); return; }
     len = page_up(len);
-    setX(c, 0, len == 0 || mm_range_mapped(c, addr, len) ? 0 : err(E_NOMEM));
+    if (len != 0 && !mm_range_mapped(c, addr, len)) { setX(c, 0, err(E_NOMEM)); return; }
+    if ((flags & (MS_SYNC | MS_ASYNC)) && mm_writeback_first(c, addr, len)) return;
+    u64 ret = c.p->wb_err ? err(E_IO) : 0;
+    c.p->wb_err = 0;
+    setX(c, 0, ret);
 }
 
 /// Bytes of mincore's vector gathered before each copy to the guest.
@@ -276,6 +298,7 @@ HANDLER void sys_mremap(Core& c) {
         setX(c, 0, err(E_FAULT));
         return;
     }
+    if (nlen < olen && mm_writeback_first(c, old + nlen, olen - nlen)) return;
     int level;
     u64 perm = *pt_lookup(c.m, c.mm->pt_root, old, &level) & PTE_PERM;
     if (nlen <= olen) {

@@ -143,6 +143,7 @@ GFN void vfork_release(MachineHdr* m, Proc* q) {
 }
 
 GFN_NOINLINE void exec_gather(Core& c, u64 nr, int first);
+GFN_NOINLINE bool wb_begin(Core& c, u64 lo, u64 hi);  // kernel/sys/mm_shared.h
 
 /// execve(2): gather the path, argv and envp strings into the lane's buffer (path,
 /// then each string NUL-terminated; args[3] = argc, args[4] = envc) and post them. The
@@ -161,6 +162,9 @@ HANDLER void sys_execveat(Core& c) { exec_gather(c, SYS_execveat, 1); }
 /// execve's and execveat's device part: the path (register `first`), argv and envp
 /// (the two registers after it) gathered into the lane's buffer and posted as call `nr`.
 GFN_NOINLINE void exec_gather(Core& c, u64 nr, int first) {
+    // The old address space goes: its dirty MAP_SHARED pages reach their files first
+    // (kernel/sys/mm_shared.h; the SVC runs again once they are written).
+    if (wb_begin(c, 0, 1ull << VA_BITS)) return;
     u64 t = now_ns();
     u8* buf = lane_buf(c);
     u64 cap = c.m->buf_size;
@@ -249,6 +253,7 @@ GFN_NOINLINE void exec_complete(Core& c) {
     }
     pt_free_all(m, p->pt_root);
     p->pt_root = root;
+    p->shm_mapped = 0;
     tlb_flush(c);
     u64 sp = m->stack_top - len;
     rt_memset(&c.s, 0, sizeof(CpuState));

@@ -350,6 +350,18 @@ pub struct Proc {
     /// wait for it in rt_sigtimedwait, takes it. Their si_codes are in the leader's
     /// `sigcode`.
     pub sigpending_shared: u64,
+    /// Write-back of MAP_SHARED file pages in progress (kernel/sys/mm_shared.h): the next
+    /// address to look at.
+    pub wb_lo: u64,
+    /// The end of the range being written back.
+    pub wb_hi: u64,
+    /// X0 of the syscall that waits for the write-back (run again once it is done).
+    pub wb_x0: u64,
+    /// The first write-back error since msync(2) last reported one (a negative errno).
+    pub wb_err: i64,
+    /// Leader only: the address space has held a MAP_SHARED file mapping, so its end,
+    /// execve, munmap, msync and MAP_FIXED look for dirty shared pages to write back.
+    pub shm_mapped: u64,
 }
 
 /// `Proc::oom`, `Proc::kill_cause`: the process reached its resident limit

@@ -429,6 +429,9 @@ impl HostCalls for ProcHost {
     fn gpuos_file_read(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_gpuos_file_read(c.a[0], c.a[1], c.a[2], c.out)
     }
+    fn gpuos_file_write(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_gpuos_file_write(c.a[0], c.a[1], c.ins[2])
+    }
     fn epoll_create1(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_epoll_create1(c.uint(0))
     }

@@ -41,10 +41,34 @@ struct Key {
     mtime: (i64, u64),
 }
 
+impl Key {
+    fn of(st: &libc::stat) -> Key {
+        Key {
+            dev: st.st_dev,
+            ino: st.st_ino,
+            size: st.st_size,
+            mtime: (st.st_mtime, st.st_mtime_nsec as u64),
+        }
+    }
+}
+
+/// A file's shared identity: the one its MAP_SHARED mappings use.
+struct Shared {
+    id: u32,
+    /// The file's version it stands for: the one it was made for, or the one gpuos's
+    /// own last write-back left. Any other (the file written or truncated otherwise)
+    /// gets a new shared identity, read afresh.
+    key: Key,
+    /// Its descriptor was open for writing (write-back needs one).
+    writable: bool,
+}
+
 #[derive(Default)]
 struct Inner {
     ids: HashMap<Key, u32>,
-    /// Index id - 1: the descriptor pages are read from.
+    /// Shared identities by (device, inode).
+    shared: HashMap<(u64, u64), Shared>,
+    /// Index id - 1: the descriptor pages are read from (and written back to).
     files: Vec<Held>,
 }
 
@@ -75,13 +99,47 @@ impl MappedFiles {
     /// on `fd` whose status is `st`, registering it when new. ENFILE when a run has
     /// mapped too many.
     pub(crate) fn identify_file(&self, st: &libc::stat, fd: Held) -> Result<(u32, u64), Errno> {
-        let key = Key {
-            dev: st.st_dev,
-            ino: st.st_ino,
-            size: st.st_size,
-            mtime: (st.st_mtime, st.st_mtime_nsec as u64),
-        };
-        Ok((self.identify(key, fd)?, st.st_size.max(0) as u64))
+        Ok((self.identify(Key::of(st), fd)?, st.st_size.max(0) as u64))
+    }
+
+    /// The shared identity (for MAP_SHARED) of the file open on `fd` whose status is
+    /// `st`: the same for every shared mapping of the file while it changes only through
+    /// gpuos's write-backs, so they all use one set of frames; a new one when the file
+    /// changed otherwise (its pages are read afresh). `writable`: `fd` is open for
+    /// writing, and becomes the identity's descriptor if its own is not.
+    fn identify_shared(&self, st: &libc::stat, fd: Held, writable: bool) -> Result<u32, Errno> {
+        let key = Key::of(st);
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let g = &mut *g;
+        if let Some(s) = g.shared.get_mut(&(key.dev, key.ino)) {
+            if s.key == key {
+                if writable && !s.writable {
+                    g.files[s.id as usize - 1] = fd;
+                    s.writable = true;
+                }
+                return Ok(s.id);
+            }
+        }
+        if g.files.len() >= MAX_FILES {
+            return Err(errno::ENFILE);
+        }
+        g.files.push(fd);
+        let id = g.files.len() as u32;
+        g.shared
+            .insert((key.dev, key.ino), Shared { id, key, writable });
+        Ok(id)
+    }
+
+    /// After a write-back to shared identity `id`: the file's version is now `st`, which
+    /// the identity keeps standing for (later shared mappings share its frames).
+    fn written(&self, id: u64, st: &libc::stat) {
+        let key = Key::of(st);
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = g.shared.get_mut(&(key.dev, key.ino)) {
+            if u64::from(s.id) == id {
+                s.key = key;
+            }
+        }
     }
 
     /// The descriptor of identity `id`; EINVAL for an id never handed out.
@@ -143,11 +201,43 @@ impl ProcHost {
         if shared && prot & PROT_WRITE != 0 && mode != oflag::O_RDWR {
             return Err(errno::EACCES);
         }
-        let (id, size) = self.sb.mapped_files().identify_file(&st, hfd.clone())?;
+        let files = self.sb.mapped_files();
+        let (id, size) = if shared {
+            let id = files.identify_shared(&st, hfd.clone(), mode == oflag::O_RDWR)?;
+            (id, st.st_size.max(0) as u64)
+        } else {
+            files.identify_file(&st, hfd.clone())?
+        };
         let size = size.to_le_bytes();
         let n = out.len().min(8);
         out[..n].copy_from_slice(&size[..n]);
         Ok((i64::from(id), n))
+    }
+
+    /// Write back pages of a MAP_SHARED mapping (`gpuos_file_write`, kernel/sys/mm_shared.h):
+    /// `data` holds whole pages of shared identity `id` from page `page` on; what lies
+    /// within the file's current size is written there (a shared mapping never extends
+    /// its file: bytes past the end stay in memory only, as on Linux). Returns the bytes
+    /// written. EINVAL for an unknown id; the host's write errors (EBADF when the file
+    /// was mapped without a descriptor open for writing).
+    pub(crate) fn sys_gpuos_file_write(&mut self, id: u64, page: u64, data: &[u8]) -> Ret {
+        let files = self.sb.mapped_files();
+        let file = files.file(id)?;
+        let fd = file.as_raw_fd();
+        let off = page.checked_mul(PAGE).ok_or(errno::EINVAL)?;
+        let size = sys::fstat(fd)?.st_size.max(0) as u64;
+        let n = size.saturating_sub(off).min(data.len() as u64) as usize;
+        let off = i64::try_from(off).map_err(|_| errno::EINVAL)?;
+        let mut done = 0;
+        while done < n {
+            let w = sys::pwrite(fd, &data[done..n], off + done as i64)?;
+            if w == 0 {
+                break;
+            }
+            done += w;
+        }
+        files.written(id, &sys::fstat(fd)?);
+        Ok((done as i64, 0))
     }
 
     /// Read pages for the device's page cache (`gpuos_file_read`): up to `npages`
