@@ -27,7 +27,7 @@ strip -o "$dir/gpuos" target/release/gpuos  # debug info stays here: the carry l
 if [ -n "${GPU_CARRY_BINS:-}" ]; then
     for b in $GPU_CARRY_BINS; do cp "tests/guest/bin/$b" "$dir/bin/"; done
 else
-    cp tests/guest/bin/* "$dir/bin/"
+    cp -r tests/guest/bin/* "$dir/bin/"
 fi
 cp .deps/busybox .deps/qemu-aarch64-static "$dir/"
 nv=.deps/nvrtc

@@ -52,6 +52,43 @@ pub fn ends_in_branch(b: &Block) -> bool {
         .is_some_and(|e| e.source.starts_with("kernel/a64/branch.table"))
 }
 
+/// The addresses where control may go next after block `b` and that the instruction
+/// itself names (Arm ARM C6.2: B, BL, B.cond, CBZ/CBNZ, TBZ/TBNZ, with the
+/// fall-through of the conditional ones; the return address of BL and BLR, where the
+/// callee's RET comes back; the instruction after SVC): the blocks a lane may enter
+/// next, whatever its data. Indirect targets (BR, RET, BLR's callee) are not known.
+/// A block cut short without a branch continues at its end (see `extend` in mod.rs).
+pub fn direct_successors(b: &Block) -> Vec<u64> {
+    let Some(&w) = b.insns.last() else {
+        return Vec::new();
+    };
+    let pc = b.start + 4 * (b.insns.len() as u64 - 1);
+    let next = pc + 4;
+    // imm is a signed word offset of `bits` bits.
+    let rel = |imm: u32, bits: u32| {
+        let off = ((imm << (32 - bits)) as i32 >> (32 - bits)) as i64 * 4;
+        pc.wrapping_add(off as u64)
+    };
+    if w & 0x7c00_0000 == 0x1400_0000 {
+        // B, BL: imm26.
+        let t = rel(w & 0x03ff_ffff, 26);
+        return if w >> 31 == 1 { vec![t, next] } else { vec![t] };
+    }
+    if w & 0xff00_0010 == 0x5400_0000 || w & 0x7e00_0000 == 0x3400_0000 {
+        // B.cond, CBZ/CBNZ: imm19 at [23:5].
+        return vec![rel(w >> 5 & 0x7_ffff, 19), next];
+    }
+    if w & 0x7e00_0000 == 0x3600_0000 {
+        // TBZ/TBNZ: imm14 at [18:5].
+        return vec![rel(w >> 5 & 0x3fff, 14), next];
+    }
+    // BLR, SVC: back at the next instruction.
+    if w & 0xffff_fc1f == 0xd63f_0000 || w & 0xffe0_001f == 0xd400_0001 {
+        return vec![next];
+    }
+    Vec::new()
+}
+
 /// The instruction word at `va`, if some segment's file bytes hold it.
 fn word_at(code: &[Code], va: u64) -> Option<u32> {
     code.iter().find_map(|s| {
@@ -509,6 +546,38 @@ mod tests {
 
     fn words(w: &[u32]) -> Vec<u8> {
         w.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn direct_successors_name_the_branch_targets_and_fall_throughs() {
+        let blk = |w: u32| Block {
+            start: 0x400000,
+            frame: 1,
+            insns: vec![ADD_X0_X0_1, w],
+        };
+        // B .-4 (from 0x400004), BL .+8, B.NE .+8, CBZ X0, .-4, TBNZ W0 #3, .+12.
+        assert_eq!(direct_successors(&blk(0x17ffffff)), vec![0x400000]);
+        assert_eq!(
+            direct_successors(&blk(0x94000002)),
+            vec![0x40000c, 0x400008]
+        );
+        assert_eq!(
+            direct_successors(&blk(0x54000041)),
+            vec![0x40000c, 0x400008]
+        );
+        assert_eq!(
+            direct_successors(&blk(0xb4ffffe0)),
+            vec![0x400000, 0x400008]
+        );
+        assert_eq!(
+            direct_successors(&blk(0x37180060)),
+            vec![0x400010, 0x400008]
+        );
+        // BLR X1 and SVC #0 come back at the next instruction; RET and BR are unknown.
+        assert_eq!(direct_successors(&blk(0xd63f0020)), vec![0x400008]);
+        assert_eq!(direct_successors(&blk(0xd4000001)), vec![0x400008]);
+        assert!(direct_successors(&blk(RET)).is_empty());
+        assert!(direct_successors(&blk(0xd61f0020)).is_empty());
     }
 
     #[test]

@@ -29,6 +29,23 @@ pub use crate::machine::Translate;
 
 /// Entries of a block start before `--translate auto` translates it.
 pub const AUTO_THRESHOLD: u32 = 1000;
+/// How many direct edges (`gen::direct_successors`) away from a hot block start a
+/// block is translated too, on a code page where the profile counted an entry. Copies
+/// of a program with other inputs (a parameter sweep, a seed per lane) take the other
+/// arm of branches the profiled run never took; interpreted, those blocks cost the
+/// warp most of its time (the H200 profile of CoreMark with a seed per lane: 7 % of the
+/// guest instructions interpreted, over half of the GPU's time in the interpreter).
+/// `GPUOS_T2_SUCCESSOR_DEPTH` overrides it (0: the profile's blocks only), to measure;
+/// it is part of the cache key.
+pub const SUCCESSOR_DEPTH: u32 = 3;
+
+/// The successor depth of this process's translations (see [`SUCCESSOR_DEPTH`]).
+fn successor_depth() -> u32 {
+    std::env::var("GPUOS_T2_SUCCESSOR_DEPTH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(SUCCESSOR_DEPTH)
+}
 /// How often the background translator looks at the profile.
 const POLL: Duration = Duration::from_millis(100);
 /// The same on the GPU, where a compile takes a minute or two (the whole core): a
@@ -273,6 +290,7 @@ impl Tier2 {
             return Ok(None);
         }
         let (code, mut h) = image_code(prep)?;
+        h.update(format!("successor depth {}", successor_depth()).as_bytes());
         let target = match gpu_arch {
             Some(arch) => {
                 gpu_key(&mut h, &crate::backend::cuda::core_key(arch));
@@ -329,6 +347,7 @@ impl Tier2 {
             return Ok(None);
         }
         let (code, mut h) = image_code(prep)?;
+        h.update(format!("successor depth {}", successor_depth()).as_bytes());
         gpu_key(&mut h, &gpu.core_key);
         let t = Tier2::with(
             mode,
@@ -465,16 +484,22 @@ impl Tier2 {
         }
     }
 
-    /// Block starts entered at least `threshold` times and not translated yet.
-    fn hot(&self, st: &State, threshold: u32) -> Vec<u64> {
+    /// Block starts entered at least `threshold` times and not translated yet, and the
+    /// code pages (their guest addresses) where the profile counted any entry.
+    fn hot(&self, st: &State, threshold: u32) -> (Vec<u64>, BTreeSet<u64>) {
         let Some(counts) = self.snapshot() else {
-            return Vec::new();
+            return (Vec::new(), BTreeSet::new());
         };
         let mut out = Vec::new();
+        let mut entered = BTreeSet::new();
         for &(f, va) in &self.pages {
             let base = (f * 1024) as usize;
             for slot in 0..1024u64 {
-                if counts.get(base + slot as usize).copied().unwrap_or(0) >= threshold {
+                let n = counts.get(base + slot as usize).copied().unwrap_or(0);
+                if n > 0 {
+                    entered.insert(va);
+                }
+                if n >= threshold {
                     let pc = va + slot * 4;
                     if !st.starts.contains(&pc) && !st.rejected.contains(&pc) {
                         out.push(pc);
@@ -482,7 +507,7 @@ impl Tier2 {
                 }
             }
         }
-        out
+        (out, entered)
     }
 
     /// Translate the block starts entered `threshold` times or more, with the ones
@@ -497,7 +522,7 @@ impl Tier2 {
         if let Some(e) = &st.failed {
             return Err(e.clone());
         }
-        let hot = self.hot(&st, threshold);
+        let (hot, entered) = self.hot(&st, threshold);
         if hot.is_empty() {
             return Ok(false);
         }
@@ -511,9 +536,12 @@ impl Tier2 {
             .collect();
         let frame_of = |va: u64| self.pages.iter().find(|p| p.1 == va & !0xfff).map(|p| p.0);
         let mut blocks: Vec<Block> = Vec::new();
-        let mut wanted: Vec<u64> = st.starts.iter().chain(&hot).copied().collect();
-        let mut seen: BTreeSet<u64> = wanted.iter().copied().collect();
-        while let Some(pc) = wanted.pop() {
+        // (start, how many direct edges from a hot start: 0 for the profile's own).
+        let mut wanted: Vec<(u64, u32)> = st.starts.iter().chain(&hot).map(|&pc| (pc, 0)).collect();
+        let mut seen: BTreeSet<u64> = wanted.iter().map(|w| w.0).collect();
+        let hot_new: BTreeSet<u64> = hot.iter().copied().collect();
+        let max_depth = successor_depth();
+        while let Some((pc, depth)) = wanted.pop() {
             match frame_of(pc).and_then(|f| gen::find_block(&code, pc, f)) {
                 Some(b) => {
                     // A block cut short (its page, its length, a barrier) continues in
@@ -521,7 +549,17 @@ impl Tier2 {
                     // where the interpreter saw no block boundary to count.
                     let next = b.start + 4 * b.insns.len() as u64;
                     if !gen::ends_in_branch(&b) && seen.insert(next) {
-                        wanted.push(next);
+                        wanted.push((next, depth));
+                    }
+                    // The paths the profile did not take (see SUCCESSOR_DEPTH), from
+                    // the new hot starts only, so that each translation's closure
+                    // stays bounded.
+                    if depth < max_depth && (depth > 0 || hot_new.contains(&pc)) {
+                        for t in gen::direct_successors(&b) {
+                            if entered.contains(&(t & !0xfff)) && seen.insert(t) {
+                                wanted.push((t, depth + 1));
+                            }
+                        }
                     }
                     blocks.push(b);
                 }
