@@ -324,6 +324,13 @@ fn report_summary(rep: &RunReport, verbose: bool) {
             peak * 4,
             rep.interleaved_groups
         );
+        // The device memory the run held: one copy of what processes share.
+        eprintln!(
+            "gpuos: frame pool high-water {:.1} MiB = {:.1} KiB per lane ({} lanes)",
+            (rep.pool_frames * 4) as f64 / 1024.0,
+            (rep.pool_frames * 4) as f64 / rep.lanes.len().max(1) as f64,
+            rep.lanes.len()
+        );
     }
 }
 

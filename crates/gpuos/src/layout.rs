@@ -191,6 +191,13 @@ pub fn interleaved_groups(hdr: &MachineHdr) -> u64 {
     (hdr.bump >> 32) / IL_GROUP
 }
 
+/// Frames of the pool of the machine of `hdr` handed out so far, from either end
+/// (`MachineHdr::bump`): freed frames are used again before new ones, so this is the
+/// high-water mark of the frames held at once, give or take the free lists' shards.
+pub fn pool_frames(hdr: &MachineHdr) -> u64 {
+    (hdr.bump & 0xffff_ffff) + (hdr.bump >> 32)
+}
+
 /// The image template built in a host frame pool, with the header that describes both.
 pub struct Template {
     /// The header: the pool's fields and the template's (`MachineHdr::tmpl_root`, ...).

@@ -319,6 +319,11 @@ pub struct RunReport {
     /// Groups of interleaved frames the run made (kernel/mm/mm.h; each holds one page
     /// of up to `IL_GROUP` lanes of a warp); 0 when its frames were all contiguous.
     pub interleaved_groups: u64,
+    /// Frames of the pool that the run ever handed out, the template's included
+    /// (`MachineHdr::bump`, both ends): the high-water mark of the guest memory it held,
+    /// pages shared between processes (the template, the page cache's file pages, a
+    /// fork's copy-on-write pages) counted once.
+    pub pool_frames: u64,
 }
 
 impl RunReport {

@@ -182,6 +182,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         interrupted: stop_signal(),
         translated: hdr.t2_insns,
         interleaved_groups: crate::layout::interleaved_groups(&hdr),
+        pool_frames: crate::layout::pool_frames(&hdr),
     })
 }
 

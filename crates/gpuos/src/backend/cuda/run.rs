@@ -94,6 +94,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     unsafe { cu::memcpy_dtoh_sync(std::slice::from_mut(&mut h), m.mdev.0) }
         .map_err(|e| err("read back", e))?;
     report.interleaved_groups = crate::layout::interleaved_groups(&h);
+    report.pool_frames = crate::layout::pool_frames(&h);
     if cfg.verbose && h.run_groups > 0 {
         eprintln!(
             "gpuos: warps entered the run loop {} times, {:.1} lanes together on average",
@@ -870,5 +871,6 @@ fn collect(
         interrupted: crate::backend::stop_signal(),
         translated: 0,
         interleaved_groups: 0,
+        pool_frames: 0,
     })
 }
