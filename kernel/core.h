@@ -84,7 +84,8 @@ struct Core {
     u64 code_vpn;    // page of the cached code pointer + 1 (0 = invalid)
     const u8* code;  // host pointer to the current code page (frame_base)
     u32 code_il;     // ... whose frame is interleaved
-    u16* code_ids;   // decode-cache entries of the current code page, or 0 (MachineHdr::dcache)
+    u16* code_ids;   // decode-cache entries of the current code page, or 0 (MachineHdr::dcache, dcache_map)
+    u32 code_t2;     // ... which is a template frame: profiled and translated (tier 2)
 };
 
 // ---- general registers (Arm ARM: X[], SP[]; register 31 is XZR or SP by context) ----

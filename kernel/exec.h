@@ -63,7 +63,7 @@ GFN bool step_now(Core& c, u32 mask, bool entry) {
 #if GPUOS_TIER2
     if (T2_BALLOT(mask, lead) != mask) {
         u64 pc = c.s.pc;
-        bool here = entry && c.code_ids && !(pc & 3) && c.code_vpn == (pc >> PAGE_SHIFT) + 1 && t2_block_at(c, pc);
+        bool here = entry && c.code_t2 && !(pc & 3) && c.code_vpn == (pc >> PAGE_SHIFT) + 1 && t2_block_at(c, pc);
         // A lane at the least PC enters the translation; every lane that can, joins it.
         if (T2_BALLOT(mask, lead && here)) return here;
     }
@@ -136,7 +136,7 @@ GFN u32 core_run(Core& c, u64 budget) {
         bool on_page = c.code_vpn == (pc >> PAGE_SHIFT) + 1 && !(pc & 3);
         if (on_page || fetch_page(c, pc)) {
             u32 slot = ((u32)pc & (u32)(PAGE_SZ - 1)) >> 2;
-            if (entry && c.code_ids) {
+            if (entry && c.code_t2) {
 #if GPUOS_TIER2
                 u32 k = t2_enter(c, budget - n);
 #elif !GPUOS_DEVICE

@@ -201,20 +201,23 @@ GFN_NOINLINE u64 free_list_pop(MachineHdr* m, u32 shard) {
     }
 }
 
+/// A never-used frame from the bottom of the pool, below the interleaved groups (which
+/// come down from the top, il_group_alloc), not zeroed and without a count; NO_FRAME
+/// when none is left.
+GFN u64 frame_bump(MachineHdr* m) {
+    u64 limit = m->il_map ? m->nframes & ~((u64)IL_GROUP - 1) : m->nframes;
+    u64 w = load_relaxed_u64(&m->bump);
+    if (BUMP_UP(w) + BUMP_DOWN(w) >= limit) return NO_FRAME;
+    w = atomic_add_u64(&m->bump, 1);
+    return BUMP_UP(w) + BUMP_DOWN(w) < limit ? BUMP_UP(w) : NO_FRAME;
+}
+
 /// Allocate one zeroed frame with reference count 1; NO_FRAME when the pool is empty.
 /// Order: this thread's list, never-used frames, then the other lists.
 GFN_NOINLINE u64 frame_alloc(MachineHdr* m) {
     u32 shard = frame_shard();
     u64 f = free_list_pop(m, shard);
-    if (f == NO_FRAME) {
-        // Below the interleaved groups, which come down from the top (il_group_alloc).
-        u64 limit = m->il_map ? m->nframes & ~((u64)IL_GROUP - 1) : m->nframes;
-        u64 w = load_relaxed_u64(&m->bump);
-        if (BUMP_UP(w) + BUMP_DOWN(w) < limit) {
-            w = atomic_add_u64(&m->bump, 1);
-            if (BUMP_UP(w) + BUMP_DOWN(w) < limit) f = BUMP_UP(w);
-        }
-    }
+    if (f == NO_FRAME) f = frame_bump(m);
     NO_UNROLL for (u32 i = 1; f == NO_FRAME && i < FREE_SHARDS; i++)
         f = free_list_pop(m, (shard + i) & (u32)(FREE_SHARDS - 1));
     if (f == NO_FRAME) return NO_FRAME;
@@ -742,12 +745,54 @@ GFN void st128(Core& c, u64 va, u64 lo, u64 hi) {
     st64(c, va + 8, hi);
 }
 
+/// MachineHdr::dcache_map: a frame of the page cache that never changes (a file
+/// version's page), without decode-cache entries yet.
+#define DCODE_CACHEABLE 1u
+
+/// Mark frame f, just cached under a file version's identity (immutable: private
+/// mappings copy before writing), as one whose decoded instructions may be kept.
+GFN void dcode_mark(MachineHdr* m, u64 f) {
+    if (m->dcache_map) atomic_cas_u32_dev((u32*)(uintptr_t)m->dcache_map + f, 0, DCODE_CACHEABLE);
+}
+
+/// The decode-cache entries of page-cache frame f (MachineHdr::dcache_map), made the
+/// first time a lane executes it: a never-used frame of the pool (frame_bump), zeroed
+/// and published once its zeros are visible; a lane that loses the race frees its own.
+/// A never-used frame because lanes on every SM read the entries with plain loads, with
+/// no fence on this path (it runs at every change of code page): no SM's L1 can hold
+/// lines of such a frame's earlier contents, and its zeros reach L2 before its number.
+/// 0 for a frame that is not an immutable page-cache frame, or when no never-used
+/// frame is left (the page is then decoded every time, as before).
+GFN_NOINLINE u16* dcode_slab(MachineHdr* m, u64 f) {
+    u32* e = (u32*)(uintptr_t)m->dcache_map + f;
+    u32 v = load_relaxed_u32(e);
+    if (v == DCODE_CACHEABLE) {
+        u64 s = frame_bump(m);
+        if (s == NO_FRAME) return 0;
+        *frame_refcnt(m, s) = 1;
+        rt_memset(frame_ptr(m, s), 0, PAGE_SZ);
+        atomic_fence_dev();  // release: the zeros before the slab's number
+        v = atomic_cas_u32_dev(e, DCODE_CACHEABLE, (u32)s + 2);
+        if (v == DCODE_CACHEABLE) v = (u32)s + 2;
+        else frame_unref(m, s);
+    }
+    return v < 2 ? 0 : (u16*)frame_ptr(m, v - 2);
+}
+
 /// The decode-cache entries of the code page at frame pointer p (frame_base): the
-/// template frame's (MachineHdr::dcache), or 0 for any other frame (private copies,
-/// contiguous or interleaved, are decoded afresh).
+/// template frame's (MachineHdr::dcache), an immutable page-cache frame's (shared
+/// libraries, dcode_slab), or 0 for any other frame (private copies, contiguous or
+/// interleaved, and shared-writable file pages are decoded afresh).
 GFN u16* code_ids_of(Core& c, const u8* p) {
     u64 f = (u64)(p - (u8*)(uintptr_t)c.m->frames) >> PAGE_SHIFT;
-    return c.m->dcache && f < c.m->tmpl_frames ? (u16*)(uintptr_t)c.m->dcache + (f << (PAGE_SHIFT - 2)) : 0;
+    if (f < c.m->tmpl_frames) return c.m->dcache ? (u16*)(uintptr_t)c.m->dcache + (f << (PAGE_SHIFT - 2)) : 0;
+    return c.m->dcache_map && f < c.m->nframes ? dcode_slab(c.m, f) : 0;
+}
+
+/// Whether frame pointer p is a frame of the image template: the frames whose profile
+/// tier 2 keeps (MachineHdr::t2_counts) and which it translates.
+GFN bool code_tmpl(Core& c, const u8* p) {
+    return (u64)(p - (u8*)(uintptr_t)c.m->frames) >> PAGE_SHIFT < c.m->tmpl_frames;
 }
 
 /// Make p (frame_base of the frame holding pc's page; `il`: interleaved) the current
@@ -757,6 +802,7 @@ GFN void set_code_page(Core& c, u64 pc, u8* p, bool il) {
     c.code_il = il;
     c.code_vpn = (pc >> PAGE_SHIFT) + 1;
     c.code_ids = code_ids_of(c, p);
+    c.code_t2 = c.code_ids && code_tmpl(c, p);
 }
 
 /// Make the page of pc the current code page (c.code, c.code_ids). Returns false after

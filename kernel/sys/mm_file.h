@@ -84,6 +84,7 @@ GFN_NOINLINE bool mmap_file_fresh(Core& c, u64 i, u64 f) {
         }
     }
     u64 use = cached == NO_FRAME ? f : cached;
+    if (cached == f && !mmap_file_shared(p)) dcode_mark(c.m, f);  // a file version's page: immutable
     bool ok = mmap_file_install(c, p->fm_addr + (i << PAGE_SHIFT), use);
     if (use != f || cached == NO_FRAME) frame_unref(c.m, f);  // not the cache's: ours goes
     return ok;

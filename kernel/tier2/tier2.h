@@ -21,7 +21,7 @@ GFN bool t2_cond_branch(u32 insn) {
     return (insn & 0x7c000000u) == 0x34000000u || (insn & 0xff000010u) == 0x54000000u;
 }
 
-/// Count one entry at `slot` of the current code page (a template frame) in the
+/// Count one entry at `slot` of the current code page (a template frame: code_t2) in the
 /// image's profile. Relaxed and not atomic as a whole: two lanes may lose an increment,
 /// which only delays a translation.
 GFN void t2_count(Core& c, u32* counts, u32 slot) {
@@ -33,7 +33,7 @@ GFN void t2_count(Core& c, u32* counts, u32 slot) {
 #endif
 }
 
-/// The template frame holding the current code page (code_ids != 0).
+/// The template frame holding the current code page (code_t2 != 0).
 GFN u64 t2_code_frame(Core& c) {
     return (u64)(c.code_ids - (const u16*)(uintptr_t)c.m->dcache) >> (PAGE_SHIFT - 2);
 }
@@ -136,7 +136,7 @@ GFN u8* t2_word2(const TlbEntry& r, u8* p) { return p + (r.il ? IL_ROW : 8); }
 GFN bool t2_code_page(Core& c, u64 pc) {
     if (pc & 3) return false;
     u8* p = t2_tlb_hit(c, pc & ~(u64)(PAGE_SZ - 1), PAGE_SZ, PTE_X);
-    if (!p || !code_ids_of(c, p)) return false;
+    if (!p || !code_tmpl(c, p) || !c.m->dcache) return false;
     set_code_page(c, pc, p, false);  // template frames: contiguous
     return true;
 }

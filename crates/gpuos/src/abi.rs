@@ -586,6 +586,15 @@ pub struct MachineHdr {
     /// file's name, at most 15 bytes, NUL-padded), as Linux names a process after the
     /// file it executes.
     pub comm: [u8; 16],
+    /// Decode cache of the page cache's frames (kernel/mm/mm.h `code_ids_of`): one `u32`
+    /// per frame of the pool, zeroed at the start. 0: no decode cache for the frame (a
+    /// private or a shared-writable one, whose bytes may change); `DCODE_CACHEABLE` (1):
+    /// a frame of the page cache under a file version's identity, immutable for the
+    /// whole run; `slab + 2`: the same, with frame `slab` holding its 1,024 decode-cache
+    /// entries (`u16`, as `dcache`), allocated from the pool the first time a lane
+    /// executes the frame. Shared libraries' code (libc, libpython) is then decoded
+    /// once per run, not at every execution. 0 = none.
+    pub dcache_map: u64,
 }
 
 /// An internal error of gpuos itself (a broken invariant, never a guest's doing),

@@ -58,6 +58,9 @@ pub struct MachineArrays {
     pub dcache: u64,
     /// The page cache, zeroed: [`MachineLayout::pcache_entries`] entries of 16 bytes.
     pub pcache: u64,
+    /// The page cache's decode-cache map, zeroed: one `u32` per frame of the pool
+    /// (`MachineHdr::dcache_map`).
+    pub dcache_map: u64,
     /// The interleaved groups' bitmap, zeroed: [`MachineLayout::il_map_words`] `u32`s;
     /// 0 without interleaved frames ([`MachineLayout::interleave`]).
     pub il_map: u64,
@@ -106,7 +109,7 @@ impl MachineLayout {
     /// size instead. Errors: [`RunError::Memory`] when fewer than the template's frames
     /// and 64 more fit.
     pub fn gpu_pool_frames(&self, tmpl_frames: u64, free: usize) -> Result<u64, RunError> {
-        let per_frame = PAGE_SIZE as usize + 8;
+        let per_frame = PAGE_SIZE as usize + 12; // the frame, its count, its page-cache share, dcache_map
         let want = match pool_mib() {
             Some(mib) => (mib << 20) / PAGE_SIZE,
             None => (self.lanes as u64 * 16384).max(262_144) + tmpl_frames,
@@ -163,6 +166,13 @@ impl MachineLayout {
     pub fn fill(&self, cfg: &RunConfig, prep: &Prepared, a: &MachineArrays, hdr: &mut MachineHdr) {
         hdr.dcache = a.dcache;
         hdr.pcache = a.pcache;
+        // GPUOS_NO_LIB_DCACHE=1: shared libraries' code decoded at every execution, as
+        // before their decode cache (to measure it).
+        hdr.dcache_map = if std::env::var_os("GPUOS_NO_LIB_DCACHE").is_some() {
+            0
+        } else {
+            a.dcache_map
+        };
         hdr.il_map = a.il_map;
         hdr.il_slots = a.il_slots;
         hdr.pcache_mask = MachineLayout::pcache_entries(hdr.nframes) as u64 - 1;

@@ -14,6 +14,14 @@ impl DevBuf {
             .map(DevBuf)
             .map_err(|e| err(&format!("allocating {bytes} bytes"), e))
     }
+    /// A device allocation of `bytes` bytes, all zero.
+    pub(super) fn zeroed(bytes: usize) -> Result<DevBuf, RunError> {
+        let b = DevBuf::new(bytes)?;
+        // SAFETY: b holds at least `bytes` bytes (DevBuf::new).
+        unsafe { cu::memset_d8_sync(b.0, 0, bytes) }
+            .map_err(|e| err("clearing device memory", e))?;
+        Ok(b)
+    }
     pub(super) fn upload<T>(&self, src: &[T]) -> Result<(), RunError> {
         // SAFETY: the allocation is at least as large as src (checked by the callers' sizing).
         unsafe { cu::memcpy_htod_sync(self.0, src) }.map_err(|e| err("copy to device", e))

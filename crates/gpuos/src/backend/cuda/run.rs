@@ -286,6 +286,7 @@ struct DeviceMachine {
     _stack_offs: DevBuf,
     _frames: DevBuf,
     _refcnt: DevBuf,
+    _dcache_map: DevBuf,
     _free_heads: DevBuf,
     /// The interleaved groups' bitmap and the placement hints (MachineHdr::il_map, il_slots).
     _il: (DevBuf, DevBuf),
@@ -422,6 +423,7 @@ impl DeviceMachine {
             hdr.t2_counts = c.0;
             Some(c)
         };
+        let dcache_map = DevBuf::zeroed((nframes * 4) as usize)?;
         let pcache = DevBuf::new(MachineLayout::pcache_entries(nframes) * 16)?;
         pcache.upload(&vec![0u64; MachineLayout::pcache_entries(nframes) * 2])?;
         // Interleaved frames: the groups' bitmap and the warps' placement hints, zeroed.
@@ -434,6 +436,7 @@ impl DeviceMachine {
         }
         let arrays = MachineArrays {
             pcache: pcache.0,
+            dcache_map: dcache_map.0,
             il_map: if il { il_map.0 } else { 0 },
             il_slots: if il { il_slots.0 } else { 0 },
             procs: procs.0,
@@ -503,6 +506,7 @@ impl DeviceMachine {
             t2_counts,
             t2_pages,
             _pcache: pcache,
+            _dcache_map: dcache_map,
             _il: (il_map, il_slots),
             comp,
             use_poller,
