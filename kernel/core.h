@@ -57,8 +57,12 @@ enum Exc : u32 {
     EXC_YIELD = 5,    // back to the family scheduler (blocked, forked, exec'd): see Proc::status
 };
 
-// Per-lane translation cache: direct mapped on the virtual page number.
-#define TLB_ENTRIES 16
+// Per-lane translation cache (soft TLB): direct mapped on the virtual page number; a
+// power of two. python3 missed a 16-entry one every 12 guest instructions (code, heap,
+// and the libraries' data all in play); each miss is a four-level page walk.
+#ifndef TLB_ENTRIES
+#define TLB_ENTRIES 64
+#endif
 struct TlbEntry {
     u64 vpn;   // virtual page number + 1 (0 = invalid)
     u8* host;  // the frame's first byte or word (frame_base in mm.h)

@@ -545,28 +545,28 @@ GFN void tlb_flush(Core& c) {
 
 /// Make the page at va accessible for `acc` (PTE_R, PTE_W or PTE_X): split a lazy
 /// reservation down to the page, allocate lazy pages, break copy-on-write. Returns the
-/// page's frame or NO_FRAME: no permission or unmapped (`p->oom` 0), or no frame to be
-/// had (`p->oom` says why: the process's resident limit or the pool).
-GFN_NOINLINE u64 mm_fault_in(Core& c, u64 va, u64 acc) {
+/// page's last-level entry (present) or 0: no permission or unmapped (`p->oom` 0), or
+/// no frame to be had (`p->oom` says why: the process's resident limit or the pool).
+GFN_NOINLINE u64* mm_fault_in_pte(Core& c, u64 va, u64 acc) {
     MachineHdr* m = c.m;
     Proc* p = c.mm;
     p->oom = 0;
     c.bus = 0;
     int level;
     u64* e = pt_lookup(m, p->pt_root, va, &level);
-    if (!e || !pte_mapped(*e) || !(*e & acc)) return NO_FRAME;
+    if (!e || !pte_mapped(*e) || !(*e & acc)) return 0;
     if (*e & PTE_BUS) {  // past the end of a mapped file
         c.bus = 1;
-        return NO_FRAME;
+        return 0;
     }
     if (level < 3) {  // inside a lazy reservation: tables down to the page
         e = pt_walk(m, p->pt_root, va, true, p);
-        if (!e) return NO_FRAME;
+        if (!e) return 0;
     }
     if (!(*e & PTE_P)) {
         // LAZY: first touch of reserved anonymous memory.
         u64 f = frame_alloc_for(m, p, va >> PAGE_SHIFT);
-        if (f == NO_FRAME) return NO_FRAME;
+        if (f == NO_FRAME) return 0;
         *e = (f << 12) | (*e & PTE_PERM) | PTE_P;
     }
     if (acc == PTE_W && (*e & PTE_COW) && (*e & PTE_SHARED)) {
@@ -582,7 +582,7 @@ GFN_NOINLINE u64 mm_fault_in(Core& c, u64 va, u64 acc) {
             u64 f = frame_alloc_for(m, p, va >> PAGE_SHIFT);
             if (f == NO_FRAME) {
                 if (counted) p->frames_private++;
-                return NO_FRAME;
+                return 0;
             }
             frame_copy(m, f, old);
             *e = (f << 12) | (*e & PTE_PERM) | PTE_P;
@@ -592,7 +592,13 @@ GFN_NOINLINE u64 mm_fault_in(Core& c, u64 va, u64 acc) {
             if (c.code_vpn == (va >> PAGE_SHIFT) + 1) c.code_vpn = 0;
         }
     }
-    return PTE_FRAME(*e);
+    return e;
+}
+
+/// mm_fault_in_pte's frame, or NO_FRAME.
+GFN u64 mm_fault_in(Core& c, u64 va, u64 acc) {
+    u64* e = mm_fault_in_pte(c, va, acc);
+    return e ? PTE_FRAME(*e) : NO_FRAME;
 }
 
 /// A fault-in failed at va: SIGKILL when for want of a frame (the process reached its
@@ -614,12 +620,12 @@ GFN_NOINLINE void mm_fault_failed(Core& c, u64 va) {
 GFN_NOINLINE u8* mm_translate_slow(Core& c, u64 va, u64 acc) {
     u64 vpn = va >> PAGE_SHIFT;
     TlbEntry& t = c.tlb[vpn & (TLB_ENTRIES - 1)];
-    u64 f = mm_fault_in(c, va, acc);
-    if (f == NO_FRAME) {
+    u64* e = mm_fault_in_pte(c, va, acc);  // one walk: its entry gives the permissions
+    if (!e) {
         mm_fault_failed(c, va);
         return 0;
     }
-    u64* e = pt_walk(c.m, c.mm->pt_root, va, false, 0);
+    u64 f = PTE_FRAME(*e);
     t.vpn = vpn + 1;
     t.il = frame_il(c.m, f);
     t.host = frame_base(c.m, f, t.il);
