@@ -5,7 +5,8 @@
 # nvidia-cuda-nvrtc wheel, so the GPU machine spends no time compiling.
 #
 # Usage: scripts/gpu-carry.sh [CARRY_DIR]   (default .carry, git-ignored)
-# Environment: GPU_CARRY_VARIANTS, GPU_CARRY_TRANSLATE, GPU_CARRY_BINS (below).
+# Environment: GPU_CARRY_VARIANTS, GPU_CARRY_TRANSLATE, GPU_CARRY_BINS,
+# GPU_CARRY_SYSROOT (below).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -30,6 +31,12 @@ else
     cp -r tests/guest/bin/* "$dir/bin/"
 fi
 cp .deps/busybox .deps/qemu-aarch64-static "$dir/"
+# GPU_CARRY_SYSROOT=1: the Debian sysroot for gpu-check.sh's deb part, packed (about
+# 18 MB: 98 MB unpacked is over the carry limit), without python3's own test suite.
+if [ "${GPU_CARRY_SYSROOT:-0}" = 1 ]; then
+    tar -C .deps/sysroot -cf - --exclude='usr/lib/python3*/test' \
+        --exclude='usr/lib/python3*/unittest/test' . | xz -T0 -6 >"$dir/sysroot.tar.xz"
+fi
 nv=.deps/nvrtc
 if [ ! -e "$nv/nvidia/cu13/lib/libnvrtc.so.13" ]; then
     mkdir -p "$nv"

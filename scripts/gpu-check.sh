@@ -45,6 +45,16 @@
 #                --json` with GPU_CHECK_BENCH_ARGS (default: the tiny workloads
 #                at lanes 1 to 100000, no cold NVRTC compile) (bench.json, and a
 #                row per figure)
+#   deb          the deb-* cases (programs of the Debian arm64 sysroot: python3,
+#                perl, bash, gawk, sqlite3, lua5.4, bc...), from the carry's
+#                sysroot.tar.xz (GPU_CARRY_SYSROOT=1 scripts/gpu-carry.sh) unpacked
+#                on the device: deb-1 at one lane, then deb-1000 (the lane-safe
+#                ones at 1000 lanes); GPU_CHECK_DEB_FILTER picks the cases (grep
+#                -E; default a dozen of the kinds: one lane of python3 runs about
+#                1 M instructions/s, 70 s for `import json`). The oracle is
+#                qemu-aarch64-static through binfmt_misc where the device lets us
+#                register it (root), else `qemu -L`, with the exec cases skipped
+#                (conformance.sh --deb-oracle auto)
 #   all          conformance, lanes, lanes-heavy, lanes-dirs, lanes-most and
 #                figures, each with its own budget (so up to 6 x GPU_CHECK_BUDGET:
 #                more than one device command)
@@ -145,13 +155,14 @@ steps_of() {
     lanes) echo lanes-1000 lanes-100000 ;;
     lanes-heavy) echo lanes-100000-heavy ;;
     figures) echo figures-runs figures-bench ;;
+    deb) echo deb-1 deb-1000 ;;
     *) echo "$1" ;;
     esac
 }
 case $part in
 all) parts="conformance lanes lanes-heavy lanes-dirs lanes-most figures" ;;
-conformance | lanes | lanes-heavy | lanes-dirs | lanes-most | figures) parts=$part ;;
-conformance-persistent | conformance-quantum | lanes-1000 | lanes-100000 | lanes-100000-heavy | figures-runs | figures-bench) parts=$part ;;
+conformance | lanes | lanes-heavy | lanes-dirs | lanes-most | figures | deb) parts=$part ;;
+conformance-persistent | conformance-quantum | lanes-1000 | lanes-100000 | lanes-100000-heavy | figures-runs | figures-bench | deb-1 | deb-1000) parts=$part ;;
 *) echo "gpu-check.sh: unknown part: $part" >&2; usage ;;
 esac
 
@@ -430,6 +441,32 @@ step_figures-runs() {
     run_fig "$out/sys10k.log" $((end - SECONDS)) --lanes 10000 "$dir/bin/sysloop" 100
     rc=$?
     row "10000 lanes x 100 getuid" "$(grep -o '[0-9.]* s = ' "$out/sys10k.log" | head -1 | sed 's/ = $//') (exit $rc)"
+}
+# The sysroot of the deb steps, unpacked once from the carry (empty when it has none).
+deb_sysroot() {
+    local sr=${TMPDIR:-/tmp}/gpu-check-sysroot
+    if [ ! -e "$sr/usr/bin" ] && [ -f "$dir/sysroot.tar.xz" ]; then
+        mkdir -p "$sr" && tar -C "$sr" -xJf "$dir/sysroot.tar.xz" || return 1
+    fi
+    [ -e "$sr/usr/bin" ] && echo "$sr"
+}
+DEB_FILTER=${GPU_CHECK_DEB_FILTER:-'^deb-(py-json|py-exit|perl-regex|perl-die|bash-pipeline|bash-coreutils|find-exec|grep-P|gawk-math|sqlite-sql|lua|bc-l|tar-c|diff-u)$'}
+step_deb-1() {
+    local sr
+    if ! sr=$(deb_sysroot); then
+        row "deb 1 lane" "skipped: no sysroot.tar.xz in the carry (GPU_CARRY_SYSROOT=1)"
+        return
+    fi
+    conf "deb 1 lane" $(($1 - SECONDS)) --mode persistent --sysroot "$sr" --deb-oracle auto --filter "$DEB_FILTER"
+}
+step_deb-1000() {
+    local sr
+    if ! sr=$(deb_sysroot); then
+        row "deb 1000 lanes" "skipped: no sysroot.tar.xz in the carry (GPU_CARRY_SYSROOT=1)"
+        return
+    fi
+    conf "deb 1000 lanes" $(($1 - SECONDS)) --mode persistent --lanes 1000 --lane-check report \
+        --sysroot "$sr" --deb-oracle auto --filter "$DEB_FILTER"
 }
 step_figures-bench() {
     if [ "$quick" = 1 ]; then

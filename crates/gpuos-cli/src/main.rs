@@ -324,14 +324,19 @@ fn report_summary(rep: &RunReport, verbose: bool) {
             peak * 4,
             rep.interleaved_groups
         );
-        // The device memory the run held: one copy of what processes share.
-        eprintln!(
-            "gpuos: frame pool high-water {:.1} MiB = {:.1} KiB per lane ({} lanes)",
-            (rep.pool_frames * 4) as f64 / 1024.0,
-            (rep.pool_frames * 4) as f64 / rep.lanes.len().max(1) as f64,
-            rep.lanes.len()
-        );
+        report_pool(rep);
     }
+}
+
+/// `--verbose`: the device memory the run held (one copy of what processes share), in
+/// MiB and per lane; also after an interrupted run, whose lanes held it too.
+fn report_pool(rep: &RunReport) {
+    eprintln!(
+        "gpuos: frame pool high-water {:.1} MiB = {:.1} KiB per lane ({} lanes)",
+        (rep.pool_frames * 4) as f64 / 1024.0,
+        (rep.pool_frames * 4) as f64 / rep.lanes.len().max(1) as f64,
+        rep.lanes.len()
+    );
 }
 
 /// With `--lane-report PATH`, write the lanes' table there (see [`lane_report`]).
@@ -458,6 +463,9 @@ fn main() {
                             "gpuos: interrupted by {}; {n} {lanes} stopped",
                             signal_name(sig)
                         );
+                        if opts.verbose {
+                            report_pool(&rep);
+                        }
                     } else {
                         report(&program.display().to_string(), &rep, opts.verbose);
                     }

@@ -258,6 +258,38 @@ pub fn code_pages(prep: &Prepared, m: &MachineHdr) -> Vec<(u64, u64)> {
 }
 
 /// Complete an image's key for a GPU translation: the core it is compiled into.
+/// In the forked compile child (`compile_gpu`): let go of every descriptor inherited
+/// from gpuos. Its stdout and stderr become /dev/null, so that a pipe reading gpuos's
+/// output (`gpuos run ... | grep`) sees its end when gpuos exits, not minutes later when
+/// the child's compile does; every other descriptor (guest files, pipes, sockets, the
+/// CUDA driver's) is closed (close_range(2), else one close(2) per possible descriptor),
+/// so that no peer waits on the child for an end of file either.
+fn detach_fds() {
+    // SAFETY: plain descriptor calls in the child, on descriptors it owns.
+    unsafe {
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if null >= 0 {
+            for fd in 0..3 {
+                libc::dup2(null, fd);
+            }
+        }
+        if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) != 0 {
+            let mut lim = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            let top = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+                lim.rlim_cur.min(1 << 20) as i32
+            } else {
+                1024
+            };
+            for fd in 3..top {
+                libc::close(fd);
+            }
+        }
+    }
+}
+
 fn gpu_key(h: &mut Sha256, core_key: &str) {
     h.update(b"tier 2 on the GPU");
     h.update(core_key.as_bytes());
@@ -646,6 +678,7 @@ impl Tier2 {
             return Err(format!("fork: {}", std::io::Error::last_os_error()));
         }
         if pid == 0 {
+            detach_fds();
             let code = match crate::backend::cuda::compile_translated(arch, blocks) {
                 Ok(cubin) => {
                     let stored = std::fs::write(tmp.with_extension("starts"), &list)
