@@ -64,7 +64,13 @@ pub struct BenchOpts {
     /// Lane counts to measure (comma-separated), instead of the defaults.
     #[arg(long, value_name = "N,N,...", value_delimiter = ',')]
     lanes: Vec<usize>,
-    /// Only these workloads (comma-separated: int,int-div,fp,mem,sys,spawn,busybox).
+    /// A Debian arm64 sysroot (as `gpuos run --sysroot`, made by scripts/fetch-deps.sh in
+    /// .deps/sysroot): adds the python3 workload, the start-up of `python3 -c` from it
+    /// (its one line of output is its last act, so a run's time is the time to its first
+    /// output), against `qemu-aarch64 -L DIR`.
+    #[arg(long, value_name = "DIR")]
+    sysroot: Option<PathBuf>,
+    /// Only these workloads (comma-separated: int,int-div,fp,mem,sys,spawn,busybox,python3).
     #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
     workloads: Vec<String>,
     /// GPU architecture for the compile-time measurement (CUDA).
@@ -84,6 +90,10 @@ pub struct BenchOpts {
     corrupt_check: bool,
 }
 
+/// The python3 workload's script: imports a C module and a pure-Python one, prints one
+/// line.
+const PYTHON3_STARTUP: &str = "import json, sys; print(json.dumps({'ok': sys.version_info[0]}))";
+
 /// One workload: a program and its arguments.
 struct Workload {
     name: &'static str,
@@ -95,6 +105,11 @@ struct Workload {
     /// argument, so that lanes take different paths through the program (a sweep);
     /// else every lane runs the same arguments.
     divergent: bool,
+    /// The sysroot the program runs from (`program` is then a path in it, as the guest
+    /// sees it), for gpuos (`--sysroot`) and qemu (`-L`).
+    sysroot: Option<PathBuf>,
+    /// Environment variables (`NAME=VALUE`) added for gpuos's lanes and qemu.
+    env: &'static [&'static str],
 }
 
 impl Workload {
@@ -309,6 +324,8 @@ fn workloads(
             args: vec![int_it.to_string()],
             max_lanes: usize::MAX,
             divergent: false,
+            sysroot: None,
+            env: &[],
         },
         Workload {
             name: "int-div",
@@ -316,6 +333,8 @@ fn workloads(
             args: vec![int_it.to_string()],
             max_lanes: usize::MAX,
             divergent: true,
+            sysroot: None,
+            env: &[],
         },
         Workload {
             name: "fp",
@@ -323,6 +342,8 @@ fn workloads(
             args: vec![fp_steps.to_string()],
             max_lanes: usize::MAX,
             divergent: false,
+            sysroot: None,
+            env: &[],
         },
         Workload {
             name: "mem",
@@ -337,6 +358,8 @@ fn workloads(
                 1024
             },
             divergent: false,
+            sysroot: None,
+            env: &[],
         },
         Workload {
             name: "sys",
@@ -346,6 +369,8 @@ fn workloads(
             // 80 M requests, more than the host serves in a few seconds.
             max_lanes: 1024,
             divergent: false,
+            sysroot: None,
+            env: &[],
         },
         Workload {
             // Thread spawns (8 threads a round, made and joined on the device):
@@ -356,6 +381,8 @@ fn workloads(
             // Each lane holds up to 8 thread slots of the shared pool at once.
             max_lanes: 8192,
             divergent: false,
+            sysroot: None,
+            env: &[],
         },
     ];
     for w in &workloads {
@@ -376,6 +403,8 @@ fn workloads(
             // Every lane reads the whole file through the host.
             max_lanes: if quick { 10_000 } else { 1024 },
             divergent: false,
+            sysroot: None,
+            env: &[],
         });
     } else {
         let n = format!(
@@ -385,11 +414,33 @@ fn workloads(
         eprintln!("gpuos bench: {n}");
         notes.push(n);
     }
+    if let Some(dir) = &o.sysroot {
+        let dir = absolute(dir);
+        if !dir.join("usr/bin/python3").exists() {
+            return Err(format!(
+                "--sysroot {}: no usr/bin/python3 in it",
+                dir.display()
+            ));
+        }
+        workloads.push(Workload {
+            name: "python3",
+            program: PathBuf::from("/usr/bin/python3"),
+            args: vec!["-c".into(), PYTHON3_STARTUP.into()],
+            // About 10 MiB per process (its heap and the libraries' private pages).
+            max_lanes: 10_000,
+            divergent: false,
+            sysroot: Some(dir),
+            // str hashing unseeded: every run and lane retires the same instructions
+            // (the bench refuses a run whose lanes differ).
+            env: &["PYTHONHASHSEED=0"],
+        });
+    }
     if !o.workloads.is_empty() {
         workloads.retain(|w| o.workloads.iter().any(|n| n == w.name));
         if workloads.is_empty() {
             return Err(
-                "--workloads selects nothing (int, int-div, fp, mem, sys, spawn, busybox)".into(),
+                "--workloads selects nothing (int, int-div, fp, mem, sys, spawn, busybox, python3)"
+                    .into(),
             );
         }
     }

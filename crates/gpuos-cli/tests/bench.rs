@@ -266,3 +266,58 @@ fn divergent_wrong_lane_is_refused() {
         "figures reported for a wrong result: {stdout}"
     );
 }
+
+/// `--sysroot`: the python3 workload (issue 15's start-up figure) runs Debian's python3
+/// from the sysroot, every lane's output checked against `qemu-aarch64 -L`. Needs the
+/// sysroot the test command builds (scripts/fetch-deps.sh); without one there is
+/// nothing to run.
+#[test]
+fn python3_from_sysroot() {
+    require_tools();
+    let sysroot = root().join(".deps/sysroot");
+    if !sysroot.join("usr/bin/python3").exists() {
+        eprintln!("skipped: no {} (scripts/fetch-deps.sh)", sysroot.display());
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("gpuos-bench-py-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("out.json");
+    let out = bench(&[
+        "--quick",
+        "--backend",
+        "cpu",
+        "--workloads",
+        "python3",
+        "--lanes",
+        "1,2",
+        "--sysroot",
+        sysroot.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "bench failed: {}\n{stderr}",
+        out.status
+    );
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json written")).expect("valid JSON");
+    let _ = std::fs::remove_dir_all(&dir);
+    let results = doc["results"].as_array().expect("results array");
+    assert_eq!(results.len(), 2, "{results:?}");
+    for r in results {
+        assert_eq!(r["workload"], "python3");
+        let lanes = r["lanes"].as_u64().expect("lanes");
+        assert_eq!(r["stdout_checked_lanes"].as_u64(), Some(lanes), "{r}");
+        // python3's start-up is tens of millions of instructions, the same in every lane.
+        let per_lane = r["instructions_per_lane"].as_u64().expect("per lane");
+        assert!(per_lane > 10_000_000, "{r}");
+        assert_eq!(
+            r["instructions_per_lane_min"], r["instructions_per_lane_max"],
+            "{r}"
+        );
+        assert!(num(&r["seconds"], "seconds") > 0.0);
+    }
+    assert!(num(&doc["ratio"]["python3"], "ratio") > 0.0);
+}

@@ -88,8 +88,21 @@ impl Expected {
 /// `qemu-aarch64 -cpu cortex-a57` running workload `w` as process (lane) `lane`.
 fn qemu_command(qemu: &Path, w: &Workload, lane: usize) -> Command {
     let mut c = Command::new(qemu);
-    c.args(["-cpu", "cortex-a57"])
-        .arg(&w.program)
+    c.args(["-cpu", "cortex-a57"]);
+    // From a sysroot: the program is a path in it, and qemu finds the interpreter there.
+    let program = match &w.sysroot {
+        Some(dir) => {
+            c.arg("-L").arg(dir);
+            dir.join(w.program.strip_prefix("/").unwrap_or(&w.program))
+        }
+        None => w.program.clone(),
+    };
+    for kv in w.env {
+        if let Some((k, v)) = kv.split_once('=') {
+            c.env(k, v);
+        }
+    }
+    c.arg(program)
         .args(w.argv_tail(Some(lane)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -220,6 +233,8 @@ pub(super) fn gpuos_run(
     cfg.hash_every_lane = true;
     cfg.output_dir = output_dir.map(Path::to_path_buf);
     cfg.translate = how.translate;
+    cfg.sysroot = w.sysroot.clone();
+    cfg.envp.extend(w.env.iter().map(OsString::from));
     let t = Instant::now();
     let report = gpuos::run(&cfg).map_err(|e| format!("{}: gpuos: {e}", w.name))?;
     let wall = t.elapsed().as_secs_f64();

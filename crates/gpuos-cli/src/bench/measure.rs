@@ -429,7 +429,8 @@ impl Meter<'_> {
             return Ok(());
         };
         let bname = backend_name(b);
-        let cfg = RunConfig::new(&w.program, vec![w.program.clone().into_os_string()]);
+        let mut cfg = RunConfig::new(&w.program, vec![w.program.clone().into_os_string()]);
+        cfg.sysroot = w.sysroot.clone();
         let t = Instant::now();
         let prep = Prepared::new(&cfg).map_err(|e| e.to_string())?;
         let load = t.elapsed().as_secs_f64();
