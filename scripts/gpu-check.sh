@@ -55,6 +55,11 @@
 #                qemu-aarch64-static through binfmt_misc where the device lets us
 #                register it (root), else `qemu -L`, with the exec cases skipped
 #                (conformance.sh --deb-oracle auto)
+#   python3-startup  `gpuos bench --quick --sysroot ... --workloads python3` at
+#                GPU_CHECK_PY_LANES lanes (default 1,1000,10000): issue 15's start-up
+#                figure, the time of `python3 -c` (its one line of output is its last
+#                act), checked against qemu -L; from the carry's sysroot.tar.xz. Run
+#                it alone: at 10,000 lanes it takes minutes ($out/bench-python3.json)
 #   all          conformance, lanes, lanes-heavy, lanes-dirs, lanes-most and
 #                figures, each with its own budget (so up to 6 x GPU_CHECK_BUDGET:
 #                more than one device command)
@@ -161,7 +166,7 @@ steps_of() {
 }
 case $part in
 all) parts="conformance lanes lanes-heavy lanes-dirs lanes-most figures" ;;
-conformance | lanes | lanes-heavy | lanes-dirs | lanes-most | figures | deb) parts=$part ;;
+conformance | lanes | lanes-heavy | lanes-dirs | lanes-most | figures | deb | python3-startup) parts=$part ;;
 conformance-persistent | conformance-quantum | lanes-1000 | lanes-100000 | lanes-100000-heavy | figures-runs | figures-bench | deb-1 | deb-1000) parts=$part ;;
 *) echo "gpu-check.sh: unknown part: $part" >&2; usage ;;
 esac
@@ -467,6 +472,28 @@ step_deb-1000() {
     fi
     conf "deb 1000 lanes" $(($1 - SECONDS)) --mode persistent --lanes 1000 --lane-check report \
         --sysroot "$sr" --deb-oracle auto --filter "$DEB_FILTER"
+}
+step_python3-startup() {
+    local sr secs=$(($1 - SECONDS)) log=$out/bench-python3.log rc
+    if ! sr=$(deb_sysroot); then
+        row "python3 start-up" "skipped: no sysroot.tar.xz in the carry (GPU_CARRY_SYSROOT=1)"
+        return
+    fi
+    rm -f "$out/bench-python3.json"
+    echo "[gpu-check] python3 start-up: $G bench --backend $B --workloads python3 (budget ${secs} s)"
+    bounded "$secs" "$log" "$G" bench --backend "$B" --quick --skip-cold-compile --workloads python3 \
+        --lanes "${GPU_CHECK_PY_LANES:-1,1000,10000}" --sysroot "$sr" --json "$out/bench-python3.json" \
+        --bin-dir "$dir/bin" --busybox "$dir/busybox" --qemu "$dir/qemu-aarch64-static"
+    rc=$?
+    if [ "$rc" = 124 ]; then
+        row "python3 start-up" "CUT OFF by its $secs s budget; log: $log"
+    elif [ ! -s "$out/bench-python3.json" ]; then
+        row "python3 start-up" "FAILED (exit $rc): $(grep -m1 -i 'refused\|error' "$log" || tail -1 "$log")"
+    fi
+    local l
+    while IFS= read -r l; do
+        row "  python3 start-up" "$l"
+    done < <(grep -E '^python3 |^memory .*python3|ratio' "$log" | cut -c1-150)
 }
 step_figures-bench() {
     if [ "$quick" = 1 ]; then

@@ -320,4 +320,12 @@ fn python3_from_sysroot() {
         assert!(num(&r["seconds"], "seconds") > 0.0);
     }
     assert!(num(&doc["ratio"]["python3"], "ratio") > 0.0);
+    // The libraries' pages are the page cache's, held once however many lanes map them:
+    // two lanes cost less per lane than one.
+    let pool = &doc["memory"]["cpu/python3"]["pool_high_water_bytes_per_lane"];
+    let (one, two) = (num(&pool["1"], "pool at 1"), num(&pool["2"], "pool at 2"));
+    assert!(
+        two < one,
+        "pool per lane: {one} bytes at 1 lane, {two} at 2"
+    );
 }

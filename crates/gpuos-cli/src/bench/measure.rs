@@ -74,6 +74,9 @@ struct Repeats {
 struct Frames {
     peak_private: u64,
     template: u64,
+    /// Per lane count: the most frames of the pool held at once in any of its runs
+    /// (`RunReport::pool_frames`: shared pages, the page cache's, counted once).
+    pool: BTreeMap<usize, u64>,
 }
 
 /// A plan being measured, with its progress bar.
@@ -252,6 +255,8 @@ impl Meter<'_> {
             let peak = c.report.lanes.iter().map(|l| l.frames_private).max();
             frames.peak_private = frames.peak_private.max(peak.unwrap_or(0));
             frames.template = c.report.template_frames;
+            let pool = frames.pool.entry(lanes).or_default();
+            *pool = (*pool).max(c.report.pool_frames);
             let key = format!("{bname}/{}", w.name);
             if lanes == 1 && !f.startup.contains_key(&key) {
                 let overhead = (c.wall - c.report.seconds).max(0.0);
@@ -563,9 +568,17 @@ fn memory_figure(b: BackendKind, counts: &[usize], frames: &Frames) -> Value {
             "note": "largest lane count that ran; the device frame pool bounds it",
         })
     };
+    // Device memory per lane as a whole run held it: what a lane costs with the
+    // shared pages (the template, the page cache's libraries) divided among the lanes.
+    let pool: Map<String, Value> = frames
+        .pool
+        .iter()
+        .map(|(&lanes, &f)| (lanes.to_string(), json!(f * 4096 / lanes.max(1) as u64)))
+        .collect();
     json!({
         "peak_private_bytes_per_process": per_proc,
         "template_bytes": frames.template * 4096,
+        "pool_high_water_bytes_per_lane": pool,
         "most_processes": fit,
     })
 }

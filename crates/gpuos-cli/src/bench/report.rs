@@ -273,10 +273,19 @@ pub(super) fn print_table(doc: &Value, rows: &[Row]) {
     }
     if let Some(m) = doc["memory"].as_object() {
         for (k, v) in m {
+            let pool: Vec<String> = v["pool_high_water_bytes_per_lane"]
+                .as_object()
+                .map(|o| {
+                    o.iter()
+                        .map(|(n, b)| format!("{} KiB at {n}", b.as_u64().unwrap_or(0) / 1024))
+                        .collect()
+                })
+                .unwrap_or_default();
             println!(
-                "memory {k}: peak {} KiB private per process, {} KiB shared template",
+                "memory {k}: peak {} KiB private per process, {} KiB shared template; frame pool high-water per lane: {}",
                 v["peak_private_bytes_per_process"].as_u64().unwrap_or(0) / 1024,
-                v["template_bytes"].as_u64().unwrap_or(0) / 1024
+                v["template_bytes"].as_u64().unwrap_or(0) / 1024,
+                pool.join(", ")
             );
         }
     }
