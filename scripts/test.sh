@@ -106,12 +106,13 @@ if [ "$build_ok" = 1 ] && [ "$guests_ok" = 1 ]; then
     # Tier 2 (--translate always: each case profiled, then run fully translated) on a
     # subset small enough for CI's compile time, with a translation cache of its own.
     # Each run may end with a g++ compile of the image's blocks (60-80 s for about
-    # 1,000 blocks on a quiet 2-core machine, twice that with two cases at once), so
-    # the runs get 400 s instead of 120.
+    # 1,000 blocks on a quiet 2-core machine, twice that with two cases at once; more
+    # since the translations take in the blocks up to three edges past the profile's),
+    # so the runs get 900 s instead of 120 (process ran past 400 s once).
     # Interleaved frames too, so that the translations' fast paths meet them.
     step conformance-translate env GPUOS_INTERLEAVE=always bash -c 'd=$(mktemp -d) && GPUOS_CACHE_DIR=$d "$@"; rc=$?; rm -rf "$d"; exit $rc' _ \
         scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --translate always \
-        --filter "$translate_subset" --timeout 400 --jobs "$jobs" "${extra[@]}"
+        --filter "$translate_subset" --timeout 900 --jobs "$jobs" "${extra[@]}"
     # Lanes under an open-file limit (soft and hard: gpuos raises soft to hard, and
     # with GPUOS_NOFILE_KEEP=1 not the hard one even where it could) too
     # small for two files per lane (60 lanes, 96 files): each lane's output is then kept
