@@ -587,8 +587,8 @@ GFN_NOINLINE u64* mm_fault_in_pte(Core& c, u64 va, u64 acc) {
             frame_copy(m, f, old);
             *e = (f << 12) | (*e & PTE_PERM) | PTE_P;
             frame_unref(m, old);
-            // Code on this page now runs from the copy (decoded afresh: the decode
-            // cache covers template frames only).
+            // Code on this page now runs from the copy, decoded afresh (a private
+            // copy has no decode cache).
             if (c.code_vpn == (va >> PAGE_SHIFT) + 1) c.code_vpn = 0;
         }
     }
