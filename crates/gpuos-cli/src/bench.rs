@@ -417,7 +417,10 @@ fn workloads(
         workloads.push(Workload {
             name: "python3",
             program: PathBuf::from("/usr/bin/python3"),
-            args: vec!["-c".into(), PYTHON3_STARTUP.into()],
+            // -P: no working directory on sys.path. Else the start-up lists the run's
+            // directory, whose entries change from run to run, and with them the
+            // instructions retired (which the bench requires to be the same).
+            args: vec!["-P".into(), "-c".into(), PYTHON3_STARTUP.into()],
             // About 10 MiB per process (its heap and the libraries' private pages).
             max_lanes: 10_000,
             divergent: false,

@@ -30,6 +30,16 @@ const PERSISTENT_SLICE: u64 = 1 << 20;
 /// Instructions per lane per launch (quantum mode).
 const QUANTUM: u64 = 1 << 16;
 
+/// `default`, or the instruction count in the environment variable `var` (a testing
+/// knob for measuring the modes' slice lengths: GPUOS_PERSISTENT_SLICE, GPUOS_QUANTUM).
+fn instructions_from_env(var: &str, default: u64) -> u64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(default)
+}
+
 /// A CUDA call's error as a run error naming the call.
 fn err(what: &str, e: impl std::fmt::Display) -> RunError {
     BackendError::Cuda {

@@ -7,7 +7,7 @@ use super::compile::{compile, load_module, Module};
 use super::launch::{launch, launch_grid, launch_lanes, sync, watch_kernel, with_panic};
 use super::memory::{DevBuf, Pinned, Streams};
 use super::service::{publish, serve_one, service_loop, Shared, SERVICE_THREADS};
-use super::{err, open_device, PERSISTENT_SLICE, QUANTUM};
+use super::{err, instructions_from_env, open_device, PERSISTENT_SLICE, QUANTUM};
 use crate::abi::{MachineHdr, PanicRecord, Proc, RingCell, RingHdr, SysReq, FREE_HEADS, PAGE_SIZE};
 use crate::backend::{map_in_order, report_round_trips, stop_requested};
 use crate::lane::finish_lane;
@@ -700,7 +700,15 @@ fn persistent_launches(
 ) -> Result<(), RunError> {
     let m = r.m;
     let mut mptr = m.mdev.0;
+    let slice = instructions_from_env("GPUOS_PERSISTENT_SLICE", PERSISTENT_SLICE);
+    // Measuring aid: stop and relaunch the kernels every GPUOS_RELAUNCH_MS milliseconds.
+    let relaunch = std::env::var("GPUOS_RELAUNCH_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(std::time::Duration::from_millis);
+    let mut relaunches = 0u64;
     loop {
+        let launched = Instant::now();
         let (poller, persistent) = {
             let k = r.cores.current();
             (k.poller, k.persistent)
@@ -716,7 +724,7 @@ fn persistent_launches(
                 &mut [&mut mptr as *mut u64 as *mut c_void],
             )?;
         }
-        if let Err(e) = launch_lanes(persistent, m.lanes, r.stream, mptr, PERSISTENT_SLICE) {
+        if let Err(e) = launch_lanes(persistent, m.lanes, r.stream, mptr, slice) {
             // The poller would otherwise wait for lanes that never start.
             let _ = stop.send();
             return Err(e);
@@ -724,7 +732,9 @@ fn persistent_launches(
         let report = || report_rings(m, stop.ctl, r.sh);
         let debug = std::env::var_os("GPUOS_DEBUG_RINGS").is_some();
         let send_stop = || stop.send();
-        let swap = || r.t2.ready() && !stop_requested();
+        let swap = || {
+            (r.t2.ready() || relaunch.is_some_and(|d| launched.elapsed() >= d)) && !stop_requested()
+        };
         let swapping = watch_kernel(
             r.stream,
             &send_stop,
@@ -732,6 +742,9 @@ fn persistent_launches(
             Some(&swap),
         )?;
         if !swapping {
+            if r.verbose && relaunches > 0 {
+                eprintln!("gpuos: the kernels were relaunched {relaunches} times");
+            }
             return Ok(());
         }
         // Stop both kernels, swap, and go on from the Procs unless everything ended.
@@ -741,9 +754,12 @@ fn persistent_launches(
         if read_hdr(m)?.live == 0 || stop_requested() {
             return Ok(());
         }
-        r.t2.swap_in(r.cores, r.verbose)?;
+        let swapped = r.t2.swap_in(r.cores, r.verbose)?;
         stop.clear()?;
-        size_local_memory(&r.cores.current(), r.stream)?;
+        if swapped {
+            size_local_memory(&r.cores.current(), r.stream)?;
+        }
+        relaunches += 1;
     }
 }
 
@@ -788,6 +804,7 @@ fn drain_quantum(r: &LanesRun<'_>) -> Result<(), RunError> {
     // Sleeps and requests waiting for host descriptors stay posted, held
     // (`service::policy`): published when due, served again after the next launch.
     let mut held = Held::default();
+    let budget = instructions_from_env("GPUOS_QUANTUM", QUANTUM);
     let serve = |lane, may_hold| serve_one(sh, r.hosts, lane, may_hold);
     let done = |lane| {
         publish(sh, lane);
@@ -796,7 +813,7 @@ fn drain_quantum(r: &LanesRun<'_>) -> Result<(), RunError> {
         // A translated core takes over at the quantum boundary.
         r.t2.swap_in(r.cores, r.verbose)?;
         let quantum = r.cores.current().quantum;
-        launch_lanes(quantum, m.lanes, r.stream, m.mdev.0, QUANTUM)?;
+        launch_lanes(quantum, m.lanes, r.stream, m.mdev.0, budget)?;
         sync(r.stream, "quantum kernel").map_err(|e| m.explain(e))?;
         for lane in 0..m.lanes {
             // SAFETY: reading the lane's posted request header (pinned memory, kernel
