@@ -90,6 +90,8 @@ struct Core {
     u32 code_il;     // ... whose frame is interleaved
     u16* code_ids;   // decode-cache entries of the current code page, or 0 (MachineHdr::dcache, dcache_map)
     u32 code_t2;     // ... which is a template frame: profiled and translated (tier 2)
+    u32 split;       // steps of this core_run call at which the lanes running together
+                     // went different ways (MachineHdr::split_steps)
 };
 
 // ---- general registers (Arm ARM: X[], SP[]; register 31 is XZR or SP by context) ----

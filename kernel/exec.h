@@ -62,6 +62,7 @@ GFN bool step_now(Core& c, u32 mask, bool entry) {
     bool lead = pcw == least;
 #if GPUOS_TIER2
     if (T2_BALLOT(mask, lead) != mask) {
+        c.split++;
         u64 pc = c.s.pc;
         bool here = entry && c.code_t2 && !(pc & 3) && c.code_vpn == (pc >> PAGE_SHIFT) + 1 && t2_block_at(c, pc);
         // A lane at the least PC enters the translation; every lane that can, joins it.
@@ -104,6 +105,7 @@ GFN u32 core_run(Core& c, u64 budget) {
         }
     }
     u32 r = RUN_BUDGET;
+    c.split = 0;
     // Tier 2: the profile, the translation (if any) and whether the next instruction
     // starts a block (after a branch, a conditional branch, a syscall, a signal or a block).
     u32* t2c = (u32*)(uintptr_t)c.m->t2_counts;
@@ -196,6 +198,7 @@ GFN u32 core_run(Core& c, u64 budget) {
     }
     c.p->insns += n;
     if (n2) atomic_add_u64(&c.m->t2_insns, n2);
+    if (c.split) atomic_add_u64(&c.m->split_steps, c.split);
     if (r != RUN_DONE) core_save(c);
     else c.p->cpu = c.s;
     return r;

@@ -562,6 +562,14 @@ pub struct MachineHdr {
     pub run_groups: u64,
     /// See `run_groups`.
     pub run_group_lanes: u64,
+    /// Steps at which lanes of a warp that ran together went different ways, summed
+    /// over lanes: a lane waiting in `core_run` while others of its group stepped, or a
+    /// translated region's jump taken through its scheduler because not every lane of
+    /// the region was there (kernel/tier2/tier2.h `T2_GOTO`). Per translated
+    /// instruction (`t2_insns`) it tells lanes running one path (about 0) from lanes
+    /// whose programs part (the persistent kernel's relaunch policy,
+    /// backend/cuda/run.rs). Zero on the CPU backend.
+    pub split_steps: u64,
     /// The host's real user id, which the guest's processes have (getuid(2) answers it
     /// from the host; the device reports it in waitid's siginfo).
     pub uid: u32,

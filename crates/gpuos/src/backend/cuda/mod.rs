@@ -14,6 +14,7 @@
 mod compile;
 mod launch;
 mod memory;
+mod relaunch;
 mod run;
 mod service;
 

@@ -6,6 +6,7 @@
 use super::compile::{compile, load_module, Module};
 use super::launch::{launch, launch_grid, launch_lanes, sync, watch_kernel, with_panic};
 use super::memory::{DevBuf, Pinned, Streams};
+use super::relaunch::{Counters, Decision, LaunchPolicy, SHORT_SLICE};
 use super::service::{publish, serve_one, service_loop, Shared, SERVICE_THREADS};
 use super::{err, instructions_from_env, open_device, PERSISTENT_SLICE, QUANTUM};
 use crate::abi::{MachineHdr, PanicRecord, Proc, RingCell, RingHdr, SysReq, FREE_HEADS, PAGE_SIZE};
@@ -100,6 +101,12 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
             "gpuos: warps entered the run loop {} times, {:.1} lanes together on average",
             h.run_groups,
             h.run_group_lanes as f64 / h.run_groups as f64
+        );
+    }
+    if cfg.verbose && h.t2_insns > 0 {
+        eprintln!(
+            "gpuos: {:.3} split steps per 1000 translated instructions (lanes of a warp going different ways)",
+            h.split_steps as f64 * 1000.0 / h.t2_insns as f64
         );
     }
     if let Some(st) = t2_stats? {
@@ -700,15 +707,11 @@ fn persistent_launches(
 ) -> Result<(), RunError> {
     let m = r.m;
     let mut mptr = m.mdev.0;
-    let slice = instructions_from_env("GPUOS_PERSISTENT_SLICE", PERSISTENT_SLICE);
-    // Measuring aid: stop and relaunch the kernels every GPUOS_RELAUNCH_MS milliseconds.
-    let relaunch = std::env::var("GPUOS_RELAUNCH_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map(std::time::Duration::from_millis);
-    let mut relaunches = 0u64;
+    let long_slice = instructions_from_env("GPUOS_PERSISTENT_SLICE", PERSISTENT_SLICE);
+    let policy = RefCell::new(LaunchPolicy::new(m.lanes, m.t2_counts.is_some()));
     loop {
         let launched = Instant::now();
+        let slice = policy.borrow().slice(long_slice);
         let (poller, persistent) = {
             let k = r.cores.current();
             (k.poller, k.persistent)
@@ -732,8 +735,28 @@ fn persistent_launches(
         let report = || report_rings(m, stop.ctl, r.sh);
         let debug = std::env::var_os("GPUOS_DEBUG_RINGS").is_some();
         let send_stop = || stop.send();
+        // The policy looks at the counters once per period after the launch.
+        let next_look = std::cell::Cell::new(policy.borrow().period().map(|p| launched + p));
+        let decision = std::cell::Cell::new(Decision::RunOn);
         let swap = || {
-            (r.t2.ready() || relaunch.is_some_and(|d| launched.elapsed() >= d)) && !stop_requested()
+            if stop_requested() {
+                return false;
+            }
+            if r.t2.ready() {
+                return true;
+            }
+            let Some(at) = next_look.get().filter(|&t| Instant::now() >= t) else {
+                return false;
+            };
+            let period = at - launched;
+            next_look.set(Some(Instant::now() + period));
+            let Ok(h) = read_hdr(m) else { return false };
+            let d = policy.borrow_mut().look(Counters {
+                t2_insns: h.t2_insns,
+                split_steps: h.split_steps,
+            });
+            decision.set(d);
+            d != Decision::RunOn
         };
         let swapping = watch_kernel(
             r.stream,
@@ -742,8 +765,12 @@ fn persistent_launches(
             Some(&swap),
         )?;
         if !swapping {
-            if r.verbose && relaunches > 0 {
-                eprintln!("gpuos: the kernels were relaunched {relaunches} times");
+            let p = policy.borrow();
+            if r.verbose && p.relaunches > 0 {
+                eprintln!(
+                    "gpuos: the persistent kernels were relaunched {} times ({} with {}-instruction slices: lanes running together)",
+                    p.relaunches, p.short_launches, SHORT_SLICE
+                );
             }
             return Ok(());
         }
@@ -759,7 +786,7 @@ fn persistent_launches(
         if swapped {
             size_local_memory(&r.cores.current(), r.stream)?;
         }
-        relaunches += 1;
+        policy.borrow_mut().relaunched(decision.get());
     }
 }
 
