@@ -206,6 +206,7 @@ GFN_NOINLINE u32 lane_run(Core& c, MachineHdr* m, u32 lane, u64 budget) {
     u64 now = 0;
     NO_UNROLL for (u64 i = 0; i < m->nslots; i++) {
         if (q->itimer_at) itimer_due(m, q, &now);
+        if (q->ptimer_next) ptimer_due(m, q, &now);
         if (q->status == PROC_RUNNABLE) { found = true; break; }
         if (q->end_pending == 1) {
             lp->fam_cur = q->slot;

@@ -353,6 +353,7 @@ done
 add openat2 native,files - -- @openat2
 add execveat native,files - -- @execveat
 add clocks lanes - -- @clocks
+add ptimers lanes - -- @ptimers
 add compute lanes - -- @compute 2
 add demo lanes - -- @demo
 add demo-zoom lanes - -- @demo zoom 31415

@@ -189,6 +189,8 @@ GFN void proc_fresh_task(Proc* q, Core& c, u32 s, u32 pid, u64 flags, u64 stack,
     q->restore_sigmask = 0;
     q->sigwait_set = 0;
     q->itimer_at = q->itimer_interval = 0;  // fork(2): the child's timers are disarmed
+    rt_memset(q->ptimers, 0, sizeof(q->ptimers));  // ... and it has no POSIX timers
+    q->ptimer_next = 0;
     q->sigpending_shared = 0;
     q->slots_held = 0;  // counted in the lane's first process only
     q->fm_file = q->fm_plan_off = 0;

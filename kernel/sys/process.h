@@ -206,7 +206,7 @@ GFN void comm_from_path(Proc* p, const u8* path, u64 max) {
 /// What execve(2) leaves of a process for its new program: SP and PC, default signal
 /// handlers (ignored signals stay ignored; the mask and pending set stay), the break at
 /// `brk` with the mmap area below `mmap_top` (1 GiB kept above the break for the heap),
-/// no clear_child_tid, no alternate signal stack.
+/// no clear_child_tid, no alternate signal stack, no POSIX timers.
 GFN_NOINLINE void exec_new_state(Core& c, u64 sp, u64 entry, u64 brk, u64 mmap_top) {
     Proc* p = c.mm;  // the caller, the process's one thread since the point of no return
     c.s.x[31] = sp;
@@ -221,6 +221,8 @@ GFN_NOINLINE void exec_new_state(Core& c, u64 sp, u64 entry, u64 brk, u64 mmap_t
     p->mmap_floor = brk + (1ull << 30);
     c.p->clear_child_tid = 0;
     c.p->sas_sp = c.p->sas_size = c.p->sas_flags = 0;
+    rt_memset(p->ptimers, 0, sizeof(p->ptimers));  // execve(2) deletes POSIX timers
+    p->ptimer_next = 0;
 }
 
 /// The host accepted an execve: the new stack image is in the output area. Replace the

@@ -15,6 +15,7 @@
 #define SA_RESTORER 0x04000000ull
 #define SI_USER 0
 #define SI_TKILL (-6)
+#define SI_TIMER (-2)
 #define SI_KERNEL 0x80
 #define SEGV_MAPERR 1
 #define SEGV_ACCERR 2
@@ -79,6 +80,24 @@ GFN bool sig_default_kills(i32 sig) {
 
 /// Build the signal frame on the stack and enter the handler. Returns false when the
 /// frame cannot be written (the process is then killed with SIGSEGV).
+
+/// A POSIX timer's signal (si_code SI_TIMER) leaves its sender's pending state: write
+/// the timer's part of the siginfo at `info` (si_timerid, si_overrun, si_value, as
+/// Linux's _timer layout) and keep its overrun count for timer_getoverrun(2); g is the
+/// process (kernel/sys/ptimer.h).
+GFN void ptimer_siginfo(Proc* g, i32 sig, u8* info) {
+    for (u32 i = 0; i < PTIMERS; i++) {
+        PTimer* t = &g->ptimers[i];
+        if (!t->used || !t->pending || (i32)t->signo != sig) continue;
+        *(i32*)(info + 16) = (i32)i;
+        *(i32*)(info + 20) = (i32)t->overrun;
+        *(u64*)(info + 24) = t->value;
+        t->pending = 0;
+        t->overrun_last = t->overrun;
+        t->overrun = 0;
+        return;
+    }
+}
 GFN_NOINLINE bool sig_setup_frame(Core& c, i32 sig, i32 code, u64 addr) {
     SigAction& act = c.mm->sigact[sig - 1];
     Proc* p = c.p;
@@ -103,6 +122,7 @@ GFN_NOINLINE bool sig_setup_frame(Core& c, i32 sig, i32 code, u64 addr) {
     *(i32*)(buf + 8) = code;
     if (code > 0) *(u64*)(buf + 16) = addr;
     else *(u32*)(buf + 16) = c.mm->pid;
+    if (code == SI_TIMER) ptimer_siginfo(c.mm, sig, buf);
     if (!copy_to_guest(c, frame + SF_INFO, buf, 128)) return false;
     // ucontext header: flags, link, uc_stack {ss_sp, ss_flags, ss_size}, the mask to restore.
     rt_memset(buf, 0, UC_MCONTEXT);
@@ -461,14 +481,14 @@ HANDLER void sys_rt_sigtimedwait(Core& c) {
     u64 ready = sig_pending(c) & set;
     if (ready) {
         i32 sig = 1 + (i32)(63 - clz64(ready & (~ready + 1)));
-        i32 si[8] = {sig, 0, sig_take(c, sig), 0, (i32)c.mm->pid, (i32)c.m->uid, 0, 0};
-        if (X(c, 1)) {
-            u8 info[128];
-            rt_memset(info, 0, sizeof(info));
-            rt_memcpy(info, si, 12);
-            rt_memcpy(info + 16, si + 4, 8);
-            if (!copy_to_guest(c, X(c, 1), info, sizeof(info))) { setX(c, 0, err(E_FAULT)); return; }
-        }
+        i32 code = sig_take(c, sig);
+        i32 si[8] = {sig, 0, code, 0, (i32)c.mm->pid, (i32)c.m->uid, 0, 0};
+        u8 info[128];
+        rt_memset(info, 0, sizeof(info));
+        rt_memcpy(info, si, 12);
+        rt_memcpy(info + 16, si + 4, 8);
+        if (code == SI_TIMER) ptimer_siginfo(c.mm, sig, info);
+        if (X(c, 1) && !copy_to_guest(c, X(c, 1), info, sizeof(info))) { setX(c, 0, err(E_FAULT)); return; }
         setX(c, 0, (u64)sig);
         return;
     }

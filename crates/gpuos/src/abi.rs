@@ -26,6 +26,39 @@ pub const IL_SLOTS: u64 = 64;
 /// one list of free interleaved frames per column.
 pub const FREE_HEADS: u64 = FREE_SHARDS + IL_GROUP;
 
+/// POSIX timers per process (timer_create(2) answers EAGAIN past them, as Linux at its
+/// RLIMIT_SIGPENDING).
+pub const PTIMERS: usize = 4;
+
+/// One POSIX timer of a process (timer_create(2), timer_settime(2)); all zero when the
+/// id is free.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PTimer {
+    /// When it next expires, on the device clock (ns); 0 when disarmed.
+    pub at: u64,
+    /// it_interval (ns); 0 for a one-shot timer.
+    pub interval: u64,
+    /// sigev_value, handed to the signal's si_value.
+    pub value: u64,
+    /// Non-zero while the id is in use.
+    pub used: u32,
+    /// The clock (CLOCK_REALTIME, CLOCK_MONOTONIC or CLOCK_BOOTTIME).
+    pub clock: u32,
+    /// sigev_notify: SIGEV_SIGNAL, SIGEV_NONE or SIGEV_THREAD_ID.
+    pub notify: u32,
+    /// sigev_signo.
+    pub signo: u32,
+    /// SIGEV_THREAD_ID: the thread signalled.
+    pub tid: u32,
+    /// Non-zero while a signal this timer sent is pending (not yet delivered).
+    pub pending: u32,
+    /// Expirations since that signal was sent (counted while it is pending).
+    pub overrun: u32,
+    /// The overrun count of the last signal delivered (timer_getoverrun(2)).
+    pub overrun_last: u32,
+}
+
 /// Architectural state of one AArch64 guest thread.
 ///
 /// Semantics of each field follow the Arm ARM (DDI 0487), chapter D1 "The AArch64
@@ -342,6 +375,12 @@ pub struct Proc {
     pub itimer_at: u64,
     /// Process (leader) only: ITIMER_REAL's interval (ns); 0 for a one-shot timer.
     pub itimer_interval: u64,
+    /// Process (leader) only: its POSIX timers (timer_create(2); kernel/sys/ptimer.h),
+    /// timer id n in entry n.
+    pub ptimers: [PTimer; PTIMERS],
+    /// Process (leader) only: the earliest `PTimer::at` of its armed timers (device
+    /// clock, ns), 0 when none is armed: the family scheduler's test.
+    pub ptimer_next: u64,
     /// Lane's first process only: the child slots (processes and threads) its family
     /// holds (kernel/proc/family.h `slot_take`).
     pub slots_held: u64,
