@@ -117,12 +117,14 @@ GFN bool timespec_ns(const i64* ts, u64* ns) {
 
 /// timer_settime(2): arm timer X0 with the itimerspec at X2 (it_value 0 disarms it;
 /// with TIMER_ABSTIME in X1 it_value is a time of the timer's clock, one already past
-/// expires at once), after writing the old setting to X3 when given.
+/// expires at once), after writing the old setting to X3 when given. EINVAL without a
+/// new setting, as Linux.
 HANDLER void sys_timer_settime(Core& c) {
     PTimer* t = ptimer_of(c, X(c, 0));
     if (!t) { setX(c, 0, err(E_INVAL)); return; }
     i64 nv[4];
     u64 interval, value;
+    if (!X(c, 2)) { setX(c, 0, err(E_INVAL)); return; }
     if (!copy_from_guest(c, (u8*)nv, X(c, 2), 32)) { setX(c, 0, err(E_FAULT)); return; }
     if (!timespec_ns(nv, &interval) || !timespec_ns(nv + 2, &value)) { setX(c, 0, err(E_INVAL)); return; }
     if (X(c, 3)) {
@@ -159,16 +161,19 @@ HANDLER void sys_timer_delete(Core& c) {
     PTimer* t = ptimer_of(c, X(c, 0));
     if (!t) { setX(c, 0, err(E_INVAL)); return; }
     if (t->pending) {
+        Proc* g = c.mm;
         u64 b = sig_bit((i32)t->signo);
-        Proc* q = t->notify == SIGEV_THREAD_ID ? family_find_tid(c, t->tid) : 0;
-        if (q && (q->sigpending & b) && q->sigcode[t->signo - 1] == SI_TIMER) q->sigpending &= ~b;
-        if ((c.mm->sigpending_shared & b) && c.mm->sigcode[t->signo - 1] == SI_TIMER) c.mm->sigpending_shared &= ~b;
-        NO_UNROLL for (u64 i = 0; !q && i < c.m->nslots; i++) {  // a process-directed one went to some thread
-            Proc* r = proc_at(c.m, (u32)((c.mm->slot + i) % c.m->nslots));
-            if (r->tg_slot == c.mm->slot && (r->sigpending & b) && r->sigcode[t->signo - 1] == SI_TIMER) {
+        if ((g->sigpending_shared & b) && g->sigcode[t->signo - 1] == SI_TIMER) g->sigpending_shared &= ~b;
+        // The thread it went to: the one it names, or any of the process's.
+        Proc* r = g;
+        NO_UNROLL for (u64 i = 0; i < c.m->nslots; i++) {
+            bool target = r->tg_slot == g->slot && (t->notify != SIGEV_THREAD_ID || r->pid == t->tid);
+            if (target && (r->sigpending & b) && r->sigcode[t->signo - 1] == SI_TIMER) {
                 r->sigpending &= ~b;
                 break;
             }
+            r = proc_at(c.m, r->fam_next);
+            if (r == g) break;
         }
     }
     rt_memset(t, 0, sizeof(PTimer));
@@ -178,7 +183,7 @@ HANDLER void sys_timer_delete(Core& c) {
 
 /// Post timer t's signal (g its process): to the thread it names or to the process.
 /// Whether the signal is now pending (an ignored one is discarded).
-GFN bool ptimer_post(MachineHdr* m, Proc* g, PTimer* t) {
+GFN_NOINLINE bool ptimer_post(MachineHdr* m, Proc* g, PTimer* t) {
     i32 sig = (i32)t->signo;
     Proc* q = 0;
     if (t->notify == SIGEV_THREAD_ID) {

@@ -81,21 +81,30 @@ GFN bool sig_default_kills(i32 sig) {
 /// Build the signal frame on the stack and enter the handler. Returns false when the
 /// frame cannot be written (the process is then killed with SIGSEGV).
 
-/// A POSIX timer's signal (si_code SI_TIMER) leaves its sender's pending state: write
-/// the timer's part of the siginfo at `info` (si_timerid, si_overrun, si_value, as
-/// Linux's _timer layout) and keep its overrun count for timer_getoverrun(2); g is the
-/// process (kernel/sys/ptimer.h).
-GFN void ptimer_siginfo(Proc* g, i32 sig, u8* info) {
+GFN_NOINLINE bool ptimer_post(MachineHdr* m, Proc* g, PTimer* t);  // kernel/sys/ptimer.h
+
+/// A POSIX timer's signal (si_code SI_TIMER) is delivered: write the timer's part of the
+/// siginfo at `info` (si_timerid, si_overrun, si_value, as Linux's _timer layout) and
+/// keep its overrun count for timer_getoverrun(2); g is the process (kernel/sys/
+/// ptimer.h). Timers sharing one signal (glibc's SIGEV_THREAD timers all use SIGTIMER)
+/// share its pending bit, where Linux queues a siginfo each: another one still pending
+/// posts the signal again, to be delivered next.
+GFN_NOINLINE void ptimer_siginfo(MachineHdr* m, Proc* g, i32 sig, u8* info) {
+    bool found = false;
     for (u32 i = 0; i < PTIMERS; i++) {
         PTimer* t = &g->ptimers[i];
         if (!t->used || !t->pending || (i32)t->signo != sig) continue;
+        if (found) {
+            ptimer_post(m, g, t);
+            return;
+        }
+        found = true;
         *(i32*)(info + 16) = (i32)i;
         *(i32*)(info + 20) = (i32)t->overrun;
         *(u64*)(info + 24) = t->value;
         t->pending = 0;
         t->overrun_last = t->overrun;
         t->overrun = 0;
-        return;
     }
 }
 GFN_NOINLINE bool sig_setup_frame(Core& c, i32 sig, i32 code, u64 addr) {
@@ -122,7 +131,7 @@ GFN_NOINLINE bool sig_setup_frame(Core& c, i32 sig, i32 code, u64 addr) {
     *(i32*)(buf + 8) = code;
     if (code > 0) *(u64*)(buf + 16) = addr;
     else *(u32*)(buf + 16) = c.mm->pid;
-    if (code == SI_TIMER) ptimer_siginfo(c.mm, sig, buf);
+    if (code == SI_TIMER) ptimer_siginfo(c.m, c.mm, sig, buf);
     if (!copy_to_guest(c, frame + SF_INFO, buf, 128)) return false;
     // ucontext header: flags, link, uc_stack {ss_sp, ss_flags, ss_size}, the mask to restore.
     rt_memset(buf, 0, UC_MCONTEXT);
@@ -487,7 +496,7 @@ HANDLER void sys_rt_sigtimedwait(Core& c) {
         rt_memset(info, 0, sizeof(info));
         rt_memcpy(info, si, 12);
         rt_memcpy(info + 16, si + 4, 8);
-        if (code == SI_TIMER) ptimer_siginfo(c.mm, sig, info);
+        if (code == SI_TIMER) ptimer_siginfo(c.m, c.mm, sig, info);
         if (X(c, 1) && !copy_to_guest(c, X(c, 1), info, sizeof(info))) { setX(c, 0, err(E_FAULT)); return; }
         setX(c, 0, (u64)sig);
         return;

@@ -175,8 +175,10 @@ static void thread_id(void) {
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
+static int notified_sum;
+
 static void notified(union sigval v) {
-    thread_result = v.sival_int;
+    __atomic_fetch_add(&notified_sum, v.sival_int, __ATOMIC_SEQ_CST);
     sem_post(&done);
 }
 
@@ -187,12 +189,25 @@ static void sigev_thread(void) {
     sev.sigev_notify = SIGEV_THREAD;
     sev.sigev_notify_function = notified;
     sev.sigev_value.sival_int = 1234;
-    timer_t t;
+    timer_t t, t2;
     if (timer_create(CLOCK_MONOTONIC, &sev, &t) != 0) printf("SIGEV_THREAD: %s\n", strerror(errno));
     arm(t, 0, 10 * 1000000L, 0);
     sem_wait(&done);
-    printf("SIGEV_THREAD: the function ran with %d\n", thread_result);
+    printf("SIGEV_THREAD: the function ran with %d\n", notified_sum);
+    /* Two timers of one signal (glibc's SIGTIMER) expiring together: both notify. */
+    sev.sigev_value.sival_int = 5678;
+    if (timer_create(CLOCK_MONOTONIC, &sev, &t2) != 0) printf("SIGEV_THREAD: %s\n", strerror(errno));
+    notified_sum = 0;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long at = now.tv_sec * 1000000000L + now.tv_nsec + 10 * 1000000L;
+    arm(t, TIMER_ABSTIME, at, 0);
+    arm(t2, TIMER_ABSTIME, at, 0);
+    sem_wait(&done);
+    sem_wait(&done);
+    printf("two SIGEV_THREAD timers at once: sum %d\n", notified_sum);
     timer_delete(t);
+    timer_delete(t2);
 }
 
 static void errors(void) {
