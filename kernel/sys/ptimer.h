@@ -189,7 +189,7 @@ GFN_NOINLINE bool ptimer_post(MachineHdr* m, Proc* g, PTimer* t) {
     if (t->notify == SIGEV_THREAD_ID) {
         u32 s = pid_slot(m, t->tid);
         q = s < m->nslots ? proc_at(m, s) : 0;
-        if (q && (q->tg_slot != g->slot || !sig_reachable(q))) q = 0;
+        if (q && (q->pid != t->tid || q->tg_slot != g->slot || !sig_reachable(q))) q = 0;  // ended: the process
     }
     if (q) sig_post(m, q, sig, SI_TIMER);
     else sig_post_process(m, g, sig, SI_TIMER);
