@@ -79,7 +79,16 @@ gpuos_quantum(MachineHdr* m, u64 budget) {
             if (!host_req_done(m, lp)) return;
             lane_complete(c, m, lane, false);
         }
-        u32 r = lane_run(c, m, lane, budget);
+        u64 b = budget;
+#ifdef GPUOS_STAGGER_INSNS
+        // Measuring aid (docs/BENCHMARKS.md, eighteenth session): each warp's first slice
+        // of a launch is shorter by an amount of its own, below GPUOS_STAGGER_INSNS, so
+        // that the warps of the grid drift out of phase over the launches, as they do
+        // within a long one. If short launches then lose what long ones lose, the warps'
+        // phase is what a launch resets.
+        if (k == 0) b -= ((blockIdx.x * 4 + threadIdx.x / 32) * 2654435761u) % (u32)(GPUOS_STAGGER_INSNS) % budget;
+#endif
+        u32 r = lane_run(c, m, lane, b);
         if (r != LANE_BUDGET) return;
     }
 }
