@@ -82,6 +82,11 @@ static void gettime_and_disarm(void) {
     timer_gettime(t, &cur);
     printf("disarmed reads zero: %d\n", cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec == 0 &&
                                             cur.it_interval.tv_sec == 0 && cur.it_interval.tv_nsec == 0);
+    /* Longer than Linux's KTIME_MAX (292 years): clamped, not refused. */
+    struct itimerspec huge = {{0, 0}, {1000000000000L, 0}};
+    int r = timer_settime(t, 0, &huge, NULL);
+    timer_gettime(t, &cur);
+    printf("10^12 s: accepted %d, reads over 10^9 s: %d\n", r == 0, cur.it_value.tv_sec > 1000000000L);
     timer_delete(t);
 }
 
