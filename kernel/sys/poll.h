@@ -23,8 +23,8 @@ GFN bool poll_timeout(Core& c, u64 ts_va, u64 t, u64 deadline, u64* timeout) {
     if (!ts_va) return true;
     i64 ts[2];
     if (!copy_from_guest(c, (u8*)ts, ts_va, 16)) { setX(c, 0, err(E_FAULT)); return false; }
-    if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000) { setX(c, 0, err(E_INVAL)); return false; }
-    u64 ns = (u64)ts[0] * 1000000000ull + (u64)ts[1];
+    u64 ns;
+    if (!timespec_ns(ts, &ns)) { setX(c, 0, err(E_INVAL)); return false; }
     if (deadline == 0) deadline = t + ns;  // the first attempt
     if (ns > 0 && t < deadline) c.p->poll_deadline = deadline;  // time left: may block
     else *timeout = 0;

@@ -108,14 +108,6 @@ HANDLER void sys_timer_gettime(Core& c) {
     setX(c, 0, copy_to_guest(c, X(c, 1), (const u8*)v, 32) ? 0 : err(E_FAULT));
 }
 
-/// A struct timespec {tv_sec, tv_nsec} as nanoseconds (at most TIMER_MAX_SEC seconds),
-/// or false for a bad one.
-GFN bool timespec_ns(const i64* ts, u64* ns) {
-    if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000) return false;
-    *ns = (u64)(ts[0] < TIMER_MAX_SEC ? ts[0] : TIMER_MAX_SEC) * 1000000000ull + (u64)ts[1];
-    return true;
-}
-
 /// timer_settime(2): arm timer X0 with the itimerspec at X2 (it_value 0 disarms it;
 /// with TIMER_ABSTIME in X1 it_value is a time of the timer's clock, one already past
 /// expires at once), after writing the old setting to X3 when given. EINVAL without a

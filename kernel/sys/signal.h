@@ -427,6 +427,18 @@ HANDLER void sys_sigaltstack(Core& c) {
     setX(c, 0, 0);
 }
 
+/// Longest time in seconds a timeout or timer setting counts: about Linux's KTIME_MAX
+/// (292 years), to which it clamps longer ones; beyond it the nanoseconds would overflow.
+#define TIME_MAX_SEC 9000000000ll
+
+/// A struct timespec {tv_sec, tv_nsec} as nanoseconds (at most TIME_MAX_SEC seconds),
+/// or false for a bad one (negative, or tv_nsec not below 10^9).
+GFN bool timespec_ns(const i64* ts, u64* ns) {
+    if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000) return false;
+    *ns = (u64)(ts[0] < TIME_MAX_SEC ? ts[0] : TIME_MAX_SEC) * 1000000000ull + (u64)ts[1];
+    return true;
+}
+
 /// The deadline, on the device clock, of a wait with the timespec at ts_va: relative
 /// to now (FUTEX_WAIT, rt_sigtimedwait), or absolute on CLOCK_MONOTONIC or, with
 /// `realtime`, CLOCK_REALTIME (FUTEX_WAIT_BITSET). 0 with *e set: EFAULT or EINVAL (a
@@ -434,8 +446,8 @@ HANDLER void sys_sigaltstack(Core& c) {
 GFN u64 wait_deadline_of(Core& c, u64 ts_va, bool absolute, bool realtime, u64* e) {
     i64 ts[2];
     if (!copy_from_guest(c, (u8*)ts, ts_va, 16)) { *e = err(E_FAULT); return 0; }
-    if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000) { *e = err(E_INVAL); return 0; }
-    u64 ns = (u64)ts[0] * 1000000000ull + (u64)ts[1];
+    u64 ns;
+    if (!timespec_ns(ts, &ns)) { *e = err(E_INVAL); return 0; }
     u64 now = now_ns();
     if (!absolute) return now + ns;
     i64 off = realtime ? c.m->clock_real_off : c.m->clock_mono_off;

@@ -65,15 +65,11 @@ HANDLER void sys_gettimeofday(Core& c) {
 #define ITIMER_VIRTUAL 1
 #define ITIMER_PROF 2
 
-/// Longest timer setting in seconds: about Linux's KTIME_MAX (292 years), to which it
-/// clamps longer ones; beyond it the nanoseconds would overflow.
-#define TIMER_MAX_SEC 9000000000ll
-
-/// A struct timeval {tv_sec, tv_usec} as nanoseconds (at most TIMER_MAX_SEC seconds),
+/// A struct timeval {tv_sec, tv_usec} as nanoseconds (at most TIME_MAX_SEC seconds),
 /// or false for a bad one.
 GFN bool timeval_ns(const i64* tv, u64* ns) {
     if (tv[0] < 0 || tv[1] < 0 || tv[1] >= 1000000) return false;
-    *ns = (u64)(tv[0] < TIMER_MAX_SEC ? tv[0] : TIMER_MAX_SEC) * 1000000000ull + (u64)tv[1] * 1000ull;
+    *ns = (u64)(tv[0] < TIME_MAX_SEC ? tv[0] : TIME_MAX_SEC) * 1000000000ull + (u64)tv[1] * 1000ull;
     return true;
 }
 
