@@ -270,7 +270,8 @@ gpuos_persistent(MachineHdr* m, u64 slice) {
             // points take the lanes that enter together (__activemask) as the group.
             __syncwarp(ready_mask);
             u64 progress = lp->progress;
-            u32 res = lane_run(c, m, lane, slice);
+            u64 host_slice = *(volatile u64*)&m->slice;  // the host's, while it runs (abi.rs)
+            u32 res = lane_run(c, m, lane, host_slice ? host_slice : slice);
             if (res == LANE_DONE || (res == LANE_HOSTWAIT && !ring_push(ring, lane))) live = false;
             else family_idle(lp, res, progress, &idle);
         }

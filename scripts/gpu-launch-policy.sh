@@ -11,8 +11,9 @@
 # GPU_POLICY_BACKEND (testing knob: the backend, default cuda; cpu runs the flow on a
 # machine without a GPU, where the policy never acts).
 #
-# Each probe's row: guest instructions/s off and on (every repeat), the relaunches and
-# the split steps per 1,000 translated instructions of the last run with the policy on,
+# Each probe's row: guest instructions/s off and on (every repeat), the relaunches, the
+# changes of slice length and the split steps per 1,000 translated instructions of the
+# last run with the policy on,
 # and "same" when the two runs' lane reports (every lane's status, stdout and stderr
 # hashes and instructions retired) are equal, else "DIFFERENT" (the policy must change
 # nothing but the time).
@@ -40,9 +41,9 @@ run() {
     GPUOS_CACHE_DIR=$tmp/cache timeout 120 "$G" run --backend "${GPU_POLICY_BACKEND:-cuda}" --lanes "$lanes" --translate auto -v \
         --lane-report "$tmp/$label.report" "$dir/bin/$prog" "$@" >/dev/null 2>"$tmp/$label.log"
 }
-ips() { sed -n 's/.* = \([0-9.]*\) M instructions\/s.*/\1/p' "$1" | head -1 | awk '{ printf "%.2f", $1 / 1000 }'; }
+ips() { sed -n 's/.* = \([0-9.]*\) M instructions\/s.*/\1/p' "$1" | head -1 | awk '{ printf "%.3f", $1 / 1000 }'; }
 
-printf '%-34s %-22s %-22s %-10s %-8s %s\n' probe "off G/s" "on G/s" relaunches splits/k lanes
+printf '%-34s %-22s %-22s %-10s %-7s %-8s %s\n' probe "off G/s" "on G/s" relaunches slices splits/k lanes
 for p in "${plist[@]}"; do
     read -r -a argv <<<"$p"
     off="" on=""
@@ -56,9 +57,10 @@ for p in "${plist[@]}"; do
         on="$on $(ips "$tmp/on.log")"
     done
     rel=$(sed -n 's/.*relaunched \([0-9]*\) times.*/\1/p' "$tmp/on.log" | head -1)
+    changes=$(sed -n 's/.*slices changed length \([0-9]*\) times.*/\1/p' "$tmp/on.log" | head -1)
     split=$(sed -n 's/.*: \([0-9.]*\) split steps per 1000.*/\1/p' "$tmp/on.log" | head -1)
     same=DIFFERENT
     cmp -s "$tmp/off.report" "$tmp/on.report" && same=same
-    printf '%-34s %-22s %-22s %-10s %-8s %s\n' "$p" "$off" "$on" "${rel:-0}" "${split:--}" "$same"
+    printf '%-34s %-22s %-22s %-10s %-7s %-8s %s\n' "$p" "$off" "$on" "${rel:-0}" "${changes:-0}" "${split:--}" "$same"
 done
 [ -n "${GPU_POLICY_KEEP:-}" ] && echo "logs in $tmp" || rm -rf "$tmp"

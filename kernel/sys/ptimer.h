@@ -66,7 +66,7 @@ HANDLER void sys_timer_create(Core& c) {
     u8 ev[20];
     if (X(c, 1) && !copy_from_guest(c, ev, X(c, 1), sizeof(ev))) { setX(c, 0, err(E_FAULT)); return; }
     u64 value = X(c, 1) ? *(u64*)ev : id;
-    u32 signo = X(c, 1) ? *(u32*)(ev + 8) : SIG_ALRM, notify = X(c, 1) ? *(u32*)(ev + 12) : SIGEV_SIGNAL;
+    u32 signo = X(c, 1) ? *(u32*)(ev + 8) : (u32)SIG_ALRM, notify = X(c, 1) ? *(u32*)(ev + 12) : (u32)SIGEV_SIGNAL;
     u32 tid = X(c, 1) ? *(u32*)(ev + 16) : 0;
     if (notify != SIGEV_SIGNAL && notify != SIGEV_NONE && notify != SIGEV_THREAD_ID) { setX(c, 0, err(E_INVAL)); return; }
     if (notify != SIGEV_NONE && (signo < 1 || signo > 64)) { setX(c, 0, err(E_INVAL)); return; }

@@ -609,6 +609,13 @@ pub struct MachineHdr {
     /// whose programs part (the persistent kernel's relaunch policy,
     /// backend/cuda/run.rs). Zero on the CPU backend.
     pub split_steps: u64,
+    /// Instructions per slice of the persistent kernel's lanes, set by the host while
+    /// the kernel runs (0: the launch's own `slice` argument). Each lane reads it when it
+    /// starts a slice, so the relaunch policy (backend/cuda/relaunch.rs) changes the
+    /// slice length without stopping the kernel: a stop waits for every lane to end its
+    /// slice, which for a 1 M-instruction slice of 16,384 lanes is a third of a second
+    /// (lanes that part: over a second) of a draining GPU.
+    pub slice: u64,
     /// The host's real user id, which the guest's processes have (getuid(2) answers it
     /// from the host; the device reports it in waitid's siginfo).
     pub uid: u32,

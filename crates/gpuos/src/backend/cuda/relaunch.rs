@@ -1,39 +1,43 @@
 //! When the persistent kernel is stopped and launched again although no translated core
-//! waits to be swapped in: the launch policy of persistent mode.
+//! waits to be swapped in, and how long its lanes' slices are: the launch policy of
+//! persistent mode.
 //!
-//! Measured on an H200 (docs/BENCHMARKS.md, eighteenth session), translated code whose
-//! lanes run one path together (bench_int, 16,384 lanes) ran at 42 G instructions/s in
-//! one long launch and at 70-78 G/s in launches of 10-15 ms (quantum launches of 16 K
-//! instructions per slice, or the persistent kernel relaunched every 10 ms with 64 K
-//! slices); in launches of 245 ms, 43 G/s. What a launch resets that long launches lose
-//! is not known yet (neither a reload of each lane's core state nor a flush of its soft
-//! TLB per slice recovered any of it). Lanes whose programs part (a seed per lane) go
-//! the other way: 10.6 G/s with the default slice of 1 M instructions, 2.0 G/s with
-//! 16 K-instruction slices, since every slice ends with the lanes that fell behind
-//! running alone, and a relaunch waits for the slowest lane of the whole grid.
+//! Measured on an H200 (docs/BENCHMARKS.md, eighteenth and nineteenth sessions),
+//! translated code whose lanes run one path together (bench_int, 16,384 lanes) ran at
+//! 42-44 G instructions/s in one long launch and at 70-78 G/s in launches of 10-15 ms
+//! (quantum launches of 16 K instructions per slice, or the persistent kernel relaunched
+//! every 10 ms with 64 K slices). What a launch resets is the warps' phase: quantum
+//! launches whose warps were started out of step by up to 2,048 instructions ran at 37
+//! G/s instead of 76. Lanes whose programs part (a seed per lane) go the other way: 10
+//! G/s with the default slice of 1 M instructions, 2.0 G/s with 16 K-instruction slices,
+//! since every slice ends with the lanes that fell behind running alone, and a relaunch
+//! waits for the slowest lane of the whole grid; they stay at 3.3 G/s for the rest of
+//! the run once they have run short slices for as little as 10-20 ms.
 //!
 //! The policy: a run starts with long slices and no relaunch. Every period the host
-//! reads the machine's counters: once a window shows translated code running with
-//! almost no split steps (`MachineHdr::split_steps` per translated instruction), the
-//! kernels are relaunched with short slices, and again every period while that holds;
-//! a window with splits sends them back to long slices.
+//! reads the machine's counters. Once translated code has run with almost no split steps
+//! (`MachineHdr::split_steps` per translated instruction) for as many instructions as a
+//! long slice of every lane (so not only a start-up that all lanes share before their
+//! programs part), the slices become short, by writing `MachineHdr::slice`, which each
+//! lane reads at the start of a slice: no stop, for a stop waits until every lane has
+//! ended its slice (a third of a second of a draining GPU for 1 M-instruction slices at
+//! 16,384 lanes, over a second when the lanes part). Each later window that still shows
+//! the lanes together stops and relaunches the kernels (their slices short by then, so
+//! the stop is quick); a window with splits makes the slices long again, without a stop.
 //!
-//! Off unless `GPUOS_RELAUNCH_MS` gives the period (10 is what was measured): its parts
-//! were measured on the GPU (the relaunches, the slices), the whole (the split counter
-//! telling the two kinds of run apart) not yet; it becomes the default once it has been.
-
+//! `GPUOS_RELAUNCH_MS` sets the period (default 10, the one measured; 0 turns it off).
 use std::time::Duration;
 
 /// Instructions per slice while the lanes are relaunched every period: a slice of a
 /// converged 16,384-lane run takes about 15 ms, so a stop waits at most that long.
 pub(super) const SHORT_SLICE: u64 = 1 << 16;
-/// The relaunch period measured: launches of 10-15 ms.
-#[cfg(test)]
-const PERIOD: Duration = Duration::from_millis(10);
+/// The period, in milliseconds, unless `GPUOS_RELAUNCH_MS` says otherwise: launches of
+/// 10-15 ms are what ran fastest.
+const PERIOD_MS: u64 = 10;
 /// Fewest lanes for which the policy applies: below about 16 blocks the measured runs
-/// lost nothing in long launches (32 to 512 lanes: within 6 %), and every relaunch costs
-/// a one-lane run about 1-2 %.
-const MIN_LANES: usize = 2048;
+/// lost nothing in long launches (32 to 512 lanes: within 6 %); at 4,096 lanes the
+/// policy lost 5 % (16.4 -> 15.5 G/s, nineteenth session), at 16,384 it gained 50 %.
+const MIN_LANES: usize = 8192;
 /// Fewest translated instructions in a window for it to say anything.
 const MIN_SAMPLE: u64 = 1_000_000;
 /// Most split steps per this many translated instructions for lanes that run together.
@@ -51,8 +55,11 @@ pub(super) struct Counters {
 pub(super) enum Decision {
     /// Let the kernels run on.
     RunOn,
-    /// Stop them and launch them again; `short`: with short slices.
-    Relaunch { short: bool },
+    /// Let them run on with short (`true`) or long slices from each lane's next slice
+    /// (`MachineHdr::slice`).
+    Slices { short: bool },
+    /// Stop them and launch them again (their slices short).
+    Relaunch,
 }
 
 /// The policy's state between looks.
@@ -60,30 +67,38 @@ pub(super) enum Decision {
 pub(super) struct LaunchPolicy {
     /// The period, or None: never relaunch (too few lanes, no translation, turned off).
     period: Option<Duration>,
-    /// Whether the running launch has short slices.
+    /// Translated instructions that must run together before the slices become short:
+    /// a long slice of every lane.
+    evidence: u64,
+    /// Translated instructions of the windows in a row that showed the lanes together.
+    together: u64,
+    /// Whether the lanes have been told to run short slices.
     short: bool,
     /// The counters at the previous look.
     last: Counters,
-    /// Relaunches so far, and how many of them had short slices.
+    /// Relaunches so far, and how often the slices changed length.
     pub relaunches: u64,
-    pub short_launches: u64,
+    pub slice_changes: u64,
 }
 
 impl LaunchPolicy {
-    /// The policy of a run of `lanes` lanes; `translating`: whether tier 2 may run.
-    /// `GPUOS_RELAUNCH_MS`: the period in milliseconds (unset or 0: no relaunches).
-    pub fn new(lanes: usize, translating: bool) -> LaunchPolicy {
-        let period = std::env::var("GPUOS_RELAUNCH_MS")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .filter(|&ms| ms > 0)
-            .map(Duration::from_millis);
+    /// The policy of a run of `lanes` lanes whose launches have slices of `long_slice`
+    /// instructions; `translating`: whether tier 2 may run. `GPUOS_RELAUNCH_MS`: the
+    /// period in milliseconds (0: never relaunch; unset: PERIOD_MS).
+    pub fn new(lanes: usize, long_slice: u64, translating: bool) -> LaunchPolicy {
+        let ms = match std::env::var("GPUOS_RELAUNCH_MS") {
+            Ok(v) => v.trim().parse::<u64>().unwrap_or(PERIOD_MS),
+            Err(_) => PERIOD_MS,
+        };
+        let period = Some(Duration::from_millis(ms)).filter(|_| ms > 0);
         LaunchPolicy {
             period: period.filter(|_| translating && lanes >= MIN_LANES),
+            evidence: (lanes as u64).saturating_mul(long_slice),
+            together: 0,
             short: false,
             last: Counters::default(),
             relaunches: 0,
-            short_launches: 0,
+            slice_changes: 0,
         }
     }
 
@@ -92,12 +107,13 @@ impl LaunchPolicy {
         self.period
     }
 
-    /// The slice of the next launch: `long`, or SHORT_SLICE while relaunching.
-    pub fn slice(&self, long: u64) -> u64 {
+    /// The slice to write to `MachineHdr::slice` after `Decision::Slices`: 0 (each
+    /// launch's own, the long one) or SHORT_SLICE.
+    pub fn header_slice(&self) -> u64 {
         if self.short {
-            SHORT_SLICE.min(long)
+            SHORT_SLICE
         } else {
-            long
+            0
         }
     }
 
@@ -107,24 +123,28 @@ impl LaunchPolicy {
         let split = now.split_steps.saturating_sub(self.last.split_steps);
         if t2 < MIN_SAMPLE {
             // Nothing ran translated since the last look (lanes waiting for the host,
-            // or long slices not yet ended): wait for more.
+            // or long slices not yet ended: the counters grow when a slice ends): wait
+            // for more.
             return Decision::RunOn;
         }
         self.last = now;
         let together = split.saturating_mul(SPLIT_PER) <= t2;
-        if !self.short && !together {
-            return Decision::RunOn;
+        self.together = if together { self.together.saturating_add(t2) } else { 0 };
+        let d = match (self.short, together) {
+            (false, false) => Decision::RunOn,
+            (false, true) if self.together < self.evidence => Decision::RunOn,
+            (true, true) => Decision::Relaunch,
+            (_, short) => Decision::Slices { short },
+        };
+        match d {
+            Decision::Slices { short } => {
+                self.short = short;
+                self.slice_changes += 1;
+            }
+            Decision::Relaunch => self.relaunches += 1,
+            Decision::RunOn => {}
         }
-        Decision::Relaunch { short: together }
-    }
-
-    /// The kernels were relaunched after `d`.
-    pub fn relaunched(&mut self, d: Decision) {
-        if let Decision::Relaunch { short } = d {
-            self.short = short;
-            self.relaunches += 1;
-            self.short_launches += short as u64;
-        }
+        d
     }
 }
 
@@ -132,13 +152,16 @@ impl LaunchPolicy {
 mod tests {
     use super::*;
 
+    /// 10 lanes with slices of 1 M instructions: 10 M together make the slices short.
     fn policy() -> LaunchPolicy {
         LaunchPolicy {
-            period: Some(PERIOD),
+            period: Some(Duration::from_millis(PERIOD_MS)),
+            evidence: 10_000_000,
+            together: 0,
             short: false,
             last: Counters::default(),
             relaunches: 0,
-            short_launches: 0,
+            slice_changes: 0,
         }
     }
 
@@ -150,52 +173,65 @@ mod tests {
     }
 
     #[test]
-    fn lanes_together_get_short_slices_and_periodic_relaunches() {
+    fn lanes_together_get_short_slices_then_periodic_relaunches() {
         let mut p = policy();
-        assert_eq!(p.slice(1 << 20), 1 << 20);
-        let d = p.look(at(50_000_000, 10));
-        assert_eq!(d, Decision::Relaunch { short: true });
-        p.relaunched(d);
-        assert_eq!(p.slice(1 << 20), SHORT_SLICE);
-        // Still together: relaunched again, every period.
-        assert_eq!(
-            p.look(at(90_000_000, 20)),
-            Decision::Relaunch { short: true }
-        );
+        assert_eq!(p.header_slice(), 0);
+        // Long slices until a long slice of every lane ran together.
+        assert_eq!(p.look(at(4_000_000, 1)), Decision::RunOn);
+        assert_eq!(p.look(at(8_000_000, 2)), Decision::RunOn);
+        // Then short slices, without a stop; relaunches once they are short.
+        assert_eq!(p.look(at(12_000_000, 3)), Decision::Slices { short: true });
+        assert_eq!(p.header_slice(), SHORT_SLICE);
+        assert_eq!(p.look(at(16_000_000, 4)), Decision::Relaunch);
+        assert_eq!(p.look(at(20_000_000, 5)), Decision::Relaunch);
+        assert_eq!((p.relaunches, p.slice_changes), (2, 1));
     }
 
     #[test]
     fn lanes_apart_keep_long_slices_and_leave_short_ones() {
         let mut p = policy();
         assert_eq!(p.look(at(50_000_000, 400_000)), Decision::RunOn);
-        assert_eq!(p.slice(1 << 20), 1 << 20);
-        let d = p.look(at(100_000_000, 400_010));
-        p.relaunched(d);
-        assert_eq!(p.slice(1 << 20), SHORT_SLICE);
-        // The lanes part: one more relaunch, back to long slices, then none.
-        let d = p.look(at(150_000_000, 900_000));
-        assert_eq!(d, Decision::Relaunch { short: false });
-        p.relaunched(d);
-        assert_eq!(p.slice(1 << 20), 1 << 20);
+        assert_eq!(p.header_slice(), 0);
+        // Together for a while: short slices.
+        assert_eq!(
+            p.look(at(100_000_000, 400_010)),
+            Decision::Slices { short: true }
+        );
+        // The lanes part: back to long slices, never stopped, then nothing.
+        assert_eq!(
+            p.look(at(150_000_000, 900_000)),
+            Decision::Slices { short: false }
+        );
+        assert_eq!(p.header_slice(), 0);
         assert_eq!(p.look(at(200_000_000, 1_500_000)), Decision::RunOn);
-        assert_eq!((p.relaunches, p.short_launches), (2, 1));
+        // Together once more: it takes a long slice of every lane again.
+        assert_eq!(p.look(at(205_000_000, 1_500_001)), Decision::RunOn);
+        assert_eq!((p.relaunches, p.slice_changes), (0, 2));
+    }
+
+    #[test]
+    fn a_split_window_starts_the_count_again() {
+        let mut p = policy();
+        assert_eq!(p.look(at(9_000_000, 0)), Decision::RunOn);
+        assert_eq!(p.look(at(11_000_000, 1_000_000)), Decision::RunOn);
+        assert_eq!(p.look(at(13_000_000, 1_000_000)), Decision::RunOn);
+        assert_eq!(p.together, 2_000_000);
     }
 
     #[test]
     fn a_window_with_little_translated_code_says_nothing() {
         let mut p = policy();
         assert_eq!(p.look(at(10_000, 0)), Decision::RunOn);
+        assert_eq!(p.together, 0);
         // The small window is not lost: it counts with the next.
-        assert_eq!(
-            p.look(at(MIN_SAMPLE + 10_000, 0)),
-            Decision::Relaunch { short: true }
-        );
+        assert_eq!(p.look(at(MIN_SAMPLE + 10_000, 0)), Decision::RunOn);
+        assert_eq!(p.together, MIN_SAMPLE + 10_000);
     }
 
     #[test]
     fn few_lanes_or_no_translation_never_relaunch() {
         // Whatever GPUOS_RELAUNCH_MS says.
-        assert!(LaunchPolicy::new(1, true).period().is_none());
-        assert!(LaunchPolicy::new(16_384, false).period().is_none());
+        assert!(LaunchPolicy::new(1, 1 << 20, true).period().is_none());
+        assert!(LaunchPolicy::new(16_384, 1 << 20, false).period().is_none());
     }
 }

@@ -603,7 +603,8 @@ fn size_local_memory(module: &Module, stream: sys::CUstream) -> Result<(), RunEr
     sync(stream, "sizing local memory")
 }
 
-/// The stop flag of the device's `MachineHdr`, written on the control stream.
+/// The stop flag and the slice length of the device's `MachineHdr`, written on the
+/// control stream.
 struct StopFlag {
     /// Device address of the `MachineHdr`.
     mdev: u64,
@@ -622,23 +623,32 @@ impl StopFlag {
         self.write(0)
     }
 
+    /// Set the persistent lanes' slice (`MachineHdr::slice`; 0: each launch's own).
+    fn set_slice(&self, instructions: u64) -> Result<(), RunError> {
+        self.write_field(std::mem::offset_of!(MachineHdr, slice), &instructions.to_ne_bytes())
+    }
+
     fn write(&self, v: u32) -> Result<(), RunError> {
-        let one: u32 = v;
-        let off = std::mem::offset_of!(MachineHdr, stop) as u64;
-        // SAFETY: writes the stop flag of the device MachineHdr on a separate stream,
-        // which runs while the kernels do.
+        self.write_field(std::mem::offset_of!(MachineHdr, stop), &v.to_ne_bytes())
+    }
+
+    /// Write `bytes` at byte `off` of the device MachineHdr, on the control stream,
+    /// which runs while the kernels do; returns once they are written.
+    fn write_field(&self, off: usize, bytes: &[u8]) -> Result<(), RunError> {
+        // SAFETY: `off` and the length name a field of the device MachineHdr; the copy
+        // is complete when the stream's synchronize returns, before `bytes` is dropped.
         unsafe {
             sys::cuMemcpyHtoDAsync_v2(
-                self.mdev + off,
-                &one as *const u32 as *const c_void,
-                4,
+                self.mdev + off as u64,
+                bytes.as_ptr() as *const c_void,
+                bytes.len(),
                 self.ctl,
             )
         }
         .result()
-        .map_err(|e| err("stop flag", e))?;
+        .map_err(|e| err("machine header", e))?;
         // SAFETY: ctl is live.
-        unsafe { cu::stream::synchronize(self.ctl) }.map_err(|e| err("stop flag", e))
+        unsafe { cu::stream::synchronize(self.ctl) }.map_err(|e| err("machine header", e))
     }
 }
 
@@ -708,10 +718,9 @@ fn persistent_launches(
     let m = r.m;
     let mut mptr = m.mdev.0;
     let long_slice = instructions_from_env("GPUOS_PERSISTENT_SLICE", PERSISTENT_SLICE);
-    let policy = RefCell::new(LaunchPolicy::new(m.lanes, m.t2_counts.is_some()));
+    let policy = RefCell::new(LaunchPolicy::new(m.lanes, long_slice, m.t2_counts.is_some()));
     loop {
         let launched = Instant::now();
-        let slice = policy.borrow().slice(long_slice);
         let (poller, persistent) = {
             let k = r.cores.current();
             (k.poller, k.persistent)
@@ -727,7 +736,7 @@ fn persistent_launches(
                 &mut [&mut mptr as *mut u64 as *mut c_void],
             )?;
         }
-        if let Err(e) = launch_lanes(persistent, m.lanes, r.stream, mptr, slice) {
+        if let Err(e) = launch_lanes(persistent, m.lanes, r.stream, mptr, long_slice) {
             // The poller would otherwise wait for lanes that never start.
             let _ = stop.send();
             return Err(e);
@@ -737,7 +746,6 @@ fn persistent_launches(
         let send_stop = || stop.send();
         // The policy looks at the counters once per period after the launch.
         let next_look = std::cell::Cell::new(policy.borrow().period().map(|p| launched + p));
-        let decision = std::cell::Cell::new(Decision::RunOn);
         let swap = || {
             if stop_requested() {
                 return false;
@@ -751,12 +759,19 @@ fn persistent_launches(
             let period = at - launched;
             next_look.set(Some(Instant::now() + period));
             let Ok(h) = read_hdr(m) else { return false };
-            let d = policy.borrow_mut().look(Counters {
+            let mut p = policy.borrow_mut();
+            match p.look(Counters {
                 t2_insns: h.t2_insns,
                 split_steps: h.split_steps,
-            });
-            decision.set(d);
-            d != Decision::RunOn
+            }) {
+                Decision::RunOn => false,
+                Decision::Slices { .. } => {
+                    // A failed write leaves the slices as they were: only slower.
+                    let _ = stop.set_slice(p.header_slice());
+                    false
+                }
+                Decision::Relaunch => true,
+            }
         };
         let swapping = watch_kernel(
             r.stream,
@@ -766,10 +781,10 @@ fn persistent_launches(
         )?;
         if !swapping {
             let p = policy.borrow();
-            if r.verbose && p.relaunches > 0 {
+            if r.verbose && p.slice_changes > 0 {
                 eprintln!(
-                    "gpuos: the persistent kernels were relaunched {} times ({} with {}-instruction slices: lanes running together)",
-                    p.relaunches, p.short_launches, SHORT_SLICE
+                    "gpuos: the persistent kernels were relaunched {} times (lanes running together, {}-instruction slices); slices changed length {} times",
+                    p.relaunches, SHORT_SLICE, p.slice_changes
                 );
             }
             return Ok(());
@@ -786,7 +801,6 @@ fn persistent_launches(
         if swapped {
             size_local_memory(&r.cores.current(), r.stream)?;
         }
-        policy.borrow_mut().relaunched(decision.get());
     }
 }
 
