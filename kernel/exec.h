@@ -7,6 +7,7 @@
 #include "sys/proc_sys.h"
 #include "sys/mm_sys.h"
 #include "sys/time_sys.h"
+#include "sys/stat_sys.h"
 #include "sys/ptimer.h"
 #include "sys/procfs.h"
 #include "sys/ioctl.h"

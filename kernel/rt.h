@@ -167,6 +167,8 @@ GFN u32 atomic_sub_u32(u32* p, u32 v) { return atomicSub_system((unsigned int*)p
 GFN void atomic_fence() { __threadfence_system(); }
 GFN u64 load_acquire_u64(const u64* p) { u64 v = *(volatile const u64*)p; __threadfence_system(); return v; }
 GFN void store_release_u64(u64* p, u64 v) { __threadfence_system(); *(volatile u64*)p = v; }
+GFN u32 load_acquire_u32(const u32* p) { u32 v = *(volatile const u32*)p; __threadfence_system(); return v; }
+GFN void store_release_u32(u32* p, u32 v) { __threadfence_system(); *(volatile u32*)p = v; }
 GFN u32 load_relaxed_u32(const u32* p) { return *(volatile const u32*)p; }
 GFN u64 load_relaxed_u64(const u64* p) { return *(volatile const u64*)p; }
 GFN void cpu_relax() { __nanosleep(100); }
@@ -184,6 +186,8 @@ GFN u32 atomic_sub_u32(u32* p, u32 v) { return __atomic_fetch_sub(p, v, __ATOMIC
 GFN void atomic_fence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 GFN u64 load_acquire_u64(const u64* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 GFN void store_release_u64(u64* p, u64 v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+GFN u32 load_acquire_u32(const u32* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+GFN void store_release_u32(u32* p, u32 v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 GFN u32 load_relaxed_u32(const u32* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 GFN u64 load_relaxed_u64(const u64* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 GFN void cpu_relax() { __builtin_ia32_pause(); }

@@ -707,6 +707,22 @@ r = subprocess.run(["sort", "-r", "words.txt"], capture_output=True, text=True);
 print(subprocess.run(["sh", "-c", "exit 5"]).returncode, subprocess.check_output("echo $((6 * 7)) | tr 4 X", shell=True))
 print(os.system("uname -m"), subprocess.run(["gawk", "BEGIN { print 2 ^ 10 }"], stdout=subprocess.PIPE).stdout)'
 
+# The device's stat cache (kernel/sys/statcache.h): the same sysroot paths stat'ed and
+# lstat'ed again, by the same and by another process, with symlinks, a trailing slash,
+# '..' and missing names.
+deb py-stat-cache lanes - -- $PY -c 'import os, stat
+ps = ["/usr/bin/python3", "/usr/lib/python3.11/os.py", "/usr/lib/", "/usr/lib", "/usr/bin/../lib/python3.11/json/__init__.py", "/bin/sh", "/usr/bin/python3/", "/nonexistent/x", "/usr/lib/python3.11/zzz.py"]
+def show(tag):
+    for p in ps:
+        for f in (os.stat, os.lstat):
+            try:
+                s = f(p); d = stat.S_ISDIR(s.st_mode)
+                print(tag, p, f.__name__, stat.filemode(s.st_mode), "-" if d else s.st_size, "-" if d else s.st_nlink, int(s.st_mtime), s.st_ino == os.stat(p).st_ino)
+            except OSError as e: print(tag, p, f.__name__, e.errno, e.strerror)
+show("first"); show("again")
+pid = os.fork()
+if pid == 0: show("child"); os._exit(0)
+print(os.waitpid(pid, 0)[1]); show("parent")'
 deb py-threading lanes - -- $PY -c 'import threading, queue, concurrent.futures as cf
 lock = threading.Lock(); total = [0]
 def add(n):

@@ -12,6 +12,7 @@
 #include "errno.h"
 #include "signal.h"
 #include "syscall_kinds.gen.h"  // enum ArgKind (AK_*), sys_argkind
+#include "statcache.h"
 
 #define MAX_PATH_BYTES 4096ull
 #define MAX_IOV 1024ull
@@ -272,23 +273,27 @@ GFN void sys_complete_request(Core& c, bool polled) {
     Proc* p = lane_proc(c.m, c.p);
     c.p->status = PROC_RUNNABLE;
     i64 ret;
-    u64 olen, ooff, nr;
+    u64 olen, ooff, nr, hlen;
     if (polled) {
         if (!(p->req_flags & SYSREQ_CALL)) return;
         // Written by the poller warp: volatile, so never from a stale L1 line.
         ret = (i64)*(volatile u64*)&p->host_ret;
-        u64 hlen = *(volatile u64*)&p->host_out_len;
-        olen = hlen < p->req_out_cap ? hlen : p->req_out_cap;
+        hlen = *(volatile u64*)&p->host_out_len;
         ooff = p->req_out_off;
         nr = p->req_nr;
     } else {
         SysReq* r = lane_req(c);
         if (!(r->flags & SYSREQ_CALL)) return;
         ret = r->ret;
-        olen = r->out_len < r->out_cap ? r->out_len : r->out_cap;
+        hlen = r->out_len;
         ooff = r->out_off;
         nr = r->nr;
     }
+    // OUT_LASTING: an answer every process would get while the run lasts (statcache.h).
+    bool lasting = hlen & OUT_LASTING;
+    hlen &= ~(u64)OUT_LASTING;
+    u64 cap = polled ? p->req_out_cap : lane_req(c)->out_cap;
+    olen = hlen < cap ? hlen : cap;
     u32 io = io_kind(nr);
     u64 done = io ? c.p->io_done : 0;
     if (ret == SYSRET_RETRY) {
@@ -314,6 +319,8 @@ GFN void sys_complete_request(Core& c, bool polled) {
             if (iov_walk(c, ptr, c.s.x[par], 0, olen, out, done) < 0 && ret >= 0) ret = -E_FAULT;
         }
     }
+    if (lasting && nr == SYS_newfstatat && ret == 0)
+        statc_keep(c.m, lane_buf(c), lane_req(c)->in_len, out, olen, c.s.x[3]);
     i64 chunk = ret;
     if (io && io_next(c, nr, &ret, p->req_out_cap)) return;  // the next chunk is posted
     u64 args[6];

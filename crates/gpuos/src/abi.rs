@@ -462,6 +462,15 @@ pub struct SysReq {
     pub pid: u32,
 }
 
+/// `SysReq::out_len` (and the completion ring's `out_len`): the answer, a result of 0
+/// with the output bytes, is what every process of the run would get for the same
+/// arguments while the run lasts, so the device may keep it (newfstatat of a path in
+/// the read-only sysroot: kernel/sys/statcache.h). The output length is the bits below.
+pub const OUT_LASTING: u32 = 0x8000_0000;
+
+/// Bytes of one stat cache entry (kernel/sys/statcache.h `StatcEntry`).
+pub const STATC_ENTRY_BYTES: usize = 384;
+
 /// `SysReq::flags`: the request is a host syscall to perform.
 pub const SYSREQ_CALL: u32 = 1;
 /// `SysReq::flags`: the device already performed the call; the host only logs it
@@ -616,6 +625,12 @@ pub struct MachineHdr {
     /// slice, which for a 1 M-instruction slice of 16,384 lanes is a third of a second
     /// (lanes that part: over a second) of a draining GPU.
     pub slice: u64,
+    /// The stat cache (kernel/sys/statcache.h): `statc_mask + 1` entries of
+    /// `STATC_ENTRY_BYTES`, zeroed at the start; newfstatat answers for paths in the
+    /// read-only sysroot, kept for every process of the run.
+    pub statc: u64,
+    /// Entries of the stat cache minus one (a power of two minus one).
+    pub statc_mask: u64,
     /// The host's real user id, which the guest's processes have (getuid(2) answers it
     /// from the host; the device reports it in waitid's siginfo).
     pub uid: u32,

@@ -22,6 +22,10 @@ pub const MIN_BUF_SIZE: u64 = 16 << 10;
 
 /// Bytes the GPU keeps free for the lanes' local memory (their stacks) and the driver.
 const GPU_RESERVE: usize = 512 << 20;
+/// Entries of the stat cache (kernel/sys/statcache.h), a power of two: 1.5 MiB. A
+/// python3 start-up stats about a hundred distinct sysroot paths; a full neighbourhood
+/// only leaves answers to the host.
+const STATC_ENTRIES: usize = 4096;
 
 /// `GPUOS_POOL_MIB`: the frame pool's size in MiB when set (several gpuos runs sharing
 /// one GPU, as the conformance script's parallel jobs do).
@@ -58,6 +62,8 @@ pub struct MachineArrays {
     pub dcache: u64,
     /// The page cache, zeroed: [`MachineLayout::pcache_entries`] entries of 16 bytes.
     pub pcache: u64,
+    /// The stat cache, zeroed: [`STATC_ENTRIES`] entries of `abi::STATC_ENTRY_BYTES`.
+    pub statc: u64,
     /// The page cache's decode-cache map, zeroed: one `u32` per frame of the pool
     /// (`MachineHdr::dcache_map`).
     pub dcache_map: u64,
@@ -127,6 +133,11 @@ impl MachineLayout {
         (tmpl_frames * 1024) as usize
     }
 
+    /// Bytes of the stat cache (kernel/sys/statcache.h).
+    pub fn statc_bytes() -> usize {
+        STATC_ENTRIES * crate::abi::STATC_ENTRY_BYTES
+    }
+
     /// Entries (16 bytes each) of the page cache (kernel/mm/pcache.h) for a pool of
     /// `nframes` frames: a power of two, about one for every four frames of the pool
     /// (a full table only stops caching: pages then stay private to their mapping),
@@ -166,6 +177,8 @@ impl MachineLayout {
     pub fn fill(&self, cfg: &RunConfig, prep: &Prepared, a: &MachineArrays, hdr: &mut MachineHdr) {
         hdr.dcache = a.dcache;
         hdr.pcache = a.pcache;
+        hdr.statc = a.statc;
+        hdr.statc_mask = STATC_ENTRIES as u64 - 1;
         // GPUOS_NO_LIB_DCACHE=1: shared libraries' code decoded at every execution, as
         // before their decode cache (to measure it).
         hdr.dcache_map = if std::env::var_os("GPUOS_NO_LIB_DCACHE").is_some() {

@@ -56,6 +56,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let pcache = HostRegion::new(MachineLayout::pcache_entries(hdr.nframes) * 16)
         .map_err(MemoryError::Reserve)?;
     let dcache_map = HostRegion::new((hdr.nframes * 4) as usize).map_err(MemoryError::Reserve)?;
+    let statc = HostRegion::new(MachineLayout::statc_bytes()).map_err(MemoryError::Reserve)?;
     let il = layout.interleave(false);
     let il_map = HostRegion::new(if il {
         MachineLayout::il_map_words(hdr.nframes) * 4
@@ -67,6 +68,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         .map_err(MemoryError::Reserve)?;
     let arrays = MachineArrays {
         pcache: pcache.addr(),
+        statc: statc.addr(),
         dcache_map: dcache_map.addr(),
         il_map: if il { il_map.addr() } else { 0 },
         il_slots: if il { il_slots.addr() } else { 0 },

@@ -33,6 +33,14 @@ pub enum Outcome {
     /// The host process is out of file descriptors (`errno::EHOSTFD`; not the guest's
     /// limit): nothing was done. Serve the request again later, or fail it with EMFILE.
     NeedHostFd,
+    /// Done with 0 and `out_len` bytes of output that every process of the run would
+    /// get for the same arguments for as long as the run lasts (a stat of an absolute
+    /// path found in the read-only sysroot): the device may keep the answer and give it
+    /// without asking again (`abi::OUT_LASTING`, kernel/sys/statcache.h).
+    Lasting {
+        /// Bytes of output.
+        out_len: usize,
+    },
 }
 
 impl From<(i64, usize)> for Outcome {

@@ -14,7 +14,7 @@ use super::pipe::{self, PIPE_CAPACITY};
 use super::shared;
 use super::stat::{self, Stat, STATFS_SIZE, STATX_SIZE};
 use super::stdio::{SinkState, SourceState};
-use super::{ok, sys, ProcHost, Ret};
+use super::{ok, sys, Outcome, ProcHost, Ret};
 
 pub(crate) const AT_FDCWD: i32 = -100;
 pub(crate) const AT_SYMLINK_NOFOLLOW: i32 = 0x100;
@@ -801,6 +801,10 @@ impl ProcHost {
         }
     }
 
+    /// newfstatat(2). An absolute path whose lookup stayed in the read-only sysroot
+    /// answers `Outcome::Lasting`: the device keeps the answer for every process
+    /// (kernel/sys/statcache.h), which python3's start-up, a third of whose host calls
+    /// are stats of its library's files, then asks once per run instead of once per lane.
     pub(crate) fn sys_newfstatat(
         &mut self,
         dirfd: i32,
@@ -809,7 +813,7 @@ impl ProcHost {
         buf: u64,
         flags: i32,
         out: &mut [u8],
-    ) -> Ret {
+    ) -> Result<Outcome, Errno> {
         if flags & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH) != 0 {
             return Err(errno::EINVAL);
         }
@@ -817,15 +821,24 @@ impl ProcHost {
             return Err(errno::EFAULT);
         }
         let sb = Arc::clone(&self.sb);
+        let mut lasting = false;
         let st = match self.stat_target(&sb, dirfd, path, flags)? {
-            Ok(h) => Stat::from(&h.stat.unwrap_or_else(sys::zero_stat)),
+            Ok(h) => {
+                lasting = h.sysroot_only && path.first() == Some(&b'/') && flags & AT_EMPTY_PATH == 0;
+                Stat::from(&h.stat.unwrap_or_else(sys::zero_stat))
+            }
             Err(StatFd::Fd(fd)) => self.stat_fd(fd)?,
             Err(StatFd::Link(size)) => Self::link_stat(size),
         };
         if buf == 0 {
             return Err(errno::EFAULT);
         }
-        Ok((0, st.encode(out)))
+        let out_len = st.encode(out);
+        Ok(if lasting {
+            Outcome::Lasting { out_len }
+        } else {
+            Outcome::Done { ret: 0, out_len }
+        })
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -459,6 +459,7 @@ impl Sandbox {
             xdev: how.xdev_mnt,
             check_from: if relative { base_comps.len() + 1 } else { 1 },
             base: base_comps.clone(),
+            mounts_used: false,
         };
         let mut queue: VecDeque<Vec<u8>> = VecDeque::new();
         if relative {
@@ -499,6 +500,7 @@ impl Sandbox {
         mut queue: VecDeque<Vec<u8>>,
         in_sysroot: bool,
     ) -> Result<Step<'_>, Errno> {
+        w.mounts_used |= !in_sysroot;
         let mut stack: Vec<Level<'_>> = vec![match (&self.sysroot, in_sysroot) {
             (Some(s), true) => Level {
                 name: Vec::new(),
@@ -653,6 +655,7 @@ impl Sandbox {
                     host,
                     stat: st,
                     trailing_slash: w.trailing_slash,
+                    sysroot_only: in_sysroot && !w.mounts_used,
                 })));
             }
             if mode != libc::S_IFDIR {
@@ -674,7 +677,8 @@ impl Sandbox {
             w.xdev_check(&stack)?;
         }
 
-        held_dir(stack, w.trailing_slash).map(Step::Found)
+        let sysroot_only = in_sysroot && !w.mounts_used;
+        held_dir(stack, w.trailing_slash, sysroot_only).map(Step::Found)
     }
 
     /// The rest of a path below the virtual /proc/self, taken from `queue`: /proc/self/fd/N
@@ -809,6 +813,9 @@ struct Walk {
     check_from: usize,
     /// The components of the lookup's directory (RESOLVE_IN_ROOT's root).
     base: Vec<Vec<u8>>,
+    /// A walk through the mount table was taken (the answer may then change while the
+    /// run lasts; one that stayed in the read-only sysroot cannot).
+    mounts_used: bool,
 }
 
 impl Walk {
@@ -885,7 +892,11 @@ struct Level<'a> {
 
 /// The end of a path that named a directory the walk holds (the root, a mount point,
 /// `.`, `..`): the top of `stack`, as "." in itself.
-fn held_dir(mut stack: Vec<Level<'_>>, trailing_slash: bool) -> Result<Resolved<'_>, Errno> {
+fn held_dir(
+    mut stack: Vec<Level<'_>>,
+    trailing_slash: bool,
+    sysroot_only: bool,
+) -> Result<Resolved<'_>, Errno> {
     let guest = guest_of(&stack, None);
     let Some(Level {
         fd: Some(dir),
@@ -905,6 +916,7 @@ fn held_dir(mut stack: Vec<Level<'_>>, trailing_slash: bool) -> Result<Resolved<
         host,
         stat: Some(st),
         trailing_slash,
+        sysroot_only,
     }))
 }
 
@@ -926,6 +938,10 @@ pub(crate) struct HostPath<'a> {
     pub stat: Option<libc::stat>,
     /// The guest path ended in '/'.
     pub trailing_slash: bool,
+    /// Every walk of the resolution was in the sysroot (read-only, never changed while
+    /// the run lasts): the same guest path names the same file for every process for
+    /// as long as the run lasts.
+    pub sysroot_only: bool,
 }
 
 impl HostPath<'_> {

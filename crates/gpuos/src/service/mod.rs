@@ -15,7 +15,7 @@ mod trace;
 pub use procs::Procs;
 
 use crate::abi::{
-    SysReq, SYSREQ_CALL, SYSREQ_EXIT, SYSREQ_NOWAIT, SYSREQ_QUIET, SYSREQ_SHARED, SYSRET_RETRY,
+    SysReq, OUT_LASTING, SYSREQ_CALL, SYSREQ_EXIT, SYSREQ_NOWAIT, SYSREQ_QUIET, SYSREQ_SHARED, SYSRET_RETRY,
 };
 use crate::host::errno;
 use crate::host::{Outcome, ProcHost};
@@ -88,8 +88,10 @@ impl Procs<'_> {
             Some(o) => o,
             None => self.host_call(req, &ins, r.out),
         };
+        let lasting = matches!(o, Outcome::Lasting { .. });
         let (ret, out_len, at) = match o {
             Outcome::Done { ret, out_len } => (ret, out_len, None),
+            Outcome::Lasting { out_len } => (0, out_len, None),
             Outcome::Retry => (SYSRET_RETRY, 0, None),
             Outcome::SleepUntil(t) => (0, 0, Some(t)),
             Outcome::NeedHostFd if may_hold => return Served::NeedHostFd,
@@ -101,6 +103,9 @@ impl Procs<'_> {
         // one (a chunk of a larger read or write) is logged whole by the device.
         if strace && ret != SYSRET_RETRY && req.flags & SYSREQ_QUIET == 0 {
             trace::line(req, entry, &ins, r.trace_args.as_deref());
+        }
+        if lasting {
+            req.out_len |= OUT_LASTING;
         }
         at.map_or(Served::Now, Served::At)
     }

@@ -294,6 +294,8 @@ struct DeviceMachine {
     _frames: DevBuf,
     _refcnt: DevBuf,
     _dcache_map: DevBuf,
+    /// The stat cache (kernel/sys/statcache.h).
+    _statc: DevBuf,
     _free_heads: DevBuf,
     /// The interleaved groups' bitmap and the placement hints (MachineHdr::il_map, il_slots).
     _il: (DevBuf, DevBuf),
@@ -431,6 +433,7 @@ impl DeviceMachine {
             Some(c)
         };
         let dcache_map = DevBuf::zeroed((nframes * 4) as usize)?;
+        let statc = DevBuf::zeroed(MachineLayout::statc_bytes())?;
         let pcache = DevBuf::new(MachineLayout::pcache_entries(nframes) * 16)?;
         pcache.upload(&vec![0u64; MachineLayout::pcache_entries(nframes) * 2])?;
         // Interleaved frames: the groups' bitmap and the warps' placement hints, zeroed.
@@ -443,6 +446,7 @@ impl DeviceMachine {
         }
         let arrays = MachineArrays {
             pcache: pcache.0,
+            statc: statc.0,
             dcache_map: dcache_map.0,
             il_map: if il { il_map.0 } else { 0 },
             il_slots: if il { il_slots.0 } else { 0 },
@@ -514,6 +518,7 @@ impl DeviceMachine {
             t2_pages,
             _pcache: pcache,
             _dcache_map: dcache_map,
+            _statc: statc,
             _il: (il_map, il_slots),
             comp,
             use_poller,
