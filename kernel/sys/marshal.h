@@ -137,9 +137,17 @@ GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0,
         u32 kind = sys_argkind(nr, i) >> 16;
         if (kind == AK_OUT_ARG || kind == AK_OUT_FIX || kind == AK_VOUT) in_cap = cap / 2;
     }
-    if (flags & SYSREQ_LOG) {  // a write's log shows its first bytes
+    if (flags & SYSREQ_LOG) {  // a log shows a write's first bytes and the paths
         for (int i = 0; i < 6; i++) {
             u32 k = sys_argkind(nr, i);
+            if (k >> 16 == AK_STR && a[i]) {
+                // A path served on the device (the stat cache); one that cannot be read
+                // whole ends the previews, which the host takes in argument order.
+                i64 n = copy_str_from_guest(c, buf + in, a[i], cap - in > MAX_PATH_BYTES ? MAX_PATH_BYTES : cap - in);
+                if (n < 0) break;
+                in += (u64)n + 1;
+                continue;
+            }
             if (k >> 16 != AK_IN_ARG || !a[i]) continue;
             u64 n = a[k & 0xffff] < IO_LOG_PREVIEW ? a[k & 0xffff] : IO_LOG_PREVIEW;
             if (copy_from_guest(c, buf + in, a[i], n)) in += n;

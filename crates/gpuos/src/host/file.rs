@@ -824,7 +824,8 @@ impl ProcHost {
         let mut lasting = false;
         let st = match self.stat_target(&sb, dirfd, path, flags)? {
             Ok(h) => {
-                lasting = h.sysroot_only && path.first() == Some(&b'/') && flags & AT_EMPTY_PATH == 0;
+                lasting =
+                    h.sysroot_only && path.first() == Some(&b'/') && flags & AT_EMPTY_PATH == 0;
                 Stat::from(&h.stat.unwrap_or_else(sys::zero_stat))
             }
             Err(StatFd::Fd(fd)) => self.stat_fd(fd)?,

@@ -15,7 +15,8 @@ mod trace;
 pub use procs::Procs;
 
 use crate::abi::{
-    SysReq, OUT_LASTING, SYSREQ_CALL, SYSREQ_EXIT, SYSREQ_NOWAIT, SYSREQ_QUIET, SYSREQ_SHARED, SYSRET_RETRY,
+    SysReq, OUT_LASTING, SYSREQ_CALL, SYSREQ_EXIT, SYSREQ_NOWAIT, SYSREQ_QUIET, SYSREQ_SHARED,
+    SYSRET_RETRY,
 };
 use crate::host::errno;
 use crate::host::{Outcome, ProcHost};

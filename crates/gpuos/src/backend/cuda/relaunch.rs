@@ -129,7 +129,11 @@ impl LaunchPolicy {
         }
         self.last = now;
         let together = split.saturating_mul(SPLIT_PER) <= t2;
-        self.together = if together { self.together.saturating_add(t2) } else { 0 };
+        self.together = if together {
+            self.together.saturating_add(t2)
+        } else {
+            0
+        };
         let d = match (self.short, together) {
             (false, false) => Decision::RunOn,
             (false, true) if self.together < self.evidence => Decision::RunOn,

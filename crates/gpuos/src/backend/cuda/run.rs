@@ -630,7 +630,10 @@ impl StopFlag {
 
     /// Set the persistent lanes' slice (`MachineHdr::slice`; 0: each launch's own).
     fn set_slice(&self, instructions: u64) -> Result<(), RunError> {
-        self.write_field(std::mem::offset_of!(MachineHdr, slice), &instructions.to_ne_bytes())
+        self.write_field(
+            std::mem::offset_of!(MachineHdr, slice),
+            &instructions.to_ne_bytes(),
+        )
     }
 
     fn write(&self, v: u32) -> Result<(), RunError> {
@@ -723,7 +726,11 @@ fn persistent_launches(
     let m = r.m;
     let mut mptr = m.mdev.0;
     let long_slice = instructions_from_env("GPUOS_PERSISTENT_SLICE", PERSISTENT_SLICE);
-    let policy = RefCell::new(LaunchPolicy::new(m.lanes, long_slice, m.t2_counts.is_some()));
+    let policy = RefCell::new(LaunchPolicy::new(
+        m.lanes,
+        long_slice,
+        m.t2_counts.is_some(),
+    ));
     loop {
         let launched = Instant::now();
         let (poller, persistent) = {
