@@ -709,9 +709,9 @@ print(os.system("uname -m"), subprocess.run(["gawk", "BEGIN { print 2 ^ 10 }"], 
 
 # The device's stat cache (kernel/sys/statcache.h): the same sysroot paths stat'ed and
 # lstat'ed again, by the same and by another process, with symlinks, a trailing slash,
-# '..' and missing names.
+# '..', missing names, and paths relative to a working directory in the sysroot.
 deb py-stat-cache lanes - -- $PY -c 'import os, stat
-ps = ["/usr/bin/python3", "/usr/lib/python3.11/os.py", "/usr/lib/", "/usr/lib", "/usr/bin/../lib/python3.11/json/__init__.py", "/bin/sh", "/usr/bin/python3/", "/nonexistent/x", "/usr/lib/python3.11/zzz.py"]
+ps = ["/usr/bin/python3", "/usr/lib/python3.11/os.py", "/usr/lib/", "/usr/lib", "/usr/bin/../lib/python3.11/json/__init__.py", "/bin/sh", "/usr/bin/python3/", "/nonexistent/x", "/usr/lib/python3.11/zzz.py", "python3.11/os.py", "../lib/python3.11/json"]
 def show(tag):
     for p in ps:
         for f in (os.stat, os.lstat):
@@ -719,7 +719,7 @@ def show(tag):
                 s = f(p); d = stat.S_ISDIR(s.st_mode)
                 print(tag, p, f.__name__, stat.filemode(s.st_mode), "-" if d else s.st_size, "-" if d else s.st_nlink, int(s.st_mtime), s.st_ino == os.stat(p).st_ino)
             except OSError as e: print(tag, p, f.__name__, e.errno, e.strerror)
-show("first"); show("again")
+os.chdir("/usr/lib"); show("first"); show("again")
 pid = os.fork()
 if pid == 0: show("child"); os._exit(0)
 print(os.waitpid(pid, 0)[1]); show("parent")'

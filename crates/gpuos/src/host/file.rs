@@ -91,7 +91,7 @@ impl ProcHost {
     /// as qemu-user's host `openat` on the directory's host fd does).
     fn base(&self, dirfd: i32, path: &[u8]) -> Result<(PathBuf, bool), Errno> {
         if path.first() == Some(&b'/') || dirfd == AT_FDCWD {
-            return Ok((self.cwd.clone(), false));
+            return Ok((self.cwd.clone(), self.cwd_in_sysroot));
         }
         match &self.fds.get(dirfd)?.kind {
             FileKind::Host(h) if h.is_dir => {
@@ -99,6 +99,17 @@ impl ProcHost {
             }
             _ => Err(errno::ENOTDIR),
         }
+    }
+
+    /// Resolve `path` from the working directory (sysroot-first when that is the
+    /// sysroot's) in `sb` (the process's sandbox).
+    fn resolve_cwd<'s>(
+        &self,
+        sb: &'s Sandbox,
+        path: &[u8],
+        follow: bool,
+    ) -> Result<Resolved<'s>, Errno> {
+        self.resolve_at(sb, AT_FDCWD, path, follow)
     }
 
     /// Resolve `path` of `*at(dirfd, path)` in `sb` (the process's sandbox).
@@ -284,7 +295,7 @@ impl ProcHost {
     /// working directory for AT_FDCWD): where RESOLVE_NO_XDEV keeps a lookup.
     fn mount_of_dir(&self, dirfd: i32, dir: &[u8]) -> Result<u64, Errno> {
         if dirfd == AT_FDCWD {
-            match self.sb.resolve(&self.cwd, dir, true)? {
+            match self.resolve_cwd(&self.sb, dir, true)? {
                 Resolved::Host(h) => super::fs::mount_id(h.dir.raw(), &h.name),
                 _ => Err(errno::ENOENT),
             }
@@ -898,7 +909,7 @@ impl ProcHost {
 
     pub(crate) fn sys_statfs(&mut self, path: &[u8], buf: u64, out: &mut [u8]) -> Ret {
         let sb = Arc::clone(&self.sb);
-        let b = match sb.resolve(&self.cwd, path, true)? {
+        let b = match self.resolve_cwd(&sb, path, true)? {
             Resolved::Host(h) => {
                 if h.stat.is_none() {
                     return Err(errno::ENOENT);
@@ -1007,7 +1018,7 @@ impl ProcHost {
 
     pub(crate) fn sys_chdir(&mut self, path: &[u8]) -> Ret {
         let sb = Arc::clone(&self.sb);
-        match sb.resolve(&self.cwd, path, true)? {
+        match self.resolve_cwd(&sb, path, true)? {
             Resolved::Host(h) => {
                 match h.kind() {
                     0 => return Err(errno::ENOENT),
@@ -1016,6 +1027,7 @@ impl ProcHost {
                 }
                 sys::faccessat(h.dir.raw(), &h.name, libc::X_OK, libc::AT_SYMLINK_NOFOLLOW)?;
                 self.cwd = h.guest;
+                self.cwd_in_sysroot = Sandbox::is_sysroot(h.mount);
                 ok(0)
             }
             Resolved::ProcFd(n) => self.sys_fchdir(n),
@@ -1027,6 +1039,7 @@ impl ProcHost {
         match &self.fds.get(fd)?.kind {
             FileKind::Host(h) if h.is_dir => {
                 self.cwd = h.guest.clone();
+                self.cwd_in_sysroot = h.mount.is_some_and(Sandbox::is_sysroot);
                 ok(0)
             }
             _ => Err(errno::ENOTDIR),
@@ -1269,7 +1282,7 @@ impl ProcHost {
             return Err(errno::EINVAL);
         }
         let sb = Arc::clone(&self.sb);
-        let h = match sb.resolve(&self.cwd, path, true)? {
+        let h = match self.resolve_cwd(&sb, path, true)? {
             Resolved::Host(h) => h,
             _ => return Err(errno::EINVAL),
         };

@@ -177,6 +177,10 @@ pub struct ProcHost {
     sb: Arc<Sandbox>,
     fds: FdTable,
     cwd: PathBuf,
+    /// The working directory was found in the sysroot (chdir to an absolute path the
+    /// sysroot has): relative paths are then looked up there first, as under a chroot
+    /// into it, so `cd /usr/lib; cat python3.11/os.py` reads the sysroot's file.
+    cwd_in_sysroot: bool,
     umask: u32,
     /// The streamed stdout and stderr ([`Sink::Stream`]), shared by the whole family
     /// (the lane's output is what any of its processes writes to them).
@@ -291,6 +295,7 @@ impl ProcHost {
             sb: sandbox,
             fds,
             cwd,
+            cwd_in_sysroot: false,
             umask,
             streams: Arc::new(Mutex::new(streams)),
             family: Arc::new(AtomicUsize::new(1)),
@@ -305,6 +310,7 @@ impl ProcHost {
     /// normalized path; `RunConfig::lane_dir`).
     pub fn with_cwd(mut self, cwd: PathBuf) -> ProcHost {
         self.cwd = cwd;
+        self.cwd_in_sysroot = false;
         self
     }
 
@@ -316,6 +322,7 @@ impl ProcHost {
             sb: self.sb.clone(),
             fds: self.fds.fork(),
             cwd: self.cwd.clone(),
+            cwd_in_sysroot: self.cwd_in_sysroot,
             umask: self.umask,
             streams: self.streams.clone(),
             family: {
