@@ -86,7 +86,18 @@ gpuos_quantum(MachineHdr* m, u64 budget) {
         // that the warps of the grid drift out of phase over the launches, as they do
         // within a long one. If short launches then lose what long ones lose, the warps'
         // phase is what a launch resets.
-        if (k == 0) b -= ((blockIdx.x * 4 + threadIdx.x / 32) * 2654435761u) % (u32)(GPUOS_STAGGER_INSNS) % budget;
+        // With GPUOS_STAGGER_BY_BLOCK the four warps of a block (of an SM, at 16,384 lanes)
+        // keep one phase and only the blocks drift apart; with GPUOS_STAGGER_IN_BLOCK the
+        // blocks keep one phase and the warps of each drift apart: whether what the phase
+        // shares is the SM's (its instruction cache) or the GPU's (L2).
+#if defined(GPUOS_STAGGER_BY_BLOCK)
+        u32 who = blockIdx.x;
+#elif defined(GPUOS_STAGGER_IN_BLOCK)
+        u32 who = threadIdx.x / 32;
+#else
+        u32 who = blockIdx.x * 4 + threadIdx.x / 32;
+#endif
+        if (k == 0) b -= (who * 2654435761u) % (u32)(GPUOS_STAGGER_INSNS) % budget;
 #endif
         u32 r = lane_run(c, m, lane, b);
         if (r != LANE_BUDGET) return;
