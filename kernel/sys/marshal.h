@@ -327,8 +327,8 @@ GFN void sys_complete_request(Core& c, bool polled) {
             if (iov_walk(c, ptr, c.s.x[par], 0, olen, out, done) < 0 && ret >= 0) ret = -E_FAULT;
         }
     }
-    if (lasting && nr == SYS_newfstatat && ret == 0)
-        statc_keep(c.m, lane_buf(c), lane_req(c)->in_len, out, olen, c.s.x[3]);
+    if (nr == SYS_newfstatat && c.m->statc)
+        statc_answered(c.m, lane_buf(c), lane_req(c)->in_len, out, olen, lasting && ret == 0, c.s.x[3]);
     i64 chunk = ret;
     if (io && io_next(c, nr, &ret, p->req_out_cap)) return;  // the next chunk is posted
     u64 args[6];

@@ -7,10 +7,15 @@
 //
 // An open-addressed table in device memory (`MachineHdr::statc`, `statc_mask + 1`
 // entries, zeroed at the start), keyed by the path's bytes and whether the final symlink
-// is followed. Entries are only added, never changed or removed: a claimed entry
-// (STATC_BUSY) is filled and then published (STATC_READY, release order); readers take
-// only published ones. A full neighbourhood, or a path too long for an entry, only
-// leaves that answer to the host. The key is the marshalled path the host resolved
+// is followed. Entries are only added, never removed. The first lane to miss a path
+// claims an entry for it (STATC_BUSY while its key is written, then STATC_PENDING) and
+// asks the host; lanes that miss the same path meanwhile (copies of one program run the
+// same stats at the same moment) park and run the call again later instead of asking
+// too (`StatcFind::Wait`), until the answer settles the entry: STATC_READY with the
+// answer when the host says it lasts, STATC_HOST otherwise (every lane asks the host
+// for that path from then on). A pending entry whose asker never comes back (killed
+// while it waited) stops holding the others back after STATC_WAIT_NS. A full
+// neighbourhood, or a path too long for an entry, only leaves that answer to the host. The key is the marshalled path the host resolved
 // (the lane's request buffer), never the guest's memory again, which another thread of
 // the guest could have changed meanwhile: no process can make an entry answer for a
 // path other than its own.
@@ -20,21 +25,33 @@
 /// struct stat on arm64 (the guest's `newfstatat` output), in bytes.
 #define STAT_BYTES 128
 /// Path bytes an entry holds, with the NUL: a longer path is not cached.
-#define STATC_PATH 240
+#define STATC_PATH 232
+/// How long lanes wait for a pending entry's answer before asking the host themselves,
+/// in nanoseconds: above a host round trip under load (10.9 ms measured at 10,000
+/// lanes of python3).
+#define STATC_WAIT_NS 100000000ull
 /// Entries a lookup or an insert looks at from the key's home.
 #define STATC_PROBES 16
 /// newfstatat's flags: the final symlink not followed; no automount (no effect here).
 #define STATC_AT_SYMLINK_NOFOLLOW 0x100u
 #define STATC_AT_NO_AUTOMOUNT 0x800u
 
-enum StatcState : u32 { STATC_FREE = 0, STATC_BUSY = 1, STATC_READY = 2 };
+enum StatcState : u32 {
+    STATC_FREE = 0,     // no key
+    STATC_BUSY = 1,     // claimed, key being written
+    STATC_PENDING = 2,  // key written, the claimer asks the host
+    STATC_READY = 3,    // the answer is in `st`
+    STATC_HOST = 4,     // the answer does not last: ask the host
+};
 
 /// One entry (STATC_ENTRY_BYTES, abi.rs): `key_len` is the path's length, with bit 31
-/// set when the final symlink is not followed.
+/// set when the final symlink is not followed; `deadline` (device clock) ends the wait
+/// for a pending entry.
 struct StatcEntry {
     u32 state;
     u32 key_len;
     u64 hash;
+    u64 deadline;
     u8 st[STAT_BYTES];
     u8 path[STATC_PATH];
 };
@@ -56,47 +73,75 @@ GFN u32 statc_key_len(u64 n, u64 flags) {
     return (u32)n | (flags & STATC_AT_SYMLINK_NOFOLLOW ? 0x80000000u : 0);
 }
 
-/// Look up the n-byte absolute path `path` (flags of newfstatat); on a hit copy its
-/// struct stat to `st` and return true.
-GFN_NOINLINE bool statc_find(MachineHdr* m, const u8* path, u64 n, u64 flags, u8* st) {
+/// What a lookup found.
+enum StatcFind : u32 {
+    STATC_MISS = 0,     // ask the host (the path is not kept, or never will be)
+    STATC_HIT = 1,      // the answer was copied out
+    STATC_WAIT = 2,     // another lane asks the host for it: run the call again later
+    STATC_CLAIMED = 3,  // this lane claimed the path: ask the host, whose answer settles it
+};
+
+/// Whether entry e (state `s`, at least PENDING) is the key (h, key_len, path).
+GFN bool statc_is(StatcEntry* e, u64 h, u32 key_len, const u8* path, u64 n) {
+    if (e->hash != h || e->key_len != key_len) return false;
+    for (u64 k = 0; k < n; k++)
+        if (e->path[k] != path[k]) return false;
+    return true;
+}
+
+/// Look up the n-byte absolute path `path` (flags of newfstatat): a hit copies its
+/// struct stat to `st`; a path no entry has yet is claimed for this lane.
+GFN_NOINLINE u32 statc_find(MachineHdr* m, const u8* path, u64 n, u64 flags, u8* st) {
     u32 key_len = statc_key_len(n, flags);
-    if (!m->statc || !key_len || n == 0 || path[0] != '/') return false;
+    if (!m->statc || !key_len || n == 0 || n >= STATC_PATH || path[0] != '/') return STATC_MISS;
     u64 h = statc_hash(path, n, key_len);
     NO_UNROLL for (u64 i = 0; i < STATC_PROBES; i++) {
         StatcEntry* e = statc_at(m, h + i);
         u32 s = load_acquire_u32(&e->state);
-        if (s == STATC_FREE) return false;
-        if (s != STATC_READY || e->hash != h || e->key_len != key_len) continue;
-        bool same = true;
-        for (u64 k = 0; k < n && same; k++) same = e->path[k] == path[k];
-        if (!same) continue;
-        for (u32 k = 0; k < STAT_BYTES; k++) st[k] = e->st[k];
-        return true;
+        if (s == STATC_FREE) {
+            if (atomic_cas_u32(&e->state, STATC_FREE, STATC_BUSY) != STATC_FREE) return STATC_MISS;
+            e->hash = h;
+            e->key_len = key_len;
+            e->deadline = now_ns() + STATC_WAIT_NS;
+            for (u64 k = 0; k < n; k++) e->path[k] = path[k];
+            store_release_u32(&e->state, STATC_PENDING);
+            return STATC_CLAIMED;
+        }
+        if (s == STATC_BUSY || !statc_is(e, h, key_len, path, n)) continue;
+        if (s == STATC_READY) {
+            for (u32 k = 0; k < STAT_BYTES; k++) st[k] = e->st[k];
+            return STATC_HIT;
+        }
+        if (s == STATC_PENDING && now_ns() < e->deadline) return STATC_WAIT;
+        return STATC_MISS;
     }
-    return false;
+    return STATC_MISS;
 }
 
-/// Keep the answer `st` for the n-byte absolute path `path` (flags of newfstatat).
-/// Gives up (harmlessly: the host answers again next time) when the path is too long,
-/// the neighbourhood is full, or another lane is filling an entry on the way.
-GFN_NOINLINE void statc_insert(MachineHdr* m, const u8* path, u64 n, u64 flags, const u8* st) {
+/// The host answered newfstatat for the n-byte absolute path `path` (flags of the
+/// call): `st` when the answer lasts, else 0. Settles the path's pending entry (a lane
+/// other than its claimer may be the one to answer, after the wait ran out), or adds a
+/// lasting answer no entry has yet.
+GFN_NOINLINE void statc_settle(MachineHdr* m, const u8* path, u64 n, u64 flags, const u8* st) {
     u32 key_len = statc_key_len(n, flags);
     if (!m->statc || !key_len || n == 0 || n >= STATC_PATH || path[0] != '/') return;
     u64 h = statc_hash(path, n, key_len);
     NO_UNROLL for (u64 i = 0; i < STATC_PROBES; i++) {
         StatcEntry* e = statc_at(m, h + i);
         u32 s = load_acquire_u32(&e->state);
-        if (s == STATC_BUSY) return;
-        if (s == STATC_READY) {
-            if (e->hash == h && e->key_len == key_len) return;  // most likely this path
+        if (s == STATC_FREE) {
+            if (!st || atomic_cas_u32(&e->state, STATC_FREE, STATC_BUSY) != STATC_FREE) return;
+            e->hash = h;
+            e->key_len = key_len;
+            for (u64 k = 0; k < n; k++) e->path[k] = path[k];
+        } else if (s == STATC_BUSY || !statc_is(e, h, key_len, path, n)) {
             continue;
+        } else if (s != STATC_PENDING || atomic_cas_u32(&e->state, STATC_PENDING, STATC_BUSY) != STATC_PENDING) {
+            return;  // settled already (or by another answer right now)
         }
-        if (atomic_cas_u32(&e->state, STATC_FREE, STATC_BUSY) != STATC_FREE) return;
-        e->hash = h;
-        e->key_len = key_len;
-        for (u64 k = 0; k < n; k++) e->path[k] = path[k];
-        for (u32 k = 0; k < STAT_BYTES; k++) e->st[k] = st[k];
-        store_release_u32(&e->state, STATC_READY);
+        if (st)
+            for (u32 k = 0; k < STAT_BYTES; k++) e->st[k] = st[k];
+        store_release_u32(&e->state, st ? STATC_READY : STATC_HOST);
         return;
     }
 }
@@ -107,15 +152,20 @@ GFN void statc_copy_words(u8* dst, const u8* src, u64 n) {
     for (u64 k = 0; k < n; k += 8) *(u64*)(dst + k) = *(const u64*)(src + k);
 }
 
-/// A newfstatat the host answered `OUT_LASTING`: keep it. `req_buf` is the lane's
+/// The host answered a newfstatat: settle its path's entry. `req_buf` is the lane's
 /// request buffer, whose first `in_len` bytes are the path the host resolved (with its
-/// NUL), `out` its answer of `olen` bytes, `flags` the call's.
-GFN_NOINLINE void statc_keep(MachineHdr* m, const u8* req_buf, u64 in_len, const u8* out, u64 olen, u64 flags) {
-    if (!m->statc || olen != STAT_BYTES || in_len < 2 || in_len > STATC_PATH) return;
+/// NUL), `out` the answer of `olen` bytes, `lasting` whether the host said it lasts
+/// (OUT_LASTING, with a result of 0), `flags` the call's.
+GFN_NOINLINE void statc_answered(MachineHdr* m, const u8* req_buf, u64 in_len, const u8* out, u64 olen, bool lasting,
+                                 u64 flags) {
+    if (!m->statc || in_len < 2 || in_len > STATC_PATH) return;
     u8 path[STATC_PATH];
     u8 st[STAT_BYTES];
-    statc_copy_words(path, req_buf, (in_len + 7) & ~7ull);
-    statc_copy_words(st, out, STAT_BYTES);
+    statc_copy_words(path, req_buf, 8);
+    if (path[0] != '/') return;  // a relative path: never kept
+    statc_copy_words(path + 8, req_buf + 8, ((in_len + 7) & ~7ull) - 8);
     if (path[in_len - 1] != 0) return;  // not one string: not the marshalled path
-    statc_insert(m, path, in_len - 1, flags, st);
+    lasting = lasting && olen == STAT_BYTES;
+    if (lasting) statc_copy_words(st, out, STAT_BYTES);
+    statc_settle(m, path, in_len - 1, flags, lasting ? st : 0);
 }
