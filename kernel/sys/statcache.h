@@ -11,14 +11,18 @@
 // claims an entry for it (STATC_BUSY while its key is written, then STATC_PENDING) and
 // asks the host; lanes that miss the same path meanwhile (copies of one program run the
 // same stats at the same moment) park and run the call again later instead of asking
-// too (`StatcFind::Wait`), until the answer settles the entry: STATC_READY with the
-// answer when the host says it lasts, STATC_HOST otherwise (every lane asks the host
-// for that path from then on). A pending entry whose asker never comes back (killed
-// while it waited) stops holding the others back after STATC_WAIT_NS. A full
-// neighbourhood, or a path too long for an entry, only leaves that answer to the host. The key is the marshalled path the host resolved
-// (the lane's request buffer), never the guest's memory again, which another thread of
-// the guest could have changed meanwhile: no process can make an entry answer for a
-// path other than its own.
+// too (STATC_WAIT), until the answer settles the entry: STATC_READY with the answer
+// when the host says it lasts, STATC_HOST otherwise (every lane asks the host for that
+// path from then on). A pending entry whose asker never comes back (killed while it
+// waited) stops holding the others back after STATC_WAIT_NS. A full neighbourhood, or
+// a path too long for an entry, only leaves that answer to the host.
+//
+// An answer settles the entry of the marshalled path the host resolved (the lane's
+// request buffer), never of the guest's memory read again, which another thread of the
+// guest could have changed meanwhile: no process can make an entry answer for a path
+// other than the one the host looked up. (Such a change between the lookup and the
+// marshalling leaves the claimed entry pending until its deadline: a delay, never a
+// wrong answer.)
 #pragma once
 #include "../mm/mm.h"
 
