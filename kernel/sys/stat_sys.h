@@ -9,7 +9,7 @@ HANDLER void sys_newfstatat(Core& c) {
     u8 path[STATC_PATH];
     u8 st[STAT_BYTES];
     u64 flags = X(c, 3);
-    if (c.m->statc && X(c, 1) && X(c, 2) && statc_key_len(1, flags)) {
+    if (c.m->statc && X(c, 1) && X(c, 2) && statc_flags_ok(flags)) {
         // A path that cannot be read or is too long is the host's to report.
         i64 n = copy_str_from_guest(c, path, X(c, 1), STATC_PATH);
         if (c.exc != EXC_NONE) return;  // out of memory: the process was killed

@@ -70,10 +70,14 @@ GFN u64 statc_hash(const u8* p, u64 n, u32 key_len) {
 
 GFN StatcEntry* statc_at(MachineHdr* m, u64 i) { return (StatcEntry*)(uintptr_t)m->statc + (i & m->statc_mask); }
 
+/// Whether a newfstatat with `flags` may be answered from the cache: none beyond the
+/// two above (AT_EMPTY_PATH, which names an fd, among them).
+GFN bool statc_flags_ok(u64 flags) { return !(flags & ~(u64)(STATC_AT_SYMLINK_NOFOLLOW | STATC_AT_NO_AUTOMOUNT)); }
+
 /// The key length word of a path of n bytes and newfstatat flags `flags`, or 0 when
-/// such a call is never cached (flags beyond the two above, AT_EMPTY_PATH among them).
+/// such a call is never cached.
 GFN u32 statc_key_len(u64 n, u64 flags) {
-    if (flags & ~(u64)(STATC_AT_SYMLINK_NOFOLLOW | STATC_AT_NO_AUTOMOUNT)) return 0;
+    if (!statc_flags_ok(flags)) return 0;
     return (u32)n | (flags & STATC_AT_SYMLINK_NOFOLLOW ? 0x80000000u : 0);
 }
 

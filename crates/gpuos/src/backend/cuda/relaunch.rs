@@ -90,10 +90,17 @@ impl LaunchPolicy {
             Ok(v) => v.trim().parse::<u64>().unwrap_or(PERIOD_MS),
             Err(_) => PERIOD_MS,
         };
-        let period = Some(Duration::from_millis(ms)).filter(|_| ms > 0);
+        let period =
+            Some(Duration::from_millis(ms)).filter(|_| ms > 0 && translating && lanes >= MIN_LANES);
+        LaunchPolicy::with(period, (lanes as u64).saturating_mul(long_slice))
+    }
+
+    /// A policy that looks every `period` (None: never) and makes the slices short once
+    /// `evidence` translated instructions ran together.
+    fn with(period: Option<Duration>, evidence: u64) -> LaunchPolicy {
         LaunchPolicy {
-            period: period.filter(|_| translating && lanes >= MIN_LANES),
-            evidence: (lanes as u64).saturating_mul(long_slice),
+            period,
+            evidence,
             together: 0,
             short: false,
             last: Counters::default(),
@@ -158,15 +165,7 @@ mod tests {
 
     /// 10 lanes with slices of 1 M instructions: 10 M together make the slices short.
     fn policy() -> LaunchPolicy {
-        LaunchPolicy {
-            period: Some(Duration::from_millis(PERIOD_MS)),
-            evidence: 10_000_000,
-            together: 0,
-            short: false,
-            last: Counters::default(),
-            relaunches: 0,
-            slice_changes: 0,
-        }
+        LaunchPolicy::with(Some(Duration::from_millis(PERIOD_MS)), 10_000_000)
     }
 
     fn at(t2_insns: u64, split_steps: u64) -> Counters {
