@@ -23,6 +23,9 @@ HANDLER void sys_newfstatat(Core& c) {
             c.p->status = PROC_BLOCKED;
             c.p->block = BLOCK_RETRY;
             lane_proc(c.m, c.p)->retry_blocked++;
+            // The SVC runs again: core_run counted it already, so this attempt must not
+            // count (instruction counts stay exact; u64 arithmetic wraps back).
+            c.p->insns--;
             c.s.pc = c.pc;
             c.exc = EXC_YIELD;
             return;
