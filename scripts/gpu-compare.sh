@@ -11,8 +11,13 @@
 #            (GPU_CARRY_VARIANTS of scripts/gpu-carry.sh), or it is compiled first
 #
 # Environment:
-#   GPU_COMPARE_PROBES   ';'-separated probes "LANES PROGRAM ARGS..." (PROGRAM in the
-#                        carry's bin/); default below
+#   GPU_COMPARE_PROBES   ';'-separated probes "LANES [VAR=VALUE...] [--OPT=VALUE...]
+#                        PROGRAM ARGS..." (PROGRAM in the carry's bin/; the
+#                        variables go to the run's environment, the options to
+#                        `gpuos run`, e.g. "16384 GPUOS_QUANTUM=16384 --mode=quantum
+#                        --translate=auto bench_int 200"); default below
+#   GPU_COMPARE_FRESH    1: every run from a fresh copy of the carry's cache (a
+#                        translating run may add to it; default 0)
 #   GPU_COMPARE_REPEATS  runs of each probe and variant (default 2)
 #   GPU_COMPARE_TIMEOUT  seconds per run (default 120)
 #   GPU_COMPARE_BACKEND  testing knob: the backend (default cuda; cpu runs the flow
@@ -45,13 +50,23 @@ for ((r = 1; r <= repeats; r++)); do
     for pi in "${!plist[@]}"; do
         # shellcheck disable=SC2086 # the probe's words
         set -- ${plist[$pi]}
-        lanes=$1 prog=$2
-        shift 2
+        lanes=$1
+        shift
+        envs=() opts=()
+        while [ "$#" -gt 0 ] && [[ $1 == [A-Z]*=* ]]; do envs+=("$1"); shift; done
+        while [ "$#" -gt 0 ] && [[ $1 == --* ]]; do opts+=("$1"); shift; done
+        prog=$1
+        shift
         for vi in "${!variants[@]}"; do
             v=${variants[$vi]}
             [ "$v" = default ] && v=
             log=$logs/p$pi-v$vi-r$r.log
-            GPUOS_NVRTC_OPTS=$v timeout -k 5 "$limit" "$G" run --backend "${GPU_COMPARE_BACKEND:-cuda}" -v --lanes "$lanes" \
+            cache=$dir/cache
+            if [ "${GPU_COMPARE_FRESH:-0}" = 1 ]; then
+                cache=$logs/cache && rm -rf "$cache" && cp -r "$dir/cache" "$cache"
+            fi
+            env "${envs[@]}" GPUOS_CACHE_DIR="$cache" GPUOS_NVRTC_OPTS="$v" timeout -k 5 "$limit" "$G" run \
+                --backend "${GPU_COMPARE_BACKEND:-cuda}" -v --lanes "$lanes" "${opts[@]}" \
                 "$dir/bin/$prog" "$@" >"$log.out" 2>"$log"
             echo "$? " >"$log.rc"
             echo "[gpu-compare] r$r ${plist[$pi]} [${variants[$vi]}]: $(secs "$log") s, $(mips "$log") M/s, exit $(cat "$log.rc")"

@@ -141,11 +141,87 @@ GFN bool t2_code_page(Core& c, u64 pc) {
     return true;
 }
 
-/// `t2_tlb_hit` through a translation region's own soft-TLB entry `r` first, held in
-/// registers: the last page an access of one kind (SP-based or not) hit in the soft
-/// TLB, which a hit there refills. Valid until the next handler call, the only code of
-/// a region that can change a mapping or the soft TLB (syscalls, signals and other
-/// lanes' work happen outside it).
+// ---- loads and stores of translated code -----------------------------------------
+//
+// A region keeps two soft-TLB entries of its own in registers (`r`: the last page an
+// SP-based access hit, and the last of any other base register), valid until the next
+// handler call, the only code of a region that can change a mapping or the soft TLB
+// (syscalls, signals and other lanes' work happen outside it). What is inlined at each
+// access is only the hit in that entry of a naturally aligned access (t2_fast: a
+// compare, a mask and a multiply-add, and the load or store itself); the rest (the
+// Core's soft TLB, unaligned accesses, the entry's refill) is one out-of-line function
+// for all sites (t2_load_miss, t2_store_miss), and what misses there runs the
+// instruction's handler. The eighteenth and nineteenth sessions measured warps that run
+// the same translated code out of step at half the speed of warps in step: the hot code
+// did not fit the SM's instruction cache (44 SASS instructions per guest instruction of
+// translated bench_int, most of them each access's inlined TLB lookups, refill and
+// byte-by-byte unaligned paths), so the inline part is kept small. docs/BENCHMARKS.md.
+//
+// `bytes` is 1, 2, 4, 8, or 16 for two 8-byte words (LDP/STP of X registers; the
+// second word at t2_word2).
+
+/// The pointer to `bytes` bytes at guest address a when region entry r holds a's page
+/// with permission `acc` (PTE_R or PTE_W) and a is aligned to min(bytes, 8) (a 16-byte
+/// pair also within the page), else 0.
+GFN u8* t2_fast(const TlbEntry& r, u64 a, u32 bytes, u64 acc) {
+    u64 off = a & (PAGE_SZ - 1);
+    u64 align = bytes > 8 ? 8 : bytes;
+    bool hit = r.vpn == (a >> PAGE_SHIFT) + 1 && (r.perm & acc) && (a & (align - 1)) == 0 &&
+               (bytes <= 8 || off + bytes <= PAGE_SZ);
+    return hit ? r.host + (off / IL_WORD) * (r.il ? IL_ROW : IL_WORD) + off % IL_WORD : 0;
+}
+
+/// A naturally aligned load of `bytes` (1, 2, 4, 8) at p.
+GFN u64 t2_load_nat(const u8* p, u32 bytes) {
+    switch (bytes) {
+    case 1: return *p;
+    case 2: return *(const u16*)p;
+    case 4: return *(const u32*)p;
+    default: return *(const u64*)p;
+    }
+}
+
+/// A naturally aligned store of `bytes` (1, 2, 4, 8) at p.
+GFN void t2_store_nat(u8* p, u32 bytes, u64 v) {
+    switch (bytes) {
+    case 1: *p = (u8)v; return;
+    case 2: *(u16*)p = (u16)v; return;
+    case 4: *(u32*)p = (u32)v; return;
+    default: *(u64*)p = v; return;
+    }
+}
+
+/// What t2_load_miss read: the word(s) (v1 only for 16 bytes), and whether it could.
+struct T2Loaded {
+    u64 v0, v1;
+    u32 ok;
+};
+
+/// A load that missed the region's entry: through the Core's soft TLB (t2_tlb_hit: any
+/// alignment within one run of the page), or nothing read (ok 0; the handler then
+/// takes mm_translate's slow path and raises any fault).
+GFN_NOINLINE T2Loaded t2_load_miss(Core& c, u64 a, u32 bytes) {
+    T2Loaded l = {0, 0, 0};
+    u8* p = t2_tlb_hit(c, a, bytes, PTE_R);
+    if (!p) return l;
+    l.v0 = load_le(p, bytes > 8 ? 8 : (int)bytes);
+    if (bytes > 8) l.v1 = load_le(t2_word2(c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)], p), 8);
+    l.ok = 1;
+    return l;
+}
+
+/// A store that missed the region's entry (as t2_load_miss): whether it was done.
+GFN_NOINLINE bool t2_store_miss(Core& c, u64 a, u32 bytes, u64 v0, u64 v1) {
+    u8* p = t2_tlb_hit(c, a, bytes, PTE_W);
+    if (!p) return false;
+    store_le(p, bytes > 8 ? 8 : (int)bytes, v0);
+    if (bytes > 8) store_le(t2_word2(c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)], p), 8, v1);
+    return true;
+}
+
+#ifdef GPUOS_T2_INLINE_MISS
+// Measuring aid (-DGPUOS_T2_INLINE_MISS): the former accesses, everything inline at
+// each site (the Core's soft TLB, the refill, unaligned bytes one by one).
 GFN u8* t2_tlb_hit_r(Core& c, TlbEntry& r, u64 va, u32 bytes, u64 acc) {
     u64 vpn = va >> PAGE_SHIFT, off = va & (PAGE_SZ - 1);
     if (r.vpn == vpn + 1 && (r.perm & acc) && t2_run(r.il, off, bytes)) return page_at(r.host, r.il, off);
@@ -153,3 +229,46 @@ GFN u8* t2_tlb_hit_r(Core& c, TlbEntry& r, u64 va, u32 bytes, u64 acc) {
     if (p) r = c.tlb[vpn & (TLB_ENTRIES - 1)];
     return p;
 }
+GFN bool t2_load(Core& c, TlbEntry& r, u64 a, u32 bytes, u64& v0, u64& v1) {
+    u8* p = t2_tlb_hit_r(c, r, a, bytes, PTE_R);
+    if (!p) return false;
+    v0 = load_le(p, bytes > 8 ? 8 : (int)bytes);
+    if (bytes > 8) v1 = load_le(t2_word2(r, p), 8);
+    return true;
+}
+GFN bool t2_store(Core& c, TlbEntry& r, u64 a, u32 bytes, u64 v0, u64 v1) {
+    u8* p = t2_tlb_hit_r(c, r, a, bytes, PTE_W);
+    if (!p) return false;
+    store_le(p, bytes > 8 ? 8 : (int)bytes, v0);
+    if (bytes > 8) store_le(t2_word2(r, p), 8, v1);
+    return true;
+}
+#else
+/// A translated load of `bytes` at a into v0 (and v1 for 16 bytes): whether it was
+/// done without the handler. A hit in the Core's soft TLB refills region entry r.
+GFN bool t2_load(Core& c, TlbEntry& r, u64 a, u32 bytes, u64& v0, u64& v1) {
+    if (u8* p = t2_fast(r, a, bytes, PTE_R)) {
+        v0 = t2_load_nat(p, bytes > 8 ? 8 : bytes);
+        if (bytes > 8) v1 = *(const u64*)t2_word2(r, p);
+        return true;
+    }
+    T2Loaded l = t2_load_miss(c, a, bytes);
+    if (!l.ok) return false;
+    r = c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
+    v0 = l.v0;
+    v1 = l.v1;
+    return true;
+}
+
+/// A translated store of v0 (and v1 for 16 bytes) at a, as t2_load.
+GFN bool t2_store(Core& c, TlbEntry& r, u64 a, u32 bytes, u64 v0, u64 v1) {
+    if (u8* p = t2_fast(r, a, bytes, PTE_W)) {
+        t2_store_nat(p, bytes > 8 ? 8 : bytes, v0);
+        if (bytes > 8) *(u64*)t2_word2(r, p) = v1;
+        return true;
+    }
+    if (!t2_store_miss(c, a, bytes, v0, v1)) return false;
+    r = c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
+    return true;
+}
+#endif

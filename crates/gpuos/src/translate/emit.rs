@@ -139,7 +139,8 @@ impl Regs {
 /// The handler call of one instruction: the fallback for instructions without direct
 /// code and the slow path of loads and stores.
 pub struct Call {
-    /// `c.pc`, `c.npc` and `c.insn` set as the run loop sets them, and the call.
+    /// The call, a C++ expression true when the handler raised an exception (`c.pc`,
+    /// `c.npc` and `c.insn` set as the run loop sets them first: gen.rs `T2C_NAME`).
     pub invoke: String,
     /// The state the handler may read or write (bit n: Xn, bit 31: SP, bit [`NZCV`]:
     /// the flags, for every handler): every operand field's value below 32, and X30
@@ -165,13 +166,10 @@ impl Call {
             let _ = writeln!(out, "{indent}{} = {};", home(n), local(n));
         }
         regs.dirty &= !store;
-        for line in self.invoke.lines() {
-            let _ = writeln!(out, "{indent}{line}");
-        }
         let _ = writeln!(
             out,
-            "{indent}if (c.exc != EXC_NONE) {{ xk = {}u; xskip = 0x{:x}ull; xpc = 0x{:x}ull; goto t2_exc; }}",
-            self.k, self.regs, self.pc
+            "{indent}if ({}) {{ xk = {}u; xskip = 0x{:x}ull; xpc = 0x{:x}ull; goto t2_exc; }}",
+            self.invoke, self.k, self.regs, self.pc
         );
         // The handler may have changed a mapping or the soft TLB.
         let _ = writeln!(out, "{indent}tlb_s.vpn = tlb_d.vpn = 0;");
@@ -223,14 +221,15 @@ enum Mode {
     Post,
 }
 
-/// A load or store with the soft TLB's fast path inline: `t2_tlb_hit_r` (kernel/tier2/
-/// tier2.h) gives the page's pointer when the region's own entry for accesses based on
-/// SP (`tlb_s`) or on another register (`tlb_d`), or else the soft TLB, holds it with
-/// the permission and the access stays on the page, and the access is done over the
-/// locals; otherwise the instruction's handler (`call`) runs it from the register file,
-/// with its slow path and faults. `access` emits the fast path's body (with `p` the
-/// pointer and `a` the address) and returns nothing; `bytes` is the span checked;
-/// `base` the base register.
+/// A load or store with the soft TLB's fast path inline: `t2_load`/`t2_store`
+/// (kernel/tier2/tier2.h) do the access over the locals when the region's own entry
+/// for accesses based on SP (`tlb_s`) or on another register (`tlb_d`), or else the
+/// soft TLB, holds the page with the permission and the access stays on it; otherwise
+/// the instruction's handler (`call`) runs it from the register file, with its slow
+/// path and faults. `bytes` is the span (1, 2, 4, 8, or 16 for two words); `base` the
+/// base register. A load puts the value(s) read in `v0` (and `v1`) and `then` emits
+/// what uses them; a store writes `values` (the second only for 16 bytes) and `then`
+/// emits its writeback.
 #[allow(clippy::too_many_arguments)]
 fn with_fast_path(
     out: &mut String,
@@ -239,17 +238,25 @@ fn with_fast_path(
     base: u32,
     prelude: &str,
     bytes: u32,
-    store: bool,
-    access: impl FnOnce(&mut String, &mut Regs),
+    values: Option<(String, String)>,
+    then: impl FnOnce(&mut String, &mut Regs),
 ) {
     let before = regs.clone();
     let mut fast = String::new();
-    access(&mut fast, regs);
-    let acc = if store { "PTE_W" } else { "PTE_R" };
+    then(&mut fast, regs);
     let tlb = tlb_of(base);
+    let test = match &values {
+        Some((v0, v1)) => format!("t2_store(c, {tlb}, a, {bytes}u, {v0}, {v1})"),
+        None => format!("t2_load(c, {tlb}, a, {bytes}u, v0, v1)"),
+    };
+    let vars = if values.is_none() {
+        "u64 v0 = 0, v1 = 0; "
+    } else {
+        ""
+    };
     let _ = writeln!(
         out,
-        "    {{ {prelude}u8* p = t2_tlb_hit_r(c, {tlb}, a, {bytes}u, {acc});\n    if (p) {{"
+        "    {{ {prelude}{vars}\n    if (__builtin_expect({test}, 1)) {{"
     );
     for line in fast.lines() {
         let _ = writeln!(out, "    {line}");
@@ -300,9 +307,10 @@ fn single(
         Mode::Post => format!("u64 w = {base} + {off}; "),
     };
     let prelude = format!("u64 a = {addr}; {wb}");
-    with_fast_path(out, regs, call, n, &prelude, bytes, opc == 0, |f, regs| {
-        if let Some(v) = value {
-            let _ = writeln!(f, "    store_le(p, {bytes}, {v});");
+    let values = value.map(|v| (v, "0ull".to_string()));
+    let store = values.is_some();
+    with_fast_path(out, regs, call, n, &prelude, bytes, values, |f, regs| {
+        if store {
             if mode != Mode::Offset {
                 regs.set(f, n, "w");
             }
@@ -310,9 +318,9 @@ fn single(
         }
         let bits = 8 * bytes;
         let v = match opc {
-            2 => format!("(u64)sext(load_le(p, {bytes}), {bits})"),
-            3 => format!("(u64)(u32)sext(load_le(p, {bytes}), {bits})"),
-            _ => format!("load_le(p, {bytes})"),
+            2 => format!("(u64)sext(v0, {bits})"),
+            3 => format!("(u64)(u32)sext(v0, {bits})"),
+            _ => "v0".to_string(),
         };
         let _ = writeln!(f, "    rt = {v};");
         // Writeback first: with Rn == Rt the load wins (ldst.h's choice).
@@ -349,55 +357,43 @@ fn pair(
     let addr = if mode == 1 { base.clone() } else { "w".into() };
     let prelude = format!("u64 w = {wb_expr}; u64 a = {addr}; ");
     let wback = mode == 1 || mode == 3;
-    let tlb = tlb_of(n);
-    let second = format!("load_le(t2_word2({tlb}, p), 8)");
-    with_fast_path(
-        out,
-        regs,
-        call,
-        n,
-        &prelude,
-        2 * bytes,
-        load == 0,
-        |f, regs| {
-            if let Some((a, b)) = values {
-                if bytes == 4 {
-                    let _ = writeln!(
-                        f,
-                        "    store_le(p, 8, ({a} & 0xffffffffull) | ({b} << 32));"
-                    );
-                } else {
-                    let _ = writeln!(
-                        f,
-                        "    store_le(p, 8, {a}); store_le(t2_word2({tlb}, p), 8, {b});"
-                    );
-                }
-                if wback {
-                    regs.set(f, n, "w");
-                }
-                return;
-            }
-            if bytes == 4 {
-                let _ = writeln!(f, "    rt = load_le(p, 8);");
-            }
-            let (va, vb) = if bytes == 4 {
-                ("rt & 0xffffffffull", "rt >> 32")
-            } else {
-                ("load_le(p, 8)", second.as_str())
-            };
-            let _ = writeln!(f, "    {{ u64 va = {va}, vb = {vb};");
+    // A pair of W registers is one 8-byte access; of X registers two words.
+    let span = if bytes == 4 { 8 } else { 16 };
+    let values = values.map(|(a, b)| {
+        if bytes == 4 {
+            (
+                format!("({a} & 0xffffffffull) | ({b} << 32)"),
+                "0ull".to_string(),
+            )
+        } else {
+            (a, b)
+        }
+    });
+    let store = values.is_some();
+    with_fast_path(out, regs, call, n, &prelude, span, values, |f, regs| {
+        if store {
             if wback {
                 regs.set(f, n, "w");
             }
-            if t != 31 {
-                regs.set(f, t, "va");
-            }
-            if t2 != 31 {
-                regs.set(f, t2, "vb");
-            }
-            let _ = writeln!(f, "    }}");
-        },
-    );
+            return;
+        }
+        let (va, vb) = if bytes == 4 {
+            ("v0 & 0xffffffffull", "v0 >> 32")
+        } else {
+            ("v0", "v1")
+        };
+        let _ = writeln!(f, "    {{ u64 va = {va}, vb = {vb};");
+        if wback {
+            regs.set(f, n, "w");
+        }
+        if t != 31 {
+            regs.set(f, t, "va");
+        }
+        if t2 != 31 {
+            regs.set(f, t2, "vb");
+        }
+        let _ = writeln!(f, "    }}");
+    });
     Some(Flow::Next)
 }
 
@@ -856,7 +852,7 @@ mod tests {
     /// A handler call for instruction `k` at pc touching `regs`.
     fn call(regs: u64) -> Call {
         Call {
-            invoke: "CALL;".into(),
+            invoke: "CALL".into(),
             regs,
             pc: 0x1000,
             k: 1,
@@ -884,15 +880,15 @@ mod tests {
         // LDR X1, [X0, #8]
         let (out, _) = run(&mut r, "LDST_uimm", &[3, 1, 1, 0, 1], 0x1000, false);
         assert!(
-            out.contains("u64 a = r0 + 0x8ull; u8* p = t2_tlb_hit_r(c, tlb_d, a, 8u, PTE_R);"),
+            out.contains("u64 a = r0 + 0x8ull; u64 v0 = 0, v1 = 0; \n    if (__builtin_expect(t2_load(c, tlb_d, a, 8u, v0, v1), 1))"),
             "{out}"
         );
-        assert!(out.contains("rt = load_le(p, 8);"), "{out}");
+        assert!(out.contains("rt = v0;"), "{out}");
         // The slow path reads the locals the fast path leaves back after the call, and
         // an exception in it leaves through t2_exc with the handler's registers.
         let slow = &out[out.find("} else {").unwrap()..];
         assert!(
-            slow.contains("CALL;") && slow.contains("r1 = c.s.x[1];"),
+            slow.contains("if (CALL) {") && slow.contains("r1 = c.s.x[1];"),
             "{out}"
         );
         assert!(slow.contains("xk = 1u; xskip = 0x10000000bull"), "{out}");
@@ -911,7 +907,10 @@ mod tests {
         // A handler of X0 and X2 only: X0 written back before it, read again after.
         let mut out = String::new();
         call(0b101).emit_inline(&mut out, &mut r);
-        assert!(out.starts_with("    c.s.x[0] = r0;\n    CALL;\n"), "{out}");
+        assert!(
+            out.starts_with("    c.s.x[0] = r0;\n    if (CALL) {"),
+            "{out}"
+        );
         assert!(out.ends_with("    r0 = c.s.x[0];\n"), "{out}");
         assert!(!out.contains("x[1]"), "{out}");
     }

@@ -179,11 +179,7 @@ fn gen_block(out: &mut String, b: &Block, regs: &mut Regs, local: &dyn Fn(u64) -
         let _ = writeln!(out, "    // {:x}: {}", pc, tables::disassemble(w));
         let args: String = f.iter().map(|v| format!(", {v}u")).collect();
         let call = emit::Call {
-            invoke: format!(
-                "c.pc = 0x{pc:x}ull; c.npc = 0x{:x}ull; c.insn = 0x{w:08x}u;\nT2H_{}(c{args});",
-                pc + 4,
-                e.name
-            ),
+            invoke: format!("T2C_{}(0x{pc:x}ull, 0x{w:08x}u, (c{args}))", e.name),
             regs: handler_regs(e.name, &f),
             pc,
             k: i + 1,
@@ -235,31 +231,88 @@ fn jump_code(
     }
 }
 
-/// The names the blocks call the handlers by. The interpreter inlines the frequent
-/// handlers (`HOT_HANDLER`) into its dispatch switch; inlined again into every block
-/// on the GPU they make NVRTC take many minutes and gigabytes for a program's
-/// thousand blocks, so there each hot handler used gets one out-of-line copy,
-/// `t2w_NAME`, that the blocks call (`-DGPUOS_T2_INLINE` inlines them instead). On the
-/// host every handler is inlined (GPUOS_T2_UNIT). `hot` says whether a handler is a
-/// hot one.
-fn gen_wrappers(out: &mut String, blocks: &[Block], hot: &dyn Fn(&str) -> bool) {
+/// How the blocks call the handlers: `T2C_NAME(pc, insn, (c, fields...))`, true when
+/// the handler raised an exception, with `c.pc`, `c.npc` and `c.insn` set first as the
+/// run loop sets them. On the GPU each handler used gets one out-of-line wrapper,
+/// `t2w_NAME(c, pc, insn)`, that sets them, takes the operand fields from the
+/// instruction word (as the interpreter's decoder does) and calls the handler: a call
+/// site then passes two constants instead of a store of each of the three and every
+/// field, which kept a tenth of the translated code out of the SM's instruction cache
+/// (docs/BENCHMARKS.md, twentieth session). The interpreter inlines the frequent
+/// handlers (`HOT_HANDLER`) into its dispatch switch; inlined into every block on the
+/// GPU they made NVRTC take many minutes and gigabytes for a program's thousand
+/// blocks, so the wrapper is their one out-of-line copy. `-DGPUOS_T2_INLINE` calls the
+/// handlers from the blocks with constant fields instead, as the host always does
+/// (GPUOS_T2_UNIT inlines every handler there); `-DGPUOS_T2_SITE_FIELDS` (a measuring
+/// aid) the former call sites: the three stores and every field at the site, the
+/// handler through a wrapper of its fields.
+fn gen_wrappers(out: &mut String, blocks: &[Block]) {
     let mut used = std::collections::BTreeMap::new();
     for w in blocks.iter().flat_map(|b| &b.insns) {
         if let Some(e) = tables::decode(*w) {
-            used.insert(e.name, e.fields.len());
+            used.insert(e.name, e);
         }
     }
-    for (name, n) in used {
-        if !hot(name) {
-            let _ = writeln!(out, "#define T2H_{name} {name}");
-            continue;
-        }
-        let params: String = (0..n).map(|i| format!(", u32 a{i}")).collect();
-        let args: String = (0..n).map(|i| format!(", a{i}")).collect();
+    for (name, e) in used {
+        let fields: String = e
+            .fields
+            .iter()
+            .map(|(_, bits)| format!(", {}", field_expr("w", bits)))
+            .collect();
+        let params: String = (0..e.fields.len()).map(|i| format!(", u32 a{i}")).collect();
+        let args: String = (0..e.fields.len()).map(|i| format!(", a{i}")).collect();
         let _ = writeln!(
             out,
-            "#if GPUOS_DEVICE && !defined(GPUOS_T2_INLINE)\n__device__ __noinline__ void t2w_{name}(Core& c{params}) {{ {name}(c{args}); }}\n#define T2H_{name} t2w_{name}\n#else\n#define T2H_{name} {name}\n#endif"
+            "#if GPUOS_DEVICE && defined(GPUOS_T2_SITE_FIELDS)
+__device__ __noinline__ void t2f_{name}(Core& c{params}) {{ {name}(c{args}); }}
+#define T2C_{name}(PC_, W_, ARGS_) (c.pc = (PC_), c.npc = (PC_) + 4, c.insn = (W_), t2f_{name} ARGS_, c.exc != EXC_NONE)
+#elif GPUOS_DEVICE && !defined(GPUOS_T2_INLINE)
+__device__ __noinline__ bool t2w_{name}(Core& c, u64 pc, u32 w) {{
+    c.pc = pc; c.npc = pc + 4; c.insn = w;
+    {name}(c{fields});
+    return c.exc != EXC_NONE;
+}}
+#define T2C_{name}(PC_, W_, ARGS_) t2w_{name}(c, PC_, W_)
+#else
+#define T2C_{name}(PC_, W_, ARGS_) (c.pc = (PC_), c.npc = (PC_) + 4, c.insn = (W_), {name} ARGS_, c.exc != EXC_NONE)
+#endif"
         );
+    }
+}
+
+/// The runs of adjacent bits of a field made of `bits` (bit numbers, most significant
+/// first, as `field` reads them): (lowest bit in the word, length, position in the
+/// field's value) each.
+fn field_runs(bits: &[u32]) -> Vec<(u32, u32, u32)> {
+    let mut runs: Vec<(u32, u32, u32)> = Vec::new();
+    for &b in bits {
+        match runs.last_mut() {
+            Some((lo, len, _)) if *lo == b + 1 => {
+                *lo = b;
+                *len += 1;
+            }
+            _ => runs.push((b, 1, 0)),
+        }
+    }
+    let mut below = bits.len() as u32;
+    for r in &mut runs {
+        below -= r.1;
+        r.2 = below;
+    }
+    runs
+}
+
+/// The C++ expression of the field of the word `w` made of `bits`: one shift and mask
+/// per run of adjacent bits ([`field_runs`]).
+fn field_expr(w: &str, bits: &[u32]) -> String {
+    let parts: Vec<String> = field_runs(bits)
+        .iter()
+        .map(|&(lo, len, at)| format!("((({w} >> {lo}) & 0x{:x}u) << {at})", (1u64 << len) - 1))
+        .collect();
+    if parts.is_empty() {
+        "0u".into()
+    } else {
+        format!("({})", parts.join(" | "))
     }
 }
 
@@ -318,8 +371,7 @@ pub const REGION_BLOCKS: usize = 40;
 /// `// @GPUOS_T2_BLOCKS@` line: the GPU's way) or else the exported `gpuos_t2_enter`
 /// of a host shared object, with the list of block starts (`gpuos_t2_starts`,
 /// `gpuos_t2_nstarts`) that the host reads back from a cached translation. `blocks`
-/// sorted by start, starts unique. `hot` says whether a handler is a `HOT_HANDLER`
-/// (see [`gen_wrappers`]).
+/// sorted by start, starts unique.
 ///
 /// The blocks are grouped into regions of at most [`REGION_BLOCKS`] neighbouring
 /// blocks, each one function (`t2_r<N>`), so that the guest registers stay in locals
@@ -331,11 +383,11 @@ pub const REGION_BLOCKS: usize = 40;
 /// `t2_enter`, which calls that region. The translation returns to the run loop when
 /// the budget cannot cover the next block, at an instruction that raised an exception
 /// (`t2_exc`), or at a target without a block.
-pub fn gen_source(blocks: &[Block], hot: &dyn Fn(&str) -> bool) -> String {
+pub fn gen_source(blocks: &[Block]) -> String {
     let mut out = String::from(
         "// Generated by crates/gpuos/src/translate/gen.rs: tier-2 blocks of one image.\n",
     );
-    gen_wrappers(&mut out, blocks, hot);
+    gen_wrappers(&mut out, blocks);
     gen_find(&mut out, blocks);
     let rb = REGION_BLOCKS;
     let regions: Vec<&[Block]> = blocks.chunks(rb).collect();
@@ -386,7 +438,7 @@ GFN u32 t2_block_at(Core& c, u64 pc) {
     for r in 0..regions.len() {
         let _ = writeln!(
             out,
-            "        case {r}: on = t2_r{r}(c, left, done, k); break;"
+            "        case {r}: on = t2_r{r}(c, left - done, done, k); break;"
         );
     }
     out.push_str(
@@ -411,9 +463,10 @@ extern \"C\" const u64 gpuos_t2_starts[] = {",
     out
 }
 
-/// Region `r`: the function `t2_r<r>(c, left, done, k)` over `blocks` (numbers
+/// Region `r`: the function `t2_r<r>(c, left, done_out, k)` over `blocks` (numbers
 /// `first + 1`..), starting at block k (of this region, its frame checked). It runs
-/// blocks while they jump to blocks of the region, adds what they executed to `done`,
+/// blocks while they jump to blocks of the region and `left` covers them, adds what
+/// they executed to `done_out`,
 /// and returns true when the next block is another region's (c.s.pc on the current
 /// code page), false to return to the run loop.
 ///
@@ -449,13 +502,15 @@ fn gen_region(out: &mut String, r: usize, first: usize, blocks: &[Block]) {
     }
     let _ = writeln!(
         out,
-        "GFN_NOINLINE bool t2_r{r}(Core& c, u64 left, u64& done, u32 k) {{"
+        "GFN_NOINLINE bool t2_r{r}(Core& c, u64 left, u64& done_out, u32 k) {{"
     );
     for n in each(used) {
         let _ = writeln!(out, "    u64 {} = {};", state_local(n), home(n));
     }
+    // `done` counts in a local (a register), added to the caller's at the exits: the
+    // reference lives in local memory, and every block's budget check would load it.
     out.push_str(
-        "    u64 rt = 0, pc = c.s.pc, xpc = 0, xskip = 0;
+        "    u64 rt = 0, pc = c.s.pc, xpc = 0, xskip = 0, done = 0;
     u32 xk = 0, xr = 0, mask = T2_ACTIVE();
     TlbEntry tlb_s = {0, 0, 0}, tlb_d = {0, 0, 0};
     (void)rt; (void)tlb_s; (void)tlb_d;
@@ -509,6 +564,7 @@ t2_leave:
 #endif
         c.s.pc = pc;
        {store}
+        done_out += done;
         return xr == 1;
 #if T2_SCHED
     }}
@@ -531,7 +587,7 @@ t2_exc:
             state_local(n)
         );
     }
-    out.push_str("    c.s.pc = xpc;\n    done += xk;\n    return false;\n");
+    out.push_str("    c.s.pc = xpc;\n    done_out += done + xk;\n    return false;\n");
     out.push_str(&body);
     out.push_str("}\n");
 }
@@ -610,6 +666,31 @@ mod tests {
     }
 
     #[test]
+    fn wrappers_take_each_field_from_the_word_as_the_decoder_does() {
+        // Every field of every decode entry: its runs of adjacent bits put together
+        // give the value `field` reads, for words with every bit pattern nearby.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for e in tables::A64_TABLE.iter() {
+            for (_, bits) in e.fields.iter() {
+                for _ in 0..8 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let w = x as u32;
+                    let v = field_runs(bits).iter().fold(0u32, |v, &(lo, len, at)| {
+                        v | ((w >> lo) & ((1u64 << len) - 1) as u32) << at
+                    });
+                    assert_eq!(v, field(w, bits), "{} {bits:?} {w:#x}", e.name);
+                }
+            }
+        }
+        assert_eq!(
+            field_expr("w", &[4, 3, 9]),
+            "((((w >> 3) & 0x3u) << 1) | (((w >> 9) & 0x1u) << 0))"
+        );
+    }
+
+    #[test]
     fn the_source_calls_the_handlers_with_constant_fields() {
         const LDR_X1_X0: u32 = 0xf9400001;
         let b = Block {
@@ -617,17 +698,20 @@ mod tests {
             frame: 3,
             insns: vec![ADD_X0_X0_1, LDR_X1_X0, RET],
         };
-        let src = gen_source(&[b], &|n| n == "LDST_uimm");
+        let src = gen_source(&[b]);
         // ADD is direct code over a local loaded at the region's entry; the load has
         // the TLB's fast path, with its handler on the slow path after the registers it
         // uses are written back.
         assert!(src.contains("u64 r0 = c.s.x[0];"), "{src}");
         assert!(src.contains("c.s.x[0] = r0;"), "{src}");
         assert!(
-            src.contains("T2H_LDST_uimm(c, 3u, 1u, 0u, 0u, 1u)"),
+            src.contains("T2C_LDST_uimm(0x400004ull, 0xf9400001u, (c, 3u, 1u, 0u, 0u, 1u))"),
             "{src}"
         );
-        assert!(src.contains("void t2w_LDST_uimm(Core& c, u32 a0,"), "{src}");
+        assert!(
+            src.contains("bool t2w_LDST_uimm(Core& c, u64 pc, u32 w)"),
+            "{src}"
+        );
         // RET ends the block as direct code: counted, then to the chain with X30.
         assert!(src.contains("u64 r30 = c.s.x[30];"), "{src}");
         assert!(
@@ -656,7 +740,7 @@ mod tests {
             frame: 4,
             insns: vec![B_BACK_8],
         };
-        let src = gen_source(&[a, b, far], &|_| false);
+        let src = gen_source(&[a, b, far]);
         assert!(
             src.contains("{ done += 1u; T2_GOTO(b_400000, 1u) }"),
             "{src}"

@@ -360,9 +360,10 @@ impl Tier2 {
             ncounts,
             code_pages(prep, m),
         );
-        if !gpu {
-            t.load_cached(m, verbose);
-        }
+        // For a GPU (--translate-for) the cached translation's block starts are taken
+        // too, so that a new one extends it: a shorter run of the image would otherwise
+        // replace a translation of many blocks with one of its own few.
+        t.load_cached(if gpu { std::ptr::null_mut() } else { m }, verbose);
         Ok(Some(t))
     }
 
@@ -606,8 +607,7 @@ impl Tier2 {
         }
         let t = Instant::now();
         let starts: Vec<u64> = blocks.iter().map(|b| b.start).collect();
-        let hot = |name: &str| PRELUDE.contains(&format!("HOT_HANDLER void {name}("));
-        let res = self.compile(&mut st, &gen::gen_source(&blocks, &hot), &starts, cancel);
+        let res = self.compile(&mut st, &gen::gen_source(&blocks), &starts, cancel);
         {
             let mut stats = self.stats.lock().unwrap();
             stats.compiles += 1;
