@@ -796,6 +796,13 @@ cut -d: -f1,7 colon.txt | sort -t: -k2 | sed "s/:/ -> /"; join <(sort words.txt)
 # xz's multi-threaded mode (-T4, small blocks: four encoder threads and a pool).
 deb xz-threads exec - -- $BASH_ -c 'seq 1 6000 | xz -T4 --block-size=4KiB -6 -c > n.xz; xz -l --robot n.xz | cut -f1-5 | head -n 3
 xz -T4 -dc n.xz | md5sum; xz -T4 -tv n.xz 2>&1 | tail -n 1; cat n.xz | md5sum'
+# zstd's worker threads (-T4: Debian's zstd builds its I/O pool at start, which failed
+# with "error 104 : Failed creating I/O thread pool" before threads), its long mode and
+# a dictionary, then the round trips.
+deb zstd-threads exec - -- $BASH_ -c 'seq 1 40000 > n.txt; zstd -q -T4 -19 -B64KiB n.txt -o n.zst && zstd -lv n.zst 2>&1 | grep -E "Frames|Decompressed|Check"
+zstd -q -T4 -dc n.zst | md5sum; zstd -q -T4 --long=20 -c n.txt | zstd -q -d --long=20 | cmp - n.txt && echo long-ok
+mkdir s && split -l 100 n.txt s/p. && zstd -q --train s/p.* -o dict --maxdict=8192 && md5sum dict && zstd -q -D dict -c words.txt | zstd -q -d -D dict | cmp - words.txt && echo dict-ok
+zstd -t n.zst && echo tested; zstd -q -d missing.zst; echo "missing $?"'
 deb bash-coreutils exec - -- $BASH_ -c 'wc -l words.txt nums.txt; sort -n nums.txt | head -n 3; sort -g nums.txt | tail -n 2; head -c 20 bin.dat | od -An -tx1
 sha256sum words.txt table.txt; md5sum bin.dat; b2sum -l 128 words.txt; expr 6 \* 7; basename /a/b/c.txt .txt; dirname /a/b/c.txt; factor 600851475143 97
 printf "%s\n" b a c | sort -r | tac | nl; echo "hello world" | fold -w 4; date -u -d @1700000000 "+%F %T %a %j"; seq -w 8 11 | paste -sd,

@@ -113,7 +113,7 @@ fi
 # The programs the deb-* conformance cases run (scripts/conformance.sh); sysroot_closure
 # adds what they depend on.
 SYSROOT_PACKAGES=(libc6 base-files dash bash coreutils findutils sed grep gawk diffutils
-    tar gzip xz-utils bzip2 sqlite3 lua5.4 bc perl-base python3-minimal python3.11-minimal
+    tar gzip xz-utils bzip2 zstd sqlite3 lua5.4 bc perl-base python3-minimal python3.11-minimal
     libpython3.11-stdlib)
 # Dependencies left out: what only maintainer scripts run (the packages are unpacked,
 # never configured) and awk's other providers (gawk is the awk).
