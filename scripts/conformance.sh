@@ -316,6 +316,11 @@ add syscalls lanes - -- @syscalls
 for t in create mutex cond barrier tls once_key detach_sem churn kill cancel fork exit_thread exit_group gettid futex altstack sigwait; do
     add "threads-$t" lanes - -- @threads "$t"
 done
+# tests/guest/cpp/cxx_threads.cpp: C++ std::thread, std::async, mutexes, condition
+# variables, atomics, futures, thread_local, exceptions across threads (issue 16).
+for t in threads async sync future tls except churn; do
+    add "cxx-threads-$t" lanes - -- @cxx_threads "$t"
+done
 # tests/guest/epoll.c: epoll over pipes (level, edge, one-shot, errors, blocking).
 add epoll lanes - -- @epoll
 # tests/guest/procfs.c: the guest's /proc/self/status and maps (issue 15).

@@ -65,6 +65,20 @@ if stale "$here/omp/openmp.c" "$out/openmp"; then
     "$CC" $CFLAGS -fopenmp -o "$out/openmp.tmp" "$here/omp/openmp.c" 2>&1 | grep -v -e "dlopen" -e "goacc_profiling" >&2 || true
     mv -f "$out/openmp.tmp" "$out/openmp"
 fi
+# C++ (libstdc++'s std::thread, std::async and friends, static): needs the C++ cross
+# compiler (g++-aarch64-linux-gnu, which scripts/fetch-deps.sh installs).
+CXX=${CXX:-aarch64-linux-gnu-g++}
+if stale "$here/cpp/cxx_threads.cpp" "$out/cxx_threads"; then
+    if command -v "$CXX" >/dev/null 2>&1; then
+        # -Wl,--whole-archive for libpthread: static glibc needs every pthread symbol
+        # libstdc++ looks up weakly, or std::thread believes threads are unavailable.
+        "$CXX" -static -O2 -std=c++17 -Wall -Wextra -pthread -o "$out/cxx_threads.tmp" "$here/cpp/cxx_threads.cpp" \
+            -Wl,--whole-archive -lpthread -Wl,--no-whole-archive
+        mv -f "$out/cxx_threads.tmp" "$out/cxx_threads"
+    else
+        echo "build.sh: $CXX not found (apt-get install g++-aarch64-linux-gnu): no cxx_threads" >&2
+    fi
+fi
 # A dynamically linked program (PT_INTERP /lib/ld-linux-aarch64.so.1, libc.so.6): runs
 # with a sysroot that has them (-L /usr/aarch64-linux-gnu, the cross toolchain's).
 if stale "$here/hello.c" "$out/hello_dyn"; then
