@@ -321,6 +321,11 @@ done
 for t in threads async sync future tls except churn; do
     add "cxx-threads-$t" lanes - -- @cxx_threads "$t"
 done
+# tests/guest/go/goroutines.go: a static Go program (goroutines, channels, a worker
+# pool, mutexes, select with timers, a parallel merge sort) on the Go runtime's threads.
+for t in chan pool mutex select sort; do
+    add "go-goroutines-$t" lanes - -- @goroutines "$t"
+done
 # tests/guest/epoll.c: epoll over pipes (level, edge, one-shot, errors, blocking).
 add epoll lanes - -- @epoll
 # tests/guest/procfs.c: the guest's /proc/self/status and maps (issue 15).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fetch what the tests need and do not build from this repository, into .deps/
 # (gitignored). Idempotent: finished steps are skipped.
-#   - apt packages gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user, when
+#   - apt packages gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+#     golang-go, when
 #     missing (as root, or through sudo when available);
 #   - .deps/busybox: Debian's busybox-static for arm64 (a static AArch64 ELF);
 #   - .deps/qemu-aarch64-static: the static x86-64 qemu-aarch64 from Debian's
@@ -45,7 +46,7 @@ apt_update() {
 
 # 1. Host packages.
 missing=()
-for p in gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user; do
+for p in gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user golang-go; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -98,9 +98,9 @@ if [ "$build_ok" = 1 ] && [ "$guests_ok" = 1 ]; then
     step conformance-lanes env GPUOS_INTERLEAVE=always scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --lanes 4 \
         --filter "$lanes_subset" --skip-known-gaps --jobs "$jobs" "${extra[@]}"
     # Threads at 100 lanes (issue 16): every lane's process makes and ends its own
-    # threads from the shared slot pool, at once.
+    # threads from the shared slot pool, at once (pthreads, C++ and Go's runtime).
     step conformance-threads-lanes scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --lanes 100 \
-        --filter '^threads-' --skip-known-gaps --jobs "$jobs" "${extra[@]}"
+        --filter '^(threads-|cxx-threads-|go-goroutines-)' --skip-known-gaps --jobs "$jobs" "${extra[@]}"
     # The lanes check must be able to fail: a spoilt lane report is caught.
     step conformance-selftest scripts/conformance-selftest.sh target/release/gpuos
     # Tier 2 (--translate always: each case profiled, then run fully translated) on a

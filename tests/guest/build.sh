@@ -79,6 +79,19 @@ if stale "$here/cpp/cxx_threads.cpp" "$out/cxx_threads"; then
         echo "build.sh: $CXX not found (apt-get install g++-aarch64-linux-gnu): no cxx_threads" >&2
     fi
 fi
+# Go (a static arm64 program of the Go runtime's own threads, signals and timers):
+# needs Debian's golang-go (scripts/fetch-deps.sh installs it), which cross-builds
+# with GOARCH=arm64 CGO_ENABLED=0.
+if stale "$here/go/goroutines.go" "$out/goroutines"; then
+    if command -v go >/dev/null 2>&1; then
+        (cd "$here/go" && GOARCH=arm64 CGO_ENABLED=0 GO111MODULE=off \
+            GOCACHE=${GOCACHE:-$(cd "$here/../.." && pwd)/.deps/go-cache} \
+            go build -trimpath -o "$out/goroutines.tmp" goroutines.go)
+        mv -f "$out/goroutines.tmp" "$out/goroutines"
+    else
+        echo "build.sh: go not found (apt-get install golang-go): no goroutines" >&2
+    fi
+fi
 # A dynamically linked program (PT_INTERP /lib/ld-linux-aarch64.so.1, libc.so.6): runs
 # with a sysroot that has them (-L /usr/aarch64-linux-gnu, the cross toolchain's).
 if stale "$here/hello.c" "$out/hello_dyn"; then
