@@ -208,6 +208,10 @@ GFN u64 atomic_cas_u64_dev(u64* p, u64 expect, u64 desired) {
 GFN u32 atomic_cas_u32_dev(u32* p, u32 expect, u32 desired) { return atomicCAS((unsigned int*)p, expect, desired); }
 GFN u32 atomic_or_u32_dev(u32* p, u32 v) { return atomicOr((unsigned int*)p, v); }
 GFN void atomic_fence_dev() { __threadfence(); }
+/// A load that another lane's latest store reaches (the GPU's L1 is not coherent
+/// between multiprocessors: a volatile load is served by L2).
+GFN u64 load_coherent_u64(const u64* p) { return *(volatile const u64*)p; }
+GFN u32 load_coherent_u32(const u32* p) { return *(volatile const u32*)p; }
 #else
 GFN u64 atomic_cas_u64_dev(u64* p, u64 expect, u64 desired) {
     __atomic_compare_exchange_n(p, &expect, desired, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
@@ -216,4 +220,6 @@ GFN u64 atomic_cas_u64_dev(u64* p, u64 expect, u64 desired) {
 GFN u32 atomic_cas_u32_dev(u32* p, u32 expect, u32 desired) { return atomic_cas_u32(p, expect, desired); }
 GFN u32 atomic_or_u32_dev(u32* p, u32 v) { return __atomic_fetch_or(p, v, __ATOMIC_ACQ_REL); }
 GFN void atomic_fence_dev() { atomic_fence(); }
+GFN u64 load_coherent_u64(const u64* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+GFN u32 load_coherent_u32(const u32* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 #endif

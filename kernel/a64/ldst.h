@@ -1,6 +1,6 @@
 // Loads and stores of general registers: single register (unsigned offset, unscaled,
-// pre/post-index, unprivileged, register offset, literal), pairs, exclusives with the
-// local exclusive monitor, load-acquire/store-release.
+// pre/post-index, unprivileged, register offset, literal), pairs, exclusives with a
+// global monitor between lanes, load-acquire/store-release.
 // Arm ARM (DDI 0487) chapter C6, A64 base instructions.
 //
 // Writeback with Rn == Rt (CONSTRAINED UNPREDICTABLE): a store stores the value before
@@ -150,8 +150,19 @@ GFN bool check_align_bus(Core& c, u64 addr, u32 bytes) {
     return true;
 }
 
-/// shared/functions/exclusive: AArch64.ExclusiveMonitorsPass for the local monitor
-/// only: passes iff the monitor holds exactly (addr, bytes); always clears it.
+// Lanes share writable memory: a MAP_SHARED page of a file is one frame of the page
+// cache in every process that maps it, on any lane (kernel/sys/mm_shared.h). So the
+// exclusives keep a global monitor as QEMU's user mode does: a load-exclusive records
+// the value it read (`CpuState::excl_val`), and a store-exclusive that passes the local
+// monitor stores with an atomic compare-and-swap against that value, failing when
+// another lane (or process) stored something else to the granule meanwhile (a store
+// of the same value goes unnoticed, which the algorithms built on LL/SC do not tell
+// apart). The exclusive and acquire loads are coherent loads (on the GPU, L1 is not
+// coherent between multiprocessors: volatile, served by L2), acquire and release add
+// a device-scope fence, and DMB and DSB are one (kernel/a64/system.h).
+
+/// shared/functions/exclusive: AArch64.ExclusiveMonitorsPass for the local monitor:
+/// passes iff the monitor holds exactly (addr, bytes); always clears it.
 GFN bool excl_pass(Core& c, u64 addr, u32 bytes) {
     bool ok = c.s.excl_size == bytes && c.s.excl_addr == addr;
     c.s.excl_addr = 0;
@@ -159,86 +170,152 @@ GFN bool excl_pass(Core& c, u64 addr, u32 bytes) {
     return ok;
 }
 
-/// Arm ARM LDXRB/LDXRH/LDXR, LDAXRB/LDAXRH/LDAXR:
-/// load and mark (addr, size) in the local monitor. Acquire is implied (one lane).
+/// A coherent load of `bytes` (1, 2, 4, 8) at host pointer p, aligned to its size (so
+/// within one word of an interleaved frame).
+GFN u64 load_excl(const u8* p, u32 bytes) {
+    if (bytes == 8) return load_coherent_u64((const u64*)p);
+    const u32* w = (const u32*)((uintptr_t)p & ~(uintptr_t)3);
+    u32 v = load_coherent_u32(w);
+    if (bytes == 4) return v;
+    u32 sh = (u32)((uintptr_t)p & 3) * 8;
+    return (v >> sh) & (bytes == 2 ? 0xffffu : 0xffu);
+}
+
+/// Store v (`bytes`: 1, 2, 4, 8) at p, aligned, iff p still holds `expect`, as one atomic
+/// step: whether it did. Bytes and halfwords compare-and-swap their word, again while
+/// only the word's other bytes changed.
+GFN bool cas_excl(u8* p, u32 bytes, u64 expect, u64 v) {
+    if (bytes == 8) return atomic_cas_u64_dev((u64*)p, expect, v) == expect;
+    u32* w = (u32*)((uintptr_t)p & ~(uintptr_t)3);
+    if (bytes == 4) return atomic_cas_u32_dev(w, (u32)expect, (u32)v) == (u32)expect;
+    u32 sh = (u32)((uintptr_t)p & 3) * 8;
+    u32 mask = (bytes == 2 ? 0xffffu : 0xffu) << sh;
+    NO_UNROLL for (;;) {
+        u32 cur = load_coherent_u32(w);
+        if ((cur & mask) != (((u32)expect << sh) & mask)) return false;
+        u32 next = (cur & ~mask) | (((u32)v << sh) & mask);
+        if (atomic_cas_u32_dev(w, cur, next) == cur) return true;
+    }
+}
+
+/// A coherent, aligned load of `bytes` (1, 2, 4, 8) at guest address va: 0 after a
+/// fault (raised).
+GFN u64 mem_read_coherent(Core& c, u64 va, u32 bytes) {
+    u8* p = mm_translate(c, va, PTE_R);
+    return p ? load_excl(p, bytes) : 0;
+}
+
+/// Arm ARM LDXRB/LDXRH/LDXR, LDAXRB/LDAXRH/LDAXR: load coherently and mark (addr, size)
+/// in the monitor with the value read.
 HANDLER void LDXR(Core& c, u32 size, u32 acquire, u32 n, u32 t) {
-    (void)acquire;
     u64 addr = XSP(c, n);
     u32 bytes = 1u << size;
     if (!check_align_bus(c, addr, bytes)) return;
-    u64 v = mem_read(c, addr, (int)bytes);
+    u64 v = mem_read_coherent(c, addr, bytes);
     if (faulted(c)) return;
+    if (acquire) atomic_fence_dev();
     c.s.excl_addr = addr;
     c.s.excl_size = bytes;
+    c.s.excl_val[0] = v;
     setX(c, t, v);
 }
 
-/// Arm ARM STXRB/STXRH/STXR, STLXRB/STLXRH/STLXR: store iff the monitor
-/// passes; Ws = 0 on success, 1 on failure.
+/// Arm ARM STXRB/STXRH/STXR, STLXRB/STLXRH/STLXR: store iff the monitor passes and
+/// memory still holds what the load-exclusive read; Ws = 0 on success, 1 on failure.
 HANDLER void STXR(Core& c, u32 size, u32 s, u32 release, u32 n, u32 t) {
-    (void)release;
     u64 addr = XSP(c, n);
     u32 bytes = 1u << size;
     if (!check_align_bus(c, addr, bytes)) return;
     u64 data = X(c, t);
     if (!excl_pass(c, addr, bytes)) { setW(c, s, 1); return; }
-    mem_write(c, addr, (int)bytes, data);
-    if (faulted(c)) return;
-    setW(c, s, 0);
+    u8* p = mm_translate(c, addr, PTE_W);
+    if (!p) return;  // faulted
+    if (release) atomic_fence_dev();
+    u64 mask = bytes == 8 ? ~0ull : (1ull << (8 * bytes)) - 1;
+    setW(c, s, cas_excl(p, bytes, c.s.excl_val[0], data & mask) ? 0 : 1);
 }
 
 /// Arm ARM LDXP, LDAXP: a pair, aligned to its total size (8 or 16).
 HANDLER void LDXP(Core& c, u32 sf, u32 acquire, u32 t2, u32 n, u32 t) {
-    (void)acquire;
     u64 addr = XSP(c, n);
     u32 total = sf ? 16 : 8;
     if (!check_align_bus(c, addr, total)) return;
     u64 a, b;
+    u64 v = mem_read_coherent(c, addr, 8);
     if (sf) {
-        a = ld64(c, addr);
-        b = ld64(c, addr + 8);
+        a = v;
+        b = faulted(c) ? 0 : mem_read_coherent(c, addr + 8, 8);
     } else {
-        u64 v = ld64(c, addr);
         a = v & 0xffffffffull;
         b = v >> 32;
     }
     if (faulted(c)) return;
+    if (acquire) atomic_fence_dev();
     c.s.excl_addr = addr;
     c.s.excl_size = total;
+    c.s.excl_val[0] = sf ? a : v;
+    c.s.excl_val[1] = b;
     setX(c, t, a);
     setX(c, t2, b);
 }
 
-/// Arm ARM STXP, STLXP.
+/// The 16-byte store-exclusive's lock for the pair at addr (MachineHdr::excl_locks):
+/// take it (spinning: the holder is inside one STXP, never preempted) or give it back.
+GFN void excl_lock(Core& c, u64 addr) {
+    u32* l = &c.m->excl_locks[(addr >> 4) % EXCL_LOCKS];
+    NO_UNROLL while (atomic_cas_u32_dev(l, 0, 1) != 0) {
+    }
+    atomic_fence_dev();
+}
+GFN void excl_unlock(Core& c, u64 addr) {
+    atomic_fence_dev();
+    *(volatile u32*)&c.m->excl_locks[(addr >> 4) % EXCL_LOCKS] = 0;
+}
+
+/// Arm ARM STXP, STLXP. A pair of W registers is one 8-byte compare-and-swap; a pair of
+/// X registers (two words, not adjacent on an interleaved frame) is compared and stored
+/// under the pair's lock, so that two lanes' 16-byte store-exclusives are one step each
+/// (a plain store by another lane between the compare and the store goes unnoticed).
 HANDLER void STXP(Core& c, u32 sf, u32 s, u32 release, u32 t2, u32 n, u32 t) {
-    (void)release;
     u64 addr = XSP(c, n);
     u32 total = sf ? 16 : 8;
     if (!check_align_bus(c, addr, total)) return;
     u64 a = X(c, t), b = X(c, t2);
     if (!excl_pass(c, addr, total)) { setW(c, s, 1); return; }
+    // Both halves translated for writing first, so that a fault stores nothing.
+    u8* lo = mm_translate(c, addr, PTE_W);
+    u8* hi = lo && sf ? mm_translate(c, addr + 8, PTE_W) : 0;
+    if (!lo || (sf && !hi)) return;  // faulted
+    if (release) atomic_fence_dev();
+    bool ok;
     if (sf) {
-        st64(c, addr, a);  // 16-aligned: both halves lie in one page
-        if (!faulted(c)) st64(c, addr + 8, b);
+        excl_lock(c, addr);
+        ok = load_excl(lo, 8) == c.s.excl_val[0] && load_excl(hi, 8) == c.s.excl_val[1];
+        if (ok) {
+            *(volatile u64*)lo = a;
+            *(volatile u64*)hi = b;
+        }
+        excl_unlock(c, addr);
     } else {
-        st64(c, addr, (a & 0xffffffffull) | (b << 32));
+        ok = cas_excl(lo, 8, c.s.excl_val[0], (a & 0xffffffffull) | (b << 32));
     }
-    if (faulted(c)) return;
-    setW(c, s, 0);
+    setW(c, s, ok ? 0 : 1);
 }
 
-/// Arm ARM STLRB/STLRH/STLR: store-release (aligned).
+/// Arm ARM STLRB/STLRH/STLR: store-release (aligned): a fence, then the store.
 HANDLER void STLR(Core& c, u32 size, u32 n, u32 t) {
     u64 addr = XSP(c, n);
     if (!check_align_bus(c, addr, 1u << size)) return;
+    atomic_fence_dev();
     mem_write(c, addr, 1 << size, X(c, t));
 }
 
-/// Arm ARM LDARB/LDARH/LDAR: load-acquire (aligned).
+/// Arm ARM LDARB/LDARH/LDAR: load-acquire (aligned): a coherent load, then a fence.
 HANDLER void LDAR(Core& c, u32 size, u32 n, u32 t) {
     u64 addr = XSP(c, n);
     if (!check_align_bus(c, addr, 1u << size)) return;
-    u64 v = mem_read(c, addr, 1 << size);
+    u64 v = mem_read_coherent(c, addr, 1u << size);
     if (faulted(c)) return;
+    atomic_fence_dev();
     setX(c, t, v);
 }

@@ -2440,3 +2440,77 @@ fn jobs_run_different_programs_one_per_lane() {
         stderr(&o)
     );
 }
+
+/// Lanes that share memory (one file mapped MAP_SHARED by every lane: one frame of the
+/// page cache) update it with load/store-exclusives of every size, a 16-byte pair,
+/// GCC's atomics and a spinlock: no update is lost (the global monitor of
+/// kernel/a64/ldst.h), as with the same number of qemu processes at once. Before it, a
+/// store-exclusive passed on its own lane's monitor alone and the lanes lost updates
+/// and hung (the spinlock ended up held by nobody for ever). The CPU backend runs the lanes on
+/// several host threads at once; the file exists before, so no lane truncates it.
+#[test]
+fn lanes_sharing_memory_lose_no_exclusive_update() {
+    let (lanes, iters) = (8, "40000");
+    let x = guest("xlane");
+    let check = |d: &Path| {
+        let o = Command::new(qemu())
+            .current_dir(d)
+            .args([
+                x.to_str().unwrap(),
+                "ctr.bin",
+                "check",
+                &lanes.to_string(),
+                iters,
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let d = tmp("xlane");
+    std::fs::write(d.join("ctr.bin"), [0u8; 4096]).unwrap();
+    // Bounded: a lost update of the spinlock's release (a lane's exchange storing 1
+    // over the holder's 0) leaves it held for ever, and the lanes spin.
+    let o = Command::new("timeout")
+        .current_dir(&d)
+        .args([
+            "300",
+            env!("CARGO_BIN_EXE_gpuos"),
+            "run",
+            "--backend",
+            "cpu",
+            "--threads",
+            "4",
+        ])
+        .args([
+            "--lanes",
+            &lanes.to_string(),
+            x.to_str().unwrap(),
+            "ctr.bin",
+            iters,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let got = check(&d);
+    // The oracle: as many qemu processes updating one file at once.
+    let q = tmp("xlane-qemu");
+    std::fs::write(q.join("ctr.bin"), [0u8; 4096]).unwrap();
+    let kids: Vec<_> = (0..lanes)
+        .map(|_| {
+            Command::new(qemu())
+                .current_dir(&q)
+                .args([x.to_str().unwrap(), "ctr.bin", iters])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut k in kids {
+        assert!(k.wait().unwrap().success());
+    }
+    let want = check(&q);
+    assert!(want.ends_with("all exact\n"), "qemu: {want}");
+    assert_eq!(got, want);
+    let _ = std::fs::remove_dir_all(&d);
+    let _ = std::fs::remove_dir_all(&q);
+}

@@ -84,6 +84,11 @@ pub struct CpuState {
     pub excl_addr: u64,
     /// Exclusive monitor: access size in bytes of the marking load (0 = open state).
     pub excl_size: u64,
+    /// Exclusive monitor: the value(s) the marking load read (`excl_val[1]`: the second
+    /// word of a 16-byte pair). A store-exclusive stores only while memory still holds
+    /// them (an atomic compare-and-swap): the global monitor between lanes
+    /// (kernel/a64/ldst.h).
+    pub excl_val: [u64; 2],
 }
 
 /// `Proc::status`: slot unused.
@@ -664,7 +669,14 @@ pub struct MachineHdr {
     /// executes the frame. Shared libraries' code (libc, libpython) is then decoded
     /// once per run, not at every execution. 0 = none.
     pub dcache_map: u64,
+    /// Spinlocks (0 free, 1 held) of the 16-byte store-exclusives (STXP of two X
+    /// registers, kernel/a64/ldst.h), one per granule address's hash: the pair is
+    /// compared and stored under the lock, as one step for every lane and module.
+    pub excl_locks: [u32; EXCL_LOCKS],
 }
+
+/// Entries of `MachineHdr::excl_locks`.
+pub const EXCL_LOCKS: usize = 32;
 
 /// An internal error of gpuos itself (a broken invariant, never a guest's doing),
 /// recorded by the first lane that detects one before it stops the kernel (`__trap`).
