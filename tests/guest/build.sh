@@ -86,6 +86,7 @@ if stale "$here/go/goroutines.go" "$out/goroutines"; then
     if command -v go >/dev/null 2>&1; then
         (cd "$here/go" && GOARCH=arm64 CGO_ENABLED=0 GO111MODULE=off \
             GOCACHE=${GOCACHE:-$(cd "$here/../.." && pwd)/.deps/go-cache} \
+            GOPATH=${GOPATH:-$(cd "$here/../.." && pwd)/.deps/gopath} \
             go build -trimpath -o "$out/goroutines.tmp" goroutines.go)
         mv -f "$out/goroutines.tmp" "$out/goroutines"
     else
