@@ -198,12 +198,14 @@ GFN bool cas_excl(u8* p, u32 bytes, u64 expect, u64 v) {
     }
 }
 
-/// A coherent, aligned load of `bytes` (1, 2, 4, 8) at guest address va: 0 after a
-/// fault (raised).
+/// An aligned load of `bytes` (1, 2, 4, 8) at guest address va, coherent when another
+/// lane may write it (mem_shared): 0 after a fault (raised).
 GFN u64 mem_read_coherent(Core& c, u64 va, u32 bytes) {
+    if (!mem_shared(c)) return mem_read(c, va, (int)bytes);
     u8* p = mm_translate(c, va, PTE_R);
     return p ? load_excl(p, bytes) : 0;
 }
+
 
 /// Arm ARM LDXRB/LDXRH/LDXR, LDAXRB/LDAXRH/LDAXR: load coherently and mark (addr, size)
 /// in the monitor with the value read.
@@ -213,7 +215,7 @@ HANDLER void LDXR(Core& c, u32 size, u32 acquire, u32 n, u32 t) {
     if (!check_align_bus(c, addr, bytes)) return;
     u64 v = mem_read_coherent(c, addr, bytes);
     if (faulted(c)) return;
-    if (acquire) atomic_fence_dev();
+    if (acquire) fence_shared(c);
     c.s.excl_addr = addr;
     c.s.excl_size = bytes;
     c.s.excl_val[0] = v;
@@ -228,6 +230,11 @@ HANDLER void STXR(Core& c, u32 size, u32 s, u32 release, u32 n, u32 t) {
     if (!check_align_bus(c, addr, bytes)) return;
     u64 data = X(c, t);
     if (!excl_pass(c, addr, bytes)) { setW(c, s, 1); return; }
+    if (!mem_shared(c)) {  // no other lane writes here: the local monitor decides
+        mem_write(c, addr, (int)bytes, data);
+        if (!faulted(c)) setW(c, s, 0);
+        return;
+    }
     u8* p = mm_translate(c, addr, PTE_W);
     if (!p) return;  // faulted
     if (release) atomic_fence_dev();
@@ -250,7 +257,7 @@ HANDLER void LDXP(Core& c, u32 sf, u32 acquire, u32 t2, u32 n, u32 t) {
         b = v >> 32;
     }
     if (faulted(c)) return;
-    if (acquire) atomic_fence_dev();
+    if (acquire) fence_shared(c);
     c.s.excl_addr = addr;
     c.s.excl_size = total;
     c.s.excl_val[0] = sf ? a : v;
@@ -282,6 +289,12 @@ HANDLER void STXP(Core& c, u32 sf, u32 s, u32 release, u32 t2, u32 n, u32 t) {
     if (!check_align_bus(c, addr, total)) return;
     u64 a = X(c, t), b = X(c, t2);
     if (!excl_pass(c, addr, total)) { setW(c, s, 1); return; }
+    if (!mem_shared(c)) {  // no other lane writes here: the local monitor decides
+        if (sf) st128(c, addr, a, b);
+        else st64(c, addr, (a & 0xffffffffull) | (b << 32));
+        if (!faulted(c)) setW(c, s, 0);
+        return;
+    }
     // Both halves translated for writing first, so that a fault stores nothing.
     u8* lo = mm_translate(c, addr, PTE_W);
     u8* hi = lo && sf ? mm_translate(c, addr + 8, PTE_W) : 0;
@@ -306,7 +319,7 @@ HANDLER void STXP(Core& c, u32 sf, u32 s, u32 release, u32 t2, u32 n, u32 t) {
 HANDLER void STLR(Core& c, u32 size, u32 n, u32 t) {
     u64 addr = XSP(c, n);
     if (!check_align_bus(c, addr, 1u << size)) return;
-    atomic_fence_dev();
+    fence_shared(c);
     mem_write(c, addr, 1 << size, X(c, t));
 }
 
@@ -316,6 +329,6 @@ HANDLER void LDAR(Core& c, u32 size, u32 n, u32 t) {
     if (!check_align_bus(c, addr, 1u << size)) return;
     u64 v = mem_read_coherent(c, addr, 1u << size);
     if (faulted(c)) return;
-    atomic_fence_dev();
+    fence_shared(c);
     setX(c, t, v);
 }

@@ -46,15 +46,15 @@ HANDLER void HINT(Core& c, u32 crm, u32 op2) { (void)c; (void)crm; (void)op2; }
 
 /// Arm ARM CLREX, DSB, DMB, ISB.
 /// Lanes share writable memory (MAP_SHARED pages, kernel/a64/ldst.h), so DMB and DSB
-/// are a device-scope fence: this lane's accesses before it are seen by every other
-/// lane before those after it. ISB drops the cached code page so that new code is
+/// are a device-scope fence where they do (`fence_shared`): this lane's accesses
+/// before it are seen by every other lane before those after it. ISB drops the cached code page so that new code is
 /// fetched afresh.
 HANDLER void BARRIER(Core& c, u32 crm, u32 op2) {
     (void)crm;
     switch (op2) {
     case 2: c.s.excl_addr = 0; c.s.excl_size = 0; return;  // CLREX: ClearExclusiveLocal
-    case 4: atomic_fence_dev(); return;                     // DSB (also SSBB, PSSBB)
-    case 5: atomic_fence_dev(); return;                     // DMB
+    case 4: fence_shared(c); return;                        // DSB (also SSBB, PSSBB)
+    case 5: fence_shared(c); return;                        // DMB
     case 6: c.code_vpn = 0; return;                         // ISB
     default: undef(c); return;                              // SB (v8.5), DSB nXS, ...
     }

@@ -734,6 +734,19 @@ GFN void mem_write(Core& c, u64 va, int size, u64 v) {
     mem_write_slow(c, va, size, v);
 }
 
+/// Whether another lane may write c's memory while it runs: its address space has held
+/// a MAP_SHARED file mapping (`Proc::shm_mapped`, the only memory lanes share today;
+/// a process's threads and forked children run on its own lane, in turn). Until then
+/// the exclusives, acquire/release and barriers need neither coherent loads, atomics
+/// nor fences, which cost hundreds of cycles each on the GPU (C++'s shared_ptr counts
+/// and static-local guards run them all the time).
+GFN bool mem_shared(Core& c) { return c.mm->shm_mapped != 0; }
+
+/// A device-scope fence where another lane may see this lane's memory (mem_shared).
+GFN void fence_shared(Core& c) {
+    if (mem_shared(c)) atomic_fence_dev();
+}
+
 GFN u64 ld8(Core& c, u64 va) { return mem_read(c, va, 1); }
 GFN u64 ld16(Core& c, u64 va) { return mem_read(c, va, 2); }
 GFN u64 ld32(Core& c, u64 va) { return mem_read(c, va, 4); }
