@@ -206,7 +206,6 @@ GFN u64 mem_read_coherent(Core& c, u64 va, u32 bytes) {
     return p ? load_excl(p, bytes) : 0;
 }
 
-
 /// Arm ARM LDXRB/LDXRH/LDXR, LDAXRB/LDAXRH/LDAXR: load coherently and mark (addr, size)
 /// in the monitor with the value read.
 HANDLER void LDXR(Core& c, u32 size, u32 acquire, u32 n, u32 t) {
@@ -238,8 +237,7 @@ HANDLER void STXR(Core& c, u32 size, u32 s, u32 release, u32 n, u32 t) {
     u8* p = mm_translate(c, addr, PTE_W);
     if (!p) return;  // faulted
     if (release) atomic_fence_dev();
-    u64 mask = bytes == 8 ? ~0ull : (1ull << (8 * bytes)) - 1;
-    setW(c, s, cas_excl(p, bytes, c.s.excl_val[0], data & mask) ? 0 : 1);
+    setW(c, s, cas_excl(p, bytes, c.s.excl_val[0], data) ? 0 : 1);
 }
 
 /// Arm ARM LDXP, LDAXP: a pair, aligned to its total size (8 or 16).

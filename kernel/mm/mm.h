@@ -92,7 +92,9 @@ GFN u8* frame_ptr(MachineHdr* m, u64 f) { return frame_base(m, f, false); }
 
 /// Byte `off` (< PAGE_SZ) of the page that starts at `base` (frame_base).
 GFN u8* page_at(u8* base, bool il, u64 off) {
-    return base + (il ? off / IL_WORD * IL_ROW + off % IL_WORD : off);
+    // One multiply-add either way (off / 8 * 8 + off % 8 == off): no branch, less code
+    // at each of translated code's inlined accesses.
+    return base + off / IL_WORD * (il ? IL_ROW : IL_WORD) + off % IL_WORD;
 }
 
 /// Whether bytes [off, off + n) of such a page are one run of memory from page_at(off):
@@ -645,27 +647,34 @@ GFN u8* mm_translate(Core& c, u64 va, u64 acc) {
 
 // ---- guest loads and stores ------------------------------------------------------------
 
-GFN u64 load_le(const u8* p, int size) {
-    if (((uintptr_t)p & (size - 1)) == 0) {
-        switch (size) {
-        case 1: return *p;
-        case 2: return *(const u16*)p;
-        case 4: return *(const u32*)p;
-        default: return *(const u64*)p;
-        }
+/// A load of `size` (1, 2, 4, 8) bytes at p, aligned to its size.
+GFN u64 load_aligned(const u8* p, int size) {
+    switch (size) {
+    case 1: return *p;
+    case 2: return *(const u16*)p;
+    case 4: return *(const u32*)p;
+    default: return *(const u64*)p;
     }
+}
+/// A store of `size` (1, 2, 4, 8) bytes at p, aligned to its size.
+GFN void store_aligned(u8* p, int size, u64 v) {
+    switch (size) {
+    case 1: *p = (u8)v; return;
+    case 2: *(u16*)p = (u16)v; return;
+    case 4: *(u32*)p = (u32)v; return;
+    default: *(u64*)p = v; return;
+    }
+}
+GFN u64 load_le(const u8* p, int size) {
+    if (((uintptr_t)p & (size - 1)) == 0) return load_aligned(p, size);
     u64 v = 0;
     for (int i = size - 1; i >= 0; i--) v = (v << 8) | p[i];
     return v;
 }
 GFN void store_le(u8* p, int size, u64 v) {
     if (((uintptr_t)p & (size - 1)) == 0) {
-        switch (size) {
-        case 1: *p = (u8)v; return;
-        case 2: *(u16*)p = (u16)v; return;
-        case 4: *(u32*)p = (u32)v; return;
-        default: *(u64*)p = v; return;
-        }
+        store_aligned(p, size, v);
+        return;
     }
     for (int i = 0; i < size; i++) { p[i] = (u8)v; v >>= 8; }
 }

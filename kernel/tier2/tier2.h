@@ -168,27 +168,7 @@ GFN u8* t2_fast(const TlbEntry& r, u64 a, u32 bytes, u64 acc) {
     u64 align = bytes > 8 ? 8 : bytes;
     bool hit = r.vpn == (a >> PAGE_SHIFT) + 1 && (r.perm & acc) && (a & (align - 1)) == 0 &&
                (bytes <= 8 || off + bytes <= PAGE_SZ);
-    return hit ? r.host + (off / IL_WORD) * (r.il ? IL_ROW : IL_WORD) + off % IL_WORD : 0;
-}
-
-/// A naturally aligned load of `bytes` (1, 2, 4, 8) at p.
-GFN u64 t2_load_nat(const u8* p, u32 bytes) {
-    switch (bytes) {
-    case 1: return *p;
-    case 2: return *(const u16*)p;
-    case 4: return *(const u32*)p;
-    default: return *(const u64*)p;
-    }
-}
-
-/// A naturally aligned store of `bytes` (1, 2, 4, 8) at p.
-GFN void t2_store_nat(u8* p, u32 bytes, u64 v) {
-    switch (bytes) {
-    case 1: *p = (u8)v; return;
-    case 2: *(u16*)p = (u16)v; return;
-    case 4: *(u32*)p = (u32)v; return;
-    default: *(u64*)p = v; return;
-    }
+    return hit ? page_at(r.host, r.il, off) : 0;
 }
 
 /// What t2_load_miss read: the word(s) (v1 only for 16 bytes), and whether it could.
@@ -248,7 +228,7 @@ GFN bool t2_store(Core& c, TlbEntry& r, u64 a, u32 bytes, u64 v0, u64 v1) {
 /// done without the handler. A hit in the Core's soft TLB refills region entry r.
 GFN bool t2_load(Core& c, TlbEntry& r, u64 a, u32 bytes, u64& v0, u64& v1) {
     if (u8* p = t2_fast(r, a, bytes, PTE_R)) {
-        v0 = t2_load_nat(p, bytes > 8 ? 8 : bytes);
+        v0 = load_aligned(p, bytes > 8 ? 8 : (int)bytes);
         if (bytes > 8) v1 = *(const u64*)t2_word2(r, p);
         return true;
     }
@@ -263,7 +243,7 @@ GFN bool t2_load(Core& c, TlbEntry& r, u64 a, u32 bytes, u64& v0, u64& v1) {
 /// A translated store of v0 (and v1 for 16 bytes) at a, as t2_load.
 GFN bool t2_store(Core& c, TlbEntry& r, u64 a, u32 bytes, u64 v0, u64 v1) {
     if (u8* p = t2_fast(r, a, bytes, PTE_W)) {
-        t2_store_nat(p, bytes > 8 ? 8 : bytes, v0);
+        store_aligned(p, bytes > 8 ? 8 : (int)bytes, v0);
         if (bytes > 8) *(u64*)t2_word2(r, p) = v1;
         return true;
     }

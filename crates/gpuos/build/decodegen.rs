@@ -287,14 +287,21 @@ pub fn gen_cpp(ents: &[Entry]) -> String {
         },
     );
     out.push_str("}\n\n");
-    out.push_str("/// Run entry `id` of the decode table on insn (one jump through a table).\n");
+    // One call per entry, with its operand fields taken from the word: the
+    // interpreter's switch below and tier 2's handler wrappers (translate/gen.rs) use it.
+    out.push_str(
+        "/// `A64_CALL_NAME(c, insn)`: entry NAME's handler on insn, its fields decoded.\n",
+    );
+    for e in ents {
+        let _ = writeln!(out, "#define A64_CALL_{}(c, insn) {}", e.name, call(e));
+    }
+    out.push_str("\n/// Run entry `id` of the decode table on insn (one jump through a table).\n");
     out.push_str("GFN void a64_exec_id(Core& c, u32 insn, u32 id) {\n    switch (id) {\n");
     for e in ents {
         let _ = writeln!(
             out,
-            "    case {}u: {}; return;  // {}",
+            "    case {}u: A64_CALL_{}(c, insn); return;",
             id_of(e),
-            call(e),
             e.name
         );
     }

@@ -234,8 +234,8 @@ fn jump_code(
 /// How the blocks call the handlers: `T2C_NAME(pc, insn, (c, fields...))`, true when
 /// the handler raised an exception, with `c.pc`, `c.npc` and `c.insn` set first as the
 /// run loop sets them. On the GPU each handler used gets one out-of-line wrapper,
-/// `t2w_NAME(c, pc, insn)`, that sets them, takes the operand fields from the
-/// instruction word (as the interpreter's decoder does) and calls the handler: a call
+/// `t2w_NAME(c, pc, insn)`, that sets them and calls the handler with the operand
+/// fields taken from the word by the decoder's own `A64_CALL_NAME` (build/decodegen.rs): a call
 /// site then passes two constants instead of a store of each of the three and every
 /// field, which kept a tenth of the translated code out of the SM's instruction cache
 /// (docs/BENCHMARKS.md, twentieth session). The interpreter inlines the frequent
@@ -254,11 +254,6 @@ fn gen_wrappers(out: &mut String, blocks: &[Block]) {
         }
     }
     for (name, e) in used {
-        let fields: String = e
-            .fields
-            .iter()
-            .map(|(_, bits)| format!(", {}", field_expr("w", bits)))
-            .collect();
         let params: String = (0..e.fields.len()).map(|i| format!(", u32 a{i}")).collect();
         let args: String = (0..e.fields.len()).map(|i| format!(", a{i}")).collect();
         let _ = writeln!(
@@ -269,7 +264,7 @@ __device__ __noinline__ void t2f_{name}(Core& c{params}) {{ {name}(c{args}); }}
 #elif GPUOS_DEVICE && !defined(GPUOS_T2_INLINE)
 __device__ __noinline__ bool t2w_{name}(Core& c, u64 pc, u32 w) {{
     c.pc = pc; c.npc = pc + 4; c.insn = w;
-    {name}(c{fields});
+    A64_CALL_{name}(c, w);
     return c.exc != EXC_NONE;
 }}
 #define T2C_{name}(PC_, W_, ARGS_) t2w_{name}(c, PC_, W_)
@@ -277,42 +272,6 @@ __device__ __noinline__ bool t2w_{name}(Core& c, u64 pc, u32 w) {{
 #define T2C_{name}(PC_, W_, ARGS_) (c.pc = (PC_), c.npc = (PC_) + 4, c.insn = (W_), {name} ARGS_, c.exc != EXC_NONE)
 #endif"
         );
-    }
-}
-
-/// The runs of adjacent bits of a field made of `bits` (bit numbers, most significant
-/// first, as `field` reads them): (lowest bit in the word, length, position in the
-/// field's value) each.
-fn field_runs(bits: &[u32]) -> Vec<(u32, u32, u32)> {
-    let mut runs: Vec<(u32, u32, u32)> = Vec::new();
-    for &b in bits {
-        match runs.last_mut() {
-            Some((lo, len, _)) if *lo == b + 1 => {
-                *lo = b;
-                *len += 1;
-            }
-            _ => runs.push((b, 1, 0)),
-        }
-    }
-    let mut below = bits.len() as u32;
-    for r in &mut runs {
-        below -= r.1;
-        r.2 = below;
-    }
-    runs
-}
-
-/// The C++ expression of the field of the word `w` made of `bits`: one shift and mask
-/// per run of adjacent bits ([`field_runs`]).
-fn field_expr(w: &str, bits: &[u32]) -> String {
-    let parts: Vec<String> = field_runs(bits)
-        .iter()
-        .map(|&(lo, len, at)| format!("((({w} >> {lo}) & 0x{:x}u) << {at})", (1u64 << len) - 1))
-        .collect();
-    if parts.is_empty() {
-        "0u".into()
-    } else {
-        format!("({})", parts.join(" | "))
     }
 }
 
@@ -663,31 +622,6 @@ mod tests {
         assert_eq!(find_block(&code, 0x401000, 1), None); // UDF #0: interpreted
         assert_eq!(find_block(&code, 0x401004, 1).unwrap().insns, vec![RET]);
         assert_eq!(find_block(&code, 0x401002, 1), None);
-    }
-
-    #[test]
-    fn wrappers_take_each_field_from_the_word_as_the_decoder_does() {
-        // Every field of every decode entry: its runs of adjacent bits put together
-        // give the value `field` reads, for words with every bit pattern nearby.
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        for e in tables::A64_TABLE.iter() {
-            for (_, bits) in e.fields.iter() {
-                for _ in 0..8 {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    let w = x as u32;
-                    let v = field_runs(bits).iter().fold(0u32, |v, &(lo, len, at)| {
-                        v | ((w >> lo) & ((1u64 << len) - 1) as u32) << at
-                    });
-                    assert_eq!(v, field(w, bits), "{} {bits:?} {w:#x}", e.name);
-                }
-            }
-        }
-        assert_eq!(
-            field_expr("w", &[4, 3, 9]),
-            "((((w >> 3) & 0x3u) << 1) | (((w >> 9) & 0x1u) << 0))"
-        );
     }
 
     #[test]
