@@ -92,7 +92,13 @@ struct Core {
     u32 code_t2;     // ... which is a template frame: profiled and translated (tier 2)
     u32 split;       // steps of this core_run call at which the lanes running together
                      // went different ways (MachineHdr::split_steps)
+    u32 user;        // a spare lane's user mode: stop before anything the task's own
+                     // lane must do (kernel/proc/spare.h)
 };
+
+/// Bring the tasks of g's address space home from the spare lanes before a change they
+/// must not see (kernel/proc/spare.h).
+GFN_NOINLINE void space_quiesce(MachineHdr* m, Proc* g);
 
 // ---- general registers (Arm ARM: X[], SP[]; register 31 is XZR or SP by context) ----
 

@@ -46,6 +46,13 @@ u32 gpuos_lane_run(MachineHdr* m, u32 lane, u64 budget) {
     return lane_run(c, m, lane, budget);
 }
 
+/// The Core of a spare lane on this host thread (kernel/proc/spare.h): the task it
+/// holds between calls (`c.p`), 0 at first.
+static __thread Core tls_spare;
+
+/// One step of a spare lane (kernel/proc/spare.h `spare_run`); returns a SpareResult.
+u32 gpuos_spare_run(MachineHdr* m, u64 budget) { return spare_run(tls_spare, m, budget); }
+
 /// DecodeBitMasks for tier 2's translator (crates/gpuos/src/translate/emit.rs), which
 /// makes the masks of logical immediates and bitfield moves constants of the code.
 bool gpuos_decode_bit_masks(u32 n, u32 imms, u32 immr, bool immediate, u32 datasize, u64* wmask, u64* tmask) {

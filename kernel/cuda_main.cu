@@ -184,11 +184,36 @@ __device__ bool host_call_may_block(u64 nr) {
 /// nothing moves (a pipe's other end may be the host's), so that the blocked calls
 /// retry after it. `idle` is the lane's current back-off.
 __device__ void family_idle(Proc* lp, u32 res, u64 progress, u32* idle) {
-    if (res == LANE_IDLE) {
+    if (res == LANE_AWAY) {  // its tasks run on spare lanes and hand back syscalls
+        __nanosleep(1024);
+    } else if (res == LANE_IDLE) {
         *idle = *idle ? (*idle < IDLE_BACKOFF_MAX ? *idle * 2 : *idle) : 1024;
         __nanosleep(*idle);
     } else if (lp->progress != progress) {
         *idle = 0;
+    }
+}
+
+/// Longest sleep of a spare lane with nothing offered, in nanoseconds.
+#define SPARE_BACKOFF_MAX 65536u
+
+/// A spare lane of the persistent kernel (kernel/proc/spare.h): run the tasks the lanes
+/// offer until no process is left, or the machine stops (a task it holds goes home
+/// first: a relaunch finds every task with its lane).
+__device__ void spare_loop(MachineHdr* m) {
+    Core c;
+    c.p = 0;
+    c.user = 1;
+    u32 backoff = 0;
+    for (;;) {
+        if (*(volatile u64*)&m->live == 0) break;
+        if (*(volatile u32*)&m->stop && !c.p) break;
+        if (spare_run(c, m, m->spare_slice) == SPARE_IDLE) {
+            backoff = backoff ? min(backoff * 2, SPARE_BACKOFF_MAX) : 256;
+            __nanosleep(backoff);
+        } else {
+            backoff = 0;
+        }
     }
 }
 
@@ -207,6 +232,13 @@ __device__ void family_idle(Proc* lp, u32 res, u64 progress, u32* idle) {
 extern "C" __global__ void __launch_bounds__(LANES_PER_BLOCK, MIN_BLOCKS_PER_SM)
 gpuos_persistent(MachineHdr* m, u64 slice) {
     u32 lane = lane_id();
+    // Spare lanes: whole blocks after the lanes' last (backend/cuda/run.rs), so that no
+    // warp mixes lanes, which vote together below, with spare lanes.
+    u32 spare_base = (u32)((m->nprocs + LANES_PER_BLOCK - 1) / LANES_PER_BLOCK * LANES_PER_BLOCK);
+    if (m->spare_lanes && lane >= spare_base) {
+        if (lane < spare_base + m->spare_lanes) spare_loop(m);
+        return;
+    }
     RingHdr* ring = (RingHdr*)(uintptr_t)m->ring;
     Core c;
     c.p = 0;  // nothing loaded yet (core_resume)

@@ -2,6 +2,7 @@
 // the events that stop a lane (syscall to the host, signal, exit, instruction budget).
 #pragma once
 #include "proc/proc.h"
+#include "proc/spare.h"
 #include "a64/handlers.h"
 #include "sys/marshal.h"
 #include "sys/proc_sys.h"
@@ -27,6 +28,8 @@ enum RunResult : u32 {
     RUN_BUDGET = 0,   // the instruction budget of this call ran out; runnable
     RUN_HOSTWAIT = 1, // waiting for the host to serve SysReq
     RUN_DONE = 2,     // the process ended (exited or killed)
+    RUN_TRAP = 3,     // user mode (a spare lane): stopped before an instruction that
+                      // the task's own lane must run (kernel/proc/spare.h)
 };
 
 /// SVC #0: the syscall number is in X8, arguments in X0..X5, result in X0.
@@ -92,6 +95,42 @@ GFN void count_group(MachineHdr* m, u32 mask) {
 #endif
 }
 
+/// Whether the syscall c stopped at (number nr, arguments in X0..X5) may run while other
+/// tasks of c's address space run on spare lanes: it changes no mapping they may hold
+/// and no task but c's (it may add mappings; it may wake blocked tasks, which are home).
+/// Anything not listed brings them home first (`space_quiesce`).
+GFN bool sys_runs_beside(Core& c, u64 nr) {
+    u64 a0 = c.s.x[0];
+    switch (nr) {
+    case SYS_read: case SYS_write: case SYS_readv: case SYS_writev: case SYS_pread64: case SYS_pwrite64:
+    case SYS_preadv: case SYS_pwritev: case SYS_preadv2: case SYS_pwritev2: case SYS_lseek:
+    case SYS_openat: case SYS_close: case SYS_fstat: case SYS_newfstatat: case SYS_statx:
+    case SYS_getdents64: case SYS_fcntl: case SYS_ioctl: case SYS_dup: case SYS_dup3: case SYS_pipe2:
+    case SYS_readlinkat: case SYS_faccessat: case SYS_faccessat2: case SYS_getcwd: case SYS_uname:
+    case SYS_ppoll: case SYS_pselect6: case SYS_epoll_pwait: case SYS_epoll_pwait2:
+    case SYS_clock_gettime: case SYS_clock_getres: case SYS_gettimeofday: case SYS_nanosleep:
+    case SYS_clock_nanosleep: case SYS_sched_yield: case SYS_sched_getaffinity: case SYS_getrandom:
+    case SYS_getpid: case SYS_gettid: case SYS_getppid: case SYS_getuid: case SYS_geteuid:
+    case SYS_getgid: case SYS_getegid: case SYS_getrusage: case SYS_times: case SYS_sysinfo:
+    case SYS_getrlimit: case SYS_prlimit64: case SYS_rt_sigprocmask: case SYS_rt_sigaction:
+    case SYS_rt_sigreturn: case SYS_sigaltstack: case SYS_set_robust_list: case SYS_get_robust_list:
+    case SYS_set_tid_address: case SYS_rseq: case SYS_exit:
+        return true;
+    case SYS_futex: {  // FUTEX_WAKE_OP writes the word as one step: it waits for the others
+        u64 cmd = c.s.x[1] & ~(u64)(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+        return cmd != FUTEX_WAKE_OP;
+    }
+    case SYS_brk:  // growing adds pages; shrinking takes them away
+        return a0 == 0 || a0 >= c.mm->brk_cur;
+    case SYS_mmap:  // a new mapping beside the others; MAP_FIXED may replace one
+        return (c.s.x[3] & 0x10) == 0;
+    case SYS_clone:  // a thread: the family's lists are its lane's alone
+        return (a0 & CLONE_THREAD) != 0;
+    default:
+        return false;
+    }
+}
+
 /// Execute up to `budget` instructions of the process loaded in `c`.
 GFN u32 core_run(Core& c, u64 budget) {
     u64 n = 0;
@@ -99,6 +138,7 @@ GFN u32 core_run(Core& c, u64 budget) {
     if (limit) {
         u64 left = limit > c.p->insns ? limit - c.p->insns : 0;
         if (left < budget) budget = left;
+        if (left == 0 && c.user) return RUN_TRAP;  // its lane ends it
         if (left == 0) {
             c.pc = c.s.pc;
             c.insn = 0;
@@ -179,7 +219,15 @@ GFN u32 core_run(Core& c, u64 budget) {
         }
     exc:
         entry = true;
+        if (c.user) {  // a spare lane: the task's lane runs this instruction (spare.h)
+            c.s.pc = c.pc;
+            r = RUN_TRAP;
+            stop = true;
+            continue;
+        }
         if (c.exc == EXC_SVC) {
+            // A syscall that may change what tasks on spare lanes see waits for them.
+            if (c.mm->away && !sys_runs_beside(c, c.s.x[8])) space_quiesce(c.m, c.mm);
             c.s.pc = c.npc;
             n++;
             c.exc = EXC_NONE;
@@ -192,6 +240,7 @@ GFN u32 core_run(Core& c, u64 budget) {
         }
         if (c.exc == EXC_SIGNAL) {  // a fault of this instruction: handler or default action
             n++;
+            space_quiesce(c.m, c.mm);
             sig_fault(c);
             if (c.exc == EXC_NONE) continue;
         }

@@ -207,7 +207,10 @@ GFN u64 atomic_cas_u64_dev(u64* p, u64 expect, u64 desired) {
 }
 GFN u32 atomic_cas_u32_dev(u32* p, u32 expect, u32 desired) { return atomicCAS((unsigned int*)p, expect, desired); }
 GFN u32 atomic_or_u32_dev(u32* p, u32 v) { return atomicOr((unsigned int*)p, v); }
+GFN u32 atomic_add_u32_dev(u32* p, u32 v) { return atomicAdd((unsigned int*)p, v); }
 GFN void atomic_fence_dev() { __threadfence(); }
+/// Let other threads run while this one waits for them (a spare lane to come home).
+GFN void rt_yield() { __nanosleep(1000); }
 /// A load that another lane's latest store reaches (the GPU's L1 is not coherent
 /// between multiprocessors: a volatile load is served by L2).
 GFN u64 load_coherent_u64(const u64* p) { return *(volatile const u64*)p; }
@@ -219,7 +222,14 @@ GFN u64 atomic_cas_u64_dev(u64* p, u64 expect, u64 desired) {
 }
 GFN u32 atomic_cas_u32_dev(u32* p, u32 expect, u32 desired) { return atomic_cas_u32(p, expect, desired); }
 GFN u32 atomic_or_u32_dev(u32* p, u32 v) { return __atomic_fetch_or(p, v, __ATOMIC_ACQ_REL); }
+GFN u32 atomic_add_u32_dev(u32* p, u32 v) { return atomic_add_u32(p, v); }
 GFN void atomic_fence_dev() { atomic_fence(); }
+/// Let other threads run while this one waits for them (a spare lane to come home):
+/// the machine may have fewer cores than busy threads.
+GFN void rt_yield() {
+    struct timespec ts = {0, 1000};
+    nanosleep(&ts, 0);
+}
 GFN u64 load_coherent_u64(const u64* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 GFN u32 load_coherent_u32(const u32* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 #endif

@@ -17,6 +17,7 @@ enum LaneResult : u32 {
     LANE_HOSTWAIT = 1, // a host request was posted (the lane's SysReq); wait, then lane_complete
     LANE_DONE = 2,     // every member of the family has ended
     LANE_IDLE = 3,     // nothing runnable; blocked members will retry: back off, call again
+    LANE_AWAY = 4,     // nothing runnable here, members run on spare lanes: call again soon
 };
 
 /// Make q the process loaded in c. A full load (TLB flushed) unless c still holds q,
@@ -193,6 +194,10 @@ GFN_NOINLINE u32 lane_run(Core& c, MachineHdr* m, u32 lane, u64 budget) {
     Proc* lp = proc_at(m, lane);
     if (lp->req_open) return LANE_HOSTWAIT;
     if (lp->fam_cur == NO_SLOT) return LANE_DONE;  // every member's end is handled
+    bool spares = load_relaxed_u64(&m->spare_lanes) != 0;
+    if (spares) atomic_fence_dev();  // acquire: what spare lanes saved of members they ran
+    bool reclaimed = false;
+rescan:
     Proc* cur = proc_at(m, lp->fam_cur);
     if (cur->end_pending == 1) {  // ended while completing a request (SIGPIPE, exec)
         core_load(c, m, cur);
@@ -207,7 +212,7 @@ GFN_NOINLINE u32 lane_run(Core& c, MachineHdr* m, u32 lane, u64 budget) {
     NO_UNROLL for (u64 i = 0; i < m->nslots; i++) {
         if (q->itimer_at) itimer_due(m, q, &now);
         if (q->ptimer_next) ptimer_due(m, q, &now);
-        if (q->status == PROC_RUNNABLE) { found = true; break; }
+        if (q->status == PROC_RUNNABLE && load_relaxed_u32(&q->task_where) == TASK_HOME) { found = true; break; }
         if (q->end_pending == 1) {
             lp->fam_cur = q->slot;
             core_load(c, m, q);
@@ -228,11 +233,20 @@ GFN_NOINLINE u32 lane_run(Core& c, MachineHdr* m, u32 lane, u64 budget) {
         q = proc_at(m, q->fam_next);
         if (q == cur) break;
     }
+    if (!found && spares && !reclaimed) {  // run what no spare lane took yet
+        spare_reclaim_all(m, lp);
+        reclaimed = true;
+        goto rescan;
+    }
     if (!found) {
         sched_wake_retry(m, lp);
-        return LANE_IDLE;
+        return spares && spare_offer(c, m, lp, 0) ? LANE_AWAY : LANE_IDLE;
     }
     lp->fam_cur = q->slot;
+    q->handback = 0;
+    // The others that can run go to the spare lanes; while any is away, slices here are
+    // short, so that what they hand back (their syscalls) is served soon.
+    if (spares && spare_offer(c, m, lp, q) && budget > m->spare_slice) budget = m->spare_slice;
     core_resume(c, m, q);
     if (q->fm_seg == EXEC_START) {  // a job of another program: map it first
         exec_start(c);
@@ -247,6 +261,7 @@ GFN_NOINLINE u32 lane_run(Core& c, MachineHdr* m, u32 lane, u64 budget) {
         }
         c.pc = c.s.pc;
         c.insn = 0;
+        space_quiesce(m, c.mm);  // a handler's frame, or the default action's end
         sig_deliver_pending(c);
         core_save(c);
         if (q->end_pending == 1) return sched_end(c, q);
@@ -257,6 +272,11 @@ GFN_NOINLINE u32 lane_run(Core& c, MachineHdr* m, u32 lane, u64 budget) {
     if (q->end_pending == 1) return sched_end(c, q);
     if (r == RUN_HOSTWAIT) return LANE_HOSTWAIT;
     lp->fam_cur = q->fam_next;  // round robin
+    // Members parked to retry (a sleep not due yet, a pipe the host found empty) retry
+    // after a slice that ran out, not only when another member's host call or end may
+    // have changed what they wait for: a sibling that only computes would otherwise
+    // keep a sleeper parked for ever.
+    if (r == RUN_BUDGET) sched_wake_retry(m, lp);
     // Another member may run before q runs again and store to what q reserved with a
     // load-exclusive: q's reservation goes, as Linux clears the monitor when it switches
     // tasks (its next store-exclusive fails and the guest's loop loads again).
@@ -264,3 +284,31 @@ GFN_NOINLINE u32 lane_run(Core& c, MachineHdr* m, u32 lane, u64 budget) {
     return LANE_BUDGET;
 }
 
+/// One step of a spare lane (c: its own Core, `c.p` the task it holds or 0): take an
+/// offered task if it holds none, run it for up to `budget` instructions in user mode,
+/// then keep it, hand it back (stopped at an instruction its lane must run, or asked
+/// home), or put it back in the queue when other tasks wait there (round robin among
+/// the spare lanes). Returns a SpareResult.
+GFN_NOINLINE u32 spare_run(Core& c, MachineHdr* m, u64 budget) {
+    if (!c.p && !spare_take(c, m)) return SPARE_IDLE;
+    Proc* q = c.p;
+    if (spare_must_return(m, q)) {
+        spare_release(c, m, false);
+        return SPARE_RAN;
+    }
+    u64 before = q->insns;
+    u32 r = core_run(c, budget);
+    atomic_add_u64(&m->spare_insns, q->insns - before);
+    c.exc = EXC_NONE;
+    if (r == RUN_TRAP) {
+        spare_release(c, m, true);
+    } else if (spare_must_return(m, q)) {
+        spare_release(c, m, false);
+    } else if (runq_waiting(m)) {  // others wait: to the back of the queue
+        c.p = 0;
+        atomic_fence_dev();
+        store_release_u32(&q->task_where, TASK_OFFERED);
+        if (!runq_push(m, q->slot)) task_reclaim(m, q);  // full: its lane runs it
+    }
+    return SPARE_RAN;
+}

@@ -326,6 +326,11 @@ done
 for t in chan pool mutex select sort; do
     add "go-goroutines-$t" lanes - -- @goroutines "$t"
 done
+# tests/guest/spare.c: threads that compute while their process maps, unmaps, forks,
+# changes protections, signals them or exits (spare lanes, kernel/proc/spare.h).
+for t in compute churn fork mprotect signal exit; do
+    add "spare-$t" lanes - -- @spare "$t"
+done
 # tests/guest/epoll.c: epoll over pipes (level, edge, one-shot, errors, blocking).
 add epoll lanes - -- @epoll
 # tests/guest/procfs.c: the guest's /proc/self/status and maps (issue 15).

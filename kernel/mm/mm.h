@@ -578,6 +578,8 @@ GFN_NOINLINE u64* mm_fault_in_pte(Core& c, u64 va, u64 acc) {
         if (!frame_immortal(m, old) && load_relaxed_u32(frame_refcnt(m, old)) == 1) {
             *e &= ~PTE_COW;  // last user: take the frame over
         } else {
+            // The page moves to a copy: tasks on spare lanes may hold the old frame.
+            space_quiesce(m, p);
             // The copy takes the shared frame's place in this process's resident set.
             bool counted = !frame_immortal(m, old);
             if (counted) p->frames_private--;
@@ -617,14 +619,29 @@ GFN_NOINLINE void mm_fault_failed(Core& c, u64 va) {
     }
 }
 
+/// A spare lane's page walk (user mode, kernel/proc/spare.h): the entry of va's page
+/// when it is present with permission `acc` as it stands (not copy-on-write for a
+/// write), else 0. It changes nothing: the task's own lane faults pages in.
+GFN_NOINLINE u64* mm_user_pte(Core& c, u64 va, u64 acc) {
+    int level;
+    u64* e = pt_lookup(c.m, c.mm->pt_root, va, &level);
+    if (!e || level != 3) return 0;
+    u64 v = *(volatile u64*)e;
+    bool ok = (v & PTE_P) && (v & acc) && !(v & PTE_BUS) && !(acc == PTE_W && (v & PTE_COW));
+    return ok ? e : 0;
+}
+
 /// TLB miss: walk the page table, fault the page in, fill the TLB entry. Kept out of
-/// line so that the fast path stays small at each of the many call sites.
+/// line so that the fast path stays small at each of the many call sites. In a spare
+/// lane's user mode a page that is not ready stops the instruction (a trap without a
+/// signal: `raise_signal` with 0), which the task's lane then runs.
 GFN_NOINLINE u8* mm_translate_slow(Core& c, u64 va, u64 acc) {
     u64 vpn = va >> PAGE_SHIFT;
     TlbEntry& t = c.tlb[vpn & (TLB_ENTRIES - 1)];
-    u64* e = mm_fault_in_pte(c, va, acc);  // one walk: its entry gives the permissions
+    u64* e = c.user ? mm_user_pte(c, va, acc) : mm_fault_in_pte(c, va, acc);  // one walk: its entry gives the permissions
     if (!e) {
-        mm_fault_failed(c, va);
+        if (c.user) raise_signal(c, 0, va);
+        else mm_fault_failed(c, va);
         return 0;
     }
     u64 f = PTE_FRAME(*e);
@@ -744,12 +761,12 @@ GFN void mem_write(Core& c, u64 va, int size, u64 v) {
 }
 
 /// Whether another lane may write c's memory while it runs: its address space has held
-/// a MAP_SHARED file mapping (`Proc::shm_mapped`, the only memory lanes share today;
-/// a process's threads and forked children run on its own lane, in turn). Until then
+/// a MAP_SHARED file mapping (`Proc::shm_mapped`), or its threads have run on spare
+/// lanes beside each other (`Proc::lanes_shared`, kernel/proc/spare.h). Until then
 /// the exclusives, acquire/release and barriers need neither coherent loads, atomics
 /// nor fences, which cost hundreds of cycles each on the GPU (C++'s shared_ptr counts
 /// and static-local guards run them all the time).
-GFN bool mem_shared(Core& c) { return c.mm->shm_mapped != 0; }
+GFN bool mem_shared(Core& c) { return (c.mm->shm_mapped | c.mm->lanes_shared) != 0; }
 
 /// A device-scope fence where another lane may see this lane's memory (mem_shared).
 GFN void fence_shared(Core& c) {

@@ -12,6 +12,7 @@ GFN void core_load(Core& c, MachineHdr* m, Proc* p) {
     c.sig = 0;
     c.fault_addr = 0;
     c.sig_entered = 0;
+    c.user = 0;
     tlb_flush(c);
 }
 GFN void core_save(Core& c) { c.p->cpu = c.s; }

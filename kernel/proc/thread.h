@@ -86,12 +86,13 @@ GFN_NOINLINE void proc_release(Core& c) {
     tlb_flush(c);
 }
 
-/// Every thread of c's group but c's own and the leader ends now (none is running: a
-/// family runs one member at a time).
+/// Every thread of c's group but c's own and the leader ends now (none is running: the
+/// spare lanes bring theirs home first, kernel/proc/spare.h).
 GFN_NOINLINE void thread_drop_others(Core& c) {
     MachineHdr* m = c.m;
     Proc* p = c.p;
     Proc* g = c.mm;
+    space_quiesce(m, g);
     Proc* lp = lane_proc(m, p);
     Proc* q = proc_at(m, p->fam_next);
     NO_UNROLL for (u64 i = 0; q != p && i < m->nslots; i++) {
@@ -104,10 +105,11 @@ GFN_NOINLINE void thread_drop_others(Core& c) {
 /// The whole thread group of c ends, with the status c's process holds (exit_group(2),
 /// or a signal's default action, `proc_exit`/`proc_kill`): the leader takes that status
 /// and reports the end (the scheduler's `sched_end`); every other thread ends now (none
-/// is running: a family runs one member at a time); the address space goes.
+/// is running: those on spare lanes come home first); the address space goes.
 GFN_NOINLINE void group_end(Core& c) {
     Proc* p = c.p;
     Proc* g = c.mm;
+    space_quiesce(c.m, g);
     if (p != g) {
         g->status = p->status;
         g->exit_code = p->exit_code;
@@ -195,6 +197,9 @@ GFN void proc_fresh_task(Proc* q, Core& c, u32 s, u32 pid, u64 flags, u64 stack,
     q->slots_held = 0;  // counted in the lane's first process only
     q->fm_file = q->fm_plan_off = 0;
     q->rt_count = q->rt_post_ns = q->rt_poller_ns = q->rt_wake_ns = q->rt_complete_ns = 0;
+    q->task_where = TASK_HOME;  // its creator's lane runs it until it offers it
+    q->handback = q->away = q->recall = 0;
+    q->lanes_shared = 0;
 }
 
 /// What a thread group shares, from its leader g into q (a process forked by one of

@@ -129,11 +129,14 @@ HANDLER void sys_sched_yield(Core& c) {
     if (c.p->fam_next != c.p->slot) c.exc = EXC_YIELD;
 }
 HANDLER void sys_sched_setaffinity(Core& c) { setX(c, 0, 0); }
-/// sched_getaffinity(2): a process runs on one lane, which counts as one CPU.
+/// sched_getaffinity(2): the CPUs a process may use are its lane and its share of the
+/// spare lanes (kernel/proc/spare.h), at most 64: what a runtime sizing its thread pool
+/// from it (Go's GOMAXPROCS, OpenMP, zstd -T0) can run in parallel.
 HANDLER void sys_sched_getaffinity(Core& c) {
     u64 size = X(c, 1);
     if (size < 8 || (size & 7)) { setX(c, 0, err(E_INVAL)); return; }
-    u64 mask = 1;
+    u64 cpus = 1 + load_relaxed_u64(&c.m->spare_lanes) / (c.m->nprocs ? c.m->nprocs : 1);
+    u64 mask = cpus >= 64 ? ~0ull : (1ull << cpus) - 1;
     if (!copy_to_guest(c, X(c, 2), (const u8*)&mask, 8)) { setX(c, 0, err(E_FAULT)); return; }
     setX(c, 0, 8);
 }

@@ -5,4 +5,5 @@
 // generated blocks join the core's own amalgamation instead (GPUOS_TIER2, kernel/exec.h).
 #pragma once
 #include "../a64/handlers.h"
+#include "../proc/spare.h"
 #include "tier2.h"

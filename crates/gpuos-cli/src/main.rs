@@ -102,6 +102,12 @@ struct RunOpts {
     /// Host threads for the CPU backend (default: every core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Spare lanes beyond the lanes' own: they run a lane's other runnable threads and
+    /// processes in parallel with it (a thread or child of any lane may run on any
+    /// spare lane). Default: on the CPU backend the host threads that run no lane (and
+    /// every thread once no lane is left to start); on the GPU none.
+    #[arg(long, value_name = "N")]
+    spare_lanes: Option<usize>,
     /// Process slots for forked children, shared by all lanes (default: 32 per lane,
     /// at least 1024, at most 65536, but at least 4 per lane); fork fails with EAGAIN
     /// when none is free.
@@ -215,6 +221,7 @@ fn config(opts: &RunOpts, program: PathBuf, argv: Vec<OsString>) -> Result<RunCo
     cfg.hash_every_lane = opts.lane_report.is_some();
     cfg.verbose = opts.verbose;
     cfg.threads = opts.threads;
+    cfg.spare_lanes = opts.spare_lanes;
     cfg.child_slots = opts.child_slots;
     cfg.mem_per_process = opts.mem_per_process.unwrap_or(0);
     cfg.translate = opts.translate.parse()?;

@@ -2514,3 +2514,54 @@ fn lanes_sharing_memory_lose_no_exclusive_update() {
     let _ = std::fs::remove_dir_all(&d);
     let _ = std::fs::remove_dir_all(&q);
 }
+
+/// A process's threads run on spare lanes beside its own lane (issue 16,
+/// kernel/proc/spare.h): with three spare lanes, every section of tests/guest/spare.c
+/// (threads that compute while the process maps and unmaps memory, forks, changes
+/// protections, signals them or exits) gives qemu's output and exit status, and the
+/// spare lanes ran guest instructions (`-v`'s line). Bounded by `timeout`: a task that
+/// never came home would hang its lane.
+#[test]
+fn threads_run_on_spare_lanes_as_under_qemu() {
+    let bin = guest("spare");
+    for section in ["compute", "churn", "fork", "mprotect", "signal", "exit"] {
+        let want = Command::new(qemu())
+            .args([bin.to_str().unwrap(), section, "4"])
+            .output()
+            .expect("qemu runs");
+        let got = Command::new("timeout")
+            .args([
+                "120",
+                env!("CARGO_BIN_EXE_gpuos"),
+                "run",
+                "--backend",
+                "cpu",
+            ])
+            .args(["--threads", "1", "--spare-lanes", "3", "-v"])
+            .args([bin.to_str().unwrap(), section, "4"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&got.stdout),
+            String::from_utf8_lossy(&want.stdout),
+            "{section}: stderr {}",
+            stderr(&got)
+        );
+        assert_eq!(
+            got.status.code(),
+            want.status.code(),
+            "{section}: {}",
+            stderr(&got)
+        );
+        if section == "compute" {
+            let err = stderr(&got);
+            let ran: u64 = err
+                .lines()
+                .find_map(|l| l.split(" and ran ").nth(1))
+                .and_then(|r| r.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no spare-lane line in: {err}"));
+            assert!(ran > 0, "the spare lanes ran nothing: {err}");
+        }
+    }
+}

@@ -406,7 +406,32 @@ pub struct Proc {
     /// Leader only: the address space has held a MAP_SHARED file mapping, so its end,
     /// execve, munmap, msync and MAP_FIXED look for dirty shared pages to write back.
     pub shm_mapped: u64,
+    /// Where the task runs (kernel/proc/spare.h): `TASK_HOME` (its lane's family
+    /// scheduler), `TASK_OFFERED` (in the run queue for a spare lane), `TASK_AWAY` (a
+    /// spare lane runs its instructions). Changed by compare-and-swap.
+    pub task_where: u32,
+    /// Set by the spare lane that brought the task home stopped at an instruction that
+    /// needs its lane (a syscall, a fault, a page not yet present): its lane runs it
+    /// next rather than offer it again.
+    pub handback: u32,
+    /// Leader only: the tasks of its address space that are offered to or run by spare
+    /// lanes (atomic).
+    pub away: u32,
+    /// Leader only: non-zero while its lane waits for those to come home before it
+    /// changes the address space or the tasks (`space_quiesce`).
+    pub recall: u32,
+    /// Leader only: a task of the address space has run on a spare lane beside another,
+    /// so its memory is shared between lanes (`mem_shared`: the global exclusive
+    /// monitor, device-scope fences).
+    pub lanes_shared: u64,
 }
+
+/// `Proc::task_where`: the task's lane runs it (or it is blocked, or not runnable).
+pub const TASK_HOME: u32 = 0;
+/// `Proc::task_where`: offered to the spare lanes (in `MachineHdr::runq`).
+pub const TASK_OFFERED: u32 = 1;
+/// `Proc::task_where`: a spare lane runs it.
+pub const TASK_AWAY: u32 = 2;
 
 /// `Proc::oom`, `Proc::kill_cause`: the process reached its resident limit
 /// (`Proc::rss_limit`).
@@ -673,6 +698,27 @@ pub struct MachineHdr {
     /// registers, kernel/a64/ldst.h), one per granule address's hash: the pair is
     /// compared and stored under the lock, as one step for every lane and module.
     pub excl_locks: [u32; EXCL_LOCKS],
+    /// Spare lanes (GPU threads or host threads beyond the lanes' families) that run
+    /// tasks offered by the families' lanes (kernel/proc/spare.h); 0: none, and the
+    /// lanes offer nothing.
+    pub spare_lanes: u64,
+    /// The run queue of offered tasks: `runq_mask + 1` cells of two `u64`s (sequence,
+    /// slot), a bounded multi-producer multi-consumer queue (Vyukov's); 0 when there are
+    /// no spare lanes.
+    pub runq: u64,
+    /// Cells of the run queue minus one (a power of two minus one).
+    pub runq_mask: u64,
+    /// The run queue's next cell to fill (atomic).
+    pub runq_tail: u64,
+    /// The run queue's next cell to take (atomic).
+    pub runq_head: u64,
+    /// Instructions a spare lane runs a task between looks at its recall flag, pending
+    /// signals and the queue.
+    pub spare_slice: u64,
+    /// Tasks taken from the run queue by spare lanes (a count for `-v`).
+    pub spare_takes: u64,
+    /// Guest instructions retired on spare lanes (a count for `-v`).
+    pub spare_insns: u64,
 }
 
 /// Entries of `MachineHdr::excl_locks`.

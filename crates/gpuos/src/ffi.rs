@@ -27,6 +27,9 @@ extern "C" {
     /// Run lane `lane`'s family for a slice of up to `budget` instructions, first
     /// completing its served host request (kernel/sched.h); returns a `LANE_*`.
     pub fn gpuos_lane_run(m: *mut MachineHdr, lane: u32, budget: u64) -> u32;
+    /// One step of a spare lane on this host thread (kernel/proc/spare.h `spare_run`):
+    /// run an offered task for up to `budget` instructions; returns a `SPARE_*`.
+    pub fn gpuos_spare_run(m: *mut MachineHdr, budget: u64) -> u32;
     /// Producer side of the completion ring (kernel/ring.h `ring_push_result`): publish
     /// `lane` with its served request's result `ret` (an i64 as u64) and `out_len`, the
     /// bytes of output in the lane's buffer. Returns false when the ring is closed.
@@ -97,6 +100,12 @@ pub const LANE_DONE: u32 = 2;
 /// `gpuos_lane_run` result: every live process of the family is blocked; back off,
 /// then call again (the blocked calls are retried).
 pub const LANE_IDLE: u32 = 3;
+/// `gpuos_lane_run` result: nothing of the family is runnable on its lane, but members
+/// run on spare lanes (kernel/proc/spare.h): call again soon (they hand back syscalls).
+pub const LANE_AWAY: u32 = 4;
+/// `gpuos_spare_run` result: nothing was offered; back off, call again (any other
+/// result: a task ran or was handed back; call again).
+pub const SPARE_IDLE: u32 = 1;
 /// PTE permission bits (kernel/mm/mm.h).
 pub const PTE_R: u64 = 2;
 /// Writable.

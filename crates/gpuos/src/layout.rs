@@ -133,6 +133,20 @@ impl MachineLayout {
         (tmpl_frames * 1024) as usize
     }
 
+    /// The spare lanes' run queue (kernel/proc/spare.h) for `slots` process slots, as
+    /// its initial cells: a power of two of them, at least two per slot (a task may be
+    /// queued twice: offered, taken back and offered again before a spare lane drops the
+    /// stale entry), each a sequence number (its index) and a slot.
+    pub fn runq_cells(slots: usize) -> Vec<u64> {
+        let n = (2 * slots).max(2).next_power_of_two();
+        (0..n as u64).flat_map(|i| [i, 0]).collect()
+    }
+
+    /// Instructions a spare lane runs a task between looks at its recall flag, its
+    /// pending signals and the run queue, and the most a family's lane runs while some
+    /// of its tasks are away (their handed-back syscalls wait for it).
+    pub const SPARE_SLICE: u64 = 1 << 16;
+
     /// Bytes of the stat cache (kernel/sys/statcache.h).
     pub fn statc_bytes() -> usize {
         STATC_ENTRIES * crate::abi::STATC_ENTRY_BYTES

@@ -112,6 +112,12 @@ pub struct RunConfig {
     pub hash_every_lane: bool,
     /// Host threads for the CPU backend (0 = every core).
     pub threads: usize,
+    /// Spare lanes: GPU threads (host threads on the CPU backend) beyond the lanes'
+    /// families, which run the families' other runnable tasks (threads, forked
+    /// processes) beside them (kernel/proc/spare.h). `None`: the backend's default (the
+    /// CPU backend: the threads that run no lane, and every thread once the lanes run
+    /// out; the GPU: none).
+    pub spare_lanes: Option<usize>,
     /// Process slots for forked children, shared by all lanes (0 = the default,
     /// `abi::default_child_slots`); fork fails with EAGAIN when none is free.
     pub child_slots: usize,
@@ -231,6 +237,7 @@ impl RunConfig {
             passthrough: true,
             hash_every_lane: false,
             threads: 0,
+            spare_lanes: None,
             child_slots: 0,
             mem_per_process: 0,
             translate: Translate::default(),

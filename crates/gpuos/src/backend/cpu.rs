@@ -4,6 +4,7 @@
 //! served inline by the thread that runs the lane.
 
 use super::{report_round_trips, sleep_until_or_stop, stop_requested, stop_signal};
+
 use crate::abi::{MachineHdr, Proc, SysReq};
 use crate::ffi;
 use crate::lane::{finish_lane, lane_not_started};
@@ -57,6 +58,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         .map_err(MemoryError::Reserve)?;
     let dcache_map = HostRegion::new((hdr.nframes * 4) as usize).map_err(MemoryError::Reserve)?;
     let statc = HostRegion::new(MachineLayout::statc_bytes()).map_err(MemoryError::Reserve)?;
+    let mut runq = MachineLayout::runq_cells(slots);
     let il = layout.interleave(false);
     let il_map = HostRegion::new(if il {
         MachineLayout::il_map_words(hdr.nframes) * 4
@@ -80,6 +82,9 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         dcache: dcache.as_ptr() as u64,
     };
     layout.fill(cfg, prep, &arrays, &mut hdr);
+    hdr.runq = runq.as_mut_ptr() as u64;
+    hdr.runq_mask = (runq.len() / 2 - 1) as u64;
+    hdr.spare_slice = MachineLayout::SPARE_SLICE;
     super::clock::ClockOffsets::for_host_clock().apply(&mut hdr);
     let t2 = crate::translate::Tier2::new(
         cfg.translate,
@@ -96,7 +101,14 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     } else {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     };
-    let threads = threads.min(lanes);
+    // Threads that run lanes, then spare lanes (kernel/proc/spare.h): by default the
+    // threads left over, and every lane thread once no lane is left to start.
+    let lane_threads = threads.min(lanes);
+    let spares = cfg.spare_lanes.unwrap_or(threads - lane_threads);
+    let late_spares = cfg.spare_lanes.is_none();
+    hdr.spare_lanes = spares as u64;
+    let threads = lane_threads;
+    let lanes_left = AtomicUsize::new(lanes);
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<LaneResult>>> = Mutex::new(vec![None; lanes]);
     let stdout0: Mutex<Vec<u8>> = Mutex::new(Vec::new());
@@ -112,27 +124,39 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
             let lanes_done = &lanes_done;
             s.spawn(move || t2.background(m.get(), lanes_done));
         }
-        let workers: Vec<_> = (0..threads)
+        let lanes_left = &lanes_left;
+        let mut workers: Vec<_> = (0..threads)
             .map(|_| {
-                s.spawn(|| loop {
-                    let lane = next.fetch_add(1, Ordering::Relaxed);
-                    if lane >= lanes || stop_requested() {
-                        break;
-                    }
-                    match run_lane(cfg, &hosts, m, lane, (&bufs, layout.buf_size), &serve_ns) {
-                        Ok((r, out)) => {
-                            if lane == 0 {
-                                *stdout0.lock().unwrap() = out;
+                s.spawn(|| {
+                    loop {
+                        let lane = next.fetch_add(1, Ordering::Relaxed);
+                        if lane >= lanes || stop_requested() {
+                            break;
+                        }
+                        let r = run_lane(cfg, &hosts, m, lane, (&bufs, layout.buf_size), &serve_ns);
+                        lanes_left.fetch_sub(1, Ordering::AcqRel);
+                        match r {
+                            Ok((r, out)) => {
+                                if lane == 0 {
+                                    *stdout0.lock().unwrap() = out;
+                                }
+                                results.lock().unwrap()[lane] = Some(r);
                             }
-                            results.lock().unwrap()[lane] = Some(r);
+                            Err(e) => {
+                                first_err.lock().unwrap().get_or_insert(e);
+                            }
                         }
-                        Err(e) => {
-                            first_err.lock().unwrap().get_or_insert(e);
-                        }
+                    }
+                    if late_spares {
+                        // SAFETY: the field lives as long as the run; only atomics touch it now.
+                        unsafe { AtomicU64::from_ptr(&raw mut (*m.get()).spare_lanes) }
+                            .fetch_add(1, Ordering::AcqRel);
+                        run_spare(m, lanes_left);
                     }
                 })
             })
             .collect();
+        workers.extend((0..spares).map(|_| s.spawn(move || run_spare(m, lanes_left))));
         // Join the lanes before the scope does, to stop the background translator.
         let panics: Vec<_> = workers.into_iter().filter_map(|w| w.join().err()).collect();
         *lanes_end.lock().unwrap() = Some(start.elapsed());
@@ -163,9 +187,12 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         .into_iter()
         .map(|r| r.unwrap_or_else(lane_not_started))
         .collect();
+    let total: u64 = lanes_res.iter().map(|l| l.insns).sum();
     if let (Some(st), true) = (t2_stats, cfg.verbose) {
-        let total: u64 = lanes_res.iter().map(|l| l.insns).sum();
         crate::translate::report(&st, hdr.t2_insns, total);
+    }
+    if cfg.verbose {
+        super::report_spares(&hdr, total);
     }
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -193,6 +220,38 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
 /// Longest sleep of a lane whose whole family is blocked (a pipe with nobody to move
 /// it yet), in microseconds.
 const IDLE_SLEEP_MAX_US: u64 = 1000;
+/// Longest sleep of a lane whose runnable members all run on spare lanes (what they
+/// hand back, their syscalls, waits for it), and of a spare lane with nothing offered,
+/// in microseconds.
+const AWAY_SLEEP_MAX_US: u64 = 100;
+
+/// Run a spare lane on this thread (kernel/proc/spare.h) until every lane has ended or
+/// the run stops.
+fn run_spare(m: MachinePtr, lanes_left: &AtomicUsize) {
+    let mut idle = 0u32;
+    while lanes_left.load(Ordering::Acquire) > 0 && !stop_requested() {
+        // SAFETY: m points at the live MachineHdr; the core synchronises the run queue
+        // and the tasks it hands over with atomics.
+        let r = unsafe { ffi::gpuos_spare_run(m.get(), MachineLayout::SPARE_SLICE) };
+        if r == ffi::SPARE_IDLE {
+            idle = idle.saturating_add(1);
+            back_off(idle);
+        } else {
+            idle = 0;
+        }
+    }
+}
+
+/// The `n`th wait in a row for other threads' work: yield the core a few times, then
+/// sleep longer each time, up to AWAY_SLEEP_MAX_US.
+fn back_off(n: u32) {
+    if n < 32 {
+        std::thread::yield_now();
+    } else {
+        let us = (1u64 << (n - 32).min(7)).min(AWAY_SLEEP_MAX_US);
+        std::thread::sleep(std::time::Duration::from_micros(us));
+    }
+}
 
 /// Run one lane's family to its end, serving its host syscalls.
 fn run_lane(
@@ -216,9 +275,14 @@ fn run_lane(
         let req_ptr = ((*hdr).reqs as *mut SysReq).add(lane);
         let buf = std::slice::from_raw_parts_mut(bufs.ptr().add(lane * buf_size), buf_size);
         let mut idle_us = 0u64;
+        let mut away = 0u32;
         loop {
             let progress = (*proc_ptr).progress;
-            match ffi::gpuos_lane_run(hdr, l, SLICE) {
+            let r = ffi::gpuos_lane_run(hdr, l, SLICE);
+            if r != ffi::LANE_AWAY {
+                away = 0;
+            }
+            match r {
                 ffi::LANE_HOSTWAIT => {
                     let req = &mut *req_ptr;
                     let t = Instant::now();
@@ -235,6 +299,11 @@ fn run_lane(
                     req.done = req.seq;
                 }
                 ffi::LANE_DONE => break,
+                ffi::LANE_AWAY => {
+                    // Its runnable members run on spare lanes: look again soon.
+                    away = away.saturating_add(1);
+                    back_off(away);
+                }
                 ffi::LANE_IDLE => {
                     // The whole family is blocked: sleep, longer while nothing moves.
                     idle_us = (idle_us * 2).clamp(10, IDLE_SLEEP_MAX_US);

@@ -8,6 +8,23 @@ pub mod cuda;
 use crate::abi::Proc;
 pub use crate::stop::{request_stop, sleep_until_or_stop, stop_requested, stop_signal};
 
+/// `-v`'s line on the spare lanes (kernel/proc/spare.h): how many there were at the
+/// end, how often they took a task, and the guest instructions they ran.
+pub fn report_spares(hdr: &crate::abi::MachineHdr, total_insns: u64) {
+    if hdr.spare_lanes == 0 && hdr.spare_takes == 0 {
+        return;
+    }
+    let share = if total_insns > 0 {
+        100.0 * hdr.spare_insns as f64 / total_insns as f64
+    } else {
+        0.0
+    };
+    eprintln!(
+        "gpuos: {} spare lanes took tasks {} times and ran {} guest instructions ({share:.1} %)",
+        hdr.spare_lanes, hdr.spare_takes, hdr.spare_insns
+    );
+}
+
 /// `-v`: where the host requests' round trips went, as means over every request of
 /// every lane, from the stamps each Proc keeps on the core's clock (`rt_*`: marshal and
 /// post; posted -> the completion poller saw the completion (GPU persistent mode only);

@@ -8,7 +8,7 @@ use super::launch::{launch, launch_grid, launch_lanes, sync, watch_kernel, with_
 use super::memory::{DevBuf, Pinned, Streams};
 use super::relaunch::{Counters, Decision, LaunchPolicy, SHORT_SLICE};
 use super::service::{publish, serve_one, service_loop, Shared, SERVICE_THREADS};
-use super::{err, instructions_from_env, open_device, PERSISTENT_SLICE, QUANTUM};
+use super::{err, instructions_from_env, open_device, BLOCK, PERSISTENT_SLICE, QUANTUM};
 use crate::abi::{MachineHdr, PanicRecord, Proc, RingCell, RingHdr, SysReq, FREE_HEADS, PAGE_SIZE};
 use crate::backend::{map_in_order, report_round_trips, stop_requested};
 use crate::lane::finish_lane;
@@ -25,6 +25,12 @@ use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+/// Instructions a spare lane runs a task between looks at its recall flag (and the most
+/// a lane runs while some of its tasks are away) on the GPU, where one lane runs a few
+/// million instructions a second: a lane waiting for its tasks to come home waits about
+/// this long.
+const GPU_SPARE_SLICE: u64 = 1 << 12;
 
 /// Run `cfg.lanes` copies of the prepared program on the GPU.
 pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
@@ -309,6 +315,11 @@ struct DeviceMachine {
     comp: CompletionRing,
     /// Whether the completion poller runs (else lanes poll `SysReq::done`).
     use_poller: bool,
+    /// Spare lanes (kernel/proc/spare.h): GPU threads of the persistent kernel's grid
+    /// after the lanes' last block; 0 in quantum mode.
+    spares: usize,
+    /// The spare lanes' run queue (`MachineHdr::runq`).
+    _runq: DevBuf,
     /// Where a lane records an internal error before it traps.
     panic_rec: Pinned,
     /// The device's copy of `hdr`.
@@ -458,6 +469,19 @@ impl DeviceMachine {
             dcache: dcache.0,
         };
         layout.fill(cfg, prep, &arrays, &mut hdr);
+        // Spare lanes: persistent mode only (a quantum launch would leave a task away
+        // at its end). None unless asked for: not yet measured on a GPU.
+        let spares = match cfg.mode {
+            crate::machine::Mode::Persistent => cfg.spare_lanes.unwrap_or(0),
+            _ => 0,
+        };
+        let runq_cells = MachineLayout::runq_cells(layout.slots);
+        let runq = DevBuf::new(runq_cells.len() * 8)?;
+        runq.upload(&runq_cells)?;
+        hdr.runq = runq.0;
+        hdr.runq_mask = (runq_cells.len() / 2 - 1) as u64;
+        hdr.spare_lanes = spares as u64;
+        hdr.spare_slice = GPU_SPARE_SLICE;
         // SAFETY: ring and cells are pinned host memory of the right sizes.
         unsafe {
             let r = &mut *(ring.ptr as *mut RingHdr);
@@ -522,6 +546,8 @@ impl DeviceMachine {
             _il: (il_map, il_slots),
             comp,
             use_poller,
+            spares,
+            _runq: runq,
             panic_rec,
             mdev,
         })
@@ -748,7 +774,13 @@ fn persistent_launches(
                 &mut [&mut mptr as *mut u64 as *mut c_void],
             )?;
         }
-        if let Err(e) = launch_lanes(persistent, m.lanes, r.stream, mptr, long_slice) {
+        // The spare lanes are whole blocks after the lanes' last (kernel/cuda_main.cu).
+        let threads = if m.spares > 0 {
+            m.lanes.next_multiple_of(BLOCK as usize) + m.spares
+        } else {
+            m.lanes
+        };
+        if let Err(e) = launch_lanes(persistent, threads, r.stream, mptr, long_slice) {
             // The poller would otherwise wait for lanes that never start.
             let _ = stop.send();
             return Err(e);
@@ -911,6 +943,10 @@ fn collect(
         .map_err(|e| err("read back processes", e))?;
     if cfg.verbose {
         report_round_trips(&procs_host, serve_ns);
+        if let Ok(h) = read_hdr(m) {
+            let total = procs_host.iter().map(|p| p.insns + p.family_insns).sum();
+            crate::backend::report_spares(&h, total);
+        }
     }
     // Spread over the host's cores (100,000 lanes can mean 200,000 files).
     let finished = map_in_order(hosts.into_lanes(), |lane, mut host| {

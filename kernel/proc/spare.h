@@ -1,0 +1,219 @@
+// Spare lanes: the tasks of a family run on other lanes beside its own (issue 16).
+//
+// A lane runs a family (kernel/sched.h): its first process, the processes it forks and
+// their threads. With spare lanes (`MachineHdr::spare_lanes`: GPU threads, or host
+// threads, beyond the families' lanes), a family's lane keeps one runnable task for
+// itself and offers the others to a run queue (`MachineHdr::runq`); a spare lane takes
+// one and runs its instructions, so a process's threads and a shell's children run in
+// parallel.
+//
+// The split is the one between user and kernel mode. A spare lane runs a task in *user
+// mode* (`Core::user`): guest instructions only, through page tables it only reads. At
+// anything that needs the kernel (a syscall, a fault, a page not yet present or still
+// copy-on-write, a signal to deliver, the instruction limit) it stops before the
+// instruction, with the exact architectural state, and hands the task back to its lane
+// (`Proc::handback`), which runs that instruction as it always has. So every kernel
+// structure (the family's lists, the page tables' changes, the host requests, signal
+// delivery) keeps its one writer, the family's lane, and the host sees nothing new.
+//
+// What the lane must not do while tasks of an address space run elsewhere is change a
+// mapping they may hold in their soft TLBs (take a page away, move it, make it read-only:
+// munmap, mprotect, fork's copy-on-write marking, a copy-on-write break) or change the
+// tasks themselves (exit_group, a fatal signal, execve). Before any such step it calls
+// `space_quiesce`, which takes the space's offered tasks back and waits until the
+// spare lanes have brought the running ones home. Adding mappings (a lazy page's first
+// frame, a new anonymous mmap, brk growing) needs no wait: no soft TLB can hold what was
+// not mapped. Syscalls that do neither run beside the others (`sys_runs_beside`); any
+// other syscall first brings them home.
+//
+// Task ownership is `Proc::task_where`, changed by compare-and-swap: HOME (the lane's),
+// OFFERED (queued; the lane may take it back), AWAY (one spare lane's). The leader's
+// `away` counts its space's tasks that are OFFERED or AWAY.
+#pragma once
+#include "proc.h"
+
+// ---- the run queue: a bounded MPMC queue of slots (D. Vyukov's) --------------------
+//
+// Cell i holds a sequence number and a slot. A producer at position pos may fill the
+// cell whose sequence is pos, a consumer take it once it is pos + 1; the queue is full
+// or empty when a cell is not yet there. A slot may be queued more than once (a task
+// offered, taken back and offered again): the compare-and-swap on `task_where` decides,
+// and a stale entry is dropped by the spare lane that takes it.
+
+/// The run queue's cell i: two u64s, sequence and slot.
+GFN u64* runq_cell(MachineHdr* m, u64 i) { return (u64*)(uintptr_t)m->runq + 2 * (i & m->runq_mask); }
+
+/// Queue slot s; false when the queue is full (the task then stays with its lane).
+GFN_NOINLINE bool runq_push(MachineHdr* m, u32 s) {
+    u64 pos = load_relaxed_u64(&m->runq_tail);
+    for (;;) {
+        u64* cell = runq_cell(m, pos);
+        u64 seq = load_acquire_u64(&cell[0]);
+        i64 dif = (i64)(seq - pos);
+        if (dif == 0) {
+            if (atomic_cas_u64_dev(&m->runq_tail, pos, pos + 1) == pos) {
+                cell[1] = s;
+                store_release_u64(&cell[0], pos + 1);
+                return true;
+            }
+            pos = load_relaxed_u64(&m->runq_tail);
+        } else if (dif < 0) {
+            return false;
+        } else {
+            pos = load_relaxed_u64(&m->runq_tail);
+        }
+    }
+}
+
+/// Take the oldest queued slot; NO_SLOT when the queue is empty.
+GFN_NOINLINE u32 runq_pop(MachineHdr* m) {
+    u64 pos = load_relaxed_u64(&m->runq_head);
+    for (;;) {
+        u64* cell = runq_cell(m, pos);
+        u64 seq = load_acquire_u64(&cell[0]);
+        i64 dif = (i64)(seq - (pos + 1));
+        if (dif == 0) {
+            if (atomic_cas_u64_dev(&m->runq_head, pos, pos + 1) == pos) {
+                u32 s = (u32)load_coherent_u64(&cell[1]);
+                store_release_u64(&cell[0], pos + m->runq_mask + 1);
+                return s;
+            }
+            pos = load_relaxed_u64(&m->runq_head);
+        } else if (dif < 0) {
+            return NO_SLOT;
+        } else {
+            pos = load_relaxed_u64(&m->runq_head);
+        }
+    }
+}
+
+/// Whether the run queue holds an entry (maybe a stale one).
+GFN bool runq_waiting(MachineHdr* m) { return load_relaxed_u64(&m->runq_tail) != load_relaxed_u64(&m->runq_head); }
+
+// ---- the family's lane: offer, take back, quiesce -----------------------------------
+
+/// Whether q's lane may offer it: runnable, at home, not stopped at an instruction only
+/// its lane runs (a handback), not starting or ending, no signal to deliver.
+GFN bool task_offerable(MachineHdr* m, Proc* q) {
+    if (q->status != PROC_RUNNABLE || q->task_where != TASK_HOME || q->handback) return false;
+    if (q->end_pending || q->fm_seg == EXEC_START) return false;
+    return ((q->sigpending | proc_leader(m, q)->sigpending_shared) & ~q->sigmask) == 0;
+}
+
+/// Offer q to the spare lanes (its lane holds it: TASK_HOME). A Core still holding q
+/// (`c.p`, the lane's, which may run q again from its saved state) lets go of it: the
+/// spare lane changes that state. False when the queue is full.
+GFN_NOINLINE bool task_offer(Core& c, MachineHdr* m, Proc* q) {
+    Proc* g = proc_leader(m, q);
+    if (c.p == q) c.p = 0;
+    if (g->tg_threads > 1) g->lanes_shared = 1;
+    atomic_add_u32_dev(&g->away, 1);
+    store_release_u32(&q->task_where, TASK_OFFERED);
+    if (runq_push(m, q->slot)) return true;
+    store_release_u32(&q->task_where, TASK_HOME);
+    atomic_add_u32_dev(&g->away, ~0u);
+    return false;
+}
+
+/// Take q back from the run queue if no spare lane has it yet. True when it is home.
+GFN bool task_reclaim(MachineHdr* m, Proc* q) {
+    if (atomic_cas_u32_dev(&q->task_where, TASK_OFFERED, TASK_HOME) != TASK_OFFERED) return false;
+    atomic_add_u32_dev(&proc_leader(m, q)->away, ~0u);
+    return true;
+}
+
+/// The family scheduler's pass over the family of lp (between slices; `run`: the task
+/// the lane runs next, or 0): offered tasks nobody took come home (a task must not
+/// wait in the queue while its lane could run it), then every other task that can run
+/// elsewhere is offered. Returns how many of the family's tasks are away (offered or
+/// on a spare lane) afterwards. O(family).
+GFN_NOINLINE u32 spare_offer(Core& c, MachineHdr* m, Proc* lp, Proc* run) {
+    if (lp->fam_cur == NO_SLOT) return 0;
+    Proc* start = proc_at(m, lp->fam_cur);
+    Proc* q = start;
+    u32 away = 0;
+    NO_UNROLL for (u64 i = 0; i < m->nslots; i++) {
+        if (q != run && task_offerable(m, q) && task_offer(c, m, q)) away++;
+        else if (load_acquire_u32(&q->task_where) != TASK_HOME) away++;
+        q = proc_at(m, q->fam_next);
+        if (q == start) break;
+    }
+    return away;
+}
+
+/// Take every offered task of the family of lp home (the lane has nothing else to run).
+GFN_NOINLINE void spare_reclaim_all(MachineHdr* m, Proc* lp) {
+    if (lp->fam_cur == NO_SLOT) return;
+    Proc* start = proc_at(m, lp->fam_cur);
+    Proc* q = start;
+    NO_UNROLL for (u64 i = 0; i < m->nslots; i++) {
+        if (load_relaxed_u32(&q->task_where) == TASK_OFFERED) task_reclaim(m, q);
+        q = proc_at(m, q->fam_next);
+        if (q == start) break;
+    }
+}
+
+/// Bring every task of the address space led by g home before its lane changes the
+/// space's mappings or its tasks (see the top of this file): the offered ones are taken
+/// back at once, the running ones are asked to come home (`recall`, which the spare
+/// lanes look at between slices of `MachineHdr::spare_slice` instructions) and waited
+/// for. Free when nothing is away. The spare lanes never wait for a family's lane, so
+/// the wait ends.
+GFN_NOINLINE void space_quiesce(MachineHdr* m, Proc* g) {
+    if (!load_relaxed_u32(&g->away)) return;
+    store_release_u32(&g->recall, 1);
+    atomic_fence_dev();  // a spare lane that takes a task from now on sees the recall
+    Proc* q = g;
+    NO_UNROLL for (u64 i = 0; i < m->nslots; i++) {
+        if (q->tg_slot == g->slot && load_relaxed_u32(&q->task_where) == TASK_OFFERED) task_reclaim(m, q);
+        q = proc_at(m, q->fam_next);
+        if (q == g) break;
+    }
+    while (load_acquire_u32(&g->away)) rt_yield();
+    atomic_fence_dev();  // acquire: the spare lanes' saved states and memory
+    store_release_u32(&g->recall, 0);
+}
+
+// ---- the spare lanes -----------------------------------------------------------------
+
+/// Result of `spare_run`.
+enum SpareResult : u32 {
+    SPARE_RAN = 0,  // ran or handled a task; call again
+    SPARE_IDLE = 1, // nothing offered: back off, call again
+};
+
+/// Give the task the spare lane running c holds back to its lane: its state is saved
+/// (core_run did), `handback` says whether its next instruction is the lane's to run.
+GFN_NOINLINE void spare_release(Core& c, MachineHdr* m, bool handback) {
+    Proc* q = c.p;
+    Proc* g = proc_leader(m, q);
+    q->handback = handback;
+    c.p = 0;
+    atomic_fence_dev();  // release: the task's state and the guest's stores first
+    store_release_u32(&q->task_where, TASK_HOME);
+    atomic_add_u32_dev(&g->away, ~0u);
+}
+
+/// Whether the task the spare lane holds must go home now: its lane asks for it, a
+/// signal is to be delivered, it is no longer runnable, or the run stops.
+GFN bool spare_must_return(MachineHdr* m, Proc* q) {
+    Proc* g = proc_leader(m, q);
+    if (load_relaxed_u32(&g->recall) || load_relaxed_u32(&m->stop)) return true;
+    if (load_relaxed_u32(&q->status) != PROC_RUNNABLE) return true;
+    return ((load_relaxed_u64(&q->sigpending) | load_relaxed_u64(&g->sigpending_shared)) & ~q->sigmask) != 0;
+}
+
+/// Take an offered task from the run queue into c (user mode); false when none.
+GFN_NOINLINE bool spare_take(Core& c, MachineHdr* m) {
+    for (;;) {
+        u32 s = runq_pop(m);
+        if (s == NO_SLOT) return false;
+        Proc* q = proc_at(m, s);
+        if (atomic_cas_u32_dev(&q->task_where, TASK_OFFERED, TASK_AWAY) != TASK_OFFERED) continue;  // stale
+        atomic_fence_dev();  // acquire: the lane's last save of q, its recall flag
+        core_load(c, m, q);
+        c.user = 1;
+        atomic_add_u64(&m->spare_takes, 1);
+        return true;
+    }
+}
