@@ -52,6 +52,8 @@ static __thread Core tls_spare;
 
 /// One step of a spare lane (kernel/proc/spare.h `spare_run`); returns a SpareResult.
 u32 gpuos_spare_run(MachineHdr* m, u64 budget) { return spare_run(tls_spare, m, budget); }
+/// The spare lane on this host thread stops (kernel/proc/spare.h `spare_drop`).
+void gpuos_spare_drop(MachineHdr* m) { spare_drop(tls_spare, m); }
 
 /// DecodeBitMasks for tier 2's translator (crates/gpuos/src/translate/emit.rs), which
 /// makes the masks of logical immediates and bitfield moves constants of the code.

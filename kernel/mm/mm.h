@@ -389,6 +389,17 @@ GFN void frame_release_into(MachineHdr* m, FreeBatch& b, Proc* p, u64 f) {
     frame_unref_into(m, b, f);
 }
 
+/// Store v, which maps a frame just filled (a zeroed or read page, a new table), into
+/// entry *e of the tables of the space led by p: when tasks of the space run on spare
+/// lanes (kernel/proc/spare.h), which walk the tables while this lane changes them, the
+/// frame's contents reach them before the entry does (the GPU orders plain stores to
+/// other multiprocessors only through a fence). An offer fences itself, so a space
+/// with nothing away needs none.
+GFN void pte_publish(Proc* p, u64* e, u64 v) {
+    if (p && load_relaxed_u32(&p->away)) atomic_fence_dev();
+    *(volatile u64*)e = v;
+}
+
 /// Give the interior entry *e a table of its own, charged to p: a lazy reservation is
 /// split into 512 entries reserving the same permissions one level down; an empty
 /// entry gets an empty table. Returns false when no frame is to be had.
@@ -399,7 +410,7 @@ GFN_NOINLINE bool pt_split(MachineHdr* m, u64* e, Proc* p) {
         u64* t = pt_table(m, f);
         NO_UNROLL for (int i = 0; i < 512; i++) t[i] = *e;
     }
-    *e = (f << 12) | PTE_P;
+    pte_publish(p, e, (f << 12) | PTE_P);
     return true;
 }
 
@@ -569,7 +580,7 @@ GFN_NOINLINE u64* mm_fault_in_pte(Core& c, u64 va, u64 acc) {
         // LAZY: first touch of reserved anonymous memory.
         u64 f = frame_alloc_for(m, p, va >> PAGE_SHIFT);
         if (f == NO_FRAME) return 0;
-        *e = (f << 12) | (*e & PTE_PERM) | PTE_P;
+        pte_publish(p, e, (f << 12) | (*e & PTE_PERM) | PTE_P);
     }
     if (acc == PTE_W && (*e & PTE_COW) && (*e & PTE_SHARED)) {
         *e = (*e & ~PTE_COW) | PTE_DIRTY;  // a shared file page: dirty, to be written back

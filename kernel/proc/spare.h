@@ -203,6 +203,12 @@ GFN bool spare_must_return(MachineHdr* m, Proc* q) {
     return ((load_relaxed_u64(&q->sigpending) | load_relaxed_u64(&g->sigpending_shared)) & ~q->sigmask) != 0;
 }
 
+/// The spare lane running c stops: the task it holds, if any, goes home (its state was
+/// saved at the end of its last slice), so that its lane never waits for it.
+GFN_NOINLINE void spare_drop(Core& c, MachineHdr* m) {
+    if (c.p) spare_release(c, m, false);
+}
+
 /// Take an offered task from the run queue into c (user mode); false when none.
 GFN_NOINLINE bool spare_take(Core& c, MachineHdr* m) {
     for (;;) {

@@ -63,7 +63,7 @@ GFN_NOINLINE bool mmap_file_install(Core& c, u64 va, u64 f) {
     g->frames_private++;
     // Private: copy-on-write. Shared: written in place, COW meaning "clean" (mm.h).
     u64 shared = mmap_file_shared(p) ? PTE_SHARED : 0;
-    *e = (f << 12) | PTE_P | perm | shared | ((perm & PTE_W) ? PTE_COW : 0);
+    pte_publish(g, e, (f << 12) | PTE_P | perm | shared | ((perm & PTE_W) ? PTE_COW : 0));
     return true;
 }
 

@@ -70,7 +70,7 @@ pub struct BenchOpts {
     /// output), against `qemu-aarch64 -L DIR`.
     #[arg(long, value_name = "DIR")]
     sysroot: Option<PathBuf>,
-    /// Only these workloads (comma-separated: int,int-div,fp,mem,sys,spawn,busybox,python3).
+    /// Only these workloads (comma-separated: int,int-div,fp,mem,sys,spawn,threads,busybox,python3).
     #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
     workloads: Vec<String>,
     /// GPU architecture for the compile-time measurement (CUDA).
@@ -110,6 +110,10 @@ struct Workload {
     sysroot: Option<PathBuf>,
     /// Environment variables (`NAME=VALUE`) added for gpuos's lanes and qemu.
     env: &'static [&'static str],
+    /// Spare lanes per lane for gpuos on the GPU (`--spare-lanes`, kernel/proc/spare.h):
+    /// a threaded workload's threads then run in parallel. 0: none. The CPU backend
+    /// keeps its default (its spare threads are the host's cores).
+    spare_per_lane: usize,
 }
 
 impl Workload {
@@ -317,6 +321,13 @@ fn workloads(
     } else {
         (2000, 200_000, ["2", "64"], 20_000, 16 << 20, 500)
     };
+    let thread_rounds = if o.tiny {
+        20
+    } else if quick {
+        200
+    } else {
+        2000
+    };
     let mut workloads = vec![
         Workload {
             name: "int",
@@ -326,6 +337,7 @@ fn workloads(
             divergent: false,
             sysroot: None,
             env: &[],
+            spare_per_lane: 0,
         },
         Workload {
             name: "int-div",
@@ -335,6 +347,7 @@ fn workloads(
             divergent: true,
             sysroot: None,
             env: &[],
+            spare_per_lane: 0,
         },
         Workload {
             name: "fp",
@@ -344,6 +357,7 @@ fn workloads(
             divergent: false,
             sysroot: None,
             env: &[],
+            spare_per_lane: 0,
         },
         Workload {
             name: "mem",
@@ -360,6 +374,7 @@ fn workloads(
             divergent: false,
             sysroot: None,
             env: &[],
+            spare_per_lane: 0,
         },
         Workload {
             name: "sys",
@@ -371,6 +386,7 @@ fn workloads(
             divergent: false,
             sysroot: None,
             env: &[],
+            spare_per_lane: 0,
         },
         Workload {
             // Thread spawns (8 threads a round, made and joined on the device):
@@ -383,6 +399,20 @@ fn workloads(
             divergent: false,
             sysroot: None,
             env: &[],
+            spare_per_lane: 0,
+        },
+        Workload {
+            // 16 threads of one process computing (issue 16): with 15 spare lanes per
+            // lane on the GPU they run in parallel; qemu runs them on the host's cores.
+            name: "threads",
+            program: prog("bench_threads"),
+            args: vec!["16".into(), thread_rounds.to_string()],
+            // 16 tasks per lane: the child-slot pool and the spare lanes bound it.
+            max_lanes: 1024,
+            divergent: false,
+            sysroot: None,
+            env: &[],
+            spare_per_lane: 15,
         },
     ];
     let busybox = absolute(&o.busybox);
@@ -397,6 +427,7 @@ fn workloads(
             divergent: false,
             sysroot: None,
             env: &[],
+            spare_per_lane: 0,
         });
     } else {
         let n = format!(
@@ -428,6 +459,7 @@ fn workloads(
             // str hashing unseeded: every run and lane retires the same instructions
             // (the bench refuses a run whose lanes differ).
             env: &["PYTHONHASHSEED=0"],
+            spare_per_lane: 0,
         });
     }
     if !o.workloads.is_empty() {

@@ -30,6 +30,8 @@ extern "C" {
     /// One step of a spare lane on this host thread (kernel/proc/spare.h `spare_run`):
     /// run an offered task for up to `budget` instructions; returns a `SPARE_*`.
     pub fn gpuos_spare_run(m: *mut MachineHdr, budget: u64) -> u32;
+    /// The spare lane on this host thread stops: the task it holds goes home.
+    pub fn gpuos_spare_drop(m: *mut MachineHdr);
     /// Producer side of the completion ring (kernel/ring.h `ring_push_result`): publish
     /// `lane` with its served request's result `ret` (an i64 as u64) and `out_len`, the
     /// bytes of output in the lane's buffer. Returns false when the ring is closed.

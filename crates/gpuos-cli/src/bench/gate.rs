@@ -235,6 +235,9 @@ pub(super) fn gpuos_run(
     cfg.translate = how.translate;
     cfg.sysroot = w.sysroot.clone();
     cfg.envp.extend(w.env.iter().map(OsString::from));
+    if w.spare_per_lane > 0 && backend == BackendKind::Cuda {
+        cfg.spare_lanes = Some(lanes * w.spare_per_lane);
+    }
     let t = Instant::now();
     let report = gpuos::run(&cfg).map_err(|e| format!("{}: gpuos: {e}", w.name))?;
     let wall = t.elapsed().as_secs_f64();

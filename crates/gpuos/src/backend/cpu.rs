@@ -221,9 +221,11 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
 /// it yet), in microseconds.
 const IDLE_SLEEP_MAX_US: u64 = 1000;
 /// Longest sleep of a lane whose runnable members all run on spare lanes (what they
-/// hand back, their syscalls, waits for it), and of a spare lane with nothing offered,
-/// in microseconds.
+/// hand back, their syscalls, waits for it), in microseconds.
 const AWAY_SLEEP_MAX_US: u64 = 100;
+/// Longest sleep of a spare lane with nothing offered, in microseconds: an offered task
+/// waits at most this long (its lane runs it meanwhile if it has nothing else).
+const SPARE_SLEEP_MAX_US: u64 = 500;
 
 /// Run a spare lane on this thread (kernel/proc/spare.h) until every lane has ended or
 /// the run stops.
@@ -235,20 +237,22 @@ fn run_spare(m: MachinePtr, lanes_left: &AtomicUsize) {
         let r = unsafe { ffi::gpuos_spare_run(m.get(), MachineLayout::SPARE_SLICE) };
         if r == ffi::SPARE_IDLE {
             idle = idle.saturating_add(1);
-            back_off(idle);
+            back_off(idle, SPARE_SLEEP_MAX_US);
         } else {
             idle = 0;
         }
     }
+    // SAFETY: as above; a task this thread holds goes home, so no lane waits for it.
+    unsafe { ffi::gpuos_spare_drop(m.get()) };
 }
 
 /// The `n`th wait in a row for other threads' work: yield the core a few times, then
-/// sleep longer each time, up to AWAY_SLEEP_MAX_US.
-fn back_off(n: u32) {
+/// sleep longer each time, up to `max_us` microseconds.
+fn back_off(n: u32, max_us: u64) {
     if n < 32 {
         std::thread::yield_now();
     } else {
-        let us = (1u64 << (n - 32).min(7)).min(AWAY_SLEEP_MAX_US);
+        let us = (1u64 << (n - 32).min(9)).min(max_us);
         std::thread::sleep(std::time::Duration::from_micros(us));
     }
 }
@@ -302,7 +306,7 @@ fn run_lane(
                 ffi::LANE_AWAY => {
                     // Its runnable members run on spare lanes: look again soon.
                     away = away.saturating_add(1);
-                    back_off(away);
+                    back_off(away, AWAY_SLEEP_MAX_US);
                 }
                 ffi::LANE_IDLE => {
                     // The whole family is blocked: sleep, longer while nothing moves.

@@ -126,9 +126,14 @@ fn open_device() -> Result<(String, String, usize), RunError> {
 pub fn resident_lanes() -> Result<usize, RunError> {
     let (_, arch, _) = open_device()?;
     let module = compile::load_module(&compile::compile(&arch, false)?)?;
+    module_resident_lanes(&module)
+}
+
+/// How many threads of `module`'s persistent kernel the GPU runs at once (see
+/// [`resident_lanes`]). The device's primary context must be current.
+fn module_resident_lanes(module: &compile::Module) -> Result<usize, RunError> {
     let dev = cu::device::get(0).map_err(|e| err("cuDeviceGet", e))?;
-    // SAFETY: dev is valid and its primary context current (open_device); the module
-    // lives until the end of this function.
+    // SAFETY: dev is valid and its primary context current; the module is loaded.
     unsafe {
         let sms = cu::device::get_attribute(
             dev,

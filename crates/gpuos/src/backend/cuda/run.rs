@@ -471,9 +471,23 @@ impl DeviceMachine {
         layout.fill(cfg, prep, &arrays, &mut hdr);
         // Spare lanes: persistent mode only (a quantum launch would leave a task away
         // at its end). None unless asked for: not yet measured on a GPU.
+        // A spare lane loops until every process has ended, so its block must not hold
+        // a place a lanes' block waits for: lanes and spares together fit the GPU.
         let spares = match cfg.mode {
             crate::machine::Mode::Persistent => cfg.spare_lanes.unwrap_or(0),
             _ => 0,
+        };
+        let spares = if spares > 0 {
+            let room = super::module_resident_lanes(module)?
+                .saturating_sub(lanes.next_multiple_of(BLOCK as usize));
+            if room < spares && cfg.verbose {
+                eprintln!(
+                    "gpuos: {spares} spare lanes asked, {room} fit beside the lanes on the GPU"
+                );
+            }
+            spares.min(room)
+        } else {
+            0
         };
         let runq_cells = MachineLayout::runq_cells(layout.slots);
         let runq = DevBuf::new(runq_cells.len() * 8)?;
