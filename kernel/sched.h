@@ -243,6 +243,7 @@ rescan:
         return spares && spare_offer(c, m, lp, 0) ? LANE_AWAY : LANE_IDLE;
     }
     lp->fam_cur = q->slot;
+    if (spares) atomic_fence_dev();  // acquire: q's state as the spare lane that ran it last saved it
     q->handback = 0;
     // The others that can run go to the spare lanes; while any is away, slices here are
     // short, so that what they hand back (their syscalls) is served soon.

@@ -14,6 +14,8 @@
 #   --gpuos BIN      the gpuos binary (required unless --list)
 #   --backend B      passed as `run --backend B` (default: cpu)
 #   --mode M         passed as `run --mode M` (default: gpuos's own default)
+#   --spare-lanes N  passed as `run --spare-lanes N` (spare lanes that run a
+#                    lane's other threads and processes beside it)
 #   --translate WHEN passed as `run --translate WHEN` (tier 2). With "always",
 #                    gpuos runs each case twice, first to profile it and fill the
 #                    translation cache, then the run that is compared, which starts
@@ -98,6 +100,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 GPUOS=
 BACKEND=cpu
 MODE=
+SPARE_LANES=
 TRANSLATE=
 QEMU_BIN=${QEMU:-}
 LANES=1
@@ -132,6 +135,7 @@ while [ "$#" -gt 0 ]; do
     --gpuos) need "$@"; GPUOS=$2; shift 2 ;;
     --backend) need "$@"; BACKEND=$2; shift 2 ;;
     --mode) need "$@"; MODE=$2; shift 2 ;;
+    --spare-lanes) need "$@"; SPARE_LANES=$2; shift 2 ;;
     --translate) need "$@"; TRANSLATE=$2; shift 2 ;;
     --qemu) need "$@"; QEMU_BIN=$2; shift 2 ;;
     --lanes) need "$@"; LANES=$2; shift 2 ;;
@@ -991,6 +995,7 @@ done < <(env | grep -E '^[A-Za-z_][A-Za-z0-9_]*=' || true)
 
 GPUOS_OPTS=(--backend "$BACKEND")
 [ -n "$MODE" ] && GPUOS_OPTS+=(--mode "$MODE")
+[ -n "$SPARE_LANES" ] && GPUOS_OPTS+=(--spare-lanes "$SPARE_LANES")
 [ -n "$TRANSLATE" ] && GPUOS_OPTS+=(--translate "$TRANSLATE")
 
 has_flag() { case ",$1," in *",$2,"*) return 0 ;; esac; return 1; }

@@ -55,6 +55,10 @@
 #                qemu-aarch64-static through binfmt_misc where the device lets us
 #                register it (root), else `qemu -L`, with the exec cases skipped
 #                (conformance.sh --deb-oracle auto)
+#   spare        the threaded cases (spare-*, threads-*, cxx-threads-*,
+#                go-goroutines-*, openmp) with their threads on spare lanes
+#                (kernel/proc/spare.h): spare-1 at 1 lane with --spare-lanes 64,
+#                spare-100 at 100 lanes with --spare-lanes 1024 (persistent)
 #   python3-startup  `gpuos bench --quick --sysroot ... --workloads python3` at
 #                GPU_CHECK_PY_LANES lanes (default 1,1000,10000): issue 15's start-up
 #                figure, the time of `python3 -c` (its one line of output is its last
@@ -161,13 +165,14 @@ steps_of() {
     lanes-heavy) echo lanes-100000-heavy ;;
     figures) echo figures-runs figures-bench ;;
     deb) echo deb-1 deb-1000 ;;
+    spare) echo spare-1 spare-100 ;;
     *) echo "$1" ;;
     esac
 }
 case $part in
 all) parts="conformance lanes lanes-heavy lanes-dirs lanes-most figures" ;;
-conformance | lanes | lanes-heavy | lanes-dirs | lanes-most | figures | deb | python3-startup) parts=$part ;;
-conformance-persistent | conformance-quantum | lanes-1000 | lanes-100000 | lanes-100000-heavy | figures-runs | figures-bench | deb-1 | deb-1000) parts=$part ;;
+conformance | lanes | lanes-heavy | lanes-dirs | lanes-most | figures | deb | spare | python3-startup) parts=$part ;;
+conformance-persistent | conformance-quantum | lanes-1000 | lanes-100000 | lanes-100000-heavy | figures-runs | figures-bench | deb-1 | deb-1000 | spare-1 | spare-100) parts=$part ;;
 *) echo "gpu-check.sh: unknown part: $part" >&2; usage ;;
 esac
 
@@ -329,6 +334,18 @@ step_lanes-1000() {
     fi
     conf "lanes 1000 quantum (hello, bb-echo)" $(($1 - SECONDS)) --mode quantum --lanes 1000 \
         --filter '^(hello|bb-echo)$'
+}
+# Spare lanes (kernel/proc/spare.h): the threaded cases with their threads on spare
+# lanes of the persistent kernel, at 1 lane with 64 spare lanes, then at 100 lanes
+# with 1024.
+SPARE_FILTER='^(spare-|threads-|cxx-threads-|go-goroutines-|openmp)'
+step_spare-1() {
+    conf "spare lanes: threaded cases, 1 lane + 64 spare" $(($1 - SECONDS)) --mode persistent \
+        --spare-lanes 64 --filter "$SPARE_FILTER"
+}
+step_spare-100() {
+    conf "spare lanes: threaded cases, 100 lanes + 1024 spare" $(($1 - SECONDS)) --mode persistent \
+        --lanes 100 --spare-lanes 1024 --filter "$SPARE_FILTER"
 }
 # The cases of GPU_CHECK_MOST, as one regex.
 most_names() {

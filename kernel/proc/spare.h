@@ -95,7 +95,8 @@ GFN bool runq_waiting(MachineHdr* m) { return load_relaxed_u64(&m->runq_tail) !=
 /// Whether q's lane may offer it: runnable, at home, not stopped at an instruction only
 /// its lane runs (a handback), not starting or ending, no signal to deliver.
 GFN bool task_offerable(MachineHdr* m, Proc* q) {
-    if (q->status != PROC_RUNNABLE || q->task_where != TASK_HOME || q->handback) return false;
+    if (q->status != PROC_RUNNABLE || load_acquire_u32(&q->task_where) != TASK_HOME) return false;
+    if (load_relaxed_u32(&q->handback)) return false;  // after the acquire: the spare lane's latest
     if (q->end_pending || q->fm_seg == EXEC_START) return false;
     return ((q->sigpending | proc_leader(m, q)->sigpending_shared) & ~q->sigmask) == 0;
 }
