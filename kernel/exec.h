@@ -131,6 +131,42 @@ GFN bool sys_runs_beside(Core& c, u64 nr) {
     }
 }
 
+/// A syscall a spare lane serves itself, in user mode (kernel/proc/spare.h), as Linux's
+/// vDSO serves the clocks without entering the kernel: clock_gettime of the clocks the
+/// device keeps and gettimeofday (the result stored through the soft TLB like any guest
+/// store), the caller's ids, and sched_yield (which ends the slice). None under
+/// --strace, whose lines the lane writes. True when served: X0 holds the result. False
+/// leaves an exception set (a page not ready for the store: the task goes to its lane,
+/// which runs the SVC again from the start).
+GFN bool sys_user(Core& c, u64 nr, bool* yield) {
+    if (c.p->strace) return false;
+    i64 v[2], off = c.m->clock_real_off;
+    u64 va = X(c, 0), div = 1000;
+    switch (nr) {
+    case SYS_getpid: setX(c, 0, c.mm->pid); return true;
+    case SYS_gettid: setX(c, 0, c.p->pid); return true;
+    case SYS_sched_yield: setX(c, 0, 0); *yield = true; return true;
+    case SYS_clock_gettime:
+        if (!dev_clock_offset(c.m, (i64)(i32)X(c, 0), &off)) return false;
+        va = X(c, 1);
+        div = 1;
+        break;
+    case SYS_gettimeofday:
+        if (X(c, 1)) return false;  // a timezone too: its lane
+        if (!va) { setX(c, 0, 0); return true; }
+        break;
+    default:
+        return false;
+    }
+    split_ns(now_ns() + (u64)off, div, v);
+    c.exc = EXC_NONE;
+    mem_write(c, va, 8, (u64)v[0]);
+    if (c.exc == EXC_NONE) mem_write(c, va + 8, 8, (u64)v[1]);
+    if (c.exc != EXC_NONE) return false;
+    setX(c, 0, 0);
+    return true;
+}
+
 /// Execute up to `budget` instructions of the process loaded in `c`.
 GFN u32 core_run(Core& c, u64 budget) {
     u64 n = 0;
@@ -219,6 +255,16 @@ GFN u32 core_run(Core& c, u64 budget) {
         }
     exc:
         entry = true;
+        if (c.user && c.exc == EXC_SVC) {  // a syscall a spare lane serves itself?
+            bool yield = false;
+            if (sys_user(c, c.s.x[8], &yield)) {
+                c.exc = EXC_NONE;
+                c.s.pc = c.npc;
+                n++;
+                stop = yield;
+                continue;
+            }
+        }
         if (c.user) {  // a spare lane: the task's lane runs this instruction (spare.h)
             c.s.pc = c.pc;
             r = RUN_TRAP;

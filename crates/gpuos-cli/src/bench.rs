@@ -114,6 +114,10 @@ struct Workload {
     /// a threaded workload's threads then run in parallel. 0: none. The CPU backend
     /// keeps its default (its spare threads are the host's cores).
     spare_per_lane: usize,
+    /// Its instruction count depends on how its threads interleave (waits on a futex
+    /// word or a join retry a few instructions more or less), so runs and lanes are
+    /// not required to retire the same number.
+    timing_dependent: bool,
 }
 
 impl Workload {
@@ -338,6 +342,7 @@ fn workloads(
             sysroot: None,
             env: &[],
             spare_per_lane: 0,
+            timing_dependent: false,
         },
         Workload {
             name: "int-div",
@@ -348,6 +353,7 @@ fn workloads(
             sysroot: None,
             env: &[],
             spare_per_lane: 0,
+            timing_dependent: false,
         },
         Workload {
             name: "fp",
@@ -358,6 +364,7 @@ fn workloads(
             sysroot: None,
             env: &[],
             spare_per_lane: 0,
+            timing_dependent: false,
         },
         Workload {
             name: "mem",
@@ -375,6 +382,7 @@ fn workloads(
             sysroot: None,
             env: &[],
             spare_per_lane: 0,
+            timing_dependent: false,
         },
         Workload {
             name: "sys",
@@ -387,6 +395,7 @@ fn workloads(
             sysroot: None,
             env: &[],
             spare_per_lane: 0,
+            timing_dependent: false,
         },
         Workload {
             // Thread spawns (8 threads a round, made and joined on the device):
@@ -400,6 +409,7 @@ fn workloads(
             sysroot: None,
             env: &[],
             spare_per_lane: 0,
+            timing_dependent: false,
         },
         Workload {
             // 16 threads of one process computing (issue 16): with 15 spare lanes per
@@ -413,6 +423,7 @@ fn workloads(
             sysroot: None,
             env: &[],
             spare_per_lane: 15,
+            timing_dependent: true,
         },
     ];
     let busybox = absolute(&o.busybox);
@@ -428,6 +439,7 @@ fn workloads(
             sysroot: None,
             env: &[],
             spare_per_lane: 0,
+            timing_dependent: false,
         });
     } else {
         let n = format!(
@@ -460,6 +472,7 @@ fn workloads(
             // (the bench refuses a run whose lanes differ).
             env: &["PYTHONHASHSEED=0"],
             spare_per_lane: 0,
+            timing_dependent: false,
         });
     }
     if !o.workloads.is_empty() {

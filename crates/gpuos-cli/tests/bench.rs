@@ -130,6 +130,13 @@ fn quick_cpu_json() {
             lanes_seen.entry(w).or_default().push(lanes);
             continue;
         }
+        if r["timing_dependent"].as_bool() == Some(true) {
+            // Threads that wait on one another: a few instructions more or less a run.
+            assert_eq!(w, "threads", "{w}: timing-dependent");
+            per_lane.entry(w.clone()).or_insert(insns / lanes);
+            lanes_seen.entry(w).or_default().push(lanes);
+            continue;
+        }
         // The same workload retires the same instructions per process at every lane count.
         assert_eq!(min, max, "{w}: lanes retired different instruction counts");
         assert_eq!(

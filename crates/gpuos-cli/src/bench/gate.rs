@@ -241,7 +241,8 @@ pub(super) fn gpuos_run(
     let t = Instant::now();
     let report = gpuos::run(&cfg).map_err(|e| format!("{}: gpuos: {e}", w.name))?;
     let wall = t.elapsed().as_secs_f64();
-    let why = wrong_lane(&report, expected, output_dir, !mixed && !w.divergent);
+    let equal = !mixed && !w.divergent && !w.timing_dependent;
+    let why = wrong_lane(&report, expected, output_dir, equal);
     if let Some(why) = why {
         return Err(format!(
             "refused: {} on {} with {lanes} lanes: {why}; no figure is reported for a wrong result",

@@ -285,6 +285,7 @@ impl Meter<'_> {
             "backend": bname,
             "args": w.argv_tail(None),
             "divergent": w.divergent,
+            "timing_dependent": w.timing_dependent,
             "lanes": lanes,
             "runs": p.repeats,
             "guest_instructions": total,
@@ -513,11 +514,13 @@ impl Meter<'_> {
 
 /// Record the instructions each lane of a checked run of `w` retired in `known` (by
 /// lane index), refusing a lane that retired a different count in an earlier run: a
-/// lane runs the same program with the same arguments in every run.
+/// lane runs the same program with the same arguments in every run (but a
+/// timing-dependent workload's threads may wait a few instructions more or less: its
+/// first run's counts are kept).
 fn record_insns(known: &mut Vec<u64>, w: &Workload, report: &RunReport) -> Result<(), String> {
     for (i, l) in report.lanes.iter().enumerate() {
         match known.get(i) {
-            Some(&k) if k != l.insns => {
+            Some(&k) if k != l.insns && !w.timing_dependent => {
                 return Err(format!(
                     "refused: {} lane {i} retired {} instructions in one run and {k} in another",
                     w.name, l.insns
