@@ -332,7 +332,7 @@ for t in chan pool mutex select sort; do
 done
 # tests/guest/spare.c: threads that compute while their process maps, unmaps, forks,
 # changes protections, signals them or exits (spare lanes, kernel/proc/spare.h).
-for t in compute churn fork mprotect signal exit; do
+for t in compute churn fork mprotect signal exit forks; do
     add "spare-$t" lanes - -- @spare "$t"
 done
 # tests/guest/epoll.c: epoll over pipes (level, edge, one-shot, errors, blocking).

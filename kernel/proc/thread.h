@@ -185,7 +185,7 @@ GFN void proc_fresh_task(Proc* q, Core& c, u32 s, u32 pid, u64 flags, u64 stack,
     q->io_done = 0;
     q->retry_blocked = 0;
     q->poll_deadline = 0;
-    q->futex_uaddr = q->block_deadline = 0;
+    q->futex_uaddr = q->block_deadline = q->futex_key = 0;
     q->futex_bitset = 0;
     q->robust_list = 0;
     q->restore_sigmask = 0;
@@ -252,14 +252,26 @@ GFN_NOINLINE i64 thread_create(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls,
     return tid;
 }
 
-/// Whether q is blocked in a futex wait on the word at uaddr that a wake of `bitset`
-/// reaches: of the waker's thread group `tg` when the wake is FUTEX_PRIVATE_FLAG's, else
-/// of any process of the family at that address (a shared futex is keyed by the memory,
-/// which forked processes share at the same address; a waiter woken in error sees its
-/// word and waits again, as futex(2) lets callers expect).
-GFN bool futex_waits(const Proc* q, u64 uaddr, u32 bitset, u32 tg, bool priv) {
-    return q->status == PROC_BLOCKED && q->block == BLOCK_FUTEX && q->futex_uaddr == uaddr &&
-           (q->futex_bitset & bitset) && (!priv || q->tg_slot == tg);
+/// The key of the futex word at uaddr of the address space led by g (Linux's
+/// get_futex_key): for an operation without FUTEX_PRIVATE_FLAG on a word in a MAP_SHARED
+/// page, the page's frame and the offset (`Proc::futex_key`), so that processes
+/// sharing the page meet; else 0: the futex is the thread group's, at that address
+/// (forked processes have the same addresses but not the same futexes: a copy-on-write
+/// page is private memory).
+GFN u64 futex_key_of(MachineHdr* m, Proc* g, u64 uaddr, bool priv) {
+    if (priv || g->pt_root == NO_FRAME) return 0;
+    int level;
+    u64* e = pt_lookup(m, g->pt_root, uaddr, &level);
+    if (!e || level != 3 || !(*e & PTE_P) || !(*e & PTE_SHARED)) return 0;
+    return (1ull << 63) | (PTE_FRAME(*e) << 12) | (uaddr & (PAGE_SZ - 1));
+}
+
+/// Whether q is blocked in a futex wait that a wake of `bitset` on the futex (key,
+/// uaddr) of thread group `tg` reaches (`futex_key_of`).
+GFN bool futex_waits(const Proc* q, u64 uaddr, u64 key, u32 bitset, u32 tg) {
+    if (q->status != PROC_BLOCKED || q->block != BLOCK_FUTEX || !(q->futex_bitset & bitset)) return false;
+    if (key) return q->futex_key == key;
+    return q->futex_key == 0 && q->futex_uaddr == uaddr && q->tg_slot == tg;
 }
 
 /// End q's futex wait or rt_sigtimedwait: its call returns ret (0 when woken,
@@ -278,14 +290,17 @@ GFN void block_resume(Proc* q, i64 ret) {
 GFN_NOINLINE u32 futex_wake(MachineHdr* m, Proc* from, u64 uaddr, u32 n, u32 bitset, bool priv, u64 to = 0,
                             u32 requeue = 0) {
     u32 woken = 0, moved = 0;
+    Proc* g = proc_leader(m, from);
+    u64 key = futex_key_of(m, g, uaddr, priv), to_key = to ? futex_key_of(m, g, to, priv) : 0;
     Proc* q = proc_at(m, from->fam_next);
     NO_UNROLL for (u64 i = 0; q != from && i < m->nslots; i++) {
-        if (futex_waits(q, uaddr, bitset, from->tg_slot, priv)) {
+        if (futex_waits(q, uaddr, key, bitset, from->tg_slot)) {
             if (woken < n) {
                 block_resume(q, 0);
                 woken++;
             } else if (to && moved < requeue) {
                 q->futex_uaddr = to;
+                q->futex_key = to_key;
                 moved++;
             } else {
                 break;

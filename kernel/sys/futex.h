@@ -24,7 +24,7 @@
 /// FUTEX_WAIT and FUTEX_WAIT_BITSET: EAGAIN when the word at uaddr is not val, else the
 /// thread parks until a wake (0), its deadline (ETIMEDOUT) or a signal (the wait runs
 /// again after the handler, with the deadline it had).
-GFN_NOINLINE void futex_wait(Core& c, u64 uaddr, u32 val, u32 bitset, u64 ts_va, bool absolute, bool realtime) {
+GFN_NOINLINE void futex_wait(Core& c, u64 uaddr, u32 val, u32 bitset, u64 ts_va, bool absolute, bool realtime, bool priv) {
     Proc* p = c.p;
     u32 word;
     if (!copy_from_guest(c, (u8*)&word, uaddr, 4)) { setX(c, 0, err(E_FAULT)); return; }
@@ -39,6 +39,7 @@ GFN_NOINLINE void futex_wait(Core& c, u64 uaddr, u32 val, u32 bitset, u64 ts_va,
     }
     if (deadline && now_ns() >= deadline) { setX(c, 0, err(E_TIMEDOUT)); return; }
     p->futex_uaddr = uaddr;
+    p->futex_key = futex_key_of(c.m, c.mm, uaddr, priv);
     p->futex_bitset = bitset;
     p->block_deadline = deadline;
     p->status = PROC_BLOCKED;
@@ -102,10 +103,10 @@ HANDLER void sys_futex(Core& c) {
     if (realtime && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT) { setX(c, 0, err(E_NOSYS)); return; }
     if (uaddr & 3) { setX(c, 0, err(E_INVAL)); return; }
     switch (cmd) {
-    case FUTEX_WAIT: futex_wait(c, uaddr, val, FUTEX_BITSET_ANY, X(c, 3), false, false); return;
+    case FUTEX_WAIT: futex_wait(c, uaddr, val, FUTEX_BITSET_ANY, X(c, 3), false, false, priv); return;
     case FUTEX_WAIT_BITSET:
         if (!val3) { setX(c, 0, err(E_INVAL)); return; }
-        futex_wait(c, uaddr, val, val3, X(c, 3), true, realtime);
+        futex_wait(c, uaddr, val, val3, X(c, 3), true, realtime, priv);
         return;
     case FUTEX_WAKE: setX(c, 0, futex_wake(c.m, c.p, uaddr, val, FUTEX_BITSET_ANY, priv)); return;
     case FUTEX_WAKE_BITSET:

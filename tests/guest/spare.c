@@ -12,6 +12,10 @@
  *             and write other pages of the same mapping
  *   signal    pthread_kill to threads busy computing; each handler sets its flag
  *   exit      exit(3) while every other thread computes without end
+ *   forks     two forked processes, each joining a thread that computes: both mains
+ *             wait on a futex at the same address of their own memory, and each
+ *             thread's end must wake its own process's main (a futex in private
+ *             memory is its process's, whatever its address)
  *
  * Usage: spare SECTION [THREADS]
  */
@@ -210,9 +214,32 @@ static void section_exit(void) {
     exit(3);
 }
 
+static void* forks_worker(void* a) {
+    results[0] = lcg_run((uint64_t)(long)a + 1, 3000000);
+    return 0;
+}
+
+static void section_forks(void) {
+    pid_t kids[2];
+    for (long k = 0; k < 2; k++) {
+        kids[k] = fork();
+        if (kids[k] == 0) {
+            pthread_t t;
+            pthread_create(&t, 0, forks_worker, (void*)k);
+            pthread_join(t, 0);
+            _exit((int)(results[0] % 100));  /* the parent prints it, in order */
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        int st = 0;
+        waitpid(kids[k], &st, 0);
+        printf("forks child %d: status %d\n", k, WEXITSTATUS(st));
+    }
+}
+
 int main(int argc, char** argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: spare compute|churn|fork|mprotect|signal|exit [THREADS]\n");
+        fprintf(stderr, "usage: spare compute|churn|fork|mprotect|signal|exit|forks [THREADS]\n");
         return 2;
     }
     if (argc > 2) nthreads = atoi(argv[2]);
@@ -232,6 +259,8 @@ int main(int argc, char** argv) {
         section_signal();
     } else if (!strcmp(s, "exit")) {
         section_exit();
+    } else if (!strcmp(s, "forks")) {
+        section_forks();
     } else {
         fprintf(stderr, "unknown section %s\n", s);
         return 2;

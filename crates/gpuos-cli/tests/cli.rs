@@ -2524,7 +2524,9 @@ fn lanes_sharing_memory_lose_no_exclusive_update() {
 #[test]
 fn threads_run_on_spare_lanes_as_under_qemu() {
     let bin = guest("spare");
-    for section in ["compute", "churn", "fork", "mprotect", "signal", "exit"] {
+    for section in [
+        "compute", "churn", "fork", "mprotect", "signal", "exit", "forks",
+    ] {
         let want = Command::new(qemu())
             .args([bin.to_str().unwrap(), section, "4"])
             .output()

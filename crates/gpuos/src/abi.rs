@@ -354,6 +354,12 @@ pub struct Proc {
     pub futex_bitset: u32,
     /// Padding to a multiple of 8 bytes (unused).
     pub futex_pad: u32,
+    /// While blocked with `BLOCK_FUTEX`: the futex's key when the word is in a
+    /// MAP_SHARED page and the wait is not FUTEX_PRIVATE_FLAG's, `1 << 63 | frame << 12 |
+    /// offset` (processes sharing the page meet there whatever its address); 0 keys the
+    /// futex by the thread group and the address, as Linux keys a futex in private
+    /// memory by its mm (kernel/proc/thread.h `futex_key_of`).
+    pub futex_key: u64,
     /// While a futex wait or an rt_sigtimedwait with a timeout is blocked
     /// (`BLOCK_FUTEX`, `BLOCK_SIGWAIT`): when it times out, on the device clock
     /// (`now_ns`, ns); 0 otherwise. Kept across the wait's re-executions.
