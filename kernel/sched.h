@@ -195,7 +195,6 @@ GFN_NOINLINE u32 lane_run(Core& c, MachineHdr* m, u32 lane, u64 budget) {
     if (lp->req_open) return LANE_HOSTWAIT;
     if (lp->fam_cur == NO_SLOT) return LANE_DONE;  // every member's end is handled
     bool spares = load_relaxed_u64(&m->spare_lanes) != 0;
-    if (spares) atomic_fence_dev();  // acquire: what spare lanes saved of members they ran
     bool reclaimed = false;
 rescan:
     Proc* cur = proc_at(m, lp->fam_cur);
