@@ -236,7 +236,10 @@ gpuos_persistent(MachineHdr* m, u64 slice) {
     // warp mixes lanes, which vote together below, with spare lanes.
     u32 spare_base = (u32)((m->nprocs + LANES_PER_BLOCK - 1) / LANES_PER_BLOCK * LANES_PER_BLOCK);
     if (m->spare_lanes && lane >= spare_base) {
-        if (lane < spare_base + m->spare_lanes) spare_loop(m);
+        // One spare lane every spare_stride threads (one per warp where there is room):
+        // the threads between return at once and leave their warp's issue slots to it.
+        u32 k = lane - spare_base, stride = m->spare_stride ? (u32)m->spare_stride : 1u;
+        if (k % stride == 0 && k / stride < m->spare_lanes) spare_loop(m);
         return;
     }
     RingHdr* ring = (RingHdr*)(uintptr_t)m->ring;

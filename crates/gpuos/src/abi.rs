@@ -708,6 +708,10 @@ pub struct MachineHdr {
     /// tasks offered by the families' lanes (kernel/proc/spare.h); 0: none, and the
     /// lanes offer nothing.
     pub spare_lanes: u64,
+    /// GPU threads from one spare lane to the next (1 to 32; 0 reads as 1): spare lanes
+    /// spread one per warp where the GPU has room, since the tasks of one warp's lanes
+    /// run one after another whenever they are at different instructions.
+    pub spare_stride: u64,
     /// The run queue of offered tasks: `runq_mask + 1` cells of two `u64`s (sequence,
     /// slot), a bounded multi-producer multi-consumer queue (Vyukov's); 0 when there are
     /// no spare lanes.
@@ -721,6 +725,14 @@ pub struct MachineHdr {
     /// Instructions a spare lane runs a task between looks at its recall flag, pending
     /// signals and the queue.
     pub spare_slice: u64,
+    /// 0: a family's lane keeps one runnable task for itself while it offers the others
+    /// (the CPU backend, where a lane is a host core). Otherwise the lane keeps none
+    /// while any of its tasks is away: it offers them all and runs a task only for what
+    /// the task handed back (the syscall or fault at which a spare lane stopped), for at
+    /// most this many instructions, so that a family's syscalls are served within a
+    /// few of its lane's instructions (the GPU, where a warp runs its 32 lanes' slices one
+    /// after another and a long slice would hold every handed-back syscall of the warp).
+    pub home_slice: u64,
     /// Tasks taken from the run queue by spare lanes (a count for `-v`).
     pub spare_takes: u64,
     /// Guest instructions retired on spare lanes (a count for `-v`).

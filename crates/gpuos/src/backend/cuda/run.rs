@@ -32,6 +32,23 @@ use std::time::Instant;
 /// this long.
 const GPU_SPARE_SLICE: u64 = 1 << 12;
 
+/// GPU threads that fit beside `lanes` lanes (their blocks) for spare lanes: a spare
+/// lane loops until every process has ended, so its block must not hold a place a
+/// lanes' block waits for.
+fn room_for_spares(module: &Module, lanes: usize) -> Result<usize, RunError> {
+    Ok(super::module_resident_lanes(module)?.saturating_sub(lanes.next_multiple_of(BLOCK as usize)))
+}
+
+/// Threads from one spare lane to the next (`MachineHdr::spare_stride`): as far apart
+/// as `room` threads allow, at most a warp, so that `spares` tasks at different
+/// instructions run in different warps (the lanes of one warp take turns).
+fn spare_stride(spares: usize, room: usize) -> usize {
+    if spares == 0 {
+        return 1;
+    }
+    (room / spares).clamp(1, 32)
+}
+
 /// Run `cfg.lanes` copies of the prepared program on the GPU.
 pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let layout = MachineLayout::gpu(cfg);
@@ -318,6 +335,8 @@ struct DeviceMachine {
     /// Spare lanes (kernel/proc/spare.h): GPU threads of the persistent kernel's grid
     /// after the lanes' last block; 0 in quantum mode.
     spares: usize,
+    /// GPU threads from one spare lane to the next (`MachineHdr::spare_stride`).
+    spare_stride: usize,
     /// The spare lanes' run queue (`MachineHdr::runq`).
     _runq: DevBuf,
     /// Where a lane records an internal error before it traps.
@@ -478,8 +497,7 @@ impl DeviceMachine {
             _ => 0,
         };
         let spares = if spares > 0 {
-            let room = super::module_resident_lanes(module)?
-                .saturating_sub(lanes.next_multiple_of(BLOCK as usize));
+            let room = room_for_spares(module, lanes)?;
             if room < spares && cfg.verbose {
                 eprintln!(
                     "gpuos: {spares} spare lanes asked, {room} fit beside the lanes on the GPU"
@@ -495,7 +513,9 @@ impl DeviceMachine {
         hdr.runq = runq.0;
         hdr.runq_mask = (runq_cells.len() / 2 - 1) as u64;
         hdr.spare_lanes = spares as u64;
+        hdr.spare_stride = spare_stride(spares, room_for_spares(module, lanes)?) as u64;
         hdr.spare_slice = GPU_SPARE_SLICE;
+        hdr.home_slice = crate::backend::home_slice();
         // SAFETY: ring and cells are pinned host memory of the right sizes.
         unsafe {
             let r = &mut *(ring.ptr as *mut RingHdr);
@@ -561,6 +581,7 @@ impl DeviceMachine {
             comp,
             use_poller,
             spares,
+            spare_stride: hdr.spare_stride as usize,
             _runq: runq,
             panic_rec,
             mdev,
@@ -788,9 +809,10 @@ fn persistent_launches(
                 &mut [&mut mptr as *mut u64 as *mut c_void],
             )?;
         }
-        // The spare lanes are whole blocks after the lanes' last (kernel/cuda_main.cu).
+        // The spare lanes are whole blocks after the lanes' last (kernel/cuda_main.cu),
+        // `spare_stride` threads apart.
         let threads = if m.spares > 0 {
-            m.lanes.next_multiple_of(BLOCK as usize) + m.spares
+            m.lanes.next_multiple_of(BLOCK as usize) + m.spares * m.spare_stride
         } else {
             m.lanes
         };
