@@ -36,7 +36,10 @@ const GPU_SPARE_SLICE: u64 = 1 << 12;
 /// lane loops until every process has ended, so its block must not hold a place a
 /// lanes' block waits for.
 fn room_for_spares(module: &Module, lanes: usize) -> Result<usize, RunError> {
-    Ok(super::module_resident_lanes(module)?.saturating_sub(lanes.next_multiple_of(BLOCK as usize)))
+    Ok(
+        super::module_resident_lanes(module)?
+            .saturating_sub(lanes.next_multiple_of(BLOCK as usize)),
+    )
 }
 
 /// Threads from one spare lane to the next (`MachineHdr::spare_stride`): as far apart
