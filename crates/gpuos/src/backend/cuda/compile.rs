@@ -68,10 +68,87 @@ pub fn core_key(arch: &str) -> String {
 /// The line of kernel/exec.h that a translation's blocks replace (GPUOS_TIER2).
 const T2_MARKER: &str = "// @GPUOS_T2_BLOCKS@";
 
+/// Where the compiled core for `arch` is cached.
+fn core_path(arch: &str) -> std::path::PathBuf {
+    let key = core_key(arch);
+    cache_dir().join(format!("core-{arch}-{}.cubin", &key[..24]))
+}
+
+/// NVRTC options of the quick core (`GPUOS_QUICK_CORE`: unset, NVRTC's fastest compile
+/// `-Ofc=max`; "0" or "off", none; else the options to use, space-separated).
+fn quick_opts() -> Option<Vec<String>> {
+    match std::env::var("GPUOS_QUICK_CORE") {
+        Err(_) => Some(vec!["-Ofc=max".into()]),
+        Ok(v) if v == "0" || v == "off" || v.trim().is_empty() => None,
+        Ok(v) => Some(v.split_whitespace().map(String::from).collect()),
+    }
+}
+
+/// The core a run starts with: the optimised core from the cache, or on a cold cache
+/// (when `GPUOS_QUICK_CORE` allows) a quick core compiled with NVRTC's fastest options
+/// (`-Ofc=max`: about 4 s instead of 90-170 s, the same source and semantics, slower
+/// code) while the optimised one compiles in the background. Returns the CUBIN and,
+/// for a quick core, where the optimised core will appear (the run swaps it in at a
+/// safe point once it is there, as it does a translated core). Errors: NVRTC missing or
+/// failing.
+pub(super) fn compile_for_run(
+    arch: &str,
+    verbose: bool,
+) -> Result<(Vec<u8>, Option<std::path::PathBuf>), RunError> {
+    let path = core_path(arch);
+    let quick = match quick_opts() {
+        Some(q) if !path.exists() => q,
+        _ => return Ok((compile(arch, verbose)?, None)),
+    };
+    // One quick core and one background compile per process and architecture (the
+    // demo and the bench size their runs with a core first).
+    static QUICK: std::sync::Mutex<Vec<(String, Vec<u8>)>> = std::sync::Mutex::new(Vec::new());
+    if let Some((_, bin)) = QUICK.lock().unwrap().iter().find(|(a, _)| a == arch) {
+        return Ok((bin.clone(), Some(path)));
+    }
+    let t = Instant::now();
+    let bin = nvrtc(KERNEL_SRC, arch, &quick)?;
+    QUICK.lock().unwrap().push((arch.to_string(), bin.clone()));
+    background_compile(arch);
+    if verbose {
+        eprintln!(
+            "gpuos: no cached core for {arch}: NVRTC compiled a quick one ({}) in {:.2} s; the optimised core compiles in the background and is swapped in when ready",
+            quick.join(" "),
+            t.elapsed().as_secs_f64()
+        );
+    }
+    Ok((bin, Some(path)))
+}
+
+/// Compile the optimised core for `arch` into the cache in the background: a child
+/// `gpuos compile-core` (it outlives a short run, so the next run starts warm), or a
+/// thread where this program is not gpuos's command line (a test binary).
+fn background_compile(arch: &str) {
+    let exe = std::env::current_exe().ok();
+    let is_cli = exe
+        .as_ref()
+        .and_then(|e| e.file_stem())
+        .is_some_and(|n| n == "gpuos");
+    if let (true, Some(exe)) = (is_cli, exe) {
+        let child = std::process::Command::new(exe)
+            .args(["compile-core", "--arch", arch])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        if let Ok(mut child) = child {
+            // Reaped when it ends, if this process is still there.
+            std::thread::spawn(move || child.wait());
+            return;
+        }
+    }
+    let arch = arch.to_string();
+    std::thread::spawn(move || compile(&arch, false));
+}
+
 /// Compile the core for `arch` (e.g. "sm_90") with NVRTC, or take it from the cache.
 pub(super) fn compile(arch: &str, verbose: bool) -> Result<Vec<u8>, RunError> {
-    let key = core_key(arch);
-    let path = cache_dir().join(format!("core-{arch}-{}.cubin", &key[..24]));
+    let path = core_path(arch);
     if let Ok(bin) = std::fs::read(&path) {
         if verbose {
             eprintln!("gpuos: CUDA module cache hit {}", path.display());

@@ -125,13 +125,21 @@ fn open_device() -> Result<(String, String, usize), RunError> {
 /// Errors: no usable GPU, or the core cannot be compiled or loaded.
 pub fn resident_lanes() -> Result<usize, RunError> {
     let (_, arch, _) = open_device()?;
-    let module = compile::load_module(&compile::compile(&arch, false)?)?;
-    module_resident_lanes(&module)
+    let (bin, upgrade) = compile::compile_for_run(&arch, false)?;
+    let module = compile::load_module(&bin)?;
+    module_resident_lanes(&module, upgrade.is_some())
 }
 
+/// Blocks of BLOCK lanes that every core keeps resident on a multiprocessor: its
+/// persistent kernel's `__launch_bounds__` minimum (MIN_BLOCKS_PER_SM, kernel/cuda_main.cu),
+/// for which the compiler limits registers, spilling if it must.
+const MIN_RESIDENT_BLOCKS_PER_SM: usize = 4;
+
 /// How many threads of `module`'s persistent kernel the GPU runs at once (see
-/// [`resident_lanes`]). The device's primary context must be current.
-fn module_resident_lanes(module: &compile::Module) -> Result<usize, RunError> {
+/// [`resident_lanes`]). The device's primary context must be current. `interim`: the
+/// module is a quick core that a differently compiled one replaces during the run, so
+/// only what every core keeps resident counts (MIN_RESIDENT_BLOCKS_PER_SM).
+fn module_resident_lanes(module: &compile::Module, interim: bool) -> Result<usize, RunError> {
     let dev = cu::device::get(0).map_err(|e| err("cuDeviceGet", e))?;
     // SAFETY: dev is valid and its primary context current; the module is loaded.
     unsafe {
@@ -149,6 +157,11 @@ fn module_resident_lanes(module: &compile::Module) -> Result<usize, RunError> {
         )
         .result()
         .map_err(|e| err("cuOccupancyMaxActiveBlocksPerMultiprocessor", e))?;
-        Ok(sms.max(0) as usize * blocks.max(0) as usize * BLOCK as usize)
+        let blocks = if interim {
+            (blocks.max(0) as usize).min(MIN_RESIDENT_BLOCKS_PER_SM)
+        } else {
+            blocks.max(0) as usize
+        };
+        Ok(sms.max(0) as usize * blocks * BLOCK as usize)
     }
 }

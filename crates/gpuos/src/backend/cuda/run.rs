@@ -3,7 +3,7 @@
 //! requests until every process has ended ([`drain_persistent`], [`drain_quantum`]),
 //! collect the lanes' results ([`collect`]).
 
-use super::compile::{compile, load_module, Module};
+use super::compile::{compile_for_run, load_module, Module};
 use super::launch::{launch, launch_grid, launch_lanes, sync, watch_kernel, with_panic};
 use super::memory::{DevBuf, Pinned, Streams};
 use super::relaunch::{Counters, Decision, LaunchPolicy, SHORT_SLICE};
@@ -34,12 +34,11 @@ const GPU_SPARE_SLICE: u64 = 1 << 12;
 
 /// GPU threads that fit beside `lanes` lanes (their blocks) for spare lanes: a spare
 /// lane loops until every process has ended, so its block must not hold a place a
-/// lanes' block waits for.
-fn room_for_spares(module: &Module, lanes: usize) -> Result<usize, RunError> {
-    Ok(
-        super::module_resident_lanes(module)?
-            .saturating_sub(lanes.next_multiple_of(BLOCK as usize)),
-    )
+/// lanes' block waits for. `interim`: `module` is a quick core (see
+/// `module_resident_lanes`).
+fn room_for_spares(module: &Module, interim: bool, lanes: usize) -> Result<usize, RunError> {
+    Ok(super::module_resident_lanes(module, interim)?
+        .saturating_sub(lanes.next_multiple_of(BLOCK as usize)))
 }
 
 /// Threads from one spare lane to the next (`MachineHdr::spare_stride`): as far apart
@@ -58,7 +57,8 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let t_setup = Instant::now();
     let (name, arch, free) = open_device()?;
     let t_compile = Instant::now();
-    let module = load_module(&compile(&arch, cfg.verbose)?)?;
+    let (bin, upgrade) = compile_for_run(&arch, cfg.verbose)?;
+    let module = load_module(&bin)?;
     if cfg.verbose {
         eprintln!(
             "gpuos: {name} ({arch}), {} MiB free; module ready in {:.2} s",
@@ -66,8 +66,8 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
             t_compile.elapsed().as_secs_f64()
         );
     }
-    let mut m = DeviceMachine::new(cfg, prep, &module, &layout)?;
-    let t2 = Tier2Run::new(cfg, prep, &m, &arch)?;
+    let mut m = DeviceMachine::new(cfg, prep, &module, upgrade.is_some(), &layout)?;
+    let t2 = Tier2Run::new(cfg, prep, &m, &arch, upgrade)?;
     let cores = Cores::new(module);
     // A cached translation: the lanes start translated.
     t2.swap_in(&cores, cfg.verbose)?;
@@ -173,6 +173,60 @@ struct Tier2Run {
     /// one) is swapped in before this time, so that a short run exercises the swap of
     /// the running kernels without waiting for NVRTC.
     hold_until: Option<Instant>,
+    /// The optimised core that replaces a quick one, when the run started on one.
+    upgrade: Option<CoreUpgrade>,
+}
+
+/// The optimised core compiling in the background while a run goes on with a quick one
+/// (compile.rs, `compile_for_run`): the cache file it appears in, looked for at most
+/// every 200 ms; swapped in at a safe point like a translated core, unless a translated
+/// core (compiled with the optimised options) came first.
+struct CoreUpgrade {
+    path: std::path::PathBuf,
+    /// (when the file was last looked for, whether the upgrade is over).
+    state: Mutex<(Option<Instant>, bool)>,
+}
+
+impl CoreUpgrade {
+    fn new(path: std::path::PathBuf) -> CoreUpgrade {
+        CoreUpgrade {
+            path,
+            state: Mutex::new((None, false)),
+        }
+    }
+
+    /// Whether the optimised core is there to be swapped in.
+    fn ready(&self) -> bool {
+        let mut st = self.state.lock().unwrap();
+        if st.1 {
+            return false;
+        }
+        let now = Instant::now();
+        if st
+            .0
+            .is_some_and(|t| now.duration_since(t).as_millis() < 200)
+        {
+            return false;
+        }
+        st.0 = Some(now);
+        self.path.exists()
+    }
+
+    /// The optimised core's CUBIN, once (None before it is there or after it was taken).
+    fn take(&self) -> Option<Vec<u8>> {
+        let mut st = self.state.lock().unwrap();
+        if st.1 {
+            return None;
+        }
+        let bin = std::fs::read(&self.path).ok()?;
+        st.1 = true;
+        Some(bin)
+    }
+
+    /// A translated core has been swapped in: it supersedes the upgrade.
+    fn retire(&self) {
+        self.state.lock().unwrap().1 = true;
+    }
 }
 
 /// A CUDA context handed to the translator's thread.
@@ -193,7 +247,9 @@ impl Tier2Run {
         prep: &Prepared,
         m: &DeviceMachine,
         arch: &str,
+        upgrade: Option<std::path::PathBuf>,
     ) -> Result<Tier2Run, RunError> {
+        let upgrade = upgrade.map(CoreUpgrade::new);
         let alive = Arc::new(Mutex::new(true));
         let done = Arc::new(AtomicBool::new(false));
         let hold_until = std::env::var("GPUOS_T2_SWAP_AFTER_MS")
@@ -206,6 +262,7 @@ impl Tier2Run {
                 alive,
                 done,
                 hold_until,
+                upgrade,
             });
         };
         let ncounts = (m.tmpl_frames * 1024) as usize;
@@ -244,6 +301,7 @@ impl Tier2Run {
             alive,
             done,
             hold_until,
+            upgrade,
         })
     }
 
@@ -254,29 +312,42 @@ impl Tier2Run {
         }
     }
 
-    /// Whether a translated core waits to be swapped in.
+    /// Whether a translated core, or the optimised core replacing a quick one, waits to
+    /// be swapped in.
     fn ready(&self) -> bool {
-        !self.held() && self.t2.as_ref().is_some_and(|t| t.cubin_ready())
+        !self.held()
+            && (self.t2.as_ref().is_some_and(|t| t.cubin_ready())
+                || self.upgrade.as_ref().is_some_and(|u| u.ready()))
     }
 
     fn held(&self) -> bool {
         self.hold_until.is_some_and(|t| Instant::now() < t)
     }
 
-    /// Load the newest translated core, if one is ready, as the run's current core;
-    /// returns whether it did.
+    /// Load the newest translated core, if one is ready, else the optimised core that
+    /// replaces a quick one, if it is there, as the run's current core; returns whether
+    /// it did.
     fn swap_in(&self, cores: &Cores, verbose: bool) -> Result<bool, RunError> {
         if self.held() {
             return Ok(false);
         }
-        let Some(bin) = self.t2.as_ref().and_then(|t| t.take_cubin()) else {
-            return Ok(false);
+        let (bin, what) = match self.t2.as_ref().and_then(|t| t.take_cubin()) {
+            Some(bin) => {
+                if let Some(u) = &self.upgrade {
+                    u.retire();
+                }
+                (bin, "tier 2: translated core")
+            }
+            None => match self.upgrade.as_ref().and_then(|u| u.take()) {
+                Some(bin) => (bin, "the optimised core, replacing the quick one,"),
+                None => return Ok(false),
+            },
         };
         let t = Instant::now();
         cores.push(load_module(&bin)?);
         if verbose {
             eprintln!(
-                "gpuos: tier 2: translated core ({} KiB) loaded in {:.3} s",
+                "gpuos: {what} ({} KiB) loaded in {:.3} s",
                 bin.len() >> 10,
                 t.elapsed().as_secs_f64()
             );
@@ -408,10 +479,12 @@ impl DeviceMachine {
     /// Build the machine of `layout`: the template (built in a host staging pool, copied
     /// to the device pool's first frames), the request area, the rings, the stacks, the
     /// frame pool ([`MachineLayout::gpu_pool_frames`]); the header uploaded last.
+    /// `interim`: `module` is a quick core, replaced during the run.
     fn new(
         cfg: &RunConfig,
         prep: &Prepared,
         module: &Module,
+        interim: bool,
         layout: &MachineLayout,
     ) -> Result<DeviceMachine, RunError> {
         let lanes = layout.lanes;
@@ -500,7 +573,7 @@ impl DeviceMachine {
             _ => 0,
         };
         let spares = if spares > 0 {
-            let room = room_for_spares(module, lanes)?;
+            let room = room_for_spares(module, interim, lanes)?;
             if room < spares && cfg.verbose {
                 eprintln!(
                     "gpuos: {spares} spare lanes asked, {room} fit beside the lanes on the GPU"
@@ -516,7 +589,7 @@ impl DeviceMachine {
         hdr.runq = runq.0;
         hdr.runq_mask = (runq_cells.len() / 2 - 1) as u64;
         hdr.spare_lanes = spares as u64;
-        hdr.spare_stride = spare_stride(spares, room_for_spares(module, lanes)?) as u64;
+        hdr.spare_stride = spare_stride(spares, room_for_spares(module, interim, lanes)?) as u64;
         hdr.spare_slice = GPU_SPARE_SLICE;
         hdr.home_slice = crate::backend::home_slice();
         // SAFETY: ring and cells are pinned host memory of the right sizes.
