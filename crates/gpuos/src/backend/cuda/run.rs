@@ -565,31 +565,29 @@ impl DeviceMachine {
         };
         layout.fill(cfg, prep, &arrays, &mut hdr);
         // Spare lanes: persistent mode only (a quantum launch would leave a task away
-        // at its end). None unless asked for: not yet measured on a GPU.
+        // at its end). None unless asked for.
         // A spare lane loops until every process has ended, so its block must not hold
         // a place a lanes' block waits for: lanes and spares together fit the GPU.
         let spares = match cfg.mode {
             crate::machine::Mode::Persistent => cfg.spare_lanes.unwrap_or(0),
             _ => 0,
         };
-        let spares = if spares > 0 {
-            let room = room_for_spares(module, interim, lanes)?;
-            if room < spares && cfg.verbose {
-                eprintln!(
-                    "gpuos: {spares} spare lanes asked, {room} fit beside the lanes on the GPU"
-                );
-            }
-            spares.min(room)
+        let room = if spares > 0 {
+            room_for_spares(module, interim, lanes)?
         } else {
             0
         };
+        if room < spares && cfg.verbose {
+            eprintln!("gpuos: {spares} spare lanes asked, {room} fit beside the lanes on the GPU");
+        }
+        let spares = spares.min(room);
         let runq_cells = MachineLayout::runq_cells(layout.slots);
         let runq = DevBuf::new(runq_cells.len() * 8)?;
         runq.upload(&runq_cells)?;
         hdr.runq = runq.0;
         hdr.runq_mask = (runq_cells.len() / 2 - 1) as u64;
         hdr.spare_lanes = spares as u64;
-        hdr.spare_stride = spare_stride(spares, room_for_spares(module, interim, lanes)?) as u64;
+        hdr.spare_stride = spare_stride(spares, room) as u64;
         hdr.spare_slice = GPU_SPARE_SLICE;
         hdr.home_slice = crate::backend::home_slice();
         // SAFETY: ring and cells are pinned host memory of the right sizes.
