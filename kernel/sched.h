@@ -232,10 +232,7 @@ rescan:
         q = proc_at(m, q->fam_next);
         if (q == cur) break;
     }
-    // Run what no spare lane took yet; where the lane keeps no task for itself
-    // (`home_slice`), only when the queue is longer than the spare lanes could be taking
-    // (they are all busy): else one of them takes it within its back-off.
-    if (!found && spares && !reclaimed && (!m->home_slice || runq_len(m) >= m->spare_lanes)) {
+    if (!found && spares && !reclaimed) {  // run what no spare lane took yet
         spare_reclaim_all(m, lp);
         reclaimed = true;
         goto rescan;
@@ -246,16 +243,10 @@ rescan:
     }
     lp->fam_cur = q->slot;
     if (spares) atomic_fence_dev();  // acquire: q's state as the spare lane that ran it last saved it
-    bool handed = q->handback != 0;
     q->handback = 0;
     // The others that can run go to the spare lanes; while any is away, slices here are
     // short, so that what they hand back (their syscalls) is served soon.
-    if (spares && spare_offer(c, m, lp, q)) {
-        u64 home = m->home_slice;
-        if (home && !handed && !reclaimed && task_offerable(m, q) && task_offer(c, m, q)) return LANE_AWAY;
-        u64 cap = home ? home : m->spare_slice;
-        if (budget > cap) budget = cap;
-    }
+    if (spares && spare_offer(c, m, lp, q) && budget > m->spare_slice) budget = m->spare_slice;
     core_resume(c, m, q);
     if (q->fm_seg == EXEC_START) {  // a job of another program: map it first
         exec_start(c);

@@ -90,12 +90,6 @@ GFN_NOINLINE u32 runq_pop(MachineHdr* m) {
 /// Whether the run queue holds an entry (maybe a stale one).
 GFN bool runq_waiting(MachineHdr* m) { return load_relaxed_u64(&m->runq_tail) != load_relaxed_u64(&m->runq_head); }
 
-/// Entries in the run queue (stale ones included).
-GFN u64 runq_len(MachineHdr* m) {
-    u64 head = load_relaxed_u64(&m->runq_head);  // first: the tail is never behind it
-    return load_relaxed_u64(&m->runq_tail) - head;
-}
-
 // ---- the family's lane: offer, take back, quiesce -----------------------------------
 
 /// Whether q's lane may offer it: runnable, at home, not stopped at an instruction only

@@ -725,13 +725,6 @@ pub struct MachineHdr {
     /// Instructions a spare lane runs a task between looks at its recall flag, pending
     /// signals and the queue.
     pub spare_slice: u64,
-    /// 0 (the default): a family's lane keeps one runnable task for itself while it
-    /// offers the others. Otherwise (`GPUOS_HOME_SLICE`, a measuring knob) the lane keeps
-    /// none while any of its tasks is away: it offers them all and runs a task only for
-    /// what the task handed back (the syscall or fault at which a spare lane stopped),
-    /// for at most this many instructions, so that a family's syscalls wait for no long
-    /// slice of its lane (on the GPU a warp runs its lanes' slices one after another).
-    pub home_slice: u64,
     /// Tasks taken from the run queue by spare lanes (a count for `-v`).
     pub spare_takes: u64,
     /// Guest instructions retired on spare lanes (a count for `-v`).

@@ -85,7 +85,6 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     hdr.runq = runq.as_mut_ptr() as u64;
     hdr.runq_mask = (runq.len() / 2 - 1) as u64;
     hdr.spare_slice = MachineLayout::SPARE_SLICE;
-    hdr.home_slice = super::home_slice();
     super::clock::ClockOffsets::for_host_clock().apply(&mut hdr);
     let t2 = crate::translate::Tier2::new(
         cfg.translate,

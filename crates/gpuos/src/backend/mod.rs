@@ -8,19 +8,6 @@ pub mod cuda;
 use crate::abi::Proc;
 pub use crate::stop::{request_stop, sleep_until_or_stop, stop_requested, stop_signal};
 
-/// `MachineHdr::home_slice` for a run: `GPUOS_HOME_SLICE` when set (a measuring knob:
-/// a family's lane then keeps no task for itself while others are away and runs what
-/// they hand back for at most that many instructions), else 0, the lane keeping one
-/// task. Measured on an H200 (docs/BENCHMARKS.md, twenty-second session): 64 made
-/// `spare compute 16` on 16 spare lanes slower (4.8 -> 5.8 s) and did not cure the
-/// contended mutex, so it is off by default on both backends.
-pub(crate) fn home_slice() -> u64 {
-    std::env::var("GPUOS_HOME_SLICE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 /// `-v`'s line on the spare lanes (kernel/proc/spare.h): how many there were at the
 /// end, how often they took a task, and the guest instructions they ran.
 pub fn report_spares(hdr: &crate::abi::MachineHdr, total_insns: u64) {

@@ -589,7 +589,6 @@ impl DeviceMachine {
         hdr.spare_lanes = spares as u64;
         hdr.spare_stride = spare_stride(spares, room) as u64;
         hdr.spare_slice = GPU_SPARE_SLICE;
-        hdr.home_slice = crate::backend::home_slice();
         // SAFETY: ring and cells are pinned host memory of the right sizes.
         unsafe {
             let r = &mut *(ring.ptr as *mut RingHdr);
