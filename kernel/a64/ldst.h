@@ -160,14 +160,45 @@ GFN bool check_align_bus(Core& c, u64 addr, u32 bytes) {
 // apart). The exclusive and acquire loads are coherent loads (on the GPU, L1 is not
 // coherent between multiprocessors: volatile, served by L2), acquire and release add
 // a device-scope fence, and DMB and DSB are one (kernel/a64/system.h).
+//
+// Because the monitor compares values, a store-exclusive may succeed after other lanes
+// wrote the granule and wrote it back (A-B-A): a lock taken and released by another
+// thread between this thread's LDAXR and its STXR. On Arm the STXR would fail; here it
+// succeeds, so the acquire that LDAXR did (its fence, which on the GPU also empties the
+// multiprocessor's L1) comes too early: what the other thread wrote inside its critical
+// section may reach this multiprocessor's L1 afterwards as a stale line (a neighbouring
+// lane whose interleaved frame shares the cache line loads it) and be read after the
+// STXR. A store-exclusive that succeeds after an acquiring load-exclusive therefore
+// fences again (`EXCL_ACQUIRE`): the acquire then takes effect where the lock was taken.
+// (The H200 showed it as glibc's `mutex->__data.__owner == 0` assertion in a contended
+// mutex at 100 lanes with spare lanes, never at one lane, where frames are not
+// interleaved.)
+
+/// `CpuState::excl_size`'s flag for a reservation made by an acquiring load-exclusive
+/// (LDAXR, LDAXP): its store-exclusive's success fences (see above).
+#define EXCL_ACQUIRE (1ull << 63)
 
 /// shared/functions/exclusive: AArch64.ExclusiveMonitorsPass for the local monitor:
-/// passes iff the monitor holds exactly (addr, bytes); always clears it.
-GFN bool excl_pass(Core& c, u64 addr, u32 bytes) {
-    bool ok = c.s.excl_size == bytes && c.s.excl_addr == addr;
+/// passes iff the monitor holds exactly (addr, bytes); always clears it. `acquire`:
+/// whether the marking load was an acquiring one (EXCL_ACQUIRE).
+GFN bool excl_pass(Core& c, u64 addr, u32 bytes, bool* acquire) {
+    bool ok = (c.s.excl_size & ~EXCL_ACQUIRE) == bytes && c.s.excl_addr == addr;
+    *acquire = (c.s.excl_size & EXCL_ACQUIRE) != 0;
     c.s.excl_addr = 0;
     c.s.excl_size = 0;
     return ok;
+}
+
+/// Mark (addr, bytes) in the local monitor (`acquire`: by LDAXR or LDAXP).
+GFN void excl_mark(Core& c, u64 addr, u32 bytes, u32 acquire) {
+    c.s.excl_addr = addr;
+    c.s.excl_size = bytes | (acquire ? EXCL_ACQUIRE : 0);
+}
+
+/// After a store-exclusive through the global monitor: when it stored (`ok`) and the
+/// reservation was an acquiring one, the acquire again (see EXCL_ACQUIRE).
+GFN void excl_acquired(bool ok, bool acquire) {
+    if (ok && acquire) atomic_fence_dev();
 }
 
 /// A coherent load of `bytes` (1, 2, 4, 8) at host pointer p, aligned to its size (so
@@ -215,8 +246,7 @@ HANDLER void LDXR(Core& c, u32 size, u32 acquire, u32 n, u32 t) {
     u64 v = mem_read_coherent(c, addr, bytes);
     if (faulted(c)) return;
     if (acquire) fence_shared(c);
-    c.s.excl_addr = addr;
-    c.s.excl_size = bytes;
+    excl_mark(c, addr, bytes, acquire);
     c.s.excl_val[0] = v;
     setX(c, t, v);
 }
@@ -228,7 +258,8 @@ HANDLER void STXR(Core& c, u32 size, u32 s, u32 release, u32 n, u32 t) {
     u32 bytes = 1u << size;
     if (!check_align_bus(c, addr, bytes)) return;
     u64 data = X(c, t);
-    if (!excl_pass(c, addr, bytes)) { setW(c, s, 1); return; }
+    bool acq;
+    if (!excl_pass(c, addr, bytes, &acq)) { setW(c, s, 1); return; }
     if (!mem_shared(c)) {  // no other lane writes here: the local monitor decides
         mem_write(c, addr, (int)bytes, data);
         if (!faulted(c)) setW(c, s, 0);
@@ -237,7 +268,9 @@ HANDLER void STXR(Core& c, u32 size, u32 s, u32 release, u32 n, u32 t) {
     u8* p = mm_translate(c, addr, PTE_W);
     if (!p) return;  // faulted
     if (release) atomic_fence_dev();
-    setW(c, s, cas_excl(p, bytes, c.s.excl_val[0], data) ? 0 : 1);
+    bool ok = cas_excl(p, bytes, c.s.excl_val[0], data);
+    excl_acquired(ok, acq);
+    setW(c, s, ok ? 0 : 1);
 }
 
 /// Arm ARM LDXP, LDAXP: a pair, aligned to its total size (8 or 16).
@@ -256,8 +289,7 @@ HANDLER void LDXP(Core& c, u32 sf, u32 acquire, u32 t2, u32 n, u32 t) {
     }
     if (faulted(c)) return;
     if (acquire) fence_shared(c);
-    c.s.excl_addr = addr;
-    c.s.excl_size = total;
+    excl_mark(c, addr, total, acquire);
     c.s.excl_val[0] = sf ? a : v;
     c.s.excl_val[1] = b;
     setX(c, t, a);
@@ -286,7 +318,8 @@ HANDLER void STXP(Core& c, u32 sf, u32 s, u32 release, u32 t2, u32 n, u32 t) {
     u32 total = sf ? 16 : 8;
     if (!check_align_bus(c, addr, total)) return;
     u64 a = X(c, t), b = X(c, t2);
-    if (!excl_pass(c, addr, total)) { setW(c, s, 1); return; }
+    bool acq;
+    if (!excl_pass(c, addr, total, &acq)) { setW(c, s, 1); return; }
     if (!mem_shared(c)) {  // no other lane writes here: the local monitor decides
         if (sf) st128(c, addr, a, b);
         else st64(c, addr, (a & 0xffffffffull) | (b << 32));
@@ -310,6 +343,7 @@ HANDLER void STXP(Core& c, u32 sf, u32 s, u32 release, u32 t2, u32 n, u32 t) {
     } else {
         ok = cas_excl(lo, 8, c.s.excl_val[0], (a & 0xffffffffull) | (b << 32));
     }
+    excl_acquired(ok, acq);
     setW(c, s, ok ? 0 : 1);
 }
 

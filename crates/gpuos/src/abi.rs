@@ -82,7 +82,9 @@ pub struct CpuState {
     pub tpidr_el0: u64,
     /// Exclusive monitor: address marked by the last load-exclusive.
     pub excl_addr: u64,
-    /// Exclusive monitor: access size in bytes of the marking load (0 = open state).
+    /// Exclusive monitor: access size in bytes of the marking load (0 = open state),
+    /// with bit 63 set when that load was an acquiring one (LDAXR, LDAXP: kernel/a64/ldst.h,
+    /// `EXCL_ACQUIRE`).
     pub excl_size: u64,
     /// Exclusive monitor: the value(s) the marking load read (`excl_val[1]`: the second
     /// word of a 16-byte pair). A store-exclusive stores only while memory still holds
