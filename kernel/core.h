@@ -94,6 +94,8 @@ struct Core {
                      // went different ways (MachineHdr::split_steps)
     u32 user;        // a spare lane's user mode: stop before anything the task's own
                      // lane must do (kernel/proc/spare.h)
+    u32 parked;      // user mode: the task blocked in a futex wait served here, at the
+                     // end of the last core_run (kernel/sys/futex.h `futex_user`)
 };
 
 /// Bring the tasks of g's address space home from the spare lanes before a change they

@@ -134,18 +134,20 @@ GFN bool sys_runs_beside(Core& c, u64 nr) {
 /// A syscall a spare lane serves itself, in user mode (kernel/proc/spare.h), as Linux's
 /// vDSO serves the clocks without entering the kernel: clock_gettime of the clocks the
 /// device keeps and gettimeofday (the result stored through the soft TLB like any guest
-/// store), the caller's ids, and sched_yield (which ends the slice). None under
-/// --strace, whose lines the lane writes. True when served: X0 holds the result. False
-/// leaves an exception set (a page not ready for the store: the task goes to its lane,
-/// which runs the SVC again from the start).
-GFN bool sys_user(Core& c, u64 nr, bool* yield) {
+/// store), the caller's ids, sched_yield (which ends the slice), and the futex waits
+/// and wakes of the group's queue (kernel/sys/futex.h `futex_user`). None under
+/// --strace, whose lines the lane writes. True when served: X0 holds the result and
+/// `*action` says what follows (UserAction). False hands the call to the task's lane,
+/// which runs the SVC again from the start (an exception may be set: a page not ready).
+GFN bool sys_user(Core& c, u64 nr, u32* action) {
     if (c.p->strace) return false;
     i64 v[2], off = c.m->clock_real_off;
     u64 va = X(c, 0), div = 1000;
     switch (nr) {
     case SYS_getpid: setX(c, 0, c.mm->pid); return true;
     case SYS_gettid: setX(c, 0, c.p->pid); return true;
-    case SYS_sched_yield: setX(c, 0, 0); *yield = true; return true;
+    case SYS_sched_yield: setX(c, 0, 0); *action = USER_YIELD; return true;
+    case SYS_futex: return futex_user(c, action);
     case SYS_clock_gettime:
         if (!dev_clock_offset(c.m, (i64)(i32)X(c, 0), &off)) return false;
         va = X(c, 1);
@@ -256,12 +258,13 @@ GFN u32 core_run(Core& c, u64 budget) {
     exc:
         entry = true;
         if (c.user && c.exc == EXC_SVC) {  // a syscall a spare lane serves itself?
-            bool yield = false;
-            if (sys_user(c, c.s.x[8], &yield)) {
+            u32 action = USER_GO_ON;
+            if (sys_user(c, c.s.x[8], &action)) {
                 c.exc = EXC_NONE;
-                c.s.pc = c.npc;
+                c.s.pc = action == USER_PARKED ? c.pc : c.npc;  // parked: at the SVC, as its lane leaves it
+                c.parked = action == USER_PARKED;
                 n++;
-                stop = yield;
+                stop = action != USER_GO_ON;
                 continue;
             }
         }

@@ -121,6 +121,7 @@ GFN_NOINLINE void sched_end_finish(MachineHdr* m, Proc* lp, Proc* q) {
 /// each end with a file open would otherwise hold 100,000 host descriptors until the
 /// run ends), then finish when the notice is answered. Returns LANE_HOSTWAIT.
 GFN_NOINLINE u32 sched_end(Core& c, Proc* q) {
+    futexq_forget(c.m, q);
     if (proc_is_thread(q)) {  // a thread: nobody reaps it, the host keeps its group's state
         thread_drop(c.m, lane_proc(c.m, q), q);
         c.p = 0;
@@ -221,12 +222,19 @@ rescan:
         if (q->status == PROC_BLOCKED && timed && q->block_deadline) {
             if (!now) now = now_ns();
             if (now >= q->block_deadline) {
-                block_resume(q, err(q->block == BLOCK_FUTEX ? E_TIMEDOUT : E_AGAIN));
-                // Its saved registers changed (the result, the PC past the SVC): a Core
-                // still holding q (the persistent kernel's, when q ran last) reloads them.
-                if (c.p == q) c.p = 0;
-                found = true;
-                break;
+                if (q->block == BLOCK_FUTEX) {
+                    futexq_timeout(m, q);  // unless a wake came first; applied when it runs
+                } else {
+                    block_resume(q, err(E_AGAIN));
+                    // Its saved registers changed (the result, the PC past the SVC): a
+                    // Core still holding q (the persistent kernel's, when q ran last)
+                    // reloads them.
+                    if (c.p == q) c.p = 0;
+                }
+                if (q->status == PROC_RUNNABLE && load_relaxed_u32(&q->task_where) == TASK_HOME) {
+                    found = true;
+                    break;
+                }
             }
         }
         q = proc_at(m, q->fam_next);
@@ -248,6 +256,7 @@ rescan:
     // short, so that what they hand back (their syscalls) is served soon.
     if (spares && spare_offer(c, m, lp, q) && budget > m->spare_slice) budget = m->spare_slice;
     core_resume(c, m, q);
+    futex_resumed(c);  // a futex wait that ended while it was parked (before any signal)
     if (q->fm_seg == EXEC_START) {  // a job of another program: map it first
         exec_start(c);
         core_save(c);
@@ -297,12 +306,15 @@ GFN_NOINLINE u32 spare_run(Core& c, MachineHdr* m, u64 budget) {
         return SPARE_RAN;
     }
     u64 before = q->insns;
+    c.parked = 0;
     u32 r = core_run(c, budget);
     atomic_add_u64(&m->spare_insns, q->insns - before);
     c.exc = EXC_NONE;
     if (r == RUN_TRAP) {
         spare_release(c, m, true);
-    } else if (spare_must_return(m, q)) {
+    } else if (c.parked || spare_must_return(m, q)) {
+        // Parked in a futex wait: home, even when already woken (its lane, or the
+        // spare lane that takes it next, applies the wake: futex_resumed).
         spare_release(c, m, false);
     } else if (runq_waiting(m)) {  // others wait: to the back of the queue
         c.p = 0;

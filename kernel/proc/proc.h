@@ -21,9 +21,11 @@ GFN void core_save(Core& c) { c.p->cpu = c.s; }
 GFN Proc* proc_at(MachineHdr* m, u32 s) { return (Proc*)(uintptr_t)m->procs + s; }
 /// The first process of the lane that runs p: it holds the lane's per-request fields.
 GFN Proc* lane_proc(MachineHdr* m, Proc* p) { return proc_at(m, p->lane); }
+/// The thread group's leader of p.
+GFN Proc* proc_leader(MachineHdr* m, Proc* p) { return proc_at(m, p->tg_slot); }
 
 // The ends of processes and of thread groups (proc_end, proc_exit, proc_kill) work on
-// the family: kernel/proc/thread.h, which needs the two functions above.
+// the family: kernel/proc/thread.h, which needs the functions above.
 #include "thread.h"
 
 /// The first word of a lane's start image that is a load plan (a job of another program

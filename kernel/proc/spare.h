@@ -220,6 +220,7 @@ GFN_NOINLINE bool spare_take(Core& c, MachineHdr* m) {
         atomic_fence_dev();  // acquire: the lane's last save of q, its recall flag
         core_load(c, m, q);
         c.user = 1;
+        futex_resumed(c);  // a futex wait that ended since it last ran
         atomic_add_u64(&m->spare_takes, 1);
         return true;
     }

@@ -15,10 +15,12 @@
 //   stays as the group's reporter (`BLOCK_GROUP`) until the last thread ends;
 // - exit of the last thread, exit_group, or a signal's default action: the whole group
 //   ends (`group_end`), reported by the leader with the status of that call.
-// Only the lane's thread touches a family, so none of this needs atomics.
+// Only the lane's thread touches a family, so none of this needs atomics, but for the
+// futex queue (kernel/proc/futex_queue.h), which spare lanes use too.
 #pragma once
 #include "family.h"
 #include "../sys/errno.h"
+#include "futex_queue.h"
 
 // clone(2) flags (include/uapi/linux/sched.h).
 #define CSIGNAL 0xffull
@@ -51,12 +53,10 @@
 /// Whether p is a thread other than its group's leader.
 GFN bool proc_is_thread(const Proc* p) { return p->tg_slot != p->slot; }
 
-/// The thread group's leader of p.
-GFN Proc* proc_leader(MachineHdr* m, Proc* p) { return proc_at(m, p->tg_slot); }
-
 /// Take the ended thread q (not a leader) out of its family and free its slot: its
 /// instructions count to the lane; it is no longer live. Nobody reaps a thread. O(1).
 GFN_NOINLINE void thread_drop(MachineHdr* m, Proc* lp, Proc* q) {
+    futexq_forget(m, q);
     q->end_pending = 0;
     fam_unlink(m, lp, q);
     lp->family_insns += q->insns;
@@ -187,6 +187,8 @@ GFN void proc_fresh_task(Proc* q, Core& c, u32 s, u32 pid, u64 flags, u64 stack,
     q->poll_deadline = 0;
     q->futex_uaddr = q->block_deadline = q->futex_key = 0;
     q->futex_bitset = 0;
+    q->futex_next = q->futex_listed = q->futex_woke = 0;
+    q->futex_head = q->futex_lock = 0;  // a new process's queue (a thread's is its leader's)
     q->robust_list = 0;
     q->restore_sigmask = 0;
     q->sigwait_set = 0;
@@ -266,16 +268,14 @@ GFN u64 futex_key_of(MachineHdr* m, Proc* g, u64 uaddr, bool priv) {
     return (1ull << 63) | (PTE_FRAME(*e) << 12) | (uaddr & (PAGE_SZ - 1));
 }
 
-/// Whether q is blocked in a futex wait that a wake of `bitset` on the futex (key,
-/// uaddr) of thread group `tg` reaches (`futex_key_of`).
-GFN bool futex_waits(const Proc* q, u64 uaddr, u64 key, u32 bitset, u32 tg) {
-    if (q->status != PROC_BLOCKED || q->block != BLOCK_FUTEX || !(q->futex_bitset & bitset)) return false;
-    if (key) return q->futex_key == key;
-    return q->futex_key == 0 && q->futex_uaddr == uaddr && q->tg_slot == tg;
+/// Whether q is blocked in a futex wait on the futex keyed by MAP_SHARED page `key`
+/// (`futex_key_of`) that a wake of `bitset` reaches.
+GFN bool futex_waits_keyed(const Proc* q, u64 key, u32 bitset) {
+    return q->status == PROC_BLOCKED && q->block == BLOCK_FUTEX && (q->futex_bitset & bitset) && q->futex_key == key;
 }
 
-/// End q's futex wait or rt_sigtimedwait: its call returns ret (0 when woken,
-/// -ETIMEDOUT, -EAGAIN) after the SVC.
+/// End q's rt_sigtimedwait: its call returns ret (-EAGAIN on its timeout) after the
+/// SVC. (A futex wait ends through `futexq_end`.)
 GFN void block_resume(Proc* q, i64 ret) {
     q->status = PROC_RUNNABLE;
     q->block = 0;
@@ -284,20 +284,30 @@ GFN void block_resume(Proc* q, i64 ret) {
     q->block_deadline = 0;
 }
 
-/// FUTEX_WAKE from `from`: wake up to n waiters on uaddr (see `futex_waits`); with
-/// `to` non-zero, move up to `requeue` of the others to wait on `to` instead
-/// (FUTEX_REQUEUE). Returns how many were woken plus moved. O(family).
-GFN_NOINLINE u32 futex_wake(MachineHdr* m, Proc* from, u64 uaddr, u32 n, u32 bitset, bool priv, u64 to = 0,
-                            u32 requeue = 0) {
+/// FUTEX_WAKE on the futex keyed by MAP_SHARED page `key`, from `from` on its family's
+/// lane: its family's waiters, which are not queued (kernel/proc/futex_queue.h). A
+/// waiter moved to a futex keyed by address joins its group's queue, when it is the
+/// waker's group; a waiter of another process is woken instead (a spurious wake-up,
+/// which futex(2)'s callers allow for). O(family).
+GFN_NOINLINE u32 futex_wake_keyed(MachineHdr* m, Proc* from, u64 key, u32 n, u32 bitset, u64 to, u64 to_key,
+                                  u32 requeue) {
     u32 woken = 0, moved = 0;
-    Proc* g = proc_leader(m, from);
-    u64 key = futex_key_of(m, g, uaddr, priv), to_key = to ? futex_key_of(m, g, to, priv) : 0;
     Proc* q = proc_at(m, from->fam_next);
     NO_UNROLL for (u64 i = 0; q != from && i < m->nslots; i++) {
-        if (futex_waits(q, uaddr, key, bitset, from->tg_slot)) {
-            if (woken < n) {
-                block_resume(q, 0);
+        Proc* next = proc_at(m, q->fam_next);
+        if (futex_waits_keyed(q, key, bitset)) {
+            bool joins = to && moved < requeue && !to_key;
+            if (woken < n || (joins && q->tg_slot != from->tg_slot)) {
+                futexq_end(q, FUTEX_WOKEN);
                 woken++;
+            } else if (joins) {
+                Proc* g = proc_leader(m, q);
+                futexq_lock(g);
+                q->futex_uaddr = to;
+                q->futex_key = 0;
+                futexq_append(m, g, q);
+                futexq_unlock(g);
+                moved++;
             } else if (to && moved < requeue) {
                 q->futex_uaddr = to;
                 q->futex_key = to_key;
@@ -306,10 +316,25 @@ GFN_NOINLINE u32 futex_wake(MachineHdr* m, Proc* from, u64 uaddr, u32 n, u32 bit
                 break;
             }
         }
-        q = proc_at(m, q->fam_next);
+        q = next;
     }
-    if (woken) lane_proc(m, from)->progress++;
     return woken + moved;
+}
+
+/// FUTEX_WAKE from `from`: wake up to n waiters on uaddr whose bitset meets `bitset`;
+/// with `to` non-zero, move up to `requeue` of the others to wait on `to` instead
+/// (FUTEX_REQUEUE). A futex keyed by address is its group's queue, which any lane may
+/// wake (`futexq_wake`); one keyed by a MAP_SHARED page only `from`'s family's lane
+/// (`futex_wake_keyed`). Returns how many were woken plus moved.
+GFN_NOINLINE u32 futex_wake(MachineHdr* m, Proc* from, u64 uaddr, u32 n, u32 bitset, bool priv, u64 to = 0,
+                            u32 requeue = 0) {
+    Proc* g = proc_leader(m, from);
+    u64 key = futex_key_of(m, g, uaddr, priv), to_key = to ? futex_key_of(m, g, to, priv) : 0;
+    u32 r = key ? futex_wake_keyed(m, from, key, n, bitset, to, to_key, requeue)
+                : futexq_wake(m, g, uaddr, n, bitset, to, to_key, requeue);
+    // Its lane's back-off starts again (atomic: a spare lane may wake too).
+    if (r) atomic_add_u64(&lane_proc(m, from)->progress, 1);
+    return r;
 }
 
 #define FUTEX_WAITERS 0x80000000u
@@ -388,6 +413,9 @@ GFN_NOINLINE void thread_exec_takeover(Core& c) {
     Proc* lp = lane_proc(m, p);
     thread_drop_others(c);
     g->tg_threads = 1;
+    futexq_forget(m, g);
+    futexq_forget(m, p);
+    g->futex_woke = 0;
     if (p == g) return;
     core_save(c);
     g->cpu = p->cpu;

@@ -1,10 +1,13 @@
-// futex(2), served on the device: a wait parks the thread in its family (BLOCK_FUTEX,
-// `Proc::futex_uaddr`), a wake makes waiters runnable with 0 in X0 (kernel/proc/
-// thread.h, `futex_wake`). A family runs on one lane, one member at a time, so the
-// check of the word and the parking cannot race with a wake. A timed wait keeps its
-// deadline on the device clock (`Proc::block_deadline`); the family scheduler ends it
-// with ETIMEDOUT (kernel/sched.h). A signal makes a waiter runnable: its handler runs,
-// then the wait runs again and sees its word (glibc's callers loop on their word).
+// futex(2), served on the device: a wait parks the thread (BLOCK_FUTEX), a wake makes
+// waiters runnable with 0 in X0. A futex keyed by address (a private one, or a shared
+// one in memory no other process maps) lives in its thread group's queue
+// (kernel/proc/futex_queue.h), under a lock, so that its waits and wakes run on any
+// lane: the family's here, a spare lane's in user mode (`futex_user`). One keyed by a
+// MAP_SHARED page is its family's, walked by the family's lane (kernel/proc/thread.h
+// `futex_wake_keyed`). A timed wait keeps its deadline on the device clock
+// (`Proc::block_deadline`); the family scheduler ends it with ETIMEDOUT
+// (kernel/sched.h). A signal makes a waiter runnable: its handler runs, then the wait
+// runs again and sees its word (glibc's callers loop on their word).
 // Semantics: futex(2); the PI operations are not provided (ENOSYS).
 #pragma once
 #include "marshal.h"
@@ -38,14 +41,63 @@ GFN_NOINLINE void futex_wait(Core& c, u64 uaddr, u32 val, u32 bitset, u64 ts_va,
         if (e) { setX(c, 0, e); return; }
     }
     if (deadline && now_ns() >= deadline) { setX(c, 0, err(E_TIMEDOUT)); return; }
-    p->futex_uaddr = uaddr;
-    p->futex_key = futex_key_of(c.m, c.mm, uaddr, priv);
-    p->futex_bitset = bitset;
-    p->block_deadline = deadline;
-    p->status = PROC_BLOCKED;
-    p->block = BLOCK_FUTEX;
-    c.s.pc = c.pc;  // the SVC: run again after a signal's handler
+    u64 key = futex_key_of(c.m, c.mm, uaddr, priv);
+    if (!key) {  // the group's queue: the word again under its lock, coherently
+        const u32* w = (const u32*)mm_translate(c, uaddr, PTE_R);  // present: just read
+        if (!w) return;  // cannot happen after the copy; the fault is raised
+        if (!futexq_wait(c, w, uaddr, val, bitset, deadline)) { setX(c, 0, err(E_AGAIN)); return; }
+    } else {  // its family's, which only this lane touches
+        p->futex_uaddr = uaddr;
+        p->futex_key = key;
+        p->futex_bitset = bitset;
+        p->block_deadline = deadline;
+        p->futex_woke = 0;
+        p->block = BLOCK_FUTEX;
+        p->status = PROC_BLOCKED;
+    }
+    c.s.pc = c.pc;  // the SVC: run again after a signal's handler, past it once woken
     c.exc = EXC_YIELD;
+}
+
+/// What a syscall served on a spare lane asks of its caller (kernel/exec.h `sys_user`).
+enum UserAction : u32 {
+    USER_GO_ON = 0,  // the next instruction
+    USER_YIELD = 1,  // end the slice (sched_yield)
+    USER_PARKED = 2, // the task blocked (a futex wait): the PC stays at the SVC, the
+                     // task goes home (kernel/proc/spare.h `spare_run`)
+};
+
+/// futex(2) on a spare lane, in user mode (kernel/exec.h `sys_user`): FUTEX_WAIT and
+/// FUTEX_WAIT_BITSET without a timeout, FUTEX_WAKE and FUTEX_WAKE_BITSET, of a futex
+/// keyed by address (the group's queue). True when served (X0 holds the result,
+/// `*action` what follows); false hands the call to the task's lane: the other
+/// operations, a timeout, a futex keyed by a MAP_SHARED page, an argument its lane
+/// answers with an error, or a word whose page is not ready (an exception is then set).
+GFN bool futex_user(Core& c, u32* action) {
+    u64 uaddr = X(c, 0);
+    u32 op = (u32)X(c, 1), val = (u32)X(c, 2), val3 = (u32)X(c, 5);
+    u32 cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+    bool priv = (op & FUTEX_PRIVATE_FLAG) != 0, realtime = (op & FUTEX_CLOCK_REALTIME) != 0;
+    if (uaddr & 3) return false;
+    bool wait = cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET;
+    if (!wait && cmd != FUTEX_WAKE && cmd != FUTEX_WAKE_BITSET) return false;
+    if (realtime && !wait) return false;
+    u32 bitset = cmd == FUTEX_WAIT_BITSET || cmd == FUTEX_WAKE_BITSET ? val3 : FUTEX_BITSET_ANY;
+    if (!bitset || (wait && X(c, 3))) return false;
+    if (futex_key_of(c.m, c.mm, uaddr, priv)) return false;
+    if (!wait) {
+        setX(c, 0, futex_wake(c.m, c.p, uaddr, val, bitset, priv));
+        return true;
+    }
+    const u32* w = (const u32*)mm_translate(c, uaddr, PTE_R);
+    if (!w) return false;  // its lane brings the page in and runs the SVC
+    c.p->block_deadline = 0;  // no timeout (a wait run again after a signal: none either)
+    if (!futexq_wait(c, w, uaddr, val, bitset, 0)) {
+        setX(c, 0, err(E_AGAIN));
+        return true;
+    }
+    *action = USER_PARKED;
+    return true;
 }
 
 /// FUTEX_WAKE_OP's operation on the old value of the word at uaddr2 (encoded in val3:
@@ -129,8 +181,10 @@ HANDLER void sys_futex(Core& c) {
     }
 }
 
-/// membarrier(2): every thread of a process runs on the lane of its family, one at a
-/// time, so each barrier is already in effect: MEMBARRIER_CMD_QUERY reports the
+/// membarrier(2): the threads of a process that run on spare lanes are brought home
+/// before this call runs (it is not `sys_runs_beside`'s), each through a device-scope
+/// fence, and the others take turns on this lane, so each barrier is in effect when it
+/// returns: MEMBARRIER_CMD_QUERY reports the
 /// commands (GLOBAL, GLOBAL_EXPEDITED and PRIVATE_EXPEDITED with their REGISTER forms),
 /// the others return 0; flags must be 0 (EINVAL), unknown commands EINVAL.
 HANDLER void sys_membarrier(Core& c) {

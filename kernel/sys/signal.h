@@ -281,7 +281,9 @@ GFN void sig_post(MachineHdr* m, Proc* q, i32 sig, i32 code) {
     q->sigcode[sig - 1] = code;
     if (q->status != PROC_BLOCKED || q->block == BLOCK_VFORK || q->block == BLOCK_GROUP) return;
     bool awaited = q->block == BLOCK_SIGWAIT && (q->sigwait_set & sig_bit(sig));
-    if (kill || !blocked || awaited) q->status = PROC_RUNNABLE;
+    if (!kill && blocked && !awaited) return;
+    if (q->block == BLOCK_FUTEX) futexq_interrupt(m, q);  // its queue's lock: a wake may race
+    else q->status = PROC_RUNNABLE;
 }
 
 /// Whether thread q can take a signal now: live, not parked as its group's reporter.

@@ -354,8 +354,9 @@ pub struct Proc {
     /// While blocked with `BLOCK_FUTEX`: the waiter's bitset (FUTEX_WAIT_BITSET; all
     /// ones for FUTEX_WAIT).
     pub futex_bitset: u32,
-    /// Padding to a multiple of 8 bytes (unused).
-    pub futex_pad: u32,
+    /// The next waiter (its slot + 1; 0: the last) in its thread group's queue of
+    /// private futex waiters (`futex_head`, kernel/proc/futex_queue.h), while `futex_listed`.
+    pub futex_next: u32,
     /// While blocked with `BLOCK_FUTEX`: the futex's key when the word is in a
     /// MAP_SHARED page and the wait is not FUTEX_PRIVATE_FLAG's, `1 << 63 | frame << 12 |
     /// offset` (processes sharing the page meet there whatever its address); 0 keys the
@@ -432,6 +433,18 @@ pub struct Proc {
     /// so its memory is shared between lanes (`mem_shared`: the global exclusive
     /// monitor, device-scope fences).
     pub lanes_shared: u64,
+    /// Leader only: the first waiter (slot + 1; 0: none) of the group's queue of futex
+    /// waiters keyed by address (kernel/proc/futex_queue.h), in the order they came.
+    pub futex_head: u32,
+    /// Leader only: the spinlock (0 free, 1 held) of that queue and of its waiters'
+    /// futex state, taken by whichever lane (the family's or a spare) waits or wakes.
+    pub futex_lock: u32,
+    /// A wake that ended this task's futex wait and is not yet applied to its
+    /// registers: `FUTEX_WOKEN` (X0 = 0) or `FUTEX_TIMED_OUT` (X0 = -ETIMEDOUT), then
+    /// the PC past the SVC, when it next runs (`futex_resumed`). 0: none.
+    pub futex_woke: u32,
+    /// Non-zero while the task is linked in its group's futex queue.
+    pub futex_listed: u32,
 }
 
 /// `Proc::task_where`: the task's lane runs it (or it is blocked, or not runnable).
