@@ -119,7 +119,12 @@ GFN_NOINLINE void sched_end_finish(MachineHdr* m, Proc* lp, Proc* q) {
 /// Member q (loaded in c) has ended: tell the host, which closes q's fds (pipe readers
 /// see EOF; the files go back to the host's limited supply at once: 100,000 lanes that
 /// each end with a file open would otherwise hold 100,000 host descriptors until the
-/// run ends), then finish when the notice is answered. Returns LANE_HOSTWAIT.
+/// run ends), then finish when the notice is answered (LANE_HOSTWAIT). While other
+/// members of the family remain, the end is noted for the lane's next request instead
+/// and finished at once (LANE_BUDGET): the host closes the fds before it serves any
+/// later call of the family, which is all that could see them (a reader of a pipe q
+/// wrote parks until it reads again, and that read is such a call), and the family's
+/// last end is always a request of its own.
 GFN_NOINLINE u32 sched_end(Core& c, Proc* q) {
     futexq_forget(c.m, q);
     if (proc_is_thread(q)) {  // a thread: nobody reaps it, the host keeps its group's state
@@ -143,6 +148,11 @@ GFN_NOINLINE u32 sched_end(Core& c, Proc* q) {
         proc_release(c);
     }
     q->end_pending = 2;  // being handled
+    if (q->fam_next != q->slot && family_note(c.m, q, NOTE_END | q->slot)) {
+        c.p = 0;
+        sched_end_finish(c.m, lane_proc(c.m, q), q);
+        return LANE_BUDGET;
+    }
     u64 a[6] = {proc_wait_status(q), 0, 0, 0, 0, 0};
     sys_publish(c, SYS_exit_group, SYSREQ_EXIT, a, 0, 0, 0, 0, now_ns(), false);
     c.p = 0;
@@ -190,11 +200,31 @@ GFN_NOINLINE void lane_complete(Core& c, MachineHdr* m, u32 lane, bool polled) {
     core_save(c);
 }
 
+/// Post the family's notes (kernel/sys/process.h `family_note`) by themselves: a request
+/// that is neither a call nor an end notice, which the host completes once it applied
+/// them. Returns LANE_HOSTWAIT.
+GFN_NOINLINE u32 notes_flush(MachineHdr* m, Proc* lp) {
+    const u64 none[6] = {0, 0, 0, 0, 0, 0};
+    req_publish(m, lp, 0, 0, none, 0, 0, 0, 0, now_ns());
+    return LANE_HOSTWAIT;
+}
+
+/// Whether the family's notes must go now: they are older than NOTES_MAX_AGE_NS, or the
+/// family cannot run (`idle`), so that nobody elsewhere waits on them (an ended
+/// process's lock or FIFO end) longer than that, nor for ever.
+GFN bool notes_due(Proc* lp, bool idle) {
+    if (!lp->notes) return false;
+    return idle || now_ns() - lp->notes_at >= NOTES_MAX_AGE_NS;
+}
+
 /// Run the lane's family for one slice (see the top of this file).
 GFN_NOINLINE u32 lane_run(Core& c, MachineHdr* m, u32 lane, u64 budget) {
     Proc* lp = proc_at(m, lane);
     if (lp->req_open) return LANE_HOSTWAIT;
-    if (lp->fam_cur == NO_SLOT) return LANE_DONE;  // every member's end is handled
+    // Every member's end is handled. No notes are left: the family's last end was a
+    // request of its own (sched_end), which took them.
+    if (lp->fam_cur == NO_SLOT) return LANE_DONE;
+    if (notes_due(lp, false)) return notes_flush(m, lp);
     bool spares = load_relaxed_u64(&m->spare_lanes) != 0;
     bool reclaimed = false;
 rescan:
@@ -247,6 +277,7 @@ rescan:
     }
     if (!found) {
         sched_wake_retry(m, lp);
+        if (notes_due(lp, true)) return notes_flush(m, lp);
         return spares && spare_offer(c, m, lp, 0) ? LANE_AWAY : LANE_IDLE;
     }
     lp->fam_cur = q->slot;

@@ -23,15 +23,14 @@
 GFN SysReq* lane_req(Core& c) { return (SysReq*)(uintptr_t)c.m->reqs + c.p->lane; }
 GFN u8* lane_buf(Core& c) { return (u8*)(uintptr_t)c.m->bufs + (u64)c.p->lane * c.m->buf_size; }
 
-/// Write request nr to the lane's SysReq (args, result for SYSREQ_LOG, `in` bytes of
-/// input already in the buffer, the output area at `off` of `ocap` bytes) and publish
-/// it: who posted it, the device copies completion needs, the sequence number.
-/// `wait`: the posting process waits (PROC_WAIT_HOST); false for the notice of an
-/// ended process (kernel/sched.h), whose status stays.
-GFN_NOINLINE void sys_publish(Core& c, u64 nr, u32 flags, const u64* args, i64 ret, u64 in, u64 off, u64 ocap,
-                              u64 t_entry, bool wait) {
-    SysReq* r = lane_req(c);
-    Proc* lp = lane_proc(c.m, c.p);
+/// Write request nr of member p to its lane's SysReq (args, result for SYSREQ_LOG, `in`
+/// bytes of input already in the buffer, the output area at `off` of `ocap` bytes, the
+/// family's notes) and publish it: who posted it, the device copies completion needs,
+/// the sequence number. `t_entry`: when the call began (device clock, ns).
+GFN_NOINLINE void req_publish(MachineHdr* m, Proc* p, u64 nr, u32 flags, const u64* args, i64 ret, u64 in, u64 off,
+                              u64 ocap, u64 t_entry) {
+    SysReq* r = (SysReq*)(uintptr_t)m->reqs + p->lane;
+    Proc* lp = lane_proc(m, p);
     r->nr = nr;
     for (int i = 0; i < 6; i++) r->args[i] = args[i];
     r->ret = ret;
@@ -41,17 +40,19 @@ GFN_NOINLINE void sys_publish(Core& c, u64 nr, u32 flags, const u64* args, i64 r
     r->out_len = 0;
     // A lane with other members to run cannot wait on the host for one of them (a sleep
     // answers RETRY then, crates/gpuos/src/host/mod.rs).
-    r->flags = flags | (c.p->fam_next != c.p->slot ? SYSREQ_SHARED : 0);
-    r->lane = c.p->lane;
-    r->slot = c.p->tg_slot;  // a thread's calls are its process's (fds, cwd): its leader's host state
-    r->pid = c.p->pid;
+    r->flags = flags | (p->fam_next != p->slot ? SYSREQ_SHARED : 0);
+    r->lane = p->lane;
+    r->slot = p->tg_slot;  // a thread's calls are its process's (fds, cwd): its leader's host state
+    r->pid = p->pid;
+    r->nnotes = lp->notes;  // the forks and ends noted since the last request go first
+    lp->notes = 0;
     // Device copies of what sys_complete_host needs of the request: when the completion
     // poller delivers the result, completing reads nothing of the SysReq.
     lp->req_nr = nr;
     lp->req_flags = flags;
     lp->req_out_off = (u32)off;
     lp->req_out_cap = (u32)ocap;
-    lp->req_slot = c.p->slot;
+    lp->req_slot = p->slot;
     lp->req_open = 1;
     // The count lives in Proc (device memory): reading r->seq or r->done back would
     // cost a round trip across PCIe.
@@ -60,6 +61,14 @@ GFN_NOINLINE void sys_publish(Core& c, u64 nr, u32 flags, const u64* args, i64 r
     u64 t_posted = now_ns();
     lp->rt_posted_at = t_posted;
     lp->rt_post_ns += t_posted - t_entry;
+}
+
+/// req_publish for the task loaded in c, which then stops for the host (EXC_HOSTWAIT).
+/// `wait`: the task waits (PROC_WAIT_HOST); false for the notice of an ended process
+/// (kernel/sched.h), whose status stays.
+GFN_NOINLINE void sys_publish(Core& c, u64 nr, u32 flags, const u64* args, i64 ret, u64 in, u64 off, u64 ocap,
+                              u64 t_entry, bool wait) {
+    req_publish(c.m, c.p, nr, flags, args, ret, in, off, ocap, t_entry);
     if (wait) c.p->status = PROC_WAIT_HOST;
     c.exc = EXC_HOSTWAIT;
 }

@@ -4,9 +4,15 @@
 //
 // clone and execve each have a device part (here: the new process, the gathered
 // arguments) and a host part (the fd table copied to the child's slot; the new stack
-// built by the loader, close-on-exec fds closed), posted as a host request; the device
-// finishes the call when that request completes (`fork_complete`, `exec_complete`,
-// called by the scheduler).
+// built by the loader, close-on-exec fds closed). execve's is posted as a host request,
+// and the device finishes the call when that request completes (`exec_complete`,
+// called by the scheduler). A fork's host part cannot fail and needs nothing back, so
+// the device finishes the fork at once and notes it for the host (`family_note`), which
+// forks the host state with the lane's next request, before serving it: the parent's
+// host state cannot change before then, as every change comes in a request of the same
+// lane (issue 16: the host learns of a new process with the next request, no round trip
+// before the child runs). With --strace, or when the notes are full, the fork is
+// posted as a clone request and finished when it completes (`fork_complete`).
 #pragma once
 #include "../proc/family.h"
 #include "marshal.h"
@@ -18,13 +24,37 @@
 /// execve: the most argv plus envp strings gathered.
 #define EXEC_MAX_STRINGS 4096u
 
+/// Leave `note` (a fork, `parent << 32 | child`, or `NOTE_END | slot`) about member q
+/// for the host in its lane's `SysReq::notes`, which go with the lane's next request:
+/// none is in flight while the lane runs its family, and the host applies them before
+/// it serves that request (crates/gpuos/src/service/mod.rs `apply_notes`). False under
+/// --strace (the request is the trace line) or when the notes are full: post the
+/// request instead.
+GFN bool family_note(MachineHdr* m, Proc* q, u64 note) {
+    Proc* lp = lane_proc(m, q);
+    if (q->strace || lp->notes >= FAMILY_NOTES) return false;
+    if (!lp->notes) lp->notes_at = now_ns();
+    ((SysReq*)(uintptr_t)m->reqs + q->lane)->notes[lp->notes++] = note;
+    return true;
+}
+
+/// The fork of child q is done (the parent's X0 is the child's pid): the child runs,
+/// and a vfork parent (c's task) waits for it to exec or end. Whether the parent waits.
+GFN bool fork_run(Core& c, Proc* q) {
+    q->status = PROC_RUNNABLE;
+    if (!q->vfork) return false;
+    c.p->status = PROC_BLOCKED;
+    c.p->block = BLOCK_VFORK;
+    return true;
+}
+
 /// clone(2) and clone3(2): a thread (CLONE_THREAD, kernel/proc/thread.h), or a process
 /// as fork(2) or vfork(2). The child process gets a copy-on-write copy of the address
 /// space (pt_clone with share_src), the CPU state with X0 = 0 (SP = `stack` when
 /// given), the signal dispositions and mask (no pending signals), the brk and mmap
 /// bookkeeping, and a new pid; it joins the family as a child of the caller's thread
-/// group, not runnable until the host has copied the fd table into its slot (the
-/// posted request; `fork_complete`).
+/// group, runnable at once (its host state forked with the lane's next request:
+/// `family_note`), or when the posted clone request completes (`fork_complete`).
 ///
 /// vfork (CLONE_VM | CLONE_VFORK) is fork plus suspending the parent until the child
 /// execs or ends: the child runs in a copy of the memory, not in the parent's, which is
@@ -78,6 +108,11 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
     q->vfork = (flags & CLONE_VFORK) ? p->slot + 1 : 0;
     fam_insert(m, p, g, q);
     atomic_add_u64(&m->live, 1);
+    if (family_note(m, p, (u64)g->slot << 32 | s)) {
+        setX(c, 0, pid);
+        if (fork_run(c, q)) c.exc = EXC_YIELD;  // past the SVC: the pid, once let go
+        return;
+    }
     // The host copies the fd table (fds share their open file descriptions, as after
     // fork(2)) into the child's slot; args[5] tells it the slot and the pid.
     u64 a[6] = {flags, stack, ptid, tls, ctid, (u64)s | ((u64)pid << 32)};
@@ -127,11 +162,7 @@ GFN_NOINLINE void fork_complete(Core& c) {
         atomic_add_u64(&m->live, ~0ull);
         return;
     }
-    q->status = PROC_RUNNABLE;
-    if (q->vfork) {
-        c.p->status = PROC_BLOCKED;
-        c.p->block = BLOCK_VFORK;
-    }
+    fork_run(c, q);
 }
 
 /// A vfork child execs or ends: its parent runs on.

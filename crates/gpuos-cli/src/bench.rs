@@ -70,7 +70,7 @@ pub struct BenchOpts {
     /// output), against `qemu-aarch64 -L DIR`.
     #[arg(long, value_name = "DIR")]
     sysroot: Option<PathBuf>,
-    /// Only these workloads (comma-separated: int,int-div,fp,mem,sys,spawn,threads,busybox,python3).
+    /// Only these workloads (comma-separated: int,int-div,fp,mem,sys,spawn,spawn-fork,threads,busybox,python3).
     #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
     workloads: Vec<String>,
     /// GPU architecture for the compile-time measurement (CUDA).
@@ -332,6 +332,18 @@ fn workloads(
     } else {
         2000
     };
+    // bench_spawn: each lane holds up to 8 child slots of the shared pool at once.
+    let spawn = |name: &'static str, args: Vec<String>| Workload {
+        name,
+        program: prog("bench_spawn"),
+        args,
+        max_lanes: 8192,
+        divergent: false,
+        sysroot: None,
+        env: &[],
+        spare_per_lane: 0,
+        timing_dependent: false,
+    };
     let mut workloads = vec![
         Workload {
             name: "int",
@@ -397,20 +409,11 @@ fn workloads(
             spare_per_lane: 0,
             timing_dependent: false,
         },
-        Workload {
-            // Thread spawns (8 threads a round, made and joined on the device):
-            // spawns/s = lanes * 8 * rounds / time.
-            name: "spawn",
-            program: prog("bench_spawn"),
-            args: vec![spawn_rounds.to_string()],
-            // Each lane holds up to 8 thread slots of the shared pool at once.
-            max_lanes: 8192,
-            divergent: false,
-            sysroot: None,
-            env: &[],
-            spare_per_lane: 0,
-            timing_dependent: false,
-        },
+        // Thread spawns (8 threads a round, made and joined on the device), and process
+        // spawns (8 children a round, forked on the device, each ending with _exit and
+        // reaped by wait4): spawns/s = lanes * 8 * rounds / time.
+        spawn("spawn", vec![spawn_rounds.to_string()]),
+        spawn("spawn-fork", vec![spawn_rounds.to_string(), "fork".into()]),
         Workload {
             // 16 threads of one process computing (issue 16): with 15 spare lanes per
             // lane on the GPU they run in parallel; qemu runs them on the host's cores.
@@ -479,7 +482,7 @@ fn workloads(
         workloads.retain(|w| o.workloads.iter().any(|n| n == w.name));
         if workloads.is_empty() {
             return Err(
-                "--workloads selects nothing (int, int-div, fp, mem, sys, spawn, busybox, python3)"
+                "--workloads selects nothing (int, int-div, fp, mem, sys, spawn, spawn-fork, threads, busybox, python3)"
                     .into(),
             );
         }

@@ -445,6 +445,14 @@ pub struct Proc {
     pub futex_woke: u32,
     /// Non-zero while the task is linked in its group's futex queue.
     pub futex_listed: u32,
+    /// Lane's first process only: how many notes its family left in the lane's
+    /// `SysReq::notes` since the lane's last request (kernel/sys/process.h `family_note`).
+    pub notes: u32,
+    /// Padding to a multiple of 8 bytes (unused).
+    pub notes_pad: u32,
+    /// Lane's first process only: when the first of those notes was left (device clock,
+    /// ns): past `NOTES_MAX_AGE_NS` the lane posts them by themselves (kernel/sched.h).
+    pub notes_at: u64,
 }
 
 /// `Proc::task_where`: the task's lane runs it (or it is blocked, or not runnable).
@@ -511,7 +519,31 @@ pub struct SysReq {
     pub slot: u32,
     /// The posting thread's id (for `--strace`, and to tell threads' sleeps apart).
     pub pid: u32,
+    /// What the lane's family did on the device since its last request that the host's
+    /// state must follow, oldest first (kernel/sys/process.h `family_note`; a request
+    /// with neither `SYSREQ_CALL` nor `SYSREQ_EXIT` carries only these): a fork,
+    /// `parent << 32 | child` (process slots: the parent's group leader, the child),
+    /// whose child's host state becomes a fork of its parent's, as a clone request
+    /// would have made it; or a process's end, `NOTE_END | slot`, whose fds are closed,
+    /// as its end notice (`SYSREQ_EXIT`) would have. The host applies them before it
+    /// serves the request, then clears `nnotes` (so a request served again applies
+    /// nothing twice).
+    pub notes: [u64; FAMILY_NOTES],
+    /// How many of `notes` are set.
+    pub nnotes: u32,
+    /// Padding to a multiple of 8 bytes (unused).
+    pub pad: u32,
 }
+
+/// `SysReq::notes`: how many the lane keeps between two requests; one more fork or end
+/// posts its own request (a host round trip) instead.
+pub const FAMILY_NOTES: usize = 30;
+/// `SysReq::notes`: the note is a process's end (the slot in the low 32 bits).
+pub const NOTE_END: u64 = 0x8000_0000_0000_0000;
+/// How long a lane keeps notes before it posts them by themselves (ns): an end's fds
+/// close at most this late when the family makes no request meanwhile (another lane may
+/// wait for a lock or a FIFO's end they hold).
+pub const NOTES_MAX_AGE_NS: u64 = 1_000_000;
 
 /// `SysReq::out_len` (and the completion ring's `out_len`): the answer, a result of 0
 /// with the output bytes, is what every process of the run would get for the same

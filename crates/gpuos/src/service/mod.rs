@@ -15,8 +15,8 @@ mod trace;
 pub use procs::Procs;
 
 use crate::abi::{
-    SysReq, OUT_LASTING, SYSREQ_CALL, SYSREQ_EXIT, SYSREQ_NOWAIT, SYSREQ_QUIET, SYSREQ_SHARED,
-    SYSRET_RETRY,
+    SysReq, NOTE_END, OUT_LASTING, SYSREQ_CALL, SYSREQ_EXIT, SYSREQ_NOWAIT, SYSREQ_QUIET,
+    SYSREQ_SHARED, SYSRET_RETRY,
 };
 use crate::host::errno;
 use crate::host::{Outcome, ProcHost};
@@ -61,6 +61,7 @@ impl Procs<'_> {
     /// request again later when the host itself is out of file descriptors; without
     /// it the guest gets EMFILE at once.
     pub fn serve(&self, req: &mut SysReq, buf: &mut [u8], strace: bool, may_hold: bool) -> Served {
+        self.apply_notes(req);
         let entry = tables::syscall(req.nr);
         if req.flags & SYSREQ_EXIT != 0 {
             self.end(req.slot as usize);
@@ -109,6 +110,30 @@ impl Procs<'_> {
             req.out_len |= OUT_LASTING;
         }
         at.map_or(Served::Now, Served::At)
+    }
+
+    /// The forks and ends the lane's family made on the device since its last request
+    /// (`SysReq::notes`), in order, before anything of this request: each child's host
+    /// state becomes a fork of its parent's as of that moment, and each ended process's
+    /// fds are closed, since every later change comes in a later request of the same
+    /// lane (a slot that ended and was forked into again sees both, in that order).
+    /// Cleared, so that a request served again applies nothing twice. A fork note the
+    /// host cannot apply is gpuos's bug: the child then has no host state and its host
+    /// calls fail.
+    fn apply_notes(&self, req: &mut SysReq) {
+        let n = (req.nnotes as usize).min(req.notes.len());
+        for &note in &req.notes[..n] {
+            let slot = (note & 0xffff_ffff) as usize;
+            if note & NOTE_END != 0 {
+                self.end(slot);
+                continue;
+            }
+            let parent = ((note >> 32) & 0x7fff_ffff) as usize;
+            if let Err(e) = self.fork_host(parent, slot) {
+                debug_assert!(false, "fork note {parent} -> {slot}: {e:?}");
+            }
+        }
+        req.nnotes = 0;
     }
 
     /// A call for the posting process's [`ProcHost`] (`host::calls`).

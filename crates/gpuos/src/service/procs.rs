@@ -8,6 +8,7 @@
 
 use super::policy::FdWaits;
 use super::{trace, ProcCalls, Request};
+use crate::host::errno::Errno;
 use crate::host::{errno, ExecAt, Outcome, ProcHost, Sink, Source};
 use crate::loader;
 use crate::machine::{RunConfig, RunError};
@@ -56,6 +57,25 @@ impl<'a> Procs<'a> {
         self.hosts
             .get(slot)
             .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// fork(2)'s host part: the host state of process slot `child` becomes a fork of
+    /// `parent`'s (fds sharing their open file descriptions, the working directory,
+    /// umask, stdio). Errors: EINVAL when `child` is `parent`, or either slot is out of
+    /// range, or `parent` has no host state (both the device's bugs, never a guest's).
+    pub(super) fn fork_host(&self, parent: usize, child: usize) -> Result<(), Errno> {
+        if child == parent || child >= self.hosts.len() {
+            return Err(errno::EINVAL);
+        }
+        let forked = match self.host(parent).as_deref() {
+            Some(Some(h)) => h.fork(),
+            _ => return Err(errno::EINVAL),
+        };
+        match self.host(child) {
+            Some(mut g) => *g = Some(forked),
+            None => return Err(errno::EINVAL),
+        }
+        Ok(())
     }
 
     /// Create lane `lane`'s first process's host state (its stdio per the run's
@@ -175,21 +195,12 @@ impl ProcCalls for Procs<'_> {
     /// (args[5]: slot | pid << 32). Returns the child's pid; EINVAL for a slot that
     /// is not a child's.
     fn clone(&self, r: &mut Request<'_>) -> Outcome {
-        let parent = r.slot;
         let child = (r.args[5] & 0xffff_ffff) as usize;
         let pid = (r.args[5] >> 32) as i64;
-        if child == parent || child >= self.hosts.len() {
-            return errno::EINVAL.into();
+        match self.fork_host(r.slot, child) {
+            Ok(()) => (pid, 0).into(),
+            Err(e) => e.into(),
         }
-        let forked = match self.host(parent).as_deref() {
-            Some(Some(h)) => h.fork(),
-            _ => return errno::EINVAL.into(),
-        };
-        match self.host(child) {
-            Some(mut g) => *g = Some(forked),
-            None => return errno::EINVAL.into(),
-        }
-        (pid, 0).into()
     }
 
     /// execve: the input holds the path, then args[3] argv and args[4] envp strings,
