@@ -148,7 +148,7 @@ GFN_NOINLINE u32 sched_end(Core& c, Proc* q) {
         proc_release(c);
     }
     q->end_pending = 2;  // being handled
-    if (q->fam_next != q->slot && family_note(c.m, q, NOTE_END | q->slot)) {
+    if (q->fam_next != q->slot && family_note(c.m, q, NOTE_END, q->slot, q->pid)) {
         c.p = 0;
         sched_end_finish(c.m, lane_proc(c.m, q), q);
         return LANE_BUDGET;

@@ -67,12 +67,29 @@ enum UserAction : u32 {
                      // task goes home (kernel/proc/spare.h `spare_run`)
 };
 
+/// A futex wait's deadline on the device clock, in user mode (`futex_user`): the one a
+/// wait at the same address interrupted by a signal kept, else from the timespec at
+/// ts_va (relative, or absolute on the monotonic or realtime clock, as `futex_wait`).
+/// False hands the call to the task's lane: a page not ready (an exception set), or a
+/// timespec its lane answers EINVAL for.
+GFN bool futex_user_deadline(Core& c, u64 uaddr, u64 ts_va, bool absolute, bool realtime, u64* deadline) {
+    Proc* p = c.p;
+    *deadline = p->futex_uaddr == uaddr ? p->block_deadline : 0;
+    if (*deadline) return true;
+    c.exc = EXC_NONE;
+    i64 ts[2];
+    ts[0] = (i64)mem_read(c, ts_va, 8);
+    if (c.exc == EXC_NONE) ts[1] = (i64)mem_read(c, ts_va + 8, 8);
+    return c.exc == EXC_NONE && timespec_deadline(c.m, ts, absolute, realtime, deadline);
+}
+
 /// futex(2) on a spare lane, in user mode (kernel/exec.h `sys_user`): FUTEX_WAIT and
-/// FUTEX_WAIT_BITSET without a timeout, FUTEX_WAKE and FUTEX_WAKE_BITSET, of a futex
-/// keyed by address (the group's queue). True when served (X0 holds the result,
-/// `*action` what follows); false hands the call to the task's lane: the other
-/// operations, a timeout, a futex keyed by a MAP_SHARED page, an argument its lane
-/// answers with an error, or a word whose page is not ready (an exception is then set).
+/// FUTEX_WAIT_BITSET (with or without a timeout, which the family's scheduler ends),
+/// FUTEX_WAKE and FUTEX_WAKE_BITSET, of a futex keyed by address (the group's queue).
+/// True when served (X0 holds the result, `*action` what follows); false hands the call
+/// to the task's lane: the other operations, a futex keyed by a MAP_SHARED page, an
+/// argument its lane answers with an error, or a word or timespec whose page is not
+/// ready (an exception is then set).
 GFN bool futex_user(Core& c, u32* action) {
     u64 uaddr = X(c, 0);
     u32 op = (u32)X(c, 1), val = (u32)X(c, 2), val3 = (u32)X(c, 5);
@@ -83,7 +100,7 @@ GFN bool futex_user(Core& c, u32* action) {
     if (!wait && cmd != FUTEX_WAKE && cmd != FUTEX_WAKE_BITSET) return false;
     if (realtime && !wait) return false;
     u32 bitset = cmd == FUTEX_WAIT_BITSET || cmd == FUTEX_WAKE_BITSET ? val3 : FUTEX_BITSET_ANY;
-    if (!bitset || (wait && X(c, 3))) return false;
+    if (!bitset) return false;
     if (futex_key_of(c.m, c.mm, uaddr, priv)) return false;
     if (!wait) {
         setX(c, 0, futex_wake(c.m, c.p, uaddr, val, bitset, priv));
@@ -91,8 +108,18 @@ GFN bool futex_user(Core& c, u32* action) {
     }
     const u32* w = (const u32*)mm_translate(c, uaddr, PTE_R);
     if (!w) return false;  // its lane brings the page in and runs the SVC
-    c.p->block_deadline = 0;  // no timeout (a wait run again after a signal: none either)
-    if (!futexq_wait(c, w, uaddr, val, bitset, 0)) {
+    u64 deadline = 0, ts_va = X(c, 3);
+    if (ts_va && !futex_user_deadline(c, uaddr, ts_va, cmd == FUTEX_WAIT_BITSET, realtime, &deadline)) return false;
+    c.p->block_deadline = 0;
+    if (load_coherent_u32(w) != val) {  // as futex_wait: the word before the time
+        setX(c, 0, err(E_AGAIN));
+        return true;
+    }
+    if (deadline && now_ns() >= deadline) {
+        setX(c, 0, err(E_TIMEDOUT));
+        return true;
+    }
+    if (!futexq_wait(c, w, uaddr, val, bitset, deadline)) {
         setX(c, 0, err(E_AGAIN));
         return true;
     }

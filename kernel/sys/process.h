@@ -24,17 +24,19 @@
 /// execve: the most argv plus envp strings gathered.
 #define EXEC_MAX_STRINGS 4096u
 
-/// Leave `note` (a fork, `parent << 32 | child`, or `NOTE_END | slot`) about member q
-/// for the host in its lane's `SysReq::notes`, which go with the lane's next request:
-/// none is in flight while the lane runs its family, and the host applies them before
-/// it serves that request (crates/gpuos/src/service/mod.rs `apply_notes`). False under
-/// --strace (the request is the trace line) or when the notes are full: post the
-/// request instead.
-GFN bool family_note(MachineHdr* m, Proc* q, u64 note) {
+/// Leave a note about member q for the host in its lane's `SysReq::notes`: `what` (a
+/// fork's parent slot, or NOTE_END) about process `slot` with `pid`. The notes go with
+/// the lane's next request: none is in flight while the lane runs its family, and the
+/// host applies them before it serves that request (crates/gpuos/src/service/mod.rs
+/// `apply_notes`). False under --strace (the request is the trace line) or when the
+/// notes are full: post the request instead.
+GFN bool family_note(MachineHdr* m, Proc* q, u64 what, u32 slot, u32 pid) {
     Proc* lp = lane_proc(m, q);
     if (q->strace || lp->notes >= FAMILY_NOTES) return false;
     if (!lp->notes) lp->notes_at = now_ns();
-    ((SysReq*)(uintptr_t)m->reqs + q->lane)->notes[lp->notes++] = note;
+    u64* note = ((SysReq*)(uintptr_t)m->reqs + q->lane)->notes + 2 * lp->notes++;
+    note[0] = what;
+    note[1] = (u64)slot | (u64)pid << 32;
     return true;
 }
 
@@ -108,7 +110,7 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
     q->vfork = (flags & CLONE_VFORK) ? p->slot + 1 : 0;
     fam_insert(m, p, g, q);
     atomic_add_u64(&m->live, 1);
-    if (family_note(m, p, (u64)g->slot << 32 | s)) {
+    if (family_note(m, p, g->slot, s, pid)) {
         setX(c, 0, pid);
         if (fork_run(c, q)) c.exc = EXC_YIELD;  // past the SVC: the pid, once let go
         return;

@@ -441,20 +441,29 @@ GFN bool timespec_ns(const i64* ts, u64* ns) {
     return true;
 }
 
-/// The deadline, on the device clock, of a wait with the timespec at ts_va: relative
-/// to now (FUTEX_WAIT, rt_sigtimedwait), or absolute on CLOCK_MONOTONIC or, with
-/// `realtime`, CLOCK_REALTIME (FUTEX_WAIT_BITSET). 0 with *e set: EFAULT or EINVAL (a
-/// bad timespec).
+/// The deadline, on the device clock, of a wait with timespec ts: relative to now
+/// (FUTEX_WAIT, rt_sigtimedwait), or absolute on CLOCK_MONOTONIC or, with `realtime`,
+/// CLOCK_REALTIME (FUTEX_WAIT_BITSET). False for a bad timespec (EINVAL).
+GFN bool timespec_deadline(MachineHdr* m, const i64* ts, bool absolute, bool realtime, u64* deadline) {
+    u64 ns;
+    if (!timespec_ns(ts, &ns)) return false;
+    u64 now = now_ns();
+    if (!absolute) {
+        *deadline = now + ns;
+        return true;
+    }
+    i64 dev = (i64)ns - (realtime ? m->clock_real_off : m->clock_mono_off);
+    *deadline = dev > (i64)now ? (u64)dev : now;
+    return true;
+}
+
+/// `timespec_deadline` of the timespec at ts_va. 0 with *e set: EFAULT or EINVAL.
 GFN u64 wait_deadline_of(Core& c, u64 ts_va, bool absolute, bool realtime, u64* e) {
     i64 ts[2];
     if (!copy_from_guest(c, (u8*)ts, ts_va, 16)) { *e = err(E_FAULT); return 0; }
-    u64 ns;
-    if (!timespec_ns(ts, &ns)) { *e = err(E_INVAL); return 0; }
-    u64 now = now_ns();
-    if (!absolute) return now + ns;
-    i64 off = realtime ? c.m->clock_real_off : c.m->clock_mono_off;
-    i64 dev = (i64)ns - off;
-    return dev > (i64)now ? (u64)dev : now;
+    u64 deadline;
+    if (!timespec_deadline(c.m, ts, absolute, realtime, &deadline)) { *e = err(E_INVAL); return 0; }
+    return deadline;
 }
 
 /// rt_sigsuspend(2): wait with the signal mask at X0 in force until a signal it does

@@ -332,7 +332,10 @@ fn workloads(
     } else {
         2000
     };
-    // bench_spawn: each lane holds up to 8 child slots of the shared pool at once.
+    // bench_spawn: each lane holds up to 8 child slots of the shared pool at once. Its
+    // children run beside their parent wherever there are spare lanes (the CPU
+    // backend's idle host threads), so the parent's waits (a join's futex, wait4)
+    // retry more or fewer times from run to run.
     let spawn = |name: &'static str, args: Vec<String>| Workload {
         name,
         program: prog("bench_spawn"),
@@ -342,7 +345,7 @@ fn workloads(
         sysroot: None,
         env: &[],
         spare_per_lane: 0,
-        timing_dependent: false,
+        timing_dependent: true,
     };
     let mut workloads = vec![
         Workload {

@@ -521,14 +521,15 @@ pub struct SysReq {
     pub pid: u32,
     /// What the lane's family did on the device since its last request that the host's
     /// state must follow, oldest first (kernel/sys/process.h `family_note`; a request
-    /// with neither `SYSREQ_CALL` nor `SYSREQ_EXIT` carries only these): a fork,
-    /// `parent << 32 | child` (process slots: the parent's group leader, the child),
-    /// whose child's host state becomes a fork of its parent's, as a clone request
-    /// would have made it; or a process's end, `NOTE_END | slot`, whose fds are closed,
-    /// as its end notice (`SYSREQ_EXIT`) would have. The host applies them before it
-    /// serves the request, then clears `nnotes` (so a request served again applies
-    /// nothing twice).
-    pub notes: [u64; FAMILY_NOTES],
+    /// with neither `SYSREQ_CALL` nor `SYSREQ_EXIT` carries only these), note k in
+    /// words 2k and 2k + 1: a fork, `(parent, child | pid << 32)` (process slots: the
+    /// parent's group leader, the child), whose child's host state becomes a fork of its
+    /// parent's, as a clone request would have made it; or a process's end,
+    /// `(NOTE_END, slot | pid << 32)`, whose fds are closed, as its end notice
+    /// (`SYSREQ_EXIT`) would have, if the slot still holds that pid (a child slot may
+    /// meanwhile hold another lane's child). The host applies them before it serves the
+    /// request, then clears `nnotes` (so a request served again applies nothing twice).
+    pub notes: [u64; FAMILY_NOTE_WORDS],
     /// How many of `notes` are set.
     pub nnotes: u32,
     /// Padding to a multiple of 8 bytes (unused).
@@ -537,8 +538,11 @@ pub struct SysReq {
 
 /// `SysReq::notes`: how many the lane keeps between two requests; one more fork or end
 /// posts its own request (a host round trip) instead.
-pub const FAMILY_NOTES: usize = 30;
-/// `SysReq::notes`: the note is a process's end (the slot in the low 32 bits).
+pub const FAMILY_NOTES: usize = 16;
+/// `SysReq::notes`: two words a note.
+pub const FAMILY_NOTE_WORDS: usize = 32;
+const _: () = assert!(FAMILY_NOTE_WORDS == 2 * FAMILY_NOTES);
+/// `SysReq::notes`: the first word of a process's end.
 pub const NOTE_END: u64 = 0x8000_0000_0000_0000;
 /// How long a lane keeps notes before it posts them by themselves (ns): an end's fds
 /// close at most this late when the family makes no request meanwhile (another lane may

@@ -196,6 +196,10 @@ pub struct ProcHost {
     /// The request being served: the posting thread's id and whether its lane runs
     /// other members of its family ([`ProcHost::set_caller`]).
     caller: (u32, bool),
+    /// The process's pid when the device made it by a fork (0 for a lane's first
+    /// process): which occupant of a child slot this is, as the device's notes of a
+    /// process's end name it (`service::Procs::apply_notes`).
+    pub(crate) pid: u32,
     /// The guest path of the program the process runs since an execve of a program other
     /// than the run's own (what `/proc/self/exe` names); None: the run's program.
     exe: Option<PathBuf>,
@@ -302,6 +306,7 @@ impl ProcHost {
             alive: true,
             sleeps: Vec::new(),
             caller: (0, false),
+            pid: 0,
             exe: None,
         }
     }
@@ -332,6 +337,7 @@ impl ProcHost {
             alive: true,
             sleeps: Vec::new(),
             caller: (0, false),
+            pid: 0,
             exe: self.exe.clone(),
         }
     }

@@ -116,21 +116,19 @@ impl Procs<'_> {
     /// (`SysReq::notes`), in order, before anything of this request: each child's host
     /// state becomes a fork of its parent's as of that moment, and each ended process's
     /// fds are closed, since every later change comes in a later request of the same
-    /// lane (a slot that ended and was forked into again sees both, in that order).
+    /// lane (a slot that ended and was forked into again sees both, in that order; an
+    /// end whose slot another lane's child holds by now is that process's no more).
     /// Cleared, so that a request served again applies nothing twice. A fork note the
     /// host cannot apply is gpuos's bug: the child then has no host state and its host
     /// calls fail.
     fn apply_notes(&self, req: &mut SysReq) {
-        let n = (req.nnotes as usize).min(req.notes.len());
-        for &note in &req.notes[..n] {
-            let slot = (note & 0xffff_ffff) as usize;
-            if note & NOTE_END != 0 {
-                self.end(slot);
-                continue;
-            }
-            let parent = ((note >> 32) & 0x7fff_ffff) as usize;
-            if let Err(e) = self.fork_host(parent, slot) {
-                debug_assert!(false, "fork note {parent} -> {slot}: {e:?}");
+        let n = (req.nnotes as usize).min(req.notes.len() / 2);
+        for note in req.notes[..2 * n].chunks_exact(2) {
+            let (slot, pid) = ((note[1] & 0xffff_ffff) as usize, (note[1] >> 32) as u32);
+            if note[0] == NOTE_END {
+                self.end_noted(slot, pid);
+            } else if let Err(e) = self.fork_host(note[0] as usize, slot, pid) {
+                debug_assert!(false, "fork note {} -> {slot}: {e:?}", note[0]);
             }
         }
         req.nnotes = 0;

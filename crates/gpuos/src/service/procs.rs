@@ -61,20 +61,28 @@ impl<'a> Procs<'a> {
 
     /// fork(2)'s host part: the host state of process slot `child` becomes a fork of
     /// `parent`'s (fds sharing their open file descriptions, the working directory,
-    /// umask, stdio). Errors: EINVAL when `child` is `parent`, or either slot is out of
-    /// range, or `parent` has no host state (both the device's bugs, never a guest's).
-    pub(super) fn fork_host(&self, parent: usize, child: usize) -> Result<(), Errno> {
+    /// umask, stdio), for the child's `pid`. Errors: EINVAL when `child` is `parent`, or
+    /// either slot is out of range, or `parent` has no host state (both the device's
+    /// bugs, never a guest's).
+    pub(super) fn fork_host(&self, parent: usize, child: usize, pid: u32) -> Result<(), Errno> {
         if child == parent || child >= self.hosts.len() {
             return Err(errno::EINVAL);
         }
-        let forked = match self.host(parent).as_deref() {
+        let mut forked = match self.host(parent).as_deref() {
             Some(Some(h)) => h.fork(),
             _ => return Err(errno::EINVAL),
         };
-        match self.host(child) {
-            Some(mut g) => *g = Some(forked),
-            None => return Err(errno::EINVAL),
+        forked.pid = pid;
+        let Some(mut g) = self.host(child) else {
+            return Err(errno::EINVAL);
+        };
+        // A previous occupant still there ended on the device, on another lane whose
+        // note of it has not come yet (`end_noted` will find the slot taken): its end is
+        // done now, before the slot changes hands.
+        if let Some(old) = g.as_mut() {
+            old.close_all();
         }
+        *g = Some(forked);
         Ok(())
     }
 
@@ -116,10 +124,28 @@ impl<'a> Procs<'a> {
             .collect()
     }
 
+    /// The end of process `pid` in `slot`, noted by the device (`SysReq::notes`): as
+    /// [`Procs::end`] while the slot still holds that process. A child slot is shared by
+    /// every lane; its next occupant, on another lane, may already have been forked in
+    /// (that lane's notes came first), and must keep its state.
+    pub(super) fn end_noted(&self, slot: usize, pid: u32) {
+        let Some(mut g) = self.host(slot) else { return };
+        // Checked and ended under one lock: another lane's fork may be about to take it.
+        if slot < self.lanes || g.as_ref().is_some_and(|h| h.pid == pid) {
+            self.end_locked(slot, &mut g);
+        }
+    }
+
     /// A process ended: close its fds (its descriptions close with their last fd,
     /// anywhere); a child's host state goes (a lane's first keeps its captured output).
     pub(super) fn end(&self, slot: usize) {
-        let Some(mut g) = self.host(slot) else { return };
+        if let Some(mut g) = self.host(slot) {
+            self.end_locked(slot, &mut g);
+        }
+    }
+
+    /// [`Procs::end`] with the slot's lock held (`g`).
+    fn end_locked(&self, slot: usize, g: &mut Option<ProcHost>) {
         if let Some(h) = g.as_mut() {
             h.close_all();
         }
@@ -196,9 +222,9 @@ impl ProcCalls for Procs<'_> {
     /// is not a child's.
     fn clone(&self, r: &mut Request<'_>) -> Outcome {
         let child = (r.args[5] & 0xffff_ffff) as usize;
-        let pid = (r.args[5] >> 32) as i64;
-        match self.fork_host(r.slot, child) {
-            Ok(()) => (pid, 0).into(),
+        let pid = (r.args[5] >> 32) as u32;
+        match self.fork_host(r.slot, child, pid) {
+            Ok(()) => (pid as i64, 0).into(),
             Err(e) => e.into(),
         }
     }
