@@ -343,9 +343,9 @@ GFN_NOINLINE u32 spare_run(Core& c, MachineHdr* m, u64 budget) {
     c.exc = EXC_NONE;
     if (r == RUN_TRAP) {
         spare_release(c, m, true);
-    } else if (c.parked || spare_must_return(m, q)) {
-        // Parked in a futex wait: home, even when already woken (its lane, or the
-        // spare lane that takes it next, applies the wake: futex_resumed).
+    } else if (c.parked) {  // blocked in a futex wait served here (the wake: futex_resumed)
+        spare_park(c, m);
+    } else if (spare_must_return(m, q)) {
         spare_release(c, m, false);
     } else if (runq_waiting(m)) {  // others wait: to the back of the queue
         c.p = 0;

@@ -27,6 +27,10 @@
 #pragma once
 #include "family.h"
 
+/// Offer q, parked by a spare lane (TASK_PARKED), to the spare lanes again, or send it
+/// home (kernel/proc/spare.h); nothing for a task at home or elsewhere.
+GFN_NOINLINE void task_rouse(MachineHdr* m, Proc* q);
+
 /// `Proc::futex_woke`: the wait ended by a wake (X0 = 0) ...
 #define FUTEX_WOKEN 1u
 /// ... or by its timeout (X0 = -ETIMEDOUT).
@@ -74,12 +78,14 @@ GFN void futexq_unlink(MachineHdr* m, Proc* g, Proc* q) {
 }
 
 /// End q's futex wait (`how`: FUTEX_WOKEN or FUTEX_TIMED_OUT); q is no longer queued.
-/// Runnable last, so that a lane that sees it runnable sees the rest.
-GFN void futexq_end(Proc* q, u32 how) {
+/// Runnable last, so that a lane that sees it runnable sees the rest; a task a spare lane
+/// parked goes back to the spare lanes' queue.
+GFN void futexq_end(MachineHdr* m, Proc* q, u32 how) {
     q->block = 0;
     q->block_deadline = 0;
     q->futex_woke = how;
     store_release_u32(&q->status, PROC_RUNNABLE);
+    task_rouse(m, q);  // parked by a spare lane: back to them at once
 }
 
 /// FUTEX_WAIT of the task c runs on a futex keyed by address: under the lock, read the
@@ -130,7 +136,7 @@ GFN_NOINLINE u32 futexq_wake(MachineHdr* m, Proc* g, u64 uaddr, u32 n, u32 bitse
         if (woken < n) {
             *link = q->futex_next;
             q->futex_listed = 0;
-            futexq_end(q, FUTEX_WOKEN);
+            futexq_end(m, q, FUTEX_WOKEN);
             woken++;
         } else if (to && moved < requeue) {
             q->futex_uaddr = to;
@@ -157,7 +163,7 @@ GFN_NOINLINE void futexq_timeout(MachineHdr* m, Proc* q) {
     futexq_lock(g);
     if (q->status == PROC_BLOCKED && q->block == BLOCK_FUTEX) {
         futexq_unlink(m, g, q);
-        futexq_end(q, FUTEX_TIMED_OUT);
+        futexq_end(m, q, FUTEX_TIMED_OUT);
     }
     futexq_unlock(g);
 }
@@ -170,6 +176,7 @@ GFN_NOINLINE void futexq_interrupt(MachineHdr* m, Proc* q) {
     if (q->status == PROC_BLOCKED && q->block == BLOCK_FUTEX) {
         futexq_unlink(m, g, q);
         store_release_u32(&q->status, PROC_RUNNABLE);
+        task_rouse(m, q);  // parked by a spare lane: home, where the signal is delivered
     }
     futexq_unlock(g);
 }

@@ -27,8 +27,10 @@
 // other syscall first brings them home.
 //
 // Task ownership is `Proc::task_where`, changed by compare-and-swap: HOME (the lane's),
-// OFFERED (queued; the lane may take it back), AWAY (one spare lane's). The leader's
-// `away` counts its space's tasks that are OFFERED or AWAY.
+// OFFERED (queued; the lane may take it back), AWAY (one spare lane's), PARKED (blocked
+// in a futex wait a spare lane served, nobody's: whoever ends the wait offers it again,
+// `task_rouse`, so that a woken thread does not wait for its lane's next pass). The
+// leader's `away` counts its space's tasks that are OFFERED, AWAY or PARKED.
 #pragma once
 #include "proc.h"
 
@@ -123,6 +125,32 @@ GFN bool task_reclaim(MachineHdr* m, Proc* q) {
     return true;
 }
 
+/// Bring q home from `from` (OFFERED or PARKED) unless someone else moved it first.
+GFN void task_home_from(MachineHdr* m, Proc* q, u32 from) {
+    if (atomic_cas_u32_dev(&q->task_where, from, TASK_HOME) == from) atomic_add_u32_dev(&proc_leader(m, q)->away, ~0u);
+}
+
+/// q, parked by a spare lane (TASK_PARKED), may have to move: home when its lane must
+/// have it (its space recalled, a signal to deliver), else into the run queue for the
+/// spare lanes once it is runnable (its futex wait ended; home when the queue is full);
+/// still blocked, it stays parked. Nothing for a task that is not parked. Whoever ends
+/// a parked wait calls it after making the task runnable, and the spare lane that parks
+/// a task calls it after parking it (`spare_park`), each with a fence between: one of
+/// them sees the other's change and moves it.
+GFN_NOINLINE void task_rouse(MachineHdr* m, Proc* q) {
+    atomic_fence_dev();  // after the status (or recall) the caller wrote
+    if (load_relaxed_u32(&q->task_where) != TASK_PARKED) return;
+    Proc* g = proc_leader(m, q);
+    bool pending = ((load_relaxed_u64(&q->sigpending) | load_relaxed_u64(&g->sigpending_shared)) & ~q->sigmask) != 0;
+    if (load_relaxed_u32(&g->recall) || pending) {
+        task_home_from(m, q, TASK_PARKED);
+        return;
+    }
+    if (load_relaxed_u32(&q->status) != PROC_RUNNABLE) return;
+    if (atomic_cas_u32_dev(&q->task_where, TASK_PARKED, TASK_OFFERED) != TASK_PARKED) return;
+    if (!runq_push(m, q->slot)) task_home_from(m, q, TASK_OFFERED);  // full: its lane runs it
+}
+
 /// The family scheduler's pass over the family of lp (between slices; `run`: the task
 /// the lane runs next, or 0): offered tasks nobody took come home (a task must not
 /// wait in the queue while its lane could run it), then every other task that can run
@@ -155,10 +183,11 @@ GFN_NOINLINE void spare_reclaim_all(MachineHdr* m, Proc* lp) {
 }
 
 /// Bring every task of the address space led by g home before its lane changes the
-/// space's mappings or its tasks (see the top of this file): the offered ones are taken
-/// back at once, the running ones are asked to come home (`recall`, which the spare
-/// lanes look at between slices of `MachineHdr::spare_slice` instructions) and waited
-/// for. Free when nothing is away. The spare lanes never wait for a family's lane, so
+/// space's mappings or its tasks (see the top of this file): the offered and parked
+/// ones are taken back at once (a spare lane that parks one after this looks at
+/// `recall` and sends it home itself: `spare_park`), the running ones are asked to come
+/// home (`recall`, which the spare lanes look at between slices of
+/// `MachineHdr::spare_slice` instructions) and waited for. Free when nothing is away. The spare lanes never wait for a family's lane, so
 /// the wait ends.
 GFN_NOINLINE void space_quiesce(MachineHdr* m, Proc* g) {
     if (!load_relaxed_u32(&g->away)) return;
@@ -166,7 +195,8 @@ GFN_NOINLINE void space_quiesce(MachineHdr* m, Proc* g) {
     atomic_fence_dev();  // a spare lane that takes a task from now on sees the recall
     Proc* q = g;
     NO_UNROLL for (u64 i = 0; i < m->nslots; i++) {
-        if (q->tg_slot == g->slot && load_relaxed_u32(&q->task_where) == TASK_OFFERED) task_reclaim(m, q);
+        u32 where = load_relaxed_u32(&q->task_where);
+        if (q->tg_slot == g->slot && (where == TASK_OFFERED || where == TASK_PARKED)) task_home_from(m, q, where);
         q = proc_at(m, q->fam_next);
         if (q == g) break;
     }
@@ -193,6 +223,19 @@ GFN_NOINLINE void spare_release(Core& c, MachineHdr* m, bool handback) {
     atomic_fence_dev();  // release: the task's state and the guest's stores first
     store_release_u32(&q->task_where, TASK_HOME);
     atomic_add_u32_dev(&g->away, ~0u);
+}
+
+/// The task the spare lane running c holds blocked in a futex wait served here
+/// (`Core::parked`; its state saved): it stays with the spare lanes, parked, so that the
+/// wake offers it to them at once (`task_rouse`). Woken already, or its space recalled
+/// meanwhile: it goes on now.
+GFN_NOINLINE void spare_park(Core& c, MachineHdr* m) {
+    Proc* q = c.p;
+    q->handback = 0;
+    c.p = 0;
+    atomic_fence_dev();  // release: the task's state and the guest's stores first
+    store_release_u32(&q->task_where, TASK_PARKED);
+    task_rouse(m, q);  // its fence, then its status and recall: see task_rouse
 }
 
 /// Whether the task the spare lane holds must go home now: its lane asks for it, a

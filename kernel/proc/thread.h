@@ -298,7 +298,7 @@ GFN_NOINLINE u32 futex_wake_keyed(MachineHdr* m, Proc* from, u64 key, u32 n, u32
         if (futex_waits_keyed(q, key, bitset)) {
             bool joins = to && moved < requeue && !to_key;
             if (woken < n || (joins && q->tg_slot != from->tg_slot)) {
-                futexq_end(q, FUTEX_WOKEN);
+                futexq_end(m, q, FUTEX_WOKEN);
                 woken++;
             } else if (joins) {
                 Proc* g = proc_leader(m, q);

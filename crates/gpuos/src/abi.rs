@@ -417,14 +417,16 @@ pub struct Proc {
     pub shm_mapped: u64,
     /// Where the task runs (kernel/proc/spare.h): `TASK_HOME` (its lane's family
     /// scheduler), `TASK_OFFERED` (in the run queue for a spare lane), `TASK_AWAY` (a
-    /// spare lane runs its instructions). Changed by compare-and-swap.
+    /// spare lane runs its instructions), `TASK_PARKED` (blocked in a futex wait a spare
+    /// lane served: its waker offers it to the spare lanes). Changed by
+    /// compare-and-swap.
     pub task_where: u32,
     /// Set by the spare lane that brought the task home stopped at an instruction that
     /// needs its lane (a syscall, a fault, a page not yet present): its lane runs it
     /// next rather than offer it again.
     pub handback: u32,
-    /// Leader only: the tasks of its address space that are offered to or run by spare
-    /// lanes (atomic).
+    /// Leader only: the tasks of its address space that are offered to, run by or
+    /// parked by spare lanes (atomic).
     pub away: u32,
     /// Leader only: non-zero while its lane waits for those to come home before it
     /// changes the address space or the tasks (`space_quiesce`).
@@ -461,6 +463,10 @@ pub const TASK_HOME: u32 = 0;
 pub const TASK_OFFERED: u32 = 1;
 /// `Proc::task_where`: a spare lane runs it.
 pub const TASK_AWAY: u32 = 2;
+/// `Proc::task_where`: blocked in a futex wait that a spare lane served; no lane holds
+/// it. Whoever makes it runnable offers it to the spare lanes (`task_rouse`), or sends
+/// it home (a signal to deliver, its space recalled).
+pub const TASK_PARKED: u32 = 3;
 
 /// `Proc::oom`, `Proc::kill_cause`: the process reached its resident limit
 /// (`Proc::rss_limit`).
