@@ -165,6 +165,7 @@ GFN_NOINLINE u32 sched_end(Core& c, Proc* q) {
 GFN_NOINLINE void lane_complete(Core& c, MachineHdr* m, u32 lane, bool polled) {
     Proc* lp = proc_at(m, lane);
     lp->req_open = 0;
+    slot_free_deferred(m, lp);  // the notes that named them are applied
     Proc* q = proc_at(m, lp->req_slot);
     if (q->status != PROC_WAIT_HOST) {
         if (q->end_pending == 2) sched_end_finish(m, lp, q);

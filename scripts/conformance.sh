@@ -317,7 +317,7 @@ add fileio lanes - -- @fileio
 add signals lanes - -- @signals
 add syscalls lanes - -- @syscalls
 # tests/guest/threads.c: pthreads (issue 16), one case per section.
-for t in create mutex cond barrier tls once_key detach_sem churn kill cancel fork exit_thread exit_group gettid futex altstack sigwait; do
+for t in create mutex cond barrier tls once_key detach_sem churn kill cancel fork exit_thread exit_group gettid futex altstack sigwait litmus; do
     add "threads-$t" lanes - -- @threads "$t"
 done
 # tests/guest/cpp/cxx_threads.cpp: C++ std::thread, std::async, mutexes, condition

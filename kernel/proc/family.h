@@ -49,19 +49,45 @@ GFN_NOINLINE u32 slot_take(MachineHdr* m, Proc* lp) {
     return s;
 }
 
-/// Return child slot s to the pool (its process has been reaped); its lane holds one
-/// slot fewer.
-GFN_NOINLINE void slot_free(MachineHdr* m, u32 s) {
+/// Return child slot s to the pool; its lane holds one slot fewer.
+GFN_NOINLINE void slot_release(MachineHdr* m, u32 s) {
     Proc* p = proc_at(m, s);
     proc_at(m, p->lane)->slots_held--;
     atomic_add_u64(&m->slots_used, ~0ull);
-    p->status = PROC_FREE;
     for (;;) {
         u64 old = load_relaxed_u64(&m->slot_free);
         *(volatile u32*)&p->fam_next = slot_head_top(old);
         atomic_fence_dev();  // release: the link is visible before the head names it
         u64 head = (((old >> 32) + 1) << 32) | (u64)(s + 1);
         if (atomic_cas_u64_dev(&m->slot_free, old, head) == old) return;
+    }
+}
+
+/// Child slot s is free (its process has been reaped, or its thread ended): back to
+/// the pool, or, while its lane has notes the host has not applied yet (which may name
+/// the slot: kernel/sys/process.h `family_note`), onto the lane's deferred list
+/// (`Proc::defer_free`), which `slot_free_deferred` empties once they are applied. A
+/// slot another lane took at once could be forked into there before the host saw its
+/// end here, and the late note would then end the wrong process's host state.
+GFN_NOINLINE void slot_free(MachineHdr* m, u32 s) {
+    Proc* p = proc_at(m, s);
+    Proc* lp = proc_at(m, p->lane);
+    p->status = PROC_FREE;
+    if (!lp->notes) {
+        slot_release(m, s);
+        return;
+    }
+    p->fam_next = lp->defer_free - 1;  // NO_SLOT when the list was empty
+    lp->defer_free = s + 1;
+}
+
+/// The host has applied the notes of lane lp's family (its request completed): the
+/// slots freed meanwhile go back to the pool.
+GFN void slot_free_deferred(MachineHdr* m, Proc* lp) {
+    NO_UNROLL while (lp->defer_free) {
+        u32 s = lp->defer_free - 1;
+        lp->defer_free = proc_at(m, s)->fam_next + 1;  // 0 after NO_SLOT
+        slot_release(m, s);
     }
 }
 

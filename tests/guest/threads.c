@@ -1,7 +1,7 @@
 /* threads: POSIX threads on glibc's NPTL (clone, futex, set_tid_address, tgkill,
  * TLS through TPIDR_EL0, rt signals for cancellation). Usage: threads SECTION, one of
  * create mutex cond barrier tls once_key detach_sem churn kill cancel gettid futex altstack
- * sigwait
+ * sigwait litmus
  * (each exits 0 when its self-checks pass, 1 otherwise), all (every one of those in
  * order), and the process-ending sections fork (0), exit_thread (0: the main thread
  * calls pthread_exit and the last thread's return ends the process) and exit_group
@@ -836,6 +836,108 @@ static void sec_sigwait(void)
     OK(pthread_sigmask(SIG_SETMASK, &old, NULL));
 }
 
+/* ---- litmus: outcomes the Arm memory model forbids between two threads (issue 16's
+ * litmus check), which run in parallel on spare lanes (or in turn on one lane):
+ * - mp: message passing. The writer stores data = r, then flag = r with a store-release
+ *   (STLR), for r = 1..LT_ROUNDS; the reader loads flag with a load-acquire (LDAR), then
+ *   data: data below the flag it saw is forbidden. Again with plain stores and loads
+ *   ordered by DMB ISH (__atomic_thread_fence) instead.
+ * - sb: store buffering with DMB ISH between each thread's store and its load, the two
+ *   threads started together each round: both loads seeing the other's old value is
+ *   forbidden.
+ * Prints the rounds and the forbidden outcomes seen (0). */
+#define LT_ROUNDS 2000
+static long lt_data, lt_flag, lt_x, lt_y, lt_go, lt_done;
+static long lt_forbidden[3];
+static void lt_wait(long *p, long v)
+{
+    for (unsigned spins = 0; __atomic_load_n(p, __ATOMIC_ACQUIRE) < v; spins++)
+        if ((spins & 63) == 63) sched_yield(); /* one CPU with long slices: let it run */
+}
+static void *lt_mp_writer(void *arg)
+{
+    int fenced = (int)(intptr_t)arg;
+    for (long r = 1; r <= LT_ROUNDS; r++) {
+        if (fenced) {
+            *(volatile long *)&lt_data = r;
+            __atomic_thread_fence(__ATOMIC_SEQ_CST); /* DMB ISH */
+            *(volatile long *)&lt_flag = r;
+        } else {
+            __atomic_store_n(&lt_data, r, __ATOMIC_RELAXED);
+            __atomic_store_n(&lt_flag, r, __ATOMIC_RELEASE); /* STLR */
+        }
+        if ((r & 127) == 0) sched_yield();
+    }
+    return NULL;
+}
+static void *lt_mp_reader(void *arg)
+{
+    int fenced = (int)(intptr_t)arg;
+    long seen = 0;
+    for (unsigned spins = 0; seen < LT_ROUNDS; spins++) {
+        long f, d;
+        if (fenced) {
+            f = *(volatile long *)&lt_flag;
+            __atomic_thread_fence(__ATOMIC_SEQ_CST);
+            d = *(volatile long *)&lt_data;
+        } else {
+            f = __atomic_load_n(&lt_flag, __ATOMIC_ACQUIRE); /* LDAR */
+            d = __atomic_load_n(&lt_data, __ATOMIC_RELAXED);
+        }
+        if (d < f) lt_forbidden[fenced]++;
+        if (f > seen) seen = f;
+        if ((spins & 63) == 63) sched_yield();
+    }
+    return NULL;
+}
+static void *lt_sb_thread(void *arg)
+{
+    int me = (int)(intptr_t)arg;
+    long *mine = me ? &lt_y : &lt_x, *other = me ? &lt_x : &lt_y;
+    for (long r = 1; r <= LT_ROUNDS; r++) {
+        lt_wait(&lt_go, r);
+        *(volatile long *)mine = r;
+        __atomic_thread_fence(__ATOMIC_SEQ_CST); /* DMB ISH */
+        long o = *(volatile long *)other;
+        if (o < r) __atomic_fetch_add(&lt_forbidden[2], 1, __ATOMIC_RELAXED); /* counted below */
+        __atomic_fetch_add(&lt_done, 1, __ATOMIC_RELEASE);
+    }
+    return NULL;
+}
+static void sec_litmus(void)
+{
+    for (int fenced = 0; fenced < 2; fenced++) {
+        pthread_t w, r;
+        lt_data = lt_flag = 0;
+        OK(pthread_create(&r, NULL, lt_mp_reader, (void *)(intptr_t)fenced));
+        OK(pthread_create(&w, NULL, lt_mp_writer, (void *)(intptr_t)fenced));
+        OK(pthread_join(w, NULL));
+        OK(pthread_join(r, NULL));
+        printf("litmus mp (%s): %d rounds, forbidden outcomes %ld\n", fenced ? "dmb" : "stlr/ldar", LT_ROUNDS,
+               lt_forbidden[fenced]);
+        CHECK(lt_forbidden[fenced] == 0);
+    }
+    /* sb: a round is forbidden when both threads read the other's old value; each
+     * thread counts its own old reads (one alone is allowed), and the rounds run one at
+     * a time, so a round that added two is a forbidden one. */
+    pthread_t t0, t1;
+    lt_x = lt_y = lt_go = lt_done = 0;
+    lt_forbidden[2] = 0;
+    OK(pthread_create(&t0, NULL, lt_sb_thread, (void *)0));
+    OK(pthread_create(&t1, NULL, lt_sb_thread, (void *)1));
+    long both = 0;
+    for (long r = 1; r <= LT_ROUNDS; r++) {
+        long before = __atomic_load_n(&lt_forbidden[2], __ATOMIC_ACQUIRE);
+        __atomic_store_n(&lt_go, r, __ATOMIC_RELEASE);
+        lt_wait(&lt_done, 2 * r);
+        if (__atomic_load_n(&lt_forbidden[2], __ATOMIC_ACQUIRE) - before == 2) both++;
+    }
+    OK(pthread_join(t0, NULL));
+    OK(pthread_join(t1, NULL));
+    printf("litmus sb (dmb): %d rounds, forbidden outcomes %ld\n", LT_ROUNDS, both);
+    CHECK(both == 0);
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -858,6 +960,7 @@ static const struct {
     { "futex", sec_futex, 1 },
     { "altstack", sec_altstack, 1 },
     { "sigwait", sec_sigwait, 1 },
+    { "litmus", sec_litmus, 1 },
 };
 
 /* Usage: threads SECTION (or all). Exits 0 when every check passed, 1 if one failed,

@@ -450,8 +450,11 @@ pub struct Proc {
     /// Lane's first process only: how many notes its family left in the lane's
     /// `SysReq::notes` since the lane's last request (kernel/sys/process.h `family_note`).
     pub notes: u32,
-    /// Padding to a multiple of 8 bytes (unused).
-    pub notes_pad: u32,
+    /// Lane's first process only: child slots its family freed while it had notes
+    /// (slot + 1, linked through their `fam_next`; 0: none), kept out of the shared
+    /// pool until the host has applied those notes, which may name them (another lane
+    /// must not fork into a slot before the host has seen it end here).
+    pub defer_free: u32,
     /// Lane's first process only: when the first of those notes was left (device clock,
     /// ns): past `NOTES_MAX_AGE_NS` the lane posts them by themselves (kernel/sched.h).
     pub notes_at: u64,
