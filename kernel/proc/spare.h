@@ -125,6 +125,13 @@ GFN bool task_reclaim(MachineHdr* m, Proc* q) {
     return true;
 }
 
+/// Whether a signal q does not block is pending for it or its process, read while other
+/// lanes may post one (a spare lane's look: the lane delivers it).
+GFN bool task_signal_pending(MachineHdr* m, Proc* q) {
+    Proc* g = proc_leader(m, q);
+    return ((load_relaxed_u64(&q->sigpending) | load_relaxed_u64(&g->sigpending_shared)) & ~q->sigmask) != 0;
+}
+
 /// Bring q home from `from` (OFFERED or PARKED) unless someone else moved it first.
 GFN void task_home_from(MachineHdr* m, Proc* q, u32 from) {
     if (atomic_cas_u32_dev(&q->task_where, from, TASK_HOME) == from) atomic_add_u32_dev(&proc_leader(m, q)->away, ~0u);
@@ -140,9 +147,7 @@ GFN void task_home_from(MachineHdr* m, Proc* q, u32 from) {
 GFN_NOINLINE void task_rouse(MachineHdr* m, Proc* q) {
     atomic_fence_dev();  // after the status (or recall) the caller wrote
     if (load_relaxed_u32(&q->task_where) != TASK_PARKED) return;
-    Proc* g = proc_leader(m, q);
-    bool pending = ((load_relaxed_u64(&q->sigpending) | load_relaxed_u64(&g->sigpending_shared)) & ~q->sigmask) != 0;
-    if (load_relaxed_u32(&g->recall) || pending) {
+    if (load_relaxed_u32(&proc_leader(m, q)->recall) || task_signal_pending(m, q)) {
         task_home_from(m, q, TASK_PARKED);
         return;
     }
@@ -244,7 +249,7 @@ GFN bool spare_must_return(MachineHdr* m, Proc* q) {
     Proc* g = proc_leader(m, q);
     if (load_relaxed_u32(&g->recall) || load_relaxed_u32(&m->stop)) return true;
     if (load_relaxed_u32(&q->status) != PROC_RUNNABLE) return true;
-    return ((load_relaxed_u64(&q->sigpending) | load_relaxed_u64(&g->sigpending_shared)) & ~q->sigmask) != 0;
+    return task_signal_pending(m, q);
 }
 
 /// The spare lane running c stops: the task it holds, if any, goes home (its state was

@@ -20,7 +20,8 @@
 // A lane has one SysReq and one buffer, and at most one request in flight, whichever
 // member of its family posted it: the sequence numbers and device copies of the
 // request live in the lane's first process (`lp` below, `lane_proc`).
-GFN SysReq* lane_req(Core& c) { return (SysReq*)(uintptr_t)c.m->reqs + c.p->lane; }
+GFN SysReq* lane_req_of(MachineHdr* m, Proc* p) { return (SysReq*)(uintptr_t)m->reqs + p->lane; }
+GFN SysReq* lane_req(Core& c) { return lane_req_of(c.m, c.p); }
 GFN u8* lane_buf(Core& c) { return (u8*)(uintptr_t)c.m->bufs + (u64)c.p->lane * c.m->buf_size; }
 
 /// Write request nr of member p to its lane's SysReq (args, result for SYSREQ_LOG, `in`
@@ -29,7 +30,7 @@ GFN u8* lane_buf(Core& c) { return (u8*)(uintptr_t)c.m->bufs + (u64)c.p->lane * 
 /// the sequence number. `t_entry`: when the call began (device clock, ns).
 GFN_NOINLINE void req_publish(MachineHdr* m, Proc* p, u64 nr, u32 flags, const u64* args, i64 ret, u64 in, u64 off,
                               u64 ocap, u64 t_entry) {
-    SysReq* r = (SysReq*)(uintptr_t)m->reqs + p->lane;
+    SysReq* r = lane_req_of(m, p);
     Proc* lp = lane_proc(m, p);
     r->nr = nr;
     for (int i = 0; i < 6; i++) r->args[i] = args[i];

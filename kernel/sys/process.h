@@ -34,7 +34,7 @@ GFN bool family_note(MachineHdr* m, Proc* q, u64 what, u32 slot, u32 pid) {
     Proc* lp = lane_proc(m, q);
     if (q->strace || lp->notes >= FAMILY_NOTES) return false;
     if (!lp->notes) lp->notes_at = now_ns();
-    u64* note = ((SysReq*)(uintptr_t)m->reqs + q->lane)->notes + 2 * lp->notes++;
+    u64* note = lane_req_of(m, q)->notes + 2 * lp->notes++;
     note[0] = what;
     note[1] = (u64)slot | (u64)pid << 32;
     return true;

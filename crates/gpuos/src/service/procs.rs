@@ -76,9 +76,9 @@ impl<'a> Procs<'a> {
         let Some(mut g) = self.host(child) else {
             return Err(errno::EINVAL);
         };
-        // A previous occupant still there ended on the device, on another lane whose
-        // note of it has not come yet (`end_noted` will find the slot taken): its end is
-        // done now, before the slot changes hands.
+        // A previous occupant still here would be one whose end the host has not seen,
+        // which the device's deferred slot frees rule out (kernel/proc/family.h
+        // `slot_free`); should one be, its end is done now, before the slot changes hands.
         if let Some(old) = g.as_mut() {
             old.close_all();
         }
@@ -125,9 +125,10 @@ impl<'a> Procs<'a> {
     }
 
     /// The end of process `pid` in `slot`, noted by the device (`SysReq::notes`): as
-    /// [`Procs::end`] while the slot still holds that process. A child slot is shared by
-    /// every lane; its next occupant, on another lane, may already have been forked in
-    /// (that lane's notes came first), and must keep its state.
+    /// [`Procs::end`] while the slot still holds that process. The device keeps a slot
+    /// out of the shared pool until the notes naming it are applied (kernel/proc/
+    /// family.h `slot_free`), so another lane's process is never there; the pid check
+    /// guards that rule (a lane's first process is not checked: its slot is its own).
     pub(super) fn end_noted(&self, slot: usize, pid: u32) {
         let Some(mut g) = self.host(slot) else { return };
         // Checked and ended under one lock: another lane's fork may be about to take it.
