@@ -51,6 +51,9 @@ const POLL: Duration = Duration::from_millis(100);
 /// The same on the GPU, where a compile takes a minute or two (the whole core): a
 /// first look after the program's start-up has had time to show its hot code.
 const POLL_GPU: Duration = Duration::from_secs(2);
+/// The same when the GPU's translations are compiled quick first (seconds each): a
+/// translation soon, extended as more code becomes hot.
+const POLL_GPU_QUICK: Duration = Duration::from_secs(1);
 /// Options of every compile (part of the cache key).
 const CXX_FLAGS: &[&str] = &[
     "-std=c++17",
@@ -135,6 +138,10 @@ pub struct Stats {
     pub compile_s: f64,
     /// GPU: translated cores swapped in while the lanes ran.
     pub swaps: u32,
+    /// GPU: of `compiles`, those with the quick core's options (`GPUOS_QUICK_CORE`):
+    /// a translation in use within seconds, recompiled optimised once the profile
+    /// shows nothing new.
+    pub quick: u32,
 }
 
 struct State {
@@ -150,6 +157,9 @@ struct State {
     seq: u32,
     /// GPU: the newest translated core not yet taken by the backend.
     cubin: Option<Vec<u8>>,
+    /// GPU: the published translation was compiled quick; its source and block starts,
+    /// for the optimised compile that replaces it ([`Tier2::optimise`]).
+    quick: Option<(String, Vec<u64>)>,
 }
 
 /// The translator of one run.
@@ -421,6 +431,7 @@ impl Tier2 {
                 failed: None,
                 seq: 0,
                 cubin: None,
+                quick: None,
             }),
         }
     }
@@ -544,12 +555,15 @@ impl Tier2 {
     }
 
     /// Translate the block starts entered `threshold` times or more, with the ones
-    /// already translated, and publish the result. Returns whether it compiled.
+    /// already translated, and publish the result; on the GPU with `quick` (the quick
+    /// core's NVRTC options, when `GPUOS_QUICK_CORE` allows) a translation that is
+    /// not cached, for this run only. Returns whether it compiled.
     fn extend(
         &self,
         m: *mut MachineHdr,
         threshold: u32,
         cancel: Option<&AtomicBool>,
+        quick: Option<&[String]>,
     ) -> Result<bool, String> {
         let mut st = self.state.lock().unwrap();
         if let Some(e) = &st.failed {
@@ -605,12 +619,28 @@ impl Tier2 {
         if blocks.len() == st.starts.len() {
             return Ok(false); // only rejected starts were new
         }
-        let t = Instant::now();
         let starts: Vec<u64> = blocks.iter().map(|b| b.start).collect();
-        let res = self.compile(&mut st, &gen::gen_source(&blocks), &starts, cancel);
+        let source = gen::gen_source(&blocks);
+        self.build(&mut st, m, source, starts, cancel, quick)
+    }
+
+    /// Compile `source` (the blocks at `starts`) and publish it; with `quick`, keep the
+    /// source for [`Tier2::optimise`]. Returns whether it compiled.
+    fn build(
+        &self,
+        st: &mut State,
+        m: *mut MachineHdr,
+        source: String,
+        starts: Vec<u64>,
+        cancel: Option<&AtomicBool>,
+        quick: Option<&[String]>,
+    ) -> Result<bool, String> {
+        let t = Instant::now();
+        let res = self.compile(st, &source, &starts, cancel, quick);
         {
             let mut stats = self.stats.lock().unwrap();
             stats.compiles += 1;
+            stats.quick += u32::from(quick.is_some());
             stats.compile_s += t.elapsed().as_secs_f64();
         }
         let so = match res {
@@ -621,8 +651,16 @@ impl Tier2 {
                 return Err(e);
             }
         };
-        let loaded = self.load(&mut st, &so, m);
-        self.store(&so);
+        let loaded = self.load(st, &so, m);
+        if quick.is_some() {
+            // This run's only: the cache keeps optimised translations alone.
+            let _ = std::fs::remove_file(so.with_extension("starts"));
+            let _ = std::fs::remove_file(&so);
+            st.quick = Some((source, starts));
+        } else {
+            self.store(&so);
+            st.quick = None;
+        }
         match loaded {
             Ok(()) => Ok(true),
             Err(e) => {
@@ -632,21 +670,33 @@ impl Tier2 {
         }
     }
 
+    /// GPU: replace a quick translation in use with the same blocks compiled optimised
+    /// (cached for the next run of the image too). Returns whether it compiled.
+    fn optimise(&self, m: *mut MachineHdr, cancel: Option<&AtomicBool>) -> Result<bool, String> {
+        let mut st = self.state.lock().unwrap();
+        let Some((source, starts)) = st.quick.take() else {
+            return Ok(false);
+        };
+        self.build(&mut st, m, source, starts, cancel, None)
+    }
+
     /// Compile `blocks` (the generated source of `starts`) into a translation file of
-    /// its own name; returns its path, or None when `cancel` was set first.
+    /// its own name, with the NVRTC options `quick` when given (GPU); returns its path,
+    /// or None when `cancel` was set first.
     fn compile(
         &self,
         st: &mut State,
         blocks: &str,
         starts: &[u64],
         cancel: Option<&AtomicBool>,
+        quick: Option<&[String]>,
     ) -> Result<Option<PathBuf>, String> {
         std::fs::create_dir_all(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
         st.seq += 1;
         let stem = format!("{}-{}-{}", self.key, std::process::id(), st.seq);
         match &self.target {
             Target::Host { cxx } => self.compile_host(cxx, &stem, blocks, cancel),
-            Target::Gpu { arch } => self.compile_gpu(arch, &stem, blocks, starts, cancel),
+            Target::Gpu { arch } => self.compile_gpu(arch, &stem, blocks, starts, cancel, quick),
         }
     }
 
@@ -656,7 +706,8 @@ impl Tier2 {
     /// and its block starts under the image's key itself and exits; the parent waits
     /// for it and returns that path, or None when `cancel` was set first: the child
     /// then finishes for the cache on its own, and the next run of the image starts
-    /// translated.
+    /// translated. With `quick` (NVRTC options) the child stores nothing under the key
+    /// and the path returned is the CUBIN's own (a `.starts` file beside it).
     fn compile_gpu(
         &self,
         arch: &str,
@@ -664,6 +715,7 @@ impl Tier2 {
         blocks: &str,
         starts: &[u64],
         cancel: Option<&AtomicBool>,
+        quick: Option<&[String]>,
     ) -> Result<Option<PathBuf>, String> {
         let tmp = self.dir.join(format!("{stem}.cubin"));
         if std::env::var_os("GPUOS_T2_KEEP_SOURCE").is_some() {
@@ -679,12 +731,16 @@ impl Tier2 {
         }
         if pid == 0 {
             detach_fds();
-            let code = match crate::backend::cuda::compile_translated(arch, blocks) {
+            let code = match crate::backend::cuda::compile_translated(
+                arch,
+                blocks,
+                quick.unwrap_or(&[]),
+            ) {
                 Ok(cubin) => {
                     let stored = std::fs::write(tmp.with_extension("starts"), &list)
                         .and_then(|()| std::fs::write(&tmp, cubin))
                         .is_ok()
-                        && self.store_gpu(&tmp);
+                        && (quick.is_some() || self.store_gpu(&tmp));
                     if stored {
                         0
                     } else {
@@ -705,7 +761,10 @@ impl Tier2 {
             let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
             if r == pid {
                 if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
-                    return Ok(Some(self.dir.join(format!("{}.cubin", self.key))));
+                    return Ok(Some(match quick {
+                        Some(_) => tmp,
+                        None => self.dir.join(format!("{}.cubin", self.key)),
+                    }));
                 }
                 let err = std::fs::read_to_string(&errf).unwrap_or_default();
                 let _ = std::fs::remove_file(&errf);
@@ -715,6 +774,17 @@ impl Tier2 {
                 return Err(format!("waitpid: {}", std::io::Error::last_os_error()));
             }
             if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                if quick.is_some() {
+                    // Worth nothing once the run has ended (nothing of it is cached).
+                    // SAFETY: our own child, reaped at once.
+                    unsafe {
+                        libc::kill(pid, libc::SIGKILL);
+                        libc::waitpid(pid, &mut status, 0);
+                    }
+                    for e in ["cubin", "starts", "err"] {
+                        let _ = std::fs::remove_file(tmp.with_extension(e));
+                    }
+                }
                 return Ok(None);
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -812,24 +882,47 @@ impl Tier2 {
 
     /// The background translator: until `done`, look at the profile every [`POLL`] and
     /// translate what became hot; a compile still running when `done` is set is
-    /// abandoned. Compile errors are reported once and end it.
+    /// abandoned. Compile errors are reported once and end it. On the GPU, with the
+    /// quick core's options allowed (`GPUOS_QUICK_CORE`), what became hot is compiled
+    /// quick (seconds: the lanes run it while the optimised compile, minutes, goes on),
+    /// and a look that finds nothing new compiles the quick translation in use again,
+    /// optimised, for this run and the cache.
     pub fn background(&self, m: *mut MachineHdr, done: &AtomicBool) {
         let threshold = self.threshold();
+        let quick = match self.target {
+            Target::Gpu { .. } => crate::backend::cuda::quick_opts(),
+            Target::Host { .. } => None,
+        };
         let mut last = Instant::now();
         while !done.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(5));
-            let poll = match self.target {
-                Target::Host { .. } => POLL,
-                Target::Gpu { .. } => POLL_GPU,
+            let poll = match (&self.target, &quick) {
+                (Target::Host { .. }, _) => POLL,
+                (Target::Gpu { .. }, Some(_)) => POLL_GPU_QUICK,
+                (Target::Gpu { .. }, None) => POLL_GPU,
             };
             if last.elapsed() < poll {
                 continue;
             }
             last = Instant::now();
-            if let Err(e) = self.extend(m, threshold, Some(done)) {
+            let res = self
+                .extend(m, threshold, Some(done), quick.as_deref())
+                .and_then(|new| {
+                    if new {
+                        Ok(true)
+                    } else {
+                        self.optimise(m, Some(done))
+                    }
+                });
+            if let Err(e) = res {
                 eprintln!("gpuos: tier 2: {e}");
                 return;
             }
+        }
+        // The run ended on a quick translation: its optimised compile starts for the
+        // cache (the child finishes on its own), so that the next run starts on it.
+        if quick.is_some() {
+            let _ = self.optimise(m, Some(done));
         }
     }
 
@@ -857,7 +950,7 @@ impl Tier2 {
         let built_here =
             matches!(self.target, Target::Gpu { .. }) && matches!(self.counts, Profile::Host(_));
         if self.mode == Translate::Always || built_here {
-            self.extend(m, self.threshold(), None)
+            self.extend(m, self.threshold(), None, None)
                 .map_err(|e| BackendError::Tier2(e.to_string()))?;
         }
         // Not the state: a GPU translator's compile may still hold it (it goes on for the
@@ -870,10 +963,11 @@ impl Tier2 {
 /// of the `total` guest instructions that ran translated (`translated`).
 pub fn report(st: &Stats, translated: u64, total: u64) {
     eprintln!(
-        "gpuos: tier 2: {} blocks translated (cache {}), {} compiles in {:.2} s,{} {:.1}% of {} guest instructions ran translated",
+        "gpuos: tier 2: {} blocks translated (cache {}), {} compiles{} in {:.2} s,{} {:.1}% of {} guest instructions ran translated",
         st.blocks,
         if st.cache_hit { "hit" } else { "miss" },
         st.compiles,
+        if st.quick > 0 { format!(" ({} quick)", st.quick) } else { String::new() },
         st.compile_s,
         if st.swaps > 0 { format!(" {} translated cores swapped in,", st.swaps) } else { String::new() },
         if total > 0 { translated as f64 * 100.0 / total as f64 } else { 0.0 },

@@ -74,9 +74,10 @@ fn core_path(arch: &str) -> std::path::PathBuf {
     cache_dir().join(format!("core-{arch}-{}.cubin", &key[..24]))
 }
 
-/// NVRTC options of the quick core (`GPUOS_QUICK_CORE`: unset, NVRTC's fastest compile
-/// `-Ofc=max`; "0" or "off", none; else the options to use, space-separated).
-fn quick_opts() -> Option<Vec<String>> {
+/// NVRTC options of the quick core and of tier 2's quick translations
+/// (`GPUOS_QUICK_CORE`: unset, NVRTC's fastest compile `-Ofc=max`; "0" or "off", none;
+/// else the options to use, space-separated).
+pub fn quick_opts() -> Option<Vec<String>> {
     match std::env::var("GPUOS_QUICK_CORE") {
         Err(_) => Some(vec!["-Ofc=max".into()]),
         Ok(v) if v == "0" || v == "off" || v.trim().is_empty() => None,
@@ -175,9 +176,10 @@ pub(super) fn compile(arch: &str, verbose: bool) -> Result<Vec<u8>, RunError> {
 
 /// The core for `arch` with a tier-2 translation compiled in: `blocks` (the source of
 /// crates/gpuos/src/translate/gen.rs) in place of exec.h's marker line, built with
-/// `-DGPUOS_TIER2=1`. Errors: NVRTC missing or failing, as text (the translator
-/// reports it).
-pub fn compile_translated(arch: &str, blocks: &str) -> Result<Vec<u8>, String> {
+/// `-DGPUOS_TIER2=1`, and with `quick` (the quick core's options, [`quick_opts`]) when
+/// given: seconds instead of minutes, slower code. Errors: NVRTC missing or failing, as
+/// text (the translator reports it).
+pub fn compile_translated(arch: &str, blocks: &str, quick: &[String]) -> Result<Vec<u8>, String> {
     // SAFETY: only probes whether the shared library can be opened.
     if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
         return Err("libnvrtc not found".into());
@@ -186,7 +188,9 @@ pub fn compile_translated(arch: &str, blocks: &str) -> Result<Vec<u8>, String> {
         return Err("the core's source has no tier-2 marker".into());
     }
     let src = KERNEL_SRC.replacen(T2_MARKER, blocks, 1);
-    nvrtc(&src, arch, &["-DGPUOS_TIER2=1".into()]).map_err(|e| e.to_string())
+    let mut opts = vec!["-DGPUOS_TIER2=1".to_string()];
+    opts.extend(quick.iter().cloned());
+    nvrtc(&src, arch, &opts).map_err(|e| e.to_string())
 }
 
 /// Compile `src` for `arch` with NVRTC (the core's options, `GPUOS_NVRTC_OPTS`, then
