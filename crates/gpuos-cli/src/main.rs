@@ -121,10 +121,11 @@ struct RunOpts {
     mem_per_process: Option<u64>,
     /// Tier 2: translate the image's hot code, cached on disk: on the CPU backend to
     /// C++ compiled by the host compiler, on the GPU into a copy of the core compiled by
-    /// NVRTC and swapped in while the lanes run. never; auto (blocks entered 1000
-    /// times; on the CPU backend when a compiler is installed); always (every block
-    /// entered, also at the end of the run for the next run of the image).
-    #[arg(long, value_name = "WHEN", default_value = "never")]
+    /// NVRTC (quick first, seconds; then optimised) and swapped in while the lanes run.
+    /// never; auto (blocks entered 1000 times; on the CPU backend when a compiler is
+    /// installed and the run has gone on for 5 s); always (every block entered, also at
+    /// the end of the run for the next run of the image).
+    #[arg(long, value_name = "WHEN", default_value = "auto")]
     translate: String,
     /// With --backend cpu and --translate: build the translation for this GPU
     /// architecture (e.g. sm_90) instead, with NVRTC, into the cache (GPUOS_CACHE_DIR),

@@ -32,11 +32,13 @@ pub enum Mode {
 /// `gpuos run --translate`: whether the image's hot code is translated (tier 2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Translate {
-    /// Interpret only (the default until tier 2 runs on the GPU backend too).
-    #[default]
+    /// Interpret only.
     Never,
-    /// Translate blocks entered `translate::AUTO_THRESHOLD` times, in the background, when a
-    /// C++ compiler is installed; otherwise interpret.
+    /// Translate blocks entered `translate::AUTO_THRESHOLD` times, in the background: on
+    /// the GPU with NVRTC (quick first, then optimised), on the CPU backend when a C++
+    /// compiler is installed and the run has gone on for `translate::AUTO_HOST_AFTER`;
+    /// otherwise interpret. The default.
+    #[default]
     Auto,
     /// Translate every block entered at all: in the background while the run goes on,
     /// and at its end whatever is still new, so that the next run of the image starts

@@ -48,6 +48,25 @@ fn successor_depth() -> u32 {
 }
 /// How often the background translator looks at the profile.
 const POLL: Duration = Duration::from_millis(100);
+/// With `--translate auto` on the CPU backend, how long a run goes on interpreted
+/// before the translator compiles anything: the host compiler takes seconds to minutes
+/// for a program's hot blocks (and takes cores from the lanes meanwhile), so only
+/// runs that last longer than this gain from it. `GPUOS_T2_AUTO_AFTER_MS` overrides
+/// it.
+pub const AUTO_HOST_AFTER: Duration = Duration::from_secs(5);
+
+/// How long a run goes on before its first translation, by target (see
+/// [`AUTO_HOST_AFTER`]): none with `always`, nor on the GPU (whose first look waits
+/// for [`POLL_GPU_QUICK`] or [`POLL_GPU`]).
+fn auto_after(mode: Translate, target: &Target) -> Duration {
+    if mode != Translate::Auto || !matches!(target, Target::Host { .. }) {
+        return Duration::ZERO;
+    }
+    std::env::var("GPUOS_T2_AUTO_AFTER_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(AUTO_HOST_AFTER, Duration::from_millis)
+}
 /// The same on the GPU, where a compile takes a minute or two (the whole core): a
 /// first look after the program's start-up has had time to show its hot code.
 const POLL_GPU: Duration = Duration::from_secs(2);
@@ -894,8 +913,12 @@ impl Tier2 {
             Target::Host { .. } => None,
         };
         let mut last = Instant::now();
+        let first = last + auto_after(self.mode, &self.target);
         while !done.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(5));
+            if Instant::now() < first {
+                continue;
+            }
             let poll = match (&self.target, &quick) {
                 (Target::Host { .. }, _) => POLL,
                 (Target::Gpu { .. }, Some(_)) => POLL_GPU_QUICK,
