@@ -198,9 +198,11 @@ GFN u64 now_ns() {
 }
 #endif
 
-// Device-scope atomics and fences: for data that only lanes touch while kernels run
-// (the frame pool). A system-scope fence also waits for the lane's writes across PCIe
-// to land, which the frame pool's lists in device memory do not need.
+// Device-scope atomics, fences, acquire loads and release stores: for data that only
+// lanes touch while kernels run (the frame pool, the run queue and tasks' places, futex
+// queues, the page and stat caches, all in device memory). A system-scope fence also
+// waits for the lane's writes across PCIe to land, which these do not need; the host
+// reads them only after the kernels have ended.
 #if GPUOS_DEVICE
 GFN u64 atomic_cas_u64_dev(u64* p, u64 expect, u64 desired) {
     return (u64)atomicCAS((unsigned long long*)p, (unsigned long long)expect, (unsigned long long)desired);
@@ -209,6 +211,10 @@ GFN u32 atomic_cas_u32_dev(u32* p, u32 expect, u32 desired) { return atomicCAS((
 GFN u32 atomic_or_u32_dev(u32* p, u32 v) { return atomicOr((unsigned int*)p, v); }
 GFN u32 atomic_add_u32_dev(u32* p, u32 v) { return atomicAdd((unsigned int*)p, v); }
 GFN void atomic_fence_dev() { __threadfence(); }
+GFN u64 load_acquire_dev_u64(const u64* p) { u64 v = *(volatile const u64*)p; __threadfence(); return v; }
+GFN void store_release_dev_u64(u64* p, u64 v) { __threadfence(); *(volatile u64*)p = v; }
+GFN u32 load_acquire_dev_u32(const u32* p) { u32 v = *(volatile const u32*)p; __threadfence(); return v; }
+GFN void store_release_dev_u32(u32* p, u32 v) { __threadfence(); *(volatile u32*)p = v; }
 /// Let other threads run while this one waits for them (a spare lane to come home).
 GFN void rt_yield() { __nanosleep(1000); }
 /// A load that another lane's latest store reaches (the GPU's L1 is not coherent
@@ -224,6 +230,10 @@ GFN u32 atomic_cas_u32_dev(u32* p, u32 expect, u32 desired) { return atomic_cas_
 GFN u32 atomic_or_u32_dev(u32* p, u32 v) { return __atomic_fetch_or(p, v, __ATOMIC_ACQ_REL); }
 GFN u32 atomic_add_u32_dev(u32* p, u32 v) { return atomic_add_u32(p, v); }
 GFN void atomic_fence_dev() { atomic_fence(); }
+GFN u64 load_acquire_dev_u64(const u64* p) { return load_acquire_u64(p); }
+GFN void store_release_dev_u64(u64* p, u64 v) { store_release_u64(p, v); }
+GFN u32 load_acquire_dev_u32(const u32* p) { return load_acquire_u32(p); }
+GFN void store_release_dev_u32(u32* p, u32 v) { store_release_u32(p, v); }
 /// Let other threads run while this one waits for them (a spare lane to come home):
 /// the machine may have fewer cores than busy threads.
 GFN void rt_yield() {

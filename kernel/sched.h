@@ -351,7 +351,7 @@ GFN_NOINLINE u32 spare_run(Core& c, MachineHdr* m, u64 budget) {
     } else if (runq_waiting(m)) {  // others wait: to the back of the queue
         c.p = 0;
         atomic_fence_dev();
-        store_release_u32(&q->task_where, TASK_OFFERED);
+        store_release_dev_u32(&q->task_where, TASK_OFFERED);
         if (!runq_push(m, q->slot)) task_reclaim(m, q);  // full: its lane runs it
     }
     return SPARE_RAN;

@@ -39,7 +39,7 @@ GFN u64 pcache_hash(u64 key) { return (key * 0x9E3779B97F4A7C15ull) >> 20; }
 /// key but not yet published its frame; NO_FRAME if it does not come.
 GFN_NOINLINE u64 pcache_frame(PcacheEntry* e) {
     NO_UNROLL for (u32 i = 0; i < PCACHE_SPINS; i++) {
-        u64 f = load_acquire_u64(&e->frame);
+        u64 f = load_acquire_dev_u64(&e->frame);
         if (f) return f - 1;
         cpu_relax();
     }
@@ -53,7 +53,7 @@ GFN_NOINLINE u64 pcache_find(MachineHdr* m, u64 key) {
     u64 h = pcache_hash(key);
     NO_UNROLL for (u64 i = 0; i < PCACHE_PROBES; i++) {
         PcacheEntry* e = pcache_at(m, h + i);
-        u64 k = load_acquire_u64(&e->key);
+        u64 k = load_acquire_dev_u64(&e->key);
         if (k == key) return pcache_frame(e);
         if (k == 0) return NO_FRAME;
     }
@@ -68,11 +68,11 @@ GFN_NOINLINE u64 pcache_insert(MachineHdr* m, u64 key, u64 f) {
     u64 h = pcache_hash(key);
     NO_UNROLL for (u64 i = 0; i < PCACHE_PROBES; i++) {
         PcacheEntry* e = pcache_at(m, h + i);
-        u64 k = load_acquire_u64(&e->key);
+        u64 k = load_acquire_dev_u64(&e->key);
         if (k == 0) {
             k = atomic_cas_u64_dev(&e->key, 0, key);
             if (k == 0) {
-                store_release_u64(&e->frame, f + 1);
+                store_release_dev_u64(&e->frame, f + 1);
                 return f;
             }
         }

@@ -84,7 +84,7 @@ GFN void futexq_end(MachineHdr* m, Proc* q, u32 how) {
     q->block = 0;
     q->block_deadline = 0;
     q->futex_woke = how;
-    store_release_u32(&q->status, PROC_RUNNABLE);
+    store_release_dev_u32(&q->status, PROC_RUNNABLE);
     task_rouse(m, q);  // parked by a spare lane: back to them at once
 }
 
@@ -175,7 +175,7 @@ GFN_NOINLINE void futexq_interrupt(MachineHdr* m, Proc* q) {
     futexq_lock(g);
     if (q->status == PROC_BLOCKED && q->block == BLOCK_FUTEX) {
         futexq_unlink(m, g, q);
-        store_release_u32(&q->status, PROC_RUNNABLE);
+        store_release_dev_u32(&q->status, PROC_RUNNABLE);
         task_rouse(m, q);  // parked by a spare lane: home, where the signal is delivered
     }
     futexq_unlock(g);

@@ -50,12 +50,12 @@ GFN_NOINLINE bool runq_push(MachineHdr* m, u32 s) {
     u64 pos = load_relaxed_u64(&m->runq_tail);
     for (;;) {
         u64* cell = runq_cell(m, pos);
-        u64 seq = load_acquire_u64(&cell[0]);
+        u64 seq = load_acquire_dev_u64(&cell[0]);
         i64 dif = (i64)(seq - pos);
         if (dif == 0) {
             if (atomic_cas_u64_dev(&m->runq_tail, pos, pos + 1) == pos) {
                 cell[1] = s;
-                store_release_u64(&cell[0], pos + 1);
+                store_release_dev_u64(&cell[0], pos + 1);
                 return true;
             }
             pos = load_relaxed_u64(&m->runq_tail);
@@ -72,12 +72,12 @@ GFN_NOINLINE u32 runq_pop(MachineHdr* m) {
     u64 pos = load_relaxed_u64(&m->runq_head);
     for (;;) {
         u64* cell = runq_cell(m, pos);
-        u64 seq = load_acquire_u64(&cell[0]);
+        u64 seq = load_acquire_dev_u64(&cell[0]);
         i64 dif = (i64)(seq - (pos + 1));
         if (dif == 0) {
             if (atomic_cas_u64_dev(&m->runq_head, pos, pos + 1) == pos) {
                 u32 s = (u32)load_coherent_u64(&cell[1]);
-                store_release_u64(&cell[0], pos + m->runq_mask + 1);
+                store_release_dev_u64(&cell[0], pos + m->runq_mask + 1);
                 return s;
             }
             pos = load_relaxed_u64(&m->runq_head);
@@ -97,7 +97,7 @@ GFN bool runq_waiting(MachineHdr* m) { return load_relaxed_u64(&m->runq_tail) !=
 /// Whether q's lane may offer it: runnable, at home, not stopped at an instruction only
 /// its lane runs (a handback), not starting or ending, no signal to deliver.
 GFN bool task_offerable(MachineHdr* m, Proc* q) {
-    if (q->status != PROC_RUNNABLE || load_acquire_u32(&q->task_where) != TASK_HOME) return false;
+    if (q->status != PROC_RUNNABLE || load_acquire_dev_u32(&q->task_where) != TASK_HOME) return false;
     if (load_relaxed_u32(&q->handback)) return false;  // after the acquire: the spare lane's latest
     if (q->end_pending || q->fm_seg == EXEC_START) return false;
     return ((q->sigpending | proc_leader(m, q)->sigpending_shared) & ~q->sigmask) == 0;
@@ -111,9 +111,9 @@ GFN_NOINLINE bool task_offer(Core& c, MachineHdr* m, Proc* q) {
     if (c.p == q) c.p = 0;
     if (g->tg_threads > 1) g->lanes_shared = 1;
     atomic_add_u32_dev(&g->away, 1);
-    store_release_u32(&q->task_where, TASK_OFFERED);
+    store_release_dev_u32(&q->task_where, TASK_OFFERED);
     if (runq_push(m, q->slot)) return true;
-    store_release_u32(&q->task_where, TASK_HOME);
+    store_release_dev_u32(&q->task_where, TASK_HOME);
     atomic_add_u32_dev(&g->away, ~0u);
     return false;
 }
@@ -168,7 +168,7 @@ GFN_NOINLINE u32 spare_offer(Core& c, MachineHdr* m, Proc* lp, Proc* run) {
     u32 away = 0;
     NO_UNROLL for (u64 i = 0; i < m->nslots; i++) {
         if (q != run && task_offerable(m, q) && task_offer(c, m, q)) away++;
-        else if (load_acquire_u32(&q->task_where) != TASK_HOME) away++;
+        else if (load_acquire_dev_u32(&q->task_where) != TASK_HOME) away++;
         q = proc_at(m, q->fam_next);
         if (q == start) break;
     }
@@ -196,7 +196,7 @@ GFN_NOINLINE void spare_reclaim_all(MachineHdr* m, Proc* lp) {
 /// the wait ends.
 GFN_NOINLINE void space_quiesce(MachineHdr* m, Proc* g) {
     if (!load_relaxed_u32(&g->away)) return;
-    store_release_u32(&g->recall, 1);
+    store_release_dev_u32(&g->recall, 1);
     atomic_fence_dev();  // a spare lane that takes a task from now on sees the recall
     Proc* q = g;
     NO_UNROLL for (u64 i = 0; i < m->nslots; i++) {
@@ -205,9 +205,9 @@ GFN_NOINLINE void space_quiesce(MachineHdr* m, Proc* g) {
         q = proc_at(m, q->fam_next);
         if (q == g) break;
     }
-    while (load_acquire_u32(&g->away)) rt_yield();
+    while (load_acquire_dev_u32(&g->away)) rt_yield();
     atomic_fence_dev();  // acquire: the spare lanes' saved states and memory
-    store_release_u32(&g->recall, 0);
+    store_release_dev_u32(&g->recall, 0);
 }
 
 // ---- the spare lanes -----------------------------------------------------------------
@@ -226,7 +226,7 @@ GFN_NOINLINE void spare_release(Core& c, MachineHdr* m, bool handback) {
     q->handback = handback;
     c.p = 0;
     atomic_fence_dev();  // release: the task's state and the guest's stores first
-    store_release_u32(&q->task_where, TASK_HOME);
+    store_release_dev_u32(&q->task_where, TASK_HOME);
     atomic_add_u32_dev(&g->away, ~0u);
 }
 
@@ -239,7 +239,7 @@ GFN_NOINLINE void spare_park(Core& c, MachineHdr* m) {
     q->handback = 0;
     c.p = 0;
     atomic_fence_dev();  // release: the task's state and the guest's stores first
-    store_release_u32(&q->task_where, TASK_PARKED);
+    store_release_dev_u32(&q->task_where, TASK_PARKED);
     task_rouse(m, q);  // its fence, then its status and recall: see task_rouse
 }
 

@@ -58,7 +58,13 @@ GFN_NOINLINE void req_publish(MachineHdr* m, Proc* p, u64 nr, u32 flags, const u
     // The count lives in Proc (device memory): reading r->seq or r->done back would
     // cost a round trip across PCIe.
     lp->req_seq++;
-    store_release_u64(&r->seq, lp->req_seq);
+    // No fence here: the host reads the request only after what publishes it to the
+    // host, whose own fence orders everything written above first: in persistent
+    // mode the submission ring's push (ring_push's release store, which every post
+    // is followed by, kernel/cuda_main.cu), in quantum mode the end of the kernel, on
+    // the CPU backend the same thread. One system-scope fence fewer per request (a
+    // PCIe drain, about a microsecond).
+    *(volatile u64*)&r->seq = lp->req_seq;
     u64 t_posted = now_ns();
     lp->rt_posted_at = t_posted;
     lp->rt_post_ns += t_posted - t_entry;

@@ -105,14 +105,14 @@ GFN_NOINLINE u32 statc_find(MachineHdr* m, const u8* path, u64 n, u64 flags, u8*
     u64 h = statc_hash(path, n, key_len);
     NO_UNROLL for (u64 i = 0; i < STATC_PROBES; i++) {
         StatcEntry* e = statc_at(m, h + i);
-        u32 s = load_acquire_u32(&e->state);
+        u32 s = load_acquire_dev_u32(&e->state);
         if (s == STATC_FREE) {
             if (atomic_cas_u32(&e->state, STATC_FREE, STATC_BUSY) != STATC_FREE) return STATC_MISS;
             e->hash = h;
             e->key_len = key_len;
             e->deadline = now_ns() + STATC_WAIT_NS;
             for (u64 k = 0; k < n; k++) e->path[k] = path[k];
-            store_release_u32(&e->state, STATC_PENDING);
+            store_release_dev_u32(&e->state, STATC_PENDING);
             return STATC_CLAIMED;
         }
         if (s == STATC_BUSY || !statc_is(e, h, key_len, path, n)) continue;
@@ -136,7 +136,7 @@ GFN_NOINLINE void statc_settle(MachineHdr* m, const u8* path, u64 n, u64 flags, 
     u64 h = statc_hash(path, n, key_len);
     NO_UNROLL for (u64 i = 0; i < STATC_PROBES; i++) {
         StatcEntry* e = statc_at(m, h + i);
-        u32 s = load_acquire_u32(&e->state);
+        u32 s = load_acquire_dev_u32(&e->state);
         if (s == STATC_FREE) {
             if (!st || atomic_cas_u32(&e->state, STATC_FREE, STATC_BUSY) != STATC_FREE) return;
             e->hash = h;
@@ -149,7 +149,7 @@ GFN_NOINLINE void statc_settle(MachineHdr* m, const u8* path, u64 n, u64 flags, 
         }
         if (st)
             for (u32 k = 0; k < STAT_BYTES; k++) e->st[k] = st[k];
-        store_release_u32(&e->state, st ? STATC_READY : STATC_HOST);
+        store_release_dev_u32(&e->state, st ? STATC_READY : STATC_HOST);
         return;
     }
 }
