@@ -19,6 +19,7 @@ use crate::prepare::Prepared;
 use gen::{Block, Code};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -316,6 +317,16 @@ fn detach_fds() {
                 libc::close(fd);
             }
         }
+    }
+}
+
+/// Lower this process's scheduling priority to the least (nice 19): a translation is
+/// compiled with the cores the run leaves idle (on a machine of few cores, lanes of the
+/// CPU backend keep theirs; a GPU run's host service threads keep theirs).
+fn background_priority() {
+    // SAFETY: nice(2) changes only this process's priority; its result is not needed.
+    unsafe {
+        libc::nice(19);
     }
 }
 
@@ -750,6 +761,9 @@ impl Tier2 {
         }
         if pid == 0 {
             detach_fds();
+            if cancel.is_some() {
+                background_priority(); // the background translator's, not finish's
+            }
             let code = match crate::backend::cuda::compile_translated(
                 arch,
                 blocks,
@@ -825,7 +839,18 @@ impl Tier2 {
         std::fs::write(&src, format!("{PRELUDE}\n{blocks}"))
             .map_err(|e| format!("{}: {e}", src.display()))?;
         let errf = self.dir.join(format!("{stem}.err"));
-        let mut child = Command::new(cxx)
+        let mut cmd = Command::new(cxx);
+        if cancel.is_some() {
+            // The background translator's compile (finish's, at the end, runs alone).
+            // SAFETY: the hook only calls nice(2), async-signal-safe, in the forked child.
+            unsafe {
+                cmd.pre_exec(|| {
+                    background_priority();
+                    Ok(())
+                })
+            };
+        }
+        let mut child = cmd
             .args(CXX_FLAGS)
             .args(extra_cxx_flags())
             .arg("-x")
