@@ -343,6 +343,10 @@ gpuos_persistent(MachineHdr* m, u64 slice) {
 /// host_ret/host_out_len (wait_host, sys_complete_host).
 extern "C" __global__ void gpuos_poller(MachineHdr* m) {
     RingHdr* r = (RingHdr*)(uintptr_t)m->comp;
+    // No ring (the empty launch that sizes local memory, or no poller): nothing to read.
+    // Reading r->no_wait below first faulted in the quick core (NVRTC -Ofc=max), whose
+    // code kept that load ahead of the loop's first test of m->live.
+    if (!r) return;
     Proc* procs = (Proc*)(uintptr_t)m->procs;
     u32 t = threadIdx.x & 31;
     u32 backoff = 0;

@@ -840,6 +840,10 @@ impl Tier2 {
             .map_err(|e| format!("{}: {e}", src.display()))?;
         let errf = self.dir.join(format!("{stem}.err"));
         let mut cmd = Command::new(cxx);
+        // A process group of its own, so that a cancel reaches the compiler proper
+        // (cc1plus), not only the driver: killed alone, the driver leaves it running on,
+        // orphaned, for minutes. A stop of gpuos (SIGINT, SIGTERM) cancels through `done`.
+        cmd.process_group(0);
         if cancel.is_some() {
             // The background translator's compile (finish's, at the end, runs alone).
             // SAFETY: the hook only calls nice(2), async-signal-safe, in the forked child.
@@ -868,7 +872,10 @@ impl Tier2 {
                 break Some(s);
             }
             if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                let _ = child.kill();
+                // SAFETY: signals the compiler's own process group (see above).
+                unsafe {
+                    libc::kill(-(child.id() as i32), libc::SIGKILL);
+                }
                 let _ = child.wait();
                 break None;
             }
