@@ -320,6 +320,22 @@ fn detach_fds() {
     }
 }
 
+/// Whether GPU translations are compiled quick first by default (see
+/// [`Tier2::background`]).
+pub const QUICK_FIRST: bool = true;
+
+/// The NVRTC options of a GPU translation's quick compile, or None to compile it
+/// optimised at once: `GPUOS_T2_QUICK` "1"/"on" or "0"/"off", else [`QUICK_FIRST`];
+/// the options are the quick core's (`GPUOS_QUICK_CORE`).
+fn quick_first() -> Option<Vec<String>> {
+    let on = match std::env::var("GPUOS_T2_QUICK").as_deref() {
+        Ok("1" | "on") => true,
+        Ok("0" | "off") => false,
+        _ => QUICK_FIRST,
+    };
+    on.then(crate::backend::cuda::quick_opts).flatten()
+}
+
 /// Lower this process's scheduling priority to the least (nice 19): a translation is
 /// compiled with the cores the run leaves idle (on a machine of few cores, lanes of the
 /// CPU backend keep theirs; a GPU run's host service threads keep theirs).
@@ -941,7 +957,7 @@ impl Tier2 {
     pub fn background(&self, m: *mut MachineHdr, done: &AtomicBool) {
         let threshold = self.threshold();
         let quick = match self.target {
-            Target::Gpu { .. } => crate::backend::cuda::quick_opts(),
+            Target::Gpu { .. } => quick_first(),
             Target::Host { .. } => None,
         };
         let mut last = Instant::now();
