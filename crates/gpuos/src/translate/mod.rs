@@ -321,8 +321,10 @@ fn detach_fds() {
 }
 
 /// Whether GPU translations are compiled quick first by default (see
-/// [`Tier2::background`]).
-pub const QUICK_FIRST: bool = true;
+/// [`Tier2::background`]). Off until a GPU run has shown the quick translated core
+/// correct and faster than the interpreter it replaces (the quick core's code is
+/// NVRTC's fast-compile level: its speed is not measured yet).
+pub const QUICK_FIRST: bool = false;
 
 /// The NVRTC options of a GPU translation's quick compile, or None to compile it
 /// optimised at once: `GPUOS_T2_QUICK` "1"/"on" or "0"/"off", else [`QUICK_FIRST`];
