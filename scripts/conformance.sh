@@ -330,6 +330,9 @@ done
 for t in chan pool mutex select sort; do
     add "go-goroutines-$t" lanes - -- @goroutines "$t"
 done
+# tests/guest/bench_pipe.c: a pipeline of 6 processes (feeder, 4 computing stages, the
+# summing parent) through 5 pipes, as the bench's pipeline workload runs it (issue 16).
+add pipeline lanes - -- @bench_pipe 4 300 500
 # tests/guest/spare.c: threads that compute while their process maps, unmaps, forks,
 # changes protections, signals them or exits (spare lanes, kernel/proc/spare.h).
 for t in compute churn fork mprotect signal exit forks; do

@@ -56,7 +56,7 @@
 #                register it (root), else `qemu -L`, with the exec cases skipped
 #                (conformance.sh --deb-oracle auto)
 #   spare        the threaded cases (spare-*, threads-*, cxx-threads-*,
-#                go-goroutines-*, openmp) with their threads on spare lanes
+#                go-goroutines-*, openmp, pipeline) with their threads on spare lanes
 #                (kernel/proc/spare.h): spare-1 at 1 lane with --spare-lanes 64,
 #                spare-100 at 100 lanes with --spare-lanes 1024 (persistent)
 #   python3-startup  `gpuos bench --quick --sysroot ... --workloads python3` at
@@ -129,7 +129,7 @@
 #                          split the step over two device commands
 #   GPU_CHECK_BIG_FILTER   (lanes-100000) further restrict its cases (grep -E)
 #   GPU_CHECK_SPARE_FILTER (spare) the threaded cases it runs (grep -E; default all of
-#                          spare-*, threads-*, cxx-threads-*, go-goroutines-*, openmp)
+#                          spare-*, threads-*, cxx-threads-*, go-goroutines-*, openmp, pipeline)
 #   GPU_CHECK_BIG_EXCLUDE  (lanes-100000) leave out these cases too (grep -E)
 #   GPU_CHECK_BENCH_ARGS   extra `gpuos bench` arguments of figures-bench; default
 #                          '--tiny --lanes 1,32,1024,10000,100000 --skip-cold-compile'
@@ -340,7 +340,7 @@ step_lanes-1000() {
 # Spare lanes (kernel/proc/spare.h): the threaded cases with their threads on spare
 # lanes of the persistent kernel, at 1 lane with 64 spare lanes, then at 100 lanes
 # with 1024.
-SPARE_FILTER=${GPU_CHECK_SPARE_FILTER:-'^(spare-|threads-|cxx-threads-|go-goroutines-|openmp)'}
+SPARE_FILTER=${GPU_CHECK_SPARE_FILTER:-'^(spare-|threads-|cxx-threads-|go-goroutines-|openmp|pipeline$)'}
 step_spare-1() {
     conf "spare lanes: threaded cases, 1 lane + 64 spare" $(($1 - SECONDS)) --mode persistent \
         --spare-lanes 64 --filter "$SPARE_FILTER"

@@ -100,7 +100,7 @@ if [ "$build_ok" = 1 ] && [ "$guests_ok" = 1 ]; then
     # Threads at 100 lanes (issue 16): every lane's process makes and ends its own
     # threads from the shared slot pool, at once (pthreads, C++ and Go's runtime).
     step conformance-threads-lanes scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --lanes 100 \
-        --filter '^(threads-|cxx-threads-|go-goroutines-|spare-)' --skip-known-gaps --jobs "$jobs" "${extra[@]}"
+        --filter '^(threads-|cxx-threads-|go-goroutines-|spare-|pipeline$)' --skip-known-gaps --jobs "$jobs" "${extra[@]}"
     # The lanes check must be able to fail: a spoilt lane report is caught.
     step conformance-selftest scripts/conformance-selftest.sh target/release/gpuos
     # Tier 2 (--translate always: each case profiled, then run fully translated) on a

@@ -70,7 +70,7 @@ pub struct BenchOpts {
     /// output), against `qemu-aarch64 -L DIR`.
     #[arg(long, value_name = "DIR")]
     sysroot: Option<PathBuf>,
-    /// Only these workloads (comma-separated: int,int-div,fp,mem,sys,spawn,spawn-fork,threads,busybox,python3).
+    /// Only these workloads (comma-separated: int,int-div,fp,mem,sys,spawn,spawn-fork,threads,pipeline,busybox,python3).
     #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
     workloads: Vec<String>,
     /// GPU architecture for the compile-time measurement (CUDA).
@@ -332,6 +332,15 @@ fn workloads(
     } else {
         2000
     };
+    // bench_pipe: items through 4 stages of 1,000 LCG steps each (about 16,000 guest
+    // instructions per item).
+    let pipe_items = if o.tiny {
+        60
+    } else if quick {
+        600
+    } else {
+        6000
+    };
     // bench_spawn: each lane holds up to 8 child slots of the shared pool at once. Its
     // children run beside their parent wherever there are spare lanes (the CPU
     // backend's idle host threads), so the parent's waits (a join's futex, wait4)
@@ -431,6 +440,22 @@ fn workloads(
             spare_per_lane: 15,
             timing_dependent: true,
         },
+        Workload {
+            // A shell-like pipeline (issue 16): a feeder, 4 computing stages and the
+            // summing parent, connected by pipes; with 5 spare lanes per lane on the GPU
+            // the stages can run side by side; qemu runs them on the host's cores.
+            name: "pipeline",
+            program: prog("bench_pipe"),
+            args: vec!["4".into(), pipe_items.to_string(), "1000".into()],
+            // 5 children per lane from the shared child-slot pool.
+            max_lanes: 8192,
+            divergent: false,
+            sysroot: None,
+            env: &[],
+            spare_per_lane: 5,
+            // Blocked pipe reads and writes are retried a varying number of times.
+            timing_dependent: true,
+        },
     ];
     let busybox = absolute(&o.busybox);
     if busybox.is_file() {
@@ -485,7 +510,7 @@ fn workloads(
         workloads.retain(|w| o.workloads.iter().any(|n| n == w.name));
         if workloads.is_empty() {
             return Err(
-                "--workloads selects nothing (int, int-div, fp, mem, sys, spawn, spawn-fork, threads, busybox, python3)"
+                "--workloads selects nothing (int, int-div, fp, mem, sys, spawn, spawn-fork, threads, pipeline, busybox, python3)"
                     .into(),
             );
         }
