@@ -328,14 +328,14 @@ pub const QUICK_FIRST: bool = false;
 
 /// The NVRTC options of a GPU translation's quick compile, or None to compile it
 /// optimised at once: `GPUOS_T2_QUICK` "1"/"on" or "0"/"off", else [`QUICK_FIRST`];
-/// the options are the quick core's (`GPUOS_QUICK_CORE`).
+/// the options are the quick core's (`backend::cuda::fast_opts`).
 fn quick_first() -> Option<Vec<String>> {
     let on = match std::env::var("GPUOS_T2_QUICK").as_deref() {
         Ok("1" | "on") => true,
         Ok("0" | "off") => false,
         _ => QUICK_FIRST,
     };
-    on.then(crate::backend::cuda::quick_opts).flatten()
+    on.then(crate::backend::cuda::fast_opts)
 }
 
 /// Lower this process's scheduling priority to the least (nice 19): a translation is

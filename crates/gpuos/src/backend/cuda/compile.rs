@@ -74,15 +74,32 @@ fn core_path(arch: &str) -> std::path::PathBuf {
     cache_dir().join(format!("core-{arch}-{}.cubin", &key[..24]))
 }
 
-/// NVRTC options of the quick core and of tier 2's quick translations
-/// (`GPUOS_QUICK_CORE`: unset, NVRTC's fastest compile `-Ofc=max`; "0" or "off", none;
-/// else the options to use, space-separated).
-pub fn quick_opts() -> Option<Vec<String>> {
+/// Whether a run on a cold cache starts on a quick core by default (see
+/// [`compile_for_run`]). Off until a GPU run has shown the quick core correct: its first
+/// run on a GPU (H100, twenty-fourth session) faulted at once, on a load that the
+/// optimised core happened to order safely (fixed since, not yet run again).
+pub const QUICK_CORE: bool = false;
+
+/// NVRTC's fast-compile options, for the quick core and tier 2's quick translations:
+/// `GPUOS_QUICK_CORE` when it names options, else `-Ofc=max`.
+pub fn fast_opts() -> Vec<String> {
     match std::env::var("GPUOS_QUICK_CORE") {
-        Err(_) => Some(vec!["-Ofc=max".into()]),
-        Ok(v) if v == "0" || v == "off" || v.trim().is_empty() => None,
-        Ok(v) => Some(v.split_whitespace().map(String::from).collect()),
+        Ok(v) if v.trim_start().starts_with('-') => {
+            v.split_whitespace().map(String::from).collect()
+        }
+        _ => vec!["-Ofc=max".into()],
     }
+}
+
+/// NVRTC options of the quick core, or None to wait for the optimised core
+/// (`GPUOS_QUICK_CORE`: "1" or "on", or the options to use, space-separated; "0" or
+/// "off", none; unset, [`QUICK_CORE`]).
+pub fn quick_opts() -> Option<Vec<String>> {
+    let on = match std::env::var("GPUOS_QUICK_CORE") {
+        Err(_) => QUICK_CORE,
+        Ok(v) => !(v == "0" || v == "off" || v.trim().is_empty()),
+    };
+    on.then(fast_opts)
 }
 
 /// The core a run starts with: the optimised core from the cache, or on a cold cache
