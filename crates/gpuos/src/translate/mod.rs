@@ -338,6 +338,47 @@ fn quick_first() -> Option<Vec<String>> {
     on.then(crate::backend::cuda::fast_opts)
 }
 
+/// Take the compile lock at `path` (a file holding the compiling process's pid): at most
+/// one background GPU compile of an image at a time across runs, since one that has not
+/// finished when its run ends goes on for the cache (many short runs of one program
+/// would otherwise each leave an NVRTC process of a gigabyte or more behind). False
+/// while a live process holds it; a holder that died leaves a stale lock, taken over.
+/// A lock that cannot be made at all (an unwritable cache) does not stop the compile.
+fn take_lock(path: &Path) -> bool {
+    for _ in 0..2 {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+        {
+            Ok(mut f) => {
+                use std::io::Write;
+                let _ = write!(f, "{}", std::process::id());
+                return true;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let holder = std::fs::read_to_string(path)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<i32>().ok());
+                let alive = match holder {
+                    // SAFETY: signal 0 only probes whether the process exists.
+                    Some(p) => p > 0 && unsafe { libc::kill(p, 0) } == 0,
+                    // Made but not yet written by its taker: held, unless it is old.
+                    None => std::fs::metadata(path)
+                        .and_then(|m| m.modified())
+                        .is_ok_and(|t| t.elapsed().is_ok_and(|e| e < Duration::from_secs(60))),
+                };
+                if alive {
+                    return false;
+                }
+                let _ = std::fs::remove_file(path);
+            }
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
 /// Lower this process's scheduling priority to the least (nice 19): a translation is
 /// compiled with the cores the run leaves idle (on a machine of few cores, lanes of the
 /// CPU backend keep theirs; a GPU run's host service threads keep theirs).
@@ -771,11 +812,25 @@ impl Tier2 {
         }
         let list: String = starts.iter().map(|s| format!("{s:x}\n")).collect();
         let errf = tmp.with_extension("err");
+        // The background's optimised compile, which may outlive the run: one at a time
+        // per image, across runs.
+        let lock = (cancel.is_some() && quick.is_none()).then(|| self.lock_path());
+        if lock.as_ref().is_some_and(|l| !take_lock(l)) {
+            return Ok(None);
+        }
         // SAFETY: the child only compiles (NVRTC, no CUDA driver call), writes files
         // and leaves with _exit, running no destructor or atexit handler of the parent.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
+            if let Some(l) = &lock {
+                let _ = std::fs::remove_file(l);
+            }
             return Err(format!("fork: {}", std::io::Error::last_os_error()));
+        }
+        if pid > 0 {
+            if let Some(l) = &lock {
+                let _ = std::fs::write(l, pid.to_string()); // the compiling process's
+            }
         }
         if pid == 0 {
             detach_fds();
@@ -803,6 +858,9 @@ impl Tier2 {
                     1
                 }
             };
+            if let Some(l) = &lock {
+                let _ = std::fs::remove_file(l);
+            }
             // SAFETY: ends the child at once (see above).
             unsafe { libc::_exit(code) }
         }
@@ -938,6 +996,11 @@ impl Tier2 {
         let _ = std::fs::remove_file(so);
     }
 
+    /// The image's GPU compile lock (see [`take_lock`]).
+    fn lock_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.compiling", self.key))
+    }
+
     /// Store the CUBIN `file` and its `.starts` list under the image's key (renames,
     /// starts first: a reader that finds a CUBIN finds its list); whether both went.
     fn store_gpu(&self, file: &Path) -> bool {
@@ -1046,4 +1109,30 @@ pub fn report(st: &Stats, translated: u64, total: u64) {
         if total > 0 { translated as f64 * 100.0 / total as f64 } else { 0.0 },
         total
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::take_lock;
+
+    /// The compile lock: held while its holder lives, taken over once it is gone.
+    #[test]
+    fn compile_lock_is_exclusive_until_its_holder_dies() {
+        let dir = std::env::temp_dir().join(format!("gpuos-lock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let lock = dir.join("k.compiling");
+        assert!(take_lock(&lock));
+        assert!(!take_lock(&lock), "held by this live process");
+        // A child that has exited: its pid names no process once reaped.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        std::fs::write(&lock, dead.to_string()).unwrap();
+        assert!(take_lock(&lock), "a dead holder's lock is stale");
+        assert_eq!(
+            std::fs::read_to_string(&lock).unwrap(),
+            std::process::id().to_string()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
