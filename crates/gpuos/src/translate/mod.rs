@@ -330,12 +330,8 @@ pub const QUICK_FIRST: bool = false;
 /// optimised at once: `GPUOS_T2_QUICK` "1"/"on" or "0"/"off", else [`QUICK_FIRST`];
 /// the options are the quick core's (`backend::cuda::fast_opts`).
 fn quick_first() -> Option<Vec<String>> {
-    let on = match std::env::var("GPUOS_T2_QUICK").as_deref() {
-        Ok("1" | "on") => true,
-        Ok("0" | "off") => false,
-        _ => QUICK_FIRST,
-    };
-    on.then(crate::backend::cuda::fast_opts)
+    crate::backend::cuda::env_switch("GPUOS_T2_QUICK", QUICK_FIRST)
+        .then(crate::backend::cuda::fast_opts)
 }
 
 /// Take the compile lock at `path` (a file holding the compiling process's pid): at most
@@ -357,18 +353,7 @@ fn take_lock(path: &Path) -> bool {
                 return true;
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let holder = std::fs::read_to_string(path)
-                    .ok()
-                    .and_then(|s| s.trim().parse::<i32>().ok());
-                let alive = match holder {
-                    // SAFETY: signal 0 only probes whether the process exists.
-                    Some(p) => p > 0 && unsafe { libc::kill(p, 0) } == 0,
-                    // Made but not yet written by its taker: held, unless it is old.
-                    None => std::fs::metadata(path)
-                        .and_then(|m| m.modified())
-                        .is_ok_and(|t| t.elapsed().is_ok_and(|e| e < Duration::from_secs(60))),
-                };
-                if alive {
+                if lock_held(path) {
                     return false;
                 }
                 let _ = std::fs::remove_file(path);
@@ -377,6 +362,21 @@ fn take_lock(path: &Path) -> bool {
         }
     }
     false
+}
+
+/// Whether a live process holds the compile lock at `path` (see [`take_lock`]).
+fn lock_held(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    match text.trim().parse::<i32>() {
+        // SAFETY: signal 0 only probes whether the process exists.
+        Ok(p) => p > 0 && unsafe { libc::kill(p, 0) } == 0,
+        // Made but not yet written by its taker: held, unless it is old.
+        Err(_) => std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|e| e < Duration::from_secs(60))),
+    }
 }
 
 /// Lower this process's scheduling priority to the least (nice 19): a translation is
@@ -724,6 +724,10 @@ impl Tier2 {
         cancel: Option<&AtomicBool>,
         quick: Option<&[String]>,
     ) -> Result<bool, String> {
+        // Another run compiles this image for the cache: no compile, none counted.
+        if self.needs_lock(cancel, quick) && lock_held(&self.lock_path()) {
+            return Ok(false);
+        }
         let t = Instant::now();
         let res = self.compile(st, &source, &starts, cancel, quick);
         {
@@ -814,7 +818,7 @@ impl Tier2 {
         let errf = tmp.with_extension("err");
         // The background's optimised compile, which may outlive the run: one at a time
         // per image, across runs.
-        let lock = (cancel.is_some() && quick.is_none()).then(|| self.lock_path());
+        let lock = self.needs_lock(cancel, quick).then(|| self.lock_path());
         if lock.as_ref().is_some_and(|l| !take_lock(l)) {
             return Ok(None);
         }
@@ -994,6 +998,12 @@ impl Tier2 {
             let _ = std::fs::rename(&tmp, &cached);
         }
         let _ = std::fs::remove_file(so);
+    }
+
+    /// Whether a compile takes the image's lock: the background's optimised GPU
+    /// compile, which may outlive its run.
+    fn needs_lock(&self, cancel: Option<&AtomicBool>, quick: Option<&[String]>) -> bool {
+        matches!(self.target, Target::Gpu { .. }) && cancel.is_some() && quick.is_none()
     }
 
     /// The image's GPU compile lock (see [`take_lock`]).

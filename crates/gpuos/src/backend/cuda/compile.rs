@@ -97,11 +97,16 @@ pub fn fast_opts() -> Vec<String> {
 /// (`GPUOS_QUICK_CORE`: "1" or "on", or the options to use, space-separated; "0" or
 /// "off", none; unset, [`QUICK_CORE`]).
 pub fn quick_opts() -> Option<Vec<String>> {
-    let on = match std::env::var("GPUOS_QUICK_CORE") {
-        Err(_) => QUICK_CORE,
+    env_switch("GPUOS_QUICK_CORE", QUICK_CORE).then(fast_opts)
+}
+
+/// An on/off environment switch: unset gives `default`; "0", "off" or empty, off;
+/// anything else ("1", "on", a list of options), on.
+pub fn env_switch(name: &str, default: bool) -> bool {
+    match std::env::var(name) {
+        Err(_) => default,
         Ok(v) => !(v == "0" || v == "off" || v.trim().is_empty()),
-    };
-    on.then(fast_opts)
+    }
 }
 
 /// The core a run starts with: the optimised core from the cache, or on a cold cache
@@ -195,7 +200,7 @@ pub(super) fn compile(arch: &str, verbose: bool) -> Result<Vec<u8>, RunError> {
 
 /// The core for `arch` with a tier-2 translation compiled in: `blocks` (the source of
 /// crates/gpuos/src/translate/gen.rs) in place of exec.h's marker line, built with
-/// `-DGPUOS_TIER2=1`, and with `quick` (the quick core's options, [`quick_opts`]) when
+/// `-DGPUOS_TIER2=1`, and with `quick` (the quick core's options, [`fast_opts`]) when
 /// given: seconds instead of minutes, slower code. Errors: NVRTC missing or failing, as
 /// text (the translator reports it).
 pub fn compile_translated(arch: &str, blocks: &str, quick: &[String]) -> Result<Vec<u8>, String> {
