@@ -217,6 +217,15 @@ __device__ void spare_loop(MachineHdr* m) {
     }
 }
 
+/// Push lane's posted request to the submission ring, timing posted -> pushed in its
+/// first Proc (rt_push_ns, reported by `gpuos run -v`). False when the ring is closed.
+__device__ bool post_lane(RingHdr* ring, MachineHdr* m, u32 lane) {
+    bool ok = ring_push(ring, lane);
+    Proc* lp = proc_at(m, lane);
+    lp->rt_push_ns += now_ns() - lp->rt_posted_at;
+    return ok;
+}
+
 /// Persistent mode: each lane runs its family to the end; host syscalls go through the
 /// submission ring and the lane waits for the completion while the others run on.
 ///
@@ -259,7 +268,7 @@ gpuos_persistent(MachineHdr* m, u64 slice) {
         u64 progress = lp->progress;
         u32 res = lane_run(c, m, lane, slice);
         if (res == LANE_DONE) break;
-        if (res == LANE_HOSTWAIT && !ring_push(ring, lane)) break;
+        if (res == LANE_HOSTWAIT && !post_lane(ring, m, lane)) break;
         family_idle(lp, res, progress, &idle);
     }
 #else
@@ -284,7 +293,7 @@ gpuos_persistent(MachineHdr* m, u64 slice) {
                 // for the warp's others, and they for it.
                 if (lp->req_open) {
                     ready = false;
-                    if (!ring_push(ring, lane)) live = false;
+                    if (!post_lane(ring, m, lane)) live = false;
                 }
             }
         }
@@ -318,7 +327,7 @@ gpuos_persistent(MachineHdr* m, u64 slice) {
             u64 progress = lp->progress;
             u64 host_slice = *(volatile u64*)&m->slice;  // the host's, while it runs (abi.rs)
             u32 res = lane_run(c, m, lane, host_slice ? host_slice : slice);
-            if (res == LANE_DONE || (res == LANE_HOSTWAIT && !ring_push(ring, lane))) live = false;
+            if (res == LANE_DONE || (res == LANE_HOSTWAIT && !post_lane(ring, m, lane))) live = false;
             else family_idle(lp, res, progress, &idle);
         }
     }

@@ -198,7 +198,7 @@ GFN void proc_fresh_task(Proc* q, Core& c, u32 s, u32 pid, u64 flags, u64 stack,
     q->sigpending_shared = 0;
     q->slots_held = 0;  // counted in the lane's first process only
     q->fm_file = q->fm_plan_off = 0;
-    q->rt_count = q->rt_post_ns = q->rt_poller_ns = q->rt_wake_ns = q->rt_complete_ns = 0;
+    q->rt_count = q->rt_post_ns = q->rt_poller_ns = q->rt_wake_ns = q->rt_complete_ns = q->rt_push_ns = 0;
     q->task_where = TASK_HOME;  // its creator's lane runs it until it offers it
     q->handback = q->away = q->recall = 0;
     q->lanes_shared = 0;

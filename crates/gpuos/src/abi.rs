@@ -250,6 +250,9 @@ pub struct Proc {
     pub rt_wake_ns: u64,
     /// Sum of the time to complete (copy the output to the guest, set X0).
     pub rt_complete_ns: u64,
+    /// Sum of posted -> pushed to the submission ring (the slice's end and the push;
+    /// GPU persistent mode).
+    pub rt_push_ns: u64,
     /// This process's slot (index in the process table).
     pub slot: u32,
     /// The parent's slot, `NO_SLOT` for a lane's first process and for orphans (whose

@@ -3,7 +3,7 @@
 //! turn by kernel/sched.h), lanes spread over host threads. Host syscalls are
 //! served inline by the thread that runs the lane.
 
-use super::{report_round_trips, sleep_until_or_stop, stop_requested, stop_signal};
+use super::{report_round_trips, sleep_until_or_stop, stop_requested, stop_signal, HostTimes};
 
 use crate::abi::{MachineHdr, Proc, SysReq};
 use crate::ffi;
@@ -114,7 +114,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let stdout0: Mutex<Vec<u8>> = Mutex::new(Vec::new());
     let first_err: Mutex<Option<RunError>> = Mutex::new(None);
     // Host time serving requests, for `-v`'s round-trip report.
-    let serve_ns = AtomicU64::new(0);
+    let host_times = HostTimes::default();
     let hosts = Procs::new(cfg, prep, lanes, slots - lanes);
     let start = Instant::now();
     std::thread::scope(|s| {
@@ -133,7 +133,8 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
                         if lane >= lanes || stop_requested() {
                             break;
                         }
-                        let r = run_lane(cfg, &hosts, m, lane, (&bufs, layout.buf_size), &serve_ns);
+                        let r =
+                            run_lane(cfg, &hosts, m, lane, (&bufs, layout.buf_size), &host_times);
                         lanes_left.fetch_sub(1, Ordering::AcqRel);
                         match r {
                             Ok((r, out)) => {
@@ -179,7 +180,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         return Err(e);
     }
     if cfg.verbose {
-        report_round_trips(&procs[..lanes], serve_ns.load(Ordering::Relaxed));
+        report_round_trips(&procs[..lanes], &host_times);
     }
     let lanes_res: Vec<LaneResult> = results
         .into_inner()
@@ -264,7 +265,7 @@ fn run_lane(
     m: MachinePtr,
     lane: usize,
     (bufs, buf_size): (&HostRegion, u64),
-    serve_ns: &AtomicU64,
+    host_times: &HostTimes,
 ) -> Result<(LaneResult, Vec<u8>), RunError> {
     let buf_size = buf_size as usize;
     hosts.start_lane(lane)?;
@@ -298,7 +299,7 @@ fn run_lane(
                             break;
                         }
                     }
-                    serve_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                    host_times.add_serve(t.elapsed());
                     std::sync::atomic::fence(Ordering::Release);
                     req.done = req.seq;
                 }

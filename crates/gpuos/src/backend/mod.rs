@@ -7,6 +7,7 @@ pub mod cuda;
 
 use crate::abi::Proc;
 pub use crate::stop::{request_stop, sleep_until_or_stop, stop_requested, stop_signal};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// `-v`'s line on the spare lanes (kernel/proc/spare.h): how many there were at the
 /// end, how often they took a task, and the guest instructions they ran.
@@ -25,23 +26,53 @@ pub fn report_spares(hdr: &crate::abi::MachineHdr, total_insns: u64) {
     );
 }
 
+/// The host's time on requests, summed over requests (nanoseconds), for `-v`'s
+/// round-trip report.
+#[derive(Default)]
+pub struct HostTimes {
+    /// Serving: the syscall's own work.
+    pub serve_ns: AtomicU64,
+    /// From the pop off the submission ring to the completion's push (GPU persistent
+    /// mode): serving, publishing, and waiting behind the earlier entries of the batch
+    /// popped together.
+    pub turn_ns: AtomicU64,
+}
+
+impl HostTimes {
+    /// Add one request's serve time.
+    pub fn add_serve(&self, d: std::time::Duration) {
+        self.serve_ns
+            .fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// Add one request's turn (pop to completion push).
+    pub fn add_turn(&self, d: std::time::Duration) {
+        self.turn_ns
+            .fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
+    }
+}
+
 /// `-v`: where the host requests' round trips went, as means over every request of
 /// every lane, from the stamps each Proc keeps on the core's clock (`rt_*`: marshal and
-/// post; posted -> the completion poller saw the completion (GPU persistent mode only);
-/// posted -> the lane resumed; complete) and the host's serve time (`serve_ns`, in all).
-pub fn report_round_trips(procs: &[Proc], serve_ns: u64) {
+/// post; posted -> pushed to the submission ring, posted -> the completion poller saw
+/// the completion (both GPU persistent mode only); posted -> the lane resumed;
+/// complete) and the host's serve and turn times (`host`).
+pub fn report_round_trips(procs: &[Proc], host: &HostTimes) {
     let n: u64 = procs.iter().map(|p| p.rt_count).sum();
     if n == 0 {
         return;
     }
     let mean = |f: fn(&Proc) -> u64| procs.iter().map(f).sum::<u64>() as f64 / n as f64 / 1e3;
+    let host_mean = |v: &AtomicU64| v.load(Ordering::Relaxed) as f64 / n as f64 / 1e3;
     eprintln!(
-        "gpuos: {n} host requests, mean us: post {:.2}, posted -> poller saw completion {:.2}, posted -> lane resumed {:.2}, complete {:.2}; host serve {:.2}",
+        "gpuos: {n} host requests, mean us: post {:.2}, posted -> pushed {:.2}, posted -> poller saw completion {:.2}, posted -> lane resumed {:.2}, complete {:.2}; host serve {:.2}, host turn (pop to completion push) {:.2}",
         mean(|p| p.rt_post_ns),
+        mean(|p| p.rt_push_ns),
         mean(|p| p.rt_poller_ns),
         mean(|p| p.rt_wake_ns),
         mean(|p| p.rt_complete_ns),
-        serve_ns as f64 / n as f64 / 1e3,
+        host_mean(&host.serve_ns),
+        host_mean(&host.turn_ns),
     );
 }
 

@@ -2,9 +2,10 @@
 //! persistent mode, and serving and publishing one lane's request (both modes).
 
 use crate::abi::{RingHdr, SysReq};
+use crate::backend::HostTimes;
 use crate::service::policy::Held;
 use crate::service::{Procs, Served};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -77,7 +78,7 @@ pub(super) fn service_loop(
     hosts: &Procs<'_>,
     pop_lock: &Mutex<()>,
     finished: &AtomicBool,
-    serve_ns: &AtomicU64,
+    times: &HostTimes,
 ) {
     let mut idle = 0u32;
     // Sleeps and requests waiting for host descriptors, held back (`service::policy`).
@@ -104,6 +105,7 @@ pub(super) fn service_loop(
             }
             Err(std::sync::TryLockError::WouldBlock) => 0,
         };
+        let popped = Instant::now();
         if got > 0 {
             idle = 0;
         }
@@ -127,10 +129,12 @@ pub(super) fn service_loop(
             let lane = lane as usize;
             if lane < sh.lanes {
                 let t = Instant::now();
-                if held.admit(lane, t, serve_one(sh, hosts, lane, true)) {
+                let served = serve_one(sh, hosts, lane, true);
+                times.add_serve(t.elapsed());
+                if held.admit(lane, t, served) {
                     complete(lane);
+                    times.add_turn(popped.elapsed());
                 }
-                serve_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
             }
         }
         let serve = |lane, may_hold| serve_one(sh, hosts, lane, may_hold);
