@@ -53,12 +53,20 @@ fn extra_opts() -> Vec<String> {
 /// What names a compiled core: the SHA-256 (hex) of its source, the architecture, the
 /// NVRTC version and the extra options. Tier 2's GPU translations add it to their keys.
 pub fn core_key(arch: &str) -> String {
+    core_key_with(arch, &[])
+}
+
+/// The key of the core compiled with `more` options after the extra ones (a step core:
+/// the key a `gpuos compile-core` child given `GPUOS_NVRTC_OPTS` = extra + more makes).
+fn core_key_with(arch: &str, more: &[String]) -> String {
     let (va, vb) = nvrtc_version();
     let mut h = Sha256::new();
     h.update(KERNEL_SRC.as_bytes());
     h.update(arch.as_bytes());
     h.update(format!("nvrtc {va}.{vb} lineinfo").as_bytes());
-    h.update(extra_opts().join(" ").as_bytes());
+    let mut opts = extra_opts();
+    opts.extend(more.iter().cloned());
+    h.update(opts.join(" ").as_bytes());
     h.finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -70,8 +78,24 @@ const T2_MARKER: &str = "// @GPUOS_T2_BLOCKS@";
 
 /// Where the compiled core for `arch` is cached.
 fn core_path(arch: &str) -> std::path::PathBuf {
-    let key = core_key(arch);
+    core_path_with(arch, &[])
+}
+
+/// Where the core compiled with `more` options after the extra ones is cached.
+fn core_path_with(arch: &str, more: &[String]) -> std::path::PathBuf {
+    let key = core_key_with(arch, more);
     cache_dir().join(format!("core-{arch}-{}.cubin", &key[..24]))
+}
+
+/// NVRTC options of the step core: compiled beside the optimised core on a cold cache,
+/// ready within seconds, swapped in over the quick core and then replaced by the
+/// optimised one (`GPUOS_STEP_CORE`: the options, space-separated, or "off").
+pub const STEP_CORE: &str = "-Ofc=min";
+
+fn step_opts() -> Option<Vec<String>> {
+    let v = std::env::var("GPUOS_STEP_CORE").unwrap_or_else(|_| STEP_CORE.to_string());
+    let opts: Vec<String> = v.split_whitespace().map(String::from).collect();
+    (!opts.is_empty() && v != "off" && v != "0").then_some(opts)
 }
 
 /// Whether a run on a cold cache starts on a quick core by default (see
@@ -109,54 +133,99 @@ pub fn env_switch(name: &str, default: bool) -> bool {
     }
 }
 
-/// The core a run starts with: the optimised core from the cache, or on a cold cache
-/// (when `GPUOS_QUICK_CORE` allows) a quick core compiled with NVRTC's fastest options
-/// (`-Ofc=max`: about 4 s instead of 90-170 s, the same source and semantics, slower
-/// code) while the optimised one compiles in the background. Returns the CUBIN and,
-/// for a quick core, where the optimised core will appear (the run swaps it in at a
-/// safe point once it is there, as it does a translated core). Errors: NVRTC missing or
-/// failing.
+/// A better core a run swaps in when its cache file appears: the step core, then the
+/// optimised one (the last).
+#[derive(Clone, Debug)]
+pub(super) struct CoreStep {
+    /// Where the background compile writes it.
+    pub(super) path: std::path::PathBuf,
+    /// What `-v` calls it.
+    pub(super) name: String,
+}
+
+/// The core a run starts with: the optimised core from the cache; else, on a cold cache
+/// (when `GPUOS_QUICK_CORE` allows), the step core (`GPUOS_STEP_CORE`, NVRTC's
+/// `-Ofc=min`) if it is cached, or a quick core compiled with NVRTC's fastest options
+/// (`-Ofc=max`: under a second instead of 90-170 s, the same source and semantics,
+/// slower code), while what is missing of the step and optimised cores compiles in the
+/// background, each in its own process (NVRTC uses one core). Returns the CUBIN and the
+/// better cores still to come, worst first (the run swaps each in at a safe point once
+/// its file is there, as it does a translated core). Errors: NVRTC missing or failing.
 pub(super) fn compile_for_run(
     arch: &str,
     verbose: bool,
-) -> Result<(Vec<u8>, Option<std::path::PathBuf>), RunError> {
+) -> Result<(Vec<u8>, Vec<CoreStep>), RunError> {
     let path = core_path(arch);
     let quick = match quick_opts() {
         Some(q) if !path.exists() => q,
-        _ => return Ok((compile(arch, verbose)?, None)),
+        _ => return Ok((compile(arch, verbose)?, Vec::new())),
     };
-    // One quick core and one background compile per process and architecture (the
-    // demo and the bench size their runs with a core first).
+    let step = step_opts().map(|o| (core_path_with(arch, &o), o));
+    let mut steps: Vec<CoreStep> = Vec::new();
+    if let Some((p, o)) = &step {
+        steps.push(CoreStep {
+            path: p.clone(),
+            name: format!("the step core ({})", o.join(" ")),
+        });
+    }
+    steps.push(CoreStep {
+        path: path.clone(),
+        name: "the optimised core".into(),
+    });
+    // One starting core and one set of background compiles per process and
+    // architecture (the demo and the bench size their runs with a core first).
     static QUICK: std::sync::Mutex<Vec<(String, Vec<u8>)>> = std::sync::Mutex::new(Vec::new());
     if let Some((_, bin)) = QUICK.lock().unwrap().iter().find(|(a, _)| a == arch) {
-        return Ok((bin.clone(), Some(path)));
+        return Ok((bin.clone(), steps));
     }
     let t = Instant::now();
-    let bin = nvrtc(KERNEL_SRC, arch, &quick)?;
+    background_compile(arch, &[]);
+    let (bin, what) = match step.as_ref().and_then(|(p, _)| std::fs::read(p).ok()) {
+        Some(bin) => {
+            steps.remove(0);
+            (bin, "took the step core from the cache".to_string())
+        }
+        None => {
+            if let Some((_, o)) = &step {
+                background_compile(arch, o);
+            }
+            let bin = nvrtc(KERNEL_SRC, arch, &quick)?;
+            (
+                bin,
+                format!(
+                    "NVRTC compiled a quick one ({}) in {:.2} s",
+                    quick.join(" "),
+                    t.elapsed().as_secs_f64()
+                ),
+            )
+        }
+    };
     QUICK.lock().unwrap().push((arch.to_string(), bin.clone()));
-    background_compile(arch);
     if verbose {
         eprintln!(
-            "gpuos: no cached core for {arch}: NVRTC compiled a quick one ({}) in {:.2} s; the optimised core compiles in the background and is swapped in when ready",
-            quick.join(" "),
-            t.elapsed().as_secs_f64()
+            "gpuos: no cached core for {arch}: {what}; {} compile in the background and are swapped in when ready",
+            steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(" and ")
         );
     }
-    Ok((bin, Some(path)))
+    Ok((bin, steps))
 }
 
-/// Compile the optimised core for `arch` into the cache in the background: a child
-/// `gpuos compile-core` (it outlives a short run, so the next run starts warm), or a
-/// thread where this program is not gpuos's command line (a test binary).
-fn background_compile(arch: &str) {
+/// Compile the core for `arch` with `more` NVRTC options into the cache in the
+/// background: a child `gpuos compile-core` (it outlives a short run, so the next run
+/// starts warm), or a thread where this program is not gpuos's command line (a test
+/// binary).
+fn background_compile(arch: &str, more: &[String]) {
     let exe = std::env::current_exe().ok();
     let is_cli = exe
         .as_ref()
         .and_then(|e| e.file_stem())
         .is_some_and(|n| n == "gpuos");
+    let mut opts = extra_opts();
+    opts.extend(more.iter().cloned());
     if let (true, Some(exe)) = (is_cli, exe) {
         let child = std::process::Command::new(exe)
             .args(["compile-core", "--arch", arch])
+            .env("GPUOS_NVRTC_OPTS", opts.join(" "))
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -168,12 +237,18 @@ fn background_compile(arch: &str) {
         }
     }
     let arch = arch.to_string();
-    std::thread::spawn(move || compile(&arch, false));
+    let more = more.to_vec();
+    std::thread::spawn(move || compile_with(&arch, &more, false));
 }
 
 /// Compile the core for `arch` (e.g. "sm_90") with NVRTC, or take it from the cache.
 pub(super) fn compile(arch: &str, verbose: bool) -> Result<Vec<u8>, RunError> {
-    let path = core_path(arch);
+    compile_with(arch, &[], verbose)
+}
+
+/// `compile` with `more` NVRTC options after the extra ones (a step core).
+fn compile_with(arch: &str, more: &[String], verbose: bool) -> Result<Vec<u8>, RunError> {
+    let path = core_path_with(arch, more);
     if let Ok(bin) = std::fs::read(&path) {
         if verbose {
             eprintln!("gpuos: CUDA module cache hit {}", path.display());
@@ -181,7 +256,7 @@ pub(super) fn compile(arch: &str, verbose: bool) -> Result<Vec<u8>, RunError> {
         return Ok(bin);
     }
     let t = Instant::now();
-    let bin = nvrtc(KERNEL_SRC, arch, &[])?;
+    let bin = nvrtc(KERNEL_SRC, arch, more)?;
     if verbose {
         let (va, vb) = nvrtc_version();
         eprintln!(

@@ -127,7 +127,7 @@ pub fn resident_lanes() -> Result<usize, RunError> {
     let (_, arch, _) = open_device()?;
     let (bin, upgrade) = compile::compile_for_run(&arch, false)?;
     let module = compile::load_module(&bin)?;
-    module_resident_lanes(&module, upgrade.is_some())
+    module_resident_lanes(&module, !upgrade.is_empty())
 }
 
 /// Blocks of BLOCK lanes that every core keeps resident on a multiprocessor: its

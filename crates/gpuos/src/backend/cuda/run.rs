@@ -3,7 +3,7 @@
 //! requests until every process has ended ([`drain_persistent`], [`drain_quantum`]),
 //! collect the lanes' results ([`collect`]).
 
-use super::compile::{compile_for_run, load_module, Module};
+use super::compile::{compile_for_run, load_module, CoreStep, Module};
 use super::launch::{launch, launch_grid, launch_lanes, sync, watch_kernel, with_panic};
 use super::memory::{DevBuf, Pinned, Streams};
 use super::relaunch::{Counters, Decision, LaunchPolicy, SHORT_SLICE};
@@ -66,7 +66,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
             t_compile.elapsed().as_secs_f64()
         );
     }
-    let mut m = DeviceMachine::new(cfg, prep, &module, upgrade.is_some(), &layout)?;
+    let mut m = DeviceMachine::new(cfg, prep, &module, !upgrade.is_empty(), &layout)?;
     let t2 = Tier2Run::new(cfg, prep, &m, &arch, upgrade)?;
     let cores = Cores::new(module);
     // A cached translation: the lanes start translated.
@@ -172,32 +172,34 @@ struct Tier2Run {
     /// one) is swapped in before this time, so that a short run exercises the swap of
     /// the running kernels without waiting for NVRTC.
     hold_until: Option<Instant>,
-    /// The optimised core that replaces a quick one, when the run started on one.
+    /// The better cores that replace the one the run started on (a quick or step core).
     upgrade: Option<CoreUpgrade>,
 }
 
-/// The optimised core compiling in the background while a run goes on with a quick one
-/// (compile.rs, `compile_for_run`): the cache file it appears in, looked for at most
-/// every 200 ms; swapped in at a safe point like a translated core, unless a translated
-/// core (compiled with the optimised options) came first.
+/// The better cores compiling in the background while a run goes on with a quick or
+/// step one (compile.rs, `compile_for_run`), worst first: the cache files they appear
+/// in, looked for at most every 200 ms; each swapped in at a safe point like a
+/// translated core (a better one that is there skips the worse ones), until a
+/// translated core (compiled with the optimised options) supersedes them.
 struct CoreUpgrade {
-    path: std::path::PathBuf,
-    /// (when the file was last looked for, whether the upgrade is over).
-    state: Mutex<(Option<Instant>, bool)>,
+    steps: Vec<CoreStep>,
+    /// (when the files were last looked for, how many steps are taken or passed over,
+    /// whether the upgrade is over).
+    state: Mutex<(Option<Instant>, usize, bool)>,
 }
 
 impl CoreUpgrade {
-    fn new(path: std::path::PathBuf) -> CoreUpgrade {
-        CoreUpgrade {
-            path,
-            state: Mutex::new((None, false)),
-        }
+    fn new(steps: Vec<CoreStep>) -> Option<CoreUpgrade> {
+        (!steps.is_empty()).then(|| CoreUpgrade {
+            steps,
+            state: Mutex::new((None, 0, false)),
+        })
     }
 
-    /// Whether the optimised core is there to be swapped in.
+    /// Whether a better core than the current one is there to be swapped in.
     fn ready(&self) -> bool {
         let mut st = self.state.lock().unwrap();
-        if st.1 {
+        if st.2 {
             return false;
         }
         let now = Instant::now();
@@ -208,23 +210,27 @@ impl CoreUpgrade {
             return false;
         }
         st.0 = Some(now);
-        self.path.exists()
+        self.steps[st.1..].iter().any(|s| s.path.exists())
     }
 
-    /// The optimised core's CUBIN, once (None before it is there or after it was taken).
-    fn take(&self) -> Option<Vec<u8>> {
+    /// The best core that is there, once, with its name (None before any is there or
+    /// after the last was taken).
+    fn take(&self) -> Option<(Vec<u8>, String)> {
         let mut st = self.state.lock().unwrap();
-        if st.1 {
+        if st.2 {
             return None;
         }
-        let bin = std::fs::read(&self.path).ok()?;
-        st.1 = true;
-        Some(bin)
+        let (i, bin) = (st.1..self.steps.len())
+            .rev()
+            .find_map(|i| std::fs::read(&self.steps[i].path).ok().map(|b| (i, b)))?;
+        st.1 = i + 1;
+        st.2 = st.1 == self.steps.len();
+        Some((bin, self.steps[i].name.clone()))
     }
 
     /// A translated core has been swapped in: it supersedes the upgrade.
     fn retire(&self) {
-        self.state.lock().unwrap().1 = true;
+        self.state.lock().unwrap().2 = true;
     }
 }
 
@@ -246,9 +252,9 @@ impl Tier2Run {
         prep: &Prepared,
         m: &DeviceMachine,
         arch: &str,
-        upgrade: Option<std::path::PathBuf>,
+        upgrade: Vec<CoreStep>,
     ) -> Result<Tier2Run, RunError> {
-        let upgrade = upgrade.map(CoreUpgrade::new);
+        let upgrade = CoreUpgrade::new(upgrade);
         let alive = Arc::new(Mutex::new(true));
         let done = Arc::new(AtomicBool::new(false));
         let hold_until = std::env::var("GPUOS_T2_SWAP_AFTER_MS")
@@ -335,10 +341,10 @@ impl Tier2Run {
                 if let Some(u) = &self.upgrade {
                     u.retire();
                 }
-                (bin, "tier 2: translated core")
+                (bin, "tier 2: translated core".to_string())
             }
             None => match self.upgrade.as_ref().and_then(|u| u.take()) {
-                Some(bin) => (bin, "the optimised core, replacing the quick one,"),
+                Some((bin, name)) => (bin, format!("{name}, replacing the one running,")),
                 None => return Ok(false),
             },
         };
@@ -1098,4 +1104,55 @@ fn collect(
         interleaved_groups: 0,
         pool_frames: 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CoreStep, CoreUpgrade};
+
+    fn step(dir: &std::path::Path, name: &str) -> CoreStep {
+        CoreStep {
+            path: dir.join(name),
+            name: name.into(),
+        }
+    }
+
+    /// The ladder of better cores: nothing before a file appears; the best file there
+    /// is taken, passing over worse ones; the last ends it; a translated core retires it.
+    #[test]
+    fn core_upgrade_takes_the_best_core_there() {
+        let dir = std::env::temp_dir().join(format!("gpuos-upgrade-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let up = CoreUpgrade::new(vec![step(&dir, "step"), step(&dir, "optimised")]).unwrap();
+        assert!(!up.ready());
+        assert!(up.take().is_none());
+        std::fs::write(dir.join("step"), b"s").unwrap();
+        assert_eq!(
+            up.take().map(|(b, n)| (b, n)),
+            Some((b"s".to_vec(), "step".to_string()))
+        );
+        assert!(up.take().is_none(), "the step core is taken once");
+        std::fs::write(dir.join("optimised"), b"o").unwrap();
+        assert_eq!(up.take().unwrap().1, "optimised");
+        assert!(
+            !up.ready() && up.take().is_none(),
+            "the optimised core ends the ladder"
+        );
+
+        let up = CoreUpgrade::new(vec![step(&dir, "step"), step(&dir, "optimised")]).unwrap();
+        assert_eq!(
+            up.take().unwrap().1,
+            "optimised",
+            "a better core passes over the step"
+        );
+        assert!(up.take().is_none());
+        let up = CoreUpgrade::new(vec![step(&dir, "step")]).unwrap();
+        up.retire();
+        assert!(
+            !up.ready() && up.take().is_none(),
+            "retired by a translated core"
+        );
+        assert!(CoreUpgrade::new(Vec::new()).is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
