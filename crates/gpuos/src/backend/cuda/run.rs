@@ -1127,10 +1127,7 @@ mod tests {
         assert!(!up.ready());
         assert!(up.take().is_none());
         std::fs::write(dir.join("step"), b"s").unwrap();
-        assert_eq!(
-            up.take().map(|(b, n)| (b, n)),
-            Some((b"s".to_vec(), "step".to_string()))
-        );
+        assert_eq!(up.take(), Some((b"s".to_vec(), "step".to_string())));
         assert!(up.take().is_none(), "the step core is taken once");
         std::fs::write(dir.join("optimised"), b"o").unwrap();
         assert_eq!(up.take().unwrap().1, "optimised");
