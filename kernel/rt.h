@@ -8,6 +8,9 @@
 #define GPUOS_DEVICE 1
 #define GFN __host__ __device__ __forceinline__
 #define GFN_NOINLINE __host__ __device__ __noinline__
+// A read-only table in the constant cache (generated tables indexed by a value that the
+// lanes of a warp mostly share).
+#define GCONST static __constant__ const
 // Instruction handlers: called from one site each (the generated decoder's switch);
 // kept out of line on the device so the interpreter loop stays a small function and
 // NVRTC compiles it in seconds rather than many minutes.
@@ -26,6 +29,7 @@
 #define GPUOS_DEVICE 0
 #define GFN static inline __attribute__((always_inline))
 #define GFN_NOINLINE static __attribute__((noinline))
+#define GCONST static const
 #ifdef GPUOS_T2_UNIT
 // A tier-2 translation compiled on the host (crates/gpuos/src/translate/): every handler
 // is inlined into the block functions, so guest registers stay in host registers

@@ -217,6 +217,9 @@ pub fn parse(text: &str) -> Result<Vec<Sys>, String> {
     Ok(v)
 }
 
+/// First number of gpuos's own requests (kernel/sys/syscalls.table).
+const PRIVATE_BASE: u32 = 4096;
+
 const CPP_HEAD: &str =
     "// Generated from kernel/sys/syscalls.table by crates/gpuos/build/syscallgen.rs.\n#pragma once\n\n";
 
@@ -231,28 +234,47 @@ pub fn gen_cpp(v: &[Sys]) -> (String, String) {
     for s in v {
         let _ = writeln!(o, "#define SYS_{} {}", s.name, s.nr);
     }
+    // One row per syscall number in a table (the device's constant memory): a post looks
+    // up each argument's kind a dozen times, and a switch with an array per case built
+    // that array in local memory at every lookup.
+    // Linux's numbers from 0, then gpuos's own requests from PRIVATE_BASE, each range
+    // as long as its highest marshalled number (the table must fit the 64 KiB constant
+    // bank).
+    let top = |private: bool| {
+        v.iter()
+            .filter(|s| s.marshalled() && (s.nr >= PRIVATE_BASE) == private)
+            .map(|s| s.nr + 1 - if private { PRIVATE_BASE } else { 0 })
+            .max()
+            .unwrap_or(0)
+    };
+    let (low, high) = (top(false), top(true));
+    let mut table = vec![[0u32; 6]; (low + high) as usize];
+    for s in v.iter().filter(|s| s.marshalled()) {
+        let row = if s.nr >= PRIVATE_BASE {
+            low + s.nr - PRIVATE_BASE
+        } else {
+            s.nr
+        };
+        for (i, a) in s.args.iter().take(6).enumerate() {
+            table[row as usize][i] = kind_code(a).unwrap_or(0);
+        }
+    }
+    let _ = writeln!(
+        o,
+        "\n#define SYS_ARGKIND_LOW {low}\n#define SYS_ARGKIND_PRIVATE_BASE {PRIVATE_BASE}\n#define SYS_ARGKIND_HIGH {high}"
+    );
+    o.push_str("/// Argument kinds: a row per syscall number below SYS_ARGKIND_LOW, then one per gpuos\n/// request from SYS_ARGKIND_PRIVATE_BASE (see sys_argkind).\nGCONST u32 SYS_ARGKINDS[SYS_ARGKIND_LOW + SYS_ARGKIND_HIGH][6] = {\n");
+    for row in &table {
+        let codes: Vec<String> = row.iter().map(|c| c.to_string()).collect();
+        let _ = writeln!(o, "    {{{}}},", codes.join(", "));
+    }
+    o.push_str("};\n");
     o.push_str(
         "\n/// Argument kind of argument i of syscall nr (kind << 16 | parameter), 0 = none.\n",
     );
-    o.push_str("GFN u32 sys_argkind(u64 nr, int i) {\n    switch (nr) {\n");
-    for s in v.iter().filter(|s| s.marshalled()) {
-        let codes: Vec<String> = (0..6)
-            .map(|i| {
-                s.args
-                    .get(i)
-                    .map(|a| kind_code(a).unwrap_or(0))
-                    .unwrap_or(0)
-                    .to_string()
-            })
-            .collect();
-        let _ = writeln!(
-            o,
-            "    case {}: {{ const u32 k[6] = {{{}}}; return k[i]; }}",
-            s.nr,
-            codes.join(", ")
-        );
-    }
-    o.push_str("    default: return 0;\n    }\n}\n\n");
+    o.push_str(
+        "GFN u32 sys_argkind(u64 nr, int i) {\n    if (nr < SYS_ARGKIND_LOW) return SYS_ARGKINDS[nr][i];\n    u64 p = nr - SYS_ARGKIND_PRIVATE_BASE;  // wraps for numbers below the base\n    return p < SYS_ARGKIND_HIGH ? SYS_ARGKINDS[SYS_ARGKIND_LOW + p][i] : 0;\n}\n\n",
+    );
     let kinds = o;
     let mut o = String::from(CPP_HEAD);
     o.push_str("/// Serve syscall nr: device syscalls run here, host syscalls are posted.\n");

@@ -321,17 +321,19 @@ fn detach_fds() {
 }
 
 /// Whether GPU translations are compiled quick first by default (see
-/// [`Tier2::background`]). Off: NVRTC's fast-compile code ran the interpreter 11.8x
-/// slower than the optimised core on the H100 (twenty-fourth session), so a quick
-/// translation would most likely run slower than the optimised interpreter it replaces.
-pub const QUICK_FIRST: bool = false;
+/// [`Tier2::background`]), with the step core's options (NVRTC `-Ofc=mid`: seconds
+/// instead of minutes; its interpreter within 5 % of the optimised core's on the H100,
+/// twenty-fifth session). The fastest level (`-Ofc=max`, the quick core's) ran the
+/// interpreter 11.8x slower (twenty-fourth session): no use for a translation.
+pub const QUICK_FIRST: bool = true;
 
 /// The NVRTC options of a GPU translation's quick compile, or None to compile it
 /// optimised at once: `GPUOS_T2_QUICK` "1"/"on" or "0"/"off", else [`QUICK_FIRST`];
-/// the options are the quick core's (`backend::cuda::fast_opts`).
+/// the options are the step core's (`backend::cuda::step_opts`), or the quick core's
+/// where the step core is off.
 fn quick_first() -> Option<Vec<String>> {
     crate::backend::cuda::env_switch("GPUOS_T2_QUICK", QUICK_FIRST)
-        .then(crate::backend::cuda::fast_opts)
+        .then(|| crate::backend::cuda::step_opts().unwrap_or_else(crate::backend::cuda::fast_opts))
 }
 
 /// Take the compile lock at `path` (a file holding the compiling process's pid): at most

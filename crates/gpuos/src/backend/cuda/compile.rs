@@ -89,10 +89,15 @@ fn core_path_with(arch: &str, more: &[String]) -> std::path::PathBuf {
 
 /// NVRTC options of the step core: compiled beside the optimised core on a cold cache,
 /// ready within seconds, swapped in over the quick core and then replaced by the
-/// optimised one (`GPUOS_STEP_CORE`: the options, space-separated, or "off").
-pub const STEP_CORE: &str = "-Ofc=min";
+/// optimised one (`GPUOS_STEP_CORE`: the options, space-separated, or "off"). Also tier
+/// 2's quick translations'. NVRTC's middle fast-compile level: on the H100 (twenty-fifth
+/// session) its interpreter ran 0-5 % slower than the optimised core's (16,384 lanes of
+/// bench_int, converged and a seed per lane), `-Ofc=min` 3-11 % slower, and it compiled
+/// in 12 s on the 2-core build machine (`-Ofc=min` 25 s, the optimised core 167 s).
+pub const STEP_CORE: &str = "-Ofc=mid";
 
-fn step_opts() -> Option<Vec<String>> {
+/// The step core's NVRTC options ([`STEP_CORE`], `GPUOS_STEP_CORE`), or None when off.
+pub fn step_opts() -> Option<Vec<String>> {
     let v = std::env::var("GPUOS_STEP_CORE").unwrap_or_else(|_| STEP_CORE.to_string());
     let opts: Vec<String> = v.split_whitespace().map(String::from).collect();
     (!opts.is_empty() && v != "off" && v != "0").then_some(opts)
@@ -106,7 +111,8 @@ fn step_opts() -> Option<Vec<String>> {
 /// waiting for it.
 pub const QUICK_CORE: bool = true;
 
-/// NVRTC's fast-compile options, for the quick core and tier 2's quick translations:
+/// NVRTC's fastest-compile options, for the quick core (and tier 2's quick translations
+/// where the step core is off):
 /// `GPUOS_QUICK_CORE` when it names options, else `-Ofc=max`.
 pub fn fast_opts() -> Vec<String> {
     match std::env::var("GPUOS_QUICK_CORE") {
@@ -275,7 +281,7 @@ fn compile_with(arch: &str, more: &[String], verbose: bool) -> Result<Vec<u8>, R
 
 /// The core for `arch` with a tier-2 translation compiled in: `blocks` (the source of
 /// crates/gpuos/src/translate/gen.rs) in place of exec.h's marker line, built with
-/// `-DGPUOS_TIER2=1`, and with `quick` (the quick core's options, [`fast_opts`]) when
+/// `-DGPUOS_TIER2=1`, and with `quick` (a quick translation's options, `step_opts`) when
 /// given: seconds instead of minutes, slower code. Errors: NVRTC missing or failing, as
 /// text (the translator reports it).
 pub fn compile_translated(arch: &str, blocks: &str, quick: &[String]) -> Result<Vec<u8>, String> {

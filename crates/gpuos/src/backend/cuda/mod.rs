@@ -21,7 +21,7 @@ mod service;
 use crate::machine::{BackendError, RunError};
 use cudarc::driver::{result as cu, sys};
 
-pub use compile::{compile_translated, core_key, env_switch, fast_opts, precompile};
+pub use compile::{compile_translated, core_key, env_switch, fast_opts, precompile, step_opts};
 pub use run::run;
 
 /// Threads per block.
