@@ -342,7 +342,8 @@ fn quick_first() -> Option<Vec<String>> {
 /// would otherwise each leave an NVRTC process of a gigabyte or more behind). False
 /// while a live process holds it; a holder that died leaves a stale lock, taken over.
 /// A lock that cannot be made at all (an unwritable cache) does not stop the compile.
-fn take_lock(path: &Path) -> bool {
+/// The core's compiles use it too (backend/cuda/compile.rs).
+pub(crate) fn take_lock(path: &Path) -> bool {
     for _ in 0..2 {
         match std::fs::OpenOptions::new()
             .write(true)

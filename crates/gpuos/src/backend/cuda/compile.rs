@@ -247,18 +247,43 @@ fn background_compile(arch: &str, more: &[String]) {
     std::thread::spawn(move || compile_with(&arch, &more, false));
 }
 
+/// A compile lock this process holds: removed when dropped (the compile ended, well or
+/// not).
+struct LockFile(std::path::PathBuf);
+impl Drop for LockFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// Compile the core for `arch` (e.g. "sm_90") with NVRTC, or take it from the cache.
 pub(super) fn compile(arch: &str, verbose: bool) -> Result<Vec<u8>, RunError> {
     compile_with(arch, &[], verbose)
 }
 
-/// `compile` with `more` NVRTC options after the extra ones (a step core).
+/// `compile` with `more` NVRTC options after the extra ones (a step core). One compile of
+/// a core at a time across processes (`{file}.compiling`, tier 2's lock): a process that
+/// finds another compiling it waits for its file instead of compiling it too (runs on a
+/// cold cache each start background compiles: a gigabyte or more each), and compiles it
+/// itself if that process ends without one.
 fn compile_with(arch: &str, more: &[String], verbose: bool) -> Result<Vec<u8>, RunError> {
     let path = core_path_with(arch, more);
-    if let Ok(bin) = std::fs::read(&path) {
-        if verbose {
-            eprintln!("gpuos: CUDA module cache hit {}", path.display());
+    let _ = std::fs::create_dir_all(cache_dir());
+    let lock = path.with_extension("compiling");
+    let _held = loop {
+        if let Ok(bin) = std::fs::read(&path) {
+            if verbose {
+                eprintln!("gpuos: CUDA module cache hit {}", path.display());
+            }
+            return Ok(bin);
         }
+        if crate::translate::take_lock(&lock) {
+            break LockFile(lock);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    // Another process may have finished it between the look and the lock.
+    if let Ok(bin) = std::fs::read(&path) {
         return Ok(bin);
     }
     let t = Instant::now();
