@@ -323,9 +323,10 @@ fn detach_fds() {
 /// Whether GPU translations are compiled quick first by default (see
 /// [`Tier2::background`]), with the step core's options (NVRTC `-Ofc=mid`: seconds
 /// instead of minutes; its interpreter within 5 % of the optimised core's on the H100,
-/// twenty-fifth session). The fastest level (`-Ofc=max`, the quick core's) ran the
-/// interpreter 11.8x slower (twenty-fourth session): no use for a translation.
-pub const QUICK_FIRST: bool = true;
+/// twenty-fifth session; the fastest level, `-Ofc=max`, the quick core's, ran it 11.8x
+/// slower). Off until a quick translation has run on a GPU (it has not yet: the
+/// twenty-fifth session's device time ran out first); `GPUOS_T2_QUICK=1` turns it on.
+pub const QUICK_FIRST: bool = false;
 
 /// The NVRTC options of a GPU translation's quick compile, or None to compile it
 /// optimised at once: `GPUOS_T2_QUICK` "1"/"on" or "0"/"off", else [`QUICK_FIRST`];
