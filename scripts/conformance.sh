@@ -1078,9 +1078,11 @@ run_side() {
 run_in() {
     local out=$1 dir=$2 in=$3
     shift 3
-    # --serial-gpuos: gpuos waits for the lock before its timeout starts.
+    # --serial-gpuos: gpuos waits for the lock before its timeout starts, and notes
+    # when it got it (OUT.locked, epoch seconds: the lanes' note leaves the wait out).
     local lock=()
-    [ "$SERIAL_GPUOS" = 1 ] && [ "$1" = "$GPUOS" ] && lock=(flock "$work/gpuos.lock")
+    [ "$SERIAL_GPUOS" = 1 ] && [ "$1" = "$GPUOS" ] &&
+        lock=(flock "$work/gpuos.lock" sh -c 'date +%s >"$0"; exec "$@"' "$out.locked")
     (
         cd "$dir" || exit 99
         ulimit -c 0
@@ -1348,6 +1350,8 @@ run_case() {
     done <"$d/qlanes"
     qrc=$(cat "$d/q0.rc")
     t_g=$SECONDS
+    local t_ge
+    t_ge=$(date +%s)
 
     # gpuos
     if [ "$LANES" -gt 1 ]; then
@@ -1467,8 +1471,16 @@ run_case() {
     fi
     [ "$deb" = 1 ] && deb_verdict "$flags" "$qrc"
     [ -n "$sampled" ] && note="${note:+$note; }$sampled"
-    # With many lanes, where the case's time went (whole seconds).
-    [ "$LANES" -gt 1 ] && note="${note:+$note; }qemu $((t_g - t_q)) s, gpuos $((t_c - t_g)) s, check $((SECONDS - t_c)) s"
+    # With many lanes, where the case's time went (whole seconds; gpuos's without its
+    # wait for the GPU under --serial-gpuos).
+    if [ "$LANES" -gt 1 ]; then
+        local wait=0 gtime
+        [ -s "$d/g.locked" ] && wait=$(($(cat "$d/g.locked") - t_ge))
+        [ "$wait" -lt 0 ] && wait=0
+        gtime="gpuos $((t_c - t_g - wait)) s"
+        [ "$wait" -gt 0 ] && gtime+=" (after $wait s waiting for the GPU)"
+        note="${note:+$note; }qemu $((t_g - t_q)) s, $gtime, check $((SECONDS - t_c)) s"
+    fi
     {
         printf '%-22s %-5s %5s %5s  %s\n' "$name" "$status" "$qrc" "$grc" "$note"
         [ "$status" = FAIL ] && printf '%s' "$details"
