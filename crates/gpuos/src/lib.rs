@@ -20,7 +20,9 @@ mod stop;
 pub mod tables;
 mod translate;
 
-pub use machine::{BackendKind, Job, LaneResult, LaneStatus, Mode, RunConfig, RunError, RunReport};
+pub use machine::{
+    BackendKind, Job, LaneResult, LaneStatus, Mode, RoundTrips, RunConfig, RunError, RunReport,
+};
 
 /// Lanes a GPU lane interprets about as fast as one host core: a lane of the
 /// interpreter runs about 1.5 M guest instructions/s on an H200, a host core about

@@ -333,6 +333,32 @@ pub struct RunReport {
     /// pages shared between processes (the template, the page cache's file pages, a
     /// fork's copy-on-write pages) counted once.
     pub pool_frames: u64,
+    /// Where the host requests' round trips went (means), when any was timed.
+    pub round_trips: Option<RoundTrips>,
+}
+
+/// Stages of a host request's round trip, means over every request of a run, in
+/// microseconds on the core's clock (the GPU's global timer, or CLOCK_MONOTONIC on the
+/// CPU backend): see `gpuos run -v` and docs/BENCHMARKS.md. The pushed and poller
+/// stages are the GPU's persistent mode's (0 elsewhere); the host's turn likewise.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RoundTrips {
+    /// Requests timed.
+    pub requests: u64,
+    /// Syscall entry to the request written (marshalling).
+    pub post_us: f64,
+    /// Written -> pushed to the submission ring (the slice's end and the push).
+    pub pushed_us: f64,
+    /// Written -> the completion poller saw the answer.
+    pub poller_us: f64,
+    /// Written -> the lane resumed with the answer.
+    pub resumed_us: f64,
+    /// Completing (the output copied to the guest, X0 set).
+    pub complete_us: f64,
+    /// The host's serving.
+    pub host_serve_us: f64,
+    /// The host's turn: pop off the submission ring to the completion's push.
+    pub host_turn_us: f64,
 }
 
 impl RunReport {

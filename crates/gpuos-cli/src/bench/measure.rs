@@ -369,6 +369,7 @@ impl Meter<'_> {
                 "p99_ns": median(&idle, "p99_ns"),
                 "clock_gettime_p50_ns": median(&idle, "clock_gettime_p50_ns"),
                 "clock_gettime_p99_ns": median(&idle, "clock_gettime_p99_ns"),
+                "stages_us": stage_medians(&idle),
                 "busy": {
                     "lanes": busy_lanes,
                     "p50_ns": median(&busy, "p50_ns"),
@@ -419,10 +420,13 @@ impl Meter<'_> {
                 self.pb.inc(1);
                 let err = std::fs::read(dir.join("lane-0.stderr")).unwrap_or_default();
                 let _ = std::fs::remove_dir_all(&dir);
+                let mut fig =
+                    timing_figures(&err).ok_or("bench_sys printed no timing line under gpuos")?;
+                if let Some(rt) = &c.report.round_trips {
+                    fig["stages_us"] = stages_json(rt);
+                }
                 drop(c);
-                figs[k].push(
-                    timing_figures(&err).ok_or("bench_sys printed no timing line under gpuos")?,
-                );
+                figs[k].push(fig);
             }
         }
         Ok(figs)
@@ -589,6 +593,50 @@ fn memory_figure(b: BackendKind, counts: &[usize], frames: &Frames) -> Value {
 fn parse_kv(line: &str, key: &str) -> Option<f64> {
     line.split_whitespace()
         .find_map(|t| t.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
+}
+
+/// The median over repeats of each round-trip stage (`stages_us` of each figure), with
+/// what the stages mean; null when no repeat timed a request.
+fn stage_medians(figs: &[Value]) -> Value {
+    let keys = [
+        "post",
+        "posted_to_pushed",
+        "posted_to_poller",
+        "posted_to_resumed",
+        "complete",
+        "host_serve",
+        "host_turn",
+    ];
+    if figs.iter().all(|f| f["stages_us"].is_null()) {
+        return Value::Null;
+    }
+    let mut m = Map::new();
+    for k in keys {
+        let v: Vec<f64> = figs
+            .iter()
+            .filter_map(|f| f["stages_us"][k].as_f64())
+            .collect();
+        m.insert(k.into(), json!(stats(&v).0));
+    }
+    m.insert(
+        "note".into(),
+        json!("means over the idle run's host requests on the core's clock (gpuos run -v): post = syscall entry to the request written; posted_to_* from then; pushed and poller: GPU persistent mode only"),
+    );
+    Value::Object(m)
+}
+
+/// A run's round-trip stages (means, microseconds), as JSON.
+fn stages_json(rt: &gpuos::RoundTrips) -> Value {
+    json!({
+        "requests": rt.requests,
+        "post": rt.post_us,
+        "posted_to_pushed": rt.pushed_us,
+        "posted_to_poller": rt.poller_us,
+        "posted_to_resumed": rt.resumed_us,
+        "complete": rt.complete_us,
+        "host_serve": rt.host_serve_us,
+        "host_turn": rt.host_turn_us,
+    })
 }
 
 /// Syscall round trip from bench_sys's timing mode (its stderr).

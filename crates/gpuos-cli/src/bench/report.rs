@@ -269,6 +269,15 @@ pub(super) fn print_table(doc: &Value, rows: &[Row]) {
                 v["p50_ns"], v["p99_ns"], v["clock_gettime_p50_ns"], v["clock_gettime_p99_ns"],
                 v["busy"]["lanes"], v["busy"]["p50_ns"], v["busy"]["p99_ns"]
             );
+            let s = &v["stages_us"];
+            if s.is_object() {
+                let f = |k: &str| s[k].as_f64().unwrap_or(0.0);
+                println!(
+                    "  stages ({k}, 1 lane, mean us): post {:.2}, posted -> pushed {:.2}, -> poller saw {:.2}, -> lane resumed {:.2}, complete {:.2}; host serve {:.2}, turn {:.2}",
+                    f("post"), f("posted_to_pushed"), f("posted_to_poller"), f("posted_to_resumed"),
+                    f("complete"), f("host_serve"), f("host_turn")
+                );
+            }
         }
     }
     if let Some(m) = doc["memory"].as_object() {

@@ -179,8 +179,9 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     if let Some(e) = first_err.into_inner().unwrap() {
         return Err(e);
     }
+    let rt = super::round_trips(&procs[..lanes], &host_times);
     if cfg.verbose {
-        report_round_trips(&procs[..lanes], &host_times);
+        report_round_trips(rt.as_ref());
     }
     let lanes_res: Vec<LaneResult> = results
         .into_inner()
@@ -215,6 +216,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         translated: hdr.t2_insns,
         interleaved_groups: crate::layout::interleaved_groups(&hdr),
         pool_frames: crate::layout::pool_frames(&hdr),
+        round_trips: rt,
     })
 }
 

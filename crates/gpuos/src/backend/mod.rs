@@ -6,6 +6,7 @@ pub mod cpu;
 pub mod cuda;
 
 use crate::abi::Proc;
+pub use crate::machine::RoundTrips;
 pub use crate::stop::{request_stop, sleep_until_or_stop, stop_requested, stop_signal};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -52,27 +53,43 @@ impl HostTimes {
     }
 }
 
-/// `-v`: where the host requests' round trips went, as means over every request of
-/// every lane, from the stamps each Proc keeps on the core's clock (`rt_*`: marshal and
-/// post; posted -> pushed to the submission ring, posted -> the completion poller saw
-/// the completion (both GPU persistent mode only); posted -> the lane resumed;
-/// complete) and the host's serve and turn times (`host`).
-pub fn report_round_trips(procs: &[Proc], host: &HostTimes) {
+/// Where the host requests' round trips went, as means over every request of every
+/// lane (microseconds), from the stamps each Proc keeps on the core's clock (`rt_*`) and
+/// the host's serve and turn times ([`HostTimes`]). None when no request was timed.
+pub fn round_trips(procs: &[Proc], host: &HostTimes) -> Option<RoundTrips> {
     let n: u64 = procs.iter().map(|p| p.rt_count).sum();
     if n == 0 {
-        return;
+        return None;
     }
     let mean = |f: fn(&Proc) -> u64| procs.iter().map(f).sum::<u64>() as f64 / n as f64 / 1e3;
     let host_mean = |v: &AtomicU64| v.load(Ordering::Relaxed) as f64 / n as f64 / 1e3;
+    Some(RoundTrips {
+        requests: n,
+        post_us: mean(|p| p.rt_post_ns),
+        pushed_us: mean(|p| p.rt_push_ns),
+        poller_us: mean(|p| p.rt_poller_ns),
+        resumed_us: mean(|p| p.rt_wake_ns),
+        complete_us: mean(|p| p.rt_complete_ns),
+        host_serve_us: host_mean(&host.serve_ns),
+        host_turn_us: host_mean(&host.turn_ns),
+    })
+}
+
+/// `-v`'s line of [`round_trips`].
+pub fn report_round_trips(rt: Option<&RoundTrips>) {
+    let Some(r) = rt else {
+        return;
+    };
     eprintln!(
-        "gpuos: {n} host requests, mean us: post {:.2}, posted -> pushed {:.2}, posted -> poller saw completion {:.2}, posted -> lane resumed {:.2}, complete {:.2}; host serve {:.2}, host turn (pop to completion push) {:.2}",
-        mean(|p| p.rt_post_ns),
-        mean(|p| p.rt_push_ns),
-        mean(|p| p.rt_poller_ns),
-        mean(|p| p.rt_wake_ns),
-        mean(|p| p.rt_complete_ns),
-        host_mean(&host.serve_ns),
-        host_mean(&host.turn_ns),
+        "gpuos: {} host requests, mean us: post {:.2}, posted -> pushed {:.2}, posted -> poller saw completion {:.2}, posted -> lane resumed {:.2}, complete {:.2}; host serve {:.2}, host turn (pop to completion push) {:.2}",
+        r.requests,
+        r.post_us,
+        r.pushed_us,
+        r.poller_us,
+        r.resumed_us,
+        r.complete_us,
+        r.host_serve_us,
+        r.host_turn_us,
     );
 }
 

@@ -1062,8 +1062,9 @@ fn collect(
     // SAFETY: the device array has `lanes` entries; the kernel is done.
     unsafe { cu::memcpy_dtoh_sync(&mut procs_host, m.procs.0) }
         .map_err(|e| err("read back processes", e))?;
+    let rt = crate::backend::round_trips(&procs_host, host_times);
     if cfg.verbose {
-        report_round_trips(&procs_host, host_times);
+        report_round_trips(rt.as_ref());
         if let Ok(h) = read_hdr(m) {
             let total = procs_host.iter().map(|p| p.insns + p.family_insns).sum();
             crate::backend::report_spares(&h, total);
@@ -1103,6 +1104,7 @@ fn collect(
         translated: 0,
         interleaved_groups: 0,
         pool_frames: 0,
+        round_trips: rt,
     })
 }
 
