@@ -151,7 +151,7 @@ pub(super) struct CoreStep {
 
 /// The core a run starts with: the optimised core from the cache; else, on a cold cache
 /// (when `GPUOS_QUICK_CORE` allows), the step core (`GPUOS_STEP_CORE`, NVRTC's
-/// `-Ofc=min`) if it is cached, or a quick core compiled with NVRTC's fastest options
+/// `-Ofc=mid`) if it is cached, or a quick core compiled with NVRTC's fastest options
 /// (`-Ofc=max`: under a second instead of 90-170 s, the same source and semantics,
 /// slower code), while what is missing of the step and optimised cores compiles in the
 /// background, each in its own process (NVRTC uses one core). Returns the CUBIN and the

@@ -105,7 +105,8 @@ pub(super) fn service_loop(
             }
             Err(std::sync::TryLockError::WouldBlock) => 0,
         };
-        let popped = Instant::now();
+        // When the batch was popped (the clock only read for a batch: the idle loop spins).
+        let popped = (got > 0).then(Instant::now);
         if got > 0 {
             idle = 0;
         }
@@ -133,7 +134,9 @@ pub(super) fn service_loop(
                 times.add_serve(t.elapsed());
                 if held.admit(lane, t, served) {
                     complete(lane);
-                    times.add_turn(popped.elapsed());
+                    if let Some(p) = popped {
+                        times.add_turn(p.elapsed());
+                    }
                 }
             }
         }
