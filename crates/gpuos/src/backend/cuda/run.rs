@@ -183,54 +183,57 @@ struct Tier2Run {
 /// translated core (compiled with the optimised options) supersedes them.
 struct CoreUpgrade {
     steps: Vec<CoreStep>,
-    /// (when the files were last looked for, how many steps are taken or passed over,
-    /// whether the upgrade is over).
-    state: Mutex<(Option<Instant>, usize, bool)>,
+    state: Mutex<UpgradeState>,
+}
+
+/// Where a [`CoreUpgrade`] stands.
+struct UpgradeState {
+    /// When the files were last looked for.
+    looked: Option<Instant>,
+    /// Steps taken or passed over (all of them: the upgrade is over).
+    next: usize,
 }
 
 impl CoreUpgrade {
     fn new(steps: Vec<CoreStep>) -> Option<CoreUpgrade> {
         (!steps.is_empty()).then(|| CoreUpgrade {
             steps,
-            state: Mutex::new((None, 0, false)),
+            state: Mutex::new(UpgradeState {
+                looked: None,
+                next: 0,
+            }),
         })
     }
 
     /// Whether a better core than the current one is there to be swapped in.
     fn ready(&self) -> bool {
         let mut st = self.state.lock().unwrap();
-        if st.2 {
-            return false;
-        }
         let now = Instant::now();
-        if st
-            .0
-            .is_some_and(|t| now.duration_since(t).as_millis() < 200)
+        if st.next == self.steps.len()
+            || st
+                .looked
+                .is_some_and(|t| now.duration_since(t).as_millis() < 200)
         {
             return false;
         }
-        st.0 = Some(now);
-        self.steps[st.1..].iter().any(|s| s.path.exists())
+        st.looked = Some(now);
+        self.steps[st.next..].iter().any(|s| s.path.exists())
     }
 
     /// The best core that is there, once, with its name (None before any is there or
     /// after the last was taken).
     fn take(&self) -> Option<(Vec<u8>, String)> {
         let mut st = self.state.lock().unwrap();
-        if st.2 {
-            return None;
-        }
-        let (i, bin) = (st.1..self.steps.len())
+        let (i, bin) = (st.next..self.steps.len())
             .rev()
             .find_map(|i| std::fs::read(&self.steps[i].path).ok().map(|b| (i, b)))?;
-        st.1 = i + 1;
-        st.2 = st.1 == self.steps.len();
+        st.next = i + 1;
         Some((bin, self.steps[i].name.clone()))
     }
 
     /// A translated core has been swapped in: it supersedes the upgrade.
     fn retire(&self) {
-        self.state.lock().unwrap().2 = true;
+        self.state.lock().unwrap().next = self.steps.len();
     }
 }
 
