@@ -99,7 +99,9 @@ struct RunOpts {
     /// header). Lane 0's output is then printed when it ends, not as it goes.
     #[arg(long, value_name = "PATH")]
     lane_report: Option<PathBuf>,
-    /// Host threads for the CPU backend (default: every core).
+    /// Host threads: for the CPU backend the lanes' (default: every core); for the CUDA
+    /// backend's persistent mode the threads serving host syscalls (default: half the
+    /// cores, 4 to 8).
     #[arg(long, default_value_t = 0)]
     threads: usize,
     /// Spare lanes beyond the lanes' own: they run a lane's other runnable threads and

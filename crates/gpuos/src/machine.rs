@@ -112,7 +112,8 @@ pub struct RunConfig {
     /// then streamed to the real stdout/stderr and hashed on the way (as with
     /// `output_dir`); its guest sees a pipe on fd 1 and 2.
     pub hash_every_lane: bool,
-    /// Host threads for the CPU backend (0 = every core).
+    /// Host threads: the CPU backend's lanes (0 = every core), or the CUDA backend's
+    /// service threads in persistent mode (0 = `service_threads`: half the cores, 4 to 8).
     pub threads: usize,
     /// Spare lanes: GPU threads (host threads on the CPU backend) beyond the lanes'
     /// families, which run the families' other runnable tasks (threads, forked

@@ -7,7 +7,7 @@ use super::compile::{compile_for_run, load_module, CoreStep, Module};
 use super::launch::{launch, launch_grid, launch_lanes, sync, watch_kernel, with_panic};
 use super::memory::{DevBuf, Pinned, Streams};
 use super::relaunch::{Counters, Decision, LaunchPolicy, SHORT_SLICE};
-use super::service::{publish, serve_one, service_loop, Shared, SERVICE_THREADS};
+use super::service::{publish, serve_one, service_loop, service_threads, Shared};
 use super::{err, instructions_from_env, open_device, BLOCK, PERSISTENT_SLICE, QUANTUM};
 use crate::abi::{MachineHdr, PanicRecord, Proc, RingCell, RingHdr, SysReq, FREE_HEADS, PAGE_SIZE};
 use crate::backend::{map_in_order, report_round_trips, stop_requested, HostTimes};
@@ -842,7 +842,7 @@ fn drain_persistent(
     let nthreads = if cfg.threads > 0 {
         cfg.threads
     } else {
-        SERVICE_THREADS
+        service_threads()
     }
     .min(m.lanes);
     let finished = AtomicBool::new(false);
