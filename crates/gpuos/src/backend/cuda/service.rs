@@ -101,16 +101,27 @@ pub(super) fn service_loop(
         }
         n
     };
+    // This thread's share of `times`, added to it at the end: atomics on lines every
+    // service thread writes, twice a request, would pass those lines between them.
+    let (mut serve_ns, mut turn_ns) = (0u64, 0u64);
     loop {
         // try_lock: a thread that finds the lock taken leaves the polling to its holder
-        // and spins on, instead of sleeping in the mutex and waking late.
-        let got = match pop_lock.try_lock() {
-            Ok(_g) => pop_all(&mut batch),
-            Err(std::sync::TryLockError::Poisoned(p)) => {
-                let _g = p.into_inner();
-                pop_all(&mut batch)
+        // and spins on, instead of sleeping in the mutex and waking late. Only when an
+        // entry waits (`gpuos_ring_peek` reads, writes nothing): idle threads that kept
+        // trying the lock passed its line between them and slowed the one popping.
+        // SAFETY: the submission ring's host view, valid for the run.
+        let waiting = unsafe { crate::ffi::gpuos_ring_peek(sh.sub) };
+        let got = if !waiting {
+            0
+        } else {
+            match pop_lock.try_lock() {
+                Ok(_g) => pop_all(&mut batch),
+                Err(std::sync::TryLockError::Poisoned(p)) => {
+                    let _g = p.into_inner();
+                    pop_all(&mut batch)
+                }
+                Err(std::sync::TryLockError::WouldBlock) => 0,
             }
-            Err(std::sync::TryLockError::WouldBlock) => 0,
         };
         // When the batch was popped (the clock only read for a batch: the idle loop spins).
         let popped = (got > 0).then(Instant::now);
@@ -138,21 +149,25 @@ pub(super) fn service_loop(
             if lane < sh.lanes {
                 let t = Instant::now();
                 let served = serve_one(sh, hosts, lane, true);
-                times.add_serve(t.elapsed());
+                serve_ns += t.elapsed().as_nanos() as u64;
                 if held.admit(lane, t, served) {
                     complete(lane);
                     if let Some(p) = popped {
-                        times.add_turn(p.elapsed());
+                        turn_ns += p.elapsed().as_nanos() as u64;
                     }
                 }
             }
         }
-        let serve = |lane, may_hold| serve_one(sh, hosts, lane, may_hold);
-        held.release(hosts.fd_waits(), 64, serve, complete);
+        if !held.is_empty() {
+            let serve = |lane, may_hold| serve_one(sh, hosts, lane, may_hold);
+            held.release(hosts.fd_waits(), 64, serve, complete);
+        }
         if got > 0 {
             continue;
         }
         if finished.load(Ordering::Acquire) {
+            times.add_serve(std::time::Duration::from_nanos(serve_ns));
+            times.add_turn(std::time::Duration::from_nanos(turn_ns));
             return;
         }
         idle = idle.saturating_add(1);
