@@ -82,7 +82,6 @@ bool gpuos_ring_push_result(RingHdr* r, u64 lane, u64 ret, u64 out_len) {
     return ring_push_result(r, lane, ret, out_len);
 }
 bool gpuos_ring_pop(RingHdr* r, u64* lane) { return ring_pop(r, lane); }
-bool gpuos_ring_peek(RingHdr* r) { return ring_peek(r); }
 bool gpuos_ring_pop_result(RingHdr* r, u64* lane, u64* ret, u64* out_len) {
     return ring_pop(r, lane, ret, out_len);
 }

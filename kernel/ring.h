@@ -81,19 +81,8 @@ GFN bool ring_pop(RingHdr* r, u64* lane, u64* ret = 0, u64* out_len = 0) {
     if (ret) *ret = cell->ret;
     if (out_len) *out_len = cell->out_len;
     store_release_u64(&cell->seq, pos + r->capacity);
-    // Atomic (relaxed): other consumer threads peek at it without the pop lock.
-    store_relaxed_u64(&r->deq, pos + 1);
+    r->deq = pos + 1;
     return true;
-}
-
-/// Whether an entry waits at the head (single consumer at a time; other would-be
-/// consumers may call this without the consumer's lock). Reads only: the host's service
-/// threads look here before they take the pop lock, so that idle ones spin on shared
-/// cache lines instead of passing the lock's line between them (which slowed the one
-/// popping).
-GFN bool ring_peek(RingHdr* r) {
-    u64 pos = load_relaxed_u64(&r->deq);
-    return load_relaxed_u64(&ring_cell(r, pos)->seq) == pos + 1;
 }
 
 /// Prepare cells: cell i is free for position i.

@@ -175,7 +175,6 @@ GFN u32 load_acquire_u32(const u32* p) { u32 v = *(volatile const u32*)p; __thre
 GFN void store_release_u32(u32* p, u32 v) { __threadfence_system(); *(volatile u32*)p = v; }
 GFN u32 load_relaxed_u32(const u32* p) { return *(volatile const u32*)p; }
 GFN u64 load_relaxed_u64(const u64* p) { return *(volatile const u64*)p; }
-GFN void store_relaxed_u64(u64* p, u64 v) { *(volatile u64*)p = v; }
 GFN void cpu_relax() { __nanosleep(100); }
 /// A clock in nanoseconds for timing (the GPU's global timer; CLOCK_MONOTONIC on the host).
 GFN u64 now_ns() {
@@ -195,7 +194,6 @@ GFN u32 load_acquire_u32(const u32* p) { return __atomic_load_n(p, __ATOMIC_ACQU
 GFN void store_release_u32(u32* p, u32 v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 GFN u32 load_relaxed_u32(const u32* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 GFN u64 load_relaxed_u64(const u64* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
-GFN void store_relaxed_u64(u64* p, u64 v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
 GFN void cpu_relax() { __builtin_ia32_pause(); }
 GFN u64 now_ns() {
     struct timespec ts;

@@ -38,9 +38,6 @@ extern "C" {
     pub fn gpuos_ring_push_result(r: *mut RingHdr, lane: u64, ret: u64, out_len: u64) -> bool;
     /// Consumer side of the submission ring.
     pub fn gpuos_ring_pop(r: *mut RingHdr, lane: *mut u64) -> bool;
-    /// Whether an entry waits at the ring's head (kernel/ring.h `ring_peek`): reads only,
-    /// callable without the consumers' lock.
-    pub fn gpuos_ring_peek(r: *mut RingHdr) -> bool;
     /// The Arm ARM's DecodeBitMasks (kernel/a64/a64_common.h `decode_bit_masks`):
     /// false for a reserved encoding, else the masks in `wmask` and `tmask`.
     pub fn gpuos_decode_bit_masks(
@@ -173,12 +170,8 @@ mod ring_tests {
                 assert!(unsafe { gpuos_ring_push(hdr(&r), lap * 10 + i) });
             }
             for i in 0..3 {
-                // SAFETY: live ring.
-                assert!(unsafe { gpuos_ring_peek(hdr(&r)) }, "an entry waits");
                 assert_eq!(pop(&r), Some(lap * 10 + i));
             }
-            // SAFETY: live ring.
-            assert!(!unsafe { gpuos_ring_peek(hdr(&r)) }, "empty");
             assert_eq!(pop(&r), None);
         }
     }
