@@ -645,8 +645,12 @@ pub struct MachineHdr {
     pub strace: u32,
     /// Non-zero: the host asks every lane to stop (Ctrl-C).
     pub stop: u32,
-    /// Submission ring (`RingHdr`), host-visible memory; 0 on the CPU backend.
+    /// Submission rings: `nrings` device copies of their `RingHdr`s, one after another
+    /// (cells in host-visible memory); lane `l` pushes to ring `l % nrings`, which one
+    /// host service thread pops first (backend/cuda/rings.rs). 0 on the CPU backend.
     pub ring: u64,
+    /// Number of submission rings at `ring` (at least 1 where `ring` is set).
+    pub nrings: u64,
     /// Decode cache: a `u16` decode-table entry number (kernel/a64 tables, 1-based;
     /// 0 = not decoded yet) for each instruction slot of each image-template frame,
     /// `tmpl_frames * 1024` entries. Template frames are never written after loading

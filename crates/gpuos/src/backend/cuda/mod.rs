@@ -15,6 +15,7 @@ mod compile;
 mod launch;
 mod memory;
 mod relaunch;
+mod rings;
 mod run;
 mod service;
 

@@ -7,9 +7,10 @@ use super::compile::{compile_for_run, load_module, CoreStep, Module};
 use super::launch::{launch, launch_grid, launch_lanes, sync, watch_kernel, with_panic};
 use super::memory::{DevBuf, Pinned, Streams};
 use super::relaunch::{Counters, Decision, LaunchPolicy, SHORT_SLICE};
-use super::service::{publish, serve_one, service_loop, service_threads, Shared};
+use super::rings::{CompletionRing, SubRings};
+use super::service::{publish, serve_one, service_loop, service_thread_count, Shared};
 use super::{err, instructions_from_env, open_device, BLOCK, PERSISTENT_SLICE, QUANTUM};
-use crate::abi::{MachineHdr, PanicRecord, Proc, RingCell, RingHdr, SysReq, FREE_HEADS, PAGE_SIZE};
+use crate::abi::{MachineHdr, PanicRecord, Proc, RingHdr, SysReq, FREE_HEADS, PAGE_SIZE};
 use crate::backend::{map_in_order, report_round_trips, stop_requested, HostTimes};
 use crate::lane::finish_lane;
 use crate::layout::{MachineArrays, MachineLayout, Template};
@@ -387,12 +388,8 @@ struct DeviceMachine {
     reqs: Pinned,
     bufs: Pinned,
     buf_size: u64,
-    /// The submission ring: the consumers' header and the cells pinned; the
-    /// producers' copy of the header and the enqueue counter on the device.
-    ring: Pinned,
-    _cells: Pinned,
-    _enq: DevBuf,
-    _ring_dev: DevBuf,
+    /// The submission rings (one per service thread in persistent mode).
+    sub: SubRings,
     /// Every process slot (every lane's first, then the pool for children).
     procs: DevBuf,
     _stacks: DevBuf,
@@ -428,60 +425,20 @@ struct DeviceMachine {
     mdev: DevBuf,
 }
 
-/// The completion ring: host service threads push (counter in host memory), the
-/// device's poller warp pops (its header, with the read position, in device memory).
-struct CompletionRing {
-    _cells: Pinned,
-    /// The enqueue counter the host view points at.
-    enq: Box<u64>,
-    /// The host's view of the ring.
-    host: Box<RingHdr>,
-    /// The device's view.
-    dev: DevBuf,
-}
-
-impl CompletionRing {
-    /// A ring of `cap` cells.
-    fn new(cap: u64) -> Result<CompletionRing, RunError> {
-        let cells = Pinned::new(cap as usize * std::mem::size_of::<RingCell>())?;
-        let enq = Box::new(0u64);
-        // SAFETY: cells holds cap cells.
-        unsafe {
-            for i in 0..cap {
-                (*(cells.ptr as *mut RingCell).add(i as usize)).seq = i;
-            }
-        }
-        let host = Box::new(RingHdr {
-            capacity: cap,
-            enq: &*enq as *const u64 as u64,
-            deq: 0,
-            cells: cells.ptr as u64,
-            closed: 0,
-            no_wait: 1,
-        });
-        let dev = DevBuf::new(std::mem::size_of::<RingHdr>())?;
-        dev.upload(std::slice::from_ref(&RingHdr {
-            cells: cells.dev()?,
-            enq: 0,
-            ..*host
-        }))?;
-        Ok(CompletionRing {
-            _cells: cells,
-            enq,
-            host,
-            dev,
-        })
+/// The number of submission rings of a run: 1, or with `GPUOS_SUB_RINGS=1` one per
+/// service thread in persistent mode (a measuring knob, off by default: H200,
+/// twenty-sixth session, 30,000 lanes x 100 getuid 0.60 s with one ring and 8 threads
+/// against 0.46 s with 8 rings and 0.34 s with 12, about 8.9 M host syscalls/s; but
+/// `fdmany` at 1,000 lanes, 10 s with one ring, had done a third of its requests after
+/// 40 s, its lanes resuming 14.8 ms after their posts instead of 0.3-0.4 ms: not yet
+/// understood; the lanes of a warp then post to different rings).
+fn sub_ring_count(cfg: &RunConfig, lanes: usize) -> usize {
+    let sharded = std::env::var("GPUOS_SUB_RINGS").is_ok_and(|v| v == "1");
+    if sharded && cfg.mode == crate::machine::Mode::Persistent {
+        service_thread_count(cfg.threads, lanes)
+    } else {
+        1
     }
-}
-
-/// The submission ring for `lanes` lanes: header, cells, device enqueue counter.
-fn submission_ring(lanes: usize) -> Result<(Pinned, Pinned, DevBuf, u64), RunError> {
-    let cap = (lanes as u64).next_power_of_two().max(64);
-    let cells = Pinned::new(cap as usize * std::mem::size_of::<RingCell>())?;
-    let ring = Pinned::new(std::mem::size_of::<RingHdr>())?;
-    let enq = DevBuf::new(8)?;
-    enq.upload(&[0u64])?;
-    Ok((ring, cells, enq, cap))
 }
 
 impl DeviceMachine {
@@ -509,7 +466,7 @@ impl DeviceMachine {
             Pinned::new(lanes * std::mem::size_of::<SysReq>())?,
             Pinned::new(lanes * layout.buf_size as usize)?,
         );
-        let (ring, cells, enq, cap) = submission_ring(lanes)?;
+        let sub = SubRings::new(lanes, sub_ring_count(cfg, lanes))?;
 
         // Device memory: processes (every lane's first, then the pool for children),
         // stacks, then the frame pool from what is left.
@@ -598,32 +555,12 @@ impl DeviceMachine {
         hdr.spare_lanes = spares as u64;
         hdr.spare_stride = spare_stride(spares, room) as u64;
         hdr.spare_slice = GPU_SPARE_SLICE;
-        // SAFETY: ring and cells are pinned host memory of the right sizes.
-        unsafe {
-            let r = &mut *(ring.ptr as *mut RingHdr);
-            r.capacity = cap;
-            r.cells = cells.dev()?;
-            r.enq = enq.0;
-            r.deq = 0;
-            r.closed = 0;
-            r.no_wait = 1; // cap >= lanes, one request in flight per lane
-            for i in 0..cap {
-                (*(cells.ptr as *mut RingCell).add(i as usize)).seq = i;
-            }
-        }
-        // The lanes read the header on every push: a device copy (what they read never
-        // changes: capacity, cells, the counter's address; `no_wait`, so `closed` is
-        // never read) saves a read across PCIe, about a microsecond, per request.
-        let ring_dev = DevBuf::new(std::mem::size_of::<RingHdr>())?;
-        // SAFETY: ring is the pinned header written above.
-        ring_dev.upload(std::slice::from_ref(unsafe {
-            &*(ring.ptr as *const RingHdr)
-        }))?;
-        hdr.ring = ring_dev.0;
-        // Twice the submission ring's cells: a lane that saw its completion through its
-        // own poll of SysReq::done (wait_host's fallback) may post and be answered again
-        // before the poller consumed the first entry, so a lane can have two entries here.
-        let comp = CompletionRing::new(2 * cap)?;
+        hdr.ring = sub.dev.0;
+        hdr.nrings = sub.n as u64;
+        // Two cells per lane: a lane that saw its completion through its own poll of
+        // SysReq::done (wait_host's fallback) may post and be answered again before the
+        // poller consumed the first entry, so a lane can have two entries here.
+        let comp = CompletionRing::new(2 * (lanes as u64).next_power_of_two().max(64))?;
         // GPUOS_NO_POLLER=1: lanes poll SysReq::done across PCIe themselves (the design
         // before the poller; kept to compare and to rule the poller out when debugging).
         let use_poller = cfg.mode == crate::machine::Mode::Persistent
@@ -652,10 +589,7 @@ impl DeviceMachine {
             reqs,
             bufs,
             buf_size: layout.buf_size,
-            ring,
-            _cells: cells,
-            _enq: enq,
-            _ring_dev: ring_dev,
+            sub,
             procs,
             _stacks: stacks,
             _stack_offs: stack_offs,
@@ -691,7 +625,7 @@ impl DeviceMachine {
             bufs: self.bufs.ptr,
             buf_size: self.buf_size as usize,
             lanes: self.lanes,
-            sub: self.ring.ptr as *mut RingHdr,
+            sub: self.sub.view(),
             comp: if self.use_poller {
                 &mut *self.comp.host as *mut RingHdr
             } else {
@@ -839,17 +773,14 @@ fn drain_persistent(
     poll_stream: sys::CUstream,
 ) -> Result<(), RunError> {
     let (m, sh) = (r.m, r.sh);
-    let nthreads = if cfg.threads > 0 {
-        cfg.threads
-    } else {
-        service_threads()
-    }
-    .min(m.lanes);
+    // Each thread pops ring `me % rings` first (`service_loop`).
+    let nthreads = service_thread_count(cfg.threads, m.lanes);
     let finished = AtomicBool::new(false);
-    let pop_lock = Mutex::new(());
+    let pop_locks: Vec<Mutex<()>> = (0..m.sub.n).map(|_| Mutex::new(())).collect();
     let outcome = std::thread::scope(|s| {
-        for _ in 0..nthreads {
-            s.spawn(|| service_loop(sh, r.hosts, &pop_lock, &finished, r.host_times));
+        for me in 0..nthreads {
+            let (locks, finished, hosts, times) = (&pop_locks, &finished, r.hosts, r.host_times);
+            s.spawn(move || service_loop(sh, hosts, locks, me, finished, times));
         }
         let res = persistent_launches(r, stop, poll_stream);
         finished.store(true, Ordering::Release);
@@ -999,8 +930,12 @@ fn report_rings(m: &DeviceMachine, ctl: sys::CUstream, sh: Shared) {
         let _ = cu::stream::synchronize(ctl);
     }
     let comp_enq_addr = &*m.comp.enq as *const u64;
-    // SAFETY: host views of the rings, read racily for the report only.
-    let (sub_deq, comp_enq) = unsafe { ((*sh.sub).deq, *comp_enq_addr) };
+    let sub_deq: u64 = (0..sh.sub.n)
+        // SAFETY: host views of the rings, read racily for the report only.
+        .map(|i| unsafe { (*sh.sub.hdr(i)).deq })
+        .sum();
+    // SAFETY: as above.
+    let comp_enq = unsafe { *comp_enq_addr };
     eprintln!(
         "gpuos: rings: submission popped {sub_deq}; completions pushed {comp_enq}, polled {}; live {} stop {}; lane 0 status {} requests {} done {} insns {} pc {:#x}",
         cr.deq, h.live, h.stop, p0.status, p0.req_seq, p0.host_done, p0.insns, p0.cpu.pc

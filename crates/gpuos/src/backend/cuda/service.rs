@@ -1,6 +1,7 @@
 //! The host's side of the rings: the threads that serve the lanes' requests in
 //! persistent mode, and serving and publishing one lane's request (both modes).
 
+use super::rings::SubView;
 use crate::abi::{RingHdr, SysReq};
 use crate::backend::HostTimes;
 use crate::service::policy::Held;
@@ -18,6 +19,24 @@ pub(super) fn service_threads() -> usize {
     let cores = std::thread::available_parallelism().map_or(4, |n| n.get());
     (cores / 2).clamp(4, 8)
 }
+
+/// The service threads of a persistent run of `lanes` lanes, and so its submission
+/// rings: `threads` (`--threads`) when given, else [`service_threads`]; at most one per
+/// lane.
+pub(super) fn service_thread_count(threads: usize, lanes: usize) -> usize {
+    let n = if threads > 0 {
+        threads
+    } else {
+        service_threads()
+    };
+    n.min(lanes).max(1)
+}
+
+/// A thread whose own submission ring is empty looks at the others' every this many
+/// idle turns (their threads may be busy serving or blocked in a host call), rather
+/// than every turn: idle threads trying every ring's lock pass the locks' lines between
+/// them and slow the threads popping.
+const STEAL_EVERY: u32 = 16;
 /// Most submission-ring entries a service thread takes per acquisition of the pop lock
 /// (`GPUOS_POP_BATCH`, 1 to 16, sets fewer: default 4).
 const POP_BATCH: usize = 16;
@@ -38,8 +57,8 @@ pub(super) struct Shared {
     pub(super) buf_size: usize,
     /// Number of lanes (ring entries are lane indices).
     pub(super) lanes: usize,
-    /// Submission ring (lanes push, service threads pop under a lock).
-    pub(super) sub: *mut RingHdr,
+    /// Submission rings (lanes push, service threads pop, each ring under its lock).
+    pub(super) sub: SubView,
     /// Completion ring, host view (service threads push, the device's poller pops).
     pub(super) comp: *mut RingHdr,
     pub(super) strace: bool,
@@ -77,13 +96,16 @@ pub(super) fn publish(sh: Shared, lane: usize) -> (i64, u32) {
     }
 }
 
-/// One service thread of persistent mode: pop a lane from the submission ring, serve
-/// it, push it with its result and output length to the completion ring (the poller
+/// One service thread of persistent mode, number `me`: pop lanes from its own
+/// submission ring (`me`), or when that is empty now and then from the others', serve
+/// them, push each with its result and output length to the completion ring (the poller
 /// hands those to the lane in device memory); spin while idle, then yield, then nap.
+/// `pop_locks`: one per ring.
 pub(super) fn service_loop(
     sh: Shared,
     hosts: &Procs<'_>,
-    pop_lock: &Mutex<()>,
+    pop_locks: &[Mutex<()>],
+    me: usize,
     finished: &AtomicBool,
     times: &HostTimes,
 ) {
@@ -92,33 +114,41 @@ pub(super) fn service_loop(
     let mut held = Held::default();
     let mut batch = [0u64; POP_BATCH];
     let most = pop_batch();
-    // Up to `most` entries per lock acquisition (served outside the lock).
-    let pop_all = |batch: &mut [u64; POP_BATCH]| {
-        let mut n = 0;
-        // SAFETY: the ring's one consumer at a time (the caller holds the lock).
-        while n < most && unsafe { crate::ffi::gpuos_ring_pop(sh.sub, &mut batch[n]) } {
+    let nrings = sh.sub.n.min(pop_locks.len());
+    // Up to `most` entries of ring `i` per acquisition of its lock (served outside it).
+    // try_lock: a thread that finds the lock taken leaves that ring to its holder and
+    // spins on, instead of sleeping in the mutex and waking late. (Looking at the ring's
+    // head before the lock, so that idle threads read instead of trying the lock, was
+    // slower: H100, twenty-sixth session, 10,000 lanes x 200 getuid, 8 threads
+    // 0.47-0.49 -> 0.50 s, 12 threads 0.46 -> 0.77-0.80 s; every idle thread then read
+    // the cell the GPU writes across PCIe.)
+    let pop_ring = |i: usize, batch: &mut [u64; POP_BATCH]| {
+        let _g = match pop_locks[i].try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return 0,
+        };
+        let (r, mut n) = (sh.sub.hdr(i), 0);
+        // SAFETY: the ring's one consumer at a time (this thread holds its lock).
+        while n < most && unsafe { crate::ffi::gpuos_ring_pop(r, &mut batch[n]) } {
             n += 1;
         }
         n
     };
+    let own = me % nrings.max(1);
     // This thread's share of `times`, added to it at the end: atomics on lines every
     // service thread writes, twice a request, would pass those lines between them.
     let (mut serve_ns, mut turn_ns) = (0u64, 0u64);
     loop {
-        // try_lock: a thread that finds the lock taken leaves the polling to its holder
-        // and spins on, instead of sleeping in the mutex and waking late. (Looking at the
-        // ring's head before the lock, so that idle threads read instead of trying the
-        // lock, was slower: H100, twenty-sixth session, 10,000 lanes x 200 getuid, 8
-        // threads 0.47-0.49 -> 0.50 s, 12 threads 0.46 -> 0.77-0.80 s; every idle thread
-        // then read the cell the GPU writes across PCIe.)
-        let got = match pop_lock.try_lock() {
-            Ok(_g) => pop_all(&mut batch),
-            Err(std::sync::TryLockError::Poisoned(p)) => {
-                let _g = p.into_inner();
-                pop_all(&mut batch)
+        let mut got = pop_ring(own, &mut batch);
+        if got == 0 && idle % STEAL_EVERY == STEAL_EVERY - 1 {
+            for k in 1..nrings {
+                got = pop_ring((own + k) % nrings, &mut batch);
+                if got > 0 {
+                    break;
+                }
             }
-            Err(std::sync::TryLockError::WouldBlock) => 0,
-        };
+        }
         // When the batch was popped (the clock only read for a batch: the idle loop spins).
         let popped = (got > 0).then(Instant::now);
         if got > 0 {
