@@ -251,9 +251,10 @@ gpuos_persistent(MachineHdr* m, u64 slice) {
         if (k % stride == 0 && k / stride < m->spare_lanes) spare_loop(m);
         return;
     }
-    // The lane's own submission ring (a host service thread each: one ring's single
-    // consumer, under one lock, popped about 4.6 M entries/s at most).
-    RingHdr* ring = (RingHdr*)(uintptr_t)m->ring + (m->nrings > 1 ? lane % m->nrings : 0);
+    // The lane's submission ring (backend/cuda/rings.rs): with several, the rings take
+    // whole warps in turn, so that the requests a warp posts together stay in one ring,
+    // in order, and are answered about together (its ready lanes wait for its last).
+    RingHdr* ring = (RingHdr*)(uintptr_t)m->ring + (m->nrings > 1 ? (lane / 32) % m->nrings : 0);
     Core c;
     c.p = 0;  // nothing loaded yet (core_resume)
     u32 idle = 0;

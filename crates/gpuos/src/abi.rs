@@ -646,7 +646,7 @@ pub struct MachineHdr {
     /// Non-zero: the host asks every lane to stop (Ctrl-C).
     pub stop: u32,
     /// Submission rings: `nrings` device copies of their `RingHdr`s, one after another
-    /// (cells in host-visible memory); lane `l` pushes to ring `l % nrings`, which one
+    /// (cells in host-visible memory); lane `l` pushes to ring `(l / 32) % nrings`, which one
     /// host service thread pops first (backend/cuda/rings.rs). 0 on the CPU backend.
     pub ring: u64,
     /// Number of submission rings at `ring` (at least 1 where `ring` is set).

@@ -13,8 +13,8 @@ const SUB_HDR_STRIDE: usize = 128;
 /// Bytes between two submission rings' enqueue counters in device memory.
 const SUB_ENQ_STRIDE: usize = 128;
 
-/// The submission rings: `n` of them, lane `l` pushing to ring `l % n` (MachineHdr::ring,
-/// nrings); one unless `GPUOS_SUB_RINGS=1` (run.rs `sub_ring_count`). One ring with one
+/// The submission rings: `n` of them, lane `l` pushing to ring `(l / 32) % n`, a warp's
+/// lanes to one ring (MachineHdr::ring, nrings); one unless `GPUOS_SUB_RINGS=1` (run.rs `sub_ring_count`). One ring with one
 /// pop lock served at most about 4.6 M requests/s at 10,000 lanes however many service
 /// threads popped it (H200 and H100, twenty-sixth session: 8 and 12 threads alike), each
 /// pop a read of a cell the GPU wrote across PCIe; with a ring per service thread the
@@ -38,7 +38,7 @@ impl SubRings {
     /// own, the most it can have (one request in flight per lane: `no_wait`).
     pub(super) fn new(lanes: usize, n: usize) -> Result<SubRings, RunError> {
         let n = n.max(1);
-        let cap = (lanes.div_ceil(n) as u64).next_power_of_two().max(64);
+        let cap = (ring_lanes(lanes, n) as u64).next_power_of_two().max(64);
         let cells = Pinned::new(n * cap as usize * std::mem::size_of::<RingCell>())?;
         let hdrs = Pinned::new(n * SUB_HDR_STRIDE)?;
         let enq = DevBuf::new(n * SUB_ENQ_STRIDE)?;
@@ -84,6 +84,15 @@ impl SubRings {
             n: self.n,
         }
     }
+}
+
+/// The most lanes any of `n` submission rings takes, when ring `(l / 32) % n` takes lane
+/// `l` (kernel/cuda_main.cu): whole warps of 32 lanes in turn.
+fn ring_lanes(lanes: usize, n: usize) -> usize {
+    if n <= 1 {
+        return lanes;
+    }
+    lanes.div_ceil(32).div_ceil(n) * 32
 }
 
 /// The service threads' view of the submission rings: ring `i`'s header in pinned memory.
@@ -146,5 +155,29 @@ impl CompletionRing {
             host,
             dev,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ring_lanes;
+
+    /// Each ring has a cell for every lane that may push to it (`no_wait` needs that):
+    /// counted lane by lane as the kernel picks rings.
+    #[test]
+    fn every_ring_has_room_for_its_lanes() {
+        for lanes in [1usize, 31, 32, 33, 100, 1000, 1024, 10_000, 30_000, 100_000] {
+            for n in 1..=16usize {
+                let mut per = vec![0usize; n];
+                for l in 0..lanes {
+                    per[if n > 1 { (l / 32) % n } else { 0 }] += 1;
+                }
+                let most = *per.iter().max().unwrap();
+                assert!(
+                    most <= ring_lanes(lanes, n),
+                    "{lanes} lanes, {n} rings: {most}"
+                );
+            }
+        }
     }
 }

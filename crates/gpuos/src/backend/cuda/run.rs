@@ -430,8 +430,9 @@ struct DeviceMachine {
 /// twenty-sixth session, 30,000 lanes x 100 getuid 0.60 s with one ring and 8 threads
 /// against 0.46 s with 8 rings and 0.34 s with 12, about 8.9 M host syscalls/s; but
 /// `fdmany` at 1,000 lanes, 10 s with one ring, had done a third of its requests after
-/// 40 s, its lanes resuming 14.8 ms after their posts instead of 0.3-0.4 ms: not yet
-/// understood; the lanes of a warp then post to different rings).
+/// 40 s, its lanes resuming 14.8 ms after their posts instead of 0.3-0.4 ms, when the
+/// lanes of a warp posted to different rings, `l % n`; whole warps per ring since, not
+/// yet measured).
 fn sub_ring_count(cfg: &RunConfig, lanes: usize) -> usize {
     let sharded = std::env::var("GPUOS_SUB_RINGS").is_ok_and(|v| v == "1");
     if sharded && cfg.mode == crate::machine::Mode::Persistent {
