@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Quick A/B probes on the device machine (builds nothing): the measurements the
+# sessions of docs/BENCHMARKS.md repeat, each a line or a few, for one or more carry
+# directories side by side in one device command (compare only within one command).
+#
+# Usage: scripts/gpu-probe.sh PROBE[,PROBE...] CARRY_DIR [CARRY_DIR...]
+#   (each CARRY_DIR made by scripts/gpu-carry.sh, e.g. with
+#    GPU_CARRY_BINS="sysloop bench_int fdmany spin")
+# Probes:
+#   rt        the host round trip's stages at one lane (`sysloop 20000`, -v means)
+#   tput      host syscalls/s: 10,000 lanes x sysloop 200 and 30,000 x sysloop 100
+#   fdmany    fdmany at 1,000 lanes (many short file calls per lane), every lane checked
+#             against lane 0's output hash and exit status
+#   t2cold    16,384 x bench_int 1500 from no cached translation (--translate auto):
+#             when the translation is swapped in, the run's time and share translated
+#   democold  `gpuos demo -v` with an empty cache (the ladder of cores)
+# Environment: PROBE_ENV (assignments, space-separated, put before every gpuos command,
+# e.g. "GPUOS_SUB_RINGS=1"), PROBE_TIMEOUT (seconds per command, default 120),
+# PROBE_BACKEND (default cuda; cpu to try the script without a GPU).
+set -uo pipefail
+[ "$#" -ge 2 ] || { sed -n '2,/^set /p' "$0" | sed '$d'; exit 2; }
+probes=$1
+shift
+export LD_LIBRARY_PATH=/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}
+T=${PROBE_TIMEOUT:-120}
+B=${PROBE_BACKEND:-cuda}
+read -r -a penv <<<"${PROBE_ENV:-}"
+nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+# g CARRY ARGS...: gpuos of CARRY with its cache, stdout to /tmp/probe.out, stderr to
+# /tmp/probe.err; prints the exit status and the milliseconds.
+g() {
+    local c=$1 s
+    shift
+    s=$(date +%s%N)
+    env "${penv[@]}" GPUOS_CACHE_DIR="$c/cache" timeout "$T" "$c/gpuos" "$@" >/tmp/probe.out 2>/tmp/probe.err
+    echo "rc=$? ms=$(ms_since "$s")"
+}
+pick() { grep -oE "$1" /tmp/probe.err | tr '\n' ' '; }
+for c in "$@"; do
+    c=$(cd "$c" && pwd) || exit 2
+    for p in ${probes//,/ }; do
+        case $p in
+        rt)
+            r=$(g "$c" run --backend "$B" --mode persistent --translate never -v "$c/bin/sysloop" 20000)
+            echo "[$p] $c: $r $(grep -h 'mean us' /tmp/probe.err)"
+            ;;
+        tput)
+            for ln in "10000 200" "30000 100"; do
+                read -r lanes n <<<"$ln"
+                r=$(g "$c" run --backend "$B" --lanes "$lanes" --translate never -v "$c/bin/sysloop" "$n")
+                echo "[$p] $c: $lanes lanes x $n: $r $(pick '[0-9]+ exit 0|in [0-9.]+ s =|poller saw completion [0-9.]+')"
+            done
+            ;;
+        fdmany)
+            r=$(g "$c" run --backend "$B" --lanes 1000 -v --lane-report /tmp/probe.lr "$c/bin/fdmany")
+            echo "[$p] $c: $r $(pick '[0-9]+ exit 0|lane resumed [0-9.]+')"
+            awk -F'\t' 'NR>1{print $2,$3,$4}' /tmp/probe.lr 2>/dev/null | sort | uniq -c | sed "s|^|[$p]   |"
+            ;;
+        t2cold)
+            rm -rf "$c/cache/t2"
+            s=$(date +%s%N)
+            env "${penv[@]}" GPUOS_CACHE_DIR="$c/cache" timeout "$T" "$c/gpuos" run --backend "$B" --lanes 16384 \
+                --translate auto -v --lane-report /tmp/probe.lr "$c/bin/bench_int" 1500 >/tmp/probe.out \
+                2> >(while IFS= read -r l; do echo "[$(ms_since "$s") ms] $l"; done >/tmp/probe.err)
+            echo "[$p] $c: rc=$? ms=$(ms_since "$s")"
+            sleep 1
+            grep -E 'loaded in|tier 2:|instructions in' /tmp/probe.err | sed "s|^|[$p]   |"
+            awk -F'\t' 'NR>1{print $2,$3,$4}' /tmp/probe.lr 2>/dev/null | sort | uniq -c | sed "s|^|[$p]   |"
+            ;;
+        democold)
+            rm -rf /tmp/probe-cold && mkdir -p /tmp/probe-cold
+            s=$(date +%s%N)
+            env "${penv[@]}" GPUOS_CACHE_DIR=/tmp/probe-cold timeout "$T" "$c/gpuos" demo -v >/tmp/probe.out 2>&1
+            echo "[$p] $c: rc=$? ms=$(ms_since "$s")"
+            grep -E 'loaded in|gpuos demo:' /tmp/probe.out | sed "s|^|[$p]   |"
+            ;;
+        *)
+            echo "gpu-probe.sh: unknown probe $p" >&2
+            exit 2
+            ;;
+        esac
+    done
+done
