@@ -295,7 +295,8 @@ pub fn gen_cpp(ents: &[Entry]) -> String {
     for e in ents {
         let _ = writeln!(out, "#define A64_CALL_{}(c, insn) {}", e.name, call(e));
     }
-    out.push_str("\n/// Run entry `id` of the decode table on insn (one jump through a table).\n");
+    exec_table(&mut out, ents, undef_id);
+    out.push_str("#else\n");
     out.push_str("GFN void a64_exec_id(Core& c, u32 insn, u32 id) {\n    switch (id) {\n");
     for e in ents {
         let _ = writeln!(
@@ -305,12 +306,42 @@ pub fn gen_cpp(ents: &[Entry]) -> String {
             e.name
         );
     }
-    out.push_str("    default: undef(c); return;\n    }\n}\n\n");
+    out.push_str("    default: undef(c); return;\n    }\n}\n#endif\n\n");
     out.push_str("/// Decode and run one instruction.\n");
     out.push_str(
         "GFN void a64_exec(Core& c, u32 insn) { a64_exec_id(c, insn, a64_decode_id(insn)); }\n",
     );
     out
+}
+
+/// `a64_exec_id` under `-DGPUOS_EXEC_TABLE`: one indirect call through a table of
+/// per-entry functions (`a64x_NAME`, index = entry number), instead of the switch, which
+/// NVRTC compiles as a tree of compares and branches (no jump tables): about 38 of the
+/// 235 SASS instructions per guest instruction of one interpreted lane, and a fifth of
+/// its stalls waiting on branches (Nsight Compute, H200, twenty-sixth session). A
+/// variant to measure (`GPU_CARRY_VARIANTS`, `GPUOS_NVRTC_OPTS`); the switch stays the
+/// default until it is. Ids past the table run `undef`, as the switch's default.
+fn exec_table(out: &mut String, ents: &[Entry], undef_id: usize) {
+    out.push_str("\n/// Run entry `id` of the decode table on insn.\n#ifdef GPUOS_EXEC_TABLE\n");
+    for e in ents {
+        let _ = writeln!(
+            out,
+            "GFN_NOINLINE void a64x_{0}(Core& c, u32 insn) {{ A64_CALL_{0}(c, insn); }}",
+            e.name
+        );
+    }
+    out.push_str("GFN_NOINLINE void a64x_undef(Core& c, u32 insn) { (void)insn; undef(c); }\n");
+    out.push_str("typedef void (*A64ExecFn)(Core&, u32);\n");
+    out.push_str("#if GPUOS_DEVICE\nstatic __device__ const A64ExecFn A64_EXEC[] = {\n");
+    out.push_str("#else\nstatic const A64ExecFn A64_EXEC[] = {\n#endif\n    a64x_undef,\n");
+    for e in ents {
+        let _ = writeln!(out, "    a64x_{},", e.name);
+    }
+    out.push_str("    a64x_undef,\n};\n");
+    let _ = writeln!(
+        out,
+        "GFN void a64_exec_id(Core& c, u32 insn, u32 id) {{ A64_EXEC[id <= {undef_id}u ? id : {undef_id}u](c, insn); }}"
+    );
 }
 
 /// The Rust table: `(name, mask, value, description)`.
