@@ -204,11 +204,20 @@ GFN u32 core_run(Core& c, u64 budget) {
     u32 mask = T2_ACTIVE();
     (void)mask;  // constant votes on the host
     count_group(c.m, mask);
+#ifdef GPUOS_SOLO_STEP
+    // A lane alone here (a one-lane run, or the only lane of its warp ready to run):
+    // every vote below would be its own and step_now always true, and no lane joins
+    // during the call. A variant to measure (one lane's steps without the votes and
+    // the meeting point: `-DGPUOS_T2_NO_SCHED` gives their cost as an upper bound).
+    const bool solo = T2_SOLO(mask);
+#else
+    const bool solo = false;
+#endif
     for (;;) {
         bool stay = n < budget && !stop;
-        mask = T2_BALLOT(mask, stay);
+        if (!solo) mask = T2_BALLOT(mask, stay);
         if (!stay) break;
-        if (!step_now(c, mask, entry)) continue;
+        if (!solo && !step_now(c, mask, entry)) continue;
         u64 pc = c.s.pc;
         c.pc = pc;
         c.npc = pc + 4;

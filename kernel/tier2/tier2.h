@@ -60,6 +60,7 @@ GFN u64 t2_code_frame(Core& c) {
 #define T2_ACTIVE() __activemask()
 #define T2_BALLOT(m, p) __ballot_sync((m), (p))
 #define T2_TOGETHER(m) (__activemask() == (m))
+#define T2_SOLO(m) (__popc(m) == 1)
 #if __CUDA_ARCH__ >= 800
 #define T2_MIN(m, v) __reduce_min_sync((m), (v))
 #else
@@ -74,6 +75,7 @@ GFN u64 t2_code_frame(Core& c) {
 #define T2_TOGETHER(m) true
 #endif
 #define T2_MIN(m, v) (v)
+#define T2_SOLO(m) true
 #endif
 
 /// A region's jump to its block `label`, number `kk` (gen.rs jump_code): a `goto` while
