@@ -206,3 +206,20 @@ pub(super) fn service_loop(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{service_thread_count, service_threads};
+
+    /// `--threads` wins; never more threads (nor rings) than lanes, never none.
+    #[test]
+    fn service_threads_follow_the_option_and_the_lanes() {
+        let auto = service_threads();
+        assert!((4..=8).contains(&auto), "{auto}");
+        assert_eq!(service_thread_count(0, 100_000), auto);
+        assert_eq!(service_thread_count(12, 100_000), 12);
+        assert_eq!(service_thread_count(12, 3), 3);
+        assert_eq!(service_thread_count(0, 1), 1);
+        assert_eq!(service_thread_count(0, 0), 1);
+    }
+}
