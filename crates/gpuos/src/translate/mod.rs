@@ -745,7 +745,16 @@ impl Tier2 {
         }
         let so = match res {
             Ok(Some(so)) => so,
-            Ok(None) => return Ok(false), // cancelled
+            Ok(None) => {
+                // Cancelled: the run ended first. A quick compile's blocks are then
+                // compiled optimised for the cache (`background`'s last `optimise`), as
+                // they were before quick translations: else a program whose runs are all
+                // shorter than a quick compile would never start translated.
+                if quick.is_some() {
+                    st.quick = Some((source, starts));
+                }
+                return Ok(false);
+            }
             Err(e) => {
                 st.failed = Some(e.clone());
                 return Err(e);
@@ -1072,8 +1081,9 @@ impl Tier2 {
                 return;
             }
         }
-        // The run ended on a quick translation: its optimised compile starts for the
-        // cache (the child finishes on its own), so that the next run starts on it.
+        // The run ended on a quick translation, or during its compile: the optimised
+        // compile of its blocks starts for the cache (the child finishes on its own), so
+        // that the next run starts on it.
         if quick.is_some() {
             let _ = self.optimise(m, Some(done));
         }

@@ -388,7 +388,7 @@ struct DeviceMachine {
     reqs: Pinned,
     bufs: Pinned,
     buf_size: u64,
-    /// The submission rings (one per service thread in persistent mode).
+    /// The submission rings (one, or one per service thread: `sub_ring_count`).
     sub: SubRings,
     /// Every process slot (every lane's first, then the pool for children).
     procs: DevBuf,
