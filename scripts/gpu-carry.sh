@@ -78,3 +78,9 @@ for job in "${t2jobs[@]}"; do
 done
 for p in "${pids[@]}"; do wait "$p" || exit 1; done
 du -sh "$dir"
+# The device tool carries at most 64 MiB in all (every carried path together).
+kib=$(du -sk "$dir" | cut -f1)
+if [ "$kib" -gt 65536 ]; then
+    echo "gpu-carry.sh: $dir is $((kib / 1024)) MiB, over the device tool's 64 MiB carry limit:" \
+        "name fewer programs in GPU_CARRY_BINS (each core variant adds about 10 MB)" >&2
+fi
