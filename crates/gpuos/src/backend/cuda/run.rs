@@ -175,6 +175,8 @@ struct Tier2Run {
     hold_until: Option<Instant>,
     /// The better cores that replace the one the run started on (a quick or step core).
     upgrade: Option<CoreUpgrade>,
+    /// When the run's tier 2 was set up (`-v` says when each core was swapped in).
+    started: Instant,
 }
 
 /// The better cores compiling in the background while a run goes on with a quick or
@@ -272,6 +274,7 @@ impl Tier2Run {
                 done,
                 hold_until,
                 upgrade,
+                started: Instant::now(),
             });
         };
         let ncounts = (m.tmpl_frames * 1024) as usize;
@@ -311,6 +314,7 @@ impl Tier2Run {
             done,
             hold_until,
             upgrade,
+            started: Instant::now(),
         })
     }
 
@@ -356,9 +360,10 @@ impl Tier2Run {
         cores.push(load_module(&bin)?);
         if verbose {
             eprintln!(
-                "gpuos: {what} ({} KiB) loaded in {:.3} s",
+                "gpuos: {what} ({} KiB) loaded in {:.3} s, {:.1} s into the run",
                 bin.len() >> 10,
-                t.elapsed().as_secs_f64()
+                t.elapsed().as_secs_f64(),
+                self.started.elapsed().as_secs_f64()
             );
         }
         Ok(true)
