@@ -67,6 +67,8 @@ struct Repeats {
     stdout_checked: usize,
     /// Instructions that ran translated, of the last run.
     translated: u64,
+    /// Host requests (syscalls and gpuos's own) the last run's lanes posted.
+    host_requests: u64,
 }
 
 /// Peak private frames of one process and the template's frames, over a workload's runs.
@@ -249,6 +251,7 @@ impl Meter<'_> {
             r.insns = c.report.lanes.iter().map(|l| l.insns).collect();
             r.stdout_checked = c.stdout_checked;
             r.translated = c.report.translated;
+            r.host_requests = c.report.round_trips.as_ref().map_or(0, |rt| rt.requests);
             f.device = c.report.device.clone();
             r.secs.push(c.report.seconds);
             r.walls.push(c.wall);
@@ -302,6 +305,8 @@ impl Meter<'_> {
             "wall_seconds": wall,
             "translate": p.o.translate,
             "translated_share": share,
+            "host_requests": r.host_requests,
+            "host_requests_per_second": r.host_requests as f64 / s.max(1e-9),
         }));
         let row = [
             w.name.to_string(),

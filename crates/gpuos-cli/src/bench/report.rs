@@ -4,6 +4,7 @@ use super::measure::{Figures, QemuSide, Row};
 use super::{backend_name, Plan};
 use gpuos::BackendKind;
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 
 /// The JSON document (docs/BENCHMARKS.md, "JSON") of the figures `f` and the qemu side
@@ -280,6 +281,7 @@ pub(super) fn print_table(doc: &Value, rows: &[Row]) {
             }
         }
     }
+    print_host_requests(doc);
     if let Some(m) = doc["memory"].as_object() {
         for (k, v) in m {
             let pool: Vec<String> = v["pool_high_water_bytes_per_lane"]
@@ -313,5 +315,22 @@ pub(super) fn print_table(doc: &Value, rows: &[Row]) {
         for n in n {
             println!("note: {}", n.as_str().unwrap_or(""));
         }
+    }
+}
+
+/// Host requests per second (issue 14's "host syscalls/s served"): the most any
+/// workload's run reached, per backend, over the run's execution seconds.
+fn print_host_requests(doc: &Value) {
+    let mut best: BTreeMap<String, (f64, String)> = BTreeMap::new();
+    for r in doc["results"].as_array().into_iter().flatten() {
+        let rate = r["host_requests_per_second"].as_f64().unwrap_or(0.0);
+        let b = r["backend"].as_str().unwrap_or("?").to_string();
+        if rate > best.get(&b).map_or(0.0, |x| x.0) {
+            let at = format!("{} x{}", r["workload"].as_str().unwrap_or("?"), r["lanes"]);
+            best.insert(b, (rate, at));
+        }
+    }
+    for (b, (rate, at)) in best {
+        println!("host requests/s ({b}, best): {} ({at})", fmt_si(rate));
     }
 }
