@@ -8,7 +8,7 @@ use super::launch::{launch, launch_grid, launch_lanes, sync, watch_kernel, with_
 use super::memory::{DevBuf, Pinned, Streams};
 use super::relaunch::{Counters, Decision, LaunchPolicy, SHORT_SLICE};
 use super::rings::{CompletionRing, SubRings};
-use super::service::{publish, serve_one, service_loop, service_thread_count, Shared};
+use super::service::{publish, serve_one, service_loop, service_thread_count, PopLock, Shared};
 use super::{err, instructions_from_env, open_device, BLOCK, PERSISTENT_SLICE, QUANTUM};
 use crate::abi::{MachineHdr, PanicRecord, Proc, RingHdr, SysReq, FREE_HEADS, PAGE_SIZE};
 use crate::backend::{map_in_order, report_round_trips, stop_requested, HostTimes};
@@ -782,7 +782,7 @@ fn drain_persistent(
     // Each thread pops ring `me % rings` first (`service_loop`).
     let nthreads = service_thread_count(cfg.threads, m.lanes);
     let finished = AtomicBool::new(false);
-    let pop_locks: Vec<Mutex<()>> = (0..m.sub.n).map(|_| Mutex::new(())).collect();
+    let pop_locks: Vec<PopLock> = (0..m.sub.n).map(|_| PopLock::default()).collect();
     let outcome = std::thread::scope(|s| {
         for me in 0..nthreads {
             let (locks, finished, hosts, times) = (&pop_locks, &finished, r.hosts, r.host_times);
