@@ -359,6 +359,11 @@ extern "C" __global__ void gpuos_poller(MachineHdr* m) {
     // Reading r->no_wait below first faulted in the quick core (NVRTC -Ofc=max), whose
     // code kept that load ahead of the loop's first test of m->live.
     if (!r) return;
+    // With several completion rings (MachineHdr::ncomp) warp w consumes ring w; a lane's
+    // answers all go to one ring, so no two warps touch one lane's Proc.
+    u64 w = (blockIdx.x * (u64)blockDim.x + threadIdx.x) / 32;
+    if (w >= (m->ncomp ? m->ncomp : 1)) return;
+    r += w;
     Proc* procs = (Proc*)(uintptr_t)m->procs;
     u32 t = threadIdx.x & 31;
     u32 backoff = 0;

@@ -660,8 +660,12 @@ pub struct MachineHdr {
     /// host pushes the lane, result and output length of each served request, one
     /// device warp (the completion poller) pops them, stores the result in the lane's
     /// `Proc::host_ret` and `host_out_len` and bumps `Proc::host_done`. 0 when lanes poll
-    /// `SysReq::done` themselves (quantum mode, CPU backend).
+    /// `SysReq::done` themselves (quantum mode, CPU backend). With several submission
+    /// rings (`nrings`), as many completion rings, one after another, and a poller warp
+    /// for each: lane `l`'s answers go to ring `(l / 32) % ncomp` (backend/cuda/rings.rs).
     pub comp: u64,
+    /// Number of completion rings at `comp` (0 means 1).
+    pub ncomp: u64,
     /// Processes not yet ended: one per lane at the start, one more per fork, one less
     /// when the family scheduler has handled an end (kernel/sched.h).
     pub live: u64,

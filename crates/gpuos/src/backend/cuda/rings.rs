@@ -112,55 +112,135 @@ impl SubView {
     }
 }
 
-/// The completion ring: host service threads push (counter in host memory), the
-/// device's poller warp pops (its header, with the read position, in device memory).
-pub(super) struct CompletionRing {
+/// A counter alone on its cache lines (the service threads add to it concurrently).
+#[repr(align(128))]
+#[derive(Default)]
+struct Counter(u64);
+
+/// The completion rings: host service threads push (counters in host memory), the
+/// device's poller warps pop (their headers, with the read positions, in device
+/// memory), warp `w` ring `w`. As many as the submission rings: lane `l`'s answers go to
+/// ring `(l / 32) % n` whichever thread served them, so that one warp handles all of a
+/// lane's answers, in order. Each ring holds two entries per lane of its own (a lane
+/// that saw an answer through its own poll of `SysReq::done`, wait_host's fallback, may
+/// post and be answered again before its poller took the first). One poller warp reads
+/// 32 cells per PCIe round trip and took about 5 M answers/s at most (twenty-sixth
+/// session: at 10,000 lanes the lanes found most answers through that fallback).
+pub(super) struct CompRings {
     _cells: Pinned,
-    /// The enqueue counter the host view points at.
-    pub(super) enq: Box<u64>,
-    /// The host's view of the ring.
-    pub(super) host: Box<RingHdr>,
-    /// The device's view.
+    /// The enqueue counters the host views point at.
+    enqs: Box<[Counter]>,
+    /// The host's views (read-only once built: the producers only add to `enq`).
+    hosts: Box<[RingHdr]>,
+    /// The device's views, one after another (MachineHdr::comp, ncomp).
     pub(super) dev: DevBuf,
+    /// Number of rings.
+    pub(super) n: usize,
 }
 
-impl CompletionRing {
-    /// A ring of `cap` cells.
-    pub(super) fn new(cap: u64) -> Result<CompletionRing, RunError> {
-        let cells = Pinned::new(cap as usize * std::mem::size_of::<RingCell>())?;
-        let enq = Box::new(0u64);
-        // SAFETY: cells holds cap cells.
+impl CompRings {
+    /// `n` rings (at least 1) for `lanes` lanes.
+    pub(super) fn new(lanes: usize, n: usize) -> Result<CompRings, RunError> {
+        let n = n.max(1);
+        let cap = 2 * (ring_lanes(lanes, n) as u64).next_power_of_two().max(64);
+        let cell = std::mem::size_of::<RingCell>();
+        let cells = Pinned::new(n * cap as usize * cell)?;
+        // SAFETY: cells holds n * cap cells.
         unsafe {
-            for i in 0..cap {
-                (*(cells.ptr as *mut RingCell).add(i as usize)).seq = i;
+            for k in 0..n * cap as usize {
+                (*(cells.ptr as *mut RingCell).add(k)).seq = k as u64 % cap;
             }
         }
-        let host = Box::new(RingHdr {
-            capacity: cap,
-            enq: &*enq as *const u64 as u64,
-            deq: 0,
-            cells: cells.ptr as u64,
-            closed: 0,
-            no_wait: 1,
-        });
-        let dev = DevBuf::new(std::mem::size_of::<RingHdr>())?;
-        dev.upload(std::slice::from_ref(&RingHdr {
-            cells: cells.dev()?,
-            enq: 0,
-            ..*host
-        }))?;
-        Ok(CompletionRing {
+        let enqs: Box<[Counter]> = (0..n).map(|_| Counter::default()).collect();
+        let hosts: Box<[RingHdr]> = (0..n)
+            .map(|i| RingHdr {
+                capacity: cap,
+                enq: &enqs[i].0 as *const u64 as u64,
+                deq: 0,
+                cells: cells.ptr as u64 + (i as u64 * cap) * cell as u64,
+                closed: 0,
+                no_wait: 1,
+            })
+            .collect();
+        let cells_dev = cells.dev()?;
+        let devs: Vec<RingHdr> = (0..n)
+            .map(|i| RingHdr {
+                cells: cells_dev + (i as u64 * cap) * cell as u64,
+                enq: 0,
+                ..hosts[i]
+            })
+            .collect();
+        let dev = DevBuf::new(n * std::mem::size_of::<RingHdr>())?;
+        dev.upload(&devs)?;
+        Ok(CompRings {
             _cells: cells,
-            enq,
-            host,
+            enqs,
+            hosts,
             dev,
+            n,
         })
+    }
+
+    /// The service threads' view (valid while `self` lives).
+    pub(super) fn view(&self) -> CompView {
+        CompView {
+            base: self.hosts.as_ptr() as *mut RingHdr,
+            n: self.n,
+        }
+    }
+
+    /// Answers pushed so far, over every ring (read racily: for reports).
+    pub(super) fn pushed(&self) -> u64 {
+        // SAFETY: plain reads of counters other threads add to; a report's estimate.
+        self.enqs
+            .iter()
+            .map(|c| unsafe { std::ptr::read_volatile(&c.0) })
+            .sum()
+    }
+}
+
+/// The service threads' view of the completion rings; `none()` when no poller runs.
+#[derive(Clone, Copy)]
+pub(super) struct CompView {
+    base: *mut RingHdr,
+    n: usize,
+}
+
+impl CompView {
+    /// No completion rings (the lanes poll `SysReq::done` themselves).
+    pub(super) fn none() -> CompView {
+        CompView {
+            base: std::ptr::null_mut(),
+            n: 0,
+        }
+    }
+
+    /// Whether there are none.
+    pub(super) fn is_none(&self) -> bool {
+        self.base.is_null()
+    }
+
+    /// The ring `lane`'s answers go to.
+    pub(super) fn for_lane(&self, lane: usize) -> *mut RingHdr {
+        assert!(!self.base.is_null(), "no completion rings");
+        // SAFETY: ring_of(lane, n) < n, within the n headers.
+        unsafe { self.base.add(ring_of(lane, self.n)) }
+    }
+}
+
+/// The ring (of `n`, submission or completion) of lane `lane`: whole warps of 32 lanes
+/// in turn, as kernel/cuda_main.cu picks them.
+fn ring_of(lane: usize, n: usize) -> usize {
+    if n <= 1 {
+        0
+    } else {
+        (lane / 32) % n
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::ring_lanes;
+    use super::{ring_lanes, ring_of};
 
     /// Each ring has a cell for every lane that may push to it (`no_wait` needs that):
     /// counted lane by lane as the kernel picks rings.
@@ -170,7 +250,7 @@ mod tests {
             for n in 1..=16usize {
                 let mut per = vec![0usize; n];
                 for l in 0..lanes {
-                    per[if n > 1 { (l / 32) % n } else { 0 }] += 1;
+                    per[ring_of(l, n)] += 1;
                 }
                 let most = *per.iter().max().unwrap();
                 assert!(

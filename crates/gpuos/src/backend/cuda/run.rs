@@ -7,7 +7,7 @@ use super::compile::{compile_for_run, load_module, CoreStep, Module};
 use super::launch::{launch, launch_grid, launch_lanes, sync, watch_kernel, with_panic};
 use super::memory::{DevBuf, Pinned, Streams};
 use super::relaunch::{Counters, Decision, LaunchPolicy, SHORT_SLICE};
-use super::rings::{CompletionRing, SubRings};
+use super::rings::{CompRings, CompView, SubRings};
 use super::service::{publish, serve_one, service_loop, service_thread_count, PopLock, Shared};
 use super::{err, instructions_from_env, open_device, BLOCK, PERSISTENT_SLICE, QUANTUM};
 use crate::abi::{MachineHdr, PanicRecord, Proc, RingHdr, SysReq, FREE_HEADS, PAGE_SIZE};
@@ -414,7 +414,7 @@ struct DeviceMachine {
     t2_counts: Option<DevBuf>,
     /// (template frame, page address) of the image's executable pages.
     t2_pages: Vec<(u64, u64)>,
-    comp: CompletionRing,
+    comp: CompRings,
     /// Whether the completion poller runs (else lanes poll `SysReq::done`).
     use_poller: bool,
     /// Spare lanes (kernel/proc/spare.h): GPU threads of the persistent kernel's grid
@@ -563,15 +563,14 @@ impl DeviceMachine {
         hdr.spare_slice = GPU_SPARE_SLICE;
         hdr.ring = sub.dev.0;
         hdr.nrings = sub.n as u64;
-        // Two cells per lane: a lane that saw its completion through its own poll of
-        // SysReq::done (wait_host's fallback) may post and be answered again before the
-        // poller consumed the first entry, so a lane can have two entries here.
-        let comp = CompletionRing::new(2 * (lanes as u64).next_power_of_two().max(64))?;
+        // As many completion rings as submission rings, a poller warp each.
+        let comp = CompRings::new(lanes, sub.n)?;
         // GPUOS_NO_POLLER=1: lanes poll SysReq::done across PCIe themselves (the design
         // before the poller; kept to compare and to rule the poller out when debugging).
         let use_poller = cfg.mode == crate::machine::Mode::Persistent
             && std::env::var_os("GPUOS_NO_POLLER").is_none();
         hdr.comp = if use_poller { comp.dev.0 } else { 0 };
+        hdr.ncomp = comp.n as u64;
         // Where a lane records an internal error before it traps (host memory: readable
         // after the fault has made the context unusable).
         let panic_rec = Pinned::new(std::mem::size_of::<PanicRecord>())?;
@@ -633,9 +632,9 @@ impl DeviceMachine {
             lanes: self.lanes,
             sub: self.sub.view(),
             comp: if self.use_poller {
-                &mut *self.comp.host as *mut RingHdr
+                self.comp.view()
             } else {
-                std::ptr::null_mut()
+                CompView::none()
             },
             strace,
         }
@@ -830,7 +829,7 @@ fn persistent_launches(
             launch_grid(
                 poller,
                 1,
-                32,
+                32 * m.comp.n as u32,
                 poll_stream,
                 &mut [&mut mptr as *mut u64 as *mut c_void],
             )?;
@@ -924,27 +923,26 @@ fn read_hdr(m: &DeviceMachine) -> Result<MachineHdr, RunError> {
 /// while the kernels run (for diagnosing a stall).
 fn report_rings(m: &DeviceMachine, ctl: sys::CUstream, sh: Shared) {
     let mut h = MachineHdr::default();
-    let mut cr = RingHdr::default();
+    let mut cr = vec![RingHdr::default(); m.comp.n];
     // SAFETY: Proc is plain old data.
     let mut p0: Proc = unsafe { std::mem::zeroed() };
     // SAFETY: device-to-host copies on the control stream, which runs beside the
     // kernels; the values may be a moment old.
     unsafe {
         let _ = cu::memcpy_dtoh_async(std::slice::from_mut(&mut h), m.mdev.0, ctl);
-        let _ = cu::memcpy_dtoh_async(std::slice::from_mut(&mut cr), m.comp.dev.0, ctl);
+        let _ = cu::memcpy_dtoh_async(&mut cr[..], m.comp.dev.0, ctl);
         let _ = cu::memcpy_dtoh_async(std::slice::from_mut(&mut p0), m.procs.0, ctl);
         let _ = cu::stream::synchronize(ctl);
     }
-    let comp_enq_addr = &*m.comp.enq as *const u64;
     let sub_deq: u64 = (0..sh.sub.n)
         // SAFETY: host views of the rings, read racily for the report only.
         .map(|i| unsafe { (*sh.sub.hdr(i)).deq })
         .sum();
-    // SAFETY: as above.
-    let comp_enq = unsafe { *comp_enq_addr };
+    let comp_enq = m.comp.pushed();
+    let polled: u64 = cr.iter().map(|r| r.deq).sum();
     eprintln!(
         "gpuos: rings: submission popped {sub_deq}; completions pushed {comp_enq}, polled {}; live {} stop {}; lane 0 status {} requests {} done {} insns {} pc {:#x}",
-        cr.deq, h.live, h.stop, p0.status, p0.req_seq, p0.host_done, p0.insns, p0.cpu.pc
+        polled, h.live, h.stop, p0.status, p0.req_seq, p0.host_done, p0.insns, p0.cpu.pc
     );
 }
 

@@ -1,8 +1,8 @@
 //! The host's side of the rings: the threads that serve the lanes' requests in
 //! persistent mode, and serving and publishing one lane's request (both modes).
 
-use super::rings::SubView;
-use crate::abi::{RingHdr, SysReq};
+use super::rings::{CompView, SubView};
+use crate::abi::SysReq;
 use crate::backend::HostTimes;
 use crate::service::policy::Held;
 use crate::service::{Procs, Served};
@@ -66,8 +66,8 @@ pub(super) struct Shared {
     pub(super) lanes: usize,
     /// Submission rings (lanes push, service threads pop, each ring under its lock).
     pub(super) sub: SubView,
-    /// Completion ring, host view (service threads push, the device's poller pops).
-    pub(super) comp: *mut RingHdr,
+    /// Completion rings, host view (service threads push, the device's poller warps pop).
+    pub(super) comp: CompView,
     pub(super) strace: bool,
 }
 // SAFETY: the pointers refer to pinned allocations that outlive the service threads.
@@ -161,15 +161,15 @@ pub(super) fn service_loop(
         if got > 0 {
             idle = 0;
         }
-        // Publish lane's request and push it with its result to the completion ring.
+        // Publish lane's request and push it with its result to its completion ring.
         let complete = |lane: usize| {
             let (ret, out_len) = publish(sh, lane);
-            if !sh.comp.is_null() {
+            if !sh.comp.is_none() {
                 // SAFETY: host view of the completion ring; producers may run
                 // concurrently.
                 unsafe {
                     crate::ffi::gpuos_ring_push_result(
-                        sh.comp,
+                        sh.comp.for_lane(lane),
                         lane as u64,
                         ret as u64,
                         out_len as u64,
