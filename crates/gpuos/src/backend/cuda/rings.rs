@@ -124,8 +124,9 @@ struct Counter(u64);
 /// lane's answers, in order. Each ring holds two entries per lane of its own (a lane
 /// that saw an answer through its own poll of `SysReq::done`, wait_host's fallback, may
 /// post and be answered again before its poller took the first). One poller warp reads
-/// 32 cells per PCIe round trip and took about 5 M answers/s at most (twenty-sixth
-/// session: at 10,000 lanes the lanes found most answers through that fallback).
+/// 32 cells per PCIe round trip and seemed to take about 5 M answers/s at most
+/// (twenty-sixth session: at 10,000 lanes the lanes appeared to find most answers
+/// through that fallback; not yet confirmed).
 pub(super) struct CompRings {
     _cells: Pinned,
     /// The enqueue counters the host views point at.
