@@ -1,6 +1,8 @@
 //! The rings of persistent mode (kernel/ring.h): the submission rings, which the lanes
 //! push their posted requests to and the host's service threads pop, and the completion
-//! ring, which the service threads push results to and the device's poller warp pops.
+//! rings, which the service threads push results to and the device's poller warps pop.
+//! One of each by default; with `GPUOS_SUB_RINGS=1` one of each per service thread (run.rs
+//! `sub_ring_count`), lane `l` on ring `(l / 32) % n` of both kinds ([`ring_of`]).
 
 use super::memory::{DevBuf, Pinned};
 use crate::abi::{RingCell, RingHdr};
@@ -14,15 +16,15 @@ const SUB_HDR_STRIDE: usize = 128;
 const SUB_ENQ_STRIDE: usize = 128;
 
 /// The submission rings: `n` of them, lane `l` pushing to ring `(l / 32) % n`, a warp's
-/// lanes to one ring (MachineHdr::ring, nrings); one unless `GPUOS_SUB_RINGS=1` (run.rs `sub_ring_count`). One ring with one
-/// pop lock served at most about 4.6 M requests/s at 10,000 lanes however many service
-/// threads popped it (H200 and H100, twenty-sixth session: 8 and 12 threads alike), each
-/// pop a read of a cell the GPU wrote across PCIe; with a ring per service thread the
-/// pops run in parallel (30,000 lanes: 5.0 -> 8.9 M/s), but a case of many short file
-/// calls per lane (`fdmany`) ran several times slower, not yet understood. Each ring has its header in pinned memory (the
-/// consumers' view, [`SubRings::hdr`]), its cells in pinned memory, its enqueue counter
-/// and a copy of its header in device memory (the lanes read the header on every push:
-/// a read across PCIe saved, about a microsecond).
+/// lanes to one ring (MachineHdr::ring, nrings). One ring with one pop lock served at
+/// most about 4.6 M requests/s at 10,000 lanes however many service threads popped it
+/// (H200 and H100, twenty-sixth session: 8 and 12 threads alike), each pop a read of a
+/// cell the GPU wrote across PCIe; with a ring per service thread the pops run in
+/// parallel (30,000 lanes: 5.0 -> 8.9 M/s), but with ring `l % n` a case of many short
+/// file calls per lane (`fdmany`) ran several times slower. Each ring has its header in
+/// pinned memory (the consumers' view, [`SubView::hdr`]), its cells in pinned memory,
+/// its enqueue counter and a copy of its header in device memory (the lanes read the
+/// header on every push: a read across PCIe saved, about a microsecond).
 pub(super) struct SubRings {
     hdrs: Pinned,
     _cells: Pinned,
