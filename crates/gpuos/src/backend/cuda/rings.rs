@@ -15,6 +15,45 @@ const SUB_HDR_STRIDE: usize = 128;
 /// Bytes between two submission rings' enqueue counters in device memory.
 const SUB_ENQ_STRIDE: usize = 128;
 
+/// The cells of `n` rings of `cap` cells each, one ring after another in pinned,
+/// device-mapped memory; cell k of every ring free for position k (as kernel/ring.h
+/// `ring_init` leaves them).
+struct RingCells {
+    mem: Pinned,
+    /// The device address of the first cell.
+    dev: u64,
+    cap: u64,
+}
+
+impl RingCells {
+    fn new(n: usize, cap: u64) -> Result<RingCells, RunError> {
+        let mem = Pinned::new(n * cap as usize * std::mem::size_of::<RingCell>())?;
+        // SAFETY: mem holds n * cap cells.
+        unsafe {
+            for k in 0..n * cap as usize {
+                (*(mem.ptr as *mut RingCell).add(k)).seq = k as u64 % cap;
+            }
+        }
+        let dev = mem.dev()?;
+        Ok(RingCells { mem, dev, cap })
+    }
+
+    /// Byte offset of ring `i`'s first cell.
+    fn offset(&self, i: usize) -> u64 {
+        i as u64 * self.cap * std::mem::size_of::<RingCell>() as u64
+    }
+
+    /// Ring `i`'s first cell: the host's address.
+    fn host(&self, i: usize) -> u64 {
+        self.mem.ptr as u64 + self.offset(i)
+    }
+
+    /// Ring `i`'s first cell: the device's address.
+    fn dev(&self, i: usize) -> u64 {
+        self.dev + self.offset(i)
+    }
+}
+
 /// The submission rings: `n` of them, lane `l` pushing to ring `(l / 32) % n`, a warp's
 /// lanes to one ring (MachineHdr::ring, nrings). One ring with one pop lock served at
 /// most about 4.6 M requests/s at 10,000 lanes however many service threads popped it
@@ -27,7 +66,7 @@ const SUB_ENQ_STRIDE: usize = 128;
 /// header on every push: a read across PCIe saved, about a microsecond).
 pub(super) struct SubRings {
     hdrs: Pinned,
-    _cells: Pinned,
+    _cells: RingCells,
     _enq: DevBuf,
     /// The device copies of the headers, one after another (MachineHdr::ring).
     pub(super) dev: DevBuf,
@@ -41,29 +80,22 @@ impl SubRings {
     pub(super) fn new(lanes: usize, n: usize) -> Result<SubRings, RunError> {
         let n = n.max(1);
         let cap = (ring_lanes(lanes, n) as u64).next_power_of_two().max(64);
-        let cells = Pinned::new(n * cap as usize * std::mem::size_of::<RingCell>())?;
+        let cells = RingCells::new(n, cap)?;
         let hdrs = Pinned::new(n * SUB_HDR_STRIDE)?;
         let enq = DevBuf::new(n * SUB_ENQ_STRIDE)?;
         enq.upload(&vec![0u8; n * SUB_ENQ_STRIDE])?;
-        let cells_dev = cells.dev()?;
         let mut dev_hdrs = Vec::with_capacity(n);
         for i in 0..n {
             let h = RingHdr {
                 capacity: cap,
-                cells: cells_dev + (i as u64 * cap) * std::mem::size_of::<RingCell>() as u64,
+                cells: cells.dev(i),
                 enq: enq.0 + (i * SUB_ENQ_STRIDE) as u64,
                 deq: 0,
                 closed: 0,
                 no_wait: 1, // cap >= the ring's lanes, one request in flight per lane
             };
-            // SAFETY: hdrs holds n headers SUB_HDR_STRIDE apart; cells holds n * cap cells.
-            unsafe {
-                *(hdrs.ptr.add(i * SUB_HDR_STRIDE) as *mut RingHdr) = h;
-                let first = (cells.ptr as *mut RingCell).add(i * cap as usize);
-                for k in 0..cap {
-                    (*first.add(k as usize)).seq = k;
-                }
-            }
+            // SAFETY: hdrs holds n headers SUB_HDR_STRIDE apart.
+            unsafe { *(hdrs.ptr.add(i * SUB_HDR_STRIDE) as *mut RingHdr) = h };
             // What the lanes read never changes (capacity, cells, the counter's address;
             // `no_wait`, so `closed` is never read).
             dev_hdrs.push(h);
@@ -130,7 +162,7 @@ struct Counter(u64);
 /// (twenty-sixth session: at 10,000 lanes the lanes appeared to find most answers
 /// through that fallback; not yet confirmed).
 pub(super) struct CompRings {
-    _cells: Pinned,
+    _cells: RingCells,
     /// The enqueue counters the host views point at.
     enqs: Box<[Counter]>,
     /// The host's views (read-only once built: the producers only add to `enq`).
@@ -146,29 +178,21 @@ impl CompRings {
     pub(super) fn new(lanes: usize, n: usize) -> Result<CompRings, RunError> {
         let n = n.max(1);
         let cap = 2 * (ring_lanes(lanes, n) as u64).next_power_of_two().max(64);
-        let cell = std::mem::size_of::<RingCell>();
-        let cells = Pinned::new(n * cap as usize * cell)?;
-        // SAFETY: cells holds n * cap cells.
-        unsafe {
-            for k in 0..n * cap as usize {
-                (*(cells.ptr as *mut RingCell).add(k)).seq = k as u64 % cap;
-            }
-        }
+        let cells = RingCells::new(n, cap)?;
         let enqs: Box<[Counter]> = (0..n).map(|_| Counter::default()).collect();
         let hosts: Box<[RingHdr]> = (0..n)
             .map(|i| RingHdr {
                 capacity: cap,
                 enq: &enqs[i].0 as *const u64 as u64,
                 deq: 0,
-                cells: cells.ptr as u64 + (i as u64 * cap) * cell as u64,
+                cells: cells.host(i),
                 closed: 0,
                 no_wait: 1,
             })
             .collect();
-        let cells_dev = cells.dev()?;
         let devs: Vec<RingHdr> = (0..n)
             .map(|i| RingHdr {
-                cells: cells_dev + (i as u64 * cap) * cell as u64,
+                cells: cells.dev(i),
                 enq: 0,
                 ..hosts[i]
             })
