@@ -104,7 +104,8 @@ pub(super) fn publish(sh: Shared, lane: usize) -> (i64, u32) {
 }
 
 /// One service thread of persistent mode, number `me`: pop lanes from its own
-/// submission ring (`me`), or when that is empty now and then from the others', serve
+/// submission ring (`me % rings`: with one ring, every thread's), or when that is empty
+/// now and then from the others', serve
 /// them, push each with its result and output length to the completion ring (the poller
 /// hands those to the lane in device memory); spin while idle, then yield, then nap.
 /// `pop_locks`: one per ring.
