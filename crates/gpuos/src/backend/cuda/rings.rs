@@ -1,8 +1,9 @@
 //! The rings of persistent mode (kernel/ring.h): the submission rings, which the lanes
 //! push their posted requests to and the host's service threads pop, and the completion
 //! rings, which the service threads push results to and the device's poller warps pop.
-//! One of each by default; with `GPUOS_SUB_RINGS=1` one of each per service thread (run.rs
-//! `sub_ring_count`), lane `l` on ring `(l / 32) % n` of both kinds ([`ring_of`]).
+//! One submission ring by default, with `GPUOS_SUB_RINGS=1` one per service thread (run.rs
+//! `sub_ring_count`); in persistent mode up to eight completion rings, a poller warp each
+//! (run.rs `comp_ring_count`); lane `l` on ring `(l / 32) % n` of each kind ([`ring_of`]).
 
 use super::memory::{DevBuf, Pinned};
 use crate::abi::{RingCell, RingHdr};

@@ -436,8 +436,10 @@ struct DeviceMachine {
 /// against 0.46 s with 8 rings and 0.34 s with 12, about 8.9 M host syscalls/s; but
 /// `fdmany` at 1,000 lanes, 10 s with one ring, had done a third of its requests after
 /// 40 s, its lanes resuming 14.8 ms after their posts instead of 0.3-0.4 ms, when the
-/// lanes of a warp posted to different rings, `l % n`; whole warps per ring since, not
-/// yet measured).
+/// lanes of a warp posted to different rings, `l % n`. With whole warps per ring, H100,
+/// twenty-seventh session: 10,000 x 200 getuid 0.237 s against 0.46-0.50 s with one
+/// ring, but `fdmany` still stalled, 8 of 1,000 lanes done in 45 s, lanes resuming
+/// 16 ms after their posts; cause not known).
 fn sub_ring_count(cfg: &RunConfig, lanes: usize) -> usize {
     let sharded = std::env::var("GPUOS_SUB_RINGS").is_ok_and(|v| v == "1");
     if sharded && cfg.mode == crate::machine::Mode::Persistent {
@@ -445,6 +447,44 @@ fn sub_ring_count(cfg: &RunConfig, lanes: usize) -> usize {
     } else {
         1
     }
+}
+
+/// Completion rings (and poller warps) a run of `lanes` lanes wants by default: a
+/// poller warp takes 32 answers per crossing of PCIe (two reads and a system fence per
+/// batch), about 5 M answers/s, which bounded one ring's host syscalls/s at 10,000 lanes
+/// (H100, twenty-seventh session, 10,000 lanes x 200 getuid and 30,000 x 100, one
+/// submission ring: 1 poller 0.463 and 0.571 s, 8 pollers 0.318 and 0.532, 16 pollers
+/// 0.279-0.304 and 0.455-0.529, 32 pollers 0.337 and 0.619; fdmany at 1,000 lanes
+/// 11.7-11.9 s with any). With one poller `posted -> poller saw completion` read low:
+/// lanes finished through their own look at `SysReq::done`, and the poller's late stamp
+/// measured from their next post.
+pub const COMP_RINGS: usize = 16;
+
+/// Most completion rings: their poller warps are one block, at most 1,024 threads
+/// (64 failed to launch).
+const MAX_COMP_RINGS: usize = 32;
+
+/// The number of completion rings of a run, each with a poller warp of its own (lane
+/// `l`'s answers on ring `(l / 32) % n`, whichever submission ring carried the
+/// request): `GPUOS_COMP_RINGS` (a count, 1 to 32), else [`COMP_RINGS`], at most one per
+/// warp of lanes. Only the host pushes to them
+/// (by lane) and only the poller warps read them, so their number is independent of
+/// the submission rings'.
+fn comp_ring_count(cfg: &RunConfig, lanes: usize) -> usize {
+    if cfg.mode != crate::machine::Mode::Persistent {
+        return 1;
+    }
+    let want = std::env::var("GPUOS_COMP_RINGS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(COMP_RINGS);
+    comp_rings_for(want, lanes)
+}
+
+/// `want` completion rings bounded for `lanes` lanes: 1 to [`MAX_COMP_RINGS`], at most
+/// one per warp of lanes.
+fn comp_rings_for(want: usize, lanes: usize) -> usize {
+    want.clamp(1, MAX_COMP_RINGS).min(lanes.div_ceil(32).max(1))
 }
 
 impl DeviceMachine {
@@ -563,8 +603,7 @@ impl DeviceMachine {
         hdr.spare_slice = GPU_SPARE_SLICE;
         hdr.ring = sub.dev.0;
         hdr.nrings = sub.n as u64;
-        // As many completion rings as submission rings, a poller warp each.
-        let comp = CompRings::new(lanes, sub.n)?;
+        let comp = CompRings::new(lanes, comp_ring_count(cfg, lanes))?;
         // GPUOS_NO_POLLER=1: lanes poll SysReq::done across PCIe themselves (the design
         // before the poller; kept to compare and to rule the poller out when debugging).
         let use_poller = cfg.mode == crate::machine::Mode::Persistent
@@ -826,6 +865,9 @@ fn persistent_launches(
         // The poller first, so that its warp is resident before the lanes' blocks fill
         // the GPU.
         if m.use_poller {
+            // One block of a warp per completion ring (at most 32: a block holds 1,024
+            // threads), which takes the place of one lanes' block at most, where
+            // a block per warp could take one on each of several SMs.
             launch_grid(
                 poller,
                 1,
@@ -1052,7 +1094,20 @@ fn collect(
 
 #[cfg(test)]
 mod tests {
-    use super::{CoreStep, CoreUpgrade};
+    use super::{comp_rings_for, CoreStep, CoreUpgrade, COMP_RINGS, MAX_COMP_RINGS};
+
+    /// Completion rings: never more than the lanes' warps (a poller warp without lanes
+    /// would only read PCIe), nor than one block of pollers holds, nor fewer than one.
+    #[test]
+    fn completion_rings_fit_the_lanes_and_one_block() {
+        assert_eq!(comp_rings_for(COMP_RINGS, 1), 1);
+        assert_eq!(comp_rings_for(COMP_RINGS, 32), 1);
+        assert_eq!(comp_rings_for(COMP_RINGS, 33), 2);
+        assert_eq!(comp_rings_for(COMP_RINGS, 100_000), COMP_RINGS);
+        assert_eq!(comp_rings_for(64, 100_000), MAX_COMP_RINGS);
+        assert_eq!(comp_rings_for(0, 100_000), 1);
+        const { assert!(32 * MAX_COMP_RINGS <= 1024) };
+    }
 
     fn step(dir: &std::path::Path, name: &str) -> CoreStep {
         CoreStep {
