@@ -28,8 +28,11 @@ extern "C" __global__ void gpuos_start(MachineHdr* m) {
     if (lane < m->nprocs) proc_start(m, lane);
 }
 
-/// Longest sleep between two polls of a waiting lane, in nanoseconds.
+/// Longest sleep between two polls of a waiting lane, in nanoseconds (-D overrides it:
+/// a measuring knob for the round trip's last stage, poller -> lane resumed).
+#ifndef WAIT_BACKOFF_MAX
 #define WAIT_BACKOFF_MAX 1024u
+#endif
 
 /// Wait until the host completed this lane's latest request, or the machine stops.
 /// With the completion poller running (m->comp), the lane watches its own counter in
@@ -337,8 +340,11 @@ gpuos_persistent(MachineHdr* m, u64 slice) {
 #endif
 }
 
-/// Longest sleep of the completion poller between two empty polls, in nanoseconds.
+/// Longest sleep of the completion poller between two empty polls, in nanoseconds (-D
+/// overrides it, as WAIT_BACKOFF_MAX).
+#ifndef POLL_BACKOFF_MAX
 #define POLL_BACKOFF_MAX 512u
+#endif
 
 /// The completion poller: one warp, launched before gpuos_persistent on its own stream,
 /// that consumes the completion ring (m->comp) in batches of up to 32, stores each
