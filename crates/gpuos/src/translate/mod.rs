@@ -11,6 +11,7 @@
 
 pub mod emit;
 pub mod gen;
+pub mod regions;
 
 use crate::abi::MachineHdr;
 use crate::ffi;
@@ -246,6 +247,8 @@ fn image_code(prep: &Prepared) -> Result<(CodeSegments, Sha256), RunError> {
     // The generator's own source: a translation made by another version of it may
     // differ.
     h.update(include_str!("gen.rs").as_bytes());
+    h.update(include_str!("emit.rs").as_bytes());
+    h.update(include_str!("regions.rs").as_bytes());
     h.update(prep.exec.entry().to_le_bytes());
     for (s, b) in segments.iter().zip(&bytes) {
         h.update(s.vaddr.to_le_bytes());
