@@ -334,6 +334,73 @@ fn single(
     Some(Flow::Next)
 }
 
+/// The access scale (log2 of the bytes, 0 to 4) of a SIMD&FP load or store with fields
+/// size:opc, and whether it loads (`simd_ldst_scale` in kernel/a64/simd_ldst.h); None
+/// when unallocated (the handler raises SIGILL).
+fn simd_scale(size: u32, opc: u32) -> Option<(u32, bool)> {
+    let load = opc & 1 != 0;
+    match (opc & 2 != 0, size) {
+        (true, 0) => Some((4, load)),
+        (true, _) => None,
+        (false, z) => Some((z, load)),
+    }
+}
+
+/// LDR/STR of one SIMD&FP register (B, H, S, D or Q; `simd_load`/`simd_store` in
+/// kernel/a64/simd_ldst.h, Arm ARM C7.2 LDR/STR (SIMD&FP)) at Rn + off (`Offset`,
+/// `Pre`) or at Rn (`Post`), with the TLB's fast path inline: the vector register file
+/// stays in the Core (`setV`, `set_freg`, which zeroes the bits above the element, as
+/// the handler's load does); writeback to Rn after the access, as the handler's.
+#[allow(clippy::too_many_arguments)]
+fn simd_single(
+    out: &mut String,
+    regs: &mut Regs,
+    call: &Call,
+    size: u32,
+    opc: u32,
+    n: u32,
+    t: u32,
+    off: impl FnOnce(&mut String, &mut Regs, u32) -> String,
+    mode: Mode,
+) -> Option<Flow> {
+    let (scale, load) = simd_scale(size, opc)?;
+    let bytes = 1u32 << scale;
+    let base = regs.get(out, n);
+    let off = off(out, regs, scale);
+    let addr = if mode == Mode::Post {
+        base.clone()
+    } else {
+        format!("{base} + {off}")
+    };
+    let wb = match mode {
+        Mode::Offset => String::new(),
+        Mode::Pre => "u64 w = a; ".into(),
+        Mode::Post => format!("u64 w = {base} + {off}; "),
+    };
+    let prelude = format!("u64 a = {addr}; {wb}");
+    let values = (!load).then(|| {
+        let hi = if scale == 4 {
+            format!("V_hi(c, {t}u)")
+        } else {
+            "0ull".into()
+        };
+        (format!("V_lo(c, {t}u)"), hi)
+    });
+    with_fast_path(out, regs, call, n, &prelude, bytes, values, |f, regs| {
+        if load {
+            let _ = if scale == 4 {
+                writeln!(f, "    setV(c, {t}u, v0, v1);")
+            } else {
+                writeln!(f, "    set_freg(c, {t}u, {scale}u, v0);")
+            };
+        }
+        if mode != Mode::Offset {
+            regs.set(f, n, "w");
+        }
+    });
+    Some(Flow::Next)
+}
+
 /// LDP/STP/LDNP/STNP of general registers (`gpr_pair` in ldst.h): mode 0 offset
 /// (non-temporal), 1 post-index, 2 offset, 3 pre-index.
 #[allow(clippy::too_many_arguments)]
@@ -739,6 +806,31 @@ pub fn emit(
         ("LDSTP", &[sf, mode, load, imm7, t2, n, t]) => {
             pair(out, regs, call, sf, mode, load, imm7, t2, n, t)
         }
+        // SIMD&FP registers: unsigned offset, register offset (option UXTW, LSL, SXTW
+        // or SXTX), unscaled and pre/post-index (x 00, 11, 01; 10 is unallocated).
+        ("LDST_simd_uimm", &[z, o, imm12, n, t]) => {
+            let off = |_: &mut String, _: &mut Regs, scale: u32| {
+                format!("0x{:x}ull", (imm12 as u64) << scale)
+            };
+            simd_single(out, regs, call, z, o, n, t, off, Mode::Offset)
+        }
+        ("LDST_simd_reg", &[z, o, m, option, s, n, t]) if option & 2 != 0 => {
+            let off = |out: &mut String, regs: &mut Regs, scale: u32| {
+                let shift = if s == 1 { scale } else { 0 };
+                format!("extend_reg({}, {option}u, {shift}u)", regs.x(out, m))
+            };
+            simd_single(out, regs, call, z, o, n, t, off, Mode::Offset)
+        }
+        ("LDST_simd_imm9", &[z, o, imm9, x, n, t]) if x != 2 => {
+            let off =
+                |_: &mut String, _: &mut Regs, _: u32| format!("0x{:x}ull", sext(imm9 as u64, 9));
+            let mode = match x {
+                0 => Mode::Offset,
+                1 => Mode::Post,
+                _ => Mode::Pre,
+            };
+            simd_single(out, regs, call, z, o, n, t, off, mode)
+        }
         // ADR, ADRP: PC-relative constants (register 31 is XZR: nothing).
         ("ADR" | "ADRP", &[immlo, immhi, d]) => {
             let imm = sext((immhi as u64) << 2 | immlo as u64, 21);
@@ -892,6 +984,51 @@ mod tests {
             "{out}"
         );
         assert!(slow.contains("xk = 1u; xskip = 0x10000000bull"), "{out}");
+    }
+
+    /// SIMD&FP loads and stores take the TLB's fast path too: a Q load fills both halves
+    /// of the vector register, a narrower one goes through set_freg (upper bits
+    /// zeroed), a store passes the register's halves, a post-index writes the base back;
+    /// unallocated size:opc goes to the handler (its SIGILL).
+    #[test]
+    fn simd_loads_and_stores_have_the_tlb_fast_path() {
+        let mut r = Regs::default();
+        // LDR Q3, [X2, #32]: size 0, opc 3, imm12 2.
+        let (out, some) = run(&mut r, "LDST_simd_uimm", &[0, 3, 2, 2, 3], 0x1000, false);
+        assert!(some);
+        assert!(out.contains("u64 a = r2 + 0x20ull;"), "{out}");
+        assert!(out.contains("t2_load(c, tlb_d, a, 16u, v0, v1)"), "{out}");
+        assert!(out.contains("setV(c, 3u, v0, v1);"), "{out}");
+        // STR D5, [SP, X1, LSL #3]: size 3, opc 0, option 3, S 1.
+        let (out, _) = run(
+            &mut r,
+            "LDST_simd_reg",
+            &[3, 0, 1, 3, 1, 31, 5],
+            0x1004,
+            false,
+        );
+        assert!(out.contains("extend_reg(r1, 3u, 3u)"), "{out}");
+        assert!(
+            out.contains("t2_store(c, tlb_s, a, 8u, V_lo(c, 5u), 0ull)"),
+            "{out}"
+        );
+        // LDR S0, [X4], #-4: post-index, 4 bytes.
+        let (out, _) = run(
+            &mut r,
+            "LDST_simd_imm9",
+            &[2, 1, 0x1fc, 1, 4, 0],
+            0x1008,
+            false,
+        );
+        assert!(
+            out.contains("u64 a = r4; u64 w = r4 + 0xfffffffffffffffcull;"),
+            "{out}"
+        );
+        assert!(out.contains("set_freg(c, 0u, 2u, v0);"), "{out}");
+        assert!(out.contains("r4 = w;"), "{out}");
+        // size 1 with opc 3: unallocated.
+        let (_, some) = run(&mut r, "LDST_simd_uimm", &[1, 3, 0, 2, 3], 0x100c, false);
+        assert!(!some);
     }
 
     #[test]
