@@ -276,6 +276,16 @@ fn tlb_of(base: u32) -> &'static str {
     }
 }
 
+/// The C++ that computes a single-register access's address `a` from `base` and
+/// `off` (at base + off, or at base for `Post`) and, with writeback, the new base `w`.
+fn address(base: &str, off: &str, mode: Mode) -> String {
+    match mode {
+        Mode::Offset => format!("u64 a = {base} + {off}; "),
+        Mode::Pre => format!("u64 a = {base} + {off}; u64 w = a; "),
+        Mode::Post => format!("u64 a = {base}; u64 w = {base} + {off}; "),
+    }
+}
+
 /// LDR/STR (one general register; `gpr_access` in ldst.h) of 1 << size bytes at
 /// Rn + off (`Offset`, `Pre`: with writeback) or at Rn (`Post`: Rn + off written back).
 #[allow(clippy::too_many_arguments)]
@@ -296,17 +306,7 @@ fn single(
     let bytes = 1u32 << size;
     let base = regs.get(out, n);
     let value = (opc == 0).then(|| regs.x(out, t));
-    let addr = if mode == Mode::Post {
-        base.clone()
-    } else {
-        format!("{base} + {off}")
-    };
-    let wb = match mode {
-        Mode::Offset => String::new(),
-        Mode::Pre => "u64 w = a; ".into(),
-        Mode::Post => format!("u64 w = {base} + {off}; "),
-    };
-    let prelude = format!("u64 a = {addr}; {wb}");
+    let prelude = address(&base, off, mode);
     let values = value.map(|v| (v, "0ull".to_string()));
     let store = values.is_some();
     with_fast_path(out, regs, call, n, &prelude, bytes, values, |f, regs| {
@@ -367,17 +367,7 @@ fn simd_single(
     let bytes = 1u32 << scale;
     let base = regs.get(out, n);
     let off = off(out, regs, scale);
-    let addr = if mode == Mode::Post {
-        base.clone()
-    } else {
-        format!("{base} + {off}")
-    };
-    let wb = match mode {
-        Mode::Offset => String::new(),
-        Mode::Pre => "u64 w = a; ".into(),
-        Mode::Post => format!("u64 w = {base} + {off}; "),
-    };
-    let prelude = format!("u64 a = {addr}; {wb}");
+    let prelude = address(&base, &off, mode);
     let values = (!load).then(|| {
         let hi = if scale == 4 {
             format!("V_hi(c, {t}u)")
