@@ -391,6 +391,81 @@ fn simd_single(
     Some(Flow::Next)
 }
 
+/// The C++ that computes a pair's address `a` and the written-back base `w` from
+/// `base`, the scaled 7-bit offset and the mode (0 and 2 offset, 1 post-index: at base,
+/// 3 pre-index), and whether the mode writes the base back.
+fn pair_address(base: &str, imm7: u32, bytes: u32, mode: u32) -> (String, bool) {
+    let off = sext(imm7 as u64, 7).wrapping_mul(bytes as u64);
+    let addr = if mode == 1 { base } else { "w" };
+    (
+        format!("u64 w = {base} + 0x{off:x}ull; u64 a = {addr}; "),
+        mode == 1 || mode == 3,
+    )
+}
+
+/// LDP/STP/LDNP/STNP of two SIMD&FP registers of 4 or 8 bytes (S or D; `LDSTP_simd` in
+/// kernel/a64/simd_ldst.h, Arm ARM C7.2 LDP/STP (SIMD&FP)), as one access of 8 or 16
+/// bytes with the TLB's fast path: both read before either register is written (with
+/// Vt == Vt2 the second wins, as the handler's), the base written back after. Pairs of
+/// Q registers (32 bytes) stay with the handler, which checks both halves before it
+/// stores either.
+#[allow(clippy::too_many_arguments)]
+fn simd_pair(
+    out: &mut String,
+    regs: &mut Regs,
+    call: &Call,
+    o: u32,
+    mode: u32,
+    load: u32,
+    imm7: u32,
+    u: u32,
+    n: u32,
+    t: u32,
+) -> Option<Flow> {
+    let scale = match o {
+        0 => 2,
+        1 => 3,
+        _ => return None,
+    };
+    let bytes = 1u32 << scale;
+    let base = regs.get(out, n);
+    let (prelude, wback) = pair_address(&base, imm7, bytes, mode);
+    let values = (load == 0).then(|| {
+        if scale == 2 {
+            (
+                format!("(V_lo(c, {t}u) & 0xffffffffull) | (V_lo(c, {u}u) << 32)"),
+                "0ull".to_string(),
+            )
+        } else {
+            (format!("V_lo(c, {t}u)"), format!("V_lo(c, {u}u)"))
+        }
+    });
+    with_fast_path(
+        out,
+        regs,
+        call,
+        n,
+        &prelude,
+        2 * bytes,
+        values,
+        |f, regs| {
+            if load == 1 {
+                let (va, vb) = if scale == 2 {
+                    ("v0 & 0xffffffffull", "v0 >> 32")
+                } else {
+                    ("v0", "v1")
+                };
+                let _ = writeln!(f, "    set_freg(c, {t}u, {scale}u, {va});");
+                let _ = writeln!(f, "    set_freg(c, {u}u, {scale}u, {vb});");
+            }
+            if wback {
+                regs.set(f, n, "w");
+            }
+        },
+    );
+    Some(Flow::Next)
+}
+
 /// LDP/STP/LDNP/STNP of general registers (`gpr_pair` in ldst.h): mode 0 offset
 /// (non-temporal), 1 post-index, 2 offset, 3 pre-index.
 #[allow(clippy::too_many_arguments)]
@@ -407,13 +482,9 @@ fn pair(
     t: u32,
 ) -> Option<Flow> {
     let bytes: u32 = if sf == 1 { 8 } else { 4 };
-    let off = sext(imm7 as u64, 7).wrapping_mul(bytes as u64);
     let base = regs.get(out, n);
     let values = (load == 0).then(|| (regs.x(out, t), regs.x(out, t2)));
-    let wb_expr = format!("{base} + 0x{off:x}ull");
-    let addr = if mode == 1 { base.clone() } else { "w".into() };
-    let prelude = format!("u64 w = {wb_expr}; u64 a = {addr}; ");
-    let wback = mode == 1 || mode == 3;
+    let (prelude, wback) = pair_address(&base, imm7, bytes, mode);
     // A pair of W registers is one 8-byte access; of X registers two words.
     let span = if bytes == 4 { 8 } else { 16 };
     let values = values.map(|(a, b)| {
@@ -796,6 +867,9 @@ pub fn emit(
         ("LDSTP", &[sf, mode, load, imm7, t2, n, t]) => {
             pair(out, regs, call, sf, mode, load, imm7, t2, n, t)
         }
+        ("LDSTP_simd", &[o, x, l, imm7, u, n, t]) => {
+            simd_pair(out, regs, call, o, x, l, imm7, u, n, t)
+        }
         // SIMD&FP registers: unsigned offset, register offset (option UXTW, LSL, SXTW
         // or SXTX), unscaled and pre/post-index (x 00, 11, 01; 10 is unallocated).
         ("LDST_simd_uimm", &[z, o, imm12, n, t]) => {
@@ -1018,6 +1092,40 @@ mod tests {
         assert!(out.contains("r4 = w;"), "{out}");
         // size 1 with opc 3: unallocated.
         let (_, some) = run(&mut r, "LDST_simd_uimm", &[1, 3, 0, 2, 3], 0x100c, false);
+        assert!(!some);
+    }
+
+    /// Pairs of S or D registers are one access of 8 or 16 bytes, both registers set
+    /// after it; pairs of Q registers stay with the handler.
+    #[test]
+    fn simd_pairs_of_s_and_d_have_the_tlb_fast_path() {
+        let mut r = Regs::default();
+        // LDP D0, D1, [SP, #16]: o 1, offset (x 2), load, imm7 2, Vt2 1, SP, Vt 0.
+        let (out, some) = run(&mut r, "LDSTP_simd", &[1, 2, 1, 2, 1, 31, 0], 0x1000, false);
+        assert!(some);
+        assert!(out.contains("u64 w = r31 + 0x10ull; u64 a = w;"), "{out}");
+        assert!(out.contains("t2_load(c, tlb_s, a, 16u, v0, v1)"), "{out}");
+        assert!(out.contains("set_freg(c, 0u, 3u, v0);"), "{out}");
+        assert!(out.contains("set_freg(c, 1u, 3u, v1);"), "{out}");
+        // STP S2, S3, [X4], #-8: o 0, post-index (x 1), store, imm7 -2.
+        let (out, _) = run(
+            &mut r,
+            "LDSTP_simd",
+            &[0, 1, 0, 0x7e, 3, 4, 2],
+            0x1004,
+            false,
+        );
+        assert!(
+            out.contains("t2_store(c, tlb_d, a, 8u, (V_lo(c, 2u) & 0xffffffffull) | (V_lo(c, 3u) << 32), 0ull)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("u64 w = r4 + 0xfffffffffffffff8ull; u64 a = r4;"),
+            "{out}"
+        );
+        assert!(out.contains("r4 = w;"), "{out}");
+        // LDP Q0, Q1: the handler.
+        let (_, some) = run(&mut r, "LDSTP_simd", &[2, 2, 1, 0, 1, 2, 0], 0x1008, false);
         assert!(!some);
     }
 
