@@ -719,6 +719,13 @@ impl Tier2 {
             return Ok(false); // only rejected starts were new
         }
         let starts: Vec<u64> = blocks.iter().map(|b| b.start).collect();
+        if cancel.is_none() && matches!(self.target, Target::Gpu { .. }) {
+            // The end of the run (`finish`) waits for this compile: say why.
+            eprintln!(
+                "gpuos: tier 2: compiling {} blocks for the next run (NVRTC, about a third of a second each; the run's output is complete)",
+                blocks.len()
+            );
+        }
         let source = gen::gen_source(&blocks);
         self.build(&mut st, m, source, starts, cancel, quick)
     }
