@@ -130,6 +130,53 @@ GFN u8* t2_tlb_hit(Core& c, u64 va, u32 bytes, u64 acc) {
 /// entry `r` that gave p (t2_run: 8-aligned on an interleaved frame).
 GFN u8* t2_word2(const TlbEntry& r, u8* p) { return p + (r.il ? IL_ROW : 8); }
 
+/// The four words of a 32-byte access at a (LDP/STP of two Q registers, translated:
+/// crates/gpuos/src/translate/emit.rs) in `w`, through region entry r, else the Core's
+/// soft-TLB entry of a's page (which then refills r), when that entry holds the page
+/// with permission `acc` (PTE_R or PTE_W), the access stays on the page and each
+/// 16-byte half is one run (t2_run; on an interleaved frame, 8-aligned). Else false
+/// with nothing changed: the instruction's handler runs it (slow path, faults), so a
+/// store pair writes nothing unless it writes all, as the handler checks both halves
+/// before it stores either. Out of line: the site keeps only the call.
+GFN_NOINLINE bool t2_quad(Core& c, TlbEntry& r, u64 a, u64 acc, u8** w) {
+    u64 vpn = a >> PAGE_SHIFT, off = a & (PAGE_SZ - 1);
+    TlbEntry* e = &r;
+    if (!(r.vpn == vpn + 1 && (r.perm & acc))) {
+        e = &c.tlb[vpn & (TLB_ENTRIES - 1)];
+        if (!(e->vpn == vpn + 1 && (e->perm & acc))) return false;
+    }
+    if (off + 32 > PAGE_SZ || !t2_run(e->il, off, 16) || !t2_run(e->il, off + 16, 16)) return false;
+    u8* p = page_at(e->host, e->il, off);
+    u8* q = page_at(e->host, e->il, off + 16);
+    w[0] = p;
+    w[1] = t2_word2(*e, p);
+    w[2] = q;
+    w[3] = t2_word2(*e, q);
+    if (e != &r) r = *e;
+    return true;
+}
+
+/// LDP of two Q registers (32 bytes at a) into v[0..3] (low, high of the first, then of
+/// the second), as t2_quad: whether it was read.
+GFN bool t2_load_q2(Core& c, TlbEntry& r, u64 a, u64* v) {
+    u8* w[4];
+    if (!t2_quad(c, r, a, PTE_R, w)) return false;
+    for (int i = 0; i < 4; i++) v[i] = load_le(w[i], 8);
+    return true;
+}
+
+/// STP of two Q registers (v0, v1 the first's low and high words; v2, v3 the second's)
+/// at a, as t2_quad: whether all 32 bytes were written (none were when not).
+GFN bool t2_store_q2(Core& c, TlbEntry& r, u64 a, u64 v0, u64 v1, u64 v2, u64 v3) {
+    u8* w[4];
+    if (!t2_quad(c, r, a, PTE_W, w)) return false;
+    store_le(w[0], 8, v0);
+    store_le(w[1], 8, v1);
+    store_le(w[2], 8, v2);
+    store_le(w[3], 8, v3);
+    return true;
+}
+
 /// Make the page of pc current (c.code, c.code_vpn, c.code_ids) for a translation's
 /// jump to another page, when pc is 4-aligned and the soft TLB already holds its page
 /// executable on a template frame (the only frames with translations). Else false with

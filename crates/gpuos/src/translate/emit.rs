@@ -241,9 +241,6 @@ fn with_fast_path(
     values: Option<(String, String)>,
     then: impl FnOnce(&mut String, &mut Regs),
 ) {
-    let before = regs.clone();
-    let mut fast = String::new();
-    then(&mut fast, regs);
     let tlb = tlb_of(base);
     let test = match &values {
         Some((v0, v1)) => format!("t2_store(c, {tlb}, a, {bytes}u, {v0}, {v1})"),
@@ -254,9 +251,26 @@ fn with_fast_path(
     } else {
         ""
     };
+    with_fast_test(out, regs, call, &format!("{prelude}{vars}"), &test, then);
+}
+
+/// The access `test` (a C++ expression, true when done over the locals: the fast path)
+/// after `prelude`, then what `then` emits; else the instruction's handler (`call`)
+/// from the register state before it.
+fn with_fast_test(
+    out: &mut String,
+    regs: &mut Regs,
+    call: &Call,
+    prelude: &str,
+    test: &str,
+    then: impl FnOnce(&mut String, &mut Regs),
+) {
+    let before = regs.clone();
+    let mut fast = String::new();
+    then(&mut fast, regs);
     let _ = writeln!(
         out,
-        "    {{ {prelude}{vars}\n    if (__builtin_expect({test}, 1)) {{"
+        "    {{ {prelude}\n    if (__builtin_expect({test}, 1)) {{"
     );
     for line in fast.lines() {
         let _ = writeln!(out, "    {line}");
@@ -407,8 +421,9 @@ fn pair_address(base: &str, imm7: u32, bytes: u32, mode: u32) -> (String, bool) 
 /// kernel/a64/simd_ldst.h, Arm ARM C7.2 LDP/STP (SIMD&FP)), as one access of 8 or 16
 /// bytes with the TLB's fast path: both read before either register is written (with
 /// Vt == Vt2 the second wins, as the handler's), the base written back after. Pairs of
-/// Q registers (32 bytes) stay with the handler, which checks both halves before it
-/// stores either.
+/// Q registers (32 bytes, memcpy's) go through `t2_load_q2`/`t2_store_q2`
+/// (kernel/tier2/tier2.h), which find both halves on one page before a store pair
+/// writes either, as the handler checks both before it stores.
 #[allow(clippy::too_many_arguments)]
 fn simd_pair(
     out: &mut String,
@@ -425,11 +440,38 @@ fn simd_pair(
     let scale = match o {
         0 => 2,
         1 => 3,
+        2 => 4,
         _ => return None,
     };
     let bytes = 1u32 << scale;
     let base = regs.get(out, n);
     let (prelude, wback) = pair_address(&base, imm7, bytes, mode);
+    if scale == 4 {
+        let tlb = tlb_of(n);
+        let (vars, test) = if load == 1 {
+            ("u64 q[4]; ", format!("t2_load_q2(c, {tlb}, a, q)"))
+        } else {
+            let v = format!("V_lo(c, {t}u), V_hi(c, {t}u), V_lo(c, {u}u), V_hi(c, {u}u)");
+            ("", format!("t2_store_q2(c, {tlb}, a, {v})"))
+        };
+        with_fast_test(
+            out,
+            regs,
+            call,
+            &format!("{prelude}{vars}"),
+            &test,
+            |f, regs| {
+                if load == 1 {
+                    let _ = writeln!(f, "    setV(c, {t}u, q[0], q[1]);");
+                    let _ = writeln!(f, "    setV(c, {u}u, q[2], q[3]);");
+                }
+                if wback {
+                    regs.set(f, n, "w");
+                }
+            },
+        );
+        return Some(Flow::Next);
+    }
     let values = (load == 0).then(|| {
         if scale == 2 {
             (
@@ -1096,7 +1138,7 @@ mod tests {
     }
 
     /// Pairs of S or D registers are one access of 8 or 16 bytes, both registers set
-    /// after it; pairs of Q registers stay with the handler.
+    /// after it; pairs of Q registers two halves found before either is used.
     #[test]
     fn simd_pairs_of_s_and_d_have_the_tlb_fast_path() {
         let mut r = Regs::default();
@@ -1124,8 +1166,34 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("r4 = w;"), "{out}");
-        // LDP Q0, Q1: the handler.
-        let (_, some) = run(&mut r, "LDSTP_simd", &[2, 2, 1, 0, 1, 2, 0], 0x1008, false);
+        // LDP Q0, Q1, [X2]: both halves found first, then both registers set.
+        let (out, _) = run(&mut r, "LDSTP_simd", &[2, 2, 1, 0, 1, 2, 0], 0x1008, false);
+        assert!(
+            out.contains("u64 q[4]; \n    if (__builtin_expect(t2_load_q2(c, tlb_d, a, q), 1))"),
+            "{out}"
+        );
+        assert!(out.contains("setV(c, 0u, q[0], q[1]);"), "{out}");
+        assert!(out.contains("setV(c, 1u, q[2], q[3]);"), "{out}");
+        // STP Q4, Q5, [SP, #-32]!: pre-index.
+        let (out, _) = run(
+            &mut r,
+            "LDSTP_simd",
+            &[2, 3, 0, 0x7e, 5, 31, 4],
+            0x100c,
+            false,
+        );
+        assert!(
+            out.contains(
+                "t2_store_q2(c, tlb_s, a, V_lo(c, 4u), V_hi(c, 4u), V_lo(c, 5u), V_hi(c, 5u))"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("u64 w = r31 + 0xffffffffffffffe0ull; u64 a = w;"),
+            "{out}"
+        );
+        // o = 3: unallocated, the handler.
+        let (_, some) = run(&mut r, "LDSTP_simd", &[3, 2, 1, 0, 1, 2, 0], 0x1010, false);
         assert!(!some);
     }
 

@@ -722,7 +722,7 @@ impl Tier2 {
         if cancel.is_none() && matches!(self.target, Target::Gpu { .. }) {
             // The end of the run (`finish`) waits for this compile: say why.
             eprintln!(
-                "gpuos: tier 2: compiling {} blocks for the next run (NVRTC, about a third of a second each; the run's output is complete)",
+                "gpuos: tier 2: compiling {} blocks for the next run (NVRTC; the run's output is complete)",
                 blocks.len()
             );
         }
