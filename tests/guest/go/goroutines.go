@@ -202,7 +202,9 @@ func sectionSort() {
 	}
 	mergeSort(a, 4)
 	fmt.Println("sort: sorted", sort.IntsAreSorted(a), "first", a[0], "median", a[len(a)/2], "last", a[len(a)-1])
-	fmt.Println("sort: GOMAXPROCS>0", runtime.GOMAXPROCS(0) > 0, "NumGoroutine", runtime.NumGoroutine())
+	// Not the count itself: a merging goroutine that called wg.Done may not have exited
+	// yet when wg.Wait returns (qemu printed 2 and gpuos 1 in one run).
+	fmt.Println("sort: GOMAXPROCS>0", runtime.GOMAXPROCS(0) > 0, "NumGoroutine>=1", runtime.NumGoroutine() >= 1)
 }
 
 func main() {
