@@ -1092,13 +1092,20 @@ mod tests {
         assert!(slow.contains("xk = 1u; xskip = 0x10000000bull"), "{out}");
     }
 
-    /// Emit instruction `name` with fields `f` at pc as direct code (not the handler
-    /// alone) and check that its C++ holds every one of `want`.
-    fn emits(r: &mut Regs, name: &str, f: &[u32], pc: u64, want: &[&str]) {
-        let (out, some) = run(r, name, f, pc, false);
-        assert!(some, "{name}: no direct code");
-        for w in want {
-            assert!(out.contains(w), "{name}: no {w:?} in\n{out}");
+    /// Emit each case's instruction (name, fields) at successive addresses as direct
+    /// code (not the handler alone) and check that its C++ holds every one of its
+    /// strings; then that each of `refused` (name, fields) is left to its handler.
+    fn emits(cases: &[(&str, &[u32], &[&str])], refused: &[(&str, &[u32])]) {
+        let mut r = Regs::default();
+        for (i, (name, f, want)) in cases.iter().enumerate() {
+            let (out, some) = run(&mut r, name, f, 0x1000 + 4 * i as u64, false);
+            assert!(some, "{name}: no direct code");
+            for w in *want {
+                assert!(out.contains(w), "{name}: no {w:?} in\n{out}");
+            }
+        }
+        for (name, f) in refused {
+            assert!(!run(&mut r, name, f, 0x2000, false).1, "{name} {f:?}");
         }
     }
 
@@ -1108,92 +1115,93 @@ mod tests {
     /// unallocated size:opc goes to the handler (its SIGILL).
     #[test]
     fn simd_loads_and_stores_have_the_tlb_fast_path() {
-        let mut r = Regs::default();
-        // LDR Q3, [X2, #32]: size 0, opc 3, imm12 2.
-        let want = [
-            "u64 a = r2 + 0x20ull;",
-            "t2_load(c, tlb_d, a, 16u, v0, v1)",
-            "setV(c, 3u, v0, v1);",
-        ];
-        emits(&mut r, "LDST_simd_uimm", &[0, 3, 2, 2, 3], 0x1000, &want);
-        // STR D5, [SP, X1, LSL #3]: size 3, opc 0, option 3, S 1.
-        let want = [
-            "extend_reg(r1, 3u, 3u)",
-            "t2_store(c, tlb_s, a, 8u, V_lo(c, 5u), 0ull)",
-        ];
         emits(
-            &mut r,
-            "LDST_simd_reg",
-            &[3, 0, 1, 3, 1, 31, 5],
-            0x1004,
-            &want,
+            &[
+                // LDR Q3, [X2, #32]: size 0, opc 3, imm12 2.
+                (
+                    "LDST_simd_uimm",
+                    &[0, 3, 2, 2, 3],
+                    &[
+                        "u64 a = r2 + 0x20ull;",
+                        "t2_load(c, tlb_d, a, 16u, v0, v1)",
+                        "setV(c, 3u, v0, v1);",
+                    ],
+                ),
+                // STR D5, [SP, X1, LSL #3]: size 3, opc 0, option 3, S 1.
+                (
+                    "LDST_simd_reg",
+                    &[3, 0, 1, 3, 1, 31, 5],
+                    &[
+                        "extend_reg(r1, 3u, 3u)",
+                        "t2_store(c, tlb_s, a, 8u, V_lo(c, 5u), 0ull)",
+                    ],
+                ),
+                // LDR S0, [X4], #-4: post-index, 4 bytes.
+                (
+                    "LDST_simd_imm9",
+                    &[2, 1, 0x1fc, 1, 4, 0],
+                    &[
+                        "u64 a = r4; u64 w = r4 + 0xfffffffffffffffcull;",
+                        "set_freg(c, 0u, 2u, v0);",
+                        "r4 = w;",
+                    ],
+                ),
+            ],
+            // size 1 with opc 3: unallocated.
+            &[("LDST_simd_uimm", &[1, 3, 0, 2, 3])],
         );
-        // LDR S0, [X4], #-4: post-index, 4 bytes.
-        let want = [
-            "u64 a = r4; u64 w = r4 + 0xfffffffffffffffcull;",
-            "set_freg(c, 0u, 2u, v0);",
-            "r4 = w;",
-        ];
-        emits(
-            &mut r,
-            "LDST_simd_imm9",
-            &[2, 1, 0x1fc, 1, 4, 0],
-            0x1008,
-            &want,
-        );
-        // size 1 with opc 3: unallocated.
-        let (_, some) = run(&mut r, "LDST_simd_uimm", &[1, 3, 0, 2, 3], 0x100c, false);
-        assert!(!some);
     }
 
     /// Pairs of S or D registers are one access of 8 or 16 bytes, both registers set
     /// after it; pairs of Q registers two halves found before either is used.
     #[test]
     fn simd_pairs_of_s_and_d_have_the_tlb_fast_path() {
-        let mut r = Regs::default();
-        // LDP D0, D1, [SP, #16]: o 1, offset (x 2), load, imm7 2, Vt2 1, SP, Vt 0.
-        let want = [
-            "u64 w = r31 + 0x10ull; u64 a = w;",
-            "t2_load(c, tlb_s, a, 16u, v0, v1)",
-            "set_freg(c, 0u, 3u, v0);",
-            "set_freg(c, 1u, 3u, v1);",
-        ];
-        emits(&mut r, "LDSTP_simd", &[1, 2, 1, 2, 1, 31, 0], 0x1000, &want);
-        // STP S2, S3, [X4], #-8: o 0, post-index (x 1), store, imm7 -2.
-        let want = [
-            "t2_store(c, tlb_d, a, 8u, (V_lo(c, 2u) & 0xffffffffull) | (V_lo(c, 3u) << 32), 0ull)",
-            "u64 w = r4 + 0xfffffffffffffff8ull; u64 a = r4;",
-            "r4 = w;",
-        ];
         emits(
-            &mut r,
-            "LDSTP_simd",
-            &[0, 1, 0, 0x7e, 3, 4, 2],
-            0x1004,
-            &want,
+            &[
+                // LDP D0, D1, [SP, #16]: o 1, offset (x 2), load, imm7 2, Vt2 1, SP, Vt 0.
+                (
+                    "LDSTP_simd",
+                    &[1, 2, 1, 2, 1, 31, 0],
+                    &[
+                        "u64 w = r31 + 0x10ull; u64 a = w;",
+                        "t2_load(c, tlb_s, a, 16u, v0, v1)",
+                        "set_freg(c, 0u, 3u, v0);",
+                        "set_freg(c, 1u, 3u, v1);",
+                    ],
+                ),
+                // STP S2, S3, [X4], #-8: o 0, post-index (x 1), store, imm7 -2.
+                (
+                    "LDSTP_simd",
+                    &[0, 1, 0, 0x7e, 3, 4, 2],
+                    &[
+                        "t2_store(c, tlb_d, a, 8u, (V_lo(c, 2u) & 0xffffffffull) | (V_lo(c, 3u) << 32), 0ull)",
+                        "u64 w = r4 + 0xfffffffffffffff8ull; u64 a = r4;",
+                        "r4 = w;",
+                    ],
+                ),
+                // LDP Q0, Q1, [X2]: both halves found first, then both registers set.
+                (
+                    "LDSTP_simd",
+                    &[2, 2, 1, 0, 1, 2, 0],
+                    &[
+                        "u64 q[4]; \n    if (__builtin_expect(t2_load_q2(c, tlb_d, a, q), 1))",
+                        "setV(c, 0u, q[0], q[1]);",
+                        "setV(c, 1u, q[2], q[3]);",
+                    ],
+                ),
+                // STP Q4, Q5, [SP, #-32]!: pre-index.
+                (
+                    "LDSTP_simd",
+                    &[2, 3, 0, 0x7e, 5, 31, 4],
+                    &[
+                        "t2_store_q2(c, tlb_s, a, V_lo(c, 4u), V_hi(c, 4u), V_lo(c, 5u), V_hi(c, 5u))",
+                        "u64 w = r31 + 0xffffffffffffffe0ull; u64 a = w;",
+                    ],
+                ),
+            ],
+            // o = 3: unallocated, the handler.
+            &[("LDSTP_simd", &[3, 2, 1, 0, 1, 2, 0])],
         );
-        // LDP Q0, Q1, [X2]: both halves found first, then both registers set.
-        let want = [
-            "u64 q[4]; \n    if (__builtin_expect(t2_load_q2(c, tlb_d, a, q), 1))",
-            "setV(c, 0u, q[0], q[1]);",
-            "setV(c, 1u, q[2], q[3]);",
-        ];
-        emits(&mut r, "LDSTP_simd", &[2, 2, 1, 0, 1, 2, 0], 0x1008, &want);
-        // STP Q4, Q5, [SP, #-32]!: pre-index.
-        let want = [
-            "t2_store_q2(c, tlb_s, a, V_lo(c, 4u), V_hi(c, 4u), V_lo(c, 5u), V_hi(c, 5u))",
-            "u64 w = r31 + 0xffffffffffffffe0ull; u64 a = w;",
-        ];
-        emits(
-            &mut r,
-            "LDSTP_simd",
-            &[2, 3, 0, 0x7e, 5, 31, 4],
-            0x100c,
-            &want,
-        );
-        // o = 3: unallocated, the handler.
-        let (_, some) = run(&mut r, "LDSTP_simd", &[3, 2, 1, 0, 1, 2, 0], 0x1010, false);
-        assert!(!some);
     }
 
     #[test]
