@@ -8,9 +8,7 @@ use super::launch::{launch, launch_grid, launch_lanes, sync, watch_kernel, with_
 use super::memory::{DevBuf, Pinned, Streams};
 use super::relaunch::{Counters, Decision, LaunchPolicy, SHORT_SLICE};
 use super::rings::{CompRings, CompView, SubRings};
-use super::service::{
-    publish, serve_one, service_loop, service_thread_count, IdleThreads, PopLock, Shared,
-};
+use super::service::{publish, serve_one, service_loop, service_thread_count, PopLock, Shared};
 use super::{err, instructions_from_env, open_device, BLOCK, PERSISTENT_SLICE, QUANTUM};
 use crate::abi::{MachineHdr, PanicRecord, Proc, RingHdr, SysReq, FREE_HEADS, PAGE_SIZE};
 use crate::backend::{map_in_order, report_round_trips, stop_requested, HostTimes};
@@ -823,12 +821,10 @@ fn drain_persistent(
     let nthreads = service_thread_count(cfg.threads, m.lanes);
     let finished = AtomicBool::new(false);
     let pop_locks: Vec<PopLock> = (0..m.sub.n).map(|_| PopLock::default()).collect();
-    let idle_threads = IdleThreads::default();
     let outcome = std::thread::scope(|s| {
         for me in 0..nthreads {
-            let (locks, idle, finished) = (&pop_locks, &idle_threads, &finished);
-            let (hosts, times) = (r.hosts, r.host_times);
-            s.spawn(move || service_loop(sh, hosts, locks, idle, me, finished, times));
+            let (locks, finished, hosts, times) = (&pop_locks, &finished, r.hosts, r.host_times);
+            s.spawn(move || service_loop(sh, hosts, locks, me, finished, times));
         }
         let res = persistent_launches(r, stop, poll_stream);
         finished.store(true, Ordering::Release);

@@ -6,7 +6,7 @@ use crate::abi::SysReq;
 use crate::backend::HostTimes;
 use crate::service::policy::Held;
 use crate::service::{Procs, Served};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -44,38 +44,21 @@ pub(super) struct PopLock(Mutex<()>);
 /// than every turn: idle threads trying every ring's lock pass the locks' lines between
 /// them and slow the threads popping.
 const STEAL_EVERY: u32 = 16;
-/// Most submission-ring entries a service thread takes per acquisition of the pop lock.
+/// Most submission-ring entries a service thread takes per acquisition of the pop lock
+/// (`GPUOS_POP_BATCH`, 1 to 16, sets fewer: default 4). H100, twenty-seventh session,
+/// fixed batches: 16 served 10,000 lanes x 200 getuid in 0.27-0.29 s against 4's
+/// 0.34-0.39 s but made `fdmany` at 1,000 lanes slower (12.3 -> 14.1 s); twenty-eighth
+/// session, 16 while no thread is idle and 4 while one is: `fdmany` 32.1 s against
+/// 16.9 s with 4, getuid 0.51-0.63 s against 0.52 s. So 4.
 const POP_BATCH: usize = 16;
-/// Entries a thread takes per acquisition while another service thread is idle: what
-/// one thread takes, the idle ones cannot serve beside it, and a warp waits for the
-/// last answer of its lanes.
-const POP_SHARE: usize = 4;
 
-/// Entries per acquisition of a pop lock, `(while some thread is idle, while none is)`:
-/// `GPUOS_POP_BATCH` (1 to 16) fixes both; by default [`POP_SHARE`] and [`POP_BATCH`].
-/// H100 (twenty-seventh session), fixed batches: 10,000 lanes x 200 getuid and 30,000
-/// x 100, 4: 0.340-0.390 and 0.519-0.524 s; 8: 0.288 and 0.475 s; 16: 0.273-0.292 and
-/// 0.425-0.466 s; but `fdmany` at 1,000 lanes (a few requests per warp at a time) 12.3 s
-/// with 4 and 14.1 s with 16.
-fn pop_batches() -> (usize, usize) {
-    match std::env::var("GPUOS_POP_BATCH")
+fn pop_batch() -> usize {
+    std::env::var("GPUOS_POP_BATCH")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
-    {
-        Some(n) => (n.clamp(1, POP_BATCH), n.clamp(1, POP_BATCH)),
-        None => (POP_SHARE, POP_BATCH),
-    }
+        .unwrap_or(4)
+        .clamp(1, POP_BATCH)
 }
-
-/// Empty turns in a row after which a service thread counts as idle: a turn also comes
-/// back empty when another thread holds the pop lock, which at full load is most turns.
-const IDLE_TURNS: u32 = 64;
-
-/// How many service threads are idle (no entry in [`IDLE_TURNS`] turns), on a
-/// cache line of its own: a thread updates it only when it goes idle or finds work.
-#[repr(align(128))]
-#[derive(Default)]
-pub(super) struct IdleThreads(AtomicUsize);
 
 /// What the service threads share: pinned host memory laid out as in `abi`.
 #[derive(Clone, Copy)]
@@ -134,18 +117,15 @@ pub(super) fn service_loop(
     sh: Shared,
     hosts: &Procs<'_>,
     pop_locks: &[PopLock],
-    idle_threads: &IdleThreads,
     me: usize,
     finished: &AtomicBool,
     times: &HostTimes,
 ) {
     let mut idle = 0u32;
-    // Whether this thread counts itself in `idle_threads`.
-    let mut counted_idle = false;
     // Sleeps and requests waiting for host descriptors, held back (`service::policy`).
     let mut held = Held::default();
     let mut batch = [0u64; POP_BATCH];
-    let (share, most) = pop_batches();
+    let most = pop_batch();
     let nrings = sh.sub.n.min(pop_locks.len());
     // Up to `most` entries of ring `i` per acquisition of its lock (served outside it).
     // try_lock: a thread that finds the lock taken leaves that ring to its holder and
@@ -155,12 +135,6 @@ pub(super) fn service_loop(
     // 0.47-0.49 -> 0.50 s, 12 threads 0.46 -> 0.77-0.80 s; every idle thread then read
     // the cell the GPU writes across PCIe.)
     let pop_ring = |i: usize, batch: &mut [u64; POP_BATCH]| {
-        // Read before the lock: a relaxed estimate is enough.
-        let most = if idle_threads.0.load(Ordering::Relaxed) > 0 {
-            share
-        } else {
-            most
-        };
         let _g = match pop_locks[i].0.try_lock() {
             Ok(g) => g,
             Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
@@ -191,13 +165,6 @@ pub(super) fn service_loop(
         let popped = (got > 0).then(Instant::now);
         if got > 0 {
             idle = 0;
-            if counted_idle {
-                counted_idle = false;
-                idle_threads.0.fetch_sub(1, Ordering::Relaxed);
-            }
-        } else if !counted_idle && idle >= IDLE_TURNS {
-            counted_idle = true;
-            idle_threads.0.fetch_add(1, Ordering::Relaxed);
         }
         // Publish lane's request and push it with its result to its completion ring.
         let complete = |lane: usize| {
