@@ -220,6 +220,37 @@ GFN u8* t2_fast(const TlbEntry& r, u64 a, u32 bytes, u64 acc) {
     return hit ? page_at(r.host, r.il, off) : 0;
 }
 
+/// The Core's soft-TLB entry of a's page when it holds the page with permission `acc`
+/// and the `bytes` bytes at a stay on that page, else 0. Any alignment: the misses of
+/// t2_fast are mostly accesses that are not one run of an interleaved frame (a 16-byte
+/// SIMD&FP load or an 8-byte load at a 4-aligned address spans two words there),
+/// which page_load and page_store take word by word instead of sending them to the
+/// instruction's handler (its slow path costs several times as much).
+GFN const TlbEntry* t2_entry(Core& c, u64 a, u32 bytes, u64 acc) {
+    u64 vpn = a >> PAGE_SHIFT;
+    const TlbEntry& t = c.tlb[vpn & (TLB_ENTRIES - 1)];
+    bool hit = t.vpn == vpn + 1 && (t.perm & acc) && (a & (PAGE_SZ - 1)) + bytes <= PAGE_SZ;
+    return hit ? &t : 0;
+}
+
+/// The n (1..8) bytes at page offset off of the page at base (frame_base; within the
+/// page), little-endian: one access when they are one run, else byte by byte.
+GFN u64 page_load(u8* base, bool il, u64 off, u64 n) {
+    if (page_run(il, off, n)) return load_le(page_at(base, il, off), (int)n);
+    u64 v = 0;
+    for (u64 i = n; i-- > 0;) v = (v << 8) | *page_at(base, il, off + i);
+    return v;
+}
+
+/// Store the n (1..8) low bytes of v at page offset off (as page_load).
+GFN void page_store(u8* base, bool il, u64 off, u64 n, u64 v) {
+    if (page_run(il, off, n)) {
+        store_le(page_at(base, il, off), (int)n, v);
+        return;
+    }
+    for (u64 i = 0; i < n; i++, v >>= 8) *page_at(base, il, off + i) = (u8)v;
+}
+
 /// What t2_load_miss read: the word(s) (v1 only for 16 bytes), and whether it could.
 struct T2Loaded {
     u64 v0, v1;
@@ -231,20 +262,22 @@ struct T2Loaded {
 /// takes mm_translate's slow path and raises any fault).
 GFN_NOINLINE T2Loaded t2_load_miss(Core& c, u64 a, u32 bytes) {
     T2Loaded l = {0, 0, 0};
-    u8* p = t2_tlb_hit(c, a, bytes, PTE_R);
-    if (!p) return l;
-    l.v0 = load_le(p, bytes > 8 ? 8 : (int)bytes);
-    if (bytes > 8) l.v1 = load_le(t2_word2(c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)], p), 8);
+    const TlbEntry* e = t2_entry(c, a, bytes, PTE_R);
+    if (!e) return l;
+    u64 off = a & (PAGE_SZ - 1), n = bytes > 8 ? 8 : bytes;
+    l.v0 = page_load(e->host, e->il, off, n);
+    if (bytes > 8) l.v1 = page_load(e->host, e->il, off + 8, 8);
     l.ok = 1;
     return l;
 }
 
 /// A store that missed the region's entry (as t2_load_miss): whether it was done.
 GFN_NOINLINE bool t2_store_miss(Core& c, u64 a, u32 bytes, u64 v0, u64 v1) {
-    u8* p = t2_tlb_hit(c, a, bytes, PTE_W);
-    if (!p) return false;
-    store_le(p, bytes > 8 ? 8 : (int)bytes, v0);
-    if (bytes > 8) store_le(t2_word2(c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)], p), 8, v1);
+    const TlbEntry* e = t2_entry(c, a, bytes, PTE_W);
+    if (!e) return false;
+    u64 off = a & (PAGE_SZ - 1), n = bytes > 8 ? 8 : bytes;
+    page_store(e->host, e->il, off, n, v0);
+    if (bytes > 8) page_store(e->host, e->il, off + 8, 8, v1);
     return true;
 }
 
