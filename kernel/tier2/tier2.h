@@ -177,6 +177,32 @@ GFN bool t2_store_q2(Core& c, TlbEntry& r, u64 a, u64 v0, u64 v1, u64 v2, u64 v3
     return true;
 }
 
+// ---- SIMD&FP data processing of translated code ------------------------------------
+
+/// One 64-bit half of MUL, MLA or MLS (by element; `op` 0, 1, 2), Arm ARM C7.2: each
+/// element of `bits` (16 or 32) bits of a times b, alone, added to acc's or subtracted
+/// from it, modulo 2^bits (`vec_idx` in kernel/a64/simd_indexed.h, the handler).
+GFN u64 t2_mla_half(u64 a, u64 b, u64 acc, u32 op, u32 bits) {
+    u64 r = 0, m = bits == 32 ? 0xffffffffull : 0xffffull;
+    for (u32 i = 0; i < 64; i += bits) {
+        u64 p = ((a >> i) & m) * b;
+        u64 e = op == 1 ? (acc >> i) + p : op == 2 ? (acc >> i) - p : p;
+        r |= (e & m) << i;
+    }
+    return r;
+}
+
+/// MUL, MLA or MLS (by element) of H or S elements (sz 1, 2): Vd = Vn x Vm[idx] (op 0),
+/// Vd + it (1) or Vd - it (2), 64 bits (q 0, the upper half zeroed) or 128. Every
+/// operand read before Vd is written (d may be n or m).
+GFN void t2_mla_el(Core& c, u32 q, u32 sz, u32 idx, u32 m, u32 n, u32 d, u32 op) {
+    u32 bits = 8u << sz, per = 64 / bits;
+    u64 b = ((idx < per ? V_lo(c, m) : V_hi(c, m)) >> (idx % per * bits)) & (bits == 32 ? 0xffffffffull : 0xffffull);
+    u64 lo = t2_mla_half(V_lo(c, n), b, V_lo(c, d), op, bits);
+    u64 hi = q ? t2_mla_half(V_hi(c, n), b, V_hi(c, d), op, bits) : 0;
+    setV(c, d, lo, hi);
+}
+
 /// Make the page of pc current (c.code, c.code_vpn, c.code_ids) for a translation's
 /// jump to another page, when pc is 4-aligned and the soft TLB already holds its page
 /// executable on a template frame (the only frames with translations). Else false with

@@ -121,6 +121,8 @@ static void test_int_arith(void)
     p16("mul16", vmulq_u16(a16, b16));
     p16("mla16", vmlaq_u16(c16, a16, b16));
     p16("mul_lane", vmulq_laneq_u16(a16, b16, 3));
+    p16("mla_lane 4h", vcombine_u16(vmla_laneq_u16(vget_low_u16(c16), vget_low_u16(a16), b16, 7), vdup_n_u16(0)));
+    p16("mls_lane 8h", vmlsq_lane_u16(c16, a16, vget_low_u16(b16), 1));
     p16("qdmulh", vreinterpretq_u16_s16(vqdmulhq_s16(vreinterpretq_s16_u16(a16), vreinterpretq_s16_u16(b16))));
     p16("qrdmulh", vreinterpretq_u16_s16(vqrdmulhq_s16(vreinterpretq_s16_u16(a16), vreinterpretq_s16_u16(b16))));
     p16("qadd s16", vreinterpretq_u16_s16(vqaddq_s16(vreinterpretq_s16_u16(a16), vreinterpretq_s16_u16(b16))));
@@ -133,6 +135,9 @@ static void test_int_arith(void)
     p32("mul32", vmulq_u32(a32, b32));
     p32("mla32", vmlaq_u32(c32, a32, b32));
     p32("mls lane", vmlsq_laneq_u32(c32, a32, b32, 2));
+    p32("mla lane 4s", vmlaq_laneq_u32(c32, a32, b32, 3));
+    p32("mla lane 2s", vcombine_u32(vmla_lane_u32(vget_low_u32(c32), vget_low_u32(a32), vget_high_u32(b32), 1), vdup_n_u32(7)));
+    p32("mul lane self", vmulq_laneq_u32(a32, a32, 1));
     p32("qadd s32", vreinterpretq_u32_s32(vqaddq_s32(vreinterpretq_s32_u32(a32), vreinterpretq_s32_u32(b32))));
     p32("qsub u32", vqsubq_u32(a32, b32));
     p32("rev64", vrev64q_u32(a32));

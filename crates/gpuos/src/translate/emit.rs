@@ -152,6 +152,10 @@ pub struct Call {
     /// Its position in its block, from 1: the instructions an exception it raises
     /// returns as executed in the block.
     pub k: usize,
+    /// The handler touches no guest memory and no mapping (SIMD&FP data processing):
+    /// the region's soft-TLB entries stay valid across it and the code page stays
+    /// current.
+    pub pure: bool,
 }
 
 impl Call {
@@ -160,7 +164,7 @@ impl Call {
     /// stored, this instruction the last counted), then the ones it may have written
     /// read again.
     fn emit(&self, out: &mut String, regs: &mut Regs, indent: &str) {
-        regs.called = true;
+        regs.called |= !self.pure;
         let store = regs.dirty & self.regs;
         for n in each(store) {
             let _ = writeln!(out, "{indent}{} = {};", home(n), local(n));
@@ -172,7 +176,9 @@ impl Call {
             self.invoke, self.k, self.regs, self.pc
         );
         // The handler may have changed a mapping or the soft TLB.
-        let _ = writeln!(out, "{indent}tlb_s.vpn = tlb_d.vpn = 0;");
+        if !self.pure {
+            let _ = writeln!(out, "{indent}tlb_s.vpn = tlb_d.vpn = 0;");
+        }
         let load = regs.loaded & self.regs;
         for n in each(load) {
             let _ = writeln!(out, "{indent}{} = {};", local(n), home(n));
@@ -834,6 +840,53 @@ pub fn emit(
             regs.set_r(out, 1, t, &v);
             Some(Flow::Next)
         }
+        // FMOV (general), Arm ARM C7.2 (`FMOV_gen` in kernel/a64/fp_cvt.h): W <-> S,
+        // X <-> D, X <-> V.D[1] between a local and the vector register file in the Core
+        // (set_freg zeroes the bits above the element, as the handler does); FP16 and
+        // unallocated combinations go to the handler (SIGILL).
+        ("FMOV_gen", &[sf, ftype, rmode, o, n, d]) => {
+            let kind = sf << 3 | ftype << 1 | rmode;
+            if !matches!(kind, 0 | 0xa | 0xd) {
+                return None;
+            }
+            if o == 0 {
+                let v = match kind {
+                    0 => format!("(u64)(u32)V_lo(c, {n}u)"),
+                    0xa => format!("V_lo(c, {n}u)"),
+                    _ => format!("V_hi(c, {n}u)"),
+                };
+                regs.set_r(out, 1, d, &v);
+            } else {
+                let x = regs.r(out, sf, n);
+                let _ = match kind {
+                    0 => writeln!(out, "    set_freg(c, {d}u, 2u, {x});"),
+                    0xa => writeln!(out, "    set_freg(c, {d}u, 3u, {x});"),
+                    _ => writeln!(out, "    setV(c, {d}u, V_lo(c, {d}u), {x});"),
+                };
+            }
+            Some(Flow::Next)
+        }
+        // MUL, MLA, MLS (by element) of H or S elements, Arm ARM C7.2: `t2_mla_el`
+        // (kernel/tier2/tier2.h) over the vector register file; the element index is
+        // H:L:M with Vm < 16 for H, H:L with M:Vm for S (`vec_idx`, the handler's); size
+        // 0 and 3 are reserved (the handler's SIGILL).
+        ("MLA_el" | "MLS_el" | "MUL_el", &[q, z, l, x, m, h, n, d]) if z == 1 || z == 2 => {
+            let (idx, vm) = if z == 1 {
+                (h << 2 | l << 1 | x, m)
+            } else {
+                (h << 1 | l, x << 4 | m)
+            };
+            let op = match name {
+                "MUL_el" => 0,
+                "MLA_el" => 1,
+                _ => 2,
+            };
+            let _ = writeln!(
+                out,
+                "    t2_mla_el(c, {q}u, {z}u, {idx}u, {vm}u, {n}u, {d}u, {op}u);"
+            );
+            Some(Flow::Next)
+        }
         // MOVZ, MOVN, MOVK: hw 2 and 3 are reserved for 32 bits.
         ("MOVZ" | "MOVN", &[sf, hw, imm16, d]) if sf == 1 || hw < 2 => {
             let mut v = (imm16 as u64) << (hw * 16);
@@ -1054,6 +1107,7 @@ mod tests {
             regs,
             pc: 0x1000,
             k: 1,
+            pure: false,
         }
     }
 
@@ -1246,6 +1300,36 @@ mod tests {
             "{out}"
         );
         assert!(!out.contains("decode_bit_masks"), "{out}");
+    }
+
+    /// FMOV (general) between a local and the vector register file, each direction and
+    /// size; the FP16 forms go to the handler.
+    #[test]
+    fn fmov_general_moves_between_locals_and_the_vector_registers() {
+        // (sf, ftype, rmode, o, n, d), then what the direct code must contain.
+        let cases: &[([u32; 6], &str)] = &[
+            ([1, 1, 0, 0, 0, 24], "r24 = V_lo(c, 0u);"), // FMOV X24, D0
+            ([0, 0, 0, 0, 3, 2], "r2 = (u64)(u32)V_lo(c, 3u);"), // FMOV W2, S3
+            ([1, 2, 1, 0, 4, 5], "r5 = V_hi(c, 4u);"),   // FMOV X5, V4.D[1]
+            ([1, 1, 0, 1, 7, 1], "set_freg(c, 1u, 3u, r7);"), // FMOV D1, X7
+            ([0, 0, 0, 1, 7, 1], "set_freg(c, 1u, 2u, (u64)(u32)r7);"), // FMOV S1, W7
+            ([1, 2, 1, 1, 7, 1], "setV(c, 1u, V_lo(c, 1u), r7);"), // FMOV V1.D[1], X7
+        ];
+        for (f, want) in cases {
+            let (out, some) = run(&mut Regs::default(), "FMOV_gen", f, 0, false);
+            assert!(some && out.contains(want), "{f:?}: {out}");
+        }
+        // FMOV W0, H1 (ftype 3): FP16, the handler's SIGILL.
+        assert!(
+            !run(
+                &mut Regs::default(),
+                "FMOV_gen",
+                &[0, 3, 0, 0, 1, 0],
+                0,
+                false
+            )
+            .1
+        );
     }
 
     #[test]

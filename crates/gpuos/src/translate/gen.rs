@@ -139,11 +139,43 @@ fn fields(insn: u32) -> (&'static tables::A64Entry, Vec<u32>) {
     )
 }
 
-/// The state an instruction's handler may read or write: its operand fields' values
-/// below 32 (register numbers, and small immediates, harmlessly), X30 for the branches
-/// with link, and the flags.
-fn handler_regs(name: &str, f: &[u32]) -> u64 {
-    let link = if matches!(name, "BL" | "BLR") {
+/// Decode tables (kernel/a64/) whose handlers read and write only the SIMD&FP
+/// registers, FPCR and FPSR, and (`true`) the flags: no general register, no memory,
+/// no mapping. FP data processing reads the flags (FCSEL), FP compares write them;
+/// the others (simd_copy's UMOV and INS, fp_cvt's FMOV and conversions to and from
+/// general registers, the loads and stores) are general.
+const VECTOR_TABLES: &[(&str, bool)] = &[
+    ("simd_three_same", false),
+    ("simd_three_diff", false),
+    ("simd_indexed", false),
+    ("simd_modimm", false),
+    ("simd_across", false),
+    ("simd_shift_imm", false),
+    ("simd_two_reg_misc", false),
+    ("simd_permute", false),
+    ("fp_dp", true),
+    ("fp_cmp", true),
+];
+
+/// Whether entry `e`'s handler is SIMD&FP data processing ([`VECTOR_TABLES`]), and
+/// then whether it uses the flags.
+fn vector_handler(e: &tables::A64Entry) -> Option<bool> {
+    let file = e.source.rsplit('/').next()?.split('.').next()?;
+    VECTOR_TABLES
+        .iter()
+        .find(|(t, _)| *t == file)
+        .map(|&(_, flags)| flags)
+}
+
+/// The state an instruction's handler may read or write: for SIMD&FP data processing
+/// at most the flags ([`vector_handler`]: its operand fields name vector registers);
+/// else its operand fields' values below 32 (register numbers, and small immediates,
+/// harmlessly), X30 for the branches with link, and the flags.
+fn handler_regs(e: &tables::A64Entry, f: &[u32]) -> u64 {
+    if let Some(flags) = vector_handler(e) {
+        return if flags { 1 << NZCV } else { 0 };
+    }
+    let link = if matches!(e.name, "BL" | "BLR") {
         1 << 30
     } else {
         0
@@ -181,9 +213,10 @@ fn gen_block(out: &mut String, b: &Block, regs: &mut Regs, local: &dyn Fn(u64) -
         let args: String = f.iter().map(|v| format!(", {v}u")).collect();
         let call = emit::Call {
             invoke: format!("T2C_{}(0x{pc:x}ull, 0x{w:08x}u, (c{args}))", e.name),
-            regs: handler_regs(e.name, &f),
+            regs: handler_regs(e, &f),
             pc,
             k: i + 1,
+            pure: vector_handler(e).is_some(),
         };
         called.set(regs.called);
         if let Some(fl) = emit::emit(out, regs, e.name, &f, pc, i + 1 == n, &call, &jump) {
@@ -666,6 +699,29 @@ mod tests {
             "{src}"
         );
         assert!(src.contains("if (left - done < 3u) { pc = 0x400000ull; goto t2_out; }"));
+    }
+
+    /// A SIMD&FP data-processing handler (SADDW) is called with the general
+    /// registers left in their locals and the region's soft-TLB entries kept; a load's
+    /// handler after it still writes back what it uses and drops the entries.
+    #[test]
+    fn vector_handlers_keep_the_general_registers_and_the_tlb() {
+        const SADDW_V0_2D: u32 = 0x0ea11000; // SADDW V0.2D, V0.2D, V1.2S
+        const LDR_X1_X0: u32 = 0xf9400001;
+        let b = Block {
+            start: 0x400000,
+            frame: 3,
+            insns: vec![ADD_X0_X0_1, SADDW_V0_2D, LDR_X1_X0, RET],
+        };
+        let src = gen_source(&[b]);
+        let vec = &src[src.find("// 400004:").unwrap()..src.find("// 400008:").unwrap()];
+        assert!(vec.contains("T2C_SADDW"), "{vec}");
+        assert!(!vec.contains("c.s.x["), "{vec}");
+        assert!(!vec.contains("c.s.nzcv"), "{vec}");
+        assert!(!vec.contains("tlb_s.vpn = tlb_d.vpn = 0"), "{vec}");
+        let ldr = &src[src.find("// 400008:").unwrap()..src.find("// 40000c:").unwrap()];
+        assert!(ldr.contains("c.s.x[0] = r0;"), "{ldr}");
+        assert!(ldr.contains("tlb_s.vpn = tlb_d.vpn = 0"), "{ldr}");
     }
 
     #[test]
