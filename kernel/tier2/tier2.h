@@ -203,6 +203,25 @@ GFN void t2_mla_el(Core& c, u32 q, u32 sz, u32 idx, u32 m, u32 n, u32 d, u32 op)
     setV(c, d, lo, hi);
 }
 
+/// SADDW, UADDW, SSUBW, USUBW (and the '2' forms, q 1), Arm ARM C7.2: each element of
+/// Vn (2 x `bits` wide, sz = log2(bits / 8), 0 to 2) plus or minus (`sub`) the
+/// element of the same number of the low (q 0) or high (q 1) half of Vm, sign- or
+/// zero-extended (`u`), modulo 2^(2 bits) (`vec_3diff` in kernel/a64/simd_three_diff.h,
+/// the handler). Every operand read before Vd is written.
+GFN void t2_addw(Core& c, u32 q, u32 sz, u32 m, u32 n, u32 d, bool u, bool sub) {
+    u32 bits = 8u << sz, wide = 2 * bits, per = 64 / wide;
+    u64 src = q ? V_hi(c, m) : V_lo(c, m), nm = ones(bits), wm = ones(wide);
+    u64 half[2] = {V_lo(c, n), V_hi(c, n)}, r[2] = {0, 0};
+    for (u32 i = 0; i < 64 / bits; i++) {
+        u64 e = (src >> (i * bits)) & nm;
+        if (!u && (e >> (bits - 1))) e |= ~nm;
+        u32 h = i / per, at = i % per * wide;
+        u64 w = half[h] >> at;
+        r[h] |= ((sub ? w - e : w + e) & wm) << at;
+    }
+    setV(c, d, r[0], r[1]);
+}
+
 /// Make the page of pc current (c.code, c.code_vpn, c.code_ids) for a translation's
 /// jump to another page, when pc is 4-aligned and the soft TLB already holds its page
 /// executable on a template frame (the only frames with translations). Else false with

@@ -293,6 +293,15 @@ static void test_widen_narrow(void)
     p16("addl2 s8", vreinterpretq_u16_s16(vaddl_high_s8(vreinterpretq_s8_u8(a8), vreinterpretq_s8_u8(b8))));
     p16("subl u8", vsubl_u8(vget_low_u8(a8), vget_low_u8(b8)));
     p16("addw u8", vaddw_u8(ld16(0), vget_low_u8(b8)));
+    p16("addw2 s8", vreinterpretq_u16_s16(vaddw_high_s8(vreinterpretq_s16_u16(ld16(0)), vreinterpretq_s8_u8(b8))));
+    p32("subw2 s16", vreinterpretq_u32_s32(vsubw_high_s16(vreinterpretq_s32_u32(ld32(0)), vreinterpretq_s16_u16(ld16(8)))));
+    p32("subw u16", vsubw_u16(ld32(4), vget_low_u16(ld16(3))));
+    {
+        int64x2_t w = vaddw_s32(vreinterpretq_s64_u32(ld32(0)), vreinterpret_s32_u32(vget_high_u32(ld32(5))));
+        w = vaddw_high_s32(w, vreinterpretq_s32_u32(ld32(1)));
+        p32("addw s32", vreinterpretq_u32_s64(w));
+        p32("addw2 u32", vreinterpretq_u32_u64(vaddw_high_u32(vreinterpretq_u64_u32(ld32(2)), ld32(6))));
+    }
     p16("mull u8", vmull_u8(vget_low_u8(a8), vget_low_u8(b8)));
     p16("mull2 s8", vreinterpretq_u16_s16(vmull_high_s8(vreinterpretq_s8_u8(a8), vreinterpretq_s8_u8(b8))));
     p16("mlal u8", vmlal_u8(ld16(8), vget_low_u8(a8), vget_low_u8(b8)));

@@ -887,6 +887,17 @@ pub fn emit(
             );
             Some(Flow::Next)
         }
+        // SADDW, UADDW, SSUBW, USUBW (and their '2' forms), Arm ARM C7.2: `t2_addw`
+        // (kernel/tier2/tier2.h); size 3 is reserved (the handler's SIGILL).
+        ("SADDW_v" | "UADDW_v" | "SSUBW_v" | "USUBW_v", &[q, z, m, n, d]) if z < 3 => {
+            let u = name.starts_with('U');
+            let sub = name.contains("SUB");
+            let _ = writeln!(
+                out,
+                "    t2_addw(c, {q}u, {z}u, {m}u, {n}u, {d}u, {u}, {sub});"
+            );
+            Some(Flow::Next)
+        }
         // MOVZ, MOVN, MOVK: hw 2 and 3 are reserved for 32 bits.
         ("MOVZ" | "MOVN", &[sf, hw, imm16, d]) if sf == 1 || hw < 2 => {
             let mut v = (imm16 as u64) << (hw * 16);

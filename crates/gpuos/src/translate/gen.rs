@@ -701,21 +701,21 @@ mod tests {
         assert!(src.contains("if (left - done < 3u) { pc = 0x400000ull; goto t2_out; }"));
     }
 
-    /// A SIMD&FP data-processing handler (SADDW) is called with the general
+    /// A SIMD&FP data-processing handler (ADDP, scalar) is called with the general
     /// registers left in their locals and the region's soft-TLB entries kept; a load's
     /// handler after it still writes back what it uses and drops the entries.
     #[test]
     fn vector_handlers_keep_the_general_registers_and_the_tlb() {
-        const SADDW_V0_2D: u32 = 0x0ea11000; // SADDW V0.2D, V0.2D, V1.2S
+        const ADDP_D0_V0: u32 = 0x5ef1b800; // ADDP D0, V0.2D
         const LDR_X1_X0: u32 = 0xf9400001;
         let b = Block {
             start: 0x400000,
             frame: 3,
-            insns: vec![ADD_X0_X0_1, SADDW_V0_2D, LDR_X1_X0, RET],
+            insns: vec![ADD_X0_X0_1, ADDP_D0_V0, LDR_X1_X0, RET],
         };
         let src = gen_source(&[b]);
         let vec = &src[src.find("// 400004:").unwrap()..src.find("// 400008:").unwrap()];
-        assert!(vec.contains("T2C_SADDW"), "{vec}");
+        assert!(vec.contains("T2C_ADDP_sc"), "{vec}");
         assert!(!vec.contains("c.s.x["), "{vec}");
         assert!(!vec.contains("c.s.nzcv"), "{vec}");
         assert!(!vec.contains("tlb_s.vpn = tlb_d.vpn = 0"), "{vec}");
