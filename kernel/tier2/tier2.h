@@ -177,6 +177,58 @@ GFN bool t2_store_q2(Core& c, TlbEntry& r, u64 a, u64 v0, u64 v1, u64 v2, u64 v3
     return true;
 }
 
+// ---- lazy flags of translated code -------------------------------------------------
+//
+// A flag-setting ADDS, SUBS or ANDS of translated code stores its operands in the
+// region's locals fa, fb and its kind in fk (T2F_* << 1 | sf) instead of computing NZCV
+// (crates/gpuos/src/translate/emit.rs, `Flags`); fk 0: the flags are in the local nz.
+
+/// SUBS (CMP): fa - fb; ADDS (CMN): fa + fb; ANDS (TST): fa is the result.
+#define T2F_SUB 1u
+#define T2F_ADD 2u
+#define T2F_AND 3u
+
+/// The NZCV word (as nzcv_word) of lazy flags of kind k over a and b: AddWithCarry's
+/// flags for SUBS and ADDS (Arm ARM C6.2), N and Z of the result with C and V clear
+/// for ANDS.
+GFN u64 t2_nzcv(u32 k, u64 a, u64 b) {
+    u32 sf = k & 1, kind = k >> 1;
+    u64 nz = 0;
+    if (kind == T2F_SUB) {
+        add_with_carry_w(sf, a, ~b, 1u, &nz);
+    } else if (kind == T2F_ADD) {
+        add_with_carry_w(sf, a, b, 0u, &nz);
+    } else {
+        u64 r = sf ? a : (u64)(u32)a;
+        nz = nzcv_word(((r >> (sf ? 63 : 31)) & 1) != 0, r == 0, false, false);
+    }
+    return nz;
+}
+
+/// ConditionHolds(cond) (Arm ARM shared/functions/system/ConditionHolds) of lazy flags
+/// of kind k over a and b; for a compare (SUBS) straight from the operands: EQ is
+/// a == b, HS unsigned a >= b, GE signed a >= b, and so on, at the operation's width.
+GFN bool t2_cond(u32 k, u64 a, u64 b, u32 cond) {
+    if ((k >> 1) != T2F_SUB) return cond_holds_w(t2_nzcv(k, a, b), cond);
+    bool sf = k & 1;
+    u64 ua = sf ? a : (u64)(u32)a, ub = sf ? b : (u64)(u32)b;
+    i64 sa = sf ? (i64)a : (i64)(i32)(u32)a, sb = sf ? (i64)b : (i64)(i32)(u32)b;
+    u64 d = a - b;
+    bool r;
+    switch (cond >> 1) {
+    case 0: r = ua == ub; break;                                  // EQ: Z
+    case 1: r = ua >= ub; break;                                  // CS: C (no borrow)
+    case 2: r = ((d >> (sf ? 63 : 31)) & 1) != 0; break;          // MI: N
+    case 3: r = (((a ^ b) & (a ^ d)) >> (sf ? 63 : 31)) & 1; break;  // VS: V
+    case 4: r = ua > ub; break;                                   // HI: C and not Z
+    case 5: r = sa >= sb; break;                                  // GE: N == V
+    case 6: r = sa > sb; break;                                   // GT: N == V and not Z
+    default: r = true; break;                                     // AL
+    }
+    if ((cond & 1) && cond != 15) r = !r;
+    return r;
+}
+
 // ---- SIMD&FP data processing of translated code ------------------------------------
 
 /// One 64-bit half of MUL, MLA or MLS (by element; `op` 0, 1, 2), Arm ARM C7.2: each
@@ -310,8 +362,14 @@ GFN_NOINLINE T2Loaded t2_load_miss(Core& c, u64 a, u32 bytes) {
     const TlbEntry* e = t2_entry(c, a, bytes, PTE_R);
     if (!e) return l;
     u64 off = a & (PAGE_SZ - 1), n = bytes > 8 ? 8 : bytes;
-    l.v0 = page_load(e->host, e->il, off, n);
-    if (bytes > 8) l.v1 = page_load(e->host, e->il, off + 8, 8);
+    if (t2_run(e->il, off, bytes)) {  // the usual miss: another page, or unaligned
+        u8* p = page_at(e->host, e->il, off);
+        l.v0 = load_le(p, (int)n);
+        if (bytes > 8) l.v1 = load_le(t2_word2(*e, p), 8);
+    } else {
+        l.v0 = page_load(e->host, e->il, off, n);
+        if (bytes > 8) l.v1 = page_load(e->host, e->il, off + 8, 8);
+    }
     l.ok = 1;
     return l;
 }
@@ -321,8 +379,14 @@ GFN_NOINLINE bool t2_store_miss(Core& c, u64 a, u32 bytes, u64 v0, u64 v1) {
     const TlbEntry* e = t2_entry(c, a, bytes, PTE_W);
     if (!e) return false;
     u64 off = a & (PAGE_SZ - 1), n = bytes > 8 ? 8 : bytes;
-    page_store(e->host, e->il, off, n, v0);
-    if (bytes > 8) page_store(e->host, e->il, off + 8, 8, v1);
+    if (t2_run(e->il, off, bytes)) {
+        u8* p = page_at(e->host, e->il, off);
+        store_le(p, (int)n, v0);
+        if (bytes > 8) store_le(t2_word2(*e, p), 8, v1);
+    } else {
+        page_store(e->host, e->il, off, n, v0);
+        if (bytes > 8) page_store(e->host, e->il, off + 8, 8, v1);
+    }
     return true;
 }
 

@@ -47,6 +47,8 @@ pub fn each(m: u64) -> impl Iterator<Item = u32> {
 pub struct Regs {
     loaded: u64,
     dirty: u64,
+    /// Where the flags are at this point of the block (lazy flags, below).
+    flags: Flags,
     /// Every local used (declared and loaded at the translation's entry).
     pub used: u64,
     /// Every local written (stored back at the translation's exits).
@@ -56,6 +58,33 @@ pub struct Regs {
     pub called: bool,
 }
 
+/// Lazy flags (the Arm ARM's NZCV computed only where read, as QEMU's `cc_op`): a
+/// flag-setting ADDS, SUBS (CMP, CMN) or ANDS (TST) stores its operands in the locals
+/// `fa`, `fb` and its kind in `fk` (kernel/tier2/tier2.h, `T2F_*`) instead of computing
+/// NZCV; `fk == 0` means the flags are in `nz`. A condition right after a known
+/// setter is one comparison of the operands (`t2_cond`); any other reader, a handler
+/// that uses the flags and the translation's exits first compute them into `nz`
+/// (`t2_nzcv`). What the code emitted so far knows of `fk`:
+#[derive(Default, Clone, Copy, PartialEq, Debug)]
+enum Flags {
+    /// Not known here (a block's start: whatever the block before left).
+    #[default]
+    Unknown,
+    /// `fk == 0`: the flags are in `nz`.
+    InNz,
+    /// `fk` is this kind, set by a setter of this block.
+    Lazy(u32),
+}
+
+/// The `fk` value of a lazy setter (`T2F_SUB`, `T2F_ADD`, `T2F_AND` in tier2.h, times 2,
+/// plus sf).
+fn lazy_kind(kind: u32, sf: u32) -> u32 {
+    kind << 1 | sf
+}
+const T2F_SUB: u32 = 1;
+const T2F_ADD: u32 = 2;
+const T2F_AND: u32 = 3;
+
 impl Regs {
     /// The state at a block's start inside a translation whose blocks use the locals
     /// `used` and write `written`: every used register is in its local (loaded at the
@@ -64,10 +93,47 @@ impl Regs {
         Regs {
             loaded: used,
             dirty: written,
+            flags: Flags::Unknown,
             used,
             written,
             called: false,
         }
+    }
+
+    /// Compute lazy flags into `nz` where they may be pending (before a reader of
+    /// `nz`): nothing when they are known to be there already.
+    fn settle_flags(&mut self, out: &mut String) {
+        let nz = self.get(out, NZCV);
+        match self.flags {
+            Flags::InNz => {}
+            Flags::Lazy(k) => {
+                let _ = writeln!(out, "    {nz} = t2_nzcv({k}u, fa, fb); fk = 0;");
+            }
+            Flags::Unknown => {
+                let _ = writeln!(out, "    if (fk) {{ {nz} = t2_nzcv(fk, fa, fb); fk = 0; }}");
+            }
+        }
+        self.flags = Flags::InNz;
+    }
+
+    /// A flag-setting operation of kind `kind` (T2F_*) on `x` and `y`, made lazy: the
+    /// operands go to `fa` and `fb` (before any register is written: the destination
+    /// may be an operand); the result is then computed from them.
+    fn set_lazy(&mut self, out: &mut String, kind: u32, sf: u32, x: &str, y: &str) {
+        let k = lazy_kind(kind, sf);
+        let _ = writeln!(out, "    fa = {x}; fb = {y}; fk = {k}u;");
+        self.mark(NZCV);
+        self.flags = Flags::Lazy(k);
+    }
+
+    /// ConditionHolds(cond) of the Arm ARM over the current flags, as a C++ expression:
+    /// straight from the operands right after a lazy setter, else from `nz`.
+    fn cond(&mut self, out: &mut String, cond: u32) -> String {
+        if let Flags::Lazy(k) = self.flags {
+            return format!("t2_cond({k}u, fa, fb, {cond}u)");
+        }
+        self.settle_flags(out);
+        format!("cond_holds_w({}, {cond}u)", local(NZCV))
     }
 
     /// The local holding register n (31: SP), loaded first if need be.
@@ -80,13 +146,19 @@ impl Regs {
         local(n)
     }
 
-    /// The flags' local, for reading.
+    /// The flags' local, for reading (lazy flags computed first).
     fn flags(&mut self, out: &mut String) -> String {
-        self.get(out, NZCV)
+        self.settle_flags(out);
+        local(NZCV)
     }
 
-    /// The flags' local, about to be written (by `add_with_carry_w(..., &nz)`).
-    fn set_flags(&mut self) -> String {
+    /// The flags' local, about to be written (by `add_with_carry_w(..., &nz)`): any
+    /// lazy flags dropped.
+    fn set_flags(&mut self, out: &mut String) -> String {
+        if self.flags != Flags::InNz {
+            let _ = writeln!(out, "    fk = 0;");
+        }
+        self.flags = Flags::InNz;
         self.mark(NZCV);
         local(NZCV)
     }
@@ -165,6 +237,13 @@ impl Call {
     /// read again.
     fn emit(&self, out: &mut String, regs: &mut Regs, indent: &str) {
         regs.called |= !self.pure;
+        if self.regs & 1 << NZCV != 0 && regs.flags != Flags::InNz && regs.used & 1 << NZCV != 0 {
+            let mut settle = String::new();
+            regs.settle_flags(&mut settle);
+            for line in settle.lines() {
+                let _ = writeln!(out, "{indent}{}", line.trim_start());
+            }
+        }
         let store = regs.dirty & self.regs;
         for n in each(store) {
             let _ = writeln!(out, "{indent}{} = {};", home(n), local(n));
@@ -175,9 +254,10 @@ impl Call {
             "{indent}if ({}) {{ xk = {}u; xskip = 0x{:x}ull; xpc = 0x{:x}ull; goto t2_exc; }}",
             self.invoke, self.k, self.regs, self.pc
         );
-        // The handler may have changed a mapping or the soft TLB.
+        // The handler may have changed a mapping, the soft TLB or the code page (the
+        // region's `cvpn`, gen.rs).
         if !self.pure {
-            let _ = writeln!(out, "{indent}tlb_s.vpn = tlb_d.vpn = 0;");
+            let _ = writeln!(out, "{indent}tlb_s.vpn = tlb_d.vpn = 0; cvpn = c.code_vpn;");
         }
         let load = regs.loaded & self.regs;
         for n in each(load) {
@@ -584,18 +664,30 @@ fn bit_masks(nn: u32, imms: u32, immr: u32, immediate: bool, datasize: u32) -> O
     ok.then_some((w, t))
 }
 
-/// AddWithCarry of an ADD or SUB (op 1: x + NOT(y) + 1) of registers, setting the
-/// flags' local when `s` (ADDS, SUBS).
-fn add_sub(regs: &mut Regs, sf: u32, op: u32, s: u32, x: &str, y: &str) -> String {
-    let nz = if s == 1 {
-        format!("&{}", regs.set_flags())
-    } else {
-        "0".into()
-    };
+/// AddWithCarry of an ADD or SUB (op 1: x + NOT(y) + 1) of registers; ADDS and SUBS
+/// (`s`) set the flags lazily ([`Flags`]) and compute the sum from their operands.
+fn add_sub(
+    out: &mut String,
+    regs: &mut Regs,
+    sf: u32,
+    op: u32,
+    s: u32,
+    x: &str,
+    y: &str,
+) -> String {
+    if s == 1 {
+        let (kind, sign) = if op == 1 {
+            (T2F_SUB, "-")
+        } else {
+            (T2F_ADD, "+")
+        };
+        regs.set_lazy(out, kind, sf, x, y);
+        return format!("((fa {sign} fb) & {})", mask(sf));
+    }
     if op == 1 {
-        format!("add_with_carry_w({sf}u, {x}, ~{y}, 1u, {nz})")
+        format!("add_with_carry_w({sf}u, {x}, ~{y}, 1u, 0)")
     } else {
-        format!("add_with_carry_w({sf}u, {x}, {y}, 0u, {nz})")
+        format!("add_with_carry_w({sf}u, {x}, {y}, 0u, 0)")
     }
 }
 
@@ -614,12 +706,8 @@ fn logic(out: &mut String, regs: &mut Regs, sf: u32, opc: u32, d: u32, x: &str, 
         }
         return;
     }
-    let top = if sf == 1 { 63 } else { 31 };
-    let nz = regs.set_flags();
-    let _ = writeln!(
-        out,
-        "    rt = {x} & {y};\n    {nz} = nzcv_word(((rt >> {top}) & 1) != 0, rt == 0, false, false);"
-    );
+    let _ = writeln!(out, "    rt = {x} & {y};");
+    regs.set_lazy(out, T2F_AND, sf, "rt", "0ull");
     regs.set_r(out, sf, d, "rt");
 }
 
@@ -673,18 +761,14 @@ pub fn emit(
         ("ADDSUB_imm", &[sf, op, s, sh, imm12, n, d]) => {
             let imm = (imm12 as u64) << if sh == 1 { 12 } else { 0 };
             let x = format!("({} & {})", regs.get(out, n), mask(sf));
-            let (y, carry) = if op == 1 { (!imm, 1) } else { (imm, 0) };
-            let nz = if s == 1 {
-                format!("&{}", regs.set_flags())
-            } else {
-                "0".into()
-            };
-            let r = format!("add_with_carry_w({sf}u, {x}, 0x{y:x}ull, {carry}u, {nz})");
             if s == 1 {
+                let r = add_sub(out, regs, sf, op, s, &x, &format!("0x{imm:x}ull"));
                 regs.set_r(out, sf, d, &r);
-            } else {
-                regs.set(out, d, &format!("{r} & {}", mask(sf)));
+                return Some(Flow::Next);
             }
+            let (y, carry) = if op == 1 { (!imm, 1) } else { (imm, 0) };
+            let r = format!("add_with_carry_w({sf}u, {x}, 0x{y:x}ull, {carry}u, 0)");
+            regs.set(out, d, &format!("{r} & {}", mask(sf)));
             Some(Flow::Next)
         }
         // ADDSUB_shift: shift type 3 and (32-bit) amounts of 32 and more are reserved.
@@ -693,7 +777,7 @@ pub fn emit(
         {
             let op2 = format!("shift_reg({}, {shift}u, {imm6}u, {sf}u)", regs.x(out, m));
             let x = regs.r(out, sf, n);
-            let r = add_sub(regs, sf, op, s, &x, &op2);
+            let r = add_sub(out, regs, sf, op, s, &x, &op2);
             regs.set_r(out, sf, d, &r);
             Some(Flow::Next)
         }
@@ -723,7 +807,7 @@ pub fn emit(
                 regs.x(out, m)
             );
             let x = format!("({} & {m_})", regs.get(out, n));
-            let r = add_sub(regs, sf, op, s, &x, &op2);
+            let r = add_sub(out, regs, sf, op, s, &x, &op2);
             if s == 1 {
                 regs.set_r(out, sf, d, &r);
             } else {
@@ -740,7 +824,7 @@ pub fn emit(
             let x = regs.r(out, sf, n);
             let carry = format!("(u32)(({} >> 29) & 1)", regs.flags(out));
             let nz = if s == 1 {
-                format!("&{}", regs.set_flags())
+                format!("&{}", regs.set_flags(out))
             } else {
                 "0".into()
             };
@@ -761,7 +845,7 @@ pub fn emit(
             };
             let x = regs.r(out, sf, n);
             let old = regs.flags(out);
-            let nz = regs.set_flags();
+            let nz = regs.set_flags(out);
             let _ = writeln!(
                 out,
                 "    {nz} = ccmp_nzcv({old}, {sf}u, {op}u, {cond}u, {x}, {y}, {nzcv}u);"
@@ -930,13 +1014,8 @@ pub fn emit(
             if o2 == 1 {
                 xm = format!("({xm} + 1)");
             }
-            let nz = regs.flags(out);
-            regs.set_r(
-                out,
-                sf,
-                d,
-                &format!("cond_holds_w({nz}, {cond}u) ? {xn} : {xm}"),
-            );
+            let holds = regs.cond(out, cond);
+            regs.set_r(out, sf, d, &format!("{holds} ? {xn} : {xm}"));
             Some(Flow::Next)
         }
         // Loads and stores: the TLB's fast path inline, the handler for the rest.
@@ -1060,7 +1139,7 @@ pub fn emit(
             Some(Flow::Branch)
         }
         ("B_cond", &[imm19, cond]) => {
-            let cond = format!("cond_holds_w({}, {cond}u)", regs.flags(out));
+            let cond = regs.cond(out, cond);
             two_way(out, &cond, target(imm19, 19), next, jump)
         }
         ("CBZ", &[sf, nonzero, imm19, t]) => {
@@ -1311,6 +1390,50 @@ mod tests {
             "{out}"
         );
         assert!(!out.contains("decode_bit_masks"), "{out}");
+    }
+
+    /// CMP then B.NE: the compare keeps its operands (lazy flags), the branch compares
+    /// them; a handler that uses the flags gets them computed first.
+    #[test]
+    fn flags_are_computed_only_where_read() {
+        let mut r = Regs::default();
+        // CMP X0, #16 (SUBS XZR, X0, #16).
+        let (cmp, _) = run(
+            &mut r,
+            "ADDSUB_imm",
+            &[1, 1, 1, 0, 16, 0, 31],
+            0x1000,
+            false,
+        );
+        assert!(
+            cmp.contains("fa = (r0 & ~0ull); fb = 0x10ull; fk = 3u;"),
+            "{cmp}"
+        );
+        assert!(!cmp.contains("add_with_carry_w"), "{cmp}");
+        // CSINC X1, X2, X3, NE (CSEL op 0, o2 1) reads them straight from the operands.
+        let (csel, _) = run(&mut r, "CSEL", &[1, 0, 3, 1, 1, 2, 1], 0x1004, false);
+        assert!(
+            csel.contains("t2_cond(3u, fa, fb, 1u) ? r2 : (r3 + 1)"),
+            "{csel}"
+        );
+        assert!(!csel.contains("t2_nzcv"), "{csel}");
+        // A handler of the flags: computed into nz, then written back for it.
+        let mut out = String::new();
+        call(1 << NZCV).emit_inline(&mut out, &mut r);
+        assert!(
+            out.starts_with("    nz = t2_nzcv(3u, fa, fb); fk = 0;\n    c.s.nzcv = nz;\n"),
+            "{out}"
+        );
+        // After it the flags are in nz: the branch reads them there.
+        let (b, _) = run(&mut r, "B_cond", &[2, 1], 0x100c, true);
+        assert!(b.contains("if (cond_holds_w(nz, 1u))"), "{b}");
+        assert!(!b.contains("fk"), "{b}");
+        // At a block's start the kind is not known: a reader checks fk.
+        let (b, _) = run(&mut Regs::default(), "B_cond", &[2, 0], 0x2000, true);
+        assert!(
+            b.contains("if (fk) { nz = t2_nzcv(fk, fa, fb); fk = 0; }"),
+            "{b}"
+        );
     }
 
     /// FMOV (general) between a local and the vector register file, each direction and

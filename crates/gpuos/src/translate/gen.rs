@@ -160,17 +160,28 @@ const VECTOR_TABLES: &[(&str, bool)] = &[
 /// Whether entry `e`'s handler is SIMD&FP data processing ([`VECTOR_TABLES`]), and
 /// then whether it uses the flags.
 fn vector_handler(e: &tables::A64Entry) -> Option<bool> {
-    let file = e.source.rsplit('/').next()?.split('.').next()?;
+    let file = table_of(e)?;
     VECTOR_TABLES
         .iter()
         .find(|(t, _)| *t == file)
         .map(|&(_, flags)| flags)
 }
 
+/// Decode tables whose handlers neither read nor write the flags: the loads and stores
+/// (kernel/a64/ldst.h, simd_ldst.h), whose calls are mostly the slow paths of direct
+/// code, where the flags then stay in their locals (lazy ones too).
+const FLAGLESS_TABLES: &[&str] = &["ldst", "simd_ldst"];
+
+/// The decode table (file stem) of entry `e`.
+fn table_of(e: &tables::A64Entry) -> Option<&str> {
+    e.source.rsplit('/').next()?.split('.').next()
+}
+
 /// The state an instruction's handler may read or write: for SIMD&FP data processing
 /// at most the flags ([`vector_handler`]: its operand fields name vector registers);
 /// else its operand fields' values below 32 (register numbers, and small immediates,
-/// harmlessly), X30 for the branches with link, and the flags.
+/// harmlessly), X30 for the branches with link, and the flags unless the table is one
+/// of [`FLAGLESS_TABLES`].
 fn handler_regs(e: &tables::A64Entry, f: &[u32]) -> u64 {
     if let Some(flags) = vector_handler(e) {
         return if flags { 1 << NZCV } else { 0 };
@@ -180,9 +191,14 @@ fn handler_regs(e: &tables::A64Entry, f: &[u32]) -> u64 {
     } else {
         0
     };
+    let flags = if table_of(e).is_some_and(|t| FLAGLESS_TABLES.contains(&t)) {
+        0
+    } else {
+        1 << NZCV
+    };
     f.iter()
         .filter(|&&v| v < 32)
-        .fold(link | 1 << NZCV, |m, &v| m | 1 << v)
+        .fold(link | flags, |m, &v| m | 1 << v)
 }
 
 /// The C++ of block `b` inside the translation's `t2_enter` (label `b_<start>`, see
@@ -241,8 +257,8 @@ fn gen_block(out: &mut String, b: &Block, regs: &mut Regs, local: &dyn Fn(u64) -
 /// The C++ that ends a block of `n` instructions at target `t`: the block counted,
 /// then `goto` its label when the target is block number `k` of the region on the
 /// same page (`local`) and the lanes that run the region together are all here
-/// (`T2_TOGETHER`), checking first that the page is still current when the block
-/// `called` a handler; when they are not all here (their branches went different
+/// (`T2_TOGETHER`), checking first that the page is still current (`cvpn`) when the
+/// block `called` a handler; when they are not all here (their branches went different
 /// ways), the region's scheduler (`t2_next`) with `k` set; other targets through
 /// `t2_chain`.
 fn jump_code(
@@ -257,7 +273,7 @@ fn jump_code(
             Some(k) if !called => format!("{{ {count} T2_GOTO(b_{t:x}, {k}u) }}"),
             Some(k) => {
                 let page = (t >> 12) + 1;
-                format!("{{ {count} if (c.code_vpn == 0x{page:x}ull) T2_GOTO(b_{t:x}, {k}u) pc = 0x{t:x}ull; goto t2_chain; }}")
+                format!("{{ {count} if (cvpn == 0x{page:x}ull) T2_GOTO(b_{t:x}, {k}u) pc = 0x{t:x}ull; goto t2_chain; }}")
             }
             None => format!("{{ {count} pc = 0x{t:x}ull; goto t2_chain; }}"),
         },
@@ -514,11 +530,15 @@ fn gen_region(out: &mut String, r: usize, first: usize, blocks: &[Block]) {
     }
     // `done` counts in a local (a register), added to the caller's at the exits: the
     // reference lives in local memory, and every block's budget check would load it.
+    // So does `cvpn`, the current code page (`c.code_vpn`, which only a handler call or
+    // t2_code_page changes: read again after each), that the jumps of blocks which
+    // called a handler compare with their target's page.
     out.push_str(
-        "    u64 rt = 0, pc = c.s.pc, xpc = 0, xskip = 0, done = 0;
-    u32 xk = 0, xr = 0, mask = T2_ACTIVE();
+        "    u64 rt = 0, pc = c.s.pc, xpc = 0, xskip = 0, done = 0, cvpn = c.code_vpn;
+    u64 fa = 0, fb = 0;  // lazy flags (emit.rs, `Flags`): kind fk, 0 when in nz
+    u32 xk = 0, xr = 0, fk = 0, mask = T2_ACTIVE();
     TlbEntry tlb_s = {0, 0, 0}, tlb_d = {0, 0, 0};
-    (void)rt; (void)tlb_s; (void)tlb_d;
+    (void)rt; (void)tlb_s; (void)tlb_d; (void)fa; (void)fb; (void)fk;
 t2_next:
 #if T2_SCHED
     // k: this lane's next block of the region, or 0 when it leaves (xr: 0 to the run
@@ -540,6 +560,12 @@ t2_next:
     for (i, b) in blocks.iter().enumerate() {
         let _ = writeln!(out, "    case {}u: goto b_{:x};", first + i + 1, b.start);
     }
+    // Lazy flags are computed into nz on the way out (emit.rs, `Flags`).
+    let settle = if written & 1 << NZCV != 0 {
+        " if (fk) nz = t2_nzcv(fk, fa, fb);"
+    } else {
+        ""
+    };
     let store: String = each(written)
         .map(|n| format!(" {} = {};", home(n), state_local(n)))
         .collect();
@@ -549,7 +575,7 @@ t2_next:
     }}
 t2_chain:
     // pc: the target of a block's jump.
-    if ((pc & 3) == 0 && (c.code_vpn == (pc >> PAGE_SHIFT) + 1 || t2_code_page(c, pc))) {{
+    if ((pc & 3) == 0 && (cvpn == (pc >> PAGE_SHIFT) + 1 || (t2_code_page(c, pc) && (cvpn = c.code_vpn, true)))) {{
         k = t2_block_at(c, pc);
         if (k && t2_regions[k - 1] == {r}) goto t2_next;
         if (k) {{ xr = 1; goto t2_exit; }}
@@ -568,7 +594,7 @@ t2_leave:
     if (xr != 2) {{
 #endif
         c.s.pc = pc;
-       {store}
+       {settle}{store}
         done_out += done;
         return xr == 1;
 #if T2_SCHED
@@ -584,6 +610,7 @@ t2_exc:
         }
         body
     };
+    let _ = writeln!(out, "   {settle}");
     for n in each(written) {
         let _ = writeln!(
             out,
