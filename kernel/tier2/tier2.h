@@ -205,6 +205,10 @@ GFN u64 t2_nzcv(u32 k, u64 a, u64 b) {
     return nz;
 }
 
+/// t2_nzcv of a kind known only at run time (a block's start, the exits): out of line,
+/// so that each such site is a call, not a copy of every kind's code.
+GFN_NOINLINE u64 t2_nzcv_any(u32 k, u64 a, u64 b) { return t2_nzcv(k, a, b); }
+
 /// ConditionHolds(cond) (Arm ARM shared/functions/system/ConditionHolds) of lazy flags
 /// of kind k over a and b; for a compare (SUBS) straight from the operands: EQ is
 /// a == b, HS unsigned a >= b, GE signed a >= b, and so on, at the operation's width.
@@ -331,8 +335,9 @@ GFN const TlbEntry* t2_entry(Core& c, u64 a, u32 bytes, u64 acc) {
 }
 
 /// The n (1..8) bytes at page offset off of the page at base (frame_base; within the
-/// page), little-endian: one access when they are one run, else byte by byte.
-GFN u64 page_load(u8* base, bool il, u64 off, u64 n) {
+/// page), little-endian: one access when they are one run, else byte by byte. Out of
+/// line: the misses' rare path.
+GFN_NOINLINE u64 page_load(u8* base, bool il, u64 off, u64 n) {
     if (page_run(il, off, n)) return load_le(page_at(base, il, off), (int)n);
     u64 v = 0;
     for (u64 i = n; i-- > 0;) v = (v << 8) | *page_at(base, il, off + i);
@@ -340,7 +345,7 @@ GFN u64 page_load(u8* base, bool il, u64 off, u64 n) {
 }
 
 /// Store the n (1..8) low bytes of v at page offset off (as page_load).
-GFN void page_store(u8* base, bool il, u64 off, u64 n, u64 v) {
+GFN_NOINLINE void page_store(u8* base, bool il, u64 off, u64 n, u64 v) {
     if (page_run(il, off, n)) {
         store_le(page_at(base, il, off), (int)n, v);
         return;

@@ -110,7 +110,10 @@ impl Regs {
                 let _ = writeln!(out, "    {nz} = t2_nzcv({k}u, fa, fb); fk = 0;");
             }
             Flags::Unknown => {
-                let _ = writeln!(out, "    if (fk) {{ {nz} = t2_nzcv(fk, fa, fb); fk = 0; }}");
+                let _ = writeln!(
+                    out,
+                    "    if (fk) {{ {nz} = t2_nzcv_any(fk, fa, fb); fk = 0; }}"
+                );
             }
         }
         self.flags = Flags::InNz;
@@ -1431,7 +1434,7 @@ mod tests {
         // At a block's start the kind is not known: a reader checks fk.
         let (b, _) = run(&mut Regs::default(), "B_cond", &[2, 0], 0x2000, true);
         assert!(
-            b.contains("if (fk) { nz = t2_nzcv(fk, fa, fb); fk = 0; }"),
+            b.contains("if (fk) { nz = t2_nzcv_any(fk, fa, fb); fk = 0; }"),
             "{b}"
         );
     }

@@ -562,7 +562,7 @@ t2_next:
     }
     // Lazy flags are computed into nz on the way out (emit.rs, `Flags`).
     let settle = if written & 1 << NZCV != 0 {
-        " if (fk) nz = t2_nzcv(fk, fa, fb);"
+        " if (fk) nz = t2_nzcv_any(fk, fa, fb);"
     } else {
         ""
     };
