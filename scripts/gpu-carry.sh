@@ -6,7 +6,7 @@
 #
 # Usage: scripts/gpu-carry.sh [CARRY_DIR]   (default .carry, git-ignored)
 # Environment: GPU_CARRY_VARIANTS, GPU_CARRY_TRANSLATE, GPU_CARRY_BINS,
-# GPU_CARRY_SYSROOT (below).
+# GPU_CARRY_SYSROOT, GPU_CARRY_XZ (below).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -77,6 +77,12 @@ for job in "${t2jobs[@]}"; do
     done
 done
 for p in "${pids[@]}"; do wait "$p" || exit 1; done
+# GPU_CARRY_XZ=1 packs the cache as cache.tar.xz (CUBINs shrink about 8x: a core or a
+# translation of 10-12 MB to 1.3-1.5 MB), so that more translations fit the carry;
+# gpu-check.sh, gpu-probe.sh and gpu-tier2.sh unpack it on the device.
+if [ "${GPU_CARRY_XZ:-0}" = 1 ]; then
+    tar -C "$dir/cache" -cf - . | xz -T0 -3 >"$dir/cache.tar.xz" && rm -rf "$dir/cache"
+fi
 du -sh "$dir"
 # The device tool carries at most 64 MiB in all (every carried path together).
 kib=$(du -sk "$dir" | cut -f1)

@@ -192,6 +192,10 @@ for f in "$G" "$dir/qemu-aarch64-static"; do
     [ -x "$f" ] || { echo "gpu-check.sh: $f missing (scripts/gpu-carry.sh makes the carry directory)" >&2; exit 2; }
 done
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}
+# A cache packed by gpu-carry.sh (GPU_CARRY_XZ=1) is unpacked first.
+if [ -f "$dir/cache.tar.xz" ] && [ ! -d "$dir/cache" ]; then
+    mkdir -p "$dir/cache" && tar -C "$dir/cache" -xJf "$dir/cache.tar.xz" || exit 1
+fi
 export GPUOS_CACHE_DIR=$dir/cache
 out=${GPU_CHECK_LOGS:-/tmp/gpu-check}
 # Fresh each run: a machine kept warm between device commands keeps /tmp.

@@ -14,6 +14,10 @@
 #   t2cold    16,384 x bench_int 1500 from no cached translation (--translate auto):
 #             when the translation is swapped in, the run's time and share translated
 #   democold  `gpuos demo -v` with an empty cache (the ladder of cores)
+#   t2        tier 2 from the carry's cached translation of `bench_int 200`
+#             (GPU_CARRY_TRANSLATE='bench_int 200'), each run from a fresh copy of the
+#             cache: 1 lane, 16,384 lanes, 16,384 lanes of `bench_int 20 {lane}` (a
+#             seed per lane); instructions/s and the share translated
 # Environment: PROBE_ENV (assignments, space-separated, put before every gpuos command,
 # e.g. "GPUOS_SUB_RINGS=1"), PROBE_TIMEOUT (seconds per command, default 120),
 # PROBE_BACKEND (default cuda; cpu to try the script without a GPU).
@@ -39,6 +43,10 @@ g() {
 pick() { grep -oE "$1" /tmp/probe.err | tr '\n' ' '; }
 for c in "$@"; do
     c=$(cd "$c" && pwd) || exit 2
+    # A cache packed by gpu-carry.sh (GPU_CARRY_XZ=1) is unpacked first.
+    if [ -f "$c/cache.tar.xz" ] && [ ! -d "$c/cache" ]; then
+        mkdir -p "$c/cache" && tar -C "$c/cache" -xJf "$c/cache.tar.xz" || exit 1
+    fi
     for p in ${probes//,/ }; do
         case $p in
         rt)
@@ -67,6 +75,18 @@ for c in "$@"; do
             sleep 1
             grep -E 'loaded in|tier 2:|instructions in' /tmp/probe.err | sed "s|^|[$p]   |"
             awk -F'\t' 'NR>1{print $2,$3,$4}' /tmp/probe.lr 2>/dev/null | sort | uniq -c | sed "s|^|[$p]   |"
+            ;;
+        t2)
+            for run in "1 200" "16384 200" "16384 20 {lane}"; do
+                read -r lanes n seed <<<"$run"
+                rm -rf /tmp/probe-t2 && cp -r "$c/cache" /tmp/probe-t2
+                s=$(date +%s%N)
+                env "${penv[@]}" GPUOS_CACHE_DIR=/tmp/probe-t2 timeout "$T" "$c/gpuos" run --backend "$B" \
+                    --lanes "$lanes" --translate auto -v "$c/bin/bench_int" "$n" ${seed:+"$seed"} \
+                    >/tmp/probe.out 2>/tmp/probe.err
+                echo "[$p] $c: $lanes lanes x bench_int $n ${seed:-}: rc=$? ms=$(ms_since "$s")" \
+                    "$(pick '[0-9]+ exit 0|= [0-9.]+ [MG] instructions/s|[0-9.]+% of [0-9]+ guest')"
+            done
             ;;
         democold)
             rm -rf /tmp/probe-cold && mkdir -p /tmp/probe-cold
