@@ -101,18 +101,18 @@ impl Regs {
     }
 
     /// Compute lazy flags into `nz` where they may be pending (before a reader of
-    /// `nz`): nothing when they are known to be there already.
-    fn settle_flags(&mut self, out: &mut String) {
+    /// `nz`), at `indent`: nothing when they are known to be there already.
+    fn settle_flags(&mut self, out: &mut String, indent: &str) {
         let nz = self.get(out, NZCV);
         match self.flags {
             Flags::InNz => {}
             Flags::Lazy(k) => {
-                let _ = writeln!(out, "    {nz} = t2_nzcv({k}u, fa, fb); fk = 0;");
+                let _ = writeln!(out, "{indent}{nz} = t2_nzcv({k}u, fa, fb); fk = 0;");
             }
             Flags::Unknown => {
                 let _ = writeln!(
                     out,
-                    "    if (fk) {{ {nz} = t2_nzcv_any(fk, fa, fb); fk = 0; }}"
+                    "{indent}if (fk) {{ {nz} = t2_nzcv_any(fk, fa, fb); fk = 0; }}"
                 );
             }
         }
@@ -135,7 +135,7 @@ impl Regs {
         if let Flags::Lazy(k) = self.flags {
             return format!("t2_cond({k}u, fa, fb, {cond}u)");
         }
-        self.settle_flags(out);
+        self.settle_flags(out, "    ");
         format!("cond_holds_w({}, {cond}u)", local(NZCV))
     }
 
@@ -151,7 +151,7 @@ impl Regs {
 
     /// The flags' local, for reading (lazy flags computed first).
     fn flags(&mut self, out: &mut String) -> String {
-        self.settle_flags(out);
+        self.settle_flags(out, "    ");
         local(NZCV)
     }
 
@@ -241,11 +241,7 @@ impl Call {
     fn emit(&self, out: &mut String, regs: &mut Regs, indent: &str) {
         regs.called |= !self.pure;
         if self.regs & 1 << NZCV != 0 && regs.flags != Flags::InNz && regs.used & 1 << NZCV != 0 {
-            let mut settle = String::new();
-            regs.settle_flags(&mut settle);
-            for line in settle.lines() {
-                let _ = writeln!(out, "{indent}{}", line.trim_start());
-            }
+            regs.settle_flags(out, indent);
         }
         let store = regs.dirty & self.regs;
         for n in each(store) {
