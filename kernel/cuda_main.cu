@@ -222,7 +222,10 @@ __device__ void spare_loop(MachineHdr* m) {
 
 /// Push lane's posted request to the submission ring, timing posted -> pushed in its
 /// first Proc (rt_push_ns, reported by `gpuos run -v`). False when the ring is closed.
+/// With the completion poller (`m->comp`) the request was pushed when it was posted
+/// (kernel/sys/marshal.h `req_publish`): nothing to do.
 __device__ bool post_lane(RingHdr* ring, MachineHdr* m, u32 lane) {
+    if (m->comp) return true;
     bool ok = ring_push(ring, lane);
     Proc* lp = proc_at(m, lane);
     lp->rt_push_ns += now_ns() - lp->rt_posted_at;
@@ -257,7 +260,7 @@ gpuos_persistent(MachineHdr* m, u64 slice) {
     // The lane's submission ring (backend/cuda/rings.rs): with several, the rings take
     // whole warps in turn, so that the requests a warp posts together stay in one ring,
     // in order, and are answered about together (its ready lanes wait for its last).
-    RingHdr* ring = (RingHdr*)(uintptr_t)m->ring + (m->nrings > 1 ? (lane / 32) % m->nrings : 0);
+    RingHdr* ring = lane_ring(m, lane);
     Core c;
     c.p = 0;  // nothing loaded yet (core_resume)
     u32 idle = 0;

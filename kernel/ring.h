@@ -36,7 +36,10 @@ GFN RingCell* ring_cell(RingHdr* r, u64 pos) { return (RingCell*)(uintptr_t)r->c
 /// Reserve the next position and wait until its cell is free; returns the cell, or 0
 /// when the consumer has closed the ring (it died or the machine is stopping).
 GFN RingCell* ring_reserve(RingHdr* r, u64* pos_out) {
-    u64 pos = atomic_add_u64((u64*)(uintptr_t)r->enq, 1);
+    // Device scope is enough: each ring's producers are all on one side (lanes for the
+    // submission ring, whose counter is in device memory; host threads for the
+    // completion ring), and the other side never touches the counter.
+    u64 pos = atomic_add_u64_dev((u64*)(uintptr_t)r->enq, 1);
     RingCell* cell = ring_cell(r, pos);
     while (!r->no_wait && load_acquire_u64(&cell->seq) != pos) {
         if (load_relaxed_u32(&r->closed)) return 0;
@@ -83,6 +86,13 @@ GFN bool ring_pop(RingHdr* r, u64* lane, u64* ret = 0, u64* out_len = 0) {
     store_release_u64(&cell->seq, pos + r->capacity);
     r->deq = pos + 1;
     return true;
+}
+
+/// The submission ring of `lane` (`MachineHdr::ring`): with several, whole warps take
+/// them in turn, lane `l` on ring `(l / 32) % nrings`, so that the requests a warp posts
+/// together stay in one ring, in order (backend/cuda/rings.rs).
+GFN RingHdr* lane_ring(MachineHdr* m, u32 lane) {
+    return (RingHdr*)(uintptr_t)m->ring + (m->nrings > 1 ? (lane / 32) % m->nrings : 0);
 }
 
 /// Prepare cells: cell i is free for position i.

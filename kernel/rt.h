@@ -214,6 +214,7 @@ GFN u64 atomic_cas_u64_dev(u64* p, u64 expect, u64 desired) {
 GFN u32 atomic_cas_u32_dev(u32* p, u32 expect, u32 desired) { return atomicCAS((unsigned int*)p, expect, desired); }
 GFN u32 atomic_or_u32_dev(u32* p, u32 v) { return atomicOr((unsigned int*)p, v); }
 GFN u32 atomic_add_u32_dev(u32* p, u32 v) { return atomicAdd((unsigned int*)p, v); }
+GFN u64 atomic_add_u64_dev(u64* p, u64 v) { return (u64)atomicAdd((unsigned long long*)p, (unsigned long long)v); }
 GFN void atomic_fence_dev() { __threadfence(); }
 GFN u64 load_acquire_dev_u64(const u64* p) { u64 v = *(volatile const u64*)p; __threadfence(); return v; }
 GFN void store_release_dev_u64(u64* p, u64 v) { __threadfence(); *(volatile u64*)p = v; }
@@ -233,6 +234,7 @@ GFN u64 atomic_cas_u64_dev(u64* p, u64 expect, u64 desired) {
 GFN u32 atomic_cas_u32_dev(u32* p, u32 expect, u32 desired) { return atomic_cas_u32(p, expect, desired); }
 GFN u32 atomic_or_u32_dev(u32* p, u32 v) { return __atomic_fetch_or(p, v, __ATOMIC_ACQ_REL); }
 GFN u32 atomic_add_u32_dev(u32* p, u32 v) { return atomic_add_u32(p, v); }
+GFN u64 atomic_add_u64_dev(u64* p, u64 v) { return atomic_add_u64(p, v); }
 GFN void atomic_fence_dev() { atomic_fence(); }
 GFN u64 load_acquire_dev_u64(const u64* p) { return load_acquire_u64(p); }
 GFN void store_release_dev_u64(u64* p, u64 v) { store_release_u64(p, v); }

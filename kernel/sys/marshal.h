@@ -13,6 +13,7 @@
 #include "signal.h"
 #include "syscall_kinds.gen.h"  // enum ArgKind (AK_*), sys_argkind
 #include "statcache.h"
+#include "../ring.h"
 
 #define MAX_PATH_BYTES 4096ull
 #define MAX_IOV 1024ull
@@ -60,14 +61,26 @@ GFN_NOINLINE void req_publish(MachineHdr* m, Proc* p, u64 nr, u32 flags, const u
     lp->req_seq++;
     // No fence here: the host reads the request only after what publishes it to the
     // host, whose own fence orders everything written above first: in persistent
-    // mode the submission ring's push (ring_push's release store, which every post
-    // is followed by, kernel/cuda_main.cu), in quantum mode the end of the kernel, on
-    // the CPU backend the same thread. One system-scope fence fewer per request (a
-    // PCIe drain, about a microsecond).
+    // mode the submission ring's push below (ring_push's release store), in quantum
+    // mode the end of the kernel, on the CPU backend the same thread. One system-scope
+    // fence fewer per request (a PCIe drain, about a microsecond).
     *(volatile u64*)&r->seq = lp->req_seq;
     u64 t_posted = now_ns();
     lp->rt_posted_at = t_posted;
     lp->rt_post_ns += t_posted - t_entry;
+    // Persistent mode (a completion poller runs: `m->comp`): onto the lane's submission
+    // ring now, so that the host serves the request while the lane leaves its slice
+    // (core_run, lane_run, the meeting points of its warp). Pushed once the slice had
+    // unwound (kernel/cuda_main.cu `post_lane`, which now leaves these alone), it
+    // waited for that: 4.4 of the 16 us of a round trip at one lane (H200, twenty-sixth
+    // session), and up to the rest of the warp's slice where the lanes of a warp post at
+    // different times. Only the lane's own thread posts for its family (spare lanes
+    // hand host calls back to it), so each request is pushed once. The ring is never
+    // closed on the GPU and never full (no_wait, a cell per lane: kernel/ring.h).
+    if (m->comp) {
+        ring_push(lane_ring(m, p->lane), p->lane);
+        lp->rt_push_ns += now_ns() - t_posted;
+    }
 }
 
 /// req_publish for the task loaded in c, which then stops for the host (EXC_HOSTWAIT).
