@@ -107,6 +107,25 @@ GFN u64 t2_code_frame(Core& c) {
 #define T2_FRONTIER 0
 #endif
 
+/// What one region hands the next within a `t2_enter` (crates/gpuos/src/translate/gen.rs):
+/// its two soft-TLB entries (the last SP-based page, the last other page), so that a
+/// region entered from another starts with them instead of empty, and its lazy flags
+/// (`fa`, `fb`, kind `fk`; 0: NZCV is in `c.s.nzcv`), unsettled. CoreMark's state
+/// machine and CRC functions, each a region of its own, are entered every 20-odd
+/// guest instructions; their first loads missed (t2_load_miss: a call and the Core's
+/// TLB in local memory) after every entry, and every exit computed NZCV
+/// (t2_nzcv_any) that the next region mostly set again before reading. Valid only
+/// until t2_enter returns, which settles the flags into `c.s.nzcv`: nothing between two
+/// regions changes a mapping or reads NZCV, and a region drops its TLB entries after
+/// any handler that may change a mapping. A region that writes NZCV takes the flags
+/// over (and hands them on, or settles them at an exception); one that does not leaves
+/// them to the next.
+struct T2Carry {
+    TlbEntry s, d;
+    u64 fa, fb;
+    u32 fk;
+};
+
 /// Whether a translation may access `bytes` bytes at page offset off in one go: one run
 /// of memory (page_run), or on an interleaved frame also 16 bytes from an 8-aligned
 /// offset within the page, as two words (the second at t2_word2): the pairs of X

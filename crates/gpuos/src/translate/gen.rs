@@ -440,6 +440,7 @@ GFN u32 t2_block_at(Core& c, u64 pc) {
     out.push_str(
         "    u64 done = 0;
     u32 k = t2_block_at(c, c.s.pc), mask = T2_ACTIVE();
+    T2Carry cy = {{0, 0, 0, 0}, {0, 0, 0, 0}, 0, 0, 0};
     // The lanes that entered together meet here after each region (see gen_region):
     // those in the lowest-numbered region run it while the others wait.
     NO_UNROLL for (;;) {
@@ -459,7 +460,7 @@ GFN u32 t2_block_at(Core& c, u64 pc) {
     for r in 0..parts.len() {
         let _ = writeln!(
             out,
-            "        case {r}: on = t2_r{r}(c, left - done, done, k); break;"
+            "        case {r}: on = t2_r{r}(c, left - done, done, k, cy); break;"
         );
     }
     out.push_str(
@@ -468,6 +469,8 @@ GFN u32 t2_block_at(Core& c, u64 pc) {
         // on: a region's block jumped to a block of another region (c.s.pc, current page).
         k = on ? t2_block_at(c, c.s.pc) : 0;
     }
+    // The flags the last region left unsettled (T2Carry), for the run loop.
+    if (cy.fk) c.s.nzcv = t2_nzcv_any(cy.fk, cy.fa, cy.fb);
     return (u32)done;
 }
 #if !GPUOS_TIER2
@@ -523,7 +526,7 @@ fn gen_region(out: &mut String, r: usize, first: usize, blocks: &[Block]) {
     }
     let _ = writeln!(
         out,
-        "GFN_NOINLINE bool t2_r{r}(Core& c, u64 left, u64& done_out, u32 k) {{"
+        "GFN_NOINLINE bool t2_r{r}(Core& c, u64 left, u64& done_out, u32 k, T2Carry& cy) {{"
     );
     for n in each(used) {
         let _ = writeln!(out, "    u64 {} = {};", state_local(n), home(n));
@@ -535,9 +538,9 @@ fn gen_region(out: &mut String, r: usize, first: usize, blocks: &[Block]) {
     // called a handler compare with their target's page.
     out.push_str(
         "    u64 rt = 0, pc = c.s.pc, xpc = 0, xskip = 0, done = 0, cvpn = c.code_vpn;
-    u64 fa = 0, fb = 0;  // lazy flags (emit.rs, `Flags`): kind fk, 0 when in nz
-    u32 xk = 0, xr = 0, fk = 0, mask = T2_ACTIVE();
-    TlbEntry tlb_s = {0, 0, 0}, tlb_d = {0, 0, 0};
+    u64 fa = cy.fa, fb = cy.fb;  // lazy flags (emit.rs, `Flags`): kind fk, 0 when in nz
+    u32 xk = 0, xr = 0, fk = cy.fk, mask = T2_ACTIVE();
+    TlbEntry tlb_s = cy.s, tlb_d = cy.d;  // the previous region's (T2Carry, tier2.h)
     (void)rt; (void)tlb_s; (void)tlb_d; (void)fa; (void)fb; (void)fk;
 t2_next:
 #if T2_SCHED
@@ -560,11 +563,16 @@ t2_next:
     for (i, b) in blocks.iter().enumerate() {
         let _ = writeln!(out, "    case {}u: goto b_{:x};", first + i + 1, b.start);
     }
-    // Lazy flags are computed into nz on the way out (emit.rs, `Flags`).
-    let settle = if written & 1 << NZCV != 0 {
-        " if (fk) nz = t2_nzcv_any(fk, fa, fb);"
+    // A region that writes NZCV hands its lazy flags on unsettled at its exits to
+    // `t2_enter` (T2Carry), and settles them into nz at an exception (emit.rs, `Flags`);
+    // one that does not leaves the carried flags as they came.
+    let (hand_on, settle) = if written & 1 << NZCV != 0 {
+        (
+            " cy.fa = fa; cy.fb = fb; cy.fk = fk;",
+            " if (fk) nz = t2_nzcv_any(fk, fa, fb); cy.fk = 0;",
+        )
     } else {
-        ""
+        ("", "")
     };
     let store: String = each(written)
         .map(|n| format!(" {} = {};", home(n), state_local(n)))
@@ -594,8 +602,10 @@ t2_leave:
     if (xr != 2) {{
 #endif
         c.s.pc = pc;
-       {settle}{store}
+       {hand_on}{store}
         done_out += done;
+        cy.s = tlb_s;
+        cy.d = tlb_d;
         return xr == 1;
 #if T2_SCHED
     }}
