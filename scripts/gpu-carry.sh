@@ -79,7 +79,7 @@ done
 for p in "${pids[@]}"; do wait "$p" || exit 1; done
 # GPU_CARRY_XZ=1 packs the cache as cache.tar.xz (CUBINs shrink about 8x: a core or a
 # translation of 10-12 MB to 1.3-1.5 MB), so that more translations fit the carry;
-# gpu-check.sh, gpu-probe.sh and gpu-tier2.sh unpack it on the device. -9e: each
+# gpu-check.sh, gpu-probe.sh and gpu-tier2.sh unpack it on the device (carry-cache.sh). -9e: each
 # translation is a copy of the core, and xz's 64 MiB window finds the copies (the core
 # and seven translations: 13.4 MB at -3, 6.2 MB at -9e).
 if [ "${GPU_CARRY_XZ:-0}" = 1 ]; then

@@ -193,9 +193,7 @@ for f in "$G" "$dir/qemu-aarch64-static"; do
 done
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}
 # A cache packed by gpu-carry.sh (GPU_CARRY_XZ=1) is unpacked first.
-if [ -f "$dir/cache.tar.xz" ] && [ ! -d "$dir/cache" ]; then
-    mkdir -p "$dir/cache" && tar -C "$dir/cache" -xJf "$dir/cache.tar.xz" || exit 1
-fi
+"$root/scripts/carry-cache.sh" "$dir" || exit 1
 export GPUOS_CACHE_DIR=$dir/cache
 out=${GPU_CHECK_LOGS:-/tmp/gpu-check}
 # Fresh each run: a machine kept warm between device commands keeps /tmp.

@@ -23,6 +23,7 @@
 # PROBE_BACKEND (default cuda; cpu to try the script without a GPU).
 set -uo pipefail
 [ "$#" -ge 2 ] || { sed -n '2,/^set /p' "$0" | sed '$d'; exit 2; }
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 probes=$1
 shift
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}
@@ -44,9 +45,7 @@ pick() { grep -oE "$1" /tmp/probe.err | tr '\n' ' '; }
 for c in "$@"; do
     c=$(cd "$c" && pwd) || exit 2
     # A cache packed by gpu-carry.sh (GPU_CARRY_XZ=1) is unpacked first.
-    if [ -f "$c/cache.tar.xz" ] && [ ! -d "$c/cache" ]; then
-        mkdir -p "$c/cache" && tar -C "$c/cache" -xJf "$c/cache.tar.xz" || exit 1
-    fi
+    "$here/carry-cache.sh" "$c" || exit 1
     for p in ${probes//,/ }; do
         case $p in
         rt)

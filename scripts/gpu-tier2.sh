@@ -35,9 +35,7 @@ want() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
 case $dir in /*) ;; *) dir=$root/$dir ;; esac
 G=$dir/gpuos
 # A cache packed by gpu-carry.sh (GPU_CARRY_XZ=1) is unpacked first.
-if [ -f "$dir/cache.tar.xz" ] && [ ! -d "$dir/cache" ]; then
-    mkdir -p "$dir/cache" && tar -C "$dir/cache" -xJf "$dir/cache.tar.xz" || exit 1
-fi
+"$root/scripts/carry-cache.sh" "$dir" || exit 1
 export GPUOS_CACHE_DIR=$dir/cache
 out=${OUT:-/tmp/gpu-tier2}
 mkdir -p "$out"
