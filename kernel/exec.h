@@ -169,13 +169,80 @@ GFN bool sys_user(Core& c, u64 nr, u32* action) {
     return true;
 }
 
-/// Execute up to `budget` instructions of the process loaded in `c`.
+#if defined(GPUOS_BLOCK_TRACE) && !GPUOS_DEVICE
+/// Analysis aid, compiled in only with -DGPUOS_BLOCK_TRACE (CPU backend; build with
+/// `CXXFLAGS=-DGPUOS_BLOCK_TRACE`): when the environment's GPUOS_BLOCK_TRACE names a
+/// file prefix, every process appends the straight-line runs of its interpreted
+/// instructions to PREFIX.<pid> as records {u64 start PC, u64 SP at
+/// the start, u32 instructions} (little-endian, packed): the input of
+/// `scripts/warp-sim.py`, which replays lanes' paths through a warp's scheduling
+/// policies. Run with `--translate never` so that every instruction passes here.
+struct BlockTrace {
+    FILE* f;
+    u64 pid, start, sp, next;
+    u32 n;
+};
+static __thread BlockTrace tls_trace;
+GFN void block_trace_flush(BlockTrace& t) {
+    if (t.f && t.n) {
+        fwrite(&t.start, 8, 1, t.f);
+        fwrite(&t.sp, 8, 1, t.f);
+        fwrite(&t.n, 4, 1, t.f);
+    }
+    t.n = 0;
+}
+GFN void block_trace(Core& c, u64 pc) {
+    BlockTrace& t = tls_trace;
+    u64 pid = c.p->pid;
+    if (!t.f || t.pid != pid) {
+        const char* pre = getenv("GPUOS_BLOCK_TRACE");
+        if (!pre) return;
+        block_trace_flush(t);
+        if (t.f) fclose(t.f);
+        char name[512];
+        snprintf(name, sizeof name, "%s.%llu", pre, (unsigned long long)pid);
+        t.f = fopen(name, "ab");
+        t.pid = pid;
+        t.n = 0;
+        if (!t.f) return;
+    }
+    if (t.n && pc == t.next) {
+        t.n++;
+    } else {
+        block_trace_flush(t);
+        t.start = pc;
+        t.sp = c.s.x[31];
+        t.n = 1;
+    }
+    t.next = pc + 4;
+    if (t.n % 4096 == 0) fflush(t.f);
+}
+#define BLOCK_TRACE(c, pc) block_trace(c, pc)
+#else
+#define BLOCK_TRACE(c, pc)
+#endif
+
+/// How far a lane's slice stretches while other lanes of its warp are still within
+/// theirs (core_run): up to SLICE_STRETCH times its budget. Lanes whose paths parted
+/// (a seed each) progress unevenly, and a slice used to end lane by lane, its last
+/// lanes running with fewer and fewer others: CoreMark with a seed per lane under
+/// `warp_sim` (crates/gpuos-dev), 1 M-instruction slices: 4.81 lanes together, 5.42
+/// without slices or with a stretch of 2. Lanes that run together reach their budgets
+/// together and stretch nothing. `-DSLICE_STRETCH=1`: the former slices.
+#ifndef SLICE_STRETCH
+#define SLICE_STRETCH 2
+#endif
+
+/// Execute up to `budget` instructions of the process loaded in `c` (up to
+/// SLICE_STRETCH times that while lanes of its warp have slice left: see above).
 GFN u32 core_run(Core& c, u64 budget) {
     u64 n = 0;
     u64 limit = c.p->max_insns;
+    u64 cap = budget > ~0ull / SLICE_STRETCH ? ~0ull : budget * SLICE_STRETCH;
     if (limit) {
         u64 left = limit > c.p->insns ? limit - c.p->insns : 0;
         if (left < budget) budget = left;
+        if (left < cap) cap = left;
         if (left == 0 && c.user) return RUN_TRAP;  // its lane ends it
         if (left == 0) {
             c.pc = c.s.pc;
@@ -215,7 +282,14 @@ GFN u32 core_run(Core& c, u64 budget) {
 #endif
     for (;;) {
         bool stay = n < budget && !stop;
-        if (!solo) mask = T2_BALLOT(mask, stay);
+        if (!solo) {
+            u32 within = T2_BALLOT(mask, stay);
+            // Some lanes used their slice: while others have slice left, they go on.
+            if (within != mask) {
+                stay = stay || (within && !stop && n < cap);
+                mask = T2_BALLOT(mask, stay);
+            }
+        }
         if (!stay) break;
         if (!solo && !step_now(c, mask, entry)) continue;
         u64 pc = c.s.pc;
@@ -229,9 +303,9 @@ GFN u32 core_run(Core& c, u64 budget) {
             u32 slot = ((u32)pc & (u32)(PAGE_SZ - 1)) >> 2;
             if (entry && c.code_t2) {
 #if GPUOS_TIER2
-                u32 k = t2_enter(c, budget - n);
+                u32 k = t2_enter(c, (n < budget ? budget : cap) - n);
 #elif !GPUOS_DEVICE
-                u32 k = t2 ? t2(c, budget - n) : 0;
+                u32 k = t2 ? t2(c, (n < budget ? budget : cap) - n) : 0;
 #else
                 u32 k = 0;
 #endif
@@ -256,6 +330,7 @@ GFN u32 core_run(Core& c, u64 budget) {
                 id = a64_decode_id(insn);
                 if (c.code_ids) dcache_put(c.code_ids + slot, id);
             }
+            BLOCK_TRACE(c, pc);
             a64_exec_id(c, insn, id);
             entry = t2c && (c.npc != pc + 4 || t2_cond_branch(insn));
         }

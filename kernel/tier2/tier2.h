@@ -79,7 +79,12 @@ GFN u64 t2_code_frame(Core& c) {
 #endif
 
 /// A region's jump to its block `label`, number `kk` (gen.rs jump_code): a `goto` while
-/// every lane of the region's `mask` is here, else through the scheduler. Where the
+/// every lane of the group the scheduler last chose (`grp`: all of the region's `mask`
+/// while they are together) is here and `kk` lies before `lim`, the least block another
+/// lane waits at (~0 while none waits); else through the scheduler, which would choose
+/// the same group again for a jump below `lim` (a group catching up through a loop's
+/// iterations passed it at every block: 83 % of the passes while lanes were apart, for
+/// CoreMark with a seed per lane under `warp_sim`'s least-PC policy). Where the
 /// scheduler is never taken (the host, -DGPUOS_T2_NO_SCHED) a plain `goto`, so that the
 /// compiler never sees the scheduler's paths: g++ took about twice as long over
 /// regions whose every jump could also go to `t2_next`.
@@ -87,7 +92,7 @@ GFN u64 t2_code_frame(Core& c) {
 /// pass `t2_next`); without it a region is the plain graph of gotos and returns.
 #if (GPUOS_DEVICE && !defined(GPUOS_T2_NO_SCHED)) || defined(GPUOS_T2_FORCE_SCHED)
 #define T2_SCHED 1
-#define T2_GOTO(label, kk) { if (T2_TOGETHER(mask)) goto label; c.split++; k = (kk); goto t2_next; }
+#define T2_GOTO(label, kk) { if ((kk) < lim && T2_TOGETHER(grp)) goto label; c.split++; k = (kk); goto t2_next; }
 #else
 #define T2_SCHED 0
 #define T2_GOTO(label, kk) goto label;

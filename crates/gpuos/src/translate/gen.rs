@@ -501,7 +501,9 @@ extern \"C\" const u64 gpuos_t2_starts[] = {",
 /// lanes that fell behind (in a loop's earlier iterations, or on a longer path) catch
 /// up with the ones ahead, instead of the warp running each lane's path after the
 /// other's for the rest of the region (thread frontiers: blocks are numbered in address
-/// order, and code runs mostly forward). A lane that leaves the region passes the
+/// order, and code runs mostly forward). The chosen group (`grp`) goes on by `goto`
+/// while it stays together and its jumps stay below `lim`, the least block a waiting
+/// lane is at: the scheduler would only choose it again. A lane that leaves the region passes the
 /// scheduler too (k = 0; `xr` says how it leaves), so the vote always names the lanes
 /// still inside. On the host (one lane) the votes are constants and the scheduler is
 /// never taken.
@@ -540,8 +542,10 @@ fn gen_region(out: &mut String, r: usize, first: usize, blocks: &[Block]) {
         "    u64 rt = 0, pc = c.s.pc, xpc = 0, xskip = 0, done = 0, cvpn = c.code_vpn;
     u64 fa = cy.fa, fb = cy.fb;  // lazy flags (emit.rs, `Flags`): kind fk, 0 when in nz
     u32 xk = 0, xr = 0, fk = cy.fk, mask = T2_ACTIVE();
+    // The group the scheduler chose and the least block another lane waits at (T2_GOTO).
+    u32 grp = mask, lim = ~0u;
     TlbEntry tlb_s = cy.s, tlb_d = cy.d;  // the previous region's (T2Carry, tier2.h)
-    (void)rt; (void)tlb_s; (void)tlb_d; (void)fa; (void)fb; (void)fk;
+    (void)rt; (void)tlb_s; (void)tlb_d; (void)fa; (void)fb; (void)fk; (void)grp; (void)lim;
 t2_next:
 #if T2_SCHED
     // k: this lane's next block of the region, or 0 when it leaves (xr: 0 to the run
@@ -555,7 +559,13 @@ t2_next:
         mask = in;
     }
     if (!k) goto t2_leave;
-    if (k != T2_MIN(mask, k)) goto t2_next;
+    {
+        // The lanes at the least block run it; the others wait here for them.
+        u32 least = T2_MIN(mask, k);
+        grp = T2_BALLOT(mask, k == least);
+        lim = grp == mask ? ~0u : T2_MIN(mask, k == least ? ~0u : k);
+        if (k != least) goto t2_next;
+    }
 #endif
     switch (k) {
 ",
