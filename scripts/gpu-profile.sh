@@ -12,7 +12,8 @@
 #
 # Usage: scripts/gpu-profile.sh [CARRY_DIR] [PROGRAM [LANES [ARGS...]]]
 # PROGRAM: a name under CARRY_DIR/bin or a path. Env: PROF_TRANSLATE (--translate,
-# default never), PROF_SECTIONS (ncu sections instead of --set full: fewer replays),
+# default never), PROF_SECTIONS (ncu sections; default hardware counters only, `full`
+# ncu's full set),
 # PROF_SKIP (launches skipped, default 2), PROF_TIMEOUT (seconds, default 300).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -43,17 +44,24 @@ for f in "$root/$dir"/cache/*.cubin "$root/$dir"/cache/t2/*.cubin; do
         }
         END { if (n) printf "%s: %d region functions: REG max %d mean %.0f, STACK max %d mean %.0f\n", file, n, mr, sr / n, ms, ss / n }'
 done
-if [ -n "${PROF_SECTIONS:-}" ]; then
+# The default sections read hardware counters only. `PROF_SECTIONS=full` is ncu's full
+# set, whose source counters patch the kernel's SASS: with a translation compiled in
+# (2.7 MB of SASS in one kernel) the patched launch hung past 200 s (thirtieth session).
+PROF_SECTIONS=${PROF_SECTIONS:-SpeedOfLight Occupancy LaunchStats WarpStateStats InstructionStats SchedulerStats MemoryWorkloadAnalysis_Tables}
+if [ "$PROF_SECTIONS" = full ]; then
+    what=(--set full --import-source yes)
+else
     what=()
     for s in $PROF_SECTIONS; do what+=(--section "$s"); done
-else
-    what=(--set full --import-source yes)
 fi
 timeout "${PROF_TIMEOUT:-300}" ncu --clock-control none "${what[@]}" -k regex:gpuos_quantum \
     --launch-skip "${PROF_SKIP:-2}" --launch-count 1 -f -o "$out/$name" \
     "$dir/gpuos" run --backend cuda --mode quantum --lanes "$lanes" --translate "$t" "$path" "$@" \
     >"$out/$name.run.txt" 2>&1
+# A timeout stops ncu, not the program it launched, which would keep the GPU's memory
+# (the next profile's context then fails: CUDA_ERROR_OUT_OF_MEMORY).
+pkill -9 -f "$dir/gpuos run --backend cuda --mode quantum" 2>/dev/null
 tail -3 "$out/$name.run.txt"
-ncu -i "$out/$name.ncu-rep" --page details >"$out/$name.details.txt" 2>&1
+ncu -i "$out/$name.ncu-rep" --page details --print-details all >"$out/$name.details.txt" 2>&1
 ncu -i "$out/$name.ncu-rep" --page source --csv --print-source sass 2>&1 | gzip >"$out/$name.sass.csv.gz"
 grep -E "Duration|Registers Per|Achieved Occupancy|Theoretical Occupancy|Executed Ipc A|Local Memory|L1/TEX Hit|L2 Hit|DRAM Throughput|Memory Throughput|Mem Busy|Max Bandwidth|Warp Cycles Per Issued|No Eligible|Block Limit" "$out/$name.details.txt" | head -40
