@@ -48,6 +48,26 @@ fn successor_depth() -> u32 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(SUCCESSOR_DEPTH)
 }
+/// The region size of this process's translations (see [`regions::REGION_BLOCKS`]).
+pub(crate) fn region_blocks() -> usize {
+    std::env::var("GPUOS_T2_REGION_BLOCKS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(regions::REGION_BLOCKS)
+}
+
+/// What a translation's key holds besides the image and its target: the knobs that
+/// shape which blocks it has and how they are grouped.
+fn shape_key(h: &mut Sha256) {
+    h.update(
+        format!(
+            "successor depth {}, region blocks {}",
+            successor_depth(),
+            region_blocks()
+        )
+        .as_bytes(),
+    );
+}
 /// How often the background translator looks at the profile.
 const POLL: Duration = Duration::from_millis(100);
 /// With `--translate auto` on the CPU backend, how long a run goes on interpreted
@@ -433,7 +453,7 @@ impl Tier2 {
             return Ok(None);
         }
         let (code, mut h) = image_code(prep)?;
-        h.update(format!("successor depth {}", successor_depth()).as_bytes());
+        shape_key(&mut h);
         let target = match gpu_arch {
             Some(arch) => {
                 gpu_key(&mut h, &crate::backend::cuda::core_key(arch));
@@ -491,7 +511,7 @@ impl Tier2 {
             return Ok(None);
         }
         let (code, mut h) = image_code(prep)?;
-        h.update(format!("successor depth {}", successor_depth()).as_bytes());
+        shape_key(&mut h);
         gpu_key(&mut h, &gpu.core_key);
         let t = Tier2::with(
             mode,

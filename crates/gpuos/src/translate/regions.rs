@@ -16,8 +16,13 @@ use super::gen::{direct_successors, ends_in_branch, Block};
 use std::collections::HashMap;
 
 /// Most blocks in one region function: the C++ compilers' time grows faster than
-/// the size of a function (one function of 1,129 blocks took GCC 219 s).
-pub const REGION_BLOCKS: usize = 40;
+/// the size of a function (one function of 1,129 blocks took GCC 219 s). 80 since the
+/// thirtieth session (40 before): CoreMark fully translated on the CPU backend
+/// (callgrind, 20 iterations) entered regions 205,166 -> 60,517 times and ran 113.4 ->
+/// 89.1 M host instructions in its translation (-21 %), g++ taking the same time (89
+/// -> 92 s); NVRTC compiled its 235 hot blocks in about the same time and SASS size.
+/// `GPUOS_T2_REGION_BLOCKS` overrides it (part of the cache key), to measure.
+pub const REGION_BLOCKS: usize = 80;
 
 /// Union-find over block indices with group sizes; a union that would make a group
 /// larger than `cap` is refused.
