@@ -174,9 +174,9 @@ GFN bool sys_user(Core& c, u64 nr, u32* action) {
 /// `CXXFLAGS=-DGPUOS_BLOCK_TRACE`): when the environment's GPUOS_BLOCK_TRACE names a
 /// file prefix, every process appends the straight-line runs of its interpreted
 /// instructions to PREFIX.<pid> as records {u64 start PC, u64 SP at
-/// the start, u32 instructions} (little-endian, packed): the input of
-/// `scripts/warp-sim.py`, which replays lanes' paths through a warp's scheduling
-/// policies. Run with `--translate never` so that every instruction passes here.
+/// the start, u32 instructions} (little-endian, packed): the input of `warp_sim`
+/// (crates/gpuos-dev/src/bin/warp_sim.rs), which replays lanes' paths through a warp's
+/// scheduling policies. Run with `--translate never` so that every instruction passes here.
 struct BlockTrace {
     FILE* f;
     u64 pid, start, sp, next;
