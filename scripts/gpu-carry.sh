@@ -5,8 +5,8 @@
 # nvidia-cuda-nvrtc wheel, so the GPU machine spends no time compiling.
 #
 # Usage: scripts/gpu-carry.sh [CARRY_DIR]   (default .carry, git-ignored)
-# Environment: GPU_CARRY_VARIANTS, GPU_CARRY_TRANSLATE, GPU_CARRY_BINS,
-# GPU_CARRY_SYSROOT, GPU_CARRY_XZ (below).
+# Environment: GPU_CARRY_VARIANTS, GPU_CARRY_TRANSLATE, GPU_CARRY_REGION_BLOCKS,
+# GPU_CARRY_BINS, GPU_CARRY_SYSROOT, GPU_CARRY_XZ (below).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -62,6 +62,11 @@ for p in "${pids[@]}"; do wait "$p" || exit 1; done
 # NVRTC takes about a third of a second per block on top of the core), so that GPU runs of those programs
 # (`--translate auto` or `always`) start translated. About two minutes each on two cores.
 IFS='|' read -r -a t2jobs <<<"${GPU_CARRY_TRANSLATE:-}"
+# GPU_CARRY_REGION_BLOCKS (space-separated sizes, e.g. "40 80"): each job translated
+# once per region size (GPUOS_T2_REGION_BLOCKS, part of the cache key) too, to compare
+# them on the device; empty: the default size only.
+read -r -a sizes <<<"${GPU_CARRY_REGION_BLOCKS:-}"
+[ "${#sizes[@]}" -gt 0 ] || sizes=("")
 pids=()
 # Each also for every variant of GPU_CARRY_VARIANTS (the translation is compiled into
 # a copy of the core, so a variant needs its own).
@@ -70,10 +75,12 @@ for job in "${t2jobs[@]}"; do
     [ "${#argv[@]}" -gt 0 ] || continue
     case ${argv[0]} in /*) ;; *) argv[0]=$dir/bin/${argv[0]} ;; esac
     for v in "" "${variants[@]}"; do
-        (cd "$(mktemp -d)" && LD_LIBRARY_PATH="$root/$nv/nvidia/cu13/lib" GPUOS_CACHE_DIR="$dir/cache" \
-            GPUOS_NVRTC_OPTS="$v" "$dir/gpuos" run --backend cpu --translate auto --translate-for sm_90 \
-            "${argv[@]}" >/dev/null) &
-        pids+=($!)
+        for rb in "${sizes[@]}"; do
+            (cd "$(mktemp -d)" && LD_LIBRARY_PATH="$root/$nv/nvidia/cu13/lib" GPUOS_CACHE_DIR="$dir/cache" \
+                GPUOS_NVRTC_OPTS="$v" env ${rb:+GPUOS_T2_REGION_BLOCKS=$rb} "$dir/gpuos" run --backend cpu \
+                --translate auto --translate-for sm_90 "${argv[@]}" >/dev/null) &
+            pids+=($!)
+        done
     done
 done
 for p in "${pids[@]}"; do wait "$p" || exit 1; done
