@@ -28,6 +28,8 @@
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root" || exit 1
+# shellcheck source=scripts/coremark-lib.sh
+. scripts/coremark-lib.sh
 dir=${1:-.carry}
 shift || true
 parts=${*:-correct swap fast}
@@ -68,13 +70,10 @@ if want diverge && [ -x "$dir/bin/coremark" ]; then
         --output-dir "$out/div" >/dev/null 2>"$out/div.err"
     rc=$?
     seq 0 $((n - 1)) | xargs -P "$(nproc)" -I{} sh -c "$dir/qemu-aarch64-static $cm 0x{} 0x0 0x66 4 7 1 2000 >$out/divq/{}.out"
-    # CoreMark's last lines depend on how long the run took: under 10 s it counts an
-    # error, which for seeds it cannot validate brings the count from -1 to 0 ("Correct
-    # operation validated"); over 10 s (a long GPU run) it says it cannot validate them.
-    timing='Total ticks|Total time|Iterations/Sec|secs|Errors detected|Correct operation validated|Cannot validate|CoreMark 1.0 :'
     bad=0
     for i in $(seq 0 $((n - 1))); do
-        diff <(grep -vE "$timing" "$out/divq/$i.out") <(grep -vE "$timing" "$out/div/lane-$i.stdout" 2>/dev/null) \
+        diff <(grep -vE "$COREMARK_TIMING" "$out/divq/$i.out") \
+            <(grep -vE "$COREMARK_TIMING" "$out/div/lane-$i.stdout" 2>/dev/null) \
             >/dev/null || bad=$((bad + 1))
     done
     row "diverge $n lanes" "gpuos rc=$rc, $((n - bad)) of $n lanes equal to qemu $(grep -oE '[0-9.]+% of [0-9]+ guest instructions ran translated' "$out/div.err")"
@@ -103,11 +102,9 @@ fast() {
         together=$(grep -oE '[0-9.]+ lanes together on average' "$out/fast-$label-$t.err")
         row "$label $t" "${rate:-failed} ${share:+($share)} ${groups:+[$groups]} ${together:+[$together]}"
     done
-    # CoreMark prints its own timing, and whether the run lasted 10 s: compare the
-    # lines that do not depend on it.
-    local timing='Total ticks|Total time|Iterations/Sec|secs|Errors detected|Correct operation validated|Cannot validate|CoreMark 1.0 :'
-    if diff <(grep -vE "$timing" "$out/fast-$label-never.out") \
-        <(grep -vE "$timing" "$out/fast-$label-auto.out") >/dev/null; then
+    # CoreMark prints its own timing: compare the lines that do not depend on it.
+    if diff <(grep -vE "$COREMARK_TIMING" "$out/fast-$label-never.out") \
+        <(grep -vE "$COREMARK_TIMING" "$out/fast-$label-auto.out") >/dev/null; then
         row "$label output" "same interpreted and translated"
     else
         row "$label output" "DIFFERS (see $out/fast-$label-*.out)"
@@ -129,12 +126,7 @@ if [ -x "$dir/bin/coremark" ]; then
     q=$dir/qemu-aarch64-static
     if [ -x "$q" ] && [ "${T2_QEMU:-1}" != 0 ]; then
         for how in same seeds; do
-            t0=$(date +%s.%N)
-            seq 0 63 | xargs -P "$(nproc)" -I{} sh -c \
-                "if [ $how = same ]; then s=0x0; else s=0x{}; fi; $q $dir/bin/coremark \$s 0x0 0x66 4000 7 1 2000 >/dev/null"
-            t1=$(date +%s.%N)
-            row "qemu coremark-$how $(nproc) cores" \
-                "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "64 x 4000 iterations in %.2f s = %.0f iterations/s", b - a, 256000 / (b - a) }')"
+            row "qemu coremark-$how $(nproc) cores" "$(qemu_coremark "$q" "$dir/bin/coremark" $how 4000)"
         done
     fi
 fi

@@ -116,7 +116,7 @@ GFN u64 t2_code_frame(Core& c) {
 /// its two soft-TLB entries (the last SP-based page, the last other page), so that a
 /// region entered from another starts with them instead of empty, and its lazy flags
 /// (`fa`, `fb`, kind `fk`; 0: NZCV is in `c.s.nzcv`), unsettled. CoreMark's state
-/// machine and CRC functions, each a region of its own, are entered every 20-odd
+/// machine and CRC functions, each a region of its own at 40 blocks a region, were entered every 20-odd
 /// guest instructions; their first loads missed (t2_load_miss: a call and the Core's
 /// TLB in local memory) after every entry, and every exit computed NZCV
 /// (t2_nzcv_any) that the next region mostly set again before reading. Valid only
