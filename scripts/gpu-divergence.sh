@@ -4,13 +4,14 @@
 #   GPU_CARRY_XZ=1 GPU_CARRY_BINS=int_arith GPU_CARRY_REGION_BLOCKS="40 80" \
 #   GPU_CARRY_TRANSLATE="$PWD/.deps/coremark 0x0 0x0 0x66 20 7 1 2000" scripts/gpu-carry.sh .carry
 #   cp .deps/coremark .carry/bin/   (scripts/build-coremark.sh makes .deps/coremark)
-# runs CoreMark translated at LANES lanes (default 16,384), converged (seed 0x0, 20
-# iterations) and with a seed per lane (0x{lane}, 6 iterations), for each region size
-# in DIV_REGION_BLOCKS (default "40 80"), alternated, DIV_RUNS times (default 2); qemu
+# runs CoreMark translated at LANES lanes (default 16,384; DIV_LANES: several counts),
+# converged (seed 0x0, 20 iterations) and with a seed per lane (0x{lane}, 6
+# iterations), for each core variant of DIV_VARIANTS (below) and each region size in
+# DIV_REGION_BLOCKS (default "40 80"), alternated, DIV_RUNS times (default 2); qemu
 # on every host core with the same program (carried qemu-aarch64-static, or its .xz;
 # 64 processes of DIV_QEMU_IT iterations, default 4000);
 # then the ncu counters (scripts/gpu-profile.sh's default sections) of both runs at the
-# default region size. Prints one line per run (guest instructions/s, lanes together,
+# default region size (DIV_PROF=0: none). Prints one line per run (guest instructions/s, lanes together,
 # split steps, share translated, lane 0 against qemu) and the profiles' key lines;
 # writes the profiles' details to $OUT (at most four files: the device tool returns
 # few).
@@ -57,10 +58,21 @@ run() {
     echo "$tag rc=$rc :: $(grep -oE '= [0-9.]+ [MG] instructions/s|[0-9.]+ lanes together on average|[0-9.]+ split steps|[0-9.]+% of [0-9]+ guest instructions ran translated|[0-9]+ compiles in [0-9.]+ s' "$d/o.err" | tr '\n' ' ') lane 0 vs qemu: $same"
     rm -rf "$d"
 }
+# DIV_VARIANTS: core variants (GPUOS_NVRTC_OPTS values, ';'-separated; an empty one
+# is the default core), each translated in the carry (GPU_CARRY_VARIANTS).
+IFS=';' read -r -a variants <<<"${DIV_VARIANTS:-}"
+[ "${#variants[@]}" -gt 0 ] || variants=("")
 for r in $(seq 1 "${DIV_RUNS:-2}"); do
-    for rb in ${DIV_REGION_BLOCKS:-40 80}; do
-        run "converged-rb$rb-$r" /tmp/div-q20.out GPUOS_T2_REGION_BLOCKS="$rb" -- --lanes "$lanes" "$cm" 0x0 0x0 0x66 20 7 1 2000
-        run "seeds-rb$rb-$r" /tmp/div-q6.out GPUOS_T2_REGION_BLOCKS="$rb" -- --lanes "$lanes" "$cm" '0x{lane}' 0x0 0x66 6 7 1 2000
+    for n in ${DIV_LANES:-$lanes}; do
+        for v in "${variants[@]}"; do
+            vt=${v:+-$(echo "$v" | tr -d ' ' | sed 's/^-D//; s/=/_/g')}
+            for rb in ${DIV_REGION_BLOCKS:-40 80}; do
+                run "converged-$n-rb$rb$vt-$r" /tmp/div-q20.out GPUOS_T2_REGION_BLOCKS="$rb" GPUOS_NVRTC_OPTS="$v" -- \
+                    --lanes "$n" "$cm" 0x0 0x0 0x66 20 7 1 2000
+                run "seeds-$n-rb$rb$vt-$r" /tmp/div-q6.out GPUOS_T2_REGION_BLOCKS="$rb" GPUOS_NVRTC_OPTS="$v" -- \
+                    --lanes "$n" "$cm" '0x{lane}' 0x0 0x66 6 7 1 2000
+            done
+        done
     done
 done
 qit=${DIV_QEMU_IT:-4000}  # iterations per qemu process (64 processes)
@@ -68,6 +80,7 @@ echo "=== $(($(date +%s) - t0)) s: qemu-aarch64, $(nproc) processes at once, 64 
 for how in same seeds; do
     echo "qemu $how: $(qemu_coremark "$q" "$cm" $how "$qit")"
 done
+[ "${DIV_PROF:-1}" = 1 ] || { echo "=== end $(($(date +%s) - t0)) s"; exit 0; }
 echo "=== $(($(date +%s) - t0)) s: ncu counters, quantum mode"
 for cfg in "converged 0x0 20" "seeds 0x{lane} 6"; do
     read -r tag seed it <<<"$cfg"

@@ -13,7 +13,9 @@
 # Usage: scripts/gpu-profile.sh [CARRY_DIR] [PROGRAM [LANES [ARGS...]]]
 # PROGRAM: a name under CARRY_DIR/bin or a path. Env: PROF_TRANSLATE (--translate,
 # default never), PROF_SECTIONS (ncu sections; default hardware counters only, `full`
-# ncu's full set),
+# ncu's full set), PROF_METRICS (extra metrics, e.g.
+# `group:smsp__pcsamp_warp_stall_reasons`: stall samples per SASS instruction, read
+# without patching the SASS; scripts/ncu-hot-sass.py lists the hottest),
 # PROF_SKIP (launches skipped, default 2), PROF_TIMEOUT (seconds, default 300).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -54,6 +56,7 @@ else
     what=()
     for s in $PROF_SECTIONS; do what+=(--section "$s"); done
 fi
+for mt in ${PROF_METRICS:-}; do what+=(--metrics "$mt"); done
 timeout "${PROF_TIMEOUT:-300}" ncu --clock-control none "${what[@]}" -k regex:gpuos_quantum \
     --launch-skip "${PROF_SKIP:-2}" --launch-count 1 -f -o "$out/$name" \
     "$dir/gpuos" run --backend cuda --mode quantum --lanes "$lanes" --translate "$t" "$path" "$@" \

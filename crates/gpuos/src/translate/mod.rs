@@ -48,22 +48,28 @@ fn successor_depth() -> u32 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(SUCCESSOR_DEPTH)
 }
-/// The region size of this process's translations (see [`regions::REGION_BLOCKS`]).
-pub(crate) fn region_blocks() -> usize {
+/// The region size of this process's translations for a GPU (`gpu`) or the host (see
+/// [`regions::REGION_BLOCKS_GPU`], [`regions::REGION_BLOCKS`]); `GPUOS_T2_REGION_BLOCKS`
+/// overrides both.
+pub(crate) fn region_blocks(gpu: bool) -> usize {
     std::env::var("GPUOS_T2_REGION_BLOCKS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(regions::REGION_BLOCKS)
+        .unwrap_or(if gpu {
+            regions::REGION_BLOCKS_GPU
+        } else {
+            regions::REGION_BLOCKS
+        })
 }
 
-/// What a translation's key holds besides the image and its target: the knobs that
-/// shape which blocks it has and how they are grouped.
-fn shape_key(h: &mut Sha256) {
+/// What a translation's key holds besides the image and its target (a GPU's or the
+/// host's, `gpu`): the knobs that shape which blocks it has and how they are grouped.
+fn shape_key(h: &mut Sha256, gpu: bool) {
     h.update(
         format!(
             "successor depth {}, region blocks {}",
             successor_depth(),
-            region_blocks()
+            region_blocks(gpu)
         )
         .as_bytes(),
     );
@@ -453,7 +459,7 @@ impl Tier2 {
             return Ok(None);
         }
         let (code, mut h) = image_code(prep)?;
-        shape_key(&mut h);
+        shape_key(&mut h, gpu_arch.is_some());
         let target = match gpu_arch {
             Some(arch) => {
                 gpu_key(&mut h, &crate::backend::cuda::core_key(arch));
@@ -511,7 +517,7 @@ impl Tier2 {
             return Ok(None);
         }
         let (code, mut h) = image_code(prep)?;
-        shape_key(&mut h);
+        shape_key(&mut h, true);
         gpu_key(&mut h, &gpu.core_key);
         let t = Tier2::with(
             mode,
@@ -746,7 +752,8 @@ impl Tier2 {
                 blocks.len()
             );
         }
-        let source = gen::gen_source(&blocks);
+        let gpu = matches!(self.target, Target::Gpu { .. });
+        let source = gen::gen_source(&blocks, region_blocks(gpu));
         self.build(&mut st, m, source, starts, cancel, quick)
     }
 

@@ -15,15 +15,25 @@
 use super::gen::{direct_successors, ends_in_branch, Block};
 use std::collections::HashMap;
 
-/// Most blocks in one region function: the C++ compilers' time grows faster than
-/// the size of a function (one function of 1,129 blocks took GCC 219 s). 80 since the
-/// thirtieth session (40 before): CoreMark fully translated on the CPU backend
-/// (callgrind, 20 iterations) entered regions 205,166 -> 60,517 times and ran 113.4 ->
-/// 89.1 M host instructions in its translation (-21 %), g++ taking the same time (89
-/// -> 92 s); NVRTC compiled its 235 hot blocks into the same SASS size (2.67 MB of
-/// kernel; 132 s on the loaded build machine, about 100 s with 40 under other load).
-/// `GPUOS_T2_REGION_BLOCKS` overrides it (part of the cache key), to measure.
+/// Most blocks in one region function of a host translation (g++): the compiler's
+/// time grows faster than the size of a function (one function of 1,129 blocks took
+/// GCC 219 s). 80 since the thirtieth session (40 before): CoreMark fully translated on
+/// the CPU backend (callgrind, 20 iterations) entered regions 205,166 -> 60,517 times
+/// and ran 113.4 -> 89.1 M host instructions in its translation (-21 %), g++ taking
+/// the same time (89 -> 92 s). `GPUOS_T2_REGION_BLOCKS` overrides it and
+/// [`REGION_BLOCKS_GPU`] (part of the cache key), to measure.
 pub const REGION_BLOCKS: usize = 80;
+
+/// Most blocks in one region function of a GPU translation (NVRTC). A region switch
+/// costs more on the GPU than on the host: the registers go through the `Core` in
+/// local memory, and lanes of a warp in different regions take turns in `t2_enter`.
+/// H100, CoreMark translated (235 blocks), 16,384 lanes (thirty-first session,
+/// docs/BENCHMARKS.md): regions of 40 -> 80 -> 160 blocks ran 58.5-64.8 -> 79.8-81.1
+/// -> 77.6-78.2 G guest instructions/s converged and 3.93 -> 6.80-6.86 -> 7.33-7.45
+/// with a seed per lane; at 65,536 lanes 80 -> 160: 58.4 -> 60.7 and 7.31 -> 7.82.
+/// NVRTC (build machine, 2 cores) compiles those 235 blocks in about the same time at
+/// every size: 80 about 132 s, 160 130 s, all 235 in one region 141 s.
+pub const REGION_BLOCKS_GPU: usize = 160;
 
 /// Union-find over block indices with group sizes; a union that would make a group
 /// larger than `cap` is refused.
