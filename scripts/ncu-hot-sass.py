@@ -33,7 +33,7 @@ def main():
     print("columns:", " | ".join(head))
     samp = next((i for i, h in enumerate(head) if "Sampling (All" in h), None)
     if samp is None:
-        samp = next((i for i, h in enumerate(head) if "ampl" in h), None)
+        samp = next((i for i, h in enumerate(head) if "samp" in h.lower()), None)
     if samp is None:
         print("ncu-hot-sass: no sample column")
         return 1

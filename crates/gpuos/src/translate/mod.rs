@@ -653,6 +653,22 @@ impl Tier2 {
         }
     }
 
+    /// How often the profile counted an entry at each of `blocks`' starts (0 where it
+    /// has none): the weights by which [`regions::partition`] joins callers with callees.
+    fn entry_counts(&self, blocks: &[Block]) -> Vec<u64> {
+        let counts = self.snapshot().unwrap_or_default();
+        blocks
+            .iter()
+            .map(|b| {
+                self.pages
+                    .iter()
+                    .find(|p| p.1 == b.start & !0xfff)
+                    .and_then(|&(f, _)| counts.get((f * 1024 + ((b.start & 0xfff) >> 2)) as usize))
+                    .map_or(0, |&n| u64::from(n))
+            })
+            .collect()
+    }
+
     /// Block starts entered at least `threshold` times and not translated yet, and the
     /// code pages (their guest addresses) where the profile counted any entry.
     fn hot(&self, st: &State, threshold: u32) -> (Vec<u64>, BTreeSet<u64>) {
@@ -753,7 +769,8 @@ impl Tier2 {
             );
         }
         let gpu = matches!(self.target, Target::Gpu { .. });
-        let source = gen::gen_source(&blocks, region_blocks(gpu));
+        let weights = self.entry_counts(&blocks);
+        let source = gen::gen_source(&blocks, &weights, region_blocks(gpu));
         self.build(&mut st, m, source, starts, cancel, quick)
     }
 

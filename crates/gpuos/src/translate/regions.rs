@@ -100,9 +100,18 @@ fn edges(b: &Block) -> Vec<(u64, bool)> {
 /// block in exactly one, none larger than `cap` (at least 1).
 ///
 /// First the edges inside functions (branches, fall-throughs, a call's return address)
-/// join groups, then calls (caller with callee), each in address order; then groups in
-/// address order of their first block are packed together while they fit in `cap`.
-pub fn partition(blocks: &[Block], cap: usize) -> Vec<Vec<usize>> {
+/// join groups, in address order; then calls (caller with callee), the most frequent
+/// first: by `weights[i]`, how often the profile entered the calling block (as
+/// Pettis and Hansen order procedures by call counts), in address order among equal
+/// weights (and for blocks past the end of `weights`, which count 0). Groups in
+/// address order of their first block are then packed together while they fit in
+/// `cap`. Without weights, a cap reached by the calls of code early in the address
+/// space kept a hot loop from its callee: CoreMark's `core_bench_state` and the
+/// `core_state_transition` it calls for every input byte fell in different regions of
+/// 160 blocks, so every call crossed regions, and on the GPU lanes in different regions
+/// take turns (a seed per lane ran at half the speed; docs/BENCHMARKS.md, thirty-first
+/// session).
+pub fn partition(blocks: &[Block], weights: &[u64], cap: usize) -> Vec<Vec<usize>> {
     let cap = cap.max(1);
     let at: HashMap<u64, usize> = blocks
         .iter()
@@ -111,9 +120,13 @@ pub fn partition(blocks: &[Block], cap: usize) -> Vec<Vec<usize>> {
         .collect();
     let mut g = Groups::new(blocks.len(), cap);
     let all: Vec<Vec<(u64, bool)>> = blocks.iter().map(edges).collect();
-    for calls in [false, true] {
-        for (i, es) in all.iter().enumerate() {
-            for &(t, call) in es {
+    let weight = |i: usize| weights.get(i).copied().unwrap_or(0);
+    // Callers, the most frequent first (a stable sort keeps address order among equals).
+    let mut callers: Vec<usize> = (0..blocks.len()).collect();
+    callers.sort_by_key(|&i| std::cmp::Reverse(weight(i)));
+    for (calls, order) in [(false, (0..blocks.len()).collect()), (true, callers)] {
+        for i in order {
+            for &(t, call) in &all[i] {
                 if call == calls {
                     if let Some(&j) = at.get(&t) {
                         g.join(i, j);
@@ -202,7 +215,7 @@ mod tests {
         }
         blocks.push(blk(callee, vec![NOP, RET]));
         blocks.sort_by_key(|b| b.start);
-        let regions = partition(&blocks, 3);
+        let regions = partition(&blocks, &[], 3);
         check(&blocks, &regions, 3);
         let of = |start: u64| {
             let i = blocks.iter().position(|b| b.start == start).unwrap();
@@ -228,7 +241,7 @@ mod tests {
             blocks.push(blk(0x401000 + 8 * k, vec![NOP, RET]));
         }
         for cap in 1..=16 {
-            let regions = partition(&blocks, cap);
+            let regions = partition(&blocks, &[], cap);
             check(&blocks, &regions, cap);
             assert_eq!(
                 regions.len(),
@@ -236,6 +249,38 @@ mod tests {
                 "cap {cap}: {regions:?}"
             );
         }
-        assert!(partition(&[], 40).is_empty());
+        assert!(partition(&[], &[], 40).is_empty());
+    }
+
+    /// Of two callers of one function that cannot both join it within the cap, the one
+    /// the profile entered more often does, wherever it lies in address order; without
+    /// weights the first in address order does.
+    #[test]
+    fn the_hotter_caller_keeps_its_callee() {
+        let (cold, hot, callee) = (0x400000u64, 0x401000u64, 0x402000u64);
+        let blocks = vec![
+            blk(cold, vec![NOP, bl(cold + 4, callee)]),
+            blk(cold + 8, vec![RET]),
+            blk(hot, vec![NOP, bl(hot + 4, callee)]),
+            blk(hot + 8, vec![RET]),
+            blk(callee, vec![RET]),
+        ];
+        let region_of =
+            |regions: &[Vec<usize>], i: usize| regions.iter().position(|r| r.contains(&i));
+        let plain = partition(&blocks, &[], 3);
+        check(&blocks, &plain, 3);
+        assert_eq!(region_of(&plain, 4), region_of(&plain, 0), "{plain:?}");
+        let weighted = partition(&blocks, &[10, 10, 50_000, 50_000, 50_010], 3);
+        check(&blocks, &weighted, 3);
+        assert_eq!(
+            region_of(&weighted, 4),
+            region_of(&weighted, 2),
+            "{weighted:?}"
+        );
+        assert_ne!(
+            region_of(&weighted, 4),
+            region_of(&weighted, 0),
+            "{weighted:?}"
+        );
     }
 }
