@@ -1,6 +1,7 @@
 /* procfs: the guest's own /proc files (issue 15): /proc/self/status and /proc/self/maps
  * read as proc(5) lays them out, checked against what the program knows of itself, and
- * pthread_getattr_np (glibc finds the main thread's stack in /proc/self/maps). Prints
+ * pthread_getattr_np (glibc finds the main thread's stack in /proc/self/maps), and their
+ * stat(2) and access(2). Prints
  * yes/no answers only, the same on any kernel that shows the guest's own process. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -123,5 +125,23 @@ int main(void)
     char buf[6] = { 0 };
     printf("status by read(2): %s\n", yesno(read(fd, buf, 5) == 5 && strcmp(buf, "Name:") == 0));
     close(fd);
+
+    /* stat(2) and access(2) of the files as proc(5) shows them: regular, size 0, one
+     * link, owned by the process, status and maps 0444, comm 0644. */
+    static const char *const files[] = { "/proc/self/status", "/proc/self/maps", "/proc/self/comm" };
+    struct stat st;
+    for (int i = 0; i < 3; i++) {
+        int r = stat(files[i], &st);
+        if (r != 0) {
+            printf("stat %s: %s\n", files[i], strerror(errno));
+            continue;
+        }
+        printf("stat %s: regular %s, mode %o, size %lld, links %lu, the process's %s, readable %s\n",
+               files[i], yesno(S_ISREG(st.st_mode)), (unsigned)(st.st_mode & 07777),
+               (long long)st.st_size, (unsigned long)st.st_nlink, yesno(st.st_uid == geteuid()),
+               yesno(access(files[i], R_OK) == 0));
+    }
+    errno = 0;
+    printf("stat /proc/self/status/x: %s\n", stat("/proc/self/status/x", &st) == 0 ? "found" : strerror(errno));
     return 0;
 }

@@ -182,6 +182,9 @@ impl ProcHost {
         match self.resolve_at(&sb, dirfd, path, follow)? {
             Resolved::ProcExe => Err(errno::ELOOP),
             Resolved::ProcFd(n) => self.reopen(n, flags),
+            // The device opens the paths it knows (procfs.h); other spellings of them
+            // are not found, as before.
+            Resolved::ProcFile(_) => Err(errno::ENOENT),
             Resolved::Host(h) => self.open_host(h, flags, mode),
         }
     }
@@ -287,6 +290,9 @@ impl ProcHost {
         match sb.resolve_from(&base, in_sysroot, path, follow, self.exe.as_deref(), how)? {
             Resolved::ProcExe => Err(errno::ELOOP),
             Resolved::ProcFd(n) => self.reopen(n, flags),
+            // The device opens the paths it knows (procfs.h); other spellings of them
+            // are not found, as before.
+            Resolved::ProcFile(_) => Err(errno::ENOENT),
             Resolved::Host(h) => self.open_host(h, flags, mode),
         }
     }
@@ -791,10 +797,43 @@ impl ProcHost {
             Resolved::Host(h) if h.stat.is_none() => Err(errno::ENOENT),
             Resolved::Host(h) => Ok(Ok(h)),
             Resolved::ProcFd(n) if follow => Ok(Err(StatFd::Fd(n))),
-            Resolved::ProcFd(_) => Ok(Err(StatFd::Link(b"/proc/self/fd".len() as i64 + 8))),
-            Resolved::ProcExe => Ok(Err(
-                StatFd::Link(self.exe_path(sb).as_os_str().len() as i64),
-            )),
+            Resolved::ProcFd(_) => Ok(Err(StatFd::Virtual(Self::link_stat(
+                b"/proc/self/fd".len() as i64 + 8,
+            )))),
+            Resolved::ProcExe => Ok(Err(StatFd::Virtual(Self::link_stat(
+                self.exe_path(sb).as_os_str().len() as i64,
+            )))),
+            Resolved::ProcFile(mode) => Ok(Err(StatFd::Virtual(Self::proc_file_stat(mode)))),
+        }
+    }
+
+    /// The stat of a /proc file the device writes (proc(5)): a regular file of size 0
+    /// with permission bits `mode`, owned by the process's effective ids.
+    fn proc_file_stat(mode: u32) -> Stat {
+        let (_, euid, _, egid) = sys::ids();
+        Stat {
+            mode: libc::S_IFREG | mode,
+            nlink: 1,
+            uid: euid,
+            gid: egid,
+            blksize: 1024,
+            ..Stat::default()
+        }
+    }
+
+    /// access(2) of a virtual /proc file with stat `st` (a magic link: 0777): its
+    /// permission bits for the owner, which the process is; write allowed to root
+    /// whatever they say, execute only where some x bit is set (path_resolution(7)).
+    fn access_virtual(st: &Stat, mode: i32) -> Ret {
+        let (_, euid, _, _) = sys::ids();
+        let bits = st.mode & 0o700;
+        let denied = (mode & libc::R_OK != 0 && bits & 0o400 == 0 && euid != 0)
+            || (mode & libc::W_OK != 0 && bits & 0o200 == 0 && euid != 0)
+            || (mode & libc::X_OK != 0 && st.mode & 0o111 == 0);
+        if denied {
+            Err(errno::EACCES)
+        } else {
+            ok(0)
         }
     }
 
@@ -840,7 +879,7 @@ impl ProcHost {
                 Stat::from(&h.stat.unwrap_or_else(sys::zero_stat))
             }
             Err(StatFd::Fd(fd)) => self.stat_fd(fd)?,
-            Err(StatFd::Link(size)) => Self::link_stat(size),
+            Err(StatFd::Virtual(st)) => st,
         };
         if buf == 0 {
             return Err(errno::EFAULT);
@@ -895,8 +934,8 @@ impl ProcHost {
                     }
                 }
             }
-            Err(StatFd::Link(size)) => {
-                Self::link_stat(size).encode_statx(&mut b);
+            Err(StatFd::Virtual(st)) => {
+                st.encode_statx(&mut b);
             }
         }
         if buf == 0 {
@@ -918,7 +957,7 @@ impl ProcHost {
                 stat::guest_statfs(sys::fstatfs(fd.as_raw_fd())?, self.is_ro(h.mount))
             }
             Resolved::ProcFd(n) => self.statfs_fd(n)?,
-            Resolved::ProcExe => return Err(errno::ENOENT),
+            Resolved::ProcExe | Resolved::ProcFile(_) => return Err(errno::ENOENT),
         };
         if buf == 0 {
             return Err(errno::EFAULT);
@@ -968,6 +1007,7 @@ impl ProcHost {
         let target: Vec<u8> = match self.resolve_at(&sb, dirfd, path, false)? {
             Resolved::ProcExe => self.exe_path(&sb).as_os_str().as_bytes().to_vec(),
             Resolved::ProcFd(n) => self.fd_link(n)?,
+            Resolved::ProcFile(_) => return Err(errno::EINVAL),
             Resolved::Host(h) => match h.kind() {
                 0 => return Err(errno::ENOENT),
                 libc::S_IFLNK => sys::readlinkat(h.dir.raw(), &h.name)?,
@@ -1031,7 +1071,7 @@ impl ProcHost {
                 ok(0)
             }
             Resolved::ProcFd(n) => self.sys_fchdir(n),
-            Resolved::ProcExe => Err(errno::ENOTDIR),
+            Resolved::ProcExe | Resolved::ProcFile(_) => Err(errno::ENOTDIR),
         }
     }
 
@@ -1260,7 +1300,7 @@ impl ProcHost {
                 }
                 return ok(0);
             }
-            Err(StatFd::Link(_)) => return ok(0),
+            Err(StatFd::Virtual(st)) => return Self::access_virtual(&st, mode),
         };
         if mode & libc::W_OK != 0
             && self.is_ro(h.mount)
@@ -1345,7 +1385,7 @@ impl ProcHost {
                     None => ok(0),
                 }
             }
-            Err(StatFd::Link(_)) => return Err(errno::EPERM),
+            Err(StatFd::Virtual(_)) => return Err(errno::EPERM),
         };
         if self.is_ro(h.mount) {
             return Err(errno::EROFS);
@@ -1384,7 +1424,7 @@ impl ProcHost {
         let h = match self.stat_target(&sb, dirfd, path, flags)? {
             Ok(h) => h,
             Err(StatFd::Fd(fd)) => return self.sys_fchown(fd, uid, gid),
-            Err(StatFd::Link(_)) => return Err(errno::EPERM),
+            Err(StatFd::Virtual(_)) => return Err(errno::EPERM),
         };
         if self.is_ro(h.mount) {
             return Err(errno::EROFS);
@@ -1466,7 +1506,7 @@ impl ProcHost {
                 Some((hfd, false)) => sys::utimensat(hfd.as_raw_fd(), None, ts.as_ref(), 0)?,
                 None => {}
             },
-            Err(StatFd::Link(_)) => return Err(errno::EPERM),
+            Err(StatFd::Virtual(_)) => return Err(errno::EPERM),
         }
         ok(0)
     }
@@ -1481,7 +1521,8 @@ impl ProcHost {
 /// A stat-like call that turned out to be about an fd, or about a magic /proc link.
 enum StatFd {
     Fd(i32),
-    Link(i64),
+    /// A magic /proc link or a /proc file the device writes: what stat(2) shows of it.
+    Virtual(Stat),
 }
 
 #[cfg(test)]

@@ -681,8 +681,9 @@ impl Sandbox {
         held_dir(stack, w.trailing_slash, sysroot_only).map(Step::Found)
     }
 
-    /// The rest of a path below the virtual /proc/self, taken from `queue`: /proc/self/fd/N
-    /// and, unless followed, /proc/self/exe resolve here (`Some`); a followed
+    /// The rest of a path below the virtual /proc/self, taken from `queue`: /proc/self/fd/N,
+    /// the device's status, maps and comm and, unless followed, /proc/self/exe resolve
+    /// here (`Some`); a followed
     /// /proc/self/exe is a symlink to the executable, whose components are put back in
     /// front of `queue` (`None`: the caller counts the link and restarts from the root).
     fn proc_self(
@@ -701,6 +702,18 @@ impl Sandbox {
                     queue.push_front(t);
                 }
                 Ok(None)
+            }
+            // The files the device writes (kernel/sys/procfs.h, which also opens them):
+            // here for stat(2) and access(2), with proc(5)'s modes.
+            Some(name @ (b"status" | b"maps" | b"comm")) => {
+                if !queue.is_empty() {
+                    return Err(errno::ENOTDIR);
+                }
+                Ok(Some(Resolved::ProcFile(if name == b"comm" {
+                    0o644
+                } else {
+                    0o444
+                })))
             }
             Some(b"fd") => {
                 let n = queue.pop_front().ok_or(errno::ENOENT)?;
@@ -966,6 +979,9 @@ pub(crate) enum Resolved<'a> {
     ProcExe,
     /// `/proc/self/fd/N`.
     ProcFd(i32),
+    /// `/proc/self/status`, `maps` or `comm`, which the device writes and opens
+    /// (kernel/sys/procfs.h): their permission bits (proc(5): 0444, comm 0644).
+    ProcFile(u32),
 }
 
 #[cfg(test)]
@@ -1172,6 +1188,16 @@ pub(crate) mod tests {
             r(b"/proc/self/fd/7", false).unwrap(),
             Resolved::ProcFd(7)
         ));
+        // The files the device writes, with proc(5)'s modes; nothing below them.
+        assert!(matches!(
+            r(b"/proc/self/status", true).unwrap(),
+            Resolved::ProcFile(0o444)
+        ));
+        assert!(matches!(
+            r(b"/proc/self/comm", true).unwrap(),
+            Resolved::ProcFile(0o644)
+        ));
+        assert_eq!(r(b"/proc/self/maps/x", true).unwrap_err(), errno::ENOTDIR);
         assert!(matches!(
             r(b"/dev/stdout", true).unwrap(),
             Resolved::ProcFd(1)
