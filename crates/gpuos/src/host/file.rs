@@ -2072,7 +2072,14 @@ mod tests {
             100,
         );
         assert_eq!((r, out.as_slice()), (4, &b"/bin"[..]));
-        assert_eq!(t.stat("/proc/self/maps", 0).0, ENOENT);
+        // The device writes /proc/self/maps; its stat is proc(5)'s: a regular file of
+        // size 0, mode 0444 (arm64 struct stat: st_mode at 16, st_size at 48).
+        let (r, out) = t.stat("/proc/self/maps", 0);
+        assert_eq!(r, 0);
+        let mode = u32::from_le_bytes(out[16..20].try_into().unwrap());
+        assert_eq!(mode, libc::S_IFREG | 0o444);
+        assert_eq!(&out[48..56], &[0u8; 8]);
+        assert_eq!(t.stat("/proc/self/environ", 0).0, ENOENT);
     }
 
     #[test]
