@@ -128,9 +128,10 @@ int main(void)
 
     /* stat(2) and access(2) of the files as proc(5) shows them: regular, size 0, one
      * link, owned by the process, status and maps 0444, comm 0644. */
-    static const char *const files[] = { "/proc/self/status", "/proc/self/maps", "/proc/self/comm" };
+    static const char *const files[] = { "/proc/self/status", "/proc/self/maps", "/proc/self/comm",
+                                         "/proc/thread-self/status" };
     struct stat st;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         int r = stat(files[i], &st);
         if (r != 0) {
             printf("stat %s: %s\n", files[i], strerror(errno));

@@ -537,8 +537,13 @@ impl Sandbox {
             }
             let child_guest = guest_of(&stack, Some(&c));
 
-            // The virtual /proc/self.
-            if !in_sysroot && stack.len() == 2 && stack[1].name == b"proc" && c == b"self" {
+            // The virtual /proc/self, and /proc/thread-self (the calling thread's task
+            // directory: the same fd, exe, status, maps and comm).
+            if !in_sysroot
+                && stack.len() == 2
+                && stack[1].name == b"proc"
+                && (c == b"self" || c == b"thread-self")
+            {
                 w.proc_self_allowed(&queue)?;
                 match self.proc_self(&mut queue, w.follow, w.exe.as_deref())? {
                     Some(r) => return Ok(Step::Found(r)),
@@ -1187,6 +1192,10 @@ pub(crate) mod tests {
         assert!(matches!(
             r(b"/proc/self/fd/7", false).unwrap(),
             Resolved::ProcFd(7)
+        ));
+        assert!(matches!(
+            r(b"/proc/thread-self/fd/3", false).unwrap(),
+            Resolved::ProcFd(3)
         ));
         // The files the device writes, with proc(5)'s modes; nothing below them.
         assert!(matches!(
