@@ -654,17 +654,16 @@ impl Tier2 {
     }
 
     /// How often the profile counted an entry at each of `blocks`' starts (0 where it
-    /// has none): the weights by which [`regions::partition`] joins callers with callees.
+    /// has none; the profile's slot of a start is its template frame's, as in
+    /// [`Tier2::hot`]): the weights by which [`regions::partition`] joins callers with
+    /// callees.
     fn entry_counts(&self, blocks: &[Block]) -> Vec<u64> {
         let counts = self.snapshot().unwrap_or_default();
         blocks
             .iter()
             .map(|b| {
-                self.pages
-                    .iter()
-                    .find(|p| p.1 == b.start & !0xfff)
-                    .and_then(|&(f, _)| counts.get((f * 1024 + ((b.start & 0xfff) >> 2)) as usize))
-                    .map_or(0, |&n| u64::from(n))
+                let slot = b.frame * 1024 + ((b.start & 0xfff) >> 2);
+                counts.get(slot as usize).map_or(0, |&n| u64::from(n))
             })
             .collect()
     }
