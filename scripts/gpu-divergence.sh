@@ -7,7 +7,8 @@
 # runs CoreMark translated at LANES lanes (default 16,384; DIV_LANES: several counts),
 # converged (seed 0x0, 20 iterations) and with a seed per lane (0x{lane}, 6
 # iterations), for each core variant of DIV_VARIANTS (below) and each region size in
-# DIV_REGION_BLOCKS (default "40 80"), alternated, DIV_RUNS times (default 2); qemu
+# DIV_REGION_BLOCKS (default "40 80") and each mode of DIV_MODES (default persistent;
+# "persistent quantum": both), alternated, DIV_RUNS times (default 2); qemu
 # on every host core with the same program (carried qemu-aarch64-static, or its .xz;
 # 64 processes of DIV_QEMU_IT iterations, default 4000);
 # then the ncu counters (scripts/gpu-profile.sh's default sections) of both runs at the
@@ -67,10 +68,13 @@ for r in $(seq 1 "${DIV_RUNS:-2}"); do
         for v in "${variants[@]}"; do
             vt=${v:+-$(echo "$v" | tr -d ' ' | sed 's/^-D//; s/=/_/g')}
             for rb in ${DIV_REGION_BLOCKS:-40 80}; do
-                run "converged-$n-rb$rb$vt-$r" /tmp/div-q20.out GPUOS_T2_REGION_BLOCKS="$rb" GPUOS_NVRTC_OPTS="$v" -- \
-                    --lanes "$n" "$cm" 0x0 0x0 0x66 20 7 1 2000
-                run "seeds-$n-rb$rb$vt-$r" /tmp/div-q6.out GPUOS_T2_REGION_BLOCKS="$rb" GPUOS_NVRTC_OPTS="$v" -- \
-                    --lanes "$n" "$cm" '0x{lane}' 0x0 0x66 6 7 1 2000
+                for mode in ${DIV_MODES:-persistent}; do
+                    mt=${mode/persistent/}
+                    run "converged-$n-rb$rb$vt${mt:+-$mt}-$r" /tmp/div-q20.out GPUOS_T2_REGION_BLOCKS="$rb" \
+                        GPUOS_NVRTC_OPTS="$v" -- --mode "$mode" --lanes "$n" "$cm" 0x0 0x0 0x66 20 7 1 2000
+                    run "seeds-$n-rb$rb$vt${mt:+-$mt}-$r" /tmp/div-q6.out GPUOS_T2_REGION_BLOCKS="$rb" \
+                        GPUOS_NVRTC_OPTS="$v" -- --mode "$mode" --lanes "$n" "$cm" '0x{lane}' 0x0 0x66 6 7 1 2000
+                done
             done
         done
     done

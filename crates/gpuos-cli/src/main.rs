@@ -111,7 +111,7 @@ struct RunOpts {
     #[arg(long, value_name = "N")]
     spare_lanes: Option<usize>,
     /// Process slots for forked children, shared by all lanes (default: 32 per lane,
-    /// at least 1024, at most 65536, but at least 4 per lane); fork fails with EAGAIN
+    /// at least 1024, at most 65536, but at least 8 per lane); fork fails with EAGAIN
     /// when none is free.
     #[arg(long, value_name = "N", default_value_t = 0)]
     child_slots: usize,

@@ -140,11 +140,15 @@ pub const NO_SLOT: u32 = 0xFFFF_FFFF;
 pub const SYSRET_RETRY: i64 = -1_099_511_627_776;
 
 /// Child slots when `RunConfig::child_slots` is 0: 32 per lane, at least 1024, at most
-/// 65536, but never fewer than 4 per lane (up to 2^20 slots), so that every copy of a
-/// shell can run a pipeline in a command substitution (three children at once) at
-/// 100,000 lanes. A Proc is about 3.5 KiB of device memory: 1.4 GiB at 100,000 lanes.
+/// 65536, but never fewer than 8 per lane (up to 2^20 slots), so that every copy of a
+/// program with a pool of eight threads (threads.c's mutex section; zstd -T8) or a
+/// shell running a pipeline in a command substitution finds its slots at 100,000
+/// lanes. With 4 per lane, 100,000 copies of the eight-thread case failed
+/// pthread_create with EAGAIN in two lanes of three (H100, thirty-second session).
+/// A Proc is about 3.5 KiB of device memory: 2.7 GiB at 100,000 lanes; Linux's own
+/// default `threads-max` on a 128 GiB host is about a million tasks.
 pub fn default_child_slots(lanes: usize) -> usize {
-    let per_lane_floor = lanes.saturating_mul(4).min(1 << 20);
+    let per_lane_floor = lanes.saturating_mul(8).min(1 << 20);
     (lanes.saturating_mul(32))
         .clamp(1024, 65536)
         .max(per_lane_floor)
