@@ -40,8 +40,10 @@ nvidia-smi --query-gpu=name,clocks.max.sm --format=csv,noheader
 # CoreMark's timing-dependent lines (and its complaint about runs under 10 s), left
 # out of the comparison with qemu.
 timing="$COREMARK_TIMING|ERROR! Must"
-"$q" "$cm" 0x0 0x0 0x66 20 7 1 2000 >/tmp/div-q20.out
-"$q" "$cm" 0x0 0x0 0x66 6 7 1 2000 >/tmp/div-q6.out
+# DIV_CONV_IT, DIV_SEED_IT: iterations of the converged and seed-per-lane runs.
+cit=${DIV_CONV_IT:-20} sit=${DIV_SEED_IT:-6}
+"$q" "$cm" 0x0 0x0 0x66 "$cit" 7 1 2000 >/tmp/div-q20.out
+"$q" "$cm" 0x0 0x0 0x66 "$sit" 7 1 2000 >/tmp/div-q6.out
 
 # run TAG REF_OUTPUT [env...] -- gpuos-args...
 run() {
@@ -56,24 +58,31 @@ run() {
     local rc=$? same=DIFFERS
     diff <(grep -vE "$timing" "$ref") <(grep -vE "$timing" "$d/o.out" | head -"$(grep -vcE "$timing" "$ref")") \
         >/dev/null && same=same
-    echo "$tag rc=$rc :: $(grep -oE '= [0-9.]+ [MG] instructions/s|[0-9.]+ lanes together on average|[0-9.]+ split steps|[0-9.]+% of [0-9]+ guest instructions ran translated|[0-9]+ compiles in [0-9.]+ s' "$d/o.err" | tr '\n' ' ') lane 0 vs qemu: $same"
+    echo "$tag rc=$rc :: $(grep -oE '= [0-9.]+ [MG] instructions/s|[0-9.]+ lanes together on average|[0-9.]+ split steps|[0-9.]+% of [0-9]+ guest instructions ran translated|[0-9]+ compiles in [0-9.]+ s|relaunched [0-9]+ times' "$d/o.err" | tr '\n' ' ') lane 0 vs qemu: $same"
     rm -rf "$d"
 }
 # DIV_VARIANTS: core variants (GPUOS_NVRTC_OPTS values, ';'-separated; an empty one
 # is the default core), each translated in the carry (GPU_CARRY_VARIANTS).
 IFS=';' read -r -a variants <<<"${DIV_VARIANTS:-}"
 [ "${#variants[@]}" -gt 0 ] || variants=("")
+# DIV_ENVS: host-side variants, ';'-separated, each VAR=VALUE words for gpuos's
+# environment (an empty one: none), e.g. ';GPUOS_PERSISTENT_SLICE=262144'.
+IFS=';' read -r -a hostenvs <<<"${DIV_ENVS:-}"
+[ "${#hostenvs[@]}" -gt 0 ] || hostenvs=("")
 for r in $(seq 1 "${DIV_RUNS:-2}"); do
     for n in ${DIV_LANES:-$lanes}; do
         for v in "${variants[@]}"; do
             vt=${v:+-$(echo "$v" | tr -d ' ' | sed 's/^-D//; s/=/_/g')}
             for rb in ${DIV_REGION_BLOCKS:-40 80}; do
                 for mode in ${DIV_MODES:-persistent}; do
-                    mt=${mode/persistent/}
-                    run "converged-$n-rb$rb$vt${mt:+-$mt}-$r" /tmp/div-q20.out GPUOS_T2_REGION_BLOCKS="$rb" \
-                        GPUOS_NVRTC_OPTS="$v" -- --mode "$mode" --lanes "$n" "$cm" 0x0 0x0 0x66 20 7 1 2000
-                    run "seeds-$n-rb$rb$vt${mt:+-$mt}-$r" /tmp/div-q6.out GPUOS_T2_REGION_BLOCKS="$rb" \
-                        GPUOS_NVRTC_OPTS="$v" -- --mode "$mode" --lanes "$n" "$cm" '0x{lane}' 0x0 0x66 6 7 1 2000
+                    for he in "${hostenvs[@]}"; do
+                        read -r -a hev <<<"$he"
+                        mt=${mode/persistent/}${he:+ $he}
+                        run "converged-$n-rb$rb$vt${mt:+-$mt}-$r" /tmp/div-q20.out GPUOS_T2_REGION_BLOCKS="$rb" \
+                            GPUOS_NVRTC_OPTS="$v" "${hev[@]}" -- --mode "$mode" --lanes "$n" "$cm" 0x0 0x0 0x66 "$cit" 7 1 2000
+                        run "seeds-$n-rb$rb$vt${mt:+-$mt}-$r" /tmp/div-q6.out GPUOS_T2_REGION_BLOCKS="$rb" \
+                            GPUOS_NVRTC_OPTS="$v" "${hev[@]}" -- --mode "$mode" --lanes "$n" "$cm" '0x{lane}' 0x0 0x66 "$sit" 7 1 2000
+                    done
                 done
             done
         done
