@@ -736,6 +736,12 @@ pub struct MachineHdr {
     /// slice, which for a 1 M-instruction slice of 16,384 lanes is a third of a second
     /// (lanes that part: over a second) of a draining GPU.
     pub slice: u64,
+    /// Nonzero: each warp of the persistent kernel leaves once one of its lanes has used
+    /// up a slice (`LANE_BUDGET`), so that the kernel ends after about one slice and the
+    /// host launches it again with every warp in step, as quantum mode's launches start
+    /// them (the launch policy while the lanes run together, backend/cuda/relaunch.rs).
+    /// Written by the host together with `slice`, read by each warp after a slice.
+    pub slice_once: u64,
     /// The stat cache (kernel/sys/statcache.h): `statc_mask + 1` entries of
     /// `STATC_ENTRY_BYTES`, zeroed at the start; newfstatat answers for paths in the
     /// read-only sysroot, kept for every process of the run.

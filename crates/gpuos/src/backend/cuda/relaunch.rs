@@ -74,6 +74,8 @@ pub(super) struct LaunchPolicy {
     together: u64,
     /// Whether the lanes have been told to run short slices.
     short: bool,
+    /// Whether short slices are one per launch (`header_once`).
+    once: bool,
     /// The counters at the previous look.
     last: Counters,
     /// Relaunches so far, and how often the slices changed length.
@@ -83,16 +85,22 @@ pub(super) struct LaunchPolicy {
 
 impl LaunchPolicy {
     /// The policy of a run of `lanes` lanes whose launches have slices of `long_slice`
-    /// instructions; `translating`: whether tier 2 may run. `GPUOS_RELAUNCH_MS`: the
-    /// period in milliseconds (0: never relaunch; unset: PERIOD_MS).
-    pub fn new(lanes: usize, long_slice: u64, translating: bool) -> LaunchPolicy {
+    /// instructions; `translating`: whether tier 2 may run; `once_ok`: whether short
+    /// slices may also be one per launch (not with spare lanes, whose loop leaves only
+    /// at a stop). `GPUOS_RELAUNCH_MS`: the period in milliseconds (0: never relaunch;
+    /// unset: PERIOD_MS); `GPUOS_RELAUNCH_ONCE=0`: relaunch by stop only.
+    pub fn new(lanes: usize, long_slice: u64, translating: bool, once_ok: bool) -> LaunchPolicy {
         let ms = match std::env::var("GPUOS_RELAUNCH_MS") {
             Ok(v) => v.trim().parse::<u64>().unwrap_or(PERIOD_MS),
             Err(_) => PERIOD_MS,
         };
         let period =
             Some(Duration::from_millis(ms)).filter(|_| ms > 0 && translating && lanes >= MIN_LANES);
-        LaunchPolicy::with(period, (lanes as u64).saturating_mul(long_slice))
+        let once =
+            once_ok && std::env::var("GPUOS_RELAUNCH_ONCE").map_or(true, |v| v.trim() != "0");
+        let mut p = LaunchPolicy::with(period, (lanes as u64).saturating_mul(long_slice));
+        p.once = once;
+        p
     }
 
     /// A policy that looks every `period` (None: never) and makes the slices short once
@@ -103,10 +111,32 @@ impl LaunchPolicy {
             evidence,
             together: 0,
             short: false,
+            once: true,
             last: Counters::default(),
             relaunches: 0,
             slice_changes: 0,
         }
+    }
+
+    /// What to write to `MachineHdr::slice_once` with `header_slice`: whether each
+    /// warp leaves after its slice, so that the kernel ends and is launched again with
+    /// its warps in step (while the slices are short and `once`).
+    pub fn header_once(&self) -> bool {
+        self.short && self.once
+    }
+
+    /// The verbose report's line: how often the kernels were relaunched, when the
+    /// slices ever changed length.
+    pub fn summary(&self) -> Option<String> {
+        (self.slice_changes > 0).then(|| {
+            format!(
+                "the persistent kernels were relaunched {} times (lanes running together, {}-instruction slices{}); slices changed length {} times",
+                self.relaunches,
+                SHORT_SLICE,
+                if self.once { ", one per launch" } else { "" },
+                self.slice_changes
+            )
+        })
     }
 
     /// How long after a launch the counters are first looked at (None: never).
@@ -179,12 +209,15 @@ mod tests {
     fn lanes_together_get_short_slices_then_periodic_relaunches() {
         let mut p = policy();
         assert_eq!(p.header_slice(), 0);
+        assert!(!p.header_once());
         // Long slices until a long slice of every lane ran together.
         assert_eq!(p.look(at(4_000_000, 1)), Decision::RunOn);
         assert_eq!(p.look(at(8_000_000, 2)), Decision::RunOn);
         // Then short slices, without a stop; relaunches once they are short.
         assert_eq!(p.look(at(12_000_000, 3)), Decision::Slices { short: true });
         assert_eq!(p.header_slice(), SHORT_SLICE);
+        // Each warp leaves after one of them: the kernel ends and is launched again.
+        assert!(p.header_once());
         assert_eq!(p.look(at(16_000_000, 4)), Decision::Relaunch);
         assert_eq!(p.look(at(20_000_000, 5)), Decision::Relaunch);
         assert_eq!((p.relaunches, p.slice_changes), (2, 1));
@@ -206,6 +239,7 @@ mod tests {
             Decision::Slices { short: false }
         );
         assert_eq!(p.header_slice(), 0);
+        assert!(!p.header_once());
         assert_eq!(p.look(at(200_000_000, 1_500_000)), Decision::RunOn);
         // Together once more: it takes a long slice of every lane again.
         assert_eq!(p.look(at(205_000_000, 1_500_001)), Decision::RunOn);
@@ -234,7 +268,9 @@ mod tests {
     #[test]
     fn few_lanes_or_no_translation_never_relaunch() {
         // Whatever GPUOS_RELAUNCH_MS says.
-        assert!(LaunchPolicy::new(1, 1 << 20, true).period().is_none());
-        assert!(LaunchPolicy::new(16_384, 1 << 20, false).period().is_none());
+        assert!(LaunchPolicy::new(1, 1 << 20, true, true).period().is_none());
+        assert!(LaunchPolicy::new(16_384, 1 << 20, false, true)
+            .period()
+            .is_none());
     }
 }

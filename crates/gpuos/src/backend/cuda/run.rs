@@ -6,7 +6,7 @@
 use super::compile::{compile_for_run, load_module, CoreStep, Module};
 use super::launch::{launch, launch_grid, launch_lanes, sync, watch_kernel, with_panic};
 use super::memory::{DevBuf, Pinned, Streams};
-use super::relaunch::{Counters, Decision, LaunchPolicy, SHORT_SLICE};
+use super::relaunch::{Counters, Decision, LaunchPolicy};
 use super::rings::{CompRings, CompView, SubRings};
 use super::service::{publish, serve_one, service_loop, service_thread_count, PopLock, Shared};
 use super::{err, instructions_from_env, open_device, BLOCK, PERSISTENT_SLICE, QUANTUM};
@@ -758,12 +758,17 @@ impl StopFlag {
         self.write(0)
     }
 
-    /// Set the persistent lanes' slice (`MachineHdr::slice`; 0: each launch's own).
-    fn set_slice(&self, instructions: u64) -> Result<(), RunError> {
-        self.write_field(
-            std::mem::offset_of!(MachineHdr, slice),
-            &instructions.to_ne_bytes(),
-        )
+    /// Set the persistent lanes' slice (`MachineHdr::slice`; 0: each launch's own) and
+    /// whether each warp leaves after one (`MachineHdr::slice_once`), in one write.
+    fn set_slice(&self, instructions: u64, once: bool) -> Result<(), RunError> {
+        const _: () = assert!(
+            std::mem::offset_of!(MachineHdr, slice_once)
+                == std::mem::offset_of!(MachineHdr, slice) + 8
+        );
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&instructions.to_ne_bytes());
+        bytes[8..].copy_from_slice(&u64::from(once).to_ne_bytes());
+        self.write_field(std::mem::offset_of!(MachineHdr, slice), &bytes)
     }
 
     fn write(&self, v: u32) -> Result<(), RunError> {
@@ -855,9 +860,12 @@ fn persistent_launches(
         m.lanes,
         long_slice,
         m.t2_counts.is_some(),
+        m.spares == 0,
     ));
+    // The policy looks at the counters once per period, across launches (in one-slice
+    // launches a launch is shorter than the period).
+    let next_look = std::cell::Cell::new(policy.borrow().period().map(|p| Instant::now() + p));
     loop {
-        let launched = Instant::now();
         let (poller, persistent) = {
             let k = r.cores.current();
             (k.poller, k.persistent)
@@ -891,8 +899,6 @@ fn persistent_launches(
         let report = || report_rings(m, stop.ctl, r.sh);
         let debug = std::env::var_os("GPUOS_DEBUG_RINGS").is_some();
         let send_stop = || stop.send();
-        // The policy looks at the counters once per period after the launch.
-        let next_look = std::cell::Cell::new(policy.borrow().period().map(|p| launched + p));
         let swap = || {
             if stop_requested() {
                 return false;
@@ -900,10 +906,12 @@ fn persistent_launches(
             if r.t2.ready() {
                 return true;
             }
-            let Some(at) = next_look.get().filter(|&t| Instant::now() >= t) else {
+            let (Some(_), Some(period)) = (
+                next_look.get().filter(|&t| Instant::now() >= t),
+                policy.borrow().period(),
+            ) else {
                 return false;
             };
-            let period = at - launched;
             next_look.set(Some(Instant::now() + period));
             let Ok(h) = read_hdr(m) else { return false };
             let mut p = policy.borrow_mut();
@@ -914,7 +922,7 @@ fn persistent_launches(
                 Decision::RunOn => false,
                 Decision::Slices { .. } => {
                     // A failed write leaves the slices as they were: only slower.
-                    let _ = stop.set_slice(p.header_slice());
+                    let _ = stop.set_slice(p.header_slice(), p.header_once());
                     false
                 }
                 Decision::Relaunch => true,
@@ -926,13 +934,17 @@ fn persistent_launches(
             debug.then_some(&report as &dyn Fn()),
             Some(&swap),
         )?;
-        if !swapping {
-            let p = policy.borrow();
-            if r.verbose && p.slice_changes > 0 {
-                eprintln!(
-                    "gpuos: the persistent kernels were relaunched {} times (lanes running together, {}-instruction slices); slices changed length {} times",
-                    p.relaunches, SHORT_SLICE, p.slice_changes
-                );
+        // The lanes' kernel ended by itself: every lane's family ended, or, in one-slice
+        // launches, each warp used a slice.
+        let once = !swapping && policy.borrow().header_once();
+        if once {
+            policy.borrow_mut().relaunches += 1;
+        }
+        if !swapping && !once {
+            if r.verbose {
+                if let Some(line) = policy.borrow().summary() {
+                    eprintln!("gpuos: {line}");
+                }
             }
             return Ok(());
         }
@@ -941,6 +953,11 @@ fn persistent_launches(
         sync(r.stream, "the kernel").map_err(|e| m.explain(e))?;
         sync(poll_stream, "the completion poller")?;
         if read_hdr(m)?.live == 0 || stop_requested() {
+            if r.verbose {
+                if let Some(line) = policy.borrow().summary() {
+                    eprintln!("gpuos: {line}");
+                }
+            }
             return Ok(());
         }
         let swapped = r.t2.swap_in(r.cores, r.verbose)?;
