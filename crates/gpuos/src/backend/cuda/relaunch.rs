@@ -25,12 +25,24 @@
 //! the lanes together stops and relaunches the kernels (their slices short by then, so
 //! the stop is quick); a window with splits makes the slices long again, without a stop.
 //!
-//! `GPUOS_RELAUNCH_MS` sets the period (default 10, the one measured; 0 turns it off).
+//! One-slice launches (the default without spare lanes; `MachineHdr::slice_once`):
+//! instead of short slices and a stop, each warp leaves the kernel after its next slice
+//! (of the launch's own length), so the kernel ends after about one slice and is
+//! launched again at once with every warp in step, as quantum mode's launches start
+//! them. A stop is seen only at a slice's end, so a relaunch by stop waited for second
+//! slices that began out of step. Measured on an H100 (thirty-second session, CoreMark
+//! converged, 100 iterations, 16,384 lanes, translated): relaunch by stop every 10 ms
+//! 158-168 G/s (every 1 or 3 ms: 112-124), one slice per launch of 64 K instructions
+//! 160, of 256 K 185, of 1 M 203; quantum launches 225-236 G/s.
+//!
+//! `GPUOS_RELAUNCH_MS` sets the period (default 10, the one measured; 0 turns it off),
+//! `GPUOS_RELAUNCH_ONCE=0` relaunches by stop only, `GPUOS_RELAUNCH_SLICE=N` sets the
+//! slice while the lanes run together.
 use std::time::Duration;
 
 /// Instructions per slice while the lanes are relaunched every period: a slice of a
 /// converged 16,384-lane run takes about 15 ms, so a stop waits at most that long.
-pub(super) const SHORT_SLICE: u64 = 1 << 16;
+const SHORT_SLICE: u64 = 1 << 16;
 /// The period, in milliseconds, unless `GPUOS_RELAUNCH_MS` says otherwise: launches of
 /// 10-15 ms are what ran fastest.
 const PERIOD_MS: u64 = 10;
@@ -76,6 +88,12 @@ pub(super) struct LaunchPolicy {
     short: bool,
     /// Whether short slices are one per launch (`header_once`).
     once: bool,
+    /// Instructions of a slice while the lanes run together (0: the launch's own, the
+    /// default of one-slice launches; SHORT_SLICE when relaunched by stop;
+    /// `GPUOS_RELAUNCH_SLICE`).
+    short_slice: u64,
+    /// The launch's own slice, for the report.
+    long_slice: u64,
     /// The counters at the previous look.
     last: Counters,
     /// Relaunches so far, and how often the slices changed length.
@@ -100,6 +118,16 @@ impl LaunchPolicy {
             once_ok && std::env::var("GPUOS_RELAUNCH_ONCE").map_or(true, |v| v.trim() != "0");
         let mut p = LaunchPolicy::with(period, (lanes as u64).saturating_mul(long_slice));
         p.once = once;
+        // One-slice launches keep the launch's own (long) slice: they reset the warps'
+        // phase at every launch, and a launch of long slices wastes less of the GPU on
+        // its last warps (CoreMark converged, 16,384 lanes, H100: 160, 185 and 203 G/s
+        // with one slice of 64 K, 256 K and 1 M instructions per launch).
+        let env_slice = std::env::var("GPUOS_RELAUNCH_SLICE")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|&n| n > 0);
+        p.short_slice = env_slice.unwrap_or(if once { 0 } else { SHORT_SLICE });
+        p.long_slice = long_slice;
         p
     }
 
@@ -112,6 +140,8 @@ impl LaunchPolicy {
             together: 0,
             short: false,
             once: true,
+            short_slice: SHORT_SLICE,
+            long_slice: 0,
             last: Counters::default(),
             relaunches: 0,
             slice_changes: 0,
@@ -132,7 +162,7 @@ impl LaunchPolicy {
             format!(
                 "the persistent kernels were relaunched {} times (lanes running together, {}-instruction slices{}); slices changed length {} times",
                 self.relaunches,
-                SHORT_SLICE,
+                if self.short_slice > 0 { self.short_slice } else { self.long_slice },
                 if self.once { ", one per launch" } else { "" },
                 self.slice_changes
             )
@@ -145,10 +175,11 @@ impl LaunchPolicy {
     }
 
     /// The slice to write to `MachineHdr::slice` after `Decision::Slices`: 0 (each
-    /// launch's own, the long one) or SHORT_SLICE.
+    /// launch's own, the long one) or, while the lanes run together, the short slice
+    /// (also 0 in one-slice launches).
     pub fn header_slice(&self) -> u64 {
         if self.short {
-            SHORT_SLICE
+            self.short_slice
         } else {
             0
         }
@@ -263,6 +294,23 @@ mod tests {
         // The small window is not lost: it counts with the next.
         assert_eq!(p.look(at(MIN_SAMPLE + 10_000, 0)), Decision::RunOn);
         assert_eq!(p.together, MIN_SAMPLE + 10_000);
+    }
+
+    #[test]
+    fn one_slice_launches_keep_the_long_slice() {
+        if std::env::var_os("GPUOS_RELAUNCH_SLICE").is_some()
+            || std::env::var_os("GPUOS_RELAUNCH_ONCE").is_some()
+        {
+            return; // the knobs change what is checked here
+        }
+        let mut p = LaunchPolicy::new(16_384, 1 << 20, true, true);
+        p.period = Some(Duration::from_millis(PERIOD_MS));
+        assert_eq!(p.look(at(1 << 34, 0)), Decision::Slices { short: true });
+        assert_eq!((p.header_slice(), p.header_once()), (0, true));
+        // With spare lanes: relaunched by stop, short slices.
+        let mut p = LaunchPolicy::new(16_384, 1 << 20, true, false);
+        assert_eq!(p.look(at(1 << 34, 0)), Decision::Slices { short: true });
+        assert_eq!((p.header_slice(), p.header_once()), (SHORT_SLICE, false));
     }
 
     #[test]
