@@ -53,9 +53,6 @@ pub struct Regs {
     pub used: u64,
     /// Every local written (stored back at the translation's exits).
     pub written: u64,
-    /// A handler call was emitted (it may have changed the mapping of the code page:
-    /// copy-on-write of a written code page, IC IVAU, ISB clear `c.code_vpn`).
-    pub called: bool,
 }
 
 /// Lazy flags (the Arm ARM's NZCV computed only where read, as QEMU's `cc_op`): a
@@ -96,7 +93,6 @@ impl Regs {
             flags: Flags::Unknown,
             used,
             written,
-            called: false,
         }
     }
 
@@ -239,7 +235,6 @@ impl Call {
     /// stored, this instruction the last counted), then the ones it may have written
     /// read again.
     fn emit(&self, out: &mut String, regs: &mut Regs, indent: &str) {
-        regs.called |= !self.pure;
         if self.regs & 1 << NZCV != 0 && regs.flags != Flags::InNz && regs.used & 1 << NZCV != 0 {
             regs.settle_flags(out, indent);
         }
@@ -253,14 +248,29 @@ impl Call {
             "{indent}if ({}) {{ xk = {}u; xskip = 0x{:x}ull; xpc = 0x{:x}ull; goto t2_exc; }}",
             self.invoke, self.k, self.regs, self.pc
         );
-        // The handler may have changed a mapping, the soft TLB or the code page (the
-        // region's `cvpn`, gen.rs).
+        // The handler may have changed a mapping or the soft TLB: the region's entries
+        // go.
         if !self.pure {
-            let _ = writeln!(out, "{indent}tlb_s.vpn = tlb_d.vpn = 0; cvpn = c.code_vpn;");
+            let _ = writeln!(out, "{indent}tlb_s.vpn = tlb_d.vpn = 0;");
         }
         let load = regs.loaded & self.regs;
         for n in each(load) {
             let _ = writeln!(out, "{indent}{} = {};", local(n), home(n));
+        }
+        // Or the code page: copy-on-write of a written code page, IC IVAU and ISB clear
+        // `c.code_vpn`. The block then leaves for the run loop after this instruction,
+        // which fetches the page again, so that the code after a handler call always
+        // runs from its own page and a block's jumps need no test of it (a region-wide
+        // test of the current page at every jump of such a block kept it in two
+        // registers and cost about ten moves a jump).
+        if !self.pure {
+            let _ = writeln!(
+                out,
+                "{indent}if (c.code_vpn != 0x{:x}ull) {{ done += {}u; pc = 0x{:x}ull; goto t2_out; }}",
+                (self.pc >> 12) + 1,
+                self.k,
+                self.pc + 4
+            );
         }
     }
 
@@ -280,7 +290,6 @@ impl Call {
         self.emit(out, &mut slow, "        ");
         *regs = after;
         regs.used |= slow.used;
-        regs.called = true;
     }
 }
 
@@ -1364,7 +1373,14 @@ mod tests {
             out.starts_with("    c.s.x[0] = r0;\n    if (CALL) {"),
             "{out}"
         );
-        assert!(out.ends_with("    r0 = c.s.x[0];\n"), "{out}");
+        // Then, the code page changed (copy-on-write, IC IVAU), the block leaves after
+        // the instruction for the run loop.
+        assert!(
+            out.ends_with(
+                "    r0 = c.s.x[0];\n    if (c.code_vpn != 0x2ull) { done += 1u; pc = 0x1004ull; goto t2_out; }\n"
+            ),
+            "{out}"
+        );
         assert!(!out.contains("x[1]"), "{out}");
     }
 

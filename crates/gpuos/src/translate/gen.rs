@@ -216,11 +216,9 @@ fn gen_block(out: &mut String, b: &Block, regs: &mut Regs, local: &dyn Fn(u64) -
         "b_{:x}:\n    if (left - done < {n}u) {{ pc = 0x{:x}ull; goto t2_out; }}",
         b.start, b.start
     );
-    // After a handler call the code page may no longer be the template frame (a
-    // store's copy-on-write of it, IC IVAU): a jump on the page then checks that it is
-    // still current, as the run loop does.
-    let called = std::cell::Cell::new(false);
-    let jump = |t: emit::Target| jump_code(n, t, local, called.get());
+    // After a handler call the block goes on only while the code page is still its
+    // own (emit.rs `Call::emit`): its jumps to the page need no test.
+    let jump = |t: emit::Target| jump_code(n, t, local);
     let mut flow = Flow::Next;
     for (i, &w) in b.insns.iter().enumerate() {
         let pc = b.start + 4 * i as u64;
@@ -234,7 +232,6 @@ fn gen_block(out: &mut String, b: &Block, regs: &mut Regs, local: &dyn Fn(u64) -
             k: i + 1,
             pure: vector_handler(e).is_some(),
         };
-        called.set(regs.called);
         if let Some(fl) = emit::emit(out, regs, e.name, &f, pc, i + 1 == n, &call, &jump) {
             flow = fl;
             continue;
@@ -248,7 +245,6 @@ fn gen_block(out: &mut String, b: &Block, regs: &mut Regs, local: &dyn Fn(u64) -
         }
     }
     if let Flow::Next = flow {
-        called.set(regs.called);
         let next = b.start + 4 * n as u64;
         let _ = writeln!(out, "    {}", jump(emit::Target::Const(next)));
     }
@@ -257,24 +253,14 @@ fn gen_block(out: &mut String, b: &Block, regs: &mut Regs, local: &dyn Fn(u64) -
 /// The C++ that ends a block of `n` instructions at target `t`: the block counted,
 /// then `goto` its label when the target is block number `k` of the region on the
 /// same page (`local`) and the lanes that run the region together are all here
-/// (`T2_TOGETHER`), checking first that the page is still current (`cvpn`) when the
-/// block `called` a handler; when they are not all here (their branches went different
+/// (`T2_TOGETHER`); when they are not all here (their branches went different
 /// ways), the region's scheduler (`t2_next`) with `k` set; other targets through
 /// `t2_chain`.
-fn jump_code(
-    n: usize,
-    t: emit::Target,
-    local: &dyn Fn(u64) -> Option<usize>,
-    called: bool,
-) -> String {
+fn jump_code(n: usize, t: emit::Target, local: &dyn Fn(u64) -> Option<usize>) -> String {
     let count = format!("done += {n}u;");
     match t {
         emit::Target::Const(t) => match local(t) {
-            Some(k) if !called => format!("{{ {count} T2_GOTO(b_{t:x}, {k}u) }}"),
-            Some(k) => {
-                let page = (t >> 12) + 1;
-                format!("{{ {count} if (cvpn == 0x{page:x}ull) T2_GOTO(b_{t:x}, {k}u) pc = 0x{t:x}ull; goto t2_chain; }}")
-            }
+            Some(k) => format!("{{ {count} T2_GOTO(b_{t:x}, {k}u) }}"),
             None => format!("{{ {count} pc = 0x{t:x}ull; goto t2_chain; }}"),
         },
         emit::Target::Dyn(e) => format!("{{ {count} pc = {e}; goto t2_chain; }}"),
@@ -531,18 +517,19 @@ fn gen_region(out: &mut String, r: usize, first: usize, blocks: &[Block]) {
     }
     let _ = writeln!(
         out,
-        "GFN_NOINLINE bool t2_r{r}(Core& c, u64 left, u64& done_out, u32 k, T2Carry& cy) {{"
+        "GFN_NOINLINE bool t2_r{r}(Core& c, u64 left_in, u64& done_out, u32 k, T2Carry& cy) {{"
     );
     for n in each(used) {
         let _ = writeln!(out, "    u64 {} = {};", state_local(n), home(n));
     }
     // `done` counts in a local (a register), added to the caller's at the exits: the
     // reference lives in local memory, and every block's budget check would load it.
-    // So does `cvpn`, the current code page (`c.code_vpn`, which only a handler call or
-    // t2_code_page changes: read again after each), that the jumps of blocks which
-    // called a handler compare with their target's page.
     out.push_str(
-        "    u64 rt = 0, pc = c.s.pc, xpc = 0, xskip = 0, done = 0, cvpn = c.code_vpn;
+        "    // The budget in 32 bits: one instruction a block for its check and its count
+    // instead of two (a region call runs at most 2^32 - 1 instructions; t2_enter calls
+    // again for the rest).
+    u32 left = left_in < 0xffffffffull ? (u32)left_in : 0xffffffffu, done = 0;
+    u64 rt = 0, pc = c.s.pc, xpc = 0, xskip = 0;
     u64 fa = cy.fa, fb = cy.fb;  // lazy flags (emit.rs, `Flags`): kind fk, 0 when in nz
     u32 xk = 0, xr = 0, fk = cy.fk, mask = T2_ACTIVE();
     // The group the scheduler chose and the least block another lane waits at (T2_GOTO).
@@ -596,7 +583,7 @@ t2_next:
     }}
 t2_chain:
     // pc: the target of a block's jump.
-    if ((pc & 3) == 0 && (cvpn == (pc >> PAGE_SHIFT) + 1 || (t2_code_page(c, pc) && (cvpn = c.code_vpn, true)))) {{
+    if ((pc & 3) == 0 && (c.code_vpn == (pc >> PAGE_SHIFT) + 1 || t2_code_page(c, pc))) {{
         k = t2_block_at(c, pc);
         if (k && t2_regions[k - 1] == {r}) goto t2_next;
         if (k) {{ xr = 1; goto t2_exit; }}
