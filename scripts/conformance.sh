@@ -54,6 +54,9 @@
 #                    the cross toolchain's); those cases are skipped without one
 #   --filter REGEX   only cases whose name matches (grep -E)
 #   --exclude REGEX  leave out cases whose name matches
+#   --shard K/N      of the cases selected, only every Nth from the Kth (1 <= K <= N):
+#                    N commands with K = 1..N run each case once, the heavy ones
+#                    spread over all of them (a GPU check in several device calls)
 #   --timeout SECS   per run (default 120)
 #   --jobs N         cases run in parallel (default 1)
 #   --skip-known-gaps  report the cases of KNOWN_GAPS (below) as SKIP with the
@@ -112,6 +115,7 @@ CROSS_ROOT=
 [ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] && CROSS_ROOT=/usr/aarch64-linux-gnu
 FILTER=
 EXCLUDE=
+SHARD=
 # Cases that fail on every backend for want of a feature gpuos lacks, as a regex
 # (empty: none at present). They are reported as SKIP with KNOWN_GAPS_WHY under
 # --skip-known-gaps and still run with --filter.
@@ -146,6 +150,7 @@ while [ "$#" -gt 0 ]; do
     --cross-root) need "$@"; CROSS_ROOT=$2; shift 2 ;;
     --filter) need "$@"; FILTER=$2; shift 2 ;;
     --exclude) need "$@"; EXCLUDE=$2; shift 2 ;;
+    --shard) need "$@"; SHARD=$2; shift 2 ;;
     --timeout) need "$@"; TIMEOUT=$2; shift 2 ;;
     --jobs) need "$@"; JOBS=$2; shift 2 ;;
     --skip-known-gaps) SKIP_GAPS=1; shift ;;
@@ -1496,6 +1501,18 @@ for i in "${!C_NAME[@]}"; do
     if [ -n "$EXCLUDE" ] && printf '%s\n' "$n" | grep -q -E -- "$EXCLUDE"; then continue; fi
     SEL+=("$i")
 done
+if [ -n "$SHARD" ]; then
+    k=${SHARD%/*} n=${SHARD#*/}
+    if ! [[ "$k" =~ ^[0-9]+$ && "$n" =~ ^[0-9]+$ ]] || [ "$k" -lt 1 ] || [ "$k" -gt "$n" ]; then
+        echo "conformance.sh: --shard wants K/N with 1 <= K <= N, not $SHARD" >&2
+        exit 2
+    fi
+    kept=()
+    for j in "${!SEL[@]}"; do
+        [ $((j % n)) -eq $((k - 1)) ] && kept+=("${SEL[$j]}")
+    done
+    SEL=("${kept[@]}")
+fi
 # The deb cases need the sysroot; their oracle is set up once for the run.
 if [ -d "$SYSROOT" ]; then
     for i in "${SEL[@]}"; do

@@ -95,6 +95,10 @@
 #   GPU_CHECK_POOL_MIB     frame pool of each gpuos run (GPUOS_POOL_MIB); default 80 %
 #                          of the GPU's memory
 #   GPU_CHECK_BUDGET       seconds per part (or per step run alone); 520
+#   GPU_CHECK_SHARD        K/N: every conformance step runs only every Nth of its cases
+#                          from the Kth (conformance.sh --shard), so that N device
+#                          commands with K = 1..N cover a part no budget covers at once
+#                          (lanes-1000: 32 of 220 cases in 143 s on an H100)
 #   GPU_CHECK_HEAVY        the lane-safe cases of 2 M guest instructions per lane or
 #                          more that fit 100000 lanes (grep -E): neon, bb-bc, fp_math,
 #                          bb-sh-arith, int_arith, compute, strings (0.2-1.3 T
@@ -285,7 +289,8 @@ conf() {
     # wait for the host. The one gpuos may take 80 % of the GPU's memory.
     local pool=${GPU_CHECK_POOL_MIB:-$((${gpu_mib:-16000} * 8 / 10))}
     GPUOS_POOL_MIB=$pool TMPDIR=$tmp bounded "$secs" "$log" scripts/conformance.sh --gpuos "$G" --backend "$B" --bin-dir "$dir/bin" \
-        --busybox "$dir/busybox" --qemu "$dir/qemu-aarch64-static" --timeout "$T" --jobs 4 --serial-gpuos --skip-known-gaps "$@"
+        --busybox "$dir/busybox" --qemu "$dir/qemu-aarch64-static" --timeout "$T" --jobs 4 --serial-gpuos --skip-known-gaps \
+        ${GPU_CHECK_SHARD:+--shard "$GPU_CHECK_SHARD"} "$@"
     rc=$?
     rm -rf "$tmp"
     local pass fail skip total
