@@ -865,6 +865,11 @@ fn persistent_launches(
     // The policy looks at the counters once per period, across launches (in one-slice
     // launches a launch is shorter than the period).
     let next_look = std::cell::Cell::new(policy.borrow().period().map(|p| Instant::now() + p));
+    let say_relaunches = || {
+        if let Some(line) = policy.borrow().summary().filter(|_| r.verbose) {
+            eprintln!("gpuos: {line}");
+        }
+    };
     loop {
         let (poller, persistent) = {
             let k = r.cores.current();
@@ -937,15 +942,8 @@ fn persistent_launches(
         // The lanes' kernel ended by itself: every lane's family ended, or, in one-slice
         // launches, each warp used a slice.
         let once = !swapping && policy.borrow().header_once();
-        if once {
-            policy.borrow_mut().relaunches += 1;
-        }
         if !swapping && !once {
-            if r.verbose {
-                if let Some(line) = policy.borrow().summary() {
-                    eprintln!("gpuos: {line}");
-                }
-            }
+            say_relaunches();
             return Ok(());
         }
         // Stop both kernels, swap, and go on from the Procs unless everything ended.
@@ -953,12 +951,11 @@ fn persistent_launches(
         sync(r.stream, "the kernel").map_err(|e| m.explain(e))?;
         sync(poll_stream, "the completion poller")?;
         if read_hdr(m)?.live == 0 || stop_requested() {
-            if r.verbose {
-                if let Some(line) = policy.borrow().summary() {
-                    eprintln!("gpuos: {line}");
-                }
-            }
+            say_relaunches();
             return Ok(());
+        }
+        if once {
+            policy.borrow_mut().relaunches += 1;
         }
         let swapped = r.t2.swap_in(r.cores, r.verbose)?;
         stop.clear()?;
