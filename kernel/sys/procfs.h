@@ -1,10 +1,10 @@
 // The guest's own /proc files, written on the device where the process's state lives:
-// /proc/self/status, /proc/self/maps and /proc/self/comm (also under /proc/thread-self and /proc/PID for
-// the caller's process or another process of its family). openat(2) of one of them
-// (flags read-only) gathers the text into the lane's buffer and posts
-// `gpuos_open_bytes`, for which the host opens a read-only file holding it (a memfd:
-// a regular file to read, seek, stat or map, as Linux's are seq_files read once). Every
-// other open goes to the host as before. The formats are proc(5)'s, Linux 6.1's fields
+// /proc/self/status, /proc/self/stat, /proc/self/maps and /proc/self/comm (also under
+// /proc/thread-self and /proc/PID for the caller's process or another process of its
+// family). openat(2) of one of them (flags read-only) gathers the text into the lane's
+// buffer and posts `gpuos_open_bytes`, for which the host opens a read-only file
+// holding it (a memfd: a regular file to read, seek, stat or map, as Linux's are
+// seq_files read once). Every other open goes to the host as before. The formats are proc(5)'s, Linux 6.1's fields
 // that gpuos keeps; a mapping's file is not recorded, so file mappings show no path.
 #pragma once
 #include "marshal.h"
@@ -61,7 +61,7 @@ GFN void tb_sigset(TextBuf& b, const char* name, u64 set) {
 }
 
 /// Which /proc file a path names.
-enum ProcFile : u32 { PROCF_NONE = 0, PROCF_STATUS = 1, PROCF_MAPS = 2, PROCF_COMM = 3 };
+enum ProcFile : u32 { PROCF_NONE = 0, PROCF_STATUS = 1, PROCF_MAPS = 2, PROCF_COMM = 3, PROCF_STAT = 4 };
 
 /// Whether s starts with prefix; *rest is what follows.
 GFN bool str_skip(const u8* s, const char* prefix, const u8** rest) {
@@ -73,7 +73,8 @@ GFN bool str_skip(const u8* s, const char* prefix, const u8** rest) {
 
 /// The file a guest path names, and the thread it is about (*who): "/proc/self/F",
 /// "/proc/thread-self/F" or "/proc/PID/F" with PID the caller's process or another
-/// process of its family, F "status", "maps" or "comm". PROCF_NONE for anything else.
+/// process of its family, F "status", "stat", "maps" or "comm". PROCF_NONE for anything
+/// else.
 GFN_NOINLINE u32 procfs_lookup(Core& c, const u8* path, Proc** who) {
     const u8* r;
     if (!str_skip(path, "/proc/", &r)) return PROCF_NONE;
@@ -94,7 +95,17 @@ GFN_NOINLINE u32 procfs_lookup(Core& c, const u8* path, Proc** who) {
     if (str_skip(f, "status", &end) && *end == 0) return PROCF_STATUS;
     if (str_skip(f, "maps", &end) && *end == 0) return PROCF_MAPS;
     if (str_skip(f, "comm", &end) && *end == 0) return PROCF_COMM;
+    if (str_skip(f, "stat", &end) && *end == 0) return PROCF_STAT;
     return PROCF_NONE;
+}
+
+/// The signals process g ignores and catches (SigIgn, SigCgt of status), as masks.
+GFN void procfs_sig_dispositions(Proc* g, u64* ign, u64* cgt) {
+    *ign = *cgt = 0;
+    NO_UNROLL for (int i = 0; i < 64; i++) {
+        if (g->sigact[i].handler == 1) *ign |= 1ull << i;
+        if (g->sigact[i].handler > 1) *cgt |= 1ull << i;
+    }
 }
 
 /// /proc/PID/status of thread q (proc(5)): name, state, ids (no Gid or Groups line: the
@@ -124,16 +135,59 @@ GFN_NOINLINE void procfs_status(Core& c, Proc* q, TextBuf& b) {
     tb_sigset(b, "SigPnd", q->sigpending);
     tb_sigset(b, "ShdPnd", g->sigpending_shared);
     tb_sigset(b, "SigBlk", q->sigmask);
-    u64 ign = 0, cgt = 0;
-    NO_UNROLL for (int i = 0; i < 64; i++) {
-        if (g->sigact[i].handler == 1) ign |= 1ull << i;
-        if (g->sigact[i].handler > 1) cgt |= 1ull << i;
-    }
+    u64 ign, cgt;
+    procfs_sig_dispositions(g, &ign, &cgt);
     tb_sigset(b, "SigIgn", ign);
     tb_sigset(b, "SigCgt", cgt);
     tb_str(b, "Cpus_allowed:\t1\nCpus_allowed_list:\t0\n");
     tb_field(b, "voluntary_ctxt_switches", 0);
     tb_field(b, "nonvoluntary_ctxt_switches", 0);
+}
+
+/// /proc/PID/stat of thread q (proc(5), Linux 6.1's 52 fields on one line): pid,
+/// (comm), state, ppid, priority and nice, threads, vsize (bytes mapped), rss (frames
+/// charged), rsslim, the signal masks (pending, blocked, ignored, caught), exit_signal
+/// and start_brk from the process's state; the fields gpuos does not keep (process
+/// group and session, which the host answers, tty, faults, times, start time, code
+/// and argument addresses) are 0, as qemu-user writes the fields it does not emulate.
+GFN_NOINLINE void procfs_stat(Core& c, Proc* q, TextBuf& b) {
+    Proc* g = proc_leader(c.m, q);
+    tb_dec(b, q->pid);
+    tb_str(b, " (");
+    NO_UNROLL for (int i = 0; i < 15 && q->comm[i]; i++) tb_ch(b, q->comm[i]);
+    tb_str(b, q == c.p ? ") R " : ") S ");
+    tb_dec(b, g->ppid);
+    // pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime cutime
+    // cstime
+    tb_str(b, " 0 0 0 0 0 0 0 0 0 0 0 0 0 ");
+    i64 nice = g->nice;
+    tb_dec(b, (u64)(20 + nice));  // priority: 20 + nice for a SCHED_OTHER task
+    tb_ch(b, ' ');
+    if (nice < 0) tb_ch(b, '-');
+    tb_dec(b, (u64)(nice < 0 ? -nice : nice));
+    tb_ch(b, ' ');
+    tb_dec(b, g->tg_threads ? g->tg_threads : 1);
+    tb_str(b, " 0 0 ");  // itrealvalue starttime
+    tb_dec(b, g->vm_pages * PAGE_SZ);
+    tb_ch(b, ' ');
+    tb_dec(b, g->frames_private);
+    tb_ch(b, ' ');
+    tb_dec(b, g->rss_limit ? g->rss_limit * PAGE_SZ : ~0ull);  // RLIM_INFINITY
+    // startcode endcode startstack kstkesp kstkeip
+    tb_str(b, " 0 0 0 0 0 ");
+    u64 ign, cgt;
+    procfs_sig_dispositions(g, &ign, &cgt);
+    u64 sigs[4] = {q->sigpending | g->sigpending_shared, q->sigmask, ign, cgt};
+    NO_UNROLL for (int i = 0; i < 4; i++) {
+        tb_dec(b, sigs[i]);
+        tb_ch(b, ' ');
+    }
+    // wchan nswap cnswap exit_signal (SIGCHLD for a process, none for a thread)
+    // processor rt_priority policy delayacct_blkio_ticks guest_time cguest_time
+    // start_data end_data
+    tb_str(b, q == g ? "0 0 0 17 0 0 0 0 0 0 0 0 " : "0 0 0 -1 0 0 0 0 0 0 0 0 ");
+    tb_dec(b, g->brk_start);
+    tb_str(b, " 0 0 0 0 0\n");  // arg_start arg_end env_start env_end exit_code
 }
 
 /// /proc/PID/comm: the thread's name and a newline.
@@ -270,6 +324,7 @@ GFN_NOINLINE bool procfs_open(Core& c, u32 flags) {
     b.cap = cap / 2 - plen;  // half the buffer stays for the output area
     if (kind == PROCF_STATUS) procfs_status(c, who, b);
     else if (kind == PROCF_MAPS) procfs_maps(c, proc_leader(c.m, who), b);
+    else if (kind == PROCF_STAT) procfs_stat(c, who, b);
     else procfs_comm(who, b);
     u64 len = b.n < b.cap ? b.n : b.cap;
     u64 in = plen + len, off = (in + 7) & ~7ull;

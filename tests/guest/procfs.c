@@ -1,5 +1,6 @@
-/* procfs: the guest's own /proc files (issue 15): /proc/self/status and /proc/self/maps
- * read as proc(5) lays them out, checked against what the program knows of itself, and
+/* procfs: the guest's own /proc files (issue 15): /proc/self/status, /proc/self/stat and
+ * /proc/self/maps read as proc(5) lays them out, checked against what the program knows
+ * of itself, and
  * pthread_getattr_np (glibc finds the main thread's stack in /proc/self/maps), and their
  * stat(2) and access(2). Prints
  * yes/no answers only, the same on any kernel that shows the guest's own process. */
@@ -106,6 +107,26 @@ int main(void)
     printf("pthread_getattr_np: %d, the stack holds a local: %s\n", r,
            yesno((char *)&local >= (char *)addr && (char *)&local < (char *)addr + sz));
 
+    /* stat: "pid (comm) state ppid ...", the name in parentheses (it may hold spaces and
+     * parentheses: the last ')' ends it). */
+    {
+        char line[1024] = { 0 }, *open_p, *close_p;
+        FILE *sf = fopen("/proc/self/stat", "r");
+        int got = sf && fgets(line, sizeof line, sf) != NULL;
+        if (sf) fclose(sf);
+        open_p = strchr(line, '(');
+        close_p = strrchr(line, ')');
+        long pid = strtol(line, NULL, 10), ppid = 0;
+        char comm[32] = { 0 };
+        if (got && open_p && close_p && close_p > open_p && close_p - open_p < 32) {
+            memcpy(comm, open_p + 1, close_p - open_p - 1);
+            char state;
+            if (sscanf(close_p + 2, "%c %ld", &state, &ppid) != 2) ppid = -1;
+        }
+        printf("stat: pid is getpid: %s, comm: %s, ppid is getppid: %s\n", yesno(pid == getpid()), comm,
+               yesno(ppid == getppid()));
+    }
+
     /* comm is the name prctl gives and sets. */
     char name[17] = { 0 }, comm[32] = { 0 };
     prctl(PR_GET_NAME, name);
@@ -129,9 +150,9 @@ int main(void)
     /* stat(2) and access(2) of the files as proc(5) shows them: regular, size 0, one
      * link, owned by the process, status and maps 0444, comm 0644. */
     static const char *const files[] = { "/proc/self/status", "/proc/self/maps", "/proc/self/comm",
-                                         "/proc/thread-self/status" };
+                                         "/proc/thread-self/status", "/proc/self/stat" };
     struct stat st;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         int r = stat(files[i], &st);
         if (r != 0) {
             printf("stat %s: %s\n", files[i], strerror(errno));

@@ -710,7 +710,7 @@ impl Sandbox {
             }
             // The files the device writes (kernel/sys/procfs.h, which also opens them):
             // here for stat(2) and access(2), with proc(5)'s modes.
-            Some(name @ (b"status" | b"maps" | b"comm")) => {
+            Some(name @ (b"status" | b"stat" | b"maps" | b"comm")) => {
                 if !queue.is_empty() {
                     return Err(errno::ENOTDIR);
                 }
@@ -1205,6 +1205,10 @@ pub(crate) mod tests {
         assert!(matches!(
             r(b"/proc/self/comm", true).unwrap(),
             Resolved::ProcFile(0o644)
+        ));
+        assert!(matches!(
+            r(b"/proc/self/stat", true).unwrap(),
+            Resolved::ProcFile(0o444)
         ));
         assert_eq!(r(b"/proc/self/maps/x", true).unwrap_err(), errno::ENOTDIR);
         assert!(matches!(
