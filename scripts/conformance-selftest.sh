@@ -3,7 +3,8 @@
 # that spoils one lane's row of the lane report (its stdout hash, its stderr hash,
 # its exit status, or drops the row), or one lane's files in a case run in lane
 # directories, and expects each to be reported as that failure.
-# A check that passes whatever gpuos does would be worthless.
+# A check that passes whatever gpuos does would be worthless. Also that --shard K/N
+# runs each case of a selection in exactly one shard.
 #
 # Usage: scripts/conformance-selftest.sh GPUOS   (the real binary; CPU backend)
 # shellcheck disable=SC2016 # the wrapper's and awk's code is meant literally
@@ -64,6 +65,22 @@ if run_case '{ print }' >"$work/ok.log"; then
 else
     echo "selftest: unspoilt run FAILED:"
     sed 's/^/    /' "$work/ok.log" | head -20
+    fails=$((fails + 1))
+fi
+# --shard K/N: the shards of a selection run each of its cases once, and a bad shard
+# is refused.
+sel='^(hello|exit-42|setjmp|signals|bb-echo)$'
+shard_cases() {
+    "$root/scripts/conformance.sh" --gpuos "$gpuos" --backend cpu --filter "$sel" --shard "$1" 2>&1 |
+        awk '$2 == "PASS" || $2 == "FAIL" || $2 == "SKIP" { print $1 }'
+}
+all=$(shard_cases 1/1 | sort | tr '\n' ' ')
+parts=$( (shard_cases 1/2; shard_cases 2/2) | sort | tr '\n' ' ')
+if [ "$all" = "$parts" ] && [ "$(echo "$all" | wc -w)" = 5 ] &&
+    ! "$root/scripts/conformance.sh" --gpuos "$gpuos" --backend cpu --shard 3/2 >/dev/null 2>&1; then
+    echo "selftest: --shard: 1/2 and 2/2 run the five cases of 1/1 once each, 3/2 refused"
+else
+    echo "selftest: --shard: 1/1 ran [$all], 1/2 and 2/2 [$parts]"
     fails=$((fails + 1))
 fi
 [ "$fails" = 0 ] && echo "selftest: all reported" || echo "selftest: $fails not reported"
