@@ -77,7 +77,8 @@ for r in $(seq 1 "${DIV_RUNS:-2}"); do
                 for mode in ${DIV_MODES:-persistent}; do
                     for he in "${hostenvs[@]}"; do
                         read -r -a hev <<<"$he"
-                        mt=${mode/persistent/}${he:+ $he}
+                        mt=${mode/persistent/}
+                        [ -n "$he" ] && mt=${mt:+$mt-}${he// /-}
                         run "converged-$n-rb$rb$vt${mt:+-$mt}-$r" /tmp/div-q20.out GPUOS_T2_REGION_BLOCKS="$rb" \
                             GPUOS_NVRTC_OPTS="$v" "${hev[@]}" -- --mode "$mode" --lanes "$n" "$cm" 0x0 0x0 0x66 "$cit" 7 1 2000
                         run "seeds-$n-rb$rb$vt${mt:+-$mt}-$r" /tmp/div-q6.out GPUOS_T2_REGION_BLOCKS="$rb" \

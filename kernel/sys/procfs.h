@@ -4,8 +4,9 @@
 // family). openat(2) of one of them (flags read-only) gathers the text into the lane's
 // buffer and posts `gpuos_open_bytes`, for which the host opens a read-only file
 // holding it (a memfd: a regular file to read, seek, stat or map, as Linux's are
-// seq_files read once). Every other open goes to the host as before. The formats are proc(5)'s, Linux 6.1's fields
-// that gpuos keeps; a mapping's file is not recorded, so file mappings show no path.
+// seq_files read once). Every other open goes to the host as before. The formats are
+// proc(5)'s, Linux 6.1's fields that gpuos keeps; a mapping's file is not recorded, so
+// file mappings show no path.
 #pragma once
 #include "marshal.h"
 #include "signal.h"
