@@ -347,6 +347,10 @@ done
 add epoll lanes - -- @epoll
 # tests/guest/procfs.c: the guest's /proc/self/status and maps (issue 15).
 add procfs lanes - -- @procfs
+# ... and the file mappings maps names (path, perms, offset, size), static and dynamic
+# (qemu -L shows the sysroot's host path: the program strips it).
+add procfs-maps lanes - -- @procfs maps
+add dyn-procfs-maps lanes,cross - -- @procfs_dyn maps @cross/
 # tests/guest/omp/openmp.c: OpenMP with a team of four (libgomp).
 add openmp lanes - -- @openmp
 # tests/guest/syscalls2.c: one case per section (the calls of issue 15 item 7).

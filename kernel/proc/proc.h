@@ -66,6 +66,7 @@ GFN_NOINLINE bool proc_start(MachineHdr* m, u32 lane) {
     c.insn = 0;
     u64 root = pt_clone(m, m->tmpl_root, p);
     p->pt_root = root;
+    p->fmaps = m->tmpl_nfmaps ? FMAPS_TEMPLATE : 0;  // the template's file ranges, shared
     if (root == NO_FRAME) {
         p->signal = SIG_KILL;
         p->kill_cause = p->oom;

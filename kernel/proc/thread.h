@@ -20,6 +20,7 @@
 #pragma once
 #include "family.h"
 #include "../sys/errno.h"
+#include "../sys/fmap.h"
 #include "futex_queue.h"
 
 // clone(2) flags (include/uapi/linux/sched.h).
@@ -83,6 +84,7 @@ GFN_NOINLINE void proc_release(Core& c) {
         g->frames_private = frames;  // the last count, for the report
     }
     g->pt_root = NO_FRAME;
+    fmap_free(c.m, g);
     tlb_flush(c);
 }
 
@@ -244,6 +246,7 @@ GFN_NOINLINE i64 thread_create(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls,
     q->parent = NO_SLOT;  // not a child: nobody waits for a thread
     q->ppid = g->ppid;
     q->pt_root = NO_FRAME;  // the group's address space is the leader's (`Core::mm`)
+    q->fmaps = 0;           // ... and so are its file ranges
     q->frames_private = q->vm_pages = 0;
     q->sas_sp = q->sas_size = q->sas_flags = 0;  // no alternate signal stack (clone(2))
     fam_link(m, p, q);

@@ -21,10 +21,18 @@
 #include "marshal.h"
 #include "../mm/pcache.h"
 
+/// The mapping in progress is MAP_SHARED (of a file's shared identity, kernel/sys/mm_shared.h).
+GFN bool mmap_file_shared(Proc* p) { return (p->fm_args[3] & MAP_SHARED) != 0 && !p->fm_plan_off; }
+
 /// Finish the mmap with ret (the address or an error) and log it under --strace; for an
 /// execve's segment, keep ret in `fm_addr` for the plan's loop (kernel/sys/exec_image.h).
+/// A mapping made names its file over its whole length (fmap.h), the pages past the end
+/// of the file too, as Linux's VMA covers them.
 GFN_NOINLINE void mmap_file_finish(Core& c, u64 ret) {
     Proc* p = c.p;
+    if ((i64)ret >= 0)
+        fmap_add(c, ret, ret + page_up(p->fm_args[1]), p->fm_args[5], (u32)p->fm_file,
+                 mmap_file_shared(p) ? FMAP_SHARED : 0);
     p->fm_file = 0;
     if (p->fm_plan_off) { p->fm_addr = ret; return; }
     setX(c, 0, ret);
@@ -38,9 +46,6 @@ GFN void mmap_file_post(Core& c, u64 nr, u64 a0, u64 a1, u64 a2) {
     u64 off = c.p->fm_out_off;
     sys_publish(c, nr, SYSREQ_CALL | (c.p->strace ? SYSREQ_QUIET : 0), a, 0, 0, off, c.m->buf_size - off, now_ns(), true);
 }
-
-/// The mapping in progress is MAP_SHARED (of a file's shared identity, kernel/sys/mm_shared.h).
-GFN bool mmap_file_shared(Proc* p) { return (p->fm_args[3] & MAP_SHARED) != 0 && !p->fm_plan_off; }
 
 /// The file page shown at page i of the mapping in progress, or ~0 when that page is
 /// wholly past the end of the file.

@@ -3,6 +3,7 @@
 #pragma once
 #include "../mm/mm.h"
 #include "errno.h"
+#include "fmap.h"
 
 #define PROT_READ 1
 #define PROT_WRITE 2
@@ -89,8 +90,9 @@ GFN u64 mmap_check(u64 addr, u64 len, u64 flags, u64 off) {
 /// Place and reserve a mapping of len bytes (page aligned) with permissions perm (PTE
 /// bits): at addr with MAP_FIXED (replacing what is there) or MAP_FIXED_NOREPLACE
 /// (EEXIST when something is), else where mmap_find finds room. Its pages are lazy
-/// (zero-filled on first touch). Returns the address, or ENOMEM (no room, RLIMIT_AS,
-/// no frames for the tables).
+/// (zero-filled on first touch) and no file's (fmap.h: a file mapping names them once
+/// made). Returns the address, or ENOMEM (no room, RLIMIT_AS, no frames for the
+/// tables).
 GFN_NOINLINE u64 mmap_place(Core& c, u64 addr, u64 len, u64 flags, u64 perm) {
     u64 replaced = 0;  // pages of an old mapping that MAP_FIXED replaces
     if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
@@ -104,6 +106,7 @@ GFN_NOINLINE u64 mmap_place(Core& c, u64 addr, u64 len, u64 flags, u64 perm) {
         if (!addr) return err(E_NOMEM);
     }
     if (!mm_map_lazy(c, addr, len, perm)) return err(E_NOMEM);
+    fmap_cut(c, addr, addr + len);
     return addr;
 }
 
@@ -139,7 +142,9 @@ HANDLER void sys_munmap(Core& c) {
     len = page_up(len);
     if ((addr + len) >> VA_BITS) { setX(c, 0, err(E_INVAL)); return; }
     if (mm_writeback_first(c, addr, len)) return;
-    setX(c, 0, mm_unmap(c, addr, len) ? 0 : err(E_NOMEM));
+    bool ok = mm_unmap(c, addr, len);
+    if (ok) fmap_cut(c, addr, addr + len);
+    setX(c, 0, ok ? 0 : err(E_NOMEM));
 }
 
 /// mprotect(2): ENOMEM, changing nothing, when part of the range is not mapped.
@@ -284,7 +289,8 @@ GFN_NOINLINE u64 mm_move(Core& c, u64 from, u64 len, u64 to) {
 
 /// mremap(2): shrink in place, grow in place when the pages after are free, or move
 /// (MREMAP_MAYMOVE) by moving the page-table entries. The old range must be mapped
-/// (EFAULT); growing is bounded by RLIMIT_AS (ENOMEM).
+/// (EFAULT); growing is bounded by RLIMIT_AS (ENOMEM). A file's range is cut, grown or
+/// moved with the pages (fmap.h).
 HANDLER void sys_mremap(Core& c) {
     u64 old = X(c, 0), olen = X(c, 1), nlen = X(c, 2), flags = X(c, 3);
     if ((old & (PAGE_SZ - 1)) || nlen == 0 || (flags & ~3ull) || len_too_big(olen) || len_too_big(nlen)) {
@@ -303,6 +309,7 @@ HANDLER void sys_mremap(Core& c) {
     u64 perm = *pt_lookup(c.m, c.mm->pt_root, old, &level) & PTE_PERM;
     if (nlen <= olen) {
         if (nlen < olen && !mm_unmap(c, old + nlen, olen - nlen)) { setX(c, 0, err(E_NOMEM)); return; }
+        fmap_cut(c, old + nlen, old + olen);
         setX(c, 0, old);
         return;
     }
@@ -310,6 +317,7 @@ HANDLER void sys_mremap(Core& c) {
     if (((old + nlen) >> VA_BITS) == 0 && !(old + nlen > c.mm->mmap_floor && old < c.mm->brk_cur) &&
         mm_range_free(c, old + olen, nlen - olen)) {
         if (!mm_map_lazy(c, old + olen, nlen - olen, perm)) { setX(c, 0, err(E_NOMEM)); return; }
+        fmap_grow(c, old + olen, old + nlen);
         setX(c, 0, old);
         return;
     }
@@ -327,6 +335,8 @@ HANDLER void sys_mremap(Core& c) {
         return;
     }
     mm_range(c, RANGE_UNMAP, old, olen, 0);
+    fmap_move(c, old, olen, dst);
+    fmap_grow(c, dst + olen, dst + nlen);
     c.mm->vm_pages = vm + ((nlen - olen) >> PAGE_SHIFT);
     tlb_flush(c);
     setX(c, 0, dst);

@@ -17,6 +17,7 @@
 #include "../proc/family.h"
 #include "marshal.h"
 #include "signal.h"
+#include "fmap.h"
 
 #define WAIT_NOHANG 1u
 #define WAIT_OPTIONS (1u | 2u | 8u | 0x20000000u | 0x40000000u | 0x80000000u)
@@ -89,6 +90,7 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
     // dispositions) from the leader: the child is a process of one thread.
     rt_memcpy(q, p, sizeof(Proc));
     if (g != p) proc_copy_shared(q, g);
+    q->fmaps = 0;  // not the parent's table: a copy below
     q->frames_private = 0;
     q->vm_pages = 0;
     u64 root = pt_clone(m, g->pt_root, q, true);
@@ -102,6 +104,7 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
     if (flags & CLONE_PARENT_SETTID) copy_to_guest(c, ptid, (const u8*)&pid, 4);
     proc_fresh_task(q, c, s, pid, flags, stack, tls, ctid);
     q->pt_root = root;
+    q->fmaps = fmap_clone(m, g);  // the child's file ranges are the parent's
     q->status = PROC_NEW;
     q->tg_slot = s;
     q->tg_threads = 1;
@@ -158,6 +161,7 @@ GFN_NOINLINE void fork_complete(Core& c) {
         Proc* lp = lane_proc(m, c.p);
         pt_free_all(m, q->pt_root);
         q->pt_root = NO_FRAME;
+        fmap_free(m, q);
         q->insns = 0;
         fam_unlink(m, lp, q);
         fam_release(m, lp, q);
@@ -289,6 +293,8 @@ GFN_NOINLINE void exec_complete(Core& c) {
     pt_free_all(m, p->pt_root);
     p->pt_root = root;
     p->shm_mapped = 0;
+    fmap_free(m, p);
+    p->fmaps = m->tmpl_nfmaps ? FMAPS_TEMPLATE : 0;  // the template's segments
     tlb_flush(c);
     u64 sp = m->stack_top - len;
     rt_memset(&c.s, 0, sizeof(CpuState));

@@ -5,11 +5,12 @@
 // buffer and posts `gpuos_open_bytes`, for which the host opens a read-only file
 // holding it (a memfd: a regular file to read, seek, stat or map, as Linux's are
 // seq_files read once). Every other open goes to the host as before. The formats are
-// proc(5)'s, Linux 6.1's fields that gpuos keeps; a mapping's file is not recorded, so
-// file mappings show no path.
+// proc(5)'s, Linux 6.1's fields that gpuos keeps; maps names file mappings from the
+// address space's file ranges (fmap.h), the host writing the files' paths.
 #pragma once
 #include "marshal.h"
 #include "signal.h"
+#include "fmap.h"
 
 /// Text being written into a buffer of `cap` bytes; `n` counts past the end when it
 /// overflows (the text is then cut at `cap`).
@@ -223,9 +224,11 @@ GFN_NOINLINE bool pt_next_mapped(MachineHdr* m, u64 root, u64 a, u64* lo, u64* h
     return false;
 }
 
-/// One line of maps (proc(5)): "lo-hi perms offset dev inode", then the name padded to
-/// column 73 as Linux's show_map_vma pads it.
-GFN void procfs_map_line(TextBuf& b, u64 lo, u64 hi, u64 perm, const char* name) {
+/// One line of maps (proc(5), Linux's show_map_vma): "lo-hi perms offset dev inode",
+/// then the name padded to column 73. A file's line ends after the offset with a NUL
+/// and the file's identity in decimal: the host writes its device, inode and path
+/// there (`ProcHost::open_bytes`), which the device does not know.
+GFN void procfs_map_line(TextBuf& b, u64 lo, u64 hi, u64 perm, u32 flags, u64 off, u32 file, const char* name) {
     u64 start = b.n;
     tb_hex(b, lo, 8);
     tb_ch(b, '-');
@@ -234,7 +237,17 @@ GFN void procfs_map_line(TextBuf& b, u64 lo, u64 hi, u64 perm, const char* name)
     tb_ch(b, (perm & PTE_R) ? 'r' : '-');
     tb_ch(b, (perm & PTE_W) ? 'w' : '-');
     tb_ch(b, (perm & PTE_X) ? 'x' : '-');
-    tb_str(b, "p 00000000 00:00 0 ");
+    tb_ch(b, (flags & FMAP_SHARED) ? 's' : 'p');
+    tb_ch(b, ' ');
+    tb_hex(b, off, 8);
+    if (file) {
+        tb_str(b, " ");
+        tb_ch(b, 0);
+        tb_dec(b, file);
+        tb_ch(b, '\n');
+        return;
+    }
+    tb_str(b, " 00:00 0 ");
     if (*name) {
         NO_UNROLL while (b.n - start < 73) tb_ch(b, ' ');
         tb_str(b, name);
@@ -242,36 +255,69 @@ GFN void procfs_map_line(TextBuf& b, u64 lo, u64 hi, u64 perm, const char* name)
     tb_ch(b, '\n');
 }
 
+/// A stretch of the address space with one kind of content: a file's pages (`file`,
+/// the offset at `lo`, `flags`) or anonymous ones (file 0), with permissions `perm`.
+struct MapRun {
+    u64 lo, hi, perm, off;
+    u32 file, flags;
+};
+
 /// /proc/PID/maps of process g: its mapped ranges merged where contiguous with the same
-/// permissions, the heap ("[heap]", the brk area), the stack ("[stack]") and the signal
+/// permissions and the same content (anonymous, or the same file at consecutive
+/// offsets, as Linux merges VMAs), file mappings with their file and offset (kernel/
+/// sys/fmap.h), the heap ("[heap]", the brk area), the stack ("[stack]") and the signal
 /// trampoline page ("[vdso]", the vDSO's place on Linux) named.
 GFN_NOINLINE void procfs_maps(Core& c, Proc* g, TextBuf& b) {
     MachineHdr* m = c.m;
     if (g->pt_root == NO_FRAME) return;
     u64 a = 0, lo = 0, hi = 0, perm = 0;
-    u64 run_lo = 0, run_hi = 0, run_perm = 0;
+    MapRun run;
+    rt_memset(&run, 0, sizeof run);
     bool have = false;
     u64 heap_lo = page_up(g->brk_start), stack_lo = m->stack_top - m->stack_size;
+    const FileMap* fm = 0;
+    u64 fm_lo = 1, fm_hi = 0;  // [fm_lo, fm_hi) is all fm's (or unnamed when fm is null)
     NO_UNROLL for (u64 guard = 0; guard < (1ull << 36); guard++) {
         bool more = pt_next_mapped(m, g->pt_root, a, &lo, &hi, &perm);
-        // A new line where the permissions or the kind of area change, or at a gap.
-        bool split = !more || lo != run_hi || perm != run_perm || lo == heap_lo || lo == stack_lo ||
-                     lo == m->sigtramp || run_hi == m->sigtramp + PAGE_SZ;
+        u32 file = 0, flags = 0;
+        u64 off = 0;
+        if (more) {
+            if (lo < fm_lo || lo >= fm_hi) {
+                u64 next;
+                fm = fmap_at(m, g, lo, &next);
+                fm_lo = lo;
+                fm_hi = fm ? fm->end : next;
+            }
+            if (hi > fm_hi) hi = fm_hi;  // a file's range ends (or begins) within the span
+            if (fm) {
+                file = fm->file;
+                flags = fm->flags;
+                off = fm->offset + (lo - fm->start);
+            }
+        }
+        // A new line where the permissions or the content change, or at a gap.
+        bool split = !more || lo != run.hi || perm != run.perm || file != run.file || flags != run.flags ||
+                     (file && off != run.off + (lo - run.lo)) || lo == heap_lo || lo == stack_lo ||
+                     lo == m->sigtramp || run.hi == m->sigtramp + PAGE_SZ;
         if (have && split) {
-            const char* name = run_lo == m->sigtramp ? "[vdso]"
-                               : run_lo >= stack_lo && run_hi <= m->stack_top ? "[stack]"
-                               : run_lo >= heap_lo && run_hi <= page_up(g->brk_cur) && run_lo < run_hi ? "[heap]"
+            const char* name = run.file                                   ? ""
+                               : run.lo == m->sigtramp                    ? "[vdso]"
+                               : run.lo >= stack_lo && run.hi <= m->stack_top ? "[stack]"
+                               : run.lo >= heap_lo && run.hi <= page_up(g->brk_cur) && run.lo < run.hi ? "[heap]"
                                                                                                      : "";
-            procfs_map_line(b, run_lo, run_hi, run_perm, name);
+            procfs_map_line(b, run.lo, run.hi, run.perm, run.flags, run.off, run.file, name);
             have = false;
         }
         if (!more) break;
         if (!have) {
-            run_lo = lo;
-            run_perm = perm;
+            run.lo = lo;
+            run.perm = perm;
+            run.file = file;
+            run.flags = flags;
+            run.off = off;
             have = true;
         }
-        run_hi = hi;
+        run.hi = hi;
         a = hi;
     }
 }

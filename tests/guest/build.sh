@@ -98,6 +98,10 @@ fi
 if stale "$here/hello.c" "$out/hello_dyn"; then
     "$CC" -O2 -o "$out/hello_dyn" "$here/hello.c"
 fi
+# The same for /proc/self/maps of a dynamic program (its interpreter, libc).
+if stale "$here/procfs.c" "$out/procfs_dyn"; then
+    "$CC" -O2 -o "$out/procfs_dyn" "$here/procfs.c"
+fi
 # The smallest interpreter (ET_DYN; ld_tramp_interp names an interpreter of its own),
 # and the auxv program static and static-PIE with a PT_INTERP naming it: they run with
 # a sysroot holding ld_tramp as $TRAMP (the loader's CLI tests and conformance cases

@@ -2,7 +2,7 @@
  * mappings, offsets, MAP_FIXED over other mappings, the bytes past the end of the file
  * in its last page, shared read-only mappings, mappings that outlive their descriptor,
  * large files (many page-cache reads), fork, and the errors (EBADF, EACCES, ENODEV,
- * EINVAL). Prints what qemu-aarch64 and gpuos must agree on (no addresses). Writes its
+ * EINVAL); the mappings' lines in /proc/self/maps (path, perms, offset). Prints what qemu-aarch64 and gpuos must agree on (no addresses). Writes its
  * files in the working directory. Usage: mmapfile [SECTION...]. Exits 0 when the
  * self-checks pass. */
 #define _GNU_SOURCE
@@ -64,6 +64,29 @@ static int matches(const unsigned char *p, size_t off, size_t n)
     return 1;
 }
 
+/* "what in maps: PERMS OFFSET NAME" of the /proc/self/maps line holding p (proc(5)),
+ * the working directory shown as "." in the name. */
+static void show_maps_line(const char *what, const void *p)
+{
+    char line[1024], cwd[512] = "", perms[5] = "?", name[512] = "";
+    unsigned long lo, hi, off = 0;
+    int at = 0;
+    if (!getcwd(cwd, sizeof cwd)) cwd[0] = 0;
+    FILE *f = fopen("/proc/self/maps", "r");
+    while (f && fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%lx-%lx %4s %lx %*s %*s %n", &lo, &hi, perms, &off, &at) != 4) continue;
+        if ((uintptr_t)p < lo || (uintptr_t)p >= hi) continue;
+        line[strcspn(line, "\n")] = 0;
+        size_t n = strlen(cwd);
+        const char *path = at ? line + at : "";
+        if (n && strncmp(path, cwd, n) == 0) snprintf(name, sizeof name, ".%s", path + n);
+        else snprintf(name, sizeof name, "%s", path);
+        break;
+    }
+    if (f) fclose(f);
+    printf("%s in maps: %s %08lx %s\n", what, perms, off, name);
+}
+
 static void test_private(void)
 {
     printf("-- private, read-only\n");
@@ -79,6 +102,8 @@ static void test_private(void)
     if (q != MAP_FAILED) printf("offset 4096 matches: %d\n", matches(q, 4096, 5904));
     unsigned char *r = MAP(mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 8192));
     if (r != MAP_FAILED) printf("shared read-only matches: %d\n", matches(r, 8192, 1808));
+    if (q != MAP_FAILED) show_maps_line("offset 4096", q + 4096);
+    if (r != MAP_FAILED) show_maps_line("shared", r);
     close(fd);
     printf("after close still matches: %d\n", matches(p, 0, 10000));
     printf("munmap: %d\n", munmap(p, 10000));

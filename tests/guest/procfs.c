@@ -3,7 +3,9 @@
  * of itself, and
  * pthread_getattr_np (glibc finds the main thread's stack in /proc/self/maps), and their
  * stat(2) and access(2). Prints
- * yes/no answers only, the same on any kernel that shows the guest's own process. */
+ * yes/no answers only, the same on any kernel that shows the guest's own process.
+ * `procfs maps [STRIP]`: the file mappings maps names (maps_files), by path, perms,
+ * offset and size. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *yesno(int b) { return b ? "yes" : "no"; }
@@ -63,8 +66,94 @@ static void *spin(void *arg)
     return arg;
 }
 
-int main(void)
+/* One /proc/self/maps line that names a file: its path, perms, offset and size. */
+struct fileline {
+    char path[256], perms[5];
+    unsigned long off, size;
+};
+
+static int fileline_cmp(const void *a, const void *b)
 {
+    const struct fileline *x = a, *y = b;
+    int c = strcmp(x->path, y->path);
+    if (c) return c;
+    if (x->off != y->off) return x->off < y->off ? -1 : 1;
+    if (x->size != y->size) return x->size < y->size ? -1 : 1;
+    return strcmp(x->perms, y->perms);
+}
+
+/* The lines of /proc/self/maps that name a file (a path from '/'), as (path, perms,
+ * offset, size), sorted: what does not depend on where the kernel put the mappings
+ * (qemu-user and gpuos place them differently). `strip` (qemu -L DIR shows the host's
+ * path of the sysroot's files) is taken off the paths' front. */
+static void print_file_maps(const char *tag, const char *strip)
+{
+    static struct fileline v[128];
+    char line[1024];
+    int n = 0;
+    size_t sl = strip ? strlen(strip) : 0;
+    if (sl && strip[sl - 1] == '/') sl--;
+    FILE *f = fopen("/proc/self/maps", "r");
+    while (f && n < 128 && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi, off;
+        char perms[5];
+        int name = 0;
+        if (sscanf(line, "%lx-%lx %4s %lx %*s %*s %n", &lo, &hi, perms, &off, &name) != 4 || !name) continue;
+        char *path = line + name;
+        path[strcspn(path, "\n")] = 0;
+        if (path[0] != '/') continue;
+        if (sl && strncmp(path, strip, sl) == 0 && path[sl] == '/') path += sl;
+        snprintf(v[n].path, sizeof v[n].path, "%s", path);
+        memcpy(v[n].perms, perms, 5);
+        v[n].off = off;
+        v[n].size = hi - lo;
+        n++;
+    }
+    if (f) fclose(f);
+    qsort(v, n, sizeof v[0], fileline_cmp);
+    for (int i = 0; i < n; i++)
+        printf("%s: %s %s %lx %lx\n", tag, v[i].path, v[i].perms, v[i].off, v[i].size);
+}
+
+/* maps [STRIP]: the file mappings /proc/self/maps names (print_file_maps): the
+ * program's segments (and with a dynamic program its interpreter's and libraries'),
+ * then mappings of its own file made, split by an anonymous MAP_FIXED, cut by munmap,
+ * shared, moved by mremap; and a forked child's (inherited, then its own). (Not
+ * after an execve: qemu-user runs what its guest execs on the host.) */
+static int maps_files(const char *strip)
+{
+    const long pg = 4096;
+    char exe[512] = { 0 };
+    if (readlink("/proc/self/exe", exe, sizeof exe - 1) <= 0) return 1;
+    print_file_maps("start", strip);
+    int fd = open(exe, O_RDONLY);
+    char *m1 = mmap(NULL, 4 * pg, PROT_READ, MAP_PRIVATE, fd, pg);
+    mmap(m1 + pg, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0);
+    munmap(m1 + 3 * pg, pg);
+    char *m2 = mmap(NULL, 2 * pg, PROT_READ, MAP_SHARED, fd, 2 * pg);
+    char *m3 = mmap(NULL, 2 * pg, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 5 * pg);
+    m3 = mremap(m3, 2 * pg, pg, 0);
+    m3 = mremap(m3, pg, 3 * pg, MREMAP_MAYMOVE);
+    close(fd);
+    if (m1 == MAP_FAILED || m2 == MAP_FAILED || m3 == MAP_FAILED) return 1;
+    print_file_maps("mapped", strip);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        print_file_maps("child", strip);
+        munmap(m2, 2 * pg);
+        print_file_maps("child after munmap", strip);
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    print_file_maps("parent after the child", strip);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "maps") == 0) return maps_files(argc > 2 ? argv[2] : NULL);
     printf("status: Tgid is getpid: %s\n", yesno(status_field("Tgid") == getpid()));
     printf("status: Pid is gettid: %s\n", yesno(status_field("Pid") == (long)syscall(SYS_gettid)));
     printf("status: PPid is getppid: %s\n", yesno(status_field("PPid") == getppid()));

@@ -465,6 +465,35 @@ pub struct Proc {
     /// Lane's first process only: when the first of those notes was left (device clock,
     /// ns): past `NOTES_MAX_AGE_NS` the lane posts them by themselves (kernel/sched.h).
     pub notes_at: u64,
+    /// Leader only: the file-backed ranges of the address space (kernel/sys/fmap.h), as
+    /// /proc/PID/maps names them: 0 for none, `FMAPS_TEMPLATE` for the image template's
+    /// (`MachineHdr::tmpl_fmaps`, until one changes), else the frame + 1 holding the
+    /// process's own table.
+    pub fmaps: u64,
+}
+
+/// `Proc::fmaps`: the image template's file ranges, shared until the process changes one.
+pub const FMAPS_TEMPLATE: u64 = 0xFFFF_FFFF_FFFF_FFFF;
+/// Entries of `MachineHdr::tmpl_fmaps` (the program's and its interpreter's segments).
+pub const TMPL_FMAPS: usize = 24;
+/// `FileMap::flags`: a MAP_SHARED mapping ('s' in /proc/PID/maps).
+pub const FMAP_SHARED: u32 = 1;
+
+/// One file-backed range of an address space, what Linux's vm_area_struct keeps of a
+/// mapping's file (vm_file, vm_pgoff) for /proc/PID/maps (kernel/sys/fmap.h).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FileMap {
+    /// First address (page aligned).
+    pub start: u64,
+    /// End (exclusive, page aligned).
+    pub end: u64,
+    /// The file offset shown at `start`, in bytes.
+    pub offset: u64,
+    /// The file's identity (host/mapfile.rs), which the host names (`ProcHost::open_bytes`).
+    pub file: u32,
+    /// `FMAP_*` flags.
+    pub flags: u32,
 }
 
 /// `Proc::task_where`: the task's lane runs it (or it is blocked, or not runnable).
@@ -810,6 +839,12 @@ pub struct MachineHdr {
     pub spare_takes: u64,
     /// Guest instructions retired on spare lanes (a count for `-v`).
     pub spare_insns: u64,
+    /// The image template's file-backed ranges (the program's and its interpreter's
+    /// segments, as the template maps them), which its processes start with
+    /// (`Proc::fmaps`).
+    pub tmpl_fmaps: [FileMap; TMPL_FMAPS],
+    /// Entries of `tmpl_fmaps` in use.
+    pub tmpl_nfmaps: u64,
 }
 
 /// Entries of `MachineHdr::excl_locks`.

@@ -314,6 +314,9 @@ impl Source {
 pub struct Image {
     /// Host path of the file (for an interpreter, its guest path: what PT_INTERP names).
     pub path: PathBuf,
+    /// Where the guest sees the file, symlinks resolved: the name /proc/PID/maps gives
+    /// its segments. None where the caller did not say (`path` then stands for it).
+    pub guest: Option<PathBuf>,
     /// PT_LOAD segments to map, in program-header order (a later one replaces the pages
     /// it shares with an earlier one).
     pub segments: Vec<Segment>,
@@ -711,6 +714,7 @@ fn read_image(path: &Path, source: Source, role: Role) -> Result<Image, LoadErro
     let brk = segments.iter().map(Segment::end).max().unwrap_or(0);
     Ok(Image {
         path: path.to_path_buf(),
+        guest: None,
         segments,
         bias,
         entry,
@@ -845,20 +849,19 @@ impl Exec {
             });
         };
         let guest = PathBuf::from(std::ffi::OsStr::from_bytes(name));
-        let file = sandbox
+        let (file, resolved) = sandbox
             .open_exec(cwd, name)
             .map_err(|e| LoadError::InterpOpen {
                 program: program.path.clone(),
                 interp: guest.clone(),
                 source: std::io::Error::from_raw_os_error(e.0),
             })?;
-        let interp =
-            read_image(&guest, Source::File(Arc::new(file)), Role::Interpreter).map_err(|e| {
-                LoadError::Interp {
-                    program: program.path.clone(),
-                    source: Box::new(e),
-                }
+        let mut interp = read_image(&guest, Source::File(Arc::new(file)), Role::Interpreter)
+            .map_err(|e| LoadError::Interp {
+                program: program.path.clone(),
+                source: Box::new(e),
             })?;
+        interp.guest = Some(resolved);
         Ok(Exec {
             program,
             interp: Some(interp),
@@ -1052,6 +1055,7 @@ mod tests {
     fn fake_image() -> Image {
         Image {
             path: "p".into(),
+            guest: None,
             segments: vec![],
             bias: 0,
             entry: 0x400000,
@@ -1430,7 +1434,7 @@ mod tests {
         put_exe(&d.path().join("sysroot/lib/ld.so"), &interp_file());
         // The program as execve(2) has it: a file opened in the sandbox.
         put_exe(&d.path().join("prog"), &dyn_program_file(b"/lib/ld.so\0"));
-        let file = sb.open_exec(d.path(), b"prog").unwrap();
+        let (file, _) = sb.open_exec(d.path(), b"prog").unwrap();
         let exec = Exec::from_file(Path::new("prog"), file, &sb, d.path()).unwrap();
         let interp = exec.interp.as_ref().unwrap();
         assert_eq!(interp.path, Path::new("/lib/ld.so"));

@@ -3,10 +3,10 @@
 //! template into a frame pool, and each lane's host side (its descriptors, streams and
 //! working directory).
 
-use crate::abi::MachineHdr;
+use crate::abi::{FileMap, MachineHdr, TMPL_FMAPS};
 use crate::ffi;
 use crate::host::output::{LaneFile, OutStream};
-use crate::host::{Mount, ProcHost, Sandbox, SandboxConfig, Sink, Source};
+use crate::host::{ExecAt, Mount, ProcHost, Sandbox, SandboxConfig, Sink, Source};
 use crate::lane::{lane_file_buffer, lane_files_fit, lane_sees_files, STDOUT0_KEEP};
 use crate::loader::{self, Exec, StackImage};
 use crate::machine::{MemoryError, RunConfig, RunError, SandboxError};
@@ -27,6 +27,29 @@ pub enum LaneStart {
 /// The first word of a [`LaneStart::Plan`]'s start image (kernel/proc/proc.h,
 /// START_PLAN_MAGIC: "GPUOSPLN").
 const START_PLAN_MAGIC: u64 = 0x4e4c_5053_4f55_5047;
+
+/// File ranges `v` with [lo, hi) taken out (kernel/sys/fmap.h `fmap_cut`).
+fn fmap_cut(v: Vec<FileMap>, lo: u64, hi: u64) -> Vec<FileMap> {
+    let mut out = Vec::with_capacity(v.len() + 1);
+    for e in v {
+        if e.end <= lo || e.start >= hi {
+            out.push(e);
+            continue;
+        }
+        if e.start < lo {
+            out.push(FileMap { end: lo, ..e });
+        }
+        if e.end > hi {
+            let offset = e.offset + (hi - e.start);
+            out.push(FileMap {
+                start: hi,
+                offset,
+                ..e
+            });
+        }
+    }
+    out
+}
 
 /// A job's lane: its working directory and program (`--jobs`).
 struct JobLane {
@@ -140,15 +163,19 @@ impl Prepared {
         })
         .map_err(SandboxError::Setup)?;
         let program = if in_sandbox {
-            let file = sandbox
+            let (file, guest) = sandbox
                 .open_exec(sandbox.initial_cwd(), cfg.program.as_os_str().as_bytes())
                 .map_err(|e| loader::LoadError::Io {
                     path: cfg.program.clone(),
                     source: std::io::Error::from_raw_os_error(e.0),
                 })?;
-            loader::load_file(&cfg.program, file)?
+            let mut program = loader::load_file(&cfg.program, file)?;
+            program.guest = Some(guest);
+            program
         } else {
-            loader::load(&cfg.program)?
+            let mut program = loader::load(&cfg.program)?;
+            program.guest = Some(sandbox.exe().to_path_buf());
+            program
         };
         let exec = Exec::new(program, &sandbox, sandbox.initial_cwd())?;
         let per_lane = cfg
@@ -238,9 +265,10 @@ impl Prepared {
             let run = h.exec_resolve(argv0, &bytes(&job.argv)).map_err(cannot)?;
             let (argv, execfn) = (os(&run.argv), argv0);
             if template.is_none() {
-                let file = h.open_program(&run.file).map_err(cannot)?;
+                let (file, guest) = h.open_program_at(ExecAt::CWD, &run.file).map_err(cannot)?;
                 let name = PathBuf::from(OsString::from_vec(run.file.clone()));
-                let program = loader::load_file(&name, file)?;
+                let mut program = loader::load_file(&name, file)?;
+                program.guest = Some(guest);
                 let base = dir.clone().unwrap_or_else(|| cwd.clone());
                 template = Some((Exec::new(program, &sandbox, &base)?, run.id));
             }
@@ -451,6 +479,7 @@ impl Prepared {
             m.tmpl_root = root;
         }
         m.tmpl_frames = m.bump;
+        self.template_fmaps(m);
         m.stack_top = loader::STACK_TOP;
         m.stack_size = loader::STACK_SIZE;
         m.entry = self.exec.entry();
@@ -458,6 +487,37 @@ impl Prepared {
         m.brk_start = self.exec.brk();
         m.mmap_top = self.exec.mmap_top();
         Ok(m.bump)
+    }
+
+    /// The template's file ranges (`MachineHdr::tmpl_fmaps`, kernel/sys/fmap.h): each
+    /// segment's file pages, named by the file's identity (registered here, as an
+    /// execve's load plan registers its files), in the order the template maps them, a
+    /// later one replacing what an earlier one named on the pages they share. A file
+    /// that cannot be registered, or ranges past `TMPL_FMAPS`, go unnamed.
+    fn template_fmaps(&self, m: &mut MachineHdr) {
+        let mut v: Vec<FileMap> = Vec::new();
+        for img in self.exec.images() {
+            let Some(file) = img.file() else { continue };
+            let name = img.guest.as_deref().unwrap_or(&img.path);
+            let files = self.sandbox.mapped_files();
+            let Ok(id) = files.identify_open(file.clone(), name) else {
+                continue;
+            };
+            for s in img.segments.iter().filter(|s| s.file_end() > s.start()) {
+                let (lo, hi) = (s.start(), s.file_end());
+                v = fmap_cut(v, lo, hi);
+                v.push(FileMap {
+                    start: lo,
+                    end: hi,
+                    offset: s.page_offset(),
+                    file: id,
+                    flags: 0,
+                });
+            }
+        }
+        v.truncate(TMPL_FMAPS);
+        m.tmpl_fmaps[..v.len()].copy_from_slice(&v);
+        m.tmpl_nfmaps = v.len() as u64;
     }
 
     /// The stack images concatenated, with offsets (`nstacks + 1` entries).

@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::errno::{self, Errno};
 use super::fd::FileKind;
@@ -262,22 +262,25 @@ impl ProcHost {
         }
     }
 
-    /// The program at `path` (resolved like open(2)), opened read-only for the loader.
-    pub(crate) fn open_program(&mut self, path: &[u8]) -> Result<File, Errno> {
-        self.open_program_at(ExecAt::CWD, path)
-    }
-
-    /// [`ProcHost::open_program`] of `path` looked up from `at`.
-    pub(crate) fn open_program_at(&mut self, at: ExecAt, path: &[u8]) -> Result<File, Errno> {
+    /// The program at `path` (resolved like open(2) from `at`), opened read-only for the
+    /// loader, with the guest path it was opened by (symlinks resolved: its name in
+    /// /proc/PID/maps).
+    pub(crate) fn open_program_at(
+        &mut self,
+        at: ExecAt,
+        path: &[u8],
+    ) -> Result<(File, PathBuf), Errno> {
         let fd = self.exec_open(at, path)?;
         let file = match &self.fds.get(fd)?.kind {
             FileKind::Host(h) => h
                 .fd()
-                .and_then(|h| h.try_clone().map_err(|e| errno::from_io(&e))),
+                .and_then(|f| f.try_clone().map_err(|e| errno::from_io(&e)))
+                .map(|f| (f, h.guest.clone())),
             _ => Err(errno::EACCES),
         };
         let _ = self.sys_close(fd);
-        Ok(File::from(file?))
+        let (file, guest) = file?;
+        Ok((File::from(file), guest))
     }
 
     /// The load plan of the AArch64 program at `path` (resolved like open(2) from `at`) for the
@@ -297,20 +300,24 @@ impl ProcHost {
         execfn: &[u8],
         out: &mut [u8],
     ) -> Result<usize, Errno> {
-        let file = self.open_program_at(at, path)?;
-        self.exec_plan_file(file, argv, envp, execfn, out)
+        let (file, guest) = self.open_program_at(at, path)?;
+        self.exec_plan_file(file, guest, argv, envp, execfn, out)
     }
 
+    /// [`ProcHost::exec_plan`] of the program open as `file`, which the guest sees at
+    /// `guest`.
     fn exec_plan_file(
         &self,
         file: File,
+        guest: PathBuf,
         argv: &[OsString],
         envp: &[OsString],
         execfn: &[u8],
         out: &mut [u8],
     ) -> Result<usize, Errno> {
         let name = Path::new(std::ffi::OsStr::from_bytes(execfn));
-        let img = loader::load_file(name, file).map_err(|e| load_errno(&e))?;
+        let mut img = loader::load_file(name, file).map_err(|e| load_errno(&e))?;
+        img.guest = Some(guest);
         let exec = loader::Exec::new(img, &self.sb, &self.cwd).map_err(|e| load_errno(&e))?;
         let nseg: usize = exec.images().map(|i| i.segments.len()).sum();
         if nseg > PLAN_MAX_SEGS {
@@ -320,7 +327,11 @@ impl ProcHost {
         for img in exec.images() {
             let file = img.file().ok_or(errno::EIO)?;
             let st = sys::fstat(file.as_raw_fd())?;
-            let (id, size) = self.sb.mapped_files().identify_file(&st, file.clone())?;
+            let name = img.guest.as_deref().unwrap_or(&img.path);
+            let (id, size) = self
+                .sb
+                .mapped_files()
+                .identify_file(&st, file.clone(), name)?;
             for s in &img.segments {
                 w.extend_from_slice(&[
                     u64::from(id),
@@ -367,7 +378,9 @@ impl Sandbox {
     /// followed), then opened read-only (O_NONBLOCK: a FIFO put there meanwhile does not
     /// block). Errors: those of the lookup (ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG...),
     /// EACCES for a file that is not regular or has no execute bit, those of open(2).
-    pub(crate) fn open_exec(&self, cwd: &Path, path: &[u8]) -> Result<File, Errno> {
+    /// Returns the file and the guest path the lookup found it at (symlinks resolved:
+    /// its name in /proc/PID/maps).
+    pub(crate) fn open_exec(&self, cwd: &Path, path: &[u8]) -> Result<(File, PathBuf), Errno> {
         // /proc/self/fd/N: no process, so no descriptors, at load time.
         let Resolved::Host(h) = self.resolve(cwd, path, true)? else {
             return Err(errno::ENOENT);
@@ -379,6 +392,6 @@ impl Sandbox {
         let flags = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOFOLLOW;
         let fd = sys::openat(h.dir.raw(), &h.name, flags, 0)?;
         may_exec(&sys::fstat(fd.as_raw_fd())?)?;
-        Ok(File::from(fd))
+        Ok((File::from(fd), h.guest))
     }
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use super::errno::{self, Errno};
 use super::fd::{self, FileKind, HostFd, HostFile, OpenFile};
 use super::file::{AT_FDCWD, AT_SYMLINK_NOFOLLOW};
+use super::mapfile::MappedFiles;
 use super::oflag::{O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_RDWR};
 use super::pipe::PIPE_CAPACITY;
 use super::{ok, sys, ProcHost, Ret};
@@ -127,12 +128,13 @@ impl ProcHost {
     /// memfd, so it reads, seeks, stats and maps as a regular file. The device's
     /// `gpuos_open_bytes` (kernel/sys/procfs.h: the guest's /proc/self/status and maps,
     /// written on the device) and /proc/cpuinfo use it; `flags` are the guest's open
-    /// flags (O_CLOEXEC is kept).
+    /// flags (O_CLOEXEC is kept). The file lines of maps come with the file's identity
+    /// where its device, inode and path go, which the host writes ([`map_names`]).
     pub(crate) fn open_bytes(&mut self, path: &[u8], data: &[u8], flags: u32) -> Ret {
         use std::io::{Seek, Write};
         let hfd = sys::memfd_create(c"gpuos-proc", 0)?;
         let mut f = std::fs::File::from(hfd);
-        f.write_all(data)
+        f.write_all(&map_names(self.sb.mapped_files(), data))
             .and_then(|_| f.rewind())
             .map_err(|e| errno::from_io(&e))?;
         let guest = PathBuf::from(OsString::from_vec(path.to_vec()));
@@ -322,4 +324,35 @@ fn check_xattr_name(name: &[u8]) -> Result<(), Errno> {
         return Err(errno::ERANGE);
     }
     Ok(())
+}
+
+/// The device's /proc/PID/maps text with its files named (kernel/sys/procfs.h
+/// `procfs_map_line`): a line that ends in a NUL and a file identity in decimal gets
+/// the file's "MAJ:MIN INODE", spaces to column 73 and its path there instead, as
+/// Linux's show_map_vma writes them ([`MappedFiles::maps_tail`]; an unknown identity
+/// reads as an anonymous mapping's "00:00 0"). Text without a NUL is returned as it is.
+fn map_names<'a>(files: &MappedFiles, data: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+    if !data.contains(&0) {
+        return data.into();
+    }
+    let mut out = Vec::with_capacity(data.len() * 2);
+    for line in data.split_inclusive(|&b| b == b'\n') {
+        let Some(nul) = line.iter().position(|&b| b == 0) else {
+            out.extend_from_slice(line);
+            continue;
+        };
+        let start = out.len();
+        out.extend_from_slice(&line[..nul]);
+        let rest = &line[nul + 1..];
+        let digits = rest.strip_suffix(b"\n").unwrap_or(rest);
+        let id = std::str::from_utf8(digits)
+            .ok()
+            .and_then(|d| d.parse().ok());
+        let tail = id.and_then(|id| files.maps_tail(id, out.len() - start));
+        out.extend_from_slice(tail.as_deref().unwrap_or(b"00:00 0 "));
+        if rest.ends_with(b"\n") {
+            out.push(b'\n');
+        }
+    }
+    out.into()
 }

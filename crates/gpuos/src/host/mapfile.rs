@@ -14,6 +14,8 @@ use super::fd::{FileKind, OpenFile};
 use super::{oflag, sys, ProcHost, Ret};
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// mmap(2) flags and protections the host checks (asm-generic/mman-common.h).
@@ -63,6 +65,14 @@ struct Shared {
     writable: bool,
 }
 
+/// What /proc/PID/maps shows of a mapped file (proc(5)): its device, inode and the
+/// guest path it was first mapped by (symlinks resolved, as Linux's d_path).
+struct Named {
+    dev: u64,
+    ino: u64,
+    path: PathBuf,
+}
+
 #[derive(Default)]
 struct Inner {
     ids: HashMap<Key, u32>,
@@ -70,6 +80,24 @@ struct Inner {
     shared: HashMap<(u64, u64), Shared>,
     /// Index id - 1: the descriptor pages are read from (and written back to).
     files: Vec<Held>,
+    /// Index id - 1: the file's name in /proc/PID/maps.
+    names: Vec<Named>,
+}
+
+impl Inner {
+    /// Register a new identity for the file `key` open on `fd`, mapped by `path`.
+    fn add(&mut self, key: Key, fd: Held, path: &Path) -> Result<u32, Errno> {
+        if self.files.len() >= MAX_FILES {
+            return Err(errno::ENFILE);
+        }
+        self.files.push(fd);
+        self.names.push(Named {
+            dev: key.dev,
+            ino: key.ino,
+            path: path.to_path_buf(),
+        });
+        Ok(self.files.len() as u32)
+    }
 }
 
 /// The registry of mapped file identities, one per run (shared by every lane's
@@ -80,26 +108,53 @@ pub(crate) struct MappedFiles {
 }
 
 impl MappedFiles {
-    /// The id of the file version `key`, registering it (keeping `fd`) when new.
-    fn identify(&self, key: Key, fd: Held) -> Result<u32, Errno> {
+    /// The id of the file version `key`, registering it (keeping `fd`, named `path`)
+    /// when new.
+    fn identify(&self, key: Key, fd: Held, path: &Path) -> Result<u32, Errno> {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(&id) = g.ids.get(&key) {
             return Ok(id);
         }
-        if g.files.len() >= MAX_FILES {
-            return Err(errno::ENFILE);
-        }
-        g.files.push(fd);
-        let id = g.files.len() as u32;
+        let id = g.add(key, fd, path)?;
         g.ids.insert(key, id);
         Ok(id)
     }
 
     /// The identity (a positive id) and size in bytes of the version of the file open
-    /// on `fd` whose status is `st`, registering it when new. ENFILE when a run has
-    /// mapped too many.
-    pub(crate) fn identify_file(&self, st: &libc::stat, fd: Held) -> Result<(u32, u64), Errno> {
-        Ok((self.identify(Key::of(st), fd)?, st.st_size.max(0) as u64))
+    /// on `fd` whose status is `st`, registering it when new; `path` is the guest path
+    /// /proc/PID/maps names it by (the first one it was mapped by). ENFILE when a run
+    /// has mapped too many.
+    pub(crate) fn identify_file(
+        &self,
+        st: &libc::stat,
+        fd: Held,
+        path: &Path,
+    ) -> Result<(u32, u64), Errno> {
+        Ok((
+            self.identify(Key::of(st), fd, path)?,
+            st.st_size.max(0) as u64,
+        ))
+    }
+
+    /// [`MappedFiles::identify_file`] of the file open on `fd`, its identity only (the
+    /// image template's program and interpreter, kernel/sys/fmap.h).
+    pub(crate) fn identify_open(&self, fd: Held, path: &Path) -> Result<u32, Errno> {
+        let st = sys::fstat(fd.as_raw_fd())?;
+        Ok(self.identify_file(&st, fd, path)?.0)
+    }
+
+    /// The tail of a /proc/PID/maps line of identity `id` (Linux's show_map_vma):
+    /// "MAJ:MIN INODE", spaces to column 73 of the line begun with `line_len` bytes,
+    /// and the path; None for an id never handed out.
+    pub(crate) fn maps_tail(&self, id: u64, line_len: usize) -> Option<Vec<u8>> {
+        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let n = g.names.get(usize::try_from(id).ok()?.checked_sub(1)?)?;
+        let (major, minor) = (libc::major(n.dev), libc::minor(n.dev));
+        let mut t = format!("{major:02x}:{minor:02x} {} ", n.ino).into_bytes();
+        let pad = 73usize.saturating_sub(line_len + t.len());
+        t.extend(std::iter::repeat_n(b' ', pad));
+        t.extend_from_slice(n.path.as_os_str().as_bytes());
+        Some(t)
     }
 
     /// The shared identity (for MAP_SHARED) of the file open on `fd` whose status is
@@ -107,7 +162,13 @@ impl MappedFiles {
     /// gpuos's write-backs, so they all use one set of frames; a new one when the file
     /// changed otherwise (its pages are read afresh). `writable`: `fd` is open for
     /// writing, and becomes the identity's descriptor if its own is not.
-    fn identify_shared(&self, st: &libc::stat, fd: Held, writable: bool) -> Result<u32, Errno> {
+    fn identify_shared(
+        &self,
+        st: &libc::stat,
+        fd: Held,
+        writable: bool,
+        path: &Path,
+    ) -> Result<u32, Errno> {
         let key = Key::of(st);
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let g = &mut *g;
@@ -120,11 +181,7 @@ impl MappedFiles {
                 return Ok(s.id);
             }
         }
-        if g.files.len() >= MAX_FILES {
-            return Err(errno::ENFILE);
-        }
-        g.files.push(fd);
-        let id = g.files.len() as u32;
+        let id = g.add(key, fd, path)?;
         g.shared
             .insert((key.dev, key.ino), Shared { id, key, writable });
         Ok(id)
@@ -203,10 +260,10 @@ impl ProcHost {
         }
         let files = self.sb.mapped_files();
         let (id, size) = if shared {
-            let id = files.identify_shared(&st, hfd.clone(), mode == oflag::O_RDWR)?;
+            let id = files.identify_shared(&st, hfd.clone(), mode == oflag::O_RDWR, &h.guest)?;
             (id, st.st_size.max(0) as u64)
         } else {
-            files.identify_file(&st, hfd.clone())?
+            files.identify_file(&st, hfd.clone(), &h.guest)?
         };
         let size = size.to_le_bytes();
         let n = out.len().min(8);
