@@ -98,6 +98,20 @@ GFN u64 t2_code_frame(Core& c) {
 #define T2_GOTO(label, kk) goto label;
 #endif
 
+/// `T2_SIDE_EXIT`: a translated load or store that neither the region's soft-TLB entry
+/// nor the Core's soft TLB answers leaves the translation at that instruction (the
+/// blocks before it and the instructions of its block before it counted) and the
+/// interpreter runs it: the page's first touch, an access across pages, a fault,
+/// copy-on-write (crates/gpuos/src/translate/emit.rs, `Call::slow_path`). Without it
+/// (`-DGPUOS_T2_HANDLER_SLOW`, the former code, to measure) each access calls the
+/// instruction's handler from the region with the registers written back and read
+/// again around the call.
+#ifdef GPUOS_T2_HANDLER_SLOW
+#define T2_SIDE_EXIT 0
+#else
+#define T2_SIDE_EXIT 1
+#endif
+
 /// `T2_FRONTIER` (`-DGPUOS_T2_FRONTIER`, the GPU; off by default until measured): one
 /// frontier for the whole warp. When some of the lanes in a region leave it (for
 /// another region or the run loop), the others leave too, at the start of their next
@@ -142,8 +156,8 @@ GFN bool t2_run(bool il, u64 off, u32 bytes) {
 /// Tier 2's fast path of a guest load or store (crates/gpuos/src/translate/emit.rs):
 /// the pointer to `bytes` bytes at va when the soft TLB already holds va's page with
 /// permission `acc` (PTE_R or PTE_W) and the access stays in one run (t2_run), else 0 with
-/// nothing changed; the block then runs the instruction's handler, which takes
-/// mm_translate's slow path and raises any fault. The fast path of mm_translate.
+/// nothing changed; the interpreter then runs the instruction (T2_SIDE_EXIT), which
+/// takes mm_translate's slow path and raises any fault. The fast path of mm_translate.
 GFN u8* t2_tlb_hit(Core& c, u64 va, u32 bytes, u64 acc) {
     u64 vpn = va >> PAGE_SHIFT, off = va & (PAGE_SZ - 1);
     TlbEntry& t = c.tlb[vpn & (TLB_ENTRIES - 1)];
@@ -159,8 +173,8 @@ GFN u8* t2_word2(const TlbEntry& r, u8* p) { return p + (r.il ? IL_ROW : 8); }
 /// soft-TLB entry of a's page (which then refills r), when that entry holds the page
 /// with permission `acc` (PTE_R or PTE_W), the access stays on the page and each
 /// 16-byte half is one run (t2_run; on an interleaved frame, 8-aligned). Else false
-/// with nothing changed: the instruction's handler runs it (slow path, faults), so a
-/// store pair writes nothing unless it writes all, as the handler checks both halves
+/// with nothing changed: the interpreter runs it (T2_SIDE_EXIT; slow path, faults), so
+/// a store pair writes nothing unless it writes all, as the handler checks both halves
 /// before it stores either. Out of line: the site keeps only the call.
 GFN_NOINLINE bool t2_quad(Core& c, TlbEntry& r, u64 a, u64 acc, u8** w) {
     u64 vpn = a >> PAGE_SHIFT, off = a & (PAGE_SZ - 1);
@@ -324,8 +338,8 @@ GFN bool t2_code_page(Core& c, u64 pc) {
 // access is only the hit in that entry of a naturally aligned access (t2_fast: a
 // compare, a mask and a multiply-add, and the load or store itself); the rest (the
 // Core's soft TLB, unaligned accesses, the entry's refill) is one out-of-line function
-// for all sites (t2_load_miss, t2_store_miss), and what misses there runs the
-// instruction's handler. The eighteenth and nineteenth sessions measured warps that run
+// for all sites (t2_load_miss, t2_store_miss), and what misses there leaves the
+// translation for the interpreter at that instruction (T2_SIDE_EXIT). The eighteenth and nineteenth sessions measured warps that run
 // the same translated code out of step at half the speed of warps in step: the hot code
 // did not fit the SM's instruction cache (44 SASS instructions per guest instruction of
 // translated bench_int, most of them each access's inlined TLB lookups, refill and

@@ -283,11 +283,29 @@ impl Call {
     /// from the registers' state before the fast path (`before`) to the one the fast
     /// path leaves in `regs` (every local it sets is one of the handler's registers,
     /// read again after the call).
+    ///
+    /// By default the slow path is a side exit instead (`T2_SIDE_EXIT`, kernel/tier2/tier2.h):
+    /// the block leaves for the run loop at this instruction, counting the ones before
+    /// it, and the interpreter runs it (the soft TLB's refill, a fault at its exact PC,
+    /// copy-on-write, a store to a code page) and the rest of its block. The handler's
+    /// call kept every guest register the region holds alive across an ABI call at each
+    /// access (stores and loads of the registers and the moves ptxas adds around a
+    /// call, about 45 SASS instructions a site beside a fast path of about 25), in the
+    /// middle of the hot code; the region's misses that the soft TLB answers stay in it
+    /// (`t2_load_miss`, `t2_store_miss`), so what exits is a page's first touch, an
+    /// access across pages, a permission fault or copy-on-write.
     fn slow_path(&self, out: &mut String, regs: &mut Regs, before: &Regs) {
         let after = regs.clone();
         let mut slow = before.clone();
         slow.loaded = after.loaded;
+        let _ = writeln!(
+            out,
+            "#if T2_SIDE_EXIT\n        done += {}u; pc = 0x{:x}ull; goto t2_out;\n#else",
+            self.k - 1,
+            self.pc
+        );
         self.emit(out, &mut slow, "        ");
+        let _ = writeln!(out, "#endif");
         *regs = after;
         regs.used |= slow.used;
     }
@@ -1242,6 +1260,14 @@ mod tests {
             "{out}"
         );
         assert!(slow.contains("xk = 1u; xskip = 0x10000000bull"), "{out}");
+        // With T2_SIDE_EXIT (the default) it leaves for the run loop at the load
+        // instead, none of its block's instructions before it (the first) counted.
+        assert!(
+            slow.contains(
+                "#if T2_SIDE_EXIT\n        done += 0u; pc = 0x1000ull; goto t2_out;\n#else"
+            ),
+            "{out}"
+        );
     }
 
     /// Emit each case's instruction (name, fields) at successive addresses as direct
