@@ -35,9 +35,17 @@
 //! 158-168 G/s (every 1 or 3 ms: 112-124), one slice per launch of 64 K instructions
 //! 160, of 256 K 185, of 1 M 203; quantum launches 225-236 G/s.
 //!
+//! While the launches are one slice each, the looks that still find the lanes together
+//! stop nothing: the kernel already ends after each slice, and a stop would also send
+//! home the warps that wait for a host answer, to be launched again only for it. Until
+//! the thirty-third session such a look stopped the kernels as well: CoreMark converged,
+//! 16,384 lanes, H100, one command, 221-223 G/s with those stops (46-47 relaunches),
+//! 245-255 without (29), quantum launches 242 (docs/BENCHMARKS.md).
+//!
 //! `GPUOS_RELAUNCH_MS` sets the period (default 10, the one measured; 0 turns it off),
 //! `GPUOS_RELAUNCH_ONCE=0` relaunches by stop only, `GPUOS_RELAUNCH_SLICE=N` sets the
-//! slice while the lanes run together.
+//! slice while the lanes run together, `GPUOS_RELAUNCH_ONCE_STOP=1` (to measure) stops
+//! one-slice launches at each look too, as before.
 use std::time::Duration;
 
 /// Instructions per slice while the lanes are relaunched every period: a slice of a
@@ -88,6 +96,9 @@ pub(super) struct LaunchPolicy {
     short: bool,
     /// Whether short slices are one per launch (`header_once`).
     once: bool,
+    /// Whether a look that finds the lanes together stops one-slice launches too
+    /// (`GPUOS_RELAUNCH_ONCE_STOP=1`, the former policy, to measure).
+    once_stop: bool,
     /// Instructions of a slice while the lanes run together (0: the launch's own, the
     /// default of one-slice launches; SHORT_SLICE when relaunched by stop;
     /// `GPUOS_RELAUNCH_SLICE`).
@@ -118,6 +129,7 @@ impl LaunchPolicy {
             once_ok && std::env::var("GPUOS_RELAUNCH_ONCE").map_or(true, |v| v.trim() != "0");
         let mut p = LaunchPolicy::with(period, (lanes as u64).saturating_mul(long_slice));
         p.once = once;
+        p.once_stop = std::env::var("GPUOS_RELAUNCH_ONCE_STOP").is_ok_and(|v| v.trim() == "1");
         // One-slice launches keep the launch's own (long) slice: they reset the warps'
         // phase at every launch, and a launch of long slices wastes less of the GPU on
         // its last warps (CoreMark converged, 16,384 lanes, H100: 160, 185 and 203 G/s
@@ -140,6 +152,7 @@ impl LaunchPolicy {
             together: 0,
             short: false,
             once: true,
+            once_stop: false,
             short_slice: SHORT_SLICE,
             long_slice: 0,
             last: Counters::default(),
@@ -205,6 +218,8 @@ impl LaunchPolicy {
         let d = match (self.short, together) {
             (false, false) => Decision::RunOn,
             (false, true) if self.together < self.evidence => Decision::RunOn,
+            // One-slice launches end by themselves.
+            (true, true) if self.once && !self.once_stop => Decision::RunOn,
             (true, true) => Decision::Relaunch,
             (_, short) => Decision::Slices { short },
         };
@@ -237,7 +252,7 @@ mod tests {
     }
 
     #[test]
-    fn lanes_together_get_short_slices_then_periodic_relaunches() {
+    fn lanes_together_get_short_slices_of_one_launch_each() {
         let mut p = policy();
         assert_eq!(p.header_slice(), 0);
         assert!(!p.header_once());
@@ -247,11 +262,28 @@ mod tests {
         // Then short slices, without a stop; relaunches once they are short.
         assert_eq!(p.look(at(12_000_000, 3)), Decision::Slices { short: true });
         assert_eq!(p.header_slice(), SHORT_SLICE);
-        // Each warp leaves after one of them: the kernel ends and is launched again.
+        // Each warp leaves after one of them: the kernel ends and is launched again
+        // by itself, so the looks stop nothing.
         assert!(p.header_once());
+        assert_eq!(p.look(at(16_000_000, 4)), Decision::RunOn);
+        assert_eq!(p.look(at(20_000_000, 5)), Decision::RunOn);
+        assert_eq!((p.relaunches, p.slice_changes), (0, 1));
+    }
+
+    #[test]
+    fn short_slices_relaunched_by_stop_get_periodic_stops() {
+        let mut p = policy();
+        p.once = false;
+        assert_eq!(p.look(at(12_000_000, 3)), Decision::Slices { short: true });
+        assert!(!p.header_once());
         assert_eq!(p.look(at(16_000_000, 4)), Decision::Relaunch);
         assert_eq!(p.look(at(20_000_000, 5)), Decision::Relaunch);
         assert_eq!((p.relaunches, p.slice_changes), (2, 1));
+        // The former policy for one-slice launches (GPUOS_RELAUNCH_ONCE_STOP=1) too.
+        let mut p = policy();
+        p.once_stop = true;
+        assert_eq!(p.look(at(12_000_000, 3)), Decision::Slices { short: true });
+        assert_eq!(p.look(at(16_000_000, 4)), Decision::Relaunch);
     }
 
     #[test]
