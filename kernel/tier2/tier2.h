@@ -126,6 +126,30 @@ GFN u64 t2_code_frame(Core& c) {
 #define T2_FRONTIER 0
 #endif
 
+/// A region's soft-TLB entries for the accesses not based on SP: two ways, the page
+/// number's parity choosing one (an access refills only its own), so that data on two
+/// pages (a string on the heap and counters in the caller's frame, CoreMark's state
+/// machine; matrices across a page boundary) no longer evict each other at every access.
+/// With one entry, `t2_load_miss` and `t2_store_miss` took 28 % of the warp-state
+/// samples of CoreMark converged on the H100 (thirty-third session, docs/BENCHMARKS.md).
+/// Off by default until measured on a GPU (`-DGPUOS_T2_TWO_WAYS` turns it on): offline,
+/// CoreMark's regions grew 8 % in SASS and their local stores doubled (the second way's
+/// registers), against the misses it saves. Without it, way 0 alone (the former entry;
+/// way 1 is never read, and the compiler drops it).
+struct T2Ways {
+    TlbEntry e0, e1;
+};
+
+/// Whether a's page belongs to way 1 of a T2Ways.
+GFN bool t2_odd(u64 a) {
+#ifdef GPUOS_T2_TWO_WAYS
+    return (a >> PAGE_SHIFT) & 1;
+#else
+    (void)a;
+    return false;
+#endif
+}
+
 /// What one region hands the next within a `t2_enter` (crates/gpuos/src/translate/gen.rs):
 /// its two soft-TLB entries (the last SP-based page, the last other page), so that a
 /// region entered from another starts with them instead of empty, and its lazy flags
@@ -140,7 +164,8 @@ GFN u64 t2_code_frame(Core& c) {
 /// over (and hands them on, or settles them at an exception); one that does not leaves
 /// them to the next.
 struct T2Carry {
-    TlbEntry s, d;
+    TlbEntry s;
+    T2Ways d;
     u64 fa, fb;
     u32 fk;
 };
@@ -331,8 +356,9 @@ GFN bool t2_code_page(Core& c, u64 pc) {
 
 // ---- loads and stores of translated code -----------------------------------------
 //
-// A region keeps two soft-TLB entries of its own in registers (`r`: the last page an
-// SP-based access hit, and the last of any other base register), valid until the next
+// A region keeps soft-TLB entries of its own in registers (`r`: the last page an
+// SP-based access hit, and for any other base register the last page of each parity,
+// T2Ways), valid until the next
 // handler call, the only code of a region that can change a mapping or the soft TLB
 // (syscalls, signals and other lanes' work happen outside it). What is inlined at each
 // access is only the hit in that entry of a naturally aligned access (t2_fast: a
@@ -486,3 +512,42 @@ GFN bool t2_store(Core& c, TlbEntry& r, u64 a, u32 bytes, u64 v0, u64 v1) {
     return true;
 }
 #endif
+
+/// The loads and stores above through a region's two-way entry (T2Ways): on a copy of
+/// the way of a's page (selects in registers: a store through a reference chosen at run
+/// time would keep both ways in local memory), written back when the access refilled
+/// it from the Core's soft TLB (another page, or the same with new permissions).
+template <typename Access>
+GFN bool t2_way(T2Ways& t, u64 a, Access access) {
+    bool odd = t2_odd(a);
+    TlbEntry r = odd ? t.e1 : t.e0;
+    u64 vpn = r.vpn;
+    u32 perm = r.perm;
+    bool ok = access(r);
+    if (r.vpn != vpn || r.perm != perm) {
+        if (odd) t.e1 = r;
+        else t.e0 = r;
+    }
+    return ok;
+}
+
+GFN bool t2_load(Core& c, T2Ways& t, u64 a, u32 bytes, u64& v0, u64& v1) {
+    return t2_way(t, a, [&](TlbEntry& r) { return t2_load(c, r, a, bytes, v0, v1); });
+}
+
+GFN bool t2_store(Core& c, T2Ways& t, u64 a, u32 bytes, u64 v0, u64 v1) {
+    return t2_way(t, a, [&](TlbEntry& r) { return t2_store(c, r, a, bytes, v0, v1); });
+}
+
+GFN bool t2_load_q2(Core& c, T2Ways& t, u64 a, u64* v) {
+    return t2_way(t, a, [&](TlbEntry& r) { return t2_load_q2(c, r, a, v); });
+}
+
+GFN bool t2_store_q2(Core& c, T2Ways& t, u64 a, u64 v0, u64 v1, u64 v2, u64 v3) {
+    return t2_way(t, a, [&](TlbEntry& r) { return t2_store_q2(c, r, a, v0, v1, v2, v3); });
+}
+
+/// Drop every entry of a region (after a handler that may change a mapping).
+GFN void t2_drop(TlbEntry& s, T2Ways& d) {
+    s.vpn = d.e0.vpn = d.e1.vpn = 0;
+}

@@ -251,7 +251,7 @@ impl Call {
         // The handler may have changed a mapping or the soft TLB: the region's entries
         // go.
         if !self.pure {
-            let _ = writeln!(out, "{indent}tlb_s.vpn = tlb_d.vpn = 0;");
+            let _ = writeln!(out, "{indent}t2_drop(tlb_s, tlb_d);");
         }
         let load = regs.loaded & self.regs;
         for n in each(load) {
@@ -335,7 +335,8 @@ enum Mode {
 
 /// A load or store with the soft TLB's fast path inline: `t2_load`/`t2_store`
 /// (kernel/tier2/tier2.h) do the access over the locals when the region's own entry
-/// for accesses based on SP (`tlb_s`) or on another register (`tlb_d`), or else the
+/// for accesses based on SP (`tlb_s`) or on another register (`tlb_d`, two ways by the
+/// page number's parity: `T2Ways`), or else the
 /// soft TLB, holds the page with the permission and the access stays on it; otherwise
 /// the instruction's handler (`call`) runs it from the register file, with its slow
 /// path and faults. `bytes` is the span (1, 2, 4, 8, or 16 for two words); `base` the
