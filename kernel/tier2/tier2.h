@@ -151,7 +151,7 @@ GFN bool t2_odd(u64 a) {
 }
 
 /// What one region hands the next within a `t2_enter` (crates/gpuos/src/translate/gen.rs):
-/// its two soft-TLB entries (the last SP-based page, the last other page), so that a
+/// its soft-TLB entries (the last SP-based page, the last other page or pages: T2Ways), so that a
 /// region entered from another starts with them instead of empty, and its lazy flags
 /// (`fa`, `fb`, kind `fk`; 0: NZCV is in `c.s.nzcv`), unsettled. CoreMark's state
 /// machine and CRC functions, each a region of its own at 40 blocks a region, were entered every 20-odd
