@@ -16,7 +16,10 @@
 # ncu's full set), PROF_METRICS (extra metrics, e.g.
 # `group:smsp__pcsamp_warp_stall_reasons`: stall samples per SASS instruction, read
 # without patching the SASS; scripts/ncu-hot-sass.py lists the hottest),
-# PROF_SKIP (launches skipped, default 2), PROF_TIMEOUT (seconds, default 300).
+# PROF_SKIP (launches skipped, default 2; a quantum launch runs up to 4 slices of
+# GPUOS_QUANTUM instructions, 64 K, so the launch profiled starts near a lane's
+# 4 x 64 K x PROF_SKIP-th instruction: skip past the program's start-up), PROF_TIMEOUT
+# (seconds, default 300).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root" || exit 1
