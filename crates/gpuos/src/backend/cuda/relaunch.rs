@@ -259,7 +259,7 @@ mod tests {
         // Long slices until a long slice of every lane ran together.
         assert_eq!(p.look(at(4_000_000, 1)), Decision::RunOn);
         assert_eq!(p.look(at(8_000_000, 2)), Decision::RunOn);
-        // Then short slices, without a stop; relaunches once they are short.
+        // Then short slices, without a stop.
         assert_eq!(p.look(at(12_000_000, 3)), Decision::Slices { short: true });
         assert_eq!(p.header_slice(), SHORT_SLICE);
         // Each warp leaves after one of them: the kernel ends and is launched again
