@@ -126,29 +126,36 @@ GFN u64 t2_code_frame(Core& c) {
 #define T2_FRONTIER 0
 #endif
 
-/// A region's soft-TLB entries for the accesses not based on SP: two ways, the page
-/// number's parity choosing one (an access refills only its own), so that data on two
-/// pages (a string on the heap and counters in the caller's frame, CoreMark's state
-/// machine; matrices across a page boundary) no longer evict each other at every access.
-/// With one entry, `t2_load_miss` and `t2_store_miss` took 28 % of the warp-state
-/// samples of CoreMark converged on the H100 (thirty-third session, docs/BENCHMARKS.md).
-/// Off by default until measured on a GPU (`-DGPUOS_T2_TWO_WAYS` turns it on): offline,
-/// CoreMark's regions grew 8 % in SASS and their local stores doubled (the second way's
-/// registers), against the misses it saves. Without it, way 0 alone (the former entry;
-/// way 1 is never read, and the compiler drops it).
+/// A region's soft-TLB entries for the accesses not based on SP. One entry by default
+/// (`e0`). With one entry, `t2_load_miss` and `t2_store_miss` took 28 % of the
+/// warp-state samples of CoreMark converged on the H100 (thirty-third session,
+/// docs/BENCHMARKS.md): its hot loops touch two pages through registers other than SP
+/// (the state machine's string on the heap and its counters in the caller's frame;
+/// matrices across a page boundary), and each access evicted the other page. Two
+/// entries, to be measured on a GPU before one becomes the default:
+/// - `-DGPUOS_T2_TWO_WAYS`: the page number's parity picks the entry at run time (an
+///   access refills only its own): selects on every access's fast path;
+/// - `-DGPUOS_T2_REG_WAYS`: the base register's number picks it at translation time
+///   (odd registers `e1`, even ones `e0`; `T2_D`): no selects, but one base register's
+///   two pages still evict each other.
 struct T2Ways {
-    TlbEntry e0, e1;
+    TlbEntry e0;
+#if defined(GPUOS_T2_TWO_WAYS) || defined(GPUOS_T2_REG_WAYS)
+    TlbEntry e1;
+#endif
 };
 
-/// Whether a's page belongs to way 1 of a T2Ways.
-GFN bool t2_odd(u64 a) {
-#ifdef GPUOS_T2_TWO_WAYS
-    return (a >> PAGE_SHIFT) & 1;
+/// The entry (or entries) an access based on register n (not SP) goes through, the
+/// argument the translation passes to t2_load and the others (emit.rs `tlb_of`): a
+/// TlbEntry, or with `-DGPUOS_T2_TWO_WAYS` the T2Ways itself (the overloads below pick
+/// the way by the address). n is a constant, so the choice of REG_WAYS costs nothing.
+#if defined(GPUOS_T2_TWO_WAYS)
+#define T2_D(t, n) (t)
+#elif defined(GPUOS_T2_REG_WAYS)
+#define T2_D(t, n) (((n) & 1u) ? (t).e1 : (t).e0)
 #else
-    (void)a;
-    return false;
+#define T2_D(t, n) ((t).e0)
 #endif
-}
 
 /// What one region hands the next within a `t2_enter` (crates/gpuos/src/translate/gen.rs):
 /// its soft-TLB entries (the last SP-based page, the last other page or pages: T2Ways), so that a
@@ -513,41 +520,76 @@ GFN bool t2_store(Core& c, TlbEntry& r, u64 a, u32 bytes, u64 v0, u64 v1) {
 }
 #endif
 
-/// The loads and stores above through a region's two-way entry (T2Ways): on a copy of
-/// the way of a's page (selects in registers: a store through a reference chosen at run
-/// time would keep both ways in local memory), written back when the access refilled
-/// it from the Core's soft TLB (another page, or the same with new permissions).
-template <typename Access>
-GFN bool t2_way(T2Ways& t, u64 a, Access access) {
+#ifdef GPUOS_T2_TWO_WAYS
+/// Whether a's page belongs to way 1 of a T2Ways (`-DGPUOS_T2_TWO_WAYS`).
+GFN bool t2_odd(u64 a) { return (a >> PAGE_SHIFT) & 1; }
+
+/// t2_load through the way of a's page (`-DGPUOS_T2_TWO_WAYS`): the fast path reads a
+/// copy of that way (selects in registers; a reference chosen at run time would keep
+/// both ways in local memory), and only a refill writes one back.
+GFN bool t2_load(Core& c, T2Ways& t, u64 a, u32 bytes, u64& v0, u64& v1) {
+    bool odd = t2_odd(a);
+    {
+        TlbEntry r = odd ? t.e1 : t.e0;
+        if (u8* p = t2_fast(r, a, bytes, PTE_R)) {
+            v0 = load_aligned(p, bytes > 8 ? 8 : (int)bytes);
+            if (bytes > 8) v1 = *(const u64*)t2_word2(r, p);
+            return true;
+        }
+    }
+    T2Loaded l = t2_load_miss(c, a, bytes);
+    if (!l.ok) return false;
+    const TlbEntry& n = c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
+    if (odd) t.e1 = n;
+    else t.e0 = n;
+    v0 = l.v0;
+    v1 = l.v1;
+    return true;
+}
+
+/// t2_store through the way of a's page, as the t2_load above.
+GFN bool t2_store(Core& c, T2Ways& t, u64 a, u32 bytes, u64 v0, u64 v1) {
+    bool odd = t2_odd(a);
+    {
+        TlbEntry r = odd ? t.e1 : t.e0;
+        if (u8* p = t2_fast(r, a, bytes, PTE_W)) {
+            store_aligned(p, bytes > 8 ? 8 : (int)bytes, v0);
+            if (bytes > 8) *(u64*)t2_word2(r, p) = v1;
+            return true;
+        }
+    }
+    if (!t2_store_miss(c, a, bytes, v0, v1)) return false;
+    const TlbEntry& n = c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
+    if (odd) t.e1 = n;
+    else t.e0 = n;
+    return true;
+}
+
+/// The 32-byte accesses through the way of a's page: on a copy of it, written back when
+/// t2_quad refilled it (another page, or the same with new permissions).
+GFN bool t2_load_q2(Core& c, T2Ways& t, u64 a, u64* v) {
     bool odd = t2_odd(a);
     TlbEntry r = odd ? t.e1 : t.e0;
-    u64 vpn = r.vpn;
-    u32 perm = r.perm;
-    bool ok = access(r);
-    if (r.vpn != vpn || r.perm != perm) {
-        if (odd) t.e1 = r;
-        else t.e0 = r;
-    }
+    bool ok = t2_load_q2(c, r, a, v);
+    if (odd) t.e1 = r;
+    else t.e0 = r;
     return ok;
 }
 
-GFN bool t2_load(Core& c, T2Ways& t, u64 a, u32 bytes, u64& v0, u64& v1) {
-    return t2_way(t, a, [&](TlbEntry& r) { return t2_load(c, r, a, bytes, v0, v1); });
-}
-
-GFN bool t2_store(Core& c, T2Ways& t, u64 a, u32 bytes, u64 v0, u64 v1) {
-    return t2_way(t, a, [&](TlbEntry& r) { return t2_store(c, r, a, bytes, v0, v1); });
-}
-
-GFN bool t2_load_q2(Core& c, T2Ways& t, u64 a, u64* v) {
-    return t2_way(t, a, [&](TlbEntry& r) { return t2_load_q2(c, r, a, v); });
-}
-
 GFN bool t2_store_q2(Core& c, T2Ways& t, u64 a, u64 v0, u64 v1, u64 v2, u64 v3) {
-    return t2_way(t, a, [&](TlbEntry& r) { return t2_store_q2(c, r, a, v0, v1, v2, v3); });
+    bool odd = t2_odd(a);
+    TlbEntry r = odd ? t.e1 : t.e0;
+    bool ok = t2_store_q2(c, r, a, v0, v1, v2, v3);
+    if (odd) t.e1 = r;
+    else t.e0 = r;
+    return ok;
 }
+#endif
 
 /// Drop every entry of a region (after a handler that may change a mapping).
 GFN void t2_drop(TlbEntry& s, T2Ways& d) {
-    s.vpn = d.e0.vpn = d.e1.vpn = 0;
+    s.vpn = d.e0.vpn = 0;
+#if defined(GPUOS_T2_TWO_WAYS) || defined(GPUOS_T2_REG_WAYS)
+    d.e1.vpn = 0;
+#endif
 }

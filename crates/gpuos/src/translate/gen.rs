@@ -429,7 +429,7 @@ GFN u32 t2_block_at(Core& c, u64 pc) {
     out.push_str(
         "    u64 done = 0;
     u32 k = t2_block_at(c, c.s.pc), mask = T2_ACTIVE();
-    T2Carry cy = {{0, 0, 0, 0}, {{0, 0, 0, 0}, {0, 0, 0, 0}}, 0, 0, 0};
+    T2Carry cy = {};  // no entries (vpn 0), no lazy flags (fk 0)
     // The lanes that entered together meet here after each region (see gen_region):
     // those in the lowest-numbered region run it while the others wait.
     NO_UNROLL for (;;) {
