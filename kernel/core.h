@@ -92,6 +92,8 @@ struct Core {
     u32 code_t2;     // ... which is a template frame: profiled and translated (tier 2)
     u32 split;       // steps of this core_run call at which the lanes running together
                      // went different ways (MachineHdr::split_steps)
+    u32 t2miss;      // translated accesses of this core_run call that missed their
+                     // region's soft-TLB entry (MachineHdr::t2_misses)
     u32 user;        // a spare lane's user mode: stop before anything the task's own
                      // lane must do (kernel/proc/spare.h)
     u32 parked;      // user mode: the task blocked in a futex wait served here, at the

@@ -253,6 +253,7 @@ GFN u32 core_run(Core& c, u64 budget) {
     }
     u32 r = RUN_BUDGET;
     c.split = 0;
+    c.t2miss = 0;
     // Tier 2: the profile, the translation (if any) and whether the next instruction
     // starts a block (after a branch, a conditional branch, a syscall, a signal or a block).
     u32* t2c = (u32*)(uintptr_t)c.m->t2_counts;
@@ -383,6 +384,7 @@ GFN u32 core_run(Core& c, u64 budget) {
     c.p->insns += n;
     if (n2) atomic_add_u64(&c.m->t2_insns, n2);
     if (c.split) atomic_add_u64(&c.m->split_steps, c.split);
+    if (c.t2miss) atomic_add_u64(&c.m->t2_misses, c.t2miss);
     if (r != RUN_DONE) core_save(c);
     else c.p->cpu = c.s;
     return r;

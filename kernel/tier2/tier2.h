@@ -212,6 +212,7 @@ GFN_NOINLINE bool t2_quad(Core& c, TlbEntry& r, u64 a, u64 acc, u8** w) {
     u64 vpn = a >> PAGE_SHIFT, off = a & (PAGE_SZ - 1);
     TlbEntry* e = &r;
     if (!(r.vpn == vpn + 1 && (r.perm & acc))) {
+        c.t2miss++;
         e = &c.tlb[vpn & (TLB_ENTRIES - 1)];
         if (!(e->vpn == vpn + 1 && (e->perm & acc))) return false;
     }
@@ -435,6 +436,7 @@ struct T2Loaded {
 /// takes mm_translate's slow path and raises any fault).
 GFN_NOINLINE T2Loaded t2_load_miss(Core& c, u64 a, u32 bytes) {
     T2Loaded l = {0, 0, 0};
+    c.t2miss++;
     const TlbEntry* e = t2_entry(c, a, bytes, PTE_R);
     if (!e) return l;
     u64 off = a & (PAGE_SZ - 1), n = bytes > 8 ? 8 : bytes;
@@ -452,6 +454,7 @@ GFN_NOINLINE T2Loaded t2_load_miss(Core& c, u64 a, u32 bytes) {
 
 /// A store that missed the region's entry (as t2_load_miss): whether it was done.
 GFN_NOINLINE bool t2_store_miss(Core& c, u64 a, u32 bytes, u64 v0, u64 v1) {
+    c.t2miss++;
     const TlbEntry* e = t2_entry(c, a, bytes, PTE_W);
     if (!e) return false;
     u64 off = a & (PAGE_SZ - 1), n = bytes > 8 ? 8 : bytes;

@@ -758,6 +758,11 @@ pub struct MachineHdr {
     /// whose programs part (the persistent kernel's relaunch policy,
     /// backend/cuda/run.rs). Zero on the CPU backend.
     pub split_steps: u64,
+    /// Translated loads and stores that missed their region's own soft-TLB entry and
+    /// went to the Core's soft TLB (kernel/tier2/tier2.h `t2_load_miss`,
+    /// `t2_store_miss`, `t2_quad`), summed over lanes: per translated instruction, what
+    /// the region's entries (`T2Ways`) cost.
+    pub t2_misses: u64,
     /// Instructions per slice of the persistent kernel's lanes, set by the host while
     /// the kernel runs (0: the launch's own `slice` argument). Each lane reads it when it
     /// starts a slice, so the relaunch policy (backend/cuda/relaunch.rs) changes the

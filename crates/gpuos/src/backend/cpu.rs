@@ -194,6 +194,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         crate::translate::report(&st, hdr.t2_insns, total);
     }
     if cfg.verbose {
+        super::report_t2_misses(&hdr);
         super::report_spares(&hdr, total);
     }
     let cpu = std::fs::read_to_string("/proc/cpuinfo")

@@ -10,6 +10,20 @@ pub use crate::machine::RoundTrips;
 pub use crate::stop::{request_stop, sleep_until_or_stop, stop_requested, stop_signal};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// `-v`'s line on translated accesses that missed their region's soft-TLB entry
+/// (`MachineHdr::t2_misses`), per 1,000 translated instructions; nothing when no
+/// instruction ran translated.
+pub fn report_t2_misses(hdr: &crate::abi::MachineHdr) {
+    if hdr.t2_insns == 0 {
+        return;
+    }
+    eprintln!(
+        "gpuos: {:.3} region soft-TLB misses per 1000 translated instructions ({} in all)",
+        hdr.t2_misses as f64 * 1000.0 / hdr.t2_insns as f64,
+        hdr.t2_misses
+    );
+}
+
 /// `-v`'s line on the spare lanes (kernel/proc/spare.h): how many there were at the
 /// end, how often they took a task, and the guest instructions they ran.
 pub fn report_spares(hdr: &crate::abi::MachineHdr, total_insns: u64) {

@@ -134,6 +134,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
             "gpuos: {:.3} split steps per 1000 translated instructions (lanes of a warp going different ways)",
             h.split_steps as f64 * 1000.0 / h.t2_insns as f64
         );
+        super::super::report_t2_misses(&h);
     }
     if let Some(st) = t2_stats? {
         report.translated = h.t2_insns;
