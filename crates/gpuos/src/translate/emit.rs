@@ -396,8 +396,9 @@ fn with_fast_test(
 
 /// The region's soft-TLB entry (kernel/tier2/tier2.h) for accesses based on register
 /// `base`: SP-based ones have their own (`tlb_s`); the others go through `T2_D`, which
-/// picks one of `tlb_d`'s entries by the register's number, or hands the page's parity
-/// the choice, or takes the one entry, as the core's variant says (tier2.h, `T2Ways`).
+/// picks one of `tlb_d`'s entries by the register's number, or leaves the choice to the
+/// access (either entry may hold the page), or takes the one entry, as the core's
+/// variant says (tier2.h, `T2Ways`).
 fn tlb_of(base: u32) -> String {
     if base == 31 {
         "tlb_s".into()
