@@ -369,13 +369,14 @@ GFN bool t2_code_page(Core& c, u64 pc) {
 // A region keeps soft-TLB entries of its own in registers (`r`: the last page an
 // SP-based access hit, and for any other base register the last page or two, T2Ways),
 // valid until the next handler call, the only code of a region that can change a
-// mapping or the soft TLB (syscalls, signals and other lanes' work happen outside it). What is inlined at each
-// access is only the hit in that entry of a naturally aligned access (t2_fast: a
-// compare, a mask and a multiply-add, and the load or store itself); the rest (the
-// Core's soft TLB, unaligned accesses, the entry's refill) is one out-of-line function
-// for all sites (t2_load_miss, t2_store_miss), and what misses there leaves the
-// translation for the interpreter at that instruction (T2_SIDE_EXIT). The eighteenth and nineteenth sessions measured warps that run
-// the same translated code out of step at half the speed of warps in step: the hot code
+// mapping or the soft TLB (syscalls, signals and other lanes' work happen outside it).
+// What is inlined at each access is only the hit in that entry of a naturally aligned
+// access (t2_fast: a compare, a mask and a multiply-add, and the load or store
+// itself); the rest (the Core's soft TLB, unaligned accesses, the entry's refill) is
+// one out-of-line function for all sites (t2_load_miss, t2_store_miss), and what
+// misses there leaves the translation for the interpreter at that instruction
+// (T2_SIDE_EXIT). The eighteenth and nineteenth sessions measured warps that run the
+// same translated code out of step at half the speed of warps in step: the hot code
 // did not fit the SM's instruction cache (44 SASS instructions per guest instruction of
 // translated bench_int, most of them each access's inlined TLB lookups, refill and
 // byte-by-byte unaligned paths), so the inline part is kept small. docs/BENCHMARKS.md.
@@ -495,14 +496,47 @@ GFN bool t2_store(Core& c, TlbEntry& r, u64 a, u32 bytes, u64 v0, u64 v1) {
     return true;
 }
 #else
+/// The `bytes` at p (from t2_fast through entry r) into v0 (and v1 for 16 bytes).
+GFN void t2_read(const TlbEntry& r, u8* p, u32 bytes, u64& v0, u64& v1) {
+    v0 = load_aligned(p, bytes > 8 ? 8 : (int)bytes);
+    if (bytes > 8) v1 = *(const u64*)t2_word2(r, p);
+}
+
+/// v0 (and v1 for 16 bytes) to the `bytes` at p (from t2_fast through entry r).
+GFN void t2_write(const TlbEntry& r, u8* p, u32 bytes, u64 v0, u64 v1) {
+    store_aligned(p, bytes > 8 ? 8 : (int)bytes, v0);
+    if (bytes > 8) *(u64*)t2_word2(r, p) = v1;
+}
+
+/// `-DGPUOS_T2_PROBE_INLINE` (to measure): a miss of the region's entry probes the
+/// Core's soft-TLB entry of the page in place (t2_fast over it: its fields read from
+/// local memory, no call), refills the region's entry from it and accesses; only what
+/// that misses too calls t2_load_miss/t2_store_miss (unaligned, another page). The
+/// call, with the registers the ABI makes the site save around it, is most of what a
+/// miss costs.
+#ifdef GPUOS_T2_PROBE_INLINE
+#define T2_PROBE(r, acc, access)                                                  \
+    {                                                                             \
+        const TlbEntry& t = c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];        \
+        if (u8* p = t2_fast(t, a, bytes, acc)) {                                  \
+            c.t2miss++;                                                           \
+            r = t;                                                                \
+            access;                                                               \
+            return true;                                                          \
+        }                                                                         \
+    }
+#else
+#define T2_PROBE(r, acc, access)
+#endif
+
 /// A translated load of `bytes` at a into v0 (and v1 for 16 bytes): whether it was
 /// done without the handler. A hit in the Core's soft TLB refills region entry r.
 GFN bool t2_load(Core& c, TlbEntry& r, u64 a, u32 bytes, u64& v0, u64& v1) {
     if (u8* p = t2_fast(r, a, bytes, PTE_R)) {
-        v0 = load_aligned(p, bytes > 8 ? 8 : (int)bytes);
-        if (bytes > 8) v1 = *(const u64*)t2_word2(r, p);
+        t2_read(r, p, bytes, v0, v1);
         return true;
     }
+    T2_PROBE(r, PTE_R, t2_read(r, p, bytes, v0, v1))
     T2Loaded l = t2_load_miss(c, a, bytes);
     if (!l.ok) return false;
     r = c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
@@ -514,10 +548,10 @@ GFN bool t2_load(Core& c, TlbEntry& r, u64 a, u32 bytes, u64& v0, u64& v1) {
 /// A translated store of v0 (and v1 for 16 bytes) at a, as t2_load.
 GFN bool t2_store(Core& c, TlbEntry& r, u64 a, u32 bytes, u64 v0, u64 v1) {
     if (u8* p = t2_fast(r, a, bytes, PTE_W)) {
-        store_aligned(p, bytes > 8 ? 8 : (int)bytes, v0);
-        if (bytes > 8) *(u64*)t2_word2(r, p) = v1;
+        t2_write(r, p, bytes, v0, v1);
         return true;
     }
+    T2_PROBE(r, PTE_W, t2_write(r, p, bytes, v0, v1))
     if (!t2_store_miss(c, a, bytes, v0, v1)) return false;
     r = c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
     return true;
@@ -548,8 +582,7 @@ GFN bool t2_load(Core& c, T2Ways& t, u64 a, u32 bytes, u64& v0, u64& v1) {
     {
         TlbEntry r = t2_pick(t, a);
         if (u8* p = t2_fast(r, a, bytes, PTE_R)) {
-            v0 = load_aligned(p, bytes > 8 ? 8 : (int)bytes);
-            if (bytes > 8) v1 = *(const u64*)t2_word2(r, p);
+            t2_read(r, p, bytes, v0, v1);
             return true;
         }
     }
@@ -566,8 +599,7 @@ GFN bool t2_store(Core& c, T2Ways& t, u64 a, u32 bytes, u64 v0, u64 v1) {
     {
         TlbEntry r = t2_pick(t, a);
         if (u8* p = t2_fast(r, a, bytes, PTE_W)) {
-            store_aligned(p, bytes > 8 ? 8 : (int)bytes, v0);
-            if (bytes > 8) *(u64*)t2_word2(r, p) = v1;
+            t2_write(r, p, bytes, v0, v1);
             return true;
         }
     }
