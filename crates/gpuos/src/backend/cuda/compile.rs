@@ -94,7 +94,12 @@ fn core_path_with(arch: &str, more: &[String]) -> std::path::PathBuf {
 /// session) its interpreter ran 0-5 % slower than the optimised core's (16,384 lanes of
 /// bench_int, converged and a seed per lane), `-Ofc=min` 3-11 % slower, and it compiled
 /// in 12 s on the 2-core build machine (`-Ofc=min` 25 s, the optimised core 167 s).
-pub const STEP_CORE: &str = "-Ofc=mid";
+/// `-split-compile=0` runs NVRTC's optimisations on every host thread (thirty-fourth
+/// session, 2-core build machine: 9.0 -> 6.9 s; the seventh session measured the
+/// optimised core on the GPU machine's 16 threads: 86.7 -> 56.6 s, its code 9 % slower
+/// at one lane, which matters little in a core the optimised one replaces). The cold
+/// demo waited about 30 s for the step core on the H200 (twenty-sixth session).
+pub const STEP_CORE: &str = "-Ofc=mid -split-compile=0";
 
 /// The step core's NVRTC options ([`STEP_CORE`], `GPUOS_STEP_CORE`), or None when off.
 pub fn step_opts() -> Option<Vec<String>> {
