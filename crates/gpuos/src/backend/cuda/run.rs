@@ -235,6 +235,12 @@ impl CoreUpgrade {
         Some((bin, self.steps[i].name.clone()))
     }
 
+    /// Whether a better core is still to come (one not yet taken, passed over or
+    /// superseded).
+    fn pending(&self) -> bool {
+        self.state.lock().unwrap().next < self.steps.len()
+    }
+
     /// A translated core has been swapped in: it supersedes the upgrade.
     fn retire(&self) {
         self.state.lock().unwrap().next = self.steps.len();
@@ -332,6 +338,12 @@ impl Tier2Run {
         !self.held()
             && (self.t2.as_ref().is_some_and(|t| t.cubin_ready())
                 || self.upgrade.as_ref().is_some_and(|u| u.ready()))
+    }
+
+    /// Whether the run goes on with a quick or step core that a better one compiling in
+    /// the background will replace.
+    fn upgrade_pending(&self) -> bool {
+        self.upgrade.as_ref().is_some_and(|u| u.pending())
     }
 
     fn held(&self) -> bool {
@@ -846,6 +858,13 @@ fn drain_persistent(
     sync(poll_stream, "the completion poller")
 }
 
+/// Instructions of a persistent-mode slice while the run goes on with a core that a
+/// better one will replace (the quick core, about 12 times slower than the optimised
+/// one: some 20,000 instructions a second per lane when 67,584 lanes run), so that a
+/// swap comes within about a second of the better core's arrival. A slice's end costs
+/// a lane a few microseconds.
+const UPGRADE_SLICE: u64 = 1 << 14;
+
 /// Launch the poller and the lanes' kernel from the current core and watch them; again
 /// from a translated core whenever tier 2 has one ready, until the lanes' kernel ends
 /// with no core to swap in.
@@ -897,7 +916,17 @@ fn persistent_launches(
         } else {
             m.lanes
         };
-        if let Err(e) = launch_lanes(persistent, threads, r.stream, mptr, long_slice) {
+        // While a better core compiles, short slices: a swap waits for the lanes' slices
+        // to end, and on the quick core a lane's 1 M-instruction slice took longer than
+        // the whole cold demo (67,584 lanes at 1.38 G/s: about 50 s; the step core,
+        // ready within seconds, was swapped in 34 s into the run, at its end; H100,
+        // thirty-fourth session).
+        let slice = if r.t2.upgrade_pending() {
+            long_slice.min(UPGRADE_SLICE)
+        } else {
+            long_slice
+        };
+        if let Err(e) = launch_lanes(persistent, threads, r.stream, mptr, slice) {
             // The poller would otherwise wait for lanes that never start.
             let _ = stop.send();
             return Err(e);
@@ -1141,12 +1170,14 @@ mod tests {
         assert!(!up.ready());
         assert!(up.take().is_none());
         std::fs::write(dir.join("step"), b"s").unwrap();
+        assert!(up.pending());
         assert_eq!(up.take(), Some((b"s".to_vec(), "step".to_string())));
+        assert!(up.pending(), "the optimised core is still to come");
         assert!(up.take().is_none(), "the step core is taken once");
         std::fs::write(dir.join("optimised"), b"o").unwrap();
         assert_eq!(up.take().unwrap().1, "optimised");
         assert!(
-            !up.ready() && up.take().is_none(),
+            !up.ready() && up.take().is_none() && !up.pending(),
             "the optimised core ends the ladder"
         );
 
