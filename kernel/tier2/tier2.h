@@ -126,37 +126,32 @@ GFN u64 t2_code_frame(Core& c) {
 #define T2_FRONTIER 0
 #endif
 
-/// A region's soft-TLB entries for the accesses not based on SP. One entry by default
-/// (`e0`). With one entry, `t2_load_miss` and `t2_store_miss` took 28 % of the
-/// warp-state samples of CoreMark converged on the H100 (thirty-third session,
-/// docs/BENCHMARKS.md): its hot loops touch two pages through registers other than SP
-/// (the state machine's string on the heap and its counters in the caller's frame;
-/// matrices across a page boundary), and each access evicted the other page (CPU
-/// backend: 57 misses per 1,000 translated instructions, 99 % of them back to the page
-/// of the miss before last). Two entries, to be measured on a GPU before one becomes
-/// the default:
-/// - `-DGPUOS_T2_TWO_WAYS`: either entry may hold any page (t2_pick: a compare and
-///   selects on every access's fast path), refilled first in, first out;
-/// - `-DGPUOS_T2_REG_WAYS`: the base register's number picks the entry at translation
-///   time (odd registers `e1`, even ones `e0`; `T2_D`): no selects, but one register's
-///   two pages still evict each other.
+/// A region's soft-TLB entries for the accesses not based on SP: two, either holding any
+/// page (t2_pick), refilled first in, first out. With one entry (`-DGPUOS_T2_ONE_ENTRY`,
+/// to measure), `t2_load_miss` and `t2_store_miss` took 28 % of the warp-state samples
+/// of CoreMark converged on the H100 (thirty-third session, docs/BENCHMARKS.md): its hot
+/// loops touch two pages in turn through registers other than SP (the state machine's
+/// string on the heap and its counters in the caller's frame; matrices across a page
+/// boundary), and each access evicted the other page (CPU backend: 57 misses per 1,000
+/// translated instructions, 99 % of them back to the page of the miss before last).
+/// With two: 0.55 on the CPU backend, 0.07 on the H100, and CoreMark 16,384 lanes
+/// +22-26 % converged, +3-7 % with a seed each, though the regions' code grew 13 %
+/// (thirty-fourth session). Two entries chosen by the page number's parity (57 -> 27) or
+/// by the base register's number (57 -> 47) were tried and dropped.
 struct T2Ways {
     TlbEntry e0;
-#if defined(GPUOS_T2_TWO_WAYS) || defined(GPUOS_T2_REG_WAYS)
+#ifndef GPUOS_T2_ONE_ENTRY
     TlbEntry e1;
 #endif
 };
 
-/// The entry (or entries) an access based on register n (not SP) goes through, the
-/// argument the translation passes to t2_load and the others (emit.rs `tlb_of`): a
-/// TlbEntry, or with `-DGPUOS_T2_TWO_WAYS` the T2Ways itself (the overloads below pick
-/// the entry that holds the page). n is a constant, so the choice of REG_WAYS costs nothing.
-#if defined(GPUOS_T2_TWO_WAYS)
-#define T2_D(t, n) (t)
-#elif defined(GPUOS_T2_REG_WAYS)
-#define T2_D(t, n) (((n) & 1u) ? (t).e1 : (t).e0)
+/// What an access based on a register other than SP passes to t2_load and the others
+/// (emit.rs `tlb_of`): the T2Ways (the overloads below pick the entry that holds the
+/// page), or with `-DGPUOS_T2_ONE_ENTRY` its one entry.
+#ifdef GPUOS_T2_ONE_ENTRY
+#define T2_D(t) ((t).e0)
 #else
-#define T2_D(t, n) ((t).e0)
+#define T2_D(t) (t)
 #endif
 
 /// What one region hands the next within a `t2_enter` (crates/gpuos/src/translate/gen.rs):
@@ -508,27 +503,6 @@ GFN void t2_write(const TlbEntry& r, u8* p, u32 bytes, u64 v0, u64 v1) {
     if (bytes > 8) *(u64*)t2_word2(r, p) = v1;
 }
 
-/// `-DGPUOS_T2_PROBE_INLINE` (to measure): a miss of the region's entry probes the
-/// Core's soft-TLB entry of the page in place (t2_fast over it: its fields read from
-/// local memory, no call), refills the region's entry from it and accesses; only what
-/// that misses too calls t2_load_miss/t2_store_miss (unaligned, another page). The
-/// call, with the registers the ABI makes the site save around it, is most of what a
-/// miss costs.
-#ifdef GPUOS_T2_PROBE_INLINE
-#define T2_PROBE(r, acc, access)                                                  \
-    {                                                                             \
-        const TlbEntry& t = c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];        \
-        if (u8* p = t2_fast(t, a, bytes, acc)) {                                  \
-            c.t2miss++;                                                           \
-            r = t;                                                                \
-            access;                                                               \
-            return true;                                                          \
-        }                                                                         \
-    }
-#else
-#define T2_PROBE(r, acc, access)
-#endif
-
 /// A translated load of `bytes` at a into v0 (and v1 for 16 bytes): whether it was
 /// done without the handler. A hit in the Core's soft TLB refills region entry r.
 GFN bool t2_load(Core& c, TlbEntry& r, u64 a, u32 bytes, u64& v0, u64& v1) {
@@ -536,7 +510,6 @@ GFN bool t2_load(Core& c, TlbEntry& r, u64 a, u32 bytes, u64& v0, u64& v1) {
         t2_read(r, p, bytes, v0, v1);
         return true;
     }
-    T2_PROBE(r, PTE_R, t2_read(r, p, bytes, v0, v1))
     T2Loaded l = t2_load_miss(c, a, bytes);
     if (!l.ok) return false;
     r = c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
@@ -551,26 +524,23 @@ GFN bool t2_store(Core& c, TlbEntry& r, u64 a, u32 bytes, u64 v0, u64 v1) {
         t2_write(r, p, bytes, v0, v1);
         return true;
     }
-    T2_PROBE(r, PTE_W, t2_write(r, p, bytes, v0, v1))
     if (!t2_store_miss(c, a, bytes, v0, v1)) return false;
     r = c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
     return true;
 }
 #endif
 
-#ifdef GPUOS_T2_TWO_WAYS
-/// The entry of t that an access at a reads (`-DGPUOS_T2_TWO_WAYS`): a copy of `e1` when
-/// it holds a's page, else of `e0` (which may not hold it either: t2_fast then misses).
-/// Selects in registers: a reference chosen at run time would keep both entries in
-/// local memory.
+#ifndef GPUOS_T2_ONE_ENTRY
+/// The entry of t that an access at a reads: a copy of `e1` when it holds a's page, else
+/// of `e0` (which may not hold it either: t2_fast then misses). Selects in registers: a
+/// reference chosen at run time would keep both entries in local memory.
 GFN TlbEntry t2_pick(const T2Ways& t, u64 a) {
     return t.e1.vpn == (a >> PAGE_SHIFT) + 1 ? t.e1 : t.e0;
 }
 
 /// A refill of t with n (the Core's soft-TLB entry that answered a miss): n becomes
-/// `e0`, the former `e0` moves to `e1` (first in, first out). On the CPU backend 99 % of
-/// CoreMark's misses of one entry went back to the page of the miss before last (two
-/// pages in turn), so the two entries hold both.
+/// `e0`, the former `e0` moves to `e1` (first in, first out), so that two pages used in
+/// turn both stay.
 GFN void t2_refill(T2Ways& t, const TlbEntry& n) {
     t.e1 = t.e0;
     t.e0 = n;
@@ -628,7 +598,7 @@ GFN bool t2_store_q2(Core& c, T2Ways& t, u64 a, u64 v0, u64 v1, u64 v2, u64 v3) 
 /// Drop every entry of a region (after a handler that may change a mapping).
 GFN void t2_drop(TlbEntry& s, T2Ways& d) {
     s.vpn = d.e0.vpn = 0;
-#if defined(GPUOS_T2_TWO_WAYS) || defined(GPUOS_T2_REG_WAYS)
+#ifndef GPUOS_T2_ONE_ENTRY
     d.e1.vpn = 0;
 #endif
 }

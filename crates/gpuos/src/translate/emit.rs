@@ -335,8 +335,8 @@ enum Mode {
 
 /// A load or store with the soft TLB's fast path inline: `t2_load`/`t2_store`
 /// (kernel/tier2/tier2.h) do the access over the locals when the region's own entry
-/// for accesses based on SP (`tlb_s`) or on another register (`tlb_d`, a `T2Ways`:
-/// one entry, or two chosen as the core's variant says, [`tlb_of`]), or else the
+/// for accesses based on SP (`tlb_s`) or on another register (`tlb_d`, a `T2Ways`: two
+/// entries, [`tlb_of`]), or else the
 /// soft TLB, holds the page with the permission and the access stays on it; otherwise
 /// the block leaves for the interpreter at this instruction (`T2_SIDE_EXIT`, see
 /// `Call::slow_path`; with `-DGPUOS_T2_HANDLER_SLOW` the instruction's handler, `call`,
@@ -394,16 +394,14 @@ fn with_fast_test(
     let _ = writeln!(out, "    }} }}");
 }
 
-/// The region's soft-TLB entry (kernel/tier2/tier2.h) for accesses based on register
-/// `base`: SP-based ones have their own (`tlb_s`); the others go through `T2_D`, which
-/// picks one of `tlb_d`'s entries by the register's number, or leaves the choice to the
-/// access (either entry may hold the page), or takes the one entry, as the core's
-/// variant says (tier2.h, `T2Ways`).
-fn tlb_of(base: u32) -> String {
+/// The region's soft-TLB entries (kernel/tier2/tier2.h) for accesses based on register
+/// `base`: SP-based ones have their own (`tlb_s`); the others go through `T2_D(tlb_d)`,
+/// a pair either of whose entries may hold the page (`T2Ways`).
+fn tlb_of(base: u32) -> &'static str {
     if base == 31 {
-        "tlb_s".into()
+        "tlb_s"
     } else {
-        format!("T2_D(tlb_d, {base}u)")
+        "T2_D(tlb_d)"
     }
 }
 
@@ -1253,7 +1251,7 @@ mod tests {
         // LDR X1, [X0, #8]
         let (out, _) = run(&mut r, "LDST_uimm", &[3, 1, 1, 0, 1], 0x1000, false);
         assert!(
-            out.contains("u64 a = r0 + 0x8ull; u64 v0 = 0, v1 = 0; \n    if (__builtin_expect(t2_load(c, T2_D(tlb_d, 0u), a, 8u, v0, v1), 1))"),
+            out.contains("u64 a = r0 + 0x8ull; u64 v0 = 0, v1 = 0; \n    if (__builtin_expect(t2_load(c, T2_D(tlb_d), a, 8u, v0, v1), 1))"),
             "{out}"
         );
         assert!(out.contains("rt = v0;"), "{out}");
@@ -1306,7 +1304,7 @@ mod tests {
                     &[0, 3, 2, 2, 3],
                     &[
                         "u64 a = r2 + 0x20ull;",
-                        "t2_load(c, T2_D(tlb_d, 2u), a, 16u, v0, v1)",
+                        "t2_load(c, T2_D(tlb_d), a, 16u, v0, v1)",
                         "setV(c, 3u, v0, v1);",
                     ],
                 ),
@@ -1357,7 +1355,7 @@ mod tests {
                     "LDSTP_simd",
                     &[0, 1, 0, 0x7e, 3, 4, 2],
                     &[
-                        "t2_store(c, T2_D(tlb_d, 4u), a, 8u, (V_lo(c, 2u) & 0xffffffffull) | (V_lo(c, 3u) << 32), 0ull)",
+                        "t2_store(c, T2_D(tlb_d), a, 8u, (V_lo(c, 2u) & 0xffffffffull) | (V_lo(c, 3u) << 32), 0ull)",
                         "u64 w = r4 + 0xfffffffffffffff8ull; u64 a = r4;",
                         "r4 = w;",
                     ],
@@ -1367,7 +1365,7 @@ mod tests {
                     "LDSTP_simd",
                     &[2, 2, 1, 0, 1, 2, 0],
                     &[
-                        "u64 q[4]; \n    if (__builtin_expect(t2_load_q2(c, T2_D(tlb_d, 2u), a, q), 1))",
+                        "u64 q[4]; \n    if (__builtin_expect(t2_load_q2(c, T2_D(tlb_d), a, q), 1))",
                         "setV(c, 0u, q[0], q[1]);",
                         "setV(c, 1u, q[2], q[3]);",
                     ],
