@@ -155,8 +155,8 @@ struct T2Ways {
 #endif
 
 /// What one region hands the next within a `t2_enter` (crates/gpuos/src/translate/gen.rs):
-/// its soft-TLB entries (the last SP-based page, the last other page or pages: T2Ways), so that a
-/// region entered from another starts with them instead of empty, and its lazy flags
+/// its soft-TLB entries (the last SP-based page, the last two other pages: T2Ways), so
+/// that a region entered from another starts with them instead of empty, and its lazy flags
 /// (`fa`, `fb`, kind `fk`; 0: NZCV is in `c.s.nzcv`), unsettled. CoreMark's state
 /// machine and CRC functions, each a region of its own at 40 blocks a region, were entered every 20-odd
 /// guest instructions; their first loads missed (t2_load_miss: a call and the Core's

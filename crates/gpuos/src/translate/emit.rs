@@ -336,8 +336,8 @@ enum Mode {
 /// A load or store with the soft TLB's fast path inline: `t2_load`/`t2_store`
 /// (kernel/tier2/tier2.h) do the access over the locals when the region's own entry
 /// for accesses based on SP (`tlb_s`) or on another register (`tlb_d`, a `T2Ways`: two
-/// entries, [`tlb_of`]), or else the
-/// soft TLB, holds the page with the permission and the access stays on it; otherwise
+/// entries, [`tlb_of`]), or else the soft TLB, holds the page with the permission and
+/// the access stays on it; otherwise
 /// the block leaves for the interpreter at this instruction (`T2_SIDE_EXIT`, see
 /// `Call::slow_path`; with `-DGPUOS_T2_HANDLER_SLOW` the instruction's handler, `call`,
 /// runs it from the register file), which takes the slow path and raises any fault. `bytes` is the span (1, 2, 4, 8, or 16 for two words); `base` the

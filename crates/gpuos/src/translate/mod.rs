@@ -354,8 +354,8 @@ fn detach_fds() {
 
 /// Whether GPU translations are compiled quick first by default (see
 /// [`Tier2::background`]), with the step core's options (NVRTC `-Ofc=mid
-/// -split-compile=0`: seconds instead of minutes; its interpreter within 5 % of the optimised core's on the H100,
-/// twenty-fifth session; the fastest level, `-Ofc=max`, the quick core's, ran it 11.8x
+/// -split-compile=0`: seconds instead of minutes; its interpreter within 5 % of the
+/// optimised core's on the H100, twenty-fifth session; the fastest level, `-Ofc=max`, the quick core's, ran it 11.8x
 /// slower). On: H100, twenty-sixth session, 16,384 x bench_int 1500 from no
 /// translation: the quick one (178 blocks, 26.7 s of NVRTC on the GPU machine) ran
 /// from 30 s on, the run took 77.1 s instead of 100.4 s, every lane's output qemu's.
