@@ -62,6 +62,17 @@ GFN bool frame_immortal(MachineHdr* m, u64 f) { return f < m->tmpl_frames; }
 
 #define IL_WORD 8ull
 #define IL_ROW (IL_GROUP * IL_WORD)
+/// The fewest lanes of a warp that fault a page together for which a new group is made
+/// (il_alloc); fewer take a contiguous frame. A group made for few lanes keeps its other
+/// columns for their lanes only while the warp's hint names it, and lanes that drifted
+/// apart (host calls answered at different times) fault their pages one by one, each
+/// into a group of its own: on the CPU backend with every lane apart (`GPUOS_INTERLEAVE=
+/// always`, 32 lanes of a python3 start-up) 123 MiB a lane against 0.6 MiB contiguous,
+/// and on the H100 a python3 start-up at 10,000 lanes ran out of frames. With at least
+/// half the warp, a group wastes at most half its columns.
+#ifndef IL_MIN_PEERS
+#define IL_MIN_PEERS (IL_GROUP / 2)
+#endif
 /// The reference count of an interleaved frame on its column's free list (0: never
 /// used since its group was made, free for its column's lane through the hints).
 #define IL_FREE 0xffffffffu
@@ -319,7 +330,8 @@ GFN void il_publish(u64* slot, u64 seen, u64 first, u64 vpn) {
 /// An interleaved frame for guest page vpn of a process on `lane`, zeroed, with
 /// reference count 1: column lane mod IL_GROUP of the group the warp's hint names for
 /// vpn when that column is unused, else a free one of that column, else one of a new
-/// group (which the hint then names). NO_FRAME when interleaving is off or no group is
+/// group (which the hint then names). NO_FRAME when interleaving is off, when fewer than
+/// IL_MIN_PEERS lanes of the warp would share a new group (on the GPU), or no group is
 /// to be had. A hint is only a hint: losing a race for it costs locality, not safety.
 /// On the GPU the lanes of a warp that need a new group for the same page at the same
 /// time (copies of one program fault together) share one, made by the first of them;
@@ -343,6 +355,7 @@ GFN_NOINLINE u64 il_alloc(MachineHdr* m, u32 lane, u64 vpn) {
         u64 first = NO_FRAME;
 #if GPUOS_DEVICE
         u32 peers = __match_any_sync(__activemask(), vpn);
+        if (__popc(peers) < IL_MIN_PEERS) return NO_FRAME;  // too few together: contiguous
         u32 leader = __ffs(peers) - 1;
         bool lead = (threadIdx.x & 31) == leader;
         if (lead) {
