@@ -126,6 +126,49 @@ GFN u64 t2_code_frame(Core& c) {
 #define T2_FRONTIER 0
 #endif
 
+/// A region's copy of a soft-TLB entry (the Core's `TlbEntry` of a page it hit, packed
+/// by t2_pack): `tag`, the page's address with the entry's permissions (PTE_R, PTE_W,
+/// PTE_X) and T2_IL (its frame is interleaved) in the bits below PAGE_SHIFT, 0 when
+/// empty (no permission: every access misses); `host`, the frame's start. Two 64-bit
+/// words, four registers on the GPU instead of the TlbEntry's six: the region keeps
+/// three of them live across all its blocks, and with the pair of T2Ways the
+/// TlbEntry copies grew CoreMark's regions by 13 % of SASS, most of it register moves
+/// (thirty-fourth session, docs/BENCHMARKS.md). Packed, with the inline tests below,
+/// the 512-block translation's regions went from 85,423 SASS instructions to 77,528,
+/// their moves from 39,757 to 32,950 and local-memory loads from 4,345 to 3,086
+/// (scripts/t2-sass-stats.sh).
+struct T2Tlb {
+    u64 tag;
+    u8* host;
+};
+
+/// T2Tlb::tag's bit for an interleaved frame (TlbEntry::il): below the page address,
+/// apart from the permission bits; bit 0, so that TlbEntry::il (0 or 1: frame_il) goes
+/// in as it is (t2_pack).
+#define T2_IL 1ull
+static_assert(T2_IL == 1 && (T2_IL & PTE_PERM) == 0 && PTE_PERM < PAGE_SZ, "T2Tlb::tag's low bits");
+
+/// The region entry of the page of a, packed from the Core's entry t that holds that
+/// page (t.vpn == (a >> PAGE_SHIFT) + 1, a permission granted; a refill after a hit).
+/// Inline at every access's refill: without a compare of il, two logic operations.
+GFN T2Tlb t2_pack(const TlbEntry& t, u64 a) { return {(a & ~(PAGE_SZ - 1)) | t.perm | t.il, t.host}; }
+
+/// Whether r is an entry of a's page (maybe without the access's permission). An empty
+/// entry is one of page 0 without any permission: an access there only misses.
+GFN bool t2_holds(const T2Tlb& r, u64 a) { return ((a ^ r.tag) >> PAGE_SHIFT) == 0; }
+
+/// Whether r holds a's page with permission `acc` (PTE_R, PTE_W or PTE_X).
+GFN bool t2_grants(const T2Tlb& r, u64 a, u64 acc) { return t2_holds(r, a) && (r.tag & acc); }
+
+/// 1 when r's frame is interleaved (page_at, t2_run), else 0.
+GFN u32 t2_il(const T2Tlb& r) { return (u32)r.tag & (u32)T2_IL; }
+
+/// log2(IL_GROUP): on an interleaved frame a page's 8-byte words lie IL_WORD <<
+/// T2_IL_SHIFT bytes apart (IL_ROW), so that t2_at and t2_word2 shift by il *
+/// T2_IL_SHIFT instead of selecting the stride and multiplying.
+#define T2_IL_SHIFT 5u
+static_assert((1ull << T2_IL_SHIFT) == IL_GROUP && (IL_WORD << T2_IL_SHIFT) == IL_ROW, "T2_IL_SHIFT");
+
 /// A region's soft-TLB entries for the accesses not based on SP: two, either holding any
 /// page (t2_pick), refilled first in, first out. With one entry (`-DGPUOS_T2_ONE_ENTRY`,
 /// to measure), `t2_load_miss` and `t2_store_miss` took 28 % of the warp-state samples
@@ -139,9 +182,9 @@ GFN u64 t2_code_frame(Core& c) {
 /// (thirty-fourth session). Two entries chosen by the page number's parity (57 -> 27) or
 /// by the base register's number (57 -> 47) were tried and dropped.
 struct T2Ways {
-    TlbEntry e0;
+    T2Tlb e0;
 #ifndef GPUOS_T2_ONE_ENTRY
-    TlbEntry e1;
+    T2Tlb e1;
 #endif
 };
 
@@ -168,7 +211,7 @@ struct T2Ways {
 /// over (and hands them on, or settles them at an exception); one that does not leaves
 /// them to the next.
 struct T2Carry {
-    TlbEntry s;
+    T2Tlb s;
     T2Ways d;
     u64 fa, fb;
     u32 fk;
@@ -193,40 +236,42 @@ GFN u8* t2_tlb_hit(Core& c, u64 va, u32 bytes, u64 acc) {
     return t.vpn == vpn + 1 && (t.perm & acc) && t2_run(t.il, off, bytes) ? page_at(t.host, t.il, off) : 0;
 }
 
-/// The second 8-byte word of a 16-byte access whose first is at p, on the page of the
-/// entry `r` that gave p (t2_run: 8-aligned on an interleaved frame).
-GFN u8* t2_word2(const TlbEntry& r, u8* p) { return p + (r.il ? IL_ROW : 8); }
+/// The second 8-byte word of a 16-byte access whose first is at p, on a page whose
+/// frame is interleaved (il 1) or not (0; t2_run: 8-aligned on an interleaved frame).
+GFN u8* t2_word2(u32 il, u8* p) { return p + (IL_WORD << (il * T2_IL_SHIFT)); }
 
 /// The four words of a 32-byte access at a (LDP/STP of two Q registers, translated:
 /// crates/gpuos/src/translate/emit.rs) in `w`, through region entry r, else the Core's
-/// soft-TLB entry of a's page (which then refills r), when that entry holds the page
-/// with permission `acc` (PTE_R or PTE_W), the access stays on the page and each
+/// soft-TLB entry of a's page (which then refills r, t2_pack), when that entry holds
+/// the page with permission `acc` (PTE_R or PTE_W), the access stays on the page and each
 /// 16-byte half is one run (t2_run; on an interleaved frame, 8-aligned). Else false
 /// with nothing changed: the interpreter runs it (T2_SIDE_EXIT; slow path, faults), so
 /// a store pair writes nothing unless it writes all, as the handler checks both halves
 /// before it stores either. Out of line: the site keeps only the call.
-GFN_NOINLINE bool t2_quad(Core& c, TlbEntry& r, u64 a, u64 acc, u8** w) {
+GFN_NOINLINE bool t2_quad(Core& c, T2Tlb& r, u64 a, u64 acc, u8** w) {
     u64 vpn = a >> PAGE_SHIFT, off = a & (PAGE_SZ - 1);
-    TlbEntry* e = &r;
-    if (!(r.vpn == vpn + 1 && (r.perm & acc))) {
+    T2Tlb e = r;
+    if (!t2_grants(r, a, acc)) {
         c.t2miss++;
-        e = &c.tlb[vpn & (TLB_ENTRIES - 1)];
-        if (!(e->vpn == vpn + 1 && (e->perm & acc))) return false;
+        const TlbEntry& t = c.tlb[vpn & (TLB_ENTRIES - 1)];
+        if (!(t.vpn == vpn + 1 && (t.perm & acc))) return false;
+        e = t2_pack(t, a);
     }
-    if (off + 32 > PAGE_SZ || !t2_run(e->il, off, 16) || !t2_run(e->il, off + 16, 16)) return false;
-    u8* p = page_at(e->host, e->il, off);
-    u8* q = page_at(e->host, e->il, off + 16);
+    u32 il = t2_il(e);
+    if (off + 32 > PAGE_SZ || !t2_run(il, off, 16) || !t2_run(il, off + 16, 16)) return false;
+    u8* p = page_at(e.host, il, off);
+    u8* q = page_at(e.host, il, off + 16);
     w[0] = p;
-    w[1] = t2_word2(*e, p);
+    w[1] = t2_word2(il, p);
     w[2] = q;
-    w[3] = t2_word2(*e, q);
-    if (e != &r) r = *e;
+    w[3] = t2_word2(il, q);
+    r = e;
     return true;
 }
 
 /// LDP of two Q registers (32 bytes at a) into v[0..3] (low, high of the first, then of
 /// the second), as t2_quad: whether it was read.
-GFN bool t2_load_q2(Core& c, TlbEntry& r, u64 a, u64* v) {
+GFN bool t2_load_q2(Core& c, T2Tlb& r, u64 a, u64* v) {
     u8* w[4];
     if (!t2_quad(c, r, a, PTE_R, w)) return false;
     for (int i = 0; i < 4; i++) v[i] = load_le(w[i], 8);
@@ -235,7 +280,7 @@ GFN bool t2_load_q2(Core& c, TlbEntry& r, u64 a, u64* v) {
 
 /// STP of two Q registers (v0, v1 the first's low and high words; v2, v3 the second's)
 /// at a, as t2_quad: whether all 32 bytes were written (none were when not).
-GFN bool t2_store_q2(Core& c, TlbEntry& r, u64 a, u64 v0, u64 v1, u64 v2, u64 v3) {
+GFN bool t2_store_q2(Core& c, T2Tlb& r, u64 a, u64 v0, u64 v1, u64 v2, u64 v3) {
     u8* w[4];
     if (!t2_quad(c, r, a, PTE_W, w)) return false;
     store_le(w[0], 8, v0);
@@ -366,28 +411,44 @@ GFN bool t2_code_page(Core& c, u64 pc) {
 // valid until the next handler call, the only code of a region that can change a
 // mapping or the soft TLB (syscalls, signals and other lanes' work happen outside it).
 // What is inlined at each access is only the hit in that entry of a naturally aligned
-// access (t2_fast: a compare, a mask and a multiply-add, and the load or store
-// itself); the rest (the Core's soft TLB, unaligned accesses, the entry's refill) is
-// one out-of-line function for all sites (t2_load_miss, t2_store_miss), and what
-// misses there leaves the translation for the interpreter at that instruction
-// (T2_SIDE_EXIT). The eighteenth and nineteenth sessions measured warps that run the
-// same translated code out of step at half the speed of warps in step: the hot code
-// did not fit the SM's instruction cache (44 SASS instructions per guest instruction of
-// translated bench_int, most of them each access's inlined TLB lookups, refill and
-// byte-by-byte unaligned paths), so the inline part is kept small. docs/BENCHMARKS.md.
+// access (t2_fast, t2_at: a few logic operations, a shift and an add, and the load or
+// store itself) and the refill from the Core's entry; the rest (the Core's soft TLB,
+// unaligned accesses) is one out-of-line function for all sites (t2_load_miss,
+// t2_store_miss), and what misses there leaves the translation for the interpreter at
+// that instruction (T2_SIDE_EXIT). The eighteenth and nineteenth sessions measured
+// warps that run the same translated code out of step at half the speed of warps in
+// step: the hot code did not fit the SM's instruction cache (44 SASS instructions per
+// guest instruction of translated bench_int, most of them each access's inlined TLB
+// lookups, refill and byte-by-byte unaligned paths), so the inline part is kept small.
+// docs/BENCHMARKS.md.
 //
 // `bytes` is 1, 2, 4, 8, or 16 for two 8-byte words (LDP/STP of X registers; the
 // second word at t2_word2).
 
-/// The pointer to `bytes` bytes at guest address a when region entry r holds a's page
-/// with permission `acc` (PTE_R or PTE_W) and a is aligned to min(bytes, 8) (a 16-byte
-/// pair also within the page), else 0.
-GFN u8* t2_fast(const TlbEntry& r, u64 a, u32 bytes, u64 acc) {
-    u64 off = a & (PAGE_SZ - 1);
-    u64 align = bytes > 8 ? 8 : bytes;
-    bool hit = r.vpn == (a >> PAGE_SHIFT) + 1 && (r.perm & acc) && (a & (align - 1)) == 0 &&
-               (bytes <= 8 || off + bytes <= PAGE_SZ);
-    return hit ? page_at(r.host, r.il, off) : 0;
+/// What keeps region entry r, if it holds a's page, from answering an access of `bytes`
+/// bytes at guest address a, as bits (0: nothing): the permission `acc` (PTE_R or
+/// PTE_W) not granted, a not aligned to min(bytes, 8) (so that the access is one run
+/// even on an interleaved frame), a 16-byte pair across the page's end. One word tested
+/// once: as `&&` of the tests nvcc branched on each, as `&` it tested each bit in 64
+/// bits.
+GFN u32 t2_misfit(const T2Tlb& r, u64 a, u32 bytes, u64 acc) {
+    u32 align = bytes > 8 ? 8 : bytes, off = (u32)a & (u32)(PAGE_SZ - 1);
+    u32 across = bytes > 8 && off + bytes > PAGE_SZ;
+    return (~(u32)r.tag & (u32)acc) | (off & (align - 1)) | across;
+}
+
+/// Whether region entry r answers an access of `bytes` bytes at a with permission
+/// `acc`: it holds a's page, and nothing misfits (t2_misfit).
+GFN bool t2_fast(const T2Tlb& r, u64 a, u32 bytes, u64 acc) {
+    return t2_holds(r, a) & (t2_misfit(r, a, bytes, acc) == 0);
+}
+
+/// Where byte a of r's page is (r holds the page): page_at, in 32 bits and with a
+/// shift for the interleaved stride (T2_IL_SHIFT), where nvcc selected the stride and
+/// multiplied in 64 bits at every inline access.
+GFN u8* t2_at(const T2Tlb& r, u64 a) {
+    u32 off = (u32)a & (u32)(PAGE_SZ - 1);
+    return r.host + ((off & ~(u32)(IL_WORD - 1)) << (t2_il(r) * T2_IL_SHIFT)) + off % (u32)IL_WORD;
 }
 
 /// The Core's soft-TLB entry of a's page when it holds the page with permission `acc`
@@ -440,7 +501,7 @@ GFN_NOINLINE T2Loaded t2_load_miss(Core& c, u64 a, u32 bytes) {
     if (t2_run(e->il, off, bytes)) {  // the usual miss: another page, or unaligned
         u8* p = page_at(e->host, e->il, off);
         l.v0 = load_le(p, (int)n);
-        if (bytes > 8) l.v1 = load_le(t2_word2(*e, p), 8);
+        if (bytes > 8) l.v1 = load_le(t2_word2(e->il, p), 8);
     } else {
         l.v0 = page_load(e->host, e->il, off, n);
         if (bytes > 8) l.v1 = page_load(e->host, e->il, off + 8, 8);
@@ -458,7 +519,7 @@ GFN_NOINLINE bool t2_store_miss(Core& c, u64 a, u32 bytes, u64 v0, u64 v1) {
     if (t2_run(e->il, off, bytes)) {
         u8* p = page_at(e->host, e->il, off);
         store_le(p, (int)n, v0);
-        if (bytes > 8) store_le(t2_word2(*e, p), 8, v1);
+        if (bytes > 8) store_le(t2_word2(e->il, p), 8, v1);
     } else {
         page_store(e->host, e->il, off, n, v0);
         if (bytes > 8) page_store(e->host, e->il, off + 8, 8, v1);
@@ -468,64 +529,70 @@ GFN_NOINLINE bool t2_store_miss(Core& c, u64 a, u32 bytes, u64 v0, u64 v1) {
 
 #ifdef GPUOS_T2_INLINE_MISS
 // Measuring aid (-DGPUOS_T2_INLINE_MISS): the former accesses, everything inline at
-// each site (the Core's soft TLB, the refill, unaligned bytes one by one).
-GFN u8* t2_tlb_hit_r(Core& c, TlbEntry& r, u64 va, u32 bytes, u64 acc) {
+// each site (the Core's soft TLB, the refill, unaligned bytes one by one), through the
+// former single entry.
+#ifndef GPUOS_T2_ONE_ENTRY
+#error "-DGPUOS_T2_INLINE_MISS goes with -DGPUOS_T2_ONE_ENTRY (the pair has no inline miss)"
+#endif
+GFN u8* t2_tlb_hit_r(Core& c, T2Tlb& r, u64 va, u32 bytes, u64 acc) {
     u64 vpn = va >> PAGE_SHIFT, off = va & (PAGE_SZ - 1);
-    if (r.vpn == vpn + 1 && (r.perm & acc) && t2_run(r.il, off, bytes)) return page_at(r.host, r.il, off);
+    if (t2_grants(r, va, acc) && t2_run(t2_il(r), off, bytes)) return page_at(r.host, t2_il(r), off);
     u8* p = t2_tlb_hit(c, va, bytes, acc);
-    if (p) r = c.tlb[vpn & (TLB_ENTRIES - 1)];
+    if (p) r = t2_pack(c.tlb[vpn & (TLB_ENTRIES - 1)], va);
     return p;
 }
-GFN bool t2_load(Core& c, TlbEntry& r, u64 a, u32 bytes, u64& v0, u64& v1) {
+GFN bool t2_load(Core& c, T2Tlb& r, u64 a, u32 bytes, u64& v0, u64& v1) {
     u8* p = t2_tlb_hit_r(c, r, a, bytes, PTE_R);
     if (!p) return false;
     v0 = load_le(p, bytes > 8 ? 8 : (int)bytes);
-    if (bytes > 8) v1 = load_le(t2_word2(r, p), 8);
+    if (bytes > 8) v1 = load_le(t2_word2(t2_il(r), p), 8);
     return true;
 }
-GFN bool t2_store(Core& c, TlbEntry& r, u64 a, u32 bytes, u64 v0, u64 v1) {
+GFN bool t2_store(Core& c, T2Tlb& r, u64 a, u32 bytes, u64 v0, u64 v1) {
     u8* p = t2_tlb_hit_r(c, r, a, bytes, PTE_W);
     if (!p) return false;
     store_le(p, bytes > 8 ? 8 : (int)bytes, v0);
-    if (bytes > 8) store_le(t2_word2(r, p), 8, v1);
+    if (bytes > 8) store_le(t2_word2(t2_il(r), p), 8, v1);
     return true;
 }
 #else
-/// The `bytes` at p (from t2_fast through entry r) into v0 (and v1 for 16 bytes).
-GFN void t2_read(const TlbEntry& r, u8* p, u32 bytes, u64& v0, u64& v1) {
+/// The `bytes` at a (a hit of t2_fast in entry r) into v0 (and v1 for 16 bytes).
+GFN void t2_read(const T2Tlb& r, u64 a, u32 bytes, u64& v0, u64& v1) {
+    u8* p = t2_at(r, a);
     v0 = load_aligned(p, bytes > 8 ? 8 : (int)bytes);
-    if (bytes > 8) v1 = *(const u64*)t2_word2(r, p);
+    if (bytes > 8) v1 = *(const u64*)t2_word2(t2_il(r), p);
 }
 
-/// v0 (and v1 for 16 bytes) to the `bytes` at p (from t2_fast through entry r).
-GFN void t2_write(const TlbEntry& r, u8* p, u32 bytes, u64 v0, u64 v1) {
+/// v0 (and v1 for 16 bytes) to the `bytes` at a (a hit of t2_fast in entry r).
+GFN void t2_write(const T2Tlb& r, u64 a, u32 bytes, u64 v0, u64 v1) {
+    u8* p = t2_at(r, a);
     store_aligned(p, bytes > 8 ? 8 : (int)bytes, v0);
-    if (bytes > 8) *(u64*)t2_word2(r, p) = v1;
+    if (bytes > 8) *(u64*)t2_word2(t2_il(r), p) = v1;
 }
 
 /// A translated load of `bytes` at a into v0 (and v1 for 16 bytes): whether it was
 /// done without the handler. A hit in the Core's soft TLB refills region entry r.
-GFN bool t2_load(Core& c, TlbEntry& r, u64 a, u32 bytes, u64& v0, u64& v1) {
-    if (u8* p = t2_fast(r, a, bytes, PTE_R)) {
-        t2_read(r, p, bytes, v0, v1);
+GFN bool t2_load(Core& c, T2Tlb& r, u64 a, u32 bytes, u64& v0, u64& v1) {
+    if (t2_fast(r, a, bytes, PTE_R)) {
+        t2_read(r, a, bytes, v0, v1);
         return true;
     }
     T2Loaded l = t2_load_miss(c, a, bytes);
     if (!l.ok) return false;
-    r = c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
+    r = t2_pack(c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)], a);
     v0 = l.v0;
     v1 = l.v1;
     return true;
 }
 
 /// A translated store of v0 (and v1 for 16 bytes) at a, as t2_load.
-GFN bool t2_store(Core& c, TlbEntry& r, u64 a, u32 bytes, u64 v0, u64 v1) {
-    if (u8* p = t2_fast(r, a, bytes, PTE_W)) {
-        t2_write(r, p, bytes, v0, v1);
+GFN bool t2_store(Core& c, T2Tlb& r, u64 a, u32 bytes, u64 v0, u64 v1) {
+    if (t2_fast(r, a, bytes, PTE_W)) {
+        t2_write(r, a, bytes, v0, v1);
         return true;
     }
     if (!t2_store_miss(c, a, bytes, v0, v1)) return false;
-    r = c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
+    r = t2_pack(c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)], a);
     return true;
 }
 #endif
@@ -534,14 +601,20 @@ GFN bool t2_store(Core& c, TlbEntry& r, u64 a, u32 bytes, u64 v0, u64 v1) {
 /// The entry of t that an access at a reads: a copy of `e1` when it holds a's page, else
 /// of `e0` (which may not hold it either: t2_fast then misses). Selects in registers: a
 /// reference chosen at run time would keep both entries in local memory.
-GFN TlbEntry t2_pick(const T2Ways& t, u64 a) {
-    return t.e1.vpn == (a >> PAGE_SHIFT) + 1 ? t.e1 : t.e0;
+GFN T2Tlb t2_pick(const T2Ways& t, u64 a) { return t2_holds(t.e1, a) ? t.e1 : t.e0; }
+
+/// t2_fast through either entry of t, on r = t2_pick's copy: whether one of them holds
+/// a's page (a test of the copy's page after the pick took nvcc five more instructions
+/// at every inline access) and nothing misfits in r.
+GFN bool t2_fast(const T2Ways& t, u64 a, u32 bytes, u64 acc, T2Tlb& r) {
+    r = t2_pick(t, a);
+    return (t2_holds(t.e1, a) | t2_holds(t.e0, a)) & (t2_misfit(r, a, bytes, acc) == 0);
 }
 
-/// A refill of t with n (the Core's soft-TLB entry that answered a miss): n becomes
-/// `e0`, the former `e0` moves to `e1` (first in, first out), so that two pages used in
-/// turn both stay.
-GFN void t2_refill(T2Ways& t, const TlbEntry& n) {
+/// A refill of t with n (the Core's soft-TLB entry that answered a miss, packed): n
+/// becomes `e0`, the former `e0` moves to `e1` (first in, first out), so that two pages
+/// used in turn both stay.
+GFN void t2_refill(T2Ways& t, const T2Tlb& n) {
     t.e1 = t.e0;
     t.e0 = n;
 }
@@ -550,15 +623,15 @@ GFN void t2_refill(T2Ways& t, const TlbEntry& n) {
 /// refill writes t.
 GFN bool t2_load(Core& c, T2Ways& t, u64 a, u32 bytes, u64& v0, u64& v1) {
     {
-        TlbEntry r = t2_pick(t, a);
-        if (u8* p = t2_fast(r, a, bytes, PTE_R)) {
-            t2_read(r, p, bytes, v0, v1);
+        T2Tlb r;
+        if (t2_fast(t, a, bytes, PTE_R, r)) {
+            t2_read(r, a, bytes, v0, v1);
             return true;
         }
     }
     T2Loaded l = t2_load_miss(c, a, bytes);
     if (!l.ok) return false;
-    t2_refill(t, c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)]);
+    t2_refill(t, t2_pack(c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)], a));
     v0 = l.v0;
     v1 = l.v1;
     return true;
@@ -567,38 +640,40 @@ GFN bool t2_load(Core& c, T2Ways& t, u64 a, u32 bytes, u64& v0, u64& v1) {
 /// t2_store through either entry of t, as the t2_load above.
 GFN bool t2_store(Core& c, T2Ways& t, u64 a, u32 bytes, u64 v0, u64 v1) {
     {
-        TlbEntry r = t2_pick(t, a);
-        if (u8* p = t2_fast(r, a, bytes, PTE_W)) {
-            t2_write(r, p, bytes, v0, v1);
+        T2Tlb r;
+        if (t2_fast(t, a, bytes, PTE_W, r)) {
+            t2_write(r, a, bytes, v0, v1);
             return true;
         }
     }
     if (!t2_store_miss(c, a, bytes, v0, v1)) return false;
-    t2_refill(t, c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)]);
+    t2_refill(t, t2_pack(c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)], a));
     return true;
 }
 
 /// The 32-byte accesses through either entry of t: on t2_pick's copy, a refill (t2_quad
 /// took the Core's entry: another page, or new permissions) written back by t2_refill.
 GFN bool t2_load_q2(Core& c, T2Ways& t, u64 a, u64* v) {
-    TlbEntry r = t2_pick(t, a), was = r;
+    T2Tlb r = t2_pick(t, a);
+    u64 was = r.tag;
     bool ok = t2_load_q2(c, r, a, v);
-    if (r.vpn != was.vpn || r.perm != was.perm) t2_refill(t, r);
+    if (r.tag != was) t2_refill(t, r);
     return ok;
 }
 
 GFN bool t2_store_q2(Core& c, T2Ways& t, u64 a, u64 v0, u64 v1, u64 v2, u64 v3) {
-    TlbEntry r = t2_pick(t, a), was = r;
+    T2Tlb r = t2_pick(t, a);
+    u64 was = r.tag;
     bool ok = t2_store_q2(c, r, a, v0, v1, v2, v3);
-    if (r.vpn != was.vpn || r.perm != was.perm) t2_refill(t, r);
+    if (r.tag != was) t2_refill(t, r);
     return ok;
 }
 #endif
 
 /// Drop every entry of a region (after a handler that may change a mapping).
-GFN void t2_drop(TlbEntry& s, T2Ways& d) {
-    s.vpn = d.e0.vpn = 0;
+GFN void t2_drop(T2Tlb& s, T2Ways& d) {
+    s.tag = d.e0.tag = 0;
 #ifndef GPUOS_T2_ONE_ENTRY
-    d.e1.vpn = 0;
+    d.e1.tag = 0;
 #endif
 }

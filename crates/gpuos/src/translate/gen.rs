@@ -429,7 +429,7 @@ GFN u32 t2_block_at(Core& c, u64 pc) {
     out.push_str(
         "    u64 done = 0;
     u32 k = t2_block_at(c, c.s.pc), mask = T2_ACTIVE();
-    T2Carry cy = {};  // no entries (vpn 0), no lazy flags (fk 0)
+    T2Carry cy = {};  // no entries (tag 0), no lazy flags (fk 0)
     // The lanes that entered together meet here after each region (see gen_region):
     // those in the lowest-numbered region run it while the others wait.
     NO_UNROLL for (;;) {
@@ -534,7 +534,7 @@ fn gen_region(out: &mut String, r: usize, first: usize, blocks: &[Block]) {
     u32 xk = 0, xr = 0, fk = cy.fk, mask = T2_ACTIVE();
     // The group the scheduler chose and the least block another lane waits at (T2_GOTO).
     u32 grp = mask, lim = ~0u;
-    TlbEntry tlb_s = cy.s;  // the previous region's (T2Carry, tier2.h)
+    T2Tlb tlb_s = cy.s;  // the previous region's (T2Carry, tier2.h)
     T2Ways tlb_d = cy.d;
     (void)rt; (void)tlb_s; (void)tlb_d; (void)fa; (void)fb; (void)fk; (void)grp; (void)lim;
 t2_next:
