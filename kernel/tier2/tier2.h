@@ -153,6 +153,10 @@ static_assert(T2_IL == 1 && (T2_IL & PTE_PERM) == 0 && PTE_PERM < PAGE_SZ, "T2Tl
 /// Inline at every access's refill: without a compare of il, two logic operations.
 GFN T2Tlb t2_pack(const TlbEntry& t, u64 a) { return {(a & ~(PAGE_SZ - 1)) | t.perm | t.il, t.host}; }
 
+/// The region entry a refill after a miss answered by the Core's soft TLB takes: that
+/// entry (of a's page), packed.
+GFN T2Tlb t2_refilled(const Core& c, u64 a) { return t2_pack(c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)], a); }
+
 /// Whether r is an entry of a's page (maybe without the access's permission). An empty
 /// entry is one of page 0 without any permission: an access there only misses.
 GFN bool t2_holds(const T2Tlb& r, u64 a) { return ((a ^ r.tag) >> PAGE_SHIFT) == 0; }
@@ -579,7 +583,7 @@ GFN bool t2_load(Core& c, T2Tlb& r, u64 a, u32 bytes, u64& v0, u64& v1) {
     }
     T2Loaded l = t2_load_miss(c, a, bytes);
     if (!l.ok) return false;
-    r = t2_pack(c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)], a);
+    r = t2_refilled(c, a);
     v0 = l.v0;
     v1 = l.v1;
     return true;
@@ -592,7 +596,7 @@ GFN bool t2_store(Core& c, T2Tlb& r, u64 a, u32 bytes, u64 v0, u64 v1) {
         return true;
     }
     if (!t2_store_miss(c, a, bytes, v0, v1)) return false;
-    r = t2_pack(c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)], a);
+    r = t2_refilled(c, a);
     return true;
 }
 #endif
@@ -631,7 +635,7 @@ GFN bool t2_load(Core& c, T2Ways& t, u64 a, u32 bytes, u64& v0, u64& v1) {
     }
     T2Loaded l = t2_load_miss(c, a, bytes);
     if (!l.ok) return false;
-    t2_refill(t, t2_pack(c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)], a));
+    t2_refill(t, t2_refilled(c, a));
     v0 = l.v0;
     v1 = l.v1;
     return true;
@@ -647,7 +651,7 @@ GFN bool t2_store(Core& c, T2Ways& t, u64 a, u32 bytes, u64 v0, u64 v1) {
         }
     }
     if (!t2_store_miss(c, a, bytes, v0, v1)) return false;
-    t2_refill(t, t2_pack(c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)], a));
+    t2_refill(t, t2_refilled(c, a));
     return true;
 }
 
