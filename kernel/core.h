@@ -94,6 +94,8 @@ struct Core {
                      // went different ways (MachineHdr::split_steps)
     u32 t2miss;      // translated accesses of this core_run call that missed their
                      // region's soft-TLB entry (MachineHdr::t2_misses)
+    u64 t2grp;       // -DGPUOS_T2_GROUP_STATS: translated instructions of this core_run
+                     // call counted once per group of lanes (tier2.h T2_GROUP)
     u32 user;        // a spare lane's user mode: stop before anything the task's own
                      // lane must do (kernel/proc/spare.h)
     u32 parked;      // user mode: the task blocked in a futex wait served here, at the

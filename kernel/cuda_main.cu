@@ -71,17 +71,27 @@ __device__ bool wait_host(MachineHdr* m, Proc* lp, bool* polled) {
 extern "C" __global__ void __launch_bounds__(LANES_PER_BLOCK, MIN_BLOCKS_PER_SM)
 gpuos_quantum(MachineHdr* m, u64 budget) {
     u32 lane = lane_id();
-    if (lane >= m->nprocs) return;
-    Proc* lp = proc_at(m, lane);
+    // Threads past the last lane only vote (below).
+    bool live = lane < m->nprocs;
+    Proc* lp = proc_at(m, live ? lane : 0);
     Core c;
     c.p = 0;
     // A few slices, so that a member that blocks at once leaves the rest of the quantum
     // to the others.
     for (int k = 0; k < 4; k++) {
-        if (lp->req_open) {
-            if (!host_req_done(m, lp)) return;
-            lane_complete(c, m, lane, false);
+        if (live && lp->req_open) {
+            if (host_req_done(m, lp)) lane_complete(c, m, lane, false);
+            else live = false;
         }
+        // The warp's lanes that go on enter the slice together, as the persistent
+        // kernel's do: without the vote a lane whose last slice ended apart from the
+        // others' (lanes with a seed each) entered the next one alone, core_run's group
+        // was that lane only, and it ran its whole slice so (ncu, CoreMark a seed per
+        // lane, 16,384 lanes: 1.16 active threads per warp instruction).
+        u32 go = __ballot_sync(0xffffffffu, live);
+        if (!go) return;
+        if (!live) continue;
+        __syncwarp(go);
         u64 b = budget;
 #ifdef GPUOS_STAGGER_INSNS
         // Measuring aid (docs/BENCHMARKS.md, eighteenth session): each warp's first slice
@@ -103,7 +113,7 @@ gpuos_quantum(MachineHdr* m, u64 budget) {
         if (k == 0) b -= (who * 2654435761u) % (u32)(GPUOS_STAGGER_INSNS) % budget;
 #endif
         u32 r = lane_run(c, m, lane, b);
-        if (r != LANE_BUDGET) return;
+        if (r != LANE_BUDGET) live = false;
     }
 }
 

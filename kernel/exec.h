@@ -254,6 +254,9 @@ GFN u32 core_run(Core& c, u64 budget) {
     u32 r = RUN_BUDGET;
     c.split = 0;
     c.t2miss = 0;
+#ifdef GPUOS_T2_GROUP_STATS
+    c.t2grp = 0;
+#endif
     // Tier 2: the profile, the translation (if any) and whether the next instruction
     // starts a block (after a branch, a conditional branch, a syscall, a signal or a block).
     u32* t2c = (u32*)(uintptr_t)c.m->t2_counts;
@@ -385,6 +388,9 @@ GFN u32 core_run(Core& c, u64 budget) {
     if (n2) atomic_add_u64(&c.m->t2_insns, n2);
     if (c.split) atomic_add_u64(&c.m->split_steps, c.split);
     if (c.t2miss) atomic_add_u64(&c.m->t2_misses, c.t2miss);
+#ifdef GPUOS_T2_GROUP_STATS
+    if (c.t2grp) atomic_add_u64(&c.m->t2_group_insns, c.t2grp);
+#endif
     if (r != RUN_DONE) core_save(c);
     else c.p->cpu = c.s;
     return r;

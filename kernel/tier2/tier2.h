@@ -98,6 +98,19 @@ GFN u64 t2_code_frame(Core& c) {
 #define T2_GOTO(label, kk) goto label;
 #endif
 
+/// `T2_GROUP(n)` at each block's start (gen.rs gen_block): with
+/// `-DGPUOS_T2_GROUP_STATS` (a measuring variant; the GPU only) the first of the lanes
+/// that execute the block together (`__activemask()`) counts its `n` instructions once
+/// for them all (Core::t2grp, MachineHdr::t2_group_insns), so that `t2_insns` over
+/// that sum is how many lanes ran each translated instruction together on average
+/// (`gpuos run -v`): ncu's "average active threads per warp" for the translated code
+/// alone, in any mode. Default: nothing.
+#if GPUOS_DEVICE && defined(GPUOS_T2_GROUP_STATS)
+#define T2_GROUP(n) { u32 am_ = __activemask(); if ((u32)(__ffs(am_) - 1) == (threadIdx.x & 31)) c.t2grp += (n); }
+#else
+#define T2_GROUP(n)
+#endif
+
 /// `T2_SIDE_EXIT`: a translated load or store that neither the region's soft-TLB entry
 /// nor the Core's soft TLB answers leaves the translation at that instruction (the
 /// blocks before it and the instructions of its block before it counted) and the

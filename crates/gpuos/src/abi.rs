@@ -763,6 +763,12 @@ pub struct MachineHdr {
     /// `t2_store_miss`, `t2_quad`), summed over lanes: per translated instruction, what
     /// the region's entries (`T2Ways`) cost.
     pub t2_misses: u64,
+    /// Translated instructions counted once per group of lanes that executed them
+    /// together (each block's first active lane counts it), summed: `t2_insns` over this
+    /// is the mean number of lanes per executed translated instruction. Only the
+    /// measuring core `-DGPUOS_T2_GROUP_STATS` counts (kernel/tier2/tier2.h `T2_GROUP`);
+    /// 0 otherwise.
+    pub t2_group_insns: u64,
     /// Instructions per slice of the persistent kernel's lanes, set by the host while
     /// the kernel runs (0: the launch's own `slice` argument). Each lane reads it when it
     /// starts a slice, so the relaunch policy (backend/cuda/relaunch.rs) changes the

@@ -213,7 +213,7 @@ fn gen_block(out: &mut String, b: &Block, regs: &mut Regs, local: &dyn Fn(u64) -
     let n = b.insns.len();
     let _ = writeln!(
         out,
-        "b_{:x}:\n    if (left - done < {n}u) {{ pc = 0x{:x}ull; goto t2_out; }}",
+        "b_{:x}:\n    if (left - done < {n}u) {{ pc = 0x{:x}ull; goto t2_out; }}\n    T2_GROUP({n}u)",
         b.start, b.start
     );
     // After a handler call the block goes on only while the code page is still its

@@ -135,6 +135,12 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
             h.split_steps as f64 * 1000.0 / h.t2_insns as f64
         );
         super::super::report_t2_misses(&h);
+        if h.t2_group_insns > 0 {
+            eprintln!(
+                "gpuos: {:.2} lanes together per translated instruction (-DGPUOS_T2_GROUP_STATS)",
+                h.t2_insns as f64 / h.t2_group_insns as f64
+            );
+        }
     }
     if let Some(st) = t2_stats? {
         report.translated = h.t2_insns;
