@@ -58,7 +58,7 @@ run() {
     local rc=$? same=DIFFERS
     diff <(grep -vE "$timing" "$ref") <(grep -vE "$timing" "$d/o.out" | head -"$(grep -vcE "$timing" "$ref")") \
         >/dev/null && same=same
-    echo "$tag rc=$rc :: $(grep -oE '= [0-9.]+ [MG] instructions/s|[0-9.]+ lanes together on average|[0-9.]+ split steps|[0-9.]+ region soft-TLB misses|[0-9.]+% of [0-9]+ guest instructions ran translated|[0-9]+ compiles in [0-9.]+ s|relaunched [0-9]+ times|[0-9]+ distinct stdout' "$d/o.err" | tr '\n' ' ') lane 0 vs qemu: $same"
+    echo "$tag rc=$rc :: $(grep -oE '= [0-9.]+ [MG] instructions/s|[0-9.]+ lanes together on average|[0-9.]+ lanes together per translated instruction|[0-9.]+ split steps|[0-9.]+ region soft-TLB misses|[0-9.]+% of [0-9]+ guest instructions ran translated|[0-9]+ compiles in [0-9.]+ s|relaunched [0-9]+ times|[0-9]+ distinct stdout' "$d/o.err" | tr '\n' ' ') lane 0 vs qemu: $same"
     rm -rf "$d"
 }
 # DIV_VARIANTS: core variants (GPUOS_NVRTC_OPTS values, ';'-separated; an empty one

@@ -45,6 +45,36 @@ GFN u32* frame_refcnt(MachineHdr* m, u64 f) { return (u32*)(uintptr_t)m->refcnt 
 /// Frames of the image template are shared by every process and never freed.
 GFN bool frame_immortal(MachineHdr* m, u64 f) { return f < m->tmpl_frames; }
 
+/// Whether frame f is an immutable page-cache frame (MachineHdr::dcache_map nonzero:
+/// a file version's page, held by the cache for the whole run, shared by every lane
+/// that maps it). Fixed while anyone maps f: the mark is made before the frame enters
+/// the cache and never cleared after (mm_file.h `mmap_file_fresh`). Such frames count
+/// to a process's resident set (Proc::frames_cached) but not against its limit.
+GFN bool frame_cached(MachineHdr* m, u64 f) {
+    return m->dcache_map && f < m->nframes && load_relaxed_u32((u32*)(uintptr_t)m->dcache_map + f) != 0;
+}
+
+/// Whether p may take no further frame: its resident set, less the page cache's frames
+/// it maps (shared by every lane: they take nothing from its neighbours), has reached
+/// its limit (Proc::rss_limit, by default the lanes' fair share of the pool). Charging
+/// them killed python3 at 10,000 lanes on the H100 (thirty-sixth session): its
+/// libraries alone are about 7 MiB a process, the share was 7.1 MiB.
+GFN bool rss_full(const Proc* p) {
+    return p->rss_limit && p->frames_private - p->frames_cached >= p->rss_limit;
+}
+
+/// Count frame f, just mapped (or held) by p, to its resident set.
+GFN void rss_charge(MachineHdr* m, Proc* p, u64 f) {
+    p->frames_private++;
+    if (frame_cached(m, f)) p->frames_cached++;
+}
+
+/// Undo rss_charge(m, p, f).
+GFN void rss_uncharge(MachineHdr* m, Proc* p, u64 f) {
+    p->frames_private--;
+    if (frame_cached(m, f)) p->frames_cached--;
+}
+
 // ---- interleaved frames --------------------------------------------------------------
 // The lanes of a warp run one instruction stream, so their guest accesses come 32 at a
 // time, and copies of one program access the same guest address. With each lane's page
@@ -381,7 +411,7 @@ GFN_NOINLINE u64 il_alloc(MachineHdr* m, u32 lane, u64 vpn) {
 /// `vpn` (not NO_FRAME), the frame is for that page of p's and interleaved where it can
 /// be (il_alloc); else contiguous.
 GFN_NOINLINE u64 frame_alloc_for(MachineHdr* m, Proc* p, u64 vpn = NO_FRAME) {
-    if (p && p->rss_limit && p->frames_private >= p->rss_limit) {
+    if (p && rss_full(p)) {
         p->oom = OOM_RESIDENT;
         return NO_FRAME;
     }
@@ -398,7 +428,7 @@ GFN_NOINLINE u64 frame_alloc_for(MachineHdr* m, Proc* p, u64 vpn = NO_FRAME) {
 /// Drop p's reference to a frame its tables mapped (a leaf) or held (a table), into the
 /// batch `b`; the frame no longer counts to p's resident set.
 GFN void frame_release_into(MachineHdr* m, FreeBatch& b, Proc* p, u64 f) {
-    if (p && !frame_immortal(m, f)) p->frames_private--;
+    if (p && !frame_immortal(m, f)) rss_uncharge(m, p, f);
     frame_unref_into(m, b, f);
 }
 
@@ -507,7 +537,7 @@ GFN void pt_clone_entry(MachineHdr* m, u64* s, u64* d, int level, Proc* p, bool 
         u64 f = PTE_FRAME(e);
         if (!frame_immortal(m, f)) {
             atomic_add_u32(frame_refcnt(m, f), 1);
-            p->frames_private++;
+            rss_charge(m, p, f);
         }
         if ((e & PTE_W) && !(e & PTE_SHARED)) e |= PTE_COW;  // shared now: copy before writing
         if (share_src) *s = e;
@@ -606,10 +636,10 @@ GFN_NOINLINE u64* mm_fault_in_pte(Core& c, u64 va, u64 acc) {
             space_quiesce(m, p);
             // The copy takes the shared frame's place in this process's resident set.
             bool counted = !frame_immortal(m, old);
-            if (counted) p->frames_private--;
+            if (counted) rss_uncharge(m, p, old);
             u64 f = frame_alloc_for(m, p, va >> PAGE_SHIFT);
             if (f == NO_FRAME) {
-                if (counted) p->frames_private++;
+                if (counted) rss_charge(m, p, old);
                 return 0;
             }
             frame_copy(m, f, old);
@@ -822,6 +852,12 @@ GFN void st128(Core& c, u64 va, u64 lo, u64 hi) {
 /// mappings copy before writing), as one whose decoded instructions may be kept.
 GFN void dcode_mark(MachineHdr* m, u64 f) {
     if (m->dcache_map) atomic_cas_u32_dev((u32*)(uintptr_t)m->dcache_map + f, 0, DCODE_CACHEABLE);
+}
+
+/// Undo dcode_mark for frame f, which did not become the cache's (another lane cached
+/// the page first, or the cache is full): no lane has seen or executed it.
+GFN void dcode_unmark(MachineHdr* m, u64 f) {
+    if (m->dcache_map) atomic_cas_u32_dev((u32*)(uintptr_t)m->dcache_map + f, DCODE_CACHEABLE, 0);
 }
 
 /// The decode-cache entries of page-cache frame f (MachineHdr::dcache_map), made the

@@ -73,15 +73,16 @@ GFN_NOINLINE void thread_drop(MachineHdr* m, Proc* lp, Proc* q) {
 GFN_NOINLINE void proc_release(Core& c) {
     Proc* g = c.mm;
     if (g->pt_root != NO_FRAME) {
-        u64 frames = g->frames_private, pages = 0;
+        u64 frames = g->frames_private, cached = g->frames_cached, pages = 0;
         FreeBatch b;
         b.n = 0;
         pt_free_tree(c.m, g->pt_root, 0, b, g, &pages);
         free_batch_flush(c.m, b);
 #ifndef __CUDA_ARCH__
-        if (g->frames_private != 0 || pages != g->vm_pages) gpuos_panic(c.m, PANIC_ACCOUNT, g->frames_private);
+        if (g->frames_private != 0 || g->frames_cached != 0 || pages != g->vm_pages) gpuos_panic(c.m, PANIC_ACCOUNT, g->frames_private);
 #endif
-        g->frames_private = frames;  // the last count, for the report
+        g->frames_private = frames;  // the last counts, for the report
+        g->frames_cached = cached;
     }
     g->pt_root = NO_FRAME;
     fmap_free(c.m, g);
@@ -211,6 +212,7 @@ GFN void proc_fresh_task(Proc* q, Core& c, u32 s, u32 pid, u64 flags, u64 stack,
 GFN void proc_copy_shared(Proc* q, const Proc* g) {
     q->pt_root = g->pt_root;
     q->frames_private = g->frames_private;
+    q->frames_cached = g->frames_cached;
     q->vm_pages = g->vm_pages;
     q->brk_start = g->brk_start;
     q->brk_cur = g->brk_cur;
@@ -247,7 +249,7 @@ GFN_NOINLINE i64 thread_create(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls,
     q->ppid = g->ppid;
     q->pt_root = NO_FRAME;  // the group's address space is the leader's (`Core::mm`)
     q->fmaps = 0;           // ... and so are its file ranges
-    q->frames_private = q->vm_pages = 0;
+    q->frames_private = q->frames_cached = q->vm_pages = 0;
     q->sas_sp = q->sas_size = q->sas_flags = 0;  // no alternate signal stack (clone(2))
     fam_link(m, p, q);
     g->tg_threads++;

@@ -129,6 +129,7 @@ GFN_NOINLINE bool exec_plan_begin(Core& c, u64 off, u64 len) {
     p->shm_mapped = 0;
     fmap_free(m, p);  // the segments name their files as they are mapped
     p->frames_private = 1;
+    p->frames_cached = 0;
     p->vm_pages = 0;
     tlb_flush(c);
     vfork_release(m, p);

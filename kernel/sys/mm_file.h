@@ -60,12 +60,12 @@ GFN u64 mmap_file_page(Proc* p, u64 i) {
 GFN_NOINLINE bool mmap_file_install(Core& c, u64 va, u64 f) {
     Proc* p = c.p;
     Proc* g = c.mm;
-    if (g->rss_limit && g->frames_private >= g->rss_limit) return false;
+    if (rss_full(g)) return false;
     u64* e = pt_walk(c.m, g->pt_root, va, true, g);
     if (!e) return false;
     u64 perm = prot_to_pte(p->fm_args[2]);
     atomic_add_u32(frame_refcnt(c.m, f), 1);
-    g->frames_private++;
+    rss_charge(c.m, g, f);
     // Private: copy-on-write. Shared: written in place, COW meaning "clean" (mm.h).
     u64 shared = mmap_file_shared(p) ? PTE_SHARED : 0;
     pte_publish(g, e, (f << 12) | PTE_P | perm | shared | ((perm & PTE_W) ? PTE_COW : 0));
@@ -78,7 +78,13 @@ GFN_NOINLINE bool mmap_file_install(Core& c, u64 va, u64 f) {
 GFN_NOINLINE bool mmap_file_fresh(Core& c, u64 i, u64 f) {
     Proc* p = c.p;
     u64 key = pcache_key(p->fm_file, mmap_file_page(p, i));
+    // A private mapping's page is a file version's, immutable: marked before it enters
+    // the cache, so that every lane that finds it there sees the mark (frame_cached); a
+    // frame that did not become the cache's loses the mark before it is mapped or freed.
+    bool mark = !mmap_file_shared(p);
+    if (mark) dcode_mark(c.m, f);
     u64 cached = pcache_insert(c.m, key, f);
+    if (mark && cached != f) dcode_unmark(c.m, f);
     if (mmap_file_shared(p)) {
         // A shared mapping's page must be the one frame every mapper writes, and its
         // write-back must find the page it holds (the reverse entry): without room in
@@ -89,7 +95,6 @@ GFN_NOINLINE bool mmap_file_fresh(Core& c, u64 i, u64 f) {
         }
     }
     u64 use = cached == NO_FRAME ? f : cached;
-    if (cached == f && !mmap_file_shared(p)) dcode_mark(c.m, f);  // a file version's page: immutable
     bool ok = mmap_file_install(c, p->fm_addr + (i << PAGE_SHIFT), use);
     if (use != f || cached == NO_FRAME) frame_unref(c.m, f);  // not the cache's: ours goes
     return ok;

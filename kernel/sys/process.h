@@ -91,7 +91,7 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
     rt_memcpy(q, p, sizeof(Proc));
     if (g != p) proc_copy_shared(q, g);
     q->fmaps = 0;  // not the parent's table: a copy below
-    q->frames_private = 0;
+    q->frames_private = q->frames_cached = 0;
     q->vm_pages = 0;
     u64 root = pt_clone(m, g->pt_root, q, true);
     tlb_flush(c);  // the parent's writable pages are copy-on-write now
@@ -280,12 +280,13 @@ GFN_NOINLINE void exec_complete(Core& c) {
     thread_exec_takeover(c);
     p = c.p;
     // The new image is counted from nothing: the old one is released below.
-    u64 old_frames = p->frames_private, old_vm = p->vm_pages;
-    p->frames_private = p->vm_pages = 0;
+    u64 old_frames = p->frames_private, old_cached = p->frames_cached, old_vm = p->vm_pages;
+    p->frames_private = p->frames_cached = p->vm_pages = 0;
     u64 root = pt_clone(m, m->tmpl_root, p);
     if (root == NO_FRAME || len == 0) {
         if (root != NO_FRAME) pt_free_all(m, root);
         p->frames_private = old_frames;
+        p->frames_cached = old_cached;
         p->vm_pages = old_vm;
         setX(c, 0, err(E_NOMEM));
         return;

@@ -186,6 +186,13 @@ pub struct Proc {
     /// frames its tables map (a frame shared with a forked relative counts to each, as
     /// in Linux's RSS; the image template's frames count to none). kernel/mm/mm.h.
     pub frames_private: u64,
+    /// Of `frames_private`, the page cache's immutable frames this process maps (a
+    /// file version's pages in private mappings: shared libraries' code and data,
+    /// held by the cache for the whole run, `MachineHdr::dcache_map` nonzero). They
+    /// count to the resident set, as Linux's RssFile does, but not against the
+    /// resident limit: they take no frame from the pool that the process's neighbours
+    /// could use. kernel/mm/mm.h `rss_full`.
+    pub frames_cached: u64,
     /// Start of the heap (end of the highest ELF segment, page aligned).
     pub brk_start: u64,
     /// Current program break.

@@ -84,7 +84,8 @@ pub fn finish_lane(
         stderr_hash: (!live).then_some(ends[1].0),
         stdout_bytes: if live { 0 } else { ends[0].1 },
         stderr_bytes: if live { 0 } else { ends[1].1 },
-        frames_private: p.frames_private,
+        // Its own frames: the page cache's that it maps are counted once, in the pool.
+        frames_private: p.frames_private - p.frames_cached,
     };
     (res, out.kept)
 }

@@ -298,7 +298,8 @@ pub struct LaneResult {
     pub stdout_bytes: u64,
     /// See `stdout_bytes`.
     pub stderr_bytes: u64,
-    /// Frames it owned privately at its peak (page tables and written pages).
+    /// Frames it owned privately at its end (page tables and written pages; not the
+    /// page cache's frames it mapped, `Proc::frames_cached`).
     pub frames_private: u64,
 }
 
