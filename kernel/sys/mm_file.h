@@ -84,6 +84,7 @@ GFN_NOINLINE bool mmap_file_fresh(Core& c, u64 i, u64 f) {
     bool mark = !mmap_file_shared(p);
     if (mark) dcode_mark(c.m, f);
     u64 cached = pcache_insert(c.m, key, f);
+    if (cached == f) atomic_add_u64(&c.m->pcache_frames, 1);
     if (mark && cached != f) dcode_unmark(c.m, f);
     if (mmap_file_shared(p)) {
         // A shared mapping's page must be the one frame every mapper writes, and its

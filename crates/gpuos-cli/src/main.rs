@@ -326,11 +326,12 @@ fn report_summary(rep: &RunReport, verbose: bool) {
             .max()
             .unwrap_or(0);
         eprintln!(
-            "gpuos: {} guest instructions in {:.3} s = {:.2} M instructions/s; memory: {} KiB shared image + up to {} KiB per process; {} interleaved groups",
+            "gpuos: {} guest instructions in {:.3} s = {:.2} M instructions/s; memory: {} KiB shared image + {} KiB page cache (one copy for every process) + up to {} KiB per process; {} interleaved groups",
             rep.instructions(),
             rep.seconds,
             rep.ips() / 1e6,
             rep.template_frames * 4,
+            rep.cache_frames * 4,
             peak * 4,
             rep.interleaved_groups
         );

@@ -807,6 +807,9 @@ pub struct MachineHdr {
     pub pcache: u64,
     /// Entries of the page cache minus one (a power of two minus one).
     pub pcache_mask: u64,
+    /// Frames the page cache took (file pages read from the host and cached, each one
+    /// copy for every process that maps it), counted by the device; the run's report.
+    pub pcache_frames: u64,
     /// Interleaved frames (kernel/mm/mm.h): a bitmap (`u32` words) of the pool's groups
     /// of `IL_GROUP` frames, bit set for a group handed out interleaved; 0 when the run
     /// has no interleaved frames (all frames contiguous).

@@ -335,6 +335,9 @@ pub struct RunReport {
     /// pages shared between processes (the template, the page cache's file pages, a
     /// fork's copy-on-write pages) counted once.
     pub pool_frames: u64,
+    /// Of `pool_frames`, the page cache's (`MachineHdr::pcache_frames`): file pages
+    /// read once and mapped by every process that maps the file (shared libraries).
+    pub cache_frames: u64,
     /// Where the host requests' round trips went (means), when any was timed.
     pub round_trips: Option<RoundTrips>,
 }

@@ -217,6 +217,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         translated: hdr.t2_insns,
         interleaved_groups: crate::layout::interleaved_groups(&hdr),
         pool_frames: crate::layout::pool_frames(&hdr),
+        cache_frames: hdr.pcache_frames,
         round_trips: rt,
     })
 }

@@ -122,6 +122,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         .map_err(|e| err("read back", e))?;
     report.interleaved_groups = crate::layout::interleaved_groups(&h);
     report.pool_frames = crate::layout::pool_frames(&h);
+    report.cache_frames = h.pcache_frames;
     if cfg.verbose && h.run_groups > 0 {
         eprintln!(
             "gpuos: warps entered the run loop {} times, {:.1} lanes together on average",
@@ -1138,6 +1139,7 @@ fn collect(
         translated: 0,
         interleaved_groups: 0,
         pool_frames: 0,
+        cache_frames: 0,
         round_trips: rt,
     })
 }
