@@ -57,8 +57,8 @@ GFN bool frame_cached(MachineHdr* m, u64 f) {
 /// Whether p may take no further frame: its resident set, less the page cache's frames
 /// it maps (shared by every lane: they take nothing from its neighbours), has reached
 /// its limit (Proc::rss_limit, by default the lanes' fair share of the pool). Charging
-/// them killed python3 at 10,000 lanes on the H100 (thirty-sixth session): its
-/// libraries alone are about 7 MiB a process, the share was 7.1 MiB.
+/// them killed python3 at 10,000 lanes on the H100 (thirty-sixth session): its resident
+/// set is about 7 MiB, 2.9 MiB of it its libraries' cached pages; the share was 7.1 MiB.
 GFN bool rss_full(const Proc* p) {
     return p->rss_limit && p->frames_private - p->frames_cached >= p->rss_limit;
 }
