@@ -92,7 +92,7 @@ GFN u64 t2_code_frame(Core& c) {
 /// pass `t2_next`); without it a region is the plain graph of gotos and returns.
 #if (GPUOS_DEVICE && !defined(GPUOS_T2_NO_SCHED)) || defined(GPUOS_T2_FORCE_SCHED)
 #define T2_SCHED 1
-#define T2_GOTO(label, kk) { if ((kk) < lim && T2_TOGETHER(grp)) goto label; c.split++; k = (kk); goto t2_next; }
+#define T2_GOTO(label, kk) { if ((kk) < lim && T2_TOGETHER(grp)) goto label; split++; k = (kk); goto t2_next; }
 #else
 #define T2_SCHED 0
 #define T2_GOTO(label, kk) goto label;

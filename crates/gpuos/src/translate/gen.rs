@@ -531,12 +531,15 @@ fn gen_region(out: &mut String, r: usize, first: usize, blocks: &[Block]) {
     u32 left = left_in < 0xffffffffull ? (u32)left_in : 0xffffffffu, done = 0;
     u64 rt = 0, pc = c.s.pc, xpc = 0, xskip = 0;
     u64 fa = cy.fa, fb = cy.fb;  // lazy flags (emit.rs, `Flags`): kind fk, 0 when in nz
-    u32 xk = 0, xr = 0, fk = cy.fk, mask = T2_ACTIVE();
+    // `split` counts the jumps taken through the scheduler (T2_GOTO) in a register,
+    // added to c.split at the exits: an increment of the Core's field was a load and a
+    // store at each of the region's few hundred jumps.
+    u32 xk = 0, xr = 0, fk = cy.fk, mask = T2_ACTIVE(), split = 0;
     // The group the scheduler chose and the least block another lane waits at (T2_GOTO).
     u32 grp = mask, lim = ~0u;
     T2Tlb tlb_s = cy.s;  // the previous region's (T2Carry, tier2.h)
     T2Ways tlb_d = cy.d;
-    (void)rt; (void)tlb_s; (void)tlb_d; (void)fa; (void)fb; (void)fk; (void)grp; (void)lim;
+    (void)rt; (void)tlb_s; (void)tlb_d; (void)fa; (void)fb; (void)fk; (void)grp; (void)lim; (void)split;
 t2_next:
 #if T2_SCHED
     // k: this lane's next block of the region, or 0 when it leaves (xr: 0 to the run
@@ -600,6 +603,7 @@ t2_exc:
     xr = 2; k = 0;
     goto t2_next;
 t2_leave:
+    c.split += split;
     if (xr != 2) {{
 #endif
         c.s.pc = pc;
