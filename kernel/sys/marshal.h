@@ -31,22 +31,10 @@ GFN u8* lane_buf(Core& c) { return (u8*)(uintptr_t)c.m->bufs + (u64)c.p->lane * 
 /// the sequence number. `t_entry`: when the call began (device clock, ns).
 GFN_NOINLINE void req_publish(MachineHdr* m, Proc* p, u64 nr, u32 flags, const u64* args, i64 ret, u64 in, u64 off,
                               u64 ocap, u64 t_entry) {
-    // Every field this reads, read first: the stores below go through pointers that the
-    // compiler must assume alias them, so a read placed after a store is issued after
-    // it and the next store waits for its answer, one memory latency after another
-    // (nvdisasm of 82f043b's core: eight such reads of Proc and MachineHdr between the
-    // SysReq's stores, each an L2 round trip when the lane's Proc has left L1).
-    u32 lane = p->lane, slot = p->slot, tg_slot = p->tg_slot, pid = p->pid;
-    bool shared = p->fam_next != p->slot;
     SysReq* r = lane_req_of(m, p);
-    Proc* lp = proc_at(m, lane);
-    u32 notes = lp->notes;
-    u64 seq = lp->req_seq + 1, post_ns = lp->rt_post_ns, push_ns = lp->rt_push_ns;
-    RingHdr* ring = m->comp ? lane_ring(m, lane) : 0;
-    u64 a[6];
-    for (int i = 0; i < 6; i++) a[i] = args[i];
+    Proc* lp = lane_proc(m, p);
     r->nr = nr;
-    for (int i = 0; i < 6; i++) r->args[i] = a[i];
+    for (int i = 0; i < 6; i++) r->args[i] = args[i];
     r->ret = ret;
     r->in_len = (u32)in;
     r->out_off = (u32)off;
@@ -54,11 +42,11 @@ GFN_NOINLINE void req_publish(MachineHdr* m, Proc* p, u64 nr, u32 flags, const u
     r->out_len = 0;
     // A lane with other members to run cannot wait on the host for one of them (a sleep
     // answers RETRY then, crates/gpuos/src/host/mod.rs).
-    r->flags = flags | (shared ? SYSREQ_SHARED : 0);
-    r->lane = lane;
-    r->slot = tg_slot;  // a thread's calls are its process's (fds, cwd): its leader's host state
-    r->pid = pid;
-    r->nnotes = notes;  // the forks and ends noted since the last request go first
+    r->flags = flags | (p->fam_next != p->slot ? SYSREQ_SHARED : 0);
+    r->lane = p->lane;
+    r->slot = p->tg_slot;  // a thread's calls are its process's (fds, cwd): its leader's host state
+    r->pid = p->pid;
+    r->nnotes = lp->notes;  // the forks and ends noted since the last request go first
     lp->notes = 0;
     // Device copies of what sys_complete_host needs of the request: when the completion
     // poller delivers the result, completing reads nothing of the SysReq.
@@ -66,20 +54,20 @@ GFN_NOINLINE void req_publish(MachineHdr* m, Proc* p, u64 nr, u32 flags, const u
     lp->req_flags = flags;
     lp->req_out_off = (u32)off;
     lp->req_out_cap = (u32)ocap;
-    lp->req_slot = slot;
+    lp->req_slot = p->slot;
     lp->req_open = 1;
     // The count lives in Proc (device memory): reading r->seq or r->done back would
     // cost a round trip across PCIe.
-    lp->req_seq = seq;
+    lp->req_seq++;
     // No fence here: the host reads the request only after what publishes it to the
     // host, whose own fence orders everything written above first: in persistent
     // mode the submission ring's push below (ring_push's release store), in quantum
     // mode the end of the kernel, on the CPU backend the same thread. One system-scope
     // fence fewer per request (a PCIe drain, about a microsecond).
-    *(volatile u64*)&r->seq = seq;
+    *(volatile u64*)&r->seq = lp->req_seq;
     u64 t_posted = now_ns();
     lp->rt_posted_at = t_posted;
-    lp->rt_post_ns = post_ns + (t_posted - t_entry);
+    lp->rt_post_ns += t_posted - t_entry;
     // Persistent mode (a completion poller runs: `m->comp`): onto the lane's submission
     // ring now, so that the host serves the request while the lane leaves its slice
     // (core_run, lane_run, the meeting points of its warp). Pushed once the slice had
@@ -89,9 +77,9 @@ GFN_NOINLINE void req_publish(MachineHdr* m, Proc* p, u64 nr, u32 flags, const u
     // different times. Only the lane's own thread posts for its family (spare lanes
     // hand host calls back to it), so each request is pushed once. The ring is never
     // closed on the GPU and never full (no_wait, a cell per lane: kernel/ring.h).
-    if (ring) {
-        ring_push(ring, lane);
-        lp->rt_push_ns = push_ns + (now_ns() - t_posted);
+    if (m->comp) {
+        ring_push(lane_ring(m, p->lane), p->lane);
+        lp->rt_push_ns += now_ns() - t_posted;
     }
 }
 
