@@ -202,18 +202,26 @@ fn handler_regs(e: &tables::A64Entry, f: &[u32]) -> u64 {
 }
 
 /// The C++ of block `b` inside the translation's `t2_enter` (label `b_<start>`, see
-/// [`gen_source`]): the budget check, the instructions, then the jump to the next
+/// [`gen_source`]): the budget check (`T2_BUDGET`: of `need` instructions, the block
+/// and those its jumps may run before the next check, [`budget_plan`]; none where
+/// `need` is 0), the instructions, then the jump to the next
 /// block. The frequent instructions are direct code over the registers in locals
 /// ([`emit`]); the others call their handler (through its `T2H_` name) with the
 /// registers it may use written back before and read again after, `c.pc`, `c.npc` and
 /// `c.insn` set as the run loop sets them, and an exception checked after. `regs` is
 /// the state at the block's start; `jump(target)` the C++ that goes on at a constant
 /// target (`count` first adds the block's instructions to `done`).
-fn gen_block(out: &mut String, b: &Block, regs: &mut Regs, local: &dyn Fn(u64) -> Option<usize>) {
+fn gen_block(
+    out: &mut String,
+    b: &Block,
+    need: u32,
+    regs: &mut Regs,
+    local: &dyn Fn(u64) -> Option<usize>,
+) {
     let n = b.insns.len();
     let _ = writeln!(
         out,
-        "b_{:x}:\n    if (left - done < {n}u) {{ pc = 0x{:x}ull; goto t2_out; }}\n    T2_GROUP({n}u)",
+        "b_{:x}:\n    T2_BUDGET({n}u, {need}u, 0x{:x}ull)\n    T2_GROUP({n}u)",
         b.start, b.start
     );
     // After a handler call the block goes on only while the code page is still its
@@ -401,16 +409,32 @@ pub fn gen_source(blocks: &[Block], weights: &[u64], region_blocks: usize) -> St
         .collect();
     gen_wrappers(&mut out, blocks);
     gen_find(&mut out, blocks);
+    // Each block's budget: whether it checks when jumped to, and how many instructions
+    // it and the blocks its jumps reach may run before the next check (what a block
+    // entered through its region's scheduler checks: `t2_need`).
+    let plan: Vec<Budget> = parts
+        .iter()
+        .enumerate()
+        .flat_map(|(r, p)| budget_plan(&blocks[first[r]..first[r] + p.len()], first[r]))
+        .collect();
+    let need: Vec<u32> = plan
+        .iter()
+        .map(|b| if b.check { b.reach } else { 0 })
+        .collect();
+    let entry_need: Vec<u32> = plan.iter().map(|b| b.reach).collect();
     let list = |v: &mut dyn Iterator<Item = String>| v.collect::<Vec<_>>().join(",");
     let _ = writeln!(
         out,
-        "T2_DATA u64 t2_frames[{}] = {{{}}};\nT2_DATA u16 t2_regions[{}] = {{{}}};\n#if T2_FRONTIER\nT2_DATA u64 t2_pcs[{}] = {{{}}};\n#endif",
+        "T2_DATA u64 t2_frames[{}] = {{{}}};\nT2_DATA u16 t2_regions[{}] = {{{}}};\nT2_DATA u64 t2_pcs[{}] = {{{}}};\nT2_DATA u16 t2_need[{}] = {{{}}};\n#define T2_NBLOCKS {}u",
         blocks.len(),
         list(&mut blocks.iter().map(|b| format!("{}u", b.frame))),
         blocks.len(),
         list(&mut region_of.iter().map(|r| r.to_string())),
         blocks.len(),
-        list(&mut blocks.iter().map(|b| format!("0x{:x}ull", b.start)))
+        list(&mut blocks.iter().map(|b| format!("0x{:x}ull", b.start))),
+        blocks.len(),
+        list(&mut entry_need.iter().map(|n| format!("{n}u"))),
+        blocks.len(),
     );
     out.push_str(
         "/// The block (1-based) starting at pc on the current code page, or 0.
@@ -421,7 +445,8 @@ GFN u32 t2_block_at(Core& c, u64 pc) {
 ",
     );
     for (r, p) in parts.iter().enumerate() {
-        gen_region(&mut out, r, first[r], &blocks[first[r]..first[r] + p.len()]);
+        let at = first[r]..first[r] + p.len();
+        gen_region(&mut out, r, first[r], &blocks[at.clone()], &need[at]);
     }
     out.push_str(
         "#if GPUOS_TIER2\nGFN_NOINLINE u32 t2_enter(Core& c, u64 left) {\n#else\nextern \"C\" u32 gpuos_t2_enter(Core& c, u64 left) {\n#endif\n",
@@ -476,6 +501,104 @@ extern \"C\" const u64 gpuos_t2_starts[] = {",
     out
 }
 
+/// The block number (1-based, over the whole translation) of a jump target `t` from
+/// block `b` that stays in the region (`blocks`, numbers `first + 1`..): a block of it
+/// on b's page and frame, where the jump is a `goto` (gen.rs `jump_code`); else None.
+fn local_targets<'a>(
+    blocks: &'a [Block],
+    first: usize,
+    b: &Block,
+) -> impl Fn(u64) -> Option<usize> + 'a {
+    let (start, frame) = (b.start, b.frame);
+    move |t: u64| {
+        if t >> 12 != start >> 12 {
+            return None;
+        }
+        let i = blocks.binary_search_by_key(&t, |x| x.start).ok()?;
+        (blocks[i].frame == frame).then_some(first + i + 1)
+    }
+}
+
+/// Most instructions that a budget check covers ([`budget_plan`]): when the budget
+/// left is below a check's count the lane leaves the translation there and the run
+/// loop interprets the rest of its slice, so a large count would send the end of
+/// every slice to the interpreter (slices are 16 K instructions while a better core
+/// compiles, kernel/exec.h).
+pub const BUDGET_REACH: u32 = 256;
+
+/// A block's budget check ([`budget_plan`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// Whether the block checks the budget when a jump reaches it (`T2_BUDGET`).
+    pub check: bool,
+    /// How many instructions the block and the blocks its jumps reach without a check
+    /// may run: what its check compares with the budget left.
+    pub reach: u32,
+}
+
+/// Where the blocks of a region (`blocks`, in address order, numbers `first + 1`..)
+/// check the instruction budget. Every block checked its own before (`left - done <
+/// n`: a compare, a branch and the exit's constant PC, about six SASS instructions a
+/// block on the GPU, and every exit a merge point of the registers). A lane enters a
+/// region only through its scheduler (`t2_next`, which checks the entered block's
+/// `reach`, `t2_need`) and goes on by the blocks' jumps (`goto`), so a check is
+/// needed only where a jump may close a cycle: a block that a jump reaches from itself
+/// or a later block (a loop's head; blocks are in address order, so the other jumps
+/// go forward and form no cycle). Every other block is covered by the checks before
+/// it: each check compares the budget left with the most instructions any path of
+/// forward jumps from it runs before the next check (its `reach`), so a block is still
+/// entered only when the budget covers it and instruction counts stay exact. A reach
+/// above [`BUDGET_REACH`] makes the heaviest covered successor check too.
+/// `-DGPUOS_T2_BLOCK_BUDGET` (a measuring variant) checks every block as before.
+fn budget_plan(blocks: &[Block], first: usize) -> Vec<Budget> {
+    // The region's jumps (the targets the code's `goto`s take), from a pass over it.
+    let succ: Vec<Vec<usize>> = blocks
+        .iter()
+        .map(|b| {
+            let base = local_targets(blocks, first, b);
+            let seen = std::cell::RefCell::new(Vec::new());
+            let rec = |t: u64| {
+                let k = base(t);
+                if let Some(k) = k {
+                    seen.borrow_mut().push(k - first - 1);
+                }
+                k
+            };
+            gen_block(&mut String::new(), b, 0, &mut Regs::default(), &rec);
+            let mut v = seen.into_inner();
+            v.sort_unstable();
+            v.dedup();
+            v
+        })
+        .collect();
+    let mut check = vec![false; blocks.len()];
+    for (i, s) in succ.iter().enumerate() {
+        for &j in s.iter().filter(|&&j| j <= i) {
+            check[j] = true;
+        }
+    }
+    let mut reach = vec![0u32; blocks.len()];
+    for i in (0..blocks.len()).rev() {
+        let n = blocks[i].insns.len() as u32;
+        reach[i] = loop {
+            let next = succ[i]
+                .iter()
+                .filter(|&&j| j > i && !check[j])
+                .max_by_key(|&&j| reach[j]);
+            match next {
+                Some(&j) if n + reach[j] > BUDGET_REACH => check[j] = true,
+                Some(&j) => break n + reach[j],
+                None => break n,
+            }
+        };
+    }
+    check
+        .into_iter()
+        .zip(reach)
+        .map(|(check, reach)| Budget { check, reach })
+        .collect()
+}
+
 /// Region `r`: the function `t2_r<r>(c, left, done_out, k)` over `blocks` (numbers
 /// `first + 1`..), starting at block k (of this region, its frame checked). It runs
 /// blocks while they jump to blocks of the region and `left` covers them, adds what
@@ -496,22 +619,13 @@ extern \"C\" const u64 gpuos_t2_starts[] = {",
 /// scheduler too (k = 0; `xr` says how it leaves), so the vote always names the lanes
 /// still inside. On the host (one lane) the votes are constants and the scheduler is
 /// never taken.
-fn gen_region(out: &mut String, r: usize, first: usize, blocks: &[Block]) {
-    let local = |b: &Block| {
-        let (start, frame) = (b.start, b.frame);
-        move |t: u64| {
-            if t >> 12 != start >> 12 {
-                return None;
-            }
-            let i = blocks.binary_search_by_key(&t, |x| x.start).ok()?;
-            (blocks[i].frame == frame).then_some(first + i + 1)
-        }
-    };
+fn gen_region(out: &mut String, r: usize, first: usize, blocks: &[Block], need: &[u32]) {
+    let local = |b: &Block| local_targets(blocks, first, b);
     // The registers the blocks use and write: a first pass over their code.
     let (mut used, mut written) = (0u64, 0u64);
     for b in blocks {
         let mut regs = Regs::default();
-        gen_block(&mut String::new(), b, &mut regs, &local(b));
+        gen_block(&mut String::new(), b, 0, &mut regs, &local(b));
         used |= regs.used;
         written |= regs.written;
     }
@@ -560,6 +674,11 @@ t2_next:
         lim = grp == mask ? ~0u : T2_MIN(mask, k == least ? ~0u : k);
         if (k != least) goto t2_next;
     }
+#endif
+#ifndef GPUOS_T2_BLOCK_BUDGET
+    // Entered here, a block checks what it and the blocks its jumps reach before the
+    // next check may run (t2_need, gen.rs budget_plan).
+    if (k - 1u < T2_NBLOCKS && left - done < t2_need[k - 1]) { pc = t2_pcs[k - 1]; goto t2_out; }
 #endif
     switch (k) {
 ",
@@ -620,8 +739,14 @@ t2_exc:
     );
     let body = {
         let mut body = String::new();
-        for b in blocks {
-            gen_block(&mut body, b, &mut Regs::region(used, written), &local(b));
+        for (b, &need) in blocks.iter().zip(need) {
+            gen_block(
+                &mut body,
+                b,
+                need,
+                &mut Regs::region(used, written),
+                &local(b),
+            );
         }
         body
     };
@@ -740,7 +865,49 @@ mod tests {
             src.contains("{ done += 3u; pc = r30; goto t2_chain; }"),
             "{src}"
         );
-        assert!(src.contains("if (left - done < 3u) { pc = 0x400000ull; goto t2_out; }"));
+        // One block, no loop: no check of its own; the scheduler checks its 3.
+        assert!(src.contains("T2_BUDGET(3u, 0u, 0x400000ull)"), "{src}");
+        assert!(src.contains("T2_DATA u16 t2_need[1] = {3u};"), "{src}");
+    }
+
+    /// Only a loop's head checks the budget, for the longest path of forward jumps
+    /// from it; the blocks after it are covered; a long chain gets a check part way.
+    #[test]
+    fn the_budget_is_checked_at_loop_heads_for_the_paths_after_them() {
+        const CBZ_X0_FWD_8: u32 = 0xb4000040; // CBZ X0, .+8
+        const B_NE_BACK_8: u32 = 0x54ffffc1; // B.NE .-8
+        let blk = |start: u64, insns: Vec<u32>| Block {
+            start,
+            frame: 3,
+            insns,
+        };
+        let a = blk(0x400000, vec![ADD_X0_X0_1, CBZ_X0_FWD_8]); // to 0x40000c or on
+        let b = blk(0x400008, vec![ADD_X0_X0_1]); // on to 0x40000c
+        let c = blk(0x40000c, vec![ADD_X0_X0_1, ADD_X0_X0_1, B_NE_BACK_8]); // loops to itself
+        let d = blk(0x400018, vec![ADD_X0_X0_1, RET]);
+        let plan = budget_plan(&[a.clone(), b.clone(), c.clone(), d.clone()], 0);
+        let at = |check, reach| Budget { check, reach };
+        assert_eq!(
+            plan,
+            vec![at(false, 3), at(false, 1), at(true, 5), at(false, 2)]
+        );
+        let src = gen_source(&[a, b, c, d], &[], regions::REGION_BLOCKS);
+        assert!(src.contains("T2_BUDGET(3u, 5u, 0x40000cull)"), "{src}");
+        assert!(src.contains("T2_BUDGET(2u, 0u, 0x400000ull)"), "{src}");
+        assert!(
+            src.contains("T2_DATA u16 t2_need[4] = {3u,1u,5u,2u};"),
+            "{src}"
+        );
+        // Six blocks of 64 instructions, each falling through to the next: the third
+        // checks, so that no check covers more than BUDGET_REACH (256).
+        let chain: Vec<Block> = (0..6)
+            .map(|i| blk(0x400000 + 0x100 * i, vec![ADD_X0_X0_1; MAX_BLOCK]))
+            .collect();
+        let plan = budget_plan(&chain, 0);
+        let checks: Vec<bool> = plan.iter().map(|b| b.check).collect();
+        let reach: Vec<u32> = plan.iter().map(|b| b.reach).collect();
+        assert_eq!(checks, vec![false, false, true, false, false, false]);
+        assert_eq!(reach, vec![128, 64, 256, 192, 128, 64]);
     }
 
     /// A SIMD&FP data-processing handler (ADDP, scalar) is called with the general
