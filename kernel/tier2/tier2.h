@@ -216,6 +216,8 @@ struct T2Ways {
     T2Tlb e0;
 #ifndef GPUOS_T2_ONE_ENTRY
     T2Tlb e1;
+    /// The entry the next refill replaces (0: e0, 1: e1; t2_refill).
+    u32 next;
 #endif
 };
 
@@ -643,11 +645,24 @@ GFN bool t2_fast(const T2Ways& t, u64 a, u32 bytes, u64 acc, T2Tlb& r) {
 }
 
 /// A refill of t with n (the Core's soft-TLB entry that answered a miss, packed): n
-/// becomes `e0`, the former `e0` moves to `e1` (first in, first out), so that two pages
-/// used in turn both stay.
+/// replaces the entry filled before the other (first in, first out: `next` says which,
+/// round robin), so that two pages used in turn both stay. Each entry keeps its
+/// registers: when a refill moved `e0` to `e1` and n to `e0`, nvcc's register
+/// allocation renamed the pair on the refill path and paid with moves back on every
+/// hit path after it (about eight moves an access in CoreMark's list loop, thirty-
+/// seventh session). `-DGPUOS_T2_WAYS_SHIFT`: that former refill, to measure.
 GFN void t2_refill(T2Ways& t, const T2Tlb& n) {
+#ifdef GPUOS_T2_WAYS_SHIFT
     t.e1 = t.e0;
     t.e0 = n;
+#else
+    bool one = t.next != 0;
+    t.e0.tag = one ? t.e0.tag : n.tag;
+    t.e0.host = one ? t.e0.host : n.host;
+    t.e1.tag = one ? n.tag : t.e1.tag;
+    t.e1.host = one ? n.host : t.e1.host;
+    t.next ^= 1u;
+#endif
 }
 
 /// t2_load through either entry of t: the fast path reads t2_pick's copy, and only a
