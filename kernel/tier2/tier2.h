@@ -177,12 +177,9 @@ static_assert(T2_IL == 1 && (T2_IL & PTE_PERM) == 0 && PTE_PERM < PAGE_SZ, "T2Tl
 
 /// The region entry of the page of a, packed from the Core's entry t that holds that
 /// page (t.vpn == (a >> PAGE_SHIFT) + 1, a permission granted; a refill after a hit).
-/// Inline at every access's refill: without a compare of il, two logic operations.
+/// In the misses (t2_load_miss, t2_store_miss), which return it: without a compare of
+/// il, two logic operations.
 GFN T2Tlb t2_pack(const TlbEntry& t, u64 a) { return {(a & ~(PAGE_SZ - 1)) | t.perm | t.il, t.host}; }
-
-/// The region entry a refill after a miss answered by the Core's soft TLB takes: that
-/// entry (of a's page), packed.
-GFN T2Tlb t2_refilled(const Core& c, u64 a) { return t2_pack(c.tlb[(a >> PAGE_SHIFT) & (TLB_ENTRIES - 1)], a); }
 
 /// Whether r is an entry of a's page (maybe without the access's permission). An empty
 /// entry is one of page 0 without any permission: an access there only misses.
@@ -516,9 +513,20 @@ GFN_NOINLINE void page_store(u8* base, bool il, u64 off, u64 n, u64 v) {
     for (u64 i = 0; i < n; i++, v >>= 8) *page_at(base, il, off + i) = (u8)v;
 }
 
-/// What t2_load_miss read: the word(s) (v1 only for 16 bytes), and whether it could.
+/// What t2_load_miss read: the word(s) (v1 only for 16 bytes), whether it could, and
+/// then the region entry of the page (the Core's soft-TLB entry that answered, packed:
+/// the refill). Returned in registers: when the site read the Core's entry again
+/// after the call, nvcc computed that entry's address at every access's hit path
+/// (three instructions) to have it ready for the refill.
 struct T2Loaded {
     u64 v0, v1;
+    T2Tlb e;
+    u32 ok;
+};
+
+/// What t2_store_miss did: whether it stored, and then the refill (as T2Loaded's).
+struct T2Stored {
+    T2Tlb e;
     u32 ok;
 };
 
@@ -526,10 +534,11 @@ struct T2Loaded {
 /// alignment within one run of the page), or nothing read (ok 0; the handler then
 /// takes mm_translate's slow path and raises any fault).
 GFN_NOINLINE T2Loaded t2_load_miss(Core& c, u64 a, u32 bytes) {
-    T2Loaded l = {0, 0, 0};
+    T2Loaded l = {0, 0, {0, 0}, 0};
     c.t2miss++;
     const TlbEntry* e = t2_entry(c, a, bytes, PTE_R);
     if (!e) return l;
+    l.e = t2_pack(*e, a);
     u64 off = a & (PAGE_SZ - 1), n = bytes > 8 ? 8 : bytes;
     if (t2_run(e->il, off, bytes)) {  // the usual miss: another page, or unaligned
         u8* p = page_at(e->host, e->il, off);
@@ -543,11 +552,14 @@ GFN_NOINLINE T2Loaded t2_load_miss(Core& c, u64 a, u32 bytes) {
     return l;
 }
 
-/// A store that missed the region's entry (as t2_load_miss): whether it was done.
-GFN_NOINLINE bool t2_store_miss(Core& c, u64 a, u32 bytes, u64 v0, u64 v1) {
+/// A store that missed the region's entry (as t2_load_miss): whether it was done, and
+/// the refill.
+GFN_NOINLINE T2Stored t2_store_miss(Core& c, u64 a, u32 bytes, u64 v0, u64 v1) {
+    T2Stored r = {{0, 0}, 0};
     c.t2miss++;
     const TlbEntry* e = t2_entry(c, a, bytes, PTE_W);
-    if (!e) return false;
+    if (!e) return r;
+    r = {t2_pack(*e, a), 1};
     u64 off = a & (PAGE_SZ - 1), n = bytes > 8 ? 8 : bytes;
     if (t2_run(e->il, off, bytes)) {
         u8* p = page_at(e->host, e->il, off);
@@ -557,7 +569,7 @@ GFN_NOINLINE bool t2_store_miss(Core& c, u64 a, u32 bytes, u64 v0, u64 v1) {
         page_store(e->host, e->il, off, n, v0);
         if (bytes > 8) page_store(e->host, e->il, off + 8, 8, v1);
     }
-    return true;
+    return r;
 }
 
 #ifdef GPUOS_T2_INLINE_MISS
@@ -612,7 +624,7 @@ GFN bool t2_load(Core& c, T2Tlb& r, u64 a, u32 bytes, u64& v0, u64& v1) {
     }
     T2Loaded l = t2_load_miss(c, a, bytes);
     if (!l.ok) return false;
-    r = t2_refilled(c, a);
+    r = l.e;
     v0 = l.v0;
     v1 = l.v1;
     return true;
@@ -624,8 +636,9 @@ GFN bool t2_store(Core& c, T2Tlb& r, u64 a, u32 bytes, u64 v0, u64 v1) {
         t2_write(r, a, bytes, v0, v1);
         return true;
     }
-    if (!t2_store_miss(c, a, bytes, v0, v1)) return false;
-    r = t2_refilled(c, a);
+    T2Stored m = t2_store_miss(c, a, bytes, v0, v1);
+    if (!m.ok) return false;
+    r = m.e;
     return true;
 }
 #endif
@@ -677,7 +690,7 @@ GFN bool t2_load(Core& c, T2Ways& t, u64 a, u32 bytes, u64& v0, u64& v1) {
     }
     T2Loaded l = t2_load_miss(c, a, bytes);
     if (!l.ok) return false;
-    t2_refill(t, t2_refilled(c, a));
+    t2_refill(t, l.e);
     v0 = l.v0;
     v1 = l.v1;
     return true;
@@ -692,8 +705,9 @@ GFN bool t2_store(Core& c, T2Ways& t, u64 a, u32 bytes, u64 v0, u64 v1) {
             return true;
         }
     }
-    if (!t2_store_miss(c, a, bytes, v0, v1)) return false;
-    t2_refill(t, t2_refilled(c, a));
+    T2Stored m = t2_store_miss(c, a, bytes, v0, v1);
+    if (!m.ok) return false;
+    t2_refill(t, m.e);
     return true;
 }
 
