@@ -154,9 +154,11 @@ GFN u64 t2_code_frame(Core& c) {
 #endif
 
 /// A region's copy of a soft-TLB entry (the Core's `TlbEntry` of a page it hit, packed
-/// by t2_pack): `tag`, the page's address with the entry's permissions (PTE_R, PTE_W,
-/// PTE_X) and T2_IL (its frame is interleaved) in the bits below PAGE_SHIFT, 0 when
-/// empty (no permission: every access misses); `host`, the frame's start. Two 64-bit
+/// by t2_pack): `tag`, the page's address with, in the bits below PAGE_SHIFT, the
+/// entry's permissions (PTE_R, PTE_W, PTE_X, shifted by T2_PERM_SHIFT) and in bits 0-4
+/// the shift of its words' stride (T2_IL_SHIFT on an interleaved frame, else 0: bit 0
+/// is then T2_IL), 0 when empty (no permission: every access misses); `host`, the
+/// frame's start. Two 64-bit
 /// words, four registers on the GPU instead of the TlbEntry's six: the region keeps
 /// three of them live across all its blocks, and with the pair of T2Ways the
 /// TlbEntry copies grew CoreMark's regions by 13 % of SASS, most of it register moves
@@ -169,33 +171,41 @@ struct T2Tlb {
     u8* host;
 };
 
-/// T2Tlb::tag's bit for an interleaved frame (TlbEntry::il): below the page address,
-/// apart from the permission bits; bit 0, so that TlbEntry::il (0 or 1: frame_il) goes
-/// in as it is (t2_pack).
+/// log2(IL_GROUP): on an interleaved frame a page's 8-byte words lie IL_WORD <<
+/// T2_IL_SHIFT bytes apart (IL_ROW), so that t2_at and t2_word2 shift by it instead of
+/// selecting the stride and multiplying.
+#define T2_IL_SHIFT 5u
+static_assert((1ull << T2_IL_SHIFT) == IL_GROUP && (IL_WORD << T2_IL_SHIFT) == IL_ROW, "T2_IL_SHIFT");
+
+/// T2Tlb::tag's low five bits: the stride's shift (0 or T2_IL_SHIFT), which t2_at takes
+/// straight from the tag as a funnel shift's count (the count's low five bits: one
+/// instruction, where extracting an interleaved bit and multiplying by T2_IL_SHIFT took
+/// three at every access); its bit 0 (`T2_IL`) says whether the frame is interleaved.
+/// The permissions sit above it, PTE_* << T2_PERM_SHIFT.
+#define T2_STRIDE_BITS 31u
 #define T2_IL 1ull
-static_assert(T2_IL == 1 && (T2_IL & PTE_PERM) == 0 && PTE_PERM < PAGE_SZ, "T2Tlb::tag's low bits");
+#define T2_PERM_SHIFT 4u
+static_assert((T2_IL_SHIFT & T2_IL) == T2_IL && T2_IL_SHIFT <= T2_STRIDE_BITS &&
+                  ((PTE_PERM << T2_PERM_SHIFT) & T2_STRIDE_BITS) == 0 && (PTE_PERM << T2_PERM_SHIFT) < PAGE_SZ,
+              "T2Tlb::tag's low bits");
 
 /// The region entry of the page of a, packed from the Core's entry t that holds that
 /// page (t.vpn == (a >> PAGE_SHIFT) + 1, a permission granted; a refill after a hit).
-/// In the misses (t2_load_miss, t2_store_miss), which return it: without a compare of
-/// il, two logic operations.
-GFN T2Tlb t2_pack(const TlbEntry& t, u64 a) { return {(a & ~(PAGE_SZ - 1)) | t.perm | t.il, t.host}; }
+/// In the misses (t2_load_miss, t2_store_miss), which return it.
+GFN T2Tlb t2_pack(const TlbEntry& t, u64 a) {
+    return {(a & ~(PAGE_SZ - 1)) | ((u64)t.perm << T2_PERM_SHIFT) | (t.il ? (u64)T2_IL_SHIFT : 0), t.host};
+}
 
 /// Whether r is an entry of a's page (maybe without the access's permission). An empty
 /// entry is one of page 0 without any permission: an access there only misses.
 GFN bool t2_holds(const T2Tlb& r, u64 a) { return ((a ^ r.tag) >> PAGE_SHIFT) == 0; }
 
 /// Whether r holds a's page with permission `acc` (PTE_R, PTE_W or PTE_X).
-GFN bool t2_grants(const T2Tlb& r, u64 a, u64 acc) { return t2_holds(r, a) && (r.tag & acc); }
+GFN bool t2_grants(const T2Tlb& r, u64 a, u64 acc) { return t2_holds(r, a) && (r.tag & (acc << T2_PERM_SHIFT)); }
 
 /// 1 when r's frame is interleaved (page_at, t2_run), else 0.
 GFN u32 t2_il(const T2Tlb& r) { return (u32)r.tag & (u32)T2_IL; }
 
-/// log2(IL_GROUP): on an interleaved frame a page's 8-byte words lie IL_WORD <<
-/// T2_IL_SHIFT bytes apart (IL_ROW), so that t2_at and t2_word2 shift by il *
-/// T2_IL_SHIFT instead of selecting the stride and multiplying.
-#define T2_IL_SHIFT 5u
-static_assert((1ull << T2_IL_SHIFT) == IL_GROUP && (IL_WORD << T2_IL_SHIFT) == IL_ROW, "T2_IL_SHIFT");
 
 /// A region's soft-TLB entries for the accesses not based on SP: two, either holding any
 /// page (t2_pick), refilled first in, first out. With one entry (`-DGPUOS_T2_ONE_ENTRY`,
@@ -464,7 +474,7 @@ GFN bool t2_code_page(Core& c, u64 pc) {
 GFN u32 t2_misfit(const T2Tlb& r, u64 a, u32 bytes, u64 acc) {
     u32 align = bytes > 8 ? 8 : bytes, off = (u32)a & (u32)(PAGE_SZ - 1);
     u32 across = bytes > 8 && off + bytes > PAGE_SZ;
-    return (~(u32)r.tag & (u32)acc) | (off & (align - 1)) | across;
+    return (~(u32)r.tag & (u32)(acc << T2_PERM_SHIFT)) | (off & (align - 1)) | across;
 }
 
 /// Whether region entry r answers an access of `bytes` bytes at a with permission
@@ -473,12 +483,18 @@ GFN bool t2_fast(const T2Tlb& r, u64 a, u32 bytes, u64 acc) {
     return t2_holds(r, a) & (t2_misfit(r, a, bytes, acc) == 0);
 }
 
-/// Where byte a of r's page is (r holds the page): page_at, in 32 bits and with a
-/// shift for the interleaved stride (T2_IL_SHIFT), where nvcc selected the stride and
-/// multiplied in 64 bits at every inline access.
+/// Where byte a of r's page is (r holds the page): page_at, in 32 bits, the word's
+/// offset shifted by the tag's stride bits (T2_STRIDE_BITS: one funnel shift on the
+/// GPU), where nvcc selected the stride and multiplied in 64 bits at every inline
+/// access.
 GFN u8* t2_at(const T2Tlb& r, u64 a) {
-    u32 off = (u32)a & (u32)(PAGE_SZ - 1);
-    return r.host + ((off & ~(u32)(IL_WORD - 1)) << (t2_il(r) * T2_IL_SHIFT)) + off % (u32)IL_WORD;
+    u32 off = (u32)a & (u32)(PAGE_SZ - 1), word = off & ~(u32)(IL_WORD - 1);
+#if GPUOS_DEVICE
+    u32 at = __funnelshift_l(0u, word, (u32)r.tag);  // word << (tag & 31)
+#else
+    u32 at = word << ((u32)r.tag & T2_STRIDE_BITS);
+#endif
+    return r.host + at + off % (u32)IL_WORD;
 }
 
 /// The Core's soft-TLB entry of a's page when it holds the page with permission `acc`
