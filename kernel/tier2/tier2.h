@@ -206,7 +206,6 @@ GFN bool t2_grants(const T2Tlb& r, u64 a, u64 acc) { return t2_holds(r, a) && (r
 /// 1 when r's frame is interleaved (page_at, t2_run), else 0.
 GFN u32 t2_il(const T2Tlb& r) { return (u32)r.tag & (u32)T2_IL; }
 
-
 /// A region's soft-TLB entries for the accesses not based on SP: two, either holding any
 /// page (t2_pick), refilled first in, first out. With one entry (`-DGPUOS_T2_ONE_ENTRY`,
 /// to measure), `t2_load_miss` and `t2_store_miss` took 28 % of the warp-state samples

@@ -412,10 +412,15 @@ pub fn gen_source(blocks: &[Block], weights: &[u64], region_blocks: usize) -> St
     // Each block's budget: whether it checks when jumped to, and how many instructions
     // it and the blocks its jumps reach may run before the next check (what a block
     // entered through its region's scheduler checks: `t2_need`).
+    let scans: Vec<Scan> = parts
+        .iter()
+        .enumerate()
+        .map(|(r, p)| scan_region(&blocks[first[r]..first[r] + p.len()], first[r]))
+        .collect();
     let plan: Vec<Budget> = parts
         .iter()
         .enumerate()
-        .flat_map(|(r, p)| budget_plan(&blocks[first[r]..first[r] + p.len()], first[r]))
+        .flat_map(|(r, p)| budget_plan(&blocks[first[r]..first[r] + p.len()], &scans[r].succ))
         .collect();
     let need: Vec<u32> = plan
         .iter()
@@ -446,7 +451,14 @@ GFN u32 t2_block_at(Core& c, u64 pc) {
     );
     for (r, p) in parts.iter().enumerate() {
         let at = first[r]..first[r] + p.len();
-        gen_region(&mut out, r, first[r], &blocks[at.clone()], &need[at]);
+        gen_region(
+            &mut out,
+            r,
+            first[r],
+            &blocks[at.clone()],
+            &scans[r],
+            &need[at],
+        );
     }
     out.push_str(
         "#if GPUOS_TIER2\nGFN_NOINLINE u32 t2_enter(Core& c, u64 left) {\n#else\nextern \"C\" u32 gpuos_t2_enter(Core& c, u64 left) {\n#endif\n",
@@ -519,6 +531,46 @@ fn local_targets<'a>(
     }
 }
 
+/// What a first pass over a region's code finds (`scan_region`): the registers its
+/// blocks use and write (the locals the region loads at its entry and stores at its
+/// exits), and each block's jumps that stay in the region (the targets its `goto`s
+/// take, as indices into the region's blocks, sorted).
+struct Scan {
+    used: u64,
+    written: u64,
+    succ: Vec<Vec<usize>>,
+}
+
+/// The first pass over region `blocks` (numbers `first + 1`..): each block's code
+/// generated once and thrown away, for the registers and the jumps ([`Scan`]).
+fn scan_region(blocks: &[Block], first: usize) -> Scan {
+    let mut scan = Scan {
+        used: 0,
+        written: 0,
+        succ: Vec::with_capacity(blocks.len()),
+    };
+    for b in blocks {
+        let base = local_targets(blocks, first, b);
+        let seen = std::cell::RefCell::new(Vec::new());
+        let rec = |t: u64| {
+            let k = base(t);
+            if let Some(k) = k {
+                seen.borrow_mut().push(k - first - 1);
+            }
+            k
+        };
+        let mut regs = Regs::default();
+        gen_block(&mut String::new(), b, 0, &mut regs, &rec);
+        scan.used |= regs.used;
+        scan.written |= regs.written;
+        let mut v = seen.into_inner();
+        v.sort_unstable();
+        v.dedup();
+        scan.succ.push(v);
+    }
+    scan
+}
+
 /// Most instructions that a budget check covers ([`budget_plan`]): when the budget
 /// left is below a check's count the lane leaves the translation there and the run
 /// loop interprets the rest of its slice, so a large count would send the end of
@@ -550,27 +602,8 @@ pub struct Budget {
 /// entered only when the budget covers it and instruction counts stay exact. A reach
 /// above [`BUDGET_REACH`] makes the heaviest covered successor check too.
 /// `-DGPUOS_T2_BLOCK_BUDGET` (a measuring variant) checks every block as before.
-fn budget_plan(blocks: &[Block], first: usize) -> Vec<Budget> {
-    // The region's jumps (the targets the code's `goto`s take), from a pass over it.
-    let succ: Vec<Vec<usize>> = blocks
-        .iter()
-        .map(|b| {
-            let base = local_targets(blocks, first, b);
-            let seen = std::cell::RefCell::new(Vec::new());
-            let rec = |t: u64| {
-                let k = base(t);
-                if let Some(k) = k {
-                    seen.borrow_mut().push(k - first - 1);
-                }
-                k
-            };
-            gen_block(&mut String::new(), b, 0, &mut Regs::default(), &rec);
-            let mut v = seen.into_inner();
-            v.sort_unstable();
-            v.dedup();
-            v
-        })
-        .collect();
+/// `succ`: each block's jumps within the region ([`Scan`]).
+fn budget_plan(blocks: &[Block], succ: &[Vec<usize>]) -> Vec<Budget> {
     let mut check = vec![false; blocks.len()];
     for (i, s) in succ.iter().enumerate() {
         for &j in s.iter().filter(|&&j| j <= i) {
@@ -619,16 +652,17 @@ fn budget_plan(blocks: &[Block], first: usize) -> Vec<Budget> {
 /// scheduler too (k = 0; `xr` says how it leaves), so the vote always names the lanes
 /// still inside. On the host (one lane) the votes are constants and the scheduler is
 /// never taken.
-fn gen_region(out: &mut String, r: usize, first: usize, blocks: &[Block], need: &[u32]) {
+fn gen_region(
+    out: &mut String,
+    r: usize,
+    first: usize,
+    blocks: &[Block],
+    scan: &Scan,
+    need: &[u32],
+) {
     let local = |b: &Block| local_targets(blocks, first, b);
-    // The registers the blocks use and write: a first pass over their code.
-    let (mut used, mut written) = (0u64, 0u64);
-    for b in blocks {
-        let mut regs = Regs::default();
-        gen_block(&mut String::new(), b, 0, &mut regs, &local(b));
-        used |= regs.used;
-        written |= regs.written;
-    }
+    // The registers the blocks use and write: the first pass over their code.
+    let (used, written) = (scan.used, scan.written);
     let _ = writeln!(
         out,
         "GFN_NOINLINE bool t2_r{r}(Core& c, u64 left_in, u64& done_out, u32 k, T2Carry& cy) {{"
@@ -885,7 +919,8 @@ mod tests {
         let b = blk(0x400008, vec![ADD_X0_X0_1]); // on to 0x40000c
         let c = blk(0x40000c, vec![ADD_X0_X0_1, ADD_X0_X0_1, B_NE_BACK_8]); // loops to itself
         let d = blk(0x400018, vec![ADD_X0_X0_1, RET]);
-        let plan = budget_plan(&[a.clone(), b.clone(), c.clone(), d.clone()], 0);
+        let region = [a.clone(), b.clone(), c.clone(), d.clone()];
+        let plan = budget_plan(&region, &scan_region(&region, 0).succ);
         let at = |check, reach| Budget { check, reach };
         assert_eq!(
             plan,
@@ -903,7 +938,7 @@ mod tests {
         let chain: Vec<Block> = (0..6)
             .map(|i| blk(0x400000 + 0x100 * i, vec![ADD_X0_X0_1; MAX_BLOCK]))
             .collect();
-        let plan = budget_plan(&chain, 0);
+        let plan = budget_plan(&chain, &scan_region(&chain, 0).succ);
         let checks: Vec<bool> = plan.iter().map(|b| b.check).collect();
         let reach: Vec<u32> = plan.iter().map(|b| b.reach).collect();
         assert_eq!(checks, vec![false, false, true, false, false, false]);
