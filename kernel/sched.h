@@ -184,6 +184,7 @@ GFN_NOINLINE void lane_complete(Core& c, MachineHdr* m, u32 lane, bool polled) {
         if (nr == SYS_clone) fork_complete(c);
         else if ((nr == SYS_execve || nr == SYS_execveat) && c.s.x[0] == 0) exec_complete(c);
         else if ((nr == SYS_execve || nr == SYS_execveat) && c.s.x[0] == 1) exec_plan_start(c);
+        else if (nr == SYS_gpuos_fd_seek || (nr == SYS_gpuos_file_read && q->devread_op)) devread_done(c, nr);
         else if (nr == SYS_gpuos_file_map || nr == SYS_gpuos_file_read) mmap_file_completed(c, nr);
         else if (nr == SYS_gpuos_file_write) wb_complete(c);
         else if ((nr == SYS_copy_file_range || nr == SYS_splice) && (i64)c.s.x[0] > 0) io_offsets_complete(c, c.s.x[0]);

@@ -754,6 +754,39 @@ os.chdir("/usr/lib"); show("first"); show("again")
 pid = os.fork()
 if pid == 0: show("child"); os._exit(0)
 print(os.waitpid(pid, 0)[1]); show("parent")'
+# Reads of the sysroot's read-only files served on the device (kernel/sys/devread.h):
+# read, pread, lseek, fstat and isatty of such descriptors, their offsets shared with a
+# dup, a forked child and a thread (handed back to the host first), more of them open
+# than the device keeps, a file past the device's size limit, and mmap beside reads.
+deb py-devread lanes - -- $PY -c 'import os, stat, threading, mmap
+L = "/usr/lib/python3.11/"
+fd = os.open(L + "os.py", os.O_RDONLY); st = os.fstat(fd)
+print(stat.S_ISREG(st.st_mode), st.st_size, os.isatty(fd), len(os.read(fd, 100)), os.lseek(fd, 0, os.SEEK_CUR))
+print(os.lseek(fd, -10, os.SEEK_END), os.read(fd, 100), os.read(fd, 10), os.lseek(fd, 5, os.SEEK_SET), os.read(fd, 7))
+print(os.lseek(fd, 100000, os.SEEK_SET), os.read(fd, 5), os.pread(fd, 12, 30), os.lseek(fd, 0, os.SEEK_CUR), os.pread(fd, 5, 10**6))
+for w, o in ((os.SEEK_SET, -1), (os.SEEK_CUR, -10**6), (9, 0)):
+    try: print(os.lseek(fd, o, w))
+    except OSError as e: print("lseek", w, e.errno)
+try: os.pread(fd, 4, -1)
+except OSError as e: print("pread", e.errno)
+os.lseek(fd, 40, os.SEEK_SET); d = os.dup(fd); print(os.read(d, 6), os.lseek(fd, 0, os.SEEK_CUR), os.read(fd, 6), os.lseek(d, 0, os.SEEK_CUR))
+print(os.lseek(fd, 0, os.SEEK_DATA), os.lseek(fd, 0, os.SEEK_HOLE), os.readv(fd, [bytearray(4), bytearray(3)]), os.lseek(d, 0, os.SEEK_CUR))
+os.close(d); os.close(fd)
+fs = [os.open(L + n, os.O_RDONLY) for n in ("os.py", "typing.py", "_pydecimal.py", "json/__init__.py", "abc.py", "stat.py", "io.py")]
+got = [os.read(f, 3000) for f in fs] + [os.read(f, 70000) for f in fs] + [os.read(f, 10**6) for f in fs]
+print([len(g) for g in got], sum(map(sum, got)), [os.lseek(f, 0, os.SEEK_CUR) for f in fs], [os.fstat(f).st_size for f in fs])
+[os.close(f) for f in fs]
+fd = os.open(L + "typing.py", os.O_RDONLY); os.read(fd, 1000)
+pid = os.fork()
+if pid == 0: os.read(fd, 500); os._exit(0)
+os.waitpid(pid, 0); print("after child", os.lseek(fd, 0, os.SEEK_CUR), os.read(fd, 8))
+t = threading.Thread(target=lambda: print("thread", os.read(fd, 9), os.lseek(fd, 0, os.SEEK_CUR))); t.start(); t.join()
+print("main", os.read(fd, 9), os.lseek(fd, 0, os.SEEK_CUR)); os.close(fd)
+big = os.open("/usr/bin/python3.11", os.O_RDONLY); b = os.read(big, 64); os.lseek(big, -16, os.SEEK_END)
+print(b[:4], os.read(big, 100).hex(), os.fstat(big).st_size, os.isatty(big)); os.close(big)
+with open(L + "stat.py", "rb") as f:
+    f.read(10); m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ); print(m[:10], f.read(10), f.tell(), len(m)); m.close()
+with open(L + "abc.py") as f: print(len(f.read()), f.readline() == "", f.seek(3), f.read(5))'
 deb py-threading lanes - -- $PY -c 'import threading, queue, concurrent.futures as cf
 lock = threading.Lock(); total = [0]
 def add(n):

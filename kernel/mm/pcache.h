@@ -60,6 +60,20 @@ GFN_NOINLINE u64 pcache_find(MachineHdr* m, u64 key) {
     return NO_FRAME;
 }
 
+GFN_NOINLINE u64 pcache_insert(MachineHdr* m, u64 key, u64 f);
+
+/// Cache frame f (filled, reference count 1) as page `key` of a file version, whose
+/// pages never change: marked first (dcode_mark), so that every lane that finds it in
+/// the cache sees the mark; a frame that did not become the cache's loses it. Returns
+/// as pcache_insert (the caller keeps f unless f is returned).
+GFN_NOINLINE u64 pcache_adopt(MachineHdr* m, u64 key, u64 f) {
+    dcode_mark(m, f);
+    u64 cached = pcache_insert(m, key, f);
+    if (cached == f) atomic_add_u64(&m->pcache_frames, 1);
+    else dcode_unmark(m, f);
+    return cached;
+}
+
 /// Cache frame f (filled, reference count 1) as `key`: the cache takes over that
 /// reference and f is returned. When another lane cached the key first, its frame is
 /// returned and f is left to the caller; NO_FRAME when the table has no room (f too).

@@ -3,10 +3,12 @@
 // table's marshalling does not send, so the device reads it and posts its value.
 #pragma once
 #include "marshal.h"
+#include "devread.h"
 
 #define FIONBIO 0x5421u
 
 HANDLER void sys_ioctl(Core& c) {
+    if (devread_ioctl(c)) return;  // a tty request to a descriptor the device reads
     if ((u32)X(c, 1) != FIONBIO) {
         sys_post_host(c, SYS_ioctl, SYSREQ_CALL);
         return;

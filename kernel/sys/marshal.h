@@ -146,7 +146,14 @@ GFN bool io_positioned(u64 nr) {
 /// its earlier requests moved: the buffer pointer, the count, the iovec position and
 /// (pread64, pwrite64) the file offset advance by that much. With `--strace` its
 /// requests are quiet and the whole call is logged when it ends (`io_finish`).
+// Descriptors whose reads the device serves (kernel/sys/devread.h).
+GFN_NOINLINE bool devread_guard(Core& c, u64 nr, const u64* a);
+GFN_NOINLINE void devread_opened(Core& c, i64 fd, const u8* out, u64 olen);
+
 GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0, u64 logret = 0) {
+    // A descriptor the call names whose offset the device keeps goes back to the host
+    // first (the call runs again after).
+    if ((flags & SYSREQ_CALL) && !orig && devread_guard(c, nr, c.s.x)) return;
     u64 t_entry = now_ns();
     u8* buf = lane_buf(c);
     u64 cap = c.m->buf_size;
@@ -359,6 +366,7 @@ GFN void sys_complete_request(Core& c, bool polled) {
     }
     if (nr == SYS_newfstatat && c.m->statc)
         statc_answered(c.m, lane_buf(c), lane_req(c)->in_len, out, olen, keep, c.s.x[3]);
+    if (nr == SYS_openat && lasting && ret >= 0) devread_opened(c, ret, out, olen);
     i64 chunk = ret;
     if (io && io_next(c, nr, &ret, p->req_out_cap)) return;  // the next chunk is posted
     u64 args[6];

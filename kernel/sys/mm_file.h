@@ -78,15 +78,12 @@ GFN_NOINLINE bool mmap_file_install(Core& c, u64 va, u64 f) {
 GFN_NOINLINE bool mmap_file_fresh(Core& c, u64 i, u64 f) {
     Proc* p = c.p;
     u64 key = pcache_key(p->fm_file, mmap_file_page(p, i));
-    // A private mapping's page is a file version's, immutable: marked before it enters
-    // the cache, so that every lane that finds it there sees the mark (frame_cached); a
-    // frame that did not become the cache's loses the mark before it is mapped or freed.
-    bool mark = !mmap_file_shared(p);
-    if (mark) dcode_mark(c.m, f);
-    u64 cached = pcache_insert(c.m, key, f);
-    if (cached == f) atomic_add_u64(&c.m->pcache_frames, 1);
-    if (mark && cached != f) dcode_unmark(c.m, f);
-    if (mmap_file_shared(p)) {
+    // A private mapping's page is a file version's, immutable (pcache_adopt marks it);
+    // a shared one's is written in place.
+    bool shared = mmap_file_shared(p);
+    u64 cached = shared ? pcache_insert(c.m, key, f) : pcache_adopt(c.m, key, f);
+    if (shared && cached == f) atomic_add_u64(&c.m->pcache_frames, 1);
+    if (shared) {
         // A shared mapping's page must be the one frame every mapper writes, and its
         // write-back must find the page it holds (the reverse entry): without room in
         // the cache for both, the mapping cannot be made.

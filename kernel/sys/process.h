@@ -64,8 +64,14 @@ GFN bool fork_run(Core& c, Proc* q) {
 /// right for children that only exec or _exit (what vfork(2) allows them). A process
 /// sharing the caller's memory without being its thread (CLONE_VM alone) is not
 /// provided: EINVAL, as for namespaces and the other flags gpuos does not have.
+GFN_NOINLINE bool devread_release_all(Core& c);  // kernel/sys/devread.h
+
 GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64 ctid) {
     MachineHdr* m = c.m;
+    // The child shares the descriptions (or the table): their offsets go back to the
+    // host first, and a shared table keeps them there.
+    if (devread_release_all(c)) return;
+    if (flags & (CLONE_THREAD | CLONE_FILES)) c.mm->fd_shared = 1;
     if (flags & CLONE_THREAD) {
         if ((flags & CLONE_THREAD_NEEDS) != CLONE_THREAD_NEEDS || (flags & ~CLONE_THREAD_SUPPORTED)) {
             setX(c, 0, err(E_INVAL));
@@ -202,6 +208,8 @@ GFN_NOINLINE void exec_gather(Core& c, u64 nr, int first) {
     // The old address space goes: its dirty MAP_SHARED pages reach their files first
     // (kernel/sys/mm_shared.h; the SVC runs again once they are written).
     if (wb_begin(c, 0, 1ull << VA_BITS)) return;
+    // The descriptors survive it (but for close-on-exec): their offsets go to the host.
+    if (devread_release_all(c)) return;
     u64 t = now_ns();
     u8* buf = lane_buf(c);
     u64 cap = c.m->buf_size;

@@ -4,11 +4,13 @@
 // (host/file.rs `sys_newfstatat`), which says when its answer may be kept.
 #pragma once
 #include "marshal.h"
+#include "devread.h"
 
 HANDLER void sys_newfstatat(Core& c) {
     u8 path[STATC_PATH];
     u8 st[STAT_BYTES];
     u64 flags = X(c, 3);
+    if (devread_fstatat(c)) return;  // fstat of a descriptor the device reads
     if (c.m->statc && X(c, 1) && X(c, 2) && statc_flags_ok(flags)) {
         // A path that cannot be read or is too long is the host's to report.
         i64 n = copy_str_from_guest(c, path, X(c, 1), STATC_PATH);

@@ -30,6 +30,35 @@ pub const FREE_HEADS: u64 = FREE_SHARDS + IL_GROUP;
 /// RLIMIT_SIGPENDING).
 pub const PTIMERS: usize = 4;
 
+/// Read-only files whose reads a process serves on the device (kernel/sys/devread.h):
+/// descriptors at once; a file opened while every slot is taken is read through the
+/// host as before.
+pub const DEVREAD_SLOTS: usize = 4;
+
+/// What the host answers an openat(2) of a read-only file of the sysroot with, in the
+/// request's output area, marked `OUT_LASTING` (kernel/sys/devread.h): the file
+/// version's identity (host/mapfile.rs) and size (u64 each, little endian), then its
+/// struct stat (128 bytes, the arm64 layout).
+pub const DEVREAD_RECORD_BYTES: usize = 16 + 128;
+
+/// One descriptor whose reads the device serves from the page cache (kernel/sys/devread.h);
+/// all zero when free.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DevRead {
+    /// The guest's descriptor + 1; 0: the slot is free.
+    pub fd: u64,
+    /// The file version's identity (host/mapfile.rs): its pages' page-cache key.
+    pub file: u64,
+    /// The file's size in bytes (a version's size never changes).
+    pub size: u64,
+    /// The description's file offset (bytes), kept here while the device serves it.
+    pub off: u64,
+    /// The offset the host's description has (0 at the open): the device tells the host
+    /// its own (`gpuos_fd_seek`) before a host call names the descriptor.
+    pub host_off: u64,
+}
+
 /// One POSIX timer of a process (timer_create(2), timer_settime(2)); all zero when the
 /// id is free.
 #[repr(C)]
@@ -477,6 +506,18 @@ pub struct Proc {
     /// (`MachineHdr::tmpl_fmaps`, until one changes), else the frame + 1 holding the
     /// process's own table.
     pub fmaps: u64,
+    /// Read-only files of the sysroot whose reads, seeks and fstat this process serves on
+    /// the device from the page cache (kernel/sys/devread.h); empty in a process whose
+    /// descriptor table is shared (`fd_shared`).
+    pub devread: [DevRead; DEVREAD_SLOTS],
+    /// X0 of the syscall that waits for a page-cache fill or an offset hand-back of
+    /// `devread` (run again once it is done).
+    pub devread_x0: u64,
+    /// The request of `devread` in flight: `DEVREAD_FILL`, `DEVREAD_SEEK`, or 0.
+    pub devread_op: u32,
+    /// Leader only: the descriptor table is shared with another task (a thread,
+    /// CLONE_FILES), so no read is served on the device: the host keeps every offset.
+    pub fd_shared: u32,
 }
 
 /// `Proc::fmaps`: the image template's file ranges, shared until the process changes one.

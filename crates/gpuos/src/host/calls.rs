@@ -38,6 +38,9 @@ pub enum Outcome {
     /// path found in the read-only sysroot): the device may keep the answer and give it
     /// without asking again (`abi::OUT_LASTING`, kernel/sys/statcache.h).
     Lasting {
+        /// The return value (0 for a stat; a descriptor for an open of a read-only file
+        /// of the sysroot, kernel/sys/devread.h).
+        ret: i64,
         /// Bytes of output.
         out_len: usize,
     },
@@ -255,7 +258,7 @@ impl HostCalls for ProcHost {
         self.sys_fchown(c.fd(0), c.uint(1), c.uint(2))
     }
     fn openat(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
-        self.sys_openat(c.fd(0), c.path(1)?, c.uint(2), c.uint(3))
+        self.sys_openat_devread(c.fd(0), c.path(1)?, c.uint(2), c.uint(3), c.out)
     }
     fn openat2(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_openat2(c.fd(0), c.path(1)?, c.ins[2])
@@ -439,6 +442,9 @@ impl HostCalls for ProcHost {
     }
     fn gpuos_file_write(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_gpuos_file_write(c.a[0], c.a[1], c.ins[2])
+    }
+    fn gpuos_fd_seek(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_lseek(c.fd(0), c.a[1] as i64, 0)
     }
     fn epoll_create1(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_epoll_create1(c.uint(0))

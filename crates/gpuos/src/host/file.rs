@@ -170,22 +170,41 @@ impl ProcHost {
     // ---- open / close / dup / fcntl ----
 
     pub(crate) fn sys_openat(&mut self, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Ret {
+        self.openat_resolved(dirfd, path, flags, mode)
+            .map(|(r, _)| r)
+    }
+
+    /// openat(2), and whether the new description may be read on the device
+    /// (kernel/sys/devread.h): a regular file of the read-only sysroot, opened for
+    /// reading only, whose content therefore stays the same while the run lasts.
+    pub(crate) fn openat_resolved(
+        &mut self,
+        dirfd: i32,
+        path: &[u8],
+        flags: u32,
+        mode: u32,
+    ) -> Result<((i64, usize), bool), Errno> {
         if path == b"/proc/cpuinfo" {
             if flags & O_ACCMODE != O_RDONLY || flags & O_CREAT != 0 {
                 return Err(errno::EACCES);
             }
-            return self.open_cpuinfo(flags);
+            return Ok((self.open_cpuinfo(flags)?, false));
         }
         let creat = flags & O_CREAT != 0;
         let follow = flags & O_NOFOLLOW == 0 && !(creat && flags & O_EXCL != 0);
         let sb = Arc::clone(&self.sb);
         match self.resolve_at(&sb, dirfd, path, follow)? {
             Resolved::ProcExe => Err(errno::ELOOP),
-            Resolved::ProcFd(n) => self.reopen(n, flags),
+            Resolved::ProcFd(n) => Ok((self.reopen(n, flags)?, false)),
             // The device opens the paths it knows (procfs.h); other spellings of them
             // are not found, as before.
             Resolved::ProcFile(_) => Err(errno::ENOENT),
-            Resolved::Host(h) => self.open_host(h, flags, mode),
+            Resolved::Host(h) => {
+                const NOT_PLAIN: u32 =
+                    O_ACCMODE | O_PATH | O_TRUNC | O_CREAT | O_APPEND | O_DIRECT | O_TMPFILE;
+                let dev = h.sysroot_only && h.kind() == libc::S_IFREG && flags & NOT_PLAIN == 0;
+                Ok((self.open_host(h, flags, mode)?, dev))
+            }
         }
     }
 
@@ -886,7 +905,7 @@ impl ProcHost {
         }
         let out_len = st.encode(out);
         Ok(if lasting {
-            Outcome::Lasting { out_len }
+            Outcome::Lasting { ret: 0, out_len }
         } else {
             Outcome::Done { ret: 0, out_len }
         })

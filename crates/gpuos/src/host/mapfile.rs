@@ -11,7 +11,9 @@
 
 use super::errno::{self, Errno};
 use super::fd::{FileKind, OpenFile};
-use super::{oflag, sys, ProcHost, Ret};
+use super::stat::Stat;
+use super::{oflag, sys, Outcome, ProcHost, Ret};
+use crate::abi::DEVREAD_RECORD_BYTES;
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -269,6 +271,57 @@ impl ProcHost {
         let n = out.len().min(8);
         out[..n].copy_from_slice(&size[..n]);
         Ok((i64::from(id), n))
+    }
+
+    /// openat(2) as the guest's call (`openat`): a regular file of the read-only sysroot
+    /// opened for reading only answers `Outcome::Lasting` with the descriptor and, in
+    /// `out`, the record the device serves its reads, seeks and fstat from
+    /// (`abi::DEVREAD_RECORD_BYTES`: identity, size, struct stat; kernel/sys/devread.h).
+    /// Its host description's offset then stays 0 until the device hands its own back
+    /// (`gpuos_fd_seek`). Every other open, or one whose file cannot be identified,
+    /// answers as `sys_openat`.
+    pub(crate) fn sys_openat_devread(
+        &mut self,
+        dirfd: i32,
+        path: &[u8],
+        flags: u32,
+        mode: u32,
+        out: &mut [u8],
+    ) -> Result<Outcome, Errno> {
+        let ((fd, n), dev) = self.openat_resolved(dirfd, path, flags, mode)?;
+        if dev && out.len() >= DEVREAD_RECORD_BYTES {
+            if let Ok(len) = self.devread_record(fd as i32, out) {
+                return Ok(Outcome::Lasting {
+                    ret: fd,
+                    out_len: len,
+                });
+            }
+        }
+        Ok(Outcome::Done {
+            ret: fd,
+            out_len: n,
+        })
+    }
+
+    /// The device's record of the regular file open on `fd` (see `sys_openat_devread`),
+    /// into `out`; its length.
+    fn devread_record(&self, fd: i32, out: &mut [u8]) -> Result<usize, Errno> {
+        let f = self.fds.get(fd)?;
+        let FileKind::Host(h) = &f.kind else {
+            return Err(errno::ENODEV);
+        };
+        let hfd = h.fd()?;
+        let st = sys::fstat(hfd.as_raw_fd())?;
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            return Err(errno::ENODEV);
+        }
+        let (id, size) = self
+            .sb
+            .mapped_files()
+            .identify_file(&st, hfd.clone(), &h.guest)?;
+        out[..8].copy_from_slice(&u64::from(id).to_le_bytes());
+        out[8..16].copy_from_slice(&size.to_le_bytes());
+        Ok(16 + Stat::from(&st).encode(&mut out[16..]))
     }
 
     /// Write back pages of a MAP_SHARED mapping (`gpuos_file_write`, kernel/sys/mm_shared.h):

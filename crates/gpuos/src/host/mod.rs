@@ -443,7 +443,8 @@ impl ProcHost {
                 ret,
                 out_len: out_len.min(out.len()),
             },
-            Outcome::Lasting { out_len } => Outcome::Lasting {
+            Outcome::Lasting { ret, out_len } => Outcome::Lasting {
+                ret,
                 out_len: out_len.min(out.len()),
             },
             o => o,
@@ -470,7 +471,7 @@ impl ProcHost {
     ) -> (i64, usize) {
         match self.call(nr, args, ins, out) {
             Outcome::Done { ret, out_len } => (ret, out_len),
-            Outcome::Lasting { out_len } => (0, out_len),
+            Outcome::Lasting { ret, out_len } => (ret, out_len),
             Outcome::Retry => (crate::abi::SYSRET_RETRY, 0),
             Outcome::SleepUntil(t) => {
                 std::thread::sleep(t.saturating_duration_since(std::time::Instant::now()));

@@ -93,7 +93,7 @@ impl Procs<'_> {
         let lasting = matches!(o, Outcome::Lasting { .. });
         let (ret, out_len, at) = match o {
             Outcome::Done { ret, out_len } => (ret, out_len, None),
-            Outcome::Lasting { out_len } => (0, out_len, None),
+            Outcome::Lasting { ret, out_len } => (ret, out_len, None),
             Outcome::Retry => (SYSRET_RETRY, 0, None),
             Outcome::SleepUntil(t) => (0, 0, Some(t)),
             Outcome::NeedHostFd if may_hold => return Served::NeedHostFd,
