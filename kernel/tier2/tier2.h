@@ -113,16 +113,18 @@ GFN u64 t2_code_frame(Core& c) {
 
 /// `T2_BUDGET(n, need, pc)` at each block's start (gen.rs gen_block; `n` its
 /// instructions, `pc` its start): the lane leaves the translation for the run loop at
-/// this block when the budget left cannot cover `need` instructions, the most that the
-/// block and the blocks its jumps reach before the next check may run (gen.rs
-/// `budget_plan`: only the heads of a region's loops check, and its scheduler checks
-/// the block it enters, `t2_need`); `need` 0 (most blocks): no check, the checks
-/// before cover it. `-DGPUOS_T2_BLOCK_BUDGET` (the former code, to measure): every
-/// block checks its own `n` and the scheduler none.
-#ifdef GPUOS_T2_BLOCK_BUDGET
-#define T2_BUDGET(n, need, pc_) if (left - done < (n)) { pc = (pc_); goto t2_out; }
-#else
+/// this block when the budget left cannot cover its `n` instructions. Every block
+/// checks: on the H100 (docs/BENCHMARKS.md, thirty-eighth session) CoreMark with a
+/// seed per lane ran 14 % slower with the checks at loop heads only
+/// (`-DGPUOS_T2_LOOP_BUDGET`, a measuring variant: the lane leaves when the budget
+/// cannot cover `need`, the most that the block and the blocks its jumps reach before
+/// the next check may run, gen.rs `budget_plan`; only the heads of a region's loops
+/// check, and its scheduler checks the block it enters, `t2_need`; `need` 0 elsewhere),
+/// though it has fewer instructions; why is not known yet.
+#ifdef GPUOS_T2_LOOP_BUDGET
 #define T2_BUDGET(n, need, pc_) if ((need) && left - done < (need)) { pc = (pc_); goto t2_out; }
+#else
+#define T2_BUDGET(n, need, pc_) if (left - done < (n)) { pc = (pc_); goto t2_out; }
 #endif
 
 /// `T2_SIDE_EXIT`: a translated load or store that neither the region's soft-TLB entry

@@ -601,7 +601,9 @@ pub struct Budget {
 /// forward jumps from it runs before the next check (its `reach`), so a block is still
 /// entered only when the budget covers it and instruction counts stay exact. A reach
 /// above [`BUDGET_REACH`] makes the heaviest covered successor check too.
-/// `-DGPUOS_T2_BLOCK_BUDGET` (a measuring variant) checks every block as before.
+/// The plan is used by `-DGPUOS_T2_LOOP_BUDGET`, a measuring variant: by default every
+/// block checks its own count (a seed per lane ran 14 % faster so on the H100,
+/// docs/BENCHMARKS.md, thirty-eighth session).
 /// `succ`: each block's jumps within the region ([`Scan`]).
 fn budget_plan(blocks: &[Block], succ: &[Vec<usize>]) -> Vec<Budget> {
     let mut check = vec![false; blocks.len()];
@@ -709,7 +711,7 @@ t2_next:
         if (k != least) goto t2_next;
     }
 #endif
-#ifndef GPUOS_T2_BLOCK_BUDGET
+#ifdef GPUOS_T2_LOOP_BUDGET
     // Entered here, a block checks what it and the blocks its jumps reach before the
     // next check may run (t2_need, gen.rs budget_plan).
     if (k - 1u < T2_NBLOCKS && left - done < t2_need[k - 1]) { pc = t2_pcs[k - 1]; goto t2_out; }
