@@ -28,8 +28,6 @@
 // no slot, so that every offset has one owner. A file larger than DEVREAD_MAX_SIZE, or
 // one opened while every slot is taken, is read through the host as before; so is a
 // file whose pages cannot be cached (the frame pool or the cache's table full).
-//
-// What is left out: /proc/PID/fdinfo shows the host's offset (0) for such a descriptor.
 #pragma once
 #include "marshal.h"
 #include "../mm/pcache.h"
