@@ -2506,6 +2506,69 @@ mod tests {
         let _ = Path::new("/");
     }
 
+    /// An open of a regular file of the read-only sysroot for reading answers lasting,
+    /// with the record the device serves its reads from (kernel/sys/devread.h: the
+    /// file version's identity, its size, its struct stat); the host's description
+    /// keeps offset 0 until `gpuos_fd_seek` hands the device's offset back. Opens for
+    /// writing, of a directory and outside the sysroot answer as before.
+    #[test]
+    fn sysroot_file_opens_hand_the_device_its_record() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().canonicalize().unwrap();
+        let sr = d.join("sysroot");
+        std::fs::create_dir_all(sr.join("etc")).unwrap();
+        std::fs::write(sr.join("etc/gpuos-probe"), b"in the sysroot").unwrap();
+        std::fs::write(d.join("local"), b"outside").unwrap();
+        let sb = Sandbox::new(SandboxConfig {
+            mounts: vec![Mount {
+                guest: d.clone(),
+                host: d.clone(),
+                writable: true,
+            }],
+            cwd: d.clone(),
+            exe: "/bin/true".into(),
+            hide: vec![],
+            sysroot: Some(sr.clone()),
+        })
+        .unwrap();
+        let mut t = T::with_sandbox(sb, t);
+        let open = |t: &mut T, path: &[u8], flags: u32| {
+            let mut out = vec![0u8; 256];
+            let a = [AT_FDCWD as u32 as u64, P, u64::from(flags), 0, 0, 0];
+            let o =
+                t.p.call(nr::OPENAT, &a, &[&[], path, &[], &[], &[], &[]], &mut out);
+            (o, out)
+        };
+        let (o, out) = open(&mut t, b"/etc/gpuos-probe", O_RDONLY | O_CLOEXEC);
+        let Outcome::Lasting { ret: fd, out_len } = o else {
+            panic!("not lasting: {o:?}");
+        };
+        assert!(fd >= 0, "{fd}");
+        assert_eq!(out_len, crate::abi::DEVREAD_RECORD_BYTES);
+        assert!(u64_at(&out, 0) > 0, "an identity");
+        assert_eq!(u64_at(&out, 8), 14, "the size");
+        assert_eq!(u64_at(&out, 16 + 48), 14, "struct stat's st_size");
+        assert_eq!(
+            u32_at(&out, 16 + 16) & libc::S_IFMT,
+            libc::S_IFREG,
+            "st_mode"
+        );
+        // The device read 3 bytes and hands its offset back: the host reads on from there.
+        let seek = [fd as u64, 3, 0, 0, 0, 0];
+        assert_eq!(t.call(nr::GPUOS_FD_SEEK, seek, [&[]; 6], 0).0, 3);
+        assert_eq!(t.read(fd, 64).1, b"the sysroot");
+        // A directory, a file outside the sysroot, an O_PATH open: as before.
+        for (path, flags) in [
+            (&b"/etc"[..], O_RDONLY),
+            (d.join("local").as_os_str().as_bytes(), O_RDONLY),
+            (b"/etc/gpuos-probe", O_PATH),
+        ] {
+            let (o, _) = open(&mut t, path, flags);
+            assert!(matches!(o, Outcome::Done { ret, .. } if ret >= 0), "{o:?}");
+        }
+        assert_eq!(t.open("/etc/gpuos-probe", O_RDWR, 0), -(libc::EROFS as i64));
+    }
+
     /// A directory fd opened in the sysroot looks names up there first (qemu-user's
     /// openat on the directory's host fd finds DIR's entry), while the same name
     /// relative to the working directory is not redirected; the sysroot is read-only.
