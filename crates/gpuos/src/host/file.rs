@@ -2506,6 +2506,35 @@ mod tests {
         let _ = Path::new("/");
     }
 
+    /// A process whose sandbox has a sysroot (`DIR/sysroot`, holding `/etc/gpuos-probe`:
+    /// "in the sysroot") and its working directory DIR, mounted writable when `mounted`
+    /// (else DIR is only the working directory). Returns it, DIR and the sysroot.
+    fn with_sysroot(mounted: bool) -> (T, PathBuf, PathBuf) {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().canonicalize().unwrap();
+        let sr = d.join("sysroot");
+        std::fs::create_dir_all(sr.join("etc")).unwrap();
+        std::fs::write(sr.join("etc/gpuos-probe"), b"in the sysroot").unwrap();
+        let mounts = if mounted {
+            vec![Mount {
+                guest: d.clone(),
+                host: d.clone(),
+                writable: true,
+            }]
+        } else {
+            vec![]
+        };
+        let sb = Sandbox::new(SandboxConfig {
+            mounts,
+            cwd: d.clone(),
+            exe: "/bin/true".into(),
+            hide: vec![],
+            sysroot: Some(sr.clone()),
+        })
+        .unwrap();
+        (T::with_sandbox(sb, t), d, sr)
+    }
+
     /// An open of a regular file of the read-only sysroot for reading answers lasting,
     /// with the record the device serves its reads from (kernel/sys/devread.h: the
     /// file version's identity, its size, its struct stat); the host's description
@@ -2513,25 +2542,8 @@ mod tests {
     /// writing, of a directory and outside the sysroot answer as before.
     #[test]
     fn sysroot_file_opens_hand_the_device_its_record() {
-        let t = tempfile::tempdir().unwrap();
-        let d = t.path().canonicalize().unwrap();
-        let sr = d.join("sysroot");
-        std::fs::create_dir_all(sr.join("etc")).unwrap();
-        std::fs::write(sr.join("etc/gpuos-probe"), b"in the sysroot").unwrap();
+        let (mut t, d, _) = with_sysroot(true);
         std::fs::write(d.join("local"), b"outside").unwrap();
-        let sb = Sandbox::new(SandboxConfig {
-            mounts: vec![Mount {
-                guest: d.clone(),
-                host: d.clone(),
-                writable: true,
-            }],
-            cwd: d.clone(),
-            exe: "/bin/true".into(),
-            hide: vec![],
-            sysroot: Some(sr.clone()),
-        })
-        .unwrap();
-        let mut t = T::with_sandbox(sb, t);
         let open = |t: &mut T, path: &[u8], flags: u32| {
             let mut out = vec![0u8; 256];
             let a = [AT_FDCWD as u32 as u64, P, u64::from(flags), 0, 0, 0];
@@ -2574,20 +2586,7 @@ mod tests {
     /// relative to the working directory is not redirected; the sysroot is read-only.
     #[test]
     fn openat_from_a_sysroot_directory_reads_the_sysroot() {
-        let t = tempfile::tempdir().unwrap();
-        let d = t.path().canonicalize().unwrap();
-        let sr = d.join("sysroot");
-        std::fs::create_dir_all(sr.join("etc")).unwrap();
-        std::fs::write(sr.join("etc/gpuos-probe"), b"in the sysroot").unwrap();
-        let sb = Sandbox::new(SandboxConfig {
-            mounts: vec![],
-            cwd: d.clone(),
-            exe: "/bin/true".into(),
-            hide: vec![],
-            sysroot: Some(sr.clone()),
-        })
-        .unwrap();
-        let mut t = T::with_sandbox(sb, t);
+        let (mut t, _, sr) = with_sysroot(false);
         let etc = t.open("/etc", O_DIRECTORY, 0);
         assert!(etc >= 0, "{etc}");
         let fd = t.openat(etc as i32, "gpuos-probe", 0, 0);
