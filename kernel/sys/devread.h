@@ -67,8 +67,12 @@ GFN_NOINLINE void devread_opened(Core& c, i64 fd, const u8* out, u64 olen) {
     u64 w[DEVREAD_RECORD_BYTES / 8];
     statc_copy_words((u8*)w, out, DEVREAD_RECORD_BYTES);
     u64 id = w[0], size = w[1];
+    // The host handed out this number, so a slot still naming it is stale (its
+    // descriptor went without the device seeing it): it goes first.
+    DevRead* s = devread_slot(c, (u64)fd);
+    if (s) *s = DevRead{};
     if (!id || size > DEVREAD_MAX_SIZE) return;
-    DevRead* s = 0;
+    s = 0;
     NO_UNROLL for (int k = 0; k < DEVREAD_SLOTS && !s; k++)
         if (!c.p->devread[k].fd) s = &c.p->devread[k];
     if (!s) return;
