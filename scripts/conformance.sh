@@ -757,7 +757,8 @@ print(os.waitpid(pid, 0)[1]); show("parent")'
 # Reads of the sysroot's read-only files served on the device (kernel/sys/devread.h):
 # read, pread, lseek, fstat and isatty of such descriptors, their offsets shared with a
 # dup, a forked child and a thread (handed back to the host first), more of them open
-# than the device keeps, a file past the device's size limit, and mmap beside reads.
+# than the device keeps, a file past the device's size limit, mmap beside reads, and a
+# directory (its fstat on the device, its listing and reads the host's).
 deb py-devread lanes - -- $PY -c 'import os, stat, threading, mmap
 L = "/usr/lib/python3.11/"
 fd = os.open(L + "os.py", os.O_RDONLY); st = os.fstat(fd)
@@ -786,7 +787,11 @@ big = os.open("/usr/bin/python3.11", os.O_RDONLY); b = os.read(big, 64); os.lsee
 print(b[:4], os.read(big, 100).hex(), os.fstat(big).st_size, os.isatty(big)); os.close(big)
 with open(L + "stat.py", "rb") as f:
     f.read(10); m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ); print(m[:10], f.read(10), f.tell(), len(m)); m.close()
-with open(L + "abc.py") as f: print(len(f.read()), f.readline() == "", f.seek(3), f.read(5))'
+with open(L + "abc.py") as f: print(len(f.read()), f.readline() == "", f.seek(3), f.read(5))
+dfd = os.open(L + "json", os.O_RDONLY | os.O_DIRECTORY); print(stat.S_ISDIR(os.fstat(dfd).st_mode), os.isatty(dfd), sorted(os.listdir(dfd)))
+try: os.read(dfd, 10)
+except OSError as e: print("read dir", e.errno)
+print(os.lseek(dfd, 0, os.SEEK_SET), sorted(os.listdir(dfd)) == sorted(os.listdir(L + "json")), os.fstat(dfd).st_nlink); os.close(dfd)'
 deb py-threading lanes - -- $PY -c 'import threading, queue, concurrent.futures as cf
 lock = threading.Lock(); total = [0]
 def add(n):

@@ -19,6 +19,9 @@
 //   fstat, newfstatat(fd, "", AT_EMPTY_PATH)  from the stat the host gave at the open,
 //                  kept in the page cache under a page index no file reaches;
 //   ioctl TCGETS, TIOCGWINSZ  ENOTTY (isatty(3) of a regular file).
+// A directory of the sysroot opened so (python3 lists each directory of its path) gets
+// a slot for its fstat and isatty only: its getdents64, reads and seeks go to the host,
+// which frees the slot first as for any other call (its offset never moved here).
 // The host's description keeps offset 0 meanwhile. Before any other host call names the
 // descriptor (an `f` argument of the syscall table, or close_range's range), and before
 // a fork, a thread's creation or an execve, the device hands the offset back
@@ -67,11 +70,12 @@ GFN_NOINLINE void devread_opened(Core& c, i64 fd, const u8* out, u64 olen) {
     u64 w[DEVREAD_RECORD_BYTES / 8];
     statc_copy_words((u8*)w, out, DEVREAD_RECORD_BYTES);
     u64 id = w[0], size = w[1];
+    bool dir = ((u32)w[4] & 0170000u) == 0040000u;  // st_mode (struct stat's bytes 16-19): S_IFDIR
     // The host handed out this number, so a slot still naming it is stale (its
     // descriptor went without the device seeing it): it goes first.
     DevRead* s = devread_slot(c, (u64)fd);
     if (s) *s = DevRead{};
-    if (!id || size > DEVREAD_MAX_SIZE) return;
+    if (!id || (size > DEVREAD_MAX_SIZE && !dir)) return;
     s = 0;
     NO_UNROLL for (int k = 0; k < DEVREAD_SLOTS && !s; k++)
         if (!c.p->devread[k].fd) s = &c.p->devread[k];
@@ -91,6 +95,7 @@ GFN_NOINLINE void devread_opened(Core& c, i64 fd, const u8* out, u64 olen) {
     s->size = size;
     s->off = 0;
     s->host_off = 0;
+    s->dir = dir;
 }
 
 /// Post request nr (args a0, a1, a2) of the slots' machinery; the guest's call (X0 kept
@@ -143,7 +148,7 @@ GFN_NOINLINE bool devread_release_all(Core& c) {
 /// offset advances, `advance`). True when the call is answered here (X0 set) or waits
 /// for the page cache; false when the host must serve it (the slot gave up).
 GFN_NOINLINE bool devread_serve(Core& c, DevRead* s, u64 buf, u64 count, u64 pos, bool advance) {
-    if (!s->file) return false;
+    if (!s->file || s->dir) return false;
     if (count > DEVREAD_MAX_COUNT) count = DEVREAD_MAX_COUNT;
     if (count == 0 || pos >= s->size) { setX(c, 0, 0); return true; }
     u64 n = s->size - pos < count ? s->size - pos : count;
@@ -225,7 +230,7 @@ HANDLER void sys_read(Core& c) {
 /// pread64(2) (`split`): EINVAL for a negative position.
 HANDLER void sys_pread64(Core& c) {
     DevRead* s = devread_slot(c, X(c, 0));
-    if (s && s->file && (i64)X(c, 3) < 0) { setX(c, 0, err(E_INVAL)); return; }
+    if (s && s->file && !s->dir && (i64)X(c, 3) < 0) { setX(c, 0, err(E_INVAL)); return; }
     if (!s || !devread_serve(c, s, X(c, 1), X(c, 2), X(c, 3), false)) sys_post_host(c, SYS_pread64, SYSREQ_CALL);
 }
 
@@ -234,7 +239,7 @@ HANDLER void sys_pread64(Core& c) {
 HANDLER void sys_lseek(Core& c) {
     DevRead* s = devread_slot(c, X(c, 0));
     u32 whence = (u32)X(c, 2);
-    if (!s || !s->file || whence > 2) { sys_post_host(c, SYS_lseek, SYSREQ_CALL); return; }
+    if (!s || !s->file || s->dir || whence > 2) { sys_post_host(c, SYS_lseek, SYSREQ_CALL); return; }
     u64 base = whence == 0 ? 0 : whence == 1 ? s->off : s->size;
     u64 to = base + X(c, 1);
     if ((i64)to < 0) { setX(c, 0, err(E_INVAL)); return; }

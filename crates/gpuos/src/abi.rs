@@ -57,6 +57,9 @@ pub struct DevRead {
     /// The offset the host's description has (0 at the open): the device tells the host
     /// its own (`gpuos_fd_seek`) before a host call names the descriptor.
     pub host_off: u64,
+    /// Non-zero for a directory: only its fstat is served on the device (its reads,
+    /// seeks and getdents64 are the host's).
+    pub dir: u64,
 }
 
 /// One POSIX timer of a process (timer_create(2), timer_settime(2)); all zero when the

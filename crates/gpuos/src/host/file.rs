@@ -175,8 +175,9 @@ impl ProcHost {
     }
 
     /// openat(2), and whether the new description may be read on the device
-    /// (kernel/sys/devread.h): a regular file of the read-only sysroot, opened for
-    /// reading only, whose content therefore stays the same while the run lasts.
+    /// (kernel/sys/devread.h): a regular file (or a directory, whose fstat the device
+    /// answers) of the read-only sysroot, opened for reading only, whose content
+    /// therefore stays the same while the run lasts.
     pub(crate) fn openat_resolved(
         &mut self,
         dirfd: i32,
@@ -200,9 +201,18 @@ impl ProcHost {
             // are not found, as before.
             Resolved::ProcFile(_) => Err(errno::ENOENT),
             Resolved::Host(h) => {
-                const NOT_PLAIN: u32 =
-                    O_ACCMODE | O_PATH | O_TRUNC | O_CREAT | O_APPEND | O_DIRECT | O_TMPFILE;
-                let dev = h.sysroot_only && h.kind() == libc::S_IFREG && flags & NOT_PLAIN == 0;
+                // O_TMPFILE's own bit (it includes O_DIRECTORY's, which directories may have).
+                const NOT_PLAIN: u32 = O_ACCMODE
+                    | O_PATH
+                    | O_TRUNC
+                    | O_CREAT
+                    | O_APPEND
+                    | O_DIRECT
+                    | (O_TMPFILE & !O_DIRECTORY);
+                let kind = h.kind();
+                let dev = h.sysroot_only
+                    && (kind == libc::S_IFREG || kind == libc::S_IFDIR)
+                    && flags & NOT_PLAIN == 0;
                 Ok((self.open_host(h, flags, mode)?, dev))
             }
         }
@@ -2569,9 +2579,19 @@ mod tests {
         let seek = [fd as u64, 3, 0, 0, 0, 0];
         assert_eq!(t.call(nr::GPUOS_FD_SEEK, seek, [&[]; 6], 0).0, 3);
         assert_eq!(t.read(fd, 64).1, b"the sysroot");
-        // A directory, a file outside the sysroot, an O_PATH open: as before.
+        // A directory: its record too (the device answers its fstat).
+        let (o, out) = open(&mut t, b"/etc", O_RDONLY | O_DIRECTORY);
+        assert!(
+            matches!(o, Outcome::Lasting { ret, .. } if ret >= 0),
+            "{o:?}"
+        );
+        assert_eq!(
+            u32_at(&out, 16 + 16) & libc::S_IFMT,
+            libc::S_IFDIR,
+            "st_mode"
+        );
+        // A file outside the sysroot, an O_PATH open: as before.
         for (path, flags) in [
-            (&b"/etc"[..], O_RDONLY),
             (d.join("local").as_os_str().as_bytes(), O_RDONLY),
             (b"/etc/gpuos-probe", O_PATH),
         ] {

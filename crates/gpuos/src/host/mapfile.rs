@@ -273,9 +273,9 @@ impl ProcHost {
         Ok((i64::from(id), n))
     }
 
-    /// openat(2) as the guest's call (`openat`): a regular file of the read-only sysroot
-    /// opened for reading only answers `Outcome::Lasting` with the descriptor and, in
-    /// `out`, the record the device serves its reads, seeks and fstat from
+    /// openat(2) as the guest's call (`openat`): a regular file (or a directory) of the
+    /// read-only sysroot opened for reading only answers `Outcome::Lasting` with the
+    /// descriptor and, in `out`, the record the device serves its reads, seeks and fstat from
     /// (`abi::DEVREAD_RECORD_BYTES`: identity, size, struct stat; kernel/sys/devread.h).
     /// Its host description's offset then stays 0 until the device hands its own back
     /// (`gpuos_fd_seek`). Every other open, or one whose file cannot be identified,
@@ -312,7 +312,7 @@ impl ProcHost {
         };
         let hfd = h.fd()?;
         let st = sys::fstat(hfd.as_raw_fd())?;
-        if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        if !matches!(st.st_mode & libc::S_IFMT, libc::S_IFREG | libc::S_IFDIR) {
             return Err(errno::ENODEV);
         }
         let (id, size) = self
