@@ -787,6 +787,10 @@ big = os.open("/usr/bin/python3.11", os.O_RDONLY); b = os.read(big, 64); os.lsee
 print(b[:4], os.read(big, 100).hex(), os.fstat(big).st_size, os.isatty(big)); os.close(big)
 with open(L + "stat.py", "rb") as f:
     f.read(10); m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ); print(m[:10], f.read(10), f.tell(), len(m)); m.close()
+    m = mmap.mmap(f.fileno(), 0, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ); c = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
+    c[0:3] = b"XYZ"; print(m[100:120], c[:12], m[:3], os.pread(f.fileno(), 3, 0), m.find(b"import"), len(c)); m.close(); c.close()
+    import fcntl; fl = fcntl.fcntl(f.fileno(), fcntl.F_GETFD); fcntl.fcntl(f.fileno(), fcntl.F_SETFD, 0)
+    print(fl, fcntl.fcntl(f.fileno(), fcntl.F_GETFD), fcntl.fcntl(f.fileno(), fcntl.F_GETFL) & 3, f.read(6), f.tell())
 with open(L + "abc.py") as f: print(len(f.read()), f.readline() == "", f.seek(3), f.read(5))
 dfd = os.open(L + "json", os.O_RDONLY | os.O_DIRECTORY); print(stat.S_ISDIR(os.fstat(dfd).st_mode), os.isatty(dfd), sorted(os.listdir(dfd)))
 try: os.read(dfd, 10)

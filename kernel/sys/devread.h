@@ -117,11 +117,18 @@ GFN_NOINLINE bool devread_release(Core& c, DevRead* s) {
     return moved;
 }
 
+/// fcntl(2) commands that neither read nor make another user of the description's
+/// offset: F_GETFD, F_SETFD, F_GETFL, F_SETFL (python3 asks F_GETFD of every file it
+/// opens). Duplicating and locking (a lock's l_whence may be SEEK_CUR) do.
+GFN bool devread_fcntl_keeps(u64 cmd) { return (u32)cmd >= 1 && (u32)cmd <= 4; }
+
 /// Before host call nr with arguments a: every slot whose descriptor it names is freed
-/// (close: at once; any other: after its offset is handed back). True when a hand-back
-/// was posted: the call runs again once it is answered.
+/// (close: at once; any other: after its offset is handed back), but for the fcntl
+/// commands that leave the offset alone. True when a hand-back was posted: the call
+/// runs again once it is answered.
 GFN_NOINLINE bool devread_guard(Core& c, u64 nr, const u64* a) {
     if (nr >= SYS_ARGKIND_PRIVATE_BASE) return false;  // gpuos's own requests use no offset
+    if (nr == SYS_fcntl && devread_fcntl_keeps(a[1])) return false;
     NO_UNROLL for (int k = 0; k < DEVREAD_SLOTS; k++) {
         DevRead* s = &c.p->devread[k];
         if (!s->fd) continue;

@@ -147,8 +147,28 @@ GFN_NOINLINE bool mmap_file_take(Core& c, const u8* data, u64 got) {
     return true;
 }
 
+GFN DevRead* devread_slot(Core& c, u64 fd);  // kernel/sys/devread.h
+
+/// The mapping in progress is of file identity `id` of `size` bytes: place it and fill
+/// it (as `gpuos_file_map`'s answer, or the device's own record of the descriptor).
+GFN_NOINLINE void mmap_file_known(Core& c, u64 id, u64 size) {
+    Proc* p = c.p;
+    u64 flags = p->fm_args[3];
+    if (flags & MAP_SHARED) c.mm->shm_mapped = 1;  // write-back looks for dirty pages now
+    p->fm_file = id;
+    p->fm_size = size;
+    u64 a = mmap_place(c, p->fm_args[0], page_up(p->fm_args[1]), flags, prot_to_pte(p->fm_args[2]));
+    if ((i64)a < 0) { mmap_file_finish(c, a); return; }
+    p->fm_addr = a;
+    mmap_file_fill(c);
+}
+
 /// mmap(2) with a file (the arguments checked as for any mapping): keep the arguments
-/// and ask the host about the file.
+/// and ask the host about the file, unless the device reads the descriptor (a regular
+/// file of the sysroot open for reading only, kernel/sys/devread.h): a private mapping
+/// of it needs no question, the device knows the file's identity and size, and every
+/// answer the host would give (EBADF, EACCES, ENODEV) is for other descriptors or
+/// shared mappings.
 GFN_NOINLINE void mmap_file_start(Core& c) {
     Proc* p = c.p;
     for (int i = 0; i < 6; i++) p->fm_args[i] = c.s.x[i];
@@ -156,6 +176,11 @@ GFN_NOINLINE void mmap_file_start(Core& c) {
     p->fm_next = 0;
     p->fm_out_off = 0;
     p->fm_plan_off = 0;
+    DevRead* s = devread_slot(c, X(c, 4));
+    if (s && s->file && !s->dir && !(X(c, 3) & MAP_SHARED)) {
+        mmap_file_known(c, s->file, s->size);
+        return;
+    }
     mmap_file_post(c, SYS_gpuos_file_map, X(c, 4), X(c, 2), X(c, 3));
 }
 
@@ -177,14 +202,10 @@ GFN_NOINLINE void mmap_file_complete(Core& c, u64 nr) {
         return;
     }
     if (nr == SYS_gpuos_file_map) {
-        u64 flags = p->fm_args[3];
-        if (flags & MAP_SHARED) c.mm->shm_mapped = 1;  // write-back looks for dirty pages now
-        p->fm_file = (u64)ret;
-        p->fm_size = load_le(out, 8);
-        u64 a = mmap_place(c, p->fm_args[0], page_up(p->fm_args[1]), flags, prot_to_pte(p->fm_args[2]));
-        if ((i64)a < 0) { mmap_file_finish(c, a); return; }
-        p->fm_addr = a;
-    } else if (!mmap_file_take(c, out, (u64)ret)) {
+        mmap_file_known(c, (u64)ret, load_le(out, 8));
+        return;
+    }
+    if (!mmap_file_take(c, out, (u64)ret)) {
         mm_unmap(c, p->fm_addr, page_up(p->fm_args[1]));
         mmap_file_finish(c, err(E_NOMEM));
         return;

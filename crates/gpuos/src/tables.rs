@@ -39,7 +39,12 @@ include!(concat!(env!("OUT_DIR"), "/syscalls_table.rs"));
 
 /// The table entry of syscall `nr`, if gpuos knows it.
 pub fn syscall(nr: u64) -> Option<&'static SysEntry> {
-    SYSCALLS.iter().find(|s| u64::from(s.nr) == nr)
+    syscall_index(nr).map(|i| &SYSCALLS[i])
+}
+
+/// The position of syscall `nr` in [`SYSCALLS`], if gpuos knows it.
+pub fn syscall_index(nr: u64) -> Option<usize> {
+    SYSCALLS.iter().position(|s| u64::from(s.nr) == nr)
 }
 
 /// The decode-table entry that matches `insn` (the most specific one), if any.

@@ -182,6 +182,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let rt = super::round_trips(&procs[..lanes], &host_times);
     if cfg.verbose {
         report_round_trips(rt.as_ref());
+        hosts.report_calls();
     }
     let lanes_res: Vec<LaneResult> = results
         .into_inner()

@@ -77,6 +77,7 @@ impl Procs<'_> {
             }
             return Served::Now;
         }
+        self.count_call(req.nr);
         let (input, out) = split_buffer(req, buf);
         let ins = split_inputs(entry, &req.args, input);
         let mut r = Request {

@@ -13,9 +13,11 @@ use crate::host::{errno, ExecAt, Outcome, ProcHost, Sink, Source};
 use crate::loader;
 use crate::machine::{RunConfig, RunError};
 use crate::prepare::Prepared;
+use crate::tables;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::MetadataExt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 /// Every process slot's host state.
@@ -28,6 +30,10 @@ pub struct Procs<'a> {
     exe: Option<(u64, u64)>,
     /// The requests held for host descriptors: their progress (`policy`).
     fd_waits: FdWaits,
+    /// The calls served (`SYSREQ_CALL` requests, each attempt of one the device runs
+    /// again counted), by position in `tables::SYSCALLS`; the last entry counts numbers
+    /// the table lacks. `-v` reports them ([`Procs::report_calls`]).
+    calls: Vec<AtomicU64>,
 }
 
 impl<'a> Procs<'a> {
@@ -44,7 +50,37 @@ impl<'a> Procs<'a> {
             prep,
             exe,
             fd_waits: FdWaits::default(),
+            calls: (0..=tables::SYSCALLS.len())
+                .map(|_| AtomicU64::new(0))
+                .collect(),
         }
+    }
+
+    /// Count one call of syscall `nr` served ([`Procs::report_calls`]).
+    pub(crate) fn count_call(&self, nr: u64) {
+        let i = tables::syscall_index(nr).unwrap_or(tables::SYSCALLS.len());
+        self.calls[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `-v`'s line: the host calls served, by syscall, the most frequent first (up to
+    /// 12), so that what still crosses to the host shows by name.
+    pub fn report_calls(&self) {
+        let mut v: Vec<(u64, &str)> = self
+            .calls
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let name = tables::SYSCALLS.get(i).map_or("unknown", |s| s.name);
+                (n.load(Ordering::Relaxed), name)
+            })
+            .filter(|&(n, _)| n > 0)
+            .collect();
+        if v.is_empty() {
+            return;
+        }
+        v.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+        let list: Vec<String> = v.iter().take(12).map(|(n, s)| format!("{s} {n}")).collect();
+        eprintln!("gpuos: host calls by syscall: {}", list.join(", "));
     }
 
     /// The progress of requests held for host descriptors, shared by the threads

@@ -1100,6 +1100,7 @@ fn collect(
     let rt = crate::backend::round_trips(&procs_host, host_times);
     if cfg.verbose {
         report_round_trips(rt.as_ref());
+        hosts.report_calls();
         if let Ok(h) = read_hdr(m) {
             let total = procs_host.iter().map(|p| p.insns + p.family_insns).sum();
             crate::backend::report_spares(&h, total);
