@@ -138,6 +138,10 @@ GFN bool io_positioned(u64 nr) {
 /// than the trace shows (so it adds "...").
 #define IO_LOG_PREVIEW 33ull
 
+// Descriptors whose reads the device serves (kernel/sys/devread.h).
+GFN_NOINLINE bool devread_guard(Core& c, u64 nr, const u64* a);
+GFN_NOINLINE void devread_opened(Core& c, i64 fd, const u8* out, u64 olen);
+
 /// Post syscall nr to the host (flags SYSREQ_CALL or SYSREQ_LOG) and make the lane wait.
 /// `orig`, when given, holds the arguments as they were at the call and `logret` the
 /// result (for SYSREQ_LOG).
@@ -146,10 +150,6 @@ GFN bool io_positioned(u64 nr) {
 /// its earlier requests moved: the buffer pointer, the count, the iovec position and
 /// (pread64, pwrite64) the file offset advance by that much. With `--strace` its
 /// requests are quiet and the whole call is logged when it ends (`io_finish`).
-// Descriptors whose reads the device serves (kernel/sys/devread.h).
-GFN_NOINLINE bool devread_guard(Core& c, u64 nr, const u64* a);
-GFN_NOINLINE void devread_opened(Core& c, i64 fd, const u8* out, u64 olen);
-
 GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0, u64 logret = 0) {
     // A descriptor the call names whose offset the device keeps goes back to the host
     // first (the call runs again after).

@@ -51,6 +51,8 @@ GFN bool fork_run(Core& c, Proc* q) {
     return true;
 }
 
+GFN_NOINLINE bool devread_release_all(Core& c);  // kernel/sys/devread.h
+
 /// clone(2) and clone3(2): a thread (CLONE_THREAD, kernel/proc/thread.h), or a process
 /// as fork(2) or vfork(2). The child process gets a copy-on-write copy of the address
 /// space (pt_clone with share_src), the CPU state with X0 = 0 (SP = `stack` when
@@ -63,9 +65,9 @@ GFN bool fork_run(Core& c, Proc* q) {
 /// execs or ends: the child runs in a copy of the memory, not in the parent's, which is
 /// right for children that only exec or _exit (what vfork(2) allows them). A process
 /// sharing the caller's memory without being its thread (CLONE_VM alone) is not
-/// provided: EINVAL, as for namespaces and the other flags gpuos does not have.
-GFN_NOINLINE bool devread_release_all(Core& c);  // kernel/sys/devread.h
-
+/// provided: EINVAL, as for namespaces and the other flags gpuos does not have. The
+/// descriptors whose offsets the device keeps (kernel/sys/devread.h) go back to the host
+/// first: the child shares their descriptions.
 GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64 ctid) {
     MachineHdr* m = c.m;
     // The child shares the descriptions (or the table): their offsets go back to the
