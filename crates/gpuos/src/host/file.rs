@@ -2548,8 +2548,9 @@ mod tests {
     /// An open of a regular file of the read-only sysroot for reading answers lasting,
     /// with the record the device serves its reads from (kernel/sys/devread.h: the
     /// file version's identity, its size, its struct stat); the host's description
-    /// keeps offset 0 until `gpuos_fd_seek` hands the device's offset back. Opens for
-    /// writing, of a directory and outside the sysroot answer as before.
+    /// keeps offset 0 until `gpuos_fd_seek` hands the device's offset back. A directory
+    /// gets a record too; opens for writing, with O_PATH and outside the sysroot answer
+    /// as before.
     #[test]
     fn sysroot_file_opens_hand_the_device_its_record() {
         let (mut t, d, _) = with_sysroot(true);
