@@ -159,23 +159,22 @@ GFN_NOINLINE bool devread_serve(Core& c, DevRead* s, u64 buf, u64 count, u64 pos
     if (count > DEVREAD_MAX_COUNT) count = DEVREAD_MAX_COUNT;
     if (count == 0 || pos >= s->size) { setX(c, 0, 0); return true; }
     u64 n = s->size - pos < count ? s->size - pos : count;
-    u64 first = pos >> PAGE_SHIFT, last = (pos + n - 1) >> PAGE_SHIFT;
-    NO_UNROLL for (u64 pg = first; pg <= last; pg++) {
-        if (pcache_find(c.m, pcache_key(s->file, pg)) != NO_FRAME) continue;
-        // Read from here on, ahead of the call too (sequential reads), as much as a
-        // request buffer holds.
-        u64 room = c.m->buf_size >> PAGE_SHIFT, end = (s->size - 1) >> PAGE_SHIFT, run = 1;
-        NO_UNROLL while (run < room && pg + run <= end && pcache_find(c.m, pcache_key(s->file, pg + run)) == NO_FRAME)
-            run++;
-        devread_post(c, SYS_gpuos_file_read, DEVREAD_FILL, s->file, pg, run);
-        return true;
-    }
     u64 done = 0;
     NO_UNROLL while (done < n) {
-        u64 at = pos + done, po = at & (PAGE_SZ - 1);
+        u64 at = pos + done, po = at & (PAGE_SZ - 1), pg = at >> PAGE_SHIFT;
         u64 chunk = PAGE_SZ - po < n - done ? PAGE_SZ - po : n - done;
-        u64 f = pcache_find(c.m, pcache_key(s->file, at >> PAGE_SHIFT));
-        if (f == NO_FRAME || !copy_to_guest(c, buf + done, frame_ptr(c.m, f) + po, chunk)) break;
+        u64 f = pcache_find(c.m, pcache_key(s->file, pg));
+        if (f == NO_FRAME) {
+            // Read from here on, ahead of the call too (sequential reads), as much as a
+            // request buffer holds; the call runs again (the bytes copied so far are
+            // copied again: nothing of the call is done until it answers).
+            u64 room = c.m->buf_size >> PAGE_SHIFT, end = (s->size - 1) >> PAGE_SHIFT, run = 1;
+            NO_UNROLL while (run < room && pg + run <= end && pcache_find(c.m, pcache_key(s->file, pg + run)) == NO_FRAME)
+                run++;
+            devread_post(c, SYS_gpuos_file_read, DEVREAD_FILL, s->file, pg, run);
+            return true;
+        }
+        if (!copy_to_guest(c, buf + done, frame_ptr(c.m, f) + po, chunk)) break;
         done += chunk;
     }
     if (c.exc != EXC_NONE) return true;  // out of memory: the process was killed
