@@ -34,6 +34,26 @@ extern "C" __global__ void gpuos_start(MachineHdr* m) {
 #define WAIT_BACKOFF_MAX 1024u
 #endif
 
+/// Acquire for a lane that saw its request completed: the answer (the poller's
+/// Proc::host_ret/host_out_len, the host's SysReq and output bytes) is read after this.
+/// `polled`: the lane saw the poller's count in device memory, not SysReq::done.
+/// -DGPUOS_RT_DEV_ACQUIRE (a variant to measure) fences at device scope then: the
+/// poller acquired the host's writes at system scope before its device-scope release,
+/// and the PTX memory model's causality order is transitive across the two (the
+/// poller observed them before its release), so what the host wrote is visible to a
+/// lane that synchronises with the poller.
+__device__ void lane_acquire(bool polled) {
+#ifdef GPUOS_RT_DEV_ACQUIRE
+    if (polled) {
+        atomic_fence_dev();
+        return;
+    }
+#else
+    (void)polled;
+#endif
+    atomic_fence();
+}
+
 /// Wait until the host completed this lane's latest request, or the machine stops.
 /// With the completion poller running (m->comp), the lane watches its own counter in
 /// device memory (an L2 read); otherwise it reads SysReq::done across PCIe. `*polled`
@@ -56,9 +76,7 @@ __device__ bool wait_host(MachineHdr* m, Proc* lp, bool* polled) {
         __nanosleep(backoff);
         if (backoff < WAIT_BACKOFF_MAX) backoff *= 2;
     }
-    // Acquire: the answer (the poller's Proc::host_ret/host_out_len, the host's SysReq
-    // and output bytes) is read after this.
-    atomic_fence();
+    lane_acquire(*polled);
     return true;
 }
 
@@ -128,7 +146,13 @@ __device__ bool host_done_now(MachineHdr* m, Proc* lp, u32 i, bool* polled) {
     bool done = via_poller ? *(volatile u64*)&lp->host_done == lp->req_seq : host_req_done(m, lp);
     if (!done) return false;
     *polled = via_poller;
-    atomic_fence();  // acquire: the answer is read after this
+#ifdef GPUOS_RT_SPLIT
+    u64 t0 = now_ns();
+#endif
+    lane_acquire(via_poller);
+#ifdef GPUOS_RT_SPLIT
+    lp->rt_complete_ns += now_ns() - t0;
+#endif
     return true;
 }
 

@@ -796,6 +796,29 @@ dfd = os.open(L + "json", os.O_RDONLY | os.O_DIRECTORY); print(stat.S_ISDIR(os.f
 try: os.read(dfd, 10)
 except OSError as e: print("read dir", e.errno)
 print(os.lseek(dfd, 0, os.SEEK_SET), sorted(os.listdir(dfd)) == sorted(os.listdir(L + "json")), os.fstat(dfd).st_nlink); os.close(dfd)'
+# close(2) of such a descriptor answered on the device (the host closes its own with
+# the lane's next request, kernel/sys/devread.h): the number free again for the next
+# open, a pipe and dup2, EBADF on the closed one, a forked child without it.
+deb py-devclose lanes - -- $PY -c 'import os
+L = "/usr/lib/python3.11/"
+fds = []
+for n in ("os.py", "abc.py", "stat.py", "io.py", "json/__init__.py"):
+    fd = os.open(L + n, os.O_RDONLY); fds.append(fd); os.read(fd, 10); os.close(fd)
+print(len(set(fds)))
+a = os.open(L + "os.py", os.O_RDONLY); b = os.open(L + "abc.py", os.O_RDONLY); os.close(a)
+for f in (lambda: os.read(a, 4), lambda: os.fstat(a), lambda: os.lseek(a, 0, 0), lambda: os.close(a)):
+    try: print(f())
+    except OSError as e: print("closed", e.errno)
+r, w = os.pipe(); print(r == a, os.read(b, 3)); os.close(r); os.close(w)
+c = os.open(L + "io.py", os.O_RDONLY); print(c == a); os.close(c); os.dup2(b, c); print(os.read(c, 3), os.lseek(b, 0, os.SEEK_CUR)); os.close(c)
+d = os.open(L + "stat.py", os.O_RDONLY); os.close(d)
+pid = os.fork()
+if pid == 0:
+    try: os.fstat(d); print("child has it")
+    except OSError as e: print("child", e.errno)
+    os._exit(0)
+os.waitpid(pid, 0)
+os.close(b); print(os.open(L + "os.py", os.O_RDONLY) == a, os.open(L + "abc.py", os.O_RDONLY) == a + 1)'
 deb py-threading lanes - -- $PY -c 'import threading, queue, concurrent.futures as cf
 lock = threading.Lock(); total = [0]
 def add(n):

@@ -35,6 +35,8 @@
 #include "marshal.h"
 #include "../mm/pcache.h"
 
+GFN bool family_note(MachineHdr* m, Proc* q, u64 what, u32 slot, u32 pid);  // kernel/sys/process.h
+
 /// `Proc::devread_op`: the request in flight reads pages into the cache, or hands an
 /// offset back to the host.
 #define DEVREAD_FILL 1u
@@ -124,8 +126,11 @@ GFN bool devread_fcntl_keeps(u64 cmd) { return (u32)cmd >= 1 && (u32)cmd <= 4; }
 
 /// Before host call nr with arguments a: every slot whose descriptor it names is freed
 /// (close: at once; any other: after its offset is handed back), but for the fcntl
-/// commands that leave the offset alone. True when a hand-back was posted: the call
-/// runs again once it is answered.
+/// commands that leave the offset alone. True when a hand-back was posted (the call
+/// runs again once it is answered) or when the call was answered here: a close(2) of a
+/// slot's descriptor returns 0 at once and leaves the host a note (NOTE_CLOSE), which
+/// it applies before it serves the lane's next request, so that the number is free
+/// before anything can ask for it (python3 closes each file of its library it read).
 GFN_NOINLINE bool devread_guard(Core& c, u64 nr, const u64* a) {
     if (nr >= SYS_ARGKIND_PRIVATE_BASE) return false;  // gpuos's own requests use no offset
     if (nr == SYS_fcntl && devread_fcntl_keeps(a[1])) return false;
@@ -136,8 +141,17 @@ GFN_NOINLINE bool devread_guard(Core& c, u64 nr, const u64* a) {
         bool named = nr == SYS_close_range && fd >= (u32)a[0] && fd <= (u32)a[1];
         for (int i = 0; i < 6 && !named; i++) named = (sys_argkind(nr, i) >> 16) == AK_FD && (u32)a[i] == fd;
         if (!named) continue;
-        if (nr == SYS_close) *s = DevRead{};
-        else if (devread_release(c, s)) return true;
+        if (nr == SYS_close) {
+            *s = DevRead{};
+            // Answered here: the host closes its descriptor before the lane's next
+            // request (a note, as a fork's), when the number could next be seen.
+            if (family_note(c.m, c.p, NOTE_CLOSE | fd, (u32)c.p->tg_slot, (u32)c.p->pid)) {
+                setX(c, 0, 0);
+                return true;
+            }
+        } else if (devread_release(c, s)) {
+            return true;
+        }
     }
     return false;
 }

@@ -623,8 +623,11 @@ pub struct SysReq {
     /// parent's, as a clone request would have made it; or a process's end,
     /// `(NOTE_END, slot | pid << 32)`, whose fds are closed, as its end notice
     /// (`SYSREQ_EXIT`) would have, if the slot still holds that pid (a child slot may
-    /// meanwhile hold another lane's child). The host applies them before it serves the
-    /// request, then clears `nnotes` (so a request served again applies nothing twice).
+    /// meanwhile hold another lane's child); or a close(2) the device answered,
+    /// `(NOTE_CLOSE | fd, slot | pid << 32)`, whose fd the host then closes (a
+    /// descriptor whose reads the device served: kernel/sys/devread.h). The host
+    /// applies them before it serves the request, then clears `nnotes` (so a request
+    /// served again applies nothing twice).
     pub notes: [u64; FAMILY_NOTE_WORDS],
     /// How many of `notes` are set.
     pub nnotes: u32,
@@ -640,6 +643,11 @@ pub const FAMILY_NOTE_WORDS: usize = 32;
 const _: () = assert!(FAMILY_NOTE_WORDS == 2 * FAMILY_NOTES);
 /// `SysReq::notes`: the first word of a process's end.
 pub const NOTE_END: u64 = 0x8000_0000_0000_0000;
+/// `SysReq::notes`: the first word of a close(2) the device answered is this with the fd
+/// in its low 32 bits (a fork's first word, a slot, never has these bits).
+pub const NOTE_CLOSE: u64 = 0x4000_0000_0000_0000;
+/// `SysReq::notes`: the bits of a note's first word that tell a close from the others.
+pub const NOTE_KIND_MASK: u64 = 0xc000_0000_0000_0000;
 /// How long a lane keeps notes before it posts them by themselves (ns): an end's fds
 /// close at most this late when the family makes no request meanwhile (another lane may
 /// wait for a lock or a FIFO's end they hold).

@@ -15,8 +15,8 @@ mod trace;
 pub use procs::Procs;
 
 use crate::abi::{
-    SysReq, NOTE_END, OUT_LASTING, SYSREQ_CALL, SYSREQ_EXIT, SYSREQ_NOWAIT, SYSREQ_QUIET,
-    SYSREQ_SHARED, SYSRET_RETRY,
+    SysReq, NOTE_CLOSE, NOTE_END, NOTE_KIND_MASK, OUT_LASTING, SYSREQ_CALL, SYSREQ_EXIT,
+    SYSREQ_NOWAIT, SYSREQ_QUIET, SYSREQ_SHARED, SYSRET_RETRY,
 };
 use crate::host::errno;
 use crate::host::{Outcome, ProcHost};
@@ -113,10 +113,10 @@ impl Procs<'_> {
         at.map_or(Served::Now, Served::At)
     }
 
-    /// The forks and ends the lane's family made on the device since its last request
-    /// (`SysReq::notes`), in order, before anything of this request: each child's host
-    /// state becomes a fork of its parent's as of that moment, and each ended process's
-    /// fds are closed, since every later change comes in a later request of the same
+    /// The forks, ends and closes the lane's family made on the device since its last
+    /// request (`SysReq::notes`), in order, before anything of this request: each
+    /// child's host state becomes a fork of its parent's as of that moment, each ended
+    /// process's fds are closed, and each closed fd goes, since every later change comes in a later request of the same
     /// lane (a slot that ended and was forked into again sees both, in that order; an
     /// end whose slot another lane's child holds by now is that process's no more).
     /// Cleared, so that a request served again applies nothing twice. A fork note the
@@ -128,6 +128,8 @@ impl Procs<'_> {
             let (slot, pid) = ((note[1] & 0xffff_ffff) as usize, (note[1] >> 32) as u32);
             if note[0] == NOTE_END {
                 self.end_noted(slot, pid);
+            } else if note[0] & NOTE_KIND_MASK == NOTE_CLOSE {
+                self.close_noted(slot, pid, note[0] as u32 as i32);
             } else if let Err(e) = self.fork_host(note[0] as usize, slot, pid) {
                 debug_assert!(false, "fork note {} -> {slot}: {e:?}", note[0]);
             }

@@ -173,6 +173,16 @@ impl<'a> Procs<'a> {
         }
     }
 
+    /// A close(2) the device answered (`NOTE_CLOSE`): fd of the process in `slot` goes,
+    /// if the slot still holds that process (as [`Procs::end_noted`] checks). The call
+    /// cannot fail: the device answers it only for a descriptor it holds open.
+    pub(super) fn close_noted(&self, slot: usize, pid: u32, fd: i32) {
+        let Some(mut g) = self.host(slot) else { return };
+        if let Some(h) = g.as_mut().filter(|h| slot < self.lanes || h.pid == pid) {
+            let _ = h.sys_close(fd);
+        }
+    }
+
     /// A process ended: close its fds (its descriptions close with their last fd,
     /// anywhere); a child's host state goes (a lane's first keeps its captured output).
     pub(super) fn end(&self, slot: usize) {
