@@ -819,6 +819,26 @@ if pid == 0:
     os._exit(0)
 os.waitpid(pid, 0)
 os.close(b); print(os.open(L + "os.py", os.O_RDONLY) == a, os.open(L + "abc.py", os.O_RDONLY) == a + 1)'
+# Paths missing for good (ENOENT, ENOTDIR below the sysroot's directories) answered from
+# the device's stat cache, in the parent and a forked child; a missing path in the
+# working directory (writable) and one reached through a symlink there are not kept:
+# they appear once made.
+deb py-stat-absent lanes - -- $PY -c 'import os
+def st(p, follow=True):
+    try: s = os.stat(p, follow_symlinks=follow); return "dir" if os.path.isdir(p) else s.st_size
+    except OSError as e: return e.errno
+gone = ["/usr/lib/python311.zip", "/usr/lib/python3.11/os.py/x", "/usr/nothere/a/b", "/etc/nothere", "/usr/lib/python3.11/json/nothere.py"]
+print([st(p) for p in gone], [st(p, False) for p in gone], [st(p) for p in gone])
+try: os.open("/usr/lib/python311.zip", os.O_CREAT | os.O_WRONLY)
+except OSError as e: print("create", e.errno, st("/usr/lib/python311.zip"))
+pid = os.fork()
+if pid == 0: print("child", [st(p) for p in gone]); os._exit(0)
+os.waitpid(pid, 0)
+here = os.getcwd(); new = here + "/made-later"; lnk = here + "/lnk"
+print(st(new), st(new + "/f")); os.mkdir(new); print(st(new), st(new + "/f"))
+open(new + "/f", "w").write("abc"); print(st(new + "/f"), st(new + "/f/x"))
+os.symlink("/usr/lib", lnk); print(st(lnk + "/nothere"), st(lnk + "/python3.11/os.py") > 0)
+os.remove(lnk); os.mkdir(lnk); open(lnk + "/nothere", "w").write("12345"); print(st(lnk + "/nothere"))'
 deb py-threading lanes - -- $PY -c 'import threading, queue, concurrent.futures as cf
 lock = threading.Lock(); total = [0]
 def add(n):

@@ -363,7 +363,7 @@ GFN void sys_complete_request(Core& c, bool polled) {
         }
     }
     p->progress++;
-    bool keep = lasting && ret == 0;  // the host's answer, before a copy-out may fail
+    i64 host_ret = ret;  // the host's answer, before a copy-out may fail
     const u8* out = lane_buf(c) + ooff;
     for (int i = 0; i < 6 && olen; i++) {
         u32 k = sys_argkind(nr, i);
@@ -376,7 +376,7 @@ GFN void sys_complete_request(Core& c, bool polled) {
         }
     }
     if (nr == SYS_newfstatat && c.m->statc)
-        statc_answered(c.m, lane_buf(c), lane_req(c)->in_len, out, olen, keep, c.s.x[3]);
+        statc_answered(c.m, lane_buf(c), lane_req(c)->in_len, out, olen, host_ret, lasting, c.s.x[3]);
     if (nr == SYS_openat && lasting && ret >= 0) devread_opened(c, ret, out, olen);
     i64 chunk = ret;
     if (io && io_next(c, nr, &ret, p->req_out_cap)) return;  // the next chunk is posted

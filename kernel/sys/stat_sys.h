@@ -19,6 +19,9 @@ HANDLER void sys_newfstatat(Core& c) {
         case STATC_HIT:
             setX(c, 0, copy_to_guest(c, X(c, 2), st, STAT_BYTES) ? 0 : err(E_FAULT));
             return;
+        case STATC_GONE:  // the lookup fails before anything is written (fs/stat.c)
+            setX(c, 0, (u64)*(const i64*)st);
+            return;
         case STATC_WAIT:
             // Parked as a call that would block: the family scheduler runs it again
             // once a member's host call completes or nothing else can run.

@@ -12,8 +12,10 @@
 // asks the host; lanes that miss the same path meanwhile (copies of one program run the
 // same stats at the same moment) park and run the call again later instead of asking
 // too (STATC_WAIT), until the answer settles the entry: STATC_READY with the answer
-// when the host says it lasts, STATC_HOST otherwise (every lane asks the host for that
-// path from then on). A pending entry whose asker never comes back (killed while it
+// when the host says it lasts, STATC_ABSENT with the error when the host says the path
+// is missing for good (ENOENT or ENOTDIR below a directory of the sysroot, where no
+// process of the run can create it: host/fs.rs `absence_lasts`), STATC_HOST otherwise
+// (every lane asks the host for that path from then on). A pending entry whose asker never comes back (killed while it
 // waited) stops holding the others back after STATC_WAIT_NS. A full neighbourhood, or
 // a path too long for an entry, only leaves that answer to the host.
 //
@@ -46,6 +48,7 @@ enum StatcState : u32 {
     STATC_PENDING = 2,  // key written, the claimer asks the host
     STATC_READY = 3,    // the answer is in `st`
     STATC_HOST = 4,     // the answer does not last: ask the host
+    STATC_ABSENT = 5,   // the path is missing for good: the error (negative) in `st`'s first word
 };
 
 /// One entry (STATC_ENTRY_BYTES, abi.rs): `key_len` is the path's length, with bit 31
@@ -87,6 +90,7 @@ enum StatcFind : u32 {
     STATC_HIT = 1,      // the answer was copied out
     STATC_WAIT = 2,     // another lane asks the host for it: run the call again later
     STATC_CLAIMED = 3,  // this lane claimed the path: ask the host, whose answer settles it
+    STATC_GONE = 4,     // the path is missing for good: the error (negative) in `st`'s first word
 };
 
 /// Whether entry e (state `s`, at least PENDING) is the key (h, key_len, path).
@@ -98,7 +102,8 @@ GFN bool statc_is(StatcEntry* e, u64 h, u32 key_len, const u8* path, u64 n) {
 }
 
 /// Look up the n-byte absolute path `path` (flags of newfstatat): a hit copies its
-/// struct stat to `st`; a path no entry has yet is claimed for this lane.
+/// struct stat to `st` (a path missing for good: the error as an i64 in its first 8
+/// bytes); a path no entry has yet is claimed for this lane.
 GFN_NOINLINE u32 statc_find(MachineHdr* m, const u8* path, u64 n, u64 flags, u8* st) {
     u32 key_len = statc_key_len(n, flags);
     if (!m->statc || !key_len || n == 0 || n >= STATC_PATH || path[0] != '/') return STATC_MISS;
@@ -120,6 +125,10 @@ GFN_NOINLINE u32 statc_find(MachineHdr* m, const u8* path, u64 n, u64 flags, u8*
             for (u32 k = 0; k < STAT_BYTES; k++) st[k] = e->st[k];
             return STATC_HIT;
         }
+        if (s == STATC_ABSENT) {
+            for (u32 k = 0; k < 8; k++) st[k] = e->st[k];
+            return STATC_GONE;
+        }
         if (s == STATC_PENDING && now_ns() < e->deadline) return STATC_WAIT;
         return STATC_MISS;
     }
@@ -127,10 +136,11 @@ GFN_NOINLINE u32 statc_find(MachineHdr* m, const u8* path, u64 n, u64 flags, u8*
 }
 
 /// The host answered newfstatat for the n-byte absolute path `path` (flags of the
-/// call): `st` when the answer lasts, else 0. Settles the path's pending entry (a lane
-/// other than its claimer may be the one to answer, after the wait ran out), or adds a
-/// lasting answer no entry has yet.
-GFN_NOINLINE void statc_settle(MachineHdr* m, const u8* path, u64 n, u64 flags, const u8* st) {
+/// call): `st` when the answer lasts, else 0; `gone` the lasting error of a path missing
+/// for good (negative; 0 otherwise, and `st` 0 with it). Settles the path's pending entry
+/// (a lane other than its claimer may be the one to answer, after the wait ran out), or
+/// adds a lasting answer no entry has yet.
+GFN_NOINLINE void statc_settle(MachineHdr* m, const u8* path, u64 n, u64 flags, const u8* st, i64 gone) {
     u32 key_len = statc_key_len(n, flags);
     if (!m->statc || !key_len || n == 0 || n >= STATC_PATH || path[0] != '/') return;
     u64 h = statc_hash(path, n, key_len);
@@ -138,7 +148,7 @@ GFN_NOINLINE void statc_settle(MachineHdr* m, const u8* path, u64 n, u64 flags, 
         StatcEntry* e = statc_at(m, h + i);
         u32 s = load_acquire_dev_u32(&e->state);
         if (s == STATC_FREE) {
-            if (!st || atomic_cas_u32(&e->state, STATC_FREE, STATC_BUSY) != STATC_FREE) return;
+            if ((!st && !gone) || atomic_cas_u32(&e->state, STATC_FREE, STATC_BUSY) != STATC_FREE) return;
             e->hash = h;
             e->key_len = key_len;
             for (u64 k = 0; k < n; k++) e->path[k] = path[k];
@@ -149,7 +159,9 @@ GFN_NOINLINE void statc_settle(MachineHdr* m, const u8* path, u64 n, u64 flags, 
         }
         if (st)
             for (u32 k = 0; k < STAT_BYTES; k++) e->st[k] = st[k];
-        store_release_dev_u32(&e->state, st ? STATC_READY : STATC_HOST);
+        else if (gone)
+            *(i64*)e->st = gone;  // st is 8-byte aligned (StatcEntry's layout)
+        store_release_dev_u32(&e->state, st ? STATC_READY : gone ? STATC_ABSENT : STATC_HOST);
         return;
     }
 }
@@ -162,10 +174,11 @@ GFN void statc_copy_words(u8* dst, const u8* src, u64 n) {
 
 /// The host answered a newfstatat: settle its path's entry. `req_buf` is the lane's
 /// request buffer, whose first `in_len` bytes are the path the host resolved (with its
-/// NUL), `out` the answer of `olen` bytes, `lasting` whether the host said it lasts
-/// (OUT_LASTING, with a result of 0), `flags` the call's.
-GFN_NOINLINE void statc_answered(MachineHdr* m, const u8* req_buf, u64 in_len, const u8* out, u64 olen, bool lasting,
-                                 u64 flags) {
+/// NUL), `out` the answer of `olen` bytes, `ret` its result, `lasting` whether the host
+/// said it lasts (OUT_LASTING: a result of 0 with the stat, or ENOENT/ENOTDIR for a path
+/// missing for good), `flags` the call's.
+GFN_NOINLINE void statc_answered(MachineHdr* m, const u8* req_buf, u64 in_len, const u8* out, u64 olen, i64 ret,
+                                 bool lasting, u64 flags) {
     if (!m->statc || in_len < 2 || in_len > STATC_PATH) return;
     u8 path[STATC_PATH];
     u8 st[STAT_BYTES];
@@ -173,7 +186,8 @@ GFN_NOINLINE void statc_answered(MachineHdr* m, const u8* req_buf, u64 in_len, c
     if (path[0] != '/') return;  // a relative path: never kept
     statc_copy_words(path + 8, req_buf + 8, ((in_len + 7) & ~7ull) - 8);
     if (path[in_len - 1] != 0) return;  // not one string: not the marshalled path
-    lasting = lasting && olen == STAT_BYTES;
-    if (lasting) statc_copy_words(st, out, STAT_BYTES);
-    statc_settle(m, path, in_len - 1, flags, lasting ? st : 0);
+    bool found = lasting && ret == 0 && olen == STAT_BYTES;
+    i64 gone = lasting && (ret == -E_NOENT || ret == -E_NOTDIR) ? ret : 0;
+    if (found) statc_copy_words(st, out, STAT_BYTES);
+    statc_settle(m, path, in_len - 1, flags, found ? st : 0, gone);
 }

@@ -884,6 +884,8 @@ impl ProcHost {
     /// answers `Outcome::Lasting`: the device keeps the answer for every process
     /// (kernel/sys/statcache.h), which python3's start-up, a third of whose host calls
     /// are stats of its library's files, then asks once per run instead of once per lane.
+    /// So does an ENOENT or ENOTDIR that no process of the run can change
+    /// ([`Sandbox::absence_lasts`]), with no output.
     pub(crate) fn sys_newfstatat(
         &mut self,
         dirfd: i32,
@@ -901,7 +903,22 @@ impl ProcHost {
         }
         let sb = Arc::clone(&self.sb);
         let mut lasting = false;
-        let st = match self.stat_target(&sb, dirfd, path, flags)? {
+        let target = match self.stat_target(&sb, dirfd, path, flags) {
+            // A path no process of the run can make appear: the device keeps its absence
+            // too (kernel/sys/statcache.h).
+            Err(e)
+                if (e == errno::ENOENT || e == errno::ENOTDIR)
+                    && flags & AT_EMPTY_PATH == 0
+                    && sb.absence_lasts(path, flags & AT_SYMLINK_NOFOLLOW == 0) =>
+            {
+                return Ok(Outcome::Lasting {
+                    ret: e.ret(),
+                    out_len: 0,
+                });
+            }
+            r => r?,
+        };
+        let st = match target {
             Ok(h) => {
                 lasting =
                     h.sysroot_only && path.first() == Some(&b'/') && flags & AT_EMPTY_PATH == 0;
@@ -2543,6 +2560,63 @@ mod tests {
         })
         .unwrap();
         (T::with_sandbox(sb, t), d, sr)
+    }
+
+    /// A stat of a path missing below a directory of the sysroot answers its ENOENT or
+    /// ENOTDIR lasting with no output (the device keeps it: kernel/sys/statcache.h),
+    /// unless the lookup entered a writable mount or the path is below a directory the
+    /// host's processes change (host/fs.rs `VOLATILE_DIRS`, here /tmp).
+    #[test]
+    fn absences_below_the_sysroot_last() {
+        let (t, d, _) = with_sysroot(true);
+        let rw = d.join("rw");
+        std::fs::create_dir(&rw).unwrap();
+        let sb = Sandbox::new(SandboxConfig {
+            mounts: vec![Mount {
+                guest: "/etc/gpuos-rw".into(),
+                host: rw.clone(),
+                writable: true,
+            }],
+            cwd: d.clone(),
+            exe: "/bin/true".into(),
+            hide: vec![],
+            sysroot: Some(d.join("sysroot")),
+        })
+        .unwrap();
+        let T { _t, .. } = t;
+        let mut t = T::with_sandbox(sb, _t);
+        let stat = |t: &mut T, path: &[u8]| {
+            let mut out = vec![0u8; 256];
+            let a = [AT_FDCWD as u32 as u64, P, P, 0, 0, 0];
+            let o = t.p.call(
+                nr::NEWFSTATAT,
+                &a,
+                &[&[], path, &[], &[], &[], &[]],
+                &mut out,
+            );
+            match o {
+                Outcome::Lasting { ret, out_len } => (ret, out_len, true),
+                Outcome::Done { ret, out_len } => (ret, out_len, false),
+                _ => panic!("newfstatat: {o:?}"),
+            }
+        };
+        let enoent = errno::ENOENT.ret();
+        assert_eq!(stat(&mut t, b"/etc/nothere"), (enoent, 0, true));
+        assert_eq!(stat(&mut t, b"/etc/nothere/a/b"), (enoent, 0, true));
+        // (the sysroot says ENOTDIR; the host's /etc, looked at next, ENOENT)
+        assert_eq!(stat(&mut t, b"/etc/gpuos-probe/x"), (enoent, 0, true));
+        // Found in the sysroot: lasting with its stat, as before.
+        let (ret, out_len, lasting) = stat(&mut t, b"/etc/gpuos-probe");
+        assert!(ret == 0 && out_len > 0 && lasting);
+        // In a writable mount below /etc, and below /tmp (the tempdir): not kept.
+        assert_eq!(stat(&mut t, b"/etc/gpuos-rw/later"), (enoent, 0, false));
+        let local = d.join("later");
+        assert_eq!(
+            stat(&mut t, local.as_os_str().as_bytes()),
+            (enoent, 0, false)
+        );
+        std::fs::write(rw.join("later"), b"x").unwrap();
+        assert_eq!(stat(&mut t, b"/etc/gpuos-rw/later").0, 0);
     }
 
     /// An open of a regular file of the read-only sysroot for reading answers lasting,

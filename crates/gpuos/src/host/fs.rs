@@ -436,6 +436,59 @@ impl Sandbox {
         exe: Option<&Path>,
         how: ResolveHow,
     ) -> Result<Resolved<'_>, Errno> {
+        let mut trace = WalkTrace::default();
+        self.resolve_walks(base, base_in_sysroot, path, follow, exe, how, &mut trace)
+    }
+
+    /// Whether the absolute guest `path` is absent (ENOENT, ENOTDIR, or a final name not
+    /// found) for as long as the run lasts, whatever its processes do: its lookup began
+    /// in a directory of the sysroot (the first component is the sysroot's, so the
+    /// path lies below one of the system directories it provides: /usr, /etc, /lib),
+    /// and neither that lookup nor the one through the mount table where the sysroot
+    /// lacks a name entered a writable mount, where a guest could create it. As the
+    /// sysroot's own answers (the stat cache keeps those too), the host's read-only
+    /// directories are taken not to change during a run, but for those where the host's
+    /// own processes make and remove entries as they run ([`VOLATILE_DIRS`]: /tmp,
+    /// /proc, /run, ...), which never last. python3's start-up stats a dozen such paths
+    /// in every lane (`/usr/lib/python311.zip`).
+    pub(crate) fn absence_lasts(&self, path: &[u8], follow: bool) -> bool {
+        if path.first() != Some(&b'/') || self.sysroot.is_none() {
+            return false;
+        }
+        let first = path[1..].split(|&b| b == b'/').find(|c| !c.is_empty());
+        if first.is_some_and(|c| VOLATILE_DIRS.contains(&c)) {
+            return false;
+        }
+        let mut w = WalkTrace::default();
+        let r = self.resolve_walks(
+            Path::new("/"),
+            false,
+            path,
+            follow,
+            None,
+            Default::default(),
+            &mut w,
+        );
+        let absent = match r {
+            Err(e) => e == errno::ENOENT || e == errno::ENOTDIR,
+            Ok(Resolved::Host(h)) => h.stat.is_none(),
+            Ok(_) => false,
+        };
+        absent && !w.writable_used && w.sysroot_depth >= 2
+    }
+
+    /// [`Sandbox::resolve_from`], recording in `trace` where its walks went.
+    #[allow(clippy::too_many_arguments)]
+    fn resolve_walks(
+        &self,
+        base: &Path,
+        base_in_sysroot: bool,
+        path: &[u8],
+        follow: bool,
+        exe: Option<&Path>,
+        how: ResolveHow,
+        trace: &mut WalkTrace,
+    ) -> Result<Resolved<'_>, Errno> {
         if path.is_empty() {
             return Err(errno::ENOENT);
         }
@@ -460,6 +513,8 @@ impl Sandbox {
             check_from: if relative { base_comps.len() + 1 } else { 1 },
             base: base_comps.clone(),
             mounts_used: false,
+            writable_used: false,
+            sysroot_depth: 0,
         };
         let mut queue: VecDeque<Vec<u8>> = VecDeque::new();
         if relative {
@@ -467,10 +522,12 @@ impl Sandbox {
         }
         queue.extend(split(path));
         let mut absolute = !relative || base_in_sysroot;
-        loop {
+        let r = loop {
+            // Where this lookup of the path (or of a symlink's target) began.
+            walk.sysroot_depth = 0;
             if absolute && self.sysroot.is_some() && !host_only(&queue) {
                 match self.walk(&mut walk, queue.clone(), true) {
-                    Ok(Step::Found(r)) => return Ok(r),
+                    Ok(Step::Found(r)) => break Ok(r),
                     Ok(Step::Restart(q)) => {
                         queue = q;
                         continue;
@@ -479,14 +536,18 @@ impl Sandbox {
                     Err(_) => {}
                 }
             }
-            match self.walk(&mut walk, queue, false)? {
-                Step::Found(r) => return Ok(r),
-                Step::Restart(q) => {
+            match self.walk(&mut walk, queue, false) {
+                Ok(Step::Found(r)) => break Ok(r),
+                Ok(Step::Restart(q)) => {
                     queue = q;
                     absolute = true;
                 }
+                Err(e) => break Err(e),
             }
-        }
+        };
+        trace.writable_used = walk.writable_used;
+        trace.sysroot_depth = walk.sysroot_depth;
+        r
     }
 
     /// One walk of the components in `queue` from the guest root: in the sysroot
@@ -510,6 +571,7 @@ impl Sandbox {
             },
             _ => self.root_level(),
         }];
+        w.entered(self, &stack, in_sysroot);
         w.xdev_check(&stack)?;
 
         while let Some(c) = queue.pop_front() {
@@ -567,6 +629,7 @@ impl Sandbox {
                     mount: Some(m),
                     host: self.mounts[m].host.clone(),
                 });
+                w.entered(self, &stack, in_sysroot);
                 w.xdev_check(&stack)?;
                 continue;
             }
@@ -679,6 +742,7 @@ impl Sandbox {
                 mount,
                 host,
             });
+            w.entered(self, &stack, in_sysroot);
             w.xdev_check(&stack)?;
         }
 
@@ -834,9 +898,40 @@ struct Walk {
     /// A walk through the mount table was taken (the answer may then change while the
     /// run lasts; one that stayed in the read-only sysroot cannot).
     mounts_used: bool,
+    /// A directory of a writable mount was entered (a guest may change what lies there).
+    writable_used: bool,
+    /// The deepest stack a walk in the sysroot reached (1: its root only; 2: the first
+    /// component is the sysroot's).
+    sysroot_depth: usize,
+}
+
+/// The top-level directories whose entries the host's own processes make and remove
+/// while a run lasts (temporary files, processes, devices, sockets, spools): an absence
+/// there never lasts ([`Sandbox::absence_lasts`]).
+const VOLATILE_DIRS: &[&[u8]] = &[
+    b"tmp", b"proc", b"sys", b"dev", b"run", b"var", b"mnt", b"media", b"home", b"root",
+];
+
+/// What a lookup's walks passed through ([`Sandbox::absence_lasts`]).
+#[derive(Default)]
+struct WalkTrace {
+    /// A directory of a writable mount was entered.
+    writable_used: bool,
+    /// [`Walk::sysroot_depth`] of the lookup that gave the answer.
+    sysroot_depth: usize,
 }
 
 impl Walk {
+    /// The walk entered the directory on top of `stack` (in the sysroot when
+    /// `in_sysroot`): noted for [`Sandbox::absence_lasts`].
+    fn entered(&mut self, sb: &Sandbox, stack: &[Level<'_>], in_sysroot: bool) {
+        if in_sysroot {
+            self.sysroot_depth = self.sysroot_depth.max(stack.len());
+        } else if let Some(m) = stack.last().and_then(|l| l.mount) {
+            self.writable_used |= sb.writable(m);
+        }
+    }
+
     /// RESOLVE_NO_XDEV: the directory on top of `stack` must be on the lookup's mount.
     fn xdev_check(&self, stack: &[Level<'_>]) -> Result<(), Errno> {
         if self.xdev.is_none() || stack.len() < self.check_from {
