@@ -820,20 +820,28 @@ if pid == 0:
 os.waitpid(pid, 0)
 os.close(b); print(os.open(L + "os.py", os.O_RDONLY) == a, os.open(L + "abc.py", os.O_RDONLY) == a + 1)'
 # Paths missing for good (ENOENT, ENOTDIR below the sysroot's directories) answered from
-# the device's stat cache, in the parent and a forked child; a missing path in the
-# working directory (writable) and one reached through a symlink there are not kept:
-# they appear once made.
+# the device's stat cache (stat and open), in the parent and a forked child; then (its
+# own case: it writes) a missing path in the working directory (writable) and one
+# reached through a symlink there are not kept: they appear once made.
 deb py-stat-absent lanes - -- $PY -c 'import os
 def st(p, follow=True):
     try: s = os.stat(p, follow_symlinks=follow); return "dir" if os.path.isdir(p) else s.st_size
     except OSError as e: return e.errno
 gone = ["/usr/lib/python311.zip", "/usr/lib/python3.11/os.py/x", "/usr/nothere/a/b", "/etc/nothere", "/usr/lib/python3.11/json/nothere.py"]
+def op(p, fl=os.O_RDONLY):
+    try: os.close(os.open(p, fl)); return "opened"
+    except OSError as e: return e.errno
 print([st(p) for p in gone], [st(p, False) for p in gone], [st(p) for p in gone])
+print([op(p) for p in gone], [op(p, os.O_RDONLY | os.O_NOFOLLOW) for p in gone], op("/usr/lib/nothere.cfg"), op("/usr/lib/nothere.cfg"), st("/usr/lib/nothere.cfg"))
 try: os.open("/usr/lib/python311.zip", os.O_CREAT | os.O_WRONLY)
 except OSError as e: print("create", e.errno, st("/usr/lib/python311.zip"))
 pid = os.fork()
-if pid == 0: print("child", [st(p) for p in gone]); os._exit(0)
-os.waitpid(pid, 0)
+if pid == 0: print("child", [st(p) for p in gone], [op(p) for p in gone]); os._exit(0)
+os.waitpid(pid, 0)'
+deb py-stat-absent-made - - -- $PY -c 'import os
+def st(p, follow=True):
+    try: s = os.stat(p, follow_symlinks=follow); return "dir" if os.path.isdir(p) else s.st_size
+    except OSError as e: return e.errno
 here = os.getcwd(); new = here + "/made-later"; lnk = here + "/lnk"
 print(st(new), st(new + "/f")); os.mkdir(new); print(st(new), st(new + "/f"))
 open(new + "/f", "w").write("abc"); print(st(new + "/f"), st(new + "/f/x"))

@@ -378,6 +378,9 @@ GFN void sys_complete_request(Core& c, bool polled) {
     if (nr == SYS_newfstatat && c.m->statc)
         statc_answered(c.m, lane_buf(c), lane_req(c)->in_len, out, olen, host_ret, lasting, c.s.x[3]);
     if (nr == SYS_openat && lasting && ret >= 0) devread_opened(c, ret, out, olen);
+    if (nr == SYS_openat && lasting && host_ret < 0 && c.m->statc)  // missing for good
+        statc_answered(c.m, lane_buf(c), lane_req(c)->in_len, out, 0, host_ret, true,
+                       c.s.x[2] & OPENAT_O_NOFOLLOW ? STATC_AT_SYMLINK_NOFOLLOW : 0);
     i64 chunk = ret;
     if (io && io_next(c, nr, &ret, p->req_out_cap)) return;  // the next chunk is posted
     u64 args[6];

@@ -324,11 +324,29 @@ GFN_NOINLINE void procfs_maps(Core& c, Proc* g, TextBuf& b) {
 
 GFN_NOINLINE bool procfs_open(Core& c, u32 flags);
 
+/// openat(2) of an absolute path the stat cache knows to be missing for good, without
+/// O_CREAT: its error (ENOENT or ENOTDIR, as the lookup gives before anything else is
+/// looked at: fs/namei.c). The host says which absences last (an openat or a stat of
+/// the path answered OUT_LASTING: marshal.h, statcache.h). False otherwise.
+GFN_NOINLINE bool openat_absent(Core& c) {
+    u32 flags = (u32)X(c, 2);
+    if (!c.m->statc || !X(c, 1) || (flags & OPENAT_O_CREAT)) return false;
+    u8 path[STATC_PATH];
+    i64 n = copy_str_from_guest(c, path, X(c, 1), STATC_PATH);
+    if (c.exc != EXC_NONE) return true;  // out of memory: the process was killed
+    i64 gone = 0;
+    u64 sflags = flags & OPENAT_O_NOFOLLOW ? STATC_AT_SYMLINK_NOFOLLOW : 0;
+    if (n <= 0 || !statc_absent(c.m, path, (u64)n, sflags, &gone)) return false;
+    setX(c, 0, (u64)gone);
+    return true;
+}
+
 /// openat(2) (`split`): the caller's /proc files are written here (see the top of this
-/// file); every other path goes to the host. Writing to them: EACCES, as their mode
+/// file), and a path missing for good is answered from the stat cache; every other path
+/// goes to the host. Writing to them: EACCES, as their mode
 /// (0444) gives.
 HANDLER void sys_openat(Core& c) {
-    if (!procfs_open(c, (u32)X(c, 2))) sys_post_host(c, SYS_openat, SYSREQ_CALL);
+    if (!procfs_open(c, (u32)X(c, 2)) && !openat_absent(c)) sys_post_host(c, SYS_openat, SYSREQ_CALL);
 }
 
 /// struct open_how's size (include/uapi/linux/openat2.h: flags, mode, resolve) and the

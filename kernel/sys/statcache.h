@@ -84,6 +84,11 @@ GFN u32 statc_key_len(u64 n, u64 flags) {
     return (u32)n | (flags & STATC_AT_SYMLINK_NOFOLLOW ? 0x80000000u : 0);
 }
 
+/// openat(2)'s flags (arm64): create the file; do not follow a final symlink (whose
+/// absences are kept as newfstatat's with STATC_AT_SYMLINK_NOFOLLOW).
+#define OPENAT_O_CREAT 0100u
+#define OPENAT_O_NOFOLLOW 0100000u
+
 /// What a lookup found.
 enum StatcFind : u32 {
     STATC_MISS = 0,     // ask the host (the path is not kept, or never will be)
@@ -133,6 +138,25 @@ GFN_NOINLINE u32 statc_find(MachineHdr* m, const u8* path, u64 n, u64 flags, u8*
         return STATC_MISS;
     }
     return STATC_MISS;
+}
+
+/// Whether the n-byte absolute path `path` (newfstatat's flags: whether the final
+/// symlink is followed) is missing for good, as an entry says: its error (negative) in
+/// `*gone`. Claims nothing (openat's look, whose answer settles no stat).
+GFN_NOINLINE bool statc_absent(MachineHdr* m, const u8* path, u64 n, u64 flags, i64* gone) {
+    u32 key_len = statc_key_len(n, flags);
+    if (!m->statc || !key_len || n == 0 || n >= STATC_PATH || path[0] != '/') return false;
+    u64 h = statc_hash(path, n, key_len);
+    NO_UNROLL for (u64 i = 0; i < STATC_PROBES; i++) {
+        StatcEntry* e = statc_at(m, h + i);
+        u32 s = load_acquire_dev_u32(&e->state);
+        if (s == STATC_FREE) return false;
+        if (s == STATC_BUSY || !statc_is(e, h, key_len, path, n)) continue;
+        if (s != STATC_ABSENT) return false;
+        *gone = *(const i64*)e->st;
+        return true;
+    }
+    return false;
 }
 
 /// The host answered newfstatat for the n-byte absolute path `path` (flags of the

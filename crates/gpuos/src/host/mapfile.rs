@@ -278,8 +278,10 @@ impl ProcHost {
     /// descriptor and, in `out`, the record the device serves its reads, seeks and fstat from
     /// (`abi::DEVREAD_RECORD_BYTES`: identity, size, struct stat; kernel/sys/devread.h).
     /// Its host description's offset then stays 0 until the device hands its own back
-    /// (`gpuos_fd_seek`). Every other open, or one whose file cannot be identified,
-    /// answers as `sys_openat`.
+    /// (`gpuos_fd_seek`). An ENOENT or ENOTDIR without O_CREAT that no process of the
+    /// run can change (`Sandbox::absence_lasts`) answers lasting with no output (the
+    /// device's stat cache keeps it). Every other open, or one whose file cannot be
+    /// identified, answers as `sys_openat`.
     pub(crate) fn sys_openat_devread(
         &mut self,
         dirfd: i32,
@@ -288,7 +290,21 @@ impl ProcHost {
         mode: u32,
         out: &mut [u8],
     ) -> Result<Outcome, Errno> {
-        let ((fd, n), dev) = self.openat_resolved(dirfd, path, flags, mode)?;
+        let ((fd, n), dev) = match self.openat_resolved(dirfd, path, flags, mode) {
+            // A path no process of the run can make appear, opened without O_CREAT: the
+            // device keeps its absence in the stat cache (kernel/sys/statcache.h).
+            Err(e)
+                if (e == errno::ENOENT || e == errno::ENOTDIR)
+                    && flags & oflag::O_CREAT == 0
+                    && self.sb.absence_lasts(path, flags & oflag::O_NOFOLLOW == 0) =>
+            {
+                return Ok(Outcome::Lasting {
+                    ret: e.ret(),
+                    out_len: 0,
+                });
+            }
+            r => r?,
+        };
         if dev && out.len() >= DEVREAD_RECORD_BYTES {
             if let Ok(len) = self.devread_record(fd as i32, out) {
                 return Ok(Outcome::Lasting {
