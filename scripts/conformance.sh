@@ -847,6 +847,38 @@ print(st(new), st(new + "/f")); os.mkdir(new); print(st(new), st(new + "/f"))
 open(new + "/f", "w").write("abc"); print(st(new + "/f"), st(new + "/f/x"))
 os.symlink("/usr/lib", lnk); print(st(lnk + "/nothere"), st(lnk + "/python3.11/os.py") > 0)
 os.remove(lnk); os.mkdir(lnk); open(lnk + "/nothere", "w").write("12345"); print(st(lnk + "/nothere"))'
+# getdents64 of a sysroot directory served on the device from its listing (the host's
+# records): EINVAL when the next record does not fit, whole records only, the position
+# handed back to the host (lseek SEEK_CUR is the last record's d_off), the listing
+# continued by the host and by a forked child, a rewind.
+deb py-devdents lanes - -- $PY -c 'import os, ctypes, struct
+libc = ctypes.CDLL(None, use_errno=True)
+def dents(fd, n):
+    b = ctypes.create_string_buffer(n); r = libc.syscall(61, fd, b, n)
+    if r < 0: return ctypes.get_errno()
+    out, at = [], 0
+    while at < r:
+        off, rl = struct.unpack_from("<qH", b.raw, at + 8); out.append((b.raw[at + 19:at + rl].split(b"\0")[0].decode(), off)); at += rl
+    return out
+d = "/usr/lib/python3.11/json"; want = sorted(os.listdir(d) + [".", ".."])
+def rest(fd):
+    out = []
+    while r := dents(fd, 4096): out += r
+    return out
+names = lambda rs: sorted(n for n, _ in rs)
+fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+print(dents(fd, 10), dents(fd, 18))
+a = dents(fd, 64); b = dents(fd, 100); os.lseek(fd, 0, os.SEEK_CUR); c = rest(fd)
+print(len(a), len(b), names(a + b + c) == want, dents(fd, 4096))
+os.lseek(fd, 0, os.SEEK_SET); full = rest(fd); print(names(full) == want); os.close(fd)
+fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY); a = dents(fd, 100)
+pid = os.fork()
+if pid == 0: print("child", names(a + rest(fd)) == want); os._exit(0)
+os.waitpid(pid, 0); print("parent", dents(fd, 4096)); os.close(fd)
+fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY); x = dents(fd, 1 << 16); y = dents(fd, 1 << 16); os.close(fd)
+fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY); z = []
+while (r := dents(fd, 40 + len(z) * 7)) not in ([], 22): z += r
+print(x == full, y, [n for n, _ in z] == [n for n, _ in full], r); os.close(fd)'
 deb py-threading lanes - -- $PY -c 'import threading, queue, concurrent.futures as cf
 lock = threading.Lock(); total = [0]
 def add(n):

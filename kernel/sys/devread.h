@@ -20,8 +20,11 @@
 //                  kept in the page cache under a page index no file reaches;
 //   ioctl TCGETS, TIOCGWINSZ  ENOTTY (isatty(3) of a regular file).
 // A directory of the sysroot opened so (python3 lists each directory of its path) gets
-// a slot for its fstat and isatty only: its getdents64, reads and seeks go to the host,
-// which frees the slot first as for any other call (its offset never moved here).
+// a slot too, whose record's size is its listing's (the records of the host's
+// getdents64 from the start, which the page cache keeps under its identity): its
+// getdents64, fstat and isatty are served here; its reads and seeks go to the host,
+// which frees the slot first as for any other call (handing back the host's position of
+// the next record, the last one given's d_off).
 // The host's description keeps offset 0 meanwhile. Before any other host call names the
 // descriptor (an `f` argument of the syscall table, or close_range's range), and before
 // a fork, a thread's creation or an execve, the device hands the offset back
@@ -98,6 +101,7 @@ GFN_NOINLINE void devread_opened(Core& c, i64 fd, const u8* out, u64 olen) {
     s->off = 0;
     s->host_off = 0;
     s->dir = dir;
+    s->pos = 0;
 }
 
 /// Post request nr (args a0, a1, a2) of the slots' machinery; the guest's call (X0 kept
@@ -109,11 +113,12 @@ GFN void devread_post(Core& c, u64 nr, u32 op, u64 a0, u64 a1, u64 a2) {
     sys_publish(c, nr, SYSREQ_CALL | (c.p->strace ? SYSREQ_QUIET : 0), a, 0, 0, 0, c.m->buf_size, now_ns(), true);
 }
 
-/// Free slot s, handing its offset back to the host first when it moved. True when
-/// that request was posted (the caller returns; the call runs again).
+/// Free slot s, handing its offset back to the host first when it moved (a directory's:
+/// the host's position of its next record, `pos`). True when that request was posted
+/// (the caller returns; the call runs again).
 GFN_NOINLINE bool devread_release(Core& c, DevRead* s) {
-    u64 fd = s->fd - 1, off = s->off;
-    bool moved = off != s->host_off;
+    u64 fd = s->fd - 1, off = s->dir ? s->pos : s->off;
+    bool moved = s->off != s->host_off;
     *s = DevRead{};
     if (moved) devread_post(c, SYS_gpuos_fd_seek, DEVREAD_SEEK, fd, off, 0);
     return moved;
@@ -165,6 +170,37 @@ GFN_NOINLINE bool devread_release_all(Core& c) {
     return false;
 }
 
+/// devread_copy's answer when a page was missing: its fill is posted (the call runs
+/// again once it is answered).
+#define DEVREAD_POSTED (~0ull)
+
+/// Copy n bytes at position pos of slot s's file (below its size) from the page cache
+/// to the guest's va, or to `dst` when given. The bytes copied (fewer when the guest's
+/// memory refused, or the process was killed: c.exc), or DEVREAD_POSTED when a page was
+/// missing: it is read from the host with the file's next ones, ahead of the call too
+/// (sequential reads), as much as a request buffer holds.
+GFN_NOINLINE u64 devread_copy(Core& c, DevRead* s, u64 va, u8* dst, u64 pos, u64 n) {
+    u64 done = 0;
+    NO_UNROLL while (done < n) {
+        u64 at = pos + done, po = at & (PAGE_SZ - 1), pg = at >> PAGE_SHIFT;
+        u64 chunk = PAGE_SZ - po < n - done ? PAGE_SZ - po : n - done;
+        u64 f = pcache_find(c.m, pcache_key(s->file, pg));
+        if (f == NO_FRAME) {
+            // The bytes copied so far are copied again: nothing of the call is done
+            // until it answers.
+            u64 room = c.m->buf_size >> PAGE_SHIFT, end = (s->size - 1) >> PAGE_SHIFT, run = 1;
+            NO_UNROLL while (run < room && pg + run <= end && pcache_find(c.m, pcache_key(s->file, pg + run)) == NO_FRAME)
+                run++;
+            devread_post(c, SYS_gpuos_file_read, DEVREAD_FILL, s->file, pg, run);
+            return DEVREAD_POSTED;
+        }
+        if (dst) rt_memcpy(dst + done, frame_ptr(c.m, f) + po, chunk);
+        else if (!copy_to_guest(c, va + done, frame_ptr(c.m, f) + po, chunk)) break;
+        done += chunk;
+    }
+    return done;
+}
+
 /// Read `count` bytes at file position pos of slot s into the guest's buf (read: the
 /// offset advances, `advance`). True when the call is answered here (X0 set) or waits
 /// for the page cache; false when the host must serve it (the slot gave up).
@@ -173,28 +209,52 @@ GFN_NOINLINE bool devread_serve(Core& c, DevRead* s, u64 buf, u64 count, u64 pos
     if (count > DEVREAD_MAX_COUNT) count = DEVREAD_MAX_COUNT;
     if (count == 0 || pos >= s->size) { setX(c, 0, 0); return true; }
     u64 n = s->size - pos < count ? s->size - pos : count;
-    u64 done = 0;
-    NO_UNROLL while (done < n) {
-        u64 at = pos + done, po = at & (PAGE_SZ - 1), pg = at >> PAGE_SHIFT;
-        u64 chunk = PAGE_SZ - po < n - done ? PAGE_SZ - po : n - done;
-        u64 f = pcache_find(c.m, pcache_key(s->file, pg));
-        if (f == NO_FRAME) {
-            // Read from here on, ahead of the call too (sequential reads), as much as a
-            // request buffer holds; the call runs again (the bytes copied so far are
-            // copied again: nothing of the call is done until it answers).
-            u64 room = c.m->buf_size >> PAGE_SHIFT, end = (s->size - 1) >> PAGE_SHIFT, run = 1;
-            NO_UNROLL while (run < room && pg + run <= end && pcache_find(c.m, pcache_key(s->file, pg + run)) == NO_FRAME)
-                run++;
-            devread_post(c, SYS_gpuos_file_read, DEVREAD_FILL, s->file, pg, run);
-            return true;
-        }
-        if (!copy_to_guest(c, buf + done, frame_ptr(c.m, f) + po, chunk)) break;
-        done += chunk;
-    }
-    if (c.exc != EXC_NONE) return true;  // out of memory: the process was killed
+    u64 done = devread_copy(c, s, buf, 0, pos, n);
+    if (done == DEVREAD_POSTED || c.exc != EXC_NONE) return true;  // waits, or killed (out of memory)
     if (!done) { setX(c, 0, err(E_FAULT)); return true; }
     if (advance) s->off = pos + done;
     setX(c, 0, done);
+    return true;
+}
+
+/// struct linux_dirent64 (include/linux/dirent.h): d_ino, d_off, d_reclen, d_type, then
+/// the name; the bytes before the name.
+#define DIRENT64_HEAD 19u
+
+/// getdents64(2) of a directory slot whose listing the host gave (its records as the
+/// host's getdents64 returns them, `size` bytes, cached under the slot's identity as a
+/// file's pages are): the whole records from the slot's offset that fit in `count`
+/// bytes, into the guest's buf; 0 at the end; EINVAL when the next record does not fit
+/// (fs/readdir.c). The slot keeps the host's position of the next record (`pos`: the
+/// last record's d_off) for its hand-back. True when answered here or waiting for the
+/// page cache; false when the host must serve it (no listing, or one the device cannot
+/// read).
+GFN_NOINLINE bool devread_dirents(Core& c, DevRead* s, u64 buf, u64 count) {
+    if (!s->file || !s->dir || !s->size) return false;
+    if (s->off >= s->size) { setX(c, 0, 0); return true; }
+    u64 at = s->off, n = 0, next = s->pos;
+    NO_UNROLL while (at < s->size) {
+        u8 h[DIRENT64_HEAD];
+        u64 got = devread_copy(c, s, 0, h, at, s->size - at < DIRENT64_HEAD ? s->size - at : DIRENT64_HEAD);
+        if (got == DEVREAD_POSTED) return true;
+        u64 reclen = (u64)h[16] | (u64)h[17] << 8;
+        if (got != DIRENT64_HEAD || reclen < DIRENT64_HEAD + 1 || reclen > s->size - at) {
+            s->file = 0;  // not a listing the device can walk: the host's from here
+            return false;
+        }
+        if (n + reclen > count) break;
+        next = 0;
+        for (int k = 7; k >= 0; k--) next = next << 8 | h[8 + k];
+        n += reclen;
+        at += reclen;
+    }
+    if (!n) { setX(c, 0, err(E_INVAL)); return true; }
+    u64 done = devread_copy(c, s, buf, 0, s->off, n);
+    if (done == DEVREAD_POSTED || c.exc != EXC_NONE) return true;
+    if (done != n) { setX(c, 0, err(E_FAULT)); return true; }
+    s->off = at;
+    s->pos = next;
+    setX(c, 0, n);
     return true;
 }
 
@@ -239,6 +299,12 @@ GFN_NOINLINE void devread_done(Core& c, u64 nr) {
     setX(c, 0, p->devread_x0);
     c.s.pc -= 4;
     p->insns--;  // the SVC runs again: counted once
+}
+
+/// getdents64(2) (`split`).
+HANDLER void sys_getdents64(Core& c) {
+    DevRead* s = devread_slot(c, X(c, 0));
+    if (!s || !devread_dirents(c, s, X(c, 1), X(c, 2))) sys_post_host(c, SYS_getdents64, SYSREQ_CALL);
 }
 
 /// read(2) (`split`).

@@ -57,9 +57,13 @@ pub struct DevRead {
     /// The offset the host's description has (0 at the open): the device tells the host
     /// its own (`gpuos_fd_seek`) before a host call names the descriptor.
     pub host_off: u64,
-    /// Non-zero for a directory: only its fstat is served on the device (its reads,
-    /// seeks and getdents64 are the host's).
+    /// Non-zero for a directory: its getdents64 (from its listing, `size` bytes of the
+    /// host's records; none when 0), fstat and isatty are served on the device, its
+    /// reads and seeks are the host's.
     pub dir: u64,
+    /// A directory's position in the host's terms: the d_off of the last record the
+    /// device gave (0 at the start), handed back with `gpuos_fd_seek`.
+    pub pos: u64,
 }
 
 /// One POSIX timer of a process (timer_create(2), timer_settime(2)); all zero when the

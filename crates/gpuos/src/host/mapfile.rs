@@ -84,6 +84,8 @@ struct Inner {
     files: Vec<Held>,
     /// Index id - 1: the file's name in /proc/PID/maps.
     names: Vec<Named>,
+    /// Directories' listings by identity (`MappedFiles::listing`).
+    listings: HashMap<u32, Arc<Vec<u8>>>,
 }
 
 impl Inner {
@@ -207,7 +209,44 @@ impl MappedFiles {
         let i = usize::try_from(id).ok().and_then(|i| i.checked_sub(1));
         i.and_then(|i| g.files.get(i)).cloned().ok_or(errno::EINVAL)
     }
+
+    /// The listing of directory identity `id` open on `dir`: the records (`struct
+    /// linux_dirent64`, the same layout on AArch64 and x86-64) the host's getdents64
+    /// gives from the start of a description of its own, made once per identity (the
+    /// device serves a directory's getdents64 from them: kernel/sys/devread.h). EFBIG
+    /// past LISTING_MAX bytes; the host's errors.
+    fn listing(&self, id: u32, dir: &impl AsRawFd) -> Result<Arc<Vec<u8>>, Errno> {
+        if let Some(l) = self.listing_of(u64::from(id)) {
+            return Ok(l);
+        }
+        let own = super::shared::reopen_dir(dir)?;
+        let mut l = Vec::new();
+        let mut buf = vec![0u8; 64 << 10];
+        loop {
+            let n = sys::getdents64(own.as_raw_fd(), &mut buf)?;
+            if n == 0 {
+                break;
+            }
+            l.extend_from_slice(&buf[..n]);
+            if l.len() > LISTING_MAX {
+                return Err(errno::EFBIG);
+            }
+        }
+        let l = Arc::new(l);
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(Arc::clone(g.listings.entry(id).or_insert(l)))
+    }
+
+    /// The listing of directory identity `id`, if made.
+    fn listing_of(&self, id: u64) -> Option<Arc<Vec<u8>>> {
+        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.listings.get(&u32::try_from(id).ok()?).cloned()
+    }
 }
+
+/// The longest directory listing the device serves (kernel/sys/devread.h
+/// DEVREAD_MAX_SIZE: what the page cache holds stays for the run).
+const LISTING_MAX: usize = 4 << 20;
 
 /// The guest's access mode (`O_RDONLY`, `O_WRONLY`, `O_RDWR`) of a host file
 /// description: its own host flags for a private descriptor, the recorded guest flags
@@ -331,10 +370,13 @@ impl ProcHost {
         if !matches!(st.st_mode & libc::S_IFMT, libc::S_IFREG | libc::S_IFDIR) {
             return Err(errno::ENODEV);
         }
-        let (id, size) = self
-            .sb
-            .mapped_files()
-            .identify_file(&st, hfd.clone(), &h.guest)?;
+        let files = self.sb.mapped_files();
+        let (id, mut size) = files.identify_file(&st, hfd.clone(), &h.guest)?;
+        if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+            // A directory's size is its listing's (0: too long, or the host could not
+            // list it: its getdents64 stays the host's).
+            size = files.listing(id, &*hfd).map_or(0, |l| l.len() as u64);
+        }
         out[..8].copy_from_slice(&u64::from(id).to_le_bytes());
         out[8..16].copy_from_slice(&size.to_le_bytes());
         Ok(16 + Stat::from(&st).encode(&mut out[16..]))
@@ -377,8 +419,16 @@ impl ProcHost {
         npages: u64,
         out: &mut [u8],
     ) -> Ret {
-        let file = self.sb.mapped_files().file(id)?;
         let want = npages.saturating_mul(PAGE).min(out.len() as u64) as usize;
+        if let Some(l) = self.sb.mapped_files().listing_of(id) {
+            // A directory's pages are its listing's.
+            let from =
+                usize::try_from(page.saturating_mul(PAGE)).map_or(l.len(), |f| f.min(l.len()));
+            let n = (l.len() - from).min(want);
+            out[..n].copy_from_slice(&l[from..from + n]);
+            return Ok((n as i64, n));
+        }
+        let file = self.sb.mapped_files().file(id)?;
         let off = i64::try_from(page.saturating_mul(PAGE)).map_err(|_| errno::EINVAL)?;
         let mut done = 0;
         while done < want {

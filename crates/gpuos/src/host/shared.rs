@@ -351,7 +351,7 @@ pub(crate) struct DirStream {
 /// A descriptor of the directory `dir` is open on, of its own (the shared one's offset
 /// belongs to no one), through the magic link: no search permission is needed on the
 /// directory, as for getdents64 on the guest's own descriptor.
-fn reopen_dir(dir: &OwnedFd) -> Result<OwnedFd, Errno> {
+pub(crate) fn reopen_dir(dir: &impl AsRawFd) -> Result<OwnedFd, Errno> {
     let p = std::ffi::CString::new(format!("/proc/self/fd/{}", dir.as_raw_fd()))
         .map_err(|_| errno::EBADF)?;
     sys::openat(
