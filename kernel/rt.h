@@ -202,6 +202,17 @@ GFN u64 now_ns() {
 }
 #endif
 
+/// The device clock for the round trip's stage stamps (`gpuos run -v`'s means), which
+/// nothing else reads. -DGPUOS_NO_RT_STAMPS (a variant to measure what the stamps cost:
+/// five clock reads a round trip) makes them 0.
+GFN u64 rt_stamp() {
+#ifdef GPUOS_NO_RT_STAMPS
+    return 0;
+#else
+    return now_ns();
+#endif
+}
+
 // Device-scope atomics, fences, acquire loads and release stores: for data that only
 // lanes touch while kernels run (the frame pool, the run queue and tasks' places, futex
 // queues, the page and stat caches, all in device memory). A system-scope fence also

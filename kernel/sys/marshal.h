@@ -37,7 +37,7 @@ GFN_NOINLINE void req_publish(MachineHdr* m, Proc* p, u64 nr, u32 flags, const u
     // Measuring variant (docs/BENCHMARKS.md, thirty-ninth session): `post` then times
     // the marshalling only, and `posted -> pushed` the stores into pinned memory with
     // the ring push.
-    u64 t_stores = now_ns();
+    u64 t_stores = rt_stamp();
 #endif
     r->nr = nr;
     for (int i = 0; i < 6; i++) r->args[i] = args[i];
@@ -90,7 +90,7 @@ GFN_NOINLINE void req_publish(MachineHdr* m, Proc* p, u64 nr, u32 flags, const u
     // closed on the GPU and never full (no_wait, a cell per lane: kernel/ring.h).
     if (m->comp) {
         ring_push(lane_ring(m, p->lane), p->lane);
-        lp->rt_push_ns += now_ns() - t_posted;
+        lp->rt_push_ns += rt_stamp() - t_posted;
     }
 }
 
@@ -165,7 +165,7 @@ GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0,
     // A descriptor the call names whose offset the device keeps goes back to the host
     // first (the call runs again after).
     if ((flags & SYSREQ_CALL) && !orig && devread_guard(c, nr, c.s.x)) return;
-    u64 t_entry = now_ns();
+    u64 t_entry = rt_stamp();
     u8* buf = lane_buf(c);
     u64 cap = c.m->buf_size;
     u64 a[6];
@@ -398,13 +398,13 @@ GFN void sys_complete_request(Core& c, bool polled) {
 /// Complete the lane's request (sys_complete_request), timing the round trip's last
 /// stages in the Proc (rt_* fields, reported by `gpuos run -v` on the GPU).
 GFN_NOINLINE void sys_complete_host(Core& c, bool polled = false) {
-    u64 t_wake = now_ns();
+    u64 t_wake = rt_stamp();
     Proc* p = lane_proc(c.m, c.p);
     u64 posted = p->rt_posted_at;  // completing may post the call's next chunk
     sys_complete_request(c, polled);
     p->rt_wake_ns += t_wake - posted;
 #ifndef GPUOS_RT_SPLIT  // there the column times the lane's acquire (cuda_main.cu)
-    p->rt_complete_ns += now_ns() - t_wake;
+    p->rt_complete_ns += rt_stamp() - t_wake;
 #endif
     p->rt_count++;
 }
