@@ -170,6 +170,11 @@ GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0,
     u64 cap = c.m->buf_size;
     u64 a[6];
     for (int i = 0; i < 6; i++) a[i] = orig ? orig[i] : c.s.x[i];
+    // The six argument kinds, loaded once: six independent loads of the table instead
+    // of one in each step of each loop below, where every load waited for the branch
+    // before it (H100, a getuid's marshalling: 2.46 us of the 13.3 us round trip).
+    u32 kind[6];
+    for (int i = 0; i < 6; i++) kind[i] = sys_argkind(nr, i);
     u64 in = 0;
     u32 io = io_kind(nr);
     u64 done = (flags & SYSREQ_CALL) && io ? c.p->io_done : 0;
@@ -181,12 +186,12 @@ GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0,
     // In-data may fill the buffer when the call has no output area.
     u64 in_cap = cap;
     for (int i = 0; i < 6; i++) {
-        u32 kind = sys_argkind(nr, i) >> 16;
-        if (kind == AK_OUT_ARG || kind == AK_OUT_FIX || kind == AK_VOUT) in_cap = cap / 2;
+        u32 k = kind[i] >> 16;
+        if (k == AK_OUT_ARG || k == AK_OUT_FIX || k == AK_VOUT) in_cap = cap / 2;
     }
     if (flags & SYSREQ_LOG) {  // a log shows a write's first bytes and the paths
         for (int i = 0; i < 6; i++) {
-            u32 k = sys_argkind(nr, i);
+            u32 k = kind[i];
             if (k >> 16 == AK_STR && a[i]) {
                 // A path served on the device (the stat cache); one that cannot be read
                 // whole ends the previews, which the host takes in argument order.
@@ -202,26 +207,26 @@ GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0,
     }
     if (flags & SYSREQ_CALL) {
         for (int i = 0; i < 6; i++) {
-            u32 k = sys_argkind(nr, i);
-            u32 kind = k >> 16, par = k & 0xffff;
-            if (kind == AK_STR) {
+            u32 k = kind[i];
+            u32 what = k >> 16, par = k & 0xffff;
+            if (what == AK_STR) {
                 u64 room = cap - in > MAX_PATH_BYTES ? MAX_PATH_BYTES : cap - in;
                 if (!a[i] && par && room) { buf[in++] = 0; continue; }  // `sn`: NULL allowed (utimensat)
                 i64 n = a[i] ? copy_str_from_guest(c, buf + in, a[i], room) : -1;
                 if (n == -1) { setX(c, 0, err(E_FAULT)); return; }
                 if (n < 0) { setX(c, 0, err(E_NAMETOOLONG)); return; }
                 in += (u64)n + 1;
-            } else if (kind == AK_IN_ARG) {
+            } else if (what == AK_IN_ARG) {
                 u64 room = in < in_cap ? in_cap - in : 0;  // keep room for an output area
                 a[i] += done;
                 u64 n = a[par] - done < room ? a[par] - done : room;
                 a[par] = n;
                 if (!copy_from_guest(c, buf + in, a[i], n)) { setX(c, 0, err(E_FAULT)); return; }
                 in += n;
-            } else if (kind == AK_IN_FIX) {
+            } else if (what == AK_IN_FIX) {
                 if (a[i] && !copy_from_guest(c, buf + in, a[i], par)) { setX(c, 0, err(E_FAULT)); return; }
                 if (a[i]) in += par;
-            } else if (kind == AK_VIN) {
+            } else if (what == AK_VIN) {
                 i64 n = iov_walk(c, a[i], a[par], buf + in, in < in_cap ? in_cap - in : 0, 0, done);
                 if (n == -1) { setX(c, 0, err(E_FAULT)); return; }
                 if (n < 0) { setX(c, 0, err(E_INVAL)); return; }
@@ -232,14 +237,14 @@ GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0,
     u64 off = (in + 7) & ~7ull;
     u64 ocap = cap - off;
     for (int i = 0; i < 6 && (flags & SYSREQ_CALL); i++) {
-        u32 k = sys_argkind(nr, i);
-        u32 kind = k >> 16, par = k & 0xffff;
-        if (kind == AK_OUT_ARG) {
+        u32 k = kind[i];
+        u32 what = k >> 16, par = k & 0xffff;
+        if (what == AK_OUT_ARG) {
             if (a[par] - done < ocap) ocap = a[par] - done;
             a[par] = ocap;
-        } else if (kind == AK_OUT_FIX) {
+        } else if (what == AK_OUT_FIX) {
             ocap = a[i] ? (par < ocap ? par : ocap) : 0;
-        } else if (kind == AK_VOUT) {
+        } else if (what == AK_VOUT) {
             i64 n = iov_walk(c, a[i], a[par], 0, ocap, 0, done);
             if (n == -1) { setX(c, 0, err(E_FAULT)); return; }
             if (n < 0) { setX(c, 0, err(E_INVAL)); return; }
