@@ -14,7 +14,7 @@
 // too (STATC_WAIT), until the answer settles the entry: STATC_READY with the answer
 // when the host says it lasts, STATC_ABSENT with the error when the host says the path
 // is missing for good (ENOENT or ENOTDIR below a directory of the sysroot, where no
-// process of the run can create it: host/fs.rs `absence_lasts`), STATC_HOST otherwise
+// process of the run can create it: host/fs.rs `lookup_lasts`), STATC_HOST otherwise
 // (every lane asks the host for that path from then on). A pending entry whose asker never comes back (killed while it
 // waited) stops holding the others back after STATC_WAIT_NS. A full neighbourhood, or
 // a path too long for an entry, only leaves that answer to the host.

@@ -210,9 +210,9 @@ impl ProcHost {
                     | O_DIRECT
                     | (O_TMPFILE & !O_DIRECTORY);
                 let kind = h.kind();
-                let dev = h.sysroot_only
-                    && (kind == libc::S_IFREG || kind == libc::S_IFDIR)
-                    && flags & NOT_PLAIN == 0;
+                let dev = (kind == libc::S_IFREG || kind == libc::S_IFDIR)
+                    && flags & NOT_PLAIN == 0
+                    && (h.sysroot_only || sb.lookup_lasts(path, follow));
                 Ok((self.open_host(h, flags, mode)?, dev))
             }
         }
@@ -885,7 +885,9 @@ impl ProcHost {
     /// (kernel/sys/statcache.h), which python3's start-up, a third of whose host calls
     /// are stats of its library's files, then asks once per run instead of once per lane.
     /// So does an ENOENT or ENOTDIR that no process of the run can change
-    /// ([`Sandbox::absence_lasts`]), with no output.
+    /// ([`Sandbox::lookup_lasts`]), with no output; so does a stat of a path found
+    /// outside the sysroot that lasts as well (a read-only directory of the host's below
+    /// one the sysroot provides).
     pub(crate) fn sys_newfstatat(
         &mut self,
         dirfd: i32,
@@ -909,7 +911,7 @@ impl ProcHost {
             Err(e)
                 if (e == errno::ENOENT || e == errno::ENOTDIR)
                     && flags & AT_EMPTY_PATH == 0
-                    && sb.absence_lasts(path, flags & AT_SYMLINK_NOFOLLOW == 0) =>
+                    && sb.lookup_lasts(path, flags & AT_SYMLINK_NOFOLLOW == 0) =>
             {
                 return Ok(Outcome::Lasting {
                     ret: e.ret(),
@@ -920,8 +922,9 @@ impl ProcHost {
         };
         let st = match target {
             Ok(h) => {
-                lasting =
-                    h.sysroot_only && path.first() == Some(&b'/') && flags & AT_EMPTY_PATH == 0;
+                lasting = path.first() == Some(&b'/')
+                    && flags & AT_EMPTY_PATH == 0
+                    && (h.sysroot_only || sb.lookup_lasts(path, flags & AT_SYMLINK_NOFOLLOW == 0));
                 Stat::from(&h.stat.unwrap_or_else(sys::zero_stat))
             }
             Err(StatFd::Fd(fd)) => self.stat_fd(fd)?,
@@ -2563,7 +2566,8 @@ mod tests {
     }
 
     /// A stat of a path missing below a directory of the sysroot answers its ENOENT or
-    /// ENOTDIR lasting with no output (the device keeps it: kernel/sys/statcache.h),
+    /// ENOTDIR lasting with no output (the device keeps it: kernel/sys/statcache.h), and
+    /// one found in the host's read-only directories there lasting with its stat,
     /// unless the lookup entered a writable mount or the path is below a directory the
     /// host's processes change (host/fs.rs `VOLATILE_DIRS`, here /tmp).
     #[test]
@@ -2605,8 +2609,11 @@ mod tests {
         assert_eq!(stat(&mut t, b"/etc/nothere/a/b"), (enoent, 0, true));
         // (the sysroot says ENOTDIR; the host's /etc, looked at next, ENOENT)
         assert_eq!(stat(&mut t, b"/etc/gpuos-probe/x"), (enoent, 0, true));
-        // Found in the sysroot: lasting with its stat, as before.
+        // Found in the sysroot: lasting with its stat, as before; so is a file the
+        // sysroot lacks that the host's read-only /etc has.
         let (ret, out_len, lasting) = stat(&mut t, b"/etc/gpuos-probe");
+        assert!(ret == 0 && out_len > 0 && lasting);
+        let (ret, out_len, lasting) = stat(&mut t, b"/etc/passwd");
         assert!(ret == 0 && out_len > 0 && lasting);
         // In a writable mount below /etc, and below /tmp (the tempdir): not kept.
         assert_eq!(stat(&mut t, b"/etc/gpuos-rw/later"), (enoent, 0, false));
@@ -2616,7 +2623,8 @@ mod tests {
             (enoent, 0, false)
         );
         std::fs::write(rw.join("later"), b"x").unwrap();
-        assert_eq!(stat(&mut t, b"/etc/gpuos-rw/later").0, 0);
+        let (ret, out_len, lasting) = stat(&mut t, b"/etc/gpuos-rw/later");
+        assert!(ret == 0 && out_len > 0 && !lasting);
     }
 
     /// An open of a regular file of the read-only sysroot for reading answers lasting,

@@ -440,18 +440,20 @@ impl Sandbox {
         self.resolve_walks(base, base_in_sysroot, path, follow, exe, how, &mut trace)
     }
 
-    /// Whether the absolute guest `path` is absent (ENOENT, ENOTDIR, or a final name not
-    /// found) for as long as the run lasts, whatever its processes do: its lookup began
-    /// in a directory of the sysroot (the first component is the sysroot's, so the
-    /// path lies below one of the system directories it provides: /usr, /etc, /lib),
-    /// and neither that lookup nor the one through the mount table where the sysroot
-    /// lacks a name entered a writable mount, where a guest could create it. As the
-    /// sysroot's own answers (the stat cache keeps those too), the host's read-only
-    /// directories are taken not to change during a run, but for those where the host's
-    /// own processes make and remove entries as they run ([`VOLATILE_DIRS`]: /tmp,
-    /// /proc, /run, ...), which never last. python3's start-up stats a dozen such paths
-    /// in every lane (`/usr/lib/python311.zip`).
-    pub(crate) fn absence_lasts(&self, path: &[u8], follow: bool) -> bool {
+    /// Whether what the absolute guest `path` names stays what it is for as long as the
+    /// run lasts, whatever its processes do: the file it names (the same version) or its
+    /// absence (ENOENT, ENOTDIR, or a final name not found). So when its lookup began in
+    /// a directory of the sysroot (the first component is the sysroot's, so the path
+    /// lies below one of the system directories it provides: /usr, /etc, /lib), and
+    /// neither that lookup nor the one through the mount table where the sysroot lacks a
+    /// name entered a writable mount, where a guest could change it. As the sysroot's
+    /// own files (`HostPath::sysroot_only`), the host's read-only directories are taken
+    /// not to change during a run, but for those where the host's own processes make and
+    /// remove entries as they run ([`VOLATILE_DIRS`]: /tmp, /proc, /run, ...), which never
+    /// last. python3's start-up stats a dozen missing paths in every lane
+    /// (`/usr/lib/python311.zip`), and reads what the sysroot lacks from the host
+    /// (`/etc/ld.so.cache`, the locale files, `/usr/lib/python3/dist-packages`).
+    pub(crate) fn lookup_lasts(&self, path: &[u8], follow: bool) -> bool {
         if path.first() != Some(&b'/') || self.sysroot.is_none() {
             return false;
         }
@@ -469,12 +471,12 @@ impl Sandbox {
             Default::default(),
             &mut w,
         );
-        let absent = match r {
+        let settled = match r {
             Err(e) => e == errno::ENOENT || e == errno::ENOTDIR,
-            Ok(Resolved::Host(h)) => h.stat.is_none(),
+            Ok(Resolved::Host(_)) => true,
             Ok(_) => false,
         };
-        absent && !w.writable_used && w.sysroot_depth >= 2
+        settled && !w.writable_used && w.sysroot_depth >= 2
     }
 
     /// [`Sandbox::resolve_from`], recording in `trace` where its walks went.
@@ -907,12 +909,12 @@ struct Walk {
 
 /// The top-level directories whose entries the host's own processes make and remove
 /// while a run lasts (temporary files, processes, devices, sockets, spools): an absence
-/// there never lasts ([`Sandbox::absence_lasts`]).
+/// there never lasts ([`Sandbox::lookup_lasts`]).
 const VOLATILE_DIRS: &[&[u8]] = &[
     b"tmp", b"proc", b"sys", b"dev", b"run", b"var", b"mnt", b"media", b"home", b"root",
 ];
 
-/// What a lookup's walks passed through ([`Sandbox::absence_lasts`]).
+/// What a lookup's walks passed through ([`Sandbox::lookup_lasts`]).
 #[derive(Default)]
 struct WalkTrace {
     /// A directory of a writable mount was entered.
@@ -923,7 +925,7 @@ struct WalkTrace {
 
 impl Walk {
     /// The walk entered the directory on top of `stack` (in the sysroot when
-    /// `in_sysroot`): noted for [`Sandbox::absence_lasts`].
+    /// `in_sysroot`): noted for [`Sandbox::lookup_lasts`].
     fn entered(&mut self, sb: &Sandbox, stack: &[Level<'_>], in_sysroot: bool) {
         if in_sysroot {
             self.sysroot_depth = self.sysroot_depth.max(stack.len());

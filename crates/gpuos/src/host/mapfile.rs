@@ -318,7 +318,7 @@ impl ProcHost {
     /// (`abi::DEVREAD_RECORD_BYTES`: identity, size, struct stat; kernel/sys/devread.h).
     /// Its host description's offset then stays 0 until the device hands its own back
     /// (`gpuos_fd_seek`). An ENOENT or ENOTDIR without O_CREAT that no process of the
-    /// run can change (`Sandbox::absence_lasts`) answers lasting with no output (the
+    /// run can change (`Sandbox::lookup_lasts`) answers lasting with no output (the
     /// device's stat cache keeps it). Every other open, or one whose file cannot be
     /// identified, answers as `sys_openat`.
     pub(crate) fn sys_openat_devread(
@@ -335,7 +335,7 @@ impl ProcHost {
             Err(e)
                 if (e == errno::ENOENT || e == errno::ENOTDIR)
                     && flags & oflag::O_CREAT == 0
-                    && self.sb.absence_lasts(path, flags & oflag::O_NOFOLLOW == 0) =>
+                    && self.sb.lookup_lasts(path, flags & oflag::O_NOFOLLOW == 0) =>
             {
                 return Ok(Outcome::Lasting {
                     ret: e.ret(),
