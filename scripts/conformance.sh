@@ -833,6 +833,7 @@ def op(p, fl=os.O_RDONLY):
     except OSError as e: return e.errno
 print([st(p) for p in gone], [st(p, False) for p in gone], [st(p) for p in gone])
 print([op(p) for p in gone], [op(p, os.O_RDONLY | os.O_NOFOLLOW) for p in gone], op("/usr/lib/nothere.cfg"), op("/usr/lib/nothere.cfg"), st("/usr/lib/nothere.cfg"))
+f = "/usr/lib/python3.11/stat.py"; print(op(f, os.O_RDONLY | os.O_DIRECTORY), st(f), op(f), op(f + "/", os.O_RDONLY), st(f + "/"), st(f))
 try: os.open("/usr/lib/python311.zip", os.O_CREAT | os.O_WRONLY)
 except OSError as e: print("create", e.errno, st("/usr/lib/python311.zip"))
 pid = os.fork()

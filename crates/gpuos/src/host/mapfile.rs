@@ -332,8 +332,11 @@ impl ProcHost {
         let ((fd, n), dev) = match self.openat_resolved(dirfd, path, flags, mode) {
             // A path no process of the run can make appear, opened without O_CREAT: the
             // device keeps its absence in the stat cache (kernel/sys/statcache.h).
+            // (ENOTDIR from O_DIRECTORY on a file that is not one says nothing of the
+            // path: only of this call.)
             Err(e)
-                if (e == errno::ENOENT || e == errno::ENOTDIR)
+                if (e == errno::ENOENT
+                    || (e == errno::ENOTDIR && flags & oflag::O_DIRECTORY == 0))
                     && flags & oflag::O_CREAT == 0
                     && self.sb.lookup_lasts(path, flags & oflag::O_NOFOLLOW == 0) =>
             {
