@@ -1236,19 +1236,20 @@ run_in() {
 # lanes' directories are not at qemu's path, so a case whose output shows its
 # working directory cannot run this way.
 lane_copies() {
-    local root=$1 flags=$2 n=$3 l=0
-    rm -rf "$root" && mkdir -p "$root/lanes"
-    prepare_cwd "$root/tmpl" "$flags"
+    # (`dir`, not `root`: deb_files, through prepare_cwd, reads the repository's $root)
+    local dir=$1 flags=$2 n=$3 l=0
+    rm -rf "$dir" && mkdir -p "$dir/lanes"
+    prepare_cwd "$dir/tmpl" "$flags"
     if command -v python3 >/dev/null 2>&1; then
         # One process for every copy (a cp per lane costs milliseconds each).
         python3 -c 'import shutil, sys
 shutil.copytree(sys.argv[1], sys.argv[2] + "/q", symlinks=True)
 for l in range(int(sys.argv[3])):
-    shutil.copytree(sys.argv[1], "%s/lanes/lane-%d" % (sys.argv[2], l), symlinks=True)' "$root/tmpl" "$root" "$n"
+    shutil.copytree(sys.argv[1], "%s/lanes/lane-%d" % (sys.argv[2], l), symlinks=True)' "$dir/tmpl" "$dir" "$n"
     else
-        cp -a "$root/tmpl" "$root/q"
+        cp -a "$dir/tmpl" "$dir/q"
         while [ "$l" -lt "$n" ]; do
-            cp -a "$root/tmpl" "$root/lanes/lane-$l"
+            cp -a "$dir/tmpl" "$dir/lanes/lane-$l"
             l=$((l + 1))
         done
     fi

@@ -127,7 +127,6 @@ make_root() {
             : >"$r/$name" && ro_bind "$e" "$r/$name" || return 1
         fi
     done
-    mkdir -p "$r$cwd" && mount --bind "$cwd" "$r$cwd" || return 1
     mkdir -p "$r/proc" && mount -t proc proc "$r/proc" || return 1
     mkdir -p "$r/dev" && mount -t tmpfs -o mode=755,size=64k gpuos-oracle "$r/dev" || return 1
     local dev
@@ -137,6 +136,9 @@ make_root() {
     ln -s /proc/self/fd "$r/dev/fd" && ln -s /proc/self/fd/0 "$r/dev/stdin" &&
         ln -s /proc/self/fd/1 "$r/dev/stdout" && ln -s /proc/self/fd/2 "$r/dev/stderr" &&
         mkdir "$r/dev/shm" && mount -t tmpfs -o mode=1777,size=16m gpuos-oracle "$r/dev/shm" || return 1
+    # CWD last: a working directory below /dev/shm (conformance.sh's lane copies) would
+    # be hidden by the mounts above.
+    mkdir -p "$r$cwd" && mount --bind "$cwd" "$r$cwd" || return 1
     mount -o remount,ro "$r"
 }
 
