@@ -334,10 +334,10 @@ GFN_NOINLINE bool openat_absent(Core& c) {
     u8 path[STATC_PATH];
     i64 n = copy_str_from_guest(c, path, X(c, 1), STATC_PATH);
     if (c.exc != EXC_NONE) return true;  // out of memory: the process was killed
-    i64 gone = 0;
+    alignas(8) u8 st[STAT_BYTES];  // its first word read as an i64 (STATC_GONE)
     u64 sflags = flags & OPENAT_O_NOFOLLOW ? STATC_AT_SYMLINK_NOFOLLOW : 0;
-    if (n <= 0 || !statc_absent(c.m, path, (u64)n, sflags, &gone)) return false;
-    setX(c, 0, (u64)gone);
+    if (n <= 0 || statc_find(c.m, path, (u64)n, sflags, st, false) != STATC_GONE) return false;
+    setX(c, 0, (u64)*(const i64*)st);
     return true;
 }
 

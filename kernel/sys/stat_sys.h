@@ -8,7 +8,7 @@
 
 HANDLER void sys_newfstatat(Core& c) {
     u8 path[STATC_PATH];
-    u8 st[STAT_BYTES];
+    alignas(8) u8 st[STAT_BYTES];  // its first word read as an i64 (STATC_GONE)
     u64 flags = X(c, 3);
     if (devread_fstatat(c)) return;  // fstat of a descriptor the device reads
     if (c.m->statc && X(c, 1) && X(c, 2) && statc_flags_ok(flags)) {

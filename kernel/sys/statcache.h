@@ -107,9 +107,10 @@ GFN bool statc_is(StatcEntry* e, u64 h, u32 key_len, const u8* path, u64 n) {
 }
 
 /// Look up the n-byte absolute path `path` (flags of newfstatat): a hit copies its
-/// struct stat to `st` (a path missing for good: the error as an i64 in its first 8
-/// bytes); a path no entry has yet is claimed for this lane.
-GFN_NOINLINE u32 statc_find(MachineHdr* m, const u8* path, u64 n, u64 flags, u8* st) {
+/// struct stat to `st` (STAT_BYTES; a path missing for good: the error as an i64 in its
+/// first 8 bytes); a path no entry has yet is claimed for this lane when `claim` (a
+/// stat, whose answer settles the entry; openat's look claims nothing).
+GFN_NOINLINE u32 statc_find(MachineHdr* m, const u8* path, u64 n, u64 flags, u8* st, bool claim = true) {
     u32 key_len = statc_key_len(n, flags);
     if (!m->statc || !key_len || n == 0 || n >= STATC_PATH || path[0] != '/') return STATC_MISS;
     u64 h = statc_hash(path, n, key_len);
@@ -117,7 +118,7 @@ GFN_NOINLINE u32 statc_find(MachineHdr* m, const u8* path, u64 n, u64 flags, u8*
         StatcEntry* e = statc_at(m, h + i);
         u32 s = load_acquire_dev_u32(&e->state);
         if (s == STATC_FREE) {
-            if (atomic_cas_u32(&e->state, STATC_FREE, STATC_BUSY) != STATC_FREE) return STATC_MISS;
+            if (!claim || atomic_cas_u32(&e->state, STATC_FREE, STATC_BUSY) != STATC_FREE) return STATC_MISS;
             e->hash = h;
             e->key_len = key_len;
             e->deadline = now_ns() + STATC_WAIT_NS;
@@ -138,25 +139,6 @@ GFN_NOINLINE u32 statc_find(MachineHdr* m, const u8* path, u64 n, u64 flags, u8*
         return STATC_MISS;
     }
     return STATC_MISS;
-}
-
-/// Whether the n-byte absolute path `path` (newfstatat's flags: whether the final
-/// symlink is followed) is missing for good, as an entry says: its error (negative) in
-/// `*gone`. Claims nothing (openat's look, whose answer settles no stat).
-GFN_NOINLINE bool statc_absent(MachineHdr* m, const u8* path, u64 n, u64 flags, i64* gone) {
-    u32 key_len = statc_key_len(n, flags);
-    if (!m->statc || !key_len || n == 0 || n >= STATC_PATH || path[0] != '/') return false;
-    u64 h = statc_hash(path, n, key_len);
-    NO_UNROLL for (u64 i = 0; i < STATC_PROBES; i++) {
-        StatcEntry* e = statc_at(m, h + i);
-        u32 s = load_acquire_dev_u32(&e->state);
-        if (s == STATC_FREE) return false;
-        if (s == STATC_BUSY || !statc_is(e, h, key_len, path, n)) continue;
-        if (s != STATC_ABSENT) return false;
-        *gone = *(const i64*)e->st;
-        return true;
-    }
-    return false;
 }
 
 /// The host answered newfstatat for the n-byte absolute path `path` (flags of the
