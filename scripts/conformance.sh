@@ -879,7 +879,10 @@ os.waitpid(pid, 0); print("parent", dents(fd, 4096)); os.close(fd)
 fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY); x = dents(fd, 1 << 16); y = dents(fd, 1 << 16); os.close(fd)
 fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY); z = []
 while (r := dents(fd, 40 + len(z) * 7)) not in ([], 22): z += r
-print(x == full, y, [n for n, _ in z] == [n for n, _ in full], r); os.close(fd)'
+print(x == full, y, [n for n, _ in z] == [n for n, _ in full], r); os.close(fd)
+big = "/usr/lib/python3.11"; fd = os.open(big, os.O_RDONLY | os.O_DIRECTORY); w = []
+while r := dents(fd, 333): w += r
+print(len(w) > 100, names(w) == sorted(os.listdir(big) + [".", ".."])); os.close(fd)'
 deb py-threading lanes - -- $PY -c 'import threading, queue, concurrent.futures as cf
 lock = threading.Lock(); total = [0]
 def add(n):

@@ -233,10 +233,26 @@ GFN_NOINLINE bool devread_dirents(Core& c, DevRead* s, u64 buf, u64 count) {
     if (!s->file || !s->dir || !s->size) return false;
     if (s->off >= s->size) { setX(c, 0, 0); return true; }
     u64 at = s->off, n = 0, next = s->pos;
+    // The page the last header was read from: the next ones on it are read in place,
+    // without a page-cache lookup each (a 32 KiB listing holds hundreds of records).
+    u64 cur = ~0ull;
+    const u8* frame = 0;
     NO_UNROLL while (at < s->size) {
         u8 h[DIRENT64_HEAD];
-        u64 got = devread_copy(c, s, 0, h, at, s->size - at < DIRENT64_HEAD ? s->size - at : DIRENT64_HEAD);
-        if (got == DEVREAD_POSTED) return true;
+        u64 po = at & (PAGE_SZ - 1), pg = at >> PAGE_SHIFT, got;
+        bool whole = po + DIRENT64_HEAD <= PAGE_SZ && s->size - at >= DIRENT64_HEAD;
+        if (whole && pg == cur) {
+            for (u32 k = 0; k < DIRENT64_HEAD; k++) h[k] = frame[po + k];
+            got = DIRENT64_HEAD;
+        } else {
+            got = devread_copy(c, s, 0, h, at, s->size - at < DIRENT64_HEAD ? s->size - at : DIRENT64_HEAD);
+            if (got == DEVREAD_POSTED) return true;
+            u64 f = whole ? pcache_find(c.m, pcache_key(s->file, pg)) : NO_FRAME;
+            if (f != NO_FRAME) {  // cached pages stay for the run
+                cur = pg;
+                frame = frame_ptr(c.m, f);
+            }
+        }
         u64 reclen = (u64)h[16] | (u64)h[17] << 8;
         if (got != DIRENT64_HEAD || reclen < DIRENT64_HEAD + 1 || reclen > s->size - at) {
             s->file = 0;  // not a listing the device can walk: the host's from here
