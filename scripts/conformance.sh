@@ -819,6 +819,36 @@ if pid == 0:
     os._exit(0)
 os.waitpid(pid, 0)
 os.close(b); print(os.open(L + "os.py", os.O_RDONLY) == a, os.open(L + "abc.py", os.O_RDONLY) == a + 1)'
+# openat(2) of a path whose open lasts answered on the device after its first open
+# (kernel/sys/devread.h devread_open; the host makes its description with the lane's
+# next request, host/noted.rs): the lowest free number (a hole, fd 0), other flags than
+# the first open's, O_DIRECTORY of a file, more descriptors than the device keeps and
+# past 31, the status and descriptor flags, /proc/self/fd, a forked child sharing the
+# offset, and an exec'd program inheriting one without O_CLOEXEC.
+deb py-devopen lanes - -- $PY -c 'import os, sys, fcntl
+L = "/usr/lib/python3.11/"; P = [L + n for n in ("os.py", "abc.py", "stat.py", "io.py", "types.py", "json/__init__.py")]
+for p in P: os.close(os.open(p, os.O_RDONLY | os.O_CLOEXEC))
+fl = lambda f: (fcntl.fcntl(f, fcntl.F_GETFL), fcntl.fcntl(f, fcntl.F_GETFD))
+a, b, c = (os.open(p, os.O_RDONLY | os.O_CLOEXEC) for p in P[:3]); os.close(b); d = os.open(P[3], os.O_RDONLY | os.O_CLOEXEC)
+print(a, b, c, d, d == b, os.read(d, 12), os.read(a, 9), fl(a), os.readlink("/proc/self/fd/%d" % d))
+n = os.open(P[4], os.O_RDONLY | os.O_NONBLOCK); m = os.open(P[4], os.O_RDONLY)
+print(n, m, fl(n), fl(m), os.read(n, 5), os.read(m, 7), os.lseek(n, 0, os.SEEK_CUR))
+try: os.open(P[1], os.O_RDONLY | os.O_DIRECTORY)
+except OSError as e: print("dir", e.errno)
+l = os.open("/lib/aarch64-linux-gnu/libc.so.6", os.O_RDONLY); l2 = os.open("/lib/aarch64-linux-gnu/libc.so.6", os.O_RDONLY)
+print(l2 - l, os.readlink("/proc/self/fd/%d" % l2), os.read(l2, 4), os.fstat(l2).st_size == os.fstat(l).st_size)
+many = [os.open(P[k % 6], os.O_RDONLY | os.O_CLOEXEC) for k in range(34)]
+print(many[0] > l2, sorted(set(many)) == many, [len(os.read(f, 100)) for f in many[-6:]], os.lseek(many[29], 0, os.SEEK_CUR)); [os.close(f) for f in many]  # (qemu itself holds a number near here)
+dd = os.open(L + "json", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC); de = os.open(L + "json", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+print(de - dd, sorted(os.listdir(de)) == sorted(os.listdir(L + "json")), fl(de)); os.close(dd); os.close(de)
+os.close(0); z = os.open(P[2], os.O_RDONLY); print("fd0", z, os.read(z, 6))
+pid = os.fork()
+if pid == 0: os.read(a, 100); k = os.open(P[5], os.O_RDONLY); print("child", k, os.read(k, 4)); os._exit(0)
+os.waitpid(pid, 0); print("parent", os.lseek(a, 0, os.SEEK_CUR), os.read(a, 5))
+x = os.open(P[0], os.O_RDONLY); os.lseek(x, 17, os.SEEK_SET); os.set_inheritable(x, True); sys.stdout.flush()
+pid = os.fork()
+if pid == 0: os.execv(sys.executable, [sys.executable, "-c", "import os; print(\"exec\", os.lseek(%d, 0, 1), os.read(%d, 8)); os.close(%d)" % (x, x, a)])
+print("waited", os.waitpid(pid, 0)[1])'
 # Paths missing for good (ENOENT, ENOTDIR below the sysroot's directories) answered from
 # the device's stat cache (stat and open), in the parent and a forked child; then (its
 # own case: it writes) a missing path in the working directory (writable) and one

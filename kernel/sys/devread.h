@@ -66,24 +66,48 @@ GFN DevRead* devread_slot(Core& c, u64 fd) {
     return 0;
 }
 
+/// Whether the struct stat at st (arm64 layout, 8-byte aligned) is a directory's
+/// (st_mode, bytes 16-19: S_IFDIR).
+GFN bool devread_is_dir(const void* st) { return (((const u32*)st)[4] & 0170000u) == 0040000u; }
+
+/// A free slot of c's process, or null.
+GFN DevRead* devread_free_slot(Core& c) {
+    NO_UNROLL for (int k = 0; k < DEVREAD_SLOTS; k++)
+        if (!c.p->devread[k].fd) return &c.p->devread[k];
+    return 0;
+}
+
+/// Slot s serves descriptor fd of file version `id` (`size` bytes; a directory's: its
+/// listing's), at offset 0 on both sides.
+GFN void devread_keep(DevRead* s, u64 fd, u64 id, u64 size, bool dir) {
+    s->fd = fd + 1;
+    s->file = id;
+    s->size = size;
+    s->off = 0;
+    s->host_off = 0;
+    s->dir = dir;
+    s->pos = 0;
+}
+
 /// The host answered an openat with descriptor fd and a record (`out`, olen bytes: the
 /// request's output area, host memory on the GPU): keep the descriptor in a free slot,
 /// its file's stat in the page cache. Nothing is kept when no slot is free, the file is
 /// too large, or no frame is to be had: the host then serves the descriptor as any.
 GFN_NOINLINE void devread_opened(Core& c, i64 fd, const u8* out, u64 olen) {
-    if (fd < 0 || olen < DEVREAD_RECORD_BYTES || !devread_on(c) || !c.m->pcache) return;
+    if (fd < 0 || olen < DEVREAD_RECORD_BYTES || !c.m->pcache) return;
     u64 w[DEVREAD_RECORD_BYTES / 8];
     statc_copy_words((u8*)w, out, DEVREAD_RECORD_BYTES);
-    u64 id = w[0], size = w[1];
-    bool dir = ((u32)w[4] & 0170000u) == 0040000u;  // st_mode (struct stat's bytes 16-19): S_IFDIR
+    // Later opens of the path, by any process, are answered on the device (devread_open).
+    if (!(c.s.x[2] & OPENAT_O_NOFOLLOW)) statc_opened(c.m, lane_buf(c), lane_req(c)->in_len, w);
+    if (!devread_on(c)) return;
+    u64 id = (u32)w[0], size = w[1];
+    bool dir = devread_is_dir(w + 2);
     // The host handed out this number, so a slot still naming it is stale (its
     // descriptor went without the device seeing it): it goes first.
     DevRead* s = devread_slot(c, (u64)fd);
     if (s) *s = DevRead{};
     if (!id || (size > DEVREAD_MAX_SIZE && !dir)) return;
-    s = 0;
-    NO_UNROLL for (int k = 0; k < DEVREAD_SLOTS && !s; k++)
-        if (!c.p->devread[k].fd) s = &c.p->devread[k];
+    s = devread_free_slot(c);
     if (!s) return;
     u64 key = pcache_key(id, DEVREAD_STAT_PAGE);
     if (pcache_find(c.m, key) == NO_FRAME) {
@@ -95,13 +119,46 @@ GFN_NOINLINE void devread_opened(Core& c, i64 fd, const u8* out, u64 olen) {
         else frame_unref(c.m, f);
         if (got == NO_FRAME) return;
     }
-    s->fd = (u64)fd + 1;
-    s->file = id;
-    s->size = size;
-    s->off = 0;
-    s->host_off = 0;
-    s->dir = dir;
-    s->pos = 0;
+    devread_keep(s, (u64)fd, id, size, dir);
+}
+
+/// The open flags (arm64) an openat answered on the device may have beside O_RDONLY's
+/// access mode 0: none that changes what the open does to a regular file or a directory
+/// of the sysroot, or that a later call could tell from the host's own open.
+#define DEVREAD_OPEN_FLAGS (04000u /* O_NONBLOCK */ | 040000u /* O_DIRECTORY */ | 0400000u /* O_LARGEFILE */ | \
+                            0400u /* O_NOCTTY */ | 02000000u /* O_CLOEXEC */)
+#define DEVREAD_O_DIRECTORY 040000u
+
+/// openat(2) of a path whose open lasts, answered on the device (python3 opens some fifty
+/// files of its library in every lane): `st` and `rec` are what the stat cache keeps of
+/// the path (its struct stat; `rec[0]` the record's first word, identity | open token <<
+/// 32, and `rec[1]` its size: statc_opened). The descriptor is the lowest free one, as
+/// the host would give (`Proc::fd_low`, the host's view as of the process's last call,
+/// with the device's opens and closes since), kept in a slot as the host's answer would
+/// have been kept (devread_opened); the host makes its own description at that number
+/// before it serves the lane's next request (`NOTE_OPEN`, crates/gpuos/src/host/noted.rs).
+/// False (the host answers) when the process keeps no slots, its descriptors are not
+/// known or 0-31 are all taken, the flags are not plain, O_DIRECTORY names a file that is
+/// not one (ENOTDIR is the host's), no slot or note is free, or the file's stat page is
+/// not cached.
+GFN_NOINLINE bool devread_open(Core& c, u32 flags, const u8* st, const u64* rec) {
+    u32 free = ~c.p->fd_low;
+    u64 id = (u32)rec[0], token = rec[0] >> 32, size = rec[1];
+    bool dir = devread_is_dir(st);
+    if (!devread_on(c) || !c.p->fd_known || !free || !id || !token || token >> 30 || (flags & ~DEVREAD_OPEN_FLAGS))
+        return false;
+    if (((flags & DEVREAD_O_DIRECTORY) && !dir) || (size > DEVREAD_MAX_SIZE && !dir)) return false;
+    u32 fd = (u32)(31 - clz32(free & (0u - free)));  // the lowest free
+    DevRead* s = devread_slot(c, fd);
+    if (s) *s = DevRead{};  // stale (as in devread_opened)
+    s = devread_free_slot(c);
+    if (!s || pcache_find(c.m, pcache_key(id, DEVREAD_STAT_PAGE)) == NO_FRAME) return false;
+    u64 note = NOTE_OPEN | token << 32 | (u64)(flags & 0xffffffu) << 8 | fd;
+    if (!family_note(c.m, c.p, note, (u32)c.p->tg_slot, (u32)c.p->pid)) return false;
+    devread_keep(s, fd, id, size, dir);
+    c.p->fd_low |= 1u << fd;
+    setX(c, 0, fd);
+    return true;
 }
 
 /// Post request nr (args a0, a1, a2) of the slots' machinery; the guest's call (X0 kept
@@ -151,6 +208,7 @@ GFN_NOINLINE bool devread_guard(Core& c, u64 nr, const u64* a) {
             // Answered here: the host closes its descriptor before the lane's next
             // request (a note, as a fork's), when the number could next be seen.
             if (family_note(c.m, c.p, NOTE_CLOSE | fd, (u32)c.p->tg_slot, (u32)c.p->pid)) {
+                if (fd < 32) c.p->fd_low &= ~(1u << fd);
                 setX(c, 0, 0);
                 return true;
             }

@@ -334,11 +334,14 @@ GFN void sys_complete_request(Core& c, bool polled) {
     c.p->status = PROC_RUNNABLE;
     i64 ret;
     u64 olen, ooff, nr, hlen;
+    u32 fd_low;
     if (polled) {
         if (!(p->req_flags & SYSREQ_CALL)) return;
         // Written by the poller warp: volatile, so never from a stale L1 line.
         ret = (i64)*(volatile u64*)&p->host_ret;
-        hlen = *(volatile u64*)&p->host_out_len;
+        hlen = *(volatile u64*)&p->host_out_len;  // SysReq::fd_low in the high half
+        fd_low = (u32)(hlen >> 32);
+        hlen = (u32)hlen;
         ooff = p->req_out_off;
         nr = p->req_nr;
     } else {
@@ -346,9 +349,13 @@ GFN void sys_complete_request(Core& c, bool polled) {
         if (!(r->flags & SYSREQ_CALL)) return;
         ret = r->ret;
         hlen = r->out_len;
+        fd_low = r->fd_low;
         ooff = r->out_off;
         nr = r->nr;
     }
+    // The host's view of the descriptors after the call (devread_open picks from it).
+    c.p->fd_low = fd_low;
+    c.p->fd_known = c.p == c.mm && !c.mm->fd_shared;  // devread_on: its own table
     // OUT_LASTING: an answer every process would get while the run lasts (statcache.h).
     bool lasting = hlen & OUT_LASTING;
     hlen &= ~(u64)OUT_LASTING;

@@ -98,6 +98,9 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
     // dispositions) from the leader: the child is a process of one thread.
     rt_memcpy(q, p, sizeof(Proc));
     if (g != p) proc_copy_shared(q, g);
+    // The child's descriptors are the parent's (the host forks the table): known when
+    // the caller's own view was kept (a thread's is not: kernel/sys/devread.h).
+    q->fd_known = p->fd_known && g == p && !g->fd_shared;
     q->fmaps = 0;  // not the parent's table: a copy below
     q->frames_private = q->frames_cached = 0;
     q->vm_pages = 0;

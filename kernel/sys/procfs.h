@@ -324,11 +324,15 @@ GFN_NOINLINE void procfs_maps(Core& c, Proc* g, TextBuf& b) {
 
 GFN_NOINLINE bool procfs_open(Core& c, u32 flags);
 
-/// openat(2) of an absolute path the stat cache knows to be missing for good, without
-/// O_CREAT: its error (ENOENT or ENOTDIR, as the lookup gives before anything else is
-/// looked at: fs/namei.c). The host says which absences last (an openat or a stat of
-/// the path answered OUT_LASTING: marshal.h, statcache.h). False otherwise.
-GFN_NOINLINE bool openat_absent(Core& c) {
+GFN_NOINLINE bool devread_open(Core& c, u32 flags, const u8* st, const u64* rec);  // kernel/sys/devread.h
+
+/// openat(2) without O_CREAT of an absolute path the stat cache knows: one missing for
+/// good gets its error (ENOENT or ENOTDIR, as the lookup gives before anything else is
+/// looked at: fs/namei.c); one whose open lasts (the stat cache keeps its open record)
+/// is opened on the device (`devread_open`). The host says which absences and opens
+/// last (an openat or a stat of the path answered OUT_LASTING: marshal.h,
+/// statcache.h). False (the host answers) otherwise.
+GFN_NOINLINE bool openat_cached(Core& c) {
     u32 flags = (u32)X(c, 2);
     if (!c.m->statc || !X(c, 1) || (flags & OPENAT_O_CREAT)) return false;
     u8 path[STATC_PATH];
@@ -336,7 +340,10 @@ GFN_NOINLINE bool openat_absent(Core& c) {
     if (c.exc != EXC_NONE) return true;  // out of memory: the process was killed
     alignas(8) u8 st[STAT_BYTES];  // its first word read as an i64 (STATC_GONE)
     u64 sflags = flags & OPENAT_O_NOFOLLOW ? STATC_AT_SYMLINK_NOFOLLOW : 0;
-    if (n <= 0 || statc_find(c.m, path, (u64)n, sflags, st, false) != STATC_GONE) return false;
+    u64 open[2] = {0, 0};
+    u32 got = n > 0 ? statc_find(c.m, path, (u64)n, sflags, st, false, open) : STATC_MISS;
+    if (got == STATC_HIT && open[0] && !sflags) return devread_open(c, flags, st, open);
+    if (got != STATC_GONE) return false;
     setX(c, 0, (u64)*(const i64*)st);
     return true;
 }
@@ -346,7 +353,7 @@ GFN_NOINLINE bool openat_absent(Core& c) {
 /// goes to the host. Writing to them: EACCES, as their mode
 /// (0444) gives.
 HANDLER void sys_openat(Core& c) {
-    if (!procfs_open(c, (u32)X(c, 2)) && !openat_absent(c)) sys_post_host(c, SYS_openat, SYSREQ_CALL);
+    if (!procfs_open(c, (u32)X(c, 2)) && !openat_cached(c)) sys_post_host(c, SYS_openat, SYSREQ_CALL);
 }
 
 /// struct open_how's size (include/uapi/linux/openat2.h: flags, mode, resolve) and the

@@ -31,7 +31,7 @@
 /// struct stat on arm64 (the guest's `newfstatat` output), in bytes.
 #define STAT_BYTES 128
 /// Path bytes an entry holds, with the NUL: a longer path is not cached.
-#define STATC_PATH 232
+#define STATC_PATH 216
 /// How long lanes wait for a pending entry's answer before asking the host themselves,
 /// in nanoseconds: above a host round trip under load (10.9 ms measured at 10,000
 /// lanes of python3).
@@ -53,12 +53,17 @@ enum StatcState : u32 {
 
 /// One entry (STATC_ENTRY_BYTES, abi.rs): `key_len` is the path's length, with bit 31
 /// set when the final symlink is not followed; `deadline` (device clock) ends the wait
-/// for a pending entry.
+/// for a pending entry. A READY entry of a followed path may also hold what an openat
+/// of it answers (kernel/sys/devread.h `devread_open`): `open_rec` the record's first
+/// word (the file's identity | the path's open token << 32; 0: not known yet, written
+/// last with release order), `open_size` its size (a directory's: its listing's).
 struct StatcEntry {
     u32 state;
     u32 key_len;
     u64 hash;
     u64 deadline;
+    u64 open_rec;
+    u64 open_size;
     u8 st[STAT_BYTES];
     u8 path[STATC_PATH];
 };
@@ -108,9 +113,12 @@ GFN bool statc_is(StatcEntry* e, u64 h, u32 key_len, const u8* path, u64 n) {
 
 /// Look up the n-byte absolute path `path` (flags of newfstatat): a hit copies its
 /// struct stat to `st` (STAT_BYTES; a path missing for good: the error as an i64 in its
-/// first 8 bytes); a path no entry has yet is claimed for this lane when `claim` (a
-/// stat, whose answer settles the entry; openat's look claims nothing).
-GFN_NOINLINE u32 statc_find(MachineHdr* m, const u8* path, u64 n, u64 flags, u8* st, bool claim = true) {
+/// first 8 bytes), and with `open` its open record (`open[0]`, 0 when none, and
+/// `open[1]`: StatcEntry's `open_rec`, `open_size`); a path no entry has yet is claimed
+/// for this lane when `claim` (a stat, whose answer settles the entry; openat's look
+/// claims nothing).
+GFN_NOINLINE u32 statc_find(MachineHdr* m, const u8* path, u64 n, u64 flags, u8* st, bool claim = true,
+                            u64* open = 0) {
     u32 key_len = statc_key_len(n, flags);
     if (!m->statc || !key_len || n == 0 || n >= STATC_PATH || path[0] != '/') return STATC_MISS;
     u64 h = statc_hash(path, n, key_len);
@@ -129,6 +137,10 @@ GFN_NOINLINE u32 statc_find(MachineHdr* m, const u8* path, u64 n, u64 flags, u8*
         if (s == STATC_BUSY || !statc_is(e, h, key_len, path, n)) continue;
         if (s == STATC_READY) {
             for (u32 k = 0; k < STAT_BYTES; k++) st[k] = e->st[k];
+            if (open) {
+                open[0] = load_acquire_dev_u64(&e->open_rec);
+                open[1] = e->open_size;
+            }
             return STATC_HIT;
         }
         if (s == STATC_ABSENT) {
@@ -145,37 +157,67 @@ GFN_NOINLINE u32 statc_find(MachineHdr* m, const u8* path, u64 n, u64 flags, u8*
 /// call): `st` when the answer lasts, else 0; `gone` the lasting error of a path missing
 /// for good (negative; 0 otherwise, and `st` 0 with it). Settles the path's pending entry
 /// (a lane other than its claimer may be the one to answer, after the wait ran out), or
-/// adds a lasting answer no entry has yet.
-GFN_NOINLINE void statc_settle(MachineHdr* m, const u8* path, u64 n, u64 flags, const u8* st, i64 gone) {
+/// adds a lasting answer no entry has yet. Returns the path's entry when it holds an
+/// answer of `st` now (READY: settled here or before), else null.
+GFN_NOINLINE StatcEntry* statc_settle(MachineHdr* m, const u8* path, u64 n, u64 flags, const u8* st, i64 gone) {
     u32 key_len = statc_key_len(n, flags);
-    if (!m->statc || !key_len || n == 0 || n >= STATC_PATH || path[0] != '/') return;
+    if (!m->statc || !key_len || n == 0 || n >= STATC_PATH || path[0] != '/') return 0;
     u64 h = statc_hash(path, n, key_len);
     NO_UNROLL for (u64 i = 0; i < STATC_PROBES; i++) {
         StatcEntry* e = statc_at(m, h + i);
         u32 s = load_acquire_dev_u32(&e->state);
         if (s == STATC_FREE) {
-            if ((!st && !gone) || atomic_cas_u32(&e->state, STATC_FREE, STATC_BUSY) != STATC_FREE) return;
+            if ((!st && !gone) || atomic_cas_u32(&e->state, STATC_FREE, STATC_BUSY) != STATC_FREE) return 0;
             e->hash = h;
             e->key_len = key_len;
             for (u64 k = 0; k < n; k++) e->path[k] = path[k];
         } else if (s == STATC_BUSY || !statc_is(e, h, key_len, path, n)) {
             continue;
         } else if (s != STATC_PENDING || atomic_cas_u32(&e->state, STATC_PENDING, STATC_BUSY) != STATC_PENDING) {
-            return;  // settled already (or by another answer right now)
+            // Settled already (or by another answer right now).
+            return s == STATC_READY && st ? e : 0;
         }
         if (st)
             for (u32 k = 0; k < STAT_BYTES; k++) e->st[k] = st[k];
         else if (gone)
             *(i64*)e->st = gone;  // st is 8-byte aligned (StatcEntry's layout)
         store_release_dev_u32(&e->state, st ? STATC_READY : gone ? STATC_ABSENT : STATC_HOST);
-        return;
+        return st ? e : 0;
     }
+    return 0;
 }
 
 /// Copy n bytes (a multiple of 8) from the lane's request buffer, in 8-byte words: on
 /// the GPU it is host memory, where each load is a PCIe round trip.
 GFN void statc_copy_words(u8* dst, const u8* src, u64 n) {
     for (u64 k = 0; k < n; k += 8) *(u64*)(dst + k) = *(const u64*)(src + k);
+}
+
+/// The marshalled path of the lane's request (`req_buf`, the first `in_len` bytes, with
+/// its NUL) into `path` (STATC_PATH bytes); its length, or -1 when it is not one
+/// absolute path that fits an entry.
+GFN i64 statc_req_path(const u8* req_buf, u64 in_len, u8* path) {
+    if (in_len < 2 || in_len > STATC_PATH) return -1;
+    statc_copy_words(path, req_buf, 8);
+    if (path[0] != '/') return -1;  // a relative path: never kept
+    statc_copy_words(path + 8, req_buf + 8, ((in_len + 7) & ~7ull) - 8);
+    if (path[in_len - 1] != 0) return -1;  // not one string: not the marshalled path
+    return (i64)in_len - 1;
+}
+
+/// The host answered an openat (without O_NOFOLLOW, whose path is the lane's request's)
+/// with a lasting record (`rec`: DEVREAD_RECORD_BYTES, its first word an open token in
+/// the high half): the path's entry keeps the file's stat (what a stat of the path
+/// answers) and the record, by which later opens are answered on the device.
+GFN_NOINLINE void statc_opened(MachineHdr* m, const u8* req_buf, u64 in_len, const u64* rec) {
+    u8 path[STATC_PATH];
+    i64 n = m->statc && (rec[0] >> 32) ? statc_req_path(req_buf, in_len, path) : -1;
+    if (n < 0) return;
+    StatcEntry* e = statc_settle(m, path, (u64)n, 0, (const u8*)(rec + 2), 0);
+    if (!e || load_acquire_dev_u64(&e->open_rec)) return;
+    // Every lane's record of the path is the same (it lasts): a race writes one value.
+    e->open_size = rec[1];
+    store_release_dev_u64(&e->open_rec, rec[0]);
 }
 
 /// The host answered a newfstatat: settle its path's entry. `req_buf` is the lane's
@@ -185,15 +227,12 @@ GFN void statc_copy_words(u8* dst, const u8* src, u64 n) {
 /// missing for good), `flags` the call's.
 GFN_NOINLINE void statc_answered(MachineHdr* m, const u8* req_buf, u64 in_len, const u8* out, u64 olen, i64 ret,
                                  bool lasting, u64 flags) {
-    if (!m->statc || in_len < 2 || in_len > STATC_PATH) return;
     u8 path[STATC_PATH];
     u8 st[STAT_BYTES];
-    statc_copy_words(path, req_buf, 8);
-    if (path[0] != '/') return;  // a relative path: never kept
-    statc_copy_words(path + 8, req_buf + 8, ((in_len + 7) & ~7ull) - 8);
-    if (path[in_len - 1] != 0) return;  // not one string: not the marshalled path
+    i64 n = m->statc ? statc_req_path(req_buf, in_len, path) : -1;
+    if (n < 0) return;
     bool found = lasting && ret == 0 && olen == STAT_BYTES;
     i64 gone = lasting && (ret == -E_NOENT || ret == -E_NOTDIR) ? ret : 0;
     if (found) statc_copy_words(st, out, STAT_BYTES);
-    statc_settle(m, path, in_len - 1, flags, found ? st : 0, gone);
+    statc_settle(m, path, (u64)n, flags, found ? st : 0, gone);
 }

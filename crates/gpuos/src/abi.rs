@@ -37,8 +37,9 @@ pub const DEVREAD_SLOTS: usize = 4;
 
 /// What the host answers an openat(2) of a read-only file of the sysroot with, in the
 /// request's output area, marked `OUT_LASTING` (kernel/sys/devread.h): the file
-/// version's identity (host/mapfile.rs) and size (u64 each, little endian), then its
-/// struct stat (128 bytes, the arm64 layout).
+/// version's identity (host/mapfile.rs, low 32 bits) with the path's open token (high 32
+/// bits: what a later `NOTE_OPEN` of the same path names; 0: none), its size (u64 each,
+/// little endian), then its struct stat (128 bytes, the arm64 layout).
 pub const DEVREAD_RECORD_BYTES: usize = 16 + 128;
 
 /// One descriptor whose reads the device serves from the page cache (kernel/sys/devread.h);
@@ -525,6 +526,12 @@ pub struct Proc {
     /// Leader only: the descriptor table is shared with another task (a thread,
     /// CLONE_FILES), so no read is served on the device: the host keeps every offset.
     pub fd_shared: u32,
+    /// Which of descriptors 0-31 the process holds (bit n: fd n), as the host said with
+    /// its last call's completion (`SysReq::fd_low`) and the device's own opens and
+    /// closes since; valid while `fd_known` (set by a completion; copied by a fork).
+    pub fd_low: u32,
+    /// Non-zero when `fd_low` is known.
+    pub fd_known: u32,
 }
 
 /// `Proc::fmaps`: the image template's file ranges, shared until the process changes one.
@@ -635,8 +642,11 @@ pub struct SysReq {
     pub notes: [u64; FAMILY_NOTE_WORDS],
     /// How many of `notes` are set.
     pub nnotes: u32,
-    /// Padding to a multiple of 8 bytes (unused).
-    pub pad: u32,
+    /// Set by the host with a call's completion: which of the process's descriptors 0-31
+    /// are taken after it (bit n: fd n), so that the device can pick the lowest free
+    /// one itself (kernel/sys/devread.h `devread_open`). The completion ring carries the
+    /// same bits in the high half of its `out_len`.
+    pub fd_low: u32,
 }
 
 /// `SysReq::notes`: how many the lane keeps between two requests; one more fork or end
@@ -650,6 +660,11 @@ pub const NOTE_END: u64 = 0x8000_0000_0000_0000;
 /// `SysReq::notes`: the first word of a close(2) the device answered is this with the fd
 /// in its low 32 bits (a fork's first word, a slot, never has these bits).
 pub const NOTE_CLOSE: u64 = 0x4000_0000_0000_0000;
+/// `SysReq::notes`: the first word of an openat(2) the device answered (kernel/sys/devread.h
+/// `devread_open`): this | the path's open token << 32 (30 bits) | the open flags' low 24
+/// bits << 8 | the fd (below 32). The host opens that path again with those flags at
+/// that fd, as its own answer to the call would have.
+pub const NOTE_OPEN: u64 = 0xc000_0000_0000_0000;
 /// `SysReq::notes`: the bits of a note's first word that tell a close from the others.
 pub const NOTE_KIND_MASK: u64 = 0xc000_0000_0000_0000;
 /// How long a lane keeps notes before it posts them by themselves (ns): an end's fds

@@ -227,6 +227,31 @@ impl FdTable {
         Ok(i as i32)
     }
 
+    /// Install a new open file description at `fd` itself, which must be free (EBUSY
+    /// otherwise; EBADF past the table's limit).
+    pub(crate) fn install_at(&mut self, fd: i32, f: OpenFile, cloexec: bool) -> Result<(), Errno> {
+        let i = idx(fd)?;
+        if matches!(self.slots.get(i), Some(Some(_))) {
+            return Err(errno::EBUSY);
+        }
+        self.put(
+            i,
+            Slot {
+                ofd: Arc::new(Mutex::new(f)),
+                cloexec,
+            },
+        );
+        Ok(())
+    }
+
+    /// Which of fds 0-31 are open (bit n: fd n).
+    pub(crate) fn low_map(&self) -> u32 {
+        let n = self.slots.len().min(32);
+        (0..n)
+            .filter(|&i| self.slots[i].is_some())
+            .fold(0, |m, i| m | 1 << i)
+    }
+
     /// The open file description of `fd`, locked.
     pub(crate) fn get(&self, fd: i32) -> Result<MutexGuard<'_, OpenFile>, Errno> {
         Ok(lock(&self.slot(fd)?.ofd))
@@ -366,6 +391,30 @@ mod tests {
         let k = s.read(&mut buf).unwrap();
         buf.truncate(k);
         buf
+    }
+
+    /// What the device picks a noted open's number from (`SysReq::fd_low`), and the
+    /// placement at that number (host/noted.rs).
+    #[test]
+    fn low_map_and_install_at() {
+        let mut t = FdTable::new();
+        assert_eq!(t.low_map(), 0);
+        for _ in 0..3 {
+            t.install(bytes(b"x"), 0, false).unwrap();
+        }
+        assert_eq!(t.dup(0, 40, false), Ok(40));
+        t.close(1).unwrap();
+        assert_eq!(t.low_map(), 0b101);
+        assert_eq!(t.install_at(1, bytes(b"y"), true), Ok(()));
+        assert_eq!(t.install_at(2, bytes(b"z"), false), Err(errno::EBUSY));
+        assert_eq!(
+            t.install_at(MAX_FDS as i32, bytes(b"z"), false),
+            Err(errno::EBADF)
+        );
+        assert_eq!((t.low_map(), t.cloexec(1)), (0b111, Ok(true)));
+        assert_eq!(read(&mut t, 1, 4), b"y");
+        assert_eq!(t.install_at(31, bytes(b"w"), false), Ok(()));
+        assert_eq!(t.low_map(), 0x8000_0007);
     }
 
     #[test]

@@ -155,6 +155,8 @@ pub struct Sandbox {
     shared: super::shared::SharedFds,
     /// The identities of mapped files (host/mapfile.rs), across all lanes.
     mapped: super::mapfile::MappedFiles,
+    /// The templates of the opens the device answers (host/noted.rs).
+    noted: super::noted::LastingOpens,
 }
 
 impl super::shared::Reopen for Sandbox {
@@ -279,6 +281,7 @@ impl Sandbox {
             host_umask: read_host_umask(),
             shared: Default::default(),
             mapped: Default::default(),
+            noted: Default::default(),
         })
     }
 
@@ -300,6 +303,11 @@ impl Sandbox {
     /// The identities of mapped files (host/mapfile.rs).
     pub(crate) fn mapped_files(&self) -> &super::mapfile::MappedFiles {
         &self.mapped
+    }
+
+    /// The open tokens of the paths whose opens the device answers (host/noted.rs).
+    pub(crate) fn lasting_opens(&self) -> &super::noted::LastingOpens {
+        &self.noted
     }
 
     /// The host descriptors shared by read-only opens (host/shared.rs).

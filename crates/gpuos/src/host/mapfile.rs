@@ -348,7 +348,7 @@ impl ProcHost {
             r => r?,
         };
         if dev && out.len() >= DEVREAD_RECORD_BYTES {
-            if let Ok(len) = self.devread_record(fd as i32, out) {
+            if let Ok(len) = self.devread_record(fd as i32, path, flags, out) {
                 return Ok(Outcome::Lasting {
                     ret: fd,
                     out_len: len,
@@ -362,8 +362,15 @@ impl ProcHost {
     }
 
     /// The device's record of the regular file open on `fd` (see `sys_openat_devread`),
-    /// into `out`; its length.
-    fn devread_record(&self, fd: i32, out: &mut [u8]) -> Result<usize, Errno> {
+    /// into `out`; its length. `path` and `flags` are the open's: an absolute path gets
+    /// an open token, by which the device may answer its later opens (host/noted.rs).
+    fn devread_record(
+        &self,
+        fd: i32,
+        path: &[u8],
+        flags: u32,
+        out: &mut [u8],
+    ) -> Result<usize, Errno> {
         let f = self.fds.get(fd)?;
         let FileKind::Host(h) = &f.kind else {
             return Err(errno::ENODEV);
@@ -380,7 +387,11 @@ impl ProcHost {
             // list it: its getdents64 stays the host's).
             size = files.listing(id, &*hfd).map_or(0, |l| l.len() as u64);
         }
-        out[..8].copy_from_slice(&u64::from(id).to_le_bytes());
+        let token = match path.first() {
+            Some(b'/') => self.sb.lasting_opens().token(path, flags, &f).unwrap_or(0),
+            _ => 0,
+        };
+        out[..8].copy_from_slice(&(u64::from(id) | u64::from(token) << 32).to_le_bytes());
         out[8..16].copy_from_slice(&size.to_le_bytes());
         Ok(16 + Stat::from(&st).encode(&mut out[16..]))
     }

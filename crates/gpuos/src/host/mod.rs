@@ -24,6 +24,7 @@ mod fs;
 mod fsops;
 mod mapfile;
 mod misc;
+mod noted;
 pub mod output;
 mod pipe;
 mod poll;

@@ -15,7 +15,7 @@ mod trace;
 pub use procs::Procs;
 
 use crate::abi::{
-    SysReq, NOTE_CLOSE, NOTE_END, NOTE_KIND_MASK, OUT_LASTING, SYSREQ_CALL, SYSREQ_EXIT,
+    SysReq, NOTE_CLOSE, NOTE_END, NOTE_KIND_MASK, NOTE_OPEN, OUT_LASTING, SYSREQ_CALL, SYSREQ_EXIT,
     SYSREQ_NOWAIT, SYSREQ_QUIET, SYSREQ_SHARED, SYSRET_RETRY,
 };
 use crate::host::errno;
@@ -102,6 +102,7 @@ impl Procs<'_> {
         };
         req.ret = ret;
         req.out_len = out_len.min(r.out.len()) as u32;
+        req.fd_low = self.fd_low(req.slot as usize);
         // A call that would block is run again later: traced when it completes. A quiet
         // one (a chunk of a larger read or write) is logged whole by the device.
         if strace && ret != SYSRET_RETRY && req.flags & SYSREQ_QUIET == 0 {
@@ -130,6 +131,8 @@ impl Procs<'_> {
                 self.end_noted(slot, pid);
             } else if note[0] & NOTE_KIND_MASK == NOTE_CLOSE {
                 self.close_noted(slot, pid, note[0] as u32 as i32);
+            } else if note[0] & NOTE_KIND_MASK == NOTE_OPEN {
+                self.open_noted(slot, pid, note[0]);
             } else if let Err(e) = self.fork_host(note[0] as usize, slot, pid) {
                 debug_assert!(false, "fork note {} -> {slot}: {e:?}", note[0]);
             }

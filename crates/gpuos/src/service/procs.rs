@@ -183,6 +183,37 @@ impl<'a> Procs<'a> {
         }
     }
 
+    /// An openat(2) the device answered (`NOTE_OPEN`, first word `note`): the process
+    /// in `slot` (if the slot still holds it) gets the description at the fd the device
+    /// gave (host/noted.rs). A failure is gpuos's bug (the device answers only for a
+    /// path whose open lasts, at a number the host said was free): reported, once.
+    pub(super) fn open_noted(&self, slot: usize, pid: u32, note: u64) {
+        let Some(mut g) = self.host(slot) else { return };
+        if let Some(h) = g.as_mut().filter(|h| slot < self.lanes || h.pid == pid) {
+            let (fd, flags, token) = (
+                note as u8 as i32,
+                (note >> 8) as u32 & 0xff_ffff,
+                (note >> 32) as u32 & 0x3fff_ffff,
+            );
+            if let Err(e) = h.open_noted(fd, flags, token) {
+                static ONCE: std::sync::Once = std::sync::Once::new();
+                ONCE.call_once(|| {
+                    eprintln!(
+                        "gpuos: internal: a noted open (fd {fd}, token {token}) failed: {e:?}"
+                    )
+                });
+            }
+        }
+    }
+
+    /// The descriptors 0-31 the process in `slot` holds (`SysReq::fd_low`); 0 when the
+    /// slot has no host state.
+    pub(super) fn fd_low(&self, slot: usize) -> u32 {
+        self.host(slot)
+            .and_then(|g| g.as_ref().map(|h| h.fd_low()))
+            .unwrap_or(0)
+    }
+
     /// A process ended: close its fds (its descriptions close with their last fd,
     /// anywhere); a child's host state goes (a lane's first keeps its captured output).
     pub(super) fn end(&self, slot: usize) {

@@ -95,12 +95,16 @@ pub(super) fn serve_one(sh: Shared, hosts: &Procs<'_>, lane: usize, may_hold: bo
 }
 
 /// Mark lane's served request done (`SysReq::done = seq`); returns its result and
-/// output length, read before.
-pub(super) fn publish(sh: Shared, lane: usize) -> (i64, u32) {
+/// the completion ring's output length word (the output length, with `SysReq::fd_low`
+/// in its high half), read before.
+pub(super) fn publish(sh: Shared, lane: usize) -> (i64, u64) {
     // SAFETY: see `Shared`: this thread owns the lane's request until it stores done.
     unsafe {
         let req = &mut *sh.reqs.add(lane);
-        let result = (req.ret, req.out_len);
+        let result = (
+            req.ret,
+            u64::from(req.out_len) | u64::from(req.fd_low) << 32,
+        );
         std::sync::atomic::fence(Ordering::SeqCst);
         std::ptr::write_volatile(&mut req.done, req.seq);
         result
@@ -177,7 +181,7 @@ pub(super) fn service_loop(
                         sh.comp.for_lane(lane),
                         lane as u64,
                         ret as u64,
-                        out_len as u64,
+                        out_len,
                     )
                 };
             }
