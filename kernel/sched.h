@@ -147,6 +147,7 @@ GFN_NOINLINE u32 sched_end(Core& c, Proc* q) {
         }
         proc_release(c);
     }
+    dpipe_end(c.m, q);  // its pipes' descriptors here (the host closes its own)
     q->end_pending = 2;  // being handled
     if (q->fam_next != q->slot && family_note(c.m, q, NOTE_END, q->slot, q->pid)) {
         c.p = 0;
@@ -181,10 +182,13 @@ GFN_NOINLINE void lane_complete(Core& c, MachineHdr* m, u32 lane, bool polled) {
     bool call = (lp->req_flags & SYSREQ_CALL) != 0;
     sys_complete_host(c, polled);
     if (q->status == PROC_RUNNABLE && call) {
+        // The host closed the FD_CLOEXEC descriptors: so go the pipes' (kernel/sys/dpipe.h).
+        if ((nr == SYS_execve || nr == SYS_execveat) && c.s.x[0] <= 1) dpipe_end(m, c.p, true);
         if (nr == SYS_clone) fork_complete(c);
         else if ((nr == SYS_execve || nr == SYS_execveat) && c.s.x[0] == 0) exec_complete(c);
         else if ((nr == SYS_execve || nr == SYS_execveat) && c.s.x[0] == 1) exec_plan_start(c);
-        else if (nr == SYS_gpuos_fd_seek || (nr == SYS_gpuos_file_read && q->devread_op)) devread_done(c, nr);
+        else if (nr == SYS_gpuos_fd_seek || nr == SYS_gpuos_pipe_back || (nr == SYS_gpuos_file_read && q->devread_op))
+            devread_done(c, nr);
         else if (nr == SYS_gpuos_file_map || nr == SYS_gpuos_file_read) mmap_file_completed(c, nr);
         else if (nr == SYS_gpuos_file_write) wb_complete(c);
         else if ((nr == SYS_copy_file_range || nr == SYS_splice) && (i64)c.s.x[0] > 0) io_offsets_complete(c, c.s.x[0]);

@@ -539,6 +539,15 @@ bb sh-arith lanes - -- sh -c 'i=0; s=0; while [ $i -lt 200 ]; do s=$((s + i * i)
 # with a directory whose `busybox` runs the same aarch64 busybox under qemu (see
 # BB_WRAP_DIR below); gpuos execs /proc/self/exe itself and never gets that far.
 bb sh-pipe lanes - -- sh -c 'echo abc | busybox tr a-c x-z; busybox seq 5 | busybox wc -l; echo done'
+# Pipes kept in device memory (kernel/sys/dpipe.h): a pipeline's bytes past the ring's
+# 64 KiB both ways, read and write with the other end gone (EOF, EPIPE), a subshell
+# reading line by line, redirections through fds 3-9 (dup3 onto a pipe and off it), a
+# pipe whose ends outlive an exec, and a pipe handed back to the host by an open of
+# /dev/stdin (busybox sh's applets run in the same process).
+bb sh-devpipe lanes - -- sh -c 'busybox seq 1 150000 | busybox md5sum; busybox yes abc | busybox head -c 200000 | busybox wc -c
+busybox seq 1 3000 | (read a; read b; echo $a $b; busybox wc -l); exec 3>&1; (echo to3 >&3; echo x; exit 4) | busybox cat; echo "${?}"
+{ echo e1; echo e2 >&2; } 2>&1 | busybox sort -r; exec 5<&0; busybox seq 3 | { busybox cat /dev/stdin; busybox echo after; }
+for i in 1 2 3; do echo "$i$i"; done | busybox tac | busybox tr 1-3 a-c | (exec 6>&1; busybox cat >&6); busybox seq 100000 | busybox tail -n 2'
 bb sh-redir - - -- sh -c 'echo one >out.txt; echo two >>out.txt; busybox cat out.txt; read x <out.txt; echo "read $x"'
 bb sh-exit lanes - -- sh -c 'exit 17'
 bb sh-subshell lanes - -- sh -c '(exit 3); echo $?; x=$(busybox echo nested | busybox tr a-z A-Z); echo $x'
@@ -849,6 +858,38 @@ x = os.open(P[0], os.O_RDONLY); os.lseek(x, 17, os.SEEK_SET); os.set_inheritable
 pid = os.fork()
 if pid == 0: os.execv(sys.executable, [sys.executable, "-c", "import os; print(\"exec\", os.lseek(%d, 0, 1), os.read(%d, 8)); os.close(%d)" % (x, x, a)])
 print("waited", os.waitpid(pid, 0)[1])'
+# Pipes kept in device memory (kernel/sys/dpipe.h) from python3: EOF, EPIPE (python
+# ignores SIGPIPE), O_NONBLOCK's EAGAIN both ways, a blocking write past 64 KiB to a
+# forked reader, dup2 onto stdout for an exec'd program, fstat, isatty, lseek's ESPIPE,
+# F_GETFD, and the pipe handed back to the host by select and F_GETPIPE_SZ mid-stream.
+deb py-devpipe lanes - -- $PY -c 'import os, sys, stat, select, fcntl
+r, w = os.pipe(); os.write(w, b"hello"); print(os.read(r, 3), os.read(r, 10)); os.close(w); print(os.read(r, 5))
+r2, w2 = os.pipe(); os.close(r2)
+try: os.write(w2, b"x")
+except BrokenPipeError as e: print("EPIPE", e.errno)
+os.set_blocking(r, False); a, b = os.pipe(); os.set_blocking(a, False); os.set_blocking(b, False)
+try: os.read(a, 4)
+except BlockingIOError as e: print("EAGAIN read", e.errno)
+n = 0
+try:
+    while True: n += os.write(b, b"z" * 1000)
+except BlockingIOError as e: print("EAGAIN write", e.errno, 60000 <= n <= 65536)  # (Linux: 64000, a page a write)
+print(len(os.read(a, 100000)) == n, stat.S_ISFIFO(os.fstat(a).st_mode), os.isatty(a), fcntl.fcntl(b, fcntl.F_GETFD))
+try: os.lseek(a, 0, 0)
+except OSError as e: print("lseek", e.errno)
+r, w = os.pipe(); pid = os.fork()
+if pid == 0:
+    os.close(w); got = b""
+    while (c := os.read(r, 7000)): got += c
+    print("child", len(got), got[:3], got[-3:]); os._exit(0)
+os.close(r); print("wrote", os.write(w, bytes(range(256)) * 1000)); os.close(w); os.waitpid(pid, 0)
+r, w = os.pipe(); sys.stdout.flush(); pid = os.fork()
+if pid == 0: os.dup2(w, 1); os.close(w); os.close(r); os.execv("/usr/bin/seq", ["seq", "1", "20000"])
+os.close(w); data = b""
+while (c := os.read(r, 65536)): data += c
+print("seq", len(data), data[-12:], os.waitpid(pid, 0)[1])
+r, w = os.pipe(); os.write(w, b"before"); print(select.select([r], [], [], 0)[0] == [r], os.read(r, 3))
+os.write(w, b"tail"); print(os.read(r, 10), fcntl.fcntl(w, 1032)); os.write(w, b"more"); os.close(w); print(os.read(r, 10), os.read(r, 10))'
 # Paths missing for good (ENOENT, ENOTDIR below the sysroot's directories) answered from
 # the device's stat cache (stat and open), in the parent and a forked child; then (its
 # own case: it writes) a missing path in the working directory (writable) and one

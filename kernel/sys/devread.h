@@ -44,6 +44,8 @@ GFN bool family_note(MachineHdr* m, Proc* q, u64 what, u32 slot, u32 pid);  // k
 /// offset back to the host.
 #define DEVREAD_FILL 1u
 #define DEVREAD_SEEK 2u
+/// (kernel/sys/dpipe.h) A pipe's bytes go back to the host.
+#define DEVREAD_PIPE 3u
 /// Larger files are read through the host: the page cache keeps what it holds for the
 /// whole run.
 #define DEVREAD_MAX_SIZE (4ull << 20)

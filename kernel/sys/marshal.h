@@ -151,6 +151,7 @@ GFN bool io_positioned(u64 nr) {
 
 // Descriptors whose reads the device serves (kernel/sys/devread.h).
 GFN_NOINLINE bool devread_guard(Core& c, u64 nr, const u64* a);
+GFN_NOINLINE bool dpipe_guard(Core& c, u64 nr, const u64* a);  // kernel/sys/dpipe.h
 GFN_NOINLINE void devread_opened(Core& c, i64 fd, const u8* out, u64 olen);
 
 /// Post syscall nr to the host (flags SYSREQ_CALL or SYSREQ_LOG) and make the lane wait.
@@ -164,7 +165,7 @@ GFN_NOINLINE void devread_opened(Core& c, i64 fd, const u8* out, u64 olen);
 GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0, u64 logret = 0) {
     // A descriptor the call names whose offset the device keeps goes back to the host
     // first (the call runs again after).
-    if ((flags & SYSREQ_CALL) && !orig && devread_guard(c, nr, c.s.x)) return;
+    if ((flags & SYSREQ_CALL) && !orig && (devread_guard(c, nr, c.s.x) || dpipe_guard(c, nr, c.s.x))) return;
     u64 t_entry = rt_stamp();
     u8* buf = lane_buf(c);
     u64 cap = c.m->buf_size;

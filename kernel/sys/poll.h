@@ -6,6 +6,7 @@
 // (lane_complete); once it has passed, the host polls once and the call returns.
 #pragma once
 #include "marshal.h"
+#include "dpipe.h"
 
 /// Most pollfd entries one ppoll may pass.
 #define POLL_MAX_FDS 256ull
@@ -31,7 +32,13 @@ GFN bool poll_timeout(Core& c, u64 ts_va, u64 t, u64 deadline, u64* timeout) {
     return true;
 }
 
+/// Pipes the device keeps go to the host before a poll family call, whose answer needs
+/// their bytes on the host (kernel/sys/dpipe.h): true when a hand-back was posted (the
+/// call runs again once it is answered).
+GFN bool poll_pipes_back(Core& c) { return devread_on(c) && dpipe_release(c, true); }
+
 HANDLER void sys_ppoll(Core& c) {
+    if (poll_pipes_back(c)) return;
     u64 t = now_ns();
     u64 nfds = X(c, 1);
     u64 deadline = c.p->poll_deadline;
@@ -88,8 +95,12 @@ GFN_NOINLINE void epoll_wait_post(Core& c, u64 nr, i64 ms, u64 ts_va) {
     u64 a[6] = {c.s.x[0], c.s.x[1], n, c.s.x[3], c.s.x[4], timeout};
     sys_publish(c, nr, SYSREQ_CALL, a, 0, 0, 0, n * EPOLL_EVENT_SIZE, t, true);
 }
-HANDLER void sys_epoll_pwait(Core& c) { epoll_wait_post(c, SYS_epoll_pwait, (i64)(i32)X(c, 3), 0); }
-HANDLER void sys_epoll_pwait2(Core& c) { epoll_wait_post(c, SYS_epoll_pwait2, 0, X(c, 3)); }
+HANDLER void sys_epoll_pwait(Core& c) {
+    if (!poll_pipes_back(c)) epoll_wait_post(c, SYS_epoll_pwait, (i64)(i32)X(c, 3), 0);
+}
+HANDLER void sys_epoll_pwait2(Core& c) {
+    if (!poll_pipes_back(c)) epoll_wait_post(c, SYS_epoll_pwait2, 0, X(c, 3));
+}
 
 #define POLLIN 1
 #define POLLPRI 2
@@ -118,6 +129,7 @@ GFN bool select_sets_in(Core& c, u32 nfds, u64 (*sets)[SELECT_WORDS]) {
 /// signal mask argument is ignored, as ppoll's. EINVAL for a negative nfds or more than
 /// POLL_MAX_FDS descriptors in the sets; nfds above FD_SETSIZE counts as FD_SETSIZE.
 HANDLER void sys_pselect6(Core& c) {
+    if (poll_pipes_back(c)) return;
     u64 t = now_ns();
     i32 n = (i32)X(c, 0);
     u64 deadline = c.p->poll_deadline;

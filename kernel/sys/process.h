@@ -18,6 +18,7 @@
 #include "marshal.h"
 #include "signal.h"
 #include "fmap.h"
+#include "dpipe.h"
 
 #define WAIT_NOHANG 1u
 #define WAIT_OPTIONS (1u | 2u | 8u | 0x20000000u | 0x40000000u | 0x80000000u)
@@ -73,6 +74,8 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
     // The child shares the descriptions (or the table): their offsets go back to the
     // host first, and a shared table keeps them there.
     if (devread_release_all(c)) return;
+    // A table other tasks share keeps no pipe here either (kernel/sys/dpipe.h).
+    if ((flags & (CLONE_THREAD | CLONE_FILES)) && devread_on(c) && dpipe_release(c, true)) return;
     if (flags & (CLONE_THREAD | CLONE_FILES)) c.mm->fd_shared = 1;
     if (flags & CLONE_THREAD) {
         if ((flags & CLONE_THREAD_NEEDS) != CLONE_THREAD_NEEDS || (flags & ~CLONE_THREAD_SUPPORTED)) {
@@ -113,6 +116,7 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
         return;
     }
     if (flags & CLONE_PARENT_SETTID) copy_to_guest(c, ptid, (const u8*)&pid, 4);
+    dpipe_forked(m, q);  // the child holds the parent's pipe descriptors too
     proc_fresh_task(q, c, s, pid, flags, stack, tls, ctid);
     q->pt_root = root;
     q->fmaps = fmap_clone(m, g);  // the child's file ranges are the parent's
@@ -170,6 +174,7 @@ GFN_NOINLINE void fork_complete(Core& c) {
     if (q->status != PROC_NEW) return;
     if ((i64)c.s.x[0] < 0) {
         Proc* lp = lane_proc(m, c.p);
+        dpipe_end(m, q);
         pt_free_all(m, q->pt_root);
         q->pt_root = NO_FRAME;
         fmap_free(m, q);

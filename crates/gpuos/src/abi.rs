@@ -35,6 +35,10 @@ pub const PTIMERS: usize = 4;
 /// host as before.
 pub const DEVREAD_SLOTS: usize = 4;
 
+/// Descriptors of pipes in device memory a process holds at once (kernel/sys/dpipe.h);
+/// a dup past them hands the pipe to the host.
+pub const DPIPE_FDS: usize = 8;
+
 /// What the host answers an openat(2) of a read-only file of the sysroot with, in the
 /// request's output area, marked `OUT_LASTING` (kernel/sys/devread.h): the file
 /// version's identity (host/mapfile.rs, low 32 bits) with the path's open token (high 32
@@ -271,7 +275,8 @@ pub struct Proc {
     /// delivered; the poller writes it before it bumps `host_done`, so it is this
     /// request's once `host_done == req_seq`.
     pub host_ret: u64,
-    /// Output bytes (`SysReq::out_len`) of that request, delivered as `host_ret`.
+    /// Output bytes (`SysReq::out_len`) of that request, delivered as `host_ret`, with
+    /// `SysReq::fd_low` in the high half.
     pub host_out_len: u64,
     /// Device copy of `SysReq::nr` of the latest request: with the copies below, a
     /// lane completing a request the poller delivered reads no host memory but the
@@ -532,6 +537,10 @@ pub struct Proc {
     pub fd_low: u32,
     /// Non-zero when `fd_low` is known.
     pub fd_known: u32,
+    /// The process's descriptors of pipes kept in device memory (kernel/sys/dpipe.h):
+    /// fd + 1 (bits 0-15), the write end (bit 16), FD_CLOEXEC (bit 17), the pipe's header
+    /// frame (bits 32-63); 0: free.
+    pub dpfd: [u64; DPIPE_FDS],
 }
 
 /// `Proc::fmaps`: the image template's file ranges, shared until the process changes one.
@@ -665,6 +674,16 @@ pub const NOTE_CLOSE: u64 = 0x4000_0000_0000_0000;
 /// bits << 8 | the fd (below 32). The host opens that path again with those flags at
 /// that fd, as its own answer to the call would have.
 pub const NOTE_OPEN: u64 = 0xc000_0000_0000_0000;
+/// `SysReq::notes`: the first word of a pipe2(2) the device answered (kernel/sys/dpipe.h):
+/// this | the read end's fd | the write end's fd << 10 | O_CLOEXEC << 20 | O_NONBLOCK << 21
+/// | the pipe's id (its header frame, 32 bits) << 28. The host keeps placeholders at both
+/// fds (crates/gpuos/src/host/noted.rs) until the device hands the pipe back
+/// (`gpuos_pipe_back`). Never `NOTE_END` itself.
+pub const NOTE_PIPE: u64 = 0xa000_0000_0000_0000;
+/// `SysReq::notes`: the first word of a dup(2), dup3(2) or F_DUPFD of a pipe's fd the
+/// device answered: this | the old fd | the new fd << 10 | FD_CLOEXEC << 20 (the host's
+/// dup3: the new fd's former description goes).
+pub const NOTE_DUP: u64 = 0x9000_0000_0000_0000;
 /// `SysReq::notes`: the bits of a note's first word that tell a close from the others.
 pub const NOTE_KIND_MASK: u64 = 0xc000_0000_0000_0000;
 /// How long a lane keeps notes before it posts them by themselves (ns): an end's fds
@@ -1001,6 +1020,7 @@ pub struct RingCell {
     /// Completion ring only: the served request's result (`SysReq::ret`, an i64).
     /// The submission ring leaves it alone.
     pub ret: u64,
-    /// Completion ring only: bytes of output in the lane's buffer (`SysReq::out_len`).
+    /// Completion ring only: bytes of output in the lane's buffer (`SysReq::out_len`),
+    /// with `SysReq::fd_low` in the high half.
     pub out_len: u64,
 }

@@ -446,6 +446,9 @@ impl HostCalls for ProcHost {
     fn gpuos_fd_seek(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_lseek(c.fd(0), c.a[1] as i64, 0)
     }
+    fn gpuos_pipe_back(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
+        self.sys_gpuos_pipe_back(c.a[0], c.a[1] != 0, c.ins[2])
+    }
     fn epoll_create1(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_epoll_create1(c.uint(0))
     }

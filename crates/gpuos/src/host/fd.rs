@@ -130,6 +130,10 @@ pub(crate) enum FileKind {
     Sock(super::pipe::SockEnd),
     /// An eventfd(2) counter (host/pipe.rs).
     Event(super::pipe::EventCounter),
+    /// One end of a pipe the device keeps (kernel/sys/dpipe.h): its bytes are there,
+    /// the device serves its reads and writes; the host answers what needs none (fstat,
+    /// fcntl's flags, ESPIPE, ENOTTY) until the pipe is handed back (host/noted.rs).
+    DevPipe(super::noted::DevPipeEnd),
 }
 
 /// An open file description.
@@ -148,7 +152,11 @@ impl OpenFile {
     pub(crate) fn host_fd(&self) -> Result<Option<FdRef>, Errno> {
         Ok(match &self.kind {
             FileKind::Host(h) => Some(FdRef::Held(h.fd()?)),
-            FileKind::Pipe(_) | FileKind::Epoll(_) | FileKind::Sock(_) | FileKind::Event(_) => None,
+            FileKind::Pipe(_)
+            | FileKind::Epoll(_)
+            | FileKind::Sock(_)
+            | FileKind::Event(_)
+            | FileKind::DevPipe(_) => None,
             FileKind::Source(s) => s.host_fd().map(FdRef::Raw),
             FileKind::Sink(s) => s.host_fd().map(FdRef::Raw),
         })

@@ -164,6 +164,7 @@ impl ProcHost {
                 ino: e.ino(),
                 ..stat::anon_stat()
             }),
+            FileKind::DevPipe(e) => Ok(stat::pipe_stat(e.ino)),
         }
     }
 
@@ -448,6 +449,10 @@ impl ProcHost {
                 pipe_end = Some(p.reopen(acc != O_WRONLY, acc != O_RDONLY));
                 None
             }
+            // A pipe the device keeps: it hands the pipe back before its own process
+            // opens a /proc path (kernel/sys/dpipe.h); a dup here would be one it
+            // never learns of.
+            FileKind::DevPipe(_) => return Err(errno::ENXIO),
             _ => None,
         };
         if let Some(end) = pipe_end {
@@ -648,6 +653,9 @@ impl ProcHost {
             (FileKind::Sock(_), Some(_)) => return Err(errno::ESPIPE),
             (FileKind::Event(e), None) => e.read(buf, flags)?,
             (FileKind::Event(_), Some(_)) => return Err(errno::ESPIPE),
+            (FileKind::DevPipe(_), Some(_)) => return Err(errno::ESPIPE),
+            // The device serves a pipe it keeps (or hands it back first).
+            (FileKind::DevPipe(_), None) => return Err(errno::EIO),
         };
         Ok((n as i64, n))
     }
@@ -679,6 +687,8 @@ impl ProcHost {
             (FileKind::Sock(_), Some(_)) => return Err(errno::ESPIPE),
             (FileKind::Event(e), None) => e.write(data, flags)?,
             (FileKind::Event(_), Some(_)) => return Err(errno::ESPIPE),
+            (FileKind::DevPipe(_), Some(_)) => return Err(errno::ESPIPE),
+            (FileKind::DevPipe(_), None) => return Err(errno::EIO),
         };
         ok(n as i64)
     }
@@ -694,7 +704,8 @@ impl ProcHost {
             | FileKind::Sink(SinkState::Capture(_))
             | FileKind::Pipe(_)
             | FileKind::Sock(_)
-            | FileKind::Event(_) => Err(errno::ESPIPE),
+            | FileKind::Event(_)
+            | FileKind::DevPipe(_) => Err(errno::ESPIPE),
             FileKind::Host(HostFile {
                 hfd, dir: Some(d), ..
             }) => ok(d.seek(&*hfd.get()?, off, whence)?),
@@ -1074,6 +1085,7 @@ impl ProcHost {
         Ok(match &f.kind {
             FileKind::Host(h) => h.guest.as_os_str().as_bytes().to_vec(),
             FileKind::Pipe(p) => format!("pipe:[{}]", p.ino()).into_bytes(),
+            FileKind::DevPipe(p) => format!("pipe:[{}]", p.ino).into_bytes(),
             FileKind::Sock(k) => format!("socket:[{}]", k.ino()).into_bytes(),
             FileKind::Epoll(_) => b"anon_inode:[eventpoll]".to_vec(),
             FileKind::Event(_) => b"anon_inode:[eventfd]".to_vec(),

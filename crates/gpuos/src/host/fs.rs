@@ -157,6 +157,8 @@ pub struct Sandbox {
     mapped: super::mapfile::MappedFiles,
     /// The templates of the opens the device answers (host/noted.rs).
     noted: super::noted::LastingOpens,
+    /// The pipes the device keeps (host/noted.rs).
+    dev_pipes: super::noted::DevPipes,
 }
 
 impl super::shared::Reopen for Sandbox {
@@ -282,6 +284,7 @@ impl Sandbox {
             shared: Default::default(),
             mapped: Default::default(),
             noted: Default::default(),
+            dev_pipes: Default::default(),
         })
     }
 
@@ -308,6 +311,11 @@ impl Sandbox {
     /// The open tokens of the paths whose opens the device answers (host/noted.rs).
     pub(crate) fn lasting_opens(&self) -> &super::noted::LastingOpens {
         &self.noted
+    }
+
+    /// The pipes the device keeps, by id (host/noted.rs).
+    pub(crate) fn dev_pipes(&self) -> &super::noted::DevPipes {
+        &self.dev_pipes
     }
 
     /// The host descriptors shared by read-only opens (host/shared.rs).

@@ -17,12 +17,13 @@
 //! lookup stayed in the read-only sysroot, so it names the same file for the whole run).
 
 use super::errno::{self, Errno};
-use super::fd::{FileKind, HostFd, HostFile, OpenFile};
+use super::fd::{self, FileKind, HostFd, HostFile, OpenFile};
+use super::pipe::{self, PipeEnd};
 use super::shared::SharedFd;
-use super::{oflag, ProcHost};
+use super::{oflag, ProcHost, Ret};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 /// The most open tokens a run hands out (tokens have 30 bits in a note; the device
 /// keeps one a path, so this bounds the table by the sysroot's paths opened).
@@ -162,5 +163,109 @@ impl ProcHost {
     /// Which of descriptors 0-31 are taken (bit n: fd n): `SysReq::fd_low`.
     pub(crate) fn fd_low(&self) -> u32 {
         self.fds.low_map()
+    }
+}
+
+/// One end of a pipe the device keeps (kernel/sys/dpipe.h): a placeholder description.
+#[derive(Debug)]
+pub(crate) struct DevPipeEnd {
+    /// The pipe's inode number (its host pipe keeps it).
+    pub ino: u64,
+}
+
+/// The run's pipes the device keeps: each one's placeholder descriptions, to turn into a
+/// host pipe's ends when the device hands the pipe back (`gpuos_pipe_back`).
+#[derive(Debug, Default)]
+pub(crate) struct DevPipes {
+    inner: Mutex<HashMap<u32, DevPipe>>,
+}
+
+#[derive(Debug)]
+struct DevPipe {
+    ends: [Weak<Mutex<OpenFile>>; 2],
+    /// While a hand-back comes in several requests: the host pipe's own write end,
+    /// which holds readers back from its end until the last bytes are in.
+    filling: Option<PipeEnd>,
+}
+
+impl ProcHost {
+    /// A pipe2(2) the device answered (`NOTE_PIPE`, first word `note`): placeholders
+    /// at its two fds. EBUSY when one is taken here (the device's view of the table
+    /// was wrong: gpuos's bug).
+    pub(crate) fn pipe_noted(&mut self, note: u64) -> Result<(), Errno> {
+        let (r, w) = ((note & 0x3ff) as i32, ((note >> 10) & 0x3ff) as i32);
+        let (cloexec, nonblock) = (note >> 20 & 1 != 0, note >> 21 & 1 != 0);
+        let id = (note >> 28) as u32;
+        let ino = pipe::next_ino();
+        let end = |write: bool| OpenFile {
+            kind: FileKind::DevPipe(DevPipeEnd { ino }),
+            flags: if write {
+                oflag::O_WRONLY
+            } else {
+                oflag::O_RDONLY
+            } | if nonblock { oflag::O_NONBLOCK } else { 0 },
+        };
+        self.fds.install_at(r, end(false), cloexec)?;
+        self.fds.install_at(w, end(true), cloexec)?;
+        let ends = [
+            Arc::downgrade(&self.fds.desc(r)?),
+            Arc::downgrade(&self.fds.desc(w)?),
+        ];
+        let pipes = self.sb.dev_pipes();
+        let mut g = pipes.inner.lock().unwrap_or_else(|e| e.into_inner());
+        // An id is the pipe's frame: a later pipe may reuse a freed one's. Pipes whose
+        // descriptions are all gone (never handed back) leave now and then.
+        if g.len() >= 1024 && g.len().is_power_of_two() {
+            g.retain(|_, p| p.ends.iter().any(|e| e.strong_count() > 0));
+        }
+        g.insert(
+            id,
+            DevPipe {
+                ends,
+                filling: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// A dup of a pipe's fd the device answered (`NOTE_DUP`): dup3(old, new, flags).
+    pub(crate) fn dup_noted(&mut self, note: u64) -> Result<(), Errno> {
+        let (old, new) = ((note & 0x3ff) as i32, ((note >> 10) & 0x3ff) as i32);
+        self.fds.dup_to(old, new, note >> 20 & 1 != 0).map(|_| ())
+    }
+
+    /// `gpuos_pipe_back`: the device hands pipe `id` back with its bytes `data` (the last
+    /// of them when `last`): its placeholders become the ends of a host pipe holding
+    /// them (the first request makes it, later ones add their bytes). EINVAL for an
+    /// unknown id.
+    pub(crate) fn sys_gpuos_pipe_back(&mut self, id: u64, last: bool, data: &[u8]) -> Ret {
+        let pipes = self.sb.dev_pipes();
+        let mut g = pipes.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let p = g.get_mut(&(id as u32)).ok_or(errno::EINVAL)?;
+        if p.filling.is_none() {
+            let descs = p.ends.each_ref().map(Weak::upgrade);
+            let ino = descs
+                .iter()
+                .flatten()
+                .find_map(|d| match &fd::lock(d).kind {
+                    FileKind::DevPipe(e) => Some(e.ino),
+                    _ => None,
+                });
+            let (r, w) = pipe::new_pipe_ino(ino.unwrap_or_else(pipe::next_ino));
+            p.filling = Some(w.reopen(false, true));
+            for (d, end) in descs.iter().zip([r, w]) {
+                if let Some(d) = d {
+                    fd::lock(d).kind = FileKind::Pipe(end);
+                }
+            }
+        }
+        if let Some(w) = &p.filling {
+            // The device held at most a pipe's capacity: it all fits.
+            w.write(data, oflag::O_NONBLOCK)?;
+        }
+        if last {
+            g.remove(&(id as u32));
+        }
+        Ok((0, 0))
     }
 }

@@ -71,6 +71,17 @@ pub(crate) struct PipeEnd {
 
 /// A new pipe: (read end, write end).
 pub(crate) fn new_pipe() -> (PipeEnd, PipeEnd) {
+    new_pipe_ino(next_ino())
+}
+
+/// A new pipe inode number (a pipe the device keeps takes one at its making, and its
+/// host pipe keeps it: host/noted.rs).
+pub(crate) fn next_ino() -> u64 {
+    NEXT_INO.fetch_add(1, Ordering::Relaxed)
+}
+
+/// [`new_pipe`] with inode number `ino`.
+pub(crate) fn new_pipe_ino(ino: u64) -> (PipeEnd, PipeEnd) {
     let pipe = Arc::new(Pipe {
         buf: Mutex::new(Buffer {
             data: VecDeque::new(),
@@ -78,7 +89,7 @@ pub(crate) fn new_pipe() -> (PipeEnd, PipeEnd) {
             writers: 0,
             moves: 0,
         }),
-        ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+        ino,
     });
     (
         PipeEnd::attach(&pipe, true, false),

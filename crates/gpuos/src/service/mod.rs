@@ -133,6 +133,9 @@ impl Procs<'_> {
                 self.close_noted(slot, pid, note[0] as u32 as i32);
             } else if note[0] & NOTE_KIND_MASK == NOTE_OPEN {
                 self.open_noted(slot, pid, note[0]);
+            } else if note[0] & NOTE_KIND_MASK == NOTE_END {
+                // NOTE_PIPE or NOTE_DUP (NOTE_END itself is above).
+                self.fd_noted(slot, pid, note[0]);
             } else if let Err(e) = self.fork_host(note[0] as usize, slot, pid) {
                 debug_assert!(false, "fork note {} -> {slot}: {e:?}", note[0]);
             }

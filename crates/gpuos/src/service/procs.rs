@@ -8,6 +8,7 @@
 
 use super::policy::FdWaits;
 use super::{trace, ProcCalls, Request};
+use crate::abi::NOTE_PIPE;
 use crate::host::errno::Errno;
 use crate::host::{errno, ExecAt, Outcome, ProcHost, Sink, Source};
 use crate::loader;
@@ -201,6 +202,26 @@ impl<'a> Procs<'a> {
                     eprintln!(
                         "gpuos: internal: a noted open (fd {fd}, token {token}) failed: {e:?}"
                     )
+                });
+            }
+        }
+    }
+
+    /// A pipe2(2) or a dup of a pipe's fd the device answered (`NOTE_PIPE`, `NOTE_DUP`,
+    /// first word `note`; kernel/sys/dpipe.h), for the process in `slot` if the slot
+    /// still holds it. A failure is gpuos's bug: reported, once.
+    pub(super) fn fd_noted(&self, slot: usize, pid: u32, note: u64) {
+        let Some(mut g) = self.host(slot) else { return };
+        if let Some(h) = g.as_mut().filter(|h| slot < self.lanes || h.pid == pid) {
+            let r = if note & NOTE_PIPE == NOTE_PIPE {
+                h.pipe_noted(note)
+            } else {
+                h.dup_noted(note)
+            };
+            if let Err(e) = r {
+                static ONCE: std::sync::Once = std::sync::Once::new();
+                ONCE.call_once(|| {
+                    eprintln!("gpuos: internal: a noted pipe or dup ({note:#x}) failed: {e:?}")
                 });
             }
         }

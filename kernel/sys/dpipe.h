@@ -1,0 +1,463 @@
+// Pipes in device memory (issue 16: "a pipe whose both ends are held by processes of the
+// run lives in device memory and moves bytes without the host"). A shell pipeline's
+// processes are one family, run by one lane (kernel/proc/family.h), so a pipe2(2) of a
+// process whose descriptor table is its own is made here: the pipe's header and its
+// 64 KiB ring (Linux's default capacity, pipe(7)) are frames of the pool, and the
+// process keeps its descriptors in `Proc::dpfd`. read(2), write(2), close(2), dup(2),
+// dup3(2) and fcntl's F_DUPFD are served here, on the family's lane (spare lanes hand
+// syscalls back to it), so one lane alone touches a pipe. The host owns descriptor
+// numbers: the device picks the lowest free ones as the host would (`Proc::fd_low`,
+// kernel/sys/devread.h) and leaves the host notes (NOTE_PIPE, NOTE_DUP, NOTE_CLOSE)
+// by which it keeps placeholders at the same numbers before it serves the lane's next
+// request (crates/gpuos/src/host/noted.rs): a fork copies them, an execve closes the
+// FD_CLOEXEC ones, and the host answers what a pipe's answer needs no bytes for on
+// them (fstat, statx, fstatfs, fcntl's flags, lseek and pread's ESPIPE, isatty's
+// ENOTTY, /proc/self/fd). Anything else that reaches a pipe's bytes on the host (poll,
+// select, epoll, splice, sendmsg, FIONREAD, an open of /proc/self/fd/N, a thread that
+// would share the table) first hands the pipe back: its bytes go to the host in one
+// request (`gpuos_pipe_back`), the host turns the placeholders into a pipe of its own,
+// and from then on the pipe is the host's, as any.
+#pragma once
+#include "marshal.h"
+#include "devread.h"
+
+GFN_NOINLINE void sched_wake_retry(MachineHdr* m, Proc* lp);  // kernel/sched.h
+
+/// Pages of a pipe's ring: 64 KiB, Linux's default capacity (pipe(7)).
+#define DPIPE_PAGES 16u
+#define DPIPE_CAP ((u64)DPIPE_PAGES * PAGE_SZ)
+/// PIPE_BUF: a write of at most this many bytes is atomic (pipe(7)).
+#define DPIPE_ATOMIC 4096u
+/// `DPipe::state`: served here; being handed back (its bytes go to the host a request
+/// buffer at a time); handed back (the host's pipe now: its descriptors' entries go as
+/// they are next looked at).
+#define DPIPE_DEV 1u
+#define DPIPE_BACK 2u
+#define DPIPE_HOST 3u
+/// A `Proc::dpfd` entry: the descriptor + 1 (bits 0-15), the write end (bit 16),
+/// FD_CLOEXEC (bit 17), the pipe's header frame (bits 32-63); 0: free.
+#define DPFD_WRITE (1ull << 16)
+#define DPFD_CLOEXEC (1ull << 17)
+/// open(2) flags of pipe2 (arm64): O_NONBLOCK, O_CLOEXEC; O_DIRECT (packet mode) is the host's.
+#define DPIPE_O_NONBLOCK 04000u
+#define DPIPE_O_CLOEXEC 02000000u
+/// fcntl(2) commands.
+#define DPIPE_F_DUPFD 0u
+#define DPIPE_F_GETFD 1u
+#define DPIPE_F_SETFD 2u
+#define DPIPE_F_GETFL 3u
+#define DPIPE_F_SETFL 4u
+#define DPIPE_F_DUPFD_CLOEXEC 1030u
+#define DPIPE_CLOSE_RANGE_CLOEXEC 4u
+/// ioctl(2) requests a placeholder answers on the host (isatty: ENOTTY).
+#define DPIPE_TCGETS 0x5401u
+#define DPIPE_TIOCGWINSZ 0x5413u
+/// The host's descriptor limit (crates/gpuos/src/host/fd.rs MAX_FDS).
+#define DPIPE_MAX_FD 1024u
+
+/// A pipe's header, at the start of its frame.
+struct DPipe {
+    u32 state;
+    u32 nonblock;   // bit 0: the read end's description has O_NONBLOCK; bit 1: the write end's
+    u64 head;       // bytes read since the pipe was made
+    u64 tail;       // bytes written
+    u32 readers;    // descriptors of the read end, in every process of the family
+    u32 writers;    // of the write end
+    u64 frames[DPIPE_PAGES];  // frame + 1 of each page of the ring; 0: none yet
+};
+
+GFN DPipe* dpipe_at(MachineHdr* m, u64 e) { return (DPipe*)frame_ptr(m, e >> 32); }
+GFN u64 dpfd_fd(u64 e) { return (e & 0xffff) - 1; }
+
+/// The entry of descriptor fd of process g, or null.
+GFN u64* dpfd_find(Proc* g, u64 fd) {
+    if (fd >= DPIPE_MAX_FD) return 0;
+    NO_UNROLL for (int k = 0; k < DPIPE_FDS; k++)
+        if (g->dpfd[k] && dpfd_fd(g->dpfd[k]) == fd) return &g->dpfd[k];
+    return 0;
+}
+
+GFN u64* dpfd_free(Proc* g) {
+    NO_UNROLL for (int k = 0; k < DPIPE_FDS; k++)
+        if (!g->dpfd[k]) return &g->dpfd[k];
+    return 0;
+}
+
+/// The lowest free descriptor >= lo below 32 of c's process, as the host would give
+/// (`Proc::fd_low`), or -1 (not known, or none: the host decides then).
+GFN i64 dpipe_lowest(Core& c, u64 lo) {
+    if (!c.p->fd_known || lo >= 32) return -1;
+    u32 free = ~c.p->fd_low & (0xffffffffu << lo);
+    return free ? 31 - clz32(free & (0u - free)) : -1;
+}
+
+/// Entry e's descriptor goes: its end loses a descriptor, and the pipe goes with its
+/// last; members waiting on it look again (EOF, EPIPE).
+GFN_NOINLINE void dpipe_put(MachineHdr* m, Proc* lp, u64 e) {
+    DPipe* p = dpipe_at(m, e);
+    if (e & DPFD_WRITE) p->writers--;
+    else p->readers--;
+    if (p->readers + p->writers == 0) {
+        NO_UNROLL for (u32 i = 0; i < DPIPE_PAGES; i++)
+            if (p->frames[i]) frame_unref(m, p->frames[i] - 1);
+        p->state = 0;
+        frame_unref(m, e >> 32);
+    }
+    sched_wake_retry(m, lp);
+}
+
+/// Entry *pe of c's process goes (close, dup3 over it, an execve's FD_CLOEXEC).
+GFN void dpfd_drop(Core& c, u64* pe) {
+    u64 e = *pe, fd = dpfd_fd(e);
+    *pe = 0;
+    if (fd < 32) c.p->fd_low &= ~(1u << fd);
+    dpipe_put(c.m, lane_proc(c.m, c.p), e);
+}
+
+/// Process q ends (or its image goes, `cloexec_only`: an execve): its entries go.
+GFN_NOINLINE void dpipe_end(MachineHdr* m, Proc* q, bool cloexec_only = false) {
+    NO_UNROLL for (int k = 0; k < DPIPE_FDS; k++) {
+        u64 e = q->dpfd[k];
+        if (!e || (cloexec_only && !(e & DPFD_CLOEXEC))) continue;
+        q->dpfd[k] = 0;
+        dpipe_put(m, lane_proc(m, q), e);
+    }
+}
+
+/// A fork copied q's entries from its parent: each end gains a descriptor.
+GFN_NOINLINE void dpipe_forked(MachineHdr* m, Proc* q) {
+    NO_UNROLL for (int k = 0; k < DPIPE_FDS; k++) {
+        u64 e = q->dpfd[k];
+        if (!e) continue;
+        DPipe* p = dpipe_at(m, e);
+        if (e & DPFD_WRITE) p->writers++;
+        else p->readers++;
+    }
+}
+
+/// pipe2(2) made here; false when the host makes it (flags beyond O_NONBLOCK and
+/// O_CLOEXEC, the process's descriptors not known or fewer than two free below 32, its
+/// entries or the lane's notes full, no frame).
+GFN_NOINLINE bool dpipe_create(Core& c) {
+    u64 flags = X(c, 1);
+    if (flags & ~(u64)(DPIPE_O_NONBLOCK | DPIPE_O_CLOEXEC)) return false;
+    i64 r = dpipe_lowest(c, 0);
+    if (r < 0) return false;
+    c.p->fd_low |= 1u << r;
+    i64 w = dpipe_lowest(c, 0);
+    c.p->fd_low &= ~(1u << r);
+    u64* er = dpfd_free(c.p);
+    if (er) *er = 1;  // held while the second is looked for
+    u64* ew = er ? dpfd_free(c.p) : 0;
+    if (er) *er = 0;
+    if (w < 0 || !ew || c.m->pcache == 0) return false;
+    i32 fds[2] = {(i32)r, (i32)w};
+    if (!copy_to_guest(c, X(c, 0), (const u8*)fds, 8)) {
+        if (c.exc == EXC_NONE) setX(c, 0, err(E_FAULT));
+        return true;
+    }
+    u64 f = frame_alloc(c.m);
+    if (f == NO_FRAME) return false;
+    u64 cloexec = flags & DPIPE_O_CLOEXEC ? 1 : 0, nonblock = flags & DPIPE_O_NONBLOCK ? 1 : 0;
+    u64 note = NOTE_PIPE | (u64)r | (u64)w << 10 | cloexec << 20 | nonblock << 21 | f << 28;
+    if (f >> 32 || !family_note(c.m, c.p, note, (u32)c.p->tg_slot, (u32)c.p->pid)) {
+        frame_unref(c.m, f);
+        return false;
+    }
+    DPipe* p = (DPipe*)frame_ptr(c.m, f);
+    rt_memset(p, 0, sizeof(DPipe));
+    p->state = DPIPE_DEV;
+    p->nonblock = nonblock ? 3 : 0;
+    p->readers = p->writers = 1;
+    u64 cl = cloexec ? DPFD_CLOEXEC : 0;
+    *er = f << 32 | cl | ((u64)r + 1);
+    *ew = f << 32 | cl | DPFD_WRITE | ((u64)w + 1);
+    c.p->fd_low |= 1u << r | 1u << w;
+    setX(c, 0, 0);
+    return true;
+}
+
+/// Park the caller: its SVC runs again when a member's pipe call or host call has
+/// moved something (kernel/sched.h `sched_wake_retry`), as a call the host found would
+/// block.
+GFN void dpipe_park(Core& c) {
+    c.p->status = PROC_BLOCKED;
+    c.p->block = BLOCK_RETRY;
+    lane_proc(c.m, c.p)->retry_blocked++;
+    c.p->insns--;  // the SVC runs again: counted once
+    c.s.pc = c.pc;
+    c.exc = EXC_YIELD;
+}
+
+/// Copy n bytes between the guest's va and the ring at byte position pos (mod the
+/// capacity); `in`: into the ring. The bytes moved (short when the guest's memory
+/// refused, or a page of the ring could not be had).
+GFN_NOINLINE u64 dpipe_copy(Core& c, DPipe* p, u64 va, u64 pos, u64 n, bool in) {
+    u64 done = 0;
+    NO_UNROLL while (done < n) {
+        u64 at = (pos + done) % DPIPE_CAP, pg = at >> PAGE_SHIFT, po = at & (PAGE_SZ - 1);
+        u64 chunk = PAGE_SZ - po < n - done ? PAGE_SZ - po : n - done;
+        if (!p->frames[pg]) {
+            u64 f = in ? frame_alloc(c.m) : NO_FRAME;
+            if (f == NO_FRAME) break;
+            p->frames[pg] = f + 1;
+        }
+        u8* b = frame_ptr(c.m, p->frames[pg] - 1) + po;
+        if (!(in ? copy_from_guest(c, b, va + done, chunk) : copy_to_guest(c, va + done, b, chunk))) break;
+        done += chunk;
+    }
+    return done;
+}
+
+/// read(2) of entry e: what the ring holds, up to the count; 0 when no writer is left;
+/// EAGAIN (O_NONBLOCK) or a wait while it is empty.
+GFN_NOINLINE void dpipe_read(Core& c, u64 e) {
+    DPipe* p = dpipe_at(c.m, e);
+    if (e & DPFD_WRITE) { setX(c, 0, err(E_BADF)); return; }
+    u64 n = X(c, 2), avail = p->tail - p->head;
+    if (n == 0) { setX(c, 0, 0); return; }
+    if (!avail) {
+        if (!p->writers) setX(c, 0, 0);
+        else if (p->nonblock & 1) setX(c, 0, err(E_AGAIN));
+        else dpipe_park(c);
+        return;
+    }
+    if (n > avail) n = avail;
+    u64 got = dpipe_copy(c, p, X(c, 1), p->head, n, false);
+    if (c.exc != EXC_NONE) return;  // killed
+    if (!got) { setX(c, 0, err(E_FAULT)); return; }
+    p->head += got;
+    setX(c, 0, got);
+    sched_wake_retry(c.m, lane_proc(c.m, c.p));
+}
+
+/// write(2) of entry e: EPIPE and SIGPIPE with no reader left; a write of at most
+/// PIPE_BUF bytes goes in whole or waits; a larger one moves what fits and, blocking,
+/// waits for room for the rest (`Proc::io_done`, as a host pipe's write: marshal.h),
+/// non-blocking returns what it moved (EAGAIN for none).
+GFN_NOINLINE void dpipe_write(Core& c, u64 e) {
+    DPipe* p = dpipe_at(c.m, e);
+    if (!(e & DPFD_WRITE)) { setX(c, 0, err(E_BADF)); return; }
+    u64 n = X(c, 2), done = c.p->io_done;
+    if (!p->readers) {
+        c.p->io_done = 0;
+        setX(c, 0, done ? done : err(E_PIPE));
+        if (!done) sig_raise_sync(c, SIG_PIPE);
+        return;
+    }
+    if (n == 0) { setX(c, 0, 0); return; }
+    u64 room = DPIPE_CAP - (p->tail - p->head), want = n - done;
+    bool nonblock = p->nonblock & 2;
+    if (room == 0 || (n <= DPIPE_ATOMIC && room < n)) {
+        if (!nonblock) { dpipe_park(c); return; }
+        c.p->io_done = 0;
+        setX(c, 0, done ? done : err(E_AGAIN));
+        return;
+    }
+    if (want > room) want = room;
+    u64 put = dpipe_copy(c, p, X(c, 1) + done, p->tail, want, true);
+    if (c.exc != EXC_NONE) return;  // killed
+    p->tail += put;
+    done += put;
+    if (put) sched_wake_retry(c.m, lane_proc(c.m, c.p));
+    if (put < want || done == n || nonblock) {  // finished, or the guest's memory refused
+        c.p->io_done = 0;
+        setX(c, 0, done ? done : err(put < want ? E_FAULT : E_AGAIN));
+        return;
+    }
+    c.p->io_done = done;
+    dpipe_park(c);  // the rest when a reader made room
+}
+
+/// dup(2), dup3(2), F_DUPFD: entry e's pipe end at descriptor `to` too (closing what
+/// `to` named: the host's own descriptor by the note, an entry here).
+GFN_NOINLINE bool dpipe_dup(Core& c, u64 e, u64 to, bool cloexec) {
+    u64* old = dpfd_find(c.p, to);
+    u64* ne = old ? old : dpfd_free(c.p);
+    if (!ne) return false;
+    u64 note = NOTE_DUP | dpfd_fd(e) | to << 10 | (cloexec ? 1ull << 20 : 0);
+    if (!family_note(c.m, c.p, note, (u32)c.p->tg_slot, (u32)c.p->pid)) return false;
+    if (old) dpfd_drop(c, old);
+    DevRead* s = devread_slot(c, to);
+    if (s) *s = DevRead{};  // the host's dup closes it (its offset is moot)
+    *ne = (e & ~(DPFD_CLOEXEC | 0xffffull)) | (cloexec ? DPFD_CLOEXEC : 0) | (to + 1);
+    DPipe* p = dpipe_at(c.m, e);
+    if (e & DPFD_WRITE) p->writers++;
+    else p->readers++;
+    if (to < 32) c.p->fd_low |= 1u << to;
+    setX(c, 0, to);
+    return true;
+}
+
+/// Hand pipe e back to the host: its bytes, a request buffer's worth a request (the
+/// last says so: args[1]); the call runs again once each is answered (devread_done),
+/// and goes on handing back until the pipe is the host's. Entries naming it go as they
+/// are next looked at.
+GFN_NOINLINE void dpipe_hand_back(Core& c, u64 e) {
+    DPipe* p = dpipe_at(c.m, e);
+    u64 n = p->tail - p->head;
+    bool last = n <= c.m->buf_size;
+    if (!last) n = c.m->buf_size;
+    u8* buf = lane_buf(c);
+    for (u64 done = 0; done < n;) {
+        u64 at = (p->head + done) % DPIPE_CAP, po = at & (PAGE_SZ - 1);
+        u64 chunk = PAGE_SZ - po < n - done ? PAGE_SZ - po : n - done;
+        rt_memcpy(buf + done, frame_ptr(c.m, p->frames[at >> PAGE_SHIFT] - 1) + po, chunk);
+        done += chunk;
+    }
+    p->head += n;
+    p->state = last ? DPIPE_HOST : DPIPE_BACK;
+    c.p->devread_x0 = c.s.x[0];
+    c.p->devread_op = DEVREAD_PIPE;
+    u64 a[6] = {e >> 32, last, 0, n, 0, 0};  // the bytes are the input (args[2], i:3)
+    sys_publish(c, SYS_gpuos_pipe_back, SYSREQ_CALL | (c.p->strace ? SYSREQ_QUIET : 0), a, 0, n, (n + 7) & ~7ull,
+                0, now_ns(), true);
+}
+
+/// Entries of pipes handed back go (the host's descriptors now), and a hand-back under
+/// way goes on; then, with `all`, the first pipe the process still holds is handed
+/// back. True when a hand-back request was posted.
+GFN_NOINLINE bool dpipe_release(Core& c, bool all) {
+    NO_UNROLL for (int k = 0; k < DPIPE_FDS; k++) {
+        u64 e = c.p->dpfd[k];
+        u32 st = e ? dpipe_at(c.m, e)->state : 0;
+        if (st == DPIPE_BACK) {
+            dpipe_hand_back(c, e);
+            return true;
+        }
+        if (st == DPIPE_HOST) {
+            c.p->dpfd[k] = 0;
+            dpipe_put(c.m, lane_proc(c.m, c.p), e);
+        }
+    }
+    if (!all) return false;
+    NO_UNROLL for (int k = 0; k < DPIPE_FDS; k++)
+        if (c.p->dpfd[k]) {
+            dpipe_hand_back(c, c.p->dpfd[k]);
+            return true;
+        }
+    return false;
+}
+
+/// Whether host call nr with arguments a may reach a pipe's bytes through something
+/// other than its descriptor arguments: the poll family, epoll, an open of a /dev or
+/// /proc path (/dev/fd/N, /dev/stdin, /proc/self/fd/N). (A copy of the path that kills
+/// the process, out of memory, leaves c.exc set.)
+GFN_NOINLINE bool dpipe_reaches_all(Core& c, u64 nr, const u64* a) {
+    if (nr == SYS_ppoll || nr == SYS_pselect6 || nr == SYS_epoll_ctl || nr == SYS_epoll_pwait ||
+        nr == SYS_epoll_pwait2)
+        return true;
+    if (nr != SYS_openat && nr != SYS_openat2) return false;
+    u8 path[8] = {0};
+    if (copy_str_from_guest(c, path, a[1], sizeof path) == -1) return false;  // the host reports it (-2: longer)
+    bool dev = path[0] == '/' && path[1] == 'd' && path[2] == 'e' && path[3] == 'v' && path[4] == '/';
+    bool proc = path[0] == '/' && path[1] == 'p' && path[2] == 'r' && path[3] == 'o' && path[4] == 'c' && path[5] == '/';
+    return dev || proc;
+}
+
+/// Whether the host answers call nr on a placeholder itself (no bytes needed), after
+/// the device has noted what it changes: fstat, statx, fstatfs, a path relative to it
+/// (ENOTDIR), lseek, pread64, pwrite64, fadvise64 (ESPIPE), ioctl's isatty requests
+/// (ENOTTY), fcntl's descriptor and status flags (kept here too).
+GFN bool dpipe_host_answers(u64 nr, const u64* a) {
+    switch (nr) {
+    case SYS_fstat: case SYS_newfstatat: case SYS_statx: case SYS_fstatfs: case SYS_lseek: case SYS_pread64:
+    case SYS_pwrite64: case SYS_fadvise64: case SYS_faccessat: case SYS_faccessat2: case SYS_readlinkat:
+        return true;
+    case SYS_ioctl: return (u32)a[1] == DPIPE_TCGETS || (u32)a[1] == DPIPE_TIOCGWINSZ;
+    case SYS_fcntl:
+        return (u32)a[1] == DPIPE_F_GETFD || (u32)a[1] == DPIPE_F_SETFD || (u32)a[1] == DPIPE_F_GETFL ||
+               (u32)a[1] == DPIPE_F_SETFL;
+    default: return false;
+    }
+}
+
+/// O_NONBLOCK of entry e's end set or cleared (F_SETFL, ioctl FIONBIO): its description
+/// is the end's (every dup of it shares it).
+GFN void dpipe_nonblock(MachineHdr* m, u64 e, bool on) {
+    DPipe* p = dpipe_at(m, e);
+    u32 bit = e & DPFD_WRITE ? 2 : 1;
+    p->nonblock = on ? (p->nonblock | bit) : (p->nonblock & ~bit);
+}
+
+/// fcntl(2) on entry *pe: the duplicates made here; F_SETFD and F_SETFL noted here
+/// and answered by the host (false: the host serves the call).
+GFN_NOINLINE bool dpipe_fcntl(Core& c, u64* pe, const u64* a) {
+    u32 cmd = (u32)a[1];
+    if (cmd == DPIPE_F_DUPFD || cmd == DPIPE_F_DUPFD_CLOEXEC) {
+        if (a[2] >= DPIPE_MAX_FD) { setX(c, 0, err(E_INVAL)); return true; }
+        i64 to = dpipe_lowest(c, a[2]);
+        return to >= 0 && dpipe_dup(c, *pe, (u64)to, cmd == DPIPE_F_DUPFD_CLOEXEC);
+    }
+    if (cmd == DPIPE_F_SETFD) *pe = (*pe & ~DPFD_CLOEXEC) | (a[2] & 1 ? DPFD_CLOEXEC : 0);
+    if (cmd == DPIPE_F_SETFL) dpipe_nonblock(c.m, *pe, a[2] & DPIPE_O_NONBLOCK);
+    return false;
+}
+
+/// Before host call nr with arguments a: a call on a pipe's descriptor is served here
+/// (true: answered, parked, or a hand-back posted, the call then running again), or
+/// noted and left to the host (false). pipe2 makes a pipe here when it can.
+GFN_NOINLINE bool dpipe_guard(Core& c, u64 nr, const u64* a) {
+    if (!devread_on(c)) return false;
+    if (nr == SYS_pipe2) return dpipe_create(c);
+    bool any = false;
+    NO_UNROLL for (int k = 0; k < DPIPE_FDS; k++) any |= c.p->dpfd[k] != 0;
+    if (!any || nr >= SYS_ARGKIND_PRIVATE_BASE) return false;
+    bool all = dpipe_reaches_all(c, nr, a);
+    if (c.exc != EXC_NONE || dpipe_release(c, all)) return true;
+    if (nr == SYS_close_range) {
+        NO_UNROLL for (int k = 0; k < DPIPE_FDS; k++) {
+            u64 e = c.p->dpfd[k], fd = dpfd_fd(e);
+            if (!e || fd < (u32)a[0] || fd > (u32)a[1]) continue;
+            if (a[2] & DPIPE_CLOSE_RANGE_CLOEXEC) c.p->dpfd[k] |= DPFD_CLOEXEC;
+            else dpfd_drop(c, &c.p->dpfd[k]);  // the host closes its placeholder
+        }
+        return false;
+    }
+    u64* pe = dpfd_find(c.p, a[0]);
+    if (nr == SYS_dup3 && !pe) {  // another descriptor onto a pipe's: the host closes its placeholder
+        u64* t = a[0] != a[1] ? dpfd_find(c.p, a[1]) : 0;
+        if (t && a[0] < DPIPE_MAX_FD) dpfd_drop(c, t);
+        return false;
+    }
+    if (pe) {
+        switch (nr) {
+        case SYS_read: dpipe_read(c, *pe); return true;
+        case SYS_write: dpipe_write(c, *pe); return true;
+        case SYS_close:
+            if (!family_note(c.m, c.p, NOTE_CLOSE | a[0], (u32)c.p->tg_slot, (u32)c.p->pid)) break;
+            dpfd_drop(c, pe);
+            setX(c, 0, 0);
+            return true;
+        case SYS_dup: {
+            i64 to = dpipe_lowest(c, 0);
+            if (to >= 0 && dpipe_dup(c, *pe, (u64)to, false)) return true;
+            break;
+        }
+        case SYS_dup3:
+            if (a[0] == a[1] || (a[2] & ~(u64)DPIPE_O_CLOEXEC)) { setX(c, 0, err(E_INVAL)); return true; }
+            if (a[1] >= DPIPE_MAX_FD) { setX(c, 0, err(E_BADF)); return true; }
+            if (dpipe_dup(c, *pe, a[1], a[2] & DPIPE_O_CLOEXEC)) return true;
+            break;
+        case SYS_fcntl:
+            if (dpipe_fcntl(c, pe, a)) return true;
+            if (dpipe_host_answers(nr, a)) return false;
+            break;
+        default:
+            if (dpipe_host_answers(nr, a)) return false;
+            break;
+        }
+        dpipe_hand_back(c, *pe);  // not served here: the host's pipe from now on
+        return true;
+    }
+    // A pipe's descriptor in another argument position (splice's, sendfile's...).
+    NO_UNROLL for (int i = 1; i < 6; i++) {
+        if ((sys_argkind(nr, i) >> 16) != AK_FD) continue;
+        u64* q = dpfd_find(c.p, a[i]);
+        if (!q) continue;
+        if (dpipe_host_answers(nr, a)) return false;
+        dpipe_hand_back(c, *q);
+        return true;
+    }
+    return false;
+}
