@@ -209,64 +209,105 @@ GFN_NOINLINE u64 dpipe_copy(Core& c, DPipe* p, u64 va, u64 pos, u64 n, bool in) 
     return done;
 }
 
-/// read(2) of entry e: what the ring holds, up to the count; 0 when no writer is left;
-/// EAGAIN (O_NONBLOCK) or a wait while it is empty.
-GFN_NOINLINE void dpipe_read(Core& c, u64 e) {
+/// Move n bytes between the ring at position pos and the guest: its buffer at X1
+/// (read, write) or, for readv and writev (`vec`), its X2 iovecs at X1, `skip` bytes in
+/// (the bytes an earlier part of the call moved); `in`: into the ring. The bytes moved.
+GFN_NOINLINE u64 dpipe_move(Core& c, DPipe* p, bool vec, u64 skip, u64 pos, u64 n, bool in) {
+    if (!vec) return dpipe_copy(c, p, X(c, 1) + skip, pos, n, in);
+    u64 done = 0;
+    NO_UNROLL for (u64 k = 0; k < X(c, 2) && done < n; k++) {
+        u64 iov[2];
+        if (!copy_from_guest(c, (u8*)iov, X(c, 1) + 16 * k, 16)) break;
+        u64 base = iov[0], len = iov[1];
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        base += skip;
+        len -= skip;
+        skip = 0;
+        if (len > n - done) len = n - done;
+        u64 got = dpipe_copy(c, p, base, pos + done, len, in);
+        done += got;
+        if (got < len) break;
+    }
+    return done;
+}
+
+/// The bytes read, write, readv or writev (nr) asks to move, or -1 for iovecs the host
+/// should judge (a bad address, too many, a sum past the limit: EFAULT, EINVAL).
+GFN i64 dpipe_count(Core& c, u64 nr) {
+    if (!io_vectored(nr)) return (i64)X(c, 2);
+    if (X(c, 2) > MAX_IOV) return -1;
+    i64 n = iov_walk(c, X(c, 1), X(c, 2), 0, ~0ull, 0);
+    return n < 0 || n > (i64)DEVREAD_MAX_COUNT ? -1 : n;
+}
+
+/// read(2) or readv(2) (nr) of entry e: what the ring holds, up to the count; 0 when
+/// no writer is left; EAGAIN (O_NONBLOCK) or a wait while it is empty. False when the
+/// host should answer (the pipe is handed back).
+GFN_NOINLINE bool dpipe_read(Core& c, u64 e, u64 nr) {
     DPipe* p = dpipe_at(c.m, e);
-    if (e & DPFD_WRITE) { setX(c, 0, err(E_BADF)); return; }
-    u64 n = X(c, 2), avail = p->tail - p->head;
-    if (n == 0) { setX(c, 0, 0); return; }
+    i64 want = dpipe_count(c, nr);
+    if (want < 0) return false;
+    if (e & DPFD_WRITE) { setX(c, 0, err(E_BADF)); return true; }
+    u64 n = (u64)want, avail = p->tail - p->head;
+    if (n == 0) { setX(c, 0, 0); return true; }
     if (!avail) {
         if (!p->writers) setX(c, 0, 0);
         else if (p->nonblock & 1) setX(c, 0, err(E_AGAIN));
         else dpipe_park(c);
-        return;
+        return true;
     }
     if (n > avail) n = avail;
-    u64 got = dpipe_copy(c, p, X(c, 1), p->head, n, false);
-    if (c.exc != EXC_NONE) return;  // killed
-    if (!got) { setX(c, 0, err(E_FAULT)); return; }
+    u64 got = dpipe_move(c, p, io_vectored(nr), 0, p->head, n, false);
+    if (c.exc != EXC_NONE) return true;  // killed
+    if (!got) { setX(c, 0, err(E_FAULT)); return true; }
     p->head += got;
     setX(c, 0, got);
     sched_wake_retry(c.m, lane_proc(c.m, c.p));
+    return true;
 }
 
-/// write(2) of entry e: EPIPE and SIGPIPE with no reader left; a write of at most
+/// write(2) or writev(2) (nr) of entry e: EPIPE and SIGPIPE with no reader left; a write of at most
 /// PIPE_BUF bytes goes in whole or waits; a larger one moves what fits and, blocking,
 /// waits for room for the rest (`Proc::io_done`, as a host pipe's write: marshal.h),
 /// non-blocking returns what it moved (EAGAIN for none).
-GFN_NOINLINE void dpipe_write(Core& c, u64 e) {
+GFN_NOINLINE bool dpipe_write(Core& c, u64 e, u64 nr) {
     DPipe* p = dpipe_at(c.m, e);
-    if (!(e & DPFD_WRITE)) { setX(c, 0, err(E_BADF)); return; }
-    u64 n = X(c, 2), done = c.p->io_done;
+    i64 total = dpipe_count(c, nr);
+    if (total < 0) return false;
+    if (!(e & DPFD_WRITE)) { setX(c, 0, err(E_BADF)); return true; }
+    u64 n = (u64)total, done = c.p->io_done;
     if (!p->readers) {
         c.p->io_done = 0;
         setX(c, 0, done ? done : err(E_PIPE));
         if (!done) sig_raise_sync(c, SIG_PIPE);
-        return;
+        return true;
     }
-    if (n == 0) { setX(c, 0, 0); return; }
+    if (n == 0) { setX(c, 0, 0); return true; }
     u64 room = DPIPE_CAP - (p->tail - p->head), want = n - done;
     bool nonblock = p->nonblock & 2;
     if (room == 0 || (n <= DPIPE_ATOMIC && room < n)) {
-        if (!nonblock) { dpipe_park(c); return; }
+        if (!nonblock) { dpipe_park(c); return true; }
         c.p->io_done = 0;
         setX(c, 0, done ? done : err(E_AGAIN));
-        return;
+        return true;
     }
     if (want > room) want = room;
-    u64 put = dpipe_copy(c, p, X(c, 1) + done, p->tail, want, true);
-    if (c.exc != EXC_NONE) return;  // killed
+    u64 put = dpipe_move(c, p, io_vectored(nr), done, p->tail, want, true);
+    if (c.exc != EXC_NONE) return true;  // killed
     p->tail += put;
     done += put;
     if (put) sched_wake_retry(c.m, lane_proc(c.m, c.p));
     if (put < want || done == n || nonblock) {  // finished, or the guest's memory refused
         c.p->io_done = 0;
         setX(c, 0, done ? done : err(put < want ? E_FAULT : E_AGAIN));
-        return;
+        return true;
     }
     c.p->io_done = done;
     dpipe_park(c);  // the rest when a reader made room
+    return true;
 }
 
 /// dup(2), dup3(2), F_DUPFD: entry e's pipe end at descriptor `to` too (closing what
@@ -422,8 +463,12 @@ GFN_NOINLINE bool dpipe_guard(Core& c, u64 nr, const u64* a) {
     }
     if (pe) {
         switch (nr) {
-        case SYS_read: dpipe_read(c, *pe); return true;
-        case SYS_write: dpipe_write(c, *pe); return true;
+        case SYS_read: case SYS_readv:
+            if (dpipe_read(c, *pe, nr)) return true;
+            break;
+        case SYS_write: case SYS_writev:
+            if (dpipe_write(c, *pe, nr)) return true;
+            break;
         case SYS_close:
             if (!family_note(c.m, c.p, NOTE_CLOSE | a[0], (u32)c.p->tg_slot, (u32)c.p->pid)) break;
             dpfd_drop(c, pe);

@@ -37,8 +37,62 @@ GFN bool poll_timeout(Core& c, u64 ts_va, u64 t, u64 deadline, u64* timeout) {
 /// call runs again once it is answered).
 GFN bool poll_pipes_back(Core& c) { return devread_on(c) && dpipe_release(c, true); }
 
+/// poll(2) events of a pipe (include/uapi/asm-generic/poll.h).
+#define POLL_IN 0x001u
+#define POLL_OUT 0x004u
+#define POLL_ERR 0x008u
+#define POLL_HUP 0x010u
+#define POLL_RDNORM 0x040u
+#define POLL_WRNORM 0x100u
+/// Most pollfd entries a ppoll served on the device may pass.
+#define POLL_DEV_FDS 16ull
+
+/// ppoll(2) over pipes the device keeps alone (negative fds ignored), without a signal
+/// mask: answered here as Linux's pipe_poll answers (fs/pipe.c: POLLIN with bytes to
+/// read, POLLHUP with no writer left, POLLOUT with room for PIPE_BUF bytes, POLLERR
+/// with no reader left), or, nothing ready and time left, the caller parks as a call
+/// the host found would block (the deadline in `Proc::poll_deadline`, as the host's
+/// RETRY). busybox sh's `read` polls its input before each byte. False when the host
+/// answers (the pipes then go to it first: poll_pipes_back).
+GFN_NOINLINE bool dpipe_ppoll(Core& c) {
+    u64 nfds = X(c, 1);
+    if (!devread_on(c) || X(c, 3) || nfds == 0 || nfds > POLL_DEV_FDS) return false;
+    u8 pfd[POLL_DEV_FDS * 8];
+    if (!copy_from_guest(c, pfd, X(c, 0), nfds * 8)) return false;
+    u64 ready = 0;
+    NO_UNROLL for (u64 i = 0; i < nfds; i++) {
+        i32 fd = *(i32*)(pfd + 8 * i);
+        u32 ev = *(u16*)(pfd + 8 * i + 4), got = 0;
+        if (fd >= 0) {
+            u64* pe = dpfd_find(c.p, (u64)fd);
+            if (!pe || dpipe_at(c.m, *pe)->state != DPIPE_DEV) return false;
+            DPipe* p = dpipe_at(c.m, *pe);
+            if (*pe & DPFD_WRITE) {
+                if (DPIPE_CAP - (p->tail - p->head) >= DPIPE_ATOMIC) got |= POLL_OUT | POLL_WRNORM;
+                if (!p->readers) got |= POLL_ERR;
+            } else {
+                if (p->tail != p->head) got |= POLL_IN | POLL_RDNORM;
+                if (!p->writers) got |= POLL_HUP;
+            }
+            got &= ev | POLL_ERR | POLL_HUP;
+        }
+        *(u16*)(pfd + 8 * i + 6) = (u16)got;
+        ready += got != 0;
+    }
+    u64 t = now_ns(), deadline = c.p->poll_deadline, timeout;
+    c.p->poll_deadline = 0;
+    if (!poll_timeout(c, X(c, 2), t, deadline, &timeout)) return true;
+    if (!ready && timeout) {
+        dpipe_park(c);
+        return true;
+    }
+    c.p->poll_deadline = 0;
+    setX(c, 0, copy_to_guest(c, X(c, 0), pfd, nfds * 8) ? ready : err(E_FAULT));
+    return true;
+}
+
 HANDLER void sys_ppoll(Core& c) {
-    if (poll_pipes_back(c)) return;
+    if (dpipe_ppoll(c) || poll_pipes_back(c)) return;
     u64 t = now_ns();
     u64 nfds = X(c, 1);
     u64 deadline = c.p->poll_deadline;
