@@ -860,13 +860,16 @@ if pid == 0: os.execv(sys.executable, [sys.executable, "-c", "import os; print(\
 print("waited", os.waitpid(pid, 0)[1])'
 # Pipes kept in device memory (kernel/sys/dpipe.h) from python3: EOF, EPIPE (python
 # ignores SIGPIPE), O_NONBLOCK's EAGAIN both ways, a blocking write past 64 KiB to a
-# forked reader, readv and writev, poll (served on the device), dup2 onto stdout for an exec'd program, fstat, isatty, lseek's ESPIPE,
+# forked reader, readv and writev, poll and sendfile from a sysroot file (served on the
+# device), dup2 onto stdout for an exec'd program, fstat, isatty, lseek's ESPIPE,
 # F_GETFD, and the pipe handed back to the host by select and F_GETPIPE_SZ mid-stream.
 deb py-devpipe lanes - -- $PY -c 'import os, sys, stat, select, fcntl
 r, w = os.pipe(); os.write(w, b"hello"); print(os.read(r, 3), os.read(r, 10)); os.close(w); print(os.read(r, 5))
 r3, w3 = os.pipe(); print(os.writev(w3, [b"ab", b"", b"cdef", b"ghij"])); x, y = bytearray(3), bytearray(10); print(os.readv(r3, [x, y]), x, y)
 p = select.poll(); p.register(r3, select.POLLIN); p.register(w3, select.POLLOUT); print(sorted(p.poll(0)), os.write(w3, b"pq"), sorted(p.poll(0)))
 print(os.read(r3, 2), sorted(p.poll(30))); os.close(w3); print([(f, e) for f, e in sorted(p.poll(0)) if f == r3]); os.close(r3)
+f = os.open("/usr/lib/python3.11/os.py", os.O_RDONLY); r4, w4 = os.pipe(); print(os.sendfile(w4, f, None, 1000), os.sendfile(w4, f, 5, 10), os.lseek(f, 0, 1), os.read(r4, 2000)[-12:])
+os.lseek(f, -20, 2); print(os.sendfile(w4, f, None, 100), os.sendfile(w4, f, None, 100), os.read(r4, 100)); os.close(f); os.close(r4); os.close(w4)
 r2, w2 = os.pipe(); os.close(r2)
 try: os.write(w2, b"x")
 except BrokenPipeError as e: print("EPIPE", e.errno)

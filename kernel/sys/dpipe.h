@@ -310,6 +310,59 @@ GFN_NOINLINE bool dpipe_write(Core& c, u64 e, u64 nr) {
     return true;
 }
 
+/// sendfile(2) from a file whose reads the device serves (kernel/sys/devread.h) into
+/// entry e's write end (busybox cat writes a file so): up to the count and what the
+/// ring has room for, from the page cache (a page it lacks is read first, and the call
+/// runs again), the file's offset or *offset moved past. False when the host should
+/// serve it (the pipe is handed back).
+GFN_NOINLINE bool dpipe_sendfile(Core& c, u64 e, const u64* a) {
+    DevRead* s = devread_slot(c, a[1]);
+    if (!(e & DPFD_WRITE) || !s || s->dir || !s->file) return false;
+    DPipe* p = dpipe_at(c.m, e);
+    if (!p->readers) {
+        setX(c, 0, err(E_PIPE));
+        sig_raise_sync(c, SIG_PIPE);
+        return true;
+    }
+    i64 pos = (i64)s->off;
+    if (a[2] && !copy_from_guest(c, (u8*)&pos, a[2], 8)) { setX(c, 0, err(E_FAULT)); return true; }
+    if (pos < 0) { setX(c, 0, err(E_INVAL)); return true; }
+    u64 n = a[3] < DEVREAD_MAX_COUNT ? a[3] : DEVREAD_MAX_COUNT;
+    u64 left = (u64)pos < s->size ? s->size - (u64)pos : 0;
+    if (n > left) n = left;
+    u64 room = DPIPE_CAP - (p->tail - p->head);
+    if (n == 0) { setX(c, 0, 0); return true; }
+    if (room == 0) {
+        if (p->nonblock & 2) setX(c, 0, err(E_AGAIN));
+        else dpipe_park(c);
+        return true;
+    }
+    if (n > room) n = room;
+    for (u64 done = 0; done < n;) {
+        u64 at = (p->tail + done) % DPIPE_CAP, pg = at >> PAGE_SHIFT, po = at & (PAGE_SZ - 1);
+        u64 chunk = PAGE_SZ - po < n - done ? PAGE_SZ - po : n - done;
+        if (!p->frames[pg]) {
+            u64 f = frame_alloc(c.m);
+            if (f == NO_FRAME) return false;
+            p->frames[pg] = f + 1;
+        }
+        u64 got = devread_copy(c, s, 0, frame_ptr(c.m, p->frames[pg] - 1) + po, (u64)pos + done, chunk);
+        if (got == DEVREAD_POSTED) return true;  // the page is read first; the call runs again
+        if (got != chunk) return c.exc != EXC_NONE;  // killed (else the host's to serve)
+        done += got;
+    }
+    p->tail += n;
+    if (a[2]) {
+        i64 np = pos + (i64)n;
+        if (!copy_to_guest(c, a[2], (const u8*)&np, 8)) { setX(c, 0, err(E_FAULT)); return true; }
+    } else {
+        s->off = (u64)pos + n;
+    }
+    setX(c, 0, n);
+    sched_wake_retry(c.m, lane_proc(c.m, c.p));
+    return true;
+}
+
 /// dup(2), dup3(2), F_DUPFD: entry e's pipe end at descriptor `to` too (closing what
 /// `to` named: the host's own descriptor by the note, an entry here).
 GFN_NOINLINE bool dpipe_dup(Core& c, u64 e, u64 to, bool cloexec) {
@@ -444,6 +497,9 @@ GFN_NOINLINE bool dpipe_guard(Core& c, u64 nr, const u64* a) {
     bool any = false;
     NO_UNROLL for (int k = 0; k < DPIPE_FDS; k++) any |= c.p->dpfd[k] != 0;
     if (!any || nr >= SYS_ARGKIND_PRIVATE_BASE) return false;
+    // A later chunk of a host read or write (marshal.h io_next) goes on as it began; a
+    // pipe's own parked write comes back here with its progress.
+    if (c.p->io_done && !dpfd_find(c.p, a[0])) return false;
     bool all = dpipe_reaches_all(c, nr, a);
     if (c.exc != EXC_NONE || dpipe_release(c, all)) return true;
     if (nr == SYS_close_range) {
@@ -483,6 +539,9 @@ GFN_NOINLINE bool dpipe_guard(Core& c, u64 nr, const u64* a) {
             if (a[0] == a[1] || (a[2] & ~(u64)DPIPE_O_CLOEXEC)) { setX(c, 0, err(E_INVAL)); return true; }
             if (a[1] >= DPIPE_MAX_FD) { setX(c, 0, err(E_BADF)); return true; }
             if (dpipe_dup(c, *pe, a[1], a[2] & DPIPE_O_CLOEXEC)) return true;
+            break;
+        case SYS_sendfile:
+            if (dpipe_sendfile(c, *pe, a)) return true;
             break;
         case SYS_fcntl:
             if (dpipe_fcntl(c, pe, a)) return true;

@@ -165,7 +165,8 @@ GFN_NOINLINE void devread_opened(Core& c, i64 fd, const u8* out, u64 olen);
 GFN_NOINLINE void sys_post_host(Core& c, u64 nr, u32 flags, const u64* orig = 0, u64 logret = 0) {
     // A descriptor the call names whose offset the device keeps goes back to the host
     // first (the call runs again after).
-    if ((flags & SYSREQ_CALL) && !orig && (devread_guard(c, nr, c.s.x) || dpipe_guard(c, nr, c.s.x))) return;
+    // (A pipe's first: its sendfile from such a descriptor is served on the device.)
+    if ((flags & SYSREQ_CALL) && !orig && (dpipe_guard(c, nr, c.s.x) || devread_guard(c, nr, c.s.x))) return;
     u64 t_entry = rt_stamp();
     u8* buf = lane_buf(c);
     u64 cap = c.m->buf_size;
