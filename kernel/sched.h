@@ -254,14 +254,14 @@ rescan:
             core_load(c, m, q);
             return sched_end(c, q);
         }
-        bool timed = q->block == BLOCK_FUTEX || q->block == BLOCK_SIGWAIT;
+        bool timed = q->block == BLOCK_FUTEX || q->block == BLOCK_SIGWAIT || q->block == BLOCK_SLEEP;
         if (q->status == PROC_BLOCKED && timed && q->block_deadline) {
             if (!now) now = now_ns();
             if (now >= q->block_deadline) {
                 if (q->block == BLOCK_FUTEX) {
                     futexq_timeout(m, q);  // unless a wake came first; applied when it runs
                 } else {
-                    block_resume(q, err(E_AGAIN));
+                    block_resume(q, q->block == BLOCK_SLEEP ? 0 : err(E_AGAIN));  // a sleep's end, a sigtimedwait's timeout
                     // Its saved registers changed (the result, the PC past the SVC): a
                     // Core still holding q (the persistent kernel's, when q ran last)
                     // reloads them.
@@ -294,6 +294,7 @@ rescan:
     if (spares && spare_offer(c, m, lp, q) && budget > m->spare_slice) budget = m->spare_slice;
     core_resume(c, m, q);
     futex_resumed(c);  // a futex wait that ended while it was parked (before any signal)
+    sleep_resumed(c);  // a sleep a signal woke: EINTR (its handler runs next)
     if (q->fm_seg == EXEC_START) {  // a job of another program: map it first
         exec_start(c);
         core_save(c);

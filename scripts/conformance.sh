@@ -896,6 +896,23 @@ while (c := os.read(r, 65536)): data += c
 print("seq", len(data), data[-12:], os.waitpid(pid, 0)[1])
 r, w = os.pipe(); os.write(w, b"before"); print(select.select([r], [], [], 0)[0] == [r], os.read(r, 3))
 os.write(w, b"tail"); print(os.read(r, 10), fcntl.fcntl(w, 1032)); os.write(w, b"more"); os.close(w); print(os.read(r, 10), os.read(r, 10))'
+# Sleeps beside other members of the family served on the device (kernel/sys/time_sys.h):
+# a forked child's and its parent's, a nanosleep a SIGALRM handler interrupts (EINTR, the
+# time left), clock_nanosleep relative and absolute, EINVAL.
+deb py-devsleep lanes - -- $PY -c 'import os, time, signal, ctypes
+t = time.monotonic(); pid = os.fork()
+if pid == 0: time.sleep(0.3); os._exit(3)
+time.sleep(0.1); print("parent", time.monotonic() - t >= 0.1, os.waitpid(pid, 0)[1] >> 8, time.monotonic() - t >= 0.3)
+class TS(ctypes.Structure): _fields_ = [("s", ctypes.c_long), ("ns", ctypes.c_long)]
+libc = ctypes.CDLL(None, use_errno=True); pid = os.fork()
+if pid == 0:
+    got = []; signal.signal(signal.SIGALRM, lambda s, f: got.append(s)); signal.setitimer(signal.ITIMER_REAL, 0.1)
+    rem = TS(0, 0); r = libc.nanosleep(ctypes.byref(TS(2, 0)), ctypes.byref(rem)); print("child", r, ctypes.get_errno(), got, 1 <= rem.s <= 2, flush=True)
+    now = TS(0, 0); libc.clock_gettime(1, ctypes.byref(now)); now.ns += 50000000
+    if now.ns >= 10**9: now.s += 1; now.ns -= 10**9
+    print("clock", libc.clock_nanosleep(1, 0, ctypes.byref(TS(0, 50000000)), None), libc.clock_nanosleep(1, 1, ctypes.byref(now), None), libc.clock_nanosleep(1, 0, ctypes.byref(TS(0, 2 * 10**9)), None), flush=True)
+    os._exit(0)
+os.waitpid(pid, 0); print("done")'
 # Paths missing for good (ENOENT, ENOTDIR below the sysroot's directories) answered from
 # the device's stat cache (stat and open), in the parent and a forked child; then (its
 # own case: it writes) a missing path in the working directory (writable) and one

@@ -8,6 +8,7 @@
 // gettimeofday(2).
 #pragma once
 #include "marshal.h"
+#include "signal.h"
 
 #define CLOCK_REALTIME 0
 #define CLOCK_MONOTONIC 1
@@ -111,4 +112,65 @@ HANDLER void sys_setitimer(Core& c) {
     c.mm->itimer_at = value ? now_ns() + value : 0;
     c.mm->itimer_interval = value ? interval : 0;
     setX(c, 0, 0);
+}
+
+/// clock_nanosleep(2) clocks a sleep on the device may use (the device clock's offsets,
+/// kernel/sys/signal.h `timespec_deadline`), and TIMER_ABSTIME.
+#define SLEEP_CLOCK_REALTIME 0
+#define SLEEP_CLOCK_MONOTONIC 1
+#define SLEEP_CLOCK_BOOTTIME 7
+#define SLEEP_TIMER_ABSTIME 1u
+
+/// A sleep of the timespec at `ts_va` on the device (`clock`, `abs`: clock_nanosleep's),
+/// for a member whose lane runs other members of its family: the host would answer it
+/// RETRY until due, one request each time the lane comes back to it (busybox `sleep 1`
+/// beside its waiting shell: hundreds a second). Parked until the deadline, which the
+/// family scheduler's scan ends (0), or a signal whose handler runs (`sleep_resumed`:
+/// EINTR, the time left at `rem_va` unless absolute). False when the host serves it (a
+/// lone member, whose sleep the host holds; another clock).
+GFN_NOINLINE bool sleep_on_device(Core& c, i64 clock, u64 flags, u64 ts_va) {
+    Proc* p = c.p;
+    if (p->fam_next == p->slot || (flags & ~(u64)SLEEP_TIMER_ABSTIME)) return false;
+    if (clock != SLEEP_CLOCK_REALTIME && clock != SLEEP_CLOCK_MONOTONIC && clock != SLEEP_CLOCK_BOOTTIME) return false;
+    u64 e = 0;
+    u64 deadline = wait_deadline_of(c, ts_va, flags & SLEEP_TIMER_ABSTIME, clock == SLEEP_CLOCK_REALTIME, &e);
+    if (e) { setX(c, 0, e); return true; }
+    if (now_ns() >= deadline) { setX(c, 0, 0); return true; }
+    p->sleep_abs = (u32)(flags & SLEEP_TIMER_ABSTIME);
+    p->block_deadline = deadline;
+    p->block = BLOCK_SLEEP;
+    p->status = PROC_BLOCKED;
+    c.s.pc = c.pc;  // the SVC; past it once the deadline ends the wait (block_resume)
+    c.exc = EXC_YIELD;
+    return true;
+}
+
+/// nanosleep(2) (`split`): on the device beside other members (`sleep_on_device`).
+HANDLER void sys_nanosleep(Core& c) {
+    if (!sleep_on_device(c, SLEEP_CLOCK_MONOTONIC, 0, X(c, 0))) sys_post_host(c, SYS_nanosleep, SYSREQ_CALL);
+}
+
+/// clock_nanosleep(2) (`split`): on the device beside other members (`sleep_on_device`).
+HANDLER void sys_clock_nanosleep(Core& c) {
+    if (!sleep_on_device(c, (i64)(i32)X(c, 0), X(c, 1), X(c, 2))) sys_post_host(c, SYS_clock_nanosleep, SYSREQ_CALL);
+}
+
+/// Task c.p runs again while parked in a sleep on the device: a signal woke it (its
+/// deadline would have ended the sleep, block_resume): the call returns EINTR with the
+/// time left at its rem pointer (nanosleep's X1, clock_nanosleep's X3 unless
+/// TIMER_ABSTIME; nanosleep(2)), and the handler then runs.
+GFN_NOINLINE void sleep_resumed(Core& c) {
+    Proc* p = c.p;
+    if (p->status != PROC_RUNNABLE || p->block != BLOCK_SLEEP) return;
+    u64 now = now_ns(), left = p->block_deadline > now ? p->block_deadline - now : 0;
+    bool clock = c.s.x[8] == SYS_clock_nanosleep;
+    u64 rem = clock ? c.s.x[3] : c.s.x[1];
+    p->block = 0;
+    p->block_deadline = 0;
+    c.s.pc += 4;
+    setX(c, 0, err(E_INTR));
+    if (rem && !p->sleep_abs) {
+        i64 ts[2] = {(i64)(left / 1000000000ull), (i64)(left % 1000000000ull)};
+        if (!copy_to_guest(c, rem, (const u8*)ts, 16)) setX(c, 0, err(E_FAULT));
+    }
 }

@@ -173,6 +173,10 @@ pub const BLOCK_SIGSUSPEND: u32 = 6;
 /// `Proc::block`: rt_sigtimedwait(2), until a signal of `Proc::sigwait_set` is pending
 /// (the call runs again and takes it), its deadline (EAGAIN) or another signal.
 pub const BLOCK_SIGWAIT: u32 = 7;
+/// `Proc::block`: nanosleep(2) or clock_nanosleep(2) of a member whose lane runs others
+/// (kernel/sys/time_sys.h), until `Proc::block_deadline` (0), or a signal whose handler
+/// runs (EINTR, the time left written).
+pub const BLOCK_SLEEP: u32 = 8;
 /// No process slot (`Proc::parent` of a lane's first process or of an orphan).
 pub const NO_SLOT: u32 = 0xFFFF_FFFF;
 /// `SysReq::ret` from the host: the call would block and the guest's descriptor is
@@ -537,6 +541,11 @@ pub struct Proc {
     pub fd_low: u32,
     /// Non-zero when `fd_low` is known.
     pub fd_known: u32,
+    /// While blocked with `BLOCK_SLEEP`: the sleep was absolute (TIMER_ABSTIME), so an
+    /// interruption writes no time left.
+    pub sleep_abs: u32,
+    /// Padding to a multiple of 8 bytes (unused).
+    pub pad_sleep: u32,
     /// The process's descriptors of pipes kept in device memory (kernel/sys/dpipe.h):
     /// fd + 1 (bits 0-15), the write end (bit 16), FD_CLOEXEC (bit 17), the pipe's header
     /// frame (bits 32-63); 0: free.
