@@ -234,10 +234,16 @@ GFN_NOINLINE u64 dpipe_move(Core& c, DPipe* p, bool vec, u64 skip, u64 pos, u64 
     return done;
 }
 
-/// The bytes read, write, readv or writev (nr) asks to move, or -1 for iovecs the host
-/// should judge (a bad address, too many, a sum past the limit: EFAULT, EINVAL).
+/// The bytes read, write, readv or writev (nr) asks to move, -1 for iovecs the host
+/// should judge (a bad address, too many, a sum past the limit), or -2 for a buffer
+/// past the user address space: EFAULT before anything (access_ok, fs/read_write.c).
 GFN i64 dpipe_count(Core& c, u64 nr) {
-    if (!io_vectored(nr)) return (i64)X(c, 2);
+    // read(2) moves at most MAX_RW_COUNT bytes a call.
+    u64 top = 1ull << VA_BITS;
+    if (!io_vectored(nr)) {
+        if (X(c, 2) > top || X(c, 1) > top - X(c, 2)) return -2;
+        return (i64)(X(c, 2) < DEVREAD_MAX_COUNT ? X(c, 2) : DEVREAD_MAX_COUNT);
+    }
     if (X(c, 2) > MAX_IOV) return -1;
     i64 n = iov_walk(c, X(c, 1), X(c, 2), 0, ~0ull, 0);
     return n < 0 || n > (i64)DEVREAD_MAX_COUNT ? -1 : n;
@@ -249,6 +255,7 @@ GFN i64 dpipe_count(Core& c, u64 nr) {
 GFN_NOINLINE bool dpipe_read(Core& c, u64 e, u64 nr) {
     DPipe* p = dpipe_at(c.m, e);
     i64 want = dpipe_count(c, nr);
+    if (want == -2) { setX(c, 0, err(E_FAULT)); return true; }
     if (want < 0) return false;
     if (e & DPFD_WRITE) { setX(c, 0, err(E_BADF)); return true; }
     u64 n = (u64)want, avail = p->tail - p->head;
@@ -276,6 +283,7 @@ GFN_NOINLINE bool dpipe_read(Core& c, u64 e, u64 nr) {
 GFN_NOINLINE bool dpipe_write(Core& c, u64 e, u64 nr) {
     DPipe* p = dpipe_at(c.m, e);
     i64 total = dpipe_count(c, nr);
+    if (total == -2) { setX(c, 0, err(E_FAULT)); return true; }
     if (total < 0) return false;
     if (!(e & DPFD_WRITE)) { setX(c, 0, err(E_BADF)); return true; }
     u64 n = (u64)total, done = c.p->io_done;
