@@ -189,21 +189,29 @@ GFN void dpipe_park(Core& c) {
     c.exc = EXC_YIELD;
 }
 
-/// Copy n bytes between the guest's va and the ring at byte position pos (mod the
-/// capacity); `in`: into the ring. The bytes moved (short when the guest's memory
-/// refused, or a page of the ring could not be had).
+/// The ring's bytes at byte position pos (mod the capacity), at most `left` of them up
+/// to the end of their page (*chunk); the page is taken from the pool first when `take`
+/// (a write) and the ring has none there yet. Null when it has none (or none was to be
+/// had).
+GFN u8* dpipe_bytes(MachineHdr* m, DPipe* p, u64 pos, u64 left, u64* chunk, bool take) {
+    u64 at = pos % DPIPE_CAP, pg = at >> PAGE_SHIFT, po = at & (PAGE_SZ - 1);
+    *chunk = PAGE_SZ - po < left ? PAGE_SZ - po : left;
+    if (!p->frames[pg]) {
+        u64 f = take ? frame_alloc(m) : NO_FRAME;
+        if (f == NO_FRAME) return 0;
+        p->frames[pg] = f + 1;
+    }
+    return frame_ptr(m, p->frames[pg] - 1) + po;
+}
+
+/// Copy n bytes between the guest's va and the ring at byte position pos; `in`: into
+/// the ring. The bytes moved (short when the guest's memory refused, or a page of the
+/// ring could not be had).
 GFN_NOINLINE u64 dpipe_copy(Core& c, DPipe* p, u64 va, u64 pos, u64 n, bool in) {
-    u64 done = 0;
+    u64 done = 0, chunk;
     NO_UNROLL while (done < n) {
-        u64 at = (pos + done) % DPIPE_CAP, pg = at >> PAGE_SHIFT, po = at & (PAGE_SZ - 1);
-        u64 chunk = PAGE_SZ - po < n - done ? PAGE_SZ - po : n - done;
-        if (!p->frames[pg]) {
-            u64 f = in ? frame_alloc(c.m) : NO_FRAME;
-            if (f == NO_FRAME) break;
-            p->frames[pg] = f + 1;
-        }
-        u8* b = frame_ptr(c.m, p->frames[pg] - 1) + po;
-        if (!(in ? copy_from_guest(c, b, va + done, chunk) : copy_to_guest(c, va + done, b, chunk))) break;
+        u8* b = dpipe_bytes(c.m, p, pos + done, n - done, &chunk, in);
+        if (!b || !(in ? copy_from_guest(c, b, va + done, chunk) : copy_to_guest(c, va + done, b, chunk))) break;
         done += chunk;
     }
     return done;
@@ -346,15 +354,10 @@ GFN_NOINLINE bool dpipe_sendfile(Core& c, u64 e, const u64* a) {
         return true;
     }
     if (n > room) n = room;
-    for (u64 done = 0; done < n;) {
-        u64 at = (p->tail + done) % DPIPE_CAP, pg = at >> PAGE_SHIFT, po = at & (PAGE_SZ - 1);
-        u64 chunk = PAGE_SZ - po < n - done ? PAGE_SZ - po : n - done;
-        if (!p->frames[pg]) {
-            u64 f = frame_alloc(c.m);
-            if (f == NO_FRAME) return false;
-            p->frames[pg] = f + 1;
-        }
-        u64 got = devread_copy(c, s, 0, frame_ptr(c.m, p->frames[pg] - 1) + po, (u64)pos + done, chunk);
+    for (u64 done = 0, chunk; done < n;) {
+        u8* b = dpipe_bytes(c.m, p, p->tail + done, n - done, &chunk, true);
+        if (!b) return false;
+        u64 got = devread_copy(c, s, 0, b, (u64)pos + done, chunk);
         if (got == DEVREAD_POSTED) return true;  // the page is read first; the call runs again
         if (got != chunk) return c.exc != EXC_NONE;  // killed (else the host's to serve)
         done += got;
@@ -401,11 +404,9 @@ GFN_NOINLINE void dpipe_hand_back(Core& c, u64 e) {
     bool last = n <= c.m->buf_size;
     if (!last) n = c.m->buf_size;
     u8* buf = lane_buf(c);
-    for (u64 done = 0; done < n;) {
-        u64 at = (p->head + done) % DPIPE_CAP, po = at & (PAGE_SZ - 1);
-        u64 chunk = PAGE_SZ - po < n - done ? PAGE_SZ - po : n - done;
-        rt_memcpy(buf + done, frame_ptr(c.m, p->frames[at >> PAGE_SHIFT] - 1) + po, chunk);
-        done += chunk;
+    for (u64 done = 0, chunk; done < n; done += chunk) {
+        const u8* b = dpipe_bytes(c.m, p, p->head + done, n - done, &chunk, false);  // held bytes: there
+        rt_memcpy(buf + done, b, chunk);
     }
     p->head += n;
     p->state = last ? DPIPE_HOST : DPIPE_BACK;
