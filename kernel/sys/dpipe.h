@@ -77,6 +77,13 @@ GFN u64* dpfd_find(Proc* g, u64 fd) {
     return 0;
 }
 
+/// Whether process g holds a descriptor of a pipe kept here.
+GFN bool dpfd_any(const Proc* g) {
+    bool any = false;
+    NO_UNROLL for (int k = 0; k < DPIPE_FDS; k++) any |= g->dpfd[k] != 0;
+    return any;
+}
+
 GFN u64* dpfd_free(Proc* g) {
     NO_UNROLL for (int k = 0; k < DPIPE_FDS; k++)
         if (!g->dpfd[k]) return &g->dpfd[k];
@@ -503,9 +510,7 @@ GFN_NOINLINE bool dpipe_fcntl(Core& c, u64* pe, const u64* a) {
 GFN_NOINLINE bool dpipe_guard(Core& c, u64 nr, const u64* a) {
     if (!devread_on(c)) return false;
     if (nr == SYS_pipe2) return dpipe_create(c);
-    bool any = false;
-    NO_UNROLL for (int k = 0; k < DPIPE_FDS; k++) any |= c.p->dpfd[k] != 0;
-    if (!any || nr >= SYS_ARGKIND_PRIVATE_BASE) return false;
+    if (!dpfd_any(c.p) || nr >= SYS_ARGKIND_PRIVATE_BASE) return false;
     // A later chunk of a host read or write (marshal.h io_next) goes on as it began; a
     // pipe's own parked write comes back here with its progress.
     if (c.p->io_done && !dpfd_find(c.p, a[0])) return false;

@@ -56,7 +56,8 @@ GFN bool poll_pipes_back(Core& c) { return devread_on(c) && dpipe_release(c, tru
 /// answers (the pipes then go to it first: poll_pipes_back).
 GFN_NOINLINE bool dpipe_ppoll(Core& c) {
     u64 nfds = X(c, 1);
-    if (!devread_on(c) || X(c, 3) || nfds == 0 || nfds > POLL_DEV_FDS) return false;
+    // (A process without such pipes, nearly every ppoll, copies nothing twice.)
+    if (!devread_on(c) || !dpfd_any(c.p) || X(c, 3) || nfds == 0 || nfds > POLL_DEV_FDS) return false;
     u8 pfd[POLL_DEV_FDS * 8];
     if (!copy_from_guest(c, pfd, X(c, 0), nfds * 8)) return false;
     u64 ready = 0;
@@ -86,7 +87,7 @@ GFN_NOINLINE bool dpipe_ppoll(Core& c) {
         dpipe_park(c);
         return true;
     }
-    c.p->poll_deadline = 0;
+    c.p->poll_deadline = 0;  // (poll_timeout may have set it)
     setX(c, 0, copy_to_guest(c, X(c, 0), pfd, nfds * 8) ? ready : err(E_FAULT));
     return true;
 }
