@@ -135,7 +135,8 @@ GFN bool sys_runs_beside(Core& c, u64 nr) {
 /// vDSO serves the clocks without entering the kernel: clock_gettime of the clocks the
 /// device keeps and gettimeofday (the result stored through the soft TLB like any guest
 /// store), the caller's ids, sched_yield (which ends the slice), and the futex waits
-/// and wakes of the group's queue (kernel/sys/futex.h `futex_user`). None under
+/// and wakes of the group's queue (kernel/sys/futex.h `futex_user`), reads and writes
+/// of pipes kept on the device that need no wait (kernel/sys/dpipe.h `dpipe_user`). None under
 /// --strace, whose lines the lane writes. True when served: X0 holds the result and
 /// `*action` says what follows (UserAction). False hands the call to the task's lane,
 /// which runs the SVC again from the start (an exception may be set: a page not ready).
@@ -148,6 +149,7 @@ GFN bool sys_user(Core& c, u64 nr, u32* action) {
     case SYS_gettid: setX(c, 0, c.p->pid); return true;
     case SYS_sched_yield: setX(c, 0, 0); *action = USER_YIELD; return true;
     case SYS_futex: return futex_user(c, action);
+    case SYS_read: case SYS_write: return dpipe_user(c, nr);  // a pipe kept on the device
     case SYS_clock_gettime:
         if (!dev_clock_offset(c.m, (i64)(i32)X(c, 0), &off)) return false;
         va = X(c, 1);

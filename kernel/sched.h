@@ -217,10 +217,11 @@ GFN_NOINLINE u32 notes_flush(MachineHdr* m, Proc* lp) {
 
 /// Whether the family's notes must go now: they are older than NOTES_MAX_AGE_NS, or the
 /// family cannot run (`idle`), so that nobody elsewhere waits on them (an ended
-/// process's lock or FIFO end) longer than that, nor for ever.
+/// process's lock or FIFO end) longer than that, nor for ever; or they are full, and a
+/// pipe call waits for room (kernel/sys/dpipe.h `dpipe_notes_wait`).
 GFN bool notes_due(Proc* lp, bool idle) {
     if (!lp->notes) return false;
-    return idle || now_ns() - lp->notes_at >= NOTES_MAX_AGE_NS;
+    return idle || lp->notes >= FAMILY_NOTES || now_ns() - lp->notes_at >= NOTES_MAX_AGE_NS;
 }
 
 /// Run the lane's family for one slice (see the top of this file).

@@ -962,6 +962,22 @@ GFN_NOINLINE bool copy_to_guest(Core& c, u64 va, const u8* src, u64 n) {
     return ok;
 }
 
+/// Copy n bytes between guest memory at va and b on a spare lane (user mode,
+/// kernel/proc/spare.h): only through pages present with the access as they stand
+/// (`mm_user_pte`: no fault-in, no copy-on-write break); false at the first page that
+/// is not, which the task's lane then faults in. `from_guest`: into b.
+GFN_NOINLINE bool user_copy(Core& c, u8* b, u64 va, u64 n, bool from_guest) {
+    NO_UNROLL while (n) {
+        u64 chunk = PAGE_SZ - (va & (PAGE_SZ - 1));
+        if (chunk > n) chunk = n;
+        u64* e = mm_user_pte(c, va, from_guest ? PTE_R : PTE_W);
+        if (!e) return false;
+        page_copy(c.m, PTE_FRAME(*(volatile u64*)e), va & (PAGE_SZ - 1), b, chunk, !from_guest);
+        b += chunk, va += chunk, n -= chunk;
+    }
+    return true;
+}
+
 /// Copy a NUL-terminated string (at most max bytes including the NUL). Returns its
 /// length without the NUL, -1 on a bad address, -2 when too long.
 GFN_NOINLINE i64 copy_str_from_guest(Core& c, u8* dst, u64 va, u64 max) {

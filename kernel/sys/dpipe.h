@@ -63,11 +63,28 @@ struct DPipe {
     u64 tail;       // bytes written
     u32 readers;    // descriptors of the read end, in every process of the family
     u32 writers;    // of the write end
+    u32 lock;       // `dpipe_lock`: 1 while a lane moves bytes (with spare lanes only)
+    u32 pad;
     u64 frames[DPIPE_PAGES];  // frame + 1 of each page of the ring; 0: none yet
 };
 
 GFN DPipe* dpipe_at(MachineHdr* m, u64 e) { return (DPipe*)frame_ptr(m, e >> 32); }
 GFN u64 dpfd_fd(u64 e) { return (e & 0xffff) - 1; }
+
+/// Take pipe p's lock where spare lanes run (they move bytes of pipes too: `dpipe_user`);
+/// without them only the family's lane touches a pipe and nothing is taken. Held while
+/// the ring's positions, bytes and state change (a copy of at most the ring), never
+/// across a wait. True when taken (give it to `dpipe_unlock`).
+GFN bool dpipe_lock(MachineHdr* m, DPipe* p) {
+    if (!load_relaxed_u64(&m->spare_lanes)) return false;
+    NO_UNROLL while (atomic_cas_u32_dev(&p->lock, 0, 1) != 0) cpu_relax();
+    atomic_fence_dev();  // acquire: the last holder's ring and positions
+    return true;
+}
+
+GFN void dpipe_unlock(DPipe* p, bool held) {
+    if (held) store_release_dev_u32(&p->lock, 0);
+}
 
 /// The entry of descriptor fd of process g, or null.
 GFN u64* dpfd_find(Proc* g, u64 fd) {
@@ -142,6 +159,19 @@ GFN_NOINLINE void dpipe_forked(MachineHdr* m, Proc* q) {
     }
 }
 
+/// Whether c's call must wait for the family's notes to go first (they are full, and
+/// a pipe call here leaves one): then its SVC runs again after the lane posted them
+/// (kernel/sched.h `notes_due`), instead of the pipe going to the host for good (a
+/// shell's children close a dozen pipe ends each as they start). Not under --strace,
+/// where no notes are left.
+GFN bool dpipe_notes_wait(Core& c) {
+    if (c.p->strace || lane_proc(c.m, c.p)->notes < FAMILY_NOTES) return false;
+    c.p->insns--;  // the SVC runs again: counted once
+    c.s.pc = c.pc;
+    c.exc = EXC_YIELD;
+    return true;
+}
+
 /// pipe2(2) made here; false when the host makes it (flags beyond O_NONBLOCK and
 /// O_CLOEXEC, the process's descriptors not known or fewer than two free below 32, its
 /// entries or the lane's notes full, no frame).
@@ -158,6 +188,7 @@ GFN_NOINLINE bool dpipe_create(Core& c) {
     u64* ew = er ? dpfd_free(c.p) : 0;
     if (er) *er = 0;
     if (w < 0 || !ew || c.m->pcache == 0) return false;
+    if (dpipe_notes_wait(c)) return true;
     i32 fds[2] = {(i32)r, (i32)w};
     if (!copy_to_guest(c, X(c, 0), (const u8*)fds, 8)) {
         if (c.exc == EXC_NONE) setX(c, 0, err(E_FAULT));
@@ -194,6 +225,18 @@ GFN void dpipe_park(Core& c) {
     c.p->insns--;  // the SVC runs again: counted once
     c.s.pc = c.pc;
     c.exc = EXC_YIELD;
+}
+
+/// A pipe call on the family's lane moved bytes: members parked on a pipe run their
+/// calls again. With spare lanes, when one was parked, the caller's slice ends after
+/// this call (its result stands, as sched_yield's), so that the scheduler offers the
+/// woken members at once: a pipeline's stages then run side by side on spare lanes
+/// instead of one after the other through whole slices.
+GFN void dpipe_moved(Core& c) {
+    Proc* lp = lane_proc(c.m, c.p);
+    bool parked = lp->retry_blocked != 0;
+    sched_wake_retry(c.m, lp);
+    if (parked && load_relaxed_u64(&c.m->spare_lanes) && c.exc == EXC_NONE) c.exc = EXC_YIELD;
 }
 
 /// The ring's bytes at byte position pos (mod the capacity), at most `left` of them up
@@ -264,11 +307,10 @@ GFN i64 dpipe_count(Core& c, u64 nr) {
     return n < 0 || n > (i64)DEVREAD_MAX_COUNT ? -1 : n;
 }
 
-/// read(2) or readv(2) (nr) of entry e: what the ring holds, up to the count; 0 when
+/// read(2) or readv(2) (nr) of entry e, its pipe p held: what the ring holds, up to the count; 0 when
 /// no writer is left; EAGAIN (O_NONBLOCK) or a wait while it is empty. False when the
 /// host should answer (the pipe is handed back).
-GFN_NOINLINE bool dpipe_read(Core& c, u64 e, u64 nr) {
-    DPipe* p = dpipe_at(c.m, e);
+GFN_NOINLINE bool dpipe_read_held(Core& c, DPipe* p, u64 e, u64 nr) {
     i64 want = dpipe_count(c, nr);
     if (want == -2) { setX(c, 0, err(E_FAULT)); return true; }
     if (want < 0) return false;
@@ -287,16 +329,15 @@ GFN_NOINLINE bool dpipe_read(Core& c, u64 e, u64 nr) {
     if (!got) { setX(c, 0, err(E_FAULT)); return true; }
     p->head += got;
     setX(c, 0, got);
-    sched_wake_retry(c.m, lane_proc(c.m, c.p));
+    dpipe_moved(c);
     return true;
 }
 
-/// write(2) or writev(2) (nr) of entry e: EPIPE and SIGPIPE with no reader left; a write of at most
+/// write(2) or writev(2) (nr) of entry e, its pipe p held: EPIPE and SIGPIPE with no reader left; a write of at most
 /// PIPE_BUF bytes goes in whole or waits; a larger one moves what fits and, blocking,
 /// waits for room for the rest (`Proc::io_done`, as a host pipe's write: marshal.h),
 /// non-blocking returns what it moved (EAGAIN for none).
-GFN_NOINLINE bool dpipe_write(Core& c, u64 e, u64 nr) {
-    DPipe* p = dpipe_at(c.m, e);
+GFN_NOINLINE bool dpipe_write_held(Core& c, DPipe* p, u64 e, u64 nr) {
     i64 total = dpipe_count(c, nr);
     if (total == -2) { setX(c, 0, err(E_FAULT)); return true; }
     if (total < 0) return false;
@@ -322,7 +363,7 @@ GFN_NOINLINE bool dpipe_write(Core& c, u64 e, u64 nr) {
     if (c.exc != EXC_NONE) return true;  // killed
     p->tail += put;
     done += put;
-    if (put) sched_wake_retry(c.m, lane_proc(c.m, c.p));
+    if (put) dpipe_moved(c);
     if (put < want || done == n || nonblock) {  // finished, or the guest's memory refused
         c.p->io_done = 0;
         setX(c, 0, done ? done : err(put < want ? E_FAULT : E_AGAIN));
@@ -333,15 +374,71 @@ GFN_NOINLINE bool dpipe_write(Core& c, u64 e, u64 nr) {
     return true;
 }
 
+/// read, readv, write or writev (nr) of entry e on the family's lane, under the pipe's
+/// lock. False when the host should answer (the pipe is handed back).
+GFN_NOINLINE bool dpipe_rw(Core& c, u64 e, u64 nr) {
+    DPipe* p = dpipe_at(c.m, e);
+    bool held = dpipe_lock(c.m, p);
+    bool write = nr == SYS_write || nr == SYS_writev;
+    bool r = write ? dpipe_write_held(c, p, e, nr) : dpipe_read_held(c, p, e, nr);
+    dpipe_unlock(p, held);
+    return r;
+}
+
+/// Move n bytes between the ring at position pos and guest memory at va on a spare lane
+/// (`user_copy`); `in`: into the ring. False when a page of either is not there.
+GFN_NOINLINE bool dpipe_user_move(Core& c, DPipe* p, u64 va, u64 pos, u64 n, bool in) {
+    for (u64 done = 0, chunk; done < n; done += chunk) {
+        u8* b = dpipe_bytes(c.m, p, pos + done, n - done, &chunk, false);
+        if (!b || !user_copy(c, b, va + done, chunk, in)) return false;
+    }
+    return true;
+}
+
+/// read(2) or write(2) of a pipe kept here, by a task on a spare lane (kernel/exec.h
+/// `sys_user`), when it needs neither a wait nor the kernel: a read of a pipe that holds
+/// bytes (up to the count), a write that fits the ring's room whole, to and from pages
+/// present as they stand, into ring pages a write on the lane already took. Anything
+/// else (an empty or full pipe, the other end gone, a page to fault in, a pipe handed
+/// back, a write parked part way, errors) goes to the task's lane, which runs the call
+/// from the start: false. So a pipeline's processes on spare lanes pass their bytes
+/// without going home; members parked on the pipe at home are retried by their lane's
+/// scheduler when it has nothing else to run, or after a slice (kernel/sched.h).
+GFN_NOINLINE bool dpipe_user(Core& c, u64 nr) {
+    u64* pe = dpfd_find(c.p, X(c, 0));
+    if (!pe || c.p->io_done) return false;
+    u64 e = *pe, n = X(c, 2), va = X(c, 1), top = 1ull << VA_BITS;
+    bool write = nr == SYS_write;
+    if (write != ((e & DPFD_WRITE) != 0) || n == 0 || n > DPIPE_CAP || va > top || n > top - va) return false;
+    DPipe* p = dpipe_at(c.m, e);
+    if (!dpipe_lock(c.m, p)) return false;
+    bool ok = false;
+    if (p->state == DPIPE_DEV) {
+        u64 held = p->tail - p->head;
+        if (!write && held) {
+            if (n > held) n = held;
+            ok = dpipe_user_move(c, p, va, p->head, n, false);
+            if (ok) p->head += n;
+        } else if (write && load_relaxed_u32(&p->readers) && DPIPE_CAP - held >= n) {
+            ok = dpipe_user_move(c, p, va, p->tail, n, true);
+            if (ok) p->tail += n;
+        }
+    }
+    dpipe_unlock(p, true);
+    if (!ok) return false;
+    atomic_add_u64(&lane_proc(c.m, c.p)->progress, 1);  // its lane's back-off starts again
+    setX(c, 0, n);
+    return true;
+}
+
 /// sendfile(2) from a file whose reads the device serves (kernel/sys/devread.h) into
 /// entry e's write end (busybox cat writes a file so): up to the count and what the
 /// ring has room for, from the page cache (a page it lacks is read first, and the call
 /// runs again), the file's offset or *offset moved past. False when the host should
 /// serve it (the pipe is handed back).
-GFN_NOINLINE bool dpipe_sendfile(Core& c, u64 e, const u64* a) {
+GFN_NOINLINE bool dpipe_sendfile_held(Core& c, DPipe* p, u64 e, const u64* a) {
     DevRead* s = devread_slot(c, a[1]);
     if (!(e & DPFD_WRITE) || !s || s->dir || !s->file) return false;
-    DPipe* p = dpipe_at(c.m, e);
     if (!p->readers) {
         setX(c, 0, err(E_PIPE));
         sig_raise_sync(c, SIG_PIPE);
@@ -377,8 +474,16 @@ GFN_NOINLINE bool dpipe_sendfile(Core& c, u64 e, const u64* a) {
         s->off = (u64)pos + n;
     }
     setX(c, 0, n);
-    sched_wake_retry(c.m, lane_proc(c.m, c.p));
+    dpipe_moved(c);
     return true;
+}
+
+GFN_NOINLINE bool dpipe_sendfile(Core& c, u64 e, const u64* a) {
+    DPipe* p = dpipe_at(c.m, e);
+    bool held = dpipe_lock(c.m, p);
+    bool r = dpipe_sendfile_held(c, p, e, a);
+    dpipe_unlock(p, held);
+    return r;
 }
 
 /// dup(2), dup3(2), F_DUPFD: entry e's pipe end at descriptor `to` too (closing what
@@ -387,6 +492,7 @@ GFN_NOINLINE bool dpipe_dup(Core& c, u64 e, u64 to, bool cloexec) {
     u64* old = dpfd_find(c.p, to);
     u64* ne = old ? old : dpfd_free(c.p);
     if (!ne) return false;
+    if (dpipe_notes_wait(c)) return true;
     u64 note = NOTE_DUP | dpfd_fd(e) | to << 10 | (cloexec ? 1ull << 20 : 0);
     if (!family_note(c.m, c.p, note, (u32)c.p->tg_slot, (u32)c.p->pid)) return false;
     if (old) dpfd_drop(c, old);
@@ -407,6 +513,7 @@ GFN_NOINLINE bool dpipe_dup(Core& c, u64 e, u64 to, bool cloexec) {
 /// are next looked at.
 GFN_NOINLINE void dpipe_hand_back(Core& c, u64 e) {
     DPipe* p = dpipe_at(c.m, e);
+    bool held = dpipe_lock(c.m, p);  // no spare lane moves its bytes from here on
     u64 n = p->tail - p->head;
     bool last = n <= c.m->buf_size;
     if (!last) n = c.m->buf_size;
@@ -417,6 +524,7 @@ GFN_NOINLINE void dpipe_hand_back(Core& c, u64 e) {
     }
     p->head += n;
     p->state = last ? DPIPE_HOST : DPIPE_BACK;
+    dpipe_unlock(p, held);
     c.p->devread_x0 = c.s.x[0];
     c.p->devread_op = DEVREAD_PIPE;
     u64 a[6] = {e >> 32, last, 0, n, 0, 0};  // the bytes are the input (args[2], i:3)
@@ -533,13 +641,11 @@ GFN_NOINLINE bool dpipe_guard(Core& c, u64 nr, const u64* a) {
     }
     if (pe) {
         switch (nr) {
-        case SYS_read: case SYS_readv:
-            if (dpipe_read(c, *pe, nr)) return true;
-            break;
-        case SYS_write: case SYS_writev:
-            if (dpipe_write(c, *pe, nr)) return true;
+        case SYS_read: case SYS_readv: case SYS_write: case SYS_writev:
+            if (dpipe_rw(c, *pe, nr)) return true;
             break;
         case SYS_close:
+            if (dpipe_notes_wait(c)) return true;
             if (!family_note(c.m, c.p, NOTE_CLOSE | a[0], (u32)c.p->tg_slot, (u32)c.p->pid)) break;
             dpfd_drop(c, pe);
             setX(c, 0, 0);

@@ -37,7 +37,7 @@ pub const DEVREAD_SLOTS: usize = 4;
 
 /// Descriptors of pipes in device memory a process holds at once (kernel/sys/dpipe.h);
 /// a dup past them hands the pipe to the host.
-pub const DPIPE_FDS: usize = 8;
+pub const DPIPE_FDS: usize = 16;
 
 /// What the host answers an openat(2) of a read-only file of the sysroot with, in the
 /// request's output area, marked `OUT_LASTING` (kernel/sys/devread.h): the file
