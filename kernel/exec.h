@@ -147,6 +147,10 @@ GFN bool sys_user(Core& c, u64 nr, u32* action) {
     switch (nr) {
     case SYS_getpid: setX(c, 0, c.mm->pid); return true;
     case SYS_gettid: setX(c, 0, c.p->pid); return true;
+    case SYS_getuid: setX(c, 0, c.m->uid); return true;
+    case SYS_geteuid: setX(c, 0, c.m->euid); return true;
+    case SYS_getgid: setX(c, 0, c.m->gid); return true;
+    case SYS_getegid: setX(c, 0, c.m->egid); return true;
     case SYS_sched_yield: setX(c, 0, 0); *action = USER_YIELD; return true;
     case SYS_futex: return futex_user(c, action);
     case SYS_read: case SYS_write: return dpipe_user(c, nr);  // a pipe kept on the device

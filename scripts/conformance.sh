@@ -552,6 +552,9 @@ busybox seq 1 3000 | (read a; read b; echo $a $b; busybox wc -l); exec 3>&1; (ec
 for i in 1 2 3; do echo "$i$i"; done | busybox tac | busybox tr 1-3 a-c | (exec 6>&1; busybox cat >&6); busybox yes 0123456789abc | busybox head -n 9000 | busybox tail -n 2'
 bb sh-redir - - -- sh -c 'echo one >out.txt; echo two >>out.txt; busybox cat out.txt; read x <out.txt; echo "read $x"'
 bb sh-exit lanes - -- sh -c 'exit 17'
+# getuid(2), geteuid(2), getgid(2), getegid(2), answered on the device from the ids gpuos
+# runs with (qemu's are the same host process's).
+bb id-ug lanes - -- sh -c 'busybox id -u; busybox id -g; busybox id -ru; busybox id -rg'
 bb sh-subshell lanes - -- sh -c '(exit 3); echo $?; x=$(busybox echo nested | busybox tr a-z A-Z); echo $x'
 
 # ---------------------------------------------------------------------------

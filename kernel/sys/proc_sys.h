@@ -45,6 +45,12 @@ HANDLER void sys_getpid(Core& c) { setX(c, 0, c.mm->pid); }
 HANDLER void sys_gettid(Core& c) { setX(c, 0, c.p->pid); }
 HANDLER void sys_getppid(Core& c) { setX(c, 0, c.mm->ppid); }
 HANDLER void sys_setsid(Core& c) { setX(c, 0, err(E_PERM)); }
+/// getuid(2), geteuid(2), getgid(2), getegid(2): gpuos's own ids on the host, which
+/// every guest process has (MachineHdr::uid, ...; no set*id(2) changes them).
+HANDLER void sys_getuid(Core& c) { setX(c, 0, c.m->uid); }
+HANDLER void sys_geteuid(Core& c) { setX(c, 0, c.m->euid); }
+HANDLER void sys_getgid(Core& c) { setX(c, 0, c.m->gid); }
+HANDLER void sys_getegid(Core& c) { setX(c, 0, c.m->egid); }
 
 /// The process pid names, for the calls that take a pid (0: the caller): the caller or
 /// a member of its family (kernel/sys/signal.h `family_find`), or 0 (ESRCH).

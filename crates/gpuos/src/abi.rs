@@ -894,12 +894,18 @@ pub struct MachineHdr {
     pub statc: u64,
     /// Entries of the stat cache minus one (a power of two minus one).
     pub statc_mask: u64,
-    /// The host's real user id, which the guest's processes have (getuid(2) answers it
-    /// from the host; the device reports it in waitid's siginfo).
+    /// The host's real user id, which the guest's processes have (getuid(2), answered
+    /// on the device; it also reports it in waitid's siginfo).
     pub uid: u32,
     /// The host's effective user id: 0 gives the guest's processes the privileges
     /// Linux gives root where the device checks them (setpriority(2) raising priority).
     pub euid: u32,
+    /// The host's real group id, which the guest's processes have (getgid(2), served
+    /// on the device as getuid(2), geteuid(2) and getegid(2) are: gpuos has no
+    /// set*id(2), so the four never change during a run).
+    pub gid: u32,
+    /// The host's effective group id (getegid(2)).
+    pub egid: u32,
     /// The page cache (kernel/mm/pcache.h): `pcache_mask + 1` entries of two u64s
     /// (key, frame + 1), zeroed at the start; file pages read from the host once and
     /// shared by every process and lane that maps them.

@@ -363,20 +363,8 @@ impl HostCalls for ProcHost {
     fn umask(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_umask(c.uint(0))
     }
-    fn getuid(&mut self, _c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
-        ok(sys::ids().0 as i64)
-    }
-    fn geteuid(&mut self, _c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
-        ok(sys::ids().1 as i64)
-    }
-    fn getgid(&mut self, _c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
-        ok(sys::ids().2 as i64)
-    }
-    fn getegid(&mut self, _c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
-        ok(sys::ids().3 as i64)
-    }
-    /// getgroups(2): the host's supplementary groups (as getuid answers the host's
-    /// uid), at most the 64 the output area holds. size 0: their number; EINVAL for a
+    /// getgroups(2): the host's supplementary groups (as getuid(2) gives the host's
+    /// uid, on the device), at most the 64 the output area holds. size 0: their number; EINVAL for a
     /// negative size or one below their number.
     fn getgroups(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         let size = c.int(0);

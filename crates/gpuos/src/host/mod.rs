@@ -247,9 +247,8 @@ fn flush_all(ds: Vec<fd::Desc>) {
 
 /// The host's real and effective user ids, which the guest's processes have
 /// (`MachineHdr::uid`, `euid`).
-pub(crate) fn host_ids() -> (u32, u32) {
-    let (uid, euid, _, _) = sys::ids();
-    (uid, euid)
+pub(crate) fn host_ids() -> (u32, u32, u32, u32) {
+    sys::ids()
 }
 
 /// The result of one handler: (return value, bytes of output).
