@@ -86,5 +86,6 @@ bool gpuos_ring_pop_result(RingHdr* r, u64* lane, u64* ret, u64* out_len) {
     return ring_pop(r, lane, ret, out_len);
 }
 void gpuos_ring_init(RingHdr* r) { ring_init(r); }
+void gpuos_chacha20_block(const u64* key, u64 ctr, u64 nonce, u32* out) { chacha20_block(key, ctr, nonce, out); }
 
 }  // extern "C"

@@ -12,6 +12,7 @@
 #include "sys/ptimer.h"
 #include "sys/procfs.h"
 #include "sys/ioctl.h"
+#include "sys/random.h"
 #include "syscall_dispatch.gen.h"
 #include "a64_decode.gen.h"
 #include "tier2/tier2.h"

@@ -49,6 +49,28 @@ int main(void)
     int nz = 0;
     for (int i = 0; i < 64; i++) nz += rnd[i] != 0;
     printf("nonzero bytes > 32: %d\n", nz > 32);
+    {  /* getrandom: a large draw, two draws differ, the flags, a bad buffer */
+        static unsigned char big[9000];  /* several pages, many blocks; small at 100,000 lanes */
+        unsigned char a[32], b[32];
+        printf("getrandom big: %zd; ", getrandom(big, sizeof big, 0));
+        int zero_run = 0, run = 0;
+        for (size_t i = 0; i < sizeof big; i++) run = big[i] ? 0 : run + 1, zero_run = run > zero_run ? run : zero_run;
+        printf("longest zero run < 8: %d; ", zero_run < 8);
+        CHECK(getrandom(a, sizeof a, GRND_NONBLOCK) == 32 && getrandom(b, sizeof b, GRND_INSECURE) == 32);
+        printf("two draws differ: %d\n", memcmp(a, b, sizeof a) != 0);
+        /* Each call before the printf that shows its errno (argument order is unspecified). */
+        errno = 0;
+        ssize_t r = getrandom(a, 8, 8);
+        printf("getrandom flags 8: %zd %s; ", r, strerrorname_np(errno));
+        errno = 0;
+        r = getrandom(a, 8, GRND_RANDOM | GRND_INSECURE);
+        printf("RANDOM|INSECURE: %zd %s; ", r, strerrorname_np(errno));
+        errno = 0;
+        r = getrandom(NULL, 16, 0);
+        printf("NULL buffer: %zd %s; ", r, strerrorname_np(errno));
+        r = getrandom(a, 0, 0);
+        printf("zero length: %zd\n", r);
+    }
     printf("sched_yield: %d\n", sched_yield());
     struct rlimit rl;
     CHECK(getrlimit(RLIMIT_STACK, &rl) == 0);

@@ -379,6 +379,9 @@ pub struct Proc {
     /// Lane's first process only: members parked with `BLOCK_RETRY`; the family's
     /// retry wake-ups walk the family only when there is one.
     pub retry_blocked: u32,
+    /// Lane's first process only: getrandom(2)'s next ChaCha20 block of the lane's
+    /// stream (kernel/sys/random.h).
+    pub rng_ctr: u64,
     /// The nice value, -20 (most favourable) to 19, of getpriority(2)/setpriority(2);
     /// inherited by fork, kept across execve. 0 at the start. Not used for scheduling.
     pub nice: i32,
@@ -906,6 +909,9 @@ pub struct MachineHdr {
     pub gid: u32,
     /// The host's effective group id (getegid(2)).
     pub egid: u32,
+    /// getrandom(2)'s ChaCha20 key for this run (kernel/sys/random.h): 32 bytes of the
+    /// host's getrandom, drawn at the start.
+    pub rng_key: [u64; 4],
     /// The page cache (kernel/mm/pcache.h): `pcache_mask + 1` entries of two u64s
     /// (key, frame + 1), zeroed at the start; file pages read from the host once and
     /// shared by every process and lane that maps them.

@@ -89,6 +89,9 @@ extern "C" {
     ) -> bool;
     /// Reset the ring's cells and counters.
     pub fn gpuos_ring_init(r: *mut RingHdr);
+    /// getrandom(2)'s ChaCha20 block (kernel/sys/random.h `chacha20_block`): 16 words
+    /// of key `key` (4 u64s), 64-bit block counter `ctr` and nonce `nonce` into `out`.
+    pub fn gpuos_chacha20_block(key: *const u64, ctr: u64, nonce: u64, out: *mut u32);
 }
 
 /// `gpuos_lane_run` result: a slice ran; call again (the CPU backend does so for every
@@ -566,6 +569,34 @@ mod frame_pool_tests {
         assert!(
             page_bytes(m, g).iter().all(|&b| b == 0),
             "reused frame not zeroed"
+        );
+    }
+
+    /// getrandom's keystream is ChaCha20's: RFC 8439 section 2.3.2's test vector (key
+    /// 00..1f, block counter 1, nonce 00:00:00:09:00:00:00:4a:00:00:00:00, which in the
+    /// 64-bit counter layout is counter word 1 and 0x09000000, nonce 0x4a000000).
+    #[test]
+    fn chacha20_block_rfc8439() {
+        let mut k = [0u64; 4];
+        for (i, w) in k.iter_mut().enumerate() {
+            *w = u64::from_le_bytes(std::array::from_fn(|j| (8 * i + j) as u8));
+        }
+        let mut out = [0u32; 16];
+        // SAFETY: a 4-word key and a 16-word output.
+        unsafe {
+            gpuos_chacha20_block(
+                k.as_ptr(),
+                1 | 0x0900_0000 << 32,
+                0x4a00_0000,
+                out.as_mut_ptr(),
+            )
+        };
+        let bytes: Vec<u8> = out.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "10f1e7e4d13b5915500fdd1fa32071c4c7d1f4c733c068030422aa9ac3d46c4e\
+             d2826446079faa0914c2d705d98b02a2b5129cd1de164eb9cbd083e8a2503c4e"
         );
     }
 }

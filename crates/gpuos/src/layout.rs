@@ -216,6 +216,7 @@ impl MachineLayout {
         hdr.max_insns = cfg.max_insns;
         hdr.strace = cfg.strace as u32;
         (hdr.uid, hdr.euid, hdr.gid, hdr.egid) = crate::host::host_ids();
+        hdr.rng_key = crate::host::rng_key();
         hdr.stop = 0;
         hdr.live = self.lanes as u64;
         mem_limits(cfg, hdr, hdr.nframes, hdr.tmpl_frames);

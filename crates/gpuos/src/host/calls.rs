@@ -402,10 +402,6 @@ impl HostCalls for ProcHost {
     fn memfd_create(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         self.sys_memfd_create(c.path(0)?, c.uint(1))
     }
-    fn getrandom(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
-        let flags = c.uint(2);
-        misc::getrandom(c.out_upto(1), flags)
-    }
     fn statx(&mut self, c: &mut Call<'_>) -> Result<impl Into<Outcome>, Errno> {
         let (a, ins) = (c.a, c.ins);
         self.sys_statx(c.fd(0), a[1], ins[1], c.int(2), c.uint(3), a[4], c.out)

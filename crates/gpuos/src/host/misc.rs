@@ -1,15 +1,11 @@
-//! getrandom, sysinfo, ioctl (umask and the id calls are one-liners in the dispatcher).
+//! sysinfo, ioctl (getrandom is the device's: kernel/sys/random.h; umask and the id calls are one-liners in the dispatcher).
 
 use std::os::fd::AsRawFd;
 
 use super::errno;
 use super::fd::FileKind;
 use super::stdio::SourceState;
-use super::{ok, sys, ProcHost, Ret};
-
-const GRND_NONBLOCK: u32 = 1;
-const GRND_RANDOM: u32 = 2;
-const GRND_INSECURE: u32 = 4;
+use super::{sys, ProcHost, Ret};
 
 const TCGETS: u32 = 0x5401;
 const TIOCGWINSZ: u32 = 0x5413;
@@ -18,21 +14,6 @@ const FIONREAD: u32 = 0x541b;
 const FIONBIO: u32 = 0x5421;
 /// sizeof the kernel's `struct termios` (the generic one, on x86-64 and AArch64 alike).
 const TERMIOS_SIZE: usize = 36;
-
-pub(crate) fn getrandom(buf: &mut [u8], flags: u32) -> Ret {
-    if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0
-        || flags & (GRND_RANDOM | GRND_INSECURE) == GRND_RANDOM | GRND_INSECURE
-    {
-        return Err(errno::EINVAL);
-    }
-    let n = buf.len().min(33_554_431);
-    if n == 0 {
-        return ok(0);
-    }
-    getrandom::getrandom(&mut buf[..n])
-        .map_err(|e| e.raw_os_error().map_or(errno::EIO, errno::from_host))?;
-    Ok((n as i64, n))
-}
 
 // The fields are C `unsigned long`: u64 here, but not on every host.
 #[allow(clippy::unnecessary_cast)]
@@ -124,23 +105,6 @@ impl ProcHost {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn random_bytes() {
-        let mut b = [0u8; 64];
-        assert_eq!(getrandom(&mut b, 0), Ok((64, 64)));
-        assert!(b.iter().any(|&x| x != 0));
-        assert_eq!(
-            getrandom(&mut b, GRND_NONBLOCK | GRND_INSECURE),
-            Ok((64, 64))
-        );
-        assert_eq!(getrandom(&mut b, 8), Err(errno::EINVAL));
-        assert_eq!(
-            getrandom(&mut b, GRND_RANDOM | GRND_INSECURE),
-            Err(errno::EINVAL)
-        );
-        assert_eq!(getrandom(&mut [], 0), Ok((0, 0)));
-    }
 
     #[test]
     fn sysinfo_layout() {

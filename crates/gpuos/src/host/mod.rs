@@ -251,6 +251,23 @@ pub(crate) fn host_ids() -> (u32, u32, u32, u32) {
     sys::ids()
 }
 
+/// A run's key for getrandom(2) on the device (kernel/sys/random.h): 32 bytes of the
+/// host's getrandom. Should that fail (it does not, once the host's pool is
+/// initialised), the clocks and the process id stand in, with a warning: the guests'
+/// random bytes then differ from run to run but are not secret.
+pub(crate) fn rng_key() -> [u64; 4] {
+    let mut b = [0u8; 32];
+    if getrandom::getrandom(&mut b).is_err() {
+        eprintln!("gpuos: warning: the host's getrandom failed: guest random bytes are not secret in this run");
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        b[..16].copy_from_slice(&t.to_le_bytes());
+        b[16..20].copy_from_slice(&std::process::id().to_le_bytes());
+    }
+    std::array::from_fn(|i| u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap_or([0; 8])))
+}
+
 /// The result of one handler: (return value, bytes of output).
 type Ret = Result<(i64, usize), Errno>;
 
