@@ -41,7 +41,7 @@
 #                100000 lanes, syscall round trip (1 lane, sysloop 20000 less
 #                sysloop 0 in gpuos's execution time, with and without the
 #                completion poller, and the -v stage means; 10000 lanes x 100
-#                getuid); figures-bench: `gpuos bench --backend cuda --quick
+#                getgroups); figures-bench: `gpuos bench --backend cuda --quick
 #                --json` with GPU_CHECK_BENCH_ARGS (default: the tiny workloads
 #                at lanes 1 to 100000, no cold NVRTC compile) (bench.json, and a
 #                row per figure)
@@ -452,7 +452,7 @@ step_figures-runs() {
         [ -n "$(ips "$log")" ] && row "  ips" "$(ips "$log")"
     done
 
-    # Syscall round trip: N host syscalls (getuid) in one lane: gpuos's execution
+    # Syscall round trip: N host syscalls (getgroups(0, NULL)) in one lane: gpuos's execution
     # time (kernel start to end, not the process's wall time) less that of the same
     # program with 0 calls, / N; with and without the completion poller. -v adds
     # the device-clock stage means.
@@ -466,12 +466,12 @@ step_figures-runs() {
         t0=$(sed -n 's/.* guest instructions in \([0-9.]*\) s = .*/\1/p' "$out/sys0-$label.log" | head -1)
         tn=$(sed -n 's/.* guest instructions in \([0-9.]*\) s = .*/\1/p' "$out/sys$n-$label.log" | head -1)
         row "syscall round trip, 1 lane ($label)" "$(awk -v a="${t0:-0}" -v b="${tn:-0}" -v n=$n \
-            'BEGIN { printf "%.2f", (b - a) / n * 1e6 }') us per getuid (execution time; exit $rc)"
+            'BEGIN { printf "%.2f", (b - a) / n * 1e6 }') us per getgroups (execution time; exit $rc)"
         [ "$label" = poller ] && row "  stages" "$(grep -o '[0-9]* host requests, mean us.*' "$out/sys$n-$label.log" | head -1 | cut -c1-170)"
     done
     run_fig "$out/sys10k.log" $((end - SECONDS)) --lanes 10000 "$dir/bin/sysloop" 100
     rc=$?
-    row "10000 lanes x 100 getuid" "$(grep -o '[0-9.]* s = ' "$out/sys10k.log" | head -1 | sed 's/ = $//') (exit $rc)"
+    row "10000 lanes x 100 getgroups" "$(grep -o '[0-9.]* s = ' "$out/sys10k.log" | head -1 | sed 's/ = $//') (exit $rc)"
 }
 # The sysroot of the deb steps, unpacked once from the carry (empty when it has none).
 deb_sysroot() {

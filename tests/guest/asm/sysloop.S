@@ -1,5 +1,7 @@
-// Freestanding syscall round-trip probe (no libc): calls getuid (served by the host)
-// N times (argv[1], decimal; default 10000), then writes "ok\n" and exits 0.
+// Freestanding syscall round-trip probe (no libc): calls getgroups(0, NULL) (served by
+// the host, no side effect, no output: the count of the host's supplementary groups)
+// N times (argv[1], decimal; default 10000), then writes "ok\n" and exits 0. (getuid,
+// its call until the forty-first session, is answered on the device now.)
     .global _start
     .text
 _start:
@@ -16,7 +18,9 @@ _start:
     madd    x19, x19, x13, x12
     b       2b
 1:  cbz     x19, 3f
-    mov     x8, #174            // getuid
+    mov     x0, #0              // size 0: the count only
+    mov     x1, #0
+    mov     x8, #158            // getgroups
     svc     #0
     sub     x19, x19, #1
     b       1b
