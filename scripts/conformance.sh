@@ -883,11 +883,20 @@ except BrokenPipeError as e: print("EPIPE", e.errno)
 os.set_blocking(r, False); a, b = os.pipe(); os.set_blocking(a, False); os.set_blocking(b, False)
 try: os.read(a, 4)
 except BlockingIOError as e: print("EAGAIN read", e.errno)
-n = 0
-try:
-    while True: n += os.write(b, b"z" * 1000)
-except BlockingIOError as e: print("EAGAIN write", e.errno, 60000 <= n <= 65536)  # (Linux: 64000, a page a write)
-print(len(os.read(a, 100000)) == n, stat.S_ISFIFO(os.fstat(a).st_mode), os.isatty(a), fcntl.fcntl(b, fcntl.F_GETFD))
+def fill(b):
+    n = 0
+    try:
+        while True: n += os.write(b, b"z" * 1000)
+    except BlockingIOError as e: return n, e.errno
+def again(b, k):
+    try: return os.write(b, b"y" * k)
+    except BlockingIOError: return "EAGAIN"
+# Linux keeps 16 slots of a page: 1,000-byte writes fill them at 64,000; a slot read part way
+# stays taken; one read empty takes a write again, and small writes merge into it.
+n, e = fill(b); print("EAGAIN write", e, n, len(os.read(a, 1000)), again(b, 1000), len(os.read(a, 3000)), again(b, 1000), again(b, 3000), again(b, 96), again(b, 1))
+print(len(os.read(a, 100000)), stat.S_ISFIFO(os.fstat(a).st_mode), os.isatty(a), fcntl.fcntl(b, fcntl.F_GETFD))
+a2, b2 = os.pipe(); os.set_blocking(a2, False); os.set_blocking(b2, False); select.select([a2], [b2], [], 0)  # handed to the host
+print("host pipe", fill(b2), len(os.read(a2, 1000)), again(b2, 1000), len(os.read(a2, 3000)), again(b2, 4096), again(b2, 1), len(os.read(a2, 100000)))
 try: os.lseek(a, 0, 0)
 except OSError as e: print("lseek", e.errno)
 r, w = os.pipe(); pid = os.fork()

@@ -66,6 +66,14 @@ struct DPipe {
     u32 lock;       // `dpipe_lock`: 1 while a lane moves bytes (with spare lanes only)
     u32 pad;
     u64 frames[DPIPE_PAGES];  // frame + 1 of each page of the ring; 0: none yet
+    // Linux's accounting of the held bytes (fs/pipe.c): DPIPE_PAGES slots, each a page's
+    // worth of one write or more (`dpipe_fits`). The bytes themselves stay contiguous
+    // in the ring; only what fits and when follows the slots.
+    u16 slot_len[DPIPE_PAGES];  // bytes not yet read in each slot
+    u8 slot_first;  // the oldest slot
+    u8 slot_used;   // slots holding bytes (0: empty)
+    u16 last_end;   // where the newest slot's bytes end in its page
+    u32 last_merge; // whether a write may add to the newest slot (not after a splice)
 };
 
 GFN DPipe* dpipe_at(MachineHdr* m, u64 e) { return (DPipe*)frame_ptr(m, e >> 32); }
@@ -156,6 +164,78 @@ GFN_NOINLINE void dpipe_forked(MachineHdr* m, Proc* q) {
         DPipe* p = dpipe_at(m, e);
         if (e & DPFD_WRITE) p->writers++;
         else p->readers++;
+    }
+}
+
+/// The bytes of an n-byte write that fs/pipe.c's pipe_write adds to the pipe's newest
+/// slot: at a call's start (`first`), n % PAGE_SZ of them when the pipe holds bytes, its
+/// newest slot may take more (`last_merge`) and they fit behind that slot's in its page;
+/// else 0 (the write takes free slots a page at a time).
+GFN u64 dpipe_merge_len(const DPipe* p, u64 n, bool first) {
+    u64 chars = n & (PAGE_SZ - 1);
+    return first && chars && p->slot_used && p->last_merge && p->last_end + chars <= PAGE_SZ ? chars : 0;
+}
+
+/// How many bytes of an n-byte write fit now (`merged`: its dpipe_merge_len): the merged
+/// part, then a page per free slot. So a write of at most PIPE_BUF bytes fits whole or
+/// not at all, and writes of 1,000 bytes fill a page with four (Linux: 64,000 bytes in a
+/// pipe of 16 slots, not 65,536).
+GFN u64 dpipe_fits(const DPipe* p, u64 n, u64 merged) {
+    u64 room = (u64)(DPIPE_PAGES - p->slot_used) * PAGE_SZ;
+    return merged + (n - merged < room ? n - merged : room);
+}
+
+/// Account n bytes written (at most what `dpipe_fits` allowed; `merged` as given to it):
+/// the merged part into the newest slot, the rest a page a slot. `merge`: later writes
+/// may add to the newest slot (a write's may; a splice's page may not, fs/splice.c).
+GFN void dpipe_slots_put(DPipe* p, u64 n, u64 merged, bool merge) {
+    if (merged > n) merged = n;
+    if (merged) {
+        p->slot_len[(p->slot_first + p->slot_used - 1) % DPIPE_PAGES] += (u16)merged;
+        p->last_end += (u16)merged;
+        n -= merged;
+    }
+    NO_UNROLL while (n && p->slot_used < DPIPE_PAGES) {
+        u64 take = n < PAGE_SZ ? n : PAGE_SZ;
+        p->slot_len[(p->slot_first + p->slot_used) % DPIPE_PAGES] = (u16)take;
+        p->slot_used++;
+        p->last_end = (u16)take;
+        n -= take;
+    }
+    if (merged || n == 0) p->last_merge = merge;
+}
+
+/// The bytes of a file at offset pos, n of them, that a splice into the pipe (sendfile
+/// from a file: fs/splice.c, filemap_splice_read) places now: a slot for each piece up
+/// to the end of one of the file's pages, never merged with another, as many as there
+/// are free slots. With `put` the pieces are accounted too (n at most what fits).
+GFN u64 dpipe_splice_slots(DPipe* p, u64 pos, u64 n, bool put) {
+    u64 fit = 0;
+    NO_UNROLL for (u64 used = p->slot_used; fit < n && used < DPIPE_PAGES; used++) {
+        u64 off = (pos + fit) & (PAGE_SZ - 1), piece = PAGE_SZ - off < n - fit ? PAGE_SZ - off : n - fit;
+        if (put) {
+            p->slot_len[(p->slot_first + used) % DPIPE_PAGES] = (u16)piece;
+            p->slot_used++;
+            p->last_end = (u16)(off + piece);
+            p->last_merge = 0;
+        }
+        fit += piece;
+    }
+    return fit;
+}
+
+/// Account n bytes read: each slot emptied is free again.
+GFN void dpipe_slots_take(DPipe* p, u64 n) {
+    NO_UNROLL while (n && p->slot_used) {
+        u64 left = p->slot_len[p->slot_first], t = n < left ? n : left;
+        left -= t;
+        n -= t;
+        if (left) {
+            p->slot_len[p->slot_first] = (u16)left;
+        } else {
+            p->slot_first = (u8)((p->slot_first + 1) % DPIPE_PAGES);
+            p->slot_used--;
+        }
     }
 }
 
@@ -328,6 +408,7 @@ GFN_NOINLINE bool dpipe_read_held(Core& c, DPipe* p, u64 e, u64 nr) {
     if (c.exc != EXC_NONE) return true;  // killed
     if (!got) { setX(c, 0, err(E_FAULT)); return true; }
     p->head += got;
+    dpipe_slots_take(p, got);
     setX(c, 0, got);
     dpipe_moved(c);
     return true;
@@ -350,7 +431,7 @@ GFN_NOINLINE bool dpipe_write_held(Core& c, DPipe* p, u64 e, u64 nr) {
         return true;
     }
     if (n == 0) { setX(c, 0, 0); return true; }
-    u64 room = DPIPE_CAP - (p->tail - p->head), want = n - done;
+    u64 want = n - done, merged = dpipe_merge_len(p, want, done == 0), room = dpipe_fits(p, want, merged);
     bool nonblock = p->nonblock & 2;
     if (room == 0 || (n <= DPIPE_ATOMIC && room < n)) {
         if (!nonblock) { dpipe_park(c); return true; }
@@ -362,6 +443,7 @@ GFN_NOINLINE bool dpipe_write_held(Core& c, DPipe* p, u64 e, u64 nr) {
     u64 put = dpipe_move(c, p, io_vectored(nr), done, p->tail, want, true);
     if (c.exc != EXC_NONE) return true;  // killed
     p->tail += put;
+    dpipe_slots_put(p, put, merged, true);
     done += put;
     if (put) dpipe_moved(c);
     if (put < want || done == n || nonblock) {  // finished, or the guest's memory refused
@@ -415,13 +497,14 @@ GFN_NOINLINE bool dpipe_user(Core& c, u64 nr) {
     bool ok = false;
     if (p->state == DPIPE_DEV) {
         u64 held = p->tail - p->head;
+        u64 merged = dpipe_merge_len(p, n, true);
         if (!write && held) {
             if (n > held) n = held;
             ok = dpipe_user_move(c, p, va, p->head, n, false);
-            if (ok) p->head += n;
-        } else if (write && load_relaxed_u32(&p->readers) && DPIPE_CAP - held >= n) {
+            if (ok) p->head += n, dpipe_slots_take(p, n);
+        } else if (write && load_relaxed_u32(&p->readers) && dpipe_fits(p, n, merged) == n) {
             ok = dpipe_user_move(c, p, va, p->tail, n, true);
-            if (ok) p->tail += n;
+            if (ok) p->tail += n, dpipe_slots_put(p, n, merged, true);
         }
     }
     dpipe_unlock(p, true);
@@ -450,14 +533,14 @@ GFN_NOINLINE bool dpipe_sendfile_held(Core& c, DPipe* p, u64 e, const u64* a) {
     u64 n = a[3] < DEVREAD_MAX_COUNT ? a[3] : DEVREAD_MAX_COUNT;
     u64 left = (u64)pos < s->size ? s->size - (u64)pos : 0;
     if (n > left) n = left;
-    u64 room = DPIPE_CAP - (p->tail - p->head);
     if (n == 0) { setX(c, 0, 0); return true; }
+    u64 room = dpipe_splice_slots(p, (u64)pos, n, false);
     if (room == 0) {
         if (p->nonblock & 2) setX(c, 0, err(E_AGAIN));
         else dpipe_park(c);
         return true;
     }
-    if (n > room) n = room;
+    n = room;
     for (u64 done = 0, chunk; done < n;) {
         u8* b = dpipe_bytes(c.m, p, p->tail + done, n - done, &chunk, true);
         if (!b) return false;
@@ -467,6 +550,7 @@ GFN_NOINLINE bool dpipe_sendfile_held(Core& c, DPipe* p, u64 e, const u64* a) {
         done += got;
     }
     p->tail += n;
+    dpipe_splice_slots(p, (u64)pos, n, true);
     if (a[2]) {
         i64 np = pos + (i64)n;
         if (!copy_to_guest(c, a[2], (const u8*)&np, 8)) { setX(c, 0, err(E_FAULT)); return true; }
@@ -523,6 +607,7 @@ GFN_NOINLINE void dpipe_hand_back(Core& c, u64 e) {
         rt_memcpy(buf + done, b, chunk);
     }
     p->head += n;
+    dpipe_slots_take(p, n);
     p->state = last ? DPIPE_HOST : DPIPE_BACK;
     dpipe_unlock(p, held);
     c.p->devread_x0 = c.s.x[0];

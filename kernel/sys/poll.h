@@ -69,7 +69,7 @@ GFN_NOINLINE bool dpipe_ppoll(Core& c) {
             if (!pe || dpipe_at(c.m, *pe)->state != DPIPE_DEV) return false;
             DPipe* p = dpipe_at(c.m, *pe);
             if (*pe & DPFD_WRITE) {
-                if (DPIPE_CAP - (p->tail - p->head) >= DPIPE_ATOMIC) got |= POLL_OUT | POLL_WRNORM;
+                if (p->slot_used < DPIPE_PAGES) got |= POLL_OUT | POLL_WRNORM;  // not full (fs/pipe.c pipe_poll)
                 if (!p->readers) got |= POLL_ERR;
             } else {
                 if (p->tail != p->head) got |= POLL_IN | POLL_RDNORM;

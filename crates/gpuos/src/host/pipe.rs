@@ -10,8 +10,9 @@
 //! `RETRY` (the device parks the process and runs the call again later), as the host
 //! pipes were.
 //!
-//! Semantics follow pipe(7): capacity 65,536 bytes; writes of at most PIPE_BUF (4,096)
-//! bytes are atomic; a read of an empty pipe with no writer left is end of file; a write
+//! Semantics follow pipe(7) and fs/pipe.c: 16 slots of a page (65,536 bytes), filled as
+//! Linux fills them ([`Slots`]: writes of 1,000 bytes put four in a page, so 64,000 bytes
+//! fill the pipe); writes of at most PIPE_BUF (4,096) bytes are atomic; a read of an empty pipe with no writer left is end of file; a write
 //! with no reader left is EPIPE (the device raises SIGPIPE, kernel/sys/marshal.h).
 
 use std::collections::VecDeque;
@@ -23,8 +24,83 @@ use super::oflag::O_NONBLOCK;
 
 /// The capacity of a pipe in bytes (pipe(7): 16 pages since Linux 2.6.11).
 pub(crate) const PIPE_CAPACITY: usize = 65536;
-/// Writes of at most this many bytes are atomic (pipe(7), PIPE_BUF).
-pub(crate) const PIPE_BUF: usize = 4096;
+/// Writes of at most this many bytes are atomic (pipe(7), PIPE_BUF): a page, so
+/// [`Slots::fits`] gives such a write whole or not at all.
+#[cfg(test)]
+const PIPE_BUF: usize = 4096;
+/// A pipe's slots (fs/pipe.c `pipe_buffer`s: PIPE_DEF_BUFFERS), each up to a page.
+const PIPE_SLOTS: usize = 16;
+const PAGE: usize = 4096;
+
+/// Linux's accounting of a pipe's held bytes (fs/pipe.c pipe_write and pipe_read), which
+/// decides what fits: each slot holds a page's worth of one write or more. At a write's
+/// start its last `len % PAGE` bytes' worth goes into the newest slot when the pipe holds
+/// bytes and they fit behind that slot's in its page; the rest takes free slots a page
+/// at a time; a read frees each slot it empties. (The device's pipes keep the same
+/// account: kernel/sys/dpipe.h `dpipe_fits`.)
+#[derive(Debug, Default)]
+struct Slots {
+    /// Bytes not yet read in each slot in use, oldest first.
+    lens: VecDeque<usize>,
+    /// Where the newest slot's bytes end in its page.
+    last_end: usize,
+}
+
+impl Slots {
+    /// The part of an n-byte write that goes into the newest slot.
+    fn merge_len(&self, n: usize) -> usize {
+        let chars = n % PAGE;
+        if chars != 0 && !self.lens.is_empty() && self.last_end + chars <= PAGE {
+            chars
+        } else {
+            0
+        }
+    }
+
+    /// How many bytes of an n-byte write fit now.
+    fn fits(&self, n: usize) -> usize {
+        let m = self.merge_len(n);
+        m + (n - m).min((PIPE_SLOTS - self.lens.len()) * PAGE)
+    }
+
+    /// Account `n` bytes of a `len`-byte write (n at most `fits(len)`).
+    fn put(&mut self, len: usize, mut n: usize) {
+        let m = self.merge_len(len).min(n);
+        if m > 0 {
+            if let Some(last) = self.lens.back_mut() {
+                *last += m;
+            }
+            self.last_end += m;
+            n -= m;
+        }
+        while n > 0 && self.lens.len() < PIPE_SLOTS {
+            let take = n.min(PAGE);
+            self.lens.push_back(take);
+            self.last_end = take;
+            n -= take;
+        }
+    }
+
+    /// Account n bytes read.
+    fn take(&mut self, mut n: usize) {
+        while n > 0 {
+            let Some(first) = self.lens.front_mut() else {
+                break;
+            };
+            let t = n.min(*first);
+            *first -= t;
+            n -= t;
+            if *first == 0 {
+                self.lens.pop_front();
+            }
+        }
+    }
+
+    /// Whether no slot is free (pipe_full: no POLLOUT).
+    fn full(&self) -> bool {
+        self.lens.len() == PIPE_SLOTS
+    }
+}
 
 const POLLIN: i16 = 0x1;
 const POLLOUT: i16 = 0x4;
@@ -37,6 +113,8 @@ static NEXT_INO: AtomicU64 = AtomicU64::new(0x7069_0000);
 #[derive(Debug)]
 struct Buffer {
     data: VecDeque<u8>,
+    /// How the bytes of `data` sit in Linux's slots (what fits next).
+    slots: Slots,
     /// Open file descriptions that may read (write): when none is left, readers see
     /// end of file (writers see EPIPE).
     readers: usize,
@@ -85,6 +163,7 @@ pub(crate) fn new_pipe_ino(ino: u64) -> (PipeEnd, PipeEnd) {
     let pipe = Arc::new(Pipe {
         buf: Mutex::new(Buffer {
             data: VecDeque::new(),
+            slots: Slots::default(),
             readers: 0,
             writers: 0,
             moves: 0,
@@ -148,7 +227,7 @@ impl PipeEnd {
             return Err(errno::EBADF);
         }
         let b = self.pipe.lock();
-        match PIPE_CAPACITY - b.data.len() {
+        match (PIPE_SLOTS - b.slots.lens.len()) * PAGE {
             _ if b.readers == 0 => Err(errno::EPIPE),
             0 => Err(wait_or_again(guest_flags)),
             room => Ok(room),
@@ -176,6 +255,7 @@ impl PipeEnd {
         for (d, s) in buf.iter_mut().zip(b.data.drain(..n)) {
             *d = s;
         }
+        b.slots.take(n);
         b.moves += 1;
         Ok(n)
     }
@@ -194,27 +274,20 @@ impl PipeEnd {
         if data.is_empty() {
             return Ok(0);
         }
-        let room = PIPE_CAPACITY - b.data.len();
-        let n = if data.len() <= PIPE_BUF {
-            if room < data.len() {
-                0
-            } else {
-                data.len()
-            }
-        } else {
-            room.min(data.len())
-        };
+        // At most PIPE_BUF bytes fit whole or not at all (one slot, or the newest's room).
+        let n = b.slots.fits(data.len());
         if n == 0 {
             return Err(wait_or_again(guest_flags));
         }
         b.data.extend(&data[..n]);
+        b.slots.put(data.len(), n);
         b.moves += 1;
         Ok(n)
     }
 
     /// poll(2) revents for `events` (fs/pipe.c pipe_poll): readable with data, POLLHUP
-    /// once no writer is left; writable with PIPE_BUF bytes of room, POLLERR once no
-    /// reader is left.
+    /// once no writer is left; writable while a slot is free, POLLERR once no reader is
+    /// left.
     pub(crate) fn poll(&self, events: i16) -> i16 {
         let b = self.pipe.lock();
         let mut r = 0;
@@ -227,7 +300,7 @@ impl PipeEnd {
             }
         }
         if self.write {
-            if PIPE_CAPACITY - b.data.len() >= PIPE_BUF {
+            if !b.slots.full() {
                 r |= POLLOUT & events;
             }
             if b.readers == 0 {
@@ -326,7 +399,7 @@ impl SockEnd {
         if let Some(p) = &self.tx {
             let b = p.pipe.lock();
             tx_open = b.readers > 0;
-            if PIPE_CAPACITY - b.data.len() >= PIPE_BUF || !tx_open {
+            if !b.slots.full() || !tx_open {
                 r |= POLLOUT & events;
             }
         }
@@ -457,12 +530,37 @@ mod tests {
         assert_eq!(w.write(b"x", 0), Err(errno::RETRY));
         assert_eq!(w.write(b"x", O_NONBLOCK), Err(errno::EAGAIN));
         assert_eq!(w.poll(POLLOUT), 0);
-        let mut buf = vec![0u8; 100];
-        assert_eq!(r.read(&mut buf, 0), Ok(100));
-        // 100 bytes of room: a PIPE_BUF-sized write is all or nothing.
-        assert_eq!(w.write(&[1u8; PIPE_BUF], 0), Err(errno::RETRY));
-        assert_eq!(w.write(&[1u8; 100], 0), Ok(100));
+        let mut buf = vec![0u8; 4096];
+        assert_eq!(r.read(&mut buf[..100], 0), Ok(100));
+        // The first slot still holds bytes: nothing fits (fs/pipe.c keeps it whole).
+        assert_eq!(w.write(&[1u8; 100], 0), Err(errno::RETRY));
+        assert_eq!(r.read(&mut buf[..3996], 0), Ok(3996));
+        // A slot free: a PIPE_BUF-sized write fits whole, then nothing.
+        assert_eq!(w.write(&[1u8; PIPE_BUF], 0), Ok(PIPE_BUF));
+        assert_eq!(w.write(&[1u8; 100], 0), Err(errno::RETRY));
         assert_eq!(r.poll(POLLIN | POLLOUT), POLLIN);
+    }
+
+    /// Writes of 1,000 bytes: four to a page, 64 in all (64,000 bytes), as Linux; a
+    /// slot read empty takes more, and small writes merge into the newest slot.
+    #[test]
+    fn small_writes_fill_slots_as_linux() {
+        let (r, w) = new_pipe();
+        let k = [3u8; 1000];
+        let mut n = 0;
+        while w.write(&k, O_NONBLOCK).is_ok() {
+            n += 1;
+        }
+        assert_eq!(n, 64);
+        let mut buf = vec![0u8; 4000];
+        assert_eq!(r.read(&mut buf[..1000], 0), Ok(1000));
+        assert_eq!(w.write(&k, O_NONBLOCK), Err(errno::EAGAIN));
+        assert_eq!(r.read(&mut buf[..3000], 0), Ok(3000));
+        assert_eq!(w.write(&k, O_NONBLOCK), Ok(1000));
+        assert_eq!(w.write(&k, O_NONBLOCK), Ok(1000));
+        assert_eq!(w.write(&[5u8; 2000], O_NONBLOCK), Ok(2000));
+        assert_eq!(w.write(&[5u8; 96], O_NONBLOCK), Ok(96));
+        assert_eq!(w.write(&[5u8; 1], O_NONBLOCK), Err(errno::EAGAIN));
     }
 
     #[test]
