@@ -555,6 +555,10 @@ bb sh-exit lanes - -- sh -c 'exit 17'
 # getuid(2), geteuid(2), getgid(2), getegid(2), answered on the device from the ids gpuos
 # runs with (qemu's are the same host process's).
 bb id-ug lanes - -- sh -c 'busybox id -u; busybox id -g; busybox id -ru; busybox id -rg'
+# readlink of /proc/self/exe, answered on the device for the run's own program (each
+# applet busybox sh runs is an exec of it, which reads the link back; after an exec of
+# another program the host answers: deb-bash-pipeline's coreutils).
+bb readlink-exe lanes - -- sh -c 'busybox readlink /proc/self/exe; busybox readlink -f /proc/self/exe | busybox wc -c'
 bb sh-subshell lanes - -- sh -c '(exit 3); echo $?; x=$(busybox echo nested | busybox tr a-z A-Z); echo $x'
 
 # ---------------------------------------------------------------------------

@@ -110,6 +110,7 @@ GFN_NOINLINE void mmap_file_completed(Core& c, u64 nr) {
 /// entry), default signal handlers (ignored ones stay ignored), brk and mmap
 /// bookkeeping, as execve(2) says; then its segments are mapped. A vfork parent runs on.
 GFN_NOINLINE bool exec_plan_begin(Core& c, u64 off, u64 len) {
+    c.p->exe_other = 1;  // /proc/self/exe is another program's now (procfs.h)
     MachineHdr* m = c.m;
     Proc* p = c.p;
     const u64* w = (const u64*)(lane_buf(c) + off);

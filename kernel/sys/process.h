@@ -288,6 +288,7 @@ GFN_NOINLINE void exec_new_state(Core& c, u64 sp, u64 entry, u64 brk, u64 mmap_t
 GFN_NOINLINE void exec_complete(Core& c) {
     MachineHdr* m = c.m;
     Proc* p = c.p;
+    p->exe_other = 0;  // the run's own program again (/proc/self/exe: procfs.h)
     Proc* lp = lane_proc(m, p);
     SysReq* r = lane_req(c);
     u64 len = *(volatile u32*)&r->out_len;

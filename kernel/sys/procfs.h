@@ -356,6 +356,31 @@ HANDLER void sys_openat(Core& c) {
     if (!procfs_open(c, (u32)X(c, 2)) && !openat_cached(c)) sys_post_host(c, SYS_openat, SYSREQ_CALL);
 }
 
+/// readlinkat(2) (`split`): /proc/self/exe of a process that runs the run's own program
+/// (`Proc::exe_other` 0; busybox's applets exec it again and read the link back each
+/// time) is answered from `MachineHdr::exe_path`, the bytes the host gives
+/// (host/file.rs `sys_readlinkat`: up to bufsiz of them, no NUL; EINVAL for bufsiz <= 0).
+/// Every other path is the host's.
+HANDLER void sys_readlinkat(Core& c) {
+    const u8 self_exe[14] = {'/', 'p', 'r', 'o', 'c', '/', 's', 'e', 'l', 'f', '/', 'e', 'x', 'e'};
+    u8 path[16];
+    u64 len = c.m->exe_len;
+    if (len && !c.p->exe_other && X(c, 1)) {
+        i64 n = copy_str_from_guest(c, path, X(c, 1), sizeof path);
+        if (c.exc != EXC_NONE) return;  // out of memory: the process was killed
+        bool is = n == (i64)sizeof self_exe;
+        for (u64 k = 0; is && k < sizeof self_exe; k++) is = path[k] == self_exe[k];
+        if (is) {
+            i64 bufsiz = (i64)(i32)X(c, 3);
+            if (bufsiz <= 0) { setX(c, 0, err(E_INVAL)); return; }
+            u64 k = len < (u64)bufsiz ? len : (u64)bufsiz;
+            setX(c, 0, copy_to_guest(c, X(c, 2), (const u8*)c.m->exe_path, k) ? k : err(E_FAULT));
+            return;
+        }
+    }
+    sys_post_host(c, SYS_readlinkat, SYSREQ_CALL);
+}
+
 /// struct open_how's size (include/uapi/linux/openat2.h: flags, mode, resolve) and the
 /// most bytes of it openat2(2) takes (PAGE_SIZE, else E2BIG).
 #define OPEN_HOW_SIZE 24u

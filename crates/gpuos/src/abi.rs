@@ -35,6 +35,11 @@ pub const PTIMERS: usize = 4;
 /// host as before.
 pub const DEVREAD_SLOTS: usize = 4;
 
+/// The longest program path `MachineHdr::exe_path` holds, in bytes and in its u64s.
+pub const EXE_PATH_MAX: usize = 256;
+pub const EXE_PATH_WORDS: usize = 32;
+const _: () = assert!(EXE_PATH_WORDS * 8 == EXE_PATH_MAX);
+
 /// Descriptors of pipes in device memory a process holds at once (kernel/sys/dpipe.h);
 /// a dup past them hands the pipe to the host.
 pub const DPIPE_FDS: usize = 16;
@@ -382,6 +387,10 @@ pub struct Proc {
     /// Lane's first process only: getrandom(2)'s next ChaCha20 block of the lane's
     /// stream (kernel/sys/random.h).
     pub rng_ctr: u64,
+    /// 1 once the process has exec'd another program than the run's own (its readlink
+    /// of /proc/self/exe is then the host's to answer: kernel/sys/procfs.h); fork and
+    /// clone copy it, an execve of the run's own program clears it.
+    pub exe_other: u32,
     /// The nice value, -20 (most favourable) to 19, of getpriority(2)/setpriority(2);
     /// inherited by fork, kept across execve. 0 at the start. Not used for scheduling.
     pub nice: i32,
@@ -912,6 +921,13 @@ pub struct MachineHdr {
     /// getrandom(2)'s ChaCha20 key for this run (kernel/sys/random.h): 32 bytes of the
     /// host's getrandom, drawn at the start.
     pub rng_key: [u64; 4],
+    /// What readlink of /proc/self/exe gives a process that runs the run's own program
+    /// (the guest path of PROGRAM, host/file.rs `sys_readlinkat`), `exe_len` bytes;
+    /// `exe_len` 0 when it does not fit or lanes run jobs of their own: the host answers.
+    /// kernel/sys/procfs.h `sys_readlinkat` answers on the device. (Bytes in u64s: a
+    /// derived Default stops at arrays of 32.)
+    pub exe_path: [u64; EXE_PATH_WORDS],
+    pub exe_len: u64,
     /// The page cache (kernel/mm/pcache.h): `pcache_mask + 1` entries of two u64s
     /// (key, frame + 1), zeroed at the start; file pages read from the host once and
     /// shared by every process and lane that maps them.

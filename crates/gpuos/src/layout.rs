@@ -217,6 +217,18 @@ impl MachineLayout {
         hdr.strace = cfg.strace as u32;
         (hdr.uid, hdr.euid, hdr.gid, hdr.egid) = crate::host::host_ids();
         hdr.rng_key = crate::host::rng_key();
+        // /proc/self/exe of the run's own program, for the device to answer (not with
+        // jobs, whose lanes' programs the host names).
+        let exe = prep.sandbox.exe().as_os_str().as_encoded_bytes();
+        hdr.exe_len = 0;
+        if !prep.has_jobs() && !exe.is_empty() && exe.len() <= crate::abi::EXE_PATH_MAX {
+            let mut b = [0u8; crate::abi::EXE_PATH_MAX];
+            b[..exe.len()].copy_from_slice(exe);
+            for (w, c) in hdr.exe_path.iter_mut().zip(b.chunks_exact(8)) {
+                *w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+            }
+            hdr.exe_len = exe.len() as u64;
+        }
         hdr.stop = 0;
         hdr.live = self.lanes as u64;
         mem_limits(cfg, hdr, hdr.nframes, hdr.tmpl_frames);

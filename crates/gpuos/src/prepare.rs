@@ -137,6 +137,11 @@ fn run_mounts(
 }
 
 impl Prepared {
+    /// Whether lanes run jobs of a `--jobs` list (each lane its own program).
+    pub(crate) fn has_jobs(&self) -> bool {
+        !self.jobs.is_empty()
+    }
+
     /// Load the program (a host path) and its interpreter (looked up in the sandbox,
     /// from the working directory), and build what every backend needs.
     pub fn new(cfg: &RunConfig) -> Result<Prepared, RunError> {
