@@ -189,6 +189,7 @@ GFN u64 dpipe_fits(const DPipe* p, u64 n, u64 merged) {
 /// the merged part into the newest slot, the rest a page a slot. `merge`: later writes
 /// may add to the newest slot (a write's may; a splice's page may not, fs/splice.c).
 GFN void dpipe_slots_put(DPipe* p, u64 n, u64 merged, bool merge) {
+    if (n == 0) return;  // nothing went in: the newest slot stays as it was
     if (merged > n) merged = n;
     if (merged) {
         p->slot_len[(p->slot_first + p->slot_used - 1) % DPIPE_PAGES] += (u16)merged;
@@ -202,7 +203,7 @@ GFN void dpipe_slots_put(DPipe* p, u64 n, u64 merged, bool merge) {
         p->last_end = (u16)take;
         n -= take;
     }
-    if (merged || n == 0) p->last_merge = merge;
+    p->last_merge = merge;
 }
 
 /// The bytes of a file at offset pos, n of them, that a splice into the pipe (sendfile
