@@ -282,6 +282,7 @@ pub(super) fn print_table(doc: &Value, rows: &[Row]) {
         }
     }
     print_host_requests(doc);
+    print_spawn_rates(doc);
     if let Some(m) = doc["memory"].as_object() {
         for (k, v) in m {
             let pool: Vec<String> = v["pool_high_water_bytes_per_lane"]
@@ -315,6 +316,46 @@ pub(super) fn print_table(doc: &Value, rows: &[Row]) {
         for n in n {
             println!("note: {}", n.as_str().unwrap_or(""));
         }
+    }
+}
+
+/// Spawns per second of the spawn workloads (issue 16's "spawns/s device-wide"):
+/// lanes x 8 spawns a round (tests/guest/bench_spawn.c) x rounds (the workload's first
+/// argument) over the run's execution seconds, the best per workload and backend. The
+/// process start and every guest instruction of the spawns are included.
+fn print_spawn_rates(doc: &Value) {
+    let mut best: BTreeMap<(String, String), (f64, u64)> = BTreeMap::new();
+    for r in doc["results"].as_array().into_iter().flatten() {
+        let w = r["workload"].as_str().unwrap_or("");
+        if w != "spawn" && w != "spawn-fork" {
+            continue;
+        }
+        let rounds: f64 = r["args"][0]
+            .as_str()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(0.0);
+        let (lanes, secs) = (
+            r["lanes"].as_u64().unwrap_or(0),
+            r["seconds"].as_f64().unwrap_or(0.0),
+        );
+        if secs <= 0.0 {
+            continue;
+        }
+        let rate = lanes as f64 * 8.0 * rounds / secs;
+        let key = (
+            w.to_string(),
+            r["backend"].as_str().unwrap_or("?").to_string(),
+        );
+        if rate > best.get(&key).map_or(0.0, |x| x.0) {
+            best.insert(key, (rate, lanes));
+        }
+    }
+    for ((w, b), (rate, lanes)) in best {
+        let what = if w == "spawn" { "thread" } else { "process" };
+        println!(
+            "{what} spawns/s ({b}, best): {} ({w} x{lanes})",
+            fmt_si(rate)
+        );
     }
 }
 
