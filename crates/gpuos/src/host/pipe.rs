@@ -23,14 +23,15 @@ use super::errno::{self, Errno};
 use super::oflag::O_NONBLOCK;
 
 /// The capacity of a pipe in bytes (pipe(7): 16 pages since Linux 2.6.11).
-pub(crate) const PIPE_CAPACITY: usize = 65536;
+pub(crate) const PIPE_CAPACITY: usize = PIPE_SLOTS * PAGE;
 /// Writes of at most this many bytes are atomic (pipe(7), PIPE_BUF): a page, so
 /// [`Slots::fits`] gives such a write whole or not at all.
 #[cfg(test)]
 const PIPE_BUF: usize = 4096;
 /// A pipe's slots (fs/pipe.c `pipe_buffer`s: PIPE_DEF_BUFFERS), each up to a page.
 const PIPE_SLOTS: usize = 16;
-const PAGE: usize = 4096;
+/// A page (the guest's and the host's): a slot's most bytes.
+const PAGE: usize = crate::abi::PAGE_SIZE as usize;
 
 /// Linux's accounting of a pipe's held bytes (fs/pipe.c pipe_write and pipe_read), which
 /// decides what fits: each slot holds a page's worth of one write or more. At a write's
