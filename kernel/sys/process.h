@@ -54,6 +54,13 @@ GFN bool fork_run(Core& c, Proc* q) {
 
 GFN_NOINLINE bool devread_release_all(Core& c);  // kernel/sys/devread.h
 
+/// A spawn the device completed, which began at `t0` (device clock, ns): counted with
+/// its time in `MachineHdr::spawns` and `spawn_ns` (`gpuos run -v`, `gpuos bench`).
+GFN void spawn_counted(MachineHdr* m, u64 t0) {
+    atomic_add_u64(&m->spawn_ns, now_ns() - t0);
+    atomic_add_u64(&m->spawns, 1);
+}
+
 /// clone(2) and clone3(2): a thread (CLONE_THREAD, kernel/proc/thread.h), or a process
 /// as fork(2) or vfork(2). The child process gets a copy-on-write copy of the address
 /// space (pt_clone with share_src), the CPU state with X0 = 0 (SP = `stack` when
@@ -71,6 +78,7 @@ GFN_NOINLINE bool devread_release_all(Core& c);  // kernel/sys/devread.h
 /// first: the child shares their descriptions.
 GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64 ctid) {
     MachineHdr* m = c.m;
+    u64 t0 = now_ns();
     // The child shares the descriptions (or the table): their offsets go back to the
     // host first, and a shared table keeps them there.
     if (devread_release_all(c)) return;
@@ -82,7 +90,9 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
             setX(c, 0, err(E_INVAL));
             return;
         }
-        setX(c, 0, thread_create(c, flags, stack, ptid, tls, ctid));
+        i64 tid = thread_create(c, flags, stack, ptid, tls, ctid);
+        setX(c, 0, tid);
+        if (tid > 0) spawn_counted(m, t0);
         return;
     }
     if (((flags & CLONE_VM) && !(flags & CLONE_VFORK)) || (flags & ~CLONE_SUPPORTED)) { setX(c, 0, err(E_INVAL)); return; }
@@ -131,6 +141,7 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
     if (family_note(m, p, g->slot, s, pid)) {
         setX(c, 0, pid);
         if (fork_run(c, q)) c.exc = EXC_YIELD;  // past the SVC: the pid, once let go
+        spawn_counted(m, t0);
         return;
     }
     // The host copies the fd table (fds share their open file descriptions, as after

@@ -70,7 +70,7 @@ pub struct BenchOpts {
     /// output), against `qemu-aarch64 -L DIR`.
     #[arg(long, value_name = "DIR")]
     sysroot: Option<PathBuf>,
-    /// Only these workloads (comma-separated: int,int-div,fp,mem,sys,spawn,spawn-fork,threads,pipeline,busybox,python3).
+    /// Only these workloads (comma-separated: int,int-div,fp,mem,sys,spawn,spawn-fork,threads,pipeline,busybox,xargs,python3).
     #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
     workloads: Vec<String>,
     /// GPU architecture for the compile-time measurement (CUDA).
@@ -93,6 +93,10 @@ pub struct BenchOpts {
 /// The python3 workload's script: imports a C module and a pure-Python one, prints one
 /// line.
 const PYTHON3_STARTUP: &str = "import json, sys; print(json.dumps({'ok': sys.version_info[0]}))";
+
+/// In a workload's arguments, where its script runs another AArch64 program (see
+/// [`Workload::argv_tail`]).
+const EXEC_TOKEN: &str = "{exec}";
 
 /// One workload: a program and its arguments.
 struct Workload {
@@ -124,8 +128,17 @@ impl Workload {
     /// Its arguments after the program name, for lane (or qemu process) `lane`: `args`,
     /// then for a divergent workload the lane's seed: `lane`, or with None `{lane}`,
     /// which gpuos replaces by each lane's index.
-    fn argv_tail(&self, lane: Option<usize>) -> Vec<String> {
-        let mut v = self.args.clone();
+    ///
+    /// `exec_prefix` takes the place of [`EXEC_TOKEN`] in the arguments: what the
+    /// workload's shell puts before a program it runs (empty for gpuos, which runs the
+    /// AArch64 program itself; qemu's command for the qemu side, whose emulated
+    /// programs can exec only host programs).
+    fn argv_tail(&self, lane: Option<usize>, exec_prefix: &str) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .args
+            .iter()
+            .map(|a| a.replace(EXEC_TOKEN, exec_prefix))
+            .collect();
         if self.divergent {
             v.push(lane.map_or("{lane}".into(), |l| l.to_string()));
         }
@@ -185,8 +198,13 @@ fn which(name: &str) -> Option<PathBuf> {
 
 /// Deterministic content for the busybox job (xorshift64 bytes).
 fn make_data_file(path: &Path, bytes: usize) -> std::io::Result<()> {
+    make_seeded_file(path, bytes, 0)
+}
+
+/// `bytes` bytes of xorshift64 output from a start of its own for each `seed`.
+fn make_seeded_file(path: &Path, bytes: usize, seed: u64) -> std::io::Result<()> {
     let mut v = Vec::with_capacity(bytes);
-    let mut s: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut s: u64 = 0x2545_F491_4F6C_DD1D ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     while v.len() < bytes {
         s ^= s << 13;
         s ^= s >> 7;
@@ -472,9 +490,10 @@ fn workloads(
             spare_per_lane: 0,
             timing_dependent: false,
         });
+        workloads.push(xargs_workload(o, quick, tmp, &busybox)?);
     } else {
         let n = format!(
-            "busybox workload skipped: {} not found (scripts/fetch-deps.sh fetches it)",
+            "busybox and xargs workloads skipped: {} not found (scripts/fetch-deps.sh fetches it)",
             busybox.display()
         );
         eprintln!("gpuos bench: {n}");
@@ -510,7 +529,7 @@ fn workloads(
         workloads.retain(|w| o.workloads.iter().any(|n| n == w.name));
         if workloads.is_empty() {
             return Err(
-                "--workloads selects nothing (int, int-div, fp, mem, sys, spawn, spawn-fork, threads, pipeline, busybox, python3)"
+                "--workloads selects nothing (int, int-div, fp, mem, sys, spawn, spawn-fork, threads, pipeline, busybox, xargs, python3)"
                     .into(),
             );
         }
@@ -525,6 +544,62 @@ fn workloads(
         }
     }
     Ok(workloads)
+}
+
+/// Files the xargs workload hashes, one process each (full, `--quick`, `--tiny`), and
+/// their size in bytes.
+const XARGS_FILES: [(usize, usize); 3] = [(64, 64 << 10), (16, 16 << 10), (8, 4 << 10)];
+/// Processes xargs runs at once (`xargs -P`).
+const XARGS_PARALLEL: usize = 8;
+
+/// `xargs -P` (issue 16: "shell pipelines and xargs -P run their processes in
+/// parallel"): busybox sh runs `xargs -P 8 -n 1 busybox sha256sum < list | sort`, a
+/// process (fork and exec of busybox) per file of the list, 8 at a time, the lines
+/// sorted (the processes finish in any order). With 8 spare lanes per lane on the GPU
+/// the hashing processes run side by side; qemu's xargs runs each as a qemu process of
+/// its own (its emulated exec can only start host programs), as binfmt_misc would.
+/// The files are made here, in the run's directory.
+fn xargs_workload(
+    o: &BenchOpts,
+    quick: bool,
+    tmp: &Path,
+    busybox: &Path,
+) -> Result<Workload, String> {
+    let (files, bytes) = XARGS_FILES[if o.tiny {
+        2
+    } else if quick {
+        1
+    } else {
+        0
+    }];
+    let dir = tmp.join("xargs");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let mut list = String::new();
+    for k in 0..files {
+        let name = format!("xargs/f{k:03}");
+        make_seeded_file(&tmp.join(&name), bytes, k as u64 + 1).map_err(|e| e.to_string())?;
+        list.push_str(&name);
+        list.push('\n');
+    }
+    std::fs::write(tmp.join("xargs.list"), list).map_err(|e| e.to_string())?;
+    let script = format!(
+        "xargs -P {XARGS_PARALLEL} -n 1 {EXEC_TOKEN}{} sha256sum < xargs.list | sort",
+        busybox.display()
+    );
+    Ok(Workload {
+        name: "xargs",
+        program: busybox.to_path_buf(),
+        args: vec!["sh".into(), "-c".into(), script],
+        // Up to 10 children a lane at once (xargs, sort and 8 hashing) from the shared
+        // child-slot pool.
+        max_lanes: 4096,
+        divergent: false,
+        sysroot: None,
+        env: &[],
+        spare_per_lane: XARGS_PARALLEL,
+        // Waits (wait4, pipe reads) retry a varying number of times.
+        timing_dependent: true,
+    })
 }
 
 /// All lanes the GPU runs at once when CUDA is measured (a note when unknown).

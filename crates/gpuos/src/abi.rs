@@ -987,6 +987,14 @@ pub struct MachineHdr {
     pub spare_takes: u64,
     /// Guest instructions retired on spare lanes (a count for `-v`).
     pub spare_insns: u64,
+    /// Processes and threads the device made without the host (fork, vfork, clone,
+    /// clone3 answered on the device: kernel/sys/process.h `clone_do`), for `-v` and
+    /// `gpuos bench` (issue 16's "under 1 us device-side per spawn").
+    pub spawns: u64,
+    /// Device nanoseconds those spawns took, summed: each from the clone call's entry
+    /// to the child's task made runnable and the parent's result set (the caller's own
+    /// time, on the device clock; its wait for a free child slot or lane not included).
+    pub spawn_ns: u64,
     /// The image template's file-backed ranges (the program's and its interpreter's
     /// segments, as the template maps them), which its processes start with
     /// (`Proc::fmaps`).

@@ -340,6 +340,12 @@ pub struct RunReport {
     pub cache_frames: u64,
     /// Where the host requests' round trips went (means), when any was timed.
     pub round_trips: Option<RoundTrips>,
+    /// Processes and threads made on the device (fork, vfork, clone, clone3 answered
+    /// there: `MachineHdr::spawns`).
+    pub spawns: u64,
+    /// Device nanoseconds those spawns took, summed (`MachineHdr::spawn_ns`): the
+    /// caller's time from the clone call's entry to the child made runnable.
+    pub spawn_ns: u64,
 }
 
 /// Stages of a host request's round trip, means over every request of a run, in

@@ -103,7 +103,7 @@ fn qemu_command(qemu: &Path, w: &Workload, lane: usize) -> Command {
         }
     }
     c.arg(program)
-        .args(w.argv_tail(Some(lane)))
+        .args(w.argv_tail(Some(lane), &format!("{} -cpu cortex-a57 ", qemu.display())))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
@@ -224,7 +224,7 @@ pub(super) fn gpuos_run(
 ) -> Result<Checked, String> {
     let (extra, output_dir, mixed) = (how.extra, how.output_dir, how.mixed);
     let mut argv: Vec<OsString> = vec![w.program.clone().into_os_string()];
-    argv.extend(w.argv_tail(None).into_iter().map(OsString::from));
+    argv.extend(w.argv_tail(None, "").into_iter().map(OsString::from));
     argv.extend(extra.iter().map(OsString::from));
     let mut cfg = RunConfig::new(&w.program, argv);
     cfg.backend = backend;

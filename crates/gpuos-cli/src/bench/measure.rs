@@ -69,6 +69,10 @@ struct Repeats {
     translated: u64,
     /// Host requests (syscalls and gpuos's own) the last run's lanes posted.
     host_requests: u64,
+    /// Processes and threads the last run made on the device, and their device
+    /// nanoseconds summed (`RunReport::spawns`, `spawn_ns`).
+    spawns: u64,
+    spawn_ns: u64,
 }
 
 /// Peak private frames of one process and the template's frames, over a workload's runs.
@@ -252,6 +256,7 @@ impl Meter<'_> {
             r.stdout_checked = c.stdout_checked;
             r.translated = c.report.translated;
             r.host_requests = c.report.round_trips.as_ref().map_or(0, |rt| rt.requests);
+            (r.spawns, r.spawn_ns) = (c.report.spawns, c.report.spawn_ns);
             f.device = c.report.device.clone();
             r.secs.push(c.report.seconds);
             r.walls.push(c.wall);
@@ -286,7 +291,7 @@ impl Meter<'_> {
         f.results.push(json!({
             "workload": w.name,
             "backend": bname,
-            "args": w.argv_tail(None),
+            "args": w.argv_tail(None, ""),
             "divergent": w.divergent,
             "timing_dependent": w.timing_dependent,
             "lanes": lanes,
@@ -307,6 +312,8 @@ impl Meter<'_> {
             "translated_share": share,
             "host_requests": r.host_requests,
             "host_requests_per_second": r.host_requests as f64 / s.max(1e-9),
+            "device_spawns": r.spawns,
+            "device_spawn_us": if r.spawns > 0 { r.spawn_ns as f64 / r.spawns as f64 / 1e3 } else { 0.0 },
         }));
         let row = [
             w.name.to_string(),

@@ -324,7 +324,7 @@ pub(super) fn print_table(doc: &Value, rows: &[Row]) {
 /// argument) over the run's execution seconds, the best per workload and backend. The
 /// process start and every guest instruction of the spawns are included.
 fn print_spawn_rates(doc: &Value) {
-    let mut best: BTreeMap<(String, String), (f64, u64)> = BTreeMap::new();
+    let mut best: BTreeMap<(String, String), (f64, u64, f64)> = BTreeMap::new();
     for r in doc["results"].as_array().into_iter().flatten() {
         let w = r["workload"].as_str().unwrap_or("");
         if w != "spawn" && w != "spawn-fork" {
@@ -346,14 +346,15 @@ fn print_spawn_rates(doc: &Value) {
             w.to_string(),
             r["backend"].as_str().unwrap_or("?").to_string(),
         );
+        let device_us = r["device_spawn_us"].as_f64().unwrap_or(0.0);
         if rate > best.get(&key).map_or(0.0, |x| x.0) {
-            best.insert(key, (rate, lanes));
+            best.insert(key, (rate, lanes, device_us));
         }
     }
-    for ((w, b), (rate, lanes)) in best {
+    for ((w, b), (rate, lanes, device_us)) in best {
         let what = if w == "spawn" { "thread" } else { "process" };
         println!(
-            "{what} spawns/s ({b}, best): {} ({w} x{lanes})",
+            "{what} spawns/s ({b}, best): {} ({w} x{lanes}); {device_us:.2} us device-side per spawn",
             fmt_si(rate)
         );
     }

@@ -197,6 +197,7 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     if cfg.verbose {
         super::report_t2_misses(&hdr);
         super::report_spares(&hdr, total);
+        super::report_spawns(&hdr);
     }
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -220,6 +221,8 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         pool_frames: crate::layout::pool_frames(&hdr),
         cache_frames: hdr.pcache_frames,
         round_trips: rt,
+        spawns: hdr.spawns,
+        spawn_ns: hdr.spawn_ns,
     })
 }
 

@@ -41,6 +41,19 @@ pub fn report_spares(hdr: &crate::abi::MachineHdr, total_insns: u64) {
     );
 }
 
+/// `-v`'s line on the processes and threads made on the device (`MachineHdr::spawns`):
+/// how many, and the mean device time of one (nothing when none was).
+pub fn report_spawns(hdr: &crate::abi::MachineHdr) {
+    if hdr.spawns == 0 {
+        return;
+    }
+    eprintln!(
+        "gpuos: {} processes and threads spawned on the device, {:.2} us each (device clock, the caller's time from clone to the child runnable)",
+        hdr.spawns,
+        hdr.spawn_ns as f64 / hdr.spawns as f64 / 1e3
+    );
+}
+
 /// The host's time on requests, summed over requests (nanoseconds), for `-v`'s
 /// round-trip report.
 #[derive(Default)]

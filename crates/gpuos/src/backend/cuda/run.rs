@@ -123,6 +123,11 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     report.interleaved_groups = crate::layout::interleaved_groups(&h);
     report.pool_frames = crate::layout::pool_frames(&h);
     report.cache_frames = h.pcache_frames;
+    report.spawns = h.spawns;
+    report.spawn_ns = h.spawn_ns;
+    if cfg.verbose {
+        super::super::report_spawns(&h);
+    }
     if cfg.verbose && h.run_groups > 0 {
         eprintln!(
             "gpuos: warps entered the run loop {} times, {:.1} lanes together on average",
@@ -1142,6 +1147,8 @@ fn collect(
         pool_frames: 0,
         cache_frames: 0,
         round_trips: rt,
+        spawns: 0,
+        spawn_ns: 0,
     })
 }
 
