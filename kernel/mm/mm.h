@@ -169,8 +169,18 @@ GFN_NOINLINE void frame_copy(MachineHdr* m, u64 d, u64 s) {
         rt_memcpy(db, sb, PAGE_SZ);
         return;
     }
+#ifdef GPUOS_MEMCPY_NARROW
     NO_UNROLL for (u64 i = 0; i < PAGE_SZ / 8; i++)
         *(u64*)page_at(db, dil, i * 8) = *(const u64*)page_at(sb, sil, i * 8);
+#else
+    // 32 words' loads before their stores, as rt_memcpy's groups: a word at a time, a
+    // copy-on-write break of an interleaved page waited 512 memory latencies.
+    NO_UNROLL for (u64 i = 0; i < PAGE_SZ / 8; i += 32) {
+        u64 a[32];
+        UNROLL_ALL for (int k = 0; k < 32; k++) a[k] = *(const u64*)page_at(sb, sil, (i + k) * 8);
+        UNROLL_ALL for (int k = 0; k < 32; k++) *(u64*)page_at(db, dil, (i + k) * 8) = a[k];
+    }
+#endif
 }
 
 /// Copy n bytes at offset off of frame f's page to dst (`to_page` false) or from dst
@@ -488,6 +498,26 @@ GFN_NOINLINE u64* pt_walk(MachineHdr* m, u64 root, u64 va, bool create, Proc* p)
     return pt_table(m, t) + pt_index(va, 3);
 }
 
+/// The index of the first nonzero entry of the page table t at or after index i, or 512
+/// when there is none. A zero entry maps nothing (no page, no lazy reservation, no
+/// table), so the walks over whole tables (fork's copy, an exit's release) skip it.
+/// Entries are read 32 at a time (256 bytes) with their loads issued together: one
+/// GPU thread walking a table entry by entry waited a memory latency for each of its
+/// 512 entries, most of them empty in a sparse address space.
+GFN_NOINLINE u32 pt_next_used(const u64* t, u32 i) {
+    NO_UNROLL while (i < 512) {
+        u32 base = i & ~31u;
+        u64 a[32];
+        UNROLL_ALL for (int k = 0; k < 32; k++) a[k] = t[base + k];
+        u32 used = 0;  // bit k: entry base + k is nonzero
+        UNROLL_ALL for (int k = 0; k < 32; k++) used |= (u32)(a[k] != 0) << k;
+        used &= ~0u << (i - base);
+        if (used) return base + (u32)(31 - clz32(used & (0u - used)));
+        i = base + 32;
+    }
+    return 512;
+}
+
 /// Release the table `table` of level `level` and everything below it into the batch
 /// `b` (frames released for p, see `frame_release_into`; p 0: nobody's). Adds the
 /// pages it mapped to `*pages` when given. Iterative, with an explicit path of at most
@@ -499,6 +529,7 @@ GFN_NOINLINE void pt_free_tree(MachineHdr* m, u64 table, int level, FreeBatch& b
     tab[d] = table;
     idx[d] = 0;
     NO_UNROLL for (; d >= level;) {
+        idx[d] = pt_next_used(pt_table(m, tab[d]), idx[d]);
         if (idx[d] == 512) {  // this table is done: release it, back to its parent
             frame_release_into(m, b, p, tab[d]);
             d--;
@@ -566,6 +597,7 @@ GFN_NOINLINE u64 pt_clone(MachineHdr* m, u64 src_root, Proc* p, bool share_src =
     int d = 0;
     bool ok = true;
     NO_UNROLL for (; d >= 0 && ok;) {
+        idx[d] = pt_next_used(pt_table(m, st[d]), idx[d]);  // the copy's zero entries stay
         if (idx[d] == 512) {
             d--;
             if (d >= 0) idx[d]++;
