@@ -504,7 +504,11 @@ GFN_NOINLINE u64* pt_walk(MachineHdr* m, u64 root, u64 va, bool create, Proc* p)
 /// Entries are read 32 at a time (256 bytes) with their loads issued together: one
 /// GPU thread walking a table entry by entry waited a memory latency for each of its
 /// 512 entries, most of them empty in a sparse address space.
+/// -DGPUOS_PT_WALK_EACH (a variant to measure): every entry visited, as before.
 GFN_NOINLINE u32 pt_next_used(const u64* t, u32 i) {
+#ifdef GPUOS_PT_WALK_EACH
+    return i;
+#endif
     NO_UNROLL while (i < 512) {
         u32 base = i & ~31u;
         u64 a[32];
