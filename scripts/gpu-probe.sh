@@ -14,6 +14,11 @@
 #   t2cold    16,384 x bench_int 1500 from no cached translation (--translate auto):
 #             when the translation is swapped in, the run's time and share translated
 #   democold  `gpuos demo -v` with an empty cache (the ladder of cores)
+#   spawn     issue 16's spawn figures: `gpuos bench --quick --workloads
+#             spawn,spawn-fork,xargs` at PROBE_SPAWN_LANES lanes (default 1024; the
+#             carry needs bench_spawn, and busybox for xargs): thread and process
+#             spawns/s, the device's us per spawn, each workload's time against qemu
+#             (with GPUOS_NVRTC_OPTS in PROBE_ENV a core variant of the carry)
 #   t2        tier 2 from the carry's cached translation of `bench_int 200`
 #             (GPU_CARRY_TRANSLATE='bench_int 200'), each run from a fresh copy of the
 #             cache: 1 lane, 16,384 lanes, 16,384 lanes of `bench_int 20 {lane}` (a
@@ -51,6 +56,13 @@ for c in "$@"; do
         rt)
             r=$(g "$c" run --backend "$B" --mode persistent --translate never -v "$c/bin/sysloop" 20000)
             echo "[$p] $c: $r $(grep -h 'mean us' /tmp/probe.err)"
+            ;;
+        spawn)
+            r=$(g "$c" bench --backend "$B" --quick --skip-cold-compile --workloads spawn,spawn-fork,xargs \
+                --lanes "${PROBE_SPAWN_LANES:-1024}" --bin-dir "$c/bin" --busybox "$c/busybox" \
+                --qemu "$c/qemu-aarch64-static")
+            echo "[$p] $c: $r"
+            grep -E '^(spawn|spawn-fork|xargs) |spawns/s|^  (spawn|spawn-fork|xargs) ' /tmp/probe.out | sed "s|^|[$p]   |"
             ;;
         tput)
             for ln in "10000 200" "30000 100"; do
