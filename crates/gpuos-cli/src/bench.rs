@@ -196,13 +196,9 @@ fn which(name: &str) -> Option<PathBuf> {
     })
 }
 
-/// Deterministic content for the busybox job (xorshift64 bytes).
-fn make_data_file(path: &Path, bytes: usize) -> std::io::Result<()> {
-    make_seeded_file(path, bytes, 0)
-}
-
-/// `bytes` bytes of xorshift64 output from a start of its own for each `seed`.
-fn make_seeded_file(path: &Path, bytes: usize, seed: u64) -> std::io::Result<()> {
+/// Deterministic content for the busybox and xargs jobs: `bytes` bytes of xorshift64
+/// output, from a start of its own for each `seed`.
+fn make_data_file(path: &Path, bytes: usize, seed: u64) -> std::io::Result<()> {
     let mut v = Vec::with_capacity(bytes);
     let mut s: u64 = 0x2545_F491_4F6C_DD1D ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     while v.len() < bytes {
@@ -477,7 +473,7 @@ fn workloads(
     ];
     let busybox = absolute(&o.busybox);
     if busybox.is_file() {
-        make_data_file(&tmp.join("data.bin"), bb_bytes).map_err(|e| e.to_string())?;
+        make_data_file(&tmp.join("data.bin"), bb_bytes, 0).map_err(|e| e.to_string())?;
         workloads.push(Workload {
             name: "busybox",
             program: busybox.clone(),
@@ -577,7 +573,7 @@ fn xargs_workload(
     let mut list = String::new();
     for k in 0..files {
         let name = format!("xargs/f{k:03}");
-        make_seeded_file(&tmp.join(&name), bytes, k as u64 + 1).map_err(|e| e.to_string())?;
+        make_data_file(&tmp.join(&name), bytes, k as u64 + 1).map_err(|e| e.to_string())?;
         list.push_str(&name);
         list.push('\n');
     }
