@@ -198,6 +198,9 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         super::report_t2_misses(&hdr);
         super::report_spares(&hdr, total);
         super::report_spawns(&hdr);
+        if stop_signal().is_some() {
+            super::stopped::report_stopped(&procs, lanes, &hdr);
+        }
     }
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()

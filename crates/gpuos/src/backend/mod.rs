@@ -4,6 +4,7 @@
 mod clock;
 pub mod cpu;
 pub mod cuda;
+pub mod stopped;
 
 use crate::abi::Proc;
 pub use crate::machine::RoundTrips;

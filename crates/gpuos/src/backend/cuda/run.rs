@@ -1085,6 +1085,18 @@ fn drain_quantum(r: &LanesRun<'_>) -> Result<(), RunError> {
     }
 }
 
+/// `-v` after a stop: where the lanes that had not ended were (backend/stopped.rs),
+/// from the whole process table read back.
+fn report_stopped(m: &DeviceMachine, h: &MachineHdr) {
+    // SAFETY: Proc is plain old data; all-zero is valid; then filled from the device.
+    let mut all: Vec<Proc> = vec![unsafe { std::mem::zeroed() }; h.nslots as usize];
+    // SAFETY: the device table has `nslots` entries; the kernel is done.
+    match unsafe { cu::memcpy_dtoh_sync(&mut all, m.procs.0) } {
+        Ok(()) => crate::backend::stopped::report_stopped(&all, m.lanes, h),
+        Err(e) => eprintln!("gpuos: reading the process table back: {e:?}"),
+    }
+}
+
 /// Read the lanes' processes back and finish every lane (its outcome, its output hashed
 /// and, with --output-dir, written).
 fn collect(
@@ -1109,6 +1121,9 @@ fn collect(
         if let Ok(h) = read_hdr(m) {
             let total = procs_host.iter().map(|p| p.insns + p.family_insns).sum();
             crate::backend::report_spares(&h, total);
+            if crate::backend::stop_signal().is_some() {
+                report_stopped(m, &h);
+            }
         }
     }
     // Spread over the host's cores (100,000 lanes can mean 200,000 files).
