@@ -470,11 +470,23 @@ pub(crate) fn memfd_create(name: &CStr, flags: u32) -> Result<OwnedFd, Errno> {
 
 /// The host's supplementary group ids (getgroups(2)), at most `max`; EINVAL when it has more.
 pub(crate) fn groups(max: usize) -> Result<Vec<u32>, Errno> {
-    let mut g = vec![0 as libc::gid_t; max];
-    // SAFETY: `g` holds `max` gid_t.
-    let n = cvt(unsafe { libc::getgroups(max as libc::c_int, g.as_mut_ptr()) })?;
-    g.truncate(n as usize);
-    Ok(g)
+    // Sized by their number (getgroups(0, NULL)), not by `max`: a vector of NGROUPS_MAX
+    // (65,536) zeroed ids made every call cost microseconds. The list may grow between
+    // the two calls (EINVAL then): ask again.
+    loop {
+        // SAFETY: size 0 with a null list only returns the number.
+        let n = cvt(unsafe { libc::getgroups(0, std::ptr::null_mut()) })? as usize;
+        let mut g = vec![0 as libc::gid_t; n.min(max)];
+        // SAFETY: `g` holds `g.len()` gid_t.
+        match cvt(unsafe { libc::getgroups(g.len() as libc::c_int, g.as_mut_ptr()) }) {
+            Ok(k) => {
+                g.truncate(k as usize);
+                return Ok(g);
+            }
+            Err(e) if e == errno::EINVAL && n < max => continue,
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// copy_file_range(fd_in, off_in, fd_out, off_out, len, flags); an offset `Some` is
