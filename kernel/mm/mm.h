@@ -526,6 +526,56 @@ GFN_NOINLINE u32 pt_next_used(const u64* t, u32 i) {
     return 512;
 }
 
+/// Release what the leaf table t (level 3) maps into the batch `b`, as
+/// `frame_release_into` does for each present entry (p 0: nobody's), adding the pages it
+/// maps to `*pages` when given; the table's own frame stays the caller's. 32 entries at
+/// a time, with each group's loads (entries, page-cache marks, interleaving bits) and
+/// its returning atomics issued together: one GPU thread releasing a table entry by
+/// entry waited several memory latencies for each of its used entries (an exit of a
+/// static glibc program: about 700). -DGPUOS_PT_LEAF_EACH (a variant to measure): the
+/// walk's entry-by-entry path.
+GFN_NOINLINE void pt_free_leaves(MachineHdr* m, const u64* t, FreeBatch& b, Proc* p, u64* pages) {
+    const u32* cmap = (const u32*)(uintptr_t)m->dcache_map;
+    const u32* ilmap = (const u32*)(uintptr_t)m->il_map;
+    u64 mapped = 0, priv = 0, cached = 0;
+    NO_UNROLL for (u32 base = 0; base < 512; base += 32) {
+        u64 e[32];
+        UNROLL_ALL for (int k = 0; k < 32; k++) e[k] = t[base + k];
+        u32 live = 0;  // bit k: entry k maps a frame with a reference count
+        UNROLL_ALL for (int k = 0; k < 32; k++) {
+            mapped += pte_mapped(e[k]);
+            live |= (u32)((e[k] & PTE_P) && !frame_immortal(m, PTE_FRAME(e[k]))) << k;
+        }
+        if (!live) continue;
+        u32 cmark = 0, il = 0;  // page-cache frames, interleaved frames
+        UNROLL_ALL for (int k = 0; k < 32; k++) {
+            u64 f = PTE_FRAME(e[k]);
+            bool on = (live >> k) & 1;
+            if (on && cmap && f < m->nframes && load_relaxed_u32(cmap + f)) cmark |= 1u << k;
+            if (on && ilmap && ((load_relaxed_u32(ilmap + f / IL_GROUP / 32) >> (f / IL_GROUP % 32)) & 1)) il |= 1u << k;
+        }
+        priv += popc64(live);
+        cached += popc64(cmark);
+        u32 plain = live & ~il;
+        u32 before[32];
+        UNROLL_ALL for (int k = 0; k < 32; k++)
+            before[k] = (plain >> k) & 1 ? atomic_sub_u32(frame_refcnt(m, PTE_FRAME(e[k])), 1) : 2;
+        NO_UNROLL for (int k = 0; k < 32; k++) {
+            u64 f = PTE_FRAME(e[k]);
+            if ((il >> k) & 1) il_unref(m, f);
+            if (before[k] == 0) gpuos_panic(m, PANIC_REFCNT, f);
+            if (before[k] != 1) continue;
+            b.f[b.n++] = (u32)f;
+            if (b.n == FREE_BATCH) free_batch_flush(m, b);
+        }
+    }
+    if (pages) *pages += mapped;
+    if (p) {
+        p->frames_private -= priv;
+        p->frames_cached -= cached;
+    }
+}
+
 /// Release the table `table` of level `level` and everything below it into the batch
 /// `b` (frames released for p, see `frame_release_into`; p 0: nobody's). Adds the
 /// pages it mapped to `*pages` when given. Iterative, with an explicit path of at most
@@ -545,6 +595,14 @@ GFN_NOINLINE void pt_free_tree(MachineHdr* m, u64 table, int level, FreeBatch& b
             continue;
         }
         u64 e = pt_table(m, tab[d])[idx[d]];
+#ifndef GPUOS_PT_LEAF_EACH
+        if (d == 2 && (e & PTE_P)) {  // a leaf table: released in groups
+            pt_free_leaves(m, pt_table(m, PTE_FRAME(e)), b, p, pages);
+            frame_release_into(m, b, p, PTE_FRAME(e));
+            idx[d]++;
+            continue;
+        }
+#endif
         if (d < 3 && (e & PTE_P)) {
             tab[d + 1] = PTE_FRAME(e);
             idx[d + 1] = 0;
@@ -584,6 +642,48 @@ GFN void pt_clone_entry(MachineHdr* m, u64* s, u64* d, int level, Proc* p, bool 
     *d = e;
 }
 
+/// Copy the leaf table st (level 3) into the fresh (zeroed) table dt for p, as
+/// `pt_clone_entry` does for each entry: 32 entries at a time, with each group's loads
+/// (entries, page-cache marks) and its reference counts' atomics issued together, and
+/// p's counts added once. One GPU thread copying entry by entry waited two memory
+/// latencies for each used entry (H100: 633 us a fork of a static glibc program, about
+/// 700 entries). -DGPUOS_PT_LEAF_EACH: the walk's entry-by-entry path.
+GFN_NOINLINE void pt_clone_leaves(MachineHdr* m, u64* st, u64* dt, Proc* p, bool share_src) {
+    const u32* cmap = (const u32*)(uintptr_t)m->dcache_map;
+    u64 mapped = 0, priv = 0, cached = 0;
+    NO_UNROLL for (u32 base = 0; base < 512; base += 32) {
+        u64 e[32];
+        UNROLL_ALL for (int k = 0; k < 32; k++) e[k] = st[base + k];
+        u32 used = 0, live = 0;  // nonzero entries; frames with a reference count
+        UNROLL_ALL for (int k = 0; k < 32; k++) {
+            used |= (u32)(e[k] != 0) << k;
+            mapped += pte_mapped(e[k]);
+            live |= (u32)((e[k] & PTE_P) && !frame_immortal(m, PTE_FRAME(e[k]))) << k;
+        }
+        if (!used) continue;  // the copy's zero entries stay
+        u32 cmark = 0;
+        UNROLL_ALL for (int k = 0; k < 32; k++) {
+            u64 f = PTE_FRAME(e[k]);
+            if (((live >> k) & 1) && cmap && f < m->nframes && load_relaxed_u32(cmap + f)) cmark |= 1u << k;
+        }
+        UNROLL_ALL for (int k = 0; k < 32; k++)
+            if ((live >> k) & 1) atomic_add_u32(frame_refcnt(m, PTE_FRAME(e[k])), 1);
+        priv += popc64(live);
+        cached += popc64(cmark);
+        UNROLL_ALL for (int k = 0; k < 32; k++) {
+            u64 x = e[k];
+            if ((x & PTE_P) && (x & PTE_W) && !(x & PTE_SHARED)) {  // shared now: copy before writing
+                x |= PTE_COW;
+                if (share_src) st[base + k] = x;
+            }
+            dt[base + k] = x;
+        }
+    }
+    p->vm_pages += mapped;
+    p->frames_private += priv;
+    p->frames_cached += cached;
+}
+
 /// Copy the page-table tree of `src_root` into fresh tables for process p (its
 /// `frames_private` and `vm_pages` grow by what the copy holds and maps); leaf frames
 /// are shared and their writable entries marked COW in the copy, lazy reservations are
@@ -618,6 +718,13 @@ GFN_NOINLINE u64 pt_clone(MachineHdr* m, u64 src_root, Proc* p, bool share_src =
             if (f == NO_FRAME) { p->oom = OOM_POOL; ok = false; break; }
             p->frames_private++;
             *t = (f << 12) | PTE_P;
+#ifndef GPUOS_PT_LEAF_EACH
+            if (d == 2) {  // a leaf table: copied in groups
+                pt_clone_leaves(m, pt_table(m, PTE_FRAME(*s)), pt_table(m, f), p, share_src);
+                idx[d]++;
+                continue;
+            }
+#endif
             st[d + 1] = PTE_FRAME(*s);
             dt[d + 1] = f;
             idx[d + 1] = 0;
