@@ -21,13 +21,14 @@ fn sys_name(nr: u64) -> String {
 }
 
 /// What a process is doing, in words: its `PROC_*` state, the `BLOCK_*` reason or
-/// the syscall it waits in.
-pub fn state_text(p: &Proc) -> String {
+/// the syscall it waits in. `host_nr`: the number of the host request in flight for it
+/// (its lane's first process keeps the lane's copy, `Proc::req_nr`).
+pub fn state_text(p: &Proc, host_nr: u64) -> String {
     let call = || sys_name(p.cpu.x[8]);
     match p.status {
         PROC_FREE => "free".into(),
         PROC_RUNNABLE => "runnable".into(),
-        PROC_WAIT_HOST => format!("waiting for the host ({})", sys_name(p.req_nr)),
+        PROC_WAIT_HOST => format!("waiting for the host ({})", sys_name(host_nr)),
         PROC_EXITED => "exited".into(),
         PROC_KILLED => "killed".into(),
         PROC_NEW => "new (its fork not yet answered)".into(),
@@ -59,9 +60,9 @@ fn where_text(w: u32) -> &'static str {
 
 /// The slots of lane's family: its first process, then the members its circular list
 /// (`Proc::fam_next`, through every member) reaches, each once, so that a list a stop
-/// caught in mid-change still ends.
-fn family(procs: &[Proc], lane: usize) -> Vec<usize> {
-    let mut seen = vec![false; procs.len()];
+/// caught in mid-change still ends. `seen` (one flag a slot, shared by the calls for
+/// every lane: families are disjoint) marks the slots visited.
+fn family(procs: &[Proc], lane: usize, seen: &mut [bool]) -> Vec<usize> {
     let mut out = Vec::new();
     let mut s = lane;
     while s < procs.len() && !seen[s] {
@@ -73,12 +74,12 @@ fn family(procs: &[Proc], lane: usize) -> Vec<usize> {
 }
 
 /// One line on a process of a stopped lane.
-fn process_line(p: &Proc) -> String {
+fn process_line(p: &Proc, host_nr: u64) -> String {
     format!(
         "pid {} (slot {}): {}, {}, pc {:#x}, {} instructions",
         p.pid,
         p.slot,
-        state_text(p),
+        state_text(p, host_nr),
         where_text(p.task_where),
         p.cpu.pc,
         p.insns
@@ -102,9 +103,10 @@ pub fn report_stopped(procs: &[Proc], lanes: usize, hdr: &MachineHdr) {
         return;
     }
     let mut states: BTreeMap<String, usize> = BTreeMap::new();
+    let mut seen = vec![false; procs.len()];
     for (k, &lane) in stopped.iter().enumerate() {
         let lp = &procs[lane];
-        let members = family(procs, lane);
+        let members = family(procs, lane, &mut seen);
         if k < LANES_LISTED {
             let host = if lp.req_open != 0 {
                 format!(", a host request in flight for slot {}", lp.req_slot)
@@ -118,11 +120,18 @@ pub fn report_stopped(procs: &[Proc], lanes: usize, hdr: &MachineHdr) {
         }
         for &s in &members {
             let p = &procs[s];
+            // The request in flight is the lane's (one at a time): its number is in the
+            // lane's first process; another member waiting names its own call.
+            let host_nr = if lp.req_open != 0 && lp.req_slot == p.slot {
+                lp.req_nr
+            } else {
+                p.cpu.x[8]
+            };
             if k < LANES_LISTED && p.status != PROC_FREE {
-                eprintln!("gpuos:   {}", process_line(p));
+                eprintln!("gpuos:   {}", process_line(p, host_nr));
             }
             if !matches!(p.status, PROC_EXITED | PROC_KILLED | PROC_FREE) {
-                let key = format!("{}, {}", state_text(p), where_text(p.task_where));
+                let key = format!("{}, {}", state_text(p, host_nr), where_text(p.task_where));
                 *states.entry(key).or_default() += 1;
             }
         }
@@ -164,11 +173,11 @@ mod tests {
         t[0].fam_next = 3;
         t[3].fam_next = 5;
         t[5].fam_next = 0;
-        assert_eq!(family(&t, 0), vec![0, 3, 5]);
+        assert_eq!(family(&t, 0, &mut [false; 8]), vec![0, 3, 5]);
         // A ring damaged mid-change (5 -> 6 -> 6 ...) still ends.
         t[5].fam_next = 6;
         t[6].fam_next = 6;
-        assert_eq!(family(&t, 0), vec![0, 3, 5, 6]);
+        assert_eq!(family(&t, 0, &mut [false; 8]), vec![0, 3, 5, 6]);
     }
 
     #[test]
@@ -177,9 +186,8 @@ mod tests {
         p.status = PROC_BLOCKED;
         p.block = BLOCK_WAIT;
         p.cpu.x[8] = 260; // wait4
-        assert_eq!(state_text(&p), "blocked in wait4");
+        assert_eq!(state_text(&p, 260), "blocked in wait4");
         p.status = PROC_WAIT_HOST;
-        p.req_nr = 63;
-        assert_eq!(state_text(&p), "waiting for the host (read)");
+        assert_eq!(state_text(&p, 63), "waiting for the host (read)");
     }
 }
