@@ -19,6 +19,11 @@
 #             carry needs bench_spawn, and busybox for xargs): thread and process
 #             spawns/s, the device's us per spawn, each workload's time against qemu
 #             (with GPUOS_NVRTC_OPTS in PROBE_ENV a core variant of the carry)
+#   spawnus   the device's time per spawn (`gpuos run -v`'s mean from the clone call to
+#             the child runnable) of `bench_spawn 50` (threads) and `bench_spawn 50
+#             fork` at PROBE_SPAWNUS_LANES lanes (default "1 32"), interpreted: a
+#             spawn's own cost at one lane, a warp's at 32 (with GPUOS_NVRTC_OPTS in
+#             PROBE_ENV a core variant of the carry)
 #   t2        tier 2 from the carry's cached translation of `bench_int 200`
 #             (GPU_CARRY_TRANSLATE='bench_int 200'), each run from a fresh copy of the
 #             cache: 1 lane, 16,384 lanes, 16,384 lanes of `bench_int 20 {lane}` (a
@@ -63,6 +68,14 @@ for c in "$@"; do
                 --qemu "$c/qemu-aarch64-static")
             echo "[$p] $c: $r"
             grep -E '^(spawn|spawn-fork|xargs) |spawns/s|^  (spawn|spawn-fork|xargs) ' /tmp/probe.out | sed "s|^|[$p]   |"
+            ;;
+        spawnus)
+            for lanes in ${PROBE_SPAWNUS_LANES:-1 32}; do
+                for kind in "" fork; do
+                    r=$(g "$c" run --backend "$B" --translate never --lanes "$lanes" -v "$c/bin/bench_spawn" 50 $kind)
+                    echo "[$p] $c: $lanes lanes bench_spawn 50 ${kind:-(threads)}: $r $(pick '[0-9]+ processes and threads spawned on the device, [0-9.]+ us each')"
+                done
+            done
             ;;
         tput)
             for ln in "10000 200" "30000 100"; do
