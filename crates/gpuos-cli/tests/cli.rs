@@ -1928,6 +1928,57 @@ fn sigint_and_sigterm_stop_the_run_promptly() {
     }
 }
 
+/// `-v` after a stop says where the unfinished lane was: a shell in wait4 for a
+/// pipeline whose first process sleeps, one line a process, then the count by state.
+#[test]
+fn verbose_stop_reports_where_the_lanes_were() {
+    let d = tmp("stop-report");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gpuos"))
+        .current_dir(&d)
+        .args(["run", "--backend", "cpu", "--threads", "2", "-v"])
+        .arg(busybox())
+        .args(["sh", "-c", "echo started; busybox sleep 30 | busybox cat"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("gpuos runs");
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert_eq!(line, "started\n");
+    // Time for the shell to start the pipeline (a loaded CI machine included).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // SAFETY: signals our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{err}");
+    assert!(
+        err.contains("gpuos: stopped lane 0: 3 processes and threads"),
+        "{err}"
+    );
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("gpuos:   pid "))
+        .collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(
+        lines[0].contains(": blocked in wait4, home, pc 0x"),
+        "{err}"
+    );
+    assert!(lines.iter().any(|l| l.contains("nanosleep")), "{err}");
+    assert!(
+        err.contains("gpuos: 1 stopped lanes; their live processes and threads by state:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("gpuos: interrupted by SIGTERM; 1 lane stopped"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
 /// A guest of one run plants `runs -> ../outside`; the next run with `--lane-dir
 /// 'runs/{lane}'` must not create its lane directories there: refused with one line
 /// naming the symlink, nothing made outside, nothing run.
