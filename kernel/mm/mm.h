@@ -535,8 +535,6 @@ GFN_NOINLINE u32 pt_next_used(const u64* t, u32 i) {
 /// static glibc program: about 700). -DGPUOS_PT_LEAF_EACH (a variant to measure): the
 /// walk's entry-by-entry path.
 GFN_NOINLINE void pt_free_leaves(MachineHdr* m, const u64* t, FreeBatch& b, Proc* p, u64* pages) {
-    const u32* cmap = (const u32*)(uintptr_t)m->dcache_map;
-    const u32* ilmap = (const u32*)(uintptr_t)m->il_map;
     u64 mapped = 0, priv = 0, cached = 0;
     NO_UNROLL for (u32 base = 0; base < 512; base += 32) {
         u64 e[32];
@@ -551,8 +549,8 @@ GFN_NOINLINE void pt_free_leaves(MachineHdr* m, const u64* t, FreeBatch& b, Proc
         UNROLL_ALL for (int k = 0; k < 32; k++) {
             u64 f = PTE_FRAME(e[k]);
             bool on = (live >> k) & 1;
-            if (on && cmap && f < m->nframes && load_relaxed_u32(cmap + f)) cmark |= 1u << k;
-            if (on && ilmap && ((load_relaxed_u32(ilmap + f / IL_GROUP / 32) >> (f / IL_GROUP % 32)) & 1)) il |= 1u << k;
+            if (on && frame_cached(m, f)) cmark |= 1u << k;
+            if (on && frame_il(m, f)) il |= 1u << k;
         }
         priv += popc64(live);
         cached += popc64(cmark);
@@ -649,7 +647,6 @@ GFN void pt_clone_entry(MachineHdr* m, u64* s, u64* d, int level, Proc* p, bool 
 /// latencies for each used entry (H100: 633 us a fork of a static glibc program, about
 /// 700 entries). -DGPUOS_PT_LEAF_EACH: the walk's entry-by-entry path.
 GFN_NOINLINE void pt_clone_leaves(MachineHdr* m, u64* st, u64* dt, Proc* p, bool share_src) {
-    const u32* cmap = (const u32*)(uintptr_t)m->dcache_map;
     u64 mapped = 0, priv = 0, cached = 0;
     NO_UNROLL for (u32 base = 0; base < 512; base += 32) {
         u64 e[32];
@@ -664,7 +661,7 @@ GFN_NOINLINE void pt_clone_leaves(MachineHdr* m, u64* st, u64* dt, Proc* p, bool
         u32 cmark = 0;
         UNROLL_ALL for (int k = 0; k < 32; k++) {
             u64 f = PTE_FRAME(e[k]);
-            if (((live >> k) & 1) && cmap && f < m->nframes && load_relaxed_u32(cmap + f)) cmark |= 1u << k;
+            if (((live >> k) & 1) && frame_cached(m, f)) cmark |= 1u << k;
         }
         UNROLL_ALL for (int k = 0; k < 32; k++)
             if ((live >> k) & 1) atomic_add_u32(frame_refcnt(m, PTE_FRAME(e[k])), 1);
