@@ -85,6 +85,7 @@ struct Core {
     u64 sig_x0;      // X0 just before a signal handler was entered (for --strace)
     u32 sig_entered; // a handler was entered during the current syscall
     u32 bus;         // the last failed fault-in touched a page past a mapped file's end
+    u32 pte_ro;      // the last fault-in's entry is in a shared leaf table: no write through it
     u64 code_vpn;    // page of the cached code pointer + 1 (0 = invalid)
     const u8* code;  // host pointer to the current code page (frame_base)
     u32 code_il;     // ... whose frame is interleaved

@@ -410,6 +410,10 @@ add hostile_mem-prot lanes - -- @hostile_mem prot
 add hostile_mem-lane lanes - -- @hostile_mem lane '{lane}'
 add hostile_mem-huge lanes - -- @hostile_mem huge
 add hostile_mem-bss lanes - -- @hostile_mem_bss
+# Address spaces after fork (tests/guest/fork_tables.c): writes and table changes on
+# either side, with the other side still holding the page tables or gone, over three
+# generations; MAP_SHARED|MAP_ANONYMOUS pages shared with the children.
+add fork_tables lanes - -- @fork_tables 2
 # One read or write of megabytes moves it all (tests/guest/hostile_io.c); crash: the
 # file a write made before the guest died holds every byte. Not lane-safe: megabytes
 # of memory and output per lane.

@@ -6,7 +6,9 @@
 // pages, like Linux AArch64 with 4 KiB granule). Leaf entry format:
 //   bit 0 P (frame present), 1 R, 2 W, 3 X, 4 COW (copy before writing), 5 LAZY
 //   (reserved: a zero frame is allocated on first touch), bits 12..51 frame index.
-// Interior entries: bit 0 P, bits 12..51 frame index of the next-level table; or, with
+// Interior entries: bit 0 P, bits 12..51 frame index of the next-level table (a level-2
+// entry's also bit 9 TSHARED: the leaf table may be another process's too, see "leaf
+// tables shared after fork" below); or, with
 // P clear, LAZY plus R/W/X: every page of the entry's span (2 MiB, 1 GiB, 512 GiB) is
 // reserved with those permissions, so a huge lazy mapping costs no tables until a page
 // of it is touched or part of it changed (then the entry is split into a table of
@@ -36,6 +38,11 @@
 // instead of copying; write-back clears DIRTY and sets COW again.
 #define PTE_SHARED 128ull
 #define PTE_DIRTY 256ull
+/// In a level-2 entry that holds a leaf table: the table may be mapped by other processes
+/// too (fork shares leaf tables, `pt_clone`): nothing writes its entries, and none of
+/// its pages is writable through it, before `pt_unshare` gives this process a table of
+/// its own (or finds it the last holder).
+#define PTE_TSHARED 512ull
 #define PTE_PERM (PTE_R | PTE_W | PTE_X)
 #define PTE_FRAME(e) (((e) >> 12) & 0xffffffffffull)
 #define VA_BITS 48
@@ -468,23 +475,48 @@ GFN_NOINLINE bool pt_split(MachineHdr* m, u64* e, Proc* p) {
 }
 
 /// The entry that maps va: a leaf (`*level` 3) or an interior lazy reservation or empty
-/// interior entry (`*level` < 3); 0 when va is beyond the address space.
-GFN_NOINLINE u64* pt_lookup(MachineHdr* m, u64 root, u64 va, int* level) {
+/// interior entry (`*level` < 3); 0 when va is beyond the address space. `*ro`, when
+/// given: the leaf's table is shared (PTE_TSHARED): read it, never write it or a page
+/// through it (pt_lookup_own).
+GFN_NOINLINE u64* pt_lookup(MachineHdr* m, u64 root, u64 va, int* level, bool* ro = 0) {
     if (va >> VA_BITS) return 0;
     u64 t = root;
+    bool shared = false;
+    for (int l = 0;; l++) {
+        u64* e = pt_table(m, t) + pt_index(va, l);
+        if (l == 3 || !(*e & PTE_P)) {
+            *level = l;
+            if (ro) *ro = shared;
+            return e;
+        }
+        shared = (*e & PTE_TSHARED) != 0;  // at level 2: the leaf table's
+        t = PTE_FRAME(*e);
+    }
+}
+
+GFN_NOINLINE bool pt_unshare(MachineHdr* m, Proc* p, u64* e);
+
+/// pt_lookup's entry for va in the tables of the space led by p, to be written: a shared
+/// leaf table on the way is made p's own first (pt_unshare). 0 when va is beyond the
+/// address space, or no frame is to be had for a copy (`p->oom`).
+GFN_NOINLINE u64* pt_lookup_own(MachineHdr* m, Proc* p, u64 va, int* level) {
+    if (va >> VA_BITS) return 0;
+    u64 t = p->pt_root;
     for (int l = 0;; l++) {
         u64* e = pt_table(m, t) + pt_index(va, l);
         if (l == 3 || !(*e & PTE_P)) {
             *level = l;
             return e;
         }
+        if ((*e & PTE_TSHARED) && !pt_unshare(m, p, e)) return 0;
         t = PTE_FRAME(*e);
     }
 }
 
-/// Find the leaf entry for va. With `create`, allocate missing tables and split lazy
-/// reservations on the way (charged to p, see `frame_alloc_for`); without, return 0
-/// where no leaf table exists. Returns 0 when absent (or out of frames).
+/// Find the leaf entry for va. With `create`, allocate missing tables, split lazy
+/// reservations and make a shared leaf table p's own (pt_unshare) on the way, for an
+/// entry to be written (charged to p, see `frame_alloc_for`); without, return 0 where
+/// no leaf table exists. Returns 0 when absent (or out of frames).
 GFN_NOINLINE u64* pt_walk(MachineHdr* m, u64 root, u64 va, bool create, Proc* p) {
     if (va >> VA_BITS) return 0;
     u64 t = root;
@@ -492,6 +524,8 @@ GFN_NOINLINE u64* pt_walk(MachineHdr* m, u64 root, u64 va, bool create, Proc* p)
         u64* e = pt_table(m, t) + pt_index(va, level);
         if (!(*e & PTE_P)) {
             if (!create || !pt_split(m, e, p)) return 0;
+        } else if (create && (*e & PTE_TSHARED) && !pt_unshare(m, p, e)) {
+            return 0;
         }
         t = PTE_FRAME(*e);
     }
@@ -526,34 +560,87 @@ GFN_NOINLINE u32 pt_next_used(const u64* t, u32 i) {
     return 512;
 }
 
+// ---- leaf tables shared after fork ----------------------------------------------------
+// fork(2) copies the interior tables and shares each leaf table: one more reference to
+// the table's frame, PTE_TSHARED in both processes' level-2 entries (`pt_clone`), no
+// entry read or written. The frames a shared table maps keep one reference for the
+// table, whoever maps it. Readers walk shared tables as they are (a page's write
+// permission does not count through one); whatever writes a leaf entry, or writes a
+// page through one, first gets a table of its own (`pt_unshare`, through `pt_walk` with
+// create, `pt_lookup_own`, `pt_range` and `mm_fault_in_pte`): a copy whose frames take a
+// reference each and whose writable pages become copy-on-write on both sides, or, for
+// the last holder, the table itself. A process letting go of a shared table
+// (`pt_drop_leaves`: exit, exec, munmap) drops the table's reference; the last frees
+// its pages. A fork then costs a few interior tables instead of a walk of every page
+// (H100: 445 us of one GPU thread for a static glibc program's 700 entries), and the
+// tables neither side writes (text, libraries, read-only data) are never copied, as
+// Linux's on-demand-fork proposals do for its page tables.
+
+/// What a leaf table's entries map, summed: pages mapped (present or lazily reserved),
+/// frames with a reference count (present, not an image-template frame), and of those
+/// the page cache's (frame_cached).
+struct LeafCounts {
+    u64 mapped, priv, cached;
+};
+
+/// Load entries base..base+31 of leaf table t into e, their loads issued together (one
+/// GPU thread reading a table entry by entry waited a memory latency for each), and add
+/// their mapped pages to n.mapped. Returns the bits k of the entries that map a frame
+/// with a reference count.
+GFN u32 leaf_group_load(MachineHdr* m, const u64* t, u32 base, u64* e, LeafCounts& n) {
+    UNROLL_ALL for (int k = 0; k < 32; k++) e[k] = t[base + k];
+    u32 live = 0;
+    UNROLL_ALL for (int k = 0; k < 32; k++) {
+        n.mapped += pte_mapped(e[k]);
+        live |= (u32)((e[k] & PTE_P) && !frame_immortal(m, PTE_FRAME(e[k]))) << k;
+    }
+    n.priv += popc64(live);
+    return live;
+}
+
+/// The bits of `live` (leaf_group_load) whose frames are page-cache frames, their loads
+/// issued together; added to n.cached.
+GFN u32 leaf_group_cached(MachineHdr* m, const u64* e, u32 live, LeafCounts& n) {
+    u32 cmark = 0;
+    UNROLL_ALL for (int k = 0; k < 32; k++)
+        if (((live >> k) & 1) && frame_cached(m, PTE_FRAME(e[k]))) cmark |= 1u << k;
+    n.cached += popc64(cmark);
+    return cmark;
+}
+
+/// Take what leaf table t maps out of p's counts (`*pages` up by its mapped pages, when
+/// given), changing nothing else: p lets go of a table that others still hold.
+GFN_NOINLINE void pt_uncount_leaves(MachineHdr* m, const u64* t, Proc* p, u64* pages) {
+    LeafCounts n = {0, 0, 0};
+    NO_UNROLL for (u32 base = 0; base < 512; base += 32) {
+        u64 e[32];
+        u32 live = leaf_group_load(m, t, base, e, n);
+        if (live && p) leaf_group_cached(m, e, live, n);
+    }
+    if (pages) *pages += n.mapped;
+    if (p) {
+        p->frames_private -= n.priv;
+        p->frames_cached -= n.cached;
+    }
+}
+
 /// Release what the leaf table t (level 3) maps into the batch `b`, as
 /// `frame_release_into` does for each present entry (p 0: nobody's), adding the pages it
 /// maps to `*pages` when given; the table's own frame stays the caller's. 32 entries at
 /// a time, with each group's loads (entries, page-cache marks, interleaving bits) and
 /// its returning atomics issued together: one GPU thread releasing a table entry by
 /// entry waited several memory latencies for each of its used entries (an exit of a
-/// static glibc program: about 700). -DGPUOS_PT_LEAF_EACH (a variant to measure): the
-/// walk's entry-by-entry path.
+/// static glibc program: about 700).
 GFN_NOINLINE void pt_free_leaves(MachineHdr* m, const u64* t, FreeBatch& b, Proc* p, u64* pages) {
-    u64 mapped = 0, priv = 0, cached = 0;
+    LeafCounts n = {0, 0, 0};
     NO_UNROLL for (u32 base = 0; base < 512; base += 32) {
         u64 e[32];
-        UNROLL_ALL for (int k = 0; k < 32; k++) e[k] = t[base + k];
-        u32 live = 0;  // bit k: entry k maps a frame with a reference count
-        UNROLL_ALL for (int k = 0; k < 32; k++) {
-            mapped += pte_mapped(e[k]);
-            live |= (u32)((e[k] & PTE_P) && !frame_immortal(m, PTE_FRAME(e[k]))) << k;
-        }
+        u32 live = leaf_group_load(m, t, base, e, n);
         if (!live) continue;
-        u32 cmark = 0, il = 0;  // page-cache frames, interleaved frames
-        UNROLL_ALL for (int k = 0; k < 32; k++) {
-            u64 f = PTE_FRAME(e[k]);
-            bool on = (live >> k) & 1;
-            if (on && frame_cached(m, f)) cmark |= 1u << k;
-            if (on && frame_il(m, f)) il |= 1u << k;
-        }
-        priv += popc64(live);
-        cached += popc64(cmark);
+        if (p) leaf_group_cached(m, e, live, n);  // only p's counts need the marks
+        u32 il = 0;  // interleaved frames
+        UNROLL_ALL for (int k = 0; k < 32; k++)
+            if (((live >> k) & 1) && frame_il(m, PTE_FRAME(e[k]))) il |= 1u << k;
         u32 plain = live & ~il;
         u32 before[32];
         UNROLL_ALL for (int k = 0; k < 32; k++)
@@ -567,20 +654,47 @@ GFN_NOINLINE void pt_free_leaves(MachineHdr* m, const u64* t, FreeBatch& b, Proc
             if (b.n == FREE_BATCH) free_batch_flush(m, b);
         }
     }
-    if (pages) *pages += mapped;
+    if (pages) *pages += n.mapped;
     if (p) {
-        p->frames_private -= priv;
-        p->frames_cached -= cached;
+        p->frames_private -= n.priv;
+        p->frames_cached -= n.cached;
     }
+}
+
+/// Let go of the leaf table at frame `tf` of process p's tree (p 0: nobody's counts),
+/// into the batch `b`, adding the pages it mapped to `*pages` when given: a table p
+/// alone holds is released with its pages; a shared one (fork, `pt_clone`) is counted
+/// out of p's counts while still held (no holder changes it then) and loses a reference,
+/// its pages released by its last holder.
+GFN_NOINLINE void pt_drop_leaves(MachineHdr* m, u64 tf, FreeBatch& b, Proc* p, u64* pages) {
+    u64* t = pt_table(m, tf);
+    u32* rc = frame_refcnt(m, tf);
+    if (load_relaxed_u32(rc) == 1) {
+        pt_free_leaves(m, t, b, p, pages);
+        frame_release_into(m, b, p, tf);
+        return;
+    }
+    if (p || pages) pt_uncount_leaves(m, t, p, pages);
+    if (p) rss_uncharge(m, p, tf);
+    u32 before = atomic_sub_u32(rc, 1);
+    if (before == 0) gpuos_panic(m, PANIC_REFCNT, tf);
+    if (before != 1) return;
+    pt_free_leaves(m, t, b, 0, 0);  // the others let go meanwhile: its pages go with it
+    b.f[b.n++] = (u32)tf;
+    if (b.n == FREE_BATCH) free_batch_flush(m, b);
 }
 
 /// Release the table `table` of level `level` and everything below it into the batch
 /// `b` (frames released for p, see `frame_release_into`; p 0: nobody's). Adds the
 /// pages it mapped to `*pages` when given. Iterative, with an explicit path of at most
-/// four tables.
+/// three interior tables; leaf tables go through pt_drop_leaves.
 GFN_NOINLINE void pt_free_tree(MachineHdr* m, u64 table, int level, FreeBatch& b, Proc* p, u64* pages) {
-    u64 tab[4];
-    u32 idx[4];
+    if (level == 3) {
+        pt_drop_leaves(m, table, b, p, pages);
+        return;
+    }
+    u64 tab[3];
+    u32 idx[3];
     int d = level;
     tab[d] = table;
     idx[d] = 0;
@@ -593,22 +707,16 @@ GFN_NOINLINE void pt_free_tree(MachineHdr* m, u64 table, int level, FreeBatch& b
             continue;
         }
         u64 e = pt_table(m, tab[d])[idx[d]];
-#ifndef GPUOS_PT_LEAF_EACH
-        if (d == 2 && (e & PTE_P)) {  // a leaf table: released in groups
-            pt_free_leaves(m, pt_table(m, PTE_FRAME(e)), b, p, pages);
-            frame_release_into(m, b, p, PTE_FRAME(e));
-            idx[d]++;
-            continue;
-        }
-#endif
-        if (d < 3 && (e & PTE_P)) {
+        if (d == 2 && (e & PTE_P)) {
+            pt_drop_leaves(m, PTE_FRAME(e), b, p, pages);
+        } else if (e & PTE_P) {
             tab[d + 1] = PTE_FRAME(e);
             idx[d + 1] = 0;
             d++;
             continue;
+        } else if (pages && pte_mapped(e)) {
+            *pages += 1ull << (pt_span_shift(d) - PAGE_SHIFT);
         }
-        if (pages && pte_mapped(e)) *pages += 1ull << (pt_span_shift(d) - PAGE_SHIFT);
-        if (d == 3 && (e & PTE_P)) frame_release_into(m, b, p, PTE_FRAME(e));
         idx[d]++;
     }
 }
@@ -621,52 +729,31 @@ GFN_NOINLINE void pt_free_all(MachineHdr* m, u64 root) {
     free_batch_flush(m, b);
 }
 
-/// Copy entry s of a level-`level` table that is not a table itself into the copy
-/// being built for p: a present page is shared (one more reference; made COW where
-/// writable, in the source too with `share_src`), a lazy page or reservation is copied
-/// as it is. Counts the copy's resident frames and mapped pages.
-GFN void pt_clone_entry(MachineHdr* m, u64* s, u64* d, int level, Proc* p, bool share_src) {
+/// Copy entry s of an interior table that is neither a table nor empty (a lazy
+/// reservation of its whole span) into the copy being built for p, counting the pages
+/// it maps to p.
+GFN void pt_clone_entry(u64* s, u64* d, int level, Proc* p) {
     u64 e = *s;
     if (pte_mapped(e)) p->vm_pages += 1ull << (pt_span_shift(level) - PAGE_SHIFT);
-    if (e & PTE_P) {
-        u64 f = PTE_FRAME(e);
-        if (!frame_immortal(m, f)) {
-            atomic_add_u32(frame_refcnt(m, f), 1);
-            rss_charge(m, p, f);
-        }
-        if ((e & PTE_W) && !(e & PTE_SHARED)) e |= PTE_COW;  // shared now: copy before writing
-        if (share_src) *s = e;
-    }
     *d = e;
 }
 
-/// Copy the leaf table st (level 3) into the fresh (zeroed) table dt for p, as
-/// `pt_clone_entry` does for each entry: 32 entries at a time, with each group's loads
-/// (entries, page-cache marks) and its reference counts' atomics issued together, and
-/// p's counts added once. One GPU thread copying entry by entry waited two memory
-/// latencies for each used entry (H100: 633 us a fork of a static glibc program, about
-/// 700 entries). -DGPUOS_PT_LEAF_EACH: the walk's entry-by-entry path.
-GFN_NOINLINE void pt_clone_leaves(MachineHdr* m, u64* st, u64* dt, Proc* p, bool share_src) {
-    u64 mapped = 0, priv = 0, cached = 0;
+/// Copy the leaf table st (level 3) into the zeroed table dt: each present page shared
+/// (one more reference) and made copy-on-write where writable (not MAP_SHARED), in st
+/// too with `share_src`. 32 entries at a time, with each group's loads and reference
+/// counts' atomics issued together. Returns what the copy maps (its page-cache frames
+/// counted only with `marks`).
+GFN_NOINLINE LeafCounts pt_clone_leaves(MachineHdr* m, u64* st, u64* dt, bool share_src, bool marks) {
+    LeafCounts n = {0, 0, 0};
     NO_UNROLL for (u32 base = 0; base < 512; base += 32) {
         u64 e[32];
-        UNROLL_ALL for (int k = 0; k < 32; k++) e[k] = st[base + k];
-        u32 used = 0, live = 0;  // nonzero entries; frames with a reference count
-        UNROLL_ALL for (int k = 0; k < 32; k++) {
-            used |= (u32)(e[k] != 0) << k;
-            mapped += pte_mapped(e[k]);
-            live |= (u32)((e[k] & PTE_P) && !frame_immortal(m, PTE_FRAME(e[k]))) << k;
-        }
+        u32 live = leaf_group_load(m, st, base, e, n);
+        u32 used = 0;
+        UNROLL_ALL for (int k = 0; k < 32; k++) used |= (u32)(e[k] != 0) << k;
         if (!used) continue;  // the copy's zero entries stay
-        u32 cmark = 0;
-        UNROLL_ALL for (int k = 0; k < 32; k++) {
-            u64 f = PTE_FRAME(e[k]);
-            if (((live >> k) & 1) && frame_cached(m, f)) cmark |= 1u << k;
-        }
+        if (marks && live) leaf_group_cached(m, e, live, n);
         UNROLL_ALL for (int k = 0; k < 32; k++)
             if ((live >> k) & 1) atomic_add_u32(frame_refcnt(m, PTE_FRAME(e[k])), 1);
-        priv += popc64(live);
-        cached += popc64(cmark);
         UNROLL_ALL for (int k = 0; k < 32; k++) {
             u64 x = e[k];
             if ((x & PTE_P) && (x & PTE_W) && !(x & PTE_SHARED)) {  // shared now: copy before writing
@@ -676,26 +763,60 @@ GFN_NOINLINE void pt_clone_leaves(MachineHdr* m, u64* st, u64* dt, Proc* p, bool
             dt[base + k] = x;
         }
     }
-    p->vm_pages += mapped;
-    p->frames_private += priv;
-    p->frames_cached += cached;
+    return n;
 }
 
-/// Copy the page-table tree of `src_root` into fresh tables for process p (its
-/// `frames_private` and `vm_pages` grow by what the copy holds and maps); leaf frames
+/// Give the space led by p a leaf table of its own in place of the shared one its
+/// level-2 entry *e holds (PTE_TSHARED): the last holder keeps the table (the mark
+/// goes); another gets a copy (pt_clone_leaves), the pages still mapped through the
+/// shared table copy-on-write on both sides where writable, and lets go of the table.
+/// p's counts stay: it maps the same frames, and the copy's frame takes the table's
+/// place in its resident set. False when no frame is to be had (`p->oom`).
+GFN_NOINLINE bool pt_unshare(MachineHdr* m, Proc* p, u64* e) {
+    u64 tf = PTE_FRAME(*e);
+    u32* rc = frame_refcnt(m, tf);
+    if (load_acquire_u32(rc) == 1) {  // the others let go (after their copies' COW marks)
+        *e &= ~PTE_TSHARED;
+        return true;
+    }
+    u64 f = frame_alloc(m);  // in the shared table's place: no resident limit applies
+    if (f == NO_FRAME) {
+        p->oom = OOM_POOL;
+        return false;
+    }
+    pt_clone_leaves(m, pt_table(m, tf), pt_table(m, f), true, false);
+    pte_publish(p, e, (f << 12) | PTE_P);
+    u32 before = atomic_sub_u32(rc, 1);
+    if (before == 0) gpuos_panic(m, PANIC_REFCNT, tf);
+    if (before == 1) {  // the others let go meanwhile: the table and its pages go
+        space_quiesce(m, p);  // tasks on spare lanes may still walk it
+        FreeBatch b;
+        b.n = 0;
+        pt_free_leaves(m, pt_table(m, tf), b, 0, 0);
+        b.f[b.n++] = (u32)tf;
+        free_batch_flush(m, b);
+    }
+    return true;
+}
+
+/// Copy the page-table tree of `src_root` into fresh tables for process p; leaf frames
 /// are shared and their writable entries marked COW in the copy, lazy reservations are
 /// copied as they are. With `share_src` (fork(2): the source is a running process, not
-/// the immortal template) the source's writable entries are marked COW too, so that
-/// neither side writes the shared frame; the caller flushes the source's TLB. Returns
-/// the new root, or NO_FRAME when the pool is out of frames (whatever was copied so far
-/// is released again). Interior tables are private to the new process. The resident
-/// limit is not applied: the copy shares its pages (fork(2) does not fail on RSS).
+/// the immortal template) the leaf tables themselves are shared (PTE_TSHARED in both
+/// trees' level-2 entries, see "leaf tables shared after fork"; -DGPUOS_PT_COPY_LEAVES,
+/// a variant to measure: copied, the source's writable entries made COW too), and the
+/// caller flushes the source's TLB and sets p's counts to the source's (the trees map
+/// the same); else p's counts (`frames_private`, `frames_cached`, `vm_pages`) grow by
+/// what the copy holds and maps. Returns the new root, or NO_FRAME when the pool is out
+/// of frames (whatever was copied so far is released again). Interior tables are private
+/// to the new process. The resident limit is not applied: the copy shares its pages
+/// (fork(2) does not fail on RSS).
 GFN_NOINLINE u64 pt_clone(MachineHdr* m, u64 src_root, Proc* p, bool share_src = false) {
     u64 root = frame_alloc(m);
     if (root == NO_FRAME) { p->oom = OOM_POOL; return NO_FRAME; }
     p->frames_private++;
-    u64 st[4], dt[4];
-    u32 idx[4];
+    u64 st[3], dt[3];
+    u32 idx[3];
     st[0] = src_root;
     dt[0] = root;
     idx[0] = 0;
@@ -710,26 +831,36 @@ GFN_NOINLINE u64 pt_clone(MachineHdr* m, u64 src_root, Proc* p, bool share_src =
         }
         u64* s = pt_table(m, st[d]) + idx[d];
         u64* t = pt_table(m, dt[d]) + idx[d];
-        if (d < 3 && (*s & PTE_P)) {
-            u64 f = frame_alloc(m);
-            if (f == NO_FRAME) { p->oom = OOM_POOL; ok = false; break; }
-            p->frames_private++;
-            *t = (f << 12) | PTE_P;
-#ifndef GPUOS_PT_LEAF_EACH
-            if (d == 2) {  // a leaf table: copied in groups
-                pt_clone_leaves(m, pt_table(m, PTE_FRAME(*s)), pt_table(m, f), p, share_src);
-                idx[d]++;
-                continue;
-            }
-#endif
-            st[d + 1] = PTE_FRAME(*s);
-            dt[d + 1] = f;
-            idx[d + 1] = 0;
-            d++;
+        if (!(*s & PTE_P)) {
+            pt_clone_entry(s, t, d, p);
+            idx[d]++;
             continue;
         }
-        pt_clone_entry(m, s, t, d, p, share_src);
-        idx[d]++;
+#ifndef GPUOS_PT_COPY_LEAVES
+        if (d == 2 && share_src) {  // a leaf table: shared
+            atomic_add_u32(frame_refcnt(m, PTE_FRAME(*s)), 1);
+            *s |= PTE_TSHARED;
+            *t = *s;
+            idx[d]++;
+            continue;
+        }
+#endif
+        u64 f = frame_alloc(m);
+        if (f == NO_FRAME) { p->oom = OOM_POOL; ok = false; break; }
+        p->frames_private++;
+        *t = (f << 12) | PTE_P;
+        if (d == 2) {  // a leaf table: copied in groups
+            LeafCounts n = pt_clone_leaves(m, pt_table(m, PTE_FRAME(*s)), pt_table(m, f), share_src, true);
+            p->vm_pages += n.mapped;
+            p->frames_private += n.priv;
+            p->frames_cached += n.cached;
+            idx[d]++;
+            continue;
+        }
+        st[d + 1] = PTE_FRAME(*s);
+        dt[d + 1] = f;
+        idx[d + 1] = 0;
+        d++;
     }
     if (!ok) {
         pt_free_all(m, root);  // the partial copy is a consistent tree
@@ -747,13 +878,16 @@ GFN void tlb_flush(Core& c) {
 /// reservation down to the page, allocate lazy pages, break copy-on-write. Returns the
 /// page's last-level entry (present) or 0: no permission or unmapped (`p->oom` 0), or
 /// no frame to be had (`p->oom` says why: the process's resident limit or the pool).
+/// `c.pte_ro`: the entry is in a shared leaf table (a read of a page there needs no
+/// copy of the table), so the page is not writable through it.
 GFN_NOINLINE u64* mm_fault_in_pte(Core& c, u64 va, u64 acc) {
     MachineHdr* m = c.m;
     Proc* p = c.mm;
     p->oom = 0;
     c.bus = 0;
     int level;
-    u64* e = pt_lookup(m, p->pt_root, va, &level);
+    bool ro;
+    u64* e = pt_lookup(m, p->pt_root, va, &level, &ro);
     if (!e || !pte_mapped(*e) || !(*e & acc)) return 0;
     if (*e & PTE_BUS) {  // past the end of a mapped file
         c.bus = 1;
@@ -762,7 +896,12 @@ GFN_NOINLINE u64* mm_fault_in_pte(Core& c, u64 va, u64 acc) {
     if (level < 3) {  // inside a lazy reservation: tables down to the page
         e = pt_walk(m, p->pt_root, va, true, p);
         if (!e) return 0;
+    } else if (ro && (acc == PTE_W || !(*e & PTE_P))) {  // the entry or its page is written
+        e = pt_lookup_own(m, p, va, &level);
+        if (!e) return 0;
+        ro = false;
     }
+    c.pte_ro = ro;
     if (!(*e & PTE_P)) {
         // LAZY: first touch of reserved anonymous memory.
         u64 f = frame_alloc_for(m, p, va >> PAGE_SHIFT);
@@ -818,14 +957,17 @@ GFN_NOINLINE void mm_fault_failed(Core& c, u64 va) {
 }
 
 /// A spare lane's page walk (user mode, kernel/proc/spare.h): the entry of va's page
-/// when it is present with permission `acc` as it stands (not copy-on-write for a
-/// write), else 0. It changes nothing: the task's own lane faults pages in.
+/// when it is present with permission `acc` as it stands (not copy-on-write nor in a
+/// shared leaf table for a write), else 0; `c.pte_ro` as mm_fault_in_pte sets it. It
+/// changes nothing: the task's own lane faults pages in.
 GFN_NOINLINE u64* mm_user_pte(Core& c, u64 va, u64 acc) {
     int level;
-    u64* e = pt_lookup(c.m, c.mm->pt_root, va, &level);
+    bool ro;
+    u64* e = pt_lookup(c.m, c.mm->pt_root, va, &level, &ro);
     if (!e || level != 3) return 0;
     u64 v = *(volatile u64*)e;
-    bool ok = (v & PTE_P) && (v & acc) && !(v & PTE_BUS) && !(acc == PTE_W && (v & PTE_COW));
+    bool ok = (v & PTE_P) && (v & acc) && !(v & PTE_BUS) && !(acc == PTE_W && ((v & PTE_COW) || ro));
+    c.pte_ro = ro;
     return ok ? e : 0;
 }
 
@@ -847,7 +989,7 @@ GFN_NOINLINE u8* mm_translate_slow(Core& c, u64 va, u64 acc) {
     t.il = frame_il(c.m, f);
     t.host = frame_base(c.m, f, t.il);
     t.perm = (u32)(*e & PTE_PERM);
-    if (*e & PTE_COW) t.perm &= ~(u32)PTE_W;
+    if ((*e & PTE_COW) || c.pte_ro) t.perm &= ~(u32)PTE_W;  // written only after a fault
     return page_at(t.host, t.il, va & (PAGE_SZ - 1));
 }
 
@@ -1247,6 +1389,11 @@ GFN_NOINLINE void pt_range(MachineHdr* m, u64 root, u64 va, u64 end, RangeWalk& 
                     pt_free_tree(m, PTE_FRAME(*e), level + 1, w.b, w.p, &w.pages);
                     *e = w.op == RANGE_UNMAP ? 0 : PTE_LAZY | w.perm;
                     a = next;
+                    break;
+                }
+                // A shared leaf table (fork) the operation changes: p's own first.
+                if (level == 2 && (*e & PTE_TSHARED) && w.op != RANGE_COUNT && !pt_unshare(m, w.p, e)) {
+                    w.ok = false;
                     break;
                 }
                 t = PTE_FRAME(*e);

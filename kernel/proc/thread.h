@@ -76,7 +76,14 @@ GFN_NOINLINE void proc_release(Core& c) {
         u64 frames = g->frames_private, cached = g->frames_cached, pages = 0;
         FreeBatch b;
         b.n = 0;
+#ifdef __CUDA_ARCH__
+        // The GPU counts nothing out: the counts are only checked here on the host, and
+        // counting a leaf table still shared with a forked relative out reads all its
+        // entries (pt_drop_leaves).
+        pt_free_tree(c.m, g->pt_root, 0, b, 0, 0);
+#else
         pt_free_tree(c.m, g->pt_root, 0, b, g, &pages);
+#endif
         free_batch_flush(c.m, b);
 #ifndef __CUDA_ARCH__
         if (g->frames_private != 0 || g->frames_cached != 0 || pages != g->vm_pages) gpuos_panic(c.m, PANIC_ACCOUNT, g->frames_private);

@@ -38,7 +38,8 @@ GFN_NOINLINE bool wb_post(Core& c, bool wait) {
     u64 a = p->wb_lo, end = p->wb_hi < WB_ALL ? p->wb_hi : WB_ALL;
     NO_UNROLL while (a < end && n < room) {
         int level = 3;
-        u64* e = pt_lookup(m, g->pt_root, a, &level);
+        bool ro;
+        u64* e = pt_lookup(m, g->pt_root, a, &level, &ro);
         u64 span = 1ull << pt_span_shift(level);
         u64 next = (a & ~(span - 1)) + span;
         if (level == 3 && e && (*e & (PTE_P | PTE_SHARED | PTE_DIRTY)) == (PTE_P | PTE_SHARED | PTE_DIRTY)) {
@@ -52,7 +53,9 @@ GFN_NOINLINE bool wb_post(Core& c, bool wait) {
                 rt_memcpy(buf + (n << PAGE_SHIFT), frame_ptr(m, f), PAGE_SZ);  // cache frames are contiguous
                 n++;
             }
-            *e = (*e & ~PTE_DIRTY) | ((*e & PTE_W) ? PTE_COW : 0);  // clean: the next write faults
+            // Clean: the next write faults. In a leaf table shared since a fork (PTE_TSHARED)
+            // the entry stays dirty: the page is written back again the next time.
+            if (!ro) *e = (*e & ~PTE_DIRTY) | ((*e & PTE_W) ? PTE_COW : 0);
         }
         a = next;
     }

@@ -125,6 +125,22 @@ GFN bool mm_writeback_first(Core& c, u64 addr, u64 len) {
     return wb_begin(c, addr, end);
 }
 
+/// MAP_SHARED | MAP_ANONYMOUS over [va, va+len), just reserved: its pages are made now,
+/// zeroed and marked PTE_SHARED (written in place, never copied on write), so that the
+/// processes forked after share them, as Linux's shmem-backed mapping is shared. (A lazy
+/// page faulted in after a fork would be each process's own.) False when the frames are
+/// not to be had (the process's resident limit or the pool: mmap then fails with ENOMEM).
+GFN_NOINLINE bool mmap_shared_anon(Core& c, u64 va, u64 len, u64 perm) {
+    Proc* g = c.mm;
+    NO_UNROLL for (u64 a = va; a < va + len; a += PAGE_SZ) {
+        u64* e = pt_walk(c.m, g->pt_root, a, true, g);
+        u64 f = e ? frame_alloc_for(c.m, g) : NO_FRAME;  // zeroed, contiguous
+        if (f == NO_FRAME) return false;
+        pte_publish(g, e, (f << 12) | PTE_P | perm | PTE_SHARED);
+    }
+    return true;
+}
+
 /// mmap(2): anonymous mappings here; a file's (kernel/sys/mm_file.h) asks the host
 /// about the file first. MAP_FIXED writes back the shared pages it replaces first.
 HANDLER void sys_mmap(Core& c) {
@@ -133,7 +149,14 @@ HANDLER void sys_mmap(Core& c) {
     if (e) { setX(c, 0, e); return; }
     if ((flags & MAP_FIXED) && mm_writeback_first(c, addr, page_up(len))) return;
     if (!(flags & MAP_ANONYMOUS)) { mmap_file_start(c); return; }
-    setX(c, 0, mmap_place(c, addr, page_up(len), flags, prot_to_pte(prot)));
+    u64 a = mmap_place(c, addr, page_up(len), flags, prot_to_pte(prot));
+    if ((flags & MAP_SHARED) && (i64)a >= 0 && !mmap_shared_anon(c, a, page_up(len), prot_to_pte(prot))) {
+        mm_unmap(c, a, page_up(len));
+        fmap_cut(c, a, a + page_up(len));
+        a = err(E_NOMEM);
+    }
+    tlb_flush(c);
+    setX(c, 0, a);
 }
 
 HANDLER void sys_munmap(Core& c) {
@@ -263,7 +286,8 @@ GFN_NOINLINE u64 mm_move(Core& c, u64 from, u64 len, u64 to) {
     u64 a = from, end = from + len;
     NO_UNROLL for (; a < end;) {
         int level;
-        u64* s = pt_lookup(m, p->pt_root, a, &level);
+        u64* s = pt_lookup_own(m, p, a, &level);  // its entries move out: p's own table
+        if (!s) return a - from;
         u64 span = 1ull << pt_span_shift(level);
         u64 stop = (a & ~(span - 1)) + span;
         if (stop > end) stop = end;

@@ -118,6 +118,11 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
     q->frames_private = q->frames_cached = 0;
     q->vm_pages = 0;
     u64 root = pt_clone(m, g->pt_root, q, true);
+    // The copy maps what the parent's tables map: its counts are the parent's (the leaf
+    // tables pt_clone shares are not walked to count them).
+    q->frames_private = g->frames_private;
+    q->frames_cached = g->frames_cached;
+    q->vm_pages = g->vm_pages;
     tlb_flush(c);  // the parent's writable pages are copy-on-write now
     if (settid) copy_to_guest(c, ctid, (const u8*)&saved, 4);
     if (root == NO_FRAME) {
