@@ -5,6 +5,9 @@
  *   a mutex, then join them (futex waits on the CLONE_CHILD_CLEARTID words);
  * - fork: fork 8 children, each ending with _exit(its index), then reap them with
  *   wait4 and add up their exit statuses.
+ * With argv[3] = M (fork only), the parent first writes M MiB of heap of its own, as
+ * a shell with a large environment or an interpreter holds, which every child reads
+ * one page of: what a fork copies or shares grows with it.
  * Prints "bench_spawn rounds=N threads=T sum=S" (or "processes=T") and exits 0 only
  * when the sum is right: the bench divides T by the time for spawns/s. */
 #include <pthread.h>
@@ -18,6 +21,9 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static long sum;
+/* The parent's own data (argv[3] MiB), written before the forks; page k holds k % 7. */
+static volatile unsigned char *heap;
+static size_t heap_pages;
 
 static void *worker(void *arg)
 {
@@ -41,7 +47,7 @@ static int fork_round(void)
     for (int k = 0; k < PER_ROUND; k++) {
         pid_t pid = fork();
         if (pid < 0) return 2;
-        if (pid == 0) _exit(k);
+        if (pid == 0) _exit(k + (heap_pages ? heap[(size_t)k * 4096 % (heap_pages * 4096)] : 0));
     }
     for (int k = 0; k < PER_ROUND; k++) {
         int status;
@@ -55,11 +61,20 @@ int main(int argc, char **argv)
 {
     long rounds = argc > 1 ? atol(argv[1]) : 100;
     int fork_mode = argc > 2 && strcmp(argv[2], "fork") == 0;
+    heap_pages = argc > 3 ? (size_t)atol(argv[3]) * 256 : 0;
+    if (heap_pages) {
+        heap = malloc(heap_pages * 4096);
+        if (!heap) return 4;
+        for (size_t k = 0; k < heap_pages; k++) heap[k * 4096] = (unsigned char)(k % 7);
+    }
     for (long r = 0; r < rounds; r++) {
         int rc = fork_mode ? fork_round() : thread_round();
         if (rc) return rc;
     }
-    long want = rounds * (PER_ROUND * (PER_ROUND - 1) / 2);
+    long want = 0;
+    for (int k = 0; k < PER_ROUND; k++)
+        want += k + (fork_mode && heap_pages ? (long)((size_t)k % heap_pages % 7) : 0);
+    want *= rounds;
     printf("bench_spawn rounds=%ld %s=%ld sum=%ld\n", rounds, fork_mode ? "processes" : "threads",
            rounds * PER_ROUND, sum);
     return sum == want ? 0 : 1;

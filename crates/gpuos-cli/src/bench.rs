@@ -70,7 +70,7 @@ pub struct BenchOpts {
     /// output), against `qemu-aarch64 -L DIR`.
     #[arg(long, value_name = "DIR")]
     sysroot: Option<PathBuf>,
-    /// Only these workloads (comma-separated: int,int-div,fp,mem,sys,spawn,spawn-fork,threads,pipeline,busybox,xargs,python3).
+    /// Only these workloads (comma-separated: int,int-div,fp,mem,sys,spawn,spawn-fork,spawn-fork-big,threads,pipeline,busybox,xargs,python3).
     #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
     workloads: Vec<String>,
     /// GPU architecture for the compile-time measurement (CUDA).
@@ -440,6 +440,16 @@ fn workloads(
         // reaped by wait4): spawns/s = lanes * 8 * rounds / time.
         spawn("spawn", vec![spawn_rounds.to_string()]),
         spawn("spawn-fork", vec![spawn_rounds.to_string(), "fork".into()]),
+        // The same forks from a parent holding 8 MiB of data of its own (as a shell with
+        // a large environment or an interpreter): what a fork copies or shares grows
+        // with the parent's pages. 8 MiB a lane.
+        Workload {
+            max_lanes: 2048,
+            ..spawn(
+                "spawn-fork-big",
+                vec![spawn_rounds.to_string(), "fork".into(), "8".into()],
+            )
+        },
         Workload {
             // 16 threads of one process computing (issue 16): with 15 spare lanes per
             // lane on the GPU they run in parallel; qemu runs them on the host's cores.
@@ -525,7 +535,7 @@ fn workloads(
         workloads.retain(|w| o.workloads.iter().any(|n| n == w.name));
         if workloads.is_empty() {
             return Err(
-                "--workloads selects nothing (int, int-div, fp, mem, sys, spawn, spawn-fork, threads, pipeline, busybox, xargs, python3)"
+                "--workloads selects nothing (int, int-div, fp, mem, sys, spawn, spawn-fork, spawn-fork-big, threads, pipeline, busybox, xargs, python3)"
                     .into(),
             );
         }

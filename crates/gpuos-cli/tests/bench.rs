@@ -133,7 +133,15 @@ fn quick_cpu_json() {
         if r["timing_dependent"].as_bool() == Some(true) {
             // Tasks that wait on one another: a few instructions more or less a run.
             assert!(
-                ["threads", "spawn", "spawn-fork", "pipeline", "xargs"].contains(&w.as_str()),
+                [
+                    "threads",
+                    "spawn",
+                    "spawn-fork",
+                    "spawn-fork-big",
+                    "pipeline",
+                    "xargs"
+                ]
+                .contains(&w.as_str()),
                 "{w}: timing-dependent"
             );
             per_lane.entry(w.clone()).or_insert(insns / lanes);

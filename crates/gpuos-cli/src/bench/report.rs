@@ -327,7 +327,7 @@ fn print_spawn_rates(doc: &Value) {
     let mut best: BTreeMap<(String, String), (f64, u64, f64)> = BTreeMap::new();
     for r in doc["results"].as_array().into_iter().flatten() {
         let w = r["workload"].as_str().unwrap_or("");
-        if w != "spawn" && w != "spawn-fork" {
+        if !w.starts_with("spawn") {
             continue;
         }
         let rounds: f64 = r["args"][0]
