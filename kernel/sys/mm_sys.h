@@ -132,6 +132,9 @@ GFN bool mm_writeback_first(Core& c, u64 addr, u64 len) {
 /// not to be had (the process's resident limit or the pool: mmap then fails with ENOMEM).
 GFN_NOINLINE bool mmap_shared_anon(Core& c, u64 va, u64 len, u64 perm) {
     Proc* g = c.mm;
+    // Processes that share the pages may run at once on other lanes: exclusives,
+    // acquire/release and barriers go coherent (mem_shared), as for a shared file.
+    g->shm_mapped = 1;
     NO_UNROLL for (u64 a = va; a < va + len; a += PAGE_SZ) {
         u64* e = pt_walk(c.m, g->pt_root, a, true, g);
         u64 f = e ? frame_alloc_for(c.m, g) : NO_FRAME;  // zeroed, contiguous
