@@ -158,7 +158,6 @@ HANDLER void sys_mmap(Core& c) {
         fmap_cut(c, a, a + page_up(len));
         a = err(E_NOMEM);
     }
-    tlb_flush(c);
     setX(c, 0, a);
 }
 

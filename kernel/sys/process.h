@@ -115,11 +115,9 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
     // the caller's own view was kept (a thread's is not: kernel/sys/devread.h).
     q->fd_known = p->fd_known && g == p && !g->fd_shared;
     q->fmaps = 0;  // not the parent's table: a copy below
-    q->frames_private = q->frames_cached = 0;
-    q->vm_pages = 0;
     u64 root = pt_clone(m, g->pt_root, q, true);
     // The copy maps what the parent's tables map: its counts are the parent's (the leaf
-    // tables pt_clone shares are not walked to count them).
+    // tables pt_clone shares are not walked to count them; what it counted goes).
     q->frames_private = g->frames_private;
     q->frames_cached = g->frames_cached;
     q->vm_pages = g->vm_pages;
