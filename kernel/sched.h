@@ -285,14 +285,16 @@ rescan:
     if (!found) {
         sched_wake_retry(m, lp);
         if (notes_due(lp, true)) return notes_flush(m, lp);
-        return spares && spare_offer(c, m, lp, 0) ? LANE_AWAY : LANE_IDLE;
+        lp->fam_away = spares ? spare_offer(c, m, lp, 0) : 0;
+        return lp->fam_away ? LANE_AWAY : LANE_IDLE;
     }
     lp->fam_cur = q->slot;
     if (spares) atomic_fence_dev();  // acquire: q's state as the spare lane that ran it last saved it
     q->handback = 0;
     // The others that can run go to the spare lanes; while any is away, slices here are
     // short, so that what they hand back (their syscalls) is served soon.
-    if (spares && spare_offer(c, m, lp, q) && budget > m->spare_slice) budget = m->spare_slice;
+    lp->fam_away = spares ? spare_offer(c, m, lp, q) : 0;
+    if (lp->fam_away && budget > m->spare_slice) budget = m->spare_slice;
     core_resume(c, m, q);
     futex_resumed(c);  // a futex wait that ended while it was parked (before any signal)
     sleep_resumed(c);  // a sleep a signal woke: EINTR (its handler runs next)

@@ -297,8 +297,11 @@ pub struct Proc {
     pub req_out_off: u32,
     /// Device copy of `SysReq::out_cap` of the latest request.
     pub req_out_cap: u32,
-    /// Padding to a multiple of 8 bytes (unused).
-    pub req_pad: u32,
+    /// Family lane only: the family's tasks away (offered to, run by or parked by
+    /// spare lanes) after its lane's latest pass (`lane_run`, kernel/proc/spare.h
+    /// `spare_offer`); while non-zero the persistent kernel runs the lane as soon as it
+    /// is ready, without waiting for its warp (kernel/cuda_main.cu).
+    pub fam_away: u32,
     /// Round-trip timing of host requests, on the device's clock (ns; `now_ns` in
     /// kernel/rt.h): when the latest request was posted (its SysReq written).
     pub rt_posted_at: u64,
