@@ -8,27 +8,59 @@
 // `sib_next`, `sib_prev`), so fork, wait4, an end and a reap cost O(1) or O(children),
 // never a walk of the whole family (16,384 children took 46 s with such walks;
 // docs/BENCHMARKS.md). Only the lane's thread touches these links, so they need no
-// atomics; the pool of free slots is a lock-free stack shared by all lanes.
+// atomics. The free slots are SLOT_SHARDS lock-free stacks shared by all lanes, lane n
+// using stack n mod SLOT_SHARDS first, as the frame pool's lists (kernel/mm/mm.h): with
+// one stack for the GPU, every spawn and every end of 8,192 lanes waited for the one
+// compare-and-swap on its head (669,000 thread spawns/s on an H100, 711 us of device
+// time each against 16 us at one lane).
 #pragma once
 #include "proc.h"
 
 /// The free-slot stack head's slot + 1 (0: empty) and change counter.
 GFN u32 slot_head_top(u64 h) { return (u32)h; }
 
-/// Take a free child slot; NO_SLOT when the pool is exhausted (fork then fails with
-/// EAGAIN, as Linux does at RLIMIT_NPROC).
-GFN_NOINLINE u32 slot_alloc(MachineHdr* m) {
+/// Head of free-slot stack `shard` (after the frame lists in `free_heads`).
+GFN u64* slot_head(MachineHdr* m, u32 shard) { return free_head(m, (u32)(FREE_SHARDS + IL_GROUP) + shard); }
+
+/// The free-slot stack this thread (a lane's) uses first (-DGPUOS_SLOT_ONE_STACK: stack
+/// 0 for all, the former single stack, to measure against).
+GFN u32 slot_shard() {
+#ifdef GPUOS_SLOT_ONE_STACK
+    return 0;
+#else
+    return frame_shard() & (u32)(SLOT_SHARDS - 1);
+#endif
+}
+
+/// Pop a slot from free-slot stack `shard`; NO_SLOT when it is empty.
+GFN_NOINLINE u32 slot_pop(MachineHdr* m, u32 shard) {
+    u64* h = slot_head(m, shard);
     for (;;) {
-        u64 old = load_relaxed_u64(&m->slot_free);
+        u64 old = load_relaxed_u64(h);
         u32 top = slot_head_top(old);
-        if (top == 0) break;
+        if (top == 0) return NO_SLOT;
+        atomic_fence_dev();  // acquire: the link is read after the head that named it
+        // A stale link (another lane took `top` meanwhile) fails the exchange: the
+        // head's counter changed.
         u32 next = *(volatile u32*)&proc_at(m, top - 1)->fam_next;
         u64 head = (((old >> 32) + 1) << 32) | next;
-        if (atomic_cas_u64_dev(&m->slot_free, old, head) == old) return top - 1;
+        if (atomic_cas_u64_dev(h, old, head) == old) return top - 1;
     }
-    if (load_relaxed_u64(&m->slot_bump) >= m->nslots) return NO_SLOT;
-    u64 s = atomic_add_u64(&m->slot_bump, 1);
-    return s < m->nslots ? (u32)s : NO_SLOT;
+}
+
+/// Take a free child slot: from this lane's stack, else one never used, else from the
+/// other stacks; NO_SLOT when the pool is exhausted (fork then fails with EAGAIN, as
+/// Linux does at RLIMIT_NPROC).
+GFN_NOINLINE u32 slot_alloc(MachineHdr* m) {
+    u32 shard = slot_shard();
+    u32 s = slot_pop(m, shard);
+    if (s != NO_SLOT) return s;
+    if (load_relaxed_u64(&m->slot_bump) < m->nslots) {
+        u64 b = atomic_add_u64(&m->slot_bump, 1);
+        if (b < m->nslots) return (u32)b;
+    }
+    NO_UNROLL for (u32 i = 1; s == NO_SLOT && i < SLOT_SHARDS; i++) s = slot_pop(m, (shard + i) & (u32)(SLOT_SHARDS - 1));
+    return s;
 }
 
 /// A child slot for the family of lane lp (a fork, a vfork, a thread), or NO_SLOT: the
@@ -49,17 +81,18 @@ GFN_NOINLINE u32 slot_take(MachineHdr* m, Proc* lp) {
     return s;
 }
 
-/// Return child slot s to the pool; its lane holds one slot fewer.
+/// Return child slot s to the pool (the stack this lane uses first); its lane holds one slot fewer.
 GFN_NOINLINE void slot_release(MachineHdr* m, u32 s) {
     Proc* p = proc_at(m, s);
     proc_at(m, p->lane)->slots_held--;
     atomic_add_u64(&m->slots_used, ~0ull);
+    u64* h = slot_head(m, slot_shard());
     for (;;) {
-        u64 old = load_relaxed_u64(&m->slot_free);
+        u64 old = load_relaxed_u64(h);
         *(volatile u32*)&p->fam_next = slot_head_top(old);
         atomic_fence_dev();  // release: the link is visible before the head names it
         u64 head = (((old >> 32) + 1) << 32) | (u64)(s + 1);
-        if (atomic_cas_u64_dev(&m->slot_free, old, head) == old) return;
+        if (atomic_cas_u64_dev(h, old, head) == old) return;
     }
 }
 

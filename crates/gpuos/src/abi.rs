@@ -22,9 +22,14 @@ pub const IL_GROUP: u64 = 32;
 /// Placement hints per warp (`MachineHdr::il_slots`): the group a warp's lanes last
 /// put a given guest page in.
 pub const IL_SLOTS: u64 = 64;
+/// Free child-slot lists (kernel/proc/family.h); a power of two. As with the frames,
+/// lane n frees into and takes from list n mod SLOT_SHARDS first: one list for the whole
+/// GPU held every spawn and every end to one compare-and-swap at a time.
+pub const SLOT_SHARDS: u64 = 256;
 /// Heads in `MachineHdr::free_heads`: `FREE_SHARDS` lists of contiguous frames, then
-/// one list of free interleaved frames per column.
-pub const FREE_HEADS: u64 = FREE_SHARDS + IL_GROUP;
+/// one list of free interleaved frames per column, then `SLOT_SHARDS` lists of free
+/// child slots.
+pub const FREE_HEADS: u64 = FREE_SHARDS + IL_GROUP + SLOT_SHARDS;
 
 /// POSIX timers per process (timer_create(2) answers EAGAIN past them, as Linux at its
 /// RLIMIT_SIGPENDING).
@@ -757,9 +762,10 @@ pub struct MachineHdr {
     pub tmpl_frames: u64,
     /// Per-frame reference counts (`u32[nframes]`).
     pub refcnt: u64,
-    /// Free frames: `u64[FREE_HEADS]` heads of lock-free stacks (kernel/mm/mm.h). A
-    /// head is `tag << 32 | (frame index + 1)`, 0 when empty; the tag counts every
-    /// change (against ABA); free frames are linked through their first 4 bytes.
+    /// Free frames and free child slots: `u64[FREE_HEADS]` heads of lock-free stacks
+    /// (kernel/mm/mm.h, kernel/proc/family.h). A head is `tag << 32 | (index + 1)`, 0
+    /// when empty; the tag counts every change (against ABA); free frames are linked
+    /// through their first 4 bytes, free slots through `Proc::fam_next`.
     pub free_heads: u64,
     /// Frames never yet handed out: the low 32 bits count those taken from the bottom
     /// of the pool (contiguous frames, the template's first), the high 32 bits those
@@ -830,9 +836,6 @@ pub struct MachineHdr {
     pub panic: u64,
     /// Process slots in `procs`: `nprocs` lanes' first processes, then the child pool.
     pub nslots: u64,
-    /// Free child slots: a lock-free stack, `tag << 32 | (slot + 1)` (0 = empty), linked
-    /// through `Proc::fam_next`.
-    pub slot_free: u64,
     /// Child slots never yet used start here (bump allocation, from `nprocs`).
     pub slot_bump: u64,
     /// Child slots in use (taken and not yet returned), for the fair-share rule of
