@@ -13,6 +13,7 @@ bool gpuos_tmpl_map(MachineHdr* m, u64 root, u64 va, const u8* data, u64 len, u6
 bool gpuos_tmpl_reserve(MachineHdr* m, u64 root, u64 va, u64 len, u64 perm) {
     return tmpl_reserve(m, root, va, len, perm);
 }
+u64 gpuos_tmpl_pages(MachineHdr* m, u64 root) { return tmpl_pages(m, root); }
 /// The template frame mapped at va (its page table entry's frame), or ~0 when none: the
 /// tier-2 translator's key from code address to decode-cache and profile slots.
 u64 gpuos_tmpl_frame(MachineHdr* m, u64 va) {

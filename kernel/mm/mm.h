@@ -668,6 +668,11 @@ GFN_NOINLINE void pt_free_leaves(MachineHdr* m, const u64* t, FreeBatch& b, Proc
 /// its pages released by its last holder.
 GFN_NOINLINE void pt_drop_leaves(MachineHdr* m, u64 tf, FreeBatch& b, Proc* p, u64* pages) {
     u64* t = pt_table(m, tf);
+    if (frame_immortal(m, tf)) {  // the template's: counted out, never released
+        if (p || pages) pt_uncount_leaves(m, t, p, pages);
+        if (p) p->frames_private--;
+        return;
+    }
     u32* rc = frame_refcnt(m, tf);
     if (load_relaxed_u32(rc) == 1) {
         pt_free_leaves(m, t, b, p, pages);
@@ -729,15 +734,6 @@ GFN_NOINLINE void pt_free_all(MachineHdr* m, u64 root) {
     free_batch_flush(m, b);
 }
 
-/// Copy entry s of an interior table that is neither a table nor empty (a lazy
-/// reservation of its whole span) into the copy being built for p, counting the pages
-/// it maps to p.
-GFN void pt_clone_entry(u64* s, u64* d, int level, Proc* p) {
-    u64 e = *s;
-    if (pte_mapped(e)) p->vm_pages += 1ull << (pt_span_shift(level) - PAGE_SHIFT);
-    *d = e;
-}
-
 /// Copy the leaf table st (level 3) into the zeroed table dt: each present page shared
 /// (one more reference) and made copy-on-write where writable (not MAP_SHARED), in st
 /// too with `share_src`. 32 entries at a time, with each group's loads and reference
@@ -771,11 +767,14 @@ GFN_NOINLINE LeafCounts pt_clone_leaves(MachineHdr* m, u64* st, u64* dt, bool sh
 /// goes); another gets a copy (pt_clone_leaves), the pages still mapped through the
 /// shared table copy-on-write on both sides where writable, and lets go of the table.
 /// p's counts stay: it maps the same frames, and the copy's frame takes the table's
-/// place in its resident set. False when no frame is to be had (`p->oom`).
+/// place in its resident set. A table of the template (immortal, the leaf tables every
+/// process starts with) is always copied and stays as it is. False when no frame is to
+/// be had (`p->oom`).
 GFN_NOINLINE bool pt_unshare(MachineHdr* m, Proc* p, u64* e) {
     u64 tf = PTE_FRAME(*e);
+    bool tmpl = frame_immortal(m, tf);  // the template's: always copied, never written
     u32* rc = frame_refcnt(m, tf);
-    if (load_acquire_u32(rc) == 1) {  // the others let go (after their copies' COW marks)
+    if (!tmpl && load_acquire_u32(rc) == 1) {  // the others let go (after their copies' COW marks)
         *e &= ~PTE_TSHARED;
         return true;
     }
@@ -784,8 +783,9 @@ GFN_NOINLINE bool pt_unshare(MachineHdr* m, Proc* p, u64* e) {
         p->oom = OOM_POOL;
         return false;
     }
-    pt_clone_leaves(m, pt_table(m, tf), pt_table(m, f), true, false);
+    pt_clone_leaves(m, pt_table(m, tf), pt_table(m, f), !tmpl, false);
     pte_publish(p, e, (f << 12) | PTE_P);
+    if (tmpl) return true;
     u32 before = atomic_sub_u32(rc, 1);
     if (before == 0) gpuos_panic(m, PANIC_REFCNT, tf);
     if (before == 1) {  // the others let go meanwhile: the table and its pages go
@@ -799,18 +799,20 @@ GFN_NOINLINE bool pt_unshare(MachineHdr* m, Proc* p, u64* e) {
     return true;
 }
 
-/// Copy the page-table tree of `src_root` into fresh tables for process p; leaf frames
-/// are shared and their writable entries marked COW in the copy, lazy reservations are
-/// copied as they are. With `share_src` (fork(2): the source is a running process, not
-/// the immortal template) the leaf tables themselves are shared (PTE_TSHARED in both
-/// trees' level-2 entries, see "leaf tables shared after fork"; -DGPUOS_PT_COPY_LEAVES,
-/// a variant to measure: copied, the source's writable entries made COW too), and the
-/// caller flushes the source's TLB and sets p's counts to the source's (the trees map
-/// the same); else p's counts (`frames_private`, `frames_cached`, `vm_pages`) grow by
-/// what the copy holds and maps. Returns the new root, or NO_FRAME when the pool is out
-/// of frames (whatever was copied so far is released again). Interior tables are private
-/// to the new process. The resident limit is not applied: the copy shares its pages
-/// (fork(2) does not fail on RSS).
+/// Copy the page-table tree of `src_root` into fresh tables for process p: the interior
+/// tables are copied, the leaf tables shared (PTE_TSHARED in the copy's level-2
+/// entries, see "leaf tables shared after fork"), lazy reservations copied as they are.
+/// With `share_src` (fork(2): the source is a running process) each leaf table takes a
+/// reference and the source's level-2 entries are marked too; the caller flushes the
+/// source's TLB and sets p's counts to the source's (the trees map the same). Else the
+/// source is the image template, whose tables are immortal and never written: p's
+/// counts grow by the copy's tables (`frames_private`, the shared leaf tables included,
+/// as a fork's child counts them) and by the template's pages (`MachineHdr::tmpl_pages`,
+/// `vm_pages`), no leaf entry read. -DGPUOS_PT_COPY_LEAVES (a variant to measure) copies
+/// every leaf table instead, its writable entries made copy-on-write (and the source's
+/// with `share_src`). Returns the new root, or NO_FRAME when the pool is out of frames
+/// (whatever was copied so far is released again). The resident limit is not applied:
+/// the copy shares its pages (fork(2) does not fail on RSS).
 GFN_NOINLINE u64 pt_clone(MachineHdr* m, u64 src_root, Proc* p, bool share_src = false) {
     u64 root = frame_alloc(m);
     if (root == NO_FRAME) { p->oom = OOM_POOL; return NO_FRAME; }
@@ -831,16 +833,18 @@ GFN_NOINLINE u64 pt_clone(MachineHdr* m, u64 src_root, Proc* p, bool share_src =
         }
         u64* s = pt_table(m, st[d]) + idx[d];
         u64* t = pt_table(m, dt[d]) + idx[d];
-        if (!(*s & PTE_P)) {
-            pt_clone_entry(s, t, d, p);
+        if (!(*s & PTE_P)) {  // a lazy reservation of the entry's whole span
+            *t = *s;
             idx[d]++;
             continue;
         }
 #ifndef GPUOS_PT_COPY_LEAVES
-        if (d == 2 && share_src) {  // a leaf table: shared
-            atomic_add_u32(frame_refcnt(m, PTE_FRAME(*s)), 1);
-            *s |= PTE_TSHARED;
-            *t = *s;
+        if (d == 2) {  // a leaf table: shared
+            u64 tf = PTE_FRAME(*s);
+            if (!frame_immortal(m, tf)) atomic_add_u32(frame_refcnt(m, tf), 1);
+            if (share_src) *s |= PTE_TSHARED;
+            else p->frames_private++;
+            *t = *s | PTE_TSHARED;
             idx[d]++;
             continue;
         }
@@ -851,7 +855,6 @@ GFN_NOINLINE u64 pt_clone(MachineHdr* m, u64 src_root, Proc* p, bool share_src =
         *t = (f << 12) | PTE_P;
         if (d == 2) {  // a leaf table: copied in groups
             LeafCounts n = pt_clone_leaves(m, pt_table(m, PTE_FRAME(*s)), pt_table(m, f), share_src, true);
-            p->vm_pages += n.mapped;
             p->frames_private += n.priv;
             p->frames_cached += n.cached;
             idx[d]++;
@@ -866,6 +869,7 @@ GFN_NOINLINE u64 pt_clone(MachineHdr* m, u64 src_root, Proc* p, bool share_src =
         pt_free_all(m, root);  // the partial copy is a consistent tree
         return NO_FRAME;
     }
+    if (!share_src) p->vm_pages += m->tmpl_pages;
     return root;
 }
 

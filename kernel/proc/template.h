@@ -36,6 +36,17 @@ GFN_NOINLINE bool tmpl_map(MachineHdr* m, u64 root, u64 va, const u8* data, u64 
     return true;
 }
 
+/// Pages the template of root `root` maps (present or reserved): every process starts
+/// with that many (`MachineHdr::tmpl_pages`).
+GFN_NOINLINE u64 tmpl_pages(MachineHdr* m, u64 root) {
+    RangeWalk w;
+    w.op = RANGE_COUNT;
+    w.perm = 0;
+    w.p = 0;
+    pt_range(m, root, 0, 1ull << VA_BITS, w);
+    return w.pages;
+}
+
 /// Reserve [va, va+len) as lazily allocated memory with permissions perm (the stack):
 /// whole aligned spans as interior reservations (kernel/mm/mm.h, `pt_range`).
 GFN_NOINLINE bool tmpl_reserve(MachineHdr* m, u64 root, u64 va, u64 len, u64 perm) {

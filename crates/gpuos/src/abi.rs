@@ -783,6 +783,10 @@ pub struct MachineHdr {
     pub buf_size: u64,
     /// Level-0 page-table frame of the image template.
     pub tmpl_root: u64,
+    /// Pages the template maps (present or lazily reserved): a new process's
+    /// `Proc::vm_pages` (kernel/mm/mm.h `pt_clone` shares the template's leaf tables
+    /// without reading them).
+    pub tmpl_pages: u64,
     /// Initial stack images: bytes (device memory).
     pub stacks: u64,
     /// Per-lane offset into `stacks` of that lane's stack image (`u64[nstacks + 1]`).

@@ -19,6 +19,8 @@ extern "C" {
     ) -> bool;
     /// Reserve lazily allocated, zero-filled memory in the template (the stack, a .bss).
     pub fn gpuos_tmpl_reserve(m: *mut MachineHdr, root: u64, va: u64, len: u64, perm: u64) -> bool;
+    /// Pages the template of root `root` maps, present or reserved (kernel/cpu_api.cpp).
+    pub fn gpuos_tmpl_pages(m: *mut MachineHdr, root: u64) -> u64;
     /// The template frame mapped at `va`, or `u64::MAX` (kernel/cpu_api.cpp).
     pub fn gpuos_tmpl_frame(m: *mut MachineHdr, va: u64) -> u64;
     /// Start lane `lane`'s first process from the template (kernel/proc/proc.h

@@ -482,6 +482,7 @@ impl Prepared {
                 return Err(oom());
             }
             m.tmpl_root = root;
+            m.tmpl_pages = ffi::gpuos_tmpl_pages(m, root);
         }
         m.tmpl_frames = m.bump;
         self.template_fmaps(m);
