@@ -231,6 +231,17 @@ GFN void proc_copy_shared(Proc* q, const Proc* g) {
     rt_memcpy(q->sigact, g->sigact, sizeof(q->sigact));
 }
 
+/// Copy task p's Proc into q but for its signal dispositions (`sigact`, 2 KiB of the
+/// Proc's 4.5): a thread's are never read (its group's are the leader's, `Core::mm`),
+/// and a fork from a thread takes the leader's (`proc_copy_shared`). One GPU thread
+/// copies a Proc 256 bytes at a time, a memory latency each, most of a thread spawn's
+/// 16 us at one lane (H100, forty-third session).
+GFN void proc_copy_task(Proc* q, const Proc* p) {
+    const u64 a = (u64)((const u8*)p->sigact - (const u8*)p), b = a + sizeof(p->sigact);  // NVRTC has no offsetof
+    rt_memcpy(q, p, a);
+    rt_memcpy((u8*)q + b, (const u8*)p + b, sizeof(Proc) - b);
+}
+
 /// clone(2) with CLONE_THREAD (glibc's pthread_create passes CLONE_VM | CLONE_FS |
 /// CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS |
 /// CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID): a new thread of c's group in a free
@@ -247,7 +258,7 @@ GFN_NOINLINE i64 thread_create(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls,
     if (s == NO_SLOT) return err(E_AGAIN);
     Proc* q = proc_at(m, s);
     u32 tid = pid_for_slot(m, s, q->pid);
-    rt_memcpy(q, p, sizeof(Proc));
+    proc_copy_task(q, p);
     proc_fresh_task(q, c, s, tid, flags, stack, tls, ctid);
     q->status = PROC_RUNNABLE;
     q->tg_slot = g->slot;

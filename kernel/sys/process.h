@@ -109,8 +109,12 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
                   copy_to_guest(c, ctid, (const u8*)&pid, 4);
     // The calling thread's state, with what its group shares (address space bookkeeping,
     // dispositions) from the leader: the child is a process of one thread.
-    rt_memcpy(q, p, sizeof(Proc));
-    if (g != p) proc_copy_shared(q, g);
+    if (g != p) {
+        proc_copy_task(q, p);
+        proc_copy_shared(q, g);
+    } else {
+        rt_memcpy(q, p, sizeof(Proc));
+    }
     // The child's descriptors are the parent's (the host forks the table): known when
     // the caller's own view was kept (a thread's is not: kernel/sys/devread.h).
     q->fd_known = p->fd_known && g == p && !g->fd_shared;
