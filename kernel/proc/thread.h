@@ -233,9 +233,8 @@ GFN void proc_copy_shared(Proc* q, const Proc* g) {
 
 /// Copy task p's Proc into q but for its signal dispositions (`sigact`, 2 KiB of the
 /// Proc's 4.5): a thread's are never read (its group's are the leader's, `Core::mm`),
-/// and a fork from a thread takes the leader's (`proc_copy_shared`). One GPU thread
-/// copies a Proc 256 bytes at a time, a memory latency each, most of a thread spawn's
-/// 16 us at one lane (H100, forty-third session).
+/// and a fork from a thread takes the leader's (`proc_copy_shared`). Less work, not a
+/// faster spawn: a thread spawn at one H100 lane stayed at 17 us (forty-fifth session).
 GFN void proc_copy_task(Proc* q, const Proc* p) {
     const u64 a = (u64)((const u8*)p->sigact - (const u8*)p), b = a + sizeof(p->sigact);  // NVRTC has no offsetof
     rt_memcpy(q, p, a);
