@@ -288,3 +288,38 @@ GFN void rt_yield() {
 GFN u64 load_coherent_u64(const u64* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 GFN u32 load_coherent_u32(const u32* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 #endif
+
+// ---- lock-free stacks ------------------------------------------------------------------
+// Treiber stacks of u32 indices, linked through a u32 word of each element (index + 1 of
+// the next, 0 at the end). The head holds a change counter in its high half, against
+// ABA, and the top's index + 1 in its low half (0: empty). The frame pool's free lists
+// (kernel/mm/mm.h) and the free child slots (kernel/proc/family.h) are such stacks.
+
+/// Push the chain first..last, already linked, onto the stack with head `h`; `last_link`
+/// is the link word of `last`.
+GFN void tstack_push(u64* h, u32 first, u32* last_link) {
+    for (;;) {
+        u64 old = load_coherent_u64(h);
+        *(volatile u32*)last_link = (u32)old;
+        atomic_fence_dev();  // release: the link is visible before the head names it
+        u64 head = (((old >> 32) + 1) << 32) | ((u64)first + 1);
+        if (atomic_cas_u64_dev(h, old, head) == old) return;
+    }
+}
+
+/// Pop an element from the stack with head `h`: its index + 1, or 0 when the stack is
+/// empty. `link(i)` is the address of element i's link word.
+template <typename Link>
+GFN u32 tstack_pop(u64* h, Link link) {
+    for (;;) {
+        u64 old = load_coherent_u64(h);
+        u32 top = (u32)old;
+        if (top == 0) return 0;
+        atomic_fence_dev();  // acquire: the link is read after the head that named it
+        // If another thread takes `top` meanwhile, this link may be stale, but the head
+        // has changed (its counter too), so the exchange fails and we retry.
+        u32 next = *(volatile u32*)link(top - 1);
+        u64 head = (((old >> 32) + 1) << 32) | next;
+        if (atomic_cas_u64_dev(h, old, head) == old) return top;
+    }
+}

@@ -235,30 +235,13 @@ GFN u32 frame_shard() {
 
 /// Push the chain first..last (already linked through free_link) onto list `shard`.
 GFN_NOINLINE void free_list_push(MachineHdr* m, u32 shard, u64 first, u64 last) {
-    u64* h = free_head(m, shard);
-    for (;;) {
-        u64 old = *(volatile u64*)h;
-        *(volatile u32*)free_link(m, last) = (u32)old;
-        atomic_fence_dev();  // release: the link is visible before the head names it
-        u64 head = (((old >> 32) + 1) << 32) | (first + 1);
-        if (atomic_cas_u64_dev(h, old, head) == old) return;
-    }
+    tstack_push(free_head(m, shard), (u32)first, free_link(m, last));
 }
 
 /// Pop one frame from list `shard`; NO_FRAME when it is empty.
 GFN_NOINLINE u64 free_list_pop(MachineHdr* m, u32 shard) {
-    u64* h = free_head(m, shard);
-    for (;;) {
-        u64 old = *(volatile u64*)h;
-        u32 top = (u32)old;
-        if (top == 0) return NO_FRAME;
-        atomic_fence_dev();  // acquire: the link is read after the head that named it
-        // If another thread takes `top` meanwhile, this link may be stale, but the head
-        // has changed (its counter too), so the exchange fails and we retry.
-        u32 next = *(volatile u32*)free_link(m, top - 1);
-        u64 head = (((old >> 32) + 1) << 32) | next;
-        if (atomic_cas_u64_dev(h, old, head) == old) return top - 1;
-    }
+    u32 top = tstack_pop(free_head(m, shard), [m](u32 f) { return free_link(m, f); });
+    return top ? (u64)top - 1 : NO_FRAME;
 }
 
 /// A never-used frame from the bottom of the pool, below the interleaved groups (which

@@ -16,9 +16,6 @@
 #pragma once
 #include "proc.h"
 
-/// The free-slot stack head's slot + 1 (0: empty) and change counter.
-GFN u32 slot_head_top(u64 h) { return (u32)h; }
-
 /// Head of free-slot stack `shard` (after the frame lists in `free_heads`).
 GFN u64* slot_head(MachineHdr* m, u32 shard) { return free_head(m, (u32)(FREE_SHARDS + IL_GROUP) + shard); }
 
@@ -34,18 +31,8 @@ GFN u32 slot_shard() {
 
 /// Pop a slot from free-slot stack `shard`; NO_SLOT when it is empty.
 GFN_NOINLINE u32 slot_pop(MachineHdr* m, u32 shard) {
-    u64* h = slot_head(m, shard);
-    for (;;) {
-        u64 old = load_relaxed_u64(h);
-        u32 top = slot_head_top(old);
-        if (top == 0) return NO_SLOT;
-        atomic_fence_dev();  // acquire: the link is read after the head that named it
-        // A stale link (another lane took `top` meanwhile) fails the exchange: the
-        // head's counter changed.
-        u32 next = *(volatile u32*)&proc_at(m, top - 1)->fam_next;
-        u64 head = (((old >> 32) + 1) << 32) | next;
-        if (atomic_cas_u64_dev(h, old, head) == old) return top - 1;
-    }
+    u32 top = tstack_pop(slot_head(m, shard), [m](u32 s) { return &proc_at(m, s)->fam_next; });
+    return top ? top - 1 : NO_SLOT;
 }
 
 /// Take a free child slot: from this lane's stack, else one never used, else from the
@@ -86,14 +73,7 @@ GFN_NOINLINE void slot_release(MachineHdr* m, u32 s) {
     Proc* p = proc_at(m, s);
     proc_at(m, p->lane)->slots_held--;
     atomic_add_u64(&m->slots_used, ~0ull);
-    u64* h = slot_head(m, slot_shard());
-    for (;;) {
-        u64 old = load_relaxed_u64(h);
-        *(volatile u32*)&p->fam_next = slot_head_top(old);
-        atomic_fence_dev();  // release: the link is visible before the head names it
-        u64 head = (((old >> 32) + 1) << 32) | (u64)(s + 1);
-        if (atomic_cas_u64_dev(h, old, head) == old) return;
-    }
+    tstack_push(slot_head(m, slot_shard()), s, &p->fam_next);
 }
 
 /// Child slot s is free (its process has been reaped, or its thread ended): back to
