@@ -99,6 +99,9 @@
 #                          from the Kth (conformance.sh --shard), so that N device
 #                          commands with K = 1..N cover a part no budget covers at once
 #                          (lanes-1000: 32 of 220 cases in 143 s on an H100)
+#   GPU_CHECK_CONF_ARGS    extra scripts/conformance.sh arguments for every
+#                          conformance step (split on spaces; e.g. '--spare-lanes 16'
+#                          to run the cases with that many spare lanes)
 #   GPU_CHECK_HEAVY        the lane-safe cases of 2 M guest instructions per lane or
 #                          more that fit 100000 lanes (grep -E): neon, bb-bc, fp_math,
 #                          bb-sh-arith, int_arith, compute, strings (0.2-1.3 T
@@ -288,9 +291,10 @@ conf() {
     # one GPU time-slice it, and a persistent kernel keeps its slice while its lanes
     # wait for the host. The one gpuos may take 80 % of the GPU's memory.
     local pool=${GPU_CHECK_POOL_MIB:-$((${gpu_mib:-16000} * 8 / 10))}
+    # shellcheck disable=SC2086 # GPU_CHECK_CONF_ARGS splits into arguments
     GPUOS_POOL_MIB=$pool TMPDIR=$tmp bounded "$secs" "$log" scripts/conformance.sh --gpuos "$G" --backend "$B" --bin-dir "$dir/bin" \
         --busybox "$dir/busybox" --qemu "$dir/qemu-aarch64-static" --timeout "$T" --jobs 4 --serial-gpuos --skip-known-gaps \
-        ${GPU_CHECK_SHARD:+--shard "$GPU_CHECK_SHARD"} "$@"
+        ${GPU_CHECK_SHARD:+--shard "$GPU_CHECK_SHARD"} ${GPU_CHECK_CONF_ARGS:-} "$@"
     rc=$?
     rm -rf "$tmp"
     local pass fail skip total
