@@ -230,6 +230,11 @@ GFN u64 now_ns() {
 }
 #endif
 
+// -DGPUOS_SPAWN_SPLIT (kernel/proc/thread.h) uses the stamps' fields.
+#if defined(GPUOS_SPAWN_SPLIT) && !defined(GPUOS_NO_RT_STAMPS)
+#define GPUOS_NO_RT_STAMPS
+#endif
+
 /// The device clock for the round trip's stage stamps (`gpuos run -v`'s means), which
 /// nothing else reads. -DGPUOS_NO_RT_STAMPS (a variant to measure what the stamps cost:
 /// five clock reads a round trip) makes them 0.

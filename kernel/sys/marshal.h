@@ -76,7 +76,7 @@ GFN_NOINLINE void req_publish(MachineHdr* m, Proc* p, u64 nr, u32 flags, const u
 #ifdef GPUOS_RT_SPLIT
     lp->rt_post_ns += t_stores - t_entry;
     lp->rt_push_ns += t_posted - t_stores;
-#else
+#elif !defined(GPUOS_NO_RT_STAMPS)  // else t_entry is 0 and t_posted the clock
     lp->rt_post_ns += t_posted - t_entry;
 #endif
     // Persistent mode (a completion poller runs: `m->comp`): onto the lane's submission
@@ -416,7 +416,9 @@ GFN_NOINLINE void sys_complete_host(Core& c, bool polled = false) {
     Proc* p = lane_proc(c.m, c.p);
     u64 posted = p->rt_posted_at;  // completing may post the call's next chunk
     sys_complete_request(c, polled);
+#ifndef GPUOS_NO_RT_STAMPS  // else t_wake is 0 and posted the clock
     p->rt_wake_ns += t_wake - posted;
+#endif
 #ifndef GPUOS_RT_SPLIT  // there the column times the lane's acquire (cuda_main.cu)
     p->rt_complete_ns += rt_stamp() - t_wake;
 #endif
