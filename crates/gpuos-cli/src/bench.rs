@@ -115,8 +115,8 @@ struct Workload {
     /// Environment variables (`NAME=VALUE`) added for gpuos's lanes and qemu.
     env: &'static [&'static str],
     /// Spare lanes per lane for gpuos on the GPU (`--spare-lanes`, kernel/proc/spare.h):
-    /// a threaded workload's threads then run in parallel. 0: gpuos's default (up to 16
-    /// a lane below 8,192 lanes). The CPU backend keeps its default (its spare threads
+    /// a threaded workload's threads then run in parallel. 0: gpuos's default (16 for a
+    /// run of one lane, else none). The CPU backend keeps its default (its spare threads
     /// are the host's cores).
     spare_per_lane: usize,
     /// Its instruction count depends on how its threads interleave (waits on a futex

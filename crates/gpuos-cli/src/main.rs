@@ -107,9 +107,8 @@ struct RunOpts {
     /// Spare lanes beyond the lanes' own: they run a lane's other runnable threads and
     /// processes in parallel with it (a thread or child of any lane may run on any
     /// spare lane). Default: on the CPU backend the host threads that run no lane (and
-    /// every thread once no lane is left to start); on the GPU (persistent mode) one
-    /// thread per warp of the room beside the lanes, at most 16 per lane, none from
-    /// 8,192 lanes.
+    /// every thread once no lane is left to start); on the GPU (persistent mode) 16 for
+    /// a run of one lane, none for more.
     #[arg(long, value_name = "N")]
     spare_lanes: Option<usize>,
     /// Process slots for forked children, shared by all lanes (default: 32 per lane,

@@ -119,8 +119,7 @@ pub struct RunConfig {
     /// families, which run the families' other runnable tasks (threads, forked
     /// processes) beside them (kernel/proc/spare.h). `None`: the backend's default (the
     /// CPU backend: the threads that run no lane, and every thread once the lanes run
-    /// out; the GPU in persistent mode: one thread per warp of the room beside the
-    /// lanes, at most 16 per lane, none from 8,192 lanes).
+    /// out; the GPU in persistent mode: 16 for a run of one lane, none for more).
     pub spare_lanes: Option<usize>,
     /// Process slots for forked children, shared by all lanes (0 = the default,
     /// `abi::default_child_slots`); fork fails with EAGAIN when none is free.

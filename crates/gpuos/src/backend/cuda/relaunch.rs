@@ -57,7 +57,7 @@ const PERIOD_MS: u64 = 10;
 /// Fewest lanes for which the policy applies: below about 16 blocks the measured runs
 /// lost nothing in long launches (32 to 512 lanes: within 6 %); at 4,096 lanes the
 /// policy lost 5 % (16.4 -> 15.5 G/s, nineteenth session), at 16,384 it gained 50 %.
-pub(super) const MIN_LANES: usize = 8192;
+const MIN_LANES: usize = 8192;
 /// Fewest translated instructions in a window for it to say anything.
 const MIN_SAMPLE: u64 = 1_000_000;
 /// Most split steps per this many translated instructions for lanes that run together.

@@ -43,23 +43,28 @@ fn room_for_spares(module: &Module, interim: bool, lanes: usize) -> Result<usize
 }
 
 /// Spare lanes a run of `lanes` lanes gets when `--spare-lanes` is not given, with
-/// `room` GPU threads free beside the lanes' blocks: one per warp of that room (a warp's
-/// threads at different instructions take turns: 16 threads of one process ran 4.6x
-/// one thread on one warp's lanes, 9.5x on lanes of different warps; H200, twenty-second
-/// session), at most `SPARES_PER_LANE` a lane; none from `relaunch::MIN_LANES` lanes,
-/// where the launch policy relaunches the kernels one slice at a time, which a spare
-/// lane's loop does not allow (converged CoreMark at 16,384 lanes: 203 G/s in one-slice
-/// launches, 158-168 relaunched by stops).
+/// `room` GPU threads free beside the lanes' blocks: for one lane (one program run
+/// alone), `SPARES_ALONE`, each in a warp of its own where the room allows (a warp's
+/// threads at different instructions take turns: 16 threads of one process ran 4.6x one
+/// thread on one warp's lanes, 9.5x on lanes of different warps; H200, twenty-second
+/// session); for more lanes none. Measured on an H100 (forty-sixth session): at one lane
+/// with 16 spare lanes the whole conformance suite passed and `spare compute 16` ran at
+/// 14x one thread; at 1,000 lanes with 4,192 spare lanes (one per warp of the room) most
+/// threaded cases passed, but threads-mutex did not end in 120 s and cxx-threads-sync
+/// took 82 s: threads of 1,000 processes contending for their mutexes on thousands of
+/// GPU threads at once are far slower than each process's threads taking turns on its
+/// lane. Lanes are what parallelise a many-lane run; spare lanes there stay opt-in.
 fn default_spares(lanes: usize, room: usize) -> usize {
-    if lanes >= super::relaunch::MIN_LANES {
-        return 0;
+    if lanes == 1 {
+        SPARES_ALONE.min(room)
+    } else {
+        0
     }
-    (room / 32).min(lanes.saturating_mul(SPARES_PER_LANE))
 }
 
-/// Most default spare lanes per lane: what a 16-thread program needs to run its threads
-/// at once (sched_getaffinity then reports 17 CPUs to each process).
-const SPARES_PER_LANE: usize = 16;
+/// Spare lanes of a run of one lane by default: what a 16-thread program needs to run
+/// its threads at once (sched_getaffinity then reports 17 CPUs).
+const SPARES_ALONE: usize = 16;
 
 /// Threads from one spare lane to the next (`MachineHdr::spare_stride`): as far apart
 /// as `room` threads allow, at most a warp, so that `spares` tasks at different
@@ -1195,16 +1200,15 @@ mod tests {
         comp_rings_for, default_spares, CoreStep, CoreUpgrade, COMP_RINGS, MAX_COMP_RINGS,
     };
 
-    /// Default spare lanes: one per warp of the room, at most 16 a lane, none where the
-    /// launch policy relaunches one slice at a time.
+    /// Default spare lanes: 16 for a run of one lane (fewer where the GPU has no room),
+    /// none for more lanes.
     #[test]
-    fn default_spares_fill_the_room_a_warp_apart() {
+    fn default_spares_only_for_one_lane() {
         assert_eq!(default_spares(1, 134_144), 16);
-        assert_eq!(default_spares(100, 132_096), 1_600);
-        assert_eq!(default_spares(1_000, 134_144), 4_192);
-        assert_eq!(default_spares(1_000, 0), 0);
-        assert_eq!(default_spares(8_191, 100_000), 3_125);
-        assert_eq!(default_spares(8_192, 100_000), 0);
+        assert_eq!(default_spares(1, 10), 10);
+        assert_eq!(default_spares(2, 134_144), 0);
+        assert_eq!(default_spares(1_000, 134_144), 0);
+        assert_eq!(default_spares(0, 134_144), 0);
     }
 
     /// Completion rings: never more than the lanes' warps (a poller warp without lanes
