@@ -101,6 +101,8 @@ struct Core {
                      // lane must do (kernel/proc/spare.h)
     u32 parked;      // user mode: the task blocked in a futex wait served here, at the
                      // end of the last core_run (kernel/sys/futex.h `futex_user`)
+    u32 runq_home;   // a spare lane's own shard of the run queue (mod the shards) ...
+    u32 runq_steal;  // ... and the other shard it last took from (kernel/proc/spare.h)
 };
 
 /// Bring the tasks of g's address space home from the spare lanes before a change they

@@ -50,9 +50,17 @@ u32 gpuos_lane_run(MachineHdr* m, u32 lane, u64 budget) {
 /// The Core of a spare lane on this host thread (kernel/proc/spare.h): the task it
 /// holds between calls (`c.p`), 0 at first.
 static __thread Core tls_spare;
+/// Whether tls_spare's shard of the run queue has been picked.
+static __thread bool tls_spare_homed;
 
 /// One step of a spare lane (kernel/proc/spare.h `spare_run`); returns a SpareResult.
-u32 gpuos_spare_run(MachineHdr* m, u64 budget) { return spare_run(tls_spare, m, budget); }
+u32 gpuos_spare_run(MachineHdr* m, u64 budget) {
+    if (!tls_spare_homed) {  // the shard: this thread's, as its free lists (frame_shard)
+        tls_spare.runq_home = tls_spare.runq_steal = frame_shard();
+        tls_spare_homed = true;
+    }
+    return spare_run(tls_spare, m, budget);
+}
 /// The spare lane on this host thread stops (kernel/proc/spare.h `spare_drop`).
 void gpuos_spare_drop(MachineHdr* m) { spare_drop(tls_spare, m); }
 

@@ -236,11 +236,13 @@ __device__ void family_idle(Proc* lp, u32 res, u64 progress, u32* idle) {
 
 /// A spare lane of the persistent kernel (kernel/proc/spare.h): run the tasks the lanes
 /// offer until no process is left, or the machine stops (a task it holds goes home
-/// first: a relaunch finds every task with its lane).
-__device__ void spare_loop(MachineHdr* m) {
+/// first: a relaunch finds every task with its lane). `id`: the spare lane's number,
+/// which picks its shard of the run queue.
+__device__ void spare_loop(MachineHdr* m, u32 id) {
     Core c;
     c.p = 0;
     c.user = 1;
+    c.runq_home = c.runq_steal = id;
     u32 backoff = 0;
     for (;;) {
         if (*(volatile u64*)&m->live == 0) break;
@@ -288,7 +290,7 @@ gpuos_persistent(MachineHdr* m, u64 slice) {
         // One spare lane every spare_stride threads (one per warp where there is room):
         // the threads between return at once and leave their warp's issue slots to it.
         u32 k = lane - spare_base, stride = m->spare_stride ? (u32)m->spare_stride : 1u;
-        if (k % stride == 0 && k / stride < m->spare_lanes) spare_loop(m);
+        if (k % stride == 0 && k / stride < m->spare_lanes) spare_loop(m, k / stride);
         return;
     }
     // The lane's submission ring (backend/cuda/rings.rs): with several, the rings take

@@ -357,7 +357,7 @@ GFN_NOINLINE u32 spare_run(Core& c, MachineHdr* m, u64 budget) {
         spare_park(c, m);
     } else if (spare_must_return(m, q)) {
         spare_release(c, m, false);
-    } else if (runq_waiting(m)) {  // others wait: to the back of the queue
+    } else if (runq_waiting(m, c.runq_home)) {  // others wait for this lane: to the back of the queue
         c.p = 0;
         atomic_fence_dev();
         store_release_dev_u32(&q->task_where, TASK_OFFERED);

@@ -102,6 +102,11 @@ if [ "$build_ok" = 1 ] && [ "$guests_ok" = 1 ]; then
     # threads from the shared slot pool, at once (pthreads, C++ and Go's runtime).
     step conformance-threads-lanes scripts/conformance.sh --gpuos target/release/gpuos --backend cpu --lanes 100 \
         --filter '^(threads-|cxx-threads-|go-goroutines-|spare-|pipeline$)' --skip-known-gaps --jobs "$jobs" "${extra[@]}"
+    # The spare lanes' run queue in shards (kernel/proc/spare.h; on this machine's
+    # few cores the default is one shard, as many as the GPU gets from 32 spare lanes).
+    step conformance-runq-shards env GPUOS_RUNQ_SHARDS=4 scripts/conformance.sh --gpuos target/release/gpuos --backend cpu \
+        --spare-lanes 8 --filter '^(threads-(mutex|cond|churn|futex|barrier|fork)|spare-.*|pipeline)$' --skip-known-gaps \
+        --jobs "$jobs" "${extra[@]}"
     # The lanes check must be able to fail: a spoilt lane report is caught.
     step conformance-selftest scripts/conformance-selftest.sh target/release/gpuos
     # Tier 2 (--translate always: each case profiled, then run fully translated) on a

@@ -34,63 +34,107 @@
 #pragma once
 #include "proc.h"
 
-// ---- the run queue: a bounded MPMC queue of slots (D. Vyukov's) --------------------
+// ---- the run queue: shards of bounded MPMC queues of slots (D. Vyukov's) -----------
 //
-// Cell i holds a sequence number and a slot. A producer at position pos may fill the
-// cell whose sequence is pos, a consumer take it once it is pos + 1; the queue is full
-// or empty when a cell is not yet there. A slot may be queued more than once (a task
-// offered, taken back and offered again): the compare-and-swap on `task_where` decides,
-// and a stale entry is dropped by the spare lane that takes it.
+// Cell i of a shard holds a sequence number and a slot. A producer at position pos may
+// fill the cell whose sequence is pos, a consumer take it once it is pos + 1; the shard
+// is full or empty when a cell is not yet there. A slot may be queued more than once (a
+// task offered, taken back and offered again): the compare-and-swap on `task_where`
+// decides, and a stale entry is dropped by the spare lane that takes it.
+//
+// `MachineHdr::runq_shards` shards (one per 16 spare lanes, up to RUNQ_MAX_SHARDS;
+// crates/gpuos/src/layout.rs `RunQueue`): a task is queued in shard slot mod shards, a
+// spare lane takes from its own shard (`Core::runq_home`) and, when that is empty, from
+// one other shard in turn (`Core::runq_steal`). With one queue every spare lane of the
+// GPU took from one head and put its task back to one tail after each slice while
+// others waited (at 1,000 lanes with 4,192 spare lanes threads-mutex did not end in
+// 120 s; H100, forty-sixth session), as one free-slot stack had held the spawns back.
 
-/// The run queue's cell i: two u64s, sequence and slot.
-GFN u64* runq_cell(MachineHdr* m, u64 i) { return (u64*)(uintptr_t)m->runq + 2 * (i & m->runq_mask); }
+/// The run queue's shards (a power of two).
+GFN u64 runq_nshards(MachineHdr* m) { return m->runq_shards ? m->runq_shards : 1; }
 
-/// Queue slot s; false when the queue is full (the task then stays with its lane).
-GFN_NOINLINE bool runq_push(MachineHdr* m, u32 s) {
-    u64 pos = load_relaxed_u64(&m->runq_tail);
+/// Shard k's words: its tail (the next cell to fill) at word 0, its head (the next to
+/// take) at word 8, then its cells.
+GFN u64* runq_shard(MachineHdr* m, u64 k) {
+    return (u64*)(uintptr_t)m->runq + (k & (runq_nshards(m) - 1)) * (RUNQ_SHARD_HDR + 2 * (m->runq_mask + 1));
+}
+GFN u64* runq_tail(u64* q) { return q; }
+GFN u64* runq_head(u64* q) { return q + 8; }
+
+/// Cell i of shard q: two u64s, sequence and slot.
+GFN u64* runq_cell(MachineHdr* m, u64* q, u64 i) { return q + RUNQ_SHARD_HDR + 2 * (i & m->runq_mask); }
+
+/// Queue slot s in shard q; false when the shard is full.
+GFN_NOINLINE bool runq_push_shard(MachineHdr* m, u64* q, u32 s) {
+    u64* tail = runq_tail(q);
+    u64 pos = load_relaxed_u64(tail);
     for (;;) {
-        u64* cell = runq_cell(m, pos);
+        u64* cell = runq_cell(m, q, pos);
         u64 seq = load_acquire_dev_u64(&cell[0]);
         i64 dif = (i64)(seq - pos);
         if (dif == 0) {
-            if (atomic_cas_u64_dev(&m->runq_tail, pos, pos + 1) == pos) {
+            if (atomic_cas_u64_dev(tail, pos, pos + 1) == pos) {
                 cell[1] = s;
                 store_release_dev_u64(&cell[0], pos + 1);
                 return true;
             }
-            pos = load_relaxed_u64(&m->runq_tail);
+            pos = load_relaxed_u64(tail);
         } else if (dif < 0) {
             return false;
         } else {
-            pos = load_relaxed_u64(&m->runq_tail);
+            pos = load_relaxed_u64(tail);
         }
     }
 }
 
-/// Take the oldest queued slot; NO_SLOT when the queue is empty.
-GFN_NOINLINE u32 runq_pop(MachineHdr* m) {
-    u64 pos = load_relaxed_u64(&m->runq_head);
+/// Queue slot s: in its shard, or when that is full in the next one that is not; false
+/// when every shard is full (the task then stays with its lane).
+GFN_NOINLINE bool runq_push(MachineHdr* m, u32 s) {
+    u64 n = runq_nshards(m);
+    NO_UNROLL for (u64 i = 0; i < n; i++)
+        if (runq_push_shard(m, runq_shard(m, s + i), s)) return true;
+    return false;
+}
+
+/// Take the oldest slot queued in shard q; NO_SLOT when it is empty.
+GFN_NOINLINE u32 runq_pop_shard(MachineHdr* m, u64* q) {
+    u64* head = runq_head(q);
+    u64 pos = load_relaxed_u64(head);
     for (;;) {
-        u64* cell = runq_cell(m, pos);
+        u64* cell = runq_cell(m, q, pos);
         u64 seq = load_acquire_dev_u64(&cell[0]);
         i64 dif = (i64)(seq - (pos + 1));
         if (dif == 0) {
-            if (atomic_cas_u64_dev(&m->runq_head, pos, pos + 1) == pos) {
+            if (atomic_cas_u64_dev(head, pos, pos + 1) == pos) {
                 u32 s = (u32)load_coherent_u64(&cell[1]);
                 store_release_dev_u64(&cell[0], pos + m->runq_mask + 1);
                 return s;
             }
-            pos = load_relaxed_u64(&m->runq_head);
+            pos = load_relaxed_u64(head);
         } else if (dif < 0) {
             return NO_SLOT;
         } else {
-            pos = load_relaxed_u64(&m->runq_head);
+            pos = load_relaxed_u64(head);
         }
     }
 }
 
-/// Whether the run queue holds an entry (maybe a stale one).
-GFN bool runq_waiting(MachineHdr* m) { return load_relaxed_u64(&m->runq_tail) != load_relaxed_u64(&m->runq_head); }
+/// Take a queued slot for the spare lane running c: from its own shard, else from the
+/// next shard of its turn (one per call, so that an idle spare lane's look stays two
+/// shards however many there are); NO_SLOT when both are empty.
+GFN_NOINLINE u32 runq_pop(Core& c, MachineHdr* m) {
+    u32 s = runq_pop_shard(m, runq_shard(m, c.runq_home));
+    if (s != NO_SLOT || runq_nshards(m) == 1) return s;
+    c.runq_steal = (c.runq_steal + 1) & (u32)(runq_nshards(m) - 1);
+    if (c.runq_steal == (c.runq_home & (u32)(runq_nshards(m) - 1))) c.runq_steal = (c.runq_steal + 1) & (u32)(runq_nshards(m) - 1);
+    return runq_pop_shard(m, runq_shard(m, c.runq_steal));
+}
+
+/// Whether shard k of the run queue holds an entry (maybe a stale one).
+GFN bool runq_waiting(MachineHdr* m, u64 k) {
+    u64* q = runq_shard(m, k);
+    return load_relaxed_u64(runq_tail(q)) != load_relaxed_u64(runq_head(q));
+}
 
 // ---- the family's lane: offer, take back, quiesce -----------------------------------
 
@@ -261,7 +305,7 @@ GFN_NOINLINE void spare_drop(Core& c, MachineHdr* m) {
 /// Take an offered task from the run queue into c (user mode); false when none.
 GFN_NOINLINE bool spare_take(Core& c, MachineHdr* m) {
     for (;;) {
-        u32 s = runq_pop(m);
+        u32 s = runq_pop(c, m);
         if (s == NO_SLOT) return false;
         Proc* q = proc_at(m, s);
         if (atomic_cas_u32_dev(&q->task_where, TASK_OFFERED, TASK_AWAY) != TASK_OFFERED) continue;  // stale

@@ -26,6 +26,11 @@ pub const IL_SLOTS: u64 = 64;
 /// lane n frees into and takes from list n mod SLOT_SHARDS first: one list for the whole
 /// GPU held every spawn and every end to one compare-and-swap at a time.
 pub const SLOT_SHARDS: u64 = 256;
+/// Words (`u64`) before the cells of each shard of the run queue (`MachineHdr::runq`):
+/// the shard's tail at word 0 and its head at word 8, each on a 64-byte line of its own.
+pub const RUNQ_SHARD_HDR: u64 = 16;
+/// Most shards of the run queue. The shards are `MachineHdr::runq_shards`.
+pub const RUNQ_MAX_SHARDS: u64 = 64;
 /// Heads in `MachineHdr::free_heads`: `FREE_SHARDS` lists of contiguous frames, then
 /// one list of free interleaved frames per column, then `SLOT_SHARDS` lists of free
 /// child slots.
@@ -980,16 +985,17 @@ pub struct MachineHdr {
     /// spread one per warp where the GPU has room, since the tasks of one warp's lanes
     /// run one after another whenever they are at different instructions.
     pub spare_stride: u64,
-    /// The run queue of offered tasks: `runq_mask + 1` cells of two `u64`s (sequence,
-    /// slot), a bounded multi-producer multi-consumer queue (Vyukov's); 0 when there are
-    /// no spare lanes.
+    /// The run queue of offered tasks: `runq_shards` shards, each a bounded
+    /// multi-producer multi-consumer queue (Vyukov's) of `RUNQ_SHARD_HDR` words (its tail
+    /// and head) and `runq_mask + 1` cells of two `u64`s (sequence, slot); 0 when there
+    /// are no spare lanes.
     pub runq: u64,
-    /// Cells of the run queue minus one (a power of two minus one).
+    /// Cells of one shard of the run queue minus one (a power of two minus one).
     pub runq_mask: u64,
-    /// The run queue's next cell to fill (atomic).
-    pub runq_tail: u64,
-    /// The run queue's next cell to take (atomic).
-    pub runq_head: u64,
+    /// Shards of the run queue (a power of two, at most `RUNQ_MAX_SHARDS`; 0 reads as
+    /// 1). A task is queued in shard slot mod shards; a spare lane takes from its own
+    /// shard first.
+    pub runq_shards: u64,
     /// Instructions a spare lane runs a task between looks at its recall flag, pending
     /// signals and the queue.
     pub spare_slice: u64,

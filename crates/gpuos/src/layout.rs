@@ -133,13 +133,15 @@ impl MachineLayout {
         (tmpl_frames * 1024) as usize
     }
 
-    /// The spare lanes' run queue (kernel/proc/spare.h) for `slots` process slots, as
-    /// its initial cells: a power of two of them, at least two per slot (a task may be
-    /// queued twice: offered, taken back and offered again before a spare lane drops the
-    /// stale entry), each a sequence number (its index) and a slot.
-    pub fn runq_cells(slots: usize) -> Vec<u64> {
-        let n = (2 * slots).max(2).next_power_of_two();
-        (0..n as u64).flat_map(|i| [i, 0]).collect()
+    /// The spare lanes' run queue (kernel/proc/spare.h) for `slots` process slots and
+    /// `spares` spare lanes. `GPUOS_RUNQ_SHARDS=N` sets the shards (a power of two, 1 to
+    /// `RUNQ_MAX_SHARDS`: to measure against one queue).
+    pub fn run_queue(slots: usize, spares: usize) -> RunQueue {
+        let shards = std::env::var("GPUOS_RUNQ_SHARDS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or_else(|| RunQueue::shards_for(spares));
+        RunQueue::new(slots, shards)
     }
 
     /// Instructions a spare lane runs a task between looks at its recall flag, its
@@ -328,5 +330,108 @@ impl HostPool {
             refcnt,
             free,
         })
+    }
+}
+
+/// The spare lanes' run queue (kernel/proc/spare.h, `MachineHdr::runq`) as its initial
+/// words: `shards` shards, each `RUNQ_SHARD_HDR` words (its tail at 0, its head at 8,
+/// both 0) and then `mask + 1` cells of a sequence number (the cell's index) and a slot.
+/// One queue for the GPU held the spare lanes back as one free-slot stack had held the
+/// spawns (a head every spare lane takes from and puts back to after each slice while
+/// others wait); with shards a spare lane takes from its own first.
+pub struct RunQueue {
+    /// The shards' words, one after another (`MachineHdr::runq`).
+    pub words: Vec<u64>,
+    /// Cells per shard minus one (`MachineHdr::runq_mask`).
+    pub mask: u64,
+    /// Shards, a power of two (`MachineHdr::runq_shards`).
+    pub shards: u64,
+}
+
+impl RunQueue {
+    /// Spare lanes per shard of the run queue by default.
+    const SPARES_PER_SHARD: usize = 16;
+
+    /// The default shards for `spares` spare lanes: one per 16 of them, a power of two,
+    /// 1 to `RUNQ_MAX_SHARDS` (one queue, as before, up to 31 spare lanes).
+    pub fn shards_for(spares: usize) -> usize {
+        let n = (spares / Self::SPARES_PER_SHARD).clamp(1, crate::abi::RUNQ_MAX_SHARDS as usize);
+        1 << n.ilog2()
+    }
+
+    /// A run queue of `shards` shards (rounded down to a power of two, 1 to
+    /// `RUNQ_MAX_SHARDS`) for `slots` process slots: each shard holds at least two cells
+    /// per slot queued there (a task may be queued twice: offered, taken back and
+    /// offered again before a spare lane drops the stale entry); a task finding its
+    /// shard full tries the others (kernel/proc/spare.h `runq_push`).
+    pub fn new(slots: usize, shards: usize) -> RunQueue {
+        let shards = shards.clamp(1, crate::abi::RUNQ_MAX_SHARDS as usize);
+        let shards = 1usize << shards.ilog2();
+        let cells = (2 * slots).div_ceil(shards).max(2).next_power_of_two();
+        let hdr = crate::abi::RUNQ_SHARD_HDR as usize;
+        let mut words = Vec::with_capacity(shards * (hdr + 2 * cells));
+        for _ in 0..shards {
+            words.extend(std::iter::repeat_n(0u64, hdr));
+            words.extend((0..cells as u64).flat_map(|i| [i, 0]));
+        }
+        RunQueue {
+            words,
+            mask: cells as u64 - 1,
+            shards: shards as u64,
+        }
+    }
+
+    /// Entries (some maybe stale) waiting in the queue whose words are `words`.
+    pub fn waiting(words: &[u64], shards: u64, mask: u64) -> u64 {
+        let stride = (crate::abi::RUNQ_SHARD_HDR + 2 * (mask + 1)) as usize;
+        (0..shards.max(1) as usize)
+            .filter_map(|k| {
+                Some(
+                    words
+                        .get(k * stride)?
+                        .wrapping_sub(*words.get(k * stride + 8)?),
+                )
+            })
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod run_queue_tests {
+    use super::RunQueue;
+    use crate::abi::RUNQ_SHARD_HDR;
+
+    /// One shard up to 31 spare lanes, one per 16 above, at most 64, always a power of two.
+    #[test]
+    fn shards_follow_the_spare_lanes() {
+        assert_eq!(RunQueue::shards_for(0), 1);
+        assert_eq!(RunQueue::shards_for(16), 1);
+        assert_eq!(RunQueue::shards_for(31), 1);
+        assert_eq!(RunQueue::shards_for(32), 2);
+        assert_eq!(RunQueue::shards_for(100), 4);
+        assert_eq!(RunQueue::shards_for(1024), 64);
+        assert_eq!(RunQueue::shards_for(4192), 64);
+    }
+
+    /// Each shard: its tail and head at 0, then its cells numbered from 0; every shard
+    /// holds two cells per slot it gets.
+    #[test]
+    fn shards_are_laid_out_with_their_cells_numbered() {
+        let q = RunQueue::new(100, 4);
+        assert_eq!(q.shards, 4);
+        assert_eq!(q.mask, 63);
+        let stride = (RUNQ_SHARD_HDR + 2 * 64) as usize;
+        assert_eq!(q.words.len(), 4 * stride);
+        for k in 0..4 {
+            let s = &q.words[k * stride..(k + 1) * stride];
+            assert!(s[..RUNQ_SHARD_HDR as usize].iter().all(|&w| w == 0));
+            assert_eq!(s[RUNQ_SHARD_HDR as usize + 2 * 5], 5);
+        }
+        assert_eq!(RunQueue::new(100, 1).mask, 255);
+        assert_eq!(RunQueue::new(100, 3).shards, 2);
+        let mut w = q.words.clone();
+        w[stride] = 7; // shard 1: tail 7, head 4
+        w[stride + 8] = 4;
+        assert_eq!(RunQueue::waiting(&w, 4, 63), 3);
     }
 }

@@ -58,7 +58,13 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         .map_err(MemoryError::Reserve)?;
     let dcache_map = HostRegion::new((hdr.nframes * 4) as usize).map_err(MemoryError::Reserve)?;
     let statc = HostRegion::new(MachineLayout::statc_bytes()).map_err(MemoryError::Reserve)?;
-    let mut runq = MachineLayout::runq_cells(slots);
+    let threads = if cfg.threads > 0 {
+        cfg.threads
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    };
+    // Every host thread may end up a spare lane (the lane threads once no lane is left).
+    let mut runq = MachineLayout::run_queue(slots, cfg.spare_lanes.unwrap_or(threads).max(threads));
     let il = layout.interleave(false);
     let il_map = HostRegion::new(if il {
         MachineLayout::il_map_words(hdr.nframes) * 4
@@ -82,8 +88,9 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         dcache: dcache.as_ptr() as u64,
     };
     layout.fill(cfg, prep, &arrays, &mut hdr);
-    hdr.runq = runq.as_mut_ptr() as u64;
-    hdr.runq_mask = (runq.len() / 2 - 1) as u64;
+    hdr.runq = runq.words.as_mut_ptr() as u64;
+    hdr.runq_mask = runq.mask;
+    hdr.runq_shards = runq.shards;
     hdr.spare_slice = MachineLayout::SPARE_SLICE;
     super::clock::ClockOffsets::for_host_clock().apply(&mut hdr);
     let t2 = crate::translate::Tier2::new(
@@ -96,11 +103,6 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
     let lanes_done = std::sync::atomic::AtomicBool::new(false);
     let lanes_end: Mutex<Option<std::time::Duration>> = Mutex::new(None);
     let m = MachinePtr(&mut hdr);
-    let threads = if cfg.threads > 0 {
-        cfg.threads
-    } else {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    };
     // Threads that run lanes, then spare lanes (kernel/proc/spare.h): by default the
     // threads left over, and every lane thread once no lane is left to start.
     let lane_threads = threads.min(lanes);
@@ -201,7 +203,9 @@ pub fn run(cfg: &RunConfig, prep: &Prepared) -> Result<RunReport, RunError> {
         super::report_spares(&hdr, total);
         super::report_spawns(&hdr);
         if stop_signal().is_some() {
-            super::stopped::report_stopped(&procs, lanes, &hdr);
+            let waiting =
+                crate::layout::RunQueue::waiting(&runq.words, hdr.runq_shards, hdr.runq_mask);
+            super::stopped::report_stopped(&procs, lanes, &hdr, waiting);
         }
     }
     let cpu = std::fs::read_to_string("/proc/cpuinfo")

@@ -90,7 +90,7 @@ fn process_line(p: &Proc, host_nr: u64) -> String {
 /// `procs`: the whole process table (`MachineHdr::nslots` entries, the lanes' first
 /// processes first), read after the run's kernel stopped; `lanes`: how many lanes.
 /// Nothing when every lane ended.
-pub fn report_stopped(procs: &[Proc], lanes: usize, hdr: &MachineHdr) {
+pub fn report_stopped(procs: &[Proc], lanes: usize, hdr: &MachineHdr, runq_waiting: u64) {
     let lanes = lanes.min(procs.len());
     let unstarted = (0..lanes).filter(|&l| procs[l].status == PROC_FREE).count();
     let stopped: Vec<usize> = (0..lanes)
@@ -145,8 +145,7 @@ pub fn report_stopped(procs: &[Proc], lanes: usize, hdr: &MachineHdr) {
     }
     if hdr.spare_lanes > 0 {
         eprintln!(
-            "gpuos: run queue: {} entries waiting (spare lanes: {})",
-            hdr.runq_tail.wrapping_sub(hdr.runq_head),
+            "gpuos: run queue: {runq_waiting} entries waiting (spare lanes: {})",
             hdr.spare_lanes
         );
     }

@@ -472,7 +472,7 @@ struct DeviceMachine {
     /// GPU threads from one spare lane to the next (`MachineHdr::spare_stride`).
     spare_stride: usize,
     /// The spare lanes' run queue (`MachineHdr::runq`).
-    _runq: DevBuf,
+    runq: DevBuf,
     /// Where a lane records an internal error before it traps.
     panic_rec: Pinned,
     /// The device's copy of `hdr`.
@@ -645,11 +645,12 @@ impl DeviceMachine {
             eprintln!("gpuos: {spares} spare lanes asked, {room} fit beside the lanes on the GPU");
         }
         let spares = spares.min(room);
-        let runq_cells = MachineLayout::runq_cells(layout.slots);
-        let runq = DevBuf::new(runq_cells.len() * 8)?;
-        runq.upload(&runq_cells)?;
+        let runq_words = MachineLayout::run_queue(layout.slots, spares);
+        let runq = DevBuf::new(runq_words.words.len() * 8)?;
+        runq.upload(&runq_words.words)?;
         hdr.runq = runq.0;
-        hdr.runq_mask = (runq_cells.len() / 2 - 1) as u64;
+        hdr.runq_mask = runq_words.mask;
+        hdr.runq_shards = runq_words.shards;
         hdr.spare_lanes = spares as u64;
         hdr.spare_stride = spare_stride(spares, room) as u64;
         hdr.spare_slice = GPU_SPARE_SLICE;
@@ -703,7 +704,7 @@ impl DeviceMachine {
             use_poller,
             spares,
             spare_stride: hdr.spare_stride as usize,
-            _runq: runq,
+            runq,
             panic_rec,
             mdev,
         })
@@ -1119,8 +1120,22 @@ fn report_stopped(m: &DeviceMachine, h: &MachineHdr) {
     let mut all: Vec<Proc> = vec![unsafe { std::mem::zeroed() }; h.nslots as usize];
     // SAFETY: the device table has `nslots` entries; the kernel is done.
     match unsafe { cu::memcpy_dtoh_sync(&mut all, m.procs.0) } {
-        Ok(()) => crate::backend::stopped::report_stopped(&all, m.lanes, h),
+        Ok(()) => crate::backend::stopped::report_stopped(&all, m.lanes, h, runq_waiting(m, h)),
         Err(e) => eprintln!("gpuos: reading the process table back: {e:?}"),
+    }
+}
+
+/// Entries waiting in the run queue, read back from the device (0 when it cannot be).
+fn runq_waiting(m: &DeviceMachine, h: &MachineHdr) -> u64 {
+    if h.spare_lanes == 0 {
+        return 0;
+    }
+    let stride = crate::abi::RUNQ_SHARD_HDR + 2 * (h.runq_mask + 1);
+    let mut words = vec![0u64; (h.runq_shards.max(1) * stride) as usize];
+    // SAFETY: the device queue has those words (`run_queue`); the kernel is done.
+    match unsafe { cu::memcpy_dtoh_sync(&mut words, m.runq.0) } {
+        Ok(()) => crate::layout::RunQueue::waiting(&words, h.runq_shards, h.runq_mask),
+        Err(_) => 0,
     }
 }
 
