@@ -46,9 +46,11 @@
 // crates/gpuos/src/layout.rs `RunQueue`): a task is queued in shard slot mod shards, a
 // spare lane takes from its own shard (`Core::runq_home`) and, when that is empty, from
 // one other shard in turn (`Core::runq_steal`). With one queue every spare lane of the
-// GPU took from one head and put its task back to one tail after each slice while
-// others waited (at 1,000 lanes with 4,192 spare lanes threads-mutex did not end in
-// 120 s; H100, forty-sixth session), as one free-slot stack had held the spawns back.
+// GPU takes from one head and puts its task back to one tail after each slice while
+// others wait, as every spawn once went through one free-slot stack (669,000 spawns/s
+// on an H100; 1.88 M with 256 stacks). Suspected, not yet measured: that one queue is
+// why threads-mutex did not end in 120 s at 1,000 lanes with 4,192 spare lanes (H100,
+// forty-sixth session; `GPUOS_RUNQ_SHARDS=1` is the single queue, to compare).
 
 /// The run queue's shards (a power of two).
 GFN u64 runq_nshards(MachineHdr* m) { return m->runq_shards ? m->runq_shards : 1; }
@@ -124,9 +126,10 @@ GFN_NOINLINE u32 runq_pop_shard(MachineHdr* m, u64* q) {
 /// shards however many there are); NO_SLOT when both are empty.
 GFN_NOINLINE u32 runq_pop(Core& c, MachineHdr* m) {
     u32 s = runq_pop_shard(m, runq_shard(m, c.runq_home));
-    if (s != NO_SLOT || runq_nshards(m) == 1) return s;
-    c.runq_steal = (c.runq_steal + 1) & (u32)(runq_nshards(m) - 1);
-    if (c.runq_steal == (c.runq_home & (u32)(runq_nshards(m) - 1))) c.runq_steal = (c.runq_steal + 1) & (u32)(runq_nshards(m) - 1);
+    u32 mask = (u32)(runq_nshards(m) - 1);
+    if (s != NO_SLOT || mask == 0) return s;
+    c.runq_steal = (c.runq_steal + 1) & mask;
+    if (c.runq_steal == (c.runq_home & mask)) c.runq_steal = (c.runq_steal + 1) & mask;  // not its own again
     return runq_pop_shard(m, runq_shard(m, c.runq_steal));
 }
 

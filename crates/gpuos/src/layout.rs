@@ -336,9 +336,11 @@ impl HostPool {
 /// The spare lanes' run queue (kernel/proc/spare.h, `MachineHdr::runq`) as its initial
 /// words: `shards` shards, each `RUNQ_SHARD_HDR` words (its tail at 0, its head at 8,
 /// both 0) and then `mask + 1` cells of a sequence number (the cell's index) and a slot.
-/// One queue for the GPU held the spare lanes back as one free-slot stack had held the
-/// spawns (a head every spare lane takes from and puts back to after each slice while
-/// others wait); with shards a spare lane takes from its own first.
+/// With one queue every spare lane of the GPU takes from one head and puts its task
+/// back to one tail after each slice while others wait, as every spawn once went
+/// through one free-slot stack; with shards a spare lane takes from its own first
+/// (whether one queue is what slowed threads-mutex at 1,000 lanes with 4,192 spare
+/// lanes is not yet measured: docs/BENCHMARKS.md, forty-sixth session).
 pub struct RunQueue {
     /// The shards' words, one after another (`MachineHdr::runq`).
     pub words: Vec<u64>,
