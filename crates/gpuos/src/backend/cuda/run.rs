@@ -42,21 +42,21 @@ fn room_for_spares(module: &Module, interim: bool, lanes: usize) -> Result<usize
         .saturating_sub(lanes.next_multiple_of(BLOCK as usize)))
 }
 
-/// Spare lanes a run of `lanes` lanes gets when `--spare-lanes` is not given, with
-/// `room` GPU threads free beside the lanes' blocks: for one lane (one program run
-/// alone), `SPARES_ALONE`, each in a warp of its own where the room allows (a warp's
-/// threads at different instructions take turns: 16 threads of one process ran 4.6x one
-/// thread on one warp's lanes, 9.5x on lanes of different warps; H200, twenty-second
-/// session); for more lanes none. Measured on an H100 (forty-sixth session): at one lane
-/// with 16 spare lanes the whole conformance suite passed and `spare compute 16` ran at
-/// 14x one thread; at 1,000 lanes with 4,192 spare lanes (one per warp of the room) most
-/// threaded cases passed, but threads-mutex did not end in 120 s and cxx-threads-sync
-/// took 82 s: threads of 1,000 processes contending for their mutexes on thousands of
-/// GPU threads at once are far slower than each process's threads taking turns on its
-/// lane. Lanes are what parallelise a many-lane run; spare lanes there stay opt-in.
-fn default_spares(lanes: usize, room: usize) -> usize {
+/// Spare lanes a run of `lanes` lanes asks for when `--spare-lanes` is not given: for
+/// one lane (one program run alone), `SPARES_ALONE`, each in a warp of its own where the
+/// GPU has room (`spare_stride`: a warp's threads at different instructions take turns;
+/// 16 threads of one process ran 4.6x one thread on one warp's lanes, 9.5x on lanes of
+/// different warps; H200, twenty-second session); for more lanes none. Measured on an
+/// H100 (forty-sixth session): at one lane with 16 spare lanes the whole conformance
+/// suite passed and `spare compute 16` ran at 14x one thread; at 1,000 lanes with 4,192
+/// spare lanes (one per warp of the room) most threaded cases passed, but threads-mutex
+/// did not end in 120 s and cxx-threads-sync took 82 s: threads of 1,000 processes
+/// contending for their mutexes on thousands of GPU threads at once are far slower than
+/// each process's threads taking turns on its lane. Lanes are what parallelise a
+/// many-lane run; spare lanes there stay opt-in.
+fn default_spares(lanes: usize) -> usize {
     if lanes == 1 {
-        SPARES_ALONE.min(room)
+        SPARES_ALONE
     } else {
         0
     }
@@ -629,22 +629,20 @@ impl DeviceMachine {
         // at its end); by default `default_spares`.
         // A spare lane loops until every process has ended, so its block must not hold
         // a place a lanes' block waits for: lanes and spares together fit the GPU.
-        let persistent = cfg.mode == crate::machine::Mode::Persistent;
-        let room = if persistent && cfg.spare_lanes != Some(0) {
+        let wanted = match (cfg.mode, cfg.spare_lanes) {
+            (crate::machine::Mode::Persistent, Some(n)) => n,
+            (crate::machine::Mode::Persistent, None) => default_spares(lanes),
+            _ => 0,
+        };
+        let room = if wanted > 0 {
             room_for_spares(module, interim, lanes)?
         } else {
             0
         };
-        let spares = if persistent {
-            cfg.spare_lanes
-                .unwrap_or_else(|| default_spares(lanes, room))
-        } else {
-            0
-        };
-        if room < spares && cfg.verbose {
-            eprintln!("gpuos: {spares} spare lanes asked, {room} fit beside the lanes on the GPU");
+        if room < wanted && cfg.spare_lanes.is_some() && cfg.verbose {
+            eprintln!("gpuos: {wanted} spare lanes asked, {room} fit beside the lanes on the GPU");
         }
-        let spares = spares.min(room);
+        let spares = wanted.min(room);
         let runq_words = MachineLayout::run_queue(layout.slots, spares);
         let runq = DevBuf::new(runq_words.words.len() * 8)?;
         runq.upload(&runq_words.words)?;
@@ -1215,15 +1213,13 @@ mod tests {
         comp_rings_for, default_spares, CoreStep, CoreUpgrade, COMP_RINGS, MAX_COMP_RINGS,
     };
 
-    /// Default spare lanes: 16 for a run of one lane (fewer where the GPU has no room),
-    /// none for more lanes.
+    /// Default spare lanes: 16 for a run of one lane, none for more lanes.
     #[test]
     fn default_spares_only_for_one_lane() {
-        assert_eq!(default_spares(1, 134_144), 16);
-        assert_eq!(default_spares(1, 10), 10);
-        assert_eq!(default_spares(2, 134_144), 0);
-        assert_eq!(default_spares(1_000, 134_144), 0);
-        assert_eq!(default_spares(0, 134_144), 0);
+        assert_eq!(default_spares(1), 16);
+        assert_eq!(default_spares(2), 0);
+        assert_eq!(default_spares(1_000), 0);
+        assert_eq!(default_spares(0), 0);
     }
 
     /// Completion rings: never more than the lanes' warps (a poller warp without lanes
