@@ -383,9 +383,14 @@ impl RunQueue {
         }
     }
 
+    /// Words of one shard whose cells number `mask + 1` (its tail and head, its cells).
+    pub fn shard_words(mask: u64) -> usize {
+        (crate::abi::RUNQ_SHARD_HDR + 2 * (mask + 1)) as usize
+    }
+
     /// Entries (some maybe stale) waiting in the queue whose words are `words`.
     pub fn waiting(words: &[u64], shards: u64, mask: u64) -> u64 {
-        let stride = (crate::abi::RUNQ_SHARD_HDR + 2 * (mask + 1)) as usize;
+        let stride = Self::shard_words(mask);
         (0..shards.max(1) as usize)
             .filter_map(|k| {
                 Some(

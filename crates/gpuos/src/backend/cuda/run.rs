@@ -1128,8 +1128,8 @@ fn runq_waiting(m: &DeviceMachine, h: &MachineHdr) -> u64 {
     if h.spare_lanes == 0 {
         return 0;
     }
-    let stride = crate::abi::RUNQ_SHARD_HDR + 2 * (h.runq_mask + 1);
-    let mut words = vec![0u64; (h.runq_shards.max(1) * stride) as usize];
+    let stride = crate::layout::RunQueue::shard_words(h.runq_mask);
+    let mut words = vec![0u64; h.runq_shards.max(1) as usize * stride];
     // SAFETY: the device queue has those words (`run_queue`); the kernel is done.
     match unsafe { cu::memcpy_dtoh_sync(&mut words, m.runq.0) } {
         Ok(()) => crate::layout::RunQueue::waiting(&words, h.runq_shards, h.runq_mask),
