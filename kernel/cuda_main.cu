@@ -264,7 +264,7 @@ __device__ bool post_lane(RingHdr* ring, MachineHdr* m, u32 lane) {
     if (m->comp) return true;
     bool ok = ring_push(ring, lane);
     Proc* lp = proc_at(m, lane);
-    lp->rt_push_ns += rt_stamp() - lp->rt_posted_at;
+    lp->rt_push_ns += rt_since(lp->rt_posted_at);
     return ok;
 }
 
@@ -475,7 +475,7 @@ extern "C" __global__ void gpuos_poller(MachineHdr* m) {
         if (t < n && (peers >> t) == 1u) {
             *(volatile u64*)&procs[lane].host_ret = ret;
             *(volatile u64*)&procs[lane].host_out_len = out_len;
-            procs[lane].rt_poller_ns += rt_stamp() - *(volatile u64*)&procs[lane].rt_posted_at;
+            procs[lane].rt_poller_ns += rt_since(*(volatile u64*)&procs[lane].rt_posted_at);
         }
         atomic_fence_dev();  // the result is visible before the count that announces it
         if (t < n) atomicAdd((unsigned long long*)&procs[lane].host_done, 1ull);

@@ -132,6 +132,24 @@ GFN double bits_f64(u64 u) { double d; memcpy(&d, &u, 8); return d; }
 
 // ---- memory helpers ------------------------------------------------------------------
 
+/// Ask for the n bytes at p ahead of a walk or a copy by this one thread: on the GPU
+/// each 128-byte line into the multiprocessor's L1 (PTX `prefetch.L1`, generic
+/// addressing), all of them in flight at once, so that the walk's groups of loads,
+/// which each wait for their data, find it there instead of each waiting a latency of
+/// L2 or HBM. A hint: no register is written and nothing waits for it. The host:
+/// nothing (its prefetchers follow a sequential walk). -DGPUOS_NO_PREFETCH (a variant
+/// to measure): nothing on the GPU either.
+GFN void rt_prefetch(const void* p, u64 n) {
+#if GPUOS_DEVICE && !defined(GPUOS_NO_PREFETCH)
+    const u8* end = (const u8*)p + n;
+    NO_UNROLL for (const u8* a = (const u8*)((uintptr_t)p & ~(uintptr_t)127); a < end; a += 128)
+        asm volatile("prefetch.L1 [%0];" ::"l"(a));
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
 /// Copy the first n & ~255 bytes (8-byte aligned) in groups of 256: thirty-two loads
 /// issued before their stores. A copy by one GPU thread waits a memory latency per
 /// group (the next group's loads may not pass this one's stores: the buffers may
@@ -141,7 +159,10 @@ GFN double bits_f64(u64 u) { double d; memcpy(&d, &u, 8); return d; }
 /// Returns the bytes copied.
 GFN_NOINLINE u64 rt_copy_groups256(u64* d, const u64* s, u64 n) {
     u64 i = 0;
+    // The source 4 KiB ahead of the group being copied is asked for (`rt_prefetch`).
+    rt_prefetch(s, n < 4096 ? n : 4096);
     NO_UNROLL for (; i + 32 <= n / 8; i += 32) {
+        if ((i + 32) * 8 + 4096 <= n) rt_prefetch(s + i + 512, 256);
         u64 a[32];
         UNROLL_ALL for (int k = 0; k < 32; k++) a[k] = s[i + k];
         UNROLL_ALL for (int k = 0; k < 32; k++) d[i + k] = a[k];
@@ -230,10 +251,6 @@ GFN u64 now_ns() {
 }
 #endif
 
-// -DGPUOS_SPAWN_SPLIT (kernel/proc/thread.h) uses the stamps' fields.
-#if defined(GPUOS_SPAWN_SPLIT) && !defined(GPUOS_NO_RT_STAMPS)
-#define GPUOS_NO_RT_STAMPS
-#endif
 
 /// The device clock for the round trip's stage stamps (`gpuos run -v`'s means), which
 /// nothing else reads. -DGPUOS_NO_RT_STAMPS (a variant to measure what the stamps cost:
@@ -243,6 +260,18 @@ GFN u64 rt_stamp() {
     return 0;
 #else
     return now_ns();
+#endif
+}
+
+/// The nanoseconds since `t`, a stage's start, for the round trip's means: 0 under
+/// -DGPUOS_NO_RT_STAMPS, where `t` may still be a clock reading (`Proc::rt_posted_at`,
+/// which the lane's poll back-off reads too) that a stamp of 0 would turn into garbage.
+GFN u64 rt_since(u64 t) {
+#ifdef GPUOS_NO_RT_STAMPS
+    (void)t;
+    return 0;
+#else
+    return now_ns() - t;
 #endif
 }
 
@@ -292,6 +321,34 @@ GFN void rt_yield() {
 }
 GFN u64 load_coherent_u64(const u64* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 GFN u32 load_coherent_u32(const u32* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+#endif
+
+/// -DGPUOS_SPAWN_SPLIT, a variant to measure where a spawn's device time goes: the
+/// stages of clone_do, thread_create and a fork's pt_clone add their device time to
+/// `MachineHdr::spawn_stage_ns[k]` (the SPAWN_* indices below, named for `gpuos run -v`
+/// in crates/gpuos/src/backend/mod.rs `SPAWN_STAGE_NAMES`), whose means per spawn `-v`
+/// prints (SPAWN_TABLE_FRAMES is the part of SPAWN_TABLES spent taking and zeroing
+/// the new tables' frames; the other stages do not overlap). `SPAWN_STAGE(m, k, t)`
+/// adds the time since `t` to stage k and restarts `t`.
+#define SPAWN_PRELUDE 0
+#define SPAWN_SLOT 1
+#define SPAWN_PROC_COPY 2
+#define SPAWN_TABLES 3
+#define SPAWN_TABLE_FRAMES 4
+#define SPAWN_FRESH 5
+#define SPAWN_FILE_RANGES 6
+#define SPAWN_FAMILY 7
+#ifdef GPUOS_SPAWN_SPLIT
+#define SPAWN_T0(t) u64 t = now_ns()
+#define SPAWN_STAGE(m, k, t) \
+    do { \
+        u64 t_ = now_ns(); \
+        atomic_add_u64_dev(&(m)->spawn_stage_ns[k], t_ - (t)); \
+        (t) = t_; \
+    } while (0)
+#else
+#define SPAWN_T0(t) (void)0
+#define SPAWN_STAGE(m, k, t) (void)0
 #endif
 
 // ---- lock-free stacks ------------------------------------------------------------------

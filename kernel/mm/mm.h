@@ -527,6 +527,9 @@ GFN_NOINLINE u32 pt_next_used(const u64* t, u32 i) {
 #ifdef GPUOS_PT_WALK_EACH
     return i;
 #endif
+    // A walk of the table begins: the whole table is asked for at once, so that the
+    // groups below find it in L1 (`rt_prefetch`).
+    if (i == 0) rt_prefetch(t, PAGE_SZ);
     // A used entry first, alone: a dense table (a program's pages) costs a load an
     // entry, as before, instead of a group's 32 loads each.
     if (i < 512 && t[i]) return i;
@@ -595,6 +598,7 @@ GFN u32 leaf_group_cached(MachineHdr* m, const u64* e, u32 live, LeafCounts& n) 
 /// given), changing nothing else: p lets go of a table that others still hold.
 GFN_NOINLINE void pt_uncount_leaves(MachineHdr* m, const u64* t, Proc* p, u64* pages) {
     LeafCounts n = {0, 0, 0};
+    rt_prefetch(t, PAGE_SZ);  // its groups' loads find it in L1
     NO_UNROLL for (u32 base = 0; base < 512; base += 32) {
         u64 e[32];
         u32 live = leaf_group_load(m, t, base, e, n);
@@ -616,6 +620,7 @@ GFN_NOINLINE void pt_uncount_leaves(MachineHdr* m, const u64* t, Proc* p, u64* p
 /// static glibc program: about 700).
 GFN_NOINLINE void pt_free_leaves(MachineHdr* m, const u64* t, FreeBatch& b, Proc* p, u64* pages) {
     LeafCounts n = {0, 0, 0};
+    rt_prefetch(t, PAGE_SZ);  // its groups' loads find it in L1
     NO_UNROLL for (u32 base = 0; base < 512; base += 32) {
         u64 e[32];
         u32 live = leaf_group_load(m, t, base, e, n);
@@ -724,6 +729,7 @@ GFN_NOINLINE void pt_free_all(MachineHdr* m, u64 root) {
 /// counted only with `marks`).
 GFN_NOINLINE LeafCounts pt_clone_leaves(MachineHdr* m, u64* st, u64* dt, bool share_src, bool marks) {
     LeafCounts n = {0, 0, 0};
+    rt_prefetch(st, PAGE_SZ);  // its groups' loads find it in L1
     NO_UNROLL for (u32 base = 0; base < 512; base += 32) {
         u64 e[32];
         u32 live = leaf_group_load(m, st, base, e, n);
@@ -782,6 +788,15 @@ GFN_NOINLINE bool pt_unshare(MachineHdr* m, Proc* p, u64* e) {
     return true;
 }
 
+/// A zeroed frame for a table of pt_clone's copy (`frame_alloc`); a fork's time here
+/// is its SPAWN_TABLE_FRAMES stage under -DGPUOS_SPAWN_SPLIT.
+GFN u64 pt_clone_frame(MachineHdr* m, bool fork) {
+    SPAWN_T0(t);
+    u64 f = frame_alloc(m);
+    if (fork) SPAWN_STAGE(m, SPAWN_TABLE_FRAMES, t);
+    return f;
+}
+
 /// Copy the page-table tree of `src_root` into fresh tables for process p: the interior
 /// tables are copied, the leaf tables shared (PTE_TSHARED in the copy's level-2
 /// entries, see "leaf tables shared after fork"), lazy reservations copied as they are.
@@ -797,7 +812,7 @@ GFN_NOINLINE bool pt_unshare(MachineHdr* m, Proc* p, u64* e) {
 /// (whatever was copied so far is released again). The resident limit is not applied:
 /// the copy shares its pages (fork(2) does not fail on RSS).
 GFN_NOINLINE u64 pt_clone(MachineHdr* m, u64 src_root, Proc* p, bool share_src = false) {
-    u64 root = frame_alloc(m);
+    u64 root = pt_clone_frame(m, share_src);
     if (root == NO_FRAME) { p->oom = OOM_POOL; return NO_FRAME; }
     p->frames_private++;
     u64 st[3], dt[3];
@@ -832,7 +847,7 @@ GFN_NOINLINE u64 pt_clone(MachineHdr* m, u64 src_root, Proc* p, bool share_src =
             continue;
         }
 #endif
-        u64 f = frame_alloc(m);
+        u64 f = pt_clone_frame(m, share_src);
         if (f == NO_FRAME) { p->oom = OOM_POOL; ok = false; break; }
         p->frames_private++;
         *t = (f << 12) | PTE_P;

@@ -23,25 +23,6 @@
 #include "../sys/fmap.h"
 #include "futex_queue.h"
 
-/// -DGPUOS_SPAWN_SPLIT, a variant to measure where a spawn's device time goes: the
-/// stages of clone_do and thread_create add their device time to the round-trip fields
-/// of the lane's first Proc (`rt_post_ns`: clone_do's prelude; `rt_push_ns`: the slot;
-/// `rt_poller_ns`: the Proc copy; `rt_wake_ns`: a thread's fresh state, a fork's page
-/// tables; `rt_complete_ns`: the rest), whose own stamps are then off, so that `gpuos
-/// run -v`'s round-trip means times the requests over the spawns are each stage's mean.
-/// `SPAWN_STAGE(m, p, f, t)` adds the time since `t` to field f and restarts `t`.
-#ifdef GPUOS_SPAWN_SPLIT
-#define SPAWN_T0(t) u64 t = now_ns()
-#define SPAWN_STAGE(m, p, f, t) \
-    do { \
-        u64 t_ = now_ns(); \
-        lane_proc(m, p)->f += t_ - (t); \
-        (t) = t_; \
-    } while (0)
-#else
-#define SPAWN_T0(t) (void)0
-#define SPAWN_STAGE(m, p, f, t) (void)0
-#endif
 
 // clone(2) flags (include/uapi/linux/sched.h).
 #define CSIGNAL 0xffull
@@ -278,11 +259,11 @@ GFN_NOINLINE i64 thread_create(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls,
     if (s == NO_SLOT) return err(E_AGAIN);
     Proc* q = proc_at(m, s);
     u32 tid = pid_for_slot(m, s, q->pid);
-    SPAWN_STAGE(m, p, rt_push_ns, t_stage);
+    SPAWN_STAGE(m, SPAWN_SLOT, t_stage);
     proc_copy_task(q, p);
-    SPAWN_STAGE(m, p, rt_poller_ns, t_stage);
+    SPAWN_STAGE(m, SPAWN_PROC_COPY, t_stage);
     proc_fresh_task(q, c, s, tid, flags, stack, tls, ctid);
-    SPAWN_STAGE(m, p, rt_wake_ns, t_stage);
+    SPAWN_STAGE(m, SPAWN_FRESH, t_stage);
     q->status = PROC_RUNNABLE;
     q->tg_slot = g->slot;
     q->tg_threads = 0;
@@ -297,7 +278,7 @@ GFN_NOINLINE i64 thread_create(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls,
     atomic_add_u64(&m->live, 1);
     if (flags & CLONE_PARENT_SETTID) copy_to_guest(c, ptid, (const u8*)&tid, 4);
     if (flags & CLONE_CHILD_SETTID) copy_to_guest(c, ctid, (const u8*)&tid, 4);
-    SPAWN_STAGE(m, p, rt_complete_ns, t_stage);
+    SPAWN_STAGE(m, SPAWN_FAMILY, t_stage);
     return tid;
 }
 

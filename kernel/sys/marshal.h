@@ -90,7 +90,7 @@ GFN_NOINLINE void req_publish(MachineHdr* m, Proc* p, u64 nr, u32 flags, const u
     // closed on the GPU and never full (no_wait, a cell per lane: kernel/ring.h).
     if (m->comp) {
         ring_push(lane_ring(m, p->lane), p->lane);
-        lp->rt_push_ns += rt_stamp() - t_posted;
+        lp->rt_push_ns += rt_since(t_posted);
     }
 }
 

@@ -91,14 +91,14 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
             setX(c, 0, err(E_INVAL));
             return;
         }
-        SPAWN_STAGE(m, c.p, rt_post_ns, t_stage);
+        SPAWN_STAGE(m, SPAWN_PRELUDE, t_stage);
         i64 tid = thread_create(c, flags, stack, ptid, tls, ctid);
         setX(c, 0, tid);
         if (tid > 0) spawn_counted(m, t0);
         return;
     }
     if (((flags & CLONE_VM) && !(flags & CLONE_VFORK)) || (flags & ~CLONE_SUPPORTED)) { setX(c, 0, err(E_INVAL)); return; }
-    SPAWN_STAGE(m, c.p, rt_post_ns, t_stage);
+    SPAWN_STAGE(m, SPAWN_PRELUDE, t_stage);
     u32 s = slot_take(m, lane_proc(m, c.p));
     if (s == NO_SLOT) { setX(c, 0, err(E_AGAIN)); return; }
     Proc* p = c.p;
@@ -110,7 +110,7 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
     u32 saved = 0;
     bool settid = (flags & CLONE_CHILD_SETTID) && copy_from_guest(c, (u8*)&saved, ctid, 4) &&
                   copy_to_guest(c, ctid, (const u8*)&pid, 4);
-    SPAWN_STAGE(m, p, rt_push_ns, t_stage);
+    SPAWN_STAGE(m, SPAWN_SLOT, t_stage);
     // The calling thread's state, with what its group shares (address space bookkeeping,
     // dispositions) from the leader: the child is a process of one thread.
     if (g != p) {
@@ -123,7 +123,7 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
     // the caller's own view was kept (a thread's is not: kernel/sys/devread.h).
     q->fd_known = p->fd_known && g == p && !g->fd_shared;
     q->fmaps = 0;  // not the parent's table: a copy below
-    SPAWN_STAGE(m, p, rt_poller_ns, t_stage);
+    SPAWN_STAGE(m, SPAWN_PROC_COPY, t_stage);
     u64 root = pt_clone(m, g->pt_root, q, true);
     // The copy maps what the parent's tables map: its counts are the parent's (the leaf
     // tables pt_clone shares are not walked to count them; what it counted goes).
@@ -131,7 +131,7 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
     q->frames_cached = g->frames_cached;
     q->vm_pages = g->vm_pages;
     tlb_flush(c);  // the parent's writable pages are copy-on-write now
-    SPAWN_STAGE(m, p, rt_wake_ns, t_stage);
+    SPAWN_STAGE(m, SPAWN_TABLES, t_stage);
     if (settid) copy_to_guest(c, ctid, (const u8*)&saved, 4);
     if (root == NO_FRAME) {
         slot_free(m, s);
@@ -142,7 +142,9 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
     dpipe_forked(m, q);  // the child holds the parent's pipe descriptors too
     proc_fresh_task(q, c, s, pid, flags, stack, tls, ctid);
     q->pt_root = root;
+    SPAWN_STAGE(m, SPAWN_FRESH, t_stage);
     q->fmaps = fmap_clone(m, g);  // the child's file ranges are the parent's
+    SPAWN_STAGE(m, SPAWN_FILE_RANGES, t_stage);
     q->status = PROC_NEW;
     q->tg_slot = s;
     q->tg_threads = 1;
@@ -154,7 +156,7 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
     if (family_note(m, p, g->slot, s, pid)) {
         setX(c, 0, pid);
         if (fork_run(c, q)) c.exc = EXC_YIELD;  // past the SVC: the pid, once let go
-        SPAWN_STAGE(m, p, rt_complete_ns, t_stage);
+        SPAWN_STAGE(m, SPAWN_FAMILY, t_stage);
         spawn_counted(m, t0);
         return;
     }

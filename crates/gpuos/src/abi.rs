@@ -31,6 +31,10 @@ pub const SLOT_SHARDS: u64 = 256;
 pub const RUNQ_SHARD_HDR: u64 = 16;
 /// Most shards of the run queue. The shards are `MachineHdr::runq_shards`.
 pub const RUNQ_MAX_SHARDS: u64 = 64;
+
+/// Stages of a spawn timed by the -DGPUOS_SPAWN_SPLIT core (`MachineHdr::spawn_stage_ns`).
+pub const SPAWN_STAGES: usize = 8;
+
 /// Heads in `MachineHdr::free_heads`: `FREE_SHARDS` lists of contiguous frames, then
 /// one list of free interleaved frames per column, then `SLOT_SHARDS` lists of free
 /// child slots.
@@ -1011,6 +1015,10 @@ pub struct MachineHdr {
     /// to the child's task made runnable and the parent's result set (the caller's own
     /// time, on the device clock; its wait for a free child slot or lane not included).
     pub spawn_ns: u64,
+    /// -DGPUOS_SPAWN_SPLIT (a core variant to measure): device nanoseconds of the
+    /// spawns' stages, summed (backend/mod.rs `SPAWN_STAGE_NAMES`; kernel/proc/thread.h); zero in the
+    /// default core. `gpuos run -v` prints each stage's mean per spawn.
+    pub spawn_stage_ns: [u64; SPAWN_STAGES],
     /// The image template's file-backed ranges (the program's and its interpreter's
     /// segments, as the template maps them), which its processes start with
     /// (`Proc::fmaps`).

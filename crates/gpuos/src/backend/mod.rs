@@ -42,6 +42,23 @@ pub fn report_spares(hdr: &crate::abi::MachineHdr, total_insns: u64) {
     );
 }
 
+/// What each of `MachineHdr::spawn_stage_ns` times (kernel/rt.h `SPAWN_*`): clone's
+/// prelude (descriptors handed back, flags checked), taking the child's slot (and a
+/// fork's CLONE_CHILD_SETTID), copying the Proc, a fork's page tables (with the counts
+/// and the parent's soft-TLB flush), the part of those spent taking and zeroing the new
+/// tables' frames, the task's fresh fields (and a fork's pipe ends), a fork's file
+/// ranges, and the rest (the family's links, the host's note, made runnable).
+pub const SPAWN_STAGE_NAMES: [&str; crate::abi::SPAWN_STAGES] = [
+    "prelude",
+    "slot",
+    "proc copy",
+    "tables",
+    "of which frames",
+    "fresh task",
+    "file ranges",
+    "family",
+];
+
 /// `-v`'s line on the processes and threads made on the device (`MachineHdr::spawns`):
 /// how many, and the mean device time of one (nothing when none was).
 pub fn report_spawns(hdr: &crate::abi::MachineHdr) {
@@ -53,6 +70,17 @@ pub fn report_spawns(hdr: &crate::abi::MachineHdr) {
         hdr.spawns,
         hdr.spawn_ns as f64 / hdr.spawns as f64 / 1e3
     );
+    if hdr.spawn_stage_ns.iter().any(|&t| t != 0) {
+        let stages: Vec<String> = SPAWN_STAGE_NAMES
+            .iter()
+            .zip(hdr.spawn_stage_ns)
+            .map(|(name, t)| format!("{name} {:.2}", t as f64 / hdr.spawns as f64 / 1e3))
+            .collect();
+        eprintln!(
+            "gpuos: spawn stages, device us per spawn: {}",
+            stages.join(", ")
+        );
+    }
 }
 
 /// The host's time on requests, summed over requests (nanoseconds), for `-v`'s
