@@ -296,6 +296,7 @@ rescan:
     lp->fam_away = spares ? spare_offer(c, m, lp, q) : 0;
     if (lp->fam_away && budget > m->spare_slice) budget = m->spare_slice;
     core_resume(c, m, q);
+    child_settid(c);   // a forked child's first run
     futex_resumed(c);  // a futex wait that ended while it was parked (before any signal)
     sleep_resumed(c);  // a sleep a signal woke: EINTR (its handler runs next)
     if (q->fm_seg == EXEC_START) {  // a job of another program: map it first

@@ -146,7 +146,7 @@ GFN bool runq_waiting(MachineHdr* m, u64 k) {
 GFN bool task_offerable(MachineHdr* m, Proc* q) {
     if (q->status != PROC_RUNNABLE || load_acquire_dev_u32(&q->task_where) != TASK_HOME) return false;
     if (load_relaxed_u32(&q->handback)) return false;  // after the acquire: the spare lane's latest
-    if (q->end_pending || q->fm_seg == EXEC_START) return false;
+    if (q->end_pending || q->fm_seg == EXEC_START || q->set_child_tid) return false;  // their lane first
     return ((q->sigpending | proc_leader(m, q)->sigpending_shared) & ~q->sigmask) == 0;
 }
 

@@ -186,6 +186,7 @@ GFN void proc_fresh_task(Proc* q, Core& c, u32 s, u32 pid, u64 flags, u64 stack,
     q->insns = 0;
     q->sigpending = 0;
     q->clear_child_tid = (flags & CLONE_CHILD_CLEARTID) ? ctid : 0;
+    q->set_child_tid = 0;  // a fork's, set by clone_do (a thread's is stored at once)
     q->kids = NO_SLOT;
     q->vfork = 0;
     q->block = 0;
@@ -280,6 +281,22 @@ GFN_NOINLINE i64 thread_create(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls,
     if (flags & CLONE_CHILD_SETTID) copy_to_guest(c, ctid, (const u8*)&tid, 4);
     SPAWN_STAGE(m, SPAWN_FAMILY, t_stage);
     return tid;
+}
+
+/// A forked child's first run on its lane: it stores its pid at its CLONE_CHILD_SETTID
+/// address in its own memory, as Linux's schedule_tail does (a bad address is ignored,
+/// as put_user's failure is; out of frames, the process is killed as for any copy). Stored by the child, the copy-on-write break is the child's, whose
+/// glibc writes the same page (its TCB) next anyway; the parent stored it before the
+/// fork's copy once and put its own value back after it, which broke copy-on-write on
+/// the parent's side too: a page and a leaf table copied more per fork. The task is not
+/// offered to spare lanes before (`task_offerable`): they cannot break copy-on-write.
+GFN void child_settid(Core& c) {
+    Proc* q = c.p;
+    u64 at = q->set_child_tid;
+    if (!at) return;
+    q->set_child_tid = 0;
+    u32 tid = q->pid;
+    copy_to_guest(c, at, (const u8*)&tid, 4);  // false (a bad address): ignored
 }
 
 /// The key of the futex word at uaddr of the address space led by g (Linux's

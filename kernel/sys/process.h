@@ -105,11 +105,6 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
     Proc* g = c.mm;
     Proc* q = proc_at(m, s);
     u32 pid = pid_for_slot(m, s, q->pid);
-    // CLONE_CHILD_SETTID writes the child's memory: write the parent's before the copy
-    // is taken, then put the parent's value back (which makes that page the parent's own).
-    u32 saved = 0;
-    bool settid = (flags & CLONE_CHILD_SETTID) && copy_from_guest(c, (u8*)&saved, ctid, 4) &&
-                  copy_to_guest(c, ctid, (const u8*)&pid, 4);
     SPAWN_STAGE(m, SPAWN_SLOT, t_stage);
     // The calling thread's state, with what its group shares (address space bookkeeping,
     // dispositions) from the leader: the child is a process of one thread.
@@ -132,7 +127,6 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
     q->vm_pages = g->vm_pages;
     tlb_flush(c);  // the parent's writable pages are copy-on-write now
     SPAWN_STAGE(m, SPAWN_TABLES, t_stage);
-    if (settid) copy_to_guest(c, ctid, (const u8*)&saved, 4);
     if (root == NO_FRAME) {
         slot_free(m, s);
         setX(c, 0, err(E_NOMEM));
@@ -142,6 +136,9 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
     dpipe_forked(m, q);  // the child holds the parent's pipe descriptors too
     proc_fresh_task(q, c, s, pid, flags, stack, tls, ctid);
     q->pt_root = root;
+    // CLONE_CHILD_SETTID writes the child's memory: the child does, when it first runs
+    // (`child_settid`).
+    q->set_child_tid = (flags & CLONE_CHILD_SETTID) ? ctid : 0;
     SPAWN_STAGE(m, SPAWN_FRESH, t_stage);
     q->fmaps = fmap_clone(m, g);  // the child's file ranges are the parent's
     SPAWN_STAGE(m, SPAWN_FILE_RANGES, t_stage);

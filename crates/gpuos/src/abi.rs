@@ -274,6 +274,10 @@ pub struct Proc {
     pub ppid: u32,
     /// Address given to set_tid_address.
     pub clear_child_tid: u64,
+    /// A forked child's CLONE_CHILD_SETTID address, where it stores its own pid when it
+    /// first runs on its lane (kernel/proc/thread.h `child_settid`, as Linux's
+    /// schedule_tail does); 0 when none or done.
+    pub set_child_tid: u64,
     /// Blocked signal mask (rt_sigprocmask).
     pub sigmask: u64,
     /// Pending signals (bit n: signal n+1), raised while blocked.
