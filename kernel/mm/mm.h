@@ -876,6 +876,24 @@ GFN void tlb_flush(Core& c) {
     c.code_vpn = 0;
 }
 
+/// Drop c's soft-TLB entry for the page of va, if it holds one (a fault-in there may
+/// have moved the page to another frame: a copy-on-write break, a fresh page), keeping
+/// the others, which no fault-in of another page changes: a shared leaf table's copy
+/// (`pt_unshare`) maps the same frames, and the entries filled through the shared table
+/// lack write permission. The code page is mm_fault_in_pte's to drop.
+GFN void tlb_drop(Core& c, u64 va) {
+    u64 vpn = va >> PAGE_SHIFT;
+    TlbEntry& t = c.tlb[vpn & (TLB_ENTRIES - 1)];
+    if (t.vpn == vpn + 1) t.vpn = 0;
+}
+
+/// Take write permission from every entry of c's soft TLB (fork: the pages are
+/// copy-on-write now, the frames the same): reads keep their translations, the next
+/// write to each page faults.
+GFN void tlb_write_protect(Core& c) {
+    for (int i = 0; i < TLB_ENTRIES; i++) c.tlb[i].perm &= ~(u32)PTE_W;
+}
+
 /// Make the page at va accessible for `acc` (PTE_R, PTE_W or PTE_X): split a lazy
 /// reservation down to the page, allocate lazy pages, break copy-on-write. Returns the
 /// page's last-level entry (present) or 0: no permission or unmapped (`p->oom` 0), or
@@ -1243,10 +1261,10 @@ GFN_NOINLINE bool copy_to_guest(Core& c, u64 va, const u8* src, u64 n) {
         if (chunk > n) chunk = n;
         u64 f = mm_fault_in(c, va, PTE_W);
         if (f == NO_FRAME) { ok = mm_copy_failed(c, va); break; }
+        tlb_drop(c, va);  // a copy-on-write break may have moved the page
         page_copy(c.m, f, va & (PAGE_SZ - 1), (u8*)src, chunk, true);
         src += chunk; va += chunk; n -= chunk;
     }
-    tlb_flush(c);  // COW may have moved pages
     return ok;
 }
 

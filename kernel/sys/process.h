@@ -125,7 +125,7 @@ GFN_NOINLINE void clone_do(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls, u64
     q->frames_private = g->frames_private;
     q->frames_cached = g->frames_cached;
     q->vm_pages = g->vm_pages;
-    tlb_flush(c);  // the parent's writable pages are copy-on-write now
+    tlb_write_protect(c);  // the parent's writable pages are copy-on-write now
     SPAWN_STAGE(m, SPAWN_TABLES, t_stage);
     if (root == NO_FRAME) {
         slot_free(m, s);
