@@ -1265,6 +1265,9 @@ GFN_NOINLINE bool copy_to_guest(Core& c, u64 va, const u8* src, u64 n) {
         page_copy(c.m, f, va & (PAGE_SZ - 1), (u8*)src, chunk, true);
         src += chunk; va += chunk; n -= chunk;
     }
+#ifdef GPUOS_COPY_TLB_FLUSH  // a variant to measure: the whole soft TLB, as before
+    tlb_flush(c);
+#endif
     return ok;
 }
 
