@@ -887,6 +887,18 @@ GFN void tlb_drop(Core& c, u64 va) {
     if (t.vpn == vpn + 1) t.vpn = 0;
 }
 
+/// Drop c's soft-TLB entries (and its code page) for the pages of [va, va + len), len >
+/// 0, keeping the others: an operation over the range (`mm_range`: unmap, protect,
+/// replace, discard) changes entries in it only (a lazy span it splits stays lazy
+/// outside it, unmaterialised, so never in a TLB; a shared leaf table it copies maps
+/// the same frames).
+GFN void tlb_drop_range(Core& c, u64 va, u64 len) {
+    u64 lo = va >> PAGE_SHIFT, n = ((va + len - 1) >> PAGE_SHIFT) - lo;  // pages - 1
+    for (int i = 0; i < TLB_ENTRIES; i++)
+        if (c.tlb[i].vpn - 1 - lo <= n) c.tlb[i].vpn = 0;  // vpn 0 (empty) wraps: kept
+    if (c.code_vpn - 1 - lo <= n) c.code_vpn = 0;
+}
+
 /// Take write permission from every entry of c's soft TLB (fork: the pages are
 /// copy-on-write now, the frames the same): reads keep their translations, the next
 /// write to each page faults.
@@ -1444,7 +1456,7 @@ GFN_NOINLINE RangeWalk mm_range(Core& c, u32 op, u64 va, u64 len, u64 perm) {
     w.perm = perm & (PTE_PERM | PTE_BUS);
     w.p = c.mm;
     pt_range(c.m, c.mm->pt_root, va, va + len, w);
-    if (op != RANGE_COUNT) tlb_flush(c);
+    if (op != RANGE_COUNT && len) tlb_drop_range(c, va, len);
     return w;
 }
 
