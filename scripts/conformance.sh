@@ -365,6 +365,7 @@ add syscalls2-pgid lanes - -- @syscalls2 pgid
 add syscalls2-priority lanes - -- @syscalls2 priority
 add syscalls2-mm lanes - -- @syscalls2 mm
 add syscalls2-waitid lanes - -- @syscalls2 waitid
+add syscalls2-settid lanes - -- @syscalls2 settid
 add syscalls2-select lanes - -- @syscalls2 select
 add syscalls2-copy_range - - -- @syscalls2 copy_range
 add syscalls2-splice - - -- @syscalls2 splice

@@ -2,7 +2,7 @@
  * each with its success and error cases: flock, fadvise64, fallocate, close_range,
  * memfd_create, preadv/pwritev and their *2 forms, getgroups, the xattr reads,
  * setpgid/getsid, getpriority/setpriority, mlock/munlock, msync, mincore, waitid,
- * pselect6, copy_file_range and splice. Prints results that qemu-aarch64 and gpuos must
+ * pselect6, copy_file_range and splice; clone's CLONE_CHILD_SETTID for a fork. Prints results that qemu-aarch64 and gpuos must
  * agree on (no pids, no times). Writes its files in the working directory. Usage:
  * syscalls2 [SECTION...]. Exits 0 when the self-checks pass. */
 #define _GNU_SOURCE
@@ -23,6 +23,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -389,6 +390,26 @@ static void show_siginfo(const char *what, int r, const siginfo_t *si, pid_t exp
 }
 #define WAITID(what, idtype, id, opt, expect) do { siginfo_t si; memset(&si, 0x55, sizeof si); errno = 0; int r_ = waitid(idtype, id, &si, opt); show_siginfo(what, r_, &si, expect); } while (0)
 
+/* clone(2) as fork with CLONE_CHILD_SETTID (glibc's fork passes it, with its TCB's
+ * tid): the child finds its pid at child_tid in its own memory while the parent's copy
+ * keeps its value. (Not CLONE_PARENT_SETTID: for a fork qemu-user stores the child's
+ * tid in the child's memory, Linux the child's pid in the parent's.) */
+static volatile pid_t settid_child;
+static void test_settid(void)
+{
+    printf("-- settid\n");
+    settid_child = -7;
+    long r = syscall(SYS_clone, (long)(CLONE_CHILD_SETTID | SIGCHLD), 0L, (pid_t *)0, 0L, (pid_t *)&settid_child);
+    if (r == 0) {
+        printf("child: child_tid is its pid %d\n", settid_child == getpid());
+        _exit(0);
+    }
+    CHECK(r > 0);
+    int st = -1;
+    CHECK(waitpid((pid_t)r, &st, 0) == (pid_t)r);
+    printf("parent: child_tid %d, child exit %d\n", (int)settid_child, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
 static void test_waitid(void)
 {
     printf("-- waitid\n");
@@ -644,6 +665,7 @@ static const struct {
     { "priority", test_priority },
     { "mm", test_mm },
     { "waitid", test_waitid },
+    { "settid", test_settid },
     { "select", test_select },
     { "copy_range", test_copy_range },
     { "splice", test_splice },
