@@ -130,7 +130,7 @@ GFN_NOINLINE void mmap_file_fill(Core& c) {
             return;
         }
     }
-    tlb_flush(c);
+    tlb_drop_range(c, p->fm_addr, n << PAGE_SHIFT);  // the mapping's pages only
     mmap_file_finish(c, p->fm_addr);
 }
 
@@ -192,7 +192,7 @@ GFN_NOINLINE void mmap_file_complete(Core& c, u64 nr) {
     i64 ret = (i64)c.s.x[0];
     const u8* out = lane_buf(c) + lane_proc(c.m, p)->req_out_off;
     if (nr == SYS_gpuos_file_read && ret == 0) {  // the file shrank since: zeros from here
-        tlb_flush(c);
+        tlb_drop_range(c, p->fm_addr, page_up(p->fm_args[1]));  // the mapping's pages only
         mmap_file_finish(c, p->fm_addr);
         return;
     }

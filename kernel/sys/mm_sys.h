@@ -364,7 +364,8 @@ HANDLER void sys_mremap(Core& c) {
     fmap_move(c, old, olen, dst);
     fmap_grow(c, dst + olen, dst + nlen);
     c.mm->vm_pages = vm + ((nlen - olen) >> PAGE_SHIFT);
-    tlb_flush(c);
+    tlb_drop_range(c, old, olen);  // the pages moved out of the old range into the new
+    tlb_drop_range(c, dst, nlen);
     setX(c, 0, dst);
 }
 
