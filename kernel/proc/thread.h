@@ -23,7 +23,6 @@
 #include "../sys/fmap.h"
 #include "futex_queue.h"
 
-
 // clone(2) flags (include/uapi/linux/sched.h).
 #define CSIGNAL 0xffull
 #define CLONE_VM 0x100ull
@@ -285,11 +284,12 @@ GFN_NOINLINE i64 thread_create(Core& c, u64 flags, u64 stack, u64 ptid, u64 tls,
 
 /// A forked child's first run on its lane: it stores its pid at its CLONE_CHILD_SETTID
 /// address in its own memory, as Linux's schedule_tail does (a bad address is ignored,
-/// as put_user's failure is; out of frames, the process is killed as for any copy). Stored by the child, the copy-on-write break is the child's, whose
-/// glibc writes the same page (its TCB) next anyway; the parent stored it before the
-/// fork's copy once and put its own value back after it, which broke copy-on-write on
-/// the parent's side too: a page and a leaf table copied more per fork. The task is not
-/// offered to spare lanes before (`task_offerable`): they cannot break copy-on-write.
+/// as put_user's failure is; out of frames, the process is killed as for any copy).
+/// Stored by the child, the copy-on-write break is the child's, whose glibc writes the
+/// same page (its TCB) next anyway; the parent stored it before the fork's copy once
+/// and put its own value back after it, which broke copy-on-write on the parent's side
+/// too: a page and a leaf table copied more per fork. The task is not offered to spare
+/// lanes before (`task_offerable`): they cannot break copy-on-write.
 GFN void child_settid(Core& c) {
     Proc* q = c.p;
     u64 at = q->set_child_tid;
