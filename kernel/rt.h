@@ -261,7 +261,6 @@ GFN u64 now_ns() {
 }
 #endif
 
-
 /// The device clock for the round trip's stage stamps (`gpuos run -v`'s means), which
 /// nothing else reads. -DGPUOS_NO_RT_STAMPS (a variant to measure what the stamps cost:
 /// five clock reads a round trip) makes them 0.
