@@ -876,15 +876,16 @@ GFN void tlb_flush(Core& c) {
     c.code_vpn = 0;
 }
 
-/// Drop c's soft-TLB entry for the page of va, if it holds one (a fault-in there may
-/// have moved the page to another frame: a copy-on-write break, a fresh page), keeping
-/// the others, which no fault-in of another page changes: a shared leaf table's copy
-/// (`pt_unshare`) maps the same frames, and the entries filled through the shared table
-/// lack write permission. The code page is mm_fault_in_pte's to drop.
+/// Drop c's soft-TLB entry and code page for the page of va, if it holds them (a
+/// copy-on-write break moved the page to another frame: `mm_fault_in_pte`), keeping
+/// the others, which a fault-in of another page does not change: a shared leaf
+/// table's copy (`pt_unshare`) maps the same frames, and the entries filled through the
+/// shared table lack write permission.
 GFN void tlb_drop(Core& c, u64 va) {
     u64 vpn = va >> PAGE_SHIFT;
     TlbEntry& t = c.tlb[vpn & (TLB_ENTRIES - 1)];
     if (t.vpn == vpn + 1) t.vpn = 0;
+    if (c.code_vpn == vpn + 1) c.code_vpn = 0;
 }
 
 /// Drop c's soft-TLB entries (and its code page) for the pages of [va, va + len), len >
@@ -960,9 +961,9 @@ GFN_NOINLINE u64* mm_fault_in_pte(Core& c, u64 va, u64 acc) {
             frame_copy(m, f, old);
             *e = (f << 12) | (*e & PTE_PERM) | PTE_P;
             frame_unref(m, old);
-            // Code on this page now runs from the copy, decoded afresh (a private
-            // copy has no decode cache).
-            if (c.code_vpn == (va >> PAGE_SHIFT) + 1) c.code_vpn = 0;
+            // The Core's entry for the page named the old frame; code on it now runs
+            // from the copy, decoded afresh (a private copy has no decode cache).
+            tlb_drop(c, va);
         }
     }
     return e;
@@ -1273,12 +1274,11 @@ GFN_NOINLINE bool copy_to_guest(Core& c, u64 va, const u8* src, u64 n) {
         if (chunk > n) chunk = n;
         u64 f = mm_fault_in(c, va, PTE_W);
         if (f == NO_FRAME) { ok = mm_copy_failed(c, va); break; }
-        tlb_drop(c, va);  // a copy-on-write break may have moved the page
         page_copy(c.m, f, va & (PAGE_SZ - 1), (u8*)src, chunk, true);
         src += chunk; va += chunk; n -= chunk;
     }
 #ifdef GPUOS_COPY_TLB_FLUSH  // a variant to measure: the whole soft TLB, as before
-    tlb_flush(c);
+    tlb_flush(c);  // (a copy-on-write break drops its page's entry: mm_fault_in_pte)
 #endif
     return ok;
 }
