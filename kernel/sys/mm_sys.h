@@ -364,8 +364,8 @@ HANDLER void sys_mremap(Core& c) {
     fmap_move(c, old, olen, dst);
     fmap_grow(c, dst + olen, dst + nlen);
     c.mm->vm_pages = vm + ((nlen - olen) >> PAGE_SHIFT);
-    tlb_drop_range(c, old, olen);  // the pages moved out of the old range into the new
-    tlb_drop_range(c, dst, nlen);
+    // The TLB: the old range's entries went with its unmap (mm_range); the new range
+    // was unmapped before, so none of its pages had any.
     setX(c, 0, dst);
 }
 
